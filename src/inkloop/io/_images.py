@@ -1,0 +1,123 @@
+"""Single 2D image files (TIFF, PNG, JPEG): cheap header checks and windowed reads."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.io._errors import SegmentError
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+IMAGE_SUFFIXES = (*TIFF_SUFFIXES, ".png", ".jpg", ".jpeg")
+
+# Segment masks are legitimately gigapixel images; Pillow's decompression-bomb guard
+# (~179 Mpx) would refuse real ones, so allow up to 4 Gpx.
+_MAX_PIXELS = 2**32
+_PIL_GREY_MODES = {"L": np.uint8, "I;16": np.uint16, "I;16B": np.uint16, "I": np.int32}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """Shape and dtype of a 2D image, read from its header."""
+
+    path: Path
+    shape: tuple[int, int]
+    dtype: np.dtype
+
+
+def image_info(path: Path) -> ImageInfo:
+    """Read the header of a 2D image; raise SegmentError if it is corrupt or truncated."""
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        return _tiff_info(path)
+    with _open_pil(path) as image:
+        dtype = _PIL_GREY_MODES.get(image.mode, np.uint8)
+        return ImageInfo(path, (image.height, image.width), np.dtype(dtype))
+
+
+def read_image(path: Path, *, grey: bool = False) -> np.ndarray:
+    """Read a whole 2D image; ``grey=True`` turns colour images into one channel."""
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            data = tifffile.imread(path, key=0)
+            if grey and data.ndim == 3:
+                data = data[..., 0]
+            return data
+        with _open_pil(path) as image:
+            if grey and image.mode not in _PIL_GREY_MODES:
+                return np.asarray(image.convert("L"))
+            return np.asarray(image)
+    except SegmentError:
+        raise
+    except Exception as error:  # decoder errors come in many types; name the file once
+        raise SegmentError(f"{path}: cannot be read ({error})") from error
+
+
+def open_window_reader(path: Path, info: ImageInfo):
+    """An array-like over one image that reads only the requested window where it can.
+
+    Uncompressed TIFFs are memory-mapped and compressed ones read tile by tile through
+    tifffile's zarr store; PNG and JPEG can only be decoded whole.
+    """
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        return _tiff_window_reader(path)
+    return WholeImage(path, info)
+
+
+class WholeImage:
+    """Array-like that decodes the whole file on each read (PNG/JPEG have no random access)."""
+
+    def __init__(self, path: Path, info: ImageInfo) -> None:
+        self.path = path
+        self.shape = info.shape
+        self.dtype = info.dtype
+        self.ndim = 2
+
+    def __getitem__(self, key):
+        return read_image(self.path)[key]
+
+
+def _tiff_window_reader(path: Path):
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        memmappable = tif.pages.first.is_memmappable
+    if memmappable:
+        return tifffile.memmap(path, page=0, mode="r")
+    import zarr
+
+    return zarr.open(tifffile.imread(path, key=0, aszarr=True), mode="r")
+
+
+def _tiff_info(path: Path) -> ImageInfo:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            shape, dtype = page.shape, page.dtype
+            ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
+    except Exception as error:  # tifffile raises several types for damaged files
+        raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
+    if len(shape) != 2:
+        raise SegmentError(f"{path}: expected one grey image per layer, found shape {shape}")
+    size = os.path.getsize(path)
+    if ends and max(ends) > size:
+        raise SegmentError(
+            f"{path}: TIFF is truncated ({size} bytes on disk, its image data needs {max(ends)})"
+        )
+    return ImageInfo(path, (int(shape[0]), int(shape[1])), np.dtype(dtype))
+
+
+def _open_pil(path: Path):
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, _MAX_PIXELS)
+    try:
+        return Image.open(path)
+    except Exception as error:  # Pillow raises several types for unreadable files
+        raise SegmentError(f"{path}: not a readable image ({error})") from error

@@ -1,0 +1,101 @@
+"""Folders of numbered layer images, read lazily as one Z x H x W stack."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.io._errors import SegmentError
+from inkloop.io._images import IMAGE_SUFFIXES, ImageInfo, image_info, open_window_reader
+
+_NUMBER_AT_END = re.compile(r"(\d+)$")
+
+
+def numbered_layers(folder: Path) -> list[tuple[int, Path]]:
+    """Image files of ``folder`` whose names end in a number, sorted by that number."""
+    found = []
+    for path in folder.iterdir():
+        match = _NUMBER_AT_END.search(path.stem)
+        if match and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def check_numbering(folder: Path, layers: list[tuple[int, Path]]) -> None:
+    """Raise SegmentError unless the layer numbers are unique and have no gaps."""
+    if not layers:
+        raise SegmentError(f"{folder}: no layer images (numbered .tif, .png or .jpg files) found")
+    for (number, path), (next_number, next_path) in zip(layers, layers[1:]):
+        if next_number == number:
+            raise SegmentError(f"{folder}: {path.name} and {next_path.name} are both layer {number}")
+        if next_number != number + 1:
+            missing = f"{number + 1}" if next_number == number + 2 else f"{number + 1}-{next_number - 1}"
+            raise SegmentError(
+                f"{folder}: layer {missing} is missing between {path.name} and {next_path.name}"
+            )
+
+
+def check_same_layout(infos: list[ImageInfo]) -> ImageInfo:
+    """Raise SegmentError unless every layer has the first layer's shape and dtype."""
+    first = infos[0]
+    for info in infos[1:]:
+        if info.shape != first.shape or info.dtype != first.dtype:
+            raise SegmentError(
+                f"{info.path}: layer is {info.shape[0]}x{info.shape[1]} {info.dtype}, but "
+                f"{first.path.name} is {first.shape[0]}x{first.shape[1]} {first.dtype}"
+            )
+    return first
+
+
+class LayerStack:
+    """A Z x H x W array-like over one image file per layer.
+
+    Files are opened on first use and only the requested window is read where the format
+    allows it, so dask can wrap this without any copy of the stack in memory.
+    """
+
+    def __init__(self, paths: list[Path], info: ImageInfo) -> None:
+        self.paths = paths
+        self.info = info
+        self.shape = (len(paths), *info.shape)
+        self.dtype = info.dtype
+        self.ndim = 3
+        self._readers: dict[int, object] = {}
+
+    @property
+    def windowed(self) -> bool:
+        """Whether a window of a layer can be read without decoding the whole layer."""
+        return self.info.path.suffix.lower() in (".tif", ".tiff")
+
+    def __getitem__(self, key) -> np.ndarray:
+        z_key, y_key, x_key = _expand(key)
+        if isinstance(z_key, slice):
+            planes = [self._layer(z)[y_key, x_key] for z in range(*z_key.indices(self.shape[0]))]
+            return np.stack(planes) if planes else np.asarray(self._layer(0)[y_key, x_key])[None][:0]
+        return np.asarray(self._layer(z_key)[y_key, x_key])
+
+    def _layer(self, z: int):
+        z = range(self.shape[0])[z]  # raises IndexError for out-of-range, maps negatives
+        reader = self._readers.get(z)
+        if reader is None:
+            reader = open_window_reader(self.paths[z], self.info)
+            self._readers[z] = reader
+        return reader
+
+
+def read_layer_infos(layers: list[tuple[int, Path]]) -> list[ImageInfo]:
+    """Header of every layer file: catches corrupt files and mixed shapes before any read."""
+    return [image_info(path) for _, path in layers]
+
+
+def _expand(key) -> tuple:
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key) or len(key) > 3:
+        raise IndexError("LayerStack takes at most three slices or integers, no Ellipsis")
+    for k in key:
+        if not isinstance(k, (slice, int, np.integer)):
+            raise IndexError(f"LayerStack takes slices or integers, not {type(k).__name__}")
+    return (*key, *(slice(None),) * (3 - len(key)))

@@ -1,0 +1,149 @@
+"""`open_segment`: one lazy Segment from any supported layout, with its mask and labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.io._errors import SegmentError
+from inkloop.io._images import ImageInfo, image_info, read_image
+from inkloop.io._sources import LayerSource, open_source
+
+SIDECARS = {
+    "mask": ("mask",),
+    "ink_labels": ("inklabels",),
+    "supervision": ("supervision_mask",),
+}
+_SIDECAR_SUFFIXES = (".png", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A scroll segment opened lazily: nothing but headers is read until data is asked for.
+
+    ``volume`` is a dask array (Z x H x W, original dtype) after reversal and z-window;
+    ``levels`` is the multiscale pyramid for display (``levels[0] is volume``).
+    ``mask`` (True = papyrus), ``ink_labels`` (uint8, 255 = ink, grey = soft) and
+    ``supervision`` (True = labelled) are lazy H x W dask arrays, or None when absent.
+    """
+
+    name: str
+    path: Path
+    format: str
+    volume: object
+    levels: tuple = ()
+    layer_numbers: tuple[int, ...] = ()
+    mask: object | None = None
+    ink_labels: object | None = None
+    supervision: object | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.volume.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.volume.dtype
+
+
+def open_segment(
+    path: str | Path,
+    *,
+    z_start: int | None = None,
+    z_count: int | None = None,
+    reverse: bool = False,
+) -> Segment:
+    """Open a segment lazily from a layer folder, a multi-page TIFF or a (OME-)zarr.
+
+    ``reverse=True`` flips the layer order first (for segments stored back to front);
+    ``z_start``/``z_count`` then select a window of that order (default: all layers).
+    Raises SegmentError naming the file and the problem for anything unusable.
+    """
+    path = Path(path).expanduser()
+    if str(path) in ("", "."):
+        raise SegmentError("no segment path given")
+    source = open_source(path)
+    volume = source.levels[0]
+    window = _window(path, volume.shape[0], z_start, z_count)
+    order = slice(None, None, -1) if reverse else slice(None)
+    sidecars = _find_sidecars(source)
+    layers = {key: _load_sidecar(info, volume.shape[1:], key) for key, info in sidecars.items()}
+    return Segment(
+        name=source.name,
+        path=path,
+        format=source.format,
+        volume=volume[order][window],
+        levels=_display_levels(source, order, window),
+        layer_numbers=tuple(source.layer_numbers[order][window]),
+        files={key: info.path for key, info in sidecars.items()},
+        **layers,
+    )
+
+
+def _window(path: Path, depth: int, z_start: int | None, z_count: int | None) -> slice:
+    start = 0 if z_start is None else z_start
+    count = depth - start if z_count is None else z_count
+    if not 0 <= start < depth or count < 1 or start + count > depth:
+        raise SegmentError(
+            f"{path}: z-window start {start}, count {count} does not fit its {depth} layers"
+        )
+    return slice(start, start + count)
+
+
+def _display_levels(source: LayerSource, order: slice, window: slice) -> tuple:
+    """Pyramid levels with the same window; levels that also shrink Z only for the full stack."""
+    depth = source.levels[0].shape[0]
+    whole = window == slice(0, depth) and order == slice(None)
+    return tuple(
+        level[order][window] if level.shape[0] == depth else level
+        for level in source.levels
+        if level.shape[0] == depth or whole
+    )
+
+
+def _find_sidecars(source: LayerSource) -> dict[str, ImageInfo]:
+    found = {}
+    for key, stems in SIDECARS.items():
+        names = [f"{source.name}_{stem}" for stem in stems]
+        if source.plain_sidecars:
+            names += list(stems)
+        path = _first_existing(source.sidecar_folder, names)
+        if path is not None:
+            found[key] = image_info(path)
+    return found
+
+
+def _first_existing(folder: Path, stems: list[str]) -> Path | None:
+    for stem in stems:
+        for suffix in _SIDECAR_SUFFIXES:
+            candidate = folder / f"{stem}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _load_sidecar(info: ImageInfo, shape: tuple[int, int], key: str):
+    """A lazy H x W array for a mask or label image; its shape is checked now, its pixels later."""
+    import dask
+    import dask.array as da
+
+    if info.shape != tuple(shape):
+        raise SegmentError(
+            f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but the layers are "
+            f"{shape[0]}x{shape[1]}"
+        )
+    dtype = np.uint8 if key == "ink_labels" else np.bool_
+    pixels = dask.delayed(_decode_sidecar, pure=True)(info.path, key)
+    return da.from_delayed(pixels, shape=info.shape, dtype=dtype)
+
+
+def _decode_sidecar(path: Path, key: str) -> np.ndarray:
+    grey = read_image(path, grey=True)
+    if grey.dtype == np.bool_:
+        grey = grey.astype(np.uint8) * 255
+    elif grey.dtype != np.uint8:  # 16-bit label images: keep the top 8 bits
+        grey = (grey.astype(np.float32) * (255 / np.iinfo(grey.dtype).max)).astype(np.uint8)
+    return grey if key == "ink_labels" else grey > 0

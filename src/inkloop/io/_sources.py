@@ -1,0 +1,177 @@
+"""Where a segment's layers live: format detection and one opener per on-disk layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from inkloop.io._errors import SegmentError
+from inkloop.io._images import TIFF_SUFFIXES
+from inkloop.io._layers import (
+    LayerStack,
+    check_numbering,
+    check_same_layout,
+    numbered_layers,
+    read_layer_infos,
+)
+
+LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
+_ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
+WINDOW_CHUNK = 2048
+
+
+@dataclass
+class LayerSource:
+    """The raw layers of a segment before windowing, as lazy dask arrays."""
+
+    format: str
+    name: str
+    sidecar_folder: Path
+    levels: list  # dask arrays, Z x H x W, finest first
+    layer_numbers: list[int]
+    plain_sidecars: bool = False  # accept "mask.png" as well as "<name>_mask.png"
+
+
+def detect_format(path: str | Path) -> str | None:
+    """The segment format of ``path`` from cheap checks, or None if it is not a segment."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    if path.is_dir():
+        if path.suffix.lower() == ".zarr" or any((path / m).exists() for m in _ZARR_MARKERS):
+            return "zarr"
+        for folder, fmt in LAYER_FOLDERS.items():
+            if (path / folder).is_dir():
+                return fmt
+        return "folder" if numbered_layers(path) else None
+    if path.suffix.lower() in TIFF_SUFFIXES and _tiff_page_count(path) > 1:
+        return "tiff-stack"
+    return None
+
+
+def open_source(path: Path) -> LayerSource:
+    """Open the layers behind ``path``; raise SegmentError with the reason if it is not a segment."""
+    if not path.exists():
+        raise SegmentError(f"{path}: no such file or folder")
+    fmt = detect_format(path)
+    if fmt == "zarr":
+        return _open_zarr(path)
+    if fmt == "tiff-stack":
+        return _open_tiff_stack(path)
+    if fmt in LAYER_FOLDERS.values():
+        folder = next(path / f for f, kind in LAYER_FOLDERS.items() if kind == fmt)
+        return _open_layer_folder(folder, fmt, name=path.name, sidecar_folder=path)
+    if path.is_dir():
+        if fmt is None and not any(path.iterdir()):
+            raise SegmentError(f"{path}: folder is empty")
+        return _open_layer_folder(path, "folder", name=path.name, sidecar_folder=path)
+    raise SegmentError(
+        f"{path}: not a segment (expected a layer folder, a multi-page TIFF or a zarr)"
+    )
+
+
+def _open_layer_folder(folder: Path, fmt: str, *, name: str, sidecar_folder: Path) -> LayerSource:
+    layers = numbered_layers(folder)
+    check_numbering(folder, layers)
+    info = check_same_layout(read_layer_infos(layers))
+    stack = LayerStack([p for _, p in layers], info)
+    height, width = info.shape
+    if stack.windowed:
+        chunks = (1, min(height, WINDOW_CHUNK), min(width, WINDOW_CHUNK))
+    else:  # PNG/JPEG decode whole layers: one chunk each
+        chunks = (1, height, width)
+    return LayerSource(
+        format=fmt,
+        name=name,
+        sidecar_folder=sidecar_folder,
+        levels=[_lazy(stack, chunks, key=folder)],
+        layer_numbers=[n for n, _ in layers],
+        plain_sidecars=True,
+    )
+
+
+def _open_tiff_stack(path: Path) -> LayerSource:
+    import tifffile
+    import zarr
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape = tuple(n for n in series.shape if n != 1)
+            contiguous = series.dataoffset is not None
+    except Exception as error:  # tifffile raises several types for damaged files
+        raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
+    if len(shape) != 3:
+        raise SegmentError(f"{path}: expected a Z x H x W stack of grey layers, found shape {shape}")
+    if contiguous:
+        stack = tifffile.memmap(path, mode="r").reshape(shape)
+        volume = _lazy(stack, (1, min(shape[1], WINDOW_CHUNK), min(shape[2], WINDOW_CHUNK)), key=path)
+    else:
+        store = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
+        volume = _as_volume(path, _lazy(store, store.chunks, key=path))
+    return _single_level(path, "tiff-stack", volume)
+
+
+def _open_zarr(path: Path) -> LayerSource:
+    import zarr
+
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception as error:  # zarr raises several types for damaged stores
+        raise SegmentError(f"{path}: not a readable zarr ({error})") from error
+    if isinstance(node, zarr.Array):
+        return _single_level(path, "zarr", _as_volume(path, _lazy(node, node.chunks, key=path)))
+    paths = _multiscale_paths(node)
+    if not paths:
+        raise SegmentError(f"{path}: zarr group has no multiscales metadata and no array '0'")
+    levels = [_as_volume(path / p, _lazy(node[p], node[p].chunks, key=path / p)) for p in paths]
+    source = _single_level(path, "ome-zarr", levels[0])
+    source.levels = levels
+    return source
+
+
+def _single_level(path: Path, fmt: str, volume) -> LayerSource:
+    return LayerSource(
+        format=fmt,
+        name=path.stem if path.suffix else path.name,
+        sidecar_folder=path.parent,
+        levels=[volume],
+        layer_numbers=list(range(volume.shape[0])),
+    )
+
+
+def _lazy(array, chunks, *, key: Path):
+    """Wrap an array-like in dask; the name comes from the path, so no data is hashed."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    stamp = key.stat().st_mtime_ns  # a rewritten segment must not hit napari's dask cache
+    name = f"inkloop-{tokenize(str(key), stamp, array.shape, str(array.dtype), chunks)}"
+    return da.from_array(array, chunks=chunks, name=name, lock=False, asarray=True)
+
+
+def _multiscale_paths(group) -> list[str]:
+    attrs = group.attrs.asdict()
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if multiscales:
+        return [str(d["path"]) for d in multiscales[0]["datasets"]]
+    return ["0"] if "0" in group else []
+
+
+def _as_volume(path: Path, volume):
+    """Drop leading singleton axes (OME's t, c) so the dask array is Z x H x W."""
+    while volume.ndim > 3 and volume.shape[0] == 1:
+        volume = volume[0]
+    if volume.ndim != 3:
+        raise SegmentError(f"{path}: expected a Z x H x W volume, found shape {volume.shape}")
+    return volume
+
+
+def _tiff_page_count(path: Path) -> int:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return len(tif.pages)
+    except Exception:  # not a TIFF we can read: the plugin declines it, napari tries others
+        return 0

@@ -1,0 +1,46 @@
+"""Atomic writers for layer and label images: a crash never leaves a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+
+def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None = None) -> Path:
+    """Write one 2D layer as a single-page TIFF (tiled when compressed, for windowed reads)."""
+    import tifffile
+
+    tile = (256, 256) if compression and min(image.shape) >= 256 else None
+    with _atomic(path) as tmp:
+        tifffile.imwrite(tmp, image, compression=compression, tile=tile, photometric="minisblack")
+    return Path(path)
+
+
+def write_png(path: str | Path, image: np.ndarray) -> Path:
+    """Write a uint8 grey image (mask, ink labels) as PNG."""
+    from PIL import Image
+
+    if image.dtype != np.uint8 or image.ndim != 2:
+        raise ValueError(f"write_png takes a 2D uint8 image, not {image.ndim}D {image.dtype}")
+    with _atomic(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")
+    return Path(path)
+
+
+@contextmanager
+def _atomic(path: str | Path):
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
