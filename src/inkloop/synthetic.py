@@ -27,12 +27,18 @@ class SyntheticSegment:
 
 
 def make_segment(
-    height: int, width: int, layers: int, seed: int = 0, *, reverse: bool = False
+    height: int,
+    width: int,
+    layers: int,
+    seed: int = 0,
+    *,
+    reverse: bool = False,
+    dtype: str = "uint16",
 ) -> SyntheticSegment:
     """Make a whole synthetic segment in memory (small sizes: tests, demos)."""
     fields = SheetFields(height, width, layers, seed)
     order = range(layers - 1, -1, -1) if reverse else range(layers)
-    volume = np.stack([fields.layer(z) for z in order])
+    volume = np.stack([fields.layer(z, dtype) for z in order])
     return SyntheticSegment(volume=volume, ink=fields.ink, mask=fields.mask)
 
 
@@ -45,11 +51,12 @@ def write_segment(
     *,
     name: str | None = None,
     reverse: bool = False,
+    dtype: str = "uint16",
     compression: str | None = None,
 ) -> Path:
     """Write a synthetic segment in the Vesuvius folder layout, one layer at a time.
 
-    ``out_dir/layers/NN.tif`` (uint16), ``out_dir/<name>_mask.png`` and
+    ``out_dir/layers/NN.tif`` (uint16 or uint8), ``out_dir/<name>_mask.png`` and
     ``out_dir/<name>_inklabels.png``; ``name`` defaults to the folder name.
     Memory stays at a few 2D fields, so segments larger than RAM can be made.
     """
@@ -62,7 +69,7 @@ def write_segment(
     for index in range(layers):
         z = layers - 1 - index if reverse else index
         path = out / "layers" / f"{index:0{digits}d}.tif"
-        write_layer(path, fields.layer(z), compression=compression)
+        write_layer(path, fields.layer(z, dtype), compression=compression)
     write_png(out / f"{name}_mask.png", fields.mask.astype(np.uint8) * 255)
     write_png(out / f"{name}_inklabels.png", (fields.ink > 0.5).astype(np.uint8) * 255)
     return out
@@ -93,8 +100,8 @@ class SheetFields:
         self.mask = _papyrus_mask(rng, self.shape)
         self.ink = render_glyphs(rng, self.shape) * self.mask
 
-    def layer(self, z: int) -> np.ndarray:
-        """Render layer ``z`` (0 = top) as uint16."""
+    def layer(self, z: int, dtype: str = "uint16") -> np.ndarray:
+        """Render layer ``z`` (0 = top) as uint16, or uint8 (the top 8 bits)."""
         depth = (z - self.surface).astype(np.float32)
         inside = _sigmoid(self.half_thickness - np.abs(depth), 0.8) * self.mask
         recto = _sigmoid(-depth, 1.5)
@@ -107,7 +114,12 @@ class SheetFields:
         density += 0.07 * self.ink * self.ink_grain * band
         noise = np.random.default_rng([self.seed, z]).standard_normal(self.shape, np.float32)
         values = AIR_LEVEL + (SHEET_LEVEL / 0.55) * inside * density + 1800 * noise
-        return np.clip(values, 0, 65535).astype(np.uint16)
+        values = np.clip(values, 0, 65535)
+        if np.dtype(dtype) == np.uint8:
+            return np.round(values / 257).astype(np.uint8)
+        if np.dtype(dtype) != np.uint16:
+            raise ValueError(f"synthetic layers are uint16 or uint8, not {dtype}")
+        return values.astype(np.uint16)
 
 
 def render_glyphs(rng: np.random.Generator, shape: tuple[int, int], size: int = 40) -> np.ndarray:

@@ -14,9 +14,13 @@ def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None 
     """Write one 2D layer as a single-page TIFF (tiled when compressed, for windowed reads)."""
     import tifffile
 
-    tile = (256, 256) if compression and min(image.shape) >= 256 else None
+    options = {}
+    if compression:
+        options = {"compression": compression, "predictor": True}
+        if min(image.shape) >= 256:
+            options["tile"] = (256, 256)
     with _atomic(path) as tmp:
-        tifffile.imwrite(tmp, image, compression=compression, tile=tile, photometric="minisblack")
+        tifffile.imwrite(tmp, image, photometric="minisblack", **options)
     return Path(path)
 
 

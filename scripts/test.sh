@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs (system Qt/X libraries, a virtualenv), then lint and test.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_setup.sh
+ensure_system_packages
+ensure_venv "all,test"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""Everything that talks to napari or Qt; the rest of inkloop never imports this."""

@@ -1,0 +1,82 @@
+"""Reader contribution: a segment folder, multi-page TIFF or (OME-)zarr as napari layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.io import Segment, detect_format, open_segment
+
+SEGMENT_PATH_KEY = "inkloop_segment_path"
+_CONTRAST_WINDOW = 1024
+
+
+def get_reader(path: str | list[str]):
+    """Return a reader for segments this plugin understands, else None (napari tries others)."""
+    if isinstance(path, list):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    return read_segment if detect_format(path) else None
+
+
+def read_segment(path: str | list[str]) -> list[tuple]:
+    """Layer data for a segment: the volume, its papyrus mask and its ink labels."""
+    if isinstance(path, list):
+        path = path[0]
+    return segment_layer_data(open_segment(path))
+
+
+def segment_layer_data(segment: Segment) -> list[tuple]:
+    """napari LayerDataTuples for an opened segment."""
+    multiscale = len(segment.levels) > 1
+    volume_kwargs = {
+        "name": segment.name,
+        "contrast_limits": sample_contrast_limits(segment),
+        "multiscale": multiscale,
+        "metadata": {SEGMENT_PATH_KEY: str(segment.path)},
+    }
+    layers = [(list(segment.levels) if multiscale else segment.volume, volume_kwargs, "image")]
+    if segment.mask is not None:
+        mask = np.asarray(segment.mask).astype(np.uint8)
+        mask_kwargs = {
+            "name": f"{segment.name} mask",
+            "colormap": {0: "transparent", 1: "cyan", None: "transparent"},
+            "opacity": 0.25,
+            "visible": False,
+        }
+        layers.append((mask, mask_kwargs, "labels"))
+    if segment.ink_labels is not None:
+        ink_kwargs = {
+            "name": "ink labels",
+            "colormap": "magenta",
+            "contrast_limits": (0, 255),
+            "blending": "additive",
+            "opacity": 0.6,
+        }
+        layers.append((np.asarray(segment.ink_labels), ink_kwargs, "image"))
+    return layers
+
+
+def sample_contrast_limits(segment: Segment) -> tuple[float, float]:
+    """0.5-99.5 percentile contrast of the papyrus in a few central windows, not the whole stack."""
+    level = segment.levels[-1]
+    depth, height, width = level.shape
+    y0, x0 = max(0, (height - _CONTRAST_WINDOW) // 2), max(0, (width - _CONTRAST_WINDOW) // 2)
+    window = (slice(y0, y0 + _CONTRAST_WINDOW), slice(x0, x0 + _CONTRAST_WINDOW))
+    middle = depth // 2  # ink and papyrus sit in the middle layers; outer ones are mostly air
+    picks = sorted({middle - depth // 8, middle, min(depth - 1, middle + depth // 8)})
+    sample = np.stack([np.asarray(level[z][window]) for z in picks])
+    if segment.mask is not None and level is segment.volume:
+        papyrus = np.asarray(segment.mask[window])
+        if papyrus.any():  # air around the papyrus would pull the low limit down
+            sample = sample[:, papyrus]
+    low, high = (float(v) for v in np.percentile(sample, [0.5, 99.5]))
+    return (low, high) if high > low else (low, low + 1)
+
+
+def segment_path(layer) -> Path | None:
+    """The segment folder/file behind a layer this reader made, or None."""
+    value = layer.metadata.get(SEGMENT_PATH_KEY)
+    return Path(value) if value else None
