@@ -42,14 +42,18 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--reverse", action="store_true", help="store the layers back to front")
     synth.add_argument("--dtype", choices=["uint16", "uint8"], default="uint16")
     synth.add_argument(
-        "--compression", choices=["none", "zlib", "zstd", "lzw"], default="none",
+        "--compression",
+        choices=["none", "zlib", "zstd", "lzw"],
+        default="none",
         help="TIFF compression of the layers (real segments are mostly uncompressed)",
     )
     synth.set_defaults(run=_synth)
 
     demo = commands.add_parser("demo", help="open napari with the sample segment and Ink Loop")
     demo.add_argument(
-        "--screenshot", type=Path, metavar="PNG",
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
         help="save a screenshot of the window to PNG and exit instead of staying open",
     )
     demo.set_defaults(run=_demo)
@@ -81,8 +85,14 @@ def _synth(args) -> int:
     from inkloop.synthetic import write_segment
 
     out = write_segment(
-        args.out_dir, args.height, args.width, args.layers, args.seed,
-        name=args.name, reverse=args.reverse, dtype=args.dtype,
+        args.out_dir,
+        args.height,
+        args.width,
+        args.layers,
+        args.seed,
+        name=args.name,
+        reverse=args.reverse,
+        dtype=args.dtype,
         compression=None if args.compression == "none" else args.compression,
     )
     print(out)

@@ -50,10 +50,11 @@ class InkLoopWidget(QWidget):
     def _show_segment(self, event=None) -> None:
         layers = [layer for layer in self.viewer.layers if segment_path(layer)]
         if not layers:
-            self.segment_label.setText("No segment open: drop a segment folder, TIFF stack or zarr.")
+            self.segment_label.setText(
+                "No segment open: drop a segment folder, TIFF stack or zarr."
+            )
             return
         layer = layers[-1]
         depth, height, width = layer.data[0].shape if layer.multiscale else layer.data.shape
-        self.segment_label.setText(
-            f"{layer.name}: {depth} layers of {height} x {width} {layer.dtype}\n{segment_path(layer)}"
-        )
+        summary = f"{layer.name}: {depth} layers of {height} x {width} {layer.dtype}"
+        self.segment_label.setText(f"{summary}\n{segment_path(layer)}")

@@ -100,7 +100,7 @@ def _tiff_info(path: Path) -> ImageInfo:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             shape, dtype = page.shape, page.dtype
-            ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
+            ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False) if n]
     except Exception as error:  # tifffile raises several types for damaged files
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
     if len(shape) != 2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -27,11 +28,15 @@ def check_numbering(folder: Path, layers: list[tuple[int, Path]]) -> None:
     """Raise SegmentError unless the layer numbers are unique and have no gaps."""
     if not layers:
         raise SegmentError(f"{folder}: no layer images (numbered .tif, .png or .jpg files) found")
-    for (number, path), (next_number, next_path) in zip(layers, layers[1:]):
+    for (number, path), (next_number, next_path) in itertools.pairwise(layers):
         if next_number == number:
-            raise SegmentError(f"{folder}: {path.name} and {next_path.name} are both layer {number}")
+            raise SegmentError(
+                f"{folder}: {path.name} and {next_path.name} are both layer {number}"
+            )
         if next_number != number + 1:
-            missing = f"{number + 1}" if next_number == number + 2 else f"{number + 1}-{next_number - 1}"
+            missing = (
+                f"{number + 1}" if next_number == number + 2 else f"{number + 1}-{next_number - 1}"
+            )
             raise SegmentError(
                 f"{folder}: layer {missing} is missing between {path.name} and {next_path.name}"
             )
@@ -73,7 +78,9 @@ class LayerStack:
         z_key, y_key, x_key = _expand(key)
         if isinstance(z_key, slice):
             planes = [self._layer(z)[y_key, x_key] for z in range(*z_key.indices(self.shape[0]))]
-            return np.stack(planes) if planes else np.asarray(self._layer(0)[y_key, x_key])[None][:0]
+            return (
+                np.stack(planes) if planes else np.asarray(self._layer(0)[y_key, x_key])[None][:0]
+            )
         return np.asarray(self._layer(z_key)[y_key, x_key])
 
     def _layer(self, z: int):

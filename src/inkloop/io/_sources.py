@@ -50,13 +50,13 @@ def detect_format(path: str | Path) -> str | None:
 
 
 def open_source(path: Path) -> LayerSource:
-    """Open the layers behind ``path``; raise SegmentError with the reason if it is not a segment."""
+    """Open the layers behind ``path``; raise SegmentError saying why if it is not a segment."""
     if not path.exists():
         raise SegmentError(f"{path}: no such file or folder")
     fmt = detect_format(path)
     if fmt == "zarr":
         return _open_zarr(path)
-    if fmt == "tiff-stack":
+    if path.is_file() and path.suffix.lower() in TIFF_SUFFIXES:
         return _open_tiff_stack(path)
     if fmt in LAYER_FOLDERS.values():
         folder = next(path / f for f, kind in LAYER_FOLDERS.items() if kind == fmt)
@@ -99,13 +99,18 @@ def _open_tiff_stack(path: Path) -> LayerSource:
             series = tif.series[0]
             shape = tuple(n for n in series.shape if n != 1)
             contiguous = series.dataoffset is not None
+            data_end = _tiff_data_end(series)
     except Exception as error:  # tifffile raises several types for damaged files
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
     if len(shape) != 3:
-        raise SegmentError(f"{path}: expected a Z x H x W stack of grey layers, found shape {shape}")
+        raise SegmentError(f"{path}: not a segment: one {shape} image, not a stack of layers")
+    if data_end > path.stat().st_size:
+        raise SegmentError(f"{path}: TIFF is truncated (its image data needs {data_end} bytes)")
     if contiguous:
         stack = tifffile.memmap(path, mode="r").reshape(shape)
-        volume = _lazy(stack, (1, min(shape[1], WINDOW_CHUNK), min(shape[2], WINDOW_CHUNK)), key=path)
+        volume = _lazy(
+            stack, (1, min(shape[1], WINDOW_CHUNK), min(shape[2], WINDOW_CHUNK)), key=path
+        )
     else:
         store = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
         volume = _as_volume(path, _lazy(store, store.chunks, key=path))
@@ -165,6 +170,17 @@ def _as_volume(path: Path, volume):
     if volume.ndim != 3:
         raise SegmentError(f"{path}: expected a Z x H x W volume, found shape {volume.shape}")
     return volume
+
+
+def _tiff_data_end(series) -> int:
+    """Byte offset where the series' image data ends (beyond the file size: truncated)."""
+    if series.dataoffset is not None:
+        return series.dataoffset + series.nbytes
+    pages = [page for page in series.pages if page is not None]
+    ends = [
+        o + n for page in pages for o, n in zip(page.dataoffsets, page.databytecounts, strict=True)
+    ]
+    return max(ends) if len(pages) == len(series.pages) else 2**63
 
 
 def _tiff_page_count(path: Path) -> int:

@@ -1,0 +1,98 @@
+"""Bad input gets one SegmentError naming the file and the problem, and nothing is written."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from inkloop.io import SegmentError, open_segment, write_layer, write_png
+from tests.conftest import folder_listing
+
+
+def _open_fails(path, match, **kwargs):
+    root = path if path.is_dir() else path.parent
+    before = folder_listing(root) if root.exists() else {}
+    with pytest.raises(SegmentError, match=match):
+        open_segment(path, **kwargs)
+    assert (folder_listing(root) if root.exists() else {}) == before
+
+
+def test_missing_path(tmp_path):
+    _open_fails(tmp_path / "nowhere", "nowhere: no such file or folder")
+
+
+def test_empty_path():
+    with pytest.raises(SegmentError, match="no segment path"):
+        open_segment("")
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    _open_fails(tmp_path / "empty", "empty: folder is empty")
+
+
+def test_folder_without_layers(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.txt").write_text("no layers here")
+    _open_fails(tmp_path / "docs", "docs: no layer images")
+
+
+def test_gap_in_layer_numbers(segment_folder):
+    (segment_folder / "layers" / "03.tif").unlink()
+    _open_fails(segment_folder, r"layer 3 is missing between 02.tif and 04.tif")
+
+
+def test_duplicate_layer_number(segment_folder):
+    write_layer(segment_folder / "layers" / "5.tif", np.zeros((64, 96), np.uint16))
+    _open_fails(segment_folder, "are both layer 5")
+
+
+def test_layer_of_another_shape(segment_folder):
+    write_layer(segment_folder / "layers" / "04.tif", np.zeros((64, 95), np.uint16))
+    _open_fails(segment_folder, r"04.tif: layer is 64x95 uint16, but 00.tif is 64x96 uint16")
+
+
+def test_layer_of_another_dtype(segment_folder):
+    write_layer(segment_folder / "layers" / "06.tif", np.zeros((64, 96), np.uint8))
+    _open_fails(segment_folder, r"06.tif: layer is 64x96 uint8")
+
+
+def test_corrupt_tiff(segment_folder):
+    (segment_folder / "layers" / "02.tif").write_bytes(b"this is not a tiff at all")
+    _open_fails(segment_folder, "02.tif: not a readable TIFF")
+
+
+def test_truncated_tiff(segment_folder):
+    layer = segment_folder / "layers" / "07.tif"
+    layer.write_bytes(layer.read_bytes()[:-500])
+    _open_fails(segment_folder, "07.tif: TIFF is truncated")
+
+
+def test_truncated_multipage_tiff(tmp_path, synthetic):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, synthetic.volume)
+    path.write_bytes(path.read_bytes()[:-4096])
+    with pytest.raises(SegmentError, match="stack.tif"):
+        open_segment(path).volume.compute()
+
+
+@pytest.mark.parametrize("sidecar", ["mask", "inklabels", "supervision_mask"])
+def test_mask_or_labels_of_another_shape(segment_folder, sidecar):
+    write_png(segment_folder / f"20231012184423_{sidecar}.png", np.zeros((60, 96), np.uint8))
+    _open_fails(segment_folder, rf"{sidecar}.png: image is 60x96 but the layers are 64x96")
+
+
+def test_corrupt_mask(segment_folder):
+    (segment_folder / "20231012184423_mask.png").write_bytes(b"\x89PNG broken")
+    _open_fails(segment_folder, "_mask.png: not a readable image")
+
+
+@pytest.mark.parametrize(("z_start", "z_count"), [(8, None), (-1, 2), (2, 0), (5, 4)])
+def test_window_outside_the_stack(segment_folder, z_start, z_count):
+    _open_fails(segment_folder, "does not fit its 8 layers", z_start=z_start, z_count=z_count)
+
+
+def test_single_page_tiff_is_not_a_segment(tmp_path):
+    tifffile.imwrite(tmp_path / "photo.tif", np.zeros((8, 8), np.uint8))
+    _open_fails(tmp_path / "photo.tif", "photo.tif: not a segment")
