@@ -1,0 +1,63 @@
+"""Reader contribution: segments open as layers in a real viewer; other files are declined."""
+
+from __future__ import annotations
+
+import numpy as np
+import tifffile
+import zarr
+
+from inkloop._napari._reader import get_reader, segment_path
+
+
+def test_get_reader_declines_files_it_does_not_understand(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a segment")
+    tifffile.imwrite(tmp_path / "photo.tif", np.zeros((16, 16), np.uint8))
+    (tmp_path / "empty").mkdir()
+
+    assert get_reader(str(tmp_path / "notes.txt")) is None
+    assert get_reader(str(tmp_path / "photo.tif")) is None
+    assert get_reader(str(tmp_path / "empty")) is None
+    assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) is None
+
+
+def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_viewer, segment_folder):
+    viewer = make_napari_viewer()
+
+    layers = viewer.open(str(segment_folder), plugin="napari-inkloop")
+
+    assert [layer.name for layer in layers] == ["20231012184423", "20231012184423 mask", "ink labels"]
+    volume, mask, labels = layers
+    assert volume.data.shape == (8, 64, 96) and volume.ndim == 3
+    assert viewer.dims.nsteps[0] == 8  # a z slider over the layers
+    assert segment_path(volume) == segment_folder
+    low, high = volume.contrast_limits
+    papyrus = np.asarray(volume.data[4])[np.asarray(mask.data) > 0]
+    assert np.percentile(papyrus, 1) <= high and low <= np.percentile(papyrus, 99)
+    assert low > 0.5 * np.percentile(papyrus, 1)  # air outside the mask did not drag it down
+    assert mask.__class__.__name__ == "Labels" and set(np.unique(mask.data)) == {0, 1}
+    assert labels.data.max() == 255
+
+
+def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, synthetic.volume)
+    viewer = make_napari_viewer()
+
+    (layer,) = viewer.open(str(path), plugin="napari-inkloop")
+
+    assert layer.data.shape == synthetic.volume.shape
+    np.testing.assert_array_equal(np.asarray(layer.data[2]), synthetic.volume[2])
+
+
+def test_ome_zarr_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path, synthetic):
+    path = tmp_path / "scan.zarr"
+    group = zarr.open_group(path, mode="w")
+    group.create_array("0", data=synthetic.volume, chunks=(1, 32, 32))
+    group.create_array("1", data=synthetic.volume[:, ::2, ::2], chunks=(1, 32, 32))
+    group.attrs["multiscales"] = [{"datasets": [{"path": "0"}, {"path": "1"}]}]
+    viewer = make_napari_viewer()
+
+    (layer,) = viewer.open(str(path), plugin="napari-inkloop")
+
+    assert layer.multiscale
+    assert [level.shape for level in layer.data] == [(8, 64, 96), (8, 32, 48)]

@@ -1,0 +1,70 @@
+"""House rules: a light `import inkloop`, a Qt-free core, one manifest file."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.resources
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "inkloop"
+GUI_PACKAGES = {"napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt", "vispy"}
+HEAVY_PACKAGES = {"torch", "torchvision", "dask", "segmentation_models_pytorch", *GUI_PACKAGES}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, also inside functions."""
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module)
+    return modules
+
+
+CORE_FILES = sorted(p for p in SOURCE.rglob("*.py") if "_napari" not in p.parts)
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(SOURCE)))
+def test_core_never_imports_napari_or_qt(path):
+    imported = _imported_modules(path)
+    gui = {m for m in imported if m.split(".")[0] in GUI_PACKAGES}
+    assert not gui, f"{path.name} imports {gui}; only inkloop._napari may"
+    reaches_gui_package = {m for m in imported if m.startswith("inkloop._napari")}
+    if path.name == "cli.py":  # `inkloop demo` starts napari, lazily, from one function
+        assert reaches_gui_package == {"inkloop._napari._demo"}
+    else:
+        assert not reaches_gui_package
+
+
+@pytest.mark.parametrize("module", ["inkloop", "inkloop.io", "inkloop.synthetic", "inkloop.cli"])
+def test_importing_core_loads_nothing_heavy(module):
+    code = f"import sys, {module}; print(','.join(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip().split(",")
+    heavy = {m for m in loaded if m.split(".")[0] in HEAVY_PACKAGES}
+    assert not heavy, f"import {module} loaded {sorted(heavy)[:5]}"
+
+
+def test_installed_manifest_is_the_top_level_file():
+    top_level = SOURCE.parents[1] / "napari.yaml"
+    installed = importlib.resources.files("inkloop").joinpath("napari.yaml")
+    assert installed.read_bytes() == top_level.read_bytes()
+
+
+def test_manifest_validates_and_names_every_contribution():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("napari-inkloop")
+    assert manifest.name == "napari-inkloop"
+    assert [w.display_name for w in manifest.contributions.widgets] == ["Ink Loop"]
+    assert manifest.contributions.readers[0].accepts_directories
+    for command in manifest.contributions.commands:
+        module, _, attribute = command.python_name.partition(":")
+        assert hasattr(importlib.import_module(module), attribute), command.python_name

@@ -1,0 +1,63 @@
+"""The `inkloop` command line: info, synth, help and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from inkloop.cli import main
+
+
+def test_info_prints_one_json_object(segment_folder, capsys):
+    assert main(["info", str(segment_folder)]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["name"] == "20231012184423"
+    assert report["shape"] == [8, 64, 96]
+    assert report["dtype"] == "uint16"
+    assert report["has_mask"] is True and report["has_ink_labels"] is True
+    assert report["has_supervision"] is False
+    assert report["format"] == "vesuvius"
+
+
+def test_synth_writes_a_segment_that_info_reads(tmp_path, capsys):
+    out = tmp_path / "fake_segment"
+    args = ["synth", str(out), "--height", "48", "--width", "40", "--layers", "6", "--seed", "2"]
+    assert main(args) == 0
+    capsys.readouterr()
+
+    assert main(["info", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["shape"] == [6, 48, 40] and report["dtype"] == "uint16"
+    assert (out / "fake_segment_mask.png").exists()
+    assert (out / "fake_segment_inklabels.png").exists()
+
+
+def test_bad_segment_is_one_line_on_stderr_and_exit_1(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "missing")]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().count("\n") == 0
+    assert "missing: no such file or folder" in captured.err
+
+
+def test_demo_without_display_says_how_to_run_it(monkeypatch, capsys):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("display detection is for Linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+
+    assert main(["demo"]) == 1
+    assert "xvfb-run" in capsys.readouterr().err
+
+
+def test_console_script_help_lists_the_commands():
+    result = subprocess.run(
+        [sys.executable, "-m", "inkloop.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("info", "synth", "demo"):
+        assert command in result.stdout
