@@ -75,8 +75,19 @@ def _ensure_segment(args) -> Path:
     last = folder / "layers" / f"{args.layers - 1:0{max(2, len(str(args.layers - 1)))}d}.tif"
     if not last.exists():
         print(f"making {folder} once (several minutes for the full size)…", file=sys.stderr)
-        command = [sys.executable, "-m", "inkloop.cli", "synth", str(folder), "--height",
-                   str(args.height), "--width", str(args.width), "--layers", str(args.layers)]
+        command = [
+            sys.executable,
+            "-m",
+            "inkloop.cli",
+            "synth",
+            str(folder),
+            "--height",
+            str(args.height),
+            "--width",
+            str(args.width),
+            "--layers",
+            str(args.layers),
+        ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return folder
 

@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "inkloop"
-GUI_PACKAGES = {"napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt", "vispy"}
+GUI_PACKAGES = {
+    "napari",
+    "qtpy",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "PySide6",
+    "magicgui",
+    "superqt",
+    "vispy",
+}
 HEAVY_PACKAGES = {"torch", "torchvision", "dask", "segmentation_models_pytorch", *GUI_PACKAGES}
 
 
@@ -45,9 +55,11 @@ def test_core_never_imports_napari_or_qt(path):
 @pytest.mark.parametrize("module", ["inkloop", "inkloop.io", "inkloop.synthetic", "inkloop.cli"])
 def test_importing_core_loads_nothing_heavy(module):
     code = f"import sys, {module}; print(','.join(sorted(sys.modules)))"
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip().split(",")
+    loaded = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .split(",")
+    )
     heavy = {m for m in loaded if m.split(".")[0] in HEAVY_PACKAGES}
     assert not heavy, f"import {module} loaded {sorted(heavy)[:5]}"
 

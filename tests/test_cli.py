@@ -18,7 +18,8 @@ def test_info_prints_one_json_object(segment_folder, capsys):
     assert report["name"] == "20231012184423"
     assert report["shape"] == [8, 64, 96]
     assert report["dtype"] == "uint16"
-    assert report["has_mask"] is True and report["has_ink_labels"] is True
+    assert report["has_mask"] is True
+    assert report["has_ink_labels"] is True
     assert report["has_supervision"] is False
     assert report["format"] == "vesuvius"
 
@@ -31,7 +32,8 @@ def test_synth_writes_a_segment_that_info_reads(tmp_path, capsys):
 
     assert main(["info", str(out)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["shape"] == [6, 48, 40] and report["dtype"] == "uint16"
+    assert report["shape"] == [6, 48, 40]
+    assert report["dtype"] == "uint16"
     assert (out / "fake_segment_mask.png").exists()
     assert (out / "fake_segment_inklabels.png").exists()
 

@@ -25,16 +25,23 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
 
     layers = viewer.open(str(segment_folder), plugin="napari-inkloop")
 
-    assert [layer.name for layer in layers] == ["20231012184423", "20231012184423 mask", "ink labels"]
+    assert [layer.name for layer in layers] == [
+        "20231012184423",
+        "20231012184423 mask",
+        "ink labels",
+    ]
     volume, mask, labels = layers
-    assert volume.data.shape == (8, 64, 96) and volume.ndim == 3
+    assert volume.data.shape == (8, 64, 96)
+    assert volume.ndim == 3
     assert viewer.dims.nsteps[0] == 8  # a z slider over the layers
     assert segment_path(volume) == segment_folder
     low, high = volume.contrast_limits
     papyrus = np.asarray(volume.data[4])[np.asarray(mask.data) > 0]
-    assert np.percentile(papyrus, 1) <= high and low <= np.percentile(papyrus, 99)
+    assert np.percentile(papyrus, 1) <= high
+    assert low <= np.percentile(papyrus, 99)
     assert low > 0.5 * np.percentile(papyrus, 1)  # air outside the mask did not drag it down
-    assert mask.__class__.__name__ == "Labels" and set(np.unique(mask.data)) == {0, 1}
+    assert mask.__class__.__name__ == "Labels"
+    assert set(np.unique(mask.data)) == {0, 1}
     assert labels.data.max() == 255
 
 

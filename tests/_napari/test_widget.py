@@ -8,7 +8,7 @@ from inkloop._napari._widget import InkLoopWidget
 def test_dock_widget_opens_by_its_display_name(make_napari_viewer):
     viewer = make_napari_viewer()
 
-    dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    _dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
 
     assert isinstance(widget, InkLoopWidget)
     assert "No segment open" in widget.segment_label.text()

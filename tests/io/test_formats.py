@@ -51,7 +51,7 @@ def test_kaggle_fragment_layout(tmp_path, synthetic):
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
     assert segment.mask.compute().sum() == synthetic.mask.sum()
     soft = segment.ink_labels.compute()
-    assert 0 < np.count_nonzero((soft > 0) & (soft < 255))  # grey levels survive as soft labels
+    assert np.count_nonzero((soft > 0) & (soft < 255)) > 0  # grey levels survive as soft labels
 
 
 def test_supervision_mask_is_read(segment_folder):
@@ -62,7 +62,8 @@ def test_supervision_mask_is_read(segment_folder):
     supervision = open_segment(segment_folder).supervision.compute()
 
     assert supervision.dtype == bool
-    assert supervision[:32].all() and not supervision[32:].any()
+    assert supervision[:32].all()
+    assert not supervision[32:].any()
 
 
 @pytest.mark.parametrize(("suffix", "digits"), [(".tif", 3), (".png", 2), (".jpg", 2)])
@@ -73,7 +74,8 @@ def test_plain_folder_of_layer_images(tmp_path, synthetic, suffix, digits):
     segment = open_segment(tmp_path / "stack")
 
     assert segment.format == "folder"
-    assert segment.shape == volume.shape and segment.dtype == np.uint8
+    assert segment.shape == volume.shape
+    assert segment.dtype == np.uint8
     read = segment.volume.compute()
     if suffix == ".jpg":  # lossy: close, not equal
         assert np.abs(read.astype(int) - volume).mean() < 6
@@ -107,7 +109,8 @@ def test_multipage_tiff(tmp_path, synthetic, compression):
     segment = open_segment(path)
 
     assert detect_format(path) == "tiff-stack"
-    assert segment.name == "scan" and segment.format == "tiff-stack"
+    assert segment.name == "scan"
+    assert segment.format == "tiff-stack"
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
     np.testing.assert_array_equal(
         segment.volume[3, 10:20, 5:9].compute(), synthetic.volume[3, 10:20, 5:9]
@@ -129,7 +132,8 @@ def test_zarr_array(tmp_path, synthetic, zarr_format):
 
     segment = open_segment(path)
 
-    assert segment.format == "zarr" and segment.name == "volume"
+    assert segment.format == "zarr"
+    assert segment.name == "volume"
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
     np.testing.assert_array_equal(segment.mask.compute(), synthetic.mask)
 
