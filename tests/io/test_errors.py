@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
+from PIL import Image
 
 from inkloop.io import SegmentError, open_segment, write_layer, write_png
 from tests.conftest import folder_listing
@@ -56,6 +57,20 @@ def test_layer_of_another_shape(segment_folder):
 def test_layer_of_another_dtype(segment_folder):
     write_layer(segment_folder / "layers" / "06.tif", np.zeros((64, 96), np.uint8))
     _open_fails(segment_folder, r"06.tif: layer is 64x96 uint8")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_colour_layer(tmp_path, suffix):
+    folder = tmp_path / "photos"
+    for number in range(3):
+        write_layer(folder / f"{number}.tif", np.zeros((8, 8), np.uint8))
+    colour = np.zeros((8, 8, 3), np.uint8)
+    if suffix == ".png":
+        (folder / "1.tif").unlink()
+        Image.fromarray(colour).save(folder / "1.png")
+    else:
+        tifffile.imwrite(folder / "1.tif", colour, photometric="rgb")
+    _open_fails(folder, rf"1\{suffix}: a colour image; layers must be single-channel grey")
 
 
 def test_corrupt_tiff(segment_folder):

@@ -205,3 +205,15 @@ def test_detect_format_declines_what_is_not_a_segment(tmp_path, segment_folder):
     assert detect_format(segment_folder) == "vesuvius"
     shutil.rmtree(segment_folder / "layers")
     assert detect_format(segment_folder) is None
+
+
+def test_ome_zarr_with_singleton_time_and_channel_axes(tmp_path, synthetic):
+    path = tmp_path / "tczyx.zarr"
+    group = zarr.open_group(path, mode="w")
+    group.create_array("0", data=synthetic.volume[None, None], chunks=(1, 1, 2, 32, 32))
+    group.attrs["multiscales"] = [{"datasets": [{"path": "0"}]}]
+
+    segment = open_segment(path)
+
+    assert segment.shape == synthetic.volume.shape
+    np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)

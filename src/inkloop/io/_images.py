@@ -26,6 +26,7 @@ class ImageInfo:
     path: Path
     shape: tuple[int, int]
     dtype: np.dtype
+    grey: bool = True  # False for colour images (fine for masks, not for layers)
 
 
 def image_info(path: Path) -> ImageInfo:
@@ -34,7 +35,8 @@ def image_info(path: Path) -> ImageInfo:
         return _tiff_info(path)
     with _open_pil(path) as image:
         dtype = _PIL_GREY_MODES.get(image.mode, np.uint8)
-        return ImageInfo(path, (image.height, image.width), np.dtype(dtype))
+        grey = image.mode in _PIL_GREY_MODES or image.mode == "1"
+        return ImageInfo(path, (image.height, image.width), np.dtype(dtype), grey)
 
 
 def read_image(path: Path, *, grey: bool = False) -> np.ndarray:
@@ -103,14 +105,14 @@ def _tiff_info(path: Path) -> ImageInfo:
             ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False) if n]
     except Exception as error:  # tifffile raises several types for damaged files
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
-    if len(shape) != 2:
-        raise SegmentError(f"{path}: expected one grey image per layer, found shape {shape}")
+    if len(shape) not in (2, 3):
+        raise SegmentError(f"{path}: expected one 2D image, found shape {shape}")
     size = os.path.getsize(path)
     if ends and max(ends) > size:
         raise SegmentError(
             f"{path}: TIFF is truncated ({size} bytes on disk, its image data needs {max(ends)})"
         )
-    return ImageInfo(path, (int(shape[0]), int(shape[1])), np.dtype(dtype))
+    return ImageInfo(path, (int(shape[0]), int(shape[1])), np.dtype(dtype), len(shape) == 2)
 
 
 def _open_pil(path: Path):

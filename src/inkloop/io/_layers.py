@@ -93,8 +93,12 @@ class LayerStack:
 
 
 def read_layer_infos(layers: list[tuple[int, Path]]) -> list[ImageInfo]:
-    """Header of every layer file: catches corrupt files and mixed shapes before any read."""
-    return [image_info(path) for _, path in layers]
+    """Header of every layer file: catches corrupt and colour files before any read."""
+    infos = [image_info(path) for _, path in layers]
+    for info in infos:
+        if not info.grey:
+            raise SegmentError(f"{info.path}: a colour image; layers must be single-channel grey")
+    return infos
 
 
 def _expand(key) -> tuple:
