@@ -13,11 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the `inkloop` command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    from inkloop.io import SegmentError
-
     try:
         return args.run(args)
-    except (SegmentError, OSError, ValueError) as error:
+    except (OSError, ValueError) as error:  # bad input (SegmentError is a ValueError)
         print(f"inkloop {args.command}: error: {error}", file=sys.stderr)
         return 1
 

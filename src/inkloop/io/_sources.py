@@ -56,18 +56,18 @@ def open_source(path: Path) -> LayerSource:
     fmt = detect_format(path)
     if fmt == "zarr":
         return _open_zarr(path)
-    if path.is_file() and path.suffix.lower() in TIFF_SUFFIXES:
-        return _open_tiff_stack(path)
+    if path.is_file():
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            return _open_tiff_stack(path)
+        raise SegmentError(
+            f"{path}: not a segment (expected a layer folder, a multi-page TIFF or a zarr)"
+        )
     if fmt in LAYER_FOLDERS.values():
         folder = next(path / f for f, kind in LAYER_FOLDERS.items() if kind == fmt)
         return _open_layer_folder(folder, fmt, name=path.name, sidecar_folder=path)
-    if path.is_dir():
-        if fmt is None and not any(path.iterdir()):
-            raise SegmentError(f"{path}: folder is empty")
-        return _open_layer_folder(path, "folder", name=path.name, sidecar_folder=path)
-    raise SegmentError(
-        f"{path}: not a segment (expected a layer folder, a multi-page TIFF or a zarr)"
-    )
+    if not any(path.iterdir()):
+        raise SegmentError(f"{path}: folder is empty")
+    return _open_layer_folder(path, "folder", name=path.name, sidecar_folder=path)
 
 
 def _open_layer_folder(folder: Path, fmt: str, *, name: str, sidecar_folder: Path) -> LayerSource:
@@ -75,11 +75,8 @@ def _open_layer_folder(folder: Path, fmt: str, *, name: str, sidecar_folder: Pat
     check_numbering(folder, layers)
     info = check_same_layout(read_layer_infos(layers))
     stack = LayerStack([p for _, p in layers], info)
-    height, width = info.shape
-    if stack.windowed:
-        chunks = (1, min(height, WINDOW_CHUNK), min(width, WINDOW_CHUNK))
-    else:  # PNG/JPEG decode whole layers: one chunk each
-        chunks = (1, height, width)
+    # PNG/JPEG decode whole layers, so one chunk each; TIFFs read windows
+    chunks = _window_chunks(stack.shape) if stack.windowed else (1, *info.shape)
     return LayerSource(
         format=fmt,
         name=name,
@@ -104,13 +101,11 @@ def _open_tiff_stack(path: Path) -> LayerSource:
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
     if len(shape) != 3:
         raise SegmentError(f"{path}: not a segment: one {shape} image, not a stack of layers")
-    if data_end > path.stat().st_size:
-        raise SegmentError(f"{path}: TIFF is truncated (its image data needs {data_end} bytes)")
+    if data_end is None or data_end > path.stat().st_size:
+        raise SegmentError(f"{path}: TIFF is truncated (part of its image data is missing)")
     if contiguous:
         stack = tifffile.memmap(path, mode="r").reshape(shape)
-        volume = _lazy(
-            stack, (1, min(shape[1], WINDOW_CHUNK), min(shape[2], WINDOW_CHUNK)), key=path
-        )
+        volume = _lazy(stack, _window_chunks(shape), key=path)
     else:
         store = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
         volume = _as_volume(path, _lazy(store, store.chunks, key=path))
@@ -172,15 +167,21 @@ def _as_volume(path: Path, volume):
     return volume
 
 
-def _tiff_data_end(series) -> int:
-    """Byte offset where the series' image data ends (beyond the file size: truncated)."""
+def _window_chunks(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    return (1, min(shape[1], WINDOW_CHUNK), min(shape[2], WINDOW_CHUNK))
+
+
+def _tiff_data_end(series) -> int | None:
+    """Byte offset where the series' image data ends; None if pages are missing."""
     if series.dataoffset is not None:
         return series.dataoffset + series.nbytes
-    pages = [page for page in series.pages if page is not None]
-    ends = [
-        o + n for page in pages for o, n in zip(page.dataoffsets, page.databytecounts, strict=True)
-    ]
-    return max(ends) if len(pages) == len(series.pages) else 2**63
+    if any(page is None for page in series.pages):
+        return None
+    return max(
+        offset + count
+        for page in series.pages
+        for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True)
+    )
 
 
 def _tiff_page_count(path: Path) -> int:
