@@ -62,7 +62,7 @@ def read_image(path: Path, *, grey: bool = False) -> np.ndarray:
 def open_window_reader(path: Path, info: ImageInfo):
     """An array-like over one image that reads only the requested window where it can.
 
-    Uncompressed TIFFs are memory-mapped and compressed ones read tile by tile through
+    Uncompressed TIFFs are read with pread and compressed ones tile by tile through
     tifffile's zarr store; PNG and JPEG can only be decoded whole.
     """
     if path.suffix.lower() in TIFF_SUFFIXES:
@@ -86,10 +86,13 @@ class WholeImage:
 def _tiff_window_reader(path: Path):
     import tifffile
 
+    from inkloop.io._raw import RawArray
+
     with tifffile.TiffFile(path) as tif:
-        memmappable = tif.pages.first.is_memmappable
-    if memmappable:
-        return tifffile.memmap(path, page=0, mode="r")
+        page = tif.pages.first
+        if page.is_memmappable:
+            dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
+            return RawArray(path, page.dataoffsets[0], page.shape, dtype)
     import zarr
 
     return zarr.open(tifffile.imread(path, key=0, aszarr=True), mode="r")

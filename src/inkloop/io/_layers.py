@@ -69,11 +69,6 @@ class LayerStack:
         self.ndim = 3
         self._readers: dict[int, object] = {}
 
-    @property
-    def windowed(self) -> bool:
-        """Whether a window of a layer can be read without decoding the whole layer."""
-        return self.info.path.suffix.lower() in (".tif", ".tiff")
-
     def __getitem__(self, key) -> np.ndarray:
         z_key, y_key, x_key = _expand(key)
         if isinstance(z_key, slice):
