@@ -33,5 +33,5 @@ def test_reading_past_the_end_of_the_file_names_it(tmp_path):
     array = RawArray(path, 0, (10, 10), np.dtype("<u2"))  # needs 200 bytes
 
     np.testing.assert_array_equal(array[:5, :10], 0)
-    with pytest.raises(OSError, match="short.raw: file ends before its image data"):
+    with pytest.raises(OSError, match=r"short\.raw: file ends before its image data"):
         array[5:10, :]
