@@ -31,22 +31,22 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment."""
     multiscale = len(segment.levels) > 1
+    mask = None if segment.mask is None else np.asarray(segment.mask)  # decoded once, used twice
     volume_kwargs = {
         "name": segment.name,
-        "contrast_limits": sample_contrast_limits(segment),
+        "contrast_limits": sample_contrast_limits(segment, mask),
         "multiscale": multiscale,
         "metadata": {SEGMENT_PATH_KEY: str(segment.path)},
     }
     layers = [(list(segment.levels) if multiscale else segment.volume, volume_kwargs, "image")]
-    if segment.mask is not None:
-        mask = np.asarray(segment.mask).astype(np.uint8)
+    if mask is not None:
         mask_kwargs = {
             "name": f"{segment.name} mask",
             "colormap": {0: "transparent", 1: "cyan", None: "transparent"},
             "opacity": 0.25,
             "visible": False,
         }
-        layers.append((mask, mask_kwargs, "labels"))
+        layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
     if segment.ink_labels is not None:
         ink_kwargs = {
             "name": "ink labels",
@@ -59,7 +59,7 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
     return layers
 
 
-def sample_contrast_limits(segment: Segment) -> tuple[float, float]:
+def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[float, float]:
     """0.5-99.5 percentile contrast of the papyrus in a few central windows, not the whole stack."""
     level = segment.levels[-1]
     depth, height, width = level.shape
@@ -68,8 +68,8 @@ def sample_contrast_limits(segment: Segment) -> tuple[float, float]:
     middle = depth // 2  # ink and papyrus sit in the middle layers; outer ones are mostly air
     picks = sorted({middle - depth // 8, middle, min(depth - 1, middle + depth // 8)})
     sample = np.stack([np.asarray(level[z][window]) for z in picks])
-    if segment.mask is not None and level is segment.volume:
-        papyrus = np.asarray(segment.mask[window])
+    if mask is not None and level is segment.volume:
+        papyrus = mask[window]
         if papyrus.any():  # air around the papyrus would pull the low limit down
             sample = sample[:, papyrus]
     low, high = (float(v) for v in np.percentile(sample, [0.5, 99.5]))

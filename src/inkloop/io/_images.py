@@ -98,6 +98,24 @@ def _tiff_window_reader(path: Path):
     return zarr.open(tifffile.imread(path, key=0, aszarr=True), mode="r")
 
 
+def tiff_data_end(pages) -> int | None:
+    """Byte offset where the pages' image data ends; None if a page is missing."""
+    if any(page is None for page in pages):
+        return None
+    extents = (zip(page.dataoffsets, page.databytecounts, strict=True) for page in pages)
+    return max((offset + count for pairs in extents for offset, count in pairs), default=0)
+
+
+def check_tiff_complete(path: Path, data_end: int | None) -> None:
+    """Raise SegmentError if the image data runs past the end of the file."""
+    size = os.path.getsize(path)
+    if data_end is None or data_end > size:
+        needs = "more pages" if data_end is None else f"{data_end} bytes"
+        raise SegmentError(
+            f"{path}: TIFF is truncated ({size} bytes on disk, its data needs {needs})"
+        )
+
+
 def _tiff_info(path: Path) -> ImageInfo:
     import tifffile
 
@@ -105,16 +123,13 @@ def _tiff_info(path: Path) -> ImageInfo:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
             shape, dtype = page.shape, page.dtype
-            ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False) if n]
+            check_tiff_complete(path, tiff_data_end([page]))
+    except SegmentError:
+        raise
     except Exception as error:  # tifffile raises several types for damaged files
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
     if len(shape) not in (2, 3):
         raise SegmentError(f"{path}: expected one 2D image, found shape {shape}")
-    size = os.path.getsize(path)
-    if ends and max(ends) > size:
-        raise SegmentError(
-            f"{path}: TIFF is truncated ({size} bytes on disk, its image data needs {max(ends)})"
-        )
     return ImageInfo(path, (int(shape[0]), int(shape[1])), np.dtype(dtype), len(shape) == 2)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import TIFF_SUFFIXES
+from inkloop.io._images import TIFF_SUFFIXES, check_tiff_complete, tiff_data_end
 from inkloop.io._layers import (
     LayerStack,
     check_numbering,
@@ -97,14 +97,15 @@ def _open_tiff_stack(path: Path) -> LayerSource:
             series = tif.series[0]
             shape = tuple(n for n in series.shape if n != 1)
             contiguous = series.dataoffset is not None
-            data_end = _tiff_data_end(series)
+            contiguous_end = series.dataoffset + series.nbytes if contiguous else None
+            check_tiff_complete(path, contiguous_end or tiff_data_end(series.pages))
             file_dtype = np.dtype(series.dtype).newbyteorder(tif.byteorder)
+    except SegmentError:
+        raise
     except Exception as error:  # tifffile raises several types for damaged files
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
     if len(shape) != 3:
         raise SegmentError(f"{path}: not a segment: one {shape} image, not a stack of layers")
-    if data_end is None or data_end > path.stat().st_size:
-        raise SegmentError(f"{path}: TIFF is truncated (part of its image data is missing)")
     if contiguous:
         stack = RawArray(path, series.dataoffset, shape, file_dtype)
         volume = _lazy(stack, _layer_chunks(shape), key=path)
@@ -174,19 +175,6 @@ def _layer_chunks(shape: tuple[int, ...]) -> tuple[int, int, int]:
     is 16 small reads (with 2048² chunks it was up to 64 tasks, 3x slower), and a full
     layer for display is one read."""
     return (1, shape[1], shape[2])
-
-
-def _tiff_data_end(series) -> int | None:
-    """Byte offset where the series' image data ends; None if pages are missing."""
-    if series.dataoffset is not None:
-        return series.dataoffset + series.nbytes
-    if any(page is None for page in series.pages):
-        return None
-    return max(
-        offset + count
-        for page in series.pages
-        for offset, count in zip(page.dataoffsets, page.databytecounts, strict=True)
-    )
 
 
 def _tiff_page_count(path: Path) -> int:
