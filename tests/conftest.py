@@ -41,3 +41,28 @@ def best_threshold_f05(score: np.ndarray, truth: np.ndarray) -> float:
             if precision + recall:
                 best = max(best, 1.25 * precision * recall / (0.25 * precision + recall))
     return best
+
+
+TRAIN_SHAPE = (8, 96, 128)
+
+
+def tiny_model():
+    """A ~80k-parameter UNet (timm's test_resnet): trains in seconds on a CPU."""
+    from inkloop.model import ModelConfig
+
+    return ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8))
+
+
+def tiny_training(**overrides):
+    """TrainConfig for tests: small patches and batches on the CPU."""
+    from inkloop.train import TrainConfig
+
+    settings = {"patch_size": 32, "batch_size": 4, "warmup_steps": 2, "device": "cpu"}
+    return TrainConfig(**{**settings, **overrides})
+
+
+@pytest.fixture(scope="session")
+def training_folder(tmp_path_factory) -> Path:
+    """A segment folder of TRAIN_SHAPE with mask and ink labels, shared read-only by tests."""
+    out = tmp_path_factory.mktemp("training") / "20240101000000"
+    return write_segment(out, TRAIN_SHAPE[1], TRAIN_SHAPE[2], TRAIN_SHAPE[0], seed=5)

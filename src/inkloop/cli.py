@@ -8,6 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+from inkloop.compose import MODES, Composition
+from inkloop.train import TrainConfig
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the `inkloop` command line; returns the exit status."""
@@ -15,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError) as error:  # bad input (SegmentError is a ValueError)
+    except (OSError, ValueError, RuntimeError) as error:  # bad input, failed run: one line
         print(f"inkloop {args.command}: error: {error}", file=sys.stderr)
         return 1
 
@@ -47,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     synth.set_defaults(run=_synth)
 
+    _add_train(commands)
+
     demo = commands.add_parser("demo", help="open napari with the sample segment and Ink Loop")
     demo.add_argument(
         "--screenshot",
@@ -56,6 +61,98 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _add_train(commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="finetune a model on a segment's labels and write a checkpoint",
+        description="Train headless; Ctrl+C stops and still writes the last good weights.",
+    )
+    train.add_argument("segment", type=Path, help="anything `inkloop info` reads")
+    train.add_argument(
+        "--labels",
+        type=Path,
+        help="ink labels PNG/TIFF, 255 = ink, grey = soft "
+        "(default: the segment's own *_inklabels.png)",
+    )
+    train.add_argument(
+        "--supervision",
+        type=Path,
+        help="mask of labelled pixels, 255 = labelled "
+        "(default: every pixel inside the papyrus mask)",
+    )
+    train.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    train.add_argument("--init", type=Path, help="checkpoint to continue finetuning")
+    train.add_argument(
+        "--max-seconds",
+        type=float,
+        help="training time limit (default 300 when no --max-steps is given)",
+    )
+    train.add_argument("--max-steps", type=int, help="optimiser step limit")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    train.add_argument("--z-start", type=int, help="first layer of the window (default: centred)")
+    train.add_argument("--z-count", type=int, help="layers in the window (default 16)")
+    train.add_argument("--reverse", action="store_true", help="the layers are stored back to front")
+    train.add_argument(
+        "--composition",
+        choices=MODES,
+        default="raw",
+        help="model channels: raw layers, means, |differences| or raw+diff",
+    )
+    train.add_argument("--mean-k", type=int, default=3, help="layers per mean")
+    train.add_argument("--patch-size", type=int, default=TrainConfig.patch_size)
+    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    train.add_argument("--lr", type=float, default=TrainConfig.lr)
+    train.add_argument(
+        "--validation",
+        metavar="Y0:Y1,X0:X1",
+        type=parse_region,
+        help="hold these labels out of training and report F0.5 on them",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+
+def parse_region(text: str) -> tuple[int, int, int, int]:
+    """'Y0:Y1,X0:X1' -> (y0, x0, y1, x1)."""
+    try:
+        rows, cols = text.split(",")
+        (y0, y1), (x0, x1) = (map(int, part.split(":")) for part in (rows, cols))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not Y0:Y1,X0:X1") from None
+    return y0, x0, y1, x1
+
+
+def _train(args) -> int:
+    from inkloop.engine import EngineSettings
+    from inkloop.headless import load_labels, train_to_file
+    from inkloop.io import open_segment
+
+    segment = open_segment(args.segment)
+    ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
+    max_seconds = args.max_seconds if (args.max_seconds or args.max_steps) else 300.0
+    settings = EngineSettings(
+        composition=Composition(
+            args.composition, args.z_start, args.z_count, args.mean_k, args.reverse
+        ),
+        train=TrainConfig(
+            patch_size=args.patch_size,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            max_steps=args.max_steps,
+            max_seconds=max_seconds,
+            device=args.device,
+            seed=args.seed,
+        ),
+        init=args.init,
+        holdout=args.validation,
+        provenance=sources,
+    )
+    summary = train_to_file(segment, ink, supervised, settings, args.out, progress=not args.quiet)
+    print(json.dumps(summary))
+    return 130 if summary["interrupted"] else 0
 
 
 def _info(args) -> int:

@@ -2,7 +2,7 @@
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._sample import sample_segment_path
-from inkloop.io._segment import Segment, open_segment
+from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sources import detect_format
 from inkloop.io._write import write_layer, write_png
 
@@ -11,6 +11,7 @@ __all__ = [
     "SegmentError",
     "detect_format",
     "open_segment",
+    "read_label_image",
     "sample_segment_path",
     "write_layer",
     "write_png",

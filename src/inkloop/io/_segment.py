@@ -125,16 +125,30 @@ def _first_existing(folder: Path, stems: list[str]) -> Path | None:
     return None
 
 
-def _load_sidecar(info: ImageInfo, shape: tuple[int, int], key: str):
-    """A lazy H x W array for a mask or label image; its shape is checked now, its pixels later."""
-    import dask
-    import dask.array as da
+def read_label_image(path: str | Path, shape: tuple[int, int], *, ink: bool) -> np.ndarray:
+    """Read a label image of the segment's H x W now.
 
+    ``ink=True``: ink labels, uint8 (255 = ink, grey = soft); else a mask, bool (non-zero = True).
+    """
+    info = image_info(Path(path).expanduser())
+    _check_shape(info, shape)
+    return _decode_sidecar(info.path, "ink_labels" if ink else "mask")
+
+
+def _check_shape(info: ImageInfo, shape: tuple[int, int]) -> None:
     if info.shape != tuple(shape):
         raise SegmentError(
             f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but the layers are "
             f"{shape[0]}x{shape[1]}"
         )
+
+
+def _load_sidecar(info: ImageInfo, shape: tuple[int, int], key: str):
+    """A lazy H x W array for a mask or label image; its shape is checked now, its pixels later."""
+    import dask
+    import dask.array as da
+
+    _check_shape(info, shape)
     dtype = np.uint8 if key == "ink_labels" else np.bool_
     pixels = dask.delayed(_decode_sidecar, pure=True)(info.path, key)
     return da.from_delayed(pixels, shape=info.shape, dtype=dtype)

@@ -1,0 +1,28 @@
+"""The training session behind the widget and the CLI: a state machine emitting typed events."""
+
+from inkloop.engine._engine import Engine, EngineSettings
+from inkloop.engine._events import (
+    CheckpointSaved,
+    Event,
+    Failed,
+    Notice,
+    PredictionReady,
+    State,
+    StateChanged,
+    StepDone,
+    Validated,
+)
+
+__all__ = [
+    "CheckpointSaved",
+    "Engine",
+    "EngineSettings",
+    "Event",
+    "Failed",
+    "Notice",
+    "PredictionReady",
+    "State",
+    "StateChanged",
+    "StepDone",
+    "Validated",
+]

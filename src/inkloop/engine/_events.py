@@ -1,0 +1,81 @@
+"""What the engine reports: small frozen dataclasses, picklable, so they can cross processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+
+class State(str, Enum):
+    IDLE = "idle"
+    TRAINING = "training"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+    @property
+    def running(self) -> bool:
+        """A run is under way (training or paused): it has not ended yet."""
+        return self in (State.TRAINING, State.PAUSED)
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: State
+    previous: State
+
+
+@dataclass(frozen=True)
+class StepDone:
+    step: int
+    loss: float
+    lr: float
+    samples_per_s: float
+    batch_size: int
+    labels_version: int  # how many label updates this step's batch already saw
+    progress: float | None  # fraction of the run's step/time limit, None without one
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Scores on the validation region's labelled pixels at the best-F0.5 threshold."""
+
+    step: int
+    f05: float
+    precision: float
+    recall: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    path: str
+    step: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should be told once, training goes on (e.g. the batch was halved)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A run or request failed; the message says what happened and what to do."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class PredictionReady:
+    request: int
+    region: tuple[int, int, int, int]  # y0, x0, y1, x1
+    step: int  # training step of the weights that made it
+    probability: np.ndarray = field(repr=False)  # float32, region-sized, 0..1
+
+
+Event = StateChanged | StepDone | Validated | CheckpointSaved | Notice | Failed | PredictionReady

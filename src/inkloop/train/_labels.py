@@ -1,0 +1,148 @@
+"""Soft ink labels + supervision mask, updated in place while training reads from them."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
+INK_LEVEL = 128  # uint8 labels at or above this count as ink for sampling and class checks
+
+
+class LabelError(ValueError):
+    """The labels cannot train a model yet (none, or only one class)."""
+
+
+class LabelStore:
+    """Ink labels (uint8 H x W, 255 = ink) and supervision (bool H x W) with sampling counts.
+
+    ``holdout`` (y0, x0, y1, x1) is a validation rectangle: its labels are kept for scoring
+    but never sampled or used by the loss. Updates and reads are guarded by one lock, so
+    the GUI (or the engine's command side) can update while the trainer samples.
+    """
+
+    def __init__(self, ink: np.ndarray, supervised: np.ndarray, holdout=None) -> None:
+        if ink.shape != supervised.shape or ink.ndim != 2:
+            raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
+        self.shape = ink.shape
+        self.ink = np.ascontiguousarray(ink, np.uint8)
+        self.supervised = np.ascontiguousarray(supervised, bool)
+        self.trainable = self.supervised.copy()
+        self.holdout = tuple(holdout) if holdout is not None else None
+        if self.holdout is not None:
+            y0, x0, y1, x1 = self.holdout
+            self.trainable[y0:y1, x0:x1] = False
+        grid = (-(-self.shape[0] // CELL), -(-self.shape[1] // CELL))
+        self._cells_supervised = np.zeros(grid, np.int64)
+        self._cells_ink = np.zeros(grid, np.int64)
+        self._lock = threading.Lock()
+        self.version = 0
+        self._recount((0, 0, *self.shape))
+
+    def update(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
+        """Replace the labels inside ``bbox`` = (y0, x0, y1, x1) with these patches."""
+        y0, x0, y1, x1 = _check_box(bbox, self.shape)
+        if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
+            raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
+        with self._lock:
+            self.ink[y0:y1, x0:x1] = ink
+            self.supervised[y0:y1, x0:x1] = supervised
+            self.trainable[y0:y1, x0:x1] = supervised
+            if self.holdout is not None:
+                hy0, hx0, hy1, hx1 = self.holdout
+                self.trainable[hy0:hy1, hx0:hx1] = False
+            self._recount((y0, x0, y1, x1))
+            self.version += 1
+
+    def check_trainable(self) -> None:
+        """Raise LabelError with what to do if there is nothing to learn from yet."""
+        with self._lock:
+            supervised = int(self._cells_supervised.sum())
+            ink = int(self._cells_ink.sum())
+        if supervised == 0:
+            raise LabelError("no labelled pixels yet: paint some ink and some 'no ink' first")
+        if ink == 0:
+            raise LabelError("the labels hold no ink yet: paint ink where you see it")
+        if ink == supervised:
+            raise LabelError(
+                "every labelled pixel is ink: label some 'no ink' papyrus too "
+                "(or give a supervision mask that covers more than the ink)"
+            )
+
+    def sample_centres(self, rng: np.random.Generator, count: int, ink_share: float) -> np.ndarray:
+        """``count`` (y, x) pixels, all trainable; about ``ink_share`` of them drawn near ink."""
+        with self._lock:
+            near_ink = int(rng.binomial(count, ink_share)) if self._cells_ink.any() else 0
+            centres = self._draw(rng, near_ink, ink_only=True)
+            centres += self._draw(rng, count - near_ink, ink_only=False)
+        return np.array(centres, np.int64).reshape(-1, 2)
+
+    def cut(self, y: int, x: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ink (float32 0..1) and loss weights (trainable, bool) in a window; 0 off the image."""
+        ink = np.zeros((size, size), np.float32)
+        weight = np.zeros((size, size), bool)
+        y0, x0 = max(y, 0), max(x, 0)
+        y1, x1 = min(y + size, self.shape[0]), min(x + size, self.shape[1])
+        with self._lock:
+            ink[y0 - y : y1 - y, x0 - x : x1 - x] = self.ink[y0:y1, x0:x1] * np.float32(1 / 255)
+            weight[y0 - y : y1 - y, x0 - x : x1 - x] = self.trainable[y0:y1, x0:x1]
+        return ink, weight
+
+    def summary(self) -> dict:
+        """Counts for the checkpoint's provenance."""
+        with self._lock:
+            ink_pixels = int(np.count_nonzero(self.ink[self.supervised] >= INK_LEVEL))
+            supervised = int(np.count_nonzero(self.supervised))
+            soft = int(np.count_nonzero((self.ink > 0) & (self.ink < 255) & self.supervised))
+        return {
+            "supervised_pixels": supervised,
+            "ink_pixels": ink_pixels,
+            "soft_pixels": soft,
+            "holdout": list(self.holdout) if self.holdout else None,
+            "updates": self.version,
+        }
+
+    def _recount(self, bbox) -> None:
+        cy0, cx0 = bbox[0] // CELL, bbox[1] // CELL
+        cy1, cx1 = -(-bbox[2] // CELL), -(-bbox[3] // CELL)
+        rows = slice(cy0 * CELL, cy1 * CELL)
+        cols = slice(cx0 * CELL, cx1 * CELL)
+        trainable = self.trainable[rows, cols]
+        inked = trainable & (self.ink[rows, cols] >= INK_LEVEL)
+        self._cells_supervised[cy0:cy1, cx0:cx1] = _cell_sums(trainable)
+        self._cells_ink[cy0:cy1, cx0:cx1] = _cell_sums(inked)
+
+    def _draw(self, rng: np.random.Generator, count: int, ink_only: bool) -> list:
+        """Cells weighted by their pixel counts, then a uniform pixel within each cell."""
+        if count == 0:
+            return []
+        counts = (self._cells_ink if ink_only else self._cells_supervised).ravel()
+        cells = rng.choice(counts.size, size=count, p=counts / counts.sum())
+        centres = []
+        for cell in cells.tolist():
+            cy, cx = divmod(cell, self._cells_ink.shape[1])
+            rows = slice(cy * CELL, (cy + 1) * CELL)
+            cols = slice(cx * CELL, (cx + 1) * CELL)
+            window = self.trainable[rows, cols]
+            if ink_only:
+                window = window & (self.ink[rows, cols] >= INK_LEVEL)
+            candidates = np.flatnonzero(window)
+            dy, dx = divmod(int(candidates[rng.integers(candidates.size)]), window.shape[1])
+            centres.append((cy * CELL + dy, cx * CELL + dx))
+        return centres
+
+
+def _cell_sums(block: np.ndarray) -> np.ndarray:
+    """Per-CELL counts of a boolean block (the last row/column of cells may be partial)."""
+    height, width = block.shape
+    padded = np.zeros((-(-height // CELL) * CELL, -(-width // CELL) * CELL), np.int32)
+    padded[:height, :width] = block
+    return padded.reshape(padded.shape[0] // CELL, CELL, -1, CELL).sum(axis=(1, 3))
+
+
+def _check_box(bbox, shape) -> tuple[int, int, int, int]:
+    y0, x0, y1, x1 = (int(v) for v in bbox)
+    if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
+        raise ValueError(f"label box {bbox} is outside the {shape[0]}x{shape[1]} image")
+    return y0, x0, y1, x1

@@ -1,0 +1,271 @@
+"""The training loop: one `Trainer.step()` = sample, augment, forward, masked loss, AdamW."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from inkloop.compose import Composition, Normalisation
+from inkloop.model import Checkpoint, ModelConfig, autocast, build_model, pick_device
+from inkloop.train._augment import Augmentations, augment_batch
+from inkloop.train._labels import LabelStore
+from inkloop.train._loss import masked_loss
+from inkloop.train._sampler import BatchStream, PatchSampler
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``max_steps``/``max_seconds`` end a run (None: until stopped); the cosine
+    schedule follows whichever limit is nearer and falls back to constant without one."""
+
+    patch_size: int = 128
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 30
+    schedule: str = "cosine"  # or "constant"
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    label_smoothing: float = 0.2
+    dice_weight: float = 1.0
+    ink_share: float = 0.5
+    augment: Augmentations = field(default_factory=Augmentations)
+    device: str = "auto"
+    amp: bool = True  # bf16/fp16 autocast on CUDA
+    threads: int | None = None  # torch CPU threads; leave a core free when a GUI is live
+    loader_threads: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.patch_size % 32:
+            raise ValueError(f"patch size {self.patch_size} must be a multiple of 32")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"unknown schedule {self.schedule!r}: use cosine or constant")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    loss: float
+    lr: float
+    samples_per_s: float
+    batch_size: int
+    labels_version: int  # LabelStore.version this step's batch was cut from
+    notice: str | None = None  # something the user should hear once (e.g. batch halved)
+
+
+class Trainer:
+    """A model being finetuned on one segment's labels. Not thread-safe: one caller steps it."""
+
+    def __init__(
+        self,
+        segment,
+        labels: LabelStore,
+        composition: Composition,
+        normalisation: Normalisation,
+        config: TrainConfig | None = None,
+        *,
+        model_config: ModelConfig | None = None,
+        init: Checkpoint | None = None,
+    ) -> None:
+        import torch
+
+        self.config = config = config or TrainConfig()
+        self.segment, self.labels = segment, labels
+        self.composition, self.normalisation = composition, normalisation
+        self.device = pick_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.model_config, self.model = _make_model(composition, model_config, init)
+        self.model.to(self.device).train()
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        fp16 = self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
+        self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and fp16)
+        self.step_count = init.step if init is not None else 0
+        self.run_steps = 0
+        self.trained_seconds = 0.0
+        self.batch_size = config.batch_size
+        self._rng = np.random.default_rng([config.seed, 1])
+        self._told_oom = False
+        self._stream: BatchStream | None = None  # started by the first step
+
+    def new_run(self) -> None:
+        """Start counting a new run (limits, warmup, schedule); weights and optimiser stay."""
+        self.run_steps = 0
+        self.trained_seconds = 0.0
+
+    def step(self) -> StepResult:
+        """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
+        import torch
+
+        started = time.perf_counter()
+        notice = None
+        while True:
+            batch = self._batches().next()
+            lr = self.learning_rate()
+            try:
+                loss = self.optimise(*self._to_device(batch), lr=lr)
+                break
+            except torch.OutOfMemoryError:
+                notice = self._halve_batch() or notice
+        elapsed = time.perf_counter() - started
+        self.trained_seconds += elapsed
+        self.step_count += 1
+        self.run_steps += 1
+        return StepResult(
+            self.step_count,
+            loss,
+            lr,
+            len(batch.ink) / elapsed,
+            self.batch_size,
+            batch.label_version,
+            notice,
+        )
+
+    def optimise(self, layers, ink, weight, *, lr: float) -> float:
+        """Augment a device batch and take one AdamW step; returns the loss.
+
+        Raises FloatingPointError before touching the weights if the loss is not finite.
+        """
+        import torch
+
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        inputs, ink, weight = augment_batch(
+            layers, ink, weight, self.composition, self.config.augment, self._rng
+        )
+        if self.device.type == "cuda":
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        # the forward pass updates BatchNorm statistics: keep them to undo a diverged step
+        statistics = {name: b.clone() for name, b in self.model.named_buffers()}
+        with autocast(self.device, self.config.amp):
+            logits = self.model(inputs)
+        loss = masked_loss(
+            logits,
+            ink,
+            weight,
+            smoothing=self.config.label_smoothing,
+            dice_weight=self.config.dice_weight,
+        )
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            self.model.load_state_dict(statistics, strict=False)
+            raise FloatingPointError(
+                f"training diverged at step {self.step_count} (loss {value}); "
+                "lower the learning rate"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return value
+
+    def learning_rate(self) -> float:
+        """Linear warmup, then cosine towards 2% over the run's limit (or constant)."""
+        config = self.config
+        if self.run_steps < config.warmup_steps:
+            return config.lr * (self.run_steps + 1) / config.warmup_steps
+        progress = self.progress()
+        if config.schedule == "constant" or progress is None:
+            return config.lr
+        return config.lr * (0.02 + 0.49 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+    def progress(self) -> float | None:
+        """Fraction of the run's step or time limit used (the larger); None without limits."""
+        fractions = []
+        if self.config.max_steps:
+            fractions.append(self.run_steps / self.config.max_steps)
+        if self.config.max_seconds:
+            fractions.append(self.trained_seconds / self.config.max_seconds)
+        return max(fractions) if fractions else None
+
+    @property
+    def finished(self) -> bool:
+        progress = self.progress()
+        return progress is not None and progress >= 1.0
+
+    def checkpoint(self, provenance: dict | None = None) -> Checkpoint:
+        """The current weights with everything needed to predict or continue."""
+        return Checkpoint(
+            model=self.model_config,
+            composition=self.composition,
+            normalisation=self.normalisation,
+            patch_size=self.config.patch_size,
+            step=self.step_count,
+            state_dict={k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            provenance=provenance or {},
+        )
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def _batches(self) -> BatchStream:
+        if self._stream is None:
+            config = self.config
+            sampler = PatchSampler(
+                self.segment,
+                self.composition,
+                self.normalisation,
+                self.labels,
+                patch_size=config.patch_size,
+                z_margin=config.augment.z_jitter,
+                ink_share=config.ink_share,
+            )
+            self._stream = BatchStream(
+                sampler, self.batch_size, threads=config.loader_threads, seed=config.seed
+            )
+        return self._stream
+
+    def _to_device(self, batch):
+        import torch
+
+        device = self.device
+        return (
+            torch.from_numpy(batch.layers).to(device, non_blocking=True),
+            torch.from_numpy(batch.ink).to(device, non_blocking=True),
+            torch.from_numpy(batch.weight).to(device, non_blocking=True),
+        )
+
+    def _halve_batch(self) -> str | None:
+        import torch
+
+        if self.batch_size == 1:
+            raise MemoryError(
+                "out of GPU memory even with a batch of 1: use a smaller patch size, "
+                "a lighter model or --device cpu"
+            )
+        self.batch_size //= 2
+        self._batches().batch_size = self.batch_size
+        self.optimizer.zero_grad(set_to_none=True)
+        torch.cuda.empty_cache()
+        if self._told_oom:
+            return None
+        self._told_oom = True
+        return f"out of GPU memory: batch size halved to {self.batch_size}, training goes on"
+
+
+def _make_model(composition: Composition, model_config: ModelConfig | None, init):
+    channels = composition.in_channels
+    if init is not None:
+        if init.model.in_channels != channels:
+            raise ValueError(
+                f"the initial model reads {init.model.in_channels} channels but this "
+                f"composition makes {channels}; use the checkpoint's composition"
+            )
+        return init.model, init.build()
+    config = model_config or ModelConfig(in_channels=channels)
+    if config.in_channels != channels:
+        config = ModelConfig(config.encoder, config.decoder_channels, channels)
+    return config, build_model(config)

@@ -1,0 +1,130 @@
+"""Training batches: patches centred on labelled pixels, read lazily, prefetched in threads."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from inkloop.compose import Composition, Normalisation, read_layers
+from inkloop.train._labels import LabelStore
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch on the host: raw normalised layers (with z margin), soft ink and loss weights."""
+
+    layers: np.ndarray  # (B, Z + 2 * margin, S, S) float32
+    ink: np.ndarray  # (B, S, S) float32, 0..1
+    weight: np.ndarray  # (B, S, S) bool, True = supervised (counts in the loss)
+    label_version: int  # LabelStore.version the labels were cut from
+
+
+class PatchSampler:
+    """Draws patches whose centre pixel is labelled; ``ink_share`` of them centred on ink."""
+
+    def __init__(
+        self,
+        segment,
+        composition: Composition,
+        normalisation: Normalisation,
+        labels: LabelStore,
+        *,
+        patch_size: int,
+        z_margin: int = 0,
+        ink_share: float = 0.5,
+    ) -> None:
+        self.segment = segment
+        self.composition = composition
+        self.normalisation = normalisation
+        self.labels = labels
+        self.patch_size = patch_size
+        self.z_margin = z_margin
+        self.ink_share = ink_share
+
+    def batch(self, size: int, rng: np.random.Generator) -> Batch:
+        version = self.labels.version
+        centres = self.labels.sample_centres(rng, size, self.ink_share)
+        corners = centres - self.patch_size // 2
+        layers, inks, weights = [], [], []
+        for y, x in corners.tolist():
+            layers.append(
+                read_layers(
+                    self.segment,
+                    self.composition,
+                    self.normalisation,
+                    y,
+                    x,
+                    self.patch_size,
+                    self.z_margin,
+                )
+            )
+            ink, weight = self.labels.cut(y, x, self.patch_size)
+            inks.append(ink)
+            weights.append(weight)
+        return Batch(np.stack(layers), np.stack(inks), np.stack(weights), version)
+
+
+class BatchStream:
+    """Batches made ahead by ``threads`` background threads (file reads release the GIL).
+
+    A batch whose labels are older than the LabelStore's current version is dropped, so new
+    labels are used from the next batch on. ``batch_size`` may be lowered while running.
+    """
+
+    def __init__(self, sampler: PatchSampler, batch_size: int, *, threads: int = 1, seed: int = 0):
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self._queue: queue.Queue = queue.Queue(maxsize=max(2, threads))
+        self._closed = threading.Event()
+        self._threads = [
+            threading.Thread(
+                target=self._produce,
+                args=(np.random.default_rng([seed, index]),),
+                name=f"inkloop-batches-{index}",
+                daemon=True,
+            )
+            for index in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def next(self) -> Batch:
+        """The next batch cut from the current labels (re-raises a producer's error)."""
+        while True:
+            item = self._queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item.label_version == self.sampler.labels.version:
+                size = self.batch_size
+                if len(item.ink) <= size:
+                    return item
+                return Batch(
+                    item.layers[:size], item.ink[:size], item.weight[:size], item.label_version
+                )
+
+    def close(self) -> None:
+        self._closed.set()
+        for thread in self._threads:
+            while thread.is_alive():
+                try:  # unblock a producer waiting on a full queue
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    thread.join(timeout=0.05)
+
+    def _produce(self, rng: np.random.Generator) -> None:
+        while not self._closed.is_set():
+            try:
+                item = self.sampler.batch(self.batch_size, rng)
+            except Exception as error:  # handed to the consumer, which raises it in its thread
+                item = error
+            while not self._closed.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, Exception):
+                return

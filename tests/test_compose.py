@@ -1,0 +1,119 @@
+"""Composition: z-window, reversal, means/differences, percentile normalisation, patch reads."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import (
+    Composition,
+    Normalisation,
+    compose_channels,
+    read_layers,
+    sample_normalisation,
+)
+from inkloop.io import Segment, open_segment
+
+
+def test_default_window_is_centred_on_the_middle_layer():
+    assert Composition().resolve(65) == Composition("raw", 24, 16, 3, False)
+    assert Composition().resolve(8).z_count == 8  # fewer layers than the default: all of them
+    assert Composition("mean", mean_k=3).resolve(65).z_count == 15  # whole means only
+
+
+@pytest.mark.parametrize(
+    ("composition", "layers", "message"),
+    [
+        (Composition(z_start=60, z_count=10), 65, "outside layers 0..64"),
+        (Composition(z_count=70), 65, "does not fit in 65 layers"),
+    ],
+)
+def test_windows_that_do_not_fit_are_refused(composition, layers, message):
+    with pytest.raises(ValueError, match=message):
+        composition.resolve(layers)
+
+
+def test_bad_settings_are_refused_when_made():
+    with pytest.raises(ValueError, match="choose one of raw, mean, diff, raw\\+diff"):
+        Composition("sum")
+    with pytest.raises(ValueError, match="multiple of 3"):
+        Composition("mean", z_count=16, mean_k=3)
+
+
+@pytest.mark.parametrize(("mode", "channels"), [("raw", 12), ("mean", 4), ("diff", 11)])
+def test_channel_counts(mode, channels):
+    assert Composition(mode, z_count=12).resolve(20).in_channels == channels
+    assert Composition("raw+diff", z_count=12).resolve(20).in_channels == 23
+
+
+def test_layer_indices_reverse_then_window_with_clamped_margin():
+    composition = Composition(z_start=1, z_count=3).resolve(6)
+    assert composition.layer_indices(6).tolist() == [1, 2, 3]
+    assert composition.layer_indices(6, margin=2).tolist() == [0, 0, 1, 2, 3, 4, 5]
+    reverse = Composition(z_start=1, z_count=3, reverse=True).resolve(6)
+    assert reverse.layer_indices(6).tolist() == [4, 3, 2]
+
+
+def test_compose_channels_match_numpy():
+    rng = np.random.default_rng(0)
+    raw = rng.random((2, 6, 5, 5)).astype(np.float32)
+    tensor = torch.from_numpy(raw)
+    diffs = np.abs(np.diff(raw, axis=1))
+    means = raw.reshape(2, 2, 3, 5, 5).mean(axis=2)
+    compose = {mode: Composition(mode, 0, 6, 3).resolve(6) for mode in ("raw", "mean", "diff")}
+    np.testing.assert_allclose(compose_channels(tensor, compose["diff"]).numpy(), diffs)
+    np.testing.assert_allclose(compose_channels(tensor, compose["mean"]).numpy(), means)
+    assert compose_channels(tensor, compose["raw"]) is tensor
+    both = compose_channels(tensor, Composition("raw+diff", 0, 6).resolve(6)).numpy()
+    np.testing.assert_allclose(both, np.concatenate([raw, diffs], axis=1))
+
+
+def test_read_layers_normalises_and_pads_past_the_edge(segment_folder):
+    segment = open_segment(segment_folder)
+    composition = Composition(z_start=2, z_count=4, reverse=True).resolve(segment.shape[0])
+    scale = Normalisation(low=1000.0, high=41000.0)
+    patch = read_layers(segment, composition, scale, y=-8, x=80, size=32, margin=1)
+    assert patch.shape == (6, 32, 32)
+    assert patch.dtype == np.float32
+    volume = np.asarray(segment.volume)
+    expected = np.clip((volume[[6, 5, 4, 3, 2, 1], :24, 80:96] - 1000.0) / 40000.0, 0, 1)
+    np.testing.assert_allclose(patch[:, 8:, :16], expected, rtol=1e-6)
+    assert not patch[:, :8].any()  # above the image
+    assert not patch[:, :, 16:].any()  # right of the image
+
+
+class _CountingLayers:
+    """An array that records which 16 x 16 blocks are read."""
+
+    def __init__(self, volume: np.ndarray) -> None:
+        self.volume, self.shape, self.dtype, self.ndim = volume, volume.shape, volume.dtype, 3
+        self.blocks: set = set()
+
+    def __getitem__(self, key):
+        z, y, x = key
+        self.blocks.add((z.start, y.start, x.start))
+        return self.volume[key]
+
+
+def test_normalisation_samples_a_few_windows_inside_the_papyrus():
+    from inkloop.synthetic import make_segment
+
+    synthetic = make_segment(512, 512, 8, seed=4)
+    layers = _CountingLayers(synthetic.volume)
+    segment = Segment(
+        name="counting",
+        path=".",
+        format="test",
+        volume=da.from_array(layers, chunks=(1, 16, 16), asarray=False),
+        mask=da.from_array(synthetic.mask),
+    )
+    composition = Composition().resolve(8)
+    scale = sample_normalisation(segment, composition, windows=4, size=64)
+    assert len(layers.blocks) < 8 * 32 * 32 / 8  # well under an eighth of the stack was read
+    papyrus = synthetic.volume[:, synthetic.mask]
+    low, high = np.percentile(papyrus, [1, 99])
+    assert abs(scale.low - low) < 0.05 * (high - low)
+    assert abs(scale.high - high) < 0.05 * (high - low)
+    assert sample_normalisation(segment, composition, windows=4, size=64) == scale  # repeatable

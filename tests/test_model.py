@@ -1,0 +1,85 @@
+"""The smp UNet and its checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from inkloop.compose import Composition, Normalisation
+from inkloop.model import (
+    Checkpoint,
+    ModelConfig,
+    build_model,
+    load_checkpoint,
+    pick_device,
+    save_checkpoint,
+)
+
+TINY = ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8), in_channels=5)
+
+
+def _checkpoint(model, step=7) -> Checkpoint:
+    return Checkpoint(
+        model=TINY,
+        composition=Composition("raw+diff", 2, 3).resolve(8),
+        normalisation=Normalisation(1000.0, 40000.0, (0.5, 99.5)),
+        patch_size=64,
+        step=step,
+        state_dict=model.state_dict(),
+        provenance={"segment": "20231012184423", "labels": {"ink_pixels": 12}},
+    )
+
+
+def test_default_model_maps_channels_to_one_logit_map():
+    model = build_model(ModelConfig(in_channels=16)).eval()
+    with torch.inference_mode():
+        assert model(torch.zeros(1, 16, 64, 96)).shape == (1, 1, 64, 96)
+
+
+def test_unknown_encoder_names_the_choices():
+    with pytest.raises(ValueError, match="unknown encoder 'resnet7'; did you mean resnet"):
+        build_model(ModelConfig(encoder="resnet7"))
+    with pytest.raises(ValueError, match="unknown encoder 'tu-nothing'"):
+        build_model(ModelConfig(encoder="tu-nothing"))
+
+
+def test_checkpoint_round_trip_predicts_the_same(tmp_path):
+    model = build_model(TINY).eval()
+    path = save_checkpoint(tmp_path / "model.pt", _checkpoint(model))
+    loaded = load_checkpoint(path)
+    assert loaded.model == TINY
+    assert loaded.composition == Composition("raw+diff", 2, 3)
+    assert loaded.normalisation == Normalisation(1000.0, 40000.0, (0.5, 99.5))
+    assert (loaded.patch_size, loaded.step) == (64, 7)
+    assert loaded.provenance["labels"] == {"ink_pixels": 12}
+    inputs = torch.randn(2, 5, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.build()(inputs), model(inputs))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary files left
+
+
+def test_saving_replaces_the_old_file_whole(tmp_path):
+    model = build_model(TINY)
+    path = save_checkpoint(tmp_path / "model.pt", _checkpoint(model, step=1))
+    save_checkpoint(path, _checkpoint(model, step=2))
+    assert load_checkpoint(path).step == 2
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_loading_something_else_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "notes.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match=r"notes\.pt: not a readable inkloop checkpoint"):
+        load_checkpoint(tmp_path / "notes.pt")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match=r"other\.pt: not an inkloop checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in ("cuda", "mps", "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            pick_device("cuda")

@@ -1,0 +1,100 @@
+"""Augmentations: labels move with the images; z-augmentations pick the right layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import Composition
+from inkloop.train import Augmentations, augment_batch
+
+SPATIAL_ONLY = Augmentations(
+    brightness_contrast=0, blur=0, noise=0, dropout=0, z_jitter=0, order_jitter=0
+)
+Z_ONLY = Augmentations(flips=False, rot90=False, brightness_contrast=0, blur=0, noise=0, dropout=0)
+
+
+def _asymmetric_batch(batch=16, size=32, layers=4):
+    """Layers that all show the label pattern, which has no rotational or mirror symmetry."""
+    ink = torch.zeros(batch, size, size)
+    ink[:, 3:9, 5:20] = 1.0
+    ink[:, 9:25, 5:9] = 0.5
+    weight = torch.zeros(batch, size, size, dtype=torch.bool)
+    weight[:, :16, :20] = True
+    stack = ink[:, None].repeat(1, layers, 1, 1) + torch.arange(layers)[None, :, None, None]
+    return stack, ink, weight
+
+
+def test_flips_and_rotations_move_labels_with_the_image():
+    layers, ink, weight = _asymmetric_batch()
+    composition = Composition(z_start=0, z_count=4).resolve(4)
+    rng = np.random.default_rng(0)
+    inputs, ink_out, weight_out = augment_batch(layers, ink, weight, composition, SPATIAL_ONLY, rng)
+    assert inputs.shape == (16, 4, 32, 32)
+    for i in range(16):
+        torch.testing.assert_close(inputs[i, 0], ink_out[i])  # layer 0 is the label pattern
+        torch.testing.assert_close(inputs[i, 2], ink_out[i] + 2)
+        assert weight_out[i].sum() == weight[i].sum()
+        assert ink_out[i][weight_out[i]].sum() == ink[i][weight[i]].sum()
+    orientations = {tuple(ink_out[i].flatten().tolist()) for i in range(16)}
+    assert len(orientations) > 4  # the eight orientations are actually used
+
+
+def test_dropout_and_intensity_change_the_image_only():
+    layers, ink, weight = _asymmetric_batch()
+    composition = Composition(z_start=0, z_count=4).resolve(4)
+    harsh = Augmentations(flips=False, rot90=False, dropout=1.0, blur=1.0, z_jitter=0)
+    inputs, ink_out, weight_out = augment_batch(
+        layers, ink, weight, composition, harsh, np.random.default_rng(1)
+    )
+    assert torch.equal(ink_out, ink)
+    assert torch.equal(weight_out, weight)
+    blanked = (inputs == 0).all(dim=1)
+    assert blanked.flatten(1).any(dim=1).all()  # every sample has a dropped rectangle
+
+
+def test_z_jitter_takes_a_contiguous_window_within_the_margin():
+    z_count, margin = 6, 2
+    layers = torch.arange(z_count + 2 * margin, dtype=torch.float32)[None, :, None, None]
+    layers = layers.repeat(64, 1, 4, 4)
+    ink, weight = torch.zeros(64, 4, 4), torch.ones(64, 4, 4, dtype=torch.bool)
+    composition = Composition(z_start=0, z_count=z_count).resolve(z_count)
+    aug = Augmentations(**{**Z_ONLY.to_dict(), "order_jitter": 0.0, "z_jitter": margin})
+    inputs, _, _ = augment_batch(layers, ink, weight, composition, aug, np.random.default_rng(2))
+    picked = inputs[:, :, 0, 0]
+    first = picked[:, 0]
+    assert torch.equal(picked, first[:, None] + torch.arange(z_count))
+    assert set(first.tolist()) == {0.0, 1.0, 2.0, 3.0, 4.0}
+
+
+def test_order_jitter_swaps_neighbours_and_reversal_flips_the_stack():
+    layers = torch.arange(8, dtype=torch.float32)[None, :, None, None].repeat(200, 1, 2, 2)
+    ink, weight = torch.zeros(200, 2, 2), torch.ones(200, 2, 2, dtype=torch.bool)
+    composition = Composition(z_start=0, z_count=8).resolve(8)
+    aug = Augmentations(**{**Z_ONLY.to_dict(), "z_jitter": 0, "order_jitter": 0.3})
+    picked = augment_batch(layers, ink, weight, composition, aug, np.random.default_rng(3))[0]
+    picked = picked[:, :, 0, 0]
+    assert torch.equal(picked.sort(dim=1).values, torch.arange(8.0).expand(200, 8))
+    assert (picked - torch.arange(8.0)).abs().max() == 1  # moved, but only by one place
+    assert (picked != torch.arange(8.0)).any(dim=1).float().mean() > 0.5
+    reverse = Augmentations(
+        **{**Z_ONLY.to_dict(), "z_jitter": 0, "order_jitter": 0, "reversal": 1.0}
+    )
+    picked = augment_batch(layers, ink, weight, composition, reverse, np.random.default_rng(4))[0]
+    assert torch.equal(picked[:, :, 0, 0], torch.arange(7.0, -1, -1).expand(200, 8))
+
+
+@pytest.mark.parametrize("mode", ["mean", "diff", "raw+diff"])
+def test_composition_runs_after_the_z_augmentations(mode):
+    layers = torch.rand(4, 10, 8, 8)
+    composition = Composition(mode, z_start=0, z_count=6).resolve(6)
+    inputs, _, _ = augment_batch(
+        layers,
+        torch.zeros(4, 8, 8),
+        torch.ones(4, 8, 8, dtype=torch.bool),
+        composition,
+        Augmentations(),
+        np.random.default_rng(5),
+    )
+    assert inputs.shape == (4, composition.in_channels, 8, 8)

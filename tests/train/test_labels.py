@@ -1,0 +1,77 @@
+"""LabelStore and PatchSampler: patches only where labels are, updates take effect at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inkloop.train import LabelError, LabelStore
+
+
+def _store(holdout=None) -> LabelStore:
+    ink = np.zeros((200, 300), np.uint8)
+    supervised = np.zeros((200, 300), bool)
+    supervised[20:60, 30:90] = True  # a labelled rectangle ...
+    ink[30:40, 40:80] = 255  # ... with a stroke of ink in it
+    ink[40:44, 40:80] = 140  # soft edge
+    supervised[150:170, 250:290] = True  # a second, ink-free rectangle
+    return LabelStore(ink, supervised, holdout)
+
+
+def test_centres_are_always_labelled_pixels():
+    store = _store()
+    centres = store.sample_centres(np.random.default_rng(0), 2000, ink_share=0.5)
+    assert store.supervised[centres[:, 0], centres[:, 1]].all()
+    near_ink = store.ink[centres[:, 0], centres[:, 1]] >= 128
+    assert 0.4 < near_ink.mean() < 0.7  # half drawn on ink, plus ink hit by chance
+    assert (centres[:, 0] >= 150).any()  # the ink-free rectangle is sampled too
+
+
+def test_holdout_labels_are_never_sampled_nor_weighted():
+    store = _store(holdout=(0, 0, 100, 60))
+    centres = store.sample_centres(np.random.default_rng(1), 2000, ink_share=0.5)
+    assert not ((centres[:, 0] < 100) & (centres[:, 1] < 60)).any()
+    ink, weight = store.cut(10, 20, 64)
+    assert not weight[:, :40].any()  # x < 60 lies in the holdout
+    assert weight[10:50, 40:64].all()
+    assert ink[20, 30] == 1.0
+    assert ink[30, 30] == pytest.approx(140 / 255)
+
+
+def test_update_moves_sampling_to_the_new_labels():
+    store = _store()
+    version = store.version
+    store.update(np.zeros((200, 300), np.uint8), np.zeros((200, 300), bool), (0, 0, 200, 300))
+    stroke = np.full((10, 10), 255, np.uint8)
+    store.update(stroke, np.ones((10, 10), bool), (100, 100, 110, 110))
+    store.update(np.zeros((5, 5), np.uint8), np.ones((5, 5), bool), (0, 0, 5, 5))
+    assert store.version == version + 3
+    centres = store.sample_centres(np.random.default_rng(2), 500, ink_share=0.5)
+    inside = (centres[:, 0] // 10 == 10) & (centres[:, 1] // 10 == 10)
+    assert (inside | ((centres[:, 0] < 5) & (centres[:, 1] < 5))).all()
+
+
+def test_cut_pads_outside_the_image_with_unlabelled_pixels():
+    ink, weight = _store().cut(-10, 280, 32)
+    assert ink.shape == weight.shape == (32, 32)
+    assert not weight[:10].any()
+    assert not weight[:, 20:].any()
+
+
+@pytest.mark.parametrize(
+    ("ink_value", "supervise", "message"),
+    [
+        (0, False, "no labelled pixels yet"),
+        (0, True, "hold no ink yet"),
+        (255, True, "every labelled pixel is ink"),
+    ],
+)
+def test_untrainable_labels_say_what_to_do(ink_value, supervise, message):
+    store = LabelStore(np.full((64, 64), ink_value, np.uint8), np.full((64, 64), supervise))
+    with pytest.raises(LabelError, match=message):
+        store.check_trainable()
+
+
+def test_update_outside_the_image_is_refused():
+    with pytest.raises(ValueError, match="outside the 200x300 image"):
+        _store().update(np.zeros((10, 10), np.uint8), np.ones((10, 10), bool), (195, 0, 205, 10))

@@ -1,0 +1,103 @@
+"""Trainer: schedule, live labels, out-of-memory halving, divergence keeps the weights."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import Composition, sample_normalisation
+from inkloop.io import open_segment
+from inkloop.train import BatchStream, LabelStore, PatchSampler, Trainer
+from tests.conftest import tiny_model, tiny_training
+
+
+@pytest.fixture
+def parts(training_folder):
+    segment = open_segment(training_folder)
+    composition = Composition().resolve(segment.shape[0])
+    normalisation = sample_normalisation(segment, composition)
+    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
+    return segment, labels, composition, normalisation
+
+
+def _trainer(parts, **overrides) -> Trainer:
+    return Trainer(*parts, tiny_training(**overrides), model_config=tiny_model())
+
+
+def test_warmup_then_cosine_to_the_step_limit(parts):
+    trainer = _trainer(parts, lr=1e-3, warmup_steps=4, max_steps=20)
+    rates = []
+    for _ in range(20):
+        rates.append(trainer.learning_rate())
+        trainer.run_steps += 1
+    assert rates[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert all(a >= b for a, b in itertools.pairwise(rates[4:]))
+    assert rates[-1] < 1e-4
+    constant = _trainer(parts, lr=1e-3, warmup_steps=0, schedule="constant", max_steps=20)
+    constant.run_steps = 15
+    assert constant.learning_rate() == 1e-3
+
+
+def test_steps_train_and_finish_at_the_limit(parts):
+    trainer = _trainer(parts, max_steps=3)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    results = [trainer.step() for _ in range(3)]
+    trainer.close()
+    assert [r.step for r in results] == [1, 2, 3]
+    assert trainer.finished
+    assert all(np.isfinite(r.loss) and r.samples_per_s > 0 for r in results)
+    after = trainer.model.parameters()
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_new_labels_reach_the_next_batch(parts):
+    segment, labels, composition, normalisation = parts
+    sampler = PatchSampler(segment, composition, normalisation, labels, patch_size=32)
+    stream = BatchStream(sampler, 4, threads=2)
+    try:
+        assert stream.next().weight[:, 16, 16].all()  # centres are labelled
+        height, width = labels.shape
+        labels.update(
+            np.zeros(labels.shape, np.uint8), np.zeros(labels.shape, bool), (0, 0, height, width)
+        )
+        ink = np.zeros((8, 8), np.uint8)
+        ink[:4] = 255
+        labels.update(ink, np.ones((8, 8), bool), (40, 60, 48, 68))
+        batch = stream.next()  # batches prefetched from the old labels are dropped
+        assert batch.label_version == labels.version
+        # every patch is centred in the new 8 x 8 square, so it holds all of it and nothing else
+        assert (batch.weight.sum(axis=(1, 2)) == 64).all()
+        assert (batch.ink.sum(axis=(1, 2)) == 32).all()
+    finally:
+        stream.close()
+
+
+def test_out_of_gpu_memory_halves_the_batch_and_tells_once(parts):
+    trainer = _trainer(parts, batch_size=8)
+
+    def too_big(_module, inputs):
+        if inputs[0].shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    trainer.model.register_forward_pre_hook(too_big)
+    result = trainer.step()
+    again = trainer.step()
+    trainer.close()
+    assert result.batch_size == again.batch_size == 2
+    assert result.notice == "out of GPU memory: batch size halved to 4, training goes on"
+    assert again.notice is None
+
+
+def test_a_diverged_step_leaves_the_weights_alone(parts):
+    trainer = _trainer(parts)
+    trainer.step()
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.model.register_forward_hook(lambda _m, _i, output: output * float("nan"))
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        trainer.step()
+    trainer.close()
+    for key, value in trainer.model.state_dict().items():
+        torch.testing.assert_close(value, before[key])
