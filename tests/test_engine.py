@@ -84,7 +84,8 @@ def test_states_follow_the_commands(segment):
         engine.resume()
         recorder.wait_for(_steps(paused_steps + 2))
         engine.stop()
-        assert engine.wait(TIMEOUT) is State.STOPPED
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.STOPPED
     assert recorder.states() == [State.TRAINING, State.PAUSED, State.TRAINING, State.STOPPED]
 
 
@@ -95,7 +96,7 @@ def test_stop_takes_effect_within_one_step(segment):
         recorder.wait_for(_steps(2))
         steps_at_stop = len(recorder.of(StepDone))
         engine.stop()
-        engine.wait(TIMEOUT)
+        assert engine.wait(TIMEOUT)
         assert len(recorder.of(StepDone)) <= steps_at_stop + 1
         assert engine.state is State.STOPPED
 
@@ -110,7 +111,7 @@ def test_labels_sent_while_training_join_from_the_next_batch(segment):
         steps_at_update = len(recorder.of(StepDone))
         recorder.wait_for(_steps(steps_at_update + 3))
         engine.stop()
-        engine.wait(TIMEOUT)
+        assert engine.wait(TIMEOUT)
     later = recorder.of(StepDone)[steps_at_update + 1 :]
     assert later
     assert all(step.labels_version == 1 for step in later)
@@ -127,7 +128,7 @@ def test_predictions_come_back_while_training(segment):
         request = engine.predict((8, 16, 72, 112))
         recorder.wait_for(lambda events: any(isinstance(e, PredictionReady) for e in events))
         engine.stop()
-        engine.wait(TIMEOUT)
+        assert engine.wait(TIMEOUT)
     ready = recorder.of(PredictionReady)[0]
     assert ready.request == request
     assert ready.probability.shape == (64, 96)
@@ -144,7 +145,8 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     holdout = (0, 64, 96, 128)
     with _engine(segment, recorder, train=train, autosave=out, holdout=holdout) as engine:
         engine.start()
-        assert engine.wait(TIMEOUT) is State.FINISHED
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.FINISHED
         engine.save(tmp_path / "asked.pt")
     assert [e.step for e in recorder.of(StepDone)] == [1, 2, 3]
     assert [e.path for e in recorder.of(CheckpointSaved)] == [str(out), str(tmp_path / "asked.pt")]

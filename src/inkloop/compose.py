@@ -125,7 +125,7 @@ def sample_normalisation(
     mask = None if segment.mask is None else np.asarray(segment.mask)
     samples = []
     for y, x in _papyrus_corners(segment.shape[1:], mask, rng, windows, size):
-        block = _read_block(segment.volume, layers, y, x, size)
+        block = _read_block(segment, layers, y, x, size)
         inside = np.ones((size, size), bool) if mask is None else _window(mask, y, x, size)
         samples.append(block[:, inside].ravel())
     values = np.concatenate(samples) if samples else np.empty(0)
@@ -149,7 +149,7 @@ def read_layers(
     The patch may reach past the image edge; those pixels are 0.
     """
     layers = composition.layer_indices(segment.shape[0], margin)
-    return normalisation.apply(_read_block(segment.volume, layers, y, x, size))
+    return normalisation.apply(_read_block(segment, layers, y, x, size))
 
 
 def compose_channels(layers, composition: Composition):
@@ -167,15 +167,11 @@ def compose_channels(layers, composition: Composition):
     return grouped.mean(dim=-3)
 
 
-def _read_block(volume, layers: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
-    """Read volume[layers, y:y+size, x:x+size], zero outside the image.
-
-    The synchronous scheduler: dask's thread pool costs more than the read for small patches.
-    """
-    _, height, width = volume.shape
+def _read_block(segment, layers: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
+    """Read volume[layers, y:y+size, x:x+size], zero outside the image."""
+    _, height, width = segment.shape
     y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + size, height), min(x + size, width)
-    start, stop = int(layers.min()), int(layers.max()) + 1
-    block = np.asarray(volume[start:stop, y0:y1, x0:x1].compute(scheduler="sync"))[layers - start]
+    block = segment.read(layers, slice(y0, y1), slice(x0, x1))
     if (y1 - y0, x1 - x0) == (size, size):
         return block
     out = np.zeros((len(layers), size, size), block.dtype)

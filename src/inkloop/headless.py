@@ -72,7 +72,7 @@ def train_to_file(
     with Engine(segment, ink, supervised, settings, on_event=report) as engine:
         engine.start()
         try:
-            while engine.wait(timeout=0.5).running:
+            while not engine.wait(timeout=0.5):  # short waits: Ctrl+C gets through
                 pass
         except KeyboardInterrupt:
             report.summary["interrupted"] = True

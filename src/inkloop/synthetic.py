@@ -36,9 +36,10 @@ def make_segment(
     *,
     reverse: bool = False,
     dtype: str = "uint16",
+    ink_contrast: float = INK_CONTRAST,
 ) -> SyntheticSegment:
     """Make a whole synthetic segment in memory (small sizes: tests, demos)."""
-    fields = SheetFields(height, width, layers, seed)
+    fields = SheetFields(height, width, layers, seed, ink_contrast)
     order = range(layers - 1, -1, -1) if reverse else range(layers)
     volume = np.stack([fields.layer(z, dtype) for z in order])
     return SyntheticSegment(volume=volume, ink=fields.ink, mask=fields.mask)
@@ -55,18 +56,20 @@ def write_segment(
     reverse: bool = False,
     dtype: str = "uint16",
     compression: str | None = None,
+    ink_contrast: float = INK_CONTRAST,
 ) -> Path:
     """Write a synthetic segment in the Vesuvius folder layout, one layer at a time.
 
     ``out_dir/layers/NN.tif`` (uint16 or uint8), ``out_dir/<name>_mask.png`` and
     ``out_dir/<name>_inklabels.png``; ``name`` defaults to the folder name.
     Memory stays at a few 2D fields, so segments larger than RAM can be made.
+    ``ink_contrast`` above the default makes ink easier to see (quick smoke tests).
     """
     from inkloop.io import write_layer, write_png
 
     out = Path(out_dir)
     name = name or out.name
-    fields = SheetFields(height, width, layers, seed)
+    fields = SheetFields(height, width, layers, seed, ink_contrast)
     digits = max(2, len(str(layers - 1)))
     for index in range(layers):
         z = layers - 1 - index if reverse else index
@@ -80,7 +83,9 @@ def write_segment(
 class SheetFields:
     """The 2D fields of one synthetic sheet; ``layer(z)`` renders any layer from them."""
 
-    def __init__(self, height: int, width: int, layers: int, seed: int) -> None:
+    def __init__(
+        self, height: int, width: int, layers: int, seed: int, ink_contrast: float = INK_CONTRAST
+    ) -> None:
         from scipy import ndimage
 
         if min(height, width) < 32 or layers < 4:
@@ -88,6 +93,7 @@ class SheetFields:
         self.shape = (height, width)
         self.layers = layers
         self.seed = seed
+        self.ink_contrast = ink_contrast
         rng = np.random.default_rng(seed)
         self.surface = layers / 2 + 0.06 * layers * _smooth_noise(rng, self.shape, 384)
         self.half_thickness = 0.22 * layers
@@ -113,7 +119,7 @@ class SheetFields:
         texture = recto * fibre_h + (1 - recto) * fibre_v
         density = (0.55 + 0.1 * texture) * (1 - 0.3 * self.cracks) * self.brightness
         band = np.exp(-0.5 * (depth / self.ink_width) ** 2)
-        density += INK_CONTRAST * self.ink * self.ink_grain * band
+        density += self.ink_contrast * self.ink * self.ink_grain * band
         noise = np.random.default_rng([self.seed, z]).standard_normal(self.shape, np.float32)
         values = AIR_LEVEL + (SHEET_LEVEL / 0.55) * inside * density + 1800 * noise
         values = np.clip(values, 0, 65535)

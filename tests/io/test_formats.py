@@ -35,6 +35,7 @@ def test_vesuvius_folder_reads_layers_mask_and_labels(segment_folder, synthetic)
     assert segment.dtype == np.uint16
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
     np.testing.assert_array_equal(segment.mask.compute(), synthetic.mask)
+    _assert_direct_reads_match(segment)
     np.testing.assert_array_equal(segment.ink_labels.compute(), (synthetic.ink > 0.5) * 255)
     assert segment.supervision is None
 
@@ -94,11 +95,20 @@ def test_layers_are_ordered_by_number_not_by_name(tmp_path):
     assert segment.layer_numbers == tuple(range(12))
 
 
+def _assert_direct_reads_match(segment) -> None:
+    """Segment.read (no dask) returns what the dask volume holds, for any layer order."""
+    depth = segment.shape[0]
+    layers = [depth - 1, 0, 1, 1] if depth > 1 else [0]
+    expected = segment.volume.compute()[layers, 3:40, 10:30]
+    np.testing.assert_array_equal(segment.read(layers, slice(3, 40), slice(10, 30)), expected)
+
+
 def test_reverse_then_window(segment_folder, synthetic):
     segment = open_segment(segment_folder, reverse=True, z_start=2, z_count=3)
 
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume[::-1][2:5])
     assert segment.layer_numbers == (5, 4, 3)
+    _assert_direct_reads_match(segment)
 
 
 @pytest.mark.parametrize("compression", [None, "zlib"])
@@ -115,6 +125,7 @@ def test_multipage_tiff(tmp_path, synthetic, compression):
     np.testing.assert_array_equal(
         segment.volume[3, 10:20, 5:9].compute(), synthetic.volume[3, 10:20, 5:9]
     )
+    _assert_direct_reads_match(open_segment(path, reverse=True, z_start=1, z_count=4))
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
@@ -162,6 +173,7 @@ def test_ome_zarr_multiscale(tmp_path, synthetic, zarr_format):
     assert segment.format == "ome-zarr"
     assert [level.shape for level in segment.levels] == [level.shape for level in levels]
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
+    _assert_direct_reads_match(segment)
 
 
 def test_ome_zarr_window_keeps_levels_that_share_z(tmp_path, synthetic):
@@ -217,3 +229,4 @@ def test_ome_zarr_with_singleton_time_and_channel_axes(tmp_path, synthetic):
 
     assert segment.shape == synthetic.volume.shape
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
+    _assert_direct_reads_match(open_segment(path, z_start=2, z_count=3))

@@ -122,12 +122,13 @@ class Engine:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
         self._send("save", Path(path))
 
-    def wait(self, timeout: float | None = None) -> State:
-        """Block until the commands sent so far are handled and no run is under way
-        (not training or paused), or ``timeout`` passes; returns the state."""
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the commands sent so far are handled and no run is under way (not
+        training or paused); False if ``timeout`` passed first."""
         with self._changed:
-            self._changed.wait_for(lambda: not self._pending and not self._state.running, timeout)
-        return self._state
+            return self._changed.wait_for(
+                lambda: not self._pending and not self._state.running, timeout
+            )
 
     def close(self) -> None:
         """Stop training, finish queued commands and end the worker thread."""

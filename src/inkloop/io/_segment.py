@@ -39,10 +39,24 @@ class Segment:
     ink_labels: object | None = None
     supervision: object | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    direct: object = field(default=None, repr=False)  # the unwindowed layers, without dask
+    direct_layers: tuple[int, ...] = ()  # volume layer i is direct layer direct_layers[i]
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(int(n) for n in self.volume.shape)
+
+    def read(self, layers, rows: slice, cols: slice) -> np.ndarray:
+        """``volume[layers, rows, cols]`` as numpy, for an index list ``layers`` and in-bounds
+        slices. Reads the files directly: for patches of a few hundred pixels, building and
+        running a dask graph costs twice the read itself."""
+        layers = np.asarray(layers)
+        if self.direct is None:
+            return np.asarray(self.volume[layers, rows, cols].compute(scheduler="sync"))
+        source = np.asarray(self.direct_layers)[layers]
+        first, last = int(source.min()), int(source.max()) + 1
+        block = np.asarray(self.direct[first:last, rows, cols])
+        return block[source - first]
 
     @property
     def dtype(self) -> np.dtype:
@@ -78,6 +92,8 @@ def open_segment(
         volume=volume[order][window],
         levels=_display_levels(source, order, window),
         layer_numbers=tuple(source.layer_numbers[order][window]),
+        direct=source.direct,
+        direct_layers=tuple(range(volume.shape[0]))[order][window],
         files={key: info.path for key, info in sidecars.items()},
         **layers,
     )

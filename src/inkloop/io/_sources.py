@@ -32,6 +32,7 @@ class LayerSource:
     levels: list  # dask arrays, Z x H x W, finest first
     layer_numbers: list[int]
     plain_sidecars: bool = False  # accept "mask.png" as well as "<name>_mask.png"
+    direct: object = None  # level 0 as a plain array-like (Z x H x W slicing), no dask
 
 
 def detect_format(path: str | Path) -> str | None:
@@ -85,6 +86,7 @@ def _open_layer_folder(folder: Path, fmt: str, *, name: str, sidecar_folder: Pat
         levels=[_lazy(stack, chunks, key=folder)],
         layer_numbers=[n for n, _ in layers],
         plain_sidecars=True,
+        direct=stack,
     )
 
 
@@ -110,9 +112,9 @@ def _open_tiff_stack(path: Path) -> LayerSource:
         stack = RawArray(path, series.dataoffset, shape, file_dtype)
         volume = _lazy(stack, _layer_chunks(shape), key=path)
     else:
-        store = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
-        volume = _as_volume(path, _lazy(store, store.chunks, key=path))
-    return _single_level(path, "tiff-stack", volume)
+        stack = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
+        volume = _as_volume(path, _lazy(stack, stack.chunks, key=path))
+    return _single_level(path, "tiff-stack", volume, stack)
 
 
 def _open_zarr(path: Path) -> LayerSource:
@@ -123,24 +125,36 @@ def _open_zarr(path: Path) -> LayerSource:
     except Exception as error:  # zarr raises several types for damaged stores
         raise SegmentError(f"{path}: not a readable zarr ({error})") from error
     if isinstance(node, zarr.Array):
-        return _single_level(path, "zarr", _as_volume(path, _lazy(node, node.chunks, key=path)))
+        volume = _as_volume(path, _lazy(node, node.chunks, key=path))
+        return _single_level(path, "zarr", volume, node)
     paths = _multiscale_paths(node)
     if not paths:
         raise SegmentError(f"{path}: zarr group has no multiscales metadata and no array '0'")
     levels = [_as_volume(path / p, _lazy(node[p], node[p].chunks, key=path / p)) for p in paths]
-    source = _single_level(path, "ome-zarr", levels[0])
+    source = _single_level(path, "ome-zarr", levels[0], node[paths[0]])
     source.levels = levels
     return source
 
 
-def _single_level(path: Path, fmt: str, volume) -> LayerSource:
+def _single_level(path: Path, fmt: str, volume, array) -> LayerSource:
     return LayerSource(
         format=fmt,
         name=path.stem if path.suffix else path.name,
         sidecar_folder=path.parent,
         levels=[volume],
         layer_numbers=list(range(volume.shape[0])),
+        direct=_LeadingAxesDropped(array, array.ndim - 3),
     )
+
+
+class _LeadingAxesDropped:
+    """Index a (1, ..., Z, H, W) array as Z x H x W (OME-Zarr's singleton t and c axes)."""
+
+    def __init__(self, array, leading: int) -> None:
+        self.array, self.leading = array, leading
+
+    def __getitem__(self, key):
+        return self.array[(0,) * self.leading + tuple(key)]
 
 
 def _lazy(array, chunks, *, key: Path):

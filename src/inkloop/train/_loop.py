@@ -111,10 +111,13 @@ class Trainer:
         started = time.perf_counter()
         notice = None
         while True:
-            batch = self._batches().next()
+            batch = self.batches().next()
             lr = self.learning_rate()
             try:
-                loss = self.optimise(*self._to_device(batch), lr=lr)
+                inputs, ink, weight = augment_batch(
+                    *self._to_device(batch), self.composition, self.config.augment, self._rng
+                )
+                loss = self.optimise(inputs, ink, weight, lr=lr)
                 break
             except torch.OutOfMemoryError:
                 notice = self._halve_batch() or notice
@@ -132,8 +135,8 @@ class Trainer:
             notice,
         )
 
-    def optimise(self, layers, ink, weight, *, lr: float) -> float:
-        """Augment a device batch and take one AdamW step; returns the loss.
+    def optimise(self, inputs, ink, weight, *, lr: float) -> float:
+        """One AdamW step on model-ready device tensors; returns the loss.
 
         Raises FloatingPointError before touching the weights if the loss is not finite.
         """
@@ -141,9 +144,6 @@ class Trainer:
 
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        inputs, ink, weight = augment_batch(
-            layers, ink, weight, self.composition, self.config.augment, self._rng
-        )
         if self.device.type == "cuda":
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         # the forward pass updates BatchNorm statistics: keep them to undo a diverged step
@@ -211,7 +211,7 @@ class Trainer:
             self._stream.close()
             self._stream = None
 
-    def _batches(self) -> BatchStream:
+    def batches(self) -> BatchStream:
         if self._stream is None:
             config = self.config
             sampler = PatchSampler(
@@ -247,7 +247,7 @@ class Trainer:
                 "a lighter model or --device cpu"
             )
         self.batch_size //= 2
-        self._batches().batch_size = self.batch_size
+        self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
         torch.cuda.empty_cache()
         if self._told_oom:

@@ -1,0 +1,137 @@
+"""Training throughput and quality of the default model; prints one JSON object.
+
+    python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
+
+Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augmentation,
+forward/backward, AdamW) at the default patch and batch size, against the same model's pure
+step rate on pre-made device tensors (the ceiling). Quality: F0.5 (best threshold) on the
+unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment after 60 s and 300 s of CPU
+training with default settings from labels on its top-left quarter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZE, LAYERS, SEED = 1024, 24, 21
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per throughput figure")
+    parser.add_argument("--skip-quality", action="store_true", help="throughput only")
+    args = parser.parse_args()
+    segment = _segment(args.cache)
+    result = _throughput(segment, args.device, args.steps)
+    if not args.skip_quality:
+        result["f05_60s"] = _quality(segment, 60.0)
+        result["f05_300s"] = _quality(segment, 300.0)
+    result["cpu_threads"] = _threads()
+    print(json.dumps(result))
+
+
+def _segment(cache: Path):
+    from inkloop.io import open_segment
+    from inkloop.synthetic import write_segment
+
+    folder = cache / f"train_{LAYERS}x{SIZE}x{SIZE}_seed{SEED}"
+    if not (folder / "layers").is_dir():
+        write_segment(folder, SIZE, SIZE, LAYERS, SEED)
+    return open_segment(folder)
+
+
+def _parts(segment, quarter_only: bool):
+    from inkloop.compose import Composition, sample_normalisation
+    from inkloop.train import LabelStore
+
+    composition = Composition().resolve(segment.shape[0])
+    normalisation = sample_normalisation(segment, composition)
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    labelled = mask.copy()
+    if quarter_only:
+        labelled[SIZE // 2 :] = False
+        labelled[:, SIZE // 2 :] = False
+    return composition, normalisation, LabelStore(ink, labelled), ink, mask, labelled
+
+
+def _throughput(segment, device: str, steps: int) -> dict:
+    import torch
+
+    from inkloop.train import TrainConfig, Trainer
+
+    composition, normalisation, labels, *_ = _parts(segment, quarter_only=True)
+    trainer = Trainer(segment, labels, composition, normalisation, TrainConfig(device=device))
+    for _ in range(3):  # warm up: allocator, cudnn autotune, prefetch queue
+        trainer.step()
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.step()
+    _sync(trainer.device)
+    pipeline = steps * trainer.batch_size / (time.perf_counter() - started)
+
+    from inkloop.train import augment_batch
+
+    batch = trainer.batches().next()  # a real batch, augmented once, then reused as is
+    tensors = [torch.from_numpy(a).to(trainer.device) for a in (batch.layers, batch.ink)]
+    weight = torch.from_numpy(batch.weight).to(trainer.device)
+    inputs, ink, weight = augment_batch(
+        *tensors, weight, composition, trainer.config.augment, np.random.default_rng(0)
+    )
+    trainer.close()  # no background sampling while the ceiling is timed
+    for _ in range(3):
+        trainer.optimise(inputs, ink, weight, lr=1e-4)
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.optimise(inputs, ink, weight, lr=1e-4)
+    _sync(trainer.device)
+    ceiling = steps * len(ink) / (time.perf_counter() - started)
+    return {
+        "samples_per_s": round(pipeline, 2),
+        "ceiling_samples_per_s": round(ceiling, 2),
+        "ratio": round(pipeline / ceiling, 3),
+        "device": str(trainer.device),
+        "patch_size": trainer.config.patch_size,
+        "batch_size": trainer.batch_size,
+    }
+
+
+def _quality(segment, seconds: float) -> float:
+    from inkloop.metrics import best_scores
+    from inkloop.predict import predict_region
+    from inkloop.train import TrainConfig, Trainer
+
+    composition, normalisation, labels, ink, mask, labelled = _parts(segment, quarter_only=True)
+    config = TrainConfig(device="cpu", max_seconds=seconds)
+    trainer = Trainer(segment, labels, composition, normalisation, config)
+    while not trainer.finished:
+        trainer.step()
+    trainer.close()
+    probability = predict_region(
+        trainer.model, segment, composition, normalisation, (0, 0, SIZE, SIZE), mask=mask
+    )
+    unlabelled = mask & ~labelled
+    return round(best_scores(probability, ink, unlabelled).f05, 4)
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""`inkloop train`: headless training to a checkpoint, clear errors, Ctrl+C keeps the weights."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from inkloop.cli import main
+from inkloop.io import write_png
+from inkloop.model import load_checkpoint
+
+FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+
+
+def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tmp_path, capsys):
+    out = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "2"]
+    args += ["--z-start", "1", "--z-count", "6", "--composition", "raw+diff", *FAST]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 2
+    assert summary["interrupted"] is False
+    checkpoint = load_checkpoint(out)
+    assert checkpoint.step == 2
+    assert (checkpoint.composition.z_start, checkpoint.composition.z_count) == (1, 6)
+    assert checkpoint.model.in_channels == 11
+    assert checkpoint.patch_size == 32
+    assert checkpoint.provenance["labels_file"].endswith("_inklabels.png")
+    assert checkpoint.provenance["supervision_file"].endswith("_mask.png")
+
+    again = tmp_path / "again.pt"
+    assert (
+        main(
+            [
+                "train",
+                str(training_folder),
+                "--out",
+                str(again),
+                "--init",
+                str(out),
+                "--max-steps",
+                "1",
+                *FAST,
+            ]
+        )
+        == 0
+    )
+    assert load_checkpoint(again).step == 3  # continued, not restarted
+
+
+def test_labels_and_supervision_from_files(training_folder, tmp_path, capsys):
+    ink = np.zeros((96, 128), np.uint8)
+    ink[20:30, 20:60] = 255
+    supervision = np.zeros((96, 128), np.uint8)
+    supervision[10:50, 10:80] = 255
+    write_png(tmp_path / "ink.png", ink)
+    write_png(tmp_path / "labelled.png", supervision)
+    out = tmp_path / "model.pt"
+    args = [
+        "train",
+        str(training_folder),
+        "--labels",
+        str(tmp_path / "ink.png"),
+        "--supervision",
+        str(tmp_path / "labelled.png"),
+        "--out",
+        str(out),
+        "--max-steps",
+        "1",
+        *FAST,
+    ]
+    assert main(args) == 0
+    labels = load_checkpoint(out).provenance["labels"]
+    assert labels["supervised_pixels"] == 40 * 70
+    assert labels["ink_pixels"] == 10 * 40
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: ["--labels", str(tmp / "nothing.png")], "nothing.png"),
+        (
+            lambda tmp: ["--labels", str(write_png(tmp / "small.png", np.zeros((8, 8), np.uint8)))],
+            "small.png: image is 8x8 but the layers are 96x128",
+        ),
+        (
+            lambda tmp: [
+                "--labels",
+                str(write_png(tmp / "blank.png", np.zeros((96, 128), np.uint8))),
+            ],
+            "the labels hold no ink yet",
+        ),
+        (
+            lambda tmp: ["--out", str(tmp / "no" / "such" / "folder" / "model.pt")],
+            "folder does not exist",
+        ),
+        (
+            lambda tmp: ["--device", "cuda"] if not _has_cuda() else pytest.skip("has CUDA"),
+            "no CUDA GPU",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_before_any_training(
+    training_folder, tmp_path, capsys, make, message
+):
+    out = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
+    assert main([*args, *make(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.err.startswith("inkloop train: error: ")
+    assert captured.err.strip().count("\n") == 0
+    assert not out.exists()
+
+
+def test_segment_without_labels_asks_for_them(tmp_path, capsys):
+    from inkloop.synthetic import write_segment
+
+    folder = write_segment(tmp_path / "seg", 64, 64, 4, seed=1)
+    (folder / "seg_inklabels.png").unlink()
+    assert main(["train", str(folder), "--out", str(tmp_path / "m.pt"), *FAST]) == 1
+    assert "no ink labels; pass --labels INK.png" in capsys.readouterr().err
+
+
+def test_ctrl_c_writes_the_last_good_state(training_folder, tmp_path):
+    out = tmp_path / "model.pt"
+    command = [
+        sys.executable,
+        "-m",
+        "inkloop.cli",
+        "train",
+        str(training_folder),
+        "--out",
+        str(out),
+        "--max-seconds",
+        "600",
+        "--patch-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--device",
+        "cpu",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stepping = threading.Event()
+    errors = bytearray()
+
+    def watch_progress():
+        while chunk := process.stderr.read1(256):
+            errors.extend(chunk)
+            if b"loss=" in errors:
+                stepping.set()
+
+    watcher = threading.Thread(target=watch_progress, daemon=True)
+    watcher.start()
+    try:
+        assert stepping.wait(timeout=300), errors.decode()
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    watcher.join()
+    assert process.returncode == 130, errors.decode()
+    summary = json.loads(stdout)
+    assert summary["interrupted"] is True
+    assert load_checkpoint(out).step == summary["steps"] >= 1
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
