@@ -38,10 +38,9 @@ class Recorder:
             self.events.append(event)
             self._changed.notify_all()
 
-    def wait_for(self, predicate, timeout: float = TIMEOUT):
+    def wait_for(self, predicate, timeout: float = TIMEOUT) -> None:
         with self._changed:
             assert self._changed.wait_for(lambda: predicate(self.events), timeout), self.events
-        return self.events[-1]
 
     def of(self, kind) -> list:
         with self._changed:
@@ -138,6 +137,21 @@ def test_predictions_come_back_while_training(segment):
     assert ready.probability[mask[8:72, 16:112]].std() > 0
 
 
+def test_a_bad_request_fails_alone_and_training_goes_on(segment):
+    recorder = Recorder()
+    with _engine(segment, recorder) as engine:
+        engine.start()
+        engine.predict((0, 0, 500, 500))
+        recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
+        (failed,) = recorder.of(Failed)
+        steps = len(recorder.of(StepDone))
+        recorder.wait_for(_steps(steps + 1))
+        assert engine.state is State.TRAINING
+        engine.stop()
+        assert engine.wait(TIMEOUT)
+    assert "region (0, 0, 500, 500) is outside the 96x128 segment" in failed.message
+
+
 def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     recorder = Recorder()
     out = tmp_path / "auto.pt"
@@ -171,6 +185,7 @@ def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path):
     missing = tmp_path / "missing.pt"
     with _engine(segment, recorder, init=missing) as engine:
         engine.start()
-        failed = recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
+        recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
+        (failed,) = recorder.of(Failed)
         assert "missing.pt: no such checkpoint file" in failed.message
         assert engine.state is State.IDLE

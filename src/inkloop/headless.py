@@ -67,7 +67,10 @@ def train_to_file(
     Raises LabelError before training if the labels cannot train, RuntimeError if training
     failed (the last good weights are still written to ``out`` first).
     """
+    from inkloop.model import pick_device
+
     check_writable(out)
+    pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
     report = _Report(progress, settings.train.max_steps, settings.train.max_seconds)
     with Engine(segment, ink, supervised, settings, on_event=report) as engine:
         engine.start()
@@ -78,10 +81,11 @@ def train_to_file(
             report.summary["interrupted"] = True
             engine.stop()
             engine.wait()
-        engine.save(out)
+        if engine.trainer is not None:  # None: it failed before there was a model to save
+            engine.save(out)
     report.close()
     if report.failures:
-        raise RuntimeError("; ".join(report.failures))
+        raise RuntimeError("; ".join(dict.fromkeys(report.failures)))
     return report.summary
 
 

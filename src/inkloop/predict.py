@@ -81,9 +81,8 @@ def predict_region(
 def _forward(model, layers, composition: Composition) -> np.ndarray:
     import torch
 
-    channels = compose_channels(layers, composition)
-    if layers.device.type == "cuda":
-        channels = channels.contiguous(memory_format=torch.channels_last)
+    # channels_last is faster on CPUs too (0.53 s vs 0.75 s for a 1024² viewport, 2 cores)
+    channels = compose_channels(layers, composition).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode(), autocast(layers.device):
         logits = model(channels)[:, 0]
     return torch.sigmoid(logits.float()).cpu().numpy()

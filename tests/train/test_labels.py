@@ -75,3 +75,10 @@ def test_untrainable_labels_say_what_to_do(ink_value, supervise, message):
 def test_update_outside_the_image_is_refused():
     with pytest.raises(ValueError, match="outside the 200x300 image"):
         _store().update(np.zeros((10, 10), np.uint8), np.ones((10, 10), bool), (195, 0, 205, 10))
+
+
+def test_sampling_after_every_label_was_erased_says_so():
+    store = _store()
+    store.update(np.zeros((200, 300), np.uint8), np.zeros((200, 300), bool), (0, 0, 200, 300))
+    with pytest.raises(LabelError, match="no labelled pixels left"):
+        store.sample_centres(np.random.default_rng(0), 4, ink_share=0.5)

@@ -171,7 +171,7 @@ class Engine:
             except Exception as error:  # reported as Failed; the weights and labels stay intact
                 log.exception("inkloop engine: %s failed", command[0] if command else "step")
                 self._emit(Failed(str(error) or type(error).__name__))
-                if self._state.running:
+                if command is None:  # a failed step ends the run; a failed request does not
                     self._set_state(State.FAILED)
             if command is not None:
                 with self._changed:

@@ -73,6 +73,8 @@ class LabelStore:
     def sample_centres(self, rng: np.random.Generator, count: int, ink_share: float) -> np.ndarray:
         """``count`` (y, x) pixels, all trainable; about ``ink_share`` of them drawn near ink."""
         with self._lock:
+            if not self._cells_supervised.any():
+                raise LabelError("no labelled pixels left to train on: paint some labels")
             near_ink = int(rng.binomial(count, ink_share)) if self._cells_ink.any() else 0
             centres = self._draw(rng, near_ink, ink_only=True)
             centres += self._draw(rng, count - near_ink, ink_only=False)
