@@ -127,7 +127,7 @@ def _viewport_forward(device: str) -> float:
 
 def _quality(segment, seconds: float) -> float:
     from inkloop.metrics import best_scores
-    from inkloop.predict import predict_region
+    from inkloop.predict import Predictor
     from inkloop.train import TrainConfig, Trainer
 
     composition, normalisation, labels, ink, mask, labelled = _parts(segment, quarter_only=True)
@@ -136,9 +136,8 @@ def _quality(segment, seconds: float) -> float:
     while not trainer.finished:
         trainer.step()
     trainer.close()
-    probability = predict_region(
-        trainer.model, segment, composition, normalisation, (0, 0, SIZE, SIZE), mask=mask
-    )
+    predictor = Predictor(trainer.model, composition, normalisation)
+    probability = predictor.predict_region(segment, (0, 0, SIZE, SIZE), mask)
     unlabelled = mask & ~labelled
     return round(best_scores(probability, ink, unlabelled).f05, 4)
 

@@ -1,4 +1,4 @@
-"""Headless training (`inkloop train`): labels from files, progress bar, Ctrl+C keeps the model."""
+"""Headless runs behind `inkloop train`, `predict` and `evaluate`: files in, files out."""
 
 from __future__ import annotations
 
@@ -128,3 +128,71 @@ class _Report:
             patches_s=f"{event.samples_per_s:.1f}",
             refresh=False,
         )
+
+
+def predict_to_file(
+    segment_path: Path,
+    model: Path,
+    out: Path,
+    *,
+    region=None,
+    tta: bool = False,
+    device: str = "auto",
+    batch_size: int = 4,
+    progress: bool = True,
+) -> dict:
+    """`inkloop predict`: every check first, then the segment (or region) block by block."""
+    from inkloop.io import open_segment
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import (
+        Predictor,
+        check_output,
+        check_region,
+        predict_segment,
+        write_prediction,
+    )
+
+    check_output(out)
+    checkpoint = load_checkpoint(model)
+    segment = open_segment(segment_path)
+    region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
+    predictor = Predictor.from_checkpoint(
+        checkpoint, segment, device=device, batch_size=batch_size, tta=tta
+    )
+    mask = None if segment.mask is None else np.asarray(segment.mask)
+    write_prediction(
+        predict_segment(predictor, segment, mask, region=region), out, progress=progress
+    )
+    return {"out": str(out), "region": list(region), "device": str(predictor.device)}
+
+
+def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = None) -> dict:
+    """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready)."""
+    from inkloop.io import read_label_image
+    from inkloop.metrics import best_scores, scores
+
+    probability = read_prediction(prediction)
+    ink = read_label_image(labels, probability.shape, ink=True)
+    supervised = (
+        None if supervision is None else read_label_image(supervision, probability.shape, ink=False)
+    )
+    best = best_scores(probability, ink, supervised)
+    return {**best.to_dict(), "at_0.5": scores(probability, ink, supervised).to_dict()}
+
+
+def read_prediction(path: Path) -> np.ndarray:
+    """A prediction file as float32 0..1: PNG/TIFF uint8 (/255) or float, or a zarr array."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such prediction")
+    if path.suffix.lower() == ".zarr":
+        import zarr
+
+        values = np.asarray(zarr.open_array(str(path), mode="r")[:])
+    else:
+        from inkloop.io import read_image
+
+        values = read_image(path, grey=True)
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / 255
+    return values.astype(np.float32)

@@ -199,18 +199,8 @@ class Engine:
             self._autosave()
 
     def _on_predict(self, request: int, region: tuple[int, int, int, int]) -> None:
-        from inkloop.predict import predict_region
-
-        trainer = self._ensure_trainer()
-        probability = predict_region(
-            trainer.model,
-            self.segment,
-            trainer.composition,
-            trainer.normalisation,
-            _checked_region(region, self.segment.shape[1:]),
-            mask=self.mask,
-        )
-        self._emit(PredictionReady(request, region, trainer.step_count, probability))
+        probability = self._predictor().predict_region(self.segment, region, self.mask)
+        self._emit(PredictionReady(request, region, self._trainer.step_count, probability))
 
     def _on_save(self, path: Path) -> None:
         trainer = self._ensure_trainer()
@@ -253,18 +243,10 @@ class Engine:
 
     def _validate(self) -> None:
         from inkloop.metrics import best_scores
-        from inkloop.predict import predict_region
 
         trainer = self._trainer
         y0, x0, y1, x1 = self.settings.holdout
-        probability = predict_region(
-            trainer.model,
-            self.segment,
-            trainer.composition,
-            trainer.normalisation,
-            (y0, x0, y1, x1),
-            mask=self.mask,
-        )
+        probability = self._predictor().predict_region(self.segment, (y0, x0, y1, x1), self.mask)
         supervised = self.labels.supervised[y0:y1, x0:x1]
         if not supervised.any():
             return
@@ -278,6 +260,13 @@ class Engine:
     def _autosave(self) -> None:
         if self.settings.autosave is not None and self._trainer is not None:
             self._on_save(self.settings.autosave)
+
+    def _predictor(self):
+        """The model being trained, as a Predictor (weights shared, not copied)."""
+        from inkloop.predict import Predictor
+
+        trainer = self._ensure_trainer()
+        return Predictor(trainer.model, trainer.composition, trainer.normalisation)
 
     def _ensure_trainer(self):
         if self._trainer is None:
@@ -316,10 +305,3 @@ def _build_trainer(segment, labels: LabelStore, settings: EngineSettings):
         model_config=settings.model,
         init=init,
     )
-
-
-def _checked_region(region, shape) -> tuple[int, int, int, int]:
-    y0, x0, y1, x1 = region
-    if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
-        raise ValueError(f"region {region} is outside the {shape[0]}x{shape[1]} segment")
-    return region

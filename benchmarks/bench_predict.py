@@ -1,0 +1,156 @@
+"""Whole-segment prediction speed and memory of the default model; prints one JSON object.
+
+    python benchmarks/bench_predict.py [--cache DIR] [--device auto] [--rss-size 8192]
+
+mp_per_s: output megapixels/s of `inkloop predict` over a 16 x 4096 x 4096 synthetic segment
+(reading, normalising, composing, forward, blending, writing a TIFF). ceiling_mp_per_s: the
+same model's forward rate on pre-made tiles, in tile pixels. first_tile_s: time to the first
+finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_mb: peak RSS of a
+separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--rss-size", type=int, default=8192)
+    parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)  # RSS child mode
+    args = parser.parse_args()
+    if args.child_model:
+        segment = _segment(args.cache, args.size)
+        _predict_whole(segment, args.child_model, args.cache / "rss_out.zarr", args.device)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        return
+    segment_path = _segment(args.cache, args.size)
+    model = _model(segment_path, args.cache / "predict_model.pt")
+    result = _speed(segment_path, model, args.cache, args.device)
+    result["first_tile_s"] = _first_tile(segment_path, model, args.device)
+    result["peak_rss_mb"] = _peak_rss(args)
+    print(json.dumps(result))
+
+
+def _segment(cache: Path, size: int) -> Path:
+    from inkloop.synthetic import write_segment
+
+    folder = cache / f"predict_16x{size}x{size}"
+    if not (folder / "layers").is_dir():
+        write_segment(folder, size, size, 16, seed=8)
+    return folder
+
+
+def _model(segment_path: Path, out: Path) -> Path:
+    """A default-config checkpoint (random weights: speed does not depend on them)."""
+    from inkloop.compose import Composition, sample_normalisation
+    from inkloop.io import open_segment
+    from inkloop.model import Checkpoint, ModelConfig, build_model, save_checkpoint
+
+    segment = open_segment(segment_path)
+    composition = Composition().resolve(segment.shape[0])
+    model = build_model(ModelConfig(in_channels=composition.in_channels))
+    checkpoint = Checkpoint(
+        model=ModelConfig(in_channels=composition.in_channels),
+        composition=composition,
+        normalisation=sample_normalisation(segment, composition),
+        patch_size=128,
+        step=0,
+        state_dict=model.state_dict(),
+    )
+    return save_checkpoint(out, checkpoint)
+
+
+def _predictor(segment, model: Path, device: str):
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import Predictor
+
+    return Predictor.from_checkpoint(load_checkpoint(model), segment, device=device)
+
+
+def _speed(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
+    import torch
+
+    from inkloop.io import open_segment
+    from inkloop.predict import predict_segment, write_prediction
+
+    segment = open_segment(segment_path)
+    predictor = _predictor(segment, model, device)
+    mask = np.asarray(segment.mask)
+    started = time.perf_counter()
+    probability = predict_segment(predictor, segment, mask)
+    write_prediction(probability, cache / "predict_out.tif", progress=False)
+    pixels = segment.shape[1] * segment.shape[2]
+    mp_per_s = pixels / 1e6 / (time.perf_counter() - started)
+
+    tiles = torch.rand(predictor.batch_size, segment.shape[0], predictor.tile, predictor.tile)
+    predictor.forward(tiles)  # warm up
+    started, runs = time.perf_counter(), 5
+    for _ in range(runs):
+        predictor.forward(tiles)
+    ceiling = runs * tiles[:, 0].numel() / 1e6 / (time.perf_counter() - started)
+    return {
+        "mp_per_s": round(mp_per_s, 3),
+        "ceiling_mp_per_s": round(ceiling, 3),
+        "ratio": round(mp_per_s / ceiling, 3),
+        "device": str(predictor.device),
+        "tile": predictor.tile,
+        "overlap": predictor.overlap,
+        "papyrus_fraction": round(float(mask.mean()), 3),
+    }
+
+
+def _first_tile(segment_path: Path, model: Path, device: str) -> float:
+    from inkloop.io import open_segment
+
+    segment = open_segment(segment_path)
+    predictor = _predictor(segment, model, device)
+    centre = segment.shape[1] // 2
+    viewport = (centre - 512, centre - 512, centre + 512, centre + 512)
+    started = time.perf_counter()
+    next(iter(predictor.stream(segment, viewport)))
+    return round(time.perf_counter() - started, 3)
+
+
+def _predict_whole(segment_path: Path, model: Path, out: Path, device: str) -> None:
+    from inkloop.io import open_segment
+    from inkloop.predict import predict_segment, write_prediction
+
+    segment = open_segment(segment_path)
+    predictor = _predictor(segment, model, device)
+    mask = np.asarray(segment.mask)
+    write_prediction(predict_segment(predictor, segment, mask), out, progress=False)
+
+
+def _peak_rss(args) -> int:
+    """Peak RSS (MB) of a fresh process predicting the whole big segment into a zarr."""
+    model = _model(_segment(args.cache, args.rss_size), args.cache / "rss_model.pt")
+    command = [
+        sys.executable,
+        __file__,
+        "--cache",
+        str(args.cache),
+        "--device",
+        args.device,
+        "--size",
+        str(args.rss_size),
+        "--child-model",
+        str(model),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()

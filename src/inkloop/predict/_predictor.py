@@ -1,0 +1,183 @@
+"""A model with its input recipe: batched, blended, cancellable tile prediction of a region."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inkloop.compose import Composition, Normalisation, compose_channels, read_layers
+from inkloop.model import autocast
+from inkloop.predict._tiles import Blend, tile_corners
+
+
+@dataclass(frozen=True)
+class RegionUpdate:
+    """Part of a region whose blended probability changed: draw ``probability`` at ``box``."""
+
+    box: tuple[int, int, int, int]  # y0, x0, y1, x1 in image pixels
+    probability: np.ndarray = field(repr=False)  # float32, box-sized, 0..1
+    tiles_done: int
+    tiles_total: int
+
+
+class Predictor:
+    """Predicts ink probability for regions of a segment with one model.
+
+    Tiles of ``tile`` pixels overlap by ``overlap`` and cross-fade where they meet;
+    ``tta`` averages the 8 flips/rotations of every tile. The model runs where its weights are
+    (AMP and channels_last on CUDA), in inference mode.
+    """
+
+    def __init__(
+        self,
+        model,
+        composition: Composition,
+        normalisation: Normalisation,
+        *,
+        tile: int = 512,
+        overlap: int = 64,
+        batch_size: int = 4,
+        tta: bool = False,
+    ) -> None:
+        if tile % 32 or not 0 <= overlap < tile:
+            raise ValueError(f"tile {tile} must be a multiple of 32 with overlap below it")
+        self.model = model
+        self.composition = composition
+        self.normalisation = normalisation
+        self.tile, self.overlap, self.batch_size, self.tta = tile, overlap, batch_size, tta
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint, segment, *, device: str = "auto", **options):
+        """Load ``checkpoint`` for ``segment``: its z-window must fit; normalisation is measured
+        on this segment with the checkpoint's percentiles."""
+        import torch
+
+        from inkloop.compose import sample_normalisation
+        from inkloop.model import pick_device
+
+        composition = checkpoint.composition
+        layers = segment.shape[0]
+        if composition.z_start + composition.z_count > layers:
+            last = composition.z_start + composition.z_count - 1
+            raise ValueError(
+                f"the model reads layers {composition.z_start}..{last} "
+                f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
+            )
+        normalisation = sample_normalisation(
+            segment, composition, percentiles=checkpoint.normalisation.percentiles
+        )
+        model = checkpoint.build().to(pick_device(device), memory_format=torch.channels_last)
+        return cls(model, composition, normalisation, **options)
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def stream(
+        self,
+        segment,
+        region: tuple[int, int, int, int],
+        mask: np.ndarray | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Iterator[RegionUpdate]:
+        """Predict ``region`` tile batch by tile batch, centre first, yielding what changed.
+
+        ``mask`` is the segment's whole papyrus mask (or None): tiles without papyrus are
+        skipped and pixels off papyrus stay 0. Stops between batches once ``should_stop()``.
+        The last update of a pixel holds its final value.
+        """
+        y0, x0 = region[:2]
+        for blend, box, done, total in self._blend(segment, region, mask, should_stop):
+            image_box = (y0 + box[0], x0 + box[1], y0 + box[2], x0 + box[3])
+            probability = _masked(blend.result(box), mask, image_box)
+            yield RegionUpdate(image_box, probability, done, total)
+
+    def predict_region(self, segment, region, mask: np.ndarray | None = None) -> np.ndarray:
+        """The blended probability over ``region`` (float32, region-sized, 0 off papyrus)."""
+        region = check_region(region, segment.shape[1:])
+        blend = Blend(region, self.tile, self.overlap)
+        for blend, *_ in self._blend(segment, region, mask):  # noqa: B007 (the last one)
+            pass
+        return _masked(blend.result(), mask, region)
+
+    def _blend(self, segment, region, mask, should_stop=None):
+        region = check_region(region, segment.shape[1:])
+        corners = tile_corners(region, segment.shape[1:], self.tile, self.overlap, mask)
+        blend = Blend(region, self.tile, self.overlap)
+        # the first batch is a single tile: the centre of a viewport shows up soonest
+        starts = [0, *range(1, len(corners), self.batch_size)] if corners else []
+        for first, stop in zip(starts, [*starts[1:], len(corners)], strict=True):
+            if should_stop is not None and should_stop():
+                return
+            batch = corners[first:stop]
+            probabilities = self.tiles(segment, batch)
+            boxes = [blend.add(y, x, p) for (y, x), p in zip(batch, probabilities, strict=True)]
+            yield blend, _union(boxes), stop, len(corners)
+
+    def tiles(self, segment, corners) -> np.ndarray:
+        """Probabilities (N, tile, tile) for tiles at ``corners`` (image top-left pixels)."""
+        import torch
+
+        layers = np.stack(
+            [
+                read_layers(segment, self.composition, self.normalisation, y, x, self.tile)
+                for y, x in corners
+            ]
+        )
+        return self.forward(torch.from_numpy(layers))
+
+    def forward(self, layers) -> np.ndarray:
+        """Probabilities (N, H, W) for a tensor of normalised layers (N, Z, H, W)."""
+        import torch
+
+        inputs = compose_channels(layers.to(self.device), self.composition)
+        # channels_last is faster on CPUs too (0.53 s vs 0.75 s for a 1024² viewport, 2 cores)
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+        training = self.model.training  # the engine predicts with the model it is training
+        self.model.eval()
+        try:
+            with torch.inference_mode(), autocast(self.device):
+                logits = self._tta(inputs) if self.tta else self.model(inputs)[:, 0].float()
+        finally:
+            self.model.train(training)
+        return torch.sigmoid(logits).cpu().numpy()
+
+    def _tta(self, inputs):
+        """Mean logit over the 8 dihedral transforms (flips x rot90), mapped back."""
+        import torch
+
+        total = None
+        for flip in (False, True):
+            flipped = inputs.flip(-1) if flip else inputs
+            for turns in range(4):
+                logits = self.model(torch.rot90(flipped, turns, dims=(-2, -1)))[:, 0].float()
+                logits = torch.rot90(logits, -turns, dims=(-2, -1))
+                logits = logits.flip(-1) if flip else logits
+                total = logits if total is None else total + logits
+        return total / 8
+
+
+def _union(boxes) -> tuple[int, int, int, int]:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _masked(probability: np.ndarray, mask: np.ndarray | None, box) -> np.ndarray:
+    if mask is not None:
+        y0, x0, y1, x1 = box
+        probability *= mask[y0:y1, x0:x1]
+    return probability
+
+
+def check_region(region, shape) -> tuple[int, int, int, int]:
+    """``region`` = (y0, x0, y1, x1) as ints, or ValueError if it is empty or off the image."""
+    y0, x0, y1, x1 = (int(v) for v in region)
+    if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
+        raise ValueError(f"region {tuple(region)} is outside the {shape[0]}x{shape[1]} segment")
+    return y0, x0, y1, x1

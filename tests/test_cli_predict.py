@@ -1,0 +1,88 @@
+"""`inkloop predict` and `inkloop evaluate`: train -> predict -> evaluate, and early errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+
+from inkloop.cli import main
+from inkloop.headless import read_prediction
+from inkloop.io import read_image
+
+FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def model(training_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "model.pt"
+    assert main(["train", str(training_folder), "--out", str(out), "--max-steps", "2", *FAST]) == 0
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".zarr"])
+def test_round_trip_train_predict_evaluate(training_folder, model, tmp_path, capsys, suffix):
+    capsys.readouterr()
+    out = tmp_path / f"prediction{suffix}"
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
+    assert main([*args, "--device", "cpu", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["out"] == str(out)
+    probability = read_prediction(out)
+    assert probability.shape == (96, 128)
+    assert 0 <= probability.min() <= probability.max() <= 1
+    mask = read_image(next(training_folder.glob("*_mask.png"))) > 0
+    assert not probability[~mask].any()
+    if suffix == ".png":
+        assert read_image(out).dtype == np.uint8
+    elif suffix == ".tif":
+        assert tifffile.imread(out).dtype == np.float32
+    else:
+        assert zarr.open_array(str(out), mode="r").dtype == np.float32
+
+    labels = next(training_folder.glob("*_inklabels.png"))
+    assert main(["evaluate", str(out), "--labels", str(labels)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= {"f05", "precision", "recall", "f1", "threshold", "at_0.5"}
+    assert 0 <= report["f05"] <= 1
+
+
+def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_path):
+    out = tmp_path / "part.tif"
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
+    assert main([*args, "--region", "10:50,20:120", "--device", "cpu", "--quiet"]) == 0
+    assert read_prediction(out).shape == (40, 100)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--region", "0:500,0:10"], "region (0, 0, 500, 10) is outside the 96x128 segment"),
+        (["--out", "/no/such/folder/p.png"], "folder does not exist"),
+        (["--out", "prediction.jpg"], "must end in .png, .tif, .tiff or .zarr"),
+    ],
+)
+def test_bad_input_is_one_line_before_any_work(
+    training_folder, model, tmp_path, capsys, extra, message
+):
+    args = ["predict", str(training_folder), "--model", str(model)]
+    args += ["--out", str(tmp_path / "p.png"), "--quiet", *extra]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.err.strip().count("\n") == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path, capsys):
+    from inkloop.synthetic import write_segment
+
+    thin = write_segment(tmp_path / "thin", 64, 64, 4, seed=1)
+    out = tmp_path / "p.png"
+    assert main(["predict", str(thin), "--model", str(model), "--out", str(out)]) == 1
+    assert "the model reads layers 0..7 (8 channels) but thin has 4 layers" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists()

@@ -1,0 +1,141 @@
+"""Prediction: seamless blending, papyrus-only tiles, TTA, viewport order, stopping, dask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import Composition, Normalisation
+from inkloop.io import open_segment
+from inkloop.model import build_model
+from inkloop.predict import Predictor, predict_segment, tile_corners
+from tests.conftest import tiny_model
+
+SCALE = Normalisation(1000.0, 40000.0)
+
+
+class Constant(torch.nn.Module):
+    """Outputs the same logit everywhere and counts the tiles it sees."""
+
+    def __init__(self, probability: float) -> None:
+        super().__init__()
+        self.logit = torch.nn.Parameter(torch.tensor(np.log(probability / (1 - probability))))
+        self.tiles = 0
+
+    def forward(self, inputs):
+        self.tiles += len(inputs)
+        return self.logit.expand(len(inputs), 1, *inputs.shape[-2:])
+
+
+@pytest.fixture
+def segment(training_folder):
+    return open_segment(training_folder)
+
+
+def _composition(segment):
+    return Composition().resolve(segment.shape[0])
+
+
+@pytest.mark.parametrize(
+    "region",
+    [(0, 0, 96, 128), (5, 7, 61, 90), (40, 100, 96, 128), (0, 0, 33, 17), (95, 127, 96, 128)],
+)
+def test_a_constant_model_gives_a_constant_map_without_seams(segment, region):
+    predictor = Predictor(Constant(0.7), _composition(segment), SCALE, tile=32, overlap=8)
+    probability = predictor.predict_region(segment, region)
+    assert probability.shape == (region[2] - region[0], region[3] - region[1])
+    np.testing.assert_allclose(probability, 0.7, atol=1e-6)
+
+
+def test_tiles_without_papyrus_are_skipped_and_stay_zero(segment):
+    mask = np.zeros(segment.shape[1:], bool)
+    mask[:, :40] = True
+    model = Constant(0.9)
+    predictor = Predictor(model, _composition(segment), SCALE, tile=32, overlap=0)
+    probability = predictor.predict_region(segment, (0, 0, 96, 128), mask)
+    assert model.tiles == 3 * 2  # columns 0-31 and 32-63 touch the papyrus, 64-127 do not
+    np.testing.assert_allclose(probability[:, :40], 0.9, atol=1e-6)
+    assert not probability[:, 40:].any()
+
+
+def test_tta_makes_predictions_follow_flips_and_rotations(segment):
+    torch.manual_seed(0)
+    network = build_model(_tiny(8)).eval()
+    predictor = Predictor(network, _composition(segment), SCALE, tta=True)
+    inputs = torch.rand(1, 8, 64, 64)
+    turned = predictor.forward(torch.rot90(inputs.flip(-1), 1, dims=(-2, -1)))
+    expected = np.rot90(predictor.forward(inputs)[:, :, ::-1], 1, axes=(-2, -1))
+    np.testing.assert_allclose(turned, expected, atol=1e-5)
+    plain = Predictor(network, _composition(segment), SCALE, tta=False)
+    assert not np.allclose(
+        plain.forward(torch.rot90(inputs, 1, dims=(-2, -1))),
+        np.rot90(plain.forward(inputs), 1, axes=(-2, -1)),
+        atol=1e-5,
+    )
+
+
+def test_tta_on_a_symmetric_input_gives_a_symmetric_map(segment):
+    torch.manual_seed(1)
+    predictor = Predictor(build_model(_tiny(8)).eval(), _composition(segment), SCALE, tta=True)
+    grid = torch.linspace(-1, 1, 64)
+    radial = (grid[:, None] ** 2 + grid[None, :] ** 2).expand(1, 8, 64, 64)
+    probability = predictor.forward(radial)[0]
+    np.testing.assert_allclose(probability, probability.T, atol=1e-5)
+    np.testing.assert_allclose(probability, probability[::-1], atol=1e-5)
+
+
+def test_the_viewport_centre_comes_first_and_streams_can_stop(segment):
+    predictor = Predictor(
+        Constant(0.5), _composition(segment), SCALE, tile=32, overlap=0, batch_size=1
+    )
+    region = (0, 0, 96, 128)
+    corners = tile_corners(region, segment.shape[1:], 32, 0)
+    assert corners[0] in [(32, 32), (32, 64)]  # the two tiles nearest the centre (48, 64)
+    updates = list(predictor.stream(segment, region))
+    assert len(updates) == 12
+    first = updates[0]
+    assert first.box[0] <= 48 <= first.box[2]
+    assert (first.tiles_done, first.tiles_total) == (1, 12)
+    seen = []
+    stopped = predictor.stream(segment, region, should_stop=lambda: len(seen) >= 2)
+    for update in stopped:
+        seen.append(update)
+    assert len(seen) == 2
+
+
+def test_whole_segment_by_dask_blocks_equals_one_region(tmp_path):
+    from inkloop.synthetic import write_segment
+
+    segment = open_segment(write_segment(tmp_path / "seg", 300, 530, 8, seed=2))
+    mask = np.asarray(segment.mask)
+    torch.manual_seed(2)
+    predictor = Predictor(
+        build_model(_tiny(8)).eval(), _composition(segment), SCALE, tile=64, overlap=16
+    )
+    whole = predictor.predict_region(segment, (0, 0, 300, 530), mask)
+    blocks = predict_segment(predictor, segment, mask, block=256)
+    assert blocks.chunks == ((256, 44), (256, 256, 18))
+    np.testing.assert_allclose(blocks.compute(scheduler="threads"), whole, atol=1e-5)
+    part = predict_segment(predictor, segment, mask, region=(100, 200, 300, 530), block=256)
+    np.testing.assert_allclose(part.compute(), whole[100:, 200:], atol=1e-5)
+
+
+def _tiny(channels: int):
+    config = tiny_model()
+    return type(config)(config.encoder, config.decoder_channels, channels)
+
+
+def test_blend_weights_cross_fade_in_the_overlap_only():
+    from inkloop.predict import blend_window
+
+    window = blend_window(64, 16)
+    np.testing.assert_allclose(window, window.T)
+    np.testing.assert_allclose(window, window[::-1, ::-1])
+    assert (window[16:48, 16:48] == 1).all()
+    assert window[0, 32] < 0.01
+    edge = window[32, :16]
+    assert (np.diff(edge) > 0).all()
+    # two tiles overlapping by 16 px: their weights sum to 1 across the band
+    np.testing.assert_allclose(window[32, 48:] + window[32, :16], 1, atol=1e-6)
+    assert window.min() > 0
