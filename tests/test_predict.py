@@ -139,3 +139,18 @@ def test_blend_weights_cross_fade_in_the_overlap_only():
     # two tiles overlapping by 16 px: their weights sum to 1 across the band
     np.testing.assert_allclose(window[32, 48:] + window[32, :16], 1, atol=1e-6)
     assert window.min() > 0
+
+
+@pytest.mark.slow
+def test_blocks_run_in_other_processes(training_folder):
+    """What a dask.distributed cluster needs: the tasks pickle, with model and segment."""
+    segment = open_segment(training_folder)
+    torch.manual_seed(3)
+    predictor = Predictor(
+        build_model(_tiny(8)).eval(), _composition(segment), SCALE, tile=64, overlap=16
+    )
+    blocks = predict_segment(predictor, segment, block=256)
+    whole = predictor.predict_region(segment, (0, 0, 96, 128))
+    np.testing.assert_allclose(
+        blocks.compute(scheduler="processes", num_workers=2), whole, atol=1e-5
+    )
