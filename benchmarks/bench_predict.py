@@ -3,7 +3,7 @@
     python benchmarks/bench_predict.py [--cache DIR] [--device auto] [--rss-size 8192]
 
 mp_per_s: output megapixels/s of `inkloop predict` over a 16 x 4096 x 4096 synthetic segment
-(reading, normalising, composing, forward, blending, writing a TIFF). ceiling_mp_per_s: the
+(opening, normalising, reading, composing, forward, blending, writing a TIFF). ceiling_mp_per_s: the
 same model's forward rate on pre-made tiles, in tile pixels. first_tile_s: time to the first
 finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_mb: peak RSS of a
 separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -31,9 +30,12 @@ def main() -> None:
     parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)  # RSS child mode
     args = parser.parse_args()
     if args.child_model:
+        from inkloop.headless import predict_to_file
+
         segment = _segment(args.cache, args.size)
-        _predict_whole(segment, args.child_model, args.cache / "rss_out.zarr", args.device)
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        out = args.cache / "rss_out.zarr"
+        predict_to_file(segment, args.child_model, out, device=args.device, progress=False)
+        print(_peak_rss_mb())
         return
     segment_path = _segment(args.cache, args.size)
     model = _model(segment_path, args.cache / "predict_model.pt")
@@ -80,26 +82,26 @@ def _predictor(segment, model: Path, device: str):
 
 
 def _speed(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
+    """`inkloop predict` end to end (open, normalise, predict, write a TIFF) vs pure forward."""
     import torch
 
+    from inkloop.headless import predict_to_file
     from inkloop.io import open_segment
-    from inkloop.predict import predict_segment, write_prediction
 
-    segment = open_segment(segment_path)
-    predictor = _predictor(segment, model, device)
-    mask = np.asarray(segment.mask)
     started = time.perf_counter()
-    probability = predict_segment(predictor, segment, mask)
-    write_prediction(probability, cache / "predict_out.tif", progress=False)
-    pixels = segment.shape[1] * segment.shape[2]
-    mp_per_s = pixels / 1e6 / (time.perf_counter() - started)
+    predict_to_file(segment_path, model, cache / "predict_out.tif", device=device, progress=False)
+    elapsed = time.perf_counter() - started
+    segment = open_segment(segment_path)
+    mp_per_s = segment.shape[1] * segment.shape[2] / 1e6 / elapsed
 
+    predictor = _predictor(segment, model, device)
     tiles = torch.rand(predictor.batch_size, segment.shape[0], predictor.tile, predictor.tile)
     predictor.forward(tiles)  # warm up
     started, runs = time.perf_counter(), 5
     for _ in range(runs):
         predictor.forward(tiles)
     ceiling = runs * tiles[:, 0].numel() / 1e6 / (time.perf_counter() - started)
+    mask = np.asarray(segment.mask)
     return {
         "mp_per_s": round(mp_per_s, 3),
         "ceiling_mp_per_s": round(ceiling, 3),
@@ -123,14 +125,14 @@ def _first_tile(segment_path: Path, model: Path, device: str) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def _predict_whole(segment_path: Path, model: Path, out: Path, device: str) -> None:
-    from inkloop.io import open_segment
-    from inkloop.predict import predict_segment, write_prediction
-
-    segment = open_segment(segment_path)
-    predictor = _predictor(segment, model, device)
-    mask = np.asarray(segment.mask)
-    write_prediction(predict_segment(predictor, segment, mask), out, progress=False)
+def _peak_rss_mb() -> int:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
+    parent through fork and exec, so a child would report the benchmark parent's peak."""
+    status = Path("/proc/self/status").read_text()
+    return (
+        int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+        // 1024
+    )
 
 
 def _peak_rss(args) -> int:

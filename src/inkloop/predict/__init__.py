@@ -1,12 +1,11 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
 from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
-from inkloop.predict._segment import MaskWindow, check_output, predict_segment, write_prediction
+from inkloop.predict._segment import check_output, predict_segment, write_prediction
 from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
 
 __all__ = [
     "Blend",
-    "MaskWindow",
     "Predictor",
     "RegionUpdate",
     "blend_window",

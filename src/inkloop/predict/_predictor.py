@@ -37,7 +37,7 @@ class Predictor:
         normalisation: Normalisation,
         *,
         tile: int = 512,
-        overlap: int = 64,
+        overlap: int = 32,
         batch_size: int = 4,
         tta: bool = False,
     ) -> None:
@@ -115,6 +115,15 @@ class Predictor:
             probabilities = self.tiles(segment, batch)
             boxes = [blend.add(y, x, p) for (y, x), p in zip(batch, probabilities, strict=True)]
             yield blend, _union(boxes), stop, len(corners)
+
+    def accumulate(self, segment, corners, box) -> Blend:
+        """Weighted sums of the tiles at ``corners`` over ``box`` (blocks add these up)."""
+        blend = Blend(box, self.tile, self.overlap)
+        for first in range(0, len(corners), self.batch_size):
+            batch = corners[first : first + self.batch_size]
+            for (y, x), probability in zip(batch, self.tiles(segment, batch), strict=True):
+                blend.add(y, x, probability)
+        return blend
 
     def tiles(self, segment, corners) -> np.ndarray:
         """Probabilities (N, tile, tile) for tiles at ``corners`` (image top-left pixels)."""

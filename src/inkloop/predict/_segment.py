@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.predict._predictor import Predictor
+from inkloop.predict._predictor import Predictor, check_region
+from inkloop.predict._tiles import Blend, tile_corners
 
 OUTPUT_SUFFIXES = (".png", ".tif", ".tiff", ".zarr")
-TIFF_TILE = 256
 
 
 def predict_segment(
@@ -22,42 +22,50 @@ def predict_segment(
 ):
     """A lazy dask array (float32) of ink probability over ``region`` (default: everything).
 
-    Each block of ``block``² pixels is one task that predicts every tile touching it. Tiles lie
-    on one grid for the whole segment, so the result equals `Predictor.predict_region` over
-    the same area, without seams between blocks. Memory is bounded by the block size, any
-    dask scheduler (threads, processes, a dask.distributed cluster) can run the tasks, and
-    blocks without papyrus cost nothing.
+    Every tile of the segment-wide grid is computed once, by the task of the block holding
+    its top-left corner; that task returns weighted sums, and each output block adds up the
+    sums of its own task and of the three blocks above and to the left (overlap-add). So the
+    result equals `Predictor.predict_region` over the same area, blocks meet without seams,
+    memory is bounded by the block size, and any dask scheduler (threads, processes, a
+    dask.distributed cluster) can run it. Tiles without papyrus are never computed.
     """
     import dask
     import dask.array as da
 
-    if block % TIFF_TILE:
-        raise ValueError(f"block size {block} must be a multiple of {TIFF_TILE}")
-    height, width = segment.shape[1:]
-    y0, x0, y1, x1 = region or (0, 0, height, width)
+    if block < predictor.tile:
+        raise ValueError(f"block {block} must be at least the tile size {predictor.tile}")
+    shape = segment.shape[1:]
+    region = check_region(region or (0, 0, *shape), shape)
+    y0, x0, y1, x1 = region
+    tops, lefts = range(y0, y1, block), range(x0, x1, block)
     # one graph node each, so they are shipped once, not per task; traverse=False keeps dask
     # from unpacking the Segment dataclass and computing its (lazy, huge) volume as an input
     model = dask.delayed(predictor, traverse=False)
     layers = dask.delayed(segment, traverse=False)
+    sums = {
+        key: model.accumulate(layers, corners, _tiles_box(corners, predictor.tile))
+        for key, corners in _corners_by_block(predictor, shape, region, block, mask).items()
+    }
     rows = []
-    for top in range(y0, y1, block):
+    for i, top in enumerate(tops):
         row = []
-        for left in range(x0, x1, block):
+        for j, left in enumerate(lefts):
             box = (top, left, min(top + block, y1), min(left + block, x1))
-            shape = (box[2] - box[0], box[3] - box[1])
-            window = None if mask is None else MaskWindow(mask[_slices(box)], box)
-            if window is not None and not window.window.any():
-                row.append(da.zeros(shape, np.float32, chunks=shape))
+            size = (box[2] - box[0], box[3] - box[1])
+            parts = [sums[k] for k in ((i, j), (i - 1, j), (i, j - 1), (i - 1, j - 1)) if k in sums]
+            if not parts:
+                row.append(da.zeros(size, np.float32, chunks=size))
                 continue
-            task = model.predict_region(layers, box, window)
-            row.append(da.from_delayed(task, shape, np.float32))
+            window = None if mask is None else mask[box[0] : box[2], box[1] : box[3]]
+            task = dask.delayed(_finish_block)(box, window, predictor.tile, *parts)
+            row.append(da.from_delayed(task, size, np.float32))
         rows.append(row)
     return da.block(rows)
 
 
 def write_prediction(probability, out: Path, *, progress: bool = True) -> Path:
-    """Compute the dask array ``probability`` into ``out``: PNG (uint8 0-255), TIFF (float32,
-    tiled, zlib) or zarr (float32, chunked like the blocks)."""
+    """Compute the dask array ``probability`` into ``out``: PNG (uint8 0-255), TIFF (float32)
+    or zarr (float32, chunked like the blocks)."""
     import contextlib
     import sys
 
@@ -90,27 +98,30 @@ def check_output(out: Path) -> None:
         raise ValueError(f"{folder}: cannot write here")
 
 
-class MaskWindow:
-    """Part of a papyrus mask indexed in image pixels, as Predictor expects the whole mask.
-
-    Lets a block task carry only its own window of the mask (a few MB, not the segment's);
-    outside the window reads as no papyrus.
-    """
-
-    def __init__(self, window: np.ndarray, box) -> None:
-        self.window, self.origin = window, box[:2]
-
-    def __getitem__(self, key) -> np.ndarray:
-        rows, cols = key
-        oy, ox = self.origin
-        return self.window[
-            max(rows.start - oy, 0) : max(rows.stop - oy, 0),
-            max(cols.start - ox, 0) : max(cols.stop - ox, 0),
-        ]
+def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:
+    """The region's tiles (with papyrus) grouped by the block that holds their corner."""
+    y0, x0, y1, x1 = region
+    last_row, last_col = (y1 - y0 - 1) // block, (x1 - x0 - 1) // block
+    groups: dict = {}
+    for y, x in tile_corners(region, shape, predictor.tile, predictor.overlap, mask):
+        key = (min(max((y - y0) // block, 0), last_row), min(max((x - x0) // block, 0), last_col))
+        groups.setdefault(key, []).append((y, x))
+    return groups
 
 
-def _slices(box) -> tuple[slice, slice]:
-    return slice(box[0], box[2]), slice(box[1], box[3])
+def _tiles_box(corners, tile: int) -> tuple[int, int, int, int]:
+    ys, xs = [y for y, _ in corners], [x for _, x in corners]
+    return min(ys), min(xs), max(ys) + tile, max(xs) + tile
+
+
+def _finish_block(box, mask: np.ndarray | None, tile: int, *sums: Blend) -> np.ndarray:
+    blend = Blend(box, tile, 0)
+    for part in sums:
+        blend.add_sums(part)
+    probability = blend.result()
+    if mask is not None:
+        probability *= mask
+    return probability
 
 
 def _to_uint8(probability):
@@ -118,29 +129,12 @@ def _to_uint8(probability):
 
 
 def _write_tiff(probability, out: Path) -> None:
-    """Tiled float32 TIFF, computed one row of blocks at a time (memory: one row of blocks)."""
+    """An uncompressed float32 TIFF filled block by block through a memory map, in one pass
+    over the graph (a tiled, compressed TIFF must be written in tile order, which would mean
+    computing each row of blocks again for the next one)."""
     import tifffile
 
-    height, width = probability.shape
-
-    def tiles():
-        top = 0
-        for rows in probability.chunks[0]:  # block rows are multiples of TIFF_TILE
-            band = np.asarray(probability[top : top + rows].compute())
-            top += rows
-            for y in range(0, rows, TIFF_TILE):
-                for x in range(0, width, TIFF_TILE):
-                    piece = np.zeros((TIFF_TILE, TIFF_TILE), np.float32)
-                    part = band[y : y + TIFF_TILE, x : x + TIFF_TILE]
-                    piece[: part.shape[0], : part.shape[1]] = part
-                    yield piece
-
-    tifffile.imwrite(
-        out,
-        tiles(),
-        shape=(height, width),
-        dtype=np.float32,
-        tile=(TIFF_TILE, TIFF_TILE),
-        compression="zlib",
-        predictor=True,
-    )
+    target = tifffile.memmap(out, shape=probability.shape, dtype=np.float32)
+    probability.store(target, lock=True)
+    target.flush()
+    del target

@@ -52,6 +52,7 @@ class Blend:
 
     def __init__(self, region, tile: int, overlap: int) -> None:
         y0, x0, y1, x1 = region
+        self.region = tuple(region)
         self.origin = (y0, x0)
         self.window = blend_window(tile, overlap)
         self.total = np.zeros((y1 - y0, x1 - x0), np.float32)
@@ -69,6 +70,21 @@ class Blend:
         self.total[box[0] : box[2], box[1] : box[3]] += probability[ty0:ty1, tx0:tx1] * window
         self.weights[box[0] : box[2], box[1] : box[3]] += window
         return box
+
+    def add_sums(self, other: Blend) -> None:
+        """Add another blend's sums where its region overlaps this one (overlap-add)."""
+        y0, x0 = max(self.region[0], other.region[0]), max(self.region[1], other.region[1])
+        y1, x1 = min(self.region[2], other.region[2]), min(self.region[3], other.region[3])
+        if y0 >= y1 or x0 >= x1:
+            return
+        mine = np.s_[
+            y0 - self.origin[0] : y1 - self.origin[0], x0 - self.origin[1] : x1 - self.origin[1]
+        ]
+        theirs = np.s_[
+            y0 - other.origin[0] : y1 - other.origin[0], x0 - other.origin[1] : x1 - other.origin[1]
+        ]
+        self.total[mine] += other.total[theirs]
+        self.weights[mine] += other.weights[theirs]
 
     def result(self, box=None) -> np.ndarray:
         """The blended probability (0 where no tile reached) over the region or a box of it."""
