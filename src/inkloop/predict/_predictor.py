@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,21 +108,19 @@ class Predictor:
         corners = tile_corners(region, segment.shape[1:], self.tile, self.overlap, mask)
         blend = Blend(region, self.tile, self.overlap)
         # the first batch is a single tile: the centre of a viewport shows up soonest
-        starts = [0, *range(1, len(corners), self.batch_size)] if corners else []
-        for first, stop in zip(starts, [*starts[1:], len(corners)], strict=True):
-            if should_stop is not None and should_stop():
-                return
-            batch = corners[first:stop]
-            probabilities = self.tiles(segment, batch)
+        batches = [corners[:1], *_chunks(corners[1:], self.batch_size)] if corners else []
+        done = 0
+        for batch, probabilities in self._predict_batches(segment, batches, should_stop):
             boxes = [blend.add(y, x, p) for (y, x), p in zip(batch, probabilities, strict=True)]
-            yield blend, _union(boxes), stop, len(corners)
+            done += len(batch)
+            yield blend, _union(boxes), done, len(corners)
 
     def accumulate(self, segment, corners, box) -> Blend:
         """Weighted sums of the tiles at ``corners`` over ``box`` (blocks add these up)."""
         blend = Blend(box, self.tile, self.overlap)
-        for first in range(0, len(corners), self.batch_size):
-            batch = corners[first : first + self.batch_size]
-            for (y, x), probability in zip(batch, self.tiles(segment, batch), strict=True):
+        batches = _chunks(corners, self.batch_size)
+        for batch, probabilities in self._predict_batches(segment, batches):
+            for (y, x), probability in zip(batch, probabilities, strict=True):
                 blend.add(y, x, probability)
         return blend
 
@@ -129,13 +128,30 @@ class Predictor:
         """Probabilities (N, tile, tile) for tiles at ``corners`` (image top-left pixels)."""
         import torch
 
-        layers = np.stack(
+        return self.forward(torch.from_numpy(self._read(segment, corners)))
+
+    def _predict_batches(self, segment, batches, should_stop=None):
+        """(batch, probabilities) per batch; the next batch is read while this one runs.
+        Ends before a batch once ``should_stop()`` is true."""
+        import torch
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inkloop-tiles") as reader:
+            ahead = reader.submit(self._read, segment, batches[0]) if batches else None
+            for index, batch in enumerate(batches):
+                if should_stop is not None and should_stop():
+                    return
+                layers = ahead.result()
+                if index + 1 < len(batches):
+                    ahead = reader.submit(self._read, segment, batches[index + 1])
+                yield batch, self.forward(torch.from_numpy(layers))
+
+    def _read(self, segment, corners) -> np.ndarray:
+        return np.stack(
             [
                 read_layers(segment, self.composition, self.normalisation, y, x, self.tile)
                 for y, x in corners
             ]
         )
-        return self.forward(torch.from_numpy(layers))
 
     def forward(self, layers) -> np.ndarray:
         """Probabilities (N, H, W) for a tensor of normalised layers (N, Z, H, W)."""
@@ -166,6 +182,10 @@ class Predictor:
                 logits = logits.flip(-1) if flip else logits
                 total = logits if total is None else total + logits
         return total / 8
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _union(boxes) -> tuple[int, int, int, int]:
