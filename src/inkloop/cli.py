@@ -138,7 +138,9 @@ def _add_predict(commands) -> None:
     )
     predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
-    predict.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
+    predict.add_argument(
+        "--batch-size", type=int, help="tiles per forward pass (default: 1 on a CPU, 8 on a GPU)"
+    )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(run=_predict)
 

@@ -138,7 +138,7 @@ def predict_to_file(
     region=None,
     tta: bool = False,
     device: str = "auto",
-    batch_size: int = 4,
+    batch_size: int | None = None,
     progress: bool = True,
 ) -> dict:
     """`inkloop predict`: every check first, then the segment (or region) block by block."""

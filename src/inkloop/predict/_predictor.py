@@ -26,7 +26,8 @@ class RegionUpdate:
 class Predictor:
     """Predicts ink probability for regions of a segment with one model.
 
-    Tiles of ``tile`` pixels overlap by ``overlap`` and cross-fade where they meet;
+    Tiles of ``tile`` pixels overlap by ``overlap`` and cross-fade where they meet (544/32:
+    a stride of 512 fits large segments with 13% extra pixels);
     ``tta`` averages the 8 flips/rotations of every tile. The model runs where its weights are
     (AMP and channels_last on CUDA), in inference mode.
     """
@@ -37,9 +38,9 @@ class Predictor:
         composition: Composition,
         normalisation: Normalisation,
         *,
-        tile: int = 512,
+        tile: int = 544,
         overlap: int = 32,
-        batch_size: int = 4,
+        batch_size: int | None = None,
         tta: bool = False,
     ) -> None:
         if tile % 32 or not 0 <= overlap < tile:
@@ -47,7 +48,10 @@ class Predictor:
         self.model = model
         self.composition = composition
         self.normalisation = normalisation
-        self.tile, self.overlap, self.batch_size, self.tta = tile, overlap, batch_size, tta
+        self.tile, self.overlap, self.tta = tile, overlap, tta
+        # One tile at a time is fastest on a CPU (2.9 vs 2.1 MP/s for 4 at once, measured on
+        # 2 cores: the activations of one tile stay in cache); GPUs want batches.
+        self.batch_size = batch_size or (1 if self.device.type == "cpu" else 8)
 
     @classmethod
     def from_checkpoint(cls, checkpoint, segment, *, device: str = "auto", **options):
