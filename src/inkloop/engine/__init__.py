@@ -1,6 +1,6 @@
 """The training session behind the widget and the CLI: a state machine emitting typed events."""
 
-from inkloop.engine._engine import Engine, EngineSettings
+from inkloop.engine._engine import Engine
 from inkloop.engine._events import (
     CheckpointSaved,
     Event,
@@ -12,6 +12,7 @@ from inkloop.engine._events import (
     StepDone,
     Validated,
 )
+from inkloop.engine._settings import EngineSettings
 
 __all__ = [
     "CheckpointSaved",

@@ -14,12 +14,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from inkloop.compose import Composition, sample_normalisation
 from inkloop.engine._events import (
     CheckpointSaved,
     Event,
@@ -31,29 +29,11 @@ from inkloop.engine._events import (
     StepDone,
     Validated,
 )
-from inkloop.model import ModelConfig, load_checkpoint, save_checkpoint
-from inkloop.train import LabelStore, TrainConfig
+from inkloop.engine._settings import EngineSettings
+from inkloop.model import save_checkpoint
+from inkloop.train import LabelStore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Everything a session needs besides the segment and the labels.
-
-    With ``init`` (a checkpoint path) the model, composition and normalisation percentiles
-    come from the checkpoint and ``composition``/``model`` are ignored.
-    """
-
-    composition: Composition = field(default_factory=Composition)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    init: Path | None = None
-    holdout: tuple[int, int, int, int] | None = None  # validation region y0, x0, y1, x1
-    validate_every: int = 50  # steps
-    autosave: Path | None = None  # checkpoint written every `autosave_every` s and at the end
-    autosave_every: float = 120.0
-    provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
 
 
 class Engine:
@@ -270,7 +250,7 @@ class Engine:
 
     def _ensure_trainer(self):
         if self._trainer is None:
-            self._trainer = _build_trainer(self.segment, self.labels, self.settings)
+            self._trainer = self.settings.build_trainer(self.segment, self.labels)
         return self._trainer
 
     def _set_state(self, state: State) -> None:
@@ -286,22 +266,3 @@ class Engine:
                 listener(event)
             except Exception:  # a broken listener must not take the engine down with it
                 log.exception("inkloop engine: listener %r failed on %r", listener, event)
-
-
-def _build_trainer(segment, labels: LabelStore, settings: EngineSettings):
-    from inkloop.train import Trainer
-
-    init = load_checkpoint(settings.init) if settings.init else None
-    composition = init.composition if init else settings.composition
-    composition = composition.resolve(segment.shape[0])
-    percentiles = init.normalisation.percentiles if init else (1.0, 99.0)
-    normalisation = sample_normalisation(segment, composition, percentiles=percentiles)
-    return Trainer(
-        segment,
-        labels,
-        composition,
-        normalisation,
-        settings.train,
-        model_config=settings.model,
-        init=init,
-    )
