@@ -82,35 +82,48 @@ def _predictor(segment, model: Path, device: str):
 
 
 def _speed(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
-    """`inkloop predict` end to end (open, normalise, predict, write a TIFF) vs pure forward."""
-    import torch
+    """`inkloop predict` end to end (open, normalise, predict, write a TIFF) vs pure forward.
 
+    The ceiling is measured just before and just after the run and averaged: on a shared VM
+    the forward rate drifts by up to a third between minutes, more than the gap measured.
+    """
     from inkloop.headless import predict_to_file
     from inkloop.io import open_segment
 
+    segment = open_segment(segment_path)
+    predictor = _predictor(segment, model, device)
+    before = _ceiling(predictor, segment.shape[0])
     started = time.perf_counter()
     predict_to_file(segment_path, model, cache / "predict_out.tif", device=device, progress=False)
     elapsed = time.perf_counter() - started
-    segment = open_segment(segment_path)
+    after = _ceiling(predictor, segment.shape[0])
+    ceiling = (before + after) / 2
     mp_per_s = segment.shape[1] * segment.shape[2] / 1e6 / elapsed
-
-    predictor = _predictor(segment, model, device)
-    tiles = torch.rand(predictor.batch_size, segment.shape[0], predictor.tile, predictor.tile)
-    predictor.forward(tiles)  # warm up
-    started, runs = time.perf_counter(), 5
-    for _ in range(runs):
-        predictor.forward(tiles)
-    ceiling = runs * tiles[:, 0].numel() / 1e6 / (time.perf_counter() - started)
     mask = np.asarray(segment.mask)
     return {
         "mp_per_s": round(mp_per_s, 3),
         "ceiling_mp_per_s": round(ceiling, 3),
         "ratio": round(mp_per_s / ceiling, 3),
         "device": str(predictor.device),
+        "ceiling_before_after": [round(before, 3), round(after, 3)],
         "tile": predictor.tile,
         "overlap": predictor.overlap,
+        "batch_size": predictor.batch_size,
         "papyrus_fraction": round(float(mask.mean()), 3),
     }
+
+
+def _ceiling(predictor, layers: int, runs: int = 8) -> float:
+    """Forward rate (tile megapixels/s) on pre-made tiles of the predictor's batch size."""
+    import torch
+
+    tiles = torch.rand(predictor.batch_size, layers, predictor.tile, predictor.tile)
+    for _ in range(4):  # warm up: oneDNN builds its kernels for this shape on first use
+        predictor.forward(tiles)
+    started = time.perf_counter()
+    for _ in range(runs):
+        predictor.forward(tiles)
+    return runs * tiles[:, 0].numel() / 1e6 / (time.perf_counter() - started)
 
 
 def _first_tile(segment_path: Path, model: Path, device: str) -> float:
