@@ -81,31 +81,36 @@ def _predictor(segment, model: Path, device: str):
     return Predictor.from_checkpoint(load_checkpoint(model), segment, device=device)
 
 
-def _speed(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
+def _speed(segment_path: Path, model: Path, cache: Path, device: str, rounds: int = 3) -> dict:
     """`inkloop predict` end to end (open, normalise, predict, write a TIFF) vs pure forward.
 
-    The ceiling is measured just before and just after the run and averaged: on a shared VM
-    the forward rate drifts by up to a third between minutes, more than the gap measured.
+    Pipeline and ceiling are measured in alternation, ``rounds`` times, and the medians are
+    reported: on a shared VM the forward rate drifts by up to a third between minutes, more
+    than the gap being measured.
     """
     from inkloop.headless import predict_to_file
     from inkloop.io import open_segment
 
     segment = open_segment(segment_path)
     predictor = _predictor(segment, model, device)
-    before = _ceiling(predictor, segment.shape[0])
-    started = time.perf_counter()
-    predict_to_file(segment_path, model, cache / "predict_out.tif", device=device, progress=False)
-    elapsed = time.perf_counter() - started
-    after = _ceiling(predictor, segment.shape[0])
-    ceiling = (before + after) / 2
-    mp_per_s = segment.shape[1] * segment.shape[2] / 1e6 / elapsed
+    pixels = segment.shape[1] * segment.shape[2] / 1e6
+    ceilings, rates = [], []
+    for _ in range(rounds):
+        ceilings.append(_ceiling(predictor, segment.shape[0]))
+        started = time.perf_counter()
+        out = cache / "predict_out.tif"
+        predict_to_file(segment_path, model, out, device=device, progress=False)
+        rates.append(pixels / (time.perf_counter() - started))
     mask = np.asarray(segment.mask)
     return {
-        "mp_per_s": round(mp_per_s, 3),
-        "ceiling_mp_per_s": round(ceiling, 3),
-        "ratio": round(mp_per_s / ceiling, 3),
+        "mp_per_s": round(float(np.median(rates)), 3),
+        "ceiling_mp_per_s": round(float(np.median(ceilings)), 3),
+        "ratio": round(float(np.median(np.array(rates) / np.array(ceilings))), 3),
         "device": str(predictor.device),
-        "ceiling_before_after": [round(before, 3), round(after, 3)],
+        "rounds": {
+            "mp_per_s": [round(r, 3) for r in rates],
+            "ceiling": [round(c, 3) for c in ceilings],
+        },
         "tile": predictor.tile,
         "overlap": predictor.overlap,
         "batch_size": predictor.batch_size,
