@@ -63,45 +63,53 @@ def _parts(segment, quarter_only: bool):
     return composition, normalisation, LabelStore(ink, labelled), ink, mask, labelled
 
 
-def _throughput(segment, device: str, steps: int) -> dict:
+def _throughput(segment, device: str, steps: int, rounds: int = 3) -> dict:
+    """Pipeline and ceiling step rates, measured in alternation ``rounds`` times (medians):
+    on a shared VM the speed drifts by up to a third between minutes."""
     import torch
 
-    from inkloop.train import TrainConfig, Trainer
+    from inkloop.train import TrainConfig, Trainer, augment_batch
 
     composition, normalisation, labels, *_ = _parts(segment, quarter_only=True)
     trainer = Trainer(segment, labels, composition, normalisation, TrainConfig(device=device))
     for _ in range(3):  # warm up: allocator, cudnn autotune, prefetch queue
         trainer.step()
-    started = time.perf_counter()
-    for _ in range(steps):
-        trainer.step()
-    _sync(trainer.device)
-    pipeline = steps * trainer.batch_size / (time.perf_counter() - started)
-
-    from inkloop.train import augment_batch
-
     batch = trainer.batches().next()  # a real batch, augmented once, then reused as is
     tensors = [torch.from_numpy(a).to(trainer.device) for a in (batch.layers, batch.ink)]
     weight = torch.from_numpy(batch.weight).to(trainer.device)
-    inputs, ink, weight = augment_batch(
+    made = augment_batch(
         *tensors, weight, composition, trainer.config.augment, np.random.default_rng(0)
     )
-    trainer.close()  # no background sampling while the ceiling is timed
-    for _ in range(3):
-        trainer.optimise(inputs, ink, weight, lr=1e-4)
-    started = time.perf_counter()
-    for _ in range(steps):
-        trainer.optimise(inputs, ink, weight, lr=1e-4)
-    _sync(trainer.device)
-    ceiling = steps * len(ink) / (time.perf_counter() - started)
+    pipelines, ceilings = [], []
+    for _ in range(rounds):
+        trainer.close()  # no background sampling while the ceiling is timed
+        ceilings.append(
+            _rate(lambda: trainer.optimise(*made, lr=1e-4), steps, len(made[1]), trainer.device)
+        )
+        trainer.step()  # restarts the batch stream
+        pipelines.append(_rate(trainer.step, steps, trainer.batch_size, trainer.device))
+    trainer.close()
     return {
-        "samples_per_s": round(pipeline, 2),
-        "ceiling_samples_per_s": round(ceiling, 2),
-        "ratio": round(pipeline / ceiling, 3),
+        "samples_per_s": round(float(np.median(pipelines)), 2),
+        "ceiling_samples_per_s": round(float(np.median(ceilings)), 2),
+        "ratio": round(float(np.median(np.array(pipelines) / np.array(ceilings))), 3),
         "device": str(trainer.device),
+        "rounds": {
+            "samples_per_s": [round(r, 2) for r in pipelines],
+            "ceiling": [round(c, 2) for c in ceilings],
+        },
         "patch_size": trainer.config.patch_size,
         "batch_size": trainer.batch_size,
     }
+
+
+def _rate(step, steps: int, samples: int, device) -> float:
+    step()  # one untimed: a fresh stream fills its queue, a fresh shape warms its kernels
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps * samples / (time.perf_counter() - started)
 
 
 def _viewport_forward(device: str) -> float:
