@@ -1,0 +1,120 @@
+"""Soft brushes: falloff, max-combine, fuzzy levels, no ink, erase, undo and redo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inkloop.brush import TILE, Brush, LabelCanvas, footprint, posterize
+
+
+def _canvas(shape=(256, 256)) -> LabelCanvas:
+    return LabelCanvas(np.zeros(shape, np.uint8), np.zeros(shape, bool))
+
+
+def test_footprint_is_one_in_the_core_and_fades_to_zero_at_the_radius():
+    values = footprint(20.0, 0.5)
+    centre = values.shape[0] // 2
+    profile = values[centre, centre:]
+    assert profile[0] == 1.0
+    assert (profile[:10] == 1.0).all()  # the hard core: half the radius
+    assert (np.diff(profile) <= 0).all()
+    assert 0 < profile[15] < 1
+    assert profile[20] == 0.0
+    hard = footprint(10.0, 1.0)
+    assert set(np.unique(hard)) == {0.0, 1.0}
+
+
+def test_strength_sets_the_centre_and_repeated_ink_combines_by_maximum():
+    canvas = _canvas()
+    canvas.stamp(100, 100, Brush(radius=10, strength=0.6))
+    assert canvas.ink[100, 100] == round(0.6 * 255)
+    canvas.stamp(100, 100, Brush(radius=10, strength=0.3))  # weaker: nothing gets weaker
+    assert canvas.ink[100, 100] == round(0.6 * 255)
+    canvas.stamp(100, 100, Brush(radius=10, strength=1.0))
+    assert canvas.ink[100, 100] == 255
+    assert canvas.supervised[100, 91:110].all()
+    assert not canvas.supervised[100, 111]
+
+
+def test_fuzzy_brush_paints_a_few_levels_only():
+    canvas = _canvas()
+    canvas.stamp(128, 128, Brush(radius=30, hardness=0.0, levels=4))
+    painted = np.unique(canvas.ink[canvas.supervised])
+    assert set(painted.tolist()) <= {64, 128, 191, 255}
+    assert len(painted) == 4
+    np.testing.assert_allclose(posterize(np.array([0.0, 0.1, 0.26, 1.0]), 4), [0, 0.25, 0.5, 1])
+
+
+def test_no_ink_is_supervised_zero_and_erase_forgets():
+    canvas = _canvas()
+    canvas.stamp(50, 50, Brush(radius=10))
+    canvas.stamp(50, 50, Brush(radius=5, hardness=1.0, mode="no_ink"))
+    assert canvas.ink[50, 50] == 0
+    assert canvas.supervised[50, 50]
+    assert canvas.ink[50, 57] > 0  # outside the no-ink stamp, the ink stays
+    canvas.stamp(50, 50, Brush(radius=12, hardness=1.0, mode="erase"))
+    assert not canvas.ink[38:63, 38:63].any()
+    assert not canvas.supervised[39:62, 39:62].any()
+
+
+def test_stamps_at_and_past_the_edge():
+    canvas = _canvas((64, 64))
+    assert canvas.stamp(0, 63, Brush(radius=8)) == (0, 55, 9, 64)
+    assert canvas.stamp(-30, -30, Brush(radius=8)) is None
+
+
+def test_undo_and_redo_whole_strokes():
+    canvas = _canvas()
+    empty = canvas.ink.copy()
+    canvas.begin_stroke()
+    for x in range(40, 200, 5):
+        canvas.stamp(120, x, Brush(radius=12))
+    canvas.end_stroke()
+    painted = canvas.ink.copy(), canvas.supervised.copy()
+    canvas.stamp(10, 10, Brush(radius=6))  # a lone stamp is a stroke of its own
+    box = canvas.undo()
+    assert box[0] <= 10 < box[2]
+    assert canvas.undo() is not None
+    np.testing.assert_array_equal(canvas.ink, empty)
+    assert not canvas.supervised.any()
+    canvas.redo()
+    np.testing.assert_array_equal(canvas.ink, painted[0])
+    np.testing.assert_array_equal(canvas.supervised, painted[1])
+    assert canvas.undo() is not None
+    canvas.stamp(200, 200, Brush(radius=4))  # a new stroke drops what could be redone
+    assert canvas.redo() is None
+
+
+def test_history_keeps_fifty_strokes_and_memory_follows_the_painted_area():
+    canvas = _canvas((4096, 4096))
+    for i in range(60):
+        canvas.stamp(100 + i * 60, 100 + i * 60, Brush(radius=20))
+    undone = 0
+    while canvas.undo() is not None:
+        undone += 1
+    assert undone == 50
+    assert canvas.ink[100 + 9 * 60, 100 + 9 * 60] > 0  # the ten oldest strokes stay
+    canvas = _canvas((4096, 4096))
+    canvas.begin_stroke()
+    for i in range(0, 4000, 10):  # a diagonal across the whole canvas
+        canvas.stamp(i, i, Brush(radius=20))
+    canvas.end_stroke()
+    record = canvas._undo[-1]
+    saved = sum(ink.nbytes + supervised.nbytes for ink, supervised in record.values())
+    canvas_bytes = canvas.ink.nbytes + canvas.supervised.nbytes
+    assert saved < canvas_bytes / 15  # the tiles along the diagonal, not the canvas
+    assert len(record) <= 3 * (4096 // TILE) + 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"mode": "paint"}, "unknown brush mode"),
+        ({"radius": 0}, "radius must be > 0"),
+        ({"levels": 0}, "at least 1 level"),
+    ],
+)
+def test_bad_brush_settings_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        Brush(**settings)
