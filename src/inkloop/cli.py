@@ -167,8 +167,8 @@ def parse_region(text: str) -> tuple[int, int, int, int]:
 
 def _train(args) -> int:
     from inkloop.engine import EngineSettings
-    from inkloop.headless import load_labels, train_to_file
-    from inkloop.io import open_segment
+    from inkloop.headless import train_to_file
+    from inkloop.io import load_labels, open_segment
 
     segment = open_segment(args.segment)
     ink, supervised, sources = load_labels(segment, args.labels, args.supervision)

@@ -19,34 +19,6 @@ from inkloop.engine import (
 )
 
 
-def load_labels(segment, labels: Path | None = None, supervision: Path | None = None):
-    """Ink labels (uint8) and supervision (bool) for ``segment``, with where they came from.
-
-    Labels default to the segment's own ``*_inklabels.png``. Supervision: the given mask, else
-    the segment's ``*_supervision_mask.png`` when its own labels are used, else the papyrus
-    mask, else every pixel.
-    """
-    from inkloop.io import read_label_image
-
-    shape = segment.shape[1:]
-    if labels is not None:
-        ink = read_label_image(labels, shape, ink=True)
-    elif segment.ink_labels is not None:
-        ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
-    else:
-        raise ValueError(f"{segment.path}: the segment has no ink labels; pass --labels INK.png")
-    if supervision is not None:
-        supervised = read_label_image(supervision, shape, ink=False)
-    elif segment.supervision is not None and labels == segment.files.get("ink_labels"):
-        supervised, supervision = np.asarray(segment.supervision), segment.files["supervision"]
-    elif segment.mask is not None:
-        supervised, supervision = np.asarray(segment.mask), segment.files["mask"]
-    else:
-        supervised = np.ones(shape, bool)
-    sources = {"labels_file": str(labels), "supervision_file": str(supervision or "all pixels")}
-    return ink, supervised, sources
-
-
 def check_writable(path: Path) -> None:
     """Fail now, not after an hour of training, if ``path`` cannot be written."""
     folder = path.expanduser().resolve().parent

@@ -2,6 +2,7 @@
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
+from inkloop.io._labels import autosaved_labels, label_paths, load_labels, save_labels
 from inkloop.io._sample import sample_segment_path
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sources import detect_format
@@ -10,11 +11,15 @@ from inkloop.io._write import write_layer, write_png
 __all__ = [
     "Segment",
     "SegmentError",
+    "autosaved_labels",
     "detect_format",
+    "label_paths",
+    "load_labels",
     "open_segment",
     "read_image",
     "read_label_image",
     "sample_segment_path",
+    "save_labels",
     "write_layer",
     "write_png",
 ]

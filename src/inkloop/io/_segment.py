@@ -39,6 +39,7 @@ class Segment:
     ink_labels: object | None = None
     supervision: object | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    sidecar_folder: Path | None = None  # where <name>_mask.png and the label files live
     direct: object = field(default=None, repr=False)  # the unwindowed layers, without dask
     direct_layers: tuple[int, ...] = ()  # volume layer i is direct layer direct_layers[i]
 
@@ -95,6 +96,7 @@ def open_segment(
         direct=source.direct,
         direct_layers=tuple(range(volume.shape[0]))[order][window],
         files={key: info.path for key, info in sidecars.items()},
+        sidecar_folder=source.sidecar_folder,
         **layers,
     )
 

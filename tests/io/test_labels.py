@@ -1,0 +1,71 @@
+"""Label files: exact 8-bit round trip, supervision defaults, autosave to recover from."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from inkloop.io import (
+    autosaved_labels,
+    label_paths,
+    load_labels,
+    open_segment,
+    read_label_image,
+    save_labels,
+)
+from tests.conftest import folder_listing
+
+
+def _labels(shape):
+    rng = np.random.default_rng(0)
+    ink = rng.integers(0, 256, shape).astype(np.uint8)
+    supervised = rng.random(shape) < 0.3
+    return ink, supervised
+
+
+def test_round_trip_is_exact_to_the_8_bit_level(segment_folder):
+    segment = open_segment(segment_folder)
+    ink, supervised = _labels(segment.shape[1:])
+    ink_path, supervision_path = save_labels(segment, ink, supervised)
+    assert ink_path == segment_folder / "20231012184423_inklabels.png"
+    assert supervision_path == segment_folder / "20231012184423_supervision_mask.png"
+    reopened = open_segment(segment_folder)
+    loaded_ink, loaded_supervised, sources = load_labels(reopened)
+    np.testing.assert_array_equal(loaded_ink, ink)
+    np.testing.assert_array_equal(loaded_supervised, supervised)
+    assert sources["supervision_file"] == str(supervision_path)
+    assert set(np.unique(read_label_image(supervision_path, ink.shape, ink=True))) == {0, 255}
+
+
+def test_labels_without_a_supervision_mask_supervise_the_papyrus(segment_folder):
+    segment = open_segment(segment_folder)
+    ink, supervised, sources = load_labels(segment)
+    np.testing.assert_array_equal(supervised, np.asarray(segment.mask))
+    assert sources["supervision_file"].endswith("_mask.png")
+    assert ink.dtype == np.uint8
+
+
+def test_autosave_is_offered_back_until_the_labels_are_saved(segment_folder):
+    segment = open_segment(segment_folder)
+    assert autosaved_labels(segment) is None
+    saved_ink = label_paths(segment)[0]
+    stamp = saved_ink.stat().st_mtime_ns - 10**9  # the synthetic labels: a second older
+    os.utime(saved_ink, ns=(stamp, stamp))
+    ink, supervised = _labels(segment.shape[1:])
+    save_labels(segment, ink, supervised, autosave=True)
+    recovered = autosaved_labels(segment)
+    assert recovered == label_paths(segment, autosave=True)
+    assert not [p for p in os.listdir(segment_folder) if p.endswith(".tmp")]
+    save_labels(segment, ink, supervised)
+    assert autosaved_labels(segment) is None  # the saved labels are newer
+
+
+def test_labels_of_the_wrong_size_are_refused_and_nothing_is_written(segment_folder):
+    segment = open_segment(segment_folder)
+    before = folder_listing(segment_folder)
+    message = r"labels \(10, 10\) do not match the segment's \(64, 96\)"
+    with pytest.raises(ValueError, match=message):
+        save_labels(segment, np.zeros((10, 10), np.uint8), np.zeros((10, 10), bool))
+    assert folder_listing(segment_folder) == before
