@@ -114,19 +114,22 @@ def sample_normalisation(
     windows: int = 12,
     size: int = 256,
     seed: int = 0,
+    mask: np.ndarray | None = None,
 ) -> Normalisation:
     """Percentile range of the window's layers over a few random patches inside the papyrus.
 
     Reads ``windows`` patches of ``size``² (never the whole stack), so it costs the same on
-    a 100 MB and a 20 GB segment; the fixed seed makes it repeatable.
+    a 100 MB and a 20 GB segment; the fixed seed makes it repeatable. Pass ``mask`` if the
+    segment's papyrus mask is already in memory (decoding a large PNG costs about a second).
     """
     rng = np.random.default_rng(seed)
     layers = composition.layer_indices(segment.shape[0])[:: max(1, composition.z_count // 4)]
-    mask = None if segment.mask is None else np.asarray(segment.mask)
+    if mask is None and segment.mask is not None:
+        mask = np.asarray(segment.mask)
     samples = []
     for y, x in _papyrus_corners(segment.shape[1:], mask, rng, windows, size):
         block = _read_block(segment, layers, y, x, size)
-        inside = np.ones((size, size), bool) if mask is None else _window(mask, y, x, size)
+        inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
         samples.append(block[:, inside].ravel())
     values = np.concatenate(samples) if samples else np.empty(0)
     if values.size == 0:
@@ -194,7 +197,7 @@ def _papyrus_corners(shape, mask, rng: np.random.Generator, count: int, size: in
     return [(int(cy[i]) * step - size // 2, int(cx[i]) * step - size // 2) for i in pick]
 
 
-def _window(image: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
+def padded_window(image: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
     """image[y:y+size, x:x+size], zero-padded where the window leaves the image."""
     height, width = image.shape
     out = np.zeros((size, size), image.dtype)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,17 +18,6 @@ from inkloop.engine import (
 )
 
 
-def check_writable(path: Path) -> None:
-    """Fail now, not after an hour of training, if ``path`` cannot be written."""
-    folder = path.expanduser().resolve().parent
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder; give a file name such as model.pt")
-    if not folder.is_dir():
-        raise ValueError(f"{folder}: folder does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{folder}: cannot write here")
-
-
 def train_to_file(
     segment, ink, supervised, settings: EngineSettings, out: Path, *, progress: bool = True
 ) -> dict:
@@ -39,8 +27,11 @@ def train_to_file(
     Raises LabelError before training if the labels cannot train, RuntimeError if training
     failed (the last good weights are still written to ``out`` first).
     """
+    from inkloop.io import check_writable
     from inkloop.model import pick_device
 
+    if out.is_dir():  # fail now, not after an hour of training
+        raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
     check_writable(out)
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
     report = _Report(progress, settings.train.max_steps, settings.train.max_seconds)
@@ -130,10 +121,10 @@ def predict_to_file(
     checkpoint = load_checkpoint(model)
     segment = open_segment(segment_path)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
-    predictor = Predictor.from_checkpoint(
-        checkpoint, segment, device=device, batch_size=batch_size, tta=tta
-    )
     mask = None if segment.mask is None else np.asarray(segment.mask)
+    predictor = Predictor.from_checkpoint(
+        checkpoint, segment, device=device, mask=mask, batch_size=batch_size, tta=tta
+    )
     probability = predict_segment(predictor, segment, mask, region=region)
     # On a CPU one forward pass already uses every core: a second block task at the same time
     # only adds memory (~0.5 GB) and cache thrashing. A GPU gains from overlapping reads.

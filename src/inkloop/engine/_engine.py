@@ -226,10 +226,10 @@ class Engine:
 
         trainer = self._trainer
         y0, x0, y1, x1 = self.settings.holdout
-        probability = self._predictor().predict_region(self.segment, (y0, x0, y1, x1), self.mask)
         supervised = self.labels.supervised[y0:y1, x0:x1]
         if not supervised.any():
             return
+        probability = self._predictor().predict_region(self.segment, (y0, x0, y1, x1), self.mask)
         scores = best_scores(probability, self.labels.ink[y0:y1, x0:x1], supervised)
         self._emit(
             Validated(
@@ -250,7 +250,7 @@ class Engine:
 
     def _ensure_trainer(self):
         if self._trainer is None:
-            self._trainer = self.settings.build_trainer(self.segment, self.labels)
+            self._trainer = self.settings.build_trainer(self.segment, self.labels, self.mask)
         return self._trainer
 
     def _set_state(self, state: State) -> None:

@@ -28,15 +28,18 @@ class EngineSettings:
     autosave_every: float = 120.0
     provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
 
-    def build_trainer(self, segment, labels):
-        """A Trainer for ``segment`` with these settings (loads ``init`` if given)."""
+    def build_trainer(self, segment, labels, mask=None):
+        """A Trainer for ``segment`` with these settings (loads ``init`` if given); ``mask`` is
+        the papyrus mask if it is already in memory."""
         from inkloop.train import Trainer
 
         init = load_checkpoint(self.init) if self.init else None
         composition = init.composition if init else self.composition
         composition = composition.resolve(segment.shape[0])
         percentiles = init.normalisation.percentiles if init else (1.0, 99.0)
-        normalisation = sample_normalisation(segment, composition, percentiles=percentiles)
+        normalisation = sample_normalisation(
+            segment, composition, percentiles=percentiles, mask=mask
+        )
         return Trainer(
             segment,
             labels,

@@ -6,12 +6,13 @@ from inkloop.io._labels import autosaved_labels, label_paths, load_labels, save_
 from inkloop.io._sample import sample_segment_path
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sources import detect_format
-from inkloop.io._write import write_layer, write_png
+from inkloop.io._write import check_writable, write_layer, write_png
 
 __all__ = [
     "Segment",
     "SegmentError",
     "autosaved_labels",
+    "check_writable",
     "detect_format",
     "label_paths",
     "load_labels",

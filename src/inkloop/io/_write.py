@@ -35,6 +35,15 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     return Path(path)
 
 
+def check_writable(path: str | Path) -> None:
+    """Fail before any work if nothing can be written at ``path`` (missing or locked folder)."""
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"{folder}: cannot write here")
+
+
 @contextmanager
 def _atomic(path: str | Path):
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""

@@ -54,9 +54,12 @@ class Predictor:
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 8)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint, segment, *, device: str = "auto", **options):
+    def from_checkpoint(
+        cls, checkpoint, segment, *, device: str = "auto", mask=None, **options
+    ) -> Predictor:
         """Load ``checkpoint`` for ``segment``: its z-window must fit; normalisation is measured
-        on this segment with the checkpoint's percentiles."""
+        on this segment with the checkpoint's percentiles (``mask``: the papyrus mask, if it
+        is already in memory)."""
         import torch
 
         from inkloop.compose import sample_normalisation
@@ -71,7 +74,7 @@ class Predictor:
                 f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
             )
         normalisation = sample_normalisation(
-            segment, composition, percentiles=checkpoint.normalisation.percentiles
+            segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
         model = checkpoint.build().to(pick_device(device), memory_format=torch.channels_last)
         return cls(model, composition, normalisation, **options)

@@ -87,15 +87,11 @@ def write_prediction(probability, out: Path, *, progress: bool = True) -> Path:
 
 def check_output(out: Path) -> None:
     """Fail before any work if ``out`` has the wrong kind or cannot be written."""
-    import os
+    from inkloop.io import check_writable
 
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: the output must end in .png, .tif, .tiff or .zarr")
-    folder = out.expanduser().resolve().parent
-    if not folder.is_dir():
-        raise ValueError(f"{folder}: folder does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{folder}: cannot write here")
+    check_writable(out)
 
 
 def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:

@@ -6,6 +6,8 @@ import threading
 
 import numpy as np
 
+from inkloop.compose import padded_window
+
 CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
 INK_LEVEL = 128  # uint8 labels at or above this count as ink for sampling and class checks
 
@@ -82,14 +84,10 @@ class LabelStore:
 
     def cut(self, y: int, x: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Ink (float32 0..1) and loss weights (trainable, bool) in a window; 0 off the image."""
-        ink = np.zeros((size, size), np.float32)
-        weight = np.zeros((size, size), bool)
-        y0, x0 = max(y, 0), max(x, 0)
-        y1, x1 = min(y + size, self.shape[0]), min(x + size, self.shape[1])
         with self._lock:
-            ink[y0 - y : y1 - y, x0 - x : x1 - x] = self.ink[y0:y1, x0:x1] * np.float32(1 / 255)
-            weight[y0 - y : y1 - y, x0 - x : x1 - x] = self.trainable[y0:y1, x0:x1]
-        return ink, weight
+            ink = padded_window(self.ink, y, x, size)
+            weight = padded_window(self.trainable, y, x, size)
+        return ink * np.float32(1 / 255), weight
 
     def summary(self) -> dict:
         """Counts for the checkpoint's provenance."""
