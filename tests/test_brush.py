@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop.brush import TILE, Brush, LabelCanvas, footprint, posterize
+from inkloop.brush import (
+    TILE,
+    Brush,
+    LabelCanvas,
+    decode_labels,
+    encode_labels,
+    footprint,
+    posterize,
+)
 
 
 def _canvas(shape=(256, 256)) -> LabelCanvas:
@@ -100,11 +108,8 @@ def test_history_keeps_fifty_strokes_and_memory_follows_the_painted_area():
     for i in range(0, 4000, 10):  # a diagonal across the whole canvas
         canvas.stamp(i, i, Brush(radius=20))
     canvas.end_stroke()
-    record = canvas._undo[-1]
-    saved = sum(ink.nbytes + supervised.nbytes for ink, supervised in record.values())
-    canvas_bytes = canvas.ink.nbytes + canvas.supervised.nbytes
-    assert saved < canvas_bytes / 15  # the tiles along the diagonal, not the canvas
-    assert len(record) <= 3 * (4096 // TILE) + 2
+    assert canvas.history_nbytes < canvas.codes.nbytes / 15  # the diagonal's tiles only
+    assert canvas.history_nbytes <= (3 * (4096 // TILE) + 2) * TILE * TILE * 2
 
 
 @pytest.mark.parametrize(
@@ -118,3 +123,36 @@ def test_history_keeps_fifty_strokes_and_memory_follows_the_painted_area():
 def test_bad_brush_settings_are_refused(settings, message):
     with pytest.raises(ValueError, match=message):
         Brush(**settings)
+
+
+def test_label_codes_round_trip_every_strength_and_keep_unlabelled_apart():
+    ink = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    supervised = np.ones((16, 16), bool)
+    supervised[0, :4] = False
+    codes = encode_labels(ink, supervised)
+    assert codes.dtype == np.uint16
+    assert (codes[0, :4] == 0).all()
+    assert codes[0, 4] == 1 + 4
+    assert codes[15, 15] == 256
+    decoded_ink, decoded_supervised = decode_labels(codes)
+    np.testing.assert_array_equal(decoded_supervised, supervised)
+    np.testing.assert_array_equal(decoded_ink[supervised], ink[supervised])
+    assert not decoded_ink[~supervised].any()
+
+
+def test_canvas_from_codes_paints_in_place_and_reports_the_stroke_box():
+    codes = np.zeros((128, 128), np.uint16)
+    canvas = LabelCanvas.from_codes(codes)
+    canvas.begin_stroke()
+    canvas.stamp(10, 10, Brush(radius=4, hardness=1.0))
+    canvas.stamp(10, 70, Brush(radius=4, hardness=1.0, mode="no_ink"))
+    box = canvas.end_stroke()
+    assert codes[10, 10] == 256  # the caller's array is the canvas
+    assert codes[10, 70] == 1
+    assert box == (0, 0, 64, 128)  # the two 64-pixel tiles the stroke touched
+    ink, supervised = canvas.labels((0, 0, 20, 20))
+    assert ink[10, 10] == 255
+    assert supervised.sum() == (codes[:20, :20] > 0).sum()
+    assert canvas.end_stroke() is None  # no stroke open
+    with pytest.raises(ValueError, match="uint16"):
+        LabelCanvas.from_codes(np.zeros((8, 8), np.uint8))

@@ -59,26 +59,79 @@ def posterize(values: np.ndarray, levels: int) -> np.ndarray:
     return (np.ceil(values * levels - 1e-6) / levels).astype(np.float32)
 
 
+UNLABELLED, NO_INK = 0, 1  # label codes; a labelled pixel of ink strength k (0..255) is 1 + k
+
+
+def encode_labels(ink: np.ndarray, supervised: np.ndarray) -> np.ndarray:
+    """One uint16 code per pixel: 0 unlabelled, 1 + ink strength (0..255) where labelled."""
+    return np.where(supervised, np.asarray(ink, np.uint16) + 1, UNLABELLED).astype(np.uint16)
+
+
+def decode_labels(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink strength (uint8) and supervision (bool) from label codes."""
+    supervised = codes > UNLABELLED
+    return (codes - supervised).astype(np.uint8), supervised
+
+
 class LabelCanvas:
-    """Ink strength (uint8, 255 = sure ink) and supervision (bool) with stroke undo/redo."""
+    """Soft labels as one uint16 code array (see `encode_labels`) with stroke undo/redo.
+
+    One array rather than ink + supervision so that a viewer can show ``codes`` directly and
+    every stamp changes one buffer; `ink` and `supervised` decode it on demand.
+    """
 
     def __init__(self, ink: np.ndarray, supervised: np.ndarray, history: int = 50) -> None:
         if ink.shape != supervised.shape or ink.ndim != 2:
             raise ValueError(f"ink {ink.shape} and supervision {supervised.shape} differ")
-        self.ink = np.ascontiguousarray(ink, np.uint8)
-        self.supervised = np.ascontiguousarray(supervised, bool)
+        self.codes = encode_labels(ink, supervised)
         self._undo: deque = deque(maxlen=history)
         self._redo: list = []
         self._stroke: dict | None = None
 
+    @classmethod
+    def from_codes(cls, codes: np.ndarray, history: int = 50) -> LabelCanvas:
+        """A canvas painting into ``codes`` in place (uint16, e.g. a viewer layer's data)."""
+        if codes.dtype != np.uint16 or codes.ndim != 2:
+            raise ValueError(f"label codes must be a 2-D uint16 array, not {codes.dtype}")
+        canvas = cls.__new__(cls)
+        canvas.codes = codes
+        canvas._undo, canvas._redo, canvas._stroke = deque(maxlen=history), [], None
+        return canvas
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.codes.shape
+
+    @property
+    def ink(self) -> np.ndarray:
+        return decode_labels(self.codes)[0]
+
+    @property
+    def supervised(self) -> np.ndarray:
+        return self.codes > UNLABELLED
+
+    @property
+    def history_nbytes(self) -> int:
+        """Memory held by undo and redo records."""
+        records = [*self._undo, *self._redo]
+        return sum(codes.nbytes for record in records for codes in record.values())
+
+    def labels(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Ink and supervision inside ``box`` = (y0, x0, y1, x1)."""
+        y0, x0, y1, x1 = box
+        return decode_labels(self.codes[y0:y1, x0:x1])
+
     def begin_stroke(self) -> None:
         self._stroke = {}
 
-    def end_stroke(self) -> None:
-        if self._stroke:
-            self._undo.append(self._stroke)
-            self._redo.clear()
-        self._stroke = None
+    def end_stroke(self) -> tuple[int, int, int, int] | None:
+        """Close the stroke as one undo step; returns the (tile-aligned) box it may have changed."""
+        stroke, self._stroke = self._stroke, None
+        if not stroke:
+            return None
+        self._undo.append(stroke)
+        self._redo.clear()
+        return _tiles_box(stroke, self.shape)
 
     def stamp(self, y: float, x: float, brush: Brush) -> tuple[int, int, int, int] | None:
         """Apply one stamp centred at (y, x); returns the box (y0, x0, y1, x1) it changed."""
@@ -86,7 +139,7 @@ class LabelCanvas:
         size = values.shape[0] // 2
         cy, cx = int(np.rint(y)), int(np.rint(x))
         y0, x0 = max(cy - size, 0), max(cx - size, 0)
-        y1, x1 = min(cy + size + 1, self.ink.shape[0]), min(cx + size + 1, self.ink.shape[1])
+        y1, x1 = min(cy + size + 1, self.shape[0]), min(cx + size + 1, self.shape[1])
         if y0 >= y1 or x0 >= x1:
             return None
         values = values[y0 - cy + size : y1 - cy + size, x0 - cx + size : x1 - cx + size]
@@ -95,14 +148,12 @@ class LabelCanvas:
         if lone:
             self.begin_stroke()
         self._remember((y0, x0, y1, x1))
-        ink, supervised = self.ink[y0:y1, x0:x1], self.supervised[y0:y1, x0:x1]
-        if brush.mode == "ink":
-            level = np.round(values * 255).astype(np.uint8)
-            np.maximum(ink, level, out=ink)
-            supervised |= touched
+        codes = self.codes[y0:y1, x0:x1]
+        if brush.mode == "ink":  # max-combine: 1 + strength, so ink also marks supervision
+            level = np.round(values * 255).astype(np.uint16) + 1
+            np.maximum(codes, level, out=codes, where=touched)
         else:
-            ink[touched] = 0
-            supervised[touched] = brush.mode == "no_ink"
+            codes[touched] = NO_INK if brush.mode == "no_ink" else UNLABELLED
         if lone:
             self.end_stroke()
         return y0, x0, y1, x1
@@ -118,24 +169,25 @@ class LabelCanvas:
         """Keep the content of tiles this stroke is about to change for the first time."""
         for tile in _tiles(box):
             if tile not in self._stroke:
-                self._stroke[tile] = self._copy(tile)
-
-    def _copy(self, tile) -> tuple[np.ndarray, np.ndarray]:
-        rows, cols = _tile_slices(tile, self.ink.shape)
-        return self.ink[rows, cols].copy(), self.supervised[rows, cols].copy()
+                self._stroke[tile] = self.codes[_tile_slices(tile, self.shape)].copy()
 
     def _swap(self, source, target):
         if not source:
             return None
         record = source.pop()
         other = {}
-        for tile, (ink, supervised) in record.items():
-            other[tile] = self._copy(tile)
-            rows, cols = _tile_slices(tile, self.ink.shape)
-            self.ink[rows, cols] = ink
-            self.supervised[rows, cols] = supervised
+        for tile, codes in record.items():
+            where = _tile_slices(tile, self.shape)
+            other[tile] = self.codes[where].copy()
+            self.codes[where] = codes
         target.append(other)
-        return _tiles_box(record, self.ink.shape)
+        return _tiles_box(record, self.shape)
+
+
+def union_box(boxes) -> tuple[int, int, int, int]:
+    """The smallest (y0, x0, y1, x1) box holding all ``boxes``."""
+    y0, x0, y1, x1 = zip(*boxes, strict=True)
+    return min(y0), min(x0), max(y1), max(x1)
 
 
 def _tiles(box) -> list[tuple[int, int]]:
@@ -156,11 +208,5 @@ def _tile_slices(tile, shape) -> tuple[slice, slice]:
 
 
 def _tiles_box(record, shape) -> tuple[int, int, int, int]:
-    rows = [_tile_slices(tile, shape)[0] for tile in record]
-    cols = [_tile_slices(tile, shape)[1] for tile in record]
-    return (
-        min(r.start for r in rows),
-        min(c.start for c in cols),
-        max(r.stop for r in rows),
-        max(c.stop for c in cols),
-    )
+    slices = [_tile_slices(tile, shape) for tile in record]
+    return union_box([(rows.start, cols.start, rows.stop, cols.stop) for rows, cols in slices])

@@ -7,6 +7,8 @@ import tifffile
 import zarr
 
 from inkloop._napari._reader import get_reader, segment_path
+from inkloop.brush import decode_labels
+from inkloop.io import open_segment
 
 
 def test_get_reader_declines_files_it_does_not_understand(tmp_path):
@@ -24,6 +26,7 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
     viewer = make_napari_viewer()
 
     layers = viewer.open(str(segment_folder), plugin="napari-inkloop")
+    segment = open_segment(segment_folder)
 
     assert [layer.name for layer in layers] == [
         "20231012184423",
@@ -42,7 +45,10 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
     assert low > 0.5 * np.percentile(papyrus, 1)  # air outside the mask did not drag it down
     assert mask.__class__.__name__ == "Labels"
     assert set(np.unique(mask.data)) == {0, 1}
-    assert labels.data.max() == 255
+    assert labels.__class__.__name__ == "Labels"
+    ink, supervised = decode_labels(labels.data)
+    np.testing.assert_array_equal(ink[supervised], np.asarray(segment.ink_labels)[supervised])
+    np.testing.assert_array_equal(supervised, np.asarray(segment.mask))  # no supervision file
 
 
 def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
@@ -50,9 +56,11 @@ def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, s
     tifffile.imwrite(path, synthetic.volume)
     viewer = make_napari_viewer()
 
-    (layer,) = viewer.open(str(path), plugin="napari-inkloop")
+    layer, labels = viewer.open(str(path), plugin="napari-inkloop")
 
     assert layer.data.shape == synthetic.volume.shape
+    assert labels.data.shape == synthetic.volume.shape[1:]
+    assert not labels.data.any()  # nothing labelled yet, ready to paint
     np.testing.assert_array_equal(np.asarray(layer.data[2]), synthetic.volume[2])
 
 
@@ -64,7 +72,7 @@ def test_ome_zarr_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path, synt
     group.attrs["multiscales"] = [{"datasets": [{"path": "0"}, {"path": "1"}]}]
     viewer = make_napari_viewer()
 
-    (layer,) = viewer.open(str(path), plugin="napari-inkloop")
+    layer, _labels = viewer.open(str(path), plugin="napari-inkloop")
 
     assert layer.multiscale
     assert [level.shape for level in layer.data] == [(8, 64, 96), (8, 32, 48)]

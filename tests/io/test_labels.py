@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inkloop.io import (
     autosaved_labels,
+    initial_labels,
     label_paths,
     load_labels,
     open_segment,
     read_label_image,
     save_labels,
+    supervision_path_for,
+    write_label_files,
 )
 from tests.conftest import folder_listing
 
@@ -69,3 +73,59 @@ def test_labels_of_the_wrong_size_are_refused_and_nothing_is_written(segment_fol
     with pytest.raises(ValueError, match=message):
         save_labels(segment, np.zeros((10, 10), np.uint8), np.zeros((10, 10), bool))
     assert folder_listing(segment_folder) == before
+
+
+def test_an_interrupted_autosave_keeps_the_previous_copy_whole(segment_folder, monkeypatch):
+    segment = open_segment(segment_folder)
+    ink, supervised = _labels(segment.shape[1:])
+    save_labels(segment, ink, supervised, autosave=True)
+    before = folder_listing(segment_folder)
+    from PIL import Image
+
+    def crash(self, fp, *args, **kwargs):
+        Path(fp).write_bytes(b"\x89PNG half")  # a partial file, then the process dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_labels(segment, 255 - ink, ~supervised, autosave=True)
+    monkeypatch.undo()
+    assert folder_listing(segment_folder) == before  # no half-written file, no temp file
+    loaded_ink, loaded_supervised, _ = load_labels(segment, *label_paths(segment, autosave=True))
+    np.testing.assert_array_equal(loaded_ink, ink)
+    np.testing.assert_array_equal(loaded_supervised, supervised)
+
+
+def test_initial_labels_prefer_a_newer_autosave_then_the_saved_files(segment_folder, tmp_path):
+    segment = open_segment(segment_folder)
+    ink, supervised, source = initial_labels(segment)
+    assert source.startswith("labels ")
+    assert source.endswith("_inklabels.png")
+    np.testing.assert_array_equal(ink, np.asarray(segment.ink_labels))
+    saved_ink = label_paths(segment)[0]
+    stamp = saved_ink.stat().st_mtime_ns - 10**9
+    os.utime(saved_ink, ns=(stamp, stamp))
+    painted, painted_supervised = _labels(segment.shape[1:])
+    save_labels(segment, painted, painted_supervised, autosave=True)
+    ink, supervised, source = initial_labels(open_segment(segment_folder))
+    assert source.startswith("restored autosaved labels")
+    np.testing.assert_array_equal(ink, painted)
+    np.testing.assert_array_equal(supervised, painted_supervised)
+    for path in [*label_paths(segment), *label_paths(segment, autosave=True)]:
+        path.unlink(missing_ok=True)
+    ink, supervised, source = initial_labels(open_segment(segment_folder))
+    assert source == "no labels yet"
+    assert not ink.any()
+    assert not supervised.any()
+
+
+def test_labels_loaded_from_elsewhere_bring_their_own_supervision_mask(segment_folder, tmp_path):
+    segment = open_segment(segment_folder)
+    ink, supervised = _labels(segment.shape[1:])
+    ink_path, supervision_path = write_label_files(tmp_path / "mine.png", ink, supervised)
+    assert supervision_path == tmp_path / "mine_supervision_mask.png"
+    assert supervision_path_for(tmp_path / "a_inklabels.png") == tmp_path / "a_supervision_mask.png"
+    loaded_ink, loaded_supervised, sources = load_labels(segment, ink_path)
+    np.testing.assert_array_equal(loaded_ink, ink)
+    np.testing.assert_array_equal(loaded_supervised, supervised)
+    assert sources["supervision_file"] == str(supervision_path)

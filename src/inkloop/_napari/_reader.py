@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from napari.utils.notifications import show_info
 
-from inkloop.io import Segment, detect_format, open_segment
+from inkloop._napari._labels import labels_layer_data
+from inkloop.io import Segment, detect_format, initial_labels, open_segment
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
 _CONTRAST_WINDOW = 1024
@@ -22,14 +24,15 @@ def get_reader(path: str | list[str]):
 
 
 def read_segment(path: str | list[str]) -> list[tuple]:
-    """Layer data for a segment: the volume, its papyrus mask and its ink labels."""
+    """Layer data for a segment: the volume, its papyrus mask and its soft ink labels."""
     if isinstance(path, list):
         path = path[0]
     return segment_layer_data(open_segment(path))
 
 
 def segment_layer_data(segment: Segment) -> list[tuple]:
-    """napari LayerDataTuples for an opened segment."""
+    """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
+    (autosaved ones if newer than the saved ones, else its label files, else empty)."""
     multiscale = len(segment.levels) > 1
     mask = None if segment.mask is None else np.asarray(segment.mask)  # decoded once, used twice
     volume_kwargs = {
@@ -47,15 +50,10 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
-    if segment.ink_labels is not None:
-        ink_kwargs = {
-            "name": "ink labels",
-            "colormap": "magenta",
-            "contrast_limits": (0, 255),
-            "blending": "additive",
-            "opacity": 0.6,
-        }
-        layers.append((np.asarray(segment.ink_labels), ink_kwargs, "image"))
+    ink, supervised, source = initial_labels(segment)
+    if source.startswith("restored"):
+        show_info(f"{segment.name}: {source}, newer than the saved labels")
+    layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
     return layers
 
 

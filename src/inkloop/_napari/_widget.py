@@ -1,37 +1,47 @@
-"""The "Ink Loop" dock widget. For now: open a segment and show what is loaded."""
+"""The "Ink Loop" dock widget: assembles the panels and follows the segment open in the viewer."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from inkloop._napari._brush_panel import BrushPanel
+from inkloop._napari._labels import is_ink_labels
+from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._reader import segment_path
+from inkloop.io import open_segment
 
 if TYPE_CHECKING:
     import napari
 
+log = logging.getLogger(__name__)
+
 
 class InkLoopWidget(QWidget):
-    """Dock widget driving the ink loop for the segments open in a viewer."""
+    """Dock widget driving the ink loop for the segment open in a viewer."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
         super().__init__(parent)
         self.viewer = napari_viewer
+        self.labels: LabelSession | None = None
         self.open_button = QPushButton("Open segment…")
         self.open_button.setObjectName("open_segment_button")
         self.open_button.clicked.connect(self._choose_segment)
         self.segment_label = QLabel()
         self.segment_label.setObjectName("segment_label")
         self.segment_label.setWordWrap(True)
+        self.brush_panel = BrushPanel()
         layout = QVBoxLayout(self)
-        layout.addWidget(self.open_button)
-        layout.addWidget(self.segment_label)
+        for widget in (self.open_button, self.segment_label, self.brush_panel):
+            layout.addWidget(widget)
         layout.addStretch(1)
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
-            event.connect(self._show_segment)
-        self._show_segment()
+            event.connect(self._follow_layers)
+        self._follow_layers()
 
     def open_segment(self, path: str) -> None:
         """Open a segment through this plugin's reader."""
@@ -39,7 +49,8 @@ class InkLoopWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         for emitter in self._events:
-            emitter.disconnect(self._show_segment)
+            emitter.disconnect(self._follow_layers)
+        self._end_labels()
         super().closeEvent(event)
 
     def _choose_segment(self) -> None:
@@ -47,14 +58,37 @@ class InkLoopWidget(QWidget):
         if path:
             self.open_segment(path)
 
-    def _show_segment(self, event=None) -> None:
-        layers = [layer for layer in self.viewer.layers if segment_path(layer)]
-        if not layers:
+    def _follow_layers(self, event=None) -> None:
+        """Paint the newest soft-label layer; show which segment it belongs to."""
+        layer = next((lay for lay in reversed(self.viewer.layers) if is_ink_labels(lay)), None)
+        if self.labels is None or self.labels.layer is not layer:
+            self._end_labels()
+            if layer is not None:
+                self._begin_labels(layer)
+        self._show_segment()
+
+    def _begin_labels(self, layer) -> None:
+        try:
+            segment = open_segment(segment_path(layer))
+        except (OSError, ValueError) as error:
+            show_error(f"Cannot paint {layer.name}: {error}")
+            return
+        self.labels = LabelSession(layer, segment)
+        self.brush_panel.set_session(self.labels)
+
+    def _end_labels(self) -> None:
+        if self.labels is not None:
+            self.brush_panel.set_session(None)
+            self.labels.close()
+            self.labels = None
+
+    def _show_segment(self) -> None:
+        if self.labels is None:
             self.segment_label.setText(
                 "No segment open: drop a segment folder, TIFF stack or zarr."
             )
             return
-        layer = layers[-1]
-        depth, height, width = layer.data[0].shape if layer.multiscale else layer.data.shape
-        summary = f"{layer.name}: {depth} layers of {height} x {width} {layer.dtype}"
-        self.segment_label.setText(f"{summary}\n{segment_path(layer)}")
+        segment = self.labels.segment
+        depth, height, width = segment.shape
+        summary = f"{segment.name}: {depth} layers of {height} x {width} {segment.dtype}"
+        self.segment_label.setText(f"{summary}\n{segment.path}")

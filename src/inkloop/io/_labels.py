@@ -16,22 +16,35 @@ AUTOSAVE = ".autosave"
 def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
     """Where ``segment``'s ink labels and supervision mask are saved (beside its mask)."""
     folder = segment.sidecar_folder or Path(segment.path).parent
-    tag = AUTOSAVE if autosave else ""
-    return (
-        folder / f"{segment.name}_inklabels{tag}.png",
-        folder / f"{segment.name}_supervision_mask{tag}.png",
-    )
+    ink_path = folder / f"{segment.name}_inklabels{AUTOSAVE if autosave else ''}.png"
+    return ink_path, supervision_path_for(ink_path)
 
 
-def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: bool = False):
-    """Write both label files atomically (each via a temporary file and a rename)."""
-    ink_path, supervision_path = label_paths(segment, autosave=autosave)
-    shape = tuple(segment.shape[1:])
-    if ink.shape != shape or supervised.shape != shape:
-        raise ValueError(f"labels {ink.shape} do not match the segment's {shape}")
+def supervision_path_for(ink_path: str | Path) -> Path:
+    """The supervision mask that goes with an ink label file (``x_inklabels.png`` ->
+    ``x_supervision_mask.png``, any other ``name.png`` -> ``name_supervision_mask.png``;
+    autosave copies keep their tag)."""
+    ink_path = Path(ink_path)
+    stem = ink_path.stem.removesuffix(AUTOSAVE)
+    tag = ink_path.stem[len(stem) :]
+    return ink_path.with_name(f"{stem.removesuffix('_inklabels')}_supervision_mask{tag}.png")
+
+
+def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):
+    """Write ink labels and their supervision mask, each atomically (temporary file, rename)."""
+    ink_path = Path(ink_path)
+    supervision_path = supervision_path_for(ink_path)
     write_png(ink_path, np.asarray(ink, np.uint8))
     write_png(supervision_path, np.asarray(supervised, bool).astype(np.uint8) * 255)
     return ink_path, supervision_path
+
+
+def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: bool = False):
+    """Write ``segment``'s label files beside it (or its autosave copies)."""
+    shape = tuple(segment.shape[1:])
+    if ink.shape != shape or supervised.shape != shape:
+        raise ValueError(f"labels {ink.shape} do not match the segment's {shape}")
+    return write_label_files(label_paths(segment, autosave=autosave)[0], ink, supervised)
 
 
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
@@ -47,12 +60,14 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     """Ink labels (uint8) and supervision (bool) for ``segment``, with where they came from.
 
     Labels default to the segment's own ``*_inklabels.png``. Supervision: the given mask, else
-    the segment's ``*_supervision_mask.png`` when its own labels are used, else the papyrus
+    the supervision mask saved with the labels (see `supervision_path_for`), else the papyrus
     mask (as the Kaggle and Grand Prize data expect), else every pixel.
     """
     shape = segment.shape[1:]
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
+        if supervision is None and supervision_path_for(labels).is_file():
+            supervision = supervision_path_for(labels)
     elif segment.ink_labels is not None:
         ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
     else:
@@ -67,3 +82,17 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
         supervised = np.ones(shape, bool)
     sources = {"labels_file": str(labels), "supervision_file": str(supervision or "all pixels")}
     return ink, supervised, sources
+
+
+def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str]:
+    """The labels to start painting with and where they came from: autosaved labels newer than
+    the saved ones (a crash to recover), else the segment's label files, else none."""
+    autosaved = autosaved_labels(segment)
+    if autosaved is not None:
+        ink, supervised, _ = load_labels(segment, *autosaved)
+        return ink, supervised, f"restored autosaved labels {autosaved[0]}"
+    if segment.ink_labels is not None:
+        ink, supervised, sources = load_labels(segment)
+        return ink, supervised, f"labels {sources['labels_file']}"
+    shape = segment.shape[1:]
+    return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet"

@@ -1,0 +1,180 @@
+"""The brush section of the Ink Loop dock: brush settings, overlay, undo, save and load."""
+
+from __future__ import annotations
+
+import logging
+
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QSignalBlocker, Qt
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
+from inkloop.brush import MODES
+
+log = logging.getLogger(__name__)
+MODE_NAMES = {"ink": "Ink", "no_ink": "No ink", "erase": "Erase"}
+
+
+class BrushPanel(QGroupBox):
+    """Controls for the current `LabelSession` (none: everything is disabled)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Labels", parent)
+        self.session = None
+        self.paint = _button("Paint", "paint_button", f"Left-drag paints ({SHORTCUTS['paint']})")
+        self.paint.setCheckable(True)
+        self.modes = QButtonGroup(self)
+        mode_row = QHBoxLayout()
+        for mode in MODES:
+            radio = QRadioButton(MODE_NAMES[mode])
+            radio.setObjectName(f"{mode}_mode")
+            radio.setToolTip(f"{MODE_NAMES[mode]} ({SHORTCUTS[mode]})")
+            self.modes.addButton(radio)
+            mode_row.addWidget(radio)
+        self.radius = _spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
+        self.hardness = _spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
+        self.strength = _spin(QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1")
+        self.levels = _spin(QSpinBox(), 0, 16, "Fuzzy: posterize each stamp into N levels")
+        self.levels.setSpecialValueText("off")
+        self.show_overlay = QCheckBox("show")
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.undo = _button("Undo", "undo_button", SHORTCUTS["undo"])
+        self.redo = _button("Redo", "redo_button", SHORTCUTS["redo"])
+        self.save = _button("Save labels", "save_labels_button", "Write <id>_inklabels.png beside")
+        self.load = _button("Load labels…", "load_labels_button", "Replace by an ink label PNG")
+        self._lay_out(mode_row)
+        self._connect()
+        self.set_session(None)
+
+    def set_session(self, session) -> None:
+        """Drive ``session``'s painter (or nothing)."""
+        if self.session is not None:
+            self.session.painter.brush_changed.disconnect(self._show_brush)
+            self.session.painter.painting_changed.disconnect(self._show_painting)
+            self.session.layer.events.opacity.disconnect(self._show_overlay)
+            self.session.layer.events.visible.disconnect(self._show_overlay)
+        self.session = session
+        for child in self.findChildren(QWidget):
+            child.setEnabled(session is not None)
+        if session is None:
+            return
+        painter = session.painter
+        painter.brush_changed.connect(self._show_brush)
+        painter.painting_changed.connect(self._show_painting)
+        session.layer.events.opacity.connect(self._show_overlay)
+        session.layer.events.visible.connect(self._show_overlay)
+        self._show_brush(painter.brush)
+        self.paint.setChecked(painter.painting)
+        self._show_overlay()
+
+    def _lay_out(self, mode_row) -> None:
+        form = QFormLayout(self)
+        form.addRow(self.paint)
+        form.addRow(mode_row)
+        form.addRow("Radius", self.radius)
+        form.addRow("Hardness", self.hardness)
+        form.addRow("Strength", self.strength)
+        form.addRow("Fuzzy levels", self.levels)
+        overlay = QHBoxLayout()
+        overlay.addWidget(self.show_overlay)
+        overlay.addWidget(self.opacity)
+        form.addRow("Overlay", overlay)
+        for pair in ((self.undo, self.redo), (self.save, self.load)):
+            row = QHBoxLayout()
+            for button in pair:
+                row.addWidget(button)
+            form.addRow(row)
+
+    def _connect(self) -> None:
+        self.paint.toggled.connect(lambda on: setattr(self.session.painter, "painting", on))
+        self.modes.buttonClicked.connect(
+            lambda radio: self._set(mode=radio.objectName().removesuffix("_mode"))
+        )
+        self.radius.valueChanged.connect(lambda value: self._set(radius=value))
+        self.hardness.valueChanged.connect(lambda value: self._set(hardness=value))
+        self.strength.valueChanged.connect(lambda value: self._set(strength=value))
+        self.levels.valueChanged.connect(lambda value: self._set(levels=value or None))
+        self.show_overlay.toggled.connect(lambda on: setattr(self.session.layer, "visible", on))
+        self.opacity.valueChanged.connect(
+            lambda value: setattr(self.session.layer, "opacity", value / 100)
+        )
+        self.undo.clicked.connect(lambda: self.session.painter.undo())
+        self.redo.clicked.connect(lambda: self.session.painter.redo())
+        self.save.clicked.connect(self._save)
+        self.load.clicked.connect(self._choose_labels)
+
+    def _set(self, **changes) -> None:
+        if self.session is not None:
+            self.session.painter.set_brush(**changes)
+
+    def _show_brush(self, brush) -> None:
+        controls = (self.radius, self.hardness, self.strength, self.levels)
+        values = (round(brush.radius), brush.hardness, brush.strength, brush.levels or 0)
+        for control, value in zip(controls, values, strict=True):
+            _blocker = QSignalBlocker(control)
+            control.setValue(value)
+        for radio in self.modes.buttons():
+            radio.setChecked(radio.objectName() == f"{brush.mode}_mode")
+
+    def _show_painting(self, on: bool) -> None:
+        self.paint.setChecked(on)
+
+    def _show_overlay(self, event=None) -> None:
+        layer = self.session.layer
+        _blockers = [QSignalBlocker(control) for control in (self.show_overlay, self.opacity)]
+        self.show_overlay.setChecked(layer.visible)
+        self.opacity.setValue(round(layer.opacity * 100))
+
+    def _save(self) -> None:
+        try:
+            ink_path, supervision_path = self.session.save()
+        except (OSError, ValueError) as error:
+            log.exception("saving labels failed")
+            show_error(f"Could not save the labels: {error}")
+            return
+        show_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
+
+    def _choose_labels(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load ink labels", "", "Images (*.png *.tif)")
+        if path:
+            self.load_labels(path)
+
+    def load_labels(self, path: str) -> bool:
+        """Replace the labels by ``path``; on bad input, one message and nothing changes."""
+        try:
+            supervision = self.session.load(path)
+        except (OSError, ValueError) as error:
+            show_error(f"Labels not loaded: {error}")
+            return False
+        show_info(f"Loaded {path} (supervision: {supervision})")
+        return True
+
+
+def _button(text: str, name: str, tip: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    return button
+
+
+def _spin(spin, low, high, tip: str, suffix: str = ""):
+    spin.setRange(low, high)
+    spin.setToolTip(tip)
+    spin.setSuffix(f" {suffix}" if suffix else "")
+    if isinstance(spin, QDoubleSpinBox):
+        spin.setSingleStep(0.05)
+    return spin

@@ -1,0 +1,65 @@
+"""The "ink labels" layer: soft labels shown as a napari Labels layer of label codes.
+
+The layer's data *is* the label state (`inkloop.brush.encode_labels`: 0 unlabelled, 1 no ink,
+1 + strength for ink), so painting, saving and training all read the same buffer.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from inkloop.brush import NO_INK, UNLABELLED, encode_labels
+
+LABELS_LAYER = "ink labels"
+LABELS_KEY = "inkloop_soft_labels"  # layer metadata: where the labels came from
+NO_INK_COLOUR = (0.15, 0.55, 1.0, 0.8)  # blue: nothing in the ink ramp comes close
+
+
+@functools.cache
+def ink_colormap():
+    """Transparent where unlabelled, blue for "no ink", faint to opaque orange-yellow for ink
+    strength 0..1 (soft labels stay visible as soft)."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    strength = np.arange(256, dtype=np.float32) / 255
+    ramp = np.stack([np.ones(256), 0.25 + 0.7 * strength, 0.1 * strength, 0.25 + 0.75 * strength])
+    colours = {UNLABELLED: (0, 0, 0, 0), None: (0, 0, 0, 0)}
+    colours.update({NO_INK + level: tuple(ramp[:, level]) for level in range(1, 256)})
+    colours[NO_INK] = NO_INK_COLOUR
+    return DirectLabelColormap(color_dict=colours)
+
+
+def labels_layer_data(ink, supervised, source: str, metadata: dict) -> tuple:
+    """A LayerDataTuple for the "ink labels" layer."""
+    kwargs = {
+        "name": LABELS_LAYER,
+        "colormap": ink_colormap(),
+        "opacity": 0.7,
+        "metadata": {**metadata, LABELS_KEY: source},
+    }
+    return encode_labels(ink, supervised), kwargs, "labels"
+
+
+def is_ink_labels(layer) -> bool:
+    """True for a soft-label layer this plugin made."""
+    return LABELS_KEY in layer.metadata and layer.data.dtype == np.uint16
+
+
+def show_box(layer, box: tuple[int, int, int, int]) -> None:
+    """Redraw the changed ``box`` of a 2-D Labels layer and nothing else.
+
+    napari's public `Labels.data_setitem` does the same partial texture update but also keeps
+    its own undo history of fancy indices (16+ bytes per pixel, unbounded by area), which would
+    duplicate inkloop's tile undo; so this is that method's refresh half on its own.
+    """
+    y0, x0, y1, x1 = box
+    where = (slice(y0, y1), slice(x0, x1))
+    view = layer._slice.image.view
+    if view.shape != layer.data.shape:  # not sliced yet or not shown 2-D: nothing to patch
+        layer.refresh()
+        return
+    view[where] = layer.colormap._data_to_texture(layer.data[where])
+    layer._accumulate_updated_slice(where)
+    layer._partial_labels_refresh()

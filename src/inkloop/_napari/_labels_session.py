@@ -1,0 +1,42 @@
+"""The soft labels of one open segment: painting, autosave, saving and loading files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inkloop._napari._autosave import Autosaver
+from inkloop._napari._painter import InkPainter
+from inkloop.brush import decode_labels, encode_labels
+from inkloop.io import load_labels, save_labels
+
+
+class LabelSession:
+    """Paints ``layer`` (the segment's "ink labels") and keeps its files up to date."""
+
+    def __init__(self, layer, segment, autosave_s: float = 10.0) -> None:
+        self.layer, self.segment = layer, segment
+        self.painter = InkPainter(layer)
+        self.autosaver = Autosaver(segment, self.painter, autosave_s)
+
+    def labels(self):
+        """Ink (uint8) and supervision (bool) as they are now (decoded copies)."""
+        return decode_labels(self.painter.canvas.codes)
+
+    def save(self) -> tuple[Path, Path]:
+        """Write ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` beside the segment."""
+        return save_labels(self.segment, *self.labels())
+
+    def load(self, ink_path: str | Path) -> str:
+        """Replace the labels by an ink label file (and its supervision mask, if beside it).
+
+        A file of the wrong size or an unreadable one raises with one clear message and the
+        labels stay as they were. Returns where the supervision came from.
+        """
+        ink, supervised, sources = load_labels(self.segment, Path(ink_path))
+        self.painter.replace(encode_labels(ink, supervised))
+        return sources["supervision_file"]
+
+    def close(self) -> None:
+        """Write any unsaved changes to the autosave files and stop painting."""
+        self.autosaver.close()
+        self.painter.detach()

@@ -1,0 +1,169 @@
+"""Painting soft labels with the mouse on the "ink labels" layer: strokes, undo, brush keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import numpy as np
+from app_model.types import KeyCode, KeyMod
+from psygnal import Signal
+
+from inkloop._napari._labels import show_box
+from inkloop.brush import Brush, LabelCanvas, union_box
+
+MAX_RADIUS = 500
+SHORTCUTS = {  # shown in the brush panel's tooltips
+    "paint": "B",
+    "ink": "I",
+    "no_ink": "N",
+    "erase": "E",
+    "smaller": "[",
+    "larger": "]",
+    "undo": "Ctrl+Z",
+    "redo": "Ctrl+Shift+Z",
+    "pan": "hold Space",
+}
+
+
+class InkPainter:
+    """Turns mouse drags on a soft-label layer into `LabelCanvas` strokes.
+
+    The canvas paints into ``layer.data`` in place and each mouse event redraws only the box
+    its stamps changed. ``labels_changed`` carries the (y0, x0, y1, x1) box of every finished
+    stroke, undo and redo; ``brush_changed`` the new Brush; ``painting_changed`` the on/off state.
+    """
+
+    labels_changed = Signal(tuple)
+    brush_changed = Signal(object)
+    painting_changed = Signal(bool)
+
+    def __init__(self, layer, brush: Brush | None = None) -> None:
+        self.layer = layer
+        self.canvas = LabelCanvas.from_codes(layer.data)
+        self.brush = brush or Brush()
+        self._painting = False
+        layer.editable = False  # napari's integer tools would write invalid label codes
+        layer.mouse_drag_callbacks.append(self._drag)
+        self._bind_keys()
+        self.painting = True
+
+    @property
+    def painting(self) -> bool:
+        """Whether left-drags paint (True) or pan the view (False)."""
+        return self._painting
+
+    @painting.setter
+    def painting(self, on: bool) -> None:
+        self._painting = bool(on)
+        self.layer.mouse_pan = not on
+        self.layer.cursor = "circle" if on else "standard"
+        self._update_cursor()
+        self.painting_changed.emit(self._painting)
+
+    def set_brush(self, **changes) -> None:
+        """Change brush settings (radius, hardness, strength, levels, mode)."""
+        if "radius" in changes:
+            changes["radius"] = float(np.clip(changes["radius"], 1, MAX_RADIUS))
+        self.brush = dataclasses.replace(self.brush, **changes)
+        self._update_cursor()
+        self.brush_changed.emit(self.brush)
+
+    def undo(self) -> None:
+        self._show_change(self.canvas.undo())
+
+    def redo(self) -> None:
+        self._show_change(self.canvas.redo())
+
+    def replace(self, codes: np.ndarray) -> None:
+        """Load other labels (same shape): replaces everything, clears undo."""
+        self.layer.data[...] = codes
+        self.canvas = LabelCanvas.from_codes(self.layer.data)
+        self.layer.refresh()
+        self.labels_changed.emit((0, 0, *codes.shape))
+
+    def detach(self) -> None:
+        """Stop listening to the layer (it stays in the viewer, unpainted further)."""
+        if self._drag in self.layer.mouse_drag_callbacks:
+            self.layer.mouse_drag_callbacks.remove(self._drag)
+        self.painting = False
+
+    def stamp_along(self, points) -> tuple[int, int, int, int] | None:
+        """Paint one stroke through data points [(y, x), ...], as a drag would."""
+        self.canvas.begin_stroke()
+        previous = None
+        for point in points:
+            previous = self.paint_to(np.asarray(point, float), previous)
+        box = self.canvas.end_stroke()
+        if box is not None:
+            self.labels_changed.emit(box)
+        return box
+
+    def _drag(self, layer, event):
+        if not self._painting or event.button != 1:
+            return
+        self.canvas.begin_stroke()
+        previous = self.paint_to(self._data_point(event), None)
+        yield
+        while event.type == "mouse_move":
+            previous = self.paint_to(self._data_point(event), previous)
+            yield
+        box = self.canvas.end_stroke()
+        if box is not None:
+            self.labels_changed.emit(box)
+
+    def _data_point(self, event) -> np.ndarray:
+        return np.asarray(self.layer.world_to_data(event.position)[-2:], float)
+
+    def paint_to(self, point: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+        """Stamp from ``previous`` to ``point`` every quarter radius, then redraw once."""
+        start = point if previous is None else previous
+        count = int(np.linalg.norm(point - start) / max(self.brush.radius / 4, 1)) + 1
+        fractions = np.linspace(0, 1, count + 1)[1:] if previous is not None else [1.0]
+        boxes = [self.canvas.stamp(*(start + f * (point - start)), self.brush) for f in fractions]
+        boxes = [box for box in boxes if box is not None]
+        if boxes:
+            show_box(self.layer, union_box(boxes))
+        return point
+
+    def _show_change(self, box) -> None:
+        if box is not None:
+            show_box(self.layer, box)
+            self.labels_changed.emit(box)
+
+    def _update_cursor(self) -> None:
+        self.layer.cursor_size = 2 * self.brush.radius
+
+    def _bind_keys(self) -> None:
+        bindings = {
+            KeyMod.CtrlCmd | KeyCode.KeyZ: self.undo,
+            KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ: self.redo,
+            KeyMod.CtrlCmd | KeyCode.KeyY: self.redo,
+            KeyCode.KeyB: lambda: setattr(self, "painting", not self.painting),
+            KeyCode.KeyI: lambda: self.set_brush(mode="ink"),
+            KeyCode.KeyN: lambda: self.set_brush(mode="no_ink"),
+            KeyCode.KeyE: lambda: self.set_brush(mode="erase"),
+            KeyCode.BracketLeft: lambda: self.set_brush(radius=self.brush.radius / 1.25),
+            KeyCode.BracketRight: lambda: self.set_brush(radius=self.brush.radius * 1.25),
+            KeyCode.Space: self._hold_to_pan,
+        }
+        for key, action in bindings.items():
+            self.layer.bind_key(key, _layer_action(action), overwrite=True)
+
+    def _hold_to_pan(self):
+        was_painting = self.painting
+        self.painting = False
+        yield
+        self.painting = was_painting
+
+
+def _layer_action(action):
+    """napari calls layer key bindings with the layer; ours don't need it. A generator
+    function stays one, so napari calls it again when the key is released."""
+    if inspect.isgeneratorfunction(action):
+
+        def held(layer):
+            yield from action()
+
+        return held
+    return lambda layer: action()
