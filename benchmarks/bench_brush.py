@@ -5,9 +5,9 @@
 Core: `LabelCanvas.stamp` alone, per stamp, along a 200-stamp stroke spaced a quarter radius
 apart as a mouse drag paints it (median and p95), the stroke's undo and the undo memory it keeps.
 Viewer: the same stamps through `InkPainter` on a real napari "ink labels" layer, each followed
-by a synchronous draw of the canvas (1400 x 900 window), so the figure includes the partial texture upload and
-the draw (what a user waits for per mouse event); for contrast, a full-layer refresh + repaint,
-which is what a naive per-stamp `layer.refresh()` would cost.
+by a synchronous draw of the canvas (1400 x 900 window), so the figure includes the partial
+texture upload and the draw (what a user waits for per mouse event); for contrast, a full-layer
+refresh + draw, which is what a naive per-stamp `layer.refresh()` would cost.
 """
 
 from __future__ import annotations
