@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,8 @@ from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidge
 from inkloop._napari._brush_panel import BrushPanel
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
+from inkloop._napari._loop import LoopSession
+from inkloop._napari._loop_panel import LoopPanel, validation_region
 from inkloop._napari._reader import segment_path
 from inkloop.io import open_segment
 
@@ -23,10 +26,15 @@ log = logging.getLogger(__name__)
 class InkLoopWidget(QWidget):
     """Dock widget driving the ink loop for the segment open in a viewer."""
 
+    #: start the engine process as soon as a segment has labels, so that the first click on
+    #: "Finetune & preview" answers in a second rather than after torch's import
+    warm_engine = True
+
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.labels: LabelSession | None = None
+        self.loop: LoopSession | None = None
         self.open_button = QPushButton("Open segment…")
         self.open_button.setObjectName("open_segment_button")
         self.open_button.clicked.connect(self._choose_segment)
@@ -34,8 +42,9 @@ class InkLoopWidget(QWidget):
         self.segment_label.setObjectName("segment_label")
         self.segment_label.setWordWrap(True)
         self.brush_panel = BrushPanel()
+        self.loop_panel = LoopPanel(self._run_settings)
         layout = QVBoxLayout(self)
-        for widget in (self.open_button, self.segment_label, self.brush_panel):
+        for widget in (self.open_button, self.segment_label, self.brush_panel, self.loop_panel):
             layout.addWidget(widget)
         layout.addStretch(1)
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
@@ -75,12 +84,25 @@ class InkLoopWidget(QWidget):
             return
         self.labels = LabelSession(layer, segment)
         self.brush_panel.set_session(self.labels)
+        self.loop = LoopSession(self.viewer, self.labels)
+        self.loop_panel.set_loop(self.loop)
+        if self.warm_engine and self.labels.painter.canvas.codes.any():
+            self.loop.warm_up()
 
     def _end_labels(self) -> None:
+        if self.loop is not None:
+            self.loop_panel.set_loop(None)
+            self.loop.close()
+            self.loop = None
         if self.labels is not None:
             self.brush_panel.set_session(None)
             self.labels.close()
             self.labels = None
+
+    def _run_settings(self):
+        """EngineSettings for the next run: the loop's, with the validation region drawn."""
+        holdout = validation_region(self.viewer, self.labels.segment.shape[1:])
+        return dataclasses.replace(self.loop.settings, holdout=holdout)
 
     def _show_segment(self) -> None:
         if self.labels is None:

@@ -1,0 +1,210 @@
+"""The finetune-and-preview loop of one segment: an engine process, its events, the overlay.
+
+torch never enters the napari process (DESIGN.md §5): the engine runs in a spawned child
+(`inkloop.engine.EngineProcess`); its events arrive on a reader thread and are re-emitted as a
+Qt signal, so every layer change happens on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from napari.utils.notifications import show_error, show_warning
+from qtpy.QtCore import QObject, QTimer, Signal
+
+from inkloop.engine import (
+    CheckpointSaved,
+    EngineProcess,
+    EngineSettings,
+    Failed,
+    Notice,
+    PredictionReady,
+    State,
+    StateChanged,
+    StepDone,
+    Validated,
+)
+
+log = logging.getLogger(__name__)
+PREDICTION_LAYER = "ink prediction"
+MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
+
+
+class LoopSession(QObject):
+    """Trains on ``labels`` (a LabelSession) in an engine process and streams the prediction
+    of the visible area into the "ink prediction" layer."""
+
+    event_received = Signal(object)  # emitted on the engine's reader thread
+    changed = Signal(object)  # the event just applied, on the GUI thread (panels listen)
+
+    def __init__(self, viewer, labels, refresh_s: float = 3.0, parent=None) -> None:
+        super().__init__(parent)
+        self.viewer, self.labels, self.refresh_s = viewer, labels, refresh_s
+        self.engine: EngineProcess | None = None
+        self.settings = EngineSettings(autosave=_checkpoint_path(labels.segment))
+        self.state = State.IDLE
+        self.steps: list[StepDone] = []
+        self.validations: list[Validated] = []
+        self.labels_sent = 0
+        self.prediction_updates = 0
+        self.predicted_step: int | None = None  # weights behind the last complete preview
+        self._region: tuple[int, int, int, int] | None = None
+        self._previewing = False
+        self._preview_request = None
+        self.event_received.connect(self._apply)
+        labels.painter.labels_changed.connect(self._send_labels)
+        self._redraw = _single_shot(self, 100, self._redraw_prediction)
+        self._follow_view = _single_shot(self, 250, self._preview_view)
+        viewer.camera.events.center.connect(self._on_camera)
+        viewer.camera.events.zoom.connect(self._on_camera)
+
+    def warm_up(self, settings: EngineSettings | None = None) -> None:
+        """Start the engine process now (imports, segment, model) so a click answers fast;
+        different ``settings`` replace a process that is not training."""
+        settings = settings or self.settings
+        if self.engine is not None and settings == self.settings:
+            return
+        if self.engine is not None:
+            self.engine.close()
+        self.settings = settings
+        ink, supervised = self.labels.labels()
+        self.engine = EngineProcess(
+            self.labels.segment.path, ink, supervised, settings, self.event_received.emit
+        )
+        self.labels_sent = 0
+
+    def finetune(self, settings: EngineSettings | None = None) -> None:
+        """Start (or continue) training and keep the visible area's prediction streaming."""
+        if self.state.running:
+            return
+        if settings is not None and settings != self.settings:
+            self.warm_up(settings)
+        self.warm_up()
+        self.prediction_layer()
+        self.engine.start()
+        self._previewing = True
+        self._region = None
+        self._preview_view()
+
+    def pause(self) -> None:
+        if self.engine is not None:
+            self.engine.pause()
+
+    def resume(self) -> None:
+        if self.engine is not None:
+            self.engine.resume()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+    def save_checkpoint(self, path) -> None:
+        self.warm_up()
+        self.engine.save(path)
+
+    def close(self) -> None:
+        """Stop training and end the engine process (no thread or process stays behind)."""
+        self.labels.painter.labels_changed.disconnect(self._send_labels)
+        self.viewer.camera.events.center.disconnect(self._on_camera)
+        self.viewer.camera.events.zoom.disconnect(self._on_camera)
+        self._redraw.stop()
+        self._follow_view.stop()
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+    def prediction_layer(self):
+        """The "ink prediction" layer, added (empty) if the viewer has none."""
+        if PREDICTION_LAYER in self.viewer.layers:
+            return self.viewer.layers[PREDICTION_LAYER]
+        layers, active = self.viewer.layers, self.viewer.layers.selection.active
+        layer = self.viewer.add_image(
+            np.zeros(self.labels.segment.shape[1:], np.uint8),
+            name=PREDICTION_LAYER,
+            colormap="inferno",
+            blending="additive",
+            contrast_limits=(0, 255),
+            opacity=0.8,
+        )
+        layers.move(layers.index(layer), layers.index(self.labels.layer))  # labels stay on top
+        layers.selection.active = active  # the brush keeps painting
+        return layer
+
+    @property
+    def region(self) -> tuple[int, int, int, int] | None:
+        """The area being previewed (None before the first Finetune & preview)."""
+        return self._region
+
+    def visible_region(self) -> tuple[int, int, int, int]:
+        """The image box in view (at most MAX_PREVIEW per side, around the view's centre)."""
+        height, width = self.labels.segment.shape[1:]
+        corners = np.asarray(self.labels.layer.corner_pixels, float)[:, -2:]  # in view, clipped
+        centre, size = corners.mean(0), np.minimum(corners[1] - corners[0], MAX_PREVIEW)
+        (y0, x0), (y1, x1) = np.floor(centre - size / 2), np.ceil(centre + size / 2)
+        y0, y1 = np.clip([y0, y1], 0, height).astype(int)
+        x0, x1 = np.clip([x0, x1], 0, width).astype(int)
+        return int(y0), int(x0), int(max(y1, y0 + 1)), int(max(x1, x0 + 1))
+
+    def _on_camera(self, event=None) -> None:
+        self._follow_view.start()  # (re)start: the view is previewed once panning pauses
+
+    def _preview_view(self) -> None:
+        if not self._previewing or self.engine is None:
+            return
+        region = self.visible_region()
+        if region != self._region:
+            self._region = region
+            self._preview_request = self.engine.preview(region, every=self.refresh_s)
+
+    def _send_labels(self, box) -> None:
+        if self.engine is None:
+            return
+        ink, supervised = self.labels.painter.canvas.labels(box)
+        self.engine.update_labels(ink, supervised, box)
+        self.labels_sent += 1
+
+    def _apply(self, event) -> None:
+        """Show one engine event (GUI thread)."""
+        if isinstance(event, PredictionReady):
+            self._show_prediction(event)
+        elif isinstance(event, StepDone):
+            self.steps.append(event)
+        elif isinstance(event, Validated):
+            self.validations.append(event)
+        elif isinstance(event, StateChanged):
+            self.state = event.state
+        elif isinstance(event, Failed):
+            show_error(f"Ink Loop: {event.message}")
+        elif isinstance(event, Notice):
+            show_warning(f"Ink Loop: {event.message}")
+        elif isinstance(event, CheckpointSaved):
+            log.info("checkpoint %s at step %d", event.path, event.step)
+        self.changed.emit(event)
+
+    def _show_prediction(self, event: PredictionReady) -> None:
+        layer = self.prediction_layer()
+        y0, x0, y1, x1 = event.region
+        layer.data[y0:y1, x0:x1] = np.rint(event.probability * 255).astype(np.uint8)
+        self.prediction_updates += 1
+        if event.tiles_done == event.tiles_total and event.request == self._preview_request:
+            self.predicted_step = event.step
+        if not self._redraw.isActive():  # tiles arriving together are drawn together
+            self._redraw.start()
+
+    def _redraw_prediction(self) -> None:
+        if PREDICTION_LAYER in self.viewer.layers:
+            self.viewer.layers[PREDICTION_LAYER].refresh()
+
+
+def _single_shot(parent, msec: int, slot) -> QTimer:
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(msec)
+    timer.timeout.connect(slot)
+    return timer
+
+
+def _checkpoint_path(segment):
+    folder = segment.sidecar_folder or segment.path.parent
+    return folder / f"{segment.name}_inkloop_model.pt"

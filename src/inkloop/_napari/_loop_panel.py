@@ -1,0 +1,139 @@
+"""The "Finetune & preview" section of the dock: run controls, status, loss plot, validation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
+
+from inkloop._napari._loop import PREDICTION_LAYER
+from inkloop._napari._loss_plot import LossPlot
+from inkloop.engine import State, StateChanged, StepDone, Validated
+
+VALIDATION_LAYER = "validation region"
+
+
+class LoopPanel(QGroupBox):
+    """Drives a `LoopSession`; ``settings`` gives the EngineSettings for the next run."""
+
+    def __init__(self, settings: Callable, parent=None) -> None:
+        super().__init__("Finetune && preview", parent)
+        self.settings = settings
+        self.loop = None
+        self.finetune_button = _button("Finetune && preview", "finetune_button")
+        self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
+        self.pause_button = _button("Pause", "pause_button")
+        self.pause_button.setCheckable(True)
+        self.stop_button = _button("Stop", "stop_button")
+        self.status = QLabel("Paint some ink and no ink, then click Finetune & preview.")
+        self.status.setObjectName("loop_status")
+        self.status.setWordWrap(True)
+        self.plot = LossPlot()
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setObjectName("threshold_slider")
+        self.threshold.setRange(0, 99)
+        self.threshold.setToolTip("0: soft probability; above: binary ink at that threshold (%)")
+        self.validation_button = _button("Mark validation region", "validation_button")
+        self.validation_button.setToolTip(
+            "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
+        )
+        self._lay_out()
+        self.finetune_button.clicked.connect(lambda: self.loop.finetune(self.settings()))
+        self.pause_button.toggled.connect(self._pause)
+        self.stop_button.clicked.connect(lambda: self.loop.stop())
+        self.threshold.valueChanged.connect(self._show_threshold)
+        self.validation_button.clicked.connect(self._mark_validation)
+        self.set_loop(None)
+
+    def set_loop(self, loop) -> None:
+        if self.loop is not None:
+            self.loop.changed.disconnect(self._show_event)
+        self.loop = loop
+        if loop is not None:
+            loop.changed.connect(self._show_event)
+        self._show_state(loop.state if loop else State.IDLE)
+        self.validation_button.setEnabled(loop is not None)
+
+    def _lay_out(self) -> None:
+        layout = QVBoxLayout(self)
+        buttons = QHBoxLayout()
+        for button in (self.finetune_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot)
+        threshold = QHBoxLayout()
+        threshold.addWidget(QLabel("Threshold"))
+        threshold.addWidget(self.threshold)
+        layout.addLayout(threshold)
+        layout.addWidget(self.validation_button)
+
+    def _pause(self, paused: bool) -> None:
+        if paused:
+            self.loop.pause()
+        else:
+            self.loop.resume()
+
+    def _show_event(self, event) -> None:
+        if isinstance(event, StateChanged):
+            self._show_state(event.state)
+        elif isinstance(event, StepDone):
+            self.plot.set_losses([step.loss for step in self.loop.steps])
+            self.status.setText(_step_text(event, self.loop.validations))
+        elif isinstance(event, Validated):
+            self.status.setText(_step_text(self.loop.steps[-1], self.loop.validations))
+
+    def _show_state(self, state: State) -> None:
+        has_loop = self.loop is not None
+        self.finetune_button.setEnabled(has_loop and not state.running)
+        self.pause_button.setEnabled(state.running)
+        self.stop_button.setEnabled(state.running)
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(state is State.PAUSED)
+        self.pause_button.setText("Resume" if state is State.PAUSED else "Pause")
+        self.pause_button.blockSignals(False)
+        if state in (State.STOPPED, State.FINISHED, State.FAILED) and self.loop.steps:
+            self.status.setText(f"{state.value}: " + _step_text(self.loop.steps[-1], []))
+
+    def _show_threshold(self, percent: int) -> None:
+        if PREDICTION_LAYER not in self.loop.viewer.layers:
+            return
+        level = percent / 100 * 255
+        limits = (0, 255) if percent == 0 else (level - 0.5, level + 0.5)
+        self.loop.viewer.layers[PREDICTION_LAYER].contrast_limits = limits
+
+    def _mark_validation(self) -> None:
+        viewer = self.loop.viewer
+        if VALIDATION_LAYER not in viewer.layers:
+            viewer.add_shapes(
+                name=VALIDATION_LAYER, edge_color="cyan", face_color="transparent", edge_width=4
+            )
+        layer = viewer.layers[VALIDATION_LAYER]
+        viewer.layers.selection.active = layer
+        layer.mode = "add_rectangle"
+
+
+def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """The bounding box (y0, x0, y1, x1) of the first rectangle in "validation region"."""
+    if VALIDATION_LAYER not in viewer.layers or not len(viewer.layers[VALIDATION_LAYER].data):
+        return None
+    corners = np.asarray(viewer.layers[VALIDATION_LAYER].data[0])[:, -2:]
+    (y0, x0), (y1, x1) = np.floor(corners.min(0)), np.ceil(corners.max(0))
+    y0, y1 = np.clip([y0, y1], 0, shape[0]).astype(int)
+    x0, x1 = np.clip([x0, x1], 0, shape[1]).astype(int)
+    return (int(y0), int(x0), int(y1), int(x1)) if y1 > y0 and x1 > x0 else None
+
+
+def _step_text(step: StepDone, validations) -> str:
+    text = f"step {step.step} · {step.samples_per_s:.0f} samples/s · loss {step.loss:.3f}"
+    if validations:
+        text += f" · validation F0.5 {validations[-1].f05:.2f}"
+    return text
+
+
+def _button(text: str, name: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    return button

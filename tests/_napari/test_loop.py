@@ -1,0 +1,158 @@
+"""The whole loop in a real viewer: paint, Finetune & preview, streamed overlay, stop, close."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+from napari.utils.notifications import notification_manager
+
+from inkloop._napari._widget import InkLoopWidget
+from inkloop.engine import EngineSettings, State
+from inkloop.metrics import best_scores
+from inkloop.synthetic import make_segment, write_segment
+from tests._napari.test_painting import drag
+from tests.conftest import tiny_model, tiny_training
+
+SHAPE, SEED, CONTRAST = (12, 192, 256), 11, 0.3
+
+
+@pytest.fixture
+def loop_folder(tmp_path):
+    depth, height, width = SHAPE
+    return write_segment(
+        tmp_path / "loopseg", height, width, depth, seed=SEED, ink_contrast=CONTRAST,
+        truth_as_labels=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def truth():
+    depth, height, width = SHAPE
+    segment = make_segment(height, width, depth, seed=SEED, ink_contrast=CONTRAST)
+    return segment.ink > 0.5, segment.mask
+
+
+@pytest.fixture
+def loop_widget(make_napari_viewer, loop_folder, monkeypatch, tmp_path):
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(loop_folder))
+    widget.loop.settings = EngineSettings(
+        model=tiny_model(),
+        train=tiny_training(patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10),
+        autosave=tmp_path / "model.pt",
+        autosave_every=5.0,
+    )
+    widget.loop.refresh_s = 0.5
+    return viewer, widget
+
+
+def _paint_left_half(widget, viewer, qtbot, truth) -> None:
+    """No ink over the left half with a wide brush, then ink on the glyphs there."""
+    ink, _ = truth
+    painter = widget.labels.painter
+    painter.set_brush(mode="no_ink", radius=16, hardness=1.0)
+    for y in range(8, SHAPE[1], 24):
+        drag(viewer, [(y, 0), (y, SHAPE[2] // 4), (y, SHAPE[2] // 2)], qtbot)
+    painter.set_brush(mode="ink", radius=1.5, hardness=1.0, strength=1.0)
+    for y, x in np.argwhere(ink[:, : SHAPE[2] // 2])[::2]:
+        painter.stamp_along([(y, x)])
+
+
+def _unlabelled_f05(probability, widget, truth, region) -> float:
+    ink, papyrus = truth
+    y0, x0, y1, x1 = region
+    unlabelled = ~widget.labels.painter.canvas.supervised[y0:y1, x0:x1] & papyrus[y0:y1, x0:x1]
+    return best_scores(probability, ink[y0:y1, x0:x1], unlabelled).f05
+
+
+def _untrained_probability(folder, region) -> np.ndarray:
+    import torch
+
+    from inkloop.compose import Composition, sample_normalisation
+    from inkloop.io import open_segment
+    from inkloop.model import build_model
+    from inkloop.predict import Predictor
+
+    segment = open_segment(folder)
+    composition = Composition().resolve(segment.shape[0])
+    torch.manual_seed(0)
+    config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
+    model = build_model(config).eval()
+    normalisation = sample_normalisation(segment, composition)
+    predictor = Predictor(model, composition, normalisation, tile=64, overlap=16)
+    return predictor.predict_region(segment, region, np.asarray(segment.mask))
+
+
+@pytest.mark.slow
+def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qtbot, truth):
+    viewer, widget = loop_widget
+    loop, panel = widget.loop, widget.loop_panel
+    _paint_left_half(widget, viewer, qtbot, truth)
+
+    panel.finetune_button.click()
+    qtbot.waitUntil(lambda: loop.prediction_updates >= 2, timeout=60_000)
+    assert loop.state is State.TRAINING
+    assert "samples/s" in panel.status.text()
+    drag(viewer, [(150, 20), (150, 60)], qtbot)  # more no ink, while training runs
+    assert loop.labels_sent >= 1
+    qtbot.waitUntil(lambda: loop.steps[-1].labels_version >= loop.labels_sent, timeout=30_000)
+    qtbot.waitUntil(lambda: loop.steps[-1].step >= 150, timeout=120_000)
+    trained_at = loop.steps[-1].step
+    qtbot.waitUntil(lambda: (loop.predicted_step or 0) >= trained_at, timeout=60_000)
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
+
+    region = loop.region
+    y0, x0, y1, x1 = region
+    shown = viewer.layers["ink prediction"].data[y0:y1, x0:x1] / 255
+    trained = _unlabelled_f05(shown, widget, truth, region)
+    untrained = _unlabelled_f05(_untrained_probability(widget.labels.segment.path, region),
+                                widget, truth, region)  # fmt: skip
+    print(f"F0.5 on unlabelled pixels: trained {trained:.3f}, untrained {untrained:.3f}")
+    assert trained > untrained + 0.1, (trained, untrained)
+    assert len(panel.plot.smoothed()) == len(loop.steps)
+
+
+@pytest.mark.slow
+def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(loop_widget, qtbot, truth):
+    viewer, widget = loop_widget
+    loop, panel = widget.loop, widget.loop_panel
+    _paint_left_half(widget, viewer, qtbot, truth)
+    labels = widget.labels.painter.canvas.codes.copy()
+    panel.finetune_button.click()
+    qtbot.waitUntil(lambda: len(loop.steps) >= 3, timeout=60_000)
+    shown = len(notification_manager.records)
+
+    os.kill(loop.engine.pid, signal.SIGKILL)
+
+    qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=30_000)
+    messages = [record.message for record in notification_manager.records[shown:]]
+    assert any("ended unexpectedly" in message for message in messages)
+    np.testing.assert_array_equal(widget.labels.painter.canvas.codes, labels)
+    assert panel.finetune_button.isEnabled()
+    steps_before = len(loop.steps)
+    panel.finetune_button.click()
+    qtbot.waitUntil(lambda: len(loop.steps) > steps_before, timeout=60_000)
+    assert loop.state is State.TRAINING
+
+
+@pytest.mark.slow
+def test_closing_the_viewer_ends_the_engine_process_and_its_threads(loop_widget, qtbot, truth):
+    viewer, widget = loop_widget
+    _paint_left_half(widget, viewer, qtbot, truth)
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(lambda: len(widget.loop.steps) >= 1, timeout=60_000)
+    pid = widget.loop.engine.pid
+
+    viewer.close()
+
+    assert pid not in [child.pid for child in multiprocessing.active_children()]
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("inkloop")]
