@@ -122,7 +122,9 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
 
 
 @pytest.mark.slow
-def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(loop_widget, qtbot, truth):
+def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
+    loop_widget, qtbot, truth
+):
     viewer, widget = loop_widget
     loop, panel = widget.loop, widget.loop_panel
     _paint_left_half(widget, viewer, qtbot, truth)
