@@ -80,3 +80,26 @@ def test_manifest_validates_and_names_every_contribution():
     for command in manifest.contributions.commands:
         module, _, attribute = command.python_name.partition(":")
         assert hasattr(importlib.import_module(module), attribute), command.python_name
+
+
+NAPARI_FILES = sorted((SOURCE / "_napari").rglob("*.py"))
+TORCH_PACKAGES = {"torch", "torchvision", "segmentation_models_pytorch", "timm"}
+
+
+@pytest.mark.parametrize("path", NAPARI_FILES, ids=lambda p: p.name)
+def test_napari_side_never_imports_torch(path):
+    """torch (and torchvision's dynamo) next to a viewer segfaults on Mesa: DESIGN.md §5."""
+    torch = {m for m in _imported_modules(path) if m.split(".")[0] in TORCH_PACKAGES}
+    assert not torch, f"{path.name} imports {torch}; the engine process does the torch work"
+
+
+def test_the_whole_dock_widget_loads_without_torch():
+    code = (
+        "import sys, inkloop._napari._widget, inkloop._napari._reader, inkloop._napari._writer;"
+        "print(','.join(sorted(sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert "napari" in loaded.split(",")
+    assert not {m for m in loaded.split(",") if m.split(".")[0] in TORCH_PACKAGES}
