@@ -20,6 +20,7 @@ from inkloop.engine import (
 )
 from inkloop.io import open_segment
 from inkloop.model import load_checkpoint
+from inkloop.predict import tile_corners
 from inkloop.train import LabelError
 from tests.conftest import tiny_model, tiny_training
 
@@ -189,3 +190,141 @@ def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path):
         (failed,) = recorder.of(Failed)
         assert "missing.pt: no such checkpoint file" in failed.message
         assert engine.state is State.IDLE
+
+
+# -- viewport previews: streamed tile by tile, centre first, abandoned for a newer one ---------
+
+WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
+
+
+def _previews(request=None):
+    return lambda events: [
+        e
+        for e in events
+        if isinstance(e, PredictionReady) and (request is None or e.request == request)
+    ]
+
+
+def _rounds_done(request, count):
+    def done(events):
+        finished = [e for e in _previews(request)(events) if e.tiles_done == e.tiles_total]
+        return len(finished) >= count
+
+    return done
+
+
+def test_a_preview_streams_the_centre_tile_first_and_covers_the_region(segment):
+    recorder = Recorder()
+    mask = np.asarray(segment.mask)
+    with _engine(segment, recorder, tile=64) as engine:
+        request = engine.preview(WHOLE)  # idle: builds a model and predicts once
+        recorder.wait_for(_rounds_done(request, 1))
+        assert engine.wait(TIMEOUT)
+    updates = _previews(request)(recorder.events)
+    (y, x) = tile_corners(WHOLE, mask.shape, 64, 32, mask)[0]
+    assert updates[0].region == (y, x, y + 64, x + 64)
+    assert [u.tiles_done for u in updates] == list(range(1, updates[0].tiles_total + 1))
+    covered = np.zeros(mask.shape, bool)
+    for update in updates:
+        y0, x0, y1, x1 = update.region
+        assert update.probability.shape == (y1 - y0, x1 - x0)
+        assert update.probability.dtype == np.float32
+        covered[y0:y1, x0:x1] = True
+    assert covered[mask].all()
+    assert {u.step for u in updates} == {0}
+    assert recorder.states() == []
+
+
+def test_a_new_preview_abandons_the_one_in_flight(segment):
+    recorder = Recorder()
+    new_region = (0, 0, 64, 64)
+    with _engine(segment, recorder, tile=64) as engine:
+        requests = []
+
+        def pan_on_first_tile(event):  # runs on the worker, between two tiles
+            if isinstance(event, PredictionReady) and len(requests) == 1:
+                requests.append(engine.preview(new_region))
+
+        engine.subscribe(pan_on_first_tile)
+        requests.append(engine.preview(WHOLE))
+        recorder.wait_for(lambda events: len(requests) == 2)
+        recorder.wait_for(_rounds_done(requests[1], 1))
+    old, new = _previews(requests[0])(recorder.events), _previews(requests[1])(recorder.events)
+    assert len(old) == 1
+    assert old[0].tiles_done == 1 < old[0].tiles_total
+    first_new = recorder.events.index(new[0])
+    assert all(e.request != requests[0] for e in _previews()(recorder.events[first_new:]))
+    assert all(_inside(e.region, new_region) for e in new)
+
+
+def _inside(box, region) -> bool:
+    return region[0] <= box[0] < box[2] <= region[2] and region[1] <= box[1] < box[3] <= region[3]
+
+
+def test_a_preview_is_predicted_again_while_training(segment):
+    recorder = Recorder()
+    with _engine(segment, recorder, tile=64) as engine:
+        engine.start()
+        request = engine.preview(WHOLE, every=0.0)
+        recorder.wait_for(_rounds_done(request, 3))
+        engine.stop()
+        assert engine.wait(TIMEOUT)
+    finished = [
+        e.step for e in _previews(request)(recorder.events) if e.tiles_done == e.tiles_total
+    ]
+    assert finished[:3] == sorted(set(finished[:3]))  # each round with newer weights
+    assert len(recorder.of(StepDone)) >= 2
+
+
+def test_stop_cuts_a_preview_short(segment):
+    recorder = Recorder()
+    with _engine(segment, recorder, tile=64) as engine:
+
+        def stop_on_first_tile(event):
+            if isinstance(event, PredictionReady) and event.tiles_done == 1:
+                engine.stop()
+
+        engine.start()
+        recorder.wait_for(_steps(1))
+        engine.subscribe(stop_on_first_tile)
+        engine.preview(WHOLE)
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.STOPPED
+    kinds = [type(e) for e in recorder.events if isinstance(e, (PredictionReady, StateChanged))]
+    first = kinds.index(PredictionReady)
+    assert kinds[first + 1] is StateChanged  # no other tile before the stop took effect
+
+
+def test_a_bad_preview_fails_once_and_is_dropped(segment):
+    recorder = Recorder()
+    with _engine(segment, recorder, tile=64) as engine:
+        engine.preview((0, 0, 500, 500))
+        recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
+        request = engine.predict((0, 0, 32, 32))
+        recorder.wait_for(_rounds_done(request, 1))
+    assert len(recorder.of(Failed)) == 1
+    assert "outside the 96x128 segment" in recorder.of(Failed)[0].message
+
+
+def test_a_prediction_cut_short_by_a_command_is_finished_after_it(segment):
+    recorder = Recorder()
+    with _engine(segment, recorder, tile=64) as engine:
+
+        def pause_on_first_tile(event):
+            if isinstance(event, PredictionReady) and len(_previews()(recorder.events)) == 1:
+                engine.pause()
+
+        engine.start()
+        recorder.wait_for(_steps(1))
+        engine.subscribe(pause_on_first_tile)
+        request = engine.predict(WHOLE)
+        recorder.wait_for(_rounds_done(request, 1))
+        engine.stop()
+        assert engine.wait(TIMEOUT)
+    kinds = [
+        e.state if isinstance(e, StateChanged) else e.tiles_done
+        for e in recorder.events
+        if isinstance(e, (PredictionReady, StateChanged))
+    ]
+    assert kinds[:4] == [State.TRAINING, 1, State.PAUSED, 1]  # paused between tiles, then anew
+    assert kinds[-2:] == [6, State.STOPPED]

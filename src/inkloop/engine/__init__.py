@@ -1,4 +1,8 @@
-"""The training session behind the widget and the CLI: a state machine emitting typed events."""
+"""The training session behind the widget and the CLI: a state machine emitting typed events.
+
+`Engine` runs in-process (the CLI); `EngineProcess` runs one in a spawned child process with
+the same surface (the widget: torch never enters the napari process).
+"""
 
 from inkloop.engine._engine import Engine
 from inkloop.engine._events import (
@@ -7,21 +11,25 @@ from inkloop.engine._events import (
     Failed,
     Notice,
     PredictionReady,
+    Ready,
     State,
     StateChanged,
     StepDone,
     Validated,
 )
+from inkloop.engine._process import EngineProcess
 from inkloop.engine._settings import EngineSettings
 
 __all__ = [
     "CheckpointSaved",
     "Engine",
+    "EngineProcess",
     "EngineSettings",
     "Event",
     "Failed",
     "Notice",
     "PredictionReady",
+    "Ready",
     "State",
     "StateChanged",
     "StepDone",

@@ -1,7 +1,8 @@
 """The training session: a state machine whose work runs in one background thread.
 
-Commands (start, pause, resume, stop, predict, save, close) are queued and applied by the
-worker between training steps, so ``stop`` takes effect after at most the step in flight.
+Commands (start, pause, resume, stop, predict, preview, save, close) are queued and applied
+by the worker between training steps, so ``stop`` takes effect after at most the step in
+flight. Predictions stream tile by tile and give way to any waiting command between tiles.
 Label updates go straight into the thread-safe LabelStore and reach the next batch.
 Everything the worker has to say comes out as events (see `_events`), delivered to the
 listeners on the worker thread.
@@ -23,12 +24,11 @@ from inkloop.engine._events import (
     Event,
     Failed,
     Notice,
-    PredictionReady,
     State,
     StateChanged,
     StepDone,
-    Validated,
 )
+from inkloop.engine._preview import Interrupt, Preview, stream_events, validate
 from inkloop.engine._settings import EngineSettings
 from inkloop.model import save_checkpoint
 from inkloop.train import LabelStore
@@ -59,6 +59,7 @@ class Engine:
         self._pending = 0  # commands sent but not handled yet
         self._thread: threading.Thread | None = None
         self._trainer = None
+        self._preview: Preview | None = None  # worker-side
         self._last_save = time.monotonic()
 
     @property
@@ -67,7 +68,7 @@ class Engine:
 
     @property
     def trainer(self):
-        """The Trainer once the model exists (None before the first start or predict)."""
+        """The Trainer once the model exists (None until a start, prepare, predict or preview)."""
         return self._trainer
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -92,11 +93,32 @@ class Engine:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on."""
         self.labels.update(ink, supervised, bbox)
 
-    def predict(self, region: tuple[int, int, int, int]) -> int:
-        """Queue a prediction of ``region``; a PredictionReady with this request number follows."""
-        self._requests += 1
-        self._send("predict", self._requests, tuple(int(v) for v in region))
-        return self._requests
+    def prepare(self) -> None:
+        """Build the model and trainer now rather than at the first start, predict or preview."""
+        self._send("prepare")
+
+    def predict(self, region: tuple[int, int, int, int], *, request: int | None = None) -> int:
+        """Queue a prediction of ``region``; PredictionReady events with this request number
+        follow, tile by tile. ``request``: a number to use instead of the next one."""
+        request = self._number(request)
+        self._send("predict", request, tuple(int(v) for v in region))
+        return request
+
+    def preview(
+        self,
+        region: tuple[int, int, int, int] | None,
+        every: float = 3.0,
+        *,
+        request: int | None = None,
+    ) -> int:
+        """Keep ``region`` predicted: now, then every ``every`` s while training (None: stop).
+
+        Streams like predict; a new preview abandons the one in flight between two tiles.
+        """
+        request = self._number(request)
+        region = None if region is None else tuple(int(v) for v in region)
+        self._send("preview", request, region, float(every))
+        return request
 
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
@@ -104,7 +126,7 @@ class Engine:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the commands sent so far are handled and no run is under way (not
-        training or paused); False if ``timeout`` passed first."""
+        training or paused); False if ``timeout`` passed first. Previews are not waited for."""
         with self._changed:
             return self._changed.wait_for(
                 lambda: not self._pending and not self._state.running, timeout
@@ -114,7 +136,7 @@ class Engine:
         """Stop training, finish queued commands and end the worker thread."""
         if self._thread is None:
             return
-        self._commands.put(("stop",))
+        self._send("stop")
         self._commands.put(("close",))
         self._thread.join()
         self._thread = None
@@ -127,6 +149,10 @@ class Engine:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _number(self, request: int | None) -> int:
+        self._requests = request if request is not None else self._requests + 1
+        return self._requests
+
     def _send(self, *command) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="inkloop-engine", daemon=True)
@@ -137,26 +163,36 @@ class Engine:
 
     def _work(self) -> None:
         while True:
+            idle = self._state is not State.TRAINING and not self._preview_due()
             try:
-                command = self._commands.get(block=self._state is not State.TRAINING)
+                command = self._commands.get(block=idle)
             except queue.Empty:
                 command = None
-            try:
-                if command is None:
-                    self._train_step()
-                elif command[0] == "close":
-                    return
-                else:
-                    getattr(self, f"_on_{command[0]}")(*command[1:])
-            except Exception as error:  # reported as Failed; the weights and labels stay intact
-                log.exception("inkloop engine: %s failed", command[0] if command else "step")
-                self._emit(Failed(str(error) or type(error).__name__))
-                if command is None:  # a failed step ends the run; a failed request does not
-                    self._set_state(State.FAILED)
-            if command is not None:
-                with self._changed:
-                    self._pending -= 1
-                    self._changed.notify_all()
+            if command is not None and command[0] == "close":
+                return
+            self._handle(command)
+
+    def _handle(self, command: tuple | None) -> None:
+        """Apply ``command``, or else do the next piece of work: a preview round or a step."""
+        task = command[0] if command else "preview" if self._preview_due() else "step"
+        try:
+            if command:
+                getattr(self, f"_on_{task}")(*command[1:])
+            elif task == "preview":
+                self._preview_round()
+            else:
+                self._train_step()
+        except Exception as error:  # reported as Failed; the weights and labels stay intact
+            log.exception("inkloop engine: %s failed", task)
+            self._emit(Failed(str(error) or type(error).__name__))
+            if task == "step":  # a failed step ends the run; a failed request does not
+                self._set_state(State.FAILED)
+            elif not command:  # a failing preview is not retried before the next request
+                self._preview = None
+        if command:
+            with self._changed:
+                self._pending -= 1
+                self._changed.notify_all()
 
     def _on_start(self) -> None:
         if self._state.running:
@@ -178,19 +214,40 @@ class Engine:
             self._set_state(State.STOPPED)
             self._autosave()
 
+    def _on_prepare(self) -> None:
+        self._ensure_trainer()
+
     def _on_predict(self, request: int, region: tuple[int, int, int, int]) -> None:
-        probability = self._predictor().predict_region(self.segment, region, self.mask)
-        self._emit(PredictionReady(request, region, self._trainer.step_count, probability))
+        if not self._stream(request, region):  # a command cut in: finish after it
+            self._send("predict", request, region)
+
+    def _on_preview(self, request: int, region, every: float) -> None:
+        self._preview = None if region is None else Preview(request, region, every)
+
+    def _preview_due(self) -> bool:
+        step = self._trainer.step_count if self._trainer else 0
+        training = self._state is State.TRAINING
+        return self._preview is not None and self._preview.due(step, training, time.monotonic())
+
+    def _preview_round(self) -> None:
+        preview = self._preview
+        step = self._ensure_trainer().step_count
+        if self._stream(preview.request, preview.region):
+            preview.done(step, time.monotonic())
+
+    def _stream(self, request: int, region) -> bool:
+        """Emit ``region``'s prediction tile by tile; False if a waiting command cut it short."""
+        trainer = self._ensure_trainer()
+        predictor, step = self.settings.predictor(trainer), trainer.step_count
+        interrupt = Interrupt(self._commands)
+        events = stream_events(predictor, self.segment, self.mask, region, request, step, interrupt)
+        for event in events:
+            self._emit(event)
+        return not interrupt.cut
 
     def _on_save(self, path: Path) -> None:
         trainer = self._ensure_trainer()
-        provenance = {
-            "segment": self.segment.name,
-            "segment_path": str(self.segment.path),
-            "segment_layers": self.segment.shape[0],
-            "labels": self.labels.summary(),
-            **self.settings.provenance,
-        }
+        provenance = self.settings.checkpoint_provenance(self.segment, self.labels)
         save_checkpoint(path, trainer.checkpoint(provenance))
         self._last_save = time.monotonic()
         self._emit(CheckpointSaved(str(path), trainer.step_count))
@@ -222,31 +279,16 @@ class Engine:
             self._autosave()
 
     def _validate(self) -> None:
-        from inkloop.metrics import best_scores
-
         trainer = self._trainer
-        y0, x0, y1, x1 = self.settings.holdout
-        supervised = self.labels.supervised[y0:y1, x0:x1]
-        if not supervised.any():
-            return
-        probability = self._predictor().predict_region(self.segment, (y0, x0, y1, x1), self.mask)
-        scores = best_scores(probability, self.labels.ink[y0:y1, x0:x1], supervised)
-        self._emit(
-            Validated(
-                trainer.step_count, scores.f05, scores.precision, scores.recall, scores.threshold
-            )
-        )
+        predictor, step = self.settings.predictor(trainer), trainer.step_count
+        holdout, interrupt = self.settings.holdout, Interrupt(self._commands)
+        scores = validate(predictor, self.segment, self.mask, self.labels, holdout, step, interrupt)
+        if scores is not None:
+            self._emit(scores)
 
     def _autosave(self) -> None:
         if self.settings.autosave is not None and self._trainer is not None:
             self._on_save(self.settings.autosave)
-
-    def _predictor(self):
-        """The model being trained, as a Predictor (weights shared, not copied)."""
-        from inkloop.predict import Predictor
-
-        trainer = self._ensure_trainer()
-        return Predictor(trainer.model, trainer.composition, trainer.normalisation)
 
     def _ensure_trainer(self):
         if self._trainer is None:

@@ -72,10 +72,36 @@ class Failed:
 
 @dataclass(frozen=True)
 class PredictionReady:
+    """Part of a requested region is predicted: draw ``probability`` at ``region``.
+
+    Predictions stream tile batch by tile batch, centre first; a pixel's last update holds its
+    final value, and the round is complete when ``tiles_done == tiles_total`` (0 of 0: the
+    region has no papyrus, ``probability`` is all 0).
+    """
+
     request: int
-    region: tuple[int, int, int, int]  # y0, x0, y1, x1
+    region: tuple[int, int, int, int]  # y0, x0, y1, x1 of this update, inside the request's
     step: int  # training step of the weights that made it
     probability: np.ndarray = field(repr=False)  # float32, region-sized, 0..1
+    tiles_done: int
+    tiles_total: int
 
 
-Event = StateChanged | StepDone | Validated | CheckpointSaved | Notice | Failed | PredictionReady
+@dataclass(frozen=True)
+class Ready:
+    """The engine process is set up (imports, segment, model) and takes commands."""
+
+    pid: int
+    seconds: float  # from spawning to ready
+
+
+Event = (
+    StateChanged
+    | StepDone
+    | Validated
+    | CheckpointSaved
+    | Notice
+    | Failed
+    | PredictionReady
+    | Ready
+)

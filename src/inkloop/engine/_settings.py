@@ -27,6 +27,7 @@ class EngineSettings:
     autosave: Path | None = None  # checkpoint written every `autosave_every` s and at the end
     autosave_every: float = 120.0
     provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
+    tile: int = 544  # prediction tile size in pixels (see Predictor)
 
     def build_trainer(self, segment, labels, mask=None):
         """A Trainer for ``segment`` with these settings (loads ``init`` if given); ``mask`` is
@@ -49,3 +50,19 @@ class EngineSettings:
             model_config=self.model,
             init=init,
         )
+
+    def checkpoint_provenance(self, segment, labels) -> dict:
+        """What a checkpoint records about how it was trained."""
+        return {
+            "segment": segment.name,
+            "segment_path": str(segment.path),
+            "segment_layers": segment.shape[0],
+            "labels": labels.summary(),
+            **self.provenance,
+        }
+
+    def predictor(self, trainer):
+        """The model ``trainer`` is training, as a Predictor (weights shared, not copied)."""
+        from inkloop.predict import Predictor
+
+        return Predictor(trainer.model, trainer.composition, trainer.normalisation, tile=self.tile)

@@ -1,0 +1,310 @@
+"""The engine in a spawned child process, behind a proxy with Engine's surface.
+
+The napari process must never import torch (DESIGN §5: torch._dynamo's LLVM collides with
+Mesa's once a viewer exists), and training in a child process leaves the GUI more time than
+in a thread. Commands go down one pipe as small tuples, events come back up another as the
+engine's own dataclasses; a reader thread in this process hands them to the listeners.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.engine._child import LabelFiles, SetupFailed, Spec, Waited, child_main
+from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
+from inkloop.engine._settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
+RESPAWNING = ("start", "predict", "preview", "save")  # commands that restart a dead child
+
+
+@dataclass(eq=False)
+class _Child:
+    """One child process and this process's ends of its pipes."""
+
+    process: BaseProcess
+    commands: Connection
+    events: Connection
+    reader: threading.Thread | None = None
+    alive: bool = True
+    ending: bool = False  # asked to close: its end is no crash
+    setup_failure: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, message: tuple) -> None:
+        try:
+            with self.lock:
+                self.commands.send(message)
+        except OSError as error:  # it died: the reader reports that
+            log.warning("inkloop engine process: %s not delivered: %s", message[0], error)
+
+
+class EngineProcess:
+    """Engine's surface, with the Engine running in a spawned child process.
+
+    The child starts at once and sets itself up (imports, segment, normalisation, model),
+    then emits Ready; commands sent before are applied after. Listeners run on a reader
+    thread. Differences from Engine: ``start`` with untrainable labels answers with a Failed
+    event instead of raising; if the child dies, Failed and StateChanged(FAILED) follow, and
+    the next start, predict, preview or save spawns a new child, which continues from the
+    last checkpoint saved (if any) with the current labels.
+    """
+
+    def __init__(
+        self,
+        segment_path: str | Path,
+        ink: np.ndarray,
+        supervised: np.ndarray,
+        settings: EngineSettings | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        *,
+        torch_threads: int | None = None,
+        open_options: dict | None = None,
+    ) -> None:
+        """``open_options``: keywords for `inkloop.io.open_segment` in the child;
+        ``torch_threads``: default one less than the cores, so a GUI keeps one."""
+        if ink.shape != supervised.shape or ink.ndim != 2:
+            raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
+        self.settings = settings or EngineSettings()
+        self._listeners = [on_event] if on_event else []
+        self._state = State.IDLE
+        self._changed = threading.Condition()
+        # guards replacing the child and the request numbers; reentrant, as a listener told
+        # of a crash (under it, so a respawn cannot overtake the news) may call start()
+        self._lock = threading.RLock()
+        self._requests = 0
+        self._tokens = itertools.count(1)
+        self._waits: dict[int, bool | None] = {}  # tokens being waited for -> answer
+        self._last_checkpoint: str | None = None
+        self._closed = False
+        self._labels = LabelFiles(ink, supervised)
+        self._remove_labels = weakref.finalize(self, self._labels.remove)
+        threads = torch_threads or max(1, (os.cpu_count() or 2) - 1)
+        options = dict(open_options or {})
+        self._spec = Spec(str(segment_path), options, self._labels.folder, threads)
+        self._spawn(self.settings)
+
+    @property
+    def state(self) -> State:
+        """The child engine's state, as its last StateChanged said (FAILED if it died)."""
+        return self._state
+
+    @property
+    def pid(self) -> int | None:
+        """The child process's id."""
+        return self._child.process.pid
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        """Start (or continue) training; a Failed event says if the labels cannot train."""
+        self._send("start")
+
+    def pause(self) -> None:
+        self._send("pause")
+
+    def resume(self) -> None:
+        self._send("resume")
+
+    def stop(self) -> None:
+        """End the run after the step in flight; the weights stay for predict and save."""
+        self._send("stop")
+
+    def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
+        """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on."""
+        y0, x0, y1, x1 = bbox = tuple(int(v) for v in bbox)
+        height, width = self._labels.shape
+        if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
+            raise ValueError(f"label box {bbox} is outside the {height}x{width} image")
+        if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
+            raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
+        # copies: the caller may go on painting into its arrays
+        ink, supervised = np.array(ink, np.uint8), np.array(supervised, bool)
+        with self._lock:  # numbered in the order sent, also against a respawn's replay
+            self._send(*self._labels.record(bbox, ink, supervised))
+
+    def predict(self, region: tuple[int, int, int, int]) -> int:
+        """Queue a prediction of ``region``; PredictionReady events with the returned request
+        number follow, tile by tile."""
+        request = self._next_request()
+        self._send("predict", request, tuple(int(v) for v in region))
+        return request
+
+    def preview(self, region: tuple[int, int, int, int] | None, every: float = 3.0) -> int:
+        """Keep ``region`` predicted: now, then every ``every`` s while training (None: stop)."""
+        request = self._next_request()
+        region = None if region is None else tuple(int(v) for v in region)
+        self._send("preview", request, region, float(every))
+        return request
+
+    def save(self, path: str | Path) -> None:
+        """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
+        self._send("save", str(path))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the commands sent so far are handled and no run is under way; False if
+        ``timeout`` passed first. True at once if the child has died."""
+        child, token = self._child, next(self._tokens)
+        if not child.alive:
+            return True
+        with self._changed:
+            self._waits[token] = None
+        child.send(("wait", token, timeout))
+
+        def answered() -> bool:
+            return self._waits[token] is not None or not child.alive
+
+        with self._changed:
+            self._changed.wait_for(answered, timeout)
+            answer = self._waits.pop(token)
+        return answer if answer is not None else not child.alive
+
+    def close(self) -> None:
+        """Stop training and end the child process and the reader thread (idempotent)."""
+        with self._lock:
+            self._closed = True
+        self._end_child()
+        self._remove_labels()
+
+    def __enter__(self) -> EngineProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _next_request(self) -> int:
+        with self._lock:
+            self._requests += 1
+            return self._requests
+
+    def _send(self, *message) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the engine process is closed")
+            if not self._child.alive and message[0] in RESPAWNING:
+                self._respawn()
+            child = self._child
+        if child.alive:
+            child.send(message)
+        else:  # nothing to pause or stop; label updates reach the next child
+            log.debug("inkloop engine process: %s ignored, the process has ended", message[0])
+
+    def _spawn(self, settings: EngineSettings) -> None:
+        context = multiprocessing.get_context("spawn")
+        commands_read, commands_write = context.Pipe(duplex=False)
+        events_read, events_write = context.Pipe(duplex=False)
+        args = (self._spec, settings, time.time(), commands_read, events_write)
+        process = context.Process(target=child_main, args=args, name="inkloop-engine", daemon=True)
+        process.start()
+        commands_read.close()  # the child holds these ends now: EOF on events means it ended
+        events_write.close()
+        child = _Child(process, commands_write, events_read)
+        child.reader = threading.Thread(
+            target=self._read, args=(child,), name="inkloop-engine-events", daemon=True
+        )
+        child.reader.start()
+        self._child = child
+        # a proxy nobody closed still ends its child (at the latest when Python exits)
+        self._end_child = weakref.finalize(self, _end, child)
+
+    def _respawn(self) -> None:
+        """A new child for a dead one: last checkpoint, current labels (called under _lock)."""
+        self._end_child()
+        init = Path(self._last_checkpoint) if self._last_checkpoint else self.settings.init
+        self._spawn(replace(self.settings, init=init))
+        for message in self._labels.unapplied():
+            self._child.send(message)
+        self._set_state(State.IDLE)
+
+    def _read(self, child: _Child) -> None:
+        """The reader thread: events to listeners until EOF, then report an unexpected end."""
+        while True:
+            try:
+                message = child.events.recv()
+            except (EOFError, OSError):
+                break
+            self._receive(child, message)
+        child.process.join()  # the pipe closes when the process ends: this returns soon
+        child.events.close()
+        with child.lock:
+            child.commands.close()
+        with self._lock:
+            with self._changed:
+                child.alive = False
+                self._changed.notify_all()
+            if not child.ending:
+                self._report_end(child)
+
+    def _receive(self, child: _Child, message) -> None:
+        if isinstance(message, Waited):
+            with self._changed:
+                if message.token in self._waits:  # else its wait timed out already
+                    self._waits[message.token] = message.done
+                    self._changed.notify_all()
+            return
+        if isinstance(message, SetupFailed):
+            child.setup_failure = message.message
+            return
+        if isinstance(message, StateChanged):
+            with self._changed:
+                self._state = message.state
+                self._changed.notify_all()
+        elif isinstance(message, CheckpointSaved):
+            self._last_checkpoint = message.path
+        self._emit(message)
+
+    def _report_end(self, child: _Child) -> None:
+        message = child.setup_failure or (
+            f"the training process ended unexpectedly (exit code {child.process.exitcode}); "
+            f"labels are safe, the last checkpoint is {self._last_checkpoint or 'none'}"
+        )
+        log.error("inkloop engine process: %s", message)
+        self._emit(Failed(message))
+        self._set_state(State.FAILED)
+
+    def _set_state(self, state: State) -> None:
+        with self._changed:
+            previous, self._state = self._state, state
+            self._changed.notify_all()
+        if state is not previous:
+            self._emit(StateChanged(state, previous))
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop the events
+                log.exception("inkloop engine process: listener %r failed on %r", listener, event)
+
+
+def _end(child: _Child) -> None:
+    """Ask ``child`` to close; terminate it, then kill it, if it does not end in time."""
+    child.ending = True
+    if child.alive:
+        child.send(("close",))
+    if threading.current_thread() is child.reader:
+        return  # a listener closed: the reader ends the child once the listener returns
+    # the reader thread reaps the process and closes the pipes when it ends
+    for signal, timeout in ((None, CLOSE_TIMEOUT), ("terminate", 5.0), ("kill", None)):
+        if signal:
+            log.warning("inkloop engine process: %s pid %s", signal, child.process.pid)
+            getattr(child.process, signal)()
+        child.reader.join(timeout)
+        if not child.reader.is_alive():
+            break

@@ -1,0 +1,203 @@
+"""The engine in a spawned child process: commands down, events up, crashes and clean ends."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from inkloop.engine import (
+    EngineProcess,
+    EngineSettings,
+    Failed,
+    PredictionReady,
+    Ready,
+    State,
+    StateChanged,
+    StepDone,
+)
+from inkloop.io import open_segment
+from inkloop.predict import tile_corners
+from tests.conftest import tiny_model, tiny_training
+
+TIMEOUT = 120  # generous: spawning a child that imports torch is slow on CI machines
+WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px
+
+
+class Recorder:
+    """Collects events from the reader thread; tests wait on conditions over the events since
+    their own start (the shared proxy's earlier events belong to other tests)."""
+
+    def __init__(self) -> None:
+        self.events: list = []
+        self._changed = threading.Condition()
+
+    def __call__(self, event) -> None:
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    def mark(self) -> int:
+        with self._changed:
+            return len(self.events)
+
+    def wait_for(self, predicate, since: int = 0, timeout: float = TIMEOUT) -> list:
+        with self._changed:
+            ok = self._changed.wait_for(lambda: predicate(self.events[since:]), timeout)
+            assert ok, self.events[since:]
+            return self.events[since:]
+
+
+def _of(kind, events) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def _steps(count):
+    return lambda events: len(_of(StepDone, events)) >= count
+
+
+def _state(state):
+    return lambda events: any(e.state is state for e in _of(StateChanged, events))
+
+
+def _labels(folder):
+    segment = open_segment(folder)
+    return np.asarray(segment.ink_labels), np.asarray(segment.mask)
+
+
+def _settings() -> EngineSettings:
+    return EngineSettings(model=tiny_model(), train=tiny_training(), tile=64)
+
+
+@pytest.fixture(scope="module")
+def shared(training_folder):
+    """One proxy for the tests that leave it stopped: each child costs seconds of imports."""
+    recorder = Recorder()
+    ink, supervised = _labels(training_folder)
+    with EngineProcess(training_folder, ink, supervised, _settings(), recorder) as proxy:
+        yield proxy, recorder
+
+
+def test_the_child_gets_ready_and_trains(shared):
+    proxy, recorder = shared
+    (ready,) = recorder.wait_for(lambda events: _of(Ready, events))[:1]
+    assert ready.pid == proxy.pid != os.getpid()
+    assert ready.seconds > 0
+    since = recorder.mark()
+    proxy.start()
+    recorder.wait_for(_steps(2), since)
+    proxy.stop()
+    assert proxy.wait(TIMEOUT)
+    assert proxy.state is State.STOPPED
+
+
+def test_states_follow_the_commands(shared):
+    proxy, recorder = shared
+    since = recorder.mark()
+    proxy.start()
+    recorder.wait_for(_steps(1), since)
+    assert not proxy.wait(0.01)  # training: a run is under way
+    proxy.pause()
+    recorder.wait_for(_state(State.PAUSED), since)
+    assert proxy.state is State.PAUSED
+    proxy.resume()
+    proxy.stop()
+    assert proxy.wait(TIMEOUT)
+    states = [e.state for e in _of(StateChanged, recorder.events[since:])]
+    assert states == [State.TRAINING, State.PAUSED, State.TRAINING, State.STOPPED]
+    assert proxy.state is State.STOPPED
+
+
+def test_label_updates_reach_the_child(shared):
+    proxy, recorder = shared
+    since = recorder.mark()
+    proxy.start()
+    steps = _of(StepDone, recorder.wait_for(_steps(1), since))
+    seen = max(step.labels_version for step in steps)
+    proxy.update_labels(np.full((16, 16), 255, np.uint8), np.ones((16, 16), bool), (8, 8, 24, 24))
+    recorder.wait_for(
+        lambda events: any(e.labels_version > seen for e in _of(StepDone, events)), since
+    )
+    proxy.stop()
+    assert proxy.wait(TIMEOUT)
+    with pytest.raises(ValueError, match="does not match its box"):
+        proxy.update_labels(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool), (0, 0, 8, 8))
+
+
+def test_previews_stream_tile_by_tile(shared, training_folder):
+    proxy, recorder = shared
+    since = recorder.mark()
+    request = proxy.preview(WHOLE)
+
+    def complete(events):
+        return any(
+            e.request == request and e.tiles_done == e.tiles_total
+            for e in _of(PredictionReady, events)
+        )
+
+    updates = [e for e in recorder.wait_for(complete, since) if isinstance(e, PredictionReady)]
+    proxy.preview(None)
+    mask = _labels(training_folder)[1]
+    y, x = tile_corners(WHOLE, mask.shape, 64, 32, mask)[0]
+    assert updates[0].region == (y, x, y + 64, x + 64)  # the centre first
+    assert updates[0].probability.dtype == np.float32
+    assert updates[0].probability.shape == (64, 64)
+    assert [u.tiles_done for u in updates] == list(range(1, updates[0].tiles_total + 1))
+
+
+def test_a_killed_child_is_reported_and_replaced(training_folder):
+    recorder = Recorder()
+    threads = set(threading.enumerate())
+    ink, supervised = _labels(training_folder)
+    with EngineProcess(
+        training_folder, ink, np.zeros_like(supervised), _settings(), recorder
+    ) as proxy:
+        proxy.start()  # nothing labelled yet: the child answers with Failed
+        recorder.wait_for(lambda events: _of(Failed, events))
+        first = proxy.pid
+        os.kill(first, signal.SIGKILL)
+        recorder.wait_for(_state(State.FAILED))
+        assert proxy.state is State.FAILED
+        assert proxy.wait(0)  # nothing runs in a dead process
+        proxy.update_labels(ink, supervised, WHOLE)  # kept for the next child
+        proxy.start()
+        recorder.wait_for(lambda events: any(e.labels_version >= 1 for e in _of(StepDone, events)))
+        assert proxy.pid != first
+    no_labels, crash = (e.message for e in _of(Failed, recorder.events))
+    assert "no labelled pixels yet" in no_labels
+    assert crash == (
+        "the training process ended unexpectedly (exit code -9); "
+        "labels are safe, the last checkpoint is none"
+    )
+    assert [e.pid for e in _of(Ready, recorder.events)][-1] == proxy.pid
+    assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
+    assert set(threading.enumerate()) <= threads
+
+
+def test_close_before_ready_leaves_nothing_behind(training_folder):
+    threads = set(threading.enumerate())
+    ink, supervised = _labels(training_folder)
+    proxy = EngineProcess(training_folder, ink, supervised, _settings())
+    proxy.start()
+    proxy.close()
+    proxy.close()  # idempotent
+    assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
+    assert set(threading.enumerate()) <= threads
+    with pytest.raises(RuntimeError, match="closed"):
+        proxy.start()
+
+
+def test_a_child_that_cannot_set_up_says_why(tmp_path):
+    recorder = Recorder()
+    missing = tmp_path / "missing"
+    image = np.zeros((8, 8), np.uint8)
+    with EngineProcess(missing, image, image.astype(bool), _settings(), recorder) as proxy:
+        recorder.wait_for(_state(State.FAILED))
+        assert proxy.state is State.FAILED
+    (failed,) = _of(Failed, recorder.events)
+    assert failed.message.startswith("the training process could not start: ")
+    assert str(missing) in failed.message
