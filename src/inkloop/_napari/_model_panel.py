@@ -1,0 +1,230 @@
+"""The "Model" section of the dock: save/load checkpoints, advanced model and training settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from inkloop._napari._controls import LogSpinBox, StepSpinBox, button, set_quietly, spin
+from inkloop.engine import CheckpointSaved, EngineSettings
+from inkloop.io import check_writable
+from inkloop.model import ModelConfig
+from inkloop.train import Augmentations
+
+#: light encoders offered; any other smp encoder name or tu-<timm model> can be typed
+LIGHT_ENCODERS = ("resnet18", "resnet34", "efficientnet-b0", "mobilenet_v2")
+ENCODERS = tuple(dict.fromkeys((ModelConfig().encoder, *LIGHT_ENCODERS)))
+DEVICES = ("auto", "cpu", "cuda")
+MODEL_FILES = "inkloop model (*.pt)"
+NO_AUGMENTATION = Augmentations(  # every field at False / 0
+    **{field.name: type(field.default)() for field in dataclasses.fields(Augmentations)}
+)
+ENCODER_TIP = "UNet encoder: any smp encoder name, or tu-<timm model>"
+FROM_CHECKPOINT = "The loaded model brings its own encoder; clear it to choose here"
+
+
+class ModelPanel(QGroupBox):
+    """Model checkpoints and the model/training settings of the next run (see `apply`)."""
+
+    #: the checkpoint the next run continues from (a Path), or None for a fresh model
+    checkpoint_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Model", parent)
+        self.loop = None
+        self.init: Path | None = None
+        self._saving: set[Path] = set()  # paths asked for whose CheckpointSaved is due
+        self.save_button = button("Save model…", "save_model_button", "Write the current model")
+        self.load_button = button(
+            "Load model…", "load_model_button", "Continue from a saved model in the next run"
+        )
+        self.checkpoint_label = QLabel()
+        self.checkpoint_label.setObjectName("checkpoint_label")
+        self.checkpoint_label.setWordWrap(True)
+        self.clear_button = button("Clear", "clear_model_button", "Back to a fresh model")
+        self.advanced = QToolButton()
+        self.advanced.setObjectName("advanced_button")
+        self.advanced.setText("Advanced")
+        self.advanced.setCheckable(True)
+        self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.body = QWidget()
+        self.body.setObjectName("model_settings")
+        self._make_settings()
+        self._lay_out()
+        self._connect()
+        self.show_settings(EngineSettings())
+        self._show_advanced(False)
+        self.set_loop(None)
+
+    def set_loop(self, loop) -> None:
+        """Save through ``loop`` (a LoopSession); None: saving is disabled."""
+        if self.loop is not None:
+            self.loop.changed.disconnect(self._show_event)
+        self.loop = loop
+        self._saving.clear()
+        if loop is not None:
+            loop.changed.connect(self._show_event)
+        self.save_button.setEnabled(loop is not None)
+
+    def apply(self, settings: EngineSettings) -> EngineSettings:
+        """``settings`` with this panel's model, training and checkpoint choices.
+
+        ``model.in_channels`` stays: the trainer sets it from the resolved composition.
+        """
+        augment = settings.train.augment
+        if not self.augment.isChecked():
+            augment = NO_AUGMENTATION
+        elif augment == NO_AUGMENTATION:
+            augment = Augmentations()
+        train = dataclasses.replace(
+            settings.train,
+            patch_size=self.patch_size.value(),
+            batch_size=self.batch_size.value(),
+            lr=self.lr.value(),
+            augment=augment,
+            device=self.device.currentText(),
+        )
+        model = dataclasses.replace(settings.model, encoder=self.encoder.currentText().strip())
+        return dataclasses.replace(settings, model=model, train=train, init=self.init)
+
+    def show_settings(self, settings: EngineSettings) -> None:
+        """Show ``settings``' model, training and checkpoint choices in the controls."""
+        train = settings.train
+        _set_text(self.encoder, settings.model.encoder)
+        set_quietly(self.patch_size, "setValue", train.patch_size)
+        set_quietly(self.batch_size, "setValue", train.batch_size)
+        set_quietly(self.lr, "setValue", train.lr)
+        set_quietly(self.augment, "setChecked", train.augment != NO_AUGMENTATION)
+        _set_text(self.device, train.device)
+        self._set_init(settings.init)
+
+    def load_model(self, path: str | Path) -> bool:
+        """Let the next run continue from the checkpoint at ``path``; False if there is none."""
+        path = Path(path).expanduser()
+        if not path.is_file():
+            show_error(f"No model loaded: {path} is not a file")
+            return False
+        self._set_init(path)
+        return True
+
+    def clear_model(self) -> None:
+        """Go back to a fresh model with this panel's settings."""
+        self._set_init(None)
+
+    def save_model(self, path: str | Path) -> bool:
+        """Have the engine write the current model to ``path`` (``.pt`` added if missing)."""
+        path = Path(path).expanduser()
+        path = path if path.suffix else path.with_suffix(".pt")
+        try:
+            check_writable(path)
+        except ValueError as error:
+            show_error(f"Model not saved: {error}")
+            return False
+        self._saving.add(path.resolve())
+        self.loop.save_checkpoint(path)
+        return True
+
+    def _make_settings(self) -> None:
+        self.encoder = QComboBox()
+        self.encoder.setObjectName("encoder_combo")
+        self.encoder.setEditable(True)
+        self.encoder.addItems(ENCODERS)
+        self.patch_size = spin(StepSpinBox(), 32, 1024, "Training patch side (× 32)", "px")
+        self.patch_size.setSingleStep(32)
+        self.patch_size.setObjectName("patch_size_spin")
+        self.batch_size = spin(QSpinBox(), 1, 512, "Patches per step (halved on out-of-memory)")
+        self.batch_size.setObjectName("batch_size_spin")
+        self.lr = LogSpinBox(1e-6, 1.0)
+        self.lr.setObjectName("learning_rate_spin")
+        self.lr.setToolTip("AdamW learning rate (arrows step on a log scale)")
+        self.augment = QCheckBox("augment")
+        self.augment.setObjectName("augment_checkbox")
+        self.augment.setToolTip("Flips, rotations, intensity, blur, noise, dropout, z-jitter")
+        self.device = QComboBox()
+        self.device.setObjectName("device_combo")
+        self.device.addItems(DEVICES)
+        self.device.setToolTip("auto: a CUDA GPU if there is one, else the CPU")
+
+    def _lay_out(self) -> None:
+        layout = QVBoxLayout(self)
+        for widgets in ((self.save_button, self.load_button),
+                        (self.checkpoint_label, self.clear_button)):  # fmt: skip
+            row = QHBoxLayout()
+            for widget in widgets:
+                row.addWidget(widget)
+            layout.addLayout(row)
+        layout.addWidget(self.advanced)
+        form = QFormLayout(self.body)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Encoder", self.encoder)
+        form.addRow("Patch size", self.patch_size)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Augmentation", self.augment)
+        form.addRow("Device", self.device)
+        layout.addWidget(self.body)
+
+    def _connect(self) -> None:
+        self.advanced.toggled.connect(self._show_advanced)
+        self.save_button.clicked.connect(self._choose_save)
+        self.load_button.clicked.connect(self._choose_load)
+        self.clear_button.clicked.connect(self.clear_model)
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.body.setVisible(shown)
+        arrow = Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        self.advanced.setArrowType(arrow)
+        set_quietly(self.advanced, "setChecked", shown)
+
+    def _set_init(self, path: Path | None) -> None:
+        changed = path != self.init
+        self.init = path
+        text = f"Continues from {path.name}" if path else "A fresh model (settings below)"
+        self.checkpoint_label.setText(text)
+        self.checkpoint_label.setToolTip(str(path or ""))
+        self.clear_button.setEnabled(path is not None)
+        self.encoder.setEnabled(path is None)
+        self.encoder.setToolTip(FROM_CHECKPOINT if path else ENCODER_TIP)
+        if changed:
+            self.checkpoint_changed.emit(path)
+
+    def _choose_save(self) -> None:
+        start = str(self.loop.settings.autosave or "")
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", start, MODEL_FILES)
+        if path:
+            self.save_model(path)
+
+    def _choose_load(self) -> None:
+        autosave = self.loop.settings.autosave if self.loop else None
+        start = str(autosave.parent) if autosave else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Load model", start, MODEL_FILES)
+        if path:
+            self.load_model(path)
+
+    def _show_event(self, event) -> None:
+        if isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
+            self._saving.discard(Path(event.path).resolve())
+            show_info(f"Saved the model (step {event.step}) to {event.path}")
+
+
+def _set_text(combo: QComboBox, text: str) -> None:
+    """Select ``text`` in ``combo``, adding it as an item if it is not one."""
+    if combo.findText(text) < 0:
+        combo.addItem(text)
+    set_quietly(combo, "setCurrentText", text)

@@ -1,0 +1,148 @@
+"""The Model panel: advanced settings into EngineSettings, checkpoints saved and loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from napari.utils.notifications import notification_manager
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFileDialog
+
+from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
+from inkloop._napari._widget import InkLoopWidget
+from inkloop.engine import EngineSettings
+from inkloop.model import ModelConfig
+from inkloop.train import Augmentations, TrainConfig
+from tests.conftest import tiny_model, tiny_training
+
+
+@pytest.fixture
+def segment_widget(make_napari_viewer, segment_folder, monkeypatch):
+    """An Ink Loop widget (engine not warmed up) with an 8-layer segment open."""
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(segment_folder))
+    return widget
+
+
+@pytest.fixture
+def panel(qtbot):
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
+def _messages(since: int) -> list[str]:
+    return [record.message for record in notification_manager.records[since:]]
+
+
+def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot):
+    assert panel.apply(EngineSettings()) == EngineSettings()
+    tiny = EngineSettings(model=tiny_model(), train=tiny_training(patch_size=64, lr=3e-3))
+    panel.show_settings(tiny)
+    assert panel.apply(tiny) == tiny
+    assert not panel.body.isVisibleTo(panel)
+
+    qtbot.mouseClick(panel.advanced, Qt.MouseButton.LeftButton)
+
+    assert panel.body.isVisibleTo(panel)
+    assert panel.encoder.currentText() == tiny_model().encoder
+
+
+def test_changed_controls_change_the_settings(panel, qtbot):
+    panel.encoder.setCurrentText("resnet34")
+    panel.patch_size.setValue(256)
+    panel.batch_size.setValue(4)
+    panel.lr.stepBy(4)  # four quarter-decades up: 1e-3 -> 1e-2
+    panel.augment.setChecked(False)
+    panel.device.setCurrentText("cpu")
+
+    settings = panel.apply(EngineSettings())
+
+    assert settings.model == dataclasses.replace(ModelConfig(), encoder="resnet34")
+    train = TrainConfig(patch_size=256, batch_size=4, lr=1e-2, augment=NO_AUGMENTATION)
+    assert settings.train == dataclasses.replace(train, device="cpu")
+    panel.augment.setChecked(True)
+    assert panel.apply(settings).train.augment == Augmentations()
+
+
+@pytest.mark.parametrize(("typed", "value"), [("100", 96), ("20", 32), ("500", 512)])
+def test_typed_patch_sizes_snap_to_multiples_of_32(panel, qtbot, typed, value):
+    panel.patch_size.lineEdit().selectAll()
+    qtbot.keyClicks(panel.patch_size.lineEdit(), typed)
+    qtbot.keyClick(panel.patch_size.lineEdit(), Qt.Key.Key_Return)
+
+    assert panel.apply(EngineSettings()).train.patch_size == value
+
+
+def test_a_typed_learning_rate_is_read_in_scientific_notation(panel, qtbot):
+    panel.lr.lineEdit().selectAll()
+    qtbot.keyClicks(panel.lr.lineEdit(), "3e-4")
+    qtbot.keyClick(panel.lr.lineEdit(), Qt.Key.Key_Return)
+
+    assert panel.apply(EngineSettings()).train.lr == pytest.approx(3e-4)
+
+
+def test_loading_a_model_sets_init_and_greys_out_the_encoder(panel, qtbot, tmp_path, monkeypatch):
+    checkpoint = tmp_path / "earlier.pt"
+    checkpoint.write_bytes(b"weights")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(checkpoint), ""))
+
+    with qtbot.waitSignal(panel.checkpoint_changed) as signal:
+        panel.load_button.click()
+
+    assert signal.args == [checkpoint]
+    assert panel.apply(EngineSettings()).init == checkpoint
+    assert "earlier.pt" in panel.checkpoint_label.text()
+    assert not panel.encoder.isEnabled()
+    assert "loaded model" in panel.encoder.toolTip()
+    with qtbot.waitSignal(panel.checkpoint_changed) as signal:
+        panel.clear_button.click()
+    assert signal.args == [None]
+    assert panel.apply(EngineSettings()) == EngineSettings()
+    assert panel.encoder.isEnabled()
+    assert not panel.clear_button.isEnabled()
+
+
+def test_loading_a_missing_model_says_so_and_changes_nothing(panel, tmp_path):
+    shown = len(notification_manager.records)
+
+    assert not panel.load_model(tmp_path / "missing.pt")
+
+    assert any("missing.pt is not a file" in message for message in _messages(shown))
+    assert panel.init is None
+
+
+def test_saving_needs_a_session(panel, segment_widget):
+    assert not panel.save_button.isEnabled()
+    panel.set_loop(segment_widget.loop)
+    assert panel.save_button.isEnabled()
+    panel.set_loop(None)
+    assert not panel.save_button.isEnabled()
+
+
+@pytest.mark.slow
+def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_it(
+    panel, segment_widget, qtbot, tmp_path, monkeypatch
+):
+    loop = segment_widget.loop
+    loop.settings = EngineSettings(model=tiny_model(), train=tiny_training())
+    panel.show_settings(loop.settings)
+    panel.set_loop(loop)
+    target = tmp_path / "mine"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    shown = len(notification_manager.records)
+
+    panel.save_button.click()
+
+    saved = target.with_suffix(".pt")
+    qtbot.waitUntil(lambda: any("Saved the model" in m for m in _messages(shown)), timeout=60_000)
+    assert saved.is_file()
+    assert str(saved) in _messages(shown)[-1]
+    assert panel.load_model(saved)
+    loop.warm_up(panel.apply(loop.settings))  # a new engine process, set up from the checkpoint
+    qtbot.waitUntil(lambda: loop.ready, timeout=60_000)
+    assert loop.engine.settings.init == saved
+    assert not any("Ink Loop" in message for message in _messages(shown))  # no Failed
