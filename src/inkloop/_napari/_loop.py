@@ -20,6 +20,7 @@ from inkloop.engine import (
     Failed,
     Notice,
     PredictionReady,
+    Ready,
     State,
     StateChanged,
     StepDone,
@@ -38,12 +39,16 @@ class LoopSession(QObject):
     event_received = Signal(object)  # emitted on the engine's reader thread
     changed = Signal(object)  # the event just applied, on the GUI thread (panels listen)
 
-    def __init__(self, viewer, labels, refresh_s: float = 3.0, parent=None) -> None:
+    def __init__(
+        self, viewer, labels, refresh_s: float = 3.0, torch_threads: int | None = None, parent=None
+    ) -> None:
         super().__init__(parent)
         self.viewer, self.labels, self.refresh_s = viewer, labels, refresh_s
+        self.torch_threads = torch_threads
         self.engine: EngineProcess | None = None
         self.settings = EngineSettings(autosave=_checkpoint_path(labels.segment))
         self.state = State.IDLE
+        self.ready = False  # the engine process is set up
         self.steps: list[StepDone] = []
         self.validations: list[Validated] = []
         self.labels_sent = 0
@@ -70,9 +75,14 @@ class LoopSession(QObject):
         self.settings = settings
         ink, supervised = self.labels.labels()
         self.engine = EngineProcess(
-            self.labels.segment.path, ink, supervised, settings, self.event_received.emit
+            self.labels.segment.path,
+            ink,
+            supervised,
+            settings,
+            self.event_received.emit,
+            torch_threads=self.torch_threads,
         )
-        self.labels_sent = 0
+        self.labels_sent, self.ready = 0, False
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training and keep the visible area's prediction streaming."""
@@ -174,6 +184,8 @@ class LoopSession(QObject):
             self.validations.append(event)
         elif isinstance(event, StateChanged):
             self.state = event.state
+        elif isinstance(event, Ready):
+            self.ready = True
         elif isinstance(event, Failed):
             show_error(f"Ink Loop: {event.message}")
         elif isinstance(event, Notice):

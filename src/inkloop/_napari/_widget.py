@@ -29,6 +29,8 @@ class InkLoopWidget(QWidget):
     #: start the engine process as soon as a segment has labels, so that the first click on
     #: "Finetune & preview" answers in a second rather than after torch's import
     warm_engine = True
+    #: torch threads of the engine process; None: one less than the cores, leaving the GUI one
+    torch_threads: int | None = None
 
     def __init__(self, napari_viewer: napari.viewer.Viewer, parent: QWidget | None = None):
         super().__init__(parent)
@@ -84,7 +86,7 @@ class InkLoopWidget(QWidget):
             return
         self.labels = LabelSession(layer, segment)
         self.brush_panel.set_session(self.labels)
-        self.loop = LoopSession(self.viewer, self.labels)
+        self.loop = LoopSession(self.viewer, self.labels, torch_threads=self.torch_threads)
         self.loop_panel.set_loop(self.loop)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
             self.loop.warm_up()
