@@ -6,22 +6,29 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from inkloop.engine import (
+    Composed,
     EngineProcess,
     EngineSettings,
     Failed,
+    Notice,
     PredictionReady,
     Ready,
+    SegmentPredicted,
+    SegmentProgress,
     State,
     StateChanged,
     StepDone,
 )
-from inkloop.io import open_segment
+from inkloop.io import open_segment, read_image
 from inkloop.predict import tile_corners
+from inkloop.synthetic import write_segment
 from tests.conftest import tiny_model, tiny_training
 
 TIMEOUT = 120  # generous: spawning a child that imports torch is slow on CI machines
@@ -201,3 +208,63 @@ def test_a_child_that_cannot_set_up_says_why(tmp_path):
     (failed,) = _of(Failed, recorder.events)
     assert failed.message.startswith("the training process could not start: ")
     assert str(missing) in failed.message
+
+
+def _ended(request):
+    kinds = (SegmentPredicted, Failed, Notice)
+    return lambda events: any(isinstance(e, kinds) and e.request == request for e in events)
+
+
+def test_a_whole_segment_prediction_in_the_child(shared, tmp_path):
+    proxy, recorder = shared
+    since = recorder.mark()
+    request = proxy.predict_segment(tmp_path / "ink", "png")
+    events = [e for e in recorder.wait_for(_ended(request), since) if e.request == request]
+    *progress, done = events
+    assert isinstance(done, SegmentPredicted)
+    assert done.path == str(tmp_path / "ink.png")
+    assert progress
+    assert all(isinstance(e, SegmentProgress) for e in progress)
+    image = read_image(tmp_path / "ink.png", grey=True)
+    assert image.shape == WHOLE[2:]
+    assert image.dtype == np.uint8
+    assert image.max() > 0
+
+
+def test_an_unwritable_output_fails_before_reaching_the_child(shared, tmp_path):
+    proxy, recorder = shared
+    since = recorder.mark()
+    with pytest.raises(ValueError, match="folder does not exist"):
+        proxy.predict_segment(tmp_path / "missing" / "ink.png")
+    assert proxy.wait(TIMEOUT)
+    assert not recorder.events[since:]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compose_in_the_child(shared):
+    proxy, recorder = shared
+    since = recorder.mark()
+    request = proxy.compose((0, 16, 32, 64))
+    events = recorder.wait_for(lambda events: _of(Composed, events), since)
+    (composed,) = _of(Composed, events)
+    assert composed.request == request
+    assert composed.channels.shape == (8, 32, 48)
+    assert composed.names == tuple(f"layer {z}" for z in range(8))
+
+
+def test_closing_during_a_segment_prediction_returns_promptly(tmp_path):
+    from tests.test_engine import BIG
+
+    folder = write_segment(tmp_path / "big" / "20240202000000", *BIG[1:], BIG[0], seed=7)
+    recorder = Recorder()
+    ink, supervised = _labels(folder)
+    settings = replace(_settings(), block=128)
+    proxy = EngineProcess(folder, ink, supervised, settings, recorder)
+    proxy.predict_segment(tmp_path / "ink.zarr", tta=True)
+    recorder.wait_for(lambda events: _of(SegmentProgress, events))
+    started = time.monotonic()
+    proxy.close()
+    assert time.monotonic() - started < 10
+    assert not proxy.alive
+    assert not _of(SegmentPredicted, recorder.events)
+    assert [p.name for p in tmp_path.iterdir()] == ["big"]  # no partial prediction

@@ -105,17 +105,9 @@ def predict_to_file(
     progress: bool = True,
 ) -> dict:
     """`inkloop predict`: every check first, then the segment (or region) block by block."""
-    import dask
-
     from inkloop.io import open_segment
     from inkloop.model import load_checkpoint
-    from inkloop.predict import (
-        Predictor,
-        check_output,
-        check_region,
-        predict_segment,
-        write_prediction,
-    )
+    from inkloop.predict import Predictor, check_output, check_region, predict_into
 
     check_output(out)
     checkpoint = load_checkpoint(model)
@@ -125,12 +117,7 @@ def predict_to_file(
     predictor = Predictor.from_checkpoint(
         checkpoint, segment, device=device, mask=mask, batch_size=batch_size, tta=tta
     )
-    probability = predict_segment(predictor, segment, mask, region=region)
-    # On a CPU one forward pass already uses every core: a second block task at the same time
-    # only adds memory (~0.5 GB) and cache thrashing. A GPU gains from overlapping reads.
-    workers = 1 if predictor.device.type == "cpu" else None
-    with dask.config.set(num_workers=workers):
-        write_prediction(probability, out, progress=progress)
+    predict_into(predictor, segment, out, mask=mask, region=region, progress=progress)
     return {"out": str(out), "region": list(region), "device": str(predictor.device)}
 
 

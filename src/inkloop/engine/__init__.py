@@ -7,21 +7,27 @@ the same surface (the widget: torch never enters the napari process).
 from inkloop.engine._engine import Engine
 from inkloop.engine._events import (
     CheckpointSaved,
+    Composed,
     Event,
     Failed,
     Notice,
     PredictionReady,
     Ready,
+    SegmentPredicted,
+    SegmentProgress,
     State,
     StateChanged,
     StepDone,
     Validated,
 )
+from inkloop.engine._jobs import FORMATS, prediction_path
 from inkloop.engine._process import EngineProcess
 from inkloop.engine._settings import EngineSettings
 
 __all__ = [
+    "FORMATS",
     "CheckpointSaved",
+    "Composed",
     "Engine",
     "EngineProcess",
     "EngineSettings",
@@ -30,8 +36,11 @@ __all__ = [
     "Notice",
     "PredictionReady",
     "Ready",
+    "SegmentPredicted",
+    "SegmentProgress",
     "State",
     "StateChanged",
     "StepDone",
     "Validated",
+    "prediction_path",
 ]

@@ -1,6 +1,7 @@
-"""The engine's child process (see `_process`): its entry point, command loop and messages.
+"""The engine's child process (see `_process`): the parent's handle on it, its entry point,
+command loop and messages.
 
-Imported by the napari process too (for the messages and label files), so nothing heavy at
+Imported by the napari process too (for the handle and the messages), so nothing heavy at
 module level: torch and smp are imported in `_setup`, in the child only.
 """
 
@@ -10,17 +11,21 @@ import logging
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import numpy as np
 
 from inkloop.engine._events import Failed, Ready
+from inkloop.engine._labelfiles import LabelFiles
+from inkloop.engine._requests import REQUESTS, error_message
 
 log = logging.getLogger(__name__)
+CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
 
 
 @dataclass(frozen=True)
@@ -48,53 +53,25 @@ class Spec:
     torch_threads: int
 
 
-class LabelFiles:
-    """The labels as .npy files that both processes memory-map.
+@dataclass(eq=False)
+class ChildHandle:
+    """One child process and this process's ends of its pipes."""
 
-    Files rather than pickles: 8192 x 14000 labels are ~230 MB, which would otherwise be
-    pickled, piped and unpickled (two extra copies). Files rather than shared_memory: the
-    child's Engine writes label updates straight into the mapped files, so they outlive a
-    crashed child and a respawned one starts from them; Python 3.11's shared_memory would have
-    the child's resource tracker unlink the block when the child dies; and /dev/shm is small
-    in containers. ``applied`` holds the number of the last update the child applied: the
-    proxy replays later ones to a respawned child.
-    """
+    process: BaseProcess
+    commands: Connection
+    events: Connection
+    reader: threading.Thread | None = None
+    alive: bool = True
+    ending: bool = False  # asked to close: its end is no crash
+    setup_failure: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __init__(self, ink: np.ndarray, supervised: np.ndarray) -> None:
-        self.shape = ink.shape
-        self.folder = Path(tempfile.mkdtemp(prefix="inkloop-labels-"))
-        np.save(self.folder / "ink.npy", np.asarray(ink, np.uint8))
-        np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
-        np.save(self.folder / "applied.npy", np.zeros(1, np.int64))
-        self.applied = np.load(self.folder / "applied.npy", mmap_mode="r+")
-        self._sent: list[tuple] = []  # (number, bbox, ink, supervised) maybe not applied yet
-        self._count = 0
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def open(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """ink, supervised and applied, mapped read-write (in the child)."""
-        names = ("ink", "supervised", "applied")
-        return tuple(np.load(folder / f"{name}.npy", mmap_mode="r+") for name in names)
-
-    def record(self, bbox, ink: np.ndarray, supervised: np.ndarray) -> tuple:
-        """Number an update and keep it until the child applied it; returns the message."""
-        with self._lock:
-            self._count += 1
-            applied = int(self.applied[0])
-            self._sent = [u for u in self._sent if u[0] > applied]
-            self._sent.append((self._count, bbox, ink, supervised))
-            return ("labels", *self._sent[-1])
-
-    def unapplied(self) -> list[tuple]:
-        """Messages for the updates a dead child did not apply, in order."""
-        with self._lock:
-            applied = int(self.applied[0])
-            return [("labels", *u) for u in self._sent if u[0] > applied]
-
-    def remove(self) -> None:
-        del self.applied  # unmap before deleting
-        shutil.rmtree(self.folder, ignore_errors=True)
+    def send(self, message: tuple) -> None:
+        try:
+            with self.lock:
+                self.commands.send(message)
+        except OSError as error:  # it died: the reader reports that
+            log.warning("inkloop engine process: %s not delivered: %s", message[0], error)
 
 
 class Outbox:
@@ -167,7 +144,8 @@ def _serve(engine, inbox: queue.Queue, outbox: Outbox, applied: np.ndarray) -> b
             _apply(engine, outbox, applied, name, args)
         except Exception as error:  # e.g. LabelError from start: a Failed event, as in Engine
             log.exception("inkloop engine process: %s failed", name)
-            outbox.send(Failed(str(error) or type(error).__name__))
+            request = args[0] if name in REQUESTS else None
+            outbox.send(Failed(error_message(error), request))
     return message == ("close", "orphaned")
 
 
@@ -183,8 +161,25 @@ def _apply(engine, outbox: Outbox, applied: np.ndarray, name: str, args: list) -
     elif name == "wait":
         # in a thread: the loop must go on taking commands (a stop) while this waits
         threading.Thread(target=_answer_wait, args=(engine, outbox, *args), daemon=True).start()
-    elif name in ("predict", "preview"):
+    elif name in REQUESTS:
         request, *rest = args
         getattr(engine, name)(*rest, request=request)
     else:
         getattr(engine, name)(*args)
+
+
+def end_child(child: ChildHandle) -> None:
+    """Ask ``child`` to close; terminate it, then kill it, if it does not end in time."""
+    child.ending = True
+    if child.alive:
+        child.send(("close",))
+    if threading.current_thread() is child.reader:
+        return  # a listener closed: the reader ends the child once the listener returns
+    # the reader thread reaps the process and closes the pipes when it ends
+    for signal, timeout in ((None, CLOSE_TIMEOUT), ("terminate", 5.0), ("kill", None)):
+        if signal:
+            log.warning("inkloop engine process: %s pid %s", signal, child.process.pid)
+            getattr(child.process, signal)()
+        child.reader.join(timeout)
+        if not child.reader.is_alive():
+            break

@@ -1,11 +1,12 @@
 """The training session: a state machine whose work runs in one background thread.
 
-Commands (start, pause, resume, stop, predict, preview, save, close) are queued and applied
-by the worker between training steps, so ``stop`` takes effect after at most the step in
-flight. Predictions stream tile by tile and give way to any waiting command between tiles.
-Label updates go straight into the thread-safe LabelStore and reach the next batch.
-Everything the worker has to say comes out as events (see `_events`), delivered to the
-listeners on the worker thread.
+Commands (start, pause, resume, stop, predict, preview, save, close, ...) are queued and
+applied by the worker between training steps, so ``stop`` takes effect after at most the step
+in flight. Predictions stream tile by tile and give way to any waiting command between tiles;
+a whole-segment prediction hands the worker back between its blocks (see `_jobs`). Label
+updates go straight into the thread-safe LabelStore and reach the next batch. Everything the
+worker has to say comes out as events (see `_events`), delivered to the listeners on the
+worker thread.
 """
 
 from __future__ import annotations
@@ -14,29 +15,24 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine._events import (
-    CheckpointSaved,
-    Event,
-    Failed,
-    Notice,
-    State,
-    StateChanged,
-    StepDone,
-)
-from inkloop.engine._preview import Interrupt, Preview, stream_events, validate
+from inkloop.engine._events import Event, Failed, State, StateChanged
+from inkloop.engine._jobs import SegmentJob, checked_output
+from inkloop.engine._preview import Preview
+from inkloop.engine._requests import REQUESTS, PredictionWork, error_message
 from inkloop.engine._settings import EngineSettings
-from inkloop.model import save_checkpoint
+from inkloop.engine._training import TrainingWork
 from inkloop.train import LabelStore
 
 log = logging.getLogger(__name__)
 
 
-class Engine:
+class Engine(TrainingWork, PredictionWork):
     """Finetune a model on a segment's labels in the background and predict regions on demand."""
 
     def __init__(
@@ -60,6 +56,9 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._trainer = None
         self._preview: Preview | None = None  # worker-side
+        self._jobs: deque[SegmentJob] = deque()  # whole-segment predictions not started yet
+        self._job: SegmentJob | None = None  # the one running
+        self._closing = False
         self._last_save = time.monotonic()
 
     @property
@@ -120,17 +119,48 @@ class Engine:
         self._send("preview", request, region, float(every))
         return request
 
+    def predict_segment(
+        self, out: str | Path, fmt: str | None = None, tta: bool = False, *, request=None
+    ) -> int:
+        """Queue predicting the whole segment into ``out`` (PNG, TIFF or zarr; ``fmt`` "png",
+        "tif" or "zarr" sets its suffix); ValueError now if ``out`` cannot be written.
+
+        SegmentProgress events follow, then SegmentPredicted (or Failed). It uses the weights
+        of its start and runs while training does not: asked for during training, it starts
+        once training is paused or stopped, and it waits again while training is resumed.
+        Commands are applied between its blocks; `cancel` ends it with a Notice.
+        """
+        out = checked_output(out, fmt)
+        request = self._number(request)
+        self._send("predict_segment", request, out, bool(tta))
+        return request
+
+    def cancel(self, request: int) -> None:
+        """End the whole-segment prediction ``request`` (running or queued): a Notice follows."""
+        self._send("cancel", int(request))
+
+    def compose(self, region: tuple[int, int, int, int], *, request: int | None = None) -> int:
+        """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
+        Composed event with the returned request number follows."""
+        request = self._number(request)
+        self._send("compose", request, tuple(int(v) for v in region))
+        return request
+
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
         self._send("save", Path(path))
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the commands sent so far are handled and no run is under way (not
-        training or paused); False if ``timeout`` passed first. Previews are not waited for."""
+        """Block until the commands sent so far are handled, no run is under way (not
+        training or paused) and no whole-segment prediction is left; False if ``timeout``
+        passed first. Previews are not waited for."""
+
+        def done() -> bool:
+            busy = self._pending or self._jobs or self._job is not None
+            return not busy and not self._state.running
+
         with self._changed:
-            return self._changed.wait_for(
-                lambda: not self._pending and not self._state.running, timeout
-            )
+            return self._changed.wait_for(done, timeout)
 
     def close(self) -> None:
         """Stop training, finish queued commands and end the worker thread."""
@@ -162,29 +192,43 @@ class Engine:
         self._commands.put(command)
 
     def _work(self) -> None:
-        while True:
-            idle = self._state is not State.TRAINING and not self._preview_due()
-            try:
-                command = self._commands.get(block=idle)
-            except queue.Empty:
-                command = None
-            if command is not None and command[0] == "close":
-                return
+        while not self._closing:
+            self._turn(wait=True)
+
+    def _turn(self, wait: bool) -> None:
+        """Apply the next command, or else do the next piece of work; with ``wait``, block
+        until a command comes if there is no work."""
+        try:
+            command = self._commands.get(block=wait and self._next_work() is None)
+        except queue.Empty:
+            command = None
+        if command is not None and command[0] == "close":
+            self._closing = True
+        else:
             self._handle(command)
 
+    def _next_work(self) -> str | None:
+        """What to do when no command waits: a preview round, a whole-segment prediction
+        (not while training) or a training step; None: nothing."""
+        if self._preview_due():
+            return "preview"
+        if self._jobs and self._job is None and self._state is not State.TRAINING:
+            return "segment"
+        return "step" if self._state is State.TRAINING else None
+
     def _handle(self, command: tuple | None) -> None:
-        """Apply ``command``, or else do the next piece of work: a preview round or a step."""
-        task = command[0] if command else "preview" if self._preview_due() else "step"
+        """Apply ``command``, or else do the next piece of work (see `_next_work`)."""
+        task = command[0] if command else self._next_work()
+        work = {"preview": self._preview_round, "segment": self._run_segment}
         try:
             if command:
                 getattr(self, f"_on_{task}")(*command[1:])
-            elif task == "preview":
-                self._preview_round()
-            else:
-                self._train_step()
+            elif task is not None:
+                work.get(task, self._train_step)()
         except Exception as error:  # reported as Failed; the weights and labels stay intact
             log.exception("inkloop engine: %s failed", task)
-            self._emit(Failed(str(error) or type(error).__name__))
+            request = command[1] if command and task in REQUESTS else None
+            self._emit(Failed(error_message(error), request))
             if task == "step":  # a failed step ends the run; a failed request does not
                 self._set_state(State.FAILED)
             elif not command:  # a failing preview is not retried before the next request
@@ -193,102 +237,6 @@ class Engine:
             with self._changed:
                 self._pending -= 1
                 self._changed.notify_all()
-
-    def _on_start(self) -> None:
-        if self._state.running:
-            return
-        trainer = self._ensure_trainer()
-        trainer.new_run()
-        self._set_state(State.TRAINING)
-
-    def _on_pause(self) -> None:
-        if self._state is State.TRAINING:
-            self._set_state(State.PAUSED)
-
-    def _on_resume(self) -> None:
-        if self._state is State.PAUSED:
-            self._set_state(State.TRAINING)
-
-    def _on_stop(self) -> None:
-        if self._state.running:
-            self._set_state(State.STOPPED)
-            self._autosave()
-
-    def _on_prepare(self) -> None:
-        self._ensure_trainer()
-
-    def _on_predict(self, request: int, region: tuple[int, int, int, int]) -> None:
-        if not self._stream(request, region):  # a command cut in: finish after it
-            self._send("predict", request, region)
-
-    def _on_preview(self, request: int, region, every: float) -> None:
-        self._preview = None if region is None else Preview(request, region, every)
-
-    def _preview_due(self) -> bool:
-        step = self._trainer.step_count if self._trainer else 0
-        training = self._state is State.TRAINING
-        return self._preview is not None and self._preview.due(step, training, time.monotonic())
-
-    def _preview_round(self) -> None:
-        preview = self._preview
-        step = self._ensure_trainer().step_count
-        if self._stream(preview.request, preview.region):
-            preview.done(step, time.monotonic())
-
-    def _stream(self, request: int, region) -> bool:
-        """Emit ``region``'s prediction tile by tile; False if a waiting command cut it short."""
-        trainer = self._ensure_trainer()
-        predictor, step = self.settings.predictor(trainer), trainer.step_count
-        interrupt = Interrupt(self._commands)
-        events = stream_events(predictor, self.segment, self.mask, region, request, step, interrupt)
-        for event in events:
-            self._emit(event)
-        return not interrupt.cut
-
-    def _on_save(self, path: Path) -> None:
-        trainer = self._ensure_trainer()
-        provenance = self.settings.checkpoint_provenance(self.segment, self.labels)
-        save_checkpoint(path, trainer.checkpoint(provenance))
-        self._last_save = time.monotonic()
-        self._emit(CheckpointSaved(str(path), trainer.step_count))
-
-    def _train_step(self) -> None:
-        trainer = self._trainer
-        result = trainer.step()
-        self._emit(
-            StepDone(
-                result.step,
-                result.loss,
-                result.lr,
-                result.samples_per_s,
-                result.batch_size,
-                result.labels_version,
-                trainer.progress(),
-            )
-        )
-        if result.notice:
-            self._emit(Notice(result.notice))
-        if self.settings.holdout and trainer.run_steps % self.settings.validate_every == 0:
-            self._validate()
-        if time.monotonic() - self._last_save > self.settings.autosave_every:
-            self._autosave()
-        if trainer.finished:
-            if self.settings.holdout:
-                self._validate()
-            self._set_state(State.FINISHED)
-            self._autosave()
-
-    def _validate(self) -> None:
-        trainer = self._trainer
-        predictor, step = self.settings.predictor(trainer), trainer.step_count
-        holdout, interrupt = self.settings.holdout, Interrupt(self._commands)
-        scores = validate(predictor, self.segment, self.mask, self.labels, holdout, step, interrupt)
-        if scores is not None:
-            self._emit(scores)
-
-    def _autosave(self) -> None:
-        if self.settings.autosave is not None and self._trainer is not None:
-            self._on_save(self.settings.autosave)
 
     def _ensure_trainer(self):
         if self._trainer is None:

@@ -61,6 +61,7 @@ class Notice:
     """Something the user should be told once, training goes on (e.g. the batch was halved)."""
 
     message: str
+    request: int | None = None  # the request it is about, if any (e.g. one cancelled)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Failed:
     """A run or request failed; the message says what happened and what to do."""
 
     message: str
+    request: int | None = None  # the request that failed; None: the run or the process
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,35 @@ class PredictionReady:
 
 
 @dataclass(frozen=True)
+class SegmentProgress:
+    """A whole-segment prediction is ``done`` of ``total`` dask tasks (blocks) along."""
+
+    request: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class SegmentPredicted:
+    """A whole-segment prediction is written to ``path``."""
+
+    request: int
+    path: str
+    seconds: float
+    step: int  # training step of the weights that made it
+
+
+@dataclass(frozen=True)
+class Composed:
+    """The model's input over ``region``: normalised channels, as the model sees them."""
+
+    request: int
+    region: tuple[int, int, int, int]  # y0, x0, y1, x1
+    channels: np.ndarray = field(repr=False)  # float32 (C, h, w), 0..1 for raw layers and means
+    names: tuple[str, ...]  # one per channel: "layer 24", "mean 22-24", "|L25-L24|"
+
+
+@dataclass(frozen=True)
 class Ready:
     """The engine process is set up (imports, segment, model) and takes commands."""
 
@@ -103,5 +134,8 @@ Event = (
     | Notice
     | Failed
     | PredictionReady
+    | SegmentProgress
+    | SegmentPredicted
+    | Composed
     | Ready
 )

@@ -16,42 +16,21 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine._child import LabelFiles, SetupFailed, Spec, Waited, child_main
+from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, child_main, end_child
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
+from inkloop.engine._jobs import checked_output
+from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
-CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
-RESPAWNING = ("start", "predict", "preview", "save")  # commands that restart a dead child
-
-
-@dataclass(eq=False)
-class _Child:
-    """One child process and this process's ends of its pipes."""
-
-    process: BaseProcess
-    commands: Connection
-    events: Connection
-    reader: threading.Thread | None = None
-    alive: bool = True
-    ending: bool = False  # asked to close: its end is no crash
-    setup_failure: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def send(self, message: tuple) -> None:
-        try:
-            with self.lock:
-                self.commands.send(message)
-        except OSError as error:  # it died: the reader reports that
-            log.warning("inkloop engine process: %s not delivered: %s", message[0], error)
+# commands that restart a dead child
+RESPAWNING = ("start", "predict", "preview", "predict_segment", "compose", "save")
 
 
 class EngineProcess:
@@ -109,6 +88,11 @@ class EngineProcess:
         """The child process's id."""
         return self._child.process.pid
 
+    @property
+    def alive(self) -> bool:
+        """Whether the child process runs (False once it died or was closed)."""
+        return self._child.alive
+
     def subscribe(self, listener: Callable[[Event], None]) -> None:
         self._listeners.append(listener)
 
@@ -151,6 +135,25 @@ class EngineProcess:
         request = self._next_request()
         region = None if region is None else tuple(int(v) for v in region)
         self._send("preview", request, region, float(every))
+        return request
+
+    def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
+        """Queue predicting the whole segment into ``out``, as `Engine.predict_segment`
+        (ValueError now if ``out`` cannot be written)."""
+        out = checked_output(out, fmt)
+        request = self._next_request()
+        self._send("predict_segment", request, str(out), None, bool(tta))
+        return request
+
+    def cancel(self, request: int) -> None:
+        """End the whole-segment prediction ``request`` (running or queued): a Notice follows."""
+        self._send("cancel", int(request))
+
+    def compose(self, region: tuple[int, int, int, int]) -> int:
+        """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
+        Composed event with the returned request number follows."""
+        request = self._next_request()
+        self._send("compose", request, tuple(int(v) for v in region))
         return request
 
     def save(self, path: str | Path) -> None:
@@ -214,14 +217,14 @@ class EngineProcess:
         process.start()
         commands_read.close()  # the child holds these ends now: EOF on events means it ended
         events_write.close()
-        child = _Child(process, commands_write, events_read)
+        child = ChildHandle(process, commands_write, events_read)
         child.reader = threading.Thread(
             target=self._read, args=(child,), name="inkloop-engine-events", daemon=True
         )
         child.reader.start()
         self._child = child
         # a proxy nobody closed still ends its child (at the latest when Python exits)
-        self._end_child = weakref.finalize(self, _end, child)
+        self._end_child = weakref.finalize(self, end_child, child)
 
     def _respawn(self) -> None:
         """A new child for a dead one: last checkpoint, current labels (called under _lock)."""
@@ -232,7 +235,7 @@ class EngineProcess:
             self._child.send(message)
         self._set_state(State.IDLE)
 
-    def _read(self, child: _Child) -> None:
+    def _read(self, child: ChildHandle) -> None:
         """The reader thread: events to listeners until EOF, then report an unexpected end."""
         while True:
             try:
@@ -251,7 +254,7 @@ class EngineProcess:
             if not child.ending:
                 self._report_end(child)
 
-    def _receive(self, child: _Child, message) -> None:
+    def _receive(self, child: ChildHandle, message) -> None:
         if isinstance(message, Waited):
             with self._changed:
                 if message.token in self._waits:  # else its wait timed out already
@@ -269,7 +272,7 @@ class EngineProcess:
             self._last_checkpoint = message.path
         self._emit(message)
 
-    def _report_end(self, child: _Child) -> None:
+    def _report_end(self, child: ChildHandle) -> None:
         message = child.setup_failure or (
             f"the training process ended unexpectedly (exit code {child.process.exitcode}); "
             f"labels are safe, the last checkpoint is {self._last_checkpoint or 'none'}"
@@ -291,20 +294,3 @@ class EngineProcess:
                 listener(event)
             except Exception:  # a broken listener must not stop the events
                 log.exception("inkloop engine process: listener %r failed on %r", listener, event)
-
-
-def _end(child: _Child) -> None:
-    """Ask ``child`` to close; terminate it, then kill it, if it does not end in time."""
-    child.ending = True
-    if child.alive:
-        child.send(("close",))
-    if threading.current_thread() is child.reader:
-        return  # a listener closed: the reader ends the child once the listener returns
-    # the reader thread reaps the process and closes the pipes when it ends
-    for signal, timeout in ((None, CLOSE_TIMEOUT), ("terminate", 5.0), ("kill", None)):
-        if signal:
-            log.warning("inkloop engine process: %s pid %s", signal, child.process.pid)
-            getattr(child.process, signal)()
-        child.reader.join(timeout)
-        if not child.reader.is_alive():
-            break

@@ -28,6 +28,8 @@ class EngineSettings:
     autosave_every: float = 120.0
     provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
     tile: int = 544  # prediction tile size in pixels (see Predictor)
+    # pixels per side of a whole-segment prediction's blocks: commands wait for one at most
+    block: int = 1024
 
     def build_trainer(self, segment, labels, mask=None):
         """A Trainer for ``segment`` with these settings (loads ``init`` if given); ``mask`` is
@@ -61,8 +63,12 @@ class EngineSettings:
             **self.provenance,
         }
 
-    def predictor(self, trainer):
-        """The model ``trainer`` is training, as a Predictor (weights shared, not copied)."""
+    def predictor(self, trainer, *, tta: bool = False, frozen: bool = False):
+        """The model ``trainer`` is training, as a Predictor: its weights shared, or with
+        ``frozen`` a copy of them that training leaves alone."""
+        import copy
+
         from inkloop.predict import Predictor
 
-        return Predictor(trainer.model, trainer.composition, trainer.normalisation, tile=self.tile)
+        model = copy.deepcopy(trainer.model) if frozen else trainer.model
+        return Predictor(model, trainer.composition, trainer.normalisation, tile=self.tile, tta=tta)

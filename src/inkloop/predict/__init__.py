@@ -1,7 +1,12 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
 from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
-from inkloop.predict._segment import check_output, predict_segment, write_prediction
+from inkloop.predict._segment import (
+    check_output,
+    predict_into,
+    predict_segment,
+    write_prediction,
+)
 from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
 
 __all__ = [
@@ -11,6 +16,7 @@ __all__ = [
     "blend_window",
     "check_output",
     "check_region",
+    "predict_into",
     "predict_segment",
     "tile_corners",
     "tile_starts",

@@ -1,0 +1,182 @@
+"""The "Predict whole segment" section of the dock: the whole segment into a file and a layer.
+
+The prediction runs in the engine process (`EngineProcess.predict_segment`) with the current
+weights; its progress shows as a napari progress bar, and the file it writes opens as the
+layer "<id> prediction". Events arrive through `LoopSession.changed`, on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from inkloop.engine import (
+    Failed,
+    Notice,
+    SegmentPredicted,
+    SegmentProgress,
+    State,
+    StateChanged,
+    prediction_path,
+)
+from inkloop.predict import check_output
+
+FORMATS = {"PNG": "png", "TIFF": "tif", "zarr": "zarr"}  # shown -> prediction_path's fmt
+
+
+class PredictPanel(QGroupBox):
+    """Predicts the whole segment of a `LoopSession` (bound with `set_loop`) into
+    ``<id>_prediction.<format>`` beside its labels, then shows it as a layer."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Predict whole segment", parent)
+        self.loop = None
+        self.request: int | None = None  # the prediction under way
+        self._engine = None  # the engine process it runs in
+        self._bar: progress | None = None
+        self.predict_button = QPushButton("Predict whole segment")
+        self.predict_button.setObjectName("predict_segment_button")
+        self.predict_button.setToolTip(
+            "Predict the whole segment with the current weights into the file below "
+            "(during training it starts once training is paused or stopped)"
+        )
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel_segment_button")
+        self.format = QComboBox()
+        self.format.setObjectName("prediction_format")
+        self.format.addItems(FORMATS)
+        self.tta = QCheckBox("Test-time augmentation (8x slower)")
+        self.tta.setObjectName("prediction_tta")
+        self.path_label = QLabel()
+        self.path_label.setObjectName("prediction_path")
+        self.path_label.setWordWrap(True)
+        self._lay_out()
+        self.predict_button.clicked.connect(self.predict)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.format.currentTextChanged.connect(self._show_path)
+        self.set_loop(None)
+
+    def set_loop(self, loop) -> None:
+        """Predict ``loop``'s segment from now on (None: nothing to predict)."""
+        if self.loop is not None:
+            self.loop.changed.disconnect(self._show_event)
+        self._end()
+        self.loop = loop
+        if loop is not None:
+            loop.changed.connect(self._show_event)
+        self._show_path()
+        self._show_running()
+
+    def output_path(self) -> Path | None:
+        """Where the prediction goes with the chosen format (None without a segment)."""
+        if self.loop is None:
+            return None
+        return prediction_path(self.loop.labels.segment, FORMATS[self.format.currentText()])
+
+    def predict(self) -> None:
+        """Start predicting the whole segment (the engine process starts if need be)."""
+        out = self.output_path()
+        try:
+            check_output(out)  # before starting an engine process for nothing
+            self.loop.warm_up()
+            request = self.loop.engine.predict_segment(out, tta=self.tta.isChecked())
+        except (ValueError, RuntimeError) as error:  # the output cannot be written
+            show_error(f"Ink Loop: {error}")
+            return
+        self.request, self._engine = request, self.loop.engine
+        self._bar = progress(total=0, desc=f"Predicting {self.loop.labels.segment.name}")
+        self._show_running()
+
+    def cancel(self) -> None:
+        """Cancel the prediction under way (the engine answers with a Notice)."""
+        if self.request is not None and self._engine is self.loop.engine:
+            self._engine.cancel(self.request)
+
+    def _lay_out(self) -> None:
+        layout = QVBoxLayout(self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.predict_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Format"))
+        options.addWidget(self.format)
+        options.addWidget(self.tta)
+        layout.addLayout(options)
+        layout.addWidget(self.path_label)
+
+    def _show_event(self, event) -> None:
+        if self.request is None:
+            return
+        if self.loop.engine is not self._engine or _died(event, self._engine):
+            self._end()  # the engine process was replaced or died, and the prediction with it
+        elif getattr(event, "request", None) != self.request:
+            return
+        elif isinstance(event, SegmentProgress):
+            self._bar.total = event.total
+            self._bar.update(event.done - self._bar.n)
+        elif isinstance(event, SegmentPredicted):
+            self._end()
+            self._open(Path(event.path))
+            show_info(f"Ink Loop: whole-segment prediction written to {event.path}")
+        elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why
+            self._end()
+
+    def _open(self, path: Path) -> None:
+        """Show the prediction file as "<id> prediction" under the labels, like the preview."""
+        viewer, labels = self.loop.viewer, self.loop.labels
+        name = f"{labels.segment.name} prediction"
+        data, limits = _read(path)
+        if name in viewer.layers:
+            viewer.layers[name].data = data
+            viewer.layers[name].contrast_limits = limits
+            return
+        layers, active = viewer.layers, viewer.layers.selection.active
+        layer = viewer.add_image(
+            data, name=name, colormap="inferno", blending="additive", contrast_limits=limits
+        )
+        layers.move(layers.index(layer), layers.index(labels.layer))  # labels stay on top
+        layers.selection.active = active  # the brush keeps painting
+
+    def _end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self.request = self._engine = self._bar = None
+        self._show_running()
+
+    def _show_running(self) -> None:
+        idle = self.request is None
+        self.predict_button.setEnabled(idle and self.loop is not None)
+        self.cancel_button.setEnabled(not idle)
+        self.format.setEnabled(idle)
+        self.tta.setEnabled(idle)
+
+    def _show_path(self) -> None:
+        path = self.output_path()
+        self.path_label.setText(f"Into {path}" if path else "Open a segment to predict it.")
+
+
+def _died(event, engine) -> bool:
+    return isinstance(event, StateChanged) and event.state is State.FAILED and not engine.alive
+
+
+def _read(path: Path):
+    """A prediction file for display, with its contrast limits: PNG as its uint8 (0-255),
+    TIFF and zarr as float32 (0-1)."""
+    from inkloop.headless import read_prediction
+    from inkloop.io import read_image
+
+    if path.suffix.lower() == ".png":
+        return read_image(path, grey=True), (0, 255)
+    return read_prediction(path), (0, 1)

@@ -1,0 +1,59 @@
+"""Labels shared by the napari process and the engine's child process as mapped files."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+
+class LabelFiles:
+    """The labels as .npy files that both processes memory-map.
+
+    Files rather than pickles: 8192 x 14000 labels are ~230 MB, which would otherwise be
+    pickled, piped and unpickled (two extra copies). Files rather than shared_memory: the
+    child's Engine writes label updates straight into the mapped files, so they outlive a
+    crashed child and a respawned one starts from them; Python 3.11's shared_memory would have
+    the child's resource tracker unlink the block when the child dies; and /dev/shm is small
+    in containers. ``applied`` holds the number of the last update the child applied: the
+    proxy replays later ones to a respawned child.
+    """
+
+    def __init__(self, ink: np.ndarray, supervised: np.ndarray) -> None:
+        self.shape = ink.shape
+        self.folder = Path(tempfile.mkdtemp(prefix="inkloop-labels-"))
+        np.save(self.folder / "ink.npy", np.asarray(ink, np.uint8))
+        np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
+        np.save(self.folder / "applied.npy", np.zeros(1, np.int64))
+        self.applied = np.load(self.folder / "applied.npy", mmap_mode="r+")
+        self._sent: list[tuple] = []  # (number, bbox, ink, supervised) maybe not applied yet
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def open(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """ink, supervised and applied, mapped read-write (in the child)."""
+        names = ("ink", "supervised", "applied")
+        return tuple(np.load(folder / f"{name}.npy", mmap_mode="r+") for name in names)
+
+    def record(self, bbox, ink: np.ndarray, supervised: np.ndarray) -> tuple:
+        """Number an update and keep it until the child applied it; returns the message."""
+        with self._lock:
+            self._count += 1
+            applied = int(self.applied[0])
+            self._sent = [u for u in self._sent if u[0] > applied]
+            self._sent.append((self._count, bbox, ink, supervised))
+            return ("labels", *self._sent[-1])
+
+    def unapplied(self) -> list[tuple]:
+        """Messages for the updates a dead child did not apply, in order."""
+        with self._lock:
+            applied = int(self.applied[0])
+            return [("labels", *u) for u in self._sent if u[0] > applied]
+
+    def remove(self) -> None:
+        del self.applied  # unmap before deleting
+        shutil.rmtree(self.folder, ignore_errors=True)

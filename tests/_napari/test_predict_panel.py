@@ -1,0 +1,107 @@
+"""Predict whole segment from the dock: a file beside the labels, a progress bar, a layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.utils.notifications import notification_manager
+
+from inkloop._napari._predict_panel import PredictPanel
+from inkloop._napari._widget import InkLoopWidget
+from inkloop.engine import EngineSettings
+from inkloop.io import label_paths, read_image
+from tests.conftest import tiny_model, tiny_training
+
+TIMEOUT_MS = 120_000  # spawning the engine process imports torch: slow on CI machines
+
+
+@pytest.fixture
+def predicting(make_napari_viewer, segment_folder, monkeypatch, qtbot, tmp_path):
+    """A viewer with the Ink Loop widget on a small segment and a PredictPanel bound to it."""
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(segment_folder))
+    widget.loop.settings = EngineSettings(
+        model=tiny_model(), train=tiny_training(), autosave=tmp_path / "model.pt", tile=64
+    )
+    panel = PredictPanel()
+    qtbot.addWidget(panel)
+    panel.set_loop(widget.loop)
+    return viewer, widget, panel
+
+
+def _messages(since: int) -> list[str]:
+    return [record.message for record in notification_manager.records[since:]]
+
+
+def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predicting, qtbot):
+    viewer, widget, panel = predicting
+    segment = widget.labels.segment
+    out = label_paths(segment)[0].parent / f"{segment.name}_prediction.png"
+    assert panel.path_label.text() == f"Into {out}"
+    shown = len(notification_manager.records)
+
+    panel.predict_button.click()
+
+    assert not panel.predict_button.isEnabled()
+    assert panel.cancel_button.isEnabled()
+    name = f"{segment.name} prediction"
+    qtbot.waitUntil(lambda: name in viewer.layers, timeout=TIMEOUT_MS)
+    layer = viewer.layers[name]
+    assert layer.data.shape == segment.shape[1:]
+    np.testing.assert_array_equal(layer.data, read_image(out, grey=True))
+    assert (layer.colormap.name, layer.blending) == ("inferno", "additive")
+    assert viewer.layers.index(layer) < viewer.layers.index(widget.labels.layer)
+    assert viewer.layers.selection.active is widget.labels.layer  # the brush keeps painting
+    assert panel.predict_button.isEnabled()
+    assert not panel.cancel_button.isEnabled()
+    assert panel.request is None
+    assert any(f"written to {out}" in message for message in _messages(shown))
+
+
+def test_a_tiff_prediction_replaces_the_png_layer(predicting, qtbot):
+    viewer, widget, panel = predicting
+    segment = widget.labels.segment
+    name = f"{segment.name} prediction"
+    panel.predict_button.click()
+    qtbot.waitUntil(lambda: name in viewer.layers, timeout=TIMEOUT_MS)
+    layers = len(viewer.layers)
+    panel.format.setCurrentText("TIFF")
+    assert panel.output_path().name == f"{segment.name}_prediction.tif"
+    assert panel.path_label.text().endswith("_prediction.tif")
+
+    panel.predict_button.click()
+
+    qtbot.waitUntil(lambda: viewer.layers[name].data.dtype == np.float32, timeout=TIMEOUT_MS)
+    assert len(viewer.layers) == layers
+    assert viewer.layers[name].data.shape == segment.shape[1:]
+    assert tuple(viewer.layers[name].contrast_limits) == (0, 1)
+    assert panel.output_path().is_file()
+
+
+def test_an_unwritable_output_is_refused_with_one_message(predicting, monkeypatch, tmp_path):
+    _, _, panel = predicting
+    missing = tmp_path / "missing" / "ink.png"
+    monkeypatch.setattr(panel, "output_path", lambda: missing)
+    shown = len(notification_manager.records)
+
+    panel.predict_button.click()
+
+    assert _messages(shown) == [f"Ink Loop: {missing.parent}: folder does not exist"]
+    assert panel.request is None
+    assert panel.predict_button.isEnabled()
+
+
+def test_a_failed_prediction_enables_the_button_again(predicting, qtbot, tmp_path):
+    viewer, widget, panel = predicting
+    missing = tmp_path / "missing.pt"
+    widget.loop.settings = EngineSettings(model=tiny_model(), init=missing, tile=64)
+    shown = len(notification_manager.records)
+
+    panel.predict_button.click()
+
+    qtbot.waitUntil(lambda: panel.request is None, timeout=TIMEOUT_MS)
+    assert panel.predict_button.isEnabled()
+    assert any("no such checkpoint file" in message for message in _messages(shown))
+    assert not [layer for layer in viewer.layers if layer.name.endswith(" prediction")]
