@@ -153,7 +153,7 @@ class ModelPanel(QGroupBox):
         self.lr = LogSpinBox(1e-6, 1.0)
         self.lr.setObjectName("learning_rate_spin")
         self.lr.setToolTip("AdamW learning rate (arrows step on a log scale)")
-        self.augment = QCheckBox("augment")
+        self.augment = QCheckBox("on")
         self.augment.setObjectName("augment_checkbox")
         self.augment.setToolTip("Flips, rotations, intensity, blur, noise, dropout, z-jitter")
         self.device = QComboBox()

@@ -1,0 +1,238 @@
+"""The "Segment" section of the dock: the open segment, its layer composition, an input preview."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
+
+from inkloop._napari._controls import button, set_quietly, spin
+from inkloop.compose import MODES, Composition
+from inkloop.engine import Composed, EngineSettings
+
+INPUT_LAYER = "model input"
+NO_SEGMENT = "No segment open: drop a segment folder, TIFF stack or zarr."
+TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
+FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
+MODE_TIPS = {
+    "raw": "one channel per layer",
+    "mean": "means of consecutive layers (mend gaps)",
+    "diff": "|L[i+1] - L[i]| of neighbouring layers (ink dispersion)",
+    "raw+diff": "the layers and their differences",
+}
+
+
+class SegmentPanel(QGroupBox):
+    """The open segment and which of its layers the model reads (see `apply`).
+
+    ``open_segment(path)`` opens a segment folder in the viewer; ``settings()`` gives the
+    EngineSettings of the next run (the input preview warms the engine up with them).
+    """
+
+    def __init__(
+        self,
+        open_segment: Callable[[str], None],
+        settings: Callable[[], EngineSettings],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("Segment", parent)
+        self.open_segment, self.settings = open_segment, settings
+        self.loop = None
+        self.layers: int | None = None  # depth of the open segment
+        self.composition = Composition()
+        self.checkpoint: Path | None = None
+        self._request: int | None = None  # the input preview awaited
+        self.open_button = button("Open segment…", "open_segment_button", "A segment folder")
+        self.segment_label = QLabel(NO_SEGMENT)
+        self.segment_label.setObjectName("segment_label")
+        self.segment_label.setWordWrap(True)
+        self._make_controls()
+        self._lay_out()
+        self._connect()
+        self.set_loop(None)
+
+    def set_loop(self, loop) -> None:
+        """Follow ``loop``'s segment (a LoopSession; None: no segment is open)."""
+        if self.loop is not None:
+            self.loop.changed.disconnect(self._show_event)
+        self.loop, self._request = loop, None
+        depth = loop.labels.segment.shape[0] if loop is not None else 0
+        self.layers = depth if depth >= 2 else None  # a z-window needs two layers
+        if loop is not None:
+            loop.changed.connect(self._show_event)
+        if self.layers is not None:
+            self.composition = fit(self.layers, **self.composition.to_dict())
+        self._show_segment()
+        self._show_composition()
+
+    def set_checkpoint(self, path: Path | None) -> None:
+        """With a loaded model (``path``) its own composition applies: the controls grey out."""
+        self.checkpoint = path
+        self._show_composition()
+
+    def apply(self, settings: EngineSettings) -> EngineSettings:
+        """``settings`` with this panel's composition."""
+        return dataclasses.replace(settings, composition=self.composition)
+
+    def preview_input(self) -> None:
+        """Show what the model reads in the visible area as the "model input" layer.
+
+        A running training is not disturbed: the preview then shows its composition.
+        """
+        loop = self.loop
+        if not loop.state.running:
+            loop.warm_up(self.settings())
+        self._request = loop.engine.compose(loop.visible_region())
+
+    def _make_controls(self) -> None:
+        self.mode = QComboBox()
+        self.mode.setObjectName("composition_mode")
+        for index, mode in enumerate(MODES):
+            self.mode.addItem(mode)
+            self.mode.setItemData(index, MODE_TIPS[mode], Qt.ItemDataRole.ToolTipRole)
+        self.mode.setToolTip("How the window's layers become the model's input channels")
+        self.z_start = spin(QSpinBox(), 0, 0, "First layer of the window (of the stack as read)")
+        self.z_start.setObjectName("z_start_spin")
+        self.z_count = spin(QSpinBox(), 2, 2, "Layers in the window", "layers")
+        self.z_count.setObjectName("z_count_spin")
+        self.centre = button("Centre", "centre_button", "Centre the window on the middle layer")
+        self.reverse = QCheckBox("reverse")
+        self.reverse.setObjectName("reverse_checkbox")
+        self.reverse.setToolTip("Read the stack back to front (segments whose layers run inwards)")
+        self.mean_k = spin(QSpinBox(), 1, 1, "Layers averaged into each channel", "layers")
+        self.mean_k.setObjectName("mean_k_spin")
+        for control in (self.z_start, self.z_count, self.mean_k):
+            control.setKeyboardTracking(False)  # typed numbers count once complete
+        self._tips = {control: control.toolTip() for control in self._composition_controls()}
+        self.summary = QLabel()
+        self.summary.setObjectName("composition_summary")
+        self.summary.setWordWrap(True)
+        self.preview = button(
+            "Preview input", "preview_input_button", f'Show what the model reads in "{INPUT_LAYER}"'
+        )
+
+    def _lay_out(self) -> None:
+        form = QFormLayout(self)
+        form.addRow(self.open_button)
+        form.addRow(self.segment_label)
+        form.addRow("Channels", self.mode)
+        window = QHBoxLayout()
+        for widget in (self.z_start, self.z_count, self.centre):
+            window.addWidget(widget)
+        form.addRow("Start, count", window)
+        form.addRow("Mean of", self.mean_k)
+        form.addRow("", self.reverse)
+        form.addRow(self.summary)
+        form.addRow(self.preview)
+
+    def _connect(self) -> None:
+        self.open_button.clicked.connect(self._choose_segment)
+        self.mode.currentTextChanged.connect(lambda mode: self._change(mode=mode))
+        self.z_start.valueChanged.connect(lambda start: self._change(z_start=start))
+        self.z_count.valueChanged.connect(lambda count: self._change(z_count=count))
+        self.centre.clicked.connect(lambda: self._change(z_start=None))
+        self.reverse.toggled.connect(lambda on: self._change(reverse=on))
+        self.mean_k.valueChanged.connect(lambda k: self._change(mean_k=k))
+        self.preview.clicked.connect(self.preview_input)
+
+    def _composition_controls(self) -> tuple[QWidget, ...]:
+        return self.mode, self.z_start, self.z_count, self.centre, self.reverse, self.mean_k
+
+    def _choose_segment(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open segment folder")
+        if path:
+            self.open_segment(path)
+
+    def _change(self, **changes) -> None:
+        self.composition = fit(self.layers, **{**self.composition.to_dict(), **changes})
+        self._show_composition()
+
+    def _show_segment(self) -> None:
+        if self.loop is None:
+            self.segment_label.setText(NO_SEGMENT)
+            return
+        segment = self.loop.labels.segment
+        depth, height, width = segment.shape
+        summary = f"{segment.name}: {depth} layers of {height} x {width} {segment.dtype}"
+        self.segment_label.setText(f"{summary}\n{segment.path}")
+
+    def _show_composition(self) -> None:
+        editable = self.layers is not None and self.checkpoint is None
+        for control in self._composition_controls():
+            control.setEnabled(editable)
+            control.setToolTip(FROM_CHECKPOINT if self.checkpoint else self._tips[control])
+        self.mean_k.setEnabled(editable and self.composition.mode == "mean")
+        self.preview.setEnabled(self.loop is not None)
+        if self.layers is None:
+            self.summary.setText("" if self.loop is None else TOO_SHALLOW)
+            return
+        resolved = self.composition.resolve(self.layers)
+        set_quietly(self.mode, "setCurrentText", resolved.mode)
+        self.z_count.setSingleStep(resolved.mean_k if resolved.mode == "mean" else 1)
+        for control, high, value in (
+            (self.mean_k, self.layers, resolved.mean_k),
+            (self.z_count, self.layers, resolved.z_count),
+            (self.z_start, self.layers - resolved.z_count, resolved.z_start),
+        ):
+            set_quietly(control, "setMaximum", high)
+            set_quietly(control, "setValue", value)
+        set_quietly(self.reverse, "setChecked", resolved.reverse)
+        self.summary.setText(_summary(self.composition, resolved, self.layers))
+
+    def _show_event(self, event) -> None:
+        if isinstance(event, Composed) and event.request == self._request:
+            self._show_input(event)
+
+    def _show_input(self, event: Composed) -> None:
+        viewer = self.loop.viewer
+        y0, x0, _, _ = event.region
+        if INPUT_LAYER in viewer.layers:
+            layer = viewer.layers[INPUT_LAYER]
+            layer.data, layer.translate = event.channels, (0, y0, x0)
+            layer.reset_contrast_limits()
+        else:
+            layers, active = viewer.layers, viewer.layers.selection.active
+            layer = viewer.add_image(event.channels, name=INPUT_LAYER, translate=(0, y0, x0))
+            layers.move(layers.index(layer), layers.index(self.loop.labels.layer))
+            layers.selection.active = active  # the brush keeps painting
+        layer.metadata["channels"] = list(event.names)
+
+
+def fit(layers: int, mode: str, z_start, z_count, mean_k: int, reverse: bool) -> Composition:
+    """A Composition of these fields whose window fits ``layers`` layers: the count and the
+    mean size shrink to the stack, mean windows keep whole groups, the start moves inside."""
+    mean_k = min(mean_k, layers)
+    if z_count is not None:
+        z_count = min(z_count, layers)
+        if mode == "mean":
+            z_count = max(z_count - z_count % mean_k, mean_k)
+    fitted = Composition(mode, None, z_count, mean_k, reverse)
+    if z_start is None:
+        return fitted
+    span = fitted.resolve(layers).z_count
+    return dataclasses.replace(fitted, z_start=min(max(z_start, 0), layers - span))
+
+
+def _summary(composition: Composition, resolved: Composition, layers: int) -> str:
+    """E.g. "reads layers 24–39 of 65 (centred) · 16 channels"."""
+    indices = resolved.layer_indices(layers)
+    notes = [note for note, on in (("centred", composition.z_start is None),
+                                   ("reversed", resolved.reverse)) if on]  # fmt: skip
+    where = f" ({', '.join(notes)})" if notes else ""
+    return (
+        f"reads layers {indices.min()}–{indices.max()} of {layers}{where}"
+        f" · {resolved.in_channels} channels"
+    )

@@ -1,0 +1,158 @@
+"""The Segment panel: the open segment, its z-window and channels, the model-input preview."""
+
+from __future__ import annotations
+
+import pytest
+from qtpy.QtWidgets import QFileDialog
+
+from inkloop._napari._model_panel import ModelPanel
+from inkloop._napari._segment_panel import (
+    FROM_CHECKPOINT,
+    INPUT_LAYER,
+    NO_SEGMENT,
+    SegmentPanel,
+    fit,
+)
+from inkloop.compose import Composition
+from inkloop.engine import EngineSettings
+from tests._napari.test_model_panel import segment_widget  # noqa: F401 (fixture)
+from tests.conftest import tiny_model, tiny_training
+
+
+@pytest.fixture
+def panel(qtbot):
+    panel = SegmentPanel(lambda path: None, EngineSettings)
+    qtbot.addWidget(panel)
+    return panel
+
+
+@pytest.fixture
+def mounted(panel, segment_widget):  # noqa: F811 (fixture)
+    """The panel following the widget's 8-layer segment."""
+    panel.set_loop(segment_widget.loop)
+    return panel
+
+
+def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget):  # noqa: F811
+    assert panel.apply(EngineSettings()) == EngineSettings()
+    assert panel.segment_label.text() == NO_SEGMENT
+    assert not panel.z_count.isEnabled()
+
+    panel.set_loop(segment_widget.loop)
+
+    assert panel.apply(EngineSettings()) == EngineSettings()
+    assert "20231012184423: 8 layers of 64 x 96 uint16" in panel.segment_label.text()
+    assert panel.summary.text() == "reads layers 0–7 of 8 (centred) · 8 channels"
+    assert (panel.z_start.value(), panel.z_count.value()) == (0, 8)  # fewer than 16: all
+    panel.set_loop(None)
+    assert panel.segment_label.text() == NO_SEGMENT
+
+
+def test_open_segment_asks_for_a_folder_and_hands_it_on(qtbot, monkeypatch, tmp_path):
+    opened = []
+    panel = SegmentPanel(opened.append, EngineSettings)
+    qtbot.addWidget(panel)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+
+    panel.open_button.click()
+
+    assert opened == [str(tmp_path)]
+
+
+def test_changed_controls_change_the_composition(mounted):
+    mounted.mode.setCurrentText("diff")
+    mounted.z_count.setValue(4)
+    mounted.z_start.setValue(1)
+    mounted.reverse.setChecked(True)
+
+    expected = Composition("diff", z_start=1, z_count=4, reverse=True)
+    assert mounted.apply(EngineSettings()) == EngineSettings(composition=expected)
+    assert mounted.summary.text() == "reads layers 3–6 of 8 (reversed) · 3 channels"
+
+
+def test_centre_resets_the_start_and_shows_where_it_resolves(mounted):
+    mounted.z_count.setValue(4)
+    mounted.z_start.setValue(1)
+
+    mounted.centre.click()
+
+    assert mounted.composition.z_start is None
+    assert mounted.z_start.value() == 2  # (8 - 4) // 2
+    assert "(centred)" in mounted.summary.text()
+
+
+def test_the_window_stays_inside_the_layers(mounted):
+    assert (mounted.z_count.maximum(), mounted.mean_k.maximum()) == (8, 8)
+    mounted.z_count.setValue(5)
+    mounted.z_start.setValue(3)
+    assert mounted.z_start.maximum() == 3
+
+    mounted.z_count.setValue(7)  # the start moves back inside
+
+    assert (mounted.composition.z_start, mounted.composition.z_count) == (1, 7)
+    assert mounted.z_start.maximum() == 1
+
+
+def test_means_keep_whole_groups_and_mean_k_applies_only_to_means(mounted):
+    assert not mounted.mean_k.isEnabled()
+    mounted.z_count.setValue(7)
+
+    mounted.mode.setCurrentText("mean")
+
+    assert mounted.mean_k.isEnabled()
+    assert mounted.composition == Composition("mean", z_count=6, mean_k=3)  # 7 -> two groups
+    assert mounted.z_count.singleStep() == 3
+    mounted.mean_k.setValue(4)
+    assert mounted.composition.z_count == 4  # 6 -> one group of 4
+    assert mounted.summary.text().endswith("· 1 channels")
+
+
+def test_a_deeper_window_shrinks_to_a_shallower_segment(panel, segment_widget):  # noqa: F811
+    panel.composition = Composition(z_start=20, z_count=16)  # chosen on a 65-layer segment
+
+    panel.set_loop(segment_widget.loop)
+
+    assert panel.composition == Composition(z_start=0, z_count=8)
+    assert fit(65, "mean", 40, 17, 3, False) == Composition("mean", 40, 15, 3)
+    assert fit(4, "mean", None, 16, 5, True) == Composition("mean", None, 4, 4, True)
+
+
+def test_a_loaded_model_greys_out_the_composition(mounted, qtbot, tmp_path):
+    models = ModelPanel()
+    qtbot.addWidget(models)
+    models.checkpoint_changed.connect(mounted.set_checkpoint)
+    checkpoint = tmp_path / "earlier.pt"
+    checkpoint.write_bytes(b"weights")
+    tip = mounted.z_count.toolTip()
+
+    models.load_model(checkpoint)
+
+    assert not mounted.z_count.isEnabled()
+    assert not mounted.mode.isEnabled()
+    assert mounted.z_count.toolTip() == FROM_CHECKPOINT
+    assert mounted.preview.isEnabled()  # the engine previews the checkpoint's composition
+    models.clear_model()
+    assert mounted.z_count.isEnabled()
+    assert mounted.z_count.toolTip() == tip
+
+
+@pytest.mark.slow
+def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, qtbot):  # noqa: F811
+    loop = segment_widget.loop
+    loop.settings = EngineSettings(model=tiny_model(), train=tiny_training())
+    panel.settings = lambda: panel.apply(loop.settings)
+    panel.set_loop(loop)
+    panel.mode.setCurrentText("raw+diff")
+    panel.z_count.setValue(4)
+
+    panel.preview.click()
+
+    viewer = loop.viewer
+    qtbot.waitUntil(lambda: INPUT_LAYER in viewer.layers, timeout=60_000)
+    layer = viewer.layers[INPUT_LAYER]
+    y0, x0, y1, x1 = loop.visible_region()
+    assert layer.data.shape == (7, y1 - y0, x1 - x0)  # 4 layers + 3 differences
+    assert tuple(layer.translate) == (0, y0, x0)
+    assert len(layer.metadata["channels"]) == 7
+    assert viewer.layers.index(layer) < viewer.layers.index(segment_widget.labels.layer)
+    assert loop.engine.settings.composition == Composition("raw+diff", None, 4)
