@@ -50,6 +50,7 @@ def loop_widget(make_napari_viewer, loop_folder, monkeypatch, tmp_path):
         autosave=tmp_path / "model.pt",
         autosave_every=5.0,
     )
+    widget.model_panel.show_settings(widget.loop.settings)  # the run takes the panel's choices
     widget.loop.refresh_s = 0.5
     return viewer, widget
 

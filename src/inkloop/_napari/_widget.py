@@ -7,14 +7,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
 from inkloop._napari._loop_panel import LoopPanel, validation_region
+from inkloop._napari._model_panel import ModelPanel
+from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._reader import segment_path
+from inkloop._napari._segment_panel import SegmentPanel
 from inkloop.io import open_segment
 
 if TYPE_CHECKING:
@@ -24,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 class InkLoopWidget(QWidget):
-    """Dock widget driving the ink loop for the segment open in a viewer."""
+    """Dock widget driving the ink loop for the segment open in a viewer: segment and
+    composition, brush, Finetune & preview, model settings, whole-segment prediction."""
 
     #: start the engine process as soon as a segment has labels, so that the first click on
     #: "Finetune & preview" answers in a second rather than after torch's import
@@ -37,22 +41,21 @@ class InkLoopWidget(QWidget):
         self.viewer = napari_viewer
         self.labels: LabelSession | None = None
         self.loop: LoopSession | None = None
-        self.open_button = QPushButton("Open segment…")
-        self.open_button.setObjectName("open_segment_button")
-        self.open_button.clicked.connect(self._choose_segment)
-        self.segment_label = QLabel()
-        self.segment_label.setObjectName("segment_label")
-        self.segment_label.setWordWrap(True)
+        self.segment_panel = SegmentPanel(self.open_segment, self._run_settings)
         self.brush_panel = BrushPanel()
         self.loop_panel = LoopPanel(self._run_settings)
-        layout = QVBoxLayout(self)
-        for widget in (self.open_button, self.segment_label, self.brush_panel, self.loop_panel):
-            layout.addWidget(widget)
-        layout.addStretch(1)
+        self.model_panel = ModelPanel()
+        self.predict_panel = PredictPanel()
+        self.model_panel.checkpoint_changed.connect(self.segment_panel.set_checkpoint)
+        self._lay_out()
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
             event.connect(self._follow_layers)
         self._follow_layers()
+
+    @property
+    def segment_label(self):
+        return self.segment_panel.segment_label
 
     def open_segment(self, path: str) -> None:
         """Open a segment through this plugin's reader."""
@@ -64,19 +67,32 @@ class InkLoopWidget(QWidget):
         self._end_labels()
         super().closeEvent(event)
 
-    def _choose_segment(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open segment folder")
-        if path:
-            self.open_segment(path)
+    def _lay_out(self) -> None:
+        panels = QWidget()
+        column = QVBoxLayout(panels)
+        segment, *others = self._loop_panels
+        for panel in (segment, self.brush_panel, *others):
+            column.addWidget(panel)
+        column.addStretch(1)
+        scroll = QScrollArea()  # the dock stays usable on small screens
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(panels)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+    @property
+    def _loop_panels(self) -> tuple:
+        """The panels that follow the loop session, in the dock's order."""
+        return self.segment_panel, self.loop_panel, self.model_panel, self.predict_panel
 
     def _follow_layers(self, event=None) -> None:
-        """Paint the newest soft-label layer; show which segment it belongs to."""
+        """Paint the newest soft-label layer and drive the loop of its segment."""
         layer = next((lay for lay in reversed(self.viewer.layers) if is_ink_labels(lay)), None)
         if self.labels is None or self.labels.layer is not layer:
             self._end_labels()
             if layer is not None:
                 self._begin_labels(layer)
-        self._show_segment()
 
     def _begin_labels(self, layer) -> None:
         try:
@@ -87,13 +103,20 @@ class InkLoopWidget(QWidget):
         self.labels = LabelSession(layer, segment)
         self.brush_panel.set_session(self.labels)
         self.loop = LoopSession(self.viewer, self.labels, torch_threads=self.torch_threads)
-        self.loop_panel.set_loop(self.loop)
+        for panel in self._loop_panels:
+            panel.set_loop(self.loop)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
-            self.loop.warm_up()
+            self.loop.warm_up(self._run_settings())
 
     def _end_labels(self) -> None:
         if self.loop is not None:
-            self.loop_panel.set_loop(None)
+            for panel in (
+                self.segment_panel,
+                self.loop_panel,
+                self.model_panel,
+                self.predict_panel,
+            ):
+                panel.set_loop(None)
             self.loop.close()
             self.loop = None
         if self.labels is not None:
@@ -102,17 +125,7 @@ class InkLoopWidget(QWidget):
             self.labels = None
 
     def _run_settings(self):
-        """EngineSettings for the next run: the loop's, with the validation region drawn."""
+        """EngineSettings for the next run: the panels' choices and the validation region."""
+        settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         holdout = validation_region(self.viewer, self.labels.segment.shape[1:])
-        return dataclasses.replace(self.loop.settings, holdout=holdout)
-
-    def _show_segment(self) -> None:
-        if self.labels is None:
-            self.segment_label.setText(
-                "No segment open: drop a segment folder, TIFF stack or zarr."
-            )
-            return
-        segment = self.labels.segment
-        depth, height, width = segment.shape
-        summary = f"{segment.name}: {depth} layers of {height} x {width} {segment.dtype}"
-        self.segment_label.setText(f"{summary}\n{segment.path}")
+        return dataclasses.replace(settings, holdout=holdout)
