@@ -7,7 +7,9 @@ Qt signal, so every layer change happens on the GUI thread.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from pathlib import Path
 
 import numpy as np
 from napari.utils.notifications import show_error, show_warning
@@ -65,24 +67,40 @@ class LoopSession(QObject):
         viewer.camera.events.zoom.connect(self._on_camera)
 
     def warm_up(self, settings: EngineSettings | None = None) -> None:
-        """Start the engine process now (imports, segment, model) so a click answers fast;
-        different ``settings`` replace a process that is not training."""
+        """Start the engine process now (imports, segment, model) so a click answers fast.
+
+        Different ``settings`` replace the process; the weights trained so far carry over
+        (through the checkpoint saved at Stop) when the model and its input stay the same.
+        """
         settings = settings or self.settings
         if self.engine is not None and settings == self.settings:
             return
+        engine_settings = settings
         if self.engine is not None:
             self.engine.close()
+            engine_settings = self._continued(settings)
         self.settings = settings
         ink, supervised = self.labels.labels()
         self.engine = EngineProcess(
             self.labels.segment.path,
             ink,
             supervised,
-            settings,
+            engine_settings,
             self.event_received.emit,
             torch_threads=self.torch_threads,
         )
         self.labels_sent, self.ready = 0, False
+
+    def _continued(self, settings: EngineSettings) -> EngineSettings:
+        """``settings`` starting from the last checkpoint if it holds this model's weights."""
+        previous, checkpoint = self.settings, self.settings.autosave
+        same_model = (settings.model, settings.composition) == (
+            previous.model,
+            previous.composition,
+        )
+        if settings.init is None and same_model and checkpoint and Path(checkpoint).is_file():
+            return dataclasses.replace(settings, init=Path(checkpoint))
+        return settings
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training and keep the visible area's prediction streaming."""
