@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from inkloop.compose import MODES, Composition
+from inkloop.synthetic import INK_CONTRAST
 from inkloop.train import TrainConfig
 
 
@@ -48,20 +49,58 @@ def _parser() -> argparse.ArgumentParser:
         default="none",
         help="TIFF compression of the layers (real segments are mostly uncompressed)",
     )
+    synth.add_argument(
+        "--ink-contrast",
+        type=float,
+        default=INK_CONTRAST,
+        help=f"ink density over papyrus (default {INK_CONTRAST}: faint, as in real scans)",
+    )
+    synth.add_argument(
+        "--demo-strokes",
+        action="store_true",
+        help="save the true ink as <id>_truth.png and the demo's example strokes as the labels "
+        "(how the bundled sample is made)",
+    )
     synth.set_defaults(run=_synth)
 
     _add_train(commands)
     _add_predict(commands)
 
-    demo = commands.add_parser("demo", help="open napari with the sample segment and Ink Loop")
-    demo.add_argument(
+    _add_demo(commands)
+    return parser
+
+
+def _add_demo(commands) -> None:
+    from inkloop.demo import DEMO_SECONDS
+
+    demo = commands.add_parser(
+        "demo",
+        help="open napari with the sample segment and Ink Loop (or run its loop headless)",
+        description="The sample segment with a few example strokes painted, ready to finetune.",
+    )
+    shown = demo.add_mutually_exclusive_group()
+    shown.add_argument(
         "--screenshot",
         type=Path,
         metavar="PNG",
         help="save a screenshot of the window to PNG and exit instead of staying open",
     )
+    shown.add_argument(
+        "--headless",
+        type=Path,
+        metavar="OUT_DIR",
+        help="no window: train on the example strokes, write the prediction PNG and the model "
+        "to OUT_DIR and print JSON with the F0.5 reached on the unlabelled papyrus",
+    )
+    demo.add_argument(
+        "--max-seconds",
+        type=float,
+        default=DEMO_SECONDS,
+        help=f"headless training time (default {DEMO_SECONDS:g})",
+    )
+    demo.add_argument("--device", default="auto", help="headless: auto, cpu, cuda, cuda:1 or mps")
+    demo.add_argument("--quiet", action="store_true", help="headless: no progress bars")
     demo.set_defaults(run=_demo)
-    return parser
 
 
 def _add_train(commands) -> None:
@@ -253,12 +292,20 @@ def _synth(args) -> int:
         reverse=args.reverse,
         dtype=args.dtype,
         compression=None if args.compression == "none" else args.compression,
+        ink_contrast=args.ink_contrast,
+        truth_as_labels=not args.demo_strokes,
     )
+    if args.demo_strokes:
+        from inkloop.demo import write_demo_labels
+
+        write_demo_labels(out)
     print(out)
     return 0
 
 
 def _demo(args) -> int:
+    if args.headless is not None:
+        return _demo_headless(args)
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
@@ -272,6 +319,15 @@ def _demo(args) -> int:
 
     run_demo(screenshot=args.screenshot)
     return 0
+
+
+def _demo_headless(args) -> int:
+    from inkloop.demo import run_headless_demo
+
+    train = TrainConfig(max_seconds=args.max_seconds, device=args.device)
+    summary = run_headless_demo(args.headless, train=train, progress=not args.quiet)
+    print(json.dumps(summary))
+    return 130 if summary["interrupted"] else 0
 
 
 if __name__ == "__main__":

@@ -57,15 +57,18 @@ def write_segment(
     dtype: str = "uint16",
     compression: str | None = None,
     ink_contrast: float = INK_CONTRAST,
+    truth_as_labels: bool = True,
 ) -> Path:
     """Write a synthetic segment in the Vesuvius folder layout, one layer at a time.
 
-    ``out_dir/layers/NN.tif`` (uint16 or uint8), ``out_dir/<name>_mask.png`` and
-    ``out_dir/<name>_inklabels.png``; ``name`` defaults to the folder name.
+    ``out_dir/layers/NN.tif`` (uint16 or uint8), ``out_dir/<name>_mask.png`` and the true ink
+    as ``out_dir/<name>_inklabels.png`` (the segment's labels), or with ``truth_as_labels=False``
+    as ``<name>_truth.png``, which no label loader takes for labels (`inkloop.io.truth_path`).
+    ``name`` defaults to the folder name.
     Memory stays at a few 2D fields, so segments larger than RAM can be made.
     ``ink_contrast`` above the default makes ink easier to see (quick smoke tests).
     """
-    from inkloop.io import write_layer, write_png
+    from inkloop.io import truth_path, write_layer, write_png
 
     out = Path(out_dir)
     name = name or out.name
@@ -76,7 +79,8 @@ def write_segment(
         path = out / "layers" / f"{index:0{digits}d}.tif"
         write_layer(path, fields.layer(z, dtype), compression=compression)
     write_png(out / f"{name}_mask.png", fields.mask.astype(np.uint8) * 255)
-    write_png(out / f"{name}_inklabels.png", (fields.ink > 0.5).astype(np.uint8) * 255)
+    truth = out / f"{name}_inklabels.png" if truth_as_labels else truth_path(out, name)
+    write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255)
     return out
 
 

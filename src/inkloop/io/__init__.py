@@ -3,7 +3,7 @@
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
 from inkloop.io._labels import autosaved_labels, label_paths, load_labels, save_labels
-from inkloop.io._sample import sample_segment_path
+from inkloop.io._sample import sample_segment_path, sample_truth_path, truth_path
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sources import detect_format
 from inkloop.io._write import check_writable, write_layer, write_png
@@ -20,7 +20,9 @@ __all__ = [
     "read_image",
     "read_label_image",
     "sample_segment_path",
+    "sample_truth_path",
     "save_labels",
+    "truth_path",
     "write_layer",
     "write_png",
 ]

@@ -1,4 +1,4 @@
-"""The small synthetic segment bundled with the package."""
+"""The small synthetic segment bundled with the package, and where synthetic truth is kept."""
 
 from __future__ import annotations
 
@@ -15,5 +15,17 @@ def sample_segment_path() -> Path:
             return root / SAMPLE_NAME
     raise FileNotFoundError(
         f"the sample segment '{SAMPLE_NAME}' is missing; make it with "
-        f"`inkloop synth sample_data/{SAMPLE_NAME}` (see sample_data/README.md)"
+        f"the command in sample_data/README.md"
     )
+
+
+def truth_path(folder: str | Path, name: str | None = None) -> Path:
+    """``folder/<name>_truth.png``: a synthetic segment's true ink (255 = ink), kept under a
+    name the label loader does not pick up, so its labels can be a user's strokes instead."""
+    folder = Path(folder)
+    return folder / f"{name or folder.name}_truth.png"
+
+
+def sample_truth_path() -> Path:
+    """The bundled sample's true ink map (its labels are only the demo's example strokes)."""
+    return truth_path(sample_segment_path())
