@@ -2,7 +2,15 @@
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
-from inkloop.io._labels import autosaved_labels, label_paths, load_labels, save_labels
+from inkloop.io._labels import (
+    autosaved_labels,
+    initial_labels,
+    label_paths,
+    load_labels,
+    save_labels,
+    supervision_path_for,
+    write_label_files,
+)
 from inkloop.io._sample import sample_segment_path, sample_truth_path, truth_path
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sources import detect_format
@@ -14,6 +22,7 @@ __all__ = [
     "autosaved_labels",
     "check_writable",
     "detect_format",
+    "initial_labels",
     "label_paths",
     "load_labels",
     "open_segment",
@@ -22,7 +31,9 @@ __all__ = [
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",
+    "supervision_path_for",
     "truth_path",
+    "write_label_files",
     "write_layer",
     "write_png",
 ]
