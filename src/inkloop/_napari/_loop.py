@@ -63,8 +63,9 @@ class LoopSession(QObject):
         labels.painter.labels_changed.connect(self._send_labels)
         self._redraw = _single_shot(self, 100, self._redraw_prediction)
         self._follow_view = _single_shot(self, 250, self._preview_view)
-        viewer.camera.events.center.connect(self._on_camera)
-        viewer.camera.events.zoom.connect(self._on_camera)
+        self._camera = getattr(viewer, "scene", viewer).camera  # napari 0.9 moved it to .scene
+        self._camera.events.center.connect(self._on_camera)
+        self._camera.events.zoom.connect(self._on_camera)
 
     def warm_up(self, settings: EngineSettings | None = None) -> None:
         """Start the engine process now (imports, segment, model) so a click answers fast.
@@ -134,8 +135,8 @@ class LoopSession(QObject):
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind)."""
         self.labels.painter.labels_changed.disconnect(self._send_labels)
-        self.viewer.camera.events.center.disconnect(self._on_camera)
-        self.viewer.camera.events.zoom.disconnect(self._on_camera)
+        self._camera.events.center.disconnect(self._on_camera)
+        self._camera.events.zoom.disconnect(self._on_camera)
         self._redraw.stop()
         self._follow_view.stop()
         if self.engine is not None:
