@@ -14,13 +14,13 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QPushButton,
     QRadioButton,
     QSlider,
     QSpinBox,
     QWidget,
 )
 
+from inkloop._napari._controls import button, spin
 from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
 from inkloop.brush import MODES
 
@@ -34,7 +34,7 @@ class BrushPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Labels", parent)
         self.session = None
-        self.paint = _button("Paint", "paint_button", f"Left-drag paints ({SHORTCUTS['paint']})")
+        self.paint = button("Paint", "paint_button", f"Left-drag paints ({SHORTCUTS['paint']})")
         self.paint.setCheckable(True)
         self.modes = QButtonGroup(self)
         mode_row = QHBoxLayout()
@@ -44,18 +44,18 @@ class BrushPanel(QGroupBox):
             radio.setToolTip(f"{MODE_NAMES[mode]} ({SHORTCUTS[mode]})")
             self.modes.addButton(radio)
             mode_row.addWidget(radio)
-        self.radius = _spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
-        self.hardness = _spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
-        self.strength = _spin(QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1")
-        self.levels = _spin(QSpinBox(), 0, 16, "Fuzzy: posterize each stamp into N levels")
+        self.radius = spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
+        self.hardness = spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
+        self.strength = spin(QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1")
+        self.levels = spin(QSpinBox(), 0, 16, "Fuzzy: posterize each stamp into N levels")
         self.levels.setSpecialValueText("off")
         self.show_overlay = QCheckBox("show")
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
-        self.undo = _button("Undo", "undo_button", SHORTCUTS["undo"])
-        self.redo = _button("Redo", "redo_button", SHORTCUTS["redo"])
-        self.save = _button("Save labels", "save_labels_button", "Write <id>_inklabels.png beside")
-        self.load = _button("Load labels…", "load_labels_button", "Replace by an ink label PNG")
+        self.undo = button("Undo", "undo_button", SHORTCUTS["undo"])
+        self.redo = button("Redo", "redo_button", SHORTCUTS["redo"])
+        self.save = button("Save labels", "save_labels_button", "Write <id>_inklabels.png beside")
+        self.load = button("Load labels…", "load_labels_button", "Replace by an ink label PNG")
         self._lay_out(mode_row)
         self._connect()
         self.set_session(None)
@@ -95,8 +95,8 @@ class BrushPanel(QGroupBox):
         form.addRow("Overlay", overlay)
         for pair in ((self.undo, self.redo), (self.save, self.load)):
             row = QHBoxLayout()
-            for button in pair:
-                row.addWidget(button)
+            for control in pair:
+                row.addWidget(control)
             form.addRow(row)
 
     def _connect(self) -> None:
@@ -162,19 +162,3 @@ class BrushPanel(QGroupBox):
             return False
         show_info(f"Loaded {path} (supervision: {supervision})")
         return True
-
-
-def _button(text: str, name: str, tip: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
-
-
-def _spin(spin, low, high, tip: str, suffix: str = ""):
-    spin.setRange(low, high)
-    spin.setToolTip(tip)
-    spin.setSuffix(f" {suffix}" if suffix else "")
-    if isinstance(spin, QDoubleSpinBox):
-        spin.setSingleStep(0.05)
-    return spin

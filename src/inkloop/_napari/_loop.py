@@ -32,6 +32,8 @@ from inkloop.engine import (
 log = logging.getLogger(__name__)
 PREDICTION_LAYER = "ink prediction"
 MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
+# the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
+SOFT_LIMITS = (127.0, 255.0)
 
 
 class LoopSession(QObject):
@@ -153,7 +155,7 @@ class LoopSession(QObject):
             name=PREDICTION_LAYER,
             colormap="inferno",
             blending="additive",
-            contrast_limits=(0, 255),
+            contrast_limits=SOFT_LIMITS,
             opacity=0.8,
         )
         layers.move(layers.index(layer), layers.index(self.labels.layer))  # labels stay on top

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
-from inkloop._napari._loop import PREDICTION_LAYER
+from inkloop._napari._controls import button
+from inkloop._napari._loop import PREDICTION_LAYER, SOFT_LIMITS
 from inkloop._napari._loss_plot import LossPlot
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
@@ -22,11 +23,11 @@ class LoopPanel(QGroupBox):
         super().__init__("Finetune && preview", parent)
         self.settings = settings
         self.loop = None
-        self.finetune_button = _button("Finetune && preview", "finetune_button")
+        self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
-        self.pause_button = _button("Pause", "pause_button")
+        self.pause_button = button("Pause", "pause_button")
         self.pause_button.setCheckable(True)
-        self.stop_button = _button("Stop", "stop_button")
+        self.stop_button = button("Stop", "stop_button")
         self.status = QLabel("Paint some ink and no ink, then click Finetune & preview.")
         self.status.setObjectName("loop_status")
         self.status.setWordWrap(True)
@@ -34,8 +35,10 @@ class LoopPanel(QGroupBox):
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setObjectName("threshold_slider")
         self.threshold.setRange(0, 99)
-        self.threshold.setToolTip("0: soft probability; above: binary ink at that threshold (%)")
-        self.validation_button = _button("Mark validation region", "validation_button")
+        self.threshold.setToolTip(
+            "0: probability from 0.5 up, soft; above: ink at that threshold (%)"
+        )
+        self.validation_button = button("Mark validation region", "validation_button")
         self.validation_button.setToolTip(
             "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
         )
@@ -59,8 +62,8 @@ class LoopPanel(QGroupBox):
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
         buttons = QHBoxLayout()
-        for button in (self.finetune_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
+        for control in (self.finetune_button, self.pause_button, self.stop_button):
+            buttons.addWidget(control)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.plot)
@@ -101,7 +104,7 @@ class LoopPanel(QGroupBox):
         if PREDICTION_LAYER not in self.loop.viewer.layers:
             return
         level = percent / 100 * 255
-        limits = (0, 255) if percent == 0 else (level - 0.5, level + 0.5)
+        limits = SOFT_LIMITS if percent == 0 else (level - 0.5, level + 0.5)
         self.loop.viewer.layers[PREDICTION_LAYER].contrast_limits = limits
 
     def _mark_validation(self) -> None:
@@ -131,9 +134,3 @@ def _step_text(step: StepDone, validations) -> str:
     if validations:
         text += f" · validation F0.5 {validations[-1].f05:.2f}"
     return text
-
-
-def _button(text: str, name: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName(name)
-    return button

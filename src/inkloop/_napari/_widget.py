@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_error
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
@@ -77,6 +78,9 @@ class InkLoopWidget(QWidget):
         scroll = QScrollArea()  # the dock stays usable on small screens
         scroll.setWidgetResizable(True)
         scroll.setWidget(panels)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(panels.minimumSizeHint().width() + bar)  # no panel is cut off
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)
