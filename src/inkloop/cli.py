@@ -310,8 +310,8 @@ def _demo(args) -> int:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
         print(
-            "inkloop demo: error: no display; on a headless machine run "
-            "`xvfb-run -a inkloop demo --screenshot demo.png`",
+            "inkloop demo: error: no display; run the loop headless with `inkloop demo "
+            "--headless OUT_DIR`, or `xvfb-run -a inkloop demo --screenshot demo.png`",
             file=sys.stderr,
         )
         return 1
