@@ -42,9 +42,9 @@ class InkLoopWidget(QWidget):
         self.viewer = napari_viewer
         self.labels: LabelSession | None = None
         self.loop: LoopSession | None = None
-        self.segment_panel = SegmentPanel(self.open_segment, self._run_settings)
+        self.segment_panel = SegmentPanel(self.open_segment, self.run_settings)
         self.brush_panel = BrushPanel()
-        self.loop_panel = LoopPanel(self._run_settings)
+        self.loop_panel = LoopPanel(self.run_settings)
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
         self.model_panel.checkpoint_changed.connect(self.segment_panel.set_checkpoint)
@@ -110,7 +110,7 @@ class InkLoopWidget(QWidget):
         for panel in self._loop_panels:
             panel.set_loop(self.loop)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
-            self.loop.warm_up(self._run_settings())
+            self.loop.warm_up(self.run_settings())
 
     def _end_labels(self) -> None:
         if self.loop is not None:
@@ -128,7 +128,7 @@ class InkLoopWidget(QWidget):
             self.labels.close()
             self.labels = None
 
-    def _run_settings(self):
+    def run_settings(self):
         """EngineSettings for the next run: the panels' choices and the validation region."""
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         holdout = validation_region(self.viewer, self.labels.segment.shape[1:])
