@@ -64,16 +64,16 @@ def _gui(args) -> dict:
     import napari
     from qtpy.QtCore import QElapsedTimer, QTimer
 
+    from inkloop._napari._demo import sample_copy
     from inkloop._napari._widget import InkLoopWidget
     from inkloop.engine import PredictionReady, StepDone
-    from inkloop.io import sample_segment_path
 
     if args.torch_threads:
         InkLoopWidget.torch_threads = args.torch_threads
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1900, 1150)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(sample_segment_path()))
+    widget.open_segment(str(sample_copy()))
     loop = widget.loop
     _run_until(lambda: loop.ready, 120)
     events = []

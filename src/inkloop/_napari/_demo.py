@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -9,10 +11,8 @@ def run_demo(screenshot: Path | None = None) -> None:
     """Open the demo viewer; with ``screenshot`` save the window to that PNG and close."""
     import napari
 
-    from inkloop.io import sample_segment_path
-
     viewer = napari.Viewer(title="Ink Loop demo")
-    viewer.open(str(sample_segment_path()), plugin="napari-inkloop")
+    viewer.open(str(sample_copy()), plugin="napari-inkloop")
     viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     viewer.dims.set_current_step(0, viewer.dims.nsteps[0] // 2)
     viewer.window.resize(1400, 850)
@@ -24,3 +24,14 @@ def run_demo(screenshot: Path | None = None) -> None:
         viewer.close()
         return
     napari.run()
+
+
+def sample_copy() -> Path:
+    """A scratch copy of the bundled sample: the labels' autosave and the model checkpoint are
+    written beside the segment, and the installed package's folder is no place for them."""
+    from inkloop.io import sample_segment_path
+
+    sample = sample_segment_path()
+    copy = Path(tempfile.mkdtemp(prefix="inkloop-demo-")) / sample.name
+    shutil.copytree(sample, copy)
+    return copy
