@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +74,28 @@ def training_folder(tmp_path_factory) -> Path:
     """A segment folder of TRAIN_SHAPE with mask and ink labels, shared read-only by tests."""
     out = tmp_path_factory.mktemp("training") / "20240101000000"
     return write_segment(out, TRAIN_SHAPE[1], TRAIN_SHAPE[2], TRAIN_SHAPE[0], seed=5)
+
+
+def interrupt_when_training(command: list[str]) -> tuple[int, str, str]:
+    """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss, and return
+    its exit status, stdout and stderr."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stepping = threading.Event()
+    errors = bytearray()
+
+    def watch_progress():
+        while chunk := process.stderr.read1(256):
+            errors.extend(chunk)
+            if b"loss=" in errors:
+                stepping.set()
+
+    watcher = threading.Thread(target=watch_progress, daemon=True)
+    watcher.start()
+    try:
+        assert stepping.wait(timeout=300), errors.decode()
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    watcher.join()
+    return process.returncode, stdout.decode(), errors.decode()

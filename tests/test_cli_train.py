@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import write_png
 from inkloop.model import load_checkpoint
+from tests.conftest import interrupt_when_training
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 
@@ -147,26 +145,8 @@ def test_ctrl_c_writes_the_last_good_state(training_folder, tmp_path):
         "--device",
         "cpu",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stepping = threading.Event()
-    errors = bytearray()
-
-    def watch_progress():
-        while chunk := process.stderr.read1(256):
-            errors.extend(chunk)
-            if b"loss=" in errors:
-                stepping.set()
-
-    watcher = threading.Thread(target=watch_progress, daemon=True)
-    watcher.start()
-    try:
-        assert stepping.wait(timeout=300), errors.decode()
-        process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=300)
-    finally:
-        process.kill()
-    watcher.join()
-    assert process.returncode == 130, errors.decode()
+    returncode, stdout, errors = interrupt_when_training(command)
+    assert returncode == 130, errors
     summary = json.loads(stdout)
     assert summary["interrupted"] is True
     assert load_checkpoint(out).step == summary["steps"] >= 1

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -28,7 +25,7 @@ from inkloop.io import (
     sample_truth_path,
     truth_path,
 )
-from tests.conftest import tiny_model, tiny_training
+from tests.conftest import interrupt_when_training, tiny_model, tiny_training
 
 KEYS = {"f05", "untrained_f05", "chance_f05", "steps", "seconds", "prediction", "device"}
 
@@ -135,26 +132,8 @@ def test_headless_demo_into_an_unusable_folder_is_one_line_on_stderr(tmp_path, c
 def test_ctrl_c_ends_training_and_still_predicts(tmp_path):
     command = [sys.executable, "-m", "inkloop.cli", "demo", "--headless", str(tmp_path)]
     command += ["--max-seconds", "600", "--device", "cpu"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    errors = bytearray()
-    stepping = threading.Event()
-
-    def watch_progress():
-        while chunk := process.stderr.read1(256):
-            errors.extend(chunk)
-            if b"loss=" in errors:
-                stepping.set()
-
-    watcher = threading.Thread(target=watch_progress, daemon=True)
-    watcher.start()
-    try:
-        assert stepping.wait(timeout=300), errors.decode()
-        process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=300)
-    finally:
-        process.kill()
-    watcher.join()
-    assert process.returncode == 130, errors.decode()
+    returncode, stdout, errors = interrupt_when_training(command)
+    assert returncode == 130, errors
     summary = json.loads(stdout)
     assert summary["interrupted"] is True
     assert summary["steps"] >= 1
