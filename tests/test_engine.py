@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -30,41 +29,8 @@ from inkloop.model import load_checkpoint
 from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
 from inkloop.train import LabelError
+from tests._events import TIMEOUT, Recorder, state_reached, steps_done
 from tests.conftest import tiny_model, tiny_training
-
-TIMEOUT = 120  # generous: CI machines are slow; a hang still fails
-
-
-class Recorder:
-    """Collects events from the worker thread; tests wait on conditions, never on time."""
-
-    def __init__(self) -> None:
-        self.events: list = []
-        self._changed = threading.Condition()
-
-    def __call__(self, event) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def wait_for(self, predicate, timeout: float = TIMEOUT) -> None:
-        with self._changed:
-            assert self._changed.wait_for(lambda: predicate(self.events), timeout), self.events
-
-    def of(self, kind) -> list:
-        with self._changed:
-            return [e for e in self.events if isinstance(e, kind)]
-
-    def states(self) -> list[State]:
-        return [e.state for e in self.of(StateChanged)]
-
-
-def _steps(count):
-    return lambda events: sum(isinstance(e, StepDone) for e in events) >= count
-
-
-def _state(state):
-    return lambda events: any(getattr(e, "state", None) is state for e in events)
 
 
 @pytest.fixture
@@ -85,12 +51,12 @@ def test_states_follow_the_commands(segment):
     with _engine(segment, recorder) as engine:
         assert engine.state is State.IDLE
         engine.start()
-        recorder.wait_for(_steps(1))
+        recorder.wait_for(steps_done(1))
         engine.pause()
-        recorder.wait_for(_state(State.PAUSED))
+        recorder.wait_for(state_reached(State.PAUSED))
         paused_steps = len(recorder.of(StepDone))
         engine.resume()
-        recorder.wait_for(_steps(paused_steps + 2))
+        recorder.wait_for(steps_done(paused_steps + 2))
         engine.stop()
         assert engine.wait(TIMEOUT)
         assert engine.state is State.STOPPED
@@ -101,7 +67,7 @@ def test_stop_takes_effect_within_one_step(segment):
     recorder = Recorder()
     with _engine(segment, recorder) as engine:
         engine.start()
-        recorder.wait_for(_steps(2))
+        recorder.wait_for(steps_done(2))
         steps_at_stop = len(recorder.of(StepDone))
         engine.stop()
         assert engine.wait(TIMEOUT)
@@ -113,11 +79,11 @@ def test_labels_sent_while_training_join_from_the_next_batch(segment):
     recorder = Recorder()
     with _engine(segment, recorder) as engine:
         engine.start()
-        recorder.wait_for(_steps(2))
+        recorder.wait_for(steps_done(2))
         stroke = np.full((16, 16), 255, np.uint8)
         engine.update_labels(stroke, np.ones((16, 16), bool), (10, 10, 26, 26))
         steps_at_update = len(recorder.of(StepDone))
-        recorder.wait_for(_steps(steps_at_update + 3))
+        recorder.wait_for(steps_done(steps_at_update + 3))
         engine.stop()
         assert engine.wait(TIMEOUT)
     later = recorder.of(StepDone)[steps_at_update + 1 :]
@@ -132,7 +98,7 @@ def test_predictions_come_back_while_training(segment):
     mask = np.asarray(segment.mask)
     with _engine(segment, recorder) as engine:
         engine.start()
-        recorder.wait_for(_steps(1))
+        recorder.wait_for(steps_done(1))
         request = engine.predict((8, 16, 72, 112))
         recorder.wait_for(lambda events: any(isinstance(e, PredictionReady) for e in events))
         engine.stop()
@@ -154,7 +120,7 @@ def test_a_bad_request_fails_alone_and_training_goes_on(segment):
         recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
         (failed,) = recorder.of(Failed)
         steps = len(recorder.of(StepDone))
-        recorder.wait_for(_steps(steps + 1))
+        recorder.wait_for(steps_done(steps + 1))
         assert engine.state is State.TRAINING
         engine.stop()
         assert engine.wait(TIMEOUT)
@@ -293,7 +259,7 @@ def test_stop_cuts_a_preview_short(segment):
                 engine.stop()
 
         engine.start()
-        recorder.wait_for(_steps(1))
+        recorder.wait_for(steps_done(1))
         engine.subscribe(stop_on_first_tile)
         engine.preview(WHOLE)
         assert engine.wait(TIMEOUT)
@@ -323,7 +289,7 @@ def test_a_prediction_cut_short_by_a_command_is_finished_after_it(segment):
                 engine.pause()
 
         engine.start()
-        recorder.wait_for(_steps(1))
+        recorder.wait_for(steps_done(1))
         engine.subscribe(pause_on_first_tile)
         request = engine.predict(WHOLE)
         recorder.wait_for(_rounds_done(request, 1))
@@ -427,11 +393,11 @@ def test_asked_while_training_it_waits_until_training_stops(segment, tmp_path):
     recorder = Recorder()
     with _engine(segment, recorder, tile=64) as engine:
         engine.start()
-        recorder.wait_for(_steps(1))
+        recorder.wait_for(steps_done(1))
         request = engine.predict_segment(tmp_path / "ink.png")
         recorder.wait_for(lambda events: any(isinstance(e, Notice) for e in events))
         steps = len(recorder.of(StepDone))
-        recorder.wait_for(_steps(steps + 3))
+        recorder.wait_for(steps_done(steps + 3))
         assert not recorder.of(SegmentProgress)
         engine.stop()
         assert engine.wait(TIMEOUT)

@@ -29,46 +29,10 @@ from inkloop.engine import (
 from inkloop.io import open_segment, read_image
 from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
+from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
 from tests.conftest import tiny_model, tiny_training
 
-TIMEOUT = 120  # generous: spawning a child that imports torch is slow on CI machines
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px
-
-
-class Recorder:
-    """Collects events from the reader thread; tests wait on conditions over the events since
-    their own start (the shared proxy's earlier events belong to other tests)."""
-
-    def __init__(self) -> None:
-        self.events: list = []
-        self._changed = threading.Condition()
-
-    def __call__(self, event) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def mark(self) -> int:
-        with self._changed:
-            return len(self.events)
-
-    def wait_for(self, predicate, since: int = 0, timeout: float = TIMEOUT) -> list:
-        with self._changed:
-            ok = self._changed.wait_for(lambda: predicate(self.events[since:]), timeout)
-            assert ok, self.events[since:]
-            return self.events[since:]
-
-
-def _of(kind, events) -> list:
-    return [e for e in events if isinstance(e, kind)]
-
-
-def _steps(count):
-    return lambda events: len(_of(StepDone, events)) >= count
-
-
-def _state(state):
-    return lambda events: any(e.state is state for e in _of(StateChanged, events))
 
 
 def _labels(folder):
@@ -91,12 +55,12 @@ def shared(training_folder):
 
 def test_the_child_gets_ready_and_trains(shared):
     proxy, recorder = shared
-    (ready,) = recorder.wait_for(lambda events: _of(Ready, events))[:1]
+    (ready,) = recorder.wait_for(lambda events: of_kind(Ready, events))[:1]
     assert ready.pid == proxy.pid != os.getpid()
     assert ready.seconds > 0
     since = recorder.mark()
     proxy.start()
-    recorder.wait_for(_steps(2), since)
+    recorder.wait_for(steps_done(2), since)
     proxy.stop()
     assert proxy.wait(TIMEOUT)
     assert proxy.state is State.STOPPED
@@ -106,15 +70,15 @@ def test_states_follow_the_commands(shared):
     proxy, recorder = shared
     since = recorder.mark()
     proxy.start()
-    recorder.wait_for(_steps(1), since)
+    recorder.wait_for(steps_done(1), since)
     assert not proxy.wait(0.01)  # training: a run is under way
     proxy.pause()
-    recorder.wait_for(_state(State.PAUSED), since)
+    recorder.wait_for(state_reached(State.PAUSED), since)
     assert proxy.state is State.PAUSED
     proxy.resume()
     proxy.stop()
     assert proxy.wait(TIMEOUT)
-    states = [e.state for e in _of(StateChanged, recorder.events[since:])]
+    states = [e.state for e in of_kind(StateChanged, recorder.events[since:])]
     assert states == [State.TRAINING, State.PAUSED, State.TRAINING, State.STOPPED]
     assert proxy.state is State.STOPPED
 
@@ -123,11 +87,11 @@ def test_label_updates_reach_the_child(shared):
     proxy, recorder = shared
     since = recorder.mark()
     proxy.start()
-    steps = _of(StepDone, recorder.wait_for(_steps(1), since))
+    steps = of_kind(StepDone, recorder.wait_for(steps_done(1), since))
     seen = max(step.labels_version for step in steps)
     proxy.update_labels(np.full((16, 16), 255, np.uint8), np.ones((16, 16), bool), (8, 8, 24, 24))
     recorder.wait_for(
-        lambda events: any(e.labels_version > seen for e in _of(StepDone, events)), since
+        lambda events: any(e.labels_version > seen for e in of_kind(StepDone, events)), since
     )
     proxy.stop()
     assert proxy.wait(TIMEOUT)
@@ -143,7 +107,7 @@ def test_previews_stream_tile_by_tile(shared, training_folder):
     def complete(events):
         return any(
             e.request == request and e.tiles_done == e.tiles_total
-            for e in _of(PredictionReady, events)
+            for e in of_kind(PredictionReady, events)
         )
 
     updates = [e for e in recorder.wait_for(complete, since) if isinstance(e, PredictionReady)]
@@ -164,23 +128,25 @@ def test_a_killed_child_is_reported_and_replaced(training_folder):
         training_folder, ink, np.zeros_like(supervised), _settings(), recorder
     ) as proxy:
         proxy.start()  # nothing labelled yet: the child answers with Failed
-        recorder.wait_for(lambda events: _of(Failed, events))
+        recorder.wait_for(lambda events: of_kind(Failed, events))
         first = proxy.pid
         os.kill(first, signal.SIGKILL)
-        recorder.wait_for(_state(State.FAILED))
+        recorder.wait_for(state_reached(State.FAILED))
         assert proxy.state is State.FAILED
         assert proxy.wait(0)  # nothing runs in a dead process
         proxy.update_labels(ink, supervised, WHOLE)  # kept for the next child
         proxy.start()
-        recorder.wait_for(lambda events: any(e.labels_version >= 1 for e in _of(StepDone, events)))
+        recorder.wait_for(
+            lambda events: any(e.labels_version >= 1 for e in of_kind(StepDone, events))
+        )
         assert proxy.pid != first
-    no_labels, crash = (e.message for e in _of(Failed, recorder.events))
+    no_labels, crash = (e.message for e in of_kind(Failed, recorder.events))
     assert "no labelled pixels yet" in no_labels
     assert crash == (
         "the training process ended unexpectedly (exit code -9); "
         "labels are safe, the last checkpoint is none"
     )
-    assert [e.pid for e in _of(Ready, recorder.events)][-1] == proxy.pid
+    assert [e.pid for e in of_kind(Ready, recorder.events)][-1] == proxy.pid
     assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
     assert set(threading.enumerate()) <= threads
 
@@ -203,9 +169,9 @@ def test_a_child_that_cannot_set_up_says_why(tmp_path):
     missing = tmp_path / "missing"
     image = np.zeros((8, 8), np.uint8)
     with EngineProcess(missing, image, image.astype(bool), _settings(), recorder) as proxy:
-        recorder.wait_for(_state(State.FAILED))
+        recorder.wait_for(state_reached(State.FAILED))
         assert proxy.state is State.FAILED
-    (failed,) = _of(Failed, recorder.events)
+    (failed,) = of_kind(Failed, recorder.events)
     assert failed.message.startswith("the training process could not start: ")
     assert str(missing) in failed.message
 
@@ -245,8 +211,8 @@ def test_compose_in_the_child(shared):
     proxy, recorder = shared
     since = recorder.mark()
     request = proxy.compose((0, 16, 32, 64))
-    events = recorder.wait_for(lambda events: _of(Composed, events), since)
-    (composed,) = _of(Composed, events)
+    events = recorder.wait_for(lambda events: of_kind(Composed, events), since)
+    (composed,) = of_kind(Composed, events)
     assert composed.request == request
     assert composed.channels.shape == (8, 32, 48)
     assert composed.names == tuple(f"layer {z}" for z in range(8))
@@ -261,10 +227,10 @@ def test_closing_during_a_segment_prediction_returns_promptly(tmp_path):
     settings = replace(_settings(), block=128)
     proxy = EngineProcess(folder, ink, supervised, settings, recorder)
     proxy.predict_segment(tmp_path / "ink.zarr", tta=True)
-    recorder.wait_for(lambda events: _of(SegmentProgress, events))
+    recorder.wait_for(lambda events: of_kind(SegmentProgress, events))
     started = time.monotonic()
     proxy.close()
     assert time.monotonic() - started < 10
     assert not proxy.alive
-    assert not _of(SegmentPredicted, recorder.events)
+    assert not of_kind(SegmentPredicted, recorder.events)
     assert [p.name for p in tmp_path.iterdir()] == ["big"]  # no partial prediction
