@@ -1,13 +1,13 @@
-"""The `inkloop` command: segment info, synthetic segments and the napari demo."""
+"""The `inkloop` command: info, synth, train, predict, evaluate (and demo, in `_cli_demo`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from inkloop._cli_demo import add_demo
 from inkloop.compose import MODES, Composition
 from inkloop.synthetic import INK_CONTRAST
 from inkloop.train import TrainConfig
@@ -66,41 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_predict(commands)
 
-    _add_demo(commands)
+    add_demo(commands)
     return parser
-
-
-def _add_demo(commands) -> None:
-    from inkloop.demo import DEMO_SECONDS
-
-    demo = commands.add_parser(
-        "demo",
-        help="open napari with the sample segment and Ink Loop (or run its loop headless)",
-        description="The sample segment with a few example strokes painted, ready to finetune.",
-    )
-    shown = demo.add_mutually_exclusive_group()
-    shown.add_argument(
-        "--screenshot",
-        type=Path,
-        metavar="PNG",
-        help="save a screenshot of the window to PNG and exit instead of staying open",
-    )
-    shown.add_argument(
-        "--headless",
-        type=Path,
-        metavar="OUT_DIR",
-        help="no window: train on the example strokes, write the prediction PNG and the model "
-        "to OUT_DIR and print JSON with the F0.5 reached on the unlabelled papyrus",
-    )
-    demo.add_argument(
-        "--max-seconds",
-        type=float,
-        default=DEMO_SECONDS,
-        help=f"headless training time (default {DEMO_SECONDS:g})",
-    )
-    demo.add_argument("--device", default="auto", help="headless: auto, cpu, cuda, cuda:1 or mps")
-    demo.add_argument("--quiet", action="store_true", help="headless: no progress bars")
-    demo.set_defaults(run=_demo)
 
 
 def _add_train(commands) -> None:
@@ -301,33 +268,6 @@ def _synth(args) -> int:
         write_demo_labels(out)
     print(out)
     return 0
-
-
-def _demo(args) -> int:
-    if args.headless is not None:
-        return _demo_headless(args)
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        print(
-            "inkloop demo: error: no display; run the loop headless with `inkloop demo "
-            "--headless OUT_DIR`, or `xvfb-run -a inkloop demo --screenshot demo.png`",
-            file=sys.stderr,
-        )
-        return 1
-    from inkloop._napari._demo import run_demo
-
-    run_demo(screenshot=args.screenshot)
-    return 0
-
-
-def _demo_headless(args) -> int:
-    from inkloop.demo import run_headless_demo
-
-    train = TrainConfig(max_seconds=args.max_seconds, device=args.device)
-    summary = run_headless_demo(args.headless, train=train, progress=not args.quiet)
-    print(json.dumps(summary))
-    return 130 if summary["interrupted"] else 0
 
 
 if __name__ == "__main__":
