@@ -42,11 +42,6 @@ class Autosaver(QObject):
     def interval_s(self, seconds: float) -> None:
         self._timer.setInterval(int(seconds * 1000))
 
-    @property
-    def pending(self) -> bool:
-        """Changes not on disk yet (or still being written)."""
-        return self._dirty or (self._writing is not None and not self._writing.done())
-
     def save_if_changed(self) -> Future | None:
         """Start writing the labels if they changed since the last autosave."""
         self._report(self._writing)

@@ -109,9 +109,7 @@ class LoopSession(QObject):
         """Start (or continue) training and keep the visible area's prediction streaming."""
         if self.state.running:
             return
-        if settings is not None and settings != self.settings:
-            self.warm_up(settings)
-        self.warm_up()
+        self.warm_up(settings)
         self.prediction_layer()
         self.engine.start()
         self._previewing = True
