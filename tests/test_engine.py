@@ -11,8 +11,6 @@ from inkloop.compose import Composition, compose_channels, read_layers
 from inkloop.engine import (
     CheckpointSaved,
     Composed,
-    Engine,
-    EngineSettings,
     Failed,
     Notice,
     PredictionReady,
@@ -26,11 +24,11 @@ from inkloop.engine import (
 from inkloop.headless import read_prediction
 from inkloop.io import open_segment, read_image
 from inkloop.model import load_checkpoint
-from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
 from inkloop.train import LabelError
+from tests._engine import WHOLE, engine_for, predictions, rounds_done
 from tests._events import TIMEOUT, Recorder, state_reached, steps_done
-from tests.conftest import tiny_model, tiny_training
+from tests.conftest import tiny_training
 
 
 @pytest.fixture
@@ -38,17 +36,9 @@ def segment(training_folder):
     return open_segment(training_folder)
 
 
-def _engine(segment, recorder, supervised=None, **settings) -> Engine:
-    train = settings.pop("train", tiny_training())
-    settings = EngineSettings(model=tiny_model(), train=train, **settings)
-    ink = np.asarray(segment.ink_labels)
-    supervised = np.asarray(segment.mask) if supervised is None else supervised
-    return Engine(segment, ink, supervised, settings, on_event=recorder)
-
-
 def test_states_follow_the_commands(segment):
     recorder = Recorder()
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         assert engine.state is State.IDLE
         engine.start()
         recorder.wait_for(steps_done(1))
@@ -65,7 +55,7 @@ def test_states_follow_the_commands(segment):
 
 def test_stop_takes_effect_within_one_step(segment):
     recorder = Recorder()
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         engine.start()
         recorder.wait_for(steps_done(2))
         steps_at_stop = len(recorder.of(StepDone))
@@ -77,7 +67,7 @@ def test_stop_takes_effect_within_one_step(segment):
 
 def test_labels_sent_while_training_join_from_the_next_batch(segment):
     recorder = Recorder()
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         engine.start()
         recorder.wait_for(steps_done(2))
         stroke = np.full((16, 16), 255, np.uint8)
@@ -96,7 +86,7 @@ def test_labels_sent_while_training_join_from_the_next_batch(segment):
 def test_predictions_come_back_while_training(segment):
     recorder = Recorder()
     mask = np.asarray(segment.mask)
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         engine.start()
         recorder.wait_for(steps_done(1))
         request = engine.predict((8, 16, 72, 112))
@@ -114,7 +104,7 @@ def test_predictions_come_back_while_training(segment):
 
 def test_a_bad_request_fails_alone_and_training_goes_on(segment):
     recorder = Recorder()
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         engine.start()
         engine.predict((0, 0, 500, 500))
         recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
@@ -132,7 +122,7 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     out = tmp_path / "auto.pt"
     train = tiny_training(max_steps=3)
     holdout = (0, 64, 96, 128)
-    with _engine(segment, recorder, train=train, autosave=out, holdout=holdout) as engine:
+    with engine_for(segment, recorder, train=train, autosave=out, holdout=holdout) as engine:
         engine.start()
         assert engine.wait(TIMEOUT)
         assert engine.state is State.FINISHED
@@ -148,7 +138,7 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
 def test_no_labels_are_refused_before_training(segment):
     recorder = Recorder()
     empty = np.zeros(segment.shape[1:], bool)
-    with _engine(segment, recorder, supervised=empty) as engine:
+    with engine_for(segment, recorder, supervised=empty) as engine:
         with pytest.raises(LabelError, match="no labelled pixels yet"):
             engine.start()
         assert engine.state is State.IDLE
@@ -158,7 +148,7 @@ def test_no_labels_are_refused_before_training(segment):
 def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path):
     recorder = Recorder()
     missing = tmp_path / "missing.pt"
-    with _engine(segment, recorder, init=missing) as engine:
+    with engine_for(segment, recorder, init=missing) as engine:
         engine.start()
         recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
         (failed,) = recorder.of(Failed)
@@ -166,133 +156,19 @@ def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path):
         assert engine.state is State.IDLE
 
 
-# -- viewport previews: streamed tile by tile, centre first, abandoned for a newer one ---------
-
-WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
-
-
-def _previews(request=None):
-    return lambda events: [
-        e
-        for e in events
-        if isinstance(e, PredictionReady) and (request is None or e.request == request)
-    ]
-
-
-def _rounds_done(request, count):
-    def done(events):
-        finished = [e for e in _previews(request)(events) if e.tiles_done == e.tiles_total]
-        return len(finished) >= count
-
-    return done
-
-
-def test_a_preview_streams_the_centre_tile_first_and_covers_the_region(segment):
-    recorder = Recorder()
-    mask = np.asarray(segment.mask)
-    with _engine(segment, recorder, tile=64) as engine:
-        request = engine.preview(WHOLE)  # idle: builds a model and predicts once
-        recorder.wait_for(_rounds_done(request, 1))
-        assert engine.wait(TIMEOUT)
-    updates = _previews(request)(recorder.events)
-    (y, x) = tile_corners(WHOLE, mask.shape, 64, 32, mask)[0]
-    assert updates[0].region == (y, x, y + 64, x + 64)
-    assert [u.tiles_done for u in updates] == list(range(1, updates[0].tiles_total + 1))
-    covered = np.zeros(mask.shape, bool)
-    for update in updates:
-        y0, x0, y1, x1 = update.region
-        assert update.probability.shape == (y1 - y0, x1 - x0)
-        assert update.probability.dtype == np.float32
-        covered[y0:y1, x0:x1] = True
-    assert covered[mask].all()
-    assert {u.step for u in updates} == {0}
-    assert recorder.states() == []
-
-
-def test_a_new_preview_abandons_the_one_in_flight(segment):
-    recorder = Recorder()
-    new_region = (0, 0, 64, 64)
-    with _engine(segment, recorder, tile=64) as engine:
-        requests = []
-
-        def pan_on_first_tile(event):  # runs on the worker, between two tiles
-            if isinstance(event, PredictionReady) and len(requests) == 1:
-                requests.append(engine.preview(new_region))
-
-        engine.subscribe(pan_on_first_tile)
-        requests.append(engine.preview(WHOLE))
-        recorder.wait_for(lambda events: len(requests) == 2)
-        recorder.wait_for(_rounds_done(requests[1], 1))
-    old, new = _previews(requests[0])(recorder.events), _previews(requests[1])(recorder.events)
-    assert len(old) == 1
-    assert old[0].tiles_done == 1 < old[0].tiles_total
-    first_new = recorder.events.index(new[0])
-    assert all(e.request != requests[0] for e in _previews()(recorder.events[first_new:]))
-    assert all(_inside(e.region, new_region) for e in new)
-
-
-def _inside(box, region) -> bool:
-    return region[0] <= box[0] < box[2] <= region[2] and region[1] <= box[1] < box[3] <= region[3]
-
-
-def test_a_preview_is_predicted_again_while_training(segment):
-    recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
-        engine.start()
-        request = engine.preview(WHOLE, every=0.0)
-        recorder.wait_for(_rounds_done(request, 3))
-        engine.stop()
-        assert engine.wait(TIMEOUT)
-    finished = [
-        e.step for e in _previews(request)(recorder.events) if e.tiles_done == e.tiles_total
-    ]
-    assert finished[:3] == sorted(set(finished[:3]))  # each round with newer weights
-    assert len(recorder.of(StepDone)) >= 2
-
-
-def test_stop_cuts_a_preview_short(segment):
-    recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
-
-        def stop_on_first_tile(event):
-            if isinstance(event, PredictionReady) and event.tiles_done == 1:
-                engine.stop()
-
-        engine.start()
-        recorder.wait_for(steps_done(1))
-        engine.subscribe(stop_on_first_tile)
-        engine.preview(WHOLE)
-        assert engine.wait(TIMEOUT)
-        assert engine.state is State.STOPPED
-    kinds = [type(e) for e in recorder.events if isinstance(e, (PredictionReady, StateChanged))]
-    first = kinds.index(PredictionReady)
-    assert kinds[first + 1] is StateChanged  # no other tile before the stop took effect
-
-
-def test_a_bad_preview_fails_once_and_is_dropped(segment):
-    recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
-        engine.preview((0, 0, 500, 500))
-        recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
-        request = engine.predict((0, 0, 32, 32))
-        recorder.wait_for(_rounds_done(request, 1))
-    assert len(recorder.of(Failed)) == 1
-    assert "outside the 96x128 segment" in recorder.of(Failed)[0].message
-
-
 def test_a_prediction_cut_short_by_a_command_is_finished_after_it(segment):
     recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
+    with engine_for(segment, recorder, tile=64) as engine:
 
         def pause_on_first_tile(event):
-            if isinstance(event, PredictionReady) and len(_previews()(recorder.events)) == 1:
+            if isinstance(event, PredictionReady) and len(predictions()(recorder.events)) == 1:
                 engine.pause()
 
         engine.start()
         recorder.wait_for(steps_done(1))
         engine.subscribe(pause_on_first_tile)
         request = engine.predict(WHOLE)
-        recorder.wait_for(_rounds_done(request, 1))
+        recorder.wait_for(rounds_done(request, 1))
         engine.stop()
         assert engine.wait(TIMEOUT)
     kinds = [
@@ -334,7 +210,7 @@ def _first_progress(request):
 
 def test_a_whole_segment_prediction_writes_a_png_after_its_progress(segment, tmp_path):
     recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
+    with engine_for(segment, recorder, tile=64) as engine:
         request = engine.predict_segment(tmp_path / "ink", "png")
         assert engine.wait(TIMEOUT)
         predictor = engine.settings.predictor(engine.trainer)
@@ -353,7 +229,7 @@ def test_a_whole_segment_prediction_writes_a_png_after_its_progress(segment, tmp
 
 def test_tif_and_zarr_hold_the_same_probability(segment, tmp_path):
     recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
+    with engine_for(segment, recorder, tile=64) as engine:
         engine.predict_segment(tmp_path / "ink.png", "tif")
         engine.predict_segment(tmp_path / "ink.zarr", tta=True)
         engine.predict_segment(tmp_path / "ink.zarr")  # replaces the TTA one
@@ -367,7 +243,7 @@ def test_tif_and_zarr_hold_the_same_probability(segment, tmp_path):
 
 def test_an_unwritable_output_fails_at_once(segment, tmp_path):
     recorder = Recorder()
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         with pytest.raises(ValueError, match="missing: folder does not exist"):
             engine.predict_segment(tmp_path / "missing" / "ink.png")
         with pytest.raises(ValueError, match=r"must end in \.png, \.tif, \.tiff or \.zarr"):
@@ -380,7 +256,7 @@ def test_an_unwritable_output_fails_at_once(segment, tmp_path):
 
 def test_a_failing_segment_prediction_names_its_request(segment, tmp_path):
     recorder = Recorder()
-    with _engine(segment, recorder, init=tmp_path / "missing.pt") as engine:
+    with engine_for(segment, recorder, init=tmp_path / "missing.pt") as engine:
         request = engine.predict_segment(tmp_path / "ink.png")
         assert engine.wait(TIMEOUT)
     (failed,) = recorder.of(Failed)
@@ -391,7 +267,7 @@ def test_a_failing_segment_prediction_names_its_request(segment, tmp_path):
 
 def test_asked_while_training_it_waits_until_training_stops(segment, tmp_path):
     recorder = Recorder()
-    with _engine(segment, recorder, tile=64) as engine:
+    with engine_for(segment, recorder, tile=64) as engine:
         engine.start()
         recorder.wait_for(steps_done(1))
         request = engine.predict_segment(tmp_path / "ink.png")
@@ -411,7 +287,7 @@ def test_asked_while_training_it_waits_until_training_stops(segment, tmp_path):
 
 def test_commands_are_answered_between_blocks(big_segment, tmp_path):
     recorder = Recorder()
-    with _engine(big_segment, recorder, tile=64, block=128) as engine:
+    with engine_for(big_segment, recorder, tile=64, block=128) as engine:
         asked = []
 
         def predict_on_first_progress(event):  # on the worker, between two blocks
@@ -428,7 +304,7 @@ def test_commands_are_answered_between_blocks(big_segment, tmp_path):
 
 def test_cancel_ends_a_running_prediction_with_a_notice_and_no_file(big_segment, tmp_path):
     recorder = Recorder()
-    with _engine(big_segment, recorder, tile=64, block=128) as engine:
+    with engine_for(big_segment, recorder, tile=64, block=128) as engine:
 
         def cancel_on_first_progress(event):  # on the worker, between two blocks
             if isinstance(event, SegmentProgress) and event.done == 1:
@@ -451,7 +327,7 @@ def test_cancel_ends_a_running_prediction_with_a_notice_and_no_file(big_segment,
 
 def test_close_during_a_prediction_returns_promptly(big_segment, tmp_path):
     recorder = Recorder()
-    engine = _engine(big_segment, recorder, tile=64, block=128)
+    engine = engine_for(big_segment, recorder, tile=64, block=128)
     request = engine.predict_segment(tmp_path / "ink.tif", tta=True)
     recorder.wait_for(_first_progress(request))
     started = time.monotonic()
@@ -474,7 +350,7 @@ def test_compose_gives_the_channels_the_model_sees(segment, mode, names):
 
     recorder = Recorder()
     region = (10, 20, 42, 60)
-    with _engine(segment, recorder, composition=Composition(mode=mode)) as engine:
+    with engine_for(segment, recorder, composition=Composition(mode=mode)) as engine:
         request = engine.compose(region)
         assert engine.wait(TIMEOUT)
         trainer = engine.trainer
@@ -490,7 +366,7 @@ def test_compose_gives_the_channels_the_model_sees(segment, mode, names):
 def test_compose_refuses_a_region_too_large(segment, monkeypatch):
     monkeypatch.setattr("inkloop.engine._jobs.MAX_COMPOSE", 10)
     recorder = Recorder()
-    with _engine(segment, recorder) as engine:
+    with engine_for(segment, recorder) as engine:
         request = engine.compose((0, 0, 20, 20))
         assert engine.wait(TIMEOUT)
     (failed,) = recorder.of(Failed)

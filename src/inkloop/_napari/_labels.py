@@ -45,21 +45,3 @@ def labels_layer_data(ink, supervised, source: str, metadata: dict) -> tuple:
 def is_ink_labels(layer) -> bool:
     """True for a soft-label layer this plugin made."""
     return LABELS_KEY in layer.metadata and layer.data.dtype == np.uint16
-
-
-def show_box(layer, box: tuple[int, int, int, int]) -> None:
-    """Redraw the changed ``box`` of a 2-D Labels layer and nothing else.
-
-    napari's public `Labels.data_setitem` does the same partial texture update but also keeps
-    its own undo history of fancy indices (16+ bytes per pixel, unbounded by area), which would
-    duplicate inkloop's tile undo; so this is that method's refresh half on its own.
-    """
-    y0, x0, y1, x1 = box
-    where = (slice(y0, y1), slice(x0, x1))
-    view = layer._slice.image.view
-    if view.shape != layer.data.shape:  # not sliced yet or not shown 2-D: nothing to patch
-        layer.refresh()
-        return
-    view[where] = layer.colormap._data_to_texture(layer.data[where])
-    layer._accumulate_updated_slice(where)
-    layer._partial_labels_refresh()

@@ -15,6 +15,8 @@ import numpy as np
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from inkloop._napari._refresh import show_image_box
+from inkloop.brush import union_box
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
@@ -60,6 +62,7 @@ class LoopSession(QObject):
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self._region: tuple[int, int, int, int] | None = None
         self._previewing = False
+        self._unshown: tuple[int, int, int, int] | None = None  # overlay box not redrawn yet
         self._preview_request = None
         self.event_received.connect(self._apply)
         labels.painter.labels_changed.connect(self._send_labels)
@@ -220,12 +223,15 @@ class LoopSession(QObject):
         self.prediction_updates += 1
         if event.tiles_done == event.tiles_total and event.request == self._preview_request:
             self.predicted_step = event.step
+        self._unshown = union_box([box for box in (self._unshown, event.region) if box])
         if not self._redraw.isActive():  # tiles arriving together are drawn together
             self._redraw.start()
 
     def _redraw_prediction(self) -> None:
-        if PREDICTION_LAYER in self.viewer.layers:
-            self.viewer.layers[PREDICTION_LAYER].refresh()
+        """Upload what changed since the last redraw: a tile's cost, not the overlay's."""
+        box, self._unshown = self._unshown, None
+        if box is not None and PREDICTION_LAYER in self.viewer.layers:
+            show_image_box(self.viewer, self.viewer.layers[PREDICTION_LAYER], box)
 
 
 def _single_shot(parent, msec: int, slot) -> QTimer:

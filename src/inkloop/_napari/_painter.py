@@ -9,7 +9,7 @@ import numpy as np
 from app_model.types import KeyCode, KeyMod
 from psygnal import Signal
 
-from inkloop._napari._labels import show_box
+from inkloop._napari._refresh import show_labels_box
 from inkloop.brush import Brush, LabelCanvas, union_box
 
 MAX_RADIUS = 500
@@ -123,12 +123,12 @@ class InkPainter:
         boxes = [self.canvas.stamp(*(start + f * (point - start)), self.brush) for f in fractions]
         boxes = [box for box in boxes if box is not None]
         if boxes:
-            show_box(self.layer, union_box(boxes))
+            show_labels_box(self.layer, union_box(boxes))
         return point
 
     def _show_change(self, box) -> None:
         if box is not None:
-            show_box(self.layer, box)
+            show_labels_box(self.layer, box)
             self.labels_changed.emit(box)
 
     def _update_cursor(self) -> None:

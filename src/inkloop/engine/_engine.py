@@ -23,7 +23,7 @@ import numpy as np
 
 from inkloop.engine._events import Event, Failed, State, StateChanged
 from inkloop.engine._jobs import SegmentJob, checked_output
-from inkloop.engine._preview import Preview
+from inkloop.engine._preview import PreviewSchedule
 from inkloop.engine._requests import REQUESTS, PredictionWork, error_message
 from inkloop.engine._settings import EngineSettings
 from inkloop.engine._training import TrainingWork
@@ -55,7 +55,7 @@ class Engine(TrainingWork, PredictionWork):
         self._pending = 0  # commands sent but not handled yet
         self._thread: threading.Thread | None = None
         self._trainer = None
-        self._preview: Preview | None = None  # worker-side
+        self._preview = PreviewSchedule(self.settings.preview_share)  # worker-side
         self._jobs: deque[SegmentJob] = deque()  # whole-segment predictions not started yet
         self._job: SegmentJob | None = None  # the one running
         self._closing = False
@@ -89,8 +89,10 @@ class Engine(TrainingWork, PredictionWork):
         self._send("stop")
 
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
-        """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on."""
+        """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on
+        (and the preview refreshes there first)."""
         self.labels.update(ink, supervised, bbox)
+        self._preview.stroke = tuple(int(v) for v in bbox)
 
     def prepare(self) -> None:
         """Build the model and trainer now rather than at the first start, predict or preview."""
@@ -110,9 +112,11 @@ class Engine(TrainingWork, PredictionWork):
         *,
         request: int | None = None,
     ) -> int:
-        """Keep ``region`` predicted: now, then every ``every`` s while training (None: stop).
+        """Keep ``region`` predicted: now, then again once the weights changed, at most every
+        ``every`` s and within the preview's share of the time while training (None: stop).
 
-        Streams like predict; a new preview abandons the one in flight between two tiles.
+        Streams like predict, a tile batch per turn between training steps; a new preview
+        replaces the one in flight (see `PreviewSchedule`).
         """
         request = self._number(request)
         region = None if region is None else tuple(int(v) for v in region)
@@ -232,7 +236,7 @@ class Engine(TrainingWork, PredictionWork):
             if task == "step":  # a failed step ends the run; a failed request does not
                 self._set_state(State.FAILED)
             elif not command:  # a failing preview is not retried before the next request
-                self._preview = None
+                self._preview.aim(None, None, 0.0)
         if command:
             with self._changed:
                 self._pending -= 1

@@ -1,39 +1,126 @@
-"""Predictions streamed out of the engine: the standing viewport preview and its interruptions."""
+"""Predictions streamed out of the engine: the standing viewport preview, its time budget and
+its interruptions."""
 
 from __future__ import annotations
 
 import logging
 import queue
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from inkloop.engine._events import PredictionReady, Validated
+from inkloop.predict import Blend, check_region, tile_corners
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Preview:
-    """The region being previewed: predicted at once, then again every ``every`` seconds while
-    training goes on, and once more whenever the weights changed and training is not running."""
+class PreviewSchedule:
+    """The standing preview of the viewed region, predicted one tile batch per engine turn.
 
-    request: int
-    region: tuple[int, int, int, int]
-    every: float
-    step: int | None = None  # weights of the last complete round; None: none yet
-    due_at: float = 0.0
+    A round predicts every tile of the region: tiles never shown before first (what a pan
+    uncovered), then nearest the focus (the view's centre, or the last stroke in view). A new
+    round starts once the weights changed, at most every ``every`` s while training. While
+    training runs, the preview spends at most ``share`` of the engine's time: a batch that
+    took t seconds is paid back by t·(1 - share)/share seconds of training before the next.
+    So training keeps its pace whatever the view's size, and the interval between complete
+    refreshes grows with the area instead; only the first tile of a new view skips the queue.
+    """
+
+    def __init__(self, share: float) -> None:
+        if not 0 < share <= 1:
+            raise ValueError(f"preview share {share} must be in (0, 1]")
+        self.share = share
+        self.request: int | None = None
+        self.region: tuple[int, int, int, int] | None = None
+        self.every = 0.0
+        self.debt = 0.0  # seconds of training owed before the next batch
+        self.step: int | None = None  # weights of the last complete round; None: none yet
+        self.started = -np.inf  # when the last round began
+        self.shown: dict[tuple[int, int], int] = {}  # tile corner -> step it was predicted at
+        self.stroke: tuple[int, int, int, int] | None = None  # set by any thread; worker reads
+        self._round: _Round | None = None
+
+    def aim(self, request: int, region: tuple[int, int, int, int] | None, every: float) -> None:
+        """Preview ``region`` from now on (None: stop previewing)."""
+        self.request, self.region, self.every = request, region, every
+        self.step, self.started, self._round, self.stroke = None, -np.inf, None, None
+
+    def paid(self, seconds: float) -> None:
+        """Training ran for ``seconds``."""
+        self.debt = max(0.0, self.debt - seconds)
 
     def due(self, step: int, training: bool, now: float) -> bool:
-        if self.step is None:
+        """Whether the next engine turn should predict a preview batch."""
+        if self.region is None:
+            return False
+        if training and self.debt > 0 and not (self._round and self._round.urgent):
+            return False
+        if self._round is not None or self.step is None:
             return True
         if self.step == step:
             return False
-        return not training or now >= self.due_at
+        return not training or now >= self.started + self.every
 
-    def done(self, step: int, now: float) -> None:
-        self.step, self.due_at = step, now + self.every
+    def next_batch(self, predictor, segment, mask, step: int, training: bool) -> PredictionReady:
+        """Predict the next tile batch of the round (starting one if none runs)."""
+        began = time.monotonic()
+        if self._round is None:
+            self._round = _Round.plan(self, predictor, segment.shape[1:], mask, self.step is None)
+            self.started = began
+        round_ = self._round
+        if (stroke := self.stroke) is not None and not round_.urgent:
+            self.stroke = None
+            round_.focus_on(stroke)
+        corners = round_.take(1 if round_.urgent else predictor.batch_size)
+        if corners:
+            box, probability = predictor.add_tiles(round_.blend, segment, corners, mask)
+        else:  # no papyrus in view: one all-0 answer
+            box, probability = self.region, np.zeros(round_.blend.total.shape, np.float32)
+        self.shown.update(dict.fromkeys(corners, step))
+        round_.urgent, round_.done = False, round_.done + len(corners)
+        if not round_.corners:
+            self._round, self.step = None, step
+        if training:
+            self.debt += (time.monotonic() - began) * (1 - self.share) / self.share
+        return PredictionReady(self.request, box, step, probability, round_.done, round_.total)
+
+
+@dataclass
+class _Round:
+    """One pass over the previewed region's tiles."""
+
+    corners: list[tuple[int, int]]  # still to predict, next first
+    blend: Blend
+    tile: int
+    total: int
+    urgent: bool  # its next batch may skip the budget: the first tile of a new view
+    done: int = 0
+
+    @classmethod
+    def plan(cls, schedule: PreviewSchedule, predictor, shape, mask, new_view: bool) -> _Round:
+        region, tile = check_region(schedule.region, shape), predictor.tile
+        corners = tile_corners(region, shape, tile, predictor.overlap, mask)  # centre first
+        # after a new view's centre, what was never shown (a pan uncovered it) before the rest
+        first = 1 if new_view else 0
+        corners[first:] = sorted(corners[first:], key=lambda corner: corner in schedule.shown)
+        blend = Blend(region, tile, predictor.overlap)
+        return cls(corners, blend, tile, len(corners), urgent=new_view)
+
+    def focus_on(self, box: tuple[int, int, int, int]) -> None:
+        """Predict the tiles nearest ``box`` (a stroke) next, if it is in the region."""
+        y0, x0, y1, x1 = box
+        ry0, rx0, ry1, rx1 = self.blend.region
+        if y1 <= ry0 or y0 >= ry1 or x1 <= rx0 or x0 >= rx1:
+            return
+        cy, cx = (y0 + y1 - self.tile) / 2, (x0 + x1 - self.tile) / 2
+        self.corners.sort(key=lambda c: (c[0] - cy) ** 2 + (c[1] - cx) ** 2)
+
+    def take(self, count: int) -> list[tuple[int, int]]:
+        taken, self.corners[:count] = self.corners[:count], []
+        return taken
 
 
 class Interrupt:

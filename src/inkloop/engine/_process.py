@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, child_main, end_child
+from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._jobs import checked_output
 from inkloop.engine._labelfiles import LabelFiles
@@ -209,15 +207,7 @@ class EngineProcess:
             log.debug("inkloop engine process: %s ignored, the process has ended", message[0])
 
     def _spawn(self, settings: EngineSettings) -> None:
-        context = multiprocessing.get_context("spawn")
-        commands_read, commands_write = context.Pipe(duplex=False)
-        events_read, events_write = context.Pipe(duplex=False)
-        args = (self._spec, settings, time.time(), commands_read, events_write)
-        process = context.Process(target=child_main, args=args, name="inkloop-engine", daemon=True)
-        process.start()
-        commands_read.close()  # the child holds these ends now: EOF on events means it ended
-        events_write.close()
-        child = ChildHandle(process, commands_write, events_read)
+        child = spawn_child(self._spec, settings)
         child.reader = threading.Thread(
             target=self._read, args=(child,), name="inkloop-engine-events", daemon=True
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inkloop.engine._events import Failed, Notice, State
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
-from inkloop.engine._preview import Interrupt, Preview, stream_events, validate
+from inkloop.engine._preview import Interrupt, stream_events, validate
 
 log = logging.getLogger(__name__)
 REQUESTS = ("predict", "preview", "predict_segment", "compose")  # commands numbered by request
@@ -27,18 +27,22 @@ class PredictionWork:
             self._send("predict", request, region)
 
     def _on_preview(self, request: int, region, every: float) -> None:
-        self._preview = None if region is None else Preview(request, region, every)
+        self._preview.aim(request, region, every)
 
     def _preview_due(self) -> bool:
         step = self._trainer.step_count if self._trainer else 0
         training = self._state is State.TRAINING
-        return self._preview is not None and self._preview.due(step, training, time.monotonic())
+        return self._preview.due(step, training, time.monotonic())
 
     def _preview_round(self) -> None:
-        preview = self._preview
-        step = self._ensure_trainer().step_count
-        if self._stream(preview.request, preview.region):
-            preview.done(step, time.monotonic())
+        """One batch of the standing preview's current round."""
+        trainer = self._ensure_trainer()
+        predictor, training = self.settings.predictor(trainer), self._state is State.TRAINING
+        self._emit(
+            self._preview.next_batch(
+                predictor, self.segment, self.mask, trainer.step_count, training
+            )
+        )
 
     def _stream(self, request: int, region) -> bool:
         """Emit ``region``'s prediction tile by tile; False if a waiting command cut it short."""

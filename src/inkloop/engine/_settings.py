@@ -28,6 +28,8 @@ class EngineSettings:
     autosave_every: float = 120.0
     provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
     tile: int = 544  # prediction tile size in pixels (see Predictor)
+    # the most of the engine's time a preview takes from running training (see PreviewSchedule)
+    preview_share: float = 0.15
     # pixels per side of a whole-segment prediction's blocks: commands wait for one at most
     block: int = 1024
 

@@ -48,7 +48,9 @@ class TrainingWork:
 
     def _train_step(self) -> None:
         trainer = self._trainer
+        began = time.monotonic()
         result = trainer.step()
+        self._preview.paid(time.monotonic() - began)
         self._emit(
             StepDone(
                 result.step,

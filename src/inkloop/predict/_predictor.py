@@ -96,11 +96,15 @@ class Predictor:
         skipped and pixels off papyrus stay 0. Stops between batches once ``should_stop()``.
         The last update of a pixel holds its final value.
         """
-        y0, x0 = region[:2]
-        for blend, box, done, total in self._blend(segment, region, mask, should_stop):
-            image_box = (y0 + box[0], x0 + box[1], y0 + box[2], x0 + box[3])
-            probability = _masked(blend.result(box), mask, image_box)
-            yield RegionUpdate(image_box, probability, done, total)
+        for blend, boxes, done, total in self._blend(segment, region, mask, should_stop):
+            yield RegionUpdate(*_changed(blend, boxes, mask), done, total)
+
+    def add_tiles(self, blend: Blend, segment, corners, mask: np.ndarray | None = None):
+        """Predict the tiles at ``corners`` into ``blend``; returns the image box that changed
+        and its blended probability there (0 off papyrus)."""
+        probabilities = self.tiles(segment, corners)
+        boxes = [blend.add(y, x, p) for (y, x), p in zip(corners, probabilities, strict=True)]
+        return _changed(blend, boxes, mask)
 
     def predict_region(self, segment, region, mask: np.ndarray | None = None) -> np.ndarray:
         """The blended probability over ``region`` (float32, region-sized, 0 off papyrus)."""
@@ -120,7 +124,7 @@ class Predictor:
         for batch, probabilities in self._predict_batches(segment, batches, should_stop):
             boxes = [blend.add(y, x, p) for (y, x), p in zip(batch, probabilities, strict=True)]
             done += len(batch)
-            yield blend, _union(boxes), done, len(corners)
+            yield blend, boxes, done, len(corners)
 
     def accumulate(self, segment, corners, box) -> Blend:
         """Weighted sums of the tiles at ``corners`` over ``box`` (blocks add these up)."""
@@ -202,6 +206,14 @@ def _union(boxes) -> tuple[int, int, int, int]:
         max(b[2] for b in boxes),
         max(b[3] for b in boxes),
     )
+
+
+def _changed(blend: Blend, boxes, mask) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """The image box covering ``boxes`` (region-relative) and ``blend``'s result there."""
+    box = _union(boxes)
+    y0, x0 = blend.origin
+    image_box = (y0 + box[0], x0 + box[1], y0 + box[2], x0 + box[3])
+    return image_box, _masked(blend.result(box), mask, image_box)
 
 
 def _masked(probability: np.ndarray, mask: np.ndarray | None, box) -> np.ndarray:

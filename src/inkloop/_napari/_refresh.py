@@ -1,0 +1,64 @@
+"""Partial redraws: the one place that uses napari's private refresh machinery.
+
+napari's public `Layer.refresh()` re-slices a layer and uploads its whole texture: for an
+8k x 8k prediction overlay that is 64 MB (tens of milliseconds) for every tile that arrives.
+These functions redraw only a changed box. They fall back to a whole refresh whenever the
+layer is not shown the way they expect (not sliced yet, 3-D, a tiled or downsampled
+texture); ``tests/_napari/test_refresh.py`` fails loudly if a napari release changes what
+they rely on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def show_labels_box(layer, box: tuple[int, int, int, int]) -> None:
+    """Redraw the changed ``box`` of a 2-D Labels layer and nothing else.
+
+    napari's public `Labels.data_setitem` does the same partial texture update but also keeps
+    its own undo history of fancy indices (16+ bytes per pixel, unbounded by area), which would
+    duplicate inkloop's tile undo; so this is that method's refresh half on its own.
+    """
+    y0, x0, y1, x1 = box
+    layer = _unproxied(layer)
+    where = (slice(y0, y1), slice(x0, x1))
+    view = layer._slice.image.view
+    if view.shape != layer.data.shape:  # not sliced yet or not shown 2-D: nothing to patch
+        layer.refresh()
+        return
+    view[where] = layer.colormap._data_to_texture(layer.data[where])
+    layer._accumulate_updated_slice(where)
+    layer._partial_labels_refresh()
+
+
+def show_image_box(viewer, layer, box: tuple[int, int, int, int]) -> bool:
+    """Upload the changed ``box`` of a 2-D Image layer's data to its texture.
+
+    The layer's data was changed in place; returns False (after a whole refresh) when the
+    texture is not a plain full-size copy of that data.
+    """
+    y0, x0, y1, x1 = box
+    viewer, layer = _unproxied(viewer), _unproxied(layer)
+    visual = viewer.window._qt_viewer.layer_to_visual.get(layer)
+    node = getattr(visual, "node", None)
+    texture = getattr(node, "_texture", None)
+    shown = layer._slice.image.raw
+    if (
+        texture is None
+        or shown.shape != layer.data.shape
+        or tuple(texture.shape[:2]) != layer.data.shape
+        or not np.may_share_memory(shown, layer.data)  # the slice is a view of the data
+    ):
+        layer.refresh()
+        return False
+    patch = np.ascontiguousarray(layer.data[y0:y1, x0:x1])
+    texture.scale_and_set_data(patch, offset=(y0, x0), copy=False)
+    node.update()
+    return True
+
+
+def _unproxied(thing):
+    """The napari object behind the public-only proxy napari hands a plugin's widget: its
+    private attributes warn through the proxy, and this module is where we use them."""
+    return getattr(thing, "__wrapped__", thing)

@@ -1,0 +1,38 @@
+"""An in-process Engine on the shared training segment, and predicates over its predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inkloop.engine import Engine, EngineSettings, PredictionReady
+from tests.conftest import tiny_model, tiny_training
+
+WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
+
+
+def engine_for(segment, recorder, supervised=None, **settings) -> Engine:
+    """A tiny-model Engine on ``segment`` (labels: its ink, the papyrus supervised)."""
+    train = settings.pop("train", tiny_training())
+    settings = EngineSettings(model=tiny_model(), train=train, **settings)
+    ink = np.asarray(segment.ink_labels)
+    supervised = np.asarray(segment.mask) if supervised is None else supervised
+    return Engine(segment, ink, supervised, settings, on_event=recorder)
+
+
+def predictions(request=None):
+    """Events -> the PredictionReady ones (of ``request`` only, if given)."""
+    return lambda events: [
+        e
+        for e in events
+        if isinstance(e, PredictionReady) and (request is None or e.request == request)
+    ]
+
+
+def rounds_done(request, count):
+    """Predicate: ``count`` complete predictions of ``request``."""
+
+    def done(events):
+        finished = [e for e in predictions(request)(events) if e.tiles_done == e.tiles_total]
+        return len(finished) >= count
+
+    return done
