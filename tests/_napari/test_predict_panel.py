@@ -39,7 +39,7 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     viewer, widget, panel = predicting
     segment = widget.labels.segment
     out = label_paths(segment)[0].parent / f"{segment.name}_prediction.png"
-    assert panel.path_label.text() == f"Into {out}"
+    assert panel.path_label.full_text() == f"Into\n{out}"
     shown = len(notification_manager.records)
 
     panel.predict_button.click()
@@ -69,7 +69,7 @@ def test_a_tiff_prediction_replaces_the_png_layer(predicting, qtbot):
     layers = len(viewer.layers)
     panel.format.setCurrentText("TIFF")
     assert panel.output_path().name == f"{segment.name}_prediction.tif"
-    assert panel.path_label.text().endswith("_prediction.tif")
+    assert panel.path_label.full_text().endswith("_prediction.tif")
 
     panel.predict_button.click()
 

@@ -45,7 +45,9 @@ def report():
 """
 
 # no main guard; the event loop runs until the loop has trained and previewed
-WITHOUT_GUARD = SETUP + """
+WITHOUT_GUARD = (
+    SETUP
+    + """
 from qtpy.QtCore import QEventLoop
 waiting = QEventLoop()
 poll = QTimer()
@@ -55,9 +57,12 @@ waiting.exec()
 report()
 viewer.close()
 """
+)
 
 # the whole script is napari.run() at top level; a timer ends it
-NAPARI_RUN = SETUP + """
+NAPARI_RUN = (
+    SETUP
+    + """
 def check():
     if finished():
         poll.stop()
@@ -69,6 +74,7 @@ poll.timeout.connect(check)
 poll.start(20)
 napari.run()
 """
+)
 
 
 @pytest.mark.slow

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from qtpy.QtCore import QPoint
+from qtpy.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QLabel,
+    QScrollArea,
+    QSlider,
+)
+
 from inkloop._napari._widget import InkLoopWidget
+from inkloop.synthetic import write_segment
 
 
 def test_dock_widget_opens_by_its_display_name(make_napari_viewer):
@@ -34,3 +46,60 @@ def test_closing_the_widget_unbinds_it_from_the_viewer(make_napari_viewer, qtbot
     widget.close()
 
     assert len(viewer.layers.events.inserted.callbacks) == before - 1
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1600, 1150)])
+def test_every_control_of_the_dock_fits_beside_the_canvas(
+    make_napari_viewer, tmp_path, monkeypatch, qtbot, size
+):
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    folder = tmp_path / ("a_rather_long_folder_name_" * 4) / "20231012184423"
+    write_segment(folder, 64, 96, 8, seed=3)
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(*size)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(folder))
+    widget.model_panel.advanced.click()  # the advanced settings too
+    scroll = widget.findChild(QScrollArea)
+    qtbot.waitUntil(lambda: scroll.viewport().width() >= scroll.widget().minimumSizeHint().width())
+
+    viewport = scroll.viewport()
+    controls = [
+        control
+        for kind in (QAbstractButton, QAbstractSpinBox, QComboBox, QLabel, QSlider)
+        for control in scroll.widget().findChildren(kind)
+        if control.isVisible()
+    ]
+    assert len(controls) > 40
+    for control in controls:
+        right = control.mapTo(viewport, QPoint(control.width(), 0)).x()
+        assert right <= viewport.width(), control.objectName() or control.text()
+        assert control.width() >= control.minimumSizeHint().width(), control.objectName()
+    assert widget.width() < size[0] / 3
+    assert str(folder) == widget.segment_label.toolTip()  # elided in the middle, whole here
+    assert "…" in widget.segment_label.text()
+
+
+def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
+    make_napari_viewer, segment_folder, monkeypatch
+):
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(segment_folder))
+    layer = viewer.layers["ink labels"]
+    viewer.layers.selection.active = layer
+    controls = viewer.window._qt_viewer.controls.widgets[layer]
+
+    assert not controls.paint_button.isVisibleTo(controls)
+    assert not controls.erase_button.isVisibleTo(controls)
+    hint = controls.findChild(QLabel, "soft_labels_hint")
+    assert hint.isVisibleTo(controls)
+    assert "I ink, N no ink, E erase" in hint.text()
+    assert viewer.help.startswith("Ink Loop brush, ink: drag paints")
+    assert "use <1>" not in viewer.help
+
+    layer.mode = "paint"  # napari rewrites its help on any mode change
+    assert viewer.help.startswith("Ink Loop brush")
+    widget.labels.painter.painting = False  # key B
+    assert viewer.help.startswith("Ink Loop: painting off")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from qtpy.QtCore import QSignalBlocker
+from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt
 from qtpy.QtGui import QValidator
-from qtpy.QtWidgets import QDoubleSpinBox, QPushButton, QSpinBox, QWidget
+from qtpy.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QScrollArea, QSpinBox, QWidget
 
 
 def button(text: str, name: str, tip: str = "") -> QPushButton:
@@ -76,3 +76,58 @@ class LogSpinBox(QDoubleSpinBox):
             return QValidator.State.Intermediate, text, pos
         ok = self.minimum() <= value <= self.maximum()  # (False for nan)
         return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+
+
+class PathLabel(QLabel):
+    """Wrapped text and then a path, which is elided in the middle to the label's width
+    (``/home/me/…/20231005123335``); the whole path is its tooltip. A path never widens the
+    dock: a long one would otherwise push every panel past the dock's edge."""
+
+    def __init__(self, name: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setWordWrap(True)
+        self._lead, self._path = "", ""
+
+    def set_path(self, lead: str, path=None) -> None:
+        """Show ``lead``, then ``path`` (if any) on a line of its own."""
+        self._lead, self._path = lead, str(path or "")
+        self.setToolTip(self._path)
+        self._elide()
+
+    def full_text(self) -> str:
+        return "\n".join(part for part in (self._lead, self._path) if part)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(80, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.contentsRect().width(), 80)
+        path = self.fontMetrics().elidedText(self._path, Qt.TextElideMode.ElideMiddle, width)
+        self.setText("\n".join(part for part in (self._lead, path) if part))
+
+
+class VerticalScroll(QScrollArea):
+    """Scrolls ``content`` vertically only, and is never narrower than the content's minimum
+    width (followed as it changes): on a small screen the dock scrolls, nothing is cut off."""
+
+    def __init__(self, content: QWidget, parent=None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(content)
+        content.installEventFilter(self)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        width = self.widget().minimumSizeHint().width() + 2 * self.frameWidth()
+        width += self.verticalScrollBar().sizeHint().width()
+        return QSize(width, super().minimumSizeHint().height())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # the content's minimum width may have changed
+        return super().eventFilter(watched, event)

@@ -15,7 +15,7 @@ import numpy as np
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from inkloop._napari._refresh import show_image_box
+from inkloop._napari._private import show_image_box
 from inkloop.brush import union_box
 from inkloop.engine import (
     CheckpointSaved,

@@ -61,8 +61,9 @@ class LoopPanel(QGroupBox):
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
+        layout.addWidget(self.finetune_button)
         buttons = QHBoxLayout()
-        for control in (self.finetune_button, self.pause_button, self.stop_button):
+        for control in (self.pause_button, self.stop_button):
             buttons.addWidget(control)
         layout.addLayout(buttons)
         layout.addWidget(self.status)

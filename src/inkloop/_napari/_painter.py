@@ -9,7 +9,7 @@ import numpy as np
 from app_model.types import KeyCode, KeyMod
 from psygnal import Signal
 
-from inkloop._napari._refresh import show_labels_box
+from inkloop._napari._private import show_labels_box
 from inkloop.brush import Brush, LabelCanvas, union_box
 
 MAX_RADIUS = 500
@@ -24,6 +24,23 @@ SHORTCUTS = {  # shown in the brush panel's tooltips
     "redo": "Ctrl+Shift+Z",
     "pan": "hold Space",
 }
+
+KEY_HINTS = ", ".join(  # the brush's keys in words (napari's status bar reads <B> as bold)
+    f"{SHORTCUTS[name]} {what}"
+    for name, what in (
+        ("ink", "ink"),
+        ("no_ink", "no ink"),
+        ("erase", "erase"),
+        ("smaller", "smaller"),
+        ("larger", "larger"),
+        ("paint", "painting on/off"),
+        ("pan", "to pan"),
+        ("undo", "undo"),
+        ("redo", "redo"),
+    )
+)
+# shown in napari's layer controls of "ink labels" in place of its integer-label tools
+CONTROLS_HINT = f"Soft ink labels: paint them with the Ink Loop brush (dock, Labels). {KEY_HINTS}"
 
 
 class InkPainter:
@@ -46,6 +63,7 @@ class InkPainter:
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
         self._bind_keys()
+        layer.events.help.connect(self._keep_help)  # napari rewrites it for its own tools
         self.painting = True
 
     @property
@@ -59,6 +77,7 @@ class InkPainter:
         self.layer.mouse_pan = not on
         self.layer.cursor = "circle" if on else "standard"
         self._update_cursor()
+        self._keep_help()
         self.painting_changed.emit(self._painting)
 
     def set_brush(self, **changes) -> None:
@@ -67,7 +86,14 @@ class InkPainter:
             changes["radius"] = float(np.clip(changes["radius"], 1, MAX_RADIUS))
         self.brush = dataclasses.replace(self.brush, **changes)
         self._update_cursor()
+        self._keep_help()
         self.brush_changed.emit(self.brush)
+
+    def help_text(self) -> str:
+        """The status-bar hint while the layer is selected: this brush's keys, not napari's."""
+        if not self._painting:
+            return f"Ink Loop: painting off, drag pans ({SHORTCUTS['paint']} paints)"
+        return f"Ink Loop brush, {self.brush.mode.replace('_', ' ')}: drag paints. {KEY_HINTS}"
 
     def undo(self) -> None:
         self._show_change(self.canvas.undo())
@@ -87,6 +113,7 @@ class InkPainter:
         if self._drag in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._drag)
         self.painting = False
+        self.layer.events.help.disconnect(self._keep_help)
 
     def stamp_along(self, points) -> tuple[int, int, int, int] | None:
         """Paint one stroke through data points [(y, x), ...], as a drag would."""
@@ -130,6 +157,10 @@ class InkPainter:
         if box is not None:
             show_labels_box(self.layer, box)
             self.labels_changed.emit(box)
+
+    def _keep_help(self, event=None) -> None:
+        if self.layer.help != (text := self.help_text()):
+            self.layer.help = text
 
     def _update_cursor(self) -> None:
         self.layer.cursor_size = 2 * self.brush.radius

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from inkloop._napari._controls import PathLabel
 from inkloop.engine import (
     Failed,
     Notice,
@@ -59,9 +60,7 @@ class PredictPanel(QGroupBox):
         self.tta = QCheckBox("TTA")
         self.tta.setObjectName("prediction_tta")
         self.tta.setToolTip("Test-time augmentation: average 8 flips/rotations (8x slower)")
-        self.path_label = QLabel()
-        self.path_label.setObjectName("prediction_path")
-        self.path_label.setWordWrap(True)
+        self.path_label = PathLabel("prediction_path")
         self._lay_out()
         self.predict_button.clicked.connect(self.predict)
         self.cancel_button.clicked.connect(self.cancel)
@@ -165,7 +164,7 @@ class PredictPanel(QGroupBox):
 
     def _show_path(self) -> None:
         path = self.output_path()
-        self.path_label.setText(f"Into {path}" if path else "Open a segment to predict it.")
+        self.path_label.set_path("Into" if path else "Open a segment to predict it.", path)
 
 
 def _died(event, engine) -> bool:

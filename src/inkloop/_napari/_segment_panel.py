@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from inkloop._napari._controls import button, set_quietly, spin
+from inkloop._napari._controls import PathLabel, button, set_quietly, spin
 from inkloop.compose import MODES, Composition
 from inkloop.engine import Composed, EngineSettings
 
@@ -56,9 +56,7 @@ class SegmentPanel(QGroupBox):
         self.checkpoint: Path | None = None
         self._request: int | None = None  # the input preview awaited
         self.open_button = button("Open segment…", "open_segment_button", "A segment folder")
-        self.segment_label = QLabel(NO_SEGMENT)
-        self.segment_label.setObjectName("segment_label")
-        self.segment_label.setWordWrap(True)
+        self.segment_label = PathLabel("segment_label")
         self._make_controls()
         self._lay_out()
         self._connect()
@@ -129,12 +127,13 @@ class SegmentPanel(QGroupBox):
         form.addRow(self.open_button)
         form.addRow(self.segment_label)
         form.addRow("Channels", self.mode)
-        window = QHBoxLayout()
-        for widget in (self.z_start, self.z_count, self.centre):
-            window.addWidget(widget)
-        form.addRow("Start, count", window)
+        form.addRow("First layer", self.z_start)
+        form.addRow("Layers", self.z_count)
         form.addRow("Mean of", self.mean_k)
-        form.addRow("", self.reverse)
+        flags = QHBoxLayout()
+        flags.addWidget(self.reverse)
+        flags.addWidget(self.centre)
+        form.addRow("", flags)
         form.addRow(self.summary)
         form.addRow(self.preview)
 
@@ -162,12 +161,12 @@ class SegmentPanel(QGroupBox):
 
     def _show_segment(self) -> None:
         if self.loop is None:
-            self.segment_label.setText(NO_SEGMENT)
+            self.segment_label.set_path(NO_SEGMENT)
             return
         segment = self.loop.labels.segment
         depth, height, width = segment.shape
         summary = f"{segment.name}: {depth} layers of {height} x {width} {segment.dtype}"
-        self.segment_label.setText(f"{summary}\n{segment.path}")
+        self.segment_label.set_path(summary, segment.path)
 
     def _show_composition(self) -> None:
         editable = self.layers is not None and self.checkpoint is None

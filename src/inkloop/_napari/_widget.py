@@ -7,16 +7,18 @@ import logging
 from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_error
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
+from inkloop._napari._controls import VerticalScroll
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
 from inkloop._napari._loop_panel import LoopPanel, validation_region
 from inkloop._napari._model_panel import ModelPanel
+from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
+from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import segment_path
 from inkloop._napari._segment_panel import SegmentPanel
 from inkloop.io import open_segment
@@ -75,15 +77,9 @@ class InkLoopWidget(QWidget):
         for panel in (segment, self.brush_panel, *others):
             column.addWidget(panel)
         column.addStretch(1)
-        scroll = QScrollArea()  # the dock stays usable on small screens
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(panels)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bar = scroll.verticalScrollBar().sizeHint().width()
-        scroll.setMinimumWidth(panels.minimumSizeHint().width() + bar)  # no panel is cut off
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(VerticalScroll(panels))
 
     @property
     def _loop_panels(self) -> tuple:
@@ -105,6 +101,9 @@ class InkLoopWidget(QWidget):
             show_error(f"Cannot paint {layer.name}: {error}")
             return
         self.labels = LabelSession(layer, segment)
+        show_soft_label_controls(self.viewer, layer, CONTROLS_HINT)
+        layer.events.help.connect(self._show_brush_help)
+        self._show_brush_help()
         self.brush_panel.set_session(self.labels)
         self.loop = LoopSession(self.viewer, self.labels, torch_threads=self.torch_threads)
         for panel in self._loop_panels:
@@ -124,9 +123,15 @@ class InkLoopWidget(QWidget):
             self.loop.close()
             self.loop = None
         if self.labels is not None:
+            self.labels.layer.events.help.disconnect(self._show_brush_help)
             self.brush_panel.set_session(None)
             self.labels.close()
             self.labels = None
+
+    def _show_brush_help(self, event=None) -> None:
+        """The status bar speaks of the brush's keys (napari updates it on its own modes only)."""
+        if self.viewer.layers.selection.active == self.labels.layer:
+            self.viewer.help = self.labels.layer.help
 
     def run_settings(self):
         """EngineSettings for the next run: the panels' choices and the validation region."""

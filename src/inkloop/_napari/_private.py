@@ -1,16 +1,37 @@
-"""Partial redraws: the one place that uses napari's private refresh machinery.
+"""The one place that uses napari's private API: partial redraws and the Labels controls.
 
 napari's public `Layer.refresh()` re-slices a layer and uploads its whole texture: for an
-8k x 8k prediction overlay that is 64 MB (tens of milliseconds) for every tile that arrives.
-These functions redraw only a changed box. They fall back to a whole refresh whenever the
-layer is not shown the way they expect (not sliced yet, 3-D, a tiled or downsampled
-texture); ``tests/_napari/test_refresh.py`` fails loudly if a napari release changes what
-they rely on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
+8k x 8k prediction overlay that is 64 MB (tens of milliseconds) for every tile that arrives,
+so the redraws here upload only a changed box. They fall back to a whole refresh whenever
+the layer is not shown the way they expect (not sliced yet, 3-D, a tiled or downsampled
+texture). napari offers no public way to change one layer's controls either.
+``tests/_napari/test_private.py`` fails loudly if a napari release changes what this relies
+on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+# napari's Labels tools that write integer labels, not soft ink: hidden for "ink labels"
+INTEGER_LABEL_CONTROLS = (
+    "_label_control",
+    "_brush_size_slider_control",
+    "_colormode_combobox_control",
+    "_contour_spinbox_control",
+    "_ndim_spinbox_control",
+    "_contiguous_checkbox_control",
+    "_preserve_labels_checkbox_control",
+    "_display_selected_label_checkbox_control",
+)
+INTEGER_LABEL_BUTTONS = (
+    "erase_button",
+    "paint_button",
+    "polygon_button",
+    "fill_button",
+    "pick_button",
+    "colormap_update",
+)
 
 
 def show_labels_box(layer, box: tuple[int, int, int, int]) -> None:
@@ -56,6 +77,24 @@ def show_image_box(viewer, layer, box: tuple[int, int, int, int]) -> bool:
     texture.scale_and_set_data(patch, offset=(y0, x0), copy=False)
     node.update()
     return True
+
+
+def show_soft_label_controls(viewer, layer, hint: str) -> None:
+    """In ``layer``'s napari controls, hide the integer-label tools and say how to paint."""
+    from qtpy.QtWidgets import QLabel
+
+    viewer, layer = _unproxied(viewer), _unproxied(layer)
+    controls = viewer.window._qt_viewer.controls.widgets[layer]
+    for name in INTEGER_LABEL_CONTROLS:
+        for row in getattr(controls, name).get_widget_controls():
+            for widget in row:
+                widget.hide()
+    for name in INTEGER_LABEL_BUTTONS:
+        getattr(controls, name).hide()
+    note = QLabel(hint)
+    note.setObjectName("soft_labels_hint")
+    note.setWordWrap(True)
+    controls.layout().addRow(note)
 
 
 def _unproxied(thing):

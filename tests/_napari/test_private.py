@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop._napari._refresh import show_image_box
+from inkloop._napari._private import show_image_box
 from inkloop.engine import PredictionReady
 
 
