@@ -1,125 +1,203 @@
 """The loop as a user runs it, in the real widget under Xvfb; prints one JSON object.
 
     xvfb-run -a -s "-screen 0 1920x1200x24" python benchmarks/bench_loop.py \
-        [--seconds 60] [--torch-threads N] [--screenshot docs/loop.png]
+        [--seconds 60] [--real-seconds 180] [--big --cache DIR] [--screenshot docs/loop.png]
 
-Opens the bundled sample segment (its example strokes are its labels) in napari with the Ink
-Loop widget docked and a ~1024 x 1024 canvas, waits until the engine process is ready (it
-starts when the segment opens), clicks "Finetune & preview" and lets it train ``--seconds``.
-Figures: ``first_overlay_s`` (click to the first prediction tile drawn), ``refresh_interval_s``
-(median time between complete refreshes of the previewed area while training),
-``stall_p99_ms`` / ``stall_max_ms`` (how late a 10 ms QTimer fires while training and
-streaming: the GUI's responsiveness), ``gui_samples_per_s`` and ``gui_train_ratio`` (the
-median per-step rate against the same engine settings headless: an `Engine` in a separate plain
-Python process, default torch threads, same duration), and the ``*_effective_*`` rates: samples
-over wall time, which in the GUI includes the preview predictions between steps.
+For each case, the segment opens in napari with the Ink Loop dock and its whole area in view,
+"Finetune & preview" is clicked once the engine process is ready, training runs for the
+case's seconds, Stop is clicked and the dock predicts the whole segment. Then the same
+engine settings and torch threads train headless (an `Engine` in a plain Python process) for
+the same time on the same labels and predict the whole segment too.
+
+Cases: ``sample`` (the bundled sample, its example strokes as labels, scored on the rest of
+its papyrus); ``real`` (the real dev crop in ../shared/real_dev, labelled on its left half
+with the reference map, scored on the right half; skipped when absent); with ``--big``,
+bench_io's 65 x 8192 x 8192 uint16 segment, panned around while training, not scored.
+
+Figures per case: ``first_overlay_s`` (click to the first prediction tile drawn),
+``overlay_interval_s`` (median time between two overlay updates while training),
+``refresh_interval_s`` (median time between complete refreshes of the view),
+``stall_p99_ms`` / ``stall_max_ms`` (how late a 10 ms QTimer fires while training: the GUI's
+responsiveness), ``gui_steps`` / ``headless_steps`` and their ``steps_ratio``, ``gui_f05`` /
+``headless_f05`` and ``f05_ratio`` (best-threshold F0.5 of the whole-segment predictions);
+for ``big``, the peak RSS of the napari process and of the engine process.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import os
+import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-HEADLESS = """
-import json, sys, time
-import segmentation_models_pytorch  # noqa: F401
-from inkloop.engine import Engine, StepDone
-from inkloop.io import load_labels, open_segment, sample_segment_path
-segment = open_segment(sample_segment_path())
-ink, supervised, _ = load_labels(segment)
-rates = []
-with Engine(segment, ink, supervised, on_event=lambda e: isinstance(e, StepDone) and rates.append(
-        (time.perf_counter(), e.samples_per_s, e.batch_size))) as engine:
-    engine.start()
-    time.sleep(float(sys.argv[1]))  # a fixed measuring window, not synchronisation
-    engine.stop()
-    engine.wait()
-start = rates[0][0] + 5  # after warm-up
-print(json.dumps([step for step in rates if step[0] > start]))
-"""
+sys.path.insert(0, str(Path(__file__).parent))
+from _loop_cases import Case, big_case, f05, headless, real_case, sample_case
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--torch-threads", type=int, default=None)
+    parser.add_argument("--seconds", type=float, default=60, help="training time on the sample")
+    parser.add_argument("--real-seconds", type=float, default=180)
+    parser.add_argument("--big", action="store_true", help="also the 65 x 8192 x 8192 segment")
+    parser.add_argument("--big-seconds", type=float, default=60)
+    parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
+    parser.add_argument("--only", choices=("sample", "real", "big"), default=None)
+    parser.add_argument("--torch-threads", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--screenshot", default=None)
     args = parser.parse_args()
-    result = _gui(args)
-    headless = _headless(args.seconds)
-    result["headless_samples_per_s"] = float(np.median([rate for _, rate, _ in headless]))
-    result["headless_effective_samples_per_s"] = _effective(headless)
-    result["gui_train_ratio"] = result["gui_samples_per_s"] / result["headless_samples_per_s"]
-    effective = result["gui_effective_samples_per_s"] / result["headless_effective_samples_per_s"]
-    result["gui_effective_ratio"] = effective
+    result = {"machine": f"{platform.node()}, {os.cpu_count()} cores", "device": "cpu"}
+    result["torch_threads"] = args.torch_threads
+    if args.only in (None, "sample"):
+        result["sample"] = _case(sample_case(), args.seconds, args)
+    if args.only in (None, "real"):
+        real = real_case()
+        skipped = {"skipped": "../shared/real_dev is not here"}
+        result["real"] = _case(real, args.real_seconds, args) if real else skipped
+    if args.big or args.only == "big":
+        result["big"] = _gui(big_case(args.cache), args.big_seconds, args, pan=True)
     print(json.dumps(result, indent=2))
 
 
-def _gui(args) -> dict:
+def _case(case: Case, seconds: float, args) -> dict:
+    result = _gui(case, seconds, args)
+    twin = headless(case, result["seconds"], args.torch_threads)
+    result["headless_steps"], result["headless_f05"] = twin["steps"], twin["f05"]
+    result["headless_samples_per_s"] = twin["samples_per_s"]
+    result["steps_ratio"] = result["gui_steps"] / twin["steps"]
+    result["f05_ratio"] = result["gui_f05"] / twin["f05"] if twin["f05"] else None
+    return result
+
+
+def _gui(case: Case, seconds: float, args, pan: bool = False) -> dict:
     import napari
-    from qtpy.QtCore import QElapsedTimer, QTimer
 
-    from inkloop._napari._demo import sample_copy
     from inkloop._napari._widget import InkLoopWidget
-    from inkloop.engine import PredictionReady, StepDone
+    from inkloop.engine import PredictionReady
 
-    if args.torch_threads:
-        InkLoopWidget.torch_threads = args.torch_threads
+    InkLoopWidget.torch_threads = args.torch_threads
     viewer = napari.Viewer(show=True)
     viewer.window.resize(1900, 1150)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(sample_copy()))
+    widget.open_segment(str(case.folder))
+    viewer.reset_view()  # the whole segment in view
     loop = widget.loop
-    _run_until(lambda: loop.ready, 120)
-    events = []
-    loop.changed.connect(lambda event: events.append((time.perf_counter(), event)))
-    probe, clock, lateness = QTimer(), QElapsedTimer(), []
-
-    def tick():
-        lateness.append(clock.restart() - 10)
-
-    probe.timeout.connect(tick)
+    _run_until(lambda: loop.ready, 300)
+    updates = []
+    loop.changed.connect(
+        lambda e: isinstance(e, PredictionReady) and updates.append((time.perf_counter(), e))
+    )
+    stalls = _StallProbe()
     clicked = time.perf_counter()
     widget.loop_panel.finetune_button.click()
     _run_until(lambda: loop.prediction_updates >= 1, 60)
     first_overlay = time.perf_counter() - clicked
-    clock.start()
-    probe.start(10)
-    _run_until(lambda: time.perf_counter() - clicked > args.seconds / 2, args.seconds)
-    if args.screenshot:  # grabbing the window blocks the GUI: not part of the stall figures
-        probe.stop()
-        viewer.screenshot(args.screenshot, canvas_only=False)
-        clock.restart()
-        probe.start(10)
-    _run_until(lambda: time.perf_counter() - clicked > args.seconds, args.seconds)
-    probe.stop()
+    stalls.start()
+    if pan:
+        _pan_around(viewer, loop, clicked, seconds)
+    else:
+        _run_until(lambda: time.perf_counter() - clicked > seconds / 2, seconds)
+        if args.screenshot and case.name == "sample":  # a grab blocks the GUI: not measured
+            stalls.pause(lambda: viewer.screenshot(args.screenshot, canvas_only=False))
+        _run_until(lambda: time.perf_counter() - clicked > seconds, seconds)
+    stalls.stop()
+    engine_rss = _peak_rss_mb(loop.engine.pid)
     widget.loop_panel.stop_button.click()
-    rounds = [
-        t for t, e in events if isinstance(e, PredictionReady) and e.tiles_done == e.tiles_total
-    ]
-    steps = [
-        (t, e.samples_per_s, e.batch_size)
-        for t, e in events
-        if isinstance(e, StepDone) and t > clicked + 5
-    ]
+    trained_s = time.perf_counter() - clicked
+    _run_until(lambda: not loop.state.running, 60)
     result = {
-        "first_overlay_s": first_overlay,
-        "refresh_interval_s": float(np.median(np.diff(rounds))),
-        "refreshes": len(rounds),
-        "stall_p99_ms": float(np.percentile(lateness[10:], 99)),
-        "stall_max_ms": float(np.max(lateness[10:])),
-        "gui_samples_per_s": float(np.median([rate for _, rate, _ in steps])),
-        "gui_effective_samples_per_s": _effective(steps),
-        "steps": loop.steps[-1].step,
+        "shape": list(widget.labels.segment.shape),
         "canvas": list(viewer.window._qt_viewer.canvas.size),
+        "seconds": round(trained_s, 1),
+        "first_overlay_s": round(first_overlay, 3),
+        **_intervals(updates, clicked, loop),
+        **stalls.figures(),
+        "gui_steps": loop.steps[-1].step,
+        "gui_samples_per_s": float(np.median([s.samples_per_s for s in loop.steps[5:]])),
+        "napari_peak_rss_mb": _peak_rss_mb(os.getpid()),
+        "engine_peak_rss_mb": engine_rss,
     }
+    if case.truth is not None:
+        result["gui_f05"] = f05(case, _predict_whole(viewer, widget))
     viewer.close()
     return result
+
+
+def _predict_whole(viewer, widget) -> np.ndarray:
+    """The dock's own whole-segment prediction, as the user would make it after Stop."""
+    name = f"{widget.labels.segment.name} prediction"
+    widget.predict_panel.predict_button.click()
+    _run_until(lambda: name in viewer.layers, 600)
+    return np.asarray(viewer.layers[name].data, np.float32) / 255
+
+
+def _intervals(updates, clicked: float, loop) -> dict:
+    times = [t for t, _ in updates if t > clicked]
+    rounds = [t for t, e in updates if e.tiles_done == e.tiles_total and e.tiles_total]
+    return {
+        "overlay_updates": len(times),
+        "overlay_interval_s": round(float(np.median(np.diff(times))), 2),
+        "overlay_interval_max_s": round(float(np.max(np.diff(times))), 2),
+        "refreshes": len(rounds),
+        "refresh_interval_s": round(float(np.median(np.diff(rounds))), 2)
+        if len(rounds) > 1
+        else None,
+        "tiles_per_refresh": updates[-1][1].tiles_total,
+    }
+
+
+def _pan_around(viewer, loop, clicked: float, seconds: float) -> None:
+    """Zoomed in, the camera jumps to another part of the segment every 4 s."""
+    height, width = loop.labels.segment.shape[1:]
+    camera = getattr(viewer, "scene", viewer).camera  # napari 0.9 moved it to .scene
+    camera.zoom = 1.0
+    spots = [(h * height, w * width) for h, w in ((0.4, 0.4), (0.6, 0.7), (0.3, 0.6), (0.5, 0.5))]
+    for turn in range(int(seconds // 4)):
+        camera.center = spots[turn % len(spots)]
+        _run_until(lambda turn=turn: time.perf_counter() - clicked > 4 * (turn + 1), 10)
+
+
+class _StallProbe:
+    """How late a 10 ms timer fires: the event loop's stalls."""
+
+    def __init__(self) -> None:
+        from qtpy.QtCore import QElapsedTimer, QTimer
+
+        self.timer, self.clock, self.lateness = QTimer(), QElapsedTimer(), []
+        self.timer.timeout.connect(lambda: self.lateness.append(self.clock.restart() - 10))
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start(10)
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def pause(self, action) -> None:
+        self.stop()
+        action()
+        self.start()
+
+    def figures(self) -> dict:
+        lateness = self.lateness[10:]
+        return {
+            "stall_p99_ms": float(np.percentile(lateness, 99)),
+            "stall_max_ms": float(np.max(lateness)),
+        }
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """VmHWM of a live process (Linux)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+    return round(int(line.split()[1]) / 1024, 1)
 
 
 def _run_until(condition, timeout: float) -> None:
@@ -132,18 +210,6 @@ def _run_until(condition, timeout: float) -> None:
     QTimer.singleShot(int(timeout * 1000), loop.quit)
     loop.exec()
     check.stop()
-
-
-def _effective(steps) -> float:
-    """Samples per second of wall time between the first and last step (previews included)."""
-    return sum(batch for _, _, batch in steps[1:]) / (steps[-1][0] - steps[0][0])
-
-
-def _headless(seconds: float) -> list[list[float]]:
-    out = subprocess.run(
-        [sys.executable, "-c", HEADLESS, str(seconds)], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

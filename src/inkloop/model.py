@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import tempfile
@@ -82,6 +83,20 @@ def pick_device(name: str = "auto"):
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError("--device mps asked for, but this torch has no MPS support here")
     return device
+
+
+@contextlib.contextmanager
+def all_cores():
+    """torch on every CPU core for a moment: the engine otherwise leaves one to a GUI, but a
+    user who just clicked or panned waits for the next tile while the GUI idles."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(before, os.cpu_count() or 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def autocast(device, enabled: bool = True):

@@ -113,11 +113,11 @@ class LoopSession(QObject):
         if self.state.running:
             return
         self.warm_up(settings)
-        self.prediction_layer()
-        self.engine.start()
         self._previewing = True
         self._region = None
-        self._preview_view()
+        self._preview_view()  # first: the view's centre is predicted before the first step
+        self.engine.start()
+        self.prediction_layer()  # made while the engine predicts
 
     def pause(self) -> None:
         if self.engine is not None:

@@ -48,6 +48,11 @@ class PreviewSchedule:
         self.request, self.region, self.every = request, region, every
         self.step, self.started, self._round, self.stroke = None, -np.inf, None, None
 
+    @property
+    def urgent(self) -> bool:
+        """Whether the next batch is a new view's first tile: someone is waiting for it."""
+        return self.step is None and (self._round is None or self._round.urgent)
+
     def paid(self, seconds: float) -> None:
         """Training ran for ``seconds``."""
         self.debt = max(0.0, self.debt - seconds)

@@ -7,6 +7,7 @@ A mixin: `Engine` provides the state it uses (segment, mask, settings, the comma
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from inkloop.engine._events import Failed, Notice, State
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, stream_events, validate
+from inkloop.model import all_cores
 
 log = logging.getLogger(__name__)
 REQUESTS = ("predict", "preview", "predict_segment", "compose")  # commands numbered by request
@@ -28,6 +30,13 @@ class PredictionWork:
 
     def _on_preview(self, request: int, region, every: float) -> None:
         self._preview.aim(request, region, every)
+        if region is None:
+            return
+        try:  # a new view's centre tile at once, before any command or step that follows
+            self._preview_round()
+        except Exception:
+            self._preview.aim(None, None, 0.0)  # reported once, not retried
+            raise
 
     def _preview_due(self) -> bool:
         step = self._trainer.step_count if self._trainer else 0
@@ -35,14 +44,14 @@ class PredictionWork:
         return self._preview.due(step, training, time.monotonic())
 
     def _preview_round(self) -> None:
-        """One batch of the standing preview's current round."""
+        """One batch of the standing preview's current round (a new view's first on all cores)."""
         trainer = self._ensure_trainer()
         predictor, training = self.settings.predictor(trainer), self._state is State.TRAINING
-        self._emit(
-            self._preview.next_batch(
+        with all_cores() if self._preview.urgent else contextlib.nullcontext():
+            update = self._preview.next_batch(
                 predictor, self.segment, self.mask, trainer.step_count, training
             )
-        )
+        self._emit(update)
 
     def _stream(self, request: int, region) -> bool:
         """Emit ``region``'s prediction tile by tile; False if a waiting command cut it short."""

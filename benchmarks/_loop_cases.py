@@ -1,0 +1,128 @@
+"""The segments bench_loop runs on, the truth they are scored against, and the headless twin
+of the GUI run (an `Engine` in a plain Python process: torch never enters the napari process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "real_dev" / "20231005123335_2-4_top"
+
+
+@dataclass
+class Case:
+    """A segment folder with label files beside it, and where its F0.5 is scored."""
+
+    name: str
+    folder: Path
+    truth: np.ndarray | None  # true ink (bool), or None: not scored
+    scored: np.ndarray | None  # pixels that count (bool): unlabelled papyrus
+
+
+def sample_case() -> Case:
+    """The bundled sample (a scratch copy): its example strokes are the labels."""
+    from inkloop.io import load_labels, open_segment, read_image, sample_segment_path
+
+    source = sample_segment_path()
+    folder = Path(tempfile.mkdtemp(prefix="inkloop-bench-")) / source.name
+    shutil.copytree(source, folder)
+    truth = read_image(folder / f"{source.name}_truth.png", grey=True) > 127
+    segment = open_segment(folder)
+    _, supervised, _ = load_labels(segment)
+    scored = np.asarray(segment.mask) & ~supervised
+    return Case("sample", folder, truth, scored)
+
+
+def real_case() -> Case | None:
+    """The real dev crop (see its README), labelled on its left half: the reference map
+    (> 127) as ink there, scored on the right half. None when the crop is not here."""
+    from inkloop.io import open_segment, read_image, save_labels
+
+    if not REAL_DEV.is_dir():
+        return None
+    name = REAL_DEV.name
+    folder = Path(tempfile.mkdtemp(prefix="inkloop-bench-")) / name
+    folder.mkdir()
+    (folder / "layers").symlink_to(REAL_DEV / "layers")  # read-only data: linked, not copied
+    shutil.copy(REAL_DEV / f"{name}_mask.png", folder)
+    truth = read_image(REAL_DEV / f"{name}_reference.png", grey=True) > 127
+    left = np.zeros(truth.shape, bool)
+    left[:, : truth.shape[1] // 2] = True
+    save_labels(open_segment(folder), np.where(truth & left, 255, 0).astype(np.uint8), left)
+    return Case("real", folder, truth, ~left)
+
+
+def big_case(cache: Path) -> Case:
+    """bench_io's 65 x 8192 x 8192 uint16 segment (made once into ``cache``), with a few
+    labelled squares; not scored."""
+    from inkloop.io import open_segment, save_labels
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_io import _ensure_segment
+
+    folder = _ensure_segment(argparse.Namespace(cache=cache, layers=65, height=8192, width=8192))
+    segment = open_segment(folder)
+    ink = np.zeros(segment.shape[1:], np.uint8)
+    supervised = np.zeros(segment.shape[1:], bool)
+    for y, x in ((3000, 3000), (4000, 5000), (5200, 3600)):
+        supervised[y : y + 512, x : x + 512] = True
+        ink[y + 200 : y + 260, x + 100 : x + 400] = 255
+    save_labels(segment, ink, supervised)
+    return Case("big", folder, None, None)
+
+
+def f05(case: Case, probability: np.ndarray) -> float:
+    """Best-threshold F0.5 (0.05 … 0.95) on the case's scored pixels."""
+    from inkloop.metrics import best_scores
+
+    return float(best_scores(probability, case.truth, case.scored).f05)
+
+
+HEADLESS = """
+import json, sys, time
+import segmentation_models_pytorch  # noqa: F401  (DESIGN §5: before anything else)
+import torch
+from inkloop.engine import Engine, EngineSettings, StepDone
+from inkloop.io import load_labels, open_segment
+
+folder, seconds, threads, out = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+torch.set_num_threads(threads)
+segment = open_segment(folder)
+ink, supervised, _ = load_labels(segment)
+steps = []
+with Engine(segment, ink, supervised, EngineSettings(),
+            on_event=lambda e: isinstance(e, StepDone) and steps.append(e)) as engine:
+    engine.prepare()  # the GUI's engine is warm before the click too
+    engine.wait()
+    engine.start()
+    time.sleep(seconds)  # a fixed measuring window, not synchronisation
+    engine.stop()
+    engine.wait()
+    engine.predict_segment(out)
+    engine.wait()
+rates = [step.samples_per_s for step in steps[len(steps) // 10:]]
+print(json.dumps({"steps": steps[-1].step, "samples_per_s": sorted(rates)[len(rates) // 2]}))
+"""
+
+
+def headless(case: Case, seconds: float, threads: int) -> dict:
+    """Train ``seconds`` with the same settings and torch threads as the GUI's engine, then
+    predict the whole segment; steps, samples/s and F0.5."""
+    from inkloop.io import read_image
+
+    out = case.folder / "headless_prediction.png"
+    command = [sys.executable, "-c", HEADLESS, str(case.folder), str(seconds), str(threads), out]
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    if case.truth is not None:
+        result["f05"] = f05(case, read_image(out, grey=True) / 255)
+    return result
