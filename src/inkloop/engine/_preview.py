@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 class PreviewSchedule:
     """The standing preview of the viewed region, predicted one tile batch per engine turn.
 
-    A round predicts every tile of the region: tiles never shown before first (what a pan
-    uncovered), then nearest the focus (the view's centre, or the last stroke in view). A new
-    round starts once the weights changed, at most every ``every`` s while training. While
+    A round predicts every tile of the region: a new view's centre tile first, then the tiles
+    never shown before (what a pan uncovered), then the rest, each group centre first; a
+    stroke in view brings the tiles nearest it forward. A new round starts once the weights changed, at most every ``every`` s while training. While
     training runs, the preview spends at most ``share`` of the engine's time: a batch that
     took t seconds is paid back by t·(1 - share)/share seconds of training before the next.
     So training keeps its pace whatever the view's size, and the interval between complete
@@ -39,7 +39,7 @@ class PreviewSchedule:
         self.debt = 0.0  # seconds of training owed before the next batch
         self.step: int | None = None  # weights of the last complete round; None: none yet
         self.started = -np.inf  # when the last round began
-        self.shown: dict[tuple[int, int], int] = {}  # tile corner -> step it was predicted at
+        self.shown: set[tuple[int, int]] = set()  # corners of the tiles predicted so far
         self.stroke: tuple[int, int, int, int] | None = None  # set by any thread; worker reads
         self._round: _Round | None = None
 
@@ -84,7 +84,7 @@ class PreviewSchedule:
             box, probability = predictor.add_tiles(round_.blend, segment, corners, mask)
         else:  # no papyrus in view: one all-0 answer
             box, probability = self.region, np.zeros(round_.blend.total.shape, np.float32)
-        self.shown.update(dict.fromkeys(corners, step))
+        self.shown.update(corners)
         round_.urgent, round_.done = False, round_.done + len(corners)
         if not round_.corners:
             self._round, self.step = None, step

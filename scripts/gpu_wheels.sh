@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Wheels for scripts/gpu_check.sh: what the GPU machine's Python (3.12, x86-64, with torch,
+# torchvision, timm, numpy, scipy, scikit-image, tifffile, pillow, pytest) lacks, at the
+# versions this project's .venv runs. They go to .whl/ (ignored by git; carry it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >> .git/info/exclude
+packages=(segmentation-models-pytorch dask zarr numcodecs donfig crc32c imagecodecs partd locket)
+pins=()
+for package in "${packages[@]}"; do
+  version=$(.venv/bin/python -m pip show "$package" 2>/dev/null | awk '/^Version:/ {print $2}')
+  pins+=("$package${version:+==$version}")
+done
+platforms=()
+for n in 17 24 27 28 31 34; do platforms+=(--platform "manylinux_2_${n}_x86_64"); done
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+  --implementation cp "${platforms[@]}" --platform manylinux2014_x86_64 -d .whl "${pins[@]}"
+ls .whl

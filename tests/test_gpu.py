@@ -1,0 +1,100 @@
+"""The CUDA paths: training steps under bf16/fp16 autocast and channels_last, out-of-memory
+halving, prediction, and the engine's preview while training. Run by scripts/gpu_check.sh on
+a machine with an NVIDIA GPU; skipped elsewhere."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import Composition, sample_normalisation
+from inkloop.engine import PredictionReady
+from inkloop.io import open_segment
+from inkloop.model import autocast, build_model
+from inkloop.predict import Predictor
+from inkloop.train import LabelStore, Trainer
+from tests._engine import WHOLE, engine_for, rounds_done
+from tests._events import TIMEOUT, Recorder, steps_done
+from tests.conftest import tiny_model, tiny_training
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+]
+
+
+@pytest.fixture
+def segment(training_folder):
+    return open_segment(training_folder)
+
+
+def _trainer(segment, **training) -> Trainer:
+    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
+    composition = Composition().resolve(segment.shape[0])
+    normalisation = sample_normalisation(segment, composition)
+    config = tiny_training(device="cuda", **training)
+    return Trainer(segment, labels, composition, normalisation, config, model_config=tiny_model())
+
+
+def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment):
+    trainer = _trainer(segment)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    results = [trainer.step() for _ in range(5)]
+    trainer.close()
+
+    assert trainer.device.type == "cuda"
+    assert all(np.isfinite(r.loss) for r in results)
+    after = list(trainer.model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_cuda
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    mixed = autocast(trainer.device)
+    assert mixed.fast_dtype == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
+def test_out_of_gpu_memory_halves_the_batch_and_training_goes_on(segment):
+    torch.cuda.empty_cache()
+    torch.cuda.set_per_process_memory_fraction(0.01)  # ~1 GB of an H100: a real OOM
+    try:
+        trainer = _trainer(segment, patch_size=96, batch_size=4096)
+        result = trainer.step()
+        trainer.close()
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    assert result.batch_size < 4096
+    assert "batch size halved" in result.notice
+    assert np.isfinite(result.loss)
+
+
+def test_prediction_on_the_gpu_matches_the_cpu(segment):
+    composition = Composition().resolve(segment.shape[0])
+    config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    normalisation = sample_normalisation(segment, composition)
+    mask = np.asarray(segment.mask)
+    on_cpu = Predictor(model, composition, normalisation, tile=64, overlap=32)
+    expected = on_cpu.predict_region(segment, WHOLE, mask)
+    on_gpu = Predictor(model.cuda(), composition, normalisation, tile=64, overlap=32)
+
+    probability = on_gpu.predict_region(segment, WHOLE, mask)
+
+    assert on_gpu.batch_size == 8
+    np.testing.assert_allclose(probability, expected, atol=0.02)  # bf16 autocast
+
+
+def test_the_engine_previews_while_it_trains_on_the_gpu(segment):
+    recorder = Recorder()
+    with engine_for(segment, recorder, tile=64, train=tiny_training(device="cuda")) as engine:
+        engine.start()
+        recorder.wait_for(steps_done(3))
+        request = engine.preview(WHOLE, every=0.0)
+        recorder.wait_for(rounds_done(request, 2))
+        engine.stop()
+        assert engine.wait(TIMEOUT)
+    assert str(engine.trainer.device).startswith("cuda")
+    assert recorder.of(PredictionReady)
