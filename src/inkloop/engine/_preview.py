@@ -22,11 +22,12 @@ class PreviewSchedule:
 
     A round predicts every tile of the region: a new view's centre tile first, then the tiles
     never shown before (what a pan uncovered), then the rest, each group centre first; a
-    stroke in view brings the tiles nearest it forward. A new round starts once the weights changed, at most every ``every`` s while training. While
-    training runs, the preview spends at most ``share`` of the engine's time: a batch that
-    took t seconds is paid back by t·(1 - share)/share seconds of training before the next.
-    So training keeps its pace whatever the view's size, and the interval between complete
-    refreshes grows with the area instead; only the first tile of a new view skips the queue.
+    stroke in view brings the tiles nearest it forward. A new round starts once the weights
+    changed, at most every ``every`` s while training. While training runs, the preview
+    spends at most ``share`` of the engine's time: a batch that took t seconds is paid back
+    by t·(1 - share)/share seconds of training before the next. So training keeps its pace
+    whatever the view's size, and the interval between complete refreshes grows with the
+    area instead; only the first tile of a new view skips the queue.
     """
 
     def __init__(self, share: float) -> None:
