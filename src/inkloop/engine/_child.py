@@ -30,6 +30,7 @@ from inkloop.engine._requests import REQUESTS, error_message
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
+CHILD_NICENESS = 10  # on a busy machine the GUI gets ~10x the child's share of a core
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,8 @@ def _setup(spec: Spec, settings, outbox: Outbox):
     from inkloop.io import open_segment
 
     torch.set_num_threads(spec.torch_threads)
+    if hasattr(os, "nice"):  # background work: the GUI's draws come first when they compete
+        os.nice(CHILD_NICENESS)
     segment = open_segment(spec.segment_path, **spec.open_options)
     ink, supervised, applied = LabelFiles.open(spec.labels)
     engine = Engine(segment, ink, supervised, settings, on_event=outbox.send)
