@@ -82,7 +82,9 @@ class _Report:
         self.bar.close()
 
     def _step(self, event: StepDone) -> None:
-        self.summary.update(steps=event.step, loss=event.loss)
+        self.summary.update(
+            steps=event.step, loss=event.loss, samples_per_s=round(event.samples_per_s, 2)
+        )
         self.bar.update(event.batch_size / event.samples_per_s if self.by_time else 1)
         self.bar.set_postfix(
             step=event.step,

@@ -1,0 +1,184 @@
+"""Ink quality on real scroll CT: inkloop's defaults against the plain loop a user would write.
+
+    python benchmarks/bench_quality.py [--seconds 300 60] [--seeds 0 1 2] [--device cpu]
+
+The dev protocol of ../shared/real_dev/README.md: two folds (train on the left half's labels,
+score the right half; and the mirror), the reference map > 127 as ink, best-threshold F0.5
+(0.05 … 0.95) on the scored half. inkloop runs as users run it (`inkloop train` then
+`inkloop predict`, defaults); the peer is the README's afternoon loop, written here: an smp
+Unet (resnet18, random init, all layers as channels, z-scored with the crop's mean and std),
+random 128² patches anywhere in the labelled half, batch 16, flips, 0.5 Dice + 0.5 SoftBCE
+(label smoothing 0.25), AdamW at a constant 1e-3, one forward pass over the crop. Runs
+interleave (seed, fold, inkloop, peer) so the machine's drift hits both alike. Prints one JSON
+object: per budget and fold, each loop's median and worst F0.5 and the ratio of medians, and
+every run's steps and samples/s. Skips, saying so, when the crop is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "real_dev" / "20231005123335_2-4_top"
+FOLDS = {"train_left": 0, "train_right": 1}  # which half trains
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, nargs="+", default=[300.0, 60.0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    if not REAL_DEV.is_dir():
+        print(json.dumps({"skipped": f"{REAL_DEV} is not here"}))
+        return
+    import segmentation_models_pytorch  # noqa: F401  (DESIGN §5: before the rest of torch)
+
+    from inkloop.io import read_image
+
+    reference = read_image(REAL_DEV / f"{REAL_DEV.name}_reference.png", grey=True) > 127
+    work = Path(tempfile.mkdtemp(prefix="inkloop-quality-"))
+    result = {"device": args.device, "cpu_count": os.cpu_count(), "budgets": {}}
+    for seconds in args.seconds:
+        runs = []
+        for seed in args.seeds:
+            for fold, half in FOLDS.items():
+                train, scored = _halves(reference.shape, half)
+                labels = _write_labels(work / f"{fold}_ink.png", reference, train)
+                for loop in ("inkloop", "peer"):
+                    run = _inkloop if loop == "inkloop" else _peer
+                    probability, stats = run(labels, reference, train, seconds, seed, args, work)
+                    f05 = _f05(probability, reference, scored)
+                    runs.append({"loop": loop, "fold": fold, "seed": seed, "f05": f05, **stats})
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+        result["budgets"][f"{seconds:g}s"] = _summary(runs)
+    print(json.dumps(result, indent=2))
+
+
+def _halves(shape, half: int) -> tuple[np.ndarray, np.ndarray]:
+    train = np.zeros(shape, bool)
+    middle = shape[1] // 2
+    train[:, :middle] = True
+    if half:
+        train = ~train
+    return train, ~train
+
+
+def _write_labels(path: Path, reference: np.ndarray, train: np.ndarray) -> Path:
+    from inkloop.io import write_label_files
+
+    write_label_files(path, np.where(reference & train, 255, 0).astype(np.uint8), train)
+    return path
+
+
+def _f05(probability: np.ndarray, reference: np.ndarray, scored: np.ndarray) -> float:
+    from inkloop.metrics import best_scores
+
+    return round(float(best_scores(probability, reference, scored).f05), 4)
+
+
+def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
+    """`inkloop train` + `inkloop predict` with their defaults, as a user runs them."""
+    from inkloop.io import read_image, supervision_path_for
+
+    model, out = work / "model.pt", work / "prediction.png"
+    cli = [sys.executable, "-m", "inkloop.cli"]
+    train_run = subprocess.run(
+        [*cli, "train", str(REAL_DEV), "--labels", str(labels),
+         "--supervision", str(supervision_path_for(labels)), "--out", str(model),
+         "--max-seconds", str(seconds), "--device", args.device, "--seed", str(seed), "--quiet"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = json.loads(train_run.stdout.strip().splitlines()[-1])
+    subprocess.run(
+        [*cli, "predict", str(REAL_DEV), "--model", str(model), "--out", str(out),
+         "--device", args.device, "--quiet"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    probability = read_image(out, grey=True) / 255
+    return probability, {"steps": summary["steps"], "samples_per_s": summary.get("samples_per_s")}
+
+
+def _peer(labels, reference, train, seconds, seed, args, work):
+    """The afternoon loop of the dev README, on the same labels and budget."""
+    import segmentation_models_pytorch as smp
+    import torch
+
+    from inkloop.io import open_segment
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    device = torch.device("cuda" if args.device == "cuda" else "cpu")
+    volume = np.asarray(open_segment(REAL_DEV).volume, np.float32)
+    volume = (volume - volume.mean()) / volume.std()
+    model = smp.Unet("resnet18", encoder_weights=None, in_channels=volume.shape[0], classes=1)
+    model = model.to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    dice = smp.losses.DiceLoss("binary", from_logits=True)
+    bce = smp.losses.SoftBCEWithLogitsLoss(smooth_factor=0.25)
+    columns = np.flatnonzero(train[0])
+    steps, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        inputs, targets = _peer_batch(volume, reference, columns, rng)
+        inputs, targets = torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device)
+        logits = model(inputs)
+        loss = 0.5 * dice(logits, targets) + 0.5 * bce(logits, targets)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        steps += 1
+    elapsed = time.perf_counter() - began
+    model.eval()
+    height, width = reference.shape
+    padded = np.pad(volume, ((0, 0), (0, -height % 32), (0, -width % 32)), mode="reflect")
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(padded[None]).to(device))[0, 0, :height, :width]
+    probability = torch.sigmoid(logits).cpu().numpy()
+    return probability, {"steps": steps, "samples_per_s": round(16 * steps / elapsed, 2)}
+
+
+def _peer_batch(volume, reference, columns, rng, size: int = 128, batch: int = 16):
+    """Random 128² patches anywhere in the labelled half, random flips."""
+    _, height, _ = volume.shape
+    inputs, targets = [], []
+    for _ in range(batch):
+        y = int(rng.integers(0, height - size + 1))
+        x = int(rng.integers(columns[0], columns[-1] - size + 2))
+        patch = volume[:, y : y + size, x : x + size]
+        target = reference[y : y + size, x : x + size][None].astype(np.float32)
+        for axis in (-1, -2):
+            if rng.random() < 0.5:
+                patch, target = np.flip(patch, axis), np.flip(target, axis)
+        inputs.append(patch)
+        targets.append(target)
+    return np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
+
+
+def _summary(runs: list[dict]) -> dict:
+    summary = {"runs": runs}
+    for fold in FOLDS:
+        scores = {
+            loop: [r["f05"] for r in runs if r["fold"] == fold and r["loop"] == loop]
+            for loop in ("inkloop", "peer")
+        }
+        fold_summary = {
+            f"{loop}_{figure}": round(float(function(values)), 4)
+            for loop, values in scores.items()
+            for figure, function in (("median", np.median), ("worst", np.min))
+        }
+        peer = fold_summary["peer_median"]
+        fold_summary["ratio"] = round(fold_summary["inkloop_median"] / peer, 3) if peer else None
+        summary[fold] = fold_summary
+    return summary
+
+
+if __name__ == "__main__":
+    main()
