@@ -27,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "real_dev" / "20231005123335_2-4_top"
+sys.path.insert(0, str(Path(__file__).parent))
+from _loop_cases import REAL_DEV
+
 FOLDS = {"train_left": 0, "train_right": 1}  # which half trains
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from inkloop.engine import Engine, EngineSettings, PredictionReady
+from tests._events import TIMEOUT, steps_done
 from tests.conftest import tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
@@ -36,3 +37,15 @@ def rounds_done(request, count):
         return len(finished) >= count
 
     return done
+
+
+def preview_while_training(engine, recorder, rounds: int = 2) -> int:
+    """Train, keep WHOLE previewed (from the first step on) until ``rounds`` complete rounds
+    arrived, then stop; returns the preview's request number."""
+    engine.start()
+    recorder.wait_for(steps_done(1))
+    request = engine.preview(WHOLE, every=0.0)
+    recorder.wait_for(rounds_done(request, rounds))
+    engine.stop()
+    assert engine.wait(TIMEOUT)
+    return request

@@ -16,8 +16,8 @@ from inkloop.io import open_segment
 from inkloop.model import autocast, build_model
 from inkloop.predict import Predictor
 from inkloop.train import LabelStore, Trainer
-from tests._engine import WHOLE, engine_for, rounds_done
-from tests._events import TIMEOUT, Recorder, steps_done
+from tests._engine import WHOLE, engine_for, preview_while_training
+from tests._events import Recorder
 from tests.conftest import tiny_model, tiny_training
 
 pytestmark = [
@@ -90,11 +90,6 @@ def test_prediction_on_the_gpu_matches_the_cpu(segment):
 def test_the_engine_previews_while_it_trains_on_the_gpu(segment):
     recorder = Recorder()
     with engine_for(segment, recorder, tile=64, train=tiny_training(device="cuda")) as engine:
-        engine.start()
-        recorder.wait_for(steps_done(3))
-        request = engine.preview(WHOLE, every=0.0)
-        recorder.wait_for(rounds_done(request, 2))
-        engine.stop()
-        assert engine.wait(TIMEOUT)
+        preview_while_training(engine, recorder, rounds=2)
     assert str(engine.trainer.device).startswith("cuda")
     assert recorder.of(PredictionReady)

@@ -15,7 +15,7 @@ from inkloop.engine._preview import PreviewSchedule
 from inkloop.io import open_segment
 from inkloop.model import build_model
 from inkloop.predict import Predictor, tile_corners
-from tests._engine import WHOLE, engine_for, predictions, rounds_done
+from tests._engine import WHOLE, engine_for, predictions, preview_while_training, rounds_done
 from tests._events import TIMEOUT, Recorder, steps_done
 from tests.conftest import tiny_model
 
@@ -129,12 +129,7 @@ def test_a_bad_preview_fails_once_and_is_dropped(segment):
 def test_while_training_each_preview_batch_waits_for_training_to_pay_for_it(segment):
     recorder = Recorder()
     with engine_for(segment, recorder, tile=64, preview_share=0.5) as engine:
-        engine.start()
-        recorder.wait_for(steps_done(1))
-        request = engine.preview(WHOLE, every=0.0)
-        recorder.wait_for(rounds_done(request, 2))
-        engine.stop()
-        assert engine.wait(TIMEOUT)
+        preview_while_training(engine, recorder, rounds=2)
     events = [e for e in recorder.events if isinstance(e, (PredictionReady, StepDone))]
     batches = [i for i, e in enumerate(events) if isinstance(e, PredictionReady)]
     assert len(batches) >= 2 * len(tile_corners(WHOLE, (96, 128), 64, 32, engine.mask))
