@@ -81,7 +81,7 @@ def test_every_control_of_the_dock_fits_beside_the_canvas(
 
 
 def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
-    make_napari_viewer, segment_folder, monkeypatch
+    make_napari_viewer, segment_folder, monkeypatch, qtbot
 ):
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer()
@@ -99,6 +99,10 @@ def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
     assert viewer.help.startswith("Ink Loop brush, ink: drag paints")
     assert "use <1>" not in viewer.help
 
+    widget.close()  # a second widget on the same layer adds no second hint
+    widget = InkLoopWidget(viewer)
+    qtbot.addWidget(widget)
+    assert len(controls.findChildren(QLabel, "soft_labels_hint")) == 1
     layer.mode = "paint"  # napari rewrites its help on any mode change
     assert viewer.help.startswith("Ink Loop brush")
     widget.labels.painter.painting = False  # key B

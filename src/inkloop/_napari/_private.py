@@ -85,6 +85,8 @@ def show_soft_label_controls(viewer, layer, hint: str) -> None:
 
     viewer, layer = _unproxied(viewer), _unproxied(layer)
     controls = viewer.window._qt_viewer.controls.widgets[layer]
+    if controls.findChild(QLabel, "soft_labels_hint") is not None:
+        return  # done when this layer was painted before
     for name in INTEGER_LABEL_CONTROLS:
         for row in getattr(controls, name).get_widget_controls():
             for widget in row:
