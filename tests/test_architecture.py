@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.resources
 import subprocess
 import sys
 from pathlib import Path
@@ -62,12 +61,6 @@ def test_importing_core_loads_nothing_heavy(module):
     )
     heavy = {m for m in loaded if m.split(".")[0] in HEAVY_PACKAGES}
     assert not heavy, f"import {module} loaded {sorted(heavy)[:5]}"
-
-
-def test_installed_manifest_is_the_top_level_file():
-    top_level = SOURCE.parents[1] / "napari.yaml"
-    installed = importlib.resources.files("inkloop").joinpath("napari.yaml")
-    assert installed.read_bytes() == top_level.read_bytes()
 
 
 def test_manifest_validates_and_names_every_contribution():
