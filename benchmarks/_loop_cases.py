@@ -89,7 +89,7 @@ def f05(case: Case, probability: np.ndarray) -> float:
 
 HEADLESS = """
 import json, sys, time
-import segmentation_models_pytorch  # noqa: F401  (DESIGN §5: before anything else)
+import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before anything else)
 import torch
 from inkloop.engine import Engine, EngineSettings, StepDone
 from inkloop.io import load_labels, open_segment

@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     args = parser.parse_args()
 
-    import segmentation_models_pytorch  # noqa: F401  (DESIGN §5: first)
+    import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: first)
     import torch
 
     from inkloop.engine import Engine, EngineSettings, PredictionReady, StepDone

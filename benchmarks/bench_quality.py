@@ -42,7 +42,7 @@ def main() -> None:
     if not REAL_DEV.is_dir():
         print(json.dumps({"skipped": f"{REAL_DEV} is not here"}))
         return
-    import segmentation_models_pytorch  # noqa: F401  (DESIGN §5: before the rest of torch)
+    import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
     from inkloop.io import read_image
 

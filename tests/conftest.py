@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# DESIGN.md §5: torchvision pulls in torch._dynamo, whose LLVM collides with Mesa's once a napari
-# viewer exists (segfault). The napari and the training tests share this process, so the
+# docs/architecture §3: torchvision pulls in torch._dynamo, whose LLVM collides with Mesa's once
+# a napari viewer exists (segfault). The napari and the training tests share this process, so the
 # training stack is imported here, before any viewer; the app itself keeps torch out of napari.
 import segmentation_models_pytorch  # noqa: F401  (isort: keep above inkloop)
 

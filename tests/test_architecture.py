@@ -81,7 +81,7 @@ TORCH_PACKAGES = {"torch", "torchvision", "segmentation_models_pytorch", "timm"}
 
 @pytest.mark.parametrize("path", NAPARI_FILES, ids=lambda p: p.name)
 def test_napari_side_never_imports_torch(path):
-    """torch (and torchvision's dynamo) next to a viewer segfaults on Mesa: DESIGN.md §5."""
+    """torch (and torchvision's dynamo) next to a viewer segfaults on Mesa: docs/architecture §3."""
     torch = {m for m in _imported_modules(path) if m.split(".")[0] in TORCH_PACKAGES}
     assert not torch, f"{path.name} imports {torch}; the engine process does the torch work"
 

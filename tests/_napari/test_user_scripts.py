@@ -1,7 +1,7 @@
 """The engine child imports inkloop and nothing of the user's: napari scripts written the way
 most people write them (no main guard; ``napari.run()`` at top level; fed to a REPL) train
 and preview. Before the fix, spawn re-ran such a script in the child: a second viewer, torch
-after it, a segfault (DESIGN §5); or a child blocked in ``napari.run()``."""
+after it, a segfault (docs/architecture §3); or a child blocked in ``napari.run()``."""
 
 from __future__ import annotations
 

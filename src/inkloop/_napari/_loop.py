@@ -1,6 +1,6 @@
 """The finetune-and-preview loop of one segment: an engine process, its events, the overlay.
 
-torch never enters the napari process (DESIGN.md §5): the engine runs in a spawned child
+torch never enters the napari process (docs/architecture §3): the engine runs in a spawned child
 (`inkloop.engine.EngineProcess`); its events arrive on a reader thread and are re-emitted as a
 Qt signal, so every layer change happens on the GUI thread.
 """

@@ -118,9 +118,10 @@ def _user_main_hidden():
     multiprocessing's spawn makes the child re-import the parent's main script (by path, or by
     module name under ``python -m``). A napari script without an ``if __name__ ==
     "__main__":`` guard would build a second viewer in the engine child, which then segfaults
-    when torch follows (DESIGN §5); a script calling ``napari.run()`` at top level would block
-    it. While `Process.start` records what the child should import, ``__main__`` is a bare
-    module with neither a file nor a spec, so the child imports inkloop and nothing else.
+    when torch follows (docs/architecture §3); a script calling ``napari.run()`` at top level
+    would block it. While `Process.start` records what the child should import,
+    ``__main__`` is a bare module with neither a file nor a spec, so the child imports
+    inkloop and nothing else.
     """
     with _MAIN_SWAP:
         main = sys.modules["__main__"]
@@ -163,7 +164,7 @@ def _read_commands(commands, inbox: queue.Queue) -> None:
 
 
 def _setup(spec: Spec, settings, outbox: Outbox):
-    import segmentation_models_pytorch  # noqa: F401  (first of all: DESIGN §5)
+    import segmentation_models_pytorch  # noqa: F401  (first of all: docs/architecture §3)
     import torch
 
     from inkloop.engine._engine import Engine

@@ -1,6 +1,6 @@
 """The engine in a spawned child process, behind a proxy with Engine's surface.
 
-The napari process must never import torch (DESIGN §5: torch._dynamo's LLVM collides with
+The napari process must never import torch (docs/architecture §3: torch._dynamo's LLVM collides with
 Mesa's once a viewer exists), and training in a child process leaves the GUI more time than
 in a thread. Commands go down one pipe as small tuples, events come back up another as the
 engine's own dataclasses; a reader thread in this process hands them to the listeners.
