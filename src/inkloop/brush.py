@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inkloop.boxes import union_box
+
 MODES = ("ink", "no_ink", "erase")
 TILE = 64  # undo granularity
 
@@ -182,12 +184,6 @@ class LabelCanvas:
             self.codes[where] = codes
         target.append(other)
         return _tiles_box(record, self.shape)
-
-
-def union_box(boxes) -> tuple[int, int, int, int]:
-    """The smallest (y0, x0, y1, x1) box holding all ``boxes``."""
-    y0, x0, y1, x1 = zip(*boxes, strict=True)
-    return min(y0), min(x0), max(y1), max(x1)
 
 
 def _tiles(box) -> list[tuple[int, int]]:

@@ -16,7 +16,7 @@ from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, QTimer, Signal
 
 from inkloop._napari._private import show_image_box
-from inkloop.brush import union_box
+from inkloop.boxes import union_box
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,

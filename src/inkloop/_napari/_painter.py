@@ -10,7 +10,8 @@ from app_model.types import KeyCode, KeyMod
 from psygnal import Signal
 
 from inkloop._napari._private import show_labels_box
-from inkloop.brush import Brush, LabelCanvas, union_box
+from inkloop.boxes import union_box
+from inkloop.brush import Brush, LabelCanvas
 
 MAX_RADIUS = 500
 SHORTCUTS = {  # shown in the brush panel's tooltips

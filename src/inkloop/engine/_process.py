@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.boxes import check_box
 from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._jobs import checked_output
@@ -110,10 +111,7 @@ class EngineProcess:
 
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on."""
-        y0, x0, y1, x1 = bbox = tuple(int(v) for v in bbox)
-        height, width = self._labels.shape
-        if not (0 <= y0 < y1 <= height and 0 <= x0 < x1 <= width):
-            raise ValueError(f"label box {bbox} is outside the {height}x{width} image")
+        y0, x0, y1, x1 = bbox = check_box(bbox, self._labels.shape, "label box")
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
         # copies: the caller may go on painting into its arrays

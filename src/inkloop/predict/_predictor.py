@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from inkloop.boxes import check_box, union_box
 from inkloop.compose import Composition, Normalisation, compose_channels, read_layers
 from inkloop.model import autocast
 from inkloop.predict._tiles import Blend, tile_corners
@@ -199,18 +200,9 @@ def _chunks(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _union(boxes) -> tuple[int, int, int, int]:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
 def _changed(blend: Blend, boxes, mask) -> tuple[tuple[int, int, int, int], np.ndarray]:
     """The image box covering ``boxes`` (region-relative) and ``blend``'s result there."""
-    box = _union(boxes)
+    box = union_box(boxes)
     y0, x0 = blend.origin
     image_box = (y0 + box[0], x0 + box[1], y0 + box[2], x0 + box[3])
     return image_box, _masked(blend.result(box), mask, image_box)
@@ -224,8 +216,5 @@ def _masked(probability: np.ndarray, mask: np.ndarray | None, box) -> np.ndarray
 
 
 def check_region(region, shape) -> tuple[int, int, int, int]:
-    """``region`` = (y0, x0, y1, x1) as ints, or ValueError if it is empty or off the image."""
-    y0, x0, y1, x1 = (int(v) for v in region)
-    if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
-        raise ValueError(f"region {tuple(region)} is outside the {shape[0]}x{shape[1]} segment")
-    return y0, x0, y1, x1
+    """``region`` = (y0, x0, y1, x1) as ints, or ValueError if it is empty or off the segment."""
+    return check_box(region, shape, "region", "segment")

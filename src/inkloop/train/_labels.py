@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from inkloop.boxes import check_box
 from inkloop.compose import padded_window
 
 CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
@@ -44,7 +45,7 @@ class LabelStore:
 
     def update(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1) with these patches."""
-        y0, x0, y1, x1 = _check_box(bbox, self.shape)
+        y0, x0, y1, x1 = check_box(bbox, self.shape, "label box")
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
         with self._lock:
@@ -139,10 +140,3 @@ def _cell_sums(block: np.ndarray) -> np.ndarray:
     padded = np.zeros((-(-height // CELL) * CELL, -(-width // CELL) * CELL), np.int32)
     padded[:height, :width] = block
     return padded.reshape(padded.shape[0] // CELL, CELL, -1, CELL).sum(axis=(1, 3))
-
-
-def _check_box(bbox, shape) -> tuple[int, int, int, int]:
-    y0, x0, y1, x1 = (int(v) for v in bbox)
-    if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
-        raise ValueError(f"label box {bbox} is outside the {shape[0]}x{shape[1]} image")
-    return y0, x0, y1, x1
