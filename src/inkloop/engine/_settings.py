@@ -7,6 +7,7 @@ from pathlib import Path
 
 from inkloop.compose import Composition, sample_normalisation
 from inkloop.model import ModelConfig, load_checkpoint
+from inkloop.predict import TILE
 from inkloop.train import TrainConfig
 
 
@@ -27,7 +28,7 @@ class EngineSettings:
     autosave: Path | None = None  # checkpoint written every `autosave_every` s and at the end
     autosave_every: float = 120.0
     provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
-    tile: int = 544  # prediction tile size in pixels (see Predictor)
+    tile: int = TILE  # prediction tile size in pixels (see Predictor)
     # the most of the engine's time a preview takes from running training (see PreviewSchedule)
     preview_share: float = 0.15
     # pixels per side of a whole-segment prediction's blocks: commands wait for one at most

@@ -1,6 +1,6 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
-from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
+from inkloop.predict._predictor import OVERLAP, TILE, Predictor, RegionUpdate, check_region
 from inkloop.predict._segment import (
     check_output,
     predict_into,
@@ -10,6 +10,8 @@ from inkloop.predict._segment import (
 from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
 
 __all__ = [
+    "OVERLAP",
+    "TILE",
     "Blend",
     "Predictor",
     "RegionUpdate",

@@ -13,6 +13,9 @@ from inkloop.compose import Composition, Normalisation, compose_channels, read_l
 from inkloop.model import autocast
 from inkloop.predict._tiles import Blend, tile_corners
 
+# a stride of 512 fits large segments with 13% extra pixels, and blends without seams
+TILE, OVERLAP = 544, 32
+
 
 @dataclass(frozen=True)
 class RegionUpdate:
@@ -39,8 +42,8 @@ class Predictor:
         composition: Composition,
         normalisation: Normalisation,
         *,
-        tile: int = 544,
-        overlap: int = 32,
+        tile: int = TILE,
+        overlap: int = OVERLAP,
         batch_size: int | None = None,
         tta: bool = False,
     ) -> None:
