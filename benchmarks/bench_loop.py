@@ -114,7 +114,7 @@ def _gui(case: Case, seconds: float, args, pan: bool = False) -> dict:
         "canvas": list(viewer.window._qt_viewer.canvas.size),
         "seconds": round(trained_s, 1),
         "first_overlay_s": round(first_overlay, 3),
-        **_intervals(updates, clicked, loop),
+        **_intervals(updates, clicked),
         **stalls.figures(),
         "gui_steps": loop.steps[-1].step,
         "gui_samples_per_s": float(np.median([s.samples_per_s for s in loop.steps[5:]])),
@@ -135,7 +135,7 @@ def _predict_whole(viewer, widget) -> np.ndarray:
     return np.asarray(viewer.layers[name].data, np.float32) / 255
 
 
-def _intervals(updates, clicked: float, loop) -> dict:
+def _intervals(updates, clicked: float) -> dict:
     times = [t for t, _ in updates if t > clicked]
     rounds = [t for t, e in updates if e.tiles_done == e.tiles_total and e.tiles_total]
     return {

@@ -96,7 +96,7 @@ class PathLabel(QLabel):
         self._elide()
 
     def full_text(self) -> str:
-        return "\n".join(part for part in (self._lead, self._path) if part)
+        return self._lines(self._path)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         return QSize(80, super().minimumSizeHint().height())
@@ -107,8 +107,14 @@ class PathLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(self.contentsRect().width(), 80)
-        path = self.fontMetrics().elidedText(self._path, Qt.TextElideMode.ElideMiddle, width)
-        self.setText("\n".join(part for part in (self._lead, path) if part))
+        self.setText(
+            self._lines(
+                self.fontMetrics().elidedText(self._path, Qt.TextElideMode.ElideMiddle, width)
+            )
+        )
+
+    def _lines(self, path: str) -> str:
+        return "\n".join(part for part in (self._lead, path) if part)
 
 
 class VerticalScroll(QScrollArea):

@@ -12,6 +12,7 @@ on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 from __future__ import annotations
 
 import numpy as np
+from qtpy.QtWidgets import QLabel
 
 # napari's Labels tools that write integer labels, not soft ink: hidden for "ink labels"
 INTEGER_LABEL_CONTROLS = (
@@ -81,8 +82,6 @@ def show_image_box(viewer, layer, box: tuple[int, int, int, int]) -> bool:
 
 def show_soft_label_controls(viewer, layer, hint: str) -> None:
     """In ``layer``'s napari controls, hide the integer-label tools and say how to paint."""
-    from qtpy.QtWidgets import QLabel
-
     viewer, layer = _unproxied(viewer), _unproxied(layer)
     controls = viewer.window._qt_viewer.controls.widgets[layer]
     if controls.findChild(QLabel, "soft_labels_hint") is not None:

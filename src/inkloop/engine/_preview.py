@@ -62,7 +62,7 @@ class PreviewSchedule:
         """Whether the next engine turn should predict a preview batch."""
         if self.region is None:
             return False
-        if training and self.debt > 0 and not (self._round and self._round.urgent):
+        if training and self.debt > 0 and not self.urgent:
             return False
         if self._round is not None or self.step is None:
             return True
