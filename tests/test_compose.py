@@ -11,6 +11,7 @@ from inkloop.compose import (
     Composition,
     Normalisation,
     compose_channels,
+    downscale,
     read_layers,
     sample_normalisation,
 )
@@ -82,6 +83,30 @@ def test_read_layers_normalises_and_pads_past_the_edge(segment_folder):
     np.testing.assert_allclose(patch[:, 8:, :16], expected, rtol=1e-6)
     assert not patch[:, :8].any()  # above the image
     assert not patch[:, :, 16:].any()  # right of the image
+
+
+def test_half_resolution_reads_the_means_of_pixel_squares(segment_folder):
+    segment = open_segment(segment_folder)
+    full = Composition(z_count=4).resolve(segment.shape[0])
+    half = Composition(z_count=4, scale=2).resolve(segment.shape[0])
+    scale = Normalisation(low=1000.0, high=41000.0)
+    patch = read_layers(segment, half, scale, y=-8, x=80, size=32, margin=1)
+    assert patch.shape == (6, 16, 16)
+    reference = read_layers(segment, full, scale, y=-8, x=80, size=32, margin=1)
+    np.testing.assert_allclose(
+        patch[:, 5, 3], reference[:, 10:12, 6:8].mean(axis=(1, 2)), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="do not split into 2 x 2"):
+        read_layers(segment, half, scale, y=0, x=0, size=33)
+    with pytest.raises(ValueError, match="scale 3 is not one of 1, 2, 4"):
+        Composition(scale=3)
+
+
+def test_downscale_keeps_soft_labels_and_coverage():
+    ink = np.array([[255, 255, 0, 0], [255, 0, 0, 0]], np.float32)
+    np.testing.assert_allclose(downscale(ink, 2), [[191.25, 0]])
+    labelled = np.array([[True, True, True, False], [False, False, False, False]])
+    np.testing.assert_allclose(downscale(labelled, 2), [[0.5, 0.25]])
 
 
 class _CountingLayers:

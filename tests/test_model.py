@@ -21,7 +21,7 @@ TINY = ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8), in_cha
 def _checkpoint(model, step=7) -> Checkpoint:
     return Checkpoint(
         model=TINY,
-        composition=Composition("raw+diff", 2, 3).resolve(8),
+        composition=Composition("raw+diff", 2, 3, scale=2).resolve(8),
         normalisation=Normalisation(1000.0, 40000.0, (0.5, 99.5)),
         patch_size=64,
         step=step,
@@ -48,7 +48,7 @@ def test_checkpoint_round_trip_predicts_the_same(tmp_path):
     path = save_checkpoint(tmp_path / "model.pt", _checkpoint(model))
     loaded = load_checkpoint(path)
     assert loaded.model == TINY
-    assert loaded.composition == Composition("raw+diff", 2, 3)
+    assert loaded.composition == Composition("raw+diff", 2, 3, scale=2)
     assert loaded.normalisation == Normalisation(1000.0, 40000.0, (0.5, 99.5))
     assert (loaded.patch_size, loaded.step) == (64, 7)
     assert loaded.provenance["labels"] == {"ink_pixels": 12}
@@ -56,6 +56,14 @@ def test_checkpoint_round_trip_predicts_the_same(tmp_path):
     with torch.inference_mode():
         torch.testing.assert_close(loaded.build()(inputs), model(inputs))
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary files left
+
+
+def test_checkpoints_from_before_scales_read_full_resolution(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", _checkpoint(build_model(TINY)))
+    payload = torch.load(path, weights_only=True)
+    del payload["composition"]["scale"]
+    torch.save(payload, path)
+    assert load_checkpoint(path).composition.scale == 1
 
 
 def test_saving_replaces_the_old_file_whole(tmp_path):

@@ -22,9 +22,11 @@ class Constant(torch.nn.Module):
         super().__init__()
         self.logit = torch.nn.Parameter(torch.tensor(np.log(probability / (1 - probability))))
         self.tiles = 0
+        self.sides: set[int] = set()
 
     def forward(self, inputs):
         self.tiles += len(inputs)
+        self.sides.update(inputs.shape[-2:])
         return self.logit.expand(len(inputs), 1, *inputs.shape[-2:])
 
 
@@ -139,6 +141,29 @@ def test_blend_weights_cross_fade_in_the_overlap_only():
     # two tiles overlapping by 16 px: their weights sum to 1 across the band
     np.testing.assert_allclose(window[32, 48:] + window[32, :16], 1, atol=1e-6)
     assert window.min() > 0
+
+
+def test_a_half_resolution_model_spans_twice_the_image_pixels(segment):
+    half = Composition(scale=2).resolve(segment.shape[0])
+    model = Constant(0.3)
+    predictor = Predictor(model, half, SCALE, tile=32, overlap=8)
+    assert (predictor.tile, predictor.overlap) == (64, 16)
+    probability = predictor.predict_region(segment, (5, 7, 61, 90))
+    assert probability.shape == (56, 83)
+    np.testing.assert_allclose(probability, 0.3, atol=1e-6)
+    assert model.sides == {32}  # the model sees 32² of means of 64² image pixels
+
+
+def test_half_resolution_blocks_equal_the_region(segment):
+    torch.manual_seed(4)
+    half = Composition(scale=2).resolve(segment.shape[0])
+    predictor = Predictor(
+        build_model(_tiny(half.in_channels)).eval(), half, SCALE, tile=32, overlap=8
+    )
+    whole = predictor.predict_region(segment, (0, 0, 96, 128))
+    blocks = predict_segment(predictor, segment, block=64).compute(scheduler="sync")
+    np.testing.assert_allclose(blocks, whole, atol=1e-5)
+    assert whole.std() > 0  # a real model: the blocks agree on a map, not on a constant
 
 
 @pytest.mark.slow

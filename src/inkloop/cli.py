@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from inkloop._cli_demo import add_demo
-from inkloop.compose import MODES, Composition
+from inkloop.compose import MODES, SCALES, Composition
 from inkloop.synthetic import INK_CONTRAST
 from inkloop.train import TrainConfig
 
@@ -108,6 +108,13 @@ def _add_train(commands) -> None:
         help="model channels: raw layers, means, |differences| or raw+diff",
     )
     train.add_argument("--mean-k", type=int, default=3, help="layers per mean")
+    train.add_argument(
+        "--scale",
+        type=int,
+        choices=SCALES,
+        default=Composition.scale,
+        help="image pixels per model pixel (2: the model sees half resolution)",
+    )
     train.add_argument("--patch-size", type=int, default=TrainConfig.patch_size)
     train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     train.add_argument("--lr", type=float, default=TrainConfig.lr)
@@ -181,7 +188,7 @@ def _train(args) -> int:
     max_seconds = args.max_seconds if (args.max_seconds or args.max_steps) else 300.0
     settings = EngineSettings(
         composition=Composition(
-            args.composition, args.z_start, args.z_count, args.mean_k, args.reverse
+            args.composition, args.z_start, args.z_count, args.mean_k, args.reverse, args.scale
         ),
         train=TrainConfig(
             patch_size=args.patch_size,

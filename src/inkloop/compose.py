@@ -1,4 +1,5 @@
-"""Model input channels from a segment: z-window, reversal, layer means and differences, scaling.
+"""Model input channels from a segment: z-window, reversal, layer means and differences,
+resolution and intensity scaling.
 
 A `Composition` says which layers the model sees and how they are combined; `Normalisation`
 maps raw intensities to 0..1 from percentiles sampled inside the papyrus. Patches are read
@@ -8,11 +9,12 @@ after the z-augmentations that need the raw layers.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 MODES = ("raw", "mean", "diff", "raw+diff")
+SCALES = (1, 2, 4)
 DEFAULT_Z_COUNT = 16
 
 
@@ -23,7 +25,10 @@ class Composition:
     ``z_start=None`` centres the window on the middle layer; ``z_count=None`` takes
     ``DEFAULT_Z_COUNT`` layers (or all, if fewer). ``reverse`` flips the stack before the
     window is taken. Modes: ``raw`` layers, ``mean`` of ``mean_k`` consecutive layers,
-    ``diff`` = |L[i+1] - L[i]|, and ``raw+diff``.
+    ``diff`` = |L[i+1] - L[i]|, and ``raw+diff``. ``scale`` is image pixels per model pixel:
+    the model sees ``scale`` x ``scale`` means (2 = half resolution, as the community often
+    trains: ink strokes are tens of pixels wide, so a CPU learns from 4x more papyrus per
+    second) and its output is upsampled back to image pixels.
     """
 
     mode: str = "raw"
@@ -31,6 +36,7 @@ class Composition:
     z_count: int | None = None
     mean_k: int = 3
     reverse: bool = False
+    scale: int = 1
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -39,6 +45,8 @@ class Composition:
             raise ValueError("the z-window needs at least 2 layers")
         if self.mean_k < 1:
             raise ValueError("means need at least 1 layer each")
+        if self.scale not in SCALES:
+            raise ValueError(f"scale {self.scale} is not one of {', '.join(map(str, SCALES))}")
         if self.mode == "mean" and self.z_count is not None and self.z_count % self.mean_k:
             raise ValueError(
                 f"a z-window of {self.z_count} layers does not split into means of "
@@ -57,7 +65,7 @@ class Composition:
             raise ValueError(
                 f"z-window {start}..{start + count - 1} is outside layers 0..{n_layers - 1}"
             )
-        return Composition(self.mode, start, count, self.mean_k, self.reverse)
+        return replace(self, z_start=start, z_count=count)
 
     @property
     def in_channels(self) -> int:
@@ -147,12 +155,26 @@ def read_layers(
     size: int,
     margin: int = 0,
 ) -> np.ndarray:
-    """Normalised float32 (Z, size, size) patch of the window (+ ``margin`` layers each side).
+    """Normalised float32 (Z, size / scale, size / scale) patch of the window (+ ``margin``
+    layers each side) whose image pixels start at (y, x) and span ``size``.
 
     The patch may reach past the image edge; those pixels are 0.
     """
     layers = composition.layer_indices(segment.shape[0], margin)
-    return normalisation.apply(_read_block(segment, layers, y, x, size))
+    return downscale(
+        normalisation.apply(_read_block(segment, layers, y, x, size)), composition.scale
+    )
+
+
+def downscale(image: np.ndarray, scale: int) -> np.ndarray:
+    """Means of ``scale`` x ``scale`` pixels over the last two axes (which it must divide)."""
+    if scale == 1:
+        return image
+    *lead, height, width = image.shape
+    if height % scale or width % scale:
+        raise ValueError(f"{height} x {width} pixels do not split into {scale} x {scale} blocks")
+    blocks = image.reshape(*lead, height // scale, scale, width // scale, scale)
+    return blocks.mean(axis=(-3, -1), dtype=np.float32)
 
 
 def compose_channels(layers, composition: Composition):

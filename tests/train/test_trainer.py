@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -51,6 +52,22 @@ def test_steps_train_and_finish_at_the_limit(parts):
     assert all(np.isfinite(r.loss) and r.samples_per_s > 0 for r in results)
     after = trainer.model.parameters()
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_half_resolution_patches_span_twice_the_labels(parts):
+    segment, _, composition, normalisation = parts
+    half = dataclasses.replace(composition, scale=2)
+    height, width = segment.shape[1:]
+    ink = np.zeros((height, width), np.uint8)
+    ink[:, ::2] = 255  # one-pixel stripes: every 2 x 2 mean is half ink
+    labels = LabelStore(ink, np.ones((height, width), bool))
+    sampler = PatchSampler(segment, half, normalisation, labels, patch_size=16, z_margin=1)
+    batch = sampler.batch(3, np.random.default_rng(0))
+    assert batch.layers.shape == (3, half.z_count + 2, 16, 16)
+    assert batch.ink.shape == batch.weight.shape == (3, 16, 16)
+    inside = batch.weight  # 32² image pixels around each centre, 0 past the image edge
+    assert inside[:, 8, 8].all()
+    np.testing.assert_allclose(batch.ink[inside], 0.5)
 
 
 def test_new_labels_reach_the_next_batch(parts):

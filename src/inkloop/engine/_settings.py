@@ -7,7 +7,7 @@ from pathlib import Path
 
 from inkloop.compose import Composition, sample_normalisation
 from inkloop.model import ModelConfig, load_checkpoint
-from inkloop.predict import TILE
+from inkloop.predict import BLOCK, TILE
 from inkloop.train import TrainConfig
 
 
@@ -32,7 +32,7 @@ class EngineSettings:
     # the most of the engine's time a preview takes from running training (see PreviewSchedule)
     preview_share: float = 0.15
     # pixels per side of a whole-segment prediction's blocks: commands wait for one at most
-    block: int = 1024
+    block: int = BLOCK
 
     def build_trainer(self, segment, labels, mask=None):
         """A Trainer for ``segment`` with these settings (loads ``init`` if given); ``mask`` is

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.io._cache import CachedLayer, DecodedBlocks
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import IMAGE_SUFFIXES, ImageInfo, image_info, open_window_reader
+from inkloop.io._raw import RawArray
 
 _NUMBER_AT_END = re.compile(r"(\d+)$")
 
@@ -58,7 +60,8 @@ class LayerStack:
     """A Z x H x W array-like over one image file per layer.
 
     Files are opened on first use and only the requested window is read where the format
-    allows it, so dask can wrap this without any copy of the stack in memory.
+    allows it, so dask can wrap this without any copy of the stack in memory. Compressed
+    layers keep what they decoded, within one budget per stack (`DecodedBlocks`).
     """
 
     def __init__(self, paths: list[Path], info: ImageInfo) -> None:
@@ -68,6 +71,14 @@ class LayerStack:
         self.dtype = info.dtype
         self.ndim = 3
         self._readers: dict[int, object] = {}
+        self._decoded = DecodedBlocks()
+
+    def __getstate__(self) -> dict:
+        """Paths and layout only: a copy in another process opens its own files and cache."""
+        return {"paths": self.paths, "info": self.info}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["paths"], state["info"])
 
     def __getitem__(self, key) -> np.ndarray:
         z_key, y_key, x_key = _expand(key)
@@ -83,6 +94,8 @@ class LayerStack:
         reader = self._readers.get(z)
         if reader is None:
             reader = open_window_reader(self.paths[z], self.info)
+            if not isinstance(reader, RawArray):  # pread is cheap: the OS page cache keeps it
+                reader = CachedLayer(reader, z, self._decoded)
             self._readers[z] = reader
         return reader
 

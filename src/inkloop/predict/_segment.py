@@ -12,6 +12,9 @@ from inkloop.predict._predictor import Predictor, check_region
 from inkloop.predict._tiles import Blend, tile_corners
 
 OUTPUT_SUFFIXES = (".png", ".tif", ".tiff", ".zarr")
+# image pixels per side of a whole-segment block: 4 tiles of a half-resolution model, so the
+# engine, which applies commands between blocks, keeps each wait to a few seconds on a CPU
+BLOCK = 2048
 
 
 def predict_segment(
@@ -20,7 +23,7 @@ def predict_segment(
     mask: np.ndarray | None = None,
     *,
     region: tuple[int, int, int, int] | None = None,
-    block: int = 2048,
+    block: int = BLOCK,
 ):
     """A lazy dask array (float32) of ink probability over ``region`` (default: everything).
 
@@ -74,7 +77,7 @@ def predict_into(
     region: tuple[int, int, int, int] | None = None,
     progress=True,
     workers: int | None = None,
-    block: int = 2048,
+    block: int = BLOCK,
 ) -> Path:
     """Predict ``region`` of ``segment`` (default: all of it) block by block into ``out``.
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inkloop.compose import Composition, Normalisation, read_layers
+from inkloop.compose import Composition, Normalisation, downscale, read_layers
 from inkloop.train._labels import LabelStore
 
 
@@ -23,7 +23,10 @@ class Batch:
 
 
 class PatchSampler:
-    """Draws patches whose centre pixel is labelled; ``ink_share`` of them centred on ink."""
+    """Draws patches whose centre pixel is labelled; ``ink_share`` of them centred on ink.
+
+    ``patch_size`` is in model pixels: a patch spans ``patch_size * composition.scale`` image
+    pixels, read and labelled at full resolution, then downscaled."""
 
     def __init__(
         self,
@@ -47,23 +50,19 @@ class PatchSampler:
     def batch(self, size: int, rng: np.random.Generator) -> Batch:
         version = self.labels.version
         centres = self.labels.sample_centres(rng, size, self.ink_share)
-        corners = centres - self.patch_size // 2
+        scale = self.composition.scale
+        span = self.patch_size * scale  # image pixels under one patch
         layers, inks, weights = [], [], []
-        for y, x in corners.tolist():
+        for y, x in (centres - span // 2).tolist():
             layers.append(
                 read_layers(
-                    self.segment,
-                    self.composition,
-                    self.normalisation,
-                    y,
-                    x,
-                    self.patch_size,
-                    self.z_margin,
+                    self.segment, self.composition, self.normalisation, y, x, span, self.z_margin
                 )
             )
-            ink, weight = self.labels.cut(y, x, self.patch_size)
-            inks.append(ink)
-            weights.append(weight)
+            ink, weight = self.labels.cut(y, x, span)
+            inks.append(downscale(ink, scale))
+            # a model pixel counts in the loss where most of its image pixels are labelled
+            weights.append(downscale(weight, scale) >= 0.5)
         return Batch(np.stack(layers), np.stack(inks), np.stack(weights), version)
 
 
