@@ -91,7 +91,8 @@ HEADLESS = """
 import json, sys, time
 import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before anything else)
 import torch
-from inkloop.engine import Engine, EngineSettings, StepDone
+from inkloop.engine import Engine, StepDone
+from inkloop.settings import EngineSettings
 from inkloop.io import load_labels, open_segment
 
 folder, seconds, threads, out = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]

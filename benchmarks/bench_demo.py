@@ -17,7 +17,7 @@ import tempfile
 
 def main() -> None:
     from inkloop.demo import run_headless_demo
-    from inkloop.train import TrainConfig
+    from inkloop.settings import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, nargs="+", default=[30.0, 60.0, 120.0])

@@ -58,7 +58,8 @@ def _model(segment_path: Path, out: Path) -> Path:
     """A default-config checkpoint (random weights: speed does not depend on them)."""
     from inkloop.compose import Composition, sample_normalisation
     from inkloop.io import open_segment
-    from inkloop.model import Checkpoint, ModelConfig, build_model, save_checkpoint
+    from inkloop.model import Checkpoint, build_model, save_checkpoint
+    from inkloop.settings import ModelConfig
 
     segment = open_segment(segment_path)
     composition = Composition().resolve(segment.shape[0])

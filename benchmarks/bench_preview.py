@@ -34,10 +34,10 @@ def main() -> None:
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: first)
     import torch
 
-    from inkloop.engine import Engine, EngineSettings, PredictionReady, StepDone
+    from inkloop.engine import Engine, PredictionReady, StepDone
     from inkloop.io import load_labels, open_segment
+    from inkloop.settings import EngineSettings, TrainConfig
     from inkloop.synthetic import write_segment
-    from inkloop.train import TrainConfig
 
     torch.set_num_threads(args.threads)
     folder = write_segment(

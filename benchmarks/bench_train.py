@@ -68,7 +68,8 @@ def _throughput(segment, device: str, steps: int, rounds: int = 3) -> dict:
     on a shared VM the speed drifts by up to a third between minutes."""
     import torch
 
-    from inkloop.train import TrainConfig, Trainer, augment_batch
+    from inkloop.settings import TrainConfig
+    from inkloop.train import Trainer, augment_batch
 
     composition, normalisation, labels, *_ = _parts(segment, quarter_only=True)
     trainer = Trainer(segment, labels, composition, normalisation, TrainConfig(device=device))
@@ -116,7 +117,8 @@ def _viewport_forward(device: str) -> float:
     """Best of 3 forward passes of the default model over a 1024 x 1024 x 16-layer viewport."""
     import torch
 
-    from inkloop.model import ModelConfig, autocast, build_model
+    from inkloop.model import autocast, build_model
+    from inkloop.settings import ModelConfig
 
     device = torch.device(device)
     model = build_model(ModelConfig(in_channels=16)).eval().to(device)
@@ -136,7 +138,8 @@ def _viewport_forward(device: str) -> float:
 def _quality(segment, seconds: float) -> float:
     from inkloop.metrics import best_scores
     from inkloop.predict import Predictor
-    from inkloop.train import TrainConfig, Trainer
+    from inkloop.settings import TrainConfig
+    from inkloop.train import Trainer
 
     composition, normalisation, labels, ink, mask, labelled = _parts(segment, quarter_only=True)
     config = TrainConfig(device="cpu", max_seconds=seconds)

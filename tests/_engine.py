@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inkloop.engine import Engine, EngineSettings, PredictionReady
+from inkloop.engine import Engine, PredictionReady
+from inkloop.settings import EngineSettings
 from tests._events import TIMEOUT, steps_done
 from tests.conftest import tiny_model, tiny_training
 

@@ -56,14 +56,14 @@ TRAIN_SHAPE = (8, 96, 128)
 
 def tiny_model():
     """A ~80k-parameter UNet (timm's test_resnet): trains in seconds on a CPU."""
-    from inkloop.model import ModelConfig
+    from inkloop.settings import ModelConfig
 
     return ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8))
 
 
 def tiny_training(**overrides):
     """TrainConfig for tests: small patches and batches on the CPU."""
-    from inkloop.train import TrainConfig
+    from inkloop.settings import TrainConfig
 
     settings = {"patch_size": 32, "batch_size": 4, "warmup_steps": 2, "device": "cpu"}
     return TrainConfig(**{**settings, **overrides})

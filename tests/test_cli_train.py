@@ -32,6 +32,15 @@ def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tm
     assert checkpoint.provenance["labels_file"].endswith("_inklabels.png")
     assert checkpoint.provenance["supervision_file"].endswith("_mask.png")
 
+    assert main(["info", str(out)]) == 0  # the checkpoint says how it was trained
+    info = json.loads(capsys.readouterr().out)
+    assert (info["step"], info["composition"]["mode"], info["patch_size"]) == (2, "raw+diff", 32)
+    assert info["train"]["max_steps"] == 2
+    assert info["train"]["batch_size"] == 2
+    assert info["train"]["augment"]["z_jitter"] == checkpoint.train.augment.z_jitter
+    assert info["model"]["parameters"] > 1000
+    assert info["provenance"]["labels"]["ink_pixels"] > 0
+
     again = tmp_path / "again.pt"
     assert (
         main(

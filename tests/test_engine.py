@@ -18,6 +18,7 @@ from inkloop.engine import (
     StateChanged,
     StepDone,
     Validated,
+    predictor_for,
 )
 from inkloop.headless import read_prediction
 from inkloop.io import open_segment, read_image
@@ -215,7 +216,7 @@ def test_a_whole_segment_prediction_writes_a_png_after_its_progress(segment, tmp
     with engine_for(segment, recorder, tile=64) as engine:
         request = engine.predict_segment(tmp_path / "ink", "png")
         assert engine.wait(TIMEOUT)
-        predictor = engine.settings.predictor(engine.trainer)
+        predictor = predictor_for(engine.settings, engine.trainer)
         expected = predictor.predict_region(segment, WHOLE, engine.mask)
     *progress, done = [e for e in recorder.events if e.request == request]
     assert done == SegmentPredicted(request, str(tmp_path / "ink.png"), done.seconds, 0)

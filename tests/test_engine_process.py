@@ -14,7 +14,6 @@ import pytest
 from inkloop.engine import (
     Composed,
     EngineProcess,
-    EngineSettings,
     Failed,
     Notice,
     PredictionReady,
@@ -28,6 +27,7 @@ from inkloop.engine import (
 from inkloop.engine._child import CHILD_NICENESS
 from inkloop.io import open_segment, read_image
 from inkloop.predict import tile_corners
+from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
 from tests.conftest import tiny_model, tiny_training

@@ -6,14 +6,8 @@ import pytest
 import torch
 
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import (
-    Checkpoint,
-    ModelConfig,
-    build_model,
-    load_checkpoint,
-    pick_device,
-    save_checkpoint,
-)
+from inkloop.model import Checkpoint, build_model, load_checkpoint, pick_device, save_checkpoint
+from inkloop.settings import ModelConfig
 
 TINY = ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8), in_channels=5)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop.engine import Engine, EngineSettings, PredictionReady
+from inkloop.engine import Engine, PredictionReady
 from inkloop.io import open_segment
 from inkloop.metrics import best_scores
+from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
 from tests.conftest import tiny_model, tiny_training
 

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from inkloop.train import TrainConfig
+from inkloop.settings import TrainConfig
 
 
 def add_demo(commands) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from inkloop._cli_demo import add_demo
 from inkloop.compose import MODES, SCALES, Composition
+from inkloop.settings import TrainConfig
 from inkloop.synthetic import INK_CONTRAST
-from inkloop.train import TrainConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    info = commands.add_parser("info", help="print a segment's shape, dtype and files as JSON")
-    info.add_argument("segment", type=Path, help="layer folder, multi-page TIFF or zarr")
+    info = commands.add_parser(
+        "info", help="print what a segment or a checkpoint (MODEL.pt) holds, as JSON"
+    )
+    info.add_argument(
+        "segment", type=Path, help="layer folder, multi-page TIFF, zarr, or a checkpoint file"
+    )
     info.set_defaults(run=_info)
 
     synth = commands.add_parser("synth", help="write a synthetic segment with known ink")
@@ -179,9 +183,9 @@ def parse_region(text: str) -> tuple[int, int, int, int]:
 
 
 def _train(args) -> int:
-    from inkloop.engine import EngineSettings
     from inkloop.headless import train_to_file
     from inkloop.io import load_labels, open_segment
+    from inkloop.settings import EngineSettings
 
     segment = open_segment(args.segment)
     ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
@@ -235,6 +239,11 @@ def _evaluate(args) -> int:
 def _info(args) -> int:
     from inkloop.io import open_segment
 
+    if args.segment.suffix == ".pt":
+        from inkloop.model import describe_checkpoint
+
+        print(json.dumps(describe_checkpoint(args.segment)))
+        return 0
     segment = open_segment(args.segment)
     report = {
         "name": segment.name,

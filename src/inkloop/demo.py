@@ -108,7 +108,6 @@ def run_headless_demo(
     ``train`` (TrainConfig) and ``model`` (ModelConfig) default to `inkloop train`'s, with
     DEMO_SECONDS of training.
     """
-    from inkloop.engine import EngineSettings
     from inkloop.headless import predict_to_file, read_prediction, train_to_file
     from inkloop.io import (
         check_writable,
@@ -117,8 +116,7 @@ def run_headless_demo(
         sample_segment_path,
         truth_path,
     )
-    from inkloop.model import ModelConfig
-    from inkloop.train import TrainConfig
+    from inkloop.settings import EngineSettings, ModelConfig, TrainConfig
 
     out_dir = Path(out_dir).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -178,11 +176,12 @@ class _Scorer:
 
 def _untrained_prediction(segment, ink, supervised, settings) -> np.ndarray:
     """The whole segment as a freshly initialised model of ``settings`` sees it."""
+    from inkloop.engine import build_trainer
     from inkloop.predict import Predictor
     from inkloop.train import LabelStore
 
     mask = np.asarray(segment.mask)
-    trainer = settings.build_trainer(segment, LabelStore(ink, supervised), mask)
+    trainer = build_trainer(settings, segment, LabelStore(ink, supervised), mask)
     predictor = Predictor(trainer.model, trainer.composition, trainer.normalisation)
     return predictor.predict_region(segment, (0, 0, *segment.shape[1:]), mask)
 

@@ -7,15 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine import (
-    CheckpointSaved,
-    Engine,
-    EngineSettings,
-    Failed,
-    Notice,
-    StepDone,
-    Validated,
-)
+from inkloop.engine import CheckpointSaved, Engine, Failed, Notice, StepDone, Validated
+from inkloop.settings import EngineSettings
 
 
 def train_to_file(

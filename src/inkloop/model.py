@@ -7,33 +7,14 @@ import difflib
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inkloop.compose import Composition, Normalisation
+from inkloop.settings import ModelConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "inkloop-checkpoint"
 CHECKPOINT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """An smp UNet: encoder, decoder widths, input channels. Always random init (no network).
-
-    The default (resnet18 encoder, slim decoder) predicts a 1024² viewport in ~0.5-0.8 s on
-    two CPU cores and trains at ~30 patches of 128² per second there.
-    """
-
-    encoder: str = "resnet18"
-    decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
-    in_channels: int = 16
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "decoder_channels": list(self.decoder_channels)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        return cls(data["encoder"], tuple(data["decoder_channels"]), int(data["in_channels"]))
 
 
 def build_model(config: ModelConfig):
@@ -111,7 +92,9 @@ def autocast(device, enabled: bool = True):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Weights with the full recipe to predict: composition, normalisation, patch size, model.
+    """Weights with the full recipe to predict: composition, normalisation, patch size, model;
+    and how they were trained (``train``: the TrainConfig, None in checkpoints from before
+    inkloop recorded it).
 
     ``normalisation`` is the range measured on the training segment (prediction on another
     segment measures its own with the same percentiles); ``provenance`` summarises the labels.
@@ -124,6 +107,7 @@ class Checkpoint:
     step: int
     state_dict: dict = field(repr=False)
     provenance: dict = field(default_factory=dict)
+    train: TrainConfig | None = None
 
     def build(self):
         """The model with these weights, in eval mode, on the CPU."""
@@ -147,6 +131,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
         "patch_size": checkpoint.patch_size,
         "step": checkpoint.step,
         "provenance": checkpoint.provenance,
+        "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,4 +169,21 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         step=int(payload["step"]),
         state_dict=payload["state_dict"],
         provenance=payload["provenance"],
+        train=TrainConfig.from_dict(payload["train"]) if payload.get("train") else None,
     )
+
+
+def describe_checkpoint(path: str | Path) -> dict:
+    """What a checkpoint holds, JSON-ready (for `inkloop info MODEL.pt`)."""
+    checkpoint = load_checkpoint(path)
+    parameters = sum(int(tensor.numel()) for tensor in checkpoint.state_dict.values())
+    return {
+        "path": str(Path(path).expanduser()),
+        "step": checkpoint.step,
+        "model": {**checkpoint.model.to_dict(), "parameters": parameters},
+        "composition": checkpoint.composition.to_dict(),
+        "normalisation": checkpoint.normalisation.to_dict(),
+        "patch_size": checkpoint.patch_size,
+        "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
+        "provenance": checkpoint.provenance,
+    }

@@ -13,8 +13,9 @@ import pytest
 from napari.utils.notifications import notification_manager
 
 from inkloop._napari._widget import InkLoopWidget
-from inkloop.engine import EngineSettings, State
+from inkloop.engine import State
 from inkloop.metrics import best_scores
+from inkloop.settings import EngineSettings
 from inkloop.synthetic import make_segment, write_segment
 from tests._napari.test_painting import drag
 from tests.conftest import tiny_model, tiny_training

@@ -11,9 +11,7 @@ from qtpy.QtWidgets import QFileDialog
 
 from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
 from inkloop._napari._widget import InkLoopWidget
-from inkloop.engine import EngineSettings
-from inkloop.model import ModelConfig
-from inkloop.train import Augmentations, TrainConfig
+from inkloop.settings import Augmentations, EngineSettings, ModelConfig, TrainConfig
 from tests.conftest import tiny_model, tiny_training
 
 

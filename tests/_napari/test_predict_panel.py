@@ -8,8 +8,8 @@ from napari.utils.notifications import notification_manager
 
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._widget import InkLoopWidget
-from inkloop.engine import EngineSettings
 from inkloop.io import label_paths, read_image
+from inkloop.settings import EngineSettings
 from tests.conftest import tiny_model, tiny_training
 
 TIMEOUT_MS = 120_000  # spawning the engine process imports torch: slow on CI machines

@@ -14,7 +14,7 @@ from inkloop._napari._segment_panel import (
     fit,
 )
 from inkloop.compose import Composition
-from inkloop.engine import EngineSettings
+from inkloop.settings import EngineSettings
 from tests._napari.test_model_panel import segment_widget  # noqa: F401 (fixture)
 from tests.conftest import tiny_model, tiny_training
 

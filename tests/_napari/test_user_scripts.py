@@ -18,9 +18,9 @@ import json, sys
 import napari
 from qtpy.QtCore import QTimer
 from inkloop._napari._widget import InkLoopWidget
-from inkloop.engine import EngineSettings
-from inkloop.model import ModelConfig
-from inkloop.train import TrainConfig
+from inkloop.settings import EngineSettings
+from inkloop.settings import ModelConfig
+from inkloop.settings import TrainConfig
 
 segment, out = sys.argv[1], sys.argv[2]
 InkLoopWidget.warm_engine = False

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from inkloop.compose import Composition
-from inkloop.train import Augmentations, augment_batch
+from inkloop.settings import Augmentations
+from inkloop.train import augment_batch
 
 SPATIAL_ONLY = Augmentations(
     brightness_contrast=0, blur=0, noise=0, dropout=0, z_jitter=0, order_jitter=0

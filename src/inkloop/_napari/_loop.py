@@ -20,7 +20,6 @@ from inkloop.boxes import union_box
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
-    EngineSettings,
     Failed,
     Notice,
     PredictionReady,
@@ -30,6 +29,7 @@ from inkloop.engine import (
     StepDone,
     Validated,
 )
+from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 PREDICTION_LAYER = "ink prediction"

@@ -22,10 +22,9 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import LogSpinBox, StepSpinBox, button, set_quietly, spin
-from inkloop.engine import CheckpointSaved, EngineSettings
+from inkloop.engine import CheckpointSaved
 from inkloop.io import check_writable
-from inkloop.model import ModelConfig
-from inkloop.train import Augmentations
+from inkloop.settings import Augmentations, EngineSettings, ModelConfig
 
 #: light encoders offered; any other smp encoder name or tu-<timm model> can be typed
 LIGHT_ENCODERS = ("resnet18", "resnet34", "efficientnet-b0", "mobilenet_v2")

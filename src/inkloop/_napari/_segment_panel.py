@@ -21,7 +21,8 @@ from qtpy.QtWidgets import (
 
 from inkloop._napari._controls import PathLabel, button, set_quietly, spin
 from inkloop.compose import MODES, Composition
-from inkloop.engine import Composed, EngineSettings
+from inkloop.engine import Composed
+from inkloop.settings import EngineSettings
 
 INPUT_LAYER = "model input"
 NO_SEGMENT = "No segment open: drop a segment folder, TIFF stack or zarr."

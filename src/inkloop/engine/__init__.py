@@ -4,6 +4,7 @@
 the same surface (the widget: torch never enters the napari process).
 """
 
+from inkloop.engine._build import build_trainer, predictor_for
 from inkloop.engine._engine import Engine
 from inkloop.engine._events import (
     CheckpointSaved,
@@ -22,7 +23,6 @@ from inkloop.engine._events import (
 )
 from inkloop.engine._jobs import FORMATS, prediction_path
 from inkloop.engine._process import EngineProcess
-from inkloop.engine._settings import EngineSettings
 
 __all__ = [
     "FORMATS",
@@ -30,7 +30,6 @@ __all__ = [
     "Composed",
     "Engine",
     "EngineProcess",
-    "EngineSettings",
     "Event",
     "Failed",
     "Notice",
@@ -42,5 +41,7 @@ __all__ = [
     "StateChanged",
     "StepDone",
     "Validated",
+    "build_trainer",
     "prediction_path",
+    "predictor_for",
 ]

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.engine._build import build_trainer
 from inkloop.engine._events import Event, Failed, State, StateChanged
 from inkloop.engine._jobs import SegmentJob, checked_output
 from inkloop.engine._preview import PreviewSchedule
 from inkloop.engine._requests import REQUESTS, PredictionWork, error_message
-from inkloop.engine._settings import EngineSettings
 from inkloop.engine._training import TrainingWork
+from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ class Engine(TrainingWork, PredictionWork):
 
     def _ensure_trainer(self):
         if self._trainer is None:
-            self._trainer = self.settings.build_trainer(self.segment, self.labels, self.mask)
+            self._trainer = build_trainer(self.settings, self.segment, self.labels, self.mask)
         return self._trainer
 
     def _set_state(self, state: State) -> None:

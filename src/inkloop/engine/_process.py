@@ -24,7 +24,7 @@ from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_ch
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._jobs import checked_output
 from inkloop.engine._labelfiles import LabelFiles
-from inkloop.engine._settings import EngineSettings
+from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 
+from inkloop.engine._build import predictor_for
 from inkloop.engine._events import Failed, Notice, State
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, stream_events, validate
@@ -46,7 +47,7 @@ class PredictionWork:
     def _preview_round(self) -> None:
         """One batch of the standing preview's current round (a new view's first on all cores)."""
         trainer = self._ensure_trainer()
-        predictor, training = self.settings.predictor(trainer), self._state is State.TRAINING
+        predictor, training = predictor_for(self.settings, trainer), self._state is State.TRAINING
         with all_cores() if self._preview.urgent else contextlib.nullcontext():
             update = self._preview.next_batch(
                 predictor, self.segment, self.mask, trainer.step_count, training
@@ -56,7 +57,7 @@ class PredictionWork:
     def _stream(self, request: int, region) -> bool:
         """Emit ``region``'s prediction tile by tile; False if a waiting command cut it short."""
         trainer = self._ensure_trainer()
-        predictor, step = self.settings.predictor(trainer), trainer.step_count
+        predictor, step = predictor_for(self.settings, trainer), trainer.step_count
         interrupt = Interrupt(self._commands)
         events = stream_events(predictor, self.segment, self.mask, region, request, step, interrupt)
         for event in events:
@@ -83,7 +84,7 @@ class PredictionWork:
             job = self._job = self._jobs.popleft()
         try:
             trainer = self._ensure_trainer()
-            predictor = self.settings.predictor(trainer, tta=job.tta, frozen=True)
+            predictor = predictor_for(self.settings, trainer, tta=job.tta, frozen=True)
             block, step, emit = self.settings.block, trainer.step_count, self._emit
             job.run(predictor, self.segment, self.mask, block, step, emit, self._between_tasks)
         except Exception as error:
@@ -111,7 +112,7 @@ class PredictionWork:
 
     def _validate(self) -> None:
         trainer = self._trainer
-        predictor, step = self.settings.predictor(trainer), trainer.step_count
+        predictor, step = predictor_for(self.settings, trainer), trainer.step_count
         holdout, interrupt = self.settings.holdout, Interrupt(self._commands)
         scores = validate(predictor, self.segment, self.mask, self.labels, holdout, step, interrupt)
         if scores is not None:

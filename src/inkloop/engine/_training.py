@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, State, StepDone
 from inkloop.model import save_checkpoint
 
@@ -41,7 +42,7 @@ class TrainingWork:
 
     def _on_save(self, path: Path) -> None:
         trainer = self._ensure_trainer()
-        provenance = self.settings.checkpoint_provenance(self.segment, self.labels)
+        provenance = checkpoint_provenance(self.settings, self.segment, self.labels)
         save_checkpoint(path, trainer.checkpoint(provenance))
         self._last_save = time.monotonic()
         self._emit(CheckpointSaved(str(path), trainer.step_count))

@@ -1,8 +1,7 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
-from inkloop.predict._predictor import OVERLAP, TILE, Predictor, RegionUpdate, check_region
+from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
 from inkloop.predict._segment import (
-    BLOCK,
     check_output,
     predict_into,
     predict_segment,
@@ -11,9 +10,6 @@ from inkloop.predict._segment import (
 from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
 
 __all__ = [
-    "BLOCK",
-    "OVERLAP",
-    "TILE",
     "Blend",
     "Predictor",
     "RegionUpdate",

@@ -12,9 +12,7 @@ from inkloop.boxes import check_box, union_box
 from inkloop.compose import Composition, Normalisation, compose_channels, read_layers
 from inkloop.model import autocast
 from inkloop.predict._tiles import Blend, tile_corners
-
-# a stride of 512 fits large segments with 13% extra pixels, and blends without seams
-TILE, OVERLAP = 544, 32
+from inkloop.settings import OVERLAP, TILE
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,9 @@ import numpy as np
 
 from inkloop.predict._predictor import Predictor, check_region
 from inkloop.predict._tiles import Blend, tile_corners
+from inkloop.settings import BLOCK
 
 OUTPUT_SUFFIXES = (".png", ".tif", ".tiff", ".zarr")
-# image pixels per side of a whole-segment block: 4 tiles of a half-resolution model, so the
-# engine, which applies commands between blocks, keeps each wait to a few seconds on a CPU
-BLOCK = 2048
 
 
 def predict_segment(

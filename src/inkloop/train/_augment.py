@@ -8,29 +8,10 @@ blanks parts of the input (labels stay: the model learns to fill gaps from conte
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
 from inkloop.compose import Composition, compose_channels
-
-
-@dataclass(frozen=True)
-class Augmentations:
-    """Each augmentation is off at 0 / False. Probabilities are per sample."""
-
-    flips: bool = True
-    rot90: bool = True
-    brightness_contrast: float = 0.2  # max relative change of gain and offset
-    blur: float = 0.2  # probability of a Gaussian blur (sigma 0.5-1.5 px)
-    noise: float = 0.04  # max std of Gaussian noise (inputs are 0..1), added to half the samples
-    dropout: float = 0.3  # probability of blanking 1-3 rectangles of 1/8-1/4 of the patch
-    z_jitter: int = 2  # layers the z-window may shift each way
-    order_jitter: float = 0.1  # probability per layer of swapping with its neighbour
-    reversal: float = 0.0  # probability of reading the stack back to front
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from inkloop.settings import Augmentations
 
 
 def augment_batch(layers, ink, weight, composition: Composition, aug: Augmentations, generator):

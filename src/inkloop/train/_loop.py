@@ -4,49 +4,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import Checkpoint, ModelConfig, autocast, build_model, pick_device
-from inkloop.train._augment import Augmentations, augment_batch
+from inkloop.model import Checkpoint, autocast, build_model, pick_device
+from inkloop.settings import ModelConfig, TrainConfig
+from inkloop.train._augment import augment_batch
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import BatchStream, PatchSampler
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. ``max_steps``/``max_seconds`` end a run (None: until stopped); the cosine
-    schedule follows whichever limit is nearer and falls back to constant without one."""
-
-    patch_size: int = 128
-    batch_size: int = 16
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    warmup_steps: int = 30
-    schedule: str = "cosine"  # or "constant"
-    max_steps: int | None = None
-    max_seconds: float | None = None
-    label_smoothing: float = 0.2
-    dice_weight: float = 1.0
-    ink_share: float = 0.5
-    augment: Augmentations = field(default_factory=Augmentations)
-    device: str = "auto"
-    amp: bool = True  # bf16/fp16 autocast on CUDA
-    threads: int | None = None  # torch CPU threads; leave a core free when a GUI is live
-    loader_threads: int = 1
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.patch_size % 32:
-            raise ValueError(f"patch size {self.patch_size} must be a multiple of 32")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"unknown schedule {self.schedule!r}: use cosine or constant")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -204,6 +172,7 @@ class Trainer:
             step=self.step_count,
             state_dict={k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
             provenance=provenance or {},
+            train=self.config,
         )
 
     def close(self) -> None:

@@ -1,0 +1,50 @@
+"""What the engine builds from its settings: the Trainer, its Predictors, checkpoint facts."""
+
+from __future__ import annotations
+
+from inkloop.compose import sample_normalisation
+from inkloop.model import load_checkpoint
+from inkloop.settings import EngineSettings
+
+
+def build_trainer(settings: EngineSettings, segment, labels, mask=None):
+    """A Trainer for ``segment`` with ``settings`` (loads ``settings.init`` if given);
+    ``mask`` is the papyrus mask if it is already in memory."""
+    from inkloop.train import Trainer
+
+    init = load_checkpoint(settings.init) if settings.init else None
+    composition = init.composition if init else settings.composition
+    composition = composition.resolve(segment.shape[0])
+    percentiles = init.normalisation.percentiles if init else (1.0, 99.0)
+    normalisation = sample_normalisation(segment, composition, percentiles=percentiles, mask=mask)
+    return Trainer(
+        segment,
+        labels,
+        composition,
+        normalisation,
+        settings.train,
+        model_config=settings.model,
+        init=init,
+    )
+
+
+def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
+    """What a checkpoint records about the data it was trained on."""
+    return {
+        "segment": segment.name,
+        "segment_path": str(segment.path),
+        "segment_layers": segment.shape[0],
+        "labels": labels.summary(),
+        **settings.provenance,
+    }
+
+
+def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, frozen: bool = False):
+    """The model ``trainer`` is training, as a Predictor: its weights shared, or with
+    ``frozen`` a copy of them that training leaves alone."""
+    import copy
+
+    from inkloop.predict import Predictor
+
+    model = copy.deepcopy(trainer.model) if frozen else trainer.model
+    return Predictor(model, trainer.composition, trainer.normalisation, tile=settings.tile, tta=tta)

@@ -1,0 +1,130 @@
+"""What a run is set up with: model, training, augmentations and engine settings.
+
+Plain frozen dataclasses without torch, so the napari process can hold and edit them (it never
+imports torch: docs/architecture §3). Building a model, trainer or predictor from them is the
+engine's and the trainer's job. ``to_dict``/``from_dict`` write them into checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from inkloop.compose import Composition
+
+# Prediction tiles of TILE model pixels overlap by OVERLAP: a stride of 512 fits large segments
+# with 13% extra pixels, and blends without seams.
+TILE, OVERLAP = 544, 32
+# Image pixels per side of a whole-segment block: 4 tiles of a half-resolution model, so the
+# engine, which applies commands between blocks, keeps each wait to a few seconds on a CPU.
+BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """An smp UNet: encoder, decoder widths, input channels. Always random init (no network).
+
+    The default (resnet18 encoder, slim decoder) predicts a 1024² viewport in ~0.5-0.8 s on
+    two CPU cores and trains at ~30 patches of 128² per second there.
+    """
+
+    encoder: str = "resnet18"
+    decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
+    in_channels: int = 16
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "decoder_channels": list(self.decoder_channels)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        return cls(data["encoder"], tuple(data["decoder_channels"]), int(data["in_channels"]))
+
+
+@dataclass(frozen=True)
+class Augmentations:
+    """Each augmentation is off at 0 / False. Probabilities are per sample."""
+
+    flips: bool = True
+    rot90: bool = True
+    brightness_contrast: float = 0.2  # max relative change of gain and offset
+    blur: float = 0.2  # probability of a Gaussian blur (sigma 0.5-1.5 px)
+    noise: float = 0.04  # max std of Gaussian noise (inputs are 0..1), added to half the samples
+    dropout: float = 0.3  # probability of blanking 1-3 rectangles of 1/8-1/4 of the patch
+    z_jitter: int = 2  # layers the z-window may shift each way
+    order_jitter: float = 0.1  # probability per layer of swapping with its neighbour
+    reversal: float = 0.0  # probability of reading the stack back to front
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Augmentations:
+        return cls(**_known(cls, data))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. ``max_steps``/``max_seconds`` end a run (None: until stopped); the cosine
+    schedule follows whichever limit is nearer and falls back to constant without one."""
+
+    patch_size: int = 128
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 30
+    schedule: str = "cosine"  # or "constant"
+    max_steps: int | None = None
+    max_seconds: float | None = None
+    label_smoothing: float = 0.2
+    dice_weight: float = 1.0
+    ink_share: float = 0.5
+    augment: Augmentations = field(default_factory=Augmentations)
+    device: str = "auto"
+    amp: bool = True  # bf16/fp16 autocast on CUDA
+    threads: int | None = None  # torch CPU threads; leave a core free when a GUI is live
+    loader_threads: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.patch_size % 32:
+            raise ValueError(f"patch size {self.patch_size} must be a multiple of 32")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"unknown schedule {self.schedule!r}: use cosine or constant")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        augment = Augmentations.from_dict(data.get("augment", {}))
+        return cls(**{**_known(cls, data), "augment": augment})
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything a session needs besides the segment and the labels.
+
+    With ``init`` (a checkpoint path) the model, composition and normalisation percentiles
+    come from the checkpoint and ``composition``/``model`` are ignored.
+    """
+
+    composition: Composition = field(default_factory=Composition)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    init: Path | None = None
+    holdout: tuple[int, int, int, int] | None = None  # validation region y0, x0, y1, x1
+    validate_every: int = 50  # steps
+    autosave: Path | None = None  # checkpoint written every `autosave_every` s and at the end
+    autosave_every: float = 120.0
+    provenance: dict = field(default_factory=dict)  # extra facts for the checkpoint
+    tile: int = TILE  # prediction tile size in pixels (see Predictor)
+    # the most of the engine's time a preview takes from running training (see PreviewSchedule)
+    preview_share: float = 0.15
+    # pixels per side of a whole-segment prediction's blocks: commands wait for one at most
+    block: int = BLOCK
+
+
+def _known(cls, data: dict) -> dict:
+    """The entries of ``data`` that ``cls`` has fields for (a newer inkloop may add some)."""
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
