@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,7 @@ from inkloop.engine import (
     Validated,
     predictor_for,
 )
+from inkloop.engine._commands import Command, Predict, Prepare
 from inkloop.headless import read_prediction
 from inkloop.io import open_segment, read_image
 from inkloop.model import load_checkpoint
@@ -50,6 +53,24 @@ def test_states_follow_the_commands(segment):
         assert engine.wait(TIMEOUT)
         assert engine.state is State.STOPPED
     assert recorder.states() == [State.TRAINING, State.PAUSED, State.TRAINING, State.STOPPED]
+
+
+@dataclass(frozen=True)
+class Unknown(Command):
+    """A command no engine has."""
+
+
+def test_commands_are_dispatched_by_type_and_unknown_ones_refused(segment):
+    recorder = Recorder()
+    with engine_for(segment, recorder) as engine:
+        with pytest.raises(TypeError, match="the engine has no command Unknown"):
+            engine.submit(Unknown())
+        engine.submit(Prepare())
+        engine.submit(Predict(7, (0, 0, 32, 32)))
+        assert engine.wait(TIMEOUT)
+        recorder.wait_for(lambda events: predictions(7)(events))
+        assert engine.trainer.step_count == 0  # prepared and predicted: no step taken
+    assert not recorder.of(Failed)
 
 
 def test_stop_takes_effect_within_one_step(segment):

@@ -20,6 +20,7 @@ from inkloop.boxes import union_box
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
+    EngineSurface,
     Failed,
     Notice,
     PredictionReady,
@@ -51,7 +52,7 @@ class LoopSession(QObject):
         super().__init__(parent)
         self.viewer, self.labels, self.refresh_s = viewer, labels, refresh_s
         self.torch_threads = torch_threads
-        self.engine: EngineProcess | None = None
+        self.engine: EngineSurface | None = None
         self.settings = EngineSettings(autosave=_checkpoint_path(labels.segment))
         self.state = State.IDLE
         self.ready = False  # the engine process is set up

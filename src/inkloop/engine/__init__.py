@@ -23,6 +23,7 @@ from inkloop.engine._events import (
 )
 from inkloop.engine._jobs import FORMATS, prediction_path
 from inkloop.engine._process import EngineProcess
+from inkloop.engine._surface import EngineSurface
 
 __all__ = [
     "FORMATS",
@@ -30,6 +31,7 @@ __all__ = [
     "Composed",
     "Engine",
     "EngineProcess",
+    "EngineSurface",
     "Event",
     "Failed",
     "Notice",

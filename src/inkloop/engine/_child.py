@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.engine._commands import Close, Command, Request, UpdateLabels, Wait
 from inkloop.engine._events import Failed, Ready
 from inkloop.engine._labelfiles import LabelFiles
-from inkloop.engine._requests import REQUESTS, error_message
+from inkloop.engine._requests import error_message
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
@@ -71,12 +72,12 @@ class ChildHandle:
     setup_failure: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def send(self, message: tuple) -> None:
+    def send(self, command: Command) -> None:
         try:
             with self.lock:
-                self.commands.send(message)
+                self.commands.send(command)
         except OSError as error:  # it died: the reader reports that
-            log.warning("inkloop engine process: %s not delivered: %s", message[0], error)
+            log.warning("inkloop engine process: %r not delivered: %s", command, error)
 
 
 class Outbox:
@@ -159,7 +160,7 @@ def _read_commands(commands, inbox: queue.Queue) -> None:
         try:
             inbox.put(commands.recv())
         except (EOFError, OSError):  # the parent died (it sends close before closing its end)
-            inbox.put(("close", "orphaned"))
+            inbox.put(Close(orphaned=True))
             return
 
 
@@ -183,41 +184,37 @@ def _setup(spec: Spec, settings, outbox: Outbox):
 
 def _serve(engine, inbox: queue.Queue, outbox: Outbox, applied: np.ndarray) -> bool:
     """Apply commands until close; True if the parent went away without closing."""
-    while (message := inbox.get())[0] != "close":
-        name, *args = message
+    while not isinstance(command := inbox.get(), Close):
         try:
-            _apply(engine, outbox, applied, name, args)
+            _apply(engine, outbox, applied, command)
         except Exception as error:  # e.g. LabelError from start: a Failed event, as in Engine
-            log.exception("inkloop engine process: %s failed", name)
-            request = args[0] if name in REQUESTS else None
+            log.exception("inkloop engine process: %r failed", command)
+            request = command.request if isinstance(command, Request) else None
             outbox.send(Failed(error_message(error), request))
-    return message == ("close", "orphaned")
+    return command.orphaned
 
 
 def _answer_wait(engine, outbox: Outbox, token: int, timeout: float | None) -> None:
     outbox.send(Waited(token, engine.wait(timeout)))
 
 
-def _apply(engine, outbox: Outbox, applied: np.ndarray, name: str, args: list) -> None:
-    if name == "labels":
-        number, bbox, ink, supervised = args
-        engine.update_labels(ink, supervised, bbox)
-        applied[0] = number
-    elif name == "wait":
+def _apply(engine, outbox: Outbox, applied: np.ndarray, command: Command) -> None:
+    if isinstance(command, UpdateLabels):
+        engine.update_labels(command.ink, command.supervised, command.bbox)
+        applied[0] = command.number
+    elif isinstance(command, Wait):
         # in a thread: the loop must go on taking commands (a stop) while this waits
-        threading.Thread(target=_answer_wait, args=(engine, outbox, *args), daemon=True).start()
-    elif name in REQUESTS:
-        request, *rest = args
-        getattr(engine, name)(*rest, request=request)
+        args = (engine, outbox, command.token, command.timeout)
+        threading.Thread(target=_answer_wait, args=args, daemon=True).start()
     else:
-        getattr(engine, name)(*args)
+        engine.submit(command)
 
 
 def end_child(child: ChildHandle) -> None:
     """Ask ``child`` to close; terminate it, then kill it, if it does not end in time."""
     child.ending = True
     if child.alive:
-        child.send(("close",))
+        child.send(Close())
     if threading.current_thread() is child.reader:
         return  # a listener closed: the reader ends the child once the listener returns
     # the reader thread reaps the process and closes the pipes when it ends

@@ -1,12 +1,12 @@
 """The training session: a state machine whose work runs in one background thread.
 
-Commands (start, pause, resume, stop, predict, preview, save, close, ...) are queued and
-applied by the worker between training steps, so ``stop`` takes effect after at most the step
-in flight. Predictions stream tile by tile and give way to any waiting command between tiles;
-a whole-segment prediction hands the worker back between its blocks (see `_jobs`). Label
-updates go straight into the thread-safe LabelStore and reach the next batch. Everything the
-worker has to say comes out as events (see `_events`), delivered to the listeners on the
-worker thread.
+Commands (`_commands`) are queued and applied by the worker between training steps, so a
+stop takes effect after at most the step in flight. Predictions stream tile by tile and give
+way to any waiting command between tiles; a whole-segment prediction hands the worker back
+between its blocks (see `_jobs`). Label updates go straight into the thread-safe LabelStore
+and reach the next batch. Everything the worker has to say comes out as events (`_events`),
+delivered to the listeners on the worker thread. The work itself lives in `Training` and
+`Predictions`, which share a `Session`.
 """
 
 from __future__ import annotations
@@ -14,27 +14,26 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine._build import build_trainer
-from inkloop.engine._events import Event, Failed, State, StateChanged
-from inkloop.engine._jobs import SegmentJob, checked_output
-from inkloop.engine._preview import PreviewSchedule
-from inkloop.engine._requests import REQUESTS, PredictionWork, error_message
-from inkloop.engine._training import TrainingWork
+from inkloop.engine import _commands as c
+from inkloop.engine._events import Event, Failed, State
+from inkloop.engine._jobs import checked_output
+from inkloop.engine._requests import Predictions, error_message
+from inkloop.engine._session import Session
+from inkloop.engine._training import Training
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
 log = logging.getLogger(__name__)
 
 
-class Engine(TrainingWork, PredictionWork):
-    """Finetune a model on a segment's labels in the background and predict regions on demand."""
+class Engine:
+    """Finetune a model on a segment's labels in the background and predict regions on demand
+    (the `EngineSurface`, in a thread of this process)."""
 
     def __init__(
         self,
@@ -44,89 +43,93 @@ class Engine(TrainingWork, PredictionWork):
         settings: EngineSettings | None = None,
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
-        self.segment = segment
-        self.settings = settings or EngineSettings()
-        self.labels = LabelStore(ink, supervised, self.settings.holdout)
-        self.mask = None if segment.mask is None else np.asarray(segment.mask)
-        self._listeners = [on_event] if on_event else []
-        self._state = State.IDLE
-        self._changed = threading.Condition()
+        settings = settings or EngineSettings()
+        self._session = session = Session(
+            segment, LabelStore(ink, supervised, settings.holdout), settings
+        )
+        if on_event:
+            session.listeners.append(on_event)
         self._commands: queue.Queue = queue.Queue()
+        self._predictions = Predictions(session, self._commands, self._turn, self._is_closing)
+        self._training = Training(
+            session, self._predictions.preview_schedule, self._predictions.validate
+        )
+        self._handlers = self._command_handlers()
         self._requests = 0
         self._pending = 0  # commands sent but not handled yet
         self._thread: threading.Thread | None = None
-        self._trainer = None
-        self._preview = PreviewSchedule(self.settings.preview_share)  # worker-side
-        self._jobs: deque[SegmentJob] = deque()  # whole-segment predictions not started yet
-        self._job: SegmentJob | None = None  # the one running
         self._closing = False
-        self._last_save = time.monotonic()
+
+    segment = property(lambda self: self._session.segment)
+    labels = property(lambda self: self._session.labels)
+    mask = property(lambda self: self._session.mask)
+    settings = property(lambda self: self._session.settings)
 
     @property
     def state(self) -> State:
-        return self._state
+        return self._session.state
 
     @property
     def trainer(self):
         """The Trainer once the model exists (None until a start, prepare, predict or preview)."""
-        return self._trainer
+        return self._session.trainer
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
+        self._session.listeners.append(listener)
+
+    def submit(self, command: c.Command) -> None:
+        """Queue ``command`` (what the methods below do). Raises TypeError for a command the
+        engine does not know, and LabelError for a Start whose labels cannot train."""
+        if type(command) not in self._handlers:
+            raise TypeError(f"the engine has no command {type(command).__name__}")
+        if isinstance(command, c.Start):
+            self.labels.check_trainable()
+        self._send(command)
 
     def start(self) -> None:
         """Start (or continue) training. Raises LabelError now if the labels cannot train."""
-        self.labels.check_trainable()
-        self._send("start")
+        self.submit(c.Start())
 
     def pause(self) -> None:
-        self._send("pause")
+        self.submit(c.Pause())
 
     def resume(self) -> None:
-        self._send("resume")
+        self.submit(c.Resume())
 
     def stop(self) -> None:
         """End the run after the step in flight; the weights stay for predict and save."""
-        self._send("stop")
+        self.submit(c.Stop())
 
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on
         (and the preview refreshes there first)."""
         self.labels.update(ink, supervised, bbox)
-        self._preview.stroke = tuple(int(v) for v in bbox)
+        self._predictions.preview_schedule.stroke = tuple(int(v) for v in bbox)
 
     def prepare(self) -> None:
         """Build the model and trainer now rather than at the first start, predict or preview."""
-        self._send("prepare")
+        self.submit(c.Prepare())
 
-    def predict(self, region: tuple[int, int, int, int], *, request: int | None = None) -> int:
-        """Queue a prediction of ``region``; PredictionReady events with this request number
-        follow, tile by tile. ``request``: a number to use instead of the next one."""
-        request = self._number(request)
-        self._send("predict", request, tuple(int(v) for v in region))
+    def predict(self, region: tuple[int, int, int, int]) -> int:
+        """Queue a prediction of ``region``; PredictionReady events with the returned request
+        number follow, tile by tile."""
+        request = self._number()
+        self.submit(c.Predict(request, tuple(int(v) for v in region)))
         return request
 
-    def preview(
-        self,
-        region: tuple[int, int, int, int] | None,
-        every: float = 3.0,
-        *,
-        request: int | None = None,
-    ) -> int:
+    def preview(self, region: tuple[int, int, int, int] | None, every: float = 3.0) -> int:
         """Keep ``region`` predicted: now, then again once the weights changed, at most every
         ``every`` s and within the preview's share of the time while training (None: stop).
 
         Streams like predict, a tile batch per turn between training steps; a new preview
         replaces the one in flight (see `PreviewSchedule`).
         """
-        request = self._number(request)
+        request = self._number()
         region = None if region is None else tuple(int(v) for v in region)
-        self._send("preview", request, region, float(every))
+        self.submit(c.Preview(request, region, float(every)))
         return request
 
-    def predict_segment(
-        self, out: str | Path, fmt: str | None = None, tta: bool = False, *, request=None
-    ) -> int:
+    def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
         """Queue predicting the whole segment into ``out`` (PNG, TIFF or zarr; ``fmt`` "png",
         "tif" or "zarr" sets its suffix); ValueError now if ``out`` cannot be written.
 
@@ -136,24 +139,24 @@ class Engine(TrainingWork, PredictionWork):
         Commands are applied between its blocks; `cancel` ends it with a Notice.
         """
         out = checked_output(out, fmt)
-        request = self._number(request)
-        self._send("predict_segment", request, out, bool(tta))
+        request = self._number()
+        self.submit(c.PredictSegment(request, out, bool(tta)))
         return request
 
     def cancel(self, request: int) -> None:
         """End the whole-segment prediction ``request`` (running or queued): a Notice follows."""
-        self._send("cancel", int(request))
+        self.submit(c.Cancel(int(request)))
 
-    def compose(self, region: tuple[int, int, int, int], *, request: int | None = None) -> int:
+    def compose(self, region: tuple[int, int, int, int]) -> int:
         """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
         Composed event with the returned request number follows."""
-        request = self._number(request)
-        self._send("compose", request, tuple(int(v) for v in region))
+        request = self._number()
+        self.submit(c.Compose(request, tuple(int(v) for v in region)))
         return request
 
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
-        self._send("save", Path(path))
+        self.submit(c.Save(Path(path)))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the commands sent so far are handled, no run is under way (not
@@ -161,22 +164,22 @@ class Engine(TrainingWork, PredictionWork):
         passed first. Previews are not waited for."""
 
         def done() -> bool:
-            busy = self._pending or self._jobs or self._job is not None
-            return not busy and not self._state.running
+            busy = self._pending or self._predictions.busy
+            return not busy and not self.state.running
 
-        with self._changed:
-            return self._changed.wait_for(done, timeout)
+        with self._session.changed:
+            return self._session.changed.wait_for(done, timeout)
 
     def close(self) -> None:
         """Stop training, finish queued commands and end the worker thread."""
         if self._thread is None:
             return
-        self._send("stop")
-        self._commands.put(("close",))
+        self._send(c.Stop())
+        self._commands.put(c.Close())
         self._thread.join()
         self._thread = None
-        if self._trainer is not None:
-            self._trainer.close()
+        if self.trainer is not None:
+            self.trainer.close()
 
     def __enter__(self) -> Engine:
         return self
@@ -184,15 +187,38 @@ class Engine(TrainingWork, PredictionWork):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _number(self, request: int | None) -> int:
-        self._requests = request if request is not None else self._requests + 1
+    def _command_handlers(self) -> dict[type, Callable]:
+        training, predictions = self._training, self._predictions
+        return {
+            c.Start: lambda _: training.start(),
+            c.Pause: lambda _: training.pause(),
+            c.Resume: lambda _: training.resume(),
+            c.Stop: lambda _: training.stop(),
+            c.Prepare: lambda _: self._session.ensure_trainer(),
+            c.Save: lambda command: training.save(command.path),
+            c.Predict: self._predict,
+            c.Preview: predictions.preview,
+            c.PredictSegment: predictions.predict_segment,
+            c.Cancel: predictions.cancel,
+            c.Compose: predictions.compose,
+        }
+
+    def _predict(self, command: c.Predict) -> None:
+        if not self._predictions.predict(command):
+            self._send(command)  # a command cut in: finish after it
+
+    def _number(self) -> int:
+        self._requests += 1
         return self._requests
 
-    def _send(self, *command) -> None:
+    def _is_closing(self) -> bool:
+        return self._closing
+
+    def _send(self, command: c.Command) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="inkloop-engine", daemon=True)
             self._thread.start()
-        with self._changed:
+        with self._session.changed:
             self._pending += 1
         self._commands.put(command)
 
@@ -200,64 +226,50 @@ class Engine(TrainingWork, PredictionWork):
         while not self._closing:
             self._turn(wait=True)
 
-    def _turn(self, wait: bool) -> None:
+    def _turn(self, wait: bool) -> bool:
         """Apply the next command, or else do the next piece of work; with ``wait``, block
-        until a command comes if there is no work."""
+        until a command comes if there is no work. False if there was nothing to do."""
+        work = self._next_work()
         try:
-            command = self._commands.get(block=wait and self._next_work() is None)
+            command = self._commands.get(block=wait and work is None)
         except queue.Empty:
             command = None
-        if command is not None and command[0] == "close":
+        if isinstance(command, c.Close):
             self._closing = True
-        else:
-            self._handle(command)
+        elif command is not None:
+            self._apply(command)
+        elif work is not None:
+            self._do(work)
+        return command is not None or work is not None
 
-    def _next_work(self) -> str | None:
+    def _next_work(self) -> Callable[[], None] | None:
         """What to do when no command waits: a preview round, a whole-segment prediction
         (not while training) or a training step; None: nothing."""
-        if self._preview_due():
-            return "preview"
-        if self._jobs and self._job is None and self._state is not State.TRAINING:
-            return "segment"
-        return "step" if self._state is State.TRAINING else None
+        if self._predictions.preview_due():
+            return self._predictions.preview_round
+        if self._predictions.segment_due():
+            return self._predictions.run_segment
+        return self._training.step if self._session.training else None
 
-    def _handle(self, command: tuple | None) -> None:
-        """Apply ``command``, or else do the next piece of work (see `_next_work`)."""
-        task = command[0] if command else self._next_work()
-        work = {"preview": self._preview_round, "segment": self._run_segment}
+    def _apply(self, command: c.Command) -> None:
         try:
-            if command:
-                getattr(self, f"_on_{task}")(*command[1:])
-            elif task is not None:
-                work.get(task, self._train_step)()
+            self._handlers[type(command)](command)
         except Exception as error:  # reported as Failed; the weights and labels stay intact
-            log.exception("inkloop engine: %s failed", task)
-            request = command[1] if command and task in REQUESTS else None
-            self._emit(Failed(error_message(error), request))
-            if task == "step":  # a failed step ends the run; a failed request does not
-                self._set_state(State.FAILED)
-            elif not command:  # a failing preview is not retried before the next request
-                self._preview.aim(None, None, 0.0)
-        if command:
-            with self._changed:
+            log.exception("inkloop engine: %r failed", command)
+            request = command.request if isinstance(command, c.Request) else None
+            self._session.emit(Failed(error_message(error), request))
+        finally:
+            with self._session.changed:
                 self._pending -= 1
-                self._changed.notify_all()
+                self._session.changed.notify_all()
 
-    def _ensure_trainer(self):
-        if self._trainer is None:
-            self._trainer = build_trainer(self.settings, self.segment, self.labels, self.mask)
-        return self._trainer
-
-    def _set_state(self, state: State) -> None:
-        with self._changed:
-            previous, self._state = self._state, state
-            self._changed.notify_all()
-        if state is not previous:
-            self._emit(StateChanged(state, previous))
-
-    def _emit(self, event: Event) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not take the engine down with it
-                log.exception("inkloop engine: listener %r failed on %r", listener, event)
+    def _do(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception as error:
+            log.exception("inkloop engine: %s failed", work.__name__)
+            self._session.emit(Failed(error_message(error)))
+            if work == self._training.step:  # a failed step ends the run
+                self._session.set_state(State.FAILED)
+            else:  # a failing preview is not retried before the next request
+                self._predictions.stop_preview()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.engine._commands import UpdateLabels
+
 
 class LabelFiles:
     """The labels as .npy files that both processes memory-map.
@@ -29,7 +31,7 @@ class LabelFiles:
         np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
         np.save(self.folder / "applied.npy", np.zeros(1, np.int64))
         self.applied = np.load(self.folder / "applied.npy", mmap_mode="r+")
-        self._sent: list[tuple] = []  # (number, bbox, ink, supervised) maybe not applied yet
+        self._sent: list[UpdateLabels] = []  # maybe not applied yet
         self._count = 0
         self._lock = threading.Lock()
 
@@ -39,20 +41,20 @@ class LabelFiles:
         names = ("ink", "supervised", "applied")
         return tuple(np.load(folder / f"{name}.npy", mmap_mode="r+") for name in names)
 
-    def record(self, bbox, ink: np.ndarray, supervised: np.ndarray) -> tuple:
-        """Number an update and keep it until the child applied it; returns the message."""
+    def record(self, bbox, ink: np.ndarray, supervised: np.ndarray) -> UpdateLabels:
+        """Number an update and keep it until the child applied it; returns the command."""
         with self._lock:
             self._count += 1
             applied = int(self.applied[0])
-            self._sent = [u for u in self._sent if u[0] > applied]
-            self._sent.append((self._count, bbox, ink, supervised))
-            return ("labels", *self._sent[-1])
+            self._sent = [u for u in self._sent if u.number > applied]
+            self._sent.append(UpdateLabels(self._count, bbox, ink, supervised))
+            return self._sent[-1]
 
-    def unapplied(self) -> list[tuple]:
-        """Messages for the updates a dead child did not apply, in order."""
+    def unapplied(self) -> list[UpdateLabels]:
+        """The updates a dead child did not apply, in order."""
         with self._lock:
             applied = int(self.applied[0])
-            return [("labels", *u) for u in self._sent if u[0] > applied]
+            return [u for u in self._sent if u.number > applied]
 
     def remove(self) -> None:
         del self.applied  # unmap before deleting

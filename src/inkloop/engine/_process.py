@@ -2,8 +2,9 @@
 
 The napari process must never import torch (docs/architecture §3: torch._dynamo's LLVM collides with
 Mesa's once a viewer exists), and training in a child process leaves the GUI more time than
-in a thread. Commands go down one pipe as small tuples, events come back up another as the
-engine's own dataclasses; a reader thread in this process hands them to the listeners.
+in a thread. Commands go down one pipe and events come back up another, both as the
+engine's own dataclasses (`_commands`, `_events`); a reader thread in this process hands the
+events to the listeners.
 """
 
 from __future__ import annotations
@@ -20,20 +21,19 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.boxes import check_box
+from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._jobs import checked_output
 from inkloop.engine._labelfiles import LabelFiles
+from inkloop.engine._surface import Announcer
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
-# commands that restart a dead child
-RESPAWNING = ("start", "predict", "preview", "predict_segment", "compose", "save")
-
 
 class EngineProcess:
-    """Engine's surface, with the Engine running in a spawned child process.
+    """The `EngineSurface`, with an Engine running in a spawned child process.
 
     The child starts at once and sets itself up (imports, segment, normalisation, model),
     then emits Ready; commands sent before are applied after. Listeners run on a reader
@@ -59,9 +59,10 @@ class EngineProcess:
         if ink.shape != supervised.shape or ink.ndim != 2:
             raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
         self.settings = settings or EngineSettings()
-        self._listeners = [on_event] if on_event else []
-        self._state = State.IDLE
-        self._changed = threading.Condition()
+        self._announcer = Announcer()
+        if on_event:
+            self._announcer.listeners.append(on_event)
+        self._changed = self._announcer.changed
         # guards replacing the child and the request numbers; reentrant, as a listener told
         # of a crash (under it, so a respawn cannot overtake the news) may call start()
         self._lock = threading.RLock()
@@ -80,7 +81,7 @@ class EngineProcess:
     @property
     def state(self) -> State:
         """The child engine's state, as its last StateChanged said (FAILED if it died)."""
-        return self._state
+        return self._announcer.state
 
     @property
     def pid(self) -> int | None:
@@ -93,21 +94,21 @@ class EngineProcess:
         return self._child.alive
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
+        self._announcer.listeners.append(listener)
 
     def start(self) -> None:
         """Start (or continue) training; a Failed event says if the labels cannot train."""
-        self._send("start")
+        self._send(c.Start())
 
     def pause(self) -> None:
-        self._send("pause")
+        self._send(c.Pause())
 
     def resume(self) -> None:
-        self._send("resume")
+        self._send(c.Resume())
 
     def stop(self) -> None:
         """End the run after the step in flight; the weights stay for predict and save."""
-        self._send("stop")
+        self._send(c.Stop())
 
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on."""
@@ -117,20 +118,20 @@ class EngineProcess:
         # copies: the caller may go on painting into its arrays
         ink, supervised = np.array(ink, np.uint8), np.array(supervised, bool)
         with self._lock:  # numbered in the order sent, also against a respawn's replay
-            self._send(*self._labels.record(bbox, ink, supervised))
+            self._send(self._labels.record(bbox, ink, supervised))
 
     def predict(self, region: tuple[int, int, int, int]) -> int:
         """Queue a prediction of ``region``; PredictionReady events with the returned request
         number follow, tile by tile."""
         request = self._next_request()
-        self._send("predict", request, tuple(int(v) for v in region))
+        self._send(c.Predict(request, tuple(int(v) for v in region)))
         return request
 
     def preview(self, region: tuple[int, int, int, int] | None, every: float = 3.0) -> int:
         """Keep ``region`` predicted: now, then every ``every`` s while training (None: stop)."""
         request = self._next_request()
         region = None if region is None else tuple(int(v) for v in region)
-        self._send("preview", request, region, float(every))
+        self._send(c.Preview(request, region, float(every)))
         return request
 
     def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
@@ -138,23 +139,23 @@ class EngineProcess:
         (ValueError now if ``out`` cannot be written)."""
         out = checked_output(out, fmt)
         request = self._next_request()
-        self._send("predict_segment", request, str(out), None, bool(tta))
+        self._send(c.PredictSegment(request, out, bool(tta)))
         return request
 
     def cancel(self, request: int) -> None:
         """End the whole-segment prediction ``request`` (running or queued): a Notice follows."""
-        self._send("cancel", int(request))
+        self._send(c.Cancel(int(request)))
 
     def compose(self, region: tuple[int, int, int, int]) -> int:
         """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
         Composed event with the returned request number follows."""
         request = self._next_request()
-        self._send("compose", request, tuple(int(v) for v in region))
+        self._send(c.Compose(request, tuple(int(v) for v in region)))
         return request
 
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
-        self._send("save", str(path))
+        self._send(c.Save(Path(path)))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the commands sent so far are handled and no run is under way; False if
@@ -164,7 +165,7 @@ class EngineProcess:
             return True
         with self._changed:
             self._waits[token] = None
-        child.send(("wait", token, timeout))
+        child.send(c.Wait(token, timeout))
 
         def answered() -> bool:
             return self._waits[token] is not None or not child.alive
@@ -192,17 +193,17 @@ class EngineProcess:
             self._requests += 1
             return self._requests
 
-    def _send(self, *message) -> None:
+    def _send(self, command: c.Command) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the engine process is closed")
-            if not self._child.alive and message[0] in RESPAWNING:
+            if not self._child.alive and isinstance(command, c.RESPAWNING):
                 self._respawn()
             child = self._child
         if child.alive:
-            child.send(message)
+            child.send(command)
         else:  # nothing to pause or stop; label updates reach the next child
-            log.debug("inkloop engine process: %s ignored, the process has ended", message[0])
+            log.debug("inkloop engine process: %r ignored, the process has ended", command)
 
     def _spawn(self, settings: EngineSettings) -> None:
         child = spawn_child(self._spec, settings)
@@ -219,9 +220,9 @@ class EngineProcess:
         self._end_child()
         init = Path(self._last_checkpoint) if self._last_checkpoint else self.settings.init
         self._spawn(replace(self.settings, init=init))
-        for message in self._labels.unapplied():
-            self._child.send(message)
-        self._set_state(State.IDLE)
+        for update in self._labels.unapplied():
+            self._child.send(update)
+        self._announcer.set_state(State.IDLE)
 
     def _read(self, child: ChildHandle) -> None:
         """The reader thread: events to listeners until EOF, then report an unexpected end."""
@@ -254,11 +255,11 @@ class EngineProcess:
             return
         if isinstance(message, StateChanged):
             with self._changed:
-                self._state = message.state
+                self._announcer.state = message.state
                 self._changed.notify_all()
         elif isinstance(message, CheckpointSaved):
             self._last_checkpoint = message.path
-        self._emit(message)
+        self._announcer.emit(message)
 
     def _report_end(self, child: ChildHandle) -> None:
         message = child.setup_failure or (
@@ -266,19 +267,5 @@ class EngineProcess:
             f"labels are safe, the last checkpoint is {self._last_checkpoint or 'none'}"
         )
         log.error("inkloop engine process: %s", message)
-        self._emit(Failed(message))
-        self._set_state(State.FAILED)
-
-    def _set_state(self, state: State) -> None:
-        with self._changed:
-            previous, self._state = self._state, state
-            self._changed.notify_all()
-        if state is not previous:
-            self._emit(StateChanged(state, previous))
-
-    def _emit(self, event: Event) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not stop the events
-                log.exception("inkloop engine process: listener %r failed on %r", listener, event)
+        self._announcer.emit(Failed(message))
+        self._announcer.set_state(State.FAILED)

@@ -1,122 +1,164 @@
-"""Engine's prediction requests on its worker thread: one-off predictions, the standing
-preview, validation, whole-segment predictions and composed model input.
-
-A mixin: `Engine` provides the state it uses (segment, mask, settings, the command queue,
-``_emit``, ``_ensure_trainer``, ``_turn``, ``_next_work``) and calls these from its worker.
-"""
+"""The engine's prediction requests, on its worker thread: one-off predictions, the standing
+preview, validation, whole-segment predictions and composed model input."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
-from inkloop.engine._build import predictor_for
-from inkloop.engine._events import Failed, Notice, State
+from inkloop.engine._commands import Cancel, Compose, Predict, PredictSegment, Preview
+from inkloop.engine._events import Failed, Notice
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
-from inkloop.engine._preview import Interrupt, stream_events, validate
+from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
+from inkloop.engine._session import Session
 from inkloop.model import all_cores
 
 log = logging.getLogger(__name__)
-REQUESTS = ("predict", "preview", "predict_segment", "compose")  # commands numbered by request
 
 
-class PredictionWork:
-    """The worker-side handlers of Engine's prediction requests (see the module docstring)."""
+class Predictions:
+    """Predict, preview, validate, predict the whole segment, compose.
 
-    def _on_predict(self, request: int, region: tuple[int, int, int, int]) -> None:
-        if not self._stream(request, region):  # a command cut in: finish after it
-            self._send("predict", request, region)
+    ``commands`` is the worker's queue (a waiting command cuts a prediction short);
+    ``turn(wait=False)`` applies one waiting command or does one piece of work (False: there
+    was none), which a whole-segment prediction calls between its blocks; ``closing()`` says
+    the worker is ending.
+    """
 
-    def _on_preview(self, request: int, region, every: float) -> None:
-        self._preview.aim(request, region, every)
-        if region is None:
-            return
-        try:  # a new view's centre tile at once, before any command or step that follows
-            self._preview_round()
-        except Exception:
-            self._preview.aim(None, None, 0.0)  # reported once, not retried
-            raise
+    def __init__(
+        self,
+        session: Session,
+        commands: queue.Queue,
+        turn: Callable[..., None],
+        closing: Callable[[], bool],
+    ) -> None:
+        self.session, self.commands, self.turn, self.closing = session, commands, turn, closing
+        self.preview_schedule = PreviewSchedule(session.settings.preview_share)
+        self.jobs: deque[SegmentJob] = deque()  # whole-segment predictions not started yet
+        self.job: SegmentJob | None = None  # the one running
 
-    def _preview_due(self) -> bool:
-        step = self._trainer.step_count if self._trainer else 0
-        training = self._state is State.TRAINING
-        return self._preview.due(step, training, time.monotonic())
+    @property
+    def busy(self) -> bool:
+        """A whole-segment prediction is running or waiting."""
+        return bool(self.jobs) or self.job is not None
 
-    def _preview_round(self) -> None:
-        """One batch of the standing preview's current round (a new view's first on all cores)."""
-        trainer = self._ensure_trainer()
-        predictor, training = predictor_for(self.settings, trainer), self._state is State.TRAINING
-        with all_cores() if self._preview.urgent else contextlib.nullcontext():
-            update = self._preview.next_batch(
-                predictor, self.segment, self.mask, trainer.step_count, training
-            )
-        self._emit(update)
-
-    def _stream(self, request: int, region) -> bool:
-        """Emit ``region``'s prediction tile by tile; False if a waiting command cut it short."""
-        trainer = self._ensure_trainer()
-        predictor, step = predictor_for(self.settings, trainer), trainer.step_count
-        interrupt = Interrupt(self._commands)
-        events = stream_events(predictor, self.segment, self.mask, region, request, step, interrupt)
+    def predict(self, command: Predict) -> bool:
+        """Emit the region's prediction tile by tile; False if a waiting command cut it short."""
+        session, request, region = self.session, command.request, command.region
+        predictor, step = session.predictor(), session.trainer.step_count
+        interrupt = Interrupt(self.commands)
+        events = stream_events(
+            predictor, session.segment, session.mask, region, request, step, interrupt
+        )
         for event in events:
-            self._emit(event)
+            session.emit(event)
         return not interrupt.cut
 
-    def _on_predict_segment(self, request: int, out: Path, tta: bool) -> None:
-        with self._changed:
-            self._jobs.append(SegmentJob(request, Path(out), tta))
-        if self._state is State.TRAINING:
-            self._emit(Notice("the whole segment is predicted once training is paused or stopped"))
-
-    def _on_cancel(self, request: int) -> None:
-        if self._job is not None and self._job.request == request:
-            self._job.cancelled = True  # `_between_tasks` ends it
+    def preview(self, command: Preview) -> None:
+        self.preview_schedule.aim(command.request, command.region, command.every)
+        if command.region is None:
             return
-        for job in [job for job in self._jobs if job.request == request]:
-            with self._changed:
-                self._jobs.remove(job)
-            self._emit(job.cancelled_notice())
+        try:  # a new view's centre tile at once, before any command or step that follows
+            self.preview_round()
+        except Exception:
+            self.preview_schedule.aim(None, None, 0.0)  # reported once, not retried
+            raise
 
-    def _run_segment(self) -> None:
-        with self._changed:
-            job = self._job = self._jobs.popleft()
+    def preview_due(self) -> bool:
+        trainer = self.session.trainer
+        step = trainer.step_count if trainer else 0
+        return self.preview_schedule.due(step, self.session.training, time.monotonic())
+
+    def preview_round(self) -> None:
+        """One batch of the standing preview's current round (a new view's first on all cores)."""
+        session, schedule = self.session, self.preview_schedule
+        predictor, step = session.predictor(), session.trainer.step_count
+        with all_cores() if schedule.urgent else contextlib.nullcontext():
+            update = schedule.next_batch(
+                predictor, session.segment, session.mask, step, session.training
+            )
+        session.emit(update)
+
+    def stop_preview(self) -> None:
+        """After a failed round: no retry before the next preview request."""
+        self.preview_schedule.aim(None, None, 0.0)
+
+    def predict_segment(self, command: PredictSegment) -> None:
+        with self.session.changed:
+            self.jobs.append(SegmentJob(command.request, Path(command.out), command.tta))
+        if self.session.training:
+            self.session.emit(
+                Notice("the whole segment is predicted once training is paused or stopped")
+            )
+
+    def segment_due(self) -> bool:
+        return bool(self.jobs) and self.job is None and not self.session.training
+
+    def cancel(self, command: Cancel) -> None:
+        request = command.request
+        if self.job is not None and self.job.request == request:
+            self.job.cancelled = True  # `_between_tasks` ends it
+            return
+        for job in [job for job in self.jobs if job.request == request]:
+            with self.session.changed:
+                self.jobs.remove(job)
+            self.session.emit(job.cancelled_notice())
+
+    def run_segment(self) -> None:
+        session = self.session
+        with session.changed:
+            job = self.job = self.jobs.popleft()
         try:
-            trainer = self._ensure_trainer()
-            predictor = predictor_for(self.settings, trainer, tta=job.tta, frozen=True)
-            block, step, emit = self.settings.block, trainer.step_count, self._emit
-            job.run(predictor, self.segment, self.mask, block, step, emit, self._between_tasks)
+            predictor = session.predictor(tta=job.tta, frozen=True)
+            block, step = session.settings.block, session.trainer.step_count
+            job.run(
+                predictor,
+                session.segment,
+                session.mask,
+                block,
+                step,
+                session.emit,
+                self._between_tasks,
+            )
         except Exception as error:
             log.exception("inkloop engine: whole-segment prediction %d failed", job.request)
-            self._emit(Failed(error_message(error), job.request))
+            session.emit(Failed(error_message(error), job.request))
         finally:
-            with self._changed:
-                self._job = None
-                self._changed.notify_all()
+            with session.changed:
+                self.job = None
+                session.changed.notify_all()
 
     def _between_tasks(self) -> None:
         """Between two tasks of a whole-segment prediction: apply waiting commands, run due
         previews and, while training runs, train; JobInterruptedError once cancelled or closing."""
 
         def ending() -> bool:
-            return self._closing or self._job.cancelled
+            return self.closing() or self.job.cancelled
 
-        while not ending() and (not self._commands.empty() or self._next_work()):
-            self._turn(wait=False)
+        while not ending() and self.turn(wait=False):
+            pass
         if ending():
             raise JobInterruptedError
 
-    def _on_compose(self, request: int, region) -> None:
-        self._emit(compose_region(self._ensure_trainer(), self.segment, region, request))
+    def compose(self, command: Compose) -> None:
+        session = self.session
+        trainer = session.ensure_trainer()
+        session.emit(compose_region(trainer, session.segment, command.region, command.request))
 
-    def _validate(self) -> None:
-        trainer = self._trainer
-        predictor, step = predictor_for(self.settings, trainer), trainer.step_count
-        holdout, interrupt = self.settings.holdout, Interrupt(self._commands)
-        scores = validate(predictor, self.segment, self.mask, self.labels, holdout, step, interrupt)
+    def validate(self) -> None:
+        session = self.session
+        predictor, step = session.predictor(), session.trainer.step_count
+        holdout, interrupt = session.settings.holdout, Interrupt(self.commands)
+        scores = validate(
+            predictor, session.segment, session.mask, session.labels, holdout, step, interrupt
+        )
         if scores is not None:
-            self._emit(scores)
+            session.emit(scores)
 
 
 def error_message(error: Exception) -> str:

@@ -1,58 +1,67 @@
-"""Engine's training commands and steps on its worker thread.
-
-A mixin, like `_requests.PredictionWork`: `Engine` provides the state it uses (segment,
-labels, settings, the trainer, ``_emit``, ``_set_state``, ``_validate``).
-"""
+"""The engine's training commands and steps, on its worker thread."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, State, StepDone
+from inkloop.engine._preview import PreviewSchedule
+from inkloop.engine._session import Session
 from inkloop.model import save_checkpoint
 
 
-class TrainingWork:
-    """The worker-side handlers of Engine's training commands (see the module docstring)."""
+class Training:
+    """Start, pause, resume, stop, save and step the session's model.
 
-    def _on_start(self) -> None:
-        if self._state.running:
+    ``preview`` is paid back for previews by training time; ``validate`` scores the
+    validation region (`Predictions.validate`).
+    """
+
+    def __init__(
+        self, session: Session, preview: PreviewSchedule, validate: Callable[[], None]
+    ) -> None:
+        self.session, self.preview, self.validate = session, preview, validate
+        self.last_save = time.monotonic()
+
+    def start(self) -> None:
+        session = self.session
+        if session.state.running:
             return
-        trainer = self._ensure_trainer()
-        trainer.new_run()
-        self._set_state(State.TRAINING)
+        session.ensure_trainer().new_run()
+        session.set_state(State.TRAINING)
 
-    def _on_pause(self) -> None:
-        if self._state is State.TRAINING:
-            self._set_state(State.PAUSED)
+    def pause(self) -> None:
+        if self.session.state is State.TRAINING:
+            self.session.set_state(State.PAUSED)
 
-    def _on_resume(self) -> None:
-        if self._state is State.PAUSED:
-            self._set_state(State.TRAINING)
+    def resume(self) -> None:
+        if self.session.state is State.PAUSED:
+            self.session.set_state(State.TRAINING)
 
-    def _on_stop(self) -> None:
-        if self._state.running:
-            self._set_state(State.STOPPED)
-            self._autosave()
+    def stop(self) -> None:
+        if self.session.state.running:
+            self.session.set_state(State.STOPPED)
+            self.autosave()
 
-    def _on_prepare(self) -> None:
-        self._ensure_trainer()
-
-    def _on_save(self, path: Path) -> None:
-        trainer = self._ensure_trainer()
-        provenance = checkpoint_provenance(self.settings, self.segment, self.labels)
+    def save(self, path: Path) -> None:
+        session = self.session
+        trainer = session.ensure_trainer()
+        provenance = checkpoint_provenance(session.settings, session.segment, session.labels)
         save_checkpoint(path, trainer.checkpoint(provenance))
-        self._last_save = time.monotonic()
-        self._emit(CheckpointSaved(str(path), trainer.step_count))
+        self.last_save = time.monotonic()
+        session.emit(CheckpointSaved(str(path), trainer.step_count))
 
-    def _train_step(self) -> None:
-        trainer = self._trainer
+    def step(self) -> None:
+        """One training step, with what follows it: validation, autosave, the run's end."""
+        session, trainer = self.session, self.session.trainer
+        settings = session.settings
         began = time.monotonic()
         result = trainer.step()
-        self._preview.paid(time.monotonic() - began)
-        self._emit(
+        self.preview.paid(time.monotonic() - began)
+        session.emit(
             StepDone(
                 result.step,
                 result.loss,
@@ -64,17 +73,17 @@ class TrainingWork:
             )
         )
         if result.notice:
-            self._emit(Notice(result.notice))
-        if self.settings.holdout and trainer.run_steps % self.settings.validate_every == 0:
-            self._validate()
-        if time.monotonic() - self._last_save > self.settings.autosave_every:
-            self._autosave()
+            session.emit(Notice(result.notice))
+        if settings.holdout and trainer.run_steps % settings.validate_every == 0:
+            self.validate()
+        if time.monotonic() - self.last_save > settings.autosave_every:
+            self.autosave()
         if trainer.finished:
-            if self.settings.holdout:
-                self._validate()
-            self._set_state(State.FINISHED)
-            self._autosave()
+            if settings.holdout:
+                self.validate()
+            session.set_state(State.FINISHED)
+            self.autosave()
 
-    def _autosave(self) -> None:
-        if self.settings.autosave is not None and self._trainer is not None:
-            self._on_save(self.settings.autosave)
+    def autosave(self) -> None:
+        if self.session.settings.autosave is not None and self.session.trainer is not None:
+            self.save(self.session.settings.autosave)

@@ -1,0 +1,113 @@
+"""What the engine is asked to do: small frozen dataclasses, the mirror of `_events`.
+
+`Engine` queues them for its worker, which dispatches each by its type; `EngineProcess` sends
+them down the pipe to its child (our own spawned process, never the network). A `Request`
+carries the number its events will carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Command:
+    """Any engine command."""
+
+
+@dataclass(frozen=True)
+class Start(Command):
+    """Start (or continue) training."""
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Resume(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Stop(Command):
+    """End the run after the step in flight."""
+
+
+@dataclass(frozen=True)
+class Prepare(Command):
+    """Build the model and trainer now."""
+
+
+@dataclass(frozen=True)
+class Save(Command):
+    path: Path
+
+
+@dataclass(frozen=True)
+class Cancel(Command):
+    """End the whole-segment prediction ``request``."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class Close(Command):
+    """End the worker; ``orphaned``: the parent process went away without closing."""
+
+    orphaned: bool = False
+
+
+@dataclass(frozen=True)
+class Request(Command):
+    """A command whose events (and Failed, if it fails) carry its ``request`` number."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class Predict(Request):
+    region: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Preview(Request):
+    region: tuple[int, int, int, int] | None  # None: stop previewing
+    every: float = 3.0
+
+
+@dataclass(frozen=True)
+class PredictSegment(Request):
+    out: Path
+    tta: bool = False
+
+
+@dataclass(frozen=True)
+class Compose(Request):
+    region: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class UpdateLabels(Command):
+    """Label update ``number`` of an engine process (its child applies them in order)."""
+
+    number: int
+    bbox: tuple[int, int, int, int]
+    ink: np.ndarray = field(repr=False)
+    supervised: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Wait(Command):
+    """Answer `Waited(token, done)` once the engine is idle, or after ``timeout`` s."""
+
+    token: int
+    timeout: float | None = None
+
+
+# what a dead engine process is respawned for (the rest mean nothing to a process that ended)
+RESPAWNING = (Start, Predict, Preview, PredictSegment, Compose, Save)
