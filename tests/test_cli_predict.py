@@ -10,8 +10,7 @@ import tifffile
 import zarr
 
 from inkloop.cli import main
-from inkloop.headless import read_prediction
-from inkloop.io import read_image
+from inkloop.io import read_image, read_prediction
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 

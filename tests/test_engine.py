@@ -23,8 +23,7 @@ from inkloop.engine import (
     predictor_for,
 )
 from inkloop.engine._commands import Command, Predict, Prepare
-from inkloop.headless import read_prediction
-from inkloop.io import open_segment, read_image
+from inkloop.io import open_segment, read_image, read_prediction
 from inkloop.model import load_checkpoint
 from inkloop.synthetic import write_segment
 from inkloop.train import LabelError
@@ -141,8 +140,8 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     recorder = Recorder()
     out = tmp_path / "auto.pt"
     train = tiny_training(max_steps=3)
-    holdout = (0, 64, 96, 128)
-    with engine_for(segment, recorder, train=train, autosave=out, holdout=holdout) as engine:
+    validation = (0, 64, 96, 128)
+    with engine_for(segment, recorder, train=train, autosave=out, validation=validation) as engine:
         engine.start()
         assert engine.wait(TIMEOUT)
         assert engine.state is State.FINISHED
@@ -150,8 +149,8 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     assert [e.step for e in recorder.of(StepDone)] == [1, 2, 3]
     assert [e.path for e in recorder.of(CheckpointSaved)] == [str(out), str(tmp_path / "asked.pt")]
     assert load_checkpoint(out).step == 3
-    assert load_checkpoint(out).provenance["labels"]["holdout"] == list(holdout)
-    (validated,) = recorder.of(Validated)  # the holdout scored once, at the end
+    assert load_checkpoint(out).provenance["labels"]["validation"] == list(validation)
+    (validated,) = recorder.of(Validated)  # the validation scored once, at the end
     assert validated.step == 3
     precision, recall = validated.precision, validated.recall
     expected = 1.25 * precision * recall / (0.25 * precision + recall) if precision + recall else 0

@@ -204,7 +204,7 @@ def _train(args) -> int:
             seed=args.seed,
         ),
         init=args.init,
-        holdout=args.validation,
+        validation=args.validation,
         provenance=sources,
     )
     summary = train_to_file(segment, ink, supervised, settings, args.out, progress=not args.quiet)

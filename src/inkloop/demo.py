@@ -108,11 +108,12 @@ def run_headless_demo(
     ``train`` (TrainConfig) and ``model`` (ModelConfig) default to `inkloop train`'s, with
     DEMO_SECONDS of training.
     """
-    from inkloop.headless import predict_to_file, read_prediction, train_to_file
+    from inkloop.headless import predict_to_file, train_to_file
     from inkloop.io import (
         check_writable,
         load_labels,
         open_segment,
+        read_prediction,
         sample_segment_path,
         truth_path,
     )

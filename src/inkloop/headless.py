@@ -100,11 +100,11 @@ def predict_to_file(
     progress: bool = True,
 ) -> dict:
     """`inkloop predict`: every check first, then the segment (or region) block by block."""
-    from inkloop.io import open_segment
+    from inkloop.io import open_segment, prediction_output
     from inkloop.model import load_checkpoint
-    from inkloop.predict import Predictor, check_output, check_region, predict_into
+    from inkloop.predict import Predictor, check_region, predict_into
 
-    check_output(out)
+    prediction_output(out)
     checkpoint = load_checkpoint(model)
     segment = open_segment(segment_path)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
@@ -118,7 +118,7 @@ def predict_to_file(
 
 def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = None) -> dict:
     """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready)."""
-    from inkloop.io import read_label_image
+    from inkloop.io import read_label_image, read_prediction
     from inkloop.metrics import best_scores, scores
 
     probability = read_prediction(prediction)
@@ -128,21 +128,3 @@ def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = Non
     )
     best = best_scores(probability, ink, supervised)
     return {**best.to_dict(), "at_0.5": scores(probability, ink, supervised).to_dict()}
-
-
-def read_prediction(path: Path) -> np.ndarray:
-    """A prediction file as float32 0..1: PNG/TIFF uint8 (/255) or float, or a zarr array."""
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such prediction")
-    if path.suffix.lower() == ".zarr":
-        import zarr
-
-        values = np.asarray(zarr.open_array(str(path), mode="r")[:])
-    else:
-        from inkloop.io import read_image
-
-        values = read_image(path, grey=True)
-    if values.dtype == np.uint8:
-        return values.astype(np.float32) / 255
-    return values.astype(np.float32)

@@ -112,7 +112,7 @@ class EngineSettings:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     init: Path | None = None
-    holdout: tuple[int, int, int, int] | None = None  # validation region y0, x0, y1, x1
+    validation: tuple[int, int, int, int] | None = None  # y0, x0, y1, x1: scored, never trained on
     validate_every: int = 50  # steps
     autosave: Path | None = None  # checkpoint written every `autosave_every` s and at the end
     autosave_every: float = 120.0

@@ -166,13 +166,13 @@ def test_closing_the_viewer_ends_the_engine_process_and_its_threads(loop_widget,
     assert not [t.name for t in threading.enumerate() if t.name.startswith("inkloop")]
 
 
-def test_a_validation_rectangle_becomes_the_runs_holdout(loop_widget):
+def test_a_drawn_rectangle_becomes_the_runs_validation_region(loop_widget):
     viewer, widget = loop_widget
     widget.loop_panel.validation_button.click()
     shapes = viewer.layers["validation region"]
     assert shapes.mode == "add_rectangle"
-    assert widget.run_settings().holdout is None  # nothing drawn yet
+    assert widget.run_settings().validation is None  # nothing drawn yet
     shapes.add_rectangles(np.array([[20.4, 30.0], [90.0, 150.6]]))
 
-    assert widget.run_settings().holdout == (20, 30, 90, 151)
+    assert widget.run_settings().validation == (20, 30, 90, 151)
     assert viewer.layers.selection.active is shapes

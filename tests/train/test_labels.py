@@ -8,14 +8,14 @@ import pytest
 from inkloop.train import LabelError, LabelStore
 
 
-def _store(holdout=None) -> LabelStore:
+def _store(validation=None) -> LabelStore:
     ink = np.zeros((200, 300), np.uint8)
     supervised = np.zeros((200, 300), bool)
     supervised[20:60, 30:90] = True  # a labelled rectangle ...
     ink[30:40, 40:80] = 255  # ... with a stroke of ink in it
     ink[40:44, 40:80] = 140  # soft edge
     supervised[150:170, 250:290] = True  # a second, ink-free rectangle
-    return LabelStore(ink, supervised, holdout)
+    return LabelStore(ink, supervised, validation)
 
 
 def test_centres_are_always_labelled_pixels():
@@ -27,12 +27,12 @@ def test_centres_are_always_labelled_pixels():
     assert (centres[:, 0] >= 150).any()  # the ink-free rectangle is sampled too
 
 
-def test_holdout_labels_are_never_sampled_nor_weighted():
-    store = _store(holdout=(0, 0, 100, 60))
+def test_validation_labels_are_never_sampled_nor_weighted():
+    store = _store(validation=(0, 0, 100, 60))
     centres = store.sample_centres(np.random.default_rng(1), 2000, ink_share=0.5)
     assert not ((centres[:, 0] < 100) & (centres[:, 1] < 60)).any()
     ink, weight = store.cut(10, 20, 64)
-    assert not weight[:, :40].any()  # x < 60 lies in the holdout
+    assert not weight[:, :40].any()  # x < 60 lies in the validation
     assert weight[10:50, 40:64].all()
     assert ink[20, 30] == 1.0
     assert ink[30, 30] == pytest.approx(140 / 255)

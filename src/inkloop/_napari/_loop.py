@@ -30,6 +30,7 @@ from inkloop.engine import (
     StepDone,
     Validated,
 )
+from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class LoopSession(QObject):
         self.viewer, self.labels, self.refresh_s = viewer, labels, refresh_s
         self.torch_threads = torch_threads
         self.engine: EngineSurface | None = None
-        self.settings = EngineSettings(autosave=_checkpoint_path(labels.segment))
+        self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
         self.state = State.IDLE
         self.ready = False  # the engine process is set up
         self.steps: list[StepDone] = []
@@ -241,8 +242,3 @@ def _single_shot(parent, msec: int, slot) -> QTimer:
     timer.setInterval(msec)
     timer.timeout.connect(slot)
     return timer
-
-
-def _checkpoint_path(segment):
-    folder = segment.sidecar_folder or segment.path.parent
-    return folder / f"{segment.name}_inkloop_model.pt"

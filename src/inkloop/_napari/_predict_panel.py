@@ -29,11 +29,8 @@ from inkloop.engine import (
     SegmentProgress,
     State,
     StateChanged,
-    prediction_path,
 )
-from inkloop.predict import check_output
-
-FORMATS = {"PNG": "png", "TIFF": "tif", "zarr": "zarr"}  # shown -> prediction_path's fmt
+from inkloop.io import PREDICTION_FORMATS, prediction_output, prediction_path
 
 
 class PredictPanel(QGroupBox):
@@ -56,7 +53,8 @@ class PredictPanel(QGroupBox):
         self.cancel_button.setObjectName("cancel_segment_button")
         self.format = QComboBox()
         self.format.setObjectName("prediction_format")
-        self.format.addItems(FORMATS)
+        for fmt, shown in PREDICTION_FORMATS.items():
+            self.format.addItem(shown, fmt)
         self.tta = QCheckBox("TTA")
         self.tta.setObjectName("prediction_tta")
         self.tta.setToolTip("Test-time augmentation: average 8 flips/rotations (8x slower)")
@@ -82,13 +80,13 @@ class PredictPanel(QGroupBox):
         """Where the prediction goes with the chosen format (None without a segment)."""
         if self.loop is None:
             return None
-        return prediction_path(self.loop.labels.segment, FORMATS[self.format.currentText()])
+        return prediction_path(self.loop.labels.segment, self.format.currentData())
 
     def predict(self) -> None:
         """Start predicting the whole segment (the engine process starts if need be)."""
         out = self.output_path()
         try:
-            check_output(out)  # before starting an engine process for nothing
+            prediction_output(out)  # before starting an engine process for nothing
             self.loop.warm_up()
             request = self.loop.engine.predict_segment(out, tta=self.tta.isChecked())
         except (ValueError, RuntimeError) as error:  # the output cannot be written
@@ -174,8 +172,7 @@ def _died(event, engine) -> bool:
 def _read(path: Path):
     """A prediction file for display, with its contrast limits: PNG as its uint8 (0-255),
     TIFF and zarr as float32 (0-1)."""
-    from inkloop.headless import read_prediction
-    from inkloop.io import read_image
+    from inkloop.io import read_image, read_prediction
 
     if path.suffix.lower() == ".png":
         return read_image(path, grey=True), (0, 255)

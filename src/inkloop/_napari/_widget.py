@@ -136,5 +136,5 @@ class InkLoopWidget(QWidget):
     def run_settings(self):
         """EngineSettings for the next run: the panels' choices and the validation region."""
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
-        holdout = validation_region(self.viewer, self.labels.segment.shape[1:])
-        return dataclasses.replace(settings, holdout=holdout)
+        validation = validation_region(self.viewer, self.labels.segment.shape[1:])
+        return dataclasses.replace(settings, validation=validation)

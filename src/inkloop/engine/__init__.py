@@ -21,12 +21,10 @@ from inkloop.engine._events import (
     StepDone,
     Validated,
 )
-from inkloop.engine._jobs import FORMATS, prediction_path
 from inkloop.engine._process import EngineProcess
 from inkloop.engine._surface import EngineSurface
 
 __all__ = [
-    "FORMATS",
     "CheckpointSaved",
     "Composed",
     "Engine",
@@ -44,6 +42,5 @@ __all__ = [
     "StepDone",
     "Validated",
     "build_trainer",
-    "prediction_path",
     "predictor_for",
 ]

@@ -21,10 +21,10 @@ import numpy as np
 
 from inkloop.engine import _commands as c
 from inkloop.engine._events import Event, Failed, State
-from inkloop.engine._jobs import checked_output
 from inkloop.engine._requests import Predictions, error_message
 from inkloop.engine._session import Session
 from inkloop.engine._training import Training
+from inkloop.io import prediction_output
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
@@ -45,7 +45,7 @@ class Engine:
     ) -> None:
         settings = settings or EngineSettings()
         self._session = session = Session(
-            segment, LabelStore(ink, supervised, settings.holdout), settings
+            segment, LabelStore(ink, supervised, settings.validation), settings
         )
         if on_event:
             session.listeners.append(on_event)
@@ -138,7 +138,7 @@ class Engine:
         once training is paused or stopped, and it waits again while training is resumed.
         Commands are applied between its blocks; `cancel` ends it with a Notice.
         """
-        out = checked_output(out, fmt)
+        out = prediction_output(out, fmt)
         request = self._number()
         self.submit(c.PredictSegment(request, out, bool(tta)))
         return request

@@ -18,38 +18,12 @@ import numpy as np
 
 from inkloop.engine._events import Composed, Notice, SegmentPredicted, SegmentProgress
 
-FORMATS = ("png", "tif", "zarr")
 MAX_COMPOSE = 2048  # pixels per side of a composed region (C float32 channels cross a pipe)
 PROGRESS_EVERY = 0.25  # seconds between two SegmentProgress events
 
 
 class JobInterruptedError(Exception):
     """Raised between two tasks to end a whole-segment prediction (cancel or close)."""
-
-
-def prediction_path(segment, fmt: str = "png") -> Path:
-    """Where ``segment``'s whole prediction goes by default: ``<id>_prediction.<fmt>`` (png,
-    tif or zarr) in the folder of its mask and label files."""
-    folder = segment.sidecar_folder or Path(segment.path).parent
-    return folder / f"{segment.name}_prediction.{_format(fmt)}"
-
-
-def checked_output(out: str | Path, fmt: str | None) -> Path:
-    """``out``, with the suffix of ``fmt`` if given (png, tif or zarr); ValueError now if it
-    is of another kind or cannot be written."""
-    from inkloop.predict import check_output
-
-    out = Path(out).expanduser()
-    if fmt is not None:
-        out = out.with_suffix(f".{_format(fmt)}")
-    check_output(out)
-    return out
-
-
-def _format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown prediction format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return fmt
 
 
 @dataclass

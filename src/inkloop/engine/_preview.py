@@ -157,18 +157,18 @@ def stream_events(
 
 
 def validate(
-    predictor, segment, mask, labels, holdout, step: int, interrupt: Interrupt
+    predictor, segment, mask, labels, validation, step: int, interrupt: Interrupt
 ) -> Validated | None:
-    """Scores on the ``holdout`` region's labelled pixels at the best-F0.5 threshold; None
+    """Scores on the ``validation`` region's labelled pixels at the best-F0.5 threshold; None
     without labels there, or if a waiting command cut the prediction short."""
     from inkloop.metrics import best_scores
 
-    y0, x0, y1, x1 = holdout
+    y0, x0, y1, x1 = validation
     supervised = labels.supervised[y0:y1, x0:x1]
     if not supervised.any():
         return None
     probability = np.zeros(supervised.shape, np.float32)
-    for event in stream_events(predictor, segment, mask, holdout, 0, step, interrupt):
+    for event in stream_events(predictor, segment, mask, validation, 0, step, interrupt):
         by0, bx0, by1, bx1 = event.region  # the last update of a pixel holds its final value
         probability[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = event.probability
     if interrupt.cut:

@@ -24,9 +24,9 @@ from inkloop.boxes import check_box
 from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
-from inkloop.engine._jobs import checked_output
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._surface import Announcer
+from inkloop.io import prediction_output
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class EngineProcess:
     def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
         """Queue predicting the whole segment into ``out``, as `Engine.predict_segment`
         (ValueError now if ``out`` cannot be written)."""
-        out = checked_output(out, fmt)
+        out = prediction_output(out, fmt)
         request = self._next_request()
         self._send(c.PredictSegment(request, out, bool(tta)))
         return request

@@ -153,9 +153,9 @@ class Predictions:
     def validate(self) -> None:
         session = self.session
         predictor, step = session.predictor(), session.trainer.step_count
-        holdout, interrupt = session.settings.holdout, Interrupt(self.commands)
+        validation, interrupt = session.settings.validation, Interrupt(self.commands)
         scores = validate(
-            predictor, session.segment, session.mask, session.labels, holdout, step, interrupt
+            predictor, session.segment, session.mask, session.labels, validation, step, interrupt
         )
         if scores is not None:
             session.emit(scores)

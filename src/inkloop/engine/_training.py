@@ -74,12 +74,12 @@ class Training:
         )
         if result.notice:
             session.emit(Notice(result.notice))
-        if settings.holdout and trainer.run_steps % settings.validate_every == 0:
+        if settings.validation and trainer.run_steps % settings.validate_every == 0:
             self.validate()
         if time.monotonic() - self.last_save > settings.autosave_every:
             self.autosave()
         if trainer.finished:
-            if settings.holdout:
+            if settings.validation:
                 self.validate()
             session.set_state(State.FINISHED)
             self.autosave()

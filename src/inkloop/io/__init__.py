@@ -5,29 +5,41 @@ from inkloop.io._images import read_image
 from inkloop.io._labels import (
     autosaved_labels,
     initial_labels,
-    label_paths,
     load_labels,
     save_labels,
-    supervision_path_for,
     write_label_files,
 )
 from inkloop.io._sample import sample_segment_path, sample_truth_path, truth_path
 from inkloop.io._segment import Segment, open_segment, read_label_image
+from inkloop.io._sidefiles import (
+    PREDICTION_FORMATS,
+    checkpoint_path,
+    label_paths,
+    prediction_output,
+    prediction_path,
+    read_prediction,
+    supervision_path_for,
+)
 from inkloop.io._sources import detect_format
 from inkloop.io._write import check_writable, write_layer, write_png
 
 __all__ = [
+    "PREDICTION_FORMATS",
     "Segment",
     "SegmentError",
     "autosaved_labels",
     "check_writable",
+    "checkpoint_path",
     "detect_format",
     "initial_labels",
     "label_paths",
     "load_labels",
     "open_segment",
+    "prediction_output",
+    "prediction_path",
     "read_image",
     "read_label_image",
+    "read_prediction",
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",

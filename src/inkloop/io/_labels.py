@@ -8,26 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io._segment import read_label_image
+from inkloop.io._sidefiles import label_paths, supervision_path_for
 from inkloop.io._write import write_png
-
-AUTOSAVE = ".autosave"
-
-
-def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
-    """Where ``segment``'s ink labels and supervision mask are saved (beside its mask)."""
-    folder = segment.sidecar_folder or Path(segment.path).parent
-    ink_path = folder / f"{segment.name}_inklabels{AUTOSAVE if autosave else ''}.png"
-    return ink_path, supervision_path_for(ink_path)
-
-
-def supervision_path_for(ink_path: str | Path) -> Path:
-    """The supervision mask that goes with an ink label file (``x_inklabels.png`` ->
-    ``x_supervision_mask.png``, any other ``name.png`` -> ``name_supervision_mask.png``;
-    autosave copies keep their tag)."""
-    ink_path = Path(ink_path)
-    stem = ink_path.stem.removesuffix(AUTOSAVE)
-    tag = ink_path.stem[len(stem) :]
-    return ink_path.with_name(f"{stem.removesuffix('_inklabels')}_supervision_mask{tag}.png")
 
 
 def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):

@@ -2,7 +2,6 @@
 
 from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
 from inkloop.predict._segment import (
-    check_output,
     predict_into,
     predict_segment,
     write_prediction,
@@ -14,7 +13,6 @@ __all__ = [
     "Predictor",
     "RegionUpdate",
     "blend_window",
-    "check_output",
     "check_region",
     "predict_into",
     "predict_segment",

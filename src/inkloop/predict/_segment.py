@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.io import prediction_output
 from inkloop.predict._predictor import Predictor, check_region
 from inkloop.predict._tiles import Blend, tile_corners
 from inkloop.settings import BLOCK
-
-OUTPUT_SUFFIXES = (".png", ".tif", ".tiff", ".zarr")
 
 
 def predict_segment(
@@ -107,7 +106,7 @@ def write_prediction(probability, out: Path, *, progress=True) -> Path:
 
     from dask.diagnostics import ProgressBar
 
-    check_output(out)
+    prediction_output(out)
     if progress is True:
         progress = ProgressBar(out=sys.stderr)
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")
@@ -118,15 +117,6 @@ def write_prediction(probability, out: Path, *, progress=True) -> Path:
     finally:
         _remove(partial)
     return out
-
-
-def check_output(out: Path) -> None:
-    """Fail before any work if ``out`` has the wrong kind or cannot be written."""
-    from inkloop.io import check_writable
-
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ValueError(f"{out}: the output must end in .png, .tif, .tiff or .zarr")
-    check_writable(out)
 
 
 def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:

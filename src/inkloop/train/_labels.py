@@ -20,21 +20,21 @@ class LabelError(ValueError):
 class LabelStore:
     """Ink labels (uint8 H x W, 255 = ink) and supervision (bool H x W) with sampling counts.
 
-    ``holdout`` (y0, x0, y1, x1) is a validation rectangle: its labels are kept for scoring
+    ``validation`` (y0, x0, y1, x1) is the validation region: its labels are kept for scoring
     but never sampled or used by the loss. Updates and reads are guarded by one lock, so
     the GUI (or the engine's command side) can update while the trainer samples.
     """
 
-    def __init__(self, ink: np.ndarray, supervised: np.ndarray, holdout=None) -> None:
+    def __init__(self, ink: np.ndarray, supervised: np.ndarray, validation=None) -> None:
         if ink.shape != supervised.shape or ink.ndim != 2:
             raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
         self.shape = ink.shape
         self.ink = np.ascontiguousarray(ink, np.uint8)
         self.supervised = np.ascontiguousarray(supervised, bool)
         self.trainable = self.supervised.copy()
-        self.holdout = tuple(holdout) if holdout is not None else None
-        if self.holdout is not None:
-            y0, x0, y1, x1 = self.holdout
+        self.validation = tuple(validation) if validation is not None else None
+        if self.validation is not None:
+            y0, x0, y1, x1 = self.validation
             self.trainable[y0:y1, x0:x1] = False
         grid = (-(-self.shape[0] // CELL), -(-self.shape[1] // CELL))
         self._cells_supervised = np.zeros(grid, np.int64)
@@ -52,9 +52,9 @@ class LabelStore:
             self.ink[y0:y1, x0:x1] = ink
             self.supervised[y0:y1, x0:x1] = supervised
             self.trainable[y0:y1, x0:x1] = supervised
-            if self.holdout is not None:
-                hy0, hx0, hy1, hx1 = self.holdout
-                self.trainable[hy0:hy1, hx0:hx1] = False
+            if self.validation is not None:
+                vy0, vx0, vy1, vx1 = self.validation
+                self.trainable[vy0:vy1, vx0:vx1] = False
             self._recount((y0, x0, y1, x1))
             self.version += 1
 
@@ -100,7 +100,7 @@ class LabelStore:
             "supervised_pixels": supervised,
             "ink_pixels": ink_pixels,
             "soft_pixels": soft,
-            "holdout": list(self.holdout) if self.holdout else None,
+            "validation": list(self.validation) if self.validation else None,
             "updates": self.version,
         }
 
