@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_setup.sh
 ensure_system_packages
-ensure_venv "all"
+ensure_venv "qt"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec .venv/bin/inkloop demo "$@"
 fi

@@ -7,9 +7,10 @@ import numpy as np
 from inkloop.engine import Engine, PredictionReady
 from inkloop.settings import EngineSettings
 from tests._events import TIMEOUT, steps_done
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
+BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
 
 
 def engine_for(segment, recorder, supervised=None, **settings) -> Engine:

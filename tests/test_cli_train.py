@@ -11,7 +11,7 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import write_png
 from inkloop.model import load_checkpoint
-from tests.conftest import interrupt_when_training
+from tests._helpers import interrupt_when_training
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 

@@ -25,7 +25,7 @@ from inkloop.io import (
     sample_truth_path,
     truth_path,
 )
-from tests.conftest import interrupt_when_training, tiny_model, tiny_training
+from tests._helpers import interrupt_when_training, tiny_model, tiny_training
 
 KEYS = {"f05", "untrained_f05", "chance_f05", "steps", "seconds", "prediction", "device"}
 

@@ -18,7 +18,7 @@ from inkloop.predict import Predictor
 from inkloop.train import LabelStore, Trainer
 from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
 
 pytestmark = [
     pytest.mark.gpu,

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from inkloop.io import open_segment, read_label_image, sample_segment_path, sample_truth_path
 from inkloop.synthetic import make_segment, write_segment
-from tests.conftest import best_threshold_f05
+from tests._helpers import best_threshold_f05
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 
-from inkloop._napari._widget import InkLoopWidget
 from inkloop.engine import State
 from inkloop.metrics import best_scores
 from inkloop.settings import EngineSettings
 from inkloop.synthetic import make_segment, write_segment
-from tests._napari.test_painting import drag
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
+from tests._napari._gui import drag
 
 SHAPE, SEED, CONTRAST = (12, 192, 256), 11, 0.3
 
@@ -40,11 +39,8 @@ def truth():
 
 
 @pytest.fixture
-def loop_widget(make_napari_viewer, loop_folder, monkeypatch, tmp_path):
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer()
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(loop_folder))
+def loop_widget(open_in_dock, loop_folder, tmp_path):
+    viewer, widget = open_in_dock(loop_folder)
     widget.loop.settings = EngineSettings(
         model=tiny_model(),
         train=tiny_training(patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10),

@@ -10,19 +10,9 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog
 
 from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
-from inkloop._napari._widget import InkLoopWidget
 from inkloop.settings import Augmentations, EngineSettings, ModelConfig, TrainConfig
-from tests.conftest import tiny_model, tiny_training
-
-
-@pytest.fixture
-def segment_widget(make_napari_viewer, segment_folder, monkeypatch):
-    """An Ink Loop widget (engine not warmed up) with an 8-layer segment open."""
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer()
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
-    return widget
+from tests._helpers import tiny_model, tiny_training
+from tests._napari._gui import messages
 
 
 @pytest.fixture
@@ -30,10 +20,6 @@ def panel(qtbot):
     panel = ModelPanel()
     qtbot.addWidget(panel)
     return panel
-
-
-def _messages(since: int) -> list[str]:
-    return [record.message for record in notification_manager.records[since:]]
 
 
 def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot):
@@ -109,7 +95,7 @@ def test_loading_a_missing_model_says_so_and_changes_nothing(panel, tmp_path):
 
     assert not panel.load_model(tmp_path / "missing.pt")
 
-    assert any("missing.pt is not a file" in message for message in _messages(shown))
+    assert any("missing.pt is not a file" in message for message in messages(shown))
     assert panel.init is None
 
 
@@ -136,11 +122,11 @@ def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_
     panel.save_button.click()
 
     saved = target.with_suffix(".pt")
-    qtbot.waitUntil(lambda: any("Saved the model" in m for m in _messages(shown)), timeout=60_000)
+    qtbot.waitUntil(lambda: any("Saved the model" in m for m in messages(shown)), timeout=60_000)
     assert saved.is_file()
-    assert str(saved) in _messages(shown)[-1]
+    assert str(saved) in messages(shown)[-1]
     assert panel.load_model(saved)
     loop.warm_up(panel.apply(loop.settings))  # a new engine process, set up from the checkpoint
     qtbot.waitUntil(lambda: loop.ready, timeout=60_000)
     assert loop.engine.settings.init == saved
-    assert not any("Ink Loop" in message for message in _messages(shown))  # no Failed
+    assert not any("Ink Loop" in message for message in messages(shown))  # no Failed

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from vispy.app.canvas import MouseEvent
 
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, open_segment
 from inkloop.synthetic import write_segment
+from tests._napari._gui import drag, press
 
 
 @pytest.fixture
@@ -18,40 +18,8 @@ def unlabelled_folder(tmp_path):
 
 
 @pytest.fixture
-def painting(make_napari_viewer, unlabelled_folder):
-    viewer = make_napari_viewer()
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(unlabelled_folder))
-    return viewer, widget
-
-
-def drag(viewer, points, qtbot):
-    """A left-button drag through data points (y, x), through the real canvas events.
-
-    napari throttles mouse moves (5 ms), so each move is awaited until the viewer's cursor
-    reached it, as a real mouse would deliver them.
-    """
-    view = viewer.window._qt_viewer.canvas.view  # maps world (x, y) to canvas pixels
-    canvas = view.canvas
-    positions = [
-        tuple(np.rint(view.scene.transform.map((x, y))[:2]).astype(int)) for y, x in points
-    ]
-    canvas.events.mouse_press(pos=positions[0], button=1, modifiers=())
-    pressed = MouseEvent(type="mouse_press", pos=positions[0], button=1)
-    for (y, x), position in zip(points[1:], positions[1:], strict=True):
-        canvas.events.mouse_move(pos=position, button=1, modifiers=(), press_event=pressed)
-        qtbot.waitUntil(lambda y=y, x=x: _cursor_near(viewer, y, x), timeout=2000)
-    canvas.events.mouse_release(pos=positions[-1], button=1, modifiers=())
-
-
-def _cursor_near(viewer, y, x) -> bool:
-    return np.allclose(viewer.cursor.position[-2:], (y, x), atol=1)
-
-
-def press(viewer, key: str) -> None:
-    handler = viewer.window._qt_viewer.canvas._key_map_handler
-    handler.press_key(key)
-    handler.release_key(key)
+def painting(open_in_dock, unlabelled_folder):
+    return open_in_dock(unlabelled_folder, warm_engine=True)
 
 
 def test_a_mouse_stroke_paints_soft_ink_redraws_only_its_box_and_undoes(painting, qtbot):

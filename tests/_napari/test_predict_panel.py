@@ -7,21 +7,18 @@ import pytest
 from napari.utils.notifications import notification_manager
 
 from inkloop._napari._predict_panel import PredictPanel
-from inkloop._napari._widget import InkLoopWidget
 from inkloop.io import label_paths, read_image
 from inkloop.settings import EngineSettings
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
+from tests._napari._gui import messages
 
 TIMEOUT_MS = 120_000  # spawning the engine process imports torch: slow on CI machines
 
 
 @pytest.fixture
-def predicting(make_napari_viewer, segment_folder, monkeypatch, qtbot, tmp_path):
+def predicting(open_in_dock, segment_folder, qtbot, tmp_path):
     """A viewer with the Ink Loop widget on a small segment and a PredictPanel bound to it."""
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer()
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
+    viewer, widget = open_in_dock(segment_folder)
     widget.loop.settings = EngineSettings(
         model=tiny_model(), train=tiny_training(), autosave=tmp_path / "model.pt", tile=64
     )
@@ -29,10 +26,6 @@ def predicting(make_napari_viewer, segment_folder, monkeypatch, qtbot, tmp_path)
     qtbot.addWidget(panel)
     panel.set_loop(widget.loop)
     return viewer, widget, panel
-
-
-def _messages(since: int) -> list[str]:
-    return [record.message for record in notification_manager.records[since:]]
 
 
 def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predicting, qtbot):
@@ -57,7 +50,7 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     assert panel.predict_button.isEnabled()
     assert not panel.cancel_button.isEnabled()
     assert panel.request is None
-    assert any(f"written to {out}" in message for message in _messages(shown))
+    assert any(f"written to {out}" in message for message in messages(shown))
 
 
 def test_a_tiff_prediction_replaces_the_png_layer(predicting, qtbot):
@@ -88,7 +81,7 @@ def test_an_unwritable_output_is_refused_with_one_message(predicting, monkeypatc
 
     panel.predict_button.click()
 
-    assert _messages(shown) == [f"Ink Loop: {missing.parent}: folder does not exist"]
+    assert messages(shown) == [f"Ink Loop: {missing.parent}: folder does not exist"]
     assert panel.request is None
     assert panel.predict_button.isEnabled()
 
@@ -103,5 +96,5 @@ def test_a_failed_prediction_enables_the_button_again(predicting, qtbot, tmp_pat
 
     qtbot.waitUntil(lambda: panel.request is None, timeout=TIMEOUT_MS)
     assert panel.predict_button.isEnabled()
-    assert any("no such checkpoint file" in message for message in _messages(shown))
+    assert any("no such checkpoint file" in message for message in messages(shown))
     assert not [layer for layer in viewer.layers if layer.name.endswith(" prediction")]

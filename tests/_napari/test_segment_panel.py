@@ -15,25 +15,24 @@ from inkloop._napari._segment_panel import (
 )
 from inkloop.compose import Composition
 from inkloop.settings import EngineSettings
-from tests._napari.test_model_panel import segment_widget  # noqa: F401 (fixture)
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
 
 
 @pytest.fixture
 def panel(qtbot):
-    panel = SegmentPanel(lambda path: None, EngineSettings)
+    panel = SegmentPanel(lambda path: None)
     qtbot.addWidget(panel)
     return panel
 
 
 @pytest.fixture
-def mounted(panel, segment_widget):  # noqa: F811 (fixture)
+def mounted(panel, segment_widget):
     """The panel following the widget's 8-layer segment."""
     panel.set_loop(segment_widget.loop)
     return panel
 
 
-def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget):  # noqa: F811
+def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget):
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert panel.segment_label.text() == NO_SEGMENT
     assert not panel.z_count.isEnabled()
@@ -50,7 +49,7 @@ def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget)
 
 def test_open_segment_asks_for_a_folder_and_hands_it_on(qtbot, monkeypatch, tmp_path):
     opened = []
-    panel = SegmentPanel(opened.append, EngineSettings)
+    panel = SegmentPanel(opened.append)
     qtbot.addWidget(panel)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
 
@@ -107,7 +106,7 @@ def test_means_keep_whole_groups_and_mean_k_applies_only_to_means(mounted):
     assert mounted.summary.text().endswith("· 1 channels")
 
 
-def test_a_deeper_window_shrinks_to_a_shallower_segment(panel, segment_widget):  # noqa: F811
+def test_a_deeper_window_shrinks_to_a_shallower_segment(panel, segment_widget):
     panel.composition = Composition(z_start=20, z_count=16)  # chosen on a 65-layer segment
 
     panel.set_loop(segment_widget.loop)
@@ -120,7 +119,7 @@ def test_a_deeper_window_shrinks_to_a_shallower_segment(panel, segment_widget): 
 def test_a_loaded_model_greys_out_the_composition(mounted, qtbot, tmp_path):
     models = ModelPanel()
     qtbot.addWidget(models)
-    models.checkpoint_changed.connect(mounted.set_checkpoint)
+    models.checkpoint_changed.connect(mounted.show_model)
     checkpoint = tmp_path / "earlier.pt"
     checkpoint.write_bytes(b"weights")
     tip = mounted.z_count.toolTip()
@@ -137,10 +136,10 @@ def test_a_loaded_model_greys_out_the_composition(mounted, qtbot, tmp_path):
 
 
 @pytest.mark.slow
-def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, qtbot):  # noqa: F811
+def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, qtbot):
     loop = segment_widget.loop
     loop.settings = EngineSettings(model=tiny_model(), train=tiny_training())
-    panel.settings = lambda: panel.apply(loop.settings)
+    loop.next_settings = lambda: panel.apply(loop.settings)
     panel.set_loop(loop)
     panel.mode.setCurrentText("raw+diff")
     panel.z_count.setValue(4)

@@ -17,7 +17,7 @@ from inkloop.model import build_model
 from inkloop.predict import Predictor, tile_corners
 from tests._engine import WHOLE, engine_for, predictions, preview_while_training, rounds_done
 from tests._events import TIMEOUT, Recorder, steps_done
-from tests.conftest import tiny_model
+from tests._helpers import tiny_model
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import tifffile
 from PIL import Image
 
 from inkloop.io import SegmentError, open_segment, write_layer, write_png
-from tests.conftest import folder_listing
+from tests._helpers import folder_listing
 
 
 def _open_fails(path, match, **kwargs):

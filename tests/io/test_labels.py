@@ -19,7 +19,7 @@ from inkloop.io import (
     supervision_path_for,
     write_label_files,
 )
-from tests.conftest import folder_listing
+from tests._helpers import folder_listing
 
 
 def _labels(shape):

@@ -12,7 +12,7 @@ import torch
 from inkloop.compose import Composition, sample_normalisation
 from inkloop.io import open_segment
 from inkloop.train import BatchStream, LabelStore, PatchSampler, Trainer
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
 
 
 @pytest.fixture

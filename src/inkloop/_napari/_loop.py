@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from inkloop.boxes import union_box
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
-    EngineSurface,
     Failed,
     Notice,
     PredictionReady,
@@ -42,18 +42,31 @@ SOFT_LIMITS = (127.0, 255.0)
 
 class LoopSession(QObject):
     """Trains on ``labels`` (a LabelSession) in an engine process and streams the prediction
-    of the visible area into the "ink prediction" layer."""
+    of the visible area into the "ink prediction" layer.
+
+    The panels' one way to the engine. It owns the settings the engine runs with
+    (``settings``); ``next_settings()`` gives those of the next run (the dock's choices).
+    """
 
     event_received = Signal(object)  # emitted on the engine's reader thread
     changed = Signal(object)  # the event just applied, on the GUI thread (panels listen)
 
     def __init__(
-        self, viewer, labels, refresh_s: float = 3.0, torch_threads: int | None = None, parent=None
+        self,
+        viewer,
+        labels,
+        next_settings: Callable[[], EngineSettings] | None = None,
+        *,
+        refresh_s: float = 3.0,
+        torch_threads: int | None = None,
+        parent=None,
     ) -> None:
         super().__init__(parent)
         self.viewer, self.labels, self.refresh_s = viewer, labels, refresh_s
+        self.next_settings = next_settings or (lambda: self.settings)
         self.torch_threads = torch_threads
-        self.engine: EngineSurface | None = None
+        self.engine: EngineProcess | None = None
+        self.generation = 0  # the engine process in use: one more for each new one
         self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
         self.state = State.IDLE
         self.ready = False  # the engine process is set up
@@ -77,10 +90,11 @@ class LoopSession(QObject):
     def warm_up(self, settings: EngineSettings | None = None) -> None:
         """Start the engine process now (imports, segment, model) so a click answers fast.
 
-        Different ``settings`` replace the process; the weights trained so far carry over
-        (through the checkpoint saved at Stop) when the model and its input stay the same.
+        Different ``settings`` (default: ``next_settings()``) replace the process; the weights
+        trained so far carry over (through the checkpoint saved at Stop) when the model and
+        its input stay the same.
         """
-        settings = settings or self.settings
+        settings = settings or self.next_settings()
         if self.engine is not None and settings == self.settings:
             return
         engine_settings = settings
@@ -98,6 +112,7 @@ class LoopSession(QObject):
             torch_threads=self.torch_threads,
         )
         self.labels_sent, self.ready = 0, False
+        self.generation += 1
 
     def _continued(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` starting from the last checkpoint if it holds this model's weights."""
@@ -111,7 +126,8 @@ class LoopSession(QObject):
         return settings
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
-        """Start (or continue) training and keep the visible area's prediction streaming."""
+        """Start (or continue) training with ``settings`` (default: ``next_settings()``) and
+        keep the visible area's prediction streaming."""
         if self.state.running:
             return
         self.warm_up(settings)
@@ -134,8 +150,31 @@ class LoopSession(QObject):
             self.engine.stop()
 
     def save_checkpoint(self, path) -> None:
-        self.warm_up()
+        self._ensure_engine()
         self.engine.save(path)
+
+    def predict_segment(self, out, tta: bool = False) -> int:
+        """Queue predicting the whole segment into ``out``; its request number (the events
+        carry it). ValueError if ``out`` cannot be written."""
+        self._ensure_engine()
+        return self.engine.predict_segment(out, tta=tta)
+
+    def cancel(self, request: int) -> None:
+        """Cancel the whole-segment prediction ``request`` of the engine in use."""
+        if self.engine is not None:
+            self.engine.cancel(request)
+
+    def compose_view(self) -> int:
+        """Queue reading what the model sees in the visible area (a Composed event with the
+        returned request number follows). A running training keeps its settings."""
+        if not self.state.running:
+            self.warm_up()
+        return self.engine.compose(self.visible_region())
+
+    def lost_engine(self, event) -> bool:
+        """Whether ``event`` says the engine process died."""
+        died = isinstance(event, StateChanged) and event.state is State.FAILED
+        return died and self.engine is not None and not self.engine.alive
 
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind)."""
@@ -179,6 +218,11 @@ class LoopSession(QObject):
         y0, y1 = np.clip([y0, y1], 0, height).astype(int)
         x0, x1 = np.clip([x0, x1], 0, width).astype(int)
         return int(y0), int(x0), int(max(y1, y0 + 1)), int(max(x1, x0 + 1))
+
+    def _ensure_engine(self) -> None:
+        """An engine process with the current settings, started if there is none."""
+        if self.engine is None:
+            self.warm_up(self.settings)
 
     def _on_camera(self, event=None) -> None:
         self._follow_view.start()  # (re)start: the view is previewed once panning pauses

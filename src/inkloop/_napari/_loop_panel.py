@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
@@ -17,11 +15,10 @@ VALIDATION_LAYER = "validation region"
 
 
 class LoopPanel(QGroupBox):
-    """Drives a `LoopSession`; ``settings`` gives the EngineSettings for the next run."""
+    """Drives a `LoopSession`."""
 
-    def __init__(self, settings: Callable, parent=None) -> None:
+    def __init__(self, parent=None) -> None:
         super().__init__("Finetune && preview", parent)
-        self.settings = settings
         self.loop = None
         self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
@@ -43,7 +40,7 @@ class LoopPanel(QGroupBox):
             "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
         )
         self._lay_out()
-        self.finetune_button.clicked.connect(lambda: self.loop.finetune(self.settings()))
+        self.finetune_button.clicked.connect(lambda: self.loop.finetune())
         self.pause_button.toggled.connect(self._pause)
         self.stop_button.clicked.connect(lambda: self.loop.stop())
         self.threshold.valueChanged.connect(self._show_threshold)

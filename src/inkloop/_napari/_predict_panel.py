@@ -27,8 +27,6 @@ from inkloop.engine import (
     Notice,
     SegmentPredicted,
     SegmentProgress,
-    State,
-    StateChanged,
 )
 from inkloop.io import PREDICTION_FORMATS, prediction_output, prediction_path
 
@@ -41,7 +39,9 @@ class PredictPanel(QGroupBox):
         super().__init__("Predict whole segment", parent)
         self.loop = None
         self.request: int | None = None  # the prediction under way
-        self._engine = None  # the engine process it runs in
+        self._generation: int | None = (
+            None  # the engine process it runs in (LoopSession.generation)
+        )
         self._bar: progress | None = None
         self.predict_button = QPushButton("Predict whole segment")
         self.predict_button.setObjectName("predict_segment_button")
@@ -87,19 +87,18 @@ class PredictPanel(QGroupBox):
         out = self.output_path()
         try:
             prediction_output(out)  # before starting an engine process for nothing
-            self.loop.warm_up()
-            request = self.loop.engine.predict_segment(out, tta=self.tta.isChecked())
+            request = self.loop.predict_segment(out, tta=self.tta.isChecked())
         except (ValueError, RuntimeError) as error:  # the output cannot be written
             show_error(f"Ink Loop: {error}")
             return
-        self.request, self._engine = request, self.loop.engine
+        self.request, self._generation = request, self.loop.generation
         self._bar = progress(total=0, desc=f"Predicting {self.loop.labels.segment.name}")
         self._show_running()
 
     def cancel(self) -> None:
         """Cancel the prediction under way (the engine answers with a Notice)."""
-        if self.request is not None and self._engine is self.loop.engine:
-            self._engine.cancel(self.request)
+        if self.request is not None and self._generation == self.loop.generation:
+            self.loop.cancel(self.request)
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
@@ -117,7 +116,7 @@ class PredictPanel(QGroupBox):
     def _show_event(self, event) -> None:
         if self.request is None:
             return
-        if self.loop.engine is not self._engine or _died(event, self._engine):
+        if self.loop.generation != self._generation or self.loop.lost_engine(event):
             self._end()  # the engine process was replaced or died, and the prediction with it
         elif getattr(event, "request", None) != self.request:
             return
@@ -150,7 +149,7 @@ class PredictPanel(QGroupBox):
     def _end(self) -> None:
         if self._bar is not None:
             self._bar.close()
-        self.request = self._engine = self._bar = None
+        self.request = self._generation = self._bar = None
         self._show_running()
 
     def _show_running(self) -> None:
@@ -163,10 +162,6 @@ class PredictPanel(QGroupBox):
     def _show_path(self) -> None:
         path = self.output_path()
         self.path_label.set_path("Into" if path else "Open a segment to predict it.", path)
-
-
-def _died(event, engine) -> bool:
-    return isinstance(event, StateChanged) and event.state is State.FAILED and not engine.alive
 
 
 def _read(path: Path):

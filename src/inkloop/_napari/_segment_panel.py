@@ -39,22 +39,16 @@ MODE_TIPS = {
 class SegmentPanel(QGroupBox):
     """The open segment and which of its layers the model reads (see `apply`).
 
-    ``open_segment(path)`` opens a segment folder in the viewer; ``settings()`` gives the
-    EngineSettings of the next run (the input preview warms the engine up with them).
+    ``open_segment(path)`` opens a segment folder in the viewer.
     """
 
-    def __init__(
-        self,
-        open_segment: Callable[[str], None],
-        settings: Callable[[], EngineSettings],
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, open_segment: Callable[[str], None], parent: QWidget | None = None) -> None:
         super().__init__("Segment", parent)
-        self.open_segment, self.settings = open_segment, settings
+        self.open_segment = open_segment
         self.loop = None
         self.layers: int | None = None  # depth of the open segment
         self.composition = Composition()
-        self.checkpoint: Path | None = None
+        self.model_loaded = False  # a loaded model brings its own composition
         self._request: int | None = None  # the input preview awaited
         self.open_button = button("Open segment…", "open_segment_button", "A segment folder")
         self.segment_label = PathLabel("segment_label")
@@ -77,9 +71,10 @@ class SegmentPanel(QGroupBox):
         self._show_segment()
         self._show_composition()
 
-    def set_checkpoint(self, path: Path | None) -> None:
-        """With a loaded model (``path``) its own composition applies: the controls grey out."""
-        self.checkpoint = path
+    def show_model(self, checkpoint: Path | None) -> None:
+        """With a loaded model (``checkpoint``, the Model panel's) its own composition
+        applies: the controls grey out."""
+        self.model_loaded = checkpoint is not None
         self._show_composition()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
@@ -91,10 +86,7 @@ class SegmentPanel(QGroupBox):
 
         A running training is not disturbed: the preview then shows its composition.
         """
-        loop = self.loop
-        if not loop.state.running:
-            loop.warm_up(self.settings())
-        self._request = loop.engine.compose(loop.visible_region())
+        self._request = self.loop.compose_view()
 
     def _make_controls(self) -> None:
         self.mode = QComboBox()
@@ -170,10 +162,10 @@ class SegmentPanel(QGroupBox):
         self.segment_label.set_path(summary, segment.path)
 
     def _show_composition(self) -> None:
-        editable = self.layers is not None and self.checkpoint is None
+        editable = self.layers is not None and not self.model_loaded
         for control in self._composition_controls():
             control.setEnabled(editable)
-            control.setToolTip(FROM_CHECKPOINT if self.checkpoint else self._tips[control])
+            control.setToolTip(FROM_CHECKPOINT if self.model_loaded else self._tips[control])
         self.mean_k.setEnabled(editable and self.composition.mode == "mean")
         self.preview.setEnabled(self.loop is not None)
         if self.layers is None:

@@ -44,12 +44,12 @@ class InkLoopWidget(QWidget):
         self.viewer = napari_viewer
         self.labels: LabelSession | None = None
         self.loop: LoopSession | None = None
-        self.segment_panel = SegmentPanel(self.open_segment, self.run_settings)
+        self.segment_panel = SegmentPanel(self.open_segment)
         self.brush_panel = BrushPanel()
-        self.loop_panel = LoopPanel(self.run_settings)
+        self.loop_panel = LoopPanel()
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
-        self.model_panel.checkpoint_changed.connect(self.segment_panel.set_checkpoint)
+        self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self._lay_out()
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
@@ -105,11 +105,13 @@ class InkLoopWidget(QWidget):
         layer.events.help.connect(self._show_brush_help)
         self._show_brush_help()
         self.brush_panel.set_session(self.labels)
-        self.loop = LoopSession(self.viewer, self.labels, torch_threads=self.torch_threads)
+        self.loop = LoopSession(
+            self.viewer, self.labels, self.run_settings, torch_threads=self.torch_threads
+        )
         for panel in self._loop_panels:
             panel.set_loop(self.loop)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
-            self.loop.warm_up(self.run_settings())
+            self.loop.warm_up()
 
     def _end_labels(self) -> None:
         if self.loop is not None:

@@ -8,15 +8,14 @@ SAMPLE_NAME = "synthetic_sample"
 
 
 def sample_segment_path() -> Path:
-    """Folder of the bundled sample segment (inside the wheel, or the repo's ``sample_data/``)."""
-    package = Path(__file__).resolve().parents[1]
-    for root in (package / "sample_data", package.parents[1] / "sample_data"):
-        if (root / SAMPLE_NAME).is_dir():
-            return root / SAMPLE_NAME
-    raise FileNotFoundError(
-        f"the sample segment '{SAMPLE_NAME}' is missing; make it with "
-        f"the command in sample_data/README.md"
-    )
+    """Folder of the sample segment bundled in the package (``inkloop/sample_data``)."""
+    folder = Path(__file__).resolve().parents[1] / "sample_data" / SAMPLE_NAME
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"the sample segment '{SAMPLE_NAME}' is missing from {folder.parent}; make it "
+            "with the command in its README.md"
+        )
+    return folder
 
 
 def truth_path(folder: str | Path, name: str | None = None) -> Path:

@@ -10,7 +10,7 @@ from inkloop.compose import Composition, Normalisation
 from inkloop.io import open_segment
 from inkloop.model import build_model
 from inkloop.predict import Predictor, predict_segment, tile_corners
-from tests.conftest import tiny_model
+from tests._helpers import tiny_model
 
 SCALE = Normalisation(1000.0, 40000.0)
 

@@ -10,7 +10,7 @@ from inkloop.io import open_segment
 from inkloop.metrics import best_scores
 from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
 
 
 @pytest.mark.slow

@@ -29,8 +29,9 @@ from inkloop.io import open_segment, read_image
 from inkloop.predict import tile_corners
 from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
+from tests._engine import BIG
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
-from tests.conftest import tiny_model, tiny_training
+from tests._helpers import tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px
 
@@ -222,7 +223,6 @@ def test_compose_in_the_child(shared):
 
 
 def test_closing_during_a_segment_prediction_returns_promptly(tmp_path):
-    from tests.test_engine import BIG
 
     folder = write_segment(tmp_path / "big" / "20240202000000", *BIG[1:], BIG[0], seed=7)
     recorder = Recorder()

@@ -1,0 +1,72 @@
+"""Helpers the tests share: tiny models and settings, listings, a baseline score, Ctrl+C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+
+
+def folder_listing(root: Path) -> dict[str, int]:
+    """Every file under ``root`` with its size: proves a failed open wrote nothing."""
+    return {str(p.relative_to(root)): p.stat().st_size for p in sorted(root.rglob("*"))}
+
+
+def best_threshold_f05(score: np.ndarray, truth: np.ndarray) -> float:
+    """Best F0.5 of ``score > t`` (or ``< t``) over quantile thresholds: a simple baseline."""
+    best = 0.0
+    for signed in (score, -score):
+        for threshold in np.quantile(signed, np.linspace(0.5, 0.995, 50)):
+            predicted = signed > threshold
+            hits = np.count_nonzero(predicted & truth)
+            precision = hits / max(np.count_nonzero(predicted), 1)
+            recall = hits / max(np.count_nonzero(truth), 1)
+            if precision + recall:
+                best = max(best, 1.25 * precision * recall / (0.25 * precision + recall))
+    return best
+
+
+TRAIN_SHAPE = (8, 96, 128)
+
+
+def tiny_model():
+    """A ~80k-parameter UNet (timm's test_resnet): trains in seconds on a CPU."""
+    from inkloop.settings import ModelConfig
+
+    return ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8))
+
+
+def tiny_training(**overrides):
+    """TrainConfig for tests: small patches and batches on the CPU."""
+    from inkloop.settings import TrainConfig
+
+    settings = {"patch_size": 32, "batch_size": 4, "warmup_steps": 2, "device": "cpu"}
+    return TrainConfig(**{**settings, **overrides})
+
+
+def interrupt_when_training(command: list[str]) -> tuple[int, str, str]:
+    """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss, and return
+    its exit status, stdout and stderr."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stepping = threading.Event()
+    errors = bytearray()
+
+    def watch_progress():
+        while chunk := process.stderr.read1(256):
+            errors.extend(chunk)
+            if b"loss=" in errors:
+                stepping.set()
+
+    watcher = threading.Thread(target=watch_progress, daemon=True)
+    watcher.start()
+    try:
+        assert stepping.wait(timeout=300), errors.decode()
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    watcher.join()
+    return process.returncode, stdout.decode(), errors.decode()

@@ -1,0 +1,41 @@
+"""What a person does in the viewer, done through napari's real events; and what it said."""
+
+from __future__ import annotations
+
+import numpy as np
+from napari.utils.notifications import notification_manager
+from vispy.app.canvas import MouseEvent
+
+
+def drag(viewer, points, qtbot):
+    """A left-button drag through data points (y, x), through the real canvas events.
+
+    napari throttles mouse moves (5 ms), so each move is awaited until the viewer's cursor
+    reached it, as a real mouse would deliver them.
+    """
+    view = viewer.window._qt_viewer.canvas.view  # maps world (x, y) to canvas pixels
+    canvas = view.canvas
+    positions = [
+        tuple(np.rint(view.scene.transform.map((x, y))[:2]).astype(int)) for y, x in points
+    ]
+    canvas.events.mouse_press(pos=positions[0], button=1, modifiers=())
+    pressed = MouseEvent(type="mouse_press", pos=positions[0], button=1)
+    for (y, x), position in zip(points[1:], positions[1:], strict=True):
+        canvas.events.mouse_move(pos=position, button=1, modifiers=(), press_event=pressed)
+        qtbot.waitUntil(lambda y=y, x=x: _cursor_near(viewer, y, x), timeout=2000)
+    canvas.events.mouse_release(pos=positions[-1], button=1, modifiers=())
+
+
+def _cursor_near(viewer, y, x) -> bool:
+    return np.allclose(viewer.cursor.position[-2:], (y, x), atol=1)
+
+
+def press(viewer, key: str) -> None:
+    handler = viewer.window._qt_viewer.canvas._key_map_handler
+    handler.press_key(key)
+    handler.release_key(key)
+
+
+def messages(since: int) -> list[str]:
+    """The notifications napari showed since the ``since``-th."""
+    return [record.message for record in notification_manager.records[since:]]
