@@ -11,6 +11,7 @@ import zarr
 
 from inkloop.cli import main
 from inkloop.io import read_image, read_prediction
+from inkloop.metrics import best_scores
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 
@@ -45,7 +46,10 @@ def test_round_trip_train_predict_evaluate(training_folder, model, tmp_path, cap
     assert main(["evaluate", str(out), "--labels", str(labels)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report) >= {"f05", "precision", "recall", "f1", "threshold", "at_0.5"}
-    assert 0 <= report["f05"] <= 1
+    truth = read_image(labels) > 127
+    expected = best_scores(read_prediction(out), truth)  # the file's scores, as it was written
+    assert report["f05"] == pytest.approx(expected.f05)
+    assert report["threshold"] == pytest.approx(expected.threshold)
 
 
 def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_path):
