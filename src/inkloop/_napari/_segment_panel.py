@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import PathLabel, button, set_quietly, spin
-from inkloop.compose import MODES, Composition
+from inkloop.compose import MODES, SCALES, Composition
 from inkloop.engine import Composed
 from inkloop.settings import EngineSettings
 
@@ -28,6 +28,7 @@ INPUT_LAYER = "model input"
 NO_SEGMENT = "No segment open: drop a segment folder, TIFF stack or zarr."
 TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
 FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
+RESOLUTIONS = {1: "full", 2: "half", 4: "quarter"}  # Composition.scale -> as shown
 MODE_TIPS = {
     "raw": "one channel per layer",
     "mean": "means of consecutive layers (mend gaps)",
@@ -105,6 +106,14 @@ class SegmentPanel(QGroupBox):
         self.reverse.setToolTip("Read the stack back to front (segments whose layers run inwards)")
         self.mean_k = spin(QSpinBox(), 1, 1, "Layers averaged into each channel", "layers")
         self.mean_k.setObjectName("mean_k_spin")
+        self.scale = QComboBox()
+        self.scale.setObjectName("scale_combo")
+        for scale in SCALES:
+            self.scale.addItem(RESOLUTIONS[scale], scale)
+        self.scale.setToolTip(
+            "The resolution the model sees: half or quarter learn from 4x or 16x more papyrus "
+            "per second (ink strokes are tens of pixels wide); its prediction is full-size"
+        )
         for control in (self.z_start, self.z_count, self.mean_k):
             control.setKeyboardTracking(False)  # typed numbers count once complete
         self._tips = {control: control.toolTip() for control in self._composition_controls()}
@@ -123,6 +132,7 @@ class SegmentPanel(QGroupBox):
         form.addRow("First layer", self.z_start)
         form.addRow("Layers", self.z_count)
         form.addRow("Mean of", self.mean_k)
+        form.addRow("Resolution", self.scale)
         flags = QHBoxLayout()
         flags.addWidget(self.reverse)
         flags.addWidget(self.centre)
@@ -138,10 +148,21 @@ class SegmentPanel(QGroupBox):
         self.centre.clicked.connect(lambda: self._change(z_start=None))
         self.reverse.toggled.connect(lambda on: self._change(reverse=on))
         self.mean_k.valueChanged.connect(lambda k: self._change(mean_k=k))
+        self.scale.currentIndexChanged.connect(
+            lambda index: self._change(scale=self.scale.itemData(index))
+        )
         self.preview.clicked.connect(self.preview_input)
 
     def _composition_controls(self) -> tuple[QWidget, ...]:
-        return self.mode, self.z_start, self.z_count, self.centre, self.reverse, self.mean_k
+        return (
+            self.mode,
+            self.z_start,
+            self.z_count,
+            self.centre,
+            self.reverse,
+            self.mean_k,
+            self.scale,
+        )
 
     def _choose_segment(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open segment folder")
@@ -182,6 +203,7 @@ class SegmentPanel(QGroupBox):
             set_quietly(control, "setMaximum", high)
             set_quietly(control, "setValue", value)
         set_quietly(self.reverse, "setChecked", resolved.reverse)
+        set_quietly(self.scale, "setCurrentIndex", self.scale.findData(resolved.scale))
         self.summary.setText(_summary(self.composition, resolved, self.layers))
 
     def _show_event(self, event) -> None:
@@ -203,7 +225,9 @@ class SegmentPanel(QGroupBox):
         layer.metadata["channels"] = list(event.names)
 
 
-def fit(layers: int, mode: str, z_start, z_count, mean_k: int, reverse: bool) -> Composition:
+def fit(
+    layers: int, mode: str, z_start, z_count, mean_k: int, reverse: bool, scale: int = 1
+) -> Composition:
     """A Composition of these fields whose window fits ``layers`` layers: the count and the
     mean size shrink to the stack, mean windows keep whole groups, the start moves inside."""
     mean_k = min(mean_k, layers)
@@ -211,7 +235,7 @@ def fit(layers: int, mode: str, z_start, z_count, mean_k: int, reverse: bool) ->
         z_count = min(z_count, layers)
         if mode == "mean":
             z_count = max(z_count - z_count % mean_k, mean_k)
-    fitted = Composition(mode, None, z_count, mean_k, reverse)
+    fitted = Composition(mode, None, z_count, mean_k, reverse, scale)
     if z_start is None:
         return fitted
     span = fitted.resolve(layers).z_count
@@ -226,5 +250,5 @@ def _summary(composition: Composition, resolved: Composition, layers: int) -> st
     where = f" ({', '.join(notes)})" if notes else ""
     return (
         f"reads layers {indices.min()}–{indices.max()} of {layers}{where}"
-        f" · {resolved.in_channels} channels"
+        f" · {resolved.in_channels} channels at {RESOLUTIONS[resolved.scale]} resolution"
     )
