@@ -10,12 +10,15 @@ from inkloop._napari._segment_panel import (
     FROM_CHECKPOINT,
     INPUT_LAYER,
     NO_SEGMENT,
+    RESOLUTIONS,
     SegmentPanel,
     fit,
 )
 from inkloop.compose import Composition
 from inkloop.settings import EngineSettings
 from tests._helpers import tiny_model, tiny_training
+
+AT_DEFAULT = f"{RESOLUTIONS[Composition.scale]} resolution"  # as the summary says
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget)
 
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert "20231012184423: 8 layers of 64 x 96 uint16" in panel.segment_label.text()
-    assert panel.summary.text() == "reads layers 0–7 of 8 (centred) · 8 channels"
+    assert panel.summary.text() == f"reads layers 0–7 of 8 (centred) · 8 channels at {AT_DEFAULT}"
     assert (panel.z_start.value(), panel.z_count.value()) == (0, 8)  # fewer than 16: all
     panel.set_loop(None)
     assert panel.segment_label.text() == NO_SEGMENT
@@ -66,7 +69,16 @@ def test_changed_controls_change_the_composition(mounted):
 
     expected = Composition("diff", z_start=1, z_count=4, reverse=True)
     assert mounted.apply(EngineSettings()) == EngineSettings(composition=expected)
-    assert mounted.summary.text() == "reads layers 3–6 of 8 (reversed) · 3 channels"
+    assert (
+        mounted.summary.text() == f"reads layers 3–6 of 8 (reversed) · 3 channels at {AT_DEFAULT}"
+    )
+
+
+def test_the_resolution_the_model_sees_is_chosen_here(mounted):
+    for scale, shown in ((1, "full"), (4, "quarter"), (2, "half")):
+        mounted.scale.setCurrentIndex(mounted.scale.findData(scale))
+        assert mounted.apply(EngineSettings()).composition.scale == scale
+        assert mounted.summary.text().endswith(f"at {shown} resolution")
 
 
 def test_centre_resets_the_start_and_shows_where_it_resolves(mounted):
@@ -103,7 +115,7 @@ def test_means_keep_whole_groups_and_mean_k_applies_only_to_means(mounted):
     assert mounted.z_count.singleStep() == 3
     mounted.mean_k.setValue(4)
     assert mounted.composition.z_count == 4  # 6 -> one group of 4
-    assert mounted.summary.text().endswith("· 1 channels")
+    assert mounted.summary.text().endswith(f"· 1 channels at {AT_DEFAULT}")
 
 
 def test_a_deeper_window_shrinks_to_a_shallower_segment(panel, segment_widget):
