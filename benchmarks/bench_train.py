@@ -2,7 +2,8 @@
 
     python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
 
-Viewport: best forward time of the default model over 1024 x 1024 x 16 layers.
+Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
+default composition's resolution).
 Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augmentation,
 forward/backward, AdamW) at the default patch and batch size, against the same model's pure
 step rate on pre-made device tensors (the ceiling). Quality: F0.5 (best threshold) on the
@@ -115,16 +116,19 @@ def _rate(step, steps: int, samples: int, device) -> float:
 
 
 def _viewport_forward(device: str) -> float:
-    """Best of 3 forward passes of the default model over a 1024 x 1024 x 16-layer viewport."""
+    """Best of 3 forward passes of the default model over a 1024 x 1024 x 16-layer viewport,
+    at the resolution the default composition gives the model (half: 512² model pixels)."""
     import torch
 
+    from inkloop.compose import Composition
     from inkloop.model import autocast, build_model
     from inkloop.settings import ModelConfig
 
     device = torch.device(device)
+    side = 1024 // Composition().scale
     model = build_model(ModelConfig(in_channels=16)).eval().to(device)
     model = model.to(memory_format=torch.channels_last)
-    inputs = torch.rand(1, 16, 1024, 1024, device=device)
+    inputs = torch.rand(1, 16, side, side, device=device)
     inputs = inputs.contiguous(memory_format=torch.channels_last)
     timings = []
     with torch.inference_mode(), autocast(device):

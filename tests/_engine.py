@@ -7,7 +7,7 @@ import numpy as np
 from inkloop.engine import Engine, PredictionReady
 from inkloop.settings import EngineSettings
 from tests._events import TIMEOUT, steps_done
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
 BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
@@ -16,7 +16,8 @@ BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
 def engine_for(segment, recorder, supervised=None, **settings) -> Engine:
     """A tiny-model Engine on ``segment`` (labels: its ink, the papyrus supervised)."""
     train = settings.pop("train", tiny_training())
-    settings = EngineSettings(model=tiny_model(), train=train, **settings)
+    composition = settings.pop("composition", FULL_RESOLUTION)
+    settings = EngineSettings(model=tiny_model(), train=train, composition=composition, **settings)
     ink = np.asarray(segment.ink_labels)
     supervised = np.asarray(segment.mask) if supervised is None else supervised
     return Engine(segment, ink, supervised, settings, on_event=recorder)

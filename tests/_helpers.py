@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.compose import Composition
+
 
 def folder_listing(root: Path) -> dict[str, int]:
     """Every file under ``root`` with its size: proves a failed open wrote nothing."""
@@ -30,6 +32,10 @@ def best_threshold_f05(score: np.ndarray, truth: np.ndarray) -> float:
 
 
 TRAIN_SHAPE = (8, 96, 128)
+
+
+# the tests' tiles and patches are counted in image pixels: the model sees every one of them
+FULL_RESOLUTION = Composition(scale=1)
 
 
 def tiny_model():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from inkloop.compose import Composition, sample_normalisation
+from inkloop.compose import sample_normalisation
 from inkloop.engine import PredictionReady
 from inkloop.io import open_segment
 from inkloop.model import autocast, build_model
@@ -18,7 +18,7 @@ from inkloop.predict import Predictor
 from inkloop.train import LabelStore, Trainer
 from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 pytestmark = [
     pytest.mark.gpu,
@@ -33,7 +33,7 @@ def segment(training_folder):
 
 def _trainer(segment, **training) -> Trainer:
     labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
-    composition = Composition().resolve(segment.shape[0])
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
     normalisation = sample_normalisation(segment, composition)
     config = tiny_training(device="cuda", **training)
     return Trainer(segment, labels, composition, normalisation, config, model_config=tiny_model())
@@ -71,7 +71,7 @@ def test_out_of_gpu_memory_halves_the_batch_and_training_goes_on(segment):
 
 
 def test_prediction_on_the_gpu_matches_the_cpu(segment):
-    composition = Composition().resolve(segment.shape[0])
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
     config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
     torch.manual_seed(0)
     model = build_model(config).eval()

@@ -67,8 +67,10 @@ class TrainConfig:
     """How to train. ``max_steps``/``max_seconds`` end a run (None: until stopped); the cosine
     schedule follows whichever limit is nearer and falls back to constant without one."""
 
-    patch_size: int = 128
-    batch_size: int = 16
+    # model pixels (x Composition.scale image pixels); small batches of small patches make
+    # the most optimiser steps per CPU second, which is what a short budget needs (docs/quality.md)
+    patch_size: int = 64
+    batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-2
     warmup_steps: int = 30

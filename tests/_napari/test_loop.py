@@ -16,7 +16,7 @@ from inkloop.engine import State
 from inkloop.metrics import best_scores
 from inkloop.settings import EngineSettings
 from inkloop.synthetic import make_segment, write_segment
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 from tests._napari._gui import drag
 
 SHAPE, SEED, CONTRAST = (12, 192, 256), 11, 0.3
@@ -74,13 +74,13 @@ def _unlabelled_f05(probability, widget, truth, region) -> float:
 def _untrained_probability(folder, region) -> np.ndarray:
     import torch
 
-    from inkloop.compose import Composition, sample_normalisation
+    from inkloop.compose import sample_normalisation
     from inkloop.io import open_segment
     from inkloop.model import build_model
     from inkloop.predict import Predictor
 
     segment = open_segment(folder)
-    composition = Composition().resolve(segment.shape[0])
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
     torch.manual_seed(0)
     config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
     model = build_model(config).eval()

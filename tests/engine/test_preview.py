@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-from inkloop.compose import Composition, sample_normalisation
+from inkloop.compose import sample_normalisation
 from inkloop.engine import Failed, PredictionReady, State, StateChanged, StepDone
 from inkloop.engine._preview import PreviewSchedule
 from inkloop.io import open_segment
@@ -17,7 +17,7 @@ from inkloop.model import build_model
 from inkloop.predict import Predictor, tile_corners
 from tests._engine import WHOLE, engine_for, predictions, preview_while_training, rounds_done
 from tests._events import TIMEOUT, Recorder, steps_done
-from tests._helpers import tiny_model
+from tests._helpers import FULL_RESOLUTION, tiny_model
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def segment(training_folder):
 
 @pytest.fixture
 def predictor(segment):
-    composition = Composition().resolve(segment.shape[0])
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
     config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
     normalisation = sample_normalisation(segment, composition)
     return Predictor(build_model(config).eval(), composition, normalisation, tile=64, overlap=32)

@@ -10,7 +10,7 @@ from inkloop.compose import Composition, Normalisation
 from inkloop.io import open_segment
 from inkloop.model import build_model
 from inkloop.predict import Predictor, predict_segment, tile_corners
-from tests._helpers import tiny_model
+from tests._helpers import FULL_RESOLUTION, tiny_model
 
 SCALE = Normalisation(1000.0, 40000.0)
 
@@ -36,7 +36,7 @@ def segment(training_folder):
 
 
 def _composition(segment):
-    return Composition().resolve(segment.shape[0])
+    return FULL_RESOLUTION.resolve(segment.shape[0])
 
 
 @pytest.mark.parametrize(

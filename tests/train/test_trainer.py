@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from inkloop.compose import Composition, sample_normalisation
+from inkloop.compose import sample_normalisation
 from inkloop.io import open_segment
 from inkloop.train import BatchStream, LabelStore, PatchSampler, Trainer
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 
 @pytest.fixture
 def parts(training_folder):
     segment = open_segment(training_folder)
-    composition = Composition().resolve(segment.shape[0])
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
     normalisation = sample_normalisation(segment, composition)
     labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
     return segment, labels, composition, normalisation
