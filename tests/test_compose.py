@@ -73,7 +73,8 @@ def test_compose_channels_match_numpy():
 
 def test_read_layers_normalises_and_pads_past_the_edge(segment_folder):
     segment = open_segment(segment_folder)
-    composition = Composition(z_start=2, z_count=4, reverse=True).resolve(segment.shape[0])
+    composition = Composition(z_start=2, z_count=4, reverse=True, scale=1)
+    composition = composition.resolve(segment.shape[0])
     scale = Normalisation(low=1000.0, high=41000.0)
     patch = read_layers(segment, composition, scale, y=-8, x=80, size=32, margin=1)
     assert patch.shape == (6, 32, 32)
@@ -87,7 +88,7 @@ def test_read_layers_normalises_and_pads_past_the_edge(segment_folder):
 
 def test_half_resolution_reads_the_means_of_pixel_squares(segment_folder):
     segment = open_segment(segment_folder)
-    full = Composition(z_count=4).resolve(segment.shape[0])
+    full = Composition(z_count=4, scale=1).resolve(segment.shape[0])
     half = Composition(z_count=4, scale=2).resolve(segment.shape[0])
     scale = Normalisation(low=1000.0, high=41000.0)
     patch = read_layers(segment, half, scale, y=-8, x=80, size=32, margin=1)

@@ -163,7 +163,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise ValueError(f"{path}: checkpoint version {payload['version']} is newer than inkloop")
     return Checkpoint(
         model=ModelConfig.from_dict(payload["model"]),
-        composition=Composition(**payload["composition"]),
+        # checkpoints from before `scale` existed were trained at full resolution
+        composition=Composition(**{"scale": 1, **payload["composition"]}),
         normalisation=Normalisation.from_dict(payload["normalisation"]),
         patch_size=int(payload["patch_size"]),
         step=int(payload["step"]),

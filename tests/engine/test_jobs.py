@@ -192,7 +192,8 @@ def test_compose_gives_the_channels_the_model_sees(segment, mode, names):
 
     recorder = Recorder()
     region = (10, 20, 42, 60)
-    with engine_for(segment, recorder, composition=Composition(mode=mode)) as engine:
+    composition = Composition(mode=mode, scale=1)
+    with engine_for(segment, recorder, composition=composition) as engine:
         request = engine.compose(region)
         assert engine.wait(TIMEOUT)
         trainer = engine.trainer

@@ -31,7 +31,7 @@ from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
 from tests._engine import BIG
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px
 
@@ -42,7 +42,9 @@ def _labels(folder):
 
 
 def _settings() -> EngineSettings:
-    return EngineSettings(model=tiny_model(), train=tiny_training(), tile=64)
+    return EngineSettings(
+        model=tiny_model(), train=tiny_training(), composition=FULL_RESOLUTION, tile=64
+    )
 
 
 @pytest.fixture(scope="module")

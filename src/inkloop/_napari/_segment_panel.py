@@ -226,7 +226,13 @@ class SegmentPanel(QGroupBox):
 
 
 def fit(
-    layers: int, mode: str, z_start, z_count, mean_k: int, reverse: bool, scale: int = 1
+    layers: int,
+    mode: str,
+    z_start,
+    z_count,
+    mean_k: int,
+    reverse: bool,
+    scale: int = Composition.scale,
 ) -> Composition:
     """A Composition of these fields whose window fits ``layers`` layers: the count and the
     mean size shrink to the stack, mean windows keep whole groups, the start moves inside."""

@@ -79,7 +79,8 @@ def _task_progress(request: int, emit: Callable, between_tasks: Callable):
 
 
 def compose_region(trainer, segment, region, request: int) -> Composed:
-    """The normalised channels the model sees over ``region`` (MAX_COMPOSE² pixels at most)."""
+    """The normalised channels the model sees over ``region`` (MAX_COMPOSE² pixels at most),
+    at full resolution: a model at half (quarter) resolution sees their 2 x 2 (4 x 4) means."""
     import torch
 
     from inkloop.compose import compose_channels
