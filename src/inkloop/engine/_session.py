@@ -3,8 +3,6 @@ settings, the model being trained, the state, and the listeners it tells."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from inkloop.engine._build import build_trainer, predictor_for
@@ -12,8 +10,6 @@ from inkloop.engine._events import State
 from inkloop.engine._surface import Announcer
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
-
-log = logging.getLogger(__name__)
 
 
 class Session(Announcer):
