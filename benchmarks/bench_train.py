@@ -154,7 +154,7 @@ def synthetic_quality(segment, seconds: float, device: str = "cpu") -> float:
     while not trainer.finished:
         trainer.step()
     trainer.close()
-    predictor = Predictor(trainer.model, composition, normalisation)
+    predictor = Predictor(trainer.inference_model, composition, normalisation)
     probability = predictor.predict_region(segment, (0, 0, SIZE, SIZE), mask)
     unlabelled = mask & ~labelled
     return round(best_scores(probability, ink, unlabelled).f05, 4)

@@ -9,9 +9,11 @@ from inkloop.brush import (
     TILE,
     Brush,
     LabelCanvas,
+    PredictionLabels,
     decode_labels,
     encode_labels,
     footprint,
+    ink_from_prediction,
     posterize,
 )
 
@@ -156,3 +158,52 @@ def test_canvas_from_codes_paints_in_place_and_reports_the_stroke_box():
     assert canvas.end_stroke() is None  # no stroke open
     with pytest.raises(ValueError, match="uint16"):
         LabelCanvas.from_codes(np.zeros((8, 8), np.uint8))
+
+
+def test_accept_labels_the_prediction_under_the_brush_and_undoes():
+    canvas = _canvas((40, 40))
+    probability = np.linspace(0, 255, 40 * 40).reshape(40, 40).astype(np.uint8)
+    with pytest.raises(ValueError, match="no prediction to accept yet"):
+        canvas.stamp(20, 20, Brush(radius=4, mode="accept"))
+    known = np.ones((40, 40), bool)
+    box = canvas.stamp(
+        20, 20, Brush(radius=4, hardness=0.0, mode="accept"), PredictionLabels(probability, known)
+    )
+    y0, x0, y1, x1 = box
+    ink, supervised = canvas.labels(box)
+    assert supervised.sum() == (footprint(4, 0.0) > 0).sum()
+    # the strength is the probability, not the brush's fall-off
+    assert np.array_equal(ink[supervised], probability[y0:y1, x0:x1][supervised])
+    assert canvas.accepted_pixels == supervised.sum()
+    canvas.undo()
+    assert not canvas.supervised.any()
+
+
+def test_accept_leaves_alone_what_was_not_predicted_and_can_threshold():
+    canvas = _canvas((64, 64))
+    probability = np.full((64, 64), 200, np.uint8)
+    probability[:, :32] = 100
+    known = np.zeros((4, 4), bool)  # cells of 16 pixels
+    known[:, :3] = True  # columns 0-47 predicted
+    hard = PredictionLabels(probability, known, cell=16, threshold=0.5, soft=False)
+    canvas.accept_box((10, 10, 60, 60), hard)
+    ink, supervised = canvas.labels((0, 0, 64, 64))
+    assert supervised[10:60, 10:48].all()
+    assert not supervised[:, 48:].any()
+    assert not supervised[:10].any()
+    assert (ink[10:60, 10:32] == 0).all()  # below the threshold: "no ink"
+    assert (ink[10:60, 32:48] == 255).all()
+    assert canvas.accepted_pixels == 50 * 38
+    canvas.undo()
+    assert not canvas.supervised.any()
+    with pytest.raises(ValueError, match="accepted box"):
+        canvas.accept_box((5, 5, 80, 25), hard)
+
+
+def test_soft_prediction_labels_keep_strength_above_the_threshold():
+    probability = np.array([[0.1, 0.4, 0.7, 1.0]], np.float32)
+    assert ink_from_prediction(probability, 0.5).tolist() == [[0, 0, 178, 255]]
+    assert ink_from_prediction(probability, 0.5, soft=False).tolist() == [[0, 0, 255, 255]]
+    assert ink_from_prediction((probability * 255).astype(np.uint8)).tolist() == [
+        [25, 102, 178, 255]
+    ]

@@ -165,3 +165,29 @@ def _has_cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_labels_can_start_from_a_prediction_image(training_folder, tmp_path, capsys):
+    from inkloop.io import open_segment
+
+    segment = open_segment(training_folder)
+    truth = np.asarray(segment.ink_labels)
+    prediction = np.where(truth > 0, 230, 40).astype(np.uint8)  # a community model's PNG
+    write_png(tmp_path / "prediction.png", prediction)
+    out = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
+    args += ["--labels-from-prediction", str(tmp_path / "prediction.png")]
+    assert main([*args, "--prediction-threshold", "0.6", "--prediction-hard"]) == 0
+    provenance = load_checkpoint(out).provenance
+    assert "prediction.png (hard, threshold 0.6)" in provenance["labels_file"]
+    mask = np.asarray(segment.mask)
+    assert provenance["labels"]["supervised_pixels"] == mask.sum()
+    assert provenance["labels"]["ink_pixels"] == ((truth > 0) & mask).sum()
+
+    write_png(tmp_path / "small.png", prediction[:-1])
+    capsys.readouterr()
+    args[-1] = str(tmp_path / "small.png")
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert "the prediction is 95 x 128 pixels but" in error
+    assert error.count("\n") == 1

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inkloop.boxes import union_box
+from inkloop.boxes import check_box, union_box
 
-MODES = ("ink", "no_ink", "erase")
+MODES = ("ink", "no_ink", "erase", "accept")  # accept: the model's prediction under the brush
 TILE = 64  # undo granularity
 
 
@@ -69,6 +69,48 @@ def encode_labels(ink: np.ndarray, supervised: np.ndarray) -> np.ndarray:
     return np.where(supervised, np.asarray(ink, np.uint16) + 1, UNLABELLED).astype(np.uint16)
 
 
+def ink_from_prediction(probability: np.ndarray, threshold: float = 0.0, *, soft: bool = True):
+    """Ink strength (uint8) to label from a prediction (float 0..1 or uint8 0..255).
+
+    Soft: the probability is the strength, and below ``threshold`` "no ink" (0). Hard: 255
+    at or above ``threshold``, 0 below.
+    """
+    probability = np.asarray(probability)
+    if probability.dtype == np.uint8:
+        level = probability
+    else:
+        level = np.rint(np.clip(probability, 0, 1) * 255).astype(np.uint8)
+    ink_at = level >= np.uint8(round(threshold * 255))
+    if soft:
+        return np.where(ink_at, level, 0).astype(np.uint8)
+    return np.where(ink_at, 255, 0).astype(np.uint8)
+
+
+class PredictionLabels:
+    """The label codes an accept brush writes, read from a prediction on demand.
+
+    ``prediction`` is uint8 (0..255, image-sized, e.g. the overlay's data); ``known`` (bool)
+    marks the cells of ``cell`` x ``cell`` pixels that hold a prediction: elsewhere the code
+    is 0 and the labels stay as they are. Only the slices asked for are computed, so a
+    stamp costs its own box on any size of segment.
+    """
+
+    def __init__(self, prediction, known, cell: int = 1, threshold=0.0, soft=True) -> None:
+        self.prediction, self.known, self.cell = prediction, known, cell
+        self.threshold, self.soft = threshold, soft
+
+    def __getitem__(self, key) -> np.ndarray:
+        rows, cols = key
+        ink = ink_from_prediction(self.prediction[rows, cols], self.threshold, soft=self.soft)
+        cell = self.cell
+        known = self.known[
+            rows.start // cell : -(-rows.stop // cell), cols.start // cell : -(-cols.stop // cell)
+        ]
+        known = np.repeat(np.repeat(known, cell, 0), cell, 1)
+        known = known[rows.start % cell :, cols.start % cell :][: ink.shape[0], : ink.shape[1]]
+        return np.where(known, ink.astype(np.uint16) + 1, UNLABELLED).astype(np.uint16)
+
+
 def decode_labels(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ink strength (uint8) and supervision (bool) from label codes."""
     supervised = codes > UNLABELLED
@@ -86,6 +128,7 @@ class LabelCanvas:
         if ink.shape != supervised.shape or ink.ndim != 2:
             raise ValueError(f"ink {ink.shape} and supervision {supervised.shape} differ")
         self.codes = encode_labels(ink, supervised)
+        self.accepted_pixels = 0  # labelled by accepting the model's prediction (rounds)
         self._undo: deque = deque(maxlen=history)
         self._redo: list = []
         self._stroke: dict | None = None
@@ -98,6 +141,7 @@ class LabelCanvas:
         canvas = cls.__new__(cls)
         canvas.codes = codes
         canvas._undo, canvas._redo, canvas._stroke = deque(maxlen=history), [], None
+        canvas.accepted_pixels = 0
         return canvas
 
     @property
@@ -135,8 +179,16 @@ class LabelCanvas:
         self._redo.clear()
         return _tiles_box(stroke, self.shape)
 
-    def stamp(self, y: float, x: float, brush: Brush) -> tuple[int, int, int, int] | None:
-        """Apply one stamp centred at (y, x); returns the box (y0, x0, y1, x1) it changed."""
+    def stamp(
+        self, y: float, x: float, brush: Brush, accepted=None
+    ) -> tuple[int, int, int, int] | None:
+        """Apply one stamp centred at (y, x); returns the box (y0, x0, y1, x1) it changed.
+
+        An "accept" brush writes ``accepted`` into its disc: label codes of the image's size
+        (an array, or a `PredictionLabels`), 0 where there is nothing to accept.
+        """
+        if brush.mode == "accept" and accepted is None:
+            raise ValueError("there is no prediction to accept yet: finetune or predict first")
         values = brush.stamp_values()
         size = values.shape[0] // 2
         cy, cx = int(np.rint(y)), int(np.rint(x))
@@ -154,11 +206,28 @@ class LabelCanvas:
         if brush.mode == "ink":  # max-combine: 1 + strength, so ink also marks supervision
             level = np.round(values * 255).astype(np.uint16) + 1
             np.maximum(codes, level, out=codes, where=touched)
+        elif brush.mode == "accept":
+            self._accept(codes, accepted[y0:y1, x0:x1], touched)
         else:
             codes[touched] = NO_INK if brush.mode == "no_ink" else UNLABELLED
         if lone:
             self.end_stroke()
         return y0, x0, y1, x1
+
+    def accept_box(self, box, accepted) -> tuple[int, int, int, int] | None:
+        """Write ``accepted`` (label codes, as for `stamp`) into ``box`` = (y0, x0, y1, x1)
+        as one undoable stroke; returns the box it changed."""
+        y0, x0, y1, x1 = check_box(box, self.shape, "accepted box")
+        self.begin_stroke()
+        self._remember((y0, x0, y1, x1))
+        codes = self.codes[y0:y1, x0:x1]
+        self._accept(codes, accepted[y0:y1, x0:x1], np.ones(codes.shape, bool))
+        return self.end_stroke()
+
+    def _accept(self, codes: np.ndarray, accepted: np.ndarray, where: np.ndarray) -> None:
+        where = where & (accepted > UNLABELLED)
+        codes[where] = accepted[where]
+        self.accepted_pixels += int(where.sum())
 
     def undo(self) -> tuple[int, int, int, int] | None:
         """Take back the last stroke; returns the box it changed (None if nothing to undo)."""

@@ -1,4 +1,5 @@
-"""The `inkloop` command: info, synth, train, predict, evaluate (and demo, in `_cli_demo`)."""
+"""The `inkloop` command: synth, train, predict, evaluate (info and check in `_cli_inspect`,
+demo in `_cli_demo`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from inkloop._cli_demo import add_demo
+from inkloop._cli_inspect import add_inspect
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.settings import TrainConfig
 from inkloop.synthetic import INK_CONTRAST
@@ -29,14 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="inkloop", description="Human-in-the-loop ink detection for scroll segments."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    info = commands.add_parser(
-        "info", help="print what a segment or a checkpoint (MODEL.pt) holds, as JSON"
-    )
-    info.add_argument(
-        "segment", type=Path, help="layer folder, multi-page TIFF, zarr, or a checkpoint file"
-    )
-    info.set_defaults(run=_info)
+    add_inspect(commands)
 
     synth = commands.add_parser("synth", help="write a synthetic segment with known ink")
     synth.add_argument("out_dir", type=Path, help="segment folder to create")
@@ -81,11 +76,25 @@ def _add_train(commands) -> None:
         description="Train headless; Ctrl+C stops and still writes the last good weights.",
     )
     train.add_argument("segment", type=Path, help="anything `inkloop info` reads")
-    train.add_argument(
+    source = train.add_mutually_exclusive_group()
+    source.add_argument(
         "--labels",
         type=Path,
         help="ink labels PNG/TIFF, 255 = ink, grey = soft "
         "(default: the segment's own *_inklabels.png)",
+    )
+    source.add_argument(
+        "--labels-from-prediction",
+        type=Path,
+        metavar="PREDICTION",
+        help="start from a prediction image (e.g. a community model's PNG): ink where it is "
+        "at or above --prediction-threshold, no ink below, on every papyrus pixel",
+    )
+    train.add_argument("--prediction-threshold", type=float, default=0.5, metavar="P")
+    train.add_argument(
+        "--prediction-hard",
+        action="store_true",
+        help="label full-strength ink above the threshold (default: the probability, soft)",
     )
     train.add_argument(
         "--supervision",
@@ -184,11 +193,21 @@ def parse_region(text: str) -> tuple[int, int, int, int]:
 
 def _train(args) -> int:
     from inkloop.headless import train_to_file
-    from inkloop.io import load_labels, open_segment
+    from inkloop.io import labels_from_prediction, load_labels, open_segment
     from inkloop.settings import EngineSettings
 
     segment = open_segment(args.segment)
-    ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
+    if args.labels_from_prediction is not None:
+        if args.supervision is not None:
+            raise ValueError("--labels-from-prediction labels all papyrus: drop --supervision")
+        ink, supervised, sources = labels_from_prediction(
+            segment,
+            args.labels_from_prediction,
+            args.prediction_threshold,
+            soft=not args.prediction_hard,
+        )
+    else:
+        ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
     max_seconds = args.max_seconds if (args.max_seconds or args.max_steps) else 300.0
     settings = EngineSettings(
         composition=Composition(
@@ -233,32 +252,6 @@ def _evaluate(args) -> int:
     from inkloop.headless import evaluate_file
 
     print(json.dumps(evaluate_file(args.prediction, args.labels, args.supervision)))
-    return 0
-
-
-def _info(args) -> int:
-    from inkloop.io import open_segment
-
-    if args.segment.suffix == ".pt":
-        from inkloop.model import describe_checkpoint
-
-        print(json.dumps(describe_checkpoint(args.segment)))
-        return 0
-    segment = open_segment(args.segment)
-    report = {
-        "name": segment.name,
-        "path": str(segment.path),
-        "format": segment.format,
-        "shape": list(segment.shape),
-        "dtype": str(segment.dtype),
-        "layer_range": [segment.layer_numbers[0], segment.layer_numbers[-1]],
-        "levels": [list(level.shape) for level in segment.levels],
-        "has_mask": segment.mask is not None,
-        "has_ink_labels": segment.ink_labels is not None,
-        "has_supervision": segment.supervision is not None,
-        "files": {key: str(path) for key, path in segment.files.items()},
-    }
-    print(json.dumps(report))
     return 0
 
 

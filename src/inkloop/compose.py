@@ -135,8 +135,8 @@ def sample_normalisation(
     if mask is None and segment.mask is not None:
         mask = np.asarray(segment.mask)
     samples = []
-    for y, x in _papyrus_corners(segment.shape[1:], mask, rng, windows, size):
-        block = _read_block(segment, layers, y, x, size)
+    for y, x in papyrus_corners(segment.shape[1:], mask, rng, windows, size):
+        block = read_block(segment, layers, y, x, size)
         inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
         samples.append(block[:, inside].ravel())
     values = np.concatenate(samples) if samples else np.empty(0)
@@ -161,7 +161,7 @@ def read_layers(
     The patch may reach past the image edge; those pixels are 0.
     """
     layers = composition.layer_indices(segment.shape[0], margin)
-    block = downscale(_read_block(segment, layers, y, x, size), composition.scale)
+    block = downscale(read_block(segment, layers, y, x, size), composition.scale)
     return normalisation.apply(block)  # after the means: scale² times fewer pixels to map
 
 
@@ -198,7 +198,7 @@ def compose_channels(layers, composition: Composition):
     return grouped.mean(dim=-3)
 
 
-def _read_block(segment, layers: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
+def read_block(segment, layers: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
     """Read volume[layers, y:y+size, x:x+size], zero outside the image."""
     _, height, width = segment.shape
     y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + size, height), min(x + size, width)
@@ -210,7 +210,7 @@ def _read_block(segment, layers: np.ndarray, y: int, x: int, size: int) -> np.nd
     return out
 
 
-def _papyrus_corners(shape, mask, rng: np.random.Generator, count: int, size: int):
+def papyrus_corners(shape, mask, rng: np.random.Generator, count: int, size: int):
     """Top-left corners of ``count`` windows whose centre lies on papyrus (if there is a mask)."""
     height, width = shape
     if mask is None:

@@ -183,7 +183,7 @@ def _untrained_prediction(segment, ink, supervised, settings) -> np.ndarray:
 
     mask = np.asarray(segment.mask)
     trainer = build_trainer(settings, segment, LabelStore(ink, supervised), mask)
-    predictor = Predictor(trainer.model, trainer.composition, trainer.normalisation)
+    predictor = Predictor(trainer.inference_model, trainer.composition, trainer.normalisation)
     return predictor.predict_region(segment, (0, 0, *segment.shape[1:]), mask)
 
 

@@ -80,6 +80,8 @@ class TrainConfig:
     label_smoothing: float = 0.2
     dice_weight: float = 1.0
     ink_share: float = 0.5
+    # predictions use an average of the weights: 0.99 ~ the last 100 steps, 0 = the last step
+    ema: float = 0.99
     augment: Augmentations = field(default_factory=Augmentations)
     device: str = "auto"
     amp: bool = True  # bf16/fp16 autocast on CUDA
@@ -90,6 +92,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.patch_size % 32:
             raise ValueError(f"patch size {self.patch_size} must be a multiple of 32")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"weight average decay {self.ema} must be in 0..1 (0 turns it off)")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"unknown schedule {self.schedule!r}: use cosine or constant")
 

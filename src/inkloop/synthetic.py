@@ -37,9 +37,10 @@ def make_segment(
     reverse: bool = False,
     dtype: str = "uint16",
     ink_contrast: float = INK_CONTRAST,
+    ink_depth: float = 0.0,
 ) -> SyntheticSegment:
     """Make a whole synthetic segment in memory (small sizes: tests, demos)."""
-    fields = SheetFields(height, width, layers, seed, ink_contrast)
+    fields = SheetFields(height, width, layers, seed, ink_contrast, ink_depth)
     order = range(layers - 1, -1, -1) if reverse else range(layers)
     volume = np.stack([fields.layer(z, dtype) for z in order])
     return SyntheticSegment(volume=volume, ink=fields.ink, mask=fields.mask)
@@ -57,6 +58,7 @@ def write_segment(
     dtype: str = "uint16",
     compression: str | None = None,
     ink_contrast: float = INK_CONTRAST,
+    ink_depth: float = 0.0,
     truth_as_labels: bool = True,
 ) -> Path:
     """Write a synthetic segment in the Vesuvius folder layout, one layer at a time.
@@ -67,12 +69,14 @@ def write_segment(
     ``name`` defaults to the folder name.
     Memory stays at a few 2D fields, so segments larger than RAM can be made.
     ``ink_contrast`` above the default makes ink easier to see (quick smoke tests).
+    ``ink_depth`` (layers from the sheet's centre; negative is towards layer 0) puts the ink
+    on one face of the sheet, as on a real recto: then the stack has a right way round.
     """
     from inkloop.io import truth_path, write_layer, write_png
 
     out = Path(out_dir)
     name = name or out.name
-    fields = SheetFields(height, width, layers, seed, ink_contrast)
+    fields = SheetFields(height, width, layers, seed, ink_contrast, ink_depth)
     digits = max(2, len(str(layers - 1)))
     for index in range(layers):
         z = layers - 1 - index if reverse else index
@@ -88,7 +92,13 @@ class SheetFields:
     """The 2D fields of one synthetic sheet; ``layer(z)`` renders any layer from them."""
 
     def __init__(
-        self, height: int, width: int, layers: int, seed: int, ink_contrast: float = INK_CONTRAST
+        self,
+        height: int,
+        width: int,
+        layers: int,
+        seed: int,
+        ink_contrast: float = INK_CONTRAST,
+        ink_depth: float = 0.0,
     ) -> None:
         from scipy import ndimage
 
@@ -97,7 +107,7 @@ class SheetFields:
         self.shape = (height, width)
         self.layers = layers
         self.seed = seed
-        self.ink_contrast = ink_contrast
+        self.ink_contrast, self.ink_depth = ink_contrast, ink_depth
         rng = np.random.default_rng(seed)
         self.surface = layers / 2 + 0.06 * layers * _smooth_noise(rng, self.shape, 384)
         self.half_thickness = 0.22 * layers
@@ -122,7 +132,7 @@ class SheetFields:
         fibre_v = np.cos(turn) * self.fibres_v[0] + np.sin(turn) * self.fibres_v[1]
         texture = recto * fibre_h + (1 - recto) * fibre_v
         density = (0.55 + 0.1 * texture) * (1 - 0.3 * self.cracks) * self.brightness
-        band = np.exp(-0.5 * (depth / self.ink_width) ** 2)
+        band = np.exp(-0.5 * ((depth - self.ink_depth) / self.ink_width) ** 2)
         density += self.ink_contrast * self.ink * self.ink_grain * band
         noise = np.random.default_rng([self.seed, z]).standard_normal(self.shape, np.float32)
         values = AIR_LEVEL + (SHEET_LEVEL / 0.55) * inside * density + 1800 * noise

@@ -54,6 +54,24 @@ def test_steps_train_and_finish_at_the_limit(parts):
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
+def test_predictions_and_checkpoints_use_the_weight_average(parts):
+    trainer = _trainer(parts, max_steps=30, ema=0.9)
+    trainer.step()  # the first average is the model itself
+    for average, weights in zip(
+        trainer.inference_model.parameters(), trainer.model.parameters(), strict=True
+    ):
+        assert torch.equal(average, weights)
+    while not trainer.finished:
+        trainer.step()
+    trainer.close()
+    average = trainer.inference_model.state_dict()
+    assert any(not torch.equal(v, average[k]) for k, v in trainer.model.state_dict().items())
+    saved = trainer.checkpoint().state_dict
+    assert all(torch.equal(saved[k], v) for k, v in average.items())
+    off = _trainer(parts, ema=0)
+    assert off.inference_model is off.model
+
+
 def test_half_resolution_patches_span_twice_the_labels(parts):
     segment, _, composition, normalisation = parts
     half = dataclasses.replace(composition, scale=2)

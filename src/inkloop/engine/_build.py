@@ -46,5 +46,6 @@ def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, froze
 
     from inkloop.predict import Predictor
 
-    model = copy.deepcopy(trainer.model) if frozen else trainer.model
+    model = trainer.inference_model
+    model = copy.deepcopy(model) if frozen else model
     return Predictor(model, trainer.composition, trainer.normalisation, tile=settings.tile, tta=tta)

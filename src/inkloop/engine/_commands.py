@@ -92,6 +92,15 @@ class Compose(Request):
 
 
 @dataclass(frozen=True)
+class Rank(Request):
+    """Rank ``box``² boxes of ``tiles`` random papyrus tiles by the model's uncertainty."""
+
+    box: int = 256
+    tiles: int = 24
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class UpdateLabels(Command):
     """Label update ``number`` of an engine process (its child applies them in order)."""
 

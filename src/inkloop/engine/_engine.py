@@ -154,6 +154,14 @@ class Engine:
         self.submit(c.Compose(request, tuple(int(v) for v in region)))
         return request
 
+    def rank(self, box: int = 256, tiles: int = 24, seed: int = 0) -> int:
+        """Queue ranking ``box``² boxes of ``tiles`` random papyrus tiles by how unsure the
+        model is over their unlabelled pixels ("label here next"); one tile per turn between
+        training steps, then a Ranked event with the returned request number."""
+        request = self._number()
+        self.submit(c.Rank(request, int(box), int(tiles), int(seed)))
+        return request
+
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
         self.submit(c.Save(Path(path)))
@@ -201,6 +209,7 @@ class Engine:
             c.PredictSegment: predictions.predict_segment,
             c.Cancel: predictions.cancel,
             c.Compose: predictions.compose,
+            c.Rank: predictions.rank,
         }
 
     def _predict(self, command: c.Predict) -> None:
@@ -249,6 +258,8 @@ class Engine:
             return self._predictions.preview_round
         if self._predictions.segment_due():
             return self._predictions.run_segment
+        if self._predictions.rank_due():
+            return self._predictions.rank_step
         return self._training.step if self._session.training else None
 
     def _apply(self, command: c.Command) -> None:

@@ -119,6 +119,16 @@ class Composed:
 
 
 @dataclass(frozen=True)
+class Ranked:
+    """Boxes to label next, most uncertain first: (score, (y0, x0, y1, x1)) each, scored by
+    4 p (1 - p) over their unlabelled papyrus (`inkloop.uncertainty`)."""
+
+    request: int
+    boxes: tuple
+    step: int  # training step of the weights that ranked them
+
+
+@dataclass(frozen=True)
 class Ready:
     """The engine process is set up (imports, segment, model) and takes commands."""
 
@@ -137,5 +147,6 @@ Event = (
     | SegmentProgress
     | SegmentPredicted
     | Composed
+    | Ranked
     | Ready
 )

@@ -153,6 +153,14 @@ class EngineProcess:
         self._send(c.Compose(request, tuple(int(v) for v in region)))
         return request
 
+    def rank(self, box: int = 256, tiles: int = 24, seed: int = 0) -> int:
+        """Queue ranking ``box``² boxes of ``tiles`` random papyrus tiles by how unsure the
+        model is over their unlabelled pixels ("label here next"); one tile per turn between
+        training steps, then a Ranked event with the returned request number."""
+        request = self._next_request()
+        self._send(c.Rank(request, int(box), int(tiles), int(seed)))
+        return request
+
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
         self._send(c.Save(Path(path)))

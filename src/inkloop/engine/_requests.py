@@ -11,10 +11,11 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from inkloop.engine._commands import Cancel, Compose, Predict, PredictSegment, Preview
-from inkloop.engine._events import Failed, Notice
+from inkloop.engine._commands import Cancel, Compose, Predict, PredictSegment, Preview, Rank
+from inkloop.engine._events import Failed, Notice, Ranked
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
+from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
 from inkloop.model import all_cores
 
@@ -41,6 +42,8 @@ class Predictions:
         self.preview_schedule = PreviewSchedule(session.settings.preview_share)
         self.jobs: deque[SegmentJob] = deque()  # whole-segment predictions not started yet
         self.job: SegmentJob | None = None  # the one running
+        self.ranking: RankJob | None = None  # the boxes being ranked for "label here next"
+        self._rank_turn = False  # while training, ranking takes every other turn
 
     @property
     def busy(self) -> bool:
@@ -144,6 +147,33 @@ class Predictions:
             pass
         if ending():
             raise JobInterruptedError
+
+    def rank(self, command: Rank) -> None:
+        """Start ranking (replacing a ranking in flight)."""
+        job = RankJob.sample(
+            command.request, self.session, command.box, command.tiles, command.seed
+        )
+        self.ranking = job if job.corners else None
+        if not job.corners:
+            self.session.emit(Ranked(command.request, (), self.session.trainer.step_count))
+
+    def rank_due(self) -> bool:
+        if self.ranking is None:
+            return False
+        self._rank_turn = not self._rank_turn or not self.session.training
+        return self._rank_turn
+
+    def rank_step(self) -> None:
+        """Score one more tile of the ranking; emit Ranked after the last."""
+        job = self.ranking
+        try:
+            ranked = job.step(self.session)
+        except Exception:
+            self.ranking = None  # reported once by the engine, not retried
+            raise
+        if ranked is not None:
+            self.ranking = None
+            self.session.emit(ranked)
 
     def compose(self, command: Compose) -> None:
         session = self.session

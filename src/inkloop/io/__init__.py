@@ -5,6 +5,7 @@ from inkloop.io._images import read_image
 from inkloop.io._labels import (
     autosaved_labels,
     initial_labels,
+    labels_from_prediction,
     load_labels,
     save_labels,
     write_label_files,
@@ -33,6 +34,7 @@ __all__ = [
     "detect_format",
     "initial_labels",
     "label_paths",
+    "labels_from_prediction",
     "load_labels",
     "open_segment",
     "prediction_output",

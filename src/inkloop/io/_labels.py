@@ -78,3 +78,27 @@ def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str]:
         return ink, supervised, f"labels {sources['labels_file']}"
     shape = segment.shape[1:]
     return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet"
+
+
+def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):
+    """Ink labels (uint8) and supervision (bool) started from a prediction image (a community
+    model's PNG/TIFF): see `inkloop.brush.ink_from_prediction`; every papyrus pixel labelled.
+    Returns them with where they came from; ValueError if the sizes differ."""
+    from inkloop.brush import ink_from_prediction
+    from inkloop.io._sidefiles import read_prediction
+
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"prediction threshold {threshold} must be within 0..1")
+    probability = read_prediction(path)
+    shape = tuple(segment.shape[1:])
+    if probability.shape != shape:
+        raise ValueError(
+            f"{path}: the prediction is {probability.shape[0]} x {probability.shape[1]} pixels "
+            f"but {segment.name} is {shape[0]} x {shape[1]}"
+        )
+    ink = ink_from_prediction(probability, threshold, soft=soft)
+    papyrus = np.ones(shape, bool) if segment.mask is None else np.asarray(segment.mask, bool)
+    kind = "soft" if soft else "hard"
+    sources = {"labels_file": f"{path} ({kind}, threshold {threshold:g})"}
+    sources["supervision_file"] = str(segment.files.get("mask", "all pixels"))
+    return ink, papyrus, sources

@@ -1,12 +1,13 @@
 """Finetuning on sparse soft labels: sampling, augmentation, masked loss, the training loop."""
 
 from inkloop.train._augment import augment_batch
-from inkloop.train._labels import LabelError, LabelStore
+from inkloop.train._labels import INK_LEVEL, LabelError, LabelStore
 from inkloop.train._loop import StepResult, Trainer
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import Batch, BatchStream, PatchSampler
 
 __all__ = [
+    "INK_LEVEL",
     "Batch",
     "BatchStream",
     "LabelError",

@@ -12,6 +12,7 @@ from inkloop.compose import Composition, Normalisation
 from inkloop.model import Checkpoint, autocast, build_model, pick_device
 from inkloop.settings import ModelConfig, TrainConfig
 from inkloop.train._augment import augment_batch
+from inkloop.train._average import weight_average
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import BatchStream, PatchSampler
@@ -54,6 +55,7 @@ class Trainer:
         self.model.to(self.device).train()
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
+        self.average = weight_average(self.model, config.ema) if config.ema else None
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
@@ -136,7 +138,14 @@ class Trainer:
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.average is not None:
+            self.average.update_parameters(self.model)
         return value
+
+    @property
+    def inference_model(self):
+        """What predictions and checkpoints use: the weight average, or the model itself."""
+        return self.model if self.average is None else self.average.module
 
     def learning_rate(self) -> float:
         """Linear warmup, then cosine towards 2% over the run's limit (or constant)."""
@@ -170,7 +179,9 @@ class Trainer:
             normalisation=self.normalisation,
             patch_size=self.config.patch_size,
             step=self.step_count,
-            state_dict={k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            state_dict={
+                k: v.detach().cpu().clone() for k, v in self.inference_model.state_dict().items()
+            },
             provenance=provenance or {},
             train=self.config,
         )

@@ -1,0 +1,66 @@
+"""`inkloop info` and `inkloop check`: what a segment or checkpoint holds, and a pre-flight
+check of a segment's stack (surface, z-window, layer order)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_inspect(commands) -> None:
+    """Add the `info` and `check` sub-commands to the `inkloop` parser."""
+    info = commands.add_parser(
+        "info", help="print what a segment or a checkpoint (MODEL.pt) holds, as JSON"
+    )
+    info.add_argument(
+        "segment", type=Path, help="layer folder, multi-page TIFF, zarr, or a checkpoint file"
+    )
+    info.set_defaults(run=_info)
+
+    check = commands.add_parser(
+        "check",
+        help="pre-flight check of a segment: where the papyrus surface is, which z-window "
+        "to read, and (with --model) whether its layers look reversed",
+    )
+    check.add_argument("segment", type=Path, help="anything `inkloop info` reads")
+    check.add_argument("--model", type=Path, help="checkpoint to read the stack both ways with")
+    check.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    check.add_argument("--json", action="store_true", help="print the full report as JSON")
+    check.set_defaults(run=_check)
+
+
+def _info(args) -> int:
+    from inkloop.io import open_segment
+
+    if args.segment.suffix == ".pt":
+        from inkloop.model import describe_checkpoint
+
+        print(json.dumps(describe_checkpoint(args.segment)))
+        return 0
+    segment = open_segment(args.segment)
+    report = {
+        "name": segment.name,
+        "path": str(segment.path),
+        "format": segment.format,
+        "shape": list(segment.shape),
+        "dtype": str(segment.dtype),
+        "layer_range": [segment.layer_numbers[0], segment.layer_numbers[-1]],
+        "levels": [list(level.shape) for level in segment.levels],
+        "has_mask": segment.mask is not None,
+        "has_ink_labels": segment.ink_labels is not None,
+        "has_supervision": segment.supervision is not None,
+        "files": {key: str(path) for key, path in segment.files.items()},
+    }
+    print(json.dumps(report))
+    return 0
+
+
+def _check(args) -> int:
+    from inkloop.check import check_segment
+
+    report = check_segment(args.segment, args.model, device=args.device)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print("\n".join(report["lines"]))
+    return 0

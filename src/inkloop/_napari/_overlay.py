@@ -1,0 +1,108 @@
+"""The prediction overlay of one segment: the "ink prediction" and "uncertainty" layers, the
+threshold view, and what an accept brush takes from them."""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtCore import QTimer
+
+from inkloop._napari._private import show_image_box
+from inkloop.boxes import union_box
+from inkloop.brush import PredictionLabels
+from inkloop.uncertainty import uncertainty
+
+PREDICTION_LAYER = "ink prediction"
+UNCERTAINTY_LAYER = "uncertainty"
+# the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
+SOFT_LIMITS = (127.0, 255.0)
+KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
+
+
+class PredictionOverlay:
+    """Shows streamed probabilities (uint8 0..255) in ``viewer`` over ``shape`` = (H, W),
+    below ``labels_layer``; redraws changed boxes at most every 100 ms.
+
+    ``accepted`` is what an accept brush writes: the prediction as label codes (soft, or
+    thresholded while the threshold slider is on), and nothing where no prediction arrived.
+    """
+
+    def __init__(self, viewer, shape: tuple[int, int], labels_layer, parent) -> None:
+        self.viewer, self.shape, self.labels_layer = viewer, shape, labels_layer
+        self.threshold = 0.0  # 0: the soft view
+        self.known = np.zeros([-(-side // KNOWN_CELL) for side in shape], bool)
+        self.accepted: PredictionLabels | None = None  # once there is a prediction layer
+        self._unshown: tuple[int, int, int, int] | None = None  # box not redrawn yet
+        self._redraw = QTimer(parent)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(100)
+        self._redraw.timeout.connect(self._redraw_boxes)
+
+    def layer(self):
+        """The "ink prediction" layer, added (empty) if the viewer has none."""
+        if PREDICTION_LAYER not in self.viewer.layers:
+            self._add(PREDICTION_LAYER, colormap="inferno", contrast_limits=self._limits())
+        layer = self.viewer.layers[PREDICTION_LAYER]
+        if self.accepted is None or self.accepted.prediction is not layer.data:
+            self.accepted = PredictionLabels(layer.data, self.known, KNOWN_CELL)
+            self.set_threshold(self.threshold)
+        return layer
+
+    def uncertainty_layer(self):
+        """The "uncertainty" layer (hidden until the user shows it), added if missing."""
+        if UNCERTAINTY_LAYER not in self.viewer.layers:
+            layer = self._add(UNCERTAINTY_LAYER, colormap="viridis", contrast_limits=(0, 255))
+            layer.visible = False
+        return self.viewer.layers[UNCERTAINTY_LAYER]
+
+    def show(self, region: tuple[int, int, int, int], probability: np.ndarray) -> None:
+        """Put ``probability`` (float 0..1) over ``region`` = (y0, x0, y1, x1)."""
+        y0, x0, y1, x1 = region
+        self.layer().data[y0:y1, x0:x1] = np.rint(probability * 255).astype(np.uint8)
+        self.uncertainty_layer().data[y0:y1, x0:x1] = uncertainty(probability)
+        self.known[_whole_cells(region, self.shape)] = True
+        self._unshown = union_box([box for box in (self._unshown, region) if box])
+        if not self._redraw.isActive():  # tiles arriving together are drawn together
+            self._redraw.start()
+
+    def set_threshold(self, threshold: float) -> None:
+        """0: the soft view (p from 0.5 up); above: ink at ``threshold``, for the eye and
+        for the accept brush alike."""
+        self.threshold = threshold
+        if self.accepted is not None:
+            self.accepted.threshold, self.accepted.soft = threshold, threshold == 0
+        if PREDICTION_LAYER in self.viewer.layers:
+            self.viewer.layers[PREDICTION_LAYER].contrast_limits = self._limits()
+
+    def stop(self) -> None:
+        self._redraw.stop()
+
+    def _limits(self) -> tuple[float, float]:
+        level = self.threshold * 255
+        return SOFT_LIMITS if self.threshold == 0 else (level - 0.5, level + 0.5)
+
+    def _add(self, name: str, **style):
+        layers, active = self.viewer.layers, self.viewer.layers.selection.active
+        layer = self.viewer.add_image(
+            np.zeros(self.shape, np.uint8), name=name, blending="additive", opacity=0.8, **style
+        )
+        layers.move(layers.index(layer), layers.index(self.labels_layer))  # labels stay on top
+        layers.selection.active = active  # the brush keeps painting
+        return layer
+
+    def _redraw_boxes(self) -> None:
+        """Upload what changed since the last redraw: a tile's cost, not the overlay's."""
+        box, self._unshown = self._unshown, None
+        if box is None:
+            return
+        for name in (PREDICTION_LAYER, UNCERTAINTY_LAYER):
+            if name in self.viewer.layers:
+                show_image_box(self.viewer, self.viewer.layers[name], box)
+
+
+def _whole_cells(region, shape) -> tuple[slice, slice]:
+    """The KNOWN_CELL cells ``region`` covers whole (a stamp never accepts an unpredicted
+    pixel); a cell cut short by the image's edge counts as whole."""
+    cell, (y0, x0, y1, x1) = KNOWN_CELL, region
+    rows_end = -(-y1 // cell) if y1 == shape[0] else y1 // cell
+    cols_end = -(-x1 // cell) if x1 == shape[1] else x1 // cell
+    return slice(-(-y0 // cell), rows_end), slice(-(-x0 // cell), cols_end)

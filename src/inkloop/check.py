@@ -1,0 +1,145 @@
+"""Pre-flight checks of a segment's stack: where the papyrus surface is, which z-window to
+read, and whether the layers run the wrong way round for a model.
+
+The scroll community found that reading a segment's layers in the wrong order changes the
+ink a model finds by an order of magnitude, so a model's answer forward and reversed is the
+check that matters; the intensity curve says where the sheet is. Torch-free, except through
+the predictors passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from inkloop.compose import padded_window, papyrus_corners, read_block
+
+REVERSED_RATIO = 3.0  # reversed must find this many times the ink of forward to say so
+LITTLE_INK = 0.002  # share of papyrus above p = 0.5 below which a reading finds "no ink"
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    """Mean intensity of each layer inside the papyrus, from a sample of patches."""
+
+    means: tuple[float, ...]
+
+    def surface(self) -> float:
+        """The layer at the sheet's centre: the centroid of the curve above its floor."""
+        means = np.asarray(self.means)
+        weights = np.clip(means - means.min(), 0, None)
+        if not weights.any():
+            return (len(means) - 1) / 2
+        return float((weights * np.arange(len(means))).sum() / weights.sum())
+
+    def window(self, count: int) -> tuple[int, int]:
+        """(z_start, z_count): ``count`` layers centred on the surface, inside the stack."""
+        count = min(count, len(self.means))
+        start = round(self.surface() - (count - 1) / 2)
+        return min(max(start, 0), len(self.means) - count), count
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """Share of sampled papyrus a model calls ink (p > 0.5), layers forward and reversed."""
+
+    forward: float
+    reversed: float
+
+    def verdict(self) -> str:
+        """One line the user can act on."""
+        forward, backward = self.forward, self.reversed
+        if max(forward, backward) < LITTLE_INK:
+            return "the model finds almost no ink either way round: no verdict on the order"
+        if backward >= REVERSED_RATIO * max(forward, LITTLE_INK):
+            return "layers look reversed: tick reverse (the model finds far more ink that way)"
+        if forward >= REVERSED_RATIO * max(backward, LITTLE_INK):
+            return "layer order looks right"
+        return "layer order is unclear: the model finds similar ink both ways"
+
+    @property
+    def reversed_likely(self) -> bool:
+        return self.verdict().startswith("layers look reversed")
+
+
+def layer_profile(segment, mask=None, *, patches: int = 16, size: int = 256, seed: int = 0):
+    """The `LayerProfile` of ``segment`` from ``patches`` random ``size``² patches of papyrus."""
+    rng = np.random.default_rng(seed)
+    layers = np.arange(segment.shape[0])
+    sums, count = np.zeros(len(layers)), 0
+    for y, x in papyrus_corners(segment.shape[1:], mask, rng, patches, size):
+        block = read_block(segment, layers, y, x, size).astype(np.float64)
+        inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
+        sums += block[:, inside].sum(axis=1)
+        count += int(inside.sum())
+    if count == 0:
+        raise ValueError(f"{segment.name}: no papyrus pixels to sample (empty mask?)")
+    return LayerProfile(tuple(float(v) for v in sums / count))
+
+
+def orientation(forward, reversed_, segment, mask=None, *, tiles: int = 8, seed: int = 0):
+    """The `Orientation` of ``segment`` for one model as two Predictors (its composition
+    and the same with ``reverse`` flipped), on ``tiles`` random tiles of papyrus."""
+    rng = np.random.default_rng(seed)
+    corners = papyrus_corners(segment.shape[1:], mask, rng, tiles, forward.tile)
+    if not corners:
+        raise ValueError(f"{segment.name}: no papyrus to check the layer order on")
+    shares = []
+    for predictor in (forward, reversed_):
+        inked = papyrus = 0
+        for (y, x), probability in zip(corners, predictor.tiles(segment, corners), strict=True):
+            inside = (
+                np.ones(probability.shape, bool)
+                if mask is None
+                else padded_window(mask, y, x, probability.shape[0])
+            )
+            inked += int(np.count_nonzero((probability > 0.5) & inside))
+            papyrus += int(inside.sum())
+        shares.append(inked / max(papyrus, 1))
+    return Orientation(*shares)
+
+
+def check_segment(path, model=None, *, device: str = "auto") -> dict:
+    """`inkloop check`: the segment's layer profile and suggested z-window, and with a
+    checkpoint ``model`` its orientation; ``lines`` says it for a person."""
+    from dataclasses import replace
+
+    from inkloop.compose import DEFAULT_Z_COUNT
+    from inkloop.io import open_segment
+
+    segment = open_segment(path)
+    mask = None if segment.mask is None else np.asarray(segment.mask)
+    profile = layer_profile(segment, mask)
+    report = {"segment": segment.name, "layers": segment.shape[0], "profile": profile.means}
+    report["surface"] = round(profile.surface(), 1)
+    lines = [
+        f"{segment.name}: {segment.shape[0]} layers; the papyrus is densest around "
+        f"layer {report['surface']:.1f}"
+    ]
+    count = DEFAULT_Z_COUNT
+    if model is not None:
+        from inkloop.model import load_checkpoint
+        from inkloop.predict import Predictor
+
+        checkpoint = load_checkpoint(model)
+        count = checkpoint.composition.z_count
+        forward = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
+        flipped = replace(forward.composition, reverse=not forward.composition.reverse)
+        tile = forward.tile // forward.scale  # Predictor takes model pixels
+        backward = Predictor(forward.model, flipped, forward.normalisation, tile=tile)
+        result = orientation(forward, backward, segment, mask)
+        report.update(forward_ink=result.forward, reversed_ink=result.reversed)
+        report["verdict"] = result.verdict()
+        lines.append(
+            f"the model calls {result.forward:.1%} of sampled papyrus ink with the layers as "
+            f"they are, {result.reversed:.1%} reversed: {report['verdict']}"
+        )
+    start, count = profile.window(count)
+    report["window"] = [start, count]
+    lines.append(
+        f"suggested z-window: layers {start}..{start + count - 1} "
+        f"(--z-start {start} --z-count {count})"
+    )
+    report["lines"] = lines
+    return report

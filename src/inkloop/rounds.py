@@ -1,0 +1,115 @@
+"""Rounds of labelling and training, kept beside the labels as ``<id>_rounds.jsonl``.
+
+A round is recorded at each Stop and each checkpoint save: what the labels held, how much of
+them the user accepted from the model, how far training got and how well it scored. One JSON
+object per line; each append rewrites the file under a temporary name and renames it into
+place, so a crash leaves the old file or the new one, never half a line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round: label counts, the labels' hash, and the model trained on them."""
+
+    number: int
+    time: str  # ISO 8601, UTC
+    ink_pixels: int
+    no_ink_pixels: int
+    accepted_pixels: int  # labelled by accepting the model's prediction
+    steps: int
+    validation_f05: float | None
+    checkpoint: str | None
+    labels_hash: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
+    """A short hash of the labels a model saw: the supervision and the ink under it."""
+    digest = hashlib.sha256()
+    supervised = np.ascontiguousarray(supervised, bool)
+    digest.update(np.asarray(supervised.shape, np.int64).tobytes())
+    digest.update(np.packbits(supervised).tobytes())
+    digest.update(np.ascontiguousarray(np.where(supervised, ink, 0), np.uint8).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def new_round(
+    number: int,
+    ink: np.ndarray,
+    supervised: np.ndarray,
+    *,
+    accepted_pixels: int,
+    steps: int,
+    validation_f05: float | None,
+    checkpoint: str | Path | None,
+) -> Round:
+    """The round ``number`` for these labels, timed now."""
+    from inkloop.train import INK_LEVEL
+
+    inked = supervised & (ink >= INK_LEVEL)
+    return Round(
+        number=number,
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
+        ink_pixels=int(np.count_nonzero(inked)),
+        no_ink_pixels=int(np.count_nonzero(supervised) - np.count_nonzero(inked)),
+        accepted_pixels=int(accepted_pixels),
+        steps=int(steps),
+        validation_f05=None if validation_f05 is None else round(float(validation_f05), 4),
+        checkpoint=None if checkpoint is None else str(checkpoint),
+        labels_hash=labels_hash(ink, supervised),
+    )
+
+
+def read_rounds(path: str | Path) -> list[Round]:
+    """The rounds in ``path`` (none if it does not exist); a line that is not a round is
+    skipped with a logged warning, so one bad line never hides the others."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    names = {f.name for f in fields(Round)}
+    rounds = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            rounds.append(Round(**{k: v for k, v in data.items() if k in names}))
+        except (ValueError, TypeError) as error:
+            log.warning("%s line %d is not a round (%s): skipped", path, number, error)
+    return rounds
+
+
+def append_round(path: str | Path, round_: Round) -> None:
+    """Add ``round_`` to ``path`` atomically (temporary file, fsync, rename)."""
+    path = Path(path)
+    old = path.read_bytes() if path.exists() else b""
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    line = json.dumps(round_.to_dict()).encode() + b"\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(old + line)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

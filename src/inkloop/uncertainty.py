@@ -1,0 +1,52 @@
+"""Where the model is unsure, and which boxes a labeller should label next (Qt-free).
+
+Uncertainty is 4 p (1 - p): 1 where the model says 0.5, 0 where it is sure either way. It is
+chosen over the disagreement of the eight TTA views because it comes free with every
+prediction already made (previews and ranking pay one forward pass per tile, not eight, and
+nothing extra crosses the engine's pipe); the cost is that a confidently wrong model looks
+sure, which the user's corrections then fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_UNLABELLED = 0.5  # share of a box that must be unlabelled papyrus for it to be ranked
+
+
+def uncertainty(probability: np.ndarray) -> np.ndarray:
+    """4 p (1 - p) as uint8 0..255 (255: p = 0.5)."""
+    p = np.asarray(probability, np.float32)
+    return np.rint(4 * p * (1 - p) * 255).astype(np.uint8)
+
+
+def rank_boxes(probability, corner, open_area, box: int) -> list[tuple[float, tuple]]:
+    """(score, (y0, x0, y1, x1)) of each ``box``² box of a predicted tile whose corner is at
+    ``corner`` = (y, x): the mean uncertainty over its open pixels (``open_area``: unlabelled
+    papyrus, tile-sized bool). Boxes that are mostly labelled, off papyrus or off the image
+    (open_area False there) are left out."""
+    p = np.asarray(probability, np.float32)
+    doubt = 4 * p * (1 - p)
+    y, x = corner
+    ranked = []
+    for top in range(0, p.shape[0] - box + 1, box):
+        for left in range(0, p.shape[1] - box + 1, box):
+            where = open_area[top : top + box, left : left + box]
+            if where.mean() < MIN_UNLABELLED:
+                continue
+            score = float(doubt[top : top + box, left : left + box][where].mean())
+            ranked.append((score, (y + top, x + left, y + top + box, x + left + box)))
+    return ranked
+
+
+def overlaps(a: tuple, b: tuple) -> bool:
+    """Whether boxes ``a`` and ``b`` (y0, x0, y1, x1) share a pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def next_box(ranked, visited) -> tuple | None:
+    """The most uncertain box of ``ranked`` (best first) that overlaps no ``visited`` box."""
+    for _score, box in ranked:
+        if not any(overlaps(box, seen) for seen in visited):
+            return tuple(box)
+    return None

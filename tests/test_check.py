@@ -1,0 +1,65 @@
+"""`inkloop check`: the layers' intensity curve, a z-window, and the layer order a model sees."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from inkloop.check import LayerProfile, Orientation, layer_profile
+from inkloop.cli import main
+from inkloop.io import open_segment
+from inkloop.settings import EngineSettings
+from inkloop.synthetic import write_segment
+from tests._helpers import tiny_model, tiny_training
+
+
+def test_the_profile_finds_the_sheet_and_centres_the_window_on_it(tmp_path):
+    folder = write_segment(tmp_path / "seg", 96, 128, 20, seed=2)
+    segment = open_segment(folder)
+    profile = layer_profile(segment, np.asarray(segment.mask))
+    assert len(profile.means) == 20
+    assert 8.5 <= profile.surface() <= 10.5  # the synthetic sheet lies around the middle
+    assert profile.window(8) == (round(profile.surface() - 3.5), 8)
+    skewed = LayerProfile((0.0, 0.0, 0.0, 1.0, 5.0, 1.0))
+    assert skewed.window(4) == (2, 4)  # centred on layer 4, kept inside the stack
+    assert skewed.window(10) == (0, 6)
+
+
+@pytest.mark.parametrize(
+    ("forward", "backward", "says"),
+    [
+        (0.08, 0.005, "layer order looks right"),
+        (0.004, 0.06, "layers look reversed: tick reverse"),
+        (0.0005, 0.001, "almost no ink either way"),
+        (0.05, 0.04, "unclear"),
+    ],
+)
+def test_the_verdict_is_one_line_to_act_on(forward, backward, says):
+    assert says in Orientation(forward, backward).verdict()
+
+
+@pytest.mark.slow
+def test_a_stack_written_back_to_front_is_found_reversed(tmp_path, capsys):
+    # ink on one face of the sheet, as on a real recto: the stack has a right way round
+    options = {"seed": 11, "ink_contrast": 0.3, "ink_depth": -2.0}
+    forward = write_segment(tmp_path / "forward", 192, 256, 12, **options)
+    backward = write_segment(tmp_path / "backward", 192, 256, 12, reverse=True, **options)
+    segment = open_segment(forward)
+    train = tiny_training(patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10, max_steps=120)
+    settings = EngineSettings(model=tiny_model(), train=train)
+    from inkloop.headless import train_to_file
+
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    train_to_file(segment, ink, mask, settings, tmp_path / "model.pt", progress=False)
+    capsys.readouterr()
+    for folder, says in ((forward, "layer order looks right"), (backward, "look reversed")):
+        args = ["check", str(folder), "--model", str(tmp_path / "model.pt"), "--device", "cpu"]
+        assert main([*args, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert says in report["verdict"], report["lines"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "tick reverse" in printed
+    assert "suggested z-window: layers 0..11" in printed

@@ -1,0 +1,76 @@
+"""Rounds beside the labels: appended atomically, readable after a crash, hashed labels."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inkloop.rounds import append_round, labels_hash, new_round, read_rounds
+
+
+def _labels(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    ink = np.where(rng.random((40, 50)) < 0.3, 255, 0).astype(np.uint8)
+    supervised = rng.random((40, 50)) < 0.5
+    return ink, supervised
+
+
+def test_a_round_counts_the_labels_and_hashes_them():
+    ink, supervised = _labels()
+    round_ = new_round(
+        1, ink, supervised, accepted_pixels=7, steps=120, validation_f05=0.41234, checkpoint=None
+    )
+    assert round_.ink_pixels == np.count_nonzero(supervised & (ink == 255))
+    assert round_.no_ink_pixels == np.count_nonzero(supervised & (ink == 0))
+    assert (round_.accepted_pixels, round_.steps, round_.validation_f05) == (7, 120, 0.4123)
+    assert round_.labels_hash == labels_hash(ink, supervised)
+    unlabelled_ink = np.where(supervised, ink, 255).astype(np.uint8)
+    assert labels_hash(unlabelled_ink, supervised) == round_.labels_hash  # only labels count
+    changed = ink.copy()
+    changed[supervised.nonzero()[0][0], supervised.nonzero()[1][0]] ^= 255
+    assert labels_hash(changed, supervised) != round_.labels_hash
+
+
+def test_rounds_append_in_order_and_survive_a_torn_write(tmp_path: Path):
+    path = tmp_path / "seg_rounds.jsonl"
+    ink, supervised = _labels()
+    for number, steps in ((1, 50), (2, 90)):
+        round_ = new_round(
+            number,
+            ink,
+            supervised,
+            accepted_pixels=0,
+            steps=steps,
+            validation_f05=None,
+            checkpoint=str(tmp_path / "m.pt"),
+        )
+        append_round(path, round_)
+    assert [(r.number, r.steps) for r in read_rounds(path)] == [(1, 50), (2, 90)]
+    with path.open("ab") as file:  # a crash of another writer, halfway through a line
+        file.write(b'{"number": 3, "time": "2026-')
+    assert [r.number for r in read_rounds(path)] == [1, 2]
+    append_round(
+        path,
+        new_round(
+            3, ink, supervised, accepted_pixels=0, steps=99, validation_f05=None, checkpoint=None
+        ),
+    )
+    assert [r.number for r in read_rounds(path)] == [1, 2, 3]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_failed_append_keeps_the_old_rounds(tmp_path: Path, monkeypatch):
+    path = tmp_path / "seg_rounds.jsonl"
+    ink, supervised = _labels()
+    first = new_round(
+        1, ink, supervised, accepted_pixels=0, steps=1, validation_f05=None, checkpoint=None
+    )
+    append_round(path, first)
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        append_round(path, first)
+    assert read_rounds(path) == [first]
+    assert sorted(os.listdir(tmp_path)) == ["seg_rounds.jsonl"]
