@@ -78,33 +78,37 @@ def layer_profile(segment, mask=None, *, patches: int = 16, size: int = 256, see
     return LayerProfile(tuple(float(v) for v in sums / count))
 
 
-def orientation(forward, reversed_, segment, mask=None, *, tiles: int = 8, seed: int = 0):
-    """The `Orientation` of ``segment`` for one model as two Predictors (its composition
-    and the same with ``reverse`` flipped), on ``tiles`` random tiles of papyrus."""
+def orientation(predictor, segment, mask=None, *, tiles: int = 8, seed: int = 0):
+    """The `Orientation` of ``segment`` for ``predictor``'s model: the ink it finds on
+    ``tiles`` random tiles of papyrus with its composition and with ``reverse`` flipped."""
+    from dataclasses import replace
+
+    from inkloop.predict import Predictor
+
+    flipped = replace(predictor.composition, reverse=not predictor.composition.reverse)
+    tile = predictor.tile // predictor.scale  # Predictor takes model pixels
+    backward = Predictor(predictor.model, flipped, predictor.normalisation, tile=tile)
     rng = np.random.default_rng(seed)
-    corners = papyrus_corners(segment.shape[1:], mask, rng, tiles, forward.tile)
+    corners = papyrus_corners(segment.shape[1:], mask, rng, tiles, predictor.tile)
     if not corners:
         raise ValueError(f"{segment.name}: no papyrus to check the layer order on")
-    shares = []
-    for predictor in (forward, reversed_):
-        inked = papyrus = 0
-        for (y, x), probability in zip(corners, predictor.tiles(segment, corners), strict=True):
-            inside = (
-                np.ones(probability.shape, bool)
-                if mask is None
-                else padded_window(mask, y, x, probability.shape[0])
-            )
-            inked += int(np.count_nonzero((probability > 0.5) & inside))
-            papyrus += int(inside.sum())
-        shares.append(inked / max(papyrus, 1))
-    return Orientation(*shares)
+    return Orientation(*(_ink_share(p, segment, mask, corners) for p in (predictor, backward)))
+
+
+def _ink_share(predictor, segment, mask, corners) -> float:
+    """Share of the papyrus in the tiles at ``corners`` that ``predictor`` calls ink."""
+    inked = papyrus = 0
+    for (y, x), probability in zip(corners, predictor.tiles(segment, corners), strict=True):
+        size = probability.shape[0]
+        inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
+        inked += int(np.count_nonzero((probability > 0.5) & inside))
+        papyrus += int(inside.sum())
+    return inked / max(papyrus, 1)
 
 
 def check_segment(path, model=None, *, device: str = "auto") -> dict:
     """`inkloop check`: the segment's layer profile and suggested z-window, and with a
     checkpoint ``model`` its orientation; ``lines`` says it for a person."""
-    from dataclasses import replace
-
     from inkloop.compose import DEFAULT_Z_COUNT
     from inkloop.io import open_segment
 
@@ -124,11 +128,8 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
 
         checkpoint = load_checkpoint(model)
         count = checkpoint.composition.z_count
-        forward = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
-        flipped = replace(forward.composition, reverse=not forward.composition.reverse)
-        tile = forward.tile // forward.scale  # Predictor takes model pixels
-        backward = Predictor(forward.model, flipped, forward.normalisation, tile=tile)
-        result = orientation(forward, backward, segment, mask)
+        predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
+        result = orientation(predictor, segment, mask)
         report.update(forward_ink=result.forward, reversed_ink=result.reversed)
         report["verdict"] = result.verdict()
         lines.append(

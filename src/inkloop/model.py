@@ -187,4 +187,16 @@ def describe_checkpoint(path: str | Path) -> dict:
         "patch_size": checkpoint.patch_size,
         "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
         "provenance": checkpoint.provenance,
+        "round": _round_of(checkpoint.provenance),
     }
+
+
+def _round_of(provenance: dict) -> dict | None:
+    """The recorded round whose labels this checkpoint was trained on (the latest of them)."""
+    from inkloop.rounds import read_rounds
+
+    labels_hash = provenance.get("labels", {}).get("hash")
+    if not labels_hash or not provenance.get("rounds_file"):
+        return None
+    rounds = [r for r in read_rounds(provenance["rounds_file"]) if r.labels_hash == labels_hash]
+    return rounds[-1].to_dict() if rounds else None

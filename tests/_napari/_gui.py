@@ -6,6 +6,9 @@ import numpy as np
 from napari.utils.notifications import notification_manager
 from vispy.app.canvas import MouseEvent
 
+# the loop tests' segment: ink 3x the default contrast, learnable by a tiny model in seconds
+LOOP_SHAPE, LOOP_SEED, LOOP_CONTRAST = (12, 192, 256), 11, 0.3
+
 
 def drag(viewer, points, qtbot):
     """A left-button drag through data points (y, x), through the real canvas events.
@@ -39,3 +42,16 @@ def press(viewer, key: str) -> None:
 def messages(since: int) -> list[str]:
     """The notifications napari showed since the ``since``-th."""
     return [record.message for record in notification_manager.records[since:]]
+
+
+def paint_left_half(widget, viewer, qtbot, truth) -> None:
+    """Label the loop segment's left half: no ink over it with a wide brush, then ink on
+    the glyphs there."""
+    ink, _ = truth
+    painter = widget.labels.painter
+    painter.set_brush(mode="no_ink", radius=16, hardness=1.0)
+    for y in range(8, LOOP_SHAPE[1], 24):
+        drag(viewer, [(y, 0), (y, LOOP_SHAPE[2] // 4), (y, LOOP_SHAPE[2] // 2)], qtbot)
+    painter.set_brush(mode="ink", radius=1.5, hardness=1.0, strength=1.0)
+    for y, x in np.argwhere(ink[:, : LOOP_SHAPE[2] // 2])[::2]:
+        painter.stamp_along([(y, x)])

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from inkloop._napari._widget import InkLoopWidget
+from inkloop.settings import EngineSettings
+from inkloop.synthetic import make_segment, write_segment
+from tests._helpers import tiny_model, tiny_training
+from tests._napari._gui import LOOP_CONTRAST, LOOP_SEED, LOOP_SHAPE
 
 
 @pytest.fixture
@@ -26,3 +30,33 @@ def open_in_dock(make_napari_viewer, monkeypatch):
 def segment_widget(open_in_dock, segment_folder):
     """An Ink Loop widget (engine not warmed up) with an 8-layer segment open."""
     return open_in_dock(segment_folder)[1]
+
+
+@pytest.fixture
+def loop_folder(tmp_path):
+    depth, height, width = LOOP_SHAPE
+    return write_segment(
+        tmp_path / "loopseg", height, width, depth, seed=LOOP_SEED, ink_contrast=LOOP_CONTRAST,
+        truth_as_labels=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def truth():
+    depth, height, width = LOOP_SHAPE
+    segment = make_segment(height, width, depth, seed=LOOP_SEED, ink_contrast=LOOP_CONTRAST)
+    return segment.ink > 0.5, segment.mask
+
+
+@pytest.fixture
+def loop_widget(open_in_dock, loop_folder, tmp_path):
+    viewer, widget = open_in_dock(loop_folder)
+    widget.loop.settings = EngineSettings(
+        model=tiny_model(),
+        train=tiny_training(patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10),
+        autosave=tmp_path / "model.pt",
+        autosave_every=5.0,
+    )
+    widget.model_panel.show_settings(widget.loop.settings)  # the run takes the panel's choices
+    widget.loop.refresh_s = 0.5
+    return viewer, widget

@@ -14,54 +14,8 @@ from napari.utils.notifications import notification_manager
 
 from inkloop.engine import State
 from inkloop.metrics import best_scores
-from inkloop.settings import EngineSettings
-from inkloop.synthetic import make_segment, write_segment
-from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
-from tests._napari._gui import drag
-
-SHAPE, SEED, CONTRAST = (12, 192, 256), 11, 0.3
-
-
-@pytest.fixture
-def loop_folder(tmp_path):
-    depth, height, width = SHAPE
-    return write_segment(
-        tmp_path / "loopseg", height, width, depth, seed=SEED, ink_contrast=CONTRAST,
-        truth_as_labels=False,
-    )  # fmt: skip
-
-
-@pytest.fixture
-def truth():
-    depth, height, width = SHAPE
-    segment = make_segment(height, width, depth, seed=SEED, ink_contrast=CONTRAST)
-    return segment.ink > 0.5, segment.mask
-
-
-@pytest.fixture
-def loop_widget(open_in_dock, loop_folder, tmp_path):
-    viewer, widget = open_in_dock(loop_folder)
-    widget.loop.settings = EngineSettings(
-        model=tiny_model(),
-        train=tiny_training(patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10),
-        autosave=tmp_path / "model.pt",
-        autosave_every=5.0,
-    )
-    widget.model_panel.show_settings(widget.loop.settings)  # the run takes the panel's choices
-    widget.loop.refresh_s = 0.5
-    return viewer, widget
-
-
-def _paint_left_half(widget, viewer, qtbot, truth) -> None:
-    """No ink over the left half with a wide brush, then ink on the glyphs there."""
-    ink, _ = truth
-    painter = widget.labels.painter
-    painter.set_brush(mode="no_ink", radius=16, hardness=1.0)
-    for y in range(8, SHAPE[1], 24):
-        drag(viewer, [(y, 0), (y, SHAPE[2] // 4), (y, SHAPE[2] // 2)], qtbot)
-    painter.set_brush(mode="ink", radius=1.5, hardness=1.0, strength=1.0)
-    for y, x in np.argwhere(ink[:, : SHAPE[2] // 2])[::2]:
-        painter.stamp_along([(y, x)])
+from tests._helpers import FULL_RESOLUTION, tiny_model
+from tests._napari._gui import drag, paint_left_half
 
 
 def _unlabelled_f05(probability, widget, truth, region) -> float:
@@ -93,7 +47,7 @@ def _untrained_probability(folder, region) -> np.ndarray:
 def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qtbot, truth):
     viewer, widget = loop_widget
     loop, panel = widget.loop, widget.loop_panel
-    _paint_left_half(widget, viewer, qtbot, truth)
+    paint_left_half(widget, viewer, qtbot, truth)
 
     panel.finetune_button.click()
     qtbot.waitUntil(lambda: loop.prediction_updates >= 2, timeout=60_000)
@@ -129,7 +83,7 @@ def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
 ):
     viewer, widget = loop_widget
     loop, panel = widget.loop, widget.loop_panel
-    _paint_left_half(widget, viewer, qtbot, truth)
+    paint_left_half(widget, viewer, qtbot, truth)
     labels = widget.labels.painter.canvas.codes.copy()
     panel.finetune_button.click()
     qtbot.waitUntil(lambda: len(loop.steps) >= 3, timeout=60_000)
@@ -151,7 +105,7 @@ def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
 @pytest.mark.slow
 def test_closing_the_viewer_ends_the_engine_process_and_its_threads(loop_widget, qtbot, truth):
     viewer, widget = loop_widget
-    _paint_left_half(widget, viewer, qtbot, truth)
+    paint_left_half(widget, viewer, qtbot, truth)
     widget.loop_panel.finetune_button.click()
     qtbot.waitUntil(lambda: len(widget.loop.steps) >= 1, timeout=60_000)
     pid = widget.loop.engine.pid

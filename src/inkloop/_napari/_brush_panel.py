@@ -25,7 +25,7 @@ from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
 from inkloop.brush import MODES
 
 log = logging.getLogger(__name__)
-MODE_NAMES = {"ink": "Ink", "no_ink": "No ink", "erase": "Erase"}
+MODE_NAMES = {"ink": "Ink", "no_ink": "No ink", "erase": "Erase", "accept": "Accept"}
 
 
 class BrushPanel(QGroupBox):

@@ -16,8 +16,7 @@ import numpy as np
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from inkloop._napari._private import show_image_box
-from inkloop.boxes import union_box
+from inkloop._napari._overlay import PredictionOverlay
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
@@ -34,10 +33,7 @@ from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
-PREDICTION_LAYER = "ink prediction"
 MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
-# the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
-SOFT_LIMITS = (127.0, 255.0)
 
 
 class LoopSession(QObject):
@@ -77,15 +73,15 @@ class LoopSession(QObject):
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self._region: tuple[int, int, int, int] | None = None
         self._previewing = False
-        self._unshown: tuple[int, int, int, int] | None = None  # overlay box not redrawn yet
         self._preview_request = None
+        shape = labels.segment.shape[1:]
+        self.overlay = PredictionOverlay(viewer, shape, labels.layer, self)
         self.event_received.connect(self._apply)
         labels.painter.labels_changed.connect(self._send_labels)
-        self._redraw = _single_shot(self, 100, self._redraw_prediction)
-        self._follow_view = _single_shot(self, 250, self._preview_view)
-        self._camera = getattr(viewer, "scene", viewer).camera  # napari 0.9 moved it to .scene
-        self._camera.events.center.connect(self._on_camera)
-        self._camera.events.zoom.connect(self._on_camera)
+        self._follow_view = _single_shot(self, 250, self.preview_view)
+        self.camera = getattr(viewer, "scene", viewer).camera  # napari 0.9 moved it to .scene
+        self.camera.events.center.connect(self._on_camera)
+        self.camera.events.zoom.connect(self._on_camera)
 
     def warm_up(self, settings: EngineSettings | None = None) -> None:
         """Start the engine process now (imports, segment, model) so a click answers fast.
@@ -133,7 +129,7 @@ class LoopSession(QObject):
         self.warm_up(settings)
         self._previewing = True
         self._region = None
-        self._preview_view()  # first: the view's centre is predicted before the first step
+        self.preview_view()  # first: the view's centre is predicted before the first step
         self.engine.start()
         self.prediction_layer()  # made while the engine predicts
 
@@ -164,6 +160,17 @@ class LoopSession(QObject):
         if self.engine is not None:
             self.engine.cancel(request)
 
+    def rank(self, box: int, tiles: int, seed: int = 0) -> int:
+        """Queue ranking boxes by the model's doubt (`EngineSurface.rank`); a Ranked event
+        with the returned request number follows."""
+        self._ensure_engine()
+        return self.engine.rank(box, tiles, seed)
+
+    def check_order(self) -> int:
+        """Queue reading the stack forward and reversed with the model (OrderChecked follows)."""
+        self._ensure_engine()
+        return self.engine.check_order()
+
     def compose_view(self) -> int:
         """Queue reading what the model sees in the visible area (a Composed event with the
         returned request number follows). A running training keeps its settings."""
@@ -179,29 +186,19 @@ class LoopSession(QObject):
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind)."""
         self.labels.painter.labels_changed.disconnect(self._send_labels)
-        self._camera.events.center.disconnect(self._on_camera)
-        self._camera.events.zoom.disconnect(self._on_camera)
-        self._redraw.stop()
+        self.camera.events.center.disconnect(self._on_camera)
+        self.camera.events.zoom.disconnect(self._on_camera)
+        self.overlay.stop()
         self._follow_view.stop()
         if self.engine is not None:
             self.engine.close()
             self.engine = None
 
     def prediction_layer(self):
-        """The "ink prediction" layer, added (empty) if the viewer has none."""
-        if PREDICTION_LAYER in self.viewer.layers:
-            return self.viewer.layers[PREDICTION_LAYER]
-        layers, active = self.viewer.layers, self.viewer.layers.selection.active
-        layer = self.viewer.add_image(
-            np.zeros(self.labels.segment.shape[1:], np.uint8),
-            name=PREDICTION_LAYER,
-            colormap="inferno",
-            blending="additive",
-            contrast_limits=SOFT_LIMITS,
-            opacity=0.8,
-        )
-        layers.move(layers.index(layer), layers.index(self.labels.layer))  # labels stay on top
-        layers.selection.active = active  # the brush keeps painting
+        """The "ink prediction" layer, added (empty) if the viewer has none; an accept brush
+        takes its ink from it."""
+        layer = self.overlay.layer()
+        self.labels.painter.accepted = self.overlay.accepted
         return layer
 
     @property
@@ -227,7 +224,8 @@ class LoopSession(QObject):
     def _on_camera(self, event=None) -> None:
         self._follow_view.start()  # (re)start: the view is previewed once panning pauses
 
-    def _preview_view(self) -> None:
+    def preview_view(self) -> None:
+        """Preview the view now (while Finetune & preview runs), not after panning pauses."""
         if not self._previewing or self.engine is None:
             return
         region = self.visible_region()
@@ -263,21 +261,11 @@ class LoopSession(QObject):
         self.changed.emit(event)
 
     def _show_prediction(self, event: PredictionReady) -> None:
-        layer = self.prediction_layer()
-        y0, x0, y1, x1 = event.region
-        layer.data[y0:y1, x0:x1] = np.rint(event.probability * 255).astype(np.uint8)
+        self.prediction_layer()
+        self.overlay.show(event.region, event.probability)
         self.prediction_updates += 1
         if event.tiles_done == event.tiles_total and event.request == self._preview_request:
             self.predicted_step = event.step
-        self._unshown = union_box([box for box in (self._unshown, event.region) if box])
-        if not self._redraw.isActive():  # tiles arriving together are drawn together
-            self._redraw.start()
-
-    def _redraw_prediction(self) -> None:
-        """Upload what changed since the last redraw: a tile's cost, not the overlay's."""
-        box, self._unshown = self._unshown, None
-        if box is not None and PREDICTION_LAYER in self.viewer.layers:
-            show_image_box(self.viewer, self.viewer.layers[PREDICTION_LAYER], box)
 
 
 def _single_shot(parent, msec: int, slot) -> QTimer:

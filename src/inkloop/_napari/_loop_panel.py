@@ -7,7 +7,6 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import button
-from inkloop._napari._loop import PREDICTION_LAYER, SOFT_LIMITS
 from inkloop._napari._loss_plot import LossPlot
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
@@ -99,11 +98,7 @@ class LoopPanel(QGroupBox):
             self.status.setText(f"{state.value}: " + _step_text(self.loop.steps[-1], []))
 
     def _show_threshold(self, percent: int) -> None:
-        if PREDICTION_LAYER not in self.loop.viewer.layers:
-            return
-        level = percent / 100 * 255
-        limits = SOFT_LIMITS if percent == 0 else (level - 0.5, level + 0.5)
-        self.loop.viewer.layers[PREDICTION_LAYER].contrast_limits = limits
+        self.loop.overlay.set_threshold(percent / 100)
 
     def _mark_validation(self) -> None:
         viewer = self.loop.viewer

@@ -7,6 +7,7 @@ import inspect
 
 import numpy as np
 from app_model.types import KeyCode, KeyMod
+from napari.utils.notifications import show_warning
 from psygnal import Signal
 
 from inkloop._napari._private import show_labels_box
@@ -19,6 +20,7 @@ SHORTCUTS = {  # shown in the brush panel's tooltips
     "ink": "I",
     "no_ink": "N",
     "erase": "E",
+    "accept": "A",
     "smaller": "[",
     "larger": "]",
     "undo": "Ctrl+Z",
@@ -32,6 +34,7 @@ KEY_HINTS = ", ".join(  # the brush's keys in words (napari's status bar reads <
         ("ink", "ink"),
         ("no_ink", "no ink"),
         ("erase", "erase"),
+        ("accept", "accept the prediction"),
         ("smaller", "smaller"),
         ("larger", "larger"),
         ("paint", "painting on/off"),
@@ -40,6 +43,7 @@ KEY_HINTS = ", ".join(  # the brush's keys in words (napari's status bar reads <
         ("redo", "redo"),
     )
 )
+NOTHING_TO_ACCEPT = "Ink Loop: no prediction to accept yet: click Finetune & preview first"
 # shown in napari's layer controls of "ink labels" in place of its integer-label tools
 CONTROLS_HINT = f"Soft ink labels: paint them with the Ink Loop brush (dock, Labels). {KEY_HINTS}"
 
@@ -60,6 +64,7 @@ class InkPainter:
         self.layer = layer
         self.canvas = LabelCanvas.from_codes(layer.data)
         self.brush = brush or Brush()
+        self.accepted = None  # label codes an accept brush writes (the loop's prediction)
         self._painting = False
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
@@ -118,6 +123,8 @@ class InkPainter:
 
     def stamp_along(self, points) -> tuple[int, int, int, int] | None:
         """Paint one stroke through data points [(y, x), ...], as a drag would."""
+        if not self._can_paint():
+            return None
         self.canvas.begin_stroke()
         previous = None
         for point in points:
@@ -128,7 +135,7 @@ class InkPainter:
         return box
 
     def _drag(self, layer, event):
-        if not self._painting or event.button != 1:
+        if not self._painting or event.button != 1 or not self._can_paint():
             return
         self.canvas.begin_stroke()
         previous = self.paint_to(self._data_point(event), None)
@@ -148,11 +155,29 @@ class InkPainter:
         start = point if previous is None else previous
         count = int(np.linalg.norm(point - start) / max(self.brush.radius / 4, 1)) + 1
         fractions = np.linspace(0, 1, count + 1)[1:] if previous is not None else [1.0]
-        boxes = [self.canvas.stamp(*(start + f * (point - start)), self.brush) for f in fractions]
+        stamp, brush, accepted = self.canvas.stamp, self.brush, self.accepted
+        boxes = [stamp(*(start + f * (point - start)), brush, accepted) for f in fractions]
         boxes = [box for box in boxes if box is not None]
         if boxes:
             show_labels_box(self.layer, union_box(boxes))
         return point
+
+    def accept_box(self, box, accepted=None) -> tuple[int, int, int, int] | None:
+        """Accept the prediction (or other label codes, ``accepted``) inside ``box``
+        (y0, x0, y1, x1) as one undoable stroke."""
+        accepted = self.accepted if accepted is None else accepted
+        if accepted is None:
+            show_warning(NOTHING_TO_ACCEPT)
+            return None
+        changed = self.canvas.accept_box(box, accepted)
+        self._show_change(changed)
+        return changed
+
+    def _can_paint(self) -> bool:
+        if self.brush.mode == "accept" and self.accepted is None:
+            show_warning(NOTHING_TO_ACCEPT)
+            return False
+        return True
 
     def _show_change(self, box) -> None:
         if box is not None:
@@ -175,6 +200,7 @@ class InkPainter:
             KeyCode.KeyI: lambda: self.set_brush(mode="ink"),
             KeyCode.KeyN: lambda: self.set_brush(mode="no_ink"),
             KeyCode.KeyE: lambda: self.set_brush(mode="erase"),
+            KeyCode.KeyA: lambda: self.set_brush(mode="accept"),
             KeyCode.BracketLeft: lambda: self.set_brush(radius=self.brush.radius / 1.25),
             KeyCode.BracketRight: lambda: self.set_brush(radius=self.brush.radius * 1.25),
             KeyCode.Space: self._hold_to_pan,

@@ -11,6 +11,7 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
 from inkloop._napari._controls import VerticalScroll
+from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
@@ -47,6 +48,7 @@ class InkLoopWidget(QWidget):
         self.segment_panel = SegmentPanel(self.open_segment)
         self.brush_panel = BrushPanel()
         self.loop_panel = LoopPanel()
+        self.guide_panel = GuidePanel()
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
@@ -84,7 +86,13 @@ class InkLoopWidget(QWidget):
     @property
     def _loop_panels(self) -> tuple:
         """The panels that follow the loop session, in the dock's order."""
-        return self.segment_panel, self.loop_panel, self.model_panel, self.predict_panel
+        return (
+            self.segment_panel,
+            self.loop_panel,
+            self.guide_panel,
+            self.model_panel,
+            self.predict_panel,
+        )
 
     def _follow_layers(self, event=None) -> None:
         """Paint the newest soft-label layer and drive the loop of its segment."""
@@ -115,12 +123,7 @@ class InkLoopWidget(QWidget):
 
     def _end_labels(self) -> None:
         if self.loop is not None:
-            for panel in (
-                self.segment_panel,
-                self.loop_panel,
-                self.model_panel,
-                self.predict_panel,
-            ):
+            for panel in self._loop_panels:
                 panel.set_loop(None)
             self.loop.close()
             self.loop = None

@@ -29,12 +29,17 @@ def build_trainer(settings: EngineSettings, segment, labels, mask=None):
 
 
 def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
-    """What a checkpoint records about the data it was trained on."""
+    """What a checkpoint records about the data it was trained on: the segment, the labels'
+    counts and hash, and the rounds file that tells which round they were."""
+    from inkloop.io import rounds_path
+    from inkloop.rounds import labels_hash
+
     return {
         "segment": segment.name,
         "segment_path": str(segment.path),
         "segment_layers": segment.shape[0],
-        "labels": labels.summary(),
+        "labels": {**labels.summary(), "hash": labels_hash(labels.ink, labels.supervised)},
+        "rounds_file": str(rounds_path(segment)),
         **settings.provenance,
     }
 

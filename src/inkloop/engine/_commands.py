@@ -101,6 +101,13 @@ class Rank(Request):
 
 
 @dataclass(frozen=True)
+class CheckOrder(Request):
+    """Count the ink the model finds on ``tiles`` random papyrus tiles, forward and reversed."""
+
+    tiles: int = 6
+
+
+@dataclass(frozen=True)
 class UpdateLabels(Command):
     """Label update ``number`` of an engine process (its child applies them in order)."""
 

@@ -162,6 +162,13 @@ class Engine:
         self.submit(c.Rank(request, int(box), int(tiles), int(seed)))
         return request
 
+    def check_order(self, tiles: int = 6) -> int:
+        """Queue reading ``tiles`` random papyrus tiles forward and reversed with the model
+        (`inkloop.check`); an OrderChecked event with the returned request number follows."""
+        request = self._number()
+        self.submit(c.CheckOrder(request, int(tiles)))
+        return request
+
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
         self.submit(c.Save(Path(path)))
@@ -210,6 +217,7 @@ class Engine:
             c.Cancel: predictions.cancel,
             c.Compose: predictions.compose,
             c.Rank: predictions.rank,
+            c.CheckOrder: predictions.check_order,
         }
 
     def _predict(self, command: c.Predict) -> None:

@@ -129,6 +129,16 @@ class Ranked:
 
 
 @dataclass(frozen=True)
+class OrderChecked:
+    """The share of sampled papyrus the model calls ink, layers forward and reversed."""
+
+    request: int
+    forward: float
+    reversed: float
+    verdict: str  # one line to act on (`inkloop.check.Orientation.verdict`)
+
+
+@dataclass(frozen=True)
 class Ready:
     """The engine process is set up (imports, segment, model) and takes commands."""
 
@@ -148,5 +158,6 @@ Event = (
     | SegmentPredicted
     | Composed
     | Ranked
+    | OrderChecked
     | Ready
 )

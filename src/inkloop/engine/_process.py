@@ -161,6 +161,13 @@ class EngineProcess:
         self._send(c.Rank(request, int(box), int(tiles), int(seed)))
         return request
 
+    def check_order(self, tiles: int = 6) -> int:
+        """Queue reading ``tiles`` random papyrus tiles forward and reversed with the model
+        (`inkloop.check`); an OrderChecked event with the returned request number follows."""
+        request = self._next_request()
+        self._send(c.CheckOrder(request, int(tiles)))
+        return request
+
     def save(self, path: str | Path) -> None:
         """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
         self._send(c.Save(Path(path)))

@@ -11,8 +11,16 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from inkloop.engine._commands import Cancel, Compose, Predict, PredictSegment, Preview, Rank
-from inkloop.engine._events import Failed, Notice, Ranked
+from inkloop.engine._commands import (
+    Cancel,
+    CheckOrder,
+    Compose,
+    Predict,
+    PredictSegment,
+    Preview,
+    Rank,
+)
+from inkloop.engine._events import Failed, Notice, OrderChecked, Ranked
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
 from inkloop.engine._rank import RankJob
@@ -174,6 +182,16 @@ class Predictions:
         if ranked is not None:
             self.ranking = None
             self.session.emit(ranked)
+
+    def check_order(self, command: CheckOrder) -> None:
+        from inkloop.check import orientation
+
+        session = self.session
+        predictor, tiles = session.predictor(), command.tiles
+        result = orientation(predictor, session.segment, session.mask, tiles=tiles)
+        session.emit(
+            OrderChecked(command.request, result.forward, result.reversed, result.verdict())
+        )
 
     def compose(self, command: Compose) -> None:
         session = self.session

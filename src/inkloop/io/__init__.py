@@ -19,6 +19,7 @@ from inkloop.io._sidefiles import (
     prediction_output,
     prediction_path,
     read_prediction,
+    rounds_path,
     supervision_path_for,
 )
 from inkloop.io._sources import detect_format
@@ -42,6 +43,7 @@ __all__ = [
     "read_image",
     "read_label_image",
     "read_prediction",
+    "rounds_path",
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",

@@ -2,7 +2,8 @@
 
 Beside the segment's mask (its ``sidecar_folder``), named after its id as the scroll
 community names them: ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` (and their
-``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt``.
+``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt`` and
+``<id>_rounds.jsonl``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def supervision_path_for(ink_path: str | Path) -> Path:
 def checkpoint_path(segment) -> Path:
     """Where the dock keeps ``segment``'s model (autosaved while training, loaded on return)."""
     return side_folder(segment) / f"{segment.name}_inkloop_model.pt"
+
+
+def rounds_path(segment) -> Path:
+    """Where ``segment``'s rounds of labelling and training are recorded (`inkloop.rounds`)."""
+    return side_folder(segment) / f"{segment.name}_rounds.jsonl"
 
 
 def prediction_path(segment, fmt: str = "png") -> Path:

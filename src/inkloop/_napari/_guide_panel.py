@@ -1,0 +1,180 @@
+"""The "Guide" section of the dock: label where the model is least sure (Next), correct the
+model instead of painting from scratch (accept), check the stack, and the rounds so far."""
+
+from __future__ import annotations
+
+import numpy as np
+from app_model.types import KeyCode
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+)
+
+from inkloop._napari._controls import button, spin
+from inkloop._napari._next import NextRegion
+from inkloop._napari._rounds import RoundKeeper
+from inkloop._napari._rounds_plot import RoundsPlot
+from inkloop.check import layer_profile
+from inkloop.engine import OrderChecked
+from inkloop.io import labels_from_prediction
+
+ACCEPT_LAYER = "accept rectangle"
+NEXT_KEY = "G"
+
+
+class GuidePanel(QGroupBox):
+    """Drives the guiding tools of a `LoopSession` (bound with `set_loop`)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Guide", parent)
+        self.loop = self.next_region = self.rounds = None
+        self._check_request: int | None = None
+        self._profile_text = ""
+        self.next_button = button(
+            f"Next ({NEXT_KEY})",
+            "next_button",
+            "Go to the unlabelled papyrus the model is "
+            "least sure of (ranked over the whole segment) and preview it",
+        )
+        self.accept_button = button(
+            "Accept in rectangle",
+            "accept_rectangle_button",
+            "Draw a rectangle: the prediction inside becomes labels (correct it after)",
+        )
+        self.load_button = button(
+            "Load prediction as labels…",
+            "load_prediction_button",
+            "Start from a prediction image (e.g. a community model's PNG): labels where none yet",
+        )
+        self.threshold = spin(QDoubleSpinBox(), 0, 1, "Ink at or above this probability")
+        self.threshold.setValue(0.5)
+        self.soft = QCheckBox("soft")
+        self.soft.setChecked(True)
+        self.soft.setToolTip("Ink strength = probability (unticked: full-strength ink)")
+        self.check_button = button(
+            "Check stack",
+            "check_stack_button",
+            "Where the papyrus surface is, and whether the layers look reversed to the model",
+        )
+        self.check_result = QLabel("")
+        self.check_result.setObjectName("check_result")
+        self.check_result.setWordWrap(True)
+        self.plot = RoundsPlot()
+        self._lay_out()
+        self.next_button.clicked.connect(self.go_next)
+        self.accept_button.clicked.connect(self._draw_accept_rectangle)
+        self.load_button.clicked.connect(self._choose_prediction)
+        self.check_button.clicked.connect(self.check_stack)
+        self.set_loop(None)
+
+    def _lay_out(self) -> None:
+        grid = QGridLayout(self)
+        grid.addWidget(self.next_button, 0, 0, 1, 3)
+        grid.addWidget(self.accept_button, 1, 0, 1, 3)
+        grid.addWidget(self.load_button, 2, 0)
+        grid.addWidget(self.threshold, 2, 1)
+        grid.addWidget(self.soft, 2, 2)
+        grid.addWidget(self.check_button, 3, 0, 1, 3)
+        grid.addWidget(self.check_result, 4, 0, 1, 3)
+        grid.addWidget(QLabel("Rounds"), 5, 0, 1, 3)
+        grid.addWidget(self.plot, 6, 0, 1, 3)
+
+    def set_loop(self, loop) -> None:
+        if self.loop is not None:
+            self.loop.changed.disconnect(self._show_event)
+            self.next_region.close()
+            self.rounds.close()
+        self.loop = loop
+        for control in (self.next_button, self.accept_button, self.load_button, self.check_button):
+            control.setEnabled(loop is not None)
+        self.check_result.setText("")
+        if loop is None:
+            self.next_region = self.rounds = None
+            self.plot.set_rounds([])
+            return
+        loop.changed.connect(self._show_event)
+        self.next_region = NextRegion(loop)
+        self.rounds = RoundKeeper(loop)
+        self.rounds.on_round = lambda _round: self.plot.set_rounds(self.rounds.rounds)
+        self.plot.set_rounds(self.rounds.rounds)
+        layer = loop.labels.layer
+        layer.bind_key(getattr(KeyCode, f"Key{NEXT_KEY}"), lambda _: self.go_next(), overwrite=True)
+
+    def go_next(self):
+        """Visit the next box to label (or rank first); the box, or None while ranking."""
+        return self.next_region.go()
+
+    def load_prediction(self, path: str) -> bool:
+        """Label the unlabelled papyrus from the prediction image ``path`` (one undoable
+        stroke); on bad input, one message and nothing changes."""
+        labels = self.loop.labels
+        threshold, soft = self.threshold.value(), self.soft.isChecked()
+        try:
+            ink, supervised, _ = labels_from_prediction(labels.segment, path, threshold, soft)
+        except (OSError, ValueError) as error:
+            show_error(f"Prediction not loaded: {error}")
+            return False
+        painter = labels.painter
+        codes = np.where(supervised & (painter.canvas.codes == 0), ink.astype(np.uint16) + 1, 0)
+        painter.accept_box((0, 0, *codes.shape), codes.astype(np.uint16))
+        show_info(f"Labelled {int((codes > 0).sum()):,} pixels from {path}; Ctrl+Z undoes it")
+        return True
+
+    def check_stack(self) -> None:
+        """Show the layers' profile and suggested window now, and ask the engine how the
+        model reads the stack forward and reversed."""
+        labels = self.loop.labels
+        segment = labels.segment
+        mask = None if segment.mask is None else np.asarray(segment.mask)
+        profile = layer_profile(segment, mask)
+        count = self.loop.settings.composition.z_count or min(16, segment.shape[0])
+        start, count = profile.window(count)
+        self._profile_text = (
+            f"Papyrus densest around layer {profile.surface():.1f}; suggested z-window "
+            f"{start}..{start + count - 1}."
+        )
+        self.check_result.setText(f"{self._profile_text} Reading the stack both ways…")
+        self._check_request = self.loop.check_order()
+
+    def _show_event(self, event) -> None:
+        if isinstance(event, OrderChecked) and event.request == self._check_request:
+            self.check_result.setText(
+                f"{self._profile_text} The model calls {event.forward:.1%} of the papyrus ink "
+                f"as stored, {event.reversed:.1%} reversed: {event.verdict}."
+            )
+
+    def _draw_accept_rectangle(self) -> None:
+        viewer = self.loop.viewer
+        if ACCEPT_LAYER not in viewer.layers:
+            layer = viewer.add_shapes(
+                name=ACCEPT_LAYER, edge_color="lime", face_color="transparent", edge_width=3
+            )
+            layer.events.data.connect(self._accept_rectangle)
+        layer = viewer.layers[ACCEPT_LAYER]
+        viewer.layers.selection.active = layer
+        layer.mode = "add_rectangle"
+
+    def _accept_rectangle(self, event=None) -> None:
+        layer = self.loop.viewer.layers[ACCEPT_LAYER]
+        if not len(layer.data) or getattr(event, "action", "added") != "added":
+            return
+        corners = np.asarray(layer.data[-1])[:, -2:]
+        height, width = self.loop.labels.segment.shape[1:]
+        y0, x0 = np.clip(np.floor(corners.min(0)), 0, (height, width)).astype(int)
+        y1, x1 = np.clip(np.ceil(corners.max(0)), 0, (height, width)).astype(int)
+        layer.data = []
+        self.loop.viewer.layers.selection.active = self.loop.labels.layer  # back to the brush
+        if y1 > y0 and x1 > x0:
+            self.loop.labels.painter.accept_box((int(y0), int(x0), int(y1), int(x1)))
+
+    def _choose_prediction(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load a prediction as labels", "", "Images (*.png *.tif *.tiff)"
+        )
+        if path:
+            self.load_prediction(path)

@@ -1,0 +1,50 @@
+"""Rounds of labelling and training at a glance: labelled area (bars) and validation F0.5
+(dots) per round, drawn with QPainter like the loss plot."""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QPointF, QRectF, Qt
+from qtpy.QtGui import QColor, QPainter, QPen
+from qtpy.QtWidgets import QWidget
+
+
+class RoundsPlot(QWidget):
+    """One column per recorded round (`inkloop.rounds.Round`)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(60)
+        self.setToolTip(
+            "Rounds (each Stop or save): labelled area as bars, validation F0.5 as dots"
+        )
+        self.rounds: list = []
+
+    def set_rounds(self, rounds) -> None:
+        self.rounds = list(rounds)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not self.rounds:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width, height = self.width(), self.height() - 14
+        column = width / len(self.rounds)
+        areas = [r.ink_pixels + r.no_ink_pixels for r in self.rounds]
+        most = max(max(areas), 1)
+        for index, (round_, area) in enumerate(zip(self.rounds, areas, strict=True)):
+            left = index * column
+            bar = area / most * height
+            painter.fillRect(
+                QRectF(left + column * 0.2, 14 + height - bar, column * 0.6, bar),
+                QColor(80, 120, 200),
+            )
+            if round_.validation_f05 is not None:
+                painter.setPen(QPen(QColor(255, 170, 0), 6, cap=Qt.PenCapStyle.RoundCap))
+                y = 14 + height - round_.validation_f05 * height
+                painter.drawPoint(QPointF(left + column / 2, y))
+        painter.setPen(Qt.GlobalColor.lightGray)
+        last = self.rounds[-1]
+        score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
+        painter.drawText(4, 11, f"round {last.number} · {areas[-1]:,} px labelled{score}")
+        painter.end()

@@ -1,0 +1,109 @@
+"""The Guide panel in a real viewer: accept the prediction, label here next, rounds, check
+the stack, and a prediction image loaded as labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inkloop.engine import State
+from inkloop.io import write_png
+from inkloop.model import describe_checkpoint
+from inkloop.rounds import read_rounds
+from inkloop.uncertainty import MIN_UNLABELLED, uncertainty
+from tests._napari._gui import messages, paint_left_half
+
+
+@pytest.mark.slow
+def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, truth, tmp_path):
+    viewer, widget = loop_widget
+    loop, guide, painter = widget.loop, widget.guide_panel, widget.labels.painter
+    paint_left_half(widget, viewer, qtbot, truth)
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(lambda: len(loop.steps) >= 20 and loop.prediction_updates >= 2, timeout=90_000)
+
+    # accept: the prediction under the brush becomes labels, strength from the probability
+    prediction = viewer.layers["ink prediction"].data
+    painter.set_brush(mode="accept", radius=6, hardness=1.0)
+    box = painter.stamp_along([(100, 200)])
+    y0, x0, y1, x1 = box
+    ink, supervised = painter.canvas.labels(box)
+    assert supervised.sum() > 100
+    assert np.array_equal(ink[supervised], prediction[y0:y1, x0:x1][supervised])
+    assert painter.canvas.accepted_pixels == supervised.sum()
+    doubt = viewer.layers["uncertainty"]
+    assert not doubt.visible  # off until the user shows it
+    np.testing.assert_allclose(
+        doubt.data[y0:y1, x0:x1], uncertainty(prediction[y0:y1, x0:x1] / 255), atol=2
+    )
+
+    # Next: ranked in the background, then the camera goes to an open, unvisited box
+    assert guide.go_next() is None
+    qtbot.waitUntil(lambda: bool(guide.next_region.visited), timeout=60_000)
+    first = guide.next_region.visited[0]
+    papyrus, codes = truth[1], painter.canvas.codes
+    by, bx, ey, ex = first
+    assert ((codes[by:ey, bx:ex] == 0) & papyrus[by:ey, bx:ex]).mean() >= MIN_UNLABELLED
+    np.testing.assert_allclose(loop.camera.center[-2:], ((by + ey) / 2, (bx + ex) / 2))
+    qtbot.waitUntil(lambda: bool(guide.next_region.ranked), timeout=60_000)
+    second = guide.go_next() or None
+    qtbot.waitUntil(lambda: len(guide.next_region.visited) == 2, timeout=60_000)
+    assert guide.next_region.visited[1] != first or second is None
+
+    # Check stack: the profile now, the model's reading both ways from the engine
+    guide.check_button.click()
+    qtbot.waitUntil(lambda: "reversed:" in guide.check_result.text(), timeout=60_000)
+    assert "suggested z-window" in guide.check_result.text()
+
+    widget.loop_panel.stop_button.click()
+    qtbot.waitUntil(lambda: len(guide.rounds.rounds) == 1, timeout=60_000)
+    assert loop.state is State.STOPPED
+    (round_,) = read_rounds(guide.rounds.path)
+    assert round_.steps >= 20
+    assert round_.accepted_pixels == supervised.sum()
+    assert round_.ink_pixels > 0
+    assert round_.no_ink_pixels > 0
+    assert guide.plot.rounds == [round_]
+    info = describe_checkpoint(loop.settings.autosave)
+    assert info["round"]["number"] == 1
+    assert info["provenance"]["labels"]["hash"] == round_.labels_hash
+
+
+def test_a_prediction_image_starts_the_labels_and_undoes(segment_widget, tmp_path):
+    widget = segment_widget
+    canvas_codes = widget.labels.painter.canvas.codes
+    height, width = canvas_codes.shape
+    prediction = np.zeros((height, width), np.uint8)
+    prediction[:, : width // 2] = 200
+    canvas_codes[...] = 0  # no labels yet, but for a user's "no ink" that stays as painted
+    canvas_codes[:4, :4] = 1
+    write_png(tmp_path / "gp.png", prediction)
+    guide = widget.guide_panel
+    guide.threshold.setValue(0.5)
+    guide.soft.setChecked(False)
+    assert guide.load_prediction(str(tmp_path / "gp.png"))
+    mask = np.asarray(widget.labels.segment.mask)
+    ink, supervised = widget.labels.labels()
+    assert (supervised == mask | (np.arange(height)[:, None] < 4) & (np.arange(width) < 4)).all()
+    assert (ink[4:, : width // 2][mask[4:, : width // 2]] == 255).all()
+    assert (ink[:, width // 2 :] == 0).all()
+    assert (ink[:4, :4] == 0).all()
+    widget.labels.painter.undo()
+    assert widget.labels.painter.canvas.codes.sum() == 16
+
+    write_png(tmp_path / "small.png", prediction[:-1])
+    shown = len(messages(0))
+    before = widget.labels.painter.canvas.codes.copy()
+    assert not guide.load_prediction(str(tmp_path / "small.png"))
+    assert any("is 63 x 96 pixels but" in m for m in messages(shown))
+    np.testing.assert_array_equal(widget.labels.painter.canvas.codes, before)
+
+
+def test_accepting_before_any_prediction_says_so_and_changes_nothing(segment_widget):
+    painter = segment_widget.labels.painter
+    before = painter.canvas.codes.copy()
+    shown = len(messages(0))
+    painter.set_brush(mode="accept")
+    assert painter.stamp_along([(20, 20)]) is None
+    assert any("no prediction to accept yet" in m for m in messages(shown))
+    np.testing.assert_array_equal(painter.canvas.codes, before)
