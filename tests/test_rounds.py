@@ -74,3 +74,28 @@ def test_a_failed_append_keeps_the_old_rounds(tmp_path: Path, monkeypatch):
         append_round(path, first)
     assert read_rounds(path) == [first]
     assert sorted(os.listdir(tmp_path)) == ["seg_rounds.jsonl"]
+
+
+def test_inkloop_info_names_the_round_a_checkpoint_was_trained_on(segment_folder, tmp_path):
+    from inkloop.io import open_segment
+    from inkloop.model import describe_checkpoint
+    from tests._engine import engine_for
+    from tests._events import Recorder
+
+    segment = open_segment(segment_folder)
+    with engine_for(segment, Recorder()) as engine:
+        engine.save(tmp_path / "model.pt")
+        engine.wait()
+    info = describe_checkpoint(tmp_path / "model.pt")
+    assert info["round"] is None  # no round recorded for these labels yet
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    assert info["provenance"]["labels"]["hash"] == labels_hash(ink, mask)
+    rounds_file = Path(info["provenance"]["rounds_file"])
+    assert rounds_file == segment_folder / f"{segment.name}_rounds.jsonl"
+    other = new_round(1, ink, ~mask, accepted_pixels=0, steps=0, validation_f05=None,
+                      checkpoint=None)  # fmt: skip
+    this = new_round(2, ink, mask, accepted_pixels=5, steps=0, validation_f05=None,
+                     checkpoint=str(tmp_path / "model.pt"))  # fmt: skip
+    for round_ in (other, this):
+        append_round(rounds_file, round_)
+    assert describe_checkpoint(tmp_path / "model.pt")["round"] == this.to_dict()
