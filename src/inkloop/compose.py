@@ -36,7 +36,7 @@ class Composition:
     z_count: int | None = None
     mean_k: int = 3
     reverse: bool = False
-    scale: int = 1  # 2 learns more from real CT per second but erases fine ink: docs/quality.md
+    scale: int = 1  # 2 learns more from real CT per second, not from synthetic: docs/quality.md
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
