@@ -126,4 +126,4 @@ class Wait(Command):
 
 
 # what a dead engine process is respawned for (the rest mean nothing to a process that ended)
-RESPAWNING = (Start, Predict, Preview, PredictSegment, Compose, Save)
+RESPAWNING = (Start, Predict, Preview, PredictSegment, Compose, Rank, CheckOrder, Save)
