@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _loop_cases import REAL_DEV
 
 FOLDS = {"train_left": 0, "train_right": 1}  # which half trains
+LOOPS = ("inkloop", "peer")
 
 
 def main() -> None:
@@ -42,6 +43,13 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
     parser.add_argument("--no-synthetic", action="store_true", help="the real crop only")
+    parser.add_argument(
+        "--loops",
+        nargs="+",
+        choices=LOOPS,
+        default=list(LOOPS),
+        help="which loops run (the peer's figures do not change with inkloop's defaults)",
+    )
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
@@ -74,7 +82,7 @@ def _real(args) -> dict:
             for fold, half in FOLDS.items():
                 train, scored = _halves(reference.shape, half)
                 labels = _write_labels(work / f"{fold}_ink.png", reference, train)
-                for loop in ("inkloop", "peer"):
+                for loop in args.loops:
                     run = _inkloop if loop == "inkloop" else _peer
                     probability, stats = run(labels, reference, train, seconds, seed, args, work)
                     scores = _scores(probability, reference, scored)
@@ -195,15 +203,16 @@ def _summary(runs: list[dict]) -> dict:
     for fold in FOLDS:
         scores = {
             loop: [r["f05"] for r in runs if r["fold"] == fold and r["loop"] == loop]
-            for loop in ("inkloop", "peer")
+            for loop in LOOPS
         }
         fold_summary = {
             f"{loop}_{figure}": round(float(function(values)), 4)
             for loop, values in scores.items()
+            if values
             for figure, function in (("median", np.median), ("worst", np.min))
         }
-        peer = fold_summary["peer_median"]
-        fold_summary["ratio"] = round(fold_summary["inkloop_median"] / peer, 3) if peer else None
+        peer, own = fold_summary.get("peer_median"), fold_summary.get("inkloop_median")
+        fold_summary["ratio"] = round(own / peer, 3) if peer and own else None
         summary[fold] = fold_summary
     return summary
 
