@@ -10,9 +10,10 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
-    QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QVBoxLayout,
 )
 
 from inkloop._napari._controls import button, spin
@@ -73,16 +74,16 @@ class GuidePanel(QGroupBox):
         self.set_loop(None)
 
     def _lay_out(self) -> None:
-        grid = QGridLayout(self)
-        grid.addWidget(self.next_button, 0, 0, 1, 3)
-        grid.addWidget(self.accept_button, 1, 0, 1, 3)
-        grid.addWidget(self.load_button, 2, 0)
-        grid.addWidget(self.threshold, 2, 1)
-        grid.addWidget(self.soft, 2, 2)
-        grid.addWidget(self.check_button, 3, 0, 1, 3)
-        grid.addWidget(self.check_result, 4, 0, 1, 3)
-        grid.addWidget(QLabel("Rounds"), 5, 0, 1, 3)
-        grid.addWidget(self.plot, 6, 0, 1, 3)
+        column = QVBoxLayout(self)
+        for control in (self.next_button, self.accept_button, self.load_button):
+            column.addWidget(control)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("ink from p ≥"))
+        row.addWidget(self.threshold, 1)
+        column.addLayout(row)
+        column.addWidget(self.soft)
+        for control in (self.check_button, self.check_result, QLabel("Rounds"), self.plot):
+            column.addWidget(control)
 
     def set_loop(self, loop) -> None:
         if self.loop is not None:

@@ -41,6 +41,7 @@ class PredictionOverlay:
         """The "ink prediction" layer, added (empty) if the viewer has none."""
         if PREDICTION_LAYER not in self.viewer.layers:
             self._add(PREDICTION_LAYER, colormap="inferno", contrast_limits=self._limits())
+            self.uncertainty_layer()  # made together: a tile never adds a layer
         layer = self.viewer.layers[PREDICTION_LAYER]
         if self.accepted is None or self.accepted.prediction is not layer.data:
             self.accepted = PredictionLabels(layer.data, self.known, KNOWN_CELL)
@@ -95,7 +96,8 @@ class PredictionOverlay:
         if box is None:
             return
         for name in (PREDICTION_LAYER, UNCERTAINTY_LAYER):
-            if name in self.viewer.layers:
+            # a hidden layer is redrawn whole by napari when it is shown again
+            if name in self.viewer.layers and self.viewer.layers[name].visible:
                 show_image_box(self.viewer, self.viewer.layers[name], box)
 
 
