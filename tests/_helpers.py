@@ -56,7 +56,9 @@ def tiny_training(**overrides):
 def interrupt_when_training(command: list[str]) -> tuple[int, str, str]:
     """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss, and return
     its exit status, stdout and stderr."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_terminal_ctrl_c
+    )
     stepping = threading.Event()
     errors = bytearray()
 
@@ -76,3 +78,10 @@ def interrupt_when_training(command: list[str]) -> tuple[int, str, str]:
         process.kill()
     watcher.join()
     return process.returncode, stdout.decode(), errors.decode()
+
+
+def _terminal_ctrl_c() -> None:
+    """In the child: Ctrl+C as a terminal delivers it, whatever this test process set up
+    (a GUI test's event loop may leave SIGINT ignored, which a child would inherit)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
