@@ -12,12 +12,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
+from inkloop.io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +104,7 @@ def append_round(path: str | Path, round_: Round) -> None:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     line = json.dumps(round_.to_dict()).encode() + b"\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(old + line)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as file:
+        file.write(old + line)
+        file.flush()
+        os.fsync(file.fileno())

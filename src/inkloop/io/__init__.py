@@ -23,12 +23,13 @@ from inkloop.io._sidefiles import (
     supervision_path_for,
 )
 from inkloop.io._sources import detect_format
-from inkloop.io._write import check_writable, write_layer, write_png
+from inkloop.io._write import atomic_path, check_writable, write_layer, write_png
 
 __all__ = [
     "PREDICTION_FORMATS",
     "Segment",
     "SegmentError",
+    "atomic_path",
     "autosaved_labels",
     "check_writable",
     "checkpoint_path",

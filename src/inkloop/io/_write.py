@@ -19,7 +19,7 @@ def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None 
         options = {"compression": compression, "predictor": True}
         if min(image.shape) >= 256:
             options["tile"] = (256, 256)
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         tifffile.imwrite(tmp, image, photometric="minisblack", **options)
     return Path(path)
 
@@ -30,7 +30,7 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
 
     if image.dtype != np.uint8 or image.ndim != 2:
         raise ValueError(f"write_png takes a 2D uint8 image, not {image.ndim}D {image.dtype}")
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
     return Path(path)
 
@@ -45,7 +45,7 @@ def check_writable(path: str | Path) -> None:
 
 
 @contextmanager
-def _atomic(path: str | Path):
+def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
