@@ -10,7 +10,7 @@ import tifffile
 import zarr
 
 from inkloop.cli import main
-from inkloop.io import read_image, read_prediction
+from inkloop.io import is_prediction_pyramid, read_image, read_prediction
 from inkloop.metrics import best_scores
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
@@ -23,13 +23,13 @@ def model(training_folder, tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("suffix", [".png", ".tif", ".zarr"])
+@pytest.mark.parametrize("suffix", [".ome.zarr", ".png", ".tif", ".zarr"])
 def test_round_trip_train_predict_evaluate(training_folder, model, tmp_path, capsys, suffix):
     capsys.readouterr()
     out = tmp_path / f"prediction{suffix}"
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
     assert main([*args, "--device", "cpu", "--quiet"]) == 0
-    assert json.loads(capsys.readouterr().out)["out"] == str(out)
+    assert json.loads(capsys.readouterr().out)["written"] == [str(out)]
     probability = read_prediction(out)
     assert probability.shape == (96, 128)
     assert 0 <= probability.min() <= probability.max() <= 1
@@ -38,7 +38,9 @@ def test_round_trip_train_predict_evaluate(training_folder, model, tmp_path, cap
     if suffix == ".png":
         assert read_image(out).dtype == np.uint8
     elif suffix == ".tif":
-        assert tifffile.imread(out).dtype == np.float32
+        assert tifffile.imread(out).dtype == np.uint8
+    elif suffix == ".ome.zarr":
+        assert is_prediction_pyramid(out)
     else:
         assert zarr.open_array(str(out), mode="r").dtype == np.float32
 
@@ -59,12 +61,19 @@ def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_pa
     assert read_prediction(out).shape == (40, 100)
 
 
+def test_tiff_float_keeps_the_probability_as_float32(training_folder, model, tmp_path):
+    out = tmp_path / "p.tif"
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
+    assert main([*args, "--tiff-float", "--device", "cpu", "--quiet"]) == 0
+    assert tifffile.imread(out).dtype == np.float32
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         (["--region", "0:500,0:10"], "region (0, 0, 500, 10) is outside the 96x128 segment"),
         (["--out", "/no/such/folder/p.png"], "folder does not exist"),
-        (["--out", "prediction.jpg"], "must end in .png, .tif, .tiff or .zarr"),
+        (["--out", "prediction.jpg"], "must end in .ome.zarr, .png, .tif, .tiff or .zarr"),
     ],
 )
 def test_bad_input_is_one_line_before_any_work(

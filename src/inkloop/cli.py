@@ -10,6 +10,7 @@ from pathlib import Path
 
 from inkloop._cli_demo import add_demo
 from inkloop._cli_inspect import add_inspect
+from inkloop._cli_predict import add_predict, parse_region
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.settings import TrainConfig
 from inkloop.synthetic import INK_CONTRAST
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     synth.set_defaults(run=_synth)
 
     _add_train(commands)
-    _add_predict(commands)
+    add_predict(commands)
 
     add_demo(commands)
     return parser
@@ -142,55 +143,6 @@ def _add_train(commands) -> None:
     train.set_defaults(run=_train)
 
 
-def _add_predict(commands) -> None:
-    predict = commands.add_parser(
-        "predict",
-        help="write the ink probability of a segment (or a region) with a trained model",
-        description="Predict block by block with dask: memory stays bounded on any segment size.",
-    )
-    predict.add_argument("segment", type=Path, help="anything `inkloop info` reads")
-    predict.add_argument("--model", type=Path, required=True, help="checkpoint from inkloop train")
-    predict.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="PRED.png (uint8 0-255), PRED.tif (float32) or PRED.zarr",
-    )
-    predict.add_argument(
-        "--region",
-        metavar="Y0:Y1,X0:X1",
-        type=parse_region,
-        help="only this rectangle (default: the whole segment)",
-    )
-    predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
-    predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
-    predict.add_argument(
-        "--batch-size", type=int, help="tiles per forward pass (default: 1 on a CPU, 8 on a GPU)"
-    )
-    predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    predict.set_defaults(run=_predict)
-
-    evaluate = commands.add_parser(
-        "evaluate", help="score a prediction against ink labels (JSON: F0.5, precision, recall)"
-    )
-    evaluate.add_argument("prediction", type=Path, help="PNG, TIFF or zarr from inkloop predict")
-    evaluate.add_argument("--labels", type=Path, required=True, help="ink labels, 255 = ink")
-    evaluate.add_argument(
-        "--supervision", type=Path, help="score only these pixels (255 = labelled; default: all)"
-    )
-    evaluate.set_defaults(run=_evaluate)
-
-
-def parse_region(text: str) -> tuple[int, int, int, int]:
-    """'Y0:Y1,X0:X1' -> (y0, x0, y1, x1)."""
-    try:
-        rows, cols = text.split(",")
-        (y0, y1), (x0, x1) = (map(int, part.split(":")) for part in (rows, cols))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not Y0:Y1,X0:X1") from None
-    return y0, x0, y1, x1
-
-
 def _train(args) -> int:
     from inkloop.headless import train_to_file
     from inkloop.io import labels_from_prediction, load_labels, open_segment
@@ -229,30 +181,6 @@ def _train(args) -> int:
     summary = train_to_file(segment, ink, supervised, settings, args.out, progress=not args.quiet)
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
-
-
-def _predict(args) -> int:
-    from inkloop.headless import predict_to_file
-
-    summary = predict_to_file(
-        args.segment,
-        args.model,
-        args.out,
-        region=args.region,
-        tta=args.tta,
-        device=args.device,
-        batch_size=args.batch_size,
-        progress=not args.quiet,
-    )
-    print(json.dumps(summary))
-    return 0
-
-
-def _evaluate(args) -> int:
-    from inkloop.headless import evaluate_file
-
-    print(json.dumps(evaluate_file(args.prediction, args.labels, args.supervision)))
-    return 0
 
 
 def _synth(args) -> int:

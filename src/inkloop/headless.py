@@ -97,9 +97,11 @@ def predict_to_file(
     tta: bool = False,
     device: str = "auto",
     batch_size: int | None = None,
+    tiff_float: bool = False,
     progress: bool = True,
 ) -> dict:
-    """`inkloop predict`: every check first, then the segment (or region) block by block."""
+    """One segment (or a region of it) into ``out``, block by block in this process, after
+    every check."""
     from inkloop.io import open_segment, prediction_output
     from inkloop.model import load_checkpoint
     from inkloop.predict import Predictor, check_region, predict_into
@@ -112,8 +114,67 @@ def predict_to_file(
     predictor = Predictor.from_checkpoint(
         checkpoint, segment, device=device, mask=mask, batch_size=batch_size, tta=tta
     )
-    predict_into(predictor, segment, out, mask=mask, region=region, progress=progress)
+    predict_into(
+        predictor, segment, out, mask=mask, region=region, progress=progress, tiff_float=tiff_float
+    )
     return {"out": str(out), "region": list(region), "device": str(predictor.device)}
+
+
+def predict_segments(
+    segments: list,
+    model: Path,
+    *,
+    out: Path | None = None,
+    out_dir: Path | None = None,
+    fmt: str = "ome.zarr",
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    region=None,
+    progress: bool = True,
+    **options,
+) -> dict:
+    """`inkloop predict`: ``segments`` into ``out`` (one segment) or ``out_dir``, in this
+    process one after another, or on the dask.distributed ``scheduler`` all at once. Outputs
+    that exist are complete and are skipped unless ``overwrite``. ``options``: ``tta``,
+    ``device``, ``batch_size``, ``tiff_float`` as in `predict_to_file`."""
+    from inkloop.predict.batch import Job, plan_jobs
+
+    if out is not None:
+        jobs = [Job(Path(segments[0]), out)]
+        skipped = [] if overwrite or not Path(out).exists() else jobs
+        jobs = [j for j in jobs if j not in skipped]
+    else:
+        jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite)
+    summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
+    if scheduler is None:
+        for job in jobs:
+            run = predict_to_file(
+                job.segment, model, job.out, region=region, progress=progress, **options
+            )
+            summary["device"] = run["device"]
+            if out is not None:
+                summary["region"] = run["region"]
+            summary["written"].append(run["out"])
+        return summary
+    from inkloop.predict.batch import cluster_client, dashboard_address, predict_jobs
+
+    if region is not None or options.get("batch_size") or options.get("tiff_float"):
+        raise ValueError("--region, --batch-size and --tiff-float run without --scheduler")
+    device = options.get("device", "auto")
+    with cluster_client(scheduler, device=device) as client:
+        summary["dashboard"] = dashboard_address(client)
+        if summary["dashboard"] and progress:
+            print(f"dask dashboard: {summary['dashboard']}", file=sys.stderr)
+        written = predict_jobs(
+            model,
+            jobs,
+            client,
+            device=device,
+            tta=options.get("tta", False),
+            progress=progress,
+        )
+    summary["written"] = [str(p) for p in written]
+    return summary
 
 
 def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = None) -> dict:

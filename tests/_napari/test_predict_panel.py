@@ -7,7 +7,7 @@ import pytest
 from napari.utils.notifications import notification_manager
 
 from inkloop._napari._predict_panel import PredictPanel
-from inkloop.io import label_paths, read_image
+from inkloop.io import is_prediction_pyramid, label_paths, prediction_levels
 from inkloop.settings import EngineSettings
 from tests._helpers import tiny_model, tiny_training
 from tests._napari._gui import messages
@@ -31,7 +31,7 @@ def predicting(open_in_dock, segment_folder, qtbot, tmp_path):
 def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predicting, qtbot):
     viewer, widget, panel = predicting
     segment = widget.labels.segment
-    out = label_paths(segment)[0].parent / f"{segment.name}_prediction.png"
+    out = label_paths(segment)[0].parent / f"{segment.name}_prediction.ome.zarr"
     assert panel.path_label.full_text() == f"Into\n{out}"
     shown = len(notification_manager.records)
 
@@ -42,8 +42,9 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     name = f"{segment.name} prediction"
     qtbot.waitUntil(lambda: name in viewer.layers, timeout=TIMEOUT_MS)
     layer = viewer.layers[name]
-    assert layer.data.shape == segment.shape[1:]
-    np.testing.assert_array_equal(layer.data, read_image(out, grey=True))
+    assert is_prediction_pyramid(out)  # a small segment's pyramid is its one level
+    np.testing.assert_array_equal(layer.data, np.asarray(prediction_levels(out)[0]))
+    assert tuple(layer.contrast_limits) == (0, 255)
     assert (layer.colormap.name, layer.blending) == ("inferno", "additive")
     assert viewer.layers.index(layer) < viewer.layers.index(widget.labels.layer)
     assert viewer.layers.selection.active is widget.labels.layer  # the brush keeps painting
@@ -53,16 +54,16 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     assert any(f"written to {out}" in message for message in messages(shown))
 
 
-def test_a_tiff_prediction_replaces_the_png_layer(predicting, qtbot):
+def test_a_float_zarr_prediction_replaces_the_pyramid_layer(predicting, qtbot):
     viewer, widget, panel = predicting
     segment = widget.labels.segment
     name = f"{segment.name} prediction"
     panel.predict_button.click()
     qtbot.waitUntil(lambda: name in viewer.layers, timeout=TIMEOUT_MS)
     layers = len(viewer.layers)
-    panel.format.setCurrentText("TIFF")
-    assert panel.output_path().name == f"{segment.name}_prediction.tif"
-    assert panel.path_label.full_text().endswith("_prediction.tif")
+    panel.format.setCurrentText("zarr (float32)")
+    assert panel.output_path().name == f"{segment.name}_prediction.zarr"
+    assert panel.path_label.full_text().endswith("_prediction.zarr")
 
     panel.predict_button.click()
 
@@ -70,7 +71,7 @@ def test_a_tiff_prediction_replaces_the_png_layer(predicting, qtbot):
     assert len(viewer.layers) == layers
     assert viewer.layers[name].data.shape == segment.shape[1:]
     assert tuple(viewer.layers[name].contrast_limits) == (0, 1)
-    assert panel.output_path().is_file()
+    assert panel.output_path().is_dir()
 
 
 def test_an_unwritable_output_is_refused_with_one_message(predicting, monkeypatch, tmp_path):

@@ -76,3 +76,20 @@ def test_ome_zarr_opens_as_a_multiscale_layer(make_napari_viewer, tmp_path, synt
 
     assert layer.multiscale
     assert [level.shape for level in layer.data] == [(8, 64, 96), (8, 32, 48)]
+
+
+def test_a_prediction_pyramid_opens_as_one_multiscale_image(make_napari_viewer, tmp_path):
+    import dask.array as da
+
+    from inkloop.predict import write_prediction
+
+    probability = da.random.default_rng(0).random((2500, 3000), dtype=np.float32, chunks=2048)
+    out = write_prediction(probability, tmp_path / "s_prediction.ome.zarr", progress=False)
+    assert get_reader(str(out)) is not None
+    viewer = make_napari_viewer()
+
+    (layer,) = viewer.open(str(out), plugin="napari-inkloop")
+
+    assert layer.multiscale
+    assert [level.shape for level in layer.data] == [(2500, 3000), (1250, 1500), (625, 750)]
+    assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", (0, 255))

@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import PathLabel
+from inkloop._napari._reader import prediction_layer_kwargs
 from inkloop.engine import (
     Failed,
     Notice,
@@ -131,18 +132,14 @@ class PredictPanel(QGroupBox):
             self._end()
 
     def _open(self, path: Path) -> None:
-        """Show the prediction file as "<id> prediction" under the labels, like the preview."""
+        """Show the prediction file as "<id> prediction" under the labels, like the preview
+        (an OME-Zarr as its pyramid, which shows at once however large the segment)."""
         viewer, labels = self.loop.viewer, self.loop.labels
-        name = f"{labels.segment.name} prediction"
-        data, limits = _read(path)
-        if name in viewer.layers:
-            viewer.layers[name].data = data
-            viewer.layers[name].contrast_limits = limits
-            return
         layers, active = viewer.layers, viewer.layers.selection.active
-        layer = viewer.add_image(
-            data, name=name, colormap="inferno", blending="additive", contrast_limits=limits
-        )
+        name = f"{labels.segment.name} prediction"
+        if name in layers:  # replaced, not updated: the new file may be a pyramid, the old not
+            layers.remove(name)
+        layer = viewer.add_image(**prediction_layer_kwargs(path, name))
         layers.move(layers.index(layer), layers.index(labels.layer))  # labels stay on top
         layers.selection.active = active  # the brush keeps painting
 
@@ -162,13 +159,3 @@ class PredictPanel(QGroupBox):
     def _show_path(self) -> None:
         path = self.output_path()
         self.path_label.set_path("Into" if path else "Open a segment to predict it.", path)
-
-
-def _read(path: Path):
-    """A prediction file for display, with its contrast limits: PNG as its uint8 (0-255),
-    TIFF and zarr as float32 (0-1)."""
-    from inkloop.io import read_image, read_prediction
-
-    if path.suffix.lower() == ".png":
-        return read_image(path, grey=True), (0, 255)
-    return read_prediction(path), (0, 1)

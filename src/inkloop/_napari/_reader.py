@@ -1,4 +1,5 @@
-"""Reader contribution: a segment folder, multi-page TIFF or (OME-)zarr as napari layers."""
+"""Reader contribution: a segment folder, multi-page TIFF or (OME-)zarr as napari layers, and
+a prediction pyramid (OME-Zarr) as one multiscale image."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import numpy as np
 from napari.utils.notifications import show_info
 
 from inkloop._napari._labels import labels_layer_data
-from inkloop.io import Segment, detect_format, initial_labels, open_segment
+from inkloop.io import (
+    Segment,
+    detect_format,
+    initial_labels,
+    is_prediction_pyramid,
+    open_segment,
+    prediction_levels,
+)
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
 _CONTRAST_WINDOW = 1024
@@ -20,7 +28,33 @@ def get_reader(path: str | list[str]):
         if len(path) != 1:
             return None
         path = path[0]
+    if is_prediction_pyramid(path):
+        return read_prediction
     return read_segment if detect_format(path) else None
+
+
+def read_prediction(path: str | list[str]) -> list[tuple]:
+    """A prediction pyramid (OME-Zarr from `inkloop predict`) as one multiscale image layer."""
+    if isinstance(path, list):
+        path = path[0]
+    kwargs = prediction_layer_kwargs(Path(path), Path(path).name)
+    return [(kwargs.pop("data"), kwargs, "image")]
+
+
+def prediction_layer_kwargs(path: Path, name: str) -> dict:
+    """`add_image` arguments showing a prediction file: inferno, additive, over 0-1 (float)
+    or 0-255 (uint8); a pyramid as a multiscale layer."""
+    levels = prediction_levels(path)
+    limits = (0, 255) if levels[0].dtype == np.uint8 else (0, 1)
+    data = levels if len(levels) > 1 else np.asarray(levels[0])
+    return {
+        "data": data,
+        "name": name,
+        "multiscale": len(levels) > 1,
+        "colormap": "inferno",
+        "blending": "additive",
+        "contrast_limits": limits,
+    }
 
 
 def read_segment(path: str | list[str]) -> list[tuple]:

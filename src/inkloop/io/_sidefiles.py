@@ -14,8 +14,14 @@ import numpy as np
 
 AUTOSAVE = ".autosave"
 # a prediction's formats, as `prediction_path` takes them -> as a person reads them
-PREDICTION_FORMATS = {"png": "PNG", "tif": "TIFF", "zarr": "zarr"}
-PREDICTION_SUFFIXES = (".png", ".tif", ".tiff", ".zarr")
+PREDICTION_FORMATS = {
+    "ome.zarr": "OME-Zarr pyramid",
+    "png": "PNG",
+    "tif": "TIFF (tiled)",
+    "zarr": "zarr (float32)",
+}
+# file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
+_KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 
 
 def side_folder(segment) -> Path:
@@ -54,36 +60,77 @@ def prediction_path(segment, fmt: str = "png") -> Path:
     return side_folder(segment) / f"{segment.name}_prediction.{_format(fmt)}"
 
 
+def prediction_kind(path: str | Path) -> str | None:
+    """The prediction format a file name asks for (a key of PREDICTION_FORMATS), or None."""
+    name = Path(path).name.lower()
+    endings = [e for e in _KINDS if name.endswith(e) and len(name) > len(e)]
+    return _KINDS[max(endings, key=len)] if endings else None
+
+
 def prediction_output(out: str | Path, fmt: str | None = None) -> Path:
-    """``out`` as a prediction file (with the suffix of ``fmt``, if given); ValueError now
+    """``out`` as a prediction file (with the ending of ``fmt``, if given); ValueError now
     if it is of another kind or cannot be written."""
     from inkloop.io._write import check_writable
 
     out = Path(out).expanduser()
     if fmt is not None:
-        out = out.with_suffix(f".{_format(fmt)}")
-    if out.suffix.lower() not in PREDICTION_SUFFIXES:
-        raise ValueError(f"{out}: the output must end in .png, .tif, .tiff or .zarr")
+        kind = prediction_kind(out)
+        stem = out.name[: -len(_ending(out, kind))] if kind else out.stem
+        out = out.with_name(f"{stem}.{_format(fmt)}")
+    if prediction_kind(out) is None:
+        raise ValueError(f"{out}: the output must end in .ome.zarr, .png, .tif, .tiff or .zarr")
     check_writable(out)
     return out
 
 
-def read_prediction(path: str | Path) -> np.ndarray:
-    """A prediction file as float32 0..1: PNG/TIFF uint8 (/255) or float, or a zarr array."""
+def prediction_levels(path: str | Path) -> list:
+    """A prediction file as lazy arrays, finest first: the levels of an OME-Zarr pyramid, or
+    the one image of any other format (as stored: uint8 0-255 or float32 0..1)."""
+    import dask.array as da
+
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such prediction")
-    if path.suffix.lower() == ".zarr":
+    kind = prediction_kind(path)
+    if kind == "ome.zarr":
         import zarr
 
-        values = np.asarray(zarr.open_array(str(path), mode="r")[:])
-    else:
-        from inkloop.io._images import read_image
+        group = zarr.open_group(str(path), mode="r")
+        datasets = group.attrs["ome"]["multiscales"][0]["datasets"]
+        return [da.from_zarr(group[d["path"]]) for d in datasets]
+    if kind == "zarr":
+        return [da.from_zarr(str(path))]
+    from inkloop.io._images import read_image
 
-        values = read_image(path, grey=True)
+    return [da.from_array(read_image(path, grey=True))]
+
+
+def is_prediction_pyramid(path: str | Path) -> bool:
+    """Whether ``path`` is a 2D OME-Zarr image (a prediction pyramid), from its metadata
+    alone; a 3D one is a segment."""
+    import json
+
+    path = Path(path)
+    try:
+        attributes = json.loads((path / "zarr.json").read_text()).get("attributes", {})
+        first = attributes["ome"]["multiscales"][0]["datasets"][0]["path"]
+        level = json.loads((path / first / "zarr.json").read_text())
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return False  # not a zarr v3 OME image: a segment, or nothing this plugin opens
+    return len(level.get("shape", ())) == 2
+
+
+def read_prediction(path: str | Path) -> np.ndarray:
+    """A prediction file as float32 0..1 at full resolution: uint8 files /255, float as is."""
+    values = np.asarray(prediction_levels(path)[0])
     if values.dtype == np.uint8:
         return values.astype(np.float32) / 255
     return values.astype(np.float32)
+
+
+def _ending(path: Path, kind: str) -> str:
+    name = path.name.lower()
+    return max((e for e, k in _KINDS.items() if k == kind and name.endswith(e)), key=len)
 
 
 def _format(fmt: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +35,10 @@ class Predictor:
     (544/32: a stride of 512 fits large segments with 13% extra pixels); with the
     composition's ``scale`` a tile spans ``tile * scale`` image pixels (``self.tile``) and
     its output is upsampled to them. ``tta`` averages the 8 flips/rotations of every tile.
+    ``device_request`` ("auto", "cuda", …) is where the model goes in another process that
+    unpickles this predictor (a dask worker); None keeps the device it was pickled on.
+    ``weights_file``: the checkpoint the model came from, if that process can read it: the
+    predictor then travels without its weights (~50 MB) and each process loads them once.
     The model runs where its weights are (AMP and channels_last on CUDA), in inference mode.
     """
 
@@ -45,6 +52,8 @@ class Predictor:
         overlap: int = OVERLAP,
         batch_size: int | None = None,
         tta: bool = False,
+        device_request: str | None = None,
+        weights_file: str | None = None,
     ) -> None:
         if tile % 32 or not 0 <= overlap < tile:
             raise ValueError(f"tile {tile} must be a multiple of 32 with overlap below it")
@@ -56,7 +65,35 @@ class Predictor:
         self.tile, self.overlap, self.tta = tile * self.scale, overlap * self.scale, tta
         # One tile at a time is fastest on a CPU (2.9 vs 2.1 MP/s for 4 at once, measured on
         # 2 cores: the activations of one tile stay in cache); GPUs want batches.
+        self.batch_request, self.device_request = batch_size, device_request
+        self.weights_file = weights_file
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 8)
+
+    def __getstate__(self) -> dict:
+        """Pickled (for a dask worker) without the weights when they are in a file that
+        process can read (``weights_file``), else with them on the CPU when a
+        ``device_request`` says where they go on arrival."""
+        state = self.__dict__.copy()
+        if self.weights_file is not None:
+            state["model"] = None
+        elif self.device_request is not None and self.device.type != "cpu":
+            state["model"] = copy.deepcopy(self.model).cpu()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.model is None:
+            self.model = _model_from_file(
+                self.weights_file, Path(self.weights_file).stat().st_mtime_ns
+            )
+        if self.device_request is not None:
+            import torch
+
+            from inkloop.model import pick_device
+
+            device = pick_device(self.device_request)
+            self.model.to(device, memory_format=torch.channels_last)
+            self.batch_size = self.batch_request or (1 if device.type == "cpu" else 8)
 
     @classmethod
     def from_checkpoint(
@@ -82,7 +119,7 @@ class Predictor:
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
         model = checkpoint.build().to(pick_device(device), memory_format=torch.channels_last)
-        return cls(model, composition, normalisation, **options)
+        return cls(model, composition, normalisation, device_request=device, **options)
 
     @property
     def device(self):
@@ -202,6 +239,15 @@ class Predictor:
                 logits = logits.flip(-1) if flip else logits
                 total = logits if total is None else total + logits
         return total / 8
+
+
+@functools.lru_cache(maxsize=2)
+def _model_from_file(path: str, stamp: int):
+    """A checkpoint's model, built once per process however many predictors arrive with it
+    (``stamp``: the file's mtime, so a rewritten checkpoint is read again)."""
+    from inkloop.model import load_checkpoint
+
+    return load_checkpoint(path).build()
 
 
 def _chunks(items: list, size: int) -> list[list]:

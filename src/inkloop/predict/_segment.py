@@ -1,14 +1,13 @@
-"""Whole segments, block by block with dask, into PNG, TIFF or zarr with bounded memory."""
+"""Whole segments, block by block with dask, into a prediction file with bounded memory."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from inkloop.io import prediction_output
+from inkloop.io import prediction_kind, prediction_output
+from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor, check_region
 from inkloop.predict._tiles import Blend, tile_corners
 from inkloop.settings import BLOCK
@@ -75,13 +74,15 @@ def predict_into(
     progress=True,
     workers: int | None = None,
     block: int = BLOCK,
+    tiff_float: bool = False,
 ) -> Path:
     """Predict ``region`` of ``segment`` (default: all of it) block by block into ``out``.
 
     ``workers``: dask threads; None: one on a CPU, where a forward pass already uses every
     core and a second block at the same time only adds memory (~0.5 GB) and cache thrashing,
     and all on a GPU, which gains from overlapping reads. One worker runs in the calling
-    thread. ``progress`` as in `write_prediction`, ``block`` as in `predict_segment`.
+    thread. ``progress`` and ``tiff_float`` as in `write_prediction`, ``block`` as in
+    `predict_segment`.
     """
     import dask
 
@@ -90,12 +91,13 @@ def predict_into(
         workers = 1
     options = {"scheduler": "synchronous"} if workers == 1 else {"num_workers": workers}
     with dask.config.set(**options):
-        return write_prediction(probability, out, progress=progress)
+        return write_prediction(probability, out, progress=progress, tiff_float=tiff_float)
 
 
-def write_prediction(probability, out: Path, *, progress=True) -> Path:
-    """Compute the dask array ``probability`` into ``out``: PNG (uint8 0-255), TIFF (float32)
-    or zarr (float32, chunked like the blocks).
+def write_prediction(probability, out: Path, *, progress=True, tiff_float=False) -> Path:
+    """Compute the dask array ``probability`` into ``out``, whose ending picks the format:
+    ``.ome.zarr`` (uint8 OME-Zarr pyramid), ``.png`` (uint8), ``.tif`` (tiled, compressed
+    uint8 BigTIFF; float32 with ``tiff_float``) or ``.zarr`` (float32).
 
     ``progress``: True for a bar on stderr, False for none, or a dask Callback to run instead.
     The result goes to a hidden file beside ``out`` first and replaces ``out`` only once
@@ -106,17 +108,17 @@ def write_prediction(probability, out: Path, *, progress=True) -> Path:
 
     from dask.diagnostics import ProgressBar
 
-    prediction_output(out)
+    kind = prediction_kind(prediction_output(out))
     if progress is True:
         progress = ProgressBar(out=sys.stderr)
-    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+    output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
     try:
         with progress or contextlib.nullcontext():
-            _write(probability, partial)
-        _replace(partial, out)
-    finally:
-        _remove(partial)
-    return out
+            output.store(probability).compute()
+    except BaseException:
+        output.abandon()
+        raise
+    return output.finish()
 
 
 def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:
@@ -143,44 +145,3 @@ def _finish_block(box, mask: np.ndarray | None, tile: int, *sums: Blend) -> np.n
     if mask is not None:
         probability *= mask
     return probability
-
-
-def _write(probability, out: Path) -> None:
-    suffix = out.suffix.lower()
-    if suffix == ".zarr":
-        probability.to_zarr(str(out), overwrite=True)
-    elif suffix == ".png":
-        from inkloop.io import write_png
-
-        write_png(out, _to_uint8(probability).compute())
-    else:
-        _write_tiff(probability, out)
-
-
-def _replace(partial: Path, out: Path) -> None:
-    if out.is_dir():  # an earlier zarr
-        shutil.rmtree(out)
-    os.replace(partial, out)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _to_uint8(probability):
-    return (probability * 255 + 0.5).astype(np.uint8)
-
-
-def _write_tiff(probability, out: Path) -> None:
-    """An uncompressed float32 TIFF filled block by block through a memory map, in one pass
-    over the graph (a tiled, compressed TIFF must be written in tile order, which would mean
-    computing each row of blocks again for the next one)."""
-    import tifffile
-
-    target = tifffile.memmap(out, shape=probability.shape, dtype=np.float32)
-    probability.store(target, lock=True)
-    target.flush()
-    del target

@@ -1,0 +1,120 @@
+"""`inkloop predict` (one segment or many, in this process or on a dask.distributed cluster)
+and `inkloop evaluate`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from inkloop.io import PREDICTION_FORMATS
+
+
+def add_predict(commands) -> None:
+    """Add the `predict` and `evaluate` sub-commands to the `inkloop` parser."""
+    predict = commands.add_parser(
+        "predict",
+        help="write the ink probability of segments (or a region) with a trained model",
+        description="Predict block by block with dask: memory stays bounded on any segment "
+        "size. An output that exists is complete (files appear only once whole): it is "
+        "skipped unless --overwrite.",
+    )
+    predict.add_argument("segments", type=str, nargs="*", help="anything `inkloop info` reads")
+    predict.add_argument("--model", type=Path, required=True, help="checkpoint from inkloop train")
+    predict.add_argument("--segments-file", type=Path, help="a file listing segments, one a line")
+    where = predict.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--out",
+        type=Path,
+        help="one segment's file: PRED.ome.zarr (uint8 pyramid), PRED.png, PRED.tif "
+        "(tiled uint8 BigTIFF) or PRED.zarr (float32)",
+    )
+    where.add_argument("--out-dir", type=Path, help="a folder for <id>_prediction.<format> files")
+    predict.add_argument("--format", choices=list(PREDICTION_FORMATS), default="ome.zarr")
+    predict.add_argument(
+        "--scheduler",
+        help="local:N (N worker processes here, one per GPU when there are GPUs) or "
+        "tcp://HOST:PORT (a running dask scheduler; outputs must be on a shared file system)",
+    )
+    predict.add_argument("--overwrite", action="store_true", help="redo finished outputs")
+    predict.add_argument(
+        "--region",
+        metavar="Y0:Y1,X0:X1",
+        type=parse_region,
+        help="only this rectangle of one segment (default: the whole segment)",
+    )
+    predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
+    predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    predict.add_argument(
+        "--batch-size", type=int, help="tiles per forward pass (default: 1 on a CPU, 8 on a GPU)"
+    )
+    predict.add_argument("--tiff-float", action="store_true", help="TIFF as float32 0..1")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.set_defaults(run=_predict)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a prediction against ink labels (JSON: F0.5, precision, recall)"
+    )
+    evaluate.add_argument("prediction", type=Path, help="a file from inkloop predict")
+    evaluate.add_argument("--labels", type=Path, required=True, help="ink labels, 255 = ink")
+    evaluate.add_argument(
+        "--supervision", type=Path, help="score only these pixels (255 = labelled; default: all)"
+    )
+    evaluate.set_defaults(run=_evaluate)
+
+
+def parse_region(text: str) -> tuple[int, int, int, int]:
+    """'Y0:Y1,X0:X1' -> (y0, x0, y1, x1)."""
+    try:
+        rows, cols = text.split(",")
+        (y0, y1), (x0, x1) = (map(int, part.split(":")) for part in (rows, cols))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not Y0:Y1,X0:X1") from None
+    return y0, x0, y1, x1
+
+
+def _predict(args) -> int:
+    from inkloop.headless import predict_segments
+
+    segments = _segment_list(args.segments, args.segments_file)
+    if args.out is not None and len(segments) != 1:
+        raise ValueError(f"--out takes one segment, not {len(segments)}; use --out-dir")
+    if args.region is not None and len(segments) != 1:
+        raise ValueError("--region takes one segment")
+    summary = predict_segments(
+        segments,
+        args.model,
+        out=args.out,
+        out_dir=args.out_dir,
+        fmt=args.format,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        region=args.region,
+        tta=args.tta,
+        device=args.device,
+        batch_size=args.batch_size,
+        tiff_float=args.tiff_float,
+        progress=not args.quiet,
+    )
+    for path in summary["skipped"]:
+        print(f"inkloop predict: {path} exists, skipped (--overwrite to redo)", file=sys.stderr)
+    print(json.dumps(summary))
+    return 0
+
+
+def _segment_list(given: list[str], listing: Path | None) -> list[str]:
+    segments = list(given)
+    if listing is not None:
+        lines = listing.read_text().splitlines()
+        segments += [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
+    if not segments:
+        raise ValueError("no segment given (name one, or --segments-file)")
+    return segments
+
+
+def _evaluate(args) -> int:
+    from inkloop.headless import evaluate_file
+
+    print(json.dumps(evaluate_file(args.prediction, args.labels, args.supervision)))
+    return 0

@@ -1,0 +1,109 @@
+"""Many segments, one model: every block of every segment on a dask.distributed cluster.
+
+All segments' blocks are submitted at once, so workers never idle at a segment's end; each
+segment's file is finished (pyramid, move into place) as soon as its last block is stored.
+A worker that dies costs its blocks, which the scheduler computes again elsewhere; a stored
+chunk written twice holds the same bytes.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.io import SegmentError, open_segment, prediction_kind, prediction_output
+from inkloop.predict._outputs import PredictionFile
+from inkloop.predict._predictor import Predictor
+from inkloop.predict._segment import predict_segment
+
+
+@dataclass(frozen=True)
+class Job:
+    """One segment and the file its prediction goes to."""
+
+    segment: Path
+    out: Path
+
+
+def plan_jobs(segments, out_dir: Path, fmt: str = "ome.zarr", *, overwrite: bool = False):
+    """The jobs for ``segments`` into ``out_dir`` (``<id>_prediction.<fmt>``), and the
+    segments skipped because their output is already complete (it exists: outputs only
+    appear under their name once whole)."""
+    jobs, skipped, names = [], [], {}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for path in segments:
+        name = open_segment(path).name
+        if name in names:
+            raise SegmentError(f"{path} and {names[name]} are both segment {name!r}")
+        names[name] = path
+        out = prediction_output(Path(out_dir) / f"{name}_prediction.{fmt}")
+        (skipped if out.exists() and not overwrite else jobs).append(Job(Path(path), out))
+    return jobs, skipped
+
+
+def predict_jobs(model: Path, jobs: list[Job], client, *, device="auto", tta=False, progress=True):
+    """Predict every job with the checkpoint ``model`` on the dask.distributed ``client``
+    (whose workers read ``model`` and write the outputs: a shared file system); returns the
+    written paths in the order they finished. An error names its segment; finished files
+    stay."""
+    from distributed import as_completed, futures_of
+
+    from inkloop.model import load_checkpoint
+
+    checkpoint = load_checkpoint(model)
+    pending: dict[str, tuple[PredictionFile, set]] = {}
+    chunk_futures = []
+    for job in jobs:
+        output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta)
+        futures = futures_of(client.persist(marks))
+        pending[job.segment.name] = (output, {f.key for f in futures})
+        chunk_futures += [(job.segment.name, f) for f in futures]
+    owner = {f.key: name for name, f in chunk_futures}
+    written = []
+    bar = _bar(len(chunk_futures), len(jobs), progress)
+    try:
+        for future in as_completed([f for _, f in chunk_futures]):
+            name = owner[future.key]
+            if future.status == "error":
+                raise RuntimeError(f"{name}: {future.exception()}") from future.exception()
+            output, keys = pending[name]
+            keys.discard(future.key)
+            bar.update(1)
+            if not keys:
+                written.append(output.finish())
+                bar.set_postfix_str(f"{len(written)}/{len(jobs)} segments")
+    except BaseException:
+        for output, keys in pending.values():
+            if keys:
+                output.abandon()
+        raise
+    finally:
+        bar.close()
+    return written
+
+
+def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool):
+    """The staged output file of ``job`` and its lazy store (`PredictionFile.store`)."""
+    segment = open_segment(job.segment)
+    mask = None if segment.mask is None else np.asarray(segment.mask)
+    predictor = Predictor.from_checkpoint(
+        checkpoint, segment, device=device, mask=mask, tta=tta, weights_file=str(weights)
+    )
+    probability = predict_segment(predictor, segment, mask)
+    output = PredictionFile(job.out, prediction_kind(job.out), probability.shape)
+    return output, output.store(probability)
+
+
+def _bar(chunks: int, segments: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=chunks,
+        desc=f"Predicting {segments} segment{'s' * (segments != 1)}",
+        unit="chunk",
+        file=sys.stderr,
+        disable=not enabled,
+    )

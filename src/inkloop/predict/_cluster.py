@@ -1,0 +1,79 @@
+"""A dask.distributed client for `inkloop predict --scheduler`: a local cluster or a running one."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+
+LOOPBACK = "127.0.0.1"  # a local cluster is reachable from this machine only
+MISSING = (
+    "--scheduler needs dask.distributed, an optional dependency: "
+    "pip install 'napari-inkloop[cluster]'"
+)
+
+
+def parse_scheduler(text: str) -> str | int:
+    """``local:N`` -> N (worker processes), ``tcp://HOST:PORT`` (or tls://) -> the address."""
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--scheduler {text}: expected local:N with N workers, N >= 1")
+        return int(count)
+    if "://" in text:
+        return text
+    raise ValueError(f"--scheduler {text}: expected local:N or an address like tcp://HOST:8786")
+
+
+@contextmanager
+def cluster_client(scheduler: str, *, device: str = "auto"):
+    """A Client of ``scheduler`` (`parse_scheduler`), closed (with its cluster) on exit."""
+    try:
+        from distributed import Client
+    except ImportError as error:
+        raise RuntimeError(MISSING) from error
+    target = parse_scheduler(scheduler)
+    cluster = local_cluster(target, device) if isinstance(target, int) else None
+    try:
+        with Client(cluster or target, timeout="30s") as client:
+            yield client
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def local_cluster(workers: int, device: str = "auto"):
+    """``workers`` worker processes of one thread each on this machine. With GPUs (and a
+    device that may use them) each worker sees one GPU (round robin), as its cuda:0; without,
+    each gets an equal share of the cores for torch, so they do not fight over them."""
+    from distributed import Nanny, Scheduler, SpecCluster
+
+    gpus = _gpu_count() if device in ("auto", "cuda") else 0
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    specs = {}
+    for i in range(workers):
+        env = {"CUDA_VISIBLE_DEVICES": str(i % gpus)} if gpus else {"OMP_NUM_THREADS": str(cores)}
+        options = {"nthreads": 1, "env": env, "host": LOOPBACK, "silence_logs": logging.ERROR}
+        specs[f"inkloop-{i}"] = {"cls": Nanny, "options": options}
+    dashboard = f"{LOOPBACK}:0" if _has_dashboard() else None
+    options = {"host": LOOPBACK, "dashboard_address": dashboard}
+    scheduler = {"cls": Scheduler, "options": options}
+    return SpecCluster(workers=specs, scheduler=scheduler, silence_logs=logging.ERROR)
+
+
+def dashboard_address(client) -> str | None:
+    """The dashboard's URL, when the scheduler serves one."""
+    info = client.scheduler_info()
+    return client.dashboard_link if info.get("services", {}).get("dashboard") else None
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _has_dashboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None

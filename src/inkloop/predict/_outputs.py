@@ -1,0 +1,176 @@
+"""Prediction files: OME-Zarr pyramid, tiled BigTIFF, PNG and plain zarr, written in two halves.
+
+The blocks of a prediction are computed in any order, on any worker; most formats want
+their bytes in order. So every format is written the same way: the blocks go into a zarr
+array beside the output (`PredictionFile.target`, one task per chunk, any scheduler), and
+`PredictionFile.finish` then builds the file from it in the calling process (a pyramid, a
+tile stream, a PNG) and moves it into place. Until then the output does not exist under
+its own name: an interrupted run never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+OME_VERSION = "0.5"
+CHUNK = 1024  # zarr chunks: a 14k x 8k level is ~110 files, a screen needs a few
+SMALLEST_LEVEL = 1024  # the pyramid halves until a level fits in this, as napari shows it
+TIFF_TILE = 256  # the tile size of the community's own tiled predictions
+
+
+class PredictionFile:
+    """One prediction output of ``kind`` (`inkloop.io.prediction_kind`) being written."""
+
+    def __init__(self, out: Path, kind: str, shape, *, tiff_float: bool = False) -> None:
+        self.out, self.kind = Path(out), kind
+        self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
+        self.staging = self.out.with_name(f".{self.out.name}.partial")
+        remove(self.staging)  # left by an interrupted run
+        if kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
+            import zarr
+
+            group = zarr.create_group(str(self.staging), zarr_format=3)
+            self.target = _create_array(group, shape, self.dtype, name="0")
+        else:
+            self.target = _create_array(str(self.staging), shape, self.dtype)
+
+    def store(self, probability):
+        """A lazy dask array that stores ``probability`` (dask, float32 0..1) into `target`
+        when computed: one task per target chunk, each returning a 1 x 1 mark, so a cluster
+        reports every chunk without sending its pixels back."""
+        image = probability if self.dtype == np.float32 else to_uint8(probability)
+        image = image.rechunk(self.target.chunks)
+        marks = tuple((1,) * len(c) for c in image.chunks)
+        return image.map_blocks(_store_chunk, self.target, chunks=marks, dtype=np.uint8)
+
+    def finish(self) -> Path:
+        """Build the output from the stored blocks and move it into place; returns it."""
+        try:
+            if self.kind == "ome.zarr":
+                _add_levels(self.staging, self.target, self.out.name)
+                _replace(self.staging, self.out)
+            elif self.kind == "zarr":
+                _replace(self.staging, self.out)
+            else:
+                from inkloop.io import atomic_path
+
+                with atomic_path(self.out) as tmp:
+                    _write_flat(self.target, Path(tmp), self.kind)
+        finally:
+            remove(self.staging)
+        return self.out
+
+    def abandon(self) -> None:
+        """Remove what was staged (after an error or a cancel)."""
+        remove(self.staging)
+
+
+def _store_chunk(block: np.ndarray, target, block_info=None) -> np.ndarray:
+    (y0, y1), (x0, x1) = block_info[0]["array-location"]
+    target[y0:y1, x0:x1] = block
+    return np.ones((1, 1), np.uint8)
+
+
+def to_uint8(probability):
+    """Probability 0..1 as 0..255, rounded (what PNG, BigTIFF and OME-Zarr store)."""
+    return (probability * 255 + 0.5).astype(np.uint8)
+
+
+def remove(path: Path) -> None:
+    """Remove a file or folder if it is there."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _create_array(where, shape, dtype, *, name: str | None = None):
+    """A chunked, zstd-compressed 2D zarr array: at the path ``where``, or ``name`` in the
+    group ``where``."""
+    import zarr
+    from zarr.codecs import ZstdCodec
+
+    options = {
+        "shape": shape,
+        "dtype": dtype,
+        "chunks": tuple(min(CHUNK, n) for n in shape),
+        "compressors": ZstdCodec(level=3),
+        "dimension_names": ("y", "x"),
+    }
+    if name is None:
+        return zarr.create_array(where, **options)
+    return where.create_array(name, **options)
+
+
+def _add_levels(folder: Path, level0, name: str) -> None:
+    """Levels 1, 2, … of an OME-Zarr 0.5 pyramid, each the 2 x 2 means of the one before
+    (read back from disk, so the prediction is not computed again), until a level fits in
+    `SMALLEST_LEVEL`; then the multiscales metadata, which makes it an image."""
+    import dask.array as da
+    import zarr
+
+    group = zarr.open_group(str(folder), mode="r+")
+    level = level0
+    count = 1
+    while max(level.shape) > SMALLEST_LEVEL and min(level.shape) >= 2:
+        means = da.coarsen(np.mean, da.from_zarr(level), {0: 2, 1: 2}, trim_excess=True)
+        level = _create_array(group, means.shape, np.uint8, name=str(count))
+        da.store((means + 0.5).astype(np.uint8).rechunk(level.chunks), level, lock=False)
+        count += 1
+    group.attrs["ome"] = _multiscales(name, count)
+
+
+def _multiscales(name: str, levels: int) -> dict:
+    datasets = [
+        {"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": [2.0**i] * 2}]}
+        for i in range(levels)
+    ]
+    axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    return {
+        "version": OME_VERSION,
+        "multiscales": [{"name": name, "axes": axes, "datasets": datasets}],
+    }
+
+
+def _write_flat(stored, out: Path, kind: str) -> None:
+    if kind == "png":
+        from PIL import Image
+
+        Image.fromarray(np.asarray(stored[:])).save(out, format="PNG")
+        return
+    import tifffile
+
+    tifffile.imwrite(
+        out,
+        _tiles(stored),
+        shape=stored.shape,
+        dtype=stored.dtype,
+        tile=(TIFF_TILE, TIFF_TILE),
+        compression="zlib",
+        predictor=True,
+        bigtiff=True,
+        photometric="minisblack",
+    )
+
+
+def _tiles(stored):
+    """Full-size tiles in the order a tiled TIFF holds them, zero-padded at the far edges;
+    one row of tiles in memory at a time."""
+    height, width = stored.shape
+    for top in range(0, height, TIFF_TILE):
+        row = np.asarray(stored[top : top + TIFF_TILE])
+        for left in range(0, width, TIFF_TILE):
+            tile = np.zeros((TIFF_TILE, TIFF_TILE), stored.dtype)
+            part = row[:, left : left + TIFF_TILE]
+            tile[: part.shape[0], : part.shape[1]] = part
+            yield tile
+
+
+def _replace(staged: Path, out: Path) -> None:
+    if out.exists():
+        remove(out)
+    os.replace(staged, out)

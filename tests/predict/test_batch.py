@@ -1,0 +1,131 @@
+"""Many segments on a real dask.distributed cluster: equal to the in-process run, resumable,
+and a worker killed mid-run costs its blocks, not the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from inkloop.cli import main
+from inkloop.io import read_prediction
+from inkloop.synthetic import write_segment
+
+pytest.importorskip("distributed")
+
+FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def two_segments(tmp_path_factory, training_folder):
+    root = tmp_path_factory.mktemp("segments")
+    other = write_segment(root / "20240202000000", 80, 112, 8, seed=6)
+    model = root / "model.pt"
+    assert (
+        main(["train", str(training_folder), "--out", str(model), "--max-steps", "2", *FAST]) == 0
+    )
+    return [training_folder, other], model
+
+
+def _predict(segments, model, out_dir, *extra) -> dict:
+    args = ["predict", *map(str, segments), "--model", str(model), "--out-dir", str(out_dir)]
+    return main([*args, "--device", "cpu", "--quiet", *extra])
+
+
+@pytest.mark.slow
+def test_two_segments_on_local_2_equal_the_in_process_run(two_segments, tmp_path, capsys):
+    segments, model = two_segments
+    assert _predict(segments, model, tmp_path / "here") == 0
+    assert _predict(segments, model, tmp_path / "cluster", "--scheduler", "local:2") == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["scheduler"] == "local:2"
+    assert len(summary["written"]) == 2
+    for segment in segments:
+        name = f"{segment.name}_prediction.ome.zarr"
+        here = read_prediction(tmp_path / "here" / name)
+        there = read_prediction(tmp_path / "cluster" / name)
+        assert here.std() > 0  # a real map, not a constant both runs agree on
+        np.testing.assert_array_equal(there, here)
+    assert sorted(p.name for p in (tmp_path / "cluster").iterdir()) == sorted(
+        f"{s.name}_prediction.ome.zarr" for s in segments
+    )  # nothing staged is left behind
+
+
+def test_finished_outputs_are_skipped_unless_overwrite(two_segments, tmp_path, capsys):
+    segments, model = two_segments
+    assert _predict(segments[:1], model, tmp_path) == 0
+    out = tmp_path / f"{segments[0].name}_prediction.ome.zarr"
+    stamp = out.stat().st_mtime_ns
+    capsys.readouterr()
+    assert _predict(segments[:1], model, tmp_path) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["skipped"] == [str(out)]
+    assert "exists, skipped (--overwrite to redo)" in captured.err
+    assert out.stat().st_mtime_ns == stamp
+    assert _predict(segments[:1], model, tmp_path, "--overwrite") == 0
+    assert json.loads(capsys.readouterr().out)["written"] == [str(out)]
+
+
+def _kill_once(flag):
+    """A worker plugin (defined here so that it travels by value) that kills its worker's
+    process right after the first chunk it stores, once in the whole run."""
+    from distributed import WorkerPlugin
+
+    class KillAfterFirstChunk(WorkerPlugin):
+        def transition(self, key, start, finish, **kwargs):
+            if finish == "memory" and "_store_chunk" in str(key) and not flag.exists():
+                flag.touch()
+                os._exit(1)
+
+    return KillAfterFirstChunk()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_costs_its_blocks_not_the_run(two_segments, tmp_path):
+    from inkloop.predict.batch import cluster_client, plan_jobs, predict_jobs
+
+    segments, model = two_segments
+    assert _predict(segments, model, tmp_path / "here") == 0
+    jobs, _ = plan_jobs(segments, tmp_path / "cluster")
+    flag = tmp_path / "killed"
+    with cluster_client("local:2", device="cpu") as client:
+        client.register_plugin(_kill_once(flag))
+        written = predict_jobs(model, jobs, client, device="cpu", progress=False)
+    assert flag.exists()  # a worker did die during the run
+    assert sorted(written) == sorted(job.out for job in jobs)
+    for job in jobs:
+        expected = read_prediction(tmp_path / "here" / job.out.name)
+        np.testing.assert_array_equal(read_prediction(job.out), expected)
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "message"),
+    [
+        ("local:0", "expected local:N with N workers, N >= 1"),
+        ("cluster", "expected local:N or an address like tcp://HOST:8786"),
+    ],
+)
+def test_a_bad_scheduler_is_one_line(two_segments, tmp_path, capsys, scheduler, message):
+    segments, model = two_segments
+    assert _predict(segments, model, tmp_path, "--scheduler", scheduler) == 1
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_distributed_the_message_says_which_extra(
+    two_segments, tmp_path, capsys, monkeypatch
+):
+    segments, model = two_segments
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    assert _predict(segments, model, tmp_path, "--scheduler", "local:1") == 1
+    assert "pip install 'napari-inkloop[cluster]'" in capsys.readouterr().err
+
+
+def test_one_output_file_takes_one_segment(two_segments, tmp_path, capsys):
+    segments, model = two_segments
+    args = ["predict", *map(str, segments), "--model", str(model), "--out", str(tmp_path / "p.png")]
+    assert main(args) == 1
+    assert "--out takes one segment, not 2; use --out-dir" in capsys.readouterr().err

@@ -1,0 +1,119 @@
+"""Prediction files: the OME-Zarr pyramid napari opens at once, the community's tiled uint8
+BigTIFF, and nothing that looks finished after an interrupted write."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import tifffile
+import zarr
+from dask.callbacks import Callback
+
+from inkloop.io import (
+    is_prediction_pyramid,
+    prediction_kind,
+    prediction_levels,
+    prediction_output,
+    read_prediction,
+)
+from inkloop.predict import write_prediction
+from inkloop.predict._outputs import SMALLEST_LEVEL
+
+
+@pytest.fixture(scope="module")
+def probability() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.random((2500, 3000), dtype=np.float32)
+
+
+def _lazy(values):
+    return da.from_array(values, chunks=2048)  # the block size of predict_segment
+
+
+def test_ome_zarr_is_a_compressed_pyramid_down_to_a_screen(probability, tmp_path):
+    out = write_prediction(_lazy(probability), tmp_path / "p.ome.zarr", progress=False)
+    levels = prediction_levels(out)
+    assert [level.shape for level in levels] == [(2500, 3000), (1250, 1500), (625, 750)]
+    assert max(levels[-1].shape) <= SMALLEST_LEVEL < max(levels[-2].shape)
+    assert all(level.dtype == np.uint8 for level in levels)
+    expected = (probability * 255 + 0.5).astype(np.uint8)
+    np.testing.assert_array_equal(np.asarray(levels[0]), expected)
+    means = expected[:2, :2].mean()  # level 1 holds the 2 x 2 means of level 0
+    assert int(levels[1][0, 0]) == int(means + 0.5)
+
+    group = zarr.open_group(str(out), mode="r")
+    ome = group.attrs["ome"]
+    assert ome["version"] == "0.5"
+    (image,) = ome["multiscales"]
+    assert [a["name"] for a in image["axes"]] == ["y", "x"]
+    scales = [d["coordinateTransformations"][0]["scale"] for d in image["datasets"]]
+    assert scales == [[1.0, 1.0], [2.0, 2.0], [4.0, 4.0]]
+    first = group["0"]
+    assert first.chunks == (1024, 1024)
+    assert first.metadata.dimension_names == ("y", "x")
+    assert first.compressors  # compressed chunks
+    assert is_prediction_pyramid(out)
+
+
+def test_tiff_is_a_tiled_compressed_uint8_bigtiff(probability, tmp_path):
+    out = write_prediction(_lazy(probability), tmp_path / "p.tif", progress=False)
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages[0]
+        assert tif.is_bigtiff
+        assert (page.tilelength, page.tilewidth) == (256, 256)
+        assert page.compression == tifffile.COMPRESSION.ADOBE_DEFLATE
+        assert page.dtype == np.uint8
+        stored = page.asarray()
+    np.testing.assert_array_equal(stored, (probability * 255 + 0.5).astype(np.uint8))
+
+
+def test_tiff_as_float32_on_request(probability, tmp_path):
+    out = tmp_path / "p.tif"
+    write_prediction(_lazy(probability), out, progress=False, tiff_float=True)
+    np.testing.assert_array_equal(tifffile.imread(out), probability)
+
+
+class _Interrupt(Callback):
+    """Ctrl+C after the first task finishes."""
+
+    def _posttask(self, *args):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("name", ["p.ome.zarr", "p.tif", "p.png", "p.zarr"])
+def test_an_interrupted_write_leaves_no_file(probability, tmp_path, name):
+    with pytest.raises(KeyboardInterrupt):
+        write_prediction(_lazy(probability), tmp_path / name, progress=_Interrupt())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_rewrite_keeps_the_old_file(probability, tmp_path):
+    out = write_prediction(_lazy(probability), tmp_path / "p.ome.zarr", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        write_prediction(_lazy(1 - probability), out, progress=_Interrupt())
+    assert [p.name for p in tmp_path.iterdir()] == ["p.ome.zarr"]
+    np.testing.assert_allclose(read_prediction(out), probability, atol=1 / 255)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "expected"),
+    [
+        ("x.ome.zarr", "png", "x.png"),
+        ("x.png", "ome.zarr", "x.ome.zarr"),
+        ("x.zarr", "tif", "x.tif"),
+        ("x.tiff", None, "x.tiff"),
+    ],
+)
+def test_output_names_take_the_format(tmp_path, name, fmt, expected):
+    out = prediction_output(tmp_path / name, fmt)
+    assert out.name == expected
+    assert prediction_kind(out) == (fmt or "tif")
+
+
+def test_a_segment_ome_zarr_is_not_a_prediction(tmp_path):
+    group = zarr.create_group(str(tmp_path / "s.ome.zarr"), zarr_format=3)
+    group.create_array("0", shape=(4, 32, 32), dtype=np.uint8)
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"datasets": [{"path": "0"}]}]}
+    assert not is_prediction_pyramid(tmp_path / "s.ome.zarr")
+    assert not is_prediction_pyramid(tmp_path)
