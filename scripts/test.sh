@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_setup.sh
 ensure_system_packages
-ensure_venv "qt,test"
+ensure_venv "qt,test,cluster,remote"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"

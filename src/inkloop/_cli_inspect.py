@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from inkloop.io import segment_location
+
 
 def add_inspect(commands) -> None:
     """Add the `info` and `check` sub-commands to the `inkloop` parser."""
@@ -13,7 +15,9 @@ def add_inspect(commands) -> None:
         "info", help="print what a segment or a checkpoint (MODEL.pt) holds, as JSON"
     )
     info.add_argument(
-        "segment", type=Path, help="layer folder, multi-page TIFF, zarr, or a checkpoint file"
+        "segment",
+        type=segment_location,
+        help="layer folder, multi-page TIFF, zarr (or its http(s):// URL), or a checkpoint file",
     )
     info.set_defaults(run=_info)
 
@@ -22,7 +26,7 @@ def add_inspect(commands) -> None:
         help="pre-flight check of a segment: where the papyrus surface is, which z-window "
         "to read, and (with --model) whether its layers look reversed",
     )
-    check.add_argument("segment", type=Path, help="anything `inkloop info` reads")
+    check.add_argument("segment", type=segment_location, help="anything `inkloop info` reads")
     check.add_argument("--model", type=Path, help="checkpoint to read the stack both ways with")
     check.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
     check.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -32,7 +36,7 @@ def add_inspect(commands) -> None:
 def _info(args) -> int:
     from inkloop.io import open_segment
 
-    if args.segment.suffix == ".pt":
+    if str(args.segment).endswith(".pt"):
         from inkloop.model import describe_checkpoint
 
         print(json.dumps(describe_checkpoint(args.segment)))

@@ -12,6 +12,7 @@ from inkloop._cli_demo import add_demo
 from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict, parse_region
 from inkloop.compose import MODES, SCALES, Composition
+from inkloop.io import segment_location
 from inkloop.settings import TrainConfig
 from inkloop.synthetic import INK_CONTRAST
 
@@ -76,7 +77,7 @@ def _add_train(commands) -> None:
         help="finetune a model on a segment's labels and write a checkpoint",
         description="Train headless; Ctrl+C stops and still writes the last good weights.",
     )
-    train.add_argument("segment", type=Path, help="anything `inkloop info` reads")
+    train.add_argument("segment", type=segment_location, help="anything `inkloop info` reads")
     source = train.add_mutually_exclusive_group()
     source.add_argument(
         "--labels",

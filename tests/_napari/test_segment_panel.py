@@ -167,3 +167,31 @@ def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, 
     assert len(layer.metadata["channels"]) == 7
     assert viewer.layers.index(layer) < viewer.layers.index(segment_widget.labels.layer)
     assert loop.engine.settings.composition == Composition("raw+diff", None, 4)
+
+
+def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(
+    make_napari_viewer, tmp_path, synthetic, monkeypatch, qtbot
+):
+    from qtpy.QtWidgets import QInputDialog
+
+    from inkloop._napari._widget import InkLoopWidget
+    from inkloop.io import local_folder
+    from tests._http import serve, write_served_segment
+
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)  # no engine process needed here
+    monkeypatch.setenv("INKLOOP_CACHE", str(tmp_path / "cache"))
+    volume = write_served_segment(tmp_path, "20240303000000", synthetic)
+    with serve(tmp_path) as (base, _server):
+        url = f"{base}/20240303000000.zarr"
+        viewer = make_napari_viewer()
+        _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+        monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (url, True))
+
+        widget.segment_panel.open_url_button.click()
+
+        qtbot.waitUntil(lambda: widget.labels is not None)
+        assert widget.labels.segment.path == url
+        assert widget.labels.segment.shape == volume.shape
+        assert "20240303000000: 8 layers" in widget.segment_panel.segment_label.text()
+        ink_path, _ = widget.labels.save()
+    assert ink_path.parent == local_folder(url)

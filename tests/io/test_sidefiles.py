@@ -27,13 +27,13 @@ def test_side_files_sit_beside_the_mask_named_after_the_segment(segment_folder):
     assert label_paths(segment, autosave=True)[1].name == f"{name}_supervision_mask.autosave.png"
     assert prediction_path(segment, "zarr") == segment_folder / f"{name}_prediction.zarr"
     assert checkpoint_path(segment) == segment_folder / f"{name}_inkloop_model.pt"
-    with pytest.raises(ValueError, match="unknown prediction format 'jpg'; choose one of png"):
+    with pytest.raises(ValueError, match=r"format 'jpg'; choose one of ome\.zarr"):
         prediction_path(segment, "jpg")
 
 
 def test_prediction_outputs_are_checked_before_any_work(tmp_path):
     assert prediction_output(tmp_path / "ink.png", "tif") == tmp_path / "ink.tif"
-    with pytest.raises(ValueError, match=r"ink\.jpg: the output must end in \.png, \.tif"):
+    with pytest.raises(ValueError, match=r"ink\.jpg: the output must end in \.ome\.zarr, \.png"):
         prediction_output(tmp_path / "ink.jpg")
     with pytest.raises(ValueError, match="missing"):
         prediction_output(tmp_path / "missing" / "ink.png")

@@ -14,8 +14,10 @@ from inkloop.io import (
     detect_format,
     initial_labels,
     is_prediction_pyramid,
+    is_url,
     open_segment,
     prediction_levels,
+    segment_location,
 )
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
@@ -28,6 +30,8 @@ def get_reader(path: str | list[str]):
         if len(path) != 1:
             return None
         path = path[0]
+    if is_url(path):
+        return read_segment
     if is_prediction_pyramid(path):
         return read_prediction
     return read_segment if detect_format(path) else None
@@ -108,7 +112,7 @@ def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[f
     return (low, high) if high > low else (low, low + 1)
 
 
-def segment_path(layer) -> Path | None:
-    """The segment folder/file behind a layer this reader made, or None."""
+def segment_path(layer) -> Path | str | None:
+    """The segment folder/file (or URL) behind a layer this reader made, or None."""
     value = layer.metadata.get(SEGMENT_PATH_KEY)
-    return Path(value) if value else None
+    return segment_location(value) if value else None

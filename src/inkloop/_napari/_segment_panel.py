@@ -14,6 +14,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QSpinBox,
     QWidget,
@@ -52,6 +53,12 @@ class SegmentPanel(QGroupBox):
         self.model_loaded = False  # a loaded model brings its own composition
         self._request: int | None = None  # the input preview awaited
         self.open_button = button("Open segment…", "open_segment_button", "A segment folder")
+        self.open_url_button = button(
+            "Open URL…",
+            "open_url_button",
+            "A segment's zarr on an HTTP server: only the chunks in view are fetched; "
+            "labels are saved on this machine",
+        )
         self.segment_label = PathLabel("segment_label")
         self._make_controls()
         self._lay_out()
@@ -126,7 +133,10 @@ class SegmentPanel(QGroupBox):
 
     def _lay_out(self) -> None:
         form = QFormLayout(self)
-        form.addRow(self.open_button)
+        opens = QHBoxLayout()
+        opens.addWidget(self.open_button)
+        opens.addWidget(self.open_url_button)
+        form.addRow(opens)
         form.addRow(self.segment_label)
         form.addRow("Channels", self.mode)
         form.addRow("First layer", self.z_start)
@@ -142,6 +152,7 @@ class SegmentPanel(QGroupBox):
 
     def _connect(self) -> None:
         self.open_button.clicked.connect(self._choose_segment)
+        self.open_url_button.clicked.connect(self._ask_url)
         self.mode.currentTextChanged.connect(lambda mode: self._change(mode=mode))
         self.z_start.valueChanged.connect(lambda start: self._change(z_start=start))
         self.z_count.valueChanged.connect(lambda count: self._change(z_count=count))
@@ -168,6 +179,13 @@ class SegmentPanel(QGroupBox):
         path = QFileDialog.getExistingDirectory(self, "Open segment folder")
         if path:
             self.open_segment(path)
+
+    def _ask_url(self) -> None:
+        url, ok = QInputDialog.getText(
+            self, "Open segment URL", "http(s):// address of the segment's zarr:"
+        )
+        if ok and url.strip():
+            self.open_segment(url.strip())
 
     def _change(self, **changes) -> None:
         self.composition = fit(self.layers, **{**self.composition.to_dict(), **changes})

@@ -10,6 +10,7 @@ from inkloop.io._labels import (
     save_labels,
     write_label_files,
 )
+from inkloop.io._remote import is_url, local_folder, segment_location
 from inkloop.io._sample import sample_segment_path, sample_truth_path, truth_path
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sidefiles import (
@@ -39,9 +40,11 @@ __all__ = [
     "detect_format",
     "initial_labels",
     "is_prediction_pyramid",
+    "is_url",
     "label_paths",
     "labels_from_prediction",
     "load_labels",
+    "local_folder",
     "open_segment",
     "prediction_kind",
     "prediction_levels",
@@ -54,6 +57,7 @@ __all__ = [
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",
+    "segment_location",
     "supervision_path_for",
     "truth_path",
     "write_label_files",

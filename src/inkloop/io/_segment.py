@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +10,15 @@ import numpy as np
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, image_info, read_image
-from inkloop.io._sources import LayerSource, open_source
+from inkloop.io._remote import (
+    TIMEOUT_S,
+    GuardedArray,
+    fetch_side_file,
+    is_url,
+    local_folder,
+    open_zarr_url,
+)
+from inkloop.io._sources import LayerSource, open_source, zarr_source
 
 SIDECARS = {
     "mask": ("mask",),
@@ -30,7 +39,7 @@ class Segment:
     """
 
     name: str
-    path: Path
+    path: Path | str  # a URL (str) for a segment on an HTTP server
     format: str
     volume: object
     levels: tuple = ()
@@ -70,17 +79,26 @@ def open_segment(
     z_start: int | None = None,
     z_count: int | None = None,
     reverse: bool = False,
+    cache: str | Path | None = None,
+    timeout: float = TIMEOUT_S,
 ) -> Segment:
-    """Open a segment lazily from a layer folder, a multi-page TIFF or a (OME-)zarr.
+    """Open a segment lazily from a layer folder, a multi-page TIFF or a (OME-)zarr, on disk
+    or at an http(s):// URL.
 
     ``reverse=True`` flips the layer order first (for segments stored back to front);
     ``z_start``/``z_count`` then select a window of that order (default: all layers).
-    Raises SegmentError naming the file and the problem for anything unusable.
+    A URL is read through fsspec, only the chunks asked for, each read failing after
+    ``timeout`` s of silence; its side files (mask, labels) are fetched into a local folder
+    (`inkloop.io.local_folder`), and ``cache`` also keeps the chunks read there.
+    Raises SegmentError naming the file (or URL) and the problem for anything unusable.
     """
-    path = Path(path).expanduser()
-    if str(path) in ("", "."):
-        raise SegmentError("no segment path given")
-    source = open_source(path)
+    if is_url(path):
+        source = _open_remote(path, cache, timeout)
+    else:
+        path = Path(path).expanduser()
+        if str(path) in ("", "."):
+            raise SegmentError("no segment path given")
+        source = open_source(path)
     volume = source.levels[0]
     window = _window(path, volume.shape[0], z_start, z_count)
     order = slice(None, None, -1) if reverse else slice(None)
@@ -101,7 +119,19 @@ def open_segment(
     )
 
 
-def _window(path: Path, depth: int, z_start: int | None, z_count: int | None) -> slice:
+def _open_remote(url: str, cache, timeout: float) -> LayerSource:
+    """A remote zarr's layers, with the side files the server has beside it fetched."""
+    folder = local_folder(url, cache)
+    node = open_zarr_url(url, cache=cache, timeout=timeout)
+    stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
+    source = zarr_source(node, url, folder, stamp=stamp, wrap=GuardedArray)
+    parent = url.rstrip("/").rsplit("/", 1)[0]
+    for stems in SIDECARS.values():
+        fetch_side_file(f"{parent}/{source.name}_{stems[0]}.png", folder, timeout)
+    return source
+
+
+def _window(path, depth: int, z_start: int | None, z_count: int | None) -> slice:
     start = 0 if z_start is None else z_start
     count = depth - start if z_count is None else z_count
     if not 0 <= start < depth or count < 1 or start + count > depth:

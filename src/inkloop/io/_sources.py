@@ -114,7 +114,8 @@ def _open_tiff_stack(path: Path) -> LayerSource:
     else:
         stack = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
         volume = _as_volume(path, _lazy(stack, stack.chunks, key=path))
-    return _single_level(path, "tiff-stack", volume, stack)
+    name = path.stem if path.suffix else path.name
+    return _single_level(name, "tiff-stack", path.parent, volume, stack)
 
 
 def _open_zarr(path: Path) -> LayerSource:
@@ -124,23 +125,38 @@ def _open_zarr(path: Path) -> LayerSource:
         node = zarr.open(str(path), mode="r")
     except Exception as error:  # zarr raises several types for damaged stores
         raise SegmentError(f"{path}: not a readable zarr ({error})") from error
+    return zarr_source(node, str(path), path.parent, stamp=path.stat().st_mtime_ns)
+
+
+def zarr_source(node, where: str, sidecar_folder: Path, *, stamp, wrap=None) -> LayerSource:
+    """The layers of the zarr array or (OME-)zarr group ``node`` found at ``where`` (a path
+    or URL); ``stamp`` tells versions apart; ``wrap(array, where)`` guards remote reads."""
+    import zarr
+
+    wrap = wrap or (lambda array, _where: array)
+    name = where.rstrip("/").rsplit("/", 1)[-1].removesuffix(".zarr").removesuffix(".ome")
     if isinstance(node, zarr.Array):
-        volume = _as_volume(path, _lazy(node, node.chunks, key=path))
-        return _single_level(path, "zarr", volume, node)
+        array = wrap(node, where)
+        volume = _as_volume(where, _lazy(array, node.chunks, key=where, stamp=stamp))
+        return _single_level(name, "zarr", sidecar_folder, volume, array)
     paths = _multiscale_paths(node)
     if not paths:
-        raise SegmentError(f"{path}: zarr group has no multiscales metadata and no array '0'")
-    levels = [_as_volume(path / p, _lazy(node[p], node[p].chunks, key=path / p)) for p in paths]
-    source = _single_level(path, "ome-zarr", levels[0], node[paths[0]])
+        raise SegmentError(f"{where}: zarr group has no multiscales metadata and no array '0'")
+    arrays = [wrap(node[p], f"{where}/{p}") for p in paths]
+    levels = [
+        _as_volume(f"{where}/{p}", _lazy(a, a.chunks, key=f"{where}/{p}", stamp=stamp))
+        for p, a in zip(paths, arrays, strict=True)
+    ]
+    source = _single_level(name, "ome-zarr", sidecar_folder, levels[0], arrays[0])
     source.levels = levels
     return source
 
 
-def _single_level(path: Path, fmt: str, volume, array) -> LayerSource:
+def _single_level(name: str, fmt: str, sidecar_folder: Path, volume, array) -> LayerSource:
     return LayerSource(
         format=fmt,
-        name=path.stem if path.suffix else path.name,
-        sidecar_folder=path.parent,
+        name=name,
+        sidecar_folder=sidecar_folder,
         levels=[volume],
         layer_numbers=list(range(volume.shape[0])),
         direct=_LeadingAxesDropped(array, array.ndim - 3),
@@ -157,12 +173,14 @@ class _LeadingAxesDropped:
         return self.array[(0,) * self.leading + tuple(key)]
 
 
-def _lazy(array, chunks, *, key: Path):
-    """Wrap an array-like in dask; the name comes from the path, so no data is hashed."""
+def _lazy(array, chunks, *, key, stamp=None):
+    """Wrap an array-like in dask; the name comes from the path (or URL) and ``stamp`` (its
+    mtime by default: a rewritten segment must not hit napari's dask cache), so no data is
+    hashed."""
     import dask.array as da
     from dask.base import tokenize
 
-    stamp = key.stat().st_mtime_ns  # a rewritten segment must not hit napari's dask cache
+    stamp = Path(key).stat().st_mtime_ns if stamp is None else stamp
     name = f"inkloop-{tokenize(str(key), stamp, array.shape, str(array.dtype), chunks)}"
     return da.from_array(array, chunks=chunks, name=name, lock=False, asarray=True)
 
@@ -175,7 +193,7 @@ def _multiscale_paths(group) -> list[str]:
     return ["0"] if "0" in group else []
 
 
-def _as_volume(path: Path, volume):
+def _as_volume(path, volume):
     """Drop leading singleton axes (OME's t, c) so the dask array is Z x H x W."""
     while volume.ndim > 3 and volume.shape[0] == 1:
         volume = volume[0]

@@ -1,0 +1,140 @@
+"""Segments over HTTP(S): a (OME-)zarr read lazily through fsspec, only the chunks asked for.
+
+The mask and label files beside the zarr are fetched once into a local folder, which is
+where the user's labels are then saved (the server is never written to). Every failure
+of the server (no answer in time, 404, a dropped connection, a truncated chunk) becomes
+one SegmentError naming the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from inkloop.io._errors import SegmentError
+
+TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
+CACHE_ENV = "INKLOOP_CACHE"  # where remote segments' side files (and chunks) are kept
+
+
+def is_url(path) -> bool:
+    """Whether ``path`` names a segment on an HTTP(S) server."""
+    return isinstance(path, str) and path.lower().startswith(("http://", "https://"))
+
+
+def segment_location(text: str) -> str | Path:
+    """A segment named on a command line: a URL stays text, anything else is a path."""
+    return text if is_url(text) else Path(text)
+
+
+def local_folder(url: str, cache: str | Path | None = None) -> Path:
+    """The local folder of a remote segment: its side files, labels and cached chunks."""
+    base = Path(cache).expanduser() if cache else _default_cache()
+    parts = urlsplit(url.rstrip("/"))
+    digest = hashlib.sha1(url.encode()).hexdigest()[:10]
+    return base / parts.netloc.replace(":", "_") / f"{Path(parts.path).name}-{digest}"
+
+
+def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
+    """The zarr node (array or group) at ``url``, read through fsspec; chunks are kept in
+    ``cache`` when given."""
+    import zarr
+
+    try:
+        from fsspec.implementations.http import HTTPFileSystem  # noqa: F401  (needs aiohttp)
+    except ImportError as error:
+        raise SegmentError(
+            f"{url}: reading segments over HTTP needs fsspec and aiohttp: "
+            "pip install 'napari-inkloop[remote]'"
+        ) from error
+    store = _http_store(url, timeout)
+    if cache:
+        from inkloop.io._chunk_cache import ChunkCache
+
+        store = ChunkCache(store, local_folder(url, cache) / "chunks")
+    return guarded(url, lambda: zarr.open(store, mode="r"))
+
+
+def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path | None:
+    """Download ``url`` into ``folder`` (kept if already there; a user's labels are never
+    replaced); None if the server has no such file (404)."""
+    import fsspec
+
+    from inkloop.io._write import atomic_path
+
+    target = folder / url.rsplit("/", 1)[-1]
+    if target.exists():
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    fs = fsspec.filesystem("http", client_kwargs={"timeout": _timeout(timeout)})
+    try:
+        with atomic_path(target) as tmp:
+            guarded(url, lambda: fs.get_file(url, tmp))
+    except SegmentError as error:
+        if isinstance(error.__cause__, FileNotFoundError):
+            return None
+        raise
+    return target
+
+
+def guarded(url: str, read):
+    """``read()``, with any failure of the server raised as one SegmentError naming ``url``."""
+    try:
+        return read()
+    except SegmentError:
+        raise
+    except Exception as error:  # aiohttp, asyncio, fsspec and codecs raise many types
+        raise SegmentError(f"{url}: {_describe(error)}") from error
+
+
+class GuardedArray:
+    """A remote zarr array whose reads fail with one SegmentError naming the URL."""
+
+    def __init__(self, array, url: str) -> None:
+        self.array, self.url = array, url
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+        self.chunks = array.chunks
+
+    def __getitem__(self, key):
+        return guarded(self.url, lambda: self.array[key])
+
+
+def _http_store(url: str, timeout: float):
+    from zarr.storage import FsspecStore
+
+    options = {"client_kwargs": {"timeout": _timeout(timeout)}}
+    return FsspecStore.from_url(url.rstrip("/"), storage_options=options, read_only=True)
+
+
+def _timeout(seconds: float):
+    import aiohttp
+
+    # per read, not in total: a large chunk on a slow line is fine, silence is not
+    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+
+
+def _describe(error: Exception) -> str:
+    import asyncio
+
+    import aiohttp
+
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        return "the server did not answer in time"
+    if isinstance(error, FileNotFoundError):
+        return "not found on the server (404)"
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return f"the server sent a truncated response ({error})"
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"the server answered {error.status} {error.message}"
+    if isinstance(error, aiohttp.ClientError):
+        return f"the connection failed ({error})"
+    return f"could not be read ({type(error).__name__}: {error})"
+
+
+def _default_cache() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inkloop" / "remote"

@@ -1,0 +1,69 @@
+"""A real HTTP server on 127.0.0.1 for remote-segment tests, with ways to misbehave."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+from inkloop.io import write_png
+
+
+class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder, except under /missing/ (404), /stall/ (never answers) and
+    /truncate/ (chunks cut off halfway). Records every path asked for."""
+
+    def do_GET(self):
+        self.server.requests.append(self.path)
+        if self.path.startswith("/missing/"):
+            self.send_error(404)
+        elif self.path.startswith("/stall/"):
+            self.server.release.wait(30)  # the client gives up long before
+        elif self.path.startswith("/truncate/") and "/c/" in self.path:
+            self._send_half(self.path.removeprefix("/truncate"))
+        else:
+            self.path = self.path.removeprefix("/truncate")
+            super().do_GET()
+
+    def _send_half(self, path: str) -> None:
+        body = (Path(self.directory) / path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.close_connection = True
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def write_served_segment(root: Path, name: str, synthetic) -> np.ndarray:
+    """``synthetic`` as ``<name>.zarr`` (OME-Zarr 0.5, 32² chunks) with its mask and labels
+    beside it, as a data server lays a segment out; returns the volume."""
+    group = zarr.create_group(str(root / f"{name}.zarr"), zarr_format=3)
+    volume = (synthetic.volume // 256).astype(np.uint8)
+    group.create_array("0", data=volume, chunks=(1, 32, 32))
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"datasets": [{"path": "0"}]}]}
+    write_png(root / f"{name}_mask.png", synthetic.mask.astype(np.uint8) * 255)
+    write_png(root / f"{name}_inklabels.png", synthetic.ink.astype(np.uint8) * 255)
+    return volume
+
+
+@contextmanager
+def serve(root: Path):
+    """Serve ``root`` on 127.0.0.1; yields the base URL and the server (``requests``)."""
+    handler = lambda *a: MisbehavingHandler(*a, directory=str(root))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.requests, server.release = [], threading.Event()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()

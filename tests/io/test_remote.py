@@ -1,0 +1,103 @@
+"""Segments over HTTP from a real server on 127.0.0.1: lazy chunk reads, side files, a chunk
+cache, and one clear message for a 404, a stalled server and a truncated chunk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inkloop.cli import main
+from inkloop.io import SegmentError, open_segment
+from inkloop.io._remote import local_folder
+from inkloop.io._sidefiles import side_folder
+from tests._http import serve, write_served_segment
+
+pytest.importorskip("aiohttp")
+
+NAME = "20240303000000"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, synthetic):
+    """A synthetic OME-Zarr segment with its mask and labels, served on 127.0.0.1."""
+    root = tmp_path_factory.mktemp("served")
+    volume = write_served_segment(root, NAME, synthetic)
+    with serve(root) as (base, server):
+        yield base, server, volume
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("INKLOOP_CACHE", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _chunk_requests(server) -> list[str]:
+    return [p for p in server.requests if "/c/" in p]
+
+
+def test_only_the_chunks_a_patch_needs_are_fetched(served, cache_home, synthetic):
+    base, server, volume = served
+    url = f"{base}/{NAME}.zarr"
+    segment = open_segment(url)
+    assert segment.shape == volume.shape
+    assert segment.path == url
+    server.requests.clear()
+
+    patch = segment.read([2, 3], slice(40, 60), slice(10, 30))
+
+    np.testing.assert_array_equal(patch, volume[2:4, 40:60, 10:30])
+    assert sorted(_chunk_requests(server)) == [
+        f"/{NAME}.zarr/0/c/{z}/1/0" for z in (2, 3)
+    ]  # 2 layers x 1 chunk of 32², nothing else
+    np.testing.assert_array_equal(np.asarray(segment.mask), synthetic.mask)
+    folder = side_folder(segment)
+    assert folder == local_folder(url)
+    assert folder.is_relative_to(cache_home)  # labels are saved here, not on the server
+    assert (folder / f"{NAME}_inklabels.png").is_file()
+
+
+def test_the_chunk_cache_serves_a_second_read(served, tmp_path):
+    base, server, volume = served
+    url = f"{base}/{NAME}.zarr"
+    first = open_segment(url, cache=tmp_path)
+    first.read([0], slice(0, 32), slice(0, 32))
+    server.requests.clear()
+
+    again = open_segment(url, cache=tmp_path).read([0], slice(0, 32), slice(0, 32))
+
+    np.testing.assert_array_equal(again, volume[:1, :32, :32])
+    assert _chunk_requests(server) == []
+
+
+def test_a_404_is_one_message_naming_the_url(served, cache_home):
+    base, _server, _volume = served
+    url = f"{base}/missing/{NAME}.zarr"
+    with pytest.raises(SegmentError, match="not found on the server") as raised:
+        open_segment(url)
+    assert url in str(raised.value)
+
+
+def test_a_stalled_server_times_out_and_leaves_nothing(served, cache_home):
+    base, _server, _volume = served
+    url = f"{base}/stall/{NAME}.zarr"
+    with pytest.raises(SegmentError, match="did not answer in time") as raised:
+        open_segment(url, timeout=0.5)
+    assert url in str(raised.value)
+    assert not cache_home.exists() or not any(p.is_file() for p in cache_home.rglob("*"))
+
+
+def test_a_truncated_chunk_is_refused_and_never_cached(served, tmp_path, cache_home):
+    base, _server, _volume = served
+    url = f"{base}/truncate/{NAME}.zarr"
+    segment = open_segment(url, cache=tmp_path)
+    with pytest.raises(SegmentError, match="truncated") as raised:
+        segment.read([0], slice(0, 32), slice(0, 32))
+    assert url in str(raised.value)
+    assert not (local_folder(url, tmp_path) / "chunks").exists()
+
+
+def test_inkloop_info_reads_a_url(served, cache_home, capsys):
+    base, _server, volume = served
+    assert main(["info", f"{base}/{NAME}.zarr"]) == 0
+    assert f'"shape": {list(volume.shape)}' in capsys.readouterr().out
