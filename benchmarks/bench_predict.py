@@ -1,12 +1,16 @@
 """Whole-segment prediction speed and memory of the default model; prints one JSON object.
 
     python benchmarks/bench_predict.py [--cache DIR] [--device auto] [--rss-size 8192]
+                                       [--parts speed rss cluster open http]
 
 mp_per_s: output megapixels/s of `inkloop predict` over a 16 x 4096 x 4096 synthetic segment
 (opening, normalising, reading, composing, forward, blending, writing a TIFF). ceiling_mp_per_s: the
 same model's forward rate on pre-made tiles, in tile pixels. first_tile_s: time to the first
 finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_mb: peak RSS of a
 separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
+cluster: the same segment with `--scheduler local:1` and `local:2` against in-process.
+open: napari's time to show an 8k x 8k prediction as an OME-Zarr pyramid and as a PNG.
+http: a patch read from a loopback HTTP server against the local disk (`_scale_cases`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _scale_cases import cluster_rates, http_latency, open_times
+
+PARTS = ["speed", "rss", "cluster", "open", "http"]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,6 +36,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--rss-size", type=int, default=8192)
+    parser.add_argument("--parts", nargs="+", default=PARTS, choices=PARTS)
     parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)  # RSS child mode
     args = parser.parse_args()
     if args.child_model:
@@ -39,9 +49,18 @@ def main() -> None:
         return
     segment_path = _segment(args.cache, args.size)
     model = _model(segment_path, args.cache / "predict_model.pt")
-    result = _speed(segment_path, model, args.cache, args.device)
-    result["first_tile_s"] = _first_tile(segment_path, model, args.device)
-    result["peak_rss_mb"] = _peak_rss(args)
+    result = {}
+    if "speed" in args.parts:
+        result.update(_speed(segment_path, model, args.cache, args.device))
+        result["first_tile_s"] = _first_tile(segment_path, model, args.device)
+    if "rss" in args.parts:
+        result["peak_rss_mb"] = _peak_rss(args)
+    if "cluster" in args.parts:
+        result["cluster"] = cluster_rates(segment_path, model, args.cache, args.device)
+    if "open" in args.parts:
+        result["open"] = open_times(args.cache)
+    if "http" in args.parts:
+        result["http"] = http_latency(segment_path, args.cache)
     print(json.dumps(result))
 
 

@@ -30,9 +30,12 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 # one device call may run 600 s: the quality protocol first (3 seeds x 2 folds x 2 loops x 30 s
 # of training), then the tests and the speed figures
-step bench_quality 400 python3 benchmarks/bench_quality.py --device cuda --seconds 30
+step bench_quality 370 python3 benchmarks/bench_quality.py --device cuda --seconds 30
 step gpu_tests 60 python3 -m pytest -q -m gpu -p no:cacheprovider -p no:xvfb tests/test_gpu.py
 step bench_train 40 python3 benchmarks/bench_train.py --device cuda --cache "$cache" --skip-quality
 step bench_predict 60 python3 benchmarks/bench_predict.py --device cuda --cache "$cache"
 step bench_preview 30 python3 benchmarks/bench_preview.py --device cuda --seconds 10
+# one dask worker per GPU on the 16 x 8192 x 8192 segment bench_predict made for its RSS figure
+step bench_cluster 60 python3 benchmarks/bench_predict.py --device cuda --cache "$cache" \
+  --size 8192 --parts cluster
 exit $status

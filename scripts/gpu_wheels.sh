@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >> .git/info/exclude
-packages=(segmentation-models-pytorch dask zarr numcodecs donfig crc32c imagecodecs partd locket)
+packages=(segmentation-models-pytorch dask zarr numcodecs donfig crc32c imagecodecs partd locket
+  distributed msgpack tornado sortedcontainers tblib zict psutil urllib3 cloudpickle toolz)
 pins=()
 for package in "${packages[@]}"; do
   version=$(.venv/bin/python -m pip show "$package" 2>/dev/null | awk '/^Version:/ {print $2}')

@@ -221,7 +221,7 @@ class EngineProcess:
             log.debug("inkloop engine process: %r ignored, the process has ended", command)
 
     def _spawn(self, settings: EngineSettings) -> None:
-        child = spawn_child(self._spec, settings)
+        child = self._start_child(settings)
         child.reader = threading.Thread(
             target=self._read, args=(child,), name="inkloop-engine-events", daemon=True
         )
@@ -229,6 +229,10 @@ class EngineProcess:
         self._child = child
         # a proxy nobody closed still ends its child (at the latest when Python exits)
         self._end_child = weakref.finalize(self, end_child, child)
+
+    def _start_child(self, settings: EngineSettings) -> ChildHandle:
+        """A running engine child: spawned here (an engine server connects to one instead)."""
+        return spawn_child(self._spec, settings)
 
     def _respawn(self) -> None:
         """A new child for a dead one: last checkpoint, current labels (called under _lock)."""

@@ -92,7 +92,7 @@ def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool):
     predictor = Predictor.from_checkpoint(
         checkpoint, segment, device=device, mask=mask, tta=tta, weights_file=str(weights)
     )
-    probability = predict_segment(predictor, segment, mask)
+    probability = predict_segment(predictor, segment, mask, mask_in_graph=False)
     output = PredictionFile(job.out, prediction_kind(job.out), probability.shape)
     return output, output.store(probability)
 

@@ -20,6 +20,7 @@ def predict_segment(
     *,
     region: tuple[int, int, int, int] | None = None,
     block: int = BLOCK,
+    mask_in_graph: bool = True,
 ):
     """A lazy dask array (float32) of ink probability over ``region`` (default: everything).
 
@@ -29,6 +30,11 @@ def predict_segment(
     result equals `Predictor.predict_region` over the same area, blocks meet without seams,
     memory is bounded by the block size, and any dask scheduler (threads, processes, a
     dask.distributed cluster) can run it. Tiles without papyrus are never computed.
+
+    ``mask`` (numpy) chooses the tiles here; the blocks are masked with windows of it
+    embedded in the graph, or, with ``mask_in_graph=False``, of the segment's own lazy mask,
+    decoded once by whichever worker needs it first (for a cluster: an 8k x 14k mask would
+    make every segment's graph 112 MB).
     """
     import dask
     import dask.array as da
@@ -57,7 +63,7 @@ def predict_segment(
             if not parts:
                 row.append(da.zeros(size, np.float32, chunks=size))
                 continue
-            window = None if mask is None else mask[box[0] : box[2], box[1] : box[3]]
+            window = _window(mask, segment.mask if not mask_in_graph else None, box)
             task = dask.delayed(_finish_block)(box, window, predictor.tile, *parts)
             row.append(da.from_delayed(task, size, np.float32))
         rows.append(row)
@@ -135,6 +141,13 @@ def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> 
 def _tiles_box(corners, tile: int) -> tuple[int, int, int, int]:
     ys, xs = [y for y, _ in corners], [x for _, x in corners]
     return min(ys), min(xs), max(ys) + tile, max(xs) + tile
+
+
+def _window(mask, lazy_mask, box):
+    rows, cols = slice(box[0], box[2]), slice(box[1], box[3])
+    if mask is None:
+        return None
+    return mask[rows, cols] if lazy_mask is None else lazy_mask[rows, cols]
 
 
 def _finish_block(box, mask: np.ndarray | None, tile: int, *sums: Blend) -> np.ndarray:

@@ -1,0 +1,166 @@
+"""The engine on another machine (`inkloop engine serve`), behind EngineProcess's surface.
+
+`RemoteEngineProcess` is an EngineProcess whose "child" is a session on an engine server:
+the same commands, events, waits, label replay and respawn, over one TCP connection in
+`_wire` frames instead of two local pipes. A dropped connection looks to the proxy like a
+child that ended (a Failed event says the engine trains on over there); the next command
+that needs the engine re-attaches to the same session, or starts a new one if it is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import numpy as np
+
+from inkloop.engine._child import ChildHandle
+from inkloop.engine._events import Failed, State
+from inkloop.engine._process import EngineProcess
+from inkloop.engine._wire import Hello, ProtocolError, Refused, Spawn, Welcome, encode, read_frame
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 10.0
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """'HOST:PORT' -> (host, port)."""
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"engine address {text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def map_path(path: str, path_map: tuple[str, str] | None) -> str:
+    """``path`` with the prefix ``path_map[0]`` (this machine's) replaced by ``path_map[1]``
+    (the server's): the same data mounted in different places."""
+    if path_map and path.startswith(path_map[0]):
+        return path_map[1] + path[len(path_map[0]) :]
+    return path
+
+
+class RemoteEngineProcess(EngineProcess):
+    """An EngineProcess whose engine runs on the engine server at ``address`` ("HOST:PORT"),
+    which opens ``segment_path`` (mapped by ``path_map``) from its own disks. Checkpoints and
+    whole-segment predictions are written there, in the session's folder."""
+
+    def __init__(self, address: str, token: str, segment_path, ink, supervised, *args, **kw):
+        self.address = parse_address(address)
+        self._token, self.session = token, None
+        self._path_map = kw.pop("path_map", None)
+        super().__init__(map_path(str(segment_path), self._path_map), ink, supervised, *args, **kw)
+
+    def _start_child(self, settings) -> ChildHandle:
+        connection = SocketConnection.connect(self.address)
+        try:
+            welcome = self._greet(connection, settings)
+        except BaseException:
+            connection.close()
+            raise
+        self.session = welcome.session
+        return ChildHandle(_Remote(connection), connection, connection)
+
+    def _greet(self, connection: SocketConnection, settings) -> Welcome:
+        connection.send(Hello(self._token, self.session))
+        if self.session is None:
+            ink, supervised, _ = self._labels.open(self._labels.folder)
+            spawn = Spawn(
+                self._spec.segment_path,
+                self._spec.open_options,
+                settings,
+                np.asarray(ink),
+                np.asarray(supervised),
+                self._spec.torch_threads,
+            )
+            connection.send(spawn)
+        try:
+            answer = connection.recv()
+        except EOFError as error:
+            raise RuntimeError(
+                "the engine server closed the connection before answering (a wrong token?)"
+            ) from error
+        if isinstance(answer, Refused) and self.session is not None:
+            log.info("inkloop remote engine: %s; starting a new session", answer.message)
+            self.session = None
+            return self._greet(SocketConnection.connect(self.address), settings)
+        if isinstance(answer, Refused):
+            raise RuntimeError(f"the engine server refused: {answer.message}")
+        if not isinstance(answer, Welcome):
+            raise ProtocolError(f"expected Welcome, got {type(answer).__name__}")
+        return answer
+
+    def _report_end(self, child: ChildHandle) -> None:
+        host, port = self.address
+        message = child.setup_failure or (
+            f"lost the connection to the engine server {host}:{port}; training goes on there, "
+            "and the next Start, Predict or Save reconnects. Labels are safe here."
+        )
+        log.error("inkloop remote engine: %s", message)
+        self._announcer.emit(Failed(message))
+        self._announcer.set_state(State.FAILED)
+
+
+class SocketConnection:
+    """`multiprocessing.Connection`'s send/recv/close over a socket, in `_wire` frames."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, address: tuple[str, int]) -> SocketConnection:
+        try:
+            sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+        except OSError as error:
+            raise RuntimeError(
+                f"cannot reach the engine server {address[0]}:{address[1]}: {error}"
+            ) from error
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        return cls(sock)
+
+    def send(self, message) -> None:
+        frame = encode(message)
+        with self._lock:
+            self.sock.sendall(frame)
+
+    def recv(self):
+        try:
+            return read_frame(self._read_exactly)
+        except ProtocolError as error:  # the server never sends these: the link is broken
+            log.error("inkloop remote engine: %s", error)
+            raise EOFError(str(error)) from error
+
+    def _read_exactly(self, count: int) -> bytes:
+        data = bytearray()
+        while len(data) < count:
+            chunk = self.sock.recv(min(count - len(data), 1 << 20))
+            if not chunk:
+                raise EOFError("connection closed")
+            data += chunk
+        return bytes(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class _Remote:
+    """What EngineProcess asks of a child's process, for a session on a server."""
+
+    pid = None
+    exitcode = None
+
+    def __init__(self, connection: SocketConnection) -> None:
+        self._connection = connection
+
+    def join(self, timeout=None) -> None:
+        """Nothing to reap here: the session lives on the server."""
+
+    def terminate(self) -> None:
+        try:
+            self._connection.sock.shutdown(socket.SHUT_RDWR)
+        except OSError as error:  # already closed
+            log.debug("inkloop remote engine: %s", error)
+
+    kill = terminate

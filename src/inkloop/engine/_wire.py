@@ -1,0 +1,253 @@
+"""The engine's messages on a network: framed JSON plus raw array bytes, never pickle.
+
+A frame is a 4-byte big-endian length, then the payload: a 4-byte length, a JSON header and
+the arrays' bytes. The header names a message type from an allow-list (the engine's command
+and event dataclasses, their settings, and the session messages below) and its fields in a
+tagged form; arrays travel as their bytes, zlib-compressed, with dtype and shape checked
+against their size before use (a dtype outside `DTYPES` is refused). Probability tiles go as
+uint8 (`PROBABILITY_FIELDS`), as the dock shows them. Anything else — an unknown type, a
+frame over the limit, bad JSON, a short read — is a ProtocolError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from inkloop import compose, settings
+from inkloop.engine import _commands, _events
+
+MAX_FRAME = 512 * 2**20  # bytes: full labels of an 8k x 14k segment compress far below this
+HELLO_LIMIT = 4096  # bytes a connection may send before it has authenticated
+DTYPES = {"uint8", "bool", "uint16", "int16", "int32", "int64", "float32", "float64"}
+PROBABILITY_FIELDS = {"probability"}  # float32 0..1 sent as uint8 0-255: 4x less, as shown
+_LENGTH = struct.Struct(">I")
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a well-formed message of an allowed type."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Hello:
+    """The first message of a connection: the token, and a session to re-attach to (if any)."""
+
+    token: str
+    session: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Welcome:
+    """The server's answer to a Hello: the session this connection drives."""
+
+    session: str
+    attached: bool  # True: an existing session (its engine kept running), False: a new one
+
+
+@dataclasses.dataclass(frozen=True)
+class Spawn:
+    """Open ``segment`` on the server and start an engine on these labels and settings."""
+
+    segment: str
+    open_options: dict
+    settings: settings.EngineSettings
+    ink: np.ndarray
+    supervised: np.ndarray
+    torch_threads: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Refused:
+    """The server will not do what was asked (the connection closes after it)."""
+
+    message: str
+
+
+def _registry() -> dict[str, type]:
+    types = [Hello, Welcome, Spawn, Refused]
+    for module in (_commands, _events, settings, compose):
+        types += [v for v in vars(module).values() if dataclasses.is_dataclass(v)]
+    from inkloop.engine._child import SetupFailed, Waited
+
+    return {t.__name__: t for t in [*types, SetupFailed, Waited] if isinstance(t, type)}
+
+
+ALLOWED = _registry()
+ENUMS = {"State": _events.State}
+
+
+def encode(message) -> bytes:
+    """One frame holding ``message`` (an instance of an allowed dataclass)."""
+    arrays: list[bytes] = []
+    header = json.dumps(_tag(message, arrays, None)).encode()
+    payload = b"".join([_LENGTH.pack(len(header)), header, *arrays])
+    if len(payload) > MAX_FRAME:
+        raise ProtocolError(f"message of {len(payload)} bytes is over the {MAX_FRAME} limit")
+    return _LENGTH.pack(len(payload)) + payload
+
+
+def read_frame(read_exactly, limit: int = MAX_FRAME):
+    """The next message, read with ``read_exactly(n)`` (which raises EOFError at the end)."""
+    (length,) = _LENGTH.unpack(read_exactly(_LENGTH.size))
+    if length > limit:
+        raise ProtocolError(f"frame of {length} bytes is over the {limit} limit")
+    return decode(read_exactly(length))
+
+
+def decode(payload: bytes):
+    """The message in one frame's payload."""
+    try:
+        (size,) = _LENGTH.unpack_from(payload)
+        header = json.loads(payload[_LENGTH.size : _LENGTH.size + size])
+        buffers = memoryview(payload)[_LENGTH.size + size :]
+        return _untag(header, _Buffers(buffers))
+    except ProtocolError:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        RecursionError,
+        struct.error,
+        zlib.error,
+    ) as error:
+        raise ProtocolError(f"malformed message ({type(error).__name__}: {error})") from error
+
+
+def _tag(value, arrays: list, name: str | None):
+    if isinstance(value, enum.Enum):  # before str: State is a str too
+        return {"e": [type(value).__name__, value.value]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return {"p": str(value)}
+    if isinstance(value, np.ndarray):
+        return {"a": _pack_array(value, arrays, name in PROBABILITY_FIELDS)}
+    if dataclasses.is_dataclass(value):
+        kind = type(value).__name__
+        if ALLOWED.get(kind) is not type(value):
+            raise ProtocolError(f"{kind} is not a message type")
+        fields = {f.name: _tag(getattr(value, f.name), arrays, f.name) for f in _fields(value)}
+        return {"d": kind, "f": fields}
+    if isinstance(value, (list, tuple)):
+        return {"t" if isinstance(value, tuple) else "l": [_tag(v, arrays, name) for v in value]}
+    if isinstance(value, dict):
+        return {"m": {str(k): _tag(v, arrays, name) for k, v in value.items()}}
+    raise ProtocolError(f"cannot send a {type(value).__name__}")
+
+
+def _fields(value):
+    return [f for f in dataclasses.fields(value) if f.init]
+
+
+def _untag(value, buffers):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if not isinstance(value, dict):
+        raise ProtocolError(f"untagged {type(value).__name__}")
+    if "d" in value:
+        return _untag_dataclass(value, buffers)
+    if len(value) != 1:
+        raise ProtocolError("malformed tag")
+    ((tag, body),) = value.items()
+    untag = _UNTAG.get(tag)
+    if untag is None:
+        raise ProtocolError(f"unknown tag {tag!r}")
+    return untag(body, buffers)
+
+
+def _untag_dataclass(header: dict, buffers):
+    kind = ALLOWED.get(header["d"])
+    if kind is None:
+        raise ProtocolError(f"{header['d']!r} is not a message type")
+    fields = {f.name: f for f in _fields(kind)}
+    values = {k: _untag(v, buffers) for k, v in header["f"].items()}
+    for name, value in values.items():
+        if name not in fields:
+            raise ProtocolError(f"{kind.__name__} has no field {name!r}")
+        expected = _SCALARS.get(str(fields[name].type))
+        if expected and not isinstance(value, expected):
+            raise ProtocolError(f"{kind.__name__}.{name} must be {fields[name].type}")
+    return kind(**values)
+
+
+# fields annotated as one of these must hold it (an int is a fine float)
+_SCALARS = {"int": int, "float": (int, float), "str": str, "bool": bool}
+
+
+def _untag_enum(body, _buffers):
+    kind = ENUMS.get(body[0])
+    if kind is None:
+        raise ProtocolError(f"{body[0]!r} is not a message enum")
+    return kind(body[1])
+
+
+def _untag_dict(body, buffers):
+    return {str(k): _untag(v, buffers) for k, v in body.items()}
+
+
+_UNTAG = {
+    "e": _untag_enum,
+    "p": lambda body, _: Path(str(body)),
+    "a": lambda body, buffers: buffers.array(body),
+    "t": lambda body, buffers: tuple(_untag(v, buffers) for v in body),
+    "l": lambda body, buffers: [_untag(v, buffers) for v in body],
+    "m": _untag_dict,
+}
+
+
+def _pack_array(array: np.ndarray, arrays: list, probability: bool) -> dict:
+    if probability and array.dtype == np.float32:
+        stored = np.clip(array * 255 + 0.5, 0, 255).astype(np.uint8)
+    else:
+        stored = np.ascontiguousarray(array)
+    if stored.dtype.name not in DTYPES:
+        raise ProtocolError(f"cannot send a {stored.dtype} array")
+    data = zlib.compress(stored.tobytes(), 1)
+    arrays.append(data)
+    return {
+        "dtype": stored.dtype.name,
+        "shape": list(stored.shape),
+        "size": len(data),
+        "as": "float32/255" if stored is not array and probability else None,
+    }
+
+
+class _Buffers:
+    """The arrays' bytes after a frame's header, taken in order."""
+
+    def __init__(self, data: memoryview) -> None:
+        self.data, self.offset = data, 0
+
+    def array(self, spec: dict) -> np.ndarray:
+        dtype = str(spec["dtype"])
+        if dtype not in DTYPES:
+            raise ProtocolError(f"array dtype {dtype!r} is not allowed")
+        shape = tuple(int(n) for n in spec["shape"])
+        if any(n < 0 for n in shape):
+            raise ProtocolError(f"array shape {shape} is negative")
+        expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if expected > MAX_FRAME * 4:
+            raise ProtocolError(f"array of {expected} bytes is over the limit")
+        size = int(spec["size"])
+        chunk = bytes(self.data[self.offset : self.offset + size])
+        if len(chunk) != size:
+            raise ProtocolError("array bytes missing")
+        self.offset += size
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(chunk, expected)  # never more than the shape says: no bombs
+        if len(raw) != expected or inflater.unconsumed_tail:
+            raise ProtocolError(f"array bytes do not match {dtype} {shape}")
+        array = np.frombuffer(raw, dtype).reshape(shape).copy()
+        if spec.get("as") == "float32/255":
+            return array.astype(np.float32) * np.float32(1 / 255)
+        return array

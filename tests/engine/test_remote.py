@@ -1,0 +1,179 @@
+"""The engine on an engine server (a real one on 127.0.0.1): the loop as it runs locally,
+and a wrong token, an oversized frame, garbage bytes, a path outside the served folders and
+a connection dropped mid-stream each refused or survived."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+import threading
+
+import numpy as np
+import pytest
+
+from inkloop.engine import (
+    CheckpointSaved,
+    Failed,
+    PredictionReady,
+    Ready,
+    State,
+    StepDone,
+)
+from inkloop.engine._remote import RemoteEngineProcess
+from inkloop.engine._server import EngineServer
+from inkloop.engine._wire import Hello, encode
+from inkloop.io import open_segment
+from inkloop.settings import EngineSettings
+from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
+
+TOKEN = "correct horse battery staple"
+WHOLE = (0, 0, 96, 128)
+
+
+@pytest.fixture(scope="module")
+def server(training_folder, tmp_path_factory):
+    served = EngineServer(
+        [training_folder.parent], TOKEN, tmp_path_factory.mktemp("sessions"), port=0
+    )
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    yield served
+    served.close()
+    thread.join(TIMEOUT)
+
+
+def _address(server) -> str:
+    host, port = server.address
+    return f"{host}:{port}"
+
+
+def _labels(folder):
+    segment = open_segment(folder)
+    return np.asarray(segment.ink_labels), np.asarray(segment.mask)
+
+
+def _settings() -> EngineSettings:
+    return EngineSettings(
+        model=tiny_model(), train=tiny_training(), composition=FULL_RESOLUTION, tile=64
+    )
+
+
+def _remote(server, folder, recorder, token=TOKEN):
+    ink, supervised = _labels(folder)
+    return RemoteEngineProcess(
+        _address(server), token, folder, ink, supervised, _settings(), recorder
+    )
+
+
+@pytest.mark.slow
+def test_the_loop_runs_on_the_server_as_it_does_here(server, training_folder):
+    recorder = Recorder()
+    with _remote(server, training_folder, recorder) as proxy:
+        recorder.wait_for(lambda events: of_kind(Ready, events))
+        assert proxy.session in server.sessions
+        proxy.start()
+        steps = of_kind(StepDone, recorder.wait_for(steps_done(2)))
+        seen = max(step.labels_version for step in steps)
+        proxy.update_labels(
+            np.full((16, 16), 255, np.uint8), np.ones((16, 16), bool), (8, 8, 24, 24)
+        )
+        recorder.wait_for(
+            lambda events: any(e.labels_version > seen for e in of_kind(StepDone, events))
+        )
+        request = proxy.preview(WHOLE, every=0.0)
+        tiles = recorder.wait_for(
+            lambda events: any(
+                e.request == request and e.tiles_done == e.tiles_total
+                for e in of_kind(PredictionReady, events)
+            )
+        )
+        tile = of_kind(PredictionReady, tiles)[0]
+        assert tile.probability.dtype == np.float32
+        assert 0 <= tile.probability.min() <= tile.probability.max() <= 1
+        proxy.stop()
+        assert proxy.wait(TIMEOUT)
+        assert proxy.state is State.STOPPED
+        proxy.save("/anywhere/on/the/laptop/model.pt")
+        (saved,) = recorder.wait_for(lambda events: of_kind(CheckpointSaved, events))[-1:]
+        session = server.sessions[proxy.session]
+        assert saved.path == str(session.folder / "model.pt")  # written on the server
+    assert proxy.session not in server.sessions  # closing the proxy ended the session
+
+
+def _raw(server) -> socket.socket:
+    sock = socket.create_connection(server.address, timeout=TIMEOUT)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` (a reset, when our bytes were left unread)."""
+    try:
+        return sock.recv(1 << 16) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_wrong_token_is_closed_and_logged(server, training_folder, caplog):
+    with caplog.at_level(logging.WARNING, "inkloop.engine._server"), _raw(server) as sock:
+        sock.sendall(encode(Hello("guess")))
+        assert _closed_by_server(sock)
+    assert "no valid token" in caplog.text
+    with pytest.raises(RuntimeError, match="closed the connection before answering"):
+        _remote(server, training_folder, Recorder(), token="guess")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (struct.pack(">I", 1 << 30), "over the 4096 limit"),  # an oversized frame
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "over the 4096 limit"),  # garbage: a huge length
+        (struct.pack(">I", 12) + b"\x00\x00\x00\x08not json", "malformed message"),
+    ],
+)
+def test_bad_frames_close_that_connection_and_the_server_serves_on(server, caplog, payload, reason):
+    with caplog.at_level(logging.WARNING, "inkloop.engine._server"), _raw(server) as sock:
+        sock.sendall(payload)
+        assert _closed_by_server(sock)
+    assert reason in caplog.text
+    with _raw(server) as sock:  # still serving
+        sock.sendall(encode(Hello("guess")))
+        assert _closed_by_server(sock)
+
+
+def test_a_segment_outside_the_served_folders_is_refused(server, tmp_path):
+    from inkloop.synthetic import write_segment
+
+    outside = write_segment(tmp_path / "elsewhere", 32, 32, 8, seed=1)
+    with pytest.raises(RuntimeError, match="is not under the folders this server serves"):
+        _remote(server, outside, Recorder())
+
+
+@pytest.mark.slow
+def test_a_dropped_connection_stops_the_preview_not_the_training(server, training_folder):
+    recorder = Recorder()
+    with _remote(server, training_folder, recorder) as proxy:
+        proxy.start()
+        recorder.wait_for(steps_done(1))
+        session = proxy.session
+        proxy._child.events.sock.shutdown(socket.SHUT_RDWR)  # the network goes away
+
+        recorder.wait_for(state_reached(State.FAILED))
+        (failed,) = recorder.of(Failed)
+        assert "lost the connection to the engine server" in failed.message
+        assert "training goes on there" in failed.message
+        assert server.sessions[session].alive  # the engine trains on
+
+        since = recorder.mark()
+        request = proxy.preview(WHOLE, every=0.0)  # reconnects to the same session
+        recorder.wait_for(
+            lambda events: any(e.request == request for e in of_kind(PredictionReady, events)),
+            since,
+        )
+        assert proxy.session == session
+        later = recorder.wait_for(steps_done(1), since)
+        first_steps = [e.step for e in of_kind(StepDone, recorder.events[:since])]
+        assert min(e.step for e in of_kind(StepDone, later)) > max(first_steps)  # not restarted
+        proxy.stop()
+        assert proxy.wait(TIMEOUT)
