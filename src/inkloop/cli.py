@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from inkloop._cli_demo import add_demo
+from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict, parse_region
 from inkloop.compose import MODES, SCALES, Composition
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     add_predict(commands)
 
     add_demo(commands)
+    add_engine(commands)
     return parser
 
 

@@ -29,6 +29,7 @@ from inkloop.engine import (
     StepDone,
     Validated,
 )
+from inkloop.engine.remote import RemoteTarget
 from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
@@ -55,12 +56,14 @@ class LoopSession(QObject):
         *,
         refresh_s: float = 3.0,
         torch_threads: int | None = None,
+        remote: RemoteTarget | None = None,
         parent=None,
     ) -> None:
         super().__init__(parent)
         self.viewer, self.labels, self.refresh_s = viewer, labels, refresh_s
         self.next_settings = next_settings or (lambda: self.settings)
         self.torch_threads = torch_threads
+        self.remote = remote  # None: the engine runs on this machine
         self.engine: EngineProcess | None = None
         self.generation = 0  # the engine process in use: one more for each new one
         self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
@@ -99,14 +102,18 @@ class LoopSession(QObject):
             engine_settings = self._continued(settings)
         self.settings = settings
         ink, supervised = self.labels.labels()
-        self.engine = EngineProcess(
-            self.labels.segment.path,
-            ink,
-            supervised,
-            engine_settings,
-            self.event_received.emit,
-            torch_threads=self.torch_threads,
-        )
+        args = (self.labels.segment.path, ink, supervised, engine_settings)
+        if self.remote is None:
+            self.engine = EngineProcess(
+                *args, self.event_received.emit, torch_threads=self.torch_threads
+            )
+        else:  # the server opens the segment, trains and writes checkpoints on its own disks
+            try:
+                self.engine = self.remote.engine(*args, self.event_received.emit)
+            except RuntimeError as error:  # unreachable, refused: say so, lose nothing
+                self.engine = None
+                show_error(f"Ink Loop: {error}")
+                return
         self.labels_sent, self.ready = 0, False
         self.generation += 1
 
@@ -127,6 +134,8 @@ class LoopSession(QObject):
         if self.state.running:
             return
         self.warm_up(settings)
+        if self.engine is None:  # the engine server could not be reached (said already)
+            return
         self._previewing = True
         self._region = None
         self.preview_view()  # first: the view's centre is predicted before the first step
@@ -183,6 +192,17 @@ class LoopSession(QObject):
         died = isinstance(event, StateChanged) and event.state is State.FAILED
         return died and self.engine is not None and not self.engine.alive
 
+    def use_engine(self, remote: RemoteTarget | None) -> None:
+        """Run the engine on this machine (None) or on an engine server from now on: the
+        current engine ends, the next command starts the new one."""
+        if remote == self.remote:
+            return
+        self.remote = remote
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+            self._apply(StateChanged(State.IDLE, self.state))  # the panels start over
+
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind)."""
         self.labels.painter.labels_changed.disconnect(self._send_labels)
@@ -220,6 +240,8 @@ class LoopSession(QObject):
         """An engine process with the current settings, started if there is none."""
         if self.engine is None:
             self.warm_up(self.settings)
+        if self.engine is None:
+            raise RuntimeError(f"the engine server {self.remote.address} cannot be reached")
 
     def _on_camera(self, event=None) -> None:
         self._follow_view.start()  # (re)start: the view is previewed once panning pauses

@@ -126,6 +126,9 @@ class PredictPanel(QGroupBox):
             self._bar.update(event.done - self._bar.n)
         elif isinstance(event, SegmentPredicted):
             self._end()
+            if not Path(event.path).exists():  # an engine server wrote it on its own disk
+                show_info(f"Ink Loop: whole-segment prediction written on the server: {event.path}")
+                return
             self._open(Path(event.path))
             show_info(f"Ink Loop: whole-segment prediction written to {event.path}")
         elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why

@@ -11,6 +11,7 @@ from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
 from inkloop._napari._controls import VerticalScroll
+from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
@@ -51,6 +52,7 @@ class InkLoopWidget(QWidget):
         self.guide_panel = GuidePanel()
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
+        self.engine_panel = EnginePanel()
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self._lay_out()
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
@@ -92,6 +94,7 @@ class InkLoopWidget(QWidget):
             self.guide_panel,
             self.model_panel,
             self.predict_panel,
+            self.engine_panel,
         )
 
     def _follow_layers(self, event=None) -> None:

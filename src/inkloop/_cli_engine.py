@@ -1,0 +1,82 @@
+"""`inkloop engine serve`: run training engines here for docks on other machines."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+DEFAULT_PORT = 8790
+DEFAULT_TOKEN = Path("~/.config/inkloop/engine-token")
+DEFAULT_FOLDER = Path("~/.cache/inkloop/engine-sessions")
+
+
+def add_engine(commands) -> None:
+    """Add the `engine` sub-command (`engine serve`) to the `inkloop` parser."""
+    engine = commands.add_parser("engine", help="run the training engine as a server")
+    actions = engine.add_subparsers(dest="action", required=True)
+    serve = actions.add_parser(
+        "serve",
+        help="serve engines to Ink Loop docks on other machines (the GPU box side)",
+        description="Each dock that connects gets its own engine process here, reading "
+        "segments from the --root folders. Binds 127.0.0.1: reach it through an SSH tunnel "
+        "(ssh -N -L 8790:127.0.0.1:8790 gpu-box).",
+    )
+    serve.add_argument(
+        "--root",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="a folder whose segments may be opened (repeat for more)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        default=DEFAULT_TOKEN,
+        help=f"the shared secret, made if missing (default {DEFAULT_TOKEN})",
+    )
+    serve.add_argument(
+        "--folder",
+        type=Path,
+        default=DEFAULT_FOLDER,
+        help="where sessions write checkpoints and predictions",
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args) -> int:
+    import logging
+
+    from inkloop.engine._server import EngineServer, read_token
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    for root in args.root:
+        if not root.expanduser().is_dir():
+            raise ValueError(f"{root}: not a folder")
+    token_file = args.token_file.expanduser()
+    token = read_token(token_file)
+    server = EngineServer(
+        args.root, token, args.folder.expanduser(), host=args.host, port=args.port
+    )
+    host, port = server.address
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"inkloop engine: listening on {host}: anyone who reaches this port may try "
+            "tokens; prefer 127.0.0.1 and an SSH tunnel",
+            file=sys.stderr,
+        )
+    roots = ", ".join(str(r) for r in server.roots)
+    print(
+        f"inkloop engine: serving {roots} on {host}:{port}; token in {token_file}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        server.close()
+    return 0

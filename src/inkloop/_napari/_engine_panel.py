@@ -1,0 +1,86 @@
+"""The Engine panel: train on this machine, or on an engine server (`inkloop engine serve`)."""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_error
+from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton
+
+from inkloop.engine.remote import RemoteTarget
+
+HERE, REMOTE = "This machine", "Engine server"
+
+
+class EnginePanel(QGroupBox):
+    """Where the loop's engine runs. An engine server opens the segment from its own disks
+    (the path mapping turns this machine's path into the server's), trains there and writes
+    checkpoints and predictions in its session folder; labels stay saved here."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Engine", parent)
+        self.loop = None
+        self.target: RemoteTarget | None = None
+        self.where = QComboBox()
+        self.where.setObjectName("engine_where")
+        self.where.addItems([HERE, REMOTE])
+        self.address = _field("engine_address", "HOST:PORT, e.g. 127.0.0.1:8790 (SSH tunnel)")
+        self.token = _field("engine_token", "the server's token file holds it")
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.paths = _field("engine_paths", "optional: /path/here=/path/on/server")
+        self.connect_button = QPushButton("Use")
+        self.connect_button.setObjectName("engine_use_button")
+        self.status = QLabel(HERE)
+        self.status.setObjectName("engine_status")
+        self.status.setWordWrap(True)
+        self._lay_out()
+        self.where.currentTextChanged.connect(self._show_fields)
+        self.connect_button.clicked.connect(self.use)
+        self._show_fields()
+
+    def set_loop(self, loop) -> None:
+        """Follow ``loop``: it runs its engine where this panel says."""
+        self.loop = loop
+        if loop is not None:
+            loop.use_engine(self.target)
+
+    def use(self) -> None:
+        """Take the fields: the loop's next command starts its engine there."""
+        try:
+            self.target = self._target()
+        except ValueError as error:
+            show_error(f"Ink Loop: {error}")
+            return
+        if self.loop is not None:
+            self.loop.use_engine(self.target)
+        self.status.setText(HERE if self.target is None else f"server {self.target.address}")
+
+    def _target(self) -> RemoteTarget | None:
+        if self.where.currentText() == HERE:
+            return None
+        mapping = self.paths.text().strip()
+        path_map = None
+        if mapping:
+            here, sep, there = mapping.partition("=")
+            if not sep or not here or not there:
+                raise ValueError(f"path mapping {mapping!r} is not /here=/there")
+            path_map = (here, there)
+        return RemoteTarget(self.address.text().strip(), self.token.text().strip(), path_map)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout(self)
+        form.addRow("Runs on", self.where)
+        form.addRow("Address", self.address)
+        form.addRow("Token", self.token)
+        form.addRow("Paths", self.paths)
+        form.addRow(self.connect_button, self.status)
+
+    def _show_fields(self) -> None:
+        remote = self.where.currentText() == REMOTE
+        for field in (self.address, self.token, self.paths):
+            field.setEnabled(remote)
+
+
+def _field(name: str, placeholder: str) -> QLineEdit:
+    field = QLineEdit()
+    field.setObjectName(name)
+    field.setPlaceholderText(placeholder)
+    return field
