@@ -5,6 +5,7 @@ of the GUI run (an `Engine` in a plain Python process: torch never enters the na
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import subprocess
@@ -127,3 +128,23 @@ def headless(case: Case, seconds: float, threads: int) -> dict:
     if case.truth is not None:
         result["f05"] = f05(case, read_image(out, grey=True) / 255)
     return result
+
+
+@contextlib.contextmanager
+def engine_server(root: Path, cache: Path):
+    """`inkloop engine serve` for ``root`` in another process on loopback; yields the
+    RemoteTarget a dock connects with."""
+    from inkloop.engine.remote import RemoteTarget, read_token
+
+    token_file = cache / "engine-token"
+    token = read_token(token_file)
+    command = [sys.executable, "-m", "inkloop.cli", "engine", "serve", "--root", str(root)]
+    command += ["--port", "0", "--token-file", str(token_file), "--folder", str(cache / "sessions")]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stderr.readline()  # "inkloop engine: serving … on HOST:PORT; token in …"
+        address = line.split(" on ", 1)[1].split(";", 1)[0]
+        yield RemoteTarget(address, token)
+    finally:
+        server.terminate()
+        server.wait(30)

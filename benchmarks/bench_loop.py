@@ -2,6 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1920x1200x24" python benchmarks/bench_loop.py \
         [--seconds 60] [--real-seconds 180] [--big --cache DIR] [--screenshot docs/loop.png]
+        [--remote]
 
 For each case, the segment opens in napari with the Ink Loop dock and its whole area in view,
 "Finetune & preview" is clicked once the engine process is ready, training runs for the
@@ -21,6 +22,10 @@ Figures per case: ``first_overlay_s`` (click to the first prediction tile drawn)
 responsiveness), ``gui_steps`` / ``headless_steps`` and their ``steps_ratio``, ``gui_f05`` /
 ``headless_f05`` and ``f05_ratio`` (best-threshold F0.5 of the whole-segment predictions);
 for ``big``, the peak RSS of the napari process and of the engine process.
+
+``--remote`` also runs the sample case with the engine on an engine server (`inkloop engine
+serve` in another process, on loopback) chosen in the dock's Engine panel, as
+``sample_remote``: the same loop figures, against the local engine process's.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _loop_cases import Case, big_case, f05, headless, real_case, sample_case
+from _loop_cases import Case, big_case, engine_server, f05, headless, real_case, sample_case
 
 
 def main() -> None:
@@ -49,6 +54,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("sample", "real", "big"), default=None)
     parser.add_argument("--torch-threads", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--screenshot", default=None)
+    parser.add_argument("--remote", action="store_true", help="also the sample on a server")
     args = parser.parse_args()
     result = {"machine": f"{platform.node()}, {os.cpu_count()} cores", "device": "cpu"}
     result["torch_threads"] = args.torch_threads
@@ -58,6 +64,9 @@ def main() -> None:
         real = real_case()
         skipped = {"skipped": "../shared/real_dev is not here"}
         result["real"] = _case(real, args.real_seconds, args) if real else skipped
+    if args.remote:
+        with engine_server(sample_case().folder.parent, args.cache) as remote:
+            result["sample_remote"] = _gui(sample_case(), args.seconds, args, remote=remote)
     if args.big or args.only == "big":
         result["big"] = _gui(big_case(args.cache), args.big_seconds, args, pan=True)
     print(json.dumps(result, indent=2))
@@ -73,7 +82,7 @@ def _case(case: Case, seconds: float, args) -> dict:
     return result
 
 
-def _gui(case: Case, seconds: float, args, pan: bool = False) -> dict:
+def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> dict:
     import napari
 
     from inkloop._napari._widget import InkLoopWidget
@@ -86,6 +95,9 @@ def _gui(case: Case, seconds: float, args, pan: bool = False) -> dict:
     widget.open_segment(str(case.folder))
     viewer.reset_view()  # the whole segment in view
     loop = widget.loop
+    if remote is not None:  # as a user would: the Engine panel, then a warm engine
+        loop.use_engine(remote)
+        loop.warm_up()
     _run_until(lambda: loop.ready, 300)
     updates = []
     loop.changed.connect(
@@ -121,7 +133,7 @@ def _gui(case: Case, seconds: float, args, pan: bool = False) -> dict:
         "napari_peak_rss_mb": _peak_rss_mb(os.getpid()),
         "engine_peak_rss_mb": engine_rss,
     }
-    if case.truth is not None:
+    if case.truth is not None and remote is None:  # a server writes its prediction there
         result["gui_f05"] = f05(case, _predict_whole(viewer, widget))
     viewer.close()
     return result

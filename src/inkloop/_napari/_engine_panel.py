@@ -22,10 +22,20 @@ class EnginePanel(QGroupBox):
         self.where = QComboBox()
         self.where.setObjectName("engine_where")
         self.where.addItems([HERE, REMOTE])
-        self.address = _field("engine_address", "HOST:PORT, e.g. 127.0.0.1:8790 (SSH tunnel)")
-        self.token = _field("engine_token", "the server's token file holds it")
+        self.address = _field(
+            "engine_address",
+            "127.0.0.1:8790",
+            "HOST:PORT of `inkloop engine serve`; through an SSH tunnel "
+            "(ssh -N -L 8790:127.0.0.1:8790 gpu-box) it is 127.0.0.1:8790",
+        )
+        self.token = _field("engine_token", "token", "The contents of the server's token file")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.paths = _field("engine_paths", "optional: /path/here=/path/on/server")
+        self.paths = _field(
+            "engine_paths",
+            "/here=/on/server",
+            "Optional: where this machine's segment folder is on the server, as "
+            "/path/here=/path/on/server",
+        )
         self.connect_button = QPushButton("Use")
         self.connect_button.setObjectName("engine_use_button")
         self.status = QLabel(HERE)
@@ -79,8 +89,9 @@ class EnginePanel(QGroupBox):
             field.setEnabled(remote)
 
 
-def _field(name: str, placeholder: str) -> QLineEdit:
+def _field(name: str, placeholder: str, tip: str) -> QLineEdit:
     field = QLineEdit()
     field.setObjectName(name)
     field.setPlaceholderText(placeholder)
+    field.setToolTip(tip)
     return field

@@ -1,0 +1,111 @@
+"""The engine's network messages: every command and event round-trips; nothing else decodes."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inkloop.engine import _commands as c
+from inkloop.engine import _events as e
+from inkloop.engine._wire import Hello, ProtocolError, Spawn, decode, encode, read_frame
+from inkloop.settings import EngineSettings
+
+
+def _round_trip(message):
+    stream = io.BytesIO(encode(message))
+
+    def read_exactly(count):
+        data = stream.read(count)
+        if len(data) < count:
+            raise EOFError
+        return data
+
+    return read_frame(read_exactly)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        c.Start(),
+        c.Predict(3, (0, 0, 64, 96)),
+        c.Save(Path("/x/model.pt")),
+        c.Preview(4, None, 3.0),
+        e.StateChanged(e.State.TRAINING, e.State.IDLE),
+        e.StepDone(5, 0.7, 1e-3, 12.5, 8, 2, None),
+        e.Ranked(1, ((0, 0, 256, 256), (256, 0, 512, 256)), 40),
+        Hello("token", None),
+    ],
+)
+def test_messages_round_trip(message):
+    assert _round_trip(message) == message
+
+
+def test_arrays_keep_dtype_shape_and_values():
+    ink = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    update = _round_trip(c.UpdateLabels(7, (0, 0, 3, 4), ink, ink > 5))
+    np.testing.assert_array_equal(update.ink, ink)
+    assert update.supervised.dtype == bool
+    settings = EngineSettings(tile=64)
+    spawn = _round_trip(Spawn("/data/s", {"reverse": True}, settings, ink, ink > 0, 3))
+    assert spawn.settings == settings
+    assert spawn.open_options == {"reverse": True}
+
+
+def test_probability_tiles_travel_as_uint8():
+    probability = np.random.default_rng(0).random((64, 64), dtype=np.float32)
+    message = e.PredictionReady(1, (0, 0, 64, 64), 3, probability, 1, 1)
+    assert len(encode(message)) < probability.nbytes / 3  # a byte a pixel, and a header
+    back = _round_trip(message)
+    assert back.probability.dtype == np.float32
+    np.testing.assert_allclose(back.probability, probability, atol=0.5 / 255 + 1e-6)
+
+
+def _frame(header: dict, *arrays: bytes) -> bytes:
+    body = json.dumps(header).encode()
+    return struct.pack(">I", len(body)) + body + b"".join(arrays)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ({"d": "Popen", "f": {}}, "'Popen' is not a message type"),
+        ({"d": "Start", "f": {"evil": 1}}, "Start has no field 'evil'"),
+        ({"d": "Cancel", "f": {"request": "1; rm -rf"}}, "Cancel.request must be int"),
+        ({"x": 1}, "unknown tag 'x'"),
+        ({"e": ["Popen", "x"]}, "'Popen' is not a message enum"),
+    ],
+)
+def test_unknown_types_and_fields_are_refused(header, message):
+    with pytest.raises(ProtocolError, match=message):
+        decode(_frame(header))
+
+
+def test_arrays_are_checked_before_use():
+    bomb = zlib.compress(bytes(100 * 2**20))  # 100 MB of zeros claiming to be 4 bytes
+    header = {"a": {"dtype": "uint8", "shape": [4], "size": len(bomb), "as": None}}
+    with pytest.raises(ProtocolError, match="do not match"):
+        decode(_frame(header, bomb))
+    header = {"a": {"dtype": "object", "shape": [1], "size": 0, "as": None}}
+    with pytest.raises(ProtocolError, match="dtype 'object' is not allowed"):
+        decode(_frame(header))
+    header = {"a": {"dtype": "uint8", "shape": [4], "size": 10, "as": None}}
+    with pytest.raises(ProtocolError, match="array bytes missing"):
+        decode(_frame(header, b"abc"))
+
+
+def test_garbage_and_oversized_frames_are_refused():
+    with pytest.raises(ProtocolError, match="malformed message"):
+        decode(struct.pack(">I", 4) + b"{{{{")
+    with pytest.raises(ProtocolError, match="over the 10 limit"):
+        read_frame(lambda n: struct.pack(">I", 11)[:n], limit=10)
+
+
+def test_only_message_types_are_sent():
+    with pytest.raises(ProtocolError, match="cannot send a set"):
+        encode(c.Predict(1, {1, 2}))
