@@ -65,8 +65,9 @@ def main() -> None:
         skipped = {"skipped": "../shared/real_dev is not here"}
         result["real"] = _case(real, args.real_seconds, args) if real else skipped
     if args.remote:
-        with engine_server(sample_case().folder.parent, args.cache) as remote:
-            result["sample_remote"] = _gui(sample_case(), args.seconds, args, remote=remote)
+        case = sample_case()
+        with engine_server(case.folder.parent, args.cache) as remote:
+            result["sample_remote"] = _gui(case, args.seconds, args, remote=remote)
     if args.big or args.only == "big":
         result["big"] = _gui(big_case(args.cache), args.big_seconds, args, pan=True)
     print(json.dumps(result, indent=2))
@@ -95,10 +96,11 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
     widget.open_segment(str(case.folder))
     viewer.reset_view()  # the whole segment in view
     loop = widget.loop
+    _run_until(lambda: loop.ready, 300)
     if remote is not None:  # as a user would: the Engine panel, then a warm engine
         loop.use_engine(remote)
         loop.warm_up()
-    _run_until(lambda: loop.ready, 300)
+        _run_until(lambda: loop.ready, 300)
     updates = []
     loop.changed.connect(
         lambda e: isinstance(e, PredictionReady) and updates.append((time.perf_counter(), e))
@@ -141,10 +143,12 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
 
 def _predict_whole(viewer, widget) -> np.ndarray:
     """The dock's own whole-segment prediction, as the user would make it after Stop."""
+    from inkloop.io import read_prediction
+
     name = f"{widget.labels.segment.name} prediction"
     widget.predict_panel.predict_button.click()
     _run_until(lambda: name in viewer.layers, 600)
-    return np.asarray(viewer.layers[name].data, np.float32) / 255
+    return read_prediction(widget.predict_panel.output_path())
 
 
 def _intervals(updates, clicked: float) -> dict:

@@ -197,7 +197,7 @@ class LoopSession(QObject):
         current engine ends, the next command starts the new one."""
         if remote == self.remote:
             return
-        self.remote = remote
+        self.remote, self.ready = remote, False
         if self.engine is not None:
             self.engine.close()
             self.engine = None

@@ -46,19 +46,28 @@ def local_cluster(workers: int, device: str = "auto"):
     """``workers`` worker processes of one thread each on this machine. With GPUs (and a
     device that may use them) each worker sees one GPU (round robin), as its cuda:0; without,
     each gets an equal share of the cores for torch, so they do not fight over them."""
+    import dask
     from distributed import Nanny, Scheduler, SpecCluster
 
     gpus = _gpu_count() if device in ("auto", "cuda") else 0
     cores = max(1, (os.cpu_count() or 1) // workers)
     specs = {}
     for i in range(workers):
-        env = {"CUDA_VISIBLE_DEVICES": str(i % gpus)} if gpus else {"OMP_NUM_THREADS": str(cores)}
+        env = {"CUDA_VISIBLE_DEVICES": str(i % gpus)} if gpus else {}
         options = {"nthreads": 1, "env": env, "host": LOOPBACK, "silence_logs": logging.ERROR}
         specs[f"inkloop-{i}"] = {"cls": Nanny, "options": options}
     dashboard = f"{LOOPBACK}:0" if _has_dashboard() else None
     options = {"host": LOOPBACK, "dashboard_address": dashboard}
     scheduler = {"cls": Scheduler, "options": options}
-    return SpecCluster(workers=specs, scheduler=scheduler, silence_logs=logging.ERROR)
+    # distributed starts workers with OMP_NUM_THREADS=1 (a guard against oversubscribing
+    # many-thread workers); ours run one task at a time, so torch gets the worker's cores.
+    # It must be set before the worker process starts: OpenMP reads it once, at load.
+    threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
+    with dask.config.set(threads):
+        return SpecCluster(workers=specs, scheduler=scheduler, silence_logs=logging.ERROR)
+
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def dashboard_address(client) -> str | None:
