@@ -61,6 +61,15 @@ def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_pa
     assert read_prediction(out).shape == (40, 100)
 
 
+def test_a_named_output_is_replaced(training_folder, model, tmp_path, capsys):
+    out = tmp_path / "p.png"
+    out.write_bytes(b"an older file")
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
+    assert main([*args, "--device", "cpu", "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["written"] == [str(out)]
+    assert read_prediction(out).shape == (96, 128)
+
+
 def test_tiff_float_keeps_the_probability_as_float32(training_folder, model, tmp_path):
     out = tmp_path / "p.tif"
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]

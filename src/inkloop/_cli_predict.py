@@ -17,8 +17,9 @@ def add_predict(commands) -> None:
         "predict",
         help="write the ink probability of segments (or a region) with a trained model",
         description="Predict block by block with dask: memory stays bounded on any segment "
-        "size. An output that exists is complete (files appear only once whole): it is "
-        "skipped unless --overwrite.",
+        "size. --out replaces its file; in --out-dir an output that exists is complete "
+        "(files appear only once whole) and is skipped unless --overwrite, so a batch "
+        "resumes where it stopped.",
     )
     predict.add_argument("segments", type=str, nargs="*", help="anything `inkloop info` reads")
     predict.add_argument("--model", type=Path, required=True, help="checkpoint from inkloop train")

@@ -133,16 +133,15 @@ def predict_segments(
     progress: bool = True,
     **options,
 ) -> dict:
-    """`inkloop predict`: ``segments`` into ``out`` (one segment) or ``out_dir``, in this
-    process one after another, or on the dask.distributed ``scheduler`` all at once. Outputs
-    that exist are complete and are skipped unless ``overwrite``. ``options``: ``tta``,
-    ``device``, ``batch_size``, ``tiff_float`` as in `predict_to_file`."""
+    """`inkloop predict`: ``segments`` into ``out`` (one segment; replaced if there) or
+    ``out_dir``, in this process one after another, or on the dask.distributed ``scheduler``
+    all at once. In ``out_dir`` an output that exists is complete (outputs appear only once
+    whole) and is skipped unless ``overwrite``: a batch resumes where it stopped.
+    ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float`` as in `predict_to_file`."""
     from inkloop.predict.batch import Job, plan_jobs
 
-    if out is not None:
-        jobs = [Job(Path(segments[0]), out)]
-        skipped = [] if overwrite or not Path(out).exists() else jobs
-        jobs = [j for j in jobs if j not in skipped]
+    if out is not None:  # one named file: replaced, as any command writing a file does
+        jobs, skipped = [Job(Path(segments[0]), out)], []
     else:
         jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite)
     summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}

@@ -24,6 +24,7 @@ from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
 from inkloop.engine._wire import Hello, encode
 from inkloop.io import open_segment
+from inkloop.model import load_checkpoint
 from inkloop.settings import EngineSettings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
@@ -68,7 +69,7 @@ def _remote(server, folder, recorder, token=TOKEN):
 
 
 @pytest.mark.slow
-def test_the_loop_runs_on_the_server_as_it_does_here(server, training_folder):
+def test_the_loop_runs_on_the_server_as_it_does_here(server, training_folder, tmp_path):
     recorder = Recorder()
     with _remote(server, training_folder, recorder) as proxy:
         recorder.wait_for(lambda events: of_kind(Ready, events))
@@ -95,10 +96,14 @@ def test_the_loop_runs_on_the_server_as_it_does_here(server, training_folder):
         proxy.stop()
         assert proxy.wait(TIMEOUT)
         assert proxy.state is State.STOPPED
-        proxy.save("/anywhere/on/the/laptop/model.pt")
+        proxy.save(tmp_path / "model.pt")
         (saved,) = recorder.wait_for(lambda events: of_kind(CheckpointSaved, events))[-1:]
-        session = server.sessions[proxy.session]
-        assert saved.path == str(session.folder / "model.pt")  # written on the server
+        assert saved.path == str(tmp_path / "model.pt")  # written there, fetched here
+        server_copy = server.sessions[proxy.session].folder / "model.pt"
+        assert load_checkpoint(saved.path).step == load_checkpoint(server_copy).step == saved.step
+        with pytest.raises(RuntimeError, match="is not a file of this session"):
+            proxy.fetch("/etc/passwd", tmp_path / "passwd")  # only the session's own files
+        assert not (tmp_path / "passwd").exists()
     assert proxy.session not in server.sessions  # closing the proxy ended the session
 
 

@@ -70,6 +70,16 @@ def test_the_chunk_cache_serves_a_second_read(served, tmp_path):
     assert _chunk_requests(server) == []
 
 
+def test_the_chunk_cache_can_come_from_the_environment(served, tmp_path, monkeypatch):
+    base, _server, volume = served
+    monkeypatch.setenv("INKLOOP_CHUNK_CACHE", str(tmp_path / "chunks"))
+    url = f"{base}/{NAME}.zarr"
+    patch = open_segment(url).read([1], slice(0, 32), slice(32, 64))
+    np.testing.assert_array_equal(patch, volume[1:2, :32, 32:64])
+    cached = local_folder(url, tmp_path / "chunks") / "chunks" / "0" / "c" / "1" / "0" / "1"
+    assert cached.is_file()
+
+
 def test_a_404_is_one_message_naming_the_url(served, cache_home):
     base, _server, _volume = served
     url = f"{base}/missing/{NAME}.zarr"

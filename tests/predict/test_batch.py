@@ -85,15 +85,19 @@ def _kill_once(flag):
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_costs_its_blocks_not_the_run(two_segments, tmp_path):
-    from inkloop.predict.batch import cluster_client, plan_jobs, predict_jobs
+    from inkloop.predict.batch import cluster_client, local_cluster, plan_jobs, predict_jobs
 
     segments, model = two_segments
     assert _predict(segments, model, tmp_path / "here") == 0
     jobs, _ = plan_jobs(segments, tmp_path / "cluster")
     flag = tmp_path / "killed"
-    with cluster_client("local:2", device="cpu") as client:
-        client.register_plugin(_kill_once(flag))
-        written = predict_jobs(model, jobs, client, device="cpu", progress=False)
+    cluster = local_cluster(2, "cpu")  # a running cluster, reached by its address
+    try:
+        with cluster_client(cluster.scheduler_address, device="cpu") as client:
+            client.register_plugin(_kill_once(flag))
+            written = predict_jobs(model, jobs, client, device="cpu", progress=False)
+    finally:
+        cluster.close()
     assert flag.exists()  # a worker did die during the run
     assert sorted(written) == sorted(job.out for job in jobs)
     for job in jobs:

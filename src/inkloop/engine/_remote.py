@@ -12,16 +12,29 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from pathlib import Path
 
 import numpy as np
 
 from inkloop.engine._child import ChildHandle
-from inkloop.engine._events import Failed, State
+from inkloop.engine._events import CheckpointSaved, Failed, State
 from inkloop.engine._process import EngineProcess
-from inkloop.engine._wire import Hello, ProtocolError, Refused, Spawn, Welcome, encode, read_frame
+from inkloop.engine._wire import (
+    Fetch,
+    Fetched,
+    Hello,
+    ProtocolError,
+    Refused,
+    Spawn,
+    Welcome,
+    encode,
+    read_frame,
+)
+from inkloop.io import atomic_path
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
+FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -48,6 +61,8 @@ class RemoteEngineProcess(EngineProcess):
     def __init__(self, address: str, token: str, segment_path, ink, supervised, *args, **kw):
         self.address = parse_address(address)
         self._token, self.session = token, None
+        self._fetch_to: dict[str, Path] = {}  # checkpoint name -> where it goes here
+        self._fetched: dict[int, object] = {}  # fetch request -> Fetched or Failed
         self._path_map = kw.pop("path_map", None)
         super().__init__(map_path(str(segment_path), self._path_map), ink, supervised, *args, **kw)
 
@@ -62,6 +77,25 @@ class RemoteEngineProcess(EngineProcess):
         return ChildHandle(_Remote(connection), connection, connection)
 
     def _greet(self, connection: SocketConnection, settings) -> Welcome:
+        try:
+            answer = self._ask(connection, settings)
+        except (EOFError, OSError) as error:  # a server that hangs up says no more
+            raise RuntimeError(
+                "the engine server closed the connection before answering (a wrong token?)"
+            ) from error
+        if isinstance(answer, Refused) and self.session is not None:
+            log.info("inkloop remote engine: %s; starting a new session", answer.message)
+            connection.close()
+            self.session = None
+            return self._greet(SocketConnection.connect(self.address), settings)
+        if isinstance(answer, Refused):
+            raise RuntimeError(f"the engine server refused: {answer.message}")
+        if not isinstance(answer, Welcome):
+            raise ProtocolError(f"expected Welcome, got {type(answer).__name__}")
+        return answer
+
+    def _ask(self, connection: SocketConnection, settings):
+        """Hello (and Spawn, for a new session); the server's answer."""
         connection.send(Hello(self._token, self.session))
         if self.session is None:
             ink, supervised, _ = self._labels.open(self._labels.folder)
@@ -74,21 +108,58 @@ class RemoteEngineProcess(EngineProcess):
                 self._spec.torch_threads,
             )
             connection.send(spawn)
+        return connection.recv()
+
+    def save(self, path) -> None:
+        """Write a checkpoint on the server (in the session's folder), then fetch it to
+        ``path`` here; CheckpointSaved follows once ``path`` is written (Failed if the
+        copy could not be fetched: the server's copy stays)."""
+        path = Path(path).expanduser()
+        with self._lock:
+            self._fetch_to[path.name] = path
+        super().save(path)
+
+    def fetch(self, remote: str, local: Path, timeout: float = FETCH_TIMEOUT) -> Path:
+        """Copy the session's file ``remote`` (a checkpoint the server wrote) to ``local``
+        here, written whole or not at all. RuntimeError if the server cannot send it."""
+        request, child = self._next_request(), self._child
+        with self._changed:
+            self._fetched[request] = None
+        child.send(Fetch(request, str(remote)))
+        with self._changed:
+            self._changed.wait_for(lambda: self._fetched[request] or not child.alive, timeout)
+            answer = self._fetched.pop(request)
+        if not isinstance(answer, Fetched):
+            why = answer.message if isinstance(answer, Failed) else "no answer from the server"
+            raise RuntimeError(f"{remote} not fetched: {why}")
+        with atomic_path(local) as tmp:
+            Path(tmp).write_bytes(answer.data.tobytes())
+        return Path(local)
+
+    def _receive(self, child: ChildHandle, message) -> None:
+        request = getattr(message, "request", None)
+        if isinstance(message, (Fetched, Failed)) and request in self._fetched:
+            with self._changed:
+                self._fetched[request] = message
+                self._changed.notify_all()
+            return
+        if isinstance(message, CheckpointSaved):
+            with self._lock:
+                local = self._fetch_to.pop(Path(message.path).name, None)
+            if local is not None:  # told once fetched; not on the reader thread, which
+                self._last_checkpoint = message.path  # must read the answer
+                args = (message, local)
+                threading.Thread(target=self._fetch_saved, args=args, daemon=True).start()
+                return
+        super()._receive(child, message)
+
+    def _fetch_saved(self, saved: CheckpointSaved, local: Path) -> None:
         try:
-            answer = connection.recv()
-        except EOFError as error:
-            raise RuntimeError(
-                "the engine server closed the connection before answering (a wrong token?)"
-            ) from error
-        if isinstance(answer, Refused) and self.session is not None:
-            log.info("inkloop remote engine: %s; starting a new session", answer.message)
-            self.session = None
-            return self._greet(SocketConnection.connect(self.address), settings)
-        if isinstance(answer, Refused):
-            raise RuntimeError(f"the engine server refused: {answer.message}")
-        if not isinstance(answer, Welcome):
-            raise ProtocolError(f"expected Welcome, got {type(answer).__name__}")
-        return answer
+            self.fetch(saved.path, local)
+        except (RuntimeError, OSError) as error:
+            self._announcer.emit(Failed(f"the model was saved on the server only: {error}"))
+            return
+        self._announcer.emit(CheckpointSaved(str(local), saved.step))
 
     def _report_end(self, child: ChildHandle) -> None:
         host, port = self.address

@@ -20,12 +20,16 @@ import socket
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from inkloop.engine import _commands as c
 from inkloop.engine._child import Spec, end_child, spawn_child
-from inkloop.engine._events import StateChanged
+from inkloop.engine._events import Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._wire import (
     HELLO_LIMIT,
+    Fetch,
+    Fetched,
     Hello,
     ProtocolError,
     Refused,
@@ -129,8 +133,9 @@ class EngineServer:
             raise RefusedError(f"{spawn.segment} is not under the folders this server serves")
         if not set(spawn.open_options) <= OPEN_OPTIONS:
             raise RefusedError(f"open options {sorted(spawn.open_options)} are not allowed")
-        init = spawn.settings.init
-        if init is not None and not any(Path(init).resolve().is_relative_to(r) for r in self.roots):
+        init = spawn.settings.init  # a checkpoint of a served folder or of an earlier session
+        allowed = [*self.roots, self.folder.resolve()]
+        if init is not None and not any(Path(init).resolve().is_relative_to(r) for r in allowed):
             raise RefusedError(f"{init} is not under the folders this server serves")
         return dataclasses.replace(spawn, segment=str(path))
 
@@ -177,6 +182,9 @@ class Session:
         try:
             while True:
                 command = read_frame(read)
+                if isinstance(command, Fetch):
+                    self._send_file(command)
+                    continue
                 if not isinstance(command, c.Command):
                     raise ProtocolError(f"{type(command).__name__} is not a command")
                 self.child.send(self._localised(command))
@@ -196,6 +204,17 @@ class Session:
         self._forget(self)
         end_child(self.child)
         self.labels.remove()
+
+    def _send_file(self, fetch: Fetch) -> None:
+        """A file of this session's folder (a checkpoint) to the client, or why not."""
+        path = Path(fetch.path).resolve()
+        if path.is_relative_to(self.folder.resolve()) and path.is_file():
+            data = np.frombuffer(path.read_bytes(), np.uint8)
+            message = Fetched(fetch.request, path.name, data)
+        else:
+            message = Failed(f"{fetch.path} is not a file of this session", fetch.request)
+        with self._send_lock:
+            self._send(message)
 
     def _localised(self, command: c.Command) -> c.Command:
         if isinstance(command, c.Save):

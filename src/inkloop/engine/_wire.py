@@ -69,8 +69,25 @@ class Refused:
     message: str
 
 
+@dataclasses.dataclass(frozen=True)
+class Fetch:
+    """Send back the file ``path`` of this session (a checkpoint the server wrote)."""
+
+    request: int
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Fetched:
+    """A file of the session, as its bytes."""
+
+    request: int
+    name: str
+    data: np.ndarray  # uint8
+
+
 def _registry() -> dict[str, type]:
-    types = [Hello, Welcome, Spawn, Refused]
+    types = [Hello, Welcome, Spawn, Refused, Fetch, Fetched]
     for module in (_commands, _events, settings, compose):
         types += [v for v in vars(module).values() if dataclasses.is_dataclass(v)]
     from inkloop.engine._child import SetupFailed, Waited

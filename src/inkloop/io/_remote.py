@@ -17,6 +17,7 @@ from inkloop.io._errors import SegmentError
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 CACHE_ENV = "INKLOOP_CACHE"  # where remote segments' side files (and chunks) are kept
+CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
 
 
 def is_url(path) -> bool:
@@ -39,8 +40,11 @@ def local_folder(url: str, cache: str | Path | None = None) -> Path:
 
 def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
     """The zarr node (array or group) at ``url``, read through fsspec; chunks are kept in
-    ``cache`` when given."""
+    ``cache`` when given (default: $INKLOOP_CHUNK_CACHE, for the CLI, the dock and the engine
+    process alike)."""
     import zarr
+
+    cache = cache or os.environ.get(CHUNK_CACHE_ENV) or None
 
     try:
         from fsspec.implementations.http import HTTPFileSystem  # noqa: F401  (needs aiohttp)
