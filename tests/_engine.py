@@ -23,6 +23,21 @@ def engine_for(segment, recorder, supervised=None, **settings) -> Engine:
     return Engine(segment, ink, supervised, settings, on_event=recorder)
 
 
+def folder_labels(folder):
+    """A segment folder's ink labels, with its papyrus supervised (as numpy)."""
+    from inkloop.io import open_segment
+
+    segment = open_segment(folder)
+    return np.asarray(segment.ink_labels), np.asarray(segment.mask)
+
+
+def process_settings() -> EngineSettings:
+    """Tiny-model settings for an engine in a process (here or on a server), 64-px tiles."""
+    return EngineSettings(
+        model=tiny_model(), train=tiny_training(), composition=FULL_RESOLUTION, tile=64
+    )
+
+
 def predictions(request=None):
     """Events -> the PredictionReady ones (of ``request`` only, if given)."""
     return lambda events: [

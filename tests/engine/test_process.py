@@ -25,34 +25,21 @@ from inkloop.engine import (
     StepDone,
 )
 from inkloop.engine._child import CHILD_NICENESS
-from inkloop.io import open_segment, read_image
+from inkloop.io import read_image
 from inkloop.predict import tile_corners
-from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
-from tests._engine import BIG
+from tests._engine import BIG, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
-from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px
-
-
-def _labels(folder):
-    segment = open_segment(folder)
-    return np.asarray(segment.ink_labels), np.asarray(segment.mask)
-
-
-def _settings() -> EngineSettings:
-    return EngineSettings(
-        model=tiny_model(), train=tiny_training(), composition=FULL_RESOLUTION, tile=64
-    )
 
 
 @pytest.fixture(scope="module")
 def shared(training_folder):
     """One proxy for the tests that leave it stopped: each child costs seconds of imports."""
     recorder = Recorder()
-    ink, supervised = _labels(training_folder)
-    with EngineProcess(training_folder, ink, supervised, _settings(), recorder) as proxy:
+    ink, supervised = folder_labels(training_folder)
+    with EngineProcess(training_folder, ink, supervised, process_settings(), recorder) as proxy:
         yield proxy, recorder
 
 
@@ -118,7 +105,7 @@ def test_previews_stream_tile_by_tile(shared, training_folder):
 
     updates = [e for e in recorder.wait_for(complete, since) if isinstance(e, PredictionReady)]
     proxy.preview(None)
-    mask = _labels(training_folder)[1]
+    mask = folder_labels(training_folder)[1]
     y, x = tile_corners(WHOLE, mask.shape, 64, 32, mask)[0]
     assert updates[0].region == (y, x, y + 64, x + 64)  # the centre first
     assert updates[0].probability.dtype == np.float32
@@ -129,9 +116,9 @@ def test_previews_stream_tile_by_tile(shared, training_folder):
 def test_a_killed_child_is_reported_and_replaced(training_folder):
     recorder = Recorder()
     threads = set(threading.enumerate())
-    ink, supervised = _labels(training_folder)
+    ink, supervised = folder_labels(training_folder)
     with EngineProcess(
-        training_folder, ink, np.zeros_like(supervised), _settings(), recorder
+        training_folder, ink, np.zeros_like(supervised), process_settings(), recorder
     ) as proxy:
         proxy.start()  # nothing labelled yet: the child answers with Failed
         recorder.wait_for(lambda events: of_kind(Failed, events))
@@ -159,8 +146,8 @@ def test_a_killed_child_is_reported_and_replaced(training_folder):
 
 def test_close_before_ready_leaves_nothing_behind(training_folder):
     threads = set(threading.enumerate())
-    ink, supervised = _labels(training_folder)
-    proxy = EngineProcess(training_folder, ink, supervised, _settings())
+    ink, supervised = folder_labels(training_folder)
+    proxy = EngineProcess(training_folder, ink, supervised, process_settings())
     proxy.start()
     proxy.close()
     proxy.close()  # idempotent
@@ -174,7 +161,7 @@ def test_a_child_that_cannot_set_up_says_why(tmp_path):
     recorder = Recorder()
     missing = tmp_path / "missing"
     image = np.zeros((8, 8), np.uint8)
-    with EngineProcess(missing, image, image.astype(bool), _settings(), recorder) as proxy:
+    with EngineProcess(missing, image, image.astype(bool), process_settings(), recorder) as proxy:
         recorder.wait_for(state_reached(State.FAILED))
         assert proxy.state is State.FAILED
     (failed,) = of_kind(Failed, recorder.events)
@@ -228,8 +215,8 @@ def test_closing_during_a_segment_prediction_returns_promptly(tmp_path):
 
     folder = write_segment(tmp_path / "big" / "20240202000000", *BIG[1:], BIG[0], seed=7)
     recorder = Recorder()
-    ink, supervised = _labels(folder)
-    settings = replace(_settings(), block=128)
+    ink, supervised = folder_labels(folder)
+    settings = replace(process_settings(), block=128)
     proxy = EngineProcess(folder, ink, supervised, settings, recorder)
     proxy.predict_segment(tmp_path / "ink.zarr", tta=True)
     recorder.wait_for(lambda events: of_kind(SegmentProgress, events))

@@ -23,11 +23,9 @@ from inkloop.engine import (
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
 from inkloop.engine._wire import Hello, encode
-from inkloop.io import open_segment
 from inkloop.model import load_checkpoint
-from inkloop.settings import EngineSettings
+from tests._engine import folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
-from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 TOKEN = "correct horse battery staple"
 WHOLE = (0, 0, 96, 128)
@@ -50,21 +48,10 @@ def _address(server) -> str:
     return f"{host}:{port}"
 
 
-def _labels(folder):
-    segment = open_segment(folder)
-    return np.asarray(segment.ink_labels), np.asarray(segment.mask)
-
-
-def _settings() -> EngineSettings:
-    return EngineSettings(
-        model=tiny_model(), train=tiny_training(), composition=FULL_RESOLUTION, tile=64
-    )
-
-
 def _remote(server, folder, recorder, token=TOKEN):
-    ink, supervised = _labels(folder)
+    ink, supervised = folder_labels(folder)
     return RemoteEngineProcess(
-        _address(server), token, folder, ink, supervised, _settings(), recorder
+        _address(server), token, folder, ink, supervised, process_settings(), recorder
     )
 
 

@@ -29,6 +29,7 @@ from inkloop.engine._wire import (
     Welcome,
     encode,
     read_frame,
+    socket_reader,
 )
 from inkloop.io import atomic_path
 
@@ -178,6 +179,7 @@ class SocketConnection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._lock = threading.Lock()
+        self._read_exactly = socket_reader(sock)
 
     @classmethod
     def connect(cls, address: tuple[str, int]) -> SocketConnection:
@@ -202,15 +204,6 @@ class SocketConnection:
         except ProtocolError as error:  # the server never sends these: the link is broken
             log.error("inkloop remote engine: %s", error)
             raise EOFError(str(error)) from error
-
-    def _read_exactly(self, count: int) -> bytes:
-        data = bytearray()
-        while len(data) < count:
-            chunk = self.sock.recv(min(count - len(data), 1 << 20))
-            if not chunk:
-                raise EOFError("connection closed")
-            data += chunk
-        return bytes(data)
 
     def close(self) -> None:
         self.sock.close()

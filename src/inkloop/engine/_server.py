@@ -37,6 +37,7 @@ from inkloop.engine._wire import (
     Welcome,
     encode,
     read_frame,
+    socket_reader,
 )
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class EngineServer:
 
     def _handle(self, sock: socket.socket, peer: str) -> None:
         sock.settimeout(HELLO_TIMEOUT)
-        read = _reader(sock)
+        read = socket_reader(sock)
         try:
             hello = read_frame(read, HELLO_LIMIT)
             if not isinstance(hello, Hello) or not hmac.compare_digest(
@@ -251,19 +252,6 @@ class Session:
         except OSError as error:
             log.warning("engine server: session %s lost its client: %s", self.id, error)
             self._sock = None
-
-
-def _reader(sock: socket.socket):
-    def read_exactly(count: int) -> bytes:
-        data = bytearray()
-        while len(data) < count:
-            chunk = sock.recv(min(count - len(data), 1 << 20))
-            if not chunk:
-                raise EOFError("connection closed")
-            data += chunk
-        return bytes(data)
-
-    return read_exactly
 
 
 def _send_quietly(sock: socket.socket, message) -> None:

@@ -117,6 +117,21 @@ def read_frame(read_exactly, limit: int = MAX_FRAME):
     return decode(read_exactly(length))
 
 
+def socket_reader(sock):
+    """``read_exactly(n)`` for `read_frame` over a socket: EOFError if it closes first."""
+
+    def read_exactly(count: int) -> bytes:
+        data = bytearray()
+        while len(data) < count:
+            chunk = sock.recv(min(count - len(data), 1 << 20))
+            if not chunk:
+                raise EOFError("connection closed")
+            data += chunk
+        return bytes(data)
+
+    return read_exactly
+
+
 def decode(payload: bytes):
     """The message in one frame's payload."""
     try:
