@@ -188,10 +188,10 @@ class Session:
                     continue
                 if not isinstance(command, c.Command):
                     raise ProtocolError(f"{type(command).__name__} is not a command")
-                self.child.send(self._localised(command))
                 if isinstance(command, c.Close):
-                    self.end()
+                    self.end()  # closes the child, as the dock would its own
                     return
+                self.child.send(self._localised(command))
         except (ProtocolError, EOFError, OSError) as error:
             log.warning("engine server: %s left session %s: %s", peer, self.id, error)
         finally:

@@ -54,22 +54,23 @@ def predict_jobs(model: Path, jobs: list[Job], client, *, device="auto", tta=Fal
     from inkloop.model import load_checkpoint
 
     checkpoint = load_checkpoint(model)
-    pending: dict[str, tuple[PredictionFile, set]] = {}
-    chunk_futures = []
+    pending: dict[Job, tuple[PredictionFile, set]] = {}  # jobs differ in their outputs
+    owner, chunks = {}, []  # chunk future key -> its job; every chunk's future
     for job in jobs:
         output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta)
         futures = futures_of(client.persist(marks))
-        pending[job.segment.name] = (output, {f.key for f in futures})
-        chunk_futures += [(job.segment.name, f) for f in futures]
-    owner = {f.key: name for name, f in chunk_futures}
+        pending[job] = (output, {f.key for f in futures})
+        owner.update((f.key, job) for f in futures)
+        chunks += futures
     written = []
-    bar = _bar(len(chunk_futures), len(jobs), progress)
+    bar = _bar(len(chunks), len(jobs), progress)
     try:
-        for future in as_completed([f for _, f in chunk_futures]):
-            name = owner[future.key]
+        for future in as_completed(chunks):
+            job = owner[future.key]
             if future.status == "error":
-                raise RuntimeError(f"{name}: {future.exception()}") from future.exception()
-            output, keys = pending[name]
+                error = future.exception()
+                raise RuntimeError(f"{job.segment}: {error}") from error
+            output, keys = pending[job]
             keys.discard(future.key)
             bar.update(1)
             if not keys:
