@@ -1,9 +1,12 @@
 """Does guiding the labeller help? A simulated labeller, box by box, three ways.
 
-    python benchmarks/bench_guided.py [--rounds 5] [--boxes 4] [--seconds 30] [--seeds 0 1 2]
+    python benchmarks/bench_guided.py [--rounds 5] [--boxes 4] [--seconds 20 | --steps 60]
+        [--seeds 0 1 2] [--data synthetic real_dev]
 
 It starts from two 128² boxes labelled from the truth (one on ink, one at random), then in
-each round trains the engine (the code the dock runs) for ``--seconds`` and labels
+each round trains the engine (the code the dock runs) for ``--seconds`` (or ``--steps``: the
+same training whatever the machine's speed or load, so the strategies differ only in their
+boxes; the seed fixes the initial weights) and labels
 ``--boxes`` more 128² boxes from the truth, chosen
   (a) at random among boxes of mostly unlabelled papyrus;
   (b) by Next: the engine's ranking (`Engine.rank`) of sampled tiles by 4 p (1 - p);
@@ -41,19 +44,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--boxes", type=int, default=4, help="boxes labelled per round")
-    parser.add_argument("--seconds", type=float, default=30.0, help="training per round")
+    parser.add_argument("--seconds", type=float, default=20.0, help="training per round")
+    parser.add_argument(
+        "--steps", type=int, help="training per round in steps instead: repeatable, any machine"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
+    parser.add_argument("--data", nargs="+", default=["synthetic", "real_dev"])
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
     result = {"device": args.device, "cpu_count": os.cpu_count(), "box": BOX, **vars(args)}
     result["cache"] = str(args.cache)
-    data = {"synthetic": _synthetic(args.cache)}
-    if REAL_DEV.is_dir():
+    data = {"synthetic": _synthetic(args.cache)} if "synthetic" in args.data else {}
+    if "real_dev" in args.data and REAL_DEV.is_dir():
         data["real_dev"] = _real()
-    else:
+    elif "real_dev" in args.data:
         result["skipped"] = f"the real crop: {REAL_DEV} is not here"
     for name, (segment, truth, papyrus) in data.items():
         runs = {strategy: [] for strategy in STRATEGIES}
@@ -97,7 +104,12 @@ def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
         _random_box(papyrus, supervised, rng),
     ]
     settings = EngineSettings(
-        train=TrainConfig(max_seconds=args.seconds, device=args.device, seed=seed)
+        train=TrainConfig(
+            max_seconds=None if args.steps else args.seconds,
+            max_steps=args.steps,
+            device=args.device,
+            seed=seed,
+        )
     )
     ranked, arrived = {}, threading.Event()
 

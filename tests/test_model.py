@@ -21,6 +21,7 @@ def _checkpoint(model, step=7) -> Checkpoint:
         step=step,
         state_dict=model.state_dict(),
         provenance={"segment": "20231012184423", "labels": {"ink_pixels": 12}},
+        logit_offset=1.25,
     )
 
 
@@ -44,7 +45,7 @@ def test_checkpoint_round_trip_predicts_the_same(tmp_path):
     assert loaded.model == TINY
     assert loaded.composition == Composition("raw+diff", 2, 3, scale=2)
     assert loaded.normalisation == Normalisation(1000.0, 40000.0, (0.5, 99.5))
-    assert (loaded.patch_size, loaded.step) == (64, 7)
+    assert (loaded.patch_size, loaded.step, loaded.logit_offset) == (64, 7, 1.25)
     assert loaded.provenance["labels"] == {"ink_pixels": 12}
     inputs = torch.randn(2, 5, 32, 32)
     with torch.inference_mode():
@@ -55,9 +56,10 @@ def test_checkpoint_round_trip_predicts_the_same(tmp_path):
 def test_checkpoints_from_before_scales_read_full_resolution(tmp_path):
     path = save_checkpoint(tmp_path / "model.pt", _checkpoint(build_model(TINY)))
     payload = torch.load(path, weights_only=True)
-    del payload["composition"]["scale"]
+    del payload["composition"]["scale"], payload["logit_offset"]
     torch.save(payload, path)
-    assert load_checkpoint(path).composition.scale == 1
+    old = load_checkpoint(path)
+    assert (old.composition.scale, old.logit_offset) == (1, 0.0)
 
 
 def test_saving_replaces_the_old_file_whole(tmp_path):

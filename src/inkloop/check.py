@@ -87,7 +87,13 @@ def orientation(predictor, segment, mask=None, *, tiles: int = 8, seed: int = 0)
 
     flipped = replace(predictor.composition, reverse=not predictor.composition.reverse)
     tile = predictor.tile // predictor.scale  # Predictor takes model pixels
-    backward = Predictor(predictor.model, flipped, predictor.normalisation, tile=tile)
+    backward = Predictor(
+        predictor.model,
+        flipped,
+        predictor.normalisation,
+        tile=tile,
+        logit_offset=predictor.logit_offset,
+    )
     rng = np.random.default_rng(seed)
     corners = papyrus_corners(segment.shape[1:], mask, rng, tiles, predictor.tile)
     if not corners:

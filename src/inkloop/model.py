@@ -108,6 +108,7 @@ class Checkpoint:
     state_dict: dict = field(repr=False)
     provenance: dict = field(default_factory=dict)
     train: TrainConfig | None = None
+    logit_offset: float = 0.0  # subtracted from the logits: see Trainer.prior_offset
 
     def build(self):
         """The model with these weights, in eval mode, on the CPU."""
@@ -132,6 +133,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
         "step": checkpoint.step,
         "provenance": checkpoint.provenance,
         "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
+        "logit_offset": checkpoint.logit_offset,
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +173,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         state_dict=payload["state_dict"],
         provenance=payload["provenance"],
         train=TrainConfig.from_dict(payload["train"]) if payload.get("train") else None,
+        logit_offset=float(payload.get("logit_offset", 0.0)),  # 0 before calibration existed
     )
 
 
@@ -185,6 +188,7 @@ def describe_checkpoint(path: str | Path) -> dict:
         "composition": checkpoint.composition.to_dict(),
         "normalisation": checkpoint.normalisation.to_dict(),
         "patch_size": checkpoint.patch_size,
+        "logit_offset": checkpoint.logit_offset,
         "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
         "provenance": checkpoint.provenance,
         "round": _round_of(checkpoint.provenance),

@@ -50,6 +50,14 @@ def test_a_constant_model_gives_a_constant_map_without_seams(segment, region):
     np.testing.assert_allclose(probability, 0.7, atol=1e-6)
 
 
+def test_the_logit_offset_is_taken_off_before_the_sigmoid(segment):
+    offset = float(np.log(0.7 / 0.3))  # a model that says 0.7 where its labels' mix says 0.5
+    predictor = Predictor(
+        Constant(0.7), _composition(segment), SCALE, tile=32, overlap=8, logit_offset=offset
+    )
+    np.testing.assert_allclose(predictor.predict_region(segment, (0, 0, 40, 50)), 0.5, atol=1e-6)
+
+
 def test_tiles_without_papyrus_are_skipped_and_stay_zero(segment):
     mask = np.zeros(segment.shape[1:], bool)
     mask[:, :40] = True

@@ -27,6 +27,14 @@ def test_centres_are_always_labelled_pixels():
     assert (centres[:, 0] >= 150).any()  # the ink-free rectangle is sampled too
 
 
+def test_the_ink_share_counts_trainable_pixels_at_or_above_half():
+    store = _store()
+    assert store.ink_share() == (40 * 14) / (40 * 60 + 20 * 40)  # 255 and 140 count, 0 not
+    store.update(np.zeros((20, 40), np.uint8), np.zeros((20, 40), bool), (150, 250, 170, 290))
+    assert store.ink_share() == (40 * 14) / (40 * 60)
+    assert _store(validation=(0, 0, 200, 300)).ink_share() == 0.0  # nothing trainable
+
+
 def test_validation_labels_are_never_sampled_nor_weighted():
     store = _store(validation=(0, 0, 100, 60))
     centres = store.sample_centres(np.random.default_rng(1), 2000, ink_share=0.5)

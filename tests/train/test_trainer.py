@@ -72,6 +72,36 @@ def test_predictions_and_checkpoints_use_the_weight_average(parts):
     assert off.inference_model is off.model
 
 
+def test_a_seed_repeats_a_run_step_for_step(parts):
+    weights = []
+    for seed in (3, 3, 4):
+        trainer = _trainer(parts, seed=seed, max_steps=3)
+        while not trainer.finished:
+            trainer.step()
+        trainer.close()
+        weights.append(list(trainer.model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(weights[0], weights[1], strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(weights[0], weights[2], strict=True))
+
+
+def test_the_prior_offset_undoes_the_samplers_ink_bias(parts):
+    labels = parts[1]
+    assert 0.02 < labels.ink_share() < 0.3  # the synthetic labels: mostly papyrus
+    biased = _trainer(parts, max_steps=12, ink_share=0.5)
+    assert biased.prior_offset() == 0.0  # nothing sampled yet
+    while not biased.finished:
+        biased.step()
+    biased.close()
+    # half the patches centred on ink: the batches hold far more ink than the labels
+    assert biased.prior_offset() > 0.5
+    assert biased.checkpoint().logit_offset == biased.prior_offset()
+    fair = _trainer(parts, max_steps=12, ink_share=0.0)
+    while not fair.finished:
+        fair.step()
+    fair.close()
+    assert abs(fair.prior_offset()) < biased.prior_offset() / 2
+
+
 def test_half_resolution_patches_span_twice_the_labels(parts):
     segment, _, composition, normalisation = parts
     half = dataclasses.replace(composition, scale=2)
@@ -95,12 +125,11 @@ def test_new_labels_reach_the_next_batch(parts):
     try:
         assert stream.next().weight[:, 16, 16].all()  # centres are labelled
         height, width = labels.shape
-        labels.update(
-            np.zeros(labels.shape, np.uint8), np.zeros(labels.shape, bool), (0, 0, height, width)
-        )
-        ink = np.zeros((8, 8), np.uint8)
-        ink[:4] = 255
-        labels.update(ink, np.ones((8, 8), bool), (40, 60, 48, 68))
+        ink, supervised = np.zeros(labels.shape, np.uint8), np.zeros(labels.shape, bool)
+        ink[40:44, 60:68] = 255
+        supervised[40:48, 60:68] = True
+        # one update: between two, a producer could find no labels at all and say so
+        labels.update(ink, supervised, (0, 0, height, width))
         batch = stream.next()  # batches prefetched from the old labels are dropped
         assert batch.label_version == labels.version
         # every patch is centred in the new 8 x 8 square, so it holds all of it and nothing else

@@ -53,4 +53,11 @@ def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, froze
 
     model = trainer.inference_model
     model = copy.deepcopy(model) if frozen else model
-    return Predictor(model, trainer.composition, trainer.normalisation, tile=settings.tile, tta=tta)
+    return Predictor(
+        model,
+        trainer.composition,
+        trainer.normalisation,
+        tile=settings.tile,
+        tta=tta,
+        logit_offset=trainer.prior_offset(),
+    )

@@ -39,6 +39,8 @@ class Predictor:
     unpickles this predictor (a dask worker); None keeps the device it was pickled on.
     ``weights_file``: the checkpoint the model came from, if that process can read it: the
     predictor then travels without its weights (~50 MB) and each process loads them once.
+    ``logit_offset`` is subtracted from the logits: the calibration a trainer measured
+    (`Trainer.prior_offset`), so that p = 0.5 is where ink becomes likelier than not.
     The model runs where its weights are (AMP and channels_last on CUDA), in inference mode.
     """
 
@@ -54,6 +56,7 @@ class Predictor:
         tta: bool = False,
         device_request: str | None = None,
         weights_file: str | None = None,
+        logit_offset: float = 0.0,
     ) -> None:
         if tile % 32 or not 0 <= overlap < tile:
             raise ValueError(f"tile {tile} must be a multiple of 32 with overlap below it")
@@ -67,6 +70,7 @@ class Predictor:
         # 2 cores: the activations of one tile stay in cache); GPUs want batches.
         self.batch_request, self.device_request = batch_size, device_request
         self.weights_file = weights_file
+        self.logit_offset = logit_offset
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 8)
 
     def __getstate__(self) -> dict:
@@ -119,7 +123,14 @@ class Predictor:
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
         model = checkpoint.build().to(pick_device(device), memory_format=torch.channels_last)
-        return cls(model, composition, normalisation, device_request=device, **options)
+        return cls(
+            model,
+            composition,
+            normalisation,
+            device_request=device,
+            logit_offset=checkpoint.logit_offset,
+            **options,
+        )
 
     @property
     def device(self):
@@ -224,7 +235,7 @@ class Predictor:
                     logits = logits[:, 0]
         finally:
             self.model.train(training)
-        return torch.sigmoid(logits).cpu().numpy()
+        return torch.sigmoid(logits - self.logit_offset).cpu().numpy()
 
     def _tta(self, inputs):
         """Mean logit over the 8 dihedral transforms (flips x rot90), mapped back."""

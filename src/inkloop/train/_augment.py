@@ -82,7 +82,11 @@ def _intensity(layers, aug: Augmentations, rng: np.random.Generator):
     if len(noisy):  # random numbers are the dearest part on a CPU: only where they are used
         std = per_sample(rng.uniform(0, aug.noise, len(noisy)))
         index = torch.as_tensor(noisy, device=layers.device)
-        layers = layers.index_add(0, index, torch.randn_like(layers[index]) * std)
+        # drawn from ``rng`` too, so that a seed repeats a run step for step
+        generator = torch.Generator(layers.device).manual_seed(int(rng.integers(2**62)))
+        shape, like = (len(noisy), *layers.shape[1:]), {"dtype": layers.dtype}
+        noise = torch.randn(shape, generator=generator, device=layers.device, **like)
+        layers = layers.index_add(0, index, noise * std)
     return layers
 
 

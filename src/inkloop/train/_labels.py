@@ -73,6 +73,12 @@ class LabelStore:
                 "(or give a supervision mask that covers more than the ink)"
             )
 
+    def ink_share(self) -> float:
+        """Share of the trainable pixels labelled ink (0 with none labelled)."""
+        with self._lock:
+            supervised = int(self._cells_supervised.sum())
+            return int(self._cells_ink.sum()) / supervised if supervised else 0.0
+
     def sample_centres(self, rng: np.random.Generator, count: int, ink_share: float) -> np.ndarray:
         """``count`` (y, x) pixels, all trainable; about ``ink_share`` of them drawn near ink."""
         with self._lock:
