@@ -23,15 +23,5 @@ def test_boxes_rank_by_doubt_over_their_open_pixels_only():
     boxes = [box for _, box in sorted(ranked, reverse=True)]
     assert boxes == [(132, 200, 164, 232), (100, 200, 132, 232)]
     visited = [(140, 190, 150, 210)]  # over the first box only
-    assert next_box(sorted(ranked, reverse=True), visited, spacing=0) == (100, 200, 132, 232)
-    assert next_box(sorted(ranked, reverse=True), [*visited, (90, 190, 110, 210)], 0) is None
-
-
-def test_next_keeps_half_a_box_away_from_visited_boxes():
-    ranked = [(0.9, (0, 100, 100, 200)), (0.8, (0, 250, 100, 350)), (0.1, (300, 0, 400, 100))]
-    visited = [(0, 0, 100, 100)]
-    assert next_box(ranked, visited, spacing=0) == (0, 100, 100, 200)  # touching is allowed
-    assert next_box(ranked, visited) == (0, 250, 100, 350)  # 150 px away: more than 50
-    assert next_box(ranked, [*visited, (0, 300, 10, 310)]) == (300, 0, 400, 100)
-    crowded = [*visited, (0, 300, 10, 310), (350, 120, 360, 130)]
-    assert next_box(ranked, crowded) == (0, 100, 100, 200)  # none far enough: the best free one
+    assert next_box(sorted(ranked, reverse=True), visited) == (100, 200, 132, 232)
+    assert next_box(sorted(ranked, reverse=True), [*visited, (90, 190, 110, 210)]) is None

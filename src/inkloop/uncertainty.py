@@ -44,22 +44,9 @@ def overlaps(a: tuple, b: tuple) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def next_box(ranked, visited, spacing: float = 0.5) -> tuple | None:
-    """The most uncertain box of ``ranked`` (best first) that comes no closer to a
-    ``visited`` box than ``spacing`` times its own size; failing that, the most uncertain
-    that overlaps none.
-
-    The gap keeps suggestions apart: boxes side by side share their papyrus and their
-    mistakes, so a second one there teaches the model less than one elsewhere.
-    """
-    for gap in (spacing, 0.0) if spacing else (0.0,):
-        for _score, box in ranked:
-            if not any(overlaps(_grown(box, gap), seen) for seen in visited):
-                return tuple(box)
+def next_box(ranked, visited) -> tuple | None:
+    """The most uncertain box of ``ranked`` (best first) that overlaps no ``visited`` box."""
+    for _score, box in ranked:
+        if not any(overlaps(box, seen) for seen in visited):
+            return tuple(box)
     return None
-
-
-def _grown(box: tuple, spacing: float) -> tuple:
-    y0, x0, y1, x1 = box
-    gap = spacing * max(y1 - y0, x1 - x0)
-    return y0 - gap, x0 - gap, y1 + gap, x1 + gap

@@ -41,7 +41,8 @@ class NextRegion:
         return box
 
     def rank(self) -> None:
-        box = min(RANK_BOX, min(self.loop.labels.segment.shape[1:]) // 2)  # small segments too
+        # small segments too: a quarter of the short side leaves room for more than one box
+        box = min(RANK_BOX, min(self.loop.labels.segment.shape[1:]) // 4)
         self._request = self.loop.rank(box, RANK_TILES, seed=len(self.visited))
 
     def visit(self, box: tuple[int, int, int, int]) -> None:
