@@ -110,7 +110,9 @@ def write_prediction(probability, out: Path, *, progress=True, tiff_float=False)
     complete, so an error or interruption leaves no partial file (and any old one intact).
     """
     import contextlib
+    import os
     import sys
+    from concurrent.futures import ThreadPoolExecutor
 
     from dask.diagnostics import ProgressBar
 
@@ -118,12 +120,18 @@ def write_prediction(probability, out: Path, *, progress=True, tiff_float=False)
     if progress is True:
         progress = ProgressBar(out=sys.stderr)
     output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
+    # our own pool, so that after an interruption no block is still being written when the
+    # staged file is removed (a late writer would recreate it)
+    pool = ThreadPoolExecutor(os.cpu_count() or 1)
     try:
         with progress or contextlib.nullcontext():
-            output.store(probability).compute()
+            output.store(probability).compute(scheduler="threads", pool=pool)
     except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
         output.abandon()
         raise
+    finally:
+        pool.shutdown(wait=False)
     return output.finish()
 
 
