@@ -103,7 +103,7 @@ def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path
     thin = write_segment(tmp_path / "thin", 64, 64, 4, seed=1)
     out = tmp_path / "p.png"
     assert main(["predict", str(thin), "--model", str(model), "--out", str(out)]) == 1
-    assert "the model reads layers 0..7 (8 channels) but thin has 4 layers" in (
+    assert "the model reads layers 2..5 (4 channels) but thin has 4 layers" in (
         capsys.readouterr().err
     )
     assert not out.exists()

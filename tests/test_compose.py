@@ -16,12 +16,24 @@ from inkloop.compose import (
     sample_normalisation,
 )
 from inkloop.io import Segment, open_segment
+from inkloop.settings import Augmentations
 
 
 def test_default_window_is_centred_on_the_middle_layer():
     assert Composition().resolve(65) == Composition("raw", 24, 16, 3, False)
-    assert Composition().resolve(8).z_count == 8  # fewer layers than the default: all of them
     assert Composition("mean", mean_k=3).resolve(65).z_count == 15  # whole means only
+
+
+@pytest.mark.parametrize(
+    ("layers", "window"),
+    [(65, (24, 16)), (20, (2, 16)), (13, (2, 9)), (8, (2, 4)), (5, (0, 4)), (3, (0, 3))],
+)
+def test_a_shallow_stack_leaves_room_for_the_z_jitter(layers, window):
+    resolved = Composition().resolve(layers)
+    assert (resolved.z_start, resolved.z_count) == window
+    jittered = resolved.layer_indices(layers, margin=Augmentations().z_jitter)
+    if layers >= 8:  # deep enough: every shifted window reads real, distinct layers
+        assert len(set(jittered.tolist())) == len(jittered)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +147,7 @@ def test_normalisation_samples_a_few_windows_inside_the_papyrus():
         volume=da.from_array(layers, chunks=(1, 16, 16), asarray=False),
         mask=da.from_array(synthetic.mask),
     )
-    composition = Composition().resolve(8)
+    composition = Composition(z_count=8).resolve(8)
     scale = sample_normalisation(segment, composition, windows=4, size=64)
     assert len(layers.blocks) < 8 * 32 * 32 / 8  # well under an eighth of the stack was read
     papyrus = synthetic.volume[:, synthetic.mask]

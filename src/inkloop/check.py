@@ -115,7 +115,7 @@ def _ink_share(predictor, segment, mask, corners) -> float:
 def check_segment(path, model=None, *, device: str = "auto") -> dict:
     """`inkloop check`: the segment's layer profile and suggested z-window, and with a
     checkpoint ``model`` its orientation; ``lines`` says it for a person."""
-    from inkloop.compose import DEFAULT_Z_COUNT
+    from inkloop.compose import default_z_count
     from inkloop.io import open_segment
 
     segment = open_segment(path)
@@ -127,7 +127,7 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
         f"{segment.name}: {segment.shape[0]} layers; the papyrus is densest around "
         f"layer {report['surface']:.1f}"
     ]
-    count = DEFAULT_Z_COUNT
+    count = default_z_count(segment.shape[0])
     if model is not None:
         from inkloop.model import load_checkpoint
         from inkloop.predict import Predictor

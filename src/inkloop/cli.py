@@ -116,7 +116,11 @@ def _add_train(commands) -> None:
     train.add_argument("--max-steps", type=int, help="optimiser step limit")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
     train.add_argument("--z-start", type=int, help="first layer of the window (default: centred)")
-    train.add_argument("--z-count", type=int, help="layers in the window (default 16)")
+    train.add_argument(
+        "--z-count",
+        type=int,
+        help="layers in the window (default 16; a shallow stack's all but 2 each side)",
+    )
     train.add_argument("--reverse", action="store_true", help="the layers are stored back to front")
     train.add_argument(
         "--composition",

@@ -16,6 +16,9 @@ import numpy as np
 MODES = ("raw", "mean", "diff", "raw+diff")
 SCALES = (1, 2, 4)
 DEFAULT_Z_COUNT = 16
+# layers a default window leaves free on each side of a shallow stack, so that the z-jitter
+# augmentation shifts it into real layers instead of repeating the edge ones
+Z_MARGIN = 2
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Composition:
     """Which layers the model reads and how they become channels.
 
     ``z_start=None`` centres the window on the middle layer; ``z_count=None`` takes
-    ``DEFAULT_Z_COUNT`` layers (or all, if fewer). ``reverse`` flips the stack before the
+    `default_z_count` layers. ``reverse`` flips the stack before the
     window is taken. Modes: ``raw`` layers, ``mean`` of ``mean_k`` consecutive layers,
     ``diff`` = |L[i+1] - L[i]|, and ``raw+diff``. ``scale`` is image pixels per model pixel:
     the model sees ``scale`` x ``scale`` means (2 = half resolution, as the community often
@@ -55,7 +58,7 @@ class Composition:
 
     def resolve(self, n_layers: int) -> Composition:
         """This composition with a concrete window that fits a stack of ``n_layers``."""
-        count = self.z_count or min(DEFAULT_Z_COUNT, n_layers)
+        count = self.z_count or default_z_count(n_layers)
         if self.mode == "mean" and self.z_count is None:
             count -= count % self.mean_k
         if count > n_layers:
@@ -91,6 +94,13 @@ class Composition:
         if self.z_start is None or self.z_count is None:
             raise ValueError("resolve the composition against a segment first")
         return self.z_count
+
+
+def default_z_count(n_layers: int) -> int:
+    """``DEFAULT_Z_COUNT`` layers; on a shallower stack all but ``Z_MARGIN`` on each side (at
+    least 4, or all of a stack that shallow). On the 13-layer real crop the 9 middle layers
+    learned more than all 13 did (docs/quality.md, "The z-window")."""
+    return min(DEFAULT_Z_COUNT, max(n_layers - 2 * Z_MARGIN, min(n_layers, 4)))
 
 
 @dataclass(frozen=True)

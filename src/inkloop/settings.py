@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from inkloop.compose import Composition
+from inkloop.compose import Z_MARGIN, Composition
 
 # Prediction tiles of TILE model pixels overlap by OVERLAP: a stride of 512 fits large segments
 # with 13% extra pixels, and blends without seams.
@@ -50,7 +50,7 @@ class Augmentations:
     blur: float = 0.2  # probability of a Gaussian blur (sigma 0.5-1.5 px)
     noise: float = 0.04  # max std of Gaussian noise (inputs are 0..1), added to half the samples
     dropout: float = 0.3  # probability of blanking 1-3 rectangles of 1/8-1/4 of the patch
-    z_jitter: int = 2  # layers the z-window may shift each way
+    z_jitter: int = Z_MARGIN  # layers the z-window may shift each way
     order_jitter: float = 0.1  # probability per layer of swapping with its neighbour
     reversal: float = 0.0  # probability of reading the stack back to front
 

@@ -44,8 +44,8 @@ def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget)
 
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert "20231012184423: 8 layers of 64 x 96 uint16" in panel.segment_label.text()
-    assert panel.summary.text() == f"reads layers 0–7 of 8 (centred) · 8 channels at {AT_DEFAULT}"
-    assert (panel.z_start.value(), panel.z_count.value()) == (0, 8)  # fewer than 16: all
+    assert panel.summary.text() == f"reads layers 2–5 of 8 (centred) · 4 channels at {AT_DEFAULT}"
+    assert (panel.z_start.value(), panel.z_count.value()) == (2, 4)  # room for the z-jitter
     panel.set_loop(None)
     assert panel.segment_label.text() == NO_SEGMENT
 
@@ -63,14 +63,14 @@ def test_open_segment_asks_for_a_folder_and_hands_it_on(qtbot, monkeypatch, tmp_
 
 def test_changed_controls_change_the_composition(mounted):
     mounted.mode.setCurrentText("diff")
-    mounted.z_count.setValue(4)
-    mounted.z_start.setValue(1)
+    mounted.z_count.setValue(5)
+    mounted.z_start.setValue(0)
     mounted.reverse.setChecked(True)
 
-    expected = Composition("diff", z_start=1, z_count=4, reverse=True)
+    expected = Composition("diff", z_start=0, z_count=5, reverse=True)
     assert mounted.apply(EngineSettings()) == EngineSettings(composition=expected)
     assert (
-        mounted.summary.text() == f"reads layers 3–6 of 8 (reversed) · 3 channels at {AT_DEFAULT}"
+        mounted.summary.text() == f"reads layers 3–7 of 8 (reversed) · 4 channels at {AT_DEFAULT}"
     )
 
 
@@ -154,7 +154,7 @@ def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, 
     loop.next_settings = lambda: panel.apply(loop.settings)
     panel.set_loop(loop)
     panel.mode.setCurrentText("raw+diff")
-    panel.z_count.setValue(4)
+    panel.z_count.setValue(5)
 
     panel.preview.click()
 
@@ -162,11 +162,11 @@ def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, 
     qtbot.waitUntil(lambda: INPUT_LAYER in viewer.layers, timeout=60_000)
     layer = viewer.layers[INPUT_LAYER]
     y0, x0, y1, x1 = loop.visible_region()
-    assert layer.data.shape == (7, y1 - y0, x1 - x0)  # 4 layers + 3 differences
+    assert layer.data.shape == (9, y1 - y0, x1 - x0)  # 5 layers + 4 differences
     assert tuple(layer.translate) == (0, y0, x0)
-    assert len(layer.metadata["channels"]) == 7
+    assert len(layer.metadata["channels"]) == 9
     assert viewer.layers.index(layer) < viewer.layers.index(segment_widget.labels.layer)
-    assert loop.engine.settings.composition == Composition("raw+diff", None, 4)
+    assert loop.engine.settings.composition == Composition("raw+diff", None, 5)
 
 
 def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(

@@ -195,7 +195,7 @@ def test_compose_gives_the_channels_the_model_sees(segment, mode, names):
 
     recorder = Recorder()
     region = (10, 20, 42, 60)
-    composition = Composition(mode=mode, scale=1)
+    composition = Composition(mode=mode, z_count=6 if mode == "mean" else 8, scale=1)
     with engine_for(segment, recorder, composition=composition) as engine:
         request = engine.compose(region)
         assert engine.wait(TIMEOUT)

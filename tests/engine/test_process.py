@@ -207,8 +207,8 @@ def test_compose_in_the_child(shared):
     events = recorder.wait_for(lambda events: of_kind(Composed, events), since)
     (composed,) = of_kind(Composed, events)
     assert composed.request == request
-    assert composed.channels.shape == (8, 32, 48)
-    assert composed.names == tuple(f"layer {z}" for z in range(8))
+    assert composed.channels.shape == (4, 32, 48)  # the default window of 8 layers: 2..5
+    assert composed.names == tuple(f"layer {z}" for z in range(2, 6))
 
 
 def test_closing_during_a_segment_prediction_returns_promptly(tmp_path):

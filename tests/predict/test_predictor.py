@@ -121,7 +121,7 @@ def test_whole_segment_by_dask_blocks_equals_one_region(tmp_path):
     mask = np.asarray(segment.mask)
     torch.manual_seed(2)
     predictor = Predictor(
-        build_model(_tiny(8)).eval(), _composition(segment), SCALE, tile=64, overlap=16
+        build_model(_tiny(4)).eval(), _composition(segment), SCALE, tile=64, overlap=16
     )
     whole = predictor.predict_region(segment, (0, 0, 300, 530), mask)
     blocks = predict_segment(predictor, segment, mask, block=256)
@@ -180,7 +180,7 @@ def test_blocks_run_in_other_processes(training_folder):
     segment = open_segment(training_folder)
     torch.manual_seed(3)
     predictor = Predictor(
-        build_model(_tiny(8)).eval(), _composition(segment), SCALE, tile=64, overlap=16
+        build_model(_tiny(4)).eval(), _composition(segment), SCALE, tile=64, overlap=16
     )
     blocks = predict_segment(predictor, segment, block=256)
     whole = predictor.predict_region(segment, (0, 0, 96, 128))

@@ -21,6 +21,7 @@ from inkloop._napari._next import NextRegion
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
 from inkloop.check import layer_profile
+from inkloop.compose import default_z_count
 from inkloop.engine import OrderChecked
 from inkloop.io import labels_from_prediction
 
@@ -133,7 +134,7 @@ class GuidePanel(QGroupBox):
         segment = labels.segment
         mask = None if segment.mask is None else np.asarray(segment.mask)
         profile = layer_profile(segment, mask)
-        count = self.loop.settings.composition.z_count or min(16, segment.shape[0])
+        count = self.loop.settings.composition.z_count or default_z_count(segment.shape[0])
         start, count = profile.window(count)
         self._profile_text = (
             f"Papyrus densest around layer {profile.surface():.1f}; suggested z-window "
