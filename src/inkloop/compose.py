@@ -26,9 +26,9 @@ class Composition:
     """Which layers the model reads and how they become channels.
 
     ``z_start=None`` centres the window on the middle layer; ``z_count=None`` takes
-    `default_z_count` layers. ``reverse`` flips the stack before the
-    window is taken. Modes: ``raw`` layers, ``mean`` of ``mean_k`` consecutive layers,
-    ``diff`` = |L[i+1] - L[i]|, and ``raw+diff``. ``scale`` is image pixels per model pixel:
+    ``default_z_count`` layers. ``reverse`` flips the stack before the window is taken.
+    Modes: ``raw`` layers, ``mean`` of ``mean_k`` consecutive layers, ``diff`` =
+    |L[i+1] - L[i]|, and ``raw+diff``. ``scale`` is image pixels per model pixel:
     the model sees ``scale`` x ``scale`` means (2 = half resolution, as the community often
     trains: ink strokes are tens of pixels wide, so a CPU learns from 4x more papyrus per
     second) and its output is upsampled back to image pixels.
