@@ -108,7 +108,7 @@ class Checkpoint:
     state_dict: dict = field(repr=False)
     provenance: dict = field(default_factory=dict)
     train: TrainConfig | None = None
-    logit_offset: float = 0.0  # subtracted from the logits: see Trainer.prior_offset
+    logit_offset: float = 0.0  # subtracted from the logits: see Trainer.logit_offset
 
     def build(self):
         """The model with these weights, in eval mode, on the CPU."""

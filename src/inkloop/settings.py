@@ -62,6 +62,11 @@ class Augmentations:
         return cls(**_known(cls, data))
 
 
+NO_AUGMENTATION = Augmentations(  # every field at False / 0
+    **{field.name: type(field.default)() for field in fields(Augmentations)}
+)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train. ``max_steps``/``max_seconds`` end a run (None: until stopped); the cosine

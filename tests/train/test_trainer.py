@@ -11,6 +11,7 @@ import torch
 
 from inkloop.compose import sample_normalisation
 from inkloop.io import open_segment
+from inkloop.predict import Predictor
 from inkloop.train import BatchStream, LabelStore, PatchSampler, Trainer
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
@@ -84,22 +85,28 @@ def test_a_seed_repeats_a_run_step_for_step(parts):
     assert not all(torch.equal(a, b) for a, b in zip(weights[0], weights[2], strict=True))
 
 
-def test_the_prior_offset_undoes_the_samplers_ink_bias(parts):
-    labels = parts[1]
+def test_the_logit_offset_makes_p_half_call_the_labelled_share_of_ink(parts):
+    segment, labels = parts[0], parts[1]
     assert 0.02 < labels.ink_share() < 0.3  # the synthetic labels: mostly papyrus
-    biased = _trainer(parts, max_steps=12, ink_share=0.5)
-    assert biased.prior_offset() == 0.0  # nothing sampled yet
-    while not biased.finished:
-        biased.step()
-    biased.close()
-    # half the patches centred on ink: the batches hold far more ink than the labels
-    assert biased.prior_offset() > 0.5
-    assert biased.checkpoint().logit_offset == biased.prior_offset()
-    fair = _trainer(parts, max_steps=12, ink_share=0.0)
-    while not fair.finished:
-        fair.step()
-    fair.close()
-    assert abs(fair.prior_offset()) < biased.prior_offset() / 2
+    trainer = _trainer(parts, max_steps=100, ink_share=0.5)  # batches half ink-centred
+    assert trainer.logit_offset() == 0.0  # nothing measured yet
+    while not trainer.finished:
+        trainer.step()
+    trainer.close()
+    assert trainer.checkpoint().logit_offset == trainer.logit_offset() != 0.0
+    predictor = Predictor(
+        trainer.inference_model,
+        trainer.composition,
+        trainer.normalisation,
+        logit_offset=trainer.logit_offset(),
+    )
+    probability = predictor.predict_region(segment, (0, 0, *segment.shape[1:]), None)
+    labelled = np.asarray(segment.mask) > 0
+    called = np.count_nonzero((probability > 0.5) & labelled) / np.count_nonzero(labelled)
+    raw = np.count_nonzero((probability > _sigmoid(-trainer.logit_offset())) & labelled)
+    # raw p = 0.5 calls far more ink than the labels hold; calibrated, about as much
+    assert raw / np.count_nonzero(labelled) > 2 * labels.ink_share()
+    assert called == pytest.approx(labels.ink_share(), rel=0.5)
 
 
 def test_half_resolution_patches_span_twice_the_labels(parts):
@@ -165,3 +172,7 @@ def test_a_diverged_step_leaves_the_weights_alone(parts):
     trainer.close()
     for key, value in trainer.model.state_dict().items():
         torch.testing.assert_close(value, before[key])
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + np.exp(-x))

@@ -24,16 +24,13 @@ from qtpy.QtWidgets import (
 from inkloop._napari._controls import LogSpinBox, StepSpinBox, button, set_quietly, spin
 from inkloop.engine import CheckpointSaved
 from inkloop.io import check_writable
-from inkloop.settings import Augmentations, EngineSettings, ModelConfig
+from inkloop.settings import NO_AUGMENTATION, Augmentations, EngineSettings, ModelConfig
 
 #: light encoders offered; any other smp encoder name or tu-<timm model> can be typed
 LIGHT_ENCODERS = ("resnet18", "resnet34", "efficientnet-b0", "mobilenet_v2")
 ENCODERS = tuple(dict.fromkeys((ModelConfig().encoder, *LIGHT_ENCODERS)))
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_FILES = "inkloop model (*.pt)"
-NO_AUGMENTATION = Augmentations(  # every field at False / 0
-    **{field.name: type(field.default)() for field in dataclasses.fields(Augmentations)}
-)
 ENCODER_TIP = "UNet encoder: any smp encoder name, or tu-<timm model>"
 FROM_CHECKPOINT = "The loaded model brings its own encoder; clear it to choose here"
 

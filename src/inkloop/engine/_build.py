@@ -59,5 +59,5 @@ def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, froze
         trainer.normalisation,
         tile=settings.tile,
         tta=tta,
-        logit_offset=trainer.prior_offset(),
+        logit_offset=trainer.logit_offset(),
     )

@@ -40,7 +40,7 @@ class Predictor:
     ``weights_file``: the checkpoint the model came from, if that process can read it: the
     predictor then travels without its weights (~50 MB) and each process loads them once.
     ``logit_offset`` is subtracted from the logits: the calibration a trainer measured
-    (`Trainer.prior_offset`), so that p = 0.5 is where ink becomes likelier than not.
+    (`Trainer.logit_offset`), so that p = 0.5 is where ink becomes likelier than not.
     The model runs where its weights are (AMP and channels_last on CUDA), in inference mode.
     """
 

@@ -10,12 +10,15 @@ import numpy as np
 
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import Checkpoint, autocast, build_model, pick_device
-from inkloop.settings import ModelConfig, TrainConfig
+from inkloop.settings import NO_AUGMENTATION, ModelConfig, TrainConfig
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import weight_average
+from inkloop.train._calibration import ShareCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import BatchStream, PatchSampler
+
+CALIBRATE_EVERY = 10  # steps between measurements of where p = 0.5 falls (~3% of a CPU step)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class Trainer:
         self.batch_size = config.batch_size
         self._rng = np.random.default_rng([config.seed, 1])
         self._told_oom = False
-        self._sampled = np.zeros(2)  # decayed (ink, supervised) pixel counts of the batches
+        self._calibration = ShareCalibration()
         self._stream: BatchStream | None = None  # started by the first step
 
     def new_run(self) -> None:
@@ -85,7 +88,6 @@ class Trainer:
         notice = None
         while True:
             batch = self.batches().next()
-            self._count_sampled_ink(batch)
             lr = self.learning_rate()
             try:
                 inputs, ink, weight = augment_batch(
@@ -95,6 +97,8 @@ class Trainer:
                 break
             except torch.OutOfMemoryError:
                 notice = self._halve_batch() or notice
+        if self.step_count % CALIBRATE_EVERY == 0:
+            self._calibrate(batch)
         elapsed = time.perf_counter() - started
         self.trained_seconds += elapsed
         self.step_count += 1
@@ -146,20 +150,14 @@ class Trainer:
             self.average.update_parameters(self.model)
         return value
 
-    def prior_offset(self) -> float:
-        """The logit shift that undoes the sampler's ink bias (subtract it before the sigmoid).
+    def logit_offset(self) -> float:
+        """Subtracted from the logits before the sigmoid, so that p = 0.5 calls ink on as much
+        of the labelled papyrus as the labels do (`ShareCalibration`); 0 until measured.
 
-        Half the patches are centred on ink (``ink_share``), so the batches hold more ink than
-        the labels do, and the model learns that prior: on the real dev crop its best
-        threshold was 0.80-0.85 and the overlay at p = 0.5 showed about twice the ink there is.
-        The standard prior correction logit(sampled share) - logit(labelled share) maps its
-        output back to the labels' own mix (docs/quality.md, "Calibration"). 0 until known.
+        The sampler's ink-centred patches and the label smoothing leave the raw p = 0.5 far
+        from where ink becomes likelier than not (docs/quality.md, "Calibration").
         """
-        ink, supervised = self._sampled
-        labelled = self.labels.ink_share()
-        if not (0 < ink < supervised and 0 < labelled < 1):
-            return 0.0
-        return _logit(ink / supervised) - _logit(labelled)
+        return self._calibration.offset(self.labels.ink_share())
 
     @property
     def inference_model(self):
@@ -203,7 +201,7 @@ class Trainer:
             },
             provenance=provenance or {},
             train=self.config,
-            logit_offset=self.prior_offset(),
+            logit_offset=self.logit_offset(),
         )
 
     def close(self) -> None:
@@ -228,11 +226,22 @@ class Trainer:
             )
         return self._stream
 
-    def _count_sampled_ink(self, batch) -> None:
-        # decayed (~ the last 100 batches): the mix changes as the user paints
-        supervised = batch.weight.sum()
-        ink = np.count_nonzero((batch.ink >= 0.5) & batch.weight)
-        self._sampled = 0.99 * self._sampled + (ink, supervised)
+    def _calibrate(self, batch) -> None:
+        """Measure the inference model's logits on ``batch``'s labelled pixels, unaugmented."""
+        import torch
+
+        inputs, ink, weight = augment_batch(
+            *self._to_device(batch), self.composition, NO_AUGMENTATION, self._rng
+        )
+        model = self.inference_model
+        training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode(), autocast(self.device, self.config.amp):
+                logits = model(inputs)[:, 0].float()
+        finally:
+            model.train(training)
+        self._calibration.add(logits.cpu().numpy(), ink.cpu().numpy(), weight.cpu().numpy())
 
     def _to_device(self, batch):
         import torch
@@ -260,10 +269,6 @@ class Trainer:
             return None
         self._told_oom = True
         return f"out of GPU memory: batch size halved to {self.batch_size}, training goes on"
-
-
-def _logit(p: float) -> float:
-    return math.log(p / (1 - p))
 
 
 def _make_model(composition: Composition, model_config: ModelConfig | None, init):
