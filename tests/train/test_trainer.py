@@ -107,6 +107,9 @@ def test_the_logit_offset_makes_p_half_call_the_labelled_share_of_ink(parts):
     # raw p = 0.5 calls far more ink than the labels hold; calibrated, about as much
     assert raw / np.count_nonzero(labelled) > 2 * labels.ink_share()
     assert called == pytest.approx(labels.ink_share(), rel=0.5)
+    # a run continued from the checkpoint previews with its calibration until it measures anew
+    resumed = Trainer(*parts, tiny_training(), init=trainer.checkpoint())
+    assert resumed.logit_offset() == trainer.logit_offset()
 
 
 def test_half_resolution_patches_span_twice_the_labels(parts):

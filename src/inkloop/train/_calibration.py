@@ -32,12 +32,13 @@ class ShareCalibration:
         self._ink = DECAY * self._ink + np.histogram(logits, EDGES, weights=ink)[0]
         self._paper = DECAY * self._paper + np.histogram(logits, EDGES, weights=1 - ink)[0]
 
-    def offset(self, labelled_share: float) -> float:
+    def offset(self, labelled_share: float, default: float = 0.0) -> float:
         """The logit T with labelled_share of the labelled pixels (at the labels' own mix of ink
-        and no-ink, whatever mix the batches had) above it; 0 until both classes were seen."""
+        and no-ink, whatever mix the batches had) above it; ``default`` until both classes
+        were seen."""
         ink, paper = self._ink.sum(), self._paper.sum()
         if not (ink > 0 and paper > 0 and 0 < labelled_share < 1):
-            return 0.0
+            return default
         above = labelled_share * _tail(self._ink) / ink
         above += (1 - labelled_share) * _tail(self._paper) / paper
         # above[k]: the share at or above EDGES[k], falling with k; the first edge at or under

@@ -73,6 +73,7 @@ class Trainer:
         self._rng = np.random.default_rng([config.seed, 1])
         self._told_oom = False
         self._calibration = ShareCalibration()
+        self._initial_offset = init.logit_offset if init is not None else 0.0
         self._stream: BatchStream | None = None  # started by the first step
 
     def new_run(self) -> None:
@@ -152,12 +153,13 @@ class Trainer:
 
     def logit_offset(self) -> float:
         """Subtracted from the logits before the sigmoid, so that p = 0.5 calls ink on as much
-        of the labelled papyrus as the labels do (`ShareCalibration`); 0 until measured.
+        of the labelled papyrus as the labels do (`ShareCalibration`); until measured, the
+        initial checkpoint's (or 0).
 
         The sampler's ink-centred patches and the label smoothing leave the raw p = 0.5 far
         from where ink becomes likelier than not (docs/quality.md, "Calibration").
         """
-        return self._calibration.offset(self.labels.ink_share())
+        return self._calibration.offset(self.labels.ink_share(), self._initial_offset)
 
     @property
     def inference_model(self):
