@@ -26,7 +26,16 @@ def test_default_window_is_centred_on_the_middle_layer():
 
 @pytest.mark.parametrize(
     ("layers", "window"),
-    [(65, (24, 16)), (20, (2, 16)), (13, (2, 9)), (8, (2, 4)), (5, (0, 4)), (3, (0, 3))],
+    [
+        (65, (24, 16)),
+        (24, (4, 16)),
+        (20, (4, 12)),
+        (16, (4, 8)),
+        (13, (3, 6)),
+        (8, (2, 4)),
+        (5, (1, 2)),
+        (3, (0, 2)),
+    ],
 )
 def test_a_shallow_stack_leaves_room_for_the_z_jitter(layers, window):
     resolved = Composition().resolve(layers)

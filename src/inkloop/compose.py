@@ -16,8 +16,8 @@ import numpy as np
 MODES = ("raw", "mean", "diff", "raw+diff")
 SCALES = (1, 2, 4)
 DEFAULT_Z_COUNT = 16
-# layers a default window leaves free on each side of a shallow stack, so that the z-jitter
-# augmentation shifts it into real layers instead of repeating the edge ones
+# layers the z-jitter augmentation shifts the window each way by default; a default window
+# leaves at least this many on each side of a stack of 7 layers or more (`default_z_count`)
 Z_MARGIN = 2
 
 
@@ -97,10 +97,11 @@ class Composition:
 
 
 def default_z_count(n_layers: int) -> int:
-    """``DEFAULT_Z_COUNT`` layers; on a shallower stack all but ``Z_MARGIN`` on each side (at
-    least 4, or all of a stack that shallow). On the 13-layer real crop the 9 middle layers
-    learned more than all 13 did (docs/quality.md, "The z-window")."""
-    return min(DEFAULT_Z_COUNT, max(n_layers - 2 * Z_MARGIN, min(n_layers, 4)))
+    """``DEFAULT_Z_COUNT`` layers; on a shallower stack all but 4 on each side, and at least
+    half of it (2 of a stack shallower than 4), so that from 7 layers up the z-jitter
+    (``Z_MARGIN``) reads real layers. On the 13-layer real crop the middle 6 learned more than
+    the middle 8 or 9, and those more than all 13 (docs/quality.md, "The z-window")."""
+    return min(DEFAULT_Z_COUNT, max(n_layers - 8, n_layers // 2, min(n_layers, 2)))
 
 
 @dataclass(frozen=True)
