@@ -119,7 +119,8 @@ def _add_train(commands) -> None:
     train.add_argument(
         "--z-count",
         type=int,
-        help="layers in the window (default 16; a shallow stack's all but 2 each side)",
+        help="layers in the window (default 16; on a stack shallower than 24, all but 4 "
+        "each side, at least half)",
     )
     train.add_argument("--reverse", action="store_true", help="the layers are stored back to front")
     train.add_argument(
