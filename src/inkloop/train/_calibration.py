@@ -3,10 +3,10 @@
 The sampler centres half the patches on ink and the loss smooths the labels, so a model's raw
 probabilities say neither how much ink there is nor where it becomes likelier than not. Closed
 forms for each (the prior correction logit(sampled) - logit(labelled); undoing the smoothing)
-were each right at one stage of a run and off by up to 2 logits at another on the real dev
-crop (docs/quality.md, "Calibration"). This measures instead: the inference model's logits
-over labelled pixels, per class, and the threshold at which the share it calls ink matches the
-labels' share of ink.
+were each right at one stage of a run and off by up to 1.4 logits at another on the real dev
+crop (docs/quality.md, "Calibration, measured instead of derived"). This measures instead:
+the inference model's logits over labelled pixels, per class, and the threshold at which the
+share it calls ink matches the labels' share of ink.
 """
 
 from __future__ import annotations

@@ -157,7 +157,8 @@ class Trainer:
         initial checkpoint's (or 0).
 
         The sampler's ink-centred patches and the label smoothing leave the raw p = 0.5 far
-        from where ink becomes likelier than not (docs/quality.md, "Calibration").
+        from where ink becomes likelier than not (docs/quality.md, "Calibration, measured
+        instead of derived").
         """
         return self._calibration.offset(self.labels.ink_share(), self._initial_offset)
 
