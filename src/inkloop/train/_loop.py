@@ -91,15 +91,16 @@ class Trainer:
             batch = self.batches().next()
             lr = self.learning_rate()
             try:
+                raw = self._to_device(batch)  # augmentation copies: the calibration reuses it
                 inputs, ink, weight = augment_batch(
-                    *self._to_device(batch), self.composition, self.config.augment, self._rng
+                    *raw, self.composition, self.config.augment, self._rng
                 )
                 loss = self.optimise(inputs, ink, weight, lr=lr)
                 break
             except torch.OutOfMemoryError:
                 notice = self._halve_batch() or notice
         if self.step_count % CALIBRATE_EVERY == 0:
-            self._calibrate(batch)
+            self._calibrate(*raw)
         elapsed = time.perf_counter() - started
         self.trained_seconds += elapsed
         self.step_count += 1
@@ -229,12 +230,12 @@ class Trainer:
             )
         return self._stream
 
-    def _calibrate(self, batch) -> None:
-        """Measure the inference model's logits on ``batch``'s labelled pixels, unaugmented."""
+    def _calibrate(self, layers, ink, weight) -> None:
+        """Measure the inference model's logits on a batch's labelled pixels, unaugmented."""
         import torch
 
         inputs, ink, weight = augment_batch(
-            *self._to_device(batch), self.composition, NO_AUGMENTATION, self._rng
+            layers, ink, weight, self.composition, NO_AUGMENTATION, self._rng
         )
         model = self.inference_model
         training = model.training
