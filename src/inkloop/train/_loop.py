@@ -68,7 +68,7 @@ class Trainer:
             self.model.parameters(),
             lr=config.lr,
             weight_decay=config.weight_decay,
-            # one kernel for all parameters: ~6% of a CPU step (docs/quality.md)
+            # one kernel for all parameters: ~20% of a step on 2 CPU cores (docs/quality.md)
             fused=self.device.type in ("cpu", "cuda"),
         )
         fp16 = self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
@@ -241,8 +241,8 @@ class Trainer:
         return self._stream
 
     def _calibrate(self) -> None:
-        """Measure the inference model's logits over the labelled pixels of a window as large
-        as a prediction tile's middle, unaugmented."""
+        """Measure the inference model's logits over the labelled pixels in the middle of one
+        unaugmented window around a labelled pixel (the context a prediction tile gives)."""
         import torch
 
         window = self._calibration_sampler.batch(1, self._calibration_rng)
