@@ -19,8 +19,7 @@ from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import BatchStream, PatchSampler
 
 CALIBRATE_EVERY = 20  # steps between measurements of where p = 0.5 falls (~3% of a CPU step)
-# Measured on whole windows, not training patches: a 64² patch's logits read lower than the same
-# pixels' inside a prediction tile (less context), which moved p = 0.5 towards recall.
+# Whole windows, not 64² patches, whose logits read lower for want of context (docs/quality.md)
 CALIBRATION_WINDOW, CALIBRATION_BORDER = 256, 32  # model pixels; the border is left out
 
 
@@ -263,12 +262,8 @@ class Trainer:
     def _to_device(self, batch):
         import torch
 
-        device = self.device
-        return (
-            torch.from_numpy(batch.layers).to(device, non_blocking=True),
-            torch.from_numpy(batch.ink).to(device, non_blocking=True),
-            torch.from_numpy(batch.weight).to(device, non_blocking=True),
-        )
+        arrays = (batch.layers, batch.ink, batch.weight)
+        return tuple(torch.from_numpy(a).to(self.device, non_blocking=True) for a in arrays)
 
     def _halve_batch(self) -> str | None:
         import torch
