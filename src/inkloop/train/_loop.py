@@ -20,7 +20,7 @@ from inkloop.train._sampler import BatchStream, PatchSampler
 
 CALIBRATE_EVERY = 20  # steps between measurements of where p = 0.5 falls (~3% of a CPU step)
 # Whole windows, not 64² patches, whose logits read lower for want of context (docs/quality.md)
-CALIBRATION_WINDOW, CALIBRATION_BORDER = 256, 32  # model pixels; the border is left out
+CALIBRATION_WINDOW = 256  # model pixels, at most; the outer eighth on each side is left out
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ class Trainer:
         self._calibration = ShareCalibration()
         self._calibration_rng = np.random.default_rng([config.seed, 2])
         self._calibration_sampler = PatchSampler(
-            segment, composition, normalisation, labels, patch_size=CALIBRATION_WINDOW
+            *(segment, composition, normalisation, labels),
+            # at most 4 patches wide: its cost stays ~3% of a step with smaller patches
+            patch_size=min(CALIBRATION_WINDOW, 4 * config.patch_size),
         )
         self._initial_offset = init.logit_offset if init is not None else 0.0
         self._stream: BatchStream | None = None  # started by the first step
@@ -256,7 +258,8 @@ class Trainer:
                 logits = model(inputs)[:, 0].float()
         finally:
             model.train(training)
-        inner = slice(CALIBRATION_BORDER, -CALIBRATION_BORDER)
+        border = self._calibration_sampler.patch_size // 8
+        inner = slice(border, -border)
         self._calibration.add(*(t[:, inner, inner].cpu().numpy() for t in (logits, ink, weight)))
 
     def _to_device(self, batch):
