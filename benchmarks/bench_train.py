@@ -117,7 +117,7 @@ def _rate(step, steps: int, samples: int, device) -> float:
 
 def _viewport_forward(device: str) -> float:
     """Best of 3 forward passes of the default model over a 1024 x 1024 x 16-layer viewport,
-    at the resolution the default composition gives the model (half: 512² model pixels)."""
+    at the resolution the default composition gives the model (full: 1024² model pixels)."""
     import torch
 
     from inkloop.compose import Composition

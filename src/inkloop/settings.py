@@ -24,8 +24,9 @@ BLOCK = 2048
 class ModelConfig:
     """An smp UNet: encoder, decoder widths, input channels. Always random init (no network).
 
-    The default (resnet18 encoder, slim decoder) predicts a 1024² viewport in ~0.5-0.8 s on
-    two CPU cores and trains at ~30 patches of 128² per second there.
+    The default (resnet18 encoder, slim decoder) predicts a 1024² viewport in 0.5-1.5 s on two
+    CPU cores at full resolution (~0.3 s at half) and trains at ~26-30 patches of 64² a second
+    there (README, Benchmarks).
     """
 
     encoder: str = "resnet18"
