@@ -12,6 +12,7 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QRadioButton,
@@ -37,13 +38,13 @@ class BrushPanel(QGroupBox):
         self.paint = button("Paint", "paint_button", f"Left-drag paints ({SHORTCUTS['paint']})")
         self.paint.setCheckable(True)
         self.modes = QButtonGroup(self)
-        mode_row = QHBoxLayout()
-        for mode in MODES:
+        mode_grid = QGridLayout()  # two a row: four in one cut their names in a narrow dock
+        for index, mode in enumerate(MODES):
             radio = QRadioButton(MODE_NAMES[mode])
             radio.setObjectName(f"{mode}_mode")
             radio.setToolTip(f"{MODE_NAMES[mode]} ({SHORTCUTS[mode]})")
             self.modes.addButton(radio)
-            mode_row.addWidget(radio)
+            mode_grid.addWidget(radio, *divmod(index, 2))
         self.radius = spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
         self.hardness = spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
         self.strength = spin(QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1")
@@ -56,7 +57,7 @@ class BrushPanel(QGroupBox):
         self.redo = button("Redo", "redo_button", SHORTCUTS["redo"])
         self.save = button("Save labels", "save_labels_button", "Write <id>_inklabels.png beside")
         self.load = button("Load labels…", "load_labels_button", "Replace by an ink label PNG")
-        self._lay_out(mode_row)
+        self._lay_out(mode_grid)
         self._connect()
         self.set_session(None)
 
@@ -81,10 +82,10 @@ class BrushPanel(QGroupBox):
         self.paint.setChecked(painter.painting)
         self._show_overlay()
 
-    def _lay_out(self, mode_row) -> None:
+    def _lay_out(self, mode_grid) -> None:
         form = QFormLayout(self)
         form.addRow(self.paint)
-        form.addRow(mode_row)
+        form.addRow(mode_grid)
         form.addRow("Radius", self.radius)
         form.addRow("Hardness", self.hardness)
         form.addRow("Strength", self.strength)
