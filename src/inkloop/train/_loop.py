@@ -80,10 +80,10 @@ class Trainer:
         self._told_oom = False
         self._calibration = ShareCalibration()
         self._calibration_rng = np.random.default_rng([config.seed, 2])
+        # at most 4 patches wide: its cost stays ~3% of a step with smaller patches
+        window = min(CALIBRATION_WINDOW, 4 * config.patch_size)
         self._calibration_sampler = PatchSampler(
-            *(segment, composition, normalisation, labels),
-            # at most 4 patches wide: its cost stays ~3% of a step with smaller patches
-            patch_size=min(CALIBRATION_WINDOW, 4 * config.patch_size),
+            segment, composition, normalisation, labels, patch_size=window
         )
         self._initial_offset = init.logit_offset if init is not None else 0.0
         self._stream: BatchStream | None = None  # started by the first step
