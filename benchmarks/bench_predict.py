@@ -116,7 +116,7 @@ def _speed(segment_path: Path, model: Path, cache: Path, device: str, rounds: in
     pixels = segment.shape[1] * segment.shape[2] / 1e6
     ceilings, rates = [], []
     for _ in range(rounds):
-        ceilings.append(_ceiling(predictor, segment.shape[0]))
+        ceilings.append(_ceiling(predictor))
         started = time.perf_counter()
         out = cache / "predict_out.tif"
         predict_to_file(segment_path, model, out, device=device, progress=False)
@@ -138,10 +138,12 @@ def _speed(segment_path: Path, model: Path, cache: Path, device: str, rounds: in
     }
 
 
-def _ceiling(predictor, layers: int, runs: int = 8) -> float:
-    """Forward rate (tile megapixels/s) on pre-made tiles of the predictor's batch size."""
+def _ceiling(predictor, runs: int = 8) -> float:
+    """Forward rate (tile megapixels/s) on pre-made tiles of the predictor's batch size, each
+    holding the layers of the model's z-window."""
     import torch
 
+    layers = predictor.composition.z_count
     tiles = torch.rand(predictor.batch_size, layers, predictor.tile, predictor.tile)
     for _ in range(4):  # warm up: oneDNN builds its kernels for this shape on first use
         predictor.forward(tiles)
