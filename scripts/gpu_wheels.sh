@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Wheels for scripts/gpu_check.sh: what the GPU machine's Python (3.12, x86-64, with torch,
 # torchvision, timm, numpy, scipy, scikit-image, tifffile, pillow, pytest) lacks, at the
-# versions this project's .venv runs. Not imagecodecs (26 MB of the 64 MiB a device call
-# carries): tifffile decodes the deflate layers of the crop and the synthetic ones without it. They go to .whl/ (ignored by git; carry it).
+# versions this project's .venv runs. They go to .whl/ (ignored by git; carry it). Not
+# imagecodecs (26 MB of the 64 MiB a device call carries): tifffile decodes the deflate layers
+# of the crop and the synthetic ones without it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >> .git/info/exclude
