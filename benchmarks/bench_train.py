@@ -140,16 +140,17 @@ def _viewport_forward(device: str) -> float:
     return round(min(timings[1:]), 3)
 
 
-def synthetic_quality(segment, seconds: float, device: str = "cpu") -> float:
+def synthetic_quality(segment, seconds: float, device: str = "cpu", **train) -> float:
     """Best-threshold F0.5 on the unlabelled three quarters after ``seconds`` of training
-    with the default settings from the labels of the top-left quarter."""
+    with the default settings (``train``: TrainConfig fields to change) from the labels of
+    the top-left quarter."""
     from inkloop.metrics import best_scores
     from inkloop.predict import Predictor
     from inkloop.settings import TrainConfig
     from inkloop.train import Trainer
 
     composition, normalisation, labels, ink, mask, labelled = _parts(segment, quarter_only=True)
-    config = TrainConfig(device=device, max_seconds=seconds)
+    config = TrainConfig(device=device, max_seconds=seconds, **train)
     trainer = Trainer(segment, labels, composition, normalisation, config)
     while not trainer.finished:
         trainer.step()
