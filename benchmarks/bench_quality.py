@@ -1,6 +1,7 @@
 """Ink quality on real scroll CT: inkloop's defaults against the plain loop a user would write.
 
     python benchmarks/bench_quality.py [--seconds 300 60] [--seeds 0 1 2] [--device cpu]
+        [--train-options "--batch-size 32"]
 
 The dev protocol of ../shared/real_dev/README.md: two folds (train on the left half's labels,
 score the right half; and the mirror), the reference map > 127 as ink, best-threshold F0.5
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -50,10 +52,17 @@ def main() -> None:
         default=list(LOOPS),
         help="which loops run (the peer's figures do not change with inkloop's defaults)",
     )
+    parser.add_argument(
+        "--train-options",
+        default="",
+        help="extra `inkloop train` options, to measure a change of a default before making it",
+    )
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
     result = {"device": args.device, "cpu_count": os.cpu_count()}
+    if args.train_options:
+        result["train_options"] = args.train_options
     if REAL_DEV.is_dir():
         result["budgets"] = _real(args)
     else:
@@ -130,7 +139,8 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
     train_run = subprocess.run(
         [*cli, "train", str(REAL_DEV), "--labels", str(labels),
          "--supervision", str(supervision_path_for(labels)), "--out", str(model),
-         "--max-seconds", str(seconds), "--device", args.device, "--seed", str(seed), "--quiet"],
+         "--max-seconds", str(seconds), "--device", args.device, "--seed", str(seed), "--quiet",
+         *shlex.split(args.train_options)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     summary = json.loads(train_run.stdout.strip().splitlines()[-1])

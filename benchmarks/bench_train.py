@@ -1,6 +1,7 @@
 """Training throughput and quality of the default model; prints one JSON object.
 
     python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
+        [--batch-size N]
 
 Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
 default composition's resolution).
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.settings import TrainConfig
+
 SIZE, LAYERS, SEED = 1024, 24, 21
 
 
@@ -29,9 +32,10 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per throughput figure")
     parser.add_argument("--skip-quality", action="store_true", help="throughput only")
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     args = parser.parse_args()
     segment = synthetic_segment(args.cache)
-    result = _throughput(segment, args.device, args.steps)
+    result = _throughput(segment, args.device, args.steps, args.batch_size)
     result["viewport_forward_s"] = _viewport_forward(result["device"])
     if not args.skip_quality:
         result["f05_60s"] = synthetic_quality(segment, 60.0)
@@ -65,16 +69,16 @@ def _parts(segment, quarter_only: bool):
     return composition, normalisation, LabelStore(ink, labelled), ink, mask, labelled
 
 
-def _throughput(segment, device: str, steps: int, rounds: int = 3) -> dict:
+def _throughput(segment, device: str, steps: int, batch_size: int, rounds: int = 3) -> dict:
     """Pipeline and ceiling step rates, measured in alternation ``rounds`` times (medians):
     on a shared VM the speed drifts by up to a third between minutes."""
     import torch
 
-    from inkloop.settings import TrainConfig
     from inkloop.train import Trainer, augment_batch
 
     composition, normalisation, labels, *_ = _parts(segment, quarter_only=True)
-    trainer = Trainer(segment, labels, composition, normalisation, TrainConfig(device=device))
+    config = TrainConfig(device=device, batch_size=batch_size)
+    trainer = Trainer(segment, labels, composition, normalisation, config)
     for _ in range(3):  # warm up: allocator, cudnn autotune, prefetch queue
         trainer.step()
     batch = trainer.batches().next()  # a real batch, augmented once, then reused as is
@@ -146,7 +150,6 @@ def synthetic_quality(segment, seconds: float, device: str = "cpu", **train) -> 
     the top-left quarter."""
     from inkloop.metrics import best_scores
     from inkloop.predict import Predictor
-    from inkloop.settings import TrainConfig
     from inkloop.train import Trainer
 
     composition, normalisation, labels, ink, mask, labelled = _parts(segment, quarter_only=True)

@@ -6,16 +6,24 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
+#   a second call, only some parts:   PARTS="predict" bash scripts/gpu_check.sh
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 bash scripts/gpu_check.sh
 #
-# The steps run in the order of what they are needed for, each with a time limit, inside one
-# overall budget (SECONDS_BUDGET, under the device call's 600 s); the quality protocol takes
-# what is left and prints each run to bench_quality.err as it ends, so a cut run keeps them.
+# The parts (PARTS, default all) run in the order of what they are needed for, each with a
+# time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s):
+#   tests          the gpu-marked tests
+#   train          the training pipeline against its step ceiling, at the default batch and at
+#                  GPU_BATCH (a candidate GPU default, measured before it becomes one)
+#   quality        the real-crop protocol at 30 s with the defaults
+#   quality_batch  the same with --batch-size GPU_BATCH
+#   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask
+# bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
+parts=" ${PARTS:-tests train quality quality_batch predict} "
 mkdir -p "$out"
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -30,10 +38,12 @@ export PYTHONPATH="$PWD/src:$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 MPLBACKEND=
 cache=/tmp/inkloop-bench-cache
 status=0
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, on small data and short budgets
-  size=1024 quality=(--seconds 5 --seeds 0) steps=3
+  size=1024 quality=(--seconds 5 --seeds 0) batch_seeds=(0) steps=3 gpu_batch=${GPU_BATCH:-16}
 else
-  size=8192 quality=(--seconds 30 --seeds 0 1 2) steps=20
+  size=8192 quality=(--seconds 30 --seeds 0 1 2) batch_seeds=(0 1) steps=20
+  gpu_batch=${GPU_BATCH:-32}
 fi
+wanted() { [[ $parts == *" $1 "* ]]; }
 
 step() {  # step NAME SECONDS COMMAND...: run with a time limit (and inside the budget), keep its output
   local name=$1 limit=$2 left=$((budget - SECONDS))
@@ -54,22 +64,33 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit (and inside the 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 python3 -c "import torch, segmentation_models_pytorch, dask, zarr, distributed, inkloop
 print('torch', torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name())" || exit 1
-# the big segment bench_predict reads, written on one core while the tests run (they time nothing)
-python3 -c "import sys; sys.path.insert(0, 'benchmarks'); from pathlib import Path
+# the big segment bench_predict reads, written on one of the cores while the GPU parts run
+if wanted predict; then
+  python3 -c "import sys; sys.path.insert(0, 'benchmarks'); from pathlib import Path
 from bench_predict import _segment; _segment(Path('$cache'), $size)" 2> "$out/segment.err" &
-writing=$!
+  writing=$!
+fi
 # pyproject's warning filters name napari's and pydantic's classes, absent here: only ours stay
-step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovider -p no:xvfb \
+wanted tests && step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovider -p no:xvfb \
   -o "filterwarnings=error::pytest.PytestUnraisableExceptionWarning" tests/test_gpu.py
-wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
-# whole-segment prediction of a 16 x size x size segment: in-process (with the forward ceiling),
-# then one dask worker per GPU (local:1) and two sharing it (local:2)
-step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" --cache "$cache" \
-  --size "$size" --parts speed cluster
-step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
-  --skip-quality --steps "$steps"
+if wanted train; then
+  step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
+    --skip-quality --steps "$steps"
+  step bench_train_batch 90 python3 benchmarks/bench_train.py --device "$device" \
+    --cache "$cache" --skip-quality --steps "$steps" --batch-size "$gpu_batch"
+fi
 # the dev protocol at 30 s of GPU training; inkloop's runs only (the peer's figures do not
 # change with inkloop's defaults, and the device call has no room for both)
-step bench_quality 600 python3 benchmarks/bench_quality.py --device "$device" --loops inkloop \
-  --no-synthetic --cache "$cache" "${quality[@]}"
+wanted quality && step bench_quality 300 python3 benchmarks/bench_quality.py \
+  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}"
+wanted quality_batch && step bench_quality_batch 200 python3 benchmarks/bench_quality.py \
+  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]:0:2}" \
+  --seeds "${batch_seeds[@]}" --train-options "--batch-size $gpu_batch"
+# whole-segment prediction: in-process (with the forward ceiling), then one dask worker per
+# GPU (local:1) and two sharing it (local:2)
+if wanted predict; then
+  wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
+  step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
+    --cache "$cache" --size "$size" --parts speed cluster
+fi
 exit $status
