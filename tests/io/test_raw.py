@@ -1,5 +1,6 @@
-"""Windows of uncompressed TIFF data (whole rows by pread, parts of rows through a short-lived
-map) equal numpy slicing, in either byte order; a short file is named, never a crash."""
+"""Windows of uncompressed TIFF data (whole rows by pread, parts of rows through a kept map)
+equal numpy slicing, in either byte order and from many threads; a short file, or one cut short
+after it was mapped, is named, never a crash."""
 
 from __future__ import annotations
 
@@ -38,3 +39,57 @@ def test_reading_past_the_end_of_the_file_names_it(tmp_path):
     for window in [(slice(5, 10), slice(None)), (slice(4, 10), slice(2, 4))]:  # pread, map
         with pytest.raises(OSError, match=r"short\.raw: file ends before its image data"):
             array[window]
+
+
+def test_a_file_cut_short_after_it_was_mapped_is_named_not_a_crash(tmp_path):
+    path = tmp_path / "layer.raw"
+    data = np.arange(64 * 64, dtype="<u2").reshape(64, 64)
+    path.write_bytes(data.tobytes())
+    array = RawArray(path, 0, data.shape, data.dtype)
+    np.testing.assert_array_equal(array[40:60, 3:9], data[40:60, 3:9])  # the map is kept
+
+    path.write_bytes(data[:32].tobytes())  # rewritten shorter, as by a re-render in place
+    np.testing.assert_array_equal(array[2:30, 3:9], data[2:30, 3:9])
+    with pytest.raises(OSError, match=r"layer\.raw: file ends before its image data"):
+        array[40:60, 3:9]
+
+    path.write_bytes(data.tobytes())  # and back to full length: read again, not refused
+    np.testing.assert_array_equal(array[40:60, 3:9], data[40:60, 3:9])
+
+
+def test_reads_from_many_threads_across_remaps_equal_slicing(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inkloop.io import _raw
+
+    monkeypatch.setattr(_raw, "MAP_BUDGET", 4096)  # the map is dropped every few reads
+    path = tmp_path / "stack.raw"
+    data = np.random.default_rng(0).integers(0, 65535, (4, 96, 80), dtype=np.uint16)
+    path.write_bytes(data.tobytes())
+    array = RawArray(path, 0, data.shape, data.dtype)
+    rng = np.random.default_rng(1)
+    windows = [
+        (slice(None), slice(y, y + 16), slice(x, x + 24))
+        for y, x in zip(rng.integers(0, 80, 200), rng.integers(0, 56, 200), strict=True)
+    ]
+
+    with ThreadPoolExecutor(4) as pool:
+        reads = list(pool.map(array.__getitem__, windows))
+
+    for window, read in zip(windows, reads, strict=True):
+        np.testing.assert_array_equal(read, data[window])
+
+
+def test_a_mapped_array_pickles_and_reads_the_same(tmp_path):
+    import pickle
+
+    path = tmp_path / "layer.raw"
+    data = np.arange(32 * 48, dtype=">u2").reshape(32, 48)
+    path.write_bytes(data.tobytes())
+    array = RawArray(path, 0, data.shape, data.dtype)
+    np.testing.assert_array_equal(array[1:9, 2:7], data[1:9, 2:7])
+
+    copy = pickle.loads(pickle.dumps(array))
+
+    np.testing.assert_array_equal(copy[5:20, 10:30], data[5:20, 10:30])
+    assert copy[5:20, 10:30].dtype == np.dtype("uint16")
