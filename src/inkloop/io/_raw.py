@@ -7,9 +7,10 @@ bytes, then dropped (its pages stay in the OS page cache, not in the process) an
 at the next read: a file's share of RSS stays under about that budget, and the system calls of
 opening and mapping are paid once per many patches, not per patch. (A pread per row cost a
 system call and a hand-over of the GIL per row, 93% of the training sampler's time; a map per
-read made it 2.1x faster, and the kept map 2.9x faster again: one thread samples ~2700
-patches of 16 x 64² a second on the 2-core VM, where it sampled ~940.) Whole rows are one
-pread, which touches no map at all.
+read made it 2.1x faster, and the kept map 2.3x faster again: one thread samples ~2200
+patches of 16 x 64² a second on the 2-core VM, where it sampled ~940. A bigger budget buys
+more speed for more RSS: 32 MB added ~100 MB to the peak of a whole-segment prediction.)
+Whole rows are one pread, which touches no map at all.
 """
 
 from __future__ import annotations
