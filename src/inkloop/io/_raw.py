@@ -9,7 +9,8 @@ opening and mapping are paid once per many patches, not per patch. (A pread per 
 system call and a hand-over of the GIL per row, 93% of the training sampler's time; a map per
 read made it 2.1x faster, and the kept map 2.3x faster again: one thread samples ~2200
 patches of 16 x 64² a second on the 2-core VM, where it sampled ~940. A bigger budget buys
-more speed for more RSS: 32 MB added ~100 MB to the peak of a whole-segment prediction.)
+more speed for more RSS: over 16 MB, 32 MB raised the peak RSS of predicting a 16 x 8192²
+segment by another ~100 MB; each map also holds one file descriptor.)
 Whole rows are one pread, which touches no map at all.
 """
 
