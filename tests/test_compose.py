@@ -12,6 +12,7 @@ from inkloop.compose import (
     Normalisation,
     compose_channels,
     downscale,
+    padded_window,
     read_layers,
     sample_normalisation,
 )
@@ -164,3 +165,16 @@ def test_normalisation_samples_a_few_windows_inside_the_papyrus():
     assert abs(scale.low - low) < 0.05 * (high - low)
     assert abs(scale.high - high) < 0.05 * (high - low)
     assert sample_normalisation(segment, composition, windows=4, size=64) == scale  # repeatable
+
+
+def test_windows_wholly_off_the_image_read_as_zeros(segment_folder):
+    segment = open_segment(segment_folder)
+    composition = Composition(z_count=4, scale=1).resolve(segment.shape[0])
+    scale = Normalisation(low=1000.0, high=41000.0)
+    height, width = segment.shape[1:]
+
+    for y, x in [(-100, 8), (height + 5, 8), (8, -100), (8, width + 5)]:
+        patch = read_layers(segment, composition, scale, y=y, x=x, size=32)
+        assert patch.shape == (4, 32, 32)
+        assert not patch.any()
+        assert not padded_window(np.ones((height, width), bool), y, x, 32).any()

@@ -211,13 +211,13 @@ def compose_channels(layers, composition: Composition):
 
 def read_block(segment, layers: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
     """Read volume[layers, y:y+size, x:x+size], zero outside the image."""
-    _, height, width = segment.shape
-    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + size, height), min(x + size, width)
-    block = segment.read(layers, slice(y0, y1), slice(x0, x1))
+    y0, x0, y1, x1 = _on_image(segment.shape[1:], y, x, size)
     if (y1 - y0, x1 - x0) == (size, size):
-        return block
-    out = np.zeros((len(layers), size, size), block.dtype)
-    out[:, y0 - y : y1 - y, x0 - x : x1 - x] = block
+        return segment.read(layers, slice(y0, y1), slice(x0, x1))
+    out = np.zeros((len(layers), size, size), segment.dtype)
+    if y1 > y0 and x1 > x0:
+        block = segment.read(layers, slice(y0, y1), slice(x0, x1))
+        out[:, y0 - y : y1 - y, x0 - x : x1 - x] = block
     return out
 
 
@@ -238,8 +238,15 @@ def papyrus_corners(shape, mask, rng: np.random.Generator, count: int, size: int
 
 def padded_window(image: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
     """image[y:y+size, x:x+size], zero-padded where the window leaves the image."""
-    height, width = image.shape
     out = np.zeros((size, size), image.dtype)
-    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + size, height), min(x + size, width)
-    out[y0 - y : y1 - y, x0 - x : x1 - x] = image[y0:y1, x0:x1]
+    y0, x0, y1, x1 = _on_image(image.shape, y, x, size)
+    if y1 > y0 and x1 > x0:
+        out[y0 - y : y1 - y, x0 - x : x1 - x] = image[y0:y1, x0:x1]
     return out
+
+
+def _on_image(shape, y: int, x: int, size: int) -> tuple[int, int, int, int]:
+    """(y0, x0, y1, x1): the part of the ``size``² window at (y, x) that lies on an image of
+    ``shape``; empty (y1 <= y0 or x1 <= x0) for a window off the image."""
+    height, width = shape
+    return max(y, 0), max(x, 0), min(y + size, height), min(x + size, width)
