@@ -230,3 +230,17 @@ def test_ome_zarr_with_singleton_time_and_channel_axes(tmp_path, synthetic):
     assert segment.shape == synthetic.volume.shape
     np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
     _assert_direct_reads_match(open_segment(path, z_start=2, z_count=3))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_read_image_takes_a_path_or_a_string(tmp_path, suffix):
+    from inkloop.io import read_image
+
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    path = tmp_path / f"image{suffix}"
+    if suffix == ".png":
+        write_png(path, image)
+    else:
+        tifffile.imwrite(path, image)
+    np.testing.assert_array_equal(read_image(str(path)), image)
+    np.testing.assert_array_equal(read_image(path), image)

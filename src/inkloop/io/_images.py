@@ -39,8 +39,9 @@ def image_info(path: Path) -> ImageInfo:
         return ImageInfo(path, (image.height, image.width), np.dtype(dtype), grey)
 
 
-def read_image(path: Path, *, grey: bool = False) -> np.ndarray:
+def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
     """Read a whole 2D image; ``grey=True`` turns colour images into one channel."""
+    path = Path(path)
     try:
         if path.suffix.lower() in TIFF_SUFFIXES:
             import tifffile
