@@ -32,6 +32,23 @@ def build_model(config: ModelConfig):
     )
 
 
+def model_for(composition: Composition, model_config: ModelConfig | None, init: Checkpoint | None):
+    """The config and model that read ``composition``: ``init``'s (a Checkpoint) when given,
+    else a new one of ``model_config`` (default: the default model) with its input channels."""
+    channels = composition.in_channels
+    if init is not None:
+        if init.model.in_channels != channels:
+            raise ValueError(
+                f"the initial model reads {init.model.in_channels} channels but this "
+                f"composition makes {channels}; use the checkpoint's composition"
+            )
+        return init.model, init.build()
+    config = model_config or ModelConfig(in_channels=channels)
+    if config.in_channels != channels:
+        config = ModelConfig(config.encoder, config.decoder_channels, channels)
+    return config, build_model(config)
+
+
 def _check_encoder(name: str) -> None:
     """smp encoders by name, or any timm model as ``tu-<name>``; a clear error otherwise."""
     import segmentation_models_pytorch as smp

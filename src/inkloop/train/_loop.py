@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import Checkpoint, autocast, build_model, pick_device
+from inkloop.model import Checkpoint, autocast, model_for, pick_device
 from inkloop.settings import NO_AUGMENTATION, ModelConfig, TrainConfig
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import weight_average
@@ -58,7 +58,7 @@ class Trainer:
             torch.set_num_threads(config.threads)
         with torch.random.fork_rng():  # the seed picks the initial weights, nothing else
             torch.manual_seed(config.seed)
-            self.model_config, self.model = _make_model(composition, model_config, init)
+            self.model_config, self.model = model_for(composition, model_config, init)
         self.model.to(self.device).train()
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
@@ -284,18 +284,3 @@ class Trainer:
             return None
         self._told_oom = True
         return f"out of GPU memory: batch size halved to {self.batch_size}, training goes on"
-
-
-def _make_model(composition: Composition, model_config: ModelConfig | None, init):
-    channels = composition.in_channels
-    if init is not None:
-        if init.model.in_channels != channels:
-            raise ValueError(
-                f"the initial model reads {init.model.in_channels} channels but this "
-                f"composition makes {channels}; use the checkpoint's composition"
-            )
-        return init.model, init.build()
-    config = model_config or ModelConfig(in_channels=channels)
-    if config.in_channels != channels:
-        config = ModelConfig(config.encoder, config.decoder_channels, channels)
-    return config, build_model(config)
