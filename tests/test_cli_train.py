@@ -11,6 +11,7 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import write_png
 from inkloop.model import load_checkpoint
+from inkloop.rounds import read_rounds
 from tests._helpers import interrupt_when_training
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
@@ -86,6 +87,36 @@ def test_labels_and_supervision_from_files(training_folder, tmp_path, capsys):
     labels = load_checkpoint(out).provenance["labels"]
     assert labels["supervised_pixels"] == 40 * 70
     assert labels["ink_pixels"] == 10 * 40
+    assert json.loads(capsys.readouterr().out)["round"] == 1
+
+    # each run is a round, recorded beside the labels it trained on, as the dock records them
+    assert main(args) == 0
+    rounds = read_rounds(tmp_path / "ink_rounds.jsonl")
+    assert [(r.number, r.steps, r.checkpoint) for r in rounds] == [
+        (1, 1, str(out)),
+        (2, 1, str(out)),
+    ]
+    assert (rounds[1].ink_pixels, rounds[1].no_ink_pixels) == (10 * 40, 40 * 70 - 10 * 40)
+    assert rounds[1].accepted_pixels == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["round"]["number"] == 2
+
+
+def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
+    training_folder, tmp_path, capsys
+):
+    ink = np.zeros((96, 128), np.uint8)
+    ink[20:30, 20:60] = 255
+    write_png(tmp_path / "ink.png", ink)
+    (tmp_path / "ink_rounds.jsonl").mkdir()  # not a file: neither read nor written
+    out = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--labels", str(tmp_path / "ink.png")]
+    assert main([*args, "--out", str(out), "--max-steps", "1", *FAST]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["round"] is None
+    assert f"the round was not recorded in {tmp_path / 'ink_rounds.jsonl'}" in captured.err
+    assert load_checkpoint(out).step == 1
 
 
 @pytest.mark.parametrize(
@@ -183,6 +214,8 @@ def test_labels_can_start_from_a_prediction_image(training_folder, tmp_path, cap
     mask = np.asarray(segment.mask)
     assert provenance["labels"]["supervised_pixels"] == mask.sum()
     assert provenance["labels"]["ink_pixels"] == ((truth > 0) & mask).sum()
+    (round_,) = read_rounds(tmp_path / "prediction_rounds.jsonl")
+    assert round_.accepted_pixels == mask.sum()  # every label came from the model
 
     write_png(tmp_path / "small.png", prediction[:-1])
     capsys.readouterr()

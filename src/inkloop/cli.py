@@ -153,7 +153,7 @@ def _add_train(commands) -> None:
 
 def _train(args) -> int:
     from inkloop.headless import train_to_file
-    from inkloop.io import labels_from_prediction, load_labels, open_segment
+    from inkloop.io import labels_from_prediction, load_labels, open_segment, rounds_path_for
     from inkloop.settings import EngineSettings
 
     segment = open_segment(args.segment)
@@ -166,8 +166,11 @@ def _train(args) -> int:
             args.prediction_threshold,
             soft=not args.prediction_hard,
         )
+        labels_file, accepted = args.labels_from_prediction, int(supervised.sum())
     else:
         ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
+        labels_file, accepted = Path(sources["labels_file"]), 0
+    rounds = rounds_path_for(labels_file)  # beside the labels, as the dock keeps them
     max_seconds = args.max_seconds if (args.max_seconds or args.max_steps) else 300.0
     settings = EngineSettings(
         composition=Composition(
@@ -184,9 +187,18 @@ def _train(args) -> int:
         ),
         init=args.init,
         validation=args.validation,
-        provenance=sources,
+        provenance={**sources, "rounds_file": str(rounds)},
     )
-    summary = train_to_file(segment, ink, supervised, settings, args.out, progress=not args.quiet)
+    summary = train_to_file(
+        segment,
+        ink,
+        supervised,
+        settings,
+        args.out,
+        rounds=rounds,
+        accepted_pixels=accepted,
+        progress=not args.quiet,
+    )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
 

@@ -12,13 +12,22 @@ from inkloop.settings import EngineSettings
 
 
 def train_to_file(
-    segment, ink, supervised, settings: EngineSettings, out: Path, *, progress: bool = True
+    segment,
+    ink,
+    supervised,
+    settings: EngineSettings,
+    out: Path,
+    *,
+    rounds: Path | None = None,
+    accepted_pixels: int = 0,
+    progress: bool = True,
 ) -> dict:
-    """Train until the run's limit (or Ctrl+C), then write the checkpoint to ``out``.
+    """Train until the run's limit (or Ctrl+C), then write the checkpoint to ``out`` and,
+    with ``rounds``, append its round there (``accepted_pixels``: labels taken from a model).
 
-    Returns a summary: steps, final loss, validation scores, whether it was interrupted.
-    Raises LabelError before training if the labels cannot train, RuntimeError if training
-    failed (the last good weights are still written to ``out`` first).
+    Returns a summary: steps, final loss, validation scores, whether it was interrupted, the
+    round's number. Raises LabelError before training if the labels cannot train,
+    RuntimeError if training failed (the last good weights are still written to ``out`` first).
     """
     from inkloop.io import check_writable
     from inkloop.model import pick_device
@@ -40,9 +49,34 @@ def train_to_file(
         if engine.trainer is not None:  # None: it failed before there was a model to save
             engine.save(out)
     report.close()
+    if rounds is not None and "checkpoint" in report.summary:
+        report.summary["round"] = _record_round(rounds, ink, supervised, report, accepted_pixels)
     if report.failures:
         raise RuntimeError("; ".join(dict.fromkeys(report.failures)))
     return report.summary
+
+
+def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> int | None:
+    """Append the run's round to ``path``; its number, or None (told on stderr) if the file
+    cannot be written: the checkpoint is saved either way."""
+    from inkloop.rounds import append_round, new_round, read_rounds
+
+    summary = report.summary
+    try:
+        round_ = new_round(
+            len(read_rounds(path)) + 1,
+            ink,
+            supervised,
+            accepted_pixels=accepted_pixels,
+            steps=summary["steps"],
+            validation_f05=summary.get("validation", {}).get("f05"),
+            checkpoint=summary["checkpoint"],
+        )
+        append_round(path, round_)
+    except OSError as error:
+        print(f"the round was not recorded in {path}: {error}", file=sys.stderr)
+        return None
+    return round_.number
 
 
 class _Report:

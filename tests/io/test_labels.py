@@ -15,6 +15,8 @@ from inkloop.io import (
     load_labels,
     open_segment,
     read_label_image,
+    rounds_path,
+    rounds_path_for,
     save_labels,
     supervision_path_for,
     write_label_files,
@@ -125,6 +127,10 @@ def test_labels_loaded_from_elsewhere_bring_their_own_supervision_mask(segment_f
     ink_path, supervision_path = write_label_files(tmp_path / "mine.png", ink, supervised)
     assert supervision_path == tmp_path / "mine_supervision_mask.png"
     assert supervision_path_for(tmp_path / "a_inklabels.png") == tmp_path / "a_supervision_mask.png"
+    assert rounds_path_for(tmp_path / "a_inklabels.png") == tmp_path / "a_rounds.jsonl"
+    assert rounds_path_for(tmp_path / "a_inklabels.autosave.png") == tmp_path / "a_rounds.jsonl"
+    assert rounds_path_for(ink_path) == tmp_path / "mine_rounds.jsonl"
+    assert rounds_path(segment) == segment_folder / f"{segment.name}_rounds.jsonl"
     loaded_ink, loaded_supervised, sources = load_labels(segment, ink_path)
     np.testing.assert_array_equal(loaded_ink, ink)
     np.testing.assert_array_equal(loaded_supervised, supervised)

@@ -24,6 +24,7 @@ from inkloop.io._sidefiles import (
     prediction_path,
     read_prediction,
     rounds_path,
+    rounds_path_for,
     supervision_path_for,
 )
 from inkloop.io._sources import detect_format
@@ -54,6 +55,7 @@ __all__ = [
     "read_label_image",
     "read_prediction",
     "rounds_path",
+    "rounds_path_for",
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",

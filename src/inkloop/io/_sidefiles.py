@@ -52,7 +52,16 @@ def checkpoint_path(segment) -> Path:
 
 def rounds_path(segment) -> Path:
     """Where ``segment``'s rounds of labelling and training are recorded (`inkloop.rounds`)."""
-    return side_folder(segment) / f"{segment.name}_rounds.jsonl"
+    return rounds_path_for(label_paths(segment)[0])
+
+
+def rounds_path_for(ink_path: str | Path) -> Path:
+    """The rounds file that goes with an ink label file, beside it (``x_inklabels.png`` ->
+    ``x_rounds.jsonl``, any other ``name.png`` -> ``name_rounds.jsonl``; an autosave copy's
+    rounds are those of the labels it stands for)."""
+    ink_path = Path(ink_path)
+    stem = ink_path.stem.removesuffix(AUTOSAVE).removesuffix("_inklabels")
+    return ink_path.with_name(f"{stem}_rounds.jsonl")
 
 
 def prediction_path(segment, fmt: str = "png") -> Path:
