@@ -37,6 +37,7 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
     assert volume.data.shape == (8, 64, 96)
     assert volume.ndim == 3
     assert viewer.dims.nsteps[0] == 8  # a z slider over the layers
+    assert viewer.dims.axis_labels[0] == "layer"  # named as the slider is: not "-3"
     assert segment_path(volume) == segment_folder
     low, high = volume.contrast_limits
     papyrus = np.asarray(volume.data[4])[np.asarray(mask.data) > 0]

@@ -77,6 +77,7 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
         "name": segment.name,
         "contrast_limits": sample_contrast_limits(segment, mask),
         "multiscale": multiscale,
+        "axis_labels": ("layer", "y", "x"),  # napari >= 0.9 names the viewer's slider after it
         "metadata": {SEGMENT_PATH_KEY: str(segment.path)},
     }
     layers = [(list(segment.levels) if multiscale else segment.volume, volume_kwargs, "image")]
