@@ -37,6 +37,11 @@ def test_synth_writes_a_segment_that_info_reads(tmp_path, capsys):
     assert (out / "fake_segment_mask.png").exists()
     assert (out / "fake_segment_inklabels.png").exists()
 
+    labels = (out / "fake_segment_inklabels.png").read_bytes()
+    assert main([*args[:2], "--layers", "4"]) == 1  # never two segments' files in one folder
+    assert "fake_segment: folder is not empty" in capsys.readouterr().err
+    assert (out / "fake_segment_inklabels.png").read_bytes() == labels
+
 
 def test_bad_segment_is_one_line_on_stderr_and_exit_1(tmp_path, capsys):
     assert main(["info", str(tmp_path / "missing")]) == 1
@@ -45,6 +50,12 @@ def test_bad_segment_is_one_line_on_stderr_and_exit_1(tmp_path, capsys):
     assert captured.out == ""
     assert captured.err.strip().count("\n") == 0
     assert "missing: no such file or folder" in captured.err
+
+
+def test_a_reader_that_leaves_early_is_no_error(segment_folder):
+    command = f"{sys.executable} -m inkloop.cli info {segment_folder} | head -c 0"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, check=True)
+    assert result.stderr == b""  # head left before the JSON came: no error, no traceback
 
 
 def test_demo_without_display_says_how_to_run_it(monkeypatch, capsys):

@@ -10,7 +10,7 @@ import tifffile
 import zarr
 
 from inkloop.cli import main
-from inkloop.io import is_prediction_pyramid, read_image, read_prediction
+from inkloop.io import is_prediction_pyramid, read_image, read_prediction, write_png
 from inkloop.metrics import best_scores
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
@@ -83,6 +83,7 @@ def test_tiff_float_keeps_the_probability_as_float32(training_folder, model, tmp
         (["--region", "0:500,0:10"], "region (0, 0, 500, 10) is outside the 96x128 segment"),
         (["--out", "/no/such/folder/p.png"], "folder does not exist"),
         (["--out", "prediction.jpg"], "must end in .ome.zarr, .png, .tif, .tiff or .zarr"),
+        (["--device", "banana"], "unknown device 'banana': use auto, cpu, cuda, cuda:N or mps"),
     ],
 )
 def test_bad_input_is_one_line_before_any_work(
@@ -107,3 +108,24 @@ def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path
         capsys.readouterr().err
     )
     assert not out.exists()
+
+
+def test_a_batch_of_no_tiles_is_refused_by_the_parser(training_folder, model, tmp_path, capsys):
+    args = [
+        "predict",
+        str(training_folder),
+        "--model",
+        str(model),
+        "--out",
+        str(tmp_path / "p.png"),
+    ]
+    with pytest.raises(SystemExit):
+        main([*args, "--batch-size", "0"])
+    assert "'0' is not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_evaluate_names_the_prediction_whose_size_differs(tmp_path, capsys):
+    write_png(tmp_path / "p.png", np.zeros((10, 12), np.uint8))
+    write_png(tmp_path / "ink.png", np.zeros((10, 13), np.uint8))
+    assert main(["evaluate", str(tmp_path / "p.png"), "--labels", str(tmp_path / "ink.png")]) == 1
+    assert "ink.png: image is 10x13 but the prediction p.png is 10x12" in capsys.readouterr().err

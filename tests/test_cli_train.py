@@ -142,6 +142,24 @@ def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
             lambda tmp: ["--device", "cuda"] if not _has_cuda() else pytest.skip("has CUDA"),
             "no CUDA GPU",
         ),
+        (
+            lambda tmp: ["--init", str(write_png(tmp / "old.pt", np.zeros((8, 8), np.uint8)))],
+            "old.pt: not a readable inkloop checkpoint (not a PyTorch file, or cut short)",
+        ),
+        (lambda tmp: ["--z-count", "40"], "a z-window of 40 layers does not fit in"),
+        (lambda tmp: ["--z-start", "-3"], "z-window -3.."),
+        (
+            lambda tmp: ["--validation", "0:500,0:50"],
+            "validation region (0, 0, 500, 50) is outside the 96x128 segment",
+        ),
+        (
+            lambda tmp: ["--validation", "0:96,0:128"],
+            "every labelled pixel is in the validation region",
+        ),
+        (lambda tmp: ["--max-steps", "0"], "step limit 0 must be at least 1"),
+        (lambda tmp: ["--max-seconds", "0"], "time limit 0.0 s must be above 0"),
+        (lambda tmp: ["--batch-size", "0"], "batch size 0 must be at least 1"),
+        (lambda tmp: ["--patch-size", "0"], "patch size 0 must be a multiple of 32"),
     ],
 )
 def test_bad_input_is_one_line_before_any_training(
@@ -155,6 +173,30 @@ def test_bad_input_is_one_line_before_any_training(
     assert captured.err.startswith("inkloop train: error: ")
     assert captured.err.strip().count("\n") == 0
     assert not out.exists()
+
+
+def test_a_run_that_fails_before_its_first_step_keeps_the_old_checkpoint(
+    training_folder, tmp_path, capsys, monkeypatch
+):
+    from inkloop.train import Trainer
+
+    out = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
+    assert main(args) == 0
+    before = out.read_bytes()
+    rounds = training_folder / f"{training_folder.name}_rounds.jsonl"
+    recorded = len(read_rounds(rounds))
+    assert recorded >= 1  # this run's round, beside the segment's own labels
+
+    def fail(self):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(Trainer, "step", fail)
+    capsys.readouterr()
+    assert main(args) == 1
+    assert "the disk went away" in capsys.readouterr().err
+    assert out.read_bytes() == before  # an untrained model never replaces a trained one
+    assert len(read_rounds(rounds)) == recorded  # and records no round
 
 
 def test_segment_without_labels_asks_for_them(tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -68,14 +70,23 @@ def test_saving_replaces_the_old_file_whole(tmp_path):
     save_checkpoint(path, _checkpoint(model, step=2))
     assert load_checkpoint(path).step == 2
     assert len(list(tmp_path.iterdir())) == 1
+    (tmp_path / "plain").mkdir()
+    plain = tmp_path / "plain" / "file"
+    plain.write_bytes(b"")
+    assert path.stat().st_mode == plain.stat().st_mode  # as readable as any new file, not 0600
 
 
 def test_loading_something_else_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
     (tmp_path / "notes.pt").write_text("not a checkpoint")
-    with pytest.raises(ValueError, match=r"notes\.pt: not a readable inkloop checkpoint"):
+    with pytest.raises(
+        ValueError, match=r"notes\.pt: not a readable inkloop checkpoint \(not a Py"
+    ):
         load_checkpoint(tmp_path / "notes.pt")
+    torch.save({"model": Path("a")}, tmp_path / "pickled.pt")  # an object, not just tensors
+    with pytest.raises(ValueError, match=r"pickled\.pt: .* \(it holds pickled objects"):
+        load_checkpoint(tmp_path / "pickled.pt")
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match=r"other\.pt: not an inkloop checkpoint"):
         load_checkpoint(tmp_path / "other.pt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a reader that left shows here, not as a traceback at exit
+        return status
+    except BrokenPipeError:  # the reader left early (`| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs do
+        return 1
     except (OSError, ValueError, RuntimeError) as error:  # bad input, failed run: one line
         print(f"inkloop {args.command}: error: {error}", file=sys.stderr)
         return 1
@@ -38,10 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 
     synth = commands.add_parser("synth", help="write a synthetic segment with known ink")
     synth.add_argument("out_dir", type=Path, help="segment folder to create")
-    synth.add_argument("--height", type=int, default=1024)
-    synth.add_argument("--width", type=int, default=1024)
-    synth.add_argument("--layers", type=int, default=65)
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--height", type=int, default=1024, help="pixels (default %(default)s)")
+    synth.add_argument("--width", type=int, default=1024, help="pixels (default %(default)s)")
+    synth.add_argument("--layers", type=int, default=65, help="(default %(default)s)")
+    synth.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     synth.add_argument("--name", help="segment id used in file names (default: folder name)")
     synth.add_argument("--reverse", action="store_true", help="store the layers back to front")
     synth.add_argument("--dtype", choices=["uint16", "uint8"], default="uint16")
@@ -129,7 +135,9 @@ def _add_train(commands) -> None:
         default="raw",
         help="model channels: raw layers, means, |differences| or raw+diff",
     )
-    train.add_argument("--mean-k", type=int, default=3, help="layers per mean")
+    train.add_argument(
+        "--mean-k", type=int, default=3, help="layers per mean (default %(default)s)"
+    )
     train.add_argument(
         "--scale",
         type=int,
@@ -137,16 +145,33 @@ def _add_train(commands) -> None:
         default=Composition.scale,
         help="image pixels per model pixel (2: the model sees half resolution)",
     )
-    train.add_argument("--patch-size", type=int, default=TrainConfig.patch_size)
-    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    train.add_argument("--lr", type=float, default=TrainConfig.lr)
+    train.add_argument(
+        "--patch-size",
+        type=int,
+        default=TrainConfig.patch_size,
+        help="model pixels, a multiple of 32 (default %(default)s)",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        default=TrainConfig.batch_size,
+        help="patches a step (default %(default)s)",
+    )
+    train.add_argument(
+        "--lr", type=float, default=TrainConfig.lr, help="peak learning rate (default %(default)s)"
+    )
     train.add_argument(
         "--validation",
         metavar="Y0:Y1,X0:X1",
         type=parse_region,
         help="hold these labels out of training and report F0.5 on them",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="initial weights and patches drawn (default %(default)s)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -171,7 +196,8 @@ def _train(args) -> int:
         ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
         labels_file, accepted = Path(sources["labels_file"]), 0
     rounds = rounds_path_for(labels_file)  # beside the labels, as the dock keeps them
-    max_seconds = args.max_seconds if (args.max_seconds or args.max_steps) else 300.0
+    limited = args.max_seconds is not None or args.max_steps is not None
+    max_seconds = args.max_seconds if limited else 300.0
     settings = EngineSettings(
         composition=Composition(
             args.composition, args.z_start, args.z_count, args.mean_k, args.reverse, args.scale
@@ -206,6 +232,8 @@ def _train(args) -> int:
 def _synth(args) -> int:
     from inkloop.synthetic import write_segment
 
+    if args.out_dir.is_dir() and any(args.out_dir.iterdir()):  # never mix two segments' files
+        raise ValueError(f"{args.out_dir}: folder is not empty; synth writes a new segment")
     out = write_segment(
         args.out_dir,
         args.height,

@@ -26,9 +26,11 @@ def train_to_file(
     with ``rounds``, append its round there (``accepted_pixels``: labels taken from a model).
 
     Returns a summary: steps, final loss, validation scores, whether it was interrupted, the
-    round's number. Raises LabelError before training if the labels cannot train,
-    RuntimeError if training failed (the last good weights are still written to ``out`` first).
+    round's number. Raises ValueError or LabelError before training if the settings or labels
+    cannot train, RuntimeError if training failed (the last good weights are still written to
+    ``out`` first). A run that made no step writes nothing: ``out`` keeps what it held.
     """
+    from inkloop.engine import resolve_run
     from inkloop.io import check_writable
     from inkloop.model import pick_device
 
@@ -36,6 +38,7 @@ def train_to_file(
         raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
     check_writable(out)
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
+    resolve_run(settings, segment)  # so does a bad --init or z-window
     report = _Report(progress, settings.train.max_steps, settings.train.max_seconds)
     with Engine(segment, ink, supervised, settings, on_event=report) as engine:
         engine.start()
@@ -46,7 +49,7 @@ def train_to_file(
             report.summary["interrupted"] = True
             engine.stop()
             engine.wait()
-        if engine.trainer is not None:  # None: it failed before there was a model to save
+        if report.run_steps:  # an untrained model must not replace a good one
             engine.save(out)
     report.close()
     if rounds is not None and "checkpoint" in report.summary:
@@ -90,6 +93,7 @@ class _Report:
         unit = "s" if self.by_time else "step"
         self.bar = tqdm(total=total, unit=unit, disable=not progress, file=sys.stderr)
         self.summary: dict = {"steps": 0, "loss": None, "interrupted": False}
+        self.run_steps = 0
         self.failures: list[str] = []
 
     def __call__(self, event) -> None:
@@ -109,6 +113,7 @@ class _Report:
         self.bar.close()
 
     def _step(self, event: StepDone) -> None:
+        self.run_steps += 1
         self.summary.update(
             steps=event.step, loss=event.loss, samples_per_s=round(event.samples_per_s, 2)
         )
@@ -177,6 +182,7 @@ def predict_segments(
     if out is not None:  # one named file: replaced, as any command writing a file does
         jobs, skipped = [Job(Path(segments[0]), out)], []
     else:
+        _check_model_fits(model, segments)  # the tenth segment must not fail after nine
         jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite)
     summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
     if scheduler is None:
@@ -210,15 +216,27 @@ def predict_segments(
     return summary
 
 
+def _check_model_fits(model: Path, segments) -> None:
+    """ValueError before any work if the checkpoint cannot read one of ``segments``."""
+    from inkloop.io import open_segment
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import check_fits
+
+    checkpoint = load_checkpoint(model)
+    for path in segments:
+        check_fits(checkpoint, open_segment(path))
+
+
 def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = None) -> dict:
     """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready)."""
     from inkloop.io import read_label_image, read_prediction
     from inkloop.metrics import best_scores, scores
 
     probability = read_prediction(prediction)
-    ink = read_label_image(labels, probability.shape, ink=True)
-    supervised = (
-        None if supervision is None else read_label_image(supervision, probability.shape, ink=False)
-    )
+    of = f"the prediction {prediction.name} is"
+    ink = read_label_image(labels, probability.shape, ink=True, of=of)
+    supervised = None
+    if supervision is not None:
+        supervised = read_label_image(supervision, probability.shape, ink=False, of=of)
     best = best_scores(probability, ink, supervised)
     return {**best.to_dict(), "at_0.5": scores(probability, ink, supervised).to_dict()}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from inkloop.compose import Composition, Normalisation
+from inkloop.io import atomic_path
 from inkloop.settings import ModelConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "inkloop-checkpoint"
@@ -75,7 +75,10 @@ def pick_device(name: str = "auto"):
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:  # torch's message lists every backend it was ever built for
+        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda asked for, but torch sees no CUDA GPU here")
     if device.type == "mps" and not torch.backends.mps.is_available():
@@ -153,15 +156,8 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
         "logit_offset": checkpoint.logit_offset,
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temp, open(temp, "wb") as stream:
+        torch.save(payload, stream)
     return path
 
 
@@ -175,7 +171,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise ValueError(f"{path}: not a readable inkloop checkpoint ({error})") from error
+        # torch's own message is a pickle opcode or a page of advice: say what it means
+        problem = (
+            "it holds pickled objects, which inkloop never loads"
+            if "Unsupported global" in str(error)
+            else "not a PyTorch file, or cut short"
+        )
+        raise ValueError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not an inkloop checkpoint")
     if payload["version"] > CHECKPOINT_VERSION:

@@ -96,8 +96,16 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.patch_size % 32:
-            raise ValueError(f"patch size {self.patch_size} must be a multiple of 32")
+        if self.patch_size < 32 or self.patch_size % 32:
+            raise ValueError(f"patch size {self.patch_size} must be a multiple of 32 (32, 64, …)")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size {self.batch_size} must be at least 1")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate {self.lr} must be above 0")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"step limit {self.max_steps} must be at least 1 (or none)")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"time limit {self.max_seconds} s must be above 0 (or none)")
         if not 0 <= self.ema < 1:
             raise ValueError(f"weight average decay {self.ema} must be in 0..1 (0 turns it off)")
         if self.schedule not in ("cosine", "constant"):

@@ -130,6 +130,7 @@ def test_labels_loaded_from_elsewhere_bring_their_own_supervision_mask(segment_f
     assert rounds_path_for(tmp_path / "a_inklabels.png") == tmp_path / "a_rounds.jsonl"
     assert rounds_path_for(tmp_path / "a_inklabels.autosave.png") == tmp_path / "a_rounds.jsonl"
     assert rounds_path_for(ink_path) == tmp_path / "mine_rounds.jsonl"
+    assert rounds_path_for(tmp_path / "gp.ome.zarr") == tmp_path / "gp_rounds.jsonl"
     assert rounds_path(segment) == segment_folder / f"{segment.name}_rounds.jsonl"
     loaded_ink, loaded_supervised, sources = load_labels(segment, ink_path)
     np.testing.assert_array_equal(loaded_ink, ink)

@@ -146,3 +146,14 @@ def test_one_output_file_takes_one_segment(two_segments, tmp_path, capsys):
     args = ["predict", *map(str, segments), "--model", str(model), "--out", str(tmp_path / "p.png")]
     assert main(args) == 1
     assert "--out takes one segment, not 2; use --out-dir" in capsys.readouterr().err
+
+
+def test_a_batch_is_refused_before_any_work(two_segments, tmp_path, capsys):
+    segments, model = two_segments
+    shallow = write_segment(tmp_path / "shallow" / "20240303000000", 64, 64, 4, seed=1)
+    out_dir = tmp_path / "out"
+    assert _predict([*segments, shallow], model, out_dir) == 1
+    assert "20240303000000 has 4 layers" in capsys.readouterr().err
+    assert _predict([*segments, tmp_path / "nothing"], model, out_dir) == 1
+    assert "nothing" in capsys.readouterr().err
+    assert not out_dir.exists()  # neither the first segments' predictions nor an empty folder

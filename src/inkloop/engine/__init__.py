@@ -4,7 +4,7 @@
 the same surface (the widget: torch never enters the napari process).
 """
 
-from inkloop.engine._build import build_trainer, predictor_for
+from inkloop.engine._build import build_trainer, predictor_for, resolve_run
 from inkloop.engine._engine import Engine
 from inkloop.engine._events import (
     CheckpointSaved,
@@ -47,4 +47,5 @@ __all__ = [
     "Validated",
     "build_trainer",
     "predictor_for",
+    "resolve_run",
 ]

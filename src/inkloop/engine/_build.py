@@ -7,14 +7,21 @@ from inkloop.model import load_checkpoint
 from inkloop.settings import EngineSettings
 
 
+def resolve_run(settings: EngineSettings, segment):
+    """The checkpoint a run starts from (or None) and its composition with a window that
+    fits ``segment``: an unreadable checkpoint or a window off the stack fails here, before
+    anything is built."""
+    init = load_checkpoint(settings.init) if settings.init else None
+    composition = init.composition if init else settings.composition
+    return init, composition.resolve(segment.shape[0])
+
+
 def build_trainer(settings: EngineSettings, segment, labels, mask=None):
     """A Trainer for ``segment`` with ``settings`` (loads ``settings.init`` if given);
     ``mask`` is the papyrus mask if it is already in memory."""
     from inkloop.train import Trainer
 
-    init = load_checkpoint(settings.init) if settings.init else None
-    composition = init.composition if init else settings.composition
-    composition = composition.resolve(segment.shape[0])
+    init, composition = resolve_run(settings, segment)
     percentiles = init.normalisation.percentiles if init else (1.0, 99.0)
     normalisation = sample_normalisation(segment, composition, percentiles=percentiles, mask=mask)
     return Trainer(

@@ -173,21 +173,23 @@ def _first_existing(folder: Path, stems: list[str]) -> Path | None:
     return None
 
 
-def read_label_image(path: str | Path, shape: tuple[int, int], *, ink: bool) -> np.ndarray:
-    """Read a label image of the segment's H x W now.
+def read_label_image(
+    path: str | Path, shape: tuple[int, int], *, ink: bool, of: str = "the layers are"
+) -> np.ndarray:
+    """Read a label image of the segment's H x W now (``of``: what has that size, as the
+    message says it when the image has not).
 
     ``ink=True``: ink labels, uint8 (255 = ink, grey = soft); else a mask, bool (non-zero = True).
     """
     info = image_info(Path(path).expanduser())
-    _check_shape(info, shape)
+    _check_shape(info, shape, of)
     return _decode_sidecar(info.path, "ink_labels" if ink else "mask")
 
 
-def _check_shape(info: ImageInfo, shape: tuple[int, int]) -> None:
+def _check_shape(info: ImageInfo, shape: tuple[int, int], of: str = "the layers are") -> None:
     if info.shape != tuple(shape):
         raise SegmentError(
-            f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but the layers are "
-            f"{shape[0]}x{shape[1]}"
+            f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but {of} {shape[0]}x{shape[1]}"
         )
 
 

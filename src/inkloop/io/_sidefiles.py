@@ -57,10 +57,12 @@ def rounds_path(segment) -> Path:
 
 def rounds_path_for(ink_path: str | Path) -> Path:
     """The rounds file that goes with an ink label file, beside it (``x_inklabels.png`` ->
-    ``x_rounds.jsonl``, any other ``name.png`` -> ``name_rounds.jsonl``; an autosave copy's
-    rounds are those of the labels it stands for)."""
+    ``x_rounds.jsonl``, any other ``name.png`` or ``name.ome.zarr`` -> ``name_rounds.jsonl``;
+    an autosave copy's rounds are those of the labels it stands for)."""
     ink_path = Path(ink_path)
-    stem = ink_path.stem.removesuffix(AUTOSAVE).removesuffix("_inklabels")
+    kind = prediction_kind(ink_path)
+    stem = ink_path.name[: -len(_ending(ink_path, kind))] if kind else ink_path.stem
+    stem = stem.removesuffix(AUTOSAVE).removesuffix("_inklabels")
     return ink_path.with_name(f"{stem}_rounds.jsonl")
 
 

@@ -9,6 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+# the mode a plain open() would give a new file; read once here, as os.umask can only be read
+# by setting it, which would race with threads that create files
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+NEW_FILE_MODE = 0o666 & ~_UMASK
+
 
 def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None = None) -> Path:
     """Write one 2D layer as a single-page TIFF (tiled when compressed, for windowed reads)."""
@@ -46,10 +52,14 @@ def check_writable(path: str | Path) -> None:
 
 @contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    The file gets the mode any new file would (mkstemp's 0600 would hide checkpoints and
+    predictions from colleagues and from dask workers running as another user)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, NEW_FILE_MODE)
     os.close(fd)
     try:
         yield tmp

@@ -1,6 +1,6 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
-from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
+from inkloop.predict._predictor import Predictor, RegionUpdate, check_fits, check_region
 from inkloop.predict._segment import (
     predict_into,
     predict_segment,
@@ -13,6 +13,7 @@ __all__ = [
     "Predictor",
     "RegionUpdate",
     "blend_window",
+    "check_fits",
     "check_region",
     "predict_into",
     "predict_segment",

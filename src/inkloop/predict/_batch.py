@@ -33,12 +33,13 @@ def plan_jobs(segments, out_dir: Path, fmt: str = "ome.zarr", *, overwrite: bool
     segments skipped because their output is already complete (it exists: outputs only
     appear under their name once whole)."""
     jobs, skipped, names = [], [], {}
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    for path in segments:
+    for path in segments:  # every segment opens before anything is made
         name = open_segment(path).name
         if name in names:
             raise SegmentError(f"{path} and {names[name]} are both segment {name!r}")
         names[name] = path
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for name, path in names.items():
         out = prediction_output(Path(out_dir) / f"{name}_prediction.{fmt}")
         (skipped if out.exists() and not overwrite else jobs).append(Job(Path(path), out))
     return jobs, skipped

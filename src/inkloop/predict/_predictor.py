@@ -111,14 +111,8 @@ class Predictor:
         from inkloop.compose import sample_normalisation
         from inkloop.model import pick_device
 
+        check_fits(checkpoint, segment)
         composition = checkpoint.composition
-        layers = segment.shape[0]
-        if composition.z_start + composition.z_count > layers:
-            last = composition.z_start + composition.z_count - 1
-            raise ValueError(
-                f"the model reads layers {composition.z_start}..{last} "
-                f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
-            )
         normalisation = sample_normalisation(
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
@@ -278,6 +272,17 @@ def _masked(probability: np.ndarray, mask: np.ndarray | None, box) -> np.ndarray
         y0, x0, y1, x1 = box
         probability *= mask[y0:y1, x0:x1]
     return probability
+
+
+def check_fits(checkpoint, segment) -> None:
+    """ValueError if ``segment`` lacks layers that ``checkpoint``'s z-window reads."""
+    composition, layers = checkpoint.composition, segment.shape[0]
+    if composition.z_start + composition.z_count > layers:
+        last = composition.z_start + composition.z_count - 1
+        raise ValueError(
+            f"the model reads layers {composition.z_start}..{last} "
+            f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
+        )
 
 
 def check_region(region, shape) -> tuple[int, int, int, int]:

@@ -32,8 +32,9 @@ class LabelStore:
         self.ink = np.ascontiguousarray(ink, np.uint8)
         self.supervised = np.ascontiguousarray(supervised, bool)
         self.trainable = self.supervised.copy()
-        self.validation = tuple(validation) if validation is not None else None
-        if self.validation is not None:
+        self.validation = None
+        if validation is not None:
+            self.validation = check_box(validation, self.shape, "validation region", "segment")
             y0, x0, y1, x1 = self.validation
             self.trainable[y0:y1, x0:x1] = False
         grid = (-(-self.shape[0] // CELL), -(-self.shape[1] // CELL))
@@ -63,6 +64,11 @@ class LabelStore:
         with self._lock:
             supervised = int(self._cells_supervised.sum())
             ink = int(self._cells_ink.sum())
+        if supervised == 0 and self.validation is not None and self.supervised.any():
+            raise LabelError(
+                "every labelled pixel is in the validation region, which training leaves out: "
+                "label some papyrus outside it"
+            )
         if supervised == 0:
             raise LabelError("no labelled pixels yet: paint some ink and some 'no ink' first")
         if ink == 0:
