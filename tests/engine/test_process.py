@@ -40,6 +40,8 @@ def shared(training_folder):
     recorder = Recorder()
     ink, supervised = folder_labels(training_folder)
     with EngineProcess(training_folder, ink, supervised, process_settings(), recorder) as proxy:
+        # ready before any test runs, so its Ready never lands among a test's own events
+        recorder.wait_for(lambda events: of_kind(Ready, events))
         yield proxy, recorder
 
 

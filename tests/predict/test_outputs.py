@@ -117,3 +117,18 @@ def test_a_segment_ome_zarr_is_not_a_prediction(tmp_path):
     group.attrs["ome"] = {"version": "0.5", "multiscales": [{"datasets": [{"path": "0"}]}]}
     assert not is_prediction_pyramid(tmp_path / "s.ome.zarr")
     assert not is_prediction_pyramid(tmp_path)
+
+
+def test_one_worker_computes_every_block_in_one_thread(probability, tmp_path):
+    import threading
+
+    threads = set()
+
+    def record(block):
+        if block.size:  # not dask's call on an empty block to learn the output's type
+            threads.add(threading.get_ident())
+        return block
+
+    lazy = _lazy(probability).map_blocks(record, dtype=np.float32)
+    write_prediction(lazy, tmp_path / "p.zarr", progress=False, workers=1)
+    assert len(threads) == 1  # the engine's blocks, one at a time, commands between them

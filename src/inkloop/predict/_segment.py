@@ -84,23 +84,20 @@ def predict_into(
 ) -> Path:
     """Predict ``region`` of ``segment`` (default: all of it) block by block into ``out``.
 
-    ``workers``: dask threads; None: one on a CPU, where a forward pass already uses every
-    core and a second block at the same time only adds memory (~0.5 GB) and cache thrashing,
-    and all on a GPU, which gains from overlapping reads. One worker runs in the calling
-    thread. ``progress`` and ``tiff_float`` as in `write_prediction`, ``block`` as in
-    `predict_segment`.
+    ``workers``: threads computing blocks; None: one per core, on a CPU too, where one
+    block's reads overlap another's forward pass (2048² on 2 cores: 1.9-2.1 MP/s against
+    1.5-1.8 with one worker, 2026-11-29). ``progress`` and ``tiff_float`` as in
+    `write_prediction`, ``block`` as in `predict_segment`.
     """
-    import dask
-
     probability = predict_segment(predictor, segment, mask, region=region, block=block)
-    if workers is None and predictor.device.type == "cpu":
-        workers = 1
-    options = {"scheduler": "synchronous"} if workers == 1 else {"num_workers": workers}
-    with dask.config.set(**options):
-        return write_prediction(probability, out, progress=progress, tiff_float=tiff_float)
+    return write_prediction(
+        probability, out, progress=progress, tiff_float=tiff_float, workers=workers
+    )
 
 
-def write_prediction(probability, out: Path, *, progress=True, tiff_float=False) -> Path:
+def write_prediction(
+    probability, out: Path, *, progress=True, tiff_float=False, workers: int | None = None
+) -> Path:
     """Compute the dask array ``probability`` into ``out``, whose ending picks the format:
     ``.ome.zarr`` (uint8 OME-Zarr pyramid), ``.png`` (uint8), ``.tif`` (tiled, compressed
     uint8 BigTIFF; float32 with ``tiff_float``) or ``.zarr`` (float32).
@@ -108,6 +105,7 @@ def write_prediction(probability, out: Path, *, progress=True, tiff_float=False)
     ``progress``: True for a bar on stderr, False for none, or a dask Callback to run instead.
     The result goes to a hidden file beside ``out`` first and replaces ``out`` only once
     complete, so an error or interruption leaves no partial file (and any old one intact).
+    ``workers``: threads computing blocks (default: one per core).
     """
     import contextlib
     import os
@@ -122,7 +120,7 @@ def write_prediction(probability, out: Path, *, progress=True, tiff_float=False)
     output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
-    pool = ThreadPoolExecutor(os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(workers or os.cpu_count() or 1)
     try:
         with progress or contextlib.nullcontext():
             output.store(probability).compute(scheduler="threads", pool=pool)
