@@ -122,7 +122,7 @@ def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda tmp: ["--labels", str(tmp / "nothing.png")], "nothing.png"),
+        (lambda tmp: ["--labels", str(tmp / "nothing.png")], "nothing.png: no such image file"),
         (
             lambda tmp: ["--labels", str(write_png(tmp / "small.png", np.zeros((8, 8), np.uint8)))],
             "small.png: image is 8x8 but the layers are 96x128",

@@ -30,7 +30,10 @@ class ImageInfo:
 
 
 def image_info(path: Path) -> ImageInfo:
-    """Read the header of a 2D image; raise SegmentError if it is corrupt or truncated."""
+    """Read the header of a 2D image; raise SegmentError if it is missing, corrupt or
+    truncated."""
+    if not path.is_file():
+        raise SegmentError(f"{path}: no such image file")
     if path.suffix.lower() in TIFF_SUFFIXES:
         return _tiff_info(path)
     with _open_pil(path) as image:
