@@ -77,6 +77,22 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     assert high - low <= 1
 
 
+def test_labels_that_cannot_train_get_a_message_and_no_preview(loop_widget, qtbot):
+    _viewer, widget = loop_widget  # nothing painted yet
+    shown = len(notification_manager.records)
+
+    widget.loop_panel.finetune_button.click()
+
+    def told() -> bool:
+        messages = [record.message for record in notification_manager.records[shown:]]
+        return any("no labelled pixels yet" in message for message in messages)
+
+    qtbot.waitUntil(told, timeout=60_000)
+    assert widget.loop.region is None  # no preview was asked of the untrained model
+    assert widget.loop.state is not State.TRAINING
+    assert widget.loop_panel.finetune_button.isEnabled()
+
+
 @pytest.mark.slow
 def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
     loop_widget, qtbot, truth

@@ -112,3 +112,30 @@ def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
     assert viewer.help.startswith("Ink Loop brush")
     widget.labels.painter.painting = False  # key B
     assert viewer.help.startswith("Ink Loop: painting off")
+
+
+def test_a_second_segment_gets_its_own_overlay_validation_and_status(
+    open_in_dock, segment_folder, tmp_path
+):
+    from inkloop._napari._loop_panel import START_TEXT, VALIDATION_LAYER
+    from inkloop._napari._overlay import PREDICTION_LAYER
+    from inkloop.engine import StepDone
+
+    viewer, widget = open_in_dock(segment_folder)
+    first = widget.labels.segment.name
+    widget.loop.prediction_layer()
+    viewer.add_shapes([[[0, 0], [20, 30]]], shape_type="rectangle", name=VALIDATION_LAYER)
+    assert widget.run_settings().validation == (0, 0, 20, 30)
+    widget.loop._apply(StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
+    assert "step 7" in widget.loop_panel.status.text()
+
+    other = write_segment(tmp_path / "other", 48, 80, 8, seed=2)
+    widget.open_segment(str(other))
+
+    assert widget.labels.segment.name == "other"
+    assert widget.loop_panel.status.text() == START_TEXT  # not the first segment's numbers
+    assert widget.run_settings().validation is None  # its region was the first segment's
+    for name in (PREDICTION_LAYER, VALIDATION_LAYER):
+        kept = viewer.layers[f"{first} {name}"]  # kept, renamed and hidden: nothing lost
+        assert not kept.visible
+    assert widget.loop.prediction_layer().data.shape == (48, 80)  # a layer of its own

@@ -8,7 +8,7 @@ from inkloop.engine import Ranked, StepDone
 from inkloop.io import open_segment
 from inkloop.uncertainty import MIN_UNLABELLED
 from tests._engine import engine_for
-from tests._events import Recorder, steps_done
+from tests._events import Recorder, of_kind, steps_done
 
 
 def test_ranking_runs_between_training_steps_and_skips_labelled_papyrus(training_folder):
@@ -38,3 +38,17 @@ def test_ranking_runs_between_training_steps_and_skips_labelled_papyrus(training
         open_area = mask[y0:y1, x0:x1] & ~supervised[y0:y1, x0:x1]
         assert open_area.mean() >= MIN_UNLABELLED
         assert 0 <= score <= 1
+
+
+def test_an_untrained_model_neither_ranks_nor_checks_the_stack(training_folder):
+    from inkloop.engine import Failed
+
+    segment = open_segment(training_folder)
+    recorder = Recorder()
+    with engine_for(segment, recorder, tile=64) as engine:
+        requests = {engine.rank(box=16, tiles=8), engine.check_order(tiles=2)}
+        failed = recorder.wait_for(lambda es: len(of_kind(Failed, es)) == 2)
+    failures = of_kind(Failed, failed)
+    assert {f.request for f in failures} == requests
+    assert all("has not been trained yet: click Finetune & preview" in f.message for f in failures)
+    assert not of_kind(Ranked, recorder.events)  # its doubt would be noise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt
+from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt, QTimer
 from qtpy.QtGui import QValidator
 from qtpy.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QScrollArea, QSpinBox, QWidget
 
@@ -13,6 +13,15 @@ def button(text: str, name: str, tip: str = "") -> QPushButton:
     widget.setObjectName(name)
     widget.setToolTip(tip)
     return widget
+
+
+def single_shot(parent, msec: int, slot) -> QTimer:
+    """A timer that calls ``slot`` once, ``msec`` after its last (re)start."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(msec)
+    timer.timeout.connect(slot)
+    return timer
 
 
 def spin(spin_box, low, high, tip: str, suffix: str = ""):

@@ -22,7 +22,7 @@ from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
 from inkloop.check import layer_profile
 from inkloop.compose import default_z_count
-from inkloop.engine import OrderChecked
+from inkloop.engine import Failed, OrderChecked
 from inkloop.io import labels_from_prediction
 
 ACCEPT_LAYER = "accept rectangle"
@@ -144,6 +144,8 @@ class GuidePanel(QGroupBox):
         self._check_request = self.loop.check_order()
 
     def _show_event(self, event) -> None:
+        if isinstance(event, Failed) and event.request == self._check_request:
+            self.check_result.setText(self._profile_text)  # the error says why (notification)
         if isinstance(event, OrderChecked) and event.request == self._check_request:
             self.check_result.setText(
                 f"{self._profile_text} The model calls {event.forward:.1%} of the papyrus ink "

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 from napari.utils.notifications import show_error, show_warning
-from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QObject, Signal
 
+from inkloop._napari._controls import single_shot
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop.engine import (
     CheckpointSaved,
@@ -76,12 +77,13 @@ class LoopSession(QObject):
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self._region: tuple[int, int, int, int] | None = None
         self._previewing = False
+        self._preview_on_start = False
         self._preview_request = None
         shape = labels.segment.shape[1:]
         self.overlay = PredictionOverlay(viewer, shape, labels.layer, self)
         self.event_received.connect(self._apply)
         labels.painter.labels_changed.connect(self._send_labels)
-        self._follow_view = _single_shot(self, 250, self.preview_view)
+        self._follow_view = single_shot(self, 250, self.preview_view)
         self.camera = getattr(viewer, "scene", viewer).camera  # napari 0.9 moved it to .scene
         self.camera.events.center.connect(self._on_camera)
         self.camera.events.zoom.connect(self._on_camera)
@@ -136,11 +138,11 @@ class LoopSession(QObject):
         self.warm_up(settings)
         if self.engine is None:  # the engine server could not be reached (said already)
             return
-        self._previewing = True
-        self._region = None
-        self.preview_view()  # first: the view's centre is predicted before the first step
+        # the preview starts with training (StateChanged): labels that cannot train get their
+        # message, not an overlay of an untrained model's haze
+        self._preview_on_start = True
         self.engine.start()
-        self.prediction_layer()  # made while the engine predicts
+        self.prediction_layer()  # made while the engine starts
 
     def pause(self) -> None:
         if self.engine is not None:
@@ -246,6 +248,11 @@ class LoopSession(QObject):
     def _on_camera(self, event=None) -> None:
         self._follow_view.start()  # (re)start: the view is previewed once panning pauses
 
+    def _start_preview(self) -> None:
+        """Preview the view from now on; its centre comes before the next training step."""
+        self._preview_on_start, self._previewing, self._region = False, True, None
+        self.preview_view()
+
     def preview_view(self) -> None:
         """Preview the view now (while Finetune & preview runs), not after panning pauses."""
         if not self._previewing or self.engine is None:
@@ -272,6 +279,8 @@ class LoopSession(QObject):
             self.validations.append(event)
         elif isinstance(event, StateChanged):
             self.state = event.state
+            if event.state is State.TRAINING and self._preview_on_start:
+                self._start_preview()
         elif isinstance(event, Ready):
             self.ready = True
         elif isinstance(event, Failed):
@@ -288,11 +297,3 @@ class LoopSession(QObject):
         self.prediction_updates += 1
         if event.tiles_done == event.tiles_total and event.request == self._preview_request:
             self.predicted_step = event.step
-
-
-def _single_shot(parent, msec: int, slot) -> QTimer:
-    timer = QTimer(parent)
-    timer.setSingleShot(True)
-    timer.setInterval(msec)
-    timer.timeout.connect(slot)
-    return timer

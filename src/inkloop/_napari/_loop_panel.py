@@ -11,6 +11,7 @@ from inkloop._napari._loss_plot import LossPlot
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
 VALIDATION_LAYER = "validation region"
+START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
 
 
 class LoopPanel(QGroupBox):
@@ -24,7 +25,7 @@ class LoopPanel(QGroupBox):
         self.pause_button = button("Pause", "pause_button")
         self.pause_button.setCheckable(True)
         self.stop_button = button("Stop", "stop_button")
-        self.status = QLabel("Paint some ink and no ink, then click Finetune & preview.")
+        self.status = QLabel(START_TEXT)
         self.status.setObjectName("loop_status")
         self.status.setWordWrap(True)
         self.plot = LossPlot()
@@ -52,6 +53,9 @@ class LoopPanel(QGroupBox):
         self.loop = loop
         if loop is not None:
             loop.changed.connect(self._show_event)
+        steps = loop.steps if loop else []  # another segment's numbers must not stay
+        self.plot.set_losses([step.loss for step in steps])
+        self.status.setText(_step_text(steps[-1], loop.validations) if steps else START_TEXT)
         self._show_state(loop.state if loop else State.IDLE)
         self.validation_button.setEnabled(loop is not None)
 
@@ -95,7 +99,8 @@ class LoopPanel(QGroupBox):
         self.pause_button.setText("Resume" if state is State.PAUSED else "Pause")
         self.pause_button.blockSignals(False)
         if state in (State.STOPPED, State.FINISHED, State.FAILED) and self.loop.steps:
-            self.status.setText(f"{state.value}: " + _step_text(self.loop.steps[-1], []))
+            last = _step_text(self.loop.steps[-1], self.loop.validations)
+            self.status.setText(f"{state.value}: {last}")
 
     def _show_threshold(self, percent: int) -> None:
         self.loop.overlay.set_threshold(percent / 100)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from napari.utils.notifications import show_info
 
-from inkloop.engine import Ranked
+from inkloop.engine import Failed, Ranked
 from inkloop.uncertainty import MIN_UNLABELLED, next_box
 
 RANK_BOX = 256  # pixels per side of a ranked box: a view's worth of papyrus to label
@@ -67,6 +67,8 @@ class NextRegion:
         ]
 
     def _on_event(self, event) -> None:
+        if isinstance(event, Failed) and event.request == self._request:
+            self._go_when_ranked = False  # the error says why; the next click asks again
         if isinstance(event, Ranked) and event.request == self._request:
             self.ranked = event.boxes
             if self._go_when_ranked:

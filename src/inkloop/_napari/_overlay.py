@@ -4,8 +4,8 @@ threshold view, and what an accept brush takes from them."""
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import QTimer
 
+from inkloop._napari._controls import single_shot
 from inkloop._napari._private import show_image_box
 from inkloop.boxes import union_box
 from inkloop.brush import PredictionLabels
@@ -32,10 +32,7 @@ class PredictionOverlay:
         self.known = np.zeros([-(-side // KNOWN_CELL) for side in shape], bool)
         self.accepted: PredictionLabels | None = None  # once there is a prediction layer
         self._unshown: tuple[int, int, int, int] | None = None  # box not redrawn yet
-        self._redraw = QTimer(parent)
-        self._redraw.setSingleShot(True)
-        self._redraw.setInterval(100)
-        self._redraw.timeout.connect(self._redraw_boxes)
+        self._redraw = single_shot(parent, 100, self._redraw_boxes)
 
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none."""

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
@@ -16,19 +16,22 @@ from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
-from inkloop._napari._loop_panel import LoopPanel, validation_region
+from inkloop._napari._loop_panel import VALIDATION_LAYER, LoopPanel, validation_region
 from inkloop._napari._model_panel import ModelPanel
+from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
 from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import segment_path
-from inkloop._napari._segment_panel import SegmentPanel
+from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
 from inkloop.io import open_segment
 
 if TYPE_CHECKING:
     import napari
 
 log = logging.getLogger(__name__)
+# layers that belong to the segment being worked on, found by name
+SEGMENT_LAYERS = (PREDICTION_LAYER, UNCERTAINTY_LAYER, VALIDATION_LAYER, INPUT_LAYER)
 
 
 class InkLoopWidget(QWidget):
@@ -46,6 +49,7 @@ class InkLoopWidget(QWidget):
         self.viewer = napari_viewer
         self.labels: LabelSession | None = None
         self.loop: LoopSession | None = None
+        self._last_segment = None  # the segment of the labels painted before these
         self.segment_panel = SegmentPanel(self.open_segment)
         self.brush_panel = BrushPanel()
         self.loop_panel = LoopPanel()
@@ -111,6 +115,9 @@ class InkLoopWidget(QWidget):
         except (OSError, ValueError) as error:
             show_error(f"Cannot paint {layer.name}: {error}")
             return
+        last = self._last_segment
+        if last is not None and last.path != segment.path:
+            retire_segment_layers(self.viewer, last.name)
         self.labels = LabelSession(layer, segment)
         show_soft_label_controls(self.viewer, layer, CONTROLS_HINT)
         layer.events.help.connect(self._show_brush_help)
@@ -125,12 +132,18 @@ class InkLoopWidget(QWidget):
             self.loop.warm_up()
 
     def _end_labels(self) -> None:
+        if self.loop is not None and self.loop.state.running:
+            show_info(
+                f"Ink Loop: training on {self.labels.segment.name} stopped, its weights saved: "
+                "the dock follows the newest segment's labels"
+            )
         if self.loop is not None:
             for panel in self._loop_panels:
                 panel.set_loop(None)
             self.loop.close()
             self.loop = None
         if self.labels is not None:
+            self._last_segment = self.labels.segment
             self.labels.layer.events.help.disconnect(self._show_brush_help)
             self.brush_panel.set_session(None)
             self.labels.close()
@@ -146,3 +159,13 @@ class InkLoopWidget(QWidget):
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         validation = validation_region(self.viewer, self.labels.segment.shape[1:])
         return dataclasses.replace(settings, validation=validation)
+
+
+def retire_segment_layers(viewer, name: str) -> None:
+    """Rename and hide the loop's layers of segment ``name`` ("ink prediction" ->
+    "<name> ink prediction"): the next segment's loop makes its own, and nothing of the
+    last one is lost, drawn over the new one or read as its validation region."""
+    for layer_name in SEGMENT_LAYERS:
+        if layer_name in viewer.layers:
+            layer = viewer.layers[layer_name]
+            layer.name, layer.visible = f"{name} {layer_name}", False

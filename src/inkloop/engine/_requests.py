@@ -158,6 +158,7 @@ class Predictions:
 
     def rank(self, command: Rank) -> None:
         """Start ranking (replacing a ranking in flight)."""
+        self._require_trained()
         job = RankJob.sample(
             command.request, self.session, command.box, command.tiles, command.seed
         )
@@ -187,11 +188,20 @@ class Predictions:
         from inkloop.check import orientation
 
         session = self.session
+        self._require_trained()
         predictor, tiles = session.predictor(), command.tiles
         result = orientation(predictor, session.segment, session.mask, tiles=tiles)
         session.emit(
             OrderChecked(command.request, result.forward, result.reversed, result.verdict())
         )
+
+    def _require_trained(self) -> None:
+        """ValueError while the model has learnt nothing: its doubt and its ink are noise."""
+        if self.session.ensure_trainer().step_count == 0:
+            raise ValueError(
+                "the model has not been trained yet: click Finetune & preview first, "
+                "or load a model"
+            )
 
     def compose(self, command: Compose) -> None:
         session = self.session
