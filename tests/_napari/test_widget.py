@@ -139,3 +139,22 @@ def test_a_second_segment_gets_its_own_overlay_validation_and_status(
         kept = viewer.layers[f"{first} {name}"]  # kept, renamed and hidden: nothing lost
         assert not kept.visible
     assert widget.loop.prediction_layer().data.shape == (48, 80)  # a layer of its own
+
+
+def test_a_folder_that_is_not_a_segment_is_one_clear_message(
+    open_in_dock, segment_folder, tmp_path
+):
+    from napari.utils.notifications import notification_manager
+
+    viewer, widget = open_in_dock(segment_folder)
+    layers = [layer.name for layer in viewer.layers]
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not a layer")
+    shown = len(notification_manager.records)
+
+    widget.open_segment(str(tmp_path / "notes"))
+
+    (message,) = [record.message for record in notification_manager.records[shown:]]
+    assert message.startswith(f"Ink Loop: cannot open {tmp_path / 'notes'}: ")
+    assert "no layer images" in message
+    assert [layer.name for layer in viewer.layers] == layers  # the open segment stays

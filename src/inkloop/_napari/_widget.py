@@ -69,7 +69,13 @@ class InkLoopWidget(QWidget):
         return self.segment_panel.segment_label
 
     def open_segment(self, path: str) -> None:
-        """Open a segment through this plugin's reader."""
+        """Open a segment through this plugin's reader, or say in one line why it cannot be
+        (napari's own message only says that the reader refused it)."""
+        try:
+            open_segment(path)  # headers only
+        except (OSError, ValueError) as error:
+            show_error(f"Ink Loop: cannot open {path}: {error}")
+            return
         self.viewer.open(path, plugin="napari-inkloop")
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
