@@ -94,3 +94,16 @@ def test_a_prediction_pyramid_opens_as_one_multiscale_image(make_napari_viewer, 
     assert layer.multiscale
     assert [level.shape for level in layer.data] == [(2500, 3000), (1250, 1500), (625, 750)]
     assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", (0, 255))
+
+
+def test_a_renamed_segment_folder_says_which_files_it_ignores(
+    make_napari_viewer, segment_folder, tmp_path
+):
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    renamed = segment_folder.rename(tmp_path / "sample")
+    shown = len(notification_manager.records)
+    viewer.open(str(renamed), plugin="napari-inkloop")
+    messages = [record.message for record in notification_manager.records[shown:]]
+    assert any("20231012184423_mask.png" in m and "sample_" in m for m in messages), messages

@@ -136,3 +136,15 @@ def test_labels_loaded_from_elsewhere_bring_their_own_supervision_mask(segment_f
     np.testing.assert_array_equal(loaded_ink, ink)
     np.testing.assert_array_equal(loaded_supervised, supervised)
     assert sources["supervision_file"] == str(supervision_path)
+
+
+def test_a_renamed_segment_folder_names_the_files_it_no_longer_finds(segment_folder, tmp_path):
+    renamed = segment_folder.rename(tmp_path / "sample")
+    segment = open_segment(renamed)
+    assert segment.mask is None  # the files keep the old id
+    assert segment.ink_labels is None
+    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png") as error:
+        load_labels(segment)
+    message = str(error.value)
+    assert "20231012184423_inklabels.png, 20231012184423_mask.png in" in message
+    assert "must start with its id, sample_" in message

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from napari.utils.notifications import show_info
+from napari.utils.notifications import show_info, show_warning
 
 from inkloop._napari._labels import labels_layer_data
 from inkloop.io import (
@@ -18,6 +18,7 @@ from inkloop.io import (
     open_segment,
     prediction_levels,
     segment_location,
+    stray_side_files_hint,
 )
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
@@ -89,6 +90,10 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
+    missing = segment.mask is None or segment.ink_labels is None
+    hint = stray_side_files_hint(segment) if missing else None
+    if hint:
+        show_warning(f"{segment.name}: {hint}")
     ink, supervised, source = initial_labels(segment)
     if source.startswith("restored"):
         show_info(f"{segment.name}: {source}, newer than the saved labels")

@@ -25,6 +25,7 @@ from inkloop.io._sidefiles import (
     read_prediction,
     rounds_path,
     rounds_path_for,
+    stray_side_files_hint,
     supervision_path_for,
 )
 from inkloop.io._sources import detect_format
@@ -60,6 +61,7 @@ __all__ = [
     "sample_truth_path",
     "save_labels",
     "segment_location",
+    "stray_side_files_hint",
     "supervision_path_for",
     "truth_path",
     "write_label_files",

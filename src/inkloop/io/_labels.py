@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io._segment import read_label_image
-from inkloop.io._sidefiles import label_paths, supervision_path_for
+from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
 from inkloop.io._write import write_png
 
 
@@ -53,7 +53,11 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     elif segment.ink_labels is not None:
         ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
     else:
-        raise ValueError(f"{segment.path}: the segment has no ink labels; pass --labels INK.png")
+        hint = stray_side_files_hint(segment)
+        raise ValueError(
+            f"{segment.path}: the segment has no ink labels; pass --labels INK.png"
+            + (f" ({hint})" if hint else "")
+        )
     if supervision is not None:
         supervised = read_label_image(supervision, shape, ink=False)
     elif segment.supervision is not None and labels == segment.files.get("ink_labels"):

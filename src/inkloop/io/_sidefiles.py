@@ -45,6 +45,28 @@ def supervision_path_for(ink_path: str | Path) -> Path:
     return ink_path.with_name(f"{stem.removesuffix('_inklabels')}_supervision_mask{tag}.png")
 
 
+def stray_side_files_hint(segment) -> str | None:
+    """What to do about mask and label files beside ``segment`` that are named for another
+    id (a renamed folder: the files keep the old id, so inkloop finds none of them), or None."""
+    folder = side_folder(segment)
+    endings = ("_mask.png", "_inklabels.png")  # supervision masks end in _mask.png too
+    strays = (
+        []
+        if not folder.is_dir()
+        else sorted(
+            path.name
+            for path in folder.iterdir()
+            if path.name.endswith(endings) and not path.name.startswith(f"{segment.name}_")
+        )
+    )
+    if not strays:
+        return None
+    return (
+        f"{', '.join(strays)} in {folder} name another segment; this one's files must start "
+        f"with its id, {segment.name}_ (the folder's name): rename them to use them"
+    )
+
+
 def checkpoint_path(segment) -> Path:
     """Where the dock keeps ``segment``'s model (autosaved while training, loaded on return)."""
     return side_folder(segment) / f"{segment.name}_inkloop_model.pt"
