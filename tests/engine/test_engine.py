@@ -10,6 +10,7 @@ import pytest
 from inkloop.engine import (
     CheckpointSaved,
     Failed,
+    Notice,
     PredictionReady,
     State,
     StateChanged,
@@ -197,3 +198,16 @@ def test_a_prediction_cut_short_by_a_command_is_finished_after_it(segment):
 
 
 # -- whole-segment predictions: progress, file, interruptions; the composed model input ------
+
+
+def test_a_validation_region_without_labels_is_said_at_the_start(segment):
+    recorder = Recorder()
+    supervised = np.asarray(segment.mask).copy()
+    supervised[:, 64:] = False  # nothing labelled where the validation region is
+    train = tiny_training(max_steps=2)
+    with engine_for(segment, recorder, supervised, train=train, validation=(0, 64, 96, 128)) as e:
+        e.start()
+        assert e.wait(TIMEOUT)
+    (notice,) = recorder.of(Notice)
+    assert notice.message == "the validation region holds no labels: nothing to score"
+    assert not recorder.of(Validated)

@@ -32,6 +32,10 @@ class Training:
             return
         session.ensure_trainer().new_run()
         session.set_state(State.TRAINING)
+        if session.settings.validation is not None:
+            y0, x0, y1, x1 = session.settings.validation
+            if not session.labels.supervised[y0:y1, x0:x1].any():
+                session.emit(Notice("the validation region holds no labels: nothing to score"))
 
     def pause(self) -> None:
         if self.session.state is State.TRAINING:
