@@ -8,6 +8,7 @@ from qtpy.QtGui import QColor, QPainter, QPen, QPolygonF
 from qtpy.QtWidgets import QWidget
 
 SMOOTHING = 0.9  # exponential moving average of the loss, as training logs show it
+TEXT_HEIGHT = 14  # pixels at the top for the plot's one line of text, above the curves
 
 
 class LossPlot(QWidget):
@@ -31,9 +32,13 @@ class LossPlot(QWidget):
         return np.asarray(values)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if len(self._losses) < 2:
-            return
         painter = QPainter(self)
+        painter.setPen(Qt.GlobalColor.lightGray)
+        if len(self._losses) < 2:
+            painter.drawText(4, 12, "the loss shows here as training runs")
+            painter.end()
+            return
+        painter.drawText(4, 12, f"loss {self.smoothed()[-1]:.3f}")
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         raw = np.asarray(self._losses)
         low, high = float(raw.min()), float(raw.max()) or 1.0
@@ -43,12 +48,10 @@ class LossPlot(QWidget):
         ):
             painter.setPen(QPen(colour, 1.5))
             painter.drawPolyline(self._polygon(values, low, high))
-        painter.setPen(Qt.GlobalColor.lightGray)
-        painter.drawText(4, 12, f"loss {self.smoothed()[-1]:.3f}")
         painter.end()
 
     def _polygon(self, values: np.ndarray, low: float, high: float) -> QPolygonF:
-        width, height = self.width() - 1, self.height() - 1
+        width, height = self.width() - 1, self.height() - 1 - TEXT_HEIGHT
         xs = np.linspace(0, width, len(values))
-        ys = height - (values - low) / max(high - low, 1e-9) * height
+        ys = TEXT_HEIGHT + height - (values - low) / max(high - low, 1e-9) * height
         return QPolygonF([QPointF(x, y) for x, y in zip(xs, ys, strict=True)])

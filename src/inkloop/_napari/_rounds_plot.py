@@ -7,6 +7,8 @@ from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import QWidget
 
+from inkloop._napari._loss_plot import TEXT_HEIGHT
+
 
 class RoundsPlot(QWidget):
     """One column per recorded round (`inkloop.rounds.Round`)."""
@@ -24,11 +26,14 @@ class RoundsPlot(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if not self.rounds:
-            return
         painter = QPainter(self)
+        if not self.rounds:
+            painter.setPen(Qt.GlobalColor.lightGray)
+            painter.drawText(4, 11, "a round is recorded at each Stop")
+            painter.end()
+            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        width, height = self.width(), self.height() - 14
+        width, height = self.width(), self.height() - TEXT_HEIGHT
         column = width / len(self.rounds)
         areas = [r.ink_pixels + r.no_ink_pixels for r in self.rounds]
         most = max(max(areas), 1)
@@ -36,12 +41,12 @@ class RoundsPlot(QWidget):
             left = index * column
             bar = area / most * height
             painter.fillRect(
-                QRectF(left + column * 0.2, 14 + height - bar, column * 0.6, bar),
+                QRectF(left + column * 0.2, TEXT_HEIGHT + height - bar, column * 0.6, bar),
                 QColor(80, 120, 200),
             )
             if round_.validation_f05 is not None:
                 painter.setPen(QPen(QColor(255, 170, 0), 6, cap=Qt.PenCapStyle.RoundCap))
-                y = 14 + height - round_.validation_f05 * height
+                y = TEXT_HEIGHT + height - round_.validation_f05 * height
                 painter.drawPoint(QPointF(left + column / 2, y))
         painter.setPen(Qt.GlobalColor.lightGray)
         last = self.rounds[-1]
