@@ -53,6 +53,13 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     assert panel.request is None
     assert any(f"written to {out}" in message for message in messages(shown))
 
+    widget.loop_panel.threshold.setValue(50)  # the slider thresholds this layer too
+    low, high = layer.contrast_limits
+    assert low < 127.5 < high
+    assert high - low <= 1
+    widget.loop_panel.threshold.setValue(0)
+    assert tuple(layer.contrast_limits) == (0, 255)
+
 
 def test_a_float_zarr_prediction_replaces_the_pyramid_layer(predicting, qtbot):
     viewer, widget, panel = predicting

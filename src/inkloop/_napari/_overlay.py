@@ -32,6 +32,7 @@ class PredictionOverlay:
         self.known = np.zeros([-(-side // KNOWN_CELL) for side in shape], bool)
         self.accepted: PredictionLabels | None = None  # once there is a prediction layer
         self._unshown: tuple[int, int, int, int] | None = None  # box not redrawn yet
+        self._followers: list = []  # (layer, its full value): whole-segment predictions
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
 
     def layer(self):
@@ -70,13 +71,24 @@ class PredictionOverlay:
             self.accepted.threshold, self.accepted.soft = threshold, threshold == 0
         if PREDICTION_LAYER in self.viewer.layers:
             self.viewer.layers[PREDICTION_LAYER].contrast_limits = self._limits()
+        self._followers = [
+            (lay, full) for lay, full in self._followers if lay in self.viewer.layers
+        ]
+        for layer, full in self._followers:
+            layer.contrast_limits = self._limits(full) if threshold else (0, full)
+
+    def follow_threshold(self, layer) -> None:
+        """Let the threshold drive ``layer`` too: a whole-segment prediction (0..255 or 0..1,
+        its contrast limits as opened), which would otherwise add its soft map over the view."""
+        self._followers.append((layer, layer.contrast_limits[1]))
+        self.set_threshold(self.threshold)
 
     def stop(self) -> None:
         self._redraw.stop()
 
-    def _limits(self) -> tuple[float, float]:
-        level = self.threshold * 255
-        return SOFT_LIMITS if self.threshold == 0 else (level - 0.5, level + 0.5)
+    def _limits(self, full: float = 255) -> tuple[float, float]:
+        level, half_step = self.threshold * full, 0.5 * full / 255
+        return SOFT_LIMITS if self.threshold == 0 else (level - half_step, level + half_step)
 
     def _add(self, name: str, **style):
         layers, active = self.viewer.layers, self.viewer.layers.selection.active

@@ -144,6 +144,7 @@ class PredictPanel(QGroupBox):
             layers.remove(name)
         layer = viewer.add_image(**prediction_layer_kwargs(path, name))
         layers.move(layers.index(layer), layers.index(labels.layer))  # labels stay on top
+        self.loop.overlay.follow_threshold(layer)
         layers.selection.active = active  # the brush keeps painting
 
     def _end(self) -> None:
