@@ -71,3 +71,15 @@ def test_a_stack_written_back_to_front_is_found_reversed(tmp_path, capsys):
     assert "tick reverse" in printed
     start, count = reports["backward"]["window"]
     assert f"suggested z-window: layers {start}..{start + count - 1}" in printed
+
+
+def test_a_suggestion_that_is_not_the_default_window_says_which_is_read(tmp_path, capsys):
+    folder = write_segment(tmp_path / "seg", 128, 160, 12, seed=0)
+    assert main(["check", str(folder), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    start, count = report["window"]
+    default = (12 - count) // 2
+    assert start != default  # this sheet lies off the stack's middle
+    assert report["lines"][-1].endswith(
+        f"; training's default window (centred) is layers {default}..{default + count - 1}"
+    )

@@ -128,12 +128,14 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
         f"layer {report['surface']:.1f}"
     ]
     count = default_z_count(segment.shape[0])
+    used, reader = (segment.shape[0] - count) // 2, "training's default window (centred)"
     if model is not None:
         from inkloop.model import load_checkpoint
         from inkloop.predict import Predictor
 
         checkpoint = load_checkpoint(model)
         count = checkpoint.composition.z_count
+        used, reader = checkpoint.composition.z_start, "the model's window"
         predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
         result = orientation(predictor, segment, mask)
         report.update(forward_ink=result.forward, reversed_ink=result.reversed)
@@ -148,5 +150,7 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
         f"suggested z-window: layers {start}..{start + count - 1} "
         f"(--z-start {start} --z-count {count})"
     )
+    if start != used:  # nothing takes the suggestion on its own: say what is read instead
+        lines[-1] += f"; {reader} is layers {used}..{used + count - 1}"
     report["lines"] = lines
     return report
