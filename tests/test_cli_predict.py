@@ -110,7 +110,7 @@ def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path
     assert not out.exists()
 
 
-def test_a_batch_of_no_tiles_is_refused_by_the_parser(training_folder, model, tmp_path, capsys):
+def test_a_batch_of_no_tiles_is_refused_before_any_work(training_folder, model, tmp_path, capsys):
     args = [
         "predict",
         str(training_folder),
@@ -119,9 +119,9 @@ def test_a_batch_of_no_tiles_is_refused_by_the_parser(training_folder, model, tm
         "--out",
         str(tmp_path / "p.png"),
     ]
-    with pytest.raises(SystemExit):
-        main([*args, "--batch-size", "0"])
-    assert "'0' is not a whole number of at least 1" in capsys.readouterr().err
+    assert main([*args, "--batch-size", "0", "--quiet"]) == 1
+    assert "batch size 0 must be at least 1 tile" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_evaluate_names_the_prediction_whose_size_differs(tmp_path, capsys):

@@ -48,9 +48,7 @@ def add_predict(commands) -> None:
     predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
     predict.add_argument(
-        "--batch-size",
-        type=positive_int,
-        help="tiles per forward pass (default: 1 on a CPU, 8 on a GPU)",
+        "--batch-size", type=int, help="tiles per forward pass (default: 1 on a CPU, 8 on a GPU)"
     )
     predict.add_argument("--tiff-float", action="store_true", help="TIFF as float32 0..1")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -65,17 +63,6 @@ def add_predict(commands) -> None:
         "--supervision", type=Path, help="score only these pixels (255 = labelled; default: all)"
     )
     evaluate.set_defaults(run=_evaluate)
-
-
-def positive_int(text: str) -> int:
-    """An argument that must be a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
 
 
 def parse_region(text: str) -> tuple[int, int, int, int]:

@@ -148,3 +148,13 @@ def test_a_renamed_segment_folder_names_the_files_it_no_longer_finds(segment_fol
     message = str(error.value)
     assert "20231012184423_inklabels.png, 20231012184423_mask.png in" in message
     assert "must start with its id, sample_" in message
+
+
+def test_segments_sharing_a_folder_do_not_claim_each_others_files(tmp_path):
+    import tifffile
+
+    from inkloop.io import stray_side_files_hint, write_png
+
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((4, 32, 32), np.uint8), photometric="minisblack")
+    write_png(tmp_path / "b_mask.png", np.zeros((32, 32), np.uint8))  # segment b's, not a's
+    assert stray_side_files_hint(open_segment(tmp_path / "a.tif")) is None

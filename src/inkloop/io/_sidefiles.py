@@ -46,18 +46,18 @@ def supervision_path_for(ink_path: str | Path) -> Path:
 
 
 def stray_side_files_hint(segment) -> str | None:
-    """What to do about mask and label files beside ``segment`` that are named for another
-    id (a renamed folder: the files keep the old id, so inkloop finds none of them), or None."""
+    """What to do about mask and label files in ``segment``'s own folder that are named for
+    another id (a renamed folder: the files keep the old id, so inkloop finds none of them),
+    or None. Segments that share their folder (a TIFF stack, a zarr) are not asked: there,
+    other segments' files are at home."""
     folder = side_folder(segment)
+    if not isinstance(segment.path, Path) or folder != segment.path:
+        return None
     endings = ("_mask.png", "_inklabels.png")  # supervision masks end in _mask.png too
-    strays = (
-        []
-        if not folder.is_dir()
-        else sorted(
-            path.name
-            for path in folder.iterdir()
-            if path.name.endswith(endings) and not path.name.startswith(f"{segment.name}_")
-        )
+    strays = sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.name.endswith(endings) and not path.name.startswith(f"{segment.name}_")
     )
     if not strays:
         return None

@@ -60,6 +60,8 @@ class Predictor:
     ) -> None:
         if tile % 32 or not 0 <= overlap < tile:
             raise ValueError(f"tile {tile} must be a multiple of 32 with overlap below it")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch size {batch_size} must be at least 1 tile (or unset)")
         self.model = model
         self.composition = composition
         self.normalisation = normalisation
