@@ -1,7 +1,7 @@
 """Whole-segment prediction speed and memory of the default model; prints one JSON object.
 
     python benchmarks/bench_predict.py [--cache DIR] [--device auto] [--rss-size 8192]
-                                       [--parts speed rss cluster open http]
+                                       [--parts speed stages rss cluster open http]
 
 mp_per_s: output megapixels/s of `inkloop predict` over a 16 x 4096 x 4096 synthetic segment
 (opening, normalising, reading, composing, forward, blending, writing a TIFF). ceiling_mp_per_s: the
@@ -9,6 +9,9 @@ same model's forward rate on pre-made tiles, in tile pixels. first_tile_s: time 
 finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_mb: peak RSS of a
 separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
 cluster: the same segment with `--scheduler local:1` and `local:2` against in-process.
+stages: where the time of `speed` goes: setup (checkpoint, segment, mask, normalisation), then
+the blocks into a TIFF, into a float zarr, with one worker, and with a 1 x 1 convolution in place
+of the network (the pipeline around it).
 open: napari's time to show an 8k x 8k prediction as an OME-Zarr pyramid and as a PNG.
 http: a patch read from a loopback HTTP server against the local disk (`_scale_cases`).
 """
@@ -27,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _scale_cases import cluster_rates, http_latency, open_times
 
-PARTS = ["speed", "rss", "cluster", "open", "http"]
+PARTS = ["speed", "stages", "rss", "cluster", "open", "http"]
 
 
 def main() -> None:
@@ -53,6 +56,8 @@ def main() -> None:
     if "speed" in args.parts:
         result.update(_speed(segment_path, model, args.cache, args.device))
         result["first_tile_s"] = _first_tile(segment_path, model, args.device)
+    if "stages" in args.parts:
+        result["stages"] = _stages(segment_path, model, args.cache, args.device)
     if "rss" in args.parts:
         result["peak_rss_mb"] = _peak_rss(args)
     if "cluster" in args.parts:
@@ -151,6 +156,35 @@ def _ceiling(predictor, runs: int = 8) -> float:
     for _ in range(runs):
         predictor.forward(tiles)
     return runs * tiles[:, 0].numel() / 1e6 / (time.perf_counter() - started)
+
+
+def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
+    """Output megapixels/s of the blocks written several ways, and the setup's seconds."""
+    import torch
+
+    from inkloop.io import open_segment
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import Predictor, predict_into
+
+    started = time.perf_counter()
+    segment = open_segment(segment_path)
+    mask = np.asarray(segment.mask)
+    checkpoint = load_checkpoint(model)
+    predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
+    result = {"setup_s": round(time.perf_counter() - started, 2)}
+
+    def rate(out: str, **options) -> float:
+        started = time.perf_counter()
+        predict_into(predictor, segment, cache / out, mask=mask, progress=False, **options)
+        return round(mask.size / 1e6 / (time.perf_counter() - started), 2)
+
+    result["tif_mp_per_s"] = rate("stages.tif")
+    result["zarr_mp_per_s"] = rate("stages.zarr")
+    result["one_worker_mp_per_s"] = rate("stages.tif", workers=1)
+    channels = predictor.composition.in_channels
+    predictor.model = torch.nn.Conv2d(channels, 1, 1).to(predictor.device).eval()
+    result["no_network_mp_per_s"] = rate("stages.tif")
+    return result
 
 
 def _first_tile(segment_path: Path, model: Path, device: str) -> float:

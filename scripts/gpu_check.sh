@@ -91,6 +91,6 @@ wanted quality_batch && step bench_quality_batch 200 python3 benchmarks/bench_qu
 if wanted predict; then
   wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
   step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
-    --cache "$cache" --size "$size" --parts speed cluster
+    --cache "$cache" --size "$size" --parts speed stages cluster
 fi
 exit $status
