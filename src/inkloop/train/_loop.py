@@ -148,15 +148,17 @@ class Trainer:
             smoothing=self.config.label_smoothing,
             dice_weight=self.config.dice_weight,
         )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        # read after the backward pass is queued: the one wait for the GPU in a step
         value = float(loss.detach())
         if not math.isfinite(value):
+            self.optimizer.zero_grad(set_to_none=True)
             self.model.load_state_dict(statistics, strict=False)
             raise FloatingPointError(
                 f"training diverged at step {self.step_count} (loss {value}); "
                 "lower the learning rate"
             )
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.average is not None:
