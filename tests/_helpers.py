@@ -46,10 +46,11 @@ def tiny_model():
 
 
 def tiny_training(**overrides):
-    """TrainConfig for tests: small patches and batches on the CPU."""
+    """TrainConfig for tests: small patches and batches on the CPU, in float32 (so that runs
+    take the same course on CPUs with and without bf16 instructions)."""
     from inkloop.settings import TrainConfig
 
-    settings = {"patch_size": 32, "batch_size": 4, "warmup_steps": 2, "device": "cpu"}
+    settings = {"patch_size": 32, "batch_size": 4, "warmup_steps": 2, "device": "cpu", "amp": False}
     return TrainConfig(**{**settings, **overrides})
 
 

@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import Checkpoint, build_model, load_checkpoint, pick_device, save_checkpoint
+from inkloop.model import (
+    Checkpoint,
+    autocast,
+    build_model,
+    cpu_has_bf16,
+    load_checkpoint,
+    pick_device,
+    save_checkpoint,
+)
 from inkloop.settings import ModelConfig
 
 TINY = ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8), in_channels=5)
@@ -98,3 +106,13 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             pick_device("cuda")
+
+
+def test_mixed_precision_on_a_cpu_is_bf16_where_the_cpu_has_it():
+    network = build_model(ModelConfig(in_channels=4)).eval()
+    inputs = torch.rand(1, 4, 32, 32)
+    with torch.inference_mode(), autocast(torch.device("cpu")):
+        logits = network(inputs)
+    assert logits.dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    with torch.inference_mode(), autocast(torch.device("cpu"), enabled=False):
+        assert network(inputs).dtype == torch.float32

@@ -172,6 +172,12 @@ def _add_train(commands) -> None:
         default=0,
         help="initial weights and patches drawn (default %(default)s)",
     )
+    train.add_argument(
+        "--full-precision",
+        action="store_true",
+        help="train in float32 (default: mixed precision: bf16 or fp16 on a GPU, bf16 on a "
+        "CPU with bf16 instructions)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -209,6 +215,7 @@ def _train(args) -> int:
             max_steps=args.max_steps,
             max_seconds=max_seconds,
             device=args.device,
+            amp=not args.full_precision,
             seed=args.seed,
         ),
         init=args.init,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,13 +103,29 @@ def all_cores():
 
 
 def autocast(device, enabled: bool = True):
-    """Mixed precision on CUDA (bf16 where the GPU has it, else fp16); a no-op elsewhere."""
+    """Mixed precision: on CUDA bf16 where the GPU has it, else fp16; on a CPU bf16 where it
+    computes bf16 natively (`cpu_has_bf16`); a no-op elsewhere."""
     import torch
 
     if enabled and device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
+    if enabled and device.type == "cpu" and cpu_has_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return torch.autocast(device.type, enabled=False)
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX; read from Linux's
+    /proc/cpuinfo, as torch has no public test). There a training step of the default model
+    takes ~20% less time in bf16 (8 x 64², 2 cores: 65 against 82 ms); without them torch
+    emulates bf16, which is not known to pay (not measured)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return re.search(r"^flags\b.*\b(avx512_bf16|amx_bf16)\b", cpuinfo, re.MULTILINE) is not None
 
 
 @dataclass(frozen=True)

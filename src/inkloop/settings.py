@@ -90,7 +90,7 @@ class TrainConfig:
     ema: float = 0.99
     augment: Augmentations = field(default_factory=Augmentations)
     device: str = "auto"
-    amp: bool = True  # bf16/fp16 autocast on CUDA
+    amp: bool = True  # mixed precision where the hardware has it (`inkloop.model.autocast`)
     threads: int | None = None  # torch CPU threads; leave a core free when a GUI is live
     loader_threads: int = 1
     seed: int = 0

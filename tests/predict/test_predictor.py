@@ -76,12 +76,13 @@ def test_tta_makes_predictions_follow_flips_and_rotations(segment):
     inputs = torch.rand(1, 8, 64, 64)
     turned = predictor.forward(torch.rot90(inputs.flip(-1), 1, dims=(-2, -1)))
     expected = np.rot90(predictor.forward(inputs)[:, :, ::-1], 1, axes=(-2, -1))
-    np.testing.assert_allclose(turned, expected, atol=1e-5)
+    # within bf16's rounding, where the CPU predicts in bf16 (`inkloop.model.autocast`)
+    np.testing.assert_allclose(turned, expected, atol=1e-3)
     plain = Predictor(network, _composition(segment), SCALE, tta=False)
     assert not np.allclose(
         plain.forward(torch.rot90(inputs, 1, dims=(-2, -1))),
         np.rot90(plain.forward(inputs), 1, axes=(-2, -1)),
-        atol=1e-5,
+        atol=1e-3,
     )
 
 
