@@ -16,7 +16,8 @@
 #                  GPU_BATCH (a candidate GPU default, measured before it becomes one)
 #   quality        the real-crop protocol at 30 s with the defaults
 #   quality_batch  the same with --batch-size GPU_BATCH
-#   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask
+#   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask,
+#                  then where its time goes (bench_predict's stages)
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,9 @@ wanted quality_batch && step bench_quality_batch 200 python3 benchmarks/bench_qu
 if wanted predict; then
   wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
   step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
-    --cache "$cache" --size "$size" --parts speed stages cluster
+    --cache "$cache" --size "$size" --parts speed cluster
+  # where the speed part's time goes (its own call: a cut here keeps the figures above)
+  step bench_predict_stages 120 python3 benchmarks/bench_predict.py --device "$device" \
+    --cache "$cache" --size "$size" --parts stages
 fi
 exit $status

@@ -41,7 +41,8 @@ class Predictor:
     predictor then travels without its weights (~50 MB) and each process loads them once.
     ``logit_offset`` is subtracted from the logits: the calibration a trainer measured
     (`Trainer.logit_offset`), so that p = 0.5 is where ink becomes likelier than not.
-    The model runs where its weights are (AMP and channels_last on CUDA), in inference mode.
+    The model runs where its weights are, in inference mode, in mixed precision where the
+    hardware has it (`inkloop.model.autocast`: bf16 on CPUs with bf16 instructions too).
     """
 
     def __init__(
