@@ -1,7 +1,7 @@
 """Ink quality on real scroll CT: inkloop's defaults against the plain loop a user would write.
 
     python benchmarks/bench_quality.py [--seconds 300 60] [--seeds 0 1 2] [--device cpu]
-        [--train-options "--batch-size 32"]
+        [--train-options "--batch-size 32"] [--train-options=--full-precision]
 
 The dev protocol of ../shared/real_dev/README.md: two folds (train on the left half's labels,
 score the right half; and the mirror), the reference map > 127 as ink, best-threshold F0.5
@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument(
         "--train-options",
         default="",
-        help="extra `inkloop train` options, to measure a change of a default before making it",
+        help="extra `inkloop train` options, to measure a change of a default before making it "
+        "(one flag alone needs the = form: --train-options=--full-precision)",
     )
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)

@@ -1,7 +1,7 @@
 """Training throughput and quality of the default model; prints one JSON object.
 
     python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
-        [--batch-size N]
+        [--batch-size N] [--full-precision]
 
 Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
 default composition's resolution).
@@ -9,7 +9,9 @@ Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augm
 forward/backward, AdamW) at the default patch and batch size, against the same model's pure
 step rate on pre-made device tensors (the ceiling). Quality: F0.5 (best threshold) on the
 unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment after 60 s and 300 s of CPU
-training with default settings from labels on its top-left quarter.
+training with default settings from labels on its top-left quarter. ``--full-precision``: training
+and the viewport in float32 (default: mixed precision where the hardware has it, as
+`inkloop train`; predictions stay in it).
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per throughput figure")
     parser.add_argument("--skip-quality", action="store_true", help="throughput only")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--full-precision", action="store_true", help="float32 throughout")
     args = parser.parse_args()
+    amp = not args.full_precision
     segment = synthetic_segment(args.cache)
-    result = _throughput(segment, args.device, args.steps, args.batch_size)
-    result["viewport_forward_s"] = _viewport_forward(result["device"])
+    result = _throughput(segment, args.device, args.steps, args.batch_size, amp)
+    result["viewport_forward_s"] = _viewport_forward(result["device"], amp)
     if not args.skip_quality:
-        result["f05_60s"] = synthetic_quality(segment, 60.0)
-        result["f05_300s"] = synthetic_quality(segment, 300.0)
+        result["f05_60s"] = synthetic_quality(segment, 60.0, amp=amp)
+        result["f05_300s"] = synthetic_quality(segment, 300.0, amp=amp)
+    result["mixed_precision"] = amp
     result["cpu_threads"] = _threads()
     print(json.dumps(result))
 
@@ -69,7 +74,9 @@ def _parts(segment, quarter_only: bool):
     return composition, normalisation, LabelStore(ink, labelled), ink, mask, labelled
 
 
-def _throughput(segment, device: str, steps: int, batch_size: int, rounds: int = 3) -> dict:
+def _throughput(
+    segment, device: str, steps: int, batch_size: int, amp: bool, rounds: int = 3
+) -> dict:
     """Pipeline and ceiling step rates, measured in alternation ``rounds`` times (medians):
     on a shared VM the speed drifts by up to a third between minutes."""
     import torch
@@ -77,7 +84,7 @@ def _throughput(segment, device: str, steps: int, batch_size: int, rounds: int =
     from inkloop.train import Trainer, augment_batch
 
     composition, normalisation, labels, *_ = _parts(segment, quarter_only=True)
-    config = TrainConfig(device=device, batch_size=batch_size)
+    config = TrainConfig(device=device, batch_size=batch_size, amp=amp)
     trainer = Trainer(segment, labels, composition, normalisation, config)
     for _ in range(3):  # warm up: allocator, cudnn autotune, prefetch queue
         trainer.step()
@@ -119,7 +126,7 @@ def _rate(step, steps: int, samples: int, device) -> float:
     return steps * samples / (time.perf_counter() - started)
 
 
-def _viewport_forward(device: str) -> float:
+def _viewport_forward(device: str, amp: bool) -> float:
     """Best of 3 forward passes of the default model over a 1024 x 1024 x 16-layer viewport,
     at the resolution the default composition gives the model (full: 1024² model pixels)."""
     import torch
@@ -135,7 +142,7 @@ def _viewport_forward(device: str) -> float:
     inputs = torch.rand(1, 16, side, side, device=device)
     inputs = inputs.contiguous(memory_format=torch.channels_last)
     timings = []
-    with torch.inference_mode(), autocast(device):
+    with torch.inference_mode(), autocast(device, amp):
         for _ in range(4):
             started = time.perf_counter()
             model(inputs)

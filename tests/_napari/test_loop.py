@@ -71,6 +71,8 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     print(f"F0.5 on unlabelled pixels: trained {trained:.3f}, untrained {untrained:.3f}")
     assert trained > untrained + 0.1, (trained, untrained)
     assert len(panel.plot.smoothed()) == len(loop.steps)
+    losses = [step.loss for step in loop.steps]
+    assert panel.plot.caption().endswith(f"(plot from {min(losses):.2f} to {max(losses):.2f})")
     panel.threshold.setValue(50)  # binary view at p = 0.5
     low, high = viewer.layers["ink prediction"].contrast_limits
     assert low < 127.5 < high

@@ -31,14 +31,20 @@ class LossPlot(QWidget):
             values.append(average)
         return np.asarray(values)
 
+    def caption(self) -> str:
+        """The plot's line of text: the smoothed loss now, and the range the curves span."""
+        if len(self._losses) < 2:
+            return "the loss shows here as training runs"
+        low, high = min(self._losses), max(self._losses)
+        return f"loss {self.smoothed()[-1]:.3f}   (plot from {low:.2f} to {high:.2f})"
+
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setPen(Qt.GlobalColor.lightGray)
+        painter.drawText(4, 12, self.caption())
         if len(self._losses) < 2:
-            painter.drawText(4, 12, "the loss shows here as training runs")
             painter.end()
             return
-        painter.drawText(4, 12, f"loss {self.smoothed()[-1]:.3f}")
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         raw = np.asarray(self._losses)
         low, high = float(raw.min()), float(raw.max()) or 1.0
