@@ -35,7 +35,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per throughput figure")
     parser.add_argument("--skip-quality", action="store_true", help="throughput only")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    parser.add_argument("--full-precision", action="store_true", help="float32 throughout")
+    parser.add_argument(
+        "--full-precision", action="store_true", help="train and time the viewport in float32"
+    )
     args = parser.parse_args()
     amp = not args.full_precision
     segment = synthetic_segment(args.cache)
