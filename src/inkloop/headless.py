@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -177,13 +178,16 @@ def predict_segments(
     all at once. In ``out_dir`` an output that exists is complete (outputs appear only once
     whole) and is skipped unless ``overwrite``: a batch resumes where it stopped.
     ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float`` as in `predict_to_file`."""
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import check_fits
     from inkloop.predict.batch import Job, plan_jobs
 
     if out is not None:  # one named file: replaced, as any command writing a file does
         jobs, skipped = [Job(Path(segments[0]), out)], []
     else:
-        _check_model_fits(model, segments)  # the tenth segment must not fail after nine
-        jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite)
+        # the tenth segment must not fail after nine: each is checked against the model first
+        fits = functools.partial(check_fits, load_checkpoint(model))
+        jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite, check=fits)
     summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
     if scheduler is None:
         for job in jobs:
@@ -214,17 +218,6 @@ def predict_segments(
         )
     summary["written"] = [str(p) for p in written]
     return summary
-
-
-def _check_model_fits(model: Path, segments) -> None:
-    """ValueError before any work if the checkpoint cannot read one of ``segments``."""
-    from inkloop.io import open_segment
-    from inkloop.model import load_checkpoint
-    from inkloop.predict import check_fits
-
-    checkpoint = load_checkpoint(model)
-    for path in segments:
-        check_fits(checkpoint, open_segment(path))
 
 
 def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = None) -> dict:

@@ -28,13 +28,19 @@ class Job:
     out: Path
 
 
-def plan_jobs(segments, out_dir: Path, fmt: str = "ome.zarr", *, overwrite: bool = False):
+def plan_jobs(
+    segments, out_dir: Path, fmt: str = "ome.zarr", *, overwrite: bool = False, check=None
+):
     """The jobs for ``segments`` into ``out_dir`` (``<id>_prediction.<fmt>``), and the
     segments skipped because their output is already complete (it exists: outputs only
-    appear under their name once whole)."""
+    appear under their name once whole). ``check(segment)``, if given, may refuse each opened
+    segment (raise) before anything is made."""
     jobs, skipped, names = [], [], {}
     for path in segments:  # every segment opens before anything is made
-        name = open_segment(path).name
+        segment = open_segment(path)
+        if check is not None:
+            check(segment)
+        name = segment.name
         if name in names:
             raise SegmentError(f"{path} and {names[name]} are both segment {name!r}")
         names[name] = path
