@@ -18,25 +18,28 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self.setMinimumHeight(70)
         self.setToolTip("Training loss per step (smoothed)")
-        self._losses: list[float] = []
+        self._losses = np.zeros(0)
+        self._smoothed = np.zeros(0)
 
     def set_losses(self, losses) -> None:
-        self._losses = [float(loss) for loss in losses]
+        # smoothed once here, not on every repaint (a long run repaints thousands of points)
+        self._losses = np.asarray(losses, dtype=float)
+        values, average = [], None
+        for loss in self._losses.tolist():
+            average = loss if average is None else SMOOTHING * average + (1 - SMOOTHING) * loss
+            values.append(average)
+        self._smoothed = np.asarray(values)
         self.update()
 
     def smoothed(self) -> np.ndarray:
-        values, average = [], None
-        for loss in self._losses:
-            average = loss if average is None else SMOOTHING * average + (1 - SMOOTHING) * loss
-            values.append(average)
-        return np.asarray(values)
+        return self._smoothed
 
     def caption(self) -> str:
         """The plot's line of text: the smoothed loss now, and the range the curves span."""
         if len(self._losses) < 2:
             return "the loss shows here as training runs"
-        low, high = min(self._losses), max(self._losses)
-        return f"loss {self.smoothed()[-1]:.3f}   (plot from {low:.2f} to {high:.2f})"
+        low, high = self._losses.min(), self._losses.max()
+        return f"loss {self._smoothed[-1]:.3f}   (plot from {low:.2f} to {high:.2f})"
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
@@ -46,11 +49,10 @@ class LossPlot(QWidget):
             painter.end()
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        raw = np.asarray(self._losses)
-        low, high = float(raw.min()), float(raw.max()) or 1.0
+        low, high = float(self._losses.min()), float(self._losses.max())
         for values, colour in (
-            (raw, QColor(120, 120, 120)),
-            (self.smoothed(), QColor(255, 170, 0)),
+            (self._losses, QColor(120, 120, 120)),
+            (self._smoothed, QColor(255, 170, 0)),
         ):
             painter.setPen(QPen(colour, 1.5))
             painter.drawPolyline(self._polygon(values, low, high))
