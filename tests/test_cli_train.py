@@ -266,3 +266,14 @@ def test_labels_can_start_from_a_prediction_image(training_folder, tmp_path, cap
     error = capsys.readouterr().err
     assert "the prediction is 95 x 128 pixels but" in error
     assert error.count("\n") == 1
+
+
+def test_a_z_stem_model_trains_and_predicts(training_folder, tmp_path, capsys):
+    model, out = tmp_path / "model.pt", tmp_path / "ink.png"
+    args = ["train", str(training_folder), "--out", str(model), "--max-steps", "1"]
+    assert main([*args, "--z-stem", "4", *FAST]) == 0
+    assert load_checkpoint(model).model.z_stem == 4
+    assert main(["predict", str(training_folder), "--model", str(model), "--out", str(out)]) == 0
+    assert out.is_file()
+    assert main([*args, "--z-stem", "-1", *FAST]) == 1
+    assert "z-stem's width is a count of features" in capsys.readouterr().err

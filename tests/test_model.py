@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,12 @@ from inkloop.model import (
     build_model,
     cpu_has_bf16,
     load_checkpoint,
+    model_for,
     pick_device,
     save_checkpoint,
 )
 from inkloop.settings import ModelConfig
+from inkloop.zstem import ZStem, ZStemUnet
 
 TINY = ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8), in_channels=5)
 
@@ -116,3 +119,45 @@ def test_mixed_precision_on_a_cpu_is_bf16_where_the_cpu_has_it():
     assert logits.dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
     with torch.inference_mode(), autocast(torch.device("cpu"), enabled=False):
         assert network(inputs).dtype == torch.float32
+
+
+def test_the_z_stem_finds_a_pattern_at_any_depth():
+    torch.manual_seed(0)
+    stem = ZStem(width=4, run=3).eval()
+    pattern = torch.randn(1, 3, 16, 16)
+    shallow, deep = torch.zeros(1, 9, 16, 16), torch.zeros(1, 9, 16, 16)
+    shallow[:, 2:5], deep[:, 4:7] = pattern, pattern
+    with torch.inference_mode():
+        torch.testing.assert_close(stem(shallow), stem(deep))
+        assert not torch.equal(stem(shallow), stem(torch.zeros(1, 9, 16, 16)))
+        assert stem(shallow).shape == (1, 8, 16, 16)  # the maximum and the mean of 4 features
+
+
+def test_a_z_stem_model_round_trips_and_old_checkpoints_have_none(tmp_path):
+    config = dataclasses.replace(TINY, z_stem=4)
+    model = build_model(config).eval()
+    path = save_checkpoint(
+        tmp_path / "model.pt", dataclasses.replace(_checkpoint(model), model=config)
+    )
+    inputs = torch.randn(2, 5, 32, 32)
+    with torch.inference_mode():
+        assert model(inputs).shape == (2, 1, 32, 32)
+        torch.testing.assert_close(load_checkpoint(path).build()(inputs), model(inputs))
+    plain = save_checkpoint(tmp_path / "plain.pt", _checkpoint(build_model(TINY)))
+    payload = torch.load(plain, weights_only=True)
+    del payload["model"]["z_stem"]
+    torch.save(payload, plain)
+    assert load_checkpoint(plain).model.z_stem == 0
+
+
+def test_the_z_stem_needs_z_ordered_layers():
+    stem = dataclasses.replace(TINY, z_stem=4)
+    config, _ = model_for(Composition("raw", 0, 6).resolve(8), stem, None)
+    assert (config.in_channels, config.z_stem) == (6, 4)
+    config, model = model_for(Composition("raw+diff", 0, 3).resolve(8), stem, None)
+    assert (config.in_channels, config.z_stem) == (5, 0)  # layers and differences mixed
+    assert not isinstance(model, ZStemUnet)
+    config, _ = model_for(Composition("raw", 0, 2).resolve(8), stem, None)
+    assert config.z_stem == 0  # too few layers for one run
+    with pytest.raises(ValueError, match="the z-stem reads runs of 3 layers; this model has 2"):
+        ModelConfig(in_channels=2, z_stem=16)

@@ -15,7 +15,7 @@ from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict, parse_region
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.io import segment_location
-from inkloop.settings import TrainConfig
+from inkloop.settings import Z_STEM_RUN, ModelConfig, TrainConfig
 from inkloop.synthetic import INK_CONTRAST
 
 
@@ -146,6 +146,14 @@ def _add_train(commands) -> None:
         help="image pixels per model pixel (2: the model sees half resolution)",
     )
     train.add_argument(
+        "--z-stem",
+        type=int,
+        default=ModelConfig.z_stem,
+        metavar="WIDTH",
+        help=f"features of a z-stem before the UNet, shared over every run of {Z_STEM_RUN} "
+        "layers and pooled over z (0: none; default %(default)s)",
+    )
+    train.add_argument(
         "--patch-size",
         type=int,
         default=TrainConfig.patch_size,
@@ -208,6 +216,7 @@ def _train(args) -> int:
         composition=Composition(
             args.composition, args.z_start, args.z_count, args.mean_k, args.reverse, args.scale
         ),
+        model=ModelConfig(z_stem=args.z_stem),
         train=TrainConfig(
             patch_size=args.patch_size,
             batch_size=args.batch_size,

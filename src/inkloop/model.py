@@ -8,35 +8,42 @@ import functools
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inkloop.compose import Composition, Normalisation
 from inkloop.io import atomic_path
-from inkloop.settings import ModelConfig, TrainConfig
+from inkloop.settings import Z_STEM_RUN, ModelConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "inkloop-checkpoint"
 CHECKPOINT_VERSION = 1
 
 
 def build_model(config: ModelConfig):
-    """A randomly initialised smp UNet with one output channel (ink logits)."""
+    """A randomly initialised smp UNet with one output channel (ink logits), behind a z-stem
+    when ``config.z_stem`` asks for one."""
     import segmentation_models_pytorch as smp
 
     _check_encoder(config.encoder)
-    return smp.Unet(
+    unet = smp.Unet(
         encoder_name=config.encoder,
         encoder_weights=None,
         encoder_depth=len(config.decoder_channels),
         decoder_channels=list(config.decoder_channels),
-        in_channels=config.in_channels,
+        in_channels=2 * config.z_stem if config.z_stem else config.in_channels,
         classes=1,
     )
+    if not config.z_stem:
+        return unet
+    from inkloop.zstem import ZStem, ZStemUnet
+
+    return ZStemUnet(ZStem(config.z_stem, Z_STEM_RUN), unet)
 
 
 def model_for(composition: Composition, model_config: ModelConfig | None, init: Checkpoint | None):
     """The config and model that read ``composition``: ``init``'s (a Checkpoint) when given,
-    else a new one of ``model_config`` (default: the default model) with its input channels."""
+    else a new one of ``model_config`` (default: the default model) with its input channels
+    (and without a z-stem where the channels are not z-ordered layers)."""
     channels = composition.in_channels
     if init is not None:
         if init.model.in_channels != channels:
@@ -45,9 +52,9 @@ def model_for(composition: Composition, model_config: ModelConfig | None, init: 
                 f"composition makes {channels}; use the checkpoint's composition"
             )
         return init.model, init.build()
-    config = model_config or ModelConfig(in_channels=channels)
-    if config.in_channels != channels:
-        config = ModelConfig(config.encoder, config.decoder_channels, channels)
+    config = model_config or ModelConfig()
+    z_ordered = composition.mode != "raw+diff" and channels >= Z_STEM_RUN
+    config = replace(config, in_channels=channels, z_stem=config.z_stem if z_ordered else 0)
     return config, build_model(config)
 
 

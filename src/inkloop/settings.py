@@ -20,10 +20,17 @@ TILE, OVERLAP = 544, 32
 BLOCK = 2048
 
 
+#: layers in each run the z-stem reads (`inkloop.zstem`)
+Z_STEM_RUN = 3
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """An smp UNet: encoder, decoder widths, input channels. Always random init (no network).
 
+    ``z_stem`` > 0 puts a z-stem of that many features before the UNet (`inkloop.zstem`):
+    shared features of every run of ``Z_STEM_RUN`` layers, pooled over z. It needs z-ordered
+    channels, so a ``raw+diff`` composition or fewer than ``Z_STEM_RUN`` channels go without.
     The default (resnet18 encoder, slim decoder) predicts a 1024² viewport in 0.5-1.5 s on two
     CPU cores at full resolution (~0.3 s at half) and trains at ~26-30 patches of 64² a second
     there (README, Benchmarks).
@@ -32,13 +39,28 @@ class ModelConfig:
     encoder: str = "resnet18"
     decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
     in_channels: int = 16
+    z_stem: int = 0
+
+    def __post_init__(self) -> None:
+        if self.z_stem < 0:
+            raise ValueError("the z-stem's width is a count of features: 0 (none) or more")
+        if self.z_stem and self.in_channels < Z_STEM_RUN:
+            raise ValueError(
+                f"the z-stem reads runs of {Z_STEM_RUN} layers; this model has "
+                f"{self.in_channels} input channels"
+            )
 
     def to_dict(self) -> dict:
         return {**asdict(self), "decoder_channels": list(self.decoder_channels)}
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        return cls(data["encoder"], tuple(data["decoder_channels"]), int(data["in_channels"]))
+        return cls(
+            data["encoder"],
+            tuple(data["decoder_channels"]),
+            int(data["in_channels"]),
+            int(data.get("z_stem", 0)),  # checkpoints from before the z-stem have none
+        )
 
 
 @dataclass(frozen=True)
