@@ -31,16 +31,18 @@ def segment(training_folder):
     return open_segment(training_folder)
 
 
-def _trainer(segment, **training) -> Trainer:
+def _trainer(segment, z_stem=0, **training) -> Trainer:
     labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
     composition = FULL_RESOLUTION.resolve(segment.shape[0])
     normalisation = sample_normalisation(segment, composition)
     config = tiny_training(device="cuda", **training)
-    return Trainer(segment, labels, composition, normalisation, config, model_config=tiny_model())
+    model = dataclasses.replace(tiny_model(), z_stem=z_stem)
+    return Trainer(segment, labels, composition, normalisation, config, model_config=model)
 
 
-def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment):
-    trainer = _trainer(segment)
+@pytest.mark.parametrize("z_stem", [0, 8], ids=["unet", "z-stem"])
+def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment, z_stem):
+    trainer = _trainer(segment, z_stem)
     before = [p.detach().clone() for p in trainer.model.parameters()]
     results = [trainer.step() for _ in range(5)]
     trainer.close()
