@@ -35,7 +35,7 @@ class ZStem(nn.Module):
         runs = layers.unfold(1, self.run, 1)  # (N, runs, H, W, run)
         count = runs.shape[1]
         runs = runs.permute(0, 1, 4, 2, 3).reshape(n * count, self.run, height, width)
-        # channels_last, as the whole model runs (faster on CPUs and GPUs alike)
+        # channels_last: the layout the UNet runs in on a GPU and when predicting
         features = self.body(runs.contiguous(memory_format=torch.channels_last))
         features = features.reshape(n, count, self.width, height, width)
         return torch.cat([features.amax(1), features.mean(1)], 1)
