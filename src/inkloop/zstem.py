@@ -31,13 +31,13 @@ class ZStem(nn.Module):
         )
 
     def forward(self, layers: torch.Tensor) -> torch.Tensor:
-        n, _, height, width = layers.shape
+        n, _, rows, cols = layers.shape
         runs = layers.unfold(1, self.run, 1)  # (N, runs, H, W, run)
         count = runs.shape[1]
-        runs = runs.permute(0, 1, 4, 2, 3).reshape(n * count, self.run, height, width)
+        runs = runs.permute(0, 1, 4, 2, 3).reshape(n * count, self.run, rows, cols)
         # channels_last: the layout the UNet runs in on a GPU and when predicting
         features = self.body(runs.contiguous(memory_format=torch.channels_last))
-        features = features.reshape(n, count, self.width, height, width)
+        features = features.reshape(n, count, self.width, rows, cols)
         return torch.cat([features.amax(1), features.mean(1)], 1)
 
 
