@@ -1,7 +1,7 @@
 """Does guiding the labeller help? A simulated labeller, box by box, three ways.
 
     python benchmarks/bench_guided.py [--rounds 5] [--boxes 4] [--seconds 20 | --steps 60]
-        [--seeds 0 1 2] [--data synthetic real_dev]
+        [--seeds 0 1 2] [--data synthetic real_dev] [--oracle]
 
 It starts from two 128² boxes labelled from the truth (one on ink, one at random), then in
 each round trains the engine (the code the dock runs) for ``--seconds`` (or ``--steps``: the
@@ -14,6 +14,8 @@ boxes; the seed fixes the initial weights) and labels
       overlay best matches the labels so far) and correcting it: the labels end
       as in (b), so (c) trains exactly as (b) does; its effort counts only the pixels the
       labeller had to change, where (a) and (b) paint every pixel of a box.
+With ``--oracle`` also (o): the boxes where the model is most wrong, by the truth; no real
+labeller can choose so, so it is the ceiling of what any "label here next" rule could win.
 After each round: best-threshold F0.5 on the unlabelled papyrus left. On the synthetic segment
 (bench_train's, ink at 3x the default contrast so that a short budget learns) and on the real
 dev crop (../shared/real_dev, the reference map > 127 as truth; skipped when absent).
@@ -52,6 +54,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
     parser.add_argument("--data", nargs="+", default=["synthetic", "real_dev"])
+    parser.add_argument(
+        "--oracle", action="store_true", help="also the ceiling: the boxes most wrong by the truth"
+    )
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
@@ -63,9 +68,10 @@ def main() -> None:
     elif "real_dev" in args.data:
         result["skipped"] = f"the real crop: {REAL_DEV} is not here"
     for name, (segment, truth, papyrus) in data.items():
-        runs = {strategy: [] for strategy in STRATEGIES}
-        for seed in args.seeds:  # interleaved: the machine's drift hits both alike
-            for strategy in STRATEGIES:
+        strategies = STRATEGIES + ("oracle",) * args.oracle
+        runs = {strategy: [] for strategy in strategies}
+        for seed in args.seeds:  # interleaved: the machine's drift hits all alike
+            for strategy in strategies:
                 runs[strategy].append(_run(segment, truth, papyrus, strategy, seed, args))
         result[name] = _summary(runs)
     print(json.dumps(result, indent=2))
@@ -136,6 +142,9 @@ def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
             )
             if strategy == "random":
                 chosen = [_random_box(papyrus, supervised, rng) for _ in range(args.boxes)]
+            elif strategy == "oracle":
+                wrong = _most_wrong(probability, truth, papyrus & ~supervised)
+                chosen = _next_boxes(wrong, boxes, args.boxes)
             else:
                 arrived.clear()
                 request = engine.rank(box=BOX, tiles=16, seed=len(boxes))
@@ -185,6 +194,23 @@ def _next_boxes(ranked, taken, count: int) -> list:
     return chosen
 
 
+def _most_wrong(probability, truth, open_area) -> list:
+    """(mean |p - truth|, box) of the BOX² boxes on a half-box grid that are mostly
+    ``open_area`` (unlabelled papyrus), most wrong first: what a labeller who knew the truth
+    would label next."""
+    error = np.abs(probability - truth)
+    height, width = truth.shape
+    ranked = []
+    for y in range(0, height - BOX + 1, BOX // 2):
+        for x in range(0, width - BOX + 1, BOX // 2):
+            where = open_area[y : y + BOX, x : x + BOX]
+            if where.mean() >= 0.5:
+                ranked.append(
+                    (float(error[y : y + BOX, x : x + BOX][where].mean()), (y, x, y + BOX, x + BOX))
+                )
+    return sorted(ranked, key=lambda item: -item[0])
+
+
 def _random_box(papyrus, supervised, rng) -> tuple:
     """A random BOX² box of mostly unlabelled papyrus."""
     height, width = papyrus.shape
@@ -213,20 +239,30 @@ def _summary(runs: dict) -> dict:
     table["accept_then_correct"] = [
         {**row, "effort": row["effort_accept"]} for row in table["next"]
     ]
-    random_rows, next_rows = table["random"], table["next"]
-    final = random_rows[-1]["f05"]
-    reached = next((r["boxes"] for r in next_rows if r["f05"] >= final), None)
+    next_rows = table["next"]
     table["checks"] = {
-        "next_at_least_random_every_round": all(
-            n["f05"] >= r["f05"] for n, r in zip(next_rows, random_rows, strict=True)
-        ),
-        "next_boxes_to_reach_random_final": reached,
-        "random_boxes_at_final": random_rows[-1]["boxes"],
-        "share_of_random_boxes": None if reached is None else reached / random_rows[-1]["boxes"],
+        **_against_random(next_rows, table["random"]),
         "accept_effort_share_of_next": next_rows[-1]["effort_accept"]
         / max(next_rows[-1]["effort"], 1),
     }
+    if "oracle" in runs:
+        table["oracle_checks"] = _against_random(table["oracle"], table["random"])
     return table
+
+
+def _against_random(rows, random_rows) -> dict:
+    """Whether ``rows`` (median per round) are at least random's after every round, and the
+    boxes they needed to reach random's final F0.5."""
+    final = random_rows[-1]["f05"]
+    reached = next((r["boxes"] for r in rows if r["f05"] >= final), None)
+    return {
+        "at_least_random_every_round": all(
+            row["f05"] >= r["f05"] for row, r in zip(rows, random_rows, strict=True)
+        ),
+        "boxes_to_reach_random_final": reached,
+        "random_boxes_at_final": random_rows[-1]["boxes"],
+        "share_of_random_boxes": None if reached is None else reached / random_rows[-1]["boxes"],
+    }
 
 
 if __name__ == "__main__":
