@@ -1,4 +1,4 @@
-"""Does guiding the labeller help? A simulated labeller, box by box, three ways.
+"""Does guiding the labeller help? A simulated labeller, box by box, three ways and a ceiling.
 
     python benchmarks/bench_guided.py [--rounds 5] [--boxes 4] [--seconds 20 | --steps 60]
         [--seeds 0 1 2] [--data synthetic real_dev] [--oracle]
