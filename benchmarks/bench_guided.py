@@ -1,4 +1,4 @@
-"""Does guiding the labeller help? A simulated labeller, box by box, three ways and a ceiling.
+"""Does guiding the labeller help? A simulated labeller, box by box, three ways (and an oracle).
 
     python benchmarks/bench_guided.py [--rounds 5] [--boxes 4] [--seconds 20 | --steps 60]
         [--seeds 0 1 2] [--data synthetic real_dev] [--oracle]
@@ -14,8 +14,8 @@ boxes; the seed fixes the initial weights) and labels
       overlay best matches the labels so far) and correcting it: the labels end
       as in (b), so (c) trains exactly as (b) does; its effort counts only the pixels the
       labeller had to change, where (a) and (b) paint every pixel of a box.
-With ``--oracle`` also (o): the boxes where the model is most wrong, by the truth; no real
-labeller can choose so, so it is the ceiling of what any "label here next" rule could win.
+With ``--oracle`` also (o): the boxes where the model is most wrong, by the truth. No real
+labeller can choose so; it shows what seeking out the model's errors, perfectly, would win.
 After each round: best-threshold F0.5 on the unlabelled papyrus left. On the synthetic segment
 (bench_train's, ink at 3x the default contrast so that a short budget learns) and on the real
 dev crop (../shared/real_dev, the reference map > 127 as truth; skipped when absent).
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
     parser.add_argument("--data", nargs="+", default=["synthetic", "real_dev"])
     parser.add_argument(
-        "--oracle", action="store_true", help="also the ceiling: the boxes most wrong by the truth"
+        "--oracle", action="store_true", help="also (o): the boxes most wrong by the truth"
     )
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
