@@ -198,17 +198,11 @@ def _most_wrong(probability, truth, open_area) -> list:
     """(mean |p - truth|, box) of the BOX² boxes on a half-box grid that are mostly
     ``open_area`` (unlabelled papyrus), most wrong first: what a labeller who knew the truth
     would label next."""
+    from inkloop.uncertainty import box_means
+
     error = np.abs(probability - truth)
-    height, width = truth.shape
-    ranked = []
-    for y in range(0, height - BOX + 1, BOX // 2):
-        for x in range(0, width - BOX + 1, BOX // 2):
-            where = open_area[y : y + BOX, x : x + BOX]
-            if where.mean() >= 0.5:
-                ranked.append(
-                    (float(error[y : y + BOX, x : x + BOX][where].mean()), (y, x, y + BOX, x + BOX))
-                )
-    return sorted(ranked, key=lambda item: -item[0])
+    boxes = box_means(error, (0, 0), open_area, BOX, stride=BOX // 2)
+    return sorted(boxes, key=lambda item: -item[0])
 
 
 def _random_box(papyrus, supervised, rng) -> tuple:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from inkloop.uncertainty import next_box, rank_boxes, uncertainty
+from inkloop.uncertainty import box_means, next_box, rank_boxes, uncertainty
 
 
 def test_uncertainty_peaks_where_the_model_says_one_half():
@@ -25,3 +26,16 @@ def test_boxes_rank_by_doubt_over_their_open_pixels_only():
     visited = [(140, 190, 150, 210)]  # over the first box only
     assert next_box(sorted(ranked, reverse=True), visited) == (100, 200, 132, 232)
     assert next_box(sorted(ranked, reverse=True), [*visited, (90, 190, 110, 210)]) is None
+
+
+def test_box_means_overlap_by_the_stride_and_average_open_pixels_only():
+    values = np.zeros((8, 8), np.float32)
+    values[:, 4:] = 1.0
+    values[0, 4] = 9.0  # labelled: left out of every mean
+    open_area = np.ones((8, 8), bool)
+    open_area[0, 4] = False
+    means = dict((box, mean) for mean, box in box_means(values, (10, 20), open_area, 4, stride=2))
+    assert sorted(means) == [(10 + r, 20 + c, 14 + r, 24 + c) for r in (0, 2, 4) for c in (0, 2, 4)]
+    assert means[(10, 24, 14, 28)] == 1.0
+    assert means[(10, 22, 14, 26)] == pytest.approx(7 / 15)  # 7 of the 15 open pixels are 1
+    assert means[(14, 20, 18, 24)] == 0.0

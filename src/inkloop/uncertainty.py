@@ -26,17 +26,24 @@ def rank_boxes(probability, corner, open_area, box: int) -> list[tuple[float, tu
     papyrus, tile-sized bool). Boxes that are mostly labelled, off papyrus or off the image
     (open_area False there) are left out."""
     p = np.asarray(probability, np.float32)
-    doubt = 4 * p * (1 - p)
+    return box_means(4 * p * (1 - p), corner, open_area, box)
+
+
+def box_means(values, corner, open_area, box: int, stride: int | None = None) -> list:
+    """(mean of ``values`` over the box's ``open_area`` pixels, (y0, x0, y1, x1)) of each
+    ``box``² box every ``stride`` pixels (default: ``box``) of a tile whose corner is at
+    ``corner``; boxes less than half open are left out."""
     y, x = corner
-    ranked = []
-    for top in range(0, p.shape[0] - box + 1, box):
-        for left in range(0, p.shape[1] - box + 1, box):
+    stride = stride or box
+    means = []
+    for top in range(0, values.shape[0] - box + 1, stride):
+        for left in range(0, values.shape[1] - box + 1, stride):
             where = open_area[top : top + box, left : left + box]
             if where.mean() < MIN_UNLABELLED:
                 continue
-            score = float(doubt[top : top + box, left : left + box][where].mean())
-            ranked.append((score, (y + top, x + left, y + top + box, x + left + box)))
-    return ranked
+            mean = float(values[top : top + box, left : left + box][where].mean())
+            means.append((mean, (y + top, x + left, y + top + box, x + left + box)))
+    return means
 
 
 def overlaps(a: tuple, b: tuple) -> bool:
