@@ -277,3 +277,20 @@ def test_a_z_stem_model_trains_and_predicts(training_folder, tmp_path, capsys):
     assert out.is_file()
     assert main([*args, "--z-stem", "-1", *FAST]) == 1
     assert "z-stem's width is a count of features" in capsys.readouterr().err
+
+
+def test_the_encoder_is_chosen_by_name_and_a_misspelt_one_gets_a_suggestion(
+    training_folder, tmp_path, capsys
+):
+    model = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--out", str(model), "--max-steps", "1", *FAST]
+    assert main([*args, "--encoder", "tu-resnet10t"]) == 0
+    assert load_checkpoint(model).model.encoder == "tu-resnet10t"
+    out = tmp_path / "ink.png"
+    assert main(["predict", str(training_folder), "--model", str(model), "--out", str(out)]) == 0
+    assert out.is_file()
+    capsys.readouterr()
+    assert main([*args, "--encoder", "resnet19"]) == 1
+    error = capsys.readouterr().err
+    assert "unknown encoder 'resnet19'; did you mean resnet18" in error
+    assert error.count("\n") == 1

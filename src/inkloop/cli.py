@@ -146,6 +146,12 @@ def _add_train(commands) -> None:
         help="image pixels per model pixel (2: the model sees half resolution)",
     )
     train.add_argument(
+        "--encoder",
+        default=ModelConfig.encoder,
+        metavar="NAME",
+        help="the UNet's encoder: any smp encoder, or tu-<timm model> (default %(default)s)",
+    )
+    train.add_argument(
         "--z-stem",
         type=int,
         default=ModelConfig.z_stem,
@@ -216,7 +222,7 @@ def _train(args) -> int:
         composition=Composition(
             args.composition, args.z_start, args.z_count, args.mean_k, args.reverse, args.scale
         ),
-        model=ModelConfig(z_stem=args.z_stem),
+        model=ModelConfig(encoder=args.encoder, z_stem=args.z_stem),
         train=TrainConfig(
             patch_size=args.patch_size,
             batch_size=args.batch_size,
