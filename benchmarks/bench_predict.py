@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine
 from _scale_cases import cluster_rates, http_latency, open_times
 
 PARTS = ["speed", "stages", "rss", "cluster", "open", "http"]
@@ -52,7 +53,7 @@ def main() -> None:
         return
     segment_path = _segment(args.cache, args.size)
     model = _model(segment_path, args.cache / "predict_model.pt")
-    result = {}
+    result = {"machine": machine()}
     if "speed" in args.parts:
         result.update(_speed(segment_path, model, args.cache, args.device))
         result["first_tile_s"] = _first_tile(segment_path, model, args.device)

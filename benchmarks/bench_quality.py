@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _loop_cases import REAL_DEV
+from _machine import machine
 
 FOLDS = {"train_left": 0, "train_right": 1}  # which half trains
 LOOPS = ("inkloop", "peer")
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
-    result = {"device": args.device, "cpu_count": os.cpu_count()}
+    result = {"device": args.device, "machine": machine()}
     if args.train_options:
         result["train_options"] = args.train_options
     if REAL_DEV.is_dir():

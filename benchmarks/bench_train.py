@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _machine import machine
 
 from inkloop.settings import TrainConfig
 
@@ -48,6 +49,7 @@ def main() -> None:
         result["f05_300s"] = synthetic_quality(segment, 300.0, amp=amp)
     result["mixed_precision"] = amp
     result["cpu_threads"] = _threads()
+    result["machine"] = machine()
     print(json.dumps(result))
 
 
