@@ -127,7 +127,7 @@ def cpu_has_bf16() -> bool:
     """Whether this CPU has bf16 instructions (AVX512-BF16 or AMX; read from Linux's
     /proc/cpuinfo, as torch has no public test). There a training step of the default model
     takes ~20% less time in bf16 (8 x 64², 2 cores: 65 against 82 ms); without them torch
-    emulates bf16, which is not known to pay (not measured)."""
+    emulates bf16, twelve times slower (an AVX2-only AMD EPYC: 4.8 s against 0.41 s)."""
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
     except OSError:
