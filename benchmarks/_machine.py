@@ -15,6 +15,8 @@ from pathlib import Path
 
 def machine() -> dict:
     """CPU model, core count, the vector instructions torch uses, and whether bf16 is native."""
+    import torch
+
     from inkloop.model import cpu_has_bf16
 
     try:
@@ -24,12 +26,6 @@ def machine() -> dict:
     return {
         "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
         "cores": os.cpu_count(),
-        "simd": _torch_capability(),
+        "simd": torch.backends.cpu.get_cpu_capability(),
         "bf16_native": cpu_has_bf16(),
     }
-
-
-def _torch_capability() -> str:
-    import torch
-
-    return torch.backends.cpu.get_cpu_capability()
