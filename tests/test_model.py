@@ -14,6 +14,7 @@ from inkloop.model import (
     autocast,
     build_model,
     cpu_has_bf16,
+    default_encoder,
     load_checkpoint,
     model_for,
     pick_device,
@@ -42,6 +43,32 @@ def test_default_model_maps_channels_to_one_logit_map():
     model = build_model(ModelConfig(in_channels=16)).eval()
     with torch.inference_mode():
         assert model(torch.zeros(1, 16, 64, 96)).shape == (1, 1, 64, 96)
+
+
+@pytest.mark.parametrize(
+    ("device", "bf16", "encoder"),
+    [
+        ("cpu", False, "tu-resnet10t"),  # AVX2 only: the light encoder learns more a second
+        ("cpu", True, "resnet18"),
+        (torch.device("cpu"), False, "tu-resnet10t"),
+        ("cuda", False, "resnet18"),
+        (torch.device("cuda", 0), False, "resnet18"),
+        ("mps", False, "resnet18"),
+    ],
+)
+def test_auto_encoder_follows_the_device(monkeypatch, device, bf16, encoder):
+    monkeypatch.setattr("inkloop.model.cpu_has_bf16", lambda: bf16)
+    assert default_encoder(device) == encoder
+
+
+def test_a_new_model_names_the_encoder_auto_chose(monkeypatch):
+    monkeypatch.setattr("inkloop.model.cpu_has_bf16", lambda: False)
+    composition = Composition("raw", 0, 4).resolve(8)
+    config, model = model_for(composition, ModelConfig(), None, torch.device("cpu"))
+    assert config.encoder == "tu-resnet10t"  # what a checkpoint of it records
+    assert type(model.encoder).__name__ == "TimmUniversalEncoder"
+    chosen = dataclasses.replace(ModelConfig(), encoder="resnet34")
+    assert model_for(composition, chosen, None, "cpu")[0].encoder == "resnet34"
 
 
 def test_unknown_encoder_names_the_choices():

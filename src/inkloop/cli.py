@@ -149,7 +149,8 @@ def _add_train(commands) -> None:
         "--encoder",
         default=ModelConfig.encoder,
         metavar="NAME",
-        help="the UNet's encoder: any smp encoder, or tu-<timm model> (default %(default)s)",
+        help="the UNet's encoder: any smp encoder, or tu-<timm model>; auto (the default) is "
+        "resnet18 on a GPU or a CPU with bf16, tu-resnet10t on other CPUs",
     )
     train.add_argument(
         "--z-stem",

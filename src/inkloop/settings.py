@@ -22,6 +22,8 @@ BLOCK = 2048
 
 #: layers in each run the z-stem reads (`inkloop.zstem`)
 Z_STEM_RUN = 3
+#: the encoder name that lets the device choose (`inkloop.model.default_encoder`)
+AUTO_ENCODER = "auto"
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,12 @@ class ModelConfig:
     ``z_stem`` > 0 puts a z-stem of that many features before the UNet (`inkloop.zstem`):
     shared features of every run of ``Z_STEM_RUN`` layers, pooled over z. It needs z-ordered
     channels, so a ``raw+diff`` composition or fewer than ``Z_STEM_RUN`` channels go without.
-    The default (resnet18 encoder, slim decoder) predicts a 1024² viewport in 0.5-1.5 s on two
-    CPU cores at full resolution (~0.3 s at half) and trains at ~26-30 patches of 64² a second
-    there (README, Benchmarks).
+    The default encoder, ``auto``, is resnet18 on a GPU or a CPU with native bf16 and the
+    lighter tu-resnet10t on other CPUs (`inkloop.model.default_encoder`); with the slim decoder
+    either predicts a 1024² viewport in under a second on two CPU cores (README, Benchmarks).
     """
 
-    encoder: str = "resnet18"
+    encoder: str = AUTO_ENCODER
     decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
     in_channels: int = 16
     z_stem: int = 0

@@ -27,11 +27,14 @@ from inkloop.io import check_writable
 from inkloop.settings import NO_AUGMENTATION, Augmentations, EngineSettings, ModelConfig
 
 #: light encoders offered; any other smp encoder name or tu-<timm model> can be typed
-LIGHT_ENCODERS = ("resnet18", "resnet34", "efficientnet-b0", "mobilenet_v2")
+LIGHT_ENCODERS = ("resnet18", "tu-resnet10t", "resnet34", "efficientnet-b0", "mobilenet_v2")
 ENCODERS = tuple(dict.fromkeys((ModelConfig().encoder, *LIGHT_ENCODERS)))
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_FILES = "inkloop model (*.pt)"
-ENCODER_TIP = "UNet encoder: any smp encoder name, or tu-<timm model>"
+ENCODER_TIP = (
+    "UNet encoder: any smp encoder name, or tu-<timm model>. auto: resnet18 on a GPU or a CPU "
+    "with bf16, the lighter tu-resnet10t on other CPUs (it learns more per second there)"
+)
 FROM_CHECKPOINT = "The loaded model brings its own encoder; clear it to choose here"
 
 

@@ -58,7 +58,7 @@ class Trainer:
             torch.set_num_threads(config.threads)
         with torch.random.fork_rng():  # the seed picks the initial weights, nothing else
             torch.manual_seed(config.seed)
-            self.model_config, self.model = model_for(composition, model_config, init)
+            self.model_config, self.model = model_for(composition, model_config, init, self.device)
         self.model.to(self.device).train()
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
