@@ -74,7 +74,7 @@ def default_encoder(device="cpu") -> str:
     (AVX2 only) a resnet18 step takes ~5x longer, and tu-resnet10t (half the weights, a
     narrower stem) learns more per second: on the real-CT protocol at 300 s, median F0.5
     0.43 and 0.61 against 0.31 and 0.45, and a 1024² viewport in 0.76 s against 1.09 s
-    (docs/quality.md, "Two kinds of VM").
+    (docs/quality.md, "A lighter encoder where steps are dear").
     """
     kind = device if isinstance(device, str) else device.type
     if kind.split(":")[0] == "cpu" and not cpu_has_bf16():

@@ -35,7 +35,7 @@ class ModelConfig:
     channels, so a ``raw+diff`` composition or fewer than ``Z_STEM_RUN`` channels go without.
     The default encoder, ``auto``, is resnet18 on a GPU or a CPU with native bf16 and the
     lighter tu-resnet10t on other CPUs (`inkloop.model.default_encoder`); with the slim decoder
-    either predicts a 1024² viewport in under a second on two CPU cores (README, Benchmarks).
+    the one it picks predicts a 1024² viewport in under a second on two CPU cores (README).
     """
 
     encoder: str = AUTO_ENCODER
