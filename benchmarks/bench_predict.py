@@ -52,7 +52,7 @@ def main() -> None:
         print(_peak_rss_mb())
         return
     segment_path = _segment(args.cache, args.size)
-    model = _model(segment_path, args.cache / "predict_model.pt")
+    model = _model(segment_path, args.cache / "predict_model.pt", args.device)
     result = {"machine": machine()}
     if "speed" in args.parts:
         result.update(_speed(segment_path, model, args.cache, args.device))
@@ -79,18 +79,18 @@ def _segment(cache: Path, size: int) -> Path:
     return folder
 
 
-def _model(segment_path: Path, out: Path) -> Path:
-    """A default-config checkpoint (random weights: speed does not depend on them)."""
+def _model(segment_path: Path, out: Path, device: str) -> Path:
+    """A default-config checkpoint (random weights: speed does not depend on them), with
+    the encoder the default picks for ``device``."""
     from inkloop.compose import Composition, sample_normalisation
     from inkloop.io import open_segment
-    from inkloop.model import Checkpoint, build_model, save_checkpoint
-    from inkloop.settings import ModelConfig
+    from inkloop.model import Checkpoint, model_for, pick_device, save_checkpoint
 
     segment = open_segment(segment_path)
     composition = Composition().resolve(segment.shape[0])
-    model = build_model(ModelConfig(in_channels=composition.in_channels))
+    config, model = model_for(composition, None, None, pick_device(device))
     checkpoint = Checkpoint(
-        model=ModelConfig(in_channels=composition.in_channels),
+        model=config,
         composition=composition,
         normalisation=sample_normalisation(segment, composition),
         patch_size=128,
@@ -212,7 +212,7 @@ def _peak_rss_mb() -> int:
 
 def _peak_rss(args) -> int:
     """Peak RSS (MB) of a fresh process predicting the whole big segment into a zarr."""
-    model = _model(_segment(args.cache, args.rss_size), args.cache / "rss_model.pt")
+    model = _model(_segment(args.cache, args.rss_size), args.cache / "rss_model.pt", args.device)
     command = [
         sys.executable,
         __file__,

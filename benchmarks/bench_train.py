@@ -141,7 +141,7 @@ def _viewport_forward(device: str, amp: bool) -> float:
 
     device = torch.device(device)
     side = 1024 // Composition().scale
-    model = build_model(ModelConfig(in_channels=16)).eval().to(device)
+    model = build_model(ModelConfig(in_channels=16), device).eval().to(device)
     model = model.to(memory_format=torch.channels_last)
     inputs = torch.rand(1, 16, side, side, device=device)
     inputs = inputs.contiguous(memory_format=torch.channels_last)
