@@ -151,7 +151,8 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     probability = read_image(out, grey=True) / 255
-    return probability, {"steps": summary["steps"], "samples_per_s": summary.get("samples_per_s")}
+    facts = ("steps", "samples_per_s", "encoder", "precision")
+    return probability, {key: summary.get(key) for key in facts}
 
 
 def _peer(labels, reference, train, seconds, seed, args, work):

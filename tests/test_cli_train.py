@@ -10,7 +10,7 @@ import pytest
 
 from inkloop.cli import main
 from inkloop.io import write_png
-from inkloop.model import load_checkpoint
+from inkloop.model import cpu_has_bf16, default_encoder, load_checkpoint
 from inkloop.rounds import read_rounds
 from tests._helpers import interrupt_when_training
 
@@ -294,3 +294,18 @@ def test_the_encoder_is_chosen_by_name_and_a_misspelt_one_gets_a_suggestion(
     error = capsys.readouterr().err
     assert "unknown encoder 'resnet19'; did you mean resnet18" in error
     assert error.count("\n") == 1
+
+
+def test_stdout_is_the_json_alone_and_stderr_names_the_model_trained(
+    training_folder, tmp_path, capsys
+):
+    args = ["train", str(training_folder), "--out", str(tmp_path / "model.pt")]
+    args += ["--max-steps", "1", "--validation", "0:48,0:64", *FAST[:-1]]  # not --quiet
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # validation lines and notices go to stderr
+    precision = "bfloat16" if cpu_has_bf16() else "float32"
+    expected = (default_encoder("cpu"), "cpu", precision)
+    assert (summary["encoder"], summary["device"], summary["precision"]) == expected
+    assert f"training {expected[0]} on cpu ({precision})" in captured.err
+    assert "step 1: validation F0.5" in captured.err

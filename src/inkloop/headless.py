@@ -8,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine import CheckpointSaved, Engine, Failed, Notice, StepDone, Validated
+from inkloop.engine import (
+    CheckpointSaved,
+    Engine,
+    Failed,
+    Notice,
+    RunStarted,
+    StepDone,
+    Validated,
+)
 from inkloop.settings import EngineSettings
 
 
@@ -84,7 +92,8 @@ def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> 
 
 
 class _Report:
-    """Turns engine events into a tqdm bar on stderr and a summary."""
+    """Turns engine events into a tqdm bar and messages on stderr, and a summary (stdout holds
+    only the command's JSON)."""
 
     def __init__(self, progress: bool, max_steps: int | None, max_seconds: float | None) -> None:
         from tqdm import tqdm
@@ -92,6 +101,7 @@ class _Report:
         self.by_time = not max_steps
         total = max_steps or max_seconds
         unit = "s" if self.by_time else "step"
+        self.progress = progress
         self.bar = tqdm(total=total, unit=unit, disable=not progress, file=sys.stderr)
         self.summary: dict = {"steps": 0, "loss": None, "interrupted": False}
         self.run_steps = 0
@@ -100,11 +110,17 @@ class _Report:
     def __call__(self, event) -> None:
         if isinstance(event, StepDone):
             self._step(event)
+        elif isinstance(event, RunStarted):
+            self.summary.update(
+                encoder=event.encoder, device=event.device, precision=event.precision
+            )
+            if self.progress:
+                self._say(f"training {event.encoder} on {event.device} ({event.precision})")
         elif isinstance(event, Validated):
             self.summary["validation"] = {"step": event.step, "f05": event.f05}
-            self.bar.write(f"step {event.step}: validation F0.5 {event.f05:.3f}")
+            self._say(f"step {event.step}: validation F0.5 {event.f05:.3f}")
         elif isinstance(event, Notice):
-            self.bar.write(event.message)
+            self._say(event.message)
         elif isinstance(event, CheckpointSaved):
             self.summary["checkpoint"] = event.path
         elif isinstance(event, Failed):
@@ -112,6 +128,9 @@ class _Report:
 
     def close(self) -> None:
         self.bar.close()
+
+    def _say(self, text: str) -> None:
+        self.bar.write(text, file=sys.stderr)
 
     def _step(self, event: StepDone) -> None:
         self.run_steps += 1

@@ -140,17 +140,24 @@ def all_cores():
         torch.set_num_threads(before)
 
 
-def autocast(device, enabled: bool = True):
-    """Mixed precision: on CUDA bf16 where the GPU has it, else fp16; on a CPU bf16 where it
-    computes bf16 natively (`cpu_has_bf16`); a no-op elsewhere."""
+def mixed_precision(device, enabled: bool = True):
+    """The autocast dtype on ``device``: on CUDA bf16 where the GPU has it, else fp16; on a CPU
+    bf16 where it computes bf16 natively (`cpu_has_bf16`); None (float32) elsewhere."""
     import torch
 
     if enabled and device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if enabled and device.type == "cpu" and cpu_has_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return torch.autocast(device.type, enabled=False)
+        return torch.bfloat16
+    return None
+
+
+def autocast(device, enabled: bool = True):
+    """Mixed precision in `mixed_precision`'s dtype; a no-op where that is float32."""
+    import torch
+
+    dtype = mixed_precision(device, enabled)
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog
 
 from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
+from inkloop.engine import RunStarted, State, StateChanged
 from inkloop.settings import Augmentations, EngineSettings, ModelConfig, TrainConfig
 from tests._helpers import tiny_model, tiny_training
 from tests._napari._gui import messages
@@ -105,6 +106,19 @@ def test_saving_needs_a_session(panel, segment_widget):
     assert panel.save_button.isEnabled()
     panel.set_loop(None)
     assert not panel.save_button.isEnabled()
+
+
+def test_the_model_in_use_shows_from_a_run_start_until_the_engine_changes(panel, segment_widget):
+    loop = segment_widget.loop
+    panel.set_loop(loop)
+    assert not panel.in_use_label.isVisibleTo(panel)
+
+    loop.changed.emit(RunStarted(0, "tu-resnet10t", "cpu", "float32"))
+
+    assert panel.in_use_label.isVisibleTo(panel)
+    assert panel.in_use_label.text() == "In use: tu-resnet10t on cpu, float32"
+    loop.changed.emit(StateChanged(State.IDLE, State.STOPPED))  # e.g. the engine moved
+    assert not panel.in_use_label.isVisibleTo(panel)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from inkloop.engine import (
     Failed,
     Notice,
     PredictionReady,
+    RunStarted,
     State,
     StateChanged,
     StepDone,
@@ -150,6 +151,17 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     expected = 1.25 * precision * recall / (0.25 * precision + recall) if precision + recall else 0
     assert validated.f05 == pytest.approx(expected)
     assert 0.05 <= validated.threshold <= 0.95
+
+
+def test_each_run_says_what_it_trains_from_which_step(segment):
+    recorder = Recorder()
+    with engine_for(segment, recorder, train=tiny_training(max_steps=2)) as engine:
+        for _ in range(2):
+            engine.start()
+            assert engine.wait(TIMEOUT)
+    started = recorder.of(RunStarted)
+    assert started == [RunStarted(step, "tu-test_resnet", "cpu", "float32") for step in (0, 2)]
+    assert recorder.events.index(started[0]) < recorder.events.index(recorder.of(StepDone)[0])
 
 
 def test_no_labels_are_refused_before_training(segment):

@@ -38,6 +38,7 @@ def _round_trip(message):
         c.Preview(4, None, 3.0),
         e.StateChanged(e.State.TRAINING, e.State.IDLE),
         e.StepDone(5, 0.7, 1e-3, 12.5, 8, 2, None),
+        e.RunStarted(0, "tu-resnet10t", "cuda:0", "bfloat16"),
         e.Ranked(1, ((0, 0, 256, 256), (256, 0, 512, 256)), 40),
         Hello("token", None),
     ],

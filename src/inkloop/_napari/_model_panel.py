@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import LogSpinBox, StepSpinBox, button, set_quietly, spin
-from inkloop.engine import CheckpointSaved
+from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged
 from inkloop.io import check_writable
 from inkloop.settings import NO_AUGMENTATION, Augmentations, EngineSettings, ModelConfig
 
@@ -57,6 +57,10 @@ class ModelPanel(QGroupBox):
         self.checkpoint_label.setObjectName("checkpoint_label")
         self.checkpoint_label.setWordWrap(True)
         self.clear_button = button("Clear", "clear_model_button", "Back to a fresh model")
+        self.in_use_label = QLabel()
+        self.in_use_label.setObjectName("in_use_label")
+        self.in_use_label.setWordWrap(True)
+        self.in_use_label.setToolTip("What the engine trains: the encoder an auto setting chose")
         self.advanced = QToolButton()
         self.advanced.setObjectName("advanced_button")
         self.advanced.setText("Advanced")
@@ -77,6 +81,7 @@ class ModelPanel(QGroupBox):
             self.loop.changed.disconnect(self._show_event)
         self.loop = loop
         self._saving.clear()
+        self.in_use_label.hide()
         if loop is not None:
             loop.changed.connect(self._show_event)
         self.save_button.setEnabled(loop is not None)
@@ -168,6 +173,7 @@ class ModelPanel(QGroupBox):
             for widget in widgets:
                 row.addWidget(widget)
             layout.addLayout(row)
+        layout.addWidget(self.in_use_label)
         layout.addWidget(self.advanced)
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
@@ -217,7 +223,14 @@ class ModelPanel(QGroupBox):
             self.load_model(path)
 
     def _show_event(self, event) -> None:
-        if isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
+        if isinstance(event, RunStarted):
+            self.in_use_label.setText(
+                f"In use: {event.encoder} on {event.device}, {event.precision}"
+            )
+            self.in_use_label.show()
+        elif isinstance(event, StateChanged) and event.state is State.IDLE:
+            self.in_use_label.hide()  # a new engine: its model is built at the next start
+        elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")
 

@@ -29,6 +29,20 @@ class StateChanged:
 
 
 @dataclass(frozen=True)
+class RunStarted:
+    """A training run began at ``step``: the model it trains, on what, in which precision.
+
+    ``encoder`` is the one the model holds (an ``auto`` setting resolved for the device);
+    ``precision`` is "float32", or the autocast dtype ("bfloat16", "float16").
+    """
+
+    step: int
+    encoder: str
+    device: str
+    precision: str
+
+
+@dataclass(frozen=True)
 class StepDone:
     step: int
     loss: float
@@ -148,6 +162,7 @@ class Ready:
 
 Event = (
     StateChanged
+    | RunStarted
     | StepDone
     | Validated
     | CheckpointSaved

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inkloop.engine._build import checkpoint_provenance
-from inkloop.engine._events import CheckpointSaved, Notice, State, StepDone
+from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule
 from inkloop.engine._session import Session
 from inkloop.model import save_checkpoint
@@ -30,7 +30,16 @@ class Training:
         session = self.session
         if session.state.running:
             return
-        session.ensure_trainer().new_run()
+        trainer = session.ensure_trainer()
+        trainer.new_run()
+        session.emit(
+            RunStarted(
+                trainer.step_count,
+                trainer.model_config.encoder,
+                str(trainer.device),
+                trainer.precision,
+            )
+        )
         session.set_state(State.TRAINING)
         if session.settings.validation is not None:
             y0, x0, y1, x1 = session.settings.validation

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import Checkpoint, autocast, model_for, pick_device
+from inkloop.model import Checkpoint, autocast, mixed_precision, model_for, pick_device
 from inkloop.settings import NO_AUGMENTATION, ModelConfig, TrainConfig
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import weight_average
@@ -70,8 +70,8 @@ class Trainer:
             # one kernel for all parameters: ~20% of a step on 2 CPU cores (docs/quality.md)
             fused=self.device.type in ("cpu", "cuda"),
         )
-        fp16 = self.device.type == "cuda" and not torch.cuda.is_bf16_supported()
-        self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and fp16)
+        fp16 = mixed_precision(self.device, config.amp) is torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=fp16)
         self.step_count = init.step if init is not None else 0
         self.run_steps = 0
         self.trained_seconds = 0.0
@@ -87,6 +87,12 @@ class Trainer:
         )
         self._initial_offset = init.logit_offset if init is not None else 0.0
         self._stream: BatchStream | None = None  # started by the first step
+
+    @property
+    def precision(self) -> str:
+        """What the steps compute in: "float32", or the autocast dtype ("bfloat16", ...)."""
+        dtype = mixed_precision(self.device, self.config.amp)
+        return "float32" if dtype is None else str(dtype).removeprefix("torch.")
 
     def new_run(self) -> None:
         """Start counting a new run (limits, warmup, schedule); weights and optimiser stay."""
