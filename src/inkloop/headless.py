@@ -101,7 +101,6 @@ class _Report:
         self.by_time = not max_steps
         total = max_steps or max_seconds
         unit = "s" if self.by_time else "step"
-        self.progress = progress
         self.bar = tqdm(total=total, unit=unit, disable=not progress, file=sys.stderr)
         self.summary: dict = {"steps": 0, "loss": None, "interrupted": False}
         self.run_steps = 0
@@ -114,7 +113,7 @@ class _Report:
             self.summary.update(
                 encoder=event.encoder, device=event.device, precision=event.precision
             )
-            if self.progress:
+            if not self.bar.disable:
                 self._say(f"training {event.encoder} on {event.device} ({event.precision})")
         elif isinstance(event, Validated):
             self.summary["validation"] = {"step": event.step, "f05": event.f05}
