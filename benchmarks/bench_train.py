@@ -4,7 +4,9 @@
         [--batch-size N] [--full-precision]
 
 Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
-default composition's resolution).
+default composition's resolution), as the engine's previews run it while it trains
+(``viewport_forward_s``) and with its BatchNorms folded, as predictions from a checkpoint and
+whole-segment predictions run it (``viewport_forward_folded_s``, `inference_graph`).
 Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augmentation,
 forward/backward, AdamW) at the default patch and batch size, against the same model's pure
 step rate on pre-made device tensors (the ceiling). Quality: F0.5 (best threshold) on the
@@ -44,6 +46,7 @@ def main() -> None:
     segment = synthetic_segment(args.cache)
     result = _throughput(segment, args.device, args.steps, args.batch_size, amp)
     result["viewport_forward_s"] = _viewport_forward(result["device"], amp)
+    result["viewport_forward_folded_s"] = _viewport_forward(result["device"], amp, folded=True)
     if not args.skip_quality:
         result["f05_60s"] = synthetic_quality(segment, 60.0, amp=amp)
         result["f05_300s"] = synthetic_quality(segment, 300.0, amp=amp)
@@ -130,18 +133,21 @@ def _rate(step, steps: int, samples: int, device) -> float:
     return steps * samples / (time.perf_counter() - started)
 
 
-def _viewport_forward(device: str, amp: bool) -> float:
+def _viewport_forward(device: str, amp: bool, folded: bool = False) -> float:
     """Best of 3 forward passes of the default model over a 1024 x 1024 x 16-layer viewport,
-    at the resolution the default composition gives the model (full: 1024² model pixels)."""
+    at the resolution the default composition gives the model (full: 1024² model pixels);
+    ``folded``: its `inference_graph`."""
     import torch
 
     from inkloop.compose import Composition
     from inkloop.model import autocast, build_model
+    from inkloop.predict import inference_graph
     from inkloop.settings import ModelConfig
 
     device = torch.device(device)
     side = 1024 // Composition().scale
-    model = build_model(ModelConfig(in_channels=16), device).eval().to(device)
+    model = build_model(ModelConfig(in_channels=16), device).eval()
+    model = (inference_graph(model) if folded else model).to(device)
     model = model.to(memory_format=torch.channels_last)
     inputs = torch.rand(1, 16, side, side, device=device)
     inputs = inputs.contiguous(memory_format=torch.channels_last)

@@ -1,5 +1,6 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
+from inkloop.predict._graph import inference_graph
 from inkloop.predict._predictor import Predictor, RegionUpdate, check_fits, check_region
 from inkloop.predict._segment import (
     predict_into,
@@ -15,6 +16,7 @@ __all__ = [
     "blend_window",
     "check_fits",
     "check_region",
+    "inference_graph",
     "predict_into",
     "predict_segment",
     "tile_corners",

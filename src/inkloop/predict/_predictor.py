@@ -14,6 +14,7 @@ import numpy as np
 from inkloop.boxes import check_box, union_box
 from inkloop.compose import Composition, Normalisation, compose_channels, read_layers
 from inkloop.model import autocast
+from inkloop.predict._graph import inference_graph
 from inkloop.predict._tiles import Blend, tile_corners
 from inkloop.settings import OVERLAP, TILE
 
@@ -106,9 +107,9 @@ class Predictor:
     def from_checkpoint(
         cls, checkpoint, segment, *, device: str = "auto", mask=None, **options
     ) -> Predictor:
-        """Load ``checkpoint`` for ``segment``: its z-window must fit; normalisation is measured
-        on this segment with the checkpoint's percentiles (``mask``: the papyrus mask, if it
-        is already in memory)."""
+        """Load ``checkpoint`` for ``segment`` as an `inference_graph`: its z-window must fit;
+        normalisation is measured on this segment with the checkpoint's percentiles (``mask``:
+        the papyrus mask, if it is already in memory)."""
         import torch
 
         from inkloop.compose import sample_normalisation
@@ -119,7 +120,8 @@ class Predictor:
         normalisation = sample_normalisation(
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
-        model = checkpoint.build().to(pick_device(device), memory_format=torch.channels_last)
+        model = inference_graph(checkpoint.build())
+        model = model.to(pick_device(device), memory_format=torch.channels_last)
         return cls(
             model,
             composition,
@@ -255,7 +257,7 @@ def _model_from_file(path: str, stamp: int):
     (``stamp``: the file's mtime, so a rewritten checkpoint is read again)."""
     from inkloop.model import load_checkpoint
 
-    return load_checkpoint(path).build()
+    return inference_graph(load_checkpoint(path).build())
 
 
 def _chunks(items: list, size: int) -> list[list]:

@@ -1,0 +1,88 @@
+"""Models made ready for predicting: BatchNorms folded, the same outputs, the original untouched."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from inkloop.compose import Normalisation
+from inkloop.io import open_segment
+from inkloop.model import Checkpoint, build_model
+from inkloop.predict import Predictor, inference_graph
+from tests._helpers import FULL_RESOLUTION, tiny_model
+
+
+def _batch_norms(model) -> int:
+    return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
+
+
+def _trained_statistics(model, channels: int):
+    """``model`` after a few training-mode passes, so its BatchNorms hold statistics that
+    differ from their initial 0 and 1 (folding those would test nothing)."""
+    torch.manual_seed(0)
+    for _ in range(3):
+        model(3 * torch.rand(2, channels, 64, 64) + 1)
+    return model
+
+
+@pytest.mark.parametrize("z_stem", [0, 4], ids=["unet", "z-stem"])
+def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(z_stem):
+    config = dataclasses.replace(tiny_model(), in_channels=6, z_stem=z_stem)
+    model = _trained_statistics(build_model(config), 6)
+    folded = inference_graph(model)
+
+    assert _batch_norms(folded) == 0
+    assert model.training  # the trainer's model goes on as it was
+    assert _batch_norms(model) > 0
+    inputs = torch.rand(2, 6, 64, 96)
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(inputs), model.eval()(inputs), rtol=1e-4, atol=1e-4)
+
+
+class Branching(torch.nn.Module):
+    """A convolution and a BatchNorm behind a branch on the input's values: fx cannot trace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.norm = torch.nn.Conv2d(2, 1, 3, padding=1), torch.nn.BatchNorm2d(1)
+
+    def forward(self, inputs):
+        inputs = inputs if inputs.sum() > 0 else -inputs
+        return self.norm(self.conv(inputs))
+
+
+def test_a_model_fx_cannot_trace_is_copied_unfolded_with_a_warning():
+    model = _trained_statistics(Branching(), 2)
+    with pytest.warns(RuntimeWarning, match="predicting without folded BatchNorms"):
+        copied = inference_graph(model)
+    assert copied is not model
+    assert not copied.training
+    assert model.training
+    inputs = torch.rand(1, 2, 16, 16)
+    with torch.inference_mode():
+        torch.testing.assert_close(copied(inputs), model.eval()(inputs))
+
+
+def test_a_predictor_from_a_checkpoint_holds_the_folded_model(training_folder):
+    segment = open_segment(training_folder)
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
+    model = _trained_statistics(build_model(config), composition.in_channels).eval()
+    checkpoint = Checkpoint(
+        model=config,
+        composition=composition,
+        normalisation=Normalisation(1000.0, 40000.0),
+        patch_size=32,
+        step=3,
+        state_dict=model.state_dict(),
+    )
+    predictor = Predictor.from_checkpoint(checkpoint, segment, device="cpu")
+    assert _batch_norms(predictor.model) == 0
+    unfolded = Predictor(model, composition, predictor.normalisation)
+    unfolded = unfolded.predict_region(segment, (0, 0, 64, 64))
+    folded = predictor.predict_region(segment, (0, 0, 64, 64))
+    torch.testing.assert_close(
+        torch.from_numpy(folded), torch.from_numpy(unfolded), atol=1e-5, rtol=0
+    )
