@@ -51,15 +51,17 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     }
 
 
-def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, frozen: bool = False):
+def predictor_for(
+    settings: EngineSettings, trainer, *, tta: bool = False, frozen: bool = False, model=None
+):
     """The model ``trainer`` is training, as a Predictor: its weights shared, or with
-    ``frozen`` a copy of them that training leaves alone, folded for speed (`inference_graph`;
-    not for the shared weights: a fold costs ~0.1 s, more than it saves on one preview tile,
-    and the weights change with every step)."""
+    ``frozen`` a copy of them that training leaves alone, with its BatchNorms folded
+    (`inference_graph`); ``model``: such a copy, made already."""
     from inkloop.predict import Predictor, inference_graph
 
-    model = trainer.inference_model
-    model = inference_graph(model) if frozen else model
+    if model is None:
+        model = trainer.inference_model
+        model = inference_graph(model) if frozen else model
     return Predictor(
         model,
         trainer.composition,
