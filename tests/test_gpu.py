@@ -14,7 +14,7 @@ from inkloop.compose import sample_normalisation
 from inkloop.engine import PredictionReady
 from inkloop.io import open_segment
 from inkloop.model import autocast, build_model
-from inkloop.predict import Predictor
+from inkloop.predict import Predictor, inference_graph
 from inkloop.train import LabelStore, Trainer
 from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
@@ -87,6 +87,8 @@ def test_prediction_on_the_gpu_matches_the_cpu(segment):
 
     assert on_gpu.batch_size == 8
     np.testing.assert_allclose(probability, expected, atol=0.02)  # bf16 autocast
+    folded = Predictor(inference_graph(model).cuda(), composition, normalisation, tile=64)
+    np.testing.assert_allclose(folded.predict_region(segment, WHOLE, mask), expected, atol=0.02)
 
 
 def test_the_engine_previews_while_it_trains_on_the_gpu(segment):
