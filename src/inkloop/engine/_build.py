@@ -51,19 +51,13 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     }
 
 
-def predictor_for(
-    settings: EngineSettings, trainer, *, tta: bool = False, frozen: bool = False, model=None
-):
-    """The model ``trainer`` is training, as a Predictor: its weights shared, or with
-    ``frozen`` a copy of them that training leaves alone, with its BatchNorms folded
-    (`inference_graph`); ``model``: such a copy, made already."""
-    from inkloop.predict import Predictor, inference_graph
+def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, model=None):
+    """The model ``trainer`` is training, as a Predictor: its weights shared, or ``model``, a
+    copy of them that training leaves alone (`inference_graph`)."""
+    from inkloop.predict import Predictor
 
-    if model is None:
-        model = trainer.inference_model
-        model = inference_graph(model) if frozen else model
     return Predictor(
-        model,
+        trainer.inference_model if model is None else model,
         trainer.composition,
         trainer.normalisation,
         tile=settings.tile,

@@ -3,7 +3,8 @@
 In eval mode a BatchNorm is an affine map per channel, so it folds into the weights of the
 convolution before it, and the forward pass skips one full read and write of every feature
 map. The outputs are the same to float rounding; a 1024² viewport of the default model on two
-CPU cores takes 10-20% less time (docs/quality.md, "BatchNorm folded into the convolutions").
+AVX2 CPU cores in float32 takes 17-20% less time (docs/quality.md, "Screens of 2026-12-03
+(fourth session)").
 torch.fx does the tracing and the folding rather than a walk over named modules, because
 timm's encoders keep their BatchNorms as attributes beside the convolutions, not in
 Sequentials.
