@@ -9,9 +9,11 @@ default composition's resolution), as the engine's previews run it while it trai
 whole-segment predictions run it (``viewport_forward_folded_s``, `inference_graph`).
 Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augmentation,
 forward/backward, AdamW) at the default patch and batch size, against the same model's pure
-step rate on pre-made device tensors (the ceiling). Quality: F0.5 (best threshold) on the
-unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment after 60 s and 300 s of CPU
-training with default settings from labels on its top-left quarter. ``--full-precision``: training
+step rate on pre-made device tensors (the ceiling); ``loader_patches_per_s``: the sampler alone
+in one thread (what the loader thread asks of the GIL a training thread shares). Quality: F0.5
+(best threshold) on the unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment
+after 60 s and 300 s of CPU training with default settings from labels on its top-left
+quarter. ``--full-precision``: training
 and the viewport in float32 (default: mixed precision where the hardware has it, as
 `inkloop train`; predictions stay in it).
 """
@@ -109,9 +111,12 @@ def _throughput(
         )
         trainer.step()  # restarts the batch stream
         pipelines.append(_rate(trainer.step, steps, trainer.batch_size, trainer.device))
-    trainer.close()
+    sampler, rng = trainer.batches().sampler, np.random.default_rng(0)
+    trainer.close()  # its loader thread stops before this one is timed
+    loader = _rate(lambda: sampler.batch(trainer.batch_size, rng), 50, trainer.batch_size, None)
     return {
         "samples_per_s": round(float(np.median(pipelines)), 2),
+        "loader_patches_per_s": round(loader),
         "ceiling_samples_per_s": round(float(np.median(ceilings)), 2),
         "ratio": round(float(np.median(np.array(pipelines) / np.array(ceilings))), 3),
         "device": str(trainer.device),
@@ -184,7 +189,7 @@ def synthetic_quality(segment, seconds: float, device: str = "cpu", **train) -> 
 def _sync(device) -> None:
     import torch
 
-    if device.type == "cuda":
+    if device is not None and device.type == "cuda":
         torch.cuda.synchronize()
 
 

@@ -1,6 +1,6 @@
-"""Windows of uncompressed TIFF data (whole rows by pread, parts of rows through a kept map)
-equal numpy slicing, in either byte order and from many threads; a short file, or one cut short
-after it was mapped, is named, never a crash."""
+"""Windows of uncompressed TIFF data (whole rows by pread, parts of rows through a kept map,
+patches of chosen layers) equal numpy slicing, in either byte order and from many threads; a
+short file, or one cut short after it was mapped, is named, never a crash."""
 
 from __future__ import annotations
 
@@ -27,6 +27,28 @@ def test_windows_of_a_big_or_little_endian_stack(tmp_path, synthetic, byteorder)
     ]:
         np.testing.assert_array_equal(volume[key].compute(), synthetic.volume[key])
     assert volume.dtype == np.dtype("uint16")  # native order for everything downstream
+
+
+@pytest.mark.parametrize("layout", ["stack", "layers"])
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+def test_patches_of_layers_in_any_order_equal_slicing(tmp_path, synthetic, layout, byteorder):
+    """The training sampler's path (`Segment.read`: one copy per layer, no index parsing)."""
+    if layout == "stack":
+        path = tmp_path / "stack.tif"
+        tifffile.imwrite(path, synthetic.volume, byteorder=byteorder)
+    else:
+        path = tmp_path / "layers"
+        path.mkdir()
+        for z, layer in enumerate(synthetic.volume):
+            tifffile.imwrite(path / f"{z:02d}.tif", layer, byteorder=byteorder)
+    segment = open_segment(path)
+    width = synthetic.volume.shape[2]
+
+    for layers in ([5, 0, 3, 3], np.arange(2, 6), [7]):
+        for rows, cols in [(slice(10, 74), slice(7, 71)), (slice(0, 3), slice(0, width))]:
+            patch = segment.read(layers, rows, cols)
+            np.testing.assert_array_equal(patch, synthetic.volume[layers, rows, cols])
+            assert patch.dtype == np.dtype("uint16")
 
 
 def test_reading_past_the_end_of_the_file_names_it(tmp_path):

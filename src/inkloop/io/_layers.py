@@ -89,6 +89,19 @@ class LayerStack:
             )
         return np.asarray(self._layer(z_key)[y_key, x_key])
 
+    def window(self, layers, rows: slice, cols: slice) -> np.ndarray:
+        """``self[layers, rows, cols]`` for a list of layer numbers and in-bounds unit-step
+        slices, read straight into one array (the training sampler's path)."""
+        (y0, y1, _), (x0, x1, _) = rows.indices(self.shape[1]), cols.indices(self.shape[2])
+        out = np.empty((len(layers), max(y1 - y0, 0), max(x1 - x0, 0)), self.dtype)
+        for index, z in enumerate(layers):
+            reader = self._layer(z)
+            if isinstance(reader, RawArray):
+                reader.window((0,), rows, cols, out[index : index + 1])
+            else:
+                out[index] = reader[rows, cols]
+        return out
+
     def _layer(self, z: int):
         z = range(self.shape[0])[z]  # raises IndexError for out-of-range, maps negatives
         reader = self._readers.get(z)

@@ -60,10 +60,12 @@ class Segment:
         """``volume[layers, rows, cols]`` as numpy, for an index list ``layers`` and in-bounds
         slices. Reads the files directly: for patches of a few hundred pixels, building and
         running a dask graph costs twice the read itself."""
-        layers = np.asarray(layers)
         if self.direct is None:
-            return np.asarray(self.volume[layers, rows, cols].compute(scheduler="sync"))
-        source = np.asarray(self.direct_layers)[layers]
+            return np.asarray(self.volume[np.asarray(layers), rows, cols].compute(scheduler="sync"))
+        source = [self.direct_layers[i] for i in layers]
+        if hasattr(self.direct, "window"):  # layer files, a raw multi-page TIFF
+            return self.direct.window(source, rows, cols)
+        source = np.asarray(source)
         first, last = int(source.min()), int(source.max()) + 1
         block = np.asarray(self.direct[first:last, rows, cols])
         return block[source - first]

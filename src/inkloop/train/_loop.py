@@ -87,6 +87,7 @@ class Trainer:
         )
         self._initial_offset = init.logit_offset if init is not None else 0.0
         self._stream: BatchStream | None = None  # started by the first step
+        self._saved_buffers: list | None = None  # the model's buffers before a step
 
     @property
     def precision(self) -> str:
@@ -144,7 +145,11 @@ class Trainer:
         if self.device.type == "cuda":
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         # the forward pass updates BatchNorm statistics: keep them to undo a diverged step
-        statistics = {name: b.clone() for name, b in self.model.named_buffers()}
+        # (one multi-tensor copy into kept tensors: ~90 clones were ~90 launches on a GPU)
+        buffers = list(self.model.buffers())
+        if self._saved_buffers is None:
+            self._saved_buffers = [b.clone() for b in buffers]
+        torch._foreach_copy_(self._saved_buffers, buffers)
         with autocast(self.device, self.config.amp):
             logits = self.model(inputs)
         loss = masked_loss(
@@ -160,7 +165,7 @@ class Trainer:
         value = float(loss.detach())
         if not math.isfinite(value):
             self.optimizer.zero_grad(set_to_none=True)
-            self.model.load_state_dict(statistics, strict=False)
+            torch._foreach_copy_(buffers, self._saved_buffers)
             raise FloatingPointError(
                 f"training diverged at step {self.step_count} (loss {value}); "
                 "lower the learning rate"
