@@ -9,9 +9,9 @@ same model's forward rate on pre-made tiles, in tile pixels. first_tile_s: time 
 finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_mb: peak RSS of a
 separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
 cluster: the same segment with `--scheduler local:1` and `local:2` against in-process.
-stages: where the time of `speed` goes: setup (checkpoint, segment, mask, normalisation), then
-the blocks into a TIFF, into a float zarr, with one worker, and with a 1 x 1 convolution in place
-of the network (the pipeline around it).
+stages: where the time of `speed` goes: setup (checkpoint, segment, mask, normalisation), the
+tiles' reads alone (one thread per core), then the blocks into a TIFF, into a float zarr, with
+one worker, and with a 1 x 1 convolution in place of the network (the pipeline around it).
 open: napari's time to show an 8k x 8k prediction as an OME-Zarr pyramid and as a PNG.
 http: a patch read from a loopback HTTP server against the local disk (`_scale_cases`).
 """
@@ -179,6 +179,7 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
         predict_into(predictor, segment, cache / out, mask=mask, progress=False, **options)
         return round(mask.size / 1e6 / (time.perf_counter() - started), 2)
 
+    result["reads_mp_per_s"] = _reads_rate(predictor, segment, mask)
     result["tif_mp_per_s"] = rate("stages.tif")
     result["zarr_mp_per_s"] = rate("stages.zarr")
     result["one_worker_mp_per_s"] = rate("stages.tif", workers=1)
@@ -186,6 +187,25 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     predictor.model = torch.nn.Conv2d(channels, 1, 1).to(predictor.device).eval()
     result["no_network_mp_per_s"] = rate("stages.tif")
     return result
+
+
+def _reads_rate(predictor, segment, mask) -> float:
+    """Output megapixels/s of reading and normalising every tile's layers, batch by batch in
+    one thread per core, and nothing else: whether the reads scale with the cores."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inkloop.predict._tiles import tile_corners
+
+    shape = segment.shape[1:]
+    corners = tile_corners((0, 0, *shape), shape, predictor.tile, predictor.overlap, mask)
+    size = predictor.batch_size
+    batches = [corners[i : i + size] for i in range(0, len(corners), size)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        for _ in pool.map(lambda batch: predictor._read(segment, batch), batches):
+            pass
+    return round(mask.size / 1e6 / (time.perf_counter() - started), 2)
 
 
 def _first_tile(segment_path: Path, model: Path, device: str) -> float:
