@@ -99,3 +99,47 @@ def test_composition_runs_after_the_z_augmentations(mode):
         np.random.default_rng(5),
     )
     assert inputs.shape == (4, composition.in_channels, 8, 8)
+
+
+def test_each_orientation_is_the_rotation_of_the_flip_it_stands_for():
+    from inkloop.train._augment import _DIHEDRAL
+
+    image = torch.arange(12.0).reshape(1, 1, 3, 4)[..., :3]  # square, no symmetry
+    seen = set()
+    for (flip, turns), (transpose, flip_rows, flip_cols) in _DIHEDRAL.items():
+        moved = image.transpose(-2, -1) if transpose else image
+        moved = moved.flip(-2) if flip_rows else moved
+        moved = moved.flip(-1) if flip_cols else moved
+        expected = torch.rot90(image.flip(-1) if flip else image, turns, dims=(-2, -1))
+        assert torch.equal(moved, expected), (flip, turns)
+        seen.add(tuple(moved.flatten().tolist()))
+    assert len(seen) == 8
+
+
+def test_blur_matches_torchvision_with_each_samples_own_sigma():
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    from inkloop.train._augment import _blur
+
+    layers = torch.rand(3, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    sigmas = np.array([0.5, 1.0, 1.5])
+    blurred = _blur(layers, sigmas)
+    for sample, sigma, result in zip(layers, sigmas, blurred, strict=True):
+        expected = gaussian_blur(sample, [5, 5], [float(sigma)] * 2)
+        torch.testing.assert_close(result, expected, atol=1e-6, rtol=0)
+
+
+def test_a_bigger_batch_takes_no_more_tensor_operations():
+    """What a GPU step waits on is launches: no augmentation may loop over the samples."""
+    every = Augmentations(blur=1.0, dropout=1.0, noise=0.04, order_jitter=0.5, reversal=0.5)
+    composition = Composition(z_start=0, z_count=4).resolve(8)
+
+    def operations(batch: int) -> int:
+        layers = torch.rand(batch, 8, 32, 32)
+        ink, weight = torch.rand(batch, 32, 32), torch.ones(batch, 32, 32, dtype=torch.bool)
+        rng = np.random.default_rng(7)
+        with torch.profiler.profile() as profile:
+            augment_batch(layers, ink, weight, composition, every, rng)
+        return sum(1 for event in profile.events() if event.cpu_parent is None)
+
+    assert operations(64) == operations(8)
