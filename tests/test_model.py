@@ -160,6 +160,17 @@ def test_the_z_stem_finds_a_pattern_at_any_depth():
         assert stem(shallow).shape == (1, 8, 16, 16)  # the maximum and the mean of 4 features
 
 
+def test_the_z_stem_hands_on_the_maximum_then_the_mean_of_each_runs_features():
+    """The layout checkpoints hold: channels 0..w-1 the maximum over runs, w..2w-1 the mean."""
+    torch.manual_seed(1)
+    stem = ZStem(width=4, run=3).eval()
+    layers = torch.randn(2, 7, 12, 12)
+    with torch.inference_mode():
+        runs = torch.stack([stem.body(layers[:, z : z + 3]) for z in range(5)], dim=1)
+        expected = torch.cat([runs.amax(1), runs.mean(1)], dim=1)
+        torch.testing.assert_close(stem(layers), expected)
+
+
 def test_a_z_stem_model_round_trips_and_old_checkpoints_have_none(tmp_path):
     config = dataclasses.replace(TINY, z_stem=4)
     model = build_model(config).eval()
