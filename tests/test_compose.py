@@ -13,7 +13,7 @@ from inkloop.compose import (
     compose_channels,
     downscale,
     padded_window,
-    read_layers,
+    read_patches,
     sample_normalisation,
 )
 from inkloop.io import Segment, open_segment
@@ -93,17 +93,20 @@ def test_compose_channels_match_numpy():
     np.testing.assert_allclose(both, np.concatenate([raw, diffs], axis=1))
 
 
-def test_read_layers_normalises_and_pads_past_the_edge(segment_folder):
+def test_read_patches_normalise_and_pad_past_the_edge(segment_folder):
     segment = open_segment(segment_folder)
     composition = Composition(z_start=2, z_count=4, reverse=True, scale=1)
     composition = composition.resolve(segment.shape[0])
     scale = Normalisation(low=1000.0, high=41000.0)
-    patch = read_layers(segment, composition, scale, y=-8, x=80, size=32, margin=1)
-    assert patch.shape == (6, 32, 32)
-    assert patch.dtype == np.float32
+    patches = read_patches(segment, composition, scale, [(-8, 80), (5, 7)], size=32, margin=1)
+    assert patches.shape == (2, 6, 32, 32)
+    assert patches.dtype == np.float32
     volume = np.asarray(segment.volume)
     expected = np.clip((volume[[6, 5, 4, 3, 2, 1], :24, 80:96] - 1000.0) / 40000.0, 0, 1)
+    patch = patches[0]
     np.testing.assert_allclose(patch[:, 8:, :16], expected, rtol=1e-6)
+    inside = np.clip((volume[[6, 5, 4, 3, 2, 1], 5:37, 7:39] - 1000.0) / 40000.0, 0, 1)
+    np.testing.assert_allclose(patches[1], inside, rtol=1e-6)
     assert not patch[:, :8].any()  # above the image
     assert not patch[:, :, 16:].any()  # right of the image
 
@@ -113,14 +116,14 @@ def test_half_resolution_reads_the_means_of_pixel_squares(segment_folder):
     full = Composition(z_count=4, scale=1).resolve(segment.shape[0])
     half = Composition(z_count=4, scale=2).resolve(segment.shape[0])
     scale = Normalisation(low=1000.0, high=41000.0)
-    patch = read_layers(segment, half, scale, y=-8, x=80, size=32, margin=1)
+    (patch,) = read_patches(segment, half, scale, [(-8, 80)], size=32, margin=1)
     assert patch.shape == (6, 16, 16)
-    reference = read_layers(segment, full, scale, y=-8, x=80, size=32, margin=1)
+    (reference,) = read_patches(segment, full, scale, [(-8, 80)], size=32, margin=1)
     np.testing.assert_allclose(
         patch[:, 5, 3], reference[:, 10:12, 6:8].mean(axis=(1, 2)), rtol=1e-6
     )
     with pytest.raises(ValueError, match="do not split into 2 x 2"):
-        read_layers(segment, half, scale, y=0, x=0, size=33)
+        read_patches(segment, half, scale, [(0, 0)], size=33)
     with pytest.raises(ValueError, match="scale 3 is not one of 1, 2, 4"):
         Composition(scale=3)
 
@@ -174,7 +177,7 @@ def test_windows_wholly_off_the_image_read_as_zeros(segment_folder):
     height, width = segment.shape[1:]
 
     for y, x in [(-100, 8), (height + 5, 8), (8, -100), (8, width + 5)]:
-        patch = read_layers(segment, composition, scale, y=y, x=x, size=32)
+        (patch,) = read_patches(segment, composition, scale, [(y, x)], size=32)
         assert patch.shape == (4, 32, 32)
         assert not patch.any()
         assert not padded_window(np.ones((height, width), bool), y, x, 32).any()

@@ -3,7 +3,7 @@ resolution and intensity scaling.
 
 A `Composition` says which layers the model sees and how they are combined; `Normalisation`
 maps raw intensities to 0..1 from percentiles sampled inside the papyrus. Patches are read
-lazily (`read_layers`) and combined on the training or inference device (`compose_channels`),
+lazily (`read_patches`) and combined on the training or inference device (`compose_channels`),
 after the z-augmentations that need the raw layers.
 """
 
@@ -157,23 +157,25 @@ def sample_normalisation(
     return Normalisation(float(low), float(max(high, low + 1)), tuple(percentiles))
 
 
-def read_layers(
+def read_patches(
     segment,
     composition: Composition,
     normalisation: Normalisation,
-    y: int,
-    x: int,
+    corners,
     size: int,
     margin: int = 0,
 ) -> np.ndarray:
-    """Normalised float32 (Z, size / scale, size / scale) patch of the window (+ ``margin``
-    layers each side) whose image pixels start at (y, x) and span ``size``.
+    """Normalised float32 (N, Z, size / scale, size / scale) patches of the windows (+
+    ``margin`` layers each side) whose image pixels start at ``corners`` [(y, x), ...] and
+    span ``size``. A patch may reach past the image edge; those pixels are 0.
 
-    The patch may reach past the image edge; those pixels are 0.
+    The raw blocks are stacked first and mapped once: per patch, the calls (and the GIL
+    they hold) would take as long as the reads of small training patches.
     """
     layers = composition.layer_indices(segment.shape[0], margin)
-    block = downscale(read_block(segment, layers, y, x, size), composition.scale)
-    return normalisation.apply(block)  # after the means: scale² times fewer pixels to map
+    blocks = np.stack([read_block(segment, layers, y, x, size) for y, x in corners])
+    # after the means: scale² times fewer pixels to map
+    return normalisation.apply(downscale(blocks, composition.scale))
 
 
 def downscale(image: np.ndarray, scale: int) -> np.ndarray:

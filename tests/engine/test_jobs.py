@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop.compose import Composition, compose_channels, read_layers
+from inkloop.compose import Composition, compose_channels, read_patches
 from inkloop.engine import (
     Composed,
     Failed,
@@ -204,7 +204,7 @@ def test_compose_gives_the_channels_the_model_sees(segment, mode, names):
     assert (composed.request, composed.region, list(composed.names)) == (request, region, names)
     assert composed.channels.dtype == np.float32
     assert composed.channels.shape == (len(names), 32, 40)
-    layers = read_layers(segment, trainer.composition, trainer.normalisation, 10, 20, 40)
+    (layers,) = read_patches(segment, trainer.composition, trainer.normalisation, [(10, 20)], 40)
     expected = compose_channels(torch.from_numpy(layers), trainer.composition).numpy()
     np.testing.assert_allclose(composed.channels, expected[:, :32, :], rtol=1e-6)
 

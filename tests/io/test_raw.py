@@ -42,6 +42,7 @@ def test_patches_of_layers_in_any_order_equal_slicing(tmp_path, synthetic, layou
         for z, layer in enumerate(synthetic.volume):
             tifffile.imwrite(path / f"{z:02d}.tif", layer, byteorder=byteorder)
     segment = open_segment(path)
+    assert hasattr(segment.direct, "window")
     width = synthetic.volume.shape[2]
 
     for layers in ([5, 0, 3, 3], np.arange(2, 6), [7]):

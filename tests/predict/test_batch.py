@@ -1,5 +1,5 @@
-"""Many segments on a real dask.distributed cluster: equal to the in-process run, resumable,
-and a worker killed mid-run costs its blocks, not the run."""
+"""Many segments on a real dask.distributed cluster: equal to the in-process run (but for
+float rounding), resumable, and a worker killed mid-run costs its blocks, not the run."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ def two_segments(tmp_path_factory, training_folder):
     return [training_folder, other], model
 
 
+def _assert_same_map(there: np.ndarray, here: np.ndarray) -> None:
+    """Equal but for float rounding: the workers' torch runs on one thread each, the
+    in-process run on two, and oneDNN's sums may round differently with the thread count
+    (a pixel in ten thousand one grey level apart, seen with a two-step model)."""
+    assert here.std() > 0  # a real map, not a constant both runs agree on
+    np.testing.assert_allclose(there, here, atol=1 / 255 + 1e-6, rtol=0)
+    assert np.count_nonzero(there != here) <= 1e-3 * here.size
+
+
 def _predict(segments, model, out_dir, *extra) -> dict:
     args = ["predict", *map(str, segments), "--model", str(model), "--out-dir", str(out_dir)]
     return main([*args, "--device", "cpu", "--quiet", *extra])
@@ -47,8 +56,7 @@ def test_two_segments_on_local_2_equal_the_in_process_run(two_segments, tmp_path
         name = f"{segment.name}_prediction.ome.zarr"
         here = read_prediction(tmp_path / "here" / name)
         there = read_prediction(tmp_path / "cluster" / name)
-        assert here.std() > 0  # a real map, not a constant both runs agree on
-        np.testing.assert_array_equal(there, here)
+        _assert_same_map(there, here)
     assert sorted(p.name for p in (tmp_path / "cluster").iterdir()) == sorted(
         f"{s.name}_prediction.ome.zarr" for s in segments
     )  # nothing staged is left behind
@@ -102,7 +110,7 @@ def test_a_worker_killed_mid_run_costs_its_blocks_not_the_run(two_segments, tmp_
     assert sorted(written) == sorted(job.out for job in jobs)
     for job in jobs:
         expected = read_prediction(tmp_path / "here" / job.out.name)
-        np.testing.assert_array_equal(read_prediction(job.out), expected)
+        _assert_same_map(read_prediction(job.out), expected)
 
 
 def test_a_gpu_worker_runs_a_block_per_core_and_sees_its_own_gpu():

@@ -11,7 +11,7 @@ import numpy as np
 from inkloop.io._cache import CachedLayer, DecodedBlocks
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import IMAGE_SUFFIXES, ImageInfo, image_info, open_window_reader
-from inkloop.io._raw import RawArray
+from inkloop.io._raw import RawArray, window_ranges
 
 _NUMBER_AT_END = re.compile(r"(\d+)$")
 
@@ -90,10 +90,10 @@ class LayerStack:
         return np.asarray(self._layer(z_key)[y_key, x_key])
 
     def window(self, layers, rows: slice, cols: slice) -> np.ndarray:
-        """``self[layers, rows, cols]`` for a list of layer numbers and in-bounds unit-step
-        slices, read straight into one array (the training sampler's path)."""
-        (y0, y1, _), (x0, x1, _) = rows.indices(self.shape[1]), cols.indices(self.shape[2])
-        out = np.empty((len(layers), max(y1 - y0, 0), max(x1 - x0, 0)), self.dtype)
+        """``self[layers, rows, cols]`` for a list of layer numbers and unit-step slices,
+        read straight into one array (the path of patches, `RawArray.window`)."""
+        ranges = window_ranges(rows, cols, self.shape[1:])
+        out = np.empty((len(layers), *map(len, ranges)), self.dtype)
         for index, z in enumerate(layers):
             reader = self._layer(z)
             if isinstance(reader, RawArray):

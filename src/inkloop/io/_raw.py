@@ -77,15 +77,15 @@ class RawArray:
         return start, start + ((len(rows) - 1) * width + len(cols)) * item
 
     def window(self, planes, rows: slice, cols: slice, out: np.ndarray | None = None):
-        """The in-bounds window ``rows`` x ``cols`` of each plane in ``planes`` (plane
-        numbers of a 3D array, ``[0]`` for a 2D one), stacked in that order, into ``out`` if
-        given. The lean path of training patches: one copy per plane and no index parsing
-        (`__getitem__` costs ~35 us more per call, and its GIL time is taken from a training
-        thread feeding a GPU)."""
-        (y0, y1, _), (x0, x1, _) = rows.indices(self.shape[-2]), cols.indices(self.shape[-1])
+        """The window ``rows`` x ``cols`` (unit-step slices) of each plane in ``planes``
+        (plane numbers of a 3D array, ``[0]`` for a 2D one), stacked in that order, into
+        ``out`` if given. The lean path of patches: one copy per plane and none of
+        `__getitem__`'s index parsing, whose GIL time a training thread feeding a GPU waits
+        for."""
+        rows, cols = window_ranges(rows, cols, self.shape[-2:])
         if out is None:
-            out = np.empty((len(planes), y1 - y0, x1 - x0), self.dtype)
-        self._copy_windows(planes, range(y0, y1), range(x0, x1), out)
+            out = np.empty((len(planes), len(rows), len(cols)), self.dtype)
+        self._copy_windows(planes, rows, cols, out)
         return out
 
     def _copy_windows(self, planes, rows: range, cols: range, out) -> None:
@@ -141,6 +141,14 @@ class RawArray:
 def _planes(outer: list[range]):
     """Flat plane numbers for every index of the leading (Z) axis; one plane for 2D arrays."""
     return iter(outer[0]) if outer else iter([0])
+
+
+def window_ranges(rows: slice, cols: slice, shape) -> tuple[range, range]:
+    """The rows and columns of an image of ``shape`` (H, W) that unit-step slices select."""
+    rows, cols = range(*rows.indices(shape[0])), range(*cols.indices(shape[1]))
+    if rows.step != 1 or cols.step != 1:
+        raise IndexError("windows take rows and columns in steps of 1")
+    return rows, cols
 
 
 def _as_range(key, size: int) -> range:

@@ -63,7 +63,7 @@ class Segment:
         if self.direct is None:
             return np.asarray(self.volume[np.asarray(layers), rows, cols].compute(scheduler="sync"))
         source = [self.direct_layers[i] for i in layers]
-        if hasattr(self.direct, "window"):  # layer files, a raw multi-page TIFF
+        if hasattr(self.direct, "window"):  # layer files, an uncompressed multi-page TIFF
             return self.direct.window(source, rows, cols)
         source = np.asarray(source)
         first, last = int(source.min()), int(source.max()) + 1

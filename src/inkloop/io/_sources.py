@@ -159,7 +159,7 @@ def _single_level(name: str, fmt: str, sidecar_folder: Path, volume, array) -> L
         sidecar_folder=sidecar_folder,
         levels=[volume],
         layer_numbers=list(range(volume.shape[0])),
-        direct=_LeadingAxesDropped(array, array.ndim - 3),
+        direct=array if array.ndim == 3 else _LeadingAxesDropped(array, array.ndim - 3),
     )
 
 

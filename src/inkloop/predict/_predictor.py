@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.boxes import check_box, union_box
-from inkloop.compose import Composition, Normalisation, compose_channels, read_layers
+from inkloop.compose import Composition, Normalisation, compose_channels, read_patches
 from inkloop.model import autocast
 from inkloop.predict._graph import inference_graph
 from inkloop.predict._tiles import Blend, tile_corners
@@ -209,12 +209,7 @@ class Predictor:
                 yield batch, self.forward(torch.from_numpy(layers))
 
     def _read(self, segment, corners) -> np.ndarray:
-        return np.stack(
-            [
-                read_layers(segment, self.composition, self.normalisation, y, x, self.tile)
-                for y, x in corners
-            ]
-        )
+        return read_patches(segment, self.composition, self.normalisation, corners, self.tile)
 
     def forward(self, layers) -> np.ndarray:
         """Probabilities (N, H * scale, W * scale) for normalised layers (N, Z, H, W)."""

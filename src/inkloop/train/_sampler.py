@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inkloop.compose import Composition, Normalisation, downscale, read_block
+from inkloop.compose import Composition, Normalisation, downscale, read_patches
 from inkloop.train._labels import LabelStore
 
 
@@ -52,16 +52,13 @@ class PatchSampler:
         centres = self.labels.sample_centres(rng, size, self.ink_share)
         scale = self.composition.scale
         span = self.patch_size * scale  # image pixels under one patch
-        indices = self.composition.layer_indices(self.segment.shape[0], self.z_margin)
-        blocks, inks, weights = [], [], []
-        for y, x in (centres - span // 2).tolist():
-            blocks.append(read_block(self.segment, indices, y, x, span))
-            ink, weight = self.labels.cut(y, x, span)
-            inks.append(ink)
-            weights.append(weight)
-        # what `read_layers` does per patch, once for the batch: fewer calls holding the GIL
-        layers = self.normalisation.apply(downscale(np.stack(blocks), scale))
-        inks, weights = downscale(np.stack(inks), scale), downscale(np.stack(weights), scale)
+        corners = (centres - span // 2).tolist()
+        layers = read_patches(
+            self.segment, self.composition, self.normalisation, corners, span, self.z_margin
+        )
+        cuts = [self.labels.cut(y, x, span) for y, x in corners]
+        inks = downscale(np.stack([ink for ink, _ in cuts]), scale)
+        weights = downscale(np.stack([weight for _, weight in cuts]), scale)
         # a model pixel counts in the loss where most of its image pixels are labelled
         return Batch(layers, inks, weights >= 0.5, version)
 
