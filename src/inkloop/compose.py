@@ -169,11 +169,11 @@ def read_patches(
     ``margin`` layers each side) whose image pixels start at ``corners`` [(y, x), ...] and
     span ``size``. A patch may reach past the image edge; those pixels are 0.
 
-    The raw blocks are stacked first and mapped once: per patch, the calls (and the GIL
+    The raw blocks are read in one call and mapped once: per patch, the calls (and the GIL
     they hold) would take as long as the reads of small training patches.
     """
     layers = composition.layer_indices(segment.shape[0], margin)
-    blocks = np.stack([read_block(segment, layers, y, x, size) for y, x in corners])
+    blocks = read_blocks(segment, layers, corners, size)
     # after the means: scale² times fewer pixels to map
     return normalisation.apply(downscale(blocks, composition.scale))
 
@@ -211,16 +211,23 @@ def compose_channels(layers, composition: Composition):
     return grouped.mean(dim=-3)
 
 
-def read_block(segment, layers: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
-    """Read volume[layers, y:y+size, x:x+size], zero outside the image."""
-    y0, x0, y1, x1 = _on_image(segment.shape[1:], y, x, size)
-    if (y1 - y0, x1 - x0) == (size, size):
-        return segment.read(layers, slice(y0, y1), slice(x0, x1))
-    out = np.zeros((len(layers), size, size), segment.dtype)
-    if y1 > y0 and x1 > x0:
-        block = segment.read(layers, slice(y0, y1), slice(x0, x1))
-        out[:, y0 - y : y1 - y, x0 - x : x1 - x] = block
+def read_blocks(segment, layers, corners, size: int) -> np.ndarray:
+    """(N, Z, size, size): volume[layers, y:y+size, x:x+size] for each corner (y, x), zero
+    outside the image; all windows in one `Segment.read_into`."""
+    out = np.zeros((len(corners), len(layers), size, size), segment.dtype)
+    boxes, targets = [], []
+    for index, (y, x) in enumerate(corners):
+        y0, x0, y1, x1 = _on_image(segment.shape[1:], y, x, size)
+        if y1 > y0 and x1 > x0:
+            boxes.append((y0, x0, y1, x1))
+            targets.append(out[index, :, y0 - y : y1 - y, x0 - x : x1 - x])
+    segment.read_into(layers, boxes, targets)
     return out
+
+
+def read_block(segment, layers, y: int, x: int, size: int) -> np.ndarray:
+    """Read volume[layers, y:y+size, x:x+size], zero outside the image."""
+    return read_blocks(segment, layers, [(y, x)], size)[0]
 
 
 def papyrus_corners(shape, mask, rng: np.random.Generator, count: int, size: int):

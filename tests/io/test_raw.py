@@ -32,7 +32,8 @@ def test_windows_of_a_big_or_little_endian_stack(tmp_path, synthetic, byteorder)
 @pytest.mark.parametrize("layout", ["stack", "layers"])
 @pytest.mark.parametrize("byteorder", ["<", ">"])
 def test_patches_of_layers_in_any_order_equal_slicing(tmp_path, synthetic, layout, byteorder):
-    """The training sampler's path (`Segment.read`: one copy per layer, no index parsing)."""
+    """The patches' path (`Segment.read_into`: every window of a layer through one map, no
+    index parsing) and `Segment.read` on it."""
     if layout == "stack":
         path = tmp_path / "stack.tif"
         tifffile.imwrite(path, synthetic.volume, byteorder=byteorder)
@@ -42,14 +43,19 @@ def test_patches_of_layers_in_any_order_equal_slicing(tmp_path, synthetic, layou
         for z, layer in enumerate(synthetic.volume):
             tifffile.imwrite(path / f"{z:02d}.tif", layer, byteorder=byteorder)
     segment = open_segment(path)
-    assert hasattr(segment.direct, "window")
-    width = synthetic.volume.shape[2]
+    assert hasattr(segment.direct, "windows")
+    height, width = synthetic.volume.shape[1:]
+    boxes = [(10, 7, height - 2, 40), (0, 0, 3, width), (height - 5, width - 9, height, width)]
+    boxes.append((height // 2, 3, height // 2 + 1, 4))
 
     for layers in ([5, 0, 3, 3], np.arange(2, 6), [7]):
-        for rows, cols in [(slice(10, 74), slice(7, 71)), (slice(0, 3), slice(0, width))]:
-            patch = segment.read(layers, rows, cols)
-            np.testing.assert_array_equal(patch, synthetic.volume[layers, rows, cols])
-            assert patch.dtype == np.dtype("uint16")
+        targets = [np.empty((len(layers), y1 - y0, x1 - x0), "u2") for y0, x0, y1, x1 in boxes]
+        segment.read_into(layers, boxes, targets)
+        for (y0, x0, y1, x1), target in zip(boxes, targets, strict=True):
+            np.testing.assert_array_equal(target, synthetic.volume[layers, y0:y1, x0:x1])
+        patch = segment.read(layers, slice(10, 74), slice(7, 71))  # slices clip, as numpy's
+        np.testing.assert_array_equal(patch, synthetic.volume[layers, 10:74, 7:71])
+        assert patch.dtype == np.dtype("uint16")
 
 
 def test_reading_past_the_end_of_the_file_names_it(tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 from inkloop.io._cache import CachedLayer, DecodedBlocks
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import IMAGE_SUFFIXES, ImageInfo, image_info, open_window_reader
-from inkloop.io._raw import RawArray, window_ranges
+from inkloop.io._raw import RawArray
 
 _NUMBER_AT_END = re.compile(r"(\d+)$")
 
@@ -89,18 +89,16 @@ class LayerStack:
             )
         return np.asarray(self._layer(z_key)[y_key, x_key])
 
-    def window(self, layers, rows: slice, cols: slice) -> np.ndarray:
-        """``self[layers, rows, cols]`` for a list of layer numbers and unit-step slices,
-        read straight into one array (the path of patches, `RawArray.window`)."""
-        ranges = window_ranges(rows, cols, self.shape[1:])
-        out = np.empty((len(layers), *map(len, ranges)), self.dtype)
+    def windows(self, layers, boxes, targets) -> None:
+        """Copy each box (y0, x0, y1, x1) on the image, of every layer in ``layers``, into its
+        target (len(layers), y1 - y0, x1 - x0): the path of patches (`RawArray.windows`)."""
         for index, z in enumerate(layers):
             reader = self._layer(z)
             if isinstance(reader, RawArray):
-                reader.window((0,), rows, cols, out[index : index + 1])
-            else:
-                out[index] = reader[rows, cols]
-        return out
+                reader.windows((0,), boxes, [target[index : index + 1] for target in targets])
+                continue
+            for (y0, x0, y1, x1), target in zip(boxes, targets, strict=True):
+                target[index] = reader[y0:y1, x0:x1]
 
     def _layer(self, z: int):
         z = range(self.shape[0])[z]  # raises IndexError for out-of-range, maps negatives
