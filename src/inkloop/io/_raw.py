@@ -83,17 +83,12 @@ class RawArray:
         item = self._file_dtype.itemsize
         reach = max(y1 for _, _, y1, _ in boxes)  # the plane's rows any box reaches
         spanned = item * sum((y1 - y0 - 1) * width + x1 - x0 for y0, x0, y1, x1 in boxes)
-        with self._lock:
-            for index, plane in enumerate(planes):
-                start = self.offset + plane * height * width * item
-                mapped = self._mapping(start + reach * width * item)
-                image = np.ndarray((reach, width), self._file_dtype, mapped, start)
-                for (y0, x0, y1, x1), target in zip(boxes, targets, strict=True):
-                    target[index] = image[y0:y1, x0:x1]
-                del image  # the map cannot close while an array still points into it
-                self._spanned += spanned
-                if self._spanned >= MAP_BUDGET:
-                    self._unmap()
+        for index, plane in enumerate(planes):
+            start = self.offset + plane * height * width * item
+            mapped = self._map_for(start + reach * width * item, spanned)
+            image = np.ndarray((reach, width), self._file_dtype, mapped, start)
+            for (y0, x0, y1, x1), target in zip(boxes, targets, strict=True):
+                target[index] = image[y0:y1, x0:x1]
 
     def _read_rows(self, fd: int, size: int, plane: int, rows: range, out) -> None:
         height, width = self.shape[-2:]
@@ -105,25 +100,26 @@ class RawArray:
         if os.preadv(fd, [memoryview(out).cast("B")], start) != end - start:
             raise OSError(f"{self.path}: file changed while it was read")
 
-    def _mapping(self, end: int) -> mmap.mmap:
-        """The file's map, made again if there is none or the file has changed size past
-        ``end``; OSError, not a crash, if the file now ends before ``end`` (touching a map past
-        a file's end kills the process with SIGBUS)."""
-        mapped = self._map
-        if mapped is not None and end <= min(len(mapped), mapped.size()):
-            return mapped
-        self._unmap()
-        with open(self.path, "rb", buffering=0) as file:
-            size = os.fstat(file.fileno()).st_size
-            if end > size:
-                raise self._truncated()
-            self._map = mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ)
-        return self._map
-
-    def _unmap(self) -> None:
-        if self._map is not None:
-            self._map.close()
-            self._map, self._spanned = None, 0
+    def _map_for(self, end: int, spanned: int) -> mmap.mmap:
+        """The file's map to read up to ``end`` through, with ``spanned`` bytes counted against
+        ``MAP_BUDGET``. The copies run outside the lock, so threads read one file at once; a
+        map past its budget (or the file's end) is only let go of here, and unmapped when its
+        last reader drops it. OSError, not a crash, if the file now ends before ``end``
+        (touching a map past a file's end kills the process with SIGBUS)."""
+        with self._lock:
+            mapped = self._map
+            if mapped is None or end > min(len(mapped), mapped.size()):
+                with open(self.path, "rb", buffering=0) as file:
+                    size = os.fstat(file.fileno()).st_size
+                    if end > size:
+                        self._map, self._spanned = None, 0
+                        raise self._truncated()
+                    mapped = mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ)
+                self._map, self._spanned = mapped, 0
+            self._spanned += spanned
+            if self._spanned >= MAP_BUDGET:
+                self._map, self._spanned = None, 0
+        return mapped
 
     def _truncated(self) -> OSError:
         return OSError(f"{self.path}: file ends before its image data (truncated?)")
