@@ -46,7 +46,7 @@ def test_patches_of_layers_in_any_order_equal_slicing(tmp_path, synthetic, layou
     assert hasattr(segment.direct, "windows")
     height, width = synthetic.volume.shape[1:]
     boxes = [(10, 7, height - 2, 40), (0, 0, 3, width), (height - 5, width - 9, height, width)]
-    boxes.append((height // 2, 3, height // 2 + 1, 4))
+    boxes += [(height // 2, 3, height // 2 + 1, 4), (4, 4, 4, 9)]  # a pixel; no pixel
 
     for layers in ([5, 0, 3, 3], np.arange(2, 6), [7]):
         targets = [np.empty((len(layers), y1 - y0, x1 - x0), "u2") for y0, x0, y1, x1 in boxes]

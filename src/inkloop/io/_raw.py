@@ -76,18 +76,18 @@ class RawArray:
         x1 - x0). The lean path of patches: one map and one slice per window, none of
         `__getitem__`'s index parsing, whose GIL time a training thread feeding a GPU waits
         for (a batch of 8 patches from 20 layers is 160 windows)."""
-        boxes = list(boxes)
-        if not boxes:
+        pairs = [(box, out) for box, out in zip(boxes, targets, strict=True) if _pixels(box)]
+        if not pairs:
             return
         height, width = self.shape[-2:]
         item = self._file_dtype.itemsize
-        reach = max(y1 for _, _, y1, _ in boxes)  # the plane's rows any box reaches
-        spanned = item * sum((y1 - y0 - 1) * width + x1 - x0 for y0, x0, y1, x1 in boxes)
+        reach = max(box[2] for box, _ in pairs)  # the plane's rows any box reaches
+        spanned = item * sum((y1 - y0 - 1) * width + x1 - x0 for (y0, x0, y1, x1), _ in pairs)
         for index, plane in enumerate(planes):
             start = self.offset + plane * height * width * item
             mapped = self._map_for(start + reach * width * item, spanned)
             image = np.ndarray((reach, width), self._file_dtype, mapped, start)
-            for (y0, x0, y1, x1), target in zip(boxes, targets, strict=True):
+            for (y0, x0, y1, x1), target in pairs:
                 target[index] = image[y0:y1, x0:x1]
 
     def _read_rows(self, fd: int, size: int, plane: int, rows: range, out) -> None:
@@ -123,6 +123,11 @@ class RawArray:
 
     def _truncated(self) -> OSError:
         return OSError(f"{self.path}: file ends before its image data (truncated?)")
+
+
+def _pixels(box) -> bool:
+    """Whether the box (y0, x0, y1, x1) holds any pixel."""
+    return box[2] > box[0] and box[3] > box[1]
 
 
 def _planes(outer: list[range]):
