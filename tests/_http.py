@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import threading
 from contextlib import contextmanager
@@ -12,13 +13,25 @@ import zarr
 
 from inkloop.io import write_png
 
+#: the login /private/ asks for, as the community's data server asks for one
+LOGIN = ("registeredusers", "only")
+
 
 class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the folder, except under /missing/ (404), /stall/ (never answers) and
-    /truncate/ (chunks cut off halfway). Records every path asked for."""
+    """Serves the folder, except under /missing/ (404), /stall/ (never answers),
+    /truncate/ (chunks cut off halfway) and /private/ (401 without `LOGIN`). Records every
+    path asked for."""
+
+    def do_HEAD(self):
+        if self._allowed():
+            self.path = self.path.removeprefix("/private")
+            super().do_HEAD()
 
     def do_GET(self):
         self.server.requests.append(self.path)
+        if not self._allowed():
+            return
+        self.path = self.path.removeprefix("/private")
         if self.path.startswith("/missing/"):
             self.send_error(404)
         elif self.path.startswith("/stall/"):
@@ -28,6 +41,17 @@ class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
         else:
             self.path = self.path.removeprefix("/truncate")
             super().do_GET()
+
+    def _allowed(self) -> bool:
+        """Whether the request may go on; a 401 asking for a login is sent if not."""
+        expected = "Basic " + base64.b64encode(":".join(LOGIN).encode()).decode()
+        if not self.path.startswith("/private/") or self.headers["Authorization"] == expected:
+            return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="data"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
 
     def _send_half(self, path: str) -> None:
         body = (Path(self.directory) / path.lstrip("/")).read_bytes()

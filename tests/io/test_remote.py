@@ -10,7 +10,7 @@ from inkloop.cli import main
 from inkloop.io import SegmentError, open_segment
 from inkloop.io._remote import local_folder
 from inkloop.io._sidefiles import side_folder
-from tests._http import serve, write_served_segment
+from tests._http import LOGIN, serve, write_served_segment
 
 pytest.importorskip("aiohttp")
 
@@ -86,6 +86,41 @@ def test_a_404_is_one_message_naming_the_url(served, cache_home):
     with pytest.raises(SegmentError, match="not found on the server") as raised:
         open_segment(url)
     assert url in str(raised.value)
+
+
+def test_a_server_that_asks_for_a_login_gets_it_from_netrc(
+    served, cache_home, tmp_path, monkeypatch, synthetic
+):
+    """As the community's data server does: without a login, one message says where to put
+    it; with it in the file $NETRC names (~/.netrc by default), the segment reads."""
+    base, _server, volume = served
+    url = f"{base}/private/{NAME}.zarr"
+    monkeypatch.setenv("NETRC", str(tmp_path / "absent"))
+    with pytest.raises(SegmentError, match="asks for a login") as raised:
+        open_segment(url)
+    assert url in str(raised.value)
+    assert "machine 127.0.0.1 login" in str(raised.value)
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {LOGIN[0]} password {LOGIN[1]}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    segment = open_segment(url)
+
+    np.testing.assert_array_equal(
+        segment.read([1], slice(0, 40), slice(8, 40)), volume[1:2, :40, 8:40]
+    )
+    np.testing.assert_array_equal(np.asarray(segment.mask), synthetic.mask)  # side files too
+
+    monkeypatch.setenv("NETRC", str(tmp_path / "absent"))  # or the login written in the URL
+    logged_in = url.replace("://", "://{}:{}@".format(*LOGIN))
+    assert open_segment(logged_in).shape == volume.shape
+
+
+def test_a_login_in_a_url_stays_out_of_folder_names(tmp_path):
+    folder = local_folder("https://user:secret@data.example:8443/paths/a.zarr", tmp_path)
+    assert folder.parent == tmp_path / "data.example_8443"
+    assert "secret" not in str(folder)
 
 
 def test_a_stalled_server_times_out_and_leaves_nothing(served, cache_home):

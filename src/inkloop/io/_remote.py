@@ -3,7 +3,8 @@
 The mask and label files beside the zarr are fetched once into a local folder, which is
 where the user's labels are then saved (the server is never written to). Every failure
 of the server (no answer in time, 404, a dropped connection, a truncated chunk) becomes
-one SegmentError naming the URL.
+one SegmentError naming the URL. A server that asks for a login (the community's data
+server does) gets it from ~/.netrc, as curl and wget do.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def local_folder(url: str, cache: str | Path | None = None) -> Path:
     base = Path(cache).expanduser() if cache else _default_cache()
     parts = urlsplit(url.rstrip("/"))
     digest = hashlib.sha1(url.encode()).hexdigest()[:10]
-    return base / parts.netloc.replace(":", "_") / f"{Path(parts.path).name}-{digest}"
+    host = f"{parts.hostname}_{parts.port}" if parts.port else parts.hostname  # no login
+    return base / host / f"{Path(parts.path).name}-{digest}"
 
 
 def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
@@ -72,7 +74,7 @@ def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path 
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    fs = fsspec.filesystem("http", client_kwargs={"timeout": _timeout(timeout)})
+    fs = fsspec.filesystem("http", client_kwargs=_client_kwargs(timeout))
     try:
         with atomic_path(target) as tmp:
             guarded(url, lambda: fs.get_file(url, tmp))
@@ -90,7 +92,7 @@ def guarded(url: str, read):
     except SegmentError:
         raise
     except Exception as error:  # aiohttp, asyncio, fsspec and codecs raise many types
-        raise SegmentError(f"{url}: {_describe(error)}") from error
+        raise SegmentError(f"{url}: {_describe(error, url)}") from error
 
 
 class GuardedArray:
@@ -108,18 +110,21 @@ class GuardedArray:
 def _http_store(url: str, timeout: float):
     from zarr.storage import FsspecStore
 
-    options = {"client_kwargs": {"timeout": _timeout(timeout)}}
+    options = {"client_kwargs": _client_kwargs(timeout)}
     return FsspecStore.from_url(url.rstrip("/"), storage_options=options, read_only=True)
 
 
-def _timeout(seconds: float):
+def _client_kwargs(seconds: float) -> dict:
+    """aiohttp's session settings: a timeout per read, not in total (a large chunk on a slow
+    line is fine, silence is not); ``trust_env`` for the login in ~/.netrc (or the file
+    $NETRC names) and the proxies of the environment, which curl and wget read too."""
     import aiohttp
 
-    # per read, not in total: a large chunk on a slow line is fine, silence is not
-    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+    return {"timeout": timeout, "trust_env": True}
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception, url: str) -> str:
     import asyncio
 
     import aiohttp
@@ -130,6 +135,13 @@ def _describe(error: Exception) -> str:
         return "not found on the server (404)"
     if isinstance(error, aiohttp.ClientPayloadError):
         return f"the server sent a truncated response ({error})"
+    if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403):
+        host = urlsplit(url).hostname
+        return (
+            f"the server asks for a login ({error.status} {error.message}): put it in "
+            f"~/.netrc (or the file $NETRC names) as 'machine {host} login USER password "
+            "PASSWORD'"
+        )
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the server answered {error.status} {error.message}"
     if isinstance(error, aiohttp.ClientError):
