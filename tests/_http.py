@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import tifffile
 import zarr
 
 from inkloop.io import write_png
@@ -67,9 +68,13 @@ class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
 
 def write_served_segment(root: Path, name: str, synthetic) -> np.ndarray:
     """``synthetic`` as ``<name>.zarr`` (OME-Zarr 0.5, 32² chunks) with its mask and labels
-    beside it, as a data server lays a segment out; returns the volume."""
+    beside it and its TIFF layers in ``layers/``, as a data server lays a segment out;
+    returns the volume."""
     group = zarr.create_group(str(root / f"{name}.zarr"), zarr_format=3)
     volume = (synthetic.volume // 256).astype(np.uint8)
+    (root / "layers").mkdir()
+    for z, layer in enumerate(volume):
+        tifffile.imwrite(root / "layers" / f"{z:02d}.tif", layer)
     group.create_array("0", data=volume, chunks=(1, 32, 32))
     group.attrs["ome"] = {"version": "0.5", "multiscales": [{"datasets": [{"path": "0"}]}]}
     write_png(root / f"{name}_mask.png", synthetic.mask.astype(np.uint8) * 255)

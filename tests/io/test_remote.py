@@ -123,6 +123,14 @@ def test_a_login_in_a_url_stays_out_of_folder_names(tmp_path):
     assert "secret" not in str(folder)
 
 
+def test_a_folder_of_tiff_layers_over_http_says_what_to_do(served, cache_home):
+    """The data server also lists segments as folders of TIFF layers: not read over HTTP."""
+    base, _server, _volume = served
+    with pytest.raises(SegmentError, match=r"not a zarr.*download a folder of TIFF") as raised:
+        open_segment(f"{base}/layers/")
+    assert f"{base}/layers/" in str(raised.value)
+
+
 def test_a_stalled_server_times_out_and_leaves_nothing(served, cache_home):
     base, _server, _volume = served
     url = f"{base}/stall/{NAME}.zarr"

@@ -60,7 +60,16 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
         from inkloop.io._chunk_cache import ChunkCache
 
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
-    return guarded(url, lambda: zarr.open(store, mode="r"))
+    try:
+        return guarded(url, lambda: zarr.open(store, mode="r"))
+    except SegmentError as error:
+        if isinstance(error.__cause__, FileNotFoundError) and _exists(url, timeout):
+            raise SegmentError(
+                f"{url}: not a zarr (no zarr.json, .zgroup or .zarray there). Over HTTP "
+                "inkloop reads (OME-)Zarr; download a folder of TIFF layers (wget -r, rclone) "
+                "and open it from disk"
+            ) from error
+        raise
 
 
 def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path | None:
@@ -83,6 +92,17 @@ def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path 
             return None
         raise
     return target
+
+
+def _exists(url: str, timeout: float) -> bool:
+    """Whether the server has something at ``url`` (a folder's listing, a file)."""
+    import fsspec
+
+    fs = fsspec.filesystem("http", client_kwargs=_client_kwargs(timeout))
+    try:
+        return guarded(url, lambda: fs.exists(url))
+    except SegmentError:
+        return False  # the zarr's own error, already on its way, says enough
 
 
 def guarded(url: str, read):
