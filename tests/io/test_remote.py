@@ -117,10 +117,18 @@ def test_a_server_that_asks_for_a_login_gets_it_from_netrc(
     assert open_segment(logged_in).shape == volume.shape
 
 
-def test_a_login_in_a_url_stays_out_of_folder_names(tmp_path):
-    folder = local_folder("https://user:secret@data.example:8443/paths/a.zarr", tmp_path)
+def test_a_login_in_a_url_names_no_folder_and_shows_in_no_message(served, cache_home, tmp_path):
+    url = "https://data.example:8443/paths/a.zarr"
+    folder = local_folder(url.replace("://", "://user:secret@"), tmp_path)
+    assert folder == local_folder(url, tmp_path)  # the labels stay where they were
     assert folder.parent == tmp_path / "data.example_8443"
-    assert "secret" not in str(folder)
+
+    base, _server, _volume = served
+    wrong = f"{base}/private/{NAME}.zarr".replace("://", "://someone:secret@")
+    with pytest.raises(SegmentError, match="asks for a login") as raised:
+        open_segment(wrong)
+    assert "secret" not in str(raised.value)
+    assert f"{base}/private/{NAME}.zarr" in str(raised.value)
 
 
 def test_a_folder_of_tiff_layers_over_http_says_what_to_do(served, cache_home):

@@ -10,7 +10,9 @@ system call and a hand-over of the GIL per row, 93% of the training sampler's ti
 read made it 2.1x faster, and the kept map 2.3x faster again: one thread samples ~2200
 patches of 16 x 64² a second on the 2-core VM, where it sampled ~940. A bigger budget buys
 more speed for more RSS: over 16 MB, 32 MB raised the peak RSS of predicting a 16 x 8192²
-segment by another ~100 MB; each map also holds one file descriptor.)
+segment by another ~100 MB; each map also holds one file descriptor.) Windows are copied
+outside the file's lock, so a map past its budget is only let go of, and unmapped when the
+last thread copying through it is done: for that moment a file may hold one more map.
 Whole rows are one pread, which touches no map at all.
 """
 
@@ -82,6 +84,10 @@ class RawArray:
         height, width = self.shape[-2:]
         item = self._file_dtype.itemsize
         reach = max(box[2] for box, _ in pairs)  # the plane's rows any box reaches
+        if min(min(box[:2]) for box, _ in pairs) < 0 or reach > height:
+            raise IndexError(f"a window leaves the {height} x {width} image: {boxes}")
+        if max(box[3] for box, _ in pairs) > width:  # a view would run into the next row
+            raise IndexError(f"a window leaves the {height} x {width} image: {boxes}")
         spanned = item * sum((y1 - y0 - 1) * width + x1 - x0 for (y0, x0, y1, x1), _ in pairs)
         for index, plane in enumerate(planes):
             start = self.offset + plane * height * width * item

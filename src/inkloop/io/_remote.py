@@ -34,10 +34,19 @@ def segment_location(text: str) -> str | Path:
 def local_folder(url: str, cache: str | Path | None = None) -> Path:
     """The local folder of a remote segment: its side files, labels and cached chunks."""
     base = Path(cache).expanduser() if cache else _default_cache()
+    url = without_login(url)  # a login written into the URL names no folder, nor moves one
     parts = urlsplit(url.rstrip("/"))
     digest = hashlib.sha1(url.encode()).hexdigest()[:10]
-    host = f"{parts.hostname}_{parts.port}" if parts.port else parts.hostname  # no login
-    return base / host / f"{Path(parts.path).name}-{digest}"
+    return base / parts.netloc.replace(":", "_") / f"{Path(parts.path).name}-{digest}"
+
+
+def without_login(url: str) -> str:
+    """``url`` without a login written into it (https://USER:PASSWORD@host/…): what messages
+    and folder names show."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
@@ -65,9 +74,9 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
     except SegmentError as error:
         if isinstance(error.__cause__, FileNotFoundError) and _exists(url, timeout):
             raise SegmentError(
-                f"{url}: not a zarr (no zarr.json, .zgroup or .zarray there). Over HTTP "
-                "inkloop reads (OME-)Zarr; download a folder of TIFF layers (wget -r, rclone) "
-                "and open it from disk"
+                f"{without_login(url)}: not a zarr (no zarr.json, .zgroup or .zarray there). "
+                "Over HTTP inkloop reads (OME-)Zarr; download a folder of TIFF layers "
+                "(wget -r, rclone) and open it from disk"
             ) from error
         raise
 
@@ -112,7 +121,7 @@ def guarded(url: str, read):
     except SegmentError:
         raise
     except Exception as error:  # aiohttp, asyncio, fsspec and codecs raise many types
-        raise SegmentError(f"{url}: {_describe(error, url)}") from error
+        raise SegmentError(f"{without_login(url)}: {_describe(error, url)}") from error
 
 
 class GuardedArray:
@@ -155,12 +164,16 @@ def _describe(error: Exception, url: str) -> str:
         return "not found on the server (404)"
     if isinstance(error, aiohttp.ClientPayloadError):
         return f"the server sent a truncated response ({error})"
-    if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403):
-        host = urlsplit(url).hostname
+    host = urlsplit(url).hostname
+    if isinstance(error, aiohttp.ClientResponseError) and error.status == 401:
         return (
-            f"the server asks for a login ({error.status} {error.message}): put it in "
-            f"~/.netrc (or the file $NETRC names) as 'machine {host} login USER password "
-            "PASSWORD'"
+            f"the server asks for a login (401 {error.message}): put it in ~/.netrc (or the "
+            f"file $NETRC names) as 'machine {host} login USER password PASSWORD'"
+        )
+    if isinstance(error, aiohttp.ClientResponseError) and error.status == 403:
+        return (
+            f"the server refused it (403 {error.message}): check the login for {host} in "
+            "~/.netrc, or the file is not public"
         )
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the server answered {error.status} {error.message}"

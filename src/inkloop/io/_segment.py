@@ -18,6 +18,7 @@ from inkloop.io._remote import (
     is_url,
     local_folder,
     open_zarr_url,
+    without_login,
 )
 from inkloop.io._sources import LayerSource, open_source, zarr_source
 
@@ -116,7 +117,8 @@ def open_segment(
             raise SegmentError("no segment path given")
         source = open_source(path)
     volume = source.levels[0]
-    window = _window(path, volume.shape[0], z_start, z_count)
+    shown = without_login(path) if is_url(path) else path  # what messages name
+    window = _window(shown, volume.shape[0], z_start, z_count)
     order = slice(None, None, -1) if reverse else slice(None)
     sidecars = _find_sidecars(source)
     layers = {key: _load_sidecar(info, volume.shape[1:], key) for key, info in sidecars.items()}
@@ -140,7 +142,7 @@ def _open_remote(url: str, cache, timeout: float) -> LayerSource:
     folder = local_folder(url, cache)
     node = open_zarr_url(url, cache=cache, timeout=timeout)
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
-    source = zarr_source(node, url, folder, stamp=stamp, wrap=GuardedArray)
+    source = zarr_source(node, without_login(url), folder, stamp=stamp, wrap=GuardedArray)
     parent = url.rstrip("/").rsplit("/", 1)[0]
     for stems in SIDECARS.values():
         fetch_side_file(f"{parent}/{source.name}_{stems[0]}.png", folder, timeout)
