@@ -18,6 +18,22 @@ def _batch_norms(model) -> int:
     return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
 
 
+def _concatenations_into_convolutions(model) -> int:
+    """Channel concatenations that feed a convolution (through Identity modules)."""
+    from torch.fx import symbolic_trace
+
+    graph = model if isinstance(model, torch.fx.GraphModule) else symbolic_trace(model)
+    modules = dict(graph.named_modules())
+    count = 0
+    for node in graph.graph.nodes:
+        if node.op == "call_module" and isinstance(modules[node.target], torch.nn.Conv2d):
+            source = node.args[0]
+            while source.op == "call_module" and type(modules[source.target]) is torch.nn.Identity:
+                source = source.args[0]
+            count += source.target is torch.cat
+    return count
+
+
 def _trained_statistics(model, channels: int):
     """``model`` after a few training-mode passes, so its BatchNorms hold statistics that
     differ from their initial 0 and 1 (folding those would test nothing)."""
@@ -34,6 +50,8 @@ def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(z_st
     folded = inference_graph(model)
 
     assert _batch_norms(folded) == 0
+    assert _concatenations_into_convolutions(model) == len(config.decoder_channels) - 1
+    assert _concatenations_into_convolutions(folded) == 0  # split into a sum of convolutions
     assert model.training  # the trainer's model goes on as it was
     assert _batch_norms(model) > 0
     inputs = torch.rand(2, 6, 64, 96)

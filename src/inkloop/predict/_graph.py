@@ -1,30 +1,36 @@
-"""A model made ready for predicting only: eval mode, each BatchNorm folded into its convolution.
+"""A model made ready for predicting only: eval mode, BatchNorms folded, concatenations split.
 
 In eval mode a BatchNorm is an affine map per channel, so it folds into the weights of the
 convolution before it, and the forward pass skips one full read and write of every feature
 map. The outputs are the same to float rounding; a 1024² viewport of the default model on two
 AVX2 CPU cores in float32 takes 17-20% less time (docs/quality.md, "Screens of 2026-12-03
 (fourth session)").
-torch.fx does the tracing and the folding rather than a walk over named modules, because
+A UNet's decoder concatenates its upsampled features with the encoder's skip before each
+block's first convolution; that convolution is a sum over its input channels, so it splits
+into one convolution per concatenated part whose outputs are added, and the copy of every
+pixel of both parts into one tensor goes (in channels_last on a CPU it cost about as much as
+the convolution it fed: the viewport a further ~10% less, docs/quality.md, "Concatenations").
+torch.fx does the tracing and the rewriting rather than a walk over named modules, because
 timm's encoders keep their BatchNorms as attributes beside the convolutions, not in
-Sequentials.
+Sequentials, and the concatenations are function calls inside smp's decoder.
 """
 
 from __future__ import annotations
 
 import copy
+import operator
 import warnings
 
 
 def inference_graph(model):
     """An eval-mode copy of ``model`` with every BatchNorm folded into the convolution it
-    follows; the model itself is left as it was (it may go on training). A model torch.fx
-    cannot trace (some smp encoders branch on their inputs) is copied unfolded, with a
-    warning that says so."""
+    follows and every convolution of concatenated inputs split by input; the model itself is
+    left as it was (it may go on training). A model torch.fx cannot trace (some smp encoders
+    branch on their inputs) is copied unfolded, with a warning that says so."""
     from torch.fx.experimental.optimization import fuse
 
     try:
-        return fuse(copy.deepcopy(model).eval(), inplace=True)
+        graph = fuse(copy.deepcopy(model).eval(), inplace=True)
     except Exception as error:  # fx raises several types for an untraceable forward
         warnings.warn(
             f"predicting without folded BatchNorms (torch.fx cannot trace this model: "
@@ -33,3 +39,96 @@ def inference_graph(model):
             stacklevel=2,
         )
         return copy.deepcopy(model).eval()
+    try:
+        _split_concatenations(graph, _sample_input(graph))
+    except Exception as error:  # a graph the sample input does not fit: folded, not split
+        warnings.warn(
+            f"predicting with concatenations unsplit ({type(error).__name__}: {error})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return graph
+
+
+def _split_concatenations(graph, sample) -> None:
+    """Rewrite, in place, each ``conv(cat([a, b, …], dim=1))`` as ``conv_a(a) + conv_b(b) +
+    …``, the convolution's weights split along its input channels (the bias goes with the
+    first part). ``sample``: an input the graph runs on, to learn each part's channels."""
+    import torch
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    with torch.inference_mode():
+        ShapeProp(graph).propagate(sample)
+    modules = dict(graph.named_modules())
+    for node in list(graph.graph.nodes):
+        conv = modules.get(node.target) if node.op == "call_module" else None
+        parts = _concatenated(node.args[0], modules) if _plain_conv(conv) else None
+        if parts is None:
+            continue
+        sizes = [part.meta["tensor_meta"].shape[1] for part in parts]
+        with graph.graph.inserting_before(node):
+            total = None
+            for index, weight in enumerate(conv.weight.split(sizes, dim=1)):
+                name = f"{node.target.replace('.', '_')}_part{index}"
+                graph.add_submodule(name, _conv_like(conv, weight, with_bias=index == 0))
+                out = graph.graph.call_module(name, (parts[index],))
+                total = (
+                    out if total is None else graph.graph.call_function(operator.add, (total, out))
+                )
+        node.replace_all_uses_with(total)
+        graph.graph.erase_node(node)
+    graph.graph.eliminate_dead_code()
+    graph.delete_all_unused_submodules()
+    graph.recompile()
+
+
+def _concatenated(node, modules):
+    """The parts of the channel concatenation ``node`` is (through Identity modules, which
+    smp puts where an attention could be), if nothing else reads it; else None."""
+    import torch
+
+    while (
+        getattr(node, "op", None) == "call_module"
+        and type(modules.get(node.target)) is torch.nn.Identity
+        and len(node.users) == 1
+    ):
+        node = node.args[0]
+    if getattr(node, "target", None) is not torch.cat or len(node.users) != 1:
+        return None
+    dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
+    return list(node.args[0]) if dim == 1 else None
+
+
+def _plain_conv(module) -> bool:
+    import torch
+
+    return (
+        isinstance(module, torch.nn.Conv2d)
+        and module.groups == 1
+        and module.padding_mode == "zeros"
+    )
+
+
+def _conv_like(conv, weight, *, with_bias: bool):
+    """A convolution as ``conv`` over ``weight``'s input channels, holding ``weight``."""
+    import torch
+
+    bias = with_bias and conv.bias is not None
+    part = torch.nn.Conv2d(
+        weight.shape[1], conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+        conv.dilation, bias=bias, device=weight.device, dtype=weight.dtype,
+    )  # fmt: skip
+    with torch.no_grad():
+        part.weight.copy_(weight)
+        if bias:
+            part.bias.copy_(conv.bias)
+    return part
+
+
+def _sample_input(graph):
+    """A small input the model takes: its first convolution's channels, 64² pixels (a z-stem
+    reads any count of layers from its run up)."""
+    import torch
+
+    first = next(m for m in graph.modules() if isinstance(m, torch.nn.Conv2d))
+    return torch.zeros(1, first.in_channels, 64, 64, device=first.weight.device)
