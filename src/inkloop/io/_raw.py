@@ -84,9 +84,12 @@ class RawArray:
         height, width = self.shape[-2:]
         item = self._file_dtype.itemsize
         reach = max(box[2] for box, _ in pairs)  # the plane's rows any box reaches
-        if min(min(box[:2]) for box, _ in pairs) < 0 or reach > height:
-            raise IndexError(f"a window leaves the {height} x {width} image: {boxes}")
-        if max(box[3] for box, _ in pairs) > width:  # a view would run into the next row
+        # a box past the image would read the next row's or plane's pixels through the view
+        if (
+            min(min(box[:2]) for box, _ in pairs) < 0
+            or reach > height
+            or any(box[3] > width for box, _ in pairs)
+        ):
             raise IndexError(f"a window leaves the {height} x {width} image: {boxes}")
         spanned = item * sum((y1 - y0 - 1) * width + x1 - x0 for (y0, x0, y1, x1), _ in pairs)
         for index, plane in enumerate(planes):
