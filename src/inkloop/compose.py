@@ -169,8 +169,8 @@ def read_patches(
     ``margin`` layers each side) whose image pixels start at ``corners`` [(y, x), ...] and
     span ``size``. A patch may reach past the image edge; those pixels are 0.
 
-    The raw blocks are read in one call and mapped once: per patch, the calls (and the GIL
-    they hold) would take as long as the reads of small training patches.
+    The raw blocks are read in one call and normalised in one pass: per patch, the calls (and
+    the GIL they hold) would take as long as the reads of small training patches.
     """
     layers = composition.layer_indices(segment.shape[0], margin)
     blocks = read_blocks(segment, layers, corners, size)
