@@ -1,7 +1,7 @@
 """Training throughput and quality of the default model; prints one JSON object.
 
     python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
-        [--batch-size N] [--full-precision]
+        [--batch-size N] [--loader-workers N] [--full-precision]
 
 Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
 default composition's resolution), as the engine's previews run it while it trains
@@ -10,7 +10,9 @@ whole-segment predictions run it (``viewport_forward_folded_s``, `inference_grap
 Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augmentation,
 forward/backward, AdamW) at the default patch and batch size, against the same model's pure
 step rate on pre-made device tensors (the ceiling); ``loader_patches_per_s``: the sampler alone
-in one thread (what the loader thread asks of the GIL a training thread shares). Quality: F0.5
+in one thread (what the loader thread asks of the GIL a training thread shares); ``loader``:
+which stream made the batches (``--loader-workers``, default as training: worker processes on
+a GPU with the cores for them, `inkloop.train.auto_workers`). Quality: F0.5
 (best threshold) on the unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment
 after 60 s and 300 s of CPU training with default settings from labels on its top-left
 quarter. ``--full-precision``: training
@@ -41,12 +43,18 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true", help="throughput only")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument(
+        "--loader-workers", type=int, help="batch worker processes (default: as training's)"
+    )
+    parser.add_argument(
         "--full-precision", action="store_true", help="train and time the viewport in float32"
     )
     args = parser.parse_args()
     amp = not args.full_precision
     segment = synthetic_segment(args.cache)
-    result = _throughput(segment, args.device, args.steps, args.batch_size, amp)
+    config = TrainConfig(
+        device=args.device, batch_size=args.batch_size, amp=amp, loader_workers=args.loader_workers
+    )
+    result = _throughput(segment, config, args.steps)
     result["viewport_forward_s"] = _viewport_forward(result["device"], amp)
     result["viewport_forward_folded_s"] = _viewport_forward(result["device"], amp, folded=True)
     if not args.skip_quality:
@@ -83,9 +91,7 @@ def _parts(segment, quarter_only: bool):
     return composition, normalisation, LabelStore(ink, labelled), ink, mask, labelled
 
 
-def _throughput(
-    segment, device: str, steps: int, batch_size: int, amp: bool, rounds: int = 3
-) -> dict:
+def _throughput(segment, config: TrainConfig, steps: int, rounds: int = 3) -> dict:
     """Pipeline and ceiling step rates, measured in alternation ``rounds`` times (medians):
     on a shared VM the speed drifts by up to a third between minutes."""
     import torch
@@ -93,7 +99,6 @@ def _throughput(
     from inkloop.train import Trainer, augment_batch
 
     composition, normalisation, labels, *_ = _parts(segment, quarter_only=True)
-    config = TrainConfig(device=device, batch_size=batch_size, amp=amp)
     trainer = Trainer(segment, labels, composition, normalisation, config)
     for _ in range(3):  # warm up: allocator, cudnn autotune, prefetch queue
         trainer.step()
@@ -111,7 +116,8 @@ def _throughput(
         )
         trainer.step()  # restarts the batch stream
         pipelines.append(_rate(trainer.step, steps, trainer.batch_size, trainer.device))
-    sampler, rng = trainer.batches().sampler, np.random.default_rng(0)
+    stream = trainer.batches()
+    sampler, kind, rng = stream.sampler, type(stream).__name__, np.random.default_rng(0)
     trainer.close()  # its loader thread stops before this one is timed
     loader = _rate(lambda: sampler.batch(trainer.batch_size, rng), 50, trainer.batch_size, None)
     return {
@@ -126,6 +132,7 @@ def _throughput(
         },
         "patch_size": trainer.config.patch_size,
         "batch_size": trainer.batch_size,
+        "loader": kind,  # BatchStream (a thread) or ProcessBatchStream
     }
 
 

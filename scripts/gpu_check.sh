@@ -12,10 +12,12 @@
 # The parts (PARTS, default all) run in the order of what they are needed for, each with a
 # time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s):
 #   tests          the gpu-marked tests
-#   train          the training pipeline against its step ceiling, at the default batch and at
-#                  GPU_BATCH (a candidate GPU default, measured before it becomes one)
+#   train          the training pipeline against its step ceiling at the default batch, its
+#                  batches made by worker processes (the default on a GPU) and by one thread
 #   quality        the real-crop protocol at 30 s with the defaults
-#   quality_batch  the same with --batch-size GPU_BATCH
+#   train_batch    the pipeline at GPU_BATCH (a candidate GPU default, measured before it
+#                  becomes one)
+#   quality_batch  the real-crop protocol with --batch-size GPU_BATCH
 #   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask,
 #                  then where its time goes (bench_predict's stages)
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests train quality quality_batch predict} "
+parts=" ${PARTS:-tests train quality train_batch quality_batch predict} "
 mkdir -p "$out"
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -77,13 +79,15 @@ wanted tests && step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovid
 if wanted train; then
   step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
     --skip-quality --steps "$steps"
-  step bench_train_batch 90 python3 benchmarks/bench_train.py --device "$device" \
-    --cache "$cache" --skip-quality --steps "$steps" --batch-size "$gpu_batch"
+  step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
+    --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
 fi
 # the dev protocol at 30 s of GPU training; inkloop's runs only (the peer's figures do not
 # change with inkloop's defaults, and the device call has no room for both)
 wanted quality && step bench_quality 300 python3 benchmarks/bench_quality.py \
   --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}"
+wanted train_batch && step bench_train_batch 90 python3 benchmarks/bench_train.py \
+  --device "$device" --cache "$cache" --skip-quality --steps "$steps" --batch-size "$gpu_batch"
 wanted quality_batch && step bench_quality_batch 200 python3 benchmarks/bench_quality.py \
   --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]:0:2}" \
   --seeds "${batch_seeds[@]}" --train-options "--batch-size $gpu_batch"

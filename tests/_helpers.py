@@ -86,3 +86,10 @@ def _terminal_ctrl_c() -> None:
     (a GUI test's event loop may leave SIGINT ignored, which a child would inherit)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def read_labels_when_told(store, ready, go, out) -> None:
+    """A spawned process's view of a shared LabelStore: what it reads after ``go``."""
+    ready.set()
+    go.wait()
+    out.put((store.version, int(store.ink[8:16, 16:24].min()), store.ink_share()))

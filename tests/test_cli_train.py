@@ -54,12 +54,16 @@ def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tm
                 str(out),
                 "--max-steps",
                 "1",
+                "--loader-workers",
+                "1",
                 *FAST,
             ]
         )
         == 0
     )
-    assert load_checkpoint(again).step == 3  # continued, not restarted
+    continued = load_checkpoint(again)
+    assert continued.step == 3  # continued, not restarted
+    assert continued.train.loader_workers == 1  # its batches came from a worker process
 
 
 def test_labels_and_supervision_from_files(training_folder, tmp_path, capsys):
@@ -159,6 +163,7 @@ def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
         (lambda tmp: ["--max-steps", "0"], "step limit 0 must be at least 1"),
         (lambda tmp: ["--max-seconds", "0"], "time limit 0.0 s must be above 0"),
         (lambda tmp: ["--batch-size", "0"], "batch size 0 must be at least 1"),
+        (lambda tmp: ["--loader-workers", "-1"], "loader workers -1 must be 0 or more"),
         (lambda tmp: ["--patch-size", "0"], "patch size 0 must be a multiple of 32"),
     ],
 )

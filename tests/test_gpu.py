@@ -15,7 +15,7 @@ from inkloop.engine import PredictionReady
 from inkloop.io import open_segment
 from inkloop.model import autocast, build_model
 from inkloop.predict import Predictor, inference_graph
-from inkloop.train import LabelStore, Trainer
+from inkloop.train import LabelStore, ProcessBatchStream, Trainer
 from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
@@ -56,6 +56,14 @@ def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment,
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     mixed = autocast(trainer.device)
     assert mixed.fast_dtype == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
+def test_batches_from_worker_processes_train_on_the_gpu(segment):
+    trainer = _trainer(segment, loader_workers=2)
+    results = [trainer.step() for _ in range(5)]
+    assert isinstance(trainer.batches(), ProcessBatchStream)
+    trainer.close()
+    assert all(np.isfinite(r.loss) and r.notice is None for r in results)
 
 
 def test_out_of_gpu_memory_halves_the_batch_and_training_goes_on(segment):

@@ -173,6 +173,13 @@ def _add_train(commands) -> None:
         help="patches a step (default %(default)s)",
     )
     train.add_argument(
+        "--loader-workers",
+        type=int,
+        metavar="N",
+        help="processes that make the batches (0: one thread; default: none on a CPU, up to 4 "
+        "on a GPU, as the cores allow)",
+    )
+    train.add_argument(
         "--lr", type=float, default=TrainConfig.lr, help="peak learning rate (default %(default)s)"
     )
     train.add_argument(
@@ -227,6 +234,7 @@ def _train(args) -> int:
         train=TrainConfig(
             patch_size=args.patch_size,
             batch_size=args.batch_size,
+            loader_workers=args.loader_workers,
             lr=args.lr,
             max_steps=args.max_steps,
             max_seconds=max_seconds,

@@ -117,6 +117,8 @@ class TrainConfig:
     amp: bool = True  # mixed precision where the hardware has it (`inkloop.model.autocast`)
     threads: int | None = None  # torch CPU threads; leave a core free when a GUI is live
     loader_threads: int = 1
+    # batch worker processes, None: `inkloop.train.auto_workers` (none on a CPU, some on a GPU)
+    loader_workers: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -132,6 +134,8 @@ class TrainConfig:
             raise ValueError(f"time limit {self.max_seconds} s must be above 0 (or none)")
         if not 0 <= self.ema < 1:
             raise ValueError(f"weight average decay {self.ema} must be in 0..1 (0 turns it off)")
+        if self.loader_workers is not None and self.loader_workers < 0:
+            raise ValueError(f"loader workers {self.loader_workers} must be 0 or more (or none)")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"unknown schedule {self.schedule!r}: use cosine or constant")
 

@@ -94,6 +94,21 @@ def test_label_updates_reach_the_child(shared):
         proxy.update_labels(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool), (0, 0, 8, 8))
 
 
+def test_batch_workers_of_the_child_train_on_the_labels_sent_to_it(training_folder):
+    recorder = Recorder()
+    ink, supervised = folder_labels(training_folder)
+    settings = process_settings()
+    settings = replace(settings, train=replace(settings.train, loader_workers=1))
+    with EngineProcess(training_folder, ink, supervised, settings, recorder) as proxy:
+        proxy.start()
+        recorder.wait_for(steps_done(1))
+        proxy.update_labels(np.zeros((96, 128), np.uint8), np.zeros((96, 128), bool), WHOLE)
+        # the worker finds nothing left to learn from in the labels it shares with the child
+        recorder.wait_for(lambda events: of_kind(Failed, events))
+    (failed,) = of_kind(Failed, recorder.events)
+    assert failed.message == "no labelled pixels left to train on: paint some labels"
+
+
 def test_previews_stream_tile_by_tile(shared, training_folder):
     proxy, recorder = shared
     since = recorder.mark()

@@ -12,7 +12,14 @@ import torch
 from inkloop.compose import sample_normalisation
 from inkloop.io import open_segment
 from inkloop.predict import Predictor
-from inkloop.train import BatchStream, LabelStore, PatchSampler, Trainer
+from inkloop.train import (
+    BatchStream,
+    LabelError,
+    LabelStore,
+    PatchSampler,
+    ProcessBatchStream,
+    Trainer,
+)
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 
@@ -128,10 +135,18 @@ def test_half_resolution_patches_span_twice_the_labels(parts):
     np.testing.assert_allclose(batch.ink[inside], 0.5)
 
 
-def test_new_labels_reach_the_next_batch(parts):
+@pytest.mark.parametrize(
+    "make_stream",
+    [
+        lambda sampler: BatchStream(sampler, 4, threads=2),
+        lambda sampler: ProcessBatchStream(sampler, 4, workers=2),
+    ],
+    ids=["threads", "processes"],
+)
+def test_new_labels_reach_the_next_batch(parts, make_stream):
     segment, labels, composition, normalisation = parts
     sampler = PatchSampler(segment, composition, normalisation, labels, patch_size=32)
-    stream = BatchStream(sampler, 4, threads=2)
+    stream = make_stream(sampler)
     try:
         assert stream.next().weight[:, 16, 16].all()  # centres are labelled
         height, width = labels.shape
@@ -149,8 +164,9 @@ def test_new_labels_reach_the_next_batch(parts):
         stream.close()
 
 
-def test_out_of_gpu_memory_halves_the_batch_and_tells_once(parts):
-    trainer = _trainer(parts, batch_size=8)
+@pytest.mark.parametrize("workers", [0, 1], ids=["thread", "worker process"])
+def test_out_of_gpu_memory_halves_the_batch_and_tells_once(parts, workers):
+    trainer = _trainer(parts, batch_size=8, loader_workers=workers)
 
     def too_big(_module, inputs):
         if inputs[0].shape[0] > 2:
@@ -163,6 +179,22 @@ def test_out_of_gpu_memory_halves_the_batch_and_tells_once(parts):
     assert result.batch_size == again.batch_size == 2
     assert result.notice == "out of GPU memory: batch size halved to 4, training goes on"
     assert again.notice is None
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["thread", "worker process"])
+def test_a_step_without_labels_fails_and_new_labels_let_training_go_on(parts, workers):
+    labels = parts[1]
+    saved = labels.ink.copy(), labels.supervised.copy()
+    trainer = _trainer(parts, loader_workers=workers)
+    try:
+        trainer.step()
+        labels.update(np.zeros_like(saved[0]), np.zeros_like(saved[1]), (0, 0, *labels.shape))
+        with pytest.raises(LabelError, match="no labelled pixels left"):
+            trainer.step()
+        labels.update(*saved, (0, 0, *labels.shape))  # the user paints again and restarts
+        assert trainer.step().labels_version == labels.version
+    finally:
+        trainer.close()
 
 
 def test_a_diverged_step_leaves_the_weights_alone(parts):

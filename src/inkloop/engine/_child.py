@@ -7,16 +7,13 @@ module level: torch and smp are imported in `_setup`, in the child only.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
 import queue
 import shutil
-import sys
 import threading
 import time
-import types
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -24,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._spawn import start_spawned
 from inkloop.engine._commands import Close, Command, Request, UpdateLabels, Wait
 from inkloop.engine._events import Failed, Ready
 from inkloop.engine._labelfiles import LabelFiles
@@ -102,39 +100,17 @@ def spawn_child(spec: Spec, settings) -> ChildHandle:
     events_read, events_write = context.Pipe(duplex=False)
     args = (spec, settings, time.time(), commands_read, events_write)
     process = context.Process(target=child_main, args=args, name="inkloop-engine", daemon=True)
-    with _user_main_hidden():
-        process.start()
+    start_spawned(process)
     commands_read.close()  # the child holds these ends now: EOF on events means it ended
     events_write.close()
     return ChildHandle(process, commands_write, events_read)
 
 
-_MAIN_SWAP = threading.Lock()
-
-
-@contextlib.contextmanager
-def _user_main_hidden():
-    """Hide the parent's ``__main__`` while a spawned child is started.
-
-    multiprocessing's spawn makes the child re-import the parent's main script (by path, or by
-    module name under ``python -m``). A napari script without an ``if __name__ ==
-    "__main__":`` guard would build a second viewer in the engine child, which then segfaults
-    when torch follows (docs/architecture §3); a script calling ``napari.run()`` at top level
-    would block it. While `Process.start` records what the child should import,
-    ``__main__`` is a bare module with neither a file nor a spec, so the child imports
-    inkloop and nothing else.
-    """
-    with _MAIN_SWAP:
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = main
-
-
 def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> None:
     """Entry point of the child: set up, say Ready, apply commands until close or EOF."""
+    # the parent still ends this process with its own (end_child, and at exit as a daemon);
+    # here the flag would only forbid the training's batch workers (`ProcessBatchStream`)
+    multiprocessing.current_process().daemon = False
     outbox = Outbox(events)
     inbox: queue.Queue = queue.Queue()
     # read commands from the start, so a parent sending during our slow set-up never blocks

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
 
 from inkloop.boxes import check_box
 from inkloop.compose import padded_window
+from inkloop.train._shared import SharedArrays
 
 CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
 INK_LEVEL = 128  # uint8 labels at or above this count as ink for sampling and class checks
@@ -22,7 +24,8 @@ class LabelStore:
 
     ``validation`` (y0, x0, y1, x1) is the validation region: its labels are kept for scoring
     but never sampled or used by the loss. Updates and reads are guarded by one lock, so
-    the GUI (or the engine's command side) can update while the trainer samples.
+    the GUI (or the engine's command side) can update while the trainer samples; after
+    `share`, worker processes sample the same labels, under the same lock.
     """
 
     def __init__(self, ink: np.ndarray, supervised: np.ndarray, validation=None) -> None:
@@ -40,16 +43,57 @@ class LabelStore:
         grid = (-(-self.shape[0] // CELL), -(-self.shape[1] // CELL))
         self._cells_supervised = np.zeros(grid, np.int64)
         self._cells_ink = np.zeros(grid, np.int64)
+        self._version = np.zeros(1, np.int64)
         self._lock = threading.Lock()
-        self.version = 0
+        self._shared: SharedArrays | None = None
         self._recount((0, 0, *self.shape))
+
+    @property
+    def version(self) -> int:
+        """How many updates these labels have had (a batch cut before the last is stale)."""
+        return int(self._version[0])
+
+    def share(self, context) -> None:
+        """Move the labels into shared memory, behind a lock of the multiprocessing
+        ``context``, so that processes it spawns with this store sample what the user paints
+        from then on (the store pickles as a handle to that memory). Idempotent."""
+        with self._locked():
+            if self._shared is not None:
+                return
+            self._shared = SharedArrays.holding({name: getattr(self, name) for name in _SHARED})
+            self._adopt(self._shared)
+            self._lock = context.Lock()  # `_locked` callers waiting on the old one retry
+
+    def __getstate__(self) -> dict:
+        if self._shared is None:
+            raise TypeError("a LabelStore pickles only once shared (LabelStore.share)")
+        return {"shared": self._shared, "lock": self._lock, "validation": self.validation}
+
+    def __setstate__(self, state: dict) -> None:
+        self._shared, self._lock = state["shared"], state["lock"]
+        self._adopt(self._shared)
+        self.shape, self.validation = self.ink.shape, state["validation"]
+
+    def _adopt(self, shared: SharedArrays) -> None:
+        for name in _SHARED:
+            setattr(self, name, shared[name])
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """Hold the store's lock (the one `share` put in place, if it did while waiting)."""
+        while True:
+            lock = self._lock
+            with lock:
+                if lock is self._lock:
+                    yield
+                    return
 
     def update(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1) with these patches."""
         y0, x0, y1, x1 = check_box(bbox, self.shape, "label box")
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
-        with self._lock:
+        with self._locked():
             self.ink[y0:y1, x0:x1] = ink
             self.supervised[y0:y1, x0:x1] = supervised
             self.trainable[y0:y1, x0:x1] = supervised
@@ -57,11 +101,11 @@ class LabelStore:
                 vy0, vx0, vy1, vx1 = self.validation
                 self.trainable[vy0:vy1, vx0:vx1] = False
             self._recount((y0, x0, y1, x1))
-            self.version += 1
+            self._version[0] += 1
 
     def check_trainable(self) -> None:
         """Raise LabelError with what to do if there is nothing to learn from yet."""
-        with self._lock:
+        with self._locked():
             supervised = int(self._cells_supervised.sum())
             ink = int(self._cells_ink.sum())
         if supervised == 0 and self.validation is not None and self.supervised.any():
@@ -81,13 +125,13 @@ class LabelStore:
 
     def ink_share(self) -> float:
         """Share of the trainable pixels labelled ink (0 with none labelled)."""
-        with self._lock:
+        with self._locked():
             supervised = int(self._cells_supervised.sum())
             return int(self._cells_ink.sum()) / supervised if supervised else 0.0
 
     def sample_centres(self, rng: np.random.Generator, count: int, ink_share: float) -> np.ndarray:
         """``count`` (y, x) pixels, all trainable; about ``ink_share`` of them drawn near ink."""
-        with self._lock:
+        with self._locked():
             if not self._cells_supervised.any():
                 raise LabelError("no labelled pixels left to train on: paint some labels")
             near_ink = int(rng.binomial(count, ink_share)) if self._cells_ink.any() else 0
@@ -97,14 +141,14 @@ class LabelStore:
 
     def cut(self, y: int, x: int, size: int) -> tuple[np.ndarray, np.ndarray]:
         """Ink (float32 0..1) and loss weights (trainable, bool) in a window; 0 off the image."""
-        with self._lock:
+        with self._locked():
             ink = padded_window(self.ink, y, x, size)
             weight = padded_window(self.trainable, y, x, size)
         return ink * np.float32(1 / 255), weight
 
     def summary(self) -> dict:
         """Counts for the checkpoint's provenance."""
-        with self._lock:
+        with self._locked():
             ink_pixels = int(np.count_nonzero(self.ink[self.supervised] >= INK_LEVEL))
             supervised = int(np.count_nonzero(self.supervised))
             soft = int(np.count_nonzero((self.ink > 0) & (self.ink < 255) & self.supervised))
@@ -144,6 +188,9 @@ class LabelStore:
             dy, dx = divmod(int(candidates[rng.integers(candidates.size)]), window.shape[1])
             centres.append((cy * CELL + dy, cx * CELL + dx))
         return centres
+
+
+_SHARED = ("ink", "supervised", "trainable", "_cells_supervised", "_cells_ink", "_version")
 
 
 def _cell_sums(block: np.ndarray) -> np.ndarray:

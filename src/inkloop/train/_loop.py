@@ -16,7 +16,8 @@ from inkloop.train._average import weight_average
 from inkloop.train._calibration import ShareCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
-from inkloop.train._sampler import BatchStream, PatchSampler
+from inkloop.train._sampler import PatchSampler
+from inkloop.train._workers import auto_workers, open_stream
 
 CALIBRATE_EVERY = 20  # steps between measurements of where p = 0.5 falls (~3% of a CPU step)
 # Whole windows, not 64² patches, whose logits read lower for want of context (docs/quality.md)
@@ -86,7 +87,8 @@ class Trainer:
             segment, composition, normalisation, labels, patch_size=window
         )
         self._initial_offset = init.logit_offset if init is not None else 0.0
-        self._stream: BatchStream | None = None  # started by the first step
+        self._stream = None  # a BatchStream or ProcessBatchStream, started by the first step
+        self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
 
     @property
@@ -105,9 +107,14 @@ class Trainer:
         import torch
 
         started = time.perf_counter()
-        notice = None
+        stream = self.batches()
+        notice, self._loader_notice = self._loader_notice, None
         while True:
-            batch = self.batches().next()
+            try:
+                batch = stream.next()
+            except Exception:  # its makers stopped at the error: the next step opens a new one
+                self.close()
+                raise
             lr = self.learning_rate()
             try:
                 inputs, ink, weight = augment_batch(
@@ -237,7 +244,8 @@ class Trainer:
             self._stream.close()
             self._stream = None
 
-    def batches(self) -> BatchStream:
+    def batches(self):
+        """The stream of training batches (`BatchStream` or `ProcessBatchStream`)."""
         if self._stream is None:
             config = self.config
             sampler = PatchSampler(
@@ -249,8 +257,13 @@ class Trainer:
                 z_margin=config.augment.z_jitter,
                 ink_share=config.ink_share,
             )
-            self._stream = BatchStream(
-                sampler, self.batch_size, threads=config.loader_threads, seed=config.seed
+            workers = config.loader_workers
+            self._stream, self._loader_notice = open_stream(
+                sampler,
+                self.batch_size,
+                workers=auto_workers(self.device.type) if workers is None else workers,
+                threads=config.loader_threads,
+                seed=config.seed,
             )
         return self._stream
 

@@ -1,0 +1,220 @@
+"""Training batches made in worker processes, for a GPU that steps faster than one Python
+thread can sample, and without that thread's share of the GIL slowing the step's launches.
+
+Each worker runs its own `PatchSampler` over the same segment files and the same labels, held
+in shared memory (`LabelStore.share`): a stroke the user paints reaches the workers as it
+reaches the store. Batches come back through shared-memory slots, in the order they were
+asked for; batch ``n`` is drawn from its own seed ``(seed, n)``, so a seeded run repeats
+whatever the number of workers. Workers import numpy and the readers, not torch (they start
+in a third of a second), and they are spawned, never forked: the parent holds torch's threads
+and a CUDA context.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import pickle
+import queue
+import shutil
+import signal
+
+import numpy as np
+
+from inkloop._spawn import start_spawned
+from inkloop.train._sampler import Batch, BatchStream, PatchSampler
+from inkloop.train._shared import SharedArrays
+
+SLOTS_PER_WORKER = 2  # batches in flight per worker: one being made, one waiting
+_POLL_S = 1.0  # how often a wait checks that the workers are still there
+
+
+class WorkerError(RuntimeError):
+    """A batch worker process ended without being asked to."""
+
+
+class ProcessBatchStream:
+    """`BatchStream`'s contract (``next``, ``close``, ``batch_size``, ``sampler``) with the
+    batches made by ``workers`` processes.
+
+    A returned batch lives in shared memory until the next call of ``next``: copy (or move
+    to the device) what must outlast it.
+    """
+
+    def __init__(self, sampler: PatchSampler, batch_size: int, *, workers: int, seed: int = 0):
+        context = multiprocessing.get_context("spawn")
+        sampler.labels.share(context)
+        self.sampler, self.batch_size, self._seed = sampler, batch_size, seed
+        self._slots = SharedArrays(_slot_layout(sampler, batch_size, workers * SLOTS_PER_WORKER))
+        self._tasks = context.Queue()
+        self._results = context.Queue()
+        self._pending: collections.deque = collections.deque()  # (number, slot), oldest first
+        self._arrived: dict[int, tuple] = {}
+        self._lent: int | None = None  # the slot the last batch returned lives in
+        self._number = 0
+        self._workers = [
+            context.Process(
+                target=_work,
+                args=(sampler, self._slots, self._tasks, self._results, seed),
+                name=f"inkloop-batches-{index}",
+                daemon=True,
+            )
+            for index in range(workers)
+        ]
+        try:
+            for worker in self._workers:
+                start_spawned(worker)
+        except BaseException:
+            self.close()
+            raise
+        for slot in range(len(self._slots["ink"])):
+            self._ask(slot)
+
+    def next(self) -> Batch:
+        """The next batch cut from the current labels (re-raises a worker's error)."""
+        while True:
+            if self._lent is not None:
+                self._ask(self._lent)
+                self._lent = None
+            number, slot = self._pending.popleft()
+            version, size = self._wait(number)
+            self._lent = slot
+            if version == self.sampler.labels.version:
+                size = min(size, self.batch_size)
+                layers, ink, weight = (self._slots[key][slot, :size] for key in _KEYS)
+                return Batch(layers, ink, weight, version)
+
+    def close(self) -> None:
+        """Stop the workers and free the slots (idempotent)."""
+        if not self._workers:
+            return
+        started = [worker for worker in self._workers if worker.pid is not None]
+        for _ in started:
+            self._tasks.put(None)
+        for worker in started:
+            worker.join(timeout=5.0)
+            if worker.is_alive():  # stuck in a read: it holds nothing the parent needs
+                worker.terminate()
+                worker.join()
+        self._workers = []
+        for channel in (self._tasks, self._results):
+            channel.cancel_join_thread()  # what is left in them is of no use to anyone
+            channel.close()
+        self._slots.unlink()
+
+    def _ask(self, slot: int) -> None:
+        size = min(self.batch_size, self._slots["ink"].shape[1])  # the size may only go down
+        self._tasks.put((self._number, slot, size))
+        self._pending.append((self._number, slot))
+        self._number += 1
+
+    def _wait(self, number: int) -> tuple[int, int]:
+        while number not in self._arrived:
+            try:
+                done, *result = self._results.get(timeout=_POLL_S)
+            except queue.Empty:
+                self._check_alive()
+                continue
+            self._arrived[done] = result
+        version, size, error = self._arrived.pop(number)
+        if error is not None:
+            raise error
+        return version, size
+
+    def _check_alive(self) -> None:
+        for worker in self._workers:
+            if not worker.is_alive():
+                self.close()
+                raise WorkerError(
+                    f"a batch worker process ended (exit code {worker.exitcode}): "
+                    "training cannot go on; see the log above for why"
+                )
+
+
+_KEYS = ("layers", "ink", "weight")
+
+
+def _slot_layout(sampler: PatchSampler, batch_size: int, slots: int) -> dict:
+    depth = sampler.composition.z_count + 2 * sampler.z_margin
+    size = sampler.patch_size
+    return {
+        "layers": ((slots, batch_size, depth, size, size), "float32"),
+        "ink": ((slots, batch_size, size, size), "float32"),
+        "weight": ((slots, batch_size, size, size), "bool"),
+    }
+
+
+def open_stream(sampler: PatchSampler, batch_size: int, *, workers: int, threads: int, seed: int):
+    """A `ProcessBatchStream` of ``workers`` processes where shared memory has room for it,
+    else a `BatchStream` of ``threads`` threads; and a notice saying why, when it fell back."""
+    if workers:
+        needed, free = shared_bytes(sampler, batch_size, workers), shared_memory_free()
+        if free is None or free >= 2 * needed:
+            return ProcessBatchStream(sampler, batch_size, workers=workers, seed=seed), None
+        notice = (
+            f"batches are made in a thread, not in {workers} worker processes: shared memory "
+            f"(/dev/shm) has {free >> 20} MB free, they need {needed >> 20} MB (a container "
+            "can be given more with --shm-size)"
+        )
+    else:
+        notice = None
+    return BatchStream(sampler, batch_size, threads=threads, seed=seed), notice
+
+
+def auto_workers(device_type: str, cpus: int | None = None) -> int:
+    """Batch worker processes by default: none on a CPU, where the step needs every core and
+    one loader thread keeps up; on a GPU one per two cores beyond two, at most 4 (a worker
+    makes ~300 batches of 8 x 64² a second), none with under 6 cores."""
+    import os
+
+    cpus = cpus or os.cpu_count() or 1
+    if device_type != "cuda" or cpus < 6:
+        return 0
+    return min(4, (cpus - 2) // 2)
+
+
+def shared_bytes(sampler: PatchSampler, batch_size: int, workers: int) -> int:
+    """Shared memory a `ProcessBatchStream` takes: its slots and the labels (3 bytes a pixel)."""
+    layout = _slot_layout(sampler, batch_size, workers * SLOTS_PER_WORKER)
+    slots = sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in layout.values())
+    return slots + 3 * int(np.prod(sampler.labels.shape))
+
+
+def shared_memory_free() -> int | None:
+    """Bytes free for shared memory (``/dev/shm`` on Linux), or None where unknown: a
+    container's 64 MB default there is a common reason to stay with threads."""
+    try:
+        return shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return None
+
+
+def _work(sampler: PatchSampler, slots: SharedArrays, tasks, results, seed: int) -> None:
+    """A worker: fill the slot of each task (number, slot, size) until it gets None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            task = tasks.get(timeout=_POLL_S)
+        except queue.Empty:
+            if parent.is_alive():
+                continue
+            return  # the parent was killed: nobody will ask again
+        if task is None:
+            return
+        number, slot, size = task
+        try:
+            batch = sampler.batch(size, np.random.default_rng([seed, number]))
+            for key, array in zip(_KEYS, (batch.layers, batch.ink, batch.weight), strict=True):
+                slots[key][slot, :size] = array
+            results.put((number, batch.label_version, size, None))
+        except Exception as error:  # the parent raises it where it waits for this batch
+            results.put((number, None, None, _picklable(error)))
+
+
+def _picklable(error: Exception) -> Exception:
+    try:
+        pickle.dumps(error)
+        return error
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")

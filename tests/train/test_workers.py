@@ -1,0 +1,156 @@
+"""Batches made in worker processes: seeded, fed by the live labels, errors and deaths told."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import pickle
+import signal
+from multiprocessing import shared_memory
+
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import sample_normalisation
+from inkloop.io import open_segment
+from inkloop.train import (
+    BatchStream,
+    LabelError,
+    LabelStore,
+    PatchSampler,
+    ProcessBatchStream,
+    Trainer,
+    WorkerError,
+    auto_workers,
+)
+from inkloop.train._shared import SharedArrays
+from inkloop.train._workers import SLOTS_PER_WORKER
+from tests._helpers import FULL_RESOLUTION, read_labels_when_told, tiny_model, tiny_training
+
+
+@pytest.fixture
+def parts(training_folder):
+    segment = open_segment(training_folder)
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    normalisation = sample_normalisation(segment, composition)
+    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
+    return segment, labels, composition, normalisation
+
+
+def _sampler(parts) -> PatchSampler:
+    return PatchSampler(*parts[:1], parts[2], parts[3], parts[1], patch_size=32, z_margin=1)
+
+
+def _first_batches(sampler, workers: int, seed: int, count: int = 3) -> list[np.ndarray]:
+    stream = ProcessBatchStream(sampler, 4, workers=workers, seed=seed)
+    try:
+        return [stream.next().layers.copy() for _ in range(count)]
+    finally:
+        stream.close()
+
+
+def test_batches_repeat_with_the_seed_whatever_the_number_of_workers(parts):
+    sampler = _sampler(parts)
+    one, two = _first_batches(sampler, 1, seed=5), _first_batches(sampler, 2, seed=5)
+    assert one[0].shape == (4, sampler.composition.z_count + 2, 32, 32)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    other = _first_batches(sampler, 1, seed=6)
+    assert not np.array_equal(one[0], other[0])
+
+
+def test_a_worker_error_is_raised_where_its_batch_is_awaited(parts):
+    sampler = _sampler(parts)
+    labels = sampler.labels
+    stream = ProcessBatchStream(sampler, 4, workers=1)
+    try:
+        assert stream.next().weight[:, 16, 16].all()  # centres are labelled pixels
+        nothing = np.zeros(labels.shape, np.uint8), np.zeros(labels.shape, bool)
+        labels.update(*nothing, (0, 0, *labels.shape))
+        with pytest.raises(LabelError, match="no labelled pixels left"):
+            stream.next()
+    finally:
+        stream.close()
+
+
+def test_a_worker_that_dies_is_reported(parts):
+    stream = ProcessBatchStream(_sampler(parts), 4, workers=1)
+    stream.next()
+    (worker,) = [p for p in multiprocessing.active_children() if p.name == "inkloop-batches-0"]
+    os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(WorkerError, match=f"exit code -{signal.SIGKILL}"):
+        _take_all(stream)
+    stream.close()  # already closed by the error: a second close does nothing
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
+
+
+def _take_all(stream) -> None:
+    """Take what the workers made before the one worker died, then wait for the next."""
+    for _ in range(SLOTS_PER_WORKER + 1):
+        stream.next()
+
+
+def test_a_process_spawned_with_a_shared_label_store_sees_its_updates():
+    ink, supervised = np.zeros((64, 96), np.uint8), np.ones((64, 96), bool)
+    store = LabelStore(ink, supervised)
+    with pytest.raises(TypeError, match="share"):
+        pickle.dumps(store)
+    context = multiprocessing.get_context("spawn")
+    store.share(context)
+    ready, go, out = context.Event(), context.Event(), context.Queue()
+    reader = context.Process(target=read_labels_when_told, args=(store, ready, go, out))
+    reader.start()
+    try:
+        assert ready.wait(timeout=60)
+        store.update(np.full((8, 8), 255, np.uint8), np.ones((8, 8), bool), (8, 16, 16, 24))
+        go.set()
+        assert out.get(timeout=60) == (1, 255, 64 / (64 * 96))
+    finally:
+        reader.join(timeout=60)
+
+
+def test_shared_arrays_outlive_their_block_and_its_name_goes_on_unlink():
+    shared = SharedArrays.holding({"a": np.arange(10.0), "b": np.ones((3, 3), bool)})
+    name, a = shared.__getstate__()["name"], shared["a"]
+    attached = pickle.loads(pickle.dumps(shared))
+    attached["a"][0] = 42.0
+    assert a[0] == 42.0
+    shared.unlink()
+    with pytest.raises(FileNotFoundError):
+        shared_memory.SharedMemory(name=name)
+    del shared, attached
+    gc.collect()
+    assert a.sum() == 42.0 + sum(range(1, 10))  # the pages stay while a view holds them
+
+
+def test_training_with_worker_processes_repeats_with_the_seed(parts):
+    weights = []
+    for workers in (1, 2):
+        config = tiny_training(seed=3, max_steps=3, loader_workers=workers)
+        trainer = Trainer(*parts, config, model_config=tiny_model())
+        assert isinstance(trainer.batches(), ProcessBatchStream)
+        while not trainer.finished:
+            assert trainer.step().notice is None
+        trainer.close()
+        weights.append(list(trainer.model.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(*weights, strict=True))
+
+
+def test_without_room_in_shared_memory_batches_come_from_a_thread(parts, monkeypatch):
+    monkeypatch.setattr("inkloop.train._workers.shared_memory_free", lambda: 1 << 20)
+    trainer = Trainer(*parts, tiny_training(loader_workers=2), model_config=tiny_model())
+    try:
+        notice = trainer.step().notice
+        assert isinstance(trainer.batches(), BatchStream)
+        assert "shared memory (/dev/shm) has 1 MB free" in notice
+        assert trainer.step().notice is None  # told once
+    finally:
+        trainer.close()
+
+
+def test_worker_processes_by_default_only_for_a_gpu_with_cores_to_spare():
+    assert auto_workers("cpu", cpus=64) == 0
+    assert auto_workers("cuda", cpus=4) == 0
+    assert auto_workers("cuda", cpus=8) == 3
+    assert auto_workers("cuda", cpus=16) == 4
