@@ -42,9 +42,10 @@ cache=/tmp/inkloop-bench-cache
 status=0
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, on small data and short budgets
   size=1024 quality=(--seconds 5 --seeds 0) batch_seeds=(0) steps=3 gpu_batch=${GPU_BATCH:-16}
+  workers=(--loader-workers 1)  # what a GPU's default is, where the CPU's is a thread
 else
   size=8192 quality=(--seconds 30 --seeds 0 1 2) batch_seeds=(0 1) steps=20
-  gpu_batch=${GPU_BATCH:-32}
+  gpu_batch=${GPU_BATCH:-32} workers=()
 fi
 wanted() { [[ $parts == *" $1 "* ]]; }
 
@@ -78,7 +79,7 @@ wanted tests && step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovid
   -o "filterwarnings=error::pytest.PytestUnraisableExceptionWarning" tests/test_gpu.py
 if wanted train; then
   step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
-    --skip-quality --steps "$steps"
+    --skip-quality --steps "$steps" "${workers[@]}"
   step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
     --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
 fi

@@ -1,11 +1,11 @@
-"""The session's predictors: shared weights while training, a folded copy once a step otherwise."""
+"""The session's predictors: one inference graph given each step's weights; frozen, its own."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from inkloop.engine import State
+from inkloop.engine import State, predictor_for
 from inkloop.engine._session import Session
 from inkloop.io import open_segment
 from inkloop.settings import EngineSettings
@@ -17,7 +17,7 @@ def _batch_norms(model) -> int:
     return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
 
 
-def test_predictions_fold_the_model_once_a_step_except_while_it_trains(training_folder):
+def test_predictions_use_one_graph_given_each_steps_weights(training_folder):
     segment = open_segment(training_folder)
     labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
     settings = EngineSettings(
@@ -26,23 +26,23 @@ def test_predictions_fold_the_model_once_a_step_except_while_it_trains(training_
     session = Session(segment, labels, settings)
     trainer = session.ensure_trainer()
     trainer.step()
-
-    idle = session.predictor()
-    assert _batch_norms(idle.model) == 0
-    assert session.predictor().model is idle.model  # folded once for this step
-    assert session.predictor(frozen=True).model is idle.model
     region = (0, 0, 64, 64)
 
-    session.set_state(State.TRAINING)
-    live = session.predictor()
-    assert live.model is trainer.inference_model  # the weights training goes on changing
-    np.testing.assert_allclose(
-        live.predict_region(segment, region), idle.predict_region(segment, region), atol=1e-5
-    )
-    trainer.step()
-    frozen = session.predictor(frozen=True)
-    assert frozen.model is not idle.model  # new weights, a new fold
-    assert _batch_norms(frozen.model) == 0
+    def unfolded():  # what the weights being trained predict now
+        return predictor_for(settings, trainer).predict_region(segment, region)
 
-    session.set_state(State.IDLE)
-    assert session.predictor().model is frozen.model
+    first = session.predictor()
+    assert _batch_norms(first.model) == 0
+    before = first.predict_region(segment, region)
+    np.testing.assert_allclose(before, unfolded(), atol=1e-5)
+    frozen = session.predictor(frozen=True)
+    assert frozen.model is not first.model  # a graph of its own
+
+    session.set_state(State.TRAINING)
+    trainer.step()
+    live = session.predictor()
+    assert live.model is first.model  # the same graph, with the new step's weights
+    after = live.predict_region(segment, region)
+    np.testing.assert_allclose(after, unfolded(), atol=1e-5)
+    assert np.abs(after - before).max() > 1e-3  # the step changed what it predicts
+    np.testing.assert_allclose(frozen.predict_region(segment, region), before, atol=1e-6)

@@ -10,7 +10,7 @@ import torch
 from inkloop.compose import Normalisation
 from inkloop.io import open_segment
 from inkloop.model import Checkpoint, build_model
-from inkloop.predict import Predictor, inference_graph
+from inkloop.predict import Predictor, inference_graph, refresh_inference_graph
 from tests._helpers import FULL_RESOLUTION, tiny_model
 
 
@@ -59,6 +59,24 @@ def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(z_st
         torch.testing.assert_close(folded(inputs), model.eval()(inputs), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("z_stem", [0, 4], ids=["unet", "z-stem"])
+def test_a_refreshed_graph_predicts_what_the_trained_model_does(z_stem):
+    config = dataclasses.replace(tiny_model(), in_channels=6, z_stem=z_stem)
+    model = _trained_statistics(build_model(config), 6)
+    graph = inference_graph(model)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(3):  # new weights and new BatchNorm statistics
+        optimiser.zero_grad()
+        model(torch.rand(2, 6, 64, 64)).square().mean().backward()
+        optimiser.step()
+    inputs = torch.rand(2, 6, 64, 96)
+    with torch.inference_mode():
+        expected = model.eval()(inputs)
+        assert not torch.allclose(graph(inputs), expected, rtol=1e-4, atol=1e-4)
+        refresh_inference_graph(graph, model)
+        torch.testing.assert_close(graph(inputs), expected, rtol=1e-4, atol=1e-4)
+
+
 class Branching(torch.nn.Module):
     """A convolution and a BatchNorm behind a branch on the input's values: fx cannot trace it."""
 
@@ -81,6 +99,11 @@ def test_a_model_fx_cannot_trace_is_copied_unfolded_with_a_warning():
     inputs = torch.rand(1, 2, 16, 16)
     with torch.inference_mode():
         torch.testing.assert_close(copied(inputs), model.eval()(inputs))
+    with torch.no_grad():
+        model.conv.weight.mul_(2)
+    refresh_inference_graph(copied, model)  # the copy takes the new weights as they are
+    with torch.inference_mode():
+        torch.testing.assert_close(copied(inputs), model(inputs))
 
 
 def test_a_predictor_from_a_checkpoint_holds_the_folded_model(training_folder):

@@ -21,7 +21,7 @@ class Session(Announcer):
         self.segment, self.labels, self.settings = segment, labels, settings
         self.mask = None if segment.mask is None else np.asarray(segment.mask)
         self.trainer = None  # built by the first start, prepare, predict or preview
-        self._folded = (None, -1, None)  # (trainer, step, its folded model at that step)
+        self._graph = (None, -1, None)  # (trainer, step, its inference graph at that step)
 
     @property
     def training(self) -> bool:
@@ -34,21 +34,25 @@ class Session(Announcer):
         return self.trainer
 
     def predictor(self, *, tta: bool = False, frozen: bool = False):
-        """The model being trained as a Predictor (see `predictor_for`). While it trains, its
-        shared weights: they change every step, and a fold (~0.1 s) costs more than it saves
-        on one preview tile. Otherwise, and when ``frozen``, a copy with its BatchNorms folded
-        (`inference_graph`), made once a step: views and whole segments after a run predict
-        17-20% faster on a CPU."""
-        trainer = self.ensure_trainer()
-        if self.training and not frozen:
-            return predictor_for(self.settings, trainer, tta=tta)
-        return predictor_for(self.settings, trainer, tta=tta, model=self._folded_model(trainer))
-
-    def _folded_model(self, trainer):
+        """The model being trained as a Predictor, as an `inference_graph` (BatchNorms folded,
+        concatenations split: a 1024² view ~20% faster on a CPU). One graph is kept and given
+        each new step's weights (`refresh_inference_graph`, ~15 ms against ~0.2 s for a new
+        one), so previews while training use it too; ``frozen``: a graph of its own, which
+        later steps leave alone (a whole-segment prediction)."""
         from inkloop.predict import inference_graph
 
-        folded_trainer, step, model = self._folded
-        if folded_trainer is not trainer or step != trainer.step_count:
-            model = inference_graph(trainer.inference_model)
-            self._folded = (trainer, trainer.step_count, model)
-        return model
+        trainer = self.ensure_trainer()
+        model = inference_graph(trainer.inference_model) if frozen else self._current_graph(trainer)
+        return predictor_for(self.settings, trainer, tta=tta, model=model)
+
+    def _current_graph(self, trainer):
+        """The kept graph, with ``trainer``'s weights of this step."""
+        from inkloop.predict import inference_graph, refresh_inference_graph
+
+        graph_trainer, step, graph = self._graph
+        if graph_trainer is not trainer:
+            graph = inference_graph(trainer.inference_model)
+        elif step != trainer.step_count:
+            refresh_inference_graph(graph, trainer.inference_model)
+        self._graph = (trainer, trainer.step_count, graph)
+        return graph

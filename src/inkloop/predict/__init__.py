@@ -1,6 +1,6 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
-from inkloop.predict._graph import inference_graph
+from inkloop.predict._graph import inference_graph, refresh_inference_graph
 from inkloop.predict._predictor import Predictor, RegionUpdate, check_fits, check_region
 from inkloop.predict._segment import (
     predict_into,
@@ -19,6 +19,7 @@ __all__ = [
     "inference_graph",
     "predict_into",
     "predict_segment",
+    "refresh_inference_graph",
     "tile_corners",
     "tile_starts",
     "write_prediction",

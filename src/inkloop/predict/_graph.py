@@ -21,16 +21,25 @@ import copy
 import operator
 import warnings
 
+# graph.meta key: where the weights of each convolution the rewrite made come from, as
+# {graph module: (model's convolution, its folded BatchNorm or None, input channels or None,
+# takes the bias)}, for `refresh_inference_graph`
+SOURCES = "inkloop_weight_sources"
+
 
 def inference_graph(model):
     """An eval-mode copy of ``model`` with every BatchNorm folded into the convolution it
     follows and every convolution of concatenated inputs split by input; the model itself is
-    left as it was (it may go on training). A model torch.fx cannot trace (some smp encoders
-    branch on their inputs) is copied unfolded, with a warning that says so."""
+    left as it was (it may go on training, and `refresh_inference_graph` brings its new
+    weights over). A model torch.fx cannot trace (some smp encoders branch on their inputs)
+    is copied unfolded, with a warning that says so."""
+    import torch.fx
     from torch.fx.experimental.optimization import fuse
 
     try:
-        graph = fuse(copy.deepcopy(model).eval(), inplace=True)
+        traced = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
+        folded = _folded_pairs(traced)
+        graph = fuse(traced, inplace=True, no_trace=True)
     except Exception as error:  # fx raises several types for an untraceable forward
         warnings.warn(
             f"predicting without folded BatchNorms (torch.fx cannot trace this model: "
@@ -39,21 +48,76 @@ def inference_graph(model):
             stacklevel=2,
         )
         return copy.deepcopy(model).eval()
+    sources = {conv: (conv, norm, None, True) for conv, norm in folded.items()}
     try:
-        _split_concatenations(graph, _sample_input(graph))
+        _split_concatenations(graph, _sample_input(graph), sources)
     except Exception as error:  # a graph the sample input does not fit: folded, not split
         warnings.warn(
             f"predicting with concatenations unsplit ({type(error).__name__}: {error})",
             RuntimeWarning,
             stacklevel=2,
         )
+    graph.meta[SOURCES] = sources
     return graph
 
 
-def _split_concatenations(graph, sample) -> None:
+def refresh_inference_graph(graph, model) -> None:
+    """Give ``graph``, an `inference_graph` of ``model``, the model's current weights, folded
+    and split as they were: a few milliseconds, where a new graph takes ~0.2 s (its trace),
+    so a preview while training can predict with the faster graph."""
+    import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+    sources = getattr(graph, "meta", {}).get(SOURCES)
+    with torch.no_grad():
+        if sources is None:  # the unfolded copy of a model fx could not trace
+            graph.load_state_dict(model.state_dict())
+            return
+        made = {f"{target}.{name}" for target in sources for name in ("weight", "bias")}
+        state = model.state_dict()
+        for key, value in graph.state_dict().items():
+            if key not in made:
+                value.copy_(state[key])
+        modules = dict(model.named_modules())
+        for target, (conv_name, norm_name, channels, with_bias) in sources.items():
+            conv = modules[conv_name]
+            weight, bias = conv.weight, conv.bias
+            if norm_name is not None:
+                norm = modules[norm_name]
+                weight, bias = fuse_conv_bn_weights(
+                    weight, bias, norm.running_mean, norm.running_var, norm.eps,
+                    norm.weight, norm.bias,
+                )  # fmt: skip
+            part = graph.get_submodule(target)
+            part.weight.copy_(weight if channels is None else weight[:, slice(*channels)])
+            if with_bias and part.bias is not None:
+                part.bias.copy_(bias)
+
+
+def _folded_pairs(traced) -> dict[str, str]:
+    """{convolution: BatchNorm} for each pair `fuse` folds in ``traced``: a BatchNorm2d with
+    running statistics reading the output of a Conv2d that nothing else reads."""
+    import torch
+
+    modules = dict(traced.named_modules())
+    pairs = {}
+    for node in traced.graph.nodes:
+        norm = modules.get(node.target) if node.op == "call_module" else None
+        source = node.args[0] if node.args else None
+        if not isinstance(norm, torch.nn.BatchNorm2d) or not norm.track_running_stats:
+            continue
+        if getattr(source, "op", None) != "call_module" or len(source.users) > 1:
+            continue
+        if type(modules.get(source.target)) is torch.nn.Conv2d:
+            pairs[source.target] = node.target
+    return pairs
+
+
+def _split_concatenations(graph, sample, sources: dict) -> None:
     """Rewrite, in place, each ``conv(cat([a, b, …], dim=1))`` as ``conv_a(a) + conv_b(b) +
     …``, the convolution's weights split along its input channels (the bias goes with the
-    first part). ``sample``: an input the graph runs on, to learn each part's channels."""
+    first part). ``sample``: an input the graph runs on, to learn each part's channels.
+    ``sources`` (see SOURCES) learns where each part's weights come from."""
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -66,11 +130,15 @@ def _split_concatenations(graph, sample) -> None:
         if parts is None:
             continue
         sizes = [part.meta["tensor_meta"].shape[1] for part in parts]
+        conv_name, norm_name, *_ = sources.pop(node.target, (node.target, None))
+        starts = [sum(sizes[:index]) for index in range(len(sizes))]
         with graph.graph.inserting_before(node):
             total = None
             for index, weight in enumerate(conv.weight.split(sizes, dim=1)):
                 name = f"{node.target.replace('.', '_')}_part{index}"
                 graph.add_submodule(name, _conv_like(conv, weight, with_bias=index == 0))
+                channels = (starts[index], starts[index] + sizes[index])
+                sources[name] = (conv_name, norm_name, channels, index == 0)
                 out = graph.graph.call_module(name, (parts[index],))
                 total = (
                     out if total is None else graph.graph.call_function(operator.add, (total, out))
