@@ -162,3 +162,26 @@ def test_inkloop_info_reads_a_url(served, cache_home, capsys):
     base, _server, volume = served
     assert main(["info", f"{base}/{NAME}.zarr"]) == 0
     assert f'"shape": {list(volume.shape)}' in capsys.readouterr().out
+
+
+def test_batch_worker_processes_read_a_remote_segment(served, cache_home):
+    from inkloop.compose import sample_normalisation
+    from inkloop.train import LabelStore, PatchSampler, ProcessBatchStream
+    from tests._helpers import FULL_RESOLUTION
+
+    base, server, _ = served
+    segment = open_segment(f"{base}/{NAME}.zarr")
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
+    sampler = PatchSampler(
+        segment, composition, sample_normalisation(segment, composition), labels, patch_size=32
+    )
+    server.requests.clear()
+    stream = ProcessBatchStream(sampler, 4, workers=1)
+    try:
+        batch = stream.next()
+    finally:
+        stream.close()
+    assert batch.layers.shape == (4, composition.z_count, 32, 32)
+    assert batch.weight[:, 16, 16].all()
+    assert _chunk_requests(server)  # the worker fetched its chunks from the server itself
