@@ -107,6 +107,7 @@ def test_batch_workers_of_the_child_train_on_the_labels_sent_to_it(training_fold
         recorder.wait_for(lambda events: of_kind(Failed, events))
     (failed,) = of_kind(Failed, recorder.events)
     assert failed.message == "no labelled pixels left to train on: paint some labels"
+    assert not of_kind(Notice, recorder.events)  # no fall back to a thread: a worker said it
 
 
 def test_previews_stream_tile_by_tile(shared, training_folder):

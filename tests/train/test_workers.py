@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -26,7 +27,7 @@ from inkloop.train import (
     auto_workers,
 )
 from inkloop.train._shared import SharedArrays
-from inkloop.train._workers import SLOTS_PER_WORKER
+from inkloop.train._workers import SLOTS_PER_WORKER, _portable
 from tests._helpers import FULL_RESOLUTION, read_labels_when_told, tiny_model, tiny_training
 
 
@@ -63,6 +64,7 @@ def test_batches_repeat_with_the_seed_whatever_the_number_of_workers(parts):
 def test_a_worker_error_is_raised_where_its_batch_is_awaited(parts):
     sampler = _sampler(parts)
     labels = sampler.labels
+    ink, supervised = labels.ink.copy(), labels.supervised.copy()
     stream = ProcessBatchStream(sampler, 4, workers=1)
     try:
         assert stream.next().weight[:, 16, 16].all()  # centres are labelled pixels
@@ -70,6 +72,9 @@ def test_a_worker_error_is_raised_where_its_batch_is_awaited(parts):
         labels.update(*nothing, (0, 0, *labels.shape))
         with pytest.raises(LabelError, match="no labelled pixels left"):
             stream.next()
+        labels.update(ink, supervised, (0, 0, *labels.shape))  # painted again
+        for _ in range(2 * SLOTS_PER_WORKER + 1):  # every slot goes round again
+            assert stream.next().label_version == labels.version
     finally:
         stream.close()
 
@@ -108,6 +113,35 @@ def test_a_process_spawned_with_a_shared_label_store_sees_its_updates():
         assert out.get(timeout=60) == (1, 255, 64 / (64 * 96))
     finally:
         reader.join(timeout=60)
+
+
+def test_a_shared_store_still_writes_its_updates_into_the_arrays_it_was_given(tmp_path):
+    np.save(tmp_path / "ink.npy", np.zeros((64, 96), np.uint8))
+    np.save(tmp_path / "supervised.npy", np.ones((64, 96), bool))
+    mapped = [np.load(tmp_path / f"{name}.npy", mmap_mode="r+") for name in ("ink", "supervised")]
+    store = LabelStore(*mapped)  # as the engine's child builds it on its label files
+    store.share(multiprocessing.get_context("spawn"))
+    store.update(np.full((4, 4), 255, np.uint8), np.zeros((4, 4), bool), (0, 0, 4, 4))
+    # what a respawned child would start from
+    assert np.load(tmp_path / "ink.npy")[:4, :4].min() == 255
+    assert not np.load(tmp_path / "supervised.npy")[:4, :4].any()
+
+
+def test_a_worker_error_that_cannot_cross_arrives_as_its_message():
+    assert _portable(ValueError("bad patch")).args == ("bad patch",)
+    error = ValueError("a read failed")
+    error.handle = threading.Lock()  # what an error from a reader may hold: not picklable
+    portable = _portable(error)
+    assert type(portable) is RuntimeError
+    assert str(portable) == "ValueError: a read failed"
+
+
+def test_a_stream_dropped_without_closing_stops_its_workers(parts):
+    stream = ProcessBatchStream(_sampler(parts), 4, workers=1)
+    stream.next()
+    del stream
+    gc.collect()
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
 
 
 def test_shared_arrays_outlive_their_block_and_its_name_goes_on_unlink():

@@ -34,12 +34,9 @@ def inference_graph(model):
     weights over). A model torch.fx cannot trace (some smp encoders branch on their inputs)
     is copied unfolded, with a warning that says so."""
     import torch.fx
-    from torch.fx.experimental.optimization import fuse
 
     try:
-        traced = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
-        folded = _folded_pairs(traced)
-        graph = fuse(traced, inplace=True, no_trace=True)
+        graph = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
     except Exception as error:  # fx raises several types for an untraceable forward
         warnings.warn(
             f"predicting without folded BatchNorms (torch.fx cannot trace this model: "
@@ -48,9 +45,12 @@ def inference_graph(model):
             stacklevel=2,
         )
         return copy.deepcopy(model).eval()
+    folded = _fold_batch_norms(graph)
     sources = {conv: (conv, norm, None, True) for conv, norm in folded.items()}
     try:
-        _split_concatenations(graph, _sample_input(graph), sources)
+        split = dict(sources)  # kept only once the rewritten graph is compiled
+        _split_concatenations(graph, _sample_input(graph), split)
+        sources = split
     except Exception as error:  # a graph the sample input does not fit: folded, not split
         warnings.warn(
             f"predicting with concatenations unsplit ({type(error).__name__}: {error})",
@@ -94,23 +94,33 @@ def refresh_inference_graph(graph, model) -> None:
                 part.bias.copy_(bias)
 
 
-def _folded_pairs(traced) -> dict[str, str]:
-    """{convolution: BatchNorm} for each pair `fuse` folds in ``traced``: a BatchNorm2d with
-    running statistics reading the output of a Conv2d that nothing else reads."""
+def _fold_batch_norms(graph) -> dict[str, str]:
+    """Fold, in place, each BatchNorm2d with running statistics that reads the output of a
+    Conv2d nothing else reads into that convolution; returns {convolution: BatchNorm}.
+    (`torch.fx.experimental.optimization.fuse` does the same and more, but says not which.)"""
     import torch
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-    modules = dict(traced.named_modules())
-    pairs = {}
-    for node in traced.graph.nodes:
+    modules = dict(graph.named_modules())
+    folded = {}
+    for node in list(graph.graph.nodes):
         norm = modules.get(node.target) if node.op == "call_module" else None
         source = node.args[0] if node.args else None
-        if not isinstance(norm, torch.nn.BatchNorm2d) or not norm.track_running_stats:
+        if type(norm) is not torch.nn.BatchNorm2d or not norm.track_running_stats:
             continue
         if getattr(source, "op", None) != "call_module" or len(source.users) > 1:
             continue
-        if type(modules.get(source.target)) is torch.nn.Conv2d:
-            pairs[source.target] = node.target
-    return pairs
+        conv = modules.get(source.target)
+        if type(conv) is not torch.nn.Conv2d:
+            continue
+        parent, _, name = source.target.rpartition(".")
+        setattr(graph.get_submodule(parent), name, fuse_conv_bn_eval(conv, norm))
+        node.replace_all_uses_with(source)
+        graph.graph.erase_node(node)
+        folded[source.target] = node.target
+    graph.delete_all_unused_submodules()
+    graph.recompile()
+    return folded
 
 
 def _split_concatenations(graph, sample, sources: dict) -> None:

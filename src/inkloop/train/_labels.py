@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import threading
 
 import numpy as np
@@ -13,6 +14,7 @@ from inkloop.train._shared import SharedArrays
 
 CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
 INK_LEVEL = 128  # uint8 labels at or above this count as ink for sampling and class checks
+_LOCK_POLL_S = 1.0  # how often a wait for the lock in a worker checks on its parent
 
 
 class LabelError(ValueError):
@@ -46,6 +48,8 @@ class LabelStore:
         self._version = np.zeros(1, np.int64)
         self._lock = threading.Lock()
         self._shared: SharedArrays | None = None
+        self._given: tuple = ()  # (ink, supervised) as given, once `share` moved away from them
+        self._owner = None  # in a process the store was sent to: the process that shared it
         self._recount((0, 0, *self.shape))
 
     @property
@@ -60,6 +64,9 @@ class LabelStore:
         with self._locked():
             if self._shared is not None:
                 return
+            # updates still reach the arrays given (the engine child's are mapped files that
+            # a respawned child starts from)
+            self._given = ((self.ink, self.supervised),)
             self._shared = SharedArrays.holding({name: getattr(self, name) for name in _SHARED})
             self._adopt(self._shared)
             self._lock = context.Lock()  # `_locked` callers waiting on the old one retry
@@ -73,6 +80,7 @@ class LabelStore:
         self._shared, self._lock = state["shared"], state["lock"]
         self._adopt(self._shared)
         self.shape, self.validation = self.ink.shape, state["validation"]
+        self._given, self._owner = (), multiprocessing.parent_process()
 
     def _adopt(self, shared: SharedArrays) -> None:
         for name in _SHARED:
@@ -80,13 +88,20 @@ class LabelStore:
 
     @contextlib.contextmanager
     def _locked(self):
-        """Hold the store's lock (the one `share` put in place, if it did while waiting)."""
+        """Hold the store's lock (the one `share` put in place, if it did while waiting). In a
+        process the store was sent to, a wait ends the process once its parent is gone: a
+        parent killed while it held the lock never lets it go."""
         while True:
             lock = self._lock
-            with lock:
+            while not lock.acquire(timeout=_LOCK_POLL_S):
+                if self._owner is not None and not self._owner.is_alive():
+                    raise SystemExit("the process that shared these labels has ended")
+            try:
                 if lock is self._lock:
                     yield
                     return
+            finally:
+                lock.release()
 
     def update(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1) with these patches."""
@@ -94,8 +109,9 @@ class LabelStore:
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
         with self._locked():
-            self.ink[y0:y1, x0:x1] = ink
-            self.supervised[y0:y1, x0:x1] = supervised
+            for ink_array, supervised_array in (self.ink, self.supervised), *self._given:
+                ink_array[y0:y1, x0:x1] = ink
+                supervised_array[y0:y1, x0:x1] = supervised
             self.trainable[y0:y1, x0:x1] = supervised
             if self.validation is not None:
                 vy0, vx0, vy1, vx1 = self.validation

@@ -5,9 +5,9 @@ Each worker runs its own `PatchSampler` over the same segment files and the same
 in shared memory (`LabelStore.share`): a stroke the user paints reaches the workers as it
 reaches the store. Batches come back through shared-memory slots, in the order they were
 asked for; batch ``n`` is drawn from its own seed ``(seed, n)``, so a seeded run repeats
-whatever the number of workers. Workers import numpy and the readers, not torch (they start
-in a third of a second), and they are spawned, never forked: the parent holds torch's threads
-and a CUDA context.
+whatever the number of workers. Workers import numpy and the readers, not torch (the first
+batch arrives about a second after the start on two cores), and they are spawned, never
+forked: the parent holds torch's threads and a CUDA context.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import pickle
 import queue
 import shutil
 import signal
+import time
+import weakref
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from inkloop.train._shared import SharedArrays
 
 SLOTS_PER_WORKER = 2  # batches in flight per worker: one being made, one waiting
 _POLL_S = 1.0  # how often a wait checks that the workers are still there
+_CLOSE_S = 5.0  # how long close() waits for all workers to end before it ends them
 
 
 class WorkerError(RuntimeError):
@@ -61,6 +64,10 @@ class ProcessBatchStream:
             )
             for index in range(workers)
         ]
+        # a stream dropped without close() still stops its workers
+        self._shutdown = weakref.finalize(
+            self, _shutdown, self._workers, self._tasks, self._results, self._slots
+        )
         try:
             for worker in self._workers:
                 start_spawned(worker)
@@ -77,8 +84,8 @@ class ProcessBatchStream:
                 self._ask(self._lent)
                 self._lent = None
             number, slot = self._pending.popleft()
+            self._lent = slot  # asked again at the next call, whatever this one brings
             version, size = self._wait(number)
-            self._lent = slot
             if version == self.sampler.labels.version:
                 size = min(size, self.batch_size)
                 layers, ink, weight = (self._slots[key][slot, :size] for key in _KEYS)
@@ -86,21 +93,7 @@ class ProcessBatchStream:
 
     def close(self) -> None:
         """Stop the workers and free the slots (idempotent)."""
-        if not self._workers:
-            return
-        started = [worker for worker in self._workers if worker.pid is not None]
-        for _ in started:
-            self._tasks.put(None)
-        for worker in started:
-            worker.join(timeout=5.0)
-            if worker.is_alive():  # stuck in a read: it holds nothing the parent needs
-                worker.terminate()
-                worker.join()
-        self._workers = []
-        for channel in (self._tasks, self._results):
-            channel.cancel_join_thread()  # what is left in them is of no use to anyone
-            channel.close()
-        self._slots.unlink()
+        self._shutdown()
 
     def _ask(self, slot: int) -> None:
         size = min(self.batch_size, self._slots["ink"].shape[1])  # the size may only go down
@@ -109,6 +102,8 @@ class ProcessBatchStream:
         self._number += 1
 
     def _wait(self, number: int) -> tuple[int, int]:
+        """Batch ``number``'s label version and size; raises its worker's error unless the
+        labels changed since (a stroke painted over an empty store is no error)."""
         while number not in self._arrived:
             try:
                 done, *result = self._results.get(timeout=_POLL_S)
@@ -117,7 +112,7 @@ class ProcessBatchStream:
                 continue
             self._arrived[done] = result
         version, size, error = self._arrived.pop(number)
-        if error is not None:
+        if error is not None and version == self.sampler.labels.version:
             raise error
         return version, size
 
@@ -203,18 +198,39 @@ def _work(sampler: PatchSampler, slots: SharedArrays, tasks, results, seed: int)
         if task is None:
             return
         number, slot, size = task
+        version = sampler.labels.version
         try:
             batch = sampler.batch(size, np.random.default_rng([seed, number]))
             for key, array in zip(_KEYS, (batch.layers, batch.ink, batch.weight), strict=True):
                 slots[key][slot, :size] = array
             results.put((number, batch.label_version, size, None))
         except Exception as error:  # the parent raises it where it waits for this batch
-            results.put((number, None, None, _picklable(error)))
+            results.put((number, version, 0, _portable(error)))
 
 
-def _picklable(error: Exception) -> Exception:
+def _shutdown(workers: list, tasks, results, slots: SharedArrays) -> None:
+    """Ask ``workers`` to end, end the ones still busy after a few seconds, free the slots."""
+    started = [worker for worker in workers if worker.pid is not None]
+    for _ in started:
+        tasks.put(None)
+    deadline = time.monotonic() + _CLOSE_S
+    for worker in started:
+        worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    for worker in started:
+        if worker.is_alive():  # stuck in a read: it holds nothing the parent needs
+            worker.terminate()
+            worker.join()
+    workers.clear()
+    for channel in (tasks, results):
+        channel.cancel_join_thread()  # what is left in them is of no use to anyone
+        channel.close()
+    slots.unlink()
+
+
+def _portable(error: Exception) -> Exception:
+    """``error``, or a RuntimeError naming it where it would not arrive whole in the parent."""
     try:
-        pickle.dumps(error)
+        pickle.loads(pickle.dumps(error))
         return error
     except Exception:
         return RuntimeError(f"{type(error).__name__}: {error}")
