@@ -163,6 +163,8 @@ def test_training_with_worker_processes_repeats_with_the_seed(parts):
     for workers in (1, 2):
         config = tiny_training(seed=3, max_steps=3, loader_workers=workers)
         trainer = Trainer(*parts, config, model_config=tiny_model())
+        started = [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
+        assert len(started) == workers  # at once: ready by the first step
         assert isinstance(trainer.batches(), ProcessBatchStream)
         while not trainer.finished:
             assert trainer.step().notice is None

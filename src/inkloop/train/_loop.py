@@ -17,7 +17,7 @@ from inkloop.train._calibration import ShareCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
-from inkloop.train._workers import auto_workers, open_stream
+from inkloop.train._workers import loader_workers, open_stream
 
 CALIBRATE_EVERY = 20  # steps between measurements of where p = 0.5 falls (~3% of a CPU step)
 # Whole windows, not 64² patches, whose logits read lower for want of context (docs/quality.md)
@@ -90,6 +90,8 @@ class Trainer:
         self._stream = None  # a BatchStream or ProcessBatchStream, started by the first step
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
+        if loader_workers(config, self.device.type):  # spawned now (~1 s): ready for step 1
+            self.batches()
 
     @property
     def precision(self) -> str:
@@ -257,13 +259,8 @@ class Trainer:
                 z_margin=config.augment.z_jitter,
                 ink_share=config.ink_share,
             )
-            workers = config.loader_workers
             self._stream, self._loader_notice = open_stream(
-                sampler,
-                self.batch_size,
-                workers=auto_workers(self.device.type) if workers is None else workers,
-                threads=config.loader_threads,
-                seed=config.seed,
+                sampler, self.batch_size, config, self.device.type
             )
         return self._stream
 

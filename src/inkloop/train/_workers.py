@@ -139,9 +139,16 @@ def _slot_layout(sampler: PatchSampler, batch_size: int, slots: int) -> dict:
     }
 
 
-def open_stream(sampler: PatchSampler, batch_size: int, *, workers: int, threads: int, seed: int):
-    """A `ProcessBatchStream` of ``workers`` processes where shared memory has room for it,
-    else a `BatchStream` of ``threads`` threads; and a notice saying why, when it fell back."""
+def loader_workers(config, device_type: str) -> int:
+    """The worker processes a TrainConfig asks for on ``device_type`` (None: `auto_workers`)."""
+    return auto_workers(device_type) if config.loader_workers is None else config.loader_workers
+
+
+def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str):
+    """The batch stream a TrainConfig asks for: a `ProcessBatchStream` where it asks for
+    workers and shared memory has room for them, else a `BatchStream` of its loader threads;
+    and a notice saying why, when it fell back."""
+    workers, threads, seed = loader_workers(config, device_type), config.loader_threads, config.seed
     if workers:
         needed, free = shared_bytes(sampler, batch_size, workers), shared_memory_free()
         if free is None or free >= 2 * needed:
