@@ -61,11 +61,19 @@ def test_batches_repeat_with_the_seed_whatever_the_number_of_workers(parts):
     assert not np.array_equal(one[0], other[0])
 
 
-def test_a_worker_error_is_raised_where_its_batch_is_awaited(parts):
+@pytest.mark.parametrize(
+    "make_stream",
+    [
+        lambda sampler: BatchStream(sampler, 4, threads=1),
+        lambda sampler: ProcessBatchStream(sampler, 4, workers=1),
+    ],
+    ids=["thread", "worker process"],
+)
+def test_an_error_is_raised_where_its_batch_is_awaited_and_new_labels_go_on(parts, make_stream):
     sampler = _sampler(parts)
     labels = sampler.labels
     ink, supervised = labels.ink.copy(), labels.supervised.copy()
-    stream = ProcessBatchStream(sampler, 4, workers=1)
+    stream = make_stream(sampler)
     try:
         assert stream.next().weight[:, 16, 16].all()  # centres are labelled pixels
         nothing = np.zeros(labels.shape, np.uint8), np.zeros(labels.shape, bool)

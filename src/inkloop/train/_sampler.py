@@ -67,7 +67,8 @@ class BatchStream:
     """Batches made ahead by ``threads`` background threads (file reads release the GIL).
 
     A batch whose labels are older than the LabelStore's current version is dropped, so new
-    labels are used from the next batch on. ``batch_size`` may be lowered while running.
+    labels are used from the next batch on; so is a producer's error from older labels (a
+    store erased, then painted again). ``batch_size`` may be lowered while running.
     """
 
     def __init__(self, sampler: PatchSampler, batch_size: int, *, threads: int = 1, seed: int = 0):
@@ -91,8 +92,10 @@ class BatchStream:
         """The next batch cut from the current labels (re-raises a producer's error)."""
         while True:
             item = self._queue.get()
-            if isinstance(item, BaseException):
-                raise item
+            if isinstance(item, _Failed):
+                if item.label_version == self.sampler.labels.version:
+                    raise item.error
+                continue
             if item.label_version == self.sampler.labels.version:
                 size = self.batch_size
                 if len(item.ink) <= size:
@@ -112,15 +115,22 @@ class BatchStream:
 
     def _produce(self, rng: np.random.Generator) -> None:
         while not self._closed.is_set():
+            version = self.sampler.labels.version
             try:
                 item = self.sampler.batch(self.batch_size, rng)
             except Exception as error:  # handed to the consumer, which raises it in its thread
-                item = error
+                item = _Failed(error, version)
             while not self._closed.is_set():
                 try:
                     self._queue.put(item, timeout=0.1)
                     break
                 except queue.Full:
                     continue
-            if isinstance(item, Exception):
-                return
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A producer's error, with the labels' version it sampled."""
+
+    error: Exception
+    label_version: int
