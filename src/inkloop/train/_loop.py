@@ -10,18 +10,14 @@ import numpy as np
 
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import Checkpoint, autocast, mixed_precision, model_for, pick_device
-from inkloop.settings import NO_AUGMENTATION, ModelConfig, TrainConfig
+from inkloop.settings import ModelConfig, TrainConfig
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import weight_average
-from inkloop.train._calibration import ShareCalibration
+from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
 from inkloop.train._workers import loader_workers, open_stream
-
-CALIBRATE_EVERY = 20  # steps between measurements of where p = 0.5 falls (~3% of a CPU step)
-# Whole windows, not 64² patches, whose logits read lower for want of context (docs/quality.md)
-CALIBRATION_WINDOW = 256  # model pixels, at most; the outer eighth on each side is left out
 
 
 @dataclass(frozen=True)
@@ -79,14 +75,17 @@ class Trainer:
         self.batch_size = config.batch_size
         self._rng = np.random.default_rng([config.seed, 1])
         self._told_oom = False
-        self._calibration = ShareCalibration()
-        self._calibration_rng = np.random.default_rng([config.seed, 2])
-        # at most 4 patches wide: its cost stays ~3% of a step with smaller patches
-        window = min(CALIBRATION_WINDOW, 4 * config.patch_size)
-        self._calibration_sampler = PatchSampler(
-            segment, composition, normalisation, labels, patch_size=window
+        self._sampler = PatchSampler(
+            segment,
+            composition,
+            normalisation,
+            labels,
+            patch_size=config.patch_size,
+            z_margin=config.augment.z_jitter,
+            ink_share=config.ink_share,
         )
-        self._initial_offset = init.logit_offset if init is not None else 0.0
+        initial_offset = init.logit_offset if init is not None else 0.0
+        self._calibration = WindowCalibration(self._sampler, config.seed, initial_offset)
         self._stream = None  # a BatchStream or ProcessBatchStream, started by the first step
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
@@ -120,14 +119,14 @@ class Trainer:
             lr = self.learning_rate()
             try:
                 inputs, ink, weight = augment_batch(
-                    *self._to_device(batch), self.composition, self.config.augment, self._rng
+                    *self.to_device(batch), self.composition, self.config.augment, self._rng
                 )
                 loss = self.optimise(inputs, ink, weight, lr=lr)
                 break
             except torch.OutOfMemoryError:
                 notice = self._halve_batch() or notice
         if self.step_count % CALIBRATE_EVERY == 0:
-            self._calibrate()
+            self._calibration.measure(self)
         elapsed = time.perf_counter() - started
         self.trained_seconds += elapsed
         self.step_count += 1
@@ -194,7 +193,7 @@ class Trainer:
         from where ink becomes likelier than not (docs/quality.md, "Calibration, measured
         instead of derived").
         """
-        return self._calibration.offset(self.labels.ink_share(), self._initial_offset)
+        return self._calibration.offset()
 
     @property
     def inference_model(self):
@@ -249,43 +248,13 @@ class Trainer:
     def batches(self):
         """The stream of training batches (`BatchStream` or `ProcessBatchStream`)."""
         if self._stream is None:
-            config = self.config
-            sampler = PatchSampler(
-                self.segment,
-                self.composition,
-                self.normalisation,
-                self.labels,
-                patch_size=config.patch_size,
-                z_margin=config.augment.z_jitter,
-                ink_share=config.ink_share,
-            )
             self._stream, self._loader_notice = open_stream(
-                sampler, self.batch_size, config, self.device.type
+                self._sampler, self.batch_size, self.config, self.device.type
             )
         return self._stream
 
-    def _calibrate(self) -> None:
-        """Measure the inference model's logits over the labelled pixels in the middle of one
-        unaugmented window around a labelled pixel (the context a prediction tile gives)."""
-        import torch
-
-        window = self._calibration_sampler.batch(1, self._calibration_rng)
-        inputs, ink, weight = augment_batch(
-            *self._to_device(window), self.composition, NO_AUGMENTATION, self._calibration_rng
-        )
-        model = self.inference_model
-        training = model.training
-        model.eval()
-        try:
-            with torch.inference_mode(), autocast(self.device, self.config.amp):
-                logits = model(inputs)[:, 0].float()
-        finally:
-            model.train(training)
-        border = self._calibration_sampler.patch_size // 8
-        inner = slice(border, -border)
-        self._calibration.add(*(t[:, inner, inner].cpu().numpy() for t in (logits, ink, weight)))
-
-    def _to_device(self, batch):
+    def to_device(self, batch):
+        """A Batch's layers, ink and weights as tensors on the training device."""
         import torch
 
         arrays = (batch.layers, batch.ink, batch.weight)
