@@ -9,27 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from inkloop.compose import sample_normalisation
-from inkloop.io import open_segment
 from inkloop.predict import Predictor
 from inkloop.train import (
-    BatchStream,
     LabelError,
     LabelStore,
     PatchSampler,
-    ProcessBatchStream,
     Trainer,
 )
-from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
-
-
-@pytest.fixture
-def parts(training_folder):
-    segment = open_segment(training_folder)
-    composition = FULL_RESOLUTION.resolve(segment.shape[0])
-    normalisation = sample_normalisation(segment, composition)
-    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
-    return segment, labels, composition, normalisation
+from tests._helpers import tiny_model, tiny_training
 
 
 def _trainer(parts, **overrides) -> Trainer:
@@ -135,18 +122,10 @@ def test_half_resolution_patches_span_twice_the_labels(parts):
     np.testing.assert_allclose(batch.ink[inside], 0.5)
 
 
-@pytest.mark.parametrize(
-    "make_stream",
-    [
-        lambda sampler: BatchStream(sampler, 4, threads=2),
-        lambda sampler: ProcessBatchStream(sampler, 4, workers=2),
-    ],
-    ids=["threads", "processes"],
-)
 def test_new_labels_reach_the_next_batch(parts, make_stream):
     segment, labels, composition, normalisation = parts
     sampler = PatchSampler(segment, composition, normalisation, labels, patch_size=32)
-    stream = make_stream(sampler)
+    stream = make_stream(sampler, 4, 2)
     try:
         assert stream.next().weight[:, 16, 16].all()  # centres are labelled
         height, width = labels.shape

@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from inkloop.compose import sample_normalisation
-from inkloop.io import open_segment
 from inkloop.train import (
     BatchStream,
     LabelError,
@@ -28,20 +26,12 @@ from inkloop.train import (
 )
 from inkloop.train._shared import SharedArrays
 from inkloop.train._workers import SLOTS_PER_WORKER, _portable
-from tests._helpers import FULL_RESOLUTION, read_labels_when_told, tiny_model, tiny_training
-
-
-@pytest.fixture
-def parts(training_folder):
-    segment = open_segment(training_folder)
-    composition = FULL_RESOLUTION.resolve(segment.shape[0])
-    normalisation = sample_normalisation(segment, composition)
-    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
-    return segment, labels, composition, normalisation
+from tests._helpers import read_labels_when_told, tiny_model, tiny_training
 
 
 def _sampler(parts) -> PatchSampler:
-    return PatchSampler(*parts[:1], parts[2], parts[3], parts[1], patch_size=32, z_margin=1)
+    segment, labels, composition, normalisation = parts
+    return PatchSampler(segment, composition, normalisation, labels, patch_size=32, z_margin=1)
 
 
 def _first_batches(sampler, workers: int, seed: int, count: int = 3) -> list[np.ndarray]:
@@ -61,19 +51,11 @@ def test_batches_repeat_with_the_seed_whatever_the_number_of_workers(parts):
     assert not np.array_equal(one[0], other[0])
 
 
-@pytest.mark.parametrize(
-    "make_stream",
-    [
-        lambda sampler: BatchStream(sampler, 4, threads=1),
-        lambda sampler: ProcessBatchStream(sampler, 4, workers=1),
-    ],
-    ids=["thread", "worker process"],
-)
 def test_an_error_is_raised_where_its_batch_is_awaited_and_new_labels_go_on(parts, make_stream):
     sampler = _sampler(parts)
     labels = sampler.labels
     ink, supervised = labels.ink.copy(), labels.supervised.copy()
-    stream = make_stream(sampler)
+    stream = make_stream(sampler, 4, 1)
     try:
         assert stream.next().weight[:, 16, 16].all()  # centres are labelled pixels
         nothing = np.zeros(labels.shape, np.uint8), np.zeros(labels.shape, bool)
