@@ -47,7 +47,7 @@ class ProcessBatchStream:
     def __init__(self, sampler: PatchSampler, batch_size: int, *, workers: int, seed: int = 0):
         context = multiprocessing.get_context("spawn")
         sampler.labels.share(context)
-        self.sampler, self.batch_size, self._seed = sampler, batch_size, seed
+        self.sampler, self.batch_size = sampler, batch_size
         self._slots = SharedArrays(_slot_layout(sampler, batch_size, workers * SLOTS_PER_WORKER))
         self._tasks = context.Queue()
         self._results = context.Queue()
