@@ -25,7 +25,13 @@ from inkloop.train import (
     auto_workers,
 )
 from inkloop.train._shared import SharedArrays
-from inkloop.train._workers import SLOTS_PER_WORKER, _portable
+from inkloop.train._workers import (
+    SHM_HEADROOM,
+    SLOTS_PER_WORKER,
+    _portable,
+    open_stream,
+    shared_bytes,
+)
 from tests._helpers import read_labels_when_told, tiny_model, tiny_training
 
 
@@ -163,13 +169,28 @@ def test_training_with_worker_processes_repeats_with_the_seed(parts):
     assert all(torch.equal(a, b) for a, b in zip(*weights, strict=True))
 
 
+def test_with_room_for_one_worker_in_shared_memory_one_makes_the_batches(parts, monkeypatch):
+    sampler = _sampler(parts)
+    room = int(SHM_HEADROOM * shared_bytes(sampler, 4, 1)) + 1  # one fits, two do not
+    monkeypatch.setattr("inkloop.train._workers.shared_memory_free", lambda: room)
+    config = tiny_training(batch_size=4, loader_workers=2)
+    stream, notice = open_stream(sampler, 4, config, "cpu")
+    try:
+        assert isinstance(stream, ProcessBatchStream)
+        assert notice.startswith("batches come from 1 worker process rather than 2")
+        assert stream.next().layers.shape[0] == 4
+    finally:
+        stream.close()
+
+
 def test_without_room_in_shared_memory_batches_come_from_a_thread(parts, monkeypatch):
-    monkeypatch.setattr("inkloop.train._workers.shared_memory_free", lambda: 1 << 20)
+    monkeypatch.setattr("inkloop.train._workers.shared_memory_free", lambda: 1 << 10)
     trainer = Trainer(*parts, tiny_training(loader_workers=2), model_config=tiny_model())
     try:
         notice = trainer.step().notice
         assert isinstance(trainer.batches(), BatchStream)
-        assert "shared memory (/dev/shm) has 1 MB free" in notice
+        assert notice.startswith("batches come from a thread rather than 2 worker processes")
+        assert "shared memory (/dev/shm) has 0 MB free" in notice
         assert trainer.step().notice is None  # told once
     finally:
         trainer.close()

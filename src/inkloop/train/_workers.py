@@ -30,6 +30,7 @@ from inkloop.train._shared import SharedArrays
 SLOTS_PER_WORKER = 2  # batches in flight per worker: one being made, one waiting
 _POLL_S = 1.0  # how often a wait checks that the workers are still there
 _CLOSE_S = 5.0  # how long close() waits for all workers to end before it ends them
+SHM_HEADROOM = 1.25  # shared memory free per byte the workers take (others use it too)
 
 
 class WorkerError(RuntimeError):
@@ -145,22 +146,29 @@ def loader_workers(config, device_type: str) -> int:
 
 
 def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str):
-    """The batch stream a TrainConfig asks for: a `ProcessBatchStream` where it asks for
-    workers and shared memory has room for them, else a `BatchStream` of its loader threads;
-    and a notice saying why, when it fell back."""
-    workers, threads, seed = loader_workers(config, device_type), config.loader_threads, config.seed
-    if workers:
-        needed, free = shared_bytes(sampler, batch_size, workers), shared_memory_free()
-        if free is None or free >= 2 * needed:
-            return ProcessBatchStream(sampler, batch_size, workers=workers, seed=seed), None
+    """The batch stream a TrainConfig asks for: a `ProcessBatchStream` of as many of the
+    workers it asks for as shared memory has room for, else a `BatchStream` of its loader
+    threads; and a notice saying so, when shared memory had room for fewer."""
+    asked, seed = loader_workers(config, device_type), config.seed
+    workers, free = asked, shared_memory_free()
+    while (
+        workers
+        and free is not None
+        and free < SHM_HEADROOM * shared_bytes(sampler, batch_size, workers)
+    ):
+        workers -= 1
+    notice = None
+    if workers < asked:
+        source = f"{workers} worker process{'es' if workers > 1 else ''}" if workers else "a thread"
         notice = (
-            f"batches are made in a thread, not in {workers} worker processes: shared memory "
-            f"(/dev/shm) has {free >> 20} MB free, they need {needed >> 20} MB (a container "
-            "can be given more with --shm-size)"
+            f"batches come from {source} rather than {asked} worker processes: shared memory "
+            f"(/dev/shm) has {free >> 20} MB free, {asked} would need "
+            f"{shared_bytes(sampler, batch_size, asked) >> 20} MB "
+            "(a container can be given more with --shm-size)"
         )
-    else:
-        notice = None
-    return BatchStream(sampler, batch_size, threads=threads, seed=seed), notice
+    if workers:
+        return ProcessBatchStream(sampler, batch_size, workers=workers, seed=seed), notice
+    return BatchStream(sampler, batch_size, threads=config.loader_threads, seed=seed), notice
 
 
 def auto_workers(device_type: str, cpus: int | None = None) -> int:
