@@ -312,5 +312,6 @@ def test_stdout_is_the_json_alone_and_stderr_names_the_model_trained(
     precision = "bfloat16" if cpu_has_bf16() else "float32"
     expected = (default_encoder("cpu"), "cpu", precision)
     assert (summary["encoder"], summary["device"], summary["precision"]) == expected
-    assert f"training {expected[0]} on cpu ({precision})" in captured.err
+    assert summary["loader"] == "a thread"  # a CPU's default; worker processes on a GPU
+    assert f"training {expected[0]} on cpu ({precision}), batches from a thread" in captured.err
     assert "step 1: validation F0.5" in captured.err

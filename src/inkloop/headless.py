@@ -111,10 +111,16 @@ class _Report:
             self._step(event)
         elif isinstance(event, RunStarted):
             self.summary.update(
-                encoder=event.encoder, device=event.device, precision=event.precision
+                encoder=event.encoder,
+                device=event.device,
+                precision=event.precision,
+                loader=event.loader,
             )
             if not self.bar.disable:
-                self._say(f"training {event.encoder} on {event.device} ({event.precision})")
+                self._say(
+                    f"training {event.encoder} on {event.device} ({event.precision}), "
+                    f"batches from {event.loader}"
+                )
         elif isinstance(event, Validated):
             self.summary["validation"] = {"step": event.step, "f05": event.f05}
             self._say(f"step {event.step}: validation F0.5 {event.f05:.3f}")

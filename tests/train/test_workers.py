@@ -177,6 +177,7 @@ def test_with_room_for_one_worker_in_shared_memory_one_makes_the_batches(parts, 
     stream, notice = open_stream(sampler, 4, config, "cpu")
     try:
         assert isinstance(stream, ProcessBatchStream)
+        assert stream.maker == "1 worker process"
         assert notice.startswith("batches come from 1 worker process rather than 2")
         assert stream.next().layers.shape[0] == 4
     finally:

@@ -33,13 +33,15 @@ class RunStarted:
     """A training run began at ``step``: the model it trains, on what, in which precision.
 
     ``encoder`` is the one the model holds (an ``auto`` setting resolved for the device);
-    ``precision`` is "float32", or the autocast dtype ("bfloat16", "float16").
+    ``precision`` is "float32", or the autocast dtype ("bfloat16", "float16"); ``loader``
+    what makes the batches ("a thread", "4 worker processes").
     """
 
     step: int
     encoder: str
     device: str
     precision: str
+    loader: str = "a thread"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Training:
                 trainer.model_config.encoder,
                 str(trainer.device),
                 trainer.precision,
+                trainer.batches().maker,
             )
         )
         session.set_state(State.TRAINING)

@@ -74,6 +74,7 @@ class BatchStream:
     def __init__(self, sampler: PatchSampler, batch_size: int, *, threads: int = 1, seed: int = 0):
         self.sampler = sampler
         self.batch_size = batch_size
+        self.maker = "a thread" if threads == 1 else f"{threads} threads"  # for messages
         self._queue: queue.Queue = queue.Queue(maxsize=max(2, threads))
         self._closed = threading.Event()
         self._threads = [

@@ -49,6 +49,7 @@ class ProcessBatchStream:
         context = multiprocessing.get_context("spawn")
         sampler.labels.share(context)
         self.sampler, self.batch_size = sampler, batch_size
+        self.maker = f"{workers} worker process{'es' if workers > 1 else ''}"  # for messages
         self._slots = SharedArrays(_slot_layout(sampler, batch_size, workers * SLOTS_PER_WORKER))
         self._tasks = context.Queue()
         self._results = context.Queue()
@@ -157,18 +158,19 @@ def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str
         and free < SHM_HEADROOM * shared_bytes(sampler, batch_size, workers)
     ):
         workers -= 1
+    if workers:
+        stream = ProcessBatchStream(sampler, batch_size, workers=workers, seed=seed)
+    else:
+        stream = BatchStream(sampler, batch_size, threads=config.loader_threads, seed=seed)
     notice = None
     if workers < asked:
-        source = f"{workers} worker process{'es' if workers > 1 else ''}" if workers else "a thread"
         notice = (
-            f"batches come from {source} rather than {asked} worker processes: shared memory "
-            f"(/dev/shm) has {free >> 20} MB free, {asked} would need "
+            f"batches come from {stream.maker} rather than {asked} worker processes: shared "
+            f"memory (/dev/shm) has {free >> 20} MB free, {asked} would need "
             f"{shared_bytes(sampler, batch_size, asked) >> 20} MB "
             "(a container can be given more with --shm-size)"
         )
-    if workers:
-        return ProcessBatchStream(sampler, batch_size, workers=workers, seed=seed), notice
-    return BatchStream(sampler, batch_size, threads=config.loader_threads, seed=seed), notice
+    return stream, notice
 
 
 def auto_workers(device_type: str, cpus: int | None = None) -> int:
