@@ -119,6 +119,9 @@ def test_the_model_in_use_shows_from_a_run_start_until_the_engine_changes(panel,
     assert panel.in_use_label.text() == "In use: tu-resnet10t on cpu, float32"
     loop.changed.emit(StateChanged(State.IDLE, State.STOPPED))  # e.g. the engine moved
     assert not panel.in_use_label.isVisibleTo(panel)
+    loop.changed.emit(RunStarted(0, "resnet18", "cuda:0", "bfloat16", "4 worker processes"))
+    expected = "In use: resnet18 on cuda:0, bfloat16, batches from 4 worker processes"
+    assert panel.in_use_label.text() == expected
 
 
 @pytest.mark.slow

@@ -224,9 +224,10 @@ class ModelPanel(QGroupBox):
 
     def _show_event(self, event) -> None:
         if isinstance(event, RunStarted):
-            self.in_use_label.setText(
-                f"In use: {event.encoder} on {event.device}, {event.precision}"
-            )
+            text = f"In use: {event.encoder} on {event.device}, {event.precision}"
+            if event.loader != RunStarted.loader:  # worker processes, on a GPU host
+                text += f", batches from {event.loader}"
+            self.in_use_label.setText(text)
             self.in_use_label.show()
         elif isinstance(event, StateChanged) and event.state is State.IDLE:
             self.in_use_label.hide()  # a new engine: its model is built at the next start
