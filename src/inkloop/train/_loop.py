@@ -86,7 +86,7 @@ class Trainer:
         )
         initial_offset = init.logit_offset if init is not None else 0.0
         self._calibration = WindowCalibration(self._sampler, config.seed, initial_offset)
-        self._stream = None  # a BatchStream or ProcessBatchStream, started by the first step
+        self._stream = None  # a BatchStream (opened by the first step) or ProcessBatchStream
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
         if loader_workers(config, self.device.type):  # spawned now (~1 s): ready for step 1

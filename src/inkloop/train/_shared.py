@@ -43,10 +43,6 @@ class SharedArrays:
             shared.arrays[key][...] = array
         return shared
 
-    @property
-    def nbytes(self) -> int:
-        return self._memory.size
-
     def __getitem__(self, key: str) -> np.ndarray:
         return self.arrays[key]
 
