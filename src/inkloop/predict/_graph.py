@@ -1,4 +1,5 @@
-"""A model made ready for predicting only: eval mode, BatchNorms folded, concatenations split.
+"""A model made ready for predicting only: eval mode, BatchNorms folded, concatenations split,
+upsamplings folded into the convolutions after them (`inkloop.predict._upsampled`).
 
 In eval mode a BatchNorm is an affine map per channel, so it folds into the weights of the
 convolution before it, and the forward pass skips one full read and write of every feature
@@ -20,16 +21,27 @@ from __future__ import annotations
 import copy
 import operator
 import warnings
+from typing import NamedTuple
 
-# graph.meta key: where the weights of each convolution the rewrite made come from, as
-# {graph module: (model's convolution, its folded BatchNorm or None, input channels or None,
-# takes the bias)}, for `refresh_inference_graph`
+# graph.meta key: {graph module: WeightSource} for each convolution the rewrites made, for
+# `refresh_inference_graph`
 SOURCES = "inkloop_weight_sources"
+
+
+class WeightSource(NamedTuple):
+    """Where a rewritten convolution's weights come from in the model."""
+
+    conv: str  # the model's convolution
+    norm: str | None  # the BatchNorm folded into it
+    channels: tuple[int, int] | None  # the input channels it takes, if split
+    bias: bool  # whether it takes the bias
+    upsampled: bool = False  # an `UpsampledConv`
 
 
 def inference_graph(model):
     """An eval-mode copy of ``model`` with every BatchNorm folded into the convolution it
-    follows and every convolution of concatenated inputs split by input; the model itself is
+    follows, every convolution of concatenated inputs split by input and every 2x nearest
+    upsampling folded into the 3 x 3 convolution after it (`UpsampledConv`); the model itself is
     left as it was (it may go on training, and `refresh_inference_graph` brings its new
     weights over). A model torch.fx cannot trace (some smp encoders branch on their inputs)
     is copied unfolded, with a warning that says so."""
@@ -46,7 +58,7 @@ def inference_graph(model):
         )
         return copy.deepcopy(model).eval()
     folded = _fold_batch_norms(graph)
-    sources = {conv: (conv, norm, None, True) for conv, norm in folded.items()}
+    sources = {conv: WeightSource(conv, norm, None, True) for conv, norm in folded.items()}
     try:
         split = dict(sources)  # kept only once the rewritten graph is compiled
         _split_concatenations(graph, _sample_input(graph), split)
@@ -57,6 +69,9 @@ def inference_graph(model):
             RuntimeWarning,
             stacklevel=2,
         )
+    from inkloop.predict._upsampled import fold_upsampling
+
+    fold_upsampling(graph, sources, WeightSource)
     graph.meta[SOURCES] = sources
     return graph
 
@@ -73,24 +88,29 @@ def refresh_inference_graph(graph, model) -> None:
         if sources is None:  # the unfolded copy of a model fx could not trace
             graph.load_state_dict(model.state_dict())
             return
-        made = {f"{target}.{name}" for target in sources for name in ("weight", "bias")}
+        made = tuple(f"{target}." for target in sources)  # their weights are computed below
         state = model.state_dict()
         for key, value in graph.state_dict().items():
-            if key not in made:
+            if not key.startswith(made):
                 value.copy_(state[key])
         modules = dict(model.named_modules())
-        for target, (conv_name, norm_name, channels, with_bias) in sources.items():
-            conv = modules[conv_name]
+        for target, source in sources.items():
+            conv = modules[source.conv]
             weight, bias = conv.weight, conv.bias
-            if norm_name is not None:
-                norm = modules[norm_name]
+            if source.norm is not None:
+                norm = modules[source.norm]
                 weight, bias = fuse_conv_bn_weights(
                     weight, bias, norm.running_mean, norm.running_var, norm.eps,
                     norm.weight, norm.bias,
                 )  # fmt: skip
+            weight = weight if source.channels is None else weight[:, slice(*source.channels)]
+            bias = bias if source.bias else None
             part = graph.get_submodule(target)
-            part.weight.copy_(weight if channels is None else weight[:, slice(*channels)])
-            if with_bias and part.bias is not None:
+            if source.upsampled:
+                part.set_weights(weight, bias)
+                continue
+            part.weight.copy_(weight)
+            if bias is not None and part.bias is not None:
                 part.bias.copy_(bias)
 
 
@@ -148,7 +168,7 @@ def _split_concatenations(graph, sample, sources: dict) -> None:
                 name = f"{node.target.replace('.', '_')}_part{index}"
                 graph.add_submodule(name, _conv_like(conv, weight, with_bias=index == 0))
                 channels = (starts[index], starts[index] + sizes[index])
-                sources[name] = (conv_name, norm_name, channels, index == 0)
+                sources[name] = WeightSource(conv_name, norm_name, channels, index == 0)
                 out = graph.graph.call_module(name, (parts[index],))
                 total = (
                     out if total is None else graph.graph.call_function(operator.add, (total, out))
