@@ -1,18 +1,19 @@
 """Training throughput and quality of the default model; prints one JSON object.
 
     python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
-        [--batch-size N] [--loader-workers N] [--full-precision]
+        [--batch-size N] [--loader-workers N] [--full-precision] [--cuda-graphs]
 
 Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
-default composition's resolution), as the engine's previews run it while it trains
-(``viewport_forward_s``) and with its BatchNorms folded, as predictions from a checkpoint and
-whole-segment predictions run it (``viewport_forward_folded_s``, `inference_graph`).
+default composition's resolution), as the model is (``viewport_forward_s``) and as its
+`inference_graph`, which every prediction runs (``viewport_forward_folded_s``: BatchNorms
+folded, concatenations split, upsamplings folded into the convolutions).
 Throughput: samples/s of `Trainer.step()` (sampling from disk, composition, augmentation,
 forward/backward, AdamW) at the default patch and batch size, against the same model's pure
 step rate on pre-made device tensors (the ceiling); ``loader_patches_per_s``: the sampler alone
 in one thread (what the loader thread asks of the GIL a training thread shares); ``loader``:
 which stream made the batches (``--loader-workers``, default as training: worker processes on
-a GPU with the cores for them, `inkloop.train.auto_workers`). Quality: F0.5
+a GPU with the cores for them, `inkloop.train.auto_workers`); ``--cuda-graphs``: both rates
+with the model's forward and backward replayed from CUDA graphs. Quality: F0.5
 (best threshold) on the unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment
 after 60 s and 300 s of CPU training with default settings from labels on its top-left
 quarter. ``--full-precision``: training
@@ -48,11 +49,18 @@ def main() -> None:
     parser.add_argument(
         "--full-precision", action="store_true", help="train and time the viewport in float32"
     )
+    parser.add_argument(
+        "--cuda-graphs", action="store_true", help="steps from CUDA graphs (throughput only)"
+    )
     args = parser.parse_args()
     amp = not args.full_precision
     segment = synthetic_segment(args.cache)
     config = TrainConfig(
-        device=args.device, batch_size=args.batch_size, amp=amp, loader_workers=args.loader_workers
+        device=args.device,
+        batch_size=args.batch_size,
+        amp=amp,
+        loader_workers=args.loader_workers,
+        cuda_graphs=args.cuda_graphs,
     )
     result = _throughput(segment, config, args.steps)
     result["viewport_forward_s"] = _viewport_forward(result["device"], amp)
@@ -133,6 +141,7 @@ def _throughput(segment, config: TrainConfig, steps: int, rounds: int = 3) -> di
         "patch_size": trainer.config.patch_size,
         "batch_size": trainer.batch_size,
         "loader": kind,  # BatchStream (a thread) or ProcessBatchStream
+        "cuda_graphs": trainer.config.cuda_graphs,
     }
 
 

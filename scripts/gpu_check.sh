@@ -13,7 +13,8 @@
 # time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s):
 #   tests          the gpu-marked tests
 #   train          the training pipeline against its step ceiling at the default batch, its
-#                  batches made by worker processes (the default on a GPU) and by one thread
+#                  batches made by worker processes (the default on a GPU) and by one thread;
+#                  then with the model's forward and backward from CUDA graphs (--cuda-graphs)
 #   quality        the real-crop protocol at 30 s with the defaults
 #   train_batch    the pipeline at GPU_BATCH (a candidate GPU default, measured before it
 #                  becomes one)
@@ -82,6 +83,12 @@ if wanted train; then
     --skip-quality --steps "$steps" "${workers[@]}"
   step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
     --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
+  if [ "$device" = cuda ]; then  # the steps from CUDA graphs, opt-in until this measures them
+    step bench_train_graphs 60 python3 benchmarks/bench_train.py --device "$device" \
+      --cache "$cache" --skip-quality --steps "$steps" --cuda-graphs "${workers[@]}"
+  else
+    echo "== bench_train_graphs: CUDA only, not run on $device" >&2
+  fi
 fi
 # the dev protocol at 30 s of GPU training; inkloop's runs only (the peer's figures do not
 # change with inkloop's defaults, and the device call has no room for both)

@@ -1,6 +1,6 @@
-"""The CUDA paths: training steps under bf16/fp16 autocast and channels_last, out-of-memory
-halving, prediction, and the engine's preview while training. Run by scripts/gpu_check.sh on
-a machine with an NVIDIA GPU; skipped elsewhere."""
+"""The CUDA paths: training steps under bf16/fp16 autocast and channels_last, from CUDA graphs,
+out-of-memory halving, prediction, and the engine's preview while training. Run by
+scripts/gpu_check.sh on a machine with an NVIDIA GPU; skipped elsewhere."""
 
 from __future__ import annotations
 
@@ -66,11 +66,33 @@ def test_batches_from_worker_processes_train_on_the_gpu(segment):
     assert all(np.isfinite(r.loss) and r.notice is None for r in results)
 
 
-def test_out_of_gpu_memory_halves_the_batch_and_training_goes_on(segment):
+def test_steps_from_cuda_graphs_train_as_the_steps_without_them(segment):
+    runs = {}
+    for graphs in (False, True):  # float32, the same seed: the same batches and weights
+        trainer = _trainer(segment, cuda_graphs=graphs)
+        losses = [trainer.step().loss for _ in range(6)]
+        trainer.close()
+        runs[graphs] = losses, [p.detach().clone() for p in trainer.model.parameters()]
+        if graphs:  # recorded for the batch, and replayed since
+            assert trainer._graphed.shape[0] == trainer.batch_size
+    np.testing.assert_allclose(runs[True][0], runs[False][0], rtol=1e-3)
+    for graphed, eager in zip(runs[True][1], runs[False][1], strict=True):
+        torch.testing.assert_close(graphed, eager, rtol=1e-3, atol=1e-4)
+
+
+def test_steps_from_cuda_graphs_in_mixed_precision_with_a_z_stem(segment):
+    trainer = _trainer(segment, z_stem=8, cuda_graphs=True, amp=True)
+    results = [trainer.step() for _ in range(5)]
+    trainer.close()
+    assert all(np.isfinite(r.loss) for r in results)
+
+
+@pytest.mark.parametrize("graphs", [False, True], ids=["eager", "cuda graphs"])
+def test_out_of_gpu_memory_halves_the_batch_and_training_goes_on(segment, graphs):
     torch.cuda.empty_cache()
     torch.cuda.set_per_process_memory_fraction(0.01)  # ~1 GB of an H100: a real OOM
     try:
-        trainer = _trainer(segment, patch_size=96, batch_size=4096)
+        trainer = _trainer(segment, patch_size=96, batch_size=4096, cuda_graphs=graphs)
         result = trainer.step()
         trainer.close()
     finally:

@@ -119,6 +119,8 @@ class TrainConfig:
     loader_threads: int = 1
     # batch worker processes, None: `inkloop.train.auto_workers` (none on a CPU, some on a GPU)
     loader_workers: int | None = None
+    # the model's forward and backward as CUDA graphs (a CUDA device only; not yet measured)
+    cuda_graphs: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:

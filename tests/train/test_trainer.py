@@ -176,6 +176,11 @@ def test_a_step_without_labels_fails_and_new_labels_let_training_go_on(parts, wo
         trainer.close()
 
 
+def test_cuda_graphs_on_a_cpu_are_refused_with_one_message(parts):
+    with pytest.raises(ValueError, match="CUDA graphs need a CUDA device; this trains on cpu"):
+        _trainer(parts, cuda_graphs=True)
+
+
 def test_a_diverged_step_leaves_the_weights_alone(parts):
     trainer = _trainer(parts)
     trainer.step()

@@ -59,6 +59,7 @@ class Trainer:
         self.model.to(self.device).train()
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
+        self._graphed = self._graphed_forward() if config.cuda_graphs else None
         self.average = weight_average(self.model, config.ema) if config.ema else None
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
@@ -158,8 +159,11 @@ class Trainer:
         if self._saved_buffers is None:
             self._saved_buffers = [b.clone() for b in buffers]
         torch._foreach_copy_(self._saved_buffers, buffers)
-        with autocast(self.device, self.config.amp):
-            logits = self.model(inputs)
+        if self._graphed is not None:
+            logits = self._graphed(inputs)
+        else:
+            with autocast(self.device, self.config.amp):
+                logits = self.model(inputs)
         loss = masked_loss(
             logits,
             ink,
@@ -253,6 +257,13 @@ class Trainer:
             )
         return self._stream
 
+    def _graphed_forward(self):
+        from inkloop.train._graphs import GraphedForward
+
+        if self.device.type != "cuda":
+            raise ValueError(f"CUDA graphs need a CUDA device; this trains on {self.device}")
+        return GraphedForward(self.model, mixed_precision(self.device, self.config.amp))
+
     def to_device(self, batch):
         """A Batch's layers, ink and weights as tensors on the training device."""
         import torch
@@ -271,6 +282,8 @@ class Trainer:
         self.batch_size //= 2
         self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
+        if self._graphed is not None:  # recorded again for the new shape
+            self._graphed.release()
         torch.cuda.empty_cache()
         if self._told_oom:
             return None

@@ -1,0 +1,55 @@
+"""The model's forward and backward pass as CUDA graphs, replayed each training step.
+
+A training step of the default model on 8 patches of 64² took ~20 ms on an H200 (2026-11-28,
+docs/gpu_check.json: a ceiling of 392 patches/s), nearly all of it Python and kernel launches
+for a GPU that had finished each kernel long before the next arrived. A CUDA graph launches a
+whole recorded pass at once. torch's `make_graphed_callables` records the model's forward and
+backward (the loss, the optimiser and the weight average stay outside, a few dozen launches);
+a new batch shape (the batch halved after an out-of-memory error) records them again.
+Opt-in (``TrainConfig.cuda_graphs``, ``--cuda-graphs``) until a GPU has measured it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+
+class GraphedForward:
+    """``model(inputs)`` under autocast to ``dtype`` (None: float32), from CUDA graphs recorded
+    for the shape of ``inputs`` the first time it is seen. The output is the graph's own
+    tensor, overwritten by the next call: use it (loss, backward) before then."""
+
+    def __init__(self, model, dtype) -> None:
+        self.model, self.dtype = model, dtype
+        self.shape = None  # of the inputs the graphs were recorded for
+
+    def __call__(self, inputs):
+        if inputs.shape != self.shape:
+            self.release()
+            self._record(inputs)
+        with self._autocast():
+            return self.model(inputs)
+
+    def release(self) -> None:
+        """Drop the graphs (and their memory); the model runs as it was until the next call."""
+        self.model.__dict__.pop("forward", None)  # the graphed forward torch set on it
+        self.shape = None
+
+    def _record(self, inputs) -> None:
+        import torch
+
+        # the warm-up passes torch runs before recording update BatchNorm statistics: undone
+        buffers = list(self.model.buffers())
+        kept = [buffer.clone() for buffer in buffers]
+        with self._autocast():
+            torch.cuda.make_graphed_callables(self.model, (inputs.clone(),))
+        torch._foreach_copy_(buffers, kept)
+        self.shape = inputs.shape
+
+    def _autocast(self):
+        import torch
+
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        # recorded kernels read the weights' low-precision copies, made inside the graph
+        return torch.autocast("cuda", dtype=self.dtype, cache_enabled=False)
