@@ -66,7 +66,14 @@ def test_an_upsampling_other_than_2x_is_refused():
 def test_every_decoder_block_of_a_unet_graph_convolves_before_upsampling(z_stem):
     config = dataclasses.replace(tiny_model(), in_channels=6, z_stem=z_stem)
     graph = inference_graph(build_model(config))
-    modules = list(graph.modules())
-    assert sum(isinstance(m, UpsampledConv) for m in modules) == len(config.decoder_channels)
+    modules = dict(graph.named_modules())
+    calls = [
+        node
+        for node in graph.graph.nodes
+        if node.op == "call_module" and isinstance(modules[node.target], UpsampledConv)
+    ]
+    assert len(calls) == len(config.decoder_channels)
+    # every block but the last adds its skip's half of the split sum into the upsampled one
+    assert [len(node.args) for node in calls] == [3] * (len(calls) - 1) + [2]
     interpolations = [n for n in graph.graph.nodes if n.target is functional.interpolate]
     assert not interpolations
