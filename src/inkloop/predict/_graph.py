@@ -71,7 +71,7 @@ def inference_graph(model):
         )
     from inkloop.predict._upsampled import fold_upsampling
 
-    fold_upsampling(graph, sources, WeightSource)
+    fold_upsampling(graph, sources)
     graph.meta[SOURCES] = sources
     return graph
 

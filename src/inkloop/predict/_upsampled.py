@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from inkloop.predict._graph import WeightSource
+
 # output phase k = (row parity, column parity), in the order of the phase convolution's outputs
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
 # which of a 3 x 3 kernel's rows (or columns) land on each of a 2 x 2 kernel's, per parity:
@@ -82,11 +84,11 @@ class UpsampledConv(nn.Module):
         return out
 
 
-def fold_upsampling(graph, sources: dict, source_type) -> None:
+def fold_upsampling(graph, sources: dict) -> None:
     """Rewrite, in place, each ``conv(interpolate(x, nearest))`` that `UpsampledConv` fits as
     one, taking along a sum the convolution is the first term of (``conv(…) + other``, other
-    read by nothing else). ``sources`` (see `inkloop.predict._graph.SOURCES`) notes the rewrite;
-    ``source_type`` builds its entries."""
+    read by nothing else). ``sources`` (see `inkloop.predict._graph.SOURCES`) notes the
+    rewrite."""
     modules = dict(graph.named_modules())
     for node in list(graph.graph.nodes):
         conv = modules.get(node.target) if node.op == "call_module" else None
@@ -95,7 +97,7 @@ def fold_upsampling(graph, sources: dict, source_type) -> None:
             continue
         name = f"{node.target.replace('.', '_')}_upsampled"
         graph.add_submodule(name, UpsampledConv(conv))
-        source = sources.pop(node.target, None) or source_type(node.target, None, None, True)
+        source = sources.pop(node.target, None) or WeightSource(node.target, None, None, True)
         sources[name] = source._replace(upsampled=True)
         size = upsampling.kwargs.get("size")  # None: a scale factor of 2
         inputs, replaced = (upsampling.args[0], size), node
