@@ -47,6 +47,16 @@ def test_it_adds_into_the_other_term_of_a_sum(layout):
         assert got.data_ptr() == other.data_ptr()
 
 
+def test_a_term_of_another_dtype_is_summed_as_a_sum_would_promote_it():
+    conv = _conv(2, 3, True)
+    inputs, other = torch.randn(1, 2, 4, 4), torch.randn(1, 3, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        got = UpsampledConv(conv)(inputs, (8, 8), other)
+        expected = _upsampled_then_convolved(conv, inputs) + other
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)  # float32 convolutions
+
+
 def test_new_weights_give_the_new_convolution():
     conv, upsampled = _conv(3, 2, True), UpsampledConv(_conv(3, 2, True))
     with torch.no_grad():

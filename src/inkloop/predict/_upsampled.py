@@ -73,6 +73,8 @@ class UpsampledConv(nn.Module):
                 (count, channels, 2 * rows, 2 * cols), dtype=phases.dtype,
                 device=phases.device, memory_format=torch.channels_last,
             )  # fmt: skip
+        elif add_to.dtype != phases.dtype:  # a sum promotes; adding in place would not
+            return self.forward(inputs, size) + add_to
         else:  # the caller's own sum: nothing else reads it, so it is added to in place
             out = add_to.contiguous(memory_format=torch.channels_last)
         grid = out.permute(0, 2, 3, 1).view(count, rows, 2, cols, 2, channels)
@@ -102,7 +104,7 @@ def fold_upsampling(graph, sources: dict) -> None:
         size = upsampling.kwargs.get("size")  # None: a scale factor of 2
         inputs, replaced = (upsampling.args[0], size), node
         total = next(iter(node.users)) if len(node.users) == 1 else None
-        other = _other_term(total, node)
+        other = _other_term(total, node, modules)
         if other is not None:
             inputs, replaced = (*inputs, other), total
         with graph.graph.inserting_before(replaced):
@@ -124,14 +126,21 @@ def _nearest_upsampling(node) -> bool:
     kwargs = node.kwargs
     scale = kwargs.get("scale_factor")
     by_two = scale in (2, 2.0, (2, 2), (2.0, 2.0)) or (scale is None and "size" in kwargs)
+    shapes = [getattr(n, "meta", {}).get("tensor_meta") for n in (node.args[0], node)]
+    if all(shapes):  # the split's sample pass measured them: a size that is not 2x is left
+        (*_, rows, cols), (*_, out_rows, out_cols) = (meta.shape for meta in shapes)
+        by_two = by_two and (out_rows, out_cols) == (2 * rows, 2 * cols)
     return kwargs.get("mode", "nearest") == "nearest" and by_two and len(node.args) == 1
 
 
-def _other_term(total, term):
-    """The other operand of the sum ``total`` = ``term + other`` if nothing else reads it."""
+def _other_term(total, term, modules):
+    """The other operand of the sum ``total`` = ``term + other`` if it is a convolution's
+    fresh output that nothing else reads (so adding into it in place is safe)."""
     if getattr(total, "target", None) is not operator.add or len(total.args) != 2:
         return None
     if total.args[0] is not term or total.args[1] is term:
         return None
     other = total.args[1]
-    return other if getattr(other, "op", None) == "call_module" and len(other.users) == 1 else None
+    if getattr(other, "op", None) != "call_module" or len(other.users) != 1:
+        return None
+    return other if type(modules.get(other.target)) is nn.Conv2d else None

@@ -22,18 +22,25 @@ class GraphedForward:
     def __init__(self, model, dtype) -> None:
         self.model, self.dtype = model, dtype
         self.shape = None  # of the inputs the graphs were recorded for
+        self._replay = None
 
     def __call__(self, inputs):
         if inputs.shape != self.shape:
             self.release()
             self._record(inputs)
         with self._autocast():
-            return self.model(inputs)
+            return self._replay(inputs)  # the model's own forward where it is not training
 
     def release(self) -> None:
-        """Drop the graphs (and their memory); the model runs as it was until the next call."""
-        self.model.__dict__.pop("forward", None)  # the graphed forward torch set on it
-        self.shape = None
+        """Drop the graphs and return their memory to the allocator."""
+        import gc
+
+        if self._replay is None:
+            return
+        self._replay, self.shape = None, None
+        # the graphs live in a class torch defines per recording, which only the cycle
+        # collector frees: without it an out-of-memory halving would keep the old pool
+        gc.collect()
 
     def _record(self, inputs) -> None:
         import torch
@@ -41,9 +48,19 @@ class GraphedForward:
         # the warm-up passes torch runs before recording update BatchNorm statistics: undone
         buffers = list(self.model.buffers())
         kept = [buffer.clone() for buffer in buffers]
-        with self._autocast():
-            torch.cuda.make_graphed_callables(self.model, (inputs.clone(),))
-        torch._foreach_copy_(buffers, kept)
+        try:
+            with self._autocast():
+                torch.cuda.make_graphed_callables(self.model, (inputs.clone(),))
+        except RuntimeError as error:  # a failed capture wraps an out-of-memory error
+            cause = error.__cause__ or error.__context__
+            if isinstance(cause, torch.OutOfMemoryError):
+                raise cause from error
+            raise
+        finally:
+            torch._foreach_copy_(buffers, kept)
+        # taken off the model, so that no copy of it (a weight average, a deepcopy to
+        # predict with) shares the closure that replays this model's training graph
+        self._replay = self.model.__dict__.pop("forward")
         self.shape = inputs.shape
 
     def _autocast(self):
