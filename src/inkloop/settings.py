@@ -24,6 +24,8 @@ BLOCK = 2048
 Z_STEM_RUN = 3
 #: the encoder name that lets the device choose (`inkloop.model.default_encoder`)
 AUTO_ENCODER = "auto"
+#: light encoders the Model panel offers; any other smp encoder or tu-<timm model> may be typed
+LIGHT_ENCODERS = ("resnet18", "tu-resnet10t", "resnet34", "efficientnet-b0", "mobilenet_v2")
 
 
 @dataclass(frozen=True)

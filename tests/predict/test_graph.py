@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import pytest
 import torch
@@ -10,7 +11,9 @@ import torch
 from inkloop.compose import Normalisation
 from inkloop.io import open_segment
 from inkloop.model import Checkpoint, build_model
-from inkloop.predict import Predictor, inference_graph, refresh_inference_graph
+from inkloop.predict import Predictor, _graph, inference_graph, refresh_inference_graph
+from inkloop.predict._upsampled import UpsampledConv
+from inkloop.settings import LIGHT_ENCODERS, ModelConfig
 from tests._helpers import FULL_RESOLUTION, tiny_model
 
 
@@ -32,6 +35,21 @@ def _concatenations_into_convolutions(model) -> int:
                 source = source.args[0]
             count += source.target is torch.cat
     return count
+
+
+def _batch_norms_after_convolutions(graph) -> int:
+    """BatchNorms that read a Conv2d module's output: the ones folding takes away."""
+    modules = dict(graph.named_modules())
+    return sum(
+        isinstance(modules.get(node.target), torch.nn.BatchNorm2d)
+        and isinstance(modules.get(node.args[0].target), torch.nn.Conv2d)
+        for node in graph.graph.nodes
+        if node.op == "call_module" and node.args[0].op == "call_module"
+    )
+
+
+def _upsampled_convolutions(graph) -> int:
+    return sum(isinstance(module, UpsampledConv) for module in graph.modules())
 
 
 def _trained_statistics(model, channels: int):
@@ -127,3 +145,65 @@ def test_a_predictor_from_a_checkpoint_holds_the_folded_model(training_folder):
     torch.testing.assert_close(
         torch.from_numpy(folded), torch.from_numpy(unfolded), atol=1e-5, rtol=0
     )
+
+
+# tu-convnext_atto: a stride-4 stem, so smp hands its decoder an empty skip at stride 2
+@pytest.mark.parametrize("encoder", [*LIGHT_ENCODERS, "tu-convnext_atto"])
+def test_every_offered_encoder_gets_every_rewrite_and_predicts_what_it_does(encoder):
+    config = ModelConfig(encoder=encoder, in_channels=6)
+    model = _trained_statistics(build_model(config), 6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = inference_graph(model)
+    assert not [str(w.message) for w in caught if "predicting" in str(w.message)]
+    # (fx traces through smp's efficientnet convolutions, which pad first, so they are
+    # functions in the graph and the BatchNorms after them stay: slower, still exact)
+    assert _batch_norms_after_convolutions(torch.fx.symbolic_trace(model)) > 0
+    assert _batch_norms_after_convolutions(graph) == 0
+    assert _concatenations_into_convolutions(graph) == 0
+    assert _upsampled_convolutions(graph) == len(config.decoder_channels)
+    inputs = torch.rand(2, 6, 96, 128)
+    with torch.inference_mode():
+        expected = model.eval()(inputs)
+        torch.testing.assert_close(graph(inputs), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_rewrite_that_predicts_otherwise_is_skipped_and_the_others_kept(monkeypatch):
+    set_weights = UpsampledConv.set_weights
+
+    def wrong_weights(self, weight, bias):  # a rewrite with a mistake in it
+        set_weights(self, 2 * weight, bias)
+
+    monkeypatch.setattr(UpsampledConv, "set_weights", wrong_weights)
+    config = dataclasses.replace(tiny_model(), in_channels=6)
+    model = _trained_statistics(build_model(config), 6)
+    with pytest.warns(RuntimeWarning, match="predicting with upsamplings unfolded .*differ"):
+        graph = inference_graph(model)
+    assert _upsampled_convolutions(graph) == 0
+    assert _batch_norms(graph) == 0
+    assert _concatenations_into_convolutions(graph) == 0
+    inputs = torch.rand(1, 6, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(graph(inputs), model.eval()(inputs), rtol=1e-4, atol=1e-4)
+
+
+def test_a_rewrite_that_fails_is_skipped_with_its_reason_and_the_others_kept(monkeypatch):
+    def failing(graph, sources, sample):
+        raise RuntimeError("no such layer")
+
+    monkeypatch.setattr(_graph, "_split_concatenations", failing)
+    config = dataclasses.replace(tiny_model(), in_channels=6)
+    model = _trained_statistics(build_model(config), 6)
+    with pytest.warns(RuntimeWarning, match=r"concatenations unsplit \(RuntimeError: no such"):
+        graph = inference_graph(model)
+    assert _concatenations_into_convolutions(graph) == len(config.decoder_channels) - 1
+    assert _batch_norms(graph) == 0
+    # the only upsampling a convolution reads directly: the last block's, which has no skip
+    assert _upsampled_convolutions(graph) == 1
+    with torch.no_grad():  # new weights, which what it kept still takes
+        for parameter in model.parameters():
+            parameter.mul_(1.1)
+    refresh_inference_graph(graph, model)
+    inputs = torch.rand(1, 6, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(graph(inputs), model.eval()(inputs), rtol=1e-4, atol=1e-4)

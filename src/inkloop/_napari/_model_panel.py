@@ -24,10 +24,14 @@ from qtpy.QtWidgets import (
 from inkloop._napari._controls import LogSpinBox, StepSpinBox, button, set_quietly, spin
 from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged
 from inkloop.io import check_writable
-from inkloop.settings import NO_AUGMENTATION, Augmentations, EngineSettings, ModelConfig
+from inkloop.settings import (
+    LIGHT_ENCODERS,
+    NO_AUGMENTATION,
+    Augmentations,
+    EngineSettings,
+    ModelConfig,
+)
 
-#: light encoders offered; any other smp encoder name or tu-<timm model> can be typed
-LIGHT_ENCODERS = ("resnet18", "tu-resnet10t", "resnet34", "efficientnet-b0", "mobilenet_v2")
 ENCODERS = tuple(dict.fromkeys((ModelConfig().encoder, *LIGHT_ENCODERS)))
 DEVICES = ("auto", "cpu", "cuda")
 MODEL_FILES = "inkloop model (*.pt)"

@@ -43,37 +43,71 @@ def inference_graph(model):
     follows, every convolution of concatenated inputs split by input and every 2x nearest
     upsampling folded into the 3 x 3 convolution after it (`UpsampledConv`); the model itself is
     left as it was (it may go on training, and `refresh_inference_graph` brings its new
-    weights over). A model torch.fx cannot trace (some smp encoders branch on their inputs)
-    is copied unfolded, with a warning that says so."""
+    weights over). The graph must predict what the model does on a sample input: a rewrite
+    that fails or differs there is skipped with a warning that says so (as is the whole graph
+    for a model torch.fx cannot trace: some encoders branch on their inputs), so an unusual
+    encoder predicts more slowly, never wrongly."""
     import torch.fx
 
     try:
         graph = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
+        sample = _sample_input(model)
+        with torch.inference_mode():
+            expected = graph(sample)
     except Exception as error:  # fx raises several types for an untraceable forward
-        warnings.warn(
-            f"predicting without folded BatchNorms (torch.fx cannot trace this model: "
-            f"{type(error).__name__}: {error})",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        _warn("predicting without folded BatchNorms: torch.fx cannot trace this model", error)
         return copy.deepcopy(model).eval()
-    folded = _fold_batch_norms(graph)
-    sources = {conv: WeightSource(conv, norm, None, True) for conv, norm in folded.items()}
+    sources: dict = {}
     try:
-        split = dict(sources)  # kept only once the rewritten graph is compiled
-        _split_concatenations(graph, _sample_input(graph), split)
-        sources = split
-    except Exception as error:  # a graph the sample input does not fit: folded, not split
-        warnings.warn(
-            f"predicting with concatenations unsplit ({type(error).__name__}: {error})",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    from inkloop.predict._upsampled import fold_upsampling
-
-    fold_upsampling(graph, sources)
+        for rewrite, _ in _rewrites():
+            rewrite(graph, sources, sample)
+        _check(graph, sample, expected)
+    except Exception:  # a rewrite does not fit this model: find which, keep the others
+        graph, sources = torch.fx.symbolic_trace(copy.deepcopy(model).eval()), {}
+        for rewrite, skipped in _rewrites():
+            graph, sources = _checked(rewrite, graph, sources, sample, expected, skipped)
     graph.meta[SOURCES] = sources
     return graph
+
+
+def _rewrites():
+    """Each rewrite of `inference_graph`, with what its warning says when it is skipped."""
+    from inkloop.predict._upsampled import fold_upsampling
+
+    return (
+        (_fold_batch_norms, "predicting with BatchNorms unfolded"),
+        (_split_concatenations, "predicting with concatenations unsplit"),
+        (fold_upsampling, "predicting with upsamplings unfolded"),
+    )
+
+
+def _checked(rewrite, graph, sources: dict, sample, expected, skipped: str):
+    """``rewrite`` applied to copies of ``graph`` and ``sources``, if the result predicts
+    ``expected`` for ``sample``; else the originals, with a warning that starts ``skipped``."""
+    candidate, candidate_sources = copy.deepcopy(graph), dict(sources)
+    try:
+        rewrite(candidate, candidate_sources, sample)
+        _check(candidate, sample, expected)
+    except Exception as error:  # a graph this rewrite does not fit: left as it was
+        _warn(skipped, error)
+        return graph, sources
+    return candidate, candidate_sources
+
+
+def _check(graph, sample, expected) -> None:
+    """ValueError unless ``graph`` predicts ``expected`` for ``sample``, to float rounding."""
+    import torch
+
+    with torch.inference_mode():
+        difference = (graph(sample) - expected).abs().max().item()
+    # rounding (TF32 on a GPU included) stays well inside 1% of the largest logit; a wrong
+    # rewrite is off by as much as the logits themselves
+    if not difference <= 0.01 * expected.abs().max().item() + 1e-6:
+        raise ValueError(f"its outputs differ from the model's by up to {difference:.3g}")
+
+
+def _warn(what: str, error: Exception) -> None:
+    warnings.warn(f"{what} ({type(error).__name__}: {error})", RuntimeWarning, stacklevel=3)
 
 
 def refresh_inference_graph(graph, model) -> None:
@@ -114,15 +148,14 @@ def refresh_inference_graph(graph, model) -> None:
                 part.bias.copy_(bias)
 
 
-def _fold_batch_norms(graph) -> dict[str, str]:
+def _fold_batch_norms(graph, sources: dict, sample=None) -> None:
     """Fold, in place, each BatchNorm2d with running statistics that reads the output of a
-    Conv2d nothing else reads into that convolution; returns {convolution: BatchNorm}.
+    Conv2d nothing else reads into that convolution; ``sources`` (see SOURCES) learns which.
     (`torch.fx.experimental.optimization.fuse` does the same and more, but says not which.)"""
     import torch
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     modules = dict(graph.named_modules())
-    folded = {}
     for node in list(graph.graph.nodes):
         norm = modules.get(node.target) if node.op == "call_module" else None
         source = node.args[0] if node.args else None
@@ -137,17 +170,17 @@ def _fold_batch_norms(graph) -> dict[str, str]:
         setattr(graph.get_submodule(parent), name, fuse_conv_bn_eval(conv, norm))
         node.replace_all_uses_with(source)
         graph.graph.erase_node(node)
-        folded[source.target] = node.target
+        sources[source.target] = WeightSource(source.target, node.target, None, True)
     graph.delete_all_unused_submodules()
     graph.recompile()
-    return folded
 
 
-def _split_concatenations(graph, sample, sources: dict) -> None:
+def _split_concatenations(graph, sources: dict, sample) -> None:
     """Rewrite, in place, each ``conv(cat([a, b, …], dim=1))`` as ``conv_a(a) + conv_b(b) +
     …``, the convolution's weights split along its input channels (the bias goes with the
-    first part). ``sample``: an input the graph runs on, to learn each part's channels.
-    ``sources`` (see SOURCES) learns where each part's weights come from."""
+    first part; a part without channels, smp's stand-in for a skip an encoder lacks, goes).
+    ``sample``: an input the graph runs on, to learn each part's channels. ``sources`` (see
+    SOURCES) learns where each part's weights come from."""
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
 
@@ -165,14 +198,15 @@ def _split_concatenations(graph, sample, sources: dict) -> None:
         with graph.graph.inserting_before(node):
             total = None
             for index, weight in enumerate(conv.weight.split(sizes, dim=1)):
+                if not sizes[index]:
+                    continue
                 name = f"{node.target.replace('.', '_')}_part{index}"
-                graph.add_submodule(name, _conv_like(conv, weight, with_bias=index == 0))
+                first = total is None
+                graph.add_submodule(name, _conv_like(conv, weight, with_bias=first))
                 channels = (starts[index], starts[index] + sizes[index])
-                sources[name] = WeightSource(conv_name, norm_name, channels, index == 0)
+                sources[name] = WeightSource(conv_name, norm_name, channels, first)
                 out = graph.graph.call_module(name, (parts[index],))
-                total = (
-                    out if total is None else graph.graph.call_function(operator.add, (total, out))
-                )
+                total = out if first else graph.graph.call_function(operator.add, (total, out))
         node.replace_all_uses_with(total)
         graph.graph.erase_node(node)
     graph.graph.eliminate_dead_code()
@@ -223,10 +257,12 @@ def _conv_like(conv, weight, *, with_bias: bool):
     return part
 
 
-def _sample_input(graph):
-    """A small input the model takes: its first convolution's channels, 64² pixels (a z-stem
-    reads any count of layers from its run up)."""
+def _sample_input(model):
+    """A small input ``model`` takes: its first convolution's channels, 64² pixels (a z-stem
+    reads any count of layers from its run up), random but the same every time."""
     import torch
 
-    first = next(m for m in graph.modules() if isinstance(m, torch.nn.Conv2d))
-    return torch.zeros(1, first.in_channels, 64, 64, device=first.weight.device)
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    generator = torch.Generator().manual_seed(0)
+    sample = torch.randn(1, first.in_channels, 64, 64, generator=generator)
+    return sample.to(first.weight.device)

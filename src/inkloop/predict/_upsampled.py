@@ -86,11 +86,15 @@ class UpsampledConv(nn.Module):
         return out
 
 
-def fold_upsampling(graph, sources: dict) -> None:
+def fold_upsampling(graph, sources: dict, sample) -> None:
     """Rewrite, in place, each ``conv(interpolate(x, nearest))`` that `UpsampledConv` fits as
     one, taking along a sum the convolution is the first term of (``conv(…) + other``, other
-    read by nothing else). ``sources`` (see `inkloop.predict._graph.SOURCES`) notes the
-    rewrite."""
+    read by nothing else). ``sample``: an input the graph runs on, to learn which sizes are
+    2x. ``sources`` (see `inkloop.predict._graph.SOURCES`) notes the rewrite."""
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    with torch.inference_mode():
+        ShapeProp(graph).propagate(sample)
     modules = dict(graph.named_modules())
     for node in list(graph.graph.nodes):
         conv = modules.get(node.target) if node.op == "call_module" else None
@@ -127,7 +131,7 @@ def _nearest_upsampling(node) -> bool:
     scale = kwargs.get("scale_factor")
     by_two = scale in (2, 2.0, (2, 2), (2.0, 2.0)) or (scale is None and "size" in kwargs)
     shapes = [getattr(n, "meta", {}).get("tensor_meta") for n in (node.args[0], node)]
-    if all(shapes):  # the split's sample pass measured them: a size that is not 2x is left
+    if all(shapes):  # the sample pass measured them: a size that is not 2x is left
         (*_, rows, cols), (*_, out_rows, out_cols) = (meta.shape for meta in shapes)
         by_two = by_two and (out_rows, out_cols) == (2 * rows, 2 * cols)
     return kwargs.get("mode", "nearest") == "nearest" and by_two and len(node.args) == 1
