@@ -139,14 +139,14 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
     cli = [sys.executable, "-m", "inkloop.cli"]
     train_run = subprocess.run(
         [*cli, "train", str(REAL_DEV), "--labels", str(labels),
-         "--supervision", str(supervision_path_for(labels)), "--out", str(model),
+         "--supervision", str(supervision_path_for(labels)), "--out", str(model), "--overwrite",
          "--max-seconds", str(seconds), "--device", args.device, "--seed", str(seed), "--quiet",
          *shlex.split(args.train_options)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     summary = json.loads(train_run.stdout.strip().splitlines()[-1])
     subprocess.run(
-        [*cli, "predict", str(REAL_DEV), "--model", str(model), "--out", str(out),
+        [*cli, "predict", str(REAL_DEV), "--model", str(model), "--out", str(out), "--overwrite",
          "--device", args.device, "--quiet"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

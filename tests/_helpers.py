@@ -54,9 +54,9 @@ def tiny_training(**overrides):
     return TrainConfig(**{**settings, **overrides})
 
 
-def interrupt_when_training(command: list[str]) -> tuple[int, str, str]:
-    """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss, and return
-    its exit status, stdout and stderr."""
+def interrupt_when_training(command: list[str], presses: int = 1) -> tuple[int, str, str]:
+    """Run an `inkloop` command, press Ctrl+C ``presses`` times back to back once its progress
+    bar shows a loss, and return its exit status, stdout and stderr."""
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_terminal_ctrl_c
     )
@@ -73,8 +73,10 @@ def interrupt_when_training(command: list[str]) -> tuple[int, str, str]:
     watcher.start()
     try:
         assert stepping.wait(timeout=300), errors.decode()
-        process.send_signal(signal.SIGINT)
-        stdout, _ = process.communicate(timeout=300)
+        for _ in range(presses):
+            process.send_signal(signal.SIGINT)
+        stdout = process.stdout.read()  # not communicate(): it would take stderr's last lines
+        process.wait(timeout=300)
     finally:
         process.kill()
     watcher.join()

@@ -61,11 +61,16 @@ def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_pa
     assert read_prediction(out).shape == (40, 100)
 
 
-def test_a_named_output_is_replaced(training_folder, model, tmp_path, capsys):
+def test_a_named_output_that_exists_is_refused_unless_overwrite(
+    training_folder, model, tmp_path, capsys
+):
     out = tmp_path / "p.png"
-    out.write_bytes(b"an older file")
+    out.write_bytes(b"an older file")  # a typo in --out must not cost the user this file
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
-    assert main([*args, "--device", "cpu", "--quiet"]) == 0
+    assert main([*args, "--device", "cpu", "--quiet"]) == 1
+    assert f"{out} exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert out.read_bytes() == b"an older file"
+    assert main([*args, "--overwrite", "--device", "cpu", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] == [str(out)]
     assert read_prediction(out).shape == (96, 128)
 

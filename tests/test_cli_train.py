@@ -94,7 +94,7 @@ def test_labels_and_supervision_from_files(training_folder, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["round"] == 1
 
     # each run is a round, recorded beside the labels it trained on, as the dock records them
-    assert main(args) == 0
+    assert main([*args, "--overwrite"]) == 0
     rounds = read_rounds(tmp_path / "ink_rounds.jsonl")
     assert [(r.number, r.steps, r.checkpoint) for r in rounds] == [
         (1, 1, str(out)),
@@ -151,6 +151,18 @@ def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
             "old.pt: not a readable inkloop checkpoint (not a PyTorch file, or cut short)",
         ),
         (lambda tmp: ["--z-count", "40"], "a z-window of 40 layers does not fit in"),
+        (
+            lambda tmp: ["--encoder", "resnet10t"],
+            "unknown encoder 'resnet10t'; did you mean tu-resnet10t?",
+        ),
+        (
+            lambda tmp: [
+                "--labels",
+                str(write_png(tmp / "p.png", np.full((96, 128), 40, np.uint8))),
+            ],
+            "p.png: no labelled pixel is 'no ink' (0) and 100% are grey: it looks like a "
+            "probability map; --labels-from-prediction",
+        ),
         (lambda tmp: ["--z-start", "-3"], "z-window -3.."),
         (
             lambda tmp: ["--validation", "0:500,0:50"],
@@ -198,10 +210,40 @@ def test_a_run_that_fails_before_its_first_step_keeps_the_old_checkpoint(
 
     monkeypatch.setattr(Trainer, "step", fail)
     capsys.readouterr()
-    assert main(args) == 1
+    assert main([*args, "--overwrite"]) == 1
     assert "the disk went away" in capsys.readouterr().err
     assert out.read_bytes() == before  # an untrained model never replaces a trained one
     assert len(read_rounds(rounds)) == recorded  # and records no round
+
+
+def test_an_existing_out_is_refused_unless_overwrite_or_it_is_the_init(
+    training_folder, tmp_path, capsys
+):
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"a model trained for an hour")
+    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
+    assert main(args) == 1
+    assert f"{out} exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert out.read_bytes() == b"a model trained for an hour"
+    assert main([*args, "--overwrite"]) == 0
+    assert load_checkpoint(out).step == 1
+    assert main([*args, "--init", str(out)]) == 0  # finetuning a checkpoint in place
+    assert load_checkpoint(out).step == 2
+
+
+def test_window_options_given_with_init_are_refused_not_ignored(training_folder, tmp_path, capsys):
+    init = tmp_path / "init.pt"
+    args = ["train", str(training_folder), "--max-steps", "1", *FAST]
+    assert main([*args, "--out", str(init), "--z-count", "4"]) == 0
+    capsys.readouterr()
+    again = [*args, "--init", str(init), "--out", str(tmp_path / "next.pt")]
+    assert main([*again, "--z-count", "8", "--encoder", "resnet18"]) == 1
+    error = capsys.readouterr().err
+    assert f"--init {init} brings its own model and z-window: leave out --z-count, --encoder" in (
+        error
+    )
+    assert main(again) == 0  # the checkpoint's window, as it was trained
+    assert load_checkpoint(tmp_path / "next.pt").composition.z_count == 4
 
 
 def test_segment_without_labels_asks_for_them(tmp_path, capsys):
@@ -213,7 +255,9 @@ def test_segment_without_labels_asks_for_them(tmp_path, capsys):
     assert "no ink labels; pass --labels INK.png" in capsys.readouterr().err
 
 
-def test_ctrl_c_writes_the_last_good_state(training_folder, tmp_path):
+# twice: an impatient user, or `timeout -s INT`, which signals the process and its group
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_writes_the_last_good_state(training_folder, tmp_path, presses):
     out = tmp_path / "model.pt"
     command = [
         sys.executable,
@@ -232,11 +276,13 @@ def test_ctrl_c_writes_the_last_good_state(training_folder, tmp_path):
         "--device",
         "cpu",
     ]
-    returncode, stdout, errors = interrupt_when_training(command)
+    returncode, stdout, errors = interrupt_when_training(command, presses)
     assert returncode == 130, errors
     summary = json.loads(stdout)
     assert summary["interrupted"] is True
     assert load_checkpoint(out).step == summary["steps"] >= 1
+    assert f"interrupted: wrote {out} (step {summary['steps']})" in errors
+    assert "Traceback" not in errors
 
 
 def _has_cuda() -> bool:
@@ -253,15 +299,16 @@ def test_labels_can_start_from_a_prediction_image(training_folder, tmp_path, cap
     prediction = np.where(truth > 0, 230, 40).astype(np.uint8)  # a community model's PNG
     write_png(tmp_path / "prediction.png", prediction)
     out = tmp_path / "model.pt"
-    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
-    args += ["--labels-from-prediction", str(tmp_path / "prediction.png")]
+    args = ["train", str(training_folder), "--out", str(out), "--overwrite", "--max-steps", "1"]
+    args += [*FAST, "--labels-from-prediction", str(tmp_path / "prediction.png")]
     assert main([*args, "--prediction-threshold", "0.6", "--prediction-hard"]) == 0
     provenance = load_checkpoint(out).provenance
     assert "prediction.png (hard, threshold 0.6)" in provenance["labels_file"]
     mask = np.asarray(segment.mask)
     assert provenance["labels"]["supervised_pixels"] == mask.sum()
     assert provenance["labels"]["ink_pixels"] == ((truth > 0) & mask).sum()
-    (round_,) = read_rounds(tmp_path / "prediction_rounds.jsonl")
+    assert not (tmp_path / "prediction_rounds.jsonl").exists()  # nothing beside the image
+    (round_,) = read_rounds(tmp_path / "model_rounds.jsonl")  # but beside the checkpoint
     assert round_.accepted_pixels == mask.sum()  # every label came from the model
 
     write_png(tmp_path / "small.png", prediction[:-1])
@@ -275,7 +322,7 @@ def test_labels_can_start_from_a_prediction_image(training_folder, tmp_path, cap
 
 def test_a_z_stem_model_trains_and_predicts(training_folder, tmp_path, capsys):
     model, out = tmp_path / "model.pt", tmp_path / "ink.png"
-    args = ["train", str(training_folder), "--out", str(model), "--max-steps", "1"]
+    args = ["train", str(training_folder), "--out", str(model), "--overwrite", "--max-steps", "1"]
     assert main([*args, "--z-stem", "4", *FAST]) == 0
     assert load_checkpoint(model).model.z_stem == 4
     assert main(["predict", str(training_folder), "--model", str(model), "--out", str(out)]) == 0
@@ -288,7 +335,8 @@ def test_the_encoder_is_chosen_by_name_and_a_misspelt_one_gets_a_suggestion(
     training_folder, tmp_path, capsys
 ):
     model = tmp_path / "model.pt"
-    args = ["train", str(training_folder), "--out", str(model), "--max-steps", "1", *FAST]
+    args = ["train", str(training_folder), "--out", str(model), "--overwrite", "--max-steps", "1"]
+    args += FAST
     assert main([*args, "--encoder", "tu-resnet10t"]) == 0
     assert load_checkpoint(model).model.encoder == "tu-resnet10t"
     out = tmp_path / "ink.png"

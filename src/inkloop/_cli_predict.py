@@ -17,9 +17,9 @@ def add_predict(commands) -> None:
         "predict",
         help="write the ink probability of segments (or a region) with a trained model",
         description="Predict block by block with dask: memory stays bounded on any segment "
-        "size. --out replaces its file; in --out-dir an output that exists is complete "
-        "(files appear only once whole) and is skipped unless --overwrite, so a batch "
-        "resumes where it stopped.",
+        "size. --out refuses a file that exists unless --overwrite; in --out-dir an output "
+        "that exists is complete (files appear only once whole) and is skipped unless "
+        "--overwrite, so a batch resumes where it stopped.",
     )
     predict.add_argument("segments", type=str, nargs="*", help="anything `inkloop info` reads")
     predict.add_argument("--model", type=Path, required=True, help="checkpoint from inkloop train")
@@ -38,7 +38,9 @@ def add_predict(commands) -> None:
         help="local:N (N worker processes here, one per GPU when there are GPUs) or "
         "tcp://HOST:PORT (a running dask scheduler; outputs must be on a shared file system)",
     )
-    predict.add_argument("--overwrite", action="store_true", help="redo finished outputs")
+    predict.add_argument(
+        "--overwrite", action="store_true", help="replace --out, or redo finished outputs"
+    )
     predict.add_argument(
         "--region",
         metavar="Y0:Y1,X0:X1",
@@ -83,6 +85,8 @@ def _predict(args) -> int:
         raise ValueError(f"--out takes one segment, not {len(segments)}; use --out-dir")
     if args.region is not None and len(segments) != 1:
         raise ValueError("--region takes one segment")
+    if args.out is not None and not args.overwrite:
+        refuse_existing(args.out)
     summary = predict_segments(
         segments,
         args.model,
@@ -102,6 +106,12 @@ def _predict(args) -> int:
         print(f"inkloop predict: {path} exists, skipped (--overwrite to redo)", file=sys.stderr)
     print(json.dumps(summary))
     return 0
+
+
+def refuse_existing(out: Path) -> None:
+    """ValueError if ``out`` exists: a typo in a path must not cost the file that was there."""
+    if out.exists():
+        raise ValueError(f"{out} exists; pass --overwrite to replace it")
 
 
 def _segment_list(given: list[str], listing: Path | None) -> list[str]:

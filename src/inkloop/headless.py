@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -49,23 +50,45 @@ def train_to_file(
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
     resolve_run(settings, segment)  # so does a bad --init or z-window
     report = _Report(progress, settings.train.max_steps, settings.train.max_seconds)
-    with Engine(segment, ink, supervised, settings, on_event=report) as engine:
+    with (
+        _ctrl_c() as pressed,
+        Engine(segment, ink, supervised, settings, on_event=report) as engine,
+    ):
         engine.start()
-        try:
-            while not engine.wait(timeout=0.5):  # short waits: Ctrl+C gets through
-                pass
-        except KeyboardInterrupt:
-            report.summary["interrupted"] = True
-            engine.stop()
-            engine.wait()
+        while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within half a second
+            if pressed.is_set():
+                report.summary["interrupted"] = True
+                engine.stop()
+                engine.wait()
+                break
         if report.run_steps:  # an untrained model must not replace a good one
             engine.save(out)
-    report.close()
+    report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
         report.summary["round"] = _record_round(rounds, ink, supervised, report, accepted_pixels)
     if report.failures:
         raise RuntimeError("; ".join(dict.fromkeys(report.failures)))
     return report.summary
+
+
+@contextlib.contextmanager
+def _ctrl_c():
+    """An Event set by Ctrl+C (SIGINT) inside, where this is the main thread, in place of a
+    KeyboardInterrupt: the run then stops and saves, and a second Ctrl+C (a user's, or the
+    second signal of `timeout -s INT`, sent to the process and to its group) cannot land
+    in the middle of that and cost the save."""
+    import signal
+    import threading
+
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.set())
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> int | None:
@@ -101,7 +124,12 @@ class _Report:
         self.by_time = not max_steps
         total = max_steps or max_seconds
         unit = "s" if self.by_time else "step"
-        self.bar = tqdm(total=total, unit=unit, disable=not progress, file=sys.stderr)
+        # seconds add up as floats: shown whole (and kept within the limit: tqdm warns past it)
+        layout = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]"
+        layout = layout if self.by_time and total else None
+        self.bar = tqdm(
+            total=total, unit=unit, bar_format=layout, disable=not progress, file=sys.stderr
+        )
         self.summary: dict = {"steps": 0, "loss": None, "interrupted": False}
         self.run_steps = 0
         self.failures: list[str] = []
@@ -131,8 +159,19 @@ class _Report:
         elif isinstance(event, Failed):
             self.failures.append(event.message)
 
-    def close(self) -> None:
+    def close(self, out: Path) -> None:
+        """Close the bar and say what became of ``out`` (on an interrupt even when quiet)."""
+        shown = not self.bar.disable  # closing disables it
         self.bar.close()
+        steps = self.summary["steps"]
+        if "checkpoint" in self.summary:
+            told = f"wrote {out} (step {steps})"
+        else:
+            told = f"made no step: {out} was not written"
+        if self.summary["interrupted"]:
+            print(f"interrupted: {told}", file=sys.stderr)
+        elif shown:
+            print(told, file=sys.stderr)
 
     def _say(self, text: str) -> None:
         self.bar.write(text, file=sys.stderr)
@@ -142,7 +181,10 @@ class _Report:
         self.summary.update(
             steps=event.step, loss=event.loss, samples_per_s=round(event.samples_per_s, 2)
         )
-        self.bar.update(event.batch_size / event.samples_per_s if self.by_time else 1)
+        done = event.batch_size / event.samples_per_s if self.by_time else 1
+        if self.bar.total:
+            done = min(done, max(self.bar.total - self.bar.n, 0))
+        self.bar.update(done)
         self.bar.set_postfix(
             step=event.step,
             loss=f"{event.loss:.3f}",

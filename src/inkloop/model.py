@@ -26,7 +26,7 @@ def build_model(config: ModelConfig, device="cpu"):
     import segmentation_models_pytorch as smp
 
     config = resolve_encoder(config, device)
-    _check_encoder(config.encoder)
+    check_encoder(config.encoder)
     unet = smp.Unet(
         encoder_name=config.encoder,
         encoder_weights=None,
@@ -89,18 +89,21 @@ def resolve_encoder(config: ModelConfig, device="cpu") -> ModelConfig:
     return replace(config, encoder=default_encoder(device))
 
 
-def _check_encoder(name: str) -> None:
-    """smp encoders by name, or any timm model as ``tu-<name>``; a clear error otherwise."""
+def check_encoder(name: str) -> None:
+    """smp encoders by name, any timm model as ``tu-<name>``, or ``auto``; a ValueError that
+    suggests the nearest names otherwise."""
     import segmentation_models_pytorch as smp
+    import timm
 
-    if name.startswith("tu-"):
-        import timm
-
-        if timm.is_model(name[3:]):
-            return
-    elif name in smp.encoders.get_encoder_names():
+    smp_names = smp.encoders.get_encoder_names()
+    if name == AUTO_ENCODER or name in smp_names:
         return
-    close = difflib.get_close_matches(name, smp.encoders.get_encoder_names(), n=4, cutoff=0.5)
+    if name.startswith("tu-") and timm.is_model(name[3:]):
+        return
+    known = [*smp_names, *(f"tu-{model}" for model in timm.list_models())]
+    close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
+    if not name.startswith("tu-") and timm.is_model(name):
+        close = [f"tu-{name}"]  # a timm model, named without the prefix smp wants
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise ValueError(f"unknown encoder {name!r}; {hint}(any smp encoder, or tu-<timm model>)")
 

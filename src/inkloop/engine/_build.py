@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from inkloop.compose import sample_normalisation
-from inkloop.model import load_checkpoint
+from inkloop.model import check_encoder, load_checkpoint
 from inkloop.settings import EngineSettings
 
 
 def resolve_run(settings: EngineSettings, segment):
     """The checkpoint a run starts from (or None) and its composition with a window that
-    fits ``segment``: an unreadable checkpoint or a window off the stack fails here, before
-    anything is built."""
+    fits ``segment``: an unreadable checkpoint, an unknown encoder or a window off the stack
+    fails here, before anything is built."""
     init = load_checkpoint(settings.init) if settings.init else None
+    if init is None:
+        check_encoder(settings.model.encoder)
     composition = init.composition if init else settings.composition
-    return init, composition.resolve(segment.shape[0])
+    try:
+        return init, composition.resolve(segment.shape[0])
+    except ValueError as error:
+        if init is None:
+            raise
+        raise ValueError(f"{settings.init}: {error} (the window it was trained on)") from None
 
 
 def build_trainer(settings: EngineSettings, segment, labels, mask=None):
