@@ -76,7 +76,9 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     assert len(panel.plot.smoothed()) == len(loop.steps)
     losses = [step.loss for step in loop.steps]
     assert panel.plot.caption().endswith(f"(plot from {min(losses):.2f} to {max(losses):.2f})")
+    assert panel.threshold_value.text() == "soft"
     panel.threshold.setValue(50)  # binary view at p = 0.5
+    assert panel.threshold_value.text() == "≥ 0.50"
     low, high = viewer.layers["ink prediction"].contrast_limits
     assert low < 127.5 < high
     assert high - low <= 1

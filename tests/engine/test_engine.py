@@ -67,6 +67,32 @@ def test_commands_are_dispatched_by_type_and_unknown_ones_refused(segment):
     assert not recorder.of(Failed)
 
 
+def test_prepare_makes_the_preview_graph_so_the_first_preview_only_refreshes_it(
+    segment, monkeypatch
+):
+    import threading
+
+    import inkloop.predict
+
+    made, make, traced = [], inkloop.predict.inference_graph, threading.Event()
+
+    def counted(model):
+        graph = make(model)
+        made.append(graph)
+        traced.set()
+        return graph
+
+    monkeypatch.setattr(inkloop.predict, "inference_graph", counted)
+    recorder = Recorder()
+    with engine_for(segment, recorder) as engine:
+        engine.submit(Prepare())
+        assert traced.wait(TIMEOUT)  # at Prepare, before anyone waits for a preview
+        engine.submit(Predict(7, (0, 0, 32, 32)))
+        recorder.wait_for(lambda events: predictions(7)(events))
+    assert len(made) == 1  # the preview took that graph
+    assert not recorder.of(Failed)
+
+
 def test_stop_takes_effect_within_one_step(segment):
     recorder = Recorder()
     with engine_for(segment, recorder) as engine:

@@ -35,6 +35,11 @@ class LoopPanel(QGroupBox):
         self.threshold.setToolTip(
             "0: probability from 0.5 up, soft; above: ink at that threshold (%)"
         )
+        self.threshold_value = QLabel(_threshold_text(0))
+        self.threshold_value.setObjectName("threshold_value")
+        self.threshold_value.setMinimumWidth(
+            self.threshold_value.fontMetrics().horizontalAdvance("≥ 0.00")
+        )
         self.validation_button = button("Mark validation region", "validation_button")
         self.validation_button.setToolTip(
             "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
@@ -71,6 +76,7 @@ class LoopPanel(QGroupBox):
         threshold = QHBoxLayout()
         threshold.addWidget(QLabel("Threshold"))
         threshold.addWidget(self.threshold)
+        threshold.addWidget(self.threshold_value)
         layout.addLayout(threshold)
         layout.addWidget(self.validation_button)
 
@@ -103,6 +109,7 @@ class LoopPanel(QGroupBox):
             self.status.setText(f"{state.value}: {last}")
 
     def _show_threshold(self, percent: int) -> None:
+        self.threshold_value.setText(_threshold_text(percent))
         self.loop.overlay.set_threshold(percent / 100)
 
     def _mark_validation(self) -> None:
@@ -132,3 +139,8 @@ def _step_text(step: StepDone, validations) -> str:
     if validations:
         text += f" · validation F0.5 {validations[-1].f05:.2f}"
     return text
+
+
+def _threshold_text(percent: int) -> str:
+    """What the threshold slider shows: the soft view at 0, else the probability called ink."""
+    return "soft" if percent == 0 else f"≥ {percent / 100:.2f}"

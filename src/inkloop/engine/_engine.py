@@ -107,7 +107,8 @@ class Engine:
         self._predictions.preview_schedule.stroke = tuple(int(v) for v in bbox)
 
     def prepare(self) -> None:
-        """Build the model and trainer now rather than at the first start, predict or preview."""
+        """Build the model, trainer and preview graph now rather than at the first start,
+        predict or preview."""
         self.submit(c.Prepare())
 
     def predict(self, region: tuple[int, int, int, int]) -> int:
@@ -209,7 +210,7 @@ class Engine:
             c.Pause: lambda _: training.pause(),
             c.Resume: lambda _: training.resume(),
             c.Stop: lambda _: training.stop(),
-            c.Prepare: lambda _: self._session.ensure_trainer(),
+            c.Prepare: lambda _: self._session.prepare(),
             c.Save: lambda command: training.save(command.path),
             c.Predict: self._predict,
             c.Preview: predictions.preview,

@@ -33,6 +33,11 @@ class Session(Announcer):
             self.trainer = build_trainer(self.settings, self.segment, self.labels, self.mask)
         return self.trainer
 
+    def prepare(self) -> None:
+        """Build the Trainer and the inference graph previews use (its trace and checks take
+        a few tenths of a second that would otherwise delay the first overlay after a click)."""
+        self._current_graph(self.ensure_trainer())
+
     def predictor(self, *, tta: bool = False, frozen: bool = False):
         """The model being trained as a Predictor, as an `inference_graph` (BatchNorms folded,
         concatenations split: a 1024² view ~20% faster on a CPU). One graph is kept and given
