@@ -12,6 +12,7 @@ import zarr
 from inkloop.cli import main
 from inkloop.io import is_prediction_pyramid, read_image, read_prediction, write_png
 from inkloop.metrics import best_scores
+from tests._helpers import TRAIN_SHAPE
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 
@@ -73,6 +74,19 @@ def test_a_named_output_that_exists_is_refused_unless_overwrite(
     assert main([*args, "--overwrite", "--device", "cpu", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] == [str(out)]
     assert read_prediction(out).shape == (96, 128)
+
+
+def test_stderr_names_the_layers_the_model_reads(training_folder, model, tmp_path, capsys):
+    from inkloop.model import load_checkpoint
+
+    window = load_checkpoint(model).composition
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(tmp_path / "p.png")]
+    assert main([*args, "--device", "cpu"]) == 0
+    last = window.z_start + window.z_count - 1
+    assert (
+        f"predicting {training_folder.name} from layers {window.z_start}..{last} of its "
+        f"{TRAIN_SHAPE[0]} (the window model.pt was trained on)"
+    ) in capsys.readouterr().err
 
 
 def test_tiff_float_keeps_the_probability_as_float32(training_folder, model, tmp_path):

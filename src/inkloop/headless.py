@@ -210,12 +210,21 @@ def predict_to_file(
     every check."""
     from inkloop.io import open_segment, prediction_output
     from inkloop.model import load_checkpoint
-    from inkloop.predict import Predictor, check_region, predict_into
+    from inkloop.predict import Predictor, check_fits, check_region, predict_into
 
     prediction_output(out)
     checkpoint = load_checkpoint(model)
     segment = open_segment(segment_path)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
+    check_fits(checkpoint, segment)
+    if progress:  # loading the model and sampling the intensities take a few seconds
+        window = checkpoint.composition.resolve(segment.shape[0])
+        first, layers = window.z_start, window.z_count
+        print(
+            f"predicting {segment.name} from layers {first}..{first + layers - 1} of its "
+            f"{segment.shape[0]} (the window {Path(model).name} was trained on)",
+            file=sys.stderr,
+        )
     mask = None if segment.mask is None else np.asarray(segment.mask)
     predictor = Predictor.from_checkpoint(
         checkpoint, segment, device=device, mask=mask, batch_size=batch_size, tta=tta
@@ -239,7 +248,8 @@ def predict_segments(
     progress: bool = True,
     **options,
 ) -> dict:
-    """`inkloop predict`: ``segments`` into ``out`` (one segment; replaced if there) or
+    """`inkloop predict`: ``segments`` into ``out`` (one segment; replaced if there: the CLI
+    refuses an existing one without --overwrite) or
     ``out_dir``, in this process one after another, or on the dask.distributed ``scheduler``
     all at once. In ``out_dir`` an output that exists is complete (outputs appear only once
     whole) and is skipped unless ``overwrite``: a batch resumes where it stopped.
@@ -248,7 +258,7 @@ def predict_segments(
     from inkloop.predict import check_fits
     from inkloop.predict.batch import Job, plan_jobs
 
-    if out is not None:  # one named file: replaced, as any command writing a file does
+    if out is not None:  # one named file
         jobs, skipped = [Job(Path(segments[0]), out)], []
     else:
         # the tenth segment must not fail after nine: each is checked against the model first
