@@ -80,7 +80,8 @@ def test_stderr_names_the_layers_the_model_reads(training_folder, model, tmp_pat
     from inkloop.model import load_checkpoint
 
     window = load_checkpoint(model).composition
-    args = ["predict", str(training_folder), "--model", str(model), "--out", str(tmp_path / "p.png")]
+    out = tmp_path / "p.png"
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
     assert main([*args, "--device", "cpu"]) == 0
     last = window.z_start + window.z_count - 1
     assert (
