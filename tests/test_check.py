@@ -27,6 +27,20 @@ def test_the_profile_finds_the_sheet_and_centres_the_window_on_it(tmp_path):
     assert skewed.window(10) == (0, 6)
 
 
+def test_a_curve_without_a_peak_inside_the_stack_names_no_surface_and_centres_the_window():
+    # the real dev crop's curve: 13 layers within the sheet, brightest at both ends
+    crop = LayerProfile((140.0, 134, 126, 119, 113, 109, 107, 108, 111, 115, 118, 122, 124))
+    assert crop.surface() is None  # a centroid of the two ends would say layer 4.6
+    assert crop.window(6) == (3, 6)
+    assert "no layer inside the stack is the brightest (the first one is)" in crop.described()
+    rising = LayerProfile((1.0, 2, 3, 4, 5))
+    assert rising.surface() is None
+    assert "(the last one is)" in rising.described()
+    flat = LayerProfile((3.0,) * 7)
+    assert flat.surface() is None
+    assert flat.window(4) == (1, 4)
+
+
 @pytest.mark.parametrize(
     ("forward", "backward", "says"),
     [

@@ -25,19 +25,46 @@ class LayerProfile:
 
     means: tuple[float, ...]
 
-    def surface(self) -> float:
-        """The layer at the sheet's centre: the centroid of the curve above its floor."""
+    def surface(self) -> float | None:
+        """The layer at the sheet's centre: the centroid of the hump around the brightest
+        layer (of the lightly smoothed curve), where it stands above half its height. None if
+        the brightest layer is the first or the last: the curve has no peak inside the stack
+        (a crop that lies within the sheet, or a stack that misses it), and a centroid of the
+        curve's two rising ends would name a layer between them, where it is darkest."""
         means = np.asarray(self.means)
-        weights = np.clip(means - means.min(), 0, None)
-        if not weights.any():
-            return (len(means) - 1) / 2
-        return float((weights * np.arange(len(means))).sum() / weights.sum())
+        smooth = np.convolve(np.pad(means, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
+        peak = int(smooth.argmax())
+        if peak in (0, len(means) - 1) or smooth[peak] == smooth.min():
+            return None
+        high = smooth >= (smooth.min() + smooth[peak]) / 2
+        low, top = peak, peak
+        while low > 0 and high[low - 1]:
+            low -= 1
+        while top < len(means) - 1 and high[top + 1]:
+            top += 1
+        weights = means[low : top + 1] - means.min()
+        return float((weights * np.arange(low, top + 1)).sum() / weights.sum())
 
     def window(self, count: int) -> tuple[int, int]:
-        """(z_start, z_count): ``count`` layers centred on the surface, inside the stack."""
+        """(z_start, z_count): ``count`` layers centred on the surface, inside the stack
+        (centred on the stack where the curve shows no surface)."""
         count = min(count, len(self.means))
-        start = round(self.surface() - (count - 1) / 2)
+        surface = self.surface()
+        if surface is None:
+            return (len(self.means) - count) // 2, count
+        start = round(surface - (count - 1) / 2)
         return min(max(start, 0), len(self.means) - count), count
+
+    def described(self) -> str:
+        """Where the papyrus is, in words."""
+        surface = self.surface()
+        if surface is not None:
+            return f"the papyrus is densest around layer {surface:.1f}"
+        end = "first" if np.argmax(self.means) == 0 else "last"
+        return (
+            f"no layer inside the stack is the brightest (the {end} one is): the stack may "
+            "lie within the sheet, so the window stays centred"
+        )
 
 
 @dataclass(frozen=True)
@@ -122,11 +149,9 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
     mask = None if segment.mask is None else np.asarray(segment.mask)
     profile = layer_profile(segment, mask)
     report = {"segment": segment.name, "layers": segment.shape[0], "profile": profile.means}
-    report["surface"] = round(profile.surface(), 1)
-    lines = [
-        f"{segment.name}: {segment.shape[0]} layers; the papyrus is densest around "
-        f"layer {report['surface']:.1f}"
-    ]
+    surface = profile.surface()
+    report["surface"] = None if surface is None else round(surface, 1)
+    lines = [f"{segment.name}: {segment.shape[0]} layers; {profile.described()}"]
     count = default_z_count(segment.shape[0])
     used, reader = (segment.shape[0] - count) // 2, "training's default window (centred)"
     if model is not None:

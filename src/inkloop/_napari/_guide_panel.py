@@ -136,8 +136,9 @@ class GuidePanel(QGroupBox):
         profile = layer_profile(segment, mask)
         count = self.loop.settings.composition.z_count or default_z_count(segment.shape[0])
         start, count = profile.window(count)
+        described = profile.described()
         self._profile_text = (
-            f"Papyrus densest around layer {profile.surface():.1f}; suggested z-window "
+            f"{described[0].upper()}{described[1:]}; suggested z-window "
             f"{start}..{start + count - 1}."
         )
         self.check_result.setText(f"{self._profile_text} Reading the stack both ways…")
