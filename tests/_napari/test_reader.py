@@ -50,6 +50,7 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
     ink, supervised = decode_labels(labels.data)
     np.testing.assert_array_equal(ink[supervised], np.asarray(segment.ink_labels)[supervised])
     np.testing.assert_array_equal(supervised, np.asarray(segment.mask))  # no supervision file
+    assert labels.opacity == 0.35  # labelled whole: fainter, so a prediction shows through
 
 
 def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
