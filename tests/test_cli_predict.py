@@ -53,6 +53,16 @@ def test_round_trip_train_predict_evaluate(training_folder, model, tmp_path, cap
     expected = best_scores(read_prediction(out), truth)  # the file's scores, as it was written
     assert report["f05"] == pytest.approx(expected.f05)
     assert report["threshold"] == pytest.approx(expected.threshold)
+    share = truth.mean()
+    assert report["ink_share"] == pytest.approx(share, abs=1e-4)
+    assert report["chance_f05"] == pytest.approx(1.25 * share / (0.25 * share + 1), abs=1e-4)
+
+    # the right half alone, as the dev protocol scores a model trained on the left
+    assert main(["evaluate", str(out), "--labels", str(labels), "--region", "0:96,64:128"]) == 0
+    half = json.loads(capsys.readouterr().out)
+    expected = best_scores(read_prediction(out)[:, 64:], truth[:, 64:])
+    assert half["f05"] == pytest.approx(expected.f05)
+    assert half["ink_share"] == pytest.approx(truth[:, 64:].mean(), abs=1e-4)
 
 
 def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_path):

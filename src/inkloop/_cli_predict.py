@@ -57,12 +57,20 @@ def add_predict(commands) -> None:
     predict.set_defaults(run=_predict)
 
     evaluate = commands.add_parser(
-        "evaluate", help="score a prediction against ink labels (JSON: F0.5, precision, recall)"
+        "evaluate",
+        help="score a prediction against ink labels (JSON: F0.5, precision, recall, and the "
+        "F0.5 of calling everything ink)",
     )
     evaluate.add_argument("prediction", type=Path, help="a file from inkloop predict")
     evaluate.add_argument("--labels", type=Path, required=True, help="ink labels, 255 = ink")
     evaluate.add_argument(
         "--supervision", type=Path, help="score only these pixels (255 = labelled; default: all)"
+    )
+    evaluate.add_argument(
+        "--region",
+        metavar="Y0:Y1,X0:X1",
+        type=parse_region,
+        help="score only this rectangle (e.g. the half a model was not trained on)",
     )
     evaluate.set_defaults(run=_evaluate)
 
@@ -127,5 +135,6 @@ def _segment_list(given: list[str], listing: Path | None) -> list[str]:
 def _evaluate(args) -> int:
     from inkloop.headless import evaluate_file
 
-    print(json.dumps(evaluate_file(args.prediction, args.labels, args.supervision)))
+    report = evaluate_file(args.prediction, args.labels, args.supervision, args.region)
+    print(json.dumps(report))
     return 0

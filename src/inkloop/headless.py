@@ -296,16 +296,33 @@ def predict_segments(
     return summary
 
 
-def evaluate_file(prediction: Path, labels: Path, supervision: Path | None = None) -> dict:
-    """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready)."""
+def evaluate_file(
+    prediction: Path, labels: Path, supervision: Path | None = None, region=None
+) -> dict:
+    """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready), on
+    the ``supervision`` mask's pixels (default: all) inside ``region`` (y0, x0, y1, x1;
+    default: everywhere), with the share of them that is ink and the F0.5 of calling every
+    one ink (what a score must beat)."""
+    from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
     from inkloop.metrics import best_scores, scores
 
     probability = read_prediction(prediction)
     of = f"the prediction {prediction.name} is"
     ink = read_label_image(labels, probability.shape, ink=True, of=of)
-    supervised = None
+    supervised = np.ones(probability.shape, bool)
     if supervision is not None:
         supervised = read_label_image(supervision, probability.shape, ink=False, of=of)
+    if region is not None:
+        y0, x0, y1, x1 = check_box(region, probability.shape, "region", "prediction")
+        inside = np.zeros_like(supervised)
+        inside[y0:y1, x0:x1] = True
+        supervised = supervised & inside
     best = best_scores(probability, ink, supervised)
-    return {**best.to_dict(), "at_0.5": scores(probability, ink, supervised).to_dict()}
+    everything = scores(np.ones_like(probability), ink, supervised)
+    return {
+        **best.to_dict(),
+        "at_0.5": scores(probability, ink, supervised).to_dict(),
+        "ink_share": round(everything.precision, 4),
+        "chance_f05": round(everything.f05, 4),
+    }
