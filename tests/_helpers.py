@@ -55,12 +55,13 @@ def tiny_training(**overrides):
 
 
 def interrupt_when_training(command: list[str], presses: int = 1) -> tuple[int, str, str]:
-    """Run an `inkloop` command, press Ctrl+C ``presses`` times back to back once its progress
-    bar shows a loss, and return its exit status, stdout and stderr."""
+    """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss (and
+    ``presses - 1`` times more once it says it is stopping to save), and return its exit
+    status, stdout and stderr."""
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_terminal_ctrl_c
     )
-    stepping = threading.Event()
+    stepping, stopping = threading.Event(), threading.Event()
     errors = bytearray()
 
     def watch_progress():
@@ -68,12 +69,17 @@ def interrupt_when_training(command: list[str], presses: int = 1) -> tuple[int, 
             errors.extend(chunk)
             if b"loss=" in errors:
                 stepping.set()
+            if b"stopping after this step" in errors:
+                stopping.set()
 
     watcher = threading.Thread(target=watch_progress, daemon=True)
     watcher.start()
     try:
         assert stepping.wait(timeout=300), errors.decode()
-        for _ in range(presses):
+        process.send_signal(signal.SIGINT)
+        if presses > 1:
+            assert stopping.wait(timeout=300), errors.decode()
+        for _ in range(presses - 1):  # while it stops and saves
             process.send_signal(signal.SIGINT)
         stdout = process.stdout.read()  # not communicate(): it would take stderr's last lines
         process.wait(timeout=300)

@@ -39,6 +39,11 @@ def test_a_curve_without_a_peak_inside_the_stack_names_no_surface_and_centres_th
     flat = LayerProfile((3.0,) * 7)
     assert flat.surface() is None
     assert flat.window(4) == (1, 4)
+    assert "every layer is as bright as the next" in flat.described()
+    # the words follow the smoothed curve, as the surface does: its peak is the first layer
+    early = LayerProfile((10.0, 9, 11, 0, 0))
+    assert early.surface() is None
+    assert "(the first one is)" in early.described()
 
 
 @pytest.mark.parametrize(

@@ -160,7 +160,7 @@ def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
                 "--labels",
                 str(write_png(tmp / "p.png", np.full((96, 128), 40, np.uint8))),
             ],
-            "p.png: no labelled pixel is 'no ink' (0) and 100% are grey: it looks like a "
+            "p.png: 100% of the labelled pixels are grey (soft ink): it looks like a "
             "probability map; --labels-from-prediction",
         ),
         (lambda tmp: ["--z-start", "-3"], "z-window -3.."),
@@ -237,7 +237,7 @@ def test_window_options_given_with_init_are_refused_not_ignored(training_folder,
     assert main([*args, "--out", str(init), "--z-count", "4"]) == 0
     capsys.readouterr()
     again = [*args, "--init", str(init), "--out", str(tmp_path / "next.pt")]
-    assert main([*again, "--z-count", "8", "--encoder", "resnet18"]) == 1
+    assert main([*again, "--z-count", "8", "--encoder", "auto"]) == 1  # even the default
     error = capsys.readouterr().err
     assert f"--init {init} brings its own model and z-window: leave out --z-count, --encoder" in (
         error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop.metrics import best_scores, scores
+from inkloop.metrics import best_scores, chance_scores, scores
 
 
 def test_scores_count_only_supervised_pixels():
@@ -45,3 +45,15 @@ def test_nothing_predicted_scores_zero_not_nan():
 def test_shapes_must_match():
     with pytest.raises(ValueError, match="differ in shape"):
         scores(np.zeros((2, 2)), np.zeros((2, 3)))
+
+
+def test_chance_is_calling_every_supervised_pixel_ink():
+    ink = np.zeros((10, 10), np.uint8)
+    ink[:3] = 255  # 30% ink
+    supervised = np.ones((10, 10), bool)
+    supervised[:, 5:] = False
+    chance = chance_scores(ink, supervised)
+    assert chance == scores(np.ones((10, 10), np.float32), ink, supervised)
+    assert chance.precision == pytest.approx(0.3)
+    assert chance.f05 == pytest.approx(1.25 * 0.3 / (0.25 * 0.3 + 1))
+    assert chance_scores(np.zeros((4, 4), np.uint8)).f05 == 0.0

@@ -117,7 +117,10 @@ def _predict(args) -> int:
 
 
 def refuse_existing(out: Path) -> None:
-    """ValueError if ``out`` exists: a typo in a path must not cost the file that was there."""
+    """ValueError if ``out`` exists: a typo in a path must not cost the file that was there
+    (a folder is refused as one: --overwrite would not make it a file)."""
+    if out.is_dir() and out.suffix != ".zarr":  # a zarr output is a folder
+        raise ValueError(f"{out}: is a folder; give a file name")
     if out.exists():
         raise ValueError(f"{out} exists; pass --overwrite to replace it")
 

@@ -72,29 +72,27 @@ def add_train(commands) -> None:
         help="layers in the window (default 16; on a stack shallower than 24, all but 4 "
         "each side, at least half)",
     )
-    train.add_argument("--reverse", action="store_true", help="the layers are stored back to front")
+    # the model and window options default to None, so that one given with --init (which
+    # brings its own) is refused even when it names the default: `_model_option` fills them
+    train.add_argument(
+        "--reverse", action="store_true", default=None, help="the layers are stored back to front"
+    )
     train.add_argument(
         "--composition",
         choices=MODES,
-        default="raw",
-        help="model channels: raw layers, means, |differences| or raw+diff",
+        help=f"model channels: raw layers, means, |differences| or raw+diff (default "
+        f"{Composition.mode})",
     )
-    train.add_argument(
-        "--mean-k",
-        type=int,
-        default=Composition.mean_k,
-        help="layers per mean (default %(default)s)",
-    )
+    train.add_argument("--mean-k", type=int, help=f"layers per mean (default {Composition.mean_k})")
     train.add_argument(
         "--scale",
         type=int,
         choices=SCALES,
-        default=Composition.scale,
-        help="image pixels per model pixel (2: the model sees half resolution)",
+        help=f"image pixels per model pixel (2: the model sees half resolution; default "
+        f"{Composition.scale})",
     )
     train.add_argument(
         "--encoder",
-        default=ModelConfig.encoder,
         metavar="NAME",
         help="the UNet's encoder: any smp encoder, or tu-<timm model>; auto (the default) is "
         "resnet18 on a GPU or a CPU with bf16, tu-resnet10t on other CPUs",
@@ -102,10 +100,9 @@ def add_train(commands) -> None:
     train.add_argument(
         "--z-stem",
         type=int,
-        default=ModelConfig.z_stem,
         metavar="WIDTH",
         help=f"features of a z-stem before the UNet, shared over every run of {Z_STEM_RUN} "
-        "layers and pooled over z (0: none; default %(default)s)",
+        f"layers and pooled over z (0: none; default {ModelConfig.z_stem})",
     )
     train.add_argument(
         "--patch-size",
@@ -189,9 +186,16 @@ def _train(args) -> int:
     max_seconds = args.max_seconds if limited else 300.0
     settings = EngineSettings(
         composition=Composition(
-            args.composition, args.z_start, args.z_count, args.mean_k, args.reverse, args.scale
+            _model_option(args, "composition"),
+            args.z_start,
+            args.z_count,
+            _model_option(args, "mean_k"),
+            _model_option(args, "reverse"),
+            _model_option(args, "scale"),
         ),
-        model=ModelConfig(encoder=args.encoder, z_stem=args.z_stem),
+        model=ModelConfig(
+            encoder=_model_option(args, "encoder"), z_stem=_model_option(args, "z_stem")
+        ),
         train=TrainConfig(
             patch_size=args.patch_size,
             batch_size=args.batch_size,
@@ -223,29 +227,38 @@ def _train(args) -> int:
 
 
 def _refuse_probability_map(ink, supervised, labels_file: str) -> None:
-    """ValueError if no labelled pixel is 'no ink' (0) and most are soft: that is a model's
-    probability map, which as labels would teach faint ink everywhere."""
+    """ValueError if most labelled pixels are soft (grey): that is a model's probability
+    map, which as labels would teach faint ink everywhere (painted labels are soft only at a
+    gradient brush's edges)."""
     import numpy as np
 
     labelled = ink[supervised]
     soft = np.count_nonzero((labelled > 0) & (labelled < 255))
-    if labelled.size and not np.count_nonzero(labelled == 0) and soft > labelled.size // 2:
+    if labelled.size and soft > labelled.size // 2:
         raise ValueError(
-            f"{labels_file}: no labelled pixel is 'no ink' (0) and {soft / labelled.size:.0%} "
-            "are grey: it looks like a probability map; --labels-from-prediction turns one "
-            "into labels"
+            f"{labels_file}: {soft / labelled.size:.0%} of the labelled pixels are grey (soft "
+            "ink): it looks like a probability map; --labels-from-prediction turns one into "
+            "labels"
         )
+
+
+#: the model and window options, with the defaults they take when not given
+MODEL_OPTIONS = {
+    "z_start": None, "z_count": None, "reverse": Composition.reverse,
+    "composition": Composition.mode, "mean_k": Composition.mean_k, "scale": Composition.scale,
+    "encoder": ModelConfig.encoder, "z_stem": ModelConfig.z_stem,
+}  # fmt: skip
+
+
+def _model_option(args, name: str):
+    value = getattr(args, name)
+    return MODEL_OPTIONS[name] if value is None else value
 
 
 def _refuse_model_options(args) -> None:
     """ValueError naming the model and window options given with --init, which brings its
     own (they would be ignored without a word)."""
-    defaults = {
-        "z_start": None, "z_count": None, "reverse": False, "composition": "raw",
-        "mean_k": Composition.mean_k, "scale": Composition.scale, "encoder": ModelConfig.encoder,
-        "z_stem": ModelConfig.z_stem,
-    }  # fmt: skip
-    given = [name for name, default in defaults.items() if getattr(args, name) != default]
+    given = [name for name in MODEL_OPTIONS if getattr(args, name) is not None]
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise ValueError(

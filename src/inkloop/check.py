@@ -31,10 +31,9 @@ class LayerProfile:
         the brightest layer is the first or the last: the curve has no peak inside the stack
         (a crop that lies within the sheet, or a stack that misses it), and a centroid of the
         curve's two rising ends would name a layer between them, where it is darkest."""
-        means = np.asarray(self.means)
-        smooth = np.convolve(np.pad(means, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
-        peak = int(smooth.argmax())
-        if peak in (0, len(means) - 1) or smooth[peak] == smooth.min():
+        means, smooth = np.asarray(self.means), self._smoothed()
+        peak = self._peak()
+        if peak is None or peak in (0, len(means) - 1):
             return None
         high = smooth >= (smooth.min() + smooth[peak]) / 2
         low, top = peak, peak
@@ -44,6 +43,14 @@ class LayerProfile:
             top += 1
         weights = means[low : top + 1] - means.min()
         return float((weights * np.arange(low, top + 1)).sum() / weights.sum())
+
+    def _smoothed(self) -> np.ndarray:
+        return np.convolve(np.pad(self.means, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
+
+    def _peak(self) -> int | None:
+        """The brightest layer of the smoothed curve; None for a flat one."""
+        smooth = self._smoothed()
+        return None if smooth.max() == smooth.min() else int(smooth.argmax())
 
     def window(self, count: int) -> tuple[int, int]:
         """(z_start, z_count): ``count`` layers centred on the surface, inside the stack
@@ -60,7 +67,10 @@ class LayerProfile:
         surface = self.surface()
         if surface is not None:
             return f"the papyrus is densest around layer {surface:.1f}"
-        end = "first" if np.argmax(self.means) == 0 else "last"
+        peak = self._peak()
+        if peak is None:
+            return "every layer is as bright as the next: no surface to centre on"
+        end = "first" if peak == 0 else "last"
         return (
             f"no layer inside the stack is the brightest (the {end} one is): the stack may "
             "lie within the sheet, so the window stays centred"

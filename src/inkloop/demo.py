@@ -170,9 +170,9 @@ class _Scorer:
 
     def chance(self):
         """Calling every pixel ink: what a model has to beat."""
-        from inkloop.metrics import scores
+        from inkloop.metrics import chance_scores
 
-        return scores(np.ones(self.truth.shape, np.float32), self.truth, self.pixels)
+        return chance_scores(self.truth, self.pixels)
 
 
 def _untrained_prediction(segment, ink, supervised, settings) -> np.ndarray:

@@ -58,6 +58,7 @@ def train_to_file(
         while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within half a second
             if pressed.is_set():
                 report.summary["interrupted"] = True
+                report.say(f"stopping after this step to save {out} (Ctrl+C twice more: quit)")
                 engine.stop()
                 engine.wait()
                 break
@@ -74,21 +75,29 @@ def train_to_file(
 @contextlib.contextmanager
 def _ctrl_c():
     """An Event set by Ctrl+C (SIGINT) inside, where this is the main thread, in place of a
-    KeyboardInterrupt: the run then stops and saves, and a second Ctrl+C (a user's, or the
-    second signal of `timeout -s INT`, sent to the process and to its group) cannot land
-    in the middle of that and cost the save."""
+    KeyboardInterrupt, so that the run stops after its step and saves. A second Ctrl+C (a
+    user's double press, or `timeout -s INT`, which signals the process and its group) is
+    ignored: it must not land in the save; a third quits at once (KeyboardInterrupt)."""
     import signal
     import threading
 
-    pressed = threading.Event()
+    pressed, presses = threading.Event(), []
+
+    def on_ctrl_c(*_) -> None:
+        pressed.set()
+        presses.append(1)
+        if len(presses) >= 3:
+            raise KeyboardInterrupt
+
     if threading.current_thread() is not threading.main_thread():
         yield pressed
         return
-    previous = signal.signal(signal.SIGINT, lambda *_: pressed.set())
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         yield pressed
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if previous is not None:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
 
 
 def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> int | None:
@@ -145,15 +154,15 @@ class _Report:
                 loader=event.loader,
             )
             if not self.bar.disable:
-                self._say(
+                self.say(
                     f"training {event.encoder} on {event.device} ({event.precision}), "
                     f"batches from {event.loader}"
                 )
         elif isinstance(event, Validated):
             self.summary["validation"] = {"step": event.step, "f05": event.f05}
-            self._say(f"step {event.step}: validation F0.5 {event.f05:.3f}")
+            self.say(f"step {event.step}: validation F0.5 {event.f05:.3f}")
         elif isinstance(event, Notice):
-            self._say(event.message)
+            self.say(event.message)
         elif isinstance(event, CheckpointSaved):
             self.summary["checkpoint"] = event.path
         elif isinstance(event, Failed):
@@ -166,6 +175,8 @@ class _Report:
         steps = self.summary["steps"]
         if "checkpoint" in self.summary:
             told = f"wrote {out} (step {steps})"
+        elif self.run_steps:
+            told = f"{out} was not written: saving failed"
         else:
             told = f"made no step: {out} was not written"
         if self.summary["interrupted"]:
@@ -173,7 +184,8 @@ class _Report:
         elif shown:
             print(told, file=sys.stderr)
 
-    def _say(self, text: str) -> None:
+    def say(self, text: str) -> None:
+        """A line on stderr that leaves the bar intact."""
         self.bar.write(text, file=sys.stderr)
 
     def _step(self, event: StepDone) -> None:
@@ -219,9 +231,9 @@ def predict_to_file(
     check_fits(checkpoint, segment)
     if progress:  # loading the model and sampling the intensities take a few seconds
         window = checkpoint.composition.resolve(segment.shape[0])
-        first, layers = window.z_start, window.z_count
+        files = window.layer_indices(segment.shape[0])  # as stored: a reversed window runs down
         print(
-            f"predicting {segment.name} from layers {first}..{first + layers - 1} of its "
+            f"predicting {segment.name} from layers {files[0]}..{files[-1]} of its "
             f"{segment.shape[0]} (the window {Path(model).name} was trained on)",
             file=sys.stderr,
         )
@@ -305,24 +317,24 @@ def evaluate_file(
     one ink (what a score must beat)."""
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
-    from inkloop.metrics import best_scores, scores
+    from inkloop.metrics import best_scores, chance_scores, scores
 
     probability = read_prediction(prediction)
     of = f"the prediction {prediction.name} is"
     ink = read_label_image(labels, probability.shape, ink=True, of=of)
-    supervised = np.ones(probability.shape, bool)
+    supervised = None  # every pixel: no mask built
     if supervision is not None:
         supervised = read_label_image(supervision, probability.shape, ink=False, of=of)
-    if region is not None:
+    if region is not None:  # views of the rectangle, not masks of the whole image
         y0, x0, y1, x1 = check_box(region, probability.shape, "region", "prediction")
-        inside = np.zeros_like(supervised)
-        inside[y0:y1, x0:x1] = True
-        supervised = supervised & inside
-    best = best_scores(probability, ink, supervised)
-    everything = scores(np.ones_like(probability), ink, supervised)
+        probability, ink = probability[y0:y1, x0:x1], ink[y0:y1, x0:x1]
+        supervised = None if supervised is None else supervised[y0:y1, x0:x1]
+    if supervised is not None and not supervised.any():
+        raise ValueError("no pixel to score: the supervision mask is empty there")
+    chance = chance_scores(ink, supervised)
     return {
-        **best.to_dict(),
+        **best_scores(probability, ink, supervised).to_dict(),
         "at_0.5": scores(probability, ink, supervised).to_dict(),
-        "ink_share": round(everything.precision, 4),
-        "chance_f05": round(everything.f05, 4),
+        "ink_share": round(chance.precision, 4),
+        "chance_f05": round(chance.f05, 4),
     }

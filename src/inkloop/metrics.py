@@ -47,6 +47,15 @@ def best_scores(
     return max(candidates, key=lambda s: s.f05)
 
 
+def chance_scores(ink: np.ndarray, supervised: np.ndarray | None = None) -> Scores:
+    """The scores of calling every (supervised) pixel ink (p = 1 at 0.5): what a model has to
+    beat. Its precision is the share of the pixels that is ink; counted, not sorted."""
+    truth = _flatten(np.zeros(np.shape(ink), np.float32), ink, supervised)[1]
+    share = float(truth.mean()) if truth.size else 0.0
+    recall = 1.0 if share else 0.0
+    return Scores(_fbeta(share, recall, 0.5), share, recall, _fbeta(share, recall, 1.0), 0.5)
+
+
 def _flatten(probability, ink, supervised):
     probability = np.asarray(probability, np.float32)
     ink = np.asarray(ink)

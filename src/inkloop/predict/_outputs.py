@@ -154,9 +154,9 @@ def _write_flat(stored, out: Path, kind: str) -> None:
         predictor=True,
         bigtiff=True,
         photometric="minisblack",
-        # every core: nothing else runs now, and tifffile's default is half of them (one of
-        # two, so a 4096² prediction took 0.59-0.67 s to compress instead of 0.39-0.47 s)
-        maxworkers=os.cpu_count() or 1,
+        # every core this process may use: the blocks are done, and tifffile's default is
+        # half (one of two: a 4096² prediction took 0.59-0.67 s to compress, not 0.39-0.47 s)
+        maxworkers=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
     )
 
 
