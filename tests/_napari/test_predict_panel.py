@@ -81,6 +81,28 @@ def test_a_float_zarr_prediction_replaces_the_pyramid_layer(predicting, qtbot):
     assert panel.output_path().is_dir()
 
 
+def test_a_chosen_file_takes_the_prediction_in_the_format_its_name_asks(
+    predicting, monkeypatch, tmp_path
+):
+    from qtpy.QtWidgets import QFileDialog
+
+    _, widget, panel = predicting
+    chosen = tmp_path / "elsewhere" / "ink.tif"  # a read-only segment folder needs this
+    chosen.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(chosen), ""))
+    panel.choose_button.click()
+    assert panel.output_path() == chosen
+    assert panel.format.currentData() == "tif"
+    assert panel.path_label.full_text() == f"Into\n{chosen}"
+    panel.format.setCurrentText("PNG")  # the format still decides the ending
+    assert panel.output_path() == chosen.with_suffix(".png")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    panel.choose_button.click()  # cancelled: nothing changes
+    assert panel.output_path() == chosen.with_suffix(".png")
+    panel.set_loop(widget.loop)  # a segment (re)bound: its own default again
+    assert panel.output_path().parent != chosen.parent
+
+
 def test_an_unwritable_output_is_refused_with_one_message(predicting, monkeypatch, tmp_path):
     _, _, panel = predicting
     missing = tmp_path / "missing" / "ink.png"

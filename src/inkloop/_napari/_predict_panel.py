@@ -14,6 +14,7 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -29,12 +30,21 @@ from inkloop.engine import (
     SegmentPredicted,
     SegmentProgress,
 )
-from inkloop.io import PREDICTION_FORMATS, prediction_output, prediction_path
+from inkloop.io import (
+    PREDICTION_FORMATS,
+    prediction_kind,
+    prediction_output,
+    prediction_path,
+    with_prediction_format,
+)
+
+FILE_FILTER = "Predictions (*.ome.zarr *.png *.tif *.tiff *.zarr)"
 
 
 class PredictPanel(QGroupBox):
     """Predicts the whole segment of a `LoopSession` (bound with `set_loop`) into
-    ``<id>_prediction.<format>`` beside its labels, then shows it as a layer."""
+    ``<id>_prediction.<format>`` beside its labels, or a file chosen with *Choose…* (a
+    segment in a read-only folder needs one), then shows it as a layer."""
 
     def __init__(self, parent=None) -> None:
         super().__init__("Predict whole segment", parent)
@@ -60,9 +70,14 @@ class PredictPanel(QGroupBox):
         self.tta.setObjectName("prediction_tta")
         self.tta.setToolTip("Test-time augmentation: average 8 flips/rotations (8x slower)")
         self.path_label = PathLabel("prediction_path")
+        self.choose_button = QPushButton("Choose…")
+        self.choose_button.setObjectName("prediction_choose")
+        self.choose_button.setToolTip("Choose the file the prediction goes into")
+        self._chosen: Path | None = None  # a file chosen for this segment, else the default
         self._lay_out()
         self.predict_button.clicked.connect(self.predict)
         self.cancel_button.clicked.connect(self.cancel)
+        self.choose_button.clicked.connect(self.choose)
         self.format.currentTextChanged.connect(self._show_path)
         self.set_loop(None)
 
@@ -71,7 +86,7 @@ class PredictPanel(QGroupBox):
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
         self._end()
-        self.loop = loop
+        self.loop, self._chosen = loop, None
         if loop is not None:
             loop.changed.connect(self._show_event)
         self._show_path()
@@ -81,7 +96,22 @@ class PredictPanel(QGroupBox):
         """Where the prediction goes with the chosen format (None without a segment)."""
         if self.loop is None:
             return None
+        if self._chosen is not None:
+            return with_prediction_format(self._chosen, self.format.currentData())
         return prediction_path(self.loop.labels.segment, self.format.currentData())
+
+    def choose(self) -> None:
+        """Ask for the file to predict into; its ending, if it names one, sets the format."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Predict the whole segment into", str(self.output_path() or ""), FILE_FILTER
+        )
+        if not path:
+            return
+        self._chosen = Path(path)
+        kind = prediction_kind(path)
+        if kind is not None:
+            self.format.setCurrentIndex(self.format.findData(kind))
+        self._show_path()
 
     def predict(self) -> None:
         """Start predicting the whole segment (the engine process starts if need be)."""
@@ -112,7 +142,10 @@ class PredictPanel(QGroupBox):
         options.addWidget(self.format)
         options.addWidget(self.tta)
         layout.addLayout(options)
-        layout.addWidget(self.path_label)
+        where = QHBoxLayout()
+        where.addWidget(self.path_label, 1)
+        where.addWidget(self.choose_button)
+        layout.addLayout(where)
 
     def _show_event(self, event) -> None:
         if self.request is None:
@@ -159,6 +192,7 @@ class PredictPanel(QGroupBox):
         self.cancel_button.setEnabled(not idle)
         self.format.setEnabled(idle)
         self.tta.setEnabled(idle)
+        self.choose_button.setEnabled(idle and self.loop is not None)
 
     def _show_path(self) -> None:
         path = self.output_path()

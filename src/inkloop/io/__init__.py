@@ -27,6 +27,7 @@ from inkloop.io._sidefiles import (
     rounds_path_for,
     stray_side_files_hint,
     supervision_path_for,
+    with_prediction_format,
 )
 from inkloop.io._sources import detect_format
 from inkloop.io._write import atomic_path, check_writable, write_layer, write_png
@@ -64,6 +65,7 @@ __all__ = [
     "stray_side_files_hint",
     "supervision_path_for",
     "truth_path",
+    "with_prediction_format",
     "write_label_files",
     "write_layer",
     "write_png",

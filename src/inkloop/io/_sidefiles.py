@@ -100,6 +100,14 @@ def prediction_kind(path: str | Path) -> str | None:
     return _KINDS[max(endings, key=len)] if endings else None
 
 
+def with_prediction_format(out: str | Path, fmt: str) -> Path:
+    """``out`` with the ending of the prediction format ``fmt`` in place of its own."""
+    out = Path(out).expanduser()
+    kind = prediction_kind(out)
+    stem = out.name[: -len(_ending(out, kind))] if kind else out.stem
+    return out.with_name(f"{stem}.{_format(fmt)}")
+
+
 def prediction_output(out: str | Path, fmt: str | None = None) -> Path:
     """``out`` as a prediction file (with the ending of ``fmt``, if given); ValueError now
     if it is of another kind or cannot be written."""
@@ -107,9 +115,7 @@ def prediction_output(out: str | Path, fmt: str | None = None) -> Path:
 
     out = Path(out).expanduser()
     if fmt is not None:
-        kind = prediction_kind(out)
-        stem = out.name[: -len(_ending(out, kind))] if kind else out.stem
-        out = out.with_name(f"{stem}.{_format(fmt)}")
+        out = with_prediction_format(out, fmt)
     if prediction_kind(out) is None:
         raise ValueError(f"{out}: the output must end in .ome.zarr, .png, .tif, .tiff or .zarr")
     check_writable(out)
