@@ -1,0 +1,121 @@
+"""What a headless training run shows on a terminal: a progress bar and messages on stderr
+(stdout holds only the command's JSON), and Ctrl+C as a request to stop and save."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+from inkloop.engine import CheckpointSaved, Failed, Notice, RunStarted, StepDone, Validated
+
+
+@contextlib.contextmanager
+def ctrl_c():
+    """An Event set by Ctrl+C (SIGINT) inside, where this is the main thread, in place of a
+    KeyboardInterrupt, so that the run stops after its step and saves. A second Ctrl+C (a
+    user's double press, or `timeout -s INT`, which signals the process and its group) is
+    ignored: it must not land in the save; a third quits at once (KeyboardInterrupt)."""
+    import signal
+    import threading
+
+    pressed, presses = threading.Event(), []
+
+    def on_ctrl_c(*_) -> None:
+        pressed.set()
+        presses.append(1)
+        if len(presses) >= 3:
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        if previous is not None:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
+
+
+class Report:
+    """Turns engine events into a tqdm bar and messages on stderr, and a summary (stdout holds
+    only the command's JSON)."""
+
+    def __init__(self, progress: bool, max_steps: int | None, max_seconds: float | None) -> None:
+        from tqdm import tqdm
+
+        self.by_time = not max_steps
+        total = max_steps or max_seconds
+        unit = "s" if self.by_time else "step"
+        # seconds add up as floats: shown whole (and kept within the limit: tqdm warns past it)
+        layout = "{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]"
+        layout = layout if self.by_time and total else None
+        self.bar = tqdm(
+            total=total, unit=unit, bar_format=layout, disable=not progress, file=sys.stderr
+        )
+        self.summary: dict = {"steps": 0, "loss": None, "interrupted": False}
+        self.run_steps = 0
+        self.failures: list[str] = []
+
+    def __call__(self, event) -> None:
+        if isinstance(event, StepDone):
+            self._step(event)
+        elif isinstance(event, RunStarted):
+            self.summary.update(
+                encoder=event.encoder,
+                device=event.device,
+                precision=event.precision,
+                loader=event.loader,
+            )
+            if not self.bar.disable:
+                self.say(
+                    f"training {event.encoder} on {event.device} ({event.precision}), "
+                    f"batches from {event.loader}"
+                )
+        elif isinstance(event, Validated):
+            self.summary["validation"] = {"step": event.step, "f05": event.f05}
+            self.say(f"step {event.step}: validation F0.5 {event.f05:.3f}")
+        elif isinstance(event, Notice):
+            self.say(event.message)
+        elif isinstance(event, CheckpointSaved):
+            self.summary["checkpoint"] = event.path
+        elif isinstance(event, Failed):
+            self.failures.append(event.message)
+
+    def close(self, out: Path) -> None:
+        """Close the bar and say what became of ``out`` (on an interrupt even when quiet)."""
+        shown = not self.bar.disable  # closing disables it
+        self.bar.close()
+        steps = self.summary["steps"]
+        if "checkpoint" in self.summary:
+            told = f"wrote {out} (step {steps})"
+        elif self.run_steps:
+            told = f"{out} was not written: saving failed"
+        else:
+            told = f"made no step: {out} was not written"
+        if self.summary["interrupted"]:
+            print(f"interrupted: {told}", file=sys.stderr)
+        elif shown:
+            print(told, file=sys.stderr)
+
+    def say(self, text: str) -> None:
+        """A line on stderr that leaves the bar intact."""
+        self.bar.write(text, file=sys.stderr)
+
+    def _step(self, event: StepDone) -> None:
+        self.run_steps += 1
+        self.summary.update(
+            steps=event.step, loss=event.loss, samples_per_s=round(event.samples_per_s, 2)
+        )
+        done = event.batch_size / event.samples_per_s if self.by_time else 1
+        if self.bar.total:
+            done = min(done, max(self.bar.total - self.bar.n, 0))
+        self.bar.update(done)
+        self.bar.set_postfix(
+            step=event.step,
+            loss=f"{event.loss:.3f}",
+            lr=f"{event.lr:.1e}",
+            patches_s=f"{event.samples_per_s:.1f}",
+            refresh=False,
+        )
