@@ -14,7 +14,9 @@ def test_a_box_inside_the_image_comes_back_as_ints():
 
 @pytest.mark.parametrize("box", [(0, 0, 0, 5), (5, 0, 4, 5), (-1, 0, 5, 5), (0, 0, 11, 5)])
 def test_an_empty_or_outlying_box_is_refused_by_name(box):
-    with pytest.raises(ValueError, match=r"label box \(.*\) is outside the 10x12 image"):
+    y0, x0, y1, x1 = box
+    expected = rf"label box {y0}:{y1},{x0}:{x1} \(rows, columns\) is empty or outside the 10x12"
+    with pytest.raises(ValueError, match=expected):
         check_box(box, (10, 12), "label box")
 
 

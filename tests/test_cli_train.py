@@ -41,6 +41,8 @@ def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tm
     assert info["train"]["augment"]["z_jitter"] == checkpoint.train.augment.z_jitter
     assert info["model"]["parameters"] > 1000
     assert info["provenance"]["labels"]["ink_pixels"] > 0
+    precision = "bfloat16" if cpu_has_bf16() else "float32"  # what `amp` came to here
+    assert info["provenance"]["trained_on"] == {"device": "cpu", "precision": precision}
 
     again = tmp_path / "again.pt"
     assert (
@@ -166,7 +168,7 @@ def test_a_round_that_cannot_be_recorded_still_leaves_the_checkpoint(
         (lambda tmp: ["--z-start", "-3"], "z-window -3.."),
         (
             lambda tmp: ["--validation", "0:500,0:50"],
-            "validation region (0, 0, 500, 50) is outside the 96x128 segment",
+            "validation region 0:500,0:50 (rows, columns) is empty or outside the 96x128 segment",
         ),
         (
             lambda tmp: ["--validation", "0:96,0:128"],
@@ -244,6 +246,23 @@ def test_window_options_given_with_init_are_refused_not_ignored(training_folder,
     )
     assert main(again) == 0  # the checkpoint's window, as it was trained
     assert load_checkpoint(tmp_path / "next.pt").composition.z_count == 4
+
+
+def test_finetuning_on_a_download_of_fewer_layers_reads_the_layers_it_was_trained_on(
+    training_folder, tmp_path
+):
+    import shutil
+
+    subset = shutil.copytree(training_folder, tmp_path / training_folder.name)
+    (subset / "layers" / "00.tif").unlink()  # layers 01..07: every position one lower
+    init, tuned = tmp_path / "init.pt", tmp_path / "tuned.pt"
+    args = ["--max-steps", "1", *FAST]
+    assert main(["train", str(training_folder), "--out", str(init), *args]) == 0
+    assert main(["train", str(subset), "--init", str(init), "--out", str(tuned), *args]) == 0
+
+    before, after = load_checkpoint(init), load_checkpoint(tuned)
+    assert after.layers == before.layers == (2, 3, 4, 5)
+    assert after.composition.z_start == before.composition.z_start - 1
 
 
 def test_segment_without_labels_asks_for_them(tmp_path, capsys):

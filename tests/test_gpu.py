@@ -141,9 +141,12 @@ def test_prediction_on_the_gpu_matches_the_cpu(segment):
     np.testing.assert_allclose(folded.predict_region(segment, WHOLE, mask), expected, atol=0.02)
 
 
-def test_the_engine_previews_while_it_trains_on_the_gpu(segment):
+@pytest.mark.parametrize("graphs", [False, True], ids=["eager", "cuda graphs"])
+def test_the_engine_previews_while_it_trains_on_the_gpu(segment, graphs):
     recorder = Recorder()
-    with engine_for(segment, recorder, tile=64, train=tiny_training(device="cuda")) as engine:
+    train = tiny_training(device="cuda", cuda_graphs=graphs)
+    with engine_for(segment, recorder, tile=64, train=train) as engine:
         preview_while_training(engine, recorder, rounds=2)
     assert str(engine.trainer.device).startswith("cuda")
     assert recorder.of(PredictionReady)
+    assert (engine.trainer._graphed is not None) == graphs

@@ -36,6 +36,7 @@ def _checkpoint(model, step=7) -> Checkpoint:
         state_dict=model.state_dict(),
         provenance={"segment": "20231012184423", "labels": {"ink_pixels": 12}},
         logit_offset=1.25,
+        layers=(12, 13, 14),
     )
 
 
@@ -86,6 +87,7 @@ def test_checkpoint_round_trip_predicts_the_same(tmp_path):
     assert loaded.composition == Composition("raw+diff", 2, 3, scale=2)
     assert loaded.normalisation == Normalisation(1000.0, 40000.0, (0.5, 99.5))
     assert (loaded.patch_size, loaded.step, loaded.logit_offset) == (64, 7, 1.25)
+    assert loaded.layers == (12, 13, 14)
     assert loaded.provenance["labels"] == {"ink_pixels": 12}
     inputs = torch.randn(2, 5, 32, 32)
     with torch.inference_mode():

@@ -47,6 +47,12 @@ def add_predict(commands) -> None:
         type=parse_region,
         help="only this rectangle of one segment (default: the whole segment)",
     )
+    predict.add_argument(
+        "--z-start",
+        type=int,
+        help="first layer of the model's window on these segments (default: the layers it "
+        "was trained on, found by their file numbers)",
+    )
     predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
     predict.add_argument(
@@ -108,6 +114,7 @@ def _predict(args) -> int:
         device=args.device,
         batch_size=args.batch_size,
         tiff_float=args.tiff_float,
+        z_start=args.z_start,
         progress=not args.quiet,
     )
     for path in summary["skipped"]:

@@ -10,7 +10,11 @@ def check_box(box, shape, what: str = "box", image: str = "image") -> Box:
     empty or reaches off the ``shape`` = (H, W) image."""
     y0, x0, y1, x1 = (int(v) for v in box)
     if not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
-        raise ValueError(f"{what} {tuple(box)} is outside the {shape[0]}x{shape[1]} {image}")
+        # written as the command line's Y0:Y1,X0:X1 takes it
+        raise ValueError(
+            f"{what} {y0}:{y1},{x0}:{x1} (rows, columns) is empty or outside the "
+            f"{shape[0]}x{shape[1]} {image}"
+        )
     return y0, x0, y1, x1
 
 

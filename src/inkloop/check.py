@@ -166,11 +166,11 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
     used, reader = (segment.shape[0] - count) // 2, "training's default window (centred)"
     if model is not None:
         from inkloop.model import load_checkpoint
-        from inkloop.predict import Predictor
+        from inkloop.predict import Predictor, model_window
 
         checkpoint = load_checkpoint(model)
-        count = checkpoint.composition.z_count
-        used, reader = checkpoint.composition.z_start, "the model's window"
+        window = model_window(checkpoint, segment)
+        count, used, reader = window.z_count, window.z_start, "the model's window"
         predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
         result = orientation(predictor, segment, mask)
         report.update(forward_ink=result.forward, reversed_ink=result.reversed)

@@ -87,6 +87,14 @@ class Composition:
         positions = np.clip(positions, 0, n_layers - 1)
         return n_layers - 1 - positions if self.reverse else positions
 
+    def file_layers(self, segment) -> tuple[int, ...]:
+        """The file numbers of the layers this (resolved) window reads from ``segment``, in
+        the window's order; () where the segment does not number its layers."""
+        numbers, n_layers = segment.layer_numbers, segment.shape[0]
+        if len(numbers) != n_layers:
+            return ()
+        return tuple(int(numbers[i]) for i in self.layer_indices(n_layers))
+
     def to_dict(self) -> dict:
         return asdict(self)
 

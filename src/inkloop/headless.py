@@ -97,35 +97,48 @@ def predict_to_file(
     device: str = "auto",
     batch_size: int | None = None,
     tiff_float: bool = False,
+    z_start: int | None = None,
     progress: bool = True,
 ) -> dict:
     """One segment (or a region of it) into ``out``, block by block in this process, after
-    every check."""
+    every check; the model reads the layers it was trained on, or its window moved to
+    ``z_start`` (`model_window`)."""
     from inkloop.io import open_segment, prediction_output
     from inkloop.model import load_checkpoint
-    from inkloop.predict import Predictor, check_fits, check_region, predict_into
+    from inkloop.predict import Predictor, check_region, model_window, predict_into
 
     prediction_output(out)
     checkpoint = load_checkpoint(model)
     segment = open_segment(segment_path)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
-    check_fits(checkpoint, segment)
+    window = model_window(checkpoint, segment, z_start)
     if progress:  # loading the model and sampling the intensities take a few seconds
-        window = checkpoint.composition.resolve(segment.shape[0])
-        files = window.layer_indices(segment.shape[0])  # as stored: a reversed window runs down
-        print(
-            f"predicting {segment.name} from layers {files[0]}..{files[-1]} of its "
-            f"{segment.shape[0]} (the window {Path(model).name} was trained on)",
-            file=sys.stderr,
-        )
+        print(f"predicting {_window_read(window, segment, model, z_start)}", file=sys.stderr)
     mask = None if segment.mask is None else np.asarray(segment.mask)
     predictor = Predictor.from_checkpoint(
-        checkpoint, segment, device=device, mask=mask, batch_size=batch_size, tta=tta
+        checkpoint,
+        segment,
+        device=device,
+        mask=mask,
+        z_start=z_start,
+        batch_size=batch_size,
+        tta=tta,
     )
     predict_into(
         predictor, segment, out, mask=mask, region=region, progress=progress, tiff_float=tiff_float
     )
     return {"out": str(out), "region": list(region), "device": str(predictor.device)}
+
+
+def _window_read(window, segment, model: Path, z_start) -> str:
+    """'SEGMENT from layers a..b of its N (...)', as stored: a reversed window runs down."""
+    positions, files = window.layer_indices(segment.shape[0]), window.file_layers(segment)
+    text = f"{segment.name} from layers {positions[0]}..{positions[-1]} of its {segment.shape[0]}"
+    if files and (files[0], files[-1]) != (positions[0], positions[-1]):
+        text += f" (files {files[0]}..{files[-1]})"
+    if z_start is None:
+        return f"{text}, the layers {Path(model).name} was trained on"
+    return f"{text}, moved there by --z-start"
 
 
 def predict_segments(
@@ -146,16 +159,18 @@ def predict_segments(
     ``out_dir``, in this process one after another, or on the dask.distributed ``scheduler``
     all at once. In ``out_dir`` an output that exists is complete (outputs appear only once
     whole) and is skipped unless ``overwrite``: a batch resumes where it stopped.
-    ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float`` as in `predict_to_file`."""
+    ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
+    `predict_to_file`."""
     from inkloop.model import load_checkpoint
-    from inkloop.predict import check_fits
+    from inkloop.predict import model_window
     from inkloop.predict.batch import Job, plan_jobs
 
     if out is not None:  # one named file
         jobs, skipped = [Job(Path(segments[0]), out)], []
     else:
         # the tenth segment must not fail after nine: each is checked against the model first
-        fits = functools.partial(check_fits, load_checkpoint(model))
+        z_start = options.get("z_start")
+        fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
         jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite, check=fits)
     summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
     if scheduler is None:
@@ -183,6 +198,7 @@ def predict_segments(
             client,
             device=device,
             tta=options.get("tta", False),
+            z_start=options.get("z_start"),
             progress=progress,
         )
     summary["written"] = [str(p) for p in written]

@@ -195,6 +195,7 @@ class Checkpoint:
     provenance: dict = field(default_factory=dict)
     train: TrainConfig | None = None
     logit_offset: float = 0.0  # subtracted from the logits: see Trainer.logit_offset
+    layers: tuple[int, ...] = ()  # file numbers of the window's layers (`model_window`)
 
     def build(self):
         """The model with these weights, in eval mode, on the CPU."""
@@ -220,6 +221,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
         "provenance": checkpoint.provenance,
         "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
         "logit_offset": checkpoint.logit_offset,
+        "layers": list(checkpoint.layers),
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
     }
     with atomic_path(path) as temp, open(temp, "wb") as stream:
@@ -259,6 +261,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         provenance=payload["provenance"],
         train=TrainConfig.from_dict(payload["train"]) if payload.get("train") else None,
         logit_offset=float(payload.get("logit_offset", 0.0)),  # 0 before calibration existed
+        layers=tuple(int(n) for n in payload.get("layers", ())),  # () before they were kept
     )
 
 
@@ -274,6 +277,7 @@ def describe_checkpoint(path: str | Path) -> dict:
         "normalisation": checkpoint.normalisation.to_dict(),
         "patch_size": checkpoint.patch_size,
         "logit_offset": checkpoint.logit_offset,
+        "layers": list(checkpoint.layers),
         "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
         "provenance": checkpoint.provenance,
         "round": _round_of(checkpoint.provenance),

@@ -154,7 +154,10 @@ def test_a_bad_request_fails_alone_and_training_goes_on(segment):
         assert engine.state is State.TRAINING
         engine.stop()
         assert engine.wait(TIMEOUT)
-    assert "region (0, 0, 500, 500) is outside the 96x128 segment" in failed.message
+    assert (
+        "region 0:500,0:500 (rows, columns) is empty or outside the 96x128 segment"
+        in failed.message
+    )
 
 
 def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):

@@ -47,8 +47,9 @@ def _predict(segments, model, out_dir, *extra) -> dict:
 @pytest.mark.slow
 def test_two_segments_on_local_2_equal_the_in_process_run(two_segments, tmp_path, capsys):
     segments, model = two_segments
-    assert _predict(segments, model, tmp_path / "here") == 0
-    assert _predict(segments, model, tmp_path / "cluster", "--scheduler", "local:2") == 0
+    moved = ("--z-start", "3")  # the window moved off the trained layers, on the workers too
+    assert _predict(segments, model, tmp_path / "here", *moved) == 0
+    assert _predict(segments, model, tmp_path / "cluster", "--scheduler", "local:2", *moved) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert summary["scheduler"] == "local:2"
     assert len(summary["written"]) == 2
@@ -162,6 +163,8 @@ def test_a_batch_is_refused_before_any_work(two_segments, tmp_path, capsys):
     out_dir = tmp_path / "out"
     assert _predict([*segments, shallow], model, out_dir) == 1
     assert "20240303000000 has 4 layers" in capsys.readouterr().err
+    assert _predict(segments, model, out_dir, "--z-start", "5") == 1
+    assert "z-window 5..8 is outside layers 0..7" in capsys.readouterr().err
     assert _predict([*segments, tmp_path / "nothing"], model, out_dir) == 1
     assert "nothing" in capsys.readouterr().err
     assert not out_dir.exists()  # neither the first segments' predictions nor an empty folder

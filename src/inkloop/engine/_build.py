@@ -11,16 +11,16 @@ def resolve_run(settings: EngineSettings, segment):
     """The checkpoint a run starts from (or None) and its composition with a window that
     fits ``segment``: an unreadable checkpoint, an unknown encoder or a window off the stack
     fails here, before anything is built."""
-    init = load_checkpoint(settings.init) if settings.init else None
-    if init is None:
+    from inkloop.predict import model_window
+
+    if not settings.init:
         check_encoder(settings.model.encoder)
-    composition = init.composition if init else settings.composition
-    try:
-        return init, composition.resolve(segment.shape[0])
+        return None, settings.composition.resolve(segment.shape[0])
+    init = load_checkpoint(settings.init)
+    try:  # the layers it was trained on, found by their file numbers
+        return init, model_window(init, segment)
     except ValueError as error:
-        if init is None:
-            raise
-        raise ValueError(f"{settings.init}: {error} (the window it was trained on)") from None
+        raise ValueError(f"{settings.init}: {error}") from None
 
 
 def build_trainer(settings: EngineSettings, segment, labels, mask=None):

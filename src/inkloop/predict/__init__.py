@@ -1,22 +1,23 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
 from inkloop.predict._graph import inference_graph, refresh_inference_graph
-from inkloop.predict._predictor import Predictor, RegionUpdate, check_fits, check_region
+from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
 from inkloop.predict._segment import (
     predict_into,
     predict_segment,
     write_prediction,
 )
 from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
+from inkloop.predict._window import model_window
 
 __all__ = [
     "Blend",
     "Predictor",
     "RegionUpdate",
     "blend_window",
-    "check_fits",
     "check_region",
     "inference_graph",
+    "model_window",
     "predict_into",
     "predict_segment",
     "refresh_inference_graph",

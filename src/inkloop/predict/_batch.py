@@ -51,11 +51,13 @@ def plan_jobs(
     return jobs, skipped
 
 
-def predict_jobs(model: Path, jobs: list[Job], client, *, device="auto", tta=False, progress=True):
+def predict_jobs(
+    model: Path, jobs: list[Job], client, *, device="auto", tta=False, z_start=None, progress=True
+):
     """Predict every job with the checkpoint ``model`` on the dask.distributed ``client``
     (whose workers read ``model`` and write the outputs: a shared file system); returns the
     written paths in the order they finished. An error names its segment; finished files
-    stay."""
+    stay. ``z_start`` moves the model's window (`model_window`)."""
     from distributed import as_completed, futures_of
 
     from inkloop.model import load_checkpoint
@@ -64,7 +66,7 @@ def predict_jobs(model: Path, jobs: list[Job], client, *, device="auto", tta=Fal
     pending: dict[Job, tuple[PredictionFile, set]] = {}  # jobs differ in their outputs
     owner, chunks = {}, []  # chunk future key -> its job; every chunk's future
     for job in jobs:
-        output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta)
+        output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta, z_start)
         futures = futures_of(client.persist(marks))
         pending[job] = (output, {f.key for f in futures})
         owner.update((f.key, job) for f in futures)
@@ -93,12 +95,18 @@ def predict_jobs(model: Path, jobs: list[Job], client, *, device="auto", tta=Fal
     return written
 
 
-def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool):
+def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
     """The staged output file of ``job`` and its lazy store (`PredictionFile.store`)."""
     segment = open_segment(job.segment)
     mask = None if segment.mask is None else np.asarray(segment.mask)
     predictor = Predictor.from_checkpoint(
-        checkpoint, segment, device=device, mask=mask, tta=tta, weights_file=str(weights)
+        checkpoint,
+        segment,
+        device=device,
+        mask=mask,
+        tta=tta,
+        z_start=z_start,
+        weights_file=str(weights),
     )
     probability = predict_segment(predictor, segment, mask, mask_in_graph=False)
     output = PredictionFile(job.out, prediction_kind(job.out), probability.shape)

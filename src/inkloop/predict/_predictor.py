@@ -16,6 +16,7 @@ from inkloop.compose import Composition, Normalisation, compose_channels, read_p
 from inkloop.model import autocast
 from inkloop.predict._graph import inference_graph
 from inkloop.predict._tiles import Blend, tile_corners
+from inkloop.predict._window import model_window
 from inkloop.settings import OVERLAP, TILE
 
 
@@ -105,18 +106,18 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(
-        cls, checkpoint, segment, *, device: str = "auto", mask=None, **options
+        cls, checkpoint, segment, *, device="auto", mask=None, z_start=None, **options
     ) -> Predictor:
-        """Load ``checkpoint`` for ``segment`` as an `inference_graph`: its z-window must fit;
-        normalisation is measured on this segment with the checkpoint's percentiles (``mask``:
-        the papyrus mask, if it is already in memory)."""
+        """Load ``checkpoint`` for ``segment`` as an `inference_graph`, reading the layers it
+        was trained on, or its window moved to ``z_start`` (`model_window`); normalisation is
+        measured on this segment with the checkpoint's percentiles (``mask``: the papyrus
+        mask, if it is already in memory)."""
         import torch
 
         from inkloop.compose import sample_normalisation
         from inkloop.model import pick_device
 
-        check_fits(checkpoint, segment)
-        composition = checkpoint.composition
+        composition = model_window(checkpoint, segment, z_start)
         normalisation = sample_normalisation(
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
@@ -272,17 +273,6 @@ def _masked(probability: np.ndarray, mask: np.ndarray | None, box) -> np.ndarray
         y0, x0, y1, x1 = box
         probability *= mask[y0:y1, x0:x1]
     return probability
-
-
-def check_fits(checkpoint, segment) -> None:
-    """ValueError if ``segment`` lacks layers that ``checkpoint``'s z-window reads."""
-    composition, layers = checkpoint.composition, segment.shape[0]
-    if composition.z_start + composition.z_count > layers:
-        last = composition.z_start + composition.z_count - 1
-        raise ValueError(
-            f"the model reads layers {composition.z_start}..{last} "
-            f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
-        )
 
 
 def check_region(region, shape) -> tuple[int, int, int, int]:

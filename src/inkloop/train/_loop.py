@@ -239,9 +239,15 @@ class Trainer:
             state_dict={
                 k: v.detach().cpu().clone() for k, v in self.inference_model.state_dict().items()
             },
-            provenance=provenance or {},
+            # the TrainConfig holds the settings (``amp``: where the hardware has it); this
+            # is what they came to on this machine
+            provenance={
+                **(provenance or {}),
+                "trained_on": {"device": str(self.device), "precision": self.precision},
+            },
             train=self.config,
             logit_offset=self.logit_offset(),
+            layers=self.composition.file_layers(self.segment),
         )
 
     def close(self) -> None:

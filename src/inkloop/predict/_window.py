@@ -1,0 +1,48 @@
+"""Which of a segment's layers a trained model reads.
+
+A checkpoint's z-window is a position in the stack it was trained on. Segments are often
+downloaded as a subset of their layers (layers 15..50 of the 65, say), so the same position
+in another segment's stack can be other layers, or off its end. The checkpoint therefore also
+records the file numbers of the layers it read (`Checkpoint.layers`), and prediction finds
+those layers again by number; a user moves the window with ``z_start``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from inkloop.compose import Composition
+
+
+def model_window(checkpoint, segment, z_start: int | None = None) -> Composition:
+    """``checkpoint``'s composition with its window placed on ``segment``: at ``z_start`` if
+    given, else on the layers it was trained on, found by their file numbers (by position for
+    checkpoints that did not record them). ValueError if the segment lacks them."""
+    composition, layers = checkpoint.composition, segment.shape[0]
+    if z_start is not None:
+        return dataclasses.replace(composition, z_start=z_start).resolve(layers)
+    trained, here = tuple(checkpoint.layers), composition.file_layers(segment)
+    if not trained or not here or here == trained:
+        _check_inside(checkpoint, segment)
+        return composition
+    for start in range(layers - composition.z_count + 1):  # the trained layers, moved
+        moved = dataclasses.replace(composition, z_start=start)
+        if moved.file_layers(segment) == trained:
+            return moved
+    numbers = segment.layer_numbers
+    have = f"{layers} layers ({numbers[0]}..{numbers[-1]})"
+    raise ValueError(
+        f"the model was trained on layers {trained[0]}..{trained[-1]} (file numbers) but "
+        f"{segment.name} has {have}; `inkloop predict --z-start` moves the window "
+        f"(`inkloop check` suggests one)"
+    )
+
+
+def _check_inside(checkpoint, segment) -> None:
+    composition, layers = checkpoint.composition, segment.shape[0]
+    if composition.z_start + composition.z_count > layers:
+        last = composition.z_start + composition.z_count - 1
+        raise ValueError(
+            f"the model reads layers {composition.z_start}..{last} "
+            f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
+        )
