@@ -6,28 +6,33 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
-#   a second call, only some parts:   PARTS="predict" bash scripts/gpu_check.sh
-#   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 bash scripts/gpu_check.sh
+#   a second call, the other parts:   PARTS="predict train" bash scripts/gpu_check.sh
+#   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
-# The parts (PARTS, default all) run in the order of what they are needed for, each with a
-# time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s):
+# The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
+# time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s). The
+# default is what one call has room for: tests and candidate.
 #   tests          the gpu-marked tests
-#   train          the training pipeline against its step ceiling at the default batch, its
-#                  batches made by worker processes (the default on a GPU) and by one thread;
-#                  then with the model's forward and backward from CUDA graphs (--cuda-graphs)
-#   quality        the real-crop protocol at 30 s with the defaults
-#   train_batch    the pipeline at GPU_BATCH (a candidate GPU default, measured before it
-#                  becomes one)
-#   quality_batch  the real-crop protocol with --batch-size GPU_BATCH
+#   candidate      the real-crop protocol at 30 s, three seeds, with CANDIDATE, the training
+#                  options that would become the GPU's defaults (default: batches of 32 whose
+#                  forward and backward replay from CUDA graphs; a steps-based CPU screen put
+#                  800 steps of 32 ahead of 1700 of 8, docs/quality.md)
 #   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask,
 #                  then where its time goes (bench_predict's stages)
+#   train          the training pipeline against its step ceiling at the default batch, its
+#                  batches made by worker processes (the default on a GPU) and by one thread;
+#                  then with CUDA graphs; then at the candidate's batch, with graphs
+#   quality        the real-crop protocol at 30 s with today's defaults
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests train quality train_batch quality_batch predict} "
+parts=" ${PARTS:-tests candidate} "
+[ "$parts" = " all " ] && parts=" tests candidate predict train quality "
+candidate=${CANDIDATE:---batch-size 32 --cuda-graphs}
+[ "$device" = cuda ] || candidate=${candidate//--cuda-graphs/}  # graphs need CUDA
 mkdir -p "$out"
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -42,11 +47,10 @@ export PYTHONPATH="$PWD/src:$PWD:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 MPLBACKEND=
 cache=/tmp/inkloop-bench-cache
 status=0
 if [ -n "${QUICK:-}" ]; then  # the dry run: every step, on small data and short budgets
-  size=1024 quality=(--seconds 5 --seeds 0) batch_seeds=(0) steps=3 gpu_batch=${GPU_BATCH:-16}
+  size=1024 quality=(--seconds 5 --seeds 0) steps=3
   workers=(--loader-workers 1)  # what a GPU's default is, where the CPU's is a thread
 else
-  size=8192 quality=(--seconds 30 --seeds 0 1 2) batch_seeds=(0 1) steps=20
-  gpu_batch=${GPU_BATCH:-32} workers=()
+  size=8192 quality=(--seconds 30 --seeds 0 1 2) steps=20 workers=()
 fi
 wanted() { [[ $parts == *" $1 "* ]]; }
 
@@ -78,6 +82,21 @@ fi
 # pyproject's warning filters name napari's and pydantic's classes, absent here: only ours stay
 wanted tests && step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovider -p no:xvfb \
   -o "filterwarnings=error::pytest.PytestUnraisableExceptionWarning" tests/test_gpu.py
+# the dev protocol at 30 s of GPU training; inkloop's runs only (the peer's figures do not
+# change with inkloop's defaults, and the device call has no room for both)
+wanted candidate && step bench_quality_candidate 450 python3 benchmarks/bench_quality.py \
+  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}" \
+  --train-options="$candidate"
+# whole-segment prediction: in-process (with the forward ceiling), then one dask worker per
+# GPU (local:1) and two sharing it (local:2)
+if wanted predict; then
+  wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
+  step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
+    --cache "$cache" --size "$size" --parts speed cluster
+  # where the speed part's time goes (its own call: a cut here keeps the figures above)
+  step bench_predict_stages 120 python3 benchmarks/bench_predict.py --device "$device" \
+    --cache "$cache" --size "$size" --parts stages
+fi
 if wanted train; then
   step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
     --skip-quality --steps "$steps" "${workers[@]}"
@@ -89,24 +108,10 @@ if wanted train; then
   else
     echo "== bench_train_graphs: CUDA only, not run on $device" >&2
   fi
+  # shellcheck disable=SC2086  # the candidate's options, one word each
+  step bench_train_candidate 60 python3 benchmarks/bench_train.py --device "$device" \
+    --cache "$cache" --skip-quality --steps "$steps" $candidate "${workers[@]}"
 fi
-# the dev protocol at 30 s of GPU training; inkloop's runs only (the peer's figures do not
-# change with inkloop's defaults, and the device call has no room for both)
 wanted quality && step bench_quality 300 python3 benchmarks/bench_quality.py \
   --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}"
-wanted train_batch && step bench_train_batch 90 python3 benchmarks/bench_train.py \
-  --device "$device" --cache "$cache" --skip-quality --steps "$steps" --batch-size "$gpu_batch"
-wanted quality_batch && step bench_quality_batch 200 python3 benchmarks/bench_quality.py \
-  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]:0:2}" \
-  --seeds "${batch_seeds[@]}" --train-options "--batch-size $gpu_batch"
-# whole-segment prediction: in-process (with the forward ceiling), then one dask worker per
-# GPU (local:1) and two sharing it (local:2)
-if wanted predict; then
-  wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
-  step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
-    --cache "$cache" --size "$size" --parts speed cluster
-  # where the speed part's time goes (its own call: a cut here keeps the figures above)
-  step bench_predict_stages 120 python3 benchmarks/bench_predict.py --device "$device" \
-    --cache "$cache" --size "$size" --parts stages
-fi
 exit $status
