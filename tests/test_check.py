@@ -89,7 +89,9 @@ def test_a_stack_written_back_to_front_is_found_reversed(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "tick reverse" in printed
     start, count = reports["backward"]["window"]
-    assert f"suggested z-window: layers {start}..{start + count - 1}" in printed
+    assert (
+        f"suggested z-window: layers {start}..{start + count - 1} (predict --z-start {start})"
+    ) in printed
 
 
 def test_a_suggestion_that_is_not_the_default_window_says_which_is_read(tmp_path, capsys):

@@ -181,10 +181,9 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
         )
     start, count = profile.window(count)
     report["window"] = [start, count]
-    lines.append(
-        f"suggested z-window: layers {start}..{start + count - 1} "
-        f"(--z-start {start} --z-count {count})"
-    )
+    # with a model the count is its own: only predict's --z-start can move it
+    options = f"predict --z-start {start}" if model else f"--z-start {start} --z-count {count}"
+    lines.append(f"suggested z-window: layers {start}..{start + count - 1} ({options})")
     if start != used:  # nothing takes the suggestion on its own: say what is read instead
         lines[-1] += f"; {reader} is layers {used}..{used + count - 1}"
     report["lines"] = lines
