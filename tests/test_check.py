@@ -104,3 +104,22 @@ def test_a_suggestion_that_is_not_the_default_window_says_which_is_read(tmp_path
     assert report["lines"][-1].endswith(
         f"; training's default window (centred) is layers {default}..{default + count - 1}"
     )
+
+
+def test_a_stack_without_the_model_layers_is_checked_at_the_suggested_window(tmp_path, capsys):
+    folder = write_segment(tmp_path / "seg", 128, 160, 8, seed=0)
+    model = tmp_path / "model.pt"
+    fast = ["--max-steps", "1", "--patch-size", "32", "--batch-size", "2", "--device", "cpu"]
+    assert main(["train", str(folder), "--out", str(model), "--quiet", *fast]) == 0
+    for number in range(4):  # a download of layers 04..07: the model read 02..05
+        (folder / "layers" / f"{number:02d}.tif").unlink()
+    capsys.readouterr()
+
+    assert main(["check", str(folder), "--model", str(model), "--device", "cpu", "--json"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    assert report["lines"][1].startswith(
+        "the model was trained on layers 2..5 (file numbers) but seg has 4 layers (4..7)"
+    )
+    assert report["lines"][-1] == "suggested z-window: layers 0..3 (predict --z-start 0)"
+    assert 0 <= report["forward_ink"] <= 1

@@ -165,20 +165,7 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
     count = default_z_count(segment.shape[0])
     used, reader = (segment.shape[0] - count) // 2, "training's default window (centred)"
     if model is not None:
-        from inkloop.model import load_checkpoint
-        from inkloop.predict import Predictor, model_window
-
-        checkpoint = load_checkpoint(model)
-        window = model_window(checkpoint, segment)
-        count, used, reader = window.z_count, window.z_start, "the model's window"
-        predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
-        result = orientation(predictor, segment, mask)
-        report.update(forward_ink=result.forward, reversed_ink=result.reversed)
-        report["verdict"] = result.verdict()
-        lines.append(
-            f"the model calls {result.forward:.1%} of sampled papyrus ink with the layers as "
-            f"they are, {result.reversed:.1%} reversed: {report['verdict']}"
-        )
+        count, used, reader = _check_model(model, segment, mask, profile, device, report, lines)
     start, count = profile.window(count)
     report["window"] = [start, count]
     # with a model the count is its own: only predict's --z-start can move it
@@ -188,3 +175,30 @@ def check_segment(path, model=None, *, device: str = "auto") -> dict:
         lines[-1] += f"; {reader} is layers {used}..{used + count - 1}"
     report["lines"] = lines
     return report
+
+
+def _check_model(model, segment, mask, profile, device, report, lines):
+    """The model's orientation on ``segment``, read at the layers it was trained on, or where
+    the stack lacks them (predict refuses it and sends the user here) at the suggested window
+    of its size; returns the count, start and name of the window it read."""
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import Predictor, model_window
+
+    checkpoint = load_checkpoint(model)
+    try:
+        window, reader = model_window(checkpoint, segment), "the model's window"
+    except ValueError as error:
+        start, _ = profile.window(checkpoint.composition.z_count)
+        window, reader = model_window(checkpoint, segment, start), "the suggested window"
+        lines.append(f"{error}; checked here at the suggested window")
+    predictor = Predictor.from_checkpoint(
+        checkpoint, segment, device=device, mask=mask, z_start=window.z_start
+    )
+    result = orientation(predictor, segment, mask)
+    report.update(forward_ink=result.forward, reversed_ink=result.reversed)
+    report["verdict"] = result.verdict()
+    lines.append(
+        f"the model calls {result.forward:.1%} of sampled papyrus ink with the layers as "
+        f"they are, {result.reversed:.1%} reversed: {report['verdict']}"
+    )
+    return window.z_count, window.z_start, reader
