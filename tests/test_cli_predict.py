@@ -144,6 +144,22 @@ def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path
     assert not out.exists()
 
 
+def test_a_checkpoint_without_layer_numbers_places_its_window_by_position(model, tmp_path):
+    import dataclasses
+
+    from inkloop.io import open_segment
+    from inkloop.model import load_checkpoint
+    from inkloop.predict import model_window
+    from inkloop.synthetic import write_segment
+
+    older = dataclasses.replace(load_checkpoint(model), layers=())  # from before they were kept
+    wide = open_segment(write_segment(tmp_path / "wide", 64, 64, 12, seed=1))
+    assert model_window(older, wide).z_start == older.composition.z_start
+    thin = open_segment(write_segment(tmp_path / "thin", 64, 64, 4, seed=1))
+    with pytest.raises(ValueError, match=r"z-window 2\.\.5 is outside layers 0\.\.3"):
+        model_window(older, thin)
+
+
 def _predicted(segment, model, out, *extra) -> tuple[np.ndarray, str]:
     """`inkloop predict` of ``segment`` into the PNG ``out``: the probability and the line
     that says which layers it read."""

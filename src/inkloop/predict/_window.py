@@ -23,8 +23,7 @@ def model_window(checkpoint, segment, z_start: int | None = None) -> Composition
         return dataclasses.replace(composition, z_start=z_start).resolve(layers)
     trained, here = tuple(checkpoint.layers), composition.file_layers(segment)
     if not trained or not here or here == trained:
-        _check_inside(checkpoint, segment)
-        return composition
+        return composition.resolve(layers)  # refuses a window off the stack
     for start in range(layers - composition.z_count + 1):  # the trained layers, moved
         moved = dataclasses.replace(composition, z_start=start)
         if moved.file_layers(segment) == trained:
@@ -36,13 +35,3 @@ def model_window(checkpoint, segment, z_start: int | None = None) -> Composition
         f"{segment.name} has {have}; `inkloop predict --z-start` moves the window "
         f"(`inkloop check` suggests one)"
     )
-
-
-def _check_inside(checkpoint, segment) -> None:
-    composition, layers = checkpoint.composition, segment.shape[0]
-    if composition.z_start + composition.z_count > layers:
-        last = composition.z_start + composition.z_count - 1
-        raise ValueError(
-            f"the model reads layers {composition.z_start}..{last} "
-            f"({checkpoint.model.in_channels} channels) but {segment.name} has {layers} layers"
-        )
