@@ -151,7 +151,7 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     probability = read_image(out, grey=True) / 255
-    facts = ("steps", "samples_per_s", "encoder", "precision", "loader")
+    facts = ("steps", "samples_per_s", "batch_size", "encoder", "precision", "loader")
     return probability, {key: summary.get(key) for key in facts}
 
 

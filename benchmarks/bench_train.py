@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per throughput figure")
     parser.add_argument("--skip-quality", action="store_true", help="throughput only")
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--batch-size", type=int, help="default: as training's, by the device")
     parser.add_argument(
         "--loader-workers", type=int, help="batch worker processes (default: as training's)"
     )

@@ -6,32 +6,33 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
-#   a second call, the other parts:   PARTS="predict train" bash scripts/gpu_check.sh
+#   a second call, the other parts:   PARTS="candidate train" bash scripts/gpu_check.sh
+#   a third:                          PARTS=predict bash scripts/gpu_check.sh
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
 # The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
 # time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s). The
-# default is what one call has room for: tests and candidate.
+# default is what one call has room for: tests and quality.
 #   tests          the gpu-marked tests
-#   candidate      the real-crop protocol at 30 s, three seeds, with CANDIDATE, the training
-#                  options that would become the GPU's defaults (default: batches of 32 whose
-#                  forward and backward replay from CUDA graphs; a steps-based CPU screen put
-#                  800 steps of 32 ahead of 1700 of 8, docs/quality.md)
+#   quality        the real-crop protocol at 30 s, three seeds, with the defaults (on CUDA:
+#                  batches of 32, chosen by a steps-based CPU screen, docs/quality.md)
+#   candidate      the same with CANDIDATE added, the training options that might become the
+#                  GPU's defaults next (default: the forward and backward replayed from CUDA
+#                  graphs, which made steps of 8 2.5x faster)
 #   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask,
 #                  then where its time goes (bench_predict's stages)
 #   train          the training pipeline against its step ceiling at the default batch, its
 #                  batches made by worker processes (the default on a GPU) and by one thread;
-#                  then with CUDA graphs; then at the candidate's batch, with graphs
-#   quality        the real-crop protocol at 30 s with today's defaults
+#                  then in batches of 8, then with the candidate's options
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests candidate} "
-[ "$parts" = " all " ] && parts=" tests candidate predict train quality "
-candidate=${CANDIDATE:---batch-size 32 --cuda-graphs}
+parts=" ${PARTS:-tests quality} "
+[ "$parts" = " all " ] && parts=" tests quality candidate train predict "
+candidate=${CANDIDATE:---cuda-graphs}
 [ "$device" = cuda ] || candidate=${candidate//--cuda-graphs/}  # graphs need CUDA
 mkdir -p "$out"
 if [ -d .whl ]; then
@@ -84,9 +85,14 @@ wanted tests && step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovid
   -o "filterwarnings=error::pytest.PytestUnraisableExceptionWarning" tests/test_gpu.py
 # the dev protocol at 30 s of GPU training; inkloop's runs only (the peer's figures do not
 # change with inkloop's defaults, and the device call has no room for both)
-wanted candidate && step bench_quality_candidate 450 python3 benchmarks/bench_quality.py \
-  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}" \
-  --train-options="$candidate"
+wanted quality && step bench_quality 450 python3 benchmarks/bench_quality.py \
+  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}"
+if wanted candidate && [ -n "${candidate// /}" ]; then
+  step bench_quality_candidate 450 python3 benchmarks/bench_quality.py --device "$device" \
+    --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}" --train-options="$candidate"
+elif wanted candidate; then
+  echo "== bench_quality_candidate: no candidate options on $device" >&2
+fi
 # whole-segment prediction: in-process (with the forward ceiling), then one dask worker per
 # GPU (local:1) and two sharing it (local:2)
 if wanted predict; then
@@ -102,16 +108,11 @@ if wanted train; then
     --skip-quality --steps "$steps" "${workers[@]}"
   step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
     --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
-  if [ "$device" = cuda ]; then  # the steps from CUDA graphs, opt-in until this measures them
-    step bench_train_graphs 60 python3 benchmarks/bench_train.py --device "$device" \
-      --cache "$cache" --skip-quality --steps "$steps" --cuda-graphs "${workers[@]}"
-  else
-    echo "== bench_train_graphs: CUDA only, not run on $device" >&2
-  fi
+  # and in batches of 8, the CPU's (the pipeline's share of its ceiling was 0.87 there)
+  step bench_train_batch8 60 python3 benchmarks/bench_train.py --device "$device" \
+    --cache "$cache" --skip-quality --steps "$steps" --batch-size 8 "${workers[@]}"
   # shellcheck disable=SC2086  # the candidate's options, one word each
-  step bench_train_candidate 60 python3 benchmarks/bench_train.py --device "$device" \
-    --cache "$cache" --skip-quality --steps "$steps" $candidate "${workers[@]}"
+  [ -n "${candidate// /}" ] && step bench_train_candidate 60 python3 benchmarks/bench_train.py \
+    --device "$device" --cache "$cache" --skip-quality --steps "$steps" $candidate "${workers[@]}"
 fi
-wanted quality && step bench_quality 300 python3 benchmarks/bench_quality.py \
-  --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}"
 exit $status

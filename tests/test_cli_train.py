@@ -42,7 +42,8 @@ def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tm
     assert info["model"]["parameters"] > 1000
     assert info["provenance"]["labels"]["ink_pixels"] > 0
     precision = "bfloat16" if cpu_has_bf16() else "float32"  # what `amp` came to here
-    assert info["provenance"]["trained_on"] == {"device": "cpu", "precision": precision}
+    trained_on = {"device": "cpu", "precision": precision, "batch_size": 2}
+    assert info["provenance"]["trained_on"] == trained_on
 
     again = tmp_path / "again.pt"
     assert (
@@ -380,5 +381,6 @@ def test_stdout_is_the_json_alone_and_stderr_names_the_model_trained(
     expected = (default_encoder("cpu"), "cpu", precision)
     assert (summary["encoder"], summary["device"], summary["precision"]) == expected
     assert summary["loader"] == "a thread"  # a CPU's default; worker processes on a GPU
-    assert f"training {expected[0]} on cpu ({precision}), batches from a thread" in captured.err
+    training = f"training {expected[0]} on cpu ({precision}), batches of 2 from a thread"
+    assert training in captured.err
     assert "step 1: validation F0.5" in captured.err

@@ -15,6 +15,7 @@ from inkloop.engine import PredictionReady
 from inkloop.io import open_segment
 from inkloop.model import autocast, build_model
 from inkloop.predict import Predictor, inference_graph
+from inkloop.settings import CUDA_BATCH
 from inkloop.train import LabelStore, ProcessBatchStream, Trainer
 from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
@@ -56,6 +57,13 @@ def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment,
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     mixed = autocast(trainer.device)
     assert mixed.fast_dtype == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+
+
+def test_an_unset_batch_size_is_the_gpus(segment):
+    trainer = _trainer(segment, batch_size=None)
+    result = trainer.step()
+    trainer.close()
+    assert result.batch_size == CUDA_BATCH
 
 
 def test_batches_from_worker_processes_train_on_the_gpu(segment):

@@ -8,7 +8,7 @@ from pathlib import Path
 from inkloop._cli_predict import parse_region, refuse_existing
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.io import segment_location
-from inkloop.settings import Z_STEM_RUN, ModelConfig, TrainConfig
+from inkloop.settings import CPU_BATCH, CUDA_BATCH, Z_STEM_RUN, ModelConfig, TrainConfig
 
 
 def add_train(commands) -> None:
@@ -113,8 +113,8 @@ def add_train(commands) -> None:
     train.add_argument(
         "--batch-size",
         type=int,
-        default=TrainConfig.batch_size,
-        help="patches a step (default %(default)s)",
+        metavar="N",
+        help=f"patches a step (default: {CUDA_BATCH} on a CUDA GPU, {CPU_BATCH} elsewhere)",
     )
     train.add_argument(
         "--loader-workers",

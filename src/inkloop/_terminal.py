@@ -67,11 +67,12 @@ class Report:
                 device=event.device,
                 precision=event.precision,
                 loader=event.loader,
+                batch_size=event.batch_size,
             )
             if not self.bar.disable:
                 self.say(
                     f"training {event.encoder} on {event.device} ({event.precision}), "
-                    f"batches from {event.loader}"
+                    f"batches of {event.batch_size} from {event.loader}"
                 )
         elif isinstance(event, Validated):
             self.summary["validation"] = {"step": event.step, "f05": event.f05}

@@ -18,6 +18,8 @@ TILE, OVERLAP = 544, 32
 # Image pixels per side of a whole-segment block: 4 tiles of a half-resolution model, so the
 # engine, which applies commands between blocks, keeps each wait to a few seconds on a CPU.
 BLOCK = 2048
+# Patches per training step when the config leaves it to the device (`batch_size_for`).
+CPU_BATCH, CUDA_BATCH = 8, 32
 
 
 #: layers in each run the z-stem reads (`inkloop.zstem`)
@@ -102,7 +104,7 @@ class TrainConfig:
     # model pixels (x Composition.scale image pixels); small batches of small patches make
     # the most optimiser steps per CPU second, which is what a short budget needs (docs/quality.md)
     patch_size: int = 64
-    batch_size: int = 8
+    batch_size: int | None = None  # None: by the device (`batch_size_for`)
     lr: float = 1e-3
     weight_decay: float = 1e-2
     warmup_steps: int = 30
@@ -128,7 +130,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.patch_size < 32 or self.patch_size % 32:
             raise ValueError(f"patch size {self.patch_size} must be a multiple of 32 (32, 64, …)")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch size {self.batch_size} must be at least 1")
         if not self.lr > 0:
             raise ValueError(f"learning rate {self.lr} must be above 0")
@@ -174,6 +176,19 @@ class EngineSettings:
     preview_share: float = 0.15
     # pixels per side of a whole-segment prediction's blocks: commands wait for one at most
     block: int = BLOCK
+
+
+def batch_size_for(device: str) -> int:
+    """Patches per step for a ``device`` type ("cpu", "cuda", …) when the config says None.
+
+    A CPU step costs in proportion to its patches, so small batches make the most steps per
+    second. A CUDA step of this small model costs the same at 8 patches as at 32 (launch-bound:
+    docs/gpu_check_20261204.json), so 32 learns more per second: on the real-CT protocol, the
+    ~800 steps an H200 makes in 30 s reach median F0.5 0.44 and 0.60 at 32 against 0.35 and
+    0.53 at 8 (docs/quality.md, "What a GPU's 30 s buys, screened on the CPU"). MPS is
+    unmeasured and keeps the CPU's.
+    """
+    return CUDA_BATCH if device.split(":")[0] == "cuda" else CPU_BATCH
 
 
 def _known(cls, data: dict) -> dict:

@@ -116,11 +116,11 @@ def test_the_model_in_use_shows_from_a_run_start_until_the_engine_changes(panel,
     loop.changed.emit(RunStarted(0, "tu-resnet10t", "cpu", "float32"))
 
     assert panel.in_use_label.isVisibleTo(panel)
-    assert panel.in_use_label.text() == "In use: tu-resnet10t on cpu, float32"
+    assert panel.in_use_label.text() == "In use: tu-resnet10t on cpu, float32, batches of 8"
     loop.changed.emit(StateChanged(State.IDLE, State.STOPPED))  # e.g. the engine moved
     assert not panel.in_use_label.isVisibleTo(panel)
-    loop.changed.emit(RunStarted(0, "resnet18", "cuda:0", "bfloat16", "4 worker processes"))
-    expected = "In use: resnet18 on cuda:0, bfloat16, batches from 4 worker processes"
+    loop.changed.emit(RunStarted(0, "resnet18", "cuda:0", "bfloat16", "4 worker processes", 32))
+    expected = "In use: resnet18 on cuda:0, bfloat16, batches of 32 from 4 worker processes"
     assert panel.in_use_label.text() == expected
 
 

@@ -189,7 +189,7 @@ def test_each_run_says_what_it_trains_from_which_step(segment):
             engine.start()
             assert engine.wait(TIMEOUT)
     started = recorder.of(RunStarted)
-    expected = [RunStarted(step, "tu-test_resnet", "cpu", "float32", "a thread") for step in (0, 2)]
+    expected = [RunStarted(s, "tu-test_resnet", "cpu", "float32", "a thread", 4) for s in (0, 2)]
     assert started == expected
     assert recorder.events.index(started[0]) < recorder.events.index(recorder.of(StepDone)[0])
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from inkloop.predict import Predictor
+from inkloop.settings import CPU_BATCH, CUDA_BATCH, batch_size_for
 from inkloop.train import (
     LabelError,
     LabelStore,
@@ -47,6 +48,16 @@ def test_steps_train_and_finish_at_the_limit(parts):
     assert all(np.isfinite(r.loss) and r.samples_per_s > 0 for r in results)
     after = trainer.model.parameters()
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_an_unset_batch_size_is_the_devices_and_the_checkpoint_says_which(parts):
+    trainer = _trainer(parts, batch_size=None, max_steps=1)
+    result = trainer.step()
+    trainer.close()
+    assert result.batch_size == trainer.batch_size == CPU_BATCH
+    assert trainer.checkpoint().provenance["trained_on"]["batch_size"] == CPU_BATCH
+    assert trainer.checkpoint().train.batch_size is None  # the setting, as asked
+    assert batch_size_for("cuda:1") == CUDA_BATCH > CPU_BATCH == batch_size_for("mps")
 
 
 def test_predictions_and_checkpoints_use_the_weight_average(parts):

@@ -25,6 +25,8 @@ from inkloop._napari._controls import LogSpinBox, StepSpinBox, button, set_quiet
 from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged
 from inkloop.io import check_writable
 from inkloop.settings import (
+    CPU_BATCH,
+    CUDA_BATCH,
     LIGHT_ENCODERS,
     NO_AUGMENTATION,
     Augmentations,
@@ -103,7 +105,7 @@ class ModelPanel(QGroupBox):
         train = dataclasses.replace(
             settings.train,
             patch_size=self.patch_size.value(),
-            batch_size=self.batch_size.value(),
+            batch_size=self.batch_size.value() or None,  # 0 shows "auto"
             lr=self.lr.value(),
             augment=augment,
             device=self.device.currentText(),
@@ -116,7 +118,7 @@ class ModelPanel(QGroupBox):
         train = settings.train
         _set_text(self.encoder, settings.model.encoder)
         set_quietly(self.patch_size, "setValue", train.patch_size)
-        set_quietly(self.batch_size, "setValue", train.batch_size)
+        set_quietly(self.batch_size, "setValue", train.batch_size or 0)
         set_quietly(self.lr, "setValue", train.lr)
         set_quietly(self.augment, "setChecked", train.augment != NO_AUGMENTATION)
         _set_text(self.device, train.device)
@@ -156,7 +158,14 @@ class ModelPanel(QGroupBox):
         self.patch_size = spin(StepSpinBox(), 32, 1024, "Training patch side (× 32)", "px")
         self.patch_size.setSingleStep(32)
         self.patch_size.setObjectName("patch_size_spin")
-        self.batch_size = spin(QSpinBox(), 1, 512, "Patches per step (halved on out-of-memory)")
+        self.batch_size = spin(
+            QSpinBox(),
+            0,
+            512,
+            f"Patches per step, halved on out-of-memory; auto: {CUDA_BATCH} on a CUDA GPU, "
+            f"{CPU_BATCH} on the CPU",
+        )
+        self.batch_size.setSpecialValueText("auto")  # shown for 0, the minimum
         self.batch_size.setObjectName("batch_size_spin")
         self.lr = LogSpinBox(1e-6, 1.0)
         self.lr.setObjectName("learning_rate_spin")
@@ -228,9 +237,12 @@ class ModelPanel(QGroupBox):
 
     def _show_event(self, event) -> None:
         if isinstance(event, RunStarted):
-            text = f"In use: {event.encoder} on {event.device}, {event.precision}"
+            text = (
+                f"In use: {event.encoder} on {event.device}, {event.precision}, "
+                f"batches of {event.batch_size}"
+            )
             if event.loader != RunStarted.loader:  # worker processes, on a GPU host
-                text += f", batches from {event.loader}"
+                text += f" from {event.loader}"
             self.in_use_label.setText(text)
             self.in_use_label.show()
         elif isinstance(event, StateChanged) and event.state is State.IDLE:

@@ -7,6 +7,8 @@ from enum import Enum
 
 import numpy as np
 
+from inkloop.settings import CPU_BATCH
+
 
 class State(str, Enum):
     IDLE = "idle"
@@ -34,7 +36,7 @@ class RunStarted:
 
     ``encoder`` is the one the model holds (an ``auto`` setting resolved for the device);
     ``precision`` is "float32", or the autocast dtype ("bfloat16", "float16"); ``loader``
-    what makes the batches ("a thread", "4 worker processes").
+    what makes the batches ("a thread", "4 worker processes"), of ``batch_size`` patches.
     """
 
     step: int
@@ -42,6 +44,7 @@ class RunStarted:
     device: str
     precision: str
     loader: str = "a thread"
+    batch_size: int = CPU_BATCH
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class Training:
                 str(trainer.device),
                 trainer.precision,
                 trainer.batches().maker,
+                trainer.batch_size,
             )
         )
         session.set_state(State.TRAINING)

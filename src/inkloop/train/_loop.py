@@ -10,7 +10,7 @@ import numpy as np
 
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import Checkpoint, autocast, mixed_precision, model_for, pick_device
-from inkloop.settings import ModelConfig, TrainConfig
+from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import weight_average
 from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
@@ -73,7 +73,7 @@ class Trainer:
         self.step_count = init.step if init is not None else 0
         self.run_steps = 0
         self.trained_seconds = 0.0
-        self.batch_size = config.batch_size
+        self.batch_size = config.batch_size or batch_size_for(self.device.type)
         self._rng = np.random.default_rng([config.seed, 1])
         self._told_oom = False
         self._sampler = PatchSampler(
@@ -243,7 +243,11 @@ class Trainer:
             # is what they came to on this machine
             provenance={
                 **(provenance or {}),
-                "trained_on": {"device": str(self.device), "precision": self.precision},
+                "trained_on": {
+                    "device": str(self.device),
+                    "precision": self.precision,
+                    "batch_size": self.batch_size,
+                },
             },
             train=self.config,
             logit_offset=self.logit_offset(),
