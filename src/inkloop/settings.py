@@ -159,13 +159,16 @@ class EngineSettings:
     """Everything a session needs besides the segment and the labels.
 
     With ``init`` (a checkpoint path) the model, composition and normalisation percentiles
-    come from the checkpoint and ``composition``/``model`` are ignored.
+    come from the checkpoint and ``composition``/``model`` are ignored; the checkpoint's
+    window reads the layers it was trained on, or starts at ``init_z_start`` of this stack
+    (`inkloop.predict.model_window`).
     """
 
     composition: Composition = field(default_factory=Composition)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     init: Path | None = None
+    init_z_start: int | None = None
     validation: tuple[int, int, int, int] | None = None  # y0, x0, y1, x1: scored, never trained on
     validate_every: int = 50  # steps
     autosave: Path | None = None  # checkpoint written every `autosave_every` s and at the end

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
@@ -10,11 +12,11 @@ from inkloop._napari._segment_panel import (
     FROM_CHECKPOINT,
     INPUT_LAYER,
     NO_SEGMENT,
-    RESOLUTIONS,
     SegmentPanel,
-    fit,
 )
+from inkloop._napari._windows import RESOLUTIONS, fit
 from inkloop.compose import Composition
+from inkloop.engine import CheckpointSaved, ModelBuilt
 from inkloop.settings import EngineSettings
 from tests._helpers import tiny_model, tiny_training
 
@@ -145,6 +147,66 @@ def test_a_loaded_model_greys_out_the_composition(mounted, qtbot, tmp_path):
     models.clear_model()
     assert mounted.z_count.isEnabled()
     assert mounted.z_count.toolTip() == tip
+
+
+def test_a_loaded_models_window_shows_once_built_and_first_layer_moves_it(mounted, tmp_path):
+    loop, checkpoint = mounted.loop, tmp_path / "earlier.pt"
+    mounted.show_model(checkpoint)
+    assert mounted.z_start.isEnabled()
+    assert not mounted.z_count.isEnabled()
+    assert mounted.centre.text() == "As trained"
+    assert mounted.summary.text() == "the model reads the layers it was trained on"
+    assert mounted.apply(EngineSettings()).init_z_start is None
+
+    loop.settings = dataclasses.replace(loop.settings, init=tmp_path / "another.pt")
+    trained = Composition("raw", 3, 4)
+    loop.changed.emit(ModelBuilt("resnet18", trained, 3))  # of another model: not shown
+    assert mounted.summary.text() == "the model reads the layers it was trained on"
+    loop.settings = dataclasses.replace(loop.settings, init=checkpoint)
+    loop.changed.emit(ModelBuilt("resnet18", trained, 3))
+
+    assert (mounted.z_start.value(), mounted.z_count.value()) == (3, 4)
+    expected = f"the model reads layers 3–6 of 8 (as trained) · 4 channels at {AT_DEFAULT}"
+    assert mounted.summary.text() == expected
+    mounted.z_start.setValue(0)
+    assert mounted.apply(EngineSettings()).init_z_start == 0
+    assert mounted.summary.text().startswith("the model reads layers 0–3 of 8 (moved)")
+    mounted.centre.click()
+    assert mounted.apply(EngineSettings()).init_z_start is None
+    assert mounted.z_start.value() == 3
+    mounted.show_model(None)
+    assert mounted.centre.text() == "Centre"
+    assert mounted.apply(EngineSettings()).init_z_start is None
+
+
+@pytest.mark.slow
+def test_a_loaded_model_reads_where_it_was_trained_or_where_first_layer_moves_it(
+    open_in_dock, segment_folder, qtbot, tmp_path, monkeypatch
+):
+    _, widget = open_in_dock(segment_folder)
+    loop, panel, saved = widget.loop, widget.segment_panel, tmp_path / "earlier.pt"
+    loop.settings = EngineSettings(model=tiny_model(), train=tiny_training())
+    widget.model_panel.show_settings(loop.settings)
+    events = []
+    loop.changed.connect(events.append)
+    loop.save_checkpoint(saved)
+    qtbot.waitUntil(lambda: any(isinstance(e, CheckpointSaved) for e in events), timeout=60_000)
+    monkeypatch.setattr(widget, "warm_engine", True)
+
+    widget.model_panel.load_model(saved)  # the engine loads it at once
+
+    qtbot.waitUntil(lambda: "(as trained)" in panel.summary.text(), timeout=60_000)
+    assert panel.summary.text().startswith("the model reads layers 2–5 of 8 (as trained)")
+    panel.z_start.setValue(0)
+    loop.warm_up()  # the next run's settings: a new engine, its window moved
+
+    def built() -> list[int]:
+        return [e.composition.z_start for e in events if isinstance(e, ModelBuilt)]
+
+    qtbot.waitUntil(lambda: built()[-1:] == [0], timeout=60_000)
+    assert built() == [2, 2, 0]  # the fresh model, the loaded one as trained, then moved
+    assert loop.engine.settings.init == saved
+    assert panel.summary.text().startswith("the model reads layers 0–3 of 8 (moved)")
 
 
 @pytest.mark.slow

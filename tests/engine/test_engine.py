@@ -10,6 +10,7 @@ import pytest
 from inkloop.engine import (
     CheckpointSaved,
     Failed,
+    ModelBuilt,
     Notice,
     PredictionReady,
     RunStarted,
@@ -24,7 +25,7 @@ from inkloop.model import load_checkpoint
 from inkloop.train import LabelError
 from tests._engine import WHOLE, engine_for, predictions, rounds_done
 from tests._events import TIMEOUT, Recorder, state_reached, steps_done
-from tests._helpers import tiny_training
+from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 
 @pytest.fixture
@@ -213,6 +214,23 @@ def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path):
         (failed,) = recorder.of(Failed)
         assert "missing.pt: no such checkpoint file" in failed.message
         assert engine.state is State.IDLE
+
+
+def test_a_loaded_model_reads_the_layers_it_was_trained_on_or_where_it_is_moved(segment, tmp_path):
+    recorder, model = Recorder(), tmp_path / "model.pt"
+    with engine_for(segment, recorder) as engine:
+        engine.save(model)
+        assert engine.wait(TIMEOUT)
+    for z_start in (None, 0):
+        with engine_for(segment, recorder, init=model, init_z_start=z_start) as engine:
+            engine.prepare()
+            assert engine.wait(TIMEOUT)
+    built = recorder.of(ModelBuilt)
+    trained = FULL_RESOLUTION.resolve(segment.shape[0]).z_start
+    assert trained > 0
+    assert [b.composition.z_start for b in built] == [trained, trained, 0]
+    assert [b.trained_start for b in built] == [None, trained, trained]  # None: a fresh model
+    assert built[0].encoder == tiny_model().encoder
 
 
 def test_a_prediction_cut_short_by_a_command_is_finished_after_it(segment):

@@ -59,7 +59,7 @@ def test_a_whole_segment_prediction_writes_a_png_after_its_progress(segment, tmp
         assert engine.wait(TIMEOUT)
         predictor = predictor_for(engine.settings, engine.trainer)
         expected = predictor.predict_region(segment, WHOLE, engine.mask)
-    *progress, done = [e for e in recorder.events if e.request == request]
+    *progress, done = [e for e in recorder.events if getattr(e, "request", None) == request]
     assert done == SegmentPredicted(request, str(tmp_path / "ink.png"), done.seconds, 0)
     assert all(isinstance(e, SegmentProgress) for e in progress)
     assert [e.done for e in progress] == sorted({e.done for e in progress})

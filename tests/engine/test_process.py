@@ -15,6 +15,7 @@ from inkloop.engine import (
     Composed,
     EngineProcess,
     Failed,
+    ModelBuilt,
     Notice,
     PredictionReady,
     Ready,
@@ -47,7 +48,12 @@ def shared(training_folder):
 
 def test_the_child_gets_ready_and_trains(shared):
     proxy, recorder = shared
-    (ready,) = recorder.wait_for(lambda events: of_kind(Ready, events))[:1]
+    events = recorder.wait_for(lambda events: of_kind(Ready, events))
+    (ready,) = of_kind(Ready, events)
+    (built,) = of_kind(ModelBuilt, events)  # at set-up, before Ready
+    assert events.index(built) < events.index(ready)
+    assert built.composition.z_count > 1
+    assert built.trained_start is None  # a fresh model
     assert ready.pid == proxy.pid != os.getpid()
     assert ready.seconds > 0
     if hasattr(os, "getpriority"):  # background work: a GUI's draws come first

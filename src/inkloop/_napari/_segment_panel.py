@@ -21,15 +21,17 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import PathLabel, button, set_quietly, spin
+from inkloop._napari._windows import RESOLUTIONS, fit, model_summary, window_summary
 from inkloop.compose import MODES, SCALES, Composition
-from inkloop.engine import Composed
+from inkloop.engine import Composed, ModelBuilt
 from inkloop.settings import EngineSettings
 
 INPUT_LAYER = "model input"
 NO_SEGMENT = "No segment open: drop a segment folder, TIFF stack or zarr."
 TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
 FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
-RESOLUTIONS = {1: "full", 2: "half", 4: "quarter"}  # Composition.scale -> as shown
+MOVE_MODEL = "Where the loaded model's window starts on this stack (its layers stay its own)"
+AS_TRAINED = "Read the layers the loaded model was trained on, found by their file numbers"
 MODE_TIPS = {
     "raw": "one channel per layer",
     "mean": "means of consecutive layers (mend gaps)",
@@ -50,7 +52,9 @@ class SegmentPanel(QGroupBox):
         self.loop = None
         self.layers: int | None = None  # depth of the open segment
         self.composition = Composition()
-        self.model_loaded = False  # a loaded model brings its own composition
+        self.model: Path | None = None  # a loaded model (it brings its own composition)
+        self.model_z_start: int | None = None  # where the user moved its window; None: as trained
+        self._built: ModelBuilt | None = None  # what the engine said of the loaded model
         self._request: int | None = None  # the input preview awaited
         self.open_button = button("Open segment…", "open_segment_button", "A segment folder")
         self.open_url_button = button(
@@ -79,15 +83,21 @@ class SegmentPanel(QGroupBox):
         self._show_segment()
         self._show_composition()
 
+    @property
+    def model_loaded(self) -> bool:
+        return self.model is not None
+
     def show_model(self, checkpoint: Path | None) -> None:
         """With a loaded model (``checkpoint``, the Model panel's) its own composition
-        applies: the controls grey out."""
-        self.model_loaded = checkpoint is not None
+        applies: the controls grey out but First layer, which moves the model's window on
+        this stack (As trained puts it back on the layers it was trained on)."""
+        self.model, self.model_z_start, self._built = checkpoint, None, None
         self._show_composition()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
-        """``settings`` with this panel's composition."""
-        return dataclasses.replace(settings, composition=self.composition)
+        """``settings`` with this panel's composition, and where a loaded model's window goes."""
+        moved = self.model_z_start if self.model_loaded else None
+        return dataclasses.replace(settings, composition=self.composition, init_z_start=moved)
 
     def preview_input(self) -> None:
         """Show what the model reads in the visible area as the "model input" layer.
@@ -154,9 +164,9 @@ class SegmentPanel(QGroupBox):
         self.open_button.clicked.connect(self._choose_segment)
         self.open_url_button.clicked.connect(self._ask_url)
         self.mode.currentTextChanged.connect(lambda mode: self._change(mode=mode))
-        self.z_start.valueChanged.connect(lambda start: self._change(z_start=start))
+        self.z_start.valueChanged.connect(self._move_start)
         self.z_count.valueChanged.connect(lambda count: self._change(z_count=count))
-        self.centre.clicked.connect(lambda: self._change(z_start=None))
+        self.centre.clicked.connect(lambda: self._move_start(None))
         self.reverse.toggled.connect(lambda on: self._change(reverse=on))
         self.mean_k.valueChanged.connect(lambda k: self._change(mean_k=k))
         self.scale.currentIndexChanged.connect(
@@ -191,6 +201,14 @@ class SegmentPanel(QGroupBox):
         self.composition = fit(self.layers, **{**self.composition.to_dict(), **changes})
         self._show_composition()
 
+    def _move_start(self, start: int | None) -> None:
+        """First layer or Centre / As trained: this panel's window, or the loaded model's."""
+        if self.model_loaded:
+            self.model_z_start = start
+            self._show_composition()
+        else:
+            self._change(z_start=start)
+
     def _show_segment(self) -> None:
         if self.loop is None:
             self.segment_label.set_path(NO_SEGMENT)
@@ -201,16 +219,48 @@ class SegmentPanel(QGroupBox):
         self.segment_label.set_path(summary, segment.path)
 
     def _show_composition(self) -> None:
+        self._enable_controls()
+        if self.layers is None:
+            self.summary.setText("" if self.loop is None else TOO_SHALLOW)
+            return
+        if not self.model_loaded:
+            resolved = self.composition.resolve(self.layers)
+            self._show_window(resolved)
+            centred = ["centred"] if self.composition.z_start is None else []
+            self.summary.setText(window_summary(resolved, self.layers, centred))
+            return
+        resolved = self._model_window()
+        if resolved is not None:
+            self._show_window(resolved)
+        self.summary.setText(model_summary(resolved, self.model_z_start, self.layers))
+
+    def _enable_controls(self) -> None:
         editable = self.layers is not None and not self.model_loaded
         for control in self._composition_controls():
             control.setEnabled(editable)
             control.setToolTip(FROM_CHECKPOINT if self.model_loaded else self._tips[control])
         self.mean_k.setEnabled(editable and self.composition.mode == "mean")
+        self.centre.setText("As trained" if self.model_loaded else "Centre")
+        if self.model_loaded and self.layers is not None:  # the model's window may move
+            for control, tip in ((self.z_start, MOVE_MODEL), (self.centre, AS_TRAINED)):
+                control.setEnabled(True)
+                control.setToolTip(tip)
         self.preview.setEnabled(self.loop is not None)
-        if self.layers is None:
-            self.summary.setText("" if self.loop is None else TOO_SHALLOW)
-            return
-        resolved = self.composition.resolve(self.layers)
+
+    def _model_window(self) -> Composition | None:
+        """The loaded model's window as it will read this stack; None until the engine has
+        built the model (ModelBuilt), as only it can read the checkpoint."""
+        if self._built is None:
+            return None
+        window = self._built.composition
+        start = self.model_z_start
+        if start is None:
+            start = self._built.trained_start
+        start = window.z_start if start is None else start
+        return dataclasses.replace(window, z_start=min(start, self.layers - window.z_count))
+
+    def _show_window(self, resolved: Composition) -> None:
+        """The controls' values for the resolved window ``resolved``."""
         set_quietly(self.mode, "setCurrentText", resolved.mode)
         self.z_count.setSingleStep(resolved.mean_k if resolved.mode == "mean" else 1)
         for control, high, value in (
@@ -222,11 +272,17 @@ class SegmentPanel(QGroupBox):
             set_quietly(control, "setValue", value)
         set_quietly(self.reverse, "setChecked", resolved.reverse)
         set_quietly(self.scale, "setCurrentIndex", self.scale.findData(resolved.scale))
-        self.summary.setText(_summary(self.composition, resolved, self.layers))
 
     def _show_event(self, event) -> None:
         if isinstance(event, Composed) and event.request == self._request:
             self._show_input(event)
+        elif isinstance(event, ModelBuilt) and self.model_loaded and self._shows(event):
+            self._built = event
+            self._show_composition()
+
+    def _shows(self, event: ModelBuilt) -> bool:
+        """Whether ``event`` is of the model loaded here (not of an engine before)."""
+        return self.loop.settings.init == self.model
 
     def _show_input(self, event: Composed) -> None:
         viewer = self.loop.viewer
@@ -241,38 +297,3 @@ class SegmentPanel(QGroupBox):
             layers.move(layers.index(layer), layers.index(self.loop.labels.layer))
             layers.selection.active = active  # the brush keeps painting
         layer.metadata["channels"] = list(event.names)
-
-
-def fit(
-    layers: int,
-    mode: str,
-    z_start,
-    z_count,
-    mean_k: int,
-    reverse: bool,
-    scale: int = Composition.scale,
-) -> Composition:
-    """A Composition of these fields whose window fits ``layers`` layers: the count and the
-    mean size shrink to the stack, mean windows keep whole groups, the start moves inside."""
-    mean_k = min(mean_k, layers)
-    if z_count is not None:
-        z_count = min(z_count, layers)
-        if mode == "mean":
-            z_count = max(z_count - z_count % mean_k, mean_k)
-    fitted = Composition(mode, None, z_count, mean_k, reverse, scale)
-    if z_start is None:
-        return fitted
-    span = fitted.resolve(layers).z_count
-    return dataclasses.replace(fitted, z_start=min(max(z_start, 0), layers - span))
-
-
-def _summary(composition: Composition, resolved: Composition, layers: int) -> str:
-    """E.g. "reads layers 24–39 of 65 (centred) · 16 channels"."""
-    indices = resolved.layer_indices(layers)
-    notes = [note for note, on in (("centred", composition.z_start is None),
-                                   ("reversed", resolved.reverse)) if on]  # fmt: skip
-    where = f" ({', '.join(notes)})" if notes else ""
-    return (
-        f"reads layers {indices.min()}–{indices.max()} of {layers}{where}"
-        f" · {resolved.in_channels} channels at {RESOLUTIONS[resolved.scale]} resolution"
-    )

@@ -58,6 +58,7 @@ class InkLoopWidget(QWidget):
         self.predict_panel = PredictPanel()
         self.engine_panel = EnginePanel()
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
+        self.model_panel.checkpoint_changed.connect(self._load_model)
         self._lay_out()
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
@@ -159,6 +160,13 @@ class InkLoopWidget(QWidget):
         """The status bar speaks of the brush's keys (napari updates it on its own modes only)."""
         if self.viewer.layers.selection.active == self.labels.layer:
             self.viewer.help = self.labels.layer.help
+
+    def _load_model(self, checkpoint) -> None:
+        """Have the engine load a chosen model now: the Segment section then shows the layers
+        it reads, and a model that does not fit this stack says so at once."""
+        idle = self.loop is not None and not self.loop.state.running
+        if checkpoint is not None and self.warm_engine and idle:
+            self.loop.warm_up()
 
     def run_settings(self):
         """EngineSettings for the next run: the panels' choices and the validation region."""

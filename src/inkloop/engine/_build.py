@@ -17,18 +17,19 @@ def resolve_run(settings: EngineSettings, segment):
         check_encoder(settings.model.encoder)
         return None, settings.composition.resolve(segment.shape[0])
     init = load_checkpoint(settings.init)
-    try:  # the layers it was trained on, found by their file numbers
-        return init, model_window(init, segment)
+    try:  # the layers it was trained on, found by their file numbers, or where asked
+        return init, model_window(init, segment, settings.init_z_start)
     except ValueError as error:
         raise ValueError(f"{settings.init}: {error}") from None
 
 
-def build_trainer(settings: EngineSettings, segment, labels, mask=None):
+def build_trainer(settings: EngineSettings, segment, labels, mask=None, run=None):
     """A Trainer for ``segment`` with ``settings`` (loads ``settings.init`` if given);
-    ``mask`` is the papyrus mask if it is already in memory."""
+    ``mask`` is the papyrus mask if it is already in memory; ``run``: what `resolve_run`
+    returned for these settings, if it was called already."""
     from inkloop.train import Trainer
 
-    init, composition = resolve_run(settings, segment)
+    init, composition = run or resolve_run(settings, segment)
     percentiles = init.normalisation.percentiles if init else (1.0, 99.0)
     normalisation = sample_normalisation(segment, composition, percentiles=percentiles, mask=mask)
     return Trainer(

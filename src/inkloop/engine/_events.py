@@ -7,6 +7,7 @@ from enum import Enum
 
 import numpy as np
 
+from inkloop.compose import Composition
 from inkloop.settings import CPU_BATCH
 
 
@@ -45,6 +46,18 @@ class RunStarted:
     precision: str
     loader: str = "a thread"
     batch_size: int = CPU_BATCH
+
+
+@dataclass(frozen=True)
+class ModelBuilt:
+    """The engine built the model it trains and predicts with: its ``encoder`` and the
+    window it reads (``composition``, resolved on this stack). With a loaded checkpoint,
+    ``trained_start`` is where the layers it was trained on start in this stack (None: not
+    in it, or a fresh model), so a moved window can be told from one as trained."""
+
+    encoder: str
+    composition: Composition
+    trained_start: int | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,7 @@ class Ready:
 Event = (
     StateChanged
     | RunStarted
+    | ModelBuilt
     | StepDone
     | Validated
     | CheckpointSaved

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from inkloop.engine._build import build_trainer, predictor_for
-from inkloop.engine._events import State
+from inkloop.engine._build import build_trainer, predictor_for, resolve_run
+from inkloop.engine._events import ModelBuilt, State
 from inkloop.engine._surface import Announcer
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
@@ -28,9 +28,16 @@ class Session(Announcer):
         return self.state is State.TRAINING
 
     def ensure_trainer(self):
-        """The Trainer, built now if it does not exist yet."""
+        """The Trainer, built now if it does not exist yet (ModelBuilt says what it reads)."""
         if self.trainer is None:
-            self.trainer = build_trainer(self.settings, self.segment, self.labels, self.mask)
+            from inkloop.predict import trained_start
+
+            run = init, composition = resolve_run(self.settings, self.segment)
+            self.trainer = build_trainer(
+                self.settings, self.segment, self.labels, self.mask, run=run
+            )
+            start = None if init is None else trained_start(init, self.segment)
+            self.emit(ModelBuilt(self.trainer.model_config.encoder, composition, start))
         return self.trainer
 
     def prepare(self) -> None:

@@ -8,7 +8,7 @@ from inkloop.predict._segment import (
     write_prediction,
 )
 from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
-from inkloop.predict._window import model_window
+from inkloop.predict._window import model_window, trained_start
 
 __all__ = [
     "Blend",
@@ -23,5 +23,6 @@ __all__ = [
     "refresh_inference_graph",
     "tile_corners",
     "tile_starts",
+    "trained_start",
     "write_prediction",
 ]

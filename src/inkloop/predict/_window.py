@@ -32,6 +32,15 @@ def model_window(checkpoint, segment, z_start: int | None = None) -> Composition
     have = f"{layers} layers ({numbers[0]}..{numbers[-1]})"
     raise ValueError(
         f"the model was trained on layers {trained[0]}..{trained[-1]} (file numbers) but "
-        f"{segment.name} has {have}; `inkloop predict --z-start` moves the window "
-        f"(`inkloop check` suggests one)"
+        f"{segment.name} has {have}; choose where its window starts (`inkloop predict "
+        f"--z-start`, or First layer in the dock's Segment section; `inkloop check` suggests one)"
     )
+
+
+def trained_start(checkpoint, segment) -> int | None:
+    """Where the window of the layers ``checkpoint`` was trained on starts in ``segment``'s
+    stack (as `model_window` finds it); None where the stack lacks them."""
+    try:
+        return model_window(checkpoint, segment).z_start
+    except ValueError:
+        return None
