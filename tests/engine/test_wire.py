@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inkloop.compose import Composition
 from inkloop.engine import _commands as c
 from inkloop.engine import _events as e
 from inkloop.engine._wire import Hello, ProtocolError, Spawn, decode, encode, read_frame
@@ -38,7 +39,8 @@ def _round_trip(message):
         c.Preview(4, None, 3.0),
         e.StateChanged(e.State.TRAINING, e.State.IDLE),
         e.StepDone(5, 0.7, 1e-3, 12.5, 8, 2, None),
-        e.RunStarted(0, "tu-resnet10t", "cuda:0", "bfloat16"),
+        e.RunStarted(0, "tu-resnet10t", "cuda:0", "bfloat16", "4 worker processes", 32),
+        e.ModelBuilt("resnet18", Composition("raw", 3, 8, reverse=True), None),
         e.Ranked(1, ((0, 0, 256, 256), (256, 0, 512, 256)), 40),
         Hello("token", None),
     ],
@@ -52,7 +54,7 @@ def test_arrays_keep_dtype_shape_and_values():
     update = _round_trip(c.UpdateLabels(7, (0, 0, 3, 4), ink, ink > 5))
     np.testing.assert_array_equal(update.ink, ink)
     assert update.supervised.dtype == bool
-    settings = EngineSettings(tile=64)
+    settings = EngineSettings(tile=64, init=Path("/m.pt"), init_z_start=2)
     spawn = _round_trip(Spawn("/data/s", {"reverse": True}, settings, ink, ink > 0, 3))
     assert spawn.settings == settings
     assert spawn.open_options == {"reverse": True}
