@@ -163,10 +163,13 @@ class InkLoopWidget(QWidget):
 
     def _load_model(self, checkpoint) -> None:
         """Have the engine load a chosen model now: the Segment section then shows the layers
-        it reads, and a model that does not fit this stack says so at once."""
-        idle = self.loop is not None and not self.loop.state.running
-        if checkpoint is not None and self.warm_engine and idle:
-            self.loop.warm_up()
+        it reads, and a model that does not fit this stack says so at once. Not while a run
+        or a whole-segment prediction goes on: a new engine would end them (the next click
+        loads it)."""
+        loop, predicting = self.loop, self.predict_panel.request is not None
+        busy = loop is None or loop.state.running or predicting
+        if checkpoint is not None and self.warm_engine and not busy:
+            loop.warm_up()
 
     def run_settings(self):
         """EngineSettings for the next run: the panels' choices and the validation region."""
