@@ -73,7 +73,7 @@ class SegmentPanel(QGroupBox):
         """Follow ``loop``'s segment (a LoopSession; None: no segment is open)."""
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
-        self.loop, self._request = loop, None
+        self.loop, self._request, self._built = loop, None, None  # its engine says anew
         depth = loop.labels.segment.shape[0] if loop is not None else 0
         self.layers = depth if depth >= 2 else None  # a z-window needs two layers
         if loop is not None:
