@@ -55,7 +55,7 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     assert "samples/s" in panel.status.text()
     in_use = widget.model_panel.in_use_label
     assert in_use.isVisibleTo(widget)
-    assert in_use.text() == "In use: tu-test_resnet on cpu, float32"
+    assert in_use.text() == "In use: tu-test_resnet on cpu, float32, batches of 8"
     drag(viewer, [(150, 20), (150, 60)], qtbot)  # more no ink, while training runs
     assert loop.labels_sent >= 1
     qtbot.waitUntil(lambda: loop.steps[-1].labels_version >= loop.labels_sent, timeout=30_000)
