@@ -243,11 +243,9 @@ class Trainer:
             # is what they came to on this machine
             provenance={
                 **(provenance or {}),
-                "trained_on": {
-                    "device": str(self.device),
-                    "precision": self.precision,
-                    "batch_size": self.batch_size,
-                },
+                "trained_on": dict(
+                    device=str(self.device), precision=self.precision, batch_size=self.batch_size
+                ),
             },
             train=self.config,
             logit_offset=self.logit_offset(),
