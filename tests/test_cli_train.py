@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inkloop.cli import main
-from inkloop.io import write_png
+from inkloop.io import sample_segment_path, write_png
 from inkloop.model import cpu_has_bf16, default_encoder, load_checkpoint
 from inkloop.rounds import read_rounds
 from tests._helpers import interrupt_when_training
@@ -193,6 +193,17 @@ def test_bad_input_is_one_line_before_any_training(
     assert captured.err.startswith("inkloop train: error: ")
     assert captured.err.strip().count("\n") == 0
     assert not out.exists()
+
+
+def test_training_on_the_bundled_sample_writes_nothing_into_the_package(tmp_path, capsys):
+    sample = sample_segment_path()
+    before = sorted(p.name for p in sample.iterdir())
+    out = tmp_path / "model.pt"
+    assert main(["train", str(sample), "--out", str(out), "--max-steps", "1", *FAST]) == 0
+    assert json.loads(capsys.readouterr().out)["round"] == 1
+    assert sorted(p.name for p in sample.iterdir()) == before
+    (round_,) = read_rounds(tmp_path / "model_rounds.jsonl")  # beside the checkpoint
+    assert round_.checkpoint == str(out)
 
 
 def test_a_run_that_fails_before_its_first_step_keeps_the_old_checkpoint(

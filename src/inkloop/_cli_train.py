@@ -156,7 +156,13 @@ def add_train(commands) -> None:
 
 def _train(args) -> int:
     from inkloop.headless import train_to_file
-    from inkloop.io import labels_from_prediction, load_labels, open_segment, rounds_path_for
+    from inkloop.io import (
+        in_package_data,
+        labels_from_prediction,
+        load_labels,
+        open_segment,
+        rounds_path_for,
+    )
     from inkloop.settings import EngineSettings
 
     continuing = args.init is not None and args.out.resolve() == args.init.resolve()
@@ -180,8 +186,11 @@ def _train(args) -> int:
     else:
         ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
         _refuse_probability_map(ink, supervised, sources["labels_file"])
-        # beside the labels, as the dock keeps them
-        rounds, accepted = rounds_path_for(sources["labels_file"]), 0
+        # beside the labels, as the dock keeps them; the bundled sample's are part of the
+        # installation, so its rounds go beside the checkpoint
+        labels_file = sources["labels_file"]
+        beside = args.out if in_package_data(labels_file) else labels_file
+        rounds, accepted = rounds_path_for(beside), 0
     limited = args.max_seconds is not None or args.max_steps is not None
     max_seconds = args.max_seconds if limited else 300.0
     settings = EngineSettings(

@@ -1,8 +1,10 @@
-"""Sample data contribution: the bundled synthetic segment through the reader."""
+"""Sample data contribution: a copy of the bundled synthetic segment through the reader."""
 
 from __future__ import annotations
 
-from inkloop.io import sample_segment_path
+from pathlib import Path
+
+from inkloop.io import in_package_data, sample_segment_path
 
 
 def test_sample_segment_opens_from_the_file_menu_path(make_napari_viewer):
@@ -12,6 +14,9 @@ def test_sample_segment_opens_from_the_file_menu_path(make_napari_viewer):
 
     volume = viewer.layers["synthetic_sample"]
     assert volume.data.shape == (16, 768, 768)
-    assert volume.metadata["inkloop_segment_path"] == str(sample_segment_path())
+    opened = Path(volume.metadata["inkloop_segment_path"])
+    assert not in_package_data(opened)  # a copy: painting and training write beside it
+    bundled = sample_segment_path()
+    assert sorted(p.name for p in opened.iterdir()) == sorted(p.name for p in bundled.iterdir())
     assert "ink labels" in viewer.layers
     assert viewer.layers["ink labels"].opacity == 0.7  # a few strokes: shown strongly

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 
 def run_demo(screenshot: Path | None = None) -> None:
     """Open the demo viewer; with ``screenshot`` save the window to that PNG and close."""
     import napari
+
+    from inkloop.io import sample_copy
 
     viewer = napari.Viewer(title="Ink Loop demo")
     viewer.open(str(sample_copy()), plugin="napari-inkloop")
@@ -39,14 +39,3 @@ def _settle(widget, timeout_s: float = 5.0) -> None:
         loop = QEventLoop()
         QTimer.singleShot(50, loop.quit)
         loop.exec()
-
-
-def sample_copy() -> Path:
-    """A scratch copy of the bundled sample: the labels' autosave and the model checkpoint are
-    written beside the segment, and the installed package's folder is no place for them."""
-    from inkloop.io import sample_segment_path
-
-    sample = sample_segment_path()
-    copy = Path(tempfile.mkdtemp(prefix="inkloop-demo-")) / sample.name
-    shutil.copytree(sample, copy)
-    return copy

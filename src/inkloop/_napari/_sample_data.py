@@ -1,11 +1,12 @@
-"""Sample data contribution: the bundled synthetic segment, opened through the reader."""
+"""Sample data contribution: a copy of the bundled synthetic segment, through the reader."""
 
 from __future__ import annotations
 
 from inkloop._napari._reader import read_segment
-from inkloop.io import sample_segment_path
+from inkloop.io import sample_copy
 
 
 def make_sample_segment() -> list[tuple]:
-    """Layers of the bundled synthetic segment (volume, papyrus mask, ink labels)."""
-    return read_segment(str(sample_segment_path()))
+    """Layers of a scratch copy of the bundled synthetic segment (volume, papyrus mask, ink
+    labels): what the user paints, saves and trains is written beside the copy."""
+    return read_segment(str(sample_copy()))

@@ -11,7 +11,13 @@ from inkloop.io._labels import (
     write_label_files,
 )
 from inkloop.io._remote import is_url, local_folder, segment_location
-from inkloop.io._sample import sample_segment_path, sample_truth_path, truth_path
+from inkloop.io._sample import (
+    in_package_data,
+    sample_copy,
+    sample_segment_path,
+    sample_truth_path,
+    truth_path,
+)
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sidefiles import (
     PREDICTION_FORMATS,
@@ -41,6 +47,7 @@ __all__ = [
     "check_writable",
     "checkpoint_path",
     "detect_format",
+    "in_package_data",
     "initial_labels",
     "is_prediction_pyramid",
     "is_url",
@@ -58,6 +65,7 @@ __all__ = [
     "read_prediction",
     "rounds_path",
     "rounds_path_for",
+    "sample_copy",
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",
