@@ -11,7 +11,8 @@ separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
 cluster: the same segment with `--scheduler local:1` and `local:2` against in-process.
 stages: where the time of `speed` goes: setup (checkpoint, segment, mask, normalisation), the
 tiles' reads alone (one thread per core), then the blocks into a TIFF, into a float zarr, with
-one worker, and with a 1 x 1 convolution in place of the network (the pipeline around it).
+one worker, and with a 1 x 1 convolution in place of the network (the pipeline around it);
+thread_seconds: one more TIFF run, its stages' seconds summed over the threads.
 open: napari's time to show an 8k x 8k prediction as an OME-Zarr pyramid and as a PNG.
 http: a patch read from a loopback HTTP server against the local disk (`_scale_cases`).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -183,16 +185,40 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     result["tif_mp_per_s"] = rate("stages.tif")
     result["zarr_mp_per_s"] = rate("stages.zarr")
     result["one_worker_mp_per_s"] = rate("stages.tif", workers=1)
+    result["thread_seconds"] = _timed_stages(predictor, segment, mask, cache / "stages.tif")
     channels = predictor.composition.in_channels
     predictor.model = torch.nn.Conv2d(channels, 1, 1).to(predictor.device).eval()
     result["no_network_mp_per_s"] = rate("stages.tif")
     return result
 
 
+def _timed_stages(predictor, segment, mask, out: Path) -> dict:
+    """The blocks into a TIFF once more, with the seconds each stage took summed over the
+    threads (`thread_seconds`): a block task (``accumulate``) reads ahead in a second
+    thread, runs the network, and adds each tile into its blend; then the blocks are
+    finished and stored, and the TIFF is written from the stored chunks."""
+    from _thread_time import thread_seconds
+
+    from inkloop.predict import Predictor, _outputs, _tiles, predict_into
+    from inkloop.predict import _segment as blocks
+
+    targets = {
+        "block_tasks": (Predictor, "accumulate"),
+        "reads_ahead": (Predictor, "_read"),
+        "forward": (Predictor, "forward"),
+        "blend_add": (_tiles.Blend, "add"),
+        "finish_blocks": (blocks, "_finish_block"),
+        "store_chunks": (_outputs, "_store_chunk"),
+        "write_file": (_outputs.PredictionFile, "finish"),
+    }
+    with thread_seconds(targets) as report:
+        predict_into(predictor, segment, out, mask=mask, progress=False)
+    return {**report, "workers": os.cpu_count()}
+
+
 def _reads_rate(predictor, segment, mask) -> float:
     """Output megapixels/s of reading and normalising every tile's layers, batch by batch in
     one thread per core, and nothing else: whether the reads scale with the cores."""
-    import os
     from concurrent.futures import ThreadPoolExecutor
 
     from inkloop.predict._tiles import tile_corners
