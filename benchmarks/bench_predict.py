@@ -10,9 +10,10 @@ finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_m
 separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
 cluster: the same segment with `--scheduler local:1` and `local:2` against in-process.
 stages: where the time of `speed` goes: setup (checkpoint, segment, mask, normalisation), the
-tiles' reads alone (one thread per core), then the blocks into a TIFF, into a float zarr, with
-one worker, and with a 1 x 1 convolution in place of the network (the pipeline around it);
-thread_seconds: one more TIFF run, its stages' seconds summed over the threads.
+first and second forward pass over each batch size, the tiles' reads alone (one thread per
+core), then the blocks into a TIFF, into a float zarr, with one worker, once more with each
+stage's seconds summed over the threads, and with a 1 x 1 convolution in place of the
+network (the pipeline around it).
 open: napari's time to show an 8k x 8k prediction as an OME-Zarr pyramid and as a PNG.
 http: a patch read from a loopback HTTP server against the local disk (`_scale_cases`).
 """
@@ -175,6 +176,7 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     checkpoint = load_checkpoint(model)
     predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
     result = {"setup_s": round(time.perf_counter() - started, 2)}
+    result["batch_of_n_first_second_s"] = _first_calls(predictor)
 
     def rate(out: str, **options) -> float:
         started = time.perf_counter()
@@ -190,6 +192,24 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     predictor.model = torch.nn.Conv2d(channels, 1, 1).to(predictor.device).eval()
     result["no_network_mp_per_s"] = rate("stages.tif")
     return result
+
+
+def _first_calls(predictor) -> dict:
+    """{n: [first, second]} seconds of the forward pass over n tiles, for every n up to the
+    batch size, in a process that has not run the model yet: a block's last batch is short,
+    and a new input shape may cost a GPU library's plans (or oneDNN's kernels) once more."""
+    import torch
+
+    timings = {}
+    layers = predictor.composition.z_count
+    for count in range(predictor.batch_size, 0, -1):
+        tiles = torch.rand(count, layers, predictor.tile, predictor.tile)
+        timings[count] = []
+        for _ in range(2):
+            started = time.perf_counter()
+            predictor.forward(tiles)  # returns on the host: the device is done
+            timings[count].append(round(time.perf_counter() - started, 3))
+    return timings
 
 
 def _timed_stages(predictor, segment, mask, out: Path) -> dict:

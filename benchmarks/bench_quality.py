@@ -2,6 +2,7 @@
 
     python benchmarks/bench_quality.py [--seconds 300 60] [--seeds 0 1 2] [--device cpu]
         [--train-options "--batch-size 32"] [--train-options=--full-precision]
+        [--variant "r10t=--encoder tu-resnet10t" ...]
 
 The dev protocol of ../shared/real_dev/README.md: two folds (train on the left half's labels,
 score the right half; and the mirror), the reference map > 127 as ink, best-threshold F0.5
@@ -10,7 +11,9 @@ score the right half; and the mirror), the reference map > 127 as ink, best-thre
 Unet (resnet18, random init, all layers as channels, z-scored with the crop's mean and std),
 random 128² patches anywhere in the labelled half, batch 16, flips, 0.5 Dice + 0.5 SoftBCE
 (label smoothing 0.25), AdamW at a constant 1e-3, one forward pass over the crop. Runs
-interleave (seed, fold, inkloop, peer) so the machine's drift hits both alike. Then the
+interleave (seed, fold, inkloop, its variants, peer) so the machine's drift hits all alike;
+a ``--variant NAME=OPTIONS`` is inkloop with those `inkloop train` options added, reported as
+a loop of its own (a change of a default, measured against the defaults in the same hour). Then the
 synthetic segment of bench_train (labels on its top-left quarter, scored on the rest) with the
 defaults, at each budget. Prints one JSON object: per budget and fold, each loop's median and
 worst F0.5 and the ratio of medians, every run's steps and samples/s, and the synthetic F0.5.
@@ -58,6 +61,14 @@ def main() -> None:
         help="extra `inkloop train` options, to measure a change of a default before making it "
         "(one flag alone needs the = form: --train-options=--full-precision)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        type=_variant,
+        metavar="NAME=OPTIONS",
+        help="also run inkloop with these `inkloop train` options, interleaved, as loop NAME",
+    )
     args = parser.parse_args()
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: before the rest of torch)
 
@@ -92,14 +103,30 @@ def _real(args) -> dict:
             for fold, half in FOLDS.items():
                 train, scored = _halves(reference.shape, half)
                 labels = _write_labels(work / f"{fold}_ink.png", reference, train)
-                for loop in args.loops:
-                    run = _inkloop if loop == "inkloop" else _peer
-                    probability, stats = run(labels, reference, train, seconds, seed, args, work)
+                for loop, options in _loops(args):
+                    run = _peer if loop == "peer" else _inkloop
+                    probability, stats = run(
+                        labels, reference, train, seconds, seed, args, work, options
+                    )
                     scores = _scores(probability, reference, scored)
                     runs.append({"loop": loop, "fold": fold, "seed": seed, **scores, **stats})
                     print(json.dumps(runs[-1]), file=sys.stderr)
-        budgets[f"{seconds:g}s"] = _summary(runs)
+        budgets[f"{seconds:g}s"] = _summary(runs, [loop for loop, _ in _loops(args)])
     return budgets
+
+
+def _variant(text: str) -> tuple[str, str]:
+    name, equals, options = text.partition("=")
+    if not equals or not name or name in LOOPS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=OPTIONS (NAME not in {LOOPS})")
+    return name, options
+
+
+def _loops(args) -> list[tuple[str, str]]:
+    """(loop, its extra train options) in the order each seed and fold runs them."""
+    loops = [("inkloop", "")] if "inkloop" in args.loops else []
+    loops += args.variant
+    return loops + ([("peer", "")] if "peer" in args.loops else [])
 
 
 def _halves(shape, half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -131,8 +158,9 @@ def _scores(probability: np.ndarray, reference: np.ndarray, scored: np.ndarray) 
     }
 
 
-def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
-    """`inkloop train` + `inkloop predict` with their defaults, as a user runs them."""
+def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path, options=""):
+    """`inkloop train` + `inkloop predict` with their defaults (``--train-options`` and a
+    variant's ``options`` added), as a user runs them."""
     from inkloop.io import read_image, supervision_path_for
 
     model, out = work / "model.pt", work / "prediction.png"
@@ -141,7 +169,7 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
         [*cli, "train", str(REAL_DEV), "--labels", str(labels),
          "--supervision", str(supervision_path_for(labels)), "--out", str(model), "--overwrite",
          "--max-seconds", str(seconds), "--device", args.device, "--seed", str(seed), "--quiet",
-         *shlex.split(args.train_options)],
+         *shlex.split(args.train_options), *shlex.split(options)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     summary = json.loads(train_run.stdout.strip().splitlines()[-1])
@@ -155,7 +183,7 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path):
     return probability, {key: summary.get(key) for key in facts}
 
 
-def _peer(labels, reference, train, seconds, seed, args, work):
+def _peer(labels, reference, train, seconds, seed, args, work, options=""):
     """The afternoon loop of the dev README, on the same labels and budget."""
     import segmentation_models_pytorch as smp
     import torch
@@ -210,12 +238,12 @@ def _peer_batch(volume, reference, columns, rng, size: int = 128, batch: int = 1
     return np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
 
 
-def _summary(runs: list[dict]) -> dict:
+def _summary(runs: list[dict], loops) -> dict:
     summary = {"runs": runs}
     for fold in FOLDS:
         scores = {
             loop: [r["f05"] for r in runs if r["fold"] == fold and r["loop"] == loop]
-            for loop in LOOPS
+            for loop in loops
         }
         fold_summary = {
             f"{loop}_{figure}": round(float(function(values)), 4)
@@ -225,6 +253,9 @@ def _summary(runs: list[dict]) -> dict:
         }
         peer, own = fold_summary.get("peer_median"), fold_summary.get("inkloop_median")
         fold_summary["ratio"] = round(own / peer, 3) if peer and own else None
+        variants = [loop for loop in loops if loop not in LOOPS and scores[loop]]
+        for loop in variants if peer else ():  # against the same peer
+            fold_summary[f"{loop}_ratio"] = round(fold_summary[f"{loop}_median"] / peer, 3)
         summary[fold] = fold_summary
     return summary
 

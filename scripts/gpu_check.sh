@@ -100,7 +100,7 @@ if wanted predict; then
   step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
     --cache "$cache" --size "$size" --parts speed cluster
   # where the speed part's time goes (its own call: a cut here keeps the figures above)
-  step bench_predict_stages 120 python3 benchmarks/bench_predict.py --device "$device" \
+  step bench_predict_stages 150 python3 benchmarks/bench_predict.py --device "$device" \
     --cache "$cache" --size "$size" --parts stages
 fi
 if wanted train; then
