@@ -21,6 +21,7 @@ def test_demo_renders_the_sample_segment_with_the_widget_docked(tmp_path, qapp):
         [sys.executable, "-m", "inkloop.cli", "demo", "--screenshot", str(screenshot)],
         check=True,
         timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # where its copy of the sample goes
     )
 
     image = np.asarray(Image.open(screenshot).convert("L"))
