@@ -34,3 +34,11 @@ def training_folder(tmp_path_factory) -> Path:
     """A segment folder of TRAIN_SHAPE with mask and ink labels, shared read-only by tests."""
     out = tmp_path_factory.mktemp("training") / "20240101000000"
     return write_segment(out, TRAIN_SHAPE[1], TRAIN_SHAPE[2], TRAIN_SHAPE[0], seed=5)
+
+
+@pytest.fixture
+def float32_cpu(monkeypatch):
+    """Train and predict in float32 on this CPU, as on one without bf16 instructions: for
+    tests that compare two ways of computing the same thing to float32 rounding, which bf16
+    autocast (on CPUs with it) would round differently by ~1e-3."""
+    monkeypatch.setattr("inkloop.model.cpu_has_bf16", lambda: False)

@@ -17,7 +17,7 @@ def _batch_norms(model) -> int:
     return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
 
 
-def test_predictions_use_one_graph_given_each_steps_weights(training_folder):
+def test_predictions_use_one_graph_given_each_steps_weights(training_folder, float32_cpu):
     segment = open_segment(training_folder)
     labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
     settings = EngineSettings(

@@ -124,7 +124,7 @@ def test_a_model_fx_cannot_trace_is_copied_unfolded_with_a_warning():
         torch.testing.assert_close(copied(inputs), model(inputs))
 
 
-def test_a_predictor_from_a_checkpoint_holds_the_folded_model(training_folder):
+def test_a_predictor_from_a_checkpoint_holds_the_folded_model(training_folder, float32_cpu):
     segment = open_segment(training_folder)
     composition = FULL_RESOLUTION.resolve(segment.shape[0])
     config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
