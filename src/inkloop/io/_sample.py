@@ -7,8 +7,6 @@ import tempfile
 from pathlib import Path
 
 SAMPLE_NAME = "synthetic_sample"
-
-
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
 
 
