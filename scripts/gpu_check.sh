@@ -8,6 +8,7 @@
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
 #   a second call, the other parts:   PARTS="candidate train" bash scripts/gpu_check.sh
 #   a third:                          PARTS=predict bash scripts/gpu_check.sh
+#   (PREDICT_PARTS="speed" leaves out the dask cluster part, to fit predict beside others)
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
 # The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
@@ -97,8 +98,9 @@ fi
 # GPU (local:1) and two sharing it (local:2)
 if wanted predict; then
   wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
+  # shellcheck disable=SC2086  # PREDICT_PARTS: bench_predict's parts, one word each
   step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
-    --cache "$cache" --size "$size" --parts speed cluster
+    --cache "$cache" --size "$size" --parts ${PREDICT_PARTS:-speed cluster}
   # where the speed part's time goes (its own call: a cut here keeps the figures above)
   step bench_predict_stages 150 python3 benchmarks/bench_predict.py --device "$device" \
     --cache "$cache" --size "$size" --parts stages
