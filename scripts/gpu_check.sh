@@ -6,17 +6,18 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
-#   a second call, the other parts:   PARTS="candidate train" bash scripts/gpu_check.sh
+#   a second call, the other parts:   PARTS="quality predict" PREDICT_PARTS=speed bash …
 #   a third:                          PARTS=predict bash scripts/gpu_check.sh
 #   (PREDICT_PARTS="speed" leaves out the dask cluster part, to fit predict beside others)
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
 # The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
 # time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s). The
-# default is what one call has room for: tests and quality.
+# default is what one call has room for and was least recently measured: tests, candidate and
+# train (quality and predict were measured on 2026-12-04, docs/gpu_check_20261204_twelfth.json).
 #   tests          the gpu-marked tests
 #   quality        the real-crop protocol at 30 s, three seeds, with the defaults (on CUDA:
-#                  batches of 32, chosen by a steps-based CPU screen, docs/quality.md)
+#                  batches of 32: 0.462 and 0.576 on an H200, docs/quality.md)
 #   candidate      the same with CANDIDATE added, the training options that might become the
 #                  GPU's defaults next (default: the forward and backward replayed from CUDA
 #                  graphs, which made steps of 8 2.5x faster)
@@ -31,7 +32,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests quality} "
+parts=" ${PARTS:-tests candidate train} "
 [ "$parts" = " all " ] && parts=" tests quality candidate train predict "
 candidate=${CANDIDATE:---cuda-graphs}
 [ "$device" = cuda ] || candidate=${candidate//--cuda-graphs/}  # graphs need CUDA
