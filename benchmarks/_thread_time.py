@@ -39,16 +39,11 @@ def thread_seconds(targets: dict):
     try:
         yield report
     finally:
-        report["wall_s"] = time.perf_counter() - started
-        report["process_cpu_s"] = _cpu_seconds() - cpu
+        report["wall_s"] = round(time.perf_counter() - started, 2)
+        report["process_cpu_s"] = round(_cpu_seconds() - cpu, 2)
         for name, (owner, attr) in targets.items():
             setattr(owner, attr, originals[name])
-        for name in targets:
             report[name]["seconds"] = round(report[name]["seconds"], 2)
-        report["wall_s"], report["process_cpu_s"] = (
-            round(report["wall_s"], 2),
-            round(report["process_cpu_s"], 2),
-        )
 
 
 def _cpu_seconds() -> float:

@@ -104,10 +104,11 @@ def _real(args) -> dict:
                 train, scored = _halves(reference.shape, half)
                 labels = _write_labels(work / f"{fold}_ink.png", reference, train)
                 for loop, options in _loops(args):
-                    run = _peer if loop == "peer" else _inkloop
-                    probability, stats = run(
-                        labels, reference, train, seconds, seed, args, work, options
-                    )
+                    case = (labels, reference, train, seconds, seed, args, work)
+                    if loop == "peer":
+                        probability, stats = _peer(*case)
+                    else:
+                        probability, stats = _inkloop(*case, options)
                     scores = _scores(probability, reference, scored)
                     runs.append({"loop": loop, "fold": fold, "seed": seed, **scores, **stats})
                     print(json.dumps(runs[-1]), file=sys.stderr)
@@ -183,7 +184,7 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path, op
     return probability, {key: summary.get(key) for key in facts}
 
 
-def _peer(labels, reference, train, seconds, seed, args, work, options=""):
+def _peer(labels, reference, train, seconds, seed, args, work):
     """The afternoon loop of the dev README, on the same labels and budget."""
     import segmentation_models_pytorch as smp
     import torch
