@@ -43,7 +43,7 @@ def thread_seconds(targets: dict):
         report["process_cpu_s"] = round(_cpu_seconds() - cpu, 2)
         for name, (owner, attr) in targets.items():
             setattr(owner, attr, originals[name])
-            report[name]["seconds"] = round(report[name]["seconds"], 2)
+            report[name]["seconds"] = round(report[name]["seconds"], 4)
 
 
 def _cpu_seconds() -> float:

@@ -1,7 +1,7 @@
 """Training throughput and quality of the default model; prints one JSON object.
 
     python benchmarks/bench_train.py [--cache DIR] [--device auto] [--skip-quality]
-        [--batch-size N] [--loader-workers N] [--full-precision] [--cuda-graphs]
+        [--batch-size N] [--loader-workers N] [--full-precision] [--cuda-graphs] [--stages]
 
 Viewport: best forward time of the default model over 1024 x 1024 x 16 layers (at the
 default composition's resolution), as the model is (``viewport_forward_s``) and as its
@@ -13,7 +13,9 @@ step rate on pre-made device tensors (the ceiling); ``loader_patches_per_s``: th
 in one thread (what the loader thread asks of the GIL a training thread shares); ``loader``:
 which stream made the batches (``--loader-workers``, default as training: worker processes on
 a GPU with the cores for them, `inkloop.train.auto_workers`); ``--cuda-graphs``: both rates
-with the model's forward and backward replayed from CUDA graphs. Quality: F0.5
+with the model's forward and backward replayed from CUDA graphs; ``--stages``: the
+pipeline's host milliseconds per step by stage and, on CUDA, its waits for the GPU
+(`_step_stages`). Quality: F0.5
 (best threshold) on the unlabelled three quarters of a 1024 x 1024 x 24 synthetic segment
 after 60 s and 300 s of CPU training with default settings from labels on its top-left
 quarter. ``--full-precision``: training
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import machine
+from _step_stages import step_stages
 
 from inkloop.settings import TrainConfig
 
@@ -52,6 +55,11 @@ def main() -> None:
     parser.add_argument(
         "--cuda-graphs", action="store_true", help="steps from CUDA graphs (throughput only)"
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also where a step's time goes on the host, and its waits for a CUDA GPU",
+    )
     args = parser.parse_args()
     amp = not args.full_precision
     segment = synthetic_segment(args.cache)
@@ -62,7 +70,7 @@ def main() -> None:
         loader_workers=args.loader_workers,
         cuda_graphs=args.cuda_graphs,
     )
-    result = _throughput(segment, config, args.steps)
+    result = _throughput(segment, config, args.steps, args.stages)
     result["viewport_forward_s"] = _viewport_forward(result["device"], amp)
     result["viewport_forward_folded_s"] = _viewport_forward(result["device"], amp, folded=True)
     if not args.skip_quality:
@@ -99,9 +107,10 @@ def _parts(segment, quarter_only: bool):
     return composition, normalisation, LabelStore(ink, labelled), ink, mask, labelled
 
 
-def _throughput(segment, config: TrainConfig, steps: int, rounds: int = 3) -> dict:
+def _throughput(segment, config: TrainConfig, steps: int, stages: bool, rounds: int = 3) -> dict:
     """Pipeline and ceiling step rates, measured in alternation ``rounds`` times (medians):
-    on a shared VM the speed drifts by up to a third between minutes."""
+    on a shared VM the speed drifts by up to a third between minutes; ``stages``: then
+    `step_stages` of the pipeline."""
     import torch
 
     from inkloop.train import Trainer, augment_batch
@@ -124,6 +133,7 @@ def _throughput(segment, config: TrainConfig, steps: int, rounds: int = 3) -> di
         )
         trainer.step()  # restarts the batch stream
         pipelines.append(_rate(trainer.step, steps, trainer.batch_size, trainer.device))
+    timed_stages = step_stages(trainer, steps) if stages else None
     stream = trainer.batches()
     sampler, kind, rng = stream.sampler, type(stream).__name__, np.random.default_rng(0)
     trainer.close()  # its loader thread stops before this one is timed
@@ -142,6 +152,7 @@ def _throughput(segment, config: TrainConfig, steps: int, rounds: int = 3) -> di
         "batch_size": trainer.batch_size,
         "loader": kind,  # BatchStream (a thread) or ProcessBatchStream
         "cuda_graphs": trainer.config.cuda_graphs,
+        **({"stages": timed_stages} if stages else {}),
     }
 
 

@@ -25,7 +25,9 @@
 #                  then where its time goes (bench_predict's stages)
 #   train          the training pipeline against its step ceiling at the default batch, its
 #                  batches made by worker processes (the default on a GPU) and by one thread;
-#                  then in batches of 8, then with the candidate's options
+#                  then in batches of 8, then with the candidate's options; for the default
+#                  and the candidate also each stage's host milliseconds a step and the
+#                  step's waits for the GPU, by line (bench_train --stages)
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -108,7 +110,7 @@ if wanted predict; then
 fi
 if wanted train; then
   step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
-    --skip-quality --steps "$steps" "${workers[@]}"
+    --skip-quality --steps "$steps" --stages "${workers[@]}"
   step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
     --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
   # and in batches of 8, the CPU's (the pipeline's share of its ceiling was 0.87 there)
@@ -116,6 +118,7 @@ if wanted train; then
     --cache "$cache" --skip-quality --steps "$steps" --batch-size 8 "${workers[@]}"
   # shellcheck disable=SC2086  # the candidate's options, one word each
   [ -n "${candidate// /}" ] && step bench_train_candidate 60 python3 benchmarks/bench_train.py \
-    --device "$device" --cache "$cache" --skip-quality --steps "$steps" $candidate "${workers[@]}"
+    --device "$device" --cache "$cache" --skip-quality --steps "$steps" --stages $candidate \
+    "${workers[@]}"
 fi
 exit $status

@@ -5,6 +5,7 @@ scripts/gpu_check.sh on a machine with an NVIDIA GPU; skipped elsewhere."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -14,9 +15,9 @@ from inkloop.compose import sample_normalisation
 from inkloop.engine import PredictionReady
 from inkloop.io import open_segment
 from inkloop.model import autocast, build_model
-from inkloop.predict import Predictor, inference_graph
+from inkloop.predict import Predictor, inference_graph, predict_segment
 from inkloop.settings import CUDA_BATCH
-from inkloop.train import LabelStore, ProcessBatchStream, Trainer
+from inkloop.train import LabelStore, ProcessBatchStream, Trainer, augment_batch
 from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
@@ -72,6 +73,39 @@ def test_batches_from_worker_processes_train_on_the_gpu(segment):
     assert isinstance(trainer.batches(), ProcessBatchStream)
     trainer.close()
     assert all(np.isfinite(r.loss) and r.notice is None for r in results)
+
+
+def test_a_batch_reaches_the_gpu_and_is_augmented_without_waiting_for_it(segment):
+    trainer = _trainer(segment, batch_size=32)
+    batch = trainer.batches().next()
+    trainer.close()
+    rng = np.random.default_rng(0)
+    torch.cuda.set_sync_debug_mode("error")  # any wait for the GPU raises
+    try:
+        for _ in range(3):  # 32 samples: some are blurred, some noisy, some with holes
+            tensors = trainer.to_device(batch)
+            config = trainer.config.augment
+            inputs, ink, weight = augment_batch(*tensors, trainer.composition, config, rng)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert inputs.is_cuda
+    assert inputs.shape[0] == ink.shape[0] == weight.shape[0] == 32
+
+
+def test_a_training_step_waits_for_the_gpu_once(segment):
+    trainer = _trainer(segment, batch_size=32, loader_workers=0)
+    trainer.step()  # the first measures the calibration, which reads logits back
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            for _ in range(3):
+                trainer.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    trainer.close()
+    waits = [f"{w.filename}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
+    assert len(waits) == 3, waits  # reading the loss, once a step
 
 
 def _recordings(monkeypatch) -> list:
@@ -147,6 +181,23 @@ def test_prediction_on_the_gpu_matches_the_cpu(segment):
     np.testing.assert_allclose(probability, expected, atol=0.02)  # bf16 autocast
     folded = Predictor(inference_graph(model).cuda(), composition, normalisation, tile=64)
     np.testing.assert_allclose(folded.predict_region(segment, WHOLE, mask), expected, atol=0.02)
+
+
+def test_blocks_predicted_in_threads_on_streams_of_their_own_match_the_region(segment):
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
+    torch.manual_seed(0)
+    model = build_model(config).eval().cuda()
+    normalisation = sample_normalisation(segment, composition)
+    mask = np.asarray(segment.mask)
+    predictor = Predictor(model, composition, normalisation, tile=64, overlap=32)
+    expected = predictor.predict_region(segment, WHOLE, mask)
+
+    blocks = predict_segment(predictor, segment, mask, block=64)
+    probability = blocks.compute(scheduler="threads", num_workers=4)
+
+    assert blocks.numblocks == (2, 2)
+    np.testing.assert_allclose(probability, expected, atol=0.01)  # batches of other sizes
 
 
 @pytest.mark.parametrize("graphs", [False, True], ids=["eager", "cuda graphs"])

@@ -1,19 +1,19 @@
 import torch
 
-from inkloop.train._average import weight_average
+from inkloop.train._average import WeightAverage
 
 
 def test_the_average_warms_up_then_follows_the_decay():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3))
-    average = weight_average(model, decay=0.25)
+    average = WeightAverage(model, decay=0.25)
     expected = None
     for n in range(4):
         with torch.no_grad():
             for parameter in model.parameters():
                 parameter.add_(torch.randn_like(parameter))
         model(torch.rand(2, 2, 8, 8))  # moves the BatchNorm statistics and its step counter
-        average.update_parameters(model)
+        average.update(model)
         state = {k: v.clone() for k, v in model.state_dict().items()}
         if expected is None:  # the first average is the model itself
             expected = state

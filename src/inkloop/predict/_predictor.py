@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 from collections.abc import Callable, Iterator
@@ -183,10 +184,28 @@ class Predictor:
         """Weighted sums of the tiles at ``corners`` over ``box`` (blocks add these up)."""
         blend = Blend(box, self.tile, self.overlap)
         batches = _chunks(corners, self.batch_size)
-        for batch, probabilities in self._predict_batches(segment, batches):
-            for (y, x), probability in zip(batch, probabilities, strict=True):
-                blend.add(y, x, probability)
+        with self._stream_of_its_own():
+            for batch, probabilities in self._predict_batches(segment, batches):
+                for (y, x), probability in zip(batch, probabilities, strict=True):
+                    blend.add(y, x, probability)
         return blend
+
+    def _stream_of_its_own(self):
+        """On a CUDA device, a stream for one block task's work.
+
+        Block tasks run in many threads at once. On one shared stream each task's copies
+        (its tiles onto the GPU, its probabilities back) waited for every task's queued
+        kernels; on its own they wait for its own. The stream first waits for what is
+        queued on the current one (the weights being put in place); nothing writes the
+        weights while blocks run.
+        """
+        import torch
+
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        stream = torch.cuda.Stream(self.device)  # one of torch's pool of streams
+        stream.wait_stream(torch.cuda.current_stream(self.device))
+        return torch.cuda.stream(stream)
 
     def tiles(self, segment, corners) -> np.ndarray:
         """Probabilities (N, tile, tile) for tiles at ``corners`` (image top-left pixels)."""

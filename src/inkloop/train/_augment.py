@@ -6,7 +6,8 @@ channels; then flips/rot90 move channels, ink and weights together and coarse dr
 blanks parts of the input (labels stay: the model learns to fill gaps from context).
 
 Each augmentation is a few tensor operations for the whole batch, whatever its size: the
-parameters are drawn per sample on the host, and turned into masks, indices and kernels there.
+parameters are drawn per sample on the host, and turned into masks, indices and kernels there,
+which reach a GPU through pinned memory without waiting for it (`inkloop._transfer`).
 A GPU step waits on its kernel launches, not on these pixels (a loop per sample took four
 times the operations for a batch of 32).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from inkloop._transfer import to_device
 from inkloop.compose import Composition, compose_channels
 from inkloop.settings import Augmentations
 
@@ -50,7 +52,7 @@ def _pick_layers(layers, count: int, aug: Augmentations, rng: np.random.Generato
     if aug.reversal:
         flip = rng.random(batch) < aug.reversal
         index[flip] = index[flip, ::-1]
-    index = torch.as_tensor(index, device=layers.device)
+    index = to_device(index, layers.device)
     return layers[torch.arange(batch, device=layers.device)[:, None], index]
 
 
@@ -70,7 +72,7 @@ def _intensity(layers, aug: Augmentations, rng: np.random.Generator):
     batch = layers.shape[0]
 
     def per_sample(values):
-        values = torch.as_tensor(values, dtype=layers.dtype, device=layers.device)
+        values = to_device(values, layers.device, layers.dtype)
         return values[:, None, None, None]
 
     if aug.brightness_contrast:
@@ -82,13 +84,13 @@ def _intensity(layers, aug: Augmentations, rng: np.random.Generator):
         blurred = np.flatnonzero(rng.random(batch) < aug.blur)
         if len(blurred):
             sigmas = rng.uniform(0.5, 1.5, len(blurred))
-            index = torch.as_tensor(blurred, device=layers.device)
+            index = to_device(blurred, layers.device)
             # in place: ``layers`` is this function's own by now (`_pick_layers` gathers)
             layers.index_copy_(0, index, _blur(layers[index], sigmas))
     noisy = np.flatnonzero(rng.random(batch) < 0.5) if aug.noise else []
     if len(noisy):  # random numbers are the dearest part on a CPU: only where they are used
         std = per_sample(rng.uniform(0, aug.noise, len(noisy)))
-        index = torch.as_tensor(noisy, device=layers.device)
+        index = to_device(noisy, layers.device)
         # drawn from ``rng`` too, so that a seed repeats a run step for step
         generator = torch.Generator(layers.device).manual_seed(int(rng.integers(2**62)))
         shape, like = (len(noisy), *layers.shape[1:]), {"dtype": layers.dtype}
@@ -100,7 +102,6 @@ def _intensity(layers, aug: Augmentations, rng: np.random.Generator):
 def _blur(layers, sigmas: np.ndarray):
     """Each sample of ``layers`` (N, Z, H, W) blurred by a 5 x 5 Gaussian of its own sigma,
     edges reflected (as torchvision's `gaussian_blur`, which takes one sigma per call)."""
-    import torch
     from torch.nn.functional import conv2d, pad
 
     count, depth, height, width = layers.shape
@@ -108,7 +109,7 @@ def _blur(layers, sigmas: np.ndarray):
     ramps = np.exp(-(offsets[None, :] ** 2) / (2 * sigmas[:, None] ** 2))
     ramps /= ramps.sum(axis=1, keepdims=True)
     kernels = np.repeat(ramps[:, :, None] * ramps[:, None, :], depth, axis=0)[:, None]
-    weight = torch.as_tensor(kernels, dtype=layers.dtype, device=layers.device)
+    weight = to_device(kernels, layers.device, layers.dtype)
     planes = pad(layers.reshape(1, count * depth, height, width), (2, 2, 2, 2), mode="reflect")
     return conv2d(planes, weight, groups=count * depth).reshape(layers.shape)
 
@@ -129,8 +130,6 @@ _DIHEDRAL = {  # (flip, turns): (transpose, flip rows, flip columns)
 def _flip_rotate(joint, aug: Augmentations, rng: np.random.Generator):
     """Each sample flipped (left-right) and turned by its own draw, in three batch-wide steps:
     square patches make every orientation a transpose and two flips."""
-    import torch
-
     batch = joint.shape[0]
     turns = rng.integers(0, 4, batch) if aug.rot90 else np.zeros(batch, int)
     flips = rng.random(batch) < 0.5 if aug.flips else np.zeros(batch, bool)
@@ -138,14 +137,12 @@ def _flip_rotate(joint, aug: Augmentations, rng: np.random.Generator):
     moves = (lambda x: x.transpose(-2, -1), lambda x: x.flip(-2), lambda x: x.flip(-1))
     for chosen, move in zip(steps.T, moves, strict=True):
         if chosen.any():
-            index = torch.as_tensor(np.flatnonzero(chosen), device=joint.device)
+            index = to_device(np.flatnonzero(chosen), joint.device)
             joint.index_copy_(0, index, move(joint[index]))  # in place: a `torch.cat` of ours
     return joint
 
 
 def _dropout(channels, aug: Augmentations, rng: np.random.Generator):
-    import torch
-
     if not aug.dropout:
         return channels
     batch, _, size, _ = channels.shape
@@ -158,4 +155,4 @@ def _dropout(channels, aug: Augmentations, rng: np.random.Generator):
             h, w = rng.integers(size // 8, size // 4 + 1, 2).tolist()
             y, x = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
             blank[i, :, y : y + h, x : x + w] = True
-    return channels.masked_fill(torch.as_tensor(blank, device=channels.device), 0)
+    return channels.masked_fill(to_device(blank, channels.device), 0)

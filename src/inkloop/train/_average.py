@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
+import copy
 
-def weight_average(model, decay: float):
-    """torch's `AveragedModel` of ``model`` (parameters and BatchNorm statistics) with an EMA
-    of ``decay`` that warms up as (1 + n) / (10 + n), so the first averages follow the model.
+
+class WeightAverage:
+    """An EMA of ``model``'s parameters and floating-point buffers (BatchNorm statistics) with
+    ``decay``, warming up as (1 + n) / (10 + n) so that the first averages follow the model;
+    integer buffers (BatchNorm's step counters) are copied. ``module`` is the average, in
+    eval mode.
 
     Why: small batches on a CPU make the weights of any one step noisy; on the real dev crop
     the best-threshold F0.5 of consecutive checkpoints jumped between 0.09 and 0.23, while the
     average rose steadily (docs/quality.md). The warm-up keeps the preview responsive early on.
+
+    Written here rather than taken from torch's `AveragedModel`, whose update copies its
+    count onto the GPU twice a step: two waits for the GPU in a step that needs none.
     """
-    import torch
-    from torch.optim.swa_utils import AveragedModel
 
-    def update(averaged: list, current: list, _num_averaged) -> None:
-        # called once per dtype; ``_num_averaged`` is a copy on the weights' device, and
-        # reading it would wait for the GPU every step: the count on the host is the same
-        if not averaged[0].is_floating_point():  # BatchNorm's step counters
+    def __init__(self, model, decay: float) -> None:
+        self.module = copy.deepcopy(model).eval()
+        self.decay = decay
+        self.updates = 0  # on the host: nothing here waits for the device
+
+    def update(self, model) -> None:
+        """Move the average towards ``model``'s current weights (the first update copies)."""
+        import torch
+
+        (averaged, counters), (current, steps) = _split(self.module), _split(model)
+        n = self.updates
+        if n == 0:
             torch._foreach_copy_(averaged, current)
-            return
-        n = int(average.n_averaged)
-        # one multi-tensor kernel for all ~200 tensors, as torch's own EMA helper does
-        torch._foreach_lerp_(averaged, current, 1.0 - min(decay, (1 + n) / (10 + n)))
+        else:  # one multi-tensor kernel for all ~200 tensors, as torch's own EMA helper
+            torch._foreach_lerp_(averaged, current, 1.0 - min(self.decay, (1 + n) / (10 + n)))
+        if counters:  # a model without BatchNorm has none
+            torch._foreach_copy_(counters, steps)
+        self.updates += 1
 
-    average = AveragedModel(model, multi_avg_fn=update, use_buffers=True)
-    average.module.eval()
-    return average
+
+def _split(model) -> tuple[list, list]:
+    """``model``'s parameters and buffers, detached: the floating-point ones, the others."""
+    floats, integers = [], []
+    for tensor in (*model.parameters(), *model.buffers()):
+        (floats if tensor.is_floating_point() else integers).append(tensor.detach())
+    return floats, integers

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inkloop._transfer import to_device
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import Checkpoint, autocast, mixed_precision, model_for, pick_device
 from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
-from inkloop.train._average import weight_average
+from inkloop.train._average import WeightAverage
 from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
@@ -60,7 +61,7 @@ class Trainer:
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         self._graphed = self._graphed_forward() if config.cuda_graphs else None
-        self.average = weight_average(self.model, config.ema) if config.ema else None
+        self.average = WeightAverage(self.model, config.ema) if config.ema else None
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
             lr=config.lr,
@@ -185,7 +186,7 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.average is not None:
-            self.average.update_parameters(self.model)
+            self.average.update(self.model)
         return value
 
     def logit_offset(self) -> float:
@@ -274,10 +275,7 @@ class Trainer:
 
     def to_device(self, batch):
         """A Batch's layers, ink and weights as tensors on the training device."""
-        import torch
-
-        arrays = (batch.layers, batch.ink, batch.weight)
-        return tuple(torch.from_numpy(a).to(self.device, non_blocking=True) for a in arrays)
+        return tuple(to_device(a, self.device) for a in (batch.layers, batch.ink, batch.weight))
 
     def _halve_batch(self) -> str | None:
         import torch
