@@ -62,5 +62,5 @@ def _gpu_waits(device):
         finally:
             torch.cuda.set_sync_debug_mode("default")
     for warning in caught:
-        if "synchroniz" in str(warning.message):
+        if "called a synchronizing CUDA operation" in str(warning.message):
             waits[f"{Path(warning.filename).name}:{warning.lineno}"] += 1

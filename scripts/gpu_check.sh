@@ -6,23 +6,25 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
-#   a second call, the other parts:   PARTS="quality predict" PREDICT_PARTS=speed bash …
-#   a third:                          PARTS=predict bash scripts/gpu_check.sh
-#   (PREDICT_PARTS="speed" leaves out the dask cluster part, to fit predict beside others)
+#   a second call, the other parts:   PARTS="candidate train" bash …
+#   a third, with the dask cluster part:  PARTS=predict PREDICT_PARTS="speed cluster" bash …
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
 # The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
 # time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s). The
-# default is what one call has room for and was least recently measured: tests, candidate and
-# train (quality and predict were measured on 2026-12-04, docs/gpu_check_20261204_twelfth.json).
+# default is what one call has room for and was least recently measured: tests, quality and
+# predict (train, predict's speed and one seed of the candidate were measured in the
+# thirteenth session of 2026-12-04, docs/gpu_check_20261204_thirteenth.json; the 30 s
+# protocol with the defaults in the twelfth).
 #   tests          the gpu-marked tests
 #   quality        the real-crop protocol at 30 s, three seeds, with the defaults (on CUDA:
 #                  batches of 32: 0.462 and 0.576 on an H200, docs/quality.md)
 #   candidate      the same with CANDIDATE added, the training options that might become the
 #                  GPU's defaults next (default: the forward and backward replayed from CUDA
-#                  graphs, which made steps of 8 2.5x faster)
-#   predict        whole-segment prediction of a 16 x 8192² segment, in-process and on dask,
-#                  then where its time goes (bench_predict's stages)
+#                  graphs: 2.5x the steps at 32, and one seed scored as the defaults do)
+#   predict        whole-segment prediction of a 16 x 8192² segment in-process (and on dask
+#                  with PREDICT_PARTS="speed cluster"), then where its time goes
+#                  (bench_predict's stages)
 #   train          the training pipeline against its step ceiling at the default batch, its
 #                  batches made by worker processes (the default on a GPU) and by one thread;
 #                  then in batches of 8, then with the candidate's options; for the default
@@ -34,7 +36,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests candidate train} "
+parts=" ${PARTS:-tests quality predict} "
 [ "$parts" = " all " ] && parts=" tests quality candidate train predict "
 candidate=${CANDIDATE:---cuda-graphs}
 [ "$device" = cuda ] || candidate=${candidate//--cuda-graphs/}  # graphs need CUDA
@@ -97,13 +99,13 @@ if wanted candidate && [ -n "${candidate// /}" ]; then
 elif wanted candidate; then
   echo "== bench_quality_candidate: no candidate options on $device" >&2
 fi
-# whole-segment prediction: in-process (with the forward ceiling), then one dask worker per
-# GPU (local:1) and two sharing it (local:2)
+# whole-segment prediction in-process (with the forward ceiling); with the cluster part also
+# one dask worker per GPU (local:1) and two sharing it (local:2)
 if wanted predict; then
   wait "$writing" || { status=1; echo "writing the segment failed" >&2; tail -n 5 "$out/segment.err" >&2; }
   # shellcheck disable=SC2086  # PREDICT_PARTS: bench_predict's parts, one word each
   step bench_predict 200 python3 benchmarks/bench_predict.py --device "$device" \
-    --cache "$cache" --size "$size" --parts ${PREDICT_PARTS:-speed cluster}
+    --cache "$cache" --size "$size" --parts ${PREDICT_PARTS:-speed}
   # where the speed part's time goes (its own call: a cut here keeps the figures above)
   step bench_predict_stages 150 python3 benchmarks/bench_predict.py --device "$device" \
     --cache "$cache" --size "$size" --parts stages

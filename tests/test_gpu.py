@@ -22,6 +22,8 @@ from tests._engine import WHOLE, engine_for, preview_while_training
 from tests._events import Recorder
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
+SYNCHRONISING = "called a synchronizing CUDA operation"  # torch's sync debug mode, "warn"
+
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
@@ -104,7 +106,7 @@ def test_a_training_step_waits_for_the_gpu_once(segment):
         finally:
             torch.cuda.set_sync_debug_mode("default")
     trainer.close()
-    waits = [f"{w.filename}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
+    waits = [f"{w.filename}:{w.lineno}" for w in caught if SYNCHRONISING in str(w.message)]
     assert len(waits) == 3, waits  # reading the loss, once a step
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 def to_device(array, device, dtype=None):
     """``array`` (numpy or a CPU tensor) as a tensor on ``device``, as ``dtype`` if given.
 
-    On a CUDA device the copy goes through pinned memory and is queued behind the kernels
-    before it. A plain copy from pageable memory synchronises the stream first: the host
-    would wait for every queued kernel, once per small index array of an augmentation.
+    A non-blocking copy: from pageable memory, CUDA stages the bytes before the call returns
+    (so ``array`` may change right after) but does not wait for the kernels queued before
+    it. A plain copy synchronises the stream first: the host would wait for every queued
+    kernel, once per small index array of an augmentation. (Pinning the memory first cost
+    more than it saved: 18 ms a step for a batch of 32 on an H200 host, 2026-12-04.)
     """
     import torch
 
-    tensor = torch.as_tensor(array, dtype=dtype)
-    if torch.device(device).type != "cuda":
-        return tensor.to(device)
-    # the caching host allocator keeps the pinned block until the copy has run
-    return tensor.pin_memory().to(device, non_blocking=True)
+    return torch.as_tensor(array, dtype=dtype).to(device, non_blocking=True)

@@ -7,7 +7,7 @@ blanks parts of the input (labels stay: the model learns to fill gaps from conte
 
 Each augmentation is a few tensor operations for the whole batch, whatever its size: the
 parameters are drawn per sample on the host, and turned into masks, indices and kernels there,
-which reach a GPU through pinned memory without waiting for it (`inkloop._transfer`).
+which reach a GPU without waiting for it (`inkloop._transfer`).
 A GPU step waits on its kernel launches, not on these pixels (a loop per sample took four
 times the operations for a batch of 32).
 """
