@@ -1,6 +1,7 @@
 """The CUDA paths: training steps under bf16/fp16 autocast and channels_last, from CUDA graphs,
-out-of-memory halving, prediction, and the engine's preview while training. Run by
-scripts/gpu_check.sh on a machine with an NVIDIA GPU; skipped elsewhere."""
+how often a step waits for the GPU, out-of-memory halving, prediction (blocks on streams of
+their own too), and the engine's preview while training. Run by scripts/gpu_check.sh on a
+machine with an NVIDIA GPU; skipped elsewhere."""
 
 from __future__ import annotations
 
