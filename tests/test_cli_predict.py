@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pytest
 import tifffile
+import torch
 import zarr
 
 from inkloop.cli import main
 from inkloop.io import is_prediction_pyramid, read_image, read_prediction, write_png
 from inkloop.metrics import best_scores
+from inkloop.predict import Predictor
 from tests._helpers import TRAIN_SHAPE
 
 FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
@@ -22,6 +24,20 @@ def model(training_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model.pt"
     assert main(["train", str(training_folder), "--out", str(out), "--max-steps", "2", *FAST]) == 0
     return out
+
+
+def test_a_gpu_out_of_memory_for_one_tile_is_one_line(training_folder, model, tmp_path, capsys):
+    def out_of_memory(predictor, layers):  # what a full GPU does to every pass
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    out = tmp_path / "prediction.tif"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Predictor, "_forward", out_of_memory)
+        args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
+        assert main([*args, "--device", "cpu", "--quiet"]) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("inkloop predict: error: out of GPU memory predicting a single tile")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("suffix", [".ome.zarr", ".png", ".tif", ".zarr"])

@@ -1,6 +1,7 @@
 """The CUDA paths: training steps under bf16/fp16 autocast and channels_last, from CUDA graphs,
-how often a step waits for the GPU, out-of-memory halving, prediction (blocks on streams of
-their own too), and the engine's preview while training. Run by scripts/gpu_check.sh on a
+how often a step waits for the GPU, out-of-memory halving (of a training batch, of the tiles
+a prediction's pass takes), prediction (blocks on streams of their own too), and the
+engine's preview while training. Run by scripts/gpu_check.sh on a
 machine with an NVIDIA GPU; skipped elsewhere."""
 
 from __future__ import annotations
@@ -184,6 +185,39 @@ def test_prediction_on_the_gpu_matches_the_cpu(segment):
     np.testing.assert_allclose(probability, expected, atol=0.02)  # bf16 autocast
     folded = Predictor(inference_graph(model).cuda(), composition, normalisation, tile=64)
     np.testing.assert_allclose(folded.predict_region(segment, WHOLE, mask), expected, atol=0.02)
+
+
+def test_prediction_out_of_gpu_memory_takes_fewer_tiles_a_pass(tmp_path):
+    from inkloop.synthetic import write_segment
+
+    segment = open_segment(write_segment(tmp_path / "seg", 1024, 1024, 8, seed=3))
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    config = dataclasses.replace(tiny_model(), in_channels=composition.in_channels)
+    torch.manual_seed(0)
+    model = build_model(config).eval().cuda()
+    normalisation = sample_normalisation(segment, composition)
+
+    def predictor(batch_size):
+        return Predictor(model, composition, normalisation, tile=512, batch_size=batch_size)
+
+    one = predictor(1)  # what one tile's pass takes, then room for about three
+    expected = one.predict_region(segment, (0, 0, 1024, 1024))  # 9 tiles
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_reserved()  # what the cap below counts: the allocator's blocks
+    one.tiles(segment, [(0, 0)])
+    room = base + 3 * (torch.cuda.max_memory_reserved() - base)
+    torch.cuda.empty_cache()
+    total = torch.cuda.get_device_properties(0).total_memory
+    torch.cuda.set_per_process_memory_fraction(room / total)
+    many = predictor(8)
+    try:
+        with pytest.warns(RuntimeWarning, match="out of GPU memory: predicting"):
+            probability = many.predict_region(segment, (0, 0, 1024, 1024))
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+    assert 1 <= many.memory.tiles < 8
+    np.testing.assert_allclose(probability, expected, atol=0.01)  # bf16, other batch sizes
 
 
 def test_blocks_predicted_in_threads_on_streams_of_their_own_match_the_region(segment):

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left early (`| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs do
         return 1
-    except (OSError, ValueError, RuntimeError) as error:  # bad input, failed run: one line
+    except (OSError, ValueError, RuntimeError, MemoryError) as error:  # bad input, failed run
         print(f"inkloop {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # before training began (a run in progress saves and returns)

@@ -16,6 +16,7 @@ from inkloop.boxes import check_box, union_box
 from inkloop.compose import Composition, Normalisation, compose_channels, read_patches
 from inkloop.model import autocast
 from inkloop.predict._graph import inference_graph
+from inkloop.predict._memory import ForwardGate
 from inkloop.predict._tiles import Blend, tile_corners
 from inkloop.predict._window import model_window
 from inkloop.settings import OVERLAP, TILE
@@ -78,12 +79,14 @@ class Predictor:
         self.weights_file = weights_file
         self.logit_offset = logit_offset
         self.batch_size = batch_size or (1 if self.device.type == "cpu" else 8)
+        self.memory = ForwardGate()
 
     def __getstate__(self) -> dict:
         """Pickled (for a dask worker) without the weights when they are in a file that
         process can read (``weights_file``), else with them on the CPU when a
         ``device_request`` says where they go on arrival."""
         state = self.__dict__.copy()
+        del state["memory"]  # a lock; each process backs off on its own device
         if self.weights_file is not None:
             state["model"] = None
         elif self.device_request is not None and self.device.type != "cpu":
@@ -92,6 +95,7 @@ class Predictor:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.memory = ForwardGate()
         if self.model is None:
             self.model = _model_from_file(
                 self.weights_file, Path(self.weights_file).stat().st_mtime_ns
@@ -232,7 +236,11 @@ class Predictor:
         return read_patches(segment, self.composition, self.normalisation, corners, self.tile)
 
     def forward(self, layers) -> np.ndarray:
-        """Probabilities (N, H * scale, W * scale) for normalised layers (N, Z, H, W)."""
+        """Probabilities (N, H * scale, W * scale) for normalised layers (N, Z, H, W) on the
+        CPU; fewer at once where the GPU runs out of memory (`ForwardGate`)."""
+        return self.memory.run(self._forward, layers)
+
+    def _forward(self, layers) -> np.ndarray:
         import torch
         from torch.nn.functional import interpolate
 

@@ -1,0 +1,113 @@
+"""Prediction out of GPU memory: fewer passes at once, then fewer tiles a pass, then one error.
+
+The model here stands in for a GPU's memory: it raises torch's own OutOfMemoryError where a
+pass holds more tiles than it has room for, or runs beside another pass. The real thing, on
+a GPU whose memory is capped, is in tests/test_gpu.py.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from inkloop.compose import sample_normalisation
+from inkloop.io import open_segment
+from inkloop.model import build_model
+from inkloop.predict import Predictor, predict_into, predict_segment
+from tests._helpers import FULL_RESOLUTION, tiny_model
+
+pytestmark = pytest.mark.usefixtures("float32_cpu")  # batches of other sizes, the same sums
+
+
+class SmallMemory(torch.nn.Module):
+    """``model`` on a device with room for ``room`` tiles a pass and, with ``alone``, for
+    one pass at a time; ``meet`` threads' first passes wait for each other (a real overlap)."""
+
+    def __init__(self, model, room: int, alone: bool = False, meet: int = 0) -> None:
+        super().__init__()
+        self.model, self.room, self.alone = model, room, alone
+        self.meeting = threading.Barrier(meet) if meet else None
+        self.in_flight, self.failures = 0, 0
+        self.lock = threading.Lock()
+
+    def forward(self, inputs):
+        with self.lock:
+            self.in_flight += 1
+        try:
+            meeting, met = self.meeting, False
+            if meeting is not None:  # once: both passes in flight together, both fail
+                met = meeting.wait(timeout=60) is not None
+                self.meeting = None
+            crowded = self.alone and (met or self.in_flight > 1)
+            if crowded or len(inputs) > self.room:
+                with self.lock:
+                    self.failures += 1
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return self.model(inputs)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+@pytest.fixture
+def segment(training_folder):
+    return open_segment(training_folder)
+
+
+def _predictor(segment, model, batch_size: int) -> Predictor:
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    normalisation = sample_normalisation(segment, composition)
+    return Predictor(model, composition, normalisation, tile=32, overlap=8, batch_size=batch_size)
+
+
+def _model(segment):
+    torch.manual_seed(0)
+    config = tiny_model()
+    channels = FULL_RESOLUTION.resolve(segment.shape[0]).in_channels
+    return build_model(type(config)(config.encoder, config.decoder_channels, channels)).eval()
+
+
+def test_a_pass_out_of_memory_is_split_until_it_fits(segment):
+    model = _model(segment)
+    region = (0, 0, *segment.shape[1:])
+    expected = _predictor(segment, model, batch_size=2).predict_region(segment, region)
+    small = _predictor(segment, SmallMemory(model, room=2), batch_size=8)
+
+    with pytest.warns(RuntimeWarning) as told:
+        probability = small.predict_region(segment, region)
+
+    assert [str(warning.message) for warning in told] == [
+        f"out of GPU memory: predicting {n} tiles a pass, one pass at a time" for n in (4, 2)
+    ]
+    np.testing.assert_allclose(probability, expected, atol=1e-6)
+    assert (small.memory.tiles, small.memory.limit) == (2, 1)
+    assert small.model.failures == 2  # 8 tiles, then 4; the later batches go in 2s at once
+
+
+def test_passes_out_of_memory_together_run_one_at_a_time(segment):
+    model = _model(segment)
+    mask = np.asarray(segment.mask)
+    expected = _predictor(segment, model, batch_size=4).predict_region(
+        segment, (0, 0, *segment.shape[1:]), mask
+    )
+    crowded = _predictor(segment, SmallMemory(model, room=4, alone=True, meet=2), batch_size=4)
+    blocks = predict_segment(crowded, segment, mask, block=64)
+    assert blocks.npartitions >= 2
+
+    with pytest.warns(RuntimeWarning, match="predicting 1 forward pass at a time"):
+        probability = blocks.compute(scheduler="threads", num_workers=2)
+
+    np.testing.assert_allclose(probability, expected, atol=1e-6)
+    assert (crowded.memory.limit, crowded.memory.tiles) == (1, None)  # batches stay whole
+    assert crowded.model.failures == 2
+
+
+def test_no_room_for_one_tile_is_one_clear_error_and_leaves_no_file(segment, tmp_path):
+    full = _predictor(segment, SmallMemory(_model(segment), room=0), batch_size=4)
+    out = tmp_path / "ink.tif"
+    with pytest.warns(RuntimeWarning), pytest.raises(MemoryError, match="a single tile"):
+        predict_into(full, segment, out, progress=False, workers=1)
+    assert list(tmp_path.iterdir()) == []
