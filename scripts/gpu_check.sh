@@ -6,39 +6,40 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
-#   a second call, the other parts:   PARTS="candidate train" bash …
+#   a second call, the other parts:   PARTS="quality train" bash …
 #   a third, with the dask cluster part:  PARTS=predict PREDICT_PARTS="speed cluster" bash …
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
 # The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
 # time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s). The
-# default is what one call has room for and was least recently measured: tests, quality and
-# predict (train, predict's speed and one seed of the candidate were measured in the
-# thirteenth session of 2026-12-04, docs/gpu_check_20261204_thirteenth.json; the 30 s
-# protocol with the defaults in the twelfth).
+# default is what one call has room for and is newest: tests (prediction out of GPU memory
+# among them, fourteenth session), the candidate, and predict (the same figures as in the
+# thirteenth session of 2026-12-04 are expected, docs/gpu_check_20261204_thirteenth.json;
+# the 30 s protocol with the defaults was measured in the twelfth).
 #   tests          the gpu-marked tests
 #   quality        the real-crop protocol at 30 s, three seeds, with the defaults (on CUDA:
 #                  batches of 32: 0.462 and 0.576 on an H200, docs/quality.md)
 #   candidate      the same with CANDIDATE added, the training options that might become the
-#                  GPU's defaults next (default: the forward and backward replayed from CUDA
-#                  graphs: 2.5x the steps at 32, and one seed scored as the defaults do)
+#                  GPU's defaults next (default: the z-stem with the middle 9 layers, which
+#                  raised both 300 s medians on the Zen 4 CPU and costs a GPU little; CUDA
+#                  graphs, the one before, scored as the defaults do at 30 s)
 #   predict        whole-segment prediction of a 16 x 8192² segment in-process (and on dask
 #                  with PREDICT_PARTS="speed cluster"), then where its time goes
 #                  (bench_predict's stages)
 #   train          the training pipeline against its step ceiling at the default batch, its
 #                  batches made by worker processes (the default on a GPU) and by one thread;
-#                  then in batches of 8, then with the candidate's options; for the default
-#                  and the candidate also each stage's host milliseconds a step and the
-#                  step's waits for the GPU, by line (bench_train --stages)
+#                  then in batches of 8, then from CUDA graphs; for the default and the
+#                  graphs also each stage's host milliseconds a step and the step's waits for
+#                  the GPU, by line (bench_train --stages)
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests quality predict} "
+parts=" ${PARTS:-tests candidate predict} "
 [ "$parts" = " all " ] && parts=" tests quality candidate train predict "
-candidate=${CANDIDATE:---cuda-graphs}
+candidate=${CANDIDATE:---z-stem 8 --z-count 9}
 [ "$device" = cuda ] || candidate=${candidate//--cuda-graphs/}  # graphs need CUDA
 mkdir -p "$out"
 if [ -d .whl ]; then
@@ -118,9 +119,8 @@ if wanted train; then
   # and in batches of 8, the CPU's (the pipeline's share of its ceiling was 0.87 there)
   step bench_train_batch8 60 python3 benchmarks/bench_train.py --device "$device" \
     --cache "$cache" --skip-quality --steps "$steps" --batch-size 8 "${workers[@]}"
-  # shellcheck disable=SC2086  # the candidate's options, one word each
-  [ -n "${candidate// /}" ] && step bench_train_candidate 60 python3 benchmarks/bench_train.py \
-    --device "$device" --cache "$cache" --skip-quality --steps "$steps" --stages $candidate \
+  [ "$device" = cuda ] && step bench_train_graphs 60 python3 benchmarks/bench_train.py \
+    --device "$device" --cache "$cache" --skip-quality --steps "$steps" --stages --cuda-graphs \
     "${workers[@]}"
 fi
 exit $status
