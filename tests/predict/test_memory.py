@@ -97,9 +97,12 @@ def test_passes_out_of_memory_together_run_one_at_a_time(segment):
     blocks = predict_segment(crowded, segment, mask, block=64)
     assert blocks.npartitions >= 2
 
-    with pytest.warns(RuntimeWarning, match="predicting 1 forward pass at a time"):
+    with pytest.warns(RuntimeWarning) as told:
         probability = blocks.compute(scheduler="threads", num_workers=2)
 
+    assert [str(w.message) for w in told] == [
+        "out of GPU memory: predicting 1 forward pass at a time"
+    ]
     np.testing.assert_allclose(probability, expected, atol=1e-6)
     assert (crowded.memory.limit, crowded.memory.tiles) == (1, None)  # batches stay whole
     assert crowded.model.failures == 2

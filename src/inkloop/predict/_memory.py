@@ -5,7 +5,8 @@ sends its batches of tiles through the model at once: 16 threads with 8 tiles of
 hold several GB of activations on the GPU, more than a small card has, or than a card
 training beside the prediction has free. Out of memory, the gate first lets fewer passes
 run at once (half of those running), then, with one pass at a time, halves the tiles a pass
-takes. A pass that fails alone with one tile is an error the user can act on.
+takes. What it learnt holds for the predictor's life. A pass that fails alone with one tile
+is an error the user can act on.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ class ForwardGate:
     def _back_off(self, failed: _Pass, batch: int) -> None:
         with self._condition:
             if failed.beside > 1:  # it ran beside others: let half as many run at once
-                self.limit = max(1, min(self.limit or failed.beside, failed.beside) // 2)
-                _tell(f"{self.limit} forward pass{'es' * (self.limit > 1)} at a time")
+                limit = max(1, min(self.limit or failed.beside, failed.beside) // 2)
+                if limit != self.limit:  # not told again by each pass that failed together
+                    self.limit = limit
+                    _tell(f"{limit} forward pass{'es' * (limit > 1)} at a time")
                 return
             tiles = self.tiles or batch
             if tiles == 1:
@@ -78,7 +81,8 @@ class ForwardGate:
 class _Pass:
     """One forward pass in flight; ``beside``: the most passes in flight during it."""
 
-    beside = 1
+    def __init__(self) -> None:
+        self.beside = 1
 
 
 def _tell(what: str) -> None:
