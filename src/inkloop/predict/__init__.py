@@ -1,13 +1,13 @@
 """Tiled, blended, cancellable inference: viewport first, whole segments via dask."""
 
 from inkloop.predict._graph import inference_graph, refresh_inference_graph
-from inkloop.predict._predictor import Predictor, RegionUpdate, check_region
+from inkloop.predict._predictor import Predictor, RegionUpdate
 from inkloop.predict._segment import (
     predict_into,
     predict_segment,
     write_prediction,
 )
-from inkloop.predict._tiles import Blend, blend_window, tile_corners, tile_starts
+from inkloop.predict._tiles import Blend, blend_window, check_region, tile_corners, tile_starts
 from inkloop.predict._window import model_window, trained_start
 
 __all__ = [

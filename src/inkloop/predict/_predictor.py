@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.boxes import check_box, union_box
+from inkloop.boxes import union_box
 from inkloop.compose import Composition, Normalisation, compose_channels, read_patches
 from inkloop.model import autocast
 from inkloop.predict._graph import inference_graph
 from inkloop.predict._memory import ForwardGate
-from inkloop.predict._tiles import Blend, tile_corners
+from inkloop.predict._tiles import Blend, check_region, tile_corners
 from inkloop.predict._window import model_window
 from inkloop.settings import OVERLAP, TILE
 
@@ -300,8 +300,3 @@ def _masked(probability: np.ndarray, mask: np.ndarray | None, box) -> np.ndarray
         y0, x0, y1, x1 = box
         probability *= mask[y0:y1, x0:x1]
     return probability
-
-
-def check_region(region, shape) -> tuple[int, int, int, int]:
-    """``region`` = (y0, x0, y1, x1) as ints, or ValueError if it is empty or off the segment."""
-    return check_box(region, shape, "region", "segment")

@@ -8,8 +8,8 @@ import numpy as np
 
 from inkloop.io import prediction_kind, prediction_output
 from inkloop.predict._outputs import PredictionFile
-from inkloop.predict._predictor import Predictor, check_region
-from inkloop.predict._tiles import Blend, tile_corners
+from inkloop.predict._predictor import Predictor
+from inkloop.predict._tiles import Blend, check_region, tile_corners
 from inkloop.settings import BLOCK
 
 

@@ -1,8 +1,11 @@
-"""Tile layout and blending: where tiles go, in which order, and how they add up."""
+"""Tile layout and blending: the region checked, where tiles go, in which order, and how they
+add up."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from inkloop.boxes import check_box
 
 
 def tile_starts(start: int, stop: int, tile: int, stride: int) -> list[int]:
@@ -93,3 +96,8 @@ class Blend:
         out = np.zeros_like(total)
         np.divide(total, weights, out=out, where=weights > 0)
         return out
+
+
+def check_region(region, shape) -> tuple[int, int, int, int]:
+    """``region`` = (y0, x0, y1, x1) as ints, or ValueError if it is empty or off the segment."""
+    return check_box(region, shape, "region", "segment")
