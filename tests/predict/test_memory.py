@@ -7,6 +7,7 @@ a GPU whose memory is capped, is in tests/test_gpu.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
@@ -65,9 +66,8 @@ def _predictor(segment, model, batch_size: int) -> Predictor:
 
 def _model(segment):
     torch.manual_seed(0)
-    config = tiny_model()
     channels = FULL_RESOLUTION.resolve(segment.shape[0]).in_channels
-    return build_model(type(config)(config.encoder, config.decoder_channels, channels)).eval()
+    return build_model(dataclasses.replace(tiny_model(), in_channels=channels)).eval()
 
 
 def test_a_pass_out_of_memory_is_split_until_it_fits(segment):

@@ -36,8 +36,9 @@ class ForwardGate:
         while True:
             this = self._enter()
             try:
-                size = self.tiles or len(inputs)
-                return np.concatenate([forward(part) for part in inputs.split(size)])
+                if self.tiles is None or self.tiles >= len(inputs):
+                    return forward(inputs)  # the usual case: no copy of what comes back
+                return np.concatenate([forward(part) for part in inputs.split(self.tiles)])
             except torch.OutOfMemoryError:
                 pass  # backed off outside this block: the error's frames hold the pass's tensors
             finally:
