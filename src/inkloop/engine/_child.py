@@ -14,6 +14,7 @@ import queue
 import shutil
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._notify import InkloopWarning
 from inkloop._spawn import start_spawned
 from inkloop.engine._commands import Close, Command, Request, UpdateLabels, Wait
-from inkloop.engine._events import Failed, Ready
+from inkloop.engine._events import Failed, Notice, Ready
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._requests import error_message
 
@@ -112,6 +114,7 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
     # here the flag would only forbid the training's batch workers (`ProcessBatchStream`)
     multiprocessing.current_process().daemon = False
     outbox = Outbox(events)
+    forward_warnings(outbox)
     inbox: queue.Queue = queue.Queue()
     # read commands from the start, so a parent sending during our slow set-up never blocks
     reader = threading.Thread(target=_read_commands, args=(commands, inbox), daemon=True)
@@ -129,6 +132,19 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
         engine.close()
     if orphaned:  # the parent died without closing us: nobody else removes the label files
         shutil.rmtree(spec.labels, ignore_errors=True)
+
+
+def forward_warnings(outbox: Outbox) -> None:
+    """Send inkloop's own warnings to the dock as Notices as well as to this process's stderr,
+    which under napari is seldom anyone's screen."""
+    show = warnings.showwarning
+
+    def show_and_forward(message, category, filename, lineno, file=None, line=None) -> None:
+        show(message, category, filename, lineno, file, line)
+        if issubclass(category, InkloopWarning):
+            outbox.send(Notice(str(message)))
+
+    warnings.showwarning = show_and_forward
 
 
 def _read_commands(commands, inbox: queue.Queue) -> None:

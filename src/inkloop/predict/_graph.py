@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import copy
 import operator
-import warnings
 from typing import NamedTuple
+
+from inkloop._notify import notify
 
 # graph.meta key: {graph module: WeightSource} for each convolution the rewrites made, for
 # `refresh_inference_graph`
@@ -113,7 +114,7 @@ def _check(graph, sample, expected) -> None:
 
 
 def _warn(what: str, error: Exception) -> None:
-    warnings.warn(f"{what} ({type(error).__name__}: {error})", RuntimeWarning, stacklevel=3)
+    notify(f"{what} ({type(error).__name__}: {error})", stacklevel=3)
 
 
 def refresh_inference_graph(graph, model) -> None:

@@ -12,10 +12,11 @@ is an error the user can act on.
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable
 
 import numpy as np
+
+from inkloop._notify import notify
 
 
 class ForwardGate:
@@ -87,4 +88,4 @@ class _Pass:
 
 
 def _tell(what: str) -> None:
-    warnings.warn(f"out of GPU memory: predicting {what}", RuntimeWarning, stacklevel=4)
+    notify(f"out of GPU memory: predicting {what}", stacklevel=4)
