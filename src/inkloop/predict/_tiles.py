@@ -1,5 +1,5 @@
-"""Tile layout and blending: the region checked, where tiles go, in which order, and how they
-add up."""
+"""Tile layout and blending: the region checked, where tiles go, in which order, how they
+add up, and the flips and turns of test-time augmentation."""
 
 from __future__ import annotations
 
@@ -101,3 +101,19 @@ class Blend:
 def check_region(region, shape) -> tuple[int, int, int, int]:
     """``region`` = (y0, x0, y1, x1) as ints, or ValueError if it is empty or off the segment."""
     return check_box(region, shape, "region", "segment")
+
+
+def dihedral_logits(model, inputs):
+    """``model``'s mean logit (N, H, W) over the 8 dihedral transforms (flips x rot90) of
+    ``inputs`` (N, C, H, W), each mapped back: test-time augmentation."""
+    import torch
+
+    total = None
+    for flip in (False, True):
+        flipped = inputs.flip(-1) if flip else inputs
+        for turns in range(4):
+            logits = model(torch.rot90(flipped, turns, dims=(-2, -1)))[:, 0].float()
+            logits = torch.rot90(logits, -turns, dims=(-2, -1))
+            logits = logits.flip(-1) if flip else logits
+            total = logits if total is None else total + logits
+    return total / 8
