@@ -362,6 +362,15 @@ def test_a_z_stem_model_trains_and_predicts(training_folder, tmp_path, capsys):
     assert "z-stem's width is a count of features" in capsys.readouterr().err
 
 
+def test_the_output_stride_is_chosen_and_recorded(training_folder, tmp_path):
+    model = tmp_path / "model.pt"
+    args = ["train", str(training_folder), "--out", str(model), "--overwrite", "--max-steps", "1"]
+    assert main([*args, *FAST]) == 0
+    assert load_checkpoint(model).model.output_stride == 4
+    assert main([*args, "--output-stride", "1", *FAST]) == 0
+    assert load_checkpoint(model).model.output_stride == 1
+
+
 def test_the_encoder_is_chosen_by_name_and_a_misspelt_one_gets_a_suggestion(
     training_folder, tmp_path, capsys
 ):

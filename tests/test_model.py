@@ -190,6 +190,51 @@ def test_a_z_stem_model_round_trips_and_old_checkpoints_have_none(tmp_path):
     assert load_checkpoint(plain).model.z_stem == 0
 
 
+def test_a_coarse_output_leaves_out_the_last_decoder_blocks_and_upsamples_its_logits():
+    config = ModelConfig(in_channels=6)
+    assert (config.output_stride, config.decoder_blocks) == (4, 3)  # the default
+    model = build_model(config).eval()
+    full = build_model(dataclasses.replace(config, output_stride=1)).eval()
+    assert len(model.decoder.blocks) == 3
+    assert len(full.decoder.blocks) == 5
+    coarse = []
+    model.segmentation_head.conv.register_forward_hook(lambda *call: coarse.append(call[2]))
+    with torch.inference_mode():
+        logits = model(torch.randn(1, 6, 64, 96))
+    assert coarse[0].shape == (1, 1, 16, 24)  # a logit per 4 x 4 pixels
+    assert logits.shape == full(torch.randn(1, 6, 64, 96)).shape == (1, 1, 64, 96)
+    expected = torch.nn.functional.interpolate(coarse[0], scale_factor=4, mode="bilinear")
+    torch.testing.assert_close(logits, expected)
+    assert _parameters(model) < _parameters(full)
+
+
+def _parameters(model) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def test_a_coarse_model_round_trips_and_old_checkpoints_predict_at_full_resolution(tmp_path):
+    assert TINY.output_stride == 4
+    model = build_model(TINY).eval()
+    path = save_checkpoint(tmp_path / "model.pt", _checkpoint(model))
+    inputs = torch.randn(2, 5, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(load_checkpoint(path).build()(inputs), model(inputs))
+    full = dataclasses.replace(TINY, output_stride=1)
+    old = _checkpoint(build_model(full))
+    old = save_checkpoint(tmp_path / "old.pt", dataclasses.replace(old, model=full))
+    payload = torch.load(old, weights_only=True)
+    del payload["model"]["output_stride"]  # as written before the coarse output
+    torch.save(payload, old)
+    assert load_checkpoint(old).model == full
+    assert len(load_checkpoint(old).build().decoder.blocks) == 3
+
+
+@pytest.mark.parametrize("stride", [0, 3, 8])
+def test_the_output_stride_is_a_power_of_two_that_keeps_a_decoder_block(stride):
+    with pytest.raises(ValueError, match=f"power of two below 2\\^3 .*not {stride}"):
+        dataclasses.replace(TINY, output_stride=stride)
+
+
 def test_the_z_stem_needs_z_ordered_layers():
     stem = dataclasses.replace(TINY, z_stem=4)
     config, _ = model_for(Composition("raw", 0, 6).resolve(8), stem, None)

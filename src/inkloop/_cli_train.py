@@ -105,6 +105,13 @@ def add_train(commands) -> None:
         f"layers and pooled over z (0: none; default {ModelConfig.z_stem})",
     )
     train.add_argument(
+        "--output-stride",
+        type=int,
+        choices=(1, 2, 4, 8),
+        help="image pixels per side of each predicted logit, upsampled bilinearly (1: a UNet "
+        f"to full resolution; default {ModelConfig.output_stride})",
+    )
+    train.add_argument(
         "--patch-size",
         type=int,
         default=TrainConfig.patch_size,
@@ -203,7 +210,9 @@ def _train(args) -> int:
             _model_option(args, "scale"),
         ),
         model=ModelConfig(
-            encoder=_model_option(args, "encoder"), z_stem=_model_option(args, "z_stem")
+            encoder=_model_option(args, "encoder"),
+            z_stem=_model_option(args, "z_stem"),
+            output_stride=_model_option(args, "output_stride"),
         ),
         train=TrainConfig(
             patch_size=args.patch_size,
@@ -256,6 +265,7 @@ MODEL_OPTIONS = {
     "z_start": None, "z_count": None, "reverse": Composition.reverse,
     "composition": Composition.mode, "mean_k": Composition.mean_k, "scale": Composition.scale,
     "encoder": ModelConfig.encoder, "z_stem": ModelConfig.z_stem,
+    "output_stride": ModelConfig.output_stride,
 }  # fmt: skip
 
 

@@ -20,10 +20,12 @@ CHECKPOINT_VERSION = 1
 
 
 def build_model(config: ModelConfig, device="cpu"):
-    """A randomly initialised smp UNet with one output channel (ink logits), behind a z-stem
-    when ``config.z_stem`` asks for one; an ``auto`` encoder is the one `default_encoder`
-    picks for ``device``."""
+    """A randomly initialised smp UNet with one output channel (ink logits) at
+    ``config.output_stride`` (`inkloop.coarse`), behind a z-stem when ``config.z_stem`` asks
+    for one; an ``auto`` encoder is the one `default_encoder` picks for ``device``."""
     import segmentation_models_pytorch as smp
+
+    from inkloop.coarse import coarsen_output
 
     config = resolve_encoder(config, device)
     check_encoder(config.encoder)
@@ -35,6 +37,7 @@ def build_model(config: ModelConfig, device="cpu"):
         in_channels=2 * config.z_stem if config.z_stem else config.in_channels,
         classes=1,
     )
+    unet = coarsen_output(unet, config)
     if not config.z_stem:
         return unet
     from inkloop.zstem import ZStem, ZStemUnet

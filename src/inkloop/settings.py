@@ -40,14 +40,25 @@ class ModelConfig:
     The default encoder, ``auto``, is resnet18 on a GPU or a CPU with native bf16 and the
     lighter tu-resnet10t on other CPUs (`inkloop.model.default_encoder`); with the slim decoder
     the one it picks predicts a 1024² viewport in under a second on two CPU cores (README).
+
+    ``decoder_channels`` has a width per encoder stage, as in smp; ``output_stride`` > 1 leaves
+    out the last log2(``output_stride``) decoder blocks and upsamples the logits of the last
+    one kept (`inkloop.coarse`): 4 by default, 1 in checkpoints from before it.
     """
 
     encoder: str = AUTO_ENCODER
     decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
     in_channels: int = 16
     z_stem: int = 0
+    output_stride: int = 4
 
     def __post_init__(self) -> None:
+        stride = self.output_stride
+        if stride < 1 or stride & (stride - 1) or stride >= 2 ** len(self.decoder_channels):
+            raise ValueError(
+                f"the output stride is a power of two below 2^{len(self.decoder_channels)} "
+                f"(one decoder block kept at least), not {stride}"
+            )
         if self.z_stem < 0:
             raise ValueError("the z-stem's width is a count of features: 0 (none) or more")
         if self.z_stem and self.in_channels < Z_STEM_RUN:
@@ -55,6 +66,12 @@ class ModelConfig:
                 f"the z-stem reads runs of {Z_STEM_RUN} layers; this model has "
                 f"{self.in_channels} input channels"
             )
+
+    @property
+    def decoder_blocks(self) -> int:
+        """The decoder blocks the model runs: one per encoder stage, less one per halving of
+        the output's resolution."""
+        return len(self.decoder_channels) - (self.output_stride.bit_length() - 1)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "decoder_channels": list(self.decoder_channels)}
@@ -66,6 +83,7 @@ class ModelConfig:
             tuple(data["decoder_channels"]),
             int(data["in_channels"]),
             int(data.get("z_stem", 0)),  # checkpoints from before the z-stem have none
+            int(data.get("output_stride", 1)),  # those from before the coarse output: 1
         )
 
 

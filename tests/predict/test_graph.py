@@ -62,13 +62,19 @@ def _trained_statistics(model, channels: int):
 
 
 @pytest.mark.parametrize("z_stem", [0, 4], ids=["unet", "z-stem"])
-def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(z_stem):
-    config = dataclasses.replace(tiny_model(), in_channels=6, z_stem=z_stem)
+# the tiny decoder's 3 blocks at stride 1, the last without a skip; 1 block at stride 4
+@pytest.mark.parametrize(("output_stride", "skips"), [(1, 2), (4, 1)], ids=["full", "coarse"])
+def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(
+    z_stem, output_stride, skips
+):
+    config = dataclasses.replace(
+        tiny_model(), in_channels=6, z_stem=z_stem, output_stride=output_stride
+    )
     model = _trained_statistics(build_model(config), 6)
     folded = inference_graph(model)
 
     assert _batch_norms(folded) == 0
-    assert _concatenations_into_convolutions(model) == len(config.decoder_channels) - 1
+    assert _concatenations_into_convolutions(model) == skips
     assert _concatenations_into_convolutions(folded) == 0  # split into a sum of convolutions
     assert model.training  # the trainer's model goes on as it was
     assert _batch_norms(model) > 0
@@ -161,7 +167,7 @@ def test_every_offered_encoder_gets_every_rewrite_and_predicts_what_it_does(enco
     assert _batch_norms_after_convolutions(torch.fx.symbolic_trace(model)) > 0
     assert _batch_norms_after_convolutions(graph) == 0
     assert _concatenations_into_convolutions(graph) == 0
-    assert _upsampled_convolutions(graph) == len(config.decoder_channels)
+    assert _upsampled_convolutions(graph) == config.decoder_blocks == 3
     inputs = torch.rand(2, 6, 96, 128)
     with torch.inference_mode():
         expected = model.eval()(inputs)
@@ -192,11 +198,11 @@ def test_a_rewrite_that_fails_is_skipped_with_its_reason_and_the_others_kept(mon
         raise RuntimeError("no such layer")
 
     monkeypatch.setattr(_graph, "_split_concatenations", failing)
-    config = dataclasses.replace(tiny_model(), in_channels=6)
+    config = dataclasses.replace(tiny_model(), in_channels=6, output_stride=1)
     model = _trained_statistics(build_model(config), 6)
     with pytest.warns(RuntimeWarning, match=r"concatenations unsplit \(RuntimeError: no such"):
         graph = inference_graph(model)
-    assert _concatenations_into_convolutions(graph) == len(config.decoder_channels) - 1
+    assert _concatenations_into_convolutions(graph) == 2  # 3 blocks, the last without a skip
     assert _batch_norms(graph) == 0
     # the only upsampling a convolution reads directly: the last block's, which has no skip
     assert _upsampled_convolutions(graph) == 1

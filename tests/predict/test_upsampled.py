@@ -73,8 +73,19 @@ def test_an_upsampling_other_than_2x_is_refused():
 
 
 @pytest.mark.parametrize("z_stem", [0, 4], ids=["unet", "z-stem"])
-def test_every_decoder_block_of_a_unet_graph_convolves_before_upsampling(z_stem):
-    config = dataclasses.replace(tiny_model(), in_channels=6, z_stem=z_stem)
+# at stride 1 the last block reads no skip; at 4 the only block kept reads one, and the
+# head's bilinear upsampling of the logits stays an interpolation
+@pytest.mark.parametrize(
+    ("output_stride", "arguments", "interpolations"),
+    [(1, [3, 3, 2], 0), (4, [3], 1)],
+    ids=["full", "coarse"],
+)
+def test_every_decoder_block_of_a_unet_graph_convolves_before_upsampling(
+    z_stem, output_stride, arguments, interpolations
+):
+    config = dataclasses.replace(
+        tiny_model(), in_channels=6, z_stem=z_stem, output_stride=output_stride
+    )
     graph = inference_graph(build_model(config))
     modules = dict(graph.named_modules())
     calls = [
@@ -82,8 +93,7 @@ def test_every_decoder_block_of_a_unet_graph_convolves_before_upsampling(z_stem)
         for node in graph.graph.nodes
         if node.op == "call_module" and isinstance(modules[node.target], UpsampledConv)
     ]
-    assert len(calls) == len(config.decoder_channels)
-    # every block but the last adds its skip's half of the split sum into the upsampled one
-    assert [len(node.args) for node in calls] == [3] * (len(calls) - 1) + [2]
-    interpolations = [n for n in graph.graph.nodes if n.target is functional.interpolate]
-    assert not interpolations
+    # a block with a skip adds its skip's half of the split sum into the upsampled one
+    assert [len(node.args) for node in calls] == arguments
+    calls = [n for n in graph.graph.nodes if n.target is functional.interpolate]
+    assert len(calls) == interpolations
