@@ -25,10 +25,9 @@ class UpsampledHead(nn.Module):
         self.factor = factor
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        logits = self.conv(features)
-        if self.factor == 1:
-            return logits
-        return functional.interpolate(logits, scale_factor=self.factor, mode="bilinear")
+        return functional.interpolate(
+            self.conv(features), scale_factor=self.factor, mode="bilinear"
+        )
 
 
 def coarsen_output(unet: nn.Module, config) -> nn.Module:
