@@ -8,7 +8,14 @@ from pathlib import Path
 from inkloop._cli_predict import parse_region, refuse_existing
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.io import segment_location
-from inkloop.settings import CPU_BATCH, CUDA_BATCH, Z_STEM_RUN, ModelConfig, TrainConfig
+from inkloop.settings import (
+    CPU_BATCH,
+    CUDA_BATCH,
+    OUTPUT_STRIDES,
+    Z_STEM_RUN,
+    ModelConfig,
+    TrainConfig,
+)
 
 
 def add_train(commands) -> None:
@@ -107,7 +114,7 @@ def add_train(commands) -> None:
     train.add_argument(
         "--output-stride",
         type=int,
-        choices=(1, 2, 4, 8),
+        choices=OUTPUT_STRIDES,
         help="image pixels per side of each predicted logit, upsampled bilinearly (1: a UNet "
         f"to full resolution; default {ModelConfig.output_stride})",
     )

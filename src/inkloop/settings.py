@@ -28,6 +28,8 @@ Z_STEM_RUN = 3
 AUTO_ENCODER = "auto"
 #: light encoders the Model panel offers; any other smp encoder or tu-<timm model> may be typed
 LIGHT_ENCODERS = ("resnet18", "tu-resnet10t", "resnet34", "efficientnet-b0", "mobilenet_v2")
+#: output strides the CLI and the Model panel offer (`ModelConfig.output_stride`)
+OUTPUT_STRIDES = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,15 @@ def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot
 
     assert panel.body.isVisibleTo(panel)
     assert panel.encoder.currentText() == tiny_model().encoder
+    coarser = dataclasses.replace(tiny, model=dataclasses.replace(tiny_model(), output_stride=2))
+    panel.show_settings(coarser)
+    assert panel.output_stride.currentText() == "per 2 × 2 px"
+    assert panel.apply(tiny) == coarser
 
 
 def test_changed_controls_change_the_settings(panel, qtbot):
     panel.encoder.setCurrentText("resnet34")
+    panel.output_stride.setCurrentText("every pixel")
     panel.patch_size.setValue(256)
     panel.batch_size.setValue(4)
     panel.lr.stepBy(4)  # four quarter-decades up: 1e-3 -> 1e-2
@@ -46,7 +51,7 @@ def test_changed_controls_change_the_settings(panel, qtbot):
 
     settings = panel.apply(EngineSettings())
 
-    assert settings.model == dataclasses.replace(ModelConfig(), encoder="resnet34")
+    assert settings.model == ModelConfig(encoder="resnet34", output_stride=1)
     train = TrainConfig(patch_size=256, batch_size=4, lr=1e-2, augment=NO_AUGMENTATION)
     assert settings.train == dataclasses.replace(train, device="cpu")
     panel.augment.setChecked(True)
@@ -70,7 +75,9 @@ def test_a_typed_learning_rate_is_read_in_scientific_notation(panel, qtbot):
     assert panel.apply(EngineSettings()).train.lr == pytest.approx(3e-4)
 
 
-def test_loading_a_model_sets_init_and_greys_out_the_encoder(panel, qtbot, tmp_path, monkeypatch):
+def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
+    panel, qtbot, tmp_path, monkeypatch
+):
     checkpoint = tmp_path / "earlier.pt"
     checkpoint.write_bytes(b"weights")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(checkpoint), ""))
@@ -82,12 +89,15 @@ def test_loading_a_model_sets_init_and_greys_out_the_encoder(panel, qtbot, tmp_p
     assert panel.apply(EngineSettings()).init == checkpoint
     assert "earlier.pt" in panel.checkpoint_label.text()
     assert not panel.encoder.isEnabled()
-    assert "loaded model" in panel.encoder.toolTip()
+    assert not panel.output_stride.isEnabled()
+    assert "loaded model brings its own encoder" in panel.encoder.toolTip()
+    assert "its own output stride" in panel.output_stride.toolTip()
     with qtbot.waitSignal(panel.checkpoint_changed) as signal:
         panel.clear_button.click()
     assert signal.args == [None]
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert panel.encoder.isEnabled()
+    assert panel.output_stride.isEnabled()
     assert not panel.clear_button.isEnabled()
 
 

@@ -29,6 +29,7 @@ from inkloop.settings import (
     CUDA_BATCH,
     LIGHT_ENCODERS,
     NO_AUGMENTATION,
+    OUTPUT_STRIDES,
     Augmentations,
     EngineSettings,
     ModelConfig,
@@ -41,7 +42,11 @@ ENCODER_TIP = (
     "UNet encoder: any smp encoder name, or tu-<timm model>. auto: resnet18 on a GPU or a CPU "
     "with bf16, the lighter tu-resnet10t on other CPUs (it learns more per second there)"
 )
-FROM_CHECKPOINT = "The loaded model brings its own encoder; clear it to choose here"
+OUTPUT_TIP = (
+    "Image pixels per side of each predicted value, upsampled bilinearly. 1: the whole UNet "
+    "decoder, for detail finer than a stroke; 4: faster, and better on real CT"
+)
+FROM_CHECKPOINT = "The loaded model brings its own {}; clear it to choose here"
 
 
 class ModelPanel(QGroupBox):
@@ -110,13 +115,19 @@ class ModelPanel(QGroupBox):
             augment=augment,
             device=self.device.currentText(),
         )
-        model = dataclasses.replace(settings.model, encoder=self.encoder.currentText().strip())
+        model = dataclasses.replace(
+            settings.model,
+            encoder=self.encoder.currentText().strip(),
+            output_stride=self.output_stride.currentData(),
+        )
         return dataclasses.replace(settings, model=model, train=train, init=self.init)
 
     def show_settings(self, settings: EngineSettings) -> None:
         """Show ``settings``' model, training and checkpoint choices in the controls."""
         train = settings.train
         _set_text(self.encoder, settings.model.encoder)
+        stride = self.output_stride.findData(settings.model.output_stride)
+        set_quietly(self.output_stride, "setCurrentIndex", stride)
         set_quietly(self.patch_size, "setValue", train.patch_size)
         set_quietly(self.batch_size, "setValue", train.batch_size or 0)
         set_quietly(self.lr, "setValue", train.lr)
@@ -155,6 +166,12 @@ class ModelPanel(QGroupBox):
         self.encoder.setObjectName("encoder_combo")
         self.encoder.setEditable(True)
         self.encoder.addItems(ENCODERS)
+        self.output_stride = QComboBox()
+        self.output_stride.setObjectName("output_stride_combo")
+        for stride in OUTPUT_STRIDES:
+            self.output_stride.addItem(
+                "every pixel" if stride == 1 else f"per {stride} × {stride} px", stride
+            )
         self.patch_size = spin(StepSpinBox(), 32, 1024, "Training patch side (× 32)", "px")
         self.patch_size.setSingleStep(32)
         self.patch_size.setObjectName("patch_size_spin")
@@ -191,6 +208,7 @@ class ModelPanel(QGroupBox):
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Encoder", self.encoder)
+        form.addRow("Output", self.output_stride)
         form.addRow("Patch size", self.patch_size)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", self.lr)
@@ -217,8 +235,10 @@ class ModelPanel(QGroupBox):
         self.checkpoint_label.setText(text)
         self.checkpoint_label.setToolTip(str(path or ""))
         self.clear_button.setEnabled(path is not None)
-        self.encoder.setEnabled(path is None)
-        self.encoder.setToolTip(FROM_CHECKPOINT if path else ENCODER_TIP)
+        for control, tip, what in ((self.encoder, ENCODER_TIP, "encoder"),
+                                   (self.output_stride, OUTPUT_TIP, "output stride")):  # fmt: skip
+            control.setEnabled(path is None)
+            control.setToolTip(FROM_CHECKPOINT.format(what) if path else tip)
         if changed:
             self.checkpoint_changed.emit(path)
 
