@@ -34,10 +34,11 @@ def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot
 
     assert panel.body.isVisibleTo(panel)
     assert panel.encoder.currentText() == tiny_model().encoder
-    coarser = dataclasses.replace(tiny, model=dataclasses.replace(tiny_model(), output_stride=2))
-    panel.show_settings(coarser)
-    assert panel.output_stride.currentText() == "per 2 × 2 px"
-    assert panel.apply(tiny) == coarser
+    for stride, shown in ((2, "per 2 × 2 px"), (16, "per 16 × 16 px")):  # 16: API only
+        model = ModelConfig(output_stride=stride)
+        panel.show_settings(EngineSettings(model=model))
+        assert panel.output_stride.currentText() == shown
+        assert panel.apply(EngineSettings()).model == model
 
 
 def test_changed_controls_change_the_settings(panel, qtbot):

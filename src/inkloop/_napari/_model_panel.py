@@ -126,8 +126,7 @@ class ModelPanel(QGroupBox):
         """Show ``settings``' model, training and checkpoint choices in the controls."""
         train = settings.train
         _set_text(self.encoder, settings.model.encoder)
-        stride = self.output_stride.findData(settings.model.output_stride)
-        set_quietly(self.output_stride, "setCurrentIndex", stride)
+        _select_stride(self.output_stride, settings.model.output_stride)
         set_quietly(self.patch_size, "setValue", train.patch_size)
         set_quietly(self.batch_size, "setValue", train.batch_size or 0)
         set_quietly(self.lr, "setValue", train.lr)
@@ -169,9 +168,7 @@ class ModelPanel(QGroupBox):
         self.output_stride = QComboBox()
         self.output_stride.setObjectName("output_stride_combo")
         for stride in OUTPUT_STRIDES:
-            self.output_stride.addItem(
-                "every pixel" if stride == 1 else f"per {stride} × {stride} px", stride
-            )
+            self.output_stride.addItem(_stride_text(stride), stride)
         self.patch_size = spin(StepSpinBox(), 32, 1024, "Training patch side (× 32)", "px")
         self.patch_size.setSingleStep(32)
         self.patch_size.setObjectName("patch_size_spin")
@@ -270,6 +267,18 @@ class ModelPanel(QGroupBox):
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")
+
+
+def _stride_text(stride: int) -> str:
+    return "every pixel" if stride == 1 else f"per {stride} × {stride} px"
+
+
+def _select_stride(combo: QComboBox, stride: int) -> None:
+    """Select ``stride`` in ``combo``, adding it if the panel does not offer it (a model
+    configured through the API)."""
+    if combo.findData(stride) < 0:
+        combo.addItem(_stride_text(stride), stride)
+    set_quietly(combo, "setCurrentIndex", combo.findData(stride))
 
 
 def _set_text(combo: QComboBox, text: str) -> None:
