@@ -115,8 +115,8 @@ def add_train(commands) -> None:
         "--output-stride",
         type=int,
         choices=OUTPUT_STRIDES,
-        help="image pixels per side of each predicted logit, upsampled bilinearly (1: a UNet "
-        f"to full resolution; default {ModelConfig.output_stride})",
+        help="model pixels (image pixels at full resolution) per side of each predicted logit, "
+        f"upsampled bilinearly (1: a UNet to full resolution; default {ModelConfig.output_stride})",
     )
     train.add_argument(
         "--patch-size",

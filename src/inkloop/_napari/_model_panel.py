@@ -43,8 +43,9 @@ ENCODER_TIP = (
     "with bf16, the lighter tu-resnet10t on other CPUs (it learns more per second there)"
 )
 OUTPUT_TIP = (
-    "Image pixels per side of each predicted value, upsampled bilinearly. 1: the whole UNet "
-    "decoder, for detail finer than a stroke; 4: faster, and better on real CT"
+    "Model pixels (image pixels at full resolution) per side of each predicted value, "
+    "upsampled bilinearly. 1: the whole UNet decoder, for detail finer than a stroke; 4: "
+    "faster, and more learning per second on real CT"
 )
 FROM_CHECKPOINT = "The loaded model brings its own {}; clear it to choose here"
 
