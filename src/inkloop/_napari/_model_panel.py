@@ -127,7 +127,8 @@ class ModelPanel(QGroupBox):
         """Show ``settings``' model, training and checkpoint choices in the controls."""
         train = settings.train
         _set_text(self.encoder, settings.model.encoder)
-        _select_stride(self.output_stride, settings.model.output_stride)
+        stride = settings.model.output_stride
+        _set_text(self.output_stride, _stride_text(stride), stride)
         set_quietly(self.patch_size, "setValue", train.patch_size)
         set_quietly(self.batch_size, "setValue", train.batch_size or 0)
         set_quietly(self.lr, "setValue", train.lr)
@@ -274,16 +275,9 @@ def _stride_text(stride: int) -> str:
     return "every pixel" if stride == 1 else f"per {stride} × {stride} px"
 
 
-def _select_stride(combo: QComboBox, stride: int) -> None:
-    """Select ``stride`` in ``combo``, adding it if the panel does not offer it (a model
-    configured through the API)."""
-    if combo.findData(stride) < 0:
-        combo.addItem(_stride_text(stride), stride)
-    set_quietly(combo, "setCurrentIndex", combo.findData(stride))
-
-
-def _set_text(combo: QComboBox, text: str) -> None:
-    """Select ``text`` in ``combo``, adding it as an item if it is not one."""
+def _set_text(combo: QComboBox, text: str, data=None) -> None:
+    """Select ``text`` in ``combo``, adding it as an item (with ``data``) if it is not one: a
+    setting made through the API that the panel does not offer."""
     if combo.findText(text) < 0:
-        combo.addItem(text)
+        combo.addItem(text, data)
     set_quietly(combo, "setCurrentText", text)
