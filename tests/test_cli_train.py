@@ -371,6 +371,15 @@ def test_the_output_stride_is_chosen_and_recorded(training_folder, tmp_path):
     assert load_checkpoint(model).model.output_stride == 1
 
 
+def test_the_encoder_depth_is_chosen_and_recorded(training_folder, tmp_path):
+    model, out = tmp_path / "model.pt", tmp_path / "ink.png"
+    args = ["train", str(training_folder), "--out", str(model), "--overwrite", "--max-steps", "1"]
+    assert main([*args, "--encoder-depth", "4", *FAST]) == 0
+    assert load_checkpoint(model).model.encoder_depth == 4
+    assert main(["predict", str(training_folder), "--model", str(model), "--out", str(out)]) == 0
+    assert out.is_file()
+
+
 def test_the_encoder_is_chosen_by_name_and_a_misspelt_one_gets_a_suggestion(
     training_folder, tmp_path, capsys
 ):

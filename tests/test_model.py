@@ -229,6 +229,24 @@ def test_a_coarse_model_round_trips_and_old_checkpoints_predict_at_full_resoluti
     assert len(load_checkpoint(old).build().decoder.blocks) == 3
 
 
+def test_a_shallower_encoder_leaves_out_its_deepest_stage_and_that_stage_s_decoder_block():
+    config = ModelConfig("resnet18", in_channels=6)  # smp builds all of its stages
+    shallow = config.with_depth(4)
+    assert (config.encoder_depth, shallow.encoder_depth) == (5, 4)
+    assert shallow.decoder_channels == config.decoder_channels[1:]  # widths by resolution
+    assert shallow.decoder_blocks == 2  # at 1/8 and 1/4, as the default's last two
+    model, deep = build_model(shallow).eval(), build_model(config).eval()
+    assert isinstance(model.encoder.layer4, torch.nn.Identity)
+    inputs = torch.randn(1, 6, 64, 96)
+    with torch.inference_mode():
+        assert model(inputs).shape == deep(inputs).shape == (1, 1, 64, 96)
+    assert _parameters(model) < _parameters(deep) / 3  # the deepest stage holds most weights
+    with pytest.raises(ValueError, match="encoder depth is 1 to 5, not 6"):
+        config.with_depth(6)
+    with pytest.raises(ValueError, match=r"power of two below 2\^2 .*not 4"):
+        config.with_depth(2)  # no decoder block would be left at an output stride of 4
+
+
 @pytest.mark.parametrize("stride", [0, 3, 8])
 def test_the_output_stride_is_a_power_of_two_that_keeps_a_decoder_block(stride):
     with pytest.raises(ValueError, match=f"power of two below 2\\^3 .*not {stride}"):

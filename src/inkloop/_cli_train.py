@@ -11,6 +11,7 @@ from inkloop.io import segment_location
 from inkloop.settings import (
     CPU_BATCH,
     CUDA_BATCH,
+    ENCODER_DEPTHS,
     OUTPUT_STRIDES,
     Z_STEM_RUN,
     ModelConfig,
@@ -110,6 +111,13 @@ def add_train(commands) -> None:
         metavar="WIDTH",
         help=f"features of a z-stem before the UNet, shared over every run of {Z_STEM_RUN} "
         f"layers and pooled over z (0: none; default {ModelConfig.z_stem})",
+    )
+    train.add_argument(
+        "--encoder-depth",
+        type=int,
+        choices=ENCODER_DEPTHS,
+        help="encoder stages the UNet uses, each halving the resolution (default "
+        f"{ModelConfig().encoder_depth}); fewer make a cheaper step",
     )
     train.add_argument(
         "--output-stride",
@@ -220,7 +228,7 @@ def _train(args) -> int:
             encoder=_model_option(args, "encoder"),
             z_stem=_model_option(args, "z_stem"),
             output_stride=_model_option(args, "output_stride"),
-        ),
+        ).with_depth(_model_option(args, "encoder_depth")),
         train=TrainConfig(
             patch_size=args.patch_size,
             batch_size=args.batch_size,
@@ -272,7 +280,7 @@ MODEL_OPTIONS = {
     "z_start": None, "z_count": None, "reverse": Composition.reverse,
     "composition": Composition.mode, "mean_k": Composition.mean_k, "scale": Composition.scale,
     "encoder": ModelConfig.encoder, "z_stem": ModelConfig.z_stem,
-    "output_stride": ModelConfig.output_stride,
+    "output_stride": ModelConfig.output_stride, "encoder_depth": ModelConfig().encoder_depth,
 }  # fmt: skip
 
 

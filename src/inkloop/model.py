@@ -26,17 +26,21 @@ def build_model(config: ModelConfig, device="cpu"):
     import segmentation_models_pytorch as smp
 
     from inkloop.coarse import coarsen_output
+    from inkloop.shallow import drop_unused_stages
 
     config = resolve_encoder(config, device)
     check_encoder(config.encoder)
+    in_channels = 2 * config.z_stem if config.z_stem else config.in_channels
     unet = smp.Unet(
         encoder_name=config.encoder,
         encoder_weights=None,
-        encoder_depth=len(config.decoder_channels),
+        encoder_depth=config.encoder_depth,
         decoder_channels=list(config.decoder_channels),
-        in_channels=2 * config.z_stem if config.z_stem else config.in_channels,
+        in_channels=in_channels,
         classes=1,
     )
+    if config.encoder_depth < 5:  # smp's deepest
+        drop_unused_stages(unet.encoder, in_channels, config.encoder_depth)
     unet = coarsen_output(unet, config)
     if not config.z_stem:
         return unet

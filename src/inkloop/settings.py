@@ -7,7 +7,7 @@ engine's and the trainer's job. ``to_dict``/``from_dict`` write them into checkp
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from inkloop.compose import Z_MARGIN, Composition
@@ -30,6 +30,8 @@ AUTO_ENCODER = "auto"
 LIGHT_ENCODERS = ("resnet18", "tu-resnet10t", "resnet34", "efficientnet-b0", "mobilenet_v2")
 #: output strides the CLI and the Model panel offer (`ModelConfig.output_stride`)
 OUTPUT_STRIDES = (1, 2, 4, 8)
+#: encoder stages the CLI offers (`ModelConfig.with_depth`)
+ENCODER_DEPTHS = (3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,19 @@ class ModelConfig:
         """The decoder blocks the model runs: one per encoder stage, less one per halving of
         the output's resolution."""
         return len(self.decoder_channels) - (self.output_stride.bit_length() - 1)
+
+    @property
+    def encoder_depth(self) -> int:
+        """The encoder stages the UNet uses (smp's ``encoder_depth``): one per decoder width."""
+        return len(self.decoder_channels)
+
+    def with_depth(self, depth: int) -> ModelConfig:
+        """This config with ``depth`` encoder stages: the decoder blocks of the deepest stages
+        left out go with them, the others keep their widths."""
+        widths = self.decoder_channels
+        if not 1 <= depth <= len(widths):
+            raise ValueError(f"the encoder depth is 1 to {len(widths)}, not {depth}")
+        return replace(self, decoder_channels=widths[len(widths) - depth :])
 
     def to_dict(self) -> dict:
         return {**asdict(self), "decoder_channels": list(self.decoder_channels)}
