@@ -374,8 +374,10 @@ def test_the_output_stride_is_chosen_and_recorded(training_folder, tmp_path):
 def test_the_encoder_depth_is_chosen_and_recorded(training_folder, tmp_path):
     model, out = tmp_path / "model.pt", tmp_path / "ink.png"
     args = ["train", str(training_folder), "--out", str(model), "--overwrite", "--max-steps", "1"]
-    assert main([*args, "--encoder-depth", "4", *FAST]) == 0
-    assert load_checkpoint(model).model.encoder_depth == 4
+    assert main([*args, *FAST]) == 0
+    assert load_checkpoint(model).model.encoder_depth == 4  # the default
+    assert main([*args, "--encoder-depth", "5", *FAST]) == 0
+    assert load_checkpoint(model).model.encoder_depth == 5
     assert main(["predict", str(training_folder), "--model", str(model), "--out", str(out)]) == 0
     assert out.is_file()
 

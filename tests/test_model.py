@@ -192,11 +192,11 @@ def test_a_z_stem_model_round_trips_and_old_checkpoints_have_none(tmp_path):
 
 def test_a_coarse_output_leaves_out_the_last_decoder_blocks_and_upsamples_its_logits():
     config = ModelConfig(in_channels=6)
-    assert (config.output_stride, config.decoder_blocks) == (4, 3)  # the default
+    assert (config.output_stride, config.decoder_blocks) == (4, 2)  # the default
     model = build_model(config).eval()
     full = build_model(dataclasses.replace(config, output_stride=1)).eval()
-    assert len(model.decoder.blocks) == 3
-    assert len(full.decoder.blocks) == 5
+    assert len(model.decoder.blocks) == 2
+    assert len(full.decoder.blocks) == 4
     coarse = []
     model.segmentation_head.conv.register_forward_hook(lambda *call: coarse.append(call[2]))
     with torch.inference_mode():
@@ -230,11 +230,12 @@ def test_a_coarse_model_round_trips_and_old_checkpoints_predict_at_full_resoluti
 
 
 def test_a_shallower_encoder_leaves_out_its_deepest_stage_and_that_stage_s_decoder_block():
-    config = ModelConfig("resnet18", in_channels=6)  # smp builds all of its stages
-    shallow = config.with_depth(4)
-    assert (config.encoder_depth, shallow.encoder_depth) == (5, 4)
+    shallow = ModelConfig("resnet18", in_channels=6)  # smp builds all of its stages
+    config = shallow.with_depth(5)  # as before 2026-12-05
+    assert (config.encoder_depth, shallow.encoder_depth) == (5, 4)  # 4: the default
     assert shallow.decoder_channels == config.decoder_channels[1:]  # widths by resolution
-    assert shallow.decoder_blocks == 2  # at 1/8 and 1/4, as the default's last two
+    assert shallow.decoder_blocks == 2  # at 1/8 and 1/4, as the deeper one's last two
+    assert shallow.with_depth(4) is shallow
     model, deep = build_model(shallow).eval(), build_model(config).eval()
     assert isinstance(model.encoder.layer4, torch.nn.Identity)
     inputs = torch.randn(1, 6, 64, 96)

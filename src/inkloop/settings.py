@@ -30,8 +30,12 @@ AUTO_ENCODER = "auto"
 LIGHT_ENCODERS = ("resnet18", "tu-resnet10t", "resnet34", "efficientnet-b0", "mobilenet_v2")
 #: output strides the CLI and the Model panel offer (`ModelConfig.output_stride`)
 OUTPUT_STRIDES = (1, 2, 4, 8)
-#: encoder stages the CLI offers (`ModelConfig.with_depth`)
-ENCODER_DEPTHS = (3, 4, 5)
+#: encoder stages the CLI and the Model panel offer (`ModelConfig.with_depth`); three lost on
+#: real CT (docs/quality.md, "A shallower encoder") and rule out an output stride of 8
+ENCODER_DEPTHS = (4, 5)
+#: the UNet decoder's width after each encoder stage at the deepest the CLI offers, deepest
+#: first; a shallower model has the last of them (`ModelConfig.with_depth`)
+DECODER_WIDTHS = (128, 64, 32, 16, 16)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,16 @@ class ModelConfig:
     lighter tu-resnet10t on other CPUs (`inkloop.model.default_encoder`); with the slim decoder
     the one it picks predicts a 1024² viewport in under a second on two CPU cores (README).
 
-    ``decoder_channels`` has a width per encoder stage, as in smp; ``output_stride`` > 1 leaves
-    out the last log2(``output_stride``) decoder blocks and upsamples the logits of the last
-    one kept (`inkloop.coarse`): 4 by default, 1 in checkpoints from before it.
+    ``decoder_channels`` has a width per encoder stage, as in smp: four by default, so the
+    encoder stops at 1/16 resolution (`with_depth`; resnet18's fifth stage holds two thirds of
+    its weights and, on two CPU cores, 40% of a step; checkpoints from before 2026-12-05,
+    nineteenth session, have five). ``output_stride`` > 1 leaves out the last
+    log2(``output_stride``) decoder blocks and upsamples the logits of the last one kept
+    (`inkloop.coarse`): 4 by default, 1 in checkpoints from before it.
     """
 
     encoder: str = AUTO_ENCODER
-    decoder_channels: tuple[int, ...] = (128, 64, 32, 16, 16)
+    decoder_channels: tuple[int, ...] = DECODER_WIDTHS[1:]  # depth 4
     in_channels: int = 16
     z_stem: int = 0
     output_stride: int = 4
@@ -83,12 +90,13 @@ class ModelConfig:
         return len(self.decoder_channels)
 
     def with_depth(self, depth: int) -> ModelConfig:
-        """This config with ``depth`` encoder stages: the decoder blocks of the deepest stages
-        left out go with them, the others keep their widths."""
-        widths = self.decoder_channels
-        if not 1 <= depth <= len(widths):
-            raise ValueError(f"the encoder depth is 1 to {len(widths)}, not {depth}")
-        return replace(self, decoder_channels=widths[len(widths) - depth :])
+        """This config with ``depth`` encoder stages and the `DECODER_WIDTHS` that go with
+        them; itself where it has that depth already (its own widths kept)."""
+        if depth == self.encoder_depth:
+            return self
+        if not 1 <= depth <= len(DECODER_WIDTHS):
+            raise ValueError(f"the encoder depth is 1 to {len(DECODER_WIDTHS)}, not {depth}")
+        return replace(self, decoder_channels=DECODER_WIDTHS[len(DECODER_WIDTHS) - depth :])
 
     def to_dict(self) -> dict:
         return {**asdict(self), "decoder_channels": list(self.decoder_channels)}

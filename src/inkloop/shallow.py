@@ -22,9 +22,10 @@ def drop_unused_stages(encoder: nn.Module, in_channels: int, depth: int) -> None
         for module in encoder.modules()
     ]
     training = encoder.training
-    try:  # eval: BatchNorm takes the 1 x 1 map of the deepest stage
+    side = 2 ** (depth + 2)  # 4 x 4 at the deepest stage: room for any kernel before it
+    try:
         with torch.no_grad():
-            encoder.eval()(torch.zeros(1, in_channels, 2**depth, 2**depth))
+            encoder.eval()(torch.zeros(1, in_channels, side, side))
     finally:
         encoder.train(training)
         for hook in hooks:

@@ -11,7 +11,13 @@ from qtpy.QtWidgets import QFileDialog
 
 from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
 from inkloop.engine import RunStarted, State, StateChanged
-from inkloop.settings import Augmentations, EngineSettings, ModelConfig, TrainConfig
+from inkloop.settings import (
+    DECODER_WIDTHS,
+    Augmentations,
+    EngineSettings,
+    ModelConfig,
+    TrainConfig,
+)
 from tests._helpers import tiny_model, tiny_training
 from tests._napari._gui import messages
 
@@ -35,15 +41,20 @@ def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot
     assert panel.body.isVisibleTo(panel)
     assert panel.encoder.currentText() == tiny_model().encoder
     for stride, shown in ((2, "per 2 × 2 px"), (16, "per 16 × 16 px")):  # 16: API only
-        model = ModelConfig(output_stride=stride)
+        model = ModelConfig(decoder_channels=DECODER_WIDTHS, output_stride=stride)
         panel.show_settings(EngineSettings(model=model))
         assert panel.output_stride.currentText() == shown
         assert panel.apply(EngineSettings()).model == model
+    shallow = ModelConfig().with_depth(3)  # API only
+    panel.show_settings(EngineSettings(model=shallow))
+    assert panel.depth.currentText() == "3 stages"
+    assert panel.apply(EngineSettings()).model == shallow
 
 
 def test_changed_controls_change_the_settings(panel, qtbot):
     panel.encoder.setCurrentText("resnet34")
     panel.output_stride.setCurrentText("every pixel")
+    panel.depth.setCurrentText("5 stages")
     panel.patch_size.setValue(256)
     panel.batch_size.setValue(4)
     panel.lr.stepBy(4)  # four quarter-decades up: 1e-3 -> 1e-2
@@ -52,7 +63,7 @@ def test_changed_controls_change_the_settings(panel, qtbot):
 
     settings = panel.apply(EngineSettings())
 
-    assert settings.model == ModelConfig(encoder="resnet34", output_stride=1)
+    assert settings.model == ModelConfig(encoder="resnet34", output_stride=1).with_depth(5)
     train = TrainConfig(patch_size=256, batch_size=4, lr=1e-2, augment=NO_AUGMENTATION)
     assert settings.train == dataclasses.replace(train, device="cpu")
     panel.augment.setChecked(True)
@@ -91,6 +102,7 @@ def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
     assert "earlier.pt" in panel.checkpoint_label.text()
     assert not panel.encoder.isEnabled()
     assert not panel.output_stride.isEnabled()
+    assert not panel.depth.isEnabled()
     assert "loaded model brings its own encoder" in panel.encoder.toolTip()
     assert "its own output stride" in panel.output_stride.toolTip()
     with qtbot.waitSignal(panel.checkpoint_changed) as signal:
@@ -99,6 +111,7 @@ def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert panel.encoder.isEnabled()
     assert panel.output_stride.isEnabled()
+    assert panel.depth.isEnabled()
     assert not panel.clear_button.isEnabled()
 
 

@@ -167,7 +167,7 @@ def test_every_offered_encoder_gets_every_rewrite_and_predicts_what_it_does(enco
     assert _batch_norms_after_convolutions(torch.fx.symbolic_trace(model)) > 0
     assert _batch_norms_after_convolutions(graph) == 0
     assert _concatenations_into_convolutions(graph) == 0
-    assert _upsampled_convolutions(graph) == config.decoder_blocks == 3
+    assert _upsampled_convolutions(graph) == config.decoder_blocks == 2
     inputs = torch.rand(2, 6, 96, 128)
     with torch.inference_mode():
         expected = model.eval()(inputs)

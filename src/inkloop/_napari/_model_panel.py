@@ -27,6 +27,7 @@ from inkloop.io import check_writable
 from inkloop.settings import (
     CPU_BATCH,
     CUDA_BATCH,
+    ENCODER_DEPTHS,
     LIGHT_ENCODERS,
     NO_AUGMENTATION,
     OUTPUT_STRIDES,
@@ -41,6 +42,10 @@ MODEL_FILES = "inkloop model (*.pt)"
 ENCODER_TIP = (
     "UNet encoder: any smp encoder name, or tu-<timm model>. auto: resnet18 on a GPU or a CPU "
     "with bf16, the lighter tu-resnet10t on other CPUs (it learns more per second there)"
+)
+DEPTH_TIP = (
+    "Encoder stages the UNet uses, each halving the resolution: fewer make a cheaper step "
+    "(more learning per second on a CPU), more see wider context"
 )
 OUTPUT_TIP = (
     "Model pixels (image pixels at full resolution) per side of each predicted value, "
@@ -117,7 +122,7 @@ class ModelPanel(QGroupBox):
             device=self.device.currentText(),
         )
         model = dataclasses.replace(
-            settings.model,
+            settings.model.with_depth(self.depth.currentData()),
             encoder=self.encoder.currentText().strip(),
             output_stride=self.output_stride.currentData(),
         )
@@ -127,6 +132,8 @@ class ModelPanel(QGroupBox):
         """Show ``settings``' model, training and checkpoint choices in the controls."""
         train = settings.train
         _set_text(self.encoder, settings.model.encoder)
+        depth = settings.model.encoder_depth
+        _set_text(self.depth, _depth_text(depth), depth)
         stride = settings.model.output_stride
         _set_text(self.output_stride, _stride_text(stride), stride)
         set_quietly(self.patch_size, "setValue", train.patch_size)
@@ -167,6 +174,10 @@ class ModelPanel(QGroupBox):
         self.encoder.setObjectName("encoder_combo")
         self.encoder.setEditable(True)
         self.encoder.addItems(ENCODERS)
+        self.depth = QComboBox()
+        self.depth.setObjectName("encoder_depth_combo")
+        for depth in ENCODER_DEPTHS:
+            self.depth.addItem(_depth_text(depth), depth)
         self.output_stride = QComboBox()
         self.output_stride.setObjectName("output_stride_combo")
         for stride in OUTPUT_STRIDES:
@@ -207,6 +218,7 @@ class ModelPanel(QGroupBox):
         form = QFormLayout(self.body)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Encoder", self.encoder)
+        form.addRow("Depth", self.depth)
         form.addRow("Output", self.output_stride)
         form.addRow("Patch size", self.patch_size)
         form.addRow("Batch size", self.batch_size)
@@ -235,6 +247,7 @@ class ModelPanel(QGroupBox):
         self.checkpoint_label.setToolTip(str(path or ""))
         self.clear_button.setEnabled(path is not None)
         for control, tip, what in ((self.encoder, ENCODER_TIP, "encoder"),
+                                   (self.depth, DEPTH_TIP, "depth"),
                                    (self.output_stride, OUTPUT_TIP, "output stride")):  # fmt: skip
             control.setEnabled(path is None)
             control.setToolTip(FROM_CHECKPOINT.format(what) if path else tip)
@@ -269,6 +282,10 @@ class ModelPanel(QGroupBox):
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")
+
+
+def _depth_text(depth: int) -> str:
+    return f"{depth} stages"
 
 
 def _stride_text(stride: int) -> str:
