@@ -39,8 +39,7 @@ def build_model(config: ModelConfig, device="cpu"):
         in_channels=in_channels,
         classes=1,
     )
-    if config.encoder_depth < 5:  # smp's deepest
-        drop_unused_stages(unet.encoder, in_channels, config.encoder_depth)
+    drop_unused_stages(unet.encoder, in_channels, config.encoder_depth)
     unet = coarsen_output(unet, config)
     if not config.z_stem:
         return unet
