@@ -85,9 +85,10 @@ def _segment(cache: Path, size: int) -> Path:
 def _model(segment_path: Path, out: Path, device: str) -> Path:
     """A default-config checkpoint (random weights: speed does not depend on them), with
     the encoder the default picks for ``device``."""
+    from inkloop.checkpoint import Checkpoint, save_checkpoint
     from inkloop.compose import Composition, sample_normalisation
     from inkloop.io import open_segment
-    from inkloop.model import Checkpoint, model_for, pick_device, save_checkpoint
+    from inkloop.model import model_for, pick_device
 
     segment = open_segment(segment_path)
     composition = Composition().resolve(segment.shape[0])
@@ -104,7 +105,7 @@ def _model(segment_path: Path, out: Path, device: str) -> Path:
 
 
 def _predictor(segment, model: Path, device: str):
-    from inkloop.model import load_checkpoint
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.predict import Predictor
 
     return Predictor.from_checkpoint(load_checkpoint(model), segment, device=device)
@@ -166,8 +167,8 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     """Output megapixels/s of the blocks written several ways, and the setup's seconds."""
     import torch
 
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment
-    from inkloop.model import load_checkpoint
     from inkloop.predict import Predictor, predict_into
 
     started = time.perf_counter()

@@ -103,7 +103,7 @@ def test_a_named_output_that_exists_is_refused_unless_overwrite(
 
 
 def test_stderr_names_the_layers_the_model_reads(training_folder, model, tmp_path, capsys):
-    from inkloop.model import load_checkpoint
+    from inkloop.checkpoint import load_checkpoint
 
     window = load_checkpoint(model).composition
     out = tmp_path / "p.png"
@@ -163,8 +163,8 @@ def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path
 def test_a_checkpoint_without_layer_numbers_places_its_window_by_position(model, tmp_path):
     import dataclasses
 
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment
-    from inkloop.model import load_checkpoint
     from inkloop.predict import model_window
     from inkloop.synthetic import write_segment
 

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+from inkloop.checkpoint import load_checkpoint
 from inkloop.cli import main
 from inkloop.io import sample_segment_path, write_png
-from inkloop.model import cpu_has_bf16, default_encoder, load_checkpoint
+from inkloop.model import cpu_has_bf16, default_encoder
 from inkloop.rounds import read_rounds
 from tests._helpers import interrupt_when_training
 

@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from inkloop.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import (
-    Checkpoint,
     autocast,
     build_model,
     cpu_has_bf16,
     default_encoder,
-    load_checkpoint,
     model_for,
     pick_device,
-    save_checkpoint,
 )
 from inkloop.settings import ModelConfig
 from inkloop.zstem import ZStem, ZStemUnet

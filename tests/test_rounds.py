@@ -77,8 +77,8 @@ def test_a_failed_append_keeps_the_old_rounds(tmp_path: Path, monkeypatch):
 
 
 def test_inkloop_info_names_the_round_a_checkpoint_was_trained_on(segment_folder, tmp_path):
+    from inkloop.checkpoint import describe_checkpoint
     from inkloop.io import open_segment
-    from inkloop.model import describe_checkpoint
     from tests._engine import engine_for
     from tests._events import Recorder
 

@@ -37,7 +37,7 @@ def _info(args) -> int:
     from inkloop.io import open_segment
 
     if str(args.segment).endswith(".pt"):
-        from inkloop.model import describe_checkpoint
+        from inkloop.checkpoint import describe_checkpoint
 
         print(json.dumps(describe_checkpoint(args.segment)))
         return 0

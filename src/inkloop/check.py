@@ -181,7 +181,7 @@ def _check_model(model, segment, mask, profile, device, report, lines):
     """The model's orientation on ``segment``, read at the layers it was trained on, or where
     the stack lacks them (predict refuses it and sends the user here) at the suggested window
     of its size; returns the count, start and name of the window it read."""
-    from inkloop.model import load_checkpoint
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.predict import Predictor, model_window
 
     checkpoint = load_checkpoint(model)

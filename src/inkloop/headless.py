@@ -103,8 +103,8 @@ def predict_to_file(
     """One segment (or a region of it) into ``out``, block by block in this process, after
     every check; the model reads the layers it was trained on, or its window moved to
     ``z_start`` (`model_window`)."""
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment, prediction_output
-    from inkloop.model import load_checkpoint
     from inkloop.predict import Predictor, check_region, model_window, predict_into
 
     prediction_output(out)
@@ -161,7 +161,7 @@ def predict_segments(
     whole) and is skipped unless ``overwrite``: a batch resumes where it stopped.
     ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
     `predict_to_file`."""
-    from inkloop.model import load_checkpoint
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.predict import model_window
     from inkloop.predict.batch import Job, plan_jobs
 

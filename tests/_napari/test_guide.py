@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inkloop.checkpoint import describe_checkpoint
 from inkloop.engine import State
 from inkloop.io import write_png
-from inkloop.model import describe_checkpoint
 from inkloop.rounds import read_rounds
 from inkloop.uncertainty import MIN_UNLABELLED, uncertainty
 from tests._napari._gui import messages, paint_left_half

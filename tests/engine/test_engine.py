@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import (
     CheckpointSaved,
     Failed,
@@ -21,7 +22,6 @@ from inkloop.engine import (
 )
 from inkloop.engine._commands import Command, Predict, Prepare
 from inkloop.io import open_segment
-from inkloop.model import load_checkpoint
 from inkloop.train import LabelError
 from tests._engine import WHOLE, engine_for, predictions, rounds_done
 from tests._events import TIMEOUT, Recorder, state_reached, steps_done

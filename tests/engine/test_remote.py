@@ -12,6 +12,7 @@ import threading
 import numpy as np
 import pytest
 
+from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import (
     CheckpointSaved,
     Failed,
@@ -23,7 +24,6 @@ from inkloop.engine import (
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
 from inkloop.engine._wire import Hello, encode
-from inkloop.model import load_checkpoint
 from tests._engine import folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
 

@@ -8,9 +8,10 @@ import warnings
 import pytest
 import torch
 
+from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Normalisation
 from inkloop.io import open_segment
-from inkloop.model import Checkpoint, build_model
+from inkloop.model import build_model
 from inkloop.predict import Predictor, _graph, inference_graph, refresh_inference_graph
 from inkloop.predict._upsampled import UpsampledConv
 from inkloop.settings import LIGHT_ENCODERS, ModelConfig

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from inkloop.checkpoint import load_checkpoint
 from inkloop.compose import sample_normalisation
-from inkloop.model import check_encoder, load_checkpoint
+from inkloop.model import check_encoder
 from inkloop.settings import EngineSettings
 
 

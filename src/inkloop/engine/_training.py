@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from inkloop.checkpoint import save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule
 from inkloop.engine._session import Session
-from inkloop.model import save_checkpoint
 
 
 class Training:

@@ -60,7 +60,7 @@ def predict_jobs(
     stay. ``z_start`` moves the model's window (`model_window`)."""
     from distributed import as_completed, futures_of
 
-    from inkloop.model import load_checkpoint
+    from inkloop.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(model)
     pending: dict[Job, tuple[PredictionFile, set]] = {}  # jobs differ in their outputs

@@ -270,7 +270,7 @@ class Predictor:
 def _model_from_file(path: str, stamp: int):
     """A checkpoint's model, built once per process however many predictors arrive with it
     (``stamp``: the file's mtime, so a rewritten checkpoint is read again)."""
-    from inkloop.model import load_checkpoint
+    from inkloop.checkpoint import load_checkpoint
 
     return inference_graph(load_checkpoint(path).build())
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from inkloop._transfer import to_device
+from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import Checkpoint, autocast, mixed_precision, model_for, pick_device
+from inkloop.model import autocast, mixed_precision, model_for, pick_device
 from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage

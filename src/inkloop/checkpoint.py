@@ -1,0 +1,134 @@
+"""Checkpoints: the weights with everything needed to predict, one file each."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inkloop.compose import Composition, Normalisation
+from inkloop.io import atomic_path
+from inkloop.model import build_model
+from inkloop.settings import ModelConfig, TrainConfig
+
+CHECKPOINT_FORMAT = "inkloop-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Weights with the full recipe to predict: composition, normalisation, patch size, model;
+    and how they were trained (``train``: the TrainConfig, None in checkpoints from before
+    inkloop recorded it).
+
+    ``normalisation`` is the range measured on the training segment (prediction on another
+    segment measures its own with the same percentiles); ``provenance`` summarises the labels.
+    """
+
+    model: ModelConfig
+    composition: Composition
+    normalisation: Normalisation
+    patch_size: int
+    step: int
+    state_dict: dict = field(repr=False)
+    provenance: dict = field(default_factory=dict)
+    train: TrainConfig | None = None
+    logit_offset: float = 0.0  # subtracted from the logits: see Trainer.logit_offset
+    layers: tuple[int, ...] = ()  # file numbers of the window's layers (`model_window`)
+
+    def build(self):
+        """The model with these weights, in eval mode, on the CPU."""
+        model = build_model(self.model)
+        model.load_state_dict(self.state_dict)
+        return model.eval()
+
+
+def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
+    """Write the checkpoint as one file, atomically (a crash never leaves half a file)."""
+    import torch
+
+    path = Path(path).expanduser()
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "model": checkpoint.model.to_dict(),
+        "composition": checkpoint.composition.to_dict(),
+        "normalisation": checkpoint.normalisation.to_dict(),
+        "patch_size": checkpoint.patch_size,
+        "step": checkpoint.step,
+        "provenance": checkpoint.provenance,
+        "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
+        "logit_offset": checkpoint.logit_offset,
+        "layers": list(checkpoint.layers),
+        "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
+    }
+    with atomic_path(path) as temp, open(temp, "wb") as stream:
+        torch.save(payload, stream)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled)."""
+    import torch
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        # torch's own message is a pickle opcode or a page of advice: say what it means
+        problem = (
+            "it holds pickled objects, which inkloop never loads"
+            if "Unsupported global" in str(error)
+            else "not a PyTorch file, or cut short"
+        )
+        raise ValueError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not an inkloop checkpoint")
+    if payload["version"] > CHECKPOINT_VERSION:
+        raise ValueError(f"{path}: checkpoint version {payload['version']} is newer than inkloop")
+    return Checkpoint(
+        model=ModelConfig.from_dict(payload["model"]),
+        # checkpoints from before `scale` existed were trained at full resolution
+        composition=Composition(**{"scale": 1, **payload["composition"]}),
+        normalisation=Normalisation.from_dict(payload["normalisation"]),
+        patch_size=int(payload["patch_size"]),
+        step=int(payload["step"]),
+        state_dict=payload["state_dict"],
+        provenance=payload["provenance"],
+        train=TrainConfig.from_dict(payload["train"]) if payload.get("train") else None,
+        logit_offset=float(payload.get("logit_offset", 0.0)),  # 0 before calibration existed
+        layers=tuple(int(n) for n in payload.get("layers", ())),  # () before they were kept
+    )
+
+
+def describe_checkpoint(path: str | Path) -> dict:
+    """What a checkpoint holds, JSON-ready (for `inkloop info MODEL.pt`)."""
+    checkpoint = load_checkpoint(path)
+    parameters = sum(int(tensor.numel()) for tensor in checkpoint.state_dict.values())
+    return {
+        "path": str(Path(path).expanduser()),
+        "step": checkpoint.step,
+        "model": {**checkpoint.model.to_dict(), "parameters": parameters},
+        "composition": checkpoint.composition.to_dict(),
+        "normalisation": checkpoint.normalisation.to_dict(),
+        "patch_size": checkpoint.patch_size,
+        "logit_offset": checkpoint.logit_offset,
+        "layers": list(checkpoint.layers),
+        "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
+        "provenance": checkpoint.provenance,
+        "round": _round_of(checkpoint.provenance),
+    }
+
+
+def _round_of(provenance: dict) -> dict | None:
+    """The recorded round whose labels this checkpoint was trained on (the latest of them)."""
+    from inkloop.rounds import read_rounds
+
+    labels_hash = provenance.get("labels", {}).get("hash")
+    if not labels_hash or not provenance.get("rounds_file"):
+        return None
+    rounds = [r for r in read_rounds(provenance["rounds_file"]) if r.labels_hash == labels_hash]
+    return rounds[-1].to_dict() if rounds else None
