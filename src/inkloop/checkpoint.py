@@ -39,8 +39,22 @@ class Checkpoint:
     def build(self):
         """The model with these weights, in eval mode, on the CPU."""
         model = build_model(self.model)
-        model.load_state_dict(self.state_dict)
+        model.load_state_dict(_without_dropped_modules(self.state_dict, model))
         return model.eval()
+
+
+def _without_dropped_modules(state_dict: dict, model) -> dict:
+    """``state_dict`` less the weights of modules ``model`` holds as ``nn.Identity``.
+
+    Checkpoints saved before `inkloop.shallow` left out the encoder modules a forward pass
+    never calls (efficientnet's head at any depth, a resnet's deepest stage at depth 4)
+    still hold their weights; every other mismatch still fails the strict load."""
+    from torch import nn
+
+    dropped = tuple(
+        f"{name}." for name, module in model.named_modules() if isinstance(module, nn.Identity)
+    )
+    return {key: value for key, value in state_dict.items() if not key.startswith(dropped)}
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:

@@ -107,10 +107,11 @@ def check_encoder(name: str) -> None:
         return
     if name.startswith("tu-") and timm.is_model(name[3:]):
         return
-    known = [*smp_names, *(f"tu-{model}" for model in timm.list_models())]
-    close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
     if not name.startswith("tu-") and timm.is_model(name):
         close = [f"tu-{name}"]  # a timm model, named without the prefix smp wants
+    else:
+        known = [*smp_names, *(f"tu-{model}" for model in timm.list_models())]
+        close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise ValueError(f"unknown encoder {name!r}; {hint}(any smp encoder, or tu-<timm model>)")
 
@@ -130,9 +131,12 @@ def pick_device(name: str = "auto"):
     except RuntimeError:  # torch's message lists every backend it was ever built for
         raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda, cuda:N or mps") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch sees no CUDA GPU here")
+        raise ValueError(f"device {name!r} asked for, but torch sees no CUDA GPU here")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ValueError(f"device {name!r} asked for, but torch sees {count} CUDA GPU(s) here")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("--device mps asked for, but this torch has no MPS support here")
+        raise ValueError(f"device {name!r} asked for, but this torch has no MPS support here")
     return device
 
 

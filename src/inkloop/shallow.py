@@ -1,10 +1,15 @@
-"""A shallower encoder that holds only the stages it runs.
+"""An encoder that holds only the modules it runs.
 
 smp builds every stage of an encoder whatever its ``encoder_depth`` and only skips the deeper
 ones in ``forward``: a resnet18 at depth 4 keeps its layer4, two thirds of its weights, which
 the optimiser, the weight average and every checkpoint would carry for nothing. On two CPU
 cores at the default output stride, depth 4 makes a training step ~1.7x cheaper
 (docs/quality.md, "A shallower encoder").
+
+Only the encoder's own children are dropped: a resnet's stages, efficientnet's unused head.
+timm's ``tu-`` encoders are built shallow already. mobilenet_v2 and efficientnet keep their
+stages in one container, and smp 0.6 runs their deepest stage at depth 4 too (its loop stops
+one stage late), so they keep it.
 """
 
 from __future__ import annotations
