@@ -78,10 +78,10 @@ def default_encoder(device="cpu") -> str:
     """The encoder an ``auto`` model gets on ``device`` (a torch.device or its name).
 
     resnet18 where a training step is cheap: a GPU, or a CPU with native bf16. On other CPUs
-    (AVX2 only) a resnet18 step takes ~5x longer, and tu-resnet10t (half the weights, a
-    narrower stem) learns more per second: on the real-CT protocol at 300 s, median F0.5
-    0.43 and 0.61 against 0.31 and 0.45, and a 1024² viewport in 0.76 s against 1.09 s
-    (docs/quality.md, "A lighter encoder where steps are dear").
+    (AVX2 only) tu-resnet10t (half the weights, a narrower stem) learns more per second: on
+    the real-CT protocol it won every 60 s pair by 0.10-0.16 at four stages, and at 300 s
+    resnet18 gained one fold and lost the other (docs/quality.md, "A lighter encoder where
+    steps are dear" and "resnet18 again on the AVX2 kind").
     """
     kind = device if isinstance(device, str) else device.type
     if kind.split(":")[0] == "cpu" and not cpu_has_bf16():
