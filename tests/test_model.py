@@ -9,7 +9,7 @@ import pytest
 import torch
 import torchvision
 
-from inkloop.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from inkloop.checkpoint import Checkpoint, describe_checkpoint, load_checkpoint, save_checkpoint
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import (
     autocast,
@@ -103,7 +103,7 @@ def test_checkpoints_from_before_scales_read_full_resolution(tmp_path):
     assert (old.composition.scale, old.logit_offset) == (1, 0.0)
 
 
-def test_checkpoints_that_still_hold_a_dropped_stage_build_the_same_model():
+def test_checkpoints_that_still_hold_a_dropped_stage_build_the_same_model(tmp_path):
     config = ModelConfig(encoder="resnet18", in_channels=3)  # four stages: layer4 is dropped
     model = build_model(config).eval()
     layer4 = torchvision.models.resnet18().layer4.state_dict()  # what smp's encoder held
@@ -112,6 +112,9 @@ def test_checkpoints_that_still_hold_a_dropped_stage_build_the_same_model():
     inputs = torch.randn(1, 3, 64, 64)
     with torch.inference_mode():
         torch.testing.assert_close(old.build()(inputs), model(inputs))
+    # `inkloop info` counts the weights the model trains, not the stale stage or BN statistics
+    described = describe_checkpoint(save_checkpoint(tmp_path / "old.pt", old))
+    assert described["model"]["parameters"] == sum(w.numel() for w in model.parameters())
     wrong = dataclasses.replace(old, state_dict={**stale, "decoder.extra.weight": torch.zeros(1)})
     with pytest.raises(RuntimeError, match=r"decoder\.extra\.weight"):
         wrong.build()

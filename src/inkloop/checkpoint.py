@@ -121,7 +121,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 def describe_checkpoint(path: str | Path) -> dict:
     """What a checkpoint holds, JSON-ready (for `inkloop info MODEL.pt`)."""
     checkpoint = load_checkpoint(path)
-    parameters = sum(int(tensor.numel()) for tensor in checkpoint.state_dict.values())
+    # the model's trainable weights: not BatchNorm statistics, nor the weights of modules an
+    # old checkpoint still holds that the model leaves out (`_without_dropped_modules`)
+    parameters = sum(int(weight.numel()) for weight in checkpoint.build().parameters())
     return {
         "path": str(Path(path).expanduser()),
         "step": checkpoint.step,
