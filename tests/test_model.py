@@ -270,6 +270,9 @@ def test_a_shallower_encoder_leaves_out_its_deepest_stage_and_that_stage_s_decod
         config.with_depth(6)
     with pytest.raises(ValueError, match=r"power of two below 2\^2 .*not 4"):
         config.with_depth(2)  # no decoder block would be left at an output stride of 4
+    finest = config.with_depth(5, output_stride=16)  # 16 fits five stages only
+    assert finest.with_depth(4, output_stride=8) == shallow.with_depth(4, output_stride=8)
+    assert finest.with_depth(4, output_stride=8).output_stride == 8
 
 
 @pytest.mark.parametrize("stride", [0, 3, 8])

@@ -89,14 +89,17 @@ class ModelConfig:
         """The encoder stages the UNet uses (smp's ``encoder_depth``): one per decoder width."""
         return len(self.decoder_channels)
 
-    def with_depth(self, depth: int) -> ModelConfig:
+    def with_depth(self, depth: int, output_stride: int | None = None) -> ModelConfig:
         """This config with ``depth`` encoder stages and the `DECODER_WIDTHS` that go with
-        them; itself where it has that depth already (its own widths kept)."""
+        them (its own widths where it has that depth already), and ``output_stride`` if given:
+        both at once, as a stride may fit one depth only (16 needs five stages)."""
+        stride = self.output_stride if output_stride is None else output_stride
         if depth == self.encoder_depth:
-            return self
+            return self if stride == self.output_stride else replace(self, output_stride=stride)
         if not 1 <= depth <= len(DECODER_WIDTHS):
             raise ValueError(f"the encoder depth is 1 to {len(DECODER_WIDTHS)}, not {depth}")
-        return replace(self, decoder_channels=DECODER_WIDTHS[len(DECODER_WIDTHS) - depth :])
+        widths = DECODER_WIDTHS[len(DECODER_WIDTHS) - depth :]
+        return replace(self, decoder_channels=widths, output_stride=stride)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "decoder_channels": list(self.decoder_channels)}

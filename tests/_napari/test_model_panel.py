@@ -51,6 +51,22 @@ def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot
     assert panel.apply(EngineSettings()).model == shallow
 
 
+def test_depth_and_stride_change_together(panel):
+    deep = ModelConfig(decoder_channels=DECODER_WIDTHS, output_stride=16)  # 16: five stages only
+    panel.show_settings(EngineSettings(model=deep))
+    panel.depth.setCurrentText("4 stages")
+    panel.output_stride.setCurrentText("per 8 × 8 px")
+    assert panel.apply(EngineSettings(model=deep)).model == ModelConfig(output_stride=8)
+
+
+def test_depth_and_stride_change_together_whatever_the_order(panel):
+    deep = ModelConfig(decoder_channels=DECODER_WIDTHS, output_stride=16)  # 16: five stages only
+    panel.show_settings(EngineSettings(model=deep))
+    panel.depth.setCurrentText("4 stages")
+    panel.output_stride.setCurrentText("per 8 × 8 px")
+    assert panel.apply(EngineSettings(model=deep)).model == ModelConfig(output_stride=8)
+
+
 def test_changed_controls_change_the_settings(panel, qtbot):
     panel.encoder.setCurrentText("resnet34")
     panel.output_stride.setCurrentText("every pixel")

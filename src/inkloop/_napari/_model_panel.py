@@ -121,10 +121,9 @@ class ModelPanel(QGroupBox):
             augment=augment,
             device=self.device.currentText(),
         )
+        depth, stride = self.depth.currentData(), self.output_stride.currentData()
         model = dataclasses.replace(
-            settings.model.with_depth(self.depth.currentData()),
-            encoder=self.encoder.currentText().strip(),
-            output_stride=self.output_stride.currentData(),
+            settings.model.with_depth(depth, stride), encoder=self.encoder.currentText().strip()
         )
         return dataclasses.replace(settings, model=model, train=train, init=self.init)
 
