@@ -59,14 +59,6 @@ def test_depth_and_stride_change_together(panel):
     assert panel.apply(EngineSettings(model=deep)).model == ModelConfig(output_stride=8)
 
 
-def test_depth_and_stride_change_together_whatever_the_order(panel):
-    deep = ModelConfig(decoder_channels=DECODER_WIDTHS, output_stride=16)  # 16: five stages only
-    panel.show_settings(EngineSettings(model=deep))
-    panel.depth.setCurrentText("4 stages")
-    panel.output_stride.setCurrentText("per 8 × 8 px")
-    assert panel.apply(EngineSettings(model=deep)).model == ModelConfig(output_stride=8)
-
-
 def test_changed_controls_change_the_settings(panel, qtbot):
     panel.encoder.setCurrentText("resnet34")
     panel.output_stride.setCurrentText("every pixel")
