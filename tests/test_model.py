@@ -259,7 +259,7 @@ def test_a_shallower_encoder_leaves_out_its_deepest_stage_and_that_stage_s_decod
     assert (config.encoder_depth, shallow.encoder_depth) == (5, 4)  # 4: the default
     assert shallow.decoder_channels == config.decoder_channels[1:]  # widths by resolution
     assert shallow.decoder_blocks == 2  # at 1/8 and 1/4, as the deeper one's last two
-    assert shallow.with_depth(4) is shallow
+    assert shallow.with_depth(4) == shallow
     model, deep = build_model(shallow).eval(), build_model(config).eval()
     assert isinstance(model.encoder.layer4, torch.nn.Identity)
     inputs = torch.randn(1, 6, 64, 96)

@@ -93,13 +93,14 @@ class ModelConfig:
         """This config with ``depth`` encoder stages and the `DECODER_WIDTHS` that go with
         them (its own widths where it has that depth already), and ``output_stride`` if given:
         both at once, as a stride may fit one depth only (16 needs five stages)."""
-        stride = self.output_stride if output_stride is None else output_stride
-        if depth == self.encoder_depth:
-            return self if stride == self.output_stride else replace(self, output_stride=stride)
         if not 1 <= depth <= len(DECODER_WIDTHS):
             raise ValueError(f"the encoder depth is 1 to {len(DECODER_WIDTHS)}, not {depth}")
         widths = DECODER_WIDTHS[len(DECODER_WIDTHS) - depth :]
-        return replace(self, decoder_channels=widths, output_stride=stride)
+        return replace(
+            self,
+            decoder_channels=self.decoder_channels if depth == self.encoder_depth else widths,
+            output_stride=self.output_stride if output_stride is None else output_stride,
+        )
 
     def to_dict(self) -> dict:
         return {**asdict(self), "decoder_channels": list(self.decoder_channels)}
