@@ -183,6 +183,7 @@ def _train(args) -> int:
         labels_from_prediction,
         load_labels,
         open_segment,
+        probability_map_message,
         rounds_path_for,
     )
     from inkloop.settings import EngineSettings
@@ -207,7 +208,9 @@ def _train(args) -> int:
         rounds, accepted = rounds_path_for(args.out), int(supervised.sum())
     else:
         ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
-        _refuse_probability_map(ink, supervised, sources["labels_file"])
+        problem = probability_map_message(ink, supervised, sources["labels_file"])
+        if problem:
+            raise ValueError(f"{problem}; --labels-from-prediction turns one into labels")
         # beside the labels, as the dock keeps them; the bundled sample's are part of the
         # installation, so its rounds go beside the checkpoint
         labels_file = sources["labels_file"]
@@ -257,22 +260,6 @@ def _train(args) -> int:
     )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
-
-
-def _refuse_probability_map(ink, supervised, labels_file: str) -> None:
-    """ValueError if most labelled pixels are soft (grey): that is a model's probability
-    map, which as labels would teach faint ink everywhere (painted labels are soft only at a
-    gradient brush's edges)."""
-    import numpy as np
-
-    labelled = ink[supervised]
-    soft = np.count_nonzero((labelled > 0) & (labelled < 255))
-    if labelled.size and soft > labelled.size // 2:
-        raise ValueError(
-            f"{labels_file}: {soft / labelled.size:.0%} of the labelled pixels are grey (soft "
-            "ink): it looks like a probability map; --labels-from-prediction turns one into "
-            "labels"
-        )
 
 
 #: the model and window options, with the defaults they take when not given

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from napari.utils.notifications import notification_manager
 from PIL import Image
 
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, open_segment
 from inkloop.synthetic import write_segment
-from tests._napari._gui import drag, press
+from tests._napari._gui import drag, messages, press
 
 
 @pytest.fixture
@@ -122,6 +123,16 @@ def test_bad_label_files_get_one_message_and_leave_the_labels_untouched(painting
     assert not widget.brush_panel.load_labels(str(tmp_path / "small.png"))
     assert not widget.brush_panel.load_labels(str(tmp_path / "missing.png"))
     assert not widget.brush_panel.load_labels(str(tmp_path / "broken.png"))
+    np.testing.assert_array_equal(viewer.layers["ink labels"].data, before)
+
+    Image.fromarray(np.full((200, 300), 40, np.uint8)).save(tmp_path / "probability.png")
+    shown = len(notification_manager.records)
+    assert not widget.brush_panel.load_labels(str(tmp_path / "probability.png"))
+    assert messages(shown) == [
+        f"Labels not loaded: {tmp_path / 'probability.png'}: 100% of the labelled pixels are "
+        "grey (soft ink): it looks like a probability map; Guide → Load prediction as "
+        "labels… turns one into labels"
+    ]
     np.testing.assert_array_equal(viewer.layers["ink labels"].data, before)
 
     ink = np.zeros((200, 300), np.uint8)

@@ -108,3 +108,28 @@ def test_a_renamed_segment_folder_says_which_files_it_ignores(
     viewer.open(str(renamed), plugin="napari-inkloop")
     messages = [record.message for record in notification_manager.records[shown:]]
     assert any("20231012184423_mask.png" in m and "sample_" in m for m in messages), messages
+
+
+def test_a_probability_map_as_the_segments_labels_opens_with_a_warning(
+    make_napari_viewer, segment_folder
+):
+    from napari.utils.notifications import notification_manager
+
+    from inkloop.io import label_paths, write_label_files
+
+    segment = open_segment(segment_folder)
+    soft = np.full(segment.shape[1:], 90, np.uint8)  # a model's map: grey everywhere
+    write_label_files(label_paths(segment)[0], soft, np.ones(segment.shape[1:], bool))
+    viewer = make_napari_viewer()
+    shown = len(notification_manager.records)
+    viewer.open(str(segment_folder), plugin="napari-inkloop")
+    messages = [record.message for record in notification_manager.records[shown:]]
+    assert messages == [
+        f"{segment.name}: {segment.name}_inklabels.png: 100% of the labelled pixels are grey "
+        "(soft ink): it looks like a probability map, which as labels teaches faint ink "
+        f"everywhere. To label from it instead, rename it (e.g. to {segment.name}_prediction"
+        ".png), open the segment again and use Guide → Load prediction as labels…"
+    ]
+    ink, supervised = decode_labels(viewer.layers["ink labels"].data)
+    np.testing.assert_array_equal(ink, soft)  # loaded as it is: the user decides
+    assert supervised.all()

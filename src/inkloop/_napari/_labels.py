@@ -15,6 +15,8 @@ from inkloop.brush import NO_INK, UNLABELLED, encode_labels
 LABELS_LAYER = "ink labels"
 LABELS_KEY = "inkloop_soft_labels"  # layer metadata: where the labels came from
 NO_INK_COLOUR = (0.15, 0.55, 1.0, 0.8)  # blue: nothing in the ink ramp comes close
+# where the dock turns a probability map into labels (`inkloop.io.probability_map_message`)
+LOAD_PREDICTION_ACTION = "Guide → Load prediction as labels…"
 
 
 @functools.cache

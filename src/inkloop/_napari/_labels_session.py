@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from inkloop._napari._autosave import Autosaver
+from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
 from inkloop.brush import decode_labels, encode_labels
-from inkloop.io import load_labels, save_labels
+from inkloop.io import load_labels, probability_map_message, save_labels
 
 
 class LabelSession:
@@ -29,10 +30,14 @@ class LabelSession:
     def load(self, ink_path: str | Path) -> str:
         """Replace the labels by an ink label file (and its supervision mask, if beside it).
 
-        A file of the wrong size or an unreadable one raises with one clear message and the
-        labels stay as they were. Returns where the supervision came from.
+        A file of the wrong size, an unreadable one or a probability map raises with one
+        clear message and the labels stay as they were. Returns where the supervision came
+        from.
         """
         ink, supervised, sources = load_labels(self.segment, Path(ink_path))
+        problem = probability_map_message(ink, supervised, sources["labels_file"])
+        if problem:
+            raise ValueError(f"{problem}; {LOAD_PREDICTION_ACTION} turns one into labels")
         self.painter.replace(encode_labels(ink, supervised))
         return sources["supervision_file"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from napari.utils.notifications import show_info, show_warning
 
-from inkloop._napari._labels import labels_layer_data
+from inkloop._napari._labels import LOAD_PREDICTION_ACTION, labels_layer_data
 from inkloop.io import (
     Segment,
     detect_format,
@@ -17,6 +17,7 @@ from inkloop.io import (
     is_url,
     open_segment,
     prediction_levels,
+    probability_map_message,
     segment_location,
     stray_side_files_hint,
 )
@@ -90,15 +91,31 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
+    ink, supervised, source = initial_labels(segment)
+    _tell_about_labels(segment, ink, supervised, source)
+    layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
+    return layers
+
+
+def _tell_about_labels(segment: Segment, ink, supervised, source: str) -> None:
+    """Notifications about the labels a segment opens with: side files named for another id,
+    a crash's autosave restored, a probability map saved as its label file (loaded as it is:
+    the file is the user's, and so is the decision)."""
     missing = segment.mask is None or segment.ink_labels is None
     hint = stray_side_files_hint(segment) if missing else None
     if hint:
         show_warning(f"{segment.name}: {hint}")
-    ink, supervised, source = initial_labels(segment)
     if source.startswith("restored"):
         show_info(f"{segment.name}: {source}, newer than the saved labels")
-    layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
-    return layers
+        return
+    labels_file = segment.files.get("ink_labels")
+    problem = labels_file and probability_map_message(ink, supervised, labels_file.name)
+    if problem:
+        show_warning(
+            f"{segment.name}: {problem}, which as labels teaches faint ink everywhere. To "
+            f"label from it instead, rename it (e.g. to {segment.name}_prediction.png), open "
+            f"the segment again and use {LOAD_PREDICTION_ACTION}"
+        )
 
 
 def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[float, float]:

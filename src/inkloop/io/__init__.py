@@ -7,6 +7,7 @@ from inkloop.io._labels import (
     initial_labels,
     labels_from_prediction,
     load_labels,
+    probability_map_message,
     save_labels,
     write_label_files,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "prediction_levels",
     "prediction_output",
     "prediction_path",
+    "probability_map_message",
     "read_image",
     "read_label_image",
     "read_prediction",

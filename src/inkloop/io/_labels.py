@@ -29,6 +29,23 @@ def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: b
     return write_label_files(label_paths(segment, autosave=autosave)[0], ink, supervised)
 
 
+def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file) -> str | None:
+    """What is wrong with labels most of whose labelled pixels are soft (grey), or None.
+
+    That is a model's probability map, which as labels would teach faint ink everywhere
+    (painted labels are soft only at a gradient brush's edges). Callers add how to turn one
+    into labels, which differs between the CLI and the dock.
+    """
+    labelled = np.asarray(ink)[np.asarray(supervised, bool)]
+    soft = np.count_nonzero((labelled > 0) & (labelled < 255))
+    if not labelled.size or soft <= labelled.size // 2:
+        return None
+    return (
+        f"{labels_file}: {soft / labelled.size:.0%} of the labelled pixels are grey (soft "
+        "ink): it looks like a probability map"
+    )
+
+
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
     """The autosaved label files if they are newer than the saved ones (a crash to recover)."""
     autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
