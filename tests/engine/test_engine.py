@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from inkloop.engine import (
     Validated,
 )
 from inkloop.engine._commands import Command, Predict, Prepare
+from inkloop.engine._requests import log_failure
 from inkloop.io import open_segment
 from inkloop.train import LabelError
 from tests._engine import WHOLE, engine_for, predictions, rounds_done
@@ -205,15 +207,34 @@ def test_no_labels_are_refused_before_training(segment):
     assert recorder.events == []
 
 
-def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path):
+def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path, caplog):
     recorder = Recorder()
     missing = tmp_path / "missing.pt"
-    with engine_for(segment, recorder, init=missing) as engine:
+    with (
+        caplog.at_level(logging.INFO, "inkloop"),
+        engine_for(segment, recorder, init=missing) as engine,
+    ):
         engine.start()
         recorder.wait_for(lambda events: any(isinstance(e, Failed) for e in events))
         (failed,) = recorder.of(Failed)
         assert "missing.pt: no such checkpoint file" in failed.message
         assert engine.state is State.IDLE
+    (logged,) = [record for record in caplog.records if "failed" in record.getMessage()]
+    assert logged.levelno == logging.WARNING  # the user's file: one line, no traceback
+    assert logged.exc_info is None
+    assert logged.getMessage().endswith(f"failed: {missing}: no such checkpoint file")
+
+
+def test_an_unexpected_failure_is_logged_with_its_traceback(caplog):
+    with caplog.at_level(logging.INFO, "inkloop"):
+        try:
+            raise RuntimeError("a bug")
+        except RuntimeError as error:
+            log_failure("inkloop engine: step", error)
+    (logged,) = caplog.records
+    assert logged.levelno == logging.ERROR
+    assert logged.getMessage() == "inkloop engine: step failed"
+    assert "raise RuntimeError" in caplog.text  # the traceback, for the bug report
 
 
 def test_a_loaded_model_reads_the_layers_it_was_trained_on_or_where_it_is_moved(segment, tmp_path):

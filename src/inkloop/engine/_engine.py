@@ -21,7 +21,7 @@ import numpy as np
 
 from inkloop.engine import _commands as c
 from inkloop.engine._events import Event, Failed, State
-from inkloop.engine._requests import Predictions, error_message
+from inkloop.engine._requests import Predictions, error_message, log_failure
 from inkloop.engine._session import Session
 from inkloop.engine._training import Training
 from inkloop.io import prediction_output
@@ -275,7 +275,7 @@ class Engine:
         try:
             self._handlers[type(command)](command)
         except Exception as error:  # reported as Failed; the weights and labels stay intact
-            log.exception("inkloop engine: %r failed", command)
+            log_failure(f"inkloop engine: {command!r}", error)
             request = command.request if isinstance(command, c.Request) else None
             self._session.emit(Failed(error_message(error), request))
         finally:
@@ -287,7 +287,7 @@ class Engine:
         try:
             work()
         except Exception as error:
-            log.exception("inkloop engine: %s failed", work.__name__)
+            log_failure(f"inkloop engine: {work.__name__}", error)
             self._session.emit(Failed(error_message(error)))
             if work == self._training.step:  # a failed step ends the run
                 self._session.set_state(State.FAILED)

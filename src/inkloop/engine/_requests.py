@@ -25,7 +25,9 @@ from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
 from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
+from inkloop.io import SegmentError
 from inkloop.model import all_cores
+from inkloop.train import LabelError
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +224,12 @@ class Predictions:
 def error_message(error: Exception) -> str:
     """What a Failed event says about ``error``."""
     return str(error) or type(error).__name__
+
+
+def log_failure(what: str, error: Exception) -> None:
+    """Log that ``what`` failed: one line for an error of the user's labels or files (its
+    Failed event is the message they see), the traceback for anything else."""
+    if isinstance(error, (LabelError, SegmentError, FileNotFoundError)):
+        log.warning("%s failed: %s", what, error_message(error))
+    else:
+        log.error("%s failed", what, exc_info=error)
