@@ -44,7 +44,7 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     layer = viewer.layers[name]
     assert is_prediction_pyramid(out)  # a small segment's pyramid is its one level
     np.testing.assert_array_equal(layer.data, np.asarray(prediction_levels(out)[0]))
-    assert tuple(layer.contrast_limits) == (0, 255)
+    assert tuple(layer.contrast_limits) == (127, 255)  # the soft view, as the live overlay's
     assert (layer.colormap.name, layer.blending) == ("inferno", "additive")
     assert viewer.layers.index(layer) < viewer.layers.index(widget.labels.layer)
     assert viewer.layers.selection.active is widget.labels.layer  # the brush keeps painting
@@ -58,7 +58,7 @@ def test_predict_whole_segment_writes_the_file_and_opens_it_as_a_layer(predictin
     assert low < 127.5 < high
     assert high - low <= 1
     widget.loop_panel.threshold.setValue(0)
-    assert tuple(layer.contrast_limits) == (0, 255)
+    assert tuple(layer.contrast_limits) == (127, 255)
 
 
 def test_a_float_zarr_prediction_replaces_the_pyramid_layer(predicting, qtbot):
@@ -77,7 +77,7 @@ def test_a_float_zarr_prediction_replaces_the_pyramid_layer(predicting, qtbot):
     qtbot.waitUntil(lambda: viewer.layers[name].data.dtype == np.float32, timeout=TIMEOUT_MS)
     assert len(viewer.layers) == layers
     assert viewer.layers[name].data.shape == segment.shape[1:]
-    assert tuple(viewer.layers[name].contrast_limits) == (0, 1)
+    assert tuple(viewer.layers[name].contrast_limits) == pytest.approx((127 / 255, 1))
     assert panel.output_path().is_dir()
 
 

@@ -14,7 +14,7 @@ from inkloop.uncertainty import uncertainty
 PREDICTION_LAYER = "ink prediction"
 UNCERTAINTY_LAYER = "uncertainty"
 # the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
-SOFT_LIMITS = (127.0, 255.0)
+SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
 
 
@@ -75,11 +75,12 @@ class PredictionOverlay:
             (lay, full) for lay, full in self._followers if lay in self.viewer.layers
         ]
         for layer, full in self._followers:
-            layer.contrast_limits = self._limits(full) if threshold else (0, full)
+            layer.contrast_limits = self._limits(full)
 
     def follow_threshold(self, layer) -> None:
         """Let the threshold drive ``layer`` too: a whole-segment prediction (0..255 or 0..1,
-        its contrast limits as opened), which would otherwise add its soft map over the view."""
+        its contrast limits as opened), which would otherwise add its haze below p = 0.5, or
+        its soft map over a thresholded view."""
         self._followers.append((layer, layer.contrast_limits[1]))
         self.set_threshold(self.threshold)
 
@@ -87,8 +88,11 @@ class PredictionOverlay:
         self._redraw.stop()
 
     def _limits(self, full: float = 255) -> tuple[float, float]:
+        """Contrast limits for a map whose p = 1 reads ``full``."""
+        if self.threshold == 0:
+            return SOFT_FROM * full, full
         level, half_step = self.threshold * full, 0.5 * full / 255
-        return SOFT_LIMITS if self.threshold == 0 else (level - half_step, level + half_step)
+        return level - half_step, level + half_step
 
     def _add(self, name: str, **style):
         layers, active = self.viewer.layers, self.viewer.layers.selection.active
