@@ -176,3 +176,33 @@ def test_a_chosen_model_is_loaded_at_once_unless_a_prediction_runs(
     segment_widget.model_panel.load_model(model)
     assert loop.engine is not None
     assert loop.settings.init == model
+
+
+def test_a_segment_trained_before_continues_from_its_own_model(
+    open_in_dock, segment_folder, tmp_path
+):
+    from napari.utils.notifications import notification_manager
+
+    from inkloop.io import checkpoint_path, open_segment
+
+    own = checkpoint_path(open_segment(segment_folder))
+    own.write_bytes(b"weights")  # the engine reads it; the dock only hands the path on
+    shown = len(notification_manager.records)
+    _viewer, widget = open_in_dock(segment_folder)
+
+    assert widget.model_panel.init == own
+    assert widget.run_settings().init == own  # Finetune and Predict whole segment take it
+    assert widget.model_panel.checkpoint_label.text() == f"Continues from {own.name}"
+    assert [record.message for record in notification_manager.records[shown:]] == [
+        f"Ink Loop: {own.parent.name} continues from the model trained on it before ({own}); "
+        "Model → Clear starts a fresh one"
+    ]
+
+    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 8, seed=2)))
+    assert widget.model_panel.init is None  # the first segment's model stays with it
+
+    chosen = tmp_path / "chosen.pt"
+    chosen.write_bytes(b"weights")
+    widget.model_panel.load_model(chosen)
+    widget.open_segment(str(write_segment(tmp_path / "third", 48, 80, 8, seed=3)))
+    assert widget.model_panel.init == chosen  # a model the user chose goes on

@@ -24,7 +24,7 @@ from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import segment_path
 from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
-from inkloop.io import open_segment
+from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
     import napari
@@ -50,6 +50,7 @@ class InkLoopWidget(QWidget):
         self.labels: LabelSession | None = None
         self.loop: LoopSession | None = None
         self._last_segment = None  # the segment of the labels painted before these
+        self._own_model = None  # the segment's own model, continued from when it was opened
         self.segment_panel = SegmentPanel(self.open_segment)
         self.brush_panel = BrushPanel()
         self.loop_panel = LoopPanel()
@@ -135,8 +136,24 @@ class InkLoopWidget(QWidget):
         )
         for panel in self._loop_panels:
             panel.set_loop(self.loop)
+        self._continue_own_model(segment)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
             self.loop.warm_up()
+
+    def _continue_own_model(self, segment) -> None:
+        """A segment trained in the dock before continues from the model saved beside it;
+        another segment's model continued that way is not carried over (one chosen with
+        *Load model…* is)."""
+        own, panel = checkpoint_path(segment), self.model_panel
+        if own.is_file():
+            panel.load_model(own)
+            show_info(
+                f"Ink Loop: {segment.name} continues from the model trained on it before "
+                f"({own}); Model → Clear starts a fresh one"
+            )
+        elif panel.init is not None and panel.init == self._own_model:
+            panel.clear_model()
+        self._own_model = own if own.is_file() else None
 
     def _end_labels(self) -> None:
         if self.loop is not None and self.loop.state.running:

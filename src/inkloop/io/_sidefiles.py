@@ -68,7 +68,8 @@ def stray_side_files_hint(segment) -> str | None:
 
 
 def checkpoint_path(segment) -> Path:
-    """Where the dock keeps ``segment``'s model (autosaved while training, loaded on return)."""
+    """Where the dock keeps ``segment``'s model (autosaved while training, continued from
+    when the segment is opened again)."""
     return side_folder(segment) / f"{segment.name}_inkloop_model.pt"
 
 
