@@ -175,7 +175,12 @@ def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_
     assert saved.is_file()
     assert str(saved) in messages(shown)[-1]
     assert panel.load_model(saved)
+    updates = loop.prediction_updates
     loop.warm_up(panel.apply(loop.settings))  # a new engine process, set up from the checkpoint
     qtbot.waitUntil(lambda: loop.ready, timeout=60_000)
     assert loop.engine.settings.init == saved
+    # trained weights show the view at once, with no training run
+    qtbot.waitUntil(lambda: loop.prediction_updates > updates, timeout=60_000)
+    assert loop.region == loop.visible_region()
+    assert not loop.state.running
     assert not any("Ink Loop" in message for message in messages(shown))  # no Failed

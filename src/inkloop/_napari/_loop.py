@@ -118,6 +118,10 @@ class LoopSession(QObject):
                 return
         self.labels_sent, self.ready = 0, False
         self.generation += 1
+        # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
+        self._previewing, self._region = False, None
+        if engine_settings.init is not None:
+            self._start_preview()
 
     def _continued(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` starting from the last checkpoint if it holds this model's weights."""
@@ -140,7 +144,7 @@ class LoopSession(QObject):
             return
         # the preview starts with training (StateChanged): labels that cannot train get their
         # message, not an overlay of an untrained model's haze
-        self._preview_on_start = True
+        self._preview_on_start = not self._previewing
         self.engine.start()
         self.prediction_layer()  # made while the engine starts
 
@@ -225,7 +229,7 @@ class LoopSession(QObject):
 
     @property
     def region(self) -> tuple[int, int, int, int] | None:
-        """The area being previewed (None before the first Finetune & preview)."""
+        """The area being previewed (None until Finetune & preview, or a loaded model)."""
         return self._region
 
     def visible_region(self) -> tuple[int, int, int, int]:
