@@ -416,3 +416,16 @@ def test_stdout_is_the_json_alone_and_stderr_names_the_model_trained(
     training = f"training {expected[0]} on cpu ({precision}), batches of 2 from a thread"
     assert training in captured.err
     assert "step 1: validation F0.5" in captured.err
+
+
+def test_a_log_file_gets_the_progress_bar_every_half_minute_not_every_step(
+    training_folder, tmp_path, capsys
+):
+    from inkloop._terminal import LOG_PROGRESS_INTERVAL, progress_interval
+
+    assert progress_interval() == LOG_PROGRESS_INTERVAL == 30  # capsys's stderr: not a TTY
+    args = ["train", str(training_folder), "--out", str(tmp_path / "model.pt")]
+    assert main([*args, "--max-steps", "40", *FAST[:-1]]) == 0  # not --quiet
+    draws = capsys.readouterr().err.count("/40 [")
+    # the first draw, one after the "training …" line, the last; one per 30 s in between
+    assert 2 <= draws <= 4

@@ -116,10 +116,13 @@ def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start)
 def _bar(chunks: int, segments: int, enabled: bool):
     from tqdm import tqdm
 
+    from inkloop._terminal import tqdm_pace
+
     return tqdm(
         total=chunks,
         desc=f"Predicting {segments} segment{'s' * (segments != 1)}",
         unit="chunk",
         file=sys.stderr,
         disable=not enabled,
+        **tqdm_pace(),
     )

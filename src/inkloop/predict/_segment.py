@@ -114,9 +114,11 @@ def write_prediction(
 
     from dask.diagnostics import ProgressBar
 
+    from inkloop._terminal import progress_interval
+
     kind = prediction_kind(prediction_output(out))
     if progress is True:
-        progress = ProgressBar(out=sys.stderr)
+        progress = ProgressBar(out=sys.stderr, dt=progress_interval())
     output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
