@@ -144,6 +144,31 @@ def test_a_segment_outside_the_served_folders_is_refused(server, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_model_beside_the_segment_is_found_where_the_server_mounts_it(
+    server, training_folder, tmp_path
+):
+    import dataclasses
+
+    from inkloop.engine import EngineProcess
+
+    model = training_folder.parent / "beside_the_segment.pt"
+    recorder, ink, supervised = Recorder(), *folder_labels(training_folder)
+    with EngineProcess(training_folder, ink, supervised, process_settings(), recorder) as here:
+        here.save(model)
+        recorder.wait_for(lambda events: of_kind(CheckpointSaved, events))
+    laptop = tmp_path / "laptop"  # where this machine mounts the served folder
+    settings = dataclasses.replace(process_settings(), init=laptop / model.name)
+    recorder = Recorder()
+    with RemoteEngineProcess(
+        _address(server), TOKEN, laptop / training_folder.name, ink, supervised, settings,
+        recorder, path_map=(str(laptop), str(training_folder.parent)),
+    ) as proxy:  # fmt: skip
+        recorder.wait_for(lambda events: of_kind(Ready, events))  # laptop/…: refused
+        assert proxy.session in server.sessions
+        assert not of_kind(Failed, recorder.events)  # the model was read there
+
+
+@pytest.mark.slow
 def test_a_dropped_connection_stops_the_preview_not_the_training(server, training_folder):
     recorder = Recorder()
     with _remote(server, training_folder, recorder) as proxy:

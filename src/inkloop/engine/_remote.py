@@ -9,6 +9,7 @@ that needs the engine re-attaches to the same session, or starts a new one if it
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import threading
@@ -100,6 +101,9 @@ class RemoteEngineProcess(EngineProcess):
         connection.send(Hello(self._token, self.session))
         if self.session is None:
             ink, supervised, _ = self._labels.open(self._labels.folder)
+            if settings.init is not None:  # e.g. the model beside the segment, mounted there too
+                init = Path(map_path(str(settings.init), self._path_map))
+                settings = dataclasses.replace(settings, init=init)
             spawn = Spawn(
                 self._spec.segment_path,
                 self._spec.open_options,
