@@ -421,7 +421,7 @@ def test_stdout_is_the_json_alone_and_stderr_names_the_model_trained(
 def test_a_log_file_gets_the_progress_bar_every_half_minute_not_every_step(
     training_folder, tmp_path, capsys
 ):
-    from inkloop._terminal import LOG_PROGRESS_INTERVAL, progress_interval
+    from inkloop._progress import LOG_PROGRESS_INTERVAL, progress_interval
 
     assert progress_interval() == LOG_PROGRESS_INTERVAL == 30  # capsys's stderr: not a TTY
     args = ["train", str(training_folder), "--out", str(tmp_path / "model.pt")]

@@ -1,4 +1,4 @@
-"""What a headless run shows on a terminal or in a log: a progress bar and messages on stderr
+"""What a headless training run shows on a terminal: a progress bar and messages on stderr
 (stdout holds only the command's JSON), and Ctrl+C as a request to stop and save."""
 
 from __future__ import annotations
@@ -7,23 +7,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from inkloop._progress import tqdm_pace
 from inkloop.engine import CheckpointSaved, Failed, Notice, RunStarted, StepDone, Validated
-
-#: seconds between progress updates where stderr is a file (a cluster job's log), which keeps
-#: every update; a terminal redraws its one line in place ten times a second
-LOG_PROGRESS_INTERVAL = 30.0
-
-
-def progress_interval() -> float:
-    """Seconds between progress-bar updates: 0.1 on a terminal, LOG_PROGRESS_INTERVAL where
-    stderr goes to a file or pipe."""
-    return 0.1 if sys.stderr.isatty() else LOG_PROGRESS_INTERVAL
-
-
-def tqdm_pace() -> dict:
-    """tqdm's arguments for `progress_interval` (its 10 s maximum would redraw sooner)."""
-    interval = progress_interval()
-    return {"mininterval": interval, "maxinterval": max(interval, 10.0)}
 
 
 @contextlib.contextmanager

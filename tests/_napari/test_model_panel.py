@@ -181,6 +181,8 @@ def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_
     assert loop.engine.settings.init == saved
     # trained weights show the view at once, with no training run
     qtbot.waitUntil(lambda: loop.prediction_updates > updates, timeout=60_000)
+    y0, x0, y1, x1 = loop.region
     assert loop.region == loop.visible_region()
+    assert (y1 - y0, x1 - x0) == loop.labels.segment.shape[1:]  # the whole view, not a corner
     assert not loop.state.running
     assert not any("Ink Loop" in message for message in messages(shown))  # no Failed

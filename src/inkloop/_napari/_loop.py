@@ -18,6 +18,7 @@ from qtpy.QtCore import QObject, Signal
 
 from inkloop._napari._controls import single_shot
 from inkloop._napari._overlay import PredictionOverlay
+from inkloop.boxes import view_box
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
@@ -142,9 +143,9 @@ class LoopSession(QObject):
         self.warm_up(settings)
         if self.engine is None:  # the engine server could not be reached (said already)
             return
-        # the preview starts with training (StateChanged): labels that cannot train get their
-        # message, not an overlay of an untrained model's haze
-        self._preview_on_start = not self._previewing
+        # the preview starts (again: one that failed has stopped) with training, StateChanged:
+        # labels that cannot train get their message, not an untrained model's haze
+        self._preview_on_start = True
         self.engine.start()
         self.prediction_layer()  # made while the engine starts
 
@@ -234,13 +235,8 @@ class LoopSession(QObject):
 
     def visible_region(self) -> tuple[int, int, int, int]:
         """The image box in view (at most MAX_PREVIEW per side, around the view's centre)."""
-        height, width = self.labels.segment.shape[1:]
-        corners = np.asarray(self.labels.layer.corner_pixels, float)[:, -2:]  # in view, clipped
-        centre, size = corners.mean(0), np.minimum(corners[1] - corners[0], MAX_PREVIEW)
-        (y0, x0), (y1, x1) = np.floor(centre - size / 2), np.ceil(centre + size / 2)
-        y0, y1 = np.clip([y0, y1], 0, height).astype(int)
-        x0, x1 = np.clip([x0, x1], 0, width).astype(int)
-        return int(y0), int(x0), int(max(y1, y0 + 1)), int(max(x1, x0 + 1))
+        corners = np.asarray(self.labels.layer.corner_pixels)[:, -2:]  # in view, clipped
+        return view_box(corners, self.labels.segment.shape[1:], MAX_PREVIEW)
 
     def _ensure_engine(self) -> None:
         """An engine process with the current settings, started if there is none."""

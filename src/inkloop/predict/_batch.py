@@ -116,7 +116,7 @@ def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start)
 def _bar(chunks: int, segments: int, enabled: bool):
     from tqdm import tqdm
 
-    from inkloop._terminal import tqdm_pace
+    from inkloop._progress import tqdm_pace
 
     return tqdm(
         total=chunks,

@@ -109,16 +109,13 @@ def write_prediction(
     """
     import contextlib
     import os
-    import sys
     from concurrent.futures import ThreadPoolExecutor
 
-    from dask.diagnostics import ProgressBar
-
-    from inkloop._terminal import progress_interval
+    from inkloop._progress import PacedProgressBar
 
     kind = prediction_kind(prediction_output(out))
     if progress is True:
-        progress = ProgressBar(out=sys.stderr, dt=progress_interval())
+        progress = PacedProgressBar()
     output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)

@@ -1,0 +1,20 @@
+"""Progress bars in a log file (a cluster job's stderr): a redraw per half minute, and the end."""
+
+from __future__ import annotations
+
+import time
+
+import dask
+
+from inkloop._progress import LOG_PROGRESS_INTERVAL, PacedProgressBar, progress_interval
+
+
+def test_dask_work_in_a_log_draws_its_bar_once_and_at_the_end(capsys):
+    assert progress_interval() == LOG_PROGRESS_INTERVAL  # capsys's stderr: not a terminal
+    work = dask.delayed(time.sleep)(0.6)  # six of dask's 0.1 s ticks: six redraws unpaced
+    with PacedProgressBar():
+        work.compute(scheduler="threads")
+    draws = capsys.readouterr().err.split("\r")[1:]
+    assert len(draws) == 2
+    assert "| 0% Completed" in draws[0]
+    assert "| 100% Completed" in draws[1]
