@@ -22,14 +22,16 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
     widget.loop_panel.finetune_button.click()
     qtbot.waitUntil(lambda: len(loop.steps) >= 20 and loop.prediction_updates >= 2, timeout=90_000)
 
-    # accept: the prediction under the brush becomes labels, strength from the probability
+    # accept: the prediction under the brush becomes labels as the soft view shows it, the
+    # probability as strength from p = 0.5 up, "no ink" below
     prediction = viewer.layers["ink prediction"].data
     painter.set_brush(mode="accept", radius=6, hardness=1.0)
     box = painter.stamp_along([(100, 200)])
     y0, x0, y1, x1 = box
     ink, supervised = painter.canvas.labels(box)
     assert supervised.sum() > 100
-    assert np.array_equal(ink[supervised], prediction[y0:y1, x0:x1][supervised])
+    shown = prediction[y0:y1, x0:x1][supervised]
+    assert np.array_equal(ink[supervised], np.where(shown >= 127, shown, 0))
     assert painter.canvas.accepted_pixels == supervised.sum()
     doubt = viewer.layers["uncertainty"]
     assert not doubt.visible  # off until the user shows it
