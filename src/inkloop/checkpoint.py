@@ -82,6 +82,10 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
     return path
 
 
+class CheckpointError(ValueError):
+    """A file that is not a checkpoint this inkloop can read."""
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled)."""
     import torch
@@ -98,11 +102,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             if "Unsupported global" in str(error)
             else "not a PyTorch file, or cut short"
         )
-        raise ValueError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
+        raise CheckpointError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an inkloop checkpoint")
+        raise CheckpointError(f"{path}: not an inkloop checkpoint")
     if payload["version"] > CHECKPOINT_VERSION:
-        raise ValueError(f"{path}: checkpoint version {payload['version']} is newer than inkloop")
+        raise CheckpointError(
+            f"{path}: checkpoint version {payload['version']} is newer than inkloop"
+        )
     return Checkpoint(
         model=ModelConfig.from_dict(payload["model"]),
         # checkpoints from before `scale` existed were trained at full resolution

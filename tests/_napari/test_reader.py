@@ -125,10 +125,11 @@ def test_a_probability_map_as_the_segments_labels_opens_with_a_warning(
     viewer.open(str(segment_folder), plugin="napari-inkloop")
     messages = [record.message for record in notification_manager.records[shown:]]
     assert messages == [
-        f"{segment.name}: {segment.name}_inklabels.png: 100% of the labelled pixels are grey "
-        "(soft ink): it looks like a probability map, which as labels teaches faint ink "
-        f"everywhere. To label from it instead, rename it (e.g. to {segment.name}_prediction"
-        ".png), open the segment again and use Guide → Load prediction as labels…"
+        f"{segment.name}'s labels: 100% of the labelled pixels are grey (soft ink): it looks "
+        "like a probability map, which as labels teaches faint ink everywhere. To label from "
+        f"it instead, move {segment.name}_inklabels*.png out of {segment_folder} (the map "
+        f"renamed, e.g. to {segment.name}_prediction.png), open the segment again and use "
+        "Guide → Load prediction as labels…"
     ]
     ink, supervised = decode_labels(viewer.layers["ink labels"].data)
     np.testing.assert_array_equal(ink, soft)  # loaded as it is: the user decides

@@ -292,3 +292,13 @@ def test_a_validation_region_without_labels_is_said_at_the_start(segment):
     (notice,) = recorder.of(Notice)
     assert notice.message == "the validation region holds no labels: nothing to score"
     assert not recorder.of(Validated)
+
+
+def test_an_unreadable_checkpoint_is_the_users_file_and_logged_in_one_line(caplog):
+    from inkloop.checkpoint import CheckpointError
+
+    with caplog.at_level(logging.INFO, "inkloop"):
+        log_failure("inkloop engine: Start()", CheckpointError("m.pt: not an inkloop checkpoint"))
+    (logged,) = caplog.records
+    assert (logged.levelno, logged.exc_info) == (logging.WARNING, None)
+    assert logged.getMessage() == "inkloop engine: Start() failed: m.pt: not an inkloop checkpoint"

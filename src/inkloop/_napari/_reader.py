@@ -15,6 +15,7 @@ from inkloop.io import (
     initial_labels,
     is_prediction_pyramid,
     is_url,
+    label_paths,
     open_segment,
     prediction_levels,
     probability_map_message,
@@ -99,22 +100,21 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str) -> None:
     """Notifications about the labels a segment opens with: side files named for another id,
-    a crash's autosave restored, a probability map saved as its label file (loaded as it is:
-    the file is the user's, and so is the decision)."""
+    a crash's autosave restored, a probability map saved as labels (loaded as it is: the
+    files are the user's, and so is the decision)."""
     missing = segment.mask is None or segment.ink_labels is None
     hint = stray_side_files_hint(segment) if missing else None
     if hint:
         show_warning(f"{segment.name}: {hint}")
     if source.startswith("restored"):
         show_info(f"{segment.name}: {source}, newer than the saved labels")
-        return
-    labels_file = segment.files.get("ink_labels")
-    problem = labels_file and probability_map_message(ink, supervised, labels_file.name)
+    problem = probability_map_message(ink, supervised, f"{segment.name}'s labels")
     if problem:
+        folder, name = label_paths(segment)[0].parent, segment.name
         show_warning(
-            f"{segment.name}: {problem}, which as labels teaches faint ink everywhere. To "
-            f"label from it instead, rename it (e.g. to {segment.name}_prediction.png), open "
-            f"the segment again and use {LOAD_PREDICTION_ACTION}"
+            f"{problem}, which as labels teaches faint ink everywhere. To label from it "
+            f"instead, move {name}_inklabels*.png out of {folder} (the map renamed, e.g. to "
+            f"{name}_prediction.png), open the segment again and use {LOAD_PREDICTION_ACTION}"
         )
 
 

@@ -141,9 +141,9 @@ class InkLoopWidget(QWidget):
             self.loop.warm_up()
 
     def _continue_own_model(self, segment) -> None:
-        """A segment trained in the dock before continues from the model saved beside it;
-        another segment's model continued that way is not carried over (one chosen with
-        *Load model…* is)."""
+        """A segment trained in the dock before continues from the model saved beside it.
+        Otherwise a model chosen with *Load model…* stays chosen, and another segment's own
+        model continued that way is let go."""
         own, panel = checkpoint_path(segment), self.model_panel
         if own.is_file():
             panel.load_model(own)

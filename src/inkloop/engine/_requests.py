@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from inkloop.checkpoint import CheckpointError
 from inkloop.engine._commands import (
     Cancel,
     CheckOrder,
@@ -139,7 +140,7 @@ class Predictions:
                 self._between_tasks,
             )
         except Exception as error:
-            log.exception("inkloop engine: whole-segment prediction %d failed", job.request)
+            log_failure(f"inkloop engine: whole-segment prediction {job.request}", error)
             session.emit(Failed(error_message(error), job.request))
         finally:
             with session.changed:
@@ -229,7 +230,7 @@ def error_message(error: Exception) -> str:
 def log_failure(what: str, error: Exception) -> None:
     """Log that ``what`` failed: one line for an error of the user's labels or files (its
     Failed event is the message they see), the traceback for anything else."""
-    if isinstance(error, (LabelError, SegmentError, FileNotFoundError)):
+    if isinstance(error, (LabelError, SegmentError, CheckpointError, FileNotFoundError)):
         log.warning("%s failed: %s", what, error_message(error))
     else:
         log.error("%s failed", what, exc_info=error)
