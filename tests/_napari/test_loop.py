@@ -149,3 +149,42 @@ def test_a_drawn_rectangle_becomes_the_runs_validation_region(loop_widget):
 
     assert widget.run_settings().validation == (20, 30, 90, 151)
     assert viewer.layers.selection.active is shapes
+
+
+@pytest.mark.slow
+def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_began_from(
+    loop_widget, qtbot, truth, tmp_path
+):
+    from inkloop.checkpoint import load_checkpoint
+
+    viewer, widget = loop_widget
+    loop, panel = widget.loop, widget.loop_panel
+    paint_left_half(widget, viewer, qtbot, truth)
+    panel.finetune_button.click()
+    qtbot.waitUntil(lambda: len(loop.steps) >= 3, timeout=60_000)
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
+    chosen = tmp_path / "chosen.pt"
+    loop.save_checkpoint(chosen)
+    qtbot.waitUntil(chosen.is_file, timeout=30_000)
+    widget.model_panel.load_model(chosen)  # the next runs begin from it
+
+    panel.finetune_button.click()  # a new engine, from the chosen model
+    qtbot.waitUntil(lambda: loop.engine.settings.init == chosen, timeout=10_000)
+    begun = len(loop.steps)
+    qtbot.waitUntil(lambda: len(loop.steps) >= begun + 3, timeout=60_000)
+    panel.stop_button.click()
+    autosave, chosen_step = loop.settings.autosave, load_checkpoint(chosen).step
+    qtbot.waitUntil(  # saved at Stop (written whole: a temporary file, renamed)
+        lambda: autosave.is_file() and load_checkpoint(autosave).step > chosen_step,
+        timeout=30_000,
+    )
+    qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
+
+    widget.model_panel.lr.setValue(widget.model_panel.lr.value() / 2)  # new settings
+    loop.warm_up()
+    assert loop.engine.settings.init == autosave  # what was trained since, not chosen.pt
+
+    widget.model_panel.clear_model()  # another start chosen: a fresh model
+    loop.warm_up()
+    assert loop.engine.settings.init is None

@@ -76,6 +76,7 @@ class LoopSession(QObject):
         self.labels_sent = 0
         self.prediction_updates = 0
         self.predicted_step: int | None = None  # weights behind the last complete preview
+        self._autosaved: Path | None = None  # where the last engine saved what it trained
         self._region: tuple[int, int, int, int] | None = None
         self._previewing = False
         self._preview_on_start = False
@@ -93,8 +94,7 @@ class LoopSession(QObject):
         """Start the engine process now (imports, segment, model) so a click answers fast.
 
         Different ``settings`` (default: ``next_settings()``) replace the process; the weights
-        trained so far carry over (through the checkpoint saved at Stop) when the model and
-        its input stay the same.
+        trained so far carry over where they fit (`_continued`).
         """
         settings = settings or self.next_settings()
         if self.engine is not None and settings == self.settings:
@@ -125,15 +125,14 @@ class LoopSession(QObject):
             self._start_preview()
 
     def _continued(self, settings: EngineSettings) -> EngineSettings:
-        """``settings`` starting from the last checkpoint if it holds this model's weights."""
-        previous, checkpoint = self.settings, self.settings.autosave
-        same_model = (settings.model, settings.composition) == (
-            previous.model,
-            previous.composition,
-        )
-        if settings.init is None and same_model and checkpoint and Path(checkpoint).is_file():
-            return dataclasses.replace(settings, init=Path(checkpoint))
-        return settings
+        """``settings`` starting from the weights this session's engines saved last, while
+        the model, its input and the model chosen to start from stay the same."""
+        previous = self.settings
+        kept = ("model", "composition", "init")
+        if any(getattr(settings, k) != getattr(previous, k) for k in kept):
+            self._autosaved = None
+        saved = self._autosaved
+        return dataclasses.replace(settings, init=saved) if saved else settings
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training with ``settings`` (default: ``next_settings()``) and
@@ -204,7 +203,7 @@ class LoopSession(QObject):
         current engine ends, the next command starts the new one."""
         if remote == self.remote:
             return
-        self.remote, self.ready = remote, False
+        self.remote, self.ready, self._autosaved = remote, False, None
         if self.engine is not None:
             self.engine.close()
             self.engine = None
@@ -289,6 +288,8 @@ class LoopSession(QObject):
             show_warning(f"Ink Loop: {event.message}")
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
+            if Path(event.path).name == Path(self.settings.autosave or "").name:
+                self._autosaved = Path(event.path)  # here, or on the engine server
         self.changed.emit(event)
 
     def _show_prediction(self, event: PredictionReady) -> None:
