@@ -24,7 +24,10 @@ def painting(open_in_dock, unlabelled_folder):
 
 
 def test_a_mouse_stroke_paints_soft_ink_redraws_only_its_box_and_undoes(painting, qtbot):
+    from inkloop._napari._loop_panel import START_TEXT
+
     viewer, widget = painting
+    assert widget.loop_panel.status.text() == START_TEXT  # no labels yet: paint first
     layer = viewer.layers["ink labels"]
     painter = widget.labels.painter
     painter.set_brush(radius=10, hardness=0.5, strength=0.8)

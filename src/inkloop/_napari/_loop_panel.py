@@ -12,6 +12,7 @@ from inkloop.engine import State, StateChanged, StepDone, Validated
 
 VALIDATION_LAYER = "validation region"
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
+READY_TEXT = "Click Finetune & preview to train on these labels; paint on while it runs."
 
 
 class LoopPanel(QGroupBox):
@@ -60,7 +61,9 @@ class LoopPanel(QGroupBox):
             loop.changed.connect(self._show_event)
         steps = loop.steps if loop else []  # another segment's numbers must not stay
         self.plot.set_losses([step.loss for step in steps])
-        self.status.setText(_step_text(steps[-1], loop.validations) if steps else START_TEXT)
+        labelled = loop is not None and loop.labels.painter.canvas.codes.any()
+        idle = READY_TEXT if labelled else START_TEXT  # e.g. a segment's saved labels
+        self.status.setText(_step_text(steps[-1], loop.validations) if steps else idle)
         self._show_state(loop.state if loop else State.IDLE)
         self.validation_button.setEnabled(loop is not None)
 
