@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import dask
@@ -18,3 +19,17 @@ def test_dask_work_in_a_log_draws_its_bar_once_and_at_the_end(capsys):
     assert len(draws) == 2
     assert "| 0% Completed" in draws[0]
     assert "| 100% Completed" in draws[1]
+
+
+def test_work_that_fails_still_draws_where_it_stopped(capsys):
+    def fail():
+        time.sleep(0.3)
+        raise RuntimeError("a bad block")
+
+    bar = PacedProgressBar()
+    for _ in range(2):  # a bar used twice paces each run from its start
+        with bar, contextlib.suppress(RuntimeError):
+            dask.delayed(fail)().compute(scheduler="threads")
+        draws = capsys.readouterr().err.split("\r")[1:]
+        assert len(draws) == 2
+        assert "| 0% Completed" in draws[-1]  # where it stopped, not a 100% it never reached

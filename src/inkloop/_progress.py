@@ -35,7 +35,15 @@ class PacedProgressBar(ProgressBar):
         super().__init__(out=sys.stderr)
         self._every, self._drawn = progress_interval(), -math.inf
 
+    def _start(self, dsk) -> None:  # dask's hooks, as its own bar overrides them
+        self._every, self._drawn = progress_interval(), -math.inf
+        super()._start(dsk)
+
     def _update_bar(self, elapsed: float) -> None:  # dask's timer calls this every tick
         if elapsed - self._drawn >= self._every:
             self._drawn = elapsed
             super()._update_bar(elapsed)
+
+    def _finish(self, dsk, state, errored) -> None:
+        self._every = 0.0  # the last draw, also where an error stopped the work
+        super()._finish(dsk, state, errored)

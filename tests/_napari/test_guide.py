@@ -23,7 +23,7 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
     qtbot.waitUntil(lambda: len(loop.steps) >= 20 and loop.prediction_updates >= 2, timeout=90_000)
 
     # accept: the prediction under the brush becomes labels as the soft view shows it, the
-    # probability as strength from p = 0.5 up, "no ink" below
+    # probability as strength from p > 0.5 (the first level drawn), "no ink" below
     prediction = viewer.layers["ink prediction"].data
     painter.set_brush(mode="accept", radius=6, hardness=1.0)
     box = painter.stamp_along([(100, 200)])
@@ -31,7 +31,7 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
     ink, supervised = painter.canvas.labels(box)
     assert supervised.sum() > 100
     shown = prediction[y0:y1, x0:x1][supervised]
-    assert np.array_equal(ink[supervised], np.where(shown >= 127, shown, 0))
+    assert np.array_equal(ink[supervised], np.where(shown >= 128, shown, 0))
     assert painter.canvas.accepted_pixels == supervised.sum()
     doubt = viewer.layers["uncertainty"]
     assert not doubt.visible  # off until the user shows it

@@ -175,11 +175,9 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
     qtbot.waitUntil(lambda: len(loop.steps) >= begun + 3, timeout=60_000)
     panel.stop_button.click()
     autosave, chosen_step = loop.settings.autosave, load_checkpoint(chosen).step
-    qtbot.waitUntil(  # saved at Stop (written whole: a temporary file, renamed)
-        lambda: autosave.is_file() and load_checkpoint(autosave).step > chosen_step,
-        timeout=30_000,
-    )
     qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
+    qtbot.waitUntil(lambda: loop._autosaved == autosave, timeout=30_000)  # the save at Stop
+    assert load_checkpoint(autosave).step > chosen_step
 
     widget.model_panel.lr.setValue(widget.model_panel.lr.value() / 2)  # new settings
     loop.warm_up()

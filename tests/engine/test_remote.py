@@ -163,9 +163,11 @@ def test_a_model_beside_the_segment_is_found_where_the_server_mounts_it(
         _address(server), TOKEN, laptop / training_folder.name, ink, supervised, settings,
         recorder, path_map=(str(laptop), str(training_folder.parent)),
     ) as proxy:  # fmt: skip
-        recorder.wait_for(lambda events: of_kind(Ready, events))  # laptop/…: refused
+        # unmapped, the server would refuse laptop/…: not under the folders it serves
+        recorder.wait_for(lambda events: of_kind(Ready, events))
         assert proxy.session in server.sessions
         assert not of_kind(Failed, recorder.events)  # the model was read there
+    model.unlink()  # the served folder is shared with the other tests
 
 
 @pytest.mark.slow
@@ -195,3 +197,13 @@ def test_a_dropped_connection_stops_the_preview_not_the_training(server, trainin
         assert min(e.step for e in of_kind(StepDone, later)) > max(first_steps)  # not restarted
         proxy.stop()
         assert proxy.wait(TIMEOUT)
+
+
+def test_a_path_map_replaces_a_whole_folder_prefix_only():
+    from inkloop.engine._remote import map_path
+
+    pair = ("/laptop/scrolls/", "/data/scrolls")
+    assert map_path("/laptop/scrolls/s1/seg.zarr", pair) == "/data/scrolls/s1/seg.zarr"
+    assert map_path("/laptop/scrolls", pair) == "/data/scrolls"
+    assert map_path("/laptop/scrolls2/seg", pair) == "/laptop/scrolls2/seg"  # another folder
+    assert map_path("/laptop/scrolls/seg", None) == "/laptop/scrolls/seg"

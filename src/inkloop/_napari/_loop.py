@@ -99,10 +99,9 @@ class LoopSession(QObject):
         settings = settings or self.next_settings()
         if self.engine is not None and settings == self.settings:
             return
-        engine_settings = settings
         if self.engine is not None:
             self.engine.close()
-            engine_settings = self._continued(settings)
+        engine_settings = self._continued(settings)  # also after a server could not be reached
         self.settings = settings
         ink, supervised = self.labels.labels()
         args = (self.labels.segment.path, ink, supervised, engine_settings)
@@ -288,7 +287,7 @@ class LoopSession(QObject):
             show_warning(f"Ink Loop: {event.message}")
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
-            if Path(event.path).name == Path(self.settings.autosave or "").name:
+            if event.autosave and self.engine is not None:  # not a closed engine's, late
                 self._autosaved = Path(event.path)  # here, or on the engine server
         self.changed.emit(event)
 

@@ -68,8 +68,10 @@ class PredictionOverlay:
         for the accept brush alike."""
         self.threshold = threshold
         if self.accepted is not None:
-            # what the view shows is what is accepted: the soft view's p < 0.5 is "no ink"
-            self.accepted.threshold, self.accepted.soft = threshold or SOFT_FROM, threshold == 0
+            # what the view shows is what is accepted: in the soft view from its first visible
+            # level (the lowest limit draws black), "no ink" below
+            soft_from = SOFT_FROM + 1 / 255
+            self.accepted.threshold, self.accepted.soft = threshold or soft_from, threshold == 0
         if PREDICTION_LAYER in self.viewer.layers:
             self.viewer.layers[PREDICTION_LAYER].contrast_limits = self._limits()
         self._followers = [

@@ -84,8 +84,12 @@ class Validated:
 
 @dataclass(frozen=True)
 class CheckpointSaved:
+    """A checkpoint written at ``path``: the run's autosave (while training, at Stop), or a
+    save asked for."""
+
     path: str
     step: int
+    autosave: bool = False
 
 
 @dataclass(frozen=True)

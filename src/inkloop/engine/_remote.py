@@ -50,8 +50,11 @@ def parse_address(text: str) -> tuple[str, int]:
 def map_path(path: str, path_map: tuple[str, str] | None) -> str:
     """``path`` with the prefix ``path_map[0]`` (this machine's) replaced by ``path_map[1]``
     (the server's): the same data mounted in different places."""
-    if path_map and path.startswith(path_map[0]):
-        return path_map[1] + path[len(path_map[0]) :]
+    if not path_map:
+        return path
+    here, there = (prefix.rstrip("/") for prefix in path_map)
+    if path == here or path.startswith(here + "/"):  # /data/a maps, /data/ab does not
+        return there + path[len(here) :]
     return path
 
 

@@ -61,13 +61,13 @@ class Training:
             self.session.set_state(State.STOPPED)
             self.autosave()
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, autosave: bool = False) -> None:
         session = self.session
         trainer = session.ensure_trainer()
         provenance = checkpoint_provenance(session.settings, session.segment, session.labels)
         save_checkpoint(path, trainer.checkpoint(provenance))
         self.last_save = time.monotonic()
-        session.emit(CheckpointSaved(str(path), trainer.step_count))
+        session.emit(CheckpointSaved(str(path), trainer.step_count, autosave))
 
     def step(self) -> None:
         """One training step, with what follows it: validation, autosave, the run's end."""
@@ -101,4 +101,4 @@ class Training:
 
     def autosave(self) -> None:
         if self.session.settings.autosave is not None and self.session.trainer is not None:
-            self.save(self.session.settings.autosave)
+            self.save(self.session.settings.autosave, autosave=True)
