@@ -117,11 +117,12 @@ def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
 def test_a_second_segment_gets_its_own_overlay_validation_and_status(
     open_in_dock, segment_folder, tmp_path
 ):
-    from inkloop._napari._loop_panel import READY_TEXT, VALIDATION_LAYER
+    from inkloop._napari._loop_panel import READY_TEXT, START_TEXT, VALIDATION_LAYER
     from inkloop._napari._overlay import PREDICTION_LAYER
     from inkloop.engine import StepDone
 
     viewer, widget = open_in_dock(segment_folder)
+    assert widget.loop_panel.status.text() == READY_TEXT  # its labels hold ink and no ink
     first = widget.labels.segment.name
     widget.loop.prediction_layer()
     viewer.add_shapes([[[0, 0], [20, 30]]], shape_type="rectangle", name=VALIDATION_LAYER)
@@ -133,7 +134,8 @@ def test_a_second_segment_gets_its_own_overlay_validation_and_status(
     widget.open_segment(str(other))
 
     assert widget.labels.segment.name == "other"
-    assert widget.loop_panel.status.text() == READY_TEXT  # its labels, not the first's numbers
+    # not the first segment's numbers; its own labels are all "no ink" (no glyph in 48 x 80)
+    assert widget.loop_panel.status.text() == START_TEXT
     assert widget.run_settings().validation is None  # its region was the first segment's
     for name in (PREDICTION_LAYER, VALIDATION_LAYER):
         kept = viewer.layers[f"{first} {name}"]  # kept, renamed and hidden: nothing lost

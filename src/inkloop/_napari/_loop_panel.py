@@ -8,6 +8,7 @@ from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import button
 from inkloop._napari._loss_plot import LossPlot
+from inkloop.brush import NO_INK
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
 VALIDATION_LAYER = "validation region"
@@ -61,8 +62,7 @@ class LoopPanel(QGroupBox):
             loop.changed.connect(self._show_event)
         steps = loop.steps if loop else []  # another segment's numbers must not stay
         self.plot.set_losses([step.loss for step in steps])
-        labelled = loop is not None and loop.labels.painter.canvas.codes.any()
-        idle = READY_TEXT if labelled else START_TEXT  # e.g. a segment's saved labels
+        idle = READY_TEXT if loop is not None and _trainable(loop) else START_TEXT
         self.status.setText(_step_text(steps[-1], loop.validations) if steps else idle)
         self._show_state(loop.state if loop else State.IDLE)
         self.validation_button.setEnabled(loop is not None)
@@ -147,3 +147,9 @@ def _step_text(step: StepDone, validations) -> str:
 def _threshold_text(percent: int) -> str:
     """What the threshold slider shows: the soft view at 0, else the probability called ink."""
     return "soft" if percent == 0 else f"≥ {percent / 100:.2f}"
+
+
+def _trainable(loop) -> bool:
+    """Whether the labels hold ink and "no ink" (e.g. a segment's saved ones): a run can start."""
+    codes = loop.labels.painter.canvas.codes
+    return bool((codes == NO_INK).any() and (codes > NO_INK).any())
