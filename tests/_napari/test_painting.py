@@ -161,3 +161,26 @@ def test_autosave_writes_while_painting_and_is_restored_on_reopening(
     (*_, labels) = reopened.open(str(unlabelled_folder), plugin="napari-inkloop")
     np.testing.assert_array_equal(labels.data, painted)
     assert labels.metadata["inkloop_soft_labels"].startswith("restored autosaved labels")
+
+
+@pytest.mark.parametrize("closing", ["window", "dock"])
+def test_closing_the_window_or_the_dock_writes_the_last_strokes(
+    painting, unlabelled_folder, qtbot, closing
+):
+    viewer, widget = painting
+    viewer.show()  # a hidden window's widgets are never hidden again
+    qtbot.waitUntil(widget.isVisible)
+    widget.labels.autosaver.interval_s = 3600  # only closing can write them
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    ink, supervised = decode_labels(viewer.layers["ink labels"].data)
+
+    if closing == "window":
+        viewer.window._qt_window.hide()  # what its X (or quitting) does first
+    else:  # the dock's X: napari takes the widget out and never closes it (napari#8071)
+        viewer.window.remove_dock_widget(widget)
+        assert widget.loop is None  # its loop ended with it
+        assert widget.labels is None
+
+    ink_path, supervision_path = label_paths(open_segment(unlabelled_folder), autosave=True)
+    np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), ink)
+    np.testing.assert_array_equal(np.asarray(Image.open(supervision_path)) > 0, supervised)

@@ -52,15 +52,21 @@ class Autosaver(QObject):
         self._writing = self._executor.submit(self._write, codes)
         return self._writing
 
+    def flush(self) -> None:
+        """Write what changed now and wait for it (the viewer is closing)."""
+        if self._writing is not None:
+            wait([self._writing])
+        writing = self.save_if_changed()
+        if writing is not None:
+            wait([writing])
+        self._report(self._writing)
+
     def close(self) -> None:
         """Write what is left, wait for it, and stop."""
         self._timer.stop()
         self.painter.labels_changed.disconnect(self._mark_dirty)
-        if self._writing is not None:
-            wait([self._writing])
-        self.save_if_changed()
+        self.flush()
         self._executor.shutdown(wait=True)
-        self._report(self._writing)
 
     def _mark_dirty(self, box) -> None:
         self._dirty = True

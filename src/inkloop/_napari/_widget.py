@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
@@ -80,11 +81,28 @@ class InkLoopWidget(QWidget):
             return
         self.viewer.open(path, plugin="napari-inkloop")
 
+    # napari never closes a dock's widget (napari#8071): quitting and closing the window only
+    # hide it, and the dock's X hides it and takes it out of the window (parent None). So the
+    # last strokes are written when it hides, and the loop ends when it leaves the window.
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        for emitter in self._events:
-            emitter.disconnect(self._follow_layers)
-        self._end_labels()
+        self._end()
         super().closeEvent(event)
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        if not event.spontaneous() and self.labels is not None:  # not a minimised window
+            self.labels.autosaver.flush()
+        super().hideEvent(event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.ParentChange and self.parent() is None:
+            self._end()
+        super().changeEvent(event)
+
+    def _end(self) -> None:
+        """Stop following the viewer and end the loop (its labels autosaved); idempotent."""
+        for emitter in self._events:
+            emitter.disconnect(self._follow_layers)  # a no-op the second time
+        self._end_labels()
 
     def _lay_out(self) -> None:
         panels = QWidget()
