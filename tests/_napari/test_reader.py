@@ -115,17 +115,21 @@ def test_a_probability_map_as_the_segments_labels_opens_with_a_warning(
 ):
     from napari.utils.notifications import notification_manager
 
-    from inkloop.io import label_paths, write_label_files
+    from PIL import Image
+
+    from inkloop.io import label_paths
 
     segment = open_segment(segment_folder)
     soft = np.full(segment.shape[1:], 90, np.uint8)  # a model's map: grey everywhere
-    write_label_files(label_paths(segment)[0], soft, np.ones(segment.shape[1:], bool))
+    labels_file, supervision_file = label_paths(segment)
+    Image.fromarray(soft).save(labels_file)
+    Image.fromarray(np.full(soft.shape, 255, np.uint8)).save(supervision_file)
     viewer = make_napari_viewer()
     shown = len(notification_manager.records)
     viewer.open(str(segment_folder), plugin="napari-inkloop")
     messages = [record.message for record in notification_manager.records[shown:]]
     assert messages == [
-        f"{segment.name}'s labels: 100% of the labelled pixels are grey (soft ink): it looks "
+        f"{labels_file}: 100% of the labelled pixels are grey (soft ink): it looks "
         "like a probability map, which as labels teaches faint ink everywhere. To label from "
         f"it instead, move {segment.name}_inklabels*.png out of {segment_folder} (the map "
         f"renamed, e.g. to {segment.name}_prediction.png), open the segment again and use "

@@ -14,6 +14,7 @@ from inkloop.io import (
     label_paths,
     load_labels,
     open_segment,
+    probability_map_message,
     read_label_image,
     rounds_path,
     rounds_path_for,
@@ -100,7 +101,7 @@ def test_an_interrupted_autosave_keeps_the_previous_copy_whole(segment_folder, m
 
 def test_initial_labels_prefer_a_newer_autosave_then_the_saved_files(segment_folder, tmp_path):
     segment = open_segment(segment_folder)
-    ink, supervised, source = initial_labels(segment)
+    ink, supervised, source, _ = initial_labels(segment)
     assert source.startswith("labels ")
     assert source.endswith("_inklabels.png")
     np.testing.assert_array_equal(ink, np.asarray(segment.ink_labels))
@@ -109,16 +110,36 @@ def test_initial_labels_prefer_a_newer_autosave_then_the_saved_files(segment_fol
     os.utime(saved_ink, ns=(stamp, stamp))
     painted, painted_supervised = _labels(segment.shape[1:])
     save_labels(segment, painted, painted_supervised, autosave=True)
-    ink, supervised, source = initial_labels(open_segment(segment_folder))
+    ink, supervised, source, _ = initial_labels(open_segment(segment_folder))
     assert source.startswith("restored autosaved labels")
     np.testing.assert_array_equal(ink, painted)
     np.testing.assert_array_equal(supervised, painted_supervised)
     for path in [*label_paths(segment), *label_paths(segment, autosave=True)]:
         path.unlink(missing_ok=True)
-    ink, supervised, source = initial_labels(open_segment(segment_folder))
+    ink, supervised, source, _ = initial_labels(open_segment(segment_folder))
     assert source == "no labels yet"
     assert not ink.any()
     assert not supervised.any()
+
+
+def test_soft_labels_inkloop_saved_are_never_taken_for_a_probability_map(segment_folder):
+    from PIL import Image
+
+    segment = open_segment(segment_folder)
+    ink = np.zeros(segment.shape[1:], np.uint8)
+    ink[:, : ink.shape[1] // 2] = 204  # painted at Strength 0.8: all its ink is grey
+    supervised = np.zeros(ink.shape, bool)
+    supervised[:, : ink.shape[1] * 2 // 3] = True  # and a strip of "no ink"
+    ink_path = save_labels(segment, ink, supervised)[0]
+    assert probability_map_message(*load_labels(segment, ink_path)[:2], ink_path) is None
+
+    elsewhere = ink_path.with_name("from_elsewhere.png")  # the same pixels, not saved by inkloop
+    Image.fromarray(ink).save(elsewhere)
+    labels = load_labels(segment, elsewhere, supervision_path_for(ink_path))
+    message = probability_map_message(*labels[:2], elsewhere)
+    assert message.endswith(
+        "75% of the labelled pixels are grey (soft ink): it looks like a probability map"
+    )
 
 
 def test_labels_loaded_from_elsewhere_bring_their_own_supervision_mask(segment_folder, tmp_path):

@@ -92,13 +92,13 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
-    ink, supervised, source = initial_labels(segment)
-    _tell_about_labels(segment, ink, supervised, source)
+    ink, supervised, source, labels_file = initial_labels(segment)
+    _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
     return layers
 
 
-def _tell_about_labels(segment: Segment, ink, supervised, source: str) -> None:
+def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:
     """Notifications about the labels a segment opens with: side files named for another id,
     a crash's autosave restored, a probability map saved as labels (loaded as it is: the
     files are the user's, and so is the decision)."""
@@ -108,7 +108,7 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str) -> None:
         show_warning(f"{segment.name}: {hint}")
     if source.startswith("restored"):
         show_info(f"{segment.name}: {source}, newer than the saved labels")
-    problem = probability_map_message(ink, supervised, f"{segment.name}'s labels")
+    problem = labels_file and probability_map_message(ink, supervised, labels_file)
     if problem:
         folder, name = label_paths(segment)[0].parent, segment.name
         show_warning(

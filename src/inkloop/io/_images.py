@@ -63,6 +63,15 @@ def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
         raise SegmentError(f"{path}: cannot be read ({error})") from error
 
 
+def image_text(path: str | Path) -> dict[str, str]:
+    """An image's text chunks (a PNG's, which precede its pixels); {} for a TIFF."""
+    path = Path(path)
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        return {}
+    with _open_pil(path) as image:
+        return {key: value for key, value in image.info.items() if isinstance(value, str)}
+
+
 def open_window_reader(path: Path, info: ImageInfo):
     """An array-like over one image that reads only the requested window where it can.
 

@@ -7,16 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.io._images import image_text
 from inkloop.io._segment import read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
 from inkloop.io._write import write_png
+
+
+# the text chunk of the label files inkloop writes: painted labels, however soft (at a
+# Strength of 0.8 all their ink is grey), are never mistaken for a probability map
+PAINTED = {"inkloop": "painted labels"}
 
 
 def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):
     """Write ink labels and their supervision mask, each atomically (temporary file, rename)."""
     ink_path = Path(ink_path)
     supervision_path = supervision_path_for(ink_path)
-    write_png(ink_path, np.asarray(ink, np.uint8))
+    write_png(ink_path, np.asarray(ink, np.uint8), PAINTED)
     write_png(supervision_path, np.asarray(supervised, bool).astype(np.uint8) * 255)
     return ink_path, supervision_path
 
@@ -36,9 +42,12 @@ def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file
     """What is wrong with labels most of whose labelled pixels are soft (grey), or None.
 
     That is a model's probability map, which as labels would teach faint ink everywhere
-    (painted labels are soft only at a gradient brush's edges). Callers add how to turn one
-    into labels, which differs between the CLI and the dock.
+    (painted labels are soft only at a gradient brush's edges). Label files inkloop wrote
+    are painted, whatever their ink. Callers add how to turn a map into labels, which differs
+    between the CLI and the dock.
     """
+    if image_text(labels_file).items() >= PAINTED.items():
+        return None
     # a grid of at most ~1 M pixels decides it: the reader runs this as napari opens a
     # segment, where a whole 200 MP label image took 0.7 s and 200 MB of copies
     step = max(1, int((np.size(ink) / PROBABILITY_MAP_SAMPLE) ** 0.5))
@@ -94,18 +103,20 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     return ink, supervised, sources
 
 
-def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str]:
-    """The labels to start painting with and where they came from: autosaved labels newer than
-    the saved ones (a crash to recover), else the segment's label files, else none."""
+def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str, Path | None]:
+    """The labels to start painting with, where they came from in words and their file:
+    autosaved labels newer than the saved ones (a crash to recover), else the segment's label
+    files, else none."""
     autosaved = autosaved_labels(segment)
     if autosaved is not None:
         ink, supervised, _ = load_labels(segment, *autosaved)
-        return ink, supervised, f"restored autosaved labels {autosaved[0]}"
+        return ink, supervised, f"restored autosaved labels {autosaved[0]}", autosaved[0]
     if segment.ink_labels is not None:
         ink, supervised, sources = load_labels(segment)
-        return ink, supervised, f"labels {sources['labels_file']}"
+        labels_file = Path(sources["labels_file"])
+        return ink, supervised, f"labels {labels_file}", labels_file
     shape = segment.shape[1:]
-    return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet"
+    return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
 
 
 def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):

@@ -30,14 +30,17 @@ def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None 
     return Path(path)
 
 
-def write_png(path: str | Path, image: np.ndarray) -> Path:
-    """Write a uint8 grey image (mask, ink labels) as PNG."""
-    from PIL import Image
+def write_png(path: str | Path, image: np.ndarray, text: dict[str, str] | None = None) -> Path:
+    """Write a uint8 grey image (mask, ink labels) as PNG, with ``text`` in tEXt chunks."""
+    from PIL import Image, PngImagePlugin
 
     if image.dtype != np.uint8 or image.ndim != 2:
         raise ValueError(f"write_png takes a 2D uint8 image, not {image.ndim}D {image.dtype}")
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG")
+        Image.fromarray(image).save(tmp, format="PNG", pnginfo=info)
     return Path(path)
 
 
