@@ -114,7 +114,6 @@ def test_a_probability_map_as_the_segments_labels_opens_with_a_warning(
     make_napari_viewer, segment_folder
 ):
     from napari.utils.notifications import notification_manager
-
     from PIL import Image
 
     from inkloop.io import label_paths

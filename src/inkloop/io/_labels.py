@@ -12,7 +12,6 @@ from inkloop.io._segment import read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
 from inkloop.io._write import write_png
 
-
 # the text chunk of the label files inkloop writes: painted labels, however soft (at a
 # Strength of 0.8 all their ink is grey), are never mistaken for a probability map
 PAINTED = {"inkloop": "painted labels"}
