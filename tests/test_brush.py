@@ -114,6 +114,30 @@ def test_history_keeps_fifty_strokes_and_memory_follows_the_painted_area():
     assert canvas.history_nbytes <= (3 * (4096 // TILE) + 2) * TILE * TILE * 2
 
 
+def test_replacing_the_labels_is_one_stroke_that_keeps_only_the_box_that_differs():
+    canvas = _canvas((512, 512))
+    canvas.stamp(100, 100, Brush(radius=10))
+    painted, held = canvas.codes.copy(), canvas.history_nbytes
+    loaded = painted.copy()
+    loaded[300:340, 200:260] = encode_labels(
+        np.full((40, 60), 90, np.uint8), np.ones((40, 60), bool)
+    )
+    loaded[90:110, 90:110] = 0  # the loaded file lacks the stroke
+
+    box = canvas.replace(loaded)
+
+    assert box == (64, 64, 384, 320)  # the tiles around rows 90..340, columns 90..260
+    np.testing.assert_array_equal(canvas.codes, loaded)
+    assert canvas.history_nbytes - held == 320 * 256 * 2
+    assert canvas.replace(loaded) is None  # nothing differs: no stroke
+    canvas.undo()
+    np.testing.assert_array_equal(canvas.codes, painted)
+    canvas.redo()
+    np.testing.assert_array_equal(canvas.codes, loaded)
+    with pytest.raises(ValueError, match="do not match"):
+        canvas.replace(loaded[:100])
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

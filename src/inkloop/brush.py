@@ -224,6 +224,21 @@ class LabelCanvas:
         self._accept(codes, accepted[y0:y1, x0:x1], np.ones(codes.shape, bool))
         return self.end_stroke()
 
+    def replace(self, codes: np.ndarray) -> tuple[int, int, int, int] | None:
+        """Replace all labels by ``codes`` (a loaded file) as one undoable stroke; returns
+        the box it changed. Undo keeps only the box where the two differ."""
+        if codes.shape != self.shape:
+            raise ValueError(f"labels {codes.shape} do not match the canvas's {self.shape}")
+        differs = codes != self.codes
+        rows, cols = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
+        if not rows.size:
+            return None
+        y0, x0, y1, x1 = rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
+        self.begin_stroke()
+        self._remember((y0, x0, y1, x1))
+        self.codes[y0:y1, x0:x1] = codes[y0:y1, x0:x1]
+        return self.end_stroke()
+
     def _accept(self, codes: np.ndarray, accepted: np.ndarray, where: np.ndarray) -> None:
         where = where & (accepted > UNLABELLED)
         codes[where] = accepted[where]

@@ -143,6 +143,8 @@ def test_bad_label_files_get_one_message_and_leave_the_labels_untouched(painting
     Image.fromarray(ink).save(tmp_path / "good.png")
     assert widget.brush_panel.load_labels(str(tmp_path / "good.png"))
     assert decode_labels(viewer.layers["ink labels"].data)[0][15, 15] == 200
+    widget.brush_panel.undo.click()  # the wrong file, loaded by mistake, costs no stroke
+    np.testing.assert_array_equal(viewer.layers["ink labels"].data, before)
 
 
 def test_autosave_writes_while_painting_and_is_restored_on_reopening(

@@ -161,5 +161,5 @@ class BrushPanel(QGroupBox):
         except (OSError, ValueError) as error:
             show_error(f"Labels not loaded: {error}")
             return False
-        show_info(f"Loaded {path} (supervision: {supervision})")
+        show_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")
         return True

@@ -108,11 +108,8 @@ class InkPainter:
         self._show_change(self.canvas.redo())
 
     def replace(self, codes: np.ndarray) -> None:
-        """Load other labels (same shape): replaces everything, clears undo."""
-        self.layer.data[...] = codes
-        self.canvas = LabelCanvas.from_codes(self.layer.data)
-        self.layer.refresh()
-        self.labels_changed.emit((0, 0, *codes.shape))
+        """Load other labels (same shape) in place of all of them, as one undoable stroke."""
+        self._show_change(self.canvas.replace(codes))
 
     def detach(self) -> None:
         """Stop listening to the layer (it stays in the viewer, unpainted further)."""
