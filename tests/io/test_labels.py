@@ -78,14 +78,22 @@ def test_labels_of_the_wrong_size_are_refused_and_nothing_is_written(segment_fol
     assert folder_listing(segment_folder) == before
 
 
-def test_an_interrupted_autosave_keeps_the_previous_copy_whole(segment_folder, monkeypatch):
+@pytest.mark.parametrize("crashing_file", [0, 1])  # the ink, or the supervision mask after it
+def test_an_interrupted_autosave_keeps_the_previous_pair_whole(
+    segment_folder, monkeypatch, crashing_file
+):
     segment = open_segment(segment_folder)
     ink, supervised = _labels(segment.shape[1:])
     save_labels(segment, ink, supervised, autosave=True)
     before = folder_listing(segment_folder)
     from PIL import Image
 
+    written, save = [], Image.Image.save
+
     def crash(self, fp, *args, **kwargs):
+        written.append(fp)
+        if len(written) <= crashing_file:
+            return save(self, fp, *args, **kwargs)
         Path(fp).write_bytes(b"\x89PNG half")  # a partial file, then the process dies
         raise KeyboardInterrupt
 

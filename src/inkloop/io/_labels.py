@@ -10,7 +10,7 @@ import numpy as np
 from inkloop.io._images import image_text
 from inkloop.io._segment import read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
-from inkloop.io._write import write_png
+from inkloop.io._write import atomic_path, encode_png
 
 # the text chunk of the label files inkloop writes: painted labels, however soft (at a
 # Strength of 0.8 all their ink is grey), are never mistaken for a probability map
@@ -18,11 +18,14 @@ PAINTED = {"inkloop": "painted labels"}
 
 
 def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):
-    """Write ink labels and their supervision mask, each atomically (temporary file, rename)."""
+    """Write ink labels and their supervision mask as a pair: both are encoded into temporary
+    files, then renamed into place one after the other, so a full disk or a crash while
+    encoding (seconds for a whole segment) never leaves new ink beside an old mask."""
     ink_path = Path(ink_path)
     supervision_path = supervision_path_for(ink_path)
-    write_png(ink_path, np.asarray(ink, np.uint8), PAINTED)
-    write_png(supervision_path, np.asarray(supervised, bool).astype(np.uint8) * 255)
+    with atomic_path(supervision_path) as supervision_tmp, atomic_path(ink_path) as ink_tmp:
+        encode_png(ink_tmp, np.asarray(ink, np.uint8), PAINTED)
+        encode_png(supervision_tmp, np.asarray(supervised, bool).astype(np.uint8) * 255)
     return ink_path, supervision_path
 
 

@@ -32,6 +32,13 @@ def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None 
 
 def write_png(path: str | Path, image: np.ndarray, text: dict[str, str] | None = None) -> Path:
     """Write a uint8 grey image (mask, ink labels) as PNG, with ``text`` in tEXt chunks."""
+    with atomic_path(path) as tmp:
+        encode_png(tmp, image, text)
+    return Path(path)
+
+
+def encode_png(path: str | Path, image: np.ndarray, text: dict[str, str] | None = None) -> None:
+    """`write_png` without the temporary file: for callers that rename files themselves."""
     from PIL import Image, PngImagePlugin
 
     if image.dtype != np.uint8 or image.ndim != 2:
@@ -39,9 +46,7 @@ def write_png(path: str | Path, image: np.ndarray, text: dict[str, str] | None =
     info = PngImagePlugin.PngInfo()
     for key, value in (text or {}).items():
         info.add_text(key, value)
-    with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG", pnginfo=info)
-    return Path(path)
+    Image.fromarray(image).save(path, format="PNG", pnginfo=info)
 
 
 def check_writable(path: str | Path) -> None:
