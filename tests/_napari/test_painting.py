@@ -186,3 +186,17 @@ def test_closing_the_window_or_the_dock_writes_the_last_strokes(
     ink_path, supervision_path = label_paths(open_segment(unlabelled_folder), autosave=True)
     np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), ink)
     np.testing.assert_array_equal(np.asarray(Image.open(supervision_path)) > 0, supervised)
+
+
+def test_a_segment_opened_again_while_painting_starts_from_the_last_stroke(
+    painting, unlabelled_folder, qtbot
+):
+    viewer, widget = painting
+    widget.labels.autosaver.interval_s = 3600  # the stroke is in no file yet
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    painted = viewer.layers["ink labels"].data.copy()
+
+    (*_, labels) = viewer.open(str(unlabelled_folder), plugin="napari-inkloop")
+
+    np.testing.assert_array_equal(labels.data, painted)
+    assert widget.labels.layer is labels  # and the dock paints the new layer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from inkloop._napari._autosave import Autosaver
@@ -9,6 +10,16 @@ from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
 from inkloop.brush import decode_labels, encode_labels
 from inkloop.io import load_labels, probability_map_message, save_labels
+
+_PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
+
+
+def flush_labels_of(segment) -> None:
+    """Write the strokes painted on ``segment`` that are not autosaved yet: opened again, it
+    then starts from all of them, as the newest label files (the reader calls this)."""
+    for session in list(_PAINTING):
+        if session.segment.path == segment.path:
+            session.autosaver.flush()
 
 
 class LabelSession:
@@ -18,6 +29,7 @@ class LabelSession:
         self.layer, self.segment = layer, segment
         self.painter = InkPainter(layer)
         self.autosaver = Autosaver(segment, self.painter, autosave_s)
+        _PAINTING.add(self)
 
     def labels(self):
         """Ink (uint8) and supervision (bool) as they are now (decoded copies)."""
@@ -43,5 +55,6 @@ class LabelSession:
 
     def close(self) -> None:
         """Write any unsaved changes to the autosave files and stop painting."""
+        _PAINTING.discard(self)
         self.autosaver.close()
         self.painter.detach()

@@ -9,6 +9,7 @@ import numpy as np
 from napari.utils.notifications import show_info, show_warning
 
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION, labels_layer_data
+from inkloop._napari._labels_session import flush_labels_of
 from inkloop.io import (
     Segment,
     detect_format,
@@ -92,6 +93,7 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
+    flush_labels_of(segment)  # opened again while painting: from the last stroke on
     ink, supervised, source, labels_file = initial_labels(segment)
     _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
