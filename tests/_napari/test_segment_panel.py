@@ -241,7 +241,7 @@ def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(
     from tests._http import serve, write_served_segment
 
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)  # no engine process needed here
-    monkeypatch.setenv("INKLOOP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "cache"))
     volume = write_served_segment(tmp_path, "20240303000000", synthetic)
     with serve(tmp_path) as (base, _server):
         url = f"{base}/20240303000000.zarr"

@@ -26,9 +26,10 @@ def served(tmp_path_factory, synthetic):
         yield base, server, volume
 
 
-@pytest.fixture
-def cache_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("INKLOOP_CACHE", str(tmp_path / "home"))
+@pytest.fixture(autouse=True)
+def data_home(tmp_path, monkeypatch):
+    """Where the remote segments' local folders go (never the user's own)."""
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "home"))
     return tmp_path / "home"
 
 
@@ -36,7 +37,7 @@ def _chunk_requests(server) -> list[str]:
     return [p for p in server.requests if "/c/" in p]
 
 
-def test_only_the_chunks_a_patch_needs_are_fetched(served, cache_home, synthetic):
+def test_only_the_chunks_a_patch_needs_are_fetched(served, data_home, synthetic):
     base, server, volume = served
     url = f"{base}/{NAME}.zarr"
     segment = open_segment(url)
@@ -53,7 +54,7 @@ def test_only_the_chunks_a_patch_needs_are_fetched(served, cache_home, synthetic
     np.testing.assert_array_equal(np.asarray(segment.mask), synthetic.mask)
     folder = side_folder(segment)
     assert folder == local_folder(url)
-    assert folder.is_relative_to(cache_home)  # labels are saved here, not on the server
+    assert folder.is_relative_to(data_home)  # labels are saved here, not on the server
     assert (folder / f"{NAME}_inklabels.png").is_file()
 
 
@@ -68,6 +69,14 @@ def test_the_chunk_cache_serves_a_second_read(served, tmp_path):
 
     np.testing.assert_array_equal(again, volume[:1, :32, :32])
     assert _chunk_requests(server) == []
+    assert side_folder(first) == local_folder(url)  # the labels stay out of the chunk cache
+
+
+def test_remote_segments_folders_are_user_data_not_a_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("INKLOOP_DATA")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    folder = local_folder("https://data.example/paths/a.zarr")
+    assert folder.parent == tmp_path / "inkloop" / "remote" / "data.example"
 
 
 def test_the_chunk_cache_can_come_from_the_environment(served, tmp_path, monkeypatch):
@@ -80,7 +89,7 @@ def test_the_chunk_cache_can_come_from_the_environment(served, tmp_path, monkeyp
     assert cached.is_file()
 
 
-def test_a_404_is_one_message_naming_the_url(served, cache_home):
+def test_a_404_is_one_message_naming_the_url(served, data_home):
     base, _server, _volume = served
     url = f"{base}/missing/{NAME}.zarr"
     with pytest.raises(SegmentError, match="not found on the server") as raised:
@@ -89,7 +98,7 @@ def test_a_404_is_one_message_naming_the_url(served, cache_home):
 
 
 def test_a_server_that_asks_for_a_login_gets_it_from_netrc(
-    served, cache_home, tmp_path, monkeypatch, synthetic
+    served, data_home, tmp_path, monkeypatch, synthetic
 ):
     """As the community's data server does: without a login, one message says where to put
     it; with it in the file $NETRC names (~/.netrc by default), the segment reads."""
@@ -117,7 +126,7 @@ def test_a_server_that_asks_for_a_login_gets_it_from_netrc(
     assert open_segment(logged_in).shape == volume.shape
 
 
-def test_a_login_in_a_url_names_no_folder_and_shows_in_no_message(served, cache_home, tmp_path):
+def test_a_login_in_a_url_names_no_folder_and_shows_in_no_message(served, data_home, tmp_path):
     url = "https://data.example:8443/paths/a.zarr"
     folder = local_folder(url.replace("://", "://user:secret@"), tmp_path)
     assert folder == local_folder(url, tmp_path)  # the labels stay where they were
@@ -131,7 +140,7 @@ def test_a_login_in_a_url_names_no_folder_and_shows_in_no_message(served, cache_
     assert f"{base}/private/{NAME}.zarr" in str(raised.value)
 
 
-def test_a_folder_of_tiff_layers_over_http_says_what_to_do(served, cache_home):
+def test_a_folder_of_tiff_layers_over_http_says_what_to_do(served, data_home):
     """The data server also lists segments as folders of TIFF layers: not read over HTTP."""
     base, _server, _volume = served
     with pytest.raises(SegmentError, match=r"not a zarr.*download a folder of TIFF") as raised:
@@ -139,16 +148,16 @@ def test_a_folder_of_tiff_layers_over_http_says_what_to_do(served, cache_home):
     assert f"{base}/layers/" in str(raised.value)
 
 
-def test_a_stalled_server_times_out_and_leaves_nothing(served, cache_home):
+def test_a_stalled_server_times_out_and_leaves_nothing(served, data_home):
     base, _server, _volume = served
     url = f"{base}/stall/{NAME}.zarr"
     with pytest.raises(SegmentError, match="did not answer in time") as raised:
         open_segment(url, timeout=0.5)
     assert url in str(raised.value)
-    assert not cache_home.exists() or not any(p.is_file() for p in cache_home.rglob("*"))
+    assert not data_home.exists() or not any(p.is_file() for p in data_home.rglob("*"))
 
 
-def test_a_truncated_chunk_is_refused_and_never_cached(served, tmp_path, cache_home):
+def test_a_truncated_chunk_is_refused_and_never_cached(served, tmp_path, data_home):
     base, _server, _volume = served
     url = f"{base}/truncate/{NAME}.zarr"
     segment = open_segment(url, cache=tmp_path)
@@ -158,13 +167,13 @@ def test_a_truncated_chunk_is_refused_and_never_cached(served, tmp_path, cache_h
     assert not (local_folder(url, tmp_path) / "chunks").exists()
 
 
-def test_inkloop_info_reads_a_url(served, cache_home, capsys):
+def test_inkloop_info_reads_a_url(served, data_home, capsys):
     base, _server, volume = served
     assert main(["info", f"{base}/{NAME}.zarr"]) == 0
     assert f'"shape": {list(volume.shape)}' in capsys.readouterr().out
 
 
-def test_batch_worker_processes_read_a_remote_segment(served, cache_home):
+def test_batch_worker_processes_read_a_remote_segment(served, data_home):
     from inkloop.compose import sample_normalisation
     from inkloop.train import LabelStore, PatchSampler, ProcessBatchStream
     from tests._helpers import FULL_RESOLUTION

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 from inkloop.io._errors import SegmentError
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
-CACHE_ENV = "INKLOOP_CACHE"  # where remote segments' side files (and chunks) are kept
+# where remote segments' local folders are: the side files fetched, the labels painted on
+# them, their models and rounds. User data, so not in ~/.cache, which cleaners empty
+DATA_ENV = "INKLOOP_DATA"
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
 
 
@@ -31,9 +33,10 @@ def segment_location(text: str) -> str | Path:
     return text if is_url(text) else Path(text)
 
 
-def local_folder(url: str, cache: str | Path | None = None) -> Path:
-    """The local folder of a remote segment: its side files, labels and cached chunks."""
-    base = Path(cache).expanduser() if cache else _default_cache()
+def local_folder(url: str, base: str | Path | None = None) -> Path:
+    """The local folder of a remote segment under ``base`` (default: `DATA_ENV`, else
+    ``$XDG_DATA_HOME/inkloop/remote``): its side files and labels; a chunk cache's chunks."""
+    base = Path(base).expanduser() if base else _data_home()
     url = without_login(url)  # a login written into the URL names no folder, nor moves one
     parts = urlsplit(url.rstrip("/"))
     digest = hashlib.sha1(url.encode()).hexdigest()[:10]
@@ -182,8 +185,8 @@ def _describe(error: Exception, url: str) -> str:
     return f"could not be read ({type(error).__name__}: {error})"
 
 
-def _default_cache() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+def _data_home() -> Path:
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "inkloop" / "remote"

@@ -139,7 +139,7 @@ def open_segment(
 
 def _open_remote(url: str, cache, timeout: float) -> LayerSource:
     """A remote zarr's layers, with the side files the server has beside it fetched."""
-    folder = local_folder(url, cache)
+    folder = local_folder(url)
     node = open_zarr_url(url, cache=cache, timeout=timeout)
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
     source = zarr_source(node, without_login(url), folder, stamp=stamp, wrap=GuardedArray)
