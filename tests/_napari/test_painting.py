@@ -200,3 +200,28 @@ def test_a_segment_opened_again_while_painting_starts_from_the_last_stroke(
 
     np.testing.assert_array_equal(labels.data, painted)
     assert widget.labels.layer is labels  # and the dock paints the new layer
+
+
+def test_save_labels_writes_off_the_gui_thread_and_removes_the_autosaved_copy(
+    painting, unlabelled_folder, qtbot, make_napari_viewer
+):
+    viewer, widget = painting
+    widget.labels.autosaver.interval_s = 0.05
+    autosaved = label_paths(open_segment(unlabelled_folder), autosave=True)
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    qtbot.waitUntil(lambda: all(path.is_file() for path in autosaved), timeout=5000)
+    painted = viewer.layers["ink labels"].data.copy()
+    shown = len(notification_manager.records)
+
+    widget.brush_panel.save.click()
+
+    qtbot.waitUntil(lambda: bool(messages(shown)), timeout=10_000)
+    folder = unlabelled_folder
+    assert messages(shown) == [f"Saved seg_inklabels.png and seg_supervision_mask.png in {folder}"]
+    assert not any(path.exists() for path in autosaved)  # its strokes are saved now
+    viewer.close()
+    reopened = make_napari_viewer()
+    shown = len(notification_manager.records)
+    (*_, labels) = reopened.open(str(folder), plugin="napari-inkloop")
+    np.testing.assert_array_equal(labels.data, painted)
+    assert messages(shown) == []

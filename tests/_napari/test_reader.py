@@ -137,3 +137,31 @@ def test_a_probability_map_as_the_segments_labels_opens_with_a_warning(
     ink, supervised = decode_labels(viewer.layers["ink labels"].data)
     np.testing.assert_array_equal(ink, soft)  # loaded as it is: the user decides
     assert supervised.all()
+
+
+def test_an_autosaved_copy_passed_over_for_newer_saved_labels_is_mentioned(
+    make_napari_viewer, segment_folder
+):
+    import os
+    from pathlib import Path
+
+    from napari.utils.notifications import notification_manager
+
+    from inkloop.io import label_paths, save_labels
+
+    segment = open_segment(segment_folder)
+    painted = np.asarray(segment.ink_labels) // 2, np.ones(segment.shape[1:], bool)
+    save_labels(segment, *painted, autosave=True)  # strokes after a Save, then the saved
+    for path in filter(Path.is_file, label_paths(segment)):  # files came back newer (a copy)
+        os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+    viewer = make_napari_viewer()
+    shown = len(notification_manager.records)
+
+    (*_, labels) = viewer.open(str(segment_folder), plugin="napari-inkloop")
+
+    assert [record.message for record in notification_manager.records[shown:]] == [
+        f"{segment.name}: opened {label_paths(segment)[0]}, newer than the autosaved copy "
+        f"{segment.name}_inklabels.autosave.png beside it, which holds strokes painted after "
+        "a Save; Load labels… takes that copy instead"
+    ]
+    np.testing.assert_array_equal(decode_labels(labels.data)[0], np.asarray(segment.ink_labels))

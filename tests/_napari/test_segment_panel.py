@@ -255,5 +255,5 @@ def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(
         assert widget.labels.segment.path == url
         assert widget.labels.segment.shape == volume.shape
         assert "20240303000000: 8 layers" in widget.segment_panel.segment_label.text()
-        ink_path, _ = widget.labels.save()
+        ink_path, _ = widget.labels.save().result()
     assert ink_path.parent == local_folder(url)

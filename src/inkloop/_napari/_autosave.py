@@ -1,15 +1,15 @@
-"""Autosave of painted labels: at most every few seconds, written off the GUI thread."""
+"""Writing painted labels off the GUI thread: autosave at most every few seconds, and Save."""
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from napari.utils.notifications import show_warning
-from qtpy.QtCore import QObject, QTimer
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QObject, QTimer, Signal
 
 from inkloop.brush import decode_labels
-from inkloop.io import save_labels
+from inkloop.io import label_paths, save_labels
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,12 @@ class Autosaver(QObject):
 
     A timer checks every ``interval_s`` seconds; the labels are copied on the GUI thread (a
     memcpy) and encoded and written on a worker thread, each file atomically, so a crash loses
-    at most the last interval of painting and never leaves a half-written file.
+    at most the last interval of painting and never leaves a half-written file. `save` (Save
+    labels) writes on the same worker, after any autosave in flight, and removes the autosave
+    copies it makes stale: an autosave copy on disk always holds strokes no Save has.
     """
+
+    saved = Signal(object)  # a Save's Future, done; emitted on the worker, handled on the GUI
 
     def __init__(self, segment, painter, interval_s: float = 10.0, parent=None) -> None:
         super().__init__(parent)
@@ -33,6 +37,7 @@ class Autosaver(QObject):
         self._timer.setInterval(int(interval_s * 1000))
         self._timer.timeout.connect(self.save_if_changed)
         self._timer.start()
+        self.saved.connect(self._report_save)
 
     @property
     def interval_s(self) -> float:
@@ -51,6 +56,15 @@ class Autosaver(QObject):
         codes = self.painter.canvas.codes.copy()
         self._writing = self._executor.submit(self._write, codes)
         return self._writing
+
+    def save(self) -> Future:
+        """Write the labels as they are now as the segment's label files (Save labels); the
+        Future's result is their two paths, and a notification says how it went."""
+        codes = self.painter.canvas.codes.copy()
+        self._dirty = False  # the autosave copies go with this save
+        writing = self._executor.submit(self._save, codes)
+        writing.add_done_callback(self.saved.emit)
+        return writing
 
     def flush(self) -> None:
         """Write what changed now and wait for it (the viewer is closing)."""
@@ -74,6 +88,23 @@ class Autosaver(QObject):
     def _write(self, codes) -> None:
         ink, supervised = decode_labels(codes)
         save_labels(self.segment, ink, supervised, autosave=True)
+
+    def _save(self, codes):
+        ink, supervised = decode_labels(codes)
+        paths = save_labels(self.segment, ink, supervised)
+        for stale in label_paths(self.segment, autosave=True):
+            stale.unlink(missing_ok=True)
+        return paths
+
+    def _report_save(self, writing: Future) -> None:
+        error = writing.exception()
+        if error is None:
+            ink_path, supervision_path = writing.result()
+            show_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
+            return
+        self._dirty = True  # the autosave copies are all there is
+        log.error("saving labels failed", exc_info=error)
+        show_error(f"Could not save the labels: {error}")
 
     def _report(self, writing: Future | None) -> None:
         """Warn once about failing writes (on the GUI thread); painting goes on, retries too."""

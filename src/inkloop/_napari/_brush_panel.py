@@ -141,13 +141,7 @@ class BrushPanel(QGroupBox):
         self.opacity.setValue(round(layer.opacity * 100))
 
     def _save(self) -> None:
-        try:
-            ink_path, supervision_path = self.session.save()
-        except (OSError, ValueError) as error:
-            log.exception("saving labels failed")
-            show_error(f"Could not save the labels: {error}")
-            return
-        show_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
+        self.session.save()  # a notification says how it went
 
     def _choose_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load ink labels", "", "Images (*.png *.tif)")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import weakref
+from concurrent.futures import Future
 from pathlib import Path
 
 from inkloop._napari._autosave import Autosaver
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
 from inkloop.brush import decode_labels, encode_labels
-from inkloop.io import load_labels, probability_map_message, save_labels
+from inkloop.io import load_labels, probability_map_message
 
 _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
 
@@ -35,9 +36,10 @@ class LabelSession:
         """Ink (uint8) and supervision (bool) as they are now (decoded copies)."""
         return decode_labels(self.painter.canvas.codes)
 
-    def save(self) -> tuple[Path, Path]:
-        """Write ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` beside the segment."""
-        return save_labels(self.segment, *self.labels())
+    def save(self) -> Future:
+        """Write ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` beside the segment,
+        off the GUI thread (seconds for a whole segment); the Future's result is their paths."""
+        return self.autosaver.save()
 
     def load(self, ink_path: str | Path) -> str:
         """Replace the labels by an ink label file (and its supervision mask, if beside it).

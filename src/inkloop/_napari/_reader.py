@@ -102,14 +102,21 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:
     """Notifications about the labels a segment opens with: side files named for another id,
-    a crash's autosave restored, a probability map saved as labels (loaded as it is: the
-    files are the user's, and so is the decision)."""
+    a crash's autosave restored or passed over for newer saved labels, a probability map saved
+    as labels (loaded as it is: the files are the user's, and so is the decision)."""
     missing = segment.mask is None or segment.ink_labels is None
     hint = stray_side_files_hint(segment) if missing else None
     if hint:
         show_warning(f"{segment.name}: {hint}")
+    autosaved = label_paths(segment, autosave=True)[0]
     if source.startswith("restored"):
         show_info(f"{segment.name}: {source}, newer than the saved labels")
+    elif autosaved.is_file() and labels_file:  # a Save removes it: its strokes are unsaved
+        show_warning(
+            f"{segment.name}: opened {labels_file}, newer than the autosaved copy "
+            f"{autosaved.name} beside it, which holds strokes painted after a Save; "
+            "Load labels… takes that copy instead"
+        )
     problem = labels_file and probability_map_message(ink, supervised, labels_file)
     if problem:
         folder, name = label_paths(segment)[0].parent, segment.name
