@@ -135,6 +135,47 @@ def test_bad_frames_close_that_connection_and_the_server_serves_on(server, caplo
         assert _closed_by_server(sock)
 
 
+def test_a_model_named_from_home_is_checked_where_it_leads(
+    server, training_folder, tmp_path, monkeypatch, caplog
+):
+    import dataclasses
+
+    from inkloop.engine._wire import Spawn, read_frame, socket_reader
+
+    monkeypatch.chdir(training_folder.parent)  # where "~/model.pt" would lie, unexpanded
+    monkeypatch.setenv("HOME", str(tmp_path))  # and where it leads: outside the served folders
+    settings = dataclasses.replace(process_settings(), init="~/model.pt")
+    ink, supervised = folder_labels(training_folder)
+    spawn = Spawn(str(training_folder), {}, settings, ink, supervised, 1)
+    with caplog.at_level(logging.WARNING, "inkloop.engine._server"), _raw(server) as sock:
+        sock.sendall(encode(Hello(TOKEN)) + encode(spawn))
+        answer = read_frame(socket_reader(sock))
+    assert answer.message == "~/model.pt is not under the folders this server serves"
+
+
+def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
+    training_folder, tmp_path, monkeypatch, caplog
+):
+    from inkloop.engine import _server
+
+    monkeypatch.setattr(_server, "MAX_GREETING", 2)
+    served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
+    threading.Thread(target=served.serve_forever, daemon=True).start()
+    try:
+        with caplog.at_level(logging.WARNING, "inkloop.engine._server"):
+            first, second = _raw(served), _raw(served)  # silent: they hold their places
+            with _raw(served) as third:
+                assert _closed_by_server(third)
+            assert "2 others authenticating" in caplog.text
+            first.close(), second.close()
+            with _raw(served) as sock:  # their places free again: heard, then refused
+                sock.sendall(encode(Hello("guess")))
+                assert _closed_by_server(sock)
+        assert "no valid token" in caplog.text
+    finally:
+        served.close()
+
+
 def test_a_segment_outside_the_served_folders_is_refused(server, tmp_path):
     from inkloop.synthetic import write_segment
 

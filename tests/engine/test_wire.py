@@ -82,6 +82,8 @@ def _frame(header: dict, *arrays: bytes) -> bytes:
         ({"d": "Cancel", "f": {"request": "1; rm -rf"}}, "Cancel.request must be int"),
         ({"x": 1}, "unknown tag 'x'"),
         ({"e": ["Popen", "x"]}, "'Popen' is not a message enum"),
+        ({"d": "Start", "f": [1]}, "malformed message"),  # fields not a mapping
+        ({"a": {"dtype": "uint8", "shape": [1e400], "size": 0}}, "malformed message"),
     ],
 )
 def test_unknown_types_and_fields_are_refused(header, message):
@@ -100,6 +102,40 @@ def test_arrays_are_checked_before_use():
     header = {"a": {"dtype": "uint8", "shape": [4], "size": 10, "as": None}}
     with pytest.raises(ProtocolError, match="array bytes missing"):
         decode(_frame(header, b"abc"))
+
+
+def test_the_arrays_of_one_frame_inflate_to_a_bounded_total(monkeypatch):
+    from inkloop.engine import _wire
+
+    update = c.UpdateLabels(
+        1, (0, 0, 20, 30), np.zeros((20, 30), np.uint8), np.ones((20, 30), bool)
+    )
+    frame = encode(update)[4:]
+    monkeypatch.setattr(_wire, "MAX_INFLATED", 20 * 30 * 2 - 1)  # each array fits, both do not
+    with pytest.raises(ProtocolError, match="arrays of 1200 bytes are over the limit"):
+        decode(frame)
+    monkeypatch.setattr(_wire, "MAX_INFLATED", 20 * 30 * 2)
+    assert decode(frame).supervised.all()
+
+
+def test_a_slow_stranger_is_cut_off_at_a_deadline_however_it_trickles(monkeypatch):
+    from inkloop.engine import _wire
+
+    clock = [100.0]
+    monkeypatch.setattr(_wire.time, "monotonic", lambda: clock[0])
+
+    class Trickle:  # one byte per second, each well within any per-read timeout
+        def settimeout(self, seconds):
+            assert 0 < seconds <= 10
+
+        def recv(self, count):
+            clock[0] += 1
+            return b"x"
+
+    read_exactly = _wire.socket_reader(Trickle(), deadline=110.0)
+    with pytest.raises(TimeoutError):
+        read_exactly(4096)
+    assert clock[0] == 110.0
 
 
 def test_garbage_and_oversized_frames_are_refused():

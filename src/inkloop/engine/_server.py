@@ -18,6 +18,7 @@ import logging
 import secrets
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from inkloop.engine._events import Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._wire import (
     HELLO_LIMIT,
+    MAX_FRAME,
     Fetch,
     Fetched,
     Hello,
@@ -41,7 +43,8 @@ from inkloop.engine._wire import (
 )
 
 log = logging.getLogger(__name__)
-HELLO_TIMEOUT = 10.0  # seconds a new connection gets to authenticate
+HELLO_TIMEOUT = 10.0  # seconds a new connection gets to authenticate, in all
+MAX_GREETING = 16  # connections that may be authenticating at once; more are closed at once
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
 
 
@@ -63,18 +66,27 @@ class EngineServer:
         self._listener = socket.create_server((host, port))
         self.address = self._listener.getsockname()[:2]
         self._closed = False
+        self._greeting = threading.BoundedSemaphore(MAX_GREETING)
 
     def serve_forever(self) -> None:
         """Accept connections until `close`; each is handled on its own thread."""
         while True:
             try:
                 sock, peer = self._listener.accept()
-            except OSError:
+            except OSError as error:
                 if self._closed:
                     return
-                raise
-            args = (sock, f"{peer[0]}:{peer[1]}")
-            threading.Thread(target=self._handle, args=args, daemon=True).start()
+                log.warning("engine server: cannot accept a connection: %s", error)
+                time.sleep(0.5)  # out of file handles, say: serve on once some close
+                continue
+            peer = f"{peer[0]}:{peer[1]}"
+            if not self._greeting.acquire(blocking=False):
+                log.warning(
+                    "engine server: %s closed: %d others authenticating", peer, MAX_GREETING
+                )
+                sock.close()
+                continue
+            threading.Thread(target=self._handle, args=(sock, peer), daemon=True).start()
 
     def close(self) -> None:
         """Stop accepting and end every session's engine."""
@@ -90,28 +102,41 @@ class EngineServer:
             session.end()
 
     def _handle(self, sock: socket.socket, peer: str) -> None:
-        sock.settimeout(HELLO_TIMEOUT)
-        read = socket_reader(sock)
         try:
-            hello = read_frame(read, HELLO_LIMIT)
-            if not isinstance(hello, Hello) or not hmac.compare_digest(
-                hello.token.encode(), self.token
-            ):
-                raise ProtocolError("no valid token")  # nothing more is said to a stranger
-            session = self._session_for(hello, read)
-            sock.settimeout(None)
-            sock.sendall(encode(Welcome(session.id, attached=hello.session is not None)))
-        except RefusedError as reason:
-            log.warning("engine server: %s refused: %s", peer, reason)
-            _send_quietly(sock, Refused(str(reason)))
-            sock.close()
-            return
-        except (ProtocolError, EOFError, OSError) as error:
-            log.warning("engine server: %s closed: %s", peer, error)
+            session = self._greet(sock, peer)
+        finally:
+            self._greeting.release()
+        if session is None:
             sock.close()
             return
         log.info("engine server: %s drives session %s", peer, session.id)
-        session.relay(sock, read, peer)
+        sock.settimeout(None)
+        session.relay(sock, socket_reader(sock), peer)
+
+    def _greet(self, sock: socket.socket, peer: str) -> Session | None:
+        """The session a new connection drives once it has sent the token and its Spawn (or
+        the id of its session) within `HELLO_TIMEOUT`; None, logged, if it does not."""
+        read = socket_reader(sock, deadline=time.monotonic() + HELLO_TIMEOUT)
+        try:
+            hello = read_frame(read, HELLO_LIMIT)
+            if not (isinstance(hello, Hello) and self._valid(hello.token)):
+                raise ProtocolError("no valid token")  # nothing more is said to a stranger
+            session = self._session_for(hello, read)
+            sock.sendall(encode(Welcome(session.id, attached=hello.session is not None)))
+            return session
+        except RefusedError as reason:
+            log.warning("engine server: %s refused: %s", peer, reason)
+            _send_quietly(sock, Refused(str(reason)))
+        except (ProtocolError, EOFError, OSError) as error:
+            log.warning("engine server: %s closed: %s", peer, error)
+        except Exception:  # a well-formed message with fields of the wrong kind, say
+            log.exception("engine server: %s closed: its request failed", peer)
+        return None
+
+    def _valid(self, token) -> bool:
+        return isinstance(token, str) and hmac.compare_digest(
+            token.encode("utf-8", "replace"), self.token
+        )
 
     def _session_for(self, hello: Hello, read) -> Session:
         if hello.session is not None:
@@ -134,11 +159,13 @@ class EngineServer:
             raise RefusedError(f"{spawn.segment} is not under the folders this server serves")
         if not set(spawn.open_options) <= OPEN_OPTIONS:
             raise RefusedError(f"open options {sorted(spawn.open_options)} are not allowed")
-        init = spawn.settings.init  # a checkpoint of a served folder or of an earlier session
-        allowed = [*self.roots, self.folder.resolve()]
-        if init is not None and not any(Path(init).resolve().is_relative_to(r) for r in allowed):
-            raise RefusedError(f"{init} is not under the folders this server serves")
-        return dataclasses.replace(spawn, segment=str(path))
+        settings = spawn.settings
+        if settings.init is not None:  # a checkpoint of a served folder or an earlier session
+            init = Path(settings.init).expanduser().resolve()  # the child reads this one
+            if not any(init.is_relative_to(r) for r in [*self.roots, self.folder.resolve()]):
+                raise RefusedError(f"{settings.init} is not under the folders this server serves")
+            settings = dataclasses.replace(settings, init=init)
+        return dataclasses.replace(spawn, segment=str(path), settings=settings)
 
     def _forget(self, session: Session) -> None:
         with self._lock:
@@ -194,6 +221,8 @@ class Session:
                 self.child.send(self._localised(command))
         except (ProtocolError, EOFError, OSError) as error:
             log.warning("engine server: %s left session %s: %s", peer, self.id, error)
+        except Exception:  # a command with fields of the wrong kind, say
+            log.exception("engine server: %s left session %s: its command failed", peer, self.id)
         finally:
             with self._send_lock:
                 if self._sock is sock:
@@ -209,11 +238,13 @@ class Session:
     def _send_file(self, fetch: Fetch) -> None:
         """A file of this session's folder (a checkpoint) to the client, or why not."""
         path = Path(fetch.path).resolve()
-        if path.is_relative_to(self.folder.resolve()) and path.is_file():
+        if not (path.is_relative_to(self.folder.resolve()) and path.is_file()):
+            message = Failed(f"{fetch.path} is not a file of this session", fetch.request)
+        elif path.stat().st_size > MAX_FRAME // 2:  # a model is tens of MB
+            message = Failed(f"{path.name} is too large to fetch; copy it", fetch.request)
+        else:
             data = np.frombuffer(path.read_bytes(), np.uint8)
             message = Fetched(fetch.request, path.name, data)
-        else:
-            message = Failed(f"{fetch.path} is not a file of this session", fetch.request)
         with self._send_lock:
             self._send(message)
 
@@ -248,7 +279,14 @@ class Session:
         if self._sock is None:
             return  # nobody attached: the preview's tiles are dropped, training goes on
         try:
-            self._sock.sendall(encode(message))
+            frame = encode(message)
+        except ProtocolError as error:  # too large: the client hears of it, the relay goes on
+            log.error("engine server: session %s: %s", self.id, error)
+            frame = encode(
+                Failed(f"the engine server could not send a {type(message).__name__}: {error}")
+            )
+        try:
+            self._sock.sendall(frame)
         except OSError as error:
             log.warning("engine server: session %s lost its client: %s", self.id, error)
             self._sock = None
