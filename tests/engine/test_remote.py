@@ -135,11 +135,12 @@ def test_bad_frames_close_that_connection_and_the_server_serves_on(server, caplo
         assert _closed_by_server(sock)
 
 
-def test_a_model_named_from_home_is_checked_where_it_leads(
-    server, training_folder, tmp_path, monkeypatch, caplog
+def test_a_model_from_home_or_an_engine_too_many_is_refused(
+    server, training_folder, tmp_path, monkeypatch
 ):
     import dataclasses
 
+    from inkloop.engine import _server
     from inkloop.engine._wire import Spawn, read_frame, socket_reader
 
     monkeypatch.chdir(training_folder.parent)  # where "~/model.pt" would lie, unexpanded
@@ -147,10 +148,18 @@ def test_a_model_named_from_home_is_checked_where_it_leads(
     settings = dataclasses.replace(process_settings(), init="~/model.pt")
     ink, supervised = folder_labels(training_folder)
     spawn = Spawn(str(training_folder), {}, settings, ink, supervised, 1)
-    with caplog.at_level(logging.WARNING, "inkloop.engine._server"), _raw(server) as sock:
+    with _raw(server) as sock:
         sock.sendall(encode(Hello(TOKEN)) + encode(spawn))
         answer = read_frame(socket_reader(sock))
     assert answer.message == "~/model.pt is not under the folders this server serves"
+
+    monkeypatch.setattr(_server, "MAX_SESSIONS", len(server.sessions))  # and one engine more
+    with _raw(server) as sock:
+        sock.sendall(
+            encode(Hello(TOKEN)) + encode(dataclasses.replace(spawn, settings=process_settings()))
+        )
+        answer = read_frame(socket_reader(sock))
+    assert answer.message == f"the server runs {len(server.sessions)} engines already, its most"
 
 
 def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(

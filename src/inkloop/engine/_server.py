@@ -21,17 +21,9 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
-from inkloop.engine import _commands as c
-from inkloop.engine._child import Spec, end_child, spawn_child
-from inkloop.engine._events import Failed, StateChanged
-from inkloop.engine._labelfiles import LabelFiles
+from inkloop.engine._served import ServedSession
 from inkloop.engine._wire import (
     HELLO_LIMIT,
-    MAX_FRAME,
-    Fetch,
-    Fetched,
     Hello,
     ProtocolError,
     Refused,
@@ -45,6 +37,7 @@ from inkloop.engine._wire import (
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # seconds a new connection gets to authenticate, in all
 MAX_GREETING = 16  # connections that may be authenticating at once; more are closed at once
+MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
 
 
@@ -61,7 +54,7 @@ class EngineServer:
             raise ValueError("the engine server needs a token")
         self.roots = [Path(r).expanduser().resolve() for r in roots]
         self.token, self.folder = token.encode(), Path(folder)
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, ServedSession] = {}
         self._lock = threading.Lock()
         self._listener = socket.create_server((host, port))
         self.address = self._listener.getsockname()[:2]
@@ -113,7 +106,7 @@ class EngineServer:
         sock.settimeout(None)
         session.relay(sock, socket_reader(sock), peer)
 
-    def _greet(self, sock: socket.socket, peer: str) -> Session | None:
+    def _greet(self, sock: socket.socket, peer: str) -> ServedSession | None:
         """The session a new connection drives once it has sent the token and its Spawn (or
         the id of its session) within `HELLO_TIMEOUT`; None, logged, if it does not."""
         read = socket_reader(sock, deadline=time.monotonic() + HELLO_TIMEOUT)
@@ -138,7 +131,7 @@ class EngineServer:
             token.encode("utf-8", "replace"), self.token
         )
 
-    def _session_for(self, hello: Hello, read) -> Session:
+    def _session_for(self, hello: Hello, read) -> ServedSession:
         if hello.session is not None:
             with self._lock:
                 session = self.sessions.get(hello.session)
@@ -148,7 +141,11 @@ class EngineServer:
         spawn = read_frame(read)
         if not isinstance(spawn, Spawn):
             raise ProtocolError(f"expected Spawn, got {type(spawn).__name__}")
-        session = Session(self._check(spawn), self.folder / secrets.token_hex(8), self._forget)
+        if len(self.sessions) >= MAX_SESSIONS:
+            raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
+        session = ServedSession(
+            self._check(spawn), self.folder / secrets.token_hex(8), self._forget
+        )
         with self._lock:
             self.sessions[session.id] = session
         return session
@@ -167,129 +164,9 @@ class EngineServer:
             settings = dataclasses.replace(settings, init=init)
         return dataclasses.replace(spawn, segment=str(path), settings=settings)
 
-    def _forget(self, session: Session) -> None:
+    def _forget(self, session: ServedSession) -> None:
         with self._lock:
             self.sessions.pop(session.id, None)
-
-
-class Session:
-    """One client's engine: a child process here, its events relayed to whichever
-    connection drives it now (none while the client is away)."""
-
-    def __init__(self, spawn: Spawn, folder: Path, forget) -> None:
-        self.id = folder.name
-        self.folder, self._forget = folder, forget
-        folder.mkdir(parents=True)
-        self.labels = LabelFiles(spawn.ink, spawn.supervised)
-        autosave = spawn.settings.autosave
-        settings = dataclasses.replace(spawn.settings, autosave=autosave and self.here(autosave))
-        spec = Spec(
-            spawn.segment, dict(spawn.open_options), self.labels.folder, spawn.torch_threads
-        )
-        self.child = spawn_child(spec, settings)
-        self._sock: socket.socket | None = None
-        self._send_lock = threading.Lock()
-        self._state: StateChanged | None = None
-        self.child.reader = threading.Thread(target=self._forward_events, daemon=True)
-        self.child.reader.start()
-
-    @property
-    def alive(self) -> bool:
-        return self.child.alive
-
-    def here(self, path) -> Path:
-        """Where a file the client named is written on this machine: the session's folder."""
-        return self.folder / Path(path).name
-
-    def relay(self, sock: socket.socket, read, peer: str) -> None:
-        """Drive the engine with ``sock``'s commands until it closes or sends garbage."""
-        with self._send_lock:
-            self._sock = sock
-            if self._state is not None:  # what the engine does now, for a re-attached client
-                self._send(self._state)
-        try:
-            while True:
-                command = read_frame(read)
-                if isinstance(command, Fetch):
-                    self._send_file(command)
-                    continue
-                if not isinstance(command, c.Command):
-                    raise ProtocolError(f"{type(command).__name__} is not a command")
-                if isinstance(command, c.Close):
-                    self.end()  # closes the child, as the dock would its own
-                    return
-                self.child.send(self._localised(command))
-        except (ProtocolError, EOFError, OSError) as error:
-            log.warning("engine server: %s left session %s: %s", peer, self.id, error)
-        except Exception:  # a command with fields of the wrong kind, say
-            log.exception("engine server: %s left session %s: its command failed", peer, self.id)
-        finally:
-            with self._send_lock:
-                if self._sock is sock:
-                    self._sock = None
-            sock.close()
-
-    def end(self) -> None:
-        """End the engine and forget the session."""
-        self._forget(self)
-        end_child(self.child)
-        self.labels.remove()
-
-    def _send_file(self, fetch: Fetch) -> None:
-        """A file of this session's folder (a checkpoint) to the client, or why not."""
-        path = Path(fetch.path).resolve()
-        if not (path.is_relative_to(self.folder.resolve()) and path.is_file()):
-            message = Failed(f"{fetch.path} is not a file of this session", fetch.request)
-        elif path.stat().st_size > MAX_FRAME // 2:  # a model is tens of MB
-            message = Failed(f"{path.name} is too large to fetch; copy it", fetch.request)
-        else:
-            data = np.frombuffer(path.read_bytes(), np.uint8)
-            message = Fetched(fetch.request, path.name, data)
-        with self._send_lock:
-            self._send(message)
-
-    def _localised(self, command: c.Command) -> c.Command:
-        if isinstance(command, c.Save):
-            return c.Save(self.here(command.path))
-        if isinstance(command, c.PredictSegment):
-            return dataclasses.replace(command, out=self.here(command.out))
-        return command
-
-    def _forward_events(self) -> None:
-        while True:
-            try:
-                message = self.child.events.recv()
-            except (EOFError, OSError):
-                break
-            with self._send_lock:
-                if isinstance(message, StateChanged):
-                    self._state = message
-                self._send(message)
-        self.child.process.join()  # the pipe closes when the process ends: this returns soon
-        self.child.events.close()
-        with self.child.lock:
-            self.child.commands.close()
-        self.child.alive = False
-        with self._send_lock:
-            if self._sock is not None:
-                self._sock.close()  # the client sees the end as its engine's end
-        self._forget(self)
-
-    def _send(self, message) -> None:
-        if self._sock is None:
-            return  # nobody attached: the preview's tiles are dropped, training goes on
-        try:
-            frame = encode(message)
-        except ProtocolError as error:  # too large: the client hears of it, the relay goes on
-            log.error("engine server: session %s: %s", self.id, error)
-            frame = encode(
-                Failed(f"the engine server could not send a {type(message).__name__}: {error}")
-            )
-        try:
-            self._sock.sendall(frame)
-        except OSError as error:
-            log.warning("engine server: session %s lost its client: %s", self.id, error)
-            self._sock = None
 
 
 def _send_quietly(sock: socket.socket, message) -> None:

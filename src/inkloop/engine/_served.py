@@ -1,0 +1,141 @@
+"""One engine server session: an engine child process on the server, its events relayed to
+whichever connection drives it now (none while the client is away), the files it writes kept
+in its own folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from inkloop.engine import _commands as c
+from inkloop.engine._child import Spec, end_child, spawn_child
+from inkloop.engine._events import Failed, StateChanged
+from inkloop.engine._labelfiles import LabelFiles
+from inkloop.engine._wire import MAX_FRAME, Fetch, Fetched, ProtocolError, Spawn, encode, read_frame
+
+log = logging.getLogger("inkloop.engine._server")  # one log for the server and its sessions
+
+
+class ServedSession:
+    """One client's engine: a child process here, its events relayed to whichever
+    connection drives it now (none while the client is away)."""
+
+    def __init__(self, spawn: Spawn, folder: Path, forget) -> None:
+        self.id = folder.name
+        self.folder, self._forget = folder, forget
+        folder.mkdir(parents=True)
+        self.labels = LabelFiles(spawn.ink, spawn.supervised)
+        autosave = spawn.settings.autosave
+        settings = dataclasses.replace(spawn.settings, autosave=autosave and self.here(autosave))
+        spec = Spec(
+            spawn.segment, dict(spawn.open_options), self.labels.folder, spawn.torch_threads
+        )
+        self.child = spawn_child(spec, settings)
+        self._sock: socket.socket | None = None
+        self._send_lock = threading.Lock()
+        self._state: StateChanged | None = None
+        self.child.reader = threading.Thread(target=self._forward_events, daemon=True)
+        self.child.reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.child.alive
+
+    def here(self, path) -> Path:
+        """Where a file the client named is written on this machine: the session's folder."""
+        return self.folder / Path(path).name
+
+    def relay(self, sock: socket.socket, read, peer: str) -> None:
+        """Drive the engine with ``sock``'s commands until it closes or sends garbage."""
+        with self._send_lock:
+            self._sock = sock
+            if self._state is not None:  # what the engine does now, for a re-attached client
+                self._send(self._state)
+        try:
+            while True:
+                command = read_frame(read)
+                if isinstance(command, Fetch):
+                    self._send_file(command)
+                    continue
+                if not isinstance(command, c.Command):
+                    raise ProtocolError(f"{type(command).__name__} is not a command")
+                if isinstance(command, c.Close):
+                    self.end()  # closes the child, as the dock would its own
+                    return
+                self.child.send(self._localised(command))
+        except (ProtocolError, EOFError, OSError) as error:
+            log.warning("engine server: %s left session %s: %s", peer, self.id, error)
+        except Exception:  # a command with fields of the wrong kind, say
+            log.exception("engine server: %s left session %s: its command failed", peer, self.id)
+        finally:
+            with self._send_lock:
+                if self._sock is sock:
+                    self._sock = None
+            sock.close()
+
+    def end(self) -> None:
+        """End the engine and forget the session."""
+        self._forget(self)
+        end_child(self.child)
+        self.labels.remove()
+
+    def _send_file(self, fetch: Fetch) -> None:
+        """A file of this session's folder (a checkpoint) to the client, or why not."""
+        path = Path(fetch.path).resolve()
+        if not (path.is_relative_to(self.folder.resolve()) and path.is_file()):
+            message = Failed(f"{fetch.path} is not a file of this session", fetch.request)
+        elif path.stat().st_size > MAX_FRAME // 2:  # a model is tens of MB
+            message = Failed(f"{path.name} is too large to fetch; copy it", fetch.request)
+        else:
+            data = np.frombuffer(path.read_bytes(), np.uint8)
+            message = Fetched(fetch.request, path.name, data)
+        with self._send_lock:
+            self._send(message)
+
+    def _localised(self, command: c.Command) -> c.Command:
+        if isinstance(command, c.Save):
+            return c.Save(self.here(command.path))
+        if isinstance(command, c.PredictSegment):
+            return dataclasses.replace(command, out=self.here(command.out))
+        return command
+
+    def _forward_events(self) -> None:
+        while True:
+            try:
+                message = self.child.events.recv()
+            except (EOFError, OSError):
+                break
+            with self._send_lock:
+                if isinstance(message, StateChanged):
+                    self._state = message
+                self._send(message)
+        self.child.process.join()  # the pipe closes when the process ends: this returns soon
+        self.child.events.close()
+        with self.child.lock:
+            self.child.commands.close()
+        self.child.alive = False
+        with self._send_lock:
+            if self._sock is not None:
+                self._sock.close()  # the client sees the end as its engine's end
+        self._forget(self)
+
+    def _send(self, message) -> None:
+        if self._sock is None:
+            return  # nobody attached: the preview's tiles are dropped, training goes on
+        try:
+            frame = encode(message)
+        except ProtocolError as error:  # too large: the client hears of it, the relay goes on
+            log.error("engine server: session %s: %s", self.id, error)
+            frame = encode(
+                Failed(f"the engine server could not send a {type(message).__name__}: {error}")
+            )
+        try:
+            self._sock.sendall(frame)
+        except OSError as error:
+            log.warning("engine server: session %s lost its client: %s", self.id, error)
+            self._sock = None
