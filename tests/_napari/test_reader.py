@@ -53,6 +53,26 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
     assert labels.opacity == 0.35  # labelled whole: fainter, so a prediction shows through
 
 
+def test_a_large_segment_shows_as_a_pyramid_of_tiles_napari_reads_in_view(
+    make_napari_viewer, segment_folder, monkeypatch
+):
+    from inkloop._napari import _reader
+
+    monkeypatch.setattr(_reader, "DISPLAY_LEVEL_MIN", 24)  # as 1024 is to a whole segment
+    viewer = make_napari_viewer()
+
+    volume = viewer.open(str(segment_folder), plugin="napari-inkloop")[0]
+
+    stack = np.asarray(open_segment(segment_folder).volume)
+    assert volume.multiscale
+    assert [level.shape for level in volume.data] == [(8, 64, 96), (8, 32, 48), (8, 16, 24)]
+    assert [level.chunksize for level in volume.data] == [(1, 24, 24), (1, 24, 24), (1, 16, 24)]
+    np.testing.assert_array_equal(
+        np.asarray(volume.data[1][5, 3:17, 8:40]), stack[5, 6:34:2, 16:80:2]
+    )
+    np.testing.assert_array_equal(np.asarray(volume.data[0][2]), stack[2])
+
+
 def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
     path = tmp_path / "stack.tif"
     tifffile.imwrite(path, synthetic.volume)

@@ -24,6 +24,9 @@ def test_windows_of_a_big_or_little_endian_stack(tmp_path, synthetic, byteorder)
         (3, slice(0, 64), slice(90, 96)),
         (slice(1, 8, 3), 7, slice(None)),
         (-1, -2, -3),
+        (slice(None), slice(None, None, 8), slice(None, None, 8)),  # a display pyramid's level
+        (4, slice(3, 50, 2), slice(7, 90, 5)),
+        (slice(0, 2), slice(1, 60, 4), slice(10, 20)),
     ]:
         np.testing.assert_array_equal(volume[key].compute(), synthetic.volume[key])
     assert volume.dtype == np.dtype("uint16")  # native order for everything downstream
@@ -76,7 +79,8 @@ def test_reading_past_the_end_of_the_file_names_it(tmp_path):
 
     np.testing.assert_array_equal(array[:5, :10], 0)
     np.testing.assert_array_equal(array[2:5, 3:7], 0)
-    for window in [(slice(5, 10), slice(None)), (slice(4, 10), slice(2, 4))]:  # pread, map
+    windows = [(slice(5, 10), slice(None)), (slice(4, 10), slice(2, 4)), (slice(1, 9, 2),)]
+    for window in windows:  # pread, map, strided
         with pytest.raises(OSError, match=r"short\.raw: file ends before its image data"):
             array[window]
 

@@ -26,6 +26,7 @@ from inkloop.io import (
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
 _CONTRAST_WINDOW = 1024
+DISPLAY_LEVEL_MIN = 1024  # a display pyramid halves the image down to about this size
 
 
 def get_reader(path: str | list[str]):
@@ -75,7 +76,8 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
     (autosaved ones if newer than the saved ones, else its label files, else empty)."""
-    multiscale = len(segment.levels) > 1
+    levels = display_levels(segment)
+    multiscale = len(levels) > 1
     mask = None if segment.mask is None else np.asarray(segment.mask)  # decoded once, used twice
     volume_kwargs = {
         "name": segment.name,
@@ -84,7 +86,7 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
         "axis_labels": ("layer", "y", "x"),  # napari >= 0.9 names the viewer's slider after it
         "metadata": {SEGMENT_PATH_KEY: str(segment.path)},
     }
-    layers = [(list(segment.levels) if multiscale else segment.volume, volume_kwargs, "image")]
+    layers = [(levels if multiscale else segment.volume, volume_kwargs, "image")]
     if mask is not None:
         mask_kwargs = {
             "name": f"{segment.name} mask",
@@ -98,6 +100,20 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
     _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
     return layers
+
+
+def display_levels(segment: Segment) -> list:
+    """The volume as napari shows it: a file's own pyramid, else every 2nd, 4th, … row and
+    pixel of it down to about `DISPLAY_LEVEL_MIN`, in tiles of that size. napari reads the
+    tiles in view of the coarsest level that fills the screen, where it read whole layers."""
+    if len(segment.levels) > 1:
+        return list(segment.levels)
+    tiles = (1, DISPLAY_LEVEL_MIN, DISPLAY_LEVEL_MIN)
+    levels, step = [segment.volume.rechunk(tiles)], 2
+    while max(segment.shape[1:]) // step >= DISPLAY_LEVEL_MIN:
+        levels.append(segment.volume[:, ::step, ::step].rechunk(tiles))
+        step *= 2
+    return levels if len(levels) > 1 else [segment.volume]
 
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:

@@ -13,7 +13,7 @@ more speed for more RSS: over 16 MB, 32 MB raised the peak RSS of predicting a 1
 segment by another ~100 MB; each map also holds one file descriptor.) Windows are copied
 outside the file's lock, so a map past its budget is only let go of, and unmapped when the
 last thread copying through it is done: for that moment a file may hold one more map.
-Whole rows are one pread, which touches no map at all.
+Whole rows are one pread, and strided reads one per row, which touch no map at all.
 """
 
 from __future__ import annotations
@@ -57,16 +57,21 @@ class RawArray:
         squeeze = tuple(i for i, k in enumerate(key) if not isinstance(k, slice))
         ranges = [_as_range(k, n) for k, n in zip(key, self.shape, strict=True)]
         *outer, rows, cols = ranges
-        if cols.step != 1 or rows.step != 1:
-            raise IndexError("RawArray reads windows: rows and columns take step 1")
+        if cols.step < 1 or rows.step < 1:
+            raise IndexError("RawArray reads rows and columns forwards (steps of 1 or more)")
         counts = [len(r) for r in outer]
         out = np.empty((*counts, len(rows), len(cols)), self._file_dtype)
         flat = out.reshape(math.prod(counts), len(rows), len(cols))  # one plane after another
-        if len(rows) and len(cols) == self.shape[-1]:  # whole rows are one contiguous run
+        strided = rows.step > 1 or cols.step > 1
+        if len(rows) and len(cols) and (strided or len(cols) == self.shape[-1]):
+            # whole rows are one contiguous run; strides read only the rows they keep
             with open(self.path, "rb", buffering=0) as file:
                 size = os.fstat(file.fileno()).st_size
                 for index, plane in enumerate(_planes(outer)):
-                    self._read_rows(file.fileno(), size, plane, rows, flat[index])
+                    if strided:
+                        self._read_strided(file.fileno(), size, plane, rows, cols, flat[index])
+                    else:
+                        self._read_rows(file.fileno(), size, plane, rows, flat[index])
         elif len(rows) and len(cols):
             box = (rows.start, cols.start, rows.stop, cols.stop)
             self.windows(list(_planes(outer)), [box], [flat])
@@ -103,7 +108,23 @@ class RawArray:
         height, width = self.shape[-2:]
         row_bytes = width * self._file_dtype.itemsize
         start = self.offset + (plane * height + rows.start) * row_bytes
-        end = start + len(rows) * row_bytes
+        self._pread(fd, size, out, start)
+
+    def _read_strided(self, fd: int, size: int, plane: int, rows: range, cols: range, out):
+        """Every ``rows.step``-th row, one pread each of the columns it spans, then every
+        ``cols.step``-th pixel: a display pyramid's level (napari zoomed out) reads 1/step
+        of the rows, where reading whole layers cost 0.55 s a z-step on an 8192² segment."""
+        height, width = self.shape[-2:]
+        item = self._file_dtype.itemsize
+        span = np.empty(cols[-1] + 1 - cols.start, self._file_dtype)
+        for target, row in zip(out, rows, strict=True):
+            self._pread(
+                fd, size, span, self.offset + ((plane * height + row) * width + cols.start) * item
+            )
+            target[:] = span[:: cols.step]
+
+    def _pread(self, fd: int, size: int, out: np.ndarray, start: int) -> None:
+        end = start + out.nbytes
         if end > size:
             raise self._truncated()
         if os.preadv(fd, [memoryview(out).cast("B")], start) != end - start:
