@@ -182,6 +182,8 @@ def test_closing_the_window_or_the_dock_writes_the_last_strokes(
         viewer.window.remove_dock_widget(widget)
         assert widget.loop is None  # its loop ended with it
         assert widget.labels is None
+        press(viewer, "Control-Z")  # and its keys: the strokes stay as they were written
+        np.testing.assert_array_equal(decode_labels(viewer.layers["ink labels"].data)[0], ink)
 
     ink_path, supervision_path = label_paths(open_segment(unlabelled_folder), autosave=True)
     np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), ink)

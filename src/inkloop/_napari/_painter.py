@@ -112,11 +112,14 @@ class InkPainter:
         self._show_change(self.canvas.replace(codes))
 
     def detach(self) -> None:
-        """Stop listening to the layer (it stays in the viewer, unpainted further)."""
+        """Stop listening to the layer (it stays in the viewer, unpainted further: its keys
+        too, or Ctrl+Z there would change labels no autosave writes any more)."""
         if self._drag in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._drag)
         self.painting = False
         self.layer.events.help.disconnect(self._keep_help)
+        for key in self._key_actions():
+            self.layer.bind_key(key, None)
 
     def stamp_along(self, points) -> tuple[int, int, int, int] | None:
         """Paint one stroke through data points [(y, x), ...], as a drag would."""
@@ -189,7 +192,11 @@ class InkPainter:
         self.layer.cursor_size = 2 * self.brush.radius
 
     def _bind_keys(self) -> None:
-        bindings = {
+        for key, action in self._key_actions().items():
+            self.layer.bind_key(key, _layer_action(action), overwrite=True)
+
+    def _key_actions(self) -> dict:
+        return {
             KeyMod.CtrlCmd | KeyCode.KeyZ: self.undo,
             KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ: self.redo,
             KeyMod.CtrlCmd | KeyCode.KeyY: self.redo,
@@ -202,8 +209,6 @@ class InkPainter:
             KeyCode.BracketRight: lambda: self.set_brush(radius=self.brush.radius * 1.25),
             KeyCode.Space: self._hold_to_pan,
         }
-        for key, action in bindings.items():
-            self.layer.bind_key(key, _layer_action(action), overwrite=True)
 
     def _hold_to_pan(self):
         was_painting = self.painting
