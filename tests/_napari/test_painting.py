@@ -205,8 +205,19 @@ def test_a_segment_opened_again_while_painting_starts_from_the_last_stroke(
 
 
 def test_save_labels_writes_off_the_gui_thread_and_removes_the_autosaved_copy(
-    painting, unlabelled_folder, qtbot, make_napari_viewer
+    painting, unlabelled_folder, qtbot, make_napari_viewer, monkeypatch
 ):
+    import threading
+
+    from inkloop._napari import _autosave
+
+    writers, original = [], _autosave.save_labels
+
+    def save_labels(*args, **kwargs):
+        writers.append((threading.current_thread().name, kwargs.get("autosave", False)))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_autosave, "save_labels", save_labels)
     viewer, widget = painting
     widget.labels.autosaver.interval_s = 0.05
     autosaved = label_paths(open_segment(unlabelled_folder), autosave=True)
@@ -221,9 +232,34 @@ def test_save_labels_writes_off_the_gui_thread_and_removes_the_autosaved_copy(
     folder = unlabelled_folder
     assert messages(shown) == [f"Saved seg_inklabels.png and seg_supervision_mask.png in {folder}"]
     assert not any(path.exists() for path in autosaved)  # its strokes are saved now
+    assert writers[-1][1] is False  # the Save: on the autosave's worker, not the GUI thread
+    assert {name for name, _ in writers} == {"inkloop-autosave_0"}
     viewer.close()
     reopened = make_napari_viewer()
     shown = len(notification_manager.records)
     (*_, labels) = reopened.open(str(folder), plugin="napari-inkloop")
     np.testing.assert_array_equal(labels.data, painted)
     assert messages(shown) == []
+
+
+def test_closing_waits_for_a_save_under_way(painting, unlabelled_folder, qtbot, monkeypatch):
+    import threading
+
+    from inkloop._napari import _autosave
+
+    never, original = threading.Event(), _autosave.save_labels
+
+    def slow_save_labels(*args, **kwargs):  # a whole segment's PNGs take seconds
+        never.wait(2)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_autosave, "save_labels", slow_save_labels)
+    viewer, widget = painting
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    ink, _ = decode_labels(viewer.layers["ink labels"].data)
+    widget.brush_panel.save.click()
+
+    widget.labels.autosaver.flush()  # as closing the window, or opening the segment again
+
+    saved, _ = label_paths(open_segment(unlabelled_folder))
+    np.testing.assert_array_equal(np.asarray(Image.open(saved)), ink)

@@ -30,7 +30,8 @@ class Autosaver(QObject):
         super().__init__(parent)
         self.segment, self.painter = segment, painter
         self._dirty = self._failing = False
-        self._writing: Future | None = None
+        self._writing: Future | None = None  # the last autosave
+        self._saving: Future | None = None  # the last Save
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="inkloop-autosave")
         painter.labels_changed.connect(self._mark_dirty)
         self._timer = QTimer(self)
@@ -62,14 +63,16 @@ class Autosaver(QObject):
         Future's result is their two paths, and a notification says how it went."""
         codes = self.painter.canvas.codes.copy()
         self._dirty = False  # the autosave copies go with this save
-        writing = self._executor.submit(self._save, codes)
-        writing.add_done_callback(self.saved.emit)
-        return writing
+        self._saving = self._executor.submit(self._save, codes)
+        self._saving.add_done_callback(self.saved.emit)
+        return self._saving
 
     def flush(self) -> None:
-        """Write what changed now and wait for it (the viewer is closing)."""
-        if self._writing is not None:
-            wait([self._writing])
+        """Wait for every write under way (Saves too: the worker runs them in order), then
+        write what changed and wait for it (the viewer is closing, or the segment opens again)."""
+        wait([self._executor.submit(lambda: None)])
+        if self._saving is not None and self._saving.exception() is not None:
+            self._dirty = True  # a Save that failed: its strokes go to the autosave copies
         writing = self.save_if_changed()
         if writing is not None:
             wait([writing])

@@ -10,7 +10,7 @@ from inkloop._napari._autosave import Autosaver
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
 from inkloop.brush import decode_labels, encode_labels
-from inkloop.io import load_labels, probability_map_message
+from inkloop.io import label_paths, load_labels, probability_map_message
 
 _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
 
@@ -18,8 +18,9 @@ _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions pai
 def flush_labels_of(segment) -> None:
     """Write the strokes painted on ``segment`` that are not autosaved yet: opened again, it
     then starts from all of them, as the newest label files (the reader calls this)."""
+    labels_file = label_paths(segment)[0].resolve()  # whatever path it was opened by
     for session in list(_PAINTING):
-        if session.segment.path == segment.path:
+        if label_paths(session.segment)[0].resolve() == labels_file:
             session.autosaver.flush()
 
 
