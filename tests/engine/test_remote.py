@@ -170,6 +170,8 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
     monkeypatch.setattr(_server, "MAX_GREETING", 2)
     served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
     threading.Thread(target=served.serve_forever, daemon=True).start()
+    server_log, left = logging.getLogger("inkloop.engine._server"), _Heard("connection closed", 2)
+    server_log.addHandler(left)
     try:
         with caplog.at_level(logging.WARNING, "inkloop.engine._server"):
             first, second = _raw(served), _raw(served)  # silent: they hold their places
@@ -177,12 +179,31 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
                 assert _closed_by_server(third)
             assert "2 others authenticating" in caplog.text
             first.close(), second.close()
+            assert left.wait(TIMEOUT)  # the server saw them go
             with _raw(served) as sock:  # their places free again: heard, then refused
                 sock.sendall(encode(Hello("guess")))
                 assert _closed_by_server(sock)
         assert "no valid token" in caplog.text
     finally:
+        server_log.removeHandler(left)
         served.close()
+
+
+class _Heard(logging.Handler):
+    """Set once the server has logged ``text`` ``times`` times."""
+
+    def __init__(self, text: str, times: int) -> None:
+        super().__init__()
+        self.text, self.left, self.done = text, times, threading.Event()
+
+    def emit(self, record) -> None:
+        if self.text in record.getMessage():
+            self.left -= 1
+            if self.left <= 0:
+                self.done.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self.done.wait(timeout)
 
 
 def test_a_segment_outside_the_served_folders_is_refused(server, tmp_path):

@@ -99,6 +99,9 @@ def test_arrays_are_checked_before_use():
     header = {"a": {"dtype": "object", "shape": [1], "size": 0, "as": None}}
     with pytest.raises(ProtocolError, match="dtype 'object' is not allowed"):
         decode(_frame(header))
+    header = {"a": {"dtype": "uint8", "shape": [0], "size": len(bomb), "as": None}}
+    with pytest.raises(ProtocolError, match="do not match"):  # no bytes at all: still no bomb
+        decode(_frame(header, bomb))
     header = {"a": {"dtype": "uint8", "shape": [4], "size": 10, "as": None}}
     with pytest.raises(ProtocolError, match="array bytes missing"):
         decode(_frame(header, b"abc"))

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # seconds a new connection gets to authenticate, in all
 MAX_GREETING = 16  # connections that may be authenticating at once; more are closed at once
 MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
+SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
 
 
@@ -60,6 +61,7 @@ class EngineServer:
         self.address = self._listener.getsockname()[:2]
         self._closed = False
         self._greeting = threading.BoundedSemaphore(MAX_GREETING)
+        self._starting = 0  # engines being started, counted against MAX_SESSIONS
 
     def serve_forever(self) -> None:
         """Accept connections until `close`; each is handled on its own thread."""
@@ -79,7 +81,12 @@ class EngineServer:
                 )
                 sock.close()
                 continue
-            threading.Thread(target=self._handle, args=(sock, peer), daemon=True).start()
+            try:
+                threading.Thread(target=self._handle, args=(sock, peer), daemon=True).start()
+            except RuntimeError as error:  # no thread to be had
+                log.warning("engine server: %s closed: %s", peer, error)
+                self._greeting.release()
+                sock.close()
 
     def close(self) -> None:
         """Stop accepting and end every session's engine."""
@@ -107,15 +114,21 @@ class EngineServer:
         session.relay(sock, socket_reader(sock), peer)
 
     def _greet(self, sock: socket.socket, peer: str) -> ServedSession | None:
-        """The session a new connection drives once it has sent the token and its Spawn (or
-        the id of its session) within `HELLO_TIMEOUT`; None, logged, if it does not."""
+        """The session a new connection drives once it has sent the token (within
+        `HELLO_TIMEOUT` in all) and its Spawn or the id of its session; None, logged, if not."""
         read = socket_reader(sock, deadline=time.monotonic() + HELLO_TIMEOUT)
         try:
             hello = read_frame(read, HELLO_LIMIT)
             if not (isinstance(hello, Hello) and self._valid(hello.token)):
                 raise ProtocolError("no valid token")  # nothing more is said to a stranger
-            session = self._session_for(hello, read)
-            sock.sendall(encode(Welcome(session.id, attached=hello.session is not None)))
+            sock.settimeout(SPAWN_TIMEOUT)  # its labels may take a while on a slow link
+            session = self._session_for(hello, socket_reader(sock))
+            try:
+                sock.sendall(encode(Welcome(session.id, attached=hello.session is not None)))
+            except OSError:
+                if hello.session is None:
+                    session.end()  # nobody would ever drive it
+                raise
             return session
         except RefusedError as reason:
             log.warning("engine server: %s refused: %s", peer, reason)
@@ -141,12 +154,20 @@ class EngineServer:
         spawn = read_frame(read)
         if not isinstance(spawn, Spawn):
             raise ProtocolError(f"expected Spawn, got {type(spawn).__name__}")
-        if len(self.sessions) >= MAX_SESSIONS:
-            raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
-        session = ServedSession(
-            self._check(spawn), self.folder / secrets.token_hex(8), self._forget
-        )
+        with self._lock:  # a place for the engine, kept while it starts (seconds)
+            if len(self.sessions) + self._starting >= MAX_SESSIONS:
+                raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
+            self._starting += 1
+        try:
+            session = ServedSession(
+                self._check(spawn), self.folder / secrets.token_hex(8), self._forget
+            )
+        except BaseException:
+            with self._lock:
+                self._starting -= 1
+            raise
         with self._lock:
+            self._starting -= 1
             self.sessions[session.id] = session
         return session
 

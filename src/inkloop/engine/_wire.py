@@ -279,7 +279,8 @@ class _Buffers:
             raise ProtocolError("array bytes missing")
         self.offset += size
         inflater = zlib.decompressobj()
-        raw = inflater.decompress(chunk, expected)  # never more than the shape says: no bombs
+        # never more than the shape says (0 would mean no limit): no bombs
+        raw = inflater.decompress(chunk, max(expected, 1))
         if len(raw) != expected or inflater.unconsumed_tail:
             raise ProtocolError(f"array bytes do not match {dtype} {shape}")
         array = np.frombuffer(raw, dtype).reshape(shape).copy()
