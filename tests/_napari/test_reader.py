@@ -56,9 +56,9 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
 def test_a_large_segment_shows_as_a_pyramid_of_tiles_napari_reads_in_view(
     make_napari_viewer, segment_folder, monkeypatch
 ):
-    from inkloop._napari import _reader
+    from inkloop._napari import _pyramid
 
-    monkeypatch.setattr(_reader, "DISPLAY_LEVEL_MIN", 24)  # as 1024 is to a whole segment
+    monkeypatch.setattr(_pyramid, "DISPLAY_LEVEL_MIN", 24)  # as 1024 is to a whole segment
     viewer = make_napari_viewer()
 
     volume = viewer.open(str(segment_folder), plugin="napari-inkloop")[0]

@@ -10,6 +10,7 @@ from napari.utils.notifications import show_info, show_warning
 
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION, labels_layer_data
 from inkloop._napari._labels_session import flush_labels_of
+from inkloop._napari._pyramid import display_levels
 from inkloop.io import (
     Segment,
     detect_format,
@@ -26,7 +27,6 @@ from inkloop.io import (
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
 _CONTRAST_WINDOW = 1024
-DISPLAY_LEVEL_MIN = 1024  # a display pyramid halves the image down to about this size
 
 
 def get_reader(path: str | list[str]):
@@ -100,20 +100,6 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
     _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
     return layers
-
-
-def display_levels(segment: Segment) -> list:
-    """The volume as napari shows it: a file's own pyramid, else every 2nd, 4th, … row and
-    pixel of it down to about `DISPLAY_LEVEL_MIN`, in tiles of that size. napari reads the
-    tiles in view of the coarsest level that fills the screen, where it read whole layers."""
-    if len(segment.levels) > 1:
-        return list(segment.levels)
-    tiles = (1, DISPLAY_LEVEL_MIN, DISPLAY_LEVEL_MIN)
-    levels, step = [segment.volume.rechunk(tiles)], 2
-    while max(segment.shape[1:]) // step >= DISPLAY_LEVEL_MIN:
-        levels.append(segment.volume[:, ::step, ::step].rechunk(tiles))
-        step *= 2
-    return levels if len(levels) > 1 else [segment.volume]
 
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:

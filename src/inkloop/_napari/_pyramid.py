@@ -1,0 +1,68 @@
+"""What napari shows of a large segment: a pyramid of tiles, each read from the layer files
+on its own, so that a view reads the tiles on screen of the coarsest level that fills it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+DISPLAY_LEVEL_MIN = 1024  # the pyramid halves the image down to about this size, in such tiles
+
+
+def display_levels(segment) -> list:
+    """The volume as napari shows it: a file's own pyramid; for a segment `DISPLAY_LEVEL_MIN`
+    x 2 or more across, tiles of every 1st, 2nd, 4th, … row and pixel down to about
+    `DISPLAY_LEVEL_MIN`; else the volume itself."""
+    if len(segment.levels) > 1:
+        return list(segment.levels)
+    largest = max(segment.shape[1:])
+    if segment.direct is None or largest < 2 * DISPLAY_LEVEL_MIN:
+        return [segment.volume]
+    levels, step = [], 1
+    while largest // step >= DISPLAY_LEVEL_MIN:
+        levels.append(_tiles(segment, step))
+        step *= 2
+    return levels
+
+
+def _tiles(segment, step: int):
+    import dask.array as da
+    from dask.base import tokenize
+
+    # not segment.volume[::step].rechunk(...): its chunks are whole layers, and dask reads a
+    # whole layer for a view of several tiles of one
+    name = f"inkloop-display-{tokenize(segment.volume.name, step)}"
+    tile = (1, DISPLAY_LEVEL_MIN, DISPLAY_LEVEL_MIN)
+    return da.from_array(EveryNth(segment, step), chunks=tile, name=name, lock=False)
+
+
+class EveryNth:
+    """Every ``step``-th row and column of ``segment``'s layers as a Z x H x W array-like,
+    read window by window from its files (its ``direct`` layers)."""
+
+    def __init__(self, segment, step: int) -> None:
+        self.direct, self.layers, self.step = segment.direct, segment.direct_layers, step
+        depth, self._height, self._width = segment.shape
+        self.shape = (depth, -(-self._height // step), -(-self._width // step))
+        self.dtype, self.ndim = np.dtype(segment.volume.dtype), 3
+
+    def __getitem__(self, key) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = (*key, *(slice(None),) * (3 - len(key)))
+        squeeze = tuple(i for i, k in enumerate(key) if not isinstance(k, slice))
+        layers, rows, cols = (_as_range(k, n) for k, n in zip(key, self.shape, strict=True))
+        out = np.empty((len(layers), len(rows), len(cols)), self.dtype)
+        if out.size:
+            rows, cols = (
+                slice(r[0] * self.step, r[-1] * self.step + 1, r.step * self.step)
+                for r in (rows, cols)
+            )
+            for plane, z in zip(out, layers, strict=True):
+                plane[...] = self.direct[self.layers[z], rows, cols]
+        return out.squeeze(axis=squeeze)
+
+
+def _as_range(key, size: int) -> range:
+    if isinstance(key, slice):
+        return range(*key.indices(size))
+    index = range(size)[key]  # IndexError out of range, negatives wrap
+    return range(index, index + 1)
