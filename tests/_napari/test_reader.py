@@ -72,6 +72,18 @@ def test_a_large_segment_shows_as_a_pyramid_of_tiles_napari_reads_in_view(
     )
     np.testing.assert_array_equal(np.asarray(volume.data[0][2]), stack[2])
 
+    from inkloop.io._raw import RawArray
+
+    reads, read = [], RawArray.__getitem__
+    monkeypatch.setattr(
+        RawArray, "__getitem__", lambda array, key: reads.append(key) or read(array, key)
+    )
+    np.testing.assert_array_equal(
+        np.asarray(volume.data[0][3, 10:40, 20:70]), stack[3, 10:40, 20:70]
+    )
+    assert len(reads) == 6  # the six tiles of 24² it touches, each read on its own
+    assert all(len(range(*rows.indices(64))) <= 24 for rows, _ in reads)
+
 
 def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
     path = tmp_path / "stack.tif"
