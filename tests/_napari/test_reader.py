@@ -193,7 +193,7 @@ def test_an_autosaved_copy_passed_over_for_newer_saved_labels_is_mentioned(
 
     assert [record.message for record in notification_manager.records[shown:]] == [
         f"{segment.name}: opened {label_paths(segment)[0]}, newer than the autosaved copy "
-        f"{segment.name}_inklabels.autosave.png beside it, which holds strokes painted after "
-        "a Save; Load labels… takes that copy instead"
+        f"{segment.name}_inklabels.autosave.png beside it (strokes painted after a Save, or "
+        "left by an earlier version); Load labels… takes that copy instead"
     ]
     np.testing.assert_array_equal(decode_labels(labels.data)[0], np.asarray(segment.ink_labels))

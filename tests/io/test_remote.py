@@ -72,6 +72,36 @@ def test_the_chunk_cache_serves_a_second_read(served, tmp_path):
     assert side_folder(first) == local_folder(url)  # the labels stay out of the chunk cache
 
 
+def test_labels_kept_in_a_cache_by_earlier_versions_move_to_the_data_folder(
+    served, data_home, tmp_path, monkeypatch
+):
+    import warnings
+
+    from PIL import Image
+
+    from inkloop._notify import InkloopWarning
+
+    base, _server, volume = served
+    url = f"{base}/{NAME}.zarr"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    earlier = local_folder(url, tmp_path / "cache" / "inkloop" / "remote")
+    (earlier / "chunks").mkdir(parents=True)
+    painted = np.full(volume.shape[1:], 77, np.uint8)  # the user's work
+    Image.fromarray(painted).save(earlier / f"{NAME}_inklabels.png")
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        folder = side_folder(open_segment(url))
+
+    kept = np.asarray(Image.open(folder / f"{NAME}_inklabels.png"))
+    np.testing.assert_array_equal(kept, painted)  # not the server's, fetched anew
+    assert not (folder / "chunks").exists()  # a cache stays where caches go
+    assert folder.is_relative_to(data_home)
+    assert [str(w.message) for w in warned if w.category is InkloopWarning] == [
+        f"{url}: its labels and models moved from {earlier} to {folder}"
+    ]
+
+
 def test_remote_segments_folders_are_user_data_not_a_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("INKLOOP_DATA")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))

@@ -116,8 +116,8 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_fi
     elif autosaved.is_file() and labels_file:  # a Save removes it: its strokes are unsaved
         show_warning(
             f"{segment.name}: opened {labels_file}, newer than the autosaved copy "
-            f"{autosaved.name} beside it, which holds strokes painted after a Save; "
-            "Load labels… takes that copy instead"
+            f"{autosaved.name} beside it (strokes painted after a Save, or left by an "
+            "earlier version); Load labels… takes that copy instead"
         )
     problem = labels_file and probability_map_message(ink, supervised, labels_file)
     if problem:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
@@ -41,6 +43,24 @@ def local_folder(url: str, base: str | Path | None = None) -> Path:
     parts = urlsplit(url.rstrip("/"))
     digest = hashlib.sha1(url.encode()).hexdigest()[:10]
     return base / parts.netloc.replace(":", "_") / f"{Path(parts.path).name}-{digest}"
+
+
+def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
+    """Move what earlier versions kept for ``url`` in a cache folder (~/.cache/inkloop/remote,
+    ``$INKLOOP_CACHE``, or a chunk cache ``cache``) into ``folder``, if it has none yet: the
+    labels painted there and the segment's models, which cache cleaners would delete."""
+    if folder.exists():
+        return
+    old_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    homes = [cache, os.environ.get("INKLOOP_CACHE"), old_cache / "inkloop" / "remote"]
+    for earlier in (local_folder(url, home) for home in homes if home):
+        if earlier.is_dir():
+            folder.mkdir(parents=True)
+            for entry in earlier.iterdir():
+                if entry.name != "chunks":  # a chunk cache stays a cache
+                    shutil.move(entry, folder / entry.name)
+            notify(f"{without_login(url)}: its labels and models moved from {earlier} to {folder}")
+            return
 
 
 def without_login(url: str) -> str:

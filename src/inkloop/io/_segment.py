@@ -14,6 +14,7 @@ from inkloop.io._raw import window_ranges
 from inkloop.io._remote import (
     TIMEOUT_S,
     GuardedArray,
+    adopt_earlier_folder,
     fetch_side_file,
     is_url,
     local_folder,
@@ -141,6 +142,7 @@ def _open_remote(url: str, cache, timeout: float) -> LayerSource:
     """A remote zarr's layers, with the side files the server has beside it fetched."""
     folder = local_folder(url)
     node = open_zarr_url(url, cache=cache, timeout=timeout)
+    adopt_earlier_folder(url, folder, cache)
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
     source = zarr_source(node, without_login(url), folder, stamp=stamp, wrap=GuardedArray)
     parent = url.rstrip("/").rsplit("/", 1)[0]
