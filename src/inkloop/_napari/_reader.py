@@ -3,6 +3,7 @@ a prediction pyramid (OME-Zarr) as one multiscale image."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +77,10 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
     (autosaved ones if newer than the saved ones, else its label files, else empty)."""
+    segment = _side_images_decoded(segment)
     levels = display_levels(segment)
     multiscale = len(levels) > 1
-    mask = None if segment.mask is None else np.asarray(segment.mask)  # decoded once, used twice
+    mask = segment.mask
     volume_kwargs = {
         "name": segment.name,
         "contrast_limits": sample_contrast_limits(segment, mask),
@@ -100,6 +102,18 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
     _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
     return layers
+
+
+def _side_images_decoded(segment: Segment) -> Segment:
+    """``segment`` with its mask and label images decoded, side by side (PNG decoding lets
+    go of the GIL: 0.76 s against 1.44 s one after the other for an 8192² segment's three)."""
+    import dask
+
+    names = [
+        name for name in ("mask", "ink_labels", "supervision") if getattr(segment, name) is not None
+    ]
+    decoded = dask.compute(*(getattr(segment, name) for name in names))
+    return dataclasses.replace(segment, **dict(zip(names, decoded, strict=True)))
 
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:
