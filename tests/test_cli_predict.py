@@ -243,3 +243,13 @@ def test_evaluate_names_the_prediction_whose_size_differs(tmp_path, capsys):
     write_png(tmp_path / "ink.png", np.zeros((10, 13), np.uint8))
     assert main(["evaluate", str(tmp_path / "p.png"), "--labels", str(tmp_path / "ink.png")]) == 1
     assert "ink.png: image is 10x13 but the prediction p.png is 10x12" in capsys.readouterr().err
+
+
+def test_a_region_goes_to_its_own_file_not_into_an_out_dir(
+    training_folder, model, tmp_path, capsys
+):
+    args = ["predict", str(training_folder), "--model", str(model), "--quiet"]
+    args += ["--out-dir", str(tmp_path / "d"), "--region", "0:10,0:10"]
+    assert main(args) == 1  # there it would take the whole segment's name, and be skipped later
+    assert "--region takes one segment and --out" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

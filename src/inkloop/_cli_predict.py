@@ -97,8 +97,9 @@ def _predict(args) -> int:
     segments = _segment_list(args.segments, args.segments_file)
     if args.out is not None and len(segments) != 1:
         raise ValueError(f"--out takes one segment, not {len(segments)}; use --out-dir")
-    if args.region is not None and len(segments) != 1:
-        raise ValueError("--region takes one segment")
+    if args.region is not None and (len(segments) != 1 or args.out is None):
+        # under --out-dir it would take the whole segment's name, and later runs skip it
+        raise ValueError("--region takes one segment and --out")
     if args.out is not None and not args.overwrite:
         refuse_existing(args.out)
     summary = predict_segments(

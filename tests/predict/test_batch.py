@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,14 @@ def test_a_batch_is_refused_before_any_work(two_segments, tmp_path, capsys):
     assert _predict([*segments, tmp_path / "nothing"], model, out_dir) == 1
     assert "nothing" in capsys.readouterr().err
     assert not out_dir.exists()  # neither the first segments' predictions nor an empty folder
+
+
+def test_jobs_name_absolute_paths_for_workers_started_in_other_folders(
+    segment_folder, tmp_path, monkeypatch
+):
+    from inkloop.predict.batch import plan_jobs
+
+    monkeypatch.chdir(tmp_path)
+    jobs, _ = plan_jobs([Path(segment_folder.name)], Path("out"))
+    assert jobs[0].segment == segment_folder
+    assert jobs[0].out == tmp_path / "out" / f"{segment_folder.name}_prediction.ome.zarr"

@@ -174,6 +174,11 @@ def test_half_resolution_blocks_equal_the_region(segment):
     np.testing.assert_allclose(blocks, whole, atol=1e-5)
     assert whole.std() > 0  # a real model: the blocks agree on a map, not on a constant
 
+    # a block smaller than a tile (2048 against a scale-4 model's 2176) grows to hold one
+    grown = predict_segment(predictor, segment, block=48)
+    assert grown.chunksize == (96, 96)
+    np.testing.assert_allclose(grown.compute(scheduler="sync"), whole, atol=1e-5)
+
 
 @pytest.mark.slow
 def test_blocks_run_in_other_processes(training_folder):

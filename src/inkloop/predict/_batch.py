@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.io import SegmentError, open_segment, prediction_kind, prediction_output
+from inkloop.io import SegmentError, is_url, open_segment, prediction_kind, prediction_output
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._segment import predict_segment
@@ -24,7 +24,7 @@ from inkloop.predict._segment import predict_segment
 class Job:
     """One segment and the file its prediction goes to."""
 
-    segment: Path
+    segment: Path | str  # a URL stays text
     out: Path
 
 
@@ -44,10 +44,13 @@ def plan_jobs(
         if name in names:
             raise SegmentError(f"{path} and {names[name]} are both segment {name!r}")
         names[name] = path
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    # absolute: workers started in another folder would read and write relative paths there
+    out_dir = Path(out_dir).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
     for name, path in names.items():
-        out = prediction_output(Path(out_dir) / f"{name}_prediction.{fmt}")
-        (skipped if out.exists() and not overwrite else jobs).append(Job(Path(path), out))
+        out = prediction_output(out_dir / f"{name}_prediction.{fmt}")
+        path = path if is_url(path) else Path(path).expanduser().resolve()
+        (skipped if out.exists() and not overwrite else jobs).append(Job(path, out))
     return jobs, skipped
 
 
@@ -79,6 +82,8 @@ def predict_jobs(
             if future.status == "error":
                 error = future.exception()
                 raise RuntimeError(f"{job.segment}: {error}") from error
+            if future.status != "finished":  # cancelled: the scheduler restarted, say
+                raise RuntimeError(f"{job.segment}: a block was {future.status}, not written")
             output, keys = pending[job]
             keys.discard(future.key)
             bar.update(1)
