@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import os
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from inkloop._cpus import usable_cpus
 from inkloop.compose import Composition
 from inkloop.settings import AUTO_ENCODER, Z_STEM_RUN, ModelConfig
 
@@ -147,7 +147,7 @@ def all_cores():
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(max(before, os.cpu_count() or 1))
+    torch.set_num_threads(max(before, usable_cpus()))
     try:
         yield
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._cpus import usable_cpus
 from inkloop.boxes import check_box
 from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
@@ -73,7 +73,7 @@ class EngineProcess:
         self._closed = False
         self._labels = LabelFiles(ink, supervised)
         self._remove_labels = weakref.finalize(self, self._labels.remove)
-        threads = torch_threads or max(1, (os.cpu_count() or 2) - 1)
+        threads = torch_threads or max(1, usable_cpus() - 1)
         options = dict(open_options or {})
         self._spec = Spec(str(segment_path), options, self._labels.folder, threads)
         self._spawn(self.settings)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import contextmanager
+
+from inkloop._cpus import usable_cpus
 
 LOOPBACK = "127.0.0.1"  # a local cluster is reachable from this machine only
 MISSING = (
@@ -49,7 +50,7 @@ def local_cluster(workers: int, device: str = "auto"):
     from distributed import Nanny, Scheduler, SpecCluster
 
     gpus = _gpu_count() if device in ("auto", "cuda") else 0
-    cores = max(1, (os.cpu_count() or 1) // workers)
+    cores = max(1, usable_cpus() // workers)
     specs = {
         f"inkloop-{i}": {"cls": Nanny, "options": worker_options(i, gpus, cores)}
         for i in range(workers)

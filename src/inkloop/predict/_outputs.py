@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._cpus import usable_cpus
+
 OME_VERSION = "0.5"
 CHUNK = 1024  # zarr chunks: a 14k x 8k level is ~110 files, a screen needs a few
 SMALLEST_LEVEL = 1024  # the pyramid halves until a level fits in this, as napari shows it
@@ -156,7 +158,7 @@ def _write_flat(stored, out: Path, kind: str) -> None:
         photometric="minisblack",
         # every core this process may use: the blocks are done, and tifffile's default is
         # half (one of two: a 4096² prediction took 0.59-0.67 s to compress, not 0.39-0.47 s)
-        maxworkers=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        maxworkers=usable_cpus(),
     )
 
 

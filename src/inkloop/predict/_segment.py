@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._cpus import usable_cpus
 from inkloop.io import prediction_kind, prediction_output
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
@@ -107,7 +108,6 @@ def write_prediction(
     ``workers``: threads computing blocks (default: one per core).
     """
     import contextlib
-    import os
     from concurrent.futures import ThreadPoolExecutor
 
     from inkloop._progress import PacedProgressBar
@@ -118,7 +118,7 @@ def write_prediction(
     output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
-    pool = ThreadPoolExecutor(workers or os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(workers or usable_cpus())
     try:
         with progress or contextlib.nullcontext():
             output.store(probability).compute(scheduler="threads", pool=pool)

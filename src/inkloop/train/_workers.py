@@ -23,6 +23,7 @@ import weakref
 
 import numpy as np
 
+from inkloop._cpus import usable_cpus
 from inkloop._spawn import start_spawned
 from inkloop.train._sampler import Batch, BatchStream, PatchSampler
 from inkloop.train._shared import SharedArrays
@@ -177,9 +178,7 @@ def auto_workers(device_type: str, cpus: int | None = None) -> int:
     """Batch worker processes by default: none on a CPU, where the step needs every core and
     one loader thread keeps up; on a GPU one per two cores beyond two, at most 4 (a worker
     makes ~300 batches of 8 x 64² a second), none with under 6 cores."""
-    import os
-
-    cpus = cpus or os.cpu_count() or 1
+    cpus = cpus or usable_cpus()
     if device_type != "cuda" or cpus < 6:
         return 0
     return min(4, (cpus - 2) // 2)
