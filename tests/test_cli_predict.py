@@ -253,3 +253,30 @@ def test_a_region_goes_to_its_own_file_not_into_an_out_dir(
     assert main(args) == 1  # there it would take the whole segment's name, and be skipped later
     assert "--region takes one segment and --out" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_a_checkpoint_rewritten_while_blocks_travel_is_refused_not_mixed_in(
+    training_folder, model, tmp_path
+):
+    import os
+    import pickle
+    import shutil
+
+    from inkloop.checkpoint import CheckpointError, load_checkpoint
+    from inkloop.io import open_segment
+    from inkloop.predict import _predictor
+
+    weights = shutil.copy(model, tmp_path / "model.pt")
+    segment = open_segment(training_folder)
+    predictor = Predictor.from_checkpoint(
+        load_checkpoint(weights), segment, device="cpu", weights_file=str(weights)
+    )
+    shipped = pickle.dumps(predictor)  # as to a dask worker: without its weights
+    assert pickle.loads(shipped).model is not None
+
+    later = os.stat(weights).st_mtime_ns + 10**9  # trained further meanwhile
+    os.utime(weights, ns=(later, later))
+    assert pickle.loads(shipped).model is not None  # a worker that loaded it: the same weights
+    _predictor._model_from_file.cache_clear()  # one that had not
+    with pytest.raises(CheckpointError, match="changed while the prediction ran"):
+        pickle.loads(shipped)

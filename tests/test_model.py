@@ -146,6 +146,11 @@ def test_loading_something_else_says_so(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match=r"other\.pt: not an inkloop checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+    from inkloop.checkpoint import CHECKPOINT_FORMAT
+
+    torch.save({"format": CHECKPOINT_FORMAT, "version": 1}, tmp_path / "cut.pt")
+    with pytest.raises(ValueError, match=r"cut\.pt: a damaged inkloop checkpoint \(KeyError"):
+        load_checkpoint(tmp_path / "cut.pt")  # one line, not a traceback
 
 
 def test_device_choice():

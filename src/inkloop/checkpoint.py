@@ -105,10 +105,17 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an inkloop checkpoint")
-    if payload["version"] > CHECKPOINT_VERSION:
+    if payload.get("version", 0) > CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint version {payload['version']} is newer than inkloop"
         )
+    try:
+        return _checkpoint(payload)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: a damaged inkloop checkpoint ({error!r})") from error
+
+
+def _checkpoint(payload: dict) -> Checkpoint:
     return Checkpoint(
         model=ModelConfig.from_dict(payload["model"]),
         # checkpoints from before `scale` existed were trained at full resolution

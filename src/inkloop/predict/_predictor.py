@@ -75,6 +75,7 @@ class Predictor:
         self.tile, self.overlap, self.tta = tile * self.scale, overlap * self.scale, tta
         self.batch_request, self.device_request = batch_size, device_request
         self.weights_file = weights_file
+        self.weights_stamp = _stamp(weights_file) if weights_file else None  # the file as it was
         self.logit_offset = logit_offset
         self.memory = ForwardGate()
 
@@ -94,9 +95,7 @@ class Predictor:
         self.__dict__.update(state)
         self.memory = ForwardGate()
         if self.model is None:
-            self.model = _model_from_file(
-                self.weights_file, Path(self.weights_file).stat().st_mtime_ns
-            )
+            self.model = _model_from_file(self.weights_file, self.weights_stamp)
         if self.device_request is not None:
             import torch
 
@@ -266,12 +265,20 @@ class Predictor:
         return torch.sigmoid(logits - self.logit_offset).cpu().numpy()
 
 
-@functools.lru_cache(maxsize=2)
-def _model_from_file(path: str, stamp: int):
-    """A checkpoint's model, built once per process however many predictors arrive with it
-    (``stamp``: the file's mtime, so a rewritten checkpoint is read again)."""
-    from inkloop.checkpoint import load_checkpoint
+def _stamp(path: str) -> tuple[int, int]:
+    stat = Path(path).stat()
+    return stat.st_mtime_ns, stat.st_size
 
+
+@functools.lru_cache(maxsize=2)
+def _model_from_file(path: str, stamp: tuple[int, int]):
+    """A checkpoint's model as it was when ``stamp`` (mtime, size) was taken, built once per
+    process however many predictors arrive with it; CheckpointError if the file has changed
+    since (trained further): blocks of one segment would mix two models."""
+    from inkloop.checkpoint import CheckpointError, load_checkpoint
+
+    if _stamp(path) != stamp:
+        raise CheckpointError(f"{path} changed while the prediction ran; predict again")
     return inference_graph(load_checkpoint(path).build())
 
 
