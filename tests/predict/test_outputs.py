@@ -96,6 +96,19 @@ def test_an_interrupted_rewrite_keeps_the_old_file(probability, tmp_path):
     np.testing.assert_allclose(read_prediction(out), probability, atol=1 / 255)
 
 
+def test_a_second_run_into_an_output_being_written_is_refused(probability, tmp_path):
+    from inkloop.predict._outputs import PredictionFile
+
+    out = tmp_path / "p.zarr"
+    first = PredictionFile(out, "zarr", probability.shape)
+    with pytest.raises(ValueError, match=r"p\.zarr: another prediction is writing it now"):
+        PredictionFile(out, "zarr", probability.shape)
+    assert (tmp_path / ".p.zarr.partial").is_dir()  # the first one's blocks are left alone
+    first.abandon()
+    PredictionFile(out, "zarr", probability.shape).abandon()  # free again
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("name", "fmt", "expected"),
     [

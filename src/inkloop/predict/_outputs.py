@@ -31,7 +31,8 @@ class PredictionFile:
         self.out, self.kind = Path(out), kind
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = self.out.with_name(f".{self.out.name}.partial")
-        remove(self.staging)  # left by an interrupted run
+        self._claim = _Claim(self.out)
+        remove(self.staging)  # left by an interrupted run: a live one holds the claim
         if kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
             import zarr
 
@@ -64,11 +65,37 @@ class PredictionFile:
                     _write_flat(self.target, Path(tmp), self.kind)
         finally:
             remove(self.staging)
+            self._claim.release()
         return self.out
 
     def abandon(self) -> None:
         """Remove what was staged (after an error or a cancel)."""
         remove(self.staging)
+        self._claim.release()
+
+
+class _Claim:
+    """An exclusive lock on writing ``out`` (``.NAME.lock`` beside it), which the system lets
+    go of when the process ends, however it ends: a second run into the same output is
+    refused, where it would delete the first one's staged blocks. POSIX only."""
+
+    def __init__(self, out: Path) -> None:
+        self.path, self.file = out.with_name(f".{out.name}.lock"), None
+        try:
+            import fcntl
+        except ImportError:  # Windows: no claim
+            return
+        self.file = open(self.path, "a")  # noqa: SIM115 (held until release)
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.close()
+            raise ValueError(f"{out}: another prediction is writing it now") from None
+
+    def release(self) -> None:
+        if self.file is not None and not self.file.closed:
+            self.path.unlink(missing_ok=True)
+            self.file.close()
 
 
 def _store_chunk(block: np.ndarray, target, block_info=None) -> np.ndarray:
