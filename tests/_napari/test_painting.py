@@ -263,3 +263,28 @@ def test_closing_waits_for_a_save_under_way(painting, unlabelled_folder, qtbot, 
 
     saved, _ = label_paths(open_segment(unlabelled_folder))
     np.testing.assert_array_equal(np.asarray(Image.open(saved)), ink)
+
+
+def test_a_segment_opened_again_during_a_save_opens_what_it_saved(
+    painting, unlabelled_folder, qtbot, monkeypatch
+):
+    import threading
+
+    from inkloop._napari import _autosave
+
+    never, original = threading.Event(), _autosave.save_labels
+
+    def slow_save_labels(*args, **kwargs):  # a whole segment's PNGs take seconds
+        never.wait(2)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_autosave, "save_labels", slow_save_labels)
+    viewer, widget = painting
+    widget.labels.autosaver.interval_s = 3600
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    painted = viewer.layers["ink labels"].data.copy()
+    widget.brush_panel.save.click()
+
+    (*_, labels) = viewer.open(str(unlabelled_folder), plugin="napari-inkloop")
+
+    np.testing.assert_array_equal(labels.data, painted)

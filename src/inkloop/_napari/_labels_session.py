@@ -15,13 +15,15 @@ from inkloop.io import label_paths, load_labels, probability_map_message
 _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
 
 
-def flush_labels_of(segment) -> None:
-    """Write the strokes painted on ``segment`` that are not autosaved yet: opened again, it
-    then starts from all of them, as the newest label files (the reader calls this)."""
+def flush_labels_of(segment) -> bool:
+    """Finish writing the labels painted on ``segment`` (a Save under way, strokes not
+    autosaved yet), so that opened again it starts from all of them, as the newest label
+    files (the reader calls this); whether it is being painted."""
     labels_file = label_paths(segment)[0].resolve()  # whatever path it was opened by
-    for session in list(_PAINTING):
-        if label_paths(session.segment)[0].resolve() == labels_file:
-            session.autosaver.flush()
+    sessions = [s for s in _PAINTING if label_paths(s.segment)[0].resolve() == labels_file]
+    for session in sessions:
+        session.autosaver.flush()
+    return bool(sessions)
 
 
 class LabelSession:

@@ -71,7 +71,10 @@ def read_segment(path: str | list[str]) -> list[tuple]:
     """Layer data for a segment: the volume, its papyrus mask and its soft ink labels."""
     if isinstance(path, list):
         path = path[0]
-    return segment_layer_data(open_segment(path))
+    segment = open_segment(path)
+    if flush_labels_of(segment):  # opened again while painting: from the last stroke on
+        segment = open_segment(path)  # with the files that wrote
+    return segment_layer_data(segment)
 
 
 def segment_layer_data(segment: Segment) -> list[tuple]:
@@ -97,7 +100,6 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
-    flush_labels_of(segment)  # opened again while painting: from the last stroke on
     ink, supervised, source, labels_file = initial_labels(segment)
     _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
