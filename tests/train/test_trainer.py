@@ -137,6 +137,19 @@ def test_half_resolution_patches_span_twice_the_labels(parts):
     np.testing.assert_allclose(batch.ink[inside], 0.5)
 
 
+def test_at_half_resolution_a_strokes_edge_keeps_its_ink_beside_unlabelled_papyrus(parts):
+    segment, _, composition, normalisation = parts
+    half = dataclasses.replace(composition, scale=2)
+    height, width = segment.shape[1:]
+    supervised = np.zeros((height, width), bool)
+    supervised[:, ::2] = True  # ink labelled in one-pixel stripes: half of every 2 x 2 cell
+    labels = LabelStore(np.where(supervised, 255, 0).astype(np.uint8), supervised)
+    sampler = PatchSampler(segment, half, normalisation, labels, patch_size=16, z_margin=1)
+    batch = sampler.batch(3, np.random.default_rng(0))
+    assert batch.weight.any()
+    np.testing.assert_allclose(batch.ink[batch.weight], 1.0)  # not 0.5: no "no ink" was painted
+
+
 def test_new_labels_reach_the_next_batch(parts, make_stream):
     segment, labels, composition, normalisation = parts
     sampler = PatchSampler(segment, composition, normalisation, labels, patch_size=32)

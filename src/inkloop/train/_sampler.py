@@ -57,10 +57,13 @@ class PatchSampler:
             self.segment, self.composition, self.normalisation, corners, span, self.z_margin
         )
         cuts = [self.labels.cut(y, x, span) for y, x in corners]
-        inks = downscale(np.stack([ink for ink, _ in cuts]), scale)
-        weights = downscale(np.stack([weight for _, weight in cuts]), scale)
-        # a model pixel counts in the loss where most of its image pixels are labelled
-        return Batch(layers, inks, weights >= 0.5, version)
+        ink, weight = (np.stack(part) for part in zip(*cuts, strict=True))
+        covered = downscale(weight, scale)
+        # a model pixel's ink is that of its labelled image pixels: unlabelled ones (ink 0)
+        # would pull the edge of every stroke towards "no ink" at scale 2 or 4
+        ink = downscale(ink * weight, scale) / np.maximum(covered, np.float32(1e-6))
+        # it counts in the loss where most of its image pixels are labelled
+        return Batch(layers, ink, covered >= 0.5, version)
 
 
 class BatchStream:
