@@ -242,18 +242,24 @@ def test_save_labels_writes_off_the_gui_thread_and_removes_the_autosaved_copy(
     assert messages(shown) == []
 
 
-def test_closing_waits_for_a_save_under_way(painting, unlabelled_folder, qtbot, monkeypatch):
+@pytest.fixture
+def slow_saves(monkeypatch):
+    """Label files that take seconds to write, as a whole segment's do."""
     import threading
 
     from inkloop._napari import _autosave
 
     never, original = threading.Event(), _autosave.save_labels
 
-    def slow_save_labels(*args, **kwargs):  # a whole segment's PNGs take seconds
+    def slow_save_labels(*args, **kwargs):
         never.wait(2)
         return original(*args, **kwargs)
 
     monkeypatch.setattr(_autosave, "save_labels", slow_save_labels)
+
+
+@pytest.mark.usefixtures("slow_saves")
+def test_closing_waits_for_a_save_under_way(painting, unlabelled_folder, qtbot):
     viewer, widget = painting
     drag(viewer, [(80, 80), (80, 160)], qtbot)
     ink, _ = decode_labels(viewer.layers["ink labels"].data)
@@ -265,20 +271,10 @@ def test_closing_waits_for_a_save_under_way(painting, unlabelled_folder, qtbot, 
     np.testing.assert_array_equal(np.asarray(Image.open(saved)), ink)
 
 
+@pytest.mark.usefixtures("slow_saves")
 def test_a_segment_opened_again_during_a_save_opens_what_it_saved(
-    painting, unlabelled_folder, qtbot, monkeypatch
+    painting, unlabelled_folder, qtbot
 ):
-    import threading
-
-    from inkloop._napari import _autosave
-
-    never, original = threading.Event(), _autosave.save_labels
-
-    def slow_save_labels(*args, **kwargs):  # a whole segment's PNGs take seconds
-        never.wait(2)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_autosave, "save_labels", slow_save_labels)
     viewer, widget = painting
     widget.labels.autosaver.interval_s = 3600
     drag(viewer, [(80, 80), (80, 160)], qtbot)
