@@ -87,6 +87,12 @@ class Composition:
         positions = np.clip(positions, 0, n_layers - 1)
         return n_layers - 1 - positions if self.reverse else positions
 
+    def z_room(self, n_layers: int, margin: int) -> tuple[int, int]:
+        """Real layers within ``margin`` before and after the window, in its order: where
+        fewer than ``margin``, `layer_indices` repeats the edge layer to fill the rest."""
+        after = n_layers - self.z_start - self._count()
+        return min(margin, self.z_start), min(margin, after)
+
     def file_layers(self, segment) -> tuple[int, ...]:
         """The file numbers of the layers this (resolved) window reads from ``segment``, in
         the window's order; () where the segment does not number its layers."""

@@ -69,6 +69,30 @@ def test_z_jitter_takes_a_contiguous_window_within_the_margin():
     assert set(first.tolist()) == {0.0, 1.0, 2.0, 3.0, 4.0}
 
 
+@pytest.mark.parametrize(("z_start", "reverse"), [(0, False), (1, False), (0, True)])
+def test_z_jitter_at_the_stack_edge_stays_on_real_layers(z_start, reverse):
+    """A window at the edge reads repeats of the edge layer: the jitter must not pick them."""
+    n_layers, z_count, margin = 8, 5, 2
+    composition = Composition(z_start=z_start, z_count=z_count, reverse=reverse).resolve(n_layers)
+    read = composition.layer_indices(n_layers, margin)  # what read_patches reads, clamped
+    layers = torch.as_tensor(read, dtype=torch.float32)[None, :, None, None].repeat(64, 1, 2, 2)
+    ink, weight = torch.zeros(64, 2, 2), torch.ones(64, 2, 2, dtype=torch.bool)
+    aug = Augmentations(**{**Z_ONLY.to_dict(), "order_jitter": 0.0, "z_jitter": margin})
+    room = composition.z_room(n_layers, margin)
+    inputs, _, _ = augment_batch(
+        layers, ink, weight, composition, aug, np.random.default_rng(0), room
+    )
+    windows = {tuple(row) for row in inputs[:, :, 0, 0].long().tolist()}
+    step = -1 if reverse else 1
+    starts = {window[0] for window in windows}
+    assert all(len(set(window)) == z_count for window in windows)  # no layer read twice
+    assert all(list(w) == [w[0] + step * i for i in range(z_count)] for w in windows)
+    first = read[margin]  # the window's own first layer, with no shift
+    expected = {first + step * shift for shift in range(-room[0], room[1] + 1)}
+    assert starts == expected
+    assert room == (min(margin, z_start), min(margin, n_layers - z_count - z_start))
+
+
 def test_order_jitter_swaps_neighbours_and_reversal_flips_the_stack():
     layers = torch.arange(8, dtype=torch.float32)[None, :, None, None].repeat(200, 1, 2, 2)
     ink, weight = torch.zeros(200, 2, 2), torch.ones(200, 2, 2, dtype=torch.bool)

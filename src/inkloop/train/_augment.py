@@ -21,15 +21,19 @@ from inkloop.compose import Composition, compose_channels
 from inkloop.settings import Augmentations
 
 
-def augment_batch(layers, ink, weight, composition: Composition, aug: Augmentations, generator):
+def augment_batch(
+    layers, ink, weight, composition: Composition, aug: Augmentations, generator, room=None
+):
     """(B, Z + 2m, S, S) raw layers -> (B, C, S, S) model input, with ink and weight moved along.
 
     ``m`` = ``aug.z_jitter``; ``generator`` is a numpy Generator (parameters are drawn on the
-    host, the pixel work runs where the tensors are).
+    host, the pixel work runs where the tensors are). ``room`` = the stack's real layers
+    before and after the window (`Composition.z_room`; default ``m`` each): the z-jitter
+    shifts the window no further, rather than onto repeats of the stack's edge layer.
     """
     import torch
 
-    layers = _pick_layers(layers, composition.z_count, aug, generator)
+    layers = _pick_layers(layers, composition.z_count, aug, generator, room)
     layers = _intensity(layers, aug, generator)
     channels = compose_channels(layers, composition)
     joint = torch.cat([channels, ink[:, None], weight[:, None].to(channels.dtype)], dim=1)
@@ -38,13 +42,17 @@ def augment_batch(layers, ink, weight, composition: Composition, aug: Augmentati
     return _dropout(channels, aug, generator), ink, weight
 
 
-def _pick_layers(layers, count: int, aug: Augmentations, rng: np.random.Generator):
+def _pick_layers(layers, count: int, aug: Augmentations, rng: np.random.Generator, room):
     """Choose each sample's ``count`` layers out of the ``count + 2m`` read."""
     import torch
 
     batch, available = layers.shape[:2]
     margin = (available - count) // 2
-    offsets = rng.integers(0, 2 * margin + 1, batch) if aug.z_jitter else np.full(batch, margin)
+    before, after = (margin, margin) if room is None else room
+    if aug.z_jitter:
+        offsets = rng.integers(margin - before, margin + after + 1, batch)
+    else:
+        offsets = np.full(batch, margin)
     index = offsets[:, None] + np.arange(count)[None, :]
     if aug.order_jitter:
         for row in index:

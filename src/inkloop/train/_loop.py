@@ -87,6 +87,7 @@ class Trainer:
             z_margin=config.augment.z_jitter,
             ink_share=config.ink_share,
         )
+        self._z_room = composition.z_room(segment.shape[0], config.augment.z_jitter)
         initial_offset = init.logit_offset if init is not None else 0.0
         self._calibration = WindowCalibration(self._sampler, config.seed, initial_offset)
         self._stream = None  # a BatchStream (opened by the first step) or ProcessBatchStream
@@ -121,9 +122,8 @@ class Trainer:
                 raise
             lr = self.learning_rate()
             try:
-                inputs, ink, weight = augment_batch(
-                    *self.to_device(batch), self.composition, self.config.augment, self._rng
-                )
+                how = self.composition, self.config.augment, self._rng, self._z_room
+                inputs, ink, weight = augment_batch(*self.to_device(batch), *how)
                 loss = self.optimise(inputs, ink, weight, lr=lr)
                 break
             except torch.OutOfMemoryError:
