@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from inkloop.engine._server import IDLE_TIMEOUT
+
 DEFAULT_PORT = 8790
 DEFAULT_TOKEN = Path("~/.config/inkloop/engine-token")
 DEFAULT_FOLDER = Path("~/.cache/inkloop/engine-sessions")
@@ -43,6 +45,14 @@ def add_engine(commands) -> None:
         default=DEFAULT_FOLDER,
         help="where sessions write checkpoints and predictions",
     )
+    serve.add_argument(
+        "--idle-hours",
+        type=float,
+        default=IDLE_TIMEOUT / 3600,
+        metavar="H",
+        help="end a session's engine after H hours with no dock attached and no training or "
+        "prediction under way; its files stay (default %(default)g)",
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -57,8 +67,15 @@ def _serve(args) -> int:
             raise ValueError(f"{root}: not a folder")
     token_file = args.token_file.expanduser()
     token = read_token(token_file)
+    if args.idle_hours <= 0:
+        raise ValueError("--idle-hours must be more than 0")
     server = EngineServer(
-        args.root, token, args.folder.expanduser(), host=args.host, port=args.port
+        args.root,
+        token,
+        args.folder.expanduser(),
+        host=args.host,
+        port=args.port,
+        idle_timeout=args.idle_hours * 3600,
     )
     host, port = server.address
     if host not in ("127.0.0.1", "::1", "localhost"):

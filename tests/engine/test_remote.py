@@ -189,6 +189,33 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
         served.close()
 
 
+@pytest.mark.slow
+def test_a_session_left_with_no_client_and_no_work_ends_its_engine(training_folder, tmp_path):
+    served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0, idle_timeout=1.0)
+    threading.Thread(target=served.serve_forever, daemon=True).start()
+    server_log, reaped = logging.getLogger("inkloop.engine._server"), _Heard("no client", 1)
+    server_log.addHandler(reaped)
+    try:
+        kept_events, left_events = Recorder(), Recorder()
+        with _remote(served, training_folder, kept_events) as kept:
+            left = _remote(served, training_folder, left_events)
+            for recorder in (kept_events, left_events):
+                recorder.wait_for(lambda events: of_kind(Ready, events))
+            session = served.sessions[left.session]
+            left._child.events.sock.shutdown(socket.SHUT_RDWR)  # its dock went away for good
+            assert reaped.wait(TIMEOUT)
+            assert left.session not in served.sessions
+            session.child.process.join(TIMEOUT)
+            assert not session.alive
+            assert session.folder.is_dir()  # what it wrote stays
+            # as silent for longer, but a dock drives it
+            assert served.sessions[kept.session].alive
+        left.close()
+    finally:
+        server_log.removeHandler(reaped)
+        served.close()
+
+
 class _Heard(logging.Handler):
     """Set once the server has logged ``text`` ``times`` times."""
 

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +40,18 @@ class ServedSession:
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._state: StateChanged | None = None
+        self.last_heard = time.monotonic()  # the last command, event, or client leaving
         self.child.reader = threading.Thread(target=self._forward_events, daemon=True)
         self.child.reader.start()
 
     @property
     def alive(self) -> bool:
         return self.child.alive
+
+    def forsaken(self, now: float, after: float) -> bool:
+        """No client has driven it, and its engine has said nothing, for ``after`` seconds:
+        idle, not training or predicting (those report every step or block)."""
+        return self._sock is None and now - self.last_heard > after
 
     def here(self, path) -> Path:
         """Where a file the client named is written on this machine: the session's folder."""
@@ -59,6 +66,7 @@ class ServedSession:
         try:
             while True:
                 command = read_frame(read)
+                self.last_heard = time.monotonic()
                 if isinstance(command, Fetch):
                     self._send_file(command)
                     continue
@@ -76,6 +84,7 @@ class ServedSession:
             with self._send_lock:
                 if self._sock is sock:
                     self._sock = None
+                    self.last_heard = time.monotonic()
             sock.close()
 
     def end(self) -> None:
@@ -110,6 +119,7 @@ class ServedSession:
                 message = self.child.events.recv()
             except (EOFError, OSError):
                 break
+            self.last_heard = time.monotonic()
             with self._send_lock:
                 if isinstance(message, StateChanged):
                     self._state = message

@@ -7,7 +7,8 @@ time); an unauthenticated, malformed or oversized frame closes that connection w
 logged reason and the server goes on serving. A segment must lie under the folders the
 server was started with; checkpoints and predictions are written in the session's folder
 here, whatever path the client named. A dropped connection ends the relay, not the session:
-its engine trains on, and the client re-attaches with the session's id.
+its engine trains on, and the client re-attaches with the session's id. A session left with
+no client and nothing to do for ``idle_timeout`` ends its engine (its folder stays).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MAX_GREETING = 16  # connections that may be authenticating at once; more are cl
 MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
 SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
+IDLE_TIMEOUT = 2 * 3600.0  # seconds a session with no client and no work keeps its engine
 
 
 class RefusedError(Exception):
@@ -48,9 +50,19 @@ class RefusedError(Exception):
 
 class EngineServer:
     """Serve engine sessions on ``host``:``port`` (0: any free port) for segments under
-    ``roots``; ``folder`` holds the sessions' checkpoints and predictions."""
+    ``roots``; ``folder`` holds the sessions' checkpoints and predictions. A session with
+    no client and an engine that has said nothing for ``idle_timeout`` seconds is ended."""
 
-    def __init__(self, roots, token: str, folder: Path, *, host="127.0.0.1", port=0) -> None:
+    def __init__(
+        self,
+        roots,
+        token: str,
+        folder: Path,
+        *,
+        host="127.0.0.1",
+        port=0,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
         if not token:
             raise ValueError("the engine server needs a token")
         self.roots = [Path(r).expanduser().resolve() for r in roots]
@@ -59,17 +71,19 @@ class EngineServer:
         self._lock = threading.Lock()
         self._listener = socket.create_server((host, port))
         self.address = self._listener.getsockname()[:2]
-        self._closed = False
+        self._closed = threading.Event()
+        self.idle_timeout = idle_timeout
         self._greeting = threading.BoundedSemaphore(MAX_GREETING)
         self._starting = 0  # engines being started, counted against MAX_SESSIONS
 
     def serve_forever(self) -> None:
         """Accept connections until `close`; each is handled on its own thread."""
+        threading.Thread(target=self._reap_forsaken, daemon=True).start()
         while True:
             try:
                 sock, peer = self._listener.accept()
             except OSError as error:
-                if self._closed:
+                if self._closed.is_set():
                     return
                 log.warning("engine server: cannot accept a connection: %s", error)
                 time.sleep(0.5)  # out of file handles, say: serve on once some close
@@ -90,7 +104,7 @@ class EngineServer:
 
     def close(self) -> None:
         """Stop accepting and end every session's engine."""
-        self._closed = True
+        self._closed.set()
         try:
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
         except OSError as error:  # not listening any more
@@ -100,6 +114,24 @@ class EngineServer:
             sessions, self.sessions = list(self.sessions.values()), {}
         for session in sessions:
             session.end()
+
+    def _reap(self, now: float) -> None:
+        """End the sessions forsaken at ``now`` (`ServedSession.forsaken`)."""
+        with self._lock:
+            idle = [s for s in self.sessions.values() if s.forsaken(now, self.idle_timeout)]
+        for session in idle:
+            session.end()
+            log.warning(
+                "engine server: session %s ended: no client and no work for %.3g h; "
+                "its files stay in %s",
+                session.id,
+                self.idle_timeout / 3600,
+                session.folder,
+            )
+
+    def _reap_forsaken(self) -> None:
+        while not self._closed.wait(min(60.0, self.idle_timeout / 4)):
+            self._reap(time.monotonic())
 
     def _handle(self, sock: socket.socket, peer: str) -> None:
         try:
