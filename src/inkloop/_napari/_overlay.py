@@ -36,8 +36,9 @@ class PredictionOverlay:
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
 
     def layer(self):
-        """The "ink prediction" layer, added (empty) if the viewer has none."""
-        if PREDICTION_LAYER not in self.viewer.layers:
+        """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
+        if not self._has(PREDICTION_LAYER):
+            self.known[:] = False  # a new layer predicts nothing yet: nothing to accept
             self._add(PREDICTION_LAYER, colormap="inferno", contrast_limits=self._limits())
             self.uncertainty_layer()  # made together: a tile never adds a layer
         layer = self.viewer.layers[PREDICTION_LAYER]
@@ -48,7 +49,7 @@ class PredictionOverlay:
 
     def uncertainty_layer(self):
         """The "uncertainty" layer (hidden until the user shows it), added if missing."""
-        if UNCERTAINTY_LAYER not in self.viewer.layers:
+        if not self._has(UNCERTAINTY_LAYER):
             layer = self._add(UNCERTAINTY_LAYER, colormap="viridis", contrast_limits=(0, 255))
             layer.visible = False
         return self.viewer.layers[UNCERTAINTY_LAYER]
@@ -96,6 +97,17 @@ class PredictionOverlay:
             return SOFT_FROM * full, full
         level, half_step = self.threshold * full, 0.5 * full / 255
         return level - half_step, level + half_step
+
+    def _has(self, name: str) -> bool:
+        """Whether the viewer has layer ``name`` of this segment's shape; one of another
+        shape (another segment's, left by an earlier dock) is renamed and hidden, not lost."""
+        if name not in self.viewer.layers:
+            return False
+        layer = self.viewer.layers[name]
+        if layer.data.shape == self.shape:
+            return True
+        layer.name, layer.visible = f"{name} {layer.data.shape[0]}x{layer.data.shape[1]}", False
+        return False
 
     def _add(self, name: str, **style):
         layers, active = self.viewer.layers, self.viewer.layers.selection.active
