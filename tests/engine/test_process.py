@@ -175,6 +175,7 @@ def test_close_before_ready_leaves_nothing_behind(training_folder):
     proxy.start()
     proxy.close()
     proxy.close()  # idempotent
+    assert proxy.join(TIMEOUT)
     assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
     assert set(threading.enumerate()) <= threads
     with pytest.raises(RuntimeError, match="closed"):
@@ -250,6 +251,7 @@ def test_closing_during_a_segment_prediction_returns_promptly(tmp_path):
     proxy.predict_segment(tmp_path / "ink.zarr", tta=True)
     recorder.wait_for(lambda events: of_kind(SegmentProgress, events))
     proxy.close()  # between two blocks: the job ends, unfinished, and so does the child
+    assert proxy.join(TIMEOUT)
     assert not proxy.alive
     assert not of_kind(SegmentPredicted, recorder.events)
     assert [p.name for p in tmp_path.iterdir()] == ["big"]  # no partial prediction

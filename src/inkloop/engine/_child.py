@@ -24,7 +24,7 @@ import numpy as np
 
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import start_spawned
-from inkloop.engine._commands import Close, Command, Request, UpdateLabels, Wait
+from inkloop.engine._commands import Close, Command, Request, Save, UpdateLabels, Wait
 from inkloop.engine._events import Failed, Notice, Ready
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._requests import error_message, log_failure
@@ -116,15 +116,17 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
     outbox = Outbox(events)
     forward_warnings(outbox)
     inbox: queue.Queue = queue.Queue()
+    set_up = threading.Event()
     # read commands from the start, so a parent sending during our slow set-up never blocks
-    reader = threading.Thread(target=_read_commands, args=(commands, inbox), daemon=True)
-    reader.start()
+    args = (commands, inbox, set_up, spec.labels)
+    threading.Thread(target=_read_commands, args=args, daemon=True).start()
     try:
         engine, applied = _setup(spec, settings, outbox)
     except Exception as error:
         log.exception("inkloop engine process: set-up failed")
         outbox.send(SetupFailed(f"the training process could not start: {error}"))
         return
+    set_up.set()
     outbox.send(Ready(os.getpid(), time.time() - spawned_at))
     try:
         orphaned = _serve(engine, inbox, outbox, applied)
@@ -147,13 +149,27 @@ def forward_warnings(outbox: Outbox) -> None:
     warnings.showwarning = show_and_forward
 
 
-def _read_commands(commands, inbox: queue.Queue) -> None:
+def _read_commands(commands, inbox: queue.Queue, set_up: threading.Event, labels: Path) -> None:
+    saving = False  # a Save was asked for: it waits for the set-up, even once closed
     while True:
         try:
-            inbox.put(commands.recv())
+            command = commands.recv()
         except (EOFError, OSError):  # the parent died (it sends close before closing its end)
-            inbox.put(Close(orphaned=True))
+            command = Close(orphaned=True)
+        saving = saving or isinstance(command, Save)
+        if isinstance(command, Close) and not (saving or set_up.is_set()):
+            _quit_set_up(command, labels)
+        inbox.put(command)
+        if isinstance(command, Close) and command.orphaned:
             return
+
+
+def _quit_set_up(close: Close, labels: Path) -> None:
+    """End now, not after seconds more of imports and set-up: nothing has trained yet, so
+    there is nothing to save."""
+    if close.orphaned:  # nobody else removes the label files
+        shutil.rmtree(labels, ignore_errors=True)
+    os._exit(0)
 
 
 def _setup(spec: Spec, settings, outbox: Outbox):

@@ -71,6 +71,7 @@ class EngineProcess:
         self._waits: dict[int, bool | None] = {}  # tokens being waited for -> answer
         self._last_checkpoint: str | None = None
         self._closed = False
+        self._ender: threading.Thread | None = None  # ends the child once closed
         self._labels = LabelFiles(ink, supervised)
         self._remove_labels = weakref.finalize(self, self._labels.remove)
         threads = torch_threads or max(1, usable_cpus() - 1)
@@ -191,17 +192,31 @@ class EngineProcess:
         return answer if answer is not None else not child.alive
 
     def close(self) -> None:
-        """Stop training and end the child process and the reader thread (idempotent)."""
+        """Stop training and end the child process and the reader thread (idempotent), in a
+        thread of its own: the child may finish its set-up or save first. `join` waits.
+        Listeners hear nothing more (a dock being torn down must not)."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
-        self._end_child()
-        self._remove_labels()
+            self._announcer.listeners.clear()
+            # not a daemon: an interpreter exiting now still lets the child save and end
+            args = (self._end_child, self._remove_labels)
+            self._ender = threading.Thread(target=_end, args=args, name="inkloop-engine-end")
+            self._ender.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """After `close`, wait until the child process and the threads here have ended;
+        False if ``timeout`` passed first."""
+        self._ender.join(timeout)
+        return not self._ender.is_alive()
 
     def __enter__(self) -> EngineProcess:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+        self.join()
 
     def _next_request(self) -> int:
         with self._lock:
@@ -288,3 +303,9 @@ class EngineProcess:
         log.error("inkloop engine process: %s", message)
         self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
+
+
+def _end(*finalizers: weakref.finalize) -> None:
+    """End the child, then remove the label files it reads at set-up."""
+    for finalizer in finalizers:
+        finalizer()
