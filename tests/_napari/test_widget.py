@@ -163,20 +163,23 @@ def test_a_folder_that_is_not_a_segment_is_one_clear_message(
 
 
 def test_a_chosen_model_is_loaded_at_once_unless_a_prediction_runs(
-    segment_widget, tmp_path, monkeypatch
+    segment_widget, tmp_path, monkeypatch, qtbot
 ):
+    from qtpy.QtWidgets import QApplication
+
     monkeypatch.setattr(segment_widget, "warm_engine", True)
     loop, model = segment_widget.loop, tmp_path / "earlier.pt"
     model.write_bytes(b"weights")  # the engine reads it; the dock only hands the path on
-    segment_widget.predict_panel.request = 3  # a whole-segment prediction under way
+    loop._segment_requests.add(3)  # a whole-segment prediction under way
 
     segment_widget.model_panel.load_model(model)
+    QApplication.processEvents()  # the engine starts after the click's events
 
     assert loop.engine is None  # a new engine would have ended the prediction
-    segment_widget.predict_panel.request = None
+    loop._segment_requests.clear()
     segment_widget.model_panel.clear_model()
     segment_widget.model_panel.load_model(model)
-    assert loop.engine is not None
+    qtbot.waitUntil(lambda: loop.engine is not None)
     assert loop.settings.init == model
 
 

@@ -26,6 +26,7 @@ from inkloop.engine import (
     Notice,
     PredictionReady,
     Ready,
+    SegmentPredicted,
     State,
     StateChanged,
     StepDone,
@@ -37,6 +38,10 @@ from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
+PREDICTING = (
+    "Ink Loop: the whole segment is being predicted with the model as it was; Cancel it, or "
+    "let it finish, before changing what the engine runs"
+)
 
 
 class LoopSession(QObject):
@@ -81,6 +86,7 @@ class LoopSession(QObject):
         self._previewing = False
         self._preview_on_start = False
         self._preview_request = None
+        self._segment_requests: set[int] = set()  # whole-segment predictions under way
         shape = labels.segment.shape[1:]
         self.overlay = PredictionOverlay(viewer, shape, labels.layer, self)
         self.event_received.connect(self._apply)
@@ -90,38 +96,51 @@ class LoopSession(QObject):
         self.camera.events.center.connect(self._on_camera)
         self.camera.events.zoom.connect(self._on_camera)
 
-    def warm_up(self, settings: EngineSettings | None = None) -> None:
-        """Start the engine process now (imports, segment, model) so a click answers fast.
+    @property
+    def predicting(self) -> bool:
+        """The engine is predicting the whole segment (replacing it would end that)."""
+        return bool(self._segment_requests)
+
+    def warm_up(self, settings: EngineSettings | None = None) -> bool:
+        """Start the engine process now (imports, segment, model) so a click answers fast;
+        whether an engine with those settings runs.
 
         Different ``settings`` (default: ``next_settings()``) replace the process; the weights
-        trained so far carry over where they fit (`_continued`).
+        trained so far carry over where they fit (`_continued`). Not while it predicts the
+        whole segment: the user hears why, and the engine goes on with its settings.
         """
         settings = settings or self.next_settings()
         if self.engine is not None and settings == self.settings:
-            return
+            return True
+        if self.predicting:
+            show_warning(PREDICTING)
+            return False
         if self.engine is not None:
             self.engine.close()
+            self.engine = None
         engine_settings = self._continued(settings)  # also after a server could not be reached
-        self.settings = settings
+        self.settings = settings  # the next try starts with them
         ink, supervised = self.labels.labels()
         args = (self.labels.segment.path, ink, supervised, engine_settings)
-        if self.remote is None:
-            self.engine = EngineProcess(
-                *args, self.event_received.emit, torch_threads=self.torch_threads
-            )
-        else:  # the server opens the segment, trains and writes checkpoints on its own disks
-            try:
-                self.engine = self.remote.engine(*args, self.event_received.emit)
-            except RuntimeError as error:  # unreachable, refused: say so, lose nothing
-                self.engine = None
-                show_error(f"Ink Loop: {error}")
-                return
+        try:
+            if self.remote is None:
+                engine = EngineProcess(
+                    *args, self.event_received.emit, torch_threads=self.torch_threads
+                )
+            else:  # the server opens the segment, trains and writes checkpoints on its disks
+                engine = self.remote.engine(*args, self.event_received.emit)
+        except (OSError, RuntimeError) as error:  # unreachable, no room for the labels: say so
+            log.exception("the engine did not start")
+            show_error(f"Ink Loop: the engine did not start: {error}")
+            return False
+        self.engine = engine
         self.labels_sent, self.ready = 0, False
         self.generation += 1
         # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
         self._previewing, self._region = False, None
         if engine_settings.init is not None:
             self._start_preview()
+        return True
 
     def _continued(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` starting from the weights this session's engines saved last, while
@@ -136,10 +155,7 @@ class LoopSession(QObject):
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training with ``settings`` (default: ``next_settings()``) and
         keep the visible area's prediction streaming."""
-        if self.state.running:
-            return
-        self.warm_up(settings)
-        if self.engine is None:  # the engine server could not be reached (said already)
+        if self.state.running or not self.warm_up(settings):  # not started: said why
             return
         # the preview starts (again: one that failed has stopped) with training, StateChanged:
         # labels that cannot train get their message, not an untrained model's haze
@@ -167,7 +183,9 @@ class LoopSession(QObject):
         """Queue predicting the whole segment into ``out``; its request number (the events
         carry it). ValueError if ``out`` cannot be written."""
         self._ensure_engine()
-        return self.engine.predict_segment(out, tta=tta)
+        request = self.engine.predict_segment(out, tta=tta)
+        self._segment_requests.add(request)
+        return request
 
     def cancel(self, request: int) -> None:
         """Cancel the whole-segment prediction ``request`` of the engine in use."""
@@ -190,6 +208,7 @@ class LoopSession(QObject):
         returned request number follows). A running training keeps its settings."""
         if not self.state.running:
             self.warm_up()
+        self._ensure_engine()
         return self.engine.compose(self.visible_region())
 
     def lost_engine(self, event) -> bool:
@@ -203,6 +222,7 @@ class LoopSession(QObject):
         if remote == self.remote:
             return
         self.remote, self.ready, self._autosaved = remote, False, None
+        self._segment_requests.clear()  # the panel hears of the new engine: its prediction ended
         if self.engine is not None:
             self.engine.close()
             self.engine = None
@@ -238,10 +258,8 @@ class LoopSession(QObject):
 
     def _ensure_engine(self) -> None:
         """An engine process with the current settings, started if there is none."""
-        if self.engine is None:
-            self.warm_up(self.settings)
-        if self.engine is None:
-            raise RuntimeError(f"the engine server {self.remote.address} cannot be reached")
+        if self.engine is None and not self.warm_up(self.settings):
+            raise RuntimeError("the engine did not start (the message above says why)")
 
     def _on_camera(self, event=None) -> None:
         self._follow_view.start()  # (re)start: the view is previewed once panning pauses
@@ -279,6 +297,9 @@ class LoopSession(QObject):
             self.state = event.state
             if event.state is State.TRAINING and self._preview_on_start:
                 self._start_preview()
+            if self.lost_engine(event):  # panning does not start another: a click does
+                self._previewing = False
+                self._segment_requests.clear()
         elif isinstance(event, Ready):
             self.ready = True
         elif isinstance(event, Failed):
@@ -289,6 +310,8 @@ class LoopSession(QObject):
             log.info("checkpoint %s at step %d", event.path, event.step)
             if event.autosave and self.engine is not None:  # not a closed engine's, late
                 self._autosaved = Path(event.path)  # here, or on the engine server
+        if isinstance(event, (SegmentPredicted, Failed, Notice)):  # done, failed or cancelled
+            self._segment_requests.discard(event.request)
         self.changed.emit(event)
 
     def _show_prediction(self, event: PredictionReady) -> None:

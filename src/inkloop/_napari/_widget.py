@@ -11,7 +11,7 @@ from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
-from inkloop._napari._controls import VerticalScroll
+from inkloop._napari._controls import VerticalScroll, single_shot
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._labels import is_ink_labels
@@ -62,6 +62,9 @@ class InkLoopWidget(QWidget):
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self.model_panel.checkpoint_changed.connect(self._load_model)
         self._lay_out()
+        # after the event that asked: closing a viewer removes layer after layer, and each
+        # removal makes the next-newest segment's labels the ones painted for a moment
+        self._warm_soon = single_shot(self, 0, self._warm_up)
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
             event.connect(self._follow_layers)
@@ -156,7 +159,7 @@ class InkLoopWidget(QWidget):
             panel.set_loop(self.loop)
         self._continue_own_model(segment)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
-            self.loop.warm_up()
+            self._warm_soon.start()
 
     def _continue_own_model(self, segment) -> None:
         """A segment trained in the dock before continues from the model saved beside it.
@@ -198,12 +201,16 @@ class InkLoopWidget(QWidget):
 
     def _load_model(self, checkpoint) -> None:
         """Have the engine load a chosen model now: the Segment section then shows the layers
-        it reads, and a model that does not fit this stack says so at once. Not while a run
-        or a whole-segment prediction goes on: a new engine would end them (the next click
-        loads it)."""
-        loop, predicting = self.loop, self.predict_panel.request is not None
-        busy = loop is None or loop.state.running or predicting
-        if checkpoint is not None and self.warm_engine and not busy:
+        it reads, and a model that does not fit this stack says so at once."""
+        if checkpoint is not None and self.warm_engine:
+            self._warm_soon.start()
+
+    def _warm_up(self) -> None:
+        """Start the engine of the segment painted now, with the dock's settings. Not while a
+        run or a whole-segment prediction goes on: a new engine would end them (the next
+        click starts it)."""
+        loop = self.loop
+        if loop is not None and not (loop.state.running or loop.predicting):
             loop.warm_up()
 
     def run_settings(self):
