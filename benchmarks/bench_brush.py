@@ -40,7 +40,8 @@ def _stroke(size: int, radius: float, stamps: int) -> np.ndarray:
 
 
 def _core(size: int, radius: float, points: np.ndarray) -> dict:
-    from inkloop.brush import Brush, LabelCanvas
+    from inkloop.brush import Brush
+    from inkloop.canvas import LabelCanvas
 
     canvas = LabelCanvas(np.zeros((size, size), np.uint8), np.zeros((size, size), bool))
     brush = Brush(radius=radius, hardness=0.5, strength=0.8)

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 from inkloop.brush import (
-    TILE,
     Brush,
-    LabelCanvas,
     PredictionLabels,
     decode_labels,
     encode_labels,
@@ -16,6 +14,7 @@ from inkloop.brush import (
     ink_from_prediction,
     posterize,
 )
+from inkloop.canvas import TILE, LabelCanvas
 
 
 def _canvas(shape=(256, 256)) -> LabelCanvas:
@@ -128,7 +127,7 @@ def test_replacing_the_labels_is_one_stroke_that_keeps_only_the_box_that_differs
 
     assert box == (64, 64, 384, 320)  # the tiles around rows 90..340, columns 90..260
     np.testing.assert_array_equal(canvas.codes, loaded)
-    assert canvas.history_nbytes - held == 320 * 256 * 2
+    assert canvas.history_nbytes - held == 5 * TILE * TILE * 2  # the tiles that differ
     assert canvas.replace(loaded) is None  # nothing differs: no stroke
     canvas.undo()
     np.testing.assert_array_equal(canvas.codes, painted)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.brush import Brush, LabelCanvas
+from inkloop.brush import Brush
+from inkloop.canvas import LabelCanvas
 
 INK_BRUSH = Brush(radius=5.0, hardness=0.5, strength=1.0, mode="ink")
 NO_INK_BRUSH = Brush(radius=8.0, hardness=0.8, mode="no_ink")

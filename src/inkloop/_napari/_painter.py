@@ -12,7 +12,8 @@ from psygnal import Signal
 
 from inkloop._napari._private import show_labels_box
 from inkloop.boxes import union_box
-from inkloop.brush import Brush, LabelCanvas
+from inkloop.brush import Brush
+from inkloop.canvas import LabelCanvas
 
 MAX_RADIUS = 500
 SHORTCUTS = {  # shown in the brush panel's tooltips
@@ -199,7 +200,6 @@ class InkPainter:
         return {
             KeyMod.CtrlCmd | KeyCode.KeyZ: self.undo,
             KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ: self.redo,
-            KeyMod.CtrlCmd | KeyCode.KeyY: self.redo,
             KeyCode.KeyB: lambda: setattr(self, "painting", not self.painting),
             KeyCode.KeyI: lambda: self.set_brush(mode="ink"),
             KeyCode.KeyN: lambda: self.set_brush(mode="no_ink"),
