@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from inkloop.rounds import append_round, labels_hash, new_round, read_rounds
+from inkloop.rounds import append_round, labels_hash, new_round, next_number, read_rounds
 
 
 def _labels(seed: int = 0):
@@ -60,6 +61,30 @@ def test_rounds_append_in_order_and_survive_a_torn_write(tmp_path: Path):
     )
     assert [r.number for r in read_rounds(path)] == [1, 2, 3]
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_lines_that_are_not_rounds_are_skipped_and_numbers_follow_the_highest(
+    tmp_path: Path, caplog
+):
+    path = tmp_path / "seg_rounds.jsonl"
+    ink, supervised = _labels()
+    second = new_round(
+        2, ink, supervised, accepted_pixels=0, steps=2, validation_f05=None, checkpoint=None
+    )
+    good = json.dumps(second.to_dict())
+    bad = [
+        "null",
+        "[1]",
+        '"round"',
+        "3",
+        '{"number": 1}',
+        good.replace('"steps": 2', '"steps": "2"'),
+    ]
+    path.write_text("\n".join([*bad, good]) + "\n")
+    assert read_rounds(path) == [second]
+    assert len([r for r in caplog.records if "is not a round" in r.message]) == len(bad)
+    assert next_number(read_rounds(path)) == 3  # round 1 unreadable: still no second round 2
+    assert next_number([]) == 1
 
 
 def test_a_failed_append_keeps_the_old_rounds(tmp_path: Path, monkeypatch):

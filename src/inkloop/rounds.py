@@ -31,7 +31,7 @@ class Round:
     time: str  # ISO 8601, UTC
     ink_pixels: int
     no_ink_pixels: int
-    accepted_pixels: int  # labelled by accepting the model's prediction
+    accepted_pixels: int  # labels accepting the model's prediction changed, net of undo
     steps: int
     validation_f05: float | None
     checkpoint: str | None
@@ -79,22 +79,36 @@ def new_round(
 
 
 def read_rounds(path: str | Path) -> list[Round]:
-    """The rounds in ``path`` (none if it does not exist); a line that is not a round is
-    skipped with a logged warning, so one bad line never hides the others."""
+    """The rounds in ``path`` (none if it does not exist); a line that is not a round (a JSON
+    object with every field, its counts integers) is skipped with a logged warning, so one
+    bad line never hides the others."""
     path = Path(path)
     if not path.exists():
         return []
     names = {f.name for f in fields(Round)}
+    counts = [f.name for f in fields(Round) if f.type == "int"]
     rounds = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-            rounds.append(Round(**{k: v for k, v in data.items() if k in names}))
+            if not isinstance(data, dict):
+                raise TypeError(f"JSON {type(data).__name__}, not an object")
+            round_ = Round(**{k: v for k, v in data.items() if k in names})
+            if any(type(getattr(round_, name)) is not int for name in counts):
+                raise TypeError(f"{', '.join(counts)} must be integers")
         except (ValueError, TypeError) as error:
             log.warning("%s line %d is not a round (%s): skipped", path, number, error)
+            continue
+        rounds.append(round_)
     return rounds
+
+
+def next_number(rounds: list[Round]) -> int:
+    """The number of the round after ``rounds``: one past the highest, so that a line skipped
+    as unreadable never makes two rounds of one number."""
+    return max((round_.number for round_ in rounds), default=0) + 1
 
 
 def append_round(path: str | Path, round_: Round) -> None:

@@ -8,7 +8,7 @@ from napari.utils.notifications import show_warning
 
 from inkloop.engine import CheckpointSaved
 from inkloop.io import rounds_path
-from inkloop.rounds import append_round, new_round, read_rounds
+from inkloop.rounds import append_round, new_round, next_number, read_rounds
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,9 @@ class RoundKeeper:
         self.loop = loop
         self.path = rounds_path(loop.labels.segment)
         self.rounds = read_rounds(self.path)
+        # a round counts the accepts of every session, the canvas those since it opened
+        last = self.rounds[-1].accepted_pixels if self.rounds else 0
+        self._accepted_before = last - loop.labels.painter.canvas.accepted_pixels
         self.on_round = None  # called with each new round (the dock's plot)
         loop.changed.connect(self._on_event)
 
@@ -38,10 +41,10 @@ class RoundKeeper:
         ink, supervised = self.loop.labels.labels()
         validations = self.loop.validations
         round_ = new_round(
-            len(self.rounds) + 1,
+            next_number(self.rounds),
             ink,
             supervised,
-            accepted_pixels=self.loop.labels.painter.canvas.accepted_pixels,
+            accepted_pixels=self._accepted_before + self.loop.labels.painter.canvas.accepted_pixels,
             steps=steps,
             validation_f05=validations[-1].f05 if validations else None,
             checkpoint=checkpoint,

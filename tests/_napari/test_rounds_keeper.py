@@ -1,0 +1,36 @@
+"""The rounds the dock records: accepted pixels counted over every session of a segment, and
+round numbers that go on past a line of the rounds file that cannot be read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from inkloop.io import open_segment, rounds_path
+from inkloop.rounds import new_round, read_rounds
+
+
+def test_rounds_count_accepted_pixels_across_sessions_and_number_past_a_broken_line(
+    open_in_dock, segment_folder
+):
+    segment = open_segment(segment_folder)
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    earlier = new_round(
+        2, ink, mask, accepted_pixels=100, steps=10, validation_f05=None, checkpoint=None
+    )  # an earlier session's; its round 1 is a line no longer readable
+    rounds_path(segment).write_text(f"null\n{json.dumps(earlier.to_dict())}\n")
+    _, widget = open_in_dock(segment_folder)
+    keeper, painter = widget.guide_panel.rounds, widget.labels.painter
+    assert keeper.rounds == [earlier]
+
+    box, prediction = (0, 0, 16, 40), np.full(painter.canvas.shape, 201, np.uint16)
+    changed = int((painter.canvas.codes[:16, :40] != 201).sum())
+    painter.accept_box(box, prediction)
+    painter.accept_box(box, prediction)  # again: nothing more changes
+    keeper.record(None, 0)
+    painter.undo()
+    keeper.record(None, 0)
+
+    recorded = [(r.number, r.accepted_pixels) for r in read_rounds(keeper.path)]
+    assert recorded == [(2, 100), (3, 100 + changed), (4, 100)]
