@@ -67,12 +67,12 @@ def train_to_file(
 def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> int | None:
     """Append the run's round to ``path``; its number, or None (told on stderr) if the file
     cannot be written: the checkpoint is saved either way."""
-    from inkloop.rounds import append_round, new_round, read_rounds
+    from inkloop.rounds import append_round, new_round, next_number, read_rounds
 
     summary = report.summary
     try:
         round_ = new_round(
-            len(read_rounds(path)) + 1,
+            next_number(read_rounds(path)),
             ink,
             supervised,
             accepted_pixels=accepted_pixels,
