@@ -65,7 +65,7 @@ class Predictions:
         """Emit the region's prediction tile by tile; False if a waiting command cut it short."""
         session, request, region = self.session, command.request, command.region
         predictor, step = session.predictor(), session.trainer.step_count
-        interrupt = Interrupt(self.commands)
+        interrupt = _UnlessPredicts(self.commands)
         events = stream_events(
             predictor, session.segment, session.mask, region, request, step, interrupt
         )
@@ -220,6 +220,16 @@ class Predictions:
         )
         if scores is not None:
             session.emit(scores)
+
+
+class _UnlessPredicts(Interrupt):
+    """Cuts a prediction short for any waiting command but another Predict: two Predicts
+    would each cut the other short and be queued again behind it, for ever."""
+
+    def __call__(self) -> bool:
+        with self.commands.mutex:
+            self.cut = any(not isinstance(command, Predict) for command in self.commands.queue)
+        return self.cut
 
 
 def error_message(error: Exception) -> str:
