@@ -23,9 +23,11 @@ def test_boxes_rank_by_doubt_over_their_open_pixels_only():
     ranked = rank_boxes(probability, (100, 200), open_area, 32)
     boxes = [box for _, box in sorted(ranked, reverse=True)]
     assert boxes == [(132, 200, 164, 232), (100, 200, 132, 232)]
-    visited = [(140, 190, 150, 210)]  # over the first box only
-    assert next_box(sorted(ranked, reverse=True), visited) == (100, 200, 132, 232)
-    assert next_box(sorted(ranked, reverse=True), [*visited, (90, 190, 110, 210)]) is None
+    best_first = sorted(ranked, reverse=True)
+    assert next_box(best_first, [(150, 190, 180, 215)]) == (132, 200, 164, 232)  # 21% seen
+    visited = [(140, 190, 180, 220)]  # 47% of the first box
+    assert next_box(best_first, visited) == (100, 200, 132, 232)
+    assert next_box(best_first, [*visited, (90, 190, 110, 230)]) is None
 
 
 def test_box_means_overlap_by_the_stride_and_average_open_pixels_only():

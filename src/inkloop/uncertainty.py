@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 MIN_UNLABELLED = 0.5  # share of a box that must be unlabelled papyrus for it to be ranked
+MAX_REVISIT = 0.25  # share of a box a visited one may cover before it counts as seen
 
 
 def uncertainty(probability: np.ndarray) -> np.ndarray:
@@ -46,14 +47,17 @@ def box_means(values, corner, open_area, box: int, stride: int | None = None) ->
     return means
 
 
-def overlaps(a: tuple, b: tuple) -> bool:
-    """Whether boxes ``a`` and ``b`` (y0, x0, y1, x1) share a pixel."""
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def covered_share(box: tuple, by: tuple) -> float:
+    """The share of ``box`` (y0, x0, y1, x1) that box ``by`` covers."""
+    rows = max(0, min(box[2], by[2]) - max(box[0], by[0]))
+    cols = max(0, min(box[3], by[3]) - max(box[1], by[1]))
+    return rows * cols / max((box[2] - box[0]) * (box[3] - box[1]), 1)
 
 
 def next_box(ranked, visited) -> tuple | None:
-    """The most uncertain box of ``ranked`` (best first) that overlaps no ``visited`` box."""
+    """The most uncertain box of ``ranked`` (best first) that no ``visited`` box covers by
+    ``MAX_REVISIT`` or more: one shown already is not offered again, its neighbours are."""
     for _score, box in ranked:
-        if not any(overlaps(box, seen) for seen in visited):
+        if all(covered_share(box, seen) < MAX_REVISIT for seen in visited):
             return tuple(box)
     return None

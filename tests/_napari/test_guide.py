@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from napari.utils.notifications import notification_manager
 
 from inkloop.checkpoint import describe_checkpoint
 from inkloop.engine import State
 from inkloop.io import write_png
 from inkloop.rounds import read_rounds
-from inkloop.uncertainty import MIN_UNLABELLED, uncertainty
+from inkloop.uncertainty import MAX_REVISIT, MIN_UNLABELLED, covered_share, uncertainty
 from tests._napari._gui import messages, paint_left_half
 
 
@@ -39,18 +40,24 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
         doubt.data[y0:y1, x0:x1], uncertainty(prediction[y0:y1, x0:x1] / 255), atol=2
     )
 
-    # Next: ranked in the background, then the camera goes to an open, unvisited box
+    # Next: ranked in the background (the camera stays where the user works meanwhile),
+    # then G goes to an open, unvisited box
+    center = tuple(loop.camera.center)
+    shown = len(notification_manager.records)
     assert guide.go_next() is None
-    qtbot.waitUntil(lambda: bool(guide.next_region.visited), timeout=60_000)
-    first = guide.next_region.visited[0]
+    qtbot.waitUntil(lambda: any("press G" in m for m in messages(shown)), timeout=60_000)
+    assert tuple(loop.camera.center) == center
+    assert not guide.next_region.visited
+    first = guide.go_next()
+    assert guide.next_region.visited == [first]
     papyrus, codes = truth[1], painter.canvas.codes
     by, bx, ey, ex = first
     assert ((codes[by:ey, bx:ex] == 0) & papyrus[by:ey, bx:ex]).mean() >= MIN_UNLABELLED
     np.testing.assert_allclose(loop.camera.center[-2:], ((by + ey) / 2, (bx + ex) / 2))
-    qtbot.waitUntil(lambda: bool(guide.next_region.ranked), timeout=60_000)
-    second = guide.go_next() or None
-    qtbot.waitUntil(lambda: len(guide.next_region.visited) == 2, timeout=60_000)
-    assert guide.next_region.visited[1] != first or second is None
+    ranked = guide.next_region.ranked
+    qtbot.waitUntil(lambda: guide.next_region.ranked is not ranked, timeout=60_000)  # anew
+    second = guide.go_next()
+    assert second is None or covered_share(second, first) < MAX_REVISIT
 
     # Check stack: the profile now, the model's reading both ways from the engine
     guide.check_button.click()
@@ -109,3 +116,28 @@ def test_accepting_before_any_prediction_says_so_and_changes_nothing(segment_wid
     assert painter.stamp_along([(20, 20)]) is None
     assert any("no prediction to accept yet" in m for m in messages(shown))
     np.testing.assert_array_equal(painter.canvas.codes, before)
+
+
+def test_next_ranks_one_at_a_time_and_waits_for_g_to_move(segment_widget, monkeypatch):
+    from inkloop.engine import Ranked
+
+    loop, guide = segment_widget.loop, segment_widget.guide_panel
+    seeds = []
+    monkeypatch.setattr(loop, "rank", lambda box, tiles, seed: seeds.append(seed) or len(seeds))
+    box = (0, 0, 16, 16)
+    loop.labels.painter.canvas.codes[:16, :16] = 0  # unlabelled: open to suggest
+    center = tuple(loop.camera.center)
+
+    assert guide.go_next() is None
+    assert guide.go_next() is None  # pressed again: the first ranking goes on
+    assert seeds == [1]
+    loop.changed.emit(Ranked(1, ((0.9, box),), 0))
+    assert seeds == [1, 2]  # one more, for the labels since, with other tiles
+    assert tuple(loop.camera.center) == center  # it never moves under the user's brush
+    assert guide.go_next() == box
+    assert guide.next_region.visited == [box]
+
+    layer = loop.labels.layer
+    assert "G" in {str(key) for key in layer.keymap}
+    guide.set_loop(None)
+    assert "G" not in {str(key) for key in layer.keymap}  # no Next for a closed loop

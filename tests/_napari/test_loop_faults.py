@@ -28,7 +28,7 @@ def test_a_dead_engine_is_not_restarted_by_panning(loop_widget, qtbot, truth):
     qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=30_000)
 
     loop.camera.zoom *= 4  # the user pans and zooms while reading the message
-    loop._region = None  # new ground in view (a hidden viewer's corner pixels never move)
+    loop.view.region = None  # new ground in view (a hidden viewer's corner pixels never move)
     loop.preview_view()  # what the camera's pause calls
     assert loop.engine is dead
     assert not dead.alive

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from app_model.types import KeyCode
+from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -17,7 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import button, spin
-from inkloop._napari._next import NextRegion
+from inkloop._napari._next import NEXT_KEY, NextRegion
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
 from inkloop.check import layer_profile
@@ -26,7 +27,7 @@ from inkloop.engine import Failed, OrderChecked
 from inkloop.io import labels_from_prediction
 
 ACCEPT_LAYER = "accept rectangle"
-NEXT_KEY = "G"
+NEXT_KEY_CODE = getattr(KeyCode, f"Key{NEXT_KEY}")
 
 
 class GuidePanel(QGroupBox):
@@ -89,6 +90,8 @@ class GuidePanel(QGroupBox):
     def set_loop(self, loop) -> None:
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
+            self.loop.labels.layer.bind_key(NEXT_KEY_CODE, None)  # G there visits nothing now
+            self._end_round()
             self.next_region.close()
             self.rounds.close()
         self.loop = loop
@@ -105,7 +108,15 @@ class GuidePanel(QGroupBox):
         self.rounds.on_round = lambda _round: self.plot.set_rounds(self.rounds.rounds)
         self.plot.set_rounds(self.rounds.rounds)
         layer = loop.labels.layer
-        layer.bind_key(getattr(KeyCode, f"Key{NEXT_KEY}"), lambda _: self.go_next(), overwrite=True)
+        layer.bind_key(NEXT_KEY_CODE, lambda _: self.go_next(), overwrite=True)
+
+    def _end_round(self) -> None:
+        """A run the dock lets go of ends with its loop (its weights saved as it closes),
+        where the event that records a round is not heard: record it now."""
+        loop = self.loop
+        if loop.state.running:
+            steps = loop.steps[-1].step if loop.steps else 0
+            self.rounds.record(str(loop.settings.autosave), steps)
 
     def go_next(self):
         """Visit the next box to label (or rank first); the box, or None while ranking."""
@@ -128,13 +139,30 @@ class GuidePanel(QGroupBox):
         return True
 
     def check_stack(self) -> None:
-        """Show the layers' profile and suggested window now, and ask the engine how the
-        model reads the stack forward and reversed."""
-        labels = self.loop.labels
-        segment = labels.segment
+        """Read the layers' profile off the GUI thread (seconds on a compressed or remote
+        stack), show it and the suggested window, then ask the engine how the model reads
+        the stack forward and reversed."""
+        segment, loop = self.loop.labels.segment, self.loop
         mask = None if segment.mask is None else np.asarray(segment.mask)
-        profile = layer_profile(segment, mask)
-        count = self.loop.settings.composition.z_count or default_z_count(segment.shape[0])
+        self.check_button.setEnabled(False)
+        self.check_result.setText("Reading the layers…")
+        worker = create_worker(layer_profile, segment, mask, _start_thread=False)
+        worker.returned.connect(lambda profile: self._show_profile(loop, profile))
+        worker.errored.connect(lambda error: self._profile_failed(loop, error))
+        worker.start()
+
+    def _profile_failed(self, loop, error: Exception) -> None:
+        if loop is self.loop:
+            self.check_button.setEnabled(True)
+            self.check_result.setText("")
+            show_error(f"Ink Loop: the stack could not be read: {error}")
+
+    def _show_profile(self, loop, profile) -> None:
+        if loop is not self.loop:  # another segment's by now
+            return
+        self.check_button.setEnabled(True)
+        segment = loop.labels.segment
+        count = loop.settings.composition.z_count or default_z_count(segment.shape[0])
         start, count = profile.window(count)
         described = profile.described()
         self._profile_text = (

@@ -12,13 +12,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, Signal
 
-from inkloop._napari._controls import single_shot
 from inkloop._napari._overlay import PredictionOverlay
-from inkloop.boxes import view_box
+from inkloop._napari._view_preview import ViewPreview
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
@@ -37,7 +35,6 @@ from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
-MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
 PREDICTING = (
     "Ink Loop: the whole segment is being predicted with the model as it was; Cancel it, or "
     "let it finish, before changing what the engine runs"
@@ -82,19 +79,14 @@ class LoopSession(QObject):
         self.prediction_updates = 0
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self._autosaved: Path | None = None  # where the last engine saved what it trained
-        self._region: tuple[int, int, int, int] | None = None
-        self._previewing = False
         self._preview_on_start = False
-        self._preview_request = None
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
         shape = labels.segment.shape[1:]
         self.overlay = PredictionOverlay(viewer, shape, labels.layer, self)
         self.event_received.connect(self._apply)
         labels.painter.labels_changed.connect(self._send_labels)
-        self._follow_view = single_shot(self, 250, self.preview_view)
-        self.camera = getattr(viewer, "scene", viewer).camera  # napari 0.9 moved it to .scene
-        self.camera.events.center.connect(self._on_camera)
-        self.camera.events.zoom.connect(self._on_camera)
+        self.view = ViewPreview(self)
+        self.camera = self.view.camera
 
     @property
     def predicting(self) -> bool:
@@ -137,7 +129,7 @@ class LoopSession(QObject):
         self.labels_sent, self.ready = 0, False
         self.generation += 1
         # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
-        self._previewing, self._region = False, None
+        self.view.stop()
         if engine_settings.init is not None:
             self._start_preview()
         return True
@@ -231,10 +223,8 @@ class LoopSession(QObject):
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind)."""
         self.labels.painter.labels_changed.disconnect(self._send_labels)
-        self.camera.events.center.disconnect(self._on_camera)
-        self.camera.events.zoom.disconnect(self._on_camera)
         self.overlay.stop()
-        self._follow_view.stop()
+        self.view.close()
         if self.engine is not None:
             self.engine.close()
             self.engine = None
@@ -249,34 +239,23 @@ class LoopSession(QObject):
     @property
     def region(self) -> tuple[int, int, int, int] | None:
         """The area being previewed (None until Finetune & preview, or a loaded model)."""
-        return self._region
+        return self.view.region
 
     def visible_region(self) -> tuple[int, int, int, int]:
-        """The image box in view (at most MAX_PREVIEW per side, around the view's centre)."""
-        corners = np.asarray(self.labels.layer.corner_pixels)[:, -2:]  # in view, clipped
-        return view_box(corners, self.labels.segment.shape[1:], MAX_PREVIEW)
+        return self.view.visible_region()
 
     def _ensure_engine(self) -> None:
         """An engine process with the current settings, started if there is none."""
         if self.engine is None and not self.warm_up(self.settings):
             raise RuntimeError("the engine did not start (the message above says why)")
 
-    def _on_camera(self, event=None) -> None:
-        self._follow_view.start()  # (re)start: the view is previewed once panning pauses
-
     def _start_preview(self) -> None:
-        """Preview the view from now on; its centre comes before the next training step."""
-        self._preview_on_start, self._previewing, self._region = False, True, None
-        self.preview_view()
+        self._preview_on_start = False
+        self.view.start()
 
     def preview_view(self) -> None:
         """Preview the view now (while Finetune & preview runs), not after panning pauses."""
-        if not self._previewing or self.engine is None:
-            return
-        region = self.visible_region()
-        if region != self._region:
-            self._region = region
-            self._preview_request = self.engine.preview(region, every=self.refresh_s)
+        self.view.update()
 
     def _send_labels(self, box) -> None:
         if self.engine is None:
@@ -298,7 +277,7 @@ class LoopSession(QObject):
             if event.state is State.TRAINING and self._preview_on_start:
                 self._start_preview()
             if self.lost_engine(event):  # panning does not start another: a click does
-                self._previewing = False
+                self.view.stop()
                 self._segment_requests.clear()
         elif isinstance(event, Ready):
             self.ready = True
@@ -318,5 +297,5 @@ class LoopSession(QObject):
         self.prediction_layer()
         self.overlay.show(event.region, event.probability)
         self.prediction_updates += 1
-        if event.tiles_done == event.tiles_total and event.request == self._preview_request:
+        if event.tiles_done == event.tiles_total and event.request == self.view.request:
             self.predicted_step = event.step

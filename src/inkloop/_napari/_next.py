@@ -10,29 +10,33 @@ from inkloop.uncertainty import MIN_UNLABELLED, next_box
 
 RANK_BOX = 256  # pixels per side of a ranked box: a view's worth of papyrus to label
 RANK_TILES = 24  # tiles sampled over the whole segment per ranking
+NEXT_KEY = "G"
 
 
 class NextRegion:
     """Asks ``loop``'s engine to rank boxes (in the background, between training steps),
     then moves the camera to the best one not visited yet and previews it. Each visit asks
-    for a fresh ranking, as the model keeps learning."""
+    for a fresh ranking, as the model keeps learning; one ranking runs at a time."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
         self.visited: list[tuple[int, int, int, int]] = []
         self.ranked: tuple = ()
-        self._request: int | None = None
-        self._go_when_ranked = False
+        self._request: int | None = None  # the ranking under way
+        self._rank_again = False  # asked for while one ran: its labels are older
+        self._rankings = 0  # each samples other tiles
+        self._waiting = False  # G was pressed with nothing ranked to go to
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
         self.loop.changed.disconnect(self._on_event)
 
     def go(self) -> tuple[int, int, int, int] | None:
-        """Visit the next box (returned), or rank first and visit once ranked (None)."""
+        """Visit the next box (returned), or rank first (None): the user hears when it is
+        ready and presses G again; the camera never moves on its own, under a brush."""
         box = next_box(self._still_open(), self.visited)
         if box is None:
-            self._go_when_ranked = True
+            self._waiting = True
             self.rank()
             show_info("Ink Loop: looking for where the model is least sure…")
             return None
@@ -41,19 +45,23 @@ class NextRegion:
         return box
 
     def rank(self) -> None:
+        if self._request is not None:
+            self._rank_again = True
+            return
         # small segments too: a quarter of the short side leaves room for more than one box
         box = min(RANK_BOX, min(self.loop.labels.segment.shape[1:]) // 4)
-        self._request = self.loop.rank(box, RANK_TILES, seed=len(self.visited))
+        self._rankings += 1
+        self._request = self.loop.rank(box, RANK_TILES, seed=self._rankings)
 
     def visit(self, box: tuple[int, int, int, int]) -> None:
-        """Centre the view on ``box`` (zooming out if it does not fit) and preview it."""
+        """Centre the view on ``box``, zoomed to show it at half the view's width or height,
+        and preview it."""
         self.visited.append(box)
         y0, x0, y1, x1 = box
         camera = self.loop.camera
         corners = np.asarray(self.loop.labels.layer.corner_pixels, float)[:, -2:]
         in_view = max(float(np.min(corners[1] - corners[0])), 1.0)
-        if in_view < 2 * max(y1 - y0, x1 - x0):  # show the box with as much around it
-            camera.zoom *= in_view / (2 * max(y1 - y0, x1 - x0))
+        camera.zoom *= in_view / (2 * max(y1 - y0, x1 - x0))
         camera.center = ((y0 + y1) / 2, (x0 + x1) / 2)
         self.loop.preview_view()
 
@@ -67,13 +75,22 @@ class NextRegion:
         ]
 
     def _on_event(self, event) -> None:
-        if isinstance(event, Failed) and event.request == self._request:
-            self._go_when_ranked = False  # the error says why; the next click asks again
-        if isinstance(event, Ranked) and event.request == self._request:
-            self.ranked = event.boxes
-            if self._go_when_ranked:
-                self._go_when_ranked = False
-                if next_box(self._still_open(), self.visited) is None:
-                    show_info("Ink Loop: no unlabelled papyrus left to suggest")
-                else:
-                    self.go()
+        if not isinstance(event, (Failed, Ranked)) or event.request != self._request:
+            return
+        self._request = None
+        if isinstance(event, Failed):  # the error says why; the next press asks again
+            self._waiting = self._rank_again = False
+            return
+        self.ranked = event.boxes
+        if self._rank_again:
+            self._rank_again = False
+            self.rank()
+        if self._waiting:
+            self._waiting = False
+            if next_box(self._still_open(), self.visited) is None:
+                show_info(
+                    f"Ink Loop: no unlabelled papyrus the model doubts in {RANK_TILES} "
+                    f"sampled tiles; press {NEXT_KEY} to sample others"
+                )
+            else:
+                show_info(f"Ink Loop: found where to label next: press {NEXT_KEY} to go there")

@@ -1,0 +1,60 @@
+"""The preview of what the camera shows while Finetune & preview runs: asked of the engine
+when training starts, and again each time panning pauses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inkloop._napari._controls import single_shot
+from inkloop.boxes import view_box
+
+MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
+PAUSE_MS = 250  # the camera still this long: the view is previewed
+
+
+class ViewPreview:
+    """Keeps the engine of ``loop`` (a LoopSession) predicting the area in view, from
+    `start` until `stop`, every ``loop.refresh_s`` while it trains."""
+
+    def __init__(self, loop) -> None:
+        self.loop = loop
+        self.on = False
+        self.region: tuple[int, int, int, int] | None = None  # the area asked for last
+        self.request: int | None = None  # its request number
+        self._after_pause = single_shot(loop, PAUSE_MS, self.update)
+        self.camera = getattr(loop.viewer, "scene", loop.viewer).camera  # napari 0.9: .scene
+        self.camera.events.center.connect(self._on_camera)
+        self.camera.events.zoom.connect(self._on_camera)
+
+    def start(self) -> None:
+        """Preview the view from now on; its centre comes before the next training step."""
+        self.on, self.region = True, None
+        self.update()
+
+    def stop(self) -> None:
+        """Ask for nothing more (a new or dead engine): a click starts the preview again."""
+        self.on, self.region = False, None
+
+    def update(self) -> None:
+        """Ask for the view now, if it is not the area asked for last."""
+        engine = self.loop.engine
+        if not self.on or engine is None:
+            return
+        region = self.visible_region()
+        if region != self.region:
+            self.region = region
+            self.request = engine.preview(region, every=self.loop.refresh_s)
+
+    def visible_region(self) -> tuple[int, int, int, int]:
+        """The image box in view (at most MAX_PREVIEW per side, around the view's centre)."""
+        labels = self.loop.labels
+        corners = np.asarray(labels.layer.corner_pixels)[:, -2:]  # in view, clipped
+        return view_box(corners, labels.segment.shape[1:], MAX_PREVIEW)
+
+    def close(self) -> None:
+        self.camera.events.center.disconnect(self._on_camera)
+        self.camera.events.zoom.disconnect(self._on_camera)
+        self._after_pause.stop()
+
+    def _on_camera(self, event=None) -> None:
+        self._after_pause.start()  # (re)start: the view is previewed once panning pauses
