@@ -50,7 +50,7 @@ def test_a_curve_without_a_peak_inside_the_stack_names_no_surface_and_centres_th
     ("forward", "backward", "says"),
     [
         (0.08, 0.005, "layer order looks right"),
-        (0.004, 0.06, "layers look reversed: tick reverse"),
+        (0.004, 0.06, "layers look reversed: train with them reversed"),
         (0.0005, 0.001, "almost no ink either way"),
         (0.05, 0.04, "unclear"),
     ],
@@ -87,7 +87,7 @@ def test_a_stack_written_back_to_front_is_found_reversed(tmp_path, capsys):
     assert reports["forward"]["forward_ink"] > reports["forward"]["reversed_ink"]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "tick reverse" in printed
+    assert "`inkloop train --reverse`" in printed
     start, count = reports["backward"]["window"]
     assert (
         f"suggested z-window: layers {start}..{start + count - 1} (predict --z-start {start})"

@@ -429,3 +429,75 @@ def test_a_log_file_gets_the_progress_bar_every_half_minute_not_every_step(
     draws = capsys.readouterr().err.count("/40 [")
     # the first draw, one after the "training …" line, the last; one per 30 s in between
     assert 2 <= draws <= 4
+
+
+def test_a_full_disk_says_so_and_the_weights_go_to_the_temporary_folder(
+    training_folder, tmp_path, capsys, monkeypatch
+):
+    import errno
+    import tempfile
+
+    from inkloop.engine import _training
+
+    out, real_save = tmp_path / "model.pt", _training.save_checkpoint
+
+    def disk_full_at_out(path, checkpoint):
+        if path == out:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_save(path, checkpoint)
+
+    monkeypatch.setattr(_training, "save_checkpoint", disk_full_at_out)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    args = ["train", str(training_folder), "--out", str(out), "--max-steps", "2", *FAST]
+    assert main(args) == 1
+    error = capsys.readouterr().err
+    assert "No space left on device" in error
+    (rescued,) = tmp_path.glob("inkloop-model-*.pt")
+    assert f"the weights are in {rescued}" in error
+    assert load_checkpoint(rescued).step == 2
+    assert not out.exists()
+
+
+def test_a_checkpoint_too_large_for_the_disk_is_an_os_error_that_says_so(tmp_path):
+    """torch's zip writer said "unexpected pos"; the checkpoint is written as plain bytes."""
+    import subprocess
+
+    script = f"""
+import errno, resource, signal
+import torch
+from inkloop.checkpoint import Checkpoint, save_checkpoint
+from inkloop.compose import Composition, Normalisation
+from inkloop.settings import ModelConfig
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+weights = {{"w": torch.zeros(100_000)}}  # 400 kB
+window = Composition().resolve(8)
+checkpoint = Checkpoint(ModelConfig(), window, Normalisation(0, 1), 64, 0, weights)
+try:
+    save_checkpoint({str(tmp_path / "model.pt")!r}, checkpoint)
+except OSError as error:
+    print("OSError", error.errno == errno.EFBIG)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.strip() == "OSError True", done.stderr[-2000:]
+    assert [p.name for p in tmp_path.iterdir()] == []  # no half-written file left behind
+
+
+def test_finetuning_on_layers_numbered_otherwise_places_the_window_with_z_start(
+    training_folder, tmp_path, capsys
+):
+    import shutil
+
+    renamed = shutil.copytree(training_folder, tmp_path / training_folder.name)
+    for layer in sorted((renamed / "layers").glob("*.tif")):  # files 20..27: none trained on
+        layer.rename(layer.with_name(f"{int(layer.stem) + 20}.tif"))
+    init, tuned = tmp_path / "init.pt", tmp_path / "tuned.pt"
+    args = ["--max-steps", "1", *FAST]
+    assert main(["train", str(training_folder), "--out", str(init), *args]) == 0
+    again = ["train", str(renamed), "--init", str(init), "--out", str(tuned), *args]
+    capsys.readouterr()
+    assert main(again) == 1
+    assert "`--z-start` of `inkloop train` or `predict`" in capsys.readouterr().err
+    assert main([*again, "--z-start", "1"]) == 0
+    assert load_checkpoint(tuned).composition.z_start == 1
+    assert load_checkpoint(tuned).layers == (21, 22, 23, 24)

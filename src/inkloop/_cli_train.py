@@ -73,7 +73,12 @@ def add_train(commands) -> None:
     )
     train.add_argument("--max-steps", type=int, help="optimiser step limit")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
-    train.add_argument("--z-start", type=int, help="first layer of the window (default: centred)")
+    train.add_argument(
+        "--z-start",
+        type=int,
+        help="first layer of the window, a position in the stack (default: centred; with "
+        "--init: the layers the model was trained on, found by their file numbers)",
+    )
     train.add_argument(
         "--z-count",
         type=int,
@@ -221,7 +226,7 @@ def _train(args) -> int:
     settings = EngineSettings(
         composition=Composition(
             _model_option(args, "composition"),
-            args.z_start,
+            None if args.init else args.z_start,
             args.z_count,
             _model_option(args, "mean_k"),
             _model_option(args, "reverse"),
@@ -245,6 +250,7 @@ def _train(args) -> int:
             seed=args.seed,
         ),
         init=args.init,
+        init_z_start=args.z_start if args.init else None,  # moves the model's own window
         validation=args.validation,
         provenance={**sources, "rounds_file": str(rounds)},
     )
@@ -279,7 +285,7 @@ def _model_option(args, name: str):
 def _refuse_model_options(args) -> None:
     """ValueError naming the model and window options given with --init, which brings its
     own (they would be ignored without a word)."""
-    given = [name for name in MODEL_OPTIONS if getattr(args, name) is not None]
+    given = [n for n in MODEL_OPTIONS if n != "z_start" and getattr(args, n) is not None]
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise ValueError(

@@ -95,8 +95,10 @@ class Report:
         shown = not self.bar.disable  # closing disables it
         self.bar.close()
         steps = self.summary["steps"]
-        if "checkpoint" in self.summary:
+        if self.summary.get("checkpoint") == str(out):
             told = f"wrote {out} (step {steps})"
+        elif "checkpoint" in self.summary:  # out could not be written: they went elsewhere
+            told = f"{out} was not written: the weights are in {self.summary['checkpoint']}"
         elif self.run_steps:
             told = f"{out} was not written: saving failed"
         else:

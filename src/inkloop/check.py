@@ -90,7 +90,11 @@ class Orientation:
         if max(forward, backward) < LITTLE_INK:
             return "the model finds almost no ink either way round: no verdict on the order"
         if backward >= REVERSED_RATIO * max(forward, LITTLE_INK):
-            return "layers look reversed: tick reverse (the model finds far more ink that way)"
+            return (
+                "layers look reversed: train with them reversed (the model finds far more ink "
+                "that way; tick reverse in the dock's Segment section, or `inkloop train "
+                "--reverse`)"
+            )
         if forward >= REVERSED_RATIO * max(backward, LITTLE_INK):
             return "layer order looks right"
         return "layer order is unclear: the model finds similar ink both ways"

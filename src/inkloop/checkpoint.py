@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,8 +78,12 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
         "layers": list(checkpoint.layers),
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
     }
+    # in memory first: a full disk is then an OSError that says so, not the "unexpected pos"
+    # of torch's zip writer
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_path(path) as temp, open(temp, "wb") as stream:
-        torch.save(payload, stream)
+        stream.write(buffer.getbuffer())
     return path
 
 

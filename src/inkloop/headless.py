@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -55,13 +57,25 @@ def train_to_file(
                 engine.wait()
                 break
         if report.run_steps:  # an untrained model must not replace a good one
-            engine.save(out)
+            _save(engine, out, report)
     report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
         report.summary["round"] = _record_round(rounds, ink, supervised, report, accepted_pixels)
     if report.failures:
-        raise RuntimeError("; ".join(dict.fromkeys(report.failures)))
+        saved = report.summary.get("checkpoint", str(out))
+        elsewhere = [] if saved == str(out) else [f"the weights are in {saved}"]
+        raise RuntimeError("; ".join([*dict.fromkeys(report.failures), *elsewhere]))
     return report.summary
+
+
+def _save(engine, out: Path, report) -> None:
+    """Write the checkpoint to ``out``; where that fails (a full disk, say), to the temporary
+    folder instead, so that the run's weights are not lost with the error."""
+    engine.save(out)
+    engine.wait()
+    if "checkpoint" not in report.summary:
+        engine.save(Path(tempfile.gettempdir()) / f"inkloop-{out.stem}-{os.getpid()}.pt")
+        engine.wait()
 
 
 def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> int | None:

@@ -32,8 +32,9 @@ def model_window(checkpoint, segment, z_start: int | None = None) -> Composition
     have = f"{layers} layers ({numbers[0]}..{numbers[-1]})"
     raise ValueError(
         f"the model was trained on layers {trained[0]}..{trained[-1]} (file numbers) but "
-        f"{segment.name} has {have}; choose where its window starts (`inkloop predict "
-        f"--z-start`, or First layer in the dock's Segment section; `inkloop check` suggests one)"
+        f"{segment.name} has {have}; choose where its window starts (`--z-start` of "
+        "`inkloop train` or `predict`, a position 0.. in the stack, or First layer in the "
+        "dock's Segment section; `inkloop check` suggests one)"
     )
 
 
