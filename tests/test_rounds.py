@@ -121,6 +121,8 @@ def test_inkloop_info_names_the_round_a_checkpoint_was_trained_on(segment_folder
                       checkpoint=None)  # fmt: skip
     this = new_round(2, ink, mask, accepted_pixels=5, steps=0, validation_f05=None,
                      checkpoint=str(tmp_path / "model.pt"))  # fmt: skip
-    for round_ in (other, this):
+    later = new_round(3, ink, mask, accepted_pixels=5, steps=120, validation_f05=None,
+                      checkpoint=str(tmp_path / "longer.pt"))  # fmt: skip
+    for round_ in (other, this, later):  # the same labels trained on longer: another file's
         append_round(rounds_file, round_)
     assert describe_checkpoint(tmp_path / "model.pt")["round"] == this.to_dict()

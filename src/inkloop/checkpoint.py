@@ -153,16 +153,25 @@ def describe_checkpoint(path: str | Path) -> dict:
         "layers": list(checkpoint.layers),
         "train": None if checkpoint.train is None else checkpoint.train.to_dict(),
         "provenance": checkpoint.provenance,
-        "round": _round_of(checkpoint.provenance),
+        "round": _round_of(checkpoint, Path(path)),
     }
 
 
-def _round_of(provenance: dict) -> dict | None:
-    """The recorded round whose labels this checkpoint was trained on (the latest of them)."""
+def _round_of(checkpoint: Checkpoint, path: Path) -> dict | None:
+    """The recorded round that made this checkpoint: of its labels and its step, the one that
+    names this file if several do (a round of the same labels at another step is another
+    checkpoint's)."""
     from inkloop.rounds import read_rounds
 
+    provenance = checkpoint.provenance
     labels_hash = provenance.get("labels", {}).get("hash")
     if not labels_hash or not provenance.get("rounds_file"):
         return None
-    rounds = [r for r in read_rounds(provenance["rounds_file"]) if r.labels_hash == labels_hash]
-    return rounds[-1].to_dict() if rounds else None
+    rounds = [
+        r
+        for r in read_rounds(provenance["rounds_file"])
+        if r.labels_hash == labels_hash and r.steps == checkpoint.step
+    ]
+    named = [r for r in rounds if r.checkpoint and Path(r.checkpoint).name == path.name]
+    chosen = named or rounds
+    return chosen[-1].to_dict() if chosen else None
