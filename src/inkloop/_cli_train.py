@@ -69,7 +69,8 @@ def add_train(commands) -> None:
     train.add_argument(
         "--max-seconds",
         type=float,
-        help="training time limit (default 300 when no --max-steps is given)",
+        help="training time limit (default 300 when no --max-steps is given; with both, "
+        "whichever comes first)",
     )
     train.add_argument("--max-steps", type=int, help="optimiser step limit")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
