@@ -501,3 +501,13 @@ def test_finetuning_on_layers_numbered_otherwise_places_the_window_with_z_start(
     assert main([*again, "--z-start", "1"]) == 0
     assert load_checkpoint(tuned).composition.z_start == 1
     assert load_checkpoint(tuned).layers == (21, 22, 23, 24)
+
+
+def test_an_error_after_the_bar_appeared_starts_a_line_of_its_own(
+    training_folder, tmp_path, capsys
+):
+    args = ["train", str(training_folder), "--out", str(tmp_path / "m.pt"), "--max-steps", "1"]
+    fast = [option for option in FAST if option != "--quiet"]  # the bar shows
+    assert main([*args, *fast, "--validation", "0:999,0:10"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("inkloop train: error: validation region") for line in lines)

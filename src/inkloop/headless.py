@@ -44,20 +44,24 @@ def train_to_file(
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
     resolve_run(settings, segment)  # so does a bad --init or z-window
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
-    with (
-        ctrl_c() as pressed,
-        Engine(segment, ink, supervised, settings, on_event=report) as engine,
-    ):
-        engine.start()
-        while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within half a second
-            if pressed.is_set():
-                report.summary["interrupted"] = True
-                report.say(f"stopping after this step to save {out} (Ctrl+C twice more: quit)")
-                engine.stop()
-                engine.wait()
-                break
-        if report.run_steps:  # an untrained model must not replace a good one
-            _save(engine, out, report)
+    try:
+        with (
+            ctrl_c() as pressed,
+            Engine(segment, ink, supervised, settings, on_event=report) as engine,
+        ):
+            engine.start()
+            while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within 0.5 s
+                if pressed.is_set():
+                    report.summary["interrupted"] = True
+                    report.say(f"stopping after this step to save {out} (Ctrl+C twice more: quit)")
+                    engine.stop()
+                    engine.wait()
+                    break
+            if report.run_steps:  # an untrained model must not replace a good one
+                _save(engine, out, report)
+    except BaseException:
+        report.bar.close()  # its line ends before the error is printed
+        raise
     report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
         report.summary["round"] = _record_round(rounds, ink, supervised, report, accepted_pixels)
