@@ -73,7 +73,7 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
                                 widget, truth, region)  # fmt: skip
     print(f"F0.5 on unlabelled pixels: trained {trained:.3f}, untrained {untrained:.3f}")
     assert trained > untrained + 0.1, (trained, untrained)
-    assert len(panel.plot.smoothed()) == len(loop.steps)
+    assert panel.plot.trace.count == len(loop.steps)
     losses = [step.loss for step in loop.steps]
     assert panel.plot.caption().endswith(f"(plot from {min(losses):.2f} to {max(losses):.2f})")
     assert panel.threshold_value.text() == "soft"

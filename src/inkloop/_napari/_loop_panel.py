@@ -93,7 +93,7 @@ class LoopPanel(QGroupBox):
         if isinstance(event, StateChanged):
             self._show_state(event.state)
         elif isinstance(event, StepDone):
-            self.plot.set_losses([step.loss for step in self.loop.steps])
+            self.plot.add_loss(event.loss)
             self.status.setText(_step_text(event, self.loop.validations))
         elif isinstance(event, Validated):
             self.status.setText(_step_text(self.loop.steps[-1], self.loop.validations))

@@ -3,63 +3,115 @@
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import QPointF, Qt
+from qtpy.QtCore import QPointF, Qt, QTimer
 from qtpy.QtGui import QColor, QPainter, QPen, QPolygonF
 from qtpy.QtWidgets import QWidget
 
 SMOOTHING = 0.9  # exponential moving average of the loss, as training logs show it
 TEXT_HEIGHT = 14  # pixels at the top for the plot's one line of text, above the curves
+MAX_BINS = 160  # the curves' points (twice as many for the band): a dock's width, however long
+REDRAW_MS = 100  # at most ten repaints a second, however fast training steps
+
+
+class LossTrace:
+    """The losses so far in at most MAX_BINS bins of equal runs of steps, each with its
+    lowest and highest loss and the smoothed loss at its end: once all are full, neighbours
+    merge. Adding a step costs the same at step 100 000 as at step 10."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.low, self.high = np.inf, -np.inf
+        self.smoothed: float | None = None
+        self.steps_per_bin = 1
+        self.bins: list[list[float]] = []  # [low, high, smoothed at its last step]
+
+    def add(self, loss: float) -> None:
+        smoothed = self.smoothed
+        self.smoothed = loss if smoothed is None else SMOOTHING * smoothed + (1 - SMOOTHING) * loss
+        self.low, self.high = min(self.low, loss), max(self.high, loss)
+        if self.count % self.steps_per_bin:
+            last = self.bins[-1]
+            last[:] = min(last[0], loss), max(last[1], loss), self.smoothed
+        else:
+            if len(self.bins) == MAX_BINS:
+                pairs = zip(self.bins[::2], self.bins[1::2], strict=True)
+                self.bins = [[min(a[0], b[0]), max(a[1], b[1]), b[2]] for a, b in pairs]
+                self.steps_per_bin *= 2
+            self.bins.append([loss, loss, self.smoothed])
+        self.count += 1
+
+    def curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each bin is drawn (its middle step; the run's first and last steps at the
+        ends), its lowest and highest loss (N, 2), and its last smoothed loss (N,)."""
+        bins = np.asarray(self.bins, dtype=float).reshape(-1, 3)
+        starts = np.arange(len(bins)) * self.steps_per_bin
+        steps = (starts + np.minimum(starts + self.steps_per_bin, self.count) - 1) / 2
+        steps[[0, -1]] = 0, self.count - 1
+        return steps, bins[:, :2], bins[:, 2]
 
 
 class LossPlot(QWidget):
-    """The training loss (raw in grey, smoothed in colour) against the step."""
+    """The training loss (its range per bin of steps in grey, smoothed in colour) against
+    the step."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(70)
         self.setToolTip("Training loss per step (smoothed)")
-        self._losses = np.zeros(0)
-        self._smoothed = np.zeros(0)
+        self.trace = LossTrace()
+        self._redraw = QTimer(self)  # steps coming faster are drawn together
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_MS)
+        self._redraw.timeout.connect(self.update)
 
     def set_losses(self, losses) -> None:
-        # smoothed once here, not on every repaint (a long run repaints thousands of points)
-        self._losses = np.asarray(losses, dtype=float)
-        values, average = [], None
-        for loss in self._losses.tolist():
-            average = loss if average is None else SMOOTHING * average + (1 - SMOOTHING) * loss
-            values.append(average)
-        self._smoothed = np.asarray(values)
+        """Show ``losses`` from scratch (another segment's, or none)."""
+        self.trace = LossTrace()
+        for loss in np.asarray(losses, dtype=float).tolist():
+            self.trace.add(loss)
         self.update()
 
-    def smoothed(self) -> np.ndarray:
-        return self._smoothed
+    def add_loss(self, loss: float) -> None:
+        """One more step's loss; drawn with the others within REDRAW_MS."""
+        self.trace.add(float(loss))
+        if not self._redraw.isActive():
+            self._redraw.start()
 
     def caption(self) -> str:
         """The plot's line of text: the smoothed loss now, and the range the curves span."""
-        if len(self._losses) < 2:
+        trace = self.trace
+        if trace.count < 2:
             return "the loss shows here as training runs"
-        low, high = self._losses.min(), self._losses.max()
-        return f"loss {self._smoothed[-1]:.3f}   (plot from {low:.2f} to {high:.2f})"
+        return f"loss {trace.smoothed:.3f}   (plot from {trace.low:.2f} to {trace.high:.2f})"
+
+    def polygons(self) -> tuple[QPolygonF, QPolygonF]:
+        """What paintEvent draws: the band of the raw losses (each bin's lowest to highest)
+        and the smoothed loss."""
+        steps, ranges, smoothed = self.trace.curves()
+        width, height = self.width() - 1, self.height() - 1 - TEXT_HEIGHT
+        span = max(self.trace.high - self.trace.low, 1e-9)
+        xs = steps / max(self.trace.count - 1, 1) * width
+
+        def polygon(xs, values) -> QPolygonF:
+            ys = TEXT_HEIGHT + height - (values - self.trace.low) / span * height
+            return QPolygonF([QPointF(x, y) for x, y in zip(xs, ys, strict=True)])
+
+        band = np.concatenate([xs, xs[::-1]]), np.concatenate([ranges[:, 0], ranges[::-1, 1]])
+        return polygon(*band), polygon(xs, smoothed)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setPen(Qt.GlobalColor.lightGray)
         painter.drawText(4, 12, self.caption())
-        if len(self._losses) < 2:
+        if self.trace.count < 2:
             painter.end()
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        low, high = float(self._losses.min()), float(self._losses.max())
-        for values, colour in (
-            (self._losses, QColor(120, 120, 120)),
-            (self._smoothed, QColor(255, 170, 0)),
-        ):
-            painter.setPen(QPen(colour, 1.5))
-            painter.drawPolyline(self._polygon(values, low, high))
+        band, smoothed = self.polygons()
+        grey = QColor(120, 120, 120)
+        painter.setPen(QPen(grey, 1))  # a line where the band is thin, early in a run
+        painter.setBrush(grey)
+        painter.drawPolygon(band)
+        painter.setPen(QPen(QColor(255, 170, 0), 1.5))
+        painter.drawPolyline(smoothed)
         painter.end()
-
-    def _polygon(self, values: np.ndarray, low: float, high: float) -> QPolygonF:
-        width, height = self.width() - 1, self.height() - 1 - TEXT_HEIGHT
-        xs = np.linspace(0, width, len(values))
-        ys = TEXT_HEIGHT + height - (values - low) / max(high - low, 1e-9) * height
-        return QPolygonF([QPointF(x, y) for x, y in zip(xs, ys, strict=True)])
