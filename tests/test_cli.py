@@ -74,3 +74,12 @@ def test_console_script_help_lists_the_commands():
     )
     for command in ("info", "synth", "demo"):
         assert command in result.stdout
+
+
+def test_version_names_the_installed_inkloop(capsys):
+    from inkloop import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"inkloop {__version__}"

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from inkloop import __version__
 from inkloop._cli_demo import add_demo
 from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inkloop", description="Human-in-the-loop ink detection for scroll segments."
     )
+    parser.add_argument("--version", action="version", version=f"inkloop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_inspect(commands)
 
