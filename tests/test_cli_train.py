@@ -511,3 +511,22 @@ def test_an_error_after_the_bar_appeared_starts_a_line_of_its_own(
     assert main([*args, *fast, "--validation", "0:999,0:10"]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert any(line.startswith("inkloop train: error: validation region") for line in lines)
+
+
+def test_relative_paths_are_recorded_so_info_finds_the_round_from_anywhere(
+    training_folder, tmp_path, capsys, monkeypatch
+):
+    import shutil
+
+    name = training_folder.name
+    shutil.copytree(training_folder, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    args = ["train", name, "--out", "model.pt", "--max-steps", "1", *FAST]
+    assert main(args) == 0
+    provenance = load_checkpoint(tmp_path / "model.pt").provenance
+    assert provenance["segment_path"] == str(tmp_path / name)
+    assert provenance["rounds_file"].startswith(str(tmp_path / name))
+    monkeypatch.chdir(training_folder)  # elsewhere
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "model.pt")]) == 0
+    assert json.loads(capsys.readouterr().out)["round"]["number"] == 1

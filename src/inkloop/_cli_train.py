@@ -194,6 +194,7 @@ def _train(args) -> int:
     )
     from inkloop.settings import EngineSettings
 
+    _absolute_paths(args)
     continuing = args.init is not None and args.out.resolve() == args.init.resolve()
     if not (args.overwrite or continuing):
         refuse_existing(args.out)
@@ -267,6 +268,15 @@ def _train(args) -> int:
     )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
+
+
+def _absolute_paths(args) -> None:
+    """The paths given, made absolute: the checkpoint and its round record them, and
+    `inkloop info` run from another folder must still find them."""
+    for name in ("segment", "labels", "labels_from_prediction", "supervision", "out", "init"):
+        value = getattr(args, name)
+        if isinstance(value, Path):  # not a segment's URL
+            setattr(args, name, value.expanduser().absolute())
 
 
 #: the model and window options, with the defaults they take when not given
