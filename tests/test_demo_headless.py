@@ -119,11 +119,31 @@ def test_headless_demo_writes_the_prediction_and_reports_scores(tmp_path):
 
 
 def test_headless_demo_cli_prints_one_json_object(tmp_path, capsys):
+    earlier = tmp_path / "synthetic_sample_prediction.png"
+    earlier.write_text("an earlier run's")
     args = ["demo", "--headless", str(tmp_path), "--max-seconds", "1", "--device", "cpu"]
-    assert main([*args, "--quiet"]) == 0
+    assert main([*args, "--quiet", "--overwrite"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary.keys() >= KEYS
-    assert (tmp_path / "synthetic_sample_prediction.png").is_file()
+    assert read_prediction(earlier).shape == (768, 768)
+
+
+def test_headless_demo_refuses_a_folder_with_its_outputs_unless_overwrite(tmp_path, capsys):
+    for name in ("synthetic_sample_model.pt", "synthetic_sample_prediction.png"):
+        (tmp_path / name).write_text("an earlier run's")
+    assert main(["demo", "--headless", str(tmp_path), "--quiet"]) == 1
+    assert capsys.readouterr().err == (
+        f"inkloop demo: error: {tmp_path} already holds synthetic_sample_model.pt and "
+        "synthetic_sample_prediction.png; pass --overwrite\n"
+    )
+    assert {p.read_text() for p in tmp_path.iterdir()} == {"an earlier run's"}
+
+
+def test_headless_demo_on_a_device_not_there_makes_no_folder(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["demo", "--headless", str(out), "--device", "cuda:99", "--quiet"]) == 1
+    assert "device 'cuda:99' asked for" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_headless_demo_into_an_unusable_folder_is_one_line_on_stderr(tmp_path, capsys):

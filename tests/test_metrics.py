@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop.metrics import best_scores, chance_scores, scores
+from inkloop.metrics import NoInkError, best_scores, chance_scores, scores
 
 
 def test_scores_count_only_supervised_pixels():
@@ -56,4 +56,5 @@ def test_chance_is_calling_every_supervised_pixel_ink():
     assert chance == scores(np.ones((10, 10), np.float32), ink, supervised)
     assert chance.precision == pytest.approx(0.3)
     assert chance.f05 == pytest.approx(1.25 * 0.3 / (0.25 * 0.3 + 1))
-    assert chance_scores(np.zeros((4, 4), np.uint8)).f05 == 0.0
+    with pytest.raises(NoInkError, match="the labels hold no ink on the pixels scored"):
+        chance_scores(ink, ~supervised & (ink == 0))

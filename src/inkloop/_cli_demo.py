@@ -41,6 +41,9 @@ def add_demo(commands) -> None:
     )
     demo.add_argument("--device", default="auto", help="headless: auto, cpu, cuda, cuda:1 or mps")
     demo.add_argument("--quiet", action="store_true", help="headless: no progress bars")
+    demo.add_argument(
+        "--overwrite", action="store_true", help="headless: replace the outputs in OUT_DIR"
+    )
     demo.set_defaults(run=_demo)
 
 
@@ -66,6 +69,8 @@ def _demo_headless(args) -> int:
     from inkloop.demo import run_headless_demo
 
     train = TrainConfig(max_seconds=args.max_seconds, device=args.device)
-    summary = run_headless_demo(args.headless, train=train, progress=not args.quiet)
+    summary = run_headless_demo(
+        args.headless, train=train, progress=not args.quiet, overwrite=args.overwrite
+    )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0

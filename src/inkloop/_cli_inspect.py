@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from inkloop._cli_predict import CHECKPOINT_SUFFIXES, check_model_file
 from inkloop.io import segment_location
+from inkloop.io._images import IMAGE_SUFFIXES
 
 
 def add_inspect(commands) -> None:
@@ -17,7 +19,8 @@ def add_inspect(commands) -> None:
     info.add_argument(
         "segment",
         type=segment_location,
-        help="layer folder, multi-page TIFF, zarr (or its http(s):// URL), or a checkpoint file",
+        help="layer folder, multi-page TIFF, zarr (or its http(s):// URL), or a checkpoint "
+        "file (any file that is not an image)",
     )
     info.set_defaults(run=_info)
 
@@ -36,7 +39,7 @@ def add_inspect(commands) -> None:
 def _info(args) -> int:
     from inkloop.io import open_segment
 
-    if str(args.segment).endswith(".pt"):
+    if _is_checkpoint(args.segment):
         from inkloop.checkpoint import describe_checkpoint
 
         print(json.dumps(describe_checkpoint(args.segment)))
@@ -59,9 +62,20 @@ def _info(args) -> int:
     return 0
 
 
+def _is_checkpoint(path: Path | str) -> bool:
+    """Whether `info` reads ``path`` as a checkpoint: by its ending, or any local file that is
+    not an image (`inkloop train --out` and `predict --model` take any file name)."""
+    if not isinstance(path, Path):  # a URL: a segment
+        return False
+    suffix = path.suffix.lower()
+    return suffix in CHECKPOINT_SUFFIXES or (path.is_file() and suffix not in IMAGE_SUFFIXES)
+
+
 def _check(args) -> int:
     from inkloop.check import check_segment
 
+    if args.model is not None:
+        check_model_file(args.model)
     report = check_segment(args.segment, args.model, device=args.device)
     if args.json:
         print(json.dumps(report))

@@ -8,7 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-from inkloop.io import PREDICTION_FORMATS
+from inkloop.io import PREDICTION_FORMATS, prediction_kind
+
+DEFAULT_FORMAT = "ome.zarr"
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what a checkpoint is called; any name loads
 
 
 def add_predict(commands) -> None:
@@ -32,7 +35,11 @@ def add_predict(commands) -> None:
         "(tiled uint8 BigTIFF) or PRED.zarr (float32)",
     )
     where.add_argument("--out-dir", type=Path, help="a folder for <id>_prediction.<format> files")
-    predict.add_argument("--format", choices=list(PREDICTION_FORMATS), default="ome.zarr")
+    predict.add_argument(
+        "--format",
+        choices=list(PREDICTION_FORMATS),
+        help="of the files in --out-dir (default ome.zarr); --out's ending picks its own",
+    )
     predict.add_argument(
         "--scheduler",
         help="local:N (N worker processes here, one per GPU when there are GPUs) or "
@@ -58,7 +65,9 @@ def add_predict(commands) -> None:
     predict.add_argument(
         "--batch-size", type=int, help="tiles per forward pass (default: 1 on a CPU, 8 on a GPU)"
     )
-    predict.add_argument("--tiff-float", action="store_true", help="TIFF as float32 0..1")
+    predict.add_argument(
+        "--tiff-float", action="store_true", help="TIFF as float32 0..1 (a .tif output only)"
+    )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(run=_predict)
 
@@ -100,6 +109,8 @@ def _predict(args) -> int:
     if args.region is not None and (len(segments) != 1 or args.out is None):
         # under --out-dir it would take the whole segment's name, and later runs skip it
         raise ValueError("--region takes one segment and --out")
+    check_format(args.out, args.format, args.tiff_float)
+    check_model_file(args.model)
     if args.out is not None and not args.overwrite:
         refuse_existing(args.out)
     summary = predict_segments(
@@ -107,7 +118,7 @@ def _predict(args) -> int:
         args.model,
         out=args.out,
         out_dir=args.out_dir,
-        fmt=args.format,
+        fmt=args.format or DEFAULT_FORMAT,
         scheduler=args.scheduler,
         overwrite=args.overwrite,
         region=args.region,
@@ -122,6 +133,31 @@ def _predict(args) -> int:
         print(f"inkloop predict: {path} exists, skipped (--overwrite to redo)", file=sys.stderr)
     print(json.dumps(summary))
     return 0
+
+
+def check_format(out: Path | None, fmt: str | None, tiff_float: bool) -> None:
+    """ValueError if --format or --tiff-float contradict the output's format: ``out``'s
+    ending, else ``fmt`` (an ending it lacks is refused later, by `prediction_output`)."""
+    kind = prediction_kind(out) if out is not None else fmt or DEFAULT_FORMAT
+    if out is not None and fmt not in (None, kind) and kind is not None:
+        raise ValueError(
+            f"--format {fmt} contradicts --out {out}, a {PREDICTION_FORMATS[kind]} file: the "
+            f"ending of --out picks its format (drop --format, or name the file .{fmt})"
+        )
+    if tiff_float and kind not in ("tif", None):
+        if out is not None:
+            given = f"--out {out} is a {PREDICTION_FORMATS[kind]} file (name it .tif)"
+        else:
+            given = f"--out-dir gets {PREDICTION_FORMATS[kind]} files (add --format tif)"
+        raise ValueError(f"--tiff-float writes a float32 TIFF, but {given}")
+
+
+def check_model_file(model: Path) -> None:
+    """ValueError now for a --model that is a folder (a missing file is refused as it loads)."""
+    if model.is_dir():
+        inside = sorted(p.name for p in model.iterdir() if p.suffix in CHECKPOINT_SUFFIXES)
+        hint = f": it holds {', '.join(inside[:3])}" if inside else ""
+        raise ValueError(f"--model {model}: is a folder; give a checkpoint file{hint}")
 
 
 def refuse_existing(out: Path) -> None:
@@ -145,7 +181,12 @@ def _segment_list(given: list[str], listing: Path | None) -> list[str]:
 
 def _evaluate(args) -> int:
     from inkloop.headless import evaluate_file
+    from inkloop.metrics import NoInkError
 
-    report = evaluate_file(args.prediction, args.labels, args.supervision, args.region)
+    try:
+        report = evaluate_file(args.prediction, args.labels, args.supervision, args.region)
+    except NoInkError as error:
+        where = " (within --region)" if args.region else ""
+        raise ValueError(f"{args.labels}: {error}{where}") from None
     print(json.dumps(report))
     return 0

@@ -97,7 +97,13 @@ def write_demo_labels(folder: str | Path) -> tuple[Path, Path]:
 
 
 def run_headless_demo(
-    out_dir: str | Path, *, folder=None, train=None, model=None, progress: bool = True
+    out_dir: str | Path,
+    *,
+    folder=None,
+    train=None,
+    model=None,
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """`inkloop demo --headless`: train on the sample's example strokes, predict the sample.
 
@@ -107,7 +113,8 @@ def run_headless_demo(
     training seconds, whether Ctrl+C cut training short, file paths and the device.
     ``folder``: a segment made by `inkloop synth --demo-strokes` (default: the bundled sample).
     ``train`` (TrainConfig) and ``model`` (ModelConfig) default to `inkloop train`'s, with
-    DEMO_SECONDS of training.
+    DEMO_SECONDS of training. Outputs already in ``out_dir`` are refused unless ``overwrite``;
+    an unusable device is refused before ``out_dir`` is made.
     """
     from inkloop.headless import predict_to_file, train_to_file
     from inkloop.io import (
@@ -118,17 +125,22 @@ def run_headless_demo(
         sample_segment_path,
         truth_path,
     )
+    from inkloop.model import pick_device
     from inkloop.settings import EngineSettings, ModelConfig, TrainConfig
 
+    train = train or TrainConfig(max_seconds=DEMO_SECONDS)
+    pick_device(train.device)
     out_dir = Path(out_dir).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(folder) if folder is not None else sample_segment_path()
     segment = open_segment(folder)
     checkpoint = out_dir / f"{segment.name}_model.pt"
     prediction = out_dir / f"{segment.name}_prediction.png"
+    there = [path.name for path in (checkpoint, prediction) if path.exists()]
+    if there and not overwrite:
+        raise ValueError(f"{out_dir} already holds {' and '.join(there)}; pass --overwrite")
+    out_dir.mkdir(parents=True, exist_ok=True)
     check_writable(prediction)
     ink, supervised, sources = load_labels(segment)
-    train = train or TrainConfig(max_seconds=DEMO_SECONDS)
     settings = EngineSettings(model=model or ModelConfig(), train=train, provenance=sources)
     scorer = _Scorer(segment, truth_path(folder, segment.name), supervised)
     untrained = scorer(_untrained_prediction(segment, ink, supervised, settings))

@@ -47,13 +47,19 @@ def best_scores(
     return max(candidates, key=lambda s: s.f05)
 
 
+class NoInkError(ValueError):
+    """Labels without ink on the pixels scored: every score would be 0, whatever the model."""
+
+
 def chance_scores(ink: np.ndarray, supervised: np.ndarray | None = None) -> Scores:
     """The scores of calling every (supervised) pixel ink (p = 1 at 0.5): what a model has to
-    beat. Its precision is the share of the pixels that is ink; counted, not sorted."""
+    beat. Its precision is the share of the pixels that is ink; counted, not sorted.
+    NoInkError if none of them is ink: there is nothing to score against."""
     truth = _flatten(np.zeros(np.shape(ink), np.float32), ink, supervised)[1]
-    share = float(truth.mean()) if truth.size else 0.0
-    recall = 1.0 if share else 0.0
-    return Scores(_fbeta(share, recall, 0.5), share, recall, _fbeta(share, recall, 1.0), 0.5)
+    if not truth.any():
+        raise NoInkError("the labels hold no ink on the pixels scored: every score would be 0")
+    share = float(truth.mean())
+    return Scores(_fbeta(share, 1.0, 0.5), share, 1.0, _fbeta(share, 1.0, 1.0), 0.5)
 
 
 def _flatten(probability, ink, supervised):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ SIDECARS = {
     "supervision": ("supervision_mask",),
 }
 _SIDECAR_SUFFIXES = (".png", ".tif", ".tiff")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,8 @@ def read_label_image(
     """Read a label image of the segment's H x W now (``of``: what has that size, as the
     message says it when the image has not).
 
-    ``ink=True``: ink labels, uint8 (255 = ink, grey = soft); else a mask, bool (non-zero = True).
+    ``ink=True``: ink labels, uint8 (255 = ink, grey = soft), from 8- or 16-bit grey levels, a
+    0/1 image (1 = ink) or floats within 0..1; else a mask, bool (non-zero = True).
     """
     info = image_info(Path(path).expanduser())
     _check_shape(info, shape, of)
@@ -226,8 +229,20 @@ def _load_sidecar(info: ImageInfo, shape: tuple[int, int], key: str):
 
 def _decode_sidecar(path: Path, key: str) -> np.ndarray:
     grey = read_image(path, grey=True)
+    if key != "ink_labels":
+        return grey > 0
+    if grey.dtype.kind == "f":
+        low, high = float(grey.min()), float(grey.max())
+        if not 0 <= low <= high <= 1:  # NaN fails too
+            raise SegmentError(
+                f"{path}: float ink labels must lie within 0..1 (1 = ink), found {low:g}..{high:g}"
+            )
+        return (grey * 255 + 0.5).astype(np.uint8)
     if grey.dtype == np.bool_:
-        grey = grey.astype(np.uint8) * 255
-    elif grey.dtype != np.uint8:  # 16-bit label images: keep the top 8 bits
+        return grey.astype(np.uint8) * 255
+    if grey.max(initial=0) == 1:  # a binary mask, the other common convention: 1 is full ink
+        log.warning("%s: ink labels of 0 and 1: read 1 as ink (255)", path)
+        return grey.astype(np.uint8) * 255
+    if grey.dtype != np.uint8:  # 16-bit label images: keep the top 8 bits
         grey = (grey.astype(np.float32) * (255 / np.iinfo(grey.dtype).max)).astype(np.uint8)
-    return grey if key == "ink_labels" else grey > 0
+    return grey

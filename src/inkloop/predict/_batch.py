@@ -19,6 +19,8 @@ from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._segment import predict_segment
 
+STOPPING = "stopping: removing the unfinished outputs and closing the workers"
+
 
 @dataclass(frozen=True)
 class Job:
@@ -90,7 +92,9 @@ def predict_jobs(
             if not keys:
                 written.append(output.finish())
                 bar.set_postfix_str(f"{len(written)}/{len(jobs)} segments")
-    except BaseException:
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            bar.write(STOPPING, file=sys.stderr)
         for output, keys in pending.values():
             if keys:
                 output.abandon()

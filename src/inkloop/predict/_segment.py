@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +17,8 @@ from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._tiles import Blend, check_region, tile_corners
 from inkloop.settings import BLOCK
+
+STOPPING = "stopping: finishing the blocks in progress (Ctrl-C again to quit now)"
 
 
 def predict_segment(
@@ -107,7 +114,6 @@ def write_prediction(
     complete, so an error or interruption leaves no partial file (and any old one intact).
     ``workers``: threads computing blocks (default: one per core).
     """
-    import contextlib
     from concurrent.futures import ThreadPoolExecutor
 
     from inkloop._progress import PacedProgressBar
@@ -122,13 +128,39 @@ def write_prediction(
     try:
         with progress or contextlib.nullcontext():
             output.store(probability).compute(scheduler="threads", pool=pool)
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        output.abandon()
+    except BaseException as error:
+        pressed = isinstance(error, KeyboardInterrupt)
+        with _stopping(output) if pressed else contextlib.nullcontext():
+            pool.shutdown(wait=True, cancel_futures=True)
+            output.abandon()
         raise
     finally:
         pool.shutdown(wait=False)
     return output.finish()
+
+
+@contextlib.contextmanager
+def _stopping(output: PredictionFile):
+    """After a Ctrl-C: says so, and inside (on the main thread) another Ctrl-C removes what
+    ``output`` staged and ends the process at once, exit status 130. The blocks in progress
+    run on threads nothing can stop; a KeyboardInterrupt left them running into the
+    interpreter's exit, which aborted."""
+
+    def quit_now(*_) -> None:
+        try:
+            output.abandon()
+        finally:  # even if this press cut short an abandon under way
+            print(f"interrupted: {output.out} was not written", file=sys.stderr, flush=True)
+            os._exit(130)
+
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, quit_now) if on_main else None
+    print(STOPPING, file=sys.stderr, flush=True)  # once a second press would quit
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signal.SIGINT, previous)
 
 
 def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:

@@ -1,0 +1,134 @@
+"""Options of `inkloop predict`, `evaluate` and `info` that contradict or surprise: refused in
+one line before any work, or read as meant."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from inkloop.checkpoint import Checkpoint, save_checkpoint
+from inkloop.cli import main
+from inkloop.compose import Composition, Normalisation
+from inkloop.io import write_png
+from inkloop.model import build_model
+from tests._helpers import tiny_model
+
+SHAPE = (24, 32)
+
+
+def _save_checkpoint(path):
+    config = dataclasses.replace(tiny_model(), in_channels=4)
+    return save_checkpoint(
+        path,
+        Checkpoint(
+            model=config,
+            composition=Composition("raw", 0, config.in_channels).resolve(8),
+            normalisation=Normalisation(0.0, 65535.0, (0.5, 99.5)),
+            patch_size=32,
+            step=7,
+            state_dict=build_model(config).state_dict(),
+            provenance={},
+        ),
+    )
+
+
+@pytest.mark.parametrize("name", ["m1.ckpt", "model"])
+def test_info_reads_a_checkpoint_of_any_name(tmp_path, capsys, name):
+    path = _save_checkpoint(tmp_path / name)
+    assert main(["info", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["step"] == 7
+
+
+def test_info_of_a_file_that_is_neither_says_it_is_no_checkpoint(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["info", str(tmp_path / "notes.txt")]) == 1
+    assert "notes.txt: not a readable inkloop checkpoint" in capsys.readouterr().err
+
+
+def test_a_model_folder_is_refused_naming_the_checkpoints_in_it(segment_folder, tmp_path, capsys):
+    models = tmp_path / "models"
+    _save_checkpoint(models / "m1.pt")
+    out = tmp_path / "p.png"
+    assert (
+        main(
+            ["predict", str(segment_folder), "--model", str(tmp_path / "models"), "--out", str(out)]
+        )
+        == 1
+    )
+    error = capsys.readouterr().err
+    assert error == (
+        f"inkloop predict: error: --model {models}: is a folder; give a checkpoint file: "
+        "it holds m1.pt\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--out", "p.png", "--format", "tif"], "--format tif contradicts --out p.png, a PNG file"),
+        (["--out", "p.zarr", "--format", "ome.zarr"], "name the file .ome.zarr"),
+        (["--out", "p.png", "--tiff-float"], "--tiff-float writes a float32 TIFF, but --out p.png"),
+        (
+            ["--out-dir", "d", "--tiff-float"],
+            "--out-dir gets OME-Zarr pyramid files (add --format tif)",
+        ),
+    ],
+)
+def test_options_that_contradict_the_output_format_are_refused(
+    segment_folder, tmp_path, capsys, monkeypatch, options, message
+):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert main(["predict", str(segment_folder), "--model", "none.pt", *options]) == 1
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.count("\n") == 1
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_options_that_agree_with_the_output_format_pass_on(segment_folder, tmp_path, capsys):
+    out = tmp_path / "p.tif"
+    args = ["predict", str(segment_folder), "--model", str(tmp_path / "none.pt"), "--out", str(out)]
+    assert main([*args, "--format", "tif", "--tiff-float"]) == 1
+    assert "none.pt: no such checkpoint file" in capsys.readouterr().err  # past the checks
+
+
+@pytest.fixture
+def prediction(tmp_path):
+    probability = np.random.default_rng(0).integers(0, 256, SHAPE).astype(np.uint8)
+    return write_png(tmp_path / "p.png", probability)
+
+
+def _evaluate(prediction, labels, capsys) -> dict:
+    assert main(["evaluate", str(prediction), "--labels", str(labels)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_reads_labels_of_0_and_1_and_floats_within_0_and_1_as_ink(
+    prediction, tmp_path, capsys
+):
+    ink = np.zeros(SHAPE, bool)
+    ink[4:12, 5:20] = True
+    expected = _evaluate(prediction, write_png(tmp_path / "ink.png", ink * np.uint8(255)), capsys)
+    assert expected["ink_share"] > 0
+    Image.fromarray(ink.astype(np.uint8)).save(tmp_path / "ink01.png")
+    assert _evaluate(prediction, tmp_path / "ink01.png", capsys) == expected
+    tifffile.imwrite(tmp_path / "inkf.tif", ink.astype(np.float32))
+    assert _evaluate(prediction, tmp_path / "inkf.tif", capsys) == expected
+
+
+def test_evaluate_refuses_labels_without_ink(prediction, tmp_path, capsys):
+    labels = write_png(tmp_path / "empty.png", np.zeros(SHAPE, np.uint8))
+    assert main(["evaluate", str(prediction), "--labels", str(labels)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"inkloop evaluate: error: {labels}: the labels hold no ink on the pixels scored: "
+        "every score would be 0\n"
+    )
