@@ -187,7 +187,7 @@ def _next_boxes(ranked, taken, count: int) -> list:
 
     chosen = []
     for _ in range(count):
-        box = next_box(ranked, taken + chosen)
+        box = next_box(ranked, taken + chosen, may_cover=0.0)  # each pixel labelled once
         if box is None:
             break
         chosen.append(box)

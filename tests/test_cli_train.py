@@ -520,6 +520,7 @@ def test_relative_paths_are_recorded_so_info_finds_the_round_from_anywhere(
 
     name = training_folder.name
     shutil.copytree(training_folder, tmp_path / name)
+    (tmp_path / name / f"{name}_rounds.jsonl").unlink(missing_ok=True)  # other tests' runs
     monkeypatch.chdir(tmp_path)
     args = ["train", name, "--out", "model.pt", "--max-steps", "1", *FAST]
     assert main(args) == 0

@@ -158,20 +158,20 @@ def describe_checkpoint(path: str | Path) -> dict:
 
 
 def _round_of(checkpoint: Checkpoint, path: Path) -> dict | None:
-    """The recorded round that made this checkpoint: of its labels and its step, the one that
-    names this file if several do (a round of the same labels at another step is another
-    checkpoint's)."""
+    """The recorded round that made this checkpoint: of its labels, the latest naming this
+    file at its step or before (a dock letting go of a run records the last step it heard),
+    else one at its step (a copy renamed); a round of other steps is another checkpoint's."""
     from inkloop.rounds import read_rounds
 
     provenance = checkpoint.provenance
     labels_hash = provenance.get("labels", {}).get("hash")
     if not labels_hash or not provenance.get("rounds_file"):
         return None
-    rounds = [
+    rounds = [r for r in read_rounds(provenance["rounds_file"]) if r.labels_hash == labels_hash]
+    named = [
         r
-        for r in read_rounds(provenance["rounds_file"])
-        if r.labels_hash == labels_hash and r.steps == checkpoint.step
+        for r in rounds
+        if r.checkpoint and Path(r.checkpoint).name == path.name and r.steps <= checkpoint.step
     ]
-    named = [r for r in rounds if r.checkpoint and Path(r.checkpoint).name == path.name]
-    chosen = named or rounds
+    chosen = named or [r for r in rounds if r.steps == checkpoint.step]
     return chosen[-1].to_dict() if chosen else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 MIN_UNLABELLED = 0.5  # share of a box that must be unlabelled papyrus for it to be ranked
-MAX_REVISIT = 0.25  # share of a box a visited one may cover before it counts as seen
+MAY_COVER = 0.25  # share of a box a visited one may cover and it is still offered
 
 
 def uncertainty(probability: np.ndarray) -> np.ndarray:
@@ -54,10 +54,11 @@ def covered_share(box: tuple, by: tuple) -> float:
     return rows * cols / max((box[2] - box[0]) * (box[3] - box[1]), 1)
 
 
-def next_box(ranked, visited) -> tuple | None:
-    """The most uncertain box of ``ranked`` (best first) that no ``visited`` box covers by
-    ``MAX_REVISIT`` or more: one shown already is not offered again, its neighbours are."""
+def next_box(ranked, visited, may_cover: float = MAY_COVER) -> tuple | None:
+    """The most uncertain box of ``ranked`` (best first) of which no ``visited`` box covers
+    more than ``may_cover``: one shown already is not offered again, its neighbours are
+    (0: none may overlap, as boxes labelled in one round must not)."""
     for _score, box in ranked:
-        if all(covered_share(box, seen) < MAX_REVISIT for seen in visited):
+        if all(covered_share(box, seen) <= may_cover for seen in visited):
             return tuple(box)
     return None

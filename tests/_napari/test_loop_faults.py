@@ -109,6 +109,7 @@ def test_clearing_the_viewer_starts_no_engine_for_the_segments_below(
 def test_a_run_ended_by_opening_another_segment_is_recorded_as_a_round(
     loop_widget, qtbot, truth, tmp_path
 ):
+    from inkloop.checkpoint import describe_checkpoint
     from inkloop.rounds import read_rounds
     from inkloop.synthetic import write_segment
 
@@ -118,9 +119,12 @@ def test_a_run_ended_by_opening_another_segment_is_recorded_as_a_round(
     loop.finetune()
     qtbot.waitUntil(lambda: len(loop.steps) >= 2, timeout=60_000)
 
+    engine = loop.engine
     widget.open_segment(str(write_segment(tmp_path / "20240404000000", 48, 64, 6, seed=6)))
 
     (round_,) = read_rounds(rounds_file)
     assert round_.steps >= 2
     assert round_.checkpoint == str(tmp_path / "model.pt")
     assert round_.ink_pixels > 0
+    assert engine.join(60)  # it saved the weights as it ended, a step or two later maybe
+    assert describe_checkpoint(tmp_path / "model.pt")["round"] == round_.to_dict()

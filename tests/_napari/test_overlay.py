@@ -18,6 +18,7 @@ def test_a_deleted_prediction_layer_comes_back_with_nothing_to_accept(segment_wi
     loop.overlay.show((0, 0, height, width), np.full((height, width), 0.95, np.float32))
     assert loop.labels.painter.accepted[0:16, 0:16].min() > NO_INK  # the model's ink
     viewer.layers.remove(PREDICTION_LAYER)
+    assert loop.labels.painter.accepted is None  # its unseen ink is not accepted
     loop.prediction_layer()  # the next tile or Finetune adds it again, empty
     accepted = loop.labels.painter.accepted[0:height, 0:width]
     assert (accepted == UNLABELLED).all()  # not "no ink" where the model had said ink
@@ -39,3 +40,16 @@ def test_a_new_dock_sets_aside_another_segments_overlay(open_in_dock, segment_fo
     assert viewer.layers[PREDICTION_LAYER].data[8:24, 8:40].min() == 191
     set_aside = {layer.name for layer in viewer.layers if layer.data.shape == old_shape}
     assert f"{PREDICTION_LAYER} {old_shape[0]}x{old_shape[1]}" in set_aside
+
+
+def test_a_closed_loop_shows_nothing_its_engine_had_sent_already(segment_widget):
+    from qtpy.QtWidgets import QApplication
+
+    from inkloop.engine import PredictionReady
+
+    loop, viewer = segment_widget.loop, segment_widget.viewer
+    late = PredictionReady(1, (0, 0, 8, 8), 0, np.full((8, 8), 0.9, np.float32), 1, 1)
+    loop.close()
+    loop.event_received.emit(late)  # queued before the close, delivered after it
+    QApplication.processEvents()
+    assert PREDICTION_LAYER not in viewer.layers

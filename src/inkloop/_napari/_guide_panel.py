@@ -143,10 +143,9 @@ class GuidePanel(QGroupBox):
         stack), show it and the suggested window, then ask the engine how the model reads
         the stack forward and reversed."""
         segment, loop = self.loop.labels.segment, self.loop
-        mask = None if segment.mask is None else np.asarray(segment.mask)
         self.check_button.setEnabled(False)
         self.check_result.setText("Reading the layers…")
-        worker = create_worker(layer_profile, segment, mask, _start_thread=False)
+        worker = create_worker(_profile, segment, _start_thread=False)
         worker.returned.connect(lambda profile: self._show_profile(loop, profile))
         worker.errored.connect(lambda error: self._profile_failed(loop, error))
         worker.start()
@@ -211,3 +210,8 @@ class GuidePanel(QGroupBox):
         )
         if path:
             self.load_prediction(path)
+
+
+def _profile(segment):
+    """The layers' profile inside the papyrus (its mask decoded here too, off the GUI)."""
+    return layer_profile(segment, None if segment.mask is None else np.asarray(segment.mask))

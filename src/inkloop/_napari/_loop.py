@@ -35,10 +35,7 @@ from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
-PREDICTING = (
-    "Ink Loop: the whole segment is being predicted with the model as it was; Cancel it, or "
-    "let it finish, before changing what the engine runs"
-)
+PREDICTING = "Ink Loop: the whole segment is being predicted; Cancel it, or let it finish, first"
 
 
 class LoopSession(QObject):
@@ -77,12 +74,12 @@ class LoopSession(QObject):
         self.validations: list[Validated] = []
         self.labels_sent = 0
         self.prediction_updates = 0
+        self.closed = False
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self._autosaved: Path | None = None  # where the last engine saved what it trained
         self._preview_on_start = False
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
-        shape = labels.segment.shape[1:]
-        self.overlay = PredictionOverlay(viewer, shape, labels.layer, self)
+        self.overlay = PredictionOverlay(viewer, labels, self)
         self.event_received.connect(self._apply)
         labels.painter.labels_changed.connect(self._send_labels)
         self.view = ViewPreview(self)
@@ -213,15 +210,19 @@ class LoopSession(QObject):
         current engine ends, the next command starts the new one."""
         if remote == self.remote:
             return
+        if self.predicting:
+            show_warning(PREDICTING)
+            return
         self.remote, self.ready, self._autosaved = remote, False, None
-        self._segment_requests.clear()  # the panel hears of the new engine: its prediction ended
         if self.engine is not None:
             self.engine.close()
             self.engine = None
             self._apply(StateChanged(State.IDLE, self.state))  # the panels start over
 
     def close(self) -> None:
-        """Stop training and end the engine process (no thread or process stays behind)."""
+        """Stop training and end the engine process (no thread or process stays behind);
+        events its engine had sent already are dropped."""
+        self.closed = True
         self.labels.painter.labels_changed.disconnect(self._send_labels)
         self.overlay.stop()
         self.view.close()
@@ -266,6 +267,8 @@ class LoopSession(QObject):
 
     def _apply(self, event) -> None:
         """Show one engine event (GUI thread)."""
+        if self.closed:
+            return
         if isinstance(event, PredictionReady):
             self._show_prediction(event)
         elif isinstance(event, StepDone):

@@ -23,6 +23,7 @@ class NextRegion:
         self.visited: list[tuple[int, int, int, int]] = []
         self.ranked: tuple = ()
         self._request: int | None = None  # the ranking under way
+        self._asked_of = 0  # the engine (LoopSession.generation) it was asked of
         self._rank_again = False  # asked for while one ran: its labels are older
         self._rankings = 0  # each samples other tiles
         self._waiting = False  # G was pressed with nothing ranked to go to
@@ -45,13 +46,14 @@ class NextRegion:
         return box
 
     def rank(self) -> None:
-        if self._request is not None:
+        if self._request is not None and self._asked_of == self.loop.generation:
             self._rank_again = True
             return
         # small segments too: a quarter of the short side leaves room for more than one box
         box = min(RANK_BOX, min(self.loop.labels.segment.shape[1:]) // 4)
         self._rankings += 1
         self._request = self.loop.rank(box, RANK_TILES, seed=self._rankings)
+        self._asked_of = self.loop.generation
 
     def visit(self, box: tuple[int, int, int, int]) -> None:
         """Centre the view on ``box``, zoomed to show it at half the view's width or height,
@@ -75,6 +77,9 @@ class NextRegion:
         ]
 
     def _on_event(self, event) -> None:
+        if self.loop.lost_engine(event) or (isinstance(event, Failed) and event.request is None):
+            self._request = None  # a failed turn or a dead engine answers for no ranking
+            self._waiting = self._rank_again = False
         if not isinstance(event, (Failed, Ranked)) or event.request != self._request:
             return
         self._request = None

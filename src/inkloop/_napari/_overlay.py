@@ -20,20 +20,21 @@ KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction a
 
 class PredictionOverlay:
     """Shows streamed probabilities (uint8 0..255) in ``viewer`` over ``shape`` = (H, W),
-    below ``labels_layer``; redraws changed boxes at most every 100 ms.
+    below the layer of ``labels`` (a LabelSession); redraws changed boxes at most every 100 ms.
 
     ``accepted`` is what an accept brush writes: the prediction as label codes (soft, or
     thresholded while the threshold slider is on), and nothing where no prediction arrived.
     """
 
-    def __init__(self, viewer, shape: tuple[int, int], labels_layer, parent) -> None:
-        self.viewer, self.shape, self.labels_layer = viewer, shape, labels_layer
+    def __init__(self, viewer, labels, parent) -> None:
+        self.viewer, self.labels, self.shape = viewer, labels, labels.segment.shape[1:]
         self.threshold = 0.0  # 0: the soft view
-        self.known = np.zeros([-(-side // KNOWN_CELL) for side in shape], bool)
+        self.known = np.zeros([-(-side // KNOWN_CELL) for side in self.shape], bool)
         self.accepted: PredictionLabels | None = None  # once there is a prediction layer
         self._unshown: tuple[int, int, int, int] | None = None  # box not redrawn yet
         self._followers: list = []  # (layer, its full value): whole-segment predictions
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
+        viewer.layers.events.removed.connect(self._on_removed)
 
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
@@ -90,6 +91,13 @@ class PredictionOverlay:
 
     def stop(self) -> None:
         self._redraw.stop()
+        self.viewer.layers.events.removed.disconnect(self._on_removed)
+
+    def _on_removed(self, event) -> None:
+        """The prediction layer deleted: nothing is left to accept (not its unseen ink)."""
+        if self.accepted is not None and self.accepted.prediction is event.value.data:
+            self.accepted, self.known[:] = None, False
+            self.labels.painter.accepted = None
 
     def _limits(self, full: float = 255) -> tuple[float, float]:
         """Contrast limits for a map whose p = 1 reads ``full``."""
@@ -114,7 +122,7 @@ class PredictionOverlay:
         layer = self.viewer.add_image(
             np.zeros(self.shape, np.uint8), name=name, blending="additive", opacity=0.8, **style
         )
-        layers.move(layers.index(layer), layers.index(self.labels_layer))  # labels stay on top
+        layers.move(layers.index(layer), layers.index(self.labels.layer))  # labels stay on top
         layers.selection.active = active  # the brush keeps painting
         return layer
 

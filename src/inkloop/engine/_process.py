@@ -208,6 +208,8 @@ class EngineProcess:
     def join(self, timeout: float | None = None) -> bool:
         """After `close`, wait until the child process and the threads here have ended;
         False if ``timeout`` passed first."""
+        if self._ender is None:
+            raise RuntimeError("join() waits for an engine being closed: close() it first")
         self._ender.join(timeout)
         return not self._ender.is_alive()
 

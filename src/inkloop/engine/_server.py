@@ -88,6 +88,7 @@ class EngineServer:
                 log.warning("engine server: cannot accept a connection: %s", error)
                 time.sleep(0.5)  # out of file handles, say: serve on once some close
                 continue
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # a vanished laptop
             peer = f"{peer[0]}:{peer[1]}"
             if not self._greeting.acquire(blocking=False):
                 log.warning(
@@ -117,8 +118,10 @@ class EngineServer:
 
     def _reap(self, now: float) -> None:
         """End the sessions forsaken at ``now`` (`ServedSession.forsaken`)."""
-        with self._lock:
+        with self._lock:  # gone from the list first: a dock coming back now finds none
             idle = [s for s in self.sessions.values() if s.forsaken(now, self.idle_timeout)]
+            for session in idle:
+                del self.sessions[session.id]
         for session in idle:
             session.end()
             log.warning(
@@ -180,6 +183,8 @@ class EngineServer:
         if hello.session is not None:
             with self._lock:
                 session = self.sessions.get(hello.session)
+                if session is not None:  # heard from: not reaped while its client attaches
+                    session.last_heard = time.monotonic()
             if session is None or not session.alive:
                 raise RefusedError(f"no session {hello.session} here (its engine ended)")
             return session
