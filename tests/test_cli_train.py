@@ -531,3 +531,17 @@ def test_relative_paths_are_recorded_so_info_finds_the_round_from_anywhere(
     capsys.readouterr()
     assert main(["info", str(tmp_path / "model.pt")]) == 0
     assert json.loads(capsys.readouterr().out)["round"]["number"] == 1
+
+
+def test_a_window_off_a_stack_numbered_otherwise_names_its_file_numbers(
+    training_folder, tmp_path, capsys
+):
+    import shutil
+
+    renamed = shutil.copytree(training_folder, tmp_path / training_folder.name)
+    for layer in sorted((renamed / "layers").glob("*.tif")):
+        layer.rename(layer.with_name(f"{int(layer.stem) + 20}.tif"))
+    args = ["train", str(renamed), "--out", str(tmp_path / "m.pt"), "--z-start", "23"]
+    assert main([*args, "--max-steps", "1", *FAST]) == 1
+    error = capsys.readouterr().err
+    assert "is outside layers 0..7 (positions, of files numbered 20..27)" in error

@@ -12,11 +12,11 @@ def resolve_run(settings: EngineSettings, segment):
     """The checkpoint a run starts from (or None) and its composition with a window that
     fits ``segment``: an unreadable checkpoint, an unknown encoder or a window off the stack
     fails here, before anything is built."""
-    from inkloop.predict import model_window
+    from inkloop.predict import model_window, placed
 
     if not settings.init:
         check_encoder(settings.model.encoder)
-        return None, settings.composition.resolve(segment.shape[0])
+        return None, placed(settings.composition, segment)
     init = load_checkpoint(settings.init)
     try:  # the layers it was trained on, found by their file numbers, or where asked
         return init, model_window(init, segment, settings.init_z_start)

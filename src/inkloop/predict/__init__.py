@@ -8,7 +8,7 @@ from inkloop.predict._segment import (
     write_prediction,
 )
 from inkloop.predict._tiles import Blend, blend_window, check_region, tile_corners, tile_starts
-from inkloop.predict._window import model_window, trained_start
+from inkloop.predict._window import model_window, placed, trained_start
 
 __all__ = [
     "Blend",
@@ -18,6 +18,7 @@ __all__ = [
     "check_region",
     "inference_graph",
     "model_window",
+    "placed",
     "predict_into",
     "predict_segment",
     "refresh_inference_graph",

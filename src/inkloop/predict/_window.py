@@ -20,10 +20,10 @@ def model_window(checkpoint, segment, z_start: int | None = None) -> Composition
     checkpoints that did not record them). ValueError if the segment lacks them."""
     composition, layers = checkpoint.composition, segment.shape[0]
     if z_start is not None:
-        return dataclasses.replace(composition, z_start=z_start).resolve(layers)
+        return placed(dataclasses.replace(composition, z_start=z_start), segment)
     trained, here = tuple(checkpoint.layers), composition.file_layers(segment)
     if not trained or not here or here == trained:
-        return composition.resolve(layers)  # refuses a window off the stack
+        return placed(composition, segment)  # refuses a window off the stack
     for start in range(layers - composition.z_count + 1):  # the trained layers, moved
         moved = dataclasses.replace(composition, z_start=start)
         if moved.file_layers(segment) == trained:
@@ -36,6 +36,20 @@ def model_window(checkpoint, segment, z_start: int | None = None) -> Composition
         "`inkloop train` or `predict`, a position 0.. in the stack, or First layer in the "
         "dock's Segment section; `inkloop check` suggests one)"
     )
+
+
+def placed(composition: Composition, segment) -> Composition:
+    """``composition`` resolved on ``segment``'s stack; a window off it is refused with the
+    file numbers of its layers where they are not its positions (files 20..27 of a download
+    are positions 0..7, and a window is placed by position)."""
+    try:
+        return composition.resolve(segment.shape[0])
+    except ValueError as error:
+        numbers = list(segment.layer_numbers)
+        if not numbers or numbers == list(range(len(numbers))):
+            raise
+        note = f"positions, of files numbered {numbers[0]}..{numbers[-1]}"
+        raise ValueError(f"{error} ({note})") from None
 
 
 def trained_start(checkpoint, segment) -> int | None:
