@@ -64,3 +64,19 @@ def test_float_labels_outside_0_and_1_name_the_file_and_the_range(tmp_path):
 def test_a_16_bit_mask_of_0_and_1_marks_its_ones(tmp_path):
     tifffile.imwrite(tmp_path / "mask.tif", _ink().astype(np.uint16))
     np.testing.assert_array_equal(read_label_image(tmp_path / "mask.tif", SHAPE, ink=False), _ink())
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.int32])
+def test_values_of_0_to_255_in_a_wider_file_are_8_bit_labels(tmp_path, dtype):
+    values = np.zeros(SHAPE, dtype)
+    values[0, :3] = 255, 128, 3
+    tifffile.imwrite(tmp_path / "ink.tif", values)
+    ink = read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)
+    assert ink[0, :4].tolist() == [255, 128, 3, 0]
+
+
+def test_16_bit_labels_of_the_full_range_keep_their_top_8_bits(tmp_path):
+    values = np.zeros(SHAPE, np.uint16)
+    values[0, :2] = 65535, 32896
+    tifffile.imwrite(tmp_path / "ink.tif", values)
+    assert read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)[0, :3].tolist() == [255, 128, 0]

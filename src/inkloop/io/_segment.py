@@ -243,6 +243,12 @@ def _decode_sidecar(path: Path, key: str) -> np.ndarray:
     if grey.max(initial=0) == 1:  # a binary mask, the other common convention: 1 is full ink
         log.warning("%s: ink labels of 0 and 1: read 1 as ink (255)", path)
         return grey.astype(np.uint8) * 255
-    if grey.dtype != np.uint8:  # 16-bit label images: keep the top 8 bits
-        grey = (grey.astype(np.float32) * (255 / np.iinfo(grey.dtype).max)).astype(np.uint8)
-    return grey
+    if grey.dtype == np.uint8:
+        return grey
+    low, high = int(grey.min(initial=0)), int(grey.max(initial=0))
+    if low < 0:
+        raise SegmentError(f"{path}: ink labels must not be negative, found {low}..{high}")
+    if high <= 255:  # 8-bit values in a wider file (0/255 saved as 16-bit, say)
+        return grey.astype(np.uint8)
+    # 16-bit label images: keep the top 8 bits
+    return (grey.astype(np.float32) * (255 / np.iinfo(grey.dtype).max)).astype(np.uint8)
