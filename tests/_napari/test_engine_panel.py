@@ -72,3 +72,21 @@ def test_an_unreachable_server_is_one_message_and_nothing_starts(loop_widget, qt
     assert widget.loop.engine is None
     messages = [str(r.message) for r in notification_manager.records[shown:]]
     assert any("cannot reach the engine server 127.0.0.1:9" in m for m in messages)
+
+
+def test_switching_engines_while_the_segment_is_predicted_is_refused(segment_widget):
+    from napari.utils.notifications import notification_manager
+
+    panel, loop = segment_widget.engine_panel, segment_widget.loop
+    status = panel.status.text()
+    loop._segment_requests.add(1)  # a whole-segment prediction under way
+    shown = len(notification_manager.records)
+    panel.where.setCurrentText(REMOTE)
+    panel.address.setText("127.0.0.1:9")
+    panel.token.setText(TOKEN)
+    panel.connect_button.click()
+    assert loop.remote is None
+    assert panel.target is None
+    assert panel.status.text() == status  # it does not claim the server
+    messages = [str(r.message) for r in notification_manager.records[shown:]]
+    assert any("whole segment is being predicted" in m for m in messages)

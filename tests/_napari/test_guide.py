@@ -137,7 +137,7 @@ def test_next_ranks_one_at_a_time_and_waits_for_g_to_move(segment_widget, monkey
     assert guide.go_next() == box
     assert guide.next_region.visited == [box]
     assert seeds == [1, 2]  # the second ranking goes on
-    loop.changed.emit(Failed("the ranking's tile could not be read"))  # answers no request
+    loop.changed.emit(Failed("a tile could not be read", 2))  # the ranking's answer
     assert guide.go_next() is None  # the box is visited: rank anew, not wait for ever
     assert seeds == [1, 2, 3]
 

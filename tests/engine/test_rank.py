@@ -52,3 +52,27 @@ def test_an_untrained_model_neither_ranks_nor_checks_the_stack(training_folder):
     assert {f.request for f in failures} == requests
     assert all("has not been trained yet: click Finetune & preview" in f.message for f in failures)
     assert not of_kind(Ranked, recorder.events)  # its doubt would be noise
+
+
+def test_a_tile_that_fails_answers_its_ranking_and_training_goes_on(training_folder, monkeypatch):
+    from inkloop.engine import Failed, State
+    from inkloop.engine._rank import RankJob
+
+    def unreadable(job, session):
+        raise OSError(5, "Input/output error", "layers/03.tif")
+
+    monkeypatch.setattr(RankJob, "step", unreadable)
+    segment = open_segment(training_folder)
+    recorder = Recorder()
+    with engine_for(segment, recorder, tile=64) as engine:
+        engine.start()
+        recorder.wait_for(steps_done(1))
+        request = engine.rank(box=16, tiles=8)
+        (failed,) = of_kind(Failed, recorder.wait_for(lambda es: of_kind(Failed, es)))
+        since = recorder.mark()
+        recorder.wait_for(steps_done(1), since)
+        assert engine.state is State.TRAINING
+        engine.stop()
+        engine.wait()
+    assert failed.request == request  # Next hears its ranking ended
+    assert "Input/output error" in failed.message

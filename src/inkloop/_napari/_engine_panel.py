@@ -55,13 +55,14 @@ class EnginePanel(QGroupBox):
     def use(self) -> None:
         """Take the fields: the loop's next command starts its engine there."""
         try:
-            self.target = self._target()
+            target = self._target()
         except ValueError as error:
             show_error(f"Ink Loop: {error}")
             return
-        if self.loop is not None:
-            self.loop.use_engine(self.target)
-        self.status.setText(HERE if self.target is None else f"server {self.target.address}")
+        if self.loop is not None and not self.loop.use_engine(target):
+            return  # the loop said why (a whole-segment prediction runs)
+        self.target = target
+        self.status.setText(HERE if target is None else f"server {target.address}")
 
     def _target(self) -> RemoteTarget | None:
         if self.where.currentText() == HERE:

@@ -205,19 +205,21 @@ class LoopSession(QObject):
         died = isinstance(event, StateChanged) and event.state is State.FAILED
         return died and self.engine is not None and not self.engine.alive
 
-    def use_engine(self, remote: RemoteTarget | None) -> None:
+    def use_engine(self, remote: RemoteTarget | None) -> bool:
         """Run the engine on this machine (None) or on an engine server from now on: the
-        current engine ends, the next command starts the new one."""
+        current engine ends, the next command starts the new one. False, said, while it
+        predicts the whole segment."""
         if remote == self.remote:
-            return
+            return True
         if self.predicting:
             show_warning(PREDICTING)
-            return
+            return False
         self.remote, self.ready, self._autosaved = remote, False, None
         if self.engine is not None:
             self.engine.close()
             self.engine = None
             self._apply(StateChanged(State.IDLE, self.state))  # the panels start over
+        return True
 
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind);

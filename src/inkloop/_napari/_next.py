@@ -77,8 +77,8 @@ class NextRegion:
         ]
 
     def _on_event(self, event) -> None:
-        if self.loop.lost_engine(event) or (isinstance(event, Failed) and event.request is None):
-            self._request = None  # a failed turn or a dead engine answers for no ranking
+        if self.loop.lost_engine(event):
+            self._request = None  # a dead engine answers for no ranking
             self._waiting = self._rank_again = False
         if not isinstance(event, (Failed, Ranked)) or event.request != self._request:
             return

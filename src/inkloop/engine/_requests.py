@@ -180,9 +180,11 @@ class Predictions:
         job = self.ranking
         try:
             ranked = job.step(self.session)
-        except Exception:
-            self.ranking = None  # reported once by the engine, not retried
-            raise
+        except Exception as error:  # reported once, as the ranking's answer; not retried
+            self.ranking = None
+            log_failure(f"inkloop engine: ranking {job.request}", error)
+            self.session.emit(Failed(error_message(error), job.request))
+            return
         if ranked is not None:
             self.ranking = None
             self.session.emit(ranked)
