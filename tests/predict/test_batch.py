@@ -180,3 +180,26 @@ def test_jobs_name_absolute_paths_for_workers_started_in_other_folders(
     jobs, _ = plan_jobs([Path(segment_folder.name)], Path("out"))
     assert jobs[0].segment == segment_folder
     assert jobs[0].out == tmp_path / "out" / f"{segment_folder.name}_prediction.ome.zarr"
+
+
+@pytest.mark.slow
+def test_an_interrupt_while_a_segment_is_staged_leaves_no_staged_output(
+    two_segments, tmp_path, monkeypatch
+):
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import cluster_client, plan_jobs, predict_jobs
+
+    segments, model = two_segments
+    jobs, _ = plan_jobs(segments, tmp_path / "out")
+    real_stage, staged = _batch._stage, []
+
+    def interrupted_at_the_second(*args):
+        if staged:
+            raise KeyboardInterrupt  # Ctrl-C while the second segment opens
+        staged.append(real_stage(*args))
+        return staged[-1]
+
+    monkeypatch.setattr(_batch, "_stage", interrupted_at_the_second)
+    with cluster_client("local:1", device="cpu") as client, pytest.raises(KeyboardInterrupt):
+        predict_jobs(model, jobs, client, device="cpu", progress=False)
+    assert list((tmp_path / "out").iterdir()) == []  # neither .partial nor .lock of the first

@@ -145,3 +145,18 @@ def test_one_worker_computes_every_block_in_one_thread(probability, tmp_path):
     lazy = _lazy(probability).map_blocks(record, dtype=np.float32)
     write_prediction(lazy, tmp_path / "p.zarr", progress=False, workers=1)
     assert len(threads) == 1  # the engine's blocks, one at a time, commands between them
+
+
+@pytest.mark.parametrize(("name", "kind"), [("p.ome.zarr", "ome.zarr"), ("p.png", "png")])
+def test_a_block_still_running_when_its_output_is_abandoned_stages_nothing(
+    probability, tmp_path, name, kind
+):
+    """A worker's block outlives the run a Ctrl-C abandoned: it must not make the staged
+    folders anew (they were left behind as a hidden .partial)."""
+    from inkloop.predict._outputs import PredictionFile
+
+    output = PredictionFile(tmp_path / name, kind, probability.shape)
+    block = output.store(_lazy(probability))  # one task per chunk
+    output.abandon()
+    assert block.blocks[0, 0].compute().tolist() == [[0]]  # not written
+    assert list(tmp_path.iterdir()) == []

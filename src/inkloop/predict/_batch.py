@@ -70,15 +70,17 @@ def predict_jobs(
     checkpoint = load_checkpoint(model)
     pending: dict[Job, tuple[PredictionFile, set]] = {}  # jobs differ in their outputs
     owner, chunks = {}, []  # chunk future key -> its job; every chunk's future
-    for job in jobs:
-        output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta, z_start)
-        futures = futures_of(client.persist(marks))
-        pending[job] = (output, {f.key for f in futures})
-        owner.update((f.key, job) for f in futures)
-        chunks += futures
     written = []
-    bar = _bar(len(chunks), len(jobs), progress)
-    try:
+    bar = _bar(0, len(jobs), progress)
+    try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
+        for job in jobs:
+            output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta, z_start)
+            pending[job] = (output, set())
+            futures = futures_of(client.persist(marks))
+            pending[job][1].update(f.key for f in futures)  # empty once all are written
+            owner.update((f.key, job) for f in futures)
+            chunks += futures
+            bar.total = len(chunks)
         for future in as_completed(chunks):
             job = owner[future.key]
             if future.status == "error":
@@ -91,13 +93,14 @@ def predict_jobs(
             bar.update(1)
             if not keys:
                 written.append(output.finish())
+                del pending[job]
                 bar.set_postfix_str(f"{len(written)}/{len(jobs)} segments")
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             bar.write(STOPPING, file=sys.stderr)
-        for output, keys in pending.values():
-            if keys:
-                output.abandon()
+        client.cancel(chunks)  # blocks not started yet never write; running ones may still
+        for output, _keys in pending.values():
+            output.abandon()
         raise
     finally:
         bar.close()
