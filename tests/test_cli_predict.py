@@ -81,11 +81,21 @@ def test_round_trip_train_predict_evaluate(training_folder, model, tmp_path, cap
     assert half["ink_share"] == pytest.approx(truth[:, 64:].mean(), abs=1e-4)
 
 
-def test_a_region_is_predicted_at_full_resolution(training_folder, model, tmp_path):
+def test_a_region_is_predicted_at_full_resolution_and_scored_there(
+    training_folder, model, tmp_path, capsys
+):
     out = tmp_path / "part.tif"
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
     assert main([*args, "--region", "10:50,20:120", "--device", "cpu", "--quiet"]) == 0
     assert read_prediction(out).shape == (40, 100)
+    capsys.readouterr()
+
+    labels = next(training_folder.glob("*_inklabels.png"))  # the whole segment's
+    assert main(["evaluate", str(out), "--labels", str(labels), "--region", "10:50,20:120"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    truth = read_image(labels)[10:50, 20:120] > 127
+    assert report["f05"] == pytest.approx(best_scores(read_prediction(out), truth).f05)
+    assert report["ink_share"] == pytest.approx(truth.mean(), abs=1e-4)
 
 
 def test_a_named_output_that_exists_is_refused_unless_overwrite(

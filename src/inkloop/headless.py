@@ -223,6 +223,18 @@ def predict_segments(
     return summary
 
 
+def _of_region_alone(shape, labels: Path, region) -> bool:
+    """Whether a prediction of ``shape`` is of ``region`` alone (`inkloop predict --region`
+    writes that) while the ``labels`` cover the segment."""
+    from inkloop.io._images import image_info
+
+    if region is None:
+        return False
+    y0, x0, y1, x1 = region
+    full = image_info(Path(labels).expanduser()).shape
+    return tuple(shape) == (y1 - y0, x1 - x0) and full != tuple(shape)
+
+
 def evaluate_file(
     prediction: Path, labels: Path, supervision: Path | None = None, region=None
 ) -> dict:
@@ -232,17 +244,22 @@ def evaluate_file(
     one ink (what a score must beat)."""
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
+    from inkloop.io._images import image_info
     from inkloop.metrics import best_scores, chance_scores, scores
 
     probability = read_prediction(prediction)
-    of = f"the prediction {prediction.name} is"
-    ink = read_label_image(labels, probability.shape, ink=True, of=of)
+    of_region = _of_region_alone(probability.shape, labels, region)
+    shape, of = probability.shape, f"the prediction {prediction.name} is"
+    if of_region:  # scored against that part of the labels
+        shape, of = image_info(Path(labels).expanduser()).shape, f"the labels {labels.name} are"
+    ink = read_label_image(labels, shape, ink=True, of=of)
     supervised = None  # every pixel: no mask built
     if supervision is not None:
-        supervised = read_label_image(supervision, probability.shape, ink=False, of=of)
+        supervised = read_label_image(supervision, shape, ink=False, of=of)
     if region is not None:  # views of the rectangle, not masks of the whole image
-        y0, x0, y1, x1 = check_box(region, probability.shape, "region", "prediction")
-        probability, ink = probability[y0:y1, x0:x1], ink[y0:y1, x0:x1]
+        y0, x0, y1, x1 = check_box(region, shape, "region", "labels" if of_region else "prediction")
+        probability = probability if of_region else probability[y0:y1, x0:x1]
+        ink = ink[y0:y1, x0:x1]
         supervised = None if supervised is None else supervised[y0:y1, x0:x1]
     if supervised is not None and not supervised.any():
         raise ValueError("no pixel to score: the supervision mask is empty there")
