@@ -127,6 +127,13 @@ def test_a_prediction_pyramid_opens_as_one_multiscale_image(make_napari_viewer, 
     assert layer.multiscale
     assert [level.shape for level in layer.data] == [(2500, 3000), (1250, 1500), (625, 750)]
     assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", (0, 255))
+    assert tuple(layer.translate) == (0, 0)
+
+    region = write_prediction(  # a region's prediction lies over the region
+        probability[:600, :700], tmp_path / "r.ome.zarr", progress=False, origin=(100, 200)
+    )
+    (layer,) = viewer.open(str(region), plugin="napari-inkloop")
+    assert tuple(layer.translate) == (100, 200)
 
 
 def test_a_renamed_segment_folder_says_which_files_it_ignores(

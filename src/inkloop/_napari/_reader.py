@@ -21,6 +21,7 @@ from inkloop.io import (
     label_paths,
     open_segment,
     prediction_levels,
+    prediction_origin,
     probability_map_message,
     segment_location,
     stray_side_files_hint,
@@ -64,6 +65,7 @@ def prediction_layer_kwargs(path: Path, name: str) -> dict:
         "colormap": "inferno",
         "blending": "additive",
         "contrast_limits": limits,
+        "translate": prediction_origin(path),  # a region's prediction lies over the region
     }
 
 

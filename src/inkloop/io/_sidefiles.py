@@ -145,6 +145,18 @@ def prediction_levels(path: str | Path) -> list:
     return [da.from_array(read_image(path, grey=True))]
 
 
+def prediction_origin(path: str | Path) -> tuple[float, float]:
+    """Where a prediction's first pixel lies in its segment: (0, 0), or the translation an
+    OME-Zarr of a region records."""
+    if prediction_kind(Path(path)) != "ome.zarr":
+        return 0.0, 0.0
+    import zarr
+
+    dataset = zarr.open_group(str(path), mode="r").attrs["ome"]["multiscales"][0]["datasets"][0]
+    moves = [t for t in dataset["coordinateTransformations"] if t["type"] == "translation"]
+    return tuple(moves[0]["translation"]) if moves else (0.0, 0.0)
+
+
 def is_prediction_pyramid(path: str | Path) -> bool:
     """Whether ``path`` is a 2D OME-Zarr image (a prediction pyramid), from its metadata
     alone; a 3D one is a segment."""

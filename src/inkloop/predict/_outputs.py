@@ -27,8 +27,11 @@ TIFF_TILE = 256  # the tile size of the community's own tiled predictions
 class PredictionFile:
     """One prediction output of ``kind`` (`inkloop.io.prediction_kind`) being written."""
 
-    def __init__(self, out: Path, kind: str, shape, *, tiff_float: bool = False) -> None:
+    def __init__(
+        self, out: Path, kind: str, shape, *, tiff_float: bool = False, origin=(0, 0)
+    ) -> None:
         self.out, self.kind = Path(out), kind
+        self.origin = origin  # where its first pixel lies in the segment (an OME-Zarr says)
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = self.out.with_name(f".{self.out.name}.partial")
         self._claim = _Claim(self.out)
@@ -54,7 +57,7 @@ class PredictionFile:
         """Build the output from the stored blocks and move it into place; returns it."""
         try:
             if self.kind == "ome.zarr":
-                _add_levels(self.staging, self.target, self.out.name)
+                _add_levels(self.staging, self.target, self.out.name, self.origin)
                 _replace(self.staging, self.out)
             elif self.kind == "zarr":
                 _replace(self.staging, self.out)
@@ -139,7 +142,7 @@ def _create_array(where, shape, dtype, *, name: str | None = None):
     return where.create_array(name, **options)
 
 
-def _add_levels(folder: Path, level0, name: str) -> None:
+def _add_levels(folder: Path, level0, name: str, origin) -> None:
     """Levels 1, 2, … of an OME-Zarr 0.5 pyramid, each the 2 x 2 means of the one before
     (read back from disk, so the prediction is not computed again), until a level fits in
     `SMALLEST_LEVEL`; then the multiscales metadata, which makes it an image."""
@@ -154,12 +157,20 @@ def _add_levels(folder: Path, level0, name: str) -> None:
         level = _create_array(group, means.shape, np.uint8, name=str(count))
         da.store((means + 0.5).astype(np.uint8).rechunk(level.chunks), level, lock=False)
         count += 1
-    group.attrs["ome"] = _multiscales(name, count)
+    group.attrs["ome"] = _multiscales(name, count, origin)
 
 
-def _multiscales(name: str, levels: int) -> dict:
+def _multiscales(name: str, levels: int, origin) -> dict:
+    """The OME metadata of a pyramid whose level 0 starts at ``origin`` (y, x) of the
+    segment (a region's prediction)."""
     datasets = [
-        {"path": str(i), "coordinateTransformations": [{"type": "scale", "scale": [2.0**i] * 2}]}
+        {
+            "path": str(i),
+            "coordinateTransformations": [
+                {"type": "scale", "scale": [2.0**i] * 2},
+                {"type": "translation", "translation": [float(v) for v in origin]},
+            ],
+        }
         for i in range(levels)
     ]
     axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]

@@ -97,13 +97,20 @@ def predict_into(
     `write_prediction`, ``block`` as in `predict_segment`.
     """
     probability = predict_segment(predictor, segment, mask, region=region, block=block)
+    origin = (0, 0) if region is None else region[:2]
     return write_prediction(
-        probability, out, progress=progress, tiff_float=tiff_float, workers=workers
+        probability, out, progress=progress, tiff_float=tiff_float, workers=workers, origin=origin
     )
 
 
 def write_prediction(
-    probability, out: Path, *, progress=True, tiff_float=False, workers: int | None = None
+    probability,
+    out: Path,
+    *,
+    progress=True,
+    tiff_float=False,
+    workers: int | None = None,
+    origin=(0, 0),
 ) -> Path:
     """Compute the dask array ``probability`` into ``out``, whose ending picks the format:
     ``.ome.zarr`` (uint8 OME-Zarr pyramid), ``.png`` (uint8), ``.tif`` (tiled, compressed
@@ -112,7 +119,8 @@ def write_prediction(
     ``progress``: True for a bar on stderr, False for none, or a dask Callback to run instead.
     The result goes to a hidden file beside ``out`` first and replaces ``out`` only once
     complete, so an error or interruption leaves no partial file (and any old one intact).
-    ``workers``: threads computing blocks (default: one per core).
+    ``workers``: threads computing blocks (default: one per core). ``origin``: where the
+    array's first pixel lies in the segment, recorded by an OME-Zarr (a region's prediction).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -121,7 +129,7 @@ def write_prediction(
     kind = prediction_kind(prediction_output(out))
     if progress is True:
         progress = PacedProgressBar()
-    output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float)
+    output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float, origin=origin)
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
     pool = ThreadPoolExecutor(workers or usable_cpus())
