@@ -80,3 +80,16 @@ def test_16_bit_labels_of_the_full_range_keep_their_top_8_bits(tmp_path):
     values[0, :2] = 65535, 32896
     tifffile.imwrite(tmp_path / "ink.tif", values)
     assert read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)[0, :3].tolist() == [255, 128, 0]
+
+
+def test_black_strokes_on_a_transparent_background_are_read_from_the_alpha(tmp_path):
+    rgba = np.zeros((*SHAPE, 4), np.uint8)  # black everywhere; painted where opaque
+    rgba[..., 3] = _ink() * 255
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "ink.png")
+    ink = read_label_image(tmp_path / "ink.png", SHAPE, ink=True)
+    np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)
+    opaque = rgba.copy()
+    opaque[..., :3] = (_ink() * 255)[..., None]  # white strokes, all opaque: their luminance
+    opaque[..., 3] = 255
+    Image.fromarray(opaque, "RGBA").save(tmp_path / "white.png")
+    np.testing.assert_array_equal(read_label_image(tmp_path / "white.png", SHAPE, ink=True), ink)

@@ -55,12 +55,24 @@ def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
             return data
         with _open_pil(path) as image:
             if grey and image.mode not in _PIL_GREY_MODES:
-                return np.asarray(image.convert("L"))
+                return _grey(image)
             return np.asarray(image)
     except SegmentError:
         raise
     except Exception as error:  # decoder errors come in many types; name the file once
         raise SegmentError(f"{path}: cannot be read ({error})") from error
+
+
+def _grey(image) -> np.ndarray:
+    """One channel of a colour image: its luminance, or its alpha where only the alpha
+    varies (strokes of one colour on a transparent background, as painting programs export
+    a layer)."""
+    luminance = np.asarray(image.convert("L"))
+    if "A" in image.getbands() and luminance.min() == luminance.max():
+        alpha = np.asarray(image.getchannel("A"))
+        if alpha.min() != alpha.max():
+            return alpha
+    return luminance
 
 
 def image_text(path: str | Path) -> dict[str, str]:
