@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inkloop._cli_predict import CHECKPOINT_SUFFIXES, check_model_file
+from inkloop._cli_predict import check_model_file
+from inkloop.checkpoint import CHECKPOINT_SUFFIXES
 from inkloop.io import segment_location
 from inkloop.io._images import IMAGE_SUFFIXES
 

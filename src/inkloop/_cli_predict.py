@@ -8,10 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from inkloop.io import PREDICTION_FORMATS, prediction_kind
-
-DEFAULT_FORMAT = "ome.zarr"
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what a checkpoint is called; any name loads
+from inkloop.io import DEFAULT_PREDICTION_FORMAT, PREDICTION_FORMATS, prediction_kind
 
 
 def add_predict(commands) -> None:
@@ -118,7 +115,7 @@ def _predict(args) -> int:
         args.model,
         out=args.out,
         out_dir=args.out_dir,
-        fmt=args.format or DEFAULT_FORMAT,
+        fmt=args.format or DEFAULT_PREDICTION_FORMAT,
         scheduler=args.scheduler,
         overwrite=args.overwrite,
         region=args.region,
@@ -138,7 +135,7 @@ def _predict(args) -> int:
 def check_format(out: Path | None, fmt: str | None, tiff_float: bool) -> None:
     """ValueError if --format or --tiff-float contradict the output's format: ``out``'s
     ending, else ``fmt`` (an ending it lacks is refused later, by `prediction_output`)."""
-    kind = prediction_kind(out) if out is not None else fmt or DEFAULT_FORMAT
+    kind = prediction_kind(out) if out is not None else fmt or DEFAULT_PREDICTION_FORMAT
     if out is not None and fmt not in (None, kind) and kind is not None:
         raise ValueError(
             f"--format {fmt} contradicts --out {out}, a {PREDICTION_FORMATS[kind]} file: the "
@@ -154,10 +151,13 @@ def check_format(out: Path | None, fmt: str | None, tiff_float: bool) -> None:
 
 def check_model_file(model: Path) -> None:
     """ValueError now for a --model that is a folder (a missing file is refused as it loads)."""
+    from inkloop.checkpoint import checkpoint_file
+
     if model.is_dir():
-        inside = sorted(p.name for p in model.iterdir() if p.suffix in CHECKPOINT_SUFFIXES)
-        hint = f": it holds {', '.join(inside[:3])}" if inside else ""
-        raise ValueError(f"--model {model}: is a folder; give a checkpoint file{hint}")
+        try:
+            checkpoint_file(model)
+        except FileNotFoundError as error:
+            raise ValueError(f"--model {error}") from None
 
 
 def refuse_existing(out: Path) -> None:

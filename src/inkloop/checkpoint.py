@@ -14,6 +14,7 @@ from inkloop.settings import ModelConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "inkloop-checkpoint"
 CHECKPOINT_VERSION = 1
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what checkpoints are called; any name loads
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,19 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
     return path
 
 
+def checkpoint_file(path: str | Path) -> Path:
+    """``path``, expanded, if it is a file; else FileNotFoundError saying so (a folder: with
+    the checkpoints it holds)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix in CHECKPOINT_SUFFIXES)
+        hint = f": it holds {', '.join(inside[:3])}" if inside else ""
+        raise FileNotFoundError(f"{path}: is a folder; give a checkpoint file{hint}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    return path
+
+
 class CheckpointError(ValueError):
     """A file that is not a checkpoint this inkloop can read."""
 
@@ -95,9 +109,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled)."""
     import torch
 
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    path = checkpoint_file(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:

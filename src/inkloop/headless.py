@@ -12,6 +12,7 @@ import numpy as np
 
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
+from inkloop.io import DEFAULT_PREDICTION_FORMAT
 from inkloop.settings import EngineSettings
 
 
@@ -165,7 +166,7 @@ def predict_segments(
     *,
     out: Path | None = None,
     out_dir: Path | None = None,
-    fmt: str = "ome.zarr",
+    fmt: str = DEFAULT_PREDICTION_FORMAT,
     scheduler: str | None = None,
     overwrite: bool = False,
     region=None,

@@ -21,6 +21,7 @@ from inkloop.io._sample import (
 )
 from inkloop.io._segment import Segment, open_segment, read_label_image
 from inkloop.io._sidefiles import (
+    DEFAULT_PREDICTION_FORMAT,
     PREDICTION_FORMATS,
     checkpoint_path,
     is_prediction_pyramid,
@@ -41,6 +42,7 @@ from inkloop.io._sources import detect_format
 from inkloop.io._write import atomic_path, check_writable, write_layer, write_png
 
 __all__ = [
+    "DEFAULT_PREDICTION_FORMAT",
     "PREDICTION_FORMATS",
     "Segment",
     "SegmentError",

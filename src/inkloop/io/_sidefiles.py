@@ -20,6 +20,7 @@ PREDICTION_FORMATS = {
     "tif": "TIFF (tiled)",
     "zarr": "zarr (float32)",
 }
+DEFAULT_PREDICTION_FORMAT = "ome.zarr"  # of the files written into an --out-dir
 # file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
 _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 

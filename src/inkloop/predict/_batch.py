@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.io import SegmentError, is_url, open_segment, prediction_kind, prediction_output
+from inkloop.io import (
+    DEFAULT_PREDICTION_FORMAT,
+    SegmentError,
+    is_url,
+    open_segment,
+    prediction_kind,
+    prediction_output,
+)
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._segment import predict_segment
@@ -31,7 +38,12 @@ class Job:
 
 
 def plan_jobs(
-    segments, out_dir: Path, fmt: str = "ome.zarr", *, overwrite: bool = False, check=None
+    segments,
+    out_dir: Path,
+    fmt: str = DEFAULT_PREDICTION_FORMAT,
+    *,
+    overwrite: bool = False,
+    check=None,
 ):
     """The jobs for ``segments`` into ``out_dir`` (``<id>_prediction.<fmt>``), and the
     segments skipped because their output is already complete (it exists: outputs only
