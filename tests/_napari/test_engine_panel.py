@@ -49,7 +49,7 @@ def test_the_loop_trains_and_previews_on_an_engine_server(loop_widget, server, q
     assert loop.state is State.TRAINING
     drag(viewer, [(150, 20), (150, 60)], qtbot)  # labels painted here reach the server
     qtbot.waitUntil(
-        lambda: loop.steps and loop.steps[-1].labels_version >= loop.labels_sent,
+        lambda: loop.last_step and loop.last_step.labels_version >= loop.labels_sent,
         timeout=TIMEOUT * 1000,
     )
     assert list(server.sessions) == [loop.engine.session]

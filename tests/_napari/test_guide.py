@@ -21,7 +21,9 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
     loop, guide, painter = widget.loop, widget.guide_panel, widget.labels.painter
     paint_left_half(widget, viewer, qtbot, truth)
     widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(lambda: len(loop.steps) >= 20 and loop.prediction_updates >= 2, timeout=90_000)
+    qtbot.waitUntil(
+        lambda: loop.losses.count >= 20 and loop.prediction_updates >= 2, timeout=90_000
+    )
 
     # accept: the prediction under the brush becomes labels as the soft view shows it, the
     # probability as strength from p > 0.5 (the first level drawn), "no ink" below

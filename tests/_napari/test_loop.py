@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 
-from inkloop.engine import State
+from inkloop.engine import State, StepDone
 from inkloop.metrics import best_scores
 from tests._helpers import FULL_RESOLUTION, tiny_model
 from tests._napari._gui import drag, paint_left_half
@@ -49,6 +49,8 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     loop, panel = widget.loop, widget.loop_panel
     paint_left_half(widget, viewer, qtbot, truth)
 
+    losses = []  # every step's loss, as the engine reported it
+    loop.changed.connect(lambda event: isinstance(event, StepDone) and losses.append(event.loss))
     panel.finetune_button.click()
     qtbot.waitUntil(lambda: loop.prediction_updates >= 2, timeout=60_000)
     assert loop.state is State.TRAINING
@@ -58,9 +60,9 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     assert in_use.text() == "In use: tu-test_resnet on cpu, float32, batches of 8"
     drag(viewer, [(150, 20), (150, 60)], qtbot)  # more no ink, while training runs
     assert loop.labels_sent >= 1
-    qtbot.waitUntil(lambda: loop.steps[-1].labels_version >= loop.labels_sent, timeout=30_000)
-    qtbot.waitUntil(lambda: loop.steps[-1].step >= 150, timeout=120_000)
-    trained_at = loop.steps[-1].step
+    qtbot.waitUntil(lambda: loop.last_step.labels_version >= loop.labels_sent, timeout=30_000)
+    qtbot.waitUntil(lambda: loop.last_step.step >= 150, timeout=120_000)
+    trained_at = loop.last_step.step
     qtbot.waitUntil(lambda: (loop.predicted_step or 0) >= trained_at, timeout=60_000)
     panel.stop_button.click()
     qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
@@ -73,8 +75,7 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
                                 widget, truth, region)  # fmt: skip
     print(f"F0.5 on unlabelled pixels: trained {trained:.3f}, untrained {untrained:.3f}")
     assert trained > untrained + 0.1, (trained, untrained)
-    assert panel.plot.trace.count == len(loop.steps)
-    losses = [step.loss for step in loop.steps]
+    assert panel.plot.trace.count == len(losses)
     assert panel.plot.caption().endswith(f"(plot from {min(losses):.2f} to {max(losses):.2f})")
     assert panel.threshold_value.text() == "soft"
     panel.threshold.setValue(50)  # binary view at p = 0.5
@@ -109,7 +110,7 @@ def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
     paint_left_half(widget, viewer, qtbot, truth)
     labels = widget.labels.painter.canvas.codes.copy()
     panel.finetune_button.click()
-    qtbot.waitUntil(lambda: len(loop.steps) >= 3, timeout=60_000)
+    qtbot.waitUntil(lambda: loop.losses.count >= 3, timeout=60_000)
     shown = len(notification_manager.records)
 
     os.kill(loop.engine.pid, signal.SIGKILL)
@@ -119,9 +120,9 @@ def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
     assert any("ended unexpectedly" in message for message in messages)
     np.testing.assert_array_equal(widget.labels.painter.canvas.codes, labels)
     assert panel.finetune_button.isEnabled()
-    steps_before = len(loop.steps)
+    steps_before = loop.losses.count
     panel.finetune_button.click()
-    qtbot.waitUntil(lambda: len(loop.steps) > steps_before, timeout=60_000)
+    qtbot.waitUntil(lambda: loop.losses.count > steps_before, timeout=60_000)
     assert loop.state is State.TRAINING
 
 
@@ -130,7 +131,7 @@ def test_closing_the_viewer_ends_the_engine_process_and_its_threads(loop_widget,
     viewer, widget = loop_widget
     paint_left_half(widget, viewer, qtbot, truth)
     widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(lambda: len(widget.loop.steps) >= 1, timeout=60_000)
+    qtbot.waitUntil(lambda: widget.loop.losses.count >= 1, timeout=60_000)
     engine = widget.loop.engine
 
     viewer.close()
@@ -162,7 +163,7 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
     loop, panel = widget.loop, widget.loop_panel
     paint_left_half(widget, viewer, qtbot, truth)
     panel.finetune_button.click()
-    qtbot.waitUntil(lambda: len(loop.steps) >= 3, timeout=60_000)
+    qtbot.waitUntil(lambda: loop.losses.count >= 3, timeout=60_000)
     panel.stop_button.click()
     qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
     chosen = tmp_path / "chosen.pt"
@@ -172,8 +173,8 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
 
     panel.finetune_button.click()  # a new engine, from the chosen model
     qtbot.waitUntil(lambda: loop.engine.settings.init == chosen, timeout=10_000)
-    begun = len(loop.steps)
-    qtbot.waitUntil(lambda: len(loop.steps) >= begun + 3, timeout=60_000)
+    begun = loop.losses.count
+    qtbot.waitUntil(lambda: loop.losses.count >= begun + 3, timeout=60_000)
     panel.stop_button.click()
     autosave, chosen_step = loop.settings.autosave, load_checkpoint(chosen).step
     qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)

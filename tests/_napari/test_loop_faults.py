@@ -22,7 +22,7 @@ def test_a_dead_engine_is_not_restarted_by_panning(loop_widget, qtbot, truth):
     loop = widget.loop
     paint_left_half(widget, viewer, qtbot, truth)
     loop.finetune()
-    qtbot.waitUntil(lambda: len(loop.steps) >= 2 and loop.prediction_updates > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: loop.losses.count >= 2 and loop.prediction_updates > 0, timeout=60_000)
     dead, generation = loop.engine, loop.generation
     os.kill(dead.pid, signal.SIGKILL)  # the OOM killer, say
     qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=30_000)
@@ -117,7 +117,7 @@ def test_a_run_ended_by_opening_another_segment_is_recorded_as_a_round(
     loop, rounds_file = widget.loop, widget.guide_panel.rounds.path
     paint_left_half(widget, viewer, qtbot, truth)
     loop.finetune()
-    qtbot.waitUntil(lambda: len(loop.steps) >= 2, timeout=60_000)
+    qtbot.waitUntil(lambda: loop.losses.count >= 2, timeout=60_000)
 
     engine = loop.engine
     widget.open_segment(str(write_segment(tmp_path / "20240404000000", 48, 64, 6, seed=6)))

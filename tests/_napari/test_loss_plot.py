@@ -7,7 +7,8 @@ import numpy as np
 from qtpy.QtGui import QPainter
 from qtpy.QtWidgets import QApplication
 
-from inkloop._napari._loss_plot import SMOOTHING, LossPlot
+from inkloop._napari._loss_plot import MAX_BINS, SMOOTHING, LossPlot, LossTrace
+from inkloop.engine import StepDone
 
 
 class _Plot(LossPlot):
@@ -34,7 +35,10 @@ def _shown(qtbot) -> _Plot:
 def test_a_long_run_is_drawn_in_a_bounded_number_of_points(qtbot, monkeypatch):
     plot = _shown(qtbot)
     losses = np.random.default_rng(0).random(100_000) + np.linspace(1, 0, 100_000)
-    plot.set_losses(losses)
+    trace = LossTrace()
+    for loss in losses:
+        trace.add(loss)
+    plot.show_trace(trace)
     drawn = []
     for method in ("drawPolygon", "drawPolyline"):
         monkeypatch.setattr(QPainter, method, lambda _painter, points: drawn.append(points))
@@ -61,10 +65,28 @@ def test_steps_arriving_one_by_one_are_repainted_together(qtbot, monkeypatch):
     plot = _shown(qtbot)
     asked = []  # the redraw timer calls Qt's update, not this
     monkeypatch.setattr(plot, "update", lambda *region: asked.append(region))
+    trace = LossTrace()
+    plot.show_trace(trace)
+    qtbot.waitUntil(lambda: plot.painted[-1] == plot.caption())
+    asked.clear()
     for step in range(100):
-        plot.add_loss(1 / (step + 1))
+        trace.add(1 / (step + 1))
+        plot.trace_grew()
         QApplication.processEvents()  # each StepDone comes in an event of its own
 
     assert not asked  # no repaint asked for per step
     assert plot.caption().endswith("(plot from 0.01 to 1.00)")
     qtbot.waitUntil(lambda: plot.painted[-1] == plot.caption())  # the redraw timer's repaint
+
+
+def test_a_day_of_steps_keeps_the_loop_small_and_its_panel_current(segment_widget):
+    widget = segment_widget
+    loop = widget.loop
+    for step in range(1, 50_001):  # a day at ~0.6 steps/s
+        loop.event_received.emit(StepDone(step, 1 / step, 1e-3, 64.0, 8, 0, None))
+
+    assert len(loop.losses.bins) <= MAX_BINS  # not a list of every step's event
+    assert loop.losses.count == 50_000
+    assert loop.last_step.step == 50_000
+    assert widget.loop_panel.plot.trace is loop.losses
+    assert widget.loop_panel.status.text().startswith("step 50000")

@@ -10,7 +10,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog
 
 from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
-from inkloop.engine import RunStarted, State, StateChanged
+from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged
 from inkloop.settings import (
     DECODER_WIDTHS,
     Augmentations,
@@ -19,7 +19,7 @@ from inkloop.settings import (
     TrainConfig,
 )
 from tests._helpers import tiny_model, tiny_training
-from tests._napari._gui import messages
+from tests._napari._gui import messages, paint_left_half
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
     assert panel.encoder.isEnabled()
     assert panel.output_stride.isEnabled()
     assert panel.depth.isEnabled()
-    assert not panel.clear_button.isEnabled()
+    assert panel.clear_button.isEnabled()  # a fresh model trained in the dock starts anew
 
 
 def test_loading_a_missing_model_says_so_and_changes_nothing(panel, tmp_path):
@@ -186,3 +186,43 @@ def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_
     assert (y1 - y0, x1 - x0) == loop.labels.segment.shape[1:]  # the whole view, not a corner
     assert not loop.state.running
     assert not any("Ink Loop" in message for message in messages(shown))  # no Failed
+
+
+def _run_and_stop(loop, qtbot) -> int:
+    """Train a few steps and stop, its weights autosaved: the last step."""
+    steps = loop.losses.count
+    loop.finetune()
+    qtbot.waitUntil(lambda: loop.losses.count >= steps + 2, timeout=60_000)
+    with qtbot.waitSignal(
+        loop.changed, check_params_cb=lambda e: isinstance(e, CheckpointSaved), timeout=60_000
+    ):
+        loop.stop()  # saves as it stops
+    return loop.last_step.step
+
+
+@pytest.mark.slow
+def test_a_model_chosen_again_starts_the_next_run_from_its_own_weights(
+    loop_widget, qtbot, truth, tmp_path
+):
+    viewer, widget = loop_widget
+    loop, panel = widget.loop, widget.model_panel
+    paint_left_half(widget, viewer, qtbot, truth)
+    first = _run_and_stop(loop, qtbot)
+    chosen = tmp_path / "chosen.pt"
+    with qtbot.waitSignal(loop.changed, check_params_cb=lambda e: isinstance(e, CheckpointSaved)):
+        panel.save_model(chosen)
+    assert panel.load_model(chosen)
+    assert _run_and_stop(loop, qtbot) > first + 1  # on from the chosen model's steps
+
+    generation = loop.generation
+    assert panel.load_model(chosen)  # the same file again: back to its weights
+    loop.finetune()
+    qtbot.waitUntil(lambda: loop.last_step.step <= first + 1, timeout=60_000)
+    assert (loop.generation, loop.engine.settings.init) == (generation + 1, chosen)
+    _run_and_stop(loop, qtbot)
+
+    panel.clear_button.click()  # a fresh model, though the last one was a fresh model too
+    loop.finetune()
+    qtbot.waitUntil(lambda: loop.last_step.step <= 1, timeout=60_000)
+    assert (loop.generation, loop.engine.settings.init) == (generation + 2, None)
+    loop.stop()

@@ -36,11 +36,11 @@ widget.loop_panel.finetune_button.click()
 loop = widget.loop
 
 def finished():
-    return (len(loop.steps) >= 2 and loop.prediction_updates >= 1) or loop.state.name == "FAILED"
+    return (loop.losses.count >= 2 and loop.prediction_updates >= 1) or loop.state.name == "FAILED"
 
 def report():
     with open(out, "w") as file:
-        json.dump({"steps": len(loop.steps), "updates": loop.prediction_updates,
+        json.dump({"steps": loop.losses.count, "updates": loop.prediction_updates,
                    "state": loop.state.name}, file)
 """
 

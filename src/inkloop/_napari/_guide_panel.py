@@ -115,7 +115,7 @@ class GuidePanel(QGroupBox):
         where the event that records a round is not heard: record it now."""
         loop = self.loop
         if loop.state.running:
-            steps = loop.steps[-1].step if loop.steps else 0
+            steps = loop.last_step.step if loop.last_step else 0
             self.rounds.record(str(loop.settings.autosave), steps)
 
     def go_next(self):

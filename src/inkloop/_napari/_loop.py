@@ -15,6 +15,7 @@ from pathlib import Path
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, Signal
 
+from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop._napari._view_preview import ViewPreview
 from inkloop.engine import (
@@ -70,13 +71,15 @@ class LoopSession(QObject):
         self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
         self.state = State.IDLE
         self.ready = False  # the engine process is set up
-        self.steps: list[StepDone] = []
+        self.last_step: StepDone | None = None
+        self.losses = LossTrace()  # every step's loss, binned: a day of training stays small
         self.validations: list[Validated] = []
         self.labels_sent = 0
         self.prediction_updates = 0
         self.closed = False
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self._autosaved: Path | None = None  # where the last engine saved what it trained
+        self._start_over = False  # the next engine leaves what this session trained behind
         self._preview_on_start = False
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
         self.overlay = PredictionOverlay(viewer, labels, self)
@@ -99,7 +102,7 @@ class LoopSession(QObject):
         whole segment: the user hears why, and the engine goes on with its settings.
         """
         settings = settings or self.next_settings()
-        if self.engine is not None and settings == self.settings:
+        if self.engine is not None and settings == self.settings and not self._start_over:
             return True
         if self.predicting:
             show_warning(PREDICTING)
@@ -136,10 +139,16 @@ class LoopSession(QObject):
         the model, its input and the model chosen to start from stay the same."""
         previous = self.settings
         kept = ("model", "composition", "init")
-        if any(getattr(settings, k) != getattr(previous, k) for k in kept):
+        if self._start_over or any(getattr(settings, k) != getattr(previous, k) for k in kept):
             self._autosaved = None
+        self._start_over = False
         saved = self._autosaved
         return dataclasses.replace(settings, init=saved) if saved else settings
+
+    def start_over(self) -> None:
+        """The next engine starts from the model chosen (``settings.init``, or new weights),
+        not from what this session's engines trained since: the same file chosen again."""
+        self._start_over = True
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training with ``settings`` (default: ``next_settings()``) and
@@ -274,7 +283,8 @@ class LoopSession(QObject):
         if isinstance(event, PredictionReady):
             self._show_prediction(event)
         elif isinstance(event, StepDone):
-            self.steps.append(event)
+            self.last_step = event
+            self.losses.add(event.loss)
         elif isinstance(event, Validated):
             self.validations.append(event)
         elif isinstance(event, StateChanged):

@@ -7,7 +7,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import button
-from inkloop._napari._loss_plot import LossPlot
+from inkloop._napari._loss_plot import LossPlot, LossTrace
 from inkloop.brush import NO_INK
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
@@ -60,10 +60,10 @@ class LoopPanel(QGroupBox):
         self.loop = loop
         if loop is not None:
             loop.changed.connect(self._show_event)
-        steps = loop.steps if loop else []  # another segment's numbers must not stay
-        self.plot.set_losses([step.loss for step in steps])
+        last = loop.last_step if loop else None  # another segment's numbers must not stay
+        self.plot.show_trace(loop.losses if loop else LossTrace())
         idle = READY_TEXT if loop is not None and _trainable(loop) else START_TEXT
-        self.status.setText(_step_text(steps[-1], loop.validations) if steps else idle)
+        self.status.setText(_step_text(last, loop.validations) if last else idle)
         self._show_state(loop.state if loop else State.IDLE)
         self.validation_button.setEnabled(loop is not None)
 
@@ -93,10 +93,10 @@ class LoopPanel(QGroupBox):
         if isinstance(event, StateChanged):
             self._show_state(event.state)
         elif isinstance(event, StepDone):
-            self.plot.add_loss(event.loss)
+            self.plot.trace_grew()
             self.status.setText(_step_text(event, self.loop.validations))
-        elif isinstance(event, Validated):
-            self.status.setText(_step_text(self.loop.steps[-1], self.loop.validations))
+        elif isinstance(event, Validated) and self.loop.last_step:
+            self.status.setText(_step_text(self.loop.last_step, self.loop.validations))
 
     def _show_state(self, state: State) -> None:
         has_loop = self.loop is not None
@@ -107,8 +107,8 @@ class LoopPanel(QGroupBox):
         self.pause_button.setChecked(state is State.PAUSED)
         self.pause_button.setText("Resume" if state is State.PAUSED else "Pause")
         self.pause_button.blockSignals(False)
-        if state in (State.STOPPED, State.FINISHED, State.FAILED) and self.loop.steps:
-            last = _step_text(self.loop.steps[-1], self.loop.validations)
+        if state in (State.STOPPED, State.FINISHED, State.FAILED) and self.loop.last_step:
+            last = _step_text(self.loop.last_step, self.loop.validations)
             self.status.setText(f"{state.value}: {last}")
 
     def _show_threshold(self, percent: int) -> None:

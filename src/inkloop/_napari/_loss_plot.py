@@ -64,16 +64,13 @@ class LossPlot(QWidget):
         self._redraw.setInterval(REDRAW_MS)
         self._redraw.timeout.connect(self.update)
 
-    def set_losses(self, losses) -> None:
-        """Show ``losses`` from scratch (another segment's, or none)."""
-        self.trace = LossTrace()
-        for loss in np.asarray(losses, dtype=float).tolist():
-            self.trace.add(loss)
+    def show_trace(self, trace: LossTrace) -> None:
+        """Draw ``trace`` (a loop's, shared: it grows as training steps) from now on."""
+        self.trace = trace
         self.update()
 
-    def add_loss(self, loss: float) -> None:
-        """One more step's loss; drawn with the others within REDRAW_MS."""
-        self.trace.add(float(loss))
+    def trace_grew(self) -> None:
+        """The trace has another step: drawn with the others within REDRAW_MS."""
         if not self._redraw.isActive():
             self._redraw.start()
 

@@ -58,7 +58,8 @@ FROM_CHECKPOINT = "The loaded model brings its own {}; clear it to choose here"
 class ModelPanel(QGroupBox):
     """Model checkpoints and the model/training settings of the next run (see `apply`)."""
 
-    #: the checkpoint the next run continues from (a Path), or None for a fresh model
+    #: the checkpoint the next run continues from (a Path), or None for a fresh model; also
+    #: when the same one is chosen again (its weights, not those trained since, come next)
     checkpoint_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -73,7 +74,9 @@ class ModelPanel(QGroupBox):
         self.checkpoint_label = QLabel()
         self.checkpoint_label.setObjectName("checkpoint_label")
         self.checkpoint_label.setWordWrap(True)
-        self.clear_button = button("Clear", "clear_model_button", "Back to a fresh model")
+        self.clear_button = button(
+            "Clear", "clear_model_button", "Back to a fresh model: the next run starts anew"
+        )
         self.in_use_label = QLabel()
         self.in_use_label.setObjectName("in_use_label")
         self.in_use_label.setWordWrap(True)
@@ -148,12 +151,12 @@ class ModelPanel(QGroupBox):
         if not path.is_file():
             show_error(f"No model loaded: {path} is not a file")
             return False
-        self._set_init(path)
+        self._set_init(path, chosen=True)
         return True
 
     def clear_model(self) -> None:
-        """Go back to a fresh model with this panel's settings."""
-        self._set_init(None)
+        """Go back to a fresh model with this panel's settings, also after training one."""
+        self._set_init(None, chosen=True)
 
     def save_model(self, path: str | Path) -> bool:
         """Have the engine write the current model to ``path`` (``.pt`` added if missing)."""
@@ -238,13 +241,12 @@ class ModelPanel(QGroupBox):
         self.advanced.setArrowType(arrow)
         set_quietly(self.advanced, "setChecked", shown)
 
-    def _set_init(self, path: Path | None) -> None:
-        changed = path != self.init
+    def _set_init(self, path: Path | None, chosen: bool = False) -> None:
+        changed = chosen or path != self.init
         self.init = path
         text = f"Continues from {path.name}" if path else "A fresh model (settings below)"
         self.checkpoint_label.setText(text)
         self.checkpoint_label.setToolTip(str(path or ""))
-        self.clear_button.setEnabled(path is not None)
         for control, tip, what in ((self.encoder, ENCODER_TIP, "encoder"),
                                    (self.depth, DEPTH_TIP, "depth"),
                                    (self.output_stride, OUTPUT_TIP, "output stride")):  # fmt: skip

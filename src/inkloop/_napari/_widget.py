@@ -200,8 +200,11 @@ class InkLoopWidget(QWidget):
             self.viewer.help = self.labels.layer.help
 
     def _load_model(self, checkpoint) -> None:
-        """Have the engine load a chosen model now: the Segment section then shows the layers
-        it reads, and a model that does not fit this stack says so at once."""
+        """The next run starts from the model chosen, not from what was trained since. The
+        engine loads one now: the Segment section then shows the layers it reads, and a
+        model that does not fit this stack says so at once."""
+        if self.loop is not None:
+            self.loop.start_over()
         if checkpoint is not None and self.warm_engine:
             self._warm_soon.start()
 
