@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,7 @@ def new_round(
     inked = supervised & (ink >= INK_LEVEL)
     return Round(
         number=number,
-        time=datetime.now(UTC).isoformat(timespec="seconds"),
+        time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         ink_pixels=int(np.count_nonzero(inked)),
         no_ink_pixels=int(np.count_nonzero(supervised) - np.count_nonzero(inked)),
         accepted_pixels=int(accepted_pixels),
