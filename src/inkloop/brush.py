@@ -56,6 +56,7 @@ def posterize(values: np.ndarray, levels: int) -> np.ndarray:
 
 
 UNLABELLED, NO_INK = 0, 1  # label codes; a labelled pixel of ink strength k (0..255) is 1 + k
+FULL_INK = NO_INK + 255  # the highest code
 
 
 def encode_labels(ink: np.ndarray, supervised: np.ndarray) -> np.ndarray:
@@ -106,6 +107,14 @@ class PredictionLabels:
 
 
 def decode_labels(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ink strength (uint8) and supervision (bool) from label codes."""
+    """Ink strength (uint8) and supervision (bool) from label codes; codes above FULL_INK
+    (napari's own label tools make them) raise ValueError rather than wrap round."""
+    highest = int(codes.max(initial=0))
+    if highest > FULL_INK:
+        raise ValueError(
+            f"label value {highest} is not an Ink Loop label (0 unlabelled, {NO_INK} no ink, up "
+            f"to {FULL_INK} full ink): paint with the Ink Loop dock's brush, not napari's "
+            "label tools"
+        )
     supervised = codes > UNLABELLED
     return (codes - supervised).astype(np.uint8), supervised

@@ -15,15 +15,26 @@ from inkloop.io import label_paths, load_labels, probability_map_message
 _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
 
 
+def _painting(labels_file: Path) -> list[LabelSession]:
+    """The sessions painting the segment whose label file is ``labels_file`` (any spelling)."""
+    labels_file = labels_file.resolve()
+    return [s for s in _PAINTING if label_paths(s.segment)[0].resolve() == labels_file]
+
+
 def flush_labels_of(segment) -> bool:
     """Finish writing the labels painted on ``segment`` (a Save under way, strokes not
     autosaved yet), so that opened again it starts from all of them, as the newest label
     files (the reader calls this); whether it is being painted."""
-    labels_file = label_paths(segment)[0].resolve()  # whatever path it was opened by
-    sessions = [s for s in _PAINTING if label_paths(s.segment)[0].resolve() == labels_file]
+    sessions = _painting(label_paths(segment)[0])  # whatever path it was opened by
     for session in sessions:
         session.autosaver.flush()
     return bool(sessions)
+
+
+def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:
+    """The session painting ``data`` (a layer's codes) whose own label file is
+    ``labels_file``: saving there is its Save."""
+    return next((s for s in _painting(labels_file) if s.layer.data is data), None)
 
 
 class LabelSession:

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+from napari.utils.notifications import show_error
+
+from inkloop._napari._labels import LABELS_KEY
+from inkloop._napari._labels_session import session_of_layer_data
 from inkloop.brush import decode_labels
 from inkloop.io import write_label_files
 
 
 def write_ink_labels(path: str, data, attributes: dict) -> list[str]:
-    """Write ``path`` (ink strength, 255 = ink) and its ``*_supervision_mask.png`` beside it."""
+    """Write ``path`` (ink strength, 255 = ink; ``.png`` added if it has no extension) and
+    its ``*_supervision_mask.png`` beside it. The labels a dock paints, saved as its segment's
+    own label files, go through the dock's Save: its autosaved copies are then stale.
+
+    Other layers are refused with a message and nothing written (napari hides a writer's
+    ValueError behind "not a valid writer").
+    """
     codes = np.asarray(data)
-    if codes.dtype != np.uint16 or codes.ndim != 2:
-        raise ValueError(
-            f"{attributes.get('name', 'this layer')} is not Ink Loop soft labels "
-            f"(2-D label codes); save it with napari's own writers"
+    name = attributes.get("name", "this layer")
+    if LABELS_KEY not in attributes.get("metadata", {}) or codes.ndim != 2:
+        show_error(
+            f"{name} was not saved: it is not Ink Loop soft labels (a segment's 'ink labels'); "
+            "save it with napari's own writers"
         )
-    return [str(written) for written in write_label_files(path, *decode_labels(codes))]
+        return []
+    target = Path(path) if Path(path).suffix else Path(path).with_suffix(".png")
+    session = session_of_layer_data(data, target)
+    if session is not None:
+        return [str(written) for written in session.save().result()]
+    try:
+        ink, supervised = decode_labels(codes)
+    except ValueError as error:
+        show_error(f"{name} was not saved: {error}")
+        return []
+    return [str(written) for written in write_label_files(target, ink, supervised)]
