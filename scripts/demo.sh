@@ -12,4 +12,4 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec .venv/bin/inkloop demo "$@"
 fi
 echo "demo: no display here; running the demo's loop headless into demo_out/" >&2
-exec .venv/bin/inkloop demo --headless demo_out "$@"
+exec .venv/bin/inkloop demo --headless demo_out --overwrite "$@"  # its own outputs, run again

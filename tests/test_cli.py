@@ -68,6 +68,21 @@ def test_demo_without_display_says_how_to_run_it(monkeypatch, capsys):
     assert "xvfb-run" in capsys.readouterr().err
 
 
+def test_demo_window_refuses_what_it_cannot_do_before_opening(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DISPLAY", ":99")  # refused before any window could try it
+    shot = tmp_path / "missing" / "demo.png"
+
+    assert main(["demo", "--screenshot", str(shot)]) == 1
+    assert capsys.readouterr().err == (
+        f"inkloop demo: error: cannot save the screenshot: {shot.parent}: folder does not exist\n"
+    )
+    assert main(["demo", "--device", "cpu", "--overwrite"]) == 1
+    assert capsys.readouterr().err == (
+        "inkloop demo: error: --device, --overwrite: only with --headless OUT_DIR (the window "
+        "trains on a click)\n"
+    )
+
+
 def test_console_script_help_lists_the_commands():
     result = subprocess.run(
         [sys.executable, "-m", "inkloop.cli", "--help"], capture_output=True, text=True, check=True

@@ -50,19 +50,40 @@ def add_demo(commands) -> None:
 def _demo(args) -> int:
     if args.headless is not None:
         return _demo_headless(args)
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
-        print(
-            "inkloop demo: error: no display; run the loop headless with `inkloop demo "
-            "--headless OUT_DIR`, or `xvfb-run -a inkloop demo --screenshot demo.png`",
-            file=sys.stderr,
-        )
+    problem = _window_problem(args)
+    if problem:
+        print(f"inkloop demo: error: {problem}", file=sys.stderr)
         return 1
     from inkloop._napari._demo import run_demo
 
     run_demo(screenshot=args.screenshot)
     return 0
+
+
+def _window_problem(args) -> str | None:
+    """Why the demo's window cannot open as asked, or None."""
+    from inkloop.demo import DEMO_SECONDS
+    from inkloop.io import check_writable
+
+    headless_only = {"--max-seconds": args.max_seconds != DEMO_SECONDS,
+                     "--device": args.device != "auto", "--quiet": args.quiet,
+                     "--overwrite": args.overwrite}  # fmt: skip
+    given = [option for option, set_ in headless_only.items() if set_]
+    if given:
+        return f"{', '.join(given)}: only with --headless OUT_DIR (the window trains on a click)"
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return (
+            "no display; run the loop headless with `inkloop demo --headless OUT_DIR`, or "
+            "`xvfb-run -a inkloop demo --screenshot demo.png`"
+        )
+    if args.screenshot is not None:
+        try:
+            check_writable(args.screenshot)
+        except ValueError as error:
+            return f"cannot save the screenshot: {error}"
+    return None
 
 
 def _demo_headless(args) -> int:

@@ -17,9 +17,11 @@ def run_demo(screenshot: Path | None = None) -> None:
     viewer.dims.set_current_step(0, viewer.dims.nsteps[0] // 2)
     viewer.window.resize(1400, 850)
     if screenshot is not None:
-        _settle(widget)
-        viewer.screenshot(str(screenshot), canvas_only=False)
-        viewer.close()
+        try:
+            _settle(widget)
+            viewer.screenshot(str(screenshot), canvas_only=False)
+        finally:  # an open viewer at interpreter exit aborts in Qt
+            viewer.close()
         return
     napari.run()
 
