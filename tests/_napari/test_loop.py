@@ -178,7 +178,7 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
     panel.stop_button.click()
     autosave, chosen_step = loop.settings.autosave, load_checkpoint(chosen).step
     qtbot.waitUntil(lambda: loop.state is State.STOPPED, timeout=30_000)
-    qtbot.waitUntil(lambda: loop._autosaved == autosave, timeout=30_000)  # the save at Stop
+    qtbot.waitUntil(lambda: loop.trained.saved == autosave, timeout=30_000)  # the save at Stop
     assert load_checkpoint(autosave).step > chosen_step
 
     widget.model_panel.lr.setValue(widget.model_panel.lr.value() / 2)  # new settings

@@ -7,16 +7,15 @@ Qt signal, so every layer change happens on the GUI thread.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, Signal
 
 from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
+from inkloop._napari._trained import TrainedWeights
 from inkloop._napari._view_preview import ViewPreview
 from inkloop.engine import (
     CheckpointSaved,
@@ -78,8 +77,7 @@ class LoopSession(QObject):
         self.prediction_updates = 0
         self.closed = False
         self.predicted_step: int | None = None  # weights behind the last complete preview
-        self._autosaved: Path | None = None  # where the last engine saved what it trained
-        self._start_over = False  # the next engine leaves what this session trained behind
+        self.trained = TrainedWeights()  # the next engine starts from them, or not
         self._preview_on_start = False
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
         self.overlay = PredictionOverlay(viewer, labels, self)
@@ -98,11 +96,11 @@ class LoopSession(QObject):
         whether an engine with those settings runs.
 
         Different ``settings`` (default: ``next_settings()``) replace the process; the weights
-        trained so far carry over where they fit (`_continued`). Not while it predicts the
+        trained so far carry over where they fit (`TrainedWeights`). Not while it predicts the
         whole segment: the user hears why, and the engine goes on with its settings.
         """
         settings = settings or self.next_settings()
-        if self.engine is not None and settings == self.settings and not self._start_over:
+        if self.engine is not None and settings == self.settings and not self.trained.starting_over:
             return True
         if self.predicting:
             show_warning(PREDICTING)
@@ -110,7 +108,8 @@ class LoopSession(QObject):
         if self.engine is not None:
             self.engine.close()
             self.engine = None
-        engine_settings = self._continued(settings)  # also after a server could not be reached
+        # also after a server could not be reached
+        engine_settings = self.trained.next_settings(settings, self.settings)
         self.settings = settings  # the next try starts with them
         ink, supervised = self.labels.labels()
         args = (self.labels.segment.path, ink, supervised, engine_settings)
@@ -133,22 +132,6 @@ class LoopSession(QObject):
         if engine_settings.init is not None:
             self._start_preview()
         return True
-
-    def _continued(self, settings: EngineSettings) -> EngineSettings:
-        """``settings`` starting from the weights this session's engines saved last, while
-        the model, its input and the model chosen to start from stay the same."""
-        previous = self.settings
-        kept = ("model", "composition", "init")
-        if self._start_over or any(getattr(settings, k) != getattr(previous, k) for k in kept):
-            self._autosaved = None
-        self._start_over = False
-        saved = self._autosaved
-        return dataclasses.replace(settings, init=saved) if saved else settings
-
-    def start_over(self) -> None:
-        """The next engine starts from the model chosen (``settings.init``, or new weights),
-        not from what this session's engines trained since: the same file chosen again."""
-        self._start_over = True
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training with ``settings`` (default: ``next_settings()``) and
@@ -223,7 +206,8 @@ class LoopSession(QObject):
         if self.predicting:
             show_warning(PREDICTING)
             return False
-        self.remote, self.ready, self._autosaved = remote, False, None
+        self.remote, self.ready = remote, False
+        self.trained.forget()
         if self.engine is not None:
             self.engine.close()
             self.engine = None
@@ -303,7 +287,7 @@ class LoopSession(QObject):
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
             if event.autosave and self.engine is not None:  # not a closed engine's, late
-                self._autosaved = Path(event.path)  # here, or on the engine server
+                self.trained.autosaved(event.path)  # here, or on the engine server
         if isinstance(event, (SegmentPredicted, Failed, Notice)):  # done, failed or cancelled
             self._segment_requests.discard(event.request)
         self.changed.emit(event)

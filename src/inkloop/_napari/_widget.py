@@ -204,7 +204,7 @@ class InkLoopWidget(QWidget):
         engine loads one now: the Segment section then shows the layers it reads, and a
         model that does not fit this stack says so at once."""
         if self.loop is not None:
-            self.loop.start_over()
+            self.loop.trained.start_over()
         if checkpoint is not None and self.warm_engine:
             self._warm_soon.start()
 
