@@ -80,7 +80,7 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
     assert info["provenance"]["labels"]["hash"] == round_.labels_hash
 
 
-def test_a_prediction_image_starts_the_labels_and_undoes(segment_widget, tmp_path):
+def test_a_prediction_image_starts_the_labels_and_undoes(segment_widget, tmp_path, qtbot):
     widget = segment_widget
     canvas_codes = widget.labels.painter.canvas.codes
     height, width = canvas_codes.shape
@@ -92,7 +92,9 @@ def test_a_prediction_image_starts_the_labels_and_undoes(segment_widget, tmp_pat
     guide = widget.guide_panel
     guide.threshold.setValue(0.5)
     guide.soft.setChecked(False)
-    assert guide.load_prediction(str(tmp_path / "gp.png"))
+    with qtbot.waitSignal(guide.load_prediction(str(tmp_path / "gp.png")).finished):
+        assert not guide.load_button.isEnabled()  # read off the GUI thread, one at a time
+    assert guide.load_button.isEnabled()
     mask = np.asarray(widget.labels.segment.mask)
     ink, supervised = widget.labels.labels()
     assert (supervised == mask | (np.arange(height)[:, None] < 4) & (np.arange(width) < 4)).all()
@@ -105,7 +107,9 @@ def test_a_prediction_image_starts_the_labels_and_undoes(segment_widget, tmp_pat
     write_png(tmp_path / "small.png", prediction[:-1])
     shown = len(messages(0))
     before = widget.labels.painter.canvas.codes.copy()
-    assert not guide.load_prediction(str(tmp_path / "small.png"))
+    with qtbot.waitSignal(guide.load_prediction(str(tmp_path / "small.png")).finished):
+        pass
+    assert guide.load_button.isEnabled()
     assert any("is 63 x 96 pixels but" in m for m in messages(shown))
     np.testing.assert_array_equal(widget.labels.painter.canvas.codes, before)
 
@@ -147,3 +151,18 @@ def test_next_ranks_one_at_a_time_and_waits_for_g_to_move(segment_widget, monkey
     assert "G" in {str(key) for key in layer.keymap}
     guide.set_loop(None)
     assert "G" not in {str(key) for key in layer.keymap}  # no Next for a closed loop
+
+
+def test_a_stack_that_cannot_be_read_is_said_once_and_check_stack_works_again(
+    segment_widget, qtbot
+):
+    guide, segment = segment_widget.guide_panel, segment_widget.labels.segment
+    for layer in (segment.path / "layers").iterdir():
+        layer.unlink()  # the drive went away, say
+    shown = len(messages(0))
+
+    guide.check_button.click()
+
+    qtbot.waitUntil(lambda: guide.check_button.isEnabled())  # no error raised on the GUI
+    (message,) = messages(shown)
+    assert message.startswith("Ink Loop: the stack could not be read:")

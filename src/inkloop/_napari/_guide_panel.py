@@ -122,21 +122,36 @@ class GuidePanel(QGroupBox):
         """Visit the next box to label (or rank first); the box, or None while ranking."""
         return self.next_region.go()
 
-    def load_prediction(self, path: str) -> bool:
+    def load_prediction(self, path: str):
         """Label the unlabelled papyrus from the prediction image ``path`` (one undoable
-        stroke); on bad input, one message and nothing changes."""
-        labels = self.loop.labels
-        threshold, soft = self.threshold.value(), self.soft.isChecked()
-        try:
-            ink, supervised, _ = labels_from_prediction(labels.segment, path, threshold, soft)
-        except (OSError, ValueError) as error:
-            show_error(f"Prediction not loaded: {error}")
-            return False
-        painter = labels.painter
+        stroke), read off the GUI thread (seconds for a whole segment); on bad input, one
+        message and nothing changes. The worker reading it."""
+        loop, threshold, soft = self.loop, self.threshold.value(), self.soft.isChecked()
+        self.load_button.setEnabled(False)
+        worker = create_worker(  # its errors are said here, not raised again on the GUI
+            labels_from_prediction, loop.labels.segment, path, threshold, soft,
+            _start_thread=False, _ignore_errors=True,
+        )  # fmt: skip
+        worker.returned.connect(lambda labels: self._label_from(loop, path, *labels[:2]))
+        worker.errored.connect(lambda error: self._prediction_failed(loop, error))
+        worker.start()
+        return worker
+
+    def _label_from(self, loop, path: str, ink, supervised) -> None:
+        if loop is not self.loop:  # another segment's by now
+            return
+        self.load_button.setEnabled(True)
+        painter = loop.labels.painter
         codes = np.where(supervised & (painter.canvas.codes == 0), ink.astype(np.uint16) + 1, 0)
         painter.accept_box((0, 0, *codes.shape), codes.astype(np.uint16))
         show_info(f"Labelled {int((codes > 0).sum()):,} pixels from {path}; Ctrl+Z undoes it")
-        return True
+
+    def _prediction_failed(self, loop, error: Exception) -> None:
+        if loop is self.loop:
+            self.load_button.setEnabled(True)
+        if not isinstance(error, (OSError, ValueError)):
+            raise error  # a bug: napari shows it whole
+        show_error(f"Prediction not loaded: {error}")
 
     def check_stack(self) -> None:
         """Read the layers' profile off the GUI thread (seconds on a compressed or remote
@@ -145,7 +160,7 @@ class GuidePanel(QGroupBox):
         segment, loop = self.loop.labels.segment, self.loop
         self.check_button.setEnabled(False)
         self.check_result.setText("Reading the layers…")
-        worker = create_worker(_profile, segment, _start_thread=False)
+        worker = create_worker(_profile, segment, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda profile: self._show_profile(loop, profile))
         worker.errored.connect(lambda error: self._profile_failed(loop, error))
         worker.start()
