@@ -6,39 +6,46 @@
 # device tool brings it back) or gpu_out/.
 #
 #   device run: bash scripts/gpu_check.sh                 (carry: .whl .real_dev)
-#   a second call, the other parts:   PARTS="quality train" bash …
-#   a third, with the dask cluster part:  PARTS=predict PREDICT_PARTS="speed cluster" bash …
+#   a second call, prediction:        PARTS=predict bash …
+#   with the dask cluster part:       PARTS=predict PREDICT_PARTS="speed cluster" bash …
 #   dry run here, on the CPU, small:  DEVICE=cpu QUICK=1 PARTS=all bash scripts/gpu_check.sh
 #
-# The parts (PARTS: a list, or all) run in the order of what they are needed for, each with a
-# time limit, inside one overall budget (SECONDS_BUDGET, under the device call's 600 s). The
-# default is what one call has room for and is newest: tests (prediction out of GPU memory
-# among them, fourteenth session), the candidate, and predict (the same figures as in the
-# thirteenth session of 2026-12-04 are expected, docs/gpu_check_20261204_thirteenth.json;
-# the 30 s protocol with the defaults was measured in the twelfth).
+# The parts (PARTS: a list, or all) run in the order below, which is their order of
+# importance, each with a time limit, inside one overall budget (SECONDS_BUDGET, under the
+# device call's 600 s). They do not all fit in one call. The default, "tests quality train
+# candidate", is the defaults' figures first (not measured on a GPU since the defaults became
+# four encoder stages and an output at 1/4 on 2026-12-05): the tests (~1 min on an H200), the
+# 30 s protocol (~5 min) and the pipeline (~2 min), estimates from the calls of 2026-12-04;
+# the candidate then gets what is left (a minute or so: one or two of its runs). predict
+# needs a call of its own (its limits: 350 s). A part
+# cut by the overall budget, or left no time, is reported and does not fail the run; one
+# that fails or overruns its own limit does (exit 1).
 #   tests          the gpu-marked tests
 #   quality        the real-crop protocol at 30 s, three seeds, with the defaults (on CUDA:
-#                  batches of 32: 0.462 and 0.576 on an H200, docs/quality.md)
-#   candidate      the same with CANDIDATE added, the training options that might become the
-#                  GPU's defaults next (default: the z-stem with the middle 9 layers, which
-#                  raised both 300 s medians on the Zen 4 CPU and costs a GPU little; CUDA
-#                  graphs, the one before, scored as the defaults do at 30 s)
-#   predict        whole-segment prediction of a 16 x 8192² segment in-process (and on dask
-#                  with PREDICT_PARTS="speed cluster"), then where its time goes
-#                  (bench_predict's stages)
+#                  batches of 32: 0.462 and 0.576 on an H200 with five stages and the full
+#                  decoder, docs/quality.md)
 #   train          the training pipeline against its step ceiling at the default batch, its
 #                  batches made by worker processes (the default on a GPU) and by one thread;
 #                  then in batches of 8, then from CUDA graphs; for the default and the
 #                  graphs also each stage's host milliseconds a step and the step's waits for
 #                  the GPU, by line (bench_train --stages)
+#   candidate      the 30 s protocol with CANDIDATE added, the training options that might
+#                  become the GPU's defaults next (default: the z-stem with the middle 9
+#                  layers, which raised both 300 s medians on the Zen 4 CPU at full
+#                  resolution and costs a GPU little, but on top of the output at 1/4 lost
+#                  three pairs of four there; CUDA graphs, the one before, scored as the
+#                  defaults do at 30 s)
+#   predict        whole-segment prediction of a 16 x 8192² segment in-process (and on dask
+#                  with PREDICT_PARTS="speed cluster"), then where its time goes
+#                  (bench_predict's stages)
 # bench_quality prints each run to its .err as it ends, so a run the budget cuts keeps them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_out}
 device=${DEVICE:-cuda}
 budget=${SECONDS_BUDGET:-580}
-parts=" ${PARTS:-tests candidate predict} "
-[ "$parts" = " all " ] && parts=" tests quality candidate train predict "
+parts=" ${PARTS:-tests quality train candidate} "
+[ "$parts" = " all " ] && parts=" tests quality train candidate predict "
 candidate=${CANDIDATE:---z-stem 8 --z-count 9}
 [ "$device" = cuda ] || candidate=${candidate//--cuda-graphs/}  # graphs need CUDA
 mkdir -p "$out"
@@ -63,14 +70,16 @@ fi
 wanted() { [[ $parts == *" $1 "* ]]; }
 
 step() {  # step NAME SECONDS COMMAND...: run with a time limit (and inside the budget), keep its output
-  local name=$1 limit=$2 left=$((budget - SECONDS))
+  local name=$1 limit=$2 left=$((budget - SECONDS)) cut=""
   shift 2
-  [ "$left" -lt "$limit" ] && limit=$left
-  if [ "$limit" -lt 10 ]; then echo "== $name: no time left" >&2; status=1; return; fi
+  [ "$left" -lt "$limit" ] && limit=$left cut=1
+  if [ "$limit" -lt 10 ]; then echo "== $name: no time left in the budget" >&2; return; fi
   echo "== $name (up to ${limit} s, at ${SECONDS} s)" >&2
   timeout "$limit" "$@" > "$out/$name.out" 2> "$out/$name.err"
   local rc=$?
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -eq 124 ] && [ -n "$cut" ]; then
+    echo "$name: cut by the budget at ${SECONDS} s (what it finished is in $out/$name.err)" >&2
+  elif [ "$rc" -ne 0 ]; then
     status=1
     echo "$name failed (exit $rc$([ "$rc" -eq 124 ] && echo ', out of time'))" >&2
     tail -n 5 "$out/$name.err" >&2
@@ -94,6 +103,18 @@ wanted tests && step gpu_tests 120 python3 -m pytest -q -m gpu -p no:cacheprovid
 # change with inkloop's defaults, and the device call has no room for both)
 wanted quality && step bench_quality 450 python3 benchmarks/bench_quality.py \
   --device "$device" --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}"
+if wanted train; then
+  step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
+    --skip-quality --steps "$steps" --stages "${workers[@]}"
+  step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
+    --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
+  # and in batches of 8, the CPU's (the pipeline's share of its ceiling was 0.87 there)
+  step bench_train_batch8 60 python3 benchmarks/bench_train.py --device "$device" \
+    --cache "$cache" --skip-quality --steps "$steps" --batch-size 8 "${workers[@]}"
+  [ "$device" = cuda ] && step bench_train_graphs 60 python3 benchmarks/bench_train.py \
+    --device "$device" --cache "$cache" --skip-quality --steps "$steps" --stages --cuda-graphs \
+    "${workers[@]}"
+fi
 if wanted candidate && [ -n "${candidate// /}" ]; then
   step bench_quality_candidate 450 python3 benchmarks/bench_quality.py --device "$device" \
     --loops inkloop --no-synthetic --cache "$cache" "${quality[@]}" --train-options="$candidate"
@@ -110,17 +131,5 @@ if wanted predict; then
   # where the speed part's time goes (its own call: a cut here keeps the figures above)
   step bench_predict_stages 150 python3 benchmarks/bench_predict.py --device "$device" \
     --cache "$cache" --size "$size" --parts stages
-fi
-if wanted train; then
-  step bench_train 60 python3 benchmarks/bench_train.py --device "$device" --cache "$cache" \
-    --skip-quality --steps "$steps" --stages "${workers[@]}"
-  step bench_train_threads 60 python3 benchmarks/bench_train.py --device "$device" \
-    --cache "$cache" --skip-quality --steps "$steps" --loader-workers 0
-  # and in batches of 8, the CPU's (the pipeline's share of its ceiling was 0.87 there)
-  step bench_train_batch8 60 python3 benchmarks/bench_train.py --device "$device" \
-    --cache "$cache" --skip-quality --steps "$steps" --batch-size 8 "${workers[@]}"
-  [ "$device" = cuda ] && step bench_train_graphs 60 python3 benchmarks/bench_train.py \
-    --device "$device" --cache "$cache" --skip-quality --steps "$steps" --stages --cuda-graphs \
-    "${workers[@]}"
 fi
 exit $status
