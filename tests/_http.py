@@ -16,23 +16,27 @@ from inkloop.io import write_png
 
 #: the login /private/ asks for, as the community's data server asks for one
 LOGIN = ("registeredusers", "only")
+LAG_S = 1.0  # how long /lagging/ holds its answers, unless the test lets them go sooner
 
 
 class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the folder, except under /missing/ (404), /stall/ (never answers),
-    /truncate/ (chunks cut off halfway) and /private/ (401 without `LOGIN`). Records every
-    path asked for."""
+    /truncate/ (chunks cut off halfway), /private/ (401 without `LOGIN`), /unlisted/ (no
+    folder listings: 404) and /lagging/ (all but zarr.json answered after `LAG_S`, or once
+    ``release`` is set). Records every path asked for, and those refused a login."""
 
     def do_HEAD(self):
         if self._allowed():
-            self.path = self.path.removeprefix("/private")
+            self.path = self._unlisted(self.path.removeprefix("/private"))
             super().do_HEAD()
 
     def do_GET(self):
         self.server.requests.append(self.path)
+        if "/lagging/" in self.path and not self.path.endswith("/zarr.json"):
+            self.server.release.wait(LAG_S)
         if not self._allowed():
             return
-        self.path = self.path.removeprefix("/private")
+        self.path = self.path.removeprefix("/private").replace("/lagging/", "/", 1)
         if self.path.startswith("/missing/"):
             self.send_error(404)
         elif self.path.startswith("/stall/"):
@@ -40,14 +44,26 @@ class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
         elif self.path.startswith("/truncate/") and "/c/" in self.path:
             self._send_half(self.path.removeprefix("/truncate"))
         else:
-            self.path = self.path.removeprefix("/truncate")
+            self.path = self._unlisted(self.path.removeprefix("/truncate"))
             super().do_GET()
+
+    def _unlisted(self, path: str) -> str:
+        """``path`` without /unlisted/, noting whether it was there."""
+        self.listed = not path.startswith("/unlisted/")
+        return path.removeprefix("/unlisted")
+
+    def list_directory(self, path):
+        if self.listed:
+            return super().list_directory(path)
+        self.send_error(404)
+        return None
 
     def _allowed(self) -> bool:
         """Whether the request may go on; a 401 asking for a login is sent if not."""
         expected = "Basic " + base64.b64encode(":".join(LOGIN).encode()).decode()
         if not self.path.startswith("/private/") or self.headers["Authorization"] == expected:
             return True
+        self.server.refused.append(self.path)  # before the answer: the client has it after
         self.send_response(401)
         self.send_header("WWW-Authenticate", 'Basic realm="data"')
         self.send_header("Content-Length", "0")
@@ -84,10 +100,11 @@ def write_served_segment(root: Path, name: str, synthetic) -> np.ndarray:
 
 @contextmanager
 def serve(root: Path):
-    """Serve ``root`` on 127.0.0.1; yields the base URL and the server (``requests``)."""
+    """Serve ``root`` on 127.0.0.1; yields the base URL and the server (``requests``,
+    ``refused``)."""
     handler = lambda *a: MisbehavingHandler(*a, directory=str(root))  # noqa: E731
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.requests, server.release = [], threading.Event()
+    server.requests, server.refused, server.release = [], [], threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

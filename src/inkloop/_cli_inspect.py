@@ -10,6 +10,7 @@ from inkloop._cli_predict import check_model_file
 from inkloop.checkpoint import CHECKPOINT_SUFFIXES
 from inkloop.io import segment_location
 from inkloop.io._images import IMAGE_SUFFIXES
+from inkloop.io._remote import shown_location
 
 
 def add_inspect(commands) -> None:
@@ -43,12 +44,16 @@ def _info(args) -> int:
     if _is_checkpoint(args.segment):
         from inkloop.checkpoint import describe_checkpoint
 
-        print(json.dumps(describe_checkpoint(args.segment)))
+        described = describe_checkpoint(args.segment)
+        provenance = described["provenance"]
+        if "segment_path" in provenance:  # earlier versions recorded a URL's login too
+            provenance["segment_path"] = shown_location(provenance["segment_path"])
+        print(json.dumps(described))
         return 0
     segment = open_segment(args.segment)
     report = {
         "name": segment.name,
-        "path": str(segment.path),
+        "path": shown_location(segment.path),
         "format": segment.format,
         "shape": list(segment.shape),
         "dtype": str(segment.dtype),

@@ -48,11 +48,12 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     """What a checkpoint records about the data it was trained on: the segment, the labels'
     counts and hash, and the rounds file that tells which round they were."""
     from inkloop.io import rounds_path
+    from inkloop.io._remote import shown_location
     from inkloop.rounds import labels_hash
 
     return {
         "segment": segment.name,
-        "segment_path": str(segment.path),
+        "segment_path": shown_location(segment.path),  # a URL's login stays out of the file
         "segment_layers": segment.shape[0],
         "labels": {**labels.summary(), "hash": labels_hash(labels.ink, labels.supervised)},
         "rounds_file": str(rounds_path(segment)),

@@ -1,16 +1,18 @@
 """Segments over HTTP(S): a (OME-)zarr read lazily through fsspec, only the chunks asked for.
 
-The mask and label files beside the zarr are fetched once into a local folder, which is
-where the user's labels are then saved (the server is never written to). Every failure
-of the server (no answer in time, 404, a dropped connection, a truncated chunk) becomes
-one SegmentError naming the URL. A server that asks for a login (the community's data
-server does) gets it from ~/.netrc, as curl and wget do.
+The mask and label files beside the zarr are fetched once into a local folder (one for all
+spellings of the URL), where the user's labels are then saved (the server is never written
+to). Every failure of the server (no answer in time, 404, a dropped connection, a truncated
+chunk) becomes one SegmentError naming the URL; a chunk it lacks reads blank, told once. A
+server that asks for a login (the data server does) gets it from ~/.netrc, as curl does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,11 +20,21 @@ from urllib.parse import urlsplit
 from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 
+try:
+    from zarr.storage import WrapperStore
+except ImportError:  # zarr 2 (Python 3.10) reads no URL: `open_zarr_url` says so
+    WrapperStore = object
+
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 # where remote segments' local folders are: the side files fetched, the labels painted on
 # them, their models and rounds. User data, so not in ~/.cache, which cleaners empty
 DATA_ENV = "INKLOOP_DATA"
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
+_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+_NOT_A_ZARR = (  # the data server also offers segments as folders of TIFF layers
+    "not found on the server (404): no zarr.json, .zarray or .zgroup there. Over HTTP inkloop "
+    "reads only (OME-)Zarr: download a folder of TIFF layers (wget -r, rclone), open it from disk"
+)
 
 
 def is_url(path) -> bool:
@@ -35,26 +47,50 @@ def segment_location(text: str) -> str | Path:
     return text if is_url(text) else Path(text)
 
 
+def shown_location(path) -> str:
+    """A segment's path or URL as messages and files show it: a URL without its login."""
+    return without_login(path) if is_url(path) else str(path)
+
+
+def canonical_url(url: str) -> str:
+    """``url`` spelled one way: no login, scheme and host in lower case, no repeated or final
+    "/" in its path. A URL spelled so is left as it is (its folder's name stays the same)."""
+    parts = urlsplit(without_login(url))
+    path = re.sub("/{2,}", "/", parts.path).rstrip("/")
+    return parts._replace(
+        scheme=parts.scheme.lower(), netloc=parts.netloc.lower(), path=path
+    ).geturl()
+
+
 def local_folder(url: str, base: str | Path | None = None) -> Path:
     """The local folder of a remote segment under ``base`` (default: `DATA_ENV`, else
-    ``$XDG_DATA_HOME/inkloop/remote``): its side files and labels; a chunk cache's chunks."""
+    ``$XDG_DATA_HOME/inkloop/remote``): its side files and labels; a chunk cache's chunks.
+    Every spelling of the URL (`canonical_url`) names the same folder."""
+    return _folder(canonical_url(url), base)
+
+
+def _folder(url: str, base: str | Path | None) -> Path:
+    """The folder named by ``url`` as spelled."""
     base = Path(base).expanduser() if base else _data_home()
-    url = without_login(url)  # a login written into the URL names no folder, nor moves one
     parts = urlsplit(url.rstrip("/"))
     digest = hashlib.sha1(url.encode()).hexdigest()[:10]
     return base / parts.netloc.replace(":", "_") / f"{Path(parts.path).name}-{digest}"
 
 
 def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
-    """Move what earlier versions kept for ``url`` in a cache folder (~/.cache/inkloop/remote,
-    ``$INKLOOP_CACHE``, or a chunk cache ``cache``) into ``folder``, if it has none yet: the
-    labels painted there and the segment's models, which cache cleaners would delete."""
+    """Move what earlier versions kept for ``url`` into ``folder``, if it has none yet: from
+    a cache folder (~/.cache/inkloop/remote, ``$INKLOOP_CACHE``, or a chunk cache ``cache``),
+    which cache cleaners would empty, or from the folder the URL as typed named (a final "/",
+    say): the labels painted there and the segment's models."""
     if folder.exists():
         return
     old_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    homes = [cache, os.environ.get("INKLOOP_CACHE"), old_cache / "inkloop" / "remote"]
-    for earlier in (local_folder(url, home) for home in homes if home):
-        if earlier.is_dir():
+    caches = [cache, os.environ.get("INKLOOP_CACHE"), old_cache / "inkloop" / "remote"]
+    spellings = (canonical_url, without_login)  # earlier versions: the URL as typed
+    candidates = [_folder(without_login(url), folder.parent.parent)]  # beside it, as typed
+    candidates += [_folder(spelled(url), home) for home in caches if home for spelled in spellings]
+    for earlier in candidates:
+        if earlier != folder and earlier.is_dir():
             folder.mkdir(parents=True)
             for entry in earlier.iterdir():
                 if entry.name != "chunks":  # a chunk cache stays a cache
@@ -82,25 +118,23 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
 
     try:
         from fsspec.implementations.http import HTTPFileSystem  # noqa: F401  (needs aiohttp)
+        from zarr.storage import FsspecStore  # noqa: F401  (zarr 3)
     except ImportError as error:
         raise SegmentError(
-            f"{url}: reading segments over HTTP needs fsspec and aiohttp: "
-            "pip install 'napari-inkloop[remote]'"
+            f"{without_login(url)}: reading segments over HTTP needs fsspec, aiohttp and zarr 3 "
+            "(Python 3.11+): pip install 'napari-inkloop[remote]'"
         ) from error
     store = _http_store(url, timeout)
     if cache:
         from inkloop.io._chunk_cache import ChunkCache
 
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
+    store = RemoteStore(store, url)
     try:
-        return guarded(url, lambda: zarr.open(store, mode="r"))
+        return guarded(url, lambda: zarr.open(store, mode="r"), store)
     except SegmentError as error:
-        if isinstance(error.__cause__, FileNotFoundError) and _exists(url, timeout):
-            raise SegmentError(
-                f"{without_login(url)}: not a zarr (no zarr.json, .zgroup or .zarray there). "
-                "Over HTTP inkloop reads (OME-)Zarr; download a folder of TIFF layers "
-                "(wget -r, rclone) and open it from disk"
-            ) from error
+        if isinstance(error.__cause__, FileNotFoundError):  # no zarr.json, .zarray, .zgroup
+            raise SegmentError(f"{without_login(url)}: {_NOT_A_ZARR}") from error.__cause__
         raise
 
 
@@ -126,24 +160,16 @@ def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path 
     return target
 
 
-def _exists(url: str, timeout: float) -> bool:
-    """Whether the server has something at ``url`` (a folder's listing, a file)."""
-    import fsspec
-
-    fs = fsspec.filesystem("http", client_kwargs=_client_kwargs(timeout))
-    try:
-        return guarded(url, lambda: fs.exists(url))
-    except SegmentError:
-        return False  # the zarr's own error, already on its way, says enough
-
-
-def guarded(url: str, read):
-    """``read()``, with any failure of the server raised as one SegmentError naming ``url``."""
+def guarded(url: str, read, store=None):
+    """``read()``, with any failure of the server raised as one SegmentError naming ``url``;
+    the reads of ``store`` (a `RemoteStore`) it left running end first."""
     try:
         return read()
     except SegmentError:
         raise
     except Exception as error:  # aiohttp, asyncio, fsspec and codecs raise many types
+        if store is not None:
+            store.settle()
         raise SegmentError(f"{without_login(url)}: {_describe(error, url)}") from error
 
 
@@ -156,14 +182,75 @@ class GuardedArray:
         self.chunks = array.chunks
 
     def __getitem__(self, key):
-        return guarded(self.url, lambda: self.array[key])
+        return guarded(self.url, lambda: self.array[key], self.array.store)
+
+
+class RemoteStore(WrapperStore):
+    """The store of a remote zarr: warns once per array of a chunk missing on the server, and
+    knows the reads it has running. zarr reads several keys at once (asyncio.gather) and,
+    when one fails, leaves the others running: `settle` lets them end before the error is
+    told, else they end at exit, after the loop closed ('Event loop is closed')."""
+
+    def __init__(self, store, url: str) -> None:
+        super().__init__(store)
+        self.url = url
+        self._arrays: set[str] = set()  # where array or group metadata was found
+        self._warned: set[str] = set()
+        self._reads: set[asyncio.Task] = set()
+        self._loop, self._pid = None, os.getpid()
+
+    def _with_store(self, store):
+        return type(self)(store, self.url)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_reads": set(), "_loop": None}  # tasks stay in this process
+
+    async def get(self, key, prototype, byte_range=None):
+        task = asyncio.current_task()
+        if task not in self._reads:
+            self._loop, self._pid = asyncio.get_running_loop(), os.getpid()
+            self._reads.add(task)
+            task.add_done_callback(self._reads.discard)
+        value = await self._store.get(key, prototype, byte_range)
+        folder, _, name = key.rpartition("/")
+        if name in _METADATA:
+            if value is not None:
+                self._arrays.add(folder)
+        elif value is None:
+            self._warn_missing(key)
+        return value
+
+    def settle(self) -> None:
+        """Wait until the reads running now have ended, their errors collected (in the
+        process that started them: in a forked one no thread runs their loop)."""
+        if self._reads and self._pid == os.getpid():
+            asyncio.run_coroutine_threadsafe(self._ended(), self._loop).result()
+
+    async def _ended(self) -> None:
+        loop = asyncio.get_running_loop()  # not a forked parent's: those never end here
+        reads = [read for read in self._reads if read.get_loop() is loop]
+        await asyncio.gather(*reads, return_exceptions=True)  # the first error was told
+
+    def _warn_missing(self, key: str) -> None:
+        # A warning, not an error: zarr writers leave out chunks that hold only the fill
+        # value (zarr-python 3 by default), so a segment's blank margins may well be 404s
+        array = max((a for a in self._arrays if key.startswith(f"{a}/")), key=len, default="")
+        if array not in self._warned:
+            self._warned.add(array)
+            notify(
+                f"{without_login(self.url)}: chunk {key} is missing on the server (404); it "
+                "reads as the fill value (blank), as zarr reads a chunk never written. If "
+                "the server lost it, that part of the segment is wrong. Other missing chunks "
+                f"of {f'array {array}' if array else 'this array'} are not reported"
+            )
 
 
 def _http_store(url: str, timeout: float):
     from zarr.storage import FsspecStore
 
     options = {"client_kwargs": _client_kwargs(timeout)}
-    return FsspecStore.from_url(url.rstrip("/"), storage_options=options, read_only=True)
+    url = urlsplit(url.rstrip("/")).geturl()  # "HTTP://" in lower case: fsspec knows "http"
+    return FsspecStore.from_url(url, storage_options=options, read_only=True)
 
 
 def _client_kwargs(seconds: float) -> dict:
@@ -177,8 +264,6 @@ def _client_kwargs(seconds: float) -> dict:
 
 
 def _describe(error: Exception, url: str) -> str:
-    import asyncio
-
     import aiohttp
 
     if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
@@ -187,7 +272,9 @@ def _describe(error: Exception, url: str) -> str:
         return "not found on the server (404)"
     if isinstance(error, aiohttp.ClientPayloadError):
         return f"the server sent a truncated response ({error})"
-    host = urlsplit(url).hostname
+    host, login = urlsplit(url).hostname, urlsplit(url).username
+    if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403) and login:
+        return f"the login in the URL was refused ({error.status} {error.message})"
     if isinstance(error, aiohttp.ClientResponseError) and error.status == 401:
         return (
             f"the server asks for a login (401 {error.message}): put it in ~/.netrc (or the "
