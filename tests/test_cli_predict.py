@@ -299,3 +299,24 @@ def test_a_checkpoint_rewritten_while_blocks_travel_is_refused_not_mixed_in(
     _predictor._model_from_file.cache_clear()  # one that had not
     with pytest.raises(CheckpointError, match="changed while the prediction ran"):
         pickle.loads(shipped)
+
+
+def test_a_segment_url_is_predicted_into_a_named_file(tmp_path, synthetic, monkeypatch, capsys):
+    from tests._http import serve, write_served_segment
+
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "home"))
+    root = tmp_path / "served"
+    root.mkdir()
+    write_served_segment(root, "seg", synthetic)
+    labels, model, out = (tmp_path / name for name in ("ink.png", "model.pt", "pred.png"))
+    write_png(labels, (synthetic.ink > 0.5).astype(np.uint8) * 255)
+    with serve(root) as (base, _server):
+        url = f"{base}/seg.zarr"
+        train = ["train", url, "--labels", str(labels), "--out", str(model), "--max-steps", "2"]
+        assert main([*train, *FAST]) == 0
+        capsys.readouterr()
+        args = ["predict", url, "--model", str(model), "--out", str(out), "--device", "cpu"]
+        assert main([*args, "--quiet"]) == 0, capsys.readouterr().err
+
+    assert json.loads(capsys.readouterr().out)["written"] == [str(out)]
+    assert read_prediction(out).shape == synthetic.mask.shape

@@ -12,7 +12,7 @@ import numpy as np
 
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
-from inkloop.io import DEFAULT_PREDICTION_FORMAT
+from inkloop.io import DEFAULT_PREDICTION_FORMAT, is_url
 from inkloop.settings import EngineSettings
 
 
@@ -185,7 +185,8 @@ def predict_segments(
     from inkloop.predict.batch import Job, plan_jobs
 
     if out is not None:  # one named file
-        jobs, skipped = [Job(Path(segments[0]), out)], []
+        segment = segments[0]  # a URL stays one: Path() would fold its "//"
+        jobs, skipped = [Job(segment if is_url(segment) else Path(segment), out)], []
     else:
         # the tenth segment must not fail after nine: each is checked against the model first
         z_start = options.get("z_start")
