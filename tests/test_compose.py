@@ -170,6 +170,18 @@ def test_normalisation_samples_a_few_windows_inside_the_papyrus():
     assert sample_normalisation(segment, composition, windows=4, size=64) == scale  # repeatable
 
 
+@pytest.mark.parametrize(("dtype", "spread"), [(np.float32, (0.3, 0.6)), (np.uint16, (3, 9))])
+def test_normalisation_keeps_a_narrow_range_of_values_as_it_is(dtype, spread):
+    values = np.resize(np.array(spread, dtype), (8, 64, 64))  # low, high, low, … in every row
+    segment = Segment(name="narrow", path=".", format="test", volume=da.from_array(values))
+    composition = Composition(z_count=8).resolve(8)
+
+    scale = sample_normalisation(segment, composition, windows=4, size=64, percentiles=(0, 100))
+
+    assert (scale.low, scale.high) == pytest.approx(spread, rel=1e-6)
+    assert scale.apply(values).max() == pytest.approx(1.0)
+
+
 def test_windows_wholly_off_the_image_read_as_zeros(segment_folder):
     segment = open_segment(segment_folder)
     composition = Composition(z_count=4, scale=1).resolve(segment.shape[0])

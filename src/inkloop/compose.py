@@ -168,7 +168,17 @@ def sample_normalisation(
     if values.size == 0:
         raise ValueError(f"{segment.name}: no papyrus pixels to normalise from (empty mask?)")
     low, high = np.percentile(values, percentiles)
-    return Normalisation(float(low), float(max(high, low + 1)), tuple(percentiles))
+    width = _narrowest_range(segment.dtype, float(low), float(high))
+    return Normalisation(float(low), float(max(high, low + width)), tuple(percentiles))
+
+
+def _narrowest_range(dtype, low: float, high: float) -> float:
+    """How narrow a normalisation range may be: one grey level of an integer volume, and a
+    tiny fraction of the values of a float one (stored 0..1, one grey level is its whole
+    range)."""
+    if np.issubdtype(dtype, np.integer):
+        return 1.0
+    return 1e-6 * max(abs(low), abs(high), 1.0)
 
 
 def read_patches(
