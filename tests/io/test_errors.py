@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import tifffile
@@ -92,15 +94,27 @@ def test_truncated_multipage_tiff(tmp_path, synthetic):
         open_segment(path).volume.compute()
 
 
-@pytest.mark.parametrize("sidecar", ["mask", "inklabels", "supervision_mask"])
-def test_mask_or_labels_of_another_shape(segment_folder, sidecar):
-    write_png(segment_folder / f"20231012184423_{sidecar}.png", np.zeros((60, 96), np.uint8))
-    _open_fails(segment_folder, rf"{sidecar}.png: image is 60x96 but the layers are 64x96")
+@pytest.mark.parametrize(
+    ("sidecar", "layer"),
+    [("mask", "mask"), ("inklabels", "ink_labels"), ("supervision_mask", "supervision")],
+)
+def test_a_side_file_of_another_size_says_what_to_do_once_used(segment_folder, sidecar, layer):
+    path = segment_folder / f"20231012184423_{sidecar}.png"
+    write_png(path, np.zeros((60, 96), np.uint8))
+    segment = open_segment(segment_folder)  # opens: --labels may stand in for it
+    message = (
+        f"{path}: image is 60x96 but the layers are 64x96: move it out of {segment_folder} "
+        "or resize it to 64x96"
+    )
+    with pytest.raises(SegmentError, match=f"^{re.escape(message)}$"):
+        np.asarray(getattr(segment, layer))
 
 
-def test_corrupt_mask(segment_folder):
+def test_a_corrupt_mask_is_named_once_used(segment_folder):
     (segment_folder / "20231012184423_mask.png").write_bytes(b"\x89PNG broken")
-    _open_fails(segment_folder, "_mask.png: not a readable image")
+    segment = open_segment(segment_folder)
+    with pytest.raises(SegmentError, match=r"_mask\.png: not a readable image"):
+        np.asarray(segment.mask)
 
 
 @pytest.mark.parametrize(("z_start", "z_count"), [(8, None), (-1, 2), (2, 0), (5, 4)])

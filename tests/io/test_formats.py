@@ -14,6 +14,7 @@ from PIL import Image
 
 from inkloop.io import detect_format, open_segment, write_layer, write_png
 from inkloop.synthetic import write_segment
+from tests.io._lookalikes import write_lookalikes
 
 
 def _write_layers(folder: Path, volume: np.ndarray, suffix: str = ".tif", digits: int = 2):
@@ -203,6 +204,31 @@ def test_open_reads_no_pixels_and_patches_read_only_their_window(tmp_path):
 
     assert patch.shape == (16, 256, 256)
     assert peak < 4 * patch.nbytes  # the 16 MB stack is never copied into memory
+
+
+@pytest.mark.parametrize("compression", [None, "zlib"])
+@pytest.mark.parametrize("writer", ["append", "loop"])
+def test_a_tiff_written_page_by_page_is_one_stack(tmp_path, synthetic, writer, compression):
+    path = tmp_path / "scan.tif"
+    if writer == "append":
+        for layer in synthetic.volume:
+            tifffile.imwrite(path, layer, append=True, compression=compression)
+    else:
+        with tifffile.TiffWriter(path) as tiff:
+            for layer in synthetic.volume:
+                tiff.write(layer, compression=compression)
+
+    segment = open_segment(path)
+
+    assert detect_format(path) == "tiff-stack"
+    assert segment.shape == synthetic.volume.shape
+    np.testing.assert_array_equal(segment.volume.compute(), synthetic.volume)
+    _assert_direct_reads_match(open_segment(path, reverse=True, z_start=1, z_count=4))
+
+
+def test_detect_format_reads_headers_to_decline_lookalikes(tmp_path):
+    for path in write_lookalikes(tmp_path):
+        assert detect_format(path) is None, path.name
 
 
 def test_detect_format_declines_what_is_not_a_segment(tmp_path, segment_folder):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_a_16_bit_mask_of_0_and_1_marks_its_ones(tmp_path):
     np.testing.assert_array_equal(read_label_image(tmp_path / "mask.tif", SHAPE, ink=False), _ink())
 
 
-@pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.int32])
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16])
 def test_values_of_0_to_255_in_a_wider_file_are_8_bit_labels(tmp_path, dtype):
     values = np.zeros(SHAPE, dtype)
     values[0, :3] = 255, 128, 3
@@ -93,3 +94,59 @@ def test_black_strokes_on_a_transparent_background_are_read_from_the_alpha(tmp_p
     opaque[..., 3] = 255
     Image.fromarray(opaque, "RGBA").save(tmp_path / "white.png")
     np.testing.assert_array_equal(read_label_image(tmp_path / "white.png", SHAPE, ink=True), ink)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+@pytest.mark.parametrize("colour", [(255, 0, 0), (0, 255, 0), (0, 0, 255)])
+def test_strokes_of_a_pure_colour_on_black_are_full_ink(tmp_path, suffix, colour):
+    rgb = np.zeros((*SHAPE, 3), np.uint8)
+    rgb[_ink()] = colour
+    path = tmp_path / f"ink{suffix}"
+    if suffix == ".png":
+        Image.fromarray(rgb).save(path)
+    else:
+        tifffile.imwrite(path, rgb, photometric="rgb")
+    ink = read_label_image(path, SHAPE, ink=True)
+    np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)
+
+
+def test_a_tiffs_strokes_on_a_transparent_background_are_read_from_the_alpha(tmp_path):
+    rgba = np.full((*SHAPE, 4), 255, np.uint8)  # white everywhere; painted where opaque
+    rgba[..., 3] = _ink() * 255
+    tifffile.imwrite(tmp_path / "ink.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    ink = read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)
+    np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)
+
+
+def test_a_planar_colour_tiff_is_read_at_its_own_size(tmp_path):
+    planes = np.stack([_ink().astype(np.uint8) * 255] * 3)  # (3, H, W): one plane per colour
+    path = tmp_path / "ink.tif"
+    tifffile.imwrite(path, planes, photometric="rgb", planarconfig="separate")
+    ink = read_label_image(path, SHAPE, ink=True)
+    np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)
+
+
+def test_the_ink_labels_layer_saved_by_napari_is_refused_with_what_to_do(tmp_path):
+    from napari_builtins.io._write import napari_write_labels
+
+    from inkloop.brush import encode_labels
+
+    codes = encode_labels(_ink().astype(np.uint8) * 255, np.ones(SHAPE, bool))  # 1 or 256
+    saved = napari_write_labels(str(tmp_path / "ink labels.tif"), codes, {})
+    assert np.dtype(tifffile.imread(saved).dtype).itemsize == 4
+    tifffile.imwrite(tmp_path / "codes16.tif", codes)  # the same codes as 16-bit
+    for path in (saved, tmp_path / "codes16.tif"):
+        with pytest.raises(
+            SegmentError,
+            match=rf"^{re.escape(str(path))}: .* look like the "
+            r'"ink labels" layer saved by napari.s own writer .*"Ink Loop" file '
+            r"type in napari.s Save dialog, or with the dock.s Save labels$",
+        ):
+            read_label_image(path, SHAPE, ink=True)
+
+
+def test_16_bit_labels_other_than_label_codes_keep_their_rules(tmp_path):
+    values = np.zeros(SHAPE, np.uint16)
+    values[0, :3] = 255, 257, 1  # up to 257, not the codes' 256: the top 8 bits
+    tifffile.imwrite(tmp_path / "ink.tif", values)
+    assert read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)[0, :3].tolist() == [0, 1, 0]

@@ -21,6 +21,7 @@ from inkloop.io import (
     save_labels,
     supervision_path_for,
     write_label_files,
+    write_png,
 )
 from tests._helpers import folder_listing
 
@@ -187,3 +188,18 @@ def test_segments_sharing_a_folder_do_not_claim_each_others_files(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((4, 32, 32), np.uint8), photometric="minisblack")
     write_png(tmp_path / "b_mask.png", np.zeros((32, 32), np.uint8))  # segment b's, not a's
     assert stray_side_files_hint(open_segment(tmp_path / "a.tif")) is None
+
+
+def test_labels_given_explicitly_are_not_blocked_by_a_bad_label_file_beside_the_layers(
+    segment_folder, tmp_path
+):
+    segment = open_segment(segment_folder)
+    ink, supervised = _labels(segment.shape[1:])
+    given, _ = write_label_files(tmp_path / "given_inklabels.png", ink, supervised)
+    write_png(segment_folder / f"{segment.name}_inklabels.png", np.zeros((32, 48), np.uint8))
+
+    loaded_ink, loaded_supervised, sources = load_labels(open_segment(segment_folder), given)
+
+    np.testing.assert_array_equal(loaded_ink, ink)
+    np.testing.assert_array_equal(loaded_supervised, supervised)
+    assert sources["labels_file"] == str(given)

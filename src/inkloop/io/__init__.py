@@ -2,6 +2,7 @@
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
+from inkloop.io._label_images import read_label_image
 from inkloop.io._labels import (
     autosaved_labels,
     initial_labels,
@@ -19,11 +20,12 @@ from inkloop.io._sample import (
     sample_truth_path,
     truth_path,
 )
-from inkloop.io._segment import Segment, open_segment, read_label_image
+from inkloop.io._segment import Segment, open_segment
 from inkloop.io._sidefiles import (
     DEFAULT_PREDICTION_FORMAT,
     PREDICTION_FORMATS,
     checkpoint_path,
+    is_prediction_file,
     is_prediction_pyramid,
     label_paths,
     prediction_kind,
@@ -31,6 +33,7 @@ from inkloop.io._sidefiles import (
     prediction_origin,
     prediction_output,
     prediction_path,
+    prediction_stem,
     read_prediction,
     rounds_path,
     rounds_path_for,
@@ -53,6 +56,7 @@ __all__ = [
     "detect_format",
     "in_package_data",
     "initial_labels",
+    "is_prediction_file",
     "is_prediction_pyramid",
     "is_url",
     "label_paths",
@@ -65,6 +69,7 @@ __all__ = [
     "prediction_origin",
     "prediction_output",
     "prediction_path",
+    "prediction_stem",
     "probability_map_message",
     "read_image",
     "read_label_image",

@@ -43,19 +43,15 @@ def image_info(path: Path) -> ImageInfo:
 
 
 def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
-    """Read a whole 2D image; ``grey=True`` turns colour images into one channel."""
+    """Read a whole 2D image; ``grey=True`` turns colour images into one channel
+    (`colour_to_grey`)."""
     path = Path(path)
     try:
         if path.suffix.lower() in TIFF_SUFFIXES:
-            import tifffile
-
-            data = tifffile.imread(path, key=0)
-            if grey and data.ndim == 3:
-                data = data[..., 0]
-            return data
+            return _read_tiff(path, grey=grey)
         with _open_pil(path) as image:
             if grey and image.mode not in _PIL_GREY_MODES:
-                return _grey(image)
+                return _pil_grey(image)
             return np.asarray(image)
     except SegmentError:
         raise
@@ -63,16 +59,36 @@ def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
         raise SegmentError(f"{path}: cannot be read ({error})") from error
 
 
-def _grey(image) -> np.ndarray:
-    """One channel of a colour image: its luminance, or its alpha where only the alpha
-    varies (strokes of one colour on a transparent background, as painting programs export
-    a layer)."""
-    luminance = np.asarray(image.convert("L"))
-    if "A" in image.getbands() and luminance.min() == luminance.max():
-        alpha = np.asarray(image.getchannel("A"))
-        if alpha.min() != alpha.max():
-            return alpha
-    return luminance
+def colour_to_grey(colour: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """One channel of a colour image (..., channels): the strongest channel at each pixel (a
+    pure red or green stroke is full ink, not its luminance), or the alpha where only the
+    alpha varies (strokes of one colour on a transparent background, as painting programs
+    export a layer)."""
+    strongest = colour.max(axis=-1)
+    if alpha is not None and strongest.min() == strongest.max() and alpha.min() != alpha.max():
+        return alpha
+    return strongest
+
+
+def _pil_grey(image) -> np.ndarray:
+    with_alpha = "A" in image.getbands() or "transparency" in image.info
+    pixels = np.asarray(image.convert("RGBA" if with_alpha else "RGB"))
+    return colour_to_grey(pixels[..., :3], pixels[..., 3] if with_alpha else None)
+
+
+def _read_tiff(path: Path, *, grey: bool) -> np.ndarray:
+    """The first page; with ``grey``, colour samples (interleaved or planar) made one."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        data = page.asarray()
+        if not grey or page.samplesperpixel == 1:
+            return data
+        samples = np.moveaxis(data, page.axes.index("S"), -1)
+        colours = 3 if page.photometric == tifffile.PHOTOMETRIC.RGB else 1
+    alpha = samples[..., colours] if samples.shape[-1] > colours else None
+    return colour_to_grey(samples[..., :colours], alpha)
 
 
 def image_text(path: str | Path) -> dict[str, str]:
@@ -147,15 +163,17 @@ def _tiff_info(path: Path) -> ImageInfo:
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages.first
-            shape, dtype = page.shape, page.dtype
+            # a planar colour page is (samples, H, W): its size is its length and width
+            size = (int(page.imagelength), int(page.imagewidth))
+            dims, samples, dtype = len(page.shape), page.samplesperpixel, page.dtype
             check_tiff_complete(path, tiff_data_end([page]))
     except SegmentError:
         raise
     except Exception as error:  # tifffile raises several types for damaged files
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
-    if len(shape) not in (2, 3):
-        raise SegmentError(f"{path}: expected one 2D image, found shape {shape}")
-    return ImageInfo(path, (int(shape[0]), int(shape[1])), np.dtype(dtype), len(shape) == 2)
+    if dims != 2 + (samples > 1):
+        raise SegmentError(f"{path}: expected one 2D image, found shape {page.shape}")
+    return ImageInfo(path, size, np.dtype(dtype), samples == 1)
 
 
 def _open_pil(path: Path):

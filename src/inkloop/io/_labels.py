@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io._images import image_text
-from inkloop.io._segment import read_label_image
+from inkloop.io._label_images import read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
 from inkloop.io._write import atomic_path, encode_png
 

@@ -17,11 +17,14 @@ _NUMBER_AT_END = re.compile(r"(\d+)$")
 
 
 def numbered_layers(folder: Path) -> list[tuple[int, Path]]:
-    """Image files of ``folder`` whose names end in a number, sorted by that number."""
+    """Image files of ``folder`` whose names end in a number, sorted by that number. Hidden
+    files are not layers: macOS leaves an AppleDouble ``._00.tif`` beside each ``00.tif`` it
+    copies to a FAT or network drive."""
     found = []
     for path in folder.iterdir():
         match = _NUMBER_AT_END.search(path.stem)
-        if match and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+        visible = not path.name.startswith(".")
+        if match and visible and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             found.append((int(match.group(1)), path))
     return sorted(found)
 

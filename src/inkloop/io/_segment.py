@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import ImageInfo, image_info, read_image
+from inkloop.io._images import image_info
+from inkloop.io._label_images import check_image_size, decode_label_image
 from inkloop.io._raw import window_ranges
 from inkloop.io._remote import (
     TIMEOUT_S,
@@ -22,7 +22,7 @@ from inkloop.io._remote import (
     open_zarr_url,
     without_login,
 )
-from inkloop.io._sources import LayerSource, open_source, zarr_source
+from inkloop.io._sources import LayerSource, open_source, segment_folder_of, zarr_source
 
 SIDECARS = {
     "mask": ("mask",),
@@ -30,7 +30,6 @@ SIDECARS = {
     "supervision": ("supervision_mask",),
 }
 _SIDECAR_SUFFIXES = (".png", ".tif", ".tiff")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,21 +109,20 @@ def open_segment(
     A URL is read through fsspec, only the chunks asked for, each read failing after
     ``timeout`` s of silence; its side files (mask, labels) are fetched into a local folder
     (`inkloop.io.local_folder`), and ``cache`` also keeps the chunks read there.
-    Raises SegmentError naming the file (or URL) and the problem for anything unusable.
+    Raises SegmentError naming the file (or URL) and the problem for anything unusable; a
+    mask or label image, when it is first used.
     """
     if is_url(path):
         source = _open_remote(path, cache, timeout)
     else:
-        path = Path(path).expanduser()
-        if str(path) in ("", "."):
-            raise SegmentError("no segment path given")
+        path = _local_path(path)
         source = open_source(path)
     volume = source.levels[0]
     shown = without_login(path) if is_url(path) else path  # what messages name
     window = _window(shown, volume.shape[0], z_start, z_count)
     order = slice(None, None, -1) if reverse else slice(None)
     sidecars = _find_sidecars(source)
-    layers = {key: _load_sidecar(info, volume.shape[1:], key) for key, info in sidecars.items()}
+    layers = {key: _load_sidecar(file, volume.shape[1:], key) for key, file in sidecars.items()}
     return Segment(
         name=source.name,
         path=path,
@@ -134,10 +132,18 @@ def open_segment(
         layer_numbers=tuple(source.layer_numbers[order][window]),
         direct=source.direct,
         direct_layers=tuple(range(volume.shape[0]))[order][window],
-        files={key: info.path for key, info in sidecars.items()},
+        files=sidecars,
         sidecar_folder=source.sidecar_folder,
         **layers,
     )
+
+
+def _local_path(path: str | Path) -> Path:
+    """``path`` made absolute, so that "." and ".." name their folders; a segment's layer
+    folder stands for its segment."""
+    if not str(path).strip():
+        raise SegmentError("no segment path given")
+    return segment_folder_of(Path(path).expanduser().resolve())
 
 
 def _open_remote(url: str, cache, timeout: float) -> LayerSource:
@@ -174,7 +180,7 @@ def _display_levels(source: LayerSource, order: slice, window: slice) -> tuple:
     )
 
 
-def _find_sidecars(source: LayerSource) -> dict[str, ImageInfo]:
+def _find_sidecars(source: LayerSource) -> dict[str, Path]:
     found = {}
     for key, stems in SIDECARS.items():
         names = [f"{source.name}_{stem}" for stem in stems]
@@ -182,7 +188,7 @@ def _find_sidecars(source: LayerSource) -> dict[str, ImageInfo]:
             names += list(stems)
         path = _first_existing(source.sidecar_folder, names)
         if path is not None:
-            found[key] = image_info(path)
+            found[key] = path
     return found
 
 
@@ -195,60 +201,21 @@ def _first_existing(folder: Path, stems: list[str]) -> Path | None:
     return None
 
 
-def read_label_image(
-    path: str | Path, shape: tuple[int, int], *, ink: bool, of: str = "the layers are"
-) -> np.ndarray:
-    """Read a label image of the segment's H x W now (``of``: what has that size, as the
-    message says it when the image has not).
-
-    ``ink=True``: ink labels, uint8 (255 = ink, grey = soft), from 8- or 16-bit grey levels, a
-    0/1 image (1 = ink) or floats within 0..1; else a mask, bool (non-zero = True).
-    """
-    info = image_info(Path(path).expanduser())
-    _check_shape(info, shape, of)
-    return _decode_sidecar(info.path, "ink_labels" if ink else "mask")
-
-
-def _check_shape(info: ImageInfo, shape: tuple[int, int], of: str = "the layers are") -> None:
-    if info.shape != tuple(shape):
-        raise SegmentError(
-            f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but {of} {shape[0]}x{shape[1]}"
-        )
-
-
-def _load_sidecar(info: ImageInfo, shape: tuple[int, int], key: str):
-    """A lazy H x W array for a mask or label image; its shape is checked now, its pixels later."""
+def _load_sidecar(path: Path, shape: tuple[int, int], key: str):
+    """A lazy H x W array for a mask or label image, read, checked and decoded when it is
+    used: a damaged or wrong-sized label file beside the layers must not block labels
+    given explicitly (``--labels``)."""
     import dask
     import dask.array as da
 
-    _check_shape(info, shape)
     dtype = np.uint8 if key == "ink_labels" else np.bool_
-    pixels = dask.delayed(_decode_sidecar, pure=True)(info.path, key)
-    return da.from_delayed(pixels, shape=info.shape, dtype=dtype)
+    # its mtime in the name: labels saved anew must not come back from napari's dask cache
+    stamp = path.stat().st_mtime_ns
+    pixels = dask.delayed(_decode_sidecar, pure=True)(path, tuple(shape), key, stamp)
+    return da.from_delayed(pixels, shape=tuple(shape), dtype=dtype)
 
 
-def _decode_sidecar(path: Path, key: str) -> np.ndarray:
-    grey = read_image(path, grey=True)
-    if key != "ink_labels":
-        return grey > 0
-    if grey.dtype.kind == "f":
-        low, high = float(grey.min()), float(grey.max())
-        if not 0 <= low <= high <= 1:  # NaN fails too
-            raise SegmentError(
-                f"{path}: float ink labels must lie within 0..1 (1 = ink), found {low:g}..{high:g}"
-            )
-        return (grey * 255 + 0.5).astype(np.uint8)
-    if grey.dtype == np.bool_:
-        return grey.astype(np.uint8) * 255
-    if grey.max(initial=0) == 1:  # a binary mask, the other common convention: 1 is full ink
-        log.warning("%s: ink labels of 0 and 1: read 1 as ink (255)", path)
-        return grey.astype(np.uint8) * 255
-    if grey.dtype == np.uint8:
-        return grey
-    low, high = int(grey.min(initial=0)), int(grey.max(initial=0))
-    if low < 0:
-        raise SegmentError(f"{path}: ink labels must not be negative, found {low}..{high}")
-    if high <= 255:  # 8-bit values in a wider file (0/255 saved as 16-bit, say)
-        return grey.astype(np.uint8)
-    # 16-bit label images: keep the top 8 bits
-    return (grey.astype(np.float32) * (255 / np.iinfo(grey.dtype).max)).astype(np.uint8)
+def _decode_sidecar(path: Path, shape: tuple[int, int], key: str, _stamp: int) -> np.ndarray:
+    advice = f": move it out of {path.parent} or resize it to {shape[0]}x{shape[1]}"
+    check_image_size(image_info(path), shape, advice=advice)
+    return decode_label_image(path, ink=key == "ink_labels")

@@ -84,9 +84,7 @@ def rounds_path_for(ink_path: str | Path) -> Path:
     ``x_rounds.jsonl``, any other ``name.png`` or ``name.ome.zarr`` -> ``name_rounds.jsonl``;
     an autosave copy's rounds are those of the labels it stands for)."""
     ink_path = Path(ink_path)
-    kind = prediction_kind(ink_path)
-    stem = ink_path.name[: -len(_ending(ink_path, kind))] if kind else ink_path.stem
-    stem = stem.removesuffix(AUTOSAVE).removesuffix("_inklabels")
+    stem = prediction_stem(ink_path).removesuffix(AUTOSAVE).removesuffix("_inklabels")
     return ink_path.with_name(f"{stem}_rounds.jsonl")
 
 
@@ -102,12 +100,30 @@ def prediction_kind(path: str | Path) -> str | None:
     return _KINDS[max(endings, key=len)] if endings else None
 
 
+def prediction_stem(path: str | Path) -> str:
+    """A file's name without the ending of its prediction format (``x.ome.zarr`` -> ``x``),
+    or without its suffix."""
+    path = Path(path)
+    kind = prediction_kind(path)
+    return path.name[: -len(_ending(path, kind))] if kind else path.stem
+
+
+def is_prediction_file(path: str | Path) -> bool:
+    """Whether ``path`` is a prediction as `inkloop predict` writes them, from its name and
+    metadata alone: a 2D OME-Zarr pyramid, a 2D zarr array, or ``<id>_prediction.<png|tif>``."""
+    path = Path(path)
+    if path.is_dir():
+        return is_prediction_pyramid(path) or (
+            prediction_kind(path) == "zarr" and _zarr_array_dims(path) == 2
+        )
+    named = prediction_stem(path).endswith("_prediction")
+    return named and prediction_kind(path) in ("png", "tif") and path.is_file()
+
+
 def with_prediction_format(out: str | Path, fmt: str) -> Path:
     """``out`` with the ending of the prediction format ``fmt`` in place of its own."""
     out = Path(out).expanduser()
-    kind = prediction_kind(out)
-    stem = out.name[: -len(_ending(out, kind))] if kind else out.stem
-    return out.with_name(f"{stem}.{_format(fmt)}")
+    return out.with_name(f"{prediction_stem(out)}.{_format(fmt)}")
 
 
 def prediction_output(out: str | Path, fmt: str | None = None) -> Path:
@@ -171,6 +187,20 @@ def is_prediction_pyramid(path: str | Path) -> bool:
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False  # not a zarr v3 OME image: a segment, or nothing this plugin opens
     return len(level.get("shape", ())) == 2
+
+
+def _zarr_array_dims(path: Path) -> int | None:
+    """How many dimensions a zarr array (v2 or v3) has, from its metadata; None for a group
+    or anything else."""
+    import json
+
+    try:
+        if (path / ".zarray").is_file():
+            return len(json.loads((path / ".zarray").read_text())["shape"])
+        metadata = json.loads((path / "zarr.json").read_text())
+        return len(metadata["shape"]) if metadata.get("node_type") == "array" else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no zarr array's metadata: not a prediction array
 
 
 def read_prediction(path: str | Path) -> np.ndarray:

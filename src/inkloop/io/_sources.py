@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import TIFF_SUFFIXES, check_tiff_complete, tiff_data_end
+from inkloop.io._images import TIFF_SUFFIXES, image_info
 from inkloop.io._layers import (
     LayerStack,
     check_numbering,
@@ -16,10 +15,12 @@ from inkloop.io._layers import (
     numbered_layers,
     read_layer_infos,
 )
-from inkloop.io._raw import RawArray
+from inkloop.io._lazy import as_volume, layer_chunks, lazy
+from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 
 LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
 _ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
+_NAME_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".zarr")
 
 
 @dataclass
@@ -36,32 +37,42 @@ class LayerSource:
 
 
 def detect_format(path: str | Path) -> str | None:
-    """The segment format of ``path`` from cheap checks, or None if it is not a segment."""
+    """The segment format of ``path`` from its name and headers (no pixels), or None if it
+    is not a segment: a TIFF of one image or of colour pages, a 2D zarr, a folder of
+    numbered colour photos."""
     path = Path(path)
-    if not path.exists():
-        return None
-    if path.is_dir():
-        if path.suffix.lower() == ".zarr" or any((path / m).exists() for m in _ZARR_MARKERS):
-            return "zarr"
-        for folder, fmt in LAYER_FOLDERS.items():
-            if (path / folder).is_dir():
-                return fmt
-        return "folder" if numbered_layers(path) else None
-    if path.suffix.lower() in TIFF_SUFFIXES and _tiff_page_count(path) > 1:
-        return "tiff-stack"
-    return None
+    fmt = _layout(path)
+    if fmt == "zarr":
+        return fmt if _zarr_is_volume(path) else None
+    if fmt == "folder":
+        return fmt if _first_layer_is_grey(path) else None
+    if fmt is None and path.suffix.lower() in TIFF_SUFFIXES and path.is_file():
+        return "tiff-stack" if is_tiff_stack(path) else None
+    return fmt
+
+
+def segment_folder_of(path: Path) -> Path:
+    """The segment whose layer folder ``path`` is (``<id>/layers``, ``<id>/surface_volume``),
+    said so; else ``path``. Opened as a segment of its own, it would be named "layers" and
+    find none of its segment's files."""
+    if path.name not in LAYER_FOLDERS or not path.is_dir():
+        return path
+    notify(f"{path} is the layer folder of the segment {path.parent.name}: opened {path.parent}")
+    return path.parent
 
 
 def open_source(path: Path) -> LayerSource:
     """Open the layers behind ``path``; raise SegmentError saying why if it is not a segment."""
     if not path.exists():
         raise SegmentError(f"{path}: no such file or folder")
-    fmt = detect_format(path)
+    fmt = _layout(path)
     if fmt == "zarr":
         return _open_zarr(path)
     if path.is_file():
         if path.suffix.lower() in TIFF_SUFFIXES:
-            return _open_tiff_stack(path)
+            stack, volume = open_tiff_stack(path)
+            name = _segment_name(path.name)
+            return _single_level(name, "tiff-stack", path.parent, volume, stack)
         raise SegmentError(
             f"{path}: not a segment (expected a layer folder, a multi-page TIFF or a zarr)"
         )
@@ -73,49 +84,55 @@ def open_source(path: Path) -> LayerSource:
     return _open_layer_folder(path, "folder", name=path.name, sidecar_folder=path)
 
 
+def _layout(path: Path) -> str | None:
+    """The layout of a folder from its names alone (zarr, vesuvius, kaggle or folder)."""
+    if not path.is_dir():
+        return None
+    if _is_zarr(path):
+        return "zarr"
+    for folder, fmt in LAYER_FOLDERS.items():
+        if (path / folder).is_dir():
+            return fmt
+    return "folder" if numbered_layers(path) else None
+
+
+def _is_zarr(path: Path) -> bool:
+    return path.suffix.lower() == ".zarr" or any((path / m).exists() for m in _ZARR_MARKERS)
+
+
+def _first_layer_is_grey(folder: Path) -> bool:
+    """Whether a folder's first numbered image is grey (a layer), not a colour photo; one
+    that cannot be read is left to `open_source` to name."""
+    try:
+        return image_info(numbered_layers(folder)[0][1]).grey
+    except SegmentError:
+        return True
+
+
 def _open_layer_folder(folder: Path, fmt: str, *, name: str, sidecar_folder: Path) -> LayerSource:
     layers = numbered_layers(folder)
     check_numbering(folder, layers)
     info = check_same_layout(read_layer_infos(layers))
     stack = LayerStack([p for _, p in layers], info)
-    chunks = _layer_chunks(stack.shape)
+    chunks = layer_chunks(stack.shape)
     return LayerSource(
         format=fmt,
         name=name,
         sidecar_folder=sidecar_folder,
-        levels=[_lazy(stack, chunks, key=folder)],
+        levels=[lazy(stack, chunks, key=folder)],
         layer_numbers=[n for n, _ in layers],
         plain_sidecars=True,
         direct=stack,
     )
 
 
-def _open_tiff_stack(path: Path) -> LayerSource:
-    import tifffile
-    import zarr
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            shape = tuple(n for n in series.shape if n != 1)
-            contiguous = series.dataoffset is not None
-            contiguous_end = series.dataoffset + series.nbytes if contiguous else None
-            check_tiff_complete(path, contiguous_end or tiff_data_end(series.pages))
-            file_dtype = np.dtype(series.dtype).newbyteorder(tif.byteorder)
-    except SegmentError:
-        raise
-    except Exception as error:  # tifffile raises several types for damaged files
-        raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
-    if len(shape) != 3:
-        raise SegmentError(f"{path}: not a segment: one {shape} image, not a stack of layers")
-    if contiguous:
-        stack = RawArray(path, series.dataoffset, shape, file_dtype)
-        volume = _lazy(stack, _layer_chunks(shape), key=path)
-    else:
-        stack = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
-        volume = _as_volume(path, _lazy(stack, stack.chunks, key=path))
-    name = path.stem if path.suffix else path.name
-    return _single_level(name, "tiff-stack", path.parent, volume, stack)
+def _segment_name(file_name: str) -> str:
+    """A segment file's name without its ending: x.tif, x.ome.tif, x.zarr, x.ome.zarr -> x."""
+    lower = file_name.lower()
+    for ending in _NAME_ENDINGS:
+        if lower.endswith(ending) and len(file_name) > len(ending):
+            return file_name[: -len(ending)]
+    return file_name
 
 
 def _open_zarr(path: Path) -> LayerSource:
@@ -125,26 +142,58 @@ def _open_zarr(path: Path) -> LayerSource:
         node = zarr.open(str(path), mode="r")
     except Exception as error:  # zarr raises several types for damaged stores
         raise SegmentError(f"{path}: not a readable zarr ({error})") from error
-    return zarr_source(node, str(path), path.parent, stamp=path.stat().st_mtime_ns)
+    store = _zarr_store(path)  # a level (x.zarr/0) is named, and labelled, as its store
+    name = _segment_name(store.name)
+    return zarr_source(node, str(path), store.parent, stamp=path.stat().st_mtime_ns, name=name)
 
 
-def zarr_source(node, where: str, sidecar_folder: Path, *, stamp, wrap=None) -> LayerSource:
+def _zarr_store(path: Path) -> Path:
+    """The outermost zarr folder ``path`` lies in (itself, unless a level or group inside)."""
+    while path.parent != path and _is_zarr(path.parent):
+        path = path.parent
+    return path
+
+
+def _zarr_is_volume(path: Path) -> bool:
+    """Whether a local zarr's (first level) array is Z x H x W after leading singletons,
+    from its metadata; a store that cannot be read is left to `open_source` to name."""
+    import zarr
+
+    try:
+        node = zarr.open(str(path), mode="r")
+    except Exception:  # zarr raises several types for damaged stores
+        return True
+    if not isinstance(node, zarr.Array):
+        levels = _multiscale_paths(node)
+        if not levels:
+            return False
+        node = node[levels[0]]
+    shape = list(node.shape)
+    while len(shape) > 3 and shape[0] == 1:
+        shape.pop(0)
+    return len(shape) == 3
+
+
+def zarr_source(
+    node, where: str, sidecar_folder: Path, *, stamp, wrap=None, name: str | None = None
+) -> LayerSource:
     """The layers of the zarr array or (OME-)zarr group ``node`` found at ``where`` (a path
-    or URL); ``stamp`` tells versions apart; ``wrap(array, where)`` guards remote reads."""
+    or URL), named ``name`` (by default after ``where``); ``stamp`` tells versions apart;
+    ``wrap(array, where)`` guards remote reads."""
     import zarr
 
     wrap = wrap or (lambda array, _where: array)
-    name = where.rstrip("/").rsplit("/", 1)[-1].removesuffix(".zarr").removesuffix(".ome")
+    name = name or _segment_name(where.rstrip("/").rsplit("/", 1)[-1])
     if isinstance(node, zarr.Array):
         array = wrap(node, where)
-        volume = _as_volume(where, _lazy(array, node.chunks, key=where, stamp=stamp))
+        volume = as_volume(where, lazy(array, node.chunks, key=where, stamp=stamp))
         return _single_level(name, "zarr", sidecar_folder, volume, array)
     paths = _multiscale_paths(node)
     if not paths:
         raise SegmentError(f"{where}: zarr group has no multiscales metadata and no array '0'")
     arrays = [wrap(node[p], f"{where}/{p}") for p in paths]
     levels = [
-        _as_volume(f"{where}/{p}", _lazy(a, a.chunks, key=f"{where}/{p}", stamp=stamp))
+        as_volume(f"{where}/{p}", lazy(a, a.chunks, key=f"{where}/{p}", stamp=stamp))
         for p, a in zip(paths, arrays, strict=True)
     ]
     source = _single_level(name, "ome-zarr", sidecar_folder, levels[0], arrays[0])
@@ -173,47 +222,9 @@ class _LeadingAxesDropped:
         return self.array[(0,) * self.leading + tuple(key)]
 
 
-def _lazy(array, chunks, *, key, stamp=None):
-    """Wrap an array-like in dask; the name comes from the path (or URL) and ``stamp`` (its
-    mtime by default: a rewritten segment must not hit napari's dask cache), so no data is
-    hashed."""
-    import dask.array as da
-    from dask.base import tokenize
-
-    stamp = Path(key).stat().st_mtime_ns if stamp is None else stamp
-    name = f"inkloop-{tokenize(str(key), stamp, array.shape, str(array.dtype), chunks)}"
-    return da.from_array(array, chunks=chunks, name=name, lock=False, asarray=True)
-
-
 def _multiscale_paths(group) -> list[str]:
     attrs = group.attrs.asdict()
     multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
     if multiscales:
         return [str(d["path"]) for d in multiscales[0]["datasets"]]
     return ["0"] if "0" in group else []
-
-
-def _as_volume(path, volume):
-    """Drop leading singleton axes (OME's t, c) so the dask array is Z x H x W."""
-    while volume.ndim > 3 and volume.shape[0] == 1:
-        volume = volume[0]
-    if volume.ndim != 3:
-        raise SegmentError(f"{path}: expected a Z x H x W volume, found shape {volume.shape}")
-    return volume
-
-
-def _layer_chunks(shape: tuple[int, ...]) -> tuple[int, int, int]:
-    """One chunk per layer: dask slices windows into the chunk's read, so a patch of 16 layers
-    is 16 small reads (with 2048² chunks it was up to 64 tasks, 3x slower), and a full
-    layer for display is one read."""
-    return (1, shape[1], shape[2])
-
-
-def _tiff_page_count(path: Path) -> int:
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            return len(tif.pages)
-    except Exception:  # not a TIFF we can read: the plugin declines it, napari tries others
-        return 0
