@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tifffile
 import zarr
 
-from inkloop._napari._reader import get_reader, segment_path
+from inkloop._napari._reader import get_reader, read_prediction, read_segment, segment_path
 from inkloop.brush import decode_labels
 from inkloop.io import open_segment
+from tests.io._lookalikes import write_lookalikes
 
 
 def test_get_reader_declines_files_it_does_not_understand(tmp_path):
@@ -20,6 +22,44 @@ def test_get_reader_declines_files_it_does_not_understand(tmp_path):
     assert get_reader(str(tmp_path / "photo.tif")) is None
     assert get_reader(str(tmp_path / "empty")) is None
     assert get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.tif")]) is None
+
+
+def test_get_reader_declines_what_looks_like_a_segment_by_its_name_alone(tmp_path):
+    for path in write_lookalikes(tmp_path):  # a colour TIFF stack, a 2D zarr, photos…
+        # a 2D zarr array is what `inkloop predict` writes as .zarr: shown as a prediction
+        expected = read_prediction if path.name == "image.zarr" else None
+        assert get_reader(str(path)) is expected, path.name
+
+
+def test_a_single_page_tiff_opens_without_napari_asking_which_reader(make_napari_viewer, tmp_path):
+    path = tmp_path / "photo.tif"
+    tifffile.imwrite(path, np.arange(64, dtype=np.uint8).reshape(8, 8))
+    viewer = make_napari_viewer()
+
+    # plugin=None as File > Open and a drop ask: MultipleReaderError (napari's dialog) if
+    # this plugin took every *.tif
+    (layer,) = viewer.open(str(path), plugin=None)
+
+    np.testing.assert_array_equal(layer.data, tifffile.imread(path))
+
+
+@pytest.mark.parametrize(
+    ("name", "limits"), [("s_prediction.zarr", (0, 1)), ("s_prediction.tif", (0, 255))]
+)
+def test_predictions_the_cli_writes_open_as_predictions(make_napari_viewer, tmp_path, name, limits):
+    import dask.array as da
+
+    from inkloop.predict import write_prediction
+
+    probability = da.linspace(0, 1, 48 * 64, chunks=1024).reshape(48, 64).astype(np.float32)
+    out = write_prediction(probability, tmp_path / name, progress=False)
+    viewer = make_napari_viewer()
+
+    (layer,) = viewer.open(str(out), plugin="napari-inkloop")
+
+    assert layer.name == "s_prediction"
+    assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", limits)
+    assert layer.data.shape == (48, 64)
 
 
 def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_viewer, segment_folder):
@@ -51,6 +91,23 @@ def test_dropping_a_segment_folder_opens_volume_mask_and_labels(make_napari_view
     np.testing.assert_array_equal(ink[supervised], np.asarray(segment.ink_labels)[supervised])
     np.testing.assert_array_equal(supervised, np.asarray(segment.mask))  # no supervision file
     assert labels.opacity == 0.35  # labelled whole: fainter, so a prediction shows through
+
+
+def test_a_segments_layer_folder_opens_the_segment_and_says_so(make_napari_viewer, segment_folder):
+    from napari.utils.notifications import notification_manager
+
+    viewer = make_napari_viewer()
+    shown = len(notification_manager.records)
+    with notification_manager:  # as napari.run() does: warnings become notifications
+        layers = viewer.open(str(segment_folder / "layers"), plugin="napari-inkloop")
+
+    assert [layer.name for layer in layers][:2] == ["20231012184423", "20231012184423 mask"]
+    assert segment_path(layers[0]) == segment_folder
+    messages = [record.message for record in notification_manager.records[shown:]]
+    assert messages == [
+        f"{segment_folder / 'layers'} is the layer folder of the segment 20231012184423: "
+        f"opened {segment_folder}"
+    ]
 
 
 def test_a_large_segment_shows_as_a_pyramid_of_tiles_napari_reads_in_view(
@@ -86,11 +143,14 @@ def test_a_large_segment_shows_as_a_pyramid_of_tiles_napari_reads_in_view(
 
 
 def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
+    from inkloop._napari._reader import open_in_viewer
+
     path = tmp_path / "stack.tif"
     tifffile.imwrite(path, synthetic.volume)
     viewer = make_napari_viewer()
 
-    layer, labels = viewer.open(str(path), plugin="napari-inkloop")
+    assert get_reader(str(path)) is read_segment
+    layer, labels = open_in_viewer(viewer, str(path))  # napari.yaml leaves *.tif to napari
 
     assert layer.data.shape == synthetic.volume.shape
     assert labels.data.shape == synthetic.volume.shape[1:]
@@ -124,6 +184,7 @@ def test_a_prediction_pyramid_opens_as_one_multiscale_image(make_napari_viewer, 
 
     (layer,) = viewer.open(str(out), plugin="napari-inkloop")
 
+    assert layer.name == "s_prediction"
     assert layer.multiscale
     assert [level.shape for level in layer.data] == [(2500, 3000), (1250, 1500), (625, 750)]
     assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", (0, 255))

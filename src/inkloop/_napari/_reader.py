@@ -1,5 +1,5 @@
 """Reader contribution: a segment folder, multi-page TIFF or (OME-)zarr as napari layers, and
-a prediction pyramid (OME-Zarr) as one multiscale image."""
+a prediction file (OME-Zarr pyramid, float zarr, tiled TIFF) as one image."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from inkloop.io import (
     Segment,
     detect_format,
     initial_labels,
-    is_prediction_pyramid,
+    is_prediction_file,
     is_url,
     label_paths,
     open_segment,
     prediction_levels,
     prediction_origin,
+    prediction_stem,
     probability_map_message,
     segment_location,
     stray_side_files_hint,
@@ -32,23 +33,37 @@ _CONTRAST_WINDOW = 1024
 
 
 def get_reader(path: str | list[str]):
-    """Return a reader for segments this plugin understands, else None (napari tries others)."""
+    """Return a reader for segments and predictions this plugin can open, else None (napari
+    tries others). Decided from names and headers only: nothing is claimed that opening
+    would refuse, and a URL is not fetched here (`read_segment` fetches it once)."""
     if isinstance(path, list):
         if len(path) != 1:
             return None
         path = path[0]
     if is_url(path):
         return read_segment
-    if is_prediction_pyramid(path):
+    if is_prediction_file(path):
         return read_prediction
     return read_segment if detect_format(path) else None
 
 
+def open_in_viewer(viewer, path: str) -> list:
+    """Add what ``path`` holds to ``viewer`` through this reader, whatever its name: a
+    multi-page TIFF too, which the manifest's file patterns leave to napari (they would
+    make napari ask which reader to use for every TIFF), so `viewer.open(path,
+    plugin="napari-inkloop")` refuses it."""
+    from napari.layers import Layer
+
+    reader = get_reader(path) or read_segment  # opening says why it is not a segment
+    return [viewer.add_layer(Layer.create(*layer_data)) for layer_data in reader(path)]
+
+
 def read_prediction(path: str | list[str]) -> list[tuple]:
-    """A prediction pyramid (OME-Zarr from `inkloop predict`) as one multiscale image layer."""
+    """A prediction (`inkloop predict`'s OME-Zarr pyramid, float zarr or TIFF) as one image
+    layer, a pyramid as a multiscale one, named without its format's ending."""
     if isinstance(path, list):
         path = path[0]
-    kwargs = prediction_layer_kwargs(Path(path), Path(path).name)
+    kwargs = prediction_layer_kwargs(Path(path), prediction_stem(path))
     return [(kwargs.pop("data"), kwargs, "image")]
 
 
