@@ -238,13 +238,14 @@ def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(
 
     from inkloop._napari._widget import InkLoopWidget
     from inkloop.io import local_folder
-    from tests._http import serve, write_served_segment
+    from tests._http import LOGIN, serve, write_served_segment
 
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)  # no engine process needed here
     monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "cache"))
     volume = write_served_segment(tmp_path, "20240303000000", synthetic)
     with serve(tmp_path) as (base, _server):
-        url = f"{base}/20240303000000.zarr"
+        user, password = LOGIN
+        url = f"{base}/private/20240303000000.zarr".replace("//", f"//{user}:{password}@", 1)
         viewer = make_napari_viewer()
         _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
         monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (url, True))
@@ -254,6 +255,8 @@ def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(
         qtbot.waitUntil(lambda: widget.labels is not None)
         assert widget.labels.segment.path == url
         assert widget.labels.segment.shape == volume.shape
-        assert "20240303000000: 8 layers" in widget.segment_panel.segment_label.text()
+        shown = widget.segment_panel.segment_label
+        assert "20240303000000: 8 layers" in shown.text()
+        assert password not in shown.full_text() + shown.toolTip()  # the login stays unsaid
         ink_path, _ = widget.labels.save().result()
     assert ink_path.parent == local_folder(url)

@@ -162,6 +162,22 @@ def test_a_folder_that_is_not_a_segment_is_one_clear_message(
     assert [layer.name for layer in viewer.layers] == layers  # the open segment stays
 
 
+def test_open_segment_opens_a_multipage_tiff_the_drop_patterns_leave_to_napari(
+    make_napari_viewer, tmp_path, synthetic
+):
+    import tifffile
+
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    path = tmp_path / "scroll.tif"
+    tifffile.imwrite(path, synthetic.volume)
+
+    widget.open_segment(str(path))
+
+    assert [layer.name for layer in viewer.layers] == ["scroll", "ink labels"]
+    assert widget.labels.segment.name == "scroll"
+
+
 def test_a_chosen_model_is_loaded_at_once_unless_a_prediction_runs(
     segment_widget, tmp_path, monkeypatch, qtbot
 ):

@@ -24,6 +24,7 @@ from inkloop._napari._controls import PathLabel, button, set_quietly, spin
 from inkloop._napari._windows import RESOLUTIONS, fit, model_summary, window_summary
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.engine import Composed, ModelBuilt
+from inkloop.io import shown_location
 from inkloop.settings import EngineSettings
 
 INPUT_LAYER = "model input"
@@ -216,7 +217,7 @@ class SegmentPanel(QGroupBox):
         segment = self.loop.labels.segment
         depth, height, width = segment.shape
         summary = f"{segment.name}: {depth} layers of {height} x {width} {segment.dtype}"
-        self.segment_label.set_path(summary, segment.path)
+        self.segment_label.set_path(summary, shown_location(segment.path))  # no login
 
     def _show_composition(self) -> None:
         self._enable_controls()

@@ -23,7 +23,7 @@ from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
 from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
-from inkloop._napari._reader import segment_path
+from inkloop._napari._reader import open_in_viewer, segment_path
 from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
 from inkloop.io import checkpoint_path, open_segment
 
@@ -82,7 +82,7 @@ class InkLoopWidget(QWidget):
         except (OSError, ValueError) as error:
             show_error(f"Ink Loop: cannot open {path}: {error}")
             return
-        self.viewer.open(path, plugin="napari-inkloop")
+        open_in_viewer(self.viewer, path)  # a multi-page TIFF too
 
     # napari never closes a dock's widget (napari#8071): quitting and closing the window only
     # hide it, and the dock's X hides it and takes it out of the window (parent None). So the

@@ -12,7 +12,7 @@ from inkloop.io._labels import (
     save_labels,
     write_label_files,
 )
-from inkloop.io._remote import is_url, local_folder, segment_location
+from inkloop.io._remote import is_url, local_folder, segment_location, shown_location
 from inkloop.io._sample import (
     in_package_data,
     sample_copy,
@@ -81,6 +81,7 @@ __all__ = [
     "sample_truth_path",
     "save_labels",
     "segment_location",
+    "shown_location",
     "stray_side_files_hint",
     "supervision_path_for",
     "truth_path",

@@ -21,6 +21,7 @@ from inkloop.io import (
     open_segment,
     prediction_kind,
     prediction_output,
+    shown_location,
 )
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
@@ -56,7 +57,8 @@ def plan_jobs(
             check(segment)
         name = segment.name
         if name in names:
-            raise SegmentError(f"{path} and {names[name]} are both segment {name!r}")
+            first, second = shown_location(path), shown_location(names[name])
+            raise SegmentError(f"{first} and {second} are both segment {name!r}")
         names[name] = path
     # absolute: workers started in another folder would read and write relative paths there
     out_dir = Path(out_dir).expanduser().resolve()
@@ -97,9 +99,10 @@ def predict_jobs(
             job = owner[future.key]
             if future.status == "error":
                 error = future.exception()
-                raise RuntimeError(f"{job.segment}: {error}") from error
+                raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
             if future.status != "finished":  # cancelled: the scheduler restarted, say
-                raise RuntimeError(f"{job.segment}: a block was {future.status}, not written")
+                where = shown_location(job.segment)
+                raise RuntimeError(f"{where}: a block was {future.status}, not written")
             output, keys = pending[job]
             keys.discard(future.key)
             bar.update(1)
