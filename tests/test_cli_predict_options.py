@@ -44,10 +44,16 @@ def test_info_reads_a_checkpoint_of_any_name(tmp_path, capsys, name):
     assert json.loads(capsys.readouterr().out)["step"] == 7
 
 
-def test_info_of_a_file_that_is_neither_says_it_is_no_checkpoint(tmp_path, capsys):
-    (tmp_path / "notes.txt").write_text("hello")
-    assert main(["info", str(tmp_path / "notes.txt")]) == 1
-    assert "notes.txt: not a readable inkloop checkpoint" in capsys.readouterr().err
+def test_info_of_a_file_that_is_neither_says_what_it_expected(tmp_path, capsys):
+    (tmp_path / "seg.zip").write_bytes(b"PK")
+    assert main(["info", str(tmp_path / "seg.zip")]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "seg.zip: neither a segment nor an inkloop checkpoint (expected a folder of layers, a "
+        "multi-page TIFF, a zarr, or a MODEL.pt from inkloop train)"
+    )
+    (tmp_path / "broken.pt").write_text("hello")  # named as a checkpoint: said as one
+    assert main(["info", str(tmp_path / "broken.pt")]) == 1
+    assert "broken.pt: not a readable inkloop checkpoint" in capsys.readouterr().err
 
 
 def test_a_model_folder_is_refused_naming_the_checkpoints_in_it(segment_folder, tmp_path, capsys):

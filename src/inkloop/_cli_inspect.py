@@ -8,9 +8,8 @@ from pathlib import Path
 
 from inkloop._cli_predict import check_model_file
 from inkloop.checkpoint import CHECKPOINT_SUFFIXES
-from inkloop.io import segment_location
+from inkloop.io import segment_location, shown_location
 from inkloop.io._images import IMAGE_SUFFIXES
-from inkloop.io._remote import shown_location
 
 
 def add_inspect(commands) -> None:
@@ -42,9 +41,7 @@ def _info(args) -> int:
     from inkloop.io import open_segment
 
     if _is_checkpoint(args.segment):
-        from inkloop.checkpoint import describe_checkpoint
-
-        described = describe_checkpoint(args.segment)
+        described = _described(args.segment)
         provenance = described["provenance"]
         if "segment_path" in provenance:  # earlier versions recorded a URL's login too
             provenance["segment_path"] = shown_location(provenance["segment_path"])
@@ -66,6 +63,22 @@ def _info(args) -> int:
     }
     print(json.dumps(report))
     return 0
+
+
+def _described(path: Path) -> dict:
+    """The checkpoint at ``path`` described; a file of another ending that is none is
+    neither a segment nor a checkpoint, and says what was expected."""
+    from inkloop.checkpoint import CheckpointError, describe_checkpoint
+
+    try:
+        return describe_checkpoint(path)
+    except CheckpointError:
+        if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+            raise
+        raise CheckpointError(
+            f"{path}: neither a segment nor an inkloop checkpoint (expected a folder of layers, "
+            "a multi-page TIFF, a zarr, or a MODEL.pt from inkloop train)"
+        ) from None
 
 
 def _is_checkpoint(path: Path | str) -> bool:
