@@ -225,3 +225,19 @@ def test_batch_worker_processes_read_a_remote_segment(served, data_home):
     assert batch.layers.shape == (4, composition.z_count, 32, 32)
     assert batch.weight[:, 16, 16].all()
     assert _chunk_requests(server)  # the worker fetched its chunks from the server itself
+
+
+def test_a_pyramid_level_named_but_not_served_is_one_segment_error(tmp_path, synthetic):
+    import zarr
+
+    root = tmp_path / "served_levels"
+    root.mkdir()
+    write_served_segment(root, NAME, synthetic)
+    group = zarr.open_group(str(root / f"{NAME}.zarr"), mode="a")
+    levels = [{"path": "0"}, {"path": "1"}]  # level 1 was never written
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [{"datasets": levels}]}
+    with serve(root) as (base, _server), pytest.raises(SegmentError) as raised:
+        open_segment(f"{base}/{NAME}.zarr")
+    assert str(raised.value) == (
+        f"{base}/{NAME}.zarr: its multiscales metadata names the level '1', which is not there"
+    )

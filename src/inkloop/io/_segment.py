@@ -17,6 +17,7 @@ from inkloop.io._remote import (
     GuardedArray,
     adopt_earlier_folder,
     fetch_side_file,
+    guarded,
     is_url,
     local_folder,
     open_zarr_url,
@@ -152,7 +153,8 @@ def _open_remote(url: str, cache, timeout: float) -> LayerSource:
     node = open_zarr_url(url, cache=cache, timeout=timeout)
     adopt_earlier_folder(url, folder, cache)
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
-    source = zarr_source(node, without_login(url), folder, stamp=stamp, wrap=GuardedArray)
+    where = without_login(url)  # its levels' metadata are read here: a failure names it
+    source = guarded(url, lambda: zarr_source(node, where, folder, stamp=stamp, wrap=GuardedArray))
     parent = url.rstrip("/").rsplit("/", 1)[0]
     for stems in SIDECARS.values():
         fetch_side_file(f"{parent}/{source.name}_{stems[0]}.png", folder, timeout)

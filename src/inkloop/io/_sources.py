@@ -191,7 +191,7 @@ def zarr_source(
     paths = _multiscale_paths(node)
     if not paths:
         raise SegmentError(f"{where}: zarr group has no multiscales metadata and no array '0'")
-    arrays = [wrap(node[p], f"{where}/{p}") for p in paths]
+    arrays = [wrap(_level(node, where, p), f"{where}/{p}") for p in paths]
     levels = [
         as_volume(f"{where}/{p}", lazy(a, a.chunks, key=f"{where}/{p}", stamp=stamp))
         for p, a in zip(paths, arrays, strict=True)
@@ -199,6 +199,16 @@ def zarr_source(
     source = _single_level(name, "ome-zarr", sidecar_folder, levels[0], arrays[0])
     source.levels = levels
     return source
+
+
+def _level(group, where: str, path: str):
+    """The pyramid level ``path`` of ``group``, or why it is not there."""
+    try:
+        return group[path]
+    except KeyError:
+        raise SegmentError(
+            f"{where}: its multiscales metadata names the level {path!r}, which is not there"
+        ) from None
 
 
 def _single_level(name: str, fmt: str, sidecar_folder: Path, volume, array) -> LayerSource:
