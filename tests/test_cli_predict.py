@@ -97,14 +97,25 @@ def test_a_region_is_predicted_at_full_resolution_and_scored_there(
     assert report["f05"] == pytest.approx(best_scores(read_prediction(out), truth).f05)
     assert report["ink_share"] == pytest.approx(truth.mean(), abs=1e-4)
 
-    # an OME-Zarr of the region says where it lies, so that napari shows it over the region
+    # every format of the region says where it lies, so that napari shows it over the region
     from inkloop.io import prediction_origin
 
-    pyramid = tmp_path / "part.ome.zarr"
-    args = ["predict", str(training_folder), "--model", str(model), "--out", str(pyramid)]
-    assert main([*args, "--region", "10:50,20:120", "--device", "cpu", "--quiet"]) == 0
-    assert prediction_origin(pyramid) == (10.0, 20.0)
-    assert prediction_origin(out) == (0.0, 0.0)  # a TIFF has nowhere to say it
+    assert prediction_origin(out) == (10.0, 20.0)
+    for name in ("part.ome.zarr", "part.png", "part.zarr"):
+        args = [
+            "predict",
+            str(training_folder),
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path / name),
+        ]
+        assert main([*args, "--region", "10:50,20:120", "--device", "cpu", "--quiet"]) == 0
+        assert prediction_origin(tmp_path / name) == (10.0, 20.0), name
+    whole = tmp_path / "whole.png"
+    args = ["predict", str(training_folder), "--model", str(model), "--out", str(whole)]
+    assert main([*args, "--device", "cpu", "--quiet"]) == 0
+    assert prediction_origin(whole) == (0.0, 0.0)
 
 
 def test_a_named_output_that_exists_is_refused_unless_overwrite(

@@ -8,6 +8,7 @@ community names them: ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` (
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ PREDICTION_FORMATS = {
     "zarr": "zarr (float32)",
 }
 DEFAULT_PREDICTION_FORMAT = "ome.zarr"  # of the files written into an --out-dir
+ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment, where recorded
 # file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
 _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 
@@ -163,15 +165,40 @@ def prediction_levels(path: str | Path) -> list:
 
 
 def prediction_origin(path: str | Path) -> tuple[float, float]:
-    """Where a prediction's first pixel lies in its segment: (0, 0), or the translation an
-    OME-Zarr of a region records."""
-    if prediction_kind(Path(path)) != "ome.zarr":
-        return 0.0, 0.0
-    import zarr
+    """Where a prediction's first pixel lies in its segment, (y, x): the translation an
+    OME-Zarr of a region records, or ORIGIN_KEY in a zarr's attributes, a PNG's text or a
+    TIFF's JSON description; (0, 0) where none is recorded (a whole segment's, or a file
+    not from `inkloop predict`)."""
+    kind = prediction_kind(Path(path))
+    if kind == "ome.zarr":
+        import zarr
 
-    dataset = zarr.open_group(str(path), mode="r").attrs["ome"]["multiscales"][0]["datasets"][0]
-    moves = [t for t in dataset["coordinateTransformations"] if t["type"] == "translation"]
-    return tuple(moves[0]["translation"]) if moves else (0.0, 0.0)
+        ome = zarr.open_group(str(path), mode="r").attrs["ome"]
+        moves = ome["multiscales"][0]["datasets"][0]["coordinateTransformations"]
+        moves = [t["translation"] for t in moves if t["type"] == "translation"]
+        return tuple(moves[0]) if moves else (0.0, 0.0)
+    recorded = _recorded_origin(Path(path), kind)
+    return (float(recorded[0]), float(recorded[1])) if recorded else (0.0, 0.0)
+
+
+def _recorded_origin(path: Path, kind: str | None):
+    if kind == "zarr":
+        import zarr
+
+        return zarr.open_array(str(path), mode="r").attrs.get(ORIGIN_KEY)
+    if kind == "png":
+        from PIL import Image
+
+        with Image.open(path) as image:
+            text = image.text.get(ORIGIN_KEY)
+        return json.loads(text) if text else None
+    if kind == "tif":
+        import tifffile
+
+        with tifffile.TiffFile(path) as tiff:
+            described = tiff.shaped_metadata[0] if tiff.shaped_metadata else {}
+        return described.get(ORIGIN_KEY)
+    return None
 
 
 def is_prediction_pyramid(path: str | Path) -> bool:

@@ -10,6 +10,7 @@ its own name: an interrupted run never leaves a file that looks finished.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._cpus import usable_cpus
+from inkloop.io._sidefiles import ORIGIN_KEY
 
 OME_VERSION = "0.5"
 CHUNK = 1024  # zarr chunks: a 14k x 8k level is ~110 files, a screen needs a few
@@ -31,7 +33,7 @@ class PredictionFile:
         self, out: Path, kind: str, shape, *, tiff_float: bool = False, origin=(0, 0)
     ) -> None:
         self.out, self.kind = Path(out), kind
-        self.origin = origin  # where its first pixel lies in the segment (an OME-Zarr says)
+        self.origin = origin  # where its first pixel lies in the segment (every format says)
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = self.out.with_name(f".{self.out.name}.partial")
         self._claim = _Claim(self.out)
@@ -60,12 +62,13 @@ class PredictionFile:
                 _add_levels(self.staging, self.target, self.out.name, self.origin)
                 _replace(self.staging, self.out)
             elif self.kind == "zarr":
+                self.target.attrs[ORIGIN_KEY] = [float(v) for v in self.origin]
                 _replace(self.staging, self.out)
             else:
                 from inkloop.io import atomic_path
 
                 with atomic_path(self.out) as tmp:
-                    _write_flat(self.target, Path(tmp), self.kind)
+                    _write_flat(self.target, Path(tmp), self.kind, self.origin)
         finally:
             remove(self.staging)
             self._claim.release()
@@ -180,11 +183,14 @@ def _multiscales(name: str, levels: int, origin) -> dict:
     }
 
 
-def _write_flat(stored, out: Path, kind: str) -> None:
+def _write_flat(stored, out: Path, kind: str, origin) -> None:
+    """A PNG or tiled BigTIFF of ``stored``, its ``origin`` in a text chunk or the TIFF's
+    JSON description (`inkloop.io.prediction_origin` reads them)."""
+    where = {ORIGIN_KEY: [float(v) for v in origin]}
     if kind == "png":
-        from PIL import Image
+        from inkloop.io._write import encode_png
 
-        Image.fromarray(np.asarray(stored[:])).save(out, format="PNG")
+        encode_png(out, np.asarray(stored[:]), {ORIGIN_KEY: json.dumps(where[ORIGIN_KEY])})
         return
     import tifffile
 
@@ -198,6 +204,7 @@ def _write_flat(stored, out: Path, kind: str) -> None:
         predictor=True,
         bigtiff=True,
         photometric="minisblack",
+        metadata=where,
         # every core this process may use: the blocks are done, and tifffile's default is
         # half (one of two: a 4096² prediction took 0.59-0.67 s to compress, not 0.39-0.47 s)
         maxworkers=usable_cpus(),
