@@ -5,6 +5,8 @@ the same commands, events, waits, label replay and respawn, over one TCP connect
 `_wire` frames instead of two local pipes. A dropped connection looks to the proxy like a
 child that ended (a Failed event says the engine trains on over there); the next command
 that needs the engine re-attaches to the same session, or starts a new one if it is gone.
+While attached the client pings the server every `HEARTBEAT` seconds, and counts a server it
+has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import numpy as np
 from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, State
 from inkloop.engine._process import EngineProcess
+from inkloop.engine._sockets import hang_up, limit_waits
 from inkloop.engine._wire import (
     Fetch,
     Fetched,
     Hello,
+    Ping,
     ProtocolError,
     Refused,
     Spawn,
@@ -37,6 +41,8 @@ from inkloop.io import atomic_path
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
+HEARTBEAT = 30.0  # seconds between pings: a server hangs up on a pinging client silent for 120
+SERVER_SILENT = 120.0  # seconds with no byte from the server, which answers every ping
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -79,6 +85,7 @@ class RemoteEngineProcess(EngineProcess):
             connection.close()
             raise
         self.session = welcome.session
+        connection.beat(HEARTBEAT, SERVER_SILENT)
         return ChildHandle(_Remote(connection), connection, connection)
 
     def _greet(self, connection: SocketConnection, settings) -> Welcome:
@@ -145,6 +152,8 @@ class RemoteEngineProcess(EngineProcess):
         return Path(local)
 
     def _receive(self, child: ChildHandle, message) -> None:
+        if isinstance(message, Ping):  # the server's answer: heard, nothing to tell
+            return
         request = getattr(message, "request", None)
         if isinstance(message, (Fetched, Failed)) and request in self._fetched:
             with self._changed:
@@ -187,6 +196,8 @@ class SocketConnection:
         self.sock = sock
         self._lock = threading.Lock()
         self._read_exactly = socket_reader(sock)
+        self._closed = threading.Event()
+        self._silent: float | None = None  # the receive limit, once beating
 
     @classmethod
     def connect(cls, address: tuple[str, int]) -> SocketConnection:
@@ -211,9 +222,31 @@ class SocketConnection:
         except ProtocolError as error:  # the server never sends these: the link is broken
             log.error("inkloop remote engine: %s", error)
             raise EOFError(str(error)) from error
+        except (BlockingIOError, TimeoutError) as error:  # the receive limit of `beat`
+            log.error("inkloop remote engine: nothing from the server for %g s", self._silent)
+            raise EOFError("the engine server fell silent") from error
+
+    def beat(self, every: float, silent: float) -> None:
+        """Ping the server every ``every`` seconds, from a thread that ends with the
+        connection; `recv` ends the link once nothing has come for ``silent`` seconds."""
+        self._silent = silent
+        limit_waits(self.sock, receive=silent)
+        name = "inkloop-engine-heartbeat"
+        threading.Thread(target=self._beat, args=(every,), name=name, daemon=True).start()
 
     def close(self) -> None:
+        self._closed.set()
+        hang_up(self.sock)  # a heartbeat stuck sending to a server that stopped reading wakes
         self.sock.close()
+
+    def _beat(self, every: float) -> None:
+        while not self._closed.is_set():
+            try:
+                self.send(Ping())
+            except OSError as error:  # the reader sees the end too, and reports it
+                log.info("inkloop remote engine: heartbeat ends: %s", error)
+                return
+            self._closed.wait(every)
 
 
 class _Remote:
@@ -229,9 +262,6 @@ class _Remote:
         """Nothing to reap here: the session lives on the server."""
 
     def terminate(self) -> None:
-        try:
-            self._connection.sock.shutdown(socket.SHUT_RDWR)
-        except OSError as error:  # already closed
-            log.debug("inkloop remote engine: %s", error)
+        hang_up(self._connection.sock)
 
     kill = terminate

@@ -17,18 +17,33 @@ from inkloop.engine import _commands as c
 from inkloop.engine._child import Spec, end_child, spawn_child
 from inkloop.engine._events import Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
-from inkloop.engine._wire import MAX_FRAME, Fetch, Fetched, ProtocolError, Spawn, encode, read_frame
+from inkloop.engine._sockets import hang_up, limit_waits
+from inkloop.engine._wire import (
+    MAX_FRAME,
+    Fetch,
+    Fetched,
+    Ping,
+    ProtocolError,
+    Spawn,
+    encode,
+    read_frame,
+)
 
 log = logging.getLogger("inkloop.engine._server")  # one log for the server and its sessions
 
 
 class ServedSession:
     """One client's engine: a child process here, its events relayed to whichever
-    connection drives it now (none while the client is away)."""
+    connection drives it now (none while the client is away). A client that pings is hung
+    up on once silent for ``client_silent`` seconds; any client, once an event could not go
+    out to it for ``send_timeout`` seconds."""
 
-    def __init__(self, spawn: Spawn, folder: Path, forget) -> None:
+    def __init__(
+        self, spawn: Spawn, folder: Path, forget, *, client_silent: float, send_timeout: float
+    ) -> None:
         self.id = folder.name
         self.folder, self._forget = folder, forget
+        self.client_silent, self.send_timeout = client_silent, send_timeout
         folder.mkdir(parents=True)
         self.labels = LabelFiles(spawn.ink, spawn.supervised)
         autosave = spawn.settings.autosave
@@ -40,6 +55,8 @@ class ServedSession:
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._state: StateChanged | None = None
+        self._ending = threading.Lock()
+        self._ended = False
         self.last_heard = time.monotonic()  # the last command, event, or client leaving
         self.child.reader = threading.Thread(target=self._forward_events, daemon=True)
         self.child.reader.start()
@@ -47,6 +64,11 @@ class ServedSession:
     @property
     def alive(self) -> bool:
         return self.child.alive
+
+    @property
+    def attached(self) -> bool:
+        """Whether a client drives it now."""
+        return self._sock is not None
 
     def forsaken(self, now: float, after: float) -> bool:
         """No client has driven it, and its engine has said nothing, for ``after`` seconds:
@@ -58,7 +80,9 @@ class ServedSession:
         return self.folder / Path(path).name
 
     def relay(self, sock: socket.socket, read, peer: str) -> None:
-        """Drive the engine with ``sock``'s commands until it closes or sends garbage."""
+        """Drive the engine with ``sock``'s commands until it closes, sends garbage, or (once
+        it has pinged) falls silent."""
+        limit_waits(sock, send=self.send_timeout)  # a client that stops reading stalls no relay
         with self._send_lock:
             self._sock = sock
             if self._state is not None:  # what the engine does now, for a re-attached client
@@ -67,6 +91,9 @@ class ServedSession:
             while True:
                 command = read_frame(read)
                 self.last_heard = time.monotonic()
+                if isinstance(command, Ping):
+                    self._answer(command, sock)
+                    continue
                 if isinstance(command, Fetch):
                     self._send_file(command)
                     continue
@@ -76,6 +103,13 @@ class ServedSession:
                     self.end()  # closes the child, as the dock would its own
                     return
                 self.child.send(self._localised(command))
+        except (BlockingIOError, TimeoutError):  # its receive limit, set by its first Ping
+            log.warning(
+                "engine server: %s left session %s: nothing heard for %g s (gone behind a tunnel?)",
+                peer,
+                self.id,
+                self.client_silent,
+            )
         except (ProtocolError, EOFError, OSError) as error:
             log.warning("engine server: %s left session %s: %s", peer, self.id, error)
         except Exception:  # a command with fields of the wrong kind, say
@@ -88,10 +122,22 @@ class ServedSession:
             sock.close()
 
     def end(self) -> None:
-        """End the engine and forget the session."""
-        self._forget(self)
-        end_child(self.child)
-        self.labels.remove()
+        """End the engine and forget the session, once: its client's Close and the server's
+        close may come together (the later call waits for the first)."""
+        with self._ending:
+            if self._ended:
+                return
+            self._ended = True
+            self._forget(self)
+            end_child(self.child)
+            self.labels.remove()
+
+    def _answer(self, ping: Ping, sock: socket.socket) -> None:
+        """A client that pings is held to it (an older one is not: it never pings); the
+        answer tells it the server is there."""
+        limit_waits(sock, receive=self.client_silent)
+        with self._send_lock:
+            self._send(ping)
 
     def _send_file(self, fetch: Fetch) -> None:
         """A file of this session's folder (a checkpoint) to the client, or why not."""
@@ -130,8 +176,8 @@ class ServedSession:
             self.child.commands.close()
         self.child.alive = False
         with self._send_lock:
-            if self._sock is not None:
-                self._sock.close()  # the client sees the end as its engine's end
+            if self._sock is not None:  # the client sees the end as its engine's end
+                hang_up(self._sock)  # the relay thread wakes and closes it
         self._forget(self)
 
     def _send(self, message) -> None:
@@ -146,6 +192,15 @@ class ServedSession:
             )
         try:
             self._sock.sendall(frame)
+        except (BlockingIOError, TimeoutError):  # the send limit: it stopped reading
+            self._drop_client(f"nothing could go out to it for {self.send_timeout:g} s")
         except OSError as error:
-            log.warning("engine server: session %s lost its client: %s", self.id, error)
-            self._sock = None
+            self._drop_client(error)
+
+    def _drop_client(self, why) -> None:
+        """Detach the client (under _send_lock), as if it had left: its socket is reset, for a
+        frame may have gone out in part; the relay thread wakes and closes it."""
+        sock, self._sock = self._sock, None
+        self.last_heard = time.monotonic()
+        log.warning("engine server: session %s lost its client: %s", self.id, why)
+        hang_up(sock, abort=True)

@@ -7,8 +7,10 @@ time); an unauthenticated, malformed or oversized frame closes that connection w
 logged reason and the server goes on serving. A segment must lie under the folders the
 server was started with; checkpoints and predictions are written in the session's folder
 here, whatever path the client named. A dropped connection ends the relay, not the session:
-its engine trains on, and the client re-attaches with the session's id. A session left with
-no client and nothing to do for ``idle_timeout`` ends its engine (its folder stays).
+its engine trains on, and the client re-attaches with the session's id. So does a client that
+pings (`Ping`) and then falls silent for ``client_silent`` (a laptop gone behind an SSH tunnel,
+whose sshd stays up), and one that stops taking events for ``send_timeout``. A session left
+with no client and nothing to do for ``idle_timeout`` ends its engine (its folder stays).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they s
 SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
 IDLE_TIMEOUT = 2 * 3600.0  # seconds a session with no client and no work keeps its engine
+CLIENT_SILENT = 120.0  # seconds a pinging client may say nothing: four of its heartbeats
+SEND_TIMEOUT = 30.0  # seconds an event may find no room to go out before its client is dropped
 
 
 class RefusedError(Exception):
@@ -51,7 +55,8 @@ class RefusedError(Exception):
 class EngineServer:
     """Serve engine sessions on ``host``:``port`` (0: any free port) for segments under
     ``roots``; ``folder`` holds the sessions' checkpoints and predictions. A session with
-    no client and an engine that has said nothing for ``idle_timeout`` seconds is ended."""
+    no client and an engine that has said nothing for ``idle_timeout`` seconds is ended;
+    ``client_silent`` and ``send_timeout``: see `ServedSession`."""
 
     def __init__(
         self,
@@ -62,6 +67,8 @@ class EngineServer:
         host="127.0.0.1",
         port=0,
         idle_timeout: float = IDLE_TIMEOUT,
+        client_silent: float = CLIENT_SILENT,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         if not token:
             raise ValueError("the engine server needs a token")
@@ -73,6 +80,7 @@ class EngineServer:
         self.address = self._listener.getsockname()[:2]
         self._closed = threading.Event()
         self.idle_timeout = idle_timeout
+        self._limits = {"client_silent": client_silent, "send_timeout": send_timeout}
         self._greeting = threading.BoundedSemaphore(MAX_GREETING)
         self._starting = 0  # engines being started, counted against MAX_SESSIONS
 
@@ -88,7 +96,7 @@ class EngineServer:
                 log.warning("engine server: cannot accept a connection: %s", error)
                 time.sleep(0.5)  # out of file handles, say: serve on once some close
                 continue
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # a vanished laptop
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # no tunnel: a lost peer
             peer = f"{peer[0]}:{peer[1]}"
             if not self._greeting.acquire(blocking=False):
                 log.warning(
@@ -196,9 +204,8 @@ class EngineServer:
                 raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
             self._starting += 1
         try:
-            session = ServedSession(
-                self._check(spawn), self.folder / secrets.token_hex(8), self._forget
-            )
+            folder = self.folder / secrets.token_hex(8)
+            session = ServedSession(self._check(spawn), folder, self._forget, **self._limits)
         except BaseException:
             with self._lock:
                 self._starting -= 1

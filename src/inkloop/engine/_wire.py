@@ -89,8 +89,13 @@ class Fetched:
     data: np.ndarray  # uint8
 
 
+@dataclasses.dataclass(frozen=True)
+class Ping:
+    """A client's heartbeat while it drives a session, and the server's answer to one."""
+
+
 def _registry() -> dict[str, type]:
-    types = [Hello, Welcome, Spawn, Refused, Fetch, Fetched]
+    types = [Hello, Welcome, Spawn, Refused, Fetch, Fetched, Ping]
     for module in (_commands, _events, settings, compose):
         types += [v for v in vars(module).values() if dataclasses.is_dataclass(v)]
     from inkloop.engine._child import SetupFailed, Waited

@@ -1,0 +1,225 @@
+"""The engine server's links to its clients (a real server on 127.0.0.1): a laptop gone
+behind an SSH tunnel, whose sshd stays up, is let go on both sides and its idle session ends;
+a client that stops reading is let go while its engine trains on; an older client that never
+pings is not held to the heartbeat; a session ended twice at once ends once; a client whose
+engine died there is told by its connection's end."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+
+import pytest
+
+from inkloop.engine import Failed, Ready, State, StepDone, _remote
+from inkloop.engine import _commands as c
+from inkloop.engine._remote import RemoteEngineProcess
+from inkloop.engine._server import EngineServer
+from inkloop.engine._sockets import limit_waits
+from inkloop.engine._wire import Hello, Spawn, Welcome, encode, read_frame, socket_reader
+from tests._engine import folder_labels, process_settings
+from tests._events import TIMEOUT, Recorder, of_kind, state_reached
+from tests.engine.test_remote import TOKEN, _Heard
+
+WHOLE = (0, 0, 96, 128)
+SERVER_LOG = "inkloop.engine._server"
+
+
+class _Tunnel:
+    """A TCP forwarder standing in for an SSH tunnel: after `freeze` it passes no byte either
+    way, and both its connections stay open (the laptop went away, sshd did not)."""
+
+    def __init__(self, target) -> None:
+        self._target, self._frozen = target, threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = "{}:{}".format(*self._listener.getsockname()[:2])
+        self._sockets = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self) -> None:
+        self._frozen.set()
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+
+    def _accept(self) -> None:
+        near, _ = self._listener.accept()
+        far = socket.create_connection(self._target)
+        self._sockets += [near, far]
+        for source, sink in ((near, far), (far, near)):
+            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(1 << 16):
+                if self._frozen.is_set():
+                    return  # holds what came: nothing more is read or passed on
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:  # closed at the end of the test
+            return
+
+
+def _serve(folder, tmp_path, server=EngineServer, **limits) -> EngineServer:
+    served = server([folder.parent], TOKEN, tmp_path, port=0, **limits)
+    threading.Thread(target=served.serve_forever, daemon=True).start()
+    return served
+
+
+def _client(address: str, folder, recorder) -> RemoteEngineProcess:
+    ink, supervised = folder_labels(folder)
+    return RemoteEngineProcess(
+        address, TOKEN, folder, ink, supervised, process_settings(), recorder
+    )
+
+
+def _spawn(folder) -> Spawn:
+    ink, supervised = folder_labels(folder)
+    return Spawn(str(folder), {}, process_settings(), ink, supervised, 1)
+
+
+def _connect(address, receive_buffer: int | None = None) -> socket.socket:
+    sock = socket.socket()
+    if receive_buffer:  # before connecting: the window offered is set then
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(TIMEOUT)
+    sock.connect(address)
+    return sock
+
+
+@contextlib.contextmanager
+def _hearing(*texts: str):
+    """One `_Heard` per text, set once the server logs it."""
+    server_log, heard = logging.getLogger(SERVER_LOG), [_Heard(text, 1) for text in texts]
+    for handler in heard:
+        server_log.addHandler(handler)
+    try:
+        yield heard
+    finally:
+        for handler in heard:
+            server_log.removeHandler(handler)
+
+
+def test_a_receive_limit_ends_a_silent_recv_and_leaves_sends_alone():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        near = socket.create_connection(listener.getsockname())
+        far, _ = listener.accept()
+        with near, far:
+            limit_waits(near, receive=0.05)
+            with pytest.raises((BlockingIOError, TimeoutError)):  # nothing came
+                near.recv(1)
+            near.sendall(b"still sends")
+            assert far.recv(64) == b"still sends"
+            far.sendall(b"and reads")
+            assert near.recv(64) == b"and reads"
+
+
+@pytest.mark.slow
+def test_a_laptop_gone_behind_its_tunnel_is_let_go_and_its_idle_session_ends(
+    training_folder, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(_remote, "HEARTBEAT", 0.1)
+    monkeypatch.setattr(_remote, "SERVER_SILENT", 1.0)
+    served = _serve(training_folder, tmp_path, idle_timeout=1.0, client_silent=1.0)
+    tunnel = _Tunnel(served.address)
+    kept_events, gone_events = Recorder(), Recorder()
+    with _hearing("nothing heard", "no client") as (let_go, reaped), contextlib.ExitStack() as end:
+        end.callback(served.close)
+        end.callback(tunnel.close)
+        host, port = served.address
+        kept = end.enter_context(_client(f"{host}:{port}", training_folder, kept_events))
+        with _connect(served.address) as older:  # a client from before the heartbeat
+            older.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+            older_session = read_frame(socket_reader(older)).session
+            gone = end.enter_context(_client(tunnel.address, training_folder, gone_events))
+            for events in (kept_events, gone_events):
+                events.wait_for(lambda events: of_kind(Ready, events))
+            session = served.sessions[gone.session]
+            tunnel.freeze()  # the laptop went away; sshd holds both ends open
+
+            assert reaped.wait(TIMEOUT)  # detached, and then idle (a second more): ended
+            assert let_go.done.is_set()  # for its silence
+            assert gone.session not in served.sessions
+            session.child.process.join(TIMEOUT)
+            assert not session.alive
+            gone_events.wait_for(state_reached(State.FAILED))  # the laptop's side noticed too
+            assert "lost the connection" in gone_events.of(Failed)[-1].message
+            # silent for longer, but its pings were answered: kept, on both sides
+            assert served.sessions[kept.session].attached
+            assert not kept_events.of(Failed)
+            # silent for longer, but it never pinged: not held to the heartbeat
+            assert served.sessions[older_session].attached
+
+
+class _TinyBuffers(EngineServer):
+    """A server whose sockets queue a few KB, not MBs: a client that stops reading fills
+    them within a few events."""
+
+    def _handle(self, sock: socket.socket, peer: str) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        super()._handle(sock, peer)
+
+
+@pytest.mark.slow
+def test_a_client_that_stops_reading_is_let_go_and_the_engine_trains_on(training_folder, tmp_path):
+    served = _serve(training_folder, tmp_path, _TinyBuffers, send_timeout=1.0)
+    with _hearing("lost its client") as (let_go,), contextlib.closing(served):
+        with _connect(served.address, receive_buffer=4096) as stalled:
+            stalled.sendall(
+                b"".join(
+                    encode(m)
+                    for m in (
+                        Hello(TOKEN),
+                        _spawn(training_folder),
+                        c.Start(),
+                        c.Preview(1, WHOLE, every=0.0),
+                    )
+                )
+            )
+            welcome = read_frame(socket_reader(stalled))
+            assert isinstance(welcome, Welcome)
+            # and reads no more, while the engine streams steps and preview tiles
+            assert let_go.wait(TIMEOUT)
+            assert not served.sessions[welcome.session].attached
+            _read_to_the_end(stalled)  # hung up on, not left half-way through a frame
+
+        with _connect(served.address) as back:  # the engine trained on: its steps still come
+            back.sendall(encode(Hello(TOKEN, welcome.session)))
+            read = socket_reader(back)
+            assert read_frame(read) == Welcome(welcome.session, attached=True)
+            while not isinstance(read_frame(read), StepDone):
+                pass
+            back.sendall(encode(c.Close()))
+
+
+def _read_to_the_end(sock: socket.socket) -> None:
+    """What the server had queued on ``sock``, then its end or a reset (TimeoutError if it
+    never ends)."""
+    with contextlib.suppress(ConnectionResetError):
+        while sock.recv(1 << 16):
+            pass
+
+
+@pytest.mark.slow
+def test_a_session_ended_twice_ends_once(training_folder, tmp_path):
+    served = _serve(training_folder, tmp_path)
+    with contextlib.closing(served), _connect(served.address) as sock:
+        sock.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+        session = served.sessions[read_frame(socket_reader(sock)).session]
+        session.end()  # its client's Close, say
+        session.end()  # and the server's close, together
+        assert not session.alive
+        assert session.id not in served.sessions
+
+
+@pytest.mark.slow
+def test_an_engine_that_dies_on_the_server_ends_its_clients_connection(training_folder, tmp_path):
+    served = _serve(training_folder, tmp_path)
+    with contextlib.closing(served), _connect(served.address) as sock:
+        sock.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+        session = served.sessions[read_frame(socket_reader(sock)).session]
+        session.child.process.kill()
+        _read_to_the_end(sock)  # told, not left waiting for events that never come
