@@ -2,7 +2,8 @@
 behind an SSH tunnel, whose sshd stays up, is let go on both sides and its idle session ends;
 a client that stops reading is let go while its engine trains on; an older client that never
 pings is not held to the heartbeat; a session ended twice at once ends once; a client whose
-engine died there is told by its connection's end."""
+engine died there is told by its connection's end; a dock whose session ended there starts a
+new one with its first command."""
 
 from __future__ import annotations
 
@@ -223,3 +224,20 @@ def test_an_engine_that_dies_on_the_server_ends_its_clients_connection(training_
         session = served.sessions[read_frame(socket_reader(sock)).session]
         session.child.process.kill()
         _read_to_the_end(sock)  # told, not left waiting for events that never come
+
+
+@pytest.mark.slow
+def test_a_dock_whose_session_ended_there_starts_a_new_one_at_once(training_folder, tmp_path):
+    served = _serve(training_folder, tmp_path)
+    host, port = served.address
+    recorder = Recorder()
+    with contextlib.closing(served), _client(f"{host}:{port}", training_folder, recorder) as proxy:
+        first = proxy.session
+        proxy._child.events.sock.shutdown(socket.SHUT_RDWR)  # the link dropped
+        recorder.wait_for(state_reached(State.FAILED))
+        served.sessions[first].end()  # and meanwhile the server reaped the session
+        since = recorder.mark()
+        proxy.start()  # refused its session: starts a new one, on the connection it opened
+        recorder.wait_for(lambda events: of_kind(StepDone, events), since)
+        assert proxy.session != first
+        assert served.sessions[proxy.session].attached

@@ -81,6 +81,10 @@ class RemoteEngineProcess(EngineProcess):
         connection = SocketConnection.connect(self.address)
         try:
             welcome = self._greet(connection, settings)
+            if welcome is None:  # our session has ended there: a new one, on a new connection
+                connection.close()
+                connection = SocketConnection.connect(self.address)
+                welcome = self._greet(connection, settings)
         except BaseException:
             connection.close()
             raise
@@ -88,7 +92,8 @@ class RemoteEngineProcess(EngineProcess):
         connection.beat(HEARTBEAT, SERVER_SILENT)
         return ChildHandle(_Remote(connection), connection, connection)
 
-    def _greet(self, connection: SocketConnection, settings) -> Welcome:
+    def _greet(self, connection: SocketConnection, settings) -> Welcome | None:
+        """The server's Welcome; None if the session we asked for has ended there."""
         try:
             answer = self._ask(connection, settings)
         except (EOFError, OSError) as error:  # a server that hangs up says no more
@@ -97,9 +102,8 @@ class RemoteEngineProcess(EngineProcess):
             ) from error
         if isinstance(answer, Refused) and self.session is not None:
             log.info("inkloop remote engine: %s; starting a new session", answer.message)
-            connection.close()
             self.session = None
-            return self._greet(SocketConnection.connect(self.address), settings)
+            return None
         if isinstance(answer, Refused):
             raise RuntimeError(f"the engine server refused: {answer.message}")
         if not isinstance(answer, Welcome):
