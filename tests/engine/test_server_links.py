@@ -241,3 +241,20 @@ def test_a_dock_whose_session_ended_there_starts_a_new_one_at_once(training_fold
         recorder.wait_for(lambda events: of_kind(StepDone, events), since)
         assert proxy.session != first
         assert served.sessions[proxy.session].attached
+
+
+@pytest.mark.slow
+def test_a_dock_back_before_its_old_link_was_let_go_takes_the_session_over(
+    training_folder, tmp_path
+):
+    served = _serve(training_folder, tmp_path)
+    with contextlib.closing(served), _connect(served.address) as old:
+        old.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+        welcome = read_frame(socket_reader(old))
+        with _hearing("took session") as (taken,), _connect(served.address) as back:
+            back.sendall(encode(Hello(TOKEN, welcome.session)))
+            assert read_frame(socket_reader(back)) == Welcome(welcome.session, attached=True)
+            assert taken.wait(TIMEOUT)
+            _read_to_the_end(old)  # hung up on: no second link drives the engine
+            assert served.sessions[welcome.session].attached
+            back.sendall(encode(c.Close()))

@@ -84,7 +84,10 @@ class ServedSession:
         it has pinged) falls silent."""
         limit_waits(sock, send=self.send_timeout)  # a client that stops reading stalls no relay
         with self._send_lock:
-            self._sock = sock
+            previous, self._sock = self._sock, sock
+            if previous is not None:  # the dock came back before its old link was let go
+                log.warning("engine server: %s took session %s over", peer, self.id)
+                hang_up(previous)  # its relay ends: commands come from one link only
             if self._state is not None:  # what the engine does now, for a re-attached client
                 self._send(self._state)
         try:
