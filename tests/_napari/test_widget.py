@@ -63,7 +63,12 @@ def test_every_control_of_the_dock_fits_beside_the_canvas(
     widget.open_segment(str(folder))
     widget.model_panel.advanced.click()  # the advanced settings too
     scroll = widget.findChild(QScrollArea)
-    qtbot.waitUntil(lambda: scroll.viewport().width() >= scroll.widget().minimumSizeHint().width())
+    qtbot.waitUntil(
+        lambda: (
+            scroll.isVisible()  # shown, laid out: not a hidden widget's sizes
+            and scroll.viewport().width() >= scroll.widget().minimumSizeHint().width()
+        )
+    )
 
     viewport = scroll.viewport()
     controls = [

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt, QTimer
 from qtpy.QtGui import QValidator
-from qtpy.QtWidgets import QDoubleSpinBox, QLabel, QPushButton, QScrollArea, QSpinBox, QWidget
+from qtpy.QtWidgets import (
+    QDoubleSpinBox,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def button(text: str, name: str, tip: str = "") -> QPushButton:
@@ -87,43 +95,97 @@ class LogSpinBox(QDoubleSpinBox):
         return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
 
 
-class PathLabel(QLabel):
-    """Wrapped text and then a path, which is elided in the middle to the label's width
-    (``/home/me/…/20231005123335``); the whole path is its tooltip. A path never widens the
-    dock: a long one would otherwise push every panel past the dock's edge."""
+class StatusLabel(QLabel):
+    """Wrapped text at least ``lines`` lines high: a status that grows or shrinks within them
+    leaves the controls below where they are."""
 
-    def __init__(self, name: str, parent=None) -> None:
-        super().__init__(parent)
+    def __init__(self, name: str, text: str = "", lines: int = 2, parent=None) -> None:
+        super().__init__(text, parent)
         self.setObjectName(name)
         self.setWordWrap(True)
-        self._lead, self._path = "", ""
+        self.lines = lines
+        self._fit_lines()
 
-    def set_path(self, lead: str, path=None) -> None:
-        """Show ``lead``, then ``path`` (if any) on a line of its own."""
-        self._lead, self._path = lead, str(path or "")
-        self.setToolTip(self._path)
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_lines()  # napari's stylesheet sets the font after construction
+
+    def _fit_lines(self) -> None:
+        margins = self.contentsMargins()
+        height = self.fontMetrics().lineSpacing() * self.lines
+        self.setMinimumHeight(height + margins.top() + margins.bottom())
+
+
+class ElidedLine(QLabel):
+    """One line of text elided in the middle to the label's width, never wrapped, and never
+    asking for more width than a few characters: a long path does not widen the dock."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.whole = ""
+
+    def set_whole(self, text: str) -> None:
+        self.whole = text
         self._elide()
 
-    def full_text(self) -> str:
-        return self._lines(self._path)
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(80, super().sizeHint().height())
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(80, super().minimumSizeHint().height())
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._elide()
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()  # napari's stylesheet sets the font after the first layout
+
     def _elide(self) -> None:
         width = max(self.contentsRect().width(), 80)
-        self.setText(
-            self._lines(
-                self.fontMetrics().elidedText(self._path, Qt.TextElideMode.ElideMiddle, width)
-            )
-        )
+        self.setText(self.fontMetrics().elidedText(self.whole, Qt.TextElideMode.ElideMiddle, width))
 
-    def _lines(self, path: str) -> str:
-        return "\n".join(part for part in (self._lead, path) if part)
+
+class PathLabel(QWidget):
+    """Wrapped text, and below it a path on a line of its own, elided in the middle to the
+    width (``/home/me/…/20231005123335``) and never wrapped; the whole path is the tooltip."""
+
+    def __init__(self, name: str, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.lead = QLabel()
+        self.lead.setWordWrap(True)
+        self.lead.setTextFormat(Qt.TextFormat.PlainText)
+        self.path = ElidedLine()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.lead)
+        layout.addWidget(self.path)
+
+    def set_path(self, lead: str, path=None) -> None:
+        """Show ``lead``, then ``path`` (if any) on a line of its own."""
+        path = str(path or "")
+        self.lead.setText(lead)
+        self.lead.setVisible(bool(lead))
+        self.path.set_whole(path)
+        self.path.setVisible(bool(path))
+        self.setToolTip(path)
+
+    def text(self) -> str:
+        """What shows: the lead and the elided path, a line each."""
+        return _lines(self.lead.text(), self.path.text())
+
+    def full_text(self) -> str:
+        return _lines(self.lead.text(), self.path.whole)
+
+
+def _lines(*parts: str) -> str:
+    return "\n".join(part for part in parts if part)
 
 
 class VerticalScroll(QScrollArea):
