@@ -181,7 +181,7 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
     qtbot.waitUntil(lambda: loop.trained.saved == autosave, timeout=30_000)  # the save at Stop
     assert load_checkpoint(autosave).step > chosen_step
 
-    widget.model_panel.lr.setValue(widget.model_panel.lr.value() / 2)  # new settings
+    widget.model_panel.body.lr.setValue(widget.model_panel.body.lr.value() / 2)  # new settings
     loop.warm_up()
     assert loop.engine.settings.init == autosave  # what was trained since, not chosen.pt
 

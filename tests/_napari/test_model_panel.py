@@ -9,10 +9,11 @@ from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog
 
-from inkloop._napari._model_panel import NO_AUGMENTATION, ModelPanel
-from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged
+from inkloop._napari._model_panel import FRESH_MODEL, IN_USE_IDLE, ModelPanel
+from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged, StepDone
 from inkloop.settings import (
     DECODER_WIDTHS,
+    NO_AUGMENTATION,
     Augmentations,
     EngineSettings,
     ModelConfig,
@@ -39,58 +40,58 @@ def test_an_untouched_panel_keeps_the_settings_and_starts_collapsed(panel, qtbot
     qtbot.mouseClick(panel.advanced, Qt.MouseButton.LeftButton)
 
     assert panel.body.isVisibleTo(panel)
-    assert panel.encoder.currentText() == tiny_model().encoder
+    assert panel.body.encoder.currentText() == tiny_model().encoder
     for stride, shown in ((2, "per 2 × 2 px"), (16, "per 16 × 16 px")):  # 16: API only
         model = ModelConfig(decoder_channels=DECODER_WIDTHS, output_stride=stride)
         panel.show_settings(EngineSettings(model=model))
-        assert panel.output_stride.currentText() == shown
+        assert panel.body.output_stride.currentText() == shown
         assert panel.apply(EngineSettings()).model == model
     shallow = ModelConfig().with_depth(3)  # API only
     panel.show_settings(EngineSettings(model=shallow))
-    assert panel.depth.currentText() == "3 stages"
+    assert panel.body.depth.currentText() == "3 stages"
     assert panel.apply(EngineSettings()).model == shallow
 
 
 def test_depth_and_stride_change_together(panel):
     deep = ModelConfig(decoder_channels=DECODER_WIDTHS, output_stride=16)  # 16: five stages only
     panel.show_settings(EngineSettings(model=deep))
-    panel.depth.setCurrentText("4 stages")
-    panel.output_stride.setCurrentText("per 8 × 8 px")
+    panel.body.depth.setCurrentText("4 stages")
+    panel.body.output_stride.setCurrentText("per 8 × 8 px")
     assert panel.apply(EngineSettings(model=deep)).model == ModelConfig(output_stride=8)
 
 
 def test_changed_controls_change_the_settings(panel, qtbot):
-    panel.encoder.setCurrentText("resnet34")
-    panel.output_stride.setCurrentText("every pixel")
-    panel.depth.setCurrentText("5 stages")
-    panel.patch_size.setValue(256)
-    panel.batch_size.setValue(4)
-    panel.lr.stepBy(4)  # four quarter-decades up: 1e-3 -> 1e-2
-    panel.augment.setChecked(False)
-    panel.device.setCurrentText("cpu")
+    panel.body.encoder.setCurrentText("resnet34")
+    panel.body.output_stride.setCurrentText("every pixel")
+    panel.body.depth.setCurrentText("5 stages")
+    panel.body.patch_size.setValue(256)
+    panel.body.batch_size.setValue(4)
+    panel.body.lr.stepBy(4)  # four quarter-decades up: 1e-3 -> 1e-2
+    panel.body.augment.setChecked(False)
+    panel.body.device.setCurrentText("cpu")
 
     settings = panel.apply(EngineSettings())
 
     assert settings.model == ModelConfig(encoder="resnet34", output_stride=1).with_depth(5)
     train = TrainConfig(patch_size=256, batch_size=4, lr=1e-2, augment=NO_AUGMENTATION)
     assert settings.train == dataclasses.replace(train, device="cpu")
-    panel.augment.setChecked(True)
+    panel.body.augment.setChecked(True)
     assert panel.apply(settings).train.augment == Augmentations()
 
 
 @pytest.mark.parametrize(("typed", "value"), [("100", 96), ("20", 32), ("500", 512)])
 def test_typed_patch_sizes_snap_to_multiples_of_32(panel, qtbot, typed, value):
-    panel.patch_size.lineEdit().selectAll()
-    qtbot.keyClicks(panel.patch_size.lineEdit(), typed)
-    qtbot.keyClick(panel.patch_size.lineEdit(), Qt.Key.Key_Return)
+    panel.body.patch_size.lineEdit().selectAll()
+    qtbot.keyClicks(panel.body.patch_size.lineEdit(), typed)
+    qtbot.keyClick(panel.body.patch_size.lineEdit(), Qt.Key.Key_Return)
 
     assert panel.apply(EngineSettings()).train.patch_size == value
 
 
 def test_a_typed_learning_rate_is_read_in_scientific_notation(panel, qtbot):
-    panel.lr.lineEdit().selectAll()
-    qtbot.keyClicks(panel.lr.lineEdit(), "3e-4")
-    qtbot.keyClick(panel.lr.lineEdit(), Qt.Key.Key_Return)
+    panel.body.lr.lineEdit().selectAll()
+    qtbot.keyClicks(panel.body.lr.lineEdit(), "3e-4")
+    qtbot.keyClick(panel.body.lr.lineEdit(), Qt.Key.Key_Return)
 
     assert panel.apply(EngineSettings()).train.lr == pytest.approx(3e-4)
 
@@ -108,18 +109,18 @@ def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
     assert signal.args == [checkpoint]
     assert panel.apply(EngineSettings()).init == checkpoint
     assert "earlier.pt" in panel.checkpoint_label.text()
-    assert not panel.encoder.isEnabled()
-    assert not panel.output_stride.isEnabled()
-    assert not panel.depth.isEnabled()
-    assert "loaded model brings its own encoder" in panel.encoder.toolTip()
-    assert "its own output stride" in panel.output_stride.toolTip()
+    assert not panel.body.encoder.isEnabled()
+    assert not panel.body.output_stride.isEnabled()
+    assert not panel.body.depth.isEnabled()
+    assert "loaded model brings its own encoder" in panel.body.encoder.toolTip()
+    assert "its own output stride" in panel.body.output_stride.toolTip()
     with qtbot.waitSignal(panel.checkpoint_changed) as signal:
         panel.clear_button.click()
     assert signal.args == [None]
     assert panel.apply(EngineSettings()) == EngineSettings()
-    assert panel.encoder.isEnabled()
-    assert panel.output_stride.isEnabled()
-    assert panel.depth.isEnabled()
+    assert panel.body.encoder.isEnabled()
+    assert panel.body.output_stride.isEnabled()
+    assert panel.body.depth.isEnabled()
     assert panel.clear_button.isEnabled()  # a fresh model trained in the dock starts anew
 
 
@@ -143,17 +144,50 @@ def test_saving_needs_a_session(panel, segment_widget):
 def test_the_model_in_use_shows_from_a_run_start_until_the_engine_changes(panel, segment_widget):
     loop = segment_widget.loop
     panel.set_loop(loop)
-    assert not panel.in_use_label.isVisibleTo(panel)
+    assert panel.in_use_label.isVisibleTo(panel)  # a row that stays: nothing below jumps
+    assert panel.in_use_label.text() == IN_USE_IDLE
 
     loop.changed.emit(RunStarted(0, "tu-resnet10t", "cpu", "float32"))
 
-    assert panel.in_use_label.isVisibleTo(panel)
     assert panel.in_use_label.text() == "In use: tu-resnet10t on cpu, float32, batches of 8"
     loop.changed.emit(StateChanged(State.IDLE, State.STOPPED))  # e.g. the engine moved
-    assert not panel.in_use_label.isVisibleTo(panel)
+    assert panel.in_use_label.text() == IN_USE_IDLE
+    assert panel.in_use_label.isVisibleTo(panel)
     loop.changed.emit(RunStarted(0, "resnet18", "cuda:0", "bfloat16", "4 worker processes", 32))
     expected = "In use: resnet18 on cuda:0, bfloat16, batches of 32 from 4 worker processes"
     assert panel.in_use_label.text() == expected
+
+
+def test_after_training_the_next_run_continues_from_it_and_the_panel_says_so(
+    panel, segment_widget, tmp_path
+):
+    loop = segment_widget.loop
+    panel.set_loop(loop)
+    assert panel.checkpoint_label.text() == FRESH_MODEL
+    trained = "Continues from this session's training (step 40)"
+
+    for event in (
+        StateChanged(State.TRAINING, State.IDLE),
+        StepDone(40, 0.5, 1e-3, 30.0, 8, 0, None),
+        StateChanged(State.STOPPED, State.TRAINING),
+    ):
+        loop._apply(event)
+
+    assert panel.checkpoint_label.text() == trained  # not "a fresh model" any more
+    panel.clear_button.click()  # the next run starts afresh
+    assert panel.checkpoint_label.text() == FRESH_MODEL
+    checkpoint = tmp_path / "earlier.pt"
+    checkpoint.write_bytes(b"weights")
+    assert panel.load_model(checkpoint)
+    assert panel.checkpoint_label.text() == "Continues from earlier.pt"
+    loop._apply(StateChanged(State.TRAINING, State.STOPPED))
+    assert panel.checkpoint_label.text() == "Continues from earlier.pt"  # no step yet
+    loop._apply(StepDone(45, 0.5, 1e-3, 30.0, 8, 0, None))
+    loop._apply(StateChanged(State.PAUSED, State.TRAINING))
+    # on from the loaded model's training
+    assert panel.checkpoint_label.text() == "Continues from this session's training (step 45)"
+    panel.set_loop(None)  # another segment: its own start
+    assert panel.checkpoint_label.text() == "Continues from earlier.pt"
 
 
 @pytest.mark.slow
