@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 
-from inkloop.engine import State, StepDone
+from inkloop.engine import State, StateChanged, StepDone
 from inkloop.metrics import best_scores
 from tests._helpers import FULL_RESOLUTION, tiny_model
 from tests._napari._gui import drag, paint_left_half
@@ -76,7 +76,7 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     print(f"F0.5 on unlabelled pixels: trained {trained:.3f}, untrained {untrained:.3f}")
     assert trained > untrained + 0.1, (trained, untrained)
     assert panel.plot.trace.count == len(losses)
-    assert panel.plot.caption().endswith(f"(plot from {min(losses):.2f} to {max(losses):.2f})")
+    assert panel.plot.caption().endswith(f"(range {min(losses):.2f}–{max(losses):.2f})")
     assert panel.threshold_value.text() == "soft"
     panel.threshold.setValue(50)  # binary view at p = 0.5
     assert panel.threshold_value.text() == "≥ 0.50"
@@ -188,3 +188,20 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
     widget.model_panel.clear_model()  # another start chosen: a fresh model
     loop.warm_up()
     assert loop.engine.settings.init is None
+
+
+def test_the_status_says_paused_or_stopped_before_the_step_and_keeps_two_lines(segment_widget):
+    loop, status = segment_widget.loop, segment_widget.loop_panel.status
+    # two lines at least: a status that wraps onto a second line moves nothing below it
+    assert status.minimumHeight() >= 2 * status.fontMetrics().lineSpacing()
+    loop._apply(StateChanged(State.TRAINING, State.IDLE))
+    loop._apply(StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
+    # no-break spaces: a name and its value never wrap apart
+    assert status.text() == "step\u00a07 · 40\u00a0samples/s · loss\u00a01.250"
+
+    loop._apply(StateChanged(State.PAUSED, State.TRAINING))
+    assert status.text() == "Paused: step\u00a07 · 40\u00a0samples/s · loss\u00a01.250"
+    loop._apply(StateChanged(State.TRAINING, State.PAUSED))
+    assert status.text().startswith("step\u00a07")  # resumed
+    loop._apply(StateChanged(State.STOPPED, State.TRAINING))
+    assert status.text().startswith("Stopped: step\u00a07")

@@ -6,7 +6,7 @@ import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
-from inkloop._napari._controls import button
+from inkloop._napari._controls import StatusLabel, button
 from inkloop._napari._loss_plot import LossPlot, LossTrace
 from inkloop.brush import NO_INK
 from inkloop.engine import State, StateChanged, StepDone, Validated
@@ -14,6 +14,9 @@ from inkloop.engine import State, StateChanged, StepDone, Validated
 VALIDATION_LAYER = "validation region"
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
 READY_TEXT = "Click Finetune & preview to train on these labels; paint on while it runs."
+NBSP = "\u00a0"  # between a name and its value: "loss" and its number never wrap apart
+# a run paused or over: the status says so before its last step
+PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
 
 
 class LoopPanel(QGroupBox):
@@ -24,12 +27,19 @@ class LoopPanel(QGroupBox):
         self.loop = None
         self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
-        self.pause_button = button("Pause", "pause_button")
+        self.pause_button = button(
+            "Pause",
+            "pause_button",
+            "Pause training (the preview pauses too); Resume goes on from the same step",
+        )
         self.pause_button.setCheckable(True)
-        self.stop_button = button("Stop", "stop_button")
-        self.status = QLabel(START_TEXT)
-        self.status.setObjectName("loop_status")
-        self.status.setWordWrap(True)
+        self.stop_button = button(
+            "Stop",
+            "stop_button",
+            "End this round: training stops, the model is saved beside the segment and the "
+            "round is recorded (Guide → Rounds); Finetune & preview goes on from it",
+        )
+        self.status = StatusLabel("loop_status", START_TEXT)
         self.plot = LossPlot()
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setObjectName("threshold_slider")
@@ -60,11 +70,10 @@ class LoopPanel(QGroupBox):
         self.loop = loop
         if loop is not None:
             loop.changed.connect(self._show_event)
-        last = loop.last_step if loop else None  # another segment's numbers must not stay
         self.plot.show_trace(loop.losses if loop else LossTrace())
         idle = READY_TEXT if loop is not None and _trainable(loop) else START_TEXT
-        self.status.setText(_step_text(last, loop.validations) if last else idle)
-        self._show_state(loop.state if loop else State.IDLE)
+        self.status.setText(idle)  # another segment's numbers must not stay
+        self._show_state(loop.state if loop else State.IDLE)  # this one's, if it trained
         self.validation_button.setEnabled(loop is not None)
 
     def _lay_out(self) -> None:
@@ -94,9 +103,9 @@ class LoopPanel(QGroupBox):
             self._show_state(event.state)
         elif isinstance(event, StepDone):
             self.plot.trace_grew()
-            self.status.setText(_step_text(event, self.loop.validations))
-        elif isinstance(event, Validated) and self.loop.last_step:
-            self.status.setText(_step_text(self.loop.last_step, self.loop.validations))
+            self._show_status()
+        elif isinstance(event, Validated):
+            self._show_status()
 
     def _show_state(self, state: State) -> None:
         has_loop = self.loop is not None
@@ -107,9 +116,15 @@ class LoopPanel(QGroupBox):
         self.pause_button.setChecked(state is State.PAUSED)
         self.pause_button.setText("Resume" if state is State.PAUSED else "Pause")
         self.pause_button.blockSignals(False)
-        if state in (State.STOPPED, State.FINISHED, State.FAILED) and self.loop.last_step:
-            last = _step_text(self.loop.last_step, self.loop.validations)
-            self.status.setText(f"{state.value}: {last}")
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The last step, after "Paused: ", "Stopped: "... while the run is not training."""
+        loop = self.loop
+        if loop is None or loop.last_step is None:
+            return
+        prefix = f"{loop.state.value.capitalize()}: " if loop.state in PREFIXED else ""
+        self.status.setText(prefix + _step_text(loop.last_step, loop.validations))
 
     def _show_threshold(self, percent: int) -> None:
         self.threshold_value.setText(_threshold_text(percent))
@@ -138,10 +153,12 @@ def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, in
 
 
 def _step_text(step: StepDone, validations) -> str:
-    text = f"step {step.step} · {step.samples_per_s:.0f} samples/s · loss {step.loss:.3f}"
+    """The status of a step: "step 120 · 40 samples/s · loss 0.412 · validation F0.5 0.61",
+    each name and its value held together."""
+    parts = [f"step {step.step}", f"{step.samples_per_s:.0f} samples/s", f"loss {step.loss:.3f}"]
     if validations:
-        text += f" · validation F0.5 {validations[-1].f05:.2f}"
-    return text
+        parts.append(f"validation F0.5 {validations[-1].f05:.2f}")
+    return " · ".join(part.replace(" ", NBSP) for part in parts)
 
 
 def _threshold_text(percent: int) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 from qtpy.QtCore import QPointF, Qt, QTimer
-from qtpy.QtGui import QColor, QPainter, QPen, QPolygonF
+from qtpy.QtGui import QColor, QPainter, QPalette, QPen, QPolygonF
 from qtpy.QtWidgets import QWidget
 
 SMOOTHING = 0.9  # exponential moving average of the loss, as training logs show it
 TEXT_HEIGHT = 14  # pixels at the top for the plot's one line of text, above the curves
 MAX_BINS = 160  # the curves' points (twice as many for the band): a dock's width, however long
 REDRAW_MS = 100  # at most ten repaints a second, however fast training steps
+CURVE_COLOUR = QColor(255, 170, 0)  # orange reads on napari's dark and light themes alike
 
 
 class LossTrace:
@@ -75,11 +76,12 @@ class LossPlot(QWidget):
             self._redraw.start()
 
     def caption(self) -> str:
-        """The plot's line of text: the smoothed loss now, and the range the curves span."""
+        """The plot's line of text: the smoothed loss now (the status above says the last
+        step's), and the range the curves span."""
         trace = self.trace
         if trace.count < 2:
-            return "the loss shows here as training runs"
-        return f"loss {trace.smoothed:.3f}   (plot from {trace.low:.2f} to {trace.high:.2f})"
+            return "The loss shows here as training runs"
+        return f"Smoothed {trace.smoothed:.3f} (range {trace.low:.2f}–{trace.high:.2f})"
 
     def polygons(self) -> tuple[QPolygonF, QPolygonF]:
         """What paintEvent draws: the band of the raw losses (each bin's lowest to highest)
@@ -98,17 +100,37 @@ class LossPlot(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
-        painter.setPen(Qt.GlobalColor.lightGray)
-        painter.drawText(4, 12, self.caption())
-        if self.trace.count < 2:
+        empty = self.trace.count < 2
+        painter.setPen(theme_colour(self, 0.6 if empty else 1.0))  # a hint reads fainter
+        painter.drawText(4, 12, elided(self, self.caption()))
+        if empty:
             painter.end()
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         band, smoothed = self.polygons()
-        grey = QColor(120, 120, 120)
+        grey = theme_colour(self, 0.35)
         painter.setPen(QPen(grey, 1))  # a line where the band is thin, early in a run
         painter.setBrush(grey)
         painter.drawPolygon(band)
-        painter.setPen(QPen(QColor(255, 170, 0), 1.5))
+        painter.setPen(QPen(CURVE_COLOUR, 1.5))
         painter.drawPolyline(smoothed)
         painter.end()
+
+
+def elided(widget: QWidget, caption: str) -> str:
+    """``caption`` cut to the widget's width with an ellipsis (a narrow dock)."""
+    return widget.fontMetrics().elidedText(caption, Qt.TextElideMode.ElideRight, widget.width() - 8)
+
+
+def theme_colour(widget: QWidget, share: float) -> QColor:
+    """The text colour of ``widget`` mixed into its background, ``share`` of it text.
+
+    napari themes its window with a stylesheet, whose colours reach a widget's palette as
+    WindowText and Window (the light theme's dark text included), but not as Mid or
+    PlaceholderText: fainter text and fills are mixed from those two.
+    """
+    palette = widget.palette()
+    text = palette.color(QPalette.ColorRole.WindowText)
+    back = palette.color(QPalette.ColorRole.Window)
+    pairs = zip(text.getRgbF()[:3], back.getRgbF()[:3], strict=True)
+    return QColor.fromRgbF(*(share * a + (1 - share) * b for a, b in pairs))

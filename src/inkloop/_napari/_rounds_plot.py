@@ -7,7 +7,14 @@ from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import QWidget
 
-from inkloop._napari._loss_plot import TEXT_HEIGHT
+from inkloop._napari._loss_plot import CURVE_COLOUR, TEXT_HEIGHT, elided, theme_colour
+
+# when `inkloop._napari._rounds.RoundKeeper` records a round (the caption is one short line)
+RECORDED = (
+    "when a run ends (Stop, its step or time limit, another segment opened, the dock "
+    "closed) and at each model saved outside a run"
+)
+EMPTY_CAPTION = "Recorded at each Stop or save"  # under the caption "Rounds"
 
 
 class RoundsPlot(QWidget):
@@ -17,7 +24,8 @@ class RoundsPlot(QWidget):
         super().__init__(parent)
         self.setMinimumHeight(60)
         self.setToolTip(
-            "Rounds (each Stop or save): labelled area as bars, validation F0.5 as dots"
+            f"One column per round of labelling and training, recorded {RECORDED}: "
+            "labelled area as bars, validation F0.5 as dots"
         )
         self.rounds: list = []
 
@@ -28,8 +36,8 @@ class RoundsPlot(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         if not self.rounds:
-            painter.setPen(Qt.GlobalColor.lightGray)
-            painter.drawText(4, 11, "a round is recorded at each Stop")
+            painter.setPen(theme_colour(self, 0.6))  # a hint reads fainter
+            painter.drawText(4, 11, elided(self, EMPTY_CAPTION))
             painter.end()
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -45,11 +53,12 @@ class RoundsPlot(QWidget):
                 QColor(80, 120, 200),
             )
             if round_.validation_f05 is not None:
-                painter.setPen(QPen(QColor(255, 170, 0), 6, cap=Qt.PenCapStyle.RoundCap))
+                painter.setPen(QPen(CURVE_COLOUR, 6, cap=Qt.PenCapStyle.RoundCap))
                 y = TEXT_HEIGHT + height - round_.validation_f05 * height
                 painter.drawPoint(QPointF(left + column / 2, y))
-        painter.setPen(Qt.GlobalColor.lightGray)
+        painter.setPen(theme_colour(self, 1.0))
         last = self.rounds[-1]
         score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
-        painter.drawText(4, 11, f"round {last.number} · {areas[-1]:,} px labelled{score}")
+        caption = f"Round {last.number} · {areas[-1]:,} px labelled{score}"
+        painter.drawText(4, 11, elided(self, caption))
         painter.end()
