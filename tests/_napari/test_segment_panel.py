@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
@@ -225,10 +226,47 @@ def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, 
     layer = viewer.layers[INPUT_LAYER]
     y0, x0, y1, x1 = loop.visible_region()
     assert layer.data.shape == (9, y1 - y0, x1 - x0)  # 5 layers + 4 differences
-    assert tuple(layer.translate) == (0, y0, x0)
-    assert len(layer.metadata["channels"]) == 9
+    # the window 1-5 of 8: the layers on their own, the differences above them
+    assert tuple(layer.translate) == (1, y0, x0)
+    assert layer.metadata["channels"][:6] == ["layer 1", "layer 2", "layer 3", "layer 4",
+                                              "layer 5", "|L2-L1|"]  # fmt: skip
     assert viewer.layers.index(layer) < viewer.layers.index(segment_widget.labels.layer)
     assert loop.engine.settings.composition == Composition("raw+diff", None, 5)
+
+
+@pytest.mark.parametrize(
+    ("names", "step", "shown"),
+    [
+        # raw layers read back to front: each on its own layer, the lowest first
+        (("layer 5", "layer 4", "layer 3", "layer 2"), 1, {2: "layer 2", 5: "layer 5"}),
+        # means of two layers: each over both layers it averages
+        (("mean 2-3", "mean 4-5"), 2, {2: "mean 2-3", 3: "mean 2-3", 4: "mean 4-5", 5: "mean 4-5"}),
+        # differences of neighbouring layers: each on the lower of its two
+        (("|L3-L2|", "|L4-L3|", "|L5-L4|"), 1, {2: "|L3-L2|", 4: "|L5-L4|"}),
+    ],
+)
+def test_the_model_input_sits_on_the_stack_layers_it_comes_from(
+    segment_widget, monkeypatch, names, step, shown
+):
+    from inkloop.engine import Composed
+
+    loop, viewer = segment_widget.loop, segment_widget.viewer
+    monkeypatch.setattr(loop, "compose_view", lambda: 3)  # the engine's answer is below
+    segment_widget.segment_panel.preview.click()
+    viewer.dims.set_point(0, 7)  # the stack's last layer: outside the window
+    channels = np.stack([np.full((4, 6), index, np.float32) for index in range(len(names))])
+
+    loop.changed.emit(Composed(3, (10, 20, 14, 26), channels, names))
+
+    layer = viewer.layers[INPUT_LAYER]
+    assert tuple(layer.scale) == (step, 1, 1)
+    assert viewer.dims.point[0] == max(shown)  # the nearest layer with a channel: it shows
+    for z, name in shown.items():
+        index = round(layer.world_to_data((z, 10, 20))[0])
+        assert layer.metadata["channels"][index] == name
+        assert layer.data[index, 0, 0] == names.index(name)  # the channel named so
+    assert tuple(layer.translate[1:]) == (10, 20)  # over the region it was read from
+    assert layer.world_to_data((min(shown) - 1, 10, 20))[0] < -0.5  # no channel below it
 
 
 def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(

@@ -21,13 +21,13 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import PathLabel, button, set_quietly, spin
+from inkloop._napari._input_preview import INPUT_LAYER, show_model_input
 from inkloop._napari._windows import RESOLUTIONS, fit, model_summary, window_summary
 from inkloop.compose import MODES, SCALES, Composition
 from inkloop.engine import Composed, ModelBuilt
 from inkloop.io import shown_location
 from inkloop.settings import EngineSettings
 
-INPUT_LAYER = "model input"
 NO_SEGMENT = "No segment open: drop a segment folder, TIFF stack or zarr."
 TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
 FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
@@ -119,7 +119,7 @@ class SegmentPanel(QGroupBox):
         self.z_count = spin(QSpinBox(), 2, 2, "Layers in the window", "layers")
         self.z_count.setObjectName("z_count_spin")
         self.centre = button("Centre", "centre_button", "Centre the window on the middle layer")
-        self.reverse = QCheckBox("reverse")
+        self.reverse = QCheckBox("Reverse")
         self.reverse.setObjectName("reverse_checkbox")
         self.reverse.setToolTip("Read the stack back to front (segments whose layers run inwards)")
         self.mean_k = spin(QSpinBox(), 1, 1, "Layers averaged into each channel", "layers")
@@ -276,7 +276,7 @@ class SegmentPanel(QGroupBox):
 
     def _show_event(self, event) -> None:
         if isinstance(event, Composed) and event.request == self._request:
-            self._show_input(event)
+            show_model_input(self.loop.viewer, event, below=self.loop.labels.layer)
         elif isinstance(event, ModelBuilt) and self.model_loaded and self._shows(event):
             self._built = event
             self._show_composition()
@@ -284,17 +284,3 @@ class SegmentPanel(QGroupBox):
     def _shows(self, event: ModelBuilt) -> bool:
         """Whether ``event`` is of the model loaded here (not of an engine before)."""
         return self.loop.settings.init == self.model
-
-    def _show_input(self, event: Composed) -> None:
-        viewer = self.loop.viewer
-        y0, x0, _, _ = event.region
-        if INPUT_LAYER in viewer.layers:
-            layer = viewer.layers[INPUT_LAYER]
-            layer.data, layer.translate = event.channels, (0, y0, x0)
-            layer.reset_contrast_limits()
-        else:
-            layers, active = viewer.layers, viewer.layers.selection.active
-            layer = viewer.add_image(event.channels, name=INPUT_LAYER, translate=(0, y0, x0))
-            layers.move(layers.index(layer), layers.index(self.loop.labels.layer))
-            layers.selection.active = active  # the brush keeps painting
-        layer.metadata["channels"] = list(event.names)
