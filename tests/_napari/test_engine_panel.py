@@ -39,7 +39,8 @@ def test_the_loop_trains_and_previews_on_an_engine_server(loop_widget, server, q
     viewer, widget = loop_widget
     loop, panel = widget.loop, widget.loop_panel
     _use_server(widget, server)
-    assert widget.engine_panel.status.text() == f"server {server.address[0]}:{server.address[1]}"
+    host, port = server.address
+    assert widget.engine_panel.status.text() == f"Now: server {host}:{port}"
     paint_left_half(widget, viewer, qtbot, truth)
 
     panel.finetune_button.click()
@@ -78,7 +79,7 @@ def test_switching_engines_while_the_segment_is_predicted_is_refused(segment_wid
     from napari.utils.notifications import notification_manager
 
     panel, loop = segment_widget.engine_panel, segment_widget.loop
-    status = panel.status.text()
+    assert panel.status.text() == "Now: this machine"
     loop._segment_requests.add(1)  # a whole-segment prediction under way
     shown = len(notification_manager.records)
     panel.where.setCurrentText(REMOTE)
@@ -87,6 +88,7 @@ def test_switching_engines_while_the_segment_is_predicted_is_refused(segment_wid
     panel.connect_button.click()
     assert loop.remote is None
     assert panel.target is None
-    assert panel.status.text() == status  # it does not claim the server
+    # it does not claim the server, and says that the choice is not applied
+    assert panel.status.text() == "Now: this machine\nConnect to use the engine server"
     messages = [str(r.message) for r in notification_manager.records[shown:]]
     assert any("whole segment is being predicted" in m for m in messages)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton
+from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLineEdit, QVBoxLayout
 
+from inkloop._napari._controls import StatusLabel, button
 from inkloop.engine.remote import RemoteTarget
 
 HERE, REMOTE = "This machine", "Engine server"
+WHERE_TIP = (
+    "Where training and predictions run: this machine, or an engine server (`inkloop engine "
+    "serve` on a GPU host). Connect applies the choice"
+)
+CONNECT_TIP = (
+    "Run the engine where Runs on says from now on: the current engine ends (its weights "
+    "saved), and the next command starts one there"
+)
 
 
 class EnginePanel(QGroupBox):
@@ -22,6 +31,7 @@ class EnginePanel(QGroupBox):
         self.where = QComboBox()
         self.where.setObjectName("engine_where")
         self.where.addItems([HERE, REMOTE])
+        self.where.setToolTip(WHERE_TIP)
         self.address = _field(
             "engine_address",
             "127.0.0.1:8790",
@@ -36,13 +46,13 @@ class EnginePanel(QGroupBox):
             "Optional: where this machine's segment folder is on the server, as "
             "/path/here=/path/on/server",
         )
-        self.connect_button = QPushButton("Use")
-        self.connect_button.setObjectName("engine_use_button")
-        self.status = QLabel(HERE)
-        self.status.setObjectName("engine_status")
-        self.status.setWordWrap(True)
+        self.connect_button = button("Connect", "engine_use_button", CONNECT_TIP)
+        self.status = StatusLabel("engine_status")
+        self.status.setToolTip("Where the engine runs now, and a choice not applied yet")
         self._lay_out()
         self.where.currentTextChanged.connect(self._show_fields)
+        for field in (self.address, self.token, self.paths):
+            field.textChanged.connect(self._show_status)
         self.connect_button.clicked.connect(self.use)
         self._show_fields()
 
@@ -62,7 +72,7 @@ class EnginePanel(QGroupBox):
         if self.loop is not None and not self.loop.use_engine(target):
             return  # the loop said why (a whole-segment prediction runs)
         self.target = target
-        self.status.setText(HERE if target is None else f"server {target.address}")
+        self._show_status()
 
     def _target(self) -> RemoteTarget | None:
         if self.where.currentText() == HERE:
@@ -77,17 +87,37 @@ class EnginePanel(QGroupBox):
         return RemoteTarget(self.address.text().strip(), self.token.text().strip(), path_map)
 
     def _lay_out(self) -> None:
-        form = QFormLayout(self)
+        form = QFormLayout()
         form.addRow("Runs on", self.where)
         form.addRow("Address", self.address)
         form.addRow("Token", self.token)
         form.addRow("Paths", self.paths)
-        form.addRow(self.connect_button, self.status)
+        column = QVBoxLayout(self)  # a QFormLayout row would not grow with the status' lines
+        column.addLayout(form)
+        column.addWidget(self.connect_button)
+        column.addWidget(self.status)
 
     def _show_fields(self) -> None:
         remote = self.where.currentText() == REMOTE
         for field in (self.address, self.token, self.paths):
             field.setEnabled(remote)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """Where the engine runs now, and whether the fields ask for somewhere else."""
+        now = "this machine" if self.target is None else f"server {self.target.address}"
+        remote = self.where.currentText() == REMOTE
+        text = f"Now: {now}"
+        if self._pending():
+            text += f"\nConnect to use {'the engine server' if remote else 'this machine'}"
+        self.status.setText(text)
+
+    def _pending(self) -> bool:
+        """Whether the fields say other than the engine in use (Connect not clicked yet)."""
+        try:
+            return self._target() != self.target
+        except ValueError:  # not a server yet: Connect says why
+            return True
 
 
 def _field(name: str, placeholder: str, tip: str) -> QLineEdit:
