@@ -107,6 +107,7 @@ def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
     assert hint.isVisibleTo(controls)
     assert "I ink, N no ink, E erase" in hint.text()
     assert viewer.help.startswith("Ink Loop brush, ink: drag paints")
+    assert len(viewer.help) < 80  # a small window's status bar; the keys are in the hint
     assert "use <1>" not in viewer.help
 
     widget.close()  # a second widget on the same layer adds no second hint

@@ -1,4 +1,5 @@
-"""The brush section of the Ink Loop dock: brush settings, overlay, undo, save and load."""
+"""The brush section of the Ink Loop dock: brush settings, the labels layer's visibility and
+opacity, undo, save and load."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import button, spin
+from inkloop._napari._labels import LABELS_LAYER
 from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
 from inkloop.brush import MODES
 
@@ -48,15 +50,30 @@ class BrushPanel(QGroupBox):
         self.radius = spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
         self.hardness = spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
         self.strength = spin(QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1")
-        self.levels = spin(QSpinBox(), 0, 16, "Fuzzy: posterize each stamp into N levels")
+        self.levels = spin(
+            QSpinBox(),
+            0,
+            16,
+            "A fuzzy brush: each stamp's strengths rounded to N steps (off: smooth)",
+        )
         self.levels.setSpecialValueText("off")
-        self.show_overlay = QCheckBox("show")
+        self.show_overlay = QCheckBox("Show")
+        self.show_overlay.setToolTip(f'Show the "{LABELS_LAYER}" layer (its eye in the layer list)')
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
-        self.undo = button("Undo", "undo_button", SHORTCUTS["undo"])
-        self.redo = button("Redo", "redo_button", SHORTCUTS["redo"])
-        self.save = button("Save labels", "save_labels_button", "Write <id>_inklabels.png beside")
-        self.load = button("Load labels…", "load_labels_button", "Replace by an ink label PNG")
+        self.opacity.setToolTip(f'Opacity of the "{LABELS_LAYER}" layer, to see the image under it')
+        self.undo = button("Undo", "undo_button", f"Undo the last stroke ({SHORTCUTS['undo']})")
+        self.redo = button("Redo", "redo_button", f"Redo the stroke undone ({SHORTCUTS['redo']})")
+        self.save = button(
+            "Save labels",
+            "save_labels_button",
+            "Write <id>_inklabels.png and <id>_supervision_mask.png beside the segment",
+        )
+        self.load = button(
+            "Load labels…",
+            "load_labels_button",
+            "Replace the labels by an ink label PNG or TIFF (one undoable stroke)",
+        )
         self._lay_out(mode_grid)
         self._connect()
         self.set_session(None)
@@ -89,11 +106,11 @@ class BrushPanel(QGroupBox):
         form.addRow("Radius", self.radius)
         form.addRow("Hardness", self.hardness)
         form.addRow("Strength", self.strength)
-        form.addRow("Fuzzy levels", self.levels)
+        form.addRow("Strength steps", self.levels)
         overlay = QHBoxLayout()
         overlay.addWidget(self.show_overlay)
         overlay.addWidget(self.opacity)
-        form.addRow("Overlay", overlay)
+        form.addRow("Labels layer", overlay)
         for pair in ((self.undo, self.redo), (self.save, self.load)):
             row = QHBoxLayout()
             for control in pair:

@@ -97,10 +97,13 @@ class InkPainter:
         self.brush_changed.emit(self.brush)
 
     def help_text(self) -> str:
-        """The status-bar hint while the layer is selected: this brush's keys, not napari's."""
+        """The status-bar hint while the layer is selected: this brush, not napari's tools.
+        Short, to fit a small window's status bar: the keys are listed in the layer controls
+        (CONTROLS_HINT)."""
         if not self._painting:
             return f"Ink Loop: painting off, drag pans ({SHORTCUTS['paint']} paints)"
-        return f"Ink Loop brush, {self.brush.mode.replace('_', ' ')}: drag paints. {KEY_HINTS}"
+        mode = self.brush.mode.replace("_", " ")
+        return f"Ink Loop brush, {mode}: drag paints (keys: see the layer controls)"
 
     def undo(self) -> None:
         self._show_change(self.canvas.undo())
