@@ -63,7 +63,7 @@ def test_accept_next_rounds_and_check_while_the_loop_runs(loop_widget, qtbot, tr
 
     # Check stack: the profile now, the model's reading both ways from the engine
     guide.check_button.click()
-    qtbot.waitUntil(lambda: "reversed:" in guide.check_result.text(), timeout=60_000)
+    qtbot.waitUntil(lambda: "reversed." in guide.check_result.text(), timeout=60_000)
     assert "suggested z-window" in guide.check_result.text()
 
     widget.loop_panel.stop_button.click()
@@ -166,3 +166,25 @@ def test_a_stack_that_cannot_be_read_is_said_once_and_check_stack_works_again(
     qtbot.waitUntil(lambda: guide.check_button.isEnabled())  # no error raised on the GUI
     (message,) = messages(shown)
     assert message.startswith("Ink Loop: the stack could not be read:")
+    assert not guide.check_result.isVisibleTo(guide)  # no empty gap where nothing is said
+
+
+def test_the_check_result_shows_once_there_is_one_in_sentences(segment_widget, qtbot, monkeypatch):
+    from inkloop.engine import OrderChecked
+
+    guide, loop = segment_widget.guide_panel, segment_widget.loop
+    assert not guide.check_result.isVisibleTo(guide)  # no empty gap before a check
+    monkeypatch.setattr(loop, "check_order", lambda: 7)  # the engine's part answered below
+
+    guide.check_button.click()
+
+    assert guide.check_result.isVisibleTo(guide)
+    assert guide.check_result.text() == "Reading the layers…"
+    qtbot.waitUntil(lambda: "Reading the stack both ways" in guide.check_result.text())
+    assert "suggested z-window: layers 2–5." in guide.check_result.text()  # 8 layers
+    verdict = "layer order is unclear: the model finds similar ink both ways"
+    loop.changed.emit(OrderChecked(7, 0.082, 0.083, verdict))
+    assert guide.check_result.text().endswith(
+        "The model calls 8.2% of the papyrus ink as stored, 8.3% reversed. Layer order is "
+        "unclear: the model finds similar ink both ways."
+    )

@@ -11,8 +11,8 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
+    QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QVBoxLayout,
 )
@@ -28,6 +28,7 @@ from inkloop.io import labels_from_prediction
 
 ACCEPT_LAYER = "accept rectangle"
 NEXT_KEY_CODE = getattr(KeyCode, f"Key{NEXT_KEY}")
+LOAD_OPTIONS_INDENT = 16  # pixels: the loading's options sit under its button
 
 
 class GuidePanel(QGroupBox):
@@ -54,11 +55,18 @@ class GuidePanel(QGroupBox):
             "load_prediction_button",
             "Start from a prediction image (e.g. a community model's PNG): labels where none yet",
         )
-        self.threshold = spin(QDoubleSpinBox(), 0, 1, "Ink at or above this probability")
+        self.threshold = spin(
+            QDoubleSpinBox(),
+            0,
+            1,
+            "Load prediction as labels…: ink at or above this probability, no ink below",
+        )
         self.threshold.setValue(0.5)
-        self.soft = QCheckBox("soft")
+        self.soft = QCheckBox("Soft")
         self.soft.setChecked(True)
-        self.soft.setToolTip("Ink strength = probability (unticked: full-strength ink)")
+        self.soft.setToolTip(
+            "Load prediction as labels…: ink strength = probability (unticked: full-strength ink)"
+        )
         self.check_button = button(
             "Check stack",
             "check_stack_button",
@@ -67,6 +75,7 @@ class GuidePanel(QGroupBox):
         self.check_result = QLabel("")
         self.check_result.setObjectName("check_result")
         self.check_result.setWordWrap(True)
+        self.check_result.hide()  # until Check stack: no gap
         self.plot = RoundsPlot()
         self._lay_out()
         self.next_button.clicked.connect(self.go_next)
@@ -79,11 +88,12 @@ class GuidePanel(QGroupBox):
         column = QVBoxLayout(self)
         for control in (self.next_button, self.accept_button, self.load_button):
             column.addWidget(control)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("ink from p ≥"))
-        row.addWidget(self.threshold, 1)
-        column.addLayout(row)
-        column.addWidget(self.soft)
+        options = QFormLayout()  # what Load prediction as labels… takes, indented under it
+        options.setContentsMargins(LOAD_OPTIONS_INDENT, 0, 0, 0)
+        options.addRow("Ink from p ≥", self.threshold)
+        options.addRow(self.soft)
+        options.labelForField(self.threshold).setToolTip(self.threshold.toolTip())
+        column.addLayout(options)
         for control in (self.check_button, self.check_result, QLabel("Rounds"), self.plot):
             column.addWidget(control)
 
@@ -97,7 +107,7 @@ class GuidePanel(QGroupBox):
         self.loop = loop
         for control in (self.next_button, self.accept_button, self.load_button, self.check_button):
             control.setEnabled(loop is not None)
-        self.check_result.setText("")
+        self._show_check("")
         if loop is None:
             self.next_region = self.rounds = None
             self.plot.set_rounds([])
@@ -159,7 +169,7 @@ class GuidePanel(QGroupBox):
         the stack forward and reversed."""
         segment, loop = self.loop.labels.segment, self.loop
         self.check_button.setEnabled(False)
-        self.check_result.setText("Reading the layers…")
+        self._show_check("Reading the layers…")
         worker = create_worker(_profile, segment, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda profile: self._show_profile(loop, profile))
         worker.errored.connect(lambda error: self._profile_failed(loop, error))
@@ -168,7 +178,7 @@ class GuidePanel(QGroupBox):
     def _profile_failed(self, loop, error: Exception) -> None:
         if loop is self.loop:
             self.check_button.setEnabled(True)
-            self.check_result.setText("")
+            self._show_check("")
             show_error(f"Ink Loop: the stack could not be read: {error}")
 
     def _show_profile(self, loop, profile) -> None:
@@ -180,19 +190,23 @@ class GuidePanel(QGroupBox):
         start, count = profile.window(count)
         described = profile.described()
         self._profile_text = (
-            f"{described[0].upper()}{described[1:]}; suggested z-window "
-            f"{start}..{start + count - 1}."
+            f"{_sentence(described)}; suggested z-window: layers {start}–{start + count - 1}."
         )
-        self.check_result.setText(f"{self._profile_text} Reading the stack both ways…")
+        self._show_check(f"{self._profile_text} Reading the stack both ways…")
         self._check_request = self.loop.check_order()
+
+    def _show_check(self, text: str) -> None:
+        """The check's result, hidden while there is none (no empty gap in the panel)."""
+        self.check_result.setText(text)
+        self.check_result.setVisible(bool(text))
 
     def _show_event(self, event) -> None:
         if isinstance(event, Failed) and event.request == self._check_request:
-            self.check_result.setText(self._profile_text)  # the error says why (notification)
+            self._show_check(self._profile_text)  # the error says why (notification)
         if isinstance(event, OrderChecked) and event.request == self._check_request:
-            self.check_result.setText(
+            self._show_check(
                 f"{self._profile_text} The model calls {event.forward:.1%} of the papyrus ink "
-                f"as stored, {event.reversed:.1%} reversed: {event.verdict}."
+                f"as stored, {event.reversed:.1%} reversed. {_sentence(event.verdict)}."
             )
 
     def _draw_accept_rectangle(self) -> None:
@@ -225,6 +239,10 @@ class GuidePanel(QGroupBox):
         )
         if path:
             self.load_prediction(path)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _profile(segment):
