@@ -128,3 +128,26 @@ def test_a_failed_prediction_enables_the_button_again(predicting, qtbot, tmp_pat
     assert panel.predict_button.isEnabled()
     assert any("no such checkpoint file" in message for message in messages(shown))
     assert not [layer for layer in viewer.layers if layer.name.endswith(" prediction")]
+
+
+def test_a_whole_segment_prediction_hides_the_live_one(predicting, monkeypatch, qtbot):
+    from inkloop.engine import SegmentPredicted
+    from inkloop.io import write_png
+
+    viewer, widget, panel = predicting
+    loop = widget.loop
+    live = loop.prediction_layer()  # the view's preview, shown
+    assert live.visible
+    panel.format.setCurrentText("PNG")
+    monkeypatch.setattr(loop, "predict_segment", lambda out, tta=False: 5)  # answered below
+    panel.predict_button.click()
+    out = panel.output_path()
+    write_png(out, np.full(widget.labels.segment.shape[1:], 200, np.uint8))
+    shown = len(notification_manager.records)
+
+    loop.changed.emit(SegmentPredicted(5, str(out), 1.0, 10))
+
+    whole = viewer.layers[f"{widget.labels.segment.name} prediction"]
+    assert whole.visible
+    assert not live.visible  # two additive maps would add up to brighter ink than either
+    assert any('the live "ink prediction" layer is hidden' in m for m in messages(shown))

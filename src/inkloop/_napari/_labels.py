@@ -21,12 +21,19 @@ LOAD_PREDICTION_ACTION = "Guide → Load prediction as labels…"
 
 @functools.cache
 def ink_colormap():
-    """Transparent where unlabelled, blue for "no ink", faint to opaque orange-yellow for ink
-    strength 0..1 (soft labels stay visible as soft)."""
+    """Transparent where unlabelled, blue for "no ink", faint to opaque green for ink
+    strength 0..1 (soft labels stay visible as soft).
+
+    Green because predictions keep the scroll community's inferno heat map (black, purple,
+    red, orange, yellow, white), which never shows green: painted ink is not taken for
+    predicted ink where the two overlap.
+    """
     from napari.utils.colormaps import DirectLabelColormap
 
     strength = np.arange(256, dtype=np.float32) / 255
-    ramp = np.stack([np.ones(256), 0.25 + 0.7 * strength, 0.1 * strength, 0.25 + 0.75 * strength])
+    ramp = np.stack(
+        [np.full(256, 0.15), 0.6 + 0.4 * strength, 0.15 + 0.15 * strength, 0.25 + 0.75 * strength]
+    )
     colours = {UNLABELLED: (0, 0, 0, 0), None: (0, 0, 0, 0)}
     colours.update({NO_INK + level: tuple(ramp[:, level]) for level in range(1, 256)})
     colours[NO_INK] = NO_INK_COLOUR

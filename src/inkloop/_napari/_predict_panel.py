@@ -11,18 +11,20 @@ from pathlib import Path
 
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QVBoxLayout,
 )
 
 from inkloop._napari._controls import PathLabel
+from inkloop._napari._overlay import PREDICTION_LAYER
 from inkloop._napari._reader import prediction_layer_kwargs
 from inkloop.engine import (
     Failed,
@@ -39,6 +41,13 @@ from inkloop.io import (
 )
 
 FILE_FILTER = "Predictions (*.ome.zarr *.png *.tif *.tiff *.zarr)"
+FORMAT_TIPS = {  # PREDICTION_FORMATS' keys
+    "ome.zarr": "A pyramid of 8-bit levels: opens at once and pans smoothly at any zoom, "
+    "however large the segment",
+    "png": "One 8-bit greyscale image, as predictions are often shared; slow to open when large",
+    "tif": "One 8-bit BigTIFF in compressed tiles, for tools that read TIFF",
+    "zarr": "The probabilities as float32 0-1, not rounded to 8 bits",
+}
 
 
 class PredictPanel(QGroupBox):
@@ -62,10 +71,16 @@ class PredictPanel(QGroupBox):
         )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancel_segment_button")
+        self.cancel_button.setToolTip("Stop the whole-segment prediction; no file is left")
         self.format = QComboBox()
         self.format.setObjectName("prediction_format")
-        for fmt, shown in PREDICTION_FORMATS.items():
+        for index, (fmt, shown) in enumerate(PREDICTION_FORMATS.items()):
             self.format.addItem(shown, fmt)
+            self.format.setItemData(index, FORMAT_TIPS.get(fmt, ""), Qt.ItemDataRole.ToolTipRole)
+        self.format.setToolTip(
+            "The prediction's file: an OME-Zarr pyramid (fast to view however large), a PNG, "
+            "a tiled TIFF, or a float zarr (unrounded probabilities)"
+        )
         self.tta = QCheckBox("TTA")
         self.tta.setObjectName("prediction_tta")
         self.tta.setToolTip("Test-time augmentation: average 8 flips/rotations (8x slower)")
@@ -137,10 +152,9 @@ class PredictPanel(QGroupBox):
         buttons.addWidget(self.predict_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Format"))
-        options.addWidget(self.format)
-        options.addWidget(self.tta)
+        options = QFormLayout()  # a row each: side by side they would widen the dock
+        options.addRow("Format", self.format)
+        options.addRow(self.tta)
         layout.addLayout(options)
         where = QHBoxLayout()
         where.addWidget(self.path_label, 1)
@@ -162,14 +176,16 @@ class PredictPanel(QGroupBox):
             if not Path(event.path).exists():  # an engine server wrote it on its own disk
                 show_info(f"Ink Loop: whole-segment prediction written on the server: {event.path}")
                 return
-            self._open(Path(event.path))
-            show_info(f"Ink Loop: whole-segment prediction written to {event.path}")
+            hidden = self._open(Path(event.path))
+            show_info(f"Ink Loop: whole-segment prediction written to {event.path}{hidden}")
         elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why
             self._end()
 
-    def _open(self, path: Path) -> None:
+    def _open(self, path: Path) -> str:
         """Show the prediction file as "<id> prediction" under the labels, like the preview
-        (an OME-Zarr as its pyramid, which shows at once however large the segment)."""
+        (an OME-Zarr as its pyramid, which shows at once however large the segment), and hide
+        the live preview: two additive maps over each other would add up to brighter ink.
+        What to add to the message about it."""
         viewer, labels = self.loop.viewer, self.loop.labels
         layers, active = viewer.layers, viewer.layers.selection.active
         name = f"{labels.segment.name} prediction"
@@ -179,6 +195,10 @@ class PredictPanel(QGroupBox):
         layers.move(layers.index(layer), layers.index(labels.layer))  # labels stay on top
         self.loop.overlay.follow_threshold(layer)
         layers.selection.active = active  # the brush keeps painting
+        if PREDICTION_LAYER not in layers or not layers[PREDICTION_LAYER].visible:
+            return ""
+        layers[PREDICTION_LAYER].visible = False
+        return f'; the live "{PREDICTION_LAYER}" layer is hidden (its eye shows it again)'
 
     def _end(self) -> None:
         if self._bar is not None:
