@@ -233,3 +233,21 @@ def test_a_segment_trained_before_continues_from_its_own_model(
     widget.model_panel.load_model(chosen)
     widget.open_segment(str(write_segment(tmp_path / "third", 48, 80, 8, seed=3)))
     assert widget.model_panel.init == chosen  # a model the user chose goes on
+
+
+def test_predict_and_engine_start_folded_under_their_titles(segment_widget, qtbot):
+    from qtpy.QtCore import Qt
+
+    widget = segment_widget
+    assert widget.guide_panel.isVisibleTo(widget)  # the workflow stays open
+    for section, title in (
+        (widget.predict_section, "Predict whole segment"),
+        (widget.engine_section, "Engine"),
+    ):
+        assert section.toggle.text() == title
+        assert section.toggle.isVisibleTo(widget)  # folded, the title still shows
+        assert not section.section.isVisibleTo(widget)
+
+        qtbot.mouseClick(section.toggle, Qt.MouseButton.LeftButton)
+
+        assert section.section.isVisibleTo(widget)

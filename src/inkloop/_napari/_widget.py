@@ -11,6 +11,7 @@ from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
+from inkloop._napari._collapsible import FoldedSection
 from inkloop._napari._controls import VerticalScroll, single_shot
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
@@ -59,6 +60,9 @@ class InkLoopWidget(QWidget):
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
         self.engine_panel = EnginePanel()
+        # folded at first, as Model → Advanced: the dock then fits a screen without scrolling
+        self.predict_section = FoldedSection(self.predict_panel, "predict_section_button")
+        self.engine_section = FoldedSection(self.engine_panel, "engine_section_button")
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self.model_panel.checkpoint_changed.connect(self._load_model)
         self._lay_out()
@@ -111,8 +115,9 @@ class InkLoopWidget(QWidget):
         panels = QWidget()
         column = QVBoxLayout(panels)
         segment, *others = self._loop_panels
+        folded = {self.predict_panel: self.predict_section, self.engine_panel: self.engine_section}
         for panel in (segment, self.brush_panel, *others):
-            column.addWidget(panel)
+            column.addWidget(folded.get(panel, panel))
         column.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
