@@ -146,7 +146,9 @@ class ElidedLine(QLabel):
             self._elide()  # napari's stylesheet sets the font after the first layout
 
     def _elide(self) -> None:
-        width = max(self.contentsRect().width(), 80)
+        # less the indent of a label with a frame (napari's stylesheet gives it one: half an
+        # "x") and a last glyph's overhang, so that the text lines up with others, uncut
+        width = max(self.contentsRect().width() - self.fontMetrics().horizontalAdvance("x"), 80)
         self.setText(self.fontMetrics().elidedText(self.whole, Qt.TextElideMode.ElideMiddle, width))
 
 
