@@ -80,7 +80,7 @@ class LossPlot(QWidget):
         step's), and the range the curves span."""
         trace = self.trace
         if trace.count < 2:
-            return "The loss shows here as training runs"
+            return "The training loss shows here"  # one short line in a narrow dock
         return f"Smoothed {trace.smoothed:.3f} (range {trace.low:.2f}–{trace.high:.2f})"
 
     def polygons(self) -> tuple[QPolygonF, QPolygonF]:
