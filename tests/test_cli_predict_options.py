@@ -47,9 +47,13 @@ def test_info_reads_a_checkpoint_of_any_name(tmp_path, capsys, name):
 def test_info_of_a_file_that_is_neither_says_what_it_expected(tmp_path, capsys):
     (tmp_path / "seg.zip").write_bytes(b"PK")
     assert main(["info", str(tmp_path / "seg.zip")]) == 1
-    assert capsys.readouterr().err.strip().endswith(
-        "seg.zip: neither a segment nor an inkloop checkpoint (expected a folder of layers, a "
-        "multi-page TIFF, a zarr, or a MODEL.pt from inkloop train)"
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "seg.zip: neither a segment nor an inkloop checkpoint (expected a folder of layers, a "
+            "multi-page TIFF, a zarr, or a MODEL.pt from inkloop train)"
+        )
     )
     (tmp_path / "broken.pt").write_text("hello")  # named as a checkpoint: said as one
     assert main(["info", str(tmp_path / "broken.pt")]) == 1
