@@ -76,3 +76,15 @@ def test_a_level_inside_a_zarr_is_named_and_labelled_as_its_store(tmp_path):
     assert segment.name == "20231012184423"
     assert label_paths(segment)[0] == tmp_path / "20231012184423_inklabels.png"
     assert segment.shape == (3, 8, 12)
+
+
+def test_segments_kept_as_arrays_of_one_group_keep_their_own_names_and_labels(tmp_path):
+    group = zarr.open_group(tmp_path / "segments.zarr", mode="w")
+    for name in ("20230702185753", "20230929220926"):
+        group.create_array(name, data=np.zeros((3, 8, 12), np.uint8))
+
+    first, second = (open_segment(tmp_path / "segments.zarr" / n) for n in group.array_keys())
+
+    assert {first.name, second.name} == {"20230702185753", "20230929220926"}
+    assert label_paths(first)[0] != label_paths(second)[0]
+    assert label_paths(first)[0].parent == tmp_path / "segments.zarr"

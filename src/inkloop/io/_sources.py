@@ -148,8 +148,17 @@ def _open_zarr(path: Path) -> LayerSource:
 
 
 def _zarr_store(path: Path) -> Path:
-    """The outermost zarr folder ``path`` lies in (itself, unless a level or group inside)."""
+    """The store whose pyramid level ``path`` is (x.zarr/0), or ``path`` itself: an array of
+    its own in a group of several segments keeps its own name and side files."""
+    import zarr
+
     while path.parent != path and _is_zarr(path.parent):
+        try:
+            parent = zarr.open_group(str(path.parent), mode="r")
+        except Exception:  # an array, or a damaged store: path is no level of it
+            break
+        if path.name not in _multiscale_paths(parent):
+            break
         path = path.parent
     return path
 
