@@ -150,3 +150,13 @@ def test_16_bit_labels_other_than_label_codes_keep_their_rules(tmp_path):
     values[0, :3] = 255, 257, 1  # up to 257, not the codes' 256: the top 8 bits
     tifffile.imwrite(tmp_path / "ink.tif", values)
     assert read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)[0, :3].tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint32])
+def test_a_wide_integer_mask_from_another_tool_is_read_by_its_values(tmp_path, dtype):
+    # uint32 up to 256 is what napari's writer makes of the ink labels layer: refused above
+    for top in (255, 65535) if dtype != np.uint32 else (65535,):
+        values = _ink().astype(dtype) * top
+        tifffile.imwrite(tmp_path / "ink.tif", values)
+        ink = read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)
+        np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)

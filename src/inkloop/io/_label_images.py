@@ -61,8 +61,9 @@ def decode_label_image(path: Path, *, ink: bool) -> np.ndarray:
         raise SegmentError(f"{path}: ink labels must not be negative, found {low}..{high}")
     if high <= 255:  # 8-bit values in a wider file (0/255 saved as 16-bit, say)
         return grey.astype(np.uint8)
-    # 16-bit label images: keep the top 8 bits
-    return (grey.astype(np.float32) * (255 / np.iinfo(grey.dtype).max)).astype(np.uint8)
+    # 16-bit label images, also in a wider file: keep the top 8 bits
+    full = 65535 if high <= 65535 else np.iinfo(grey.dtype).max
+    return (grey.astype(np.float64) * (255 / full)).astype(np.uint8)
 
 
 def _float_ink(path: Path, grey: np.ndarray) -> np.ndarray:
@@ -76,13 +77,15 @@ def _float_ink(path: Path, grey: np.ndarray) -> np.ndarray:
 
 def _refuse_label_codes(path: Path, grey: np.ndarray) -> None:
     """Refuse what napari's own writer makes of the "ink labels" layer: its codes (0
-    unlabelled, 1 no ink, up to 256 full ink) in a 32-bit TIFF, which read as ink levels
-    would teach faint ink where "no ink" was painted. Wider integers than 16 bits are not
-    ink levels anyone saves, and a 16-bit image topping out at 256 is those codes too."""
-    wide = grey.dtype.itemsize > 2
-    if not wide and not (grey.dtype == np.uint16 and grey.max(initial=0) == _TOP_LABEL_CODE):
+    unlabelled, 1 no ink, up to 256 full ink) as uint32 (napari widens smaller labels to
+    that), which read as ink levels would teach faint ink where "no ink" was painted. A
+    16-bit image topping out at 256 is those codes too; other wide integers (an int32 mask
+    from another tool) are read by their values."""
+    high = int(grey.max(initial=0))
+    napari_codes = grey.dtype == np.uint32 and high <= _TOP_LABEL_CODE
+    if not (napari_codes or (grey.dtype == np.uint16 and high == _TOP_LABEL_CODE)):
         return
-    values = f"{grey.dtype} pixels" if wide else "16-bit pixels up to 256"
+    values = "uint32 pixels up to 256" if napari_codes else "16-bit pixels up to 256"
     raise SegmentError(
         f'{path}: {values} look like the "ink labels" layer saved by napari\'s own writer '
         '(its label codes, not ink levels): save that layer with the "Ink Loop" file type '
