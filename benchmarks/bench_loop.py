@@ -87,7 +87,7 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
     import napari
 
     from inkloop._napari._widget import InkLoopWidget
-    from inkloop.engine import PredictionReady
+    from inkloop.engine import PredictionReady, StepDone
 
     InkLoopWidget.torch_threads = args.torch_threads
     viewer = napari.Viewer(show=True)
@@ -101,10 +101,11 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
         loop.use_engine(remote)
         loop.warm_up()
         _run_until(lambda: loop.ready, 300)
-    updates = []
+    updates, steps = [], []  # the loop keeps the last step only
     loop.changed.connect(
         lambda e: isinstance(e, PredictionReady) and updates.append((time.perf_counter(), e))
     )
+    loop.changed.connect(lambda e: isinstance(e, StepDone) and steps.append(e))
     stalls = _StallProbe()
     clicked = time.perf_counter()
     widget.loop_panel.finetune_button.click()
@@ -130,8 +131,8 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
         "first_overlay_s": round(first_overlay, 3),
         **_intervals(updates, clicked),
         **stalls.figures(),
-        "gui_steps": loop.steps[-1].step,
-        "gui_samples_per_s": float(np.median([s.samples_per_s for s in loop.steps[5:]])),
+        "gui_steps": loop.last_step.step,
+        "gui_samples_per_s": float(np.median([s.samples_per_s for s in steps[5:]])),
         "napari_peak_rss_mb": _peak_rss_mb(os.getpid()),
         "engine_peak_rss_mb": engine_rss,
     }
