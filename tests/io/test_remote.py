@@ -26,13 +26,6 @@ def served(tmp_path_factory, synthetic):
         yield base, server, volume
 
 
-@pytest.fixture(autouse=True)
-def data_home(tmp_path, monkeypatch):
-    """Where the remote segments' local folders go (never the user's own)."""
-    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _chunk_requests(server) -> list[str]:
     return [p for p in server.requests if "/c/" in p]
 

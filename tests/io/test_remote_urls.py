@@ -40,13 +40,6 @@ def served(tmp_path_factory, synthetic):
         yield base, server, volume
 
 
-@pytest.fixture(autouse=True)
-def data_home(tmp_path, monkeypatch):
-    """Where the remote segments' local folders go (never the user's own)."""
-    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def _with_login(url: str, login=LOGIN) -> str:
     return url.replace("://", "://{}:{}@".format(*login))
 
