@@ -128,3 +128,32 @@ def test_a_run_ended_by_opening_another_segment_is_recorded_as_a_round(
     assert round_.ink_pixels > 0
     assert engine.join(60)  # it saved the weights as it ended, a step or two later maybe
     assert describe_checkpoint(tmp_path / "model.pt")["round"] == round_.to_dict()
+
+
+def test_the_last_autosave_of_a_replaced_engine_is_not_carried_over(
+    segment_widget, monkeypatch, tmp_path
+):
+    from inkloop.engine import CheckpointSaved
+
+    loop = segment_widget.loop
+    reports = []
+
+    class Quiet:  # an engine that keeps only its way to report
+        alive = True
+
+        def __init__(self, path, ink, supervised, settings, report, **kwargs) -> None:
+            reports.append(report)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(_loop, "EngineProcess", Quiet)
+    loop.warm_up()
+    loop.trained.start_over()  # the model chosen again: the next engine leaves these behind
+    loop.warm_up()
+    old, new = reports
+
+    old(CheckpointSaved(str(tmp_path / "old.pt"), 9, autosave=True))  # saved as it ended, late
+    assert loop.trained.saved is None
+    new(CheckpointSaved(str(tmp_path / "new.pt"), 2, autosave=True))
+    assert loop.trained.saved == tmp_path / "new.pt"

@@ -7,6 +7,7 @@ Qt signal, so every layer change happens on the GUI thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -47,6 +48,7 @@ class LoopSession(QObject):
     """
 
     event_received = Signal(object)  # emitted on the engine's reader thread
+    engine_event = Signal(int, object)  # the same, with the generation of the engine it is from
     changed = Signal(object)  # the event just applied, on the GUI thread (panels listen)
 
     def __init__(
@@ -82,6 +84,7 @@ class LoopSession(QObject):
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
         self.overlay = PredictionOverlay(viewer, labels, self)
         self.event_received.connect(self._apply)
+        self.engine_event.connect(lambda generation, event: self._apply(event, generation))
         labels.painter.labels_changed.connect(self._send_labels)
         self.view = ViewPreview(self)
         self.camera = self.view.camera
@@ -112,14 +115,13 @@ class LoopSession(QObject):
         engine_settings = self.trained.next_settings(settings, self.settings)
         self.settings = settings  # the next try starts with them
         ink, supervised = self.labels.labels()
-        args = (self.labels.segment.path, ink, supervised, engine_settings)
+        report = functools.partial(self.engine_event.emit, self.generation + 1)
+        args = (self.labels.segment.path, ink, supervised, engine_settings, report)
         try:
             if self.remote is None:
-                engine = EngineProcess(
-                    *args, self.event_received.emit, torch_threads=self.torch_threads
-                )
+                engine = EngineProcess(*args, torch_threads=self.torch_threads)
             else:  # the server opens the segment, trains and writes checkpoints on its disks
-                engine = self.remote.engine(*args, self.event_received.emit)
+                engine = self.remote.engine(*args)
         except (OSError, RuntimeError) as error:  # unreachable, no room for the labels: say so
             log.exception("the engine did not start")
             show_error(f"Ink Loop: the engine did not start: {error}")
@@ -260,8 +262,9 @@ class LoopSession(QObject):
         self.engine.update_labels(ink, supervised, box)
         self.labels_sent += 1
 
-    def _apply(self, event) -> None:
-        """Show one engine event (GUI thread)."""
+    def _apply(self, event, generation: int | None = None) -> None:
+        """Show one engine event (GUI thread), from the engine of ``generation`` (None: the
+        one in use)."""
         if self.closed:
             return
         if isinstance(event, PredictionReady):
@@ -286,7 +289,8 @@ class LoopSession(QObject):
             show_warning(f"Ink Loop: {event.message}")
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
-            if event.autosave and self.engine is not None:  # not a closed engine's, late
+            replaced = generation not in (None, self.generation)  # its last save, late
+            if event.autosave and self.engine is not None and not replaced:
                 self.trained.autosaved(event.path)  # here, or on the engine server
         if isinstance(event, (SegmentPredicted, Failed, Notice)):  # done, failed or cancelled
             self._segment_requests.discard(event.request)
