@@ -102,16 +102,10 @@ def test_a_region_is_predicted_at_full_resolution_and_scored_there(
 
     assert prediction_origin(out) == (10.0, 20.0)
     for name in ("part.ome.zarr", "part.png", "part.zarr"):
-        args = [
-            "predict",
-            str(training_folder),
-            "--model",
-            str(model),
-            "--out",
-            str(tmp_path / name),
-        ]
+        part = tmp_path / name
+        args = ["predict", str(training_folder), "--model", str(model), "--out", str(part)]
         assert main([*args, "--region", "10:50,20:120", "--device", "cpu", "--quiet"]) == 0
-        assert prediction_origin(tmp_path / name) == (10.0, 20.0), name
+        assert prediction_origin(part) == (10.0, 20.0), name
     whole = tmp_path / "whole.png"
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(whole)]
     assert main([*args, "--device", "cpu", "--quiet"]) == 0

@@ -83,7 +83,7 @@ def test_a_day_of_steps_keeps_the_loop_small_and_its_panel_current(segment_widge
     widget = segment_widget
     loop = widget.loop
     for step in range(1, 50_001):  # a day at ~0.6 steps/s
-        loop.event_received.emit(StepDone(step, 1 / step, 1e-3, 64.0, 8, 0, None))
+        loop.event_received.emit(loop.generation, StepDone(step, 1 / step, 1e-3, 64.0, 8, 0, None))
 
     assert len(loop.losses.bins) <= MAX_BINS  # not a list of every step's event
     assert loop.losses.count == 50_000

@@ -50,6 +50,6 @@ def test_a_closed_loop_shows_nothing_its_engine_had_sent_already(segment_widget)
     loop, viewer = segment_widget.loop, segment_widget.viewer
     late = PredictionReady(1, (0, 0, 8, 8), 0, np.full((8, 8), 0.9, np.float32), 1, 1)
     loop.close()
-    loop.event_received.emit(late)  # queued before the close, delivered after it
+    loop.event_received.emit(loop.generation, late)  # queued before the close, delivered after it
     QApplication.processEvents()
     assert PREDICTION_LAYER not in viewer.layers

@@ -62,8 +62,8 @@ def test_prediction_tiles_update_only_their_box_of_the_overlay(
     uploads.clear()
     tile = np.full((16, 24), 0.75, np.float32)
 
-    loop.event_received.emit(PredictionReady(1, (8, 16, 24, 40), 3, tile, 1, 2))
-    loop.event_received.emit(PredictionReady(1, (8, 40, 24, 64), 3, tile, 2, 2))
+    loop.event_received.emit(loop.generation, PredictionReady(1, (8, 16, 24, 40), 3, tile, 1, 2))
+    loop.event_received.emit(loop.generation, PredictionReady(1, (8, 40, 24, 64), 3, tile, 2, 2))
     qtbot.waitUntil(lambda: len(uploads) > 0)
 
     assert uploads == [((16, 48), (8, 16))]  # two tiles drawn together, nothing else

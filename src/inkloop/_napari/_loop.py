@@ -47,8 +47,8 @@ class LoopSession(QObject):
     (``settings``); ``next_settings()`` gives those of the next run (the dock's choices).
     """
 
-    event_received = Signal(object)  # emitted on the engine's reader thread
-    engine_event = Signal(int, object)  # the same, with the generation of the engine it is from
+    # (the generation of the engine it is from, its event), on the engine's reader thread
+    event_received = Signal(int, object)
     changed = Signal(object)  # the event just applied, on the GUI thread (panels listen)
 
     def __init__(
@@ -84,7 +84,6 @@ class LoopSession(QObject):
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
         self.overlay = PredictionOverlay(viewer, labels, self)
         self.event_received.connect(self._apply)
-        self.engine_event.connect(lambda generation, event: self._apply(event, generation))
         labels.painter.labels_changed.connect(self._send_labels)
         self.view = ViewPreview(self)
         self.camera = self.view.camera
@@ -115,7 +114,7 @@ class LoopSession(QObject):
         engine_settings = self.trained.next_settings(settings, self.settings)
         self.settings = settings  # the next try starts with them
         ink, supervised = self.labels.labels()
-        report = functools.partial(self.engine_event.emit, self.generation + 1)
+        report = functools.partial(self.event_received.emit, self.generation + 1)
         args = (self.labels.segment.path, ink, supervised, engine_settings, report)
         try:
             if self.remote is None:
@@ -213,7 +212,7 @@ class LoopSession(QObject):
         if self.engine is not None:
             self.engine.close()
             self.engine = None
-            self._apply(StateChanged(State.IDLE, self.state))  # the panels start over
+            self._apply(self.generation, StateChanged(State.IDLE, self.state))  # start over
         return True
 
     def close(self) -> None:
@@ -262,9 +261,8 @@ class LoopSession(QObject):
         self.engine.update_labels(ink, supervised, box)
         self.labels_sent += 1
 
-    def _apply(self, event, generation: int | None = None) -> None:
-        """Show one engine event (GUI thread), from the engine of ``generation`` (None: the
-        one in use)."""
+    def _apply(self, generation: int, event) -> None:
+        """Show one engine event (GUI thread), from the engine of ``generation``."""
         if self.closed:
             return
         if isinstance(event, PredictionReady):
@@ -289,7 +287,7 @@ class LoopSession(QObject):
             show_warning(f"Ink Loop: {event.message}")
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
-            replaced = generation not in (None, self.generation)  # its last save, late
+            replaced = generation != self.generation  # its last save, late
             if event.autosave and self.engine is not None and not replaced:
                 self.trained.autosaved(event.path)  # here, or on the engine server
         if isinstance(event, (SegmentPredicted, Failed, Notice)):  # done, failed or cancelled
