@@ -194,14 +194,14 @@ def test_the_status_says_paused_or_stopped_before_the_step_and_keeps_two_lines(s
     loop, status = segment_widget.loop, segment_widget.loop_panel.status
     # two lines at least: a status that wraps onto a second line moves nothing below it
     assert status.minimumHeight() >= 2 * status.fontMetrics().lineSpacing()
-    loop._apply(StateChanged(State.TRAINING, State.IDLE))
-    loop._apply(StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
+    loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.IDLE))
+    loop.event_received.emit(loop.generation, StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
     # no-break spaces: a name and its value never wrap apart
     assert status.text() == "step\u00a07 · 40\u00a0samples/s · loss\u00a01.250"
 
-    loop._apply(StateChanged(State.PAUSED, State.TRAINING))
+    loop.event_received.emit(loop.generation, StateChanged(State.PAUSED, State.TRAINING))
     assert status.text() == "Paused: step\u00a07 · 40\u00a0samples/s · loss\u00a01.250"
-    loop._apply(StateChanged(State.TRAINING, State.PAUSED))
+    loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.PAUSED))
     assert status.text().startswith("step\u00a07")  # resumed
-    loop._apply(StateChanged(State.STOPPED, State.TRAINING))
+    loop.event_received.emit(loop.generation, StateChanged(State.STOPPED, State.TRAINING))
     assert status.text().startswith("Stopped: step\u00a07")

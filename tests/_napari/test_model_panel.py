@@ -171,7 +171,7 @@ def test_after_training_the_next_run_continues_from_it_and_the_panel_says_so(
         StepDone(40, 0.5, 1e-3, 30.0, 8, 0, None),
         StateChanged(State.STOPPED, State.TRAINING),
     ):
-        loop._apply(event)
+        loop.event_received.emit(loop.generation, event)
 
     assert panel.checkpoint_label.text() == trained  # not "a fresh model" any more
     panel.clear_button.click()  # the next run starts afresh
@@ -180,10 +180,10 @@ def test_after_training_the_next_run_continues_from_it_and_the_panel_says_so(
     checkpoint.write_bytes(b"weights")
     assert panel.load_model(checkpoint)
     assert panel.checkpoint_label.text() == "Continues from earlier.pt"
-    loop._apply(StateChanged(State.TRAINING, State.STOPPED))
+    loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.STOPPED))
     assert panel.checkpoint_label.text() == "Continues from earlier.pt"  # no step yet
-    loop._apply(StepDone(45, 0.5, 1e-3, 30.0, 8, 0, None))
-    loop._apply(StateChanged(State.PAUSED, State.TRAINING))
+    loop.event_received.emit(loop.generation, StepDone(45, 0.5, 1e-3, 30.0, 8, 0, None))
+    loop.event_received.emit(loop.generation, StateChanged(State.PAUSED, State.TRAINING))
     # on from the loaded model's training
     assert panel.checkpoint_label.text() == "Continues from this session's training (step 45)"
     panel.set_loop(None)  # another segment: its own start

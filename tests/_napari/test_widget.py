@@ -133,7 +133,8 @@ def test_a_second_segment_gets_its_own_overlay_validation_and_status(
     widget.loop.prediction_layer()
     viewer.add_shapes([[[0, 0], [20, 30]]], shape_type="rectangle", name=VALIDATION_LAYER)
     assert widget.run_settings().validation == (0, 0, 20, 30)
-    widget.loop._apply(StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
+    loop = widget.loop
+    loop.event_received.emit(loop.generation, StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
     assert "step\u00a07" in widget.loop_panel.status.text()
 
     other = write_segment(tmp_path / "other", 48, 80, 8, seed=2)
