@@ -126,6 +126,15 @@ def test_a_named_output_that_exists_is_refused_unless_overwrite(
     assert read_prediction(out).shape == (96, 128)
 
 
+def test_a_tilde_the_shell_left_unexpanded_means_home(
+    training_folder, model, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HOME", str(tmp_path))  # bash leaves the ~ of `--out=~/p.png` alone
+    args = ["predict", str(training_folder), "--model", str(model), "--out=~/p.png"]
+    assert main([*args, "--device", "cpu", "--quiet"]) == 0
+    assert read_prediction(tmp_path / "p.png").shape == (96, 128)
+
+
 def test_stderr_names_the_layers_the_model_reads(training_folder, model, tmp_path, capsys):
     from inkloop.checkpoint import load_checkpoint
 
@@ -288,7 +297,7 @@ def test_a_checkpoint_rewritten_while_blocks_travel_is_refused_not_mixed_in(
 
     from inkloop.checkpoint import CheckpointError, load_checkpoint
     from inkloop.io import open_segment
-    from inkloop.predict import _predictor
+    from inkloop.predict import _travel
 
     weights = shutil.copy(model, tmp_path / "model.pt")
     segment = open_segment(training_folder)
@@ -301,9 +310,10 @@ def test_a_checkpoint_rewritten_while_blocks_travel_is_refused_not_mixed_in(
     later = os.stat(weights).st_mtime_ns + 10**9  # trained further meanwhile
     os.utime(weights, ns=(later, later))
     assert pickle.loads(shipped).model is not None  # a worker that loaded it: the same weights
-    _predictor._model_from_file.cache_clear()  # one that had not
+    _travel._model_from_file.cache_clear()  # one that had not
+    arrived = pickle.loads(shipped)  # unpickles: dask would hide an error raised here
     with pytest.raises(CheckpointError, match="changed while the prediction ran"):
-        pickle.loads(shipped)
+        arrived.forward(torch.zeros(1, 8, 32, 32))
 
 
 def test_a_segment_url_is_predicted_into_a_named_file(tmp_path, synthetic, monkeypatch, capsys):

@@ -100,6 +100,13 @@ def parse_region(text: str) -> tuple[int, int, int, int]:
 def _predict(args) -> int:
     from inkloop.headless import predict_segments
 
+    for name in ("out", "model", "segments_file"):  # `--out=~/x` reaches us unexpanded
+        if getattr(args, name) is not None:
+            setattr(args, name, getattr(args, name).expanduser())
+    if args.scheduler is not None:  # a typo is refused before any segment opens
+        from inkloop.predict._cluster import parse_scheduler
+
+        parse_scheduler(args.scheduler)
     segments = _segment_list(args.segments, args.segments_file)
     if args.out is not None and len(segments) != 1:
         raise ValueError(f"--out takes one segment, not {len(segments)}; use --out-dir")

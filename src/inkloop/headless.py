@@ -126,7 +126,7 @@ def predict_to_file(
     from inkloop.io import open_segment, prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
 
-    prediction_output(out)
+    out = prediction_output(out)
     checkpoint = load_checkpoint(model)
     segment = open_segment(segment_path)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
@@ -181,11 +181,14 @@ def predict_segments(
     ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
     `predict_to_file`."""
     from inkloop.checkpoint import load_checkpoint
+    from inkloop.io import prediction_output
     from inkloop.predict import model_window
     from inkloop.predict.batch import Job, plan_jobs
 
     if out is not None:  # one named file
         segment = segments[0]  # a URL stays one: Path() would fold its "//"
+        # absolute: workers started in another folder would write a relative path there
+        out = prediction_output(out).resolve()
         jobs, skipped = [Job(segment if is_url(segment) else Path(segment), out)], []
     else:
         # the tenth segment must not fail after nine: each is checked against the model first

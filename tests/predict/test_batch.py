@@ -142,6 +142,12 @@ def test_a_bad_scheduler_is_one_line(two_segments, tmp_path, capsys, scheduler, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_bad_scheduler_is_refused_before_any_segment_opens(two_segments, tmp_path, capsys):
+    _segments, model = two_segments
+    assert _predict([tmp_path / "nothing"], model, tmp_path / "out", "--scheduler", "cluster") == 1
+    assert "--scheduler cluster: expected local:N" in capsys.readouterr().err
+
+
 def test_without_distributed_the_message_says_which_extra(
     two_segments, tmp_path, capsys, monkeypatch
 ):
@@ -203,3 +209,80 @@ def test_an_interrupt_while_a_segment_is_staged_leaves_no_staged_output(
     with cluster_client("local:1", device="cpu") as client, pytest.raises(KeyboardInterrupt):
         predict_jobs(model, jobs, client, device="cpu", progress=False)
     assert list((tmp_path / "out").iterdir()) == []  # neither .partial nor .lock of the first
+
+
+@pytest.fixture(scope="module")
+def elsewhere_cluster(tmp_path_factory):
+    """A running one-worker cluster whose worker works in a folder of its own."""
+    from inkloop.predict.batch import cluster_client, local_cluster
+
+    cluster = local_cluster(1, "cpu")
+    try:
+        with cluster_client(cluster.scheduler_address, device="cpu") as client:
+            client.run(os.chdir, str(tmp_path_factory.mktemp("worker_folder")))
+            yield cluster, client
+    finally:
+        cluster.close()
+
+
+@pytest.mark.slow
+def test_a_relative_out_reaches_workers_working_elsewhere(
+    two_segments, tmp_path, monkeypatch, elsewhere_cluster
+):
+    from inkloop.headless import predict_segments
+
+    segments, model = two_segments
+    cluster, _client = elsewhere_cluster
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(segments[0]), "--model", str(model), "--out", "here.zarr"]) == 0
+    summary = predict_segments(
+        segments[:1], model, out=Path("there.zarr"), scheduler=cluster.scheduler_address,
+        device="cpu", progress=False,
+    )  # fmt: skip
+    assert summary["written"] == [str(tmp_path / "there.zarr")]
+    _assert_same_map(read_prediction("there.zarr"), read_prediction("here.zarr"))
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_see_the_staged_output_fails_the_run(
+    two_segments, tmp_path, monkeypatch, elsewhere_cluster
+):
+    from inkloop.predict.batch import Job, predict_jobs
+
+    segments, model = two_segments
+    _cluster, client = elsewhere_cluster
+    monkeypatch.chdir(tmp_path)
+    unseen = Job(segments[0], Path("unseen.zarr"))  # relative: not where the worker works
+    with pytest.raises(RuntimeError, match="must see this machine's files at the same paths"):
+        predict_jobs(model, [unseen], client, device="cpu", progress=False)
+    assert list(tmp_path.iterdir()) == []  # its staged output removed
+
+
+def test_the_dashboard_link_is_given_only_where_a_dashboard_answers(elsewhere_cluster):
+    import importlib.util
+    from urllib.request import urlopen
+
+    from inkloop.predict.batch import dashboard_address
+
+    _cluster, client = elsewhere_cluster
+    link = dashboard_address(client)
+    if importlib.util.find_spec("bokeh") is None:  # the scheduler's HTTP server answers 404
+        assert link is None
+    else:
+        with urlopen(link) as answer:
+            assert answer.status == 200
+
+
+def test_a_gpu_run_is_staged_on_a_machine_without_one(two_segments, tmp_path, monkeypatch):
+    """A login node without a GPU sends the work to GPU workers: only they need CUDA."""
+    import torch
+
+    from inkloop.checkpoint import load_checkpoint
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import Job
+
+    segments, model = two_segments
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    job = Job(segments[0], tmp_path / "p.zarr")
+    output, _marks = _batch._stage(load_checkpoint(model), model, job, "cuda", False, None)
+    output.abandon()

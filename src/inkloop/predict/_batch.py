@@ -95,15 +95,10 @@ def predict_jobs(
             owner.update((f.key, job) for f in futures)
             chunks += futures
             bar.total = len(chunks)
-        for future in as_completed(chunks):
+        for future, mark in as_completed(chunks, with_results=True, raise_errors=False):
             job = owner[future.key]
-            if future.status == "error":
-                error = future.exception()
-                raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
-            if future.status != "finished":  # cancelled: the scheduler restarted, say
-                where = shown_location(job.segment)
-                raise RuntimeError(f"{where}: a block was {future.status}, not written")
             output, keys = pending[job]
+            _check_stored(future, mark, job, output)
             keys.discard(future.key)
             bar.update(1)
             if not keys:
@@ -122,14 +117,30 @@ def predict_jobs(
     return written
 
 
+def _check_stored(future, mark, job: Job, output: PredictionFile) -> None:
+    """RuntimeError, naming the segment, unless ``future`` stored its chunk (its ``mark``)."""
+    where = shown_location(job.segment)
+    if future.status == "error":
+        _kind, error, _traceback = mark
+        raise RuntimeError(f"{where}: {error}") from error
+    if future.status != "finished":  # cancelled: the scheduler restarted, say
+        raise RuntimeError(f"{where}: a block was {future.status}, not written")
+    if not mark.any():  # the worker found no staged output where this machine made it
+        raise RuntimeError(
+            f"{where}: a worker could not find {output.staging}: the workers must see this "
+            "machine's files at the same paths (a shared file system)"
+        )
+
+
 def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
     """The staged output file of ``job`` and its lazy store (`PredictionFile.store`)."""
     segment = open_segment(job.segment)
     mask = None if segment.mask is None else np.asarray(segment.mask)
-    predictor = Predictor.from_checkpoint(
+    predictor = Predictor.from_checkpoint(  # on the CPU here: only the workers need a GPU
         checkpoint,
         segment,
-        device=device,
+        device="cpu",
+        device_request=device,
         mask=mask,
         tta=tta,
         z_start=z_start,

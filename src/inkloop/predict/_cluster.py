@@ -55,8 +55,8 @@ def local_cluster(workers: int, device: str = "auto"):
         f"inkloop-{i}": {"cls": Nanny, "options": worker_options(i, gpus, cores)}
         for i in range(workers)
     }
-    dashboard = f"{LOOPBACK}:0" if _has_dashboard() else None
-    options = {"host": LOOPBACK, "dashboard_address": dashboard}
+    # a free port: None would still try 8787, and warn where that is taken
+    options = {"host": LOOPBACK, "dashboard_address": f"{LOOPBACK}:0"}
     scheduler = {"cls": Scheduler, "options": options}
     # distributed starts workers with OMP_NUM_THREADS=1 (a guard against oversubscribing
     # many-thread workers); ours run one task at a time, so torch gets the worker's cores.
@@ -81,18 +81,17 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def dashboard_address(client) -> str | None:
-    """The dashboard's URL, when the scheduler serves one."""
-    info = client.scheduler_info()
-    return client.dashboard_link if info.get("services", {}).get("dashboard") else None
+    """The dashboard's URL, when the scheduler serves one: its HTTP server runs without
+    bokeh too, answering 404 where the dashboard would be."""
+    import importlib.util
+
+    if not client.scheduler_info().get("services", {}).get("dashboard"):
+        return None
+    has_bokeh = client.run_on_scheduler(importlib.util.find_spec, "bokeh") is not None
+    return client.dashboard_link if has_bokeh else None
 
 
 def _gpu_count() -> int:
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def _has_dashboard() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("bokeh") is not None

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +15,7 @@ from inkloop.model import autocast
 from inkloop.predict._graph import inference_graph
 from inkloop.predict._memory import ForwardGate
 from inkloop.predict._tiles import Blend, check_region, dihedral_logits, tile_corners
+from inkloop.predict._travel import TravellingModel
 from inkloop.predict._window import model_window
 from inkloop.settings import OVERLAP, TILE
 
@@ -32,17 +30,15 @@ class RegionUpdate:
     tiles_total: int
 
 
-class Predictor:
+class Predictor(TravellingModel):
     """Predicts ink probability for regions of a segment with one model.
 
     Tiles of ``tile`` model pixels overlap by ``overlap`` and cross-fade where they meet
     (544/32: a stride of 512 fits large segments with 13% extra pixels); with the
     composition's ``scale`` a tile spans ``tile * scale`` image pixels (``self.tile``) and
     its output is upsampled to them. ``tta`` averages the 8 flips/rotations of every tile.
-    ``device_request`` ("auto", "cuda", …) is where the model goes in another process that
-    unpickles this predictor (a dask worker); None keeps the device it was pickled on.
-    ``weights_file``: the checkpoint the model came from, if that process can read it: the
-    predictor then travels without its weights (~50 MB) and each process loads them once.
+    ``device_request`` and ``weights_file``: how it travels to a dask worker
+    (`TravellingModel`).
     ``logit_offset`` is subtracted from the logits: the calibration a trainer measured
     (`Trainer.logit_offset`), so that p = 0.5 is where ink becomes likelier than not.
     The model runs where its weights are, in inference mode, in mixed precision where the
@@ -67,42 +63,24 @@ class Predictor:
             raise ValueError(f"tile {tile} must be a multiple of 32 with overlap below it")
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch size {batch_size} must be at least 1 tile (or unset)")
-        self.model = model
+        super().__init__(model, device_request, weights_file)
         self.composition = composition
         self.normalisation = normalisation
         self.scale = composition.scale
         # tile geometry (corners, blending, blocks) is in image pixels from here on
         self.tile, self.overlap, self.tta = tile * self.scale, overlap * self.scale, tta
-        self.batch_request, self.device_request = batch_size, device_request
-        self.weights_file = weights_file
-        self.weights_stamp = _stamp(weights_file) if weights_file else None  # the file as it was
+        self.batch_request = batch_size
         self.logit_offset = logit_offset
         self.memory = ForwardGate()
 
     def __getstate__(self) -> dict:
-        """Pickled (for a dask worker) without the weights when they are in a file that
-        process can read (``weights_file``), else with them on the CPU when a
-        ``device_request`` says where they go on arrival."""
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         del state["memory"]  # a lock; each process backs off on its own device
-        if self.weights_file is not None:
-            state["model"] = None
-        elif self.device_request is not None and self.device.type != "cpu":
-            state["model"] = copy.deepcopy(self.model).cpu()
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.memory = ForwardGate()
-        if self.model is None:
-            self.model = _model_from_file(self.weights_file, self.weights_stamp)
-        if self.device_request is not None:
-            import torch
-
-            from inkloop.model import pick_device
-
-            device = pick_device(self.device_request)
-            self.model.to(device, memory_format=torch.channels_last)
 
     @classmethod
     def from_checkpoint(
@@ -111,7 +89,8 @@ class Predictor:
         """Load ``checkpoint`` for ``segment`` as an `inference_graph`, reading the layers it
         was trained on, or its window moved to ``z_start`` (`model_window`); normalisation is
         measured on this segment with the checkpoint's percentiles (``mask``: the papyrus
-        mask, if it is already in memory)."""
+        mask, if it is already in memory). The model goes to ``device``, and to
+        ``device_request`` (default: ``device``) in a process it is sent to."""
         import torch
 
         from inkloop.compose import sample_normalisation
@@ -123,18 +102,10 @@ class Predictor:
         )
         model = inference_graph(checkpoint.build())
         model = model.to(pick_device(device), memory_format=torch.channels_last)
+        options.setdefault("device_request", device)
         return cls(
-            model,
-            composition,
-            normalisation,
-            device_request=device,
-            logit_offset=checkpoint.logit_offset,
-            **options,
+            model, composition, normalisation, logit_offset=checkpoint.logit_offset, **options
         )
-
-    @property
-    def device(self):
-        return next(self.model.parameters()).device
 
     @property
     def batch_size(self) -> int:
@@ -263,23 +234,6 @@ class Predictor:
         finally:
             self.model.train(training)
         return torch.sigmoid(logits - self.logit_offset).cpu().numpy()
-
-
-def _stamp(path: str) -> tuple[int, int]:
-    stat = Path(path).stat()
-    return stat.st_mtime_ns, stat.st_size
-
-
-@functools.lru_cache(maxsize=2)
-def _model_from_file(path: str, stamp: tuple[int, int]):
-    """A checkpoint's model as it was when ``stamp`` (mtime, size) was taken, built once per
-    process however many predictors arrive with it; CheckpointError if the file has changed
-    since (trained further): blocks of one segment would mix two models."""
-    from inkloop.checkpoint import CheckpointError, load_checkpoint
-
-    if _stamp(path) != stamp:
-        raise CheckpointError(f"{path} changed while the prediction ran; predict again")
-    return inference_graph(load_checkpoint(path).build())
 
 
 def _chunks(items: list, size: int) -> list[list]:

@@ -1,0 +1,86 @@
+"""A model that travels to other processes (dask workers) by file, loaded where it lands."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from pathlib import Path
+
+from inkloop.predict._graph import inference_graph
+
+
+class TravellingModel:
+    """Holds ``model`` for a class whose objects are pickled to other processes.
+
+    ``device_request`` ("auto", "cuda", …) is where the model goes in a process that
+    unpickles the object (a dask worker); None keeps the device it was pickled on.
+    ``weights_file``: the checkpoint the model came from, if that process can read it: the
+    object then travels without its weights (~50 MB) and each process loads them once.
+    """
+
+    def __init__(self, model, device_request: str | None, weights_file: str | None) -> None:
+        self._model, self._unplaced = model, False
+        self.device_request, self.weights_file = device_request, weights_file
+        self.weights_stamp = _stamp(weights_file) if weights_file else None  # the file as it was
+
+    def __getstate__(self) -> dict:
+        """Without the weights when they are in ``weights_file``, else with them on the CPU
+        when a ``device_request`` says where they go on arrival."""
+        state = self.__dict__.copy()
+        if self.weights_file is not None:
+            state["_model"] = None
+        elif self.device_request is not None and self.device.type != "cpu":
+            state["_model"] = copy.deepcopy(self._model).cpu()
+        state["_unplaced"] = True
+        return state
+
+    # The weights are loaded and placed on first use (`model`), not in __setstate__: dask
+    # reports an error raised while unpickling a task as a failed deserialisation, hiding
+    # its cause (the checkpoint changed or unreadable, no GPU on that worker).
+
+    @property
+    def model(self):
+        """The model; in a process it was sent to, loaded (``weights_file``) and placed where
+        ``device_request`` says on first use."""
+        if self._unplaced:
+            with _PLACING:  # block tasks run in threads: load and place it once
+                if self._unplaced:
+                    self._model, self._unplaced = self._arrived_model(), False
+        return self._model
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    def _arrived_model(self):
+        import torch
+
+        from inkloop.model import pick_device
+
+        model = self._model
+        if model is None:
+            model = _model_from_file(self.weights_file, self.weights_stamp)
+        if self.device_request is not None:
+            model.to(pick_device(self.device_request), memory_format=torch.channels_last)
+        return model
+
+
+_PLACING = threading.Lock()
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    stat = Path(path).stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=2)
+def _model_from_file(path: str, stamp: tuple[int, int]):
+    """A checkpoint's model as it was when ``stamp`` (mtime, size) was taken, built once per
+    process however many predictors arrive with it; CheckpointError if the file has changed
+    since (trained further): blocks of one segment would mix two models."""
+    from inkloop.checkpoint import CheckpointError, load_checkpoint
+
+    if _stamp(path) != stamp:
+        raise CheckpointError(f"{path} changed while the prediction ran; predict again")
+    return inference_graph(load_checkpoint(path).build())
