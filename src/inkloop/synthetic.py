@@ -123,7 +123,7 @@ class SheetFields:
         self.ink = render_glyphs(rng, self.shape) * self.mask
 
     def layer(self, z: int, dtype: str = "uint16") -> np.ndarray:
-        """Render layer ``z`` (0 = top) as uint16, or uint8 (the top 8 bits)."""
+        """Render layer ``z`` (0 = top) as uint16, or uint8 (scaled to 0..255, rounded)."""
         depth = (z - self.surface).astype(np.float32)
         inside = _sigmoid(self.half_thickness - np.abs(depth), 0.8) * self.mask
         recto = _sigmoid(-depth, 1.5)
