@@ -19,7 +19,7 @@ from inkloop.model import (
     model_for,
     pick_device,
 )
-from inkloop.settings import ModelConfig
+from inkloop.settings import LIGHT_ENCODERS, ModelConfig
 from inkloop.zstem import ZStem, ZStemUnet
 
 TINY = ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8), in_channels=5)
@@ -118,6 +118,37 @@ def test_checkpoints_that_still_hold_a_dropped_stage_build_the_same_model(tmp_pa
     wrong = dataclasses.replace(old, state_dict={**stale, "decoder.extra.weight": torch.zeros(1)})
     with pytest.raises(RuntimeError, match=r"decoder\.extra\.weight"):
         wrong.build()
+
+
+@pytest.mark.parametrize("depth", [4, 5])
+@pytest.mark.parametrize("encoder", ["auto", *LIGHT_ENCODERS])
+def test_every_weight_of_the_model_gets_a_gradient(encoder, depth):
+    """An unused weight is carried for nothing, and stops CUDA graphs from recording."""
+    config = ModelConfig(encoder, in_channels=3).with_depth(depth)
+    model = build_model(config)
+    model(torch.randn(2, 3, 2**depth, 2**depth)).sum().backward()
+    assert [name for name, w in model.named_parameters() if w.grad is None] == []
+
+
+@pytest.mark.parametrize("encoder", ["efficientnet-b0", "mobilenet_v2"])
+def test_checkpoints_that_hold_a_stage_smp_runs_for_nothing_build_the_same_model(encoder):
+    """smp 0.6 runs their fifth stage at depth 4 too, and throws its output away."""
+    import segmentation_models_pytorch as smp
+
+    from inkloop.coarse import coarsen_output
+
+    config = ModelConfig(encoder, in_channels=3)
+    kwargs = dict(encoder_depth=4, decoder_channels=list(config.decoder_channels))
+    unet = smp.Unet(encoder, encoder_weights=None, in_channels=3, classes=1, **kwargs)
+    everything = coarsen_output(unet, config).eval()  # all of smp's weights, as saved before
+    old = dataclasses.replace(
+        _checkpoint(everything), model=config, state_dict=everything.state_dict()
+    )
+    model = old.build()
+    assert _parameters(model) < _parameters(everything)
+    inputs = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        torch.testing.assert_close(model(inputs), everything(inputs))
 
 
 def test_saving_replaces_the_old_file_whole(tmp_path):
