@@ -9,7 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._locks import LOCKS, orphaned, try_lock
 from inkloop.engine._commands import UpdateLabels
+
+PREFIX = "inkloop-labels-"
+OWNER = "owner.lock"  # held by the process that made the folder, for as long as it lives
 
 
 class LabelFiles:
@@ -21,12 +25,15 @@ class LabelFiles:
     crashed child and a respawned one starts from them; Python 3.11's shared_memory would have
     the child's resource tracker unlink the block when the child dies; and /dev/shm is small
     in containers. ``applied`` holds the number of the last update the child applied: the
-    proxy replays later ones to a respawned child.
+    proxy replays later ones to a respawned child. The folders of processes that ended
+    without removing theirs (killed, crashed: ~230 MB each) are removed by the next one.
     """
 
     def __init__(self, ink: np.ndarray, supervised: np.ndarray) -> None:
         self.shape = ink.shape
-        self.folder = Path(tempfile.mkdtemp(prefix="inkloop-labels-"))
+        _remove_orphans()
+        self.folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+        self._owner = _own(self.folder)
         np.save(self.folder / "ink.npy", np.asarray(ink, np.uint8))
         np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
         np.save(self.folder / "applied.npy", np.zeros(1, np.int64))
@@ -59,3 +66,23 @@ class LabelFiles:
     def remove(self) -> None:
         del self.applied  # unmap before deleting
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._owner is not None:  # only now: until then no other process may take it
+            self._owner.close()
+
+
+def _own(folder: Path):
+    """The lock file of ``folder``, locked by this process; it appears under its name
+    already locked, so another process never finds it unheld."""
+    if not LOCKS:
+        return None
+    pending = folder / f"{OWNER}.new"
+    file = open(pending, "a")  # noqa: SIM115 (held until remove)
+    try_lock(file)  # a new file: no one else holds it
+    pending.rename(folder / OWNER)
+    return file
+
+
+def _remove_orphans() -> None:
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        if orphaned(folder / OWNER):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._cpus import usable_cpus
+from inkloop._locks import LOCKS, try_lock
 from inkloop.io._sidefiles import ORIGIN_KEY
 
 OME_VERSION = "0.5"
@@ -87,16 +88,12 @@ class _Claim:
 
     def __init__(self, out: Path) -> None:
         self.path, self.file = out.with_name(f".{out.name}.lock"), None
-        try:
-            import fcntl
-        except ImportError:  # Windows: no claim
+        if not LOCKS:  # Windows: no claim
             return
         self.file = open(self.path, "a")  # noqa: SIM115 (held until release)
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not try_lock(self.file):
             self.file.close()
-            raise ValueError(f"{out}: another prediction is writing it now") from None
+            raise ValueError(f"{out}: another prediction is writing it now")
 
     def release(self) -> None:
         if self.file is not None and not self.file.closed:

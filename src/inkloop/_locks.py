@@ -1,0 +1,35 @@
+"""File locks the system lets go of when their process ends, however it ends (POSIX flock)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: nothing is claimed, nothing is found orphaned
+    fcntl = None
+
+LOCKS = fcntl is not None
+
+
+def try_lock(file) -> bool:
+    """Lock the open ``file`` for this process, until it is closed or the process ends;
+    False if another process holds it."""
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def orphaned(path: Path) -> bool:
+    """Whether the lock file ``path`` is there and no process holds it: its owner ended
+    without removing what the lock guards (killed, crashed)."""
+    if not LOCKS:
+        return False
+    try:
+        file = open(path, "r+")  # noqa: SIM115 (closed below, releasing the lock)
+    except OSError:  # not there (yet), or another user's
+        return False
+    with file:
+        return try_lock(file)
