@@ -16,6 +16,7 @@ from inkloop.model import (
     build_model,
     cpu_has_bf16,
     default_encoder,
+    mixed_precision,
     model_for,
     pick_device,
 )
@@ -208,6 +209,20 @@ def test_mixed_precision_on_a_cpu_is_bf16_where_the_cpu_has_it():
     assert logits.dtype == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
     with torch.inference_mode(), autocast(torch.device("cpu"), enabled=False):
         assert network(inputs).dtype == torch.float32
+
+
+def test_mixed_precision_on_a_gpu_is_bf16_where_that_gpu_computes_it_natively(monkeypatch):
+    capabilities = {0: (8, 0), 1: (7, 5)}  # an A100 and a T4, the T4 current
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    monkeypatch.setattr(
+        torch.cuda, "get_device_capability", lambda device=None: capabilities[device.index]
+    )
+    # torch's own answer counts emulation, and is about the current GPU
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert mixed_precision(torch.device("cuda", 0)) is torch.bfloat16
+    assert mixed_precision(torch.device("cuda", 1)) is torch.float16  # with a GradScaler
+    assert mixed_precision(torch.device("cuda", 1), enabled=False) is None
 
 
 def test_the_z_stem_finds_a_pattern_at_any_depth():

@@ -155,12 +155,13 @@ def all_cores():
 
 
 def mixed_precision(device, enabled: bool = True):
-    """The autocast dtype on ``device``: on CUDA bf16 where the GPU has it, else fp16; on a CPU
-    bf16 where it computes bf16 natively (`cpu_has_bf16`); None (float32) elsewhere."""
+    """The autocast dtype on ``device``: on CUDA bf16 where the GPU computes it natively
+    (`cuda_has_bf16`), else fp16; on a CPU bf16 where it computes bf16 natively
+    (`cpu_has_bf16`); None (float32) elsewhere."""
     import torch
 
     if enabled and device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if cuda_has_bf16(device) else torch.float16
     if enabled and device.type == "cpu" and cpu_has_bf16():
         return torch.bfloat16
     return None
@@ -172,6 +173,15 @@ def autocast(device, enabled: bool = True):
 
     dtype = mixed_precision(device, enabled)
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def cuda_has_bf16(device) -> bool:
+    """Whether the CUDA GPU ``device`` has bf16 instructions: compute capability 8.0 (Ampere)
+    and up, or any ROCm GPU. torch's ``is_bf16_supported`` also says yes for older GPUs (T4,
+    V100) that only emulate it, and asks about the current GPU rather than ``device``."""
+    import torch
+
+    return bool(torch.version.hip) or torch.cuda.get_device_capability(device) >= (8, 0)
 
 
 @functools.cache
