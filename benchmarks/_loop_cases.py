@@ -111,8 +111,9 @@ with Engine(segment, ink, supervised, EngineSettings(),
     engine.wait()
     engine.predict_segment(out)
     engine.wait()
-rates = [step.samples_per_s for step in steps[len(steps) // 10:]]
-print(json.dumps({"steps": steps[-1].step, "samples_per_s": sorted(rates)[len(rates) // 2]}))
+rates = sorted(step.samples_per_s for step in steps[len(steps) // 10:])
+print(json.dumps({"steps": steps[-1].step if steps else 0,
+                  "samples_per_s": rates[len(rates) // 2] if rates else None}))
 """
 
 

@@ -15,13 +15,14 @@ its papyrus); ``real`` (the real dev crop in ../shared/real_dev, labelled on its
 with the reference map, scored on the right half; skipped when absent); with ``--big``,
 bench_io's 65 x 8192 x 8192 uint16 segment, panned around while training, not scored.
 
-Figures per case: ``first_overlay_s`` (click to the first prediction tile drawn),
-``overlay_interval_s`` (median time between two overlay updates while training),
-``refresh_interval_s`` (median time between complete refreshes of the view),
+Figures per case: ``device`` (where the engine trained), ``first_overlay_s`` (click to the
+first prediction tile drawn), ``overlay_interval_s`` (median time between two overlay updates
+while training), ``refresh_interval_s`` (median time between complete refreshes of the view),
 ``stall_p99_ms`` / ``stall_max_ms`` (how late a 10 ms QTimer fires while training: the GUI's
 responsiveness), ``gui_steps`` / ``headless_steps`` and their ``steps_ratio``, ``gui_f05`` /
 ``headless_f05`` and ``f05_ratio`` (best-threshold F0.5 of the whole-segment predictions);
-for ``big``, the peak RSS of the napari process and of the engine process.
+for ``big``, the peak RSS of the napari process and of the engine process. A figure is null
+where the run was too short to give it.
 
 ``--remote`` also runs the sample case with the engine on an engine server (`inkloop engine
 serve` in another process, on loopback) chosen in the dock's Engine panel, as
@@ -42,6 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _loop_cases import Case, big_case, engine_server, f05, headless, real_case, sample_case
+from _stdout import json_stdout
 
 
 def main() -> None:
@@ -56,7 +58,8 @@ def main() -> None:
     parser.add_argument("--screenshot", default=None)
     parser.add_argument("--remote", action="store_true", help="also the sample on a server")
     args = parser.parse_args()
-    result = {"machine": f"{platform.node()}, {os.cpu_count()} cores", "device": "cpu"}
+    out = json_stdout()  # the dock's notifications print to stdout
+    result = {"machine": f"{platform.node()}, {os.cpu_count()} cores"}
     result["torch_threads"] = args.torch_threads
     if args.only in (None, "sample"):
         result["sample"] = _case(sample_case(), args.seconds, args)
@@ -70,7 +73,7 @@ def main() -> None:
             result["sample_remote"] = _gui(case, args.seconds, args, remote=remote)
     if args.big or args.only == "big":
         result["big"] = _gui(big_case(args.cache), args.big_seconds, args, pan=True)
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2), file=out, flush=True)
 
 
 def _case(case: Case, seconds: float, args) -> dict:
@@ -78,7 +81,7 @@ def _case(case: Case, seconds: float, args) -> dict:
     twin = headless(case, result["seconds"], args.torch_threads)
     result["headless_steps"], result["headless_f05"] = twin["steps"], twin["f05"]
     result["headless_samples_per_s"] = twin["samples_per_s"]
-    result["steps_ratio"] = result["gui_steps"] / twin["steps"]
+    result["steps_ratio"] = result["gui_steps"] / twin["steps"] if twin["steps"] else None
     result["f05_ratio"] = result["gui_f05"] / twin["f05"] if twin["f05"] else None
     return result
 
@@ -87,10 +90,18 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
     import napari
 
     from inkloop._napari._widget import InkLoopWidget
-    from inkloop.engine import PredictionReady, StepDone
 
     InkLoopWidget.torch_threads = args.torch_threads
     viewer = napari.Viewer(show=True)
+    try:  # left open, the viewer's teardown at exit aborts the process
+        return _loop_figures(viewer, case, seconds, args, pan, remote)
+    finally:
+        viewer.close()
+
+
+def _loop_figures(viewer, case: Case, seconds: float, args, pan: bool, remote) -> dict:
+    from inkloop.engine import PredictionReady, RunStarted, StepDone
+
     viewer.window.resize(1900, 1150)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     widget.open_segment(str(case.folder))
@@ -101,16 +112,17 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
         loop.use_engine(remote)
         loop.warm_up()
         _run_until(lambda: loop.ready, 300)
-    updates, steps = [], []  # the loop keeps the last step only
+    updates, steps, runs = [], [], []  # the loop keeps the last step only
     loop.changed.connect(
         lambda e: isinstance(e, PredictionReady) and updates.append((time.perf_counter(), e))
     )
     loop.changed.connect(lambda e: isinstance(e, StepDone) and steps.append(e))
+    loop.changed.connect(lambda e: isinstance(e, RunStarted) and runs.append(e))
     stalls = _StallProbe()
     clicked = time.perf_counter()
     widget.loop_panel.finetune_button.click()
     _run_until(lambda: loop.prediction_updates >= 1, 60)
-    first_overlay = time.perf_counter() - clicked
+    first_overlay = time.perf_counter() - clicked if loop.prediction_updates else None
     stalls.start()
     if pan:
         _pan_around(viewer, loop, clicked, seconds)
@@ -127,18 +139,18 @@ def _gui(case: Case, seconds: float, args, pan: bool = False, remote=None) -> di
     result = {
         "shape": list(widget.labels.segment.shape),
         "canvas": list(viewer.window._qt_viewer.canvas.size),
+        "device": runs[0].device if runs else None,  # the engine's: auto picks a GPU
         "seconds": round(trained_s, 1),
-        "first_overlay_s": round(first_overlay, 3),
+        "first_overlay_s": None if first_overlay is None else round(first_overlay, 3),
         **_intervals(updates, clicked),
         **stalls.figures(),
-        "gui_steps": loop.last_step.step,
-        "gui_samples_per_s": float(np.median([s.samples_per_s for s in steps[5:]])),
+        "gui_steps": steps[-1].step if steps else 0,
+        "gui_samples_per_s": _figure(np.median, [s.samples_per_s for s in steps[5:]]),
         "napari_peak_rss_mb": _peak_rss_mb(os.getpid()),
         "engine_peak_rss_mb": engine_rss,
     }
     if case.truth is not None and remote is None:  # a server writes its prediction there
         result["gui_f05"] = f05(case, _predict_whole(viewer, widget))
-    viewer.close()
     return result
 
 
@@ -157,14 +169,17 @@ def _intervals(updates, clicked: float) -> dict:
     rounds = [t for t, e in updates if e.tiles_done == e.tiles_total and e.tiles_total]
     return {
         "overlay_updates": len(times),
-        "overlay_interval_s": round(float(np.median(np.diff(times))), 2),
-        "overlay_interval_max_s": round(float(np.max(np.diff(times))), 2),
+        "overlay_interval_s": _figure(np.median, np.diff(times)),
+        "overlay_interval_max_s": _figure(np.max, np.diff(times)),
         "refreshes": len(rounds),
-        "refresh_interval_s": round(float(np.median(np.diff(rounds))), 2)
-        if len(rounds) > 1
-        else None,
-        "tiles_per_refresh": updates[-1][1].tiles_total,
+        "refresh_interval_s": _figure(np.median, np.diff(rounds)),
+        "tiles_per_refresh": updates[-1][1].tiles_total if updates else None,
     }
+
+
+def _figure(function, values, digits: int = 2) -> float | None:
+    """``function(values)`` rounded, or None where there are no values (a run too short)."""
+    return round(float(function(values)), digits) if len(values) else None
 
 
 def _pan_around(viewer, loop, clicked: float, seconds: float) -> None:
@@ -202,8 +217,8 @@ class _StallProbe:
     def figures(self) -> dict:
         lateness = self.lateness[10:]
         return {
-            "stall_p99_ms": float(np.percentile(lateness, 99)),
-            "stall_max_ms": float(np.max(lateness)),
+            "stall_p99_ms": _figure(lambda v: np.percentile(v, 99), lateness),
+            "stall_max_ms": _figure(np.max, lateness),
         }
 
 
