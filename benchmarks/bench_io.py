@@ -4,14 +4,17 @@
 
 The segment (65 x 8192 x 8192 uint16, ~8.7 GB) is made once into DIR by a subprocess, so its
 memory does not count here. Figures: time to open_segment (after the one-time import of
-dask.array, reported as import_s), time to the first full layer in memory, median time to read
-a random 256 x 256 x 16-layer training patch (first read, and the same patches again with the
-OS page cache warm), and peak RSS.
+dask.array, reported as import_s), time to the first full layer in memory (napari's read),
+median time of one training batch's read through `read_patches`, the call training makes
+(the CPU's default batch of patches at random places, the default z-window and its jitter
+margin, normalised; ``batch`` is its shape): batch_read_ms, then batch_read_warm_ms for the
+same batches again with the OS page cache warm; and peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import subprocess
@@ -28,7 +31,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=8192)
     parser.add_argument("--width", type=int, default=8192)
     parser.add_argument("--layers", type=int, default=65)
-    parser.add_argument("--patches", type=int, default=100)
+    parser.add_argument("--batches", type=int, default=100)
     args = parser.parse_args()
     folder = _ensure_segment(args)
 
@@ -48,21 +51,17 @@ def main() -> None:
     assert first_layer.shape == (args.height, args.width)
     del first_layer
 
-    rng = np.random.default_rng(0)
-    depth, height, width = segment.shape
-    corners = [
-        [int(rng.integers(n)) for n in (depth - 16, height - 256, width - 256)]
-        for _ in range(args.patches)
-    ]
-    first_read = _median_patch_ms(segment, corners)
-    warm_read = _median_patch_ms(segment, corners)  # training revisits its labelled area
+    read, batches = _training_reads(segment, args.batches)
+    first_read = _median_ms(read, batches)
+    warm_read = _median_ms(read, batches)  # training revisits its labelled area
 
     result = {
         "open_s": round(open_s, 4),
         "import_s": round(import_s, 3),
         "first_layer_s": round(first_layer_s, 3),
-        "patch_ms": first_read,
-        "patch_warm_ms": warm_read,
+        "batch_read_ms": first_read,
+        "batch_read_warm_ms": warm_read,
+        "batch": list(read(batches[0]).shape),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "shape": list(segment.shape),
         "dtype": str(segment.dtype),
@@ -70,13 +69,28 @@ def main() -> None:
     print(json.dumps(result))
 
 
-def _median_patch_ms(segment, corners) -> float:
+def _training_reads(segment, batches: int):
+    """``read(corners)``, a training batch's read as training makes it with the default
+    settings (`read_patches`), and ``batches`` lists of random corners, a batch's each."""
+    from inkloop.compose import Composition, Normalisation, read_patches
+    from inkloop.settings import CPU_BATCH, TrainConfig
+
+    train, composition = TrainConfig(), Composition().resolve(segment.shape[0])
+    normalisation = Normalisation(0.0, 65535.0)  # its range does not change the cost
+    span = train.patch_size * composition.scale
+    read = functools.partial(
+        read_patches, segment, composition, normalisation, size=span, margin=train.augment.z_jitter
+    )
+    rng, room = np.random.default_rng(0), [segment.shape[1] - span, segment.shape[2] - span]
+    return read, [rng.integers(0, room, size=(CPU_BATCH, 2)).tolist() for _ in range(batches)]
+
+
+def _median_ms(read, batches) -> float:
     times = []
-    for z, y, x in corners:
+    for corners in batches:
         started = time.perf_counter()
-        patch = segment.volume[z : z + 16, y : y + 256, x : x + 256].compute()
+        read(corners)
         times.append(time.perf_counter() - started)
-        assert patch.shape == (16, 256, 256)
     return round(1000 * float(np.median(times)), 2)
 
 
