@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -202,6 +204,19 @@ def test_a_step_without_labels_fails_and_new_labels_let_training_go_on(parts, wo
         assert trainer.step().labels_version == labels.version
     finally:
         trainer.close()
+
+
+def test_a_trainer_dropped_without_closing_ends_its_loader_threads(parts):
+    before = set(threading.enumerate())
+    trainer = _trainer(parts, loader_threads=2)
+    trainer.step()
+    started = [t for t in threading.enumerate() if t not in before]
+    assert [t.name for t in started] == ["inkloop-batches-0", "inkloop-batches-1"]
+    del trainer
+    gc.collect()
+    for thread in started:
+        thread.join(timeout=10)
+    assert not [t.name for t in started if t.is_alive()]
 
 
 def test_cuda_graphs_on_a_cpu_are_refused_with_one_message(parts):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,26 +77,34 @@ class BatchStream:
 
     def __init__(self, sampler: PatchSampler, batch_size: int, *, threads: int = 1, seed: int = 0):
         self.sampler = sampler
-        self.batch_size = batch_size
         self.maker = "a thread" if threads == 1 else f"{threads} threads"  # for messages
-        self._queue: queue.Queue = queue.Queue(maxsize=max(2, threads))
-        self._closed = threading.Event()
-        self._threads = [
+        self._producer = _Producer(sampler, batch_size, slots=max(2, threads))
+        workers = [
             threading.Thread(
-                target=self._produce,
+                target=self._producer.run,
                 args=(np.random.default_rng([seed, index]),),
                 name=f"inkloop-batches-{index}",
                 daemon=True,
             )
             for index in range(threads)
         ]
-        for thread in self._threads:
+        # the threads hold the producer, not the stream: one dropped unclosed still ends them
+        self._stop = weakref.finalize(self, self._producer.stop, workers)
+        for thread in workers:
             thread.start()
+
+    @property
+    def batch_size(self) -> int:
+        return self._producer.batch_size
+
+    @batch_size.setter
+    def batch_size(self, size: int) -> None:
+        self._producer.batch_size = size
 
     def next(self) -> Batch:
         """The next batch cut from the current labels (re-raises a producer's error)."""
         while True:
-            item = self._queue.get()
+            item = self._producer.queue.get()
             if isinstance(item, _Failed):
                 if item.label_version == self.sampler.labels.version:
                     raise item.error
@@ -109,27 +118,41 @@ class BatchStream:
                 )
 
     def close(self) -> None:
-        self._closed.set()
-        for thread in self._threads:
-            while thread.is_alive():
-                try:  # unblock a producer waiting on a full queue
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    thread.join(timeout=0.05)
+        """Stop the threads (idempotent)."""
+        self._stop()
 
-    def _produce(self, rng: np.random.Generator) -> None:
-        while not self._closed.is_set():
+
+class _Producer:
+    """What a `BatchStream`'s threads share: the sampler, the batch size, the queue."""
+
+    def __init__(self, sampler: PatchSampler, batch_size: int, *, slots: int) -> None:
+        self.sampler, self.batch_size = sampler, batch_size
+        self.queue: queue.Queue = queue.Queue(maxsize=slots)
+        self.closed = threading.Event()
+
+    def run(self, rng: np.random.Generator) -> None:
+        while not self.closed.is_set():
             version = self.sampler.labels.version
             try:
                 item = self.sampler.batch(self.batch_size, rng)
             except Exception as error:  # handed to the consumer, which raises it in its thread
                 item = _Failed(error, version)
-            while not self._closed.is_set():
+            while not self.closed.is_set():
                 try:
-                    self._queue.put(item, timeout=0.1)
+                    self.queue.put(item, timeout=0.1)
                     break
                 except queue.Full:
                     continue
+
+    def stop(self, threads: list[threading.Thread]) -> None:
+        self.closed.set()
+        # a dropped stream's garbage may be collected in one of its own threads
+        for thread in (t for t in threads if t is not threading.current_thread()):
+            while thread.is_alive():
+                try:  # unblock a producer waiting on a full queue
+                    self.queue.get_nowait()
+                except queue.Empty:
+                    thread.join(timeout=0.05)
 
 
 @dataclass(frozen=True)
