@@ -206,6 +206,17 @@ def test_a_step_without_labels_fails_and_new_labels_let_training_go_on(parts, wo
         trainer.close()
 
 
+def test_the_seed_picks_the_initial_weights_and_leaves_every_generator_alone(parts, monkeypatch):
+    touched = []
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    for name in ("get_rng_state", "set_rng_state", "manual_seed_all"):
+        monkeypatch.setattr(torch.cuda, name, lambda *_, name=name: touched.append(name))
+    state = torch.get_rng_state()
+    _trainer(parts, seed=5).close()
+    assert torch.equal(torch.get_rng_state(), state)
+    assert touched == []  # the weights are made on the CPU: no GPU is set up for them
+
+
 def test_a_trainer_dropped_without_closing_ends_its_loader_threads(parts):
     before = set(threading.enumerate())
     trainer = _trainer(parts, loader_threads=2)

@@ -55,8 +55,10 @@ class Trainer:
         self.device = pick_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)
-        with torch.random.fork_rng():  # the seed picks the initial weights, nothing else
-            torch.manual_seed(config.seed)
+        # the seed picks the initial weights, nothing else; they are made on the CPU, so no
+        # GPU's generator is touched (forking all of them would set up every GPU)
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(config.seed)
             self.model_config, self.model = model_for(composition, model_config, init, self.device)
         self.model.to(self.device).train()
         if self.device.type == "cuda":
