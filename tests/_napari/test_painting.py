@@ -190,6 +190,27 @@ def test_closing_the_window_or_the_dock_writes_the_last_strokes(
     np.testing.assert_array_equal(np.asarray(Image.open(supervision_path)) > 0, supervised)
 
 
+def test_the_last_strokes_are_written_when_a_script_exits_with_the_viewer_open(
+    painting, unlabelled_folder, qtbot, monkeypatch
+):
+    """The interpreter's exit writes them (nothing hid the dock: they were lost), when
+    executors take no more work (a submit raised in hideEvent, and Qt aborted)."""
+    from concurrent.futures import thread
+
+    from inkloop._napari._autosave import _flush_at_exit
+
+    viewer, widget = painting
+    widget.labels.autosaver.interval_s = 3600  # only the exit can write them
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    ink, _supervised = decode_labels(viewer.layers["ink labels"].data)
+    monkeypatch.setattr(thread, "_shutdown", True)  # what the interpreter's exit sets
+
+    _flush_at_exit()
+
+    ink_path, _ = label_paths(open_segment(unlabelled_folder), autosave=True)
+    np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), ink)
+
+
 def test_a_segment_opened_again_while_painting_starts_from_the_last_stroke(
     painting, unlabelled_folder, qtbot
 ):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from napari.utils.notifications import show_error, show_info, show_warning
@@ -12,6 +14,15 @@ from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels
 
 log = logging.getLogger(__name__)
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # autosavers not closed yet
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """An interpreter exiting with a viewer open (a script's end, IPython's exit) never
+    hides the dock: its last strokes are written here."""
+    for autosaver in list(_OPEN):
+        autosaver.flush()
 
 
 class Autosaver(QObject):
@@ -39,6 +50,7 @@ class Autosaver(QObject):
         self._timer.timeout.connect(self.save_if_changed)
         self._timer.start()
         self.saved.connect(self._report_save)
+        _OPEN.add(self)
 
     @property
     def interval_s(self) -> float:
@@ -68,18 +80,26 @@ class Autosaver(QObject):
         return self._saving
 
     def flush(self) -> None:
-        """Wait for every write under way (Saves too: the worker runs them in order), then
-        write what changed and wait for it (the viewer is closing, or the segment opens again)."""
-        wait([self._executor.submit(lambda: None)])
+        """Wait for the writes under way (the worker runs them in order), then write what
+        changed on this thread: the viewer is closing or the segment opens again, or the
+        interpreter is exiting with the viewer open, when executors take no more work."""
+        wait([f for f in (self._writing, self._saving) if f is not None])
         if self._saving is not None and self._saving.exception() is not None:
             self._dirty = True  # a Save that failed: its strokes go to the autosave copies
-        writing = self.save_if_changed()
-        if writing is not None:
-            wait([writing])
         self._report(self._writing)
+        if self._dirty:
+            self._dirty = False
+            self._writing = Future()
+            try:
+                self._write(self.painter.canvas.codes)
+                self._writing.set_result(None)
+            except Exception as error:  # reported (and retried) as any autosave's failure
+                self._writing.set_exception(error)
+            self._report(self._writing)
 
     def close(self) -> None:
         """Write what is left, wait for it, and stop."""
+        _OPEN.discard(self)
         self._timer.stop()
         self.painter.labels_changed.disconnect(self._mark_dirty)
         self.flush()
