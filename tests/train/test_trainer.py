@@ -40,6 +40,22 @@ def test_warmup_then_cosine_to_the_step_limit(parts):
     assert constant.learning_rate() == 1e-3
 
 
+@pytest.mark.parametrize("limit", ["max_steps", "max_seconds"])
+def test_the_cosine_starts_at_the_full_rate_where_warmup_ends(parts, limit):
+    trainer = _trainer(parts, lr=1e-3, warmup_steps=30, **{limit: 100})
+    rates = []
+    for _ in range(101):  # the last at the limit
+        rates.append(trainer.learning_rate())
+        trainer.run_steps += 1
+        trainer.trained_seconds += 1.0
+    assert rates[29] == rates[30] == pytest.approx(1e-3)  # no step down at warmup's end
+    assert all(a >= b for a, b in itertools.pairwise(rates[30:]))
+    assert rates[-1] == pytest.approx(2e-5, rel=0.01)  # 2% at the limit
+    trainer.new_run()  # a new run warms up and starts its cosine again
+    trainer.run_steps, trainer.trained_seconds = 30, 30.0
+    assert trainer.learning_rate() == pytest.approx(1e-3)
+
+
 def test_steps_train_and_finish_at_the_limit(parts):
     trainer = _trainer(parts, max_steps=3)
     before = [p.detach().clone() for p in trainer.model.parameters()]

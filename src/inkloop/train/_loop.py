@@ -77,6 +77,7 @@ class Trainer:
         self.step_count = init.step if init is not None else 0
         self.run_steps = 0
         self.trained_seconds = 0.0
+        self._warmed: float | None = None  # the run's progress where its warmup ended
         self.batch_size = config.batch_size or batch_size_for(self.device.type)
         self._rng = np.random.default_rng([config.seed, 1])
         self._told_oom = False
@@ -108,6 +109,7 @@ class Trainer:
         """Start counting a new run (limits, warmup, schedule); weights and optimiser stay."""
         self.run_steps = 0
         self.trained_seconds = 0.0
+        self._warmed = None
 
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
@@ -209,14 +211,17 @@ class Trainer:
         return self.model if self.average is None else self.average.module
 
     def learning_rate(self) -> float:
-        """Linear warmup, then cosine towards 2% over the run's limit (or constant)."""
+        """Linear warmup, then cosine towards 2% over the rest of the run's limit (or constant)."""
         config = self.config
         if self.run_steps < config.warmup_steps:
             return config.lr * (self.run_steps + 1) / config.warmup_steps
         progress = self.progress()
         if config.schedule == "constant" or progress is None:
             return config.lr
-        return config.lr * (0.02 + 0.49 * (1 + math.cos(math.pi * min(progress, 1.0))))
+        if self._warmed is None:  # the first step after warmup, at the full rate
+            self._warmed = progress  # a time limit's share is known only now
+        rest = (progress - self._warmed) / max(1.0 - self._warmed, 1e-9)
+        return config.lr * (0.02 + 0.49 * (1 + math.cos(math.pi * min(rest, 1.0))))
 
     def progress(self) -> float | None:
         """Fraction of the run's step or time limit used (the larger); None without limits."""
