@@ -40,7 +40,7 @@ def cluster_rates(segment_path: Path, model: Path, cache: Path, device: str) -> 
                 begun = time.perf_counter()
                 predict_jobs(model, jobs, client, device=device, progress=False)
                 runs.append(time.perf_counter() - begun)
-        cold = time.perf_counter() - started - runs[1]
+            cold = time.perf_counter() - started - runs[1]  # not the cluster's shutdown
         result[f"local_{workers}_cold_mp_per_s"] = round(pixels / cold, 3)
         result[f"local_{workers}_warm_mp_per_s"] = round(pixels / runs[1], 3)
     result["segment"] = list(shape)
@@ -65,14 +65,16 @@ def open_times(cache: Path, size: int = 8192) -> dict:
 
 def _open_in_napari(path: Path) -> float:
     script = (
-        "import sys, time, napari\n"
-        "viewer = napari.Viewer(show=True)\n"
-        "started = time.perf_counter()\n"
-        "viewer.open(sys.argv[1], plugin=None if sys.argv[1].endswith('.png') "
+        "import contextlib, sys, time, napari\n"
+        "with contextlib.redirect_stdout(sys.stderr):  # napari's notifications\n"
+        "    viewer = napari.Viewer(show=True)\n"
+        "    started = time.perf_counter()\n"
+        "    viewer.open(sys.argv[1], plugin=None if sys.argv[1].endswith('.png') "
         "else 'napari-inkloop')\n"
-        "viewer.screenshot(canvas_only=True)\n"
-        "print(time.perf_counter() - started)\n"
-        "viewer.close()\n"
+        "    viewer.screenshot(canvas_only=True)\n"
+        "    seconds = time.perf_counter() - started\n"
+        "    viewer.close()\n"
+        "print(seconds)\n"
     )
     command = [sys.executable, "-c", script, str(path)]
     if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
@@ -88,10 +90,10 @@ def http_latency(segment_path: Path, cache: Path, reads: int = 40, patch: int = 
 
     from inkloop.io import open_segment
 
-    store = cache / "http_segment.zarr"
+    source = open_segment(segment_path)
+    store = cache / f"http_segment_{'x'.join(map(str, source.shape))}.zarr"
     if not store.exists():
-        volume = np.asarray(open_segment(segment_path).volume)
-        zarr.create_array(str(store), data=volume, chunks=(1, 512, 512))
+        zarr.create_array(str(store), data=np.asarray(source.volume), chunks=(1, 512, 512))
     with _serve(cache) as base:
         segments = {"disk": open_segment(store), "http": open_segment(f"{base}/{store.name}")}
         rng = np.random.default_rng(0)
@@ -106,6 +108,7 @@ def http_latency(segment_path: Path, cache: Path, reads: int = 40, patch: int = 
                 times.append(time.perf_counter() - started)
             result[f"patch_read_{where}_ms"] = round(1000 * float(np.median(times)), 2)
     result["patch"] = [depth, patch, patch]
+    result["segment"] = [depth, height, width]
     return result
 
 

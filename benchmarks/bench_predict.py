@@ -10,10 +10,10 @@ finished tile of a 1024 x 1024 viewport (model loaded, segment open). peak_rss_m
 separate process predicting a 16 x N x N segment (default N = 8192) into a zarr.
 cluster: the same segment with `--scheduler local:1` and `local:2` against in-process.
 stages: where the time of `speed` goes: setup (checkpoint, segment, mask, normalisation), the
-first and second forward pass over each batch size, the tiles' reads alone (one thread per
-core), then the blocks into a TIFF, into a float zarr, with one worker, once more with each
-stage's seconds summed over the threads, and with a 1 x 1 convolution in place of the
-network (the pipeline around it).
+first and second forward pass over each batch size (in a fresh process), the tiles' reads
+alone (one thread per core), then the blocks into a TIFF, into a float zarr, with one worker,
+once more with each stage's seconds summed over the threads, and with a 1 x 1 convolution in
+place of the network (the pipeline around it).
 open: napari's time to show an 8k x 8k prediction as an OME-Zarr pyramid and as a PNG.
 http: a patch read from a loopback HTTP server against the local disk (`_scale_cases`).
 """
@@ -44,15 +44,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--rss-size", type=int, default=8192)
     parser.add_argument("--parts", nargs="+", default=PARTS, choices=PARTS)
-    parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)  # RSS child mode
+    parser.add_argument("--child-model", type=Path, help=argparse.SUPPRESS)  # `_child` modes
+    parser.add_argument("--child-first-calls", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_model:
-        from inkloop.headless import predict_to_file
-
-        segment = _segment(args.cache, args.size)
-        out = args.cache / "rss_out.zarr"
-        predict_to_file(segment, args.child_model, out, device=args.device, progress=False)
-        print(_peak_rss_mb())
+        print(json.dumps(_child(args)))
         return
     segment_path = _segment(args.cache, args.size)
     model = _model(segment_path, args.cache / "predict_model.pt", args.device)
@@ -61,7 +57,7 @@ def main() -> None:
         result.update(_speed(segment_path, model, args.cache, args.device))
         result["first_tile_s"] = _first_tile(segment_path, model, args.device)
     if "stages" in args.parts:
-        result["stages"] = _stages(segment_path, model, args.cache, args.device)
+        result["stages"] = _stages(segment_path, model, args)
     if "rss" in args.parts:
         result["peak_rss_mb"] = _peak_rss(args)
     if "cluster" in args.parts:
@@ -71,6 +67,28 @@ def main() -> None:
     if "http" in args.parts:
         result["http"] = http_latency(segment_path, args.cache)
     print(json.dumps(result))
+
+
+def _child(args):
+    """What a fresh process measures: its forward passes' first calls, or its peak RSS
+    predicting the segment into a zarr."""
+    from inkloop.headless import predict_to_file
+    from inkloop.io import open_segment
+
+    segment = _segment(args.cache, args.size)
+    if args.child_first_calls:
+        return _first_calls(_predictor(open_segment(segment), args.child_model, args.device))
+    out = args.cache / "rss_out.zarr"
+    predict_to_file(segment, args.child_model, out, device=args.device, progress=False)
+    return _peak_rss_mb()
+
+
+def _in_child(args, size: int, model: Path, *options: str):
+    """`_child`'s answer, from a fresh process of this script."""
+    command = [sys.executable, __file__, "--cache", str(args.cache), "--device", args.device]
+    command += ["--size", str(size), "--child-model", str(model), *options]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _segment(cache: Path, size: int) -> Path:
@@ -163,7 +181,7 @@ def _ceiling(predictor, runs: int = 8) -> float:
     return runs * tiles[:, 0].numel() / 1e6 / (time.perf_counter() - started)
 
 
-def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
+def _stages(segment_path: Path, model: Path, args) -> dict:
     """Output megapixels/s of the blocks written several ways, and the setup's seconds."""
     import torch
 
@@ -171,13 +189,15 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     from inkloop.io import open_segment
     from inkloop.predict import Predictor, predict_into
 
+    cache, device = args.cache, args.device
     started = time.perf_counter()
     segment = open_segment(segment_path)
     mask = np.asarray(segment.mask)
     checkpoint = load_checkpoint(model)
     predictor = Predictor.from_checkpoint(checkpoint, segment, device=device, mask=mask)
     result = {"setup_s": round(time.perf_counter() - started, 2)}
-    result["batch_of_n_first_second_s"] = _first_calls(predictor)
+    # in a process that has not run the model yet (`speed` has, here, on the same shapes)
+    result["batch_of_n_first_second_s"] = _in_child(args, args.size, model, "--child-first-calls")
 
     def rate(out: str, **options) -> float:
         started = time.perf_counter()
@@ -189,15 +209,23 @@ def _stages(segment_path: Path, model: Path, cache: Path, device: str) -> dict:
     result["zarr_mp_per_s"] = rate("stages.zarr")
     result["one_worker_mp_per_s"] = rate("stages.tif", workers=1)
     result["thread_seconds"] = _timed_stages(predictor, segment, mask, cache / "stages.tif")
-    channels = predictor.composition.in_channels
-    predictor.model = torch.nn.Conv2d(channels, 1, 1).to(predictor.device).eval()
+    network = torch.nn.Conv2d(predictor.composition.in_channels, 1, 1)
+    scale = predictor.scale  # a Predictor takes its tile in model pixels
+    predictor = Predictor(
+        network.to(predictor.device).eval(),
+        predictor.composition,
+        predictor.normalisation,
+        tile=predictor.tile // scale,
+        overlap=predictor.overlap // scale,
+        batch_size=predictor.batch_size,
+    )
     result["no_network_mp_per_s"] = rate("stages.tif")
     return result
 
 
 def _first_calls(predictor) -> dict:
     """{n: [first, second]} seconds of the forward pass over n tiles, for every n up to the
-    batch size, in a process that has not run the model yet: a block's last batch is short,
+    batch size (run it where the model has not run yet): a block's last batch is short,
     and a new input shape may cost a GPU library's plans (or oneDNN's kernels) once more."""
     import torch
 
@@ -261,7 +289,8 @@ def _first_tile(segment_path: Path, model: Path, device: str) -> float:
     segment = open_segment(segment_path)
     predictor = _predictor(segment, model, device)
     centre = segment.shape[1] // 2
-    viewport = (centre - 512, centre - 512, centre + 512, centre + 512)
+    half = min(512, centre)  # a 1024² viewport, or all of a smaller segment
+    viewport = (centre - half, centre - half, centre + half, centre + half)
     started = time.perf_counter()
     next(iter(predictor.stream(segment, viewport)))
     return round(time.perf_counter() - started, 3)
@@ -270,30 +299,14 @@ def _first_tile(segment_path: Path, model: Path, device: str) -> float:
 def _peak_rss_mb() -> int:
     """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the
     parent through fork and exec, so a child would report the benchmark parent's peak."""
-    status = Path("/proc/self/status").read_text()
-    return (
-        int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
-        // 1024
-    )
+    lines = Path("/proc/self/status").read_text().splitlines()
+    return int(next(line for line in lines if line.startswith("VmHWM")).split()[1]) // 1024
 
 
 def _peak_rss(args) -> int:
     """Peak RSS (MB) of a fresh process predicting the whole big segment into a zarr."""
     model = _model(_segment(args.cache, args.rss_size), args.cache / "rss_model.pt", args.device)
-    command = [
-        sys.executable,
-        __file__,
-        "--cache",
-        str(args.cache),
-        "--device",
-        args.device,
-        "--size",
-        str(args.rss_size),
-        "--child-model",
-        str(model),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return int(result.stdout.strip().splitlines()[-1])
+    return _in_child(args, args.rss_size, model)
 
 
 if __name__ == "__main__":
