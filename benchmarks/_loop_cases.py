@@ -8,9 +8,11 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +31,12 @@ class Case:
     scored: np.ndarray | None  # pixels that count (bool): unlabelled papyrus
 
 
-def sample_case() -> Case:
-    """The bundled sample (a scratch copy): its example strokes are the labels."""
+def sample_case(root: Path) -> Case:
+    """The bundled sample (a scratch copy in ``root``): its example strokes are the labels."""
     from inkloop.io import load_labels, open_segment, read_image, sample_segment_path
 
     source = sample_segment_path()
-    folder = Path(tempfile.mkdtemp(prefix="inkloop-bench-")) / source.name
+    folder = Path(tempfile.mkdtemp(dir=root)) / source.name
     shutil.copytree(source, folder)
     truth = read_image(folder / f"{source.name}_truth.png", grey=True) > 127
     segment = open_segment(folder)
@@ -43,42 +45,54 @@ def sample_case() -> Case:
     return Case("sample", folder, truth, scored)
 
 
-def real_case() -> Case | None:
-    """The real dev crop (see its README), labelled on its left half: the reference map
-    (> 127) as ink there, scored on the right half. None when the crop is not here."""
+def real_case(root: Path) -> Case | None:
+    """The real dev crop (see its README; linked into ``root``), labelled on its left half:
+    the reference map (> 127) as ink there, scored on the right half. None when the crop is
+    not here."""
     from inkloop.io import open_segment, read_image, save_labels
 
     if not REAL_DEV.is_dir():
         return None
-    name = REAL_DEV.name
-    folder = Path(tempfile.mkdtemp(prefix="inkloop-bench-")) / name
-    folder.mkdir()
-    (folder / "layers").symlink_to(REAL_DEV / "layers")  # read-only data: linked, not copied
-    shutil.copy(REAL_DEV / f"{name}_mask.png", folder)
-    truth = read_image(REAL_DEV / f"{name}_reference.png", grey=True) > 127
+    folder = _linked(REAL_DEV, root)
+    truth = read_image(REAL_DEV / f"{REAL_DEV.name}_reference.png", grey=True) > 127
     left = np.zeros(truth.shape, bool)
     left[:, : truth.shape[1] // 2] = True
     save_labels(open_segment(folder), np.where(truth & left, 255, 0).astype(np.uint8), left)
     return Case("real", folder, truth, ~left)
 
 
-def big_case(cache: Path) -> Case:
-    """bench_io's 65 x 8192 x 8192 uint16 segment (made once into ``cache``), with a few
-    labelled squares; not scored."""
+def big_case(cache: Path, root: Path, size: int = 8192) -> Case:
+    """bench_io's 65 x size x size uint16 segment (made once into ``cache``, linked into
+    ``root``), with a few labelled squares; not scored."""
     from inkloop.io import open_segment, save_labels
 
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_io import _ensure_segment
 
-    folder = _ensure_segment(argparse.Namespace(cache=cache, layers=65, height=8192, width=8192))
+    source = _ensure_segment(argparse.Namespace(cache=cache, layers=65, height=size, width=size))
+    # a fresh folder: the model the dock autosaves beside the segment, which a next run
+    # would continue from, stays out of the cache
+    folder = _linked(source, root)
     segment = open_segment(folder)
     ink = np.zeros(segment.shape[1:], np.uint8)
     supervised = np.zeros(segment.shape[1:], bool)
+    at = size / 8192  # the squares are placed for 8192
     for y, x in ((3000, 3000), (4000, 5000), (5200, 3600)):
-        supervised[y : y + 512, x : x + 512] = True
-        ink[y + 200 : y + 260, x + 100 : x + 400] = 255
+        y, x = int(at * y), int(at * x)
+        supervised[y : y + int(at * 512), x : x + int(at * 512)] = True
+        ink[y + int(at * 200) : y + int(at * 260), x + int(at * 100) : x + int(at * 400)] = 255
     save_labels(segment, ink, supervised)
     return Case("big", folder, None, None)
+
+
+def _linked(source: Path, root: Path) -> Path:
+    """A fresh folder in ``root`` for the segment in ``source``: its layers linked (read-only
+    data, not copied), its mask copied, and nothing else (no labels, no model)."""
+    folder = Path(tempfile.mkdtemp(dir=root)) / source.name
+    folder.mkdir()
+    (folder / "layers").symlink_to(source.resolve() / "layers")
+    shutil.copy(source / f"{source.name}_mask.png", folder)
+    return folder
 
 
 def f05(case: Case, probability: np.ndarray) -> float:
@@ -145,7 +159,10 @@ def engine_server(root: Path, cache: Path):
     try:
         line = server.stderr.readline()  # "inkloop engine: serving … on HOST:PORT; token in …"
         address = line.split(" on ", 1)[1].split(";", 1)[0]
+        # the rest to ours: a pipe nobody reads would block the server once full
+        forward = (server.stderr, sys.stderr)
+        threading.Thread(target=shutil.copyfileobj, args=forward, daemon=True).start()
         yield RemoteTarget(address, token)
-    finally:
-        server.terminate()
-        server.wait(30)
+    finally:  # as Ctrl+C: the server ends its sessions' engines (terminated, it left their files)
+        server.send_signal(signal.SIGINT)
+        server.wait(60)

@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1920x1200x24" python benchmarks/bench_loop.py \
         [--seconds 60] [--real-seconds 180] [--big --cache DIR] [--screenshot docs/loop.png]
-        [--remote]
+        [--remote] [--big-size 8192]
 
 For each case, the segment opens in napari with the Ink Loop dock and its whole area in view,
 "Finetune & preview" is clicked once the engine process is ready, training runs for the
@@ -13,7 +13,8 @@ the same time on the same labels and predict the whole segment too.
 Cases: ``sample`` (the bundled sample, its example strokes as labels, scored on the rest of
 its papyrus); ``real`` (the real dev crop in ../shared/real_dev, labelled on its left half
 with the reference map, scored on the right half; skipped when absent); with ``--big``,
-bench_io's 65 x 8192 x 8192 uint16 segment, panned around while training, not scored.
+bench_io's 65 x 8192 x 8192 uint16 segment, panned around while training, not scored. Each
+case runs in a fresh folder (a copy, or the layers linked), removed at the end.
 
 Figures per case: ``device`` (where the engine trained), ``first_overlay_s`` (click to the
 first prediction tile drawn), ``overlay_interval_s`` (median time between two overlay updates
@@ -36,6 +37,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,6 +54,7 @@ def main() -> None:
     parser.add_argument("--real-seconds", type=float, default=180)
     parser.add_argument("--big", action="store_true", help="also the 65 x 8192 x 8192 segment")
     parser.add_argument("--big-seconds", type=float, default=60)
+    parser.add_argument("--big-size", type=int, default=8192, help="the big segment's side")
     parser.add_argument("--cache", type=Path, default=Path(".bench_cache"))
     parser.add_argument("--only", choices=("sample", "real", "big"), default=None)
     parser.add_argument("--torch-threads", type=int, default=max(1, (os.cpu_count() or 2) - 1))
@@ -61,19 +64,28 @@ def main() -> None:
     out = json_stdout()  # the dock's notifications print to stdout
     result = {"machine": f"{platform.node()}, {os.cpu_count()} cores"}
     result["torch_threads"] = args.torch_threads
+    # a late write of an engine that is still ending must not fail the clean-up
+    with tempfile.TemporaryDirectory(prefix="inkloop-bench-", ignore_cleanup_errors=True) as root:
+        result.update(_cases(args, Path(root)))
+    print(json.dumps(result, indent=2), file=out, flush=True)
+
+
+def _cases(args, root: Path) -> dict:
+    result = {}
     if args.only in (None, "sample"):
-        result["sample"] = _case(sample_case(), args.seconds, args)
+        result["sample"] = _case(sample_case(root), args.seconds, args)
     if args.only in (None, "real"):
-        real = real_case()
+        real = real_case(root)
         skipped = {"skipped": "../shared/real_dev is not here"}
         result["real"] = _case(real, args.real_seconds, args) if real else skipped
     if args.remote:
-        case = sample_case()
+        case = sample_case(root)
         with engine_server(case.folder.parent, args.cache) as remote:
             result["sample_remote"] = _gui(case, args.seconds, args, remote=remote)
     if args.big or args.only == "big":
-        result["big"] = _gui(big_case(args.cache), args.big_seconds, args, pan=True)
-    print(json.dumps(result, indent=2), file=out, flush=True)
+        big = big_case(args.cache, root, args.big_size)
+        result["big"] = _gui(big, args.big_seconds, args, pan=True)
+    return result
 
 
 def _case(case: Case, seconds: float, args) -> dict:
