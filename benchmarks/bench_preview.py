@@ -34,38 +34,15 @@ def main() -> None:
     import segmentation_models_pytorch  # noqa: F401  (docs/architecture §3: first)
     import torch
 
-    from inkloop.engine import Engine, PredictionReady, StepDone
-    from inkloop.io import load_labels, open_segment
+    from inkloop.engine import PredictionReady, StepDone
     from inkloop.settings import EngineSettings, TrainConfig
-    from inkloop.synthetic import write_segment
 
     torch.set_num_threads(args.threads)
-    folder = write_segment(
-        Path(tempfile.mkdtemp(prefix="inkloop-bench-")) / "preview", args.size, args.size, 16
-    )
-    segment = open_segment(folder)
-    ink, supervised, _ = load_labels(segment)
     settings = EngineSettings(train=TrainConfig(device=args.device))
-    events: list = []
     centre, half = args.size // 2, min(args.view, args.size) // 2
     region = (centre - half, centre - half, centre + half, centre + half)
-
-    def timed(event) -> None:
-        events.append((time.perf_counter(), event))
-
-    with Engine(segment, ink, supervised, settings, on_event=timed) as engine:
-        engine.prepare()
-        engine.wait()
-        engine.start()
-        runs = {}
-        for name, previewed in (("alone", False), ("previewed", True), ("alone_again", False)):
-            engine.preview(region if previewed else None, every=0.0)
-            began = time.perf_counter()
-            time.sleep(args.seconds)  # a fixed measuring window, not synchronisation
-            runs[name] = [(t, e) for t, e in events if t >= began]
-        engine.stop()
-        engine.wait()
-        device = str(engine.trainer.device)
+    with tempfile.TemporaryDirectory(prefix="inkloop-bench-") as scratch:
+        runs, device = _train(Path(scratch) / "preview", settings, region, args)
 
     def steps_per_s(window) -> float:
         steps = [t for t, e in window if isinstance(e, StepDone)]
@@ -92,6 +69,35 @@ def main() -> None:
         else None,
     }
     print(json.dumps(result, indent=2))
+
+
+def _train(folder: Path, settings, region, args) -> tuple[dict, str]:
+    """Train on a synthetic segment written into ``folder``: alone, previewed, alone again;
+    each window's (time, event) list, and the device."""
+    from inkloop.engine import Engine
+    from inkloop.io import load_labels, open_segment
+    from inkloop.synthetic import write_segment
+
+    segment = open_segment(write_segment(folder, args.size, args.size, 16))
+    ink, supervised, _ = load_labels(segment)
+    events: list = []
+
+    def timed(event) -> None:
+        events.append((time.perf_counter(), event))
+
+    with Engine(segment, ink, supervised, settings, on_event=timed) as engine:
+        engine.prepare()
+        engine.wait()
+        engine.start()
+        runs = {}
+        for name, previewed in (("alone", False), ("previewed", True), ("alone_again", False)):
+            engine.preview(region if previewed else None, every=0.0)
+            began = time.perf_counter()
+            time.sleep(args.seconds)  # a fixed measuring window, not synchronisation
+            runs[name] = [(t, e) for t, e in events if t >= began]
+        engine.stop()
+        engine.wait()
+        return runs, str(engine.trainer.device)
 
 
 if __name__ == "__main__":
