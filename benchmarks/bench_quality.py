@@ -95,25 +95,31 @@ def _real(args) -> dict:
     from inkloop.io import read_image
 
     reference = read_image(REAL_DEV / f"{REAL_DEV.name}_reference.png", grey=True) > 127
-    work = Path(tempfile.mkdtemp(prefix="inkloop-quality-"))
     budgets = {}
-    for seconds in args.seconds:
-        runs = []
-        for seed in args.seeds:
-            for fold, half in FOLDS.items():
-                train, scored = _halves(reference.shape, half)
-                labels = _write_labels(work / f"{fold}_ink.png", reference, train)
-                for loop, options in _loops(args):
-                    case = (labels, reference, train, seconds, seed, args, work)
-                    if loop == "peer":
-                        probability, stats = _peer(*case)
-                    else:
-                        probability, stats = _inkloop(*case, options)
-                    scores = _scores(probability, reference, scored)
-                    runs.append({"loop": loop, "fold": fold, "seed": seed, **scores, **stats})
-                    print(json.dumps(runs[-1]), file=sys.stderr)
-        budgets[f"{seconds:g}s"] = _summary(runs, [loop for loop, _ in _loops(args)])
+    with tempfile.TemporaryDirectory(prefix="inkloop-quality-") as scratch:
+        for seconds in args.seconds:
+            runs = _budget(seconds, reference, Path(scratch), args)
+            budgets[f"{seconds:g}s"] = _summary(runs, [loop for loop, _ in _loops(args)])
     return budgets
+
+
+def _budget(seconds: float, reference, work: Path, args) -> list[dict]:
+    """Every run at one budget, each also printed to stderr as it ends."""
+    runs = []
+    for seed in args.seeds:
+        for fold, half in FOLDS.items():
+            train, scored = _halves(reference.shape, half)
+            labels = _write_labels(work / f"{fold}_ink.png", reference, train)
+            for loop, options in _loops(args):
+                case = (labels, reference, train, seconds, seed, args, work)
+                if loop == "peer":
+                    probability, stats = _peer(*case)
+                else:
+                    probability, stats = _inkloop(*case, options)
+                scores = _scores(probability, reference, scored)
+                runs.append({"loop": loop, "fold": fold, "seed": seed, **scores, **stats})
+                print(json.dumps(runs[-1]), file=sys.stderr)
+    return runs
 
 
 def _variant(text: str) -> tuple[str, str]:
