@@ -98,7 +98,7 @@ def _real():
 
 def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
     """One labeller's rounds: [{boxes, effort, effort_accept, f05}] after each round."""
-    from inkloop.engine import Engine, Ranked
+    from inkloop.engine import Engine, Failed, Ranked
     from inkloop.metrics import best_scores
     from inkloop.settings import EngineSettings, TrainConfig
 
@@ -117,11 +117,14 @@ def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
             seed=seed,
         )
     )
-    ranked, arrived = {}, threading.Event()
+    ranked, failed, arrived = {}, [], threading.Event()
 
     def listen(event):
         if isinstance(event, Ranked):
             ranked[event.request] = event.boxes
+            arrived.set()
+        elif isinstance(event, Failed):  # the ranking's, or the engine's: no Ranked follows
+            failed.append(event.message)
             arrived.set()
 
     rounds, effort, effort_accept = [], 0, 0
@@ -149,6 +152,8 @@ def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
                 arrived.clear()
                 request = engine.rank(box=BOX, tiles=16, seed=len(boxes))
                 arrived.wait()
+                if request not in ranked:
+                    raise RuntimeError(f"the engine did not rank: {'; '.join(failed)}")
                 chosen = _next_boxes(ranked[request], boxes, args.boxes)
             # the labeller sets the threshold slider where the overlay matches their labels
             threshold = best_scores(probability, truth, supervised).threshold
