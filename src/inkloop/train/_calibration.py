@@ -16,6 +16,7 @@ import numpy as np
 from inkloop.settings import NO_AUGMENTATION
 from inkloop.train._augment import augment_batch
 from inkloop.train._sampler import PatchSampler
+from inkloop.train._seeds import CALIBRATION, generator
 
 EDGES = np.linspace(-16.0, 16.0, 641)  # 0.05-logit bins
 DECAY = 0.8  # per measurement: the model changes as it trains, ~ the last 5 measurements count
@@ -65,7 +66,7 @@ class WindowCalibration:
             patches.segment, patches.composition, patches.normalisation, patches.labels,
             patch_size=window,
         )  # fmt: skip
-        self._rng = np.random.default_rng([seed, 2])
+        self._rng = generator(seed, CALIBRATION)
         self._shares = ShareCalibration()
         self._initial_offset = initial_offset
 

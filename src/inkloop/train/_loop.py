@@ -6,8 +6,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
@@ -19,6 +17,7 @@ from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
+from inkloop.train._seeds import AUGMENTATION, generator
 from inkloop.train._workers import loader_workers, open_stream
 
 
@@ -79,7 +78,7 @@ class Trainer:
         self.trained_seconds = 0.0
         self._warmed: float | None = None  # the run's progress where its warmup ended
         self.batch_size = config.batch_size or batch_size_for(self.device.type)
-        self._rng = np.random.default_rng([config.seed, 1])
+        self._rng = generator(config.seed, AUGMENTATION)
         self._told_oom = False
         self._sampler = PatchSampler(
             segment,
@@ -94,6 +93,7 @@ class Trainer:
         initial_offset = init.logit_offset if init is not None else 0.0
         self._calibration = WindowCalibration(self._sampler, config.seed, initial_offset)
         self._stream = None  # a BatchStream (opened by the first step) or ProcessBatchStream
+        self._openings = 0  # streams opened: one reopened after an error draws new patches
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
         if loader_workers(config, self.device.type):  # spawned now (~1 s): ready for step 1
@@ -270,8 +270,9 @@ class Trainer:
         """The stream of training batches (`BatchStream` or `ProcessBatchStream`)."""
         if self._stream is None:
             self._stream, self._loader_notice = open_stream(
-                self._sampler, self.batch_size, self.config, self.device.type
+                self._sampler, self.batch_size, self.config, self.device.type, self._openings
             )
+            self._openings += 1
         return self._stream
 
     def _graphed_forward(self):

@@ -11,6 +11,7 @@ import numpy as np
 
 from inkloop.compose import Composition, Normalisation, downscale, read_patches
 from inkloop.train._labels import LabelStore
+from inkloop.train._seeds import THREAD_BATCHES, generator
 
 
 @dataclass(frozen=True)
@@ -72,17 +73,27 @@ class BatchStream:
 
     A batch whose labels are older than the LabelStore's current version is dropped, so new
     labels are used from the next batch on; so is a producer's error from older labels (a
-    store erased, then painted again). ``batch_size`` may be lowered while running.
+    store erased, then painted again). ``batch_size`` may be lowered while running. Each
+    thread draws from its own seed (`inkloop.train._seeds`; ``opening`` counts the streams
+    opened before this one).
     """
 
-    def __init__(self, sampler: PatchSampler, batch_size: int, *, threads: int = 1, seed: int = 0):
+    def __init__(
+        self,
+        sampler: PatchSampler,
+        batch_size: int,
+        *,
+        threads: int = 1,
+        seed: int = 0,
+        opening: int = 0,
+    ):
         self.sampler = sampler
         self.maker = "a thread" if threads == 1 else f"{threads} threads"  # for messages
         self._producer = _Producer(sampler, batch_size, slots=max(2, threads))
         workers = [
             threading.Thread(
                 target=self._producer.run,
-                args=(np.random.default_rng([seed, index]),),
+                args=(generator(seed, THREAD_BATCHES, opening, index),),
                 name=f"inkloop-batches-{index}",
                 daemon=True,
             )

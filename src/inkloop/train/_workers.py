@@ -4,8 +4,8 @@ thread can sample, and without that thread's share of the GIL slowing the step's
 Each worker runs its own `PatchSampler` over the same segment files and the same labels, held
 in shared memory (`LabelStore.share`): a stroke the user paints reaches the workers as it
 reaches the store. Batches come back through shared-memory slots, in the order they were
-asked for; batch ``n`` is drawn from its own seed ``(seed, n)``, so a seeded run repeats
-whatever the number of workers. Workers import numpy and the readers, not torch (the first
+asked for; batch ``n`` is drawn from its own seed (`inkloop.train._seeds`), so a seeded run
+repeats whatever the number of workers. Workers import numpy and the readers, not torch (the first
 batch arrives about a second after the start on two cores), and they are spawned, never
 forked: the parent holds torch's threads and a CUDA context.
 """
@@ -26,6 +26,7 @@ import numpy as np
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import start_spawned
 from inkloop.train._sampler import Batch, BatchStream, PatchSampler
+from inkloop.train._seeds import WORKER_BATCHES, generator
 from inkloop.train._shared import SharedArrays
 
 SLOTS_PER_WORKER = 2  # batches in flight per worker: one being made, one waiting
@@ -46,7 +47,15 @@ class ProcessBatchStream:
     to the device) what must outlast it.
     """
 
-    def __init__(self, sampler: PatchSampler, batch_size: int, *, workers: int, seed: int = 0):
+    def __init__(
+        self,
+        sampler: PatchSampler,
+        batch_size: int,
+        *,
+        workers: int,
+        seed: int = 0,
+        opening: int = 0,
+    ):
         context = multiprocessing.get_context("spawn")
         sampler.labels.share(context)
         self.sampler, self.batch_size = sampler, batch_size
@@ -61,7 +70,7 @@ class ProcessBatchStream:
         self._workers = [
             context.Process(
                 target=_work,
-                args=(sampler, self._slots, self._tasks, self._results, seed),
+                args=(sampler, self._slots, self._tasks, self._results, seed, opening),
                 name=f"inkloop-batches-{index}",
                 daemon=True,
             )
@@ -147,10 +156,11 @@ def loader_workers(config, device_type: str) -> int:
     return auto_workers(device_type) if config.loader_workers is None else config.loader_workers
 
 
-def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str):
+def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str, opening: int = 0):
     """The batch stream a TrainConfig asks for: a `ProcessBatchStream` of as many of the
     workers it asks for as shared memory has room for, else a `BatchStream` of its loader
-    threads; and a notice saying so, when shared memory had room for fewer."""
+    threads; and a notice saying so, when shared memory had room for fewer. ``opening``
+    counts the streams opened before this one (`inkloop.train._seeds`)."""
     asked, seed = loader_workers(config, device_type), config.seed
     workers, free = asked, shared_memory_free()
     while (
@@ -160,9 +170,12 @@ def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str
     ):
         workers -= 1
     if workers:
-        stream = ProcessBatchStream(sampler, batch_size, workers=workers, seed=seed)
+        stream = ProcessBatchStream(
+            sampler, batch_size, workers=workers, seed=seed, opening=opening
+        )
     else:
-        stream = BatchStream(sampler, batch_size, threads=config.loader_threads, seed=seed)
+        threads = config.loader_threads
+        stream = BatchStream(sampler, batch_size, threads=threads, seed=seed, opening=opening)
     notice = None
     if workers < asked:
         notice = (
@@ -200,7 +213,9 @@ def shared_memory_free() -> int | None:
         return None
 
 
-def _work(sampler: PatchSampler, slots: SharedArrays, tasks, results, seed: int) -> None:
+def _work(
+    sampler: PatchSampler, slots: SharedArrays, tasks, results, seed: int, opening: int
+) -> None:
     """A worker: fill the slot of each task (number, slot, size) until it gets None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     parent = multiprocessing.parent_process()
@@ -216,7 +231,7 @@ def _work(sampler: PatchSampler, slots: SharedArrays, tasks, results, seed: int)
         number, slot, size = task
         version = sampler.labels.version
         try:
-            batch = sampler.batch(size, np.random.default_rng([seed, number]))
+            batch = sampler.batch(size, generator(seed, WORKER_BATCHES, opening, number))
             for key, array in zip(_KEYS, (batch.layers, batch.ink, batch.weight), strict=True):
                 slots[key][slot, :size] = array
             results.put((number, batch.label_version, size, None))

@@ -1,0 +1,39 @@
+"""Each random purpose of a seeded run draws its own numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inkloop.train import Trainer
+from inkloop.train._seeds import (
+    AUGMENTATION,
+    CALIBRATION,
+    THREAD_BATCHES,
+    WORKER_BATCHES,
+    generator,
+)
+from tests._helpers import tiny_model, tiny_training
+
+
+def test_no_two_purposes_or_streams_share_a_generator():
+    keys = [(AUGMENTATION,), (CALIBRATION,)]
+    keys += [(purpose, opening, n) for purpose in (THREAD_BATCHES, WORKER_BATCHES)
+             for opening in range(3) for n in range(4)]  # fmt: skip
+    draws = [generator(7, *key).integers(2**63) for key in keys]
+    assert len(set(draws)) == len(draws)
+
+
+@pytest.mark.parametrize("workers", [0, 1], ids=["thread", "worker process"])
+def test_a_stream_reopened_after_an_error_draws_new_patches(parts, workers):
+    trainer = Trainer(
+        *parts, tiny_training(seed=3, loader_workers=workers), model_config=tiny_model()
+    )
+    try:
+        first = trainer.batches().next().layers.copy()
+        trainer.close()  # as a step does when its stream fails
+        again = trainer.batches().next().layers.copy()
+    finally:
+        trainer.close()
+    assert first.shape == again.shape
+    assert not np.array_equal(first, again)
