@@ -224,6 +224,7 @@ def test_an_engine_that_dies_on_the_server_ends_its_clients_connection(training_
         session = served.sessions[read_frame(socket_reader(sock)).session]
         session.child.process.kill()
         _read_to_the_end(sock)  # told, not left waiting for events that never come
+        assert not session.labels.folder.exists()  # ~230 MB for a full segment, in /tmp
 
 
 @pytest.mark.slow

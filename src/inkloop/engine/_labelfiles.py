@@ -64,10 +64,14 @@ class LabelFiles:
             return [u for u in self._sent if u.number > applied]
 
     def remove(self) -> None:
-        del self.applied  # unmap before deleting
-        shutil.rmtree(self.folder, ignore_errors=True)
-        if self._owner is not None:  # only now: until then no other process may take it
-            self._owner.close()
+        """Delete the files (idempotent: a served session's end and its engine's may meet)."""
+        with self._lock:
+            if not hasattr(self, "applied"):
+                return
+            del self.applied  # unmap before deleting
+            shutil.rmtree(self.folder, ignore_errors=True)
+            if self._owner is not None:  # only now: until then no other process may take it
+                self._owner.close()
 
 
 def _own(folder: Path):

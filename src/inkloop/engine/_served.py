@@ -178,6 +178,7 @@ class ServedSession:
         with self.child.lock:
             self.child.commands.close()
         self.child.alive = False
+        self.labels.remove()  # the session ends with its engine: nothing respawns from them
         with self._send_lock:
             if self._sock is not None:  # the client sees the end as its engine's end
                 hang_up(self._sock)  # the relay thread wakes and closes it
