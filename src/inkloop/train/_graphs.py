@@ -49,7 +49,8 @@ class GraphedForward:
         buffers = list(self.model.buffers())
         kept = [buffer.clone() for buffer in buffers]
         try:
-            with self._autocast():
+            # torch records on a side stream of the current GPU: make that the inputs' (cuda:N)
+            with torch.cuda.device(inputs.device), self._autocast():
                 torch.cuda.make_graphed_callables(self.model, (inputs.clone(),))
         except RuntimeError as error:  # a failed capture wraps an out-of-memory error
             cause = error.__cause__ or error.__context__
