@@ -66,10 +66,11 @@ def test_a_stack_written_back_to_front_is_found_reversed(tmp_path, capsys):
     forward = write_segment(tmp_path / "forward", 192, 256, 12, **options)
     backward = write_segment(tmp_path / "backward", 192, 256, 12, reverse=True, **options)
     segment = open_segment(forward)
-    # no z-jitter: a model that knows at which depth the ink lies, as scroll models do
+    # no z-jitter: a model that knows at which depth the ink lies, as scroll models do; 200
+    # steps: at 120 one training seed in ten left the verdict "unclear"
     still = Augmentations(z_jitter=0, order_jitter=0.0)
     train = tiny_training(
-        patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10, max_steps=120, augment=still
+        patch_size=64, batch_size=8, lr=3e-3, warmup_steps=10, max_steps=200, augment=still
     )
     settings = EngineSettings(model=tiny_model(), train=train)
     from inkloop.headless import train_to_file
