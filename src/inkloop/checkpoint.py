@@ -48,9 +48,10 @@ class Checkpoint:
 def _without_dropped_modules(state_dict: dict, model) -> dict:
     """``state_dict`` less the weights of modules ``model`` holds as ``nn.Identity``.
 
-    Checkpoints saved before `inkloop.shallow` left out the encoder modules a forward pass
-    never calls (efficientnet's head at any depth, a resnet's deepest stage at depth 4)
-    still hold their weights; every other mismatch still fails the strict load."""
+    Checkpoints saved before `inkloop.shallow` left out the encoder modules the features do
+    not depend on (efficientnet's head at any depth, a resnet's deepest stage at depth 4, and
+    since 2026-12-06 efficientnet's and mobilenet_v2's at depth 4) still hold their weights;
+    every other mismatch still fails the strict load."""
     from torch import nn
 
     dropped = tuple(
