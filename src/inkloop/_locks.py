@@ -14,7 +14,7 @@ LOCKS = fcntl is not None
 
 def try_lock(file) -> bool:
     """Lock the open ``file`` for this process, until it is closed or the process ends;
-    False if another process holds it."""
+    False if another process holds it (OSError where the file system takes no locks)."""
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -32,4 +32,7 @@ def orphaned(path: Path) -> bool:
     except OSError:  # not there (yet), or another user's
         return False
     with file:
-        return try_lock(file)
+        try:
+            return try_lock(file)
+        except OSError:  # a file system that takes no locks (some NFS mounts): who can say
+            return False

@@ -47,3 +47,16 @@ def test_the_folder_of_a_killed_process_goes_and_a_living_ones_stays(tmp_path, m
     mine.remove()
     again.remove()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_process_never_takes_its_own_folders_for_orphans(tmp_path, monkeypatch):
+    """On NFS a lock is the process's: testing one of its own would take it for free."""
+    from inkloop.engine import _labelfiles
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(_labelfiles, "orphaned", lambda path: True)  # as NFS answers here
+    first = _labels()
+    second = _labels()  # an engine server's second session, say
+    assert (first.folder / "ink.npy").is_file()
+    first.remove()
+    second.remove()

@@ -14,6 +14,9 @@ from inkloop.engine._commands import UpdateLabels
 
 PREFIX = "inkloop-labels-"
 OWNER = "owner.lock"  # held by the process that made the folder, for as long as it lives
+# this process's own folders, never tested for orphans: on NFS a lock is the process's, so
+# testing one of its own would succeed, and closing the test's handle would let go of it
+_OURS: set[Path] = set()
 
 
 class LabelFiles:
@@ -33,6 +36,7 @@ class LabelFiles:
         self.shape = ink.shape
         _remove_orphans()
         self.folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+        _OURS.add(self.folder)
         self._owner = _own(self.folder)
         np.save(self.folder / "ink.npy", np.asarray(ink, np.uint8))
         np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
@@ -70,6 +74,7 @@ class LabelFiles:
                 return
             del self.applied  # unmap before deleting
             shutil.rmtree(self.folder, ignore_errors=True)
+            _OURS.discard(self.folder)
             if self._owner is not None:  # only now: until then no other process may take it
                 self._owner.close()
 
@@ -81,12 +86,17 @@ def _own(folder: Path):
         return None
     pending = folder / f"{OWNER}.new"
     file = open(pending, "a")  # noqa: SIM115 (held until remove)
-    try_lock(file)  # a new file: no one else holds it
+    try:
+        try_lock(file)  # a new file: no one else holds it
+    except OSError:  # a file system that takes no locks: the folder is never swept
+        file.close()
+        pending.unlink()
+        return None
     pending.rename(folder / OWNER)
     return file
 
 
 def _remove_orphans() -> None:
     for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        if orphaned(folder / OWNER):
+        if folder not in _OURS and orphaned(folder / OWNER):
             shutil.rmtree(folder, ignore_errors=True)
