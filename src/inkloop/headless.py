@@ -187,8 +187,9 @@ def predict_segments(
 
     if out is not None:  # one named file
         segment = segments[0]  # a URL stays one: Path() would fold its "//"
-        # absolute: workers started in another folder would write a relative path there
-        out = prediction_output(out).resolve()
+        # absolute: workers started in another folder would write a relative path there (not
+        # resolved: an --out that is a link is replaced, as without --scheduler, not its target)
+        out = prediction_output(out).absolute()
         jobs, skipped = [Job(segment if is_url(segment) else Path(segment), out)], []
     else:
         # the tenth segment must not fail after nine: each is checked against the model first

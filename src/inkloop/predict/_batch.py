@@ -118,18 +118,21 @@ def predict_jobs(
 
 
 def _check_stored(future, mark, job: Job, output: PredictionFile) -> None:
-    """RuntimeError, naming the segment, unless ``future`` stored its chunk (its ``mark``)."""
+    """RuntimeError, naming the segment, unless ``future`` stored its chunk: its ``mark``
+    came back (its status may have changed since: a worker lost after the chunk was written)
+    and says the worker found the staged output."""
     where = shown_location(job.segment)
+    if isinstance(mark, np.ndarray):
+        if not mark.any():  # the worker found no staged output where this machine made it
+            raise RuntimeError(
+                f"{where}: a worker could not find {output.staging}: the workers must see "
+                "this machine's files at the same paths (a shared file system)"
+            )
+        return
     if future.status == "error":
         _kind, error, _traceback = mark
         raise RuntimeError(f"{where}: {error}") from error
-    if future.status != "finished":  # cancelled: the scheduler restarted, say
-        raise RuntimeError(f"{where}: a block was {future.status}, not written")
-    if not mark.any():  # the worker found no staged output where this machine made it
-        raise RuntimeError(
-            f"{where}: a worker could not find {output.staging}: the workers must see this "
-            "machine's files at the same paths (a shared file system)"
-        )
+    raise RuntimeError(f"{where}: a block was {future.status}, not written")  # cancelled, say
 
 
 def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from inkloop._cpus import usable_cpus
 
+log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"  # a local cluster is reachable from this machine only
 MISSING = (
     "--scheduler needs dask.distributed, an optional dependency: "
@@ -81,13 +82,17 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def dashboard_address(client) -> str | None:
-    """The dashboard's URL, when the scheduler serves one: its HTTP server runs without
-    bokeh too, answering 404 where the dashboard would be."""
+    """The dashboard's URL, when the scheduler serves one: without bokeh there its HTTP
+    server answers there too, with a page asking for bokeh."""
     import importlib.util
 
     if not client.scheduler_info().get("services", {}).get("dashboard"):
         return None
-    has_bokeh = client.run_on_scheduler(importlib.util.find_spec, "bokeh") is not None
+    try:
+        has_bokeh = client.run_on_scheduler(importlib.util.find_spec, "bokeh") is not None
+    except Exception as error:  # a link is not worth a failed run
+        log.warning("could not ask the scheduler for its dashboard: %s", error)
+        return None
     return client.dashboard_link if has_bokeh else None
 
 

@@ -14,7 +14,8 @@ class TravellingModel:
     """Holds ``model`` for a class whose objects are pickled to other processes.
 
     ``device_request`` ("auto", "cuda", …) is where the model goes in a process that
-    unpickles the object (a dask worker); None keeps the device it was pickled on.
+    unpickles the object (a dask worker); None leaves it where it arrives (on the device it
+    was pickled on, or on the CPU when it is loaded from ``weights_file``).
     ``weights_file``: the checkpoint the model came from, if that process can read it: the
     object then travels without its weights (~50 MB) and each process loads them once.
     """
@@ -30,7 +31,8 @@ class TravellingModel:
         state = self.__dict__.copy()
         if self.weights_file is not None:
             state["_model"] = None
-        elif self.device_request is not None and self.device.type != "cpu":
+        elif not self._unplaced and self.device_request and self.device.type != "cpu":
+            # (one that arrived and was never used is sent on as it came, not loaded for it)
             state["_model"] = copy.deepcopy(self._model).cpu()
         state["_unplaced"] = True
         return state
