@@ -22,7 +22,10 @@ def _flush_at_exit() -> None:
     """An interpreter exiting with a viewer open (a script's end, IPython's exit) never
     hides the dock: its last strokes are written here."""
     for autosaver in list(_OPEN):
-        autosaver.flush()
+        try:
+            autosaver.flush()
+        except Exception:  # the next segment's strokes still get their turn
+            log.exception("writing the last strokes at exit failed")
 
 
 class Autosaver(QObject):
@@ -30,9 +33,11 @@ class Autosaver(QObject):
 
     A timer checks every ``interval_s`` seconds; the labels are copied on the GUI thread (a
     memcpy) and encoded and written on a worker thread, each file atomically, so a crash loses
-    at most the last interval of painting and never leaves a half-written file. `save` (Save
-    labels) writes on the same worker, after any autosave in flight, and removes the autosave
-    copies it makes stale: an autosave copy on disk always holds strokes no Save has.
+    at most the last interval of painting and never leaves a half-written file; the last
+    write, as the dock hides or the interpreter exits (`flush`), runs on the calling thread.
+    `save` (Save labels) writes on the same worker, after any autosave in flight, and removes
+    the autosave copies it makes stale: an autosave copy on disk always holds strokes no Save
+    has.
     """
 
     saved = Signal(object)  # a Save's Future, done; emitted on the worker, handled on the GUI
