@@ -17,6 +17,7 @@ from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
+from inkloop.train._schedule import learning_rate, run_progress
 from inkloop.train._seeds import AUGMENTATION, generator
 from inkloop.train._workers import loader_workers, open_stream
 
@@ -135,9 +136,7 @@ class Trainer:
         if self.step_count % CALIBRATE_EVERY == 0:
             self._calibration.measure(self)
         elapsed = time.perf_counter() - started
-        self.trained_seconds += elapsed
-        self.step_count += 1
-        self.run_steps += 1
+        self._count_step(elapsed)
         return StepResult(
             self.step_count,
             loss,
@@ -210,27 +209,20 @@ class Trainer:
         """What predictions and checkpoints use: the weight average, or the model itself."""
         return self.model if self.average is None else self.average.module
 
+    def _count_step(self, seconds: float) -> None:
+        self.trained_seconds += seconds
+        self.step_count += 1
+        self.run_steps += 1
+        if self.run_steps == self.config.warmup_steps:  # a time limit's share is known now
+            self._warmed = self.progress()
+
     def learning_rate(self) -> float:
-        """Linear warmup, then cosine towards 2% over the rest of the run's limit (or constant)."""
-        config = self.config
-        if self.run_steps < config.warmup_steps:
-            return config.lr * (self.run_steps + 1) / config.warmup_steps
-        progress = self.progress()
-        if config.schedule == "constant" or progress is None:
-            return config.lr
-        if self._warmed is None:  # the first step after warmup, at the full rate
-            self._warmed = progress  # a time limit's share is known only now
-        rest = (progress - self._warmed) / max(1.0 - self._warmed, 1e-9)
-        return config.lr * (0.02 + 0.49 * (1 + math.cos(math.pi * min(rest, 1.0))))
+        """This step's rate (`inkloop.train._schedule.learning_rate`)."""
+        return learning_rate(self.config, self.run_steps, self.progress(), self._warmed or 0.0)
 
     def progress(self) -> float | None:
         """Fraction of the run's step or time limit used (the larger); None without limits."""
-        fractions = []
-        if self.config.max_steps:
-            fractions.append(self.run_steps / self.config.max_steps)
-        if self.config.max_seconds:
-            fractions.append(self.trained_seconds / self.config.max_seconds)
-        return max(fractions) if fractions else None
+        return run_progress(self.config, self.run_steps, self.trained_seconds)
 
     @property
     def finished(self) -> bool:
