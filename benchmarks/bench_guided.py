@@ -117,14 +117,14 @@ def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
             seed=seed,
         )
     )
-    ranked, failed, arrived = {}, [], threading.Event()
+    ranked, failed, arrived = {}, {}, threading.Event()  # failed: request (None: the run's)
 
     def listen(event):
         if isinstance(event, Ranked):
             ranked[event.request] = event.boxes
             arrived.set()
-        elif isinstance(event, Failed):  # the ranking's, or the engine's: no Ranked follows
-            failed.append(event.message)
+        elif isinstance(event, Failed):  # the ranking's or the run's: no Ranked follows
+            failed[event.request] = event.message
             arrived.set()
 
     rounds, effort, effort_accept = [], 0, 0
@@ -149,11 +149,13 @@ def _run(segment, truth, papyrus, strategy: str, seed: int, args) -> list[dict]:
                 wrong = _most_wrong(probability, truth, papyrus & ~supervised)
                 chosen = _next_boxes(wrong, boxes, args.boxes)
             else:
-                arrived.clear()
                 request = engine.rank(box=BOX, tiles=16, seed=len(boxes))
-                arrived.wait()
+                while request not in ranked and not failed.keys() & {request, None}:
+                    arrived.wait()  # a preview's failure is not the ranking's
+                    arrived.clear()
                 if request not in ranked:
-                    raise RuntimeError(f"the engine did not rank: {'; '.join(failed)}")
+                    why = failed.get(request) or failed.get(None)
+                    raise RuntimeError(f"the engine did not rank: {why}")
                 chosen = _next_boxes(ranked[request], boxes, args.boxes)
             # the labeller sets the threshold slider where the overlay matches their labels
             threshold = best_scores(probability, truth, supervised).threshold

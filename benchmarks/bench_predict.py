@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine
+from _predict_stages import reads_rate, timed_stages
 from _scale_cases import cluster_rates, http_latency, open_times
 
 PARTS = ["speed", "stages", "rss", "cluster", "open", "http"]
@@ -204,11 +204,11 @@ def _stages(segment_path: Path, model: Path, args) -> dict:
         predict_into(predictor, segment, cache / out, mask=mask, progress=False, **options)
         return round(mask.size / 1e6 / (time.perf_counter() - started), 2)
 
-    result["reads_mp_per_s"] = _reads_rate(predictor, segment, mask)
+    result["reads_mp_per_s"] = reads_rate(predictor, segment, mask)
     result["tif_mp_per_s"] = rate("stages.tif")
     result["zarr_mp_per_s"] = rate("stages.zarr")
     result["one_worker_mp_per_s"] = rate("stages.tif", workers=1)
-    result["thread_seconds"] = _timed_stages(predictor, segment, mask, cache / "stages.tif")
+    result["thread_seconds"] = timed_stages(predictor, segment, mask, cache / "stages.tif")
     network = torch.nn.Conv2d(predictor.composition.in_channels, 1, 1)
     scale = predictor.scale  # a Predictor takes its tile in model pixels
     predictor = Predictor(
@@ -239,48 +239,6 @@ def _first_calls(predictor) -> dict:
             predictor.forward(tiles)  # returns on the host: the device is done
             timings[count].append(round(time.perf_counter() - started, 3))
     return timings
-
-
-def _timed_stages(predictor, segment, mask, out: Path) -> dict:
-    """The blocks into a TIFF once more, with the seconds each stage took summed over the
-    threads (`thread_seconds`): a block task (``accumulate``) reads ahead in a second
-    thread, runs the network, and adds each tile into its blend; then the blocks are
-    finished and stored, and the TIFF is written from the stored chunks."""
-    from _thread_time import thread_seconds
-
-    from inkloop.predict import Predictor, _outputs, _tiles, predict_into
-    from inkloop.predict import _segment as blocks
-
-    targets = {
-        "block_tasks": (Predictor, "accumulate"),
-        "reads_ahead": (Predictor, "_read"),
-        "forward": (Predictor, "forward"),
-        "blend_add": (_tiles.Blend, "add"),
-        "finish_blocks": (blocks, "_finish_block"),
-        "store_chunks": (_outputs, "_store_chunk"),
-        "write_file": (_outputs.PredictionFile, "finish"),
-    }
-    with thread_seconds(targets) as report:
-        predict_into(predictor, segment, out, mask=mask, progress=False)
-    return {**report, "workers": os.cpu_count()}
-
-
-def _reads_rate(predictor, segment, mask) -> float:
-    """Output megapixels/s of reading and normalising every tile's layers, batch by batch in
-    one thread per core, and nothing else: whether the reads scale with the cores."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from inkloop.predict._tiles import tile_corners
-
-    shape = segment.shape[1:]
-    corners = tile_corners((0, 0, *shape), shape, predictor.tile, predictor.overlap, mask)
-    size = predictor.batch_size
-    batches = [corners[i : i + size] for i in range(0, len(corners), size)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(os.cpu_count()) as pool:
-        for _ in pool.map(lambda batch: predictor._read(segment, batch), batches):
-            pass
-    return round(mask.size / 1e6 / (time.perf_counter() - started), 2)
 
 
 def _first_tile(segment_path: Path, model: Path, device: str) -> float:
