@@ -14,6 +14,7 @@ from inkloop.io import (
     is_prediction_pyramid,
     prediction_kind,
     prediction_levels,
+    prediction_origin,
     prediction_output,
     read_prediction,
 )
@@ -54,6 +55,22 @@ def test_ome_zarr_is_a_compressed_pyramid_down_to_a_screen(probability, tmp_path
     assert first.metadata.dimension_names == ("y", "x")
     assert first.compressors  # compressed chunks
     assert is_prediction_pyramid(out)
+
+
+def test_ome_zarr_levels_lie_over_the_pixels_they_average(probability, tmp_path):
+    """Each level's first pixel centre lies at the mean of the level-0 centres it covers
+    (OME-NGFF transforms place pixel centres), for a region starting at (40, 300)."""
+    out = write_prediction(
+        _lazy(probability), tmp_path / "r.ome.zarr", progress=False, origin=(40, 300)
+    )
+    datasets = zarr.open_group(str(out), mode="r").attrs["ome"]["multiscales"][0]["datasets"]
+    for level, dataset in enumerate(datasets):
+        scale, translation = (t[t["type"]] for t in dataset["coordinateTransformations"])
+        covered = np.arange(2**level)  # the level-0 pixels its first pixel averages
+        centre = [40 + covered.mean(), 300 + covered.mean()]
+        assert scale == [2.0**level] * 2
+        assert translation == centre
+    assert prediction_origin(out) == (40.0, 300.0)
 
 
 def test_tiff_is_a_tiled_compressed_uint8_bigtiff(probability, tmp_path):

@@ -162,13 +162,14 @@ def _add_levels(folder: Path, level0, name: str, origin) -> None:
 
 def _multiscales(name: str, levels: int, origin) -> dict:
     """The OME metadata of a pyramid whose level 0 starts at ``origin`` (y, x) of the
-    segment (a region's prediction)."""
+    segment (a region's prediction). A pixel of level i is the mean of 2^i x 2^i pixels of
+    level 0, so its centre lies (2^i - 1) / 2 level-0 pixels past theirs."""
     datasets = [
         {
             "path": str(i),
             "coordinateTransformations": [
                 {"type": "scale", "scale": [2.0**i] * 2},
-                {"type": "translation", "translation": [float(v) for v in origin]},
+                {"type": "translation", "translation": [v + (2**i - 1) / 2 for v in origin]},
             ],
         }
         for i in range(levels)
