@@ -1,8 +1,9 @@
 """Prediction out of GPU memory: fewer passes at once, then fewer tiles a pass, then one error.
 
-The model here stands in for a GPU's memory: it raises torch's own OutOfMemoryError where a
-pass holds more tiles than it has room for, or runs beside another pass. The real thing, on
-a GPU whose memory is capped, is in tests/test_gpu.py.
+The model here stands in for a GPU's memory: it raises torch's own OutOfMemoryError (or the
+RuntimeError of an allocation outside torch's allocator) where a pass holds more tiles than
+it has room for, or runs beside another pass. The real thing, on a GPU whose memory is
+capped, is in tests/test_gpu.py.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ pytestmark = pytest.mark.usefixtures("float32_cpu")  # batches of other sizes, t
 
 class SmallMemory(torch.nn.Module):
     """``model`` on a device with room for ``room`` tiles a pass and, with ``alone``, for
-    one pass at a time; ``meet`` threads' first passes wait for each other (a real overlap)."""
+    one pass at a time; ``meet`` threads' first passes wait for each other (a real overlap).
+    Out of room, it raises ``error`` (by default torch's OutOfMemoryError)."""
 
-    def __init__(self, model, room: int, alone: bool = False, meet: int = 0) -> None:
+    def __init__(self, model, room: int, alone=False, meet=0, error: str | None = None) -> None:
         super().__init__()
-        self.model, self.room, self.alone = model, room, alone
+        self.model, self.room, self.alone, self.error = model, room, alone, error
         self.meeting = threading.Barrier(meet) if meet else None
         self.in_flight, self.failures = 0, 0
         self.lock = threading.Lock()
@@ -46,6 +48,8 @@ class SmallMemory(torch.nn.Module):
             if crowded or len(inputs) > self.room:
                 with self.lock:
                     self.failures += 1
+                if self.error is not None:
+                    raise RuntimeError(self.error)
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
             return self.model(inputs)
         finally:
@@ -70,11 +74,21 @@ def _model(segment):
     return build_model(dataclasses.replace(tiny_model(), in_channels=channels)).eval()
 
 
-def test_a_pass_out_of_memory_is_split_until_it_fits(segment):
+@pytest.mark.parametrize(
+    "error",
+    [
+        None,
+        "cuDNN error: CUDNN_STATUS_ALLOC_FAILED",
+        "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
+        "CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported",
+    ],
+    ids=["torch's allocator", "cuDNN's", "cuBLAS's", "CUDA's"],
+)
+def test_a_pass_out_of_memory_is_split_until_it_fits(segment, error):
     model = _model(segment)
     region = (0, 0, *segment.shape[1:])
     expected = _predictor(segment, model, batch_size=2).predict_region(segment, region)
-    small = _predictor(segment, SmallMemory(model, room=2), batch_size=8)
+    small = _predictor(segment, SmallMemory(model, room=2, error=error), batch_size=8)
 
     with pytest.warns(RuntimeWarning) as told:
         probability = small.predict_region(segment, region)
@@ -114,3 +128,12 @@ def test_no_room_for_one_tile_is_one_clear_error_and_leaves_no_file(segment, tmp
     with pytest.warns(RuntimeWarning), pytest.raises(MemoryError, match="a single tile"):
         predict_into(full, segment, out, progress=False, workers=1)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_that_is_not_out_of_memory_fails_the_prediction_as_it_is(segment, recwarn):
+    unsupported = "cuDNN error: CUDNN_STATUS_NOT_SUPPORTED. This error may appear if ..."
+    failing = _predictor(segment, SmallMemory(_model(segment), room=2, error=unsupported), 8)
+    with pytest.raises(RuntimeError, match="CUDNN_STATUS_NOT_SUPPORTED"):
+        failing.predict_region(segment, (0, 0, *segment.shape[1:]))
+    assert (failing.memory.tiles, failing.memory.limit) == (None, None)
+    assert not recwarn.list  # nothing was split

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 import torch
 
 from inkloop.train._graphs import GraphedForward
@@ -30,3 +31,27 @@ def test_graphs_are_recorded_on_the_inputs_gpu_not_the_current_one(monkeypatch):
     model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3)).to("meta")
     GraphedForward(model, None)(inputs)
     assert recorded_on == [inputs.device]
+
+
+@pytest.mark.parametrize(
+    ("cause", "out_of_memory"),
+    [
+        (torch.OutOfMemoryError("CUDA out of memory"), True),
+        (RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED"), True),
+        (RuntimeError("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED"), False),
+    ],
+    ids=["torch's allocator", "cuDNN's", "no memory error"],
+)
+def test_a_capture_failed_for_memory_raises_that_error(monkeypatch, cause, out_of_memory):
+    def record(_model, _sample):
+        raise RuntimeError("operation failed due to a previous error during capture") from cause
+
+    monkeypatch.setattr(torch.cuda, "device", lambda _device: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "make_graphed_callables", record)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.BatchNorm1d(3)).to("meta")
+    with pytest.raises(RuntimeError) as failed:
+        GraphedForward(model, None)(torch.zeros(2, 3, device="meta"))
+    if out_of_memory:
+        assert failed.value is cause  # what the training step halves its batch on
+    else:
+        assert str(failed.value).startswith("operation failed")  # the capture's, as it is

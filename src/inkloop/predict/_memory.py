@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from inkloop._cuda import out_of_memory
 from inkloop._notify import notify
 
 
@@ -40,8 +41,10 @@ class ForwardGate:
                 if self.tiles is None or self.tiles >= len(inputs):
                     return forward(inputs)  # the usual case: no copy of what comes back
                 return np.concatenate([forward(part) for part in inputs.split(self.tiles)])
-            except torch.OutOfMemoryError:
-                pass  # backed off outside this block: the error's frames hold the pass's tensors
+            except RuntimeError as error:
+                if not out_of_memory(error):
+                    raise
+                # backed off outside this block: the error's frames hold the pass's tensors
             finally:
                 self._leave(this)
             self._back_off(this, len(inputs))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from inkloop._cuda import out_of_memory
 from inkloop.settings import NO_AUGMENTATION
 from inkloop.train._augment import augment_batch
 from inkloop.train._sampler import PatchSampler
@@ -58,7 +59,8 @@ class WindowCalibration:
     """A `ShareCalibration` of a Trainer's inference model, measured on the labelled pixels in
     the middle of one unaugmented window around a labelled pixel (the context a prediction
     tile gives). ``patches``: the training patches' sampler, whose window this widens to at
-    most 4 patches (its cost stays ~3% of a step with smaller patches)."""
+    most 4 patches (its cost stays ~3% of a step with smaller patches), and narrows again,
+    down to one patch, where the GPU has no room for it."""
 
     def __init__(self, patches: PatchSampler, seed: int, initial_offset: float) -> None:
         window = min(CALIBRATION_WINDOW, 4 * patches.patch_size)
@@ -66,16 +68,40 @@ class WindowCalibration:
             patches.segment, patches.composition, patches.normalisation, patches.labels,
             patch_size=window,
         )  # fmt: skip
+        self._smallest = patches.patch_size
         self._rng = generator(seed, CALIBRATION)
         self._shares = ShareCalibration()
         self._initial_offset = initial_offset
+        self._told_skipped = False
 
     def offset(self) -> float:
         """`ShareCalibration.offset` at the labels' share of ink; until measured, the
         initial checkpoint's (or 0)."""
         return self._shares.offset(self.sampler.labels.ink_share(), self._initial_offset)
 
-    def measure(self, trainer) -> None:
+    def measure(self, trainer) -> str | None:
+        """Measure one window; out of GPU memory, on windows half as wide (down to a patch),
+        or where not even a patch fits, not this time. Returns what the user should hear."""
+        import torch
+
+        window = self.sampler.patch_size
+        while True:
+            try:
+                self._measure(trainer)
+                break
+            except RuntimeError as error:
+                if not out_of_memory(error):
+                    raise
+            torch.cuda.empty_cache()  # after the except: its frames held the pass's tensors
+            if self.sampler.patch_size == self._smallest:
+                return self._skipped()
+            self.sampler.patch_size = max(self._smallest, self.sampler.patch_size // 2)
+        if self.sampler.patch_size == window:
+            return None
+        narrowed = self.sampler.patch_size
+        return f"out of GPU memory: calibration windows narrowed to {narrowed}², training goes on"
+
+    def _measure(self, trainer) -> None:
         """One window's logits from ``trainer``'s inference model, in eval mode."""
         import torch
 
@@ -95,6 +121,15 @@ class WindowCalibration:
             model.train(training)
         inner = slice(window.ink.shape[-1] // 8, -(window.ink.shape[-1] // 8))
         self._shares.add(*(t[:, inner, inner].cpu().numpy() for t in (logits, ink, weight)))
+
+    def _skipped(self) -> str | None:
+        if self._told_skipped:
+            return None
+        self._told_skipped = True
+        return (
+            f"out of GPU memory even for one {self.sampler.patch_size}² calibration window: "
+            f"the logit offset stays {self.offset():.2f} until one fits, training goes on"
+        )
 
 
 def _tail(counts: np.ndarray) -> np.ndarray:

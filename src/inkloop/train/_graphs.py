@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 
+from inkloop._cuda import out_of_memory
+
 
 class GraphedForward:
     """``model(inputs)`` under autocast to ``dtype`` (None: float32), from CUDA graphs recorded
@@ -54,7 +56,7 @@ class GraphedForward:
                 torch.cuda.make_graphed_callables(self.model, (inputs.clone(),))
         except RuntimeError as error:  # a failed capture wraps an out-of-memory error
             cause = error.__cause__ or error.__context__
-            if isinstance(cause, torch.OutOfMemoryError):
+            if cause is not None and out_of_memory(cause):
                 raise cause from error
             raise
         finally:

@@ -6,6 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from inkloop._cuda import out_of_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
@@ -114,11 +115,9 @@ class Trainer:
 
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
-        import torch
-
         started = time.perf_counter()
         stream = self.batches()
-        notice, self._loader_notice = self._loader_notice, None
+        notices, self._loader_notice = [self._loader_notice], None
         while True:
             try:
                 batch = stream.next()
@@ -131,10 +130,17 @@ class Trainer:
                 inputs, ink, weight = augment_batch(*self.to_device(batch), *how)
                 loss = self.optimise(inputs, ink, weight, lr=lr)
                 break
-            except torch.OutOfMemoryError:
-                notice = self._halve_batch() or notice
+            except RuntimeError as error:
+                if not out_of_memory(error):
+                    raise
+                if self.batch_size == 1:
+                    raise MemoryError(
+                        "out of GPU memory even with a batch of 1: use a smaller patch size, "
+                        "a lighter model or --device cpu"
+                    ) from error
+            notices.append(self._halve_batch())  # after the except: its frames held the pass
         if self.step_count % CALIBRATE_EVERY == 0:
-            self._calibration.measure(self)
+            notices.append(self._calibration.measure(self))
         elapsed = time.perf_counter() - started
         self._count_step(elapsed)
         return StepResult(
@@ -144,7 +150,7 @@ class Trainer:
             len(batch.ink) / elapsed,
             self.batch_size,
             batch.label_version,
-            notice,
+            "; ".join(n for n in notices if n) or None,
         )
 
     def optimise(self, inputs, ink, weight, *, lr: float) -> float:
@@ -281,11 +287,6 @@ class Trainer:
     def _halve_batch(self) -> str | None:
         import torch
 
-        if self.batch_size == 1:
-            raise MemoryError(
-                "out of GPU memory even with a batch of 1: use a smaller patch size, "
-                "a lighter model or --device cpu"
-            )
         self.batch_size //= 2
         self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
