@@ -15,23 +15,22 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from inkloop.engine import _commands as c
+from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import Event, Failed, State
 from inkloop.engine._requests import Predictions, error_message, log_failure
 from inkloop.engine._session import Session
 from inkloop.engine._training import Training
-from inkloop.io import prediction_output
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
 log = logging.getLogger(__name__)
 
 
-class Engine:
+class Engine(CommandMethods):
     """Finetune a model on a segment's labels in the background and predict regions on demand
     (the `EngineSurface`, in a thread of this process)."""
 
@@ -78,7 +77,7 @@ class Engine:
         self._session.listeners.append(listener)
 
     def submit(self, command: c.Command) -> None:
-        """Queue ``command`` (what the methods below do). Raises TypeError for a command the
+        """Queue ``command`` (what the request methods do). Raises TypeError for a command the
         engine does not know, and LabelError for a Start whose labels cannot train."""
         if type(command) not in self._handlers:
             raise TypeError(f"the engine has no command {type(command).__name__}")
@@ -86,19 +85,11 @@ class Engine:
             self.labels.check_trainable()
         self._send(command)
 
+    _submit = submit
+
     def start(self) -> None:
         """Start (or continue) training. Raises LabelError now if the labels cannot train."""
         self.submit(c.Start())
-
-    def pause(self) -> None:
-        self.submit(c.Pause())
-
-    def resume(self) -> None:
-        self.submit(c.Resume())
-
-    def stop(self) -> None:
-        """End the run after the step in flight; the weights stay for predict and save."""
-        self.submit(c.Stop())
 
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on
@@ -110,69 +101,6 @@ class Engine:
         """Build the model, trainer and preview graph now rather than at the first start,
         predict or preview."""
         self.submit(c.Prepare())
-
-    def predict(self, region: tuple[int, int, int, int]) -> int:
-        """Queue a prediction of ``region``; PredictionReady events with the returned request
-        number follow, tile by tile."""
-        request = self._number()
-        self.submit(c.Predict(request, tuple(int(v) for v in region)))
-        return request
-
-    def preview(self, region: tuple[int, int, int, int] | None, every: float = 3.0) -> int:
-        """Keep ``region`` predicted: now, then again once the weights changed, at most every
-        ``every`` s and within the preview's share of the time while training (None: stop).
-
-        Streams like predict, a tile batch per turn between training steps; a new preview
-        replaces the one in flight (see `PreviewSchedule`).
-        """
-        request = self._number()
-        region = None if region is None else tuple(int(v) for v in region)
-        self.submit(c.Preview(request, region, float(every)))
-        return request
-
-    def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
-        """Queue predicting the whole segment into ``out`` (PNG, TIFF or zarr; ``fmt`` "png",
-        "tif" or "zarr" sets its suffix); ValueError now if ``out`` cannot be written.
-
-        SegmentProgress events follow, then SegmentPredicted (or Failed). It uses the weights
-        of its start and runs while training does not: asked for during training, it starts
-        once training is paused or stopped, and it waits again while training is resumed.
-        Commands are applied between its blocks; `cancel` ends it with a Notice.
-        """
-        out = prediction_output(out, fmt)
-        request = self._number()
-        self.submit(c.PredictSegment(request, out, bool(tta)))
-        return request
-
-    def cancel(self, request: int) -> None:
-        """End the whole-segment prediction ``request`` (running or queued): a Notice follows."""
-        self.submit(c.Cancel(int(request)))
-
-    def compose(self, region: tuple[int, int, int, int]) -> int:
-        """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
-        Composed event with the returned request number follows."""
-        request = self._number()
-        self.submit(c.Compose(request, tuple(int(v) for v in region)))
-        return request
-
-    def rank(self, box: int = 256, tiles: int = 24, seed: int = 0) -> int:
-        """Queue ranking ``box``² boxes of ``tiles`` random papyrus tiles by how unsure the
-        model is over their unlabelled pixels ("label here next"); one tile per turn between
-        training steps, then a Ranked event with the returned request number."""
-        request = self._number()
-        self.submit(c.Rank(request, int(box), int(tiles), int(seed)))
-        return request
-
-    def check_order(self, tiles: int = 6) -> int:
-        """Queue reading ``tiles`` random papyrus tiles forward and reversed with the model
-        (`inkloop.check`); an OrderChecked event with the returned request number follows."""
-        request = self._number()
-        self.submit(c.CheckOrder(request, int(tiles)))
-        return request
-
-    def save(self, path: str | Path) -> None:
-        """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
-        self.submit(c.Save(Path(path)))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the commands sent so far are handled, no run is under way (not

@@ -23,16 +23,16 @@ from inkloop._cpus import usable_cpus
 from inkloop.boxes import check_box
 from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
+from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._surface import Announcer
-from inkloop.io import prediction_output
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
 
-class EngineProcess:
+class EngineProcess(CommandMethods):
     """The `EngineSurface`, with an Engine running in a spawned child process.
 
     The child starts at once and sets itself up (imports, segment, normalisation, model),
@@ -99,17 +99,7 @@ class EngineProcess:
 
     def start(self) -> None:
         """Start (or continue) training; a Failed event says if the labels cannot train."""
-        self._send(c.Start())
-
-    def pause(self) -> None:
-        self._send(c.Pause())
-
-    def resume(self) -> None:
-        self._send(c.Resume())
-
-    def stop(self) -> None:
-        """End the run after the step in flight; the weights stay for predict and save."""
-        self._send(c.Stop())
+        self._submit(c.Start())
 
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on."""
@@ -119,59 +109,7 @@ class EngineProcess:
         # copies: the caller may go on painting into its arrays
         ink, supervised = np.array(ink, np.uint8), np.array(supervised, bool)
         with self._lock:  # numbered in the order sent, also against a respawn's replay
-            self._send(self._labels.record(bbox, ink, supervised))
-
-    def predict(self, region: tuple[int, int, int, int]) -> int:
-        """Queue a prediction of ``region``; PredictionReady events with the returned request
-        number follow, tile by tile."""
-        request = self._next_request()
-        self._send(c.Predict(request, tuple(int(v) for v in region)))
-        return request
-
-    def preview(self, region: tuple[int, int, int, int] | None, every: float = 3.0) -> int:
-        """Keep ``region`` predicted: now, then every ``every`` s while training (None: stop)."""
-        request = self._next_request()
-        region = None if region is None else tuple(int(v) for v in region)
-        self._send(c.Preview(request, region, float(every)))
-        return request
-
-    def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
-        """Queue predicting the whole segment into ``out``, as `Engine.predict_segment`
-        (ValueError now if ``out`` cannot be written)."""
-        out = prediction_output(out, fmt)
-        request = self._next_request()
-        self._send(c.PredictSegment(request, out, bool(tta)))
-        return request
-
-    def cancel(self, request: int) -> None:
-        """End the whole-segment prediction ``request`` (running or queued): a Notice follows."""
-        self._send(c.Cancel(int(request)))
-
-    def compose(self, region: tuple[int, int, int, int]) -> int:
-        """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
-        Composed event with the returned request number follows."""
-        request = self._next_request()
-        self._send(c.Compose(request, tuple(int(v) for v in region)))
-        return request
-
-    def rank(self, box: int = 256, tiles: int = 24, seed: int = 0) -> int:
-        """Queue ranking ``box``² boxes of ``tiles`` random papyrus tiles by how unsure the
-        model is over their unlabelled pixels ("label here next"); one tile per turn between
-        training steps, then a Ranked event with the returned request number."""
-        request = self._next_request()
-        self._send(c.Rank(request, int(box), int(tiles), int(seed)))
-        return request
-
-    def check_order(self, tiles: int = 6) -> int:
-        """Queue reading ``tiles`` random papyrus tiles forward and reversed with the model
-        (`inkloop.check`); an OrderChecked event with the returned request number follows."""
-        request = self._next_request()
-        self._send(c.CheckOrder(request, int(tiles)))
-        return request
-
-    def save(self, path: str | Path) -> None:
-        """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
-        self._send(c.Save(Path(path)))
+            self._submit(self._labels.record(bbox, ink, supervised))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the commands sent so far are handled and no run is under way; False if
@@ -220,12 +158,12 @@ class EngineProcess:
         self.close()
         self.join()
 
-    def _next_request(self) -> int:
+    def _number(self) -> int:
         with self._lock:
             self._requests += 1
             return self._requests
 
-    def _send(self, command: c.Command) -> None:
+    def _submit(self, command: c.Command) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the engine process is closed")

@@ -141,7 +141,7 @@ class RemoteEngineProcess(EngineProcess):
     def fetch(self, remote: str, local: Path, timeout: float = FETCH_TIMEOUT) -> Path:
         """Copy the session's file ``remote`` (a checkpoint the server wrote) to ``local``
         here, written whole or not at all. RuntimeError if the server cannot send it."""
-        request, child = self._next_request(), self._child
+        request, child = self._number(), self._child
         with self._changed:
             self._fetched[request] = None
         child.send(Fetch(request, str(remote)))
