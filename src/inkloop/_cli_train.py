@@ -5,18 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from inkloop._cli_model import add_model_options, composition, model_config, refuse_with_init
 from inkloop._cli_predict import parse_region, refuse_existing
-from inkloop.compose import MODES, SCALES, Composition
 from inkloop.io import segment_location
-from inkloop.settings import (
-    CPU_BATCH,
-    CUDA_BATCH,
-    ENCODER_DEPTHS,
-    OUTPUT_STRIDES,
-    Z_STEM_RUN,
-    ModelConfig,
-    TrainConfig,
-)
+from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig
 
 
 def add_train(commands) -> None:
@@ -74,64 +66,7 @@ def add_train(commands) -> None:
     )
     train.add_argument("--max-steps", type=int, help="optimiser step limit")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
-    train.add_argument(
-        "--z-start",
-        type=int,
-        help="first layer of the window, a position in the stack (default: centred; with "
-        "--init: the layers the model was trained on, found by their file numbers)",
-    )
-    train.add_argument(
-        "--z-count",
-        type=int,
-        help="layers in the window (default 16; on a stack shallower than 24, all but 4 "
-        "each side, at least half)",
-    )
-    # the model and window options default to None, so that one given with --init (which
-    # brings its own) is refused even when it names the default: `_model_option` fills them
-    train.add_argument(
-        "--reverse", action="store_true", default=None, help="the layers are stored back to front"
-    )
-    train.add_argument(
-        "--composition",
-        choices=MODES,
-        help=f"model channels: raw layers, means, |differences| or raw+diff (default "
-        f"{Composition.mode})",
-    )
-    train.add_argument("--mean-k", type=int, help=f"layers per mean (default {Composition.mean_k})")
-    train.add_argument(
-        "--scale",
-        type=int,
-        choices=SCALES,
-        help=f"image pixels per model pixel (2: the model sees half resolution; default "
-        f"{Composition.scale})",
-    )
-    train.add_argument(
-        "--encoder",
-        metavar="NAME",
-        help="the UNet's encoder: any smp encoder, or tu-<timm model>; auto (the default) is "
-        "resnet18 on a GPU or a CPU with bf16, tu-resnet10t on other CPUs",
-    )
-    train.add_argument(
-        "--z-stem",
-        type=int,
-        metavar="WIDTH",
-        help=f"features of a z-stem before the UNet, shared over every run of {Z_STEM_RUN} "
-        f"layers and pooled over z (0: none; default {ModelConfig.z_stem})",
-    )
-    train.add_argument(
-        "--encoder-depth",
-        type=int,
-        choices=ENCODER_DEPTHS,
-        help="encoder stages the UNet uses, each halving the resolution (default "
-        f"{ModelConfig().encoder_depth}); fewer make a cheaper step",
-    )
-    train.add_argument(
-        "--output-stride",
-        type=int,
-        choices=OUTPUT_STRIDES,
-        help="model pixels (image pixels at full resolution) per side of each predicted logit, "
-        f"upsampled bilinearly (1: a UNet to full resolution; default {ModelConfig.output_stride})",
-    )
+    add_model_options(train)
     train.add_argument(
         "--patch-size",
         type=int,
@@ -184,23 +119,41 @@ def add_train(commands) -> None:
 
 def _train(args) -> int:
     from inkloop.headless import train_to_file
-    from inkloop.io import (
-        in_package_data,
-        labels_from_prediction,
-        load_labels,
-        open_segment,
-        probability_map_message,
-        rounds_path_for,
-    )
-    from inkloop.settings import EngineSettings
+    from inkloop.io import open_segment
 
     _absolute_paths(args)
     continuing = args.init is not None and args.out.resolve() == args.init.resolve()
     if not (args.overwrite or continuing):
         refuse_existing(args.out)
     if args.init is not None:
-        _refuse_model_options(args)
+        refuse_with_init(args)
     segment = open_segment(args.segment)
+    ink, supervised, sources, rounds, accepted = _labels(args, segment)
+    summary = train_to_file(
+        segment,
+        ink,
+        supervised,
+        _settings(args, {**sources, "rounds_file": str(rounds)}),
+        args.out,
+        rounds=rounds,
+        accepted_pixels=accepted,
+        progress=not args.quiet,
+    )
+    print(json.dumps(summary))
+    return 130 if summary["interrupted"] else 0
+
+
+def _labels(args, segment):
+    """The labels to train on: (ink, supervised, their sources, the rounds file, the pixels
+    the round counts as accepted)."""
+    from inkloop.io import (
+        in_package_data,
+        labels_from_prediction,
+        load_labels,
+        probability_map_message,
+        rounds_path_for,
+    )
+
     if args.labels_from_prediction is not None:
         if args.supervision is not None:
             raise ValueError("--labels-from-prediction labels all papyrus: drop --supervision")
@@ -212,33 +165,26 @@ def _train(args) -> int:
         )
         # the prediction is another model's output (often in a shared data folder): the
         # round goes beside the checkpoint, where this run writes anyway
-        rounds, accepted = rounds_path_for(args.out), int(supervised.sum())
-    else:
-        ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
-        problem = probability_map_message(ink, supervised, sources["labels_file"])
-        if problem:
-            raise ValueError(f"{problem}; --labels-from-prediction turns one into labels")
-        # beside the labels, as the dock keeps them; the bundled sample's are part of the
-        # installation, so its rounds go beside the checkpoint
-        labels_file = sources["labels_file"]
-        beside = args.out if in_package_data(labels_file) else labels_file
-        rounds, accepted = rounds_path_for(beside), 0
+        return ink, supervised, sources, rounds_path_for(args.out), int(supervised.sum())
+    ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
+    problem = probability_map_message(ink, supervised, sources["labels_file"])
+    if problem:
+        raise ValueError(f"{problem}; --labels-from-prediction turns one into labels")
+    # beside the labels, as the dock keeps them; the bundled sample's are part of the
+    # installation, so its rounds go beside the checkpoint
+    labels_file = sources["labels_file"]
+    beside = args.out if in_package_data(labels_file) else labels_file
+    return ink, supervised, sources, rounds_path_for(beside), 0
+
+
+def _settings(args, provenance: dict):
+    """The engine's settings from the options."""
+    from inkloop.settings import EngineSettings
+
     limited = args.max_seconds is not None or args.max_steps is not None
-    max_seconds = args.max_seconds if limited else 300.0
-    settings = EngineSettings(
-        composition=Composition(
-            _model_option(args, "composition"),
-            None if args.init else args.z_start,
-            args.z_count,
-            _model_option(args, "mean_k"),
-            _model_option(args, "reverse"),
-            _model_option(args, "scale"),
-        ),
-        model=ModelConfig(
-            encoder=_model_option(args, "encoder"),
-            z_stem=_model_option(args, "z_stem"),
-            output_stride=_model_option(args, "output_stride"),
-        ).with_depth(_model_option(args, "encoder_depth")),
+    return EngineSettings(
+        composition=composition(args),
+        model=model_config(args),
         train=TrainConfig(
             patch_size=args.patch_size,
             batch_size=args.batch_size,
@@ -246,7 +192,7 @@ def _train(args) -> int:
             cuda_graphs=args.cuda_graphs,
             lr=args.lr,
             max_steps=args.max_steps,
-            max_seconds=max_seconds,
+            max_seconds=args.max_seconds if limited else 300.0,
             device=args.device,
             amp=not args.full_precision,
             seed=args.seed,
@@ -254,20 +200,8 @@ def _train(args) -> int:
         init=args.init,
         init_z_start=args.z_start if args.init else None,  # moves the model's own window
         validation=args.validation,
-        provenance={**sources, "rounds_file": str(rounds)},
+        provenance=provenance,
     )
-    summary = train_to_file(
-        segment,
-        ink,
-        supervised,
-        settings,
-        args.out,
-        rounds=rounds,
-        accepted_pixels=accepted,
-        progress=not args.quiet,
-    )
-    print(json.dumps(summary))
-    return 130 if summary["interrupted"] else 0
 
 
 def _absolute_paths(args) -> None:
@@ -277,28 +211,3 @@ def _absolute_paths(args) -> None:
         value = getattr(args, name)
         if isinstance(value, Path):  # not a segment's URL
             setattr(args, name, value.expanduser().absolute())
-
-
-#: the model and window options, with the defaults they take when not given
-MODEL_OPTIONS = {
-    "z_start": None, "z_count": None, "reverse": Composition.reverse,
-    "composition": Composition.mode, "mean_k": Composition.mean_k, "scale": Composition.scale,
-    "encoder": ModelConfig.encoder, "z_stem": ModelConfig.z_stem,
-    "output_stride": ModelConfig.output_stride, "encoder_depth": ModelConfig().encoder_depth,
-}  # fmt: skip
-
-
-def _model_option(args, name: str):
-    value = getattr(args, name)
-    return MODEL_OPTIONS[name] if value is None else value
-
-
-def _refuse_model_options(args) -> None:
-    """ValueError naming the model and window options given with --init, which brings its
-    own (they would be ignored without a word)."""
-    given = [n for n in MODEL_OPTIONS if n != "z_start" and getattr(args, n) is not None]
-    if given:
-        options = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise ValueError(
-            f"--init {args.init} brings its own model and z-window: leave out {options}"
-        )
