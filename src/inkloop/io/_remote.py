@@ -10,6 +10,7 @@ server that asks for a login (the data server does) gets it from ~/.netrc, as cu
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import os
 import re
@@ -20,17 +21,13 @@ from urllib.parse import urlsplit
 from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 
-try:
-    from zarr.storage import WrapperStore
-except ImportError:  # zarr 2 (Python 3.10) reads no URL: `open_zarr_url` says so
-    WrapperStore = object
-
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 # where remote segments' local folders are: the side files fetched, the labels painted on
 # them, their models and rounds. User data, so not in ~/.cache, which cleaners empty
 DATA_ENV = "INKLOOP_DATA"
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
-_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+#: the `guarded` call a read serves: zarr's tasks inherit the context of the thread asking
+READER = contextvars.ContextVar("inkloop_remote_reader", default=None)
 _NOT_A_ZARR = (  # the data server also offers segments as folders of TIFF layers
     "not found on the server (404): no zarr.json, .zarray or .zgroup there. Over HTTP inkloop "
     "reads only (OME-)Zarr: download a folder of TIFF layers (wget -r, rclone), open it from disk"
@@ -129,7 +126,9 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
         from inkloop.io._chunk_cache import ChunkCache
 
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
-    store = RemoteStore(store, url)
+    from inkloop.io._remote_store import RemoteStore
+
+    store = RemoteStore(store, url, timeout)
     try:
         return guarded(url, lambda: zarr.open(store, mode="r"), store)
     except SegmentError as error:
@@ -162,15 +161,23 @@ def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path 
 
 def guarded(url: str, read, store=None):
     """``read()``, with any failure of the server raised as one SegmentError naming ``url``;
-    the reads of ``store`` (a `RemoteStore`) it left running end first."""
+    the reads of ``store`` (a `RemoteStore`) it left running end first, or are cancelled."""
+    reader = READER.set(object())
     try:
         return read()
     except SegmentError:
         raise
     except Exception as error:  # aiohttp, asyncio, fsspec and codecs raise many types
-        if store is not None:
-            store.settle()
-        raise SegmentError(f"{without_login(url)}: {_describe(error, url)}") from error
+        message = f"{without_login(url)}: {_describe(error, url)}"
+        cancelled = store.settle(READER.get()) if store is not None else []
+        if cancelled:
+            message += (
+                f"; the reads of {', '.join(cancelled)} were still running after "
+                f"{store.timeout:g} s and were cancelled"
+            )
+        raise SegmentError(message) from error
+    finally:
+        READER.reset(reader)
 
 
 class GuardedArray:
@@ -183,66 +190,6 @@ class GuardedArray:
 
     def __getitem__(self, key):
         return guarded(self.url, lambda: self.array[key], self.array.store)
-
-
-class RemoteStore(WrapperStore):
-    """The store of a remote zarr: warns once per array of a chunk missing on the server, and
-    knows the reads it has running. zarr reads several keys at once (asyncio.gather) and,
-    when one fails, leaves the others running: `settle` lets them end before the error is
-    told, else they end at exit, after the loop closed ('Event loop is closed')."""
-
-    def __init__(self, store, url: str) -> None:
-        super().__init__(store)
-        self.url = url
-        self._arrays: set[str] = set()  # where array or group metadata was found
-        self._warned: set[str] = set()
-        self._reads: set[asyncio.Task] = set()
-        self._loop, self._pid = None, os.getpid()
-
-    def _with_store(self, store):
-        return type(self)(store, self.url)
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_reads": set(), "_loop": None}  # tasks stay in this process
-
-    async def get(self, key, prototype, byte_range=None):
-        task = asyncio.current_task()
-        if task not in self._reads:
-            self._loop, self._pid = asyncio.get_running_loop(), os.getpid()
-            self._reads.add(task)
-            task.add_done_callback(self._reads.discard)
-        value = await self._store.get(key, prototype, byte_range)
-        folder, _, name = key.rpartition("/")
-        if name in _METADATA:
-            if value is not None:
-                self._arrays.add(folder)
-        elif value is None:
-            self._warn_missing(key)
-        return value
-
-    def settle(self) -> None:
-        """Wait until the reads running now have ended, their errors collected (in the
-        process that started them: in a forked one no thread runs their loop)."""
-        if self._reads and self._pid == os.getpid():
-            asyncio.run_coroutine_threadsafe(self._ended(), self._loop).result()
-
-    async def _ended(self) -> None:
-        loop = asyncio.get_running_loop()  # not a forked parent's: those never end here
-        reads = [read for read in self._reads if read.get_loop() is loop]
-        await asyncio.gather(*reads, return_exceptions=True)  # the first error was told
-
-    def _warn_missing(self, key: str) -> None:
-        # A warning, not an error: zarr writers leave out chunks that hold only the fill
-        # value (zarr-python 3 by default), so a segment's blank margins may well be 404s
-        array = max((a for a in self._arrays if key.startswith(f"{a}/")), key=len, default="")
-        if array not in self._warned:
-            self._warned.add(array)
-            notify(
-                f"{without_login(self.url)}: chunk {key} is missing on the server (404); it "
-                "reads as the fill value (blank), as zarr reads a chunk never written. If "
-                "the server lost it, that part of the segment is wrong. Other missing chunks "
-                f"of {f'array {array}' if array else 'this array'} are not reported"
-            )
 
 
 def _http_store(url: str, timeout: float):
