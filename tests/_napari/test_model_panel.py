@@ -260,3 +260,45 @@ def test_a_model_chosen_again_starts_the_next_run_from_its_own_weights(
     qtbot.waitUntil(lambda: loop.last_step.step <= 1, timeout=60_000)
     assert (loop.generation, loop.engine.settings.init) == (generation + 2, None)
     loop.stop()
+
+
+def _trained_to(loop, step: int, autosave) -> None:
+    """The events of a run of the dock's settings that trained to ``step``, autosaved to
+    ``autosave`` and stopped."""
+    loop.settings = loop.next_settings()  # what the engine that trained was started with
+    for event in (
+        StateChanged(State.TRAINING, State.IDLE),
+        StepDone(step, 0.5, 1e-3, 30.0, 8, 0, None),
+        StateChanged(State.STOPPED, State.TRAINING),
+    ):
+        loop.event_received.emit(loop.generation, event)
+    loop.trained.autosaved(autosave)
+
+
+def test_a_changed_model_or_window_says_at_once_that_the_next_run_starts_anew(
+    segment_widget, tmp_path
+):
+    loop, panel = segment_widget.loop, segment_widget.model_panel
+    segment = segment_widget.segment_panel
+    _trained_to(loop, 40, tmp_path / "model.pt")
+    trained = "Continues from this session's training (step 40)"
+    assert panel.checkpoint_label.text() == trained
+
+    panel.body.encoder.setCurrentText("resnet34")  # another model: its weights do not fit
+
+    left_behind = (
+        "A fresh model: the training so far (step 40) does not fit the model or layers now"
+    )
+    assert panel.checkpoint_label.text() == left_behind
+    panel.body.encoder.setCurrentText(loop.settings.model.encoder)  # back: it fits again
+    assert panel.checkpoint_label.text() == trained
+    panel.body.lr.stepBy(4)  # training settings: the weights carry over
+    assert panel.checkpoint_label.text() == trained
+    assert loop.trained.next_settings(loop.next_settings(), loop.settings).init is not None
+    segment.mode.setCurrentText("mean")  # other input channels: the model starts anew
+    assert panel.checkpoint_label.text() == left_behind
+    segment.mode.setCurrentText("raw")
+    assert panel.checkpoint_label.text() == trained
+    panel.body.depth.setCurrentText("5 stages")
+    assert panel.checkpoint_label.text() == left_behind
+    assert loop.trained.next_settings(loop.next_settings(), loop.settings).init is None

@@ -18,15 +18,22 @@ from inkloop.io import check_writable
 from inkloop.settings import EngineSettings
 
 MODEL_FILES = "inkloop model (*.pt)"
-FRESH_MODEL = "A fresh model (see Advanced)"
+FRESH = "A fresh model"
+FRESH_MODEL = f"{FRESH} (see Advanced)"
 IN_USE_IDLE = "In use: shown when training starts"
 ADVANCED_TIP = (
     "Encoder, depth, output stride, patch and batch size, learning rate, augmentation and "
     "device of the next run"
 )
+TRAINED = "Continues from this session's training (step {step})"
 TRAINED_TIP = (
     "The next run goes on with the weights trained in this session, while the model settings "
     "and the layers it reads stay; Clear starts a fresh model"
+)
+LEFT_BEHIND = "{start}: the training so far (step {step}) does not fit the model or layers now"
+LEFT_BEHIND_TIP = (
+    "Choose the model settings and layers it was trained with again to go on with it; a new "
+    "run's autosave replaces it"
 )
 
 
@@ -42,7 +49,7 @@ class ModelPanel(QGroupBox):
         self.loop = None
         self.init: Path | None = None
         self._saving: set[Path] = set()  # paths asked for whose CheckpointSaved is due
-        self._trained_step: int | None = None  # this session's training the next run continues
+        self._trained_step: int | None = None  # this session's training, continued where it fits
         self.save_button = button("Save model…", "save_model_button", "Write the current model")
         self.load_button = button(
             "Load model…", "load_model_button", "Continue from a saved model in the next run"
@@ -56,6 +63,7 @@ class ModelPanel(QGroupBox):
         self.in_use_label.setToolTip("What the engine trains: the encoder an auto setting chose")
         self.advanced = fold_button("Advanced", "advanced_button", ADVANCED_TIP)
         self.body = ModelSettings()
+        self.body.changed.connect(self.show_next_start)
         self._lay_out()
         self._connect()
         self.show_settings(EngineSettings())
@@ -73,7 +81,7 @@ class ModelPanel(QGroupBox):
         if loop is not None:
             loop.changed.connect(self._show_event)
         self.save_button.setEnabled(loop is not None)
-        self._show_init()
+        self.show_next_start()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` with this panel's model, training and checkpoint choices."""
@@ -137,7 +145,7 @@ class ModelPanel(QGroupBox):
         if chosen:  # the next run starts from the model chosen, not from what was trained
             self._trained_step = None
         self.body.follow_loaded_model(path is not None)
-        self._show_init()
+        self.show_next_start()
         if changed:
             self.checkpoint_changed.emit(path)
 
@@ -148,18 +156,22 @@ class ModelPanel(QGroupBox):
             self.in_use_label.setText(IN_USE_IDLE)
             if self.loop.trained.saved is None:
                 self._trained_step = None
-        self._show_init()
+        self.show_next_start()
 
-    def _show_init(self) -> None:
-        """What the next run starts from: this session's training, else the loaded model,
-        else a fresh one."""
-        label, path = self.checkpoint_label, self.init
-        if self._trained_step is not None:
-            label.setText(f"Continues from this session's training (step {self._trained_step})")
+    def show_next_start(self) -> None:
+        """Say what the next run starts from, as the dock's choices stand now: this session's
+        training where it fits them, else the loaded model, else a fresh one."""
+        label, path, step = self.checkpoint_label, self.init, self._trained_step
+        start = f"Continues from {path.name}" if path else FRESH
+        if step is None:
+            label.setText(start if path else FRESH_MODEL)
+            label.setToolTip(str(path or ""))
+        elif self.loop.trained.carries_over(self.loop.next_settings(), self.loop.settings):
+            label.setText(TRAINED.format(step=step))
             label.setToolTip(TRAINED_TIP)
         else:
-            label.setText(f"Continues from {path.name}" if path else FRESH_MODEL)
-            label.setToolTip(str(path or ""))
+            label.setText(LEFT_BEHIND.format(start=start, step=step))
+            label.setToolTip(LEFT_BEHIND_TIP)
 
     def _choose_save(self) -> None:
         start = str(self.loop.settings.autosave or "")
@@ -183,7 +195,7 @@ class ModelPanel(QGroupBox):
             self._show_state(event.state)
         elif isinstance(event, ModelBuilt) and self.loop.trained.saved is None:
             self._trained_step = None  # a new engine that left what was trained behind
-            self._show_init()
+            self.show_next_start()
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")

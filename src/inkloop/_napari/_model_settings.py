@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QSpinBox, QWidget
 
 from inkloop._napari._controls import LogSpinBox, StepSpinBox, set_quietly, spin
@@ -41,12 +42,15 @@ class ModelSettings(QWidget):
     """Encoder, depth, output stride, patch and batch size, learning rate, augmentation and
     device (see `apply`); a loaded model brings its own encoder, depth and stride."""
 
+    changed = Signal()  # a control changed by the user (not by `show_settings`)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("model_settings")
         self._make_model_controls()
         self._make_training_controls()
         self._lay_out()
+        self._connect()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` with these model and training choices.
@@ -143,6 +147,13 @@ class ModelSettings(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Augmentation", self.augment)
         form.addRow("Device", self.device)
+
+    def _connect(self) -> None:
+        for combo in (self.encoder, self.depth, self.output_stride, self.device):
+            combo.currentTextChanged.connect(self.changed)
+        for box in (self.patch_size, self.batch_size, self.lr):
+            box.valueChanged.connect(self.changed)
+        self.augment.toggled.connect(self.changed)
 
 
 def _depth_text(depth: int) -> str:

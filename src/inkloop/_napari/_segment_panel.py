@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +46,8 @@ class SegmentPanel(QGroupBox):
 
     ``open_segment(path)`` opens a segment folder in the viewer.
     """
+
+    composition_changed = Signal()  # the user chose other layers or channels
 
     def __init__(self, open_segment: Callable[[str], None], parent: QWidget | None = None) -> None:
         super().__init__("Segment", parent)
@@ -201,6 +203,7 @@ class SegmentPanel(QGroupBox):
     def _change(self, **changes) -> None:
         self.composition = fit(self.layers, **{**self.composition.to_dict(), **changes})
         self._show_composition()
+        self.composition_changed.emit()
 
     def _move_start(self, start: int | None) -> None:
         """First layer or Centre / As trained: this panel's window, or the loaded model's."""

@@ -31,10 +31,17 @@ class TrainedWeights:
         the same file chosen again, or Clear after a fresh model."""
         self.starting_over = True
 
+    def carries_over(self, settings: EngineSettings, previous: EngineSettings) -> bool:
+        """Whether what was trained with ``previous`` goes on in a run with ``settings``: the
+        model, its input and the model chosen to start from stay, and no start over was asked."""
+        return not self.starting_over and all(
+            getattr(settings, k) == getattr(previous, k) for k in KEPT
+        )
+
     def next_settings(self, settings: EngineSettings, previous: EngineSettings) -> EngineSettings:
-        """``settings`` starting from the weights saved last, while the model, its input and
-        the model chosen to start from stay those of ``previous`` and no start over was asked."""
-        if self.starting_over or any(getattr(settings, k) != getattr(previous, k) for k in KEPT):
+        """``settings`` starting from the weights saved last, where they carry over from
+        ``previous`` (`carries_over`)."""
+        if not self.carries_over(settings, previous):
             self.saved = None
         self.starting_over = False
         return dataclasses.replace(settings, init=self.saved) if self.saved else settings

@@ -65,6 +65,7 @@ class InkLoopWidget(QWidget):
         self.engine_section = FoldedSection(self.engine_panel, "engine_section_button")
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self.model_panel.checkpoint_changed.connect(self._load_model)
+        self.segment_panel.composition_changed.connect(self.model_panel.show_next_start)
         self._lay_out()
         # after the event that asked: closing a viewer removes layer after layer, and each
         # removal makes the next-newest segment's labels the ones painted for a moment
