@@ -12,7 +12,7 @@ from inkloop.engine import State
 from inkloop.io import write_png
 from inkloop.rounds import read_rounds
 from inkloop.uncertainty import MAY_COVER, MIN_UNLABELLED, covered_share, uncertainty
-from tests._napari._gui import messages, paint_left_half
+from tests._napari._gui import drag, messages, paint_left_half
 
 
 @pytest.mark.slow
@@ -188,3 +188,47 @@ def test_the_check_result_shows_once_there_is_one_in_sentences(segment_widget, q
         "The model calls 8.2% of the papyrus ink as stored, 8.3% reversed. Layer order is "
         "unclear: the model finds similar ink both ways."
     )
+
+
+def test_a_hidden_prediction_is_accepted_neither_by_brush_nor_by_rectangle(
+    open_in_dock, segment_folder, qtbot
+):
+    """What the user cannot see is not accepted: one message, and the labels stay."""
+    from inkloop._napari._guide_panel import ACCEPT_LAYER
+    from inkloop._napari._overlay import PREDICTION_LAYER
+
+    viewer, widget = open_in_dock(segment_folder)
+    loop, guide, painter = widget.loop, widget.guide_panel, widget.labels.painter
+    height, width = loop.labels.segment.shape[1:]
+    loop.prediction_layer()
+    loop.overlay.show((0, 0, height, width), np.full((height, width), 0.95, np.float32))
+    prediction = viewer.layers[PREDICTION_LAYER]
+    painter.canvas.codes[...] = 0  # nothing labelled: all of it open to accept
+    painter.set_brush(mode="accept", radius=6, hardness=1.0)
+    prediction.visible = False
+    shown = len(messages(0))
+
+    assert painter.stamp_along([(20, 20)]) is None
+    guide.accept_button.click()  # refused before a rectangle is drawn in vain
+
+    assert viewer.layers.selection.active is painter.layer  # the brush paints on
+    assert not painter.canvas.codes.any()
+    said = messages(shown)
+    assert len(said) == 2
+    assert all('"ink prediction" layer is hidden' in message for message in said)
+
+    prediction.visible = True
+    guide.accept_button.click()
+    prediction.visible = False  # hidden while the rectangle is drawn
+    drag(viewer, [(4, 4), (30, 30)], qtbot)
+    assert viewer.layers.selection.active is painter.layer
+    assert len(viewer.layers[ACCEPT_LAYER].data) == 0
+    assert not painter.canvas.codes.any()
+    assert len(messages(shown)) == 3
+
+    prediction.visible = True  # seen: accepted, by brush and by rectangle alike
+    assert painter.stamp_along([(20, 20)]) is not None
+    guide.accept_button.click()
+    drag(viewer, [(34, 34), (60, 60)], qtbot)
+    assert (painter.canvas.codes[36:58, 36:58] > 1).all()
+    assert len(messages(shown)) == 3

@@ -16,11 +16,11 @@ def test_a_deleted_prediction_layer_comes_back_with_nothing_to_accept(segment_wi
     height, width = loop.labels.segment.shape[1:]
     loop.prediction_layer()
     loop.overlay.show((0, 0, height, width), np.full((height, width), 0.95, np.float32))
-    assert loop.labels.painter.accepted[0:16, 0:16].min() > NO_INK  # the model's ink
+    assert loop.labels.painter.accepted_now()[0:16, 0:16].min() > NO_INK  # the model's ink
     viewer.layers.remove(PREDICTION_LAYER)
-    assert loop.labels.painter.accepted is None  # its unseen ink is not accepted
+    assert loop.labels.painter.accepted_now() is None  # its unseen ink is not accepted
     loop.prediction_layer()  # the next tile or Finetune adds it again, empty
-    accepted = loop.labels.painter.accepted[0:height, 0:width]
+    accepted = loop.labels.painter.accepted_now()[0:height, 0:width]
     assert (accepted == UNLABELLED).all()  # not "no ink" where the model had said ink
 
 

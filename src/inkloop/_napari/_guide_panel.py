@@ -210,6 +210,8 @@ class GuidePanel(QGroupBox):
             )
 
     def _draw_accept_rectangle(self) -> None:
+        if self.loop.labels.painter.accepted_now() is None:  # said why: none drawn in vain
+            return
         viewer = self.loop.viewer
         if ACCEPT_LAYER not in viewer.layers:
             layer = viewer.add_shapes(

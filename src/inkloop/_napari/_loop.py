@@ -83,6 +83,7 @@ class LoopSession(QObject):
         self._preview_on_start = False
         self._segment_requests: set[int] = set()  # whole-segment predictions under way
         self.overlay = PredictionOverlay(viewer, labels, self)
+        labels.painter.accept_from = self.overlay.accepted_shown
         self.event_received.connect(self._apply)
         labels.painter.labels_changed.connect(self._send_labels)
         self.view = ViewPreview(self)
@@ -220,6 +221,7 @@ class LoopSession(QObject):
         events its engine had sent already are dropped."""
         self.closed = True
         self.labels.painter.labels_changed.disconnect(self._send_labels)
+        self.labels.painter.accept_from = None
         self.overlay.stop()
         self.view.close()
         if self.engine is not None:
@@ -229,9 +231,7 @@ class LoopSession(QObject):
     def prediction_layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none; an accept brush
         takes its ink from it."""
-        layer = self.overlay.layer()
-        self.labels.painter.accepted = self.overlay.accepted
-        return layer
+        return self.overlay.layer()
 
     @property
     def region(self) -> tuple[int, int, int, int] | None:

@@ -16,6 +16,11 @@ UNCERTAINTY_LAYER = "uncertainty"
 # the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
 SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
+NOTHING_TO_ACCEPT = "no prediction to accept yet: click Finetune & preview first"
+HIDDEN_TO_ACCEPT = (
+    f'nothing accepted: the "{PREDICTION_LAYER}" layer is hidden; show it (its eye in the '
+    "layer list) to accept what it shows"
+)
 
 
 class PredictionOverlay:
@@ -23,7 +28,8 @@ class PredictionOverlay:
     below the layer of ``labels`` (a LabelSession); redraws changed boxes at most every 100 ms.
 
     ``accepted`` is what an accept brush writes: the prediction as label codes (soft, or
-    thresholded while the threshold slider is on), and nothing where no prediction arrived.
+    thresholded while the threshold slider is on), and nothing where no prediction arrived;
+    `accepted_shown` gives it while the user sees it.
     """
 
     def __init__(self, viewer, labels, parent) -> None:
@@ -47,6 +53,17 @@ class PredictionOverlay:
             self.accepted = PredictionLabels(layer.data, self.known, KNOWN_CELL)
             self.set_threshold(self.threshold)
         return layer
+
+    def accepted_shown(self) -> PredictionLabels:
+        """What an accept brush writes, read from the prediction the user sees; ValueError, in
+        the user's words, while none is shown (none yet, or its layer hidden)."""
+        data = None if self.accepted is None else self.accepted.prediction
+        layer = next((lay for lay in self.viewer.layers if lay.data is data), None)
+        if layer is None:
+            raise ValueError(NOTHING_TO_ACCEPT)
+        if not layer.visible:
+            raise ValueError(HIDDEN_TO_ACCEPT)
+        return self.accepted
 
     def uncertainty_layer(self):
         """The "uncertainty" layer (hidden until the user shows it), added if missing."""
@@ -97,7 +114,6 @@ class PredictionOverlay:
         """The prediction layer deleted: nothing is left to accept (not its unseen ink)."""
         if self.accepted is not None and self.accepted.prediction is event.value.data:
             self.accepted, self.known[:] = None, False
-            self.labels.painter.accepted = None
 
     def _limits(self, full: float = 255) -> tuple[float, float]:
         """Contrast limits for a map whose p = 1 reads ``full``."""

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from collections.abc import Callable
 
 import numpy as np
 from app_model.types import KeyCode, KeyMod
 from napari.utils.notifications import show_warning
 from psygnal import Signal
 
+from inkloop._napari._overlay import NOTHING_TO_ACCEPT
 from inkloop._napari._private import show_labels_box
 from inkloop.boxes import union_box
-from inkloop.brush import Brush
+from inkloop.brush import Brush, PredictionLabels
 from inkloop.canvas import LabelCanvas
 
 MAX_RADIUS = 500
@@ -44,7 +46,6 @@ KEY_HINTS = ", ".join(  # the brush's keys in words (napari's status bar reads <
         ("redo", "redo"),
     )
 )
-NOTHING_TO_ACCEPT = "Ink Loop: no prediction to accept yet: click Finetune & preview first"
 # shown in napari's layer controls of "ink labels" in place of its integer-label tools
 CONTROLS_HINT = f"Soft ink labels: paint them with the Ink Loop brush (dock, Labels). {KEY_HINTS}"
 
@@ -65,7 +66,9 @@ class InkPainter:
         self.layer = layer
         self.canvas = LabelCanvas.from_codes(layer.data)
         self.brush = brush or Brush()
-        self.accepted = None  # label codes an accept brush writes (the loop's prediction)
+        # gives the label codes an accept brush writes, or says why none (`accepted_now`)
+        self.accept_from: Callable[[], PredictionLabels] | None = None
+        self._accepting: PredictionLabels | None = None  # what this stroke accepts
         self._painting = False
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
@@ -127,9 +130,8 @@ class InkPainter:
 
     def stamp_along(self, points) -> tuple[int, int, int, int] | None:
         """Paint one stroke through data points [(y, x), ...], as a drag would."""
-        if not self._can_paint():
+        if not self._begin_stroke():
             return None
-        self.canvas.begin_stroke()
         previous = None
         for point in points:
             previous = self.paint_to(np.asarray(point, float), previous)
@@ -139,9 +141,8 @@ class InkPainter:
         return box
 
     def _drag(self, layer, event):
-        if not self._painting or event.button != 1 or not self._can_paint():
+        if not self._painting or event.button != 1 or not self._begin_stroke():
             return
-        self.canvas.begin_stroke()
         previous = self.paint_to(self._data_point(event), None)
         yield
         while event.type == "mouse_move":
@@ -159,7 +160,7 @@ class InkPainter:
         start = point if previous is None else previous
         count = int(np.linalg.norm(point - start) / max(self.brush.radius / 4, 1)) + 1
         fractions = np.linspace(0, 1, count + 1)[1:] if previous is not None else [1.0]
-        stamp, brush, accepted = self.canvas.stamp, self.brush, self.accepted
+        stamp, brush, accepted = self.canvas.stamp, self.brush, self._accepting
         boxes = [stamp(*(start + f * (point - start)), brush, accepted) for f in fractions]
         boxes = [box for box in boxes if box is not None]
         if boxes:
@@ -167,20 +168,34 @@ class InkPainter:
         return point
 
     def accept_box(self, box, accepted=None) -> tuple[int, int, int, int] | None:
-        """Accept the prediction (or other label codes, ``accepted``) inside ``box``
-        (y0, x0, y1, x1) as one undoable stroke."""
-        accepted = self.accepted if accepted is None else accepted
+        """Accept the prediction as shown (`accepted_now`), or other label codes
+        (``accepted``), inside ``box`` (y0, x0, y1, x1) as one undoable stroke."""
+        accepted = self.accepted_now() if accepted is None else accepted
         if accepted is None:
-            show_warning(NOTHING_TO_ACCEPT)
             return None
         changed = self.canvas.accept_box(box, accepted)
         self._show_change(changed)
         return changed
 
-    def _can_paint(self) -> bool:
-        if self.brush.mode == "accept" and self.accepted is None:
-            show_warning(NOTHING_TO_ACCEPT)
+    def accepted_now(self) -> PredictionLabels | None:
+        """The label codes an accept brush writes now: the prediction the user sees; None,
+        the user told why, while there is none to see."""
+        if self.accept_from is None:
+            show_warning(f"Ink Loop: {NOTHING_TO_ACCEPT}")
+            return None
+        try:
+            return self.accept_from()
+        except ValueError as why:
+            show_warning(f"Ink Loop: {why}")
+            return None
+
+    def _begin_stroke(self) -> bool:
+        """Begin a stroke; False when an accept brush has nothing to accept (said)."""
+        accepting = self.brush.mode == "accept"
+        self._accepting = self.accepted_now() if accepting else None
+        if accepting and self._accepting is None:
             return False
+        self.canvas.begin_stroke()
         return True
 
     def _show_change(self, box) -> None:
