@@ -80,7 +80,7 @@ def test_switching_engines_while_the_segment_is_predicted_is_refused(segment_wid
 
     panel, loop = segment_widget.engine_panel, segment_widget.loop
     assert panel.status.text() == "Now: this machine"
-    loop._segment_requests.add(1)  # a whole-segment prediction under way
+    loop.whole_segment.requests.add(1)  # a whole-segment prediction under way
     shown = len(notification_manager.records)
     panel.where.setCurrentText(REMOTE)
     panel.address.setText("127.0.0.1:9")

@@ -193,13 +193,13 @@ def test_a_chosen_model_is_loaded_at_once_unless_a_prediction_runs(
     monkeypatch.setattr(segment_widget, "warm_engine", True)
     loop, model = segment_widget.loop, tmp_path / "earlier.pt"
     model.write_bytes(b"weights")  # the engine reads it; the dock only hands the path on
-    loop._segment_requests.add(3)  # a whole-segment prediction under way
+    loop.whole_segment.requests.add(3)  # a whole-segment prediction under way
 
     segment_widget.model_panel.load_model(model)
     QApplication.processEvents()  # the engine starts after the click's events
 
     assert loop.engine is None  # a new engine would have ended the prediction
-    loop._segment_requests.clear()
+    loop.whole_segment.requests.clear()
     segment_widget.model_panel.clear_model()
     segment_widget.model_panel.load_model(model)
     qtbot.waitUntil(lambda: loop.engine is not None)

@@ -18,6 +18,7 @@ from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop._napari._trained import TrainedWeights
 from inkloop._napari._view_preview import ViewPreview
+from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
     CheckpointSaved,
     EngineProcess,
@@ -25,7 +26,6 @@ from inkloop.engine import (
     Notice,
     PredictionReady,
     Ready,
-    SegmentPredicted,
     State,
     StateChanged,
     StepDone,
@@ -36,7 +36,6 @@ from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
-PREDICTING = "Ink Loop: the whole segment is being predicted; Cancel it, or let it finish, first"
 
 
 class LoopSession(QObject):
@@ -80,8 +79,7 @@ class LoopSession(QObject):
         self.closed = False
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self.trained = TrainedWeights()  # the next engine starts from them, or not
-        self._preview_on_start = False
-        self._segment_requests: set[int] = set()  # whole-segment predictions under way
+        self.whole_segment = WholeSegmentPredictions()  # while under way, the engine stays
         self.overlay = PredictionOverlay(viewer, labels, self)
         labels.painter.accept_from = self.overlay.accepted_shown
         self.event_received.connect(self._apply)
@@ -92,7 +90,7 @@ class LoopSession(QObject):
     @property
     def predicting(self) -> bool:
         """The engine is predicting the whole segment (replacing it would end that)."""
-        return bool(self._segment_requests)
+        return self.whole_segment.under_way
 
     def warm_up(self, settings: EngineSettings | None = None) -> bool:
         """Start the engine process now (imports, segment, model) so a click answers fast;
@@ -105,8 +103,7 @@ class LoopSession(QObject):
         settings = settings or self.next_settings()
         if self.engine is not None and settings == self.settings and not self.trained.starting_over:
             return True
-        if self.predicting:
-            show_warning(PREDICTING)
+        if self.whole_segment.keep_engine():
             return False
         if self.engine is not None:
             self.engine.close()
@@ -132,7 +129,7 @@ class LoopSession(QObject):
         # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
         self.view.stop()
         if engine_settings.init is not None:
-            self._start_preview()
+            self.view.start()
         return True
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
@@ -140,9 +137,7 @@ class LoopSession(QObject):
         keep the visible area's prediction streaming."""
         if self.state.running or not self.warm_up(settings):  # not started: said why
             return
-        # the preview starts (again: one that failed has stopped) with training, StateChanged:
-        # labels that cannot train get their message, not an untrained model's haze
-        self._preview_on_start = True
+        self.view.start_with_training()
         self.engine.start()
         self.prediction_layer()  # made while the engine starts
 
@@ -166,9 +161,7 @@ class LoopSession(QObject):
         """Queue predicting the whole segment into ``out``; its request number (the events
         carry it). ValueError if ``out`` cannot be written."""
         self._ensure_engine()
-        request = self.engine.predict_segment(out, tta=tta)
-        self._segment_requests.add(request)
-        return request
+        return self.whole_segment.start(self.engine, out, tta)
 
     def cancel(self, request: int) -> None:
         """Cancel the whole-segment prediction ``request`` of the engine in use."""
@@ -205,8 +198,7 @@ class LoopSession(QObject):
         predicts the whole segment."""
         if remote == self.remote:
             return True
-        if self.predicting:
-            show_warning(PREDICTING)
+        if self.whole_segment.keep_engine():
             return False
         self.remote, self.ready = remote, False
         self.trained.forget()
@@ -246,10 +238,6 @@ class LoopSession(QObject):
         if self.engine is None and not self.warm_up(self.settings):
             raise RuntimeError("the engine did not start (the message above says why)")
 
-    def _start_preview(self) -> None:
-        self._preview_on_start = False
-        self.view.start()
-
     def preview_view(self) -> None:
         """Preview the view now (while Finetune & preview runs), not after panning pauses."""
         self.view.update()
@@ -274,11 +262,11 @@ class LoopSession(QObject):
             self.validations.append(event)
         elif isinstance(event, StateChanged):
             self.state = event.state
-            if event.state is State.TRAINING and self._preview_on_start:
-                self._start_preview()
+            if event.state is State.TRAINING:
+                self.view.training_started()
             if self.lost_engine(event):  # panning does not start another: a click does
                 self.view.stop()
-                self._segment_requests.clear()
+                self.whole_segment.lost()
         elif isinstance(event, Ready):
             self.ready = True
         elif isinstance(event, Failed):
@@ -290,8 +278,7 @@ class LoopSession(QObject):
             replaced = generation != self.generation  # its last save, late
             if event.autosave and self.engine is not None and not replaced:
                 self.trained.autosaved(event.path)  # here, or on the engine server
-        if isinstance(event, (SegmentPredicted, Failed, Notice)):  # done, failed or cancelled
-            self._segment_requests.discard(event.request)
+        self.whole_segment.follow(event)
         self.changed.emit(event)
 
     def _show_prediction(self, event: PredictionReady) -> None:

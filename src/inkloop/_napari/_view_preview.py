@@ -21,6 +21,7 @@ class ViewPreview:
         self.on = False
         self.region: tuple[int, int, int, int] | None = None  # the area asked for last
         self.request: int | None = None  # its request number
+        self._with_training = False  # start when the training does
         self._after_pause = single_shot(loop, PAUSE_MS, self.update)
         self.camera = getattr(loop.viewer, "scene", loop.viewer).camera  # napari 0.9: .scene
         self.camera.events.center.connect(self._on_camera)
@@ -28,8 +29,18 @@ class ViewPreview:
 
     def start(self) -> None:
         """Preview the view from now on; its centre comes before the next training step."""
-        self.on, self.region = True, None
+        self.on, self.region, self._with_training = True, None, False
         self.update()
+
+    def start_with_training(self) -> None:
+        """`start` when the training does (again: a preview that failed has stopped), not
+        before: labels that cannot train get their message, not an untrained model's haze."""
+        self._with_training = True
+
+    def training_started(self) -> None:
+        """The engine's training started: the preview too, if it waits for it."""
+        if self._with_training:
+            self.start()
 
     def stop(self) -> None:
         """Ask for nothing more (a new or dead engine): a click starts the preview again."""
