@@ -215,7 +215,7 @@ def test_a_hidden_prediction_is_accepted_neither_by_brush_nor_by_rectangle(
     assert not painter.canvas.codes.any()
     said = messages(shown)
     assert len(said) == 2
-    assert all('"ink prediction" layer is hidden' in message for message in said)
+    assert all("prediction hidden, not accepted" in message for message in said)
 
     prediction.visible = True
     guide.accept_button.click()

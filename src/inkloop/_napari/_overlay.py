@@ -17,8 +17,8 @@ UNCERTAINTY_LAYER = "uncertainty"
 SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
 NOTHING_TO_ACCEPT = "no prediction to accept yet: click Finetune & preview first"
-HIDDEN_TO_ACCEPT = (
-    f'nothing accepted: the "{PREDICTION_LAYER}" layer is hidden; show it (its eye in the '
+HIDDEN_TO_ACCEPT = (  # the toast's one line begins with what happened
+    f'prediction hidden, not accepted: show the "{PREDICTION_LAYER}" layer (its eye in the '
     "layer list) to accept what it shows"
 )
 
