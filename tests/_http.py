@@ -99,12 +99,15 @@ def write_served_segment(root: Path, name: str, synthetic) -> np.ndarray:
 
 
 @contextmanager
-def serve(root: Path):
-    """Serve ``root`` on 127.0.0.1; yields the base URL and the server (``requests``,
-    ``refused``)."""
-    handler = lambda *a: MisbehavingHandler(*a, directory=str(root))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.requests, server.refused, server.release = [], [], threading.Event()
+def serve(root: Path, handler=MisbehavingHandler, events=()):
+    """Serve ``root`` on 127.0.0.1 with ``handler`` (a `MisbehavingHandler`); yields the
+    base URL and the server (``requests``, ``refused``, and a threading.Event for
+    ``release`` and each name in ``events``)."""
+    serves = lambda *a: handler(*a, directory=str(root))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), serves)
+    server.requests, server.refused = [], []
+    for name in ("release", *events):
+        setattr(server, name, threading.Event())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -3,7 +3,6 @@ cache, and one clear message for a 404, a stalled server and a truncated chunk."
 
 from __future__ import annotations
 
-import http.server
 import threading
 from pathlib import Path
 
@@ -294,18 +293,9 @@ def trickling(tmp_path, synthetic):
     root = tmp_path / "served"
     root.mkdir()
     volume = write_served_segment(root, NAME, synthetic)
-    handler = lambda *a: _TricklingHandler(*a, directory=str(root))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.requests, server.refused = [], []
-    server.release, server.trickling, server.hung_up, server.slow = (
-        threading.Event() for _ in range(4)
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/{NAME}.zarr", server, volume
-    server.release.set()
-    server.shutdown()
-    server.server_close()
+    events = ("trickling", "hung_up", "slow")
+    with serve(root, _TricklingHandler, events) as (base, server):
+        yield f"{base}/{NAME}.zarr", server, volume
 
 
 def test_a_read_failing_beside_one_that_trickles_on_is_told_after_the_timeout(trickling, tmp_path):
