@@ -302,3 +302,22 @@ def test_a_changed_model_or_window_says_at_once_that_the_next_run_starts_anew(
     panel.body.depth.setCurrentText("5 stages")
     assert panel.checkpoint_label.text() == left_behind
     assert loop.trained.next_settings(loop.next_settings(), loop.settings).init is None
+
+
+def test_a_model_chosen_while_training_runs_stays_what_the_next_run_starts_from(
+    segment_widget, tmp_path
+):
+    loop, panel = segment_widget.loop, segment_widget.model_panel
+    _trained_to(loop, 40, tmp_path / "model.pt")
+    loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.STOPPED))
+    checkpoint = tmp_path / "earlier.pt"
+    checkpoint.write_bytes(b"weights")
+
+    assert panel.load_model(checkpoint)
+    for event in (
+        StepDone(45, 0.5, 1e-3, 30.0, 8, 0, None),
+        StateChanged(State.PAUSED, State.TRAINING),
+    ):
+        loop.event_received.emit(loop.generation, event)  # the run goes on with its engine
+
+    assert panel.checkpoint_label.text() == "Continues from earlier.pt"

@@ -163,7 +163,7 @@ class ModelPanel(QGroupBox):
         training where it fits them, else the loaded model, else a fresh one."""
         label, path, step = self.checkpoint_label, self.init, self._trained_step
         start = f"Continues from {path.name}" if path else FRESH
-        if step is None:
+        if step is None or self.loop.trained.starting_over:  # what was trained was let go
             label.setText(start if path else FRESH_MODEL)
             label.setToolTip(str(path or ""))
         elif self.loop.trained.carries_over(self.loop.next_settings(), self.loop.settings):
