@@ -41,7 +41,7 @@ def test_patches_of_layers_in_any_order_equal_slicing(tmp_path, synthetic, layou
         path = tmp_path / "stack.tif"
         tifffile.imwrite(path, synthetic.volume, byteorder=byteorder)
     else:
-        path = tmp_path / "layers"
+        path = tmp_path / "slices"  # not "layers", which opens its parent as the segment
         path.mkdir()
         for z, layer in enumerate(synthetic.volume):
             tifffile.imwrite(path / f"{z:02d}.tif", layer, byteorder=byteorder)
