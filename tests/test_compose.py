@@ -51,6 +51,13 @@ def test_a_shallow_stack_leaves_room_for_the_z_jitter(layers, window):
     [
         (Composition(z_start=60, z_count=10), 65, "outside layers 0..64"),
         (Composition(z_count=70), 65, "does not fit in 65 layers"),
+        (  # the 8-layer stack's default window is 4 layers: no mean of 10 fits
+            Composition("mean", mean_k=10),
+            8,
+            r"^means of 10 layers \(mean_k, --mean-k\) do not fit in the default z-window of "
+            r"4 layers of this 8-layer stack: choose a mean_k of at most 4$",
+        ),
+        (Composition("mean", mean_k=20), 65, "at most 16, or a z_count \\(--z-count\\) of 20$"),
     ],
 )
 def test_windows_that_do_not_fit_are_refused(composition, layers, message):

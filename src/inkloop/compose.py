@@ -60,6 +60,8 @@ class Composition:
         """This composition with a concrete window that fits a stack of ``n_layers``."""
         count = self.z_count or default_z_count(n_layers)
         if self.mode == "mean" and self.z_count is None:
+            if count < self.mean_k:
+                raise ValueError(self._means_do_not_fit(count, n_layers))
             count -= count % self.mean_k
         if count > n_layers:
             raise ValueError(f"a z-window of {count} layers does not fit in {n_layers} layers")
@@ -103,6 +105,15 @@ class Composition:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def _means_do_not_fit(self, count: int, n_layers: int) -> str:
+        """Why the default window of ``count`` layers holds no whole mean, and what to do."""
+        deeper = f", or a z_count (--z-count) of {self.mean_k}" if self.mean_k <= n_layers else ""
+        return (
+            f"means of {self.mean_k} layers (mean_k, --mean-k) do not fit in the default "
+            f"z-window of {count} layers of this {n_layers}-layer stack: choose a mean_k of "
+            f"at most {count}{deeper}"
+        )
 
     def _count(self) -> int:
         if self.z_start is None or self.z_count is None:
