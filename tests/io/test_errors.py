@@ -122,6 +122,26 @@ def test_window_outside_the_stack(segment_folder, z_start, z_count):
     _open_fails(segment_folder, "does not fit its 8 layers", z_start=z_start, z_count=z_count)
 
 
+@pytest.mark.parametrize(
+    ("odd_pages", "also"),
+    [((3,), ""), ((3, 5), " (layer 5 differs too)"), ((3, 5, 6), " (layers 5, 6 differ too)")],
+)
+@pytest.mark.parametrize(
+    ("odd", "layout"),
+    [
+        (lambda layer: layer[:40, :50], "40x50 uint16"),
+        (lambda layer: layer >> 8, "64x96 uint8"),
+    ],
+)
+def test_a_tiff_page_unlike_the_others_is_named(tmp_path, synthetic, odd_pages, also, odd, layout):
+    path = tmp_path / "scan.tif"
+    with tifffile.TiffWriter(path) as tiff:  # page by page, as a scanner's software may
+        for z, layer in enumerate(synthetic.volume):
+            tiff.write(odd(layer).astype(layout.split()[1]) if z in odd_pages else layer)
+    message = f"scan.tif: layer 3 (page 4 of 8) is {layout}, but layer 0 is 64x96 uint16{also}"
+    _open_fails(path, f"{re.escape(message)}$")
+
+
 def test_single_page_tiff_is_not_a_segment(tmp_path):
     tifffile.imwrite(tmp_path / "photo.tif", np.zeros((8, 8), np.uint8))
     _open_fails(tmp_path / "photo.tif", "photo.tif: not a segment")

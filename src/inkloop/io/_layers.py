@@ -52,11 +52,21 @@ def check_same_layout(infos: list[ImageInfo]) -> ImageInfo:
     first = infos[0]
     for info in infos[1:]:
         if info.shape != first.shape or info.dtype != first.dtype:
+            odd, usual = (info.shape, info.dtype), (first.shape, first.dtype)
             raise SegmentError(
-                f"{info.path}: layer is {info.shape[0]}x{info.shape[1]} {info.dtype}, but "
-                f"{first.path.name} is {first.shape[0]}x{first.shape[1]} {first.dtype}"
+                f"{info.path}: {unlike_layers('layer', odd, first.path.name, usual)}"
             )
     return first
+
+
+def unlike_layers(odd_name: str, odd: tuple, usual_name: str, usual: tuple) -> str:
+    """ "<odd_name> is HxW dtype, but <usual_name> is HxW dtype", for layers (shape, dtype)
+    of a stack that differ: one wording for layer files and the pages of a TIFF."""
+    return f"{odd_name} is {_layout(*odd)}, but {usual_name} is {_layout(*usual)}"
+
+
+def _layout(shape: tuple, dtype) -> str:
+    return f"{'x'.join(map(str, shape))} {np.dtype(dtype)}"
 
 
 class LayerStack:

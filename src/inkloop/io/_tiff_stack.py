@@ -3,12 +3,14 @@ compressed or not."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import check_tiff_complete, tiff_data_end
+from inkloop.io._layers import unlike_layers
 from inkloop.io._lazy import as_volume, layer_chunks, lazy
 from inkloop.io._raw import RawArray
 
@@ -23,6 +25,7 @@ def open_tiff_stack(path: Path):
         with _open_tiff(path) as tif:
             series, shaped = tif.series[0], tif.is_shaped
             shape = tuple(n for n in series.shape if n != 1)
+            unlike = None if len(shape) == 3 else _unlike_pages(tif.pages)
             colour = _colour(series)
             contiguous = series.dataoffset is not None
             contiguous_end = series.dataoffset + series.nbytes if contiguous else None
@@ -34,6 +37,8 @@ def open_tiff_stack(path: Path):
         raise SegmentError(f"{path}: not a readable TIFF ({error})") from error
     if colour:
         raise SegmentError(f"{path}: colour pages; layers must be single-channel grey")
+    if unlike:
+        raise SegmentError(f"{path}: {unlike}")
     if len(shape) != 3:
         raise SegmentError(f"{path}: not a segment: one {shape} image, not a stack of layers")
     if contiguous:
@@ -68,8 +73,29 @@ def _open_tiff(path: Path):
 
 
 def _pages_alike(pages) -> bool:
-    first = pages.first
-    return len(pages) > 1 and all(page.shape == first.shape for page in pages)
+    first = _page_layout(pages.first)
+    return len(pages) > 1 and all(_page_layout(page) == first for page in pages)
+
+
+def _unlike_pages(pages) -> str | None:
+    """What sets the odd pages of a multi-page TIFF apart from the rest (the most common
+    size and dtype, else the first page's), naming them; None where all pages are alike."""
+    layouts = [_page_layout(page) for page in pages]
+    usual = Counter(layouts).most_common(1)[0][0]
+    odd = [index for index, layout in enumerate(layouts) if layout != usual]
+    if not odd:
+        return None
+    first_odd = f"layer {odd[0]} (page {odd[0] + 1} of {len(layouts)})"
+    message = unlike_layers(first_odd, layouts[odd[0]], f"layer {layouts.index(usual)}", usual)
+    if len(odd) == 2:
+        message += f" (layer {odd[1]} differs too)"
+    elif len(odd) > 2:
+        message += f" (layers {', '.join(map(str, odd[1:6]))}{', ...' * (len(odd) > 6)} differ too)"
+    return message
+
+
+def _page_layout(page) -> tuple:
+    return page.shape, page.dtype
 
 
 def _colour(series) -> bool:
