@@ -60,8 +60,8 @@ def check_same_layout(infos: list[ImageInfo]) -> ImageInfo:
 
 
 def unlike_layers(odd_name: str, odd: tuple, usual_name: str, usual: tuple) -> str:
-    """ "<odd_name> is HxW dtype, but <usual_name> is HxW dtype", for layers (shape, dtype)
-    of a stack that differ: one wording for layer files and the pages of a TIFF."""
+    """How two layers (shape, dtype) of a stack differ: "<odd_name> is HxW dtype, but
+    <usual_name> is HxW dtype", for layer files and the pages of a TIFF alike."""
     return f"{odd_name} is {_layout(*odd)}, but {usual_name} is {_layout(*usual)}"
 
 
