@@ -12,6 +12,7 @@ from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, image_info, read_image
 
 log = logging.getLogger(__name__)
+INK_LEVEL = 128  # uint8 ink labels at or above this count as ink (for sampling, checks, rounds)
 # what the "ink labels" layer holds (0 unlabelled, 1 + ink where labelled) tops out at
 _TOP_LABEL_CODE = 256
 

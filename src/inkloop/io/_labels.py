@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from inkloop.io._images import image_text
-from inkloop.io._label_images import read_label_image
+from inkloop.io._label_images import INK_LEVEL, read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
 from inkloop.io._write import atomic_path, encode_png
 
@@ -124,7 +125,8 @@ def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str, Path | None]:
 def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):
     """Ink labels (uint8) and supervision (bool) started from a prediction image (a community
     model's PNG/TIFF): see `inkloop.brush.ink_from_prediction`; every papyrus pixel labelled.
-    Returns them with where they came from; ValueError if the sizes differ."""
+    Returns them with where they came from; ValueError if the sizes differ or no pixel would
+    be ink."""
     from inkloop.brush import ink_from_prediction
     from inkloop.io._sidefiles import read_prediction
 
@@ -138,8 +140,29 @@ def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, so
             f"but {segment.name} is {shape[0]} x {shape[1]}"
         )
     ink = ink_from_prediction(probability, threshold, soft=soft)
+    if not np.any(ink >= INK_LEVEL):
+        raise ValueError(_no_ink_from(path, float(probability.max(initial=0)), threshold, soft))
     papyrus = np.ones(shape, bool) if segment.mask is None else np.asarray(segment.mask, bool)
     kind = "soft" if soft else "hard"
     sources = {"labels_file": f"{path} ({kind}, threshold {threshold:g})"}
     sources["supervision_file"] = str(segment.files.get("mask", "all pixels"))
     return ink, papyrus, sources
+
+
+def _no_ink_from(path, highest: float, threshold: float, soft: bool) -> str:
+    """Why labels from a prediction whose highest value is ``highest`` hold no ink, and a
+    threshold that would make some (floored: the highest value must reach it)."""
+    lower = math.floor(highest * 100) / 100
+    found = f"(the highest is {math.floor(highest * 1000) / 1000:g})"
+    if lower == 0:
+        return f"{path}: the prediction holds no ink {found}: is it the right file?"
+    if soft and highest < INK_LEVEL / 255:
+        return (
+            f"{path}: no pixel of the prediction reaches 0.5, where soft labels begin to be "
+            f"ink {found}: label hard ink (--prediction-hard) from a threshold of {lower:g} "
+            "(--prediction-threshold)"
+        )
+    return (
+        f"{path}: no pixel of the prediction reaches the threshold {threshold:g} {found}: "
+        f"lower the threshold (--prediction-threshold) to {lower:g}"
+    )

@@ -10,10 +10,10 @@ import numpy as np
 
 from inkloop.boxes import check_box
 from inkloop.compose import padded_window
+from inkloop.io._label_images import INK_LEVEL
 from inkloop.train._shared import SharedArrays
 
 CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
-INK_LEVEL = 128  # uint8 labels at or above this count as ink for sampling and class checks
 _LOCK_POLL_S = 1.0  # how often a wait for the lock in a worker checks on its parent
 
 
@@ -25,18 +25,23 @@ class LabelStore:
     """Ink labels (uint8 H x W, 255 = ink) and supervision (bool H x W) with sampling counts.
 
     ``validation`` (y0, x0, y1, x1) is the validation region: its labels are kept for scoring
-    but never sampled or used by the loss. Updates and reads are guarded by one lock, so
-    the GUI (or the engine's command side) can update while the trainer samples; after
-    `share`, worker processes sample the same labels, under the same lock.
+    but never sampled or used by the loss. ``sources`` names the files the labels came from
+    (``labels_file``, ``supervision_file``, as `inkloop.io.load_labels` returns them) for the
+    messages of `check_trainable`. Updates and reads are guarded by one lock, so the GUI (or
+    the engine's command side) can update while the trainer samples; after `share`, worker
+    processes sample the same labels, under the same lock.
     """
 
-    def __init__(self, ink: np.ndarray, supervised: np.ndarray, validation=None) -> None:
+    def __init__(
+        self, ink: np.ndarray, supervised: np.ndarray, validation=None, sources=None
+    ) -> None:
         if ink.shape != supervised.shape or ink.ndim != 2:
             raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
         self.shape = ink.shape
         self.ink = np.ascontiguousarray(ink, np.uint8)
         self.supervised = np.ascontiguousarray(supervised, bool)
         self.trainable = self.supervised.copy()
+        self.sources = dict(sources or {})
         self.validation = None
         if validation is not None:
             self.validation = check_box(validation, self.shape, "validation region", "segment")
@@ -74,12 +79,14 @@ class LabelStore:
     def __getstate__(self) -> dict:
         if self._shared is None:
             raise TypeError("a LabelStore pickles only once shared (LabelStore.share)")
-        return {"shared": self._shared, "lock": self._lock, "validation": self.validation}
+        state = {"shared": self._shared, "lock": self._lock, "validation": self.validation}
+        return {**state, "sources": self.sources}
 
     def __setstate__(self, state: dict) -> None:
         self._shared, self._lock = state["shared"], state["lock"]
         self._adopt(self._shared)
         self.shape, self.validation = self.ink.shape, state["validation"]
+        self.sources = state["sources"]
         self._given, self._owner = (), multiprocessing.parent_process()
 
     def _adopt(self, shared: SharedArrays) -> None:
@@ -124,20 +131,41 @@ class LabelStore:
         with self._locked():
             supervised = int(self._cells_supervised.sum())
             ink = int(self._cells_ink.sum())
+            problem = None if 0 < ink < supervised else self._untrainable(supervised, ink)
+        if problem:
+            raise LabelError(problem)
+
+    def _untrainable(self, supervised: int, ink: int) -> str:
+        """Why labels of ``supervised`` trainable pixels, ``ink`` of them ink, cannot train:
+        ink the supervision leaves out (a mask inverted or another segment's) is told apart
+        from labels the user has not painted yet."""
         if supervised == 0 and self.validation is not None and self.supervised.any():
-            raise LabelError(
+            return (
                 "every labelled pixel is in the validation region, which training leaves out: "
                 "label some papyrus outside it"
             )
-        if supervised == 0:
-            raise LabelError("no labelled pixels yet: paint some ink and some 'no ink' first")
-        if ink == 0:
-            raise LabelError("the labels hold no ink yet: paint ink where you see it")
-        if ink == supervised:
-            raise LabelError(
+        if ink == supervised and ink:
+            return (
                 "every labelled pixel is ink: label some 'no ink' papyrus too "
                 "(or give a supervision mask that covers more than the ink)"
             )
+        outside = int(np.count_nonzero((self.ink >= INK_LEVEL) & ~self.supervised))
+        labels = self.sources.get("labels_file", "the labels")
+        mask = self.sources.get("supervision_file", "the supervision mask")
+        if supervised == 0 and outside:
+            return (
+                f"no labelled pixels yet: {mask} covers no pixel, so none of the {outside:,} "
+                f"ink pixels of {labels} can train: is it the right mask?"
+            )
+        if supervised == 0:
+            named = f" ({mask} covers no pixel)" if "supervision_file" in self.sources else ""
+            return f"no labelled pixels yet{named}: paint some ink and some 'no ink' first"
+        if outside:
+            return (
+                f"all {outside:,} ink pixels of {labels} lie outside the {supervised:,} pixels "
+                f"{mask} covers: is it inverted, or another segment's?"
+            )
+        return "the labels hold no ink yet: paint ink where you see it"
 
     def ink_share(self) -> float:
         """Share of the trainable pixels labelled ink (0 with none labelled)."""

@@ -1,0 +1,112 @@
+"""Labels that cannot train say why: a mask that covers nothing or misses the ink, and a
+faint prediction, are told apart from labels nobody has painted yet."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from inkloop.cli import main
+from inkloop.io import labels_from_prediction, load_labels, open_segment, write_png
+from inkloop.train import LabelError, LabelStore
+
+FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+
+
+def _untrainable(segment_folder, labels=None, supervision=None) -> str:
+    segment = open_segment(segment_folder)
+    ink, supervised, sources = load_labels(segment, labels, supervision)
+    with pytest.raises(LabelError) as raised:
+        LabelStore(ink, supervised, sources=sources).check_trainable()
+    return str(raised.value)
+
+
+def _files(segment_folder):
+    name = segment_folder.name
+    ink_path = segment_folder / f"{name}_inklabels.png"
+    ink = np.asarray(open_segment(segment_folder).ink_labels)
+    return ink_path, segment_folder / f"{name}_mask.png", int(np.count_nonzero(ink >= 128)), ink
+
+
+def test_ink_outside_the_mask_asks_whether_it_is_inverted(segment_folder):
+    ink_path, mask_path, inked, ink = _files(segment_folder)
+    write_png(mask_path, np.where(ink == 0, 255, 0).astype(np.uint8))  # all but the ink
+    covered = int(np.count_nonzero(ink == 0))
+    assert _untrainable(segment_folder) == (
+        f"all {inked:,} ink pixels of {ink_path} lie outside the {covered:,} pixels "
+        f"{mask_path} covers: is it inverted, or another segment's?"
+    )
+
+
+def test_a_mask_or_supervision_file_that_covers_nothing_is_named(segment_folder, tmp_path):
+    ink_path, mask_path, inked, ink = _files(segment_folder)
+    empty = tmp_path / "empty.png"
+    write_png(empty, np.zeros(ink.shape, np.uint8))
+    unused = f"so none of the {inked:,} ink pixels of {ink_path} can train: is it the right mask?"
+    message = _untrainable(segment_folder, supervision=empty)
+    assert message == f"no labelled pixels yet: {empty} covers no pixel, {unused}"
+    write_png(mask_path, np.zeros(ink.shape, np.uint8))
+    message = _untrainable(segment_folder)
+    assert message == f"no labelled pixels yet: {mask_path} covers no pixel, {unused}"
+    # nothing painted at all: still the advice to paint, with the file that covers nothing
+    assert _untrainable(segment_folder, labels=empty, supervision=empty) == (
+        f"no labelled pixels yet ({empty} covers no pixel): paint some ink and some 'no ink' first"
+    )
+
+
+def test_labels_with_no_ink_anywhere_still_ask_for_ink(segment_folder, tmp_path):
+    _, _, _, ink = _files(segment_folder)
+    write_png(tmp_path / "none.png", np.zeros(ink.shape, np.uint8))
+    message = _untrainable(segment_folder, labels=tmp_path / "none.png")
+    assert message == "the labels hold no ink yet: paint ink where you see it"
+
+
+@pytest.mark.parametrize(
+    ("soft", "threshold", "message"),
+    [
+        (
+            True,
+            0.5,
+            "no pixel of the prediction reaches 0.5, where soft labels begin to be ink (the "
+            "highest is 0.298): label hard ink (--prediction-hard) from a threshold of 0.29 "
+            "(--prediction-threshold)",
+        ),
+        (
+            False,
+            0.5,
+            "no pixel of the prediction reaches the threshold 0.5 (the highest is 0.298): lower "
+            "the threshold (--prediction-threshold) to 0.29",
+        ),
+    ],
+)
+def test_a_faint_prediction_gives_its_highest_value_and_a_threshold_that_works(
+    segment_folder, tmp_path, soft, threshold, message
+):
+    segment = open_segment(segment_folder)
+    _, _, _, ink = _files(segment_folder)
+    faint = tmp_path / "faint.png"
+    write_png(faint, np.where(ink > 0, 76, 10).astype(np.uint8))  # 76 / 255 = 0.298
+    with pytest.raises(ValueError, match=f"^{re.escape(f'{faint}: {message}')}$"):
+        labels_from_prediction(segment, faint, threshold, soft)
+    labels = labels_from_prediction(segment, faint, 0.29, soft=False)
+    LabelStore(*labels[:2]).check_trainable()  # the threshold advised makes ink
+
+    write_png(faint, np.zeros(ink.shape, np.uint8))
+    with pytest.raises(ValueError, match="holds no ink \\(the highest is 0\\): is it the right"):
+        labels_from_prediction(segment, faint, threshold, soft)
+
+
+def test_inkloop_train_says_the_ink_lies_outside_the_mask(segment_folder, tmp_path, capsys):
+    _, mask_path, inked, ink = _files(segment_folder)
+    write_png(mask_path, np.where(ink == 0, 255, 0).astype(np.uint8))
+    out = tmp_path / "model.pt"
+    assert main(["train", str(segment_folder), "--out", str(out), *FAST]) == 1
+    error = capsys.readouterr().err
+    assert re.fullmatch(
+        f"inkloop train: error: all {inked:,} ink pixels of .+ lie outside the .+ pixels .+ "
+        "covers: is it inverted, or another segment's\\?\n",
+        error,
+    )
+    assert not out.exists()
