@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from inkloop.engine._server import IDLE_TIMEOUT
@@ -32,7 +34,7 @@ def add_engine(commands) -> None:
         help="a folder whose segments may be opened (repeat for more)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help="0-65535 (0: any free)")
     serve.add_argument(
         "--token-file",
         type=Path,
@@ -65,6 +67,7 @@ def _serve(args) -> int:
     for root in args.root:
         if not root.expanduser().is_dir():
             raise ValueError(f"{root}: not a folder")
+    folder = _writable_folder(args.folder.expanduser())
     token_file = args.token_file.expanduser()
     token = read_token(token_file)
     if args.idle_hours <= 0:
@@ -72,7 +75,7 @@ def _serve(args) -> int:
     server = EngineServer(
         args.root,
         token,
-        args.folder.expanduser(),
+        folder,
         host=args.host,
         port=args.port,
         idle_timeout=args.idle_hours * 3600,
@@ -97,3 +100,24 @@ def _serve(args) -> int:
     finally:
         server.close()
     return 0
+
+
+def _port(text: str) -> int:
+    """A TCP port: 0 (any free one) to 65535."""
+    if not (text.isdigit() and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return int(text)
+
+
+def _writable_folder(folder: Path) -> Path:
+    """``folder``, made if missing; ValueError if sessions could not write there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=folder).cleanup()  # as a session makes its own
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"--folder {folder}: not a folder") from None
+    except OSError as error:
+        raise ValueError(
+            f"--folder {folder}: sessions cannot write there: {error.strerror}"
+        ) from None
+    return folder

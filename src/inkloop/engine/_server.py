@@ -204,8 +204,7 @@ class EngineServer:
                 raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
             self._starting += 1
         try:
-            folder = self.folder / secrets.token_hex(8)
-            session = ServedSession(self._check(spawn), folder, self._forget, **self._limits)
+            session = self._start(self._check(spawn))
         except BaseException:
             with self._lock:
                 self._starting -= 1
@@ -214,6 +213,15 @@ class EngineServer:
             self._starting -= 1
             self.sessions[session.id] = session
         return session
+
+    def _start(self, spawn: Spawn) -> ServedSession:
+        """A new session's engine; RefusedError, which the client sees, if this machine
+        cannot start one (its session folder unwritable, no process to be had)."""
+        folder = self.folder / secrets.token_hex(8)
+        try:
+            return ServedSession(spawn, folder, self._forget, **self._limits)
+        except OSError as error:
+            raise RefusedError(f"the server cannot start an engine: {error}") from None
 
     def _check(self, spawn: Spawn) -> Spawn:
         path = Path(spawn.segment).expanduser().resolve()

@@ -1,0 +1,80 @@
+"""`inkloop engine serve`: a port or sessions folder it cannot use is one clear error at the
+start; an engine the server cannot start is refused with the reason, once authenticated."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from inkloop.cli import main
+from inkloop.engine._remote import RemoteEngineProcess
+from inkloop.engine._server import EngineServer
+from tests._engine import folder_labels, process_settings
+from tests._events import TIMEOUT, Recorder
+
+TOKEN = "correct horse battery staple"
+
+
+def _serve(tmp_path, *options) -> list[str]:
+    """`inkloop engine serve` arguments (its token in ``tmp_path``)."""
+    token = tmp_path / "token"
+    return ["engine", "serve", "--root", str(tmp_path), "--token-file", str(token), *options]
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused_by_the_parser(tmp_path, capsys, serves_not, port):
+    with pytest.raises(SystemExit) as exit:
+        main(_serve(tmp_path, f"--port={port}"))
+    assert exit.value.code == 2
+    assert f"argument --port: {port!r} is not a port (0-65535)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def serves_not(monkeypatch):
+    """A server that would start returns at once, rather than serve for ever."""
+    monkeypatch.setattr(EngineServer, "serve_forever", lambda self: None)
+
+
+def test_a_sessions_folder_that_is_a_file_is_one_error_at_the_start(tmp_path, capfd, serves_not):
+    file = tmp_path / "pr.png"
+    file.write_bytes(b"")
+    assert main(_serve(tmp_path, "--folder", str(file), "--port", "0")) == 1
+    err = capfd.readouterr().err
+    assert err == f"inkloop engine: error: --folder {file}: not a folder\n"
+
+
+def test_an_engine_the_server_cannot_start_is_refused_with_why(training_folder, tmp_path):
+    unusable = tmp_path / "sessions"
+    unusable.write_bytes(b"")  # each session's folder would go in it
+    served = EngineServer([training_folder.parent], TOKEN, unusable, port=0)
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    host, port = served.address
+    ink, supervised = folder_labels(training_folder)
+
+    def connect(token):
+        settings = process_settings()
+        return RemoteEngineProcess(
+            f"{host}:{port}", token, training_folder, ink, supervised, settings, Recorder()
+        )
+
+    try:
+        why = r"refused: the server cannot start an engine: \[Errno 20\] Not a directory"
+        with pytest.raises(RuntimeError, match=why):
+            connect(TOKEN)
+        with pytest.raises(RuntimeError, match="closed the connection before answering"):
+            connect("guess")  # a stranger learns nothing
+    finally:
+        served.close()
+        thread.join(TIMEOUT)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")
+def test_a_read_only_sessions_folder_is_one_error_at_the_start(tmp_path, capfd, serves_not):
+    folder = tmp_path / "sessions"
+    folder.mkdir(mode=0o555)
+    assert main(_serve(tmp_path, "--folder", str(folder), "--port", "0")) == 1
+    why = "sessions cannot write there: Permission denied"
+    assert capfd.readouterr().err == f"inkloop engine: error: --folder {folder}: {why}\n"
