@@ -12,6 +12,7 @@ import torchvision
 from inkloop.checkpoint import Checkpoint, describe_checkpoint, load_checkpoint, save_checkpoint
 from inkloop.compose import Composition, Normalisation
 from inkloop.model import (
+    ModelSettingsError,
     autocast,
     build_model,
     cpu_has_bf16,
@@ -72,11 +73,14 @@ def test_a_new_model_names_the_encoder_auto_chose(monkeypatch):
     assert model_for(composition, chosen, None, "cpu")[0].encoder == "resnet34"
 
 
-def test_unknown_encoder_names_the_choices():
-    with pytest.raises(ValueError, match="unknown encoder 'resnet7'; did you mean resnet"):
+def test_an_unknown_encoder_or_one_without_a_feature_pyramid_is_refused_by_name():
+    with pytest.raises(ModelSettingsError, match="unknown encoder 'resnet7'; did you mean resnet"):
         build_model(ModelConfig(encoder="resnet7"))
-    with pytest.raises(ValueError, match="unknown encoder 'tu-nothing'"):
+    with pytest.raises(ModelSettingsError, match="unknown encoder 'tu-nothing'"):
         build_model(ModelConfig(encoder="tu-nothing"))
+    vit = "encoder 'tu-vit_small_patch16_224' cannot be a UNet's: .* e.g. tu-resnet10t"
+    with pytest.raises(ModelSettingsError, match=vit):  # all its features at 1/16: no pyramid
+        build_model(ModelConfig(encoder="tu-vit_small_patch16_224"))
 
 
 def test_checkpoint_round_trip_predicts_the_same(tmp_path):

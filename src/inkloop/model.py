@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from inkloop.checkpoint import Checkpoint
 
 
+class ModelSettingsError(ValueError):
+    """Model settings that cannot build or train a model here: an encoder smp does not know or
+    cannot make a UNet of, CUDA graphs off a CUDA device."""
+
+
 def build_model(config: ModelConfig, device="cpu"):
     """A randomly initialised smp UNet with one output channel (ink logits) at
     ``config.output_stride`` (`inkloop.coarse`), behind a z-stem when ``config.z_stem`` asks
@@ -97,8 +102,8 @@ def resolve_encoder(config: ModelConfig, device="cpu") -> ModelConfig:
 
 
 def check_encoder(name: str) -> None:
-    """smp encoders by name, any timm model as ``tu-<name>``, or ``auto``; a ValueError that
-    suggests the nearest names otherwise."""
+    """smp encoders by name, any timm model with a feature pyramid as ``tu-<name>``, or
+    ``auto``; a ModelSettingsError that suggests the nearest names otherwise."""
     import segmentation_models_pytorch as smp
     import timm
 
@@ -106,6 +111,7 @@ def check_encoder(name: str) -> None:
     if name == AUTO_ENCODER or name in smp_names:
         return
     if name.startswith("tu-") and timm.is_model(name[3:]):
+        _check_pyramid(name)
         return
     if not name.startswith("tu-") and timm.is_model(name):
         close = [f"tu-{name}"]  # a timm model, named without the prefix smp wants
@@ -113,7 +119,35 @@ def check_encoder(name: str) -> None:
         known = [*smp_names, *(f"tu-{model}" for model in timm.list_models())]
         close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}? " if close else ""
-    raise ValueError(f"unknown encoder {name!r}; {hint}(any smp encoder, or tu-<timm model>)")
+    raise ModelSettingsError(
+        f"unknown encoder {name!r}; {hint}(any smp encoder, or tu-<timm model>)"
+    )
+
+
+def _check_pyramid(name: str) -> None:
+    """ModelSettingsError if smp cannot make a UNet of the timm encoder ``name``: a ViT, say,
+    whose features all have one scale. Built on the meta device: no memory, a tenth of a
+    second."""
+    import segmentation_models_pytorch as smp
+    import torch
+
+    try:
+        with torch.device("meta"):
+            smp.encoders.get_encoder(name, weights=None)
+    except ValueError as error:  # smp: "Unsupported model downsampling pattern."
+        raise ModelSettingsError(
+            f"encoder {name!r} cannot be a UNet's: it has no feature pyramid of stages at "
+            f"scales 2, 4, 8... (smp: {error}); use a convolutional one, e.g. tu-resnet10t"
+        ) from None
+    except Exception:  # some cannot be built on the meta device: the real build will tell
+        return
+
+
+def check_cuda_graphs(device) -> None:
+    """ModelSettingsError unless ``device`` (a torch.device) is a CUDA GPU: CUDA graphs need
+    one."""
+    if device.type != "cuda":
+        raise ModelSettingsError(f"CUDA graphs need a CUDA device; this trains on {device}")
 
 
 def pick_device(name: str = "auto"):

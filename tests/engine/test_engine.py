@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
-from inkloop.checkpoint import load_checkpoint
+from inkloop.checkpoint import CheckpointError, load_checkpoint
 from inkloop.engine import (
     CheckpointSaved,
     Failed,
@@ -24,6 +25,7 @@ from inkloop.engine import (
 from inkloop.engine._commands import Command, Predict, Prepare
 from inkloop.engine._requests import log_failure
 from inkloop.io import open_segment
+from inkloop.model import ModelSettingsError
 from inkloop.train import LabelError
 from tests._engine import WHOLE, engine_for, predictions, rounds_done
 from tests._events import TIMEOUT, Recorder, state_reached, steps_done
@@ -225,16 +227,19 @@ def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path, 
     assert logged.getMessage().endswith(f"failed: {missing}: no such checkpoint file")
 
 
-def test_an_unexpected_failure_is_logged_with_its_traceback(caplog):
+@pytest.mark.parametrize(
+    "bug", [RuntimeError("a bug"), ValueError("a bug"), OSError(errno.EBADF, "a bug")]
+)
+def test_an_unexpected_failure_is_logged_with_its_traceback(caplog, bug):
     with caplog.at_level(logging.INFO, "inkloop"):
         try:
-            raise RuntimeError("a bug")
-        except RuntimeError as error:
+            raise bug
+        except Exception as error:
             log_failure("inkloop engine: step", error)
     (logged,) = caplog.records
     assert logged.levelno == logging.ERROR
     assert logged.getMessage() == "inkloop engine: step failed"
-    assert "raise RuntimeError" in caplog.text  # the traceback, for the bug report
+    assert "raise bug" in caplog.text  # the traceback, for the bug report
 
 
 def test_a_loaded_model_reads_the_layers_it_was_trained_on_or_where_it_is_moved(segment, tmp_path):
@@ -294,11 +299,18 @@ def test_a_validation_region_without_labels_is_said_at_the_start(segment):
     assert not recorder.of(Validated)
 
 
-def test_an_unreadable_checkpoint_is_the_users_file_and_logged_in_one_line(caplog):
-    from inkloop.checkpoint import CheckpointError
-
+@pytest.mark.parametrize(
+    "error",
+    [
+        CheckpointError("m.pt: not an inkloop checkpoint"),
+        ModelSettingsError("CUDA graphs need a CUDA device; this trains on cpu"),
+        OSError(errno.ENOSPC, "No space left on device"),
+        PermissionError(errno.EACCES, "Permission denied"),
+    ],
+)
+def test_the_users_files_settings_or_disk_are_logged_in_one_line(caplog, error):
     with caplog.at_level(logging.INFO, "inkloop"):
-        log_failure("inkloop engine: Start()", CheckpointError("m.pt: not an inkloop checkpoint"))
+        log_failure("inkloop engine: Save()", error)
     (logged,) = caplog.records
     assert (logged.levelno, logged.exc_info) == (logging.WARNING, None)
-    assert logged.getMessage() == "inkloop engine: Start() failed: m.pt: not an inkloop checkpoint"
+    assert logged.getMessage() == f"inkloop engine: Save() failed: {error}"

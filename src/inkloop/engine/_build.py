@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from inkloop.checkpoint import load_checkpoint
 from inkloop.compose import sample_normalisation
-from inkloop.model import check_encoder
+from inkloop.model import check_cuda_graphs, check_encoder, pick_device
 from inkloop.settings import EngineSettings
 
 
 def resolve_run(settings: EngineSettings, segment):
     """The checkpoint a run starts from (or None) and its composition with a window that
-    fits ``segment``: an unreadable checkpoint, an unknown encoder or a window off the stack
-    fails here, before anything is built."""
+    fits ``segment``: an unreadable checkpoint, an unknown encoder, a window off the stack or
+    CUDA graphs off a CUDA device fails here, before anything is built."""
     from inkloop.predict import model_window, placed
 
+    if settings.train.cuda_graphs:
+        check_cuda_graphs(pick_device(settings.train.device))
     if not settings.init:
         check_encoder(settings.model.encoder)
         return None, placed(settings.composition, segment)

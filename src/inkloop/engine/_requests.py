@@ -4,6 +4,7 @@ preview, validation, whole-segment predictions and composed model input."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import queue
 import time
@@ -27,10 +28,12 @@ from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, v
 from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
 from inkloop.io import SegmentError
-from inkloop.model import all_cores
+from inkloop.model import ModelSettingsError, all_cores
 from inkloop.train import LabelError
 
 log = logging.getLogger(__name__)
+# a disk full, over quota, read-only or not the user's to write: theirs to fix, not a bug
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
 
 class Predictions:
@@ -240,9 +243,11 @@ def error_message(error: Exception) -> str:
 
 
 def log_failure(what: str, error: Exception) -> None:
-    """Log that ``what`` failed: one line for an error of the user's labels or files (its
-    Failed event is the message they see), the traceback for anything else."""
-    if isinstance(error, (LabelError, SegmentError, CheckpointError, FileNotFoundError)):
+    """Log that ``what`` failed: one line for an error of the user's labels, settings, files
+    or disk (its Failed event is the message they see), the traceback for anything else."""
+    users = (LabelError, SegmentError, CheckpointError, ModelSettingsError, FileNotFoundError)
+    disk = isinstance(error, OSError) and error.errno in DISK_ERRORS
+    if isinstance(error, users) or disk:
         log.warning("%s failed: %s", what, error_message(error))
     else:
         log.error("%s failed", what, exc_info=error)

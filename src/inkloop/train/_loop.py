@@ -10,7 +10,7 @@ from inkloop._cuda import out_of_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import autocast, mixed_precision, model_for, pick_device
+from inkloop.model import autocast, check_cuda_graphs, mixed_precision, model_for, pick_device
 from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
@@ -276,8 +276,7 @@ class Trainer:
     def _graphed_forward(self):
         from inkloop.train._graphs import GraphedForward
 
-        if self.device.type != "cuda":
-            raise ValueError(f"CUDA graphs need a CUDA device; this trains on {self.device}")
+        check_cuda_graphs(self.device)
         return GraphedForward(self.model, mixed_precision(self.device, self.config.amp))
 
     def to_device(self, batch):
