@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from contextlib import contextmanager
 
 from inkloop._cpus import usable_cpus
@@ -75,7 +76,15 @@ def worker_options(index: int, gpus: int, cores: int) -> dict:
     a worker runs one block at a time and torch gets its cores."""
     env = {"CUDA_VISIBLE_DEVICES": str(index % gpus)} if gpus else {}
     threads = cores if gpus else 1
-    return {"nthreads": threads, "env": env, "host": LOOPBACK, "silence_logs": logging.ERROR}
+    options = {"nthreads": threads, "env": env, "host": LOOPBACK, "silence_logs": logging.ERROR}
+    return {**options, "preload": [__name__]}  # its dask_setup runs in each worker process
+
+
+def dask_setup(worker) -> None:
+    """Ignore Ctrl+C in a local worker process, as it starts. A terminal sends SIGINT to
+    the whole process group, workers included: the parent cancels and closes them itself,
+    and a worker's own KeyboardInterrupt would only print its traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
