@@ -1,10 +1,12 @@
 """`inkloop train`: settings this machine cannot train with, and a disk that fills at the
-end, are one line on stderr, not a traceback and the message again. The engine's log would
+end, are one line on stderr, not a traceback and the message again; a validation region
+that cannot score is said, not scored 0. The engine's log would
 reach stderr too (Python's last-resort handler); under pytest it is caught in caplog."""
 
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import tempfile
 
@@ -64,3 +66,14 @@ def test_a_full_disk_at_the_end_says_so_in_one_line_and_where_the_weights_went(
     error = f"[Errno {errno.ENOSPC}] No space left on device; the weights are in {kept}"
     assert err.splitlines()[-1] == f"inkloop train: error: {error}"
     assert not out.exists()
+
+
+def test_a_validation_region_without_ink_is_said_and_gets_no_score(
+    training_folder, tmp_path, capfd
+):
+    out = tmp_path / "model.pt"
+    assert main(_train(training_folder, out, "--validation", "64:96,0:128")) == 0
+    said = capfd.readouterr()
+    assert "validation" not in json.loads(said.out)  # no F0.5 of 0.000 for a model
+    no_ink = "the validation region's labels hold no ink: every score would be 0; none is given"
+    assert said.err.splitlines() == [no_ink]

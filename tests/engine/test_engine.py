@@ -286,16 +286,28 @@ def test_a_prediction_cut_short_by_a_command_is_finished_after_it(segment):
 # -- whole-segment predictions: progress, file, interruptions; the composed model input ------
 
 
-def test_a_validation_region_without_labels_is_said_at_the_start(segment):
+@pytest.mark.parametrize(
+    ("validation", "said"),
+    [
+        ((0, 64, 96, 128), "the validation region holds no labels: nothing to score"),
+        (  # labelled, all papyrus: as `inkloop evaluate` says, no score but 0 could come of it
+            (64, 0, 96, 128),
+            "the validation region's labels hold no ink: every score would be 0; none is given",
+        ),
+    ],
+)
+def test_a_validation_region_that_cannot_score_is_said_at_the_start_and_not_scored(
+    segment, validation, said
+):
     recorder = Recorder()
     supervised = np.asarray(segment.mask).copy()
-    supervised[:, 64:] = False  # nothing labelled where the validation region is
+    supervised[:, 64:] = False  # nothing labelled right of x = 64; no ink below y = 64
     train = tiny_training(max_steps=2)
-    with engine_for(segment, recorder, supervised, train=train, validation=(0, 64, 96, 128)) as e:
+    with engine_for(segment, recorder, supervised, train=train, validation=validation) as e:
         e.start()
         assert e.wait(TIMEOUT)
     (notice,) = recorder.of(Notice)
-    assert notice.message == "the validation region holds no labels: nothing to score"
+    assert notice.message == said
     assert not recorder.of(Validated)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from inkloop.engine._events import PredictionReady, Validated
 from inkloop.predict import Blend, check_region, tile_corners
+from inkloop.train import INK_LEVEL
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +161,13 @@ def validate(
     predictor, segment, mask, labels, validation, step: int, interrupt: Interrupt
 ) -> Validated | None:
     """Scores on the ``validation`` region's labelled pixels at the best-F0.5 threshold; None
-    without labels there, or if a waiting command cut the prediction short."""
+    where they cannot score (`unscorable`), or if a waiting command cut the prediction short."""
     from inkloop.metrics import best_scores
 
+    if unscorable(labels, validation):
+        return None
     y0, x0, y1, x1 = validation
     supervised = labels.supervised[y0:y1, x0:x1]
-    if not supervised.any():
-        return None
     probability = np.zeros(supervised.shape, np.float32)
     for event in stream_events(predictor, segment, mask, validation, 0, step, interrupt):
         by0, bx0, by1, bx1 = event.region  # the last update of a pixel holds its final value
@@ -176,3 +177,14 @@ def validate(
         return None
     scores = best_scores(probability, labels.ink[y0:y1, x0:x1], supervised)
     return Validated(step, scores.f05, scores.precision, scores.recall, scores.threshold)
+
+
+def unscorable(labels, validation) -> str | None:
+    """Why the ``validation`` region's labels cannot score a model; None if they can."""
+    y0, x0, y1, x1 = validation
+    supervised = labels.supervised[y0:y1, x0:x1]
+    if not supervised.any():
+        return "the validation region holds no labels: nothing to score"
+    if not (labels.ink[y0:y1, x0:x1][supervised] >= INK_LEVEL).any():
+        return "the validation region's labels hold no ink: every score would be 0; none is given"
+    return None

@@ -9,7 +9,7 @@ from pathlib import Path
 from inkloop.checkpoint import save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
-from inkloop.engine._preview import PreviewSchedule
+from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
 
 
@@ -43,10 +43,9 @@ class Training:
             )
         )
         session.set_state(State.TRAINING)
-        if session.settings.validation is not None:
-            y0, x0, y1, x1 = session.settings.validation
-            if not session.labels.supervised[y0:y1, x0:x1].any():
-                session.emit(Notice("the validation region holds no labels: nothing to score"))
+        validation = session.settings.validation
+        if validation is not None and (why := unscorable(session.labels, validation)):
+            session.emit(Notice(why))
 
     def pause(self) -> None:
         if self.session.state is State.TRAINING:
