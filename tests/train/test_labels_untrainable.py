@@ -99,14 +99,15 @@ def test_a_faint_prediction_gives_its_highest_value_and_a_threshold_that_works(
 
 
 def test_inkloop_train_says_the_ink_lies_outside_the_mask(segment_folder, tmp_path, capsys):
-    _, mask_path, inked, ink = _files(segment_folder)
+    ink_path, mask_path, inked, ink = _files(segment_folder)
     write_png(mask_path, np.where(ink == 0, 255, 0).astype(np.uint8))
     out = tmp_path / "model.pt"
     assert main(["train", str(segment_folder), "--out", str(out), *FAST]) == 1
     error = capsys.readouterr().err
     assert re.fullmatch(
-        f"inkloop train: error: all {inked:,} ink pixels of .+ lie outside the .+ pixels .+ "
-        "covers: is it inverted, or another segment's\\?\n",
+        f"inkloop train: error: all {inked:,} ink pixels of {re.escape(str(ink_path))} lie "
+        f"outside the .+ pixels {re.escape(str(mask_path))} covers: is it inverted, or "
+        "another segment's\\?\n",
         error,
     )
     assert not out.exists()

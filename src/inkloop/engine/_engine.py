@@ -43,9 +43,8 @@ class Engine(CommandMethods):
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
         settings = settings or EngineSettings()
-        self._session = session = Session(
-            segment, LabelStore(ink, supervised, settings.validation), settings
-        )
+        labels = LabelStore(ink, supervised, settings.validation, sources=settings.provenance)
+        self._session = session = Session(segment, labels, settings)
         if on_event:
             session.listeners.append(on_event)
         self._commands: queue.Queue = queue.Queue()
