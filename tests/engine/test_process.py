@@ -139,8 +139,8 @@ def test_previews_stream_tile_by_tile(shared, training_folder):
 
 def test_a_killed_child_is_reported_and_replaced(training_folder):
     recorder = Recorder()
+    ink, supervised = folder_labels(training_folder)  # may start dask's pool, which stays
     threads = set(threading.enumerate())
-    ink, supervised = folder_labels(training_folder)
     with EngineProcess(
         training_folder, ink, np.zeros_like(supervised), process_settings(), recorder
     ) as proxy:
