@@ -21,25 +21,27 @@ from tests._helpers import tiny_model
 SHAPE = (24, 32)
 
 
-def _save_checkpoint(path):
-    config = dataclasses.replace(tiny_model(), in_channels=4)
+def save_tiny_checkpoint(path, depth: int = 4):
+    """An untrained checkpoint of a tiny model reading layers 0..depth-1 (by file number)."""
+    config = dataclasses.replace(tiny_model(), in_channels=depth)
     return save_checkpoint(
         path,
         Checkpoint(
             model=config,
-            composition=Composition("raw", 0, config.in_channels).resolve(8),
+            composition=Composition("raw", 0, depth).resolve(max(8, depth)),
             normalisation=Normalisation(0.0, 65535.0, (0.5, 99.5)),
             patch_size=32,
             step=7,
             state_dict=build_model(config).state_dict(),
             provenance={},
+            layers=tuple(range(depth)),
         ),
     )
 
 
 @pytest.mark.parametrize("name", ["m1.ckpt", "model"])
 def test_info_reads_a_checkpoint_of_any_name(tmp_path, capsys, name):
-    path = _save_checkpoint(tmp_path / name)
+    path = save_tiny_checkpoint(tmp_path / name)
     assert main(["info", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["step"] == 7
 
@@ -62,7 +64,7 @@ def test_info_of_a_file_that_is_neither_says_what_it_expected(tmp_path, capsys):
 
 def test_a_model_folder_is_refused_naming_the_checkpoints_in_it(segment_folder, tmp_path, capsys):
     models = tmp_path / "models"
-    _save_checkpoint(models / "m1.pt")
+    save_tiny_checkpoint(models / "m1.pt")
     out = tmp_path / "p.png"
     assert (
         main(
@@ -74,6 +76,21 @@ def test_a_model_folder_is_refused_naming_the_checkpoints_in_it(segment_folder, 
     assert error == (
         f"inkloop predict: error: --model {models}: is a folder; give a checkpoint file: "
         "it holds m1.pt\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", [[], ["--z-start", "0"]])
+def test_a_model_deeper_than_the_stack_is_refused_without_offering_a_z_start(
+    segment_folder, tmp_path, capsys, where
+):
+    deep = save_tiny_checkpoint(tmp_path / "deep.pt", depth=16)  # the segment has 8 layers
+    out = tmp_path / "p.png"
+    args = ["predict", str(segment_folder), "--model", str(deep), "--out", str(out), *where]
+    assert main(args) == 1
+    assert capsys.readouterr().err == (
+        f"inkloop predict: error: the model reads 16 layers and {segment_folder.name} has 8: "
+        "it cannot be used on this segment\n"
     )
     assert not out.exists()
 

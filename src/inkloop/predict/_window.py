@@ -17,8 +17,14 @@ from inkloop.compose import Composition
 def model_window(checkpoint, segment, z_start: int | None = None) -> Composition:
     """``checkpoint``'s composition with its window placed on ``segment``: at ``z_start`` if
     given, else on the layers it was trained on, found by their file numbers (by position for
-    checkpoints that did not record them). ValueError if the segment lacks them."""
+    checkpoints that did not record them). ValueError if the segment lacks them, or has
+    fewer layers than the model reads."""
     composition, layers = checkpoint.composition, segment.shape[0]
+    if composition.z_count > layers:  # no window fits: --z-start cannot help
+        raise ValueError(
+            f"the model reads {composition.z_count} layers and {segment.name} has {layers}: "
+            "it cannot be used on this segment"
+        )
     if z_start is not None:
         return placed(dataclasses.replace(composition, z_start=z_start), segment)
     trained, here = tuple(checkpoint.layers), composition.file_layers(segment)
