@@ -93,6 +93,8 @@ def _is_checkpoint(path: Path | str) -> bool:
 def _check(args) -> int:
     from inkloop.check import check_segment
 
+    if args.model is None and args.device != "auto":  # it would be ignored without a word
+        raise ValueError("--device: only with --model (which reads the stack on it)")
     if args.model is not None:
         check_model_file(args.model)
     report = check_segment(args.segment, args.model, device=args.device)

@@ -43,7 +43,9 @@ def add_predict(commands) -> None:
         "tcp://HOST:PORT (a running dask scheduler; outputs must be on a shared file system)",
     )
     predict.add_argument(
-        "--overwrite", action="store_true", help="replace --out, or redo finished outputs"
+        "--overwrite",
+        action="store_true",
+        help="replace --out, or redo finished outputs (never what the run reads)",
     )
     predict.add_argument(
         "--region",
@@ -115,8 +117,6 @@ def _predict(args) -> int:
         raise ValueError("--region takes one segment and --out")
     check_format(args.out, args.format, args.tiff_float)
     check_model_file(args.model)
-    if args.out is not None and not args.overwrite:
-        refuse_existing(args.out)
     summary = predict_segments(
         segments,
         args.model,
@@ -167,19 +167,13 @@ def check_model_file(model: Path) -> None:
             raise ValueError(f"--model {error}") from None
 
 
-def refuse_existing(out: Path) -> None:
-    """ValueError if ``out`` exists: a typo in a path must not cost the file that was there
-    (a folder is refused as one: --overwrite would not make it a file)."""
-    if out.is_dir() and out.suffix != ".zarr":  # a zarr output is a folder
-        raise ValueError(f"{out}: is a folder; give a file name")
-    if out.exists():
-        raise ValueError(f"{out} exists; pass --overwrite to replace it")
-
-
 def _segment_list(given: list[str], listing: Path | None) -> list[str]:
     segments = list(given)
     if listing is not None:
-        lines = listing.read_text().splitlines()
+        try:
+            lines = listing.read_text().splitlines()
+        except OSError as error:
+            raise ValueError(f"--segments-file {listing}: {error.strerror}") from None
         segments += [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
     if not segments:
         raise ValueError("no segment given (name one, or --segments-file)")

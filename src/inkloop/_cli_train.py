@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from inkloop._cli_model import add_model_options, composition, model_config, refuse_with_init
-from inkloop._cli_predict import parse_region, refuse_existing
+from inkloop._cli_predict import parse_region
 from inkloop.io import segment_location
 from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig
+
+THRESHOLD = 0.5  # of --labels-from-prediction
 
 
 def add_train(commands) -> None:
@@ -36,9 +38,8 @@ def add_train(commands) -> None:
     train.add_argument(
         "--prediction-threshold",
         type=float,
-        default=0.5,
         metavar="P",
-        help="probability (0..1) from which a prediction pixel is ink (default %(default)s)",
+        help=f"probability (0..1) from which a prediction pixel is ink (default {THRESHOLD})",
     )
     train.add_argument(
         "--prediction-hard",
@@ -118,16 +119,19 @@ def add_train(commands) -> None:
 
 
 def _train(args) -> int:
+    from inkloop._overwrite import check_out
     from inkloop.headless import train_to_file
     from inkloop.io import open_segment
 
     _absolute_paths(args)
-    continuing = args.init is not None and args.out.resolve() == args.init.resolve()
-    if not (args.overwrite or continuing):
-        refuse_existing(args.out)
+    _refuse_prediction_options(args)
     if args.init is not None:
         refuse_with_init(args)
     segment = open_segment(args.segment)
+    continuing = args.init is not None and args.out.resolve() == args.init.resolve()
+    read = ("labels", "supervision", "labels_from_prediction", "init")
+    inputs = {"--" + name.replace("_", "-"): getattr(args, name) for name in read}
+    check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
     ink, supervised, sources, rounds, accepted = _labels(args, segment)
     summary = train_to_file(
         segment,
@@ -141,6 +145,16 @@ def _train(args) -> int:
     )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
+
+
+def _refuse_prediction_options(args) -> None:
+    """ValueError naming the options that only shape labels from a prediction, given without
+    one (they would be ignored without a word)."""
+    given = {"--prediction-threshold": args.prediction_threshold is not None,
+             "--prediction-hard": args.prediction_hard}  # fmt: skip
+    named = [option for option, set_ in given.items() if set_]
+    if named and args.labels_from_prediction is None:
+        raise ValueError(f"{', '.join(named)}: only with --labels-from-prediction")
 
 
 def _labels(args, segment):
@@ -160,7 +174,7 @@ def _labels(args, segment):
         ink, supervised, sources = labels_from_prediction(
             segment,
             args.labels_from_prediction,
-            args.prediction_threshold,
+            THRESHOLD if args.prediction_threshold is None else args.prediction_threshold,
             soft=not args.prediction_hard,
         )
         # the prediction is another model's output (often in a shared data folder): the

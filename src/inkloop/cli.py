@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 def _synth(args) -> int:
     from inkloop.synthetic import write_segment
 
+    if args.out_dir.exists() and not args.out_dir.is_dir():
+        raise ValueError(f"{args.out_dir}: is a file; synth writes a new segment folder")
     if args.out_dir.is_dir() and any(args.out_dir.iterdir()):  # never mix two segments' files
         raise ValueError(f"{args.out_dir}: folder is not empty; synth writes a new segment")
     out = write_segment(

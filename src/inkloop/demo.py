@@ -116,6 +116,7 @@ def run_headless_demo(
     DEMO_SECONDS of training. Outputs already in ``out_dir`` are refused unless ``overwrite``;
     an unusable device is refused before ``out_dir`` is made.
     """
+    from inkloop._overwrite import make_out_folder
     from inkloop.headless import predict_to_file, train_to_file
     from inkloop.io import (
         check_writable,
@@ -138,7 +139,7 @@ def run_headless_demo(
     there = [path.name for path in (checkpoint, prediction) if path.exists()]
     if there and not overwrite:
         raise ValueError(f"{out_dir} already holds {' and '.join(there)}; pass --overwrite")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_folder(out_dir, "--headless")
     check_writable(prediction)
     ink, supervised, sources = load_labels(segment)
     settings = EngineSettings(model=model or ModelConfig(), train=train, provenance=sources)

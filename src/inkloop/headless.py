@@ -35,12 +35,14 @@ def train_to_file(
     cannot train, RuntimeError if training failed (the last good weights are still written to
     ``out`` first). A run that made no step writes nothing: ``out`` keeps what it held.
     """
+    from inkloop._overwrite import refuse_inputs
     from inkloop.engine import resolve_run
     from inkloop.io import check_writable
     from inkloop.model import pick_device
 
     if out.is_dir():  # fail now, not after an hour of training
         raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
+    refuse_inputs(out, [segment], {"--init": settings.init})
     check_writable(out)
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
     resolve_run(settings, segment)  # so does a bad --init or z-window
@@ -122,13 +124,15 @@ def predict_to_file(
     """One segment (or a region of it) into ``out``, block by block in this process, after
     every check; the model reads the layers it was trained on, or its window moved to
     ``z_start`` (`model_window`)."""
+    from inkloop._overwrite import refuse_inputs
     from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment, prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
 
     out = prediction_output(out)
-    checkpoint = load_checkpoint(model)
     segment = open_segment(segment_path)
+    refuse_inputs(out, [segment], {"--model": model})
+    checkpoint = load_checkpoint(model)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
     window = model_window(checkpoint, segment, z_start)
     if progress:  # loading the model and sampling the intensities take a few seconds
@@ -173,15 +177,17 @@ def predict_segments(
     progress: bool = True,
     **options,
 ) -> dict:
-    """`inkloop predict`: ``segments`` into ``out`` (one segment; replaced if there: the CLI
-    refuses an existing one without --overwrite) or
+    """`inkloop predict`: ``segments`` into ``out`` (one segment; one that exists is refused
+    unless ``overwrite``) or
     ``out_dir``, in this process one after another, or on the dask.distributed ``scheduler``
     all at once. In ``out_dir`` an output that exists is complete (outputs appear only once
-    whole) and is skipped unless ``overwrite``: a batch resumes where it stopped.
+    whole) and is skipped unless ``overwrite``: a batch resumes where it stopped. No output
+    may replace what the run reads (`inkloop._overwrite`).
     ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
     `predict_to_file`."""
+    from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
-    from inkloop.io import prediction_output
+    from inkloop.io import open_segment, prediction_output
     from inkloop.predict import model_window
     from inkloop.predict.batch import Job, plan_jobs
 
@@ -190,12 +196,15 @@ def predict_segments(
         # absolute: workers started in another folder would write a relative path there (not
         # resolved: an --out that is a link is replaced, as without --scheduler, not its target)
         out = prediction_output(out).absolute()
+        check_out(out, [open_segment(segment)], {"--model": model}, overwrite=overwrite)
         jobs, skipped = [Job(segment if is_url(segment) else Path(segment), out)], []
     else:
         # the tenth segment must not fail after nine: each is checked against the model first
         z_start = options.get("z_start")
         fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
-        jobs, skipped = plan_jobs(segments, out_dir, fmt, overwrite=overwrite, check=fits)
+        jobs, skipped = plan_jobs(
+            segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
+        )
     summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
     if scheduler is None:
         for job in jobs:

@@ -126,6 +126,29 @@ def test_a_second_run_into_an_output_being_written_is_refused(probability, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["p.ome.zarr", "p.png"])
+def test_an_output_that_cannot_be_staged_leaves_no_claim_behind(tmp_path, monkeypatch, name):
+    import errno
+    from pathlib import Path
+
+    from inkloop.predict._outputs import PredictionFile
+
+    made = []
+
+    def disk_full(folder, *args, **kwargs):
+        made.append(folder)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / name
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "mkdir", disk_full)
+        with pytest.raises(OSError, match="No space left on device"):
+            PredictionFile(out, prediction_kind(out), (8, 8))
+    assert made  # the staging area was being made
+    assert list(tmp_path.iterdir()) == []
+    PredictionFile(out, prediction_kind(out), (8, 8)).abandon()  # not "another is writing it"
+
+
 @pytest.mark.parametrize(
     ("name", "fmt", "expected"),
     [

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._overwrite import make_out_folder, refuse_folder, refuse_inputs
 from inkloop.io import (
     DEFAULT_PREDICTION_FORMAT,
     SegmentError,
@@ -45,12 +46,16 @@ def plan_jobs(
     *,
     overwrite: bool = False,
     check=None,
+    inputs: dict | None = None,
 ):
     """The jobs for ``segments`` into ``out_dir`` (``<id>_prediction.<fmt>``), and the
     segments skipped because their output is already complete (it exists: outputs only
     appear under their name once whole). ``check(segment)``, if given, may refuse each opened
-    segment (raise) before anything is made."""
+    segment (raise) before anything is made; so is an output that would replace what the run
+    reads: its segment's files or ``inputs`` (option -> file, as `refuse_inputs` takes them)."""
     jobs, skipped, names = [], [], {}
+    # absolute: workers started in another folder would read and write relative paths there
+    out_dir = Path(out_dir).expanduser().resolve()
     for path in segments:  # every segment opens before anything is made
         segment = open_segment(path)
         if check is not None:
@@ -60,9 +65,10 @@ def plan_jobs(
             first, second = shown_location(path), shown_location(names[name])
             raise SegmentError(f"{first} and {second} are both segment {name!r}")
         names[name] = path
-    # absolute: workers started in another folder would read and write relative paths there
-    out_dir = Path(out_dir).expanduser().resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+        out = out_dir / f"{name}_prediction.{fmt}"
+        refuse_inputs(out, [segment], inputs)
+        refuse_folder(out)
+    make_out_folder(out_dir, "--out-dir")
     for name, path in names.items():
         out = prediction_output(out_dir / f"{name}_prediction.{fmt}")
         path = path if is_url(path) else Path(path).expanduser().resolve()

@@ -19,6 +19,7 @@ import numpy as np
 
 from inkloop._cpus import usable_cpus
 from inkloop._locks import LOCKS, try_lock
+from inkloop._overwrite import refuse_folder
 from inkloop.io._sidefiles import ORIGIN_KEY
 
 OME_VERSION = "0.5"
@@ -37,15 +38,23 @@ class PredictionFile:
         self.origin = origin  # where its first pixel lies in the segment (every format says)
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = self.out.with_name(f".{self.out.name}.partial")
+        refuse_folder(self.out)  # `finish` removes what is there
         self._claim = _Claim(self.out)
+        try:  # a full disk, say: the claim and what was staged must not stay behind
+            self.target = self._stage(shape)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _stage(self, shape):
+        """The zarr array the blocks are stored into, in `staging`."""
         remove(self.staging)  # left by an interrupted run: a live one holds the claim
-        if kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
+        if self.kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
             import zarr
 
             group = zarr.create_group(str(self.staging), zarr_format=3)
-            self.target = _create_array(group, shape, self.dtype, name="0")
-        else:
-            self.target = _create_array(str(self.staging), shape, self.dtype)
+            return _create_array(group, shape, self.dtype, name="0")
+        return _create_array(str(self.staging), shape, self.dtype)
 
     def store(self, probability):
         """A lazy dask array that stores ``probability`` (dask, float32 0..1) into `target`

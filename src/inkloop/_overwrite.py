@@ -1,0 +1,100 @@
+"""What an output may replace: never what the run reads, whatever --overwrite says; a file
+that exists only when asked; a folder only when it is a prediction (replacing removes it
+whole). And the folder outputs go to, made or refused in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inkloop.io import is_prediction_file, label_paths, prediction_kind, rounds_path
+from inkloop.io._sources import LAYER_FOLDERS
+
+_SIDE_FILES = {"mask": "the mask", "ink_labels": "the ink labels", "supervision": "the supervision"}
+_VOLUMES = {
+    "tiff-stack": "the TIFF stack",
+    "zarr": "the zarr",
+    "ome-zarr": "the zarr",
+    "folder": "the layer folder",
+}
+
+
+def check_out(out: Path, segments=(), inputs: dict | None = None, *, overwrite: bool) -> None:
+    """`refuse_inputs` and `refuse_folder`; then ValueError if ``out`` exists, unless
+    ``overwrite``: a typo in a path must not cost the file that was there."""
+    refuse_inputs(out, segments, inputs)
+    refuse_folder(out)
+    if out.exists() and not overwrite:
+        raise ValueError(f"{out} exists; pass --overwrite to replace it")
+
+
+def refuse_inputs(out: Path, segments=(), inputs: dict | None = None) -> None:
+    """ValueError naming what is there if writing ``out`` would replace or remove what the run
+    reads: the layers of one of ``segments`` (nothing may go inside their folder or zarr) or
+    its side files (mask, ink labels, supervision, rounds), or a file given as an option
+    (``inputs``: option -> path or None). The ``--init`` checkpoint may be ``out`` itself:
+    training continues in place."""
+    out = Path(out).expanduser()
+    here = out.parent.resolve() / out.name  # a link named ``out`` is replaced, not its target
+    read = []
+    for option, given in (inputs or {}).items():
+        path = None if given is None else Path(given).expanduser().resolve()
+        if path is not None and not (option == "--init" and path == here):
+            read.append((path, f"the {option} file", False))
+    for segment in segments:
+        read += _segment_files(segment)
+    for path, what, inside_too in read:
+        if path.is_relative_to(here):
+            relation = "is" if path == here else "holds"
+        elif inside_too and here.is_relative_to(path):
+            relation = "lies in"
+        else:
+            continue
+        raise ValueError(
+            f"{out} {relation} {what}; write the output elsewhere (--overwrite never replaces "
+            "what the run reads)"
+        )
+
+
+def refuse_folder(out: Path) -> None:
+    """ValueError if ``out`` is a folder other than a prediction of the format its name asks
+    for: writing the output removes what is there, a folder whole (a CT volume.zarr, say)."""
+    if not out.is_dir():
+        return
+    if prediction_kind(out) not in ("zarr", "ome.zarr"):
+        raise ValueError(f"{out}: is a folder; give a file name")
+    if not is_prediction_file(out):
+        raise ValueError(
+            f"{out}: is a folder but not a prediction from inkloop predict, so it is never "
+            "replaced; choose another name"
+        )
+
+
+def make_out_folder(folder: Path, option: str) -> None:
+    """Make ``folder`` (and its parents) for outputs; ValueError naming ``option`` and the
+    folder where it is a file or cannot be made (a read-only disk, say)."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{option} {folder}: is a file; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"{option} {folder}: cannot make the folder ({error.strerror})") from None
+
+
+def _segment_files(segment) -> list[tuple[Path, str, bool]]:
+    """(path, what it is, whether nothing may go inside it) of each file ``segment`` reads
+    or keeps: its labels where it saves them, even before they exist."""
+    of = f"of segment {segment.name}"
+    ink, supervision = label_paths(segment)
+    autosaved = label_paths(segment, autosave=True)
+    files = {ink: "the ink labels", supervision: "the supervision"}
+    files |= {autosaved[0]: "the autosaved ink labels", autosaved[1]: "the autosaved supervision"}
+    files |= {rounds_path(segment): "the rounds record"}
+    files |= {path: _SIDE_FILES[key] for key, path in segment.files.items()}
+    found = [(path.resolve(), f"{what} {of}", False) for path, what in files.items()]
+    if isinstance(segment.path, Path):  # not a URL
+        where = segment.path.resolve()
+        layered = segment.format in LAYER_FOLDERS.values()  # its side files go in its folder
+        found.append((where, f"{_VOLUMES.get(segment.format, 'the folder')} {of}", not layered))
+        layers = [where / name for name, kind in LAYER_FOLDERS.items() if kind == segment.format]
+        found += [(folder, f"the layer folder {of}", True) for folder in layers]
+    return found
