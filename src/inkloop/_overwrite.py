@@ -37,8 +37,8 @@ def refuse_inputs(out: Path, segments=(), inputs: dict | None = None) -> None:
     here = out.parent.resolve() / out.name  # a link named ``out`` is replaced, not its target
     read = []
     for option, given in (inputs or {}).items():
-        path = None if given is None else Path(given).expanduser().resolve()
-        if path is not None and not (option == "--init" and path == here):
+        path = given and Path(given).expanduser().resolve()
+        if path and not (option == "--init" and path == here):
             read.append((path, f"the {option} file", False))
     for segment in segments:
         read += _segment_files(segment)
