@@ -93,6 +93,19 @@ def test_only_a_prediction_folder_is_replaced(place, capsys):
     assert read_prediction(earlier).max() <= 1
 
 
+def test_a_plain_folder_of_layers_takes_outputs_but_no_new_layer(place, capsys):
+    """A folder of numbered layers keeps its side files beside them; an output there is
+    fine unless its name would make it a layer."""
+    flat = place / "flat"
+    (place / "seg" / "layers").rename(flat)
+    write_png(flat / "flat_mask.png", np.full((64, 96), 255, np.uint8))
+    command = ["predict", "flat", "--model", "model.pt", "--out"]
+    assert main([*command, "flat/flat_prediction.png", "--quiet"]) == 0
+    assert read_prediction(flat / "flat_prediction.png").shape == (64, 96)
+    _refused([*command, "flat/08.tif"], place, "flat/08.tif lies in the layer folder", capsys)
+    assert open_segment(flat).shape == (8, 64, 96)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -4,9 +4,11 @@ whole). And the folder outputs go to, made or refused in one line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from inkloop.io import is_prediction_file, label_paths, prediction_kind, rounds_path
+from inkloop.io._layers import layer_number
 from inkloop.io._sources import LAYER_FOLDERS
 
 _SIDE_FILES = {"mask": "the mask", "ink_labels": "the ink labels", "supervision": "the supervision"}
@@ -39,13 +41,13 @@ def refuse_inputs(out: Path, segments=(), inputs: dict | None = None) -> None:
     for option, given in (inputs or {}).items():
         path = given and Path(given).expanduser().resolve()
         if path and not (option == "--init" and path == here):
-            read.append((path, f"the {option} file", False))
+            read.append((path, f"the {option} file", _nothing))
     for segment in segments:
         read += _segment_files(segment)
-    for path, what, inside_too in read:
+    for path, what, reads_inside in read:
         if path.is_relative_to(here):
             relation = "is" if path == here else "holds"
-        elif inside_too and here.is_relative_to(path):
+        elif here.is_relative_to(path) and reads_inside(here.relative_to(path)):
             relation = "lies in"
         else:
             continue
@@ -80,9 +82,9 @@ def make_out_folder(folder: Path, option: str) -> None:
         raise ValueError(f"{option} {folder}: cannot make the folder ({error.strerror})") from None
 
 
-def _segment_files(segment) -> list[tuple[Path, str, bool]]:
-    """(path, what it is, whether nothing may go inside it) of each file ``segment`` reads
-    or keeps: its labels where it saves them, even before they exist."""
+def _segment_files(segment) -> list[tuple[Path, str, Callable[[Path], bool]]]:
+    """(path, what it is, whether a path under it, relative, would be read) of each file
+    ``segment`` reads or keeps: its labels where it saves them, even before they exist."""
     of = f"of segment {segment.name}"
     ink, supervision = label_paths(segment)
     autosaved = label_paths(segment, autosave=True)
@@ -90,11 +92,31 @@ def _segment_files(segment) -> list[tuple[Path, str, bool]]:
     files |= {autosaved[0]: "the autosaved ink labels", autosaved[1]: "the autosaved supervision"}
     files |= {rounds_path(segment): "the rounds record"}
     files |= {path: _SIDE_FILES[key] for key, path in segment.files.items()}
-    found = [(path.resolve(), f"{what} {of}", False) for path, what in files.items()]
+    found = [(path.resolve(), f"{what} {of}", _nothing) for path, what in files.items()]
     if isinstance(segment.path, Path):  # not a URL
         where = segment.path.resolve()
-        layered = segment.format in LAYER_FOLDERS.values()  # its side files go in its folder
-        found.append((where, f"{_VOLUMES.get(segment.format, 'the folder')} {of}", not layered))
+        found.append(
+            (where, f"{_VOLUMES.get(segment.format, 'the folder')} {of}", _inside(segment))
+        )
         layers = [where / name for name, kind in LAYER_FOLDERS.items() if kind == segment.format]
-        found += [(folder, f"the layer folder {of}", True) for folder in layers]
+        found += [(folder, f"the layer folder {of}", _everything) for folder in layers]
     return found
+
+
+def _inside(segment) -> Callable[[Path], bool]:
+    """What under the segment's path it reads: nothing under the folder of a layered segment
+    (its layer folder is checked on its own), a numbered image in a plain folder of layers
+    (which keeps the side files, and may keep outputs, beside them), all of a zarr."""
+    if segment.format in LAYER_FOLDERS.values():
+        return _nothing
+    if segment.format == "folder":
+        return lambda under: len(under.parts) == 1 and layer_number(under.name) is not None
+    return _everything
+
+
+def _nothing(under: Path) -> bool:
+    return False
+
+
+def _everything(under: Path) -> bool:
+    return True

@@ -22,11 +22,19 @@ def numbered_layers(folder: Path) -> list[tuple[int, Path]]:
     copies to a FAT or network drive."""
     found = []
     for path in folder.iterdir():
-        match = _NUMBER_AT_END.search(path.stem)
-        visible = not path.name.startswith(".")
-        if match and visible and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-            found.append((int(match.group(1)), path))
+        if layer_number(path.name) is not None and path.is_file():
+            found.append((layer_number(path.name), path))
     return sorted(found)
+
+
+def layer_number(name: str) -> int | None:
+    """The layer a file of this name is in a layer folder (an image whose name ends in a
+    number, not hidden), else None."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    match = _NUMBER_AT_END.search(stem)
+    if match and not name.startswith(".") and suffix.lower() in IMAGE_SUFFIXES:
+        return int(match.group(1))
+    return None
 
 
 def check_numbering(folder: Path, layers: list[tuple[int, Path]]) -> None:
