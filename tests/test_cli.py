@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import pytest
 
+from inkloop._notify import notify, said_as
 from inkloop.cli import main
 
 
@@ -50,6 +52,27 @@ def test_bad_segment_is_one_line_on_stderr_and_exit_1(tmp_path, capsys):
     assert captured.out == ""
     assert captured.err.strip().count("\n") == 0
     assert "missing: no such file or folder" in captured.err
+
+
+def test_a_notice_is_one_line_naming_the_command(segment_folder, capsys):
+    assert main(["info", str(segment_folder / "layers")]) == 0
+    notice = f"{segment_folder / 'layers'} is the layer folder of the segment"
+    assert capsys.readouterr().err == (
+        f"inkloop info: {notice} {segment_folder.name}: opened {segment_folder}\n"
+    )
+
+
+def test_each_notice_is_said_once_and_other_warnings_as_python_says_them(capsys):
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # each call shown, wherever it comes from
+        warnings.showwarning = lambda message, category, *rest: shown.append(category)
+        with said_as("predict"):
+            notify("the same words")
+            notify("the same words")
+            warnings.warn("from a library", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "inkloop predict: the same words\n"
+    assert shown == [UserWarning]
 
 
 def test_a_reader_that_leaves_early_is_no_error(segment_folder):

@@ -7,7 +7,9 @@ them to the dock as Notices (`inkloop.engine._child`), where the user is looking
 
 from __future__ import annotations
 
+import sys
 import warnings
+from contextlib import contextmanager
 
 
 class InkloopWarning(RuntimeWarning):
@@ -18,3 +20,23 @@ def notify(message: str, stacklevel: int = 1) -> None:
     """Warn ``message`` as an InkloopWarning; ``stacklevel`` as `warnings.warn`'s, counted
     from notify's caller (1: the line calling notify)."""
     warnings.warn(message, InkloopWarning, stacklevel=stacklevel + 1)
+
+
+@contextmanager
+def said_as(command: str):
+    """Within it InkloopWarnings print on stderr as one line, ``inkloop COMMAND: message``,
+    each message once: a terminal user reads no source line or code. Other warnings print
+    as Python prints them."""
+    shown: set[str] = set()
+    with warnings.catch_warnings():
+        default = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, InkloopWarning):
+                return default(message, category, filename, lineno, file, line)
+            if str(message) not in shown:
+                shown.add(str(message))
+                print(f"inkloop {command}: {message}", file=sys.stderr, flush=True)
+
+        warnings.showwarning = show
+        yield

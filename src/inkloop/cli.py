@@ -14,6 +14,7 @@ from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict
 from inkloop._cli_train import add_train
+from inkloop._notify import said_as
 from inkloop.synthetic import INK_CONTRAST
 
 
@@ -22,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        status = args.run(args)
+        with said_as(args.command):
+            status = args.run(args)
         sys.stdout.flush()  # a reader that left shows here, not as a traceback at exit
         return status
     except BrokenPipeError:  # the reader left early (`| head`): nothing more to say
