@@ -70,14 +70,13 @@ def test_labels_with_no_ink_anywhere_still_ask_for_ink(segment_folder, tmp_path)
             True,
             0.5,
             "no pixel of the prediction reaches 0.5, where soft labels begin to be ink (the "
-            "highest is 0.298): label hard ink (--prediction-hard) from a threshold of 0.29 "
-            "(--prediction-threshold)",
+            "highest is 0.298): load it as hard labels (not soft) from a threshold of 0.29",
         ),
         (
             False,
             0.5,
             "no pixel of the prediction reaches the threshold 0.5 (the highest is 0.298): lower "
-            "the threshold (--prediction-threshold) to 0.29",
+            "the threshold to 0.29",
         ),
     ],
 )

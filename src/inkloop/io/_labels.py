@@ -151,7 +151,8 @@ def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, so
 
 def _no_ink_from(path, highest: float, threshold: float, soft: bool) -> str:
     """Why labels from a prediction whose highest value is ``highest`` hold no ink, and a
-    threshold that would make some (floored: the highest value must reach it)."""
+    threshold that would make some (floored: the highest value must reach it), in words
+    for the command line's options and the dock's controls alike."""
     lower = math.floor(highest * 100) / 100
     found = f"(the highest is {math.floor(highest * 1000) / 1000:g})"
     if lower == 0:
@@ -159,10 +160,9 @@ def _no_ink_from(path, highest: float, threshold: float, soft: bool) -> str:
     if soft and highest < INK_LEVEL / 255:
         return (
             f"{path}: no pixel of the prediction reaches 0.5, where soft labels begin to be "
-            f"ink {found}: label hard ink (--prediction-hard) from a threshold of {lower:g} "
-            "(--prediction-threshold)"
+            f"ink {found}: load it as hard labels (not soft) from a threshold of {lower:g}"
         )
     return (
         f"{path}: no pixel of the prediction reaches the threshold {threshold:g} {found}: "
-        f"lower the threshold (--prediction-threshold) to {lower:g}"
+        f"lower the threshold to {lower:g}"
     )
