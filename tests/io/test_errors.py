@@ -145,3 +145,12 @@ def test_a_tiff_page_unlike_the_others_is_named(tmp_path, synthetic, odd_pages, 
 def test_single_page_tiff_is_not_a_segment(tmp_path):
     tifffile.imwrite(tmp_path / "photo.tif", np.zeros((8, 8), np.uint8))
     _open_fails(tmp_path / "photo.tif", "photo.tif: not a segment")
+
+
+def test_one_image_with_its_pyramid_and_thumbnail_is_one_image(tmp_path):
+    path = tmp_path / "scan.tif"
+    with tifffile.TiffWriter(path) as tiff:
+        tiff.write(np.zeros((64, 64), np.uint8), subifds=1)
+        tiff.write(np.zeros((32, 32), np.uint8), subfiletype=1)  # its pyramid level
+        tiff.write(np.zeros((16, 16, 3), np.uint8), subfiletype=1)  # a thumbnail
+    _open_fails(path, "scan.tif: not a segment: one \\(64, 64\\) image, not a stack")

@@ -79,8 +79,9 @@ def _pages_alike(pages) -> bool:
 
 def _unlike_pages(pages) -> str | None:
     """What sets the odd pages of a multi-page TIFF apart from the rest (the most common
-    size and dtype, else the first page's), naming them; None where all pages are alike."""
-    layouts = [_page_layout(page) for page in pages]
+    size and dtype, else the first page's), naming them; None where all pages are alike.
+    Reduced pages (an image's pyramid levels or thumbnail) are no layers."""
+    layouts = [_page_layout(page) for page in pages if not getattr(page, "is_reduced", False)]
     usual = Counter(layouts).most_common(1)[0][0]
     odd = [index for index, layout in enumerate(layouts) if layout != usual]
     if not odd:
