@@ -93,6 +93,14 @@ def test_only_a_prediction_folder_is_replaced(place, capsys):
     assert read_prediction(earlier).max() <= 1
 
 
+def test_an_input_named_another_way_is_still_refused(place, capsys):
+    """A path that is not the mask's as text but names the same file (another case on
+    macOS's disk; a hard link here) is the mask."""
+    (place / "seg" / "mask_too.png").hardlink_to(place / "seg" / "seg_mask.png")
+    command = ["predict", "seg", "--model", "model.pt", "--out", "seg/mask_too.png"]
+    _refused(command, place, f"seg/mask_too.png is the mask of segment seg; {NEVER}", capsys)
+
+
 def test_a_plain_folder_of_layers_takes_outputs_but_no_new_layer(place, capsys):
     """A folder of numbered layers keeps its side files beside them; an output there is
     fine unless its name would make it a layer."""

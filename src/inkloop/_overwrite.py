@@ -45,8 +45,8 @@ def refuse_inputs(out: Path, segments=(), inputs: dict | None = None) -> None:
     for segment in segments:
         read += _segment_files(segment)
     for path, what, reads_inside in read:
-        if path.is_relative_to(here):
-            relation = "is" if path == here else "holds"
+        if path.is_relative_to(here) or _same_file(path, here):
+            relation = "holds" if path.is_relative_to(here) and path != here else "is"
         elif here.is_relative_to(path) and reads_inside(here.relative_to(path)):
             relation = "lies in"
         else:
@@ -91,7 +91,7 @@ def _segment_files(segment) -> list[tuple[Path, str, Callable[[Path], bool]]]:
     files = {ink: "the ink labels", supervision: "the supervision"}
     files |= {autosaved[0]: "the autosaved ink labels", autosaved[1]: "the autosaved supervision"}
     files |= {rounds_path(segment): "the rounds record"}
-    files |= {path: _SIDE_FILES[key] for key, path in segment.files.items()}
+    files |= {path: _SIDE_FILES.get(key, "a side file") for key, path in segment.files.items()}
     found = [(path.resolve(), f"{what} {of}", _nothing) for path, what in files.items()]
     if isinstance(segment.path, Path):  # not a URL
         where = segment.path.resolve()
@@ -112,6 +112,15 @@ def _inside(segment) -> Callable[[Path], bool]:
     if segment.format == "folder":
         return lambda under: len(under.parts) == 1 and layer_number(under.name) is not None
     return _everything
+
+
+def _same_file(path: Path, here: Path) -> bool:
+    """Whether two paths that differ as text name one file: by case on a case-insensitive
+    disk (macOS's, Windows'), or a hard link."""
+    try:
+        return here.samefile(path)
+    except OSError:  # either is not there (yet): nothing of it to replace
+        return False
 
 
 def _nothing(under: Path) -> bool:
