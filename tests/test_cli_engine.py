@@ -42,7 +42,7 @@ def test_a_sessions_folder_that_is_a_file_is_one_error_at_the_start(tmp_path, ca
     file.write_bytes(b"")
     assert main(_serve(tmp_path, "--folder", str(file), "--port", "0")) == 1
     err = capfd.readouterr().err
-    assert err == f"inkloop engine: error: --folder {file}: not a folder\n"
+    assert err == f"inkloop engine: error: --folder {file}: is a file; give a folder\n"
 
 
 def test_an_engine_the_server_cannot_start_is_refused_with_why(training_folder, tmp_path):

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from inkloop._overwrite import make_out_folder
 from inkloop.engine._server import IDLE_TIMEOUT
 
 DEFAULT_PORT = 8790
@@ -111,11 +112,9 @@ def _port(text: str) -> int:
 
 def _writable_folder(folder: Path) -> Path:
     """``folder``, made if missing; ValueError if sessions could not write there."""
+    make_out_folder(folder, "--folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryDirectory(dir=folder).cleanup()  # as a session makes its own
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"--folder {folder}: not a folder") from None
     except OSError as error:
         raise ValueError(
             f"--folder {folder}: sessions cannot write there: {error.strerror}"
