@@ -105,9 +105,7 @@ class LoopSession(QObject):
             return True
         if self.whole_segment.keep_engine():
             return False
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+        self._end_engine()
         # also after a server could not be reached
         engine_settings = self.trained.next_settings(settings, self.settings)
         self.settings = settings  # the next try starts with them
@@ -202,11 +200,16 @@ class LoopSession(QObject):
             return False
         self.remote, self.ready = remote, False
         self.trained.forget()
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+        if self._end_engine():
             self._apply(self.generation, StateChanged(State.IDLE, self.state))  # start over
         return True
+
+    def _end_engine(self) -> bool:
+        """End the engine process, if there is one; whether there was."""
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+        return engine is not None
 
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind);
@@ -216,9 +219,7 @@ class LoopSession(QObject):
         self.labels.painter.accept_from = None
         self.overlay.stop()
         self.view.close()
-        if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+        self._end_engine()
 
     def prediction_layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none; an accept brush
