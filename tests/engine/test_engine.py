@@ -222,7 +222,7 @@ def test_a_failing_start_reports_and_keeps_the_engine_usable(segment, tmp_path, 
         assert "missing.pt: no such checkpoint file" in failed.message
         assert engine.state is State.IDLE
     (logged,) = [record for record in caplog.records if "failed" in record.getMessage()]
-    assert logged.levelno == logging.WARNING  # the user's file: one line, no traceback
+    assert logged.levelno == logging.INFO  # the user's file: one line, no traceback
     assert logged.exc_info is None
     assert logged.getMessage().endswith(f"failed: {missing}: no such checkpoint file")
 
@@ -324,5 +324,5 @@ def test_the_users_files_settings_or_disk_are_logged_in_one_line(caplog, error):
     with caplog.at_level(logging.INFO, "inkloop"):
         log_failure("inkloop engine: Save()", error)
     (logged,) = caplog.records
-    assert (logged.levelno, logged.exc_info) == (logging.WARNING, None)
+    assert (logged.levelno, logged.exc_info) == (logging.INFO, None)
     assert logged.getMessage() == f"inkloop engine: Save() failed: {error}"

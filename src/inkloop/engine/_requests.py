@@ -243,11 +243,12 @@ def error_message(error: Exception) -> str:
 
 
 def log_failure(what: str, error: Exception) -> None:
-    """Log that ``what`` failed: one line for an error of the user's labels, settings, files
-    or disk (its Failed event is the message they see), the traceback for anything else."""
+    """Log that ``what`` failed: an error of the user's labels, settings, files or disk in
+    one line at INFO (its Failed event is the message they see; a terminal would show it
+    twice), the traceback of anything else as an ERROR."""
     users = (LabelError, SegmentError, CheckpointError, ModelSettingsError, FileNotFoundError)
     disk = isinstance(error, OSError) and error.errno in DISK_ERRORS
     if isinstance(error, users) or disk:
-        log.warning("%s failed: %s", what, error_message(error))
+        log.info("%s failed: %s", what, error_message(error))
     else:
         log.error("%s failed", what, exc_info=error)
