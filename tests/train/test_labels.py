@@ -46,6 +46,15 @@ def test_validation_labels_are_never_sampled_nor_weighted():
     assert ink[30, 30] == pytest.approx(140 / 255)
 
 
+def test_ink_only_in_the_validation_region_says_so():
+    store = _store(validation=(0, 0, 100, 100))  # the stroke's rectangle; the ink-free stays
+    with pytest.raises(LabelError, match=r"^all the labelled ink is in the validation region"):
+        store.check_trainable()
+    store.update(np.zeros((100, 100), np.uint8), np.ones((100, 100), bool), (0, 0, 100, 100))
+    with pytest.raises(LabelError, match=r"^the labels hold no ink yet"):  # none anywhere
+        store.check_trainable()
+
+
 def test_update_moves_sampling_to_the_new_labels():
     store = _store()
     version = store.version

@@ -165,7 +165,19 @@ class LabelStore:
                 f"all {outside:,} ink pixels of {labels} lie outside the {supervised:,} pixels "
                 f"{mask} covers: is it inverted, or another segment's?"
             )
+        if self._validation_ink():
+            return (
+                "all the labelled ink is in the validation region, which training leaves out: "
+                "paint some ink outside it"
+            )
         return "the labels hold no ink yet: paint ink where you see it"
+
+    def _validation_ink(self) -> bool:
+        """Whether the validation region holds labelled ink."""
+        if self.validation is None:
+            return False
+        y0, x0, y1, x1 = self.validation
+        return bool(np.any((self.ink[y0:y1, x0:x1] >= INK_LEVEL) & self.supervised[y0:y1, x0:x1]))
 
     def ink_share(self) -> float:
         """Share of the trainable pixels labelled ink (0 with none labelled)."""
