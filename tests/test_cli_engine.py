@@ -3,12 +3,15 @@ start; an engine the server cannot start is refused with the reason, once authen
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
+from contextlib import contextmanager
 
 import pytest
 
 from inkloop.cli import main
+from inkloop.engine import _served
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
 from tests._engine import folder_labels, process_settings
@@ -45,10 +48,11 @@ def test_a_sessions_folder_that_is_a_file_is_one_error_at_the_start(tmp_path, ca
     assert err == f"inkloop engine: error: --folder {file}: is a file; give a folder\n"
 
 
-def test_an_engine_the_server_cannot_start_is_refused_with_why(training_folder, tmp_path):
-    unusable = tmp_path / "sessions"
-    unusable.write_bytes(b"")  # each session's folder would go in it
-    served = EngineServer([training_folder.parent], TOKEN, unusable, port=0)
+@contextmanager
+def _server(training_folder, sessions):
+    """A real engine server on 127.0.0.1 keeping its sessions in ``sessions``; yields a
+    function that connects with a token."""
+    served = EngineServer([training_folder.parent], TOKEN, sessions, port=0)
     thread = threading.Thread(target=served.serve_forever, daemon=True)
     thread.start()
     host, port = served.address
@@ -61,14 +65,45 @@ def test_an_engine_the_server_cannot_start_is_refused_with_why(training_folder, 
         )
 
     try:
+        yield connect
+    finally:
+        served.close()
+        thread.join(TIMEOUT)
+
+
+def test_an_engine_the_server_cannot_start_is_refused_with_why(training_folder, tmp_path):
+    unusable = tmp_path / "sessions"
+    unusable.write_bytes(b"")  # each session's folder would go in it
+    with _server(training_folder, unusable) as connect:
         why = r"refused: the server cannot start an engine: \[Errno 20\] Not a directory"
         with pytest.raises(RuntimeError, match=why):
             connect(TOKEN)
         with pytest.raises(RuntimeError, match="closed the connection before answering"):
             connect("guess")  # a stranger learns nothing
-    finally:
-        served.close()
-        thread.join(TIMEOUT)
+
+
+def test_an_engine_that_did_not_start_leaves_no_folder_behind(
+    training_folder, tmp_path, monkeypatch
+):
+    made, label_files = [], _served.LabelFiles
+
+    def kept_label_files(*args):
+        made.append(label_files(*args))
+        return made[-1]
+
+    def no_room(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_served, "LabelFiles", kept_label_files)
+    monkeypatch.setattr(_served, "spawn_child", no_room)
+    sessions = tmp_path / "sessions"
+    with (
+        _server(training_folder, sessions) as connect,
+        pytest.raises(RuntimeError, match="No space left on device"),
+    ):
+        connect(TOKEN)
+    assert list(sessions.iterdir()) == []
+    assert not made[0].folder.exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")

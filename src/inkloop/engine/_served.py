@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import socket
 import threading
 import time
@@ -45,13 +46,14 @@ class ServedSession:
         self.folder, self._forget = folder, forget
         self.client_silent, self.send_timeout = client_silent, send_timeout
         folder.mkdir(parents=True)
-        self.labels = LabelFiles(spawn.ink, spawn.supervised)
-        autosave = spawn.settings.autosave
-        settings = dataclasses.replace(spawn.settings, autosave=autosave and self.here(autosave))
-        spec = Spec(
-            spawn.segment, dict(spawn.open_options), self.labels.folder, spawn.torch_threads
-        )
-        self.child = spawn_child(spec, settings)
+        try:
+            self.labels = LabelFiles(spawn.ink, spawn.supervised)
+            self.child = self._spawn(spawn)
+        except BaseException:  # no room for the labels, no process: nothing left behind
+            if hasattr(self, "labels"):
+                self.labels.remove()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._state: StateChanged | None = None
@@ -60,6 +62,14 @@ class ServedSession:
         self.last_heard = time.monotonic()  # the last command, event, or client leaving
         self.child.reader = threading.Thread(target=self._forward_events, daemon=True)
         self.child.reader.start()
+
+    def _spawn(self, spawn: Spawn):
+        autosave = spawn.settings.autosave
+        settings = dataclasses.replace(spawn.settings, autosave=autosave and self.here(autosave))
+        spec = Spec(
+            spawn.segment, dict(spawn.open_options), self.labels.folder, spawn.torch_threads
+        )
+        return spawn_child(spec, settings)
 
     @property
     def alive(self) -> bool:
