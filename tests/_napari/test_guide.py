@@ -216,19 +216,23 @@ def test_a_hidden_prediction_is_accepted_neither_by_brush_nor_by_rectangle(
     said = messages(shown)
     assert len(said) == 2
     assert all("prediction hidden, not accepted" in message for message in said)
+    prediction.visible, prediction.opacity = True, 0.0  # shown, but nothing of it seen
+    assert painter.stamp_along([(20, 20)]) is None
+    assert not painter.canvas.codes.any()
+    assert len(messages(shown)) == 3
+    prediction.opacity = 0.5
 
-    prediction.visible = True
     guide.accept_button.click()
     prediction.visible = False  # hidden while the rectangle is drawn
     drag(viewer, [(4, 4), (30, 30)], qtbot)
     assert viewer.layers.selection.active is painter.layer
     assert len(viewer.layers[ACCEPT_LAYER].data) == 0
     assert not painter.canvas.codes.any()
-    assert len(messages(shown)) == 3
+    assert len(messages(shown)) == 4
 
     prediction.visible = True  # seen: accepted, by brush and by rectangle alike
     assert painter.stamp_along([(20, 20)]) is not None
     guide.accept_button.click()
     drag(viewer, [(34, 34), (60, 60)], qtbot)
     assert (painter.canvas.codes[36:58, 36:58] > 1).all()
-    assert len(messages(shown)) == 3
+    assert len(messages(shown)) == 4

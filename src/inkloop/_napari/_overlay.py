@@ -19,7 +19,7 @@ KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction a
 NOTHING_TO_ACCEPT = "no prediction to accept yet: click Finetune & preview first"
 HIDDEN_TO_ACCEPT = (  # the toast's one line begins with what happened
     f'prediction hidden, not accepted: show the "{PREDICTION_LAYER}" layer (its eye in the '
-    "layer list) to accept what it shows"
+    "layer list, an opacity above 0) to accept what it shows"
 )
 
 
@@ -56,12 +56,12 @@ class PredictionOverlay:
 
     def accepted_shown(self) -> PredictionLabels:
         """What an accept brush writes, read from the prediction the user sees; ValueError, in
-        the user's words, while none is shown (none yet, or its layer hidden)."""
+        the user's words, while none is shown (none yet, or its layer hidden or transparent)."""
         data = None if self.accepted is None else self.accepted.prediction
         layer = next((lay for lay in self.viewer.layers if lay.data is data), None)
         if layer is None:
             raise ValueError(NOTHING_TO_ACCEPT)
-        if not layer.visible:
+        if not layer.visible or layer.opacity == 0:
             raise ValueError(HIDDEN_TO_ACCEPT)
         return self.accepted
 
