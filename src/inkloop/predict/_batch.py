@@ -52,8 +52,8 @@ def plan_jobs(
     segments skipped because their output is already complete (it exists: outputs only
     appear under their name once whole). ``check(segment)``, if given, may refuse each opened
     segment (raise) before anything is made; so is an output that would replace what the run
-    reads: its segment's files or ``inputs`` (option -> file, as `refuse_inputs` takes them)."""
-    jobs, skipped, names = [], [], {}
+    reads: any segment's files or ``inputs`` (option -> file, as `refuse_inputs` takes them)."""
+    opened, outs, names = [], [], {}
     # absolute: workers started in another folder would read and write relative paths there
     out_dir = Path(out_dir).expanduser().resolve()
     for path in segments:  # every segment opens before anything is made
@@ -65,12 +65,17 @@ def plan_jobs(
             first, second = shown_location(path), shown_location(names[name])
             raise SegmentError(f"{first} and {second} are both segment {name!r}")
         names[name] = path
-        out = out_dir / f"{name}_prediction.{fmt}"
-        refuse_inputs(out, [segment], inputs)
+        opened.append(segment)
+        outs.append(out_dir / f"{name}_prediction.{fmt}")
+        # the --model file and its own segment, as it opens; then every segment of the batch
+        refuse_inputs(outs[-1], [segment], inputs)
+    refuse_inputs(outs, opened)  # one segment's output may be another's files
+    for out in outs:
         refuse_folder(out)
     make_out_folder(out_dir, "--out-dir")
-    for name, path in names.items():
-        out = prediction_output(out_dir / f"{name}_prediction.{fmt}")
+    jobs, skipped = [], []
+    for path, planned in zip(names.values(), outs, strict=True):
+        out = prediction_output(planned)
         path = path if is_url(path) else Path(path).expanduser().resolve()
         (skipped if out.exists() and not overwrite else jobs).append(Job(path, out))
     return jobs, skipped
