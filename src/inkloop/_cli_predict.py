@@ -170,14 +170,28 @@ def check_model_file(model: Path) -> None:
 def _segment_list(given: list[str], listing: Path | None) -> list[str]:
     segments = list(given)
     if listing is not None:
-        try:
-            lines = listing.read_text().splitlines()
-        except OSError as error:
-            raise ValueError(f"--segments-file {listing}: {error.strerror}") from None
+        lines = _listing_text(listing).splitlines()
         segments += [s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")]
     if not segments:
         raise ValueError("no segment given (name one, or --segments-file)")
     return segments
+
+
+def _listing_text(listing: Path) -> str:
+    """The text of a --segments-file; ValueError naming it where it cannot be read, or is
+    not text (bytes the text encoding cannot read, or NUL bytes, which no path holds: an
+    image, say)."""
+    try:
+        text = listing.read_text()
+    except OSError as error:
+        raise ValueError(f"--segments-file {listing}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\0" in text:
+        raise ValueError(
+            f"--segments-file {listing} is not a text file (it lists segments, one a line)"
+        )
+    return text
 
 
 def _evaluate(args) -> int:

@@ -4,6 +4,7 @@ whole). And the folder outputs go to, made or refused in one line."""
 
 from __future__ import annotations
 
+import errno
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -101,15 +102,20 @@ def refuse_folder(out: Path) -> None:
         )
 
 
-def make_out_folder(folder: Path, option: str) -> None:
-    """Make ``folder`` (and its parents) for outputs; ValueError naming ``option`` and the
-    folder where it is a file or cannot be made (a read-only disk, say)."""
+def make_out_folder(folder: Path, option: str = "") -> None:
+    """Make ``folder`` (and its parents) for outputs; ValueError naming ``option`` (if any)
+    and the folder where it is a file or cannot be made (a read-only disk, a parent that is
+    a file, say)."""
+    where = f"{option} {folder}".lstrip()
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{option} {folder}: is a file; give a folder")
+        raise ValueError(f"{where}: is a file; give a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ValueError(f"{option} {folder}: cannot make the folder ({error.strerror})") from None
+        why = error.strerror
+        if error.errno == errno.ENOTDIR:  # a parent is a file: say which
+            why = next((f"{p} is a file" for p in folder.parents if p.is_file()), why)
+        raise ValueError(f"{where}: cannot make the folder ({why})") from None
 
 
 def _segment_files(segment) -> list[tuple[Path, str, Callable[[Path], bool]]]:
