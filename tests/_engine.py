@@ -1,16 +1,21 @@
-"""An in-process Engine on the shared training segment, and predicates over its predictions."""
+"""An in-process Engine on the shared training segment, predicates over its predictions, and
+an engine process on an engine server, or bare connections to one."""
 
 from __future__ import annotations
+
+import socket
 
 import numpy as np
 
 from inkloop.engine import Engine, PredictionReady
+from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.settings import EngineSettings
 from tests._events import TIMEOUT, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
 BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
+TOKEN = "correct horse battery staple"  # the tests' engine servers ask for it
 
 
 def engine_for(segment, recorder, supervised=None, **settings) -> Engine:
@@ -36,6 +41,34 @@ def process_settings() -> EngineSettings:
     return EngineSettings(
         model=tiny_model(), train=tiny_training(), composition=FULL_RESOLUTION, tile=64
     )
+
+
+def server_address(server) -> str:
+    """An EngineServer's address as its clients name it: ``host:port``."""
+    host, port = server.address
+    return f"{host}:{port}"
+
+
+def remote_engine(server, folder, recorder, token=TOKEN) -> RemoteEngineProcess:
+    """An engine process on the engine server ``server`` for the segment ``folder`` (its ink,
+    its papyrus supervised), with `process_settings`."""
+    ink, supervised = folder_labels(folder)
+    return RemoteEngineProcess(
+        server_address(server), token, folder, ink, supervised, process_settings(), recorder
+    )
+
+
+def raw_socket(server) -> socket.socket:
+    """A bare connection to the engine server ``server``: for bytes no client sends."""
+    return socket.create_connection(server.address, timeout=TIMEOUT)
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server closed ``sock`` (a reset, when our bytes were left unread)."""
+    try:
+        return sock.recv(1 << 16) == b""
+    except ConnectionResetError:
+        return True
 
 
 def predictions(request=None):

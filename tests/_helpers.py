@@ -33,6 +33,9 @@ def best_threshold_f05(score: np.ndarray, truth: np.ndarray) -> float:
 
 TRAIN_SHAPE = (8, 96, 128)
 
+# `inkloop train` options for quick test runs: small patches and batches on the CPU, no bar
+FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+
 
 # the tests' tiles and patches are counted in image pixels: the model sees every one of them
 FULL_RESOLUTION = Composition(scale=1)

@@ -17,6 +17,7 @@ from inkloop.io import write_png
 #: the login /private/ asks for, as the community's data server asks for one
 LOGIN = ("registeredusers", "only")
 LAG_S = 1.0  # how long /lagging/ holds its answers, unless the test lets them go sooner
+NAME = "20240303000000"  # the served segment's name: a timestamp, as the data server's are
 
 
 class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):

@@ -12,7 +12,7 @@ import pytest
 import segmentation_models_pytorch  # noqa: F401  (isort: keep above inkloop)
 
 from inkloop.synthetic import SyntheticSegment, make_segment, write_segment
-from tests._helpers import TRAIN_SHAPE
+from tests._helpers import FAST, TRAIN_SHAPE
 
 SHAPE = (8, 64, 96)  # Z, H, W: small enough for fast tests, big enough for real structure
 
@@ -34,6 +34,16 @@ def training_folder(tmp_path_factory) -> Path:
     """A segment folder of TRAIN_SHAPE with mask and ink labels, shared read-only by tests."""
     out = tmp_path_factory.mktemp("training") / "20240101000000"
     return write_segment(out, TRAIN_SHAPE[1], TRAIN_SHAPE[2], TRAIN_SHAPE[0], seed=5)
+
+
+@pytest.fixture(scope="session")
+def model(training_folder, tmp_path_factory) -> Path:
+    """A checkpoint `inkloop train` wrote in 2 steps on ``training_folder``, shared read-only."""
+    from inkloop.cli import main
+
+    out = tmp_path_factory.mktemp("model") / "model.pt"
+    assert main(["train", str(training_folder), "--out", str(out), "--max-steps", "2", *FAST]) == 0
+    return out
 
 
 @pytest.fixture

@@ -16,17 +16,17 @@ def drag(viewer, points, qtbot):
     napari throttles mouse moves (5 ms), so each move is awaited until the viewer's cursor
     reached it, as a real mouse would deliver them.
     """
-    view = viewer.window._qt_viewer.canvas.view  # maps world (x, y) to canvas pixels
-    canvas = view.canvas
+    view = canvas(viewer).view  # maps world (x, y) to canvas pixels
+    scene_canvas = view.canvas
     positions = [
         tuple(np.rint(view.scene.transform.map((x, y))[:2]).astype(int)) for y, x in points
     ]
-    canvas.events.mouse_press(pos=positions[0], button=1, modifiers=())
+    scene_canvas.events.mouse_press(pos=positions[0], button=1, modifiers=())
     pressed = MouseEvent(type="mouse_press", pos=positions[0], button=1)
     for (y, x), position in zip(points[1:], positions[1:], strict=True):
-        canvas.events.mouse_move(pos=position, button=1, modifiers=(), press_event=pressed)
+        scene_canvas.events.mouse_move(pos=position, button=1, modifiers=(), press_event=pressed)
         qtbot.waitUntil(lambda y=y, x=x: _cursor_near(viewer, y, x), timeout=2000)
-    canvas.events.mouse_release(pos=positions[-1], button=1, modifiers=())
+    scene_canvas.events.mouse_release(pos=positions[-1], button=1, modifiers=())
 
 
 def _cursor_near(viewer, y, x) -> bool:
@@ -34,9 +34,16 @@ def _cursor_near(viewer, y, x) -> bool:
 
 
 def press(viewer, key: str) -> None:
-    handler = viewer.window._qt_viewer.canvas._key_map_handler
+    handler = canvas(viewer)._key_map_handler
     handler.press_key(key)
     handler.release_key(key)
+
+
+def canvas(viewer):
+    """The viewer's vispy canvas, where a person's mouse and keys arrive. napari 0.9 has no
+    public route to it (napari#4947): `Window.qt_viewer` warns that it goes, `_qt_viewer` is
+    private; this is where these helpers reach it."""
+    return viewer.window._qt_viewer.canvas
 
 
 def messages(since: int) -> list[str]:

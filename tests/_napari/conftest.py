@@ -33,6 +33,18 @@ def segment_widget(open_in_dock, segment_folder):
 
 
 @pytest.fixture
+def unlabelled_folder(tmp_path):
+    """A 6-layer 200 x 300 segment folder with no ink labels."""
+    return write_segment(tmp_path / "seg", 200, 300, 6, seed=3, truth_as_labels=False)
+
+
+@pytest.fixture
+def painting(open_in_dock, unlabelled_folder):
+    """``unlabelled_folder`` opened in a viewer's dock, its engine warming up: (viewer, widget)."""
+    return open_in_dock(unlabelled_folder, warm_engine=True)
+
+
+@pytest.fixture
 def loop_folder(tmp_path):
     depth, height, width = LOOP_SHAPE
     return write_segment(

@@ -1,0 +1,32 @@
+"""The engine tests' shared fixtures: the training segment, and an engine server serving it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from inkloop.engine._server import EngineServer
+from inkloop.io import open_segment
+from tests._engine import TOKEN
+from tests._events import TIMEOUT
+
+
+@pytest.fixture
+def segment(training_folder):
+    """The shared training segment, opened."""
+    return open_segment(training_folder)
+
+
+@pytest.fixture(scope="module")
+def server(training_folder, tmp_path_factory):
+    """An engine server on 127.0.0.1 that serves the training segment's folder, asking for
+    `TOKEN`."""
+    served = EngineServer(
+        [training_folder.parent], TOKEN, tmp_path_factory.mktemp("sessions"), port=0
+    )
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    yield served
+    served.close()
+    thread.join(TIMEOUT)
