@@ -35,8 +35,8 @@ def build_model(config: ModelConfig, device="cpu"):
     from inkloop.shallow import drop_unused_stages
 
     config = resolve_encoder(config, device)
-    check_encoder(config.encoder)
     in_channels = 2 * config.z_stem if config.z_stem else config.in_channels
+    check_encoder(config.encoder, depth=config.encoder_depth, in_channels=in_channels)
     unet = smp.Unet(
         encoder_name=config.encoder,
         encoder_weights=None,
@@ -101,9 +101,15 @@ def resolve_encoder(config: ModelConfig, device="cpu") -> ModelConfig:
     return replace(config, encoder=default_encoder(device))
 
 
-def check_encoder(name: str) -> None:
-    """smp encoders by name, any timm model with a feature pyramid as ``tu-<name>``, or
-    ``auto``; a ModelSettingsError that suggests the nearest names otherwise."""
+def check_encoder(
+    name: str,
+    *,
+    depth: int = ModelConfig().encoder_depth,
+    in_channels: int = ModelConfig.in_channels,
+) -> None:
+    """smp encoders by name, any timm model smp can make a UNet of ``depth`` stages of as
+    ``tu-<name>``, or ``auto``; a ModelSettingsError that suggests the nearest names, or says
+    why the timm model cannot be a UNet's, otherwise."""
     import segmentation_models_pytorch as smp
     import timm
 
@@ -111,7 +117,7 @@ def check_encoder(name: str) -> None:
     if name == AUTO_ENCODER or name in smp_names:
         return
     if name.startswith("tu-") and timm.is_model(name[3:]):
-        _check_pyramid(name)
+        _check_pyramid(name, depth, in_channels)
         return
     if not name.startswith("tu-") and timm.is_model(name):
         close = [f"tu-{name}"]  # a timm model, named without the prefix smp wants
@@ -124,23 +130,40 @@ def check_encoder(name: str) -> None:
     )
 
 
-def _check_pyramid(name: str) -> None:
-    """ModelSettingsError if smp cannot make a UNet of the timm encoder ``name``: a ViT, say,
-    whose features all have one scale. Built on the meta device: no memory, a tenth of a
-    second."""
+@functools.cache  # per process: a model is built again for every prediction
+def _check_pyramid(name: str, depth: int, in_channels: int) -> None:
+    """ModelSettingsError if smp cannot make a UNet of ``depth`` stages of the timm encoder
+    ``name``, found as `build_model` would find it: the encoder built, then run as
+    `drop_unused_stages` runs it. On the meta device, which computes shapes only: no memory,
+    a tenth of a second; what fails there fails on a real device too (every timm family
+    tried, all of whose failures were the shapes')."""
     import segmentation_models_pytorch as smp
     import torch
 
+    from inkloop.shallow import drop_unused_stages
+
     try:
         with torch.device("meta"):
-            smp.encoders.get_encoder(name, weights=None)
+            encoder = smp.encoders.get_encoder(
+                name, in_channels=in_channels, depth=depth, weights=None
+            )
+            drop_unused_stages(encoder, in_channels, depth)
+    except NotImplementedError:  # (a RuntimeError) an op the meta device lacks: the probe's
+        return  # limit, not the encoder's; the real build, which follows, tells
     except ValueError as error:  # smp: "Unsupported model downsampling pattern."
-        raise ModelSettingsError(
-            f"encoder {name!r} cannot be a UNet's: it has no feature pyramid of stages at "
-            f"scales 2, 4, 8... (smp: {error}); use a convolutional one, e.g. tu-resnet10t"
-        ) from None
-    except Exception:  # some cannot be built on the meta device: the real build will tell
+        why = f"it has no feature pyramid of stages at scales 2, 4, 8... (smp: {error})"
+    except IndexError:  # timm: a feature stage past its last asked for (NesT has three)
+        why = f"it has fewer than the {depth} feature stages of a UNet of depth {depth}"
+    except (AssertionError, RuntimeError) as error:
+        # timm asserts the one input size it takes (Swin, NesT) or sizes its windows divide
+        # (MaxViT), and tables of a fixed size fail to broadcast (CoAtNet, Hiera): a UNet is
+        # fed patches of any size
+        why = f"it takes only some input sizes ({error})"
+    else:
         return
+    raise ModelSettingsError(
+        f"encoder {name!r} cannot be a UNet's: {why}; use a convolutional one, e.g. tu-resnet10t"
+    )
 
 
 def check_cuda_graphs(device) -> None:
