@@ -2,7 +2,7 @@
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
-from inkloop.io._label_images import read_label_image
+from inkloop.io._label_images import ink_levels, label_arrays, mask_values, read_label_image
 from inkloop.io._labels import (
     autosaved_labels,
     initial_labels,
@@ -56,13 +56,16 @@ __all__ = [
     "detect_format",
     "in_package_data",
     "initial_labels",
+    "ink_levels",
     "is_prediction_file",
     "is_prediction_pyramid",
     "is_url",
+    "label_arrays",
     "label_paths",
     "labels_from_prediction",
     "load_labels",
     "local_folder",
+    "mask_values",
     "open_segment",
     "prediction_kind",
     "prediction_levels",

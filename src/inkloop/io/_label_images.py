@@ -46,49 +46,100 @@ def decode_label_image(path: Path, *, ink: bool) -> np.ndarray:
     """A label image's pixels as ink (uint8) or a mask (bool); see `read_label_image`."""
     grey = read_image(path, grey=True)
     if not ink:
-        return grey > 0
-    if grey.dtype.kind == "f":
-        return _float_ink(path, grey)
-    if grey.dtype == np.bool_:
-        return grey.astype(np.uint8) * 255
+        return mask_values(grey)
     _refuse_label_codes(path, grey)
-    if grey.max(initial=0) == 1:  # a binary mask, the other common convention: 1 is full ink
-        log.warning("%s: ink labels of 0 and 1: read 1 as ink (255)", path)
-        return grey.astype(np.uint8) * 255
-    if grey.dtype == np.uint8:
-        return grey
-    low, high = int(grey.min(initial=0)), int(grey.max(initial=0))
-    if low < 0:
-        raise SegmentError(f"{path}: ink labels must not be negative, found {low}..{high}")
-    if high <= 255:  # 8-bit values in a wider file (0/255 saved as 16-bit, say)
-        return grey.astype(np.uint8)
-    # 16-bit label images, also in a wider file: keep the top 8 bits
-    full = 65535 if high <= 65535 else np.iinfo(grey.dtype).max
-    return (grey.astype(np.float64) * (255 / full)).astype(np.uint8)
+    return ink_levels(grey, path, binary_bytes=True)
 
 
-def _float_ink(path: Path, grey: np.ndarray) -> np.ndarray:
-    low, high = float(grey.min()), float(grey.max())
+def ink_levels(
+    values: np.ndarray, where: str | Path | None = None, *, binary_bytes: bool = False
+) -> np.ndarray:
+    """Ink labels as inkloop keeps them, uint8 (255 = ink, grey = soft), from the ways people
+    give them, in files or arrays: uint8 as it is (not copied); bool, or integers of 0 and 1
+    (a binary mask, said in the log): 1 = ink; floats within 0..1 (1 = ink); other integers by
+    their values up to 255, else their top 8 bits (16-bit labels).
+
+    ``binary_bytes``: a uint8 image of 0 and 1 is a binary mask too (files; inkloop's own
+    arrays are uint8 0..255, and a patch of soft labels may top out at 1). Raises SegmentError,
+    starting with ``where`` (a file) if given, for values none of these rules reads.
+    """
+    values = np.asarray(values)
+    if values.dtype == np.uint8 and not (binary_bytes and values.max(initial=0) == 1):
+        return values
+    prefix = f"{where}: " if where is not None else ""
+    if values.dtype == np.bool_:
+        return values.view(np.uint8) * np.uint8(255)
+    if values.dtype.kind == "f":
+        return _float_ink(values, prefix)
+    if values.dtype.kind not in "ui":
+        raise SegmentError(f"{prefix}ink labels must be numbers or bool, not {values.dtype}")
+    return _integer_ink(values, prefix)
+
+
+def _float_ink(values: np.ndarray, prefix: str) -> np.ndarray:
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
     if not 0 <= low <= high <= 1:  # NaN fails too
         raise SegmentError(
-            f"{path}: float ink labels must lie within 0..1 (1 = ink), found {low:g}..{high:g}"
+            f"{prefix}float ink labels must lie within 0..1 (1 = ink), found {low:g}..{high:g}"
         )
-    return (grey * 255 + 0.5).astype(np.uint8)
+    return (values * 255 + 0.5).astype(np.uint8)
+
+
+def _integer_ink(values: np.ndarray, prefix: str) -> np.ndarray:
+    low, high = int(values.min(initial=0)), int(values.max(initial=0))
+    if low < 0:
+        raise SegmentError(f"{prefix}ink labels must not be negative, found {low}..{high}")
+    if high == _TOP_LABEL_CODE:  # scaled as 16-bit levels they would be no ink at all
+        raise SegmentError(
+            f'{prefix}ink labels topping out at 256 look like the "ink labels" layer\'s label '
+            "codes (0 unlabelled, 1 no ink, up to 256 full ink), not ink levels (0..255): "
+            "inkloop.brush.decode_labels splits them into ink and supervision"
+        )
+    if high == 1:  # a binary mask, the other common convention: 1 is full ink
+        log.warning("%sink labels of 0 and 1: read 1 as ink (255)", prefix)
+        return (values == 1).view(np.uint8) * np.uint8(255)
+    if high <= 255:  # 8-bit values in a wider type (0/255 saved as 16-bit, say)
+        return values.astype(np.uint8)
+    # 16-bit label images, also in a wider type: keep the top 8 bits
+    full = 65535 if high <= 65535 else np.iinfo(values.dtype).max
+    return (values.astype(np.float64) * (255 / full)).astype(np.uint8)
+
+
+def mask_values(values: np.ndarray) -> np.ndarray:
+    """A supervision (or papyrus) mask as bool, non-zero = True; bool as it is (not copied)."""
+    values = np.asarray(values)
+    return values if values.dtype == np.bool_ else values > 0
+
+
+def label_arrays(ink, supervised, shape: tuple[int, int] | None = None):
+    """Ink (uint8, `ink_levels`) and supervision (bool, `mask_values`) arrays given to
+    inkloop, checked to be H x W alike, and the segment's ``shape`` if given. uint8 ink and
+    bool supervision come back as given (not copied). Raises ValueError (or SegmentError)."""
+    ink, supervised = np.asarray(ink), np.asarray(supervised)
+    if ink.ndim != 2:
+        raise ValueError(f"labels must be an H x W array, not {ink.shape}")
+    if supervised.shape != ink.shape:
+        raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
+    if shape is not None and ink.shape != tuple(shape):
+        raise ValueError(f"labels {ink.shape} do not match the segment's {tuple(shape)}")
+    return ink_levels(ink), mask_values(supervised)
 
 
 def _refuse_label_codes(path: Path, grey: np.ndarray) -> None:
     """Refuse what napari's own writer makes of the "ink labels" layer: its codes (0
     unlabelled, 1 no ink, up to 256 full ink) as uint32 (napari widens smaller labels to
-    that), which read as ink levels would teach faint ink where "no ink" was painted. A
-    16-bit image topping out at 256 is those codes too; other wide integers (an int32 mask
+    that), which read as ink levels would teach faint ink where "no ink" was painted. An
+    integer image topping out at 256 is those codes too; other wide integers (an int32 mask
     from another tool) are read by their values."""
+    if grey.dtype.kind not in "ui":
+        return
     high = int(grey.max(initial=0))
     napari_codes = grey.dtype == np.uint32 and high <= _TOP_LABEL_CODE
-    if not (napari_codes or (grey.dtype == np.uint16 and high == _TOP_LABEL_CODE)):
+    if not (napari_codes or high == _TOP_LABEL_CODE):
         return
-    values = "uint32 pixels up to 256" if napari_codes else "16-bit pixels up to 256"
+    bits = "uint32" if napari_codes else f"{grey.dtype.itemsize * 8}-bit"
     raise SegmentError(
-        f'{path}: {values} look like the "ink labels" layer saved by napari\'s own writer '
-        '(its label codes, not ink levels): save that layer with the "Ink Loop" file type '
-        "in napari's Save dialog, or with the dock's Save labels"
+        f'{path}: {bits} pixels up to 256 look like the "ink labels" layer saved by napari\'s '
+        'own writer (its label codes, not ink levels): save that layer with the "Ink Loop" '
+        "file type in napari's Save dialog, or with the dock's Save labels"
     )

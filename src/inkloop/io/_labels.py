@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io._images import image_text
-from inkloop.io._label_images import INK_LEVEL, read_label_image
+from inkloop.io._label_images import INK_LEVEL, label_arrays, read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
 from inkloop.io._write import atomic_path, encode_png
 
@@ -21,20 +21,22 @@ PAINTED = {"inkloop": "painted labels"}
 def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):
     """Write ink labels and their supervision mask as a pair: both are encoded into temporary
     files, then renamed into place one after the other, so a full disk or a crash while
-    encoding (seconds for a whole segment) never leaves new ink beside an old mask."""
+    encoding (seconds for a whole segment) never leaves new ink beside an old mask. The
+    arrays are read as `inkloop.io.ink_levels` says (uint8, bool, floats within 0..1, ...);
+    labels it cannot read raise before any file is touched."""
+    ink, supervised = label_arrays(ink, supervised)
     ink_path = Path(ink_path)
     supervision_path = supervision_path_for(ink_path)
     with atomic_path(supervision_path) as supervision_tmp, atomic_path(ink_path) as ink_tmp:
-        encode_png(ink_tmp, np.asarray(ink, np.uint8), PAINTED)
-        encode_png(supervision_tmp, np.asarray(supervised, bool).astype(np.uint8) * 255)
+        encode_png(ink_tmp, ink, PAINTED)
+        encode_png(supervision_tmp, supervised.view(np.uint8) * np.uint8(255))
     return ink_path, supervision_path
 
 
 def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: bool = False):
-    """Write ``segment``'s label files beside it (or its autosave copies)."""
-    shape = tuple(segment.shape[1:])
-    if ink.shape != shape or supervised.shape != shape:
-        raise ValueError(f"labels {ink.shape} do not match the segment's {shape}")
+    """Write ``segment``'s label files beside it (or its autosave copies); labels not of the
+    segment's size, or that `write_label_files` cannot read, raise ValueError."""
+    ink, supervised = label_arrays(ink, supervised, segment.shape[1:])
     return write_label_files(label_paths(segment, autosave=autosave)[0], ink, supervised)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from inkloop.boxes import check_box
 from inkloop.compose import padded_window
-from inkloop.io._label_images import INK_LEVEL
+from inkloop.io._label_images import INK_LEVEL, ink_levels, label_arrays, mask_values
 from inkloop.train._shared import SharedArrays
 
 CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
@@ -24,6 +24,10 @@ class LabelError(ValueError):
 class LabelStore:
     """Ink labels (uint8 H x W, 255 = ink) and supervision (bool H x W) with sampling counts.
 
+    Labels and updates are given as `inkloop.io.ink_levels` and `mask_values` read them (uint8
+    and bool are kept as given, not copied); ``shape``, the segment's H x W, refuses labels of
+    another size.
+
     ``validation`` (y0, x0, y1, x1) is the validation region: its labels are kept for scoring
     but never sampled or used by the loss. ``sources`` names the files the labels came from
     (``labels_file``, ``supervision_file``, as `inkloop.io.load_labels` returns them) for the
@@ -33,13 +37,12 @@ class LabelStore:
     """
 
     def __init__(
-        self, ink: np.ndarray, supervised: np.ndarray, validation=None, sources=None
+        self, ink: np.ndarray, supervised: np.ndarray, validation=None, sources=None, *, shape=None
     ) -> None:
-        if ink.shape != supervised.shape or ink.ndim != 2:
-            raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
+        ink, supervised = label_arrays(ink, supervised, shape)
         self.shape = ink.shape
-        self.ink = np.ascontiguousarray(ink, np.uint8)
-        self.supervised = np.ascontiguousarray(supervised, bool)
+        self.ink = np.ascontiguousarray(ink)
+        self.supervised = np.ascontiguousarray(supervised)
         self.trainable = self.supervised.copy()
         self.sources = dict(sources or {})
         self.validation = None
@@ -113,8 +116,10 @@ class LabelStore:
     def update(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1) with these patches."""
         y0, x0, y1, x1 = check_box(bbox, self.shape, "label box")
+        ink, supervised = np.asarray(ink), np.asarray(supervised)
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
+        ink, supervised = ink_levels(ink), mask_values(supervised)
         with self._locked():
             for ink_array, supervised_array in (self.ink, self.supervised), *self._given:
                 ink_array[y0:y1, x0:x1] = ink
@@ -169,6 +174,12 @@ class LabelStore:
             return (
                 "all the labelled ink is in the validation region, which training leaves out: "
                 "paint some ink outside it"
+            )
+        faint = int(np.count_nonzero((self.ink > 0) & self.trainable))
+        if faint:
+            return (
+                f"the labels hold no ink yet: all {faint:,} inked pixels are fainter than half "
+                f"strength (below {INK_LEVEL} of 255), too faint to count as ink"
             )
         return "the labels hold no ink yet: paint ink where you see it"
 
