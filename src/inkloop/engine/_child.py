@@ -79,6 +79,14 @@ class ChildHandle:
         except OSError as error:  # it died: the reader reports that
             log.warning("inkloop engine process: %r not delivered: %s", command, error)
 
+    def reap(self) -> None:
+        """Once its events pipe has ended: wait for the process (soon: the pipe closes when
+        it ends) and close both pipes."""
+        self.process.join()
+        self.events.close()
+        with self.lock:
+            self.commands.close()
+
 
 class Outbox:
     """The child's end of the events pipe, shared by the engine worker and wait threads."""
@@ -122,8 +130,8 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
     threading.Thread(target=_read_commands, args=args, daemon=True).start()
     try:
         engine, applied = _setup(spec, settings, outbox)
-    except Exception as error:
-        log.exception("inkloop engine process: set-up failed")
+    except Exception as error:  # a user's (a missing segment) in one line, a bug's traceback
+        log_failure("inkloop engine process: set-up", error)
         outbox.send(SetupFailed(f"the training process could not start: {error}"))
         return
     set_up.set()

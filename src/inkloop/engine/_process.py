@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -54,8 +55,10 @@ class EngineProcess(CommandMethods):
         torch_threads: int | None = None,
         open_options: dict | None = None,
     ) -> None:
-        """``open_options``: keywords for `inkloop.io.open_segment` in the child;
-        ``torch_threads``: default one less than the cores, so a GUI keeps one."""
+        """``segment_path``: the segment's path or URL, which the child opens (a Segment
+        cannot cross to it: TypeError); ``open_options``: keywords for
+        `inkloop.io.open_segment` in the child; ``torch_threads``: default one less than the
+        cores, so a GUI keeps one. Dropped unclosed, it ends its child as `close` does."""
         if ink.shape != supervised.shape or ink.ndim != 2:
             raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
         self.settings = settings or EngineSettings()
@@ -72,11 +75,14 @@ class EngineProcess(CommandMethods):
         self._last_checkpoint: str | None = None
         self._closed = False
         self._ender: threading.Thread | None = None  # ends the child once closed
+        location = segment_location(segment_path, type(self).__name__)
         self._labels = LabelFiles(ink, supervised)
-        self._remove_labels = weakref.finalize(self, self._labels.remove)
+        # closed, or dropped unclosed (at the latest when Python exits): the child ends
+        self._cleanup = _Cleanup(self._labels)
+        self._end = weakref.finalize(self, self._cleanup.start)
         threads = torch_threads or max(1, usable_cpus() - 1)
         options = dict(open_options or {})
-        self._spec = Spec(str(segment_path), options, self._labels.folder, threads)
+        self._spec = Spec(location, options, self._labels.folder, threads)
         self._spawn(self.settings)
 
     @property
@@ -113,21 +119,23 @@ class EngineProcess(CommandMethods):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the commands sent so far are handled and no run is under way; False if
-        ``timeout`` passed first. True at once if the child has died."""
+        ``timeout`` passed first. True if the child has died, once the listeners were told."""
         child, token = self._child, next(self._tokens)
-        if not child.alive:
-            return True
-        with self._changed:
-            self._waits[token] = None
-        child.send(c.Wait(token, timeout))
+        if child.alive:
+            with self._changed:
+                self._waits[token] = None
+            child.send(c.Wait(token, timeout))
 
-        def answered() -> bool:
-            return self._waits[token] is not None or not child.alive
+            def answered() -> bool:
+                return self._waits[token] is not None or not child.alive
 
-        with self._changed:
-            self._changed.wait_for(answered, timeout)
-            answer = self._waits.pop(token)
-        return answer if answer is not None else not child.alive
+            with self._changed:
+                self._changed.wait_for(answered, timeout)
+                answer = self._waits.pop(token)
+            if answer is not None:  # the events before it were handed out before it
+                return answer
+        with self._lock:  # a child's end is reported under it: the news comes first
+            return not child.alive
 
     def close(self) -> None:
         """Stop training and end the child process and the reader thread (idempotent), in a
@@ -138,18 +146,16 @@ class EngineProcess(CommandMethods):
                 return
             self._closed = True
             self._announcer.listeners.clear()
-            # not a daemon: an interpreter exiting now still lets the child save and end
-            args = (self._end_child, self._remove_labels)
-            self._ender = threading.Thread(target=_end, args=args, name="inkloop-engine-end")
-            self._ender.start()
+            self._ender = self._end()
 
     def join(self, timeout: float | None = None) -> bool:
         """After `close`, wait until the child process and the threads here have ended;
         False if ``timeout`` passed first."""
-        if self._ender is None:
+        if not self._closed:
             raise RuntimeError("join() waits for an engine being closed: close() it first")
-        self._ender.join(timeout)
-        return not self._ender.is_alive()
+        if self._ender is not None:  # else it ended at once, as Python was exiting
+            self._ender.join(timeout)
+        return self._ender is None or not self._ender.is_alive()
 
     def __enter__(self) -> EngineProcess:
         return self
@@ -177,13 +183,13 @@ class EngineProcess(CommandMethods):
 
     def _spawn(self, settings: EngineSettings) -> None:
         child = self._start_child(settings)
+        # with only a weak reference to this proxy: one dropped unclosed ends its child
+        args = (weakref.ref(self), child)
         child.reader = threading.Thread(
-            target=self._read, args=(child,), name="inkloop-engine-events", daemon=True
+            target=_read, args=args, name="inkloop-engine-events", daemon=True
         )
         child.reader.start()
-        self._child = child
-        # a proxy nobody closed still ends its child (at the latest when Python exits)
-        self._end_child = weakref.finalize(self, end_child, child)
+        self._child = self._cleanup.child = child
 
     def _start_child(self, settings: EngineSettings) -> ChildHandle:
         """A running engine child: spawned here (an engine server connects to one instead)."""
@@ -191,28 +197,19 @@ class EngineProcess(CommandMethods):
 
     def _respawn(self) -> None:
         """A new child for a dead one: last checkpoint, current labels (called under _lock)."""
-        self._end_child()
+        end_child(self._child)
         init = Path(self._last_checkpoint) if self._last_checkpoint else self.settings.init
         self._spawn(replace(self.settings, init=init))
         for update in self._labels.unapplied():
             self._child.send(update)
         self._announcer.set_state(State.IDLE)
 
-    def _read(self, child: ChildHandle) -> None:
-        """The reader thread: events to listeners until EOF, then report an unexpected end."""
-        while True:
-            try:
-                message = child.events.recv()
-            except (EOFError, OSError):
-                break
-            self._receive(child, message)
-        child.process.join()  # the pipe closes when the process ends: this returns soon
-        child.events.close()
-        with child.lock:
-            child.commands.close()
+    def _child_ended(self, child: ChildHandle) -> None:
+        """``child`` has ended: report it if nobody asked it to (under _lock, which `wait`
+        takes before it returns for a dead child)."""
         with self._lock:
             with self._changed:
-                child.alive = False
+                child.alive = False  # first: a listener told of the end may start a new child
                 self._changed.notify_all()
             if not child.ending:
                 self._report_end(child)
@@ -245,7 +242,53 @@ class EngineProcess(CommandMethods):
         self._announcer.set_state(State.FAILED)
 
 
-def _end(*finalizers: weakref.finalize) -> None:
-    """End the child, then remove the label files it reads at set-up."""
-    for finalizer in finalizers:
-        finalizer()
+def segment_location(segment_path, engine: str) -> str:
+    """``segment_path`` (a path or URL) as the child opens it; TypeError for anything else."""
+    if isinstance(segment_path, (str, os.PathLike)):
+        return str(segment_path)
+    raise TypeError(
+        f"{engine} takes the segment's path or URL, not a {type(segment_path).__name__}: "
+        "its process opens the segment itself (open_options takes z_start, z_count, reverse)"
+    )
+
+
+def _read(proxy: weakref.ref, child: ChildHandle) -> None:
+    """The reader thread: events to the proxy until EOF, then its end. It holds the proxy
+    only while handing it one message, so that a proxy dropped unclosed can be collected."""
+    while True:
+        try:
+            message = child.events.recv()
+        except (EOFError, OSError):
+            break
+        if (owner := proxy()) is not None:
+            owner._receive(child, message)
+        owner = None
+    child.reap()
+    if (owner := proxy()) is not None:
+        owner._child_ended(child)
+    else:
+        child.alive = False
+
+
+class _Cleanup:
+    """Ends a proxy's current child, then removes the label files it reads at set-up."""
+
+    def __init__(self, labels: LabelFiles) -> None:
+        self.labels = labels
+        self.child: ChildHandle | None = None  # none yet if the first could not start
+
+    def start(self) -> threading.Thread | None:
+        """End in a thread of its own (the child may finish its set-up or save first), not a
+        daemon: an interpreter exiting then still lets the child save and end. At once with
+        no child, or once Python is exiting, which would no longer wait for a new thread."""
+        if self.child is None or not threading.main_thread().is_alive():
+            self.run()
+            return None
+        thread = threading.Thread(target=self.run, name="inkloop-engine-end")
+        thread.start()
+        return thread
+
+    def run(self) -> None:
+        if self.child is not None:
+            end_child(self.child)
+        self.labels.remove()

@@ -15,13 +15,14 @@ import dataclasses
 import logging
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 
 from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, State
-from inkloop.engine._process import EngineProcess
+from inkloop.engine._process import EngineProcess, segment_location
 from inkloop.engine._sockets import hang_up, limit_waits
 from inkloop.engine._wire import (
     Fetch,
@@ -74,8 +75,10 @@ class RemoteEngineProcess(EngineProcess):
         self._token, self.session = token, None
         self._fetch_to: dict[str, Path] = {}  # checkpoint name -> where it goes here
         self._fetched: dict[int, object] = {}  # fetch request -> Fetched or Failed
+        self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
         self._path_map = kw.pop("path_map", None)
-        super().__init__(map_path(str(segment_path), self._path_map), ink, supervised, *args, **kw)
+        location = segment_location(segment_path, type(self).__name__)
+        super().__init__(map_path(location, self._path_map), ink, supervised, *args, **kw)
 
     def _start_child(self, settings) -> ChildHandle:
         connection = SocketConnection.connect(self.address)
@@ -138,6 +141,16 @@ class RemoteEngineProcess(EngineProcess):
             self._fetch_to[path.name] = path
         super().save(path)
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """`EngineProcess.wait`, and until the checkpoints saved so far are fetched here (or
+        their Failed told)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not super().wait(timeout):
+            return False
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._copying, left)
+
     def fetch(self, remote: str, local: Path, timeout: float = FETCH_TIMEOUT) -> Path:
         """Copy the session's file ``remote`` (a checkpoint the server wrote) to ``local``
         here, written whole or not at all. RuntimeError if the server cannot send it."""
@@ -169,6 +182,8 @@ class RemoteEngineProcess(EngineProcess):
                 local = self._fetch_to.pop(Path(message.path).name, None)
             if local is not None:  # told once fetched; not on the reader thread, which
                 self._last_checkpoint = message.path  # must read the answer
+                with self._changed:  # before the Waited that follows it is read
+                    self._copying += 1
                 args = (message, local)
                 threading.Thread(target=self._fetch_saved, args=args, daemon=True).start()
                 return
@@ -179,8 +194,12 @@ class RemoteEngineProcess(EngineProcess):
             self.fetch(saved.path, local)
         except (RuntimeError, OSError) as error:
             self._announcer.emit(Failed(f"the model was saved on the server only: {error}"))
-            return
-        self._announcer.emit(CheckpointSaved(str(local), saved.step))
+        else:
+            self._announcer.emit(CheckpointSaved(str(local), saved.step))
+        finally:
+            with self._changed:
+                self._copying -= 1
+                self._changed.notify_all()
 
     def _report_end(self, child: ChildHandle) -> None:
         host, port = self.address

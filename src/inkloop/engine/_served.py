@@ -183,10 +183,7 @@ class ServedSession:
                 if isinstance(message, StateChanged):
                     self._state = message
                 self._send(message)
-        self.child.process.join()  # the pipe closes when the process ends: this returns soon
-        self.child.events.close()
-        with self.child.lock:
-            self.child.commands.close()
+        self.child.reap()
         self.child.alive = False
         self.labels.remove()  # the session ends with its engine: nothing respawns from them
         with self._send_lock:

@@ -24,9 +24,11 @@ class RemoteTarget:
         if not self.token:
             raise ValueError("the engine server's token is empty")
 
-    def engine(self, segment_path, ink, supervised, settings, on_event) -> RemoteEngineProcess:
-        """A RemoteEngineProcess on this server (RuntimeError if it cannot be reached or
-        refuses)."""
+    def engine(
+        self, segment_path, ink, supervised, settings=None, on_event=None, **options
+    ) -> RemoteEngineProcess:
+        """A RemoteEngineProcess on this server, with EngineProcess's arguments and defaults
+        (RuntimeError if it cannot be reached or refuses)."""
         return RemoteEngineProcess(
             self.address,
             self.token,
@@ -36,4 +38,5 @@ class RemoteTarget:
             settings,
             on_event,
             path_map=self.path_map,
+            **options,
         )
