@@ -47,7 +47,8 @@ class CommandMethods:
         """Queue predicting the whole segment into ``out`` (PNG, TIFF or zarr; ``fmt`` "png",
         "tif" or "zarr" sets its suffix); ValueError now if ``out`` cannot be written.
 
-        SegmentProgress events follow, then SegmentPredicted (or Failed). It uses the weights
+        SegmentProgress events follow, then SegmentPredicted (or Failed: also where ``out``
+        would replace a file of the segment, its layers, mask or labels). It uses the weights
         of its start and runs while training does not: asked for during training, it starts
         once training is paused or stopped, and it waits again while training is resumed.
         Commands are applied between its blocks; `cancel` ends it with a Notice.
@@ -84,5 +85,6 @@ class CommandMethods:
         return request
 
     def save(self, path: str | Path) -> None:
-        """Queue writing a checkpoint of the current weights; CheckpointSaved follows."""
+        """Queue writing a checkpoint of the current weights; CheckpointSaved follows (Failed
+        where ``path`` would replace a file of the segment)."""
         self._submit(c.Save(Path(path)))

@@ -13,6 +13,12 @@ from pathlib import Path
 import numpy as np
 
 
+class RequestError(ValueError):
+    """What a request asks cannot be done (a region off the segment, an output that would
+    replace a file the session reads, a model with nothing learnt): the caller's to fix, told
+    in its Failed event, not a bug of the engine's."""
+
+
 @dataclass(frozen=True)
 class Command:
     """Any engine command."""

@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -28,11 +29,16 @@ from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
 log = logging.getLogger(__name__)
+CLOSED = "the engine is closed"
 
 
 class Engine(CommandMethods):
     """Finetune a model on a segment's labels in the background and predict regions on demand
-    (the `EngineSurface`, in a thread of this process)."""
+    (the `EngineSurface`, in a thread of this process).
+
+    ``segment``: a Segment, or its path or URL (opened with `inkloop.io.open_segment`).
+    RequestError (a ValueError) if ``settings.autosave`` is a file the session reads.
+    """
 
     def __init__(
         self,
@@ -42,9 +48,15 @@ class Engine(CommandMethods):
         settings: EngineSettings | None = None,
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
+        if isinstance(segment, str | Path):
+            from inkloop.io import open_segment
+
+            segment = open_segment(segment)
         settings = settings or EngineSettings()
         labels = LabelStore(ink, supervised, settings.validation, sources=settings.provenance)
         self._session = session = Session(segment, labels, settings)
+        if settings.autosave is not None:  # refused now, not at the first autosave
+            session.refuse_output(settings.autosave)
         if on_event:
             session.listeners.append(on_event)
         self._commands: queue.Queue = queue.Queue()
@@ -56,7 +68,8 @@ class Engine(CommandMethods):
         self._requests = 0
         self._pending = 0  # commands sent but not handled yet
         self._thread: threading.Thread | None = None
-        self._closing = False
+        self._closing = False  # the worker ends (it took Close)
+        self._closed = False  # closed: no more commands
 
     segment = property(lambda self: self._session.segment)
     labels = property(lambda self: self._session.labels)
@@ -77,12 +90,15 @@ class Engine(CommandMethods):
 
     def submit(self, command: c.Command) -> None:
         """Queue ``command`` (what the request methods do). Raises TypeError for a command the
-        engine does not know, and LabelError for a Start whose labels cannot train."""
+        engine does not know, LabelError for a Start whose labels cannot train, and
+        RuntimeError once the engine is closed."""
         if type(command) not in self._handlers:
             raise TypeError(f"the engine has no command {type(command).__name__}")
+        self._refuse_closed()
         if isinstance(command, c.Start):
             self.labels.check_trainable()
-        self._send(command)
+        if not self._send(command):  # closed meanwhile
+            raise RuntimeError(CLOSED)
 
     _submit = submit
 
@@ -93,6 +109,7 @@ class Engine(CommandMethods):
     def update_labels(self, ink: np.ndarray, supervised: np.ndarray, bbox) -> None:
         """Replace the labels inside ``bbox`` = (y0, x0, y1, x1); used from the next batch on
         (and the preview refreshes there first)."""
+        self._refuse_closed()
         self.labels.update(ink, supervised, bbox)
         self._predictions.preview_schedule.stroke = tuple(int(v) for v in bbox)
 
@@ -107,6 +124,8 @@ class Engine(CommandMethods):
         passed first. Previews are not waited for."""
 
         def done() -> bool:
+            if self._closed and self._thread is None:
+                return True  # nothing more will be handled
             busy = self._pending or self._predictions.busy
             return not busy and not self.state.running
 
@@ -114,13 +133,22 @@ class Engine(CommandMethods):
             return self._session.changed.wait_for(done, timeout)
 
     def close(self) -> None:
-        """Stop training, finish queued commands and end the worker thread."""
-        if self._thread is None:
+        """Stop training, finish queued commands and end the worker thread (idempotent); any
+        request after raises RuntimeError."""
+        with self._session.changed:
+            if self._closed:
+                return
+            thread = self._thread
+            if thread is not None:
+                self._send(c.Stop())
+                self._commands.put(c.Close())
+            self._closed = True
+        if thread is None:
             return
-        self._send(c.Stop())
-        self._commands.put(c.Close())
-        self._thread.join()
-        self._thread = None
+        thread.join()
+        with self._session.changed:
+            self._thread = None
+            self._session.changed.notify_all()
         if self.trainer is not None:
             self.trainer.close()
 
@@ -150,7 +178,7 @@ class Engine(CommandMethods):
 
     def _predict(self, command: c.Predict) -> None:
         if not self._predictions.predict(command):
-            self._send(command)  # a command cut in: finish after it
+            self._send(command)  # a command cut in: finish after it (dropped once closed)
 
     def _number(self) -> int:
         self._requests += 1
@@ -159,13 +187,23 @@ class Engine(CommandMethods):
     def _is_closing(self) -> bool:
         return self._closing
 
-    def _send(self, command: c.Command) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="inkloop-engine", daemon=True)
-            self._thread.start()
+    def _refuse_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError(CLOSED)
+
+    def _send(self, command: c.Command) -> bool:
+        """Queue ``command`` for the worker (started if need be); False once closed."""
         with self._session.changed:
+            if self._closed:
+                return False
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._work, name="inkloop-engine", daemon=True
+                )
+                self._thread.start()
             self._pending += 1
-        self._commands.put(command)
+            self._commands.put(command)
+        return True
 
     def _work(self) -> None:
         while not self._closing:

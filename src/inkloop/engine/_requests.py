@@ -21,6 +21,7 @@ from inkloop.engine._commands import (
     PredictSegment,
     Preview,
     Rank,
+    RequestError,
 )
 from inkloop.engine._events import Failed, Notice, OrderChecked, Ranked
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
@@ -29,6 +30,7 @@ from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
 from inkloop.io import SegmentError
 from inkloop.model import ModelSettingsError, all_cores
+from inkloop.predict import check_region
 from inkloop.train import LabelError
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,8 @@ class Predictions:
 
     def predict(self, command: Predict) -> bool:
         """Emit the region's prediction tile by tile; False if a waiting command cut it short."""
-        session, request, region = self.session, command.request, command.region
+        session, request = self.session, command.request
+        region = checked_region(command.region, session.segment)
         predictor, step = session.predictor(), session.trainer.step_count
         interrupt = _UnlessPredicts(self.commands)
         events = stream_events(
@@ -77,6 +80,8 @@ class Predictions:
         return not interrupt.cut
 
     def preview(self, command: Preview) -> None:
+        if command.region is not None:
+            checked_region(command.region, self.session.segment)
         self.preview_schedule.aim(command.request, command.region, command.every)
         if command.region is None:
             return
@@ -106,6 +111,7 @@ class Predictions:
         self.preview_schedule.aim(None, None, 0.0)
 
     def predict_segment(self, command: PredictSegment) -> None:
+        self.session.refuse_output(command.out)
         with self.session.changed:
             self.jobs.append(SegmentJob(command.request, Path(command.out), command.tta))
         if self.session.training:
@@ -204,15 +210,16 @@ class Predictions:
         )
 
     def _require_trained(self) -> None:
-        """ValueError while the model has learnt nothing: its doubt and its ink are noise."""
+        """RequestError while the model has learnt nothing: its doubt and its ink are noise."""
         if self.session.ensure_trainer().step_count == 0:
-            raise ValueError(
+            raise RequestError(
                 "the model has not been trained yet: click Finetune & preview first, "
                 "or load a model"
             )
 
     def compose(self, command: Compose) -> None:
         session = self.session
+        checked_region(command.region, session.segment)
         trainer = session.ensure_trainer()
         session.emit(compose_region(trainer, session.segment, command.region, command.request))
 
@@ -237,6 +244,14 @@ class _UnlessPredicts(Interrupt):
         return self.cut
 
 
+def checked_region(region, segment) -> tuple[int, int, int, int]:
+    """``region`` as ints; RequestError if it is empty or reaches off ``segment``."""
+    try:
+        return check_region(region, segment.shape[1:])
+    except ValueError as error:
+        raise RequestError(str(error)) from None
+
+
 def error_message(error: Exception) -> str:
     """What a Failed event says about ``error``."""
     return str(error) or type(error).__name__
@@ -246,7 +261,14 @@ def log_failure(what: str, error: Exception) -> None:
     """Log that ``what`` failed: an error of the user's labels, settings, files or disk in
     one line at INFO (its Failed event is the message they see; a terminal would show it
     twice), the traceback of anything else as an ERROR."""
-    users = (LabelError, SegmentError, CheckpointError, ModelSettingsError, FileNotFoundError)
+    users = (
+        LabelError,
+        SegmentError,
+        CheckpointError,
+        ModelSettingsError,
+        RequestError,
+        FileNotFoundError,
+    )
     disk = isinstance(error, OSError) and error.errno in DISK_ERRORS
     if isinstance(error, users) or disk:
         log.info("%s failed: %s", what, error_message(error))

@@ -3,9 +3,13 @@ settings, the model being trained, the state, and the listeners it tells."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from inkloop._overwrite import refuse_inputs
 from inkloop.engine._build import build_trainer, predictor_for, resolve_run
+from inkloop.engine._commands import RequestError
 from inkloop.engine._events import ModelBuilt, State
 from inkloop.engine._surface import Announcer
 from inkloop.settings import EngineSettings
@@ -22,6 +26,15 @@ class Session(Announcer):
         self.mask = None if segment.mask is None else np.asarray(segment.mask)
         self.trainer = None  # built by the first start, prepare, predict or preview
         self._graph = (None, -1, None)  # (trainer, step, its inference graph at that step)
+
+    def refuse_output(self, out: Path) -> None:
+        """RequestError if writing ``out`` would replace or remove what the session reads: a
+        file of its segment (layers, mask, labels, rounds; `refuse_inputs`, the rule of the
+        command line). The ``init`` checkpoint may be replaced: training continues from it."""
+        try:
+            refuse_inputs(out, [self.segment])
+        except ValueError as error:
+            raise RequestError(str(error)) from None
 
     @property
     def training(self) -> bool:

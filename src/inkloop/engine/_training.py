@@ -61,7 +61,9 @@ class Training:
             self.autosave()
 
     def save(self, path: Path, autosave: bool = False) -> None:
+        """Write a checkpoint to ``path``; RequestError if it is a file the session reads."""
         session = self.session
+        session.refuse_output(path)
         trainer = session.ensure_trainer()
         provenance = checkpoint_provenance(session.settings, session.segment, session.labels)
         save_checkpoint(path, trainer.checkpoint(provenance))
