@@ -26,7 +26,7 @@ from inkloop.engine import (
     StepDone,
 )
 from inkloop.engine._child import CHILD_NICENESS
-from inkloop.io import read_image
+from inkloop.io import SegmentError, read_image
 from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
 from tests._engine import BIG, folder_labels, process_settings
@@ -98,6 +98,16 @@ def test_label_updates_reach_the_child(shared):
     assert proxy.wait(TIMEOUT)
     with pytest.raises(ValueError, match="does not match its box"):
         proxy.update_labels(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool), (0, 0, 8, 8))
+    with pytest.raises(SegmentError, match=r"float ink labels must lie within 0\.\.1"):
+        proxy.update_labels(np.full((4, 4), 255.0), np.ones((4, 4), bool), (0, 0, 4, 4))
+
+
+def test_labels_no_rule_reads_are_refused_before_a_child_starts(training_folder):
+    ink, supervised = folder_labels(training_folder)
+    with pytest.raises(SegmentError, match=r"float ink labels must lie within 0\.\.1"):
+        EngineProcess(training_folder, ink.astype(np.float32), supervised)  # 0..255 floats
+    with pytest.raises(ValueError, match="must be an H x W array"):
+        EngineProcess(training_folder, ink[None], supervised[None])
 
 
 def test_batch_workers_of_the_child_train_on_the_labels_sent_to_it(training_folder):

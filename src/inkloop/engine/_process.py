@@ -28,6 +28,7 @@ from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._surface import Announcer
+from inkloop.io import ink_levels, label_arrays, mask_values
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,7 @@ class EngineProcess(CommandMethods):
         cannot cross to it: TypeError); ``open_options``: keywords for
         `inkloop.io.open_segment` in the child; ``torch_threads``: default one less than the
         cores, so a GUI keeps one. Dropped unclosed, it ends its child as `close` does."""
-        if ink.shape != supervised.shape or ink.ndim != 2:
-            raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
+        ink, supervised = label_arrays(ink, supervised)
         self.settings = settings or EngineSettings()
         self._announcer = Announcer()
         if on_event:
@@ -113,7 +113,7 @@ class EngineProcess(CommandMethods):
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
         # copies: the caller may go on painting into its arrays
-        ink, supervised = np.array(ink, np.uint8), np.array(supervised, bool)
+        ink, supervised = np.array(ink_levels(ink)), np.array(mask_values(supervised))
         with self._lock:  # numbered in the order sent, also against a respawn's replay
             self._submit(self._labels.record(bbox, ink, supervised))
 
