@@ -7,6 +7,7 @@ import signal
 from contextlib import contextmanager
 
 from inkloop._cpus import usable_cpus
+from inkloop._spawn import main_hidden
 
 log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"  # a local cluster is reachable from this machine only
@@ -64,7 +65,8 @@ def local_cluster(workers: int, device: str = "auto"):
     # many-thread workers); ours run one task at a time, so torch gets the worker's cores.
     # It must be set before the worker process starts: OpenMP reads it once, at load.
     threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
-    with dask.config.set(threads):
+    # the cluster starts its workers (spawned by their nannies) before it returns
+    with dask.config.set(threads), main_hidden():
         return SpecCluster(workers=specs, scheduler=scheduler, silence_logs=logging.ERROR)
 
 
