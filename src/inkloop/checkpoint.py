@@ -25,6 +25,7 @@ class Checkpoint:
 
     ``normalisation`` is the range measured on the training segment (prediction on another
     segment measures its own with the same percentiles); ``provenance`` summarises the labels.
+    ``source``: the file it was loaded from (None if it was made in memory).
     """
 
     model: ModelConfig
@@ -37,12 +38,35 @@ class Checkpoint:
     train: TrainConfig | None = None
     logit_offset: float = 0.0  # subtracted from the logits: see Trainer.logit_offset
     layers: tuple[int, ...] = ()  # file numbers of the window's layers (`model_window`)
+    source: Path | None = field(default=None, repr=False, compare=False)
 
     def build(self):
-        """The model with these weights, in eval mode, on the CPU."""
+        """The model with these weights, in eval mode, on the CPU; CheckpointError if they do
+        not fit the model it records."""
         model = build_model(self.model)
-        model.load_state_dict(_without_dropped_modules(self.state_dict, model))
+        weights = _without_dropped_modules(self.state_dict, model)
+        if misfit := _misfit(weights, model.state_dict()):
+            where = self.source or "the checkpoint"
+            raise CheckpointMisfitError(
+                f"{where}: its weights do not fit its recorded model "
+                f"({self.model.encoder} encoder): {misfit}"
+            )
+        model.load_state_dict(weights)
         return model.eval()
+
+
+def _misfit(weights: dict, expected: dict) -> str:
+    """How ``weights`` differ from a model's ``expected`` state dict ("" if they fit), with
+    the first name of each kind."""
+    missing = expected.keys() - weights.keys()
+    unexpected = weights.keys() - expected.keys()
+    shaped = {k for k in expected.keys() & weights.keys() if expected[k].shape != weights[k].shape}
+    kinds = ((missing, "missing"), (unexpected, "not in the model"), (shaped, "of another shape"))
+    return ", ".join(
+        f"{len(names)} weights {kind} ({min(names)}{', ...' if len(names) > 1 else ''})"
+        for names, kind in kinds
+        if names
+    )
 
 
 def _without_dropped_modules(state_dict: dict, model) -> dict:
@@ -106,6 +130,11 @@ class CheckpointError(ValueError):
     """A file that is not a checkpoint this inkloop can read."""
 
 
+class CheckpointMisfitError(CheckpointError, RuntimeError):
+    """Weights that do not fit the model their checkpoint records (a RuntimeError too, as
+    torch's strict load raised before this was checked)."""
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled)."""
     import torch
@@ -128,12 +157,12 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"{path}: checkpoint version {payload['version']} is newer than inkloop"
         )
     try:
-        return _checkpoint(payload)
+        return _checkpoint(payload, path)
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: a damaged inkloop checkpoint ({error!r})") from error
 
 
-def _checkpoint(payload: dict) -> Checkpoint:
+def _checkpoint(payload: dict, source: Path) -> Checkpoint:
     return Checkpoint(
         model=ModelConfig.from_dict(payload["model"]),
         # checkpoints from before `scale` existed were trained at full resolution
@@ -146,6 +175,7 @@ def _checkpoint(payload: dict) -> Checkpoint:
         train=TrainConfig.from_dict(payload["train"]) if payload.get("train") else None,
         logit_offset=float(payload.get("logit_offset", 0.0)),  # 0 before calibration existed
         layers=tuple(int(n) for n in payload.get("layers", ())),  # () before they were kept
+        source=source,
     )
 
 

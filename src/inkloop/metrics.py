@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from inkloop.io._label_images import INK_LEVEL, ink_levels, mask_values
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -29,7 +31,11 @@ def scores(
 ) -> Scores:
     """Scores at one threshold over the supervised pixels (all pixels if ``supervised`` is None).
 
-    ``ink`` is a 0..1 float or uint8 (255 = ink) map; soft labels count as ink from 0.5 up.
+    ``probability``: floats within 0..1, or uint8 0..255 as a prediction image stores them
+    (read as /255, like `inkloop.io.read_prediction`), or bool; other types raise TypeError,
+    and floats outside 0..1 (or NaN) on the pixels scored ValueError. ``ink``: what
+    `inkloop.io.ink_levels` reads (uint8 with 255 = ink, bool, 0/1, floats within 0..1, ...);
+    soft labels count as ink from half strength up.
     """
     return _scores_at(*_flatten(probability, ink, supervised), np.array([threshold]))[0]
 
@@ -63,15 +69,32 @@ def chance_scores(ink: np.ndarray, supervised: np.ndarray | None = None) -> Scor
 
 
 def _flatten(probability, ink, supervised):
-    probability = np.asarray(probability, np.float32)
-    ink = np.asarray(ink)
+    """The scored pixels' probabilities (float32 0..1) and truth (bool), both flat."""
+    probability, ink = np.asarray(probability), ink_levels(ink)
     if probability.shape != ink.shape:
         raise ValueError(f"prediction {probability.shape} and labels {ink.shape} differ in shape")
-    truth = ink >= (128 if ink.dtype == np.uint8 else 0.5)
-    if supervised is None:
-        return probability.ravel(), truth.ravel()
-    supervised = np.asarray(supervised, bool)
-    return probability[supervised], truth[supervised]
+    truth = ink >= INK_LEVEL
+    if supervised is not None:
+        scored = mask_values(supervised)
+        probability, truth = probability[scored], truth[scored]
+    return _probabilities(probability.ravel()), truth.ravel()
+
+
+def _probabilities(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32 0..1: uint8 /255, bool as 0 and 1, floats checked."""
+    if values.dtype == np.uint8:
+        return values.astype(np.float32) / 255
+    if values.dtype == np.bool_:
+        return values.astype(np.float32)
+    if values.dtype.kind != "f":
+        raise TypeError(
+            f"prediction of type {values.dtype}: expected floats within 0..1, uint8 0..255 "
+            "(read as /255) or bool"
+        )
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if not 0 <= low <= high <= 1:  # NaN fails too
+        raise ValueError(f"prediction must lie within 0..1, found {low:g}..{high:g}")
+    return values.astype(np.float32, copy=False)
 
 
 def _scores_at(probability: np.ndarray, truth: np.ndarray, thresholds: np.ndarray):

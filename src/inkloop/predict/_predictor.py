@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +44,8 @@ class Predictor(TravellingModel):
     (`Trainer.logit_offset`), so that p = 0.5 is where ink becomes likelier than not.
     The model runs where its weights are, in inference mode, in mixed precision where the
     hardware has it (`inkloop.model.autocast`: bf16 on CPUs with bf16 instructions too).
+    The ``segment`` of `from_checkpoint`, `stream` and `predict_region`: a Segment, or its
+    path or URL (opened with `inkloop.io.open_segment`: open it once for many regions).
     """
 
     def __init__(
@@ -86,16 +89,22 @@ class Predictor(TravellingModel):
     def from_checkpoint(
         cls, checkpoint, segment, *, device="auto", mask=None, z_start=None, **options
     ) -> Predictor:
-        """Load ``checkpoint`` for ``segment`` as an `inference_graph`, reading the layers it
-        was trained on, or its window moved to ``z_start`` (`model_window`); normalisation is
-        measured on this segment with the checkpoint's percentiles (``mask``: the papyrus
-        mask, if it is already in memory). The model goes to ``device``, and to
-        ``device_request`` (default: ``device``) in a process it is sent to."""
+        """Load ``checkpoint`` (a Checkpoint, or its file) for ``segment`` as an
+        `inference_graph`, reading the layers it was trained on, or its window moved to
+        ``z_start`` (`model_window`); normalisation is measured on this segment with the
+        checkpoint's percentiles (``mask``: the papyrus mask, if it is already in memory).
+        The model goes to ``device``, and to ``device_request`` (default: ``device``) in a
+        process it is sent to."""
         import torch
 
         from inkloop.compose import sample_normalisation
         from inkloop.model import pick_device
 
+        if isinstance(checkpoint, str | Path):
+            from inkloop.checkpoint import load_checkpoint
+
+            checkpoint = load_checkpoint(checkpoint)
+        segment = _opened(segment)
         composition = model_window(checkpoint, segment, z_start)
         normalisation = sample_normalisation(
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
@@ -127,6 +136,7 @@ class Predictor(TravellingModel):
         skipped and pixels off papyrus stay 0. Stops between batches once ``should_stop()``.
         The last update of a pixel holds its final value.
         """
+        segment = _opened(segment)
         for blend, boxes, done, total in self._blend(segment, region, mask, should_stop):
             yield RegionUpdate(*_changed(blend, boxes, mask), done, total)
 
@@ -139,6 +149,7 @@ class Predictor(TravellingModel):
 
     def predict_region(self, segment, region, mask: np.ndarray | None = None) -> np.ndarray:
         """The blended probability over ``region`` (float32, region-sized, 0 off papyrus)."""
+        segment = _opened(segment)
         region = check_region(region, segment.shape[1:])
         blend = Blend(region, self.tile, self.overlap)
         for blend, *_ in self._blend(segment, region, mask):  # noqa: B007 (the last one)
@@ -234,6 +245,15 @@ class Predictor(TravellingModel):
         finally:
             self.model.train(training)
         return torch.sigmoid(logits - self.logit_offset).cpu().numpy()
+
+
+def _opened(segment):
+    """``segment``, opened if it is a path or URL."""
+    if isinstance(segment, str | Path):
+        from inkloop.io import open_segment
+
+        return open_segment(segment)
+    return segment
 
 
 def _chunks(items: list, size: int) -> list[list]:
