@@ -129,6 +129,16 @@ def test_engine_opens_a_segment_given_by_path(segment_folder):
         assert engine.mask is not None
 
 
+def test_labels_of_another_size_than_the_segment_are_refused(segment_folder):
+    ink, supervised = folder_labels(segment_folder)
+    height, width = ink.shape
+    with pytest.raises(ValueError, match=rf"labels \(32, {width}\) do not match the segment's"):
+        Engine(segment_folder, ink[:32], supervised[:32], process_settings())
+    padded = np.pad(ink, 8), np.pad(supervised, 8)
+    with pytest.raises(ValueError, match=rf"match the segment's \({height}, {width}\)"):
+        Engine(segment_folder, *padded, process_settings())
+
+
 @pytest.mark.parametrize("ask", ["predict", "preview", "compose"])
 def test_a_region_off_the_segment_is_one_line(segment_folder, caplog, ask):
     recorder = Recorder()

@@ -53,7 +53,9 @@ class Engine(CommandMethods):
 
             segment = open_segment(segment)
         settings = settings or EngineSettings()
-        labels = LabelStore(ink, supervised, settings.validation, sources=settings.provenance)
+        labels = LabelStore(
+            ink, supervised, settings.validation, settings.provenance, shape=segment.shape[1:]
+        )
         self._session = session = Session(segment, labels, settings)
         if settings.autosave is not None:  # refused now, not at the first autosave
             session.refuse_output(settings.autosave)
