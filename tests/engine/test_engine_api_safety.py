@@ -14,6 +14,7 @@ from inkloop.engine import (
     EngineProcess,
     Failed,
     SegmentPredicted,
+    _jobs,
 )
 from inkloop.engine._requests import log_failure
 from inkloop.io import checkpoint_path, open_segment
@@ -152,6 +153,18 @@ def test_a_region_off_the_segment_is_one_line(segment_folder, caplog, ask):
     (record,) = [r for r in caplog.records if "failed" in r.getMessage()]
     assert record.levelno == logging.INFO
     assert record.exc_info is None
+
+
+def test_a_composition_too_large_to_show_is_one_line(segment_folder, caplog, monkeypatch):
+    monkeypatch.setattr(_jobs, "MAX_COMPOSE", 16)  # the test segment is far below 2048²
+    recorder = Recorder()
+    caplog.set_level(logging.INFO, logger="inkloop.engine")
+    with engine_for(open_segment(segment_folder), recorder) as engine:
+        engine.compose((0, 0, 32, 32))
+        assert engine.wait(TIMEOUT)
+    (failed,) = of_kind(Failed, recorder.events)
+    assert "is larger than 16 x 16 pixels" in failed.message
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_a_value_error_of_the_engines_own_keeps_its_traceback(caplog):

@@ -50,7 +50,7 @@ def test_an_untrained_model_neither_ranks_nor_checks_the_stack(training_folder):
         failed = recorder.wait_for(lambda es: len(of_kind(Failed, es)) == 2)
     failures = of_kind(Failed, failed)
     assert {f.request for f in failures} == requests
-    assert all("has not been trained yet: click Finetune & preview" in f.message for f in failures)
+    assert all("has not been trained yet: train it first" in f.message for f in failures)
     assert not of_kind(Ranked, recorder.events)  # its doubt would be noise
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.engine._commands import RequestError
 from inkloop.engine._events import Composed, Notice, SegmentPredicted, SegmentProgress
 
 MAX_COMPOSE = 2048  # pixels per side of a composed region (C float32 channels cross a pipe)
@@ -89,7 +90,7 @@ def compose_region(trainer, segment, region, request: int) -> Composed:
     y0, x0, y1, x1 = region = check_region(region, segment.shape[1:])
     if (y1 - y0) * (x1 - x0) > MAX_COMPOSE**2:
         side = MAX_COMPOSE
-        raise ValueError(f"region {region} is larger than {side} x {side} pixels; choose less")
+        raise RequestError(f"region {region} is larger than {side} x {side} pixels; choose less")
     composition, depth = trainer.composition, segment.shape[0]
     raw = segment.read(composition.layer_indices(depth), slice(y0, y1), slice(x0, x1))
     layers = torch.from_numpy(trainer.normalisation.apply(raw))

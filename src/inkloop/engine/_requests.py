@@ -213,8 +213,8 @@ class Predictions:
         """RequestError while the model has learnt nothing: its doubt and its ink are noise."""
         if self.session.ensure_trainer().step_count == 0:
             raise RequestError(
-                "the model has not been trained yet: click Finetune & preview first, "
-                "or load a model"
+                "the model has not been trained yet: train it first (Finetune & preview "
+                "in the dock), or load a model"
             )
 
     def compose(self, command: Compose) -> None:
