@@ -15,7 +15,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from inkloop.engine._events import Event, Failed, State
 from inkloop.engine._requests import Predictions, error_message, log_failure
 from inkloop.engine._session import Session
 from inkloop.engine._training import Training
+from inkloop.io import as_segment
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
@@ -48,10 +48,7 @@ class Engine(CommandMethods):
         settings: EngineSettings | None = None,
         on_event: Callable[[Event], None] | None = None,
     ) -> None:
-        if isinstance(segment, str | Path):
-            from inkloop.io import open_segment
-
-            segment = open_segment(segment)
+        segment = as_segment(segment)
         settings = settings or EngineSettings()
         labels = LabelStore(
             ink, supervised, settings.validation, settings.provenance, shape=segment.shape[1:]

@@ -20,7 +20,7 @@ from inkloop.io._sample import (
     sample_truth_path,
     truth_path,
 )
-from inkloop.io._segment import Segment, open_segment
+from inkloop.io._segment import Segment, as_segment, open_segment
 from inkloop.io._sidefiles import (
     DEFAULT_PREDICTION_FORMAT,
     PREDICTION_FORMATS,
@@ -49,6 +49,7 @@ __all__ = [
     "PREDICTION_FORMATS",
     "Segment",
     "SegmentError",
+    "as_segment",
     "atomic_path",
     "autosaved_labels",
     "check_writable",

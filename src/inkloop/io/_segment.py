@@ -93,6 +93,11 @@ class Segment:
         return self.volume.dtype
 
 
+def as_segment(segment: Segment | str | Path) -> Segment:
+    """``segment`` itself, or opened (`open_segment`) if it is a path or URL."""
+    return open_segment(segment) if isinstance(segment, str | Path) else segment
+
+
 def open_segment(
     path: str | Path,
     *,

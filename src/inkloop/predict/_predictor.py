@@ -12,6 +12,7 @@ import numpy as np
 
 from inkloop.boxes import union_box
 from inkloop.compose import Composition, Normalisation, compose_channels, read_patches
+from inkloop.io import as_segment
 from inkloop.model import autocast
 from inkloop.predict._graph import inference_graph
 from inkloop.predict._memory import ForwardGate
@@ -104,7 +105,7 @@ class Predictor(TravellingModel):
             from inkloop.checkpoint import load_checkpoint
 
             checkpoint = load_checkpoint(checkpoint)
-        segment = _opened(segment)
+        segment = as_segment(segment)
         composition = model_window(checkpoint, segment, z_start)
         normalisation = sample_normalisation(
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
@@ -136,7 +137,7 @@ class Predictor(TravellingModel):
         skipped and pixels off papyrus stay 0. Stops between batches once ``should_stop()``.
         The last update of a pixel holds its final value.
         """
-        segment = _opened(segment)
+        segment = as_segment(segment)
         for blend, boxes, done, total in self._blend(segment, region, mask, should_stop):
             yield RegionUpdate(*_changed(blend, boxes, mask), done, total)
 
@@ -149,7 +150,7 @@ class Predictor(TravellingModel):
 
     def predict_region(self, segment, region, mask: np.ndarray | None = None) -> np.ndarray:
         """The blended probability over ``region`` (float32, region-sized, 0 off papyrus)."""
-        segment = _opened(segment)
+        segment = as_segment(segment)
         region = check_region(region, segment.shape[1:])
         blend = Blend(region, self.tile, self.overlap)
         for blend, *_ in self._blend(segment, region, mask):  # noqa: B007 (the last one)
@@ -245,15 +246,6 @@ class Predictor(TravellingModel):
         finally:
             self.model.train(training)
         return torch.sigmoid(logits - self.logit_offset).cpu().numpy()
-
-
-def _opened(segment):
-    """``segment``, opened if it is a path or URL."""
-    if isinstance(segment, str | Path):
-        from inkloop.io import open_segment
-
-        return open_segment(segment)
-    return segment
 
 
 def _chunks(items: list, size: int) -> list[list]:
