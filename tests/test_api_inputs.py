@@ -16,6 +16,7 @@ from inkloop.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from inkloop.cli import main
 from inkloop.compose import Composition, Normalisation
 from inkloop.io import open_segment
 from inkloop.metrics import best_scores, chance_scores, scores
@@ -94,7 +95,9 @@ def test_segments_and_checkpoints_may_be_given_as_paths(training_folder, tiny_ch
     np.testing.assert_array_equal(update.probability, expected)
 
 
-def test_weights_that_do_not_fit_the_recorded_model_are_one_error(tiny_checkpoint, tmp_path):
+def test_weights_that_do_not_fit_the_recorded_model_are_one_error(
+    tiny_checkpoint, tmp_path, capsys
+):
     payload = torch.load(tiny_checkpoint, weights_only=True)
     payload["model"]["decoder_channels"] = [8, 8, 8]  # the file edited: its weights are another's
     edited = tmp_path / "edited.pt"
@@ -106,3 +109,6 @@ def test_weights_that_do_not_fit_the_recorded_model_are_one_error(tiny_checkpoin
         load_checkpoint(edited).build()
     with pytest.raises(CheckpointError, match=message):
         describe_checkpoint(edited)
+    named_otherwise = edited.rename(tmp_path / "edited.bin")  # `info` reads any file it can
+    assert main(["info", str(named_otherwise)]) == 1
+    assert "its weights do not fit its recorded model" in capsys.readouterr().err

@@ -68,12 +68,12 @@ def _info(args) -> int:
 def _described(path: Path) -> dict:
     """The checkpoint at ``path`` described; a file of another ending that is none is
     neither a segment nor a checkpoint, and says what was expected."""
-    from inkloop.checkpoint import CheckpointError, describe_checkpoint
+    from inkloop.checkpoint import CheckpointError, CheckpointMisfitError, describe_checkpoint
 
     try:
         return describe_checkpoint(path)
-    except CheckpointError:
-        if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+    except CheckpointError as error:
+        if path.suffix.lower() in CHECKPOINT_SUFFIXES or isinstance(error, CheckpointMisfitError):
             raise
         raise CheckpointError(
             f"{path}: neither a segment nor an inkloop checkpoint (expected a folder of layers, "
