@@ -21,31 +21,29 @@ def train_to_file(
     ink,
     supervised,
     settings: EngineSettings,
-    out: Path,
+    out: str | Path,
     *,
-    rounds: Path | None = None,
+    rounds: str | Path | None = None,
     accepted_pixels: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Train until the run's limit (or Ctrl+C), then write the checkpoint to ``out`` and,
     with ``rounds``, append its round there (``accepted_pixels``: labels taken from a model).
 
     Returns a summary: steps, final loss, validation scores, whether it was interrupted, the
     round's number. Raises ValueError or LabelError before training if the settings or labels
-    cannot train, RuntimeError if training failed (the last good weights are still written to
-    ``out`` first). A run that made no step writes nothing: ``out`` keeps what it held.
+    cannot train, or ``out`` exists (unless ``overwrite``, or it is the ``settings.init``
+    checkpoint, continued in place); RuntimeError if training failed (the last good weights
+    are still written to ``out`` first). A run that made no step writes nothing. Ctrl+C (a
+    notebook's interrupt) stops the run after its step and writes it, then raises
+    KeyboardInterrupt so that a loop or cell stops too (`_terminal.as_command`: returns).
     """
-    from inkloop._overwrite import refuse_inputs
-    from inkloop.engine import resolve_run
-    from inkloop.io import check_writable
-    from inkloop.model import pick_device
+    from inkloop._terminal import in_command
 
-    if out.is_dir():  # fail now, not after an hour of training
-        raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
-    refuse_inputs(out, [segment], {"--init": settings.init})
-    check_writable(out)
-    pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
-    resolve_run(settings, segment)  # so does a bad --init or z-window
+    out = Path(out).expanduser()
+    rounds = None if rounds is None else Path(rounds).expanduser()
+    _check_training(segment, settings, out, overwrite)
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
     try:
         with (
@@ -56,7 +54,9 @@ def train_to_file(
             while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within 0.5 s
                 if pressed.is_set():
                     report.summary["interrupted"] = True
-                    report.say(f"stopping after this step to save {out} (Ctrl+C twice more: quit)")
+                    report.say(
+                        f"stopping after this step to save {out} (Ctrl+C twice more: no save)"
+                    )
                     engine.stop()
                     engine.wait()
                     break
@@ -72,7 +72,32 @@ def train_to_file(
         saved = report.summary.get("checkpoint", str(out))
         elsewhere = [] if saved == str(out) else [f"the weights are in {saved}"]
         raise RuntimeError("; ".join([*dict.fromkeys(report.failures), *elsewhere]))
+    if report.summary["interrupted"] and not in_command():
+        raise KeyboardInterrupt  # saved and said so (`Report.close`): now the caller stops
     return report.summary
+
+
+def _check_training(segment, settings: EngineSettings, out: Path, overwrite: bool) -> None:
+    """Refuse now, not after an hour of training, an ``out`` that is a folder or may not be
+    replaced or written, and a device, ``--init`` checkpoint or z-window that will not do."""
+    from inkloop._overwrite import check_out
+    from inkloop.engine import resolve_run
+    from inkloop.io import check_writable
+    from inkloop.model import pick_device
+
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
+    overwrite = overwrite or continues_in_place(settings.init, out)
+    check_out(out, [segment], {"--init": settings.init}, overwrite=overwrite)
+    check_writable(out)
+    pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
+    resolve_run(settings, segment)
+
+
+def continues_in_place(init, out: Path) -> bool:
+    """Whether training from the ``init`` checkpoint (or None) into ``out`` continues it in
+    place: replacing that file needs no leave to overwrite."""
+    return init is not None and Path(init).expanduser().resolve() == out.resolve()
 
 
 def _save(engine, out: Path, report) -> None:
@@ -109,9 +134,9 @@ def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> 
 
 
 def predict_to_file(
-    segment_path: Path,
-    model: Path,
-    out: Path,
+    segment_path: str | Path,
+    model: str | Path,
+    out: str | Path,
     *,
     region=None,
     tta: bool = False,
@@ -120,18 +145,20 @@ def predict_to_file(
     tiff_float: bool = False,
     z_start: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """One segment (or a region of it) into ``out``, block by block in this process, after
-    every check; the model reads the layers it was trained on, or its window moved to
-    ``z_start`` (`model_window`)."""
-    from inkloop._overwrite import refuse_inputs
+    every check (an ``out`` that exists is refused unless ``overwrite``); the model reads the
+    layers it was trained on, or its window moved to ``z_start`` (`model_window`). Ctrl+C
+    removes what was staged and raises KeyboardInterrupt (`write_prediction`)."""
+    from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment, prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
 
-    out = prediction_output(out)
+    model, out = Path(model).expanduser(), prediction_output(out)
     segment = open_segment(segment_path)
-    refuse_inputs(out, [segment], {"--model": model})
+    check_out(out, [segment], {"--model": model}, overwrite=overwrite)
     checkpoint = load_checkpoint(model)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
     window = model_window(checkpoint, segment, z_start)
@@ -166,10 +193,10 @@ def _window_read(window, segment, model: Path, z_start) -> str:
 
 def predict_segments(
     segments: list,
-    model: Path,
+    model: str | Path,
     *,
-    out: Path | None = None,
-    out_dir: Path | None = None,
+    out: str | Path | None = None,
+    out_dir: str | Path | None = None,
     fmt: str = DEFAULT_PREDICTION_FORMAT,
     scheduler: str | None = None,
     overwrite: bool = False,
@@ -209,7 +236,13 @@ def predict_segments(
     if scheduler is None:
         for job in jobs:
             run = predict_to_file(
-                job.segment, model, job.out, region=region, progress=progress, **options
+                job.segment,
+                model,
+                job.out,
+                region=region,
+                progress=progress,
+                overwrite=overwrite,
+                **options,
             )
             summary["device"] = run["device"]
             if out is not None:
@@ -246,12 +279,15 @@ def _of_region_alone(shape, labels: Path, region) -> bool:
     if region is None:
         return False
     y0, x0, y1, x1 = region
-    full = image_info(Path(labels).expanduser()).shape
+    full = image_info(labels).shape
     return tuple(shape) == (y1 - y0, x1 - x0) and full != tuple(shape)
 
 
 def evaluate_file(
-    prediction: Path, labels: Path, supervision: Path | None = None, region=None
+    prediction: str | Path,
+    labels: str | Path,
+    supervision: str | Path | None = None,
+    region=None,
 ) -> dict:
     """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready), on
     the ``supervision`` mask's pixels (default: all) inside ``region`` (y0, x0, y1, x1;
@@ -262,11 +298,13 @@ def evaluate_file(
     from inkloop.io._images import image_info
     from inkloop.metrics import best_scores, chance_scores, scores
 
+    prediction, labels = Path(prediction).expanduser(), Path(labels).expanduser()
+    supervision = None if supervision is None else Path(supervision).expanduser()
     probability = read_prediction(prediction)
     of_region = _of_region_alone(probability.shape, labels, region)
     shape, of = probability.shape, f"the prediction {prediction.name} is"
     if of_region:  # scored against that part of the labels
-        shape, of = image_info(Path(labels).expanduser()).shape, f"the labels {labels.name} are"
+        shape, of = image_info(labels).shape, f"the labels {labels.name} are"
     ink = read_label_image(labels, shape, ink=True, of=of)
     supervised = None  # every pixel: no mask built
     if supervision is not None:

@@ -66,7 +66,8 @@ def write_segment(
     ``out_dir/layers/NN.tif`` (uint16 or uint8), ``out_dir/<name>_mask.png`` and the true ink
     as ``out_dir/<name>_inklabels.png`` (the segment's labels), or with ``truth_as_labels=False``
     as ``<name>_truth.png``, which no label loader takes for labels (`inkloop.io.truth_path`).
-    ``name`` defaults to the folder name.
+    ``name`` defaults to the folder name. ``out_dir`` must be new or empty
+    (`check_new_folder`).
     Memory stays at a few 2D fields, so segments larger than RAM can be made.
     ``ink_contrast`` above the default makes ink easier to see (quick smoke tests).
     ``ink_depth`` (layers from the sheet's centre; negative is towards layer 0) puts the ink
@@ -74,7 +75,8 @@ def write_segment(
     """
     from inkloop.io import truth_path, write_layer, write_png
 
-    out = Path(out_dir)
+    out = Path(out_dir).expanduser()
+    check_new_folder(out)
     name = name or out.name
     fields = SheetFields(height, width, layers, seed, ink_contrast, ink_depth)
     digits = max(2, len(str(layers - 1)))
@@ -86,6 +88,15 @@ def write_segment(
     truth = out / f"{name}_inklabels.png" if truth_as_labels else truth_path(out, name)
     write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255)
     return out
+
+
+def check_new_folder(out: Path) -> None:
+    """ValueError if ``out`` is a file or a folder that is not empty: two segments' layers
+    and labels must never mix (an empty folder, or none, is fine)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: is a file; a synthetic segment is written to a new folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise ValueError(f"{out}: folder is not empty; a synthetic segment needs a new one")
 
 
 class SheetFields:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -19,6 +20,7 @@ from inkloop.predict._tiles import Blend, check_region, tile_corners
 from inkloop.settings import BLOCK
 
 STOPPING = "stopping: finishing the blocks in progress (Ctrl-C again to quit now)"
+STOPPING_IN_PYTHON = "stopping: finishing the blocks in progress (interrupt again not to wait)"
 
 
 def predict_segment(
@@ -119,11 +121,11 @@ def write_prediction(
     ``progress``: True for a bar on stderr, False for none, or a dask Callback to run instead.
     The result goes to a hidden file beside ``out`` first and replaces ``out`` only once
     complete, so an error or interruption leaves no partial file (and any old one intact).
+    Ctrl+C waits for the blocks in progress, removes what was staged and raises
+    KeyboardInterrupt; a second Ctrl+C raises it at once (`_stopping`).
     ``workers``: threads computing blocks (default: one per core). ``origin``: where the
     array's first pixel lies in the segment, recorded by an OME-Zarr (a region's prediction).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from inkloop._progress import PacedProgressBar
 
     kind = prediction_kind(prediction_output(out))
@@ -132,15 +134,20 @@ def write_prediction(
     output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float, origin=origin)
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
-    pool = ThreadPoolExecutor(workers or usable_cpus())
+    pool = _Pool(workers or usable_cpus())
     try:
         with progress or contextlib.nullcontext():
             output.store(probability).compute(scheduler="threads", pool=pool)
     except BaseException as error:
+        pool.shutdown(wait=False, cancel_futures=True)
         pressed = isinstance(error, KeyboardInterrupt)
-        with _stopping(output) if pressed else contextlib.nullcontext():
-            pool.shutdown(wait=True, cancel_futures=True)
-            output.abandon()
+        try:
+            with _stopping(output) if pressed else contextlib.nullcontext():
+                pool.wait()
+                output.abandon()
+        except KeyboardInterrupt:  # another Ctrl-C, in Python: wait no longer
+            _abandon_when_done(pool, output)
+            raise
         raise
     finally:
         pool.shutdown(wait=False)
@@ -149,10 +156,16 @@ def write_prediction(
 
 @contextlib.contextmanager
 def _stopping(output: PredictionFile):
-    """After a Ctrl-C: says so, and inside (on the main thread) another Ctrl-C removes what
-    ``output`` staged and ends the process at once, exit status 130. The blocks in progress
-    run on threads nothing can stop; a KeyboardInterrupt left them running into the
-    interpreter's exit, which aborted."""
+    """After a Ctrl-C: says so. Inside, in Python, another Ctrl-C raises KeyboardInterrupt as
+    ever (`_abandon_when_done`). In the `inkloop` command (`as_command`; on the main thread)
+    it removes what ``output`` staged and ends the process at once, exit status 130: nothing
+    can stop the blocks' threads, which an interpreter's exit waits for."""
+    from inkloop._terminal import in_command  # here: it imports the engine, which imports this
+
+    if not in_command():
+        print(STOPPING_IN_PYTHON, file=sys.stderr, flush=True)
+        yield
+        return
 
     def quit_now(*_) -> None:
         try:
@@ -169,6 +182,39 @@ def _stopping(output: PredictionFile):
     finally:
         if previous is not None:  # None: a handler set outside Python, which cannot be put back
             signal.signal(signal.SIGINT, previous)
+
+
+class _Pool(concurrent.futures.ThreadPoolExecutor):
+    """The threads computing blocks, which know the tasks still running (dask submits each
+    batch of tasks). Waiting for those, not joining the threads: a join that a Ctrl-C cut
+    short marks the thread ended while it still runs (Python 3.11), and later joins return
+    at once."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.running: set = set()
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = super().submit(fn, *args, **kwargs)
+        self.running.add(future)
+        future.add_done_callback(self.running.discard)
+        return future
+
+    def wait(self) -> None:
+        """Until every task submitted has ended or been cancelled."""
+        concurrent.futures.wait(list(self.running))
+
+
+def _abandon_when_done(pool, output: PredictionFile) -> None:
+    """Remove what ``output`` staged once ``pool``'s blocks in progress end, on a thread of
+    its own: until then they may still store there, and the claim they hold keeps another
+    run from writing the same output."""
+
+    def abandon() -> None:
+        pool.wait()
+        output.abandon()
+
+    threading.Thread(target=abandon, name="inkloop-abandon").start()
 
 
 def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:

@@ -1,0 +1,88 @@
+"""Two Ctrl-Cs while a prediction is written: in Python the second raises KeyboardInterrupt
+and the interpreter lives on (a notebook's kernel); in the `inkloop` command it quits at
+once, exit status 130. Either way nothing staged stays behind."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+# a prediction whose one block runs until released: only a second Ctrl-C ends the wait
+HELD_BLOCK = """
+import contextlib, sys, threading
+from pathlib import Path
+import dask, dask.array as da, numpy as np
+from inkloop._terminal import as_command
+from inkloop.predict._segment import write_prediction
+
+release = threading.Event()
+
+def block():
+    print("block started", file=sys.stderr, flush=True)
+    release.wait()
+    return np.ones((8, 8), np.float32)
+
+probability = da.from_delayed(dask.delayed(block)(), (8, 8), np.float32)
+command = as_command() if sys.argv[2] == "command" else contextlib.nullcontext()
+try:
+    with command:
+        write_prediction(probability, Path(sys.argv[1]), progress=False, workers=1)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt reached the caller", file=sys.stderr, flush=True)
+release.set()
+for thread in threading.enumerate():  # the block's, then the one removing what it staged
+    if thread is not threading.main_thread() and not thread.daemon:
+        thread.join()
+"""
+WAIT_S = 120  # for a line that should come at once: only a failing run waits this long
+
+
+def _lines(stream, into: queue.Queue) -> None:
+    for line in stream:
+        into.put(line.decode())
+    into.put(None)
+
+
+def _wait_for(lines: queue.Queue, text: str, seen: list[str]) -> None:
+    while True:
+        line = lines.get(timeout=WAIT_S)
+        assert line is not None, "".join(seen)
+        seen.append(line)
+        if text in line:
+            return
+
+
+@pytest.mark.parametrize(
+    ("where", "second_press_says", "status"),
+    [
+        ("python", "KeyboardInterrupt reached the caller", 0),
+        ("command", "interrupted: {out} was not written", 130),
+    ],
+)
+def test_a_second_ctrl_c_stops_the_wait_and_leaves_nothing_staged(
+    tmp_path, where, second_press_says, status
+):
+    out = tmp_path / "p.png"
+    process = subprocess.Popen(
+        [sys.executable, "-c", HELD_BLOCK, str(out), where],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines, seen = queue.Queue(), []
+    threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True).start()
+    try:
+        _wait_for(lines, "block started", seen)
+        assert (tmp_path / ".p.png.partial").exists()
+        process.send_signal(signal.SIGINT)
+        _wait_for(lines, "stopping: finishing the blocks in progress", seen)
+        process.send_signal(signal.SIGINT)
+        _wait_for(lines, second_press_says.format(out=out), seen)
+        assert process.wait(timeout=WAIT_S) == status, "".join(seen)
+    finally:
+        process.kill()
+    assert list(tmp_path.iterdir()) == []  # neither .p.png.partial nor .p.png.lock

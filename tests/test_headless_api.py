@@ -1,0 +1,120 @@
+"""The headless runs as a notebook or script calls them: paths as str or Path, outputs that
+exist refused unless overwrite, and an interrupt that stops the caller's loop, not the
+interpreter."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from inkloop._terminal import Report, as_command
+from inkloop.checkpoint import load_checkpoint
+from inkloop.headless import evaluate_file, predict_to_file, train_to_file
+from inkloop.io import load_labels, open_segment, write_png
+from inkloop.settings import EngineSettings
+from inkloop.synthetic import write_segment
+from tests._helpers import tiny_model, tiny_training
+
+
+@pytest.fixture
+def labelled(training_folder):
+    segment = open_segment(training_folder)
+    ink, supervised, _ = load_labels(segment)
+    return segment, ink, supervised
+
+
+def _settings(**train) -> EngineSettings:
+    return EngineSettings(model=tiny_model(), train=tiny_training(**train))
+
+
+def test_train_to_file_replaces_a_file_only_when_asked_or_continuing_it(labelled, tmp_path):
+    precious = tmp_path / "precious.pt"
+    precious.write_bytes(b"last week's model")
+    with pytest.raises(ValueError, match="exists"):
+        train_to_file(*labelled, _settings(max_steps=1), precious, progress=False)
+    assert precious.read_bytes() == b"last week's model"
+
+    train_to_file(*labelled, _settings(max_steps=1), str(precious), progress=False, overwrite=True)
+    assert load_checkpoint(precious).step == 1
+
+    continued = EngineSettings(train=tiny_training(max_steps=1), init=precious)
+    train_to_file(*labelled, continued, str(precious), progress=False)  # in place: no overwrite
+    assert load_checkpoint(precious).step == 2
+
+
+def test_predict_to_file_refuses_a_file_that_exists_unless_overwrite(
+    training_folder, model, tmp_path
+):
+    precious = tmp_path / "precious.png"
+    precious.write_bytes(b"a reference map")
+    with pytest.raises(ValueError, match="exists"):
+        predict_to_file(training_folder, model, precious, progress=False)
+    assert precious.read_bytes() == b"a reference map"
+
+    written = predict_to_file(
+        str(training_folder), str(model), str(precious), progress=False, overwrite=True
+    )
+    assert written["out"] == str(precious)
+    assert precious.read_bytes().startswith(b"\x89PNG")
+
+
+def test_evaluate_file_takes_str_paths(training_folder, tmp_path):
+    labels = training_folder / f"{training_folder.name}_inklabels.png"
+    prediction = tmp_path / "p.png"
+    write_png(prediction, np.full(open_segment(training_folder).shape[1:], 200, np.uint8))
+    assert evaluate_file(str(prediction), str(labels))["at_0.5"]["recall"] == 1.0
+
+
+def test_write_segment_never_mixes_two_segments_in_one_folder(tmp_path):
+    folder = write_segment(tmp_path / "seg", 48, 48, 6, seed=1)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with pytest.raises(ValueError, match="folder is not empty"):
+        write_segment(folder, 32, 32, 4, seed=2)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("notes")
+    with pytest.raises(ValueError, match="is a file"):
+        write_segment(a_file, 32, 32, 4)
+
+
+@pytest.fixture
+def press_at_first_step(monkeypatch):
+    """Ctrl+C (SIGINT to the main thread, as a terminal or a notebook's interrupt sends it)
+    once each training run has made its first step."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("Ctrl+C is taken on the main thread")
+    step = Report._step
+
+    def pressed(self, event) -> None:
+        step(self, event)
+        if self.run_steps == 1:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    monkeypatch.setattr(Report, "_step", pressed)
+
+
+@pytest.mark.usefixtures("press_at_first_step")
+def test_an_interrupt_saves_the_run_and_stops_the_callers_loop(labelled, tmp_path):
+    outs = [tmp_path / f"loop{i}.pt" for i in range(2)]
+
+    def cell() -> None:
+        for out in outs:
+            train_to_file(*labelled, _settings(max_steps=10_000), out, progress=False)
+
+    with pytest.raises(KeyboardInterrupt):
+        cell()
+    assert load_checkpoint(outs[0]).step >= 1  # saved before the interrupt went on
+    assert not outs[1].exists()
+
+
+@pytest.mark.usefixtures("press_at_first_step")
+def test_in_the_command_an_interrupt_returns_the_saved_run(labelled, tmp_path):
+    out = tmp_path / "model.pt"
+    with as_command():
+        summary = train_to_file(*labelled, _settings(max_steps=10_000), out, progress=False)
+    assert summary["interrupted"] is True
+    assert load_checkpoint(out).step == summary["steps"]
