@@ -1,9 +1,11 @@
 """An in-process Engine on the shared training segment, predicates over its predictions, and
-an engine process on an engine server, or bare connections to one."""
+an engine process on an engine server, bare connections to one, or what it logs."""
 
 from __future__ import annotations
 
+import logging
 import socket
+import threading
 
 import numpy as np
 
@@ -16,6 +18,24 @@ from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
 BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
 TOKEN = "correct horse battery staple"  # the tests' engine servers ask for it
+
+
+class Heard(logging.Handler):
+    """A log handler set once ``text`` has been logged ``times`` times (hear the server by
+    adding it to the ``inkloop.engine._server`` logger)."""
+
+    def __init__(self, text: str, times: int) -> None:
+        super().__init__()
+        self.text, self.left, self.done = text, times, threading.Event()
+
+    def emit(self, record) -> None:
+        if self.text in record.getMessage():
+            self.left -= 1
+            if self.left <= 0:
+                self.done.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self.done.wait(timeout)
 
 
 def engine_for(segment, recorder, supervised=None, **settings) -> Engine:

@@ -1,7 +1,10 @@
-"""Helpers the tests share: tiny models and settings, listings, a baseline score, Ctrl+C."""
+"""Helpers the tests share: tiny models, checkpoints and settings, listings, a baseline score,
+Ctrl+C and the lines a child prints."""
 
 from __future__ import annotations
 
+import dataclasses
+import queue
 import signal
 import subprocess
 import threading
@@ -9,12 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.compose import Composition
+from inkloop.compose import Composition, Normalisation
 
 
 def folder_listing(root: Path) -> dict[str, int]:
     """Every file under ``root`` with its size: proves a failed open wrote nothing."""
     return {str(p.relative_to(root)): p.stat().st_size for p in sorted(root.rglob("*"))}
+
+
+def folder_contents(root: Path) -> dict:
+    """Every path under ``root`` -> its bytes (False for a folder): proves nothing was touched."""
+    return {p.relative_to(root): p.is_file() and p.read_bytes() for p in root.rglob("*")}
+
+
+# what `inkloop predict` says when an output would replace what the run reads
+NEVER_REPLACES_INPUTS = "write the output elsewhere (--overwrite never replaces what the run reads)"
 
 
 def best_threshold_f05(score: np.ndarray, truth: np.ndarray) -> float:
@@ -48,6 +60,34 @@ def tiny_model():
     return ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8))
 
 
+def save_tiny_checkpoint(path, depth: int = 4):
+    """An untrained checkpoint of a tiny model reading layers 0..depth-1 (by file number)."""
+    from inkloop.checkpoint import Checkpoint, save_checkpoint
+    from inkloop.model import build_model
+
+    config = dataclasses.replace(tiny_model(), in_channels=depth)
+    return save_checkpoint(
+        path,
+        Checkpoint(
+            model=config,
+            composition=Composition("raw", 0, depth).resolve(max(8, depth)),
+            normalisation=Normalisation(0.0, 65535.0, (0.5, 99.5)),
+            patch_size=32,
+            step=7,
+            state_dict=build_model(config).state_dict(),
+            provenance={},
+            layers=tuple(range(depth)),
+        ),
+    )
+
+
+def batch_norms(model) -> int:
+    """How many BatchNorm2d modules ``model`` holds."""
+    import torch
+
+    return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
+
+
 def tiny_training(**overrides):
     """TrainConfig for tests: small patches and batches on the CPU, in float32 (so that runs
     take the same course on CPUs with and without bf16 instructions)."""
@@ -55,6 +95,14 @@ def tiny_training(**overrides):
 
     settings = {"patch_size": 32, "batch_size": 4, "warmup_steps": 2, "device": "cpu", "amp": False}
     return TrainConfig(**{**settings, **overrides})
+
+
+def tiny_trainer(parts, **overrides):
+    """A Trainer of `tiny_model` on ``parts`` (segment, labels, composition, normalisation),
+    `tiny_training` with ``overrides``."""
+    from inkloop.train import Trainer
+
+    return Trainer(*parts, tiny_training(**overrides), model_config=tiny_model())
 
 
 def interrupt_when_training(command: list[str], presses: int = 1) -> tuple[int, str, str]:
@@ -104,3 +152,25 @@ def read_labels_when_told(store, ready, go, out) -> None:
     ready.set()
     go.wait()
     out.put((store.version, int(store.ink[8:16, 16:24].min()), store.ink_share()))
+
+
+WAIT_S = 120  # for a line a child should print at once: only a failing run waits this long
+
+
+def queue_lines(stream, into: queue.Queue) -> None:
+    """Put each line of ``stream`` (bytes) on ``into`` as text, then None once every writer
+    has closed it."""
+    for line in stream:
+        into.put(line.decode())
+    into.put(None)
+
+
+def wait_for_line(lines: queue.Queue, text: str, seen: list[str]) -> None:
+    """Take lines from ``lines`` (of `queue_lines`) into ``seen`` until one holds ``text``;
+    fails with all of them if the stream ends first."""
+    while True:
+        line = lines.get(timeout=WAIT_S)
+        assert line is not None, "".join(seen)
+        seen.append(line)
+        if text in line:
+            return

@@ -36,6 +36,14 @@ def training_folder(tmp_path_factory) -> Path:
     return write_segment(out, TRAIN_SHAPE[1], TRAIN_SHAPE[2], TRAIN_SHAPE[0], seed=5)
 
 
+@pytest.fixture
+def segment(training_folder):
+    """The shared training segment, opened."""
+    from inkloop.io import open_segment
+
+    return open_segment(training_folder)
+
+
 @pytest.fixture(scope="session")
 def model(training_folder, tmp_path_factory) -> Path:
     """A checkpoint `inkloop train` wrote in 2 steps on ``training_folder``, shared read-only."""

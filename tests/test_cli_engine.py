@@ -14,10 +14,8 @@ from inkloop.cli import main
 from inkloop.engine import _served
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
-from tests._engine import folder_labels, process_settings
+from tests._engine import TOKEN, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder
-
-TOKEN = "correct horse battery staple"
 
 
 def _serve(tmp_path, *options) -> list[str]:

@@ -14,15 +14,9 @@ import zarr
 from inkloop.cli import main
 from inkloop.io import open_segment, read_prediction, write_png
 from inkloop.synthetic import make_segment, write_segment
-from tests.test_cli_predict_options import save_tiny_checkpoint
+from tests._helpers import NEVER_REPLACES_INPUTS, folder_contents, save_tiny_checkpoint
 
 TRAIN = ["--patch-size", "32", "--batch-size", "2", "--max-steps", "1", "--device", "cpu"]
-NEVER = "write the output elsewhere (--overwrite never replaces what the run reads)"
-
-
-def _contents(root: Path) -> dict:
-    """Every path under ``root`` -> its bytes (None for a folder)."""
-    return {p.relative_to(root): p.is_file() and p.read_bytes() for p in root.rglob("*")}
 
 
 @pytest.fixture
@@ -44,14 +38,14 @@ def place(tmp_path, monkeypatch) -> Path:
 def _refused(command: list[str], root: Path, message: str, capsys) -> None:
     """``command`` fails with ``message`` alone, with and without --overwrite, and changes
     nothing under ``root``."""
-    before = _contents(root)
+    before = folder_contents(root)
     assert before  # the check below compares something
     for extra in (["--overwrite"], []):
         assert main([*command, *extra, "--quiet"]) == 1
         error = capsys.readouterr().err
         assert message in error, error
         assert error.count("\n") == 1
-        assert _contents(root) == before
+        assert folder_contents(root) == before
 
 
 @pytest.mark.parametrize(
@@ -68,7 +62,7 @@ def test_predict_never_writes_over_its_inputs(place, capsys, segment, out, messa
     model = "model.png" if out == "model.png" else "model.pt"  # a checkpoint of any name
     save_tiny_checkpoint(place / model)
     command = ["predict", segment, "--model", model, "--out", out]
-    _refused(command, place, f"{message}; {NEVER}", capsys)
+    _refused(command, place, f"{message}; {NEVER_REPLACES_INPUTS}", capsys)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +92,8 @@ def test_an_input_named_another_way_is_still_refused(place, capsys):
     macOS's disk; a hard link here) is the mask."""
     (place / "seg" / "mask_too.png").hardlink_to(place / "seg" / "seg_mask.png")
     command = ["predict", "seg", "--model", "model.pt", "--out", "seg/mask_too.png"]
-    _refused(command, place, f"seg/mask_too.png is the mask of segment seg; {NEVER}", capsys)
+    message = f"seg/mask_too.png is the mask of segment seg; {NEVER_REPLACES_INPUTS}"
+    _refused(command, place, message, capsys)
 
 
 def test_a_plain_folder_of_layers_takes_outputs_but_no_new_layer(place, capsys):
@@ -137,7 +132,7 @@ def test_the_api_never_writes_over_the_segment(place):
     from inkloop.settings import EngineSettings
     from tests._helpers import tiny_model, tiny_training
 
-    before = _contents(place)
+    before = folder_contents(place)
     labels = place / "seg" / "seg_inklabels.png"
     with pytest.raises(ValueError, match="is the ink labels of segment seg"):
         predict_to_file(place / "seg", place / "model.pt", labels, progress=False)
@@ -146,7 +141,7 @@ def test_the_api_never_writes_over_the_segment(place):
     settings = EngineSettings(model=tiny_model(), train=tiny_training(max_steps=1))
     with pytest.raises(ValueError, match="is the ink labels of segment seg"):
         train_to_file(segment, ink, mask, settings, labels, progress=False)
-    assert _contents(place) == before
+    assert folder_contents(place) == before
 
 
 @pytest.mark.parametrize(
@@ -167,13 +162,13 @@ def test_the_api_never_writes_over_the_segment(place):
     ],
 )  # fmt: skip
 def test_path_and_option_mistakes_are_one_line_naming_the_option(place, capsys, command, message):
-    before = _contents(place)
+    before = folder_contents(place)
     assert main(command) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"inkloop {command[0]}: error: ")
     assert error.endswith(f"{message.format(place=place)}\n")
     assert error.count("\n") == 1
-    assert _contents(place) == before
+    assert folder_contents(place) == before
 
 
 def test_an_out_dir_that_cannot_be_made_is_one_line(place, capsys, monkeypatch):

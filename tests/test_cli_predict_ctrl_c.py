@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 
+from tests._helpers import WAIT_S, queue_lines, wait_for_line
+
 # a prediction whose one block never finishes: only a second Ctrl-C can end it
 NEVER_FINISHING = """
 import sys, threading
@@ -23,22 +25,6 @@ def block():
 probability = da.from_delayed(dask.delayed(block)(), (8, 8), np.float32)
 write_prediction(probability, Path(sys.argv[1]), progress=False, workers=1)
 """
-WAIT_S = 120  # for a line that should come at once: only a failing run waits this long
-
-
-def _lines(stream, into: queue.Queue) -> None:
-    for line in stream:
-        into.put(line.decode())
-    into.put(None)
-
-
-def _wait_for(lines: queue.Queue, text: str, seen: list[str]) -> None:
-    while True:
-        line = lines.get(timeout=WAIT_S)
-        assert line is not None, "".join(seen)
-        seen.append(line)
-        if text in line:
-            return
 
 
 def test_a_second_ctrl_c_quits_at_once_and_removes_what_was_staged(tmp_path):
@@ -49,14 +35,14 @@ def test_a_second_ctrl_c_quits_at_once_and_removes_what_was_staged(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines, seen = queue.Queue(), []
-    threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True).start()
+    threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
     try:
-        _wait_for(lines, "block started", seen)
+        wait_for_line(lines, "block started", seen)
         assert (tmp_path / ".p.png.partial").exists()
         process.send_signal(signal.SIGINT)
-        _wait_for(lines, "stopping: finishing the blocks in progress (Ctrl-C again", seen)
+        wait_for_line(lines, "stopping: finishing the blocks in progress (Ctrl-C again", seen)
         process.send_signal(signal.SIGINT)
-        _wait_for(lines, f"interrupted: {out} was not written", seen)
+        wait_for_line(lines, f"interrupted: {out} was not written", seen)
         assert process.wait(timeout=WAIT_S) == 130
     finally:
         process.kill()

@@ -3,7 +3,6 @@ one line before any work, or read as meant."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -11,32 +10,11 @@ import pytest
 import tifffile
 from PIL import Image
 
-from inkloop.checkpoint import Checkpoint, save_checkpoint
 from inkloop.cli import main
-from inkloop.compose import Composition, Normalisation
 from inkloop.io import write_png
-from inkloop.model import build_model
-from tests._helpers import tiny_model
+from tests._helpers import save_tiny_checkpoint
 
 SHAPE = (24, 32)
-
-
-def save_tiny_checkpoint(path, depth: int = 4):
-    """An untrained checkpoint of a tiny model reading layers 0..depth-1 (by file number)."""
-    config = dataclasses.replace(tiny_model(), in_channels=depth)
-    return save_checkpoint(
-        path,
-        Checkpoint(
-            model=config,
-            composition=Composition("raw", 0, depth).resolve(max(8, depth)),
-            normalisation=Normalisation(0.0, 65535.0, (0.5, 99.5)),
-            patch_size=32,
-            step=7,
-            state_dict=build_model(config).state_dict(),
-            provenance={},
-            layers=tuple(range(depth)),
-        ),
-    )
 
 
 @pytest.mark.parametrize("name", ["m1.ckpt", "model"])

@@ -13,8 +13,7 @@ import tempfile
 import pytest
 
 from inkloop.cli import main
-
-FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+from tests._helpers import FAST
 
 
 def _train(folder, out, *options) -> list[str]:

@@ -14,8 +14,8 @@ from inkloop import model
 from inkloop.cli import main
 from inkloop.model import ModelSettingsError, build_model, check_encoder
 from inkloop.settings import ModelConfig
+from tests._helpers import FAST
 
-FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 ADVICE = "; use a convolutional one, e.g. tu-resnet10t"
 
 

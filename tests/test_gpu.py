@@ -32,11 +32,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def segment(training_folder):
-    return open_segment(training_folder)
-
-
 def _trainer(segment, z_stem=0, **training) -> Trainer:
     labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
     composition = FULL_RESOLUTION.resolve(segment.shape[0])

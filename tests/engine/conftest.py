@@ -1,4 +1,4 @@
-"""The engine tests' shared fixtures: the training segment, and an engine server serving it."""
+"""The engine tests' shared fixture: an engine server serving the training segment."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ import threading
 import pytest
 
 from inkloop.engine._server import EngineServer
-from inkloop.io import open_segment
 from tests._engine import TOKEN
 from tests._events import TIMEOUT
-
-
-@pytest.fixture
-def segment(training_folder):
-    """The shared training segment, opened."""
-    return open_segment(training_folder)
 
 
 @pytest.fixture(scope="module")

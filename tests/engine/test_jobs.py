@@ -24,11 +24,6 @@ from tests._engine import BIG, WHOLE, engine_for
 from tests._events import TIMEOUT, Recorder, steps_done
 
 
-@pytest.fixture
-def segment(training_folder):
-    return open_segment(training_folder)
-
-
 @pytest.fixture(scope="module")
 def big_segment(tmp_path_factory):
     folder = tmp_path_factory.mktemp("big") / "20240202000000"

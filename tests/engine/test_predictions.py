@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from inkloop.engine import PredictionReady, StepDone
-from inkloop.io import open_segment
 from tests._engine import WHOLE, engine_for, rounds_done
 from tests._events import TIMEOUT, Recorder, steps_done
-
-
-@pytest.fixture
-def segment(training_folder):
-    return open_segment(training_folder)
 
 
 def test_two_predictions_asked_for_at_once_both_finish_and_training_goes_on(segment):

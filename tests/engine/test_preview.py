@@ -12,17 +12,11 @@ import pytest
 from inkloop.compose import sample_normalisation
 from inkloop.engine import Failed, PredictionReady, State, StateChanged, StepDone
 from inkloop.engine._preview import PreviewSchedule
-from inkloop.io import open_segment
 from inkloop.model import build_model
 from inkloop.predict import Predictor, tile_corners
 from tests._engine import WHOLE, engine_for, predictions, preview_while_training, rounds_done
 from tests._events import TIMEOUT, Recorder, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model
-
-
-@pytest.fixture
-def segment(training_folder):
-    return open_segment(training_folder)
 
 
 @pytest.fixture

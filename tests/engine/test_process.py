@@ -29,10 +29,8 @@ from inkloop.engine._child import CHILD_NICENESS
 from inkloop.io import SegmentError, read_image
 from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
-from tests._engine import BIG, folder_labels, process_settings
+from tests._engine import BIG, WHOLE, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
-
-WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px
 
 
 @pytest.fixture(scope="module")

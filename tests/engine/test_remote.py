@@ -26,6 +26,7 @@ from inkloop.engine._wire import Hello, encode
 from tests._engine import (
     TOKEN,
     WHOLE,
+    Heard,
     closed_by_server,
     folder_labels,
     process_settings,
@@ -84,7 +85,7 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
     monkeypatch.setattr(_server, "MAX_GREETING", 2)
     served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
     threading.Thread(target=served.serve_forever, daemon=True).start()
-    server_log, left = logging.getLogger("inkloop.engine._server"), _Heard("connection closed", 2)
+    server_log, left = logging.getLogger("inkloop.engine._server"), Heard("connection closed", 2)
     server_log.addHandler(left)
     try:
         with caplog.at_level(logging.WARNING, "inkloop.engine._server"):
@@ -107,7 +108,7 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
 def test_a_session_left_with_no_client_and_no_work_ends_its_engine(training_folder, tmp_path):
     served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0, idle_timeout=1.0)
     threading.Thread(target=served.serve_forever, daemon=True).start()
-    server_log, reaped = logging.getLogger("inkloop.engine._server"), _Heard("no client", 1)
+    server_log, reaped = logging.getLogger("inkloop.engine._server"), Heard("no client", 1)
     server_log.addHandler(reaped)
     try:
         kept_events, left_events = Recorder(), Recorder()
@@ -128,23 +129,6 @@ def test_a_session_left_with_no_client_and_no_work_ends_its_engine(training_fold
     finally:
         server_log.removeHandler(reaped)
         served.close()
-
-
-class _Heard(logging.Handler):
-    """Set once the server has logged ``text`` ``times`` times."""
-
-    def __init__(self, text: str, times: int) -> None:
-        super().__init__()
-        self.text, self.left, self.done = text, times, threading.Event()
-
-    def emit(self, record) -> None:
-        if self.text in record.getMessage():
-            self.left -= 1
-            if self.left <= 0:
-                self.done.set()
-
-    def wait(self, timeout: float) -> bool:
-        return self.done.wait(timeout)
 
 
 @pytest.mark.slow

@@ -20,11 +20,9 @@ from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
 from inkloop.engine._sockets import limit_waits
 from inkloop.engine._wire import Hello, Spawn, Welcome, encode, read_frame, socket_reader
-from tests._engine import folder_labels, process_settings
+from tests._engine import TOKEN, WHOLE, Heard, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached
-from tests.engine.test_remote import TOKEN, _Heard
 
-WHOLE = (0, 0, 96, 128)
 SERVER_LOG = "inkloop.engine._server"
 
 
@@ -93,8 +91,8 @@ def _connect(address, receive_buffer: int | None = None) -> socket.socket:
 
 @contextlib.contextmanager
 def _hearing(*texts: str):
-    """One `_Heard` per text, set once the server logs it."""
-    server_log, heard = logging.getLogger(SERVER_LOG), [_Heard(text, 1) for text in texts]
+    """One `Heard` per text, set once the server logs it."""
+    server_log, heard = logging.getLogger(SERVER_LOG), [Heard(text, 1) for text in texts]
     for handler in heard:
         server_log.addHandler(handler)
     try:

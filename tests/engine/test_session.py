@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from inkloop.engine import State, predictor_for
 from inkloop.engine._session import Session
 from inkloop.io import open_segment
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
-from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
-
-
-def _batch_norms(model) -> int:
-    return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
+from tests._helpers import FULL_RESOLUTION, batch_norms, tiny_model, tiny_training
 
 
 def test_predictions_use_one_graph_given_each_steps_weights(training_folder, float32_cpu):
@@ -32,7 +27,7 @@ def test_predictions_use_one_graph_given_each_steps_weights(training_folder, flo
         return predictor_for(settings, trainer).predict_region(segment, region)
 
     first = session.predictor()
-    assert _batch_norms(first.model) == 0
+    assert batch_norms(first.model) == 0
     before = first.predict_region(segment, region)
     np.testing.assert_allclose(before, unfolded(), atol=1e-5)
     frozen = session.predictor(frozen=True)

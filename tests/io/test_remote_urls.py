@@ -18,11 +18,10 @@ from inkloop.cli import main
 from inkloop.io import SegmentError, initial_labels, open_segment, save_labels
 from inkloop.io._remote import local_folder
 from inkloop.io._sidefiles import side_folder
-from tests._http import LOGIN, serve, write_served_segment
+from tests._http import LOGIN, NAME, serve, write_served_segment
 
 pytest.importorskip("aiohttp")
 
-NAME = "20240303000000"
 HOLES = ("0/c/3/0/0", "0/c/3/0/1")  # chunks of layer 3 missing on the server under /holed/
 
 

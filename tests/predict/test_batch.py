@@ -14,10 +14,9 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import read_prediction
 from inkloop.synthetic import write_segment
+from tests._helpers import FAST
 
 pytest.importorskip("distributed")
-
-FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
 
 
 @pytest.fixture(scope="module")

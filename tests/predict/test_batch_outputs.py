@@ -4,8 +4,6 @@ segments, or a layered segment's folder, still takes every output."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import tifffile
 import zarr
@@ -13,13 +11,7 @@ import zarr
 from inkloop.cli import main
 from inkloop.predict.batch import plan_jobs
 from inkloop.synthetic import make_segment, write_segment
-from tests.test_cli_predict_options import save_tiny_checkpoint
-
-NEVER = "write the output elsewhere (--overwrite never replaces what the run reads)"
-
-
-def _contents(root: Path) -> dict:
-    return {p.relative_to(root): p.is_file() and p.read_bytes() for p in root.rglob("*")}
+from tests._helpers import NEVER_REPLACES_INPUTS, folder_contents, save_tiny_checkpoint
 
 
 @pytest.mark.parametrize(
@@ -40,15 +32,15 @@ def test_an_output_that_is_another_segment_of_the_batch_is_refused(
     else:
         zarr.create_array(tmp_path / "out" / other, data=volume, chunks=(4, 32, 32))
     save_tiny_checkpoint(tmp_path / "model.pt")
-    before = _contents(tmp_path)
+    before = folder_contents(tmp_path)
     command = ["predict", "a", f"out/{other}", "--model", "model.pt", "--out-dir", "out"]
     for extra in ([], ["--overwrite"]):
         assert main([*command, "--format", fmt, "--device", "cpu", "--quiet", *extra]) == 1
         assert capsys.readouterr().err == (
             f"inkloop predict: error: {tmp_path}/out/{other} is {what} of segment "
-            f"a_prediction; {NEVER}\n"
+            f"a_prediction; {NEVER_REPLACES_INPUTS}\n"
         )
-        assert _contents(tmp_path) == before
+        assert folder_contents(tmp_path) == before
 
 
 def test_an_out_dir_beside_the_segments_or_in_a_layered_one_takes_every_output(

@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from inkloop.cli import main
+from tests._helpers import WAIT_S, queue_lines
 
 pytest.importorskip("distributed")
 
@@ -47,7 +48,6 @@ def stalling(model, jobs, client, **options):
 predict_jobs, batch.predict_jobs = batch.predict_jobs, stalling
 sys.exit(main(["predict", *sys.argv[1:]]))
 """
-WAIT_S = 120  # for what should come in seconds: only a failing run waits this long
 
 
 def _terminal_job() -> None:
@@ -55,12 +55,6 @@ def _terminal_job() -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-def _lines(stream, into: queue.Queue) -> None:
-    for line in stream:
-        into.put(line.decode())
-    into.put(None)  # every process of the group has closed stderr: none is left
 
 
 def _read_until(lines: queue.Queue, text: str | None, seen: list[str]) -> None:
@@ -97,7 +91,7 @@ def test_ctrl_c_at_a_terminal_stops_the_run_without_worker_tracebacks(training_f
         preexec_fn=_terminal_job,
     )
     lines, seen = queue.Queue(), []
-    threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True).start()
+    threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
     try:
         _read_until(lines, "block started", seen)
         os.killpg(process.pid, signal.SIGINT)

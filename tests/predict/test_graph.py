@@ -15,11 +15,7 @@ from inkloop.model import build_model
 from inkloop.predict import Predictor, _graph, inference_graph, refresh_inference_graph
 from inkloop.predict._upsampled import UpsampledConv
 from inkloop.settings import LIGHT_ENCODERS, ModelConfig
-from tests._helpers import FULL_RESOLUTION, tiny_model
-
-
-def _batch_norms(model) -> int:
-    return sum(isinstance(module, torch.nn.BatchNorm2d) for module in model.modules())
+from tests._helpers import FULL_RESOLUTION, batch_norms, tiny_model
 
 
 def _concatenations_into_convolutions(model) -> int:
@@ -74,11 +70,11 @@ def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(
     model = _trained_statistics(build_model(config), 6)
     folded = inference_graph(model)
 
-    assert _batch_norms(folded) == 0
+    assert batch_norms(folded) == 0
     assert _concatenations_into_convolutions(model) == skips
     assert _concatenations_into_convolutions(folded) == 0  # split into a sum of convolutions
     assert model.training  # the trainer's model goes on as it was
-    assert _batch_norms(model) > 0
+    assert batch_norms(model) > 0
     inputs = torch.rand(2, 6, 64, 96)
     with torch.inference_mode():
         torch.testing.assert_close(folded(inputs), model.eval()(inputs), rtol=1e-4, atol=1e-4)
@@ -145,7 +141,7 @@ def test_a_predictor_from_a_checkpoint_holds_the_folded_model(training_folder, f
         state_dict=model.state_dict(),
     )
     predictor = Predictor.from_checkpoint(checkpoint, segment, device="cpu")
-    assert _batch_norms(predictor.model) == 0
+    assert batch_norms(predictor.model) == 0
     unfolded = Predictor(model, composition, predictor.normalisation)
     unfolded = unfolded.predict_region(segment, (0, 0, 64, 64))
     folded = predictor.predict_region(segment, (0, 0, 64, 64))
@@ -187,7 +183,7 @@ def test_a_rewrite_that_predicts_otherwise_is_skipped_and_the_others_kept(monkey
     with pytest.warns(RuntimeWarning, match="predicting with upsamplings unfolded .*differ"):
         graph = inference_graph(model)
     assert _upsampled_convolutions(graph) == 0
-    assert _batch_norms(graph) == 0
+    assert batch_norms(graph) == 0
     assert _concatenations_into_convolutions(graph) == 0
     inputs = torch.rand(1, 6, 64, 64)
     with torch.inference_mode():
@@ -204,7 +200,7 @@ def test_a_rewrite_that_fails_is_skipped_with_its_reason_and_the_others_kept(mon
     with pytest.warns(RuntimeWarning, match=r"concatenations unsplit \(RuntimeError: no such"):
         graph = inference_graph(model)
     assert _concatenations_into_convolutions(graph) == 2  # 3 blocks, the last without a skip
-    assert _batch_norms(graph) == 0
+    assert batch_norms(graph) == 0
     # the only upsampling a convolution reads directly: the last block's, which has no skip
     assert _upsampled_convolutions(graph) == 1
     with torch.no_grad():  # new weights, which what it kept still takes

@@ -16,7 +16,6 @@ import pytest
 import torch
 
 from inkloop.compose import sample_normalisation
-from inkloop.io import open_segment
 from inkloop.model import build_model
 from inkloop.predict import Predictor, predict_into, predict_segment
 from tests._helpers import FULL_RESOLUTION, tiny_model
@@ -55,11 +54,6 @@ class SmallMemory(torch.nn.Module):
         finally:
             with self.lock:
                 self.in_flight -= 1
-
-
-@pytest.fixture
-def segment(training_folder):
-    return open_segment(training_folder)
 
 
 def _predictor(segment, model, batch_size: int) -> Predictor:

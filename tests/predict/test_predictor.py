@@ -30,11 +30,6 @@ class Constant(torch.nn.Module):
         return self.logit.expand(len(inputs), 1, *inputs.shape[-2:])
 
 
-@pytest.fixture
-def segment(training_folder):
-    return open_segment(training_folder)
-
-
 def _composition(segment):
     return FULL_RESOLUTION.resolve(segment.shape[0])
 

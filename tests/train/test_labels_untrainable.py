@@ -11,8 +11,7 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import labels_from_prediction, load_labels, open_segment, write_png
 from inkloop.train import LabelError, LabelStore
-
-FAST = ["--patch-size", "32", "--batch-size", "2", "--device", "cpu", "--quiet"]
+from tests._helpers import FAST
 
 
 def _untrainable(segment_folder, labels=None, supervision=None) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inkloop.train import Trainer
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import tiny_trainer
 
 CUDNN_ALLOC = "cuDNN error: CUDNN_STATUS_ALLOC_FAILED"
 ALLOCATION_FAILURES = [
@@ -23,10 +22,6 @@ NOT_SUPPORTED = (
     "cuDNN error: CUDNN_STATUS_NOT_SUPPORTED. This error may appear if you passed in a "
     "non-contiguous input."
 )
-
-
-def _trainer(parts, **overrides) -> Trainer:
-    return Trainer(*parts, tiny_training(**overrides), model_config=tiny_model())
 
 
 def _fail_above(module, batch: int = 0, width: int = 0, error=None) -> None:
@@ -43,7 +38,7 @@ def _fail_above(module, batch: int = 0, width: int = 0, error=None) -> None:
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["thread", "worker process"])
 def test_out_of_gpu_memory_halves_the_batch_and_tells_once(parts, workers):
-    trainer = _trainer(parts, batch_size=8, loader_workers=workers)
+    trainer = tiny_trainer(parts, batch_size=8, loader_workers=workers)
     _fail_above(trainer.model, batch=2, error=torch.OutOfMemoryError("CUDA out of memory"))
     result = trainer.step()
     again = trainer.step()
@@ -55,7 +50,7 @@ def test_out_of_gpu_memory_halves_the_batch_and_tells_once(parts, workers):
 
 @pytest.mark.parametrize("message", ALLOCATION_FAILURES)
 def test_a_failed_allocation_outside_torchs_allocator_halves_the_batch_too(parts, message):
-    trainer = _trainer(parts, batch_size=8)
+    trainer = tiny_trainer(parts, batch_size=8)
     _fail_above(trainer.model, batch=2, error=RuntimeError(message))
     result = trainer.step()
     trainer.close()
@@ -64,7 +59,7 @@ def test_a_failed_allocation_outside_torchs_allocator_halves_the_batch_too(parts
 
 
 def test_an_error_that_is_not_out_of_memory_fails_the_step_as_it_is(parts):
-    trainer = _trainer(parts, batch_size=8)
+    trainer = tiny_trainer(parts, batch_size=8)
     _fail_above(trainer.model, error=RuntimeError(NOT_SUPPORTED))
     with pytest.raises(RuntimeError, match="CUDNN_STATUS_NOT_SUPPORTED"):
         trainer.step()
@@ -73,7 +68,7 @@ def test_an_error_that_is_not_out_of_memory_fails_the_step_as_it_is(parts):
 
 
 def test_no_room_for_a_batch_of_one_is_one_clear_error_that_says_why(parts):
-    trainer = _trainer(parts, batch_size=2)
+    trainer = tiny_trainer(parts, batch_size=2)
     _fail_above(trainer.model)
     with pytest.raises(MemoryError, match="even with a batch of 1") as failed:
         trainer.step()
@@ -82,7 +77,7 @@ def test_no_room_for_a_batch_of_one_is_one_clear_error_that_says_why(parts):
 
 
 def test_out_of_memory_calibrating_narrows_the_window_and_training_goes_on(parts):
-    trainer = _trainer(parts)  # patches of 32: windows of 128
+    trainer = tiny_trainer(parts)  # patches of 32: windows of 128
     _fail_above(trainer.inference_model, width=64)  # the model calibrated on, not trained
     first = trainer.step()  # the first step calibrates
     narrowed = "out of GPU memory: calibration windows narrowed to 64², training goes on"
@@ -94,7 +89,7 @@ def test_out_of_memory_calibrating_narrows_the_window_and_training_goes_on(parts
 
 
 def test_no_room_to_calibrate_even_a_patch_skips_it_with_one_notice(parts):
-    trainer = _trainer(parts)
+    trainer = tiny_trainer(parts)
     _fail_above(trainer.inference_model, error=torch.OutOfMemoryError("CUDA out of memory"))
     first = trainer.step()
     assert first.notice == (
@@ -109,7 +104,7 @@ def test_no_room_to_calibrate_even_a_patch_skips_it_with_one_notice(parts):
 
 
 def test_an_error_calibrating_that_is_not_out_of_memory_fails_the_step_as_it_is(parts):
-    trainer = _trainer(parts)
+    trainer = tiny_trainer(parts)
     _fail_above(trainer.inference_model, error=RuntimeError(NOT_SUPPORTED))
     with pytest.raises(RuntimeError, match="CUDNN_STATUS_NOT_SUPPORTED"):
         trainer.step()

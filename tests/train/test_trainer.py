@@ -19,15 +19,11 @@ from inkloop.train import (
     PatchSampler,
     Trainer,
 )
-from tests._helpers import tiny_model, tiny_training
-
-
-def _trainer(parts, **overrides) -> Trainer:
-    return Trainer(*parts, tiny_training(**overrides), model_config=tiny_model())
+from tests._helpers import tiny_model, tiny_trainer, tiny_training
 
 
 def test_warmup_then_cosine_to_the_step_limit(parts):
-    trainer = _trainer(parts, lr=1e-3, warmup_steps=4, max_steps=20)
+    trainer = tiny_trainer(parts, lr=1e-3, warmup_steps=4, max_steps=20)
     rates = []
     for _ in range(20):
         rates.append(trainer.learning_rate())
@@ -35,14 +31,14 @@ def test_warmup_then_cosine_to_the_step_limit(parts):
     assert rates[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
     assert all(a >= b for a, b in itertools.pairwise(rates[4:]))
     assert rates[-1] < 1e-4
-    constant = _trainer(parts, lr=1e-3, warmup_steps=0, schedule="constant", max_steps=20)
+    constant = tiny_trainer(parts, lr=1e-3, warmup_steps=0, schedule="constant", max_steps=20)
     constant.run_steps = 15
     assert constant.learning_rate() == 1e-3
 
 
 @pytest.mark.parametrize("limit", ["max_steps", "max_seconds"])
 def test_the_cosine_starts_at_the_full_rate_where_warmup_ends(parts, limit):
-    trainer = _trainer(parts, lr=1e-3, warmup_steps=30, **{limit: 100})
+    trainer = tiny_trainer(parts, lr=1e-3, warmup_steps=30, **{limit: 100})
     rates = []
     for _ in range(101):  # the last at the limit
         rates.append(trainer.learning_rate())
@@ -57,7 +53,7 @@ def test_the_cosine_starts_at_the_full_rate_where_warmup_ends(parts, limit):
 
 
 def test_steps_train_and_finish_at_the_limit(parts):
-    trainer = _trainer(parts, max_steps=3)
+    trainer = tiny_trainer(parts, max_steps=3)
     before = [p.detach().clone() for p in trainer.model.parameters()]
     results = [trainer.step() for _ in range(3)]
     trainer.close()
@@ -69,7 +65,7 @@ def test_steps_train_and_finish_at_the_limit(parts):
 
 
 def test_an_unset_batch_size_is_the_devices_and_the_checkpoint_says_which(parts):
-    trainer = _trainer(parts, batch_size=None, max_steps=1)
+    trainer = tiny_trainer(parts, batch_size=None, max_steps=1)
     result = trainer.step()
     trainer.close()
     assert result.batch_size == trainer.batch_size == CPU_BATCH
@@ -79,7 +75,7 @@ def test_an_unset_batch_size_is_the_devices_and_the_checkpoint_says_which(parts)
 
 
 def test_predictions_and_checkpoints_use_the_weight_average(parts):
-    trainer = _trainer(parts, max_steps=30, ema=0.9)
+    trainer = tiny_trainer(parts, max_steps=30, ema=0.9)
     trainer.step()  # the first average is the model itself
     for average, weights in zip(
         trainer.inference_model.parameters(), trainer.model.parameters(), strict=True
@@ -92,14 +88,14 @@ def test_predictions_and_checkpoints_use_the_weight_average(parts):
     assert any(not torch.equal(v, average[k]) for k, v in trainer.model.state_dict().items())
     saved = trainer.checkpoint().state_dict
     assert all(torch.equal(saved[k], v) for k, v in average.items())
-    off = _trainer(parts, ema=0)
+    off = tiny_trainer(parts, ema=0)
     assert off.inference_model is off.model
 
 
 def test_a_seed_repeats_a_run_step_for_step(parts):
     weights = []
     for seed in (3, 3, 4):
-        trainer = _trainer(parts, seed=seed, max_steps=3)
+        trainer = tiny_trainer(parts, seed=seed, max_steps=3)
         while not trainer.finished:
             trainer.step()
         trainer.close()
@@ -195,7 +191,7 @@ def test_new_labels_reach_the_next_batch(parts, make_stream):
 def test_a_step_without_labels_fails_and_new_labels_let_training_go_on(parts, workers):
     labels = parts[1]
     saved = labels.ink.copy(), labels.supervised.copy()
-    trainer = _trainer(parts, loader_workers=workers)
+    trainer = tiny_trainer(parts, loader_workers=workers)
     try:
         trainer.step()
         labels.update(np.zeros_like(saved[0]), np.zeros_like(saved[1]), (0, 0, *labels.shape))
@@ -213,14 +209,14 @@ def test_the_seed_picks_the_initial_weights_and_leaves_every_generator_alone(par
     for name in ("get_rng_state", "set_rng_state", "manual_seed_all"):
         monkeypatch.setattr(torch.cuda, name, lambda *_, name=name: touched.append(name))
     state = torch.get_rng_state()
-    _trainer(parts, seed=5).close()
+    tiny_trainer(parts, seed=5).close()
     assert torch.equal(torch.get_rng_state(), state)
     assert touched == []  # the weights are made on the CPU: no GPU is set up for them
 
 
 def test_a_trainer_dropped_without_closing_ends_its_loader_threads(parts):
     before = set(threading.enumerate())
-    trainer = _trainer(parts, loader_threads=2)
+    trainer = tiny_trainer(parts, loader_threads=2)
     trainer.step()
     started = [t for t in threading.enumerate() if t not in before]
     assert [t.name for t in started] == ["inkloop-batches-0", "inkloop-batches-1"]
@@ -233,11 +229,11 @@ def test_a_trainer_dropped_without_closing_ends_its_loader_threads(parts):
 
 def test_cuda_graphs_on_a_cpu_are_refused_with_one_message(parts):
     with pytest.raises(ValueError, match="CUDA graphs need a CUDA device; this trains on cpu"):
-        _trainer(parts, cuda_graphs=True)
+        tiny_trainer(parts, cuda_graphs=True)
 
 
 def test_a_diverged_step_leaves_the_weights_alone(parts):
-    trainer = _trainer(parts)
+    trainer = tiny_trainer(parts)
     trainer.step()
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.model.register_forward_hook(lambda _m, _i, output: output * float("nan"))
