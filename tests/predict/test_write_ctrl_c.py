@@ -12,6 +12,8 @@ import threading
 
 import pytest
 
+from tests._helpers import WAIT_S, queue_lines, wait_for_line
+
 # a prediction whose one block runs until released: only a second Ctrl-C ends the wait
 HELD_BLOCK = """
 import contextlib, sys, threading
@@ -39,22 +41,6 @@ for thread in threading.enumerate():  # the block's, then the one removing what 
     if thread is not threading.main_thread() and not thread.daemon:
         thread.join()
 """
-WAIT_S = 120  # for a line that should come at once: only a failing run waits this long
-
-
-def _lines(stream, into: queue.Queue) -> None:
-    for line in stream:
-        into.put(line.decode())
-    into.put(None)
-
-
-def _wait_for(lines: queue.Queue, text: str, seen: list[str]) -> None:
-    while True:
-        line = lines.get(timeout=WAIT_S)
-        assert line is not None, "".join(seen)
-        seen.append(line)
-        if text in line:
-            return
 
 
 @pytest.mark.parametrize(
@@ -74,14 +60,14 @@ def test_a_second_ctrl_c_stops_the_wait_and_leaves_nothing_staged(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines, seen = queue.Queue(), []
-    threading.Thread(target=_lines, args=(process.stderr, lines), daemon=True).start()
+    threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
     try:
-        _wait_for(lines, "block started", seen)
+        wait_for_line(lines, "block started", seen)
         assert (tmp_path / ".p.png.partial").exists()
         process.send_signal(signal.SIGINT)
-        _wait_for(lines, "stopping: finishing the blocks in progress", seen)
+        wait_for_line(lines, "stopping: finishing the blocks in progress", seen)
         process.send_signal(signal.SIGINT)
-        _wait_for(lines, second_press_says.format(out=out), seen)
+        wait_for_line(lines, second_press_says.format(out=out), seen)
         assert process.wait(timeout=WAIT_S) == status, "".join(seen)
     finally:
         process.kill()
