@@ -120,7 +120,6 @@ def add_train(commands) -> None:
 
 def _train(args) -> int:
     from inkloop._overwrite import check_out
-    from inkloop._terminal import as_command
     from inkloop.headless import continues_in_place, train_to_file
     from inkloop.io import open_segment
 
@@ -135,18 +134,17 @@ def _train(args) -> int:
     # now, with every file the run reads, not after the labels are loaded
     check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
     ink, supervised, sources, rounds, accepted = _labels(args, segment)
-    with as_command():  # Ctrl+C stops, saves and returns: exit status 130
-        summary = train_to_file(
-            segment,
-            ink,
-            supervised,
-            _settings(args, {**sources, "rounds_file": str(rounds)}),
-            args.out,
-            rounds=rounds,
-            accepted_pixels=accepted,
-            progress=not args.quiet,
-            overwrite=args.overwrite,
-        )
+    summary = train_to_file(
+        segment,
+        ink,
+        supervised,
+        _settings(args, {**sources, "rounds_file": str(rounds)}),
+        args.out,
+        rounds=rounds,
+        accepted_pixels=accepted,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
 

@@ -15,6 +15,7 @@ from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict
 from inkloop._cli_train import add_train
 from inkloop._notify import said_as
+from inkloop._terminal import as_command
 from inkloop.synthetic import INK_CONTRAST
 
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        with said_as(args.command):
+        with said_as(args.command), as_command():  # Ctrl+C as a command takes it
             status = args.run(args)
         sys.stdout.flush()  # a reader that left shows here, not as a traceback at exit
         return status

@@ -110,7 +110,8 @@ def run_headless_demo(
     Writes ``<id>_model.pt`` and ``<id>_prediction.png`` to ``out_dir`` and returns a summary:
     best-threshold F0.5 on the papyrus the strokes left unlabelled (``f05``), the same for the
     untrained model (``untrained_f05``) and for calling everything ink (``chance_f05``), steps,
-    training seconds, whether Ctrl+C cut training short, file paths and the device.
+    training seconds, whether Ctrl+C cut training short (as the `inkloop` command: from
+    Python, Ctrl+C saves the model and raises KeyboardInterrupt), file paths and the device.
     ``folder``: a segment made by `inkloop synth --demo-strokes` (default: the bundled sample).
     ``train`` (TrainConfig) and ``model`` (ModelConfig) default to `inkloop train`'s, with
     DEMO_SECONDS of training. Outputs already in ``out_dir`` are refused unless ``overwrite``;
@@ -146,10 +147,17 @@ def run_headless_demo(
     scorer = _Scorer(segment, truth_path(folder, segment.name), supervised)
     untrained = scorer(_untrained_prediction(segment, ink, supervised, settings))
     started = time.perf_counter()
-    summary = train_to_file(segment, ink, supervised, settings, checkpoint, progress=progress)
+    summary = train_to_file(
+        segment, ink, supervised, settings, checkpoint, progress=progress, overwrite=overwrite
+    )
     seconds = time.perf_counter() - started
     predicted = predict_to_file(
-        segment.path, checkpoint, prediction, device=train.device, progress=progress
+        segment.path,
+        checkpoint,
+        prediction,
+        device=train.device,
+        progress=progress,
+        overwrite=overwrite,
     )
     scores = scorer(read_prediction(prediction))
     return {
