@@ -151,7 +151,7 @@ def test_the_api_never_writes_over_the_segment(place):
          "--out-dir {place}/lab.png: is a file; give a folder"),
         (["predict", "--segments-file", "none.txt", "--model", "model.pt", "--out-dir", "d"],
          "--segments-file none.txt: No such file or directory"),
-        (["synth", "lab.png"], "lab.png: is a file; synth writes a new segment folder"),
+        (["synth", "lab.png"], "lab.png: is a file; a synthetic segment needs a new folder"),
         (["demo", "--headless", "lab.png"], "--headless lab.png: is a file; give a folder"),
         (["train", "seg", "--out", "m.pt", "--prediction-threshold", "0.3", *TRAIN],
          "--prediction-threshold: only with --labels-from-prediction"),

@@ -87,12 +87,9 @@ def _parser() -> argparse.ArgumentParser:
 def _synth(args) -> int:
     from inkloop._overwrite import make_out_folder
     from inkloop.io import check_writable
-    from inkloop.synthetic import write_segment
+    from inkloop.synthetic import check_new_folder, write_segment
 
-    if args.out_dir.exists() and not args.out_dir.is_dir():
-        raise ValueError(f"{args.out_dir}: is a file; synth writes a new segment folder")
-    if args.out_dir.is_dir() and any(args.out_dir.iterdir()):  # never mix two segments' files
-        raise ValueError(f"{args.out_dir}: folder is not empty; synth writes a new segment")
+    check_new_folder(args.out_dir)  # before the folder is made: nothing to take back
     make_out_folder(args.out_dir)  # where it cannot be made, one line naming it
     check_writable(args.out_dir / "layers")  # made, or there already but read-only
     out = write_segment(

@@ -94,7 +94,7 @@ def check_new_folder(out: Path) -> None:
     """ValueError if ``out`` is a file or a folder that is not empty: two segments' layers
     and labels must never mix (an empty folder, or none, is fine)."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"{out}: is a file; a synthetic segment is written to a new folder")
+        raise ValueError(f"{out}: is a file; a synthetic segment needs a new folder")
     if out.is_dir() and any(out.iterdir()):
         raise ValueError(f"{out}: folder is not empty; a synthetic segment needs a new one")
 
