@@ -26,7 +26,7 @@ def folder_contents(root: Path) -> dict:
 
 
 # what `inkloop predict` says when an output would replace what the run reads
-NEVER_REPLACES_INPUTS = "write the output elsewhere (--overwrite never replaces what the run reads)"
+NEVER_REPLACES_INPUTS = "write the output elsewhere (overwriting never replaces what the run reads)"
 
 
 def best_threshold_f05(score: np.ndarray, truth: np.ndarray) -> float:

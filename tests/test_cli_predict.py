@@ -110,7 +110,10 @@ def test_a_named_output_that_exists_is_refused_unless_overwrite(
     out.write_bytes(b"an older file")  # a typo in --out must not cost the user this file
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
     assert main([*args, "--device", "cpu", "--quiet"]) == 1
-    assert f"{out} exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert (
+        f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it"
+        in capsys.readouterr().err
+    )
     assert out.read_bytes() == b"an older file"
     assert main([*args, "--overwrite", "--device", "cpu", "--quiet"]) == 0
     assert json.loads(capsys.readouterr().out)["written"] == [str(out)]

@@ -115,7 +115,10 @@ def test_an_existing_out_is_refused_unless_overwrite_or_it_is_the_init(
     out.write_bytes(b"a model trained for an hour")
     args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
     assert main(args) == 1
-    assert f"{out} exists; pass --overwrite to replace it" in capsys.readouterr().err
+    assert (
+        f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it"
+        in capsys.readouterr().err
+    )
     assert out.read_bytes() == b"a model trained for an hour"
     assert main([*args, "--overwrite"]) == 0
     assert load_checkpoint(out).step == 1

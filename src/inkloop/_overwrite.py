@@ -28,7 +28,7 @@ def check_out(out: Path, segments=(), inputs: dict | None = None, *, overwrite: 
     refuse_inputs(out, segments, inputs)
     refuse_folder(out)
     if out.exists() and not overwrite:
-        raise ValueError(f"{out} exists; pass --overwrite to replace it")
+        raise ValueError(f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it")
 
 
 def refuse_inputs(outs, segments=(), inputs: dict | None = None) -> None:
@@ -51,7 +51,7 @@ def refuse_inputs(outs, segments=(), inputs: dict | None = None) -> None:
         touched = read.touched_by(here)
         if touched is not None:
             raise ValueError(
-                f"{out} {touched}; write the output elsewhere (--overwrite never replaces "
+                f"{out} {touched}; write the output elsewhere (overwriting never replaces "
                 "what the run reads)"
             )
 
