@@ -12,7 +12,7 @@ from napari.utils.notifications import show_warning
 from psygnal import Signal
 
 from inkloop._napari._overlay import NOTHING_TO_ACCEPT
-from inkloop._napari._private import show_labels_box
+from inkloop._napari._private import show_labels_box, shown_in_3d
 from inkloop.boxes import union_box
 from inkloop.brush import Brush, PredictionLabels
 from inkloop.canvas import LabelCanvas
@@ -46,8 +46,13 @@ KEY_HINTS = ", ".join(  # the brush's keys in words (napari's status bar reads <
         ("redo", "redo"),
     )
 )
-# shown in napari's layer controls of "ink labels" in place of its integer-label tools
-CONTROLS_HINT = f"Soft ink labels: paint them with the Ink Loop brush (dock, Labels). {KEY_HINTS}"
+REOPEN = "Plugins > Ink Loop"  # where the dock that paints is opened again
+# shown in napari's layer controls of "ink labels" in place of its integer-label tools, whether
+# the dock is open or not (the controls keep it)
+CONTROLS_HINT = (
+    "Soft ink labels: paint them with the Ink Loop brush (dock, Labels; open it from "
+    f"{REOPEN}), in the 2D view. Its keys while the dock is open: {KEY_HINTS}"
+)
 
 
 class InkPainter:
@@ -56,6 +61,7 @@ class InkPainter:
     The canvas paints into ``layer.data`` in place and each mouse event redraws only the box
     its stamps changed. ``labels_changed`` carries the (y0, x0, y1, x1) box of every finished
     stroke, undo and redo; ``brush_changed`` the new Brush; ``painting_changed`` the on/off state.
+    Drags paint only in a 2-D view: in 3-D they turn the camera, as napari's own do.
     """
 
     labels_changed = Signal(tuple)
@@ -70,25 +76,31 @@ class InkPainter:
         self.accept_from: Callable[[], PredictionLabels] | None = None
         self._accepting: PredictionLabels | None = None  # what this stroke accepts
         self._painting = False
+        self._attached = True
+        self._in_3d = shown_in_3d(layer)
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
         self._bind_keys()
         layer.events.help.connect(self._keep_help)  # napari rewrites it for its own tools
+        layer.events.set_data.connect(self._follow_view)  # sliced anew: 2-D <-> 3-D too
         self.painting = True
 
     @property
     def painting(self) -> bool:
-        """Whether left-drags paint (True) or pan the view (False)."""
+        """Whether left-drags paint (True) or pan the view (False); in a 3-D view they turn
+        it either way, and paint again back in 2-D."""
         return self._painting
 
     @painting.setter
     def painting(self, on: bool) -> None:
         self._painting = bool(on)
-        self.layer.mouse_pan = not on
-        self.layer.cursor = "circle" if on else "standard"
-        self._update_cursor()
-        self._keep_help()
+        self._show_drag()
         self.painting_changed.emit(self._painting)
+
+    @property
+    def _drags_paint(self) -> bool:
+        """Whether a left-drag paints now: painting on, the dock open, a 2-D view."""
+        return self._painting and self._attached and not self._in_3d
 
     def set_brush(self, **changes) -> None:
         """Change brush settings (radius, hardness, strength, levels, mode)."""
@@ -103,6 +115,10 @@ class InkPainter:
         """The status-bar hint while the layer is selected: this brush, not napari's tools.
         Short, to fit a small window's status bar: the keys are listed in the layer controls
         (CONTROLS_HINT)."""
+        if not self._attached:
+            return f"Ink Loop closed: reopen it ({REOPEN}) to paint these labels"
+        if self._in_3d:
+            return "Ink Loop: drag turns the view; the brush paints in the 2D view"
         if not self._painting:
             return f"Ink Loop: painting off, drag pans ({SHORTCUTS['paint']} paints)"
         mode = self.brush.mode.replace("_", " ")
@@ -120,13 +136,17 @@ class InkPainter:
 
     def detach(self) -> None:
         """Stop listening to the layer (it stays in the viewer, unpainted further: its keys
-        too, or Ctrl+Z there would change labels no autosave writes any more)."""
+        too, or Ctrl+Z there would change labels no autosave writes any more). Its help says
+        how to paint again; napari's integer tools stay off, they would write label codes
+        the brush does not."""
         if self._drag in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._drag)
-        self.painting = False
         self.layer.events.help.disconnect(self._keep_help)
+        self.layer.events.set_data.disconnect(self._follow_view)
         for key in self._key_actions():
             self.layer.bind_key(key, None)
+        self._attached = False
+        self.painting = False
 
     def stamp_along(self, points) -> tuple[int, int, int, int] | None:
         """Paint one stroke through data points [(y, x), ...], as a drag would."""
@@ -141,7 +161,8 @@ class InkPainter:
         return box
 
     def _drag(self, layer, event):
-        if not self._painting or event.button != 1 or not self._begin_stroke():
+        self._follow_view()  # a hidden layer is not sliced anew when the view turns 3-D
+        if not self._drags_paint or event.button != 1 or not self._begin_stroke():
             return
         previous = self.paint_to(self._data_point(event), None)
         yield
@@ -202,6 +223,19 @@ class InkPainter:
         if box is not None:
             show_labels_box(self.layer, box)
             self.labels_changed.emit(box)
+
+    def _follow_view(self, event=None) -> None:
+        if self._in_3d != (in_3d := shown_in_3d(self.layer)):
+            self._in_3d = in_3d
+            self._show_drag()
+
+    def _show_drag(self) -> None:
+        """Show what a drag does: the brush's cursor where it paints, else napari's camera."""
+        paints = self._drags_paint
+        self.layer.mouse_pan = not paints
+        self.layer.cursor = "circle" if paints else "standard"
+        self._update_cursor()
+        self._keep_help()
 
     def _keep_help(self, event=None) -> None:
         if self.layer.help != (text := self.help_text()):

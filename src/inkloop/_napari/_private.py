@@ -4,7 +4,8 @@ napari's public `Layer.refresh()` re-slices a layer and uploads its whole textur
 8k x 8k prediction overlay that is 64 MB (tens of milliseconds) for every tile that arrives,
 so the redraws here upload only a changed box. They fall back to a whole refresh whenever
 the layer is not shown the way they expect (not sliced yet, 3-D, a tiled or downsampled
-texture). napari offers no public way to change one layer's controls either.
+texture). napari offers no public way to change one layer's controls either, nor to tell
+whether a layer is shown in a 3-D view.
 ``tests/_napari/test_private.py`` fails loudly if a napari release changes what this relies
 on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 """
@@ -78,6 +79,13 @@ def show_image_box(viewer, layer, box: tuple[int, int, int, int]) -> bool:
     texture.scale_and_set_data(patch, offset=(y0, x0), copy=False)
     node.update()
     return True
+
+
+def shown_in_3d(layer) -> bool:
+    """Whether the viewer shows ``layer`` in a 3-D view, from its slice input (a mouse
+    event's ``dims_displayed`` says so too, but only once a drag has begun: too late for
+    the camera to take it)."""
+    return _unproxied(layer)._slice_input.ndisplay == 3
 
 
 def show_soft_label_controls(viewer, layer, hint: str) -> None:
