@@ -16,7 +16,6 @@ from inkloop.io import (
     Segment,
     detect_format,
     initial_labels,
-    is_prediction_file,
     is_url,
     label_paths,
     open_segment,
@@ -27,6 +26,7 @@ from inkloop.io import (
     segment_location,
     stray_side_files_hint,
 )
+from inkloop.io._sidefiles import is_inkloop_prediction
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
 _CONTRAST_WINDOW = 1024
@@ -42,7 +42,7 @@ def get_reader(path: str | list[str]):
         path = path[0]
     if is_url(path):
         return read_segment
-    if is_prediction_file(path):
+    if is_inkloop_prediction(path):
         return read_prediction
     return read_segment if detect_format(path) else None
 

@@ -116,10 +116,23 @@ def is_prediction_file(path: str | Path) -> bool:
     path = Path(path)
     if path.is_dir():
         return is_prediction_pyramid(path) or (
-            prediction_kind(path) == "zarr" and _zarr_array_dims(path) == 2
+            prediction_kind(path) == "zarr" and _zarr_array_metadata(path)[0] == 2
         )
     named = prediction_stem(path).endswith("_prediction")
     return named and prediction_kind(path) in ("png", "tif") and path.is_file()
+
+
+def is_inkloop_prediction(path: str | Path) -> bool:
+    """Whether ``path`` is a prediction `inkloop predict` wrote, to be shown as one: as
+    `is_prediction_file` says, but a plain zarr array only where its attributes record
+    ORIGIN_KEY, which inkloop writes into every one. Another 2-D zarr is someone's image,
+    whatever its values (`is_prediction_file` still lets a prediction replace it)."""
+    path = Path(path)
+    if not is_prediction_file(path):
+        return False
+    if not path.is_dir() or is_prediction_pyramid(path):
+        return True
+    return ORIGIN_KEY in _zarr_array_metadata(path)[1]
 
 
 def with_prediction_format(out: str | Path, fmt: str) -> Path:
@@ -216,18 +229,22 @@ def is_prediction_pyramid(path: str | Path) -> bool:
     return len(level.get("shape", ())) == 2
 
 
-def _zarr_array_dims(path: Path) -> int | None:
-    """How many dimensions a zarr array (v2 or v3) has, from its metadata; None for a group
-    or anything else."""
+def _zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
+    """How many dimensions a zarr array (v2 or v3) has and its attributes, from its
+    metadata; (None, {}) for a group or anything else."""
     import json
 
     try:
         if (path / ".zarray").is_file():
-            return len(json.loads((path / ".zarray").read_text())["shape"])
+            dims = len(json.loads((path / ".zarray").read_text())["shape"])
+            attributes = path / ".zattrs"
+            return dims, json.loads(attributes.read_text()) if attributes.is_file() else {}
         metadata = json.loads((path / "zarr.json").read_text())
-        return len(metadata["shape"]) if metadata.get("node_type") == "array" else None
+        if metadata.get("node_type") != "array":
+            return None, {}
+        return len(metadata["shape"]), metadata.get("attributes") or {}
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # no zarr array's metadata: not a prediction array
+        return None, {}  # no zarr array's metadata: not a prediction array
 
 
 def read_prediction(path: str | Path) -> np.ndarray:
