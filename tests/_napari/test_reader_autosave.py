@@ -1,0 +1,42 @@
+"""The reader opens a segment with its autosaved labels when they are newer than the saved
+ones, and then reads only those: the saved files are not decoded (seconds for a whole
+segment), so a damaged one does not stop the segment opening."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from napari.utils.notifications import notification_manager
+from PIL import Image
+
+from inkloop._napari._reader import read_segment
+from inkloop.brush import decode_labels
+from inkloop.io import label_paths, open_segment, save_labels
+
+
+def test_a_newer_autosave_opens_without_decoding_the_saved_labels(segment_folder):
+    segment = open_segment(segment_folder)
+    height, width = segment.shape[1:]
+    painted = np.zeros((height, width), np.uint8), np.zeros((height, width), bool)
+    painted[0][10:20, 10:40], painted[1][5:25, 5:45] = 255, True
+    saved = label_paths(segment)
+    Image.fromarray(np.zeros((height // 2, width), np.uint8)).save(saved[0])  # damaged
+    old = saved[0].stat().st_mtime_ns - 10**9
+    for path in filter(Path.is_file, saved):  # saved before the autosave, surely
+        os.utime(path, ns=(old, old))
+    save_labels(segment, *painted, autosave=True)  # strokes painted since, not saved
+    shown = len(notification_manager.records)
+
+    *_, (codes, kwargs, kind) = read_segment(str(segment_folder))
+
+    assert (kwargs["name"], kind) == ("ink labels", "labels")
+    ink, supervised = decode_labels(codes)
+    np.testing.assert_array_equal(ink, painted[0])
+    np.testing.assert_array_equal(supervised, painted[1])
+    messages = [record.message for record in notification_manager.records[shown:]]
+    assert messages == [
+        f"{segment.name}: restored autosaved labels {label_paths(segment, autosave=True)[0]}, "
+        "newer than the saved labels"
+    ]
