@@ -23,6 +23,7 @@ def test_closing_the_dock_leaves_the_labels_saying_how_to_paint_again(
     viewer.window.remove_dock_widget(dock)
 
     assert layer.help == "Ink Loop closed: reopen it (Plugins > Ink Loop) to paint these labels"
+    assert viewer.help == layer.help  # the status bar too, not the brush's keys
     hint = controls.findChild(QLabel, "soft_labels_hint").text()
     assert "while the dock is open" in hint  # its keys: none work now
     assert "Plugins > Ink Loop" in hint

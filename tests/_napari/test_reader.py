@@ -7,7 +7,7 @@ import pytest
 import tifffile
 import zarr
 
-from inkloop._napari._reader import get_reader, read_prediction, read_segment, segment_path
+from inkloop._napari._reader import get_reader, read_segment, segment_path
 from inkloop.brush import decode_labels
 from inkloop.io import open_segment
 from tests.io._lookalikes import write_lookalikes
@@ -26,9 +26,8 @@ def test_get_reader_declines_files_it_does_not_understand(tmp_path):
 
 def test_get_reader_declines_what_looks_like_a_segment_by_its_name_alone(tmp_path):
     for path in write_lookalikes(tmp_path):  # a colour TIFF stack, a 2D zarr, photos…
-        # a 2D zarr array is what `inkloop predict` writes as .zarr: shown as a prediction
-        expected = read_prediction if path.name == "image.zarr" else None
-        assert get_reader(str(path)) is expected, path.name
+        # a 2D zarr is a prediction only if `inkloop predict` marked it (test_prediction_claim)
+        assert get_reader(str(path)) is None, path.name
 
 
 def test_a_single_page_tiff_opens_without_napari_asking_which_reader(make_napari_viewer, tmp_path):

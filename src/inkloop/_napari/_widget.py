@@ -198,6 +198,7 @@ class InkLoopWidget(QWidget):
             self.labels.layer.events.help.disconnect(self._show_brush_help)
             self.brush_panel.set_session(None)
             self.labels.close()
+            self._show_brush_help()  # the closed brush's words, not its keys, if selected
             self.labels = None
 
     def _show_brush_help(self, event=None) -> None:
