@@ -80,11 +80,16 @@ def test_an_out_dir_inside_a_segment_is_refused(place, capsys, out_dir, message)
 def test_only_a_prediction_folder_is_replaced(place, capsys):
     command = ["predict", "seg", "--model", "model.pt", "--out", "other.zarr"]
     _refused(command, place, "other.zarr: is a folder but not a prediction", capsys)
+    image = place / "image.zarr"  # a 2-D zarr of someone else's, not an inkloop prediction
+    zarr.create_array(image, data=np.full((64, 96), 7, np.float32))
+    command = ["predict", "seg", "--model", "model.pt", "--out", "image.zarr"]
+    _refused(command, place, "image.zarr: is a folder but not a prediction", capsys)
     earlier = place / "p.zarr"
-    zarr.create_array(earlier, data=np.full((64, 96), 7, np.float32))  # not a probability
-    command = ["predict", "seg", "--model", "model.pt", "--out", str(earlier), "--overwrite"]
-    assert main([*command, "--quiet"]) == 0
-    assert read_prediction(earlier).max() <= 1
+    command = ["predict", "seg", "--model", "model.pt", "--out", str(earlier), "--quiet"]
+    assert main(command) == 0
+    zarr.open_array(earlier, mode="r+")[:] = 0.25  # an earlier prediction, replaced whole
+    assert main([*command, "--overwrite"]) == 0
+    assert (read_prediction(earlier) != 0.25).any()
 
 
 def test_an_input_named_another_way_is_still_refused(place, capsys):

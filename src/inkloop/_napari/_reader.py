@@ -17,6 +17,7 @@ from inkloop.io import (
     autosaved_labels,
     detect_format,
     initial_labels,
+    is_prediction_file,
     is_url,
     label_paths,
     open_segment,
@@ -27,7 +28,6 @@ from inkloop.io import (
     segment_location,
     stray_side_files_hint,
 )
-from inkloop.io._sidefiles import is_inkloop_prediction
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
 _CONTRAST_WINDOW = 1024
@@ -43,7 +43,7 @@ def get_reader(path: str | list[str]):
         path = path[0]
     if is_url(path):
         return read_segment
-    if is_inkloop_prediction(path):
+    if is_prediction_file(path):
         return read_prediction
     return read_segment if detect_format(path) else None
 

@@ -112,27 +112,17 @@ def prediction_stem(path: str | Path) -> str:
 
 def is_prediction_file(path: str | Path) -> bool:
     """Whether ``path`` is a prediction as `inkloop predict` writes them, from its name and
-    metadata alone: a 2D OME-Zarr pyramid, a 2D zarr array, or ``<id>_prediction.<png|tif>``."""
+    metadata alone: a 2D OME-Zarr pyramid, a 2D zarr array whose attributes record
+    ORIGIN_KEY (inkloop writes it into every one: another 2-D zarr is someone's image, never
+    shown as a prediction nor replaced by one), or ``<id>_prediction.<png|tif>``."""
     path = Path(path)
     if path.is_dir():
-        return is_prediction_pyramid(path) or (
-            prediction_kind(path) == "zarr" and _zarr_array_metadata(path)[0] == 2
-        )
+        if is_prediction_pyramid(path):
+            return True
+        dimensions, attributes = _zarr_array_metadata(path)
+        return prediction_kind(path) == "zarr" and dimensions == 2 and ORIGIN_KEY in attributes
     named = prediction_stem(path).endswith("_prediction")
     return named and prediction_kind(path) in ("png", "tif") and path.is_file()
-
-
-def is_inkloop_prediction(path: str | Path) -> bool:
-    """Whether ``path`` is a prediction `inkloop predict` wrote, to be shown as one: as
-    `is_prediction_file` says, but a plain zarr array only where its attributes record
-    ORIGIN_KEY, which inkloop writes into every one. Another 2-D zarr is someone's image,
-    whatever its values (`is_prediction_file` still lets a prediction replace it)."""
-    path = Path(path)
-    if not is_prediction_file(path):
-        return False
-    if not path.is_dir() or is_prediction_pyramid(path):
-        return True
-    return ORIGIN_KEY in _zarr_array_metadata(path)[1]
 
 
 def with_prediction_format(out: str | Path, fmt: str) -> Path:
