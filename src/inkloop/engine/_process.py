@@ -75,6 +75,7 @@ class EngineProcess(CommandMethods):
         self._last_checkpoint: str | None = None
         self._closed = False
         self._ender: threading.Thread | None = None  # ends the child once closed
+        self._ender_known = threading.Event()  # set once close() has started it
         location = segment_location(segment_path, type(self).__name__)
         self._labels = LabelFiles(ink, supervised)
         # closed, or dropped unclosed (at the latest when Python exits): the child ends
@@ -146,13 +147,18 @@ class EngineProcess(CommandMethods):
                 return
             self._closed = True
             self._announcer.listeners.clear()
-            self._ender = self._end()
+        # not under the lock: as Python exits the child is ended on this thread, which waits
+        # for the reader, which takes the lock to report the child's end
+        self._ender = self._end()
+        self._ender_known.set()
 
     def join(self, timeout: float | None = None) -> bool:
         """After `close`, wait until the child process and the threads here have ended;
         False if ``timeout`` passed first."""
         if not self._closed:
             raise RuntimeError("join() waits for an engine being closed: close() it first")
+        if not self._ender_known.wait(timeout):  # another thread is closing it
+            return False
         if self._ender is not None:  # else it ended at once, as Python was exiting
             self._ender.join(timeout)
         return self._ender is None or not self._ender.is_alive()
