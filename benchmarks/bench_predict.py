@@ -79,7 +79,9 @@ def _child(args):
     if args.child_first_calls:
         return _first_calls(_predictor(open_segment(segment), args.child_model, args.device))
     out = args.cache / "rss_out.zarr"
-    predict_to_file(segment, args.child_model, out, device=args.device, progress=False)
+    predict_to_file(
+        segment, args.child_model, out, device=args.device, progress=False, overwrite=True
+    )
     return _peak_rss_mb()
 
 
@@ -147,7 +149,7 @@ def _speed(segment_path: Path, model: Path, cache: Path, device: str, rounds: in
         ceilings.append(_ceiling(predictor))
         started = time.perf_counter()
         out = cache / "predict_out.tif"
-        predict_to_file(segment_path, model, out, device=device, progress=False)
+        predict_to_file(segment_path, model, out, device=device, progress=False, overwrite=True)
         rates.append(pixels / (time.perf_counter() - started))
     mask = np.asarray(segment.mask)
     return {
