@@ -41,8 +41,10 @@ def test_train_to_file_replaces_a_file_only_when_asked_or_continuing_it(labelled
     assert load_checkpoint(precious).step == 1
 
     continued = EngineSettings(train=tiny_training(max_steps=1), init=precious)
-    train_to_file(*labelled, continued, str(precious), progress=False)  # in place: no overwrite
-    assert load_checkpoint(precious).step == 2
+    segment, ink, supervised = labelled
+    by_path = str(segment.path)  # a segment given by its path, as the other calls take it
+    train_to_file(by_path, ink, supervised, continued, str(precious), progress=False)
+    assert load_checkpoint(precious).step == 2  # continued in place: no overwrite needed
 
 
 def test_predict_to_file_refuses_a_file_that_exists_unless_overwrite(

@@ -13,7 +13,7 @@ import numpy as np
 from inkloop._evaluate import evaluate_file
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
-from inkloop.io import DEFAULT_PREDICTION_FORMAT, is_url
+from inkloop.io import DEFAULT_PREDICTION_FORMAT, Segment, as_segment, is_url
 from inkloop.settings import EngineSettings
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
 
 
 def train_to_file(
-    segment,
+    segment: Segment | str | Path,
     ink,
     supervised,
     settings: EngineSettings,
@@ -50,7 +50,7 @@ def train_to_file(
     """
     from inkloop._terminal import in_command
 
-    out = Path(out).expanduser()
+    segment, out = as_segment(segment), Path(out).expanduser()
     rounds = None if rounds is None else Path(rounds).expanduser()
     _check_training(segment, settings, out, overwrite)
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
