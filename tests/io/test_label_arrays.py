@@ -48,8 +48,12 @@ def test_float_labels_within_0_and_1_are_saved_as_their_ink(segment_folder):
 
 @pytest.mark.parametrize(
     "given",
-    [lambda ink: ink > 127, lambda ink: (ink > 127).astype(np.int64)],
-    ids=["bool", "int 0/1"],
+    [
+        lambda ink: ink > 127,
+        lambda ink: (ink > 127).astype(np.int64),
+        lambda ink: (ink > 127).astype(np.uint8),  # as a file of it is read back
+    ],
+    ids=["bool", "int 0/1", "uint8 0/1"],
 )
 def test_binary_labels_are_saved_as_full_ink(segment_folder, given):
     segment = open_segment(segment_folder)
@@ -94,7 +98,7 @@ def test_unreadable_labels_are_refused_and_the_saved_ones_kept(segment_folder, v
 
 def test_uint8_and_bool_arrays_are_taken_as_they_are():
     ink = np.zeros((4, 6), np.uint8)
-    ink[0, 0] = 1  # a soft label's faint edge, not a 0/1 mask
+    ink[0, :2] = 1, 200  # a soft label's faint edge beside its ink
     supervised = np.ones((4, 6), bool)
     got_ink, got_supervised = label_arrays(ink, supervised, (4, 6))
     assert got_ink is ink

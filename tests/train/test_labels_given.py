@@ -90,12 +90,21 @@ def test_a_patch_it_cannot_read_is_refused_and_changes_nothing():
     assert store.version == 0
 
 
+def test_whole_uint8_labels_of_0_and_1_are_a_binary_mask():
+    """`(mask > 0).astype(np.uint8)`, the commonest mask: read as a file of it is read."""
+    ink, supervised = _labels()
+    binary = (ink > 0).astype(np.uint8)
+    store = LabelStore(binary, supervised)
+    np.testing.assert_array_equal(store.ink, binary * 255)
+    store.check_trainable()
+
+
 def test_ink_too_faint_to_count_says_so():
     ink, supervised = _labels()
-    binary = (ink > 0).astype(np.uint8)  # 0/1 as uint8: inkloop's uint8 is 0..255
+    faint = np.where(ink > 0, 100, 0).astype(np.uint8)  # all below half strength
     with pytest.raises(LabelError) as raised:
-        LabelStore(binary, supervised).check_trainable()
-    inked = int(np.count_nonzero(binary))
+        LabelStore(faint, supervised).check_trainable()
+    inked = int(np.count_nonzero(faint))
     assert str(raised.value) == (
         f"the labels hold no ink yet: all {inked:,} inked pixels are fainter than half "
         "strength (below 128 of 255), too faint to count as ink"

@@ -59,8 +59,9 @@ def ink_levels(
     (a binary mask, said in the log): 1 = ink; floats within 0..1 (1 = ink); other integers by
     their values up to 255, else their top 8 bits (16-bit labels).
 
-    ``binary_bytes``: a uint8 image of 0 and 1 is a binary mask too (files; inkloop's own
-    arrays are uint8 0..255, and a patch of soft labels may top out at 1). Raises SegmentError,
+    ``binary_bytes``: a uint8 image of 0 and 1 is a binary mask too (whole labels, in files
+    or arrays: `(mask > 0).astype(np.uint8)` is the commonest; not a patch of soft labels,
+    which may top out at 1). Raises SegmentError,
     starting with ``where`` (a file) if given, for values none of these rules reads.
     """
     values = np.asarray(values)
@@ -113,8 +114,10 @@ def mask_values(values: np.ndarray) -> np.ndarray:
 
 def label_arrays(ink, supervised, shape: tuple[int, int] | None = None):
     """Ink (uint8, `ink_levels`) and supervision (bool, `mask_values`) arrays given to
-    inkloop, checked to be H x W alike, and the segment's ``shape`` if given. uint8 ink and
-    bool supervision come back as given (not copied). Raises ValueError (or SegmentError)."""
+    inkloop, checked to be H x W alike, and the segment's ``shape`` if given. Whole labels:
+    uint8 0/1 is a binary mask, as in a file, so labels saved and read back mean the same.
+    Other uint8 ink and bool supervision come back as given (not copied). Raises ValueError
+    (or SegmentError)."""
     ink, supervised = np.asarray(ink), np.asarray(supervised)
     if ink.ndim != 2:
         raise ValueError(f"labels must be an H x W array, not {ink.shape}")
@@ -122,7 +125,7 @@ def label_arrays(ink, supervised, shape: tuple[int, int] | None = None):
         raise ValueError(f"labels {ink.shape} and supervision {supervised.shape} differ")
     if shape is not None and ink.shape != tuple(shape):
         raise ValueError(f"labels {ink.shape} do not match the segment's {tuple(shape)}")
-    return ink_levels(ink), mask_values(supervised)
+    return ink_levels(ink, binary_bytes=True), mask_values(supervised)
 
 
 def _refuse_label_codes(path: Path, grey: np.ndarray) -> None:
