@@ -12,8 +12,9 @@ import segmentation_models_pytorch as smp
 
 from inkloop import model
 from inkloop.cli import main
+from inkloop.engine import resolve_run
 from inkloop.model import ModelSettingsError, build_model, check_encoder
-from inkloop.settings import ModelConfig
+from inkloop.settings import EngineSettings, ModelConfig
 from tests._helpers import FAST
 
 ADVICE = "; use a convolutional one, e.g. tu-resnet10t"
@@ -43,12 +44,14 @@ def test_train_with_a_one_size_encoder_is_one_line(training_folder, tmp_path, ca
 def test_too_few_stages_for_the_depth_asked_is_said():
     """NesT's three stages make no UNet of depth 5 (timm's IndexError before)."""
     config = ModelConfig(encoder="tu-nest_tiny").with_depth(5)
-    with pytest.raises(ModelSettingsError) as raised:
-        build_model(config)
-    assert str(raised.value) == (
-        "encoder 'tu-nest_tiny' cannot be a UNet's: it has fewer than the 5 feature stages of "
-        f"a UNet of depth 5{ADVICE}"
-    )
+    settings = EngineSettings(model=config)
+    for build in (lambda: build_model(config), lambda: resolve_run(settings, None)):
+        with pytest.raises(ModelSettingsError) as raised:  # before a run starts, too
+            build()
+        assert str(raised.value) == (
+            "encoder 'tu-nest_tiny' cannot be a UNet's: it has fewer than the 5 feature stages "
+            f"of a UNet of depth 5{ADVICE}"
+        )
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ the same surface (the widget: torch never enters the napari process).
 """
 
 from inkloop.engine._build import build_trainer, predictor_for, resolve_run
+from inkloop.engine._commands import RequestError
 from inkloop.engine._engine import Engine
 from inkloop.engine._events import (
     CheckpointSaved,
@@ -42,6 +43,7 @@ __all__ = [
     "PredictionReady",
     "Ranked",
     "Ready",
+    "RequestError",
     "RunStarted",
     "SegmentPredicted",
     "SegmentProgress",

@@ -17,7 +17,7 @@ def resolve_run(settings: EngineSettings, segment):
     if settings.train.cuda_graphs:
         check_cuda_graphs(pick_device(settings.train.device))
     if not settings.init:
-        check_encoder(settings.model.encoder)
+        check_encoder(settings.model.encoder, depth=settings.model.encoder_depth)
         return None, placed(settings.composition, segment)
     init = load_checkpoint(settings.init)
     try:  # the layers it was trained on, found by their file numbers, or where asked
