@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from inkloop.checkpoint import load_checkpoint
-from inkloop.engine import EngineProcess, Failed, State
+from inkloop.engine import EngineProcess, Failed, RequestError, State
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine.remote import RemoteTarget
 from inkloop.settings import EngineSettings
@@ -72,6 +72,16 @@ def test_a_remote_save_is_here_once_waited_for(server, training_folder, tmp_path
             proxy.save(tmp_path / name)
             assert proxy.wait(TIMEOUT)
             assert load_checkpoint(tmp_path / name).step == 0  # fetched whole, right now
+
+
+def test_a_remote_save_over_the_segments_files_here_is_refused(server, training_folder):
+    labels = training_folder / f"{training_folder.name}_inklabels.png"
+    before = labels.read_bytes()
+    target = RemoteTarget(server_address(server), TOKEN)
+    refused = pytest.raises(RequestError, match="write the output elsewhere")
+    with target.engine(training_folder, *folder_labels(training_folder)) as proxy, refused:
+        proxy.save(labels)  # the copy fetched here would replace the labels
+    assert labels.read_bytes() == before
 
 
 def test_a_remote_target_gives_its_engine_engine_process_defaults(server, training_folder):

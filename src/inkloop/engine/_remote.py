@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._overwrite import refuse_inputs
 from inkloop.engine._child import ChildHandle
+from inkloop.engine._commands import RequestError
 from inkloop.engine._events import CheckpointSaved, Failed, State
 from inkloop.engine._process import EngineProcess, segment_location
 from inkloop.engine._sockets import hang_up, limit_waits
@@ -37,7 +39,7 @@ from inkloop.engine._wire import (
     read_frame,
     socket_reader,
 )
-from inkloop.io import atomic_path
+from inkloop.io import atomic_path, is_url, open_segment
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
@@ -78,6 +80,7 @@ class RemoteEngineProcess(EngineProcess):
         self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
         self._path_map = kw.pop("path_map", None)
         location = segment_location(segment_path, type(self).__name__)
+        self._here = location  # the segment as this machine names it
         super().__init__(map_path(location, self._path_map), ink, supervised, *args, **kw)
 
     def _start_child(self, settings) -> ChildHandle:
@@ -135,8 +138,14 @@ class RemoteEngineProcess(EngineProcess):
     def save(self, path) -> None:
         """Write a checkpoint on the server (in the session's folder), then fetch it to
         ``path`` here; CheckpointSaved follows once ``path`` is written (Failed if the
-        copy could not be fetched: the server's copy stays)."""
+        copy could not be fetched: the server's copy stays). RequestError at once if ``path``
+        is a file of the segment here (`refuse_inputs`), which the copy would replace."""
         path = Path(path).expanduser()
+        if not is_url(self._here):  # a URL's files here are only copies
+            try:
+                refuse_inputs(path, [open_segment(self._here)])
+            except ValueError as error:
+                raise RequestError(str(error)) from None
         with self._lock:
             self._fetch_to[path.name] = path
         super().save(path)
