@@ -2,7 +2,9 @@
 
 Pure numpy, Qt-free. Every operation touches only the bounding box of a stamp, and undo keeps
 the previous content of the 64 x 64 tiles a stroke changed, so memory follows the painted
-area, not the canvas; all undo and redo steps together keep at most `HISTORY_BYTES`.
+area, not the canvas; all undo and redo steps together keep at most `HISTORY_BYTES`. A step
+keeps its tiles' old content as one (k, 64, 64) array, and a whole-image one (a loaded file:
+16384 tiles on 8192²) finds the tiles it changes with array operations, not tile by tile.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inkloop.boxes import check_box, union_box
+from inkloop.boxes import Box, check_box, union_box
 from inkloop.brush import NO_INK, UNLABELLED, Brush, decode_labels, encode_labels
 
 TILE = 64  # undo granularity
@@ -22,15 +24,25 @@ HISTORY_BYTES = 512 * 2**20  # undo + redo: four whole-image strokes on 8192² (
 
 @dataclass
 class _Step:
-    """One undoable stroke: the content its tiles had before, by tile, and the pixels it
-    labelled by accepting (undo takes them back from the canvas's count)."""
+    """One undoable stroke: the tiles it changed ((k, 2) tile indices), the content they had
+    before ((k, TILE, TILE), zero beyond the image's edge), and the pixels it labelled by
+    accepting (undo takes them back from the canvas's count)."""
 
-    tiles: dict
+    tiles: np.ndarray
+    content: np.ndarray
     accepted: int = 0
 
     @property
     def nbytes(self) -> int:
-        return sum(codes.nbytes for codes in self.tiles.values())
+        return self.content.nbytes
+
+
+@dataclass
+class _Stroke:
+    """A stroke under way: the content of each tile it touched before its first stamp there."""
+
+    tiles: dict
+    accepted: int = 0
 
 
 class LabelCanvas:
@@ -70,7 +82,7 @@ class LabelCanvas:
         self._history_bytes = history_bytes
         self._undo: deque[_Step] = deque(maxlen=history)
         self._redo: list[_Step] = []
-        self._stroke: _Step | None = None
+        self._stroke: _Stroke | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -89,37 +101,37 @@ class LabelCanvas:
         """Memory held by undo and redo records."""
         return sum(step.nbytes for step in [*self._undo, *self._redo])
 
-    def labels(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def labels(self, box: Box) -> tuple[np.ndarray, np.ndarray]:
         """Ink and supervision inside ``box`` = (y0, x0, y1, x1)."""
         y0, x0, y1, x1 = box
         return decode_labels(self.codes[y0:y1, x0:x1])
 
     def begin_stroke(self) -> None:
-        self._stroke = _Step({})
+        self._stroke = _Stroke({})
 
-    def end_stroke(self) -> tuple[int, int, int, int] | None:
+    def end_stroke(self) -> Box | None:
         """Close the stroke as one undo step of the tiles it changed; returns their box, or
         None if it changed nothing (no step then, and what could be redone stays)."""
         stroke, self._stroke = self._stroke, None
-        if stroke is None:
+        if stroke is None or not stroke.tiles:
             return None
-        stroke.tiles = {
-            tile: old
-            for tile, old in stroke.tiles.items()
-            if not np.array_equal(old, self.codes[_tile_slices(tile, self.shape)])
-        }
-        if not stroke.tiles:
+        tiles = np.array(list(stroke.tiles), int)
+        content = np.stack(list(stroke.tiles.values()))
+        changed = (content != _gather(self.codes, tiles)).any(axis=(1, 2))
+        return self._push(_Step(tiles[changed], content[changed], stroke.accepted))
+
+    def _push(self, step: _Step) -> Box | None:
+        """Keep ``step`` (unless it changed nothing) as the newest undo step; its box."""
+        if not len(step.tiles):
             return None
-        self._undo.append(stroke)
+        self._undo.append(step)
         self._redo.clear()
         held = self.history_nbytes
         while held > self._history_bytes and len(self._undo) > 1:  # the newest step stays
             held -= self._undo.popleft().nbytes
-        return _tiles_box(stroke.tiles, self.shape)
+        return _tiles_box(step.tiles, self.shape)
 
-    def stamp(
-        self, y: float, x: float, brush: Brush, accepted=None
-    ) -> tuple[int, int, int, int] | None:
+    def stamp(self, y: float, x: float, brush: Brush, accepted=None) -> Box | None:
         """Apply one stamp centred at (y, x); returns the box (y0, x0, y1, x1) it changed.
 
         An "accept" brush writes ``accepted`` into its disc: label codes of the image's size
@@ -152,65 +164,75 @@ class LabelCanvas:
             self.end_stroke()
         return y0, x0, y1, x1
 
-    def accept_box(self, box, accepted) -> tuple[int, int, int, int] | None:
+    def accept_box(self, box, accepted) -> Box | None:
         """Write ``accepted`` (label codes, as for `stamp`) into ``box`` = (y0, x0, y1, x1)
         as one undoable stroke; returns the box it changed."""
         y0, x0, y1, x1 = check_box(box, self.shape, "accepted box")
-        self.begin_stroke()
-        self._remember((y0, x0, y1, x1))
-        codes = self.codes[y0:y1, x0:x1]
-        self._accept(codes, accepted[y0:y1, x0:x1], np.ones(codes.shape, bool))
-        return self.end_stroke()
+        accepted = np.asarray(accepted[y0:y1, x0:x1])
+        where = _accepting(self.codes[y0:y1, x0:x1], accepted)
+        return self._write((y0, x0, y1, x1), accepted, where, accepting=True)
 
-    def replace(self, codes: np.ndarray) -> tuple[int, int, int, int] | None:
+    def replace(self, codes: np.ndarray) -> Box | None:
         """Replace all labels by ``codes`` (a loaded file) as one undoable stroke; returns
-        the box it changed. Undo keeps only the box where the two differ."""
+        the box it changed. Undo keeps only the tiles where the two differ."""
         if codes.shape != self.shape:
             raise ValueError(f"labels {codes.shape} do not match the canvas's {self.shape}")
-        differs = codes != self.codes
-        rows, cols = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))
-        if not rows.size:
-            return None
-        y0, x0, y1, x1 = rows[0], cols[0], rows[-1] + 1, cols[-1] + 1
-        self.begin_stroke()
-        self._remember((y0, x0, y1, x1))
-        self.codes[y0:y1, x0:x1] = codes[y0:y1, x0:x1]
-        return self.end_stroke()
+        return self._write((0, 0, *self.shape), codes, codes != self.codes)
+
+    def _write(self, box: Box, new, changed, accepting: bool = False) -> Box | None:
+        """Write ``new`` where it ``changed`` the labels (both of the box's size) as one undo
+        step of the tiles it changes; returns the box it changed. Over a stroke under way
+        (a file loaded mid-drag) the stroke's stamps so far become a step of their own."""
+        drawing = self._stroke is not None
+        boxes = [self.end_stroke()]
+        tiles = _changed_tiles(box, changed)
+        if len(tiles):
+            count = int(np.count_nonzero(changed)) if accepting else 0
+            step = _Step(tiles, _gather(self.codes, tiles), count)
+            y0, x0, y1, x1 = box  # a loaded file is equal where unchanged: copied whole, fast
+            np.copyto(self.codes[y0:y1, x0:x1], new, where=changed if accepting else True)
+            self.accepted_pixels += count
+            boxes.append(self._push(step))
+        if drawing:
+            self.begin_stroke()
+        boxes = [box for box in boxes if box is not None]
+        return union_box(boxes) if boxes else None
 
     def _accept(self, codes: np.ndarray, accepted: np.ndarray, where: np.ndarray) -> None:
-        where = where & (accepted > UNLABELLED) & (accepted != codes)
+        where = where & _accepting(codes, accepted)
         codes[where] = accepted[where]
         count = int(np.count_nonzero(where))
         self._stroke.accepted += count
         self.accepted_pixels += count
 
-    def undo(self) -> tuple[int, int, int, int] | None:
+    def undo(self) -> Box | None:
         """Take back the last stroke; returns the box it changed (None if nothing to undo,
         or while a stroke is open: its tiles are only half painted)."""
         return self._swap(self._undo, self._redo, -1)
 
-    def redo(self) -> tuple[int, int, int, int] | None:
+    def redo(self) -> Box | None:
         return self._swap(self._redo, self._undo, +1)
 
     def _remember(self, box) -> None:
         """Keep the content of tiles this stroke is about to change for the first time."""
         tiles = self._stroke.tiles
-        for tile in _tiles(box):
-            if tile not in tiles:
-                tiles[tile] = self.codes[_tile_slices(tile, self.shape)].copy()
+        new = np.array([tile for tile in _tiles(box) if tile not in tiles], int).reshape(-1, 2)
+        for tile, content in zip(map(tuple, new), _gather(self.codes, new), strict=True):
+            tiles[tile] = content
 
     def _swap(self, source, target, sign: int):
         if not source or self._stroke is not None:
             return None
         step = source.pop()
-        other = {}
-        for tile, codes in step.tiles.items():
-            where = _tile_slices(tile, self.shape)
-            other[tile] = self.codes[where].copy()
-            self.codes[where] = codes
+        _exchange(self.codes, step.tiles, step.content)  # the step now holds what to go back to
         self.accepted_pixels += sign * step.accepted
-        target.append(_Step(other, step.accepted))
+        target.append(step)
         return _tiles_box(step.tiles, self.shape)
+
+
+def _accepting(codes: np.ndarray, accepted: np.ndarray) -> np.ndarray:
+    """Where accepting changes ``codes``: ``accepted`` has a label there, another one."""
+    return (accepted > UNLABELLED) & (accepted != codes)
 
 
 def _tiles(box) -> list[tuple[int, int]]:
@@ -222,14 +244,42 @@ def _tiles(box) -> list[tuple[int, int]]:
     ]
 
 
-def _tile_slices(tile, shape) -> tuple[slice, slice]:
-    ty, tx = tile
+def _tiles_box(tiles: np.ndarray, shape) -> Box:
+    (ty0, tx0), (ty1, tx1) = tiles.min(axis=0), tiles.max(axis=0) + 1
     return (
-        slice(ty * TILE, min((ty + 1) * TILE, shape[0])),
-        slice(tx * TILE, min((tx + 1) * TILE, shape[1])),
+        int(ty0 * TILE),
+        int(tx0 * TILE),
+        int(min(ty1 * TILE, shape[0])),
+        int(min(tx1 * TILE, shape[1])),
     )
 
 
-def _tiles_box(tiles, shape) -> tuple[int, int, int, int]:
-    slices = [_tile_slices(tile, shape) for tile in tiles]
-    return union_box([(rows.start, cols.start, rows.stop, cols.stop) for rows, cols in slices])
+def _changed_tiles(box: Box, changed: np.ndarray) -> np.ndarray:
+    """The tiles ((k, 2) indices) with a True in ``changed``, the mask of ``box``'s pixels."""
+    y0, x0 = box[:2]
+    top, left = y0 % TILE, x0 % TILE
+    rows, cols = -(-(top + changed.shape[0]) // TILE), -(-(left + changed.shape[1]) // TILE)
+    if changed.shape != (rows * TILE, cols * TILE):  # pad it out to whole tiles
+        padded = np.zeros((rows * TILE, cols * TILE), bool)
+        padded[top : top + changed.shape[0], left : left + changed.shape[1]] = changed
+        changed = padded
+    hit = changed.reshape(rows, TILE, -1).any(axis=1).reshape(rows, cols, TILE).any(axis=2)
+    return np.argwhere(hit) + np.array([y0 // TILE, x0 // TILE])
+
+
+def _gather(codes: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """The content of ``tiles`` as (k, TILE, TILE), zero beyond the image's edge."""
+    content = np.zeros((len(tiles), TILE, TILE), codes.dtype)
+    for tile, (ty, tx) in zip(content, tiles.tolist(), strict=True):
+        part = codes[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE]
+        tile[: part.shape[0], : part.shape[1]] = part
+    return content
+
+
+def _exchange(codes: np.ndarray, tiles: np.ndarray, content: np.ndarray) -> None:
+    """Swap ``content`` (as `_gather` gives it) with what ``tiles`` hold now, in place."""
+    for tile, (ty, tx) in zip(content, tiles.tolist(), strict=True):
+        part = codes[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE]
+        now = part.copy()
+        part[...] = tile[: part.shape[0], : part.shape[1]]
+        tile[: part.shape[0], : part.shape[1]] = now
