@@ -29,6 +29,7 @@ from inkloop.brush import MODES
 
 log = logging.getLogger(__name__)
 MODE_NAMES = {"ink": "Ink", "no_ink": "No ink", "erase": "Erase", "accept": "Accept"}
+LOAD_FAILED = "Labels not loaded"
 
 
 class BrushPanel(QGroupBox):
@@ -85,6 +86,7 @@ class BrushPanel(QGroupBox):
             self.session.painter.painting_changed.disconnect(self._show_painting)
             self.session.layer.events.opacity.disconnect(self._show_overlay)
             self.session.layer.events.visible.disconnect(self._show_overlay)
+            self.session.loading_changed.disconnect(self._show_loading)
         self.session = session
         for child in self.findChildren(QWidget):
             child.setEnabled(session is not None)
@@ -95,6 +97,8 @@ class BrushPanel(QGroupBox):
         painter.painting_changed.connect(self._show_painting)
         session.layer.events.opacity.connect(self._show_overlay)
         session.layer.events.visible.connect(self._show_overlay)
+        session.loading_changed.connect(self._show_loading)
+        self._show_loading(session.loading)
         self._show_brush(painter.brush)
         self.paint.setChecked(painter.painting)
         self._show_overlay()
@@ -157,20 +161,39 @@ class BrushPanel(QGroupBox):
         self.show_overlay.setChecked(layer.visible)
         self.opacity.setValue(round(layer.opacity * 100))
 
+    def _show_loading(self, loading: bool) -> None:
+        self.load.setEnabled(not loading)
+
     def _save(self) -> None:
         self.session.save()  # a notification says how it went
 
     def _choose_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load ink labels", "", "Images (*.png *.tif)")
         if path:
-            self.load_labels(path)
+            self.start_loading(path)
+
+    def start_loading(self, path: str):
+        """Load labels… as its button does: read ``path`` off the GUI thread (seconds for a
+        whole segment), then replace the labels (one undoable stroke); on bad input, one
+        message and nothing changes. Returns the worker reading it."""
+        session = self.session
+        return session.load_in_background(
+            lambda: session.read(path),
+            lambda read: self._loaded(session, path, *read),
+            LOAD_FAILED,
+        )
 
     def load_labels(self, path: str) -> bool:
-        """Replace the labels by ``path``; on bad input, one message and nothing changes."""
+        """Replace the labels by ``path`` now, on this thread (a script's call); on bad
+        input, one message and nothing changes."""
         try:
-            supervision = self.session.load(path)
+            codes, supervision = self.session.read(path)
         except (OSError, ValueError) as error:
-            show_error(f"Labels not loaded: {error}")
+            show_error(f"{LOAD_FAILED}: {error}")
             return False
-        show_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")
+        self._loaded(self.session, path, codes, supervision)
         return True
+
+    def _loaded(self, session, path: str, codes, supervision: str) -> None:
+        session.painter.replace(codes)
+        show_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")

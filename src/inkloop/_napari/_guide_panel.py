@@ -21,6 +21,7 @@ from inkloop._napari._controls import button, spin
 from inkloop._napari._next import NEXT_KEY, NextRegion
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
+from inkloop.brush import UNLABELLED, encode_labels
 from inkloop.check import layer_profile
 from inkloop.compose import default_z_count
 from inkloop.engine import Failed, OrderChecked
@@ -100,6 +101,7 @@ class GuidePanel(QGroupBox):
     def set_loop(self, loop) -> None:
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
+            self.loop.labels.loading_changed.disconnect(self._show_loading)
             self.loop.labels.layer.bind_key(NEXT_KEY_CODE, None)  # G there visits nothing now
             self._end_round()
             self.next_region.close()
@@ -113,6 +115,8 @@ class GuidePanel(QGroupBox):
             self.plot.set_rounds([])
             return
         loop.changed.connect(self._show_event)
+        loop.labels.loading_changed.connect(self._show_loading)
+        self._show_loading(loop.labels.loading)
         self.next_region = NextRegion(loop)
         self.rounds = RoundKeeper(loop)
         self.rounds.on_round = lambda _round: self.plot.set_rounds(self.rounds.rounds)
@@ -136,32 +140,15 @@ class GuidePanel(QGroupBox):
         """Label the unlabelled papyrus from the prediction image ``path`` (one undoable
         stroke), read off the GUI thread (seconds for a whole segment); on bad input, one
         message and nothing changes. The worker reading it."""
-        loop, threshold, soft = self.loop, self.threshold.value(), self.soft.isChecked()
-        self.load_button.setEnabled(False)
-        worker = create_worker(  # its errors are said here, not raised again on the GUI
-            labels_from_prediction, loop.labels.segment, path, threshold, soft,
-            _start_thread=False, _ignore_errors=True,
-        )  # fmt: skip
-        worker.returned.connect(lambda labels: self._label_from(loop, path, *labels[:2]))
-        worker.errored.connect(lambda error: self._prediction_failed(loop, error))
-        worker.start()
-        return worker
+        labels, threshold, soft = self.loop.labels, self.threshold.value(), self.soft.isChecked()
+        return labels.load_in_background(
+            lambda: _prediction_codes(labels.segment, path, threshold, soft),
+            lambda codes: _label_from(labels.painter, path, codes),
+            "Prediction not loaded",
+        )
 
-    def _label_from(self, loop, path: str, ink, supervised) -> None:
-        if loop is not self.loop:  # another segment's by now
-            return
-        self.load_button.setEnabled(True)
-        painter = loop.labels.painter
-        codes = np.where(supervised & (painter.canvas.codes == 0), ink.astype(np.uint16) + 1, 0)
-        painter.accept_box((0, 0, *codes.shape), codes.astype(np.uint16))
-        show_info(f"Labelled {int((codes > 0).sum()):,} pixels from {path}; Ctrl+Z undoes it")
-
-    def _prediction_failed(self, loop, error: Exception) -> None:
-        if loop is self.loop:
-            self.load_button.setEnabled(True)
-        if not isinstance(error, (OSError, ValueError)):
-            raise error  # a bug: napari shows it whole
-        show_error(f"Prediction not loaded: {error}")
+    def _show_loading(self, loading: bool) -> None:
+        self.load_button.setEnabled(not loading)
 
     def check_stack(self) -> None:
         """Read the layers' profile off the GUI thread (seconds on a compressed or remote
@@ -245,6 +232,19 @@ class GuidePanel(QGroupBox):
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _prediction_codes(segment, path: str, threshold: float, soft: bool) -> np.ndarray:
+    """The label codes a prediction image gives every papyrus pixel (read off the GUI)."""
+    ink, supervised = labels_from_prediction(segment, path, threshold, soft)[:2]
+    return encode_labels(ink, supervised)
+
+
+def _label_from(painter, path: str, codes: np.ndarray) -> None:
+    """Label from ``codes`` where there are no labels yet (one undoable stroke)."""
+    codes[painter.canvas.codes != UNLABELLED] = UNLABELLED
+    painter.accept_box((0, 0, *codes.shape), codes)
+    show_info(f"Labelled {np.count_nonzero(codes):,} pixels from {path}; Ctrl+Z undoes it")
 
 
 def _profile(segment):

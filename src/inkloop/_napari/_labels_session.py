@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+
+import numpy as np
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error
+from psygnal import Signal
+from qtpy.QtCore import QTimer
 
 from inkloop._napari._autosave import Autosaver
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
@@ -38,13 +45,26 @@ def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:
 
 
 class LabelSession:
-    """Paints ``layer`` (the segment's "ink labels") and keeps its files up to date."""
+    """Paints ``layer`` (the segment's "ink labels") and keeps its files up to date.
+
+    ``loading_changed`` says when a file read off the GUI thread (`load_in_background`)
+    starts and stops being read: the dock offers one such load at a time.
+    """
+
+    loading_changed = Signal(bool)
 
     def __init__(self, layer, segment, autosave_s: float = 10.0) -> None:
         self.layer, self.segment = layer, segment
         self.painter = InkPainter(layer)
         self.autosaver = Autosaver(segment, self.painter, autosave_s)
+        self.closed = False
+        self._loads = 0  # read off the GUI thread now
         _PAINTING.add(self)
+
+    @property
+    def loading(self) -> bool:
+        """A file is being read by `load_in_background`."""
+        return self._loads > 0
 
     def labels(self):
         """Ink (uint8) and supervision (bool) as they are now (decoded copies)."""
@@ -55,22 +75,47 @@ class LabelSession:
         off the GUI thread (seconds for a whole segment); the Future's result is their paths."""
         return self.autosaver.save()
 
-    def load(self, ink_path: str | Path) -> str:
-        """Replace the labels by an ink label file (and its supervision mask, if beside it).
+    def read(self, ink_path: str | Path) -> tuple[np.ndarray, str]:
+        """The label codes of an ink label file (and its supervision mask, if beside it) and
+        where the supervision came from. Reads files only: safe off the GUI thread.
 
         A file of the wrong size, an unreadable one or a probability map raises with one
-        clear message and the labels stay as they were. Returns where the supervision came
-        from.
+        clear message.
         """
         ink, supervised, sources = load_labels(self.segment, Path(ink_path))
         problem = probability_map_message(ink, supervised, sources["labels_file"])
         if problem:
             raise ValueError(f"{problem}; {LOAD_PREDICTION_ACTION} turns one into labels")
-        self.painter.replace(encode_labels(ink, supervised))
-        return sources["supervision_file"]
+        return encode_labels(ink, supervised), sources["supervision_file"]
+
+    def load_in_background(self, read: Callable, apply: Callable, failure: str):
+        """Call ``read()`` off the GUI thread (files only, never the layer's data), then, on
+        the GUI thread, ``apply`` what it returns (unless this session closed meanwhile).
+        An error a user can cause (a bad file: OSError, ValueError) is said in one message,
+        "``failure``: why"; others are raised whole. `loading` meanwhile. Returns the
+        worker, started on the event loop's next turn: a caller connecting to its signals
+        first hears them all, however fast the read."""
+        self._count_load(+1)
+        worker = create_worker(read, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda result: None if self.closed else apply(result))
+        worker.errored.connect(lambda error: _say_failed(failure, error))
+        worker.finished.connect(lambda: self._count_load(-1))
+        QTimer.singleShot(0, worker.start)
+        return worker
+
+    def _count_load(self, change: int) -> None:
+        self._loads += change
+        self.loading_changed.emit(self.loading)
 
     def close(self) -> None:
         """Write any unsaved changes to the autosave files and stop painting."""
         _PAINTING.discard(self)
+        self.closed = True
         self.autosaver.close()
         self.painter.detach()
+
+
+def _say_failed(failure: str, error: Exception) -> None:
+    if not isinstance(error, (OSError, ValueError)):
+        raise error  # a bug: napari shows it whole
+    show_error(f"{failure}: {error}")
