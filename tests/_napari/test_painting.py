@@ -104,6 +104,12 @@ def test_save_layer_writes_the_community_files_exactly(painting, tmp_path, qtbot
     np.testing.assert_array_equal(supervision == 255, expected_supervised)
 
 
+def _load(widget, path, qtbot) -> None:
+    """Load labels… with ``path``, waited for: the file is read off the GUI thread."""
+    with qtbot.waitSignal(widget.brush_panel.start_loading(str(path)).finished):
+        pass
+
+
 def test_bad_label_files_get_one_message_and_leave_the_labels_untouched(painting, tmp_path, qtbot):
     viewer, widget = painting
     drag(viewer, [(100, 100)], qtbot)
@@ -111,14 +117,14 @@ def test_bad_label_files_get_one_message_and_leave_the_labels_untouched(painting
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(tmp_path / "small.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")
 
-    assert not widget.brush_panel.load_labels(str(tmp_path / "small.png"))
-    assert not widget.brush_panel.load_labels(str(tmp_path / "missing.png"))
-    assert not widget.brush_panel.load_labels(str(tmp_path / "broken.png"))
+    _load(widget, tmp_path / "small.png", qtbot)
+    _load(widget, tmp_path / "missing.png", qtbot)
+    _load(widget, tmp_path / "broken.png", qtbot)
     np.testing.assert_array_equal(viewer.layers["ink labels"].data, before)
 
     Image.fromarray(np.full((200, 300), 40, np.uint8)).save(tmp_path / "probability.png")
     shown = len(notification_manager.records)
-    assert not widget.brush_panel.load_labels(str(tmp_path / "probability.png"))
+    _load(widget, tmp_path / "probability.png", qtbot)
     assert messages(shown) == [
         f"Labels not loaded: {tmp_path / 'probability.png'}: 100% of the labelled pixels are "
         "grey (soft ink): it looks like a probability map; Guide → Load prediction as "
@@ -129,7 +135,7 @@ def test_bad_label_files_get_one_message_and_leave_the_labels_untouched(painting
     ink = np.zeros((200, 300), np.uint8)
     ink[10:20, 10:20] = 200
     Image.fromarray(ink).save(tmp_path / "good.png")
-    assert widget.brush_panel.load_labels(str(tmp_path / "good.png"))
+    _load(widget, tmp_path / "good.png", qtbot)
     assert decode_labels(viewer.layers["ink labels"].data)[0][15, 15] == 200
     widget.brush_panel.undo.click()  # the wrong file, loaded by mistake, costs no stroke
     np.testing.assert_array_equal(viewer.layers["ink labels"].data, before)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 from qtpy.QtCore import QSignalBlocker, Qt
 from qtpy.QtWidgets import (
     QButtonGroup,
@@ -182,17 +182,6 @@ class BrushPanel(QGroupBox):
             lambda read: self._loaded(session, path, *read),
             LOAD_FAILED,
         )
-
-    def load_labels(self, path: str) -> bool:
-        """Replace the labels by ``path`` now, on this thread (a script's call); on bad
-        input, one message and nothing changes."""
-        try:
-            codes, supervision = self.session.read(path)
-        except (OSError, ValueError) as error:
-            show_error(f"{LOAD_FAILED}: {error}")
-            return False
-        self._loaded(self.session, path, codes, supervision)
-        return True
 
     def _loaded(self, session, path: str, codes, supervision: str) -> None:
         session.painter.replace(codes)
