@@ -167,9 +167,12 @@ def queue_lines(stream, into: queue.Queue) -> None:
 
 def wait_for_line(lines: queue.Queue, text: str, seen: list[str]) -> None:
     """Take lines from ``lines`` (of `queue_lines`) into ``seen`` until one holds ``text``;
-    fails with all of them if the stream ends first."""
+    fails with all of them if the stream ends, or is silent for WAIT_S, first."""
     while True:
-        line = lines.get(timeout=WAIT_S)
+        try:
+            line = lines.get(timeout=WAIT_S)
+        except queue.Empty:
+            raise AssertionError(f"no {text!r} in {WAIT_S} s after:\n{''.join(seen)}") from None
         assert line is not None, "".join(seen)
         seen.append(line)
         if text in line:
