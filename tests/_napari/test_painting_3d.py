@@ -56,10 +56,25 @@ def test_a_hidden_labels_layer_switched_to_3d_is_not_painted_either(shown_in_doc
     assert not layer.data.any()
 
 
-def _drag_across(viewer, qtbot) -> None:
-    """A left-button drag across the middle of the canvas, where the segment is shown.
-    Each move is awaited until napari, which throttles them, moved its cursor: its mouse
-    callbacks have then seen it."""
+def test_a_drag_begun_in_2d_paints_no_more_once_the_view_turns_3d(shown_in_dock, qtbot):
+    viewer, _ = shown_in_dock
+    layer = viewer.layers["ink labels"]
+    painted = []
+
+    def turn_3d():
+        painted.append(layer.data.copy())
+        viewer.dims.ndisplay = 3
+
+    _drag_across(viewer, qtbot, midway=turn_3d)
+
+    assert painted[0].any()  # the 2-D part of the drag painted
+    assert (layer.data == painted[0]).all()
+
+
+def _drag_across(viewer, qtbot, midway=None) -> None:
+    """A left-button drag across the middle of the canvas, where the segment is shown;
+    ``midway()`` is called after its first move. Each move is awaited until napari, which
+    throttles them, moved its cursor: its mouse callbacks have then seen it."""
     scene_canvas = canvas(viewer).view.canvas
     width, height = scene_canvas.size
     pixels = [(width // 2 + dx, height // 2 + dx // 4) for dx in (-60, 0, 60)]
@@ -71,4 +86,7 @@ def _drag_across(viewer, qtbot) -> None:
             pos=pixel, button=1, buttons=[1], modifiers=(), press_event=pressed
         )
         qtbot.waitUntil(lambda before=before: viewer.cursor.position != before, timeout=2000)
+        if midway is not None:
+            midway()
+            midway = None
     scene_canvas.events.mouse_release(pos=pixels[-1], button=1, buttons=[1], modifiers=())

@@ -167,6 +167,9 @@ class InkPainter:
         previous = self.paint_to(self._data_point(event), None)
         yield
         while event.type == "mouse_move":
+            self._follow_view()
+            if not self._drags_paint:  # the view turned 3-D mid-drag: the stroke ends here
+                break
             previous = self.paint_to(self._data_point(event), previous)
             yield
         box = self.canvas.end_stroke()
