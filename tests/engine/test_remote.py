@@ -155,6 +155,9 @@ def test_a_model_beside_the_segment_is_found_where_the_server_mounts_it(
         recorder.wait_for(lambda events: of_kind(Ready, events))
         assert proxy.session in server.sessions
         assert not of_kind(Failed, recorder.events)  # the model was read there
+        proxy.save(tmp_path / "fetched.pt")  # the segment is not here: nothing to refuse
+        assert proxy.wait(TIMEOUT)
+        assert (tmp_path / "fetched.pt").is_file()
     model.unlink()  # the served folder is shared with the other tests
 
 

@@ -141,7 +141,8 @@ class RemoteEngineProcess(EngineProcess):
         copy could not be fetched: the server's copy stays). RequestError at once if ``path``
         is a file of the segment here (`refuse_inputs`), which the copy would replace."""
         path = Path(path).expanduser()
-        if not is_url(self._here):  # a URL's files here are only copies
+        # a URL's files here are only copies; a segment on the server alone has none here
+        if not is_url(self._here) and Path(self._here).exists():
             try:
                 refuse_inputs(path, [open_segment(self._here)])
             except ValueError as error:
