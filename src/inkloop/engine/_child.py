@@ -241,3 +241,27 @@ def end_child(child: ChildHandle) -> None:
         child.reader.join(timeout)
         if not child.reader.is_alive():
             break
+
+
+class ChildCleanup:
+    """Ends a proxy's current child, then removes the label files it reads at set-up."""
+
+    def __init__(self, labels: LabelFiles) -> None:
+        self.labels = labels
+        self.child: ChildHandle | None = None  # none yet if the first could not start
+
+    def start(self) -> threading.Thread | None:
+        """End in a thread of its own (the child may finish its set-up or save first), not a
+        daemon: an interpreter exiting then still lets the child save and end. At once with
+        no child, or once Python is exiting, which would no longer wait for a new thread."""
+        if self.child is None or not threading.main_thread().is_alive():
+            self.run()
+            return None
+        thread = threading.Thread(target=self.run, name="inkloop-engine-end")
+        thread.start()
+        return thread
+
+    def run(self) -> None:
+        if self.child is not None:
+            end_child(self.child)
+        self.labels.remove()

@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +24,15 @@ import numpy as np
 from inkloop._cpus import usable_cpus
 from inkloop.boxes import check_box
 from inkloop.engine import _commands as c
-from inkloop.engine._child import ChildHandle, SetupFailed, Spec, Waited, end_child, spawn_child
+from inkloop.engine._child import (
+    ChildCleanup,
+    ChildHandle,
+    SetupFailed,
+    Spec,
+    Waited,
+    end_child,
+    spawn_child,
+)
 from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
@@ -79,7 +88,7 @@ class EngineProcess(CommandMethods):
         location = segment_location(segment_path, type(self).__name__)
         self._labels = LabelFiles(ink, supervised)
         # closed, or dropped unclosed (at the latest when Python exits): the child ends
-        self._cleanup = _Cleanup(self._labels)
+        self._cleanup = ChildCleanup(self._labels)
         self._end = weakref.finalize(self, self._cleanup.start)
         threads = torch_threads or max(1, usable_cpus() - 1)
         options = dict(open_options or {})
@@ -149,18 +158,21 @@ class EngineProcess(CommandMethods):
             self._announcer.listeners.clear()
         # not under the lock: as Python exits the child is ended on this thread, which waits
         # for the reader, which takes the lock to report the child's end
-        self._ender = self._end()
-        self._ender_known.set()
+        try:
+            self._ender = self._end()
+        finally:  # a join() elsewhere must not wait for ever
+            self._ender_known.set()
 
     def join(self, timeout: float | None = None) -> bool:
         """After `close`, wait until the child process and the threads here have ended;
         False if ``timeout`` passed first."""
         if not self._closed:
             raise RuntimeError("join() waits for an engine being closed: close() it first")
+        deadline = None if timeout is None else time.monotonic() + timeout
         if not self._ender_known.wait(timeout):  # another thread is closing it
             return False
         if self._ender is not None:  # else it ended at once, as Python was exiting
-            self._ender.join(timeout)
+            self._ender.join(None if deadline is None else max(0, deadline - time.monotonic()))
         return self._ender is None or not self._ender.is_alive()
 
     def __enter__(self) -> EngineProcess:
@@ -274,27 +286,3 @@ def _read(proxy: weakref.ref, child: ChildHandle) -> None:
         owner._child_ended(child)
     else:
         child.alive = False
-
-
-class _Cleanup:
-    """Ends a proxy's current child, then removes the label files it reads at set-up."""
-
-    def __init__(self, labels: LabelFiles) -> None:
-        self.labels = labels
-        self.child: ChildHandle | None = None  # none yet if the first could not start
-
-    def start(self) -> threading.Thread | None:
-        """End in a thread of its own (the child may finish its set-up or save first), not a
-        daemon: an interpreter exiting then still lets the child save and end. At once with
-        no child, or once Python is exiting, which would no longer wait for a new thread."""
-        if self.child is None or not threading.main_thread().is_alive():
-            self.run()
-            return None
-        thread = threading.Thread(target=self.run, name="inkloop-engine-end")
-        thread.start()
-        return thread
-
-    def run(self) -> None:
-        if self.child is not None:
-            end_child(self.child)
-        self.labels.remove()
