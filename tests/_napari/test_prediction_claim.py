@@ -28,3 +28,10 @@ def test_a_zarr_prediction_inkloop_wrote_is_claimed(tmp_path):
     out = write_prediction(probability, tmp_path / "s_prediction.zarr", progress=False)
 
     assert get_reader(str(out)) is read_prediction
+
+
+def test_a_zarr_prediction_from_before_the_origin_attribute_is_claimed_by_its_name(tmp_path):
+    path = tmp_path / "s_prediction.zarr"  # inkloop predict's name; no inkloop_origin yet
+    zarr.create_array(path, data=np.full((48, 64), 0.5, np.float32))
+
+    assert get_reader(str(path)) is read_prediction

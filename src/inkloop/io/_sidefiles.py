@@ -113,15 +113,17 @@ def prediction_stem(path: str | Path) -> str:
 def is_prediction_file(path: str | Path) -> bool:
     """Whether ``path`` is a prediction as `inkloop predict` writes them, from its name and
     metadata alone: a 2D OME-Zarr pyramid, a 2D zarr array whose attributes record
-    ORIGIN_KEY (inkloop writes it into every one: another 2-D zarr is someone's image, never
-    shown as a prediction nor replaced by one), or ``<id>_prediction.<png|tif>``."""
+    ORIGIN_KEY (inkloop writes it into every one since 2026-12-05) or that is named
+    ``<id>_prediction.zarr`` (as before), or ``<id>_prediction.<png|tif>``. Another 2-D zarr
+    is someone's image, never shown as a prediction nor replaced by one."""
     path = Path(path)
+    named = prediction_stem(path).endswith("_prediction")
     if path.is_dir():
         if is_prediction_pyramid(path):
             return True
         dimensions, attributes = _zarr_array_metadata(path)
-        return prediction_kind(path) == "zarr" and dimensions == 2 and ORIGIN_KEY in attributes
-    named = prediction_stem(path).endswith("_prediction")
+        marked = named or ORIGIN_KEY in attributes
+        return prediction_kind(path) == "zarr" and dimensions == 2 and marked
     return named and prediction_kind(path) in ("png", "tif") and path.is_file()
 
 
