@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._overwrite import refuse_inputs
 from inkloop.engine._child import ChildHandle
-from inkloop.engine._commands import RequestError
 from inkloop.engine._events import CheckpointSaved, Failed, State
 from inkloop.engine._process import EngineProcess, segment_location
+from inkloop.engine._session import refuse_output
 from inkloop.engine._sockets import hang_up, limit_waits
 from inkloop.engine._wire import (
     Fetch,
@@ -143,10 +142,7 @@ class RemoteEngineProcess(EngineProcess):
         path = Path(path).expanduser()
         # a URL's files here are only copies; a segment on the server alone has none here
         if not is_url(self._here) and Path(self._here).exists():
-            try:
-                refuse_inputs(path, [open_segment(self._here)])
-            except ValueError as error:
-                raise RequestError(str(error)) from None
+            refuse_output(path, open_segment(self._here))
         with self._lock:
             self._fetch_to[path.name] = path
         super().save(path)

@@ -28,13 +28,9 @@ class Session(Announcer):
         self._graph = (None, -1, None)  # (trainer, step, its inference graph at that step)
 
     def refuse_output(self, out: Path) -> None:
-        """RequestError if writing ``out`` would replace or remove what the session reads: a
-        file of its segment (layers, mask, labels, rounds; `refuse_inputs`, the rule of the
-        command line). The ``init`` checkpoint may be replaced: training continues from it."""
-        try:
-            refuse_inputs(out, [self.segment])
-        except ValueError as error:
-            raise RequestError(str(error)) from None
+        """`refuse_output` for this session's segment. The ``init`` checkpoint may be
+        replaced: training continues from it."""
+        refuse_output(out, self.segment)
 
     @property
     def training(self) -> bool:
@@ -81,3 +77,13 @@ class Session(Announcer):
             refresh_inference_graph(graph, trainer.inference_model)
         self._graph = (trainer, trainer.step_count, graph)
         return graph
+
+
+def refuse_output(out: Path, segment) -> None:
+    """RequestError if writing ``out`` would replace or remove what a session of ``segment``
+    reads: a file of the segment (layers, mask, labels, rounds; `refuse_inputs`, the rule of
+    the command line)."""
+    try:
+        refuse_inputs(out, [segment])
+    except ValueError as error:
+        raise RequestError(str(error)) from None
