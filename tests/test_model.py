@@ -121,6 +121,13 @@ def test_saving_replaces_the_old_file_whole(tmp_path):
     assert path.stat().st_mode == plain.stat().st_mode  # as readable as any new file, not 0600
 
 
+class _RunsCode:
+    """What a crafted checkpoint holds: unpickling it would call print (os.system, in an attack)."""
+
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
 def test_loading_something_else_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
@@ -130,8 +137,13 @@ def test_loading_something_else_says_so(tmp_path):
     ):
         load_checkpoint(tmp_path / "notes.pt")
     torch.save({"model": Path("a")}, tmp_path / "pickled.pt")  # an object, not just tensors
-    with pytest.raises(ValueError, match=r"pickled\.pt: .* \(it holds pickled objects"):
+    with pytest.raises(ValueError, match=r"pickled\.pt: .* \(it holds code or pickled objects"):
         load_checkpoint(tmp_path / "pickled.pt")
+    torch.save(
+        {"model": _RunsCode()}, tmp_path / "crafted.pt"
+    )  # asks the loader to call a function
+    with pytest.raises(ValueError, match=r"crafted\.pt: .* never runs: do not trust this file"):
+        load_checkpoint(tmp_path / "crafted.pt")
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match=r"other\.pt: not an inkloop checkpoint"):
         load_checkpoint(tmp_path / "other.pt")

@@ -143,10 +143,13 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        # torch's own message is a pickle opcode or a page of advice: say what it means
+        # torch's own message is a pickle opcode or a page of advice: say what it means.
+        # The weights-only unpickler refuses any global, a class or a function such as
+        # os.system that a crafted file asks it to call ("Unsupported global: GLOBAL x" or
+        # "unsupported GLOBAL posix.system whose module posix is blocked").
         problem = (
-            "it holds pickled objects, which inkloop never loads"
-            if "Unsupported global" in str(error)
+            "it holds code or pickled objects, which inkloop never runs: do not trust this file"
+            if "unsupported global" in str(error).lower()
             else "not a PyTorch file, or cut short"
         )
         raise CheckpointError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
