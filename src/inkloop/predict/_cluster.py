@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import logging
 import signal
+import weakref
 from contextlib import contextmanager
 
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import main_hidden
 
 log = logging.getLogger(__name__)
-LOOPBACK = "127.0.0.1"  # a local cluster is reachable from this machine only
+# a local cluster listens on this machine only, where every account reaches 127.0.0.1 and a
+# dask task is a pickled function: hence TLS with credentials of its own (`throwaway_tls`)
+LOOPBACK = "127.0.0.1"
 MISSING = (
     "--scheduler needs dask.distributed, an optional dependency: "
     "pip install 'napari-inkloop[cluster]'"
 )
+NO_TLS = (
+    "--scheduler local:N needs cryptography, for TLS between its processes: "
+    "pip install 'napari-inkloop[cluster]'"
+)
+# the local clusters this process started, by scheduler address: a Client named by one's
+# address connects with its credentials
+_OWN_CLUSTERS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def parse_scheduler(text: str) -> str | int:
@@ -38,8 +48,10 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
         raise RuntimeError(MISSING) from error
     target = parse_scheduler(scheduler)
     cluster = local_cluster(target, device) if isinstance(target, int) else None
+    own = cluster or _OWN_CLUSTERS.get(target)  # one this process started, named by address
+    security = own.security if own is not None else None
     try:
-        with Client(cluster or target, timeout="30s") as client:
+        with Client(cluster or target, timeout="30s", security=security) as client:
             yield client
     finally:
         if cluster is not None:
@@ -48,26 +60,47 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
 
 def local_cluster(workers: int, device: str = "auto"):
     """``workers`` worker processes on this machine, each with an equal share of the cores
-    (`worker_options`)."""
+    (`worker_options`), speaking mutual TLS with credentials of their own (`throwaway_tls`)."""
     import dask
     from distributed import Nanny, Scheduler, SpecCluster
 
+    security = throwaway_tls()
     gpus = _gpu_count() if device in ("auto", "cuda") else 0
     cores = max(1, usable_cpus() // workers)
     specs = {
-        f"inkloop-{i}": {"cls": Nanny, "options": worker_options(i, gpus, cores)}
+        f"inkloop-{i}": {
+            "cls": Nanny,  # it passes the credentials on to its worker, through spawn's pipe
+            "options": {**worker_options(i, gpus, cores), "security": security},
+        }
         for i in range(workers)
     }
     # a free port: None would still try 8787, and warn where that is taken
-    options = {"host": LOOPBACK, "dashboard_address": f"{LOOPBACK}:0"}
-    scheduler = {"cls": Scheduler, "options": options}
+    options = {"host": LOOPBACK, "dashboard_address": f"{LOOPBACK}:0", "protocol": "tls"}
+    scheduler = {"cls": Scheduler, "options": {**options, "security": security}}
     # distributed starts workers with OMP_NUM_THREADS=1 (a guard against oversubscribing
     # many-thread workers); ours run one task at a time, so torch gets the worker's cores.
     # It must be set before the worker process starts: OpenMP reads it once, at load.
     threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
     # the cluster starts its workers (spawned by their nannies) before it returns
     with dask.config.set(threads), main_hidden():
-        return SpecCluster(workers=specs, scheduler=scheduler, silence_logs=logging.ERROR)
+        cluster = SpecCluster(
+            workers=specs, scheduler=scheduler, security=security, silence_logs=logging.ERROR
+        )
+    _OWN_CLUSTERS[cluster.scheduler_address] = cluster
+    return cluster
+
+
+def throwaway_tls():
+    """Self-signed mutual-TLS credentials, made now, that no file holds (dask writes them for
+    a moment to a private temporary folder to load them): only this process and the workers
+    it starts can connect to one another."""
+    from distributed import Security
+
+    try:
+        import cryptography  # noqa: F401  (Security.temporary's own message names no extra)
+    except ImportError as error:
+        raise RuntimeError(NO_TLS) from error
+    return Security.temporary()
 
 
 def worker_options(index: int, gpus: int, cores: int) -> dict:
