@@ -63,9 +63,10 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     }
 
 
-def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, model=None):
+def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, model=None, memory=None):
     """The model ``trainer`` is training, as a Predictor: its weights shared, or ``model``, a
-    copy of them that training leaves alone (`inference_graph`)."""
+    copy of them that training leaves alone (`inference_graph`); ``memory``: the
+    `ForwardGate` to share (None: one of its own)."""
     from inkloop.predict import Predictor
 
     return Predictor(
@@ -75,4 +76,5 @@ def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, model
         tile=settings.tile,
         tta=tta,
         logit_offset=trainer.logit_offset(),
+        memory=memory,
     )

@@ -12,6 +12,7 @@ from inkloop.engine._build import build_trainer, predictor_for, resolve_run
 from inkloop.engine._commands import RequestError
 from inkloop.engine._events import ModelBuilt, State
 from inkloop.engine._surface import Announcer
+from inkloop.predict._memory import ForwardGate
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
@@ -26,6 +27,14 @@ class Session(Announcer):
         self.mask = None if segment.mask is None else np.asarray(segment.mask)
         self.trainer = None  # built by the first start, prepare, predict or preview
         self._graph = (None, -1, None)  # (trainer, step, its inference graph at that step)
+        # Every predictor's passes go through this one gate (they all run on the trainer's
+        # device), so what a pass out of memory taught it holds for the session. It never
+        # tries bigger again: stopping or pausing training frees nothing a pass could use.
+        # The Trainer keeps its weights, gradients, optimiser state and weight average for a
+        # resume or a save, and the worker never runs a pass during a step: a finished step's
+        # activations are only cached, which torch's allocator frees and retries before it
+        # fails. Each try would cost a failed pass and a flush of that cache.
+        self.memory = ForwardGate()
 
     def refuse_output(self, out: Path) -> None:
         """`refuse_output` for this session's segment. The ``init`` checkpoint may be
@@ -59,12 +68,13 @@ class Session(Announcer):
         concatenations split: a 1024² view ~20% faster on a CPU). One graph is kept and given
         each new step's weights (`refresh_inference_graph`, ~15 ms against ~0.2 s for a new
         one), so previews while training use it too; ``frozen``: a graph of its own, which
-        later steps leave alone (a whole-segment prediction)."""
+        later steps leave alone (a whole-segment prediction). All share the session's
+        `ForwardGate` (``memory``)."""
         from inkloop.predict import inference_graph
 
         trainer = self.ensure_trainer()
         model = inference_graph(trainer.inference_model) if frozen else self._current_graph(trainer)
-        return predictor_for(self.settings, trainer, tta=tta, model=model)
+        return predictor_for(self.settings, trainer, tta=tta, model=model, memory=self.memory)
 
     def _current_graph(self, trainer):
         """The kept graph, with ``trainer``'s weights of this step."""

@@ -5,8 +5,9 @@ sends its batches of tiles through the model at once: 16 threads with 8 tiles of
 hold several GB of activations on the GPU, more than a small card has, or than a card
 training beside the prediction has free. Out of memory, the gate first lets fewer passes
 run at once (half of those running), then, with one pass at a time, halves the tiles a pass
-takes. What it learnt holds for the predictor's life. A pass that fails alone with one tile
-is an error the user can act on.
+takes. What it learnt holds for the gate's life: a predictor's own, or an engine session's,
+shared by all the predictors it builds. A pass that fails alone with one tile is an error
+the user can act on.
 """
 
 from __future__ import annotations

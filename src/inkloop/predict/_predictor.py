@@ -43,6 +43,8 @@ class Predictor(TravellingModel):
     (`TravellingModel`).
     ``logit_offset`` is subtracted from the logits: the calibration a trainer measured
     (`Trainer.logit_offset`), so that p = 0.5 is where ink becomes likelier than not.
+    ``memory``: the `ForwardGate` its passes go through, shared by predictors on one device
+    so that what one learns about its memory holds for all (default: one of its own).
     The model runs where its weights are, in inference mode, in mixed precision where the
     hardware has it (`inkloop.model.autocast`: bf16 on CPUs with bf16 instructions too).
     The ``segment`` of `from_checkpoint`, `stream` and `predict_region`: a Segment, or its
@@ -62,6 +64,7 @@ class Predictor(TravellingModel):
         device_request: str | None = None,
         weights_file: str | None = None,
         logit_offset: float = 0.0,
+        memory: ForwardGate | None = None,
     ) -> None:
         if tile % 32 or not 0 <= overlap < tile:
             raise ValueError(f"tile {tile} must be a multiple of 32 with overlap below it")
@@ -75,7 +78,7 @@ class Predictor(TravellingModel):
         self.tile, self.overlap, self.tta = tile * self.scale, overlap * self.scale, tta
         self.batch_request = batch_size
         self.logit_offset = logit_offset
-        self.memory = ForwardGate()
+        self.memory = ForwardGate() if memory is None else memory
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
