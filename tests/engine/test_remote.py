@@ -22,7 +22,7 @@ from inkloop.engine import (
 )
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
-from inkloop.engine._wire import Hello, encode
+from inkloop.engine._sockets import SocketConnection
 from tests._engine import (
     TOKEN,
     WHOLE,
@@ -85,7 +85,7 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
     monkeypatch.setattr(_server, "MAX_GREETING", 2)
     served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
     threading.Thread(target=served.serve_forever, daemon=True).start()
-    server_log, left = logging.getLogger("inkloop.engine._server"), Heard("connection closed", 2)
+    server_log, left = logging.getLogger("inkloop.engine._server"), Heard("closed: ", 3)
     server_log.addHandler(left)
     try:
         with caplog.at_level(logging.WARNING, "inkloop.engine._server"):
@@ -94,10 +94,9 @@ def test_too_many_strangers_at_once_are_closed_and_the_server_serves_on(
                 assert closed_by_server(third)
             assert "2 others authenticating" in caplog.text
             first.close(), second.close()
-            assert left.wait(TIMEOUT)  # the server saw them go
-            with raw_socket(served) as sock:  # their places free again: heard, then refused
-                sock.sendall(encode(Hello("guess")))
-                assert closed_by_server(sock)
+            assert left.wait(TIMEOUT)  # the server saw them go (and the third turned away)
+            with raw_socket(served) as sock, pytest.raises(RuntimeError):  # their places free
+                SocketConnection(sock).authenticate("guess")  # again: heard, then refused
         assert "no valid token" in caplog.text
     finally:
         server_log.removeHandler(left)

@@ -1,5 +1,6 @@
 """An engine server refuses a wrong token, an oversized frame, garbage bytes, a model from
-outside the served folders, an engine too many and a segment outside them; it serves on."""
+outside the served folders, an engine too many and a segment outside them; it serves on.
+(Its handshake: test_server_auth.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import struct
 
 import pytest
 
-from inkloop.engine._wire import Hello, encode
+from inkloop.engine._handshake import Challenge
+from inkloop.engine._sockets import SocketConnection
+from inkloop.engine._wire import Attach, Refused, encode, read_frame, socket_reader
 from tests._engine import (
     TOKEN,
     closed_by_server,
@@ -20,12 +23,21 @@ from tests._engine import (
 from tests._events import Recorder
 
 
+def _authenticated(sock, token=TOKEN):
+    """``sock``, once it has passed the server's handshake with ``token``."""
+    SocketConnection(sock).authenticate(token)
+    return sock
+
+
 def test_a_wrong_token_is_closed_and_logged(server, training_folder, caplog):
-    with caplog.at_level(logging.WARNING, "inkloop.engine._server"), raw_socket(server) as sock:
-        sock.sendall(encode(Hello("guess")))
-        assert closed_by_server(sock)
+    with (
+        caplog.at_level(logging.WARNING, "inkloop.engine._server"),
+        raw_socket(server) as sock,
+        pytest.raises(RuntimeError, match=r"did not prove it knows the token \(it hung up\)"),
+    ):
+        _authenticated(sock, "guess")
     assert "no valid token" in caplog.text
-    with pytest.raises(RuntimeError, match="closed the connection before answering"):
+    with pytest.raises(RuntimeError, match="a wrong token, or not an inkloop engine server"):
         remote_engine(server, training_folder, Recorder(), token="guess")
 
 
@@ -40,11 +52,14 @@ def test_a_wrong_token_is_closed_and_logged(server, training_folder, caplog):
 def test_bad_frames_close_that_connection_and_the_server_serves_on(server, caplog, payload, reason):
     with caplog.at_level(logging.WARNING, "inkloop.engine._server"), raw_socket(server) as sock:
         sock.sendall(payload)
-        assert closed_by_server(sock)
+        read = socket_reader(sock)
+        assert isinstance(read_frame(read), Refused)  # the greeting, sent before a byte is read
+        assert isinstance(read_frame(read), Challenge)
+        assert closed_by_server(sock)  # and no more
     assert reason in caplog.text
     with raw_socket(server) as sock:  # still serving
-        sock.sendall(encode(Hello("guess")))
-        assert closed_by_server(sock)
+        _authenticated(sock).sendall(encode(Attach("nosuchsession")))
+        assert read_frame(socket_reader(sock)).message.startswith("no session nosuchsession")
 
 
 def test_a_model_from_home_or_an_engine_too_many_is_refused(
@@ -53,7 +68,7 @@ def test_a_model_from_home_or_an_engine_too_many_is_refused(
     import dataclasses
 
     from inkloop.engine import _server
-    from inkloop.engine._wire import Spawn, read_frame, socket_reader
+    from inkloop.engine._wire import Spawn
 
     monkeypatch.chdir(training_folder.parent)  # where "~/model.pt" would lie, unexpanded
     monkeypatch.setenv("HOME", str(tmp_path))  # and where it leads: outside the served folders
@@ -61,14 +76,14 @@ def test_a_model_from_home_or_an_engine_too_many_is_refused(
     ink, supervised = folder_labels(training_folder)
     spawn = Spawn(str(training_folder), {}, settings, ink, supervised, 1)
     with raw_socket(server) as sock:
-        sock.sendall(encode(Hello(TOKEN)) + encode(spawn))
+        _authenticated(sock).sendall(encode(spawn))
         answer = read_frame(socket_reader(sock))
     assert answer.message == "~/model.pt is not under the folders this server serves"
 
     monkeypatch.setattr(_server, "MAX_SESSIONS", len(server.sessions))  # and one engine more
     with raw_socket(server) as sock:
-        sock.sendall(
-            encode(Hello(TOKEN)) + encode(dataclasses.replace(spawn, settings=process_settings()))
+        _authenticated(sock).sendall(
+            encode(dataclasses.replace(spawn, settings=process_settings()))
         )
         answer = read_frame(socket_reader(sock))
     assert answer.message == f"the server runs {len(server.sessions)} engines already, its most"

@@ -18,8 +18,8 @@ from inkloop.engine import Failed, Ready, State, StepDone, _remote
 from inkloop.engine import _commands as c
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
-from inkloop.engine._sockets import limit_waits
-from inkloop.engine._wire import Hello, Spawn, Welcome, encode, read_frame, socket_reader
+from inkloop.engine._sockets import SocketConnection, limit_waits
+from inkloop.engine._wire import Attach, Spawn, Welcome, encode, read_frame, socket_reader
 from tests._engine import TOKEN, WHOLE, Heard, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached
 
@@ -81,11 +81,13 @@ def _spawn(folder) -> Spawn:
 
 
 def _connect(address, receive_buffer: int | None = None) -> socket.socket:
+    """A bare connection to the server at ``address``, past the handshake."""
     sock = socket.socket()
     if receive_buffer:  # before connecting: the window offered is set then
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.settimeout(TIMEOUT)
     sock.connect(address)
+    SocketConnection(sock).authenticate(TOKEN)
     return sock
 
 
@@ -131,7 +133,7 @@ def test_a_laptop_gone_behind_its_tunnel_is_let_go_and_its_idle_session_ends(
         host, port = served.address
         kept = end.enter_context(_client(f"{host}:{port}", training_folder, kept_events))
         with _connect(served.address) as older:  # a client from before the heartbeat
-            older.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+            older.sendall(encode(_spawn(training_folder)))
             older_session = read_frame(socket_reader(older)).session
             gone = end.enter_context(_client(tunnel.address, training_folder, gone_events))
             for events in (kept_events, gone_events):
@@ -171,7 +173,6 @@ def test_a_client_that_stops_reading_is_let_go_and_the_engine_trains_on(training
                 b"".join(
                     encode(m)
                     for m in (
-                        Hello(TOKEN),
                         _spawn(training_folder),
                         c.Start(),
                         c.Preview(1, WHOLE, every=0.0),
@@ -186,7 +187,7 @@ def test_a_client_that_stops_reading_is_let_go_and_the_engine_trains_on(training
             _read_to_the_end(stalled)  # hung up on, not left half-way through a frame
 
         with _connect(served.address) as back:  # the engine trained on: its steps still come
-            back.sendall(encode(Hello(TOKEN, welcome.session)))
+            back.sendall(encode(Attach(welcome.session)))
             read = socket_reader(back)
             assert read_frame(read) == Welcome(welcome.session, attached=True)
             while not isinstance(read_frame(read), StepDone):
@@ -206,7 +207,7 @@ def _read_to_the_end(sock: socket.socket) -> None:
 def test_a_session_ended_twice_ends_once(training_folder, tmp_path):
     served = _serve(training_folder, tmp_path)
     with contextlib.closing(served), _connect(served.address) as sock:
-        sock.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+        sock.sendall(encode(_spawn(training_folder)))
         session = served.sessions[read_frame(socket_reader(sock)).session]
         session.end()  # its client's Close, say
         session.end()  # and the server's close, together
@@ -218,7 +219,7 @@ def test_a_session_ended_twice_ends_once(training_folder, tmp_path):
 def test_an_engine_that_dies_on_the_server_ends_its_clients_connection(training_folder, tmp_path):
     served = _serve(training_folder, tmp_path)
     with contextlib.closing(served), _connect(served.address) as sock:
-        sock.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+        sock.sendall(encode(_spawn(training_folder)))
         session = served.sessions[read_frame(socket_reader(sock)).session]
         session.child.process.kill()
         _read_to_the_end(sock)  # told, not left waiting for events that never come
@@ -248,10 +249,10 @@ def test_a_dock_back_before_its_old_link_was_let_go_takes_the_session_over(
 ):
     served = _serve(training_folder, tmp_path)
     with contextlib.closing(served), _connect(served.address) as old:
-        old.sendall(encode(Hello(TOKEN)) + encode(_spawn(training_folder)))
+        old.sendall(encode(_spawn(training_folder)))
         welcome = read_frame(socket_reader(old))
         with _hearing("took session") as (taken,), _connect(served.address) as back:
-            back.sendall(encode(Hello(TOKEN, welcome.session)))
+            back.sendall(encode(Attach(welcome.session)))
             assert read_frame(socket_reader(back)) == Welcome(welcome.session, attached=True)
             assert taken.wait(TIMEOUT)
             _read_to_the_end(old)  # hung up on: no second link drives the engine

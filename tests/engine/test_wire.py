@@ -14,7 +14,8 @@ import pytest
 from inkloop.compose import Composition
 from inkloop.engine import _commands as c
 from inkloop.engine import _events as e
-from inkloop.engine._wire import Hello, ProtocolError, Spawn, decode, encode, read_frame
+from inkloop.engine._handshake import Answer, Challenge, Proof
+from inkloop.engine._wire import Attach, ProtocolError, Spawn, decode, encode, read_frame
 from inkloop.settings import EngineSettings
 
 
@@ -42,7 +43,10 @@ def _round_trip(message):
         e.RunStarted(0, "tu-resnet10t", "cuda:0", "bfloat16", "4 worker processes", 32),
         e.ModelBuilt("resnet18", Composition("raw", 3, 8, reverse=True), None),
         e.Ranked(1, ((0, 0, 256, 256), (256, 0, 512, 256)), 40),
-        Hello("token", None),
+        Challenge(2, "ab" * 32),
+        Answer(2, "cd" * 32, "ef" * 32),
+        Proof("01" * 32),
+        Attach("3f9a0c1d2e4b5a6c"),
     ],
 )
 def test_messages_round_trip(message):

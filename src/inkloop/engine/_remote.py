@@ -7,13 +7,14 @@ child that ended (a Failed event says the engine trains on over there); the next
 that needs the engine re-attaches to the same session, or starts a new one if it is gone.
 While attached the client pings the server every `HEARTBEAT` seconds, and counts a server it
 has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link.
+Each connection begins with `_handshake`: nothing else goes out (no label, no path, not the
+session's id) before the server has proved it knows the token.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 import threading
 import time
 from pathlib import Path
@@ -24,24 +25,20 @@ from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, State
 from inkloop.engine._process import EngineProcess, segment_location
 from inkloop.engine._session import refuse_output
-from inkloop.engine._sockets import hang_up, limit_waits
+from inkloop.engine._sockets import SocketConnection, hang_up
 from inkloop.engine._wire import (
+    Attach,
     Fetch,
     Fetched,
-    Hello,
     Ping,
     ProtocolError,
     Refused,
     Spawn,
     Welcome,
-    encode,
-    read_frame,
-    socket_reader,
 )
 from inkloop.io import atomic_path, is_url, open_segment
 
 log = logging.getLogger(__name__)
-CONNECT_TIMEOUT = 10.0
 FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
 HEARTBEAT = 30.0  # seconds between pings: a server hangs up on a pinging client silent for 120
 SERVER_SILENT = 120.0  # seconds with no byte from the server, which answers every ping
@@ -101,9 +98,9 @@ class RemoteEngineProcess(EngineProcess):
         """The server's Welcome; None if the session we asked for has ended there."""
         try:
             answer = self._ask(connection, settings)
-        except (EOFError, OSError) as error:  # a server that hangs up says no more
+        except (EOFError, OSError) as error:  # proved itself, then hung up: it says why there
             raise RuntimeError(
-                "the engine server closed the connection before answering (a wrong token?)"
+                "the engine server closed the connection before answering (see its log)"
             ) from error
         if isinstance(answer, Refused) and self.session is not None:
             log.info("inkloop remote engine: %s; starting a new session", answer.message)
@@ -116,9 +113,11 @@ class RemoteEngineProcess(EngineProcess):
         return answer
 
     def _ask(self, connection: SocketConnection, settings):
-        """Hello (and Spawn, for a new session); the server's answer."""
-        connection.send(Hello(self._token, self.session))
-        if self.session is None:
+        """The handshake, then Attach (our session) or Spawn (a new one); the server's answer."""
+        connection.authenticate(self._token)
+        if self.session is not None:
+            connection.send(Attach(self.session))
+        else:
             ink, supervised, _ = self._labels.open(self._labels.folder)
             if settings.init is not None:  # e.g. the model beside the segment, mounted there too
                 init = Path(map_path(str(settings.init), self._path_map))
@@ -216,66 +215,6 @@ class RemoteEngineProcess(EngineProcess):
         log.error("inkloop remote engine: %s", message)
         self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
-
-
-class SocketConnection:
-    """`multiprocessing.Connection`'s send/recv/close over a socket, in `_wire` frames."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self._lock = threading.Lock()
-        self._read_exactly = socket_reader(sock)
-        self._closed = threading.Event()
-        self._silent: float | None = None  # the receive limit, once beating
-
-    @classmethod
-    def connect(cls, address: tuple[str, int]) -> SocketConnection:
-        try:
-            sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
-        except OSError as error:
-            raise RuntimeError(
-                f"cannot reach the engine server {address[0]}:{address[1]}: {error}"
-            ) from error
-        sock.settimeout(None)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        return cls(sock)
-
-    def send(self, message) -> None:
-        frame = encode(message)
-        with self._lock:
-            self.sock.sendall(frame)
-
-    def recv(self):
-        try:
-            return read_frame(self._read_exactly)
-        except ProtocolError as error:  # the server never sends these: the link is broken
-            log.error("inkloop remote engine: %s", error)
-            raise EOFError(str(error)) from error
-        except (BlockingIOError, TimeoutError) as error:  # the receive limit of `beat`
-            log.error("inkloop remote engine: nothing from the server for %g s", self._silent)
-            raise EOFError("the engine server fell silent") from error
-
-    def beat(self, every: float, silent: float) -> None:
-        """Ping the server every ``every`` seconds, from a thread that ends with the
-        connection; `recv` ends the link once nothing has come for ``silent`` seconds."""
-        self._silent = silent
-        limit_waits(self.sock, receive=silent)
-        name = "inkloop-engine-heartbeat"
-        threading.Thread(target=self._beat, args=(every,), name=name, daemon=True).start()
-
-    def close(self) -> None:
-        self._closed.set()
-        hang_up(self.sock)  # a heartbeat stuck sending to a server that stopped reading wakes
-        self.sock.close()
-
-    def _beat(self, every: float) -> None:
-        while not self._closed.is_set():
-            try:
-                self.send(Ping())
-            except OSError as error:  # the reader sees the end too, and reports it
-                log.info("inkloop remote engine: heartbeat ends: %s", error)
-                return
-            self._closed.wait(every)
 
 
 class _Remote:

@@ -2,9 +2,10 @@
 
 Each client session is an engine child process here (`spawn_child`, as the dock would start
 locally), fed with the commands that arrive and relaying its events back (`_wire` frames).
-Before anything else a connection must send a Hello with the token (compared in constant
-time); an unauthenticated, malformed or oversized frame closes that connection with a
-logged reason and the server goes on serving. A segment must lie under the folders the
+Each connection begins with the handshake of `_handshake`: the server sends its challenge at
+once, and the client must prove it knows the token within `HELLO_TIMEOUT` (the token itself
+never crosses the wire). A wrong answer, or a malformed or oversized frame, closes that
+connection with a logged reason and the server goes on serving. A segment must lie under the
 server was started with; checkpoints and predictions are written in the session's folder
 here, whatever path the client named. A dropped connection ends the relay, not the session:
 its engine trains on, and the client re-attaches with the session's id. So does a client that
@@ -16,7 +17,6 @@ with no client and nothing to do for ``idle_timeout`` ends its engine (its folde
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import logging
 import secrets
 import socket
@@ -24,10 +24,11 @@ import threading
 import time
 from pathlib import Path
 
+from inkloop.engine._handshake import FOR_OLDER_DOCKS, HandshakeError, check_answer, new_challenge
 from inkloop.engine._served import ServedSession
 from inkloop.engine._wire import (
     HELLO_LIMIT,
-    Hello,
+    Attach,
     ProtocolError,
     Refused,
     Spawn,
@@ -157,54 +158,55 @@ class EngineServer:
         session.relay(sock, socket_reader(sock), peer)
 
     def _greet(self, sock: socket.socket, peer: str) -> ServedSession | None:
-        """The session a new connection drives once it has sent the token (within
-        `HELLO_TIMEOUT` in all) and its Spawn or the id of its session; None, logged, if not."""
+        """The session a new connection drives once it has proved it knows the token (within
+        `HELLO_TIMEOUT` in all) and sent its Spawn or Attach; None, logged, if not."""
         read = socket_reader(sock, deadline=time.monotonic() + HELLO_TIMEOUT)
         try:
-            hello = read_frame(read, HELLO_LIMIT)
-            if not (isinstance(hello, Hello) and self._valid(hello.token)):
-                raise ProtocolError("no valid token")  # nothing more is said to a stranger
+            self._authenticate(sock, lambda: read_frame(read, HELLO_LIMIT))
             sock.settimeout(SPAWN_TIMEOUT)  # its labels may take a while on a slow link
-            session = self._session_for(hello, socket_reader(sock))
+            request = read_frame(socket_reader(sock))
+            session = self._session_for(request)
+            attached = isinstance(request, Attach)
             try:
-                sock.sendall(encode(Welcome(session.id, attached=hello.session is not None)))
+                sock.sendall(encode(Welcome(session.id, attached=attached)))
             except OSError:
-                if hello.session is None:
+                if not attached:
                     session.end()  # nobody would ever drive it
                 raise
             return session
         except RefusedError as reason:
             log.warning("engine server: %s refused: %s", peer, reason)
             _send_quietly(sock, Refused(str(reason)))
-        except (ProtocolError, EOFError, OSError) as error:
-            log.warning("engine server: %s closed: %s", peer, error)
+        except (ProtocolError, HandshakeError, EOFError, OSError) as error:
+            log.warning("engine server: %s closed: %s", peer, error)  # and nothing said
         except Exception:  # a well-formed message with fields of the wrong kind, say
             log.exception("engine server: %s closed: its request failed", peer)
         return None
 
-    def _valid(self, token) -> bool:
-        return isinstance(token, str) and hmac.compare_digest(
-            token.encode("utf-8", "replace"), self.token
-        )
+    def _authenticate(self, sock: socket.socket, receive) -> None:
+        """The server's side of `_handshake`, its challenge sent before a byte is read:
+        HandshakeError unless the answer ``receive`` returns proves the token is known."""
+        challenge, nonce = new_challenge()
+        sock.sendall(encode(Refused(FOR_OLDER_DOCKS)) + encode(challenge))
+        sock.sendall(encode(check_answer(receive(), nonce, self.token)))
 
-    def _session_for(self, hello: Hello, read) -> ServedSession:
-        if hello.session is not None:
+    def _session_for(self, request) -> ServedSession:
+        if isinstance(request, Attach):
             with self._lock:
-                session = self.sessions.get(hello.session)
+                session = self.sessions.get(request.session)
                 if session is not None:  # heard from: not reaped while its client attaches
                     session.last_heard = time.monotonic()
             if session is None or not session.alive:
-                raise RefusedError(f"no session {hello.session} here (its engine ended)")
+                raise RefusedError(f"no session {request.session} here (its engine ended)")
             return session
-        spawn = read_frame(read)
-        if not isinstance(spawn, Spawn):
-            raise ProtocolError(f"expected Spawn, got {type(spawn).__name__}")
+        if not isinstance(request, Spawn):
+            raise ProtocolError(f"expected Spawn or Attach, got {type(request).__name__}")
         with self._lock:  # a place for the engine, kept while it starts (seconds)
             if len(self.sessions) + self._starting >= MAX_SESSIONS:
                 raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
             self._starting += 1
         try:
-            session = self._start(self._check(spawn))
+            session = self._start(self._check(request))
         except BaseException:
             with self._lock:
                 self._starting -= 1

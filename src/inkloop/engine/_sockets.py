@@ -1,5 +1,7 @@
-"""What the engine server and its clients ask of a socket beyond frames (`_wire`): waits
-limited in one direction only, and hanging up so that a thread blocked on it wakes."""
+"""What the engine server and its clients ask of a socket beyond frames: waits limited in one
+direction only, hanging up so that a thread blocked on it wakes, and the client's end of a
+connection (`SocketConnection`), which proves itself to the server and has the server prove
+itself too (`_handshake`) before it says anything else."""
 
 from __future__ import annotations
 
@@ -7,8 +9,21 @@ import logging
 import socket
 import struct
 import sys
+import threading
+import time
+
+from inkloop.engine import _handshake
+from inkloop.engine._wire import (
+    HELLO_LIMIT,
+    Ping,
+    ProtocolError,
+    encode,
+    read_frame,
+    socket_reader,
+)
 
 log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 10.0  # seconds to reach a server, and then for its greeting and its proof
 
 
 def limit_waits(
@@ -40,3 +55,105 @@ def hang_up(sock: socket.socket, *, abort: bool = False) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError as error:  # closed already
         log.debug("inkloop engine socket: %s", error)
+
+
+class SocketConnection:
+    """`multiprocessing.Connection`'s send/recv/close over a socket, in `_wire` frames."""
+
+    def __init__(self, sock: socket.socket, name: str = "") -> None:
+        self.sock, self.name = sock, name  # name: HOST:PORT, for messages
+        self._lock = threading.Lock()
+        self._read_exactly = socket_reader(sock)
+        self._closed = threading.Event()
+        self._silent: float | None = None  # the receive limit, once beating
+
+    @classmethod
+    def connect(cls, address: tuple[str, int]) -> SocketConnection:
+        try:
+            sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+        except OSError as error:
+            raise RuntimeError(
+                f"cannot reach the engine server {address[0]}:{address[1]}: {error}"
+            ) from error
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        return cls(sock, "{}:{}".format(*address))
+
+    def authenticate(self, token: str) -> None:
+        """Prove to the server that we know ``token`` and have it prove that it does too
+        (`_handshake`), each within `CONNECT_TIMEOUT`; if either fails, RuntimeError in one
+        line that says what the server may be. Send nothing before this returns."""
+        timeout = self.sock.gettimeout()  # the reader's deadline changes it
+        read = socket_reader(self.sock, deadline=time.monotonic() + CONNECT_TIMEOUT)
+        where = f"the engine server {self.name}"
+        try:
+            read_frame(read, HELLO_LIMIT)  # FOR_OLDER_DOCKS: what a dock from before reads
+            challenge = read_frame(read, HELLO_LIMIT)
+        except ProtocolError as error:
+            raise RuntimeError(
+                f"{where} did not greet as one does ({error}): not an inkloop engine server"
+            ) from error
+        except (EOFError, OSError) as error:
+            raise RuntimeError(
+                f"{where} did not greet this dock ({_why(error)}): an inkloop engine server "
+                "older than this dock (upgrade it), or not an inkloop engine server"
+            ) from error
+        try:
+            answer, ours = _handshake.answer(challenge, token)
+        except _handshake.HandshakeError as error:
+            raise RuntimeError(f"{where} {error}") from error
+        self.send(answer)
+        try:
+            _handshake.check_proof(read_frame(read, HELLO_LIMIT), challenge, ours, token)
+        except (_handshake.HandshakeError, ProtocolError, EOFError, OSError) as error:
+            raise RuntimeError(
+                f"{where} did not prove it knows the token ({_why(error)}): a wrong token, "
+                "or not an inkloop engine server on that port (if the token is right, see its log)"
+            ) from error
+        self.sock.settimeout(timeout)
+
+    def send(self, message) -> None:
+        frame = encode(message)
+        with self._lock:
+            self.sock.sendall(frame)
+
+    def recv(self):
+        try:
+            return read_frame(self._read_exactly)
+        except ProtocolError as error:  # the server never sends these: the link is broken
+            log.error("inkloop remote engine: %s", error)
+            raise EOFError(str(error)) from error
+        except (BlockingIOError, TimeoutError) as error:  # the receive limit of `beat`
+            log.error("inkloop remote engine: nothing from the server for %g s", self._silent)
+            raise EOFError("the engine server fell silent") from error
+
+    def beat(self, every: float, silent: float) -> None:
+        """Ping the server every ``every`` seconds, from a thread that ends with the
+        connection; `recv` ends the link once nothing has come for ``silent`` seconds."""
+        self._silent = silent
+        limit_waits(self.sock, receive=silent)
+        name = "inkloop-engine-heartbeat"
+        threading.Thread(target=self._beat, args=(every,), name=name, daemon=True).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        hang_up(self.sock)  # a heartbeat stuck sending to a server that stopped reading wakes
+        self.sock.close()
+
+    def _beat(self, every: float) -> None:
+        while not self._closed.is_set():
+            try:
+                self.send(Ping())
+            except OSError as error:  # the reader sees the end too, and reports it
+                log.info("inkloop remote engine: heartbeat ends: %s", error)
+                return
+            self._closed.wait(every)
+
+
+def _why(error: Exception) -> str:
+    """What a server did, as ``error`` shows it, in a few words."""
+    if isinstance(error, TimeoutError):
+        return "it said nothing"
+    if isinstance(error, (EOFError, ConnectionError)):
+        return "it hung up"
+    return str(error)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop import compose, settings
-from inkloop.engine import _commands, _events
+from inkloop.engine import _commands, _events, _handshake
 
 MAX_FRAME = 512 * 2**20  # bytes: full labels of an 8k x 14k segment compress far below this
 HELLO_LIMIT = 4096  # bytes a connection may send before it has authenticated
@@ -38,16 +38,15 @@ class ProtocolError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class Hello:
-    """The first message of a connection: the token, and a session to re-attach to (if any)."""
+class Attach:
+    """Once both sides proved they know the token (`_handshake`): drive this session."""
 
-    token: str
-    session: str | None = None
+    session: str
 
 
 @dataclasses.dataclass(frozen=True)
 class Welcome:
-    """The server's answer to a Hello: the session this connection drives."""
+    """The server's answer to a Spawn or an Attach: the session this connection drives."""
 
     session: str
     attached: bool  # True: an existing session (its engine kept running), False: a new one
@@ -95,8 +94,8 @@ class Ping:
 
 
 def _registry() -> dict[str, type]:
-    types = [Hello, Welcome, Spawn, Refused, Fetch, Fetched, Ping]
-    for module in (_commands, _events, settings, compose):
+    types = [Attach, Welcome, Spawn, Refused, Fetch, Fetched, Ping]
+    for module in (_commands, _events, settings, compose, _handshake):
         types += [v for v in vars(module).values() if dataclasses.is_dataclass(v)]
     from inkloop.engine._child import SetupFailed, Waited
 

@@ -1,0 +1,119 @@
+"""How an engine server and a dock prove to each other that they know the token, which never
+crosses the wire, before either says anything else.
+
+The server speaks first, before it reads a byte: a Refused that only a dock from before this
+handshake reads (such a dock sends its Hello and reads one answer, so its user is told to
+upgrade), then a `Challenge` with a fresh random nonce. The dock answers (`Answer`) with a
+fresh nonce of its own and HMAC-SHA256(token, server nonce ‖ dock nonce ‖ "client"). The
+server checks it in constant time and proves itself (`Proof`) with the same HMAC ending in
+"server", which the dock checks before it sends its labels, a path or a session id. Both
+nonces are new on every connection, so an exchange recorded once proves nothing on the next
+one, either way. What follows is not encrypted: across a network, use an SSH tunnel.
+
+Only the messages and their checks live here; the sockets are `_server`'s and `_sockets`'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+HANDSHAKE = 2  # this handshake's version; 1 was a Hello carrying the bare token
+NONCE_BYTES = 32
+FOR_OLDER_DOCKS = (
+    f"this engine server speaks handshake {HANDSHAKE}, which this inkloop is too old for: "
+    "install the same inkloop version here and on the server"
+)
+
+
+class HandshakeError(ValueError):
+    """An answer or proof that does not hold (a wrong token, an impostor, another version)."""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """The server's first word: its handshake version and a fresh nonce (hex)."""
+
+    version: int
+    nonce: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The dock's proof that it knows the token, with its own fresh nonce (hex)."""
+
+    version: int
+    nonce: str
+    proof: str
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The server's proof that it knows the token too (hex)."""
+
+    proof: str
+
+
+def new_challenge() -> tuple[Challenge, bytes]:
+    """A Challenge to send, and its nonce (kept to check the answer)."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return Challenge(HANDSHAKE, nonce.hex()), nonce
+
+
+def answer(challenge, token: str) -> tuple[Answer, bytes]:
+    """The dock's Answer to ``challenge``, and the dock's nonce (kept to check the Proof).
+    HandshakeError if ``challenge`` is not a Challenge of this version."""
+    if not isinstance(challenge, Challenge):
+        raise HandshakeError(f"sent a {type(challenge).__name__} where a Challenge was due")
+    if challenge.version != HANDSHAKE:
+        raise HandshakeError(
+            f"speaks handshake {challenge.version} and this inkloop {HANDSHAKE}: "
+            "install the same inkloop version on both"
+        )
+    theirs, ours = _nonce(challenge.nonce), secrets.token_bytes(NONCE_BYTES)
+    key = token.encode()
+    return Answer(HANDSHAKE, ours.hex(), _mac(key, theirs, ours, b"client").hex()), ours
+
+
+def check_answer(received, server_nonce: bytes, token: bytes) -> Proof:
+    """The server's Proof for the dock's ``received`` Answer; HandshakeError if that does not
+    prove the dock knows ``token``."""
+    if not isinstance(received, Answer):
+        raise HandshakeError(f"expected an Answer, got a {type(received).__name__}")
+    if received.version != HANDSHAKE:
+        raise HandshakeError(f"a dock of handshake {received.version}, not {HANDSHAKE}")
+    dock_nonce = _nonce(received.nonce)
+    expected = _mac(token, server_nonce, dock_nonce, b"client")
+    if not hmac.compare_digest(_hex(received.proof, len(expected)), expected):
+        raise HandshakeError("no valid token")
+    return Proof(_mac(token, server_nonce, dock_nonce, b"server").hex())
+
+
+def check_proof(received, challenge: Challenge, dock_nonce: bytes, token: str) -> None:
+    """HandshakeError unless ``received`` proves the server knows ``token``."""
+    expected = _mac(token.encode(), _nonce(challenge.nonce), dock_nonce, b"server")
+    proof = received.proof if isinstance(received, Proof) else ""
+    if not hmac.compare_digest(_hex(proof, len(expected)), expected):
+        raise HandshakeError("its proof is wrong")
+
+
+def _mac(token: bytes, server_nonce: bytes, dock_nonce: bytes, side: bytes) -> bytes:
+    return hmac.new(token, server_nonce + dock_nonce + side, hashlib.sha256).digest()
+
+
+def _nonce(text: str) -> bytes:
+    nonce = _hex(text, NONCE_BYTES)
+    if len(nonce) != NONCE_BYTES:
+        raise HandshakeError(f"a nonce must be {NONCE_BYTES} bytes")
+    return nonce
+
+
+def _hex(text: str, size: int) -> bytes:
+    """``text``'s bytes ('' if it is not ``size`` bytes of hex: compared, never matching)."""
+    try:
+        data = bytes.fromhex(text)
+    except (TypeError, ValueError):
+        return b""
+    return data if len(data) == size else b""
