@@ -3,7 +3,7 @@
 Each client session is an engine child process here (`spawn_child`, as the dock would start
 locally), fed with the commands that arrive and relaying its events back (`_wire` frames).
 Each connection begins with the handshake of `_handshake`: the server sends its challenge at
-once, and the client must prove it knows the token within `HELLO_TIMEOUT` (the token itself
+once, and the client must prove it knows the token within `ANSWER_TIMEOUT` (the token itself
 never crosses the wire). A wrong answer, or a malformed or oversized frame, closes that
 connection with a logged reason and the server goes on serving. A segment must lie under the
 server was started with; checkpoints and predictions are written in the session's folder
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from inkloop.engine._handshake import FOR_OLDER_DOCKS, HandshakeError, check_answer, new_challenge
 from inkloop.engine._served import ServedSession
+from inkloop.engine._sockets import hang_up
 from inkloop.engine._wire import (
     HELLO_LIMIT,
     Attach,
@@ -39,8 +40,8 @@ from inkloop.engine._wire import (
 )
 
 log = logging.getLogger(__name__)
-HELLO_TIMEOUT = 10.0  # seconds a new connection gets to authenticate, in all
-MAX_GREETING = 16  # connections that may be authenticating at once; more are closed at once
+ANSWER_TIMEOUT = 5.0  # seconds a new connection gets to answer the challenge, in all
+MAX_GREETING = 64  # connections yet to answer at once; a newcomer lets the oldest go
 MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
 SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
@@ -82,7 +83,7 @@ class EngineServer:
         self._closed = threading.Event()
         self.idle_timeout = idle_timeout
         self._limits = {"client_silent": client_silent, "send_timeout": send_timeout}
-        self._greeting = threading.BoundedSemaphore(MAX_GREETING)
+        self._greeting = _Greetings(MAX_GREETING)
         self._starting = 0  # engines being started, counted against MAX_SESSIONS
 
     def serve_forever(self) -> None:
@@ -99,17 +100,12 @@ class EngineServer:
                 continue
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # no tunnel: a lost peer
             peer = f"{peer[0]}:{peer[1]}"
-            if not self._greeting.acquire(blocking=False):
-                log.warning(
-                    "engine server: %s closed: %d others authenticating", peer, MAX_GREETING
-                )
-                sock.close()
-                continue
+            self._greeting.admit(sock, peer)
             try:
                 threading.Thread(target=self._handle, args=(sock, peer), daemon=True).start()
             except RuntimeError as error:  # no thread to be had
                 log.warning("engine server: %s closed: %s", peer, error)
-                self._greeting.release()
+                self._greeting.leave(sock)
                 sock.close()
 
     def close(self) -> None:
@@ -149,7 +145,7 @@ class EngineServer:
         try:
             session = self._greet(sock, peer)
         finally:
-            self._greeting.release()
+            self._greeting.leave(sock)  # before it closes, and its number may be reused
         if session is None:
             sock.close()
             return
@@ -159,8 +155,8 @@ class EngineServer:
 
     def _greet(self, sock: socket.socket, peer: str) -> ServedSession | None:
         """The session a new connection drives once it has proved it knows the token (within
-        `HELLO_TIMEOUT` in all) and sent its Spawn or Attach; None, logged, if not."""
-        read = socket_reader(sock, deadline=time.monotonic() + HELLO_TIMEOUT)
+        `ANSWER_TIMEOUT` in all) and sent its Spawn or Attach; None, logged, if not."""
+        read = socket_reader(sock, deadline=time.monotonic() + ANSWER_TIMEOUT)
         try:
             self._authenticate(sock, lambda: read_frame(read, HELLO_LIMIT))
             sock.settimeout(SPAWN_TIMEOUT)  # its labels may take a while on a slow link
@@ -188,7 +184,10 @@ class EngineServer:
         HandshakeError unless the answer ``receive`` returns proves the token is known."""
         challenge, nonce = new_challenge()
         sock.sendall(encode(Refused(FOR_OLDER_DOCKS)) + encode(challenge))
-        sock.sendall(encode(check_answer(receive(), nonce, self.token)))
+        proof = check_answer(receive(), nonce, self.token)
+        if not self._greeting.leave(sock):
+            raise HandshakeError("let go for a newer connection")
+        sock.sendall(encode(proof))
 
     def _session_for(self, request) -> ServedSession:
         if isinstance(request, Attach):
@@ -242,6 +241,34 @@ class EngineServer:
     def _forget(self, session: ServedSession) -> None:
         with self._lock:
             self.sessions.pop(session.id, None)
+
+
+class _Greetings:
+    """The connections yet to answer the challenge, oldest first. With all ``most`` places
+    taken, a newcomer lets the oldest go rather than being turned away: to keep a real client
+    out, a stranger must then open ``most`` connections within the round trip its answer
+    takes, every time, rather than hold ``most`` silent ones (which locked every dock out)."""
+
+    def __init__(self, most: int) -> None:
+        self._most, self._lock = most, threading.Lock()
+        self._waiting: dict[socket.socket, str] = {}  # -> its peer; in order of arrival
+
+    def admit(self, sock: socket.socket, peer: str) -> None:
+        with self._lock:
+            if len(self._waiting) >= self._most:
+                oldest = next(iter(self._waiting))
+                log.warning(
+                    "engine server: %s let go: the oldest of %d connections yet to answer",
+                    self._waiting.pop(oldest),
+                    self._most,
+                )
+                hang_up(oldest)  # under the lock: its thread has not closed it (`leave`)
+            self._waiting[sock] = peer
+
+    def leave(self, sock: socket.socket) -> bool:
+        """Take ``sock`` out (it answered, or is closing); False if it was let go already."""
+        with self._lock:
+            return self._waiting.pop(sock, None) is not None
 
 
 def _send_quietly(sock: socket.socket, message) -> None:

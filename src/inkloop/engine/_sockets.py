@@ -61,7 +61,8 @@ class SocketConnection:
     """`multiprocessing.Connection`'s send/recv/close over a socket, in `_wire` frames."""
 
     def __init__(self, sock: socket.socket, name: str = "") -> None:
-        self.sock, self.name = sock, name  # name: HOST:PORT, for messages
+        self.sock = sock
+        self.name = name or "{}:{}".format(*sock.getpeername()[:2])  # HOST:PORT, for messages
         self._lock = threading.Lock()
         self._read_exactly = socket_reader(sock)
         self._closed = threading.Event()
