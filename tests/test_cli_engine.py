@@ -46,6 +46,44 @@ def test_a_sessions_folder_that_is_a_file_is_one_error_at_the_start(tmp_path, ca
     assert err == f"inkloop engine: error: --folder {file}: is a file; give a folder\n"
 
 
+@pytest.mark.parametrize(
+    ("mode", "token", "said"),
+    [
+        (0o644, "a token others can read", "group or others have access to the token file "
+         "(mode 644): run chmod 600 {file}"),
+        (0o620, "a token others can change", "group or others have access to the token file "
+         "(mode 620): run chmod 600 {file}"),
+        (0o600, "mysecret", "the token is 8 characters, under 16: use a longer one"),
+    ],
+)  # fmt: skip
+def test_an_open_token_file_or_a_short_token_is_refused(
+    tmp_path, capfd, serves_not, mode, token, said
+):
+    file = tmp_path / "token"
+    file.write_text(token + "\n")
+    file.chmod(mode)
+    assert main(_serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"inkloop engine: error: {file}: {said.format(file=file)}")
+    assert err.count("\n") == 1
+
+
+def test_a_token_file_of_another_user_is_refused(tmp_path, capfd, serves_not, monkeypatch):
+    file = tmp_path / "token"
+    file.write_text("a token from someone else\n")
+    file.chmod(0o600)
+    monkeypatch.setattr(os, "getuid", lambda: file.stat().st_uid + 1)  # we are not its owner
+    assert main(_serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))) == 2
+    err = capfd.readouterr().err
+    assert f"{file}: the token file belongs to another user (uid {file.stat().st_uid})" in err
+
+
+def test_a_token_file_it_makes_is_its_owners_alone(tmp_path, capfd, serves_not):
+    assert main(_serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))) == 0
+    assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
+    assert "token in" in capfd.readouterr().err
+
+
 @contextmanager
 def _server(training_folder, sessions):
     """A real engine server on 127.0.0.1 keeping its sessions in ``sessions``; yields a

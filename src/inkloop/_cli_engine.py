@@ -62,6 +62,7 @@ def add_engine(commands) -> None:
 def _serve(args) -> int:
     import logging
 
+    from inkloop.engine._handshake import TokenFileError
     from inkloop.engine._server import EngineServer, read_token
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -70,7 +71,11 @@ def _serve(args) -> int:
             raise ValueError(f"{root}: not a folder")
     folder = _writable_folder(args.folder.expanduser())
     token_file = args.token_file.expanduser()
-    token = read_token(token_file)
+    try:
+        token = read_token(token_file)
+    except TokenFileError as error:  # as ssh refuses an open key: the user must mend it
+        print(f"inkloop engine: error: {error}", file=sys.stderr)
+        return 2
     if args.idle_hours <= 0:
         raise ValueError("--idle-hours must be more than 0")
     server = EngineServer(

@@ -10,18 +10,22 @@ server checks it in constant time and proves itself (`Proof`) with the same HMAC
 nonces are new on every connection, so an exchange recorded once proves nothing on the next
 one, either way. What follows is not encrypted: across a network, use an SSH tunnel.
 
-Only the messages and their checks live here; the sockets are `_server`'s and `_sockets`'s.
+Only the messages and their checks live here, and what a token file must be (`check_token`);
+the sockets are `_server`'s and `_sockets`'s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 HANDSHAKE = 2  # this handshake's version; 1 was a Hello carrying the bare token
 NONCE_BYTES = 32
+MIN_TOKEN = 16  # characters; the server makes tokens of 43 (32 random bytes)
 FOR_OLDER_DOCKS = (
     f"this engine server speaks handshake {HANDSHAKE}, which this inkloop is too old for: "
     "install the same inkloop version here and on the server"
@@ -30,6 +34,10 @@ FOR_OLDER_DOCKS = (
 
 class HandshakeError(ValueError):
     """An answer or proof that does not hold (a wrong token, an impostor, another version)."""
+
+
+class TokenFileError(ValueError):
+    """A token file others may read or change, or a token short enough to guess."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,29 @@ def check_proof(received, challenge: Challenge, dock_nonce: bytes, token: str) -
     proof = received.proof if isinstance(received, Proof) else ""
     if not hmac.compare_digest(_hex(proof, len(expected)), expected):
         raise HandshakeError("its proof is wrong")
+
+
+def check_token(path: Path, token: str) -> None:
+    """TokenFileError, saying how to mend it, if the file ``path`` holding ``token`` is open to
+    group or others or owned by another user (as ssh refuses such keys), or ``token`` is
+    shorter than `MIN_TOKEN`."""
+    if os.name == "posix":  # no such modes on Windows
+        status = path.stat()
+        if status.st_uid != os.getuid():
+            raise TokenFileError(
+                f"{path}: the token file belongs to another user (uid {status.st_uid}): "
+                "use one of your own (the server makes one where there is none)"
+            )
+        if status.st_mode & 0o077:
+            raise TokenFileError(
+                f"{path}: group or others have access to the token file "
+                f"(mode {status.st_mode & 0o777:o}): run chmod 600 {path}"
+            )
+    if len(token) < MIN_TOKEN:
+        raise TokenFileError(
+            f"{path}: the token is {len(token)} characters, under {MIN_TOKEN}: use a longer "
+            "one (delete the file, and the server makes a random one)"
+        )
 
 
 def _mac(token: bytes, server_nonce: bytes, dock_nonce: bytes, side: bytes) -> bytes:

@@ -24,7 +24,13 @@ import threading
 import time
 from pathlib import Path
 
-from inkloop.engine._handshake import FOR_OLDER_DOCKS, HandshakeError, check_answer, new_challenge
+from inkloop.engine._handshake import (
+    FOR_OLDER_DOCKS,
+    HandshakeError,
+    check_answer,
+    check_token,
+    new_challenge,
+)
 from inkloop.engine._served import ServedSession
 from inkloop.engine._sockets import hang_up
 from inkloop.engine._wire import (
@@ -279,13 +285,13 @@ def _send_quietly(sock: socket.socket, message) -> None:
 
 
 def read_token(path: Path) -> str:
-    """The token in ``path``, made (random, readable by its owner only) if missing."""
+    """The token in ``path``, made (random, readable by its owner only) if missing;
+    TokenFileError if others may read the file or the token is short (`check_token`)."""
     path = Path(path).expanduser()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(32) + "\n")
     token = path.read_text().strip()
-    if not token:
-        raise ValueError(f"{path}: the token file is empty")
+    check_token(path, token)
     return token
