@@ -84,6 +84,14 @@ def test_a_token_file_it_makes_is_its_owners_alone(tmp_path, capfd, serves_not):
     assert "token in" in capfd.readouterr().err
 
 
+def test_serving_beyond_this_machine_says_the_link_is_unencrypted(tmp_path, capfd, serves_not):
+    sessions = str(tmp_path / "sessions")
+    assert main(_serve(tmp_path, "--host", "0.0.0.0", "--port", "0", "--folder", sessions)) == 0
+    warning = capfd.readouterr().err.splitlines()[0]
+    assert "listening on 0.0.0.0: the link is unencrypted" in warning
+    assert "prefer 127.0.0.1 and an SSH tunnel" in warning
+
+
 @contextmanager
 def _server(training_folder, sessions):
     """A real engine server on 127.0.0.1 keeping its sessions in ``sessions``; yields a

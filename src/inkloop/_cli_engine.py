@@ -89,7 +89,8 @@ def _serve(args) -> int:
     host, port = server.address
     if host not in ("127.0.0.1", "::1", "localhost"):
         print(
-            f"inkloop engine: listening on {host}: anyone who reaches this port may try "
+            f"inkloop engine: listening on {host}: the link is unencrypted (labels, CT tiles "
+            "and models cross the network in clear) and anyone who reaches this port may try "
             "tokens; prefer 127.0.0.1 and an SSH tunnel",
             file=sys.stderr,
         )
