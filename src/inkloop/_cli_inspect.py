@@ -48,6 +48,7 @@ def _info(args) -> int:
         print(json.dumps(described))
         return 0
     segment = open_segment(args.segment)
+    _tell_of_stray_side_files(segment)
     report = {
         "name": segment.name,
         "path": shown_location(segment.path),
@@ -63,6 +64,19 @@ def _info(args) -> int:
     }
     print(json.dumps(report))
     return 0
+
+
+def _tell_of_stray_side_files(segment) -> None:
+    """Say so on stderr where the segment lacks a mask or labels that its folder holds under
+    another id (as napari and `inkloop train` do)."""
+    from inkloop._notify import notify
+    from inkloop.io import stray_side_files_hint
+
+    if segment.mask is not None and segment.ink_labels is not None:
+        return
+    hint = stray_side_files_hint(segment)
+    if hint:
+        notify(f"{segment.name}: {hint}")
 
 
 def _described(path: Path) -> dict:

@@ -179,10 +179,12 @@ def _labels(args, segment):
             THRESHOLD if args.prediction_threshold is None else args.prediction_threshold,
             soft=not args.prediction_hard,
         )
+        _tell_if_all_pixels(segment, sources, supervision_option=False)
         # the prediction is another model's output (often in a shared data folder): the
         # round goes beside the checkpoint, where this run writes anyway
         return ink, supervised, sources, rounds_path_for(args.out), int(supervised.sum())
     ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
+    _tell_if_all_pixels(segment, sources, supervision_option=True)
     problem = probability_map_message(ink, supervised, sources["labels_file"])
     if problem:
         raise ValueError(f"{problem}; --labels-from-prediction turns one into labels")
@@ -191,6 +193,26 @@ def _labels(args, segment):
     labels_file = sources["labels_file"]
     beside = args.out if in_package_data(labels_file) else labels_file
     return ink, supervised, sources, rounds_path_for(beside), 0
+
+
+def _tell_if_all_pixels(segment, sources: dict, *, supervision_option: bool) -> None:
+    """Say on stderr that every pixel is supervised where no mask says which are: the air
+    around the papyrus is taught as no ink too, and normalised on."""
+    from inkloop._notify import notify
+    from inkloop.io import stray_side_files_hint
+    from inkloop.io._labels import ALL_PIXELS
+    from inkloop.io._sidefiles import side_folder
+
+    if sources["supervision_file"] != ALL_PIXELS:
+        return
+    mask = side_folder(segment) / f"{segment.name}_mask.png"
+    option = "give --supervision MASK.png (255 = labelled), or " if supervision_option else ""
+    hint = stray_side_files_hint(segment)
+    notify(
+        f"{segment.name} has no papyrus mask: every pixel is supervised, the air around the "
+        f"papyrus included (taught as no ink); {option}put a papyrus mask (255 = papyrus) at "
+        f"{mask}" + (f" ({hint})" if hint else "")
+    )
 
 
 def _settings(args, provenance: dict):

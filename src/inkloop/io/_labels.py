@@ -40,6 +40,7 @@ def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: b
     return write_label_files(label_paths(segment, autosave=autosave)[0], ink, supervised)
 
 
+ALL_PIXELS = "all pixels"  # the supervision where no mask says which pixels are labelled
 PROBABILITY_MAP_SAMPLE = 1_000_000  # pixels a probability-map check looks at, at most
 
 
@@ -104,7 +105,7 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
         supervised, supervision = np.asarray(segment.mask), segment.files["mask"]
     else:
         supervised = np.ones(shape, bool)
-    sources = {"labels_file": str(labels), "supervision_file": str(supervision or "all pixels")}
+    sources = {"labels_file": str(labels), "supervision_file": str(supervision or ALL_PIXELS)}
     return ink, supervised, sources
 
 
@@ -147,7 +148,7 @@ def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, so
     papyrus = np.ones(shape, bool) if segment.mask is None else np.asarray(segment.mask, bool)
     kind = "soft" if soft else "hard"
     sources = {"labels_file": f"{path} ({kind}, threshold {threshold:g})"}
-    sources["supervision_file"] = str(segment.files.get("mask", "all pixels"))
+    sources["supervision_file"] = str(segment.files.get("mask", ALL_PIXELS))
     return ink, papyrus, sources
 
 

@@ -25,8 +25,8 @@ from inkloop.io._remote import (
 )
 from inkloop.io._sources import LayerSource, open_source, segment_folder_of, zarr_source
 
-SIDECARS = {
-    "mask": ("mask",),
+SIDECARS = {  # each file's names after the id, the first found taken
+    "mask": ("mask", "flat_mask"),
     "ink_labels": ("inklabels",),
     "supervision": ("supervision_mask",),
 }

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.io._layers import layer_number
+
 AUTOSAVE = ".autosave"
 # a prediction's formats, as `prediction_path` takes them -> as a person reads them
 PREDICTION_FORMATS = {
@@ -23,6 +25,8 @@ PREDICTION_FORMATS = {
 }
 DEFAULT_PREDICTION_FORMAT = "ome.zarr"  # of the files written into an --out-dir
 ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment, where recorded
+# the side files a data server names for a segment's id (beside them, its texture <id>.tif)
+_ID_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", "_inklabels.png", ".obj", ".ppm")
 # file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
 _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 
@@ -30,6 +34,21 @@ _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif",
 def side_folder(segment) -> Path:
     """The folder of ``segment``'s mask and side files."""
     return segment.sidecar_folder or Path(segment.path).parent
+
+
+def segment_id(folder: Path) -> str:
+    """The id a segment folder's side files are named for (``<id>_mask.png``, ``<id>.obj``):
+    its name, unless none is named so and they carry the id that the data server's own
+    folder names keep (``<id>_superseded``, Thaumato's ``working_<id>``) or that of a
+    numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``)."""
+    names = {entry.name for entry in folder.iterdir()}
+    base = folder.name.removesuffix("_superseded").removeprefix("working_")
+    numbered = sorted(Path(name).stem for name in names if layer_number(name) is not None)
+    # the server names a Thaumato folder working_<id>_1 of Scroll 1 for <id>
+    for candidate in (folder.name, base, base.removesuffix("_1"), *numbered):
+        if any(f"{candidate}{ending}" in names for ending in _ID_FILE_ENDINGS):
+            return candidate
+    return folder.name
 
 
 def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:

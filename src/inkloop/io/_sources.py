@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from inkloop.io._layers import (
     read_layer_infos,
 )
 from inkloop.io._lazy import as_volume, layer_chunks, lazy
+from inkloop.io._sidefiles import segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 
 LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
@@ -78,14 +80,17 @@ def open_source(path: Path) -> LayerSource:
         )
     if fmt in LAYER_FOLDERS.values():
         folder = next(path / f for f, kind in LAYER_FOLDERS.items() if kind == fmt)
-        return _open_layer_folder(folder, fmt, name=path.name, sidecar_folder=path)
+        if not folder.is_dir():
+            raise SegmentError(_no_layer_folder(path))
+        return _open_layer_folder(folder, numbered_layers(folder), fmt, sidecar_folder=path)
     if not any(path.iterdir()):
         raise SegmentError(f"{path}: folder is empty")
-    return _open_layer_folder(path, "folder", name=path.name, sidecar_folder=path)
+    return _open_layer_folder(path, folder_layers(path), "folder", sidecar_folder=path)
 
 
 def _layout(path: Path) -> str | None:
-    """The layout of a folder from its names alone (zarr, vesuvius, kaggle or folder)."""
+    """The layout of a folder from its names alone (zarr, vesuvius, kaggle or folder); a data
+    server's segment folder without its layers is "vesuvius" (opening says what is missing)."""
     if not path.is_dir():
         return None
     if _is_zarr(path):
@@ -93,7 +98,37 @@ def _layout(path: Path) -> str | None:
     for folder, fmt in LAYER_FOLDERS.items():
         if (path / folder).is_dir():
             return fmt
-    return "folder" if numbered_layers(path) else None
+    if folder_layers(path):
+        return "folder"
+    return "vesuvius" if _server_files(path, segment_id(path)) else None
+
+
+def folder_layers(folder: Path) -> list[tuple[int, Path]]:
+    """The numbered layer images of a plain layer folder: a numbered image named for the
+    segment's id, apart from the others' numbers, is its texture (the server's
+    ``<id>.tif`` beside ``layers/``, or among them in a flattened download), not a layer."""
+    numbered, texture = numbered_layers(folder), segment_id(folder)
+    numbers = {number for number, _ in numbered}
+    apart = {n for n in numbers if n - 1 not in numbers and n + 1 not in numbers}
+    return [(n, p) for n, p in numbered if not (n in apart and p.stem == texture)]
+
+
+def _no_layer_folder(path: Path) -> str:
+    """Why a data server's segment folder without ``layers/`` opens nothing, and the fix."""
+    name, layers = segment_id(path), shlex.quote(str(path / "layers"))
+    return (
+        f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
+        f"({', '.join(_server_files(path, name))}) but not its layers; download them into it: "
+        f'wget -r -np -nd -R "index.html*" -P {layers} SEGMENT_URL/layers/ (SEGMENT_URL: the '
+        "server folder these files came from)"
+    )
+
+
+def _server_files(folder: Path, name: str) -> list[str]:
+    """The files of a data server's segment ``name`` in ``folder`` (beside ``layers/``)."""
+    endings = (".tif", ".obj", ".ppm", "_mask.png", "_flat_mask.png")
+    markers = ("meta.json", *(f"{name}{ending}" for ending in endings))
+    return [marker for marker in markers if (folder / marker).is_file()]
 
 
 def _is_zarr(path: Path) -> bool:
@@ -104,17 +139,19 @@ def _first_layer_is_grey(folder: Path) -> bool:
     """Whether a folder's first numbered image is grey (a layer), not a colour photo; one
     that cannot be read is left to `open_source` to name."""
     try:
-        return image_info(numbered_layers(folder)[0][1]).grey
+        return image_info(folder_layers(folder)[0][1]).grey
     except SegmentError:
         return True
 
 
-def _open_layer_folder(folder: Path, fmt: str, *, name: str, sidecar_folder: Path) -> LayerSource:
-    layers = numbered_layers(folder)
+def _open_layer_folder(folder: Path, layers, fmt: str, *, sidecar_folder: Path) -> LayerSource:
     check_numbering(folder, layers)
     info = check_same_layout(read_layer_infos(layers))
     stack = LayerStack([p for _, p in layers], info)
     chunks = layer_chunks(stack.shape)
+    name = segment_id(sidecar_folder)
+    if name != sidecar_folder.name:
+        notify(f"{sidecar_folder}: its side files are named for {name}: opened as segment {name}")
     return LayerSource(
         format=fmt,
         name=name,
@@ -157,7 +194,7 @@ def _zarr_store(path: Path) -> Path:
             parent = zarr.open_group(str(path.parent), mode="r")
         except Exception:  # an array, or a damaged store: path is no level of it
             break
-        if path.name not in _multiscale_paths(parent):
+        if path.name not in multiscale_paths(parent):
             break
         path = path.parent
     return path
@@ -173,7 +210,7 @@ def _zarr_is_volume(path: Path) -> bool:
     except Exception:  # zarr raises several types for damaged stores
         return True
     if not isinstance(node, zarr.Array):
-        levels = _multiscale_paths(node)
+        levels = multiscale_paths(node)
         if not levels:
             return False
         node = node[levels[0]]
@@ -197,7 +234,7 @@ def zarr_source(
         array = wrap(node, where)
         volume = as_volume(where, lazy(array, node.chunks, key=where, stamp=stamp))
         return _single_level(name, "zarr", sidecar_folder, volume, array)
-    paths = _multiscale_paths(node)
+    paths = multiscale_paths(node)
     if not paths:
         raise SegmentError(f"{where}: zarr group has no multiscales metadata and no array '0'")
     arrays = [wrap(_level(node, where, p), f"{where}/{p}") for p in paths]
@@ -241,7 +278,8 @@ class _LeadingAxesDropped:
         return self.array[(0,) * self.leading + tuple(key)]
 
 
-def _multiscale_paths(group) -> list[str]:
+def multiscale_paths(group) -> list[str]:
+    """The paths of a zarr group's pyramid levels, finest first (or "0" alone, if it has one)."""
     attrs = group.attrs.asdict()
     multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
     if multiscales:
