@@ -12,7 +12,7 @@ import zarr
 
 from inkloop._notify import InkloopWarning
 from inkloop.cli import main
-from inkloop.io import label_paths, open_segment, write_layer
+from inkloop.io import SegmentError, label_paths, open_segment, write_layer
 
 
 def test_dot_and_dot_dot_name_the_folder_they_stand_for(segment_folder, monkeypatch, capsys):
@@ -88,3 +88,34 @@ def test_segments_kept_as_arrays_of_one_group_keep_their_own_names_and_labels(tm
     assert {first.name, second.name} == {"20230702185753", "20230929220926"}
     assert label_paths(first)[0] != label_paths(second)[0]
     assert label_paths(first)[0].parent == tmp_path / "segments.zarr"
+
+
+@pytest.mark.parametrize(
+    ("given", "instead"),
+    [
+        (
+            "s3://vesuvius-challenge-open-data/scroll1/segments/20230827161847.zarr",
+            "a public bucket (as the open data's) serves it at "
+            "https://vesuvius-challenge-open-data.s3.amazonaws.com/scroll1/segments/20230827161847.zarr",
+        ),
+        (
+            "gs://bucket/segments/a.zarr",
+            "a public bucket serves it at https://storage.googleapis.com/bucket/segments/a.zarr",
+        ),
+        ("ftp://data.example/a.zarr", None),
+        ("file:///data/a.zarr", "give its path, /data/a.zarr"),
+    ],
+)
+def test_urls_of_other_schemes_say_only_http_is_read(tmp_path, monkeypatch, capsys, given, instead):
+    """Not a local path "s3:/..." (as a path, its "//" was lost) that does not exist."""
+    monkeypatch.chdir(tmp_path)
+    scheme = given.split(":", 1)[0]
+    expected = f"{given}: only http(s):// URLs are read, not {scheme}://"
+    if instead:
+        expected += f"; {instead}"
+
+    assert main(["info", given]) == 1
+    assert capsys.readouterr().err == f"inkloop info: error: {expected}\n"
+    with pytest.raises(SegmentError) as raised:
+        open_segment(given)
+    assert str(raised.value) == expected

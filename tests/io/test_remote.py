@@ -164,7 +164,7 @@ def test_a_login_in_a_url_names_no_folder_and_shows_in_no_message(served, data_h
 def test_a_folder_of_tiff_layers_over_http_says_what_to_do(served, data_home):
     """The data server also lists segments as folders of TIFF layers: not read over HTTP."""
     base, _server, _volume = served
-    hint = r"no zarr.json, .zarray or .zgroup there.*download a folder of TIFF"
+    hint = r"no zarr.json, .zarray or .zgroup there.*download it.*wget -r -np"
     with pytest.raises(SegmentError, match=hint) as raised:
         open_segment(f"{base}/layers/")
     assert f"{base}/layers/" in str(raised.value)

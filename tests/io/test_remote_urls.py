@@ -186,7 +186,7 @@ def test_a_login_in_the_url_refused_is_told_so_and_leaves_no_read_running(served
 def test_a_folder_of_tiff_layers_on_a_server_without_listings_says_what_to_do(served):
     base, _server, _volume = served
     url = f"{base}/unlisted/layers/"
-    hint = r"only \(OME-\)Zarr.*download a folder of TIFF layers"
+    hint = r"only \(OME-\)Zarr.*download it \(into \./unlisted/\).*wget -r -np -nH --cut-dirs=0"
     with pytest.raises(SegmentError, match=hint) as raised:
         open_segment(url)
     assert str(raised.value).startswith(f"{url}: not found on the server (404)")

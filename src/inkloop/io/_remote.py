@@ -28,10 +28,14 @@ DATA_ENV = "INKLOOP_DATA"
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
 #: the `guarded` call a read serves: zarr's tasks inherit the context of the thread asking
 READER = contextvars.ContextVar("inkloop_remote_reader", default=None)
-_NOT_A_ZARR = (  # the data server also offers segments as folders of TIFF layers
-    "not found on the server (404): no zarr.json, .zarray or .zgroup there. Over HTTP inkloop "
-    "reads only (OME-)Zarr: download a folder of TIFF layers (wget -r, rclone), open it from disk"
-)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters or more: no Windows drive
+# what to open instead of a URL of another scheme (the open data: s3://vesuvius-challenge-open-data)
+_INSTEAD = {
+    "s3": "a public bucket (as the open data's) serves it at https://{host}.s3.amazonaws.com{path}",
+    "gs": "a public bucket serves it at https://storage.googleapis.com/{host}{path}",
+    "file": "give its path, {path}",
+}
+_NO_ZARR = "not found on the server (404): no zarr.json, .zarray or .zgroup there"
 
 
 def is_url(path) -> bool:
@@ -40,8 +44,21 @@ def is_url(path) -> bool:
 
 
 def segment_location(text: str) -> str | Path:
-    """A segment named on a command line: a URL stays text, anything else is a path."""
-    return text if is_url(text) else Path(text)
+    """A segment named on a command line: a URL stays text (one of another scheme too, which
+    opening refuses: as a path its "//" would be lost), anything else is a path."""
+    return text if is_url(text) or _SCHEME.match(text) else Path(text)
+
+
+def refuse_other_schemes(path) -> None:
+    """SegmentError if ``path`` is a URL of a scheme other than http(s) (s3://, gs://,
+    file://), saying what to open instead where that is known."""
+    if is_url(path) or not _SCHEME.match(str(path)):
+        return
+    parts = urlsplit(str(path))
+    scheme = parts.scheme.lower()
+    instead = _INSTEAD.get(scheme, "").format(host=parts.netloc, path=parts.path)
+    message = f"{path}: only http(s):// URLs are read, not {scheme}://"
+    raise SegmentError(f"{message}; {instead}" if instead else message)
 
 
 def shown_location(path) -> str:
@@ -133,8 +150,34 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
         return guarded(url, lambda: zarr.open(store, mode="r"), store)
     except SegmentError as error:
         if isinstance(error.__cause__, FileNotFoundError):  # no zarr.json, .zarray, .zgroup
-            raise SegmentError(f"{without_login(url)}: {_NOT_A_ZARR}") from error.__cause__
+            raise SegmentError(_not_a_zarr(without_login(url))) from error.__cause__
         raise
+
+
+def _not_a_zarr(url: str) -> str:
+    """Why ``url`` (no zarr) opens nothing; for a folder of layer files, as the data server
+    also offers segments, how to download it and open it from disk. The download stays in
+    the segment's folder (-np: an index links "../", which plain -r follows to every other
+    segment) and makes ./<id>/ (-nH --cut-dirs: no folders for the host and the path above)."""
+    from inkloop.io._images import IMAGE_SUFFIXES
+    from inkloop.io._sources import LAYER_FOLDERS
+
+    parts = urlsplit(url)
+    names = [name for name in parts.path.split("/") if name]
+    if names and names[-1].lower().endswith(".zarr"):
+        return f"{url}: {_NO_ZARR}"
+    while names and (
+        names[-1] in LAYER_FOLDERS or Path(names[-1]).suffix.lower() in IMAGE_SUFFIXES
+    ):
+        names.pop()  # a layer folder or file: the segment's folder is above
+    folder = parts._replace(path="/" + "".join(f"{name}/" for name in names)).geturl()
+    segment, into = (names[-1], f"./{names[-1]}/") if names else ("<id>", "the current folder")
+    return (
+        f"{url}: {_NO_ZARR}. Over HTTP inkloop reads only (OME-)Zarr: a segment's zarr (on "
+        f"dl.ash2txt.org, e.g. .../segments/54keV_7.91um/{segment}.zarr/) opens with no download. "
+        f"To open this folder of layer files, download it (into {into}) and open that: "
+        f'wget -r -np -nH --cut-dirs={max(len(names) - 1, 0)} -R "index.html*" {folder}'
+    )
 
 
 def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path | None:

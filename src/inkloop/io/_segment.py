@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -21,9 +22,16 @@ from inkloop.io._remote import (
     is_url,
     local_folder,
     open_zarr_url,
+    refuse_other_schemes,
     without_login,
 )
-from inkloop.io._sources import LayerSource, open_source, segment_folder_of, zarr_source
+from inkloop.io._sources import (
+    LayerSource,
+    multiscale_paths,
+    open_source,
+    segment_folder_of,
+    zarr_source,
+)
 
 SIDECARS = {  # each file's names after the id, the first found taken
     "mask": ("mask", "flat_mask"),
@@ -149,21 +157,45 @@ def _local_path(path: str | Path) -> Path:
     folder stands for its segment."""
     if not str(path).strip():
         raise SegmentError("no segment path given")
+    refuse_other_schemes(path)
     return segment_folder_of(Path(path).expanduser().resolve())
 
 
 def _open_remote(url: str, cache, timeout: float) -> LayerSource:
-    """A remote zarr's layers, with the side files the server has beside it fetched."""
-    folder = local_folder(url)
+    """A remote zarr's layers, with the side files the server has beside it fetched; a
+    level of a pyramid (x.zarr/0) opens its store, as on disk."""
     node = open_zarr_url(url, cache=cache, timeout=timeout)
+    url, node = _store_of_level(url, node, cache, timeout)
+    folder = local_folder(url)
     adopt_earlier_folder(url, folder, cache)
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
     where = without_login(url)  # its levels' metadata are read here: a failure names it
     source = guarded(url, lambda: zarr_source(node, where, folder, stamp=stamp, wrap=GuardedArray))
     parent = url.rstrip("/").rsplit("/", 1)[0]
     for stems in SIDECARS.values():
-        fetch_side_file(f"{parent}/{source.name}_{stems[0]}.png", folder, timeout)
+        for stem in stems:
+            if fetch_side_file(f"{parent}/{source.name}_{stem}.png", folder, timeout):
+                break
     return source
+
+
+def _store_of_level(url: str, node, cache, timeout: float):
+    """(URL, node) of the (OME-)zarr group whose multiscales level the array at ``url`` is,
+    or as given: an array of its own, or in a group of several segments."""
+    import zarr
+
+    parent, _, level = url.rstrip("/").rpartition("/")
+    if not isinstance(node, zarr.Array) or not urlsplit(parent).path:
+        return url, node
+    try:
+        group = open_zarr_url(parent, cache=cache, timeout=timeout)
+    except SegmentError as error:
+        if isinstance(error.__cause__, FileNotFoundError):  # no zarr above it
+            return url, node
+        raise
+    if isinstance(group, zarr.Group) and level in multiscale_paths(group):
+        return parent, group
+    return url, node
 
 
 def _window(path, depth: int, z_start: int | None, z_count: int | None) -> slice:
