@@ -1,22 +1,56 @@
-"""Decoded blocks of compressed layer images, kept within a memory budget.
+"""Decoded pixels of compressed layer images, so that each is decoded once.
 
 Training reads hundreds of small patches a minute. An uncompressed TIFF serves each one with a
 few preads (and the OS page cache), but a compressed one decodes whole strips or tiles for
 every read, and a PNG or JPEG layer decodes the whole image: measured on a zlib-compressed
 Scroll 1 crop, a batch of 16 patches cost 1 s of decoding against a 1.5 s training step.
-Here each decoded block is kept (least recently used first out), so a patch is decoded once.
+
+A compressed TIFF's decoded blocks are kept in memory (least recently used first out,
+`DecodedBlocks`). A PNG or JPEG decodes only whole, and a training window of 16 such layers is
+1.8 GB decoded (8k x 14k) to 9.6 GB (20k x 30k): more than memory should keep, and a cache
+smaller than the window the sampler cycles through misses every time (each batch decoded the
+window again, ~200x slower than TIFF). So such a layer is decoded once into an uncompressed
+file in `decoded_folder()` and read from there as an uncompressed TIFF is (`DecodedLayer`),
+the OS page cache keeping what is read, for every process and later run alike. A copy is
+named by its file's path, size and modification time, so a changed file is decoded again;
+copies no process is reading are deleted beyond `DECODED_FILES_BYTES`, least recently used
+first, and none is written that would leave less than `FREE_SPACE_KEPT` on the disk.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import re
+import shutil
 import threading
+import time
+import weakref
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
+
+from inkloop._locks import LOCKS, try_lock
+from inkloop._notify import notify
+from inkloop.io._errors import SegmentError
+from inkloop.io._images import ImageInfo, read_image
+from inkloop.io._raw import RawArray
+
+try:
+    import fcntl
+except ImportError:  # Windows: an open file cannot be deleted there anyway
+    fcntl = None
 
 # decoded pixels kept per segment: the z-window of a few thousand pixels squared
 DECODED_CACHE_BYTES = 1 << 30
 BLOCK_ROWS, BLOCK_COLS = 512, 2048  # the unit kept; aligned to the file's own chunks
+DECODED_FOLDER_ENV = "INKLOOP_DECODED_LAYERS"  # where decoded PNG/JPEG layers go (a folder)
+DECODED_FILES_BYTES = 32 << 30  # decoded layers no process reads are deleted beyond this
+FREE_SPACE_KEPT = 4 << 30  # no decoded layer is written that would leave less free on its disk
+_LEFT_PART_S = 3600  # a part-written copy this old was left by a process that ended
+_COPY_NAME = re.compile(r"\.?[0-9a-f]{40}\.raw(\.\w+\.tmp)?")  # a copy, or its part (atomic_path)
 
 
 class DecodedBlocks:
@@ -92,3 +126,143 @@ def _block_shape(reader) -> tuple[int, int]:
         max(1, round(target / chunk)) * chunk
         for target, chunk in zip((BLOCK_ROWS, BLOCK_COLS), chunks, strict=True)
     )
+
+
+def cache_home() -> Path:
+    """inkloop's cache, for what it can make again: ``$XDG_CACHE_HOME/inkloop``, by default
+    ``~/.cache/inkloop``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "inkloop"
+
+
+def decoded_folder() -> Path:
+    """Where decoded PNG and JPEG layers are kept: ``$INKLOOP_DECODED_LAYERS``, by default
+    ``cache_home() / "decoded-layers"``."""
+    folder = os.environ.get(DECODED_FOLDER_ENV)
+    return Path(folder).expanduser() if folder else cache_home() / "decoded-layers"
+
+
+class DecodedLayer(RawArray):
+    """A PNG or JPEG layer read from its decoded copy, an uncompressed file (`decoded_layer`).
+    While it lives it holds the copy's shared lock, so no process making room deletes it."""
+
+    def __init__(self, copy: Path, info: ImageInfo, claim) -> None:
+        super().__init__(copy, 0, info.shape, np.dtype(info.dtype).newbyteorder("="))
+        weakref.finalize(self, claim.close)  # the lock goes with the reader (not pickled)
+
+
+def decoded_layer(path: Path, info: ImageInfo) -> DecodedLayer | None:
+    """The PNG or JPEG layer at ``path`` read from its decoded copy, decoded now unless this
+    very file (path, size, modification time) was decoded before; None, said once, where no
+    copy can be written (the caller then decodes in memory)."""
+    copy = decoded_folder() / f"{_copy_name(path, info)}.raw"
+    claim = _claim(copy, info)
+    if claim is None:
+        pixels = read_image(path)
+        if pixels.shape != tuple(info.shape):
+            raise SegmentError(
+                f"{path}: is {pixels.shape[0]}x{pixels.shape[1]} now, but "
+                f"{info.shape[0]}x{info.shape[1]} when the segment was opened: open it again"
+            )
+        try:
+            claim = _write_copy(copy, np.asarray(pixels, np.dtype(info.dtype).newbyteorder("=")))
+        except OSError as error:
+            notify(
+                f"{copy.parent}: cannot keep decoded layers there ({error.strerror or error}): "
+                "PNG and JPEG layers are decoded again and again, which makes training slow. "
+                f"Set ${DECODED_FOLDER_ENV} to a folder with room, or convert the layers to TIFF"
+            )
+            return None
+    return DecodedLayer(copy, info, claim)
+
+
+def _copy_name(path: Path, info: ImageInfo) -> str:
+    """A decoded copy's name: this file's path, size and modification time (a changed file
+    is a new name) and the layout it is read as."""
+    stat = path.stat()
+    source = (path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino, info.shape)
+    return hashlib.sha256(f"{source}{np.dtype(info.dtype).str}".encode()).hexdigest()[:40]
+
+
+def _claim(copy: Path, info: ImageInfo):
+    """The decoded ``copy`` opened, with its shared lock held and its use time now (least
+    recently used ones are deleted first); None where there is no whole copy."""
+    try:
+        file = _shared(copy)  # waits out a deletion under way
+    except OSError:  # none, or an unusable folder: writing one says why
+        return None
+    expected = int(np.prod(info.shape)) * np.dtype(info.dtype).itemsize
+    try:
+        same = os.stat(copy).st_ino == os.fstat(file.fileno()).st_ino
+    except FileNotFoundError:  # deleted while this process waited for its lock
+        same = False
+    if not same or os.fstat(file.fileno()).st_size != expected:
+        file.close()
+        return None
+    with contextlib.suppress(OSError):  # another user's copy: only its place in the order
+        os.utime(copy)
+    return file
+
+
+def _write_copy(copy: Path, pixels: np.ndarray):
+    """Write the decoded ``pixels`` as ``copy`` (whole, or not at all), making room first;
+    its claim (`_claim`), taken before it is in place: no one deletes it meanwhile."""
+    from inkloop.io._write import atomic_path
+
+    copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's pixels: private
+    _make_room(copy.parent, pixels.nbytes)
+    with atomic_path(copy) as part:
+        claim = _shared(Path(part))
+        try:
+            pixels.tofile(part)
+        except BaseException:
+            claim.close()
+            raise
+    return claim
+
+
+def _shared(path: Path):
+    """``path`` opened for reading, with its shared lock held (until it is closed). On a file
+    system that takes no locks nothing is deleted (`_delete_unread`)."""
+    file = open(path, "rb")  # noqa: SIM115 (held open: the lock lasts as long)
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(file, fcntl.LOCK_SH)
+    return file
+
+
+def _make_room(folder: Path, needed: int) -> None:
+    """Delete the least recently used copies no process reads while the folder would hold
+    over `DECODED_FILES_BYTES`, and parts left by ended writers; OSError if the disk would
+    keep less than `FREE_SPACE_KEPT` free."""
+    copies = []
+    for entry in os.scandir(folder):
+        if _COPY_NAME.fullmatch(entry.name):  # never another file in a folder the user named
+            with contextlib.suppress(FileNotFoundError):  # deleted by another process
+                stat = entry.stat()
+                copies.append((stat.st_mtime, entry.name, stat.st_size))
+    held = sum(size for _, _, size in copies)
+    for used, name, size in sorted(copies):
+        if name.endswith(".tmp"):  # a copy being written, or a part its ended writer left
+            unused = used < time.time() - _LEFT_PART_S
+        else:
+            unused = held + needed > DECODED_FILES_BYTES
+        if unused and _delete_unread(folder / name):
+            held -= size
+    free = shutil.disk_usage(folder).free
+    if free - needed < FREE_SPACE_KEPT:
+        raise OSError(
+            f"{needed >> 20} MB more would leave less than {FREE_SPACE_KEPT >> 30} GB free"
+        )
+
+
+def _delete_unread(path: Path) -> bool:
+    """Delete ``path`` unless a process holds its lock (reads it); False where it is kept."""
+    try:
+        with open(path, "rb") as file:
+            if LOCKS and not try_lock(file):
+                return False
+            path.unlink()
+    except OSError:  # gone already, locks not taken there, or open elsewhere (Windows): kept
+        return False
+    return True

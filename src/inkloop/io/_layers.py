@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from inkloop.io._cache import CachedLayer, DecodedBlocks
+from inkloop.io._cache import CachedLayer, DecodedBlocks, decoded_layer
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import IMAGE_SUFFIXES, ImageInfo, image_info, open_window_reader
+from inkloop.io._images import (
+    IMAGE_SUFFIXES,
+    ImageInfo,
+    WholeImage,
+    image_info,
+    open_window_reader,
+)
 from inkloop.io._raw import RawArray
 
 _NUMBER_AT_END = re.compile(r"(\d+)$")
@@ -82,7 +89,9 @@ class LayerStack:
 
     Files are opened on first use and only the requested window is read where the format
     allows it, so dask can wrap this without any copy of the stack in memory. Compressed
-    layers keep what they decoded, within one budget per stack (`DecodedBlocks`).
+    TIFF layers keep what they decoded, within one budget per stack (`DecodedBlocks`); PNG
+    and JPEG layers are decoded once into a file read as an uncompressed TIFF
+    (`decoded_layer`).
     """
 
     def __init__(self, paths: list[Path], info: ImageInfo) -> None:
@@ -93,6 +102,7 @@ class LayerStack:
         self.ndim = 3
         self._readers: dict[int, object] = {}
         self._decoded = DecodedBlocks()
+        self._opening = [threading.Lock() for _ in paths]  # one decode of a layer at a time
 
     def __getstate__(self) -> dict:
         """Paths and layout only: a copy in another process opens its own files and cache."""
@@ -105,9 +115,11 @@ class LayerStack:
         z_key, y_key, x_key = _expand(key)
         if isinstance(z_key, slice):
             planes = [self._layer(z)[y_key, x_key] for z in range(*z_key.indices(self.shape[0]))]
-            return (
-                np.stack(planes) if planes else np.asarray(self._layer(0)[y_key, x_key])[None][:0]
-            )
+            if planes:
+                return np.stack(planes)
+            # no layer (dask asks so for its meta): opening one may decode it
+            plane = np.broadcast_to(np.zeros((), self.dtype), self.shape[1:])[y_key, x_key]
+            return np.empty((0, *plane.shape), self.dtype)
         return np.asarray(self._layer(z_key)[y_key, x_key])
 
     def windows(self, layers, boxes, targets) -> None:
@@ -125,11 +137,19 @@ class LayerStack:
         z = range(self.shape[0])[z]  # raises IndexError for out-of-range, maps negatives
         reader = self._readers.get(z)
         if reader is None:
-            reader = open_window_reader(self.paths[z], self.info)
-            if not isinstance(reader, RawArray):  # pread is cheap: the OS page cache keeps it
-                reader = CachedLayer(reader, z, self._decoded)
-            self._readers[z] = reader
+            with self._opening[z]:
+                reader = self._readers.get(z)  # another thread may have opened it meanwhile
+                if reader is None:
+                    reader = self._readers[z] = self._open(z)
         return reader
+
+    def _open(self, z: int):
+        reader = open_window_reader(self.paths[z], self.info)
+        if isinstance(reader, WholeImage):
+            reader = decoded_layer(self.paths[z], self.info) or reader
+        if isinstance(reader, RawArray):  # pread is cheap: the OS page cache keeps it
+            return reader
+        return CachedLayer(reader, z, self._decoded)
 
 
 def read_layer_infos(layers: list[tuple[int, Path]]) -> list[ImageInfo]:
