@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -230,3 +232,20 @@ def test_soft_prediction_labels_keep_strength_above_the_threshold():
     assert ink_from_prediction((probability * 255).astype(np.uint8)).tolist() == [
         [25, 102, 178, 255]
     ]
+
+
+def test_label_codes_are_built_in_one_uint16_buffer():
+    ink = np.full((400, 500), 200, np.uint8)
+    ink[:, :50] = 0
+    supervised = np.zeros(ink.shape, bool)
+    supervised[100:] = True
+    tracemalloc.start()
+    try:
+        codes = encode_labels(ink, supervised)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    np.testing.assert_array_equal(codes, np.where(supervised, ink.astype(np.uint16) + 1, 0))
+    assert codes.dtype == np.uint16
+    assert peak < 1.25 * codes.nbytes  # no temporary of its size: a whole segment's are GBs

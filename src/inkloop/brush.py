@@ -61,7 +61,10 @@ FULL_INK = NO_INK + 255  # the highest code
 
 def encode_labels(ink: np.ndarray, supervised: np.ndarray) -> np.ndarray:
     """One uint16 code per pixel: 0 unlabelled, 1 + ink strength (0..255) where labelled."""
-    return np.where(supervised, np.asarray(ink, np.uint16) + 1, UNLABELLED).astype(np.uint16)
+    codes = np.array(ink, np.uint16)  # the one buffer: a whole segment's codes are GBs
+    codes += 1
+    np.multiply(codes, np.asarray(supervised, bool), out=codes)  # UNLABELLED where not
+    return codes
 
 
 def ink_from_prediction(probability: np.ndarray, threshold: float = 0.0, *, soft: bool = True):

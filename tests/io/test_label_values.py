@@ -160,3 +160,32 @@ def test_a_wide_integer_mask_from_another_tool_is_read_by_its_values(tmp_path, d
         tifffile.imwrite(tmp_path / "ink.tif", values)
         ink = read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)
         np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)
+
+
+@pytest.mark.parametrize("mode", ["1", "P"])
+def test_1_bit_and_grey_palette_images_are_read_without_rgb(tmp_path, monkeypatch, mode):
+    levels = np.zeros(SHAPE, np.uint8)
+    levels[_ink()] = 255
+    if mode == "1":
+        image = Image.fromarray(_ink())  # a 1-bit mask, as Kaggle's fragments have them
+    else:  # a palette of greys, as some painting programs save a grey image
+        levels[8:, :5] = 128
+        image = Image.fromarray(levels, "P")
+        image.putpalette([value for value in range(256) for _ in range(3)])
+    path = tmp_path / "ink.png"
+    image.save(path)
+    assert Image.open(path).mode == mode
+    converted = []
+    convert = Image.Image.convert
+    monkeypatch.setattr(
+        Image.Image,
+        "convert",
+        lambda self, *a, **k: converted.append(a[:1]) or convert(self, *a, **k),
+    )
+
+    ink = read_label_image(path, SHAPE, ink=True)
+    mask = read_label_image(path, SHAPE, ink=False)
+
+    np.testing.assert_array_equal(ink, levels)  # what their RGB's strongest channel gave
+    np.testing.assert_array_equal(mask, levels > 0)
+    assert not {("RGB",), ("RGBA",)} & set(converted)

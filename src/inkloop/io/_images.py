@@ -72,8 +72,21 @@ def colour_to_grey(colour: np.ndarray, alpha: np.ndarray | None = None) -> np.nd
 
 def _pil_grey(image) -> np.ndarray:
     with_alpha = "A" in image.getbands() or "transparency" in image.info
+    if not with_alpha and (image.mode == "1" or _grey_palette(image)):
+        # one byte a pixel: 0/255, or the palette's grey levels (what the colour path gives),
+        # where RGB and its strongest channel took 9x the memory and time of a grey image
+        return np.asarray(image.convert("L"))
     pixels = np.asarray(image.convert("RGBA" if with_alpha else "RGB"))
     return colour_to_grey(pixels[..., :3], pixels[..., 3] if with_alpha else None)
+
+
+def _grey_palette(image) -> bool:
+    """Whether ``image`` is a palette image whose colours are all grey."""
+    palette = image.getpalette() if image.mode == "P" else None
+    if not palette:
+        return False
+    red, green, blue = np.asarray(palette, np.uint8).reshape(-1, 3).T
+    return bool((red == green).all() and (green == blue).all())
 
 
 def _read_tiff(path: Path, *, grey: bool) -> np.ndarray:
