@@ -1,5 +1,5 @@
-"""What napari shows of a large segment: a pyramid of tiles, each read from the layer files
-on its own, so that a view reads the tiles on screen of the coarsest level that fills it."""
+"""What napari shows of a large segment or prediction: a pyramid of tiles, each read from the
+files on its own, so that a view reads the tiles on screen of the coarsest level that fills it."""
 
 from __future__ import annotations
 
@@ -14,14 +14,29 @@ def display_levels(segment) -> list:
     `DISPLAY_LEVEL_MIN`; else the volume itself."""
     if len(segment.levels) > 1:
         return list(segment.levels)
-    largest = max(segment.shape[1:])
-    if segment.direct is None or largest < 2 * DISPLAY_LEVEL_MIN:
+    steps = display_steps(max(segment.shape[1:]))
+    if segment.direct is None or len(steps) == 1:
         return [segment.volume]
-    levels, step = [], 1
-    while largest // step >= DISPLAY_LEVEL_MIN:
-        levels.append(_tiles(segment, step))
-        step *= 2
-    return levels
+    return [_tiles(segment, step) for step in steps]
+
+
+def strided_levels(image) -> list:
+    """A lazy 2D ``image`` (a prediction) as napari shows it: for one `DISPLAY_LEVEL_MIN` x 2
+    or more across, every 1st, 2nd, 4th, … row and pixel of it down to about
+    `DISPLAY_LEVEL_MIN`, so a view reads the tiles on screen of one level, not the whole
+    image; else the image itself."""
+    return [
+        image[::step, ::step] if step > 1 else image for step in display_steps(max(image.shape))
+    ]
+
+
+def display_steps(largest: int) -> list[int]:
+    """The strides of the display levels of an image ``largest`` pixels across: 1, 2, 4, …
+    while the level is `DISPLAY_LEVEL_MIN` or more across (only 1 for a small image)."""
+    steps = [1]
+    while largest // (steps[-1] * 2) >= DISPLAY_LEVEL_MIN:
+        steps.append(steps[-1] * 2)
+    return steps
 
 
 def _tiles(segment, step: int):

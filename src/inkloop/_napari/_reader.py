@@ -11,7 +11,7 @@ from napari.utils.notifications import show_info, show_warning
 
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION, labels_layer_data
 from inkloop._napari._labels_session import flush_labels_of
-from inkloop._napari._pyramid import display_levels
+from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop.io import (
     Segment,
     autosaved_labels,
@@ -70,10 +70,14 @@ def read_prediction(path: str | list[str]) -> list[tuple]:
 
 def prediction_layer_kwargs(path: Path, name: str) -> dict:
     """`add_image` arguments showing a prediction file: inferno, additive, over 0-1 (float)
-    or 0-255 (uint8); a pyramid as a multiscale layer."""
+    or 0-255 (uint8); a pyramid as a multiscale layer, and a large single image as one too
+    (`strided_levels`). Lazy: a file of a few hundred bytes may declare gigapixels, and
+    napari then reads only the tiles on screen."""
     levels = prediction_levels(path)
+    if len(levels) == 1:
+        levels = strided_levels(levels[0])
     limits = (0, 255) if levels[0].dtype == np.uint8 else (0, 1)
-    data = levels if len(levels) > 1 else np.asarray(levels[0])
+    data = levels if len(levels) > 1 else levels[0]
     return {
         "data": data,
         "name": name,
@@ -117,11 +121,18 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "opacity": 0.25,
             "visible": False,
         }
-        layers.append((mask.astype(np.uint8), mask_kwargs, "labels"))
+        layers.append((_as_label_values(mask), mask_kwargs, "labels"))
     ink, supervised, source, labels_file = initial_labels(segment)
     _tell_about_labels(segment, ink, supervised, source, labels_file)
     layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
     return layers
+
+
+def _as_label_values(mask: np.ndarray) -> np.ndarray:
+    """A bool mask as napari's labels take it, uint8 0/1: a view, not a copy (a gigapixel
+    segment's mask is one), where the mask is a numpy array."""
+    mask = np.asarray(mask)
+    return mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
 
 
 def _side_images_decoded(segment: Segment) -> Segment:

@@ -1,0 +1,46 @@
+"""What the reader gives napari costs what is shown, not what a file declares: a prediction
+stays lazy, and the mask layer is the decoded mask itself."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import zarr
+
+from inkloop._napari._reader import get_reader, read_prediction, read_segment
+from inkloop.io import open_segment
+
+
+def test_a_tiny_prediction_file_declaring_a_huge_image_opens_lazily(tmp_path):
+    import dask.array as da
+
+    # 30000 x 30000 float32 (3.6 GB) declared, not one chunk written: a few hundred bytes
+    path = tmp_path / "gift_prediction.zarr"
+    zarr.create_array(path, shape=(30000, 30000), dtype="float32", chunks=(1024, 1024))
+    assert get_reader(str(path)) is read_prediction
+    tracemalloc.start()
+    try:
+        ((data, kwargs, kind),) = read_prediction(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert kind == "image"
+    assert kwargs["multiscale"]  # napari reads the tiles on screen of one level, not all
+    assert all(isinstance(level, da.Array) for level in data)
+    assert [level.shape for level in data][:2] == [(30000, 30000), (15000, 15000)]
+    assert min(data[-1].shape) >= 1024  # the coarsest level still fills a view
+    assert peak < 64 << 20
+
+
+def test_the_mask_layer_is_the_decoded_mask_itself(segment_folder):
+    segment = open_segment(segment_folder)
+
+    mask = next(
+        data for data, kwargs, _ in read_segment(str(segment_folder)) if "mask" in kwargs["name"]
+    )
+
+    assert mask.dtype == np.uint8
+    np.testing.assert_array_equal(mask, np.asarray(segment.mask))
+    assert getattr(mask.base, "dtype", None) == np.bool_  # a view of it, not a copy
