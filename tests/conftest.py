@@ -17,6 +17,18 @@ from tests._helpers import FAST, TRAIN_SHAPE
 SHAPE = (8, 64, 96)  # Z, H, W: small enough for fast tests, big enough for real structure
 
 
+@pytest.fixture(scope="session", autouse=True)
+def decoded_layers_here(tmp_path_factory):
+    """Decoded PNG/JPEG layers go to this run's temporary folder, not the user's ~/.cache
+    (set in the environment, so engine children and loader workers inherit it)."""
+    from inkloop.io._cache import DECODED_FOLDER_ENV
+
+    folder = tmp_path_factory.mktemp("decoded-layers")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(DECODED_FOLDER_ENV, str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def synthetic() -> SyntheticSegment:
     """An in-memory synthetic segment of SHAPE."""
