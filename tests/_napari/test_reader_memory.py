@@ -6,18 +6,34 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pytest
+import tifffile
 import zarr
 
 from inkloop._napari._reader import get_reader, read_prediction, read_segment
 from inkloop.io import open_segment
 
 
-def test_a_tiny_prediction_file_declaring_a_huge_image_opens_lazily(tmp_path):
+def _declared_zarr(path):
+    # not one chunk written: a few hundred bytes
+    zarr.create_array(path, shape=(30000, 30000), dtype="float32", chunks=(1024, 1024))
+
+
+def _declared_tiff(path):
+    # a sparse file: the pixels take no disk until written
+    pixels = tifffile.memmap(path, shape=(30000, 30000), dtype="float32")
+    del pixels  # the map closes; the file keeps its size
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [("gift_prediction.zarr", _declared_zarr), ("gift_prediction.tif", _declared_tiff)],
+)
+def test_a_tiny_prediction_file_declaring_a_huge_image_opens_lazily(tmp_path, name, write):
     import dask.array as da
 
-    # 30000 x 30000 float32 (3.6 GB) declared, not one chunk written: a few hundred bytes
-    path = tmp_path / "gift_prediction.zarr"
-    zarr.create_array(path, shape=(30000, 30000), dtype="float32", chunks=(1024, 1024))
+    path = tmp_path / name  # 30000 x 30000 float32 (3.6 GB) declared
+    write(path)
     assert get_reader(str(path)) is read_prediction
     tracemalloc.start()
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io._layers import layer_number
+from inkloop.io._lazy import lazy
 
 AUTOSAVE = ".autosave"
 # a prediction's formats, as `prediction_path` takes them -> as a person reads them
@@ -24,6 +25,7 @@ PREDICTION_FORMATS = {
     "zarr": "zarr (float32)",
 }
 DEFAULT_PREDICTION_FORMAT = "ome.zarr"  # of the files written into an --out-dir
+PREDICTION_CHUNKS = (1024, 1024)  # of a TIFF prediction read lazily
 ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment, where recorded
 # the side files a data server names for a segment's id (beside them, its texture <id>.tif)
 _ID_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", "_inklabels.png", ".obj", ".ppm")
@@ -183,9 +185,12 @@ def prediction_levels(path: str | Path) -> list:
         return [da.from_zarr(group[d["path"]]) for d in datasets]
     if kind == "zarr":
         return [da.from_zarr(str(path))]
-    from inkloop.io._images import read_image
+    from inkloop.io._images import image_info, open_window_reader, read_image
 
-    return [da.from_array(read_image(path, grey=True))]
+    info = image_info(path)
+    if kind == "tif" and info.grey:  # read tile by tile: the file may declare any size
+        return [lazy(open_window_reader(path, info), PREDICTION_CHUNKS, key=path)]
+    return [da.from_array(read_image(path, grey=True))]  # a PNG has no random access
 
 
 def prediction_origin(path: str | Path) -> tuple[float, float]:
