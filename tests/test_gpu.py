@@ -1,8 +1,8 @@
-"""The CUDA paths: training steps under bf16/fp16 autocast and channels_last, from CUDA graphs,
-how often a step waits for the GPU, out-of-memory halving (of a training batch, of the tiles
-a prediction's pass takes), prediction (blocks on streams of their own too), and the
-engine's preview while training. Run by scripts/gpu_check.sh on a
-machine with an NVIDIA GPU; skipped elsewhere."""
+"""The CUDA paths: training steps under bf16/fp16 autocast (fp16 with a GradScaler, as a T4 or
+V100 trains, forced on any GPU) and channels_last, from CUDA graphs, how often a step waits
+for the GPU, out-of-memory halving (of a training batch, of the tiles a prediction's pass
+takes), prediction (blocks on streams of their own too), and the engine's preview while
+training. Run by scripts/gpu_check.sh on a machine with an NVIDIA GPU; skipped elsewhere."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 from inkloop.compose import sample_normalisation
 from inkloop.engine import PredictionReady
 from inkloop.io import open_segment
-from inkloop.model import autocast, build_model
+from inkloop.model import build_model, cuda_has_bf16
 from inkloop.predict import Predictor, inference_graph, predict_segment
 from inkloop.settings import CUDA_BATCH
 from inkloop.train import LabelStore, ProcessBatchStream, Trainer, augment_batch
@@ -43,7 +43,7 @@ def _trainer(segment, z_stem=0, **training) -> Trainer:
 
 @pytest.mark.parametrize("z_stem", [0, 8], ids=["unet", "z-stem"])
 def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment, z_stem):
-    trainer = _trainer(segment, z_stem)
+    trainer = _trainer(segment, z_stem, amp=True)
     before = [p.detach().clone() for p in trainer.model.parameters()]
     results = [trainer.step() for _ in range(5)]
     trainer.close()
@@ -55,8 +55,28 @@ def test_training_steps_on_the_gpu_in_mixed_precision_and_channels_last(segment,
     conv = next(m for m in trainer.model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_cuda
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
-    mixed = autocast(trainer.device)
-    assert mixed.fast_dtype == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    # inkloop's own test: torch's is_bf16_supported() says yes for a T4's emulated bf16 too
+    assert trainer.precision == ("bfloat16" if cuda_has_bf16(trainer.device) else "float16")
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_eager_steps_in_mixed_precision_train_with_finite_losses(segment, monkeypatch, precision):
+    """The path a GPU trains on by default (eager autocast, batches of 32), in bf16, and in
+    fp16 with a GradScaler and fused AdamW as on a GPU without native bf16 (T4, V100)."""
+    if precision == "bfloat16" and not cuda_has_bf16(torch.device("cuda")):
+        pytest.skip("this GPU has no native bf16: it trains in float16")
+    if precision == "float16":  # any GPU trains as a T4 does
+        monkeypatch.setattr("inkloop.model.cuda_has_bf16", lambda device: False)
+    trainer = _trainer(segment, amp=True, batch_size=None)
+    assert trainer.precision == precision
+    assert trainer.scaler.is_enabled() == (precision == "float16")
+    assert trainer._graphed is None
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    results = [trainer.step() for _ in range(8)]  # fp16: the first may overflow and be skipped
+    trainer.close()
+    assert all(r.batch_size == CUDA_BATCH and np.isfinite(r.loss) for r in results)
+    after = list(trainer.model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_an_unset_batch_size_is_the_gpus(segment):
