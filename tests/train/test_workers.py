@@ -40,21 +40,23 @@ def _sampler(parts) -> PatchSampler:
     return PatchSampler(segment, composition, normalisation, labels, patch_size=32, z_margin=1)
 
 
-def _first_batches(sampler, workers: int, seed: int, count: int = 3) -> list[np.ndarray]:
-    stream = ProcessBatchStream(sampler, 4, workers=workers, seed=seed)
+def _first_batches(stream, count: int = 3) -> list[np.ndarray]:
     try:
         return [stream.next().layers.copy() for _ in range(count)]
     finally:
         stream.close()
 
 
-def test_batches_repeat_with_the_seed_whatever_the_number_of_workers(parts):
+def test_batches_repeat_with_the_seed_whatever_makes_them(parts):
     sampler = _sampler(parts)
-    one, two = _first_batches(sampler, 1, seed=5), _first_batches(sampler, 2, seed=5)
-    assert one[0].shape == (4, sampler.composition.z_count + 2, 32, 32)
-    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
-    other = _first_batches(sampler, 1, seed=6)
-    assert not np.array_equal(one[0], other[0])
+    thread = _first_batches(BatchStream(sampler, 4, seed=5))
+    assert thread[0].shape == (4, sampler.composition.z_count + 2, 32, 32)
+    for maker, count in ((BatchStream, {"threads": 2}), (ProcessBatchStream, {"workers": 1}),
+                         (ProcessBatchStream, {"workers": 2})):  # fmt: skip
+        same = _first_batches(maker(sampler, 4, seed=5, **count))
+        assert all(np.array_equal(a, b) for a, b in zip(thread, same, strict=True)), count
+    other = _first_batches(BatchStream(sampler, 4, seed=6))
+    assert not np.array_equal(thread[0], other[0])
 
 
 def test_an_error_is_raised_where_its_batch_is_awaited_and_new_labels_go_on(parts, make_stream):
@@ -154,19 +156,25 @@ def test_shared_arrays_outlive_their_block_and_its_name_goes_on_unlink():
     assert a.sum() == 42.0 + sum(range(1, 10))  # the pages stay while a view holds them
 
 
-def test_training_with_worker_processes_repeats_with_the_seed(parts):
-    weights = []
-    for workers in (1, 2):
+def test_training_repeats_with_the_seed_whatever_makes_the_batches(parts):
+    runs = []
+    for workers in (0, 1):  # a thread, a worker process (1 or 2: the same batches, above)
         config = tiny_training(seed=3, max_steps=3, loader_workers=workers)
         trainer = Trainer(*parts, config, model_config=tiny_model())
         started = [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
         assert len(started) == workers  # at once: ready by the first step
-        assert isinstance(trainer.batches(), ProcessBatchStream)
+        maker = ProcessBatchStream if workers else BatchStream
+        assert isinstance(trainer.batches(), maker)
+        losses = []
         while not trainer.finished:
-            assert trainer.step().notice is None
+            result = trainer.step()
+            assert result.notice is None
+            losses.append(result.loss)
         trainer.close()
-        weights.append(list(trainer.model.state_dict().values()))
-    assert all(torch.equal(a, b) for a, b in zip(*weights, strict=True))
+        runs.append((losses, list(trainer.model.state_dict().values())))
+    (thread_losses, thread_weights), (losses, weights) = runs
+    assert losses == thread_losses
+    assert all(torch.equal(a, b) for a, b in zip(weights, thread_weights, strict=True))
 
 
 def test_with_room_for_one_worker_in_shared_memory_one_makes_the_batches(parts, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import weakref
@@ -11,7 +12,7 @@ import numpy as np
 
 from inkloop.compose import Composition, Normalisation, downscale, read_patches
 from inkloop.train._labels import LabelStore
-from inkloop.train._seeds import THREAD_BATCHES, generator
+from inkloop.train._seeds import batch_generator
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,11 @@ class BatchStream:
 
     A batch whose labels are older than the LabelStore's current version is dropped, so new
     labels are used from the next batch on; so is a producer's error from older labels (a
-    store erased, then painted again). ``batch_size`` may be lowered while running. Each
-    thread draws from its own seed (`inkloop.train._seeds`; ``opening`` counts the streams
-    opened before this one).
+    store erased, then painted again). ``batch_size`` may be lowered while running. Batch
+    ``n`` is drawn from its own seed, as a `ProcessBatchStream`'s is
+    (`inkloop.train._seeds.batch_generator`; ``opening`` counts the streams opened before
+    this one): thread ``i`` makes batches ``i``, ``i + threads``, … and they are handed out
+    in their order.
     """
 
     def __init__(
@@ -89,16 +92,17 @@ class BatchStream:
     ):
         self.sampler = sampler
         self.maker = "a thread" if threads == 1 else f"{threads} threads"  # for messages
-        self._producer = _Producer(sampler, batch_size, slots=max(2, threads))
+        self._producer = _Producer(sampler, batch_size, threads, seed, opening)
         workers = [
             threading.Thread(
                 target=self._producer.run,
-                args=(generator(seed, THREAD_BATCHES, opening, index),),
+                args=(index,),
                 name=f"inkloop-batches-{index}",
                 daemon=True,
             )
             for index in range(threads)
         ]
+        self._number = 0  # of the next batch handed out
         # the threads hold the producer, not the stream: one dropped unclosed still ends them
         self._stop = weakref.finalize(self, self._producer.stop, workers)
         for thread in workers:
@@ -114,8 +118,10 @@ class BatchStream:
 
     def next(self) -> Batch:
         """The next batch cut from the current labels (re-raises a producer's error)."""
+        queues = self._producer.queues
         while True:
-            item = self._producer.queue.get()
+            item = queues[self._number % len(queues)].get()
+            self._number += 1
             if isinstance(item, _Failed):
                 if item.label_version == self.sampler.labels.version:
                     raise item.error
@@ -134,23 +140,32 @@ class BatchStream:
 
 
 class _Producer:
-    """What a `BatchStream`'s threads share: the sampler, the batch size, the queue."""
+    """What a `BatchStream`'s threads share: the sampler, the batch size, a queue each."""
 
-    def __init__(self, sampler: PatchSampler, batch_size: int, *, slots: int) -> None:
+    def __init__(
+        self, sampler: PatchSampler, batch_size: int, threads: int, seed: int, opening: int
+    ) -> None:
         self.sampler, self.batch_size = sampler, batch_size
-        self.queue: queue.Queue = queue.Queue(maxsize=slots)
+        self.seed, self.opening = seed, opening
+        # two a thread: one being taken, one waiting (a `ProcessBatchStream`'s slots)
+        self.queues = [queue.Queue(maxsize=2) for _ in range(threads)]
         self.closed = threading.Event()
 
-    def run(self, rng: np.random.Generator) -> None:
-        while not self.closed.is_set():
+    def run(self, index: int) -> None:
+        """Make batches ``index``, ``index + threads``, … into queue ``index`` until closed."""
+        threads = len(self.queues)
+        for number in itertools.count(index, threads):
+            if self.closed.is_set():
+                return
             version = self.sampler.labels.version
+            rng = batch_generator(self.seed, self.opening, number)
             try:
                 item = self.sampler.batch(self.batch_size, rng)
             except Exception as error:  # handed to the consumer, which raises it in its thread
                 item = _Failed(error, version)
             while not self.closed.is_set():
                 try:
-                    self.queue.put(item, timeout=0.1)
+                    self.queues[index].put(item, timeout=0.1)
                     break
                 except queue.Full:
                     continue
@@ -158,10 +173,12 @@ class _Producer:
     def stop(self, threads: list[threading.Thread]) -> None:
         self.closed.set()
         # a dropped stream's garbage may be collected in one of its own threads
-        for thread in (t for t in threads if t is not threading.current_thread()):
+        for thread, waiting in zip(threads, self.queues, strict=True):
+            if thread is threading.current_thread():
+                continue
             while thread.is_alive():
                 try:  # unblock a producer waiting on a full queue
-                    self.queue.get_nowait()
+                    waiting.get_nowait()
                 except queue.Empty:
                     thread.join(timeout=0.05)
 

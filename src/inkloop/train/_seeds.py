@@ -7,8 +7,8 @@ import numpy as np
 
 AUGMENTATION = 1  # the Trainer's augmentations: key (seed, AUGMENTATION)
 CALIBRATION = 2  # the windows `WindowCalibration` measures: (seed, CALIBRATION)
-THREAD_BATCHES = 3  # a `BatchStream`'s thread: (seed, THREAD_BATCHES, opening, thread)
-WORKER_BATCHES = 4  # a `ProcessBatchStream`'s batch n: (seed, WORKER_BATCHES, opening, n)
+# 3 was a loader thread's own stream: 0 workers drew other batches than 1 or more
+BATCHES = 4  # batch n of a stream, whatever makes it: (seed, BATCHES, opening, n)
 
 
 def generator(seed: int, purpose: int, *key: int) -> np.random.Generator:
@@ -18,3 +18,10 @@ def generator(seed: int, purpose: int, *key: int) -> np.random.Generator:
     Keys of one purpose have one length: numpy's SeedSequence reads (a, b) and (a, b, 0) alike.
     """
     return np.random.default_rng([seed, purpose, *key])
+
+
+def batch_generator(seed: int, opening: int, number: int) -> np.random.Generator:
+    """What batch ``number`` of a Trainer's stream ``opening`` is drawn from, whether a thread
+    or one of any number of worker processes makes it: a seeded run draws the same batches
+    whatever makes them."""
+    return generator(seed, BATCHES, opening, number)

@@ -4,10 +4,11 @@ thread can sample, and without that thread's share of the GIL slowing the step's
 Each worker runs its own `PatchSampler` over the same segment files and the same labels, held
 in shared memory (`LabelStore.share`): a stroke the user paints reaches the workers as it
 reaches the store. Batches come back through shared-memory slots, in the order they were
-asked for; batch ``n`` is drawn from its own seed (`inkloop.train._seeds`), so a seeded run
-repeats whatever the number of workers. Workers import numpy and the readers, not torch (the first
-batch arrives about a second after the start on two cores), and they are spawned, never
-forked: the parent holds torch's threads and a CUDA context.
+asked for; batch ``n`` is drawn from its own seed (`inkloop.train._seeds.batch_generator`), as
+a `BatchStream`'s is, so a seeded run draws the same batches whatever makes them. Workers
+import numpy and the readers, not torch (the first batch arrives about a second after the
+start on two cores), and they are spawned, never forked: the parent holds torch's threads and
+a CUDA context.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import start_spawned
 from inkloop.train._sampler import Batch, BatchStream, PatchSampler
-from inkloop.train._seeds import WORKER_BATCHES, generator
+from inkloop.train._seeds import batch_generator
 from inkloop.train._shared import SharedArrays
 
 SLOTS_PER_WORKER = 2  # batches in flight per worker: one being made, one waiting
@@ -231,7 +232,7 @@ def _work(
         number, slot, size = task
         version = sampler.labels.version
         try:
-            batch = sampler.batch(size, generator(seed, WORKER_BATCHES, opening, number))
+            batch = sampler.batch(size, batch_generator(seed, opening, number))
             for key, array in zip(_KEYS, (batch.layers, batch.ink, batch.weight), strict=True):
                 slots[key][slot, :size] = array
             results.put((number, batch.label_version, size, None))
