@@ -10,8 +10,8 @@ from inkloop._cuda import out_of_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import autocast, check_cuda_graphs, mixed_precision, model_for, pick_device
-from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
+from inkloop.model import ModelSettingsError, autocast, mixed_precision, model_for, pick_device
+from inkloop.settings import ModelConfig, TrainConfig, batch_size_for, smallest_batch
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
 from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
@@ -61,17 +61,21 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.default_generator.manual_seed(config.seed)
             self.model_config, self.model = model_for(composition, model_config, init, self.device)
+        self.batch_size = config.batch_size or batch_size_for(self.device.type)
+        self._fewest, self._why_fewest = smallest_batch(self.model_config, config.patch_size)
+        if self.batch_size < self._fewest:
+            raise ModelSettingsError(
+                f"a batch of 1 cannot train: {self._why_fewest}; use 2 patches or more"
+            )
         self.model.to(self.device).train()
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         self._graphed = self._graphed_forward() if config.cuda_graphs else None
         self.average = WeightAverage(self.model, config.ema) if config.ema else None
+        # fused: one kernel for all parameters, ~20% of a step on 2 CPU cores (docs/quality.md)
+        fused = self.device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(),
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            # one kernel for all parameters: ~20% of a step on 2 CPU cores (docs/quality.md)
-            fused=self.device.type in ("cpu", "cuda"),
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused
         )
         fp16 = mixed_precision(self.device, config.amp) is torch.float16
         self.scaler = torch.amp.GradScaler("cuda", enabled=fp16)
@@ -79,7 +83,6 @@ class Trainer:
         self.run_steps = 0
         self.trained_seconds = 0.0
         self._warmed: float | None = None  # the run's progress where its warmup ended
-        self.batch_size = config.batch_size or batch_size_for(self.device.type)
         self._rng = generator(config.seed, AUGMENTATION)
         self._told_oom = False
         self._sampler = PatchSampler(
@@ -133,11 +136,8 @@ class Trainer:
             except RuntimeError as error:
                 if not out_of_memory(error):
                     raise
-                if self.batch_size == 1:
-                    raise MemoryError(
-                        "out of GPU memory even with a batch of 1: use a smaller patch size, "
-                        "a lighter model or --device cpu"
-                    ) from error
+                if self.batch_size <= self._fewest:
+                    raise MemoryError(self._no_room()) from error
             notices.append(self._halve_batch())  # after the except: its frames held the pass
         if self.step_count % CALIBRATE_EVERY == 0:
             notices.append(self._calibration.measure(self))
@@ -154,10 +154,8 @@ class Trainer:
         )
 
     def optimise(self, inputs, ink, weight, *, lr: float) -> float:
-        """One AdamW step on model-ready device tensors; returns the loss.
-
-        Raises FloatingPointError before touching the weights if the loss is not finite.
-        """
+        """One AdamW step on model-ready device tensors; returns the loss. Raises
+        FloatingPointError before touching the weights if the loss is not finite."""
         import torch
 
         for group in self.optimizer.param_groups:
@@ -201,13 +199,9 @@ class Trainer:
 
     def logit_offset(self) -> float:
         """Subtracted from the logits before the sigmoid, so that p = 0.5 calls ink on as much
-        of the labelled papyrus as the labels do (`ShareCalibration`); until measured, the
-        initial checkpoint's (or 0).
-
-        The sampler's ink-centred patches and the label smoothing leave the raw p = 0.5 far
-        from where ink becomes likelier than not (docs/quality.md, "Calibration, measured
-        instead of derived").
-        """
+        of the labelled papyrus as the labels do (`ShareCalibration`: the ink-centred patches
+        and the label smoothing leave the raw p = 0.5 far from it, docs/quality.md); until
+        measured, the initial checkpoint's (or 0)."""
         return self._calibration.offset()
 
     @property
@@ -274,6 +268,7 @@ class Trainer:
         return self._stream
 
     def _graphed_forward(self):
+        from inkloop.model import check_cuda_graphs
         from inkloop.train._graphs import GraphedForward
 
         check_cuda_graphs(self.device)
@@ -283,10 +278,16 @@ class Trainer:
         """A Batch's layers, ink and weights as tensors on the training device."""
         return tuple(to_device(a, self.device) for a in (batch.layers, batch.ink, batch.weight))
 
+    def _no_room(self) -> str:
+        helps = "a smaller patch size, a lighter model"
+        if self._why_fewest:  # 2 patches of 32² at depth 5: none smaller
+            helps = f"a lighter or shallower model (a batch of 1 cannot train: {self._why_fewest})"
+        return f"out of GPU memory even with a batch of {self._fewest}: use {helps} or --device cpu"
+
     def _halve_batch(self) -> str | None:
         import torch
 
-        self.batch_size //= 2
+        self.batch_size = max(self.batch_size // 2, self._fewest)
         self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
         if self._graphed is not None:  # recorded again for the new shape
