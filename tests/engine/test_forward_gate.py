@@ -8,9 +8,12 @@ tests the gate itself).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
+from inkloop._notify import InkloopWarning
 from inkloop.engine._session import Session
 from inkloop.predict import Predictor
 from inkloop.settings import EngineSettings
@@ -34,7 +37,11 @@ def test_previews_out_of_gpu_memory_fail_once_for_the_session(segment, monkeypat
     monkeypatch.setattr(Predictor, "_forward", room_for_one_tile)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: flushes.append(1))
     recorder = Recorder()
-    with engine_for(segment, recorder, tile=64) as engine:
+    with (
+        warnings.catch_warnings(record=True) as warned,
+        engine_for(segment, recorder, tile=64) as engine,
+    ):
+        warnings.simplefilter("always", InkloopWarning)
         requests = []
         for _ in range(3):  # a batch of 1 tile, then one of 5, each time
             requests.append(engine.preview(WHOLE, every=0.0))
@@ -45,6 +52,10 @@ def test_previews_out_of_gpu_memory_fail_once_for_the_session(segment, monkeypat
     failed = [tiles for tiles in passes if tiles > 1]
     assert failed == [5, 2]  # the first preview's second batch; every later pass takes 1 tile
     assert len(flushes) == 2  # not the training step's cached memory every preview batch
+    assert [str(w.message)[:40] for w in warned if w.category is InkloopWarning] == [
+        "out of GPU memory: predicting 2 tiles a ",
+        "out of GPU memory: predicting 1 tile a p",
+    ]
 
 
 def test_every_predictor_of_a_session_shares_its_gate(segment):
