@@ -172,22 +172,31 @@ def _inkloop(labels: Path, reference, train, seconds, seed, args, work: Path, op
 
     model, out = work / "model.pt", work / "prediction.png"
     cli = [sys.executable, "-m", "inkloop.cli"]
-    train_run = subprocess.run(
+    train_run = _run(
         [*cli, "train", str(REAL_DEV), "--labels", str(labels),
          "--supervision", str(supervision_path_for(labels)), "--out", str(model), "--overwrite",
          "--max-seconds", str(seconds), "--device", args.device, "--seed", str(seed), "--quiet",
          *shlex.split(args.train_options), *shlex.split(options)],
-        capture_output=True, text=True, check=True,
     )  # fmt: skip
     summary = json.loads(train_run.stdout.strip().splitlines()[-1])
-    subprocess.run(
+    _run(
         [*cli, "predict", str(REAL_DEV), "--model", str(model), "--out", str(out), "--overwrite",
          "--device", args.device, "--quiet"],
-        capture_output=True, text=True, check=True,
     )  # fmt: skip
     probability = read_image(out, grey=True) / 255
     facts = ("steps", "samples_per_s", "batch_size", "encoder", "precision", "loader")
     return probability, {key: summary.get(key) for key in facts}
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    """``command`` with its output captured; on failure its stderr goes to ours first (the
+    CalledProcessError alone names the command, not why it failed)."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=True)
+    except subprocess.CalledProcessError as error:
+        sys.stderr.write(error.stderr)
+        why = " | ".join(error.stderr.strip().splitlines()[-3:])
+        raise SystemExit(f"inkloop {command[3]} failed (exit {error.returncode}): {why}") from None
 
 
 def _peer(labels, reference, train, seconds, seed, args, work):

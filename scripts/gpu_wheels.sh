@@ -7,12 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >> .git/info/exclude
+# cryptography (with cffi and pycparser): TLS between a local:N cluster's processes
 packages=(segmentation-models-pytorch dask zarr numcodecs donfig google-crc32c partd locket
-  distributed msgpack tornado sortedcontainers tblib zict psutil urllib3 cloudpickle toolz)
+  distributed msgpack tornado sortedcontainers tblib zict psutil urllib3 cloudpickle toolz
+  cryptography cffi pycparser)
+py=${VENV_PYTHON:-.venv/bin/python}  # its versions are the ones the test suite ran
+[ -x "$py" ] || { echo "no $py: run from the checkout with the project's .venv (it pins the wheels)" >&2; exit 1; }
 pins=()
 for package in "${packages[@]}"; do
-  version=$(.venv/bin/python -m pip show "$package" 2>/dev/null | awk '/^Version:/ {print $2}' || true)
-  pins+=("$package${version:+==$version}")
+  version=$("$py" -m pip show "$package" 2>/dev/null | awk '/^Version:/ {print $2}' || true)
+  [ -n "$version" ] || { echo "$package is not in $py's environment: nothing to pin it to" >&2; exit 1; }
+  pins+=("$package==$version")
 done
 platforms=()
 for n in 17 24 27 28 31 34; do platforms+=(--platform "manylinux_2_${n}_x86_64"); done
