@@ -1,8 +1,10 @@
 """An in-process Engine on the shared training segment, predicates over its predictions, and
-an engine process on an engine server, bare connections to one, or what it logs."""
+an engine process on an engine server, bare connections to one (or through a forwarder that
+stands in for an SSH tunnel), or what it logs."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -11,13 +13,15 @@ import numpy as np
 
 from inkloop.engine import Engine, PredictionReady
 from inkloop.engine._remote import RemoteEngineProcess
+from inkloop.engine._sockets import SocketConnection
+from inkloop.engine._wire import read_frame, socket_reader
 from inkloop.settings import EngineSettings
 from tests._events import TIMEOUT, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
 BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
-TOKEN = "correct horse battery staple"  # the tests' engine servers ask for it
+TOKEN = "tests-only-0123456789-abcdefABCDEF"  # what the tests' servers ask for; no passphrase
 
 
 class Heard(logging.Handler):
@@ -81,6 +85,85 @@ def remote_engine(server, folder, recorder, token=TOKEN) -> RemoteEngineProcess:
 def raw_socket(server) -> socket.socket:
     """A bare connection to the engine server ``server``: for bytes no client sends."""
     return socket.create_connection(server.address, timeout=TIMEOUT)
+
+
+def past_handshake(address, token: str = TOKEN, receive_buffer: int | None = None):
+    """A bare connection to the engine server at ``address`` (host, port), past its handshake
+    with ``token``; ``receive_buffer``: the bytes it may queue (set before connecting, as the
+    window offered is set then)."""
+    sock = socket.socket()
+    try:
+        if receive_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.settimeout(TIMEOUT)
+        sock.connect(tuple(address))
+        SocketConnection(sock).authenticate(token)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def frames_to_the_end(sock: socket.socket) -> list:
+    """The messages the server sends on ``sock`` until it hangs up (a frame it cut short, or a
+    reset, ends them; TimeoutError if it never hangs up)."""
+    read, frames = socket_reader(sock), []
+    with contextlib.suppress(EOFError, ConnectionResetError):
+        while True:
+            frames.append(read_frame(read))
+    return frames
+
+
+class Forwarder:
+    """A TCP forwarder on 127.0.0.1 to ``target`` for one connection, standing in for an SSH
+    tunnel. `hold` keeps what the dock sends until `release` (a round trip as long as the
+    test needs); `freeze` passes no byte more either way and keeps both connections open (the
+    laptop went away, sshd did not). With ``record``, what the dock sent is in ``sent``."""
+
+    def __init__(self, target, *, record: bool = False) -> None:
+        self._target, self.sent = target, bytearray() if record else None
+        self._frozen, self._passing = threading.Event(), threading.Event()
+        self._passing.set()
+        self.holding = threading.Event()  # set once the dock's bytes wait at the hold
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = "{}:{}".format(*self._listener.getsockname()[:2])
+        self._sockets = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self) -> None:
+        self._passing.clear()
+
+    def release(self) -> None:
+        self._passing.set()
+
+    def freeze(self) -> None:
+        self._frozen.set()
+
+    def close(self) -> None:
+        self.freeze()
+        self.release()
+        for sock in self._sockets:
+            sock.close()
+
+    def _accept(self) -> None:
+        near, _ = self._listener.accept()
+        far = socket.create_connection(self._target)
+        self._sockets += [near, far]
+        threading.Thread(target=self._pump, args=(far, near, False), daemon=True).start()
+        self._pump(near, far, True)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_dock: bool) -> None:
+        with contextlib.suppress(OSError):  # closed at the end of the test
+            while data := source.recv(1 << 16):
+                if from_dock and self.sent is not None:
+                    self.sent += data  # before it goes on: recorded once the server answers
+                if from_dock and not self._passing.is_set():
+                    self.holding.set()
+                    self._passing.wait()
+                if self._frozen.is_set():
+                    return  # holds what came: nothing more is read or passed on
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
 
 
 def closed_by_server(sock: socket.socket) -> bool:

@@ -49,14 +49,17 @@ def test_a_sessions_folder_that_is_a_file_is_one_error_at_the_start(tmp_path, ca
 @pytest.mark.parametrize(
     ("mode", "token", "said"),
     [
-        (0o644, "a token others can read", "group or others have access to the token file "
-         "(mode 644): run chmod 600 {file}"),
-        (0o620, "a token others can change", "group or others have access to the token file "
-         "(mode 620): run chmod 600 {file}"),
-        (0o600, "mysecret", "the token is 8 characters, under 16: use a longer one"),
+        (0o644, TOKEN, "group or others have access to the token file (mode 644): "
+         "run chmod 600 {file}"),
+        (0o620, TOKEN, "group or others have access to the token file (mode 620): "
+         "run chmod 600 {file}"),
+        (0o600, "mysecret", "the token is 8 characters: use the token the server makes"),
+        (0o600, "correct horse battery staple", "the token holds spaces: use the token the "
+         "server makes (delete the file and start the server again); an impostor on the port "
+         "could guess a hand-made one offline"),
     ],
 )  # fmt: skip
-def test_an_open_token_file_or_a_short_token_is_refused(
+def test_an_open_token_file_or_a_hand_made_token_is_refused(
     tmp_path, capfd, serves_not, mode, token, said
 ):
     file = tmp_path / "token"
@@ -70,7 +73,7 @@ def test_an_open_token_file_or_a_short_token_is_refused(
 
 def test_a_token_file_of_another_user_is_refused(tmp_path, capfd, serves_not, monkeypatch):
     file = tmp_path / "token"
-    file.write_text("a token from someone else\n")
+    file.write_text(TOKEN + "\n")
     file.chmod(0o600)
     monkeypatch.setattr(os, "getuid", lambda: file.stat().st_uid + 1)  # we are not its owner
     assert main(_serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))) == 2

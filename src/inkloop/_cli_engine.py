@@ -40,7 +40,8 @@ def add_engine(commands) -> None:
         "--token-file",
         type=Path,
         default=DEFAULT_TOKEN,
-        help=f"the shared secret, made if missing (default {DEFAULT_TOKEN})",
+        help="the shared secret, made (random) if missing: use that one, for a hand-made "
+        f"token is refused (default {DEFAULT_TOKEN})",
     )
     serve.add_argument(
         "--folder",

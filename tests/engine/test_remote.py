@@ -1,10 +1,9 @@
 """The engine on an engine server (a real one on 127.0.0.1): the loop as it runs locally, a
-model found through a path map, a connection dropped mid-stream survived, silent strangers
-let go for a dock, and a session left with no client ended."""
+model found through a path map, a connection dropped mid-stream survived, and a session left
+with no client ended. (Strangers during a dock's handshake: test_server_greetings.py.)"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import threading
@@ -23,16 +22,12 @@ from inkloop.engine import (
 )
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
-from inkloop.engine._sockets import SocketConnection
-from inkloop.engine._wire import Attach, encode, read_frame, socket_reader
 from tests._engine import (
     TOKEN,
     WHOLE,
     Heard,
-    closed_by_server,
     folder_labels,
     process_settings,
-    raw_socket,
     remote_engine,
     server_address,
 )
@@ -79,32 +74,6 @@ def test_the_loop_runs_on_the_server_as_it_does_here(server, training_folder, tm
             proxy.fetch("/etc/passwd", tmp_path / "passwd")  # only the session's own files
         assert not (tmp_path / "passwd").exists()
     assert proxy.session not in server.sessions  # closing the proxy ended the session
-
-
-def test_silent_strangers_do_not_lock_a_dock_out(training_folder, tmp_path, caplog):
-    from inkloop.engine._server import MAX_GREETING
-
-    served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
-    threading.Thread(target=served.serve_forever, daemon=True).start()
-    with contextlib.ExitStack() as opened, caplog.at_level(logging.WARNING, SERVER_LOG):
-        opened.callback(served.close)
-        strangers = []
-        for _ in range(MAX_GREETING + 16):  # more than there are places; each says nothing
-            strangers.append(opened.enter_context(raw_socket(served)))
-            _greeted(strangers[-1])  # in its place (or turned away)
-        with raw_socket(served) as dock:
-            SocketConnection(dock).authenticate(TOKEN)
-            dock.sendall(encode(Attach("nosuchsession")))  # and served, past the handshake
-            assert read_frame(socket_reader(dock)).message.startswith("no session nosuchsession")
-        assert closed_by_server(strangers[0])  # the oldest were let go instead
-    assert f"let go: the oldest of {MAX_GREETING} connections yet to answer" in caplog.text
-
-
-def _greeted(sock) -> None:
-    """Read the server's greeting on ``sock`` (nothing if it hangs up first)."""
-    read = socket_reader(sock)
-    with contextlib.suppress(EOFError, ConnectionError):
-        read_frame(read), read_frame(read)
 
 
 @pytest.mark.slow

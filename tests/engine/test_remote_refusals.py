@@ -10,12 +10,11 @@ import struct
 import pytest
 
 from inkloop.engine._handshake import Challenge
-from inkloop.engine._sockets import SocketConnection
 from inkloop.engine._wire import Attach, Refused, encode, read_frame, socket_reader
 from tests._engine import (
-    TOKEN,
     closed_by_server,
     folder_labels,
+    past_handshake,
     process_settings,
     raw_socket,
     remote_engine,
@@ -23,21 +22,14 @@ from tests._engine import (
 from tests._events import Recorder
 
 
-def _authenticated(sock, token=TOKEN):
-    """``sock``, once it has passed the server's handshake with ``token``."""
-    SocketConnection(sock).authenticate(token)
-    return sock
-
-
 def test_a_wrong_token_is_closed_and_logged(server, training_folder, caplog):
     with (
         caplog.at_level(logging.WARNING, "inkloop.engine._server"),
-        raw_socket(server) as sock,
         pytest.raises(RuntimeError, match=r"did not prove it knows the token \(it hung up\)"),
     ):
-        _authenticated(sock, "guess")
+        past_handshake(server.address, "guess")
     assert "no valid token" in caplog.text
-    with pytest.raises(RuntimeError, match="a wrong token, or not an inkloop engine server"):
+    with pytest.raises(RuntimeError, match="a wrong token, the server turning connections away"):
         remote_engine(server, training_folder, Recorder(), token="guess")
 
 
@@ -57,8 +49,8 @@ def test_bad_frames_close_that_connection_and_the_server_serves_on(server, caplo
         assert isinstance(read_frame(read), Challenge)
         assert closed_by_server(sock)  # and no more
     assert reason in caplog.text
-    with raw_socket(server) as sock:  # still serving
-        _authenticated(sock).sendall(encode(Attach("nosuchsession")))
+    with past_handshake(server.address) as sock:  # still serving
+        sock.sendall(encode(Attach("nosuchsession")))
         assert read_frame(socket_reader(sock)).message.startswith("no session nosuchsession")
 
 
@@ -75,16 +67,14 @@ def test_a_model_from_home_or_an_engine_too_many_is_refused(
     settings = dataclasses.replace(process_settings(), init="~/model.pt")
     ink, supervised = folder_labels(training_folder)
     spawn = Spawn(str(training_folder), {}, settings, ink, supervised, 1)
-    with raw_socket(server) as sock:
-        _authenticated(sock).sendall(encode(spawn))
+    with past_handshake(server.address) as sock:
+        sock.sendall(encode(spawn))
         answer = read_frame(socket_reader(sock))
     assert answer.message == "~/model.pt is not under the folders this server serves"
 
     monkeypatch.setattr(_server, "MAX_SESSIONS", len(server.sessions))  # and one engine more
-    with raw_socket(server) as sock:
-        _authenticated(sock).sendall(
-            encode(dataclasses.replace(spawn, settings=process_settings()))
-        )
+    with past_handshake(server.address) as sock:
+        sock.sendall(encode(dataclasses.replace(spawn, settings=process_settings())))
         answer = read_frame(socket_reader(sock))
     assert answer.message == f"the server runs {len(server.sessions)} engines already, its most"
 

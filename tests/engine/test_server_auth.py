@@ -1,6 +1,7 @@
 """The engine server's handshake (`_handshake`), on real sockets on 127.0.0.1: a dock tells
-an impostor on the port nothing (not the token, not a label), a recorded answer does not open
-a second connection, and a dock from before the handshake is told to upgrade."""
+an impostor on the port nothing (not the token, not a label) and says what it met (nothing
+behind a tunnel, a silent server), a recorded answer does not open a second connection, and a
+dock from before the handshake is told to upgrade."""
 
 from __future__ import annotations
 
@@ -15,10 +16,18 @@ import threading
 
 import pytest
 
+from inkloop.engine import _sockets
 from inkloop.engine._handshake import FOR_OLDER_DOCKS, Answer, Challenge, Proof, new_challenge
 from inkloop.engine._remote import RemoteEngineProcess
-from inkloop.engine._wire import Refused, encode, read_frame, socket_reader
-from tests._engine import TOKEN, folder_labels, process_settings, raw_socket
+from inkloop.engine._wire import Refused, encode, read_frame
+from tests._engine import (
+    TOKEN,
+    Forwarder,
+    folder_labels,
+    frames_to_the_end,
+    process_settings,
+    raw_socket,
+)
 from tests._events import TIMEOUT, Recorder
 
 
@@ -45,8 +54,12 @@ class _Listener:
         self.done.set()
 
 
-def _hangs_up(sock, heard) -> None:  # an engine server from before the handshake, say
+def _hangs_up(sock, heard) -> None:  # an SSH tunnel with nothing listening at its far end
     sock.shutdown(socket.SHUT_WR)
+
+
+def _says_nothing(sock, heard) -> None:  # an engine server from before the handshake, say
+    pass  # it waits for a Hello, which this dock never sends
 
 
 def _greets(sock, version=2) -> None:
@@ -69,13 +82,24 @@ def _speaks_a_newer_handshake(sock, heard) -> None:
 @pytest.mark.parametrize(
     ("act", "said"),
     [
-        (_hangs_up, "did not greet this dock (it hung up): an inkloop engine server older"),
+        (
+            _hangs_up,
+            "nothing answered behind 127.0.0.1:{port} (it hung up before any "
+            "greeting): is `inkloop engine serve` running there? (an SSH tunnel accepts",
+        ),
+        (
+            _says_nothing,
+            "did not greet this dock (it said nothing): an inkloop engine server "
+            "older than this dock (upgrade it)",
+        ),
         (_proves_wrongly, "did not prove it knows the token (its proof is wrong): a wrong token"),
         (_speaks_a_newer_handshake, "speaks handshake 3 and this inkloop 2: install the same"),
     ],
 )
-def test_a_dock_tells_an_impostor_nothing(training_folder, act, said):
+def test_a_dock_tells_an_impostor_nothing(training_folder, monkeypatch, act, said):
+    monkeypatch.setattr(_sockets, "CONNECT_TIMEOUT", 0.5)  # for the one that says nothing
     impostor = _Listener(act)
+    said = said.format(port=impostor.address.rpartition(":")[2])
     ink, supervised = folder_labels(training_folder)
     settings = process_settings()
     try:
@@ -96,43 +120,12 @@ def test_a_dock_tells_an_impostor_nothing(training_folder, act, said):
         assert heard == b""
 
 
-class _Recording:
-    """A forwarder to ``target`` that records what the dock sends through it."""
-
-    def __init__(self, target) -> None:
-        self.sent = bytearray()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = "{}:{}".format(*self._listener.getsockname()[:2])
-        self._target, self._sockets = target, [self._listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        for sock in self._sockets:
-            sock.close()
-
-    def _accept(self) -> None:
-        near, _ = self._listener.accept()
-        far = socket.create_connection(self._target)
-        self._sockets += [near, far]
-        threading.Thread(target=self._pump, args=(far, near, None), daemon=True).start()
-        self._pump(near, far, self.sent)
-
-    @staticmethod
-    def _pump(source, sink, record) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(1 << 16):
-                if record is not None:
-                    record += data  # before it goes on: recorded once the server answers
-                sink.sendall(data)
-            sink.shutdown(socket.SHUT_WR)
-
-
 def test_what_a_dock_sent_once_does_not_open_a_second_connection(server, tmp_path, caplog):
     from inkloop.synthetic import write_segment
 
     outside = write_segment(tmp_path / "elsewhere", 32, 32, 8, seed=1)
     ink, supervised = folder_labels(outside)
-    recording = _Recording(server.address)
+    recording = Forwarder(server.address, record=True)
     try:  # refused once past the handshake, before an engine starts
         with pytest.raises(RuntimeError, match="is not under the folders this server serves"):
             RemoteEngineProcess(
@@ -143,7 +136,7 @@ def test_what_a_dock_sent_once_does_not_open_a_second_connection(server, tmp_pat
         recording.close()
     with caplog.at_level(logging.WARNING, "inkloop.engine._server"), raw_socket(server) as sock:
         sock.sendall(bytes(recording.sent))  # replayed, word for word
-        answers = _frames_to_the_end(sock)
+        answers = frames_to_the_end(sock)
     assert not any("not under the folders" in getattr(a, "message", "") for a in answers)
     assert "closed: no valid token" in caplog.text
 
@@ -154,15 +147,7 @@ def test_a_dock_from_before_the_handshake_is_told_to_upgrade(server, caplog):
     spawn = struct.pack(">I", 1000) + bytes(1000)  # what such a dock sends next, unread
     with caplog.at_level(logging.WARNING, "inkloop.engine._server"), raw_socket(server) as sock:
         sock.sendall(struct.pack(">I", len(payload)) + payload + spawn)
-        assert read_frame(socket_reader(sock)) == Refused(FOR_OLDER_DOCKS)  # all it reads
+        # all such a dock reads; to the end here, for the server logs before it hangs up
+        assert frames_to_the_end(sock)[0] == Refused(FOR_OLDER_DOCKS)
     assert "'Hello' is not a message type" in caplog.text
     assert TOKEN not in caplog.text
-
-
-def _frames_to_the_end(sock) -> list:
-    """The messages the server sends on ``sock`` until it hangs up."""
-    read, frames = socket_reader(sock), []
-    with contextlib.suppress(EOFError, ConnectionResetError):
-        while True:
-            frames.append(read_frame(read))
-    return frames

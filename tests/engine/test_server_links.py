@@ -18,48 +18,21 @@ from inkloop.engine import Failed, Ready, State, StepDone, _remote
 from inkloop.engine import _commands as c
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
-from inkloop.engine._sockets import SocketConnection, limit_waits
+from inkloop.engine._sockets import limit_waits
 from inkloop.engine._wire import Attach, Spawn, Welcome, encode, read_frame, socket_reader
-from tests._engine import TOKEN, WHOLE, Heard, folder_labels, process_settings
+from tests._engine import (
+    TOKEN,
+    WHOLE,
+    Forwarder,
+    Heard,
+    folder_labels,
+    frames_to_the_end,
+    past_handshake,
+    process_settings,
+)
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached
 
 SERVER_LOG = "inkloop.engine._server"
-
-
-class _Tunnel:
-    """A TCP forwarder standing in for an SSH tunnel: after `freeze` it passes no byte either
-    way, and both its connections stay open (the laptop went away, sshd did not)."""
-
-    def __init__(self, target) -> None:
-        self._target, self._frozen = target, threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = "{}:{}".format(*self._listener.getsockname()[:2])
-        self._sockets = [self._listener]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def freeze(self) -> None:
-        self._frozen.set()
-
-    def close(self) -> None:
-        for sock in self._sockets:
-            sock.close()
-
-    def _accept(self) -> None:
-        near, _ = self._listener.accept()
-        far = socket.create_connection(self._target)
-        self._sockets += [near, far]
-        for source, sink in ((near, far), (far, near)):
-            threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(1 << 16):
-                if self._frozen.is_set():
-                    return  # holds what came: nothing more is read or passed on
-                sink.sendall(data)
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:  # closed at the end of the test
-            return
 
 
 def _serve(folder, tmp_path, server=EngineServer, **limits) -> EngineServer:
@@ -78,17 +51,6 @@ def _client(address: str, folder, recorder) -> RemoteEngineProcess:
 def _spawn(folder) -> Spawn:
     ink, supervised = folder_labels(folder)
     return Spawn(str(folder), {}, process_settings(), ink, supervised, 1)
-
-
-def _connect(address, receive_buffer: int | None = None) -> socket.socket:
-    """A bare connection to the server at ``address``, past the handshake."""
-    sock = socket.socket()
-    if receive_buffer:  # before connecting: the window offered is set then
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    sock.settimeout(TIMEOUT)
-    sock.connect(address)
-    SocketConnection(sock).authenticate(TOKEN)
-    return sock
 
 
 @contextlib.contextmanager
@@ -125,14 +87,14 @@ def test_a_laptop_gone_behind_its_tunnel_is_let_go_and_its_idle_session_ends(
     monkeypatch.setattr(_remote, "HEARTBEAT", 0.1)
     monkeypatch.setattr(_remote, "SERVER_SILENT", 1.0)
     served = _serve(training_folder, tmp_path, idle_timeout=1.0, client_silent=1.0)
-    tunnel = _Tunnel(served.address)
+    tunnel = Forwarder(served.address)
     kept_events, gone_events = Recorder(), Recorder()
     with _hearing("nothing heard", "no client") as (let_go, reaped), contextlib.ExitStack() as end:
         end.callback(served.close)
         end.callback(tunnel.close)
         host, port = served.address
         kept = end.enter_context(_client(f"{host}:{port}", training_folder, kept_events))
-        with _connect(served.address) as older:  # a client from before the heartbeat
+        with past_handshake(served.address) as older:  # a client from before the heartbeat
             older.sendall(encode(_spawn(training_folder)))
             older_session = read_frame(socket_reader(older)).session
             gone = end.enter_context(_client(tunnel.address, training_folder, gone_events))
@@ -168,7 +130,7 @@ class _TinyBuffers(EngineServer):
 def test_a_client_that_stops_reading_is_let_go_and_the_engine_trains_on(training_folder, tmp_path):
     served = _serve(training_folder, tmp_path, _TinyBuffers, send_timeout=1.0)
     with _hearing("lost its client") as (let_go,), contextlib.closing(served):
-        with _connect(served.address, receive_buffer=4096) as stalled:
+        with past_handshake(served.address, receive_buffer=4096) as stalled:
             stalled.sendall(
                 b"".join(
                     encode(m)
@@ -184,9 +146,9 @@ def test_a_client_that_stops_reading_is_let_go_and_the_engine_trains_on(training
             # and reads no more, while the engine streams steps and preview tiles
             assert let_go.wait(TIMEOUT)
             assert not served.sessions[welcome.session].attached
-            _read_to_the_end(stalled)  # hung up on, not left half-way through a frame
+            frames_to_the_end(stalled)  # hung up on, not left half-way through a frame
 
-        with _connect(served.address) as back:  # the engine trained on: its steps still come
+        with past_handshake(served.address) as back:  # the engine trained on: its steps still come
             back.sendall(encode(Attach(welcome.session)))
             read = socket_reader(back)
             assert read_frame(read) == Welcome(welcome.session, attached=True)
@@ -195,18 +157,10 @@ def test_a_client_that_stops_reading_is_let_go_and_the_engine_trains_on(training
             back.sendall(encode(c.Close()))
 
 
-def _read_to_the_end(sock: socket.socket) -> None:
-    """What the server had queued on ``sock``, then its end or a reset (TimeoutError if it
-    never ends)."""
-    with contextlib.suppress(ConnectionResetError):
-        while sock.recv(1 << 16):
-            pass
-
-
 @pytest.mark.slow
 def test_a_session_ended_twice_ends_once(training_folder, tmp_path):
     served = _serve(training_folder, tmp_path)
-    with contextlib.closing(served), _connect(served.address) as sock:
+    with contextlib.closing(served), past_handshake(served.address) as sock:
         sock.sendall(encode(_spawn(training_folder)))
         session = served.sessions[read_frame(socket_reader(sock)).session]
         session.end()  # its client's Close, say
@@ -218,11 +172,11 @@ def test_a_session_ended_twice_ends_once(training_folder, tmp_path):
 @pytest.mark.slow
 def test_an_engine_that_dies_on_the_server_ends_its_clients_connection(training_folder, tmp_path):
     served = _serve(training_folder, tmp_path)
-    with contextlib.closing(served), _connect(served.address) as sock:
+    with contextlib.closing(served), past_handshake(served.address) as sock:
         sock.sendall(encode(_spawn(training_folder)))
         session = served.sessions[read_frame(socket_reader(sock)).session]
         session.child.process.kill()
-        _read_to_the_end(sock)  # told, not left waiting for events that never come
+        frames_to_the_end(sock)  # told, not left waiting for events that never come
         assert not session.labels.folder.exists()  # ~230 MB for a full segment, in /tmp
 
 
@@ -248,13 +202,13 @@ def test_a_dock_back_before_its_old_link_was_let_go_takes_the_session_over(
     training_folder, tmp_path
 ):
     served = _serve(training_folder, tmp_path)
-    with contextlib.closing(served), _connect(served.address) as old:
+    with contextlib.closing(served), past_handshake(served.address) as old:
         old.sendall(encode(_spawn(training_folder)))
         welcome = read_frame(socket_reader(old))
-        with _hearing("took session") as (taken,), _connect(served.address) as back:
+        with _hearing("took session") as (taken,), past_handshake(served.address) as back:
             back.sendall(encode(Attach(welcome.session)))
             assert read_frame(socket_reader(back)) == Welcome(welcome.session, attached=True)
             assert taken.wait(TIMEOUT)
-            _read_to_the_end(old)  # hung up on: no second link drives the engine
+            frames_to_the_end(old)  # hung up on: no second link drives the engine
             assert served.sessions[welcome.session].attached
             back.sendall(encode(c.Close()))

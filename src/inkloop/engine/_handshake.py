@@ -25,7 +25,11 @@ from pathlib import Path
 
 HANDSHAKE = 2  # this handshake's version; 1 was a Hello carrying the bare token
 NONCE_BYTES = 32
-MIN_TOKEN = 16  # characters; the server makes tokens of 43 (32 random bytes)
+# A token file's token must have MIN_TOKEN characters or more and no whitespace: 22 random
+# characters of the server's alphabet (token_urlsafe) are 132 bits. An impostor on the port
+# records one Answer and can test guesses offline, so a passphrase is refused; the server
+# makes tokens of 43 characters (32 random bytes).
+MIN_TOKEN = 22
 FOR_OLDER_DOCKS = (
     f"this engine server speaks handshake {HANDSHAKE}, which this inkloop is too old for: "
     "install the same inkloop version here and on the server"
@@ -37,7 +41,7 @@ class HandshakeError(ValueError):
 
 
 class TokenFileError(ValueError):
-    """A token file others may read or change, or a token short enough to guess."""
+    """A token file others may read or change, or a token that could be guessed."""
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,8 @@ def check_proof(received, challenge: Challenge, dock_nonce: bytes, token: str) -
 
 def check_token(path: Path, token: str) -> None:
     """TokenFileError, saying how to mend it, if the file ``path`` holding ``token`` is open to
-    group or others or owned by another user (as ssh refuses such keys), or ``token`` is
-    shorter than `MIN_TOKEN`."""
+    group or others or owned by another user (as ssh refuses such keys), or ``token`` looks
+    hand-made: shorter than `MIN_TOKEN`, or holding whitespace (a passphrase)."""
     if os.name == "posix":  # no such modes on Windows
         status = path.stat()
         if status.st_uid != os.getuid():
@@ -123,10 +127,13 @@ def check_token(path: Path, token: str) -> None:
                 f"{path}: group or others have access to the token file "
                 f"(mode {status.st_mode & 0o777:o}): run chmod 600 {path}"
             )
-    if len(token) < MIN_TOKEN:
+    if len(token) < MIN_TOKEN or any(c.isspace() for c in token):
+        what = "holds spaces" if len(token) >= MIN_TOKEN else f"is {len(token)} characters"
         raise TokenFileError(
-            f"{path}: the token is {len(token)} characters, under {MIN_TOKEN}: use a longer "
-            "one (delete the file, and the server makes a random one)"
+            f"{path}: the token {what}: use the token the server makes (delete the file and "
+            "start the server again); an impostor on the port could guess a hand-made one "
+            f"offline from one exchange it records (a token needs {MIN_TOKEN} characters or "
+            "more and no spaces)"
         )
 
 

@@ -2,10 +2,11 @@
 
 Each client session is an engine child process here (`spawn_child`, as the dock would start
 locally), fed with the commands that arrive and relaying its events back (`_wire` frames).
-Each connection begins with the handshake of `_handshake`: the server sends its challenge at
-once, and the client must prove it knows the token within `ANSWER_TIMEOUT` (the token itself
-never crosses the wire). A wrong answer, or a malformed or oversized frame, closes that
-connection with a logged reason and the server goes on serving. A segment must lie under the
+Each connection begins with the handshake of `_handshake`, on the one thread of `_greetings`:
+the server sends its challenge at once, and the client must prove it knows the token within
+its `ANSWER_TIMEOUT` (the token itself never crosses the wire). A wrong answer, or a malformed or
+oversized frame, closes that connection with a logged reason and the server goes on serving.
+A client past the handshake gets a thread of its own. A segment must lie under the folders the
 server was started with; checkpoints and predictions are written in the session's folder
 here, whatever path the client named. A dropped connection ends the relay, not the session:
 its engine trains on, and the client re-attaches with the session's id. So does a client that
@@ -24,17 +25,10 @@ import threading
 import time
 from pathlib import Path
 
-from inkloop.engine._handshake import (
-    FOR_OLDER_DOCKS,
-    HandshakeError,
-    check_answer,
-    check_token,
-    new_challenge,
-)
+from inkloop.engine._greetings import Greeter
+from inkloop.engine._handshake import check_token
 from inkloop.engine._served import ServedSession
-from inkloop.engine._sockets import hang_up
 from inkloop.engine._wire import (
-    HELLO_LIMIT,
     Attach,
     ProtocolError,
     Refused,
@@ -46,8 +40,6 @@ from inkloop.engine._wire import (
 )
 
 log = logging.getLogger(__name__)
-ANSWER_TIMEOUT = 5.0  # seconds a new connection gets to answer the challenge, in all
-MAX_GREETING = 64  # connections yet to answer at once; a newcomer lets the oldest go
 MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
 SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
@@ -84,44 +76,26 @@ class EngineServer:
         self.token, self.folder = token.encode(), Path(folder)
         self.sessions: dict[str, ServedSession] = {}
         self._lock = threading.Lock()
-        self._listener = socket.create_server((host, port))
-        self.address = self._listener.getsockname()[:2]
+        # a long queue: under a flood of connections a dock's waits there, not dropped
+        listener = socket.create_server((host, port), backlog=socket.SOMAXCONN)
+        self.address = listener.getsockname()[:2]
         self._closed = threading.Event()
         self.idle_timeout = idle_timeout
         self._limits = {"client_silent": client_silent, "send_timeout": send_timeout}
-        self._greeting = _Greetings(MAX_GREETING)
+        # its places: `greeting_places` once it serves, unless a number is set before
+        self.greeter = Greeter(listener, self.token, self._admit, places=None)
         self._starting = 0  # engines being started, counted against MAX_SESSIONS
 
     def serve_forever(self) -> None:
-        """Accept connections until `close`; each is handled on its own thread."""
+        """Accept and greet connections on this thread until `close`; each client past the
+        handshake is served on a thread of its own."""
         threading.Thread(target=self._reap_forsaken, daemon=True).start()
-        while True:
-            try:
-                sock, peer = self._listener.accept()
-            except OSError as error:
-                if self._closed.is_set():
-                    return
-                log.warning("engine server: cannot accept a connection: %s", error)
-                time.sleep(0.5)  # out of file handles, say: serve on once some close
-                continue
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # no tunnel: a lost peer
-            peer = f"{peer[0]}:{peer[1]}"
-            self._greeting.admit(sock, peer)
-            try:
-                threading.Thread(target=self._handle, args=(sock, peer), daemon=True).start()
-            except RuntimeError as error:  # no thread to be had
-                log.warning("engine server: %s closed: %s", peer, error)
-                self._greeting.leave(sock)
-                sock.close()
+        self.greeter.serve()
 
     def close(self) -> None:
         """Stop accepting and end every session's engine."""
         self._closed.set()
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() under way
-        except OSError as error:  # not listening any more
-            log.debug("engine server: %s", error)
-        self._listener.close()
+        self.greeter.close()
         with self._lock:
             sessions, self.sessions = list(self.sessions.values()), {}
         for session in sessions:
@@ -147,11 +121,16 @@ class EngineServer:
         while not self._closed.wait(min(60.0, self.idle_timeout / 4)):
             self._reap(time.monotonic())
 
-    def _handle(self, sock: socket.socket, peer: str) -> None:
+    def _admit(self, sock: socket.socket, peer: str) -> None:
+        """A client past the handshake: served on a thread of its own."""
         try:
-            session = self._greet(sock, peer)
-        finally:
-            self._greeting.leave(sock)  # before it closes, and its number may be reused
+            threading.Thread(target=self._handle, args=(sock, peer), daemon=True).start()
+        except RuntimeError as error:  # no thread to be had
+            log.warning("engine server: %s closed: %s", peer, error)
+            sock.close()
+
+    def _handle(self, sock: socket.socket, peer: str) -> None:
+        session = self._greet(sock, peer)
         if session is None:
             sock.close()
             return
@@ -160,11 +139,9 @@ class EngineServer:
         session.relay(sock, socket_reader(sock), peer)
 
     def _greet(self, sock: socket.socket, peer: str) -> ServedSession | None:
-        """The session a new connection drives once it has proved it knows the token (within
-        `ANSWER_TIMEOUT` in all) and sent its Spawn or Attach; None, logged, if not."""
-        read = socket_reader(sock, deadline=time.monotonic() + ANSWER_TIMEOUT)
+        """The session a client past the handshake drives, once it has sent its Spawn or
+        Attach; None, logged, if not."""
         try:
-            self._authenticate(sock, lambda: read_frame(read, HELLO_LIMIT))
             sock.settimeout(SPAWN_TIMEOUT)  # its labels may take a while on a slow link
             request = read_frame(socket_reader(sock))
             session = self._session_for(request)
@@ -179,21 +156,11 @@ class EngineServer:
         except RefusedError as reason:
             log.warning("engine server: %s refused: %s", peer, reason)
             _send_quietly(sock, Refused(str(reason)))
-        except (ProtocolError, HandshakeError, EOFError, OSError) as error:
+        except (ProtocolError, EOFError, OSError) as error:
             log.warning("engine server: %s closed: %s", peer, error)  # and nothing said
         except Exception:  # a well-formed message with fields of the wrong kind, say
             log.exception("engine server: %s closed: its request failed", peer)
         return None
-
-    def _authenticate(self, sock: socket.socket, receive) -> None:
-        """The server's side of `_handshake`, its challenge sent before a byte is read:
-        HandshakeError unless the answer ``receive`` returns proves the token is known."""
-        challenge, nonce = new_challenge()
-        sock.sendall(encode(Refused(FOR_OLDER_DOCKS)) + encode(challenge))
-        proof = check_answer(receive(), nonce, self.token)
-        if not self._greeting.leave(sock):
-            raise HandshakeError("let go for a newer connection")
-        sock.sendall(encode(proof))
 
     def _session_for(self, request) -> ServedSession:
         if isinstance(request, Attach):
@@ -247,34 +214,6 @@ class EngineServer:
     def _forget(self, session: ServedSession) -> None:
         with self._lock:
             self.sessions.pop(session.id, None)
-
-
-class _Greetings:
-    """The connections yet to answer the challenge, oldest first. With all ``most`` places
-    taken, a newcomer lets the oldest go rather than being turned away: to keep a real client
-    out, a stranger must then open ``most`` connections within the round trip its answer
-    takes, every time, rather than hold ``most`` silent ones (which locked every dock out)."""
-
-    def __init__(self, most: int) -> None:
-        self._most, self._lock = most, threading.Lock()
-        self._waiting: dict[socket.socket, str] = {}  # -> its peer; in order of arrival
-
-    def admit(self, sock: socket.socket, peer: str) -> None:
-        with self._lock:
-            if len(self._waiting) >= self._most:
-                oldest = next(iter(self._waiting))
-                log.warning(
-                    "engine server: %s let go: the oldest of %d connections yet to answer",
-                    self._waiting.pop(oldest),
-                    self._most,
-                )
-                hang_up(oldest)  # under the lock: its thread has not closed it (`leave`)
-            self._waiting[sock] = peer
-
-    def leave(self, sock: socket.socket) -> bool:
-        """Take ``sock`` out (it answered, or is closing); False if it was let go already."""
-        with self._lock:
-            return self._waiting.pop(sock, None) is not None
 
 
 def _send_quietly(sock: socket.socket, message) -> None:

@@ -94,7 +94,13 @@ class SocketConnection:
             raise RuntimeError(
                 f"{where} did not greet as one does ({error}): not an inkloop engine server"
             ) from error
-        except (EOFError, OSError) as error:
+        except (EOFError, ConnectionError) as error:  # at once: no server would hang up so
+            raise RuntimeError(
+                f"nothing answered behind {self.name} (it hung up before any greeting): is "
+                "`inkloop engine serve` running there? (an SSH tunnel accepts connections even "
+                "when nothing listens at its far end)"
+            ) from error
+        except OSError as error:  # it said nothing: an older server waits for a Hello
             raise RuntimeError(
                 f"{where} did not greet this dock ({_why(error)}): an inkloop engine server "
                 "older than this dock (upgrade it), or not an inkloop engine server"
@@ -109,7 +115,8 @@ class SocketConnection:
         except (_handshake.HandshakeError, ProtocolError, EOFError, OSError) as error:
             raise RuntimeError(
                 f"{where} did not prove it knows the token ({_why(error)}): a wrong token, "
-                "or not an inkloop engine server on that port (if the token is right, see its log)"
+                "the server turning connections away, or not an inkloop engine server on that "
+                "port (if the token is right, see its log)"
             ) from error
         self.sock.settimeout(timeout)
 
