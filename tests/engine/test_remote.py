@@ -1,6 +1,7 @@
 """The engine on an engine server (a real one on 127.0.0.1): the loop as it runs locally, a
-model found through a path map, a connection dropped mid-stream survived, and a session left
-with no client ended. (Strangers during a dock's handshake: test_server_greetings.py.)"""
+model found through a path map and a checkpoint fetched before a close at once ends the
+session, a connection dropped mid-stream survived, and a session left with no client ended.
+(Strangers during a dock's handshake: test_server_greetings.py.)"""
 
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def test_a_session_left_with_no_client_and_no_work_ends_its_engine(training_fold
 
 
 @pytest.mark.slow
-def test_a_model_beside_the_segment_is_found_where_the_server_mounts_it(
+def test_a_model_found_where_the_server_mounts_it_and_saved_just_before_close_is_fetched(
     server, training_folder, tmp_path
 ):
     import dataclasses
@@ -119,17 +120,23 @@ def test_a_model_beside_the_segment_is_found_where_the_server_mounts_it(
     laptop = tmp_path / "laptop"  # where this machine mounts the served folder
     settings = dataclasses.replace(process_settings(), init=laptop / model.name)
     recorder = Recorder()
-    with RemoteEngineProcess(
+    proxy = RemoteEngineProcess(
         server_address(server), TOKEN, laptop / training_folder.name, ink, supervised, settings,
         recorder, path_map=(str(laptop), str(training_folder.parent)),
-    ) as proxy:  # fmt: skip
+    )  # fmt: skip
+    try:
         # unmapped, the server would refuse laptop/…: not under the folders it serves
         recorder.wait_for(lambda events: of_kind(Ready, events))
         assert proxy.session in server.sessions
         assert not of_kind(Failed, recorder.events)  # the model was read there
+        there = server.sessions[proxy.session].folder
         proxy.save(tmp_path / "fetched.pt")  # the segment is not here: nothing to refuse
-        assert proxy.wait(TIMEOUT)
-        assert (tmp_path / "fetched.pt").is_file()
+    finally:
+        proxy.close()  # at once: the copy is fetched before the session ends there
+    assert proxy.join(TIMEOUT)
+    fetched = tmp_path / "fetched.pt"
+    assert fetched.read_bytes() == (there / "fetched.pt").read_bytes()
+    load_checkpoint(fetched)  # whole: it loads
     model.unlink()  # the served folder is shared with the other tests
 
 

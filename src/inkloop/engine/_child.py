@@ -15,6 +15,7 @@ import shutil
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -244,11 +245,14 @@ def end_child(child: ChildHandle) -> None:
 
 
 class ChildCleanup:
-    """Ends a proxy's current child, then removes the label files it reads at set-up."""
+    """Ends a proxy's current child, then removes the label files it reads at set-up.
+    ``before_end(child)``, if set, runs first, on the same thread (a remote engine's copies
+    being fetched finish there); it must not hold the proxy, which `weakref.finalize` ends."""
 
     def __init__(self, labels: LabelFiles) -> None:
         self.labels = labels
         self.child: ChildHandle | None = None  # none yet if the first could not start
+        self.before_end: Callable[[ChildHandle], None] | None = None
 
     def start(self) -> threading.Thread | None:
         """End in a thread of its own (the child may finish its set-up or save first), not a
@@ -263,5 +267,7 @@ class ChildCleanup:
 
     def run(self) -> None:
         if self.child is not None:
+            if self.before_end is not None:
+                self.before_end(self.child)
             end_child(self.child)
         self.labels.remove()

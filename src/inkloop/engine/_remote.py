@@ -14,9 +14,11 @@ session's id) before the server has proved it knows the token.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +76,13 @@ class RemoteEngineProcess(EngineProcess):
         self._fetch_to: dict[str, Path] = {}  # checkpoint name -> where it goes here
         self._fetched: dict[int, object] = {}  # fetch request -> Fetched or Failed
         self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
+        self._saving = 0  # saves asked whose CheckpointSaved or Failed has not come yet
         self._path_map = kw.pop("path_map", None)
         location = segment_location(segment_path, type(self).__name__)
         self._here = location  # the segment as this machine names it
         super().__init__(map_path(location, self._path_map), ink, supervised, *args, **kw)
+        # close() ends the session, and the link with it: a checkpoint saved is fetched first
+        self._cleanup.before_end = functools.partial(_finish_copies, weakref.ref(self))
 
     def _start_child(self, settings) -> ChildHandle:
         connection = SocketConnection.connect(self.address)
@@ -136,15 +141,34 @@ class RemoteEngineProcess(EngineProcess):
     def save(self, path) -> None:
         """Write a checkpoint on the server (in the session's folder), then fetch it to
         ``path`` here; CheckpointSaved follows once ``path`` is written (Failed if the
-        copy could not be fetched: the server's copy stays). RequestError at once if ``path``
-        is a file of the segment here (`refuse_inputs`), which the copy would replace."""
+        copy could not be fetched: the server's copy stays); `close` lets the copy finish
+        first. RequestError at once if ``path`` is a file of the segment here
+        (`refuse_inputs`), which the copy would replace."""
         path = Path(path).expanduser()
         # a URL's files here are only copies; a segment on the server alone has none here
         if not is_url(self._here) and Path(self._here).exists():
             refuse_output(path, open_segment(self._here))
         with self._lock:
             self._fetch_to[path.name] = path
-        super().save(path)
+        with self._changed:
+            self._saving += 1
+        try:
+            super().save(path)
+        except BaseException:
+            with self._changed:
+                self._saving -= 1
+            raise
+
+    def _finish_copies(self, child: ChildHandle, timeout: float = FETCH_TIMEOUT) -> None:
+        """Wait (``timeout`` at most) until the checkpoints saved on ``child`` are fetched
+        here, or the link ended: called as the proxy closes, before the session ends."""
+
+        def settled() -> bool:
+            return not (self._saving or self._copying) or not child.alive
+
+        with self._changed:
+            if not self._changed.wait_for(settled, timeout):
+                log.error("inkloop remote engine: closed before a checkpoint was fetched here")
 
     def wait(self, timeout: float | None = None) -> bool:
         """`EngineProcess.wait`, and until the checkpoints saved so far are fetched here (or
@@ -182,23 +206,35 @@ class RemoteEngineProcess(EngineProcess):
                 self._fetched[request] = message
                 self._changed.notify_all()
             return
+        if isinstance(message, Failed) and request is None:  # a failed save's (or step's)
+            self._save_answered(answered=True, copying=False)
         if isinstance(message, CheckpointSaved):
             with self._lock:
                 local = self._fetch_to.pop(Path(message.path).name, None)
+            # before the Waited that follows it is read
+            self._save_answered(answered=not message.autosave, copying=local is not None)
             if local is not None:  # told once fetched; not on the reader thread, which
                 self._last_checkpoint = message.path  # must read the answer
-                with self._changed:  # before the Waited that follows it is read
-                    self._copying += 1
                 args = (message, local)
                 threading.Thread(target=self._fetch_saved, args=args, daemon=True).start()
                 return
         super()._receive(child, message)
 
+    def _save_answered(self, *, answered: bool, copying: bool) -> None:
+        """A save asked for was ``answered``, and/or a checkpoint is ``copying`` here now: at
+        once, so that `_finish_copies` never sees neither between them."""
+        with self._changed:
+            self._saving = max(0, self._saving - answered)
+            self._copying += copying
+            self._changed.notify_all()
+
     def _fetch_saved(self, saved: CheckpointSaved, local: Path) -> None:
         try:
             self.fetch(saved.path, local)
         except (RuntimeError, OSError) as error:
-            self._announcer.emit(Failed(f"the model was saved on the server only: {error}"))
+            message = f"the model was saved on the server only: {error}"
+            log.error("inkloop remote engine: %s", message)  # a closed proxy tells no listener
+            self._announcer.emit(Failed(message))
         else:
             self._announcer.emit(CheckpointSaved(str(local), saved.step))
         finally:
@@ -215,6 +251,13 @@ class RemoteEngineProcess(EngineProcess):
         log.error("inkloop remote engine: %s", message)
         self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
+
+
+def _finish_copies(proxy: weakref.ref, child: ChildHandle) -> None:
+    """`RemoteEngineProcess._finish_copies` for a proxy being closed (with only a weak
+    reference: one dropped unclosed is gone, and nobody here hears of its checkpoints)."""
+    if (owner := proxy()) is not None:
+        owner._finish_copies(child)
 
 
 class _Remote:
