@@ -241,20 +241,6 @@ def batch_size_for(device: str) -> int:
     return CUDA_BATCH if device.split(":")[0] == "cuda" else CPU_BATCH
 
 
-def smallest_batch(model: ModelConfig, patch_size: int) -> tuple[int, str]:
-    """The fewest patches of ``patch_size`` model pixels a training step of ``model`` may
-    take, and why it may not take 1 ("" where it may): at depth 5, 32² patches are 1x1 at
-    the deepest encoder stage, where a BatchNorm in training would see one value a channel.
-    A Trainer refuses fewer, and halves a batch out of GPU memory no lower."""
-    depth = model.encoder_depth
-    if patch_size >> depth > 1:
-        return 1, ""
-    return 2, (
-        f"{patch_size}² patches are 1x1 at the deepest of the model's {depth} encoder stages, "
-        "and a BatchNorm in training needs more than one value"
-    )
-
-
 def _known(cls, data: dict) -> dict:
     """The entries of ``data`` that ``cls`` has fields for (a newer inkloop may add some)."""
     names = {f.name for f in fields(cls)}

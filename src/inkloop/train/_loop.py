@@ -10,8 +10,8 @@ from inkloop._cuda import out_of_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import ModelSettingsError, autocast, mixed_precision, model_for, pick_device
-from inkloop.settings import ModelConfig, TrainConfig, batch_size_for, smallest_batch
+from inkloop.model import autocast, mixed_precision, model_for, pick_device
+from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
 from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
@@ -20,6 +20,7 @@ from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
 from inkloop.train._schedule import learning_rate, run_progress
 from inkloop.train._seeds import AUGMENTATION, generator
+from inkloop.train._smallest import smallest_batch
 from inkloop.train._workers import loader_workers, open_stream
 
 
@@ -62,11 +63,9 @@ class Trainer:
             torch.default_generator.manual_seed(config.seed)
             self.model_config, self.model = model_for(composition, model_config, init, self.device)
         self.batch_size = config.batch_size or batch_size_for(self.device.type)
-        self._fewest, self._why_fewest = smallest_batch(self.model_config, config.patch_size)
-        if self.batch_size < self._fewest:
-            raise ModelSettingsError(
-                f"a batch of 1 cannot train: {self._why_fewest}; use 2 patches or more"
-            )
+        self._fewest, self._why_fewest = smallest_batch(
+            self.model_config, self.model, config.patch_size, self.batch_size
+        )
         self.model.to(self.device).train()
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
