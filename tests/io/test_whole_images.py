@@ -136,9 +136,12 @@ def test_copies_beyond_the_budget_are_deleted_unless_in_use(tmp_path, decoded_ho
 
 
 @pytest.mark.parametrize("trouble", ["not a folder", "no room"])
-def test_without_room_for_copies_layers_are_decoded_in_memory(tmp_path, monkeypatch, trouble):
+def test_without_room_for_copies_layers_are_decoded_in_memory(
+    tmp_path, monkeypatch, decodes, trouble
+):
     folder = tmp_path / "20240101000000"
     decoded = _layer_folder(folder, ".jpg")
+    decodes.clear()
     if trouble == "not a folder":
         (tmp_path / "file").write_text("")
         monkeypatch.setenv(_cache.DECODED_FOLDER_ENV, str(tmp_path / "file" / "decoded"))
@@ -150,3 +153,4 @@ def test_without_room_for_copies_layers_are_decoded_in_memory(tmp_path, monkeypa
 
     np.testing.assert_array_equal(values, decoded)
     assert len({str(warning.message) for warning in said}) == 1  # one message, said once
+    assert sorted(decodes) == [path.name for path in _layer_files(folder)]  # room, then decoding

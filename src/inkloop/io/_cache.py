@@ -12,9 +12,9 @@ smaller than the window the sampler cycles through misses every time (each batch
 window again, ~200x slower than TIFF). So such a layer is decoded once into an uncompressed
 file in `decoded_folder()` and read from there as an uncompressed TIFF is (`DecodedLayer`),
 the OS page cache keeping what is read, for every process and later run alike. A copy is
-named by its file's path, size and modification time, so a changed file is decoded again;
-copies no process is reading are deleted beyond `DECODED_FILES_BYTES`, least recently used
-first, and none is written that would leave less than `FREE_SPACE_KEPT` on the disk.
+named by its file's path, size and modification time, so a changed file is decoded again.
+Copies no process reads are deleted, least recently used first, beyond `DECODED_FILES_BYTES`
+or to keep `FREE_SPACE_KEPT` free on the disk; past that, none is written.
 """
 
 from __future__ import annotations
@@ -32,16 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._locks import LOCKS, try_lock
+from inkloop._locks import LOCKS, fcntl, try_lock  # fcntl: None on Windows
 from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, read_image
 from inkloop.io._raw import RawArray
-
-try:
-    import fcntl
-except ImportError:  # Windows: an open file cannot be deleted there anyway
-    fcntl = None
+from inkloop.io._write import new_part
 
 # decoded pixels kept per segment: the z-window of a few thousand pixels squared
 DECODED_CACHE_BYTES = 1 << 30
@@ -50,7 +46,7 @@ DECODED_FOLDER_ENV = "INKLOOP_DECODED_LAYERS"  # where decoded PNG/JPEG layers g
 DECODED_FILES_BYTES = 32 << 30  # decoded layers no process reads are deleted beyond this
 FREE_SPACE_KEPT = 4 << 30  # no decoded layer is written that would leave less free on its disk
 _LEFT_PART_S = 3600  # a part-written copy this old was left by a process that ended
-_COPY_NAME = re.compile(r"\.?[0-9a-f]{40}\.raw(\.\w+\.tmp)?")  # a copy, or its part (atomic_path)
+_COPY_NAME = re.compile(r"\.?[0-9a-f]{40}\.raw(\.\w+\.tmp)?")  # a copy, or its part (new_part)
 
 
 class DecodedBlocks:
@@ -143,37 +139,61 @@ def decoded_folder() -> Path:
 
 
 class DecodedLayer(RawArray):
-    """A PNG or JPEG layer read from its decoded copy, an uncompressed file (`decoded_layer`).
-    While it lives it holds the copy's shared lock, so no process making room deletes it."""
+    """A PNG or JPEG layer read through its claim on its decoded copy (`decoded_layer`): while
+    it lives it holds the copy's shared lock, so no process making room deletes that file."""
 
     def __init__(self, copy: Path, info: ImageInfo, claim) -> None:
         super().__init__(copy, 0, info.shape, np.dtype(info.dtype).newbyteorder("="))
+        self._claim = claim
         weakref.finalize(self, claim.close)  # the lock goes with the reader (not pickled)
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), "_claim": None}
+
+    def _open(self):
+        if self._claim is None:  # unpickled in another process: no claim there
+            return super()._open()
+        return open(os.dup(self._claim.fileno()), "rb", buffering=0)
 
 
 def decoded_layer(path: Path, info: ImageInfo) -> DecodedLayer | None:
     """The PNG or JPEG layer at ``path`` read from its decoded copy, decoded now unless this
     very file (path, size, modification time) was decoded before; None, said once, where no
-    copy can be written (the caller then decodes in memory)."""
+    copy can be written (the caller then decodes in memory). Room and a writable folder are
+    made sure of before decoding, so a layer without a copy is decoded once, by the caller."""
     copy = decoded_folder() / f"{_copy_name(path, info)}.raw"
     claim = _claim(copy, info)
-    if claim is None:
-        pixels = read_image(path)
-        if pixels.shape != tuple(info.shape):
-            raise SegmentError(
-                f"{path}: is {pixels.shape[0]}x{pixels.shape[1]} now, but "
-                f"{info.shape[0]}x{info.shape[1]} when the segment was opened: open it again"
-            )
-        try:
-            claim = _write_copy(copy, np.asarray(pixels, np.dtype(info.dtype).newbyteorder("=")))
-        except OSError as error:
-            notify(
-                f"{copy.parent}: cannot keep decoded layers there ({error.strerror or error}): "
-                "PNG and JPEG layers are decoded again and again, which makes training slow. "
-                f"Set ${DECODED_FOLDER_ENV} to a folder with room, or convert the layers to TIFF"
-            )
-            return None
-    return DecodedLayer(copy, info, claim)
+    if claim is not None:
+        return DecodedLayer(copy, info, claim)
+    part = None
+    try:
+        copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's pixels: private
+        _make_room(copy.parent, int(np.prod(info.shape)) * np.dtype(info.dtype).itemsize)
+        part = Path(new_part(copy))  # fails in a folder not writable, before any decoding
+        return DecodedLayer(copy, info, _write_copy(part, copy, _decode(path, info), info))
+    except OSError as error:
+        return _cannot_keep(copy.parent, error)
+    finally:
+        if part is not None:
+            part.unlink(missing_ok=True)
+
+
+def _decode(path: Path, info: ImageInfo) -> np.ndarray:
+    pixels = read_image(path)
+    if pixels.shape != tuple(info.shape):
+        raise SegmentError(
+            f"{path}: is {pixels.shape[0]}x{pixels.shape[1]} now, but "
+            f"{info.shape[0]}x{info.shape[1]} when the segment was opened: open it again"
+        )
+    return np.asarray(pixels, np.dtype(info.dtype).newbyteorder("="))
+
+
+def _cannot_keep(folder: Path, error: OSError) -> None:
+    notify(
+        f"{folder}: cannot keep decoded layers there ({error.strerror or error}): "
+        "PNG and JPEG layers are decoded again and again, which makes training slow. "
+        f"Set ${DECODED_FOLDER_ENV} to a folder with room, or convert the layers to TIFF"
+    )
 
 
 def _copy_name(path: Path, info: ImageInfo) -> str:
@@ -204,21 +224,29 @@ def _claim(copy: Path, info: ImageInfo):
     return file
 
 
-def _write_copy(copy: Path, pixels: np.ndarray):
-    """Write the decoded ``pixels`` as ``copy`` (whole, or not at all), making room first;
-    its claim (`_claim`), taken before it is in place: no one deletes it meanwhile."""
-    from inkloop.io._write import atomic_path
-
-    copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's pixels: private
-    _make_room(copy.parent, pixels.nbytes)
-    with atomic_path(copy) as part:
-        claim = _shared(Path(part))
-        try:
-            pixels.tofile(part)
-        except BaseException:
-            claim.close()
-            raise
-    return claim
+def _write_copy(part: Path, copy: Path, pixels: np.ndarray, info: ImageInfo):
+    """Write ``pixels`` into ``part`` (claimed first: no one deletes it meanwhile) and link it
+    in place as ``copy``, or claim the copy another process put there first; the claim of the
+    copy in place. (A rename over it left each process a copy of its own, unseen, taking room.)"""
+    claim = _shared(part)
+    try:
+        pixels.tofile(part)
+        for _ in range(3):
+            try:
+                os.link(part, copy)
+                return claim
+            except FileExistsError:
+                theirs = _claim(copy, info)  # None if deleted meanwhile, or not a whole copy
+                if theirs is not None:
+                    claim.close()
+                    return theirs
+            except OSError:  # a file system without hard links (FAT, some network shares)
+                break
+        os.replace(part, copy)  # readers read what they claimed: none loses its copy
+        return claim
+    except BaseException:
+        claim.close()
+        raise
 
 
 def _shared(path: Path):
@@ -233,26 +261,29 @@ def _shared(path: Path):
 
 def _make_room(folder: Path, needed: int) -> None:
     """Delete the least recently used copies no process reads while the folder would hold
-    over `DECODED_FILES_BYTES`, and parts left by ended writers; OSError if the disk would
-    keep less than `FREE_SPACE_KEPT` free."""
+    over `DECODED_FILES_BYTES` or the disk keep less than `FREE_SPACE_KEPT` free, and parts
+    left by ended writers; OSError, saying what was tried, if the disk still would."""
     copies = []
     for entry in os.scandir(folder):
         if _COPY_NAME.fullmatch(entry.name):  # never another file in a folder the user named
             with contextlib.suppress(FileNotFoundError):  # deleted by another process
                 stat = entry.stat()
                 copies.append((stat.st_mtime, entry.name, stat.st_size))
-    held = sum(size for _, _, size in copies)
+    held, deleted = sum(size for _, _, size in copies), 0
+    free = shutil.disk_usage(folder).free
     for used, name, size in sorted(copies):
         if name.endswith(".tmp"):  # a copy being written, or a part its ended writer left
             unused = used < time.time() - _LEFT_PART_S
         else:
-            unused = held + needed > DECODED_FILES_BYTES
+            unused = held + needed > DECODED_FILES_BYTES or free - needed < FREE_SPACE_KEPT
         if unused and _delete_unread(folder / name):
-            held -= size
-    free = shutil.disk_usage(folder).free
+            held, deleted = held - size, deleted + size
+            free = shutil.disk_usage(folder).free
     if free - needed < FREE_SPACE_KEPT:
         raise OSError(
-            f"{needed >> 20} MB more would leave less than {FREE_SPACE_KEPT >> 30} GB free"
+            f"{needed >> 20} MB more would leave less than {FREE_SPACE_KEPT >> 30} GB free, "
+            f"after deleting {deleted >> 20} MB of decoded layers no process reads; the "
+            f"{held >> 20} MB left there are in use"
         )
 
 

@@ -65,7 +65,7 @@ class RawArray:
         strided = rows.step > 1 or cols.step > 1
         if len(rows) and len(cols) and (strided or len(cols) == self.shape[-1]):
             # whole rows are one contiguous run; strides read only the rows they keep
-            with open(self.path, "rb", buffering=0) as file:
+            with self._open() as file:
                 size = os.fstat(file.fileno()).st_size
                 for index, plane in enumerate(_planes(outer)):
                     if strided:
@@ -104,6 +104,10 @@ class RawArray:
             for (y0, x0, y1, x1), target in pairs:
                 target[index] = image[y0:y1, x0:x1]
 
+    def _open(self):
+        """The file to read, opened unbuffered (each read opens it again: see the top)."""
+        return open(self.path, "rb", buffering=0)
+
     def _read_rows(self, fd: int, size: int, plane: int, rows: range, out) -> None:
         height, width = self.shape[-2:]
         row_bytes = width * self._file_dtype.itemsize
@@ -139,7 +143,7 @@ class RawArray:
         with self._lock:
             mapped = self._map
             if mapped is None or end > min(len(mapped), mapped.size()):
-                with open(self.path, "rb", buffering=0) as file:
+                with self._open() as file:
                     size = os.fstat(file.fileno()).st_size
                     if end > size:
                         self._map, self._spanned = None, 0

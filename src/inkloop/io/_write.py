@@ -66,12 +66,19 @@ def atomic_path(path: str | Path):
     predictions from colleagues and from dask workers running as another user)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, NEW_FILE_MODE)
-    os.close(fd)
+    tmp = new_part(path)
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def new_part(path: Path) -> str:
+    """A new empty file ``.<name>.<random>.tmp`` beside ``path``, with the mode any new file
+    would get: where ``path`` is written before it is put in place."""
+    fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, NEW_FILE_MODE)
+    os.close(fd)
+    return part
