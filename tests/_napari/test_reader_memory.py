@@ -60,3 +60,10 @@ def test_the_mask_layer_is_the_decoded_mask_itself(segment_folder):
     assert mask.dtype == np.uint8
     np.testing.assert_array_equal(mask, np.asarray(segment.mask))
     assert getattr(mask.base, "dtype", None) == np.bool_  # a view of it, not a copy
+
+
+def test_a_folder_with_only_a_meta_json_is_left_to_other_readers(tmp_path):
+    (tmp_path / "meta.json").write_text('{"name": "a project"}')  # not a server segment's
+    (tmp_path / "notes.txt").write_text("hello")
+
+    assert get_reader(str(tmp_path)) is None

@@ -9,14 +9,19 @@ import warnings
 
 import numpy as np
 import pytest
+import tifffile
 
 from inkloop._notify import InkloopWarning
 from inkloop.cli import main
 from inkloop.io import (
     SegmentError,
+    autosaved_labels,
+    checkpoint_path,
     detect_format,
     label_paths,
     open_segment,
+    prediction_path,
+    rounds_path,
     write_layer,
     write_png,
 )
@@ -77,7 +82,7 @@ def test_layers_numbered_like_their_folder_stay_layers(tmp_path):
 def test_a_server_segment_without_its_layers_says_how_to_get_them(tmp_path, capsys, kept):
     folder = tmp_path / ID
     _side_files(folder)
-    (folder / "meta.json").write_text("{}")
+    (folder / "meta.json").write_text(json.dumps({"type": "seg", "uuid": ID}))
     for path in folder.iterdir():
         if path.name != kept:
             path.unlink()
@@ -130,6 +135,69 @@ def test_renamed_server_folders_find_the_files_named_for_their_id(tmp_path, fold
         "ink_labels": folder / f"{name}_inklabels.png",
     }
     assert label_paths(segment)[0] == folder / f"{name}_inklabels.png"
+
+
+@pytest.mark.parametrize("folder_name", [f"{ID}_superseded", "myseg"])  # the user's renaming
+@pytest.mark.parametrize("own", ["labels", "model", "rounds", "prediction"])
+def test_inkloops_work_under_a_renamed_folders_name_keeps_that_name(tmp_path, folder_name, own):
+    """Earlier versions named such a segment after its folder and kept its work so: that
+    work is found again (only saved labels did so before)."""
+    folder = tmp_path / folder_name
+    _side_files(folder)  # <id>.tif names the id of a folder that does not
+    _layers(folder / "layers")
+    old = {
+        "labels": [
+            f"{folder_name}_inklabels.autosave.png",
+            f"{folder_name}_supervision_mask.autosave.png",
+        ],
+        "model": [f"{folder_name}_inkloop_model.pt"],
+        "rounds": [f"{folder_name}_rounds.jsonl"],
+        "prediction": [f"{folder_name}_prediction.tif"],
+    }[own]
+    for name in old:
+        (folder / name).touch()  # only the names count
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InkloopWarning)  # no "opened as segment <id>"
+        segment = open_segment(folder)
+
+    assert segment.name == folder_name
+    found = {
+        "labels": autosaved_labels(segment),
+        "model": (checkpoint_path(segment),),
+        "rounds": (rounds_path(segment),),
+        "prediction": (prediction_path(segment, "tif"),),
+    }[own]
+    assert [path.name for path in found] == old
+    assert all(path.is_file() for path in found)
+
+
+def test_a_folder_holding_a_stack_says_to_open_the_stack(tmp_path, capsys):
+    """A multi-page ``<id>.tif`` is the segment, not a server texture missing its layers."""
+    folder = tmp_path / "stack"
+    _side_files(folder, texture=False)
+    tifffile.imwrite(folder / f"{ID}.tif", np.zeros(SHAPE, np.uint16), photometric="minisblack")
+
+    with pytest.raises(SegmentError) as raised:
+        open_segment(folder)
+
+    assert str(raised.value) == (
+        f"{folder}: open {folder / f'{ID}.tif'} (a stack of {SHAPE[0]} layers): the folder "
+        "holds no layer images"
+    )
+    assert main(["info", str(folder)]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+    assert open_segment(folder / f"{ID}.tif").files["mask"] == folder / f"{ID}_mask.png"
+
+
+@pytest.mark.parametrize("meta", ["{}", '{"type": "project"}', "[1]", "not json"])
+def test_a_meta_json_alone_is_no_server_segment(tmp_path, meta):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "meta.json").write_text(meta)
+    (folder / "notes.txt").write_text("hello")
+
+    assert detect_format(folder) is None  # napari tries other readers
 
 
 def test_a_thaumato_folders_plain_labels_are_found(tmp_path):

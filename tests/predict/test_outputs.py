@@ -91,6 +91,28 @@ def test_tiff_as_float32_on_request(probability, tmp_path):
     np.testing.assert_array_equal(tifffile.imread(out), probability)
 
 
+def test_a_tiff_prediction_is_read_in_chunks_that_decode_each_strip_once(
+    probability, tmp_path, monkeypatch
+):
+    """Tiled (inkloop's own) and uncompressed files are read by 1024² windows; strips, which
+    decode whole at every read, whole for a small file, else in full-width bands of whole
+    strips (1024² chunks decoded each strip once per column of chunks)."""
+    values = probability[:1100, :1300]
+    tiled = write_prediction(_lazy(values), tmp_path / "tiled.tif", progress=False)
+    tifffile.imwrite(tmp_path / "raw.tif", values)
+    tifffile.imwrite(tmp_path / "strips.tif", values, compression="zlib", rowsperstrip=8)
+
+    def chunks(name):
+        (level,) = prediction_levels(tmp_path / name)
+        return level.chunks
+
+    assert chunks(tiled.name) == chunks("raw.tif") == ((1024, 76), (1024, 276))
+    assert chunks("strips.tif") == ((1100,), (1300,))
+    monkeypatch.setattr("inkloop.io._sidefiles.WHOLE_STRIPS_BYTES", values.nbytes)
+    assert chunks("strips.tif") == ((1024, 76), (1300,))
+    np.testing.assert_array_equal(read_prediction(tmp_path / "strips.tif"), values)
+
+
 class _Interrupt(Callback):
     """Ctrl+C after the first task finishes."""
 

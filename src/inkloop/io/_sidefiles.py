@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -25,7 +26,8 @@ PREDICTION_FORMATS = {
     "zarr": "zarr (float32)",
 }
 DEFAULT_PREDICTION_FORMAT = "ome.zarr"  # of the files written into an --out-dir
-PREDICTION_CHUNKS = (1024, 1024)  # of a TIFF prediction read lazily
+PREDICTION_CHUNKS = (1024, 1024)  # of a TIFF prediction read lazily by window
+WHOLE_STRIPS_BYTES = 256 << 20  # a TIFF prediction in strips declaring less is read whole
 ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment, where recorded
 # the side files a data server names for a segment's id (beside them, its texture <id>.tif)
 _ID_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", "_inklabels.png", ".obj", ".ppm")
@@ -39,11 +41,16 @@ def side_folder(segment) -> Path:
 
 
 def segment_id(folder: Path) -> str:
-    """The id a segment folder's side files are named for (``<id>_mask.png``, ``<id>.obj``):
-    its name, unless none is named so and they carry the id that the data server's own
-    folder names keep (``<id>_superseded``, Thaumato's ``working_<id>``) or that of a
-    numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``)."""
+    """The id a segment folder's side files are named for (``<id>_mask.png``, ``<id>.obj``,
+    inkloop's own): its name, unless none is named so and they carry the id that the data
+    server's own folder names keep (``<id>_superseded``, Thaumato's ``working_<id>``) or that
+    of a numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``)."""
     names = {entry.name for entry in folder.iterdir()}
+    own = SimpleNamespace(name=folder.name, sidecar_folder=folder)  # inkloop's files, named below
+    kept = [*label_paths(own), *label_paths(own, autosave=True), checkpoint_path(own)]
+    kept += [rounds_path(own), *(prediction_path(own, fmt) for fmt in PREDICTION_FORMATS)]
+    if any(path.name in names for path in kept):
+        return folder.name
     base = folder.name.removesuffix("_superseded").removeprefix("working_")
     numbered = sorted(Path(name).stem for name in names if layer_number(name) is not None)
     # the server names a Thaumato folder working_<id>_1 of Scroll 1 for <id>
@@ -188,9 +195,21 @@ def prediction_levels(path: str | Path) -> list:
     from inkloop.io._images import image_info, open_window_reader, read_image
 
     info = image_info(path)
-    if kind == "tif" and info.grey:  # read tile by tile: the file may declare any size
-        return [lazy(open_window_reader(path, info), PREDICTION_CHUNKS, key=path)]
+    if kind == "tif" and info.grey:  # read by window: the file may declare any size
+        reader = open_window_reader(path, info)
+        return [lazy(reader, _tiff_chunks(reader), key=path)]
     return [da.from_array(read_image(path, grey=True))]  # a PNG has no random access
+
+
+def _tiff_chunks(reader) -> tuple[int, int]:
+    """1024² where a TIFF is read by window; strips decode whole at each read: the whole image
+    if it declares under WHOLE_STRIPS_BYTES, else full-width bands of strips ~1024 rows high."""
+    stored, (height, width) = getattr(reader, "chunks", None), reader.shape
+    if stored is None or stored[-1] < width:  # uncompressed (read with pread), or tiled
+        return PREDICTION_CHUNKS
+    if height * width * np.dtype(reader.dtype).itemsize < WHOLE_STRIPS_BYTES:
+        return (height, width)
+    return (max(1, PREDICTION_CHUNKS[0] // stored[0]) * stored[0], width)
 
 
 def prediction_origin(path: str | Path) -> tuple[float, float]:
@@ -233,8 +252,6 @@ def _recorded_origin(path: Path, kind: str | None):
 def is_prediction_pyramid(path: str | Path) -> bool:
     """Whether ``path`` is a 2D OME-Zarr image (a prediction pyramid), from its metadata
     alone; a 3D one is a segment."""
-    import json
-
     path = Path(path)
     try:
         attributes = json.loads((path / "zarr.json").read_text()).get("attributes", {})
@@ -248,8 +265,6 @@ def is_prediction_pyramid(path: str | Path) -> bool:
 def _zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
     """How many dimensions a zarr array (v2 or v3) has and its attributes, from its
     metadata; (None, {}) for a group or anything else."""
-    import json
-
     try:
         if (path / ".zarray").is_file():
             dims = len(json.loads((path / ".zarray").read_text())["shape"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,9 @@ def folder_layers(folder: Path) -> list[tuple[int, Path]]:
 def _no_layer_folder(path: Path) -> str:
     """Why a data server's segment folder without ``layers/`` opens nothing, and the fix."""
     name, layers = segment_id(path), shlex.quote(str(path / "layers"))
+    if (stack := path / f"{name}.tif").is_file() and is_tiff_stack(stack):
+        count = open_tiff_stack(stack)[1].shape[0]  # opened as a file, like any stack
+        return f"{path}: open {stack} (a stack of {count} layers): the folder holds no layer images"
     return (
         f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
         f"({', '.join(_server_files(path, name))}) but not its layers; download them into it: "
@@ -125,10 +129,18 @@ def _no_layer_folder(path: Path) -> str:
 
 
 def _server_files(folder: Path, name: str) -> list[str]:
-    """The files of a data server's segment ``name`` in ``folder`` (beside ``layers/``)."""
+    """The data server's files of segment ``name`` in ``folder``; meta.json alone if a segment's."""
     endings = (".tif", ".obj", ".ppm", "_mask.png", "_flat_mask.png")
-    markers = ("meta.json", *(f"{name}{ending}" for ending in endings))
-    return [marker for marker in markers if (folder / marker).is_file()]
+    named = [f"{name}{e}" for e in endings if (folder / f"{name}{e}").is_file()]
+    meta = folder / "meta.json"
+    return ["meta.json", *named] if meta.is_file() and (named or _is_segment_meta(meta)) else named
+
+
+def _is_segment_meta(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text()).get("type") == "seg"
+    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
+        return False
 
 
 def _is_zarr(path: Path) -> bool:
