@@ -16,6 +16,10 @@ from inkloop._cuda import out_of_memory
         RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED"),
         RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"),
         RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be asynchronously ..."),
+        RuntimeError(
+            "MPS backend out of memory (MPS allocated: 17.36 GB, other allocations: 613.56 MB, "
+            "max allowed: 18.13 GB). Tried to allocate 1.00 GB on private pool."
+        ),
     ],
     ids=str,
 )

@@ -4,7 +4,8 @@ torch raises `torch.OutOfMemoryError` where its own allocator finds no room. Mem
 around it fails as a plain RuntimeError: cuDNN's and cuBLAS's own allocations (a handle, an
 engine's buffers) with their ALLOC_FAILED status (cuDNN 9 also says
 CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED), the CUDA runtime's with "CUDA error:
-out of memory". Each names a failed allocation and nothing else.
+out of memory", Apple's MPS allocator's with "MPS backend out of memory". Each names a failed
+allocation and nothing else.
 
 Left out, though a full GPU may end in them: "CUDNN_STATUS_NOT_SUPPORTED. This error may
 appear if you passed in a non-contiguous input", "Unable to find a valid cuDNN algorithm",
@@ -20,6 +21,7 @@ ALLOCATION_FAILED = (
     "CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED",
     "CUBLAS_STATUS_ALLOC_FAILED",
     "CUDA error: out of memory",
+    "MPS backend out of memory",  # Apple's GPU: MPSAllocator's TORCH_CHECK, a RuntimeError
 )
 
 
@@ -30,3 +32,13 @@ def out_of_memory(error: BaseException) -> bool:
     if isinstance(error, torch.OutOfMemoryError):
         return True
     return isinstance(error, RuntimeError) and any(s in str(error) for s in ALLOCATION_FAILED)
+
+
+def release_cached_memory() -> None:
+    """After an out-of-memory error, give the allocator's unused blocks back (CUDA's, and on a
+    Mac the MPS allocator's), so a smaller pass or batch finds them."""
+    import torch
+
+    torch.cuda.empty_cache()  # does nothing where CUDA was never used
+    if torch.backends.mps.is_available():
+        torch.mps.empty_cache()

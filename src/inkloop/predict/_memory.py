@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from inkloop._cuda import out_of_memory
+from inkloop._cuda import out_of_memory, release_cached_memory
 from inkloop._notify import notify
 
 
@@ -34,8 +34,6 @@ class ForwardGate:
     def run(self, forward: Callable, inputs) -> np.ndarray:
         """``forward(part)`` over ``inputs`` (N, ...) in parts of ``tiles``, concatenated;
         again with less at once after each out-of-memory error."""
-        import torch
-
         while True:
             this = self._enter()
             try:
@@ -49,7 +47,7 @@ class ForwardGate:
             finally:
                 self._leave(this)
             self._back_off(this, len(inputs))
-            torch.cuda.empty_cache()  # the other threads' streams may reuse what this held
+            release_cached_memory()  # the other threads' streams may reuse what this held
 
     def _enter(self) -> _Pass:
         with self._condition:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inkloop._cuda import out_of_memory
+from inkloop._cuda import out_of_memory, release_cached_memory
 from inkloop.settings import NO_AUGMENTATION
 from inkloop.train._augment import augment_batch
 from inkloop.train._sampler import PatchSampler
@@ -82,8 +82,6 @@ class WindowCalibration:
     def measure(self, trainer) -> str | None:
         """Measure one window; out of GPU memory, on windows half as wide (down to a patch),
         or where not even a patch fits, not this time. Returns what the user should hear."""
-        import torch
-
         window = self.sampler.patch_size
         while True:
             try:
@@ -92,7 +90,7 @@ class WindowCalibration:
             except RuntimeError as error:
                 if not out_of_memory(error):
                     raise
-            torch.cuda.empty_cache()  # after the except: its frames held the pass's tensors
+            release_cached_memory()  # after the except: its frames held the pass's tensors
             if self.sampler.patch_size == self._smallest:
                 return self._skipped()
             self.sampler.patch_size = max(self._smallest, self.sampler.patch_size // 2)

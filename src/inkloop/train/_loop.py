@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from inkloop._cuda import out_of_memory
+from inkloop._cuda import out_of_memory, release_cached_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
@@ -284,14 +284,13 @@ class Trainer:
         return f"out of GPU memory even with a batch of {self._fewest}: use {helps} or --device cpu"
 
     def _halve_batch(self) -> str | None:
-        import torch
 
         self.batch_size = max(self.batch_size // 2, self._fewest)
         self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
         if self._graphed is not None:  # recorded again for the new shape
             self._graphed.release()
-        torch.cuda.empty_cache()
+        release_cached_memory()
         if self._told_oom:
             return None
         self._told_oom = True
