@@ -284,7 +284,6 @@ class Trainer:
         return f"out of GPU memory even with a batch of {self._fewest}: use {helps} or --device cpu"
 
     def _halve_batch(self) -> str | None:
-
         self.batch_size = max(self.batch_size // 2, self._fewest)
         self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
