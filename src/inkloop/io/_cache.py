@@ -151,7 +151,8 @@ class DecodedLayer(RawArray):
         return {**super().__getstate__(), "_claim": None}
 
     def _open(self):
-        if self._claim is None:  # unpickled in another process: no claim there
+        # unpickled (no claim here), or no pread (Windows: dups would share one offset)
+        if self._claim is None or not hasattr(os, "preadv"):
             return super()._open()
         return open(os.dup(self._claim.fileno()), "rb", buffering=0)
 

@@ -79,6 +79,9 @@ def new_part(path: Path) -> str:
     """A new empty file ``.<name>.<random>.tmp`` beside ``path``, with the mode any new file
     would get: where ``path`` is written before it is put in place."""
     fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, NEW_FILE_MODE)
-    os.close(fd)
+    try:
+        if hasattr(os, "fchmod"):  # Windows before Python 3.13 has none (and no mode bits)
+            os.fchmod(fd, NEW_FILE_MODE)
+    finally:
+        os.close(fd)
     return part

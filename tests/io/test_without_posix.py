@@ -1,0 +1,76 @@
+"""Reading and writing without the calls Windows lacks: no os.preadv (whole-row and strided
+reads seek and read a file of their own), no os.fchmod before Python 3.13 (new files keep the
+mode they were made with)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inkloop.io import open_segment, save_labels
+from inkloop.io._cache import DecodedLayer
+from inkloop.io._raw import RawArray
+from inkloop.io._write import write_png
+
+READS = [(2, slice(None), slice(None)), (5, slice(1, 60, 3), slice(2, 90, 4)), (0, 7, slice(None))]
+
+
+def _png_segment(folder: Path) -> None:
+    values = np.random.default_rng(4).integers(0, 256, (3, 24, 40), dtype=np.uint8)
+    (folder / "layers").mkdir(parents=True)
+    for z, layer in enumerate(values):
+        Image.fromarray(layer).save(folder / "layers" / f"{z:02d}.png")
+
+
+@pytest.mark.parametrize("layers", ["tif", "png"])
+def test_whole_rows_and_strides_read_the_same_without_pread(
+    tmp_path, segment_folder, monkeypatch, layers
+):
+    folder = segment_folder
+    if layers == "png":
+        folder = tmp_path / "pngs"
+        _png_segment(folder)
+    segment = open_segment(folder)
+    reads = [(min(z, segment.shape[0] - 1), rows, cols) for z, rows, cols in READS]
+    expected = [segment.direct[key] for key in reads]
+    kind = DecodedLayer if layers == "png" else RawArray
+    assert all(type(reader) is kind for reader in segment.direct._readers.values())
+
+    monkeypatch.delattr(os, "preadv")
+    monkeypatch.delattr(os, "pread", raising=False)
+
+    for key, values in zip(reads, expected, strict=True):
+        np.testing.assert_array_equal(segment.direct[key], values)
+        np.testing.assert_array_equal(open_segment(folder).direct[key], values)
+
+
+def test_a_decoded_layer_read_without_pread_has_an_offset_of_its_own(tmp_path, monkeypatch):
+    _png_segment(tmp_path / "pngs")
+    segment = open_segment(tmp_path / "pngs")
+    segment.direct[0, ::2, :]
+    layer = segment.direct._readers[0]
+    assert isinstance(layer, DecodedLayer)
+    monkeypatch.delattr(os, "preadv")
+
+    with layer._open() as one, layer._open() as other:
+        one.seek(100)
+        assert other.tell() == 0  # os.dup copies of the claim would share one offset
+
+
+def test_files_are_written_without_fchmod(segment_folder, monkeypatch):
+    monkeypatch.delattr(os, "fchmod")
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+
+    write_png(segment_folder / "written.png", image)
+    segment = open_segment(segment_folder)
+    ink = np.zeros(segment.shape[1:], np.uint8)
+    ink[10:20, 10:20] = 255
+    paths = save_labels(segment, ink, ink > 0)
+
+    np.testing.assert_array_equal(np.asarray(Image.open(segment_folder / "written.png")), image)
+    assert all(Path(path).is_file() for path in paths)
+    assert not list(segment_folder.glob(".*.tmp"))
