@@ -135,3 +135,15 @@ def test_copies_no_process_reads_make_room_on_a_full_disk(tmp_path, decoded_home
     left = set(_copies(decoded_home))
     assert len(left) == SHAPE[0]
     assert set(copies) - left == set(copies[-2:])
+
+
+def test_a_reader_holds_its_copy_not_the_part_it_was_written_as(tmp_path, decoded_home):
+    """Windows deletes no open file: the part must be closed, not held as the claim."""
+    values = _png_segment(tmp_path / "a")
+    segment = open_segment(tmp_path / "a")
+
+    np.testing.assert_array_equal(segment.direct[1, ::2, :], values[1, ::2])
+
+    held = [os.readlink(fd.path) for fd in os.scandir("/proc/self/fd") if fd.is_symlink()]
+    assert not [path for path in held if ".tmp" in path], held
+    assert os.listdir(decoded_home) == _copies(decoded_home)

@@ -4,14 +4,17 @@ mode they were made with)."""
 
 from __future__ import annotations
 
+import gc
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from inkloop.io import open_segment, save_labels
+from inkloop._notify import InkloopWarning
+from inkloop.io import _cache, _claims, open_segment, save_labels
 from inkloop.io._cache import DecodedLayer
 from inkloop.io._raw import RawArray
 from inkloop.io._write import write_png
@@ -19,8 +22,8 @@ from inkloop.io._write import write_png
 READS = [(2, slice(None), slice(None)), (5, slice(1, 60, 3), slice(2, 90, 4)), (0, 7, slice(None))]
 
 
-def _png_segment(folder: Path) -> None:
-    values = np.random.default_rng(4).integers(0, 256, (3, 24, 40), dtype=np.uint8)
+def _png_segment(folder: Path, seed: int = 4) -> None:
+    values = np.random.default_rng(seed).integers(0, 256, (3, 24, 40), dtype=np.uint8)
     (folder / "layers").mkdir(parents=True)
     for z, layer in enumerate(values):
         Image.fromarray(layer).save(folder / "layers" / f"{z:02d}.png")
@@ -74,3 +77,55 @@ def test_files_are_written_without_fchmod(segment_folder, monkeypatch):
     np.testing.assert_array_equal(np.asarray(Image.open(segment_folder / "written.png")), image)
     assert all(Path(path).is_file() for path in paths)
     assert not list(segment_folder.glob(".*.tmp"))
+
+
+@pytest.fixture
+def windows_sharing(monkeypatch):
+    """No file locks, and Windows' sharing rules: a file this process holds open or mapped,
+    under any of its names, is neither deleted nor replaced (PermissionError)."""
+    monkeypatch.setattr(_claims, "LOCKS", False)
+
+    def refused_if_open(call):
+        def guarded(path, *args, **kwargs):
+            if _open_here(path):
+                raise PermissionError(13, "in use (simulated Windows)", str(path))
+            return call(path, *args, **kwargs)
+
+        return guarded
+
+    for name in ("unlink", "remove", "replace"):
+        monkeypatch.setattr(os, name, refused_if_open(getattr(os, name)))
+
+
+def _open_here(path) -> bool:
+    try:
+        target = os.stat(path)
+    except OSError:
+        return False
+    held = [os.stat(fd.path) for fd in os.scandir("/proc/self/fd") if os.path.exists(fd.path)]
+    mapped = Path("/proc/self/maps").read_text().split()
+    return any(st.st_ino == target.st_ino for st in held) or str(target.st_ino) in mapped
+
+
+def test_decoded_copies_are_made_and_trimmed_under_windows_sharing_rules(
+    tmp_path, monkeypatch, windows_sharing
+):
+    decoded = tmp_path / "decoded"
+    monkeypatch.setenv(_cache.DECODED_FOLDER_ENV, str(decoded))
+    _png_segment(tmp_path / "a")
+    _png_segment(tmp_path / "b", seed=5)
+    held, other = open_segment(tmp_path / "a"), open_segment(tmp_path / "b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InkloopWarning)  # every layer gets its copy
+        held.volume.compute()
+        other.volume.compute()
+    assert len(os.listdir(decoded)) == 6  # the copies, no part left
+    del other
+    gc.collect()  # its copies are read no more
+
+    monkeypatch.setattr(_cache, "DECODED_FILES_BYTES", 0)
+    _cache._make_room(decoded, 0)
+
+    assert sorted(os.listdir(decoded)) == sorted(
+        layer.path.name for layer in held.direct._readers.values()
+    )

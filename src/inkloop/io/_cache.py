@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._locks import LOCKS, fcntl, try_lock  # fcntl: None on Windows
 from inkloop._notify import notify
+from inkloop.io._claims import delete_unclaimed, open_claimed
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, read_image
 from inkloop.io._raw import RawArray
@@ -209,7 +209,7 @@ def _claim(copy: Path, info: ImageInfo):
     """The decoded ``copy`` opened, with its shared lock held and its use time now (least
     recently used ones are deleted first); None where there is no whole copy."""
     try:
-        file = _shared(copy)  # waits out a deletion under way
+        file = open_claimed(copy)  # waits out a deletion under way
     except OSError:  # none, or an unusable folder: writing one says why
         return None
     expected = int(np.prod(info.shape)) * np.dtype(info.dtype).itemsize
@@ -226,38 +226,35 @@ def _claim(copy: Path, info: ImageInfo):
 
 
 def _write_copy(part: Path, copy: Path, pixels: np.ndarray, info: ImageInfo):
-    """Write ``pixels`` into ``part`` (claimed first: no one deletes it meanwhile) and link it
-    in place as ``copy``, or claim the copy another process put there first; the claim of the
-    copy in place. (A rename over it left each process a copy of its own, unseen, taking room.)"""
-    claim = _shared(part)
-    try:
+    """Write ``pixels`` into ``part`` (claimed meanwhile: no one deletes it), put it in place
+    as ``copy`` and claim that, or claim the copy another process put there first."""
+    with open_claimed(part):
         pixels.tofile(part)
-        for _ in range(3):
-            try:
-                os.link(part, copy)
-                return claim
-            except FileExistsError:
-                theirs = _claim(copy, info)  # None if deleted meanwhile, or not a whole copy
-                if theirs is not None:
-                    claim.close()
-                    return theirs
-            except OSError:  # a file system without hard links (FAT, some network shares)
-                break
-        os.replace(part, copy)  # readers read what they claimed: none loses its copy
-        return claim
-    except BaseException:
-        claim.close()
-        raise
+    claim = _put_in_place(part, copy, info) or _claim(copy, info)
+    if claim is None:
+        raise OSError(f"{copy}: deleted by another process as soon as it was written")
+    return claim
 
 
-def _shared(path: Path):
-    """``path`` opened for reading, with its shared lock held (until it is closed). On a file
-    system that takes no locks nothing is deleted (`_delete_unread`)."""
-    file = open(path, "rb")  # noqa: SIM115 (held open: the lock lasts as long)
-    if fcntl is not None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(file, fcntl.LOCK_SH)
-    return file
+def _put_in_place(part: Path, copy: Path, info: ImageInfo):
+    """Link ``part`` in place as ``copy`` and remove the part, or rename it over ``copy``
+    where there are no hard links; the claim of the copy another process put there first.
+    (A rename over theirs left each process a copy of its own, unseen, taking room.) The
+    part is removed before the copy is claimed: Windows deletes no name of an open file."""
+    for _ in range(3):
+        try:
+            os.link(part, copy)
+        except FileExistsError:
+            theirs = _claim(copy, info)  # None if deleted meanwhile, or not a whole copy
+            if theirs is not None:
+                return theirs
+            continue
+        except OSError:  # a file system without hard links (FAT, some network shares)
+            break
+        part.unlink()
+        return None
+    os.replace(part, copy)  # readers read what they claimed: none loses its copy
+    return None
 
 
 def _make_room(folder: Path, needed: int) -> None:
@@ -277,7 +274,7 @@ def _make_room(folder: Path, needed: int) -> None:
             unused = used < time.time() - _LEFT_PART_S
         else:
             unused = held + needed > DECODED_FILES_BYTES or free - needed < FREE_SPACE_KEPT
-        if unused and _delete_unread(folder / name):
+        if unused and delete_unclaimed(folder / name):
             held, deleted = held - size, deleted + size
             free = shutil.disk_usage(folder).free
     if free - needed < FREE_SPACE_KEPT:
@@ -286,15 +283,3 @@ def _make_room(folder: Path, needed: int) -> None:
             f"after deleting {deleted >> 20} MB of decoded layers no process reads; the "
             f"{held >> 20} MB left there are in use"
         )
-
-
-def _delete_unread(path: Path) -> bool:
-    """Delete ``path`` unless a process holds its lock (reads it); False where it is kept."""
-    try:
-        with open(path, "rb") as file:
-            if LOCKS and not try_lock(file):
-                return False
-            path.unlink()
-    except OSError:  # gone already, locks not taken there, or open elsewhere (Windows): kept
-        return False
-    return True
