@@ -189,14 +189,27 @@ def _setup(spec: Spec, settings, outbox: Outbox):
     from inkloop.io import open_segment
 
     torch.set_num_threads(spec.torch_threads)
-    if hasattr(os, "nice"):  # background work: the GUI's draws come first when they compete
-        os.nice(CHILD_NICENESS)
+    lower_priority()
     segment = open_segment(spec.segment_path, **spec.open_options)
     ink, supervised, applied = LabelFiles.open(spec.labels)
     engine = Engine(segment, ink, supervised, settings, on_event=outbox.send)
     engine.prepare()  # normalisation sampling and the model, before the user asks for them
     engine.wait()
     return engine, applied
+
+
+def lower_priority() -> None:
+    """Run this process as background work, so the GUI's draws come first when they compete:
+    niceness CHILD_NICENESS, or on Windows (no os.nice) the below-normal priority class."""
+    if hasattr(os, "nice"):
+        os.nice(CHILD_NICENESS)
+        return
+    try:
+        import psutil  # napari's own dependency, so there wherever the dock runs
+    except ImportError:
+        log.info("inkloop engine: runs at normal priority here (no os.nice, no psutil)")
+        return
+    psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
 
 
 def _serve(engine, inbox: queue.Queue, outbox: Outbox, applied: np.ndarray) -> bool:
