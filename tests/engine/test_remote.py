@@ -147,9 +147,12 @@ def test_a_dropped_connection_stops_the_preview_not_the_training(server, trainin
         proxy.start()
         recorder.wait_for(steps_done(1))
         session = proxy.session
+        with proxy._changed:  # a save whose answer the dropped link will never bring
+            proxy._saving += 1
         proxy._child.events.sock.shutdown(socket.SHUT_RDWR)  # the network goes away
 
         recorder.wait_for(state_reached(State.FAILED))
+        assert not proxy._saving  # close() would wait FETCH_TIMEOUT (300 s) for it
         (failed,) = recorder.of(Failed)
         assert "lost the connection to the engine server" in failed.message
         assert "training goes on there" in failed.message

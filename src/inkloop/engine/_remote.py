@@ -249,6 +249,11 @@ class RemoteEngineProcess(EngineProcess):
             "and the next Start, Predict or Save reconnects. Labels are safe here."
         )
         log.error("inkloop remote engine: %s", message)
+        with self._changed:  # their answers went with the link: `close` must not wait for them
+            if self._saving:
+                log.error("inkloop remote engine: %d save(s) unanswered", self._saving)
+            self._saving = 0
+            self._changed.notify_all()
         self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
 
