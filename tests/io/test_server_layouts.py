@@ -20,7 +20,6 @@ from inkloop.io import (
     detect_format,
     label_paths,
     open_segment,
-    prediction_path,
     rounds_path,
     write_layer,
     write_png,
@@ -138,7 +137,7 @@ def test_renamed_server_folders_find_the_files_named_for_their_id(tmp_path, fold
 
 
 @pytest.mark.parametrize("folder_name", [f"{ID}_superseded", "myseg"])  # the user's renaming
-@pytest.mark.parametrize("own", ["labels", "model", "rounds", "prediction"])
+@pytest.mark.parametrize("own", ["labels", "model", "rounds"])
 def test_inkloops_work_under_a_renamed_folders_name_keeps_that_name(tmp_path, folder_name, own):
     """Earlier versions named such a segment after its folder and kept its work so: that
     work is found again (only saved labels did so before)."""
@@ -152,7 +151,6 @@ def test_inkloops_work_under_a_renamed_folders_name_keeps_that_name(tmp_path, fo
         ],
         "model": [f"{folder_name}_inkloop_model.pt"],
         "rounds": [f"{folder_name}_rounds.jsonl"],
-        "prediction": [f"{folder_name}_prediction.tif"],
     }[own]
     for name in old:
         (folder / name).touch()  # only the names count
@@ -166,10 +164,26 @@ def test_inkloops_work_under_a_renamed_folders_name_keeps_that_name(tmp_path, fo
         "labels": autosaved_labels(segment),
         "model": (checkpoint_path(segment),),
         "rounds": (rounds_path(segment),),
-        "prediction": (prediction_path(segment, "tif"),),
     }[own]
     assert [path.name for path in found] == old
     assert all(path.is_file() for path in found)
+
+
+@pytest.mark.parametrize("fmt", ["png", "tif"])
+def test_a_prediction_under_a_renamed_folders_name_does_not_hide_its_mask(tmp_path, fmt):
+    """A prediction can be made again: it is no work that keeps the folder's name, and
+    keeping it would lose the server's mask and labels, named for the id."""
+    folder = tmp_path / f"working_{ID}"
+    _side_files(folder, texture=False)
+    _layers(folder / "layers")
+    (folder / f"working_{ID}_prediction.{fmt}").touch()  # only the name counts
+
+    with pytest.warns(InkloopWarning, match=f"opened as segment {ID}$"):
+        segment = open_segment(folder)
+
+    assert segment.name == ID
+    assert int(np.asarray(segment.mask).sum()) == 12 * 17
+    assert segment.files["ink_labels"] == folder / f"{ID}_inklabels.png"
 
 
 def test_a_folder_holding_a_stack_says_to_open_the_stack(tmp_path, capsys):

@@ -44,11 +44,13 @@ def segment_id(folder: Path) -> str:
     """The id a segment folder's side files are named for (``<id>_mask.png``, ``<id>.obj``,
     inkloop's own): its name, unless none is named so and they carry the id that the data
     server's own folder names keep (``<id>_superseded``, Thaumato's ``working_<id>``) or that
-    of a numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``)."""
+    of a numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``).
+    Only the user's work under the folder's name (labels, model, rounds) keeps that name: a
+    prediction can be made again, and must not hide the server's mask and labels."""
     names = {entry.name for entry in folder.iterdir()}
     own = SimpleNamespace(name=folder.name, sidecar_folder=folder)  # inkloop's files, named below
     kept = [*label_paths(own), *label_paths(own, autosave=True), checkpoint_path(own)]
-    kept += [rounds_path(own), *(prediction_path(own, fmt) for fmt in PREDICTION_FORMATS)]
+    kept.append(rounds_path(own))
     if any(path.name in names for path in kept):
         return folder.name
     base = folder.name.removesuffix("_superseded").removeprefix("working_")
