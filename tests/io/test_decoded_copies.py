@@ -137,13 +137,34 @@ def test_copies_no_process_reads_make_room_on_a_full_disk(tmp_path, decoded_home
     assert set(copies) - left == set(copies[-2:])
 
 
-def test_a_reader_holds_its_copy_not_the_part_it_was_written_as(tmp_path, decoded_home):
-    """Windows deletes no open file: the part must be closed, not held as the claim."""
+def test_a_reader_holds_its_copy_and_no_part_is_left(tmp_path, decoded_home):
+    """Under locks the part's claim is the copy's (one file); without them (Windows) the part
+    is closed first: test_without_posix.py."""
     values = _png_segment(tmp_path / "a")
     segment = open_segment(tmp_path / "a")
 
     np.testing.assert_array_equal(segment.direct[1, ::2, :], values[1, ::2])
 
-    held = [os.readlink(fd.path) for fd in os.scandir("/proc/self/fd") if fd.is_symlink()]
-    assert not [path for path in held if ".tmp" in path], held
+    reader = segment.direct._readers[1]
+    assert os.fstat(reader._claim.fileno()).st_ino == reader.path.stat().st_ino
     assert os.listdir(decoded_home) == _copies(decoded_home)
+
+
+def test_a_new_copy_is_claimed_from_the_moment_it_is_linked(tmp_path, decoded_home, monkeypatch):
+    """Another process making room between the link and the claim finds it in use."""
+    values = _png_segment(tmp_path / "a")
+    monkeypatch.setattr(_cache, "DECODED_FILES_BYTES", 0)  # every unread copy is deleted
+    link, trimmed = os.link, []
+
+    def link_then_make_room(part, copy):
+        link(part, copy)
+        _cache._make_room(decoded_home, 0)  # as another process would, opening the file anew
+        trimmed.append(Path(copy).exists())
+
+    monkeypatch.setattr(os, "link", link_then_make_room)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InkloopWarning)  # no "cannot keep decoded layers"
+        pixels = open_segment(tmp_path / "a").direct[1, ::2, :]
+
+    assert trimmed == [True]
+    np.testing.assert_array_equal(pixels, values[1, ::2])

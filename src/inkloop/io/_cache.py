@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._notify import notify
-from inkloop.io._claims import delete_unclaimed, open_claimed
+from inkloop.io._claims import claims_are_locks, delete_unclaimed, open_claimed
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, read_image
 from inkloop.io._raw import RawArray
@@ -227,10 +227,21 @@ def _claim(copy: Path, info: ImageInfo):
 
 def _write_copy(part: Path, copy: Path, pixels: np.ndarray, info: ImageInfo):
     """Write ``pixels`` into ``part`` (claimed meanwhile: no one deletes it), put it in place
-    as ``copy`` and claim that, or claim the copy another process put there first."""
-    with open_claimed(part):
+    as ``copy`` and claim that, or claim the copy another process put there first. Where
+    claims are locks the part's claim is held through the link and becomes the copy's (the
+    same file), so no process making room finds the new copy unclaimed."""
+    claim = open_claimed(part)
+    try:
         pixels.tofile(part)
-    claim = _put_in_place(part, copy, info) or _claim(copy, info)
+        if not claims_are_locks():  # Windows deletes no name of an open file
+            claim.close()
+        theirs = _put_in_place(part, copy, info)
+    except BaseException:
+        claim.close()
+        raise
+    if theirs is not None or not claims_are_locks():
+        claim.close()
+        claim = theirs or _claim(copy, info)
     if claim is None:
         raise OSError(f"{copy}: deleted by another process as soon as it was written")
     return claim
@@ -239,8 +250,7 @@ def _write_copy(part: Path, copy: Path, pixels: np.ndarray, info: ImageInfo):
 def _put_in_place(part: Path, copy: Path, info: ImageInfo):
     """Link ``part`` in place as ``copy`` and remove the part, or rename it over ``copy``
     where there are no hard links; the claim of the copy another process put there first.
-    (A rename over theirs left each process a copy of its own, unseen, taking room.) The
-    part is removed before the copy is claimed: Windows deletes no name of an open file."""
+    (A rename over theirs left each process a copy of its own, unseen, taking room.)"""
     for _ in range(3):
         try:
             os.link(part, copy)

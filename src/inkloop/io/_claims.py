@@ -20,6 +20,13 @@ def open_claimed(path: Path):
     return file
 
 
+def claims_are_locks() -> bool:
+    """Whether a claim is a lock (POSIX): held by an open file under any of its names, so a
+    file written under one name stays claimed as it is linked or renamed to another. Without
+    locks (Windows) an open file's names cannot be deleted: close it before renaming."""
+    return LOCKS
+
+
 def delete_unclaimed(path: Path) -> bool:
     """Delete ``path`` unless a process holds its claim (reads it); False where it is kept."""
     try:
