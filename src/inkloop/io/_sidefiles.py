@@ -45,8 +45,7 @@ def segment_id(folder: Path) -> str:
     inkloop's own): its name, unless none is named so and they carry the id that the data
     server's own folder names keep (``<id>_superseded``, Thaumato's ``working_<id>``) or that
     of a numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``).
-    Only the user's work under the folder's name (labels, model, rounds) keeps that name: a
-    prediction can be made again, and must not hide the server's mask and labels."""
+    Only work under its name (labels, model, rounds) keeps it; a prediction can be remade."""
     names = {entry.name for entry in folder.iterdir()}
     own = SimpleNamespace(name=folder.name, sidecar_folder=folder)  # inkloop's files, named below
     kept = [*label_paths(own), *label_paths(own, autosave=True), checkpoint_path(own)]
