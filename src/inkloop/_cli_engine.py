@@ -9,10 +9,11 @@ from pathlib import Path
 
 from inkloop._overwrite import make_out_folder
 from inkloop.engine._server import IDLE_TIMEOUT
+from inkloop.io._cache import cache_home
 
 DEFAULT_PORT = 8790
 DEFAULT_TOKEN = Path("~/.config/inkloop/engine-token")
-DEFAULT_FOLDER = Path("~/.cache/inkloop/engine-sessions")
+DEFAULT_FOLDER = cache_home() / "engine-sessions"
 
 
 def add_engine(commands) -> None:

@@ -72,8 +72,6 @@ def _tell_of_stray_side_files(segment) -> None:
     from inkloop._notify import notify
     from inkloop.io import stray_side_files_hint
 
-    if segment.mask is not None and segment.ink_labels is not None:
-        return
     hint = stray_side_files_hint(segment)
     if hint:
         notify(f"{segment.name}: {hint}")

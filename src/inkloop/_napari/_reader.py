@@ -151,8 +151,7 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_fi
     """Notifications about the labels a segment opens with: side files named for another id,
     a crash's autosave restored or passed over for newer saved labels, a probability map saved
     as labels (loaded as it is: the files are the user's, and so is the decision)."""
-    missing = segment.mask is None or segment.ink_labels is None
-    hint = stray_side_files_hint(segment) if missing else None
+    hint = stray_side_files_hint(segment)
     if hint:
         show_warning(f"{segment.name}: {hint}")
     autosaved = label_paths(segment, autosave=True)[0]

@@ -29,8 +29,9 @@ DEFAULT_PREDICTION_FORMAT = "ome.zarr"  # of the files written into an --out-dir
 PREDICTION_CHUNKS = (1024, 1024)  # of a TIFF prediction read lazily by window
 WHOLE_STRIPS_BYTES = 256 << 20  # a TIFF prediction in strips declaring less is read whole
 ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment, where recorded
-# the side files a data server names for a segment's id (beside them, its texture <id>.tif)
-_ID_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", "_inklabels.png", ".obj", ".ppm")
+# the files a data server names for a segment's id beside its layers (and its texture <id>.tif)
+SERVER_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", ".obj", ".ppm")
+_ID_FILE_ENDINGS = (*SERVER_FILE_ENDINGS, "_inklabels.png")
 # file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
 _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 
@@ -78,12 +79,12 @@ def supervision_path_for(ink_path: str | Path) -> Path:
 
 
 def stray_side_files_hint(segment) -> str | None:
-    """What to do about mask and label files in ``segment``'s own folder that are named for
-    another id (a renamed folder: the files keep the old id, so inkloop finds none of them),
-    or None. Segments that share their folder (a TIFF stack, a zarr) are not asked: there,
-    other segments' files are at home."""
+    """What to do about mask and label files in ``segment``'s own folder named for another id
+    (a renamed folder: they keep the old id), or None, as where both were found. Segments
+    sharing their folder (a TIFF stack, a zarr) are not asked: others' files are at home."""
     folder = side_folder(segment)
-    if not isinstance(segment.path, Path) or folder != segment.path:
+    found = segment.mask is not None and segment.ink_labels is not None
+    if found or not isinstance(segment.path, Path) or folder != segment.path:
         return None
     endings = ("_mask.png", "_inklabels.png")  # supervision masks end in _mask.png too
     strays = sorted(

@@ -18,7 +18,7 @@ from inkloop.io._layers import (
     read_layer_infos,
 )
 from inkloop.io._lazy import as_volume, layer_chunks, lazy
-from inkloop.io._sidefiles import segment_id
+from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 
 LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
@@ -130,8 +130,8 @@ def _no_layer_folder(path: Path) -> str:
 
 def _server_files(folder: Path, name: str) -> list[str]:
     """The data server's files of segment ``name`` in ``folder``; meta.json alone if a segment's."""
-    endings = (".tif", ".obj", ".ppm", "_mask.png", "_flat_mask.png")
-    named = [f"{name}{e}" for e in endings if (folder / f"{name}{e}").is_file()]
+    named = [f"{name}{end}" for end in (".tif", *SERVER_FILE_ENDINGS)]
+    named = [file for file in named if (folder / file).is_file()]
     meta = folder / "meta.json"
     return ["meta.json", *named] if meta.is_file() and (named or _is_segment_meta(meta)) else named
 
