@@ -110,6 +110,26 @@ def test_the_chunk_cache_can_come_from_the_environment(served, tmp_path, monkeyp
     assert cached.is_file()
 
 
+def test_the_chunk_cache_asks_the_server_for_a_v2_groups_consolidated_metadata(tmp_path):
+    """zarr opens a v2 group through its .zmetadata: a cached copy kept the old shape after
+    the server's array grew."""
+    import zarr
+
+    from inkloop.io._remote import open_zarr_url
+
+    root = tmp_path / "served_v2"
+    group = zarr.open_group(str(root / "seg.zarr"), mode="w", zarr_format=2)
+    group.create_array("0", shape=(4, 8, 8), chunks=(4, 8, 8), dtype="uint8")[:] = 7
+    zarr.consolidate_metadata(str(root / "seg.zarr"))
+    with serve(root) as (base, _server):
+        url, cache = f"{base}/seg.zarr", tmp_path / "cache"
+        assert open_zarr_url(url, cache=cache)["0"].shape == (4, 8, 8)
+        group["0"].resize((6, 8, 8))  # the server's copy changes
+        zarr.consolidate_metadata(str(root / "seg.zarr"))
+
+        assert open_zarr_url(url, cache=cache)["0"].shape == (6, 8, 8)
+
+
 def test_a_404_is_one_message_naming_the_url(served, data_home):
     base, _server, _volume = served
     url = f"{base}/missing/{NAME}.zarr"

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from zarr.storage import WrapperStore
 
+from inkloop.io._remote_store import METADATA_KEYS
 from inkloop.io._write import atomic_path
-
-_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs")
 
 
 class ChunkCache(WrapperStore):
@@ -25,7 +24,7 @@ class ChunkCache(WrapperStore):
         return type(self)(store, self.folder)
 
     async def get(self, key, prototype, byte_range=None):
-        if byte_range is not None or key.rsplit("/", 1)[-1] in _METADATA:
+        if byte_range is not None or key.rsplit("/", 1)[-1] in METADATA_KEYS:
             return await self._store.get(key, prototype, byte_range)
         path = self.folder / key
         if path.is_file():

@@ -11,7 +11,8 @@ from zarr.storage import WrapperStore
 from inkloop._notify import notify
 from inkloop.io._remote import READER, without_login
 
-_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+#: the files of a zarr's metadata (v3, v2, v2 consolidated): never kept in a chunk cache
+METADATA_KEYS = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
 
 
 class RemoteStore(WrapperStore):
@@ -43,7 +44,7 @@ class RemoteStore(WrapperStore):
         self._reads[task] = (READER.get(), key)
         value = await self._store.get(key, prototype, byte_range)
         folder, _, name = key.rpartition("/")
-        if name in _METADATA:
+        if name in METADATA_KEYS:
             if value is not None:
                 self._arrays.add(folder)
         elif value is None:
