@@ -99,10 +99,6 @@ class Orientation:
             return "layer order looks right"
         return "layer order is unclear: the model finds similar ink both ways"
 
-    @property
-    def reversed_likely(self) -> bool:
-        return self.verdict().startswith("layers look reversed")
-
 
 def layer_profile(segment, mask=None, *, patches: int = 16, size: int = 256, seed: int = 0):
     """The `LayerProfile` of ``segment`` from ``patches`` random ``size``² patches of papyrus."""
