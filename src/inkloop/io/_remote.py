@@ -10,7 +10,6 @@ server that asks for a login (the data server does) gets it from ~/.netrc, as cu
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
 import os
 import re
@@ -20,14 +19,13 @@ from urllib.parse import urlsplit
 
 from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
+from inkloop.io._remote_common import READER, without_login
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 # where remote segments' local folders are: the side files fetched, the labels painted on
 # them, their models and rounds. User data, so not in ~/.cache, which cleaners empty
 DATA_ENV = "INKLOOP_DATA"
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
-#: the `guarded` call a read serves: zarr's tasks inherit the context of the thread asking
-READER = contextvars.ContextVar("inkloop_remote_reader", default=None)
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters or more: no Windows drive
 # what to open instead of a URL of another scheme (the open data: s3://vesuvius-challenge-open-data)
 _INSTEAD = {
@@ -113,15 +111,6 @@ def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
             return
 
 
-def without_login(url: str) -> str:
-    """``url`` without a login written into it (https://USER:PASSWORD@host/…): what messages
-    and folder names show."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
-
-
 def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
     """The zarr node (array or group) at ``url``, read through fsspec; chunks are kept in
     ``cache`` when given (default: $INKLOOP_CHUNK_CACHE, for the CLI, the dock and the engine
@@ -138,13 +127,14 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
             f"{without_login(url)}: reading segments over HTTP needs fsspec, aiohttp and zarr 3 "
             "(Python 3.11+): pip install 'napari-inkloop[remote]'"
         ) from error
-    store = _http_store(url, timeout)
-    if cache:
-        from inkloop.io._chunk_cache import ChunkCache
-
-        store = ChunkCache(store, local_folder(url, cache) / "chunks")
+    # imported here, not at the top: both stores are zarr 3's, checked just above (Python
+    # 3.10 gets zarr 2), and `import inkloop.io` loads no zarr
+    from inkloop.io._chunk_cache import ChunkCache
     from inkloop.io._remote_store import RemoteStore
 
+    store = _http_store(url, timeout)
+    if cache:
+        store = ChunkCache(store, local_folder(url, cache) / "chunks")
     store = RemoteStore(store, url, timeout)
     try:
         return guarded(url, lambda: zarr.open(store, mode="r"), store)

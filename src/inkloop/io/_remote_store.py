@@ -9,7 +9,7 @@ import os
 from zarr.storage import WrapperStore
 
 from inkloop._notify import notify
-from inkloop.io._remote import READER, without_login
+from inkloop.io._remote_common import READER, without_login
 
 #: the files of a zarr's metadata (v3, v2, v2 consolidated): never kept in a chunk cache
 METADATA_KEYS = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
