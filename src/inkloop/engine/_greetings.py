@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import selectors
 import socket
-import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,13 +24,12 @@ from inkloop.engine._handshake import (
     check_answer,
     new_challenge,
 )
-from inkloop.engine._wire import HELLO_LIMIT, ProtocolError, Refused, decode, encode
+from inkloop.engine._wire import HELLO_LIMIT, LENGTH, ProtocolError, Refused, decode, encode
 
 log = logging.getLogger("inkloop.engine._server")  # one log for the server and its parts
 ANSWER_TIMEOUT = 5.0  # seconds a new connection gets to answer the challenge, in all
 FD_CEILING = 1 << 16  # the soft limit is raised no higher: some programs close every fd up to it
 ACCEPT_BATCH = 64  # connections accepted at a time before the waiting ones are read again
-_LENGTH = struct.Struct(">I")
 _CLOSED = "engine server: %s closed: %s"
 
 
@@ -66,12 +64,12 @@ class _Caller:
 
     def wanted(self) -> int:
         """Bytes still to read of the answer's frame (never more: nothing after it is ours)."""
-        if len(self.data) < _LENGTH.size:
-            return _LENGTH.size - len(self.data)
-        (length,) = _LENGTH.unpack_from(self.data)
+        if len(self.data) < LENGTH.size:
+            return LENGTH.size - len(self.data)
+        (length,) = LENGTH.unpack_from(self.data)
         if length > HELLO_LIMIT:
             raise ProtocolError(f"frame of {length} bytes is over the {HELLO_LIMIT} limit")
-        return _LENGTH.size + length - len(self.data)
+        return LENGTH.size + length - len(self.data)
 
 
 class Greeter:
@@ -198,7 +196,7 @@ class Greeter:
 
     def _answered(self, caller: _Caller) -> None:
         """Prove ourselves to a caller that proved it knows the token, and hand it on."""
-        proof = check_answer(decode(bytes(caller.data[_LENGTH.size :])), caller.nonce, self._token)
+        proof = check_answer(decode(bytes(caller.data[LENGTH.size :])), caller.nonce, self._token)
         frame = encode(proof)
         if caller.sock.send(frame) != len(frame):  # as the greeting: the buffer has room
             raise OSError("the proof did not fit in the socket's buffer")

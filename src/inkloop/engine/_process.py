@@ -85,7 +85,7 @@ class EngineProcess(CommandMethods):
         self._closed = False
         self._ender: threading.Thread | None = None  # ends the child once closed
         self._ender_known = threading.Event()  # set once close() has started it
-        location = segment_location(segment_path, type(self).__name__)
+        location = child_location(segment_path, type(self).__name__)
         self._labels = LabelFiles(ink, supervised)
         # closed, or dropped unclosed (at the latest when Python exits): the child ends
         self._cleanup = ChildCleanup(self._labels)
@@ -260,7 +260,7 @@ class EngineProcess(CommandMethods):
         self._announcer.set_state(State.FAILED)
 
 
-def segment_location(segment_path, engine: str) -> str:
+def child_location(segment_path, engine: str) -> str:
     """``segment_path`` (a path or URL) as the child opens it; TypeError for anything else."""
     if isinstance(segment_path, (str, os.PathLike)):
         return str(segment_path)

@@ -25,7 +25,7 @@ import numpy as np
 
 from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, State
-from inkloop.engine._process import EngineProcess, segment_location
+from inkloop.engine._process import EngineProcess, child_location
 from inkloop.engine._session import refuse_output
 from inkloop.engine._sockets import SocketConnection, hang_up
 from inkloop.engine._wire import (
@@ -78,7 +78,7 @@ class RemoteEngineProcess(EngineProcess):
         self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
         self._saving = 0  # saves asked whose CheckpointSaved or Failed has not come yet
         self._path_map = kw.pop("path_map", None)
-        location = segment_location(segment_path, type(self).__name__)
+        location = child_location(segment_path, type(self).__name__)
         self._here = location  # the segment as this machine names it
         super().__init__(map_path(location, self._path_map), ink, supervised, *args, **kw)
         # close() ends the session, and the link with it: a checkpoint saved is fetched first

@@ -30,7 +30,7 @@ HELLO_LIMIT = 4096  # bytes a connection may send before it has authenticated
 MAX_INFLATED = 4 * MAX_FRAME  # bytes the arrays of one frame may inflate to, in all
 DTYPES = {"uint8", "bool", "uint16", "int16", "int32", "int64", "float32", "float64"}
 PROBABILITY_FIELDS = {"probability"}  # float32 0..1 sent as uint8 0-255: 4x less, as shown
-_LENGTH = struct.Struct(">I")
+LENGTH = struct.Struct(">I")  # every length on the wire: of a frame, and of its header
 
 
 class ProtocolError(ValueError):
@@ -110,15 +110,15 @@ def encode(message) -> bytes:
     """One frame holding ``message`` (an instance of an allowed dataclass)."""
     arrays: list[bytes] = []
     header = json.dumps(_tag(message, arrays, None)).encode()
-    payload = b"".join([_LENGTH.pack(len(header)), header, *arrays])
+    payload = b"".join([LENGTH.pack(len(header)), header, *arrays])
     if len(payload) > MAX_FRAME:
         raise ProtocolError(f"message of {len(payload)} bytes is over the {MAX_FRAME} limit")
-    return _LENGTH.pack(len(payload)) + payload
+    return LENGTH.pack(len(payload)) + payload
 
 
 def read_frame(read_exactly, limit: int = MAX_FRAME):
     """The next message, read with ``read_exactly(n)`` (which raises EOFError at the end)."""
-    (length,) = _LENGTH.unpack(read_exactly(_LENGTH.size))
+    (length,) = LENGTH.unpack(read_exactly(LENGTH.size))
     if length > limit:
         raise ProtocolError(f"frame of {length} bytes is over the {limit} limit")
     return decode(read_exactly(length))
@@ -148,9 +148,9 @@ def socket_reader(sock, deadline: float | None = None):
 def decode(payload: bytes):
     """The message in one frame's payload."""
     try:
-        (size,) = _LENGTH.unpack_from(payload)
-        header = json.loads(payload[_LENGTH.size : _LENGTH.size + size])
-        buffers = memoryview(payload)[_LENGTH.size + size :]
+        (size,) = LENGTH.unpack_from(payload)
+        header = json.loads(payload[LENGTH.size : LENGTH.size + size])
+        buffers = memoryview(payload)[LENGTH.size + size :]
         return _untag(header, _Buffers(buffers))
     except ProtocolError:
         raise
