@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from inkloop.io._raw import _as_range
+
 DISPLAY_LEVEL_MIN = 1024  # the pyramid halves the image down to about this size, in such tiles
 
 
@@ -74,10 +76,3 @@ class EveryNth:
             for plane, z in zip(out, layers, strict=True):
                 plane[...] = self.direct[self.layers[z], rows, cols]
         return out.squeeze(axis=squeeze)
-
-
-def _as_range(key, size: int) -> range:
-    if isinstance(key, slice):
-        return range(*key.indices(size))
-    index = range(size)[key]  # IndexError out of range, negatives wrap
-    return range(index, index + 1)

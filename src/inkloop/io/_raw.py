@@ -185,6 +185,7 @@ def window_ranges(rows: slice, cols: slice, shape) -> tuple[range, range]:
 
 
 def _as_range(key, size: int) -> range:
+    """The indices an int or a slice ``key`` selects along an axis of ``size``."""
     if isinstance(key, slice):
         return range(*key.indices(size))
     index = range(size)[key]  # IndexError out of range, negatives wrap

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from inkloop._notify import notify
+from inkloop.io._cache import cache_home
 from inkloop.io._errors import SegmentError
 from inkloop.io._remote_common import READER, without_login
 
@@ -96,8 +97,7 @@ def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
     say): the labels painted there and the segment's models."""
     if folder.exists():
         return
-    old_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    caches = [cache, os.environ.get("INKLOOP_CACHE"), old_cache / "inkloop" / "remote"]
+    caches = [cache, os.environ.get("INKLOOP_CACHE"), cache_home() / "remote"]
     spellings = (canonical_url, without_login)  # earlier versions: the URL as typed
     candidates = [_folder(without_login(url), folder.parent.parent)]  # beside it, as typed
     candidates += [_folder(spelled(url), home) for home in caches if home for spelled in spellings]
