@@ -75,6 +75,33 @@ def test_manifest_validates_and_names_every_contribution():
         assert hasattr(importlib.import_module(module), attribute), command.python_name
 
 
+BELOW_THE_ENGINE = ("inkloop.io", "inkloop.train", "inkloop.predict")
+ABOVE_THEM = ("inkloop.engine", "inkloop._terminal", "inkloop.headless", "inkloop.cli")
+
+
+def _above_them(modules) -> set[str]:
+    return {m for m in modules if any(m == a or m.startswith(f"{a}.") for a in ABOVE_THEM)}
+
+
+def test_the_layers_below_the_engine_never_import_it_not_even_inside_a_function():
+    """docs/architecture §2's one-way flow: a local import must not hide a step upwards."""
+    packages = [SOURCE / name.removeprefix("inkloop.") for name in BELOW_THE_ENGINE]
+    upward = {
+        str(path.relative_to(SOURCE)): sorted(reached)
+        for path in (p for package in packages for p in package.rglob("*.py"))
+        if (reached := _above_them(_imported_modules(path)))
+    }
+    assert not upward
+
+
+def test_importing_the_layers_below_the_engine_loads_neither_it_nor_the_terminal():
+    code = f"import sys, {', '.join(BELOW_THE_ENGINE)}; print(','.join(sorted(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = run.stdout.strip().split(",")
+    assert set(BELOW_THE_ENGINE) <= set(loaded)
+    assert not _above_them(loaded)
+
+
 NAPARI_FILES = sorted((SOURCE / "_napari").rglob("*.py"))
 TORCH_PACKAGES = {"torch", "torchvision", "segmentation_models_pytorch", "timm"}
 

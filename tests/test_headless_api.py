@@ -10,7 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from inkloop._terminal import Report, as_command
+from inkloop._command import as_command
+from inkloop._terminal import Report
 from inkloop.checkpoint import load_checkpoint
 from inkloop.headless import evaluate_file, predict_to_file, train_to_file
 from inkloop.io import load_labels, open_segment, write_png

@@ -1,36 +1,14 @@
 """What a headless training run shows on a terminal: a progress bar and messages on stderr
-(stdout holds only the command's JSON), and Ctrl+C as a request to stop and save; where
-the `inkloop` command takes Ctrl+C otherwise than the Python API (`as_command`)."""
+(stdout holds only the command's JSON), and Ctrl+C as a request to stop and save (where the
+`inkloop` command takes Ctrl+C otherwise than the Python API: `inkloop._command`)."""
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import sys
 from pathlib import Path
 
 from inkloop.engine import CheckpointSaved, Failed, Notice, RunStarted, StepDone, Validated
-
-_COMMAND = contextvars.ContextVar("inkloop_command", default=False)
-
-
-@contextlib.contextmanager
-def as_command():
-    """Ctrl+C as the `inkloop` command takes it, inside: a training run that it stopped
-    returns its summary ("interrupted": True) and a prediction that it is stopping ends the
-    process at once on another Ctrl+C (exit status 130). Outside, in Python (a notebook's
-    interrupt), both raise KeyboardInterrupt, once the run is saved or the staged output
-    removed: a loop or cell stops, and the interpreter lives on."""
-    token = _COMMAND.set(True)
-    try:
-        yield
-    finally:
-        _COMMAND.reset(token)
-
-
-def in_command() -> bool:
-    """Whether this runs inside `as_command`."""
-    return _COMMAND.get()
 
 
 @contextlib.contextmanager

@@ -14,8 +14,8 @@ from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict
 from inkloop._cli_train import add_train
+from inkloop._command import as_command
 from inkloop._notify import said_as
-from inkloop._terminal import as_command
 from inkloop.synthetic import INK_CONTRAST
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._command import in_command
 from inkloop._evaluate import evaluate_file
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
@@ -46,10 +47,8 @@ def train_to_file(
     checkpoint, continued in place); RuntimeError if training failed (the last good weights
     are still written to ``out`` first). A run that made no step writes nothing. Ctrl+C (a
     notebook's interrupt) stops the run after its step and writes it, then raises
-    KeyboardInterrupt so that a loop or cell stops too (`_terminal.as_command`: returns).
+    KeyboardInterrupt so that a loop or cell stops too (`inkloop._command.as_command`: returns).
     """
-    from inkloop._terminal import in_command
-
     segment, out = as_segment(segment), Path(out).expanduser()
     rounds = None if rounds is None else Path(rounds).expanduser()
     _check_training(segment, settings, out, overwrite)

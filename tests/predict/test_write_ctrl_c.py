@@ -19,7 +19,7 @@ HELD_BLOCK = """
 import contextlib, sys, threading
 from pathlib import Path
 import dask, dask.array as da, numpy as np
-from inkloop._terminal import as_command
+from inkloop._command import as_command
 from inkloop.predict._segment import write_prediction
 
 release = threading.Event()

@@ -20,23 +20,9 @@ from __future__ import annotations
 
 import copy
 import operator
-from typing import NamedTuple
 
 from inkloop._notify import notify
-
-# graph.meta key: {graph module: WeightSource} for each convolution the rewrites made, for
-# `refresh_inference_graph`
-SOURCES = "inkloop_weight_sources"
-
-
-class WeightSource(NamedTuple):
-    """Where a rewritten convolution's weights come from in the model."""
-
-    conv: str  # the model's convolution
-    norm: str | None  # the BatchNorm folded into it
-    channels: tuple[int, int] | None  # the input channels it takes, if split
-    bias: bool  # whether it takes the bias
-    upsampled: bool = False  # an `UpsampledConv`
+from inkloop.predict._sources import SOURCES, WeightSource
 
 
 def inference_graph(model):
@@ -77,6 +63,8 @@ def inference_graph(model):
 
 def _rewrites():
     """Each rewrite of `inference_graph`, with what its warning says when it is skipped."""
+    # here: _upsampled imports torch, and the napari process imports this module, never torch
+    # (docs/architecture.md §3)
     from inkloop.predict._upsampled import fold_upsampling
 
     return (

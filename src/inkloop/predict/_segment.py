@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._command import in_command
 from inkloop._cpus import usable_cpus
 from inkloop.io import prediction_kind, prediction_output
 from inkloop.predict._outputs import PredictionFile
@@ -160,8 +161,6 @@ def _stopping(output: PredictionFile):
     ever (`_abandon_when_done`). In the `inkloop` command (`as_command`; on the main thread)
     it removes what ``output`` staged and ends the process at once, exit status 130: nothing
     can stop the blocks' threads, which an interpreter's exit waits for."""
-    from inkloop._terminal import in_command  # here: it imports the engine, which imports this
-
     if not in_command():
         print(STOPPING_IN_PYTHON, file=sys.stderr, flush=True)
         yield

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from inkloop.predict._graph import WeightSource
+from inkloop.predict._sources import WeightSource
 
 # output phase k = (row parity, column parity), in the order of the phase convolution's outputs
 PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -90,7 +90,7 @@ def fold_upsampling(graph, sources: dict, sample) -> None:
     """Rewrite, in place, each ``conv(interpolate(x, nearest))`` that `UpsampledConv` fits as
     one, taking along a sum the convolution is the first term of (``conv(…) + other``, other
     read by nothing else). ``sample``: an input the graph runs on, to learn which sizes are
-    2x. ``sources`` (see `inkloop.predict._graph.SOURCES`) notes the rewrite."""
+    2x. ``sources`` (see `inkloop.predict._sources.SOURCES`) notes the rewrite."""
     from torch.fx.passes.shape_prop import ShapeProp
 
     with torch.inference_mode():

@@ -1,0 +1,28 @@
+"""Whether code runs as the `inkloop` command or from Python, which take Ctrl+C differently
+(`as_command`). A leaf: it imports nothing of inkloop, so that every layer may ask."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+_COMMAND = contextvars.ContextVar("inkloop_command", default=False)
+
+
+@contextlib.contextmanager
+def as_command():
+    """Ctrl+C as the `inkloop` command takes it, inside: a training run that it stopped
+    returns its summary ("interrupted": True) and a prediction that it is stopping ends the
+    process at once on another Ctrl+C (exit status 130). Outside, in Python (a notebook's
+    interrupt), both raise KeyboardInterrupt, once the run is saved or the staged output
+    removed: a loop or cell stops, and the interpreter lives on."""
+    token = _COMMAND.set(True)
+    try:
+        yield
+    finally:
+        _COMMAND.reset(token)
+
+
+def in_command() -> bool:
+    """Whether this runs inside `as_command`."""
+    return _COMMAND.get()
