@@ -13,7 +13,7 @@ import pytest
 from inkloop._command import as_command
 from inkloop._terminal import Report
 from inkloop.checkpoint import load_checkpoint
-from inkloop.headless import evaluate_file, predict_to_file, train_to_file
+from inkloop.headless import evaluate_file, predict_segments, predict_to_file, train_to_file
 from inkloop.io import load_labels, open_segment, write_png
 from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
@@ -62,6 +62,21 @@ def test_predict_to_file_refuses_a_file_that_exists_unless_overwrite(
     )
     assert written["out"] == str(precious)
     assert precious.read_bytes().startswith(b"\x89PNG")
+
+
+def test_predict_segments_into_one_file_refuses_a_second_segment(training_folder, model, tmp_path):
+    other = write_segment(tmp_path / "20240202000000", 64, 64, 8, seed=6)
+    with pytest.raises(ValueError, match="--out takes one segment, not 2; use --out-dir"):
+        predict_segments([training_folder, other], model, out=tmp_path / "p.png", progress=False)
+    assert not (tmp_path / "p.png").exists()  # not the first segment's, the second dropped
+
+
+def test_predict_segments_refuses_a_region_under_an_output_folder(training_folder, model, tmp_path):
+    out_dir = tmp_path / "predictions"
+    with pytest.raises(ValueError, match="--region takes one segment and --out"):
+        # a crop stored under the whole segment's name, which later batches skip as complete
+        predict_segments([training_folder], model, out_dir=out_dir, region=(0, 0, 16, 16))
+    assert not out_dir.exists()
 
 
 def test_evaluate_file_takes_str_paths(training_folder, tmp_path):

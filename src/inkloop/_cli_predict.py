@@ -110,11 +110,6 @@ def _predict(args) -> int:
 
         parse_scheduler(args.scheduler)
     segments = _segment_list(args.segments, args.segments_file)
-    if args.out is not None and len(segments) != 1:
-        raise ValueError(f"--out takes one segment, not {len(segments)}; use --out-dir")
-    if args.region is not None and (len(segments) != 1 or args.out is None):
-        # under --out-dir it would take the whole segment's name, and later runs skip it
-        raise ValueError("--region takes one segment and --out")
     check_format(args.out, args.format, args.tiff_float)
     check_model_file(args.model)
     summary = predict_segments(

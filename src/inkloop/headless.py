@@ -213,13 +213,49 @@ def predict_segments(
     **options,
 ) -> dict:
     """`inkloop predict`: ``segments`` into ``out`` (one segment; one that exists is refused
-    unless ``overwrite``) or
-    ``out_dir``, in this process one after another, or on the dask.distributed ``scheduler``
-    all at once. In ``out_dir`` an output that exists is complete (outputs appear only once
-    whole) and is skipped unless ``overwrite``: a batch resumes where it stopped. No output
-    may replace what the run reads (`inkloop._overwrite`).
+    unless ``overwrite``; ``region`` predicts only that rectangle) or ``out_dir``, in this
+    process one after another, or on the dask.distributed ``scheduler`` all at once. In
+    ``out_dir`` an output that exists is complete (outputs appear only once whole) and is
+    skipped unless ``overwrite``: a batch resumes where it stopped. No output may replace
+    what the run reads (`inkloop._overwrite`). ValueError, before any segment opens, for
+    ``out`` with more than one segment, ``region`` without ``out``, or a ``scheduler`` with
+    ``region``, ``batch_size`` or ``tiff_float``.
     ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
     `predict_to_file`."""
+    _check_prediction(segments, out, out_dir, region, scheduler, options)
+    jobs, skipped = _plan_predictions(segments, model, out, out_dir, fmt, overwrite, options)
+    summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
+    if scheduler is not None:
+        summary.update(_predict_on_cluster(jobs, model, scheduler, progress, options))
+        return summary
+    options.update(region=region, progress=progress, overwrite=overwrite)
+    for job in jobs:  # one after another, in this process
+        run = predict_to_file(job.segment, model, job.out, **options)
+        summary["device"] = run["device"]
+        if out is not None:  # one named file: the rectangle it holds
+            summary["region"] = run["region"]
+        summary["written"].append(run["out"])
+    return summary
+
+
+def _check_prediction(segments, out, out_dir, region, scheduler, options) -> None:
+    """ValueError for what `predict_segments` cannot do as asked."""
+    if (out is None) == (out_dir is None):
+        raise ValueError("give --out (one segment's file) or --out-dir, not both or neither")
+    if out is not None and len(segments) != 1:
+        raise ValueError(f"--out takes one segment, not {len(segments)}; use --out-dir")
+    if region is not None and out is None:
+        # under --out-dir it would take the whole segment's name, and later runs skip it
+        raise ValueError("--region takes one segment and --out")
+    if scheduler is not None and (
+        region is not None or options.get("batch_size") or options.get("tiff_float")
+    ):
+        raise ValueError("--region, --batch-size and --tiff-float run without --scheduler")
+
+
+def _plan_predictions(segments, model, out, out_dir, fmt: str, overwrite: bool, options):
+    """The jobs to run and the ones skipped (their output is complete), every segment opened
+    and checked first: the tenth must not fail after nine."""
     from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment, prediction_output
@@ -227,45 +263,29 @@ def predict_segments(
     from inkloop.predict.batch import Job, plan_jobs
 
     if out is not None:  # one named file
-        segment = segments[0]  # a URL stays one: Path() would fold its "//"
+        (segment,) = segments  # a URL stays one: Path() would fold its "//"
         # absolute: workers started in another folder would write a relative path there (not
         # resolved: an --out that is a link is replaced, as without --scheduler, not its target)
         out = prediction_output(out).absolute()
         check_out(out, [open_segment(segment)], {"--model": model}, overwrite=overwrite)
-        jobs, skipped = [Job(segment if is_url(segment) else Path(segment), out)], []
-    else:
-        # the tenth segment must not fail after nine: each is checked against the model first
-        z_start = options.get("z_start")
-        fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
-        jobs, skipped = plan_jobs(
-            segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
-        )
-    summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
-    if scheduler is None:
-        for job in jobs:
-            run = predict_to_file(
-                job.segment,
-                model,
-                job.out,
-                region=region,
-                progress=progress,
-                overwrite=overwrite,
-                **options,
-            )
-            summary["device"] = run["device"]
-            if out is not None:
-                summary["region"] = run["region"]
-            summary["written"].append(run["out"])
-        return summary
+        return [Job(segment if is_url(segment) else Path(segment), out)], []
+    z_start = options.get("z_start")
+    fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
+    return plan_jobs(
+        segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
+    )
+
+
+def _predict_on_cluster(jobs, model, scheduler: str, progress: bool, options) -> dict:
+    """Run ``jobs`` all at once on the dask.distributed ``scheduler``: the paths written, in
+    the order they finished, and the dashboard's address."""
     from inkloop.predict.batch import cluster_client, dashboard_address, predict_jobs
 
-    if region is not None or options.get("batch_size") or options.get("tiff_float"):
-        raise ValueError("--region, --batch-size and --tiff-float run without --scheduler")
     device = options.get("device", "auto")
     with cluster_client(scheduler, device=device) as client:
-        summary["dashboard"] = dashboard_address(client)
-        if summary["dashboard"] and progress:
-            print(f"dask dashboard: {summary['dashboard']}", file=sys.stderr)
+        dashboard = dashboard_address(client)
+        if dashboard and progress:
+            print(f"dask dashboard: {dashboard}", file=sys.stderr)
         written = predict_jobs(
             model,
             jobs,
@@ -275,5 +295,4 @@ def predict_segments(
             z_start=options.get("z_start"),
             progress=progress,
         )
-    summary["written"] = [str(p) for p in written]
-    return summary
+    return {"dashboard": dashboard, "written": [str(p) for p in written]}
