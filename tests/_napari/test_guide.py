@@ -236,3 +236,40 @@ def test_a_hidden_prediction_is_accepted_neither_by_brush_nor_by_rectangle(
     drag(viewer, [(34, 34), (60, 60)], qtbot)
     assert (painter.canvas.codes[36:58, 36:58] > 1).all()
     assert len(messages(shown)) == 4
+
+
+def test_accept_in_rectangle_works_in_a_reopened_dock_and_not_after_it_closed(
+    make_napari_viewer, monkeypatch, segment_folder
+):
+    """The rectangle layer outlives the dock that made it: a rectangle drawn with the dock
+    closed does nothing (no error), and the reopened dock's panel accepts into the labels."""
+    from inkloop._napari._guide_panel import ACCEPT_LAYER
+    from inkloop._napari._widget import InkLoopWidget
+
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer()
+
+    def dock_showing_a_prediction():
+        dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+        if widget.loop is None:
+            widget.open_segment(str(segment_folder))
+        height, width = widget.loop.labels.segment.shape[1:]
+        widget.loop.prediction_layer()
+        widget.loop.overlay.show((0, 0, height, width), np.full((height, width), 0.95, "f4"))
+        widget.labels.painter.canvas.codes[...] = 0  # nothing labelled: all open to accept
+        widget.guide_panel.accept_button.click()
+        return dock, widget
+
+    dock, first = dock_showing_a_prediction()
+    viewer.window.remove_dock_widget(dock)  # the dock's X
+    rectangles = viewer.layers[ACCEPT_LAYER]
+    rectangles.add_rectangles(np.array([[4, 4], [30, 30]]))  # raises nothing
+    assert first.guide_panel.loop is None
+
+    _, second = dock_showing_a_prediction()  # Plugins > Ink Loop
+    assert viewer.layers[ACCEPT_LAYER] is rectangles
+    codes = second.labels.painter.canvas.codes
+    rectangles.add_rectangles(np.array([[4, 4], [30, 30]]))
+    assert (codes[5:29, 5:29] > 1).all()
+    assert not codes[31:].any()
+    assert len(rectangles.data) == 0

@@ -104,6 +104,7 @@ class GuidePanel(QGroupBox):
             self.loop.labels.loading_changed.disconnect(self._show_loading)
             self.loop.labels.layer.bind_key(NEXT_KEY_CODE, None)  # G there visits nothing now
             self._end_round()
+            self._let_go_of_accept_layer()
             self.next_region.close()
             self.rounds.close()
         self.loop = loop
@@ -201,15 +202,25 @@ class GuidePanel(QGroupBox):
             return
         viewer = self.loop.viewer
         if ACCEPT_LAYER not in viewer.layers:
-            layer = viewer.add_shapes(
+            viewer.add_shapes(
                 name=ACCEPT_LAYER, edge_color="lime", face_color="transparent", edge_width=3
             )
-            layer.events.data.connect(self._accept_rectangle)
         layer = viewer.layers[ACCEPT_LAYER]
+        # the layer outlives a closed dock, whose panel let go of it: this panel takes it
+        # over (connected once however often the button is clicked)
+        layer.events.data.disconnect(self._accept_rectangle)
+        layer.events.data.connect(self._accept_rectangle)
         viewer.layers.selection.active = layer
         layer.mode = "add_rectangle"
 
+    def _let_go_of_accept_layer(self) -> None:
+        layers = self.loop.viewer.layers
+        if ACCEPT_LAYER in layers:
+            layers[ACCEPT_LAYER].events.data.disconnect(self._accept_rectangle)
+
     def _accept_rectangle(self, event=None) -> None:
+        if self.loop is None:  # a rectangle drawn after this panel let go of its loop
+            return
         layer = self.loop.viewer.layers[ACCEPT_LAYER]
         if not len(layer.data) or getattr(event, "action", "added") != "added":
             return
