@@ -60,3 +60,34 @@ def test_a_process_never_takes_its_own_folders_for_orphans(tmp_path, monkeypatch
     assert (first.folder / "ink.npy").is_file()
     first.remove()
     second.remove()
+
+
+def test_a_failed_write_leaves_no_folder_and_no_open_lock(tmp_path, monkeypatch):
+    """A full disk: the error is raised, and each try leaves nothing behind to fill it more."""
+    import errno
+
+    from inkloop.engine import _labelfiles
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    owners, own = [], _labelfiles._own
+
+    def owned(folder):
+        owners.append(own(folder))
+        return owners[-1]
+
+    def full_after_the_ink(path, array, *args, **kwargs):
+        if Path(path).name != "ink.npy":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        save(path, array, *args, **kwargs)
+
+    save, ours = np.save, set(_labelfiles._OURS)
+    monkeypatch.setattr(_labelfiles, "_own", owned)
+    monkeypatch.setattr(np, "save", full_after_the_ink)
+    for _ in range(2):  # the dock tries again on the next click
+        with pytest.raises(OSError, match="No space left") as raised:
+            _labels()
+        assert raised.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+    assert ours == _labelfiles._OURS
+    assert len(owners) == 2
+    assert all(owner is None or owner.closed for owner in owners)

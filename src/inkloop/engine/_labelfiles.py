@@ -37,11 +37,16 @@ class LabelFiles:
         _remove_orphans()
         self.folder = Path(tempfile.mkdtemp(prefix=PREFIX))
         _OURS.add(self.folder)
-        self._owner = _own(self.folder)
-        np.save(self.folder / "ink.npy", np.asarray(ink, np.uint8))
-        np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
-        np.save(self.folder / "applied.npy", np.zeros(1, np.int64))
-        self.applied = np.load(self.folder / "applied.npy", mmap_mode="r+")
+        self._owner = None
+        try:
+            self._owner = _own(self.folder)
+            np.save(self.folder / "ink.npy", np.asarray(ink, np.uint8))
+            np.save(self.folder / "supervised.npy", np.asarray(supervised, bool))
+            np.save(self.folder / "applied.npy", np.zeros(1, np.int64))
+            self.applied = np.load(self.folder / "applied.npy", mmap_mode="r+")
+        except BaseException:  # a full disk, say: no part-written folder left on it
+            self._discard_folder()
+            raise
         self._sent: list[UpdateLabels] = []  # maybe not applied yet
         self._count = 0
         self._lock = threading.Lock()
@@ -73,10 +78,13 @@ class LabelFiles:
             if not hasattr(self, "applied"):
                 return
             del self.applied  # unmap before deleting
-            shutil.rmtree(self.folder, ignore_errors=True)
-            _OURS.discard(self.folder)
-            if self._owner is not None:  # only now: until then no other process may take it
-                self._owner.close()
+            self._discard_folder()
+
+    def _discard_folder(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        _OURS.discard(self.folder)
+        if self._owner is not None:  # only now: until then no other process may take it
+            self._owner.close()
 
 
 def _own(folder: Path):
