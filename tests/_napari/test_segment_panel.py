@@ -53,15 +53,43 @@ def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget)
     assert panel.segment_label.text() == NO_SEGMENT
 
 
+def _open_choices(panel) -> dict:
+    """Open segment…'s menu entries by their text."""
+    return {action.text(): action for action in panel.open_button.menu().actions()}
+
+
 def test_open_segment_asks_for_a_folder_and_hands_it_on(qtbot, monkeypatch, tmp_path):
     opened = []
     panel = SegmentPanel(opened.append)
     qtbot.addWidget(panel)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
 
-    panel.open_button.click()
+    _open_choices(panel)["Segment folder or zarr…"].trigger()
 
     assert opened == [str(tmp_path)]
+
+
+def test_open_segment_opens_a_tiff_stack_in_the_dock(
+    make_napari_viewer, monkeypatch, tmp_path, synthetic
+):
+    """napari's own reader takes a dropped .tif: Open segment… is the way to a stack."""
+    import tifffile
+
+    path, asked = tmp_path / "scroll.tif", []
+    tifffile.imwrite(path, synthetic.volume)
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda *a, **k: asked.append(a) or (str(path), "")
+    )
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    assert widget.segment_panel.segment_label.text() == NO_SEGMENT
+    assert "Open segment… for TIFF stacks" in NO_SEGMENT  # not "drop a TIFF stack"
+
+    _open_choices(widget.segment_panel)["Multi-page TIFF stack…"].trigger()
+
+    assert "*.tif *.tiff" in asked[0][-1]  # the dialog offers .tif files
+    assert [layer.name for layer in viewer.layers] == ["scroll", "ink labels"]
+    assert widget.labels.segment.name == "scroll"
 
 
 def test_changed_controls_change_the_composition(mounted):

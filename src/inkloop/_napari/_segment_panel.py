@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMenu,
     QSpinBox,
     QWidget,
 )
@@ -28,7 +29,7 @@ from inkloop.engine import Composed, ModelBuilt
 from inkloop.io import shown_location
 from inkloop.settings import EngineSettings
 
-NO_SEGMENT = "No segment open: drop a segment folder, TIFF stack or zarr."
+NO_SEGMENT = "No segment open: drop a segment folder or zarr, or use Open segment… for TIFF stacks."
 TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
 FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
 MOVE_MODEL = "Where the loaded model's window starts on this stack (its layers stay its own)"
@@ -44,7 +45,7 @@ MODE_TIPS = {
 class SegmentPanel(QGroupBox):
     """The open segment and which of its layers the model reads (see `apply`).
 
-    ``open_segment(path)`` opens a segment folder in the viewer.
+    ``open_segment(path)`` opens a segment (folder, zarr or TIFF stack) in the viewer.
     """
 
     composition_changed = Signal()  # the user chose other layers or channels
@@ -59,7 +60,10 @@ class SegmentPanel(QGroupBox):
         self.model_z_start: int | None = None  # where the user moved its window; None: as trained
         self._built: ModelBuilt | None = None  # what the engine said of the loaded model
         self._request: int | None = None  # the input preview awaited
-        self.open_button = button("Open segment…", "open_segment_button", "A segment folder")
+        self.open_button = button("Open segment…", "open_segment_button", "A folder, zarr or TIFF")
+        # a menu: no one dialog picks a folder or a file; and napari leaves a dropped *.tif to
+        # its own reader (see napari.yaml), so a TIFF stack opens from here
+        self.open_button.setMenu(QMenu(self.open_button))
         self.open_url_button = button(
             "Open URL…",
             "open_url_button",
@@ -164,7 +168,9 @@ class SegmentPanel(QGroupBox):
         form.addRow(self.preview)
 
     def _connect(self) -> None:
-        self.open_button.clicked.connect(self._choose_segment)
+        opens = self.open_button.menu()
+        opens.addAction("Segment folder or zarr…").triggered.connect(self._choose_folder)
+        opens.addAction("Multi-page TIFF stack…").triggered.connect(self._choose_tiff)
         self.open_url_button.clicked.connect(self._ask_url)
         self.mode.currentTextChanged.connect(lambda mode: self._change(mode=mode))
         self.z_start.valueChanged.connect(self._move_start)
@@ -188,8 +194,13 @@ class SegmentPanel(QGroupBox):
             self.scale,
         )
 
-    def _choose_segment(self) -> None:
+    def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open segment folder")
+        if path:
+            self.open_segment(path)
+
+    def _choose_tiff(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a TIFF stack", "", "TIFF (*.tif *.tiff)")
         if path:
             self.open_segment(path)
 
