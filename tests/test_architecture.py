@@ -102,6 +102,11 @@ def test_importing_the_layers_below_the_engine_loads_neither_it_nor_the_terminal
     assert not _above_them(loaded)
 
 
+@pytest.mark.parametrize("leaf", ["_command.py", "_errors.py"])
+def test_the_leaves_every_layer_asks_import_nothing_of_inkloop(leaf):
+    assert not {m for m in _imported_modules(SOURCE / leaf) if m.split(".")[0] == "inkloop"}
+
+
 NAPARI_FILES = sorted((SOURCE / "_napari").rglob("*.py"))
 TORCH_PACKAGES = {"torch", "torchvision", "segmentation_models_pytorch", "timm"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from inkloop import __version__
@@ -15,6 +16,7 @@ from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict
 from inkloop._cli_train import add_train
 from inkloop._command import as_command
+from inkloop._errors import users_error
 from inkloop._notify import said_as
 from inkloop.synthetic import INK_CONTRAST
 
@@ -31,12 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader left early (`| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs do
         return 1
-    except (OSError, ValueError, RuntimeError, MemoryError) as error:  # bad input, failed run
-        print(f"inkloop {args.command}: error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:  # before training began (a run in progress saves and returns)
         print(f"inkloop {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if users_error(error, command=True):  # bad input, a failed run: one line
+            print(f"inkloop {args.command}: error: {error}", file=sys.stderr)
+        else:  # a bug: its traceback, for the report
+            traceback.print_exc()
+            said = f"inkloop {args.command}: a bug in inkloop: please report it, traceback and all"
+            print(said, file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,7 +4,6 @@ preview, validation, whole-segment predictions and composed model input."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import queue
 import time
@@ -12,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from inkloop.checkpoint import CheckpointError
+from inkloop._errors import users_error
 from inkloop.engine._commands import (
     Cancel,
     CheckOrder,
@@ -28,14 +27,10 @@ from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
 from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
-from inkloop.io import SegmentError
-from inkloop.model import ModelSettingsError, all_cores
+from inkloop.model import all_cores
 from inkloop.predict import check_region
-from inkloop.train import LabelError
 
 log = logging.getLogger(__name__)
-# a disk full, over quota, read-only or not the user's to write: theirs to fix, not a bug
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
 
 class Predictions:
@@ -258,19 +253,10 @@ def error_message(error: Exception) -> str:
 
 
 def log_failure(what: str, error: Exception) -> None:
-    """Log that ``what`` failed: an error of the user's labels, settings, files or disk in
-    one line at INFO (its Failed event is the message they see; a terminal would show it
-    twice), the traceback of anything else as an ERROR."""
-    users = (
-        LabelError,
-        SegmentError,
-        CheckpointError,
-        ModelSettingsError,
-        RequestError,
-        FileNotFoundError,
-    )
-    disk = isinstance(error, OSError) and error.errno in DISK_ERRORS
-    if isinstance(error, users) or disk:
+    """Log that ``what`` failed: the user's error (`inkloop._errors.users_error`: their
+    labels, settings, files or disk) in one line at INFO (its Failed event is the message they
+    see; a terminal would show it twice), the traceback of anything else as an ERROR."""
+    if users_error(error):
         log.info("%s failed: %s", what, error_message(error))
     else:
         log.error("%s failed", what, exc_info=error)
