@@ -9,7 +9,7 @@ from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog
 
-from inkloop._napari._model_panel import FRESH_MODEL, IN_USE_IDLE, ModelPanel
+from inkloop._napari._model_panel import FRESH_MODEL, IN_USE_IDLE, LOADED, ModelPanel
 from inkloop.engine import RunStarted, State, StateChanged, StepDone
 from inkloop.settings import (
     DECODER_WIDTHS,
@@ -108,7 +108,9 @@ def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
 
     assert signal.args == [checkpoint]
     assert panel.apply(EngineSettings()).init == checkpoint
-    assert "earlier.pt" in panel.checkpoint_label.text()
+    assert panel.checkpoint_label.text() == LOADED
+    assert panel.checkpoint_file.whole == "earlier.pt"
+    assert panel.checkpoint_file.toolTip() == str(checkpoint)
     assert not panel.body.encoder.isEnabled()
     assert not panel.body.output_stride.isEnabled()
     assert not panel.body.depth.isEnabled()
@@ -179,15 +181,17 @@ def test_after_training_the_next_run_continues_from_it_and_the_panel_says_so(
     checkpoint = tmp_path / "earlier.pt"
     checkpoint.write_bytes(b"weights")
     assert panel.load_model(checkpoint)
-    assert panel.checkpoint_label.text() == "Continues from earlier.pt"
+    assert (panel.checkpoint_label.text(), panel.checkpoint_file.whole) == (LOADED, "earlier.pt")
     loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.STOPPED))
-    assert panel.checkpoint_label.text() == "Continues from earlier.pt"  # no step yet
+    assert panel.checkpoint_label.text() == LOADED  # no step yet
     loop.event_received.emit(loop.generation, StepDone(45, 0.5, 1e-3, 30.0, 8, 0, None))
     loop.event_received.emit(loop.generation, StateChanged(State.PAUSED, State.TRAINING))
     # on from the loaded model's training
     assert panel.checkpoint_label.text() == "Continues from this session's training (step 45)"
+    assert not panel.checkpoint_file.isVisibleTo(panel)
     panel.set_loop(None)  # another segment: its own start
-    assert panel.checkpoint_label.text() == "Continues from earlier.pt"
+    assert (panel.checkpoint_label.text(), panel.checkpoint_file.whole) == (LOADED, "earlier.pt")
+    assert panel.checkpoint_file.isVisibleTo(panel)
 
 
 @pytest.mark.slow
@@ -220,3 +224,21 @@ def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_
     assert (y1 - y0, x1 - x0) == loop.labels.segment.shape[1:]  # the whole view, not a corner
     assert not loop.state.running
     assert not any("Ink Loop" in message for message in messages(shown))  # no Failed
+
+
+def test_a_long_model_file_name_does_not_widen_the_dock(panel, tmp_path):
+    """The name is elided on a line of its own, the whole path its tooltip: the panel, and
+    so the dock, is no wider for it."""
+    from qtpy.QtWidgets import QApplication
+
+    panel.show()  # a hidden panel's layout does not follow its text
+    widths = []
+    for name in ("m.pt", "20231005123335_2-4_top_inkloop_model_of_a_long_afternoon.pt"):
+        checkpoint = tmp_path / name
+        checkpoint.write_bytes(b"weights")
+        assert panel.load_model(checkpoint)
+        QApplication.processEvents()  # the layout requests it posted
+        widths.append(panel.minimumSizeHint().width())
+    assert widths[1] == widths[0]
+    assert panel.checkpoint_file.whole == checkpoint.name
+    assert panel.checkpoint_file.toolTip() == str(checkpoint)

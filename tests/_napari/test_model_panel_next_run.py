@@ -107,4 +107,5 @@ def test_a_model_chosen_while_training_runs_stays_what_the_next_run_starts_from(
     ):
         loop.event_received.emit(loop.generation, event)  # the run goes on with its engine
 
-    assert panel.checkpoint_label.text() == "Continues from earlier.pt"
+    assert panel.checkpoint_label.text() == "Continues from the loaded model"
+    assert panel.checkpoint_file.whole == "earlier.pt"

@@ -220,7 +220,7 @@ def test_a_segment_trained_before_continues_from_its_own_model(
 
     assert widget.model_panel.init == own
     assert widget.run_settings().init == own  # Finetune and Predict whole segment take it
-    assert widget.model_panel.checkpoint_label.text() == f"Continues from {own.name}"
+    assert widget.model_panel.checkpoint_file.whole == own.name  # "Continues from" it
     assert [record.message for record in notification_manager.records[shown:]] == [
         f"Ink Loop: {own.parent.name} continues from the model trained on it before ({own}); "
         "Model → Clear starts a fresh one"

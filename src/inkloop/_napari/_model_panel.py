@@ -11,7 +11,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from inkloop._napari._collapsible import fold_button, unfold
-from inkloop._napari._controls import StatusLabel, button
+from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
 from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
 from inkloop.io import check_writable
@@ -20,6 +20,7 @@ from inkloop.settings import EngineSettings
 MODEL_FILES = "inkloop model (*.pt)"
 FRESH = "A fresh model"
 FRESH_MODEL = f"{FRESH} (see Advanced)"
+LOADED = "Continues from the loaded model"  # named on the line below
 IN_USE_IDLE = "In use: shown when training starts"
 ADVANCED_TIP = (
     "Encoder, depth, output stride, patch and batch size, learning rate, augmentation and "
@@ -54,8 +55,14 @@ class ModelPanel(QGroupBox):
         self.load_button = button(
             "Load model…", "load_model_button", "Continue from a saved model in the next run"
         )
-        # beside Clear, this session's training takes three lines: kept, nothing jumps
-        self.checkpoint_label = StatusLabel("checkpoint_label", lines=3)
+        # beside Clear, what the next run starts from takes two lines, and the file it
+        # continues from one more, elided: kept, nothing jumps, a long name does not widen
+        self.checkpoint_label = StatusLabel("checkpoint_label", lines=2)
+        self.checkpoint_file = ElidedLine()
+        self.checkpoint_file.setObjectName("checkpoint_file")
+        policy = self.checkpoint_file.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.checkpoint_file.setSizePolicy(policy)
         self.clear_button = button(
             "Clear", "clear_model_button", "Back to a fresh model: the next run starts anew"
         )
@@ -120,12 +127,18 @@ class ModelPanel(QGroupBox):
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
-        for widgets in ((self.save_button, self.load_button),
-                        (self.checkpoint_label, self.clear_button)):  # fmt: skip
-            row = QHBoxLayout()
-            for widget in widgets:
-                row.addWidget(widget)
-            layout.addLayout(row)
+        files = QHBoxLayout()
+        files.addWidget(self.save_button)
+        files.addWidget(self.load_button)
+        start = QVBoxLayout()  # what the next run starts from, and the file, beside Clear
+        start.setSpacing(0)
+        start.addWidget(self.checkpoint_label)
+        start.addWidget(self.checkpoint_file)
+        starts = QHBoxLayout()
+        starts.addLayout(start)
+        starts.addWidget(self.clear_button)
+        layout.addLayout(files)
+        layout.addLayout(starts)
         layout.addWidget(self.in_use_label)
         layout.addWidget(self.advanced)
         layout.addWidget(self.body)
@@ -162,16 +175,20 @@ class ModelPanel(QGroupBox):
         """Say what the next run starts from, as the dock's choices stand now: this session's
         training where it fits them, else the loaded model, else a fresh one."""
         label, path, step = self.checkpoint_label, self.init, self._trained_step
-        start = f"Continues from {path.name}" if path else FRESH
+        start, named = (LOADED, path) if path else (FRESH, None)
         if step is None or self.loop.trained.starting_over:  # what was trained was let go
             label.setText(start if path else FRESH_MODEL)
             label.setToolTip(str(path or ""))
         elif self.loop.trained.carries_over(self.loop.next_settings(), self.loop.settings):
             label.setText(TRAINED.format(step=step))
             label.setToolTip(TRAINED_TIP)
+            named = None
         else:
             label.setText(LEFT_BEHIND.format(start=start, step=step))
             label.setToolTip(LEFT_BEHIND_TIP)
+        self.checkpoint_file.set_whole(named.name if named else "")
+        self.checkpoint_file.setToolTip(str(named or ""))
+        self.checkpoint_file.setVisible(named is not None)
 
     def _choose_save(self) -> None:
         start = str(self.loop.settings.autosave or "")
