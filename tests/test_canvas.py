@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inkloop.brush import Brush
+from inkloop.brush import NO_INK, Brush
 from inkloop.canvas import TILE, LabelCanvas
 
 TILE_BYTES = TILE * TILE * 2
@@ -115,3 +115,15 @@ def test_undo_and_redo_wait_while_a_stroke_is_open():
     np.testing.assert_array_equal(canvas.codes, first)
     assert canvas.undo() is not None
     assert not canvas.codes.any()
+
+
+def test_an_ink_strokes_faintest_rim_is_left_unlabelled_not_made_no_ink():
+    canvas = _canvas()
+    brush = Brush()  # the dock's default: radius 20, hardness 0.5, a rim fading to 0
+    canvas.stamp(128, 128, brush)
+    faint = (brush.stamp_values() > 0) & (np.round(brush.stamp_values() * 255) == 0)
+    assert faint.any()  # the rim the stamp touches at a strength that rounds to 0
+    assert not (canvas.codes == NO_INK).any()  # no explicit "no ink" from an ink stroke
+    size = faint.shape[0] // 2
+    stamped = canvas.supervised[128 - size : 129 + size, 128 - size : 129 + size]
+    assert not stamped[faint].any()  # left unlabelled

@@ -148,13 +148,15 @@ class LabelCanvas:
             return None
         values = values[y0 - cy + size : y1 - cy + size, x0 - cx + size : x1 - cx + size]
         touched = values > 0
+        if brush.mode == "ink":  # a rim whose level rounds to 0 is not "no ink" (code 1)
+            level = np.round(values * 255).astype(np.uint16) + 1
+            touched = level > NO_INK
         lone = self._stroke is None  # a stamp outside begin/end_stroke is a stroke of its own
         if lone:
             self.begin_stroke()
         self._remember((y0, x0, y1, x1))
         codes = self.codes[y0:y1, x0:x1]
         if brush.mode == "ink":  # max-combine: 1 + strength, so ink also marks supervision
-            level = np.round(values * 255).astype(np.uint16) + 1
             np.maximum(codes, level, out=codes, where=touched)
         elif brush.mode == "accept":
             self._accept(codes, accepted[y0:y1, x0:x1], touched)

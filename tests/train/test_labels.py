@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from inkloop.train import LabelError, LabelStore
+from inkloop.train._labels import NO_NO_INK
 
 
 def _store(validation=None) -> LabelStore:
@@ -80,12 +81,34 @@ def test_cut_pads_outside_the_image_with_unlabelled_pixels():
     [
         (0, False, "no labelled pixels yet"),
         (0, True, "hold no ink yet"),
-        (255, True, "every labelled pixel is ink"),
+        (255, True, "hold no 'no ink' yet"),
     ],
 )
 def test_untrainable_labels_say_what_to_do(ink_value, supervise, message):
     store = LabelStore(np.full((64, 64), ink_value, np.uint8), np.full((64, 64), supervise))
     with pytest.raises(LabelError, match=message):
+        store.check_trainable()
+
+
+def test_ink_strokes_with_soft_edges_but_no_no_ink_are_refused_until_no_ink_is_painted():
+    ink = np.zeros((64, 64), np.uint8)
+    ink[:, :20], ink[:, 20:40] = 255, 60  # full ink, then its soft edge, labelled ...
+    supervised = np.zeros((64, 64), bool)
+    supervised[:, :40] = True  # ... and nothing at strength 0
+    store = LabelStore(ink, supervised)
+    with pytest.raises(LabelError) as refused:
+        store.check_trainable()
+    assert str(refused.value) == NO_NO_INK
+    assert "paint some 'no ink'" in NO_NO_INK
+    store.update(np.zeros((64, 4), np.uint8), np.ones((64, 4), bool), (0, 60, 64, 64))
+    store.check_trainable()  # "no ink" painted: it trains
+
+
+def test_no_ink_only_in_the_validation_region_says_so():
+    ink = np.full((64, 64), 255, np.uint8)
+    ink[:, 48:] = 0
+    store = LabelStore(ink, np.ones((64, 64), bool), validation=(0, 40, 64, 64))
+    with pytest.raises(LabelError, match=r"^all the labelled 'no ink' is in the validation region"):
         store.check_trainable()
 
 

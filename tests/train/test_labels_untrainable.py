@@ -11,6 +11,7 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import labels_from_prediction, load_labels, open_segment, write_png
 from inkloop.train import LabelError, LabelStore
+from inkloop.train._labels import NO_NO_INK
 from tests._helpers import FAST
 
 
@@ -108,4 +109,22 @@ def test_inkloop_train_says_the_ink_lies_outside_the_mask(segment_folder, tmp_pa
         "another segment's\\?\n",
         error,
     )
+    assert not out.exists()
+
+
+def test_inkloop_train_refuses_soft_ink_strokes_without_no_ink(segment_folder, tmp_path, capsys):
+    shape = np.asarray(open_segment(segment_folder).ink_labels).shape
+    ink = np.zeros(shape, np.uint8)
+    ink[10:20, 10:60], ink[20:24, 10:60] = 255, 60  # a stroke and its soft edge, no "no ink"
+    write_png(tmp_path / "ink.png", ink)
+    write_png(tmp_path / "labelled.png", np.where(ink > 0, 255, 0).astype(np.uint8))
+    out = tmp_path / "model.pt"
+    labels = [
+        "--labels",
+        str(tmp_path / "ink.png"),
+        "--supervision",
+        str(tmp_path / "labelled.png"),
+    ]
+    assert main(["train", str(segment_folder), *labels, "--out", str(out), *FAST]) == 1
+    assert capsys.readouterr().err == f"inkloop train: error: {NO_NO_INK}\n"
     assert not out.exists()

@@ -21,6 +21,16 @@ class LabelError(ValueError):
     """The labels cannot train a model yet (none, or only one class)."""
 
 
+_CLASSES = ("ink", "'no ink'")  # as class_masks gives them
+_HELD_OUT = "in the validation region, which training leaves out"
+# what labels of ink and no "no ink" are told, in the dock and from `inkloop train` alike
+NO_NO_INK = (
+    "the labels hold no 'no ink' yet: paint some 'no ink' on papyrus without ink (the soft "
+    "edges of ink strokes do not count), or give a supervision mask that covers more than "
+    "the ink"
+)
+
+
 class LabelStore:
     """Ink labels (uint8 H x W, 255 = ink) and supervision (bool H x W) with sampling counts.
 
@@ -50,9 +60,10 @@ class LabelStore:
             self.validation = check_box(validation, self.shape, "validation region", "segment")
             y0, x0, y1, x1 = self.validation
             self.trainable[y0:y1, x0:x1] = False
-        grid = (-(-self.shape[0] // CELL), -(-self.shape[1] // CELL))
+        grid = cell_grid(self.shape)
         self._cells_supervised = np.zeros(grid, np.int64)
         self._cells_ink = np.zeros(grid, np.int64)
+        self._cells_no_ink = np.zeros(grid, np.int64)
         self._version = np.zeros(1, np.int64)
         self._lock = threading.Lock()
         self._shared: SharedArrays | None = None
@@ -135,8 +146,8 @@ class LabelStore:
         """Raise LabelError with what to do if there is nothing to learn from yet."""
         with self._locked():
             supervised = int(self._cells_supervised.sum())
-            ink = int(self._cells_ink.sum())
-            problem = None if 0 < ink < supervised else self._untrainable(supervised, ink)
+            ink, no_ink = int(self._cells_ink.sum()), int(self._cells_no_ink.sum())
+            problem = None if ink and no_ink else self._untrainable(supervised, ink)
         if problem:
             raise LabelError(problem)
 
@@ -144,16 +155,9 @@ class LabelStore:
         """Why labels of ``supervised`` trainable pixels, ``ink`` of them ink, cannot train:
         ink the supervision leaves out (a mask inverted or another segment's) is told apart
         from labels the user has not painted yet."""
-        if supervised == 0 and self.validation is not None and self.supervised.any():
-            return (
-                "every labelled pixel is in the validation region, which training leaves out: "
-                "label some papyrus outside it"
-            )
-        if ink == supervised and ink:
-            return (
-                "every labelled pixel is ink: label some 'no ink' papyrus too "
-                "(or give a supervision mask that covers more than the ink)"
-            )
+        held_out = self._held_out(supervised, ink)
+        if held_out or ink:  # ink, and no "no ink": the soft rims of ink strokes are not that
+            return held_out or NO_NO_INK
         outside = int(np.count_nonzero((self.ink >= INK_LEVEL) & ~self.supervised))
         labels = self.sources.get("labels_file", "the labels")
         mask = self.sources.get("supervision_file", "the supervision mask")
@@ -170,11 +174,6 @@ class LabelStore:
                 f"all {outside:,} ink pixels of {labels} lie outside the {supervised:,} pixels "
                 f"{mask} covers: is it inverted, or another segment's?"
             )
-        if self._validation_ink():
-            return (
-                "all the labelled ink is in the validation region, which training leaves out: "
-                "paint some ink outside it"
-            )
         faint = int(np.count_nonzero((self.ink > 0) & self.trainable))
         if faint:
             return (
@@ -183,12 +182,20 @@ class LabelStore:
             )
         return "the labels hold no ink yet: paint ink where you see it"
 
-    def _validation_ink(self) -> bool:
-        """Whether the validation region holds labelled ink."""
-        if self.validation is None:
-            return False
+    def _held_out(self, supervised: int, ink: int) -> str | None:
+        """Why labels cannot train if it is that the validation region, which training leaves
+        out, holds all of them, or all of a class (ink, or "no ink" where there is ink)."""
+        if self.validation is None or not self.supervised.any():
+            return None
+        if supervised == 0:
+            return f"every labelled pixel is {_HELD_OUT}: label some papyrus outside it"
+        lacking = bool(ink)  # "no ink" to go with the ink, or else ink (class_masks' order)
         y0, x0, y1, x1 = self.validation
-        return bool(np.any((self.ink[y0:y1, x0:x1] >= INK_LEVEL) & self.supervised[y0:y1, x0:x1]))
+        there = class_masks(self.ink[y0:y1, x0:x1], self.supervised[y0:y1, x0:x1])[lacking]
+        name = _CLASSES[lacking]
+        if there.any():
+            return f"all the labelled {name} is {_HELD_OUT}: paint some {name} outside it"
+        return None
 
     def ink_share(self) -> float:
         """Share of the trainable pixels labelled ink (0 with none labelled)."""
@@ -228,14 +235,12 @@ class LabelStore:
         }
 
     def _recount(self, bbox) -> None:
-        cy0, cx0 = bbox[0] // CELL, bbox[1] // CELL
-        cy1, cx1 = -(-bbox[2] // CELL), -(-bbox[3] // CELL)
-        rows = slice(cy0 * CELL, cy1 * CELL)
-        cols = slice(cx0 * CELL, cx1 * CELL)
-        trainable = self.trainable[rows, cols]
-        inked = trainable & (self.ink[rows, cols] >= INK_LEVEL)
-        self._cells_supervised[cy0:cy1, cx0:cx1] = _cell_sums(trainable)
-        self._cells_ink[cy0:cy1, cx0:cx1] = _cell_sums(inked)
+        cells, pixels = cell_span(bbox)
+        trainable = self.trainable[pixels]
+        inked, no_ink = class_masks(self.ink[pixels], trainable)
+        self._cells_supervised[cells] = cell_sums(trainable)
+        self._cells_ink[cells] = cell_sums(inked)
+        self._cells_no_ink[cells] = cell_sums(no_ink)
 
     def _draw(self, rng: np.random.Generator, count: int, ink_only: bool) -> list:
         """Cells weighted by their pixel counts, then a uniform pixel within each cell."""
@@ -250,19 +255,40 @@ class LabelStore:
             cols = slice(cx * CELL, (cx + 1) * CELL)
             window = self.trainable[rows, cols]
             if ink_only:
-                window = window & (self.ink[rows, cols] >= INK_LEVEL)
+                window = class_masks(self.ink[rows, cols], window)[0]
             candidates = np.flatnonzero(window)
             dy, dx = divmod(int(candidates[rng.integers(candidates.size)]), window.shape[1])
             centres.append((cy * CELL + dy, cx * CELL + dx))
         return centres
 
 
-_SHARED = ("ink", "supervised", "trainable", "_cells_supervised", "_cells_ink", "_version")
+_COUNTS = ("_cells_supervised", "_cells_ink", "_cells_no_ink")  # trainable pixels per cell
+_SHARED = ("ink", "supervised", "trainable", *_COUNTS, "_version")
 
 
-def _cell_sums(block: np.ndarray) -> np.ndarray:
+def class_masks(ink: np.ndarray, labelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``labelled`` pixels that teach ink (strength at or above INK_LEVEL) and those that
+    teach "no ink" (strength 0: painted so, or 0 in a label file). Training needs both; the
+    soft pixels between, such as the rim of a gradient brush's ink stroke, are neither."""
+    return labelled & (ink >= INK_LEVEL), labelled & (ink == 0)
+
+
+def cell_span(bbox) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """The CELL grid's cells that ``bbox`` = (y0, x0, y1, x1) touches, and their pixels."""
+    cy0, cx0 = bbox[0] // CELL, bbox[1] // CELL
+    cy1, cx1 = -(-bbox[2] // CELL), -(-bbox[3] // CELL)
+    cells = (slice(cy0, cy1), slice(cx0, cx1))
+    return cells, (slice(cy0 * CELL, cy1 * CELL), slice(cx0 * CELL, cx1 * CELL))
+
+
+def cell_grid(shape: tuple[int, int]) -> tuple[int, int]:
+    """How many CELL x CELL cells (rows, columns) cover an image of ``shape``."""
+    return -(-shape[0] // CELL), -(-shape[1] // CELL)
+
+
+def cell_sums(block: np.ndarray) -> np.ndarray:
     """Per-CELL counts of a boolean block (the last row/column of cells may be partial)."""
-    height, width = block.shape
-    padded = np.zeros((-(-height // CELL) * CELL, -(-width // CELL) * CELL), np.int32)
-    padded[:height, :width] = block
+    rows, cols = cell_grid(block.shape)
+    padded = np.zeros((rows * CELL, cols * CELL), np.int32)
+    padded[: block.shape[0], : block.shape[1]] = block
     return padded.reshape(padded.shape[0] // CELL, CELL, -1, CELL).sum(axis=(1, 3))
