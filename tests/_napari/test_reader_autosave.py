@@ -40,3 +40,18 @@ def test_a_newer_autosave_opens_without_decoding_the_saved_labels(segment_folder
         f"{segment.name}: restored autosaved labels {label_paths(segment, autosave=True)[0]}, "
         "newer than the saved labels"
     ]
+
+
+def test_labels_never_saved_are_said_to_be_restored_unsaved(unlabelled_folder):
+    segment = open_segment(unlabelled_folder)
+    painted = np.zeros(segment.shape[1:], np.uint8), np.zeros(segment.shape[1:], bool)
+    painted[0][10:20, 10:40], painted[1][5:25, 5:45] = 255, True
+    save_labels(segment, *painted, autosave=True)  # the dock's strokes, never saved
+    shown = len(notification_manager.records)
+
+    *_, (codes, _, _) = read_segment(str(unlabelled_folder))
+
+    np.testing.assert_array_equal(decode_labels(codes)[0], painted[0])
+    messages = [record.message for record in notification_manager.records[shown:]]
+    autosaved = label_paths(segment, autosave=True)[0]
+    assert messages == [f"{segment.name}: restored unsaved (autosaved) labels {autosaved}"]

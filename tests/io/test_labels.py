@@ -203,3 +203,25 @@ def test_labels_given_explicitly_are_not_blocked_by_a_bad_label_file_beside_the_
     np.testing.assert_array_equal(loaded_ink, ink)
     np.testing.assert_array_equal(loaded_supervised, supervised)
     assert sources["labels_file"] == str(given)
+
+
+def test_labels_only_autosaved_by_the_dock_are_named_with_how_to_train_on_them(tmp_path):
+    from inkloop.synthetic import write_segment
+
+    segment = open_segment(write_segment(tmp_path / "seg", 32, 48, 4, truth_as_labels=False))
+    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png$"):
+        load_labels(segment)
+    ink, supervised = _labels(segment.shape[1:])
+    autosaved = save_labels(segment, ink, supervised, autosave=True)  # never saved
+
+    with pytest.raises(ValueError, match="click Save labels") as error:
+        load_labels(segment)
+
+    assert str(error.value) == (
+        f"{segment.path}: the segment has no ink labels; the dock's unsaved labels are in "
+        f"{autosaved[0].name}: click Save labels in the dock, or pass --labels {autosaved[0]} "
+        f"--supervision {autosaved[1]}"
+    )
+    loaded_ink, loaded_supervised, _ = load_labels(segment, *autosaved)  # as it says
+    np.testing.assert_array_equal(loaded_ink, ink)
+    np.testing.assert_array_equal(loaded_supervised, supervised)

@@ -155,8 +155,10 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_fi
     if hint:
         show_warning(f"{segment.name}: {hint}")
     autosaved = label_paths(segment, autosave=True)[0]
-    if source.startswith("restored"):
+    if source.startswith("restored") and any(path.is_file() for path in label_paths(segment)):
         show_info(f"{segment.name}: {source}, newer than the saved labels")
+    elif source.startswith("restored"):  # never saved: Save labels writes them
+        show_info(f"{segment.name}: restored unsaved (autosaved) labels {labels_file}")
     elif autosaved.is_file() and labels_file:  # a Save removes it: its strokes are unsaved
         show_warning(
             f"{segment.name}: opened {labels_file}, newer than the autosaved copy "

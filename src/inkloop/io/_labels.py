@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -92,11 +93,7 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     elif segment.ink_labels is not None:
         ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
     else:
-        hint = stray_side_files_hint(segment)
-        raise ValueError(
-            f"{segment.path}: the segment has no ink labels; pass --labels INK.png"
-            + (f" ({hint})" if hint else "")
-        )
+        raise ValueError(_no_labels_message(segment))
     if supervision is not None:
         supervised = read_label_image(supervision, shape, ink=False)
     elif segment.supervision is not None and labels == segment.files.get("ink_labels"):
@@ -107,6 +104,23 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
         supervised = np.ones(shape, bool)
     sources = {"labels_file": str(labels), "supervision_file": str(supervision or ALL_PIXELS)}
     return ink, supervised, sources
+
+
+def _no_labels_message(segment) -> str:
+    """Why ``segment`` has no labels to train on and how to give some: the dock's unsaved
+    (autosaved) labels are named where they lie beside it, as the CLI reads only saved ones."""
+    message = f"{segment.path}: the segment has no ink labels; "
+    ink, supervision = label_paths(segment, autosave=True)
+    if ink.is_file():
+        given = f"--labels {shlex.quote(str(ink))}"
+        if supervision.is_file():
+            given += f" --supervision {shlex.quote(str(supervision))}"
+        message += f"the dock's unsaved labels are in {ink.name}: click Save labels in the "
+        message += f"dock, or pass {given}"
+    else:
+        message += "pass --labels INK.png"
+    hint = stray_side_files_hint(segment)
+    return message + (f" ({hint})" if hint else "")
 
 
 def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str, Path | None]:
