@@ -153,7 +153,7 @@ def test_without_distributed_the_message_says_which_extra(
     segments, model = two_segments
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     assert _predict(segments, model, tmp_path, "--scheduler", "local:1") == 1
-    assert "pip install 'napari-inkloop[cluster]'" in capsys.readouterr().err
+    assert "pip install '.[cluster]' in inkloop's clone" in capsys.readouterr().err
 
 
 def test_one_output_file_takes_one_segment(two_segments, tmp_path, capsys):

@@ -125,7 +125,7 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
     except ImportError as error:
         raise SegmentError(
             f"{without_login(url)}: reading segments over HTTP needs fsspec, aiohttp and zarr 3 "
-            "(Python 3.11+): pip install 'napari-inkloop[remote]'"
+            "(Python 3.11+): pip install '.[remote]' in inkloop's clone"
         ) from error
     # imported here, not at the top: both stores are zarr 3's, checked just above (Python
     # 3.10 gets zarr 2), and `import inkloop.io` loads no zarr

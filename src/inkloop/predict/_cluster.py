@@ -16,11 +16,11 @@ log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 MISSING = (
     "--scheduler needs dask.distributed, an optional dependency: "
-    "pip install 'napari-inkloop[cluster]'"
+    "pip install '.[cluster]' in inkloop's clone"
 )
 NO_TLS = (
     "--scheduler local:N needs cryptography, for TLS between its processes: "
-    "pip install 'napari-inkloop[cluster]'"
+    "pip install '.[cluster]' in inkloop's clone"
 )
 # the local clusters this process started, by scheduler address: a Client named by one's
 # address connects with its credentials
