@@ -150,7 +150,7 @@ def test_a_drawn_rectangle_becomes_the_runs_validation_region(loop_widget):
     shapes.add_rectangles(np.array([[20.4, 30.0], [90.0, 150.6]]))
 
     assert widget.run_settings().validation == (20, 30, 90, 151)
-    assert viewer.layers.selection.active is shapes
+    assert viewer.layers.selection.active is widget.labels.layer  # the brush paints again
 
 
 @pytest.mark.slow

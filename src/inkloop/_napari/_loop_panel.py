@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+from napari.utils.notifications import show_warning
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import StatusLabel, button
 from inkloop._napari._loss_plot import LossPlot, LossTrace
-from inkloop.brush import NO_INK
+from inkloop.brush import decode_labels
 from inkloop.engine import State, StateChanged, StepDone, Validated
+from inkloop.io import read_validation_region, save_validation_region
+from inkloop.train._labels import CELL, cell_grid, cell_span, cell_sums, class_masks
 
 VALIDATION_LAYER = "validation region"
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
@@ -17,6 +20,8 @@ READY_TEXT = "Click Finetune & preview to train on these labels; paint on while 
 NBSP = "\u00a0"  # between a name and its value: "loss" and its number never wrap apart
 # a run paused or over: the status says so before its last step
 PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
+# what the validation region's shapes layer says when a change is done (not under way)
+REGION_DONE = ("added", "changed", "removed")
 
 
 class LoopPanel(QGroupBox):
@@ -25,6 +30,9 @@ class LoopPanel(QGroupBox):
     def __init__(self, parent=None) -> None:
         super().__init__("Finetune && preview", parent)
         self.loop = None
+        self._classes: LabelClasses | None = None  # what the labels teach, for the idle text
+        self._region_layer = None  # the "validation region" layer this panel follows
+        self._region_note = ""  # the status's word on the validation region, while idle
         self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
         self.pause_button = button(
@@ -67,14 +75,35 @@ class LoopPanel(QGroupBox):
     def set_loop(self, loop) -> None:
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
-        self.loop = loop
+            self.loop.labels.painter.labels_changed.disconnect(self._labels_changed)
+            self._let_go_of_region_layer()
+        self.loop, self._classes, self._region_note = loop, None, ""
         if loop is not None:
             loop.changed.connect(self._show_event)
+            self._classes = LabelClasses(loop.labels.painter.canvas.codes)
+            loop.labels.painter.labels_changed.connect(self._labels_changed)
         self.plot.show_trace(loop.losses if loop else LossTrace())
-        idle = READY_TEXT if loop is not None and _trainable(loop) else START_TEXT
-        self.status.setText(idle)  # another segment's numbers must not stay
-        self._show_state(loop.state if loop else State.IDLE)  # this one's, if it trained
+        # the idle text, or this one's last step if it trained: never another segment's
+        self._show_state(loop.state if loop else State.IDLE)
         self.validation_button.setEnabled(loop is not None)
+
+    def restore_validation(self) -> None:
+        """Draw the validation region kept beside the segment's labels, so that its labels
+        stay out of training as before the segment was closed, and say so. A layer that
+        already shows one (a dock reopened on the viewer) keeps its own."""
+        segment = self.loop.labels.segment
+        try:
+            box = read_validation_region(segment)
+        except (OSError, ValueError) as error:
+            show_warning(f"Ink Loop: the validation region was not restored: {error}")
+            return
+        viewer = self.loop.viewer
+        if box is None or validation_region(viewer, segment.shape[1:]) is not None:
+            return
+        y0, x0, y1, x1 = box
+        self._take_region_layer([np.array([[y0, x0], [y1, x1]], float)])
+        viewer.layers.selection.active = self.loop.labels.layer  # the brush paints on
+        self._show_region(box, restored=True)
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
@@ -119,9 +148,13 @@ class LoopPanel(QGroupBox):
         self._show_status()
 
     def _show_status(self) -> None:
-        """The last step, after "Paused: ", "Stopped: "... while the run is not training."""
+        """The last step, after "Paused: ", "Stopped: "... while the run is not training;
+        before any step, what to do next and the validation region."""
         loop = self.loop
         if loop is None or loop.last_step is None:
+            ready = self._classes is not None and self._classes.both
+            idle = READY_TEXT if ready else START_TEXT
+            self.status.setText(f"{idle} {self._region_note}".strip())
             return
         prefix = f"{loop.state.value.capitalize()}: " if loop.state in PREFIXED else ""
         self.status.setText(prefix + _step_text(loop.last_step, loop.validations))
@@ -130,22 +163,78 @@ class LoopPanel(QGroupBox):
         self.threshold_value.setText(_threshold_text(percent))
         self.loop.overlay.set_threshold(percent / 100)
 
+    def _labels_changed(self, box) -> None:
+        self._classes.update(box)
+        self._show_status()
+
     def _mark_validation(self) -> None:
+        layer = self._take_region_layer()
+        self.loop.viewer.layers.selection.active = layer
+        layer.mode = "add_rectangle"
+
+    def _take_region_layer(self, rectangles=None):
+        """The "validation region" layer (added if there is none; given ``rectangles`` if
+        any), followed by this panel. It outlives a closed dock, whose panel let go of it:
+        this one takes it over (connected once however often the button is clicked)."""
         viewer = self.loop.viewer
         if VALIDATION_LAYER not in viewer.layers:
             viewer.add_shapes(
                 name=VALIDATION_LAYER, edge_color="cyan", face_color="transparent", edge_width=4
             )
-        layer = viewer.layers[VALIDATION_LAYER]
-        viewer.layers.selection.active = layer
-        layer.mode = "add_rectangle"
+        layer = self._region_layer = viewer.layers[VALIDATION_LAYER]
+        layer.events.data.disconnect(self._region_changed)
+        if rectangles:  # before it is followed: a region restored, not changed
+            layer.add_rectangles(rectangles)
+        layer.events.data.connect(self._region_changed)
+        return layer
+
+    def _let_go_of_region_layer(self) -> None:
+        if self._region_layer is not None:
+            self._region_layer.events.data.disconnect(self._region_changed)
+        self._region_layer = None
+
+    def _region_changed(self, event) -> None:
+        """A rectangle drawn, moved or deleted. The newest is the region: older ones go, the
+        brush paints again, and the region is kept beside the labels at once (not with the
+        next autosave: a run may hold its labels out before that, and a reopened segment
+        must go on holding them out)."""
+        if self.loop is None or event.action not in REGION_DONE:
+            return
+        layer = self._region_layer
+        if event.action == "added":
+            self.loop.viewer.layers.selection.active = self.loop.labels.layer
+            if len(layer.data) > 1:  # its own "changed" event keeps the newest
+                layer.data = (layer.data[-1:], layer.shape_type[-1:])
+                return
+        segment = self.loop.labels.segment
+        box = validation_region(self.loop.viewer, segment.shape[1:])
+        try:
+            save_validation_region(segment, box)
+        except OSError as error:
+            show_warning(
+                f"Ink Loop: the validation region could not be kept beside the labels "
+                f"({error}): it holds until the segment is closed"
+            )
+        self._show_region(box)
+
+    def _show_region(self, box, restored: bool = False) -> None:
+        """Say which region holds its labels out (in the idle status)."""
+        self._region_note = ""
+        if box is not None:
+            y0, x0, y1, x1 = box
+            said = " restored" if restored else ""
+            self._region_note = (
+                f"Validation region{said}: rows {y0}–{y1}, columns {x0}–{x1}; its labels "
+                "stay out of training."
+            )
+        self._show_status()
 
 
 def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """The bounding box (y0, x0, y1, x1) of the first rectangle in "validation region"."""
+    """The bounding box (y0, x0, y1, x1) of the newest rectangle in "validation region"."""
     if VALIDATION_LAYER not in viewer.layers or not len(viewer.layers[VALIDATION_LAYER].data):
         return None
-    corners = np.asarray(viewer.layers[VALIDATION_LAYER].data[0])[:, -2:]
+    corners = np.asarray(viewer.layers[VALIDATION_LAYER].data[-1])[:, -2:]
     (y0, x0), (y1, x1) = np.floor(corners.min(0)), np.ceil(corners.max(0))
     y0, y1 = np.clip([y0, y1], 0, shape[0]).astype(int)
     x0, x1 = np.clip([x0, x1], 0, shape[1]).astype(int)
@@ -166,7 +255,27 @@ def _threshold_text(percent: int) -> str:
     return "soft" if percent == 0 else f"≥ {percent / 100:.2f}"
 
 
-def _trainable(loop) -> bool:
-    """Whether the labels hold ink and "no ink" (e.g. a segment's saved ones): a run can start."""
-    codes = loop.labels.painter.canvas.codes
-    return bool((codes == NO_INK).any() and (codes > NO_INK).any())
+class LabelClasses:
+    """Which cells of the label codes teach ink and which "no ink" (`class_masks`), kept
+    up to date box by box: a stroke costs its box, not the whole segment."""
+
+    BAND = 32 * CELL  # rows decoded at a time at first: a whole segment's codes are GBs
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.codes = codes
+        grid = cell_grid(codes.shape)
+        self.ink, self.no_ink = np.zeros(grid, bool), np.zeros(grid, bool)
+        height, width = codes.shape
+        for y0 in range(0, height, self.BAND):
+            self.update((y0, 0, min(y0 + self.BAND, height), width))
+
+    @property
+    def both(self) -> bool:
+        """Whether the labels teach both: a run can start (e.g. on a segment's saved ones)."""
+        return bool(self.ink.any() and self.no_ink.any())
+
+    def update(self, box) -> None:
+        cells, pixels = cell_span(box)
+        masks = class_masks(*decode_labels(self.codes[pixels]))
+        for found, mask in zip((self.ink, self.no_ink), masks, strict=True):
+            found[cells] = cell_sums(mask) > 0

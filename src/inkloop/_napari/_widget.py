@@ -163,6 +163,7 @@ class InkLoopWidget(QWidget):
         )
         for panel in self._loop_panels:
             panel.set_loop(self.loop)
+        self.loop_panel.restore_validation()  # its labels stay held out, as before
         self._continue_own_model(segment)
         if self.warm_engine and self.labels.painter.canvas.codes.any():
             self._warm_soon.start()

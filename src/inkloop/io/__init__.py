@@ -42,6 +42,11 @@ from inkloop.io._sidefiles import (
     with_prediction_format,
 )
 from inkloop.io._sources import detect_format
+from inkloop.io._validation import (
+    read_validation_region,
+    save_validation_region,
+    validation_path,
+)
 from inkloop.io._write import atomic_path, check_writable, write_layer, write_png
 
 __all__ = [
@@ -78,17 +83,20 @@ __all__ = [
     "read_image",
     "read_label_image",
     "read_prediction",
+    "read_validation_region",
     "rounds_path",
     "rounds_path_for",
     "sample_copy",
     "sample_segment_path",
     "sample_truth_path",
     "save_labels",
+    "save_validation_region",
     "segment_location",
     "shown_location",
     "stray_side_files_hint",
     "supervision_path_for",
     "truth_path",
+    "validation_path",
     "with_prediction_format",
     "write_label_files",
     "write_layer",
