@@ -2,8 +2,8 @@
 
 Beside the segment's mask (its ``sidecar_folder``), named after its id as the scroll
 community names them: ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` (and their
-``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt`` and
-``<id>_rounds.jsonl``.
+``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt``,
+``<id>_rounds.jsonl`` and ``<id>_validation_region.json`` (`inkloop.io._validation`).
 """
 
 from __future__ import annotations
