@@ -45,6 +45,7 @@ def test_the_loop_trains_and_previews_on_an_engine_server(loop_widget, server, q
 
     panel.finetune_button.click()
 
+    qtbot.waitUntil(lambda: loop.engine is not None)  # made once its labels decoded
     assert isinstance(loop.engine, RemoteEngineProcess)
     qtbot.waitUntil(lambda: loop.prediction_updates >= 2, timeout=TIMEOUT * 1000)
     assert loop.state is State.TRAINING
@@ -70,9 +71,13 @@ def test_an_unreachable_server_is_one_message_and_nothing_starts(loop_widget, qt
 
     widget.loop_panel.finetune_button.click()
 
+    def told() -> bool:
+        messages = [str(r.message) for r in notification_manager.records[shown:]]
+        return any("cannot reach the engine server 127.0.0.1:9" in m for m in messages)
+
+    qtbot.waitUntil(told)  # once the labels it would start from are decoded
     assert widget.loop.engine is None
-    messages = [str(r.message) for r in notification_manager.records[shown:]]
-    assert any("cannot reach the engine server 127.0.0.1:9" in m for m in messages)
+    assert not widget.loop.starting
 
 
 def test_switching_engines_while_the_segment_is_predicted_is_refused(segment_widget):

@@ -172,7 +172,9 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
     widget.model_panel.load_model(chosen)  # the next runs begin from it
 
     panel.finetune_button.click()  # a new engine, from the chosen model
-    qtbot.waitUntil(lambda: loop.engine.settings.init == chosen, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: loop.engine is not None and loop.engine.settings.init == chosen, timeout=10_000
+    )
     begun = loop.losses.count
     qtbot.waitUntil(lambda: loop.losses.count >= begun + 3, timeout=60_000)
     panel.stop_button.click()
@@ -183,10 +185,12 @@ def test_new_settings_after_a_run_continue_from_its_weights_not_the_model_it_beg
 
     widget.model_panel.body.lr.setValue(widget.model_panel.body.lr.value() / 2)  # new settings
     loop.warm_up()
+    qtbot.waitUntil(lambda: loop.engine is not None)  # made once its labels decoded
     assert loop.engine.settings.init == autosave  # what was trained since, not chosen.pt
 
     widget.model_panel.clear_model()  # another start chosen: a fresh model
     loop.warm_up()
+    qtbot.waitUntil(lambda: loop.engine is not None)
     assert loop.engine.settings.init is None
 
 

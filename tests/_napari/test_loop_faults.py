@@ -11,7 +11,7 @@ import signal
 import pytest
 from napari.utils.notifications import notification_manager
 
-from inkloop._napari import _loop
+from inkloop._napari import _engine_start
 from inkloop.engine import SegmentPredicted, State
 from tests._napari._gui import messages, paint_left_half
 
@@ -36,7 +36,7 @@ def test_a_dead_engine_is_not_restarted_by_panning(loop_widget, qtbot, truth):
 
 
 def test_an_engine_that_cannot_start_says_why_and_the_next_click_tries_again(
-    segment_widget, monkeypatch
+    segment_widget, monkeypatch, qtbot
 ):
     loop = segment_widget.loop
     started = []
@@ -46,14 +46,15 @@ def test_an_engine_that_cannot_start_says_why_and_the_next_click_tries_again(
             started.append(args)
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_loop, "EngineProcess", NoRoom)
+    monkeypatch.setattr(_engine_start, "EngineProcess", NoRoom)
     shown = len(notification_manager.records)
     loop.finetune()
+    qtbot.waitUntil(lambda: bool(started) and not loop.starting)  # made once its labels decoded
     assert loop.engine is None
     assert loop.state is State.IDLE
     assert any("No space left on device" in message for message in messages(shown))
     loop.finetune()
-    assert len(started) == 2  # tried again, not "the engine process is closed"
+    qtbot.waitUntil(lambda: len(started) == 2)  # tried again, not "the engine process is closed"
 
 
 @pytest.mark.slow
@@ -97,8 +98,10 @@ def test_clearing_the_viewer_starts_no_engine_for_the_segments_below(
     )
     qtbot.waitUntil(lambda: widget.loop is not None and widget.loop.engine is not None)
     started = []
-    real = _loop.EngineProcess
-    monkeypatch.setattr(_loop, "EngineProcess", lambda *a, **k: started.append(real(*a, **k)))
+    real = _engine_start.EngineProcess
+    monkeypatch.setattr(
+        _engine_start, "EngineProcess", lambda *a, **k: started.append(real(*a, **k))
+    )
     viewer.layers.clear()  # one layer after another, as closing the viewer does
     QApplication.processEvents()  # what was deferred runs now
     assert widget.loop is None
@@ -131,7 +134,7 @@ def test_a_run_ended_by_opening_another_segment_is_recorded_as_a_round(
 
 
 def test_the_last_autosave_of_a_replaced_engine_is_not_carried_over(
-    segment_widget, monkeypatch, tmp_path
+    segment_widget, monkeypatch, tmp_path, qtbot
 ):
     from inkloop.engine import CheckpointSaved
 
@@ -147,10 +150,12 @@ def test_the_last_autosave_of_a_replaced_engine_is_not_carried_over(
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(_loop, "EngineProcess", Quiet)
+    monkeypatch.setattr(_engine_start, "EngineProcess", Quiet)
     loop.warm_up()
+    qtbot.waitUntil(lambda: len(reports) == 1)  # made once its labels decoded
     loop.trained.start_over()  # the model chosen again: the next engine leaves these behind
     loop.warm_up()
+    qtbot.waitUntil(lambda: len(reports) == 2)
     old, new = reports
 
     old(CheckpointSaved(str(tmp_path / "old.pt"), 9, autosave=True))  # saved as it ended, late

@@ -30,7 +30,7 @@ def test_rounds_count_accepted_pixels_across_sessions_and_number_past_a_broken_l
     painter.accept_box(box, prediction)  # again: nothing more changes
     keeper.record(None, 0)
     painter.undo()
-    keeper.record(None, 0)
+    keeper.record(None, 0).result()  # written off the GUI thread, in order
 
     recorded = [(r.number, r.accepted_pixels) for r in read_rounds(keeper.path)]
     assert recorded == [(2, 100), (3, 100 + changed), (4, 100)]

@@ -2,18 +2,18 @@
 
 torch never enters the napari process (docs/architecture §3): the engine runs in a spawned child
 (`inkloop.engine.EngineProcess`); its events arrive on a reader thread and are re-emitted as a
-Qt signal, so every layer change happens on the GUI thread.
+Qt signal, so every layer change happens on the GUI thread; its labels decode off it too.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, Signal
 
+from inkloop._napari._engine_start import EngineStarts
 from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop._napari._trained import TrainedWeights
@@ -21,7 +21,6 @@ from inkloop._napari._view_preview import ViewPreview
 from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
     CheckpointSaved,
-    EngineProcess,
     Failed,
     Notice,
     PredictionReady,
@@ -66,7 +65,8 @@ class LoopSession(QObject):
         self.next_settings = next_settings or (lambda: self.settings)
         self.torch_threads = torch_threads
         self.remote = remote  # None: the engine runs on this machine
-        self.engine: EngineProcess | None = None
+        self.engine = None  # an EngineProcess (or a server's), once made
+        self.starts = EngineStarts(self)  # the engine being made
         self.generation = 0  # the engine process in use: one more for each new one
         self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
         self.state = State.IDLE
@@ -83,9 +83,14 @@ class LoopSession(QObject):
         self.overlay = PredictionOverlay(viewer, labels, self)
         labels.painter.accept_from = self.overlay.accepted_shown
         self.event_received.connect(self._apply)
-        labels.painter.labels_changed.connect(self._send_labels)
+        labels.painter.labels_changed.connect(self.send_labels)
         self.view = ViewPreview(self)
         self.camera = self.view.camera
+
+    @property
+    def starting(self) -> bool:
+        """Finetune & preview waits for the engine to begin the run (`RunStarting` says)."""
+        return self.starts.waiting
 
     @property
     def predicting(self) -> bool:
@@ -93,15 +98,17 @@ class LoopSession(QObject):
         return self.whole_segment.under_way
 
     def warm_up(self, settings: EngineSettings | None = None) -> bool:
-        """Start the engine process now (imports, segment, model) so a click answers fast;
-        whether an engine with those settings runs.
+        """Start the engine process (imports, segment, model) so a click answers fast: the
+        labels, copied now, are decoded off the GUI thread, then ``engine`` is made. Whether
+        an engine with those settings runs or starts (one that cannot start says why).
 
         Different ``settings`` (default: ``next_settings()``) replace the process; the weights
         trained so far carry over where they fit (`TrainedWeights`). Not while it predicts the
         whole segment: the user hears why, and the engine goes on with its settings.
         """
         settings = settings or self.next_settings()
-        if self.engine is not None and settings == self.settings and not self.trained.starting_over:
+        there = self.engine is not None or self.starts.pending is not None
+        if there and settings == self.settings and not self.trained.starting_over:
             return True
         if self.whole_segment.keep_engine():
             return False
@@ -109,35 +116,27 @@ class LoopSession(QObject):
         # also after a server could not be reached
         engine_settings = self.trained.next_settings(settings, self.settings)
         self.settings = settings  # the next try starts with them
-        ink, supervised = self.labels.labels()
-        report = functools.partial(self.event_received.emit, self.generation + 1)
-        args = (self.labels.segment.path, ink, supervised, engine_settings, report)
-        try:
-            if self.remote is None:
-                engine = EngineProcess(*args, torch_threads=self.torch_threads)
-            else:  # the server opens the segment, trains and writes checkpoints on its disks
-                engine = self.remote.engine(*args)
-        except (OSError, RuntimeError) as error:  # unreachable, no room for the labels: say so
-            log.exception("the engine did not start")
-            show_error(f"Ink Loop: the engine did not start: {error}")
-            return False
-        self.engine = engine
+        self.generation += 1  # the ended engine's late events are told apart
         self.labels_sent, self.ready = 0, False
-        self.generation += 1
-        # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
         self.view.stop()
-        if engine_settings.init is not None:
-            self.view.start()
+        self.starts.begin(engine_settings)
         return True
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
         """Start (or continue) training with ``settings`` (default: ``next_settings()``) and
-        keep the visible area's prediction streaming."""
-        if self.state.running or not self.warm_up(settings):  # not started: said why
+        keep the visible area's prediction streaming. Until the engine begins the run (or
+        says why not), ``starting`` holds and another call does nothing."""
+        if self.state.running or self.starting:
             return
+        if not self.warm_up(settings):  # not started: said why
+            return
+        self.starts.wait_for_run()
+        self.prediction_layer()  # made while the engine starts
+        self.starts.then(self._start_run)
+
+    def _start_run(self) -> None:
         self.view.start_with_training()
         self.engine.start()
-        self.prediction_layer()  # made while the engine starts
 
     def pause(self) -> None:
         if self.engine is not None:
@@ -205,21 +204,22 @@ class LoopSession(QObject):
         return True
 
     def _end_engine(self) -> bool:
-        """End the engine process, if there is one; whether there was."""
+        """End the engine process, or drop its start; whether there was either."""
         engine, self.engine = self.engine, None
         if engine is not None:
             engine.close()
-        return engine is not None
+        return self.starts.drop() or engine is not None
 
     def close(self) -> None:
         """Stop training and end the engine process (no thread or process stays behind);
         events its engine had sent already are dropped."""
         self.closed = True
-        self.labels.painter.labels_changed.disconnect(self._send_labels)
+        self.labels.painter.labels_changed.disconnect(self.send_labels)
         self.labels.painter.accept_from = None
         self.overlay.stop()
         self.view.close()
         self._end_engine()
+        self.starts.close()
 
     def prediction_layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none; an accept brush
@@ -235,15 +235,23 @@ class LoopSession(QObject):
         return self.view.visible_region()
 
     def _ensure_engine(self) -> None:
-        """An engine process with the current settings, started if there is none."""
-        if self.engine is None and not self.warm_up(self.settings):
+        """An engine process with the current settings, made now if there is none: the
+        caller needs it at once (a request number), so its labels' decode is waited for."""
+        if self.engine is None and self.starts.pending is None:
+            self.warm_up(self.settings)
+        if self.starts.pending is not None:
+            self.starts.finish()
+        if self.engine is None:
             raise RuntimeError("the engine did not start (the message above says why)")
 
     def preview_view(self) -> None:
         """Preview the view now (while Finetune & preview runs), not after panning pauses."""
         self.view.update()
 
-    def _send_labels(self, box) -> None:
+    def send_labels(self, box) -> None:
+        """Send the labels inside ``box`` to the engine (once made, if it is starting)."""
+        if self.starts.pending is not None:
+            self.starts.pending.painted.append(box)
         if self.engine is None:
             return
         ink, supervised = self.labels.painter.canvas.labels(box)
@@ -254,6 +262,7 @@ class LoopSession(QObject):
         """Show one engine event (GUI thread), from the engine of ``generation``."""
         if self.closed:
             return
+        self.starts.follow(generation, event)
         if isinstance(event, PredictionReady):
             self._show_prediction(event)
         elif isinstance(event, StepDone):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from concurrent.futures import Future
 
 from napari.utils.notifications import show_warning
 
+from inkloop._napari._label_worker import LabelWorker
 from inkloop.engine import CheckpointSaved
 from inkloop.io import rounds_path
 from inkloop.rounds import append_round, new_round, next_number, read_rounds
@@ -17,7 +20,11 @@ class RoundKeeper:
     """Appends a round to ``<id>_rounds.jsonl`` beside the labels of ``loop``'s segment
     whenever a checkpoint is saved outside a running training: the save that ends each run
     (Stop, or the run's limit) and any the user asks for. Autosaves while training are not
-    rounds. ``rounds`` holds them all, for the dock's plot."""
+    rounds. ``rounds`` holds them all, for the dock's plot.
+
+    A round describes the labels as they are when it is recorded: they are copied then, on
+    the GUI thread, and decoded, counted, hashed and written on a worker (about a second for
+    a whole segment), round after round; `close` waits for the rounds under way."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
@@ -27,34 +34,58 @@ class RoundKeeper:
         last = self.rounds[-1].accepted_pixels if self.rounds else 0
         self._accepted_before = last - loop.labels.painter.canvas.accepted_pixels
         self.on_round = None  # called with each new round (the dock's plot)
+        self._writing: dict[Future, int] = {}  # the rounds under way -> their numbers
+        self._worker = LabelWorker("rounds", self._written)
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
+        """Stop recording; the rounds under way are written (and said if they fail) first."""
         self.loop.changed.disconnect(self._on_event)
+        self.on_round = None
+        self._worker.close()
+        for writing in list(self._writing):
+            self._written(writing)
 
     def _on_event(self, event) -> None:
         if isinstance(event, CheckpointSaved) and not self.loop.state.running:
             self.record(event.path, event.step)
 
-    def record(self, checkpoint: str | None, steps: int) -> None:
-        """Append the round of the labels as they are now."""
-        ink, supervised = self.loop.labels.labels()
-        validations = self.loop.validations
-        round_ = new_round(
-            next_number(self.rounds),
-            ink,
-            supervised,
-            accepted_pixels=self._accepted_before + self.loop.labels.painter.canvas.accepted_pixels,
+    def record(self, checkpoint: str | None, steps: int) -> Future:
+        """Append the round of the labels as they are now; the Future's result is the round,
+        written (``rounds`` and ``on_round`` hear of it on the GUI thread after)."""
+        number = next_number(self.rounds) + len(self._writing)
+        canvas, validations = self.loop.labels.painter.canvas, self.loop.validations
+        write = functools.partial(
+            self._write,
+            number,
+            accepted_pixels=self._accepted_before + canvas.accepted_pixels,
             steps=steps,
             validation_f05=validations[-1].f05 if validations else None,
             checkpoint=checkpoint,
         )
-        try:
-            append_round(self.path, round_)
-        except OSError as error:  # the loop goes on; the user hears why the round is missing
-            log.exception("recording round %d failed", round_.number)
-            show_warning(f"Ink Loop: round {round_.number} not recorded in {self.path}: {error}")
+        writing = self._worker.submit(canvas.codes, write)
+        self._writing[writing] = number
+        return writing
+
+    def _write(self, number: int, ink, supervised, **facts):
+        """The round (on the worker thread), appended to the rounds file."""
+        round_ = new_round(number, ink, supervised, **facts)
+        append_round(self.path, round_)
+        return round_
+
+    def _written(self, writing: Future) -> None:
+        """A round is written, or failed (GUI thread; `close` handles those left)."""
+        number = self._writing.pop(writing, None)
+        if number is None:  # handled by close
             return
-        self.rounds.append(round_)
-        if self.on_round is not None:
-            self.on_round(round_)
+        error = writing.exception()
+        if error is None:
+            self.rounds.append(writing.result())
+            if self.on_round is not None:
+                self.on_round(self.rounds[-1])
+        elif isinstance(error, (OSError, ValueError)):  # full disk; napari's label codes
+            # the loop goes on; the user hears why the round is missing
+            log.error("recording round %d failed", number, exc_info=error)
+            show_warning(f"Ink Loop: round {number} not recorded in {self.path}: {error}")
+        else:
+            raise error  # a bug: napari shows it whole

@@ -1,0 +1,146 @@
+"""Starting a loop's engine process without decoding the whole label canvas on the GUI thread:
+the codes are copied there, decoded on a worker, and the engine is made on the GUI thread once
+they are; strokes painted meanwhile are sent to it then."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from napari.utils.notifications import show_error
+
+from inkloop._napari._label_worker import LabelWorker
+from inkloop.engine import EngineProcess, Failed, StateChanged
+from inkloop.settings import EngineSettings
+
+log = logging.getLogger(__name__)
+
+STARTING_ENGINE = "Starting the engine (importing torch: a few seconds)…"
+STARTING_RUN = "Starting the run…"
+
+
+@dataclass(frozen=True)
+class RunStarting:
+    """On `LoopSession.changed`: Finetune & preview waits for the engine to begin the run,
+    ``text`` saying for what; ``text`` None: the wait is over (the run began, or did not and
+    a message said why)."""
+
+    text: str | None
+
+
+@dataclass
+class PendingStart:
+    """An engine start waiting for its labels to decode: the ``settings`` it starts with,
+    the boxes painted since the labels were copied, what waits for the engine."""
+
+    settings: EngineSettings
+    labels: Future  # (ink, supervised)
+    painted: list[tuple[int, int, int, int]] = field(default_factory=list)
+    then: list[Callable[[], None]] = field(default_factory=list)
+
+
+class EngineStarts:
+    """Makes the engines of ``loop`` (a LoopSession), one start under way at most, and says
+    when a run waits for one (``waiting``)."""
+
+    def __init__(self, loop) -> None:
+        self.loop = loop
+        self.pending: PendingStart | None = None
+        self.waiting = False  # a run waits for the engine to begin it
+        self._worker = LabelWorker("engine-labels", self._decoded)
+
+    def begin(self, settings: EngineSettings) -> None:
+        """Start an engine with ``settings`` on the labels as they are now."""
+        codes = self.loop.labels.painter.canvas.codes
+        self.pending = PendingStart(settings, self._worker.submit(codes))
+
+    def then(self, action: Callable[[], None]) -> None:
+        """Call ``action`` once the engine is made (now, if it is)."""
+        if self.pending is not None:
+            self.pending.then.append(action)
+        else:
+            action()
+
+    def wait_for_run(self) -> None:
+        """Say that a run waits for the engine to begin it (until `follow` hears it did)."""
+        self._say(STARTING_RUN if self.loop.ready else STARTING_ENGINE)
+
+    def follow(self, generation: int, event) -> None:
+        """The wait is over once the engine in use answers the Start: the run began, or
+        failed saying why."""
+        failed = isinstance(event, Failed) and event.request is None
+        if generation == self.loop.generation and (isinstance(event, StateChanged) or failed):
+            self._say(None)
+
+    def warm_on_first_stroke(self) -> None:
+        """Start an engine at the first stroke if none runs or starts by then (a segment
+        opened only to look at starts none); once."""
+        self.loop.labels.painter.labels_changed.connect(self._first_stroke)
+
+    def drop(self) -> bool:
+        """Give up the start under way, if any; whether there was one."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.labels.cancel()  # unless being decoded already
+        self._say(None)
+        return pending is not None
+
+    def finish(self) -> None:
+        """Make the engine of the start under way now (waiting for its labels if need be):
+        ``loop.engine``, or a message saying why not."""
+        start, self.pending = self.pending, None
+        loop = self.loop
+        try:
+            ink, supervised = start.labels.result()
+        except ValueError as error:  # codes of napari's own label tools: it says which
+            return self._failed(error)
+        except BaseException:
+            self._say(None)
+            raise
+        report = functools.partial(loop.event_received.emit, loop.generation)
+        args = (loop.labels.segment.path, ink, supervised, start.settings, report)
+        try:
+            if loop.remote is None:
+                loop.engine = EngineProcess(*args, torch_threads=loop.torch_threads)
+            else:  # the server opens the segment, trains and writes checkpoints on its disks
+                loop.engine = loop.remote.engine(*args)
+        except (OSError, RuntimeError) as error:  # unreachable, no room for the labels: say so
+            log.exception("the engine did not start")
+            return self._failed(error)
+        for box in start.painted:
+            loop.send_labels(box)
+        # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
+        if start.settings.init is not None:
+            loop.view.start()
+        for action in start.then:
+            action()
+
+    def close(self) -> None:
+        """Drop the start under way; return once its decode, if begun, is over (a second)."""
+        self.loop.labels.painter.labels_changed.disconnect(self._first_stroke)  # if there
+        self.drop()
+        self._worker.close()
+
+    def _first_stroke(self, box) -> None:
+        self.loop.labels.painter.labels_changed.disconnect(self._first_stroke)
+        if self.loop.engine is None and self.pending is None:
+            self.loop.warm_up()
+
+    def _say(self, text: str | None) -> None:
+        """`RunStarting` on the loop's ``changed``, when the wait begins or ends."""
+        if self.waiting != (text is not None):
+            self.waiting = text is not None
+            self.loop.changed.emit(RunStarting(text))
+
+    def _decoded(self, labels: Future) -> None:
+        """A start's labels are decoded (GUI thread): make its engine, unless the start was
+        dropped or its engine made already (needed at once)."""
+        if self.pending is not None and self.pending.labels is labels:
+            self.finish()
+
+    def _failed(self, error: Exception) -> None:
+        show_error(f"Ink Loop: the engine did not start: {error}")
+        self._say(None)
