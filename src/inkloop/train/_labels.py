@@ -8,12 +8,21 @@ import threading
 
 import numpy as np
 
+from inkloop import rounds
 from inkloop.boxes import check_box
 from inkloop.compose import padded_window
 from inkloop.io._label_images import INK_LEVEL, ink_levels, label_arrays, mask_values
+from inkloop.train._cells import (
+    CELL,
+    cell_grid,
+    cell_shares,
+    cell_span,
+    cell_sums,  # noqa: F401 (the dock imports it from here)
+    class_masks,
+    counts_by_kind,
+)
 from inkloop.train._shared import SharedArrays
 
-CELL = 32  # sampling grid: patch centres are drawn cell-first, then pixel-in-cell
 _LOCK_POLL_S = 1.0  # how often a wait for the lock in a worker checks on its parent
 
 
@@ -60,11 +69,10 @@ class LabelStore:
             self.validation = check_box(validation, self.shape, "validation region", "segment")
             y0, x0, y1, x1 = self.validation
             self.trainable[y0:y1, x0:x1] = False
-        grid = cell_grid(self.shape)
-        self._cells_supervised = np.zeros(grid, np.int64)
-        self._cells_ink = np.zeros(grid, np.int64)
-        self._cells_no_ink = np.zeros(grid, np.int64)
+        for name in _COUNTS:
+            setattr(self, name, np.zeros(cell_grid(self.shape), np.int64))
         self._version = np.zeros(1, np.int64)
+        self._kept = {}  # what this process derived from the labels, by kind: (version, value)
         self._lock = threading.Lock()
         self._shared: SharedArrays | None = None
         self._given: tuple = ()  # (ink, supervised) as given, once `share` moved away from them
@@ -102,6 +110,7 @@ class LabelStore:
         self.shape, self.validation = self.ink.shape, state["validation"]
         self.sources = state["sources"]
         self._given, self._owner = (), multiprocessing.parent_process()
+        self._kept = {}
 
     def _adopt(self, shared: SharedArrays) -> None:
         for name in _SHARED:
@@ -221,35 +230,49 @@ class LabelStore:
         return ink * np.float32(1 / 255), weight
 
     def summary(self) -> dict:
-        """Counts for the checkpoint's provenance."""
+        """Counts of the labelled pixels (the validation region's too) for the checkpoint's
+        provenance, from the per-cell counts kept for sampling: no whole-segment pass."""
         with self._locked():
-            ink_pixels = int(np.count_nonzero(self.ink[self.supervised] >= INK_LEVEL))
-            supervised = int(np.count_nonzero(self.supervised))
-            soft = int(np.count_nonzero((self.ink > 0) & (self.ink < 255) & self.supervised))
+            counts = np.array([getattr(self, name).sum() for name in _COUNTS])
+            if self.validation is not None:  # trainable pixels are all the labelled but these
+                y0, x0, y1, x1 = self.validation
+                held_out = counts_by_kind(self.ink[y0:y1, x0:x1], self.supervised[y0:y1, x0:x1])
+                counts += [sums.sum() for sums in held_out]
+            (supervised, ink_pixels, _no_ink, soft), version = counts.tolist(), self.version
         return {
             "supervised_pixels": supervised,
             "ink_pixels": ink_pixels,
             "soft_pixels": soft,
             "validation": list(self.validation) if self.validation else None,
-            "updates": self.version,
+            "updates": version,
         }
+
+    def labels_hash(self) -> str:
+        """`inkloop.rounds.labels_hash` of these labels, kept until they change: it reads every
+        pixel (1-2 s at 20000 x 30000), read without holding up the updates and sampling."""
+        version = self.version
+        if self._kept.get("hash", (None,))[0] == version:
+            return self._kept["hash"][1]
+        value = rounds.labels_hash(self.ink, self.supervised)
+        with self._locked():
+            if self.version != version:  # painted meanwhile: hash it as it is now, updates held off
+                version, value = self.version, rounds.labels_hash(self.ink, self.supervised)
+            self._kept["hash"] = (version, value)
+        return value
 
     def _recount(self, bbox) -> None:
         cells, pixels = cell_span(bbox)
-        trainable = self.trainable[pixels]
-        inked, no_ink = class_masks(self.ink[pixels], trainable)
-        self._cells_supervised[cells] = cell_sums(trainable)
-        self._cells_ink[cells] = cell_sums(inked)
-        self._cells_no_ink[cells] = cell_sums(no_ink)
+        counts = counts_by_kind(self.ink[pixels], self.trainable[pixels])
+        for name, sums in zip(_COUNTS, counts, strict=True):
+            getattr(self, name)[cells] = sums
 
     def _draw(self, rng: np.random.Generator, count: int, ink_only: bool) -> list:
         """Cells weighted by their pixel counts, then a uniform pixel within each cell."""
         if count == 0:
             return []
-        counts = (self._cells_ink if ink_only else self._cells_supervised).ravel()
-        cells = rng.choice(counts.size, size=count, p=counts / counts.sum())
+        cells, shares = self._cell_shares(ink_only)
         centres = []
-        for cell in cells.tolist():
+        for cell in cells[shares.searchsorted(rng.random(count), side="right")].tolist():
             cy, cx = divmod(cell, self._cells_ink.shape[1])
             rows = slice(cy * CELL, (cy + 1) * CELL)
             cols = slice(cx * CELL, (cx + 1) * CELL)
@@ -261,34 +284,16 @@ class LabelStore:
             centres.append((cy * CELL + dy, cx * CELL + dx))
         return centres
 
+    def _cell_shares(self, ink_only: bool) -> tuple[np.ndarray, np.ndarray]:
+        """`cell_shares` of the ink or labelled pixels' counts, kept until the labels change."""
+        kind = "ink cells" if ink_only else "labelled cells"
+        version, kept = self.version, self._kept.get(kind)
+        if kept is None or kept[0] != version:
+            counts = self._cells_ink if ink_only else self._cells_supervised
+            kept = self._kept[kind] = (version, *cell_shares(counts))
+        return kept[1:]
 
-_COUNTS = ("_cells_supervised", "_cells_ink", "_cells_no_ink")  # trainable pixels per cell
+
+# trainable pixels per cell of each kind, in `counts_by_kind`'s order
+_COUNTS = ("_cells_supervised", "_cells_ink", "_cells_no_ink", "_cells_soft")
 _SHARED = ("ink", "supervised", "trainable", *_COUNTS, "_version")
-
-
-def class_masks(ink: np.ndarray, labelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ``labelled`` pixels that teach ink (strength at or above INK_LEVEL) and those that
-    teach "no ink" (strength 0: painted so, or 0 in a label file). Training needs both; the
-    soft pixels between, such as the rim of a gradient brush's ink stroke, are neither."""
-    return labelled & (ink >= INK_LEVEL), labelled & (ink == 0)
-
-
-def cell_span(bbox) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
-    """The CELL grid's cells that ``bbox`` = (y0, x0, y1, x1) touches, and their pixels."""
-    cy0, cx0 = bbox[0] // CELL, bbox[1] // CELL
-    cy1, cx1 = -(-bbox[2] // CELL), -(-bbox[3] // CELL)
-    cells = (slice(cy0, cy1), slice(cx0, cx1))
-    return cells, (slice(cy0 * CELL, cy1 * CELL), slice(cx0 * CELL, cx1 * CELL))
-
-
-def cell_grid(shape: tuple[int, int]) -> tuple[int, int]:
-    """How many CELL x CELL cells (rows, columns) cover an image of ``shape``."""
-    return -(-shape[0] // CELL), -(-shape[1] // CELL)
-
-
-def cell_sums(block: np.ndarray) -> np.ndarray:
-    """Per-CELL counts of a boolean block (the last row/column of cells may be partial)."""
-    rows, cols = cell_grid(block.shape)
-    padded = np.zeros((rows * CELL, cols * CELL), np.int32)
-    padded[: block.shape[0], : block.shape[1]] = block
-    return padded.reshape(padded.shape[0] // CELL, CELL, -1, CELL).sum(axis=(1, 3))
