@@ -48,16 +48,17 @@ def build_trainer(settings: EngineSettings, segment, labels, mask=None, run=None
 
 def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     """What a checkpoint records about the data it was trained on: the segment, the labels'
-    counts and hash, and the rounds file that tells which round they were."""
+    counts and hash, and the rounds file that tells which round they were. ``labels``: the
+    LabelStore, whose counts come from its per-cell counts and whose hash (a pass over
+    every pixel) it keeps from save to save while the labels are unchanged."""
     from inkloop.io import rounds_path
     from inkloop.io._remote import shown_location
-    from inkloop.rounds import labels_hash
 
     return {
         "segment": segment.name,
         "segment_path": shown_location(segment.path),  # a URL's login stays out of the file
         "segment_layers": segment.shape[0],
-        "labels": {**labels.summary(), "hash": labels_hash(labels.ink, labels.supervised)},
+        "labels": {**labels.summary(), "hash": labels.labels_hash()},
         "rounds_file": str(rounds_path(segment)),
         **settings.provenance,
     }
