@@ -45,13 +45,22 @@ def labels_layer_data(ink, supervised, source: str, metadata: dict) -> tuple:
     cover over a quarter of the image (a fragment labelled whole, its papyrus mostly blue
     "no ink"), so that the prediction beneath them shows through."""
     dense = np.count_nonzero(supervised) > supervised.size / 4
-    kwargs = {
+    return encode_labels(ink, supervised), _labels_kwargs(source, metadata, dense), "labels"
+
+
+def empty_labels_layer_data(shape: tuple[int, int], source: str, metadata: dict) -> tuple:
+    """`labels_layer_data` of a segment with no labels yet: zeros, which cost no memory until
+    painted, where encoding two zero images took seconds and GBs at full size."""
+    return np.zeros(shape, np.uint16), _labels_kwargs(source, metadata, dense=False), "labels"
+
+
+def _labels_kwargs(source: str, metadata: dict, dense: bool) -> dict:
+    return {
         "name": LABELS_LAYER,
         "colormap": ink_colormap(),
         "opacity": 0.35 if dense else 0.7,
         "metadata": {**metadata, LABELS_KEY: source},
     }
-    return encode_labels(ink, supervised), kwargs, "labels"
 
 
 def is_ink_labels(layer) -> bool:

@@ -9,7 +9,11 @@ from pathlib import Path
 import numpy as np
 from napari.utils.notifications import show_info, show_warning
 
-from inkloop._napari._labels import LOAD_PREDICTION_ACTION, labels_layer_data
+from inkloop._napari._labels import (
+    LOAD_PREDICTION_ACTION,
+    empty_labels_layer_data,
+    labels_layer_data,
+)
 from inkloop._napari._labels_session import flush_labels_of
 from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop.io import (
@@ -25,6 +29,7 @@ from inkloop.io import (
     prediction_origin,
     prediction_stem,
     probability_map_message,
+    read_label_image,
     segment_location,
     stray_side_files_hint,
 )
@@ -102,7 +107,7 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
     (autosaved ones if newer than the saved ones, else its label files, else empty)."""
-    segment = _side_images_decoded(segment)
+    segment, restored = _side_images_decoded(segment)
     levels = display_levels(segment)
     multiscale = len(levels) > 1
     mask = segment.mask
@@ -122,9 +127,13 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "visible": False,
         }
         layers.append((_as_label_values(mask), mask_kwargs, "labels"))
-    ink, supervised, source, labels_file = initial_labels(segment)
+    ink, supervised, source, labels_file = initial_labels(segment, restored)
     _tell_about_labels(segment, ink, supervised, source, labels_file)
-    layers.append(labels_layer_data(ink, supervised, source, {SEGMENT_PATH_KEY: str(segment.path)}))
+    metadata = {SEGMENT_PATH_KEY: str(segment.path)}
+    if labels_file is None:  # no labels yet: nothing to encode
+        layers.append(empty_labels_layer_data(ink.shape, source, metadata))
+    else:
+        layers.append(labels_layer_data(ink, supervised, source, metadata))
     return layers
 
 
@@ -135,16 +144,33 @@ def _as_label_values(mask: np.ndarray) -> np.ndarray:
     return mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
 
 
-def _side_images_decoded(segment: Segment) -> Segment:
+def _side_images_decoded(segment: Segment) -> tuple[Segment, tuple | None]:
     """``segment`` with its mask and label images decoded, side by side (PNG decoding lets
-    go of the GIL: 0.76 s against 1.44 s one after the other for an 8192² segment's three);
-    its saved labels left undecoded where a newer autosave is opened in their place."""
+    go of the GIL: 0.76 s against 1.44 s one after the other for an 8192² segment's three),
+    and the autosaved ink and supervision where those are newer and open in place of its
+    saved labels (`initial_labels`), decoded beside the mask, else None. The saved labels
+    are then left undecoded."""
     import dask
 
-    names = ["mask"] if autosaved_labels(segment) else ["mask", "ink_labels", "supervision"]
+    autosaved = autosaved_labels(segment)
+    names = ["mask"] if autosaved else ["mask", "ink_labels", "supervision"]
     names = [name for name in names if getattr(segment, name) is not None]
-    decoded = dask.compute(*(getattr(segment, name) for name in names))
-    return dataclasses.replace(segment, **dict(zip(names, decoded, strict=True)))
+    images = [_decoding(getattr(segment, name)) for name in names]
+    if autosaved:
+        read = dask.delayed(read_label_image, pure=True)
+        shape = segment.shape[1:]
+        images += [read(autosaved[0], shape, ink=True), read(autosaved[1], shape, ink=False)]
+    decoded = dask.compute(*images)
+    restored = tuple(decoded[len(names) :]) or None
+    sides = dict(zip(names, decoded[: len(names)], strict=True))
+    return dataclasses.replace(segment, **sides), restored
+
+
+def _decoding(image):
+    """The task that decodes a lazy side image: its one chunk itself, where computing the
+    array would copy it into a new one (dask joins the chunks it computed, even one)."""
+    chunks = image.to_delayed().ravel() if hasattr(image, "to_delayed") else ()
+    return chunks[0] if len(chunks) == 1 else image
 
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:
@@ -183,7 +209,8 @@ def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[f
     window = (slice(y0, y0 + _CONTRAST_WINDOW), slice(x0, x0 + _CONTRAST_WINDOW))
     middle = depth // 2  # ink and papyrus sit in the middle layers; outer ones are mostly air
     picks = sorted({middle - depth // 8, middle, min(depth - 1, middle + depth // 8)})
-    sample = np.stack([np.asarray(level[z][window]) for z in picks])
+    # one index, not level[z][window]: dask reads a layer chunk whole to slice it afterwards
+    sample = np.stack([np.asarray(level[z, window[0], window[1]]) for z in picks])
     if mask is not None and level is segment.volume:
         papyrus = mask[window]
         if papyrus.any():  # air around the papyrus would pull the low limit down

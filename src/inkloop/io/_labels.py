@@ -123,13 +123,16 @@ def _no_labels_message(segment) -> str:
     return message + (f" ({hint})" if hint else "")
 
 
-def initial_labels(segment) -> tuple[np.ndarray, np.ndarray, str, Path | None]:
+def initial_labels(
+    segment, restored: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, str, Path | None]:
     """The labels to start painting with, where they came from in words and their file:
     autosaved labels newer than the saved ones (a crash to recover), else the segment's label
-    files, else none."""
+    files, else none (zeros). ``restored``: the ink and supervision of the autosaved files,
+    where the caller decoded them already (the reader, beside the mask)."""
     autosaved = autosaved_labels(segment)
     if autosaved is not None:
-        ink, supervised, _ = load_labels(segment, *autosaved)
+        ink, supervised = restored or load_labels(segment, *autosaved)[:2]
         return ink, supervised, f"restored autosaved labels {autosaved[0]}", autosaved[0]
     if segment.ink_labels is not None:
         ink, supervised, sources = load_labels(segment)
