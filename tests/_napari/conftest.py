@@ -40,8 +40,8 @@ def unlabelled_folder(tmp_path):
 
 @pytest.fixture
 def painting(open_in_dock, unlabelled_folder):
-    """``unlabelled_folder`` opened in a viewer's dock, its engine warming up: (viewer, widget)."""
-    return open_in_dock(unlabelled_folder, warm_engine=True)
+    """``unlabelled_folder`` opened in a viewer's dock, its engine not started: (viewer, widget)."""
+    return open_in_dock(unlabelled_folder)
 
 
 @pytest.fixture

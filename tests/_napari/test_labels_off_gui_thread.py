@@ -4,9 +4,7 @@ click waits for the engine once (``starting``), and a fresh segment's first stro
 
 from __future__ import annotations
 
-import sys
 import threading
-from typing import ClassVar
 
 import numpy as np
 from qtpy.QtWidgets import QApplication
@@ -15,14 +13,8 @@ from inkloop.brush import decode_labels
 from inkloop.engine import CheckpointSaved, State, StateChanged
 from inkloop.rounds import labels_hash, read_rounds
 from inkloop.settings import EngineSettings
+from tests._napari._fakes import fake_engines, ink_stroke, patch_in_dock
 from tests._napari._gui import messages
-
-
-def _patch_in_dock(monkeypatch, name: str, value) -> None:
-    """Replace ``name`` wherever a module of the dock imported it."""
-    for module_name, module in list(sys.modules.items()):
-        if module_name.startswith("inkloop._napari") and hasattr(module, name):
-            monkeypatch.setattr(module, name, value)
 
 
 def _whole_canvas_decodes(monkeypatch, shape) -> list[str]:
@@ -34,44 +26,8 @@ def _whole_canvas_decodes(monkeypatch, shape) -> list[str]:
             threads.append(threading.current_thread().name)
         return decode_labels(codes)
 
-    _patch_in_dock(monkeypatch, "decode_labels", spy)
+    patch_in_dock(monkeypatch, "decode_labels", spy)
     return threads
-
-
-class FakeEngine:
-    """An engine process that keeps what it is given and asked, with no process."""
-
-    made: ClassVar[list[FakeEngine]] = []
-    alive = True
-
-    def __init__(self, path, ink, supervised, settings, report, **kwargs) -> None:
-        self.ink, self.supervised = np.array(ink), np.array(supervised)
-        self.settings, self.report = settings, report
-        self.updates, self.starts, self.closed = [], 0, False
-        self.made.append(self)
-
-    def update_labels(self, ink, supervised, box) -> None:
-        self.updates.append((box, np.array(ink), np.array(supervised)))
-
-    def start(self) -> None:
-        self.starts += 1
-
-    def preview(self, region, every) -> int:
-        return 1
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def _fake_engines(monkeypatch) -> list[FakeEngine]:
-    monkeypatch.setattr(FakeEngine, "made", [])
-    _patch_in_dock(monkeypatch, "EngineProcess", FakeEngine)
-    return FakeEngine.made
-
-
-def _ink_stroke(painter, y: int, x: int):
-    painter.set_brush(mode="ink", radius=3, hardness=1.0, strength=1.0)
-    return painter.stamp_along([(y, x), (y, x + 8)])
 
 
 def test_a_round_is_counted_off_the_gui_thread_from_the_labels_at_stop(
@@ -84,7 +40,7 @@ def test_a_round_is_counted_off_the_gui_thread_from_the_labels_at_stop(
 
     # the save that ends a run (Stop) records the round; a stroke follows at once
     loop.event_received.emit(loop.generation, CheckpointSaved("model.pt", 12, autosave=True))
-    _ink_stroke(painter, 20, 20)
+    ink_stroke(painter, 20, 20)
 
     qtbot.waitUntil(lambda: len(keeper.rounds) == 1)
     assert threads
@@ -109,14 +65,14 @@ def test_an_engine_starts_from_labels_decoded_off_the_gui_thread_and_hears_later
     segment_widget, qtbot, monkeypatch
 ):
     loop, painter = segment_widget.loop, segment_widget.labels.painter
-    made = _fake_engines(monkeypatch)
+    made = fake_engines(monkeypatch)
     threads = _whole_canvas_decodes(monkeypatch, painter.canvas.shape)
     heard = []
     loop.changed.connect(heard.append)
     at_click = painter.canvas.codes.copy()
 
     loop.finetune()
-    box = _ink_stroke(painter, 30, 30)  # while the engine starts
+    box = ink_stroke(painter, 30, 30)  # while the engine starts
     loop.finetune()  # a second click while it starts: no second run
 
     qtbot.waitUntil(lambda: loop.engine is not None)
@@ -140,7 +96,7 @@ def test_an_engine_starts_from_labels_decoded_off_the_gui_thread_and_hears_later
 
 def test_one_start_at_a_time_and_none_after_close(segment_widget, qtbot, monkeypatch):
     loop = segment_widget.loop
-    made = _fake_engines(monkeypatch)
+    made = fake_engines(monkeypatch)
 
     loop.warm_up()
     loop.warm_up()  # the same settings: the start under way goes on
@@ -171,7 +127,7 @@ def test_labels_of_napari_s_own_tools_are_one_message_and_the_next_click_works(
     from napari.utils.notifications import notification_manager
 
     loop, canvas = segment_widget.loop, segment_widget.labels.painter.canvas
-    made = _fake_engines(monkeypatch)
+    made = fake_engines(monkeypatch)
     canvas.codes[0, 0] = 300  # napari's own label tools paint any integer
     shown = len(notification_manager.records)
 
@@ -192,13 +148,13 @@ def test_the_first_stroke_on_a_fresh_segment_starts_the_engine_once(
 ):
     _, widget = open_in_dock(unlabelled_folder)
     loop, painter = widget.loop, widget.labels.painter
-    made = _fake_engines(monkeypatch)
+    made = fake_engines(monkeypatch)
     loop.starts.warm_on_first_stroke()
     assert loop.starts.pending is None  # opened to look at: no engine
 
-    _ink_stroke(painter, 40, 40)
+    ink_stroke(painter, 40, 40)
     qtbot.waitUntil(lambda: loop.engine is not None)
-    _ink_stroke(painter, 80, 80)
+    ink_stroke(painter, 80, 80)
     loop.warm_up()  # as the dock does on a click: the engine started is the one used
 
     assert len(made) == 1

@@ -56,6 +56,9 @@ class LabelSession:
     def __init__(self, layer, segment, autosave_s: float = 10.0) -> None:
         self.layer, self.segment = layer, segment
         self.painter = InkPainter(layer)
+        #: no pixel was labelled when painting began: nothing to scan for what they teach,
+        #: and an engine waits for the first stroke
+        self.blank = not holds_labels(self.painter.canvas.codes)
         self.autosaver = Autosaver(segment, self.painter, autosave_s)
         self.closed = False
         self._loads = 0  # read off the GUI thread now
@@ -113,6 +116,13 @@ class LabelSession:
         self.closed = True
         self.autosaver.close()
         self.painter.detach()
+
+
+def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:
+    """Whether any pixel of ``codes`` is labelled: read band by band, stopping at the first
+    labelled one (a whole segment's codes are GBs). Read, not guessed from the layer's
+    metadata: a dock closed and opened again, or napari's own tools, paint after the reader."""
+    return any(codes[y0 : y0 + rows].any() for y0 in range(0, codes.shape[0], rows))
 
 
 def _say_failed(failure: str, error: Exception) -> None:

@@ -8,6 +8,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import StatusLabel, button
+from inkloop._napari._engine_start import RunStarting
 from inkloop._napari._loss_plot import LossPlot, LossTrace
 from inkloop.brush import decode_labels
 from inkloop.engine import State, StateChanged, StepDone, Validated
@@ -33,6 +34,7 @@ class LoopPanel(QGroupBox):
         self._classes: LabelClasses | None = None  # what the labels teach, for the idle text
         self._region_layer = None  # the "validation region" layer this panel follows
         self._region_note = ""  # the status's word on the validation region, while idle
+        self._starting = None  # what a click waits for (RunStarting), until the run begins
         self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
         self.pause_button = button(
@@ -77,7 +79,7 @@ class LoopPanel(QGroupBox):
             self.loop.changed.disconnect(self._show_event)
             self.loop.labels.painter.labels_changed.disconnect(self._labels_changed)
             self._let_go_of_region_layer()
-        self.loop, self._classes, self._region_note = loop, None, ""
+        self.loop, self._classes, self._region_note, self._starting = loop, None, "", None
         if loop is not None:
             loop.changed.connect(self._show_event)
             self._classes = LabelClasses(loop.labels.painter.canvas.codes)
@@ -128,7 +130,10 @@ class LoopPanel(QGroupBox):
             self.loop.resume()
 
     def _show_event(self, event) -> None:
-        if isinstance(event, StateChanged):
+        if isinstance(event, RunStarting):
+            self._starting = event.text
+            self._show_state(self.loop.state)
+        elif isinstance(event, StateChanged):
             self._show_state(event.state)
         elif isinstance(event, StepDone):
             self.plot.trace_grew()
@@ -137,8 +142,8 @@ class LoopPanel(QGroupBox):
             self._show_status()
 
     def _show_state(self, state: State) -> None:
-        has_loop = self.loop is not None
-        self.finetune_button.setEnabled(has_loop and not state.running)
+        idle = self.loop is not None and not (state.running or self.loop.starting)
+        self.finetune_button.setEnabled(idle)
         self.pause_button.setEnabled(state.running)
         self.stop_button.setEnabled(state.running)
         self.pause_button.blockSignals(True)
@@ -148,9 +153,13 @@ class LoopPanel(QGroupBox):
         self._show_status()
 
     def _show_status(self) -> None:
-        """The last step, after "Paused: ", "Stopped: "... while the run is not training;
-        before any step, what to do next and the validation region."""
+        """What a click waits for until the run begins; the last step, after "Paused: ",
+        "Stopped: "... while the run is not training; before any step, what to do next and
+        the validation region."""
         loop = self.loop
+        if self._starting is not None:
+            self.status.setText(self._starting)
+            return
         if loop is None or loop.last_step is None:
             ready = self._classes is not None and self._classes.both
             idle = READY_TEXT if ready else START_TEXT

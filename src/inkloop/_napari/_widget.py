@@ -40,8 +40,9 @@ class InkLoopWidget(QWidget):
     """Dock widget driving the ink loop for the segment open in a viewer: segment and
     composition, brush, Finetune & preview, model settings, whole-segment prediction."""
 
-    #: start the engine process as soon as a segment has labels, so that the first click on
-    #: "Finetune & preview" answers in a second rather than after torch's import
+    #: start the engine process as soon as a segment has labels (an unlabelled one: at its
+    #: first stroke), so that the first click on "Finetune & preview" answers in a second
+    #: rather than after torch's import
     warm_engine = True
     #: torch threads of the engine process; None: one less than the cores, leaving the GUI one
     torch_threads: int | None = None
@@ -165,7 +166,9 @@ class InkLoopWidget(QWidget):
             panel.set_loop(self.loop)
         self.loop_panel.restore_validation()  # its labels stay held out, as before
         self._continue_own_model(segment)
-        if self.warm_engine and self.labels.painter.canvas.codes.any():
+        if self.warm_engine and self.labels.blank:  # opened to look at, maybe: not yet
+            self.loop.starts.warm_on_first_stroke()
+        elif self.warm_engine:
             self._warm_soon.start()
 
     def _continue_own_model(self, segment) -> None:
