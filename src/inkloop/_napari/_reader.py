@@ -155,7 +155,7 @@ def _side_images_decoded(segment: Segment) -> tuple[Segment, tuple | None]:
     autosaved = autosaved_labels(segment)
     names = ["mask"] if autosaved else ["mask", "ink_labels", "supervision"]
     names = [name for name in names if getattr(segment, name) is not None]
-    images = [_decoding(getattr(segment, name)) for name in names]
+    images = [getattr(segment, name) for name in names]  # each computes to its decoded image
     if autosaved:
         read = dask.delayed(read_label_image, pure=True)
         shape = segment.shape[1:]
@@ -164,13 +164,6 @@ def _side_images_decoded(segment: Segment) -> tuple[Segment, tuple | None]:
     restored = tuple(decoded[len(names) :]) or None
     sides = dict(zip(names, decoded[: len(names)], strict=True))
     return dataclasses.replace(segment, **sides), restored
-
-
-def _decoding(image):
-    """The task that decodes a lazy side image: its one chunk itself, where computing the
-    array would copy it into a new one (dask joins the chunks it computed, even one)."""
-    chunks = image.to_delayed().ravel() if hasattr(image, "to_delayed") else ()
-    return chunks[0] if len(chunks) == 1 else image
 
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:

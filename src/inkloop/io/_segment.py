@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,7 +252,41 @@ def _load_sidecar(path: Path, shape: tuple[int, int], key: str):
     # its mtime in the name: labels saved anew must not come back from napari's dask cache
     stamp = path.stat().st_mtime_ns
     pixels = dask.delayed(_decode_sidecar, pure=True)(path, tuple(shape), key, stamp)
-    return da.from_delayed(pixels, shape=tuple(shape), dtype=dtype)
+    image = da.from_delayed(pixels, shape=tuple(shape), dtype=dtype)
+    return _side_image(image.dask, image.name, image.chunks, image.dtype, image._meta)
+
+
+def _side_image(graph, name: str, chunks, dtype, meta):
+    """A one-chunk dask array whose compute (``np.asarray``, ``.compute()``, ``dask.compute``)
+    is its chunk itself. dask copies a one-chunk result, lest it write to a buffer kept in the
+    graph; a side image's task decodes its file afresh, so the copy would only hold the
+    image twice (0.6 GB more for a 20000 x 30000 mask). Slices of it are plain dask arrays."""
+    if any(len(sizes) != 1 for sizes in chunks):
+        raise ValueError(f"a side image is one chunk, not {chunks}")
+    return _side_image_type()(graph, name, chunks, dtype, meta)
+
+
+@functools.cache
+def _side_image_type() -> type:
+    import dask.array as da  # here: importing inkloop.io must not load dask
+
+    class SideImage(da.Array):
+        __slots__ = ()
+
+        def __dask_postcompute__(self):
+            return _the_chunk, ()
+
+        def __reduce__(self):  # dask's own pickles as a plain Array
+            return _side_image, (self.dask, self.name, self.chunks, self.dtype, self._meta)
+
+    return SideImage
+
+
+def _the_chunk(results):
+    """The one chunk of a `_side_image`'s computed results (nested one-item lists)."""
+    while isinstance(results, list | tuple):
+        (results,) = results
+    return results
 
 
 def _decode_sidecar(path: Path, shape: tuple[int, int], key: str, _stamp: int) -> np.ndarray:
