@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ import numpy as np
 from inkloop.io import atomic_path
 
 log = logging.getLogger(__name__)
+_HASH_BAND_PIXELS = 1 << 22  # pixels hashed at a time: a band's temporaries, ~4 MB
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,32 @@ class Round:
 
 
 def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
-    """A short hash of the labels a model saw: the supervision and the ink under it."""
+    """A short hash of the labels a model saw: the supervision and the ink under it.
+
+    It hashes the shape (int64), the supervision's packed bits, then the ink where supervised
+    and 0 elsewhere (uint8), fed a band of rows at a time (`_hash_bands`): the same bytes,
+    so the same value, as the whole image at once, without whole-image temporaries."""
+    supervised = np.atleast_1d(np.asarray(supervised))
+    ink = np.broadcast_to(ink, supervised.shape)  # a view
+    bands = _hash_bands(supervised.shape)
     digest = hashlib.sha256()
-    supervised = np.ascontiguousarray(supervised, bool)
     digest.update(np.asarray(supervised.shape, np.int64).tobytes())
-    digest.update(np.packbits(supervised).tobytes())
-    digest.update(np.ascontiguousarray(np.where(supervised, ink, 0), np.uint8).tobytes())
+    for rows in bands:
+        digest.update(np.packbits(np.ascontiguousarray(supervised[rows], bool)))
+    for rows in bands:
+        labelled = np.ascontiguousarray(supervised[rows], bool)
+        digest.update(np.ascontiguousarray(np.where(labelled, ink[rows], 0), np.uint8))
     return digest.hexdigest()[:16]
+
+
+def _hash_bands(shape: tuple[int, ...]) -> list[slice]:
+    """Bands of rows (the first axis) covering ``shape``, each a multiple of 8 rows but the
+    last. np.packbits packs the array flattened, 8 elements to a byte, zero-padding only
+    the last byte; each band then starts on a byte boundary of the whole's packed bits, so
+    the bands' packed bytes in turn are the whole's (the last pads as the whole does)."""
+    width = max(1, math.prod(shape[1:]))
+    rows = 8 * max(1, _HASH_BAND_PIXELS // width // 8)
+    return [slice(top, top + rows) for top in range(0, shape[0], rows)]
 
 
 def new_round(
