@@ -1,6 +1,6 @@
-"""The labels' hash is made a band of rows at a time, with the value the whole-image hash had
-(rounds and checkpoints written before still match): at 20000 x 30000 the whole-image one
-allocated ~0.7 GB (the masked ink and its packed supervision, and their bytes) per hash."""
+"""The labels' hash and a round's counts are made a band of rows at a time, with the values
+the whole image gave (rounds and checkpoints written before still match): at 20000 x 30000
+the whole-image hash held 1.2 GB (the masked ink and its bytes), a round's counts 0.6 GB more."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from inkloop import rounds
-from inkloop.rounds import labels_hash
+from inkloop.rounds import labels_hash, new_round
+from inkloop.train import INK_LEVEL
 
 
 def _whole_image_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
@@ -40,14 +41,14 @@ SHAPES += [(3, 5, 7), (19, 2, 3)]
 @pytest.mark.parametrize("band_pixels", [1, 100, 1 << 22], ids=lambda n: f"band{n}")
 def test_the_hash_in_bands_is_the_whole_image_hash(monkeypatch, shape, band_pixels):
     # bands of 8 rows; of 8 to 32 rows by the width; one band
-    monkeypatch.setattr(rounds, "_HASH_BAND_PIXELS", band_pixels)
+    monkeypatch.setattr(rounds, "_BAND_PIXELS", band_pixels)
     ink, supervised = _labels(shape)
 
     assert labels_hash(ink, supervised) == _whole_image_hash(ink, supervised)
 
 
 def test_the_hash_of_labels_given_other_ways_is_the_whole_image_hash(monkeypatch):
-    monkeypatch.setattr(rounds, "_HASH_BAND_PIXELS", 40)
+    monkeypatch.setattr(rounds, "_BAND_PIXELS", 40)
     ink, supervised = _labels((45, 23))
     given = [
         (ink, supervised.view(np.uint8) * np.uint8(255)),  # a 0/255 supervision image
@@ -73,3 +74,36 @@ def test_a_hash_holds_a_band_not_the_whole_labels():
 
     assert value == _whole_image_hash(ink, supervised)
     assert peak < ink.nbytes / 2  # was over 2x: the masked ink and its bytes, packed bits
+
+
+def _round(ink, supervised):
+    return new_round(
+        1, ink, supervised, accepted_pixels=0, steps=0, validation_f05=None, checkpoint=None
+    )
+
+
+@pytest.mark.parametrize("shape", [(101, 17), (0, 5), (13,), (3, 5, 7)], ids=str)
+def test_a_round_counts_in_bands_what_the_whole_image_counts(monkeypatch, shape):
+    monkeypatch.setattr(rounds, "_BAND_PIXELS", 100)
+    ink, supervised = _labels(shape)
+
+    round_ = _round(ink, supervised)
+
+    inked = np.count_nonzero(supervised & (ink >= INK_LEVEL))
+    assert (round_.ink_pixels, round_.no_ink_pixels) == (inked, supervised.sum() - inked)
+    assert round_.labels_hash == _whole_image_hash(ink, supervised)
+
+
+def test_a_round_holds_a_band_not_the_whole_labels():
+    ink, supervised = _labels((4000, 3000))
+    _round(ink[:8], supervised[:8])  # first calls import what they use
+    tracemalloc.start()
+    try:
+        round_ = _round(ink, supervised)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert round_.ink_pixels == np.count_nonzero(supervised & (ink >= INK_LEVEL))
+    # was 1.35x: a whole-image bool of the supervised ink beside a hash band (3x before bands)
+    assert peak < ink.nbytes / 2

@@ -22,7 +22,7 @@ import numpy as np
 from inkloop.io import atomic_path
 
 log = logging.getLogger(__name__)
-_HASH_BAND_PIXELS = 1 << 22  # pixels hashed at a time: a band's temporaries, ~4 MB
+_BAND_PIXELS = 1 << 22  # pixels hashed or counted at a time: a band's temporaries, ~4 MB
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,11 @@ def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
     """A short hash of the labels a model saw: the supervision and the ink under it.
 
     It hashes the shape (int64), the supervision's packed bits, then the ink where supervised
-    and 0 elsewhere (uint8), fed a band of rows at a time (`_hash_bands`): the same bytes,
+    and 0 elsewhere (uint8), fed a band of rows at a time (`_row_bands`): the same bytes,
     so the same value, as the whole image at once, without whole-image temporaries."""
     supervised = np.atleast_1d(np.asarray(supervised))
     ink = np.broadcast_to(ink, supervised.shape)  # a view
-    bands = _hash_bands(supervised.shape)
+    bands = _row_bands(supervised.shape)
     digest = hashlib.sha256()
     digest.update(np.asarray(supervised.shape, np.int64).tobytes())
     for rows in bands:
@@ -62,13 +62,13 @@ def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def _hash_bands(shape: tuple[int, ...]) -> list[slice]:
+def _row_bands(shape: tuple[int, ...]) -> list[slice]:
     """Bands of rows (the first axis) covering ``shape``, each a multiple of 8 rows but the
     last. np.packbits packs the array flattened, 8 elements to a byte, zero-padding only
     the last byte; each band then starts on a byte boundary of the whole's packed bits, so
     the bands' packed bytes in turn are the whole's (the last pads as the whole does)."""
     width = max(1, math.prod(shape[1:]))
-    rows = 8 * max(1, _HASH_BAND_PIXELS // width // 8)
+    rows = 8 * max(1, _BAND_PIXELS // width // 8)
     return [slice(top, top + rows) for top in range(0, shape[0], rows)]
 
 
@@ -83,20 +83,32 @@ def new_round(
     checkpoint: str | Path | None,
 ) -> Round:
     """The round ``number`` for these labels, timed now."""
-    from inkloop.train import INK_LEVEL
-
-    inked = supervised & (ink >= INK_LEVEL)
+    ink_pixels, labelled_pixels = _label_counts(ink, supervised)
     return Round(
         number=number,
         time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        ink_pixels=int(np.count_nonzero(inked)),
-        no_ink_pixels=int(np.count_nonzero(supervised) - np.count_nonzero(inked)),
+        ink_pixels=ink_pixels,
+        no_ink_pixels=labelled_pixels - ink_pixels,
         accepted_pixels=int(accepted_pixels),
         steps=int(steps),
         validation_f05=None if validation_f05 is None else round(float(validation_f05), 4),
         checkpoint=None if checkpoint is None else str(checkpoint),
         labels_hash=labels_hash(ink, supervised),
     )
+
+
+def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
+    """(ink, labelled) pixels: supervised with ink at or above INK_LEVEL, and supervised;
+    counted a band of rows at a time."""
+    from inkloop.train import INK_LEVEL
+
+    supervised = np.atleast_1d(np.asarray(supervised))
+    ink = np.broadcast_to(ink, supervised.shape)  # a view
+    inked = labelled = 0
+    for rows in _row_bands(supervised.shape):
+        inked += np.count_nonzero(supervised[rows] & (ink[rows] >= INK_LEVEL))
+        labelled += np.count_nonzero(supervised[rows])
+    return int(inked), int(labelled)
 
 
 def read_rounds(path: str | Path) -> list[Round]:
