@@ -74,6 +74,6 @@ def test_a_local_cluster_without_cryptography_says_which_extra(monkeypatch):
     from inkloop.predict.batch import cluster_client
 
     monkeypatch.setitem(sys.modules, "cryptography", None)  # its import fails
-    extra = r"needs cryptography.*pip install 'napari-inkloop\[cluster\]'"
+    extra = r"needs cryptography.*pip install '\.\[cluster\]' in inkloop's clone"
     with pytest.raises(RuntimeError, match=extra), cluster_client("local:1", device="cpu"):
         pass
