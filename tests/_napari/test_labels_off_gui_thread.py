@@ -126,9 +126,11 @@ def test_labels_of_napari_s_own_tools_are_one_message_and_the_next_click_works(
 ):
     from napari.utils.notifications import notification_manager
 
-    loop, canvas = segment_widget.loop, segment_widget.labels.painter.canvas
+    labels, loop = segment_widget.labels, segment_widget.loop
+    canvas = labels.painter.canvas
     made = fake_engines(monkeypatch)
     canvas.codes[0, 0] = 300  # napari's own label tools paint any integer
+    labels.worker.update((0, 0, 1, 1))  # behind the painter's back: reported as it would
     shown = len(notification_manager.records)
 
     loop.finetune()
@@ -138,6 +140,7 @@ def test_labels_of_napari_s_own_tools_are_one_message_and_the_next_click_works(
     assert not made
     assert any("label value 300 is not an Ink Loop label" in m for m in messages(shown))
     canvas.codes[0, 0] = 0
+    labels.worker.update((0, 0, 1, 1))
     loop.finetune()
     qtbot.waitUntil(lambda: loop.engine is not None)
     assert made[0].starts == 1
@@ -165,6 +168,7 @@ def test_a_job_done_before_submit_returns_is_heard_after_it(qtbot):
     from concurrent.futures import Future
 
     from inkloop._napari._label_worker import LabelWorker
+    from inkloop.canvas import LabelCanvas
 
     class AtOnce:  # an executor whose jobs are done before submit returns
         def submit(self, function, *args) -> Future:
@@ -173,8 +177,8 @@ def test_a_job_done_before_submit_returns_is_heard_after_it(qtbot):
             return future
 
     kept, heard = [], []
-    worker = LabelWorker("test", lambda job: heard.append(job in kept))
+    worker = LabelWorker(LabelCanvas.from_codes(np.zeros((4, 4), np.uint16)), blank=True)
     worker._executor = AtOnce()
-    kept.append(worker.submit(np.zeros((4, 4), np.uint16)))
+    kept.append(worker.submit(done=lambda job: heard.append(job in kept)))
 
     qtbot.waitUntil(lambda: heard == [True])

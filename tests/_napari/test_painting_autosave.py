@@ -119,8 +119,8 @@ def test_save_labels_writes_off_the_gui_thread_and_removes_the_autosaved_copy(
     folder = unlabelled_folder
     assert messages(shown) == [f"Saved seg_inklabels.png and seg_supervision_mask.png in {folder}"]
     assert not any(path.exists() for path in autosaved)  # its strokes are saved now
-    assert writers[-1][1] is False  # the Save: on the autosave's worker, not the GUI thread
-    assert {name for name, _ in writers} == {"inkloop-autosave_0"}
+    assert writers[-1][1] is False  # the Save: on the label worker, not the GUI thread
+    assert {name for name, _ in writers} == {"inkloop-labels_0"}
     viewer.close()
     reopened = make_napari_viewer()
     shown = len(notification_manager.records)

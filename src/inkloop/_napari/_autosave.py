@@ -5,10 +5,10 @@ from __future__ import annotations
 import atexit
 import logging
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QObject, QTimer
 
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels
@@ -31,30 +31,26 @@ def _flush_at_exit() -> None:
 class Autosaver(QObject):
     """Writes ``painter``'s labels to the segment's ``*.autosave.png`` files once they changed.
 
-    A timer checks every ``interval_s`` seconds; the labels are copied on the GUI thread (a
-    memcpy) and encoded and written on a worker thread, each file atomically, so a crash loses
-    at most the last interval of painting and never leaves a half-written file; the last
-    write, as the dock hides or the interpreter exits (`flush`), runs on the calling thread.
-    `save` (Save labels) writes on the same worker, after any autosave in flight, and removes
-    the autosave copies it makes stale: an autosave copy on disk always holds strokes no Save
-    has.
+    A timer checks every ``interval_s`` seconds; the labels are decoded, encoded and written
+    on the label worker (``worker``, a `LabelWorker`: its mirror of the codes, so nothing is
+    copied on the GUI thread), each file atomically, so a crash loses at most the last
+    interval of painting and never leaves a half-written file; the last write, as the dock
+    hides or the interpreter exits (`flush`), runs on the calling thread. `save` (Save
+    labels) writes on the same worker, after any autosave in flight, and removes the
+    autosave copies it makes stale: an autosave copy on disk always holds strokes no Save has.
     """
 
-    saved = Signal(object)  # a Save's Future, done; emitted on the worker, handled on the GUI
-
-    def __init__(self, segment, painter, interval_s: float = 10.0, parent=None) -> None:
+    def __init__(self, segment, painter, worker, interval_s: float = 10.0, parent=None) -> None:
         super().__init__(parent)
-        self.segment, self.painter = segment, painter
+        self.segment, self.painter, self.worker = segment, painter, worker
         self._dirty = self._failing = False
         self._writing: Future | None = None  # the last autosave
         self._saving: Future | None = None  # the last Save
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="inkloop-autosave")
         painter.labels_changed.connect(self._mark_dirty)
         self._timer = QTimer(self)
         self._timer.setInterval(int(interval_s * 1000))
         self._timer.timeout.connect(self.save_if_changed)
         self._timer.start()
-        self.saved.connect(self._report_save)
         _OPEN.add(self)
 
     @property
@@ -71,17 +67,14 @@ class Autosaver(QObject):
         if not self._dirty or (self._writing is not None and not self._writing.done()):
             return None
         self._dirty = False
-        codes = self.painter.canvas.codes.copy()
-        self._writing = self._executor.submit(self._write, codes)
+        self._writing = self.worker.submit(self._write)
         return self._writing
 
     def save(self) -> Future:
         """Write the labels as they are now as the segment's label files (Save labels); the
         Future's result is their two paths, and a notification says how it went."""
-        codes = self.painter.canvas.codes.copy()
         self._dirty = False  # the autosave copies go with this save
-        self._saving = self._executor.submit(self._save, codes)
-        self._saving.add_done_callback(self.saved.emit)
+        self._saving = self.worker.submit(self._save, done=self._report_save)
         return self._saving
 
     def flush(self) -> None:
@@ -108,7 +101,6 @@ class Autosaver(QObject):
         self._timer.stop()
         self.painter.labels_changed.disconnect(self._mark_dirty)
         self.flush()
-        self._executor.shutdown(wait=True)
 
     def _mark_dirty(self, box) -> None:
         self._dirty = True

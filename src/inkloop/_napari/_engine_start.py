@@ -1,6 +1,6 @@
 """Starting a loop's engine process without decoding the whole label canvas on the GUI thread:
-the codes are copied there, decoded on a worker, and the engine is made on the GUI thread once
-they are; strokes painted meanwhile are sent to it then."""
+the labels are decoded on the label worker (`LabelWorker`), and the engine is made on the GUI
+thread once they are; strokes painted meanwhile are sent to it then."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from napari.utils.notifications import show_error
 
-from inkloop._napari._label_worker import LabelWorker
 from inkloop.engine import EngineProcess, Failed, StateChanged
 from inkloop.settings import EngineSettings
 
@@ -34,7 +33,7 @@ class RunStarting:
 @dataclass
 class PendingStart:
     """An engine start waiting for its labels to decode: the ``settings`` it starts with,
-    the boxes painted since the labels were copied, what waits for the engine."""
+    the boxes painted since they were asked for, what waits for the engine."""
 
     settings: EngineSettings
     labels: Future  # (ink, supervised)
@@ -50,12 +49,11 @@ class EngineStarts:
         self.loop = loop
         self.pending: PendingStart | None = None
         self.waiting = False  # a run waits for the engine to begin it
-        self._worker = LabelWorker("engine-labels", self._decoded)
 
     def begin(self, settings: EngineSettings) -> None:
         """Start an engine with ``settings`` on the labels as they are now."""
-        codes = self.loop.labels.painter.canvas.codes
-        self.pending = PendingStart(settings, self._worker.submit(codes))
+        labels = self.loop.labels.worker.submit(done=self._decoded)
+        self.pending = PendingStart(settings, labels)
 
     def then(self, action: Callable[[], None]) -> None:
         """Call ``action`` once the engine is made (now, if it is)."""
@@ -119,10 +117,9 @@ class EngineStarts:
             action()
 
     def close(self) -> None:
-        """Drop the start under way; return once its decode, if begun, is over (a second)."""
+        """Drop the start under way (a decode begun ends on the label worker, unheeded)."""
         self.loop.labels.painter.labels_changed.disconnect(self._first_stroke)  # if there
         self.drop()
-        self._worker.close()
 
     def _first_stroke(self, box) -> None:
         self.loop.labels.painter.labels_changed.disconnect(self._first_stroke)

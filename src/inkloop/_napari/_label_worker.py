@@ -1,6 +1,11 @@
-"""Work on a segment's whole labels off the GUI thread: decoding a full-size canvas takes about
-a second. The codes are copied on the GUI thread (a memcpy), so strokes painted after cannot
-change what is worked on; one worker thread decodes and works on them, job after job."""
+"""A segment's label codes mirrored off the GUI thread, and the jobs that work on them there.
+
+Copying a whole canvas on the GUI thread takes seconds at full size (20000 x 30000 codes are
+1.2 GB, and the kernel has to find fresh pages for each copy), and every autosave, round and
+engine start took one. The worker keeps one copy instead, made once and kept current by the
+box of every change the painter reports (`InkPainter.labels_changed`: strokes as they end,
+undo, redo, loads, accepts): only that box is copied on the GUI thread.
+"""
 
 from __future__ import annotations
 
@@ -13,39 +18,81 @@ from qtpy.QtCore import QObject, Qt, Signal
 from inkloop.brush import decode_labels
 
 
-def _decoded(ink: np.ndarray, supervised: np.ndarray):
-    return ink, supervised
-
-
 class LabelWorker(QObject):
-    """Runs jobs on the labels of codes as they were when the job was submitted, in order, and
-    hands each job's Future, done, to ``done`` on the GUI thread.
+    """Mirrors ``canvas.codes`` on one worker thread and runs jobs on the mirror, in order.
 
-    Not napari's ``create_worker``: the jobs must run one at a time in order (rounds append to
-    one file), the GUI thread must be able to wait for one (an engine needed at once), and
-    `close` must see them finished (a round recorded as the viewer closes is not lost).
+    A job sees the codes as the changes reported before it was submitted left them (a stroke
+    under way is not in them: its end reports it); its Future, done, goes to its ``done`` on
+    the GUI thread. Not napari's ``create_worker``: the jobs must run one at a time in order
+    (after the changes before them; rounds append to one file), the GUI thread must be able
+    to wait for one (an engine needed at once), and `close` must see them finished (a round
+    recorded as the viewer closes is not lost).
+
+    The mirror of a ``blank`` canvas starts as zeros: nothing to copy, and its pages cost no
+    memory until painted. Another one's pages are found on the worker, then it is filled on
+    the GUI thread (np.copyto: a tenth of a second at full size).
     """
 
-    _finished = Signal(object)  # a job's Future: emitted on the worker, handled on the GUI
+    _finished = Signal(object, object)  # (a Future, its done): emitted anywhere, handled on GUI
 
-    def __init__(self, name: str, done: Callable[[Future], None]) -> None:
+    def __init__(self, canvas, blank: bool, name: str = "labels") -> None:
         super().__init__()
+        self.canvas = canvas
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"inkloop-{name}")
         # queued even from the GUI thread (a job done before submit returns): the caller
         # has kept its Future by the time ``done`` hears of it
-        self._finished.connect(done, Qt.ConnectionType.QueuedConnection)
+        self._finished.connect(_tell, Qt.ConnectionType.QueuedConnection)
+        self._closed = False
+        self._mirror = np.zeros(canvas.shape, np.uint16) if blank else None
+        self._pages = None if blank else self._run(_allocated, canvas.shape, done=self._fill)
 
-    def submit(self, codes: np.ndarray, job: Callable = _decoded) -> Future:
-        """Copy ``codes`` now; the Future of ``job(ink, supervised)`` on their decoded labels
-        (by default the two arrays)."""
-        future = self._executor.submit(_decode_then, np.array(codes), job)
-        future.add_done_callback(self._finished.emit)
-        return future
+    def update(self, box) -> None:
+        """Mirror the codes inside ``box`` (y0, x0, y1, x1), just changed (GUI thread)."""
+        if self._mirror is None:  # the fill to come copies them
+            return
+        y0, x0, y1, x1 = box
+        patch = np.array(self.canvas.codes[y0:y1, x0:x1])
+        self._run(_put, self._mirror, box, patch, done=Future.result)  # an error is raised
+
+    def submit(self, job: Callable | None = None, done=None) -> Future:
+        """The Future of ``job(codes)`` on the codes as the changes reported so far left them
+        (by default, their ink and supervision); ``done(future)`` follows on the GUI thread.
+        ``job`` must not keep ``codes``: the changes reported after it are written there."""
+        self._fill(self._pages)
+        return self._run(job or decode_labels, self._mirror, done=done)
 
     def close(self) -> None:
         """Wait for the jobs submitted (a second or so each); no thread stays behind."""
+        self._closed = True
         self._executor.shutdown(wait=True)
 
+    def _run(self, function: Callable, *args, done=None) -> Future:
+        future = self._executor.submit(function, *args)
+        if done is not None:
+            future.add_done_callback(lambda future: self._finished.emit(future, done))
+        return future
 
-def _decode_then(codes: np.ndarray, job: Callable):
-    return job(*decode_labels(codes))
+    def _fill(self, pages: Future | None) -> None:
+        """Fill the mirror from the codes once its pages are found (waited for, if a job
+        comes first): the changes up to now, and no stroke under way, are in it then."""
+        if self._mirror is None and not self._closed:
+            mirror = pages.result()
+            self.canvas.copy_settled(mirror)
+            self._mirror = mirror
+
+
+def _allocated(shape: tuple[int, int]) -> np.ndarray:
+    """A mirror's array, its pages found here and not on the GUI thread (seconds at full
+    size where the kernel must evict the segment's cached layers first)."""
+    mirror = np.empty(shape, np.uint16)
+    mirror.fill(0)
+    return mirror
+
+
+def _put(mirror: np.ndarray, box, patch: np.ndarray) -> None:
+    y0, x0, y1, x1 = box
+    mirror[y0:y1, x0:x1] = patch
+
+
+def _tell(future: Future, done: Callable[[Future], None]) -> None:
+    done(future)

@@ -14,6 +14,7 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from inkloop._napari._autosave import Autosaver
+from inkloop._napari._label_worker import LabelWorker
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
 from inkloop.brush import decode_labels, encode_labels
@@ -59,7 +60,10 @@ class LabelSession:
         #: no pixel was labelled when painting began: nothing to scan for what they teach,
         #: and an engine waits for the first stroke
         self.blank = not holds_labels(self.painter.canvas.codes)
-        self.autosaver = Autosaver(segment, self.painter, autosave_s)
+        self.worker = LabelWorker(self.painter.canvas, self.blank)  # the codes, off the GUI
+        # first: whatever a change starts (an engine, at the first stroke) reads the mirror
+        self.painter.labels_changed.connect(self.worker.update, priority=1)
+        self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
         self.closed = False
         self._loads = 0  # read off the GUI thread now
         _PAINTING.add(self)
@@ -111,10 +115,13 @@ class LabelSession:
         self.loading_changed.emit(self.loading)
 
     def close(self) -> None:
-        """Write any unsaved changes to the autosave files and stop painting."""
+        """Write any unsaved changes to the autosave files, finish the label worker's jobs and
+        stop painting."""
         _PAINTING.discard(self)
         self.closed = True
         self.autosaver.close()
+        self.painter.labels_changed.disconnect(self.worker.update)
+        self.worker.close()
         self.painter.detach()
 
 

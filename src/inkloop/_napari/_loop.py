@@ -99,7 +99,7 @@ class LoopSession(QObject):
 
     def warm_up(self, settings: EngineSettings | None = None) -> bool:
         """Start the engine process (imports, segment, model) so a click answers fast: the
-        labels, copied now, are decoded off the GUI thread, then ``engine`` is made. Whether
+        labels as they are now are decoded off the GUI thread, then ``engine`` is made. Whether
         an engine with those settings runs or starts (one that cannot start says why).
 
         Different ``settings`` (default: ``next_settings()``) replace the process; the weights

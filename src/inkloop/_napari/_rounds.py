@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 
 from napari.utils.notifications import show_warning
 
-from inkloop._napari._label_worker import LabelWorker
+from inkloop.brush import decode_labels
 from inkloop.engine import CheckpointSaved
 from inkloop.io import rounds_path
 from inkloop.rounds import append_round, new_round, next_number, read_rounds
@@ -22,9 +22,10 @@ class RoundKeeper:
     (Stop, or the run's limit) and any the user asks for. Autosaves while training are not
     rounds. ``rounds`` holds them all, for the dock's plot.
 
-    A round describes the labels as they are when it is recorded: they are copied then, on
-    the GUI thread, and decoded, counted, hashed and written on a worker (about a second for
-    a whole segment), round after round; `close` waits for the rounds under way."""
+    A round describes the labels as they are when it is recorded: they are decoded, counted,
+    hashed and written on the label worker (`LabelWorker`: about a second for a whole
+    segment, nothing copied on the GUI thread), round after round; `close` waits for the
+    rounds under way."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
@@ -35,14 +36,13 @@ class RoundKeeper:
         self._accepted_before = last - loop.labels.painter.canvas.accepted_pixels
         self.on_round = None  # called with each new round (the dock's plot)
         self._writing: dict[Future, int] = {}  # the rounds under way -> their numbers
-        self._worker = LabelWorker("rounds", self._written)
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
         """Stop recording; the rounds under way are written (and said if they fail) first."""
         self.loop.changed.disconnect(self._on_event)
         self.on_round = None
-        self._worker.close()
+        wait(list(self._writing))
         for writing in list(self._writing):
             self._written(writing)
 
@@ -63,13 +63,13 @@ class RoundKeeper:
             validation_f05=validations[-1].f05 if validations else None,
             checkpoint=checkpoint,
         )
-        writing = self._worker.submit(canvas.codes, write)
+        writing = self.loop.labels.worker.submit(write, done=self._written)
         self._writing[writing] = number
         return writing
 
-    def _write(self, number: int, ink, supervised, **facts):
-        """The round (on the worker thread), appended to the rounds file."""
-        round_ = new_round(number, ink, supervised, **facts)
+    def _write(self, number: int, codes, **facts):
+        """The round of ``codes`` (on the worker thread), appended to the rounds file."""
+        round_ = new_round(number, *decode_labels(codes), **facts)
         append_round(self.path, round_)
         return round_
 
