@@ -122,15 +122,19 @@ def test_one_start_at_a_time_and_none_after_close(segment_widget, qtbot, monkeyp
 
 
 def test_labels_of_napari_s_own_tools_are_one_message_and_the_next_click_works(
-    segment_widget, qtbot, monkeypatch
+    make_napari_viewer, segment_folder, qtbot, monkeypatch
 ):
     from napari.utils.notifications import notification_manager
 
-    labels, loop = segment_widget.labels, segment_widget.loop
-    canvas = labels.painter.canvas
+    from inkloop._napari._widget import InkLoopWidget
+
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer()
+    (*_, layer) = viewer.open(str(segment_folder), plugin="napari-inkloop")
+    layer.data[0, 0] = 300  # napari's own label tools, before the dock: any integer
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    loop, painter = widget.loop, widget.labels.painter
     made = fake_engines(monkeypatch)
-    canvas.codes[0, 0] = 300  # napari's own label tools paint any integer
-    labels.worker.update((0, 0, 1, 1))  # behind the painter's back: reported as it would
     shown = len(notification_manager.records)
 
     loop.finetune()
@@ -139,8 +143,8 @@ def test_labels_of_napari_s_own_tools_are_one_message_and_the_next_click_works(
     assert loop.engine is None
     assert not made
     assert any("label value 300 is not an Ink Loop label" in m for m in messages(shown))
-    canvas.codes[0, 0] = 0
-    labels.worker.update((0, 0, 1, 1))
+    painter.set_brush(mode="erase", radius=2)
+    painter.stamp_along([(0, 0)])  # the brush paints over it
     loop.finetune()
     qtbot.waitUntil(lambda: loop.engine is not None)
     assert made[0].starts == 1

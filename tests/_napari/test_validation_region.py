@@ -38,7 +38,7 @@ def test_a_drawn_rectangle_hands_the_brush_back_and_a_newer_one_replaces_it(
 
 
 def test_the_validation_region_is_kept_beside_the_labels_and_held_out_after_a_reopen(
-    open_in_dock, segment_folder
+    open_in_dock, segment_folder, qtbot
 ):
     viewer, widget = open_in_dock(segment_folder)
     widget.loop_panel.validation_button.click()
@@ -51,9 +51,10 @@ def test_the_validation_region_is_kept_beside_the_labels_and_held_out_after_a_re
     assert widget.run_settings().validation == (10, 30, 50, 81)  # its labels stay held out
     shapes = viewer.layers[VALIDATION_LAYER]
     assert viewer.layers.selection.active is widget.labels.layer  # the brush paints on
-    assert widget.loop_panel.status.text() == (
-        f"{READY_TEXT} Validation region restored: rows 10–50, columns 30–81; its labels "
-        "stay out of training."
+    restored = "Validation region restored: rows 10–50, columns 30–81; its labels stay out"
+    assert restored in widget.loop_panel.status.text()
+    qtbot.waitUntil(  # once the label worker has read what the saved labels teach
+        lambda: widget.loop_panel.status.text() == f"{READY_TEXT} {restored} of training."
     )
     shapes.data = []  # deleted: no region, now or when opened again
     assert widget.run_settings().validation is None

@@ -121,14 +121,15 @@ def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
 
 
 def test_a_second_segment_gets_its_own_overlay_validation_and_status(
-    open_in_dock, segment_folder, tmp_path
+    open_in_dock, segment_folder, tmp_path, qtbot
 ):
     from inkloop._napari._loop_panel import READY_TEXT, START_TEXT, VALIDATION_LAYER
     from inkloop._napari._overlay import PREDICTION_LAYER
     from inkloop.engine import StepDone
 
     viewer, widget = open_in_dock(segment_folder)
-    assert widget.loop_panel.status.text() == READY_TEXT  # its labels hold ink and no ink
+    # its labels hold ink and no ink (once the label worker has read them)
+    qtbot.waitUntil(lambda: widget.loop_panel.status.text() == READY_TEXT)
     first = widget.labels.segment.name
     widget.loop.prediction_layer()
     viewer.add_shapes([[[0, 0], [20, 30]]], shape_type="rectangle", name=VALIDATION_LAYER)

@@ -4,7 +4,8 @@ Copying a whole canvas on the GUI thread takes seconds at full size (20000 x 300
 1.2 GB, and the kernel has to find fresh pages for each copy), and every autosave, round and
 engine start took one. The worker keeps one copy instead, made once and kept current by the
 box of every change the painter reports (`InkPainter.labels_changed`: strokes as they end,
-undo, redo, loads, accepts): only that box is copied on the GUI thread.
+undo, redo, loads, accepts): only that box is copied on the GUI thread. What the labels
+teach, cell by cell (`LabelClasses`), is read there too, then kept box by box.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+from napari.utils.notifications import show_warning
 from qtpy.QtCore import QObject, Qt, Signal
 
 from inkloop.brush import decode_labels
+from inkloop.train._labels import CELL, cell_grid, cell_span, cell_sums, class_masks
 
 
 class LabelWorker(QObject):
@@ -96,3 +99,69 @@ def _put(mirror: np.ndarray, box, patch: np.ndarray) -> None:
 
 def _tell(future: Future, done: Callable[[Future], None]) -> None:
     done(future)
+
+
+class LabelClasses:
+    """Which cells of the label codes teach ink and which "no ink" (`class_masks`), kept
+    up to date box by box: a stroke costs its box, not the whole segment. The labels a
+    segment opens with are read on the label worker (seconds at full size; none to read on
+    a blank one): until then only the strokes since count, and ``arrived`` follows them."""
+
+    BAND = 32 * CELL  # rows decoded at a time at first: a whole segment's codes are GBs
+
+    def __init__(self, labels, arrived: Callable[[], None]) -> None:
+        self.codes = labels.painter.canvas.codes
+        self.ink, self.no_ink = _no_cells(self.codes.shape)
+        self._since: list | None = None  # the boxes changed while the worker reads
+        self._arrived = arrived
+        if not labels.blank:
+            self._since = []
+            labels.worker.submit(self._read, done=self._read_done)
+
+    @property
+    def both(self) -> bool:
+        """Whether the labels teach both: a run can start (e.g. on a segment's saved ones)."""
+        return bool(self.ink.any() and self.no_ink.any())
+
+    def close(self) -> None:
+        """Stop hearing of the read (its panel lets go)."""
+        self._arrived = None
+
+    def update(self, box) -> None:
+        _mark_cells(self.ink, self.no_ink, self.codes, box)
+        if self._since is not None:
+            self._since.append(box)
+
+    def _read(self, codes: np.ndarray):
+        """The two cells' flags of all of ``codes`` (the worker's mirror), band by band."""
+        ink, no_ink = _no_cells(codes.shape)
+        height, width = codes.shape
+        for y0 in range(0, height, self.BAND):
+            _mark_cells(ink, no_ink, codes, (y0, 0, min(y0 + self.BAND, height), width))
+        return ink, no_ink
+
+    def _read_done(self, reading: Future) -> None:
+        if self._arrived is None:
+            return
+        since, self._since = self._since, None
+        try:
+            self.ink, self.no_ink = reading.result()
+        except ValueError as error:  # napari's own label codes: said again at Finetune
+            show_warning(f"Ink Loop: {error}")
+            return
+        for box in since:  # strokes after the worker's copy: read again from the codes
+            self.update(box)
+        self._arrived()
+
+
+def _no_cells(shape) -> tuple[np.ndarray, np.ndarray]:
+    grid = cell_grid(shape)
+    return np.zeros(grid, bool), np.zeros(grid, bool)
+
+
+def _mark_cells(ink: np.ndarray, no_ink: np.ndarray, codes: np.ndarray, box) -> None:
+    """Flag the cells of ``box`` (whole cells) that hold ink, and "no ink", in ``codes``."""
+    cells, pixels = cell_span(box)
+    masks = class_masks(*decode_labels(codes[pixels]))
+    for found, mask in zip((ink, no_ink), masks, strict=True):
+        found[cells] = cell_sums(mask) > 0

@@ -9,11 +9,10 @@ from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import StatusLabel, button
 from inkloop._napari._engine_start import RunStarting
+from inkloop._napari._label_worker import LabelClasses
 from inkloop._napari._loss_plot import LossPlot, LossTrace
-from inkloop.brush import decode_labels
 from inkloop.engine import State, StateChanged, StepDone, Validated
 from inkloop.io import read_validation_region, save_validation_region
-from inkloop.train._labels import CELL, cell_grid, cell_span, cell_sums, class_masks
 
 VALIDATION_LAYER = "validation region"
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
@@ -79,10 +78,11 @@ class LoopPanel(QGroupBox):
             self.loop.changed.disconnect(self._show_event)
             self.loop.labels.painter.labels_changed.disconnect(self._labels_changed)
             self._let_go_of_region_layer()
+            self._classes.close()
         self.loop, self._classes, self._region_note, self._starting = loop, None, "", None
         if loop is not None:
             loop.changed.connect(self._show_event)
-            self._classes = LabelClasses(loop.labels.painter.canvas.codes)
+            self._classes = LabelClasses(loop.labels, self._show_status)
             loop.labels.painter.labels_changed.connect(self._labels_changed)
         self.plot.show_trace(loop.losses if loop else LossTrace())
         # the idle text, or this one's last step if it trained: never another segment's
@@ -262,29 +262,3 @@ def _step_text(step: StepDone, validations) -> str:
 def _threshold_text(percent: int) -> str:
     """What the threshold slider shows: the soft view at 0, else the probability called ink."""
     return "soft" if percent == 0 else f"≥ {percent / 100:.2f}"
-
-
-class LabelClasses:
-    """Which cells of the label codes teach ink and which "no ink" (`class_masks`), kept
-    up to date box by box: a stroke costs its box, not the whole segment."""
-
-    BAND = 32 * CELL  # rows decoded at a time at first: a whole segment's codes are GBs
-
-    def __init__(self, codes: np.ndarray) -> None:
-        self.codes = codes
-        grid = cell_grid(codes.shape)
-        self.ink, self.no_ink = np.zeros(grid, bool), np.zeros(grid, bool)
-        height, width = codes.shape
-        for y0 in range(0, height, self.BAND):
-            self.update((y0, 0, min(y0 + self.BAND, height), width))
-
-    @property
-    def both(self) -> bool:
-        """Whether the labels teach both: a run can start (e.g. on a segment's saved ones)."""
-        return bool(self.ink.any() and self.no_ink.any())
-
-    def update(self, box) -> None:
-        cells, pixels = cell_span(box)
-        masks = class_masks(*decode_labels(self.codes[pixels]))
-        for found, mask in zip((self.ink, self.no_ink), masks, strict=True):
-            found[cells] = cell_sums(mask) > 0
