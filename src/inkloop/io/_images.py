@@ -172,7 +172,9 @@ def _tiff_window_reader(path: Path):
             return RawArray(path, page.dataoffsets[0], page.shape, dtype)
     import zarr
 
-    return zarr.open(tifffile.imread(path, key=0, aszarr=True), mode="r")
+    from inkloop.io._decoding import DecodingNamed
+
+    return DecodingNamed(zarr.open(tifffile.imread(path, key=0, aszarr=True), mode="r"), path)
 
 
 def tiff_data_end(pages) -> int | None:

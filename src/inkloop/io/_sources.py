@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inkloop._notify import notify
+from inkloop.io._decoding import DecodingNamed
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import TIFF_SUFFIXES, image_info
 from inkloop.io._layers import (
@@ -237,10 +238,10 @@ def zarr_source(
 ) -> LayerSource:
     """The layers of the zarr array or (OME-)zarr group ``node`` found at ``where`` (a path
     or URL), named ``name`` (by default after ``where``); ``stamp`` tells versions apart;
-    ``wrap(array, where)`` guards remote reads."""
+    ``wrap(array, where)`` guards reads (by default a damaged chunk is named: `DecodingNamed`)."""
     import zarr
 
-    wrap = wrap or (lambda array, _where: array)
+    wrap = wrap or (lambda array, where: DecodingNamed(array, where, chunk_files=True))
     name = name or _segment_name(where.rstrip("/").rsplit("/", 1)[-1])
     if isinstance(node, zarr.Array):
         array = wrap(node, where)

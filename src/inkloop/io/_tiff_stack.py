@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.io._decoding import DecodingNamed
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import check_tiff_complete, tiff_data_end
 from inkloop.io._layers import unlike_layers
@@ -45,6 +46,7 @@ def open_tiff_stack(path: Path):
         stack = RawArray(path, series.dataoffset, shape, file_dtype)
         return stack, lazy(stack, layer_chunks(shape), key=path)
     stack = zarr.open(tifffile.imread(path, aszarr=True, is_shaped=shaped), mode="r")
+    stack = DecodingNamed(stack, path)
     return stack, as_volume(path, lazy(stack, stack.chunks, key=path))
 
 
