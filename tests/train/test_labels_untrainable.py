@@ -97,6 +97,29 @@ def test_a_faint_prediction_gives_its_highest_value_and_a_threshold_that_works(
         labels_from_prediction(segment, faint, threshold, soft)
 
 
+@pytest.mark.parametrize("soft", [True, False], ids=["soft", "hard"])
+def test_a_prediction_with_no_papyrus_pixel_below_the_threshold_gives_its_lowest_value(
+    segment_folder, tmp_path, soft
+):
+    """Labels from it would hold no 'no ink' (LabelStore refuses them, naming painting)."""
+    segment = open_segment(segment_folder)
+    _, _, _, ink = _files(segment_folder)
+    sure = tmp_path / "sure.png"
+    write_png(sure, np.where(ink > 0, 230, 10).astype(np.uint8))  # 10 / 255 = 0.039
+    told = (
+        f"{sure}: no papyrus pixel of the prediction is below the threshold 0.02, so none is "
+        "'no ink' (the lowest is 0.039): raise the threshold to 0.05"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(told)}$"):
+        labels_from_prediction(segment, sure, 0.02, soft)
+    labels = labels_from_prediction(segment, sure, 0.05, soft)
+    LabelStore(*labels[:2]).check_trainable()  # the threshold advised makes "no ink"
+
+    write_png(sure, np.full(ink.shape, 200, np.uint8))  # no threshold splits it
+    with pytest.raises(ValueError, match="no threshold leaves both ink and 'no ink': is it the"):
+        labels_from_prediction(segment, sure, 0.5, soft)
+
+
 def test_inkloop_train_says_the_ink_lies_outside_the_mask(segment_folder, tmp_path, capsys):
     ink_path, mask_path, inked, ink = _files(segment_folder)
     write_png(mask_path, np.where(ink == 0, 255, 0).astype(np.uint8))

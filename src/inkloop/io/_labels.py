@@ -145,8 +145,8 @@ def initial_labels(
 def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):
     """Ink labels (uint8) and supervision (bool) started from a prediction image (a community
     model's PNG/TIFF): see `inkloop.brush.ink_from_prediction`; every papyrus pixel labelled.
-    Returns them with where they came from; ValueError if the sizes differ or no pixel would
-    be ink."""
+    Returns them with where they came from; ValueError if the sizes differ, or no pixel would
+    be ink or no papyrus pixel "no ink"."""
     from inkloop.brush import ink_from_prediction
     from inkloop.io._sidefiles import read_prediction
 
@@ -163,6 +163,10 @@ def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, so
     if not np.any(ink >= INK_LEVEL):
         raise ValueError(_no_ink_from(path, float(probability.max(initial=0)), threshold, soft))
     papyrus = np.ones(shape, bool) if segment.mask is None else np.asarray(segment.mask, bool)
+    if papyrus.any() and not np.any(ink[papyrus] == 0):  # training needs both classes
+        on_papyrus = probability[papyrus]
+        lowest, highest = np.clip([on_papyrus.min(), on_papyrus.max()], 0, 1).tolist()
+        raise ValueError(_no_no_ink_from(path, lowest, highest, threshold))
     kind = "soft" if soft else "hard"
     sources = {"labels_file": f"{path} ({kind}, threshold {threshold:g})"}
     sources["supervision_file"] = str(segment.files.get("mask", ALL_PIXELS))
@@ -186,3 +190,17 @@ def _no_ink_from(path, highest: float, threshold: float, soft: bool) -> str:
         f"{path}: no pixel of the prediction reaches the threshold {threshold:g} {found}: "
         f"lower the threshold to {lower:g}"
     )
+
+
+def _no_no_ink_from(path, lowest: float, highest: float, threshold: float) -> str:
+    """Why labels from a prediction whose lowest value on the papyrus is ``lowest`` hold no
+    "no ink", and a threshold that would make some (the lowest must fall below it), in words
+    for the command line's options and the dock's controls alike."""
+    found = f"(the lowest is {math.floor(lowest * 1000) / 1000:g})"
+    raised = math.ceil((round(lowest * 255) + 1) * 100 / 255) / 100  # its level below it
+    told = f"{path}: no papyrus pixel of the prediction is below the threshold {threshold:g}"
+    if raised > highest:  # no threshold leaves ink above it either
+        return (
+            f"{told} {found}, and no threshold leaves both ink and 'no ink': is it the right file?"
+        )
+    return f"{told}, so none is 'no ink' {found}: raise the threshold to {raised:g}"
