@@ -104,6 +104,17 @@ def test_ink_strokes_with_soft_edges_but_no_no_ink_are_refused_until_no_ink_is_p
     store.check_trainable()  # "no ink" painted: it trains
 
 
+def test_an_accepted_soft_prediction_without_no_ink_is_told_it_is_not_no_ink():
+    """Accept in the overlay's soft view labels each pixel at its probability: none is 0."""
+    probability = np.linspace(16, 255, 64 * 64).reshape(64, 64).astype(np.uint8)
+    store = LabelStore(probability, np.ones((64, 64), bool))
+    with pytest.raises(LabelError) as refused:
+        store.check_trainable()
+    assert str(refused.value) == NO_NO_INK
+    assert "edges of ink strokes" in NO_NO_INK
+    assert "accepted prediction" in NO_NO_INK  # not only brush strokes' soft edges
+
+
 def test_no_ink_only_in_the_validation_region_says_so():
     ink = np.full((64, 64), 255, np.uint8)
     ink[:, 48:] = 0

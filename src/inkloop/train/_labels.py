@@ -34,9 +34,9 @@ _CLASSES = ("ink", "'no ink'")  # as class_masks gives them
 _HELD_OUT = "in the validation region, which training leaves out"
 # what labels of ink and no "no ink" are told, in the dock and from `inkloop train` alike
 NO_NO_INK = (
-    "the labels hold no 'no ink' yet: paint some 'no ink' on papyrus without ink (the soft "
-    "edges of ink strokes do not count), or give a supervision mask that covers more than "
-    "the ink"
+    "the labels hold no 'no ink' yet: paint some 'no ink' on papyrus without ink (soft labels, "
+    "such as the edges of ink strokes or an accepted prediction's uncertain pixels, are not "
+    "'no ink'), or give a supervision mask that covers more than the ink"
 )
 
 
