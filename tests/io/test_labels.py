@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -225,3 +226,27 @@ def test_labels_only_autosaved_by_the_dock_are_named_with_how_to_train_on_them(t
     loaded_ink, loaded_supervised, _ = load_labels(segment, *autosaved)  # as it says
     np.testing.assert_array_equal(loaded_ink, ink)
     np.testing.assert_array_equal(loaded_supervised, supervised)
+
+
+@pytest.mark.parametrize(
+    ("os_name", "quoted"),
+    [("posix", "'{}'"), ("nt", '"{}"')],
+    ids=["posix-single-quotes", "windows-double-quotes"],
+)
+def test_the_autosaves_paths_are_quoted_for_the_platforms_shell(
+    tmp_path, monkeypatch, os_name, quoted
+):
+    """cmd.exe passes POSIX single quotes on as part of the file name. The platform is
+    switched for the label module alone: pathlib makes WindowsPaths where os.name is 'nt'."""
+    from inkloop.io import _labels as label_files
+    from inkloop.synthetic import write_segment
+
+    folder = write_segment(tmp_path / "my scans" / "seg", 32, 48, 4, truth_as_labels=False)
+    segment = open_segment(folder)
+    ink, supervised = _labels(segment.shape[1:])
+    autosaved = save_labels(segment, ink, supervised, autosave=True)
+    monkeypatch.setattr(label_files, "os", SimpleNamespace(name=os_name), raising=False)
+    with pytest.raises(ValueError, match="click Save labels") as error:
+        load_labels(segment)
+    given = [quoted.format(path) for path in autosaved]
+    assert str(error.value).endswith(f"--labels {given[0]} --supervision {given[1]}")

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import math
+import os
 import shlex
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -112,15 +114,21 @@ def _no_labels_message(segment) -> str:
     message = f"{segment.path}: the segment has no ink labels; "
     ink, supervision = label_paths(segment, autosave=True)
     if ink.is_file():
-        given = f"--labels {shlex.quote(str(ink))}"
+        given = f"--labels {_shell_quoted(ink)}"
         if supervision.is_file():
-            given += f" --supervision {shlex.quote(str(supervision))}"
+            given += f" --supervision {_shell_quoted(supervision)}"
         message += f"the dock's unsaved labels are in {ink.name}: click Save labels in the "
         message += f"dock, or pass {given}"
     else:
         message += "pass --labels INK.png"
     hint = stray_side_files_hint(segment)
     return message + (f" ({hint})" if hint else "")
+
+
+def _shell_quoted(path: Path) -> str:
+    """``path`` as a command line takes it: in cmd.exe's double quotes on Windows, where
+    POSIX single quotes would be passed on as part of the name; else shell-quoted."""
+    return subprocess.list2cmdline([str(path)]) if os.name == "nt" else shlex.quote(str(path))
 
 
 def initial_labels(
