@@ -31,9 +31,10 @@ class LabelWorker(QObject):
     to wait for one (an engine needed at once), and `close` must see them finished (a round
     recorded as the viewer closes is not lost).
 
-    The mirror of a ``blank`` canvas starts as zeros: nothing to copy, and its pages cost no
-    memory until painted. Another one's pages are found on the worker, then it is filled on
-    the GUI thread (np.copyto: a tenth of a second at full size).
+    The mirror starts as zeros (calloc: a page costs memory only once written) and, unless
+    ``blank``, gets the row bands of the codes that hold labels, copied here: no stroke is
+    under way while the painter's session is made, and a segment labelled in a few areas
+    costs their bands, not a second 1.2 GB at full size. Nothing then waits for the worker.
     """
 
     _finished = Signal(object, object)  # (a Future, its done): emitted anywhere, handled on GUI
@@ -45,14 +46,12 @@ class LabelWorker(QObject):
         # queued even from the GUI thread (a job done before submit returns): the caller
         # has kept its Future by the time ``done`` hears of it
         self._finished.connect(_tell, Qt.ConnectionType.QueuedConnection)
-        self._closed = False
-        self._mirror = np.zeros(canvas.shape, np.uint16) if blank else None
-        self._pages = None if blank else self._run(_allocated, canvas.shape, done=self._fill)
+        self._mirror = np.zeros(canvas.shape, np.uint16)
+        if not blank:
+            _copy_labelled_bands(canvas.codes, self._mirror)
 
     def update(self, box) -> None:
         """Mirror the codes inside ``box`` (y0, x0, y1, x1), just changed (GUI thread)."""
-        if self._mirror is None:  # the fill to come copies them
-            return
         y0, x0, y1, x1 = box
         patch = np.array(self.canvas.codes[y0:y1, x0:x1])
         self._run(_put, self._mirror, box, patch, done=Future.result)  # an error is raised
@@ -61,12 +60,10 @@ class LabelWorker(QObject):
         """The Future of ``job(codes)`` on the codes as the changes reported so far left them
         (by default, their ink and supervision); ``done(future)`` follows on the GUI thread.
         ``job`` must not keep ``codes``: the changes reported after it are written there."""
-        self._fill(self._pages)
         return self._run(job or decode_labels, self._mirror, done=done)
 
     def close(self) -> None:
         """Wait for the jobs submitted (a second or so each); no thread stays behind."""
-        self._closed = True
         self._executor.shutdown(wait=True)
 
     def _run(self, function: Callable, *args, done=None) -> Future:
@@ -75,21 +72,14 @@ class LabelWorker(QObject):
             future.add_done_callback(lambda future: self._finished.emit(future, done))
         return future
 
-    def _fill(self, pages: Future | None) -> None:
-        """Fill the mirror from the codes once its pages are found (waited for, if a job
-        comes first): the changes up to now, and no stroke under way, are in it then."""
-        if self._mirror is None and not self._closed:
-            mirror = pages.result()
-            self.canvas.copy_settled(mirror)
-            self._mirror = mirror
 
-
-def _allocated(shape: tuple[int, int]) -> np.ndarray:
-    """A mirror's array, its pages found here and not on the GUI thread (seconds at full
-    size where the kernel must evict the segment's cached layers first)."""
-    mirror = np.empty(shape, np.uint16)
-    mirror.fill(0)
-    return mirror
+def _copy_labelled_bands(codes: np.ndarray, out: np.ndarray, rows: int = 256) -> None:
+    """Copy into ``out`` (zeros) the bands of ``rows`` rows of ``codes`` that hold labels:
+    the others stay untouched, their pages unallocated."""
+    for y0 in range(0, codes.shape[0], rows):
+        band = codes[y0 : y0 + rows]
+        if band.any():
+            np.copyto(out[y0 : y0 + rows], band)
 
 
 def _put(mirror: np.ndarray, box, patch: np.ndarray) -> None:
