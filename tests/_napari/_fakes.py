@@ -8,6 +8,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from inkloop.engine._labelfiles import LabelFiles
+
 
 def patch_in_dock(monkeypatch, name: str, value) -> None:
     """Replace ``name`` wherever a module of the dock imported it."""
@@ -22,8 +24,13 @@ class FakeEngine:
     made: ClassVar[list[FakeEngine]] = []
     alive = True
 
-    def __init__(self, path, ink, supervised, settings, report, **kwargs) -> None:
+    def __init__(self, path, ink, supervised, settings, report, label_files=None, **kw) -> None:
+        if label_files is None:  # written where it is made, as EngineProcess does
+            label_files = LabelFiles(ink, supervised)
+        ink, supervised, _ = LabelFiles.open(label_files.folder)
         self.ink, self.supervised = np.array(ink), np.array(supervised)
+        del ink, supervised, _
+        label_files.remove()  # as a closed engine does
         self.settings, self.report = settings, report
         self.updates, self.starts, self.closed = [], 0, False
         self.made.append(self)

@@ -1,6 +1,7 @@
 """Starting a loop's engine process without decoding the whole label canvas on the GUI thread:
-the labels are decoded on the label worker (`LabelWorker`), and the engine is made on the GUI
-thread once they are; strokes painted meanwhile are sent to it then."""
+the labels are decoded, and for an engine on this machine written as its files (1.2 GB at
+full size), on the label worker (`LabelWorker`); the engine is made on the GUI thread once
+they are, and strokes painted meanwhile are sent to it then."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from dataclasses import dataclass, field
 
 from napari.utils.notifications import show_error
 
+from inkloop.brush import decode_labels
 from inkloop.engine import EngineProcess, Failed, StateChanged
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
+# the real engine's files whatever stands in for the engine (tests replace EngineProcess)
+_write_labels = EngineProcess.write_labels
 
 STARTING_ENGINE = "Starting the engine (importing torch: a few seconds)…"
 STARTING_RUN = "Starting the run…"
@@ -36,7 +40,7 @@ class PendingStart:
     the boxes painted since they were asked for, what waits for the engine."""
 
     settings: EngineSettings
-    labels: Future  # (ink, supervised)
+    labels: Future  # LabelFiles for an engine on this machine, else (ink, supervised)
     painted: list[tuple[int, int, int, int]] = field(default_factory=list)
     then: list[Callable[[], None]] = field(default_factory=list)
 
@@ -52,7 +56,8 @@ class EngineStarts:
 
     def begin(self, settings: EngineSettings) -> None:
         """Start an engine with ``settings`` on the labels as they are now."""
-        labels = self.loop.labels.worker.submit(done=self._decoded)
+        job = _written_labels if self.loop.remote is None else decode_labels
+        labels = self.loop.labels.worker.submit(job, done=self._decoded)
         self.pending = PendingStart(settings, labels)
 
     def then(self, action: Callable[[], None]) -> None:
@@ -81,8 +86,8 @@ class EngineStarts:
     def drop(self) -> bool:
         """Give up the start under way, if any; whether there was one."""
         pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.labels.cancel()  # unless being decoded already
+        if pending is not None and not pending.labels.cancel():  # being decoded already
+            pending.labels.add_done_callback(_remove_files)
         self._say(None)
         return pending is not None
 
@@ -92,22 +97,22 @@ class EngineStarts:
         start, self.pending = self.pending, None
         loop = self.loop
         try:
-            ink, supervised = start.labels.result()
-        except ValueError as error:  # codes of napari's own label tools: it says which
+            labels = start.labels.result()
+        except (ValueError, OSError) as error:  # napari's own label codes; no room for them
             return self._failed(error)
         except BaseException:
             self._say(None)
             raise
-        report = functools.partial(loop.event_received.emit, loop.generation)
-        args = (loop.labels.segment.path, ink, supervised, start.settings, report)
+        engine = None
         try:
-            if loop.remote is None:
-                loop.engine = EngineProcess(*args, torch_threads=loop.torch_threads)
-            else:  # the server opens the segment, trains and writes checkpoints on its disks
-                loop.engine = loop.remote.engine(*args)
-        except (OSError, RuntimeError) as error:  # unreachable, no room for the labels: say so
+            engine = self._engine(start.settings, labels)
+        except (OSError, RuntimeError) as error:  # a server unreachable, a spawn failed: say so
             log.exception("the engine did not start")
             return self._failed(error)
+        finally:
+            if engine is None:  # the label files are no engine's
+                _remove_files(start.labels)
+        loop.engine = engine
         for box in start.painted:
             loop.send_labels(box)
         # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
@@ -126,6 +131,17 @@ class EngineStarts:
         if self.loop.engine is None and self.pending is None:
             self.loop.warm_up()
 
+    def _engine(self, settings: EngineSettings, labels):
+        """An engine on ``labels`` (LabelFiles here, arrays for a server), reporting to the loop."""
+        loop = self.loop
+        report = functools.partial(loop.event_received.emit, loop.generation)
+        path = loop.labels.segment.path
+        if loop.remote is not None:  # the server opens the segment, trains, keeps checkpoints
+            return loop.remote.engine(path, *labels, settings, report)
+        return EngineProcess(
+            path, None, None, settings, report, torch_threads=loop.torch_threads, label_files=labels
+        )
+
     def _say(self, text: str | None) -> None:
         """`RunStarting` on the loop's ``changed``, when the wait begins or ends."""
         if self.waiting != (text is not None):
@@ -141,3 +157,17 @@ class EngineStarts:
     def _failed(self, error: Exception) -> None:
         show_error(f"Ink Loop: the engine did not start: {error}")
         self._say(None)
+
+
+def _written_labels(codes):
+    """The labels of ``codes`` decoded and written as an engine's files (on the label worker:
+    1.2 GB at full size)."""
+    return _write_labels(*decode_labels(codes))
+
+
+def _remove_files(labels: Future) -> None:
+    """Remove the label files a start wrote, where no engine took them."""
+    if not labels.cancelled() and labels.exception() is None:
+        files = labels.result()
+        if not isinstance(files, tuple):  # a server's arrays are no files
+            files.remove()

@@ -57,19 +57,21 @@ class EngineProcess(CommandMethods):
     def __init__(
         self,
         segment_path: str | Path,
-        ink: np.ndarray,
-        supervised: np.ndarray,
+        ink: np.ndarray | None,
+        supervised: np.ndarray | None,
         settings: EngineSettings | None = None,
         on_event: Callable[[Event], None] | None = None,
         *,
         torch_threads: int | None = None,
         open_options: dict | None = None,
+        label_files: LabelFiles | None = None,
     ) -> None:
         """``segment_path``: the segment's path or URL, which the child opens (a Segment
         cannot cross to it: TypeError); ``open_options``: keywords for
         `inkloop.io.open_segment` in the child; ``torch_threads``: default one less than the
-        cores, so a GUI keeps one. Dropped unclosed, it ends its child as `close` does."""
-        ink, supervised = label_arrays(ink, supervised)
+        cores, so a GUI keeps one; ``label_files``: the labels already written by
+        `write_labels` (``ink`` and ``supervised`` None then), which the engine now owns.
+        Dropped unclosed, it ends its child as `close` does."""
         self.settings = settings or EngineSettings()
         self._announcer = Announcer()
         if on_event:
@@ -86,7 +88,7 @@ class EngineProcess(CommandMethods):
         self._ender: threading.Thread | None = None  # ends the child once closed
         self._ender_known = threading.Event()  # set once close() has started it
         location = child_location(segment_path, type(self).__name__)
-        self._labels = LabelFiles(ink, supervised)
+        self._labels = label_files or self.write_labels(ink, supervised)
         # closed, or dropped unclosed (at the latest when Python exits): the child ends
         self._cleanup = ChildCleanup(self._labels)
         self._end = weakref.finalize(self, self._cleanup.start)
@@ -94,6 +96,12 @@ class EngineProcess(CommandMethods):
         options = dict(open_options or {})
         self._spec = Spec(location, options, self._labels.folder, threads)
         self._spawn(self.settings)
+
+    @staticmethod
+    def write_labels(ink: np.ndarray, supervised: np.ndarray) -> LabelFiles:
+        """The labels checked and written as an engine's files (seconds at full size: a GUI
+        writes them off its thread and passes them as ``label_files``)."""
+        return LabelFiles(*label_arrays(ink, supervised))
 
     @property
     def state(self) -> State:
