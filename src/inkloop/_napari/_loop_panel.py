@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from napari.utils.notifications import show_warning
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
 
 from inkloop._napari._controls import StatusLabel, button
@@ -22,6 +24,7 @@ NBSP = "\u00a0"  # between a name and its value: "loss" and its number never wra
 PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
 # what the validation region's shapes layer says when a change is done (not under way)
 REGION_DONE = ("added", "changed", "removed")
+REGION_OWNER = "inkloop_segment"  # the region layer's metadata: (its segment's path, name)
 
 
 class LoopPanel(QGroupBox):
@@ -90,17 +93,20 @@ class LoopPanel(QGroupBox):
         self.validation_button.setEnabled(loop is not None)
 
     def restore_validation(self) -> None:
-        """Draw the validation region kept beside the segment's labels, so that its labels
-        stay out of training as before the segment was closed, and say so. A layer that
-        already shows one (a dock reopened on the viewer) keeps its own."""
-        segment = self.loop.labels.segment
+        """Follow the segment's validation region (its labels stay out of training) and say so:
+        the layer a closed dock left for it (saved: it wins over the file), else the one kept
+        beside the labels, drawn. Another segment's layer is retired first."""
+        segment, viewer = self.loop.labels.segment, self.loop.viewer
+        if _own_region_layer(viewer, segment) is not None:
+            self._take_region_layer()
+            self._keep_region(validation_region(viewer, segment.shape[1:]))
+            return
         try:
             box = read_validation_region(segment)
         except (OSError, ValueError) as error:
             show_warning(f"Ink Loop: the validation region was not restored: {error}")
             return
-        viewer = self.loop.viewer
-        if box is None or validation_region(viewer, segment.shape[1:]) is not None:
+        if box is None:
             return
         y0, x0, y1, x1 = box
         self._take_region_layer([np.array([[y0, x0], [y1, x1]], float)])
@@ -182,24 +188,28 @@ class LoopPanel(QGroupBox):
         layer.mode = "add_rectangle"
 
     def _take_region_layer(self, rectangles=None):
-        """The "validation region" layer (added if there is none; given ``rectangles`` if
-        any), followed by this panel. It outlives a closed dock, whose panel let go of it:
-        this one takes it over (connected once however often the button is clicked)."""
-        viewer = self.loop.viewer
+        """The "validation region" layer (added if none; given ``rectangles`` if any), tagged
+        as this segment's and followed by this panel. It outlives a closed dock, whose panel
+        let go of it: this one takes it over (connected once however often it is clicked)."""
+        viewer, segment = self.loop.viewer, self.loop.labels.segment
         if VALIDATION_LAYER not in viewer.layers:
             viewer.add_shapes(
                 name=VALIDATION_LAYER, edge_color="cyan", face_color="transparent", edge_width=4
             )
         layer = self._region_layer = viewer.layers[VALIDATION_LAYER]
+        layer.metadata[REGION_OWNER] = (str(segment.path), segment.name)
         layer.events.data.disconnect(self._region_changed)
+        viewer.layers.events.removed.disconnect(self._region_layer_removed)
         if rectangles:  # before it is followed: a region restored, not changed
             layer.add_rectangles(rectangles)
         layer.events.data.connect(self._region_changed)
+        viewer.layers.events.removed.connect(self._region_layer_removed)
         return layer
 
     def _let_go_of_region_layer(self) -> None:
         if self._region_layer is not None:
             self._region_layer.events.data.disconnect(self._region_changed)
+            self.loop.viewer.layers.events.removed.disconnect(self._region_layer_removed)
         self._region_layer = None
 
     def _region_changed(self, event) -> None:
@@ -215,10 +225,23 @@ class LoopPanel(QGroupBox):
             if len(layer.data) > 1:  # its own "changed" event keeps the newest
                 layer.data = (layer.data[-1:], layer.shape_type[-1:])
                 return
-        segment = self.loop.labels.segment
-        box = validation_region(self.loop.viewer, segment.shape[1:])
+        self._keep_region(validation_region(self.loop.viewer, self.loop.labels.segment.shape[1:]))
+
+    def _region_layer_removed(self, event) -> None:
+        """The region's layer deleted: so is the region, once the next turn of the event loop
+        shows the labels stayed (closing the viewer removes every layer, the region's first)."""
+        if self._region_layer not in self.loop.viewer.layers:  # (napari hands plugins proxies)
+            self._let_go_of_region_layer()
+            QTimer.singleShot(0, partial(self._forget_removed_region, self.loop))
+
+    def _forget_removed_region(self, loop) -> None:
+        if loop is self.loop and loop.labels.layer in loop.viewer.layers:
+            self._keep_region(validation_region(loop.viewer, loop.labels.segment.shape[1:]))
+
+    def _keep_region(self, box) -> None:
+        """Keep ``box`` (None: no region) beside the labels and say it in the status."""
         try:
-            save_validation_region(segment, box)
+            save_validation_region(self.loop.labels.segment, box)
         except OSError as error:
             show_warning(
                 f"Ink Loop: the validation region could not be kept beside the labels "
@@ -237,6 +260,18 @@ class LoopPanel(QGroupBox):
                 "stay out of training."
             )
         self._show_status()
+
+
+def _own_region_layer(viewer, segment):
+    """The region layer if ``segment``'s (or nobody's); another's is retired, as a switch does."""
+    if VALIDATION_LAYER not in viewer.layers:
+        return None
+    layer = viewer.layers[VALIDATION_LAYER]
+    owner = layer.metadata.get(REGION_OWNER)
+    if owner is None or owner[0] == str(segment.path):
+        return layer
+    layer.name, layer.visible = f"{owner[1]} {VALIDATION_LAYER}", False
+    return None
 
 
 def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
