@@ -9,7 +9,7 @@ import numpy as np
 
 from inkloop.brush import decode_labels
 from inkloop.engine._labelfiles import LabelFiles
-from tests._napari._fakes import fake_engines, ink_stroke, patch_in_dock
+from tests._napari._fakes import FakeEngine, fake_engines, ink_stroke, patch_in_dock
 
 
 def _label_files_made(monkeypatch) -> list[tuple[threading.Thread, LabelFiles]]:
@@ -66,3 +66,26 @@ def test_an_engine_that_cannot_start_leaves_no_label_files(segment_widget, monke
     assert loop.engine is None
     assert written != []
     assert all(not files.folder.exists() for _, files in written)
+
+
+def test_an_engine_on_a_server_gets_the_files_written_off_the_gui_thread(
+    segment_widget, qtbot, monkeypatch
+):
+    loop, painter = segment_widget.loop, segment_widget.labels.painter
+    engines, written = fake_engines(monkeypatch), _label_files_made(monkeypatch)
+
+    class Server:  # a RemoteTarget's engine, with no server
+        def engine(self, *args, **options):
+            return FakeEngine(*args, **options)
+
+    monkeypatch.setattr(loop, "remote", Server())
+    ink_stroke(painter, 20, 20)
+    at_start = decode_labels(painter.canvas.codes)
+
+    loop.warm_up()
+
+    qtbot.waitUntil(lambda: loop.engine is not None)
+    assert written != []
+    assert threading.main_thread() not in [thread for thread, _ in written]
+    np.testing.assert_array_equal(engines[0].ink, at_start[0])
+    np.testing.assert_array_equal(engines[0].supervised, at_start[1])

@@ -1,7 +1,7 @@
 """Starting a loop's engine process without decoding the whole label canvas on the GUI thread:
-the labels are decoded, and for an engine on this machine written as its files (1.2 GB at
-full size), on the label worker (`LabelWorker`); the engine is made on the GUI thread once
-they are, and strokes painted meanwhile are sent to it then."""
+the labels are decoded and written as the engine's files (1.2 GB at full size) on the label
+worker (`LabelWorker`); the engine is made on the GUI thread once they are, and strokes
+painted meanwhile are sent to it then."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class PendingStart:
     the boxes painted since they were asked for, what waits for the engine."""
 
     settings: EngineSettings
-    labels: Future  # LabelFiles for an engine on this machine, else (ink, supervised)
+    labels: Future  # the engine's LabelFiles
     painted: list[tuple[int, int, int, int]] = field(default_factory=list)
     then: list[Callable[[], None]] = field(default_factory=list)
 
@@ -56,8 +56,7 @@ class EngineStarts:
 
     def begin(self, settings: EngineSettings) -> None:
         """Start an engine with ``settings`` on the labels as they are now."""
-        job = _written_labels if self.loop.remote is None else decode_labels
-        labels = self.loop.labels.worker.submit(job, done=self._decoded)
+        labels = self.loop.labels.worker.submit(_written_labels, done=self._decoded)
         self.pending = PendingStart(settings, labels)
 
     def then(self, action: Callable[[], None]) -> None:
@@ -132,15 +131,13 @@ class EngineStarts:
             self.loop.warm_up()
 
     def _engine(self, settings: EngineSettings, labels):
-        """An engine on ``labels`` (LabelFiles here, arrays for a server), reporting to the loop."""
+        """An engine on the label files ``labels``, reporting to the loop."""
         loop = self.loop
         report = functools.partial(loop.event_received.emit, loop.generation)
-        path = loop.labels.segment.path
+        args = (loop.labels.segment.path, None, None, settings, report)
         if loop.remote is not None:  # the server opens the segment, trains, keeps checkpoints
-            return loop.remote.engine(path, *labels, settings, report)
-        return EngineProcess(
-            path, None, None, settings, report, torch_threads=loop.torch_threads, label_files=labels
-        )
+            return loop.remote.engine(*args, label_files=labels)
+        return EngineProcess(*args, torch_threads=loop.torch_threads, label_files=labels)
 
     def _say(self, text: str | None) -> None:
         """`RunStarting` on the loop's ``changed``, when the wait begins or ends."""
@@ -168,6 +165,4 @@ def _written_labels(codes):
 def _remove_files(labels: Future) -> None:
     """Remove the label files a start wrote, where no engine took them."""
     if not labels.cancelled() and labels.exception() is None:
-        files = labels.result()
-        if not isinstance(files, tuple):  # a server's arrays are no files
-            files.remove()
+        labels.result().remove()
