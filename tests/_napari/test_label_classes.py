@@ -71,3 +71,19 @@ def test_strokes_painted_while_the_labels_are_read_still_count(qtbot):
         qtbot.waitUntil(lambda: arrived == [True])
     finally:
         worker.close()
+
+
+def test_a_stroke_beside_napari_s_own_label_codes_counts_without_an_error():
+    """A code napari's tools left (above FULL_INK) is said once when the labels are read; a
+    stroke in its cell counts as if it were unlabelled, not a traceback a stroke (closing
+    review 2, F5)."""
+    canvas = LabelCanvas(np.zeros((256, 256), np.uint8), np.zeros((256, 256), bool))
+    canvas.codes[100, 100] = 300
+    labels = SimpleNamespace(painter=SimpleNamespace(canvas=canvas), blank=True, worker=None)
+    classes = LabelClasses(labels, lambda: None)
+
+    box = canvas.stamp(104, 104, Brush(radius=3, hardness=1.0))
+    classes.update(box)
+
+    assert classes.ink.any()
+    assert not classes.no_ink.any()  # the 300 is not taken for "no ink" or anything else

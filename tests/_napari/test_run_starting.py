@@ -3,6 +3,8 @@ Finetune & preview says what it waits for and stays off until the run begins."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from inkloop._napari._engine_start import STARTING_ENGINE, STARTING_RUN
 from inkloop.engine import State, StateChanged
 from tests._napari._fakes import fake_engines, ink_stroke
@@ -47,3 +49,44 @@ def test_finetune_says_what_it_waits_for_and_stays_off_until_the_run_begins(
     panel.finetune_button.click()
     assert panel.status.text() == STARTING_RUN
     assert not panel.finetune_button.isEnabled()
+
+
+def test_a_click_waiting_for_an_engine_waits_for_its_replacement(
+    segment_widget, qtbot, monkeypatch
+):
+    """Load model… (other settings) while Finetune & preview waits: the run begins on the new
+    engine, not dropped without a word (closing review 2, F4)."""
+    made = fake_engines(monkeypatch)
+    loop, panel = segment_widget.loop, segment_widget.loop_panel
+    panel.finetune_button.click()
+    assert loop.starting
+
+    train = dataclasses.replace(loop.settings.train, seed=loop.settings.train.seed + 1)
+    loop.warm_up(dataclasses.replace(loop.settings, train=train))
+
+    assert loop.starting
+    assert panel.status.text() == STARTING_ENGINE
+    qtbot.waitUntil(lambda: bool(made) and made[-1].starts == 1)
+    assert all(engine.closed for engine in made[:-1])  # a replaced one began no run
+
+
+def test_after_the_engine_died_a_click_waits_for_a_fresh_process(
+    segment_widget, qtbot, monkeypatch
+):
+    """A lost engine's successor imports torch again: the click says so (closing review 2, F6)."""
+    made = fake_engines(monkeypatch)
+    loop, panel = segment_widget.loop, segment_widget.loop_panel
+    panel.finetune_button.click()
+    qtbot.waitUntil(lambda: bool(made) and made[0].starts == 1)
+    loop.ready = True
+    made[0].alive = False
+    loop._apply(loop.generation, StateChanged(State.FAILED, State.TRAINING))
+
+    assert not loop.ready
+    panel.finetune_button.click()  # the process respawns: IDLE first, then the run begins
+    assert panel.status.text() == STARTING_ENGINE
+    loop._apply(loop.generation, StateChanged(State.IDLE, State.FAILED))
+    assert panel.status.text() == STARTING_ENGINE
+    assert not panel.finetune_button.isEnabled()
+    loop._apply(loop.generation, StateChanged(State.TRAINING, State.IDLE))
+    assert not loop.starting

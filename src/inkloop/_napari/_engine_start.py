@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from napari.utils.notifications import show_error
 
 from inkloop.brush import decode_labels
-from inkloop.engine import EngineProcess, Failed, StateChanged
+from inkloop.engine import EngineProcess, Failed, State, StateChanged
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,10 @@ class EngineStarts:
 
     def follow(self, generation: int, event) -> None:
         """The wait is over once the engine in use answers the Start: the run began, or
-        failed saying why."""
+        failed saying why (a respawned process's IDLE is not an answer)."""
         failed = isinstance(event, Failed) and event.request is None
-        if generation == self.loop.generation and (isinstance(event, StateChanged) or failed):
+        moved = isinstance(event, StateChanged) and event.state is not State.IDLE
+        if generation == self.loop.generation and (moved or failed):
             self._say(None)
 
     def warm_on_first_stroke(self) -> None:

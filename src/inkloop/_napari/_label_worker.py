@@ -17,7 +17,7 @@ import numpy as np
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import QObject, Qt, Signal
 
-from inkloop.brush import decode_labels
+from inkloop.brush import FULL_INK, decode_labels
 from inkloop.train._labels import CELL, cell_grid, cell_span, cell_sums, class_masks
 
 
@@ -152,6 +152,9 @@ def _no_cells(shape) -> tuple[np.ndarray, np.ndarray]:
 def _mark_cells(ink: np.ndarray, no_ink: np.ndarray, codes: np.ndarray, box) -> None:
     """Flag the cells of ``box`` (whole cells) that hold ink, and "no ink", in ``codes``."""
     cells, pixels = cell_span(box)
-    masks = class_masks(*decode_labels(codes[pixels]))
+    block = codes[pixels]
+    if block.max(initial=0) > FULL_INK:  # napari's own codes: said once, counted as unlabelled
+        block = np.where(block > FULL_INK, 0, block)
+    masks = class_masks(*decode_labels(block))
     for found, mask in zip((ink, no_ink), masks, strict=True):
         found[cells] = cell_sums(mask) > 0

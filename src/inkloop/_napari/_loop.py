@@ -69,13 +69,11 @@ class LoopSession(QObject):
         self.starts = EngineStarts(self)  # the engine being made
         self.generation = 0  # the engine process in use: one more for each new one
         self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
-        self.state = State.IDLE
-        self.ready = False  # the engine process is set up
+        self.state, self.ready = State.IDLE, False  # ready: the engine process is set up
         self.last_step: StepDone | None = None
         self.losses = LossTrace()  # every step's loss, binned: a day of training stays small
         self.validations: list[Validated] = []
-        self.labels_sent = 0
-        self.prediction_updates = 0
+        self.labels_sent = self.prediction_updates = 0
         self.closed = False
         self.predicted_step: int | None = None  # weights behind the last complete preview
         self.trained = TrainedWeights()  # the next engine starts from them, or not
@@ -102,9 +100,9 @@ class LoopSession(QObject):
         labels as they are now are decoded off the GUI thread, then ``engine`` is made. Whether
         an engine with those settings runs or starts (one that cannot start says why).
 
-        Different ``settings`` (default: ``next_settings()``) replace the process; the weights
-        trained so far carry over where they fit (`TrainedWeights`). Not while it predicts the
-        whole segment: the user hears why, and the engine goes on with its settings.
+        Different ``settings`` (default: ``next_settings()``) replace the process, the weights
+        carrying over where they fit (`TrainedWeights`), and a click waiting for the old one
+        waits for the new. Not while it predicts the whole segment (the user hears why).
         """
         settings = settings or self.next_settings()
         there = self.engine is not None or self.starts.pending is not None
@@ -112,6 +110,7 @@ class LoopSession(QObject):
             return True
         if self.whole_segment.keep_engine():
             return False
+        waiting = self.starting
         self._end_engine()
         # also after a server could not be reached
         engine_settings = self.trained.next_settings(settings, self.settings)
@@ -120,6 +119,9 @@ class LoopSession(QObject):
         self.labels_sent, self.ready = 0, False
         self.view.stop()
         self.starts.begin(engine_settings)
+        if waiting:
+            self.starts.wait_for_run()
+            self.starts.then(self._start_run)
         return True
 
     def finetune(self, settings: EngineSettings | None = None) -> None:
@@ -211,8 +213,7 @@ class LoopSession(QObject):
         return self.starts.drop() or engine is not None
 
     def close(self) -> None:
-        """Stop training and end the engine process (no thread or process stays behind);
-        events its engine had sent already are dropped."""
+        """Stop training, end the engine process (nothing stays behind), drop its late events."""
         self.closed = True
         self.labels.painter.labels_changed.disconnect(self.send_labels)
         self.labels.painter.accept_from = None
@@ -222,8 +223,7 @@ class LoopSession(QObject):
         self.starts.close()
 
     def prediction_layer(self):
-        """The "ink prediction" layer, added (empty) if the viewer has none; an accept brush
-        takes its ink from it."""
+        """The "ink prediction" layer (added empty if missing); accept brushes take ink from it."""
         return self.overlay.layer()
 
     @property
@@ -275,6 +275,7 @@ class LoopSession(QObject):
             if event.state is State.TRAINING:
                 self.view.training_started()
             if self.lost_engine(event):  # panning does not start another: a click does
+                self.ready = False  # the next process imports and sets up again
                 self.view.stop()
                 self.whole_segment.lost()
         elif isinstance(event, Ready):
