@@ -127,20 +127,3 @@ def test_an_ink_strokes_faintest_rim_is_left_unlabelled_not_made_no_ink():
     size = faint.shape[0] // 2
     stamped = canvas.supervised[128 - size : 129 + size, 128 - size : 129 + size]
     assert not stamped[faint].any()  # left unlabelled
-
-
-def test_a_settled_copy_leaves_out_the_stroke_under_way():
-    canvas = _canvas((200, 230))  # edge tiles cut short
-    canvas.stamp(32, 32, Brush(radius=8))  # a stroke of its own, ended
-    ended = canvas.codes.copy()
-    out = np.full(canvas.shape, 7, np.uint16)
-
-    canvas.begin_stroke()
-    canvas.stamp(100, 100, Brush(radius=8))
-    canvas.stamp(196, 226, Brush(radius=8, mode="no_ink"))
-    canvas.copy_settled(out)
-
-    np.testing.assert_array_equal(out, ended)
-    assert canvas.end_stroke() is not None
-    canvas.copy_settled(out)
-    np.testing.assert_array_equal(out, canvas.codes)

@@ -106,14 +106,6 @@ class LabelCanvas:
         y0, x0, y1, x1 = box
         return decode_labels(self.codes[y0:y1, x0:x1])
 
-    def copy_settled(self, out: np.ndarray) -> None:
-        """Copy the codes into ``out`` as if the stroke under way had not begun: what the
-        boxes returned so far (strokes ended, undo, redo, loads) add up to."""
-        np.copyto(out, self.codes)
-        for (ty, tx), before in (self._stroke.tiles if self._stroke else {}).items():
-            part = out[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE]
-            part[...] = before[: part.shape[0], : part.shape[1]]
-
     def begin_stroke(self) -> None:
         self._stroke = _Stroke({})
 
