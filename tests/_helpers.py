@@ -1,5 +1,5 @@
 """Helpers the tests share: tiny models, checkpoints and settings, listings, a baseline score,
-Ctrl+C and the lines a child prints."""
+Ctrl+C, the lines a child prints, and the memory a call takes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import queue
 import signal
 import subprocess
 import threading
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -177,3 +178,13 @@ def wait_for_line(lines: queue.Queue, text: str, seen: list[str]) -> None:
         seen.append(line)
         if text in line:
             return
+
+
+def traced_peak(work):
+    """``work()``'s result and the most memory Python allocations held while it ran (bytes)."""
+    tracemalloc.start()
+    try:
+        result = work()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -5,7 +5,6 @@ the whole-image hash held 1.2 GB (the masked ink and its bytes), a round's count
 from __future__ import annotations
 
 import hashlib
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from inkloop import rounds
 from inkloop.rounds import labels_hash, new_round
 from inkloop.train import INK_LEVEL
+from tests._helpers import traced_peak
 
 
 def _whole_image_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
@@ -65,12 +65,7 @@ def test_the_hash_of_labels_given_other_ways_is_the_whole_image_hash(monkeypatch
 
 def test_a_hash_holds_a_band_not_the_whole_labels():
     ink, supervised = _labels((4000, 3000))  # 12 MB each; a band is ~4 MB
-    tracemalloc.start()
-    try:
-        value = labels_hash(ink, supervised)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    value, peak = traced_peak(lambda: labels_hash(ink, supervised))
 
     assert value == _whole_image_hash(ink, supervised)
     assert peak < ink.nbytes / 2  # was over 2x: the masked ink and its bytes, packed bits
@@ -97,12 +92,7 @@ def test_a_round_counts_in_bands_what_the_whole_image_counts(monkeypatch, shape)
 def test_a_round_holds_a_band_not_the_whole_labels():
     ink, supervised = _labels((4000, 3000))
     _round(ink[:8], supervised[:8])  # first calls import what they use
-    tracemalloc.start()
-    try:
-        round_ = _round(ink, supervised)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    round_, peak = traced_peak(lambda: _round(ink, supervised))
 
     assert round_.ink_pixels == np.count_nonzero(supervised & (ink >= INK_LEVEL))
     # was 1.35x: a whole-image bool of the supervised ink beside a hash band (3x before bands)

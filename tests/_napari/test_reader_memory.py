@@ -19,6 +19,7 @@ from inkloop._napari._reader import (
     sample_contrast_limits,
 )
 from inkloop.io import open_segment
+from tests._helpers import traced_peak
 
 
 def _declared_zarr(path):
@@ -84,21 +85,12 @@ def _sparse_layers(folder, shape, depth=8):
     return folder
 
 
-def _peak(work):
-    tracemalloc.start()
-    try:
-        result = work()
-        return result, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_the_contrast_limits_read_their_windows_not_whole_layers(tmp_path):
     shape = (4000, 6000)  # 24 MB a layer; the limits look at three 1024² windows
     segment = open_segment(_sparse_layers(tmp_path / "20990101000000", shape))
     sample_contrast_limits(segment, None)  # first calls import and cache what they use
 
-    limits, peak = _peak(lambda: sample_contrast_limits(segment, None))
+    limits, peak = traced_peak(lambda: sample_contrast_limits(segment, None))
 
     assert limits == (0.0, 1.0)  # sparse layers read as zeros
     assert peak < shape[0] * shape[1] // 2  # was over 3 x 1024² + one whole layer
@@ -113,7 +105,7 @@ def test_the_mask_is_decoded_into_the_layer_without_a_copy(tmp_path):
     segment = open_segment(folder)
     _side_images_decoded(segment)  # first calls import and cache what they use
 
-    (decoded, restored), peak = _peak(lambda: _side_images_decoded(segment))
+    (decoded, restored), peak = traced_peak(lambda: _side_images_decoded(segment))
 
     assert restored is None
     np.testing.assert_array_equal(decoded.mask, papyrus)

@@ -4,13 +4,12 @@ beside the bool made from them."""
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from inkloop.io._label_images import decode_label_image
+from tests._helpers import traced_peak
 
 SHAPE = (4000, 3000)
 
@@ -30,12 +29,7 @@ def test_a_mask_png_decodes_without_copies_of_the_whole_image(tmp_path, mode):
     Image.fromarray(pixels).save(path)
     assert Image.open(path).mode == mode
 
-    tracemalloc.start()
-    try:
-        mask = decode_label_image(path, ink=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    mask, peak = traced_peak(lambda: decode_label_image(path, ink=False))
 
     assert mask.dtype == np.bool_
     np.testing.assert_array_equal(mask, papyrus)

@@ -5,13 +5,13 @@ twice (0.6 GB more for a 20000 x 30000 mask) in the engine, `inkloop predict` an
 from __future__ import annotations
 
 import pickle
-import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from inkloop.io import open_segment
+from tests._helpers import traced_peak
 
 SHAPE = (4000, 3000)
 SEGMENT_ID = "20990101000000"
@@ -35,15 +35,6 @@ def _segment_folder(folder, shape=SHAPE):
     return papyrus, ink
 
 
-def _peak(work):
-    tracemalloc.start()
-    try:
-        result = work()
-        return result, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("pickled", [False, True], ids=["opened", "pickled"])
 @pytest.mark.parametrize("name", ["mask", "ink_labels"])
 def test_a_side_image_computed_whole_is_not_copied(tmp_path, name, pickled):
@@ -54,7 +45,7 @@ def test_a_side_image_computed_whole_is_not_copied(tmp_path, name, pickled):
     expected = papyrus if name == "mask" else ink
     np.asarray(getattr(segment, name)[:8, :8])  # first calls import and cache what they use
 
-    image, peak = _peak(lambda: np.asarray(getattr(segment, name)))
+    image, peak = traced_peak(lambda: np.asarray(getattr(segment, name)))
 
     np.testing.assert_array_equal(image, expected)
     assert image.dtype == expected.dtype

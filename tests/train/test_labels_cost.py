@@ -3,21 +3,11 @@ or copies the size of the segment where its per-cell counts will do."""
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 
 from inkloop import rounds
 from inkloop.train import LabelStore
-
-
-def _peak_bytes(call) -> int:
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+from tests._helpers import traced_peak
 
 
 def _striped(shape=(16384, 1024)) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +20,7 @@ def _striped(shape=(16384, 1024)) -> tuple[np.ndarray, np.ndarray]:
 def test_a_store_counts_its_labels_without_whole_segment_copies():
     ink, supervised = _striped()
     # its own trainable mask, and a band's masks: no int32 copy, no whole-segment masks
-    assert _peak_bytes(lambda: LabelStore(ink, supervised)) < 2 * supervised.nbytes
+    assert traced_peak(lambda: LabelStore(ink, supervised))[1] < 2 * supervised.nbytes
 
 
 def test_the_summary_counts_every_labelled_pixel_from_the_cells():
@@ -41,7 +31,7 @@ def test_the_summary_counts_every_labelled_pixel_from_the_cells():
     store.update(patch, np.arange(40 * 70).reshape(40, 70) % 3 > 0, (680, 300, 720, 370))
 
     summary = {}
-    assert _peak_bytes(lambda: summary.update(store.summary())) < supervised.nbytes / 10
+    assert traced_peak(lambda: summary.update(store.summary()))[1] < supervised.nbytes / 10
     labelled = store.supervised
     assert summary["supervised_pixels"] == np.count_nonzero(labelled)  # the region's too
     assert summary["ink_pixels"] == np.count_nonzero(labelled & (store.ink >= 128))
@@ -61,7 +51,7 @@ def test_a_seed_draws_what_rng_choice_drew_reading_only_the_labelled_cells():
 
     rng = np.random.default_rng(8)
     # less than a float per cell of the segment: its cells' shares are kept between draws
-    assert _peak_bytes(lambda: store.sample_centres(rng, 8, 0.5)) < counts.size * 8
+    assert traced_peak(lambda: store.sample_centres(rng, 8, 0.5))[1] < counts.size * 8
 
 
 def test_the_labels_hash_is_kept_until_the_labels_change(monkeypatch):
