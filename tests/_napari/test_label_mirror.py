@@ -117,7 +117,7 @@ def big_folder(tmp_path):
     return write_segment(tmp_path / "big", 600, 800, 4, seed=2)
 
 
-@pytest.mark.parametrize("action", ["autosave", "round", "engine start"])
+@pytest.mark.parametrize("action", ["autosave", "save", "round", "engine start"])
 def test_autosaves_rounds_and_engine_starts_copy_no_whole_canvas_on_the_gui_thread(
     open_in_dock, big_folder, qtbot, monkeypatch, action
 ):
@@ -133,6 +133,8 @@ def test_autosaves_rounds_and_engine_starts_copy_no_whole_canvas_on_the_gui_thre
     try:
         if action == "autosave":
             labels.autosaver.save_if_changed()
+        elif action == "save":  # it catches up with a script's writes on the worker
+            labels.autosaver.save()
         elif action == "round":
             loop.event_received.emit(loop.generation, CheckpointSaved("m.pt", 3, autosave=True))
         else:
@@ -148,6 +150,8 @@ def test_autosaves_rounds_and_engine_starts_copy_no_whole_canvas_on_the_gui_thre
         ink_path, _ = label_paths(labels.segment, autosave=True)
         qtbot.waitUntil(ink_path.is_file)
         np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), asked_at[0])
+    elif action == "save":
+        qtbot.waitUntil(label_paths(labels.segment)[0].is_file)
     elif action == "round":
         qtbot.waitUntil(lambda: len(keeper.rounds) == 1)
         assert keeper.rounds[0].labels_hash == labels_hash(*asked_at)

@@ -74,6 +74,22 @@ def test_at_interpreter_exit_labels_are_written_when_nothing_shows_them_saved(
     def shut(*args, **kwargs):  # what executors say once the interpreter is exiting
         raise RuntimeError("cannot schedule new futures after interpreter shutdown")
 
-    monkeypatch.setattr(labels.worker, "submit", shut)
+    monkeypatch.setattr(labels.worker._executor, "submit", shut)
     labels.autosaver.flush()
     assert _supervised(label_paths(labels.segment, autosave=True)[1])[BLOCK].all()
+
+
+def test_at_interpreter_exit_labels_saved_unchanged_leave_no_autosave_copies(painting, monkeypatch):
+    """The next open would restore the copies as 'newer than the saved labels' (closing
+    review 3, F1): at exit the mirror, its thread done, shows the labels unchanged."""
+    _, widget = painting
+    labels = widget.labels
+    ink_stroke(labels.painter, 150, 150)
+    labels.save().result(timeout=10)
+
+    def shut(*args, **kwargs):
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(labels.worker._executor, "submit", shut)
+    labels.autosaver.flush()
+    assert not any(path.exists() for path in label_paths(labels.segment, autosave=True))

@@ -7,7 +7,6 @@ import logging
 import weakref
 from concurrent.futures import Future, wait
 
-import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QObject, QTimer
 
@@ -73,11 +72,11 @@ class Autosaver(QObject):
 
     def save(self) -> Future:
         """Write the labels as they are now as the segment's label files (Save labels); the
-        Future's result is their two paths, and a notification says how it went. The whole
-        canvas goes to the worker's mirror first (one copy per click): changes the painter
-        never reported, written into the layer's data by a script, are saved too."""
+        Future's result is their two paths, and a notification says how it went. The worker's
+        mirror catches up with the canvas first: changes the painter never reported, written
+        into the layer's data by a script, are saved too."""
         self._dirty = False  # the autosave copies go with this save
-        self.worker.update((0, 0, *self.painter.canvas.codes.shape))
+        self.worker.catch_up()
         self._saving = self.worker.submit(self._save, done=self._report_save)
         return self._saving
 
@@ -108,21 +107,9 @@ class Autosaver(QObject):
         self.flush()
 
     def _unreported_changes(self) -> bool:
-        """Whether the codes differ from the worker's mirror (a script wrote into the layer's
-        data; no stroke said so), which then gets them all. Compared on this thread once the
-        worker is idle: only this thread gives it work. At interpreter exit, when executors
-        take no more, nothing shows them equal: labels are written if there are any."""
-        codes = self.painter.canvas.codes
-        try:
-            mirror = self.worker.submit(_itself).result()
-        except RuntimeError:  # "cannot schedule new futures after interpreter shutdown"
-            from inkloop._napari._labels_session import holds_labels  # it imports this module
-
-            return holds_labels(codes)
-        if _bands_equal(codes, mirror):
-            return False
-        self.worker.update((0, 0, *codes.shape))  # the autosaves after this keep them too
-        return True
+        """Whether the codes differed from the worker's mirror (a script wrote into the
+        layer's data; no stroke said so), which has them now."""
+        return self.worker.catch_up().result()
 
     def _mark_dirty(self, box) -> None:
         self._dirty = True
@@ -162,13 +149,3 @@ class Autosaver(QObject):
         if not self._failing:
             self._failing = True
             show_warning(f"Autosave of the ink labels failed: {error}. Use 'Save labels'.")
-
-
-def _itself(codes):
-    return codes
-
-
-def _bands_equal(codes, mirror, rows: int = 1024) -> bool:
-    """Whether ``codes`` equal ``mirror``, read band by band (no whole-size temporary)."""
-    bands = range(0, codes.shape[0], rows)
-    return all(np.array_equal(codes[y0 : y0 + rows], mirror[y0 : y0 + rows]) for y0 in bands)

@@ -56,6 +56,18 @@ class LabelWorker(QObject):
         patch = np.array(self.canvas.codes[y0:y1, x0:x1])
         self._run(_put, self._mirror, box, patch, done=Future.result)  # an error is raised
 
+    def catch_up(self) -> Future:
+        """Bring the mirror level with the codes where they differ, band by band, on the
+        worker: changes no box reported (a script wrote into the layer's data). The Future
+        says whether any band differed. At interpreter exit, when the worker's thread is done
+        and takes no more, it runs here."""
+        try:
+            return self._run(_catch_up, self._mirror, self.canvas.codes)
+        except RuntimeError:  # "cannot schedule new futures after interpreter shutdown"
+            here = Future()
+            here.set_result(_catch_up(self._mirror, self.canvas.codes))
+            return here
+
     def submit(self, job: Callable | None = None, done=None) -> Future:
         """The Future of ``job(codes)`` on the codes as the changes reported so far left them
         (by default, their ink and supervision); ``done(future)`` follows on the GUI thread.
@@ -80,6 +92,18 @@ def _copy_labelled_bands(codes: np.ndarray, out: np.ndarray, rows: int = 256) ->
         band = codes[y0 : y0 + rows]
         if band.any():
             np.copyto(out[y0 : y0 + rows], band)
+
+
+def _catch_up(mirror: np.ndarray, codes: np.ndarray, rows: int = 1024) -> bool:
+    """Copy into ``mirror`` the bands of ``codes`` that differ from it (its untouched pages
+    read as zeros and stay unallocated where the codes are zero too); whether any did."""
+    differed = False
+    for y0 in range(0, codes.shape[0], rows):
+        band = codes[y0 : y0 + rows]
+        if not np.array_equal(band, mirror[y0 : y0 + rows]):
+            np.copyto(mirror[y0 : y0 + rows], band)
+            differed = True
+    return differed
 
 
 def _put(mirror: np.ndarray, box, patch: np.ndarray) -> None:
