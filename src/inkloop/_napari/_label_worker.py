@@ -48,7 +48,7 @@ class LabelWorker(QObject):
         self._finished.connect(_tell, Qt.ConnectionType.QueuedConnection)
         self._mirror = np.zeros(canvas.shape, np.uint16)
         if not blank:
-            _copy_labelled_bands(canvas.codes, self._mirror)
+            _catch_up(self._mirror, canvas.codes)  # the bands that hold labels
 
     def update(self, box) -> None:
         """Mirror the codes inside ``box`` (y0, x0, y1, x1), just changed (GUI thread)."""
@@ -85,16 +85,7 @@ class LabelWorker(QObject):
         return future
 
 
-def _copy_labelled_bands(codes: np.ndarray, out: np.ndarray, rows: int = 256) -> None:
-    """Copy into ``out`` (zeros) the bands of ``rows`` rows of ``codes`` that hold labels:
-    the others stay untouched, their pages unallocated."""
-    for y0 in range(0, codes.shape[0], rows):
-        band = codes[y0 : y0 + rows]
-        if band.any():
-            np.copyto(out[y0 : y0 + rows], band)
-
-
-def _catch_up(mirror: np.ndarray, codes: np.ndarray, rows: int = 1024) -> bool:
+def _catch_up(mirror: np.ndarray, codes: np.ndarray, rows: int = 256) -> bool:
     """Copy into ``mirror`` the bands of ``codes`` that differ from it (its untouched pages
     read as zeros and stay unallocated where the codes are zero too); whether any did."""
     differed = False
