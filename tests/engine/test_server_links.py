@@ -17,6 +17,7 @@ import pytest
 from inkloop.engine import Failed, Ready, State, StepDone, _remote
 from inkloop.engine import _commands as c
 from inkloop.engine._remote import RemoteEngineProcess
+from inkloop.engine._served import ServedSession
 from inkloop.engine._server import EngineServer
 from inkloop.engine._sockets import limit_waits
 from inkloop.engine._wire import Attach, Spawn, Welcome, encode, read_frame, socket_reader
@@ -198,6 +199,40 @@ def test_a_dock_whose_session_ended_there_starts_a_new_one_at_once(training_fold
 
 
 @pytest.mark.slow
+def test_the_link_welcomed_last_drives_however_late_the_first_ones_relay_starts(
+    training_folder, tmp_path, monkeypatch
+):
+    """A dock that re-attaches just after its spawn was welcomed: the spawn's relay may start
+    after the new link's; it must not take the session back and hang up the new link."""
+    relay, relays, first_may_start = ServedSession.relay, [], threading.Event()
+
+    def relay_first_one_late(session, sock, read, peer):
+        reading = threading.Event()
+        relays.append(reading)
+        if len(relays) == 1:
+            first_may_start.wait(TIMEOUT)
+
+        def read_and_say_so(count):
+            reading.set()
+            return read(count)
+
+        relay(session, sock, read_and_say_so, peer)
+
+    monkeypatch.setattr(ServedSession, "relay", relay_first_one_late)
+    served = _serve(training_folder, tmp_path)
+    with contextlib.closing(served), past_handshake(served.address) as old:
+        old.sendall(encode(_spawn(training_folder)))
+        welcome = read_frame(socket_reader(old))
+        with past_handshake(served.address) as back:
+            back.sendall(encode(Attach(welcome.session)))
+            assert read_frame(socket_reader(back)) == Welcome(welcome.session, attached=True)
+            assert relays[-1].wait(TIMEOUT)  # the new link's relay reads its commands
+            first_may_start.set()
+            frames_to_the_end(old)  # hung up on, not handed the session back
+            assert served.sessions[welcome.session].attached
+            back.sendall(encode(c.Close()))
+
+
 def test_a_dock_back_before_its_old_link_was_let_go_takes_the_session_over(
     training_folder, tmp_path
 ):

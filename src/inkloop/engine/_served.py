@@ -26,6 +26,7 @@ from inkloop.engine._wire import (
     Ping,
     ProtocolError,
     Spawn,
+    Welcome,
     encode,
     read_frame,
 )
@@ -89,17 +90,25 @@ class ServedSession:
         """Where a file the client named is written on this machine: the session's folder."""
         return self.folder / Path(path).name
 
-    def relay(self, sock: socket.socket, read, peer: str) -> None:
-        """Drive the engine with ``sock``'s commands until it closes, sends garbage, or (once
-        it has pinged) falls silent."""
+    def attach(self, sock: socket.socket, welcome: Welcome, peer: str) -> None:
+        """Make ``sock`` the link that drives the engine: ``welcome`` goes out on it, then what
+        the engine does now. One lock orders both, so the link welcomed last is the one that
+        drives, however late its relay starts. OSError if ``welcome`` cannot go out; the
+        session is then as it was."""
+        sock.settimeout(None)
         limit_waits(sock, send=self.send_timeout)  # a client that stops reading stalls no relay
         with self._send_lock:
+            sock.sendall(encode(welcome))
             previous, self._sock = self._sock, sock
             if previous is not None:  # the dock came back before its old link was let go
                 log.warning("engine server: %s took session %s over", peer, self.id)
                 hang_up(previous)  # its relay ends: commands come from one link only
             if self._state is not None:  # what the engine does now, for a re-attached client
                 self._send(self._state)
+
+    def relay(self, sock: socket.socket, read, peer: str) -> None:
+        """Drive the engine with ``sock``'s commands (once `attach` made it the session's
+        link) until it closes, sends garbage, or (once it has pinged) falls silent."""
         try:
             while True:
                 command = read_frame(read)

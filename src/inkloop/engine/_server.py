@@ -135,7 +135,6 @@ class EngineServer:
             sock.close()
             return
         log.info("engine server: %s drives session %s", peer, session.id)
-        sock.settimeout(None)
         session.relay(sock, socket_reader(sock), peer)
 
     def _greet(self, sock: socket.socket, peer: str) -> ServedSession | None:
@@ -147,7 +146,7 @@ class EngineServer:
             session = self._session_for(request)
             attached = isinstance(request, Attach)
             try:
-                sock.sendall(encode(Welcome(session.id, attached=attached)))
+                session.attach(sock, Welcome(session.id, attached=attached), peer)
             except OSError:
                 if not attached:
                     session.end()  # nobody would ever drive it
