@@ -100,3 +100,13 @@ class _Failing:
 def test_only_decoding_errors_are_told_as_damage(error):
     with pytest.raises(type(error)):
         DecodingNamed(_Failing(error), "x.tif")[0:4, 0:4]
+
+
+def test_a_bad_key_is_the_callers_error_not_damage(tmp_path):
+    """zarr raises ValueError for a zero step, as a codec does for bad data: it is not told
+    as a damaged file."""
+    where = tmp_path / "layer.zarr"
+    layer = DecodingNamed(zarr.open(where, mode="w", shape=SHAPE[1:]), where)
+    with pytest.raises(ValueError, match="step cannot be zero") as raised:
+        layer[::0]
+    assert not isinstance(raised.value, SegmentError)

@@ -26,6 +26,12 @@ def cannot_decode(where, error: BaseException) -> SegmentError:
     )
 
 
+def _check_key(key, shape) -> None:
+    """Raise as numpy does where ``key`` cannot index an array of ``shape`` (costs nothing:
+    the stand-in is one broadcast byte)."""
+    np.broadcast_to(np.zeros((), bool), shape)[key]
+
+
 class DecodingNamed:
     """A compressed zarr array (a zarr store's, or a TIFF's through tifffile) whose reads that
     fail to decode raise `cannot_decode` naming ``where``, or for a zarr store's array
@@ -40,6 +46,7 @@ class DecodingNamed:
         try:
             return self.array[key]
         except DECODE_ERRORS as error:
+            _check_key(key, self.shape)  # a caller's bad key (a zero step, say) is not damage
             damaged = self._damaged_chunk(key) if self.chunk_files else None
             raise cannot_decode(damaged or self.where, error) from error
 
