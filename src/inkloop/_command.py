@@ -1,10 +1,14 @@
 """Whether code runs as the `inkloop` command or from Python, which take Ctrl+C differently
-(`as_command`). A leaf: it imports nothing of inkloop, so that every layer may ask."""
+(`as_command`), and how a command line told to the user quotes a path (`shell_quoted`). A
+leaf: it imports nothing of inkloop, so that every layer may ask."""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
+import shlex
+import subprocess
 
 _COMMAND = contextvars.ContextVar("inkloop_command", default=False)
 
@@ -26,3 +30,10 @@ def as_command():
 def in_command() -> bool:
     """Whether this runs inside `as_command`."""
     return _COMMAND.get()
+
+
+def shell_quoted(text) -> str:
+    """``text`` (a path, a URL) as the platform's shell takes it in a command the user is told
+    to run: in cmd.exe's double quotes on Windows, where POSIX single quotes would be passed
+    on as part of the name; else shell-quoted."""
+    return subprocess.list2cmdline([str(text)]) if os.name == "nt" else shlex.quote(str(text))

@@ -237,15 +237,15 @@ def test_the_autosaves_paths_are_quoted_for_the_platforms_shell(
     tmp_path, monkeypatch, os_name, quoted
 ):
     """cmd.exe passes POSIX single quotes on as part of the file name. The platform is
-    switched for the label module alone: pathlib makes WindowsPaths where os.name is 'nt'."""
-    from inkloop.io import _labels as label_files
+    switched for the quoting alone: pathlib makes WindowsPaths where os.name is 'nt'."""
+    from inkloop import _command
     from inkloop.synthetic import write_segment
 
     folder = write_segment(tmp_path / "my scans" / "seg", 32, 48, 4, truth_as_labels=False)
     segment = open_segment(folder)
     ink, supervised = _labels(segment.shape[1:])
     autosaved = save_labels(segment, ink, supervised, autosave=True)
-    monkeypatch.setattr(label_files, "os", SimpleNamespace(name=os_name), raising=False)
+    monkeypatch.setattr(_command, "os", SimpleNamespace(name=os_name))
     with pytest.raises(ValueError, match="click Save labels") as error:
         load_labels(segment)
     given = [quoted.format(path) for path in autosaved]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -97,6 +98,20 @@ def test_a_server_segment_without_its_layers_says_how_to_get_them(tmp_path, caps
     )
     assert main(["info", str(folder)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("os_name", "quoted"), [("posix", "'{}'"), ("nt", '"{}"')])
+def test_the_download_hint_quotes_its_folder_for_the_platforms_shell(
+    tmp_path, monkeypatch, os_name, quoted
+):
+    from inkloop import _command
+
+    folder = tmp_path / "my scans" / ID
+    _side_files(folder)
+    monkeypatch.setattr(_command, "os", SimpleNamespace(name=os_name))
+    with pytest.raises(SegmentError, match="wget") as raised:
+        open_segment(folder)
+    assert f"-P {quoted.format(folder / 'layers')} SEGMENT_URL" in str(raised.value)
 
 
 def test_a_flat_mask_is_the_mask_where_there_is_no_other(tmp_path):

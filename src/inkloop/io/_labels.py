@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import math
-import os
-import shlex
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from inkloop._command import shell_quoted
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, label_arrays, read_label_image
 from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
@@ -114,21 +112,15 @@ def _no_labels_message(segment) -> str:
     message = f"{segment.path}: the segment has no ink labels; "
     ink, supervision = label_paths(segment, autosave=True)
     if ink.is_file():
-        given = f"--labels {_shell_quoted(ink)}"
+        given = f"--labels {shell_quoted(ink)}"
         if supervision.is_file():
-            given += f" --supervision {_shell_quoted(supervision)}"
+            given += f" --supervision {shell_quoted(supervision)}"
         message += f"the dock's unsaved labels are in {ink.name}: click Save labels in the "
         message += f"dock, or pass {given}"
     else:
         message += "pass --labels INK.png"
     hint = stray_side_files_hint(segment)
     return message + (f" ({hint})" if hint else "")
-
-
-def _shell_quoted(path: Path) -> str:
-    """``path`` as a command line takes it: in cmd.exe's double quotes on Windows, where
-    POSIX single quotes would be passed on as part of the name; else shell-quoted."""
-    return subprocess.list2cmdline([str(path)]) if os.name == "nt" else shlex.quote(str(path))
 
 
 def initial_labels(

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from inkloop._command import shell_quoted
 from inkloop._notify import notify
 from inkloop.io._cache import cache_home
 from inkloop.io._errors import SegmentError
@@ -166,7 +167,8 @@ def _not_a_zarr(url: str) -> str:
         f"{url}: {_NO_ZARR}. Over HTTP inkloop reads only (OME-)Zarr: a segment's zarr (on "
         f"dl.ash2txt.org, e.g. .../segments/54keV_7.91um/{segment}.zarr/) opens with no download. "
         f"To open this folder of layer files, download it (into {into}) and open that: "
-        f'wget -r -np -nH --cut-dirs={max(len(names) - 1, 0)} -R "index.html*" {folder}'
+        f"wget -r -np -nH --cut-dirs={max(len(names) - 1, 0)} -R "
+        f'"index.html*" {shell_quoted(folder)}'
     )
 
 

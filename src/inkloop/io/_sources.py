@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from inkloop._command import shell_quoted
 from inkloop._notify import notify
 from inkloop.io._decoding import DecodingNamed
 from inkloop.io._errors import SegmentError
@@ -117,7 +117,7 @@ def folder_layers(folder: Path) -> list[tuple[int, Path]]:
 
 def _no_layer_folder(path: Path) -> str:
     """Why a data server's segment folder without ``layers/`` opens nothing, and the fix."""
-    name, layers = segment_id(path), shlex.quote(str(path / "layers"))
+    name, layers = segment_id(path), shell_quoted(path / "layers")
     if (stack := path / f"{name}.tif").is_file() and is_tiff_stack(stack):
         count = open_tiff_stack(stack)[1].shape[0]  # opened as a file, like any stack
         return f"{path}: open {stack} (a stack of {count} layers): the folder holds no layer images"
