@@ -102,3 +102,15 @@ def test_mixed_precision_on_a_gpu_is_bf16_where_that_gpu_computes_it_natively(mo
     assert mixed_precision(torch.device("cuda", 0)) is torch.bfloat16
     assert mixed_precision(torch.device("cuda", 1)) is torch.float16  # with a GradScaler
     assert mixed_precision(torch.device("cuda", 1), enabled=False) is None
+
+
+@pytest.mark.parametrize(("avx512_bf16", "amx"), [(True, False), (False, True), (False, False)])
+def test_bf16_on_the_cpu_is_asked_of_torch_where_there_is_no_proc_cpuinfo(
+    monkeypatch, tmp_path, avx512_bf16, amx
+):
+    """Windows and macOS have no /proc/cpuinfo: a Zen 4 or Sapphire Rapids CPU there would
+    have been taken for one that emulates bf16, and given the lighter encoder."""
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr("inkloop.model.Path", lambda _: tmp_path / "no-cpuinfo")
+    assert cpu_has_bf16.__wrapped__() is (avx512_bf16 or amx)
