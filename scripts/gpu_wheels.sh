@@ -10,7 +10,7 @@ grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >> .git/info/excl
 # cryptography (with cffi and pycparser): TLS between a local:N cluster's processes
 packages=(segmentation-models-pytorch dask zarr numcodecs donfig google-crc32c partd locket
   distributed msgpack tornado sortedcontainers tblib zict psutil urllib3 cloudpickle toolz
-  cryptography cffi pycparser)
+  cryptography cffi pycparser platformdirs)
 py=${VENV_PYTHON:-.venv/bin/python}  # its versions are the ones the test suite ran
 [ -x "$py" ] || { echo "no $py: run from the checkout with the project's .venv (it pins the wheels)" >&2; exit 1; }
 pins=()

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 from inkloop._notify import notify
 from inkloop.io._claims import claims_are_locks, delete_unclaimed, open_claimed
@@ -125,10 +126,10 @@ def _block_shape(reader) -> tuple[int, int]:
 
 
 def cache_home() -> Path:
-    """inkloop's cache, for what it can make again: ``$XDG_CACHE_HOME/inkloop``, by default
-    ``~/.cache/inkloop``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "inkloop"
+    """inkloop's cache, for what it can make again, where the platform keeps caches: on Linux
+    ``$XDG_CACHE_HOME/inkloop``, by default ``~/.cache/inkloop``; ``~/Library/Caches/inkloop``
+    on macOS; ``%LOCALAPPDATA%\\inkloop\\Cache`` on Windows."""
+    return platformdirs.user_cache_path("inkloop", appauthor=False)
 
 
 def decoded_folder() -> Path:

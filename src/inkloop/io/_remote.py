@@ -17,6 +17,8 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import platformdirs
+
 from inkloop._command import shell_quoted
 from inkloop._notify import notify
 from inkloop.io._cache import cache_home
@@ -277,5 +279,6 @@ def _describe(error: Exception, url: str) -> str:
 def _data_home() -> Path:
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "inkloop" / "remote"
+    # on Linux $XDG_DATA_HOME/inkloop, by default ~/.local/share/inkloop; the platform's
+    # application data folder on macOS and Windows
+    return platformdirs.user_data_path("inkloop", appauthor=False) / "remote"
