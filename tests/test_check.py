@@ -122,5 +122,7 @@ def test_a_stack_without_the_model_layers_is_checked_at_the_suggested_window(tmp
     assert report["lines"][1].startswith(
         "the model was trained on layers 2..5 (file numbers) but seg has 4 layers (4..7)"
     )
-    assert report["lines"][-1] == "suggested z-window: layers 0..3 (predict --z-start 0)"
+    assert report["lines"][-1] == (
+        "suggested z-window: layers 0..3 (files 4..7) (predict --z-start 0)"
+    )
     assert 0 <= report["forward_ink"] <= 1

@@ -151,36 +151,64 @@ def _ink_share(predictor, segment, mask, corners) -> float:
 
 def check_segment(path, model=None, *, device: str = "auto") -> dict:
     """`inkloop check`: the segment's layer profile and suggested z-window, and with a
-    checkpoint ``model`` its orientation; ``lines`` says it for a person."""
-    from inkloop.compose import default_z_count
+    checkpoint ``model`` its orientation; ``lines`` says it for a person. Windows are said
+    in stored layers (``window`` is their first and count); ``z_start`` is what `--z-start`
+    takes for them, a position in the reversed stack where the reader reverses it."""
+    from inkloop.compose import Composition
     from inkloop.io import open_segment
 
     segment = open_segment(path)
+    layers = segment.shape[0]
     mask = None if segment.mask is None else np.asarray(segment.mask)
     profile = layer_profile(segment, mask)
-    report = {"segment": segment.name, "layers": segment.shape[0], "profile": profile.means}
+    report = {"segment": segment.name, "layers": layers, "profile": profile.means}
     surface = profile.surface()
     report["surface"] = None if surface is None else round(surface, 1)
-    lines = [f"{segment.name}: {segment.shape[0]} layers; {profile.described()}"]
-    count = default_z_count(segment.shape[0])
-    used, reader = (segment.shape[0] - count) // 2, "training's default window (centred)"
+    lines = [f"{segment.name}: {layers} layers; {profile.described()}"]
+    used, reader = Composition().resolve(layers), "training's default window (centred)"
     if model is not None:
-        count, used, reader = _check_model(model, segment, mask, profile, device, report, lines)
-    start, count = profile.window(count)
+        used, reader = _check_model(model, segment, mask, profile, device, report, lines)
+    start, count = profile.window(used.z_count)
     report["window"] = [start, count]
-    # with a model the count is its own: only predict's --z-start can move it
-    options = f"predict --z-start {start}" if model else f"--z-start {start} --z-count {count}"
-    lines.append(f"suggested z-window: layers {start}..{start + count - 1} ({options})")
-    if start != used:  # nothing takes the suggestion on its own: say what is read instead
-        lines[-1] += f"; {reader} is layers {used}..{used + count - 1}"
+    report["z_start"] = z_start_of(start, count, layers, used.reverse)
+    suggested = _layers(segment, start, count)
+    lines.append(f"suggested z-window: {suggested} ({_options(report, model)})")
+    read = int(used.layer_indices(layers).min())
+    if start != read:  # nothing takes the suggestion on its own: say what is read instead
+        lines[-1] += f"; {reader} is {_layers(segment, read, count)}"
     report["lines"] = lines
     return report
+
+
+def z_start_of(start: int, count: int, layers: int, reverse: bool) -> int:
+    """What `--z-start` (or the dock's First layer) takes for the window of ``count`` stored
+    layers from ``start``: a reversed reader counts its positions from the last layer."""
+    return layers - count - start if reverse else start
+
+
+def _options(report: dict, model) -> str:
+    """The flags that read the suggested window: with a model only predict's --z-start can
+    move it (the count is the model's); without one, training's, either way round."""
+    start, (stored, count) = report["z_start"], report["window"]
+    if model is not None:
+        return f"predict --z-start {start}"
+    backward = z_start_of(stored, count, report["layers"], reverse=True)
+    return f"--z-start {start} --z-count {count}; with --reverse: --z-start {backward}"
+
+
+def _layers(segment, start: int, count: int) -> str:
+    """Stored layers start.. in words, with their file numbers where those differ."""
+    end, numbers = start + count - 1, segment.layer_numbers
+    text = f"layers {start}..{end}"
+    if len(numbers) == segment.shape[0] and (numbers[start], numbers[end]) != (start, end):
+        text += f" (files {numbers[start]}..{numbers[end]})"
+    return text
 
 
 def _check_model(model, segment, mask, profile, device, report, lines):
     """The model's orientation on ``segment``, read at the layers it was trained on, or where
     the stack lacks them (predict refuses it and sends the user here) at the suggested window
-    of its size; returns the count, start and name of the window it read."""
+    of its size; returns the window it read (resolved) and its name."""
     from inkloop.checkpoint import load_checkpoint
     from inkloop.predict import Predictor, model_window
 
@@ -188,7 +216,9 @@ def _check_model(model, segment, mask, profile, device, report, lines):
     try:
         window, reader = model_window(checkpoint, segment), "the model's window"
     except ValueError as error:
-        start, _ = profile.window(checkpoint.composition.z_count)
+        composition = checkpoint.composition
+        start, count = profile.window(composition.z_count)
+        start = z_start_of(start, count, segment.shape[0], composition.reverse)
         window, reader = model_window(checkpoint, segment, start), "the suggested window"
         lines.append(f"{error}; checked here at the suggested window")
     predictor = Predictor.from_checkpoint(
@@ -201,4 +231,4 @@ def _check_model(model, segment, mask, profile, device, report, lines):
         f"the model calls {result.forward:.1%} of sampled papyrus ink with the layers as "
         f"they are, {result.reversed:.1%} reversed: {report['verdict']}"
     )
-    return window.z_count, window.z_start, reader
+    return window, reader
