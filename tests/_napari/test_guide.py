@@ -181,7 +181,7 @@ def test_the_check_result_shows_once_there_is_one_in_sentences(segment_widget, q
     assert guide.check_result.isVisibleTo(guide)
     assert guide.check_result.text() == "Reading the layers…"
     qtbot.waitUntil(lambda: "Reading the stack both ways" in guide.check_result.text())
-    assert "suggested z-window: layers 2–5." in guide.check_result.text()  # 8 layers
+    assert "suggested z-window: layers 2–5 (First layer 2)." in guide.check_result.text()
     verdict = "layer order is unclear: the model finds similar ink both ways"
     loop.changed.emit(OrderChecked(7, 0.082, 0.083, verdict))
     assert guide.check_result.text().endswith(

@@ -44,14 +44,15 @@ def test_the_validation_region_is_kept_beside_the_labels_and_held_out_after_a_re
     widget.loop_panel.validation_button.click()
     viewer.layers[VALIDATION_LAYER].add_rectangles(np.array([[10.4, 30.0], [50.0, 80.6]]))
     kept = validation_path(widget.labels.segment)
-    assert json.loads(kept.read_text()) == {"validation_region": [10, 30, 50, 81]}
+    # the pixels whose centres lie inside: row 10's (10.0 < 10.4) does not, row 50's does
+    assert json.loads(kept.read_text()) == {"validation_region": [11, 30, 51, 81]}
 
     viewer, widget = open_in_dock(segment_folder)  # another session on the same segment
 
-    assert widget.run_settings().validation == (10, 30, 50, 81)  # its labels stay held out
+    assert widget.run_settings().validation == (11, 30, 51, 81)  # its labels stay held out
     shapes = viewer.layers[VALIDATION_LAYER]
     assert viewer.layers.selection.active is widget.labels.layer  # the brush paints on
-    restored = "Validation region restored: rows 10–50, columns 30–81; its labels stay out"
+    restored = "Validation region restored: rows 11–51, columns 30–81; its labels stay out"
     assert restored in widget.loop_panel.status.text()
     qtbot.waitUntil(  # once the label worker has read what the saved labels teach
         lambda: widget.loop_panel.status.text() == f"{READY_TEXT} {restored} of training."

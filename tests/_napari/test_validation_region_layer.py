@@ -13,7 +13,8 @@ from inkloop._napari._widget import InkLoopWidget
 from inkloop.io import open_segment, save_validation_region, validation_path
 from inkloop.synthetic import write_segment
 
-RECTANGLE = np.array([[10, 30], [50, 80]], float)
+# drawn on the pixels' edges: the box of rows 10..49, columns 30..79
+RECTANGLE = np.array([[10, 30], [50, 80]], float) - 0.5
 
 
 def _kept(segment):
@@ -63,13 +64,13 @@ def test_a_reopened_dock_follows_the_segments_region_layer_which_wins_over_the_f
     segment = _draw_region(viewer, widget)
     viewer.window.remove_dock_widget(dock)
     shapes = viewer.layers[VALIDATION_LAYER]
-    shapes.data = [np.array([[20, 40], [20, 90], [60, 90], [60, 40]], float)]  # no dock
+    shapes.data = [np.array([[20, 40], [20, 90], [60, 90], [60, 40]], float) - 0.5]  # no dock
 
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     assert widget.run_settings().validation == (20, 40, 60, 90)
     assert _kept(segment) == (20, 40, 60, 90)  # the layer won
 
-    shapes.data = [np.array([[5, 5], [5, 50], [30, 50], [30, 5]], float)]
+    shapes.data = [np.array([[5, 5], [5, 50], [30, 50], [30, 5]], float) - 0.5]
     assert _kept(segment) == (5, 5, 30, 50)  # followed
     shapes.data = []
     assert _kept(segment) is None

@@ -19,12 +19,13 @@ from qtpy.QtWidgets import (
 
 from inkloop._napari._controls import button, spin
 from inkloop._napari._next import NEXT_KEY, NextRegion
+from inkloop._napari._rectangle import drawn_box
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
 from inkloop.brush import UNLABELLED, encode_labels
-from inkloop.check import layer_profile
+from inkloop.check import layer_profile, z_start_of
 from inkloop.compose import default_z_count
-from inkloop.engine import Failed, OrderChecked
+from inkloop.engine import Failed, ModelBuilt, OrderChecked
 from inkloop.io import labels_from_prediction
 
 ACCEPT_LAYER = "accept rectangle"
@@ -39,7 +40,8 @@ class GuidePanel(QGroupBox):
         super().__init__("Guide", parent)
         self.loop = self.next_region = self.rounds = None
         self._check_request: int | None = None
-        self._profile_text = ""
+        self._profile = None  # the last Check stack's LayerProfile
+        self._built = None  # (init, window) of the model the engine last built
         self.next_button = button(
             f"Next ({NEXT_KEY})",
             "next_button",
@@ -107,7 +109,7 @@ class GuidePanel(QGroupBox):
             self._let_go_of_accept_layer()
             self.next_region.close()
             self.rounds.close()
-        self.loop = loop
+        self.loop, self._built = loop, None
         for control in (self.next_button, self.accept_button, self.load_button, self.check_button):
             control.setEnabled(loop is not None)
         self._show_check("")
@@ -173,15 +175,32 @@ class GuidePanel(QGroupBox):
         if loop is not self.loop:  # another segment's by now
             return
         self.check_button.setEnabled(True)
-        segment = loop.labels.segment
-        count = loop.settings.composition.z_count or default_z_count(segment.shape[0])
-        start, count = profile.window(count)
-        described = profile.described()
-        self._profile_text = (
-            f"{_sentence(described)}; suggested z-window: layers {start}–{start + count - 1}."
-        )
-        self._show_check(f"{self._profile_text} Reading the stack both ways…")
+        self._profile = profile
+        self._show_check(f"{self._suggestion()} Reading the stack both ways…")
         self._check_request = self.loop.check_order()
+
+    def _suggestion(self) -> str:
+        """Where the papyrus is and the window to read, in stored layers, with what First
+        layer takes for it (a position in the reversed stack where Reverse is ticked) once
+        the window that will read it is known."""
+        layers = self.loop.labels.segment.shape[0]
+        window = self._reading_window()
+        count = (window and window.z_count) or default_z_count(layers)
+        start, count = self._profile.window(count)
+        text = f"{_sentence(self._profile.described())}; suggested z-window: layers "
+        text += f"{start}–{start + count - 1}"
+        if window is not None:
+            text += f" (First layer {z_start_of(start, count, layers, window.reverse)})"
+        return f"{text}."
+
+    def _reading_window(self):
+        """The Segment section's composition, or a loaded model's window once the engine has
+        built that model (None before: only the engine reads the checkpoint)."""
+        settings = self.loop.next_settings()
+        if settings.init is None:
+            return settings.composition
+        init, window = self._built or (None, None)
+        return window if init == settings.init else None
 
     def _show_check(self, text: str) -> None:
         """The check's result, hidden while there is none (no empty gap in the panel)."""
@@ -189,11 +208,13 @@ class GuidePanel(QGroupBox):
         self.check_result.setVisible(bool(text))
 
     def _show_event(self, event) -> None:
+        if isinstance(event, ModelBuilt):
+            self._built = (self.loop.settings.init, event.composition)
         if isinstance(event, Failed) and event.request == self._check_request:
-            self._show_check(self._profile_text)  # the error says why (notification)
+            self._show_check(self._suggestion())  # the error says why (notification)
         if isinstance(event, OrderChecked) and event.request == self._check_request:
             self._show_check(
-                f"{self._profile_text} The model calls {event.forward:.1%} of the papyrus ink "
+                f"{self._suggestion()} The model calls {event.forward:.1%} of the papyrus ink "
                 f"as stored, {event.reversed:.1%} reversed. {_sentence(event.verdict)}."
             )
 
@@ -224,14 +245,11 @@ class GuidePanel(QGroupBox):
         layer = self.loop.viewer.layers[ACCEPT_LAYER]
         if not len(layer.data) or getattr(event, "action", "added") != "added":
             return
-        corners = np.asarray(layer.data[-1])[:, -2:]
-        height, width = self.loop.labels.segment.shape[1:]
-        y0, x0 = np.clip(np.floor(corners.min(0)), 0, (height, width)).astype(int)
-        y1, x1 = np.clip(np.ceil(corners.max(0)), 0, (height, width)).astype(int)
+        box = drawn_box(layer.data[-1], self.loop.labels.segment.shape[1:])
         layer.data = []
         self.loop.viewer.layers.selection.active = self.loop.labels.layer  # back to the brush
-        if y1 > y0 and x1 > x0:
-            self.loop.labels.painter.accept_box((int(y0), int(x0), int(y1), int(x1)))
+        if box is not None:
+            self.loop.labels.painter.accept_box(box)
 
     def _choose_prediction(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

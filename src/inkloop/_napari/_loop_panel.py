@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
@@ -13,6 +12,7 @@ from inkloop._napari._controls import StatusLabel, button
 from inkloop._napari._engine_start import RunStarting
 from inkloop._napari._label_worker import LabelClasses
 from inkloop._napari._loss_plot import LossPlot, LossTrace
+from inkloop._napari._rectangle import box_corners, drawn_box
 from inkloop.engine import State, StateChanged, StepDone, Validated
 from inkloop.io import read_validation_region, save_validation_region
 
@@ -108,8 +108,7 @@ class LoopPanel(QGroupBox):
             return
         if box is None:
             return
-        y0, x0, y1, x1 = box
-        self._take_region_layer([np.array([[y0, x0], [y1, x1]], float)])
+        self._take_region_layer([box_corners(box)])
         viewer.layers.selection.active = self.loop.labels.layer  # the brush paints on
         self._show_region(box, restored=True)
 
@@ -275,14 +274,10 @@ def _own_region_layer(viewer, segment):
 
 
 def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """The bounding box (y0, x0, y1, x1) of the newest rectangle in "validation region"."""
+    """The pixels (y0, x0, y1, x1) of the newest rectangle in "validation region" (`drawn_box`)."""
     if VALIDATION_LAYER not in viewer.layers or not len(viewer.layers[VALIDATION_LAYER].data):
         return None
-    corners = np.asarray(viewer.layers[VALIDATION_LAYER].data[-1])[:, -2:]
-    (y0, x0), (y1, x1) = np.floor(corners.min(0)), np.ceil(corners.max(0))
-    y0, y1 = np.clip([y0, y1], 0, shape[0]).astype(int)
-    x0, x1 = np.clip([x0, x1], 0, shape[1]).astype(int)
-    return (int(y0), int(x0), int(y1), int(x1)) if y1 > y0 and x1 > x0 else None
+    return drawn_box(viewer.layers[VALIDATION_LAYER].data[-1], shape)
 
 
 def _step_text(step: StepDone, validations) -> str:
