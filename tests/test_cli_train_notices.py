@@ -3,6 +3,7 @@ labels without a papyrus mask supervise every pixel, the air around the papyrus 
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from inkloop.cli import main
@@ -38,3 +39,43 @@ def test_labels_without_a_mask_say_every_pixel_is_supervised_and_how_to_give_one
     assert main(args) == 0
     assert not trained.pop().all()
     assert "papyrus mask" not in capfd.readouterr().err
+
+
+def test_autosaved_labels_newer_than_the_saved_ones_are_named_with_the_options_to_use_them(
+    segment_folder, tmp_path, capfd, monkeypatch
+):
+    import numpy as np
+
+    from inkloop._command import shell_quoted
+    from inkloop.io import label_paths, open_segment, save_labels
+
+    trained = []  # the ink it would train with: training itself is not the matter
+
+    def train_to_file(segment, ink, supervised, *args, **kwargs):
+        trained.append(ink)
+        return {"interrupted": False}
+
+    monkeypatch.setattr("inkloop.headless.train_to_file", train_to_file)
+    segment = open_segment(segment_folder)
+    saved = np.asarray(segment.ink_labels)
+    autosaved = label_paths(segment, autosave=True)
+    save_labels(segment, 255 - saved, np.ones(saved.shape, bool), autosave=True)
+    stamp = autosaved[0].stat().st_mtime_ns - 10**9  # the saved labels: a second older
+    for path in label_paths(segment):
+        if path.is_file():
+            os.utime(path, ns=(stamp, stamp))
+    args = ["train", str(segment_folder), "--out", str(tmp_path / "model.pt"), *FAST]
+
+    assert main(args) == 0
+
+    np.testing.assert_array_equal(trained.pop(), saved)  # as asked: the saved labels
+    told = [line for line in capfd.readouterr().err.splitlines() if "autosave" in line]
+    assert told == [
+        f"inkloop train: training on the saved labels of {segment.name}, but the dock's "
+        f"unsaved labels {autosaved[0].name} and {autosaved[1].name} are newer: to train on "
+        f"them, click Save labels in the dock or pass --labels {shell_quoted(autosaved[0])} "
+        f"--supervision {shell_quoted(autosaved[1])}"
+    ]
+    save_labels(segment, 255 - saved, np.ones(saved.shape, bool))  # Save labels: now older
+    assert main(args) == 0
+    assert "autosave" not in capfd.readouterr().err

@@ -184,6 +184,8 @@ def _labels(args, segment):
         # round goes beside the checkpoint, where this run writes anyway
         return ink, supervised, sources, rounds_path_for(args.out), int(supervised.sum())
     ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
+    if args.labels is None:
+        _tell_if_autosave_newer(segment)
     _tell_if_all_pixels(segment, sources, supervision_option=True)
     problem = probability_map_message(ink, supervised, sources["labels_file"])
     if problem:
@@ -193,6 +195,22 @@ def _labels(args, segment):
     labels_file = sources["labels_file"]
     beside = args.out if in_package_data(labels_file) else labels_file
     return ink, supervised, sources, rounds_path_for(beside), 0
+
+
+def _tell_if_autosave_newer(segment) -> None:
+    """Say on stderr that the dock's autosaved labels are newer than the saved ones this run
+    trains on (strokes painted since the last Save, or a Save cut short), and how to use them."""
+    from inkloop._notify import notify
+    from inkloop.io import autosaved_labels
+    from inkloop.io._labels import labels_options
+
+    autosaved = autosaved_labels(segment)
+    if autosaved is not None:
+        notify(
+            f"training on the saved labels of {segment.name}, but the dock's unsaved labels "
+            f"{autosaved[0].name} and {autosaved[1].name} are newer: to train on them, click "
+            f"Save labels in the dock or pass {labels_options(*autosaved)}"
+        )
 
 
 def _tell_if_all_pixels(segment, sources: dict, *, supervision_option: bool) -> None:

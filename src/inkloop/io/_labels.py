@@ -9,10 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._command import shell_quoted
+from inkloop._notify import notify
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, label_arrays, read_label_image
-from inkloop.io._sidefiles import label_paths, stray_side_files_hint, supervision_path_for
-from inkloop.io._write import atomic_path, encode_png
+from inkloop.io._sidefiles import (
+    checkpoint_path,
+    label_paths,
+    prediction_path,
+    rounds_path,
+    stray_side_files_hint,
+    supervision_path_for,
+)
+from inkloop.io._validation import validation_path
+from inkloop.io._write import atomic_path, encode_png, remove_left_parts
 
 # the text chunk of the label files inkloop writes: painted labels, however soft (at a
 # Strength of 0.8 all their ink is grey), are never mistaken for a probability map
@@ -22,9 +31,11 @@ PAINTED = {"inkloop": "painted labels"}
 def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):
     """Write ink labels and their supervision mask as a pair: both are encoded into temporary
     files, then renamed into place one after the other, so a full disk or a crash while
-    encoding (seconds for a whole segment) never leaves new ink beside an old mask. The
-    arrays are read as `inkloop.io.ink_levels` says (uint8, bool, floats within 0..1, ...);
-    labels it cannot read raise before any file is touched."""
+    encoding (seconds for a whole segment) never leaves new ink beside an old mask. A crash
+    between the two renames does, ink first (its new strokes unlabelled, not taught wrong):
+    `autosaved_labels` judges a pair by its older file. The arrays are read as
+    `inkloop.io.ink_levels` says (uint8, bool, floats within 0..1, ...); labels it cannot
+    read raise before any file is touched."""
     ink, supervised = label_arrays(ink, supervised)
     ink_path = Path(ink_path)
     supervision_path = supervision_path_for(ink_path)
@@ -70,12 +81,24 @@ def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file
 
 
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
-    """The autosaved label files if they are newer than the saved ones (a crash to recover)."""
+    """The autosaved label files if they are newer than the saved ones (a crash to recover).
+    A pair is as new as its older file: a Save killed between its two renames leaves new
+    ink beside the old mask, and the autosaved pair is then the newest whole one."""
     autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
     if not all(path.is_file() for path in autosaved):
         return None
-    newest_saved = max((p.stat().st_mtime_ns for p in saved if p.is_file()), default=-1)
-    return autosaved if autosaved[0].stat().st_mtime_ns > newest_saved else None
+    return autosaved if _whole_since(autosaved) > _whole_since(saved) else None
+
+
+def _whole_since(paths) -> int:
+    """When the files of a label pair that exist were all written (ns; -1 for none)."""
+    return min((path.stat().st_mtime_ns for path in paths if path.is_file()), default=-1)
+
+
+def labels_options(ink: Path, supervision: Path | None = None) -> str:
+    """The `inkloop train` options that train on these label files."""
+    given = f"--labels {shell_quoted(ink)}"
+    return given + (f" --supervision {shell_quoted(supervision)}" if supervision else "")
 
 
 def load_labels(segment, labels: Path | None = None, supervision: Path | None = None):
@@ -112,9 +135,7 @@ def _no_labels_message(segment) -> str:
     message = f"{segment.path}: the segment has no ink labels; "
     ink, supervision = label_paths(segment, autosave=True)
     if ink.is_file():
-        given = f"--labels {shell_quoted(ink)}"
-        if supervision.is_file():
-            given += f" --supervision {shell_quoted(supervision)}"
+        given = labels_options(ink, supervision if supervision.is_file() else None)
         message += f"the dock's unsaved labels are in {ink.name}: click Save labels in the "
         message += f"dock, or pass {given}"
     else:
@@ -129,17 +150,58 @@ def initial_labels(
     """The labels to start painting with, where they came from in words and their file:
     autosaved labels newer than the saved ones (a crash to recover), else the segment's label
     files, else none (zeros). ``restored``: the ink and supervision of the autosaved files,
-    where the caller decoded them already (the reader, beside the mask)."""
+    where the caller decoded them already (the reader, beside the mask). Parts of the
+    segment's side files that killed writes left are deleted first."""
+    remove_left_parts(_side_files(segment))
     autosaved = autosaved_labels(segment)
     if autosaved is not None:
         ink, supervised = restored or load_labels(segment, *autosaved)[:2]
         return ink, supervised, f"restored autosaved labels {autosaved[0]}", autosaved[0]
+    orphan = _ink_without_its_mask(segment)
+    if orphan is not None:
+        ink, supervised = _restored_ink(segment, orphan)
+        return ink, supervised, f"restored autosaved ink labels {orphan}", orphan
     if segment.ink_labels is not None:
         ink, supervised, sources = load_labels(segment)
         labels_file = Path(sources["labels_file"])
         return ink, supervised, f"labels {labels_file}", labels_file
     shape = segment.shape[1:]
     return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
+
+
+def _side_files(segment) -> list[Path]:
+    """The files inkloop writes beside ``segment`` through `atomic_path`."""
+    files = [*label_paths(segment), *label_paths(segment, autosave=True)]
+    files += [checkpoint_path(segment), rounds_path(segment), validation_path(segment)]
+    return files + [prediction_path(segment, kind) for kind in ("png", "tif")]
+
+
+def _ink_without_its_mask(segment) -> Path | None:
+    """The autosaved ink file whose mask was never renamed into place (the process killed
+    between the two), where it is newer than the saved labels, else None."""
+    ink, supervision = label_paths(segment, autosave=True)
+    if not ink.is_file() or supervision.is_file():
+        return None
+    return ink if _whole_since([ink]) > _whole_since(label_paths(segment)) else None
+
+
+def _restored_ink(segment, ink_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The labels an autosaved ink file without its mask still holds, said as a warning:
+    its ink strokes, as every pixel inkloop saves with ink was labelled, over the saved
+    labels elsewhere. Its "no ink" strokes and erasures are lost."""
+    ink = read_label_image(ink_path, segment.shape[1:], ink=True)
+    supervised = ink > 0
+    if segment.ink_labels is not None:
+        saved_ink, saved_supervised, _ = load_labels(segment)
+        kept = saved_supervised & ~supervised
+        ink = np.where(kept, saved_ink, ink)
+        supervised |= saved_supervised
+    notify(
+        f"{segment.name}: {ink_path} was autosaved without its supervision mask (the "
+        f"process ended between the two files): its ink strokes are restored, its 'no ink' "
+        "strokes and erasures are lost: paint them again"
+    )
+    return ink, supervised
 
 
 def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
+import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 # the mode a plain open() would give a new file; read once here, as os.umask can only be read
 # by setting it, which would race with threads that create files
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 NEW_FILE_MODE = 0o666 & ~_UMASK
+# a part unwritten this long was left by a writer that ended (killed, crashed): writers
+# write their part as they go, and none pauses an hour between the part and its rename
+LEFT_PART_S = 3600
+_PART_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # new_part's: tempfile's 8 random characters
 
 
 def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None = None) -> Path:
@@ -85,3 +95,44 @@ def new_part(path: Path) -> str:
     finally:
         os.close(fd)
     return part
+
+
+def remove_left_parts(paths: Iterable[Path]) -> list[Path]:
+    """Delete the parts (`new_part`) of ``paths`` that ended writers left beside them: only
+    those unwritten for `LEFT_PART_S`, so that no write under way in another process loses
+    its part, and nothing else. Returns the parts deleted, each logged."""
+    names_in: dict[Path, set[str]] = {}
+    for path in map(Path, paths):
+        names_in.setdefault(path.parent, set()).add(path.name)
+    written_before = time.time() - LEFT_PART_S
+    removed = []
+    for folder, names in names_in.items():
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):  # nothing written there yet
+            continue
+        for entry in entries:
+            found = _PART_NAME.fullmatch(entry.name)
+            ours = found and found[1] in names and _unwritten_since(entry, written_before)
+            if ours and _removed(Path(entry.path)):
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _unwritten_since(entry: os.DirEntry, moment: float) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < moment
+    except FileNotFoundError:  # renamed into place or deleted by its own process
+        return False
+
+
+def _removed(part: Path) -> bool:
+    try:
+        part.unlink()
+    except FileNotFoundError:  # another process swept it first
+        return False
+    except OSError as error:  # a read-only folder: kept, and said
+        log.warning("could not delete %s, left by an ended write: %s", part, error)
+        return False
+    log.info("deleted %s, left by an ended write", part)
+    return True
