@@ -1,19 +1,40 @@
 """Helpers the tests share: tiny models, checkpoints and settings, listings, a baseline score,
-Ctrl+C, the lines a child prints, and the memory a call takes."""
+Ctrl+C, ending a process abruptly, the lines a child prints, the memory a call takes, and the
+marks of tests that need POSIX or Linux."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from inkloop.compose import Composition, Normalisation
+
+
+def posix_only(needs: str):
+    """Skip the test where os.name is not 'posix' (Windows), saying what it ``needs``."""
+    return pytest.mark.skipif(os.name != "posix", reason=f"needs POSIX: {needs}")
+
+
+def linux_only(needs: str):
+    """Skip the test off Linux (macOS, Windows), saying what it ``needs``."""
+    return pytest.mark.skipif(not sys.platform.startswith("linux"), reason=f"needs Linux: {needs}")
+
+
+# `interrupt_when_training` and the tests that press Ctrl+C in a child the same way
+SENDS_SIGINT = posix_only(
+    "Ctrl+C as a SIGINT sent to a child (preexec_fn, pthread_sigmask); "
+    "on Windows Ctrl+C is a console event"
+)
 
 
 def folder_listing(root: Path) -> dict[str, int]:
@@ -109,7 +130,7 @@ def tiny_trainer(parts, **overrides):
 def interrupt_when_training(command: list[str], presses: int = 1) -> tuple[int, str, str]:
     """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss (and
     ``presses - 1`` times more once it says it is stopping to save), and return its exit
-    status, stdout and stderr."""
+    status, stdout and stderr. POSIX only: mark its tests `SENDS_SIGINT`."""
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_terminal_ctrl_c
     )
@@ -146,6 +167,12 @@ def _terminal_ctrl_c() -> None:
     (a GUI test's event loop may leave SIGINT ignored, which a child would inherit)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def kill_abruptly(pid: int) -> None:
+    """End process ``pid`` with no chance to clean up, as the OOM killer does: SIGKILL on
+    POSIX; Windows has no SIGKILL, and its os.kill with any other signal is TerminateProcess."""
+    os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def read_labels_when_told(store, ready, go, out) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from inkloop._notify import notify, said_as
 from inkloop.cli import main
+from tests._helpers import linux_only, posix_only
 
 
 def test_info_prints_one_json_object(segment_folder, capsys):
@@ -75,15 +76,15 @@ def test_each_notice_is_said_once_and_other_warnings_as_python_says_them(capsys)
     assert shown == [UserWarning]
 
 
+@posix_only("bash, head, and the SIGPIPE or EPIPE of a pipe closed early")
 def test_a_reader_that_leaves_early_is_no_error(segment_folder):
     command = f"{sys.executable} -m inkloop.cli info {segment_folder} | head -c 0"
     result = subprocess.run(["bash", "-c", command], capture_output=True, check=True)
     assert result.stderr == b""  # head left before the JSON came: no error, no traceback
 
 
+@linux_only("the DISPLAY and WAYLAND_DISPLAY check, made on Linux alone")
 def test_demo_without_display_says_how_to_run_it(monkeypatch, capsys):
-    if not sys.platform.startswith("linux"):
-        pytest.skip("display detection is for Linux")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
 

@@ -16,6 +16,10 @@ from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
 from tests._engine import TOKEN, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder
+from tests._helpers import posix_only
+
+# Windows keeps no group or other bits (and inkloop checks a token file's mode on POSIX alone)
+FILE_MODES = posix_only("a file's mode bits (Windows keeps only read-only)")
 
 
 def _serve(tmp_path, *options) -> list[str]:
@@ -49,10 +53,10 @@ def test_a_sessions_folder_that_is_a_file_is_one_error_at_the_start(tmp_path, ca
 @pytest.mark.parametrize(
     ("mode", "token", "said"),
     [
-        (0o644, TOKEN, "group or others have access to the token file (mode 644): "
-         "run chmod 600 {file}"),
-        (0o620, TOKEN, "group or others have access to the token file (mode 620): "
-         "run chmod 600 {file}"),
+        pytest.param(0o644, TOKEN, "group or others have access to the token file (mode 644): "
+                     "run chmod 600 {file}", marks=FILE_MODES),
+        pytest.param(0o620, TOKEN, "group or others have access to the token file (mode 620): "
+                     "run chmod 600 {file}", marks=FILE_MODES),
         (0o600, "mysecret", "the token is 8 characters: use the token the server makes"),
         (0o600, "correct horse battery staple", "the token holds spaces: use the token the "
          "server makes (delete the file and start the server again); an impostor on the port "
@@ -71,6 +75,7 @@ def test_an_open_token_file_or_a_hand_made_token_is_refused(
     assert err.count("\n") == 1
 
 
+@posix_only("os.getuid and files owned by a uid")
 def test_a_token_file_of_another_user_is_refused(tmp_path, capfd, serves_not, monkeypatch):
     file = tmp_path / "token"
     file.write_text(TOKEN + "\n")
@@ -81,6 +86,7 @@ def test_a_token_file_of_another_user_is_refused(tmp_path, capfd, serves_not, mo
     assert f"{file}: the token file belongs to another user (uid {file.stat().st_uid})" in err
 
 
+@FILE_MODES
 def test_a_token_file_it_makes_is_its_owners_alone(tmp_path, capfd, serves_not):
     assert main(_serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))) == 0
     assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
@@ -153,6 +159,7 @@ def test_an_engine_that_did_not_start_leaves_no_folder_behind(
     assert not made[0].folder.exists()
 
 
+@posix_only("a folder made read-only by its mode (Windows ignores it)")
 @pytest.mark.skipif(
     getattr(os, "geteuid", lambda: -1)() == 0, reason="root writes in a read-only folder"
 )

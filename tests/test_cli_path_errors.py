@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from inkloop.cli import main
+from tests._helpers import posix_only
 
 PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"  # an image named by mistake
 
@@ -44,6 +45,7 @@ def test_synth_under_a_file_names_the_file(tmp_path, monkeypatch, capsys, target
     assert Path("file.txt").read_text() == "kept"
 
 
+@posix_only("a folder made read-only by its mode (Windows ignores it)")
 @pytest.mark.skipif(
     getattr(os, "geteuid", lambda: -1)() == 0, reason="root writes in a read-only folder"
 )

@@ -124,6 +124,7 @@ def test_a_tilde_the_shell_left_unexpanded_means_home(
     training_folder, model, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("HOME", str(tmp_path))  # bash leaves the ~ of `--out=~/p.png` alone
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))  # where Windows' expanduser looks
     args = ["predict", str(training_folder), "--model", str(model), "--out=~/p.png"]
     assert main([*args, "--device", "cpu", "--quiet"]) == 0
     assert read_prediction(tmp_path / "p.png").shape == (96, 128)

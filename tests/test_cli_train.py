@@ -14,7 +14,7 @@ from inkloop.cli import main
 from inkloop.io import sample_segment_path, write_png
 from inkloop.model import cpu_has_bf16, default_encoder
 from inkloop.rounds import read_rounds
-from tests._helpers import FAST, interrupt_when_training
+from tests._helpers import FAST, SENDS_SIGINT, interrupt_when_training
 
 
 def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tmp_path, capsys):
@@ -138,6 +138,7 @@ def test_training_on_the_bundled_sample_writes_nothing_into_the_package(tmp_path
 
 
 # twice: an impatient user, or `timeout -s INT`, which signals the process and its group
+@SENDS_SIGINT
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_writes_the_last_good_state(training_folder, tmp_path, presses):
     out = tmp_path / "model.pt"

@@ -12,7 +12,7 @@ from inkloop.checkpoint import load_checkpoint
 from inkloop.cli import main
 from inkloop.io import write_png
 from inkloop.rounds import read_rounds
-from tests._helpers import FAST
+from tests._helpers import FAST, posix_only
 
 
 @pytest.mark.parametrize(
@@ -168,6 +168,7 @@ def test_a_full_disk_says_so_and_the_weights_go_to_the_temporary_folder(
     assert not out.exists()
 
 
+@posix_only("a file size limit (resource.setrlimit RLIMIT_FSIZE, SIGXFSZ)")
 def test_a_checkpoint_too_large_for_the_disk_is_an_os_error_that_says_so(tmp_path):
     """torch's zip writer said "unexpected pos"; the checkpoint is written as plain bytes."""
     import subprocess

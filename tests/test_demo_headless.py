@@ -27,7 +27,7 @@ from inkloop.io import (
     truth_path,
 )
 from inkloop.metrics import best_scores
-from tests._helpers import interrupt_when_training, tiny_model, tiny_training
+from tests._helpers import SENDS_SIGINT, interrupt_when_training, tiny_model, tiny_training
 
 KEYS = {"f05", "untrained_f05", "chance_f05", "steps", "seconds", "prediction", "device"}
 
@@ -157,6 +157,7 @@ def test_headless_demo_into_an_unusable_folder_is_one_line_on_stderr(tmp_path, c
     assert str(blocker) in captured.err
 
 
+@SENDS_SIGINT
 @pytest.mark.slow
 def test_ctrl_c_ends_training_and_still_predicts(tmp_path):
     command = [sys.executable, "-m", "inkloop.cli", "demo", "--headless", str(tmp_path)]

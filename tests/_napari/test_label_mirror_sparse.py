@@ -9,12 +9,12 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from inkloop._napari import _label_worker
 from inkloop._napari._label_worker import LabelWorker
 from inkloop.brush import Brush
 from inkloop.canvas import LabelCanvas
+from tests._helpers import linux_only
 
 
 def _labelled_in_one_corner(height: int, width: int) -> LabelCanvas:
@@ -29,7 +29,7 @@ def _resident_bytes() -> int:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads Linux's /proc")
+@linux_only("the resident memory in /proc/self/statm")
 def test_a_mirror_of_a_segment_labelled_in_one_area_touches_only_its_bands(qtbot):
     canvas = _labelled_in_one_corner(4000, 6000)  # codes: 48 MB
     before = _resident_bytes()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-import os
-import signal
 import threading
 
 import numpy as np
@@ -14,7 +12,7 @@ from napari.utils.notifications import notification_manager
 
 from inkloop.engine import State, StateChanged, StepDone
 from inkloop.metrics import best_scores
-from tests._helpers import FULL_RESOLUTION, tiny_model
+from tests._helpers import FULL_RESOLUTION, kill_abruptly, tiny_model
 from tests._napari._gui import drag, paint_left_half
 
 
@@ -113,7 +111,7 @@ def test_a_crashed_engine_reports_keeps_labels_and_the_button_works_again(
     qtbot.waitUntil(lambda: loop.losses.count >= 3, timeout=60_000)
     shown = len(notification_manager.records)
 
-    os.kill(loop.engine.pid, signal.SIGKILL)
+    kill_abruptly(loop.engine.pid)
 
     qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=30_000)
     messages = [record.message for record in notification_manager.records[shown:]]

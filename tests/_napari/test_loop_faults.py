@@ -5,14 +5,13 @@ prediction under way."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 
 import pytest
 from napari.utils.notifications import notification_manager
 
 from inkloop._napari import _engine_start
 from inkloop.engine import SegmentPredicted, State
+from tests._helpers import kill_abruptly
 from tests._napari._gui import messages, paint_left_half
 
 
@@ -24,7 +23,7 @@ def test_a_dead_engine_is_not_restarted_by_panning(loop_widget, qtbot, truth):
     loop.finetune()
     qtbot.waitUntil(lambda: loop.losses.count >= 2 and loop.prediction_updates > 0, timeout=60_000)
     dead, generation = loop.engine, loop.generation
-    os.kill(dead.pid, signal.SIGKILL)  # the OOM killer, say
+    kill_abruptly(dead.pid)  # the OOM killer, say
     qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=30_000)
 
     loop.camera.zoom *= 4  # the user pans and zooms while reading the message

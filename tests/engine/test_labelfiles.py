@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from inkloop.engine._labelfiles import LabelFiles
+from tests._helpers import posix_only
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
+pytestmark = posix_only("fcntl.flock, whose locks tell a dead process's label files")
 
 HOLDER = """
 import sys

@@ -31,6 +31,7 @@ from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
 from tests._engine import BIG, WHOLE, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
+from tests._helpers import posix_only
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +146,7 @@ def test_previews_stream_tile_by_tile(shared, training_folder):
     assert [u.tiles_done for u in updates] == list(range(1, updates[0].tiles_total + 1))
 
 
+@posix_only("SIGKILL, and the exit code -9 it gives")
 def test_a_killed_child_is_reported_and_replaced(training_folder):
     recorder = Recorder()
     ink, supervised = folder_labels(training_folder)  # may start dask's pool, which stays

@@ -18,6 +18,7 @@ from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import EngineProcess
 from tests._engine import folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, steps_done
+from tests._helpers import posix_only
 
 ROOT = Path(__file__).parents[2]
 
@@ -82,6 +83,7 @@ proxy.close()  # and the interpreter exits at once
 """
 
 
+@posix_only("os.kill(pid, 0) to see the child reaped (on Windows it ends the process)")
 def test_an_interpreter_exiting_right_after_close_lets_the_child_save_and_end(
     training_folder, tmp_path
 ):

@@ -19,8 +19,10 @@ from inkloop.engine.remote import RemoteTarget
 from inkloop.settings import EngineSettings
 from tests._engine import TOKEN, folder_labels, process_settings, server_address
 from tests._events import TIMEOUT, Recorder
+from tests._helpers import posix_only
 
 
+@posix_only("os.kill(pid, 0) to see the child reaped (on Windows it ends the process)")
 def test_a_proxy_dropped_unclosed_ends_its_child_and_removes_its_label_files(training_folder):
     proxy = EngineProcess(training_folder, *folder_labels(training_folder), process_settings())
     child, labels = proxy._child, proxy._labels.folder

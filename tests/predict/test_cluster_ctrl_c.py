@@ -14,9 +14,10 @@ import threading
 import pytest
 
 from inkloop.cli import main
-from tests._helpers import WAIT_S, queue_lines
+from tests._helpers import WAIT_S, posix_only, queue_lines
 
 pytest.importorskip("distributed")
+pytestmark = posix_only("SIGINT sent to a process and to a process group (os.setsid, os.killpg)")
 
 # `inkloop predict` whose blocks never finish until their worker closes: Ctrl+C comes while
 # the run is under way, however fast the machine

@@ -12,7 +12,9 @@ import threading
 
 import pytest
 
-from tests._helpers import WAIT_S, queue_lines, wait_for_line
+from tests._helpers import SENDS_SIGINT, WAIT_S, queue_lines, wait_for_line
+
+pytestmark = SENDS_SIGINT
 
 # a prediction whose one block runs until released: only a second Ctrl-C ends the wait
 HELD_BLOCK = """

@@ -32,7 +32,7 @@ from inkloop.train._workers import (
     open_stream,
     shared_bytes,
 )
-from tests._helpers import read_labels_when_told, tiny_model, tiny_training
+from tests._helpers import posix_only, read_labels_when_told, tiny_model, tiny_training
 
 
 def _sampler(parts) -> PatchSampler:
@@ -77,6 +77,7 @@ def test_an_error_is_raised_where_its_batch_is_awaited_and_new_labels_go_on(part
         stream.close()
 
 
+@posix_only("SIGKILL, and the exit code -9 it gives")
 def test_a_worker_that_dies_is_reported(parts):
     stream = ProcessBatchStream(_sampler(parts), 4, workers=1)
     stream.next()
