@@ -147,7 +147,8 @@ def test_a_drawn_rectangle_becomes_the_runs_validation_region(loop_widget):
     assert widget.run_settings().validation is None  # nothing drawn yet
     shapes.add_rectangles(np.array([[20.4, 30.0], [90.0, 150.6]]))
 
-    assert widget.run_settings().validation == (20, 30, 90, 151)
+    # the pixels whose centres it holds: rows 21..90, columns 30..150
+    assert widget.run_settings().validation == (21, 30, 91, 151)
     assert viewer.layers.selection.active is widget.labels.layer  # the brush paints again
 
 
