@@ -21,6 +21,7 @@ from inkloop.io._layers import (
 from inkloop.io._lazy import as_volume, layer_chunks, lazy
 from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
+from inkloop.io._writable import writable_side_folder
 
 LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
 _ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
@@ -76,7 +77,8 @@ def open_source(path: Path) -> LayerSource:
         if path.suffix.lower() in TIFF_SUFFIXES:
             stack, volume = open_tiff_stack(path)
             name = _segment_name(path.name)
-            return _single_level(name, "tiff-stack", path.parent, volume, stack)
+            folder = writable_side_folder(path.parent, name)
+            return _single_level(name, "tiff-stack", folder, volume, stack)
         raise SegmentError(
             f"{path}: not a segment (expected a layer folder, a multi-page TIFF or a zarr)"
         )
@@ -159,17 +161,15 @@ def _first_layer_is_grey(folder: Path) -> bool:
 
 def _open_layer_folder(folder: Path, layers, fmt: str, *, sidecar_folder: Path) -> LayerSource:
     check_numbering(folder, layers)
-    info = check_same_layout(read_layer_infos(layers))
-    stack = LayerStack([p for _, p in layers], info)
-    chunks = layer_chunks(stack.shape)
+    stack = LayerStack([p for _, p in layers], check_same_layout(read_layer_infos(layers)))
     name = segment_id(sidecar_folder)
     if name != sidecar_folder.name:
         notify(f"{sidecar_folder}: its side files are named for {name}: opened as segment {name}")
     return LayerSource(
         format=fmt,
         name=name,
-        sidecar_folder=sidecar_folder,
-        levels=[lazy(stack, chunks, key=folder)],
+        sidecar_folder=writable_side_folder(sidecar_folder, name, plain=True),
+        levels=[lazy(stack, layer_chunks(stack.shape), key=folder)],
         layer_numbers=[n for n, _ in layers],
         plain_sidecars=True,
         direct=stack,
@@ -194,7 +194,8 @@ def _open_zarr(path: Path) -> LayerSource:
         raise SegmentError(f"{path}: not a readable zarr ({error})") from error
     store = _zarr_store(path)  # a level (x.zarr/0) is named, and labelled, as its store
     name = _segment_name(store.name)
-    return zarr_source(node, str(path), store.parent, stamp=path.stat().st_mtime_ns, name=name)
+    folder = writable_side_folder(store.parent, name)
+    return zarr_source(node, str(path), folder, stamp=path.stat().st_mtime_ns, name=name)
 
 
 def _zarr_store(path: Path) -> Path:
@@ -265,9 +266,8 @@ def _level(group, where: str, path: str):
     try:
         return group[path]
     except KeyError:
-        raise SegmentError(
-            f"{where}: its multiscales metadata names the level {path!r}, which is not there"
-        ) from None
+        missing = f"{where}: its multiscales metadata names the level {path!r}, which is not there"
+        raise SegmentError(missing) from None
 
 
 def _single_level(name: str, fmt: str, sidecar_folder: Path, volume, array) -> LayerSource:

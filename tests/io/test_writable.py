@@ -1,0 +1,134 @@
+"""A local segment whose side folder cannot be written keeps its own files in a folder of
+inkloop's own (`inkloop.io._writable`), reading the existing ones through links.
+
+The tests run as root here, who can write a chmod-555 folder: the folder is made read-only
+(as it is for other users) and the writability probe is told so for it."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+import warnings
+
+import numpy as np
+import pytest
+
+from inkloop._notify import InkloopWarning
+from inkloop.io import (
+    _writable,
+    checkpoint_path,
+    label_paths,
+    open_segment,
+    prediction_path,
+    rounds_path,
+    save_labels,
+    write_png,
+)
+from inkloop.synthetic import write_segment
+from tests._helpers import folder_contents
+
+SERVER_INK = np.zeros((32, 40), np.uint8)
+SERVER_INK[10:20, 5:30] = 255
+
+
+@pytest.fixture
+def read_only(tmp_path, monkeypatch):
+    """A segment folder (mask, the server's ink labels) that cannot be written: read-only
+    for others than root, and for the probe."""
+    folder = write_segment(tmp_path / "share" / "20231005123335", 32, 40, 4, seed=1)
+    write_png(folder / "20231005123335_inklabels.png", SERVER_INK)
+    write_png(folder / "20231005123335_prediction.png", np.zeros((32, 40), np.uint8))
+    probe = _writable.is_writable
+    monkeypatch.setenv(_writable.TOLD_ENV, "")  # a session that has said nothing yet
+    monkeypatch.setattr(_writable, "is_writable", lambda f: f != folder and probe(f))
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    yield folder
+    folder.chmod(0o755)  # lets pytest remove it
+
+
+def test_labels_of_a_read_only_segment_go_to_a_folder_of_its_own(read_only, data_home):
+    before = folder_contents(read_only)
+    with pytest.warns(InkloopWarning, match="is read-only") as told:
+        segment = open_segment(read_only)
+    own = segment.sidecar_folder
+    assert own.parent == data_home / "read-only"
+    assert own.name.startswith("20231005123335-")
+    assert str(own) in str(told[0].message)
+    assert len(told) == 1
+    assert (np.asarray(segment.mask) > 0).any()  # read through from the original
+    assert np.array_equal(np.asarray(segment.ink_labels), SERVER_INK)
+    assert not prediction_path(segment).exists()  # a prediction of its own goes here too
+    assert {checkpoint_path(segment).parent, rounds_path(segment).parent} == {own}
+
+    ink = np.zeros(segment.shape[1:], np.uint8)
+    ink[3:9, 4:20] = 255
+    supervised = np.ones(segment.shape[1:], bool)
+    saved = save_labels(segment, ink, supervised)
+    assert saved == label_paths(segment)
+    assert saved[0].parent == own
+    assert not saved[0].is_symlink()  # the link replaced, not written through
+    assert folder_contents(read_only) == before
+
+    with warnings.catch_warnings(record=True) as later:  # said once: nor in a spawned engine
+        warnings.simplefilter("always")
+        again = open_segment(read_only)
+    assert not [w for w in later if w.category is InkloopWarning]
+    assert str(own) in os.environ[_writable.TOLD_ENV]  # which the engine it spawns inherits
+    assert again.sidecar_folder == own
+    assert np.array_equal(np.asarray(again.ink_labels), ink)
+    assert (np.asarray(again.mask) > 0).any()
+    assert folder_contents(read_only) == before
+
+
+def test_the_folder_of_its_own_stays_when_the_share_becomes_writable(
+    read_only, data_home, monkeypatch
+):
+    with pytest.warns(InkloopWarning, match="is read-only"):
+        segment = open_segment(read_only)
+    ink = np.full(segment.shape[1:], 128, np.uint8)
+    save_labels(segment, ink, np.ones(segment.shape[1:], bool))
+    monkeypatch.setattr(_writable, "is_writable", lambda folder: True)
+    monkeypatch.setenv(_writable.TOLD_ENV, "")  # another session
+    with pytest.warns(InkloopWarning, match="made when .* was read-only"):
+        again = open_segment(read_only)
+    assert again.sidecar_folder == segment.sidecar_folder
+    assert np.array_equal(np.asarray(again.ink_labels), ink)
+
+
+def test_a_tiff_stack_links_only_its_own_side_files(tmp_path, data_home, monkeypatch):
+    import tifffile
+
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    tifffile.imwrite(folder / "a.tif", np.zeros((4, 32, 40), np.uint16), photometric="minisblack")
+    for name in ("a_mask.png", "b_mask.png"):
+        write_png(folder / name, np.full((32, 40), 255, np.uint8))
+    monkeypatch.setenv(_writable.TOLD_ENV, "")
+    monkeypatch.setattr(_writable, "is_writable", lambda f: f != folder)
+    with pytest.warns(InkloopWarning, match="is read-only"):
+        segment = open_segment(folder / "a.tif")
+    assert sorted(p.name for p in segment.sidecar_folder.iterdir()) == ["a_mask.png"]
+    assert segment.mask is not None
+
+
+def test_a_writable_folder_keeps_its_side_files(segment_folder, data_home):
+    segment = open_segment(segment_folder)
+    assert segment.sidecar_folder == segment_folder
+    assert not (data_home / "read-only").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "writable"), [(errno.EROFS, False), (errno.EACCES, False), (errno.ENOSPC, True)]
+)
+def test_the_probe_takes_a_refused_file_for_a_read_only_folder(
+    tmp_path, monkeypatch, code, writable
+):
+    assert _writable.is_writable(tmp_path)
+
+    def refused(**_):
+        raise OSError(code, "refused")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    assert _writable.is_writable(tmp_path) is writable
