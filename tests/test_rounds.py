@@ -98,7 +98,7 @@ def test_a_failed_append_keeps_the_old_rounds(tmp_path: Path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         append_round(path, first)
     assert read_rounds(path) == [first]
-    assert sorted(os.listdir(tmp_path)) == ["seg_rounds.jsonl"]
+    assert sorted(os.listdir(tmp_path)) == [".seg_rounds.jsonl.lock", "seg_rounds.jsonl"]
 
 
 def test_inkloop_info_names_the_round_a_checkpoint_was_trained_on(segment_folder, tmp_path):

@@ -1,7 +1,12 @@
-"""File locks the system lets go of when their process ends, however it ends (POSIX flock)."""
+"""File locks the system lets go of when their process ends, however it ends (POSIX flock).
+
+Windows has no flock: there nothing is claimed, nothing is found orphaned, and `locked`
+blocks run unlocked, as before locks were taken."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 try:
@@ -10,6 +15,7 @@ except ImportError:  # Windows: nothing is claimed, nothing is found orphaned
     fcntl = None
 
 LOCKS = fcntl is not None
+log = logging.getLogger(__name__)
 
 
 def try_lock(file) -> bool:
@@ -36,3 +42,17 @@ def orphaned(path: Path) -> bool:
             return try_lock(file)
         except OSError:  # a file system that takes no locks (some NFS mounts): who can say
             return False
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold the lock file ``path`` (created if missing, and left there: removing it would let
+    two processes lock two files of one name) for the block, waiting while another process
+    holds it. Where files take no locks (Windows, some NFS mounts) the block runs unlocked."""
+    with open(path, "ab") as file:
+        if LOCKS:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX)
+            except OSError as error:
+                log.warning("%s cannot be locked (%s): going on unlocked", path, error)
+        yield

@@ -3,7 +3,9 @@
 A round is recorded at each Stop and each checkpoint save: what the labels held, how much of
 them the user accepted from the model, how far training got and how well it scored. One JSON
 object per line; each append rewrites the file under a temporary name and renames it into
-place, so a crash leaves the old file or the new one, never half a line.
+place, so a crash leaves the old file or the new one, never half a line. Appends hold a lock
+file beside it (``.<file name>.lock``), so that processes appending at once (the dock and
+``inkloop train``) neither lose each other's rounds nor number two rounds alike.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import json
 import logging
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from inkloop._locks import locked
 from inkloop.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -116,12 +119,14 @@ def read_rounds(path: str | Path) -> list[Round]:
     object with every field, its counts integers) is skipped with a logged warning, so one
     bad line never hides the others."""
     path = Path(path)
-    if not path.exists():
-        return []
+    return _parse_rounds(path.read_text(), path) if path.exists() else []
+
+
+def _parse_rounds(text: str, path: Path) -> list[Round]:
     names = {f.name for f in fields(Round)}
     counts = [f.name for f in fields(Round) if f.type == "int"]
     rounds = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -144,14 +149,22 @@ def next_number(rounds: list[Round]) -> int:
     return max((round_.number for round_ in rounds), default=0) + 1
 
 
-def append_round(path: str | Path, round_: Round) -> None:
-    """Add ``round_`` to ``path`` atomically (temporary file, fsync, rename)."""
+def append_round(path: str | Path, round_: Round) -> Round:
+    """Add ``round_`` to ``path`` atomically (temporary file, fsync, rename), numbered as the
+    file's next round (`next_number`) when it is written, whatever number it came with: read
+    and rewritten under the file's lock, so another process's round is never lost or given
+    the same number. Returns the round as written."""
     path = Path(path)
-    old = path.read_bytes() if path.exists() else b""
-    if old and not old.endswith(b"\n"):
-        old += b"\n"
-    line = json.dumps(round_.to_dict()).encode() + b"\n"
-    with atomic_path(path) as tmp, open(tmp, "wb") as file:
-        file.write(old + line)
-        file.flush()
-        os.fsync(file.fileno())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path.with_name(f".{path.name}.lock")):
+        old = path.read_bytes() if path.exists() else b""
+        earlier = _parse_rounds(old.decode(errors="replace"), path)
+        round_ = replace(round_, number=next_number(earlier))
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        line = json.dumps(round_.to_dict()).encode() + b"\n"
+        with atomic_path(path) as tmp, open(tmp, "wb") as file:
+            file.write(old + line)
+            file.flush()
+            os.fsync(file.fileno())
+    return round_

@@ -1,5 +1,6 @@
 """The rounds the dock records: accepted pixels counted over every session of a segment, and
-round numbers that go on past a line of the rounds file that cannot be read."""
+round numbers that go on past a line of the rounds file that cannot be read, and past the
+rounds another process recorded while the dock was open."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import numpy as np
 
 from inkloop.io import open_segment, rounds_path
-from inkloop.rounds import new_round, read_rounds
+from inkloop.rounds import append_round, new_round, read_rounds
 
 
 def test_rounds_count_accepted_pixels_across_sessions_and_number_past_a_broken_line(
@@ -34,3 +35,24 @@ def test_rounds_count_accepted_pixels_across_sessions_and_number_past_a_broken_l
 
     recorded = [(r.number, r.accepted_pixels) for r in read_rounds(keeper.path)]
     assert recorded == [(2, 100), (3, 100 + changed), (4, 100)]
+
+
+def test_the_dock_numbers_rounds_past_those_another_process_recorded(
+    open_in_dock, segment_folder, qtbot
+):
+    _, widget = open_in_dock(segment_folder)
+    keeper = widget.guide_panel.rounds
+    segment = widget.labels.segment
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    cli = new_round(1, ink, mask, accepted_pixels=0, steps=5, validation_f05=None,
+                    checkpoint="cli.pt")  # fmt: skip
+    append_round(keeper.path, cli)  # `inkloop train`, while the dock is open
+
+    keeper.record("dock.pt", 7).result()
+    qtbot.waitUntil(lambda: "dock.pt" in [r.checkpoint for r in keeper.rounds])  # GUI thread
+
+    assert [(r.number, r.checkpoint) for r in read_rounds(keeper.path)] == [
+        (1, "cli.pt"),
+        (2, "dock.pt"),
+    ]
+    assert [r.checkpoint for r in keeper.rounds] == ["cli.pt", "dock.pt"]  # the plot shows both

@@ -11,7 +11,7 @@ from napari.utils.notifications import show_warning
 from inkloop.brush import decode_labels
 from inkloop.engine import CheckpointSaved
 from inkloop.io import rounds_path
-from inkloop.rounds import append_round, new_round, next_number, read_rounds
+from inkloop.rounds import Round, append_round, new_round, read_rounds
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +20,14 @@ class RoundKeeper:
     """Appends a round to ``<id>_rounds.jsonl`` beside the labels of ``loop``'s segment
     whenever a checkpoint is saved outside a running training: the save that ends each run
     (Stop, or the run's limit) and any the user asks for. Autosaves while training are not
-    rounds. ``rounds`` holds them all, for the dock's plot.
+    rounds. ``rounds`` holds them all, for the dock's plot, as the file held them when this
+    dock last recorded one: rounds `inkloop train` (or another dock) recorded too.
 
     A round describes the labels as they are when it is recorded: they are decoded, counted,
     hashed and written on the label worker (`LabelWorker`: about a second for a whole
     segment, nothing copied on the GUI thread), round after round; `close` waits for the
-    rounds under way."""
+    rounds under way. Each round is numbered when it is written (`append_round`), from
+    the file: another process's rounds are never given the same numbers."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
@@ -35,14 +37,14 @@ class RoundKeeper:
         last = self.rounds[-1].accepted_pixels if self.rounds else 0
         self._accepted_before = last - loop.labels.painter.canvas.accepted_pixels
         self.on_round = None  # called with each new round (the dock's plot)
-        self._writing: dict[Future, int] = {}  # the rounds under way -> their numbers
+        self._writing: list[Future] = []  # the rounds under way
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
         """Stop recording; the rounds under way are written (and said if they fail) first."""
         self.loop.changed.disconnect(self._on_event)
         self.on_round = None
-        wait(list(self._writing))
+        wait(self._writing)
         for writing in list(self._writing):
             self._written(writing)
 
@@ -51,41 +53,41 @@ class RoundKeeper:
             self.record(event.path, event.step)
 
     def record(self, checkpoint: str | None, steps: int) -> Future:
-        """Append the round of the labels as they are now; the Future's result is the round,
-        written (``rounds`` and ``on_round`` hear of it on the GUI thread after)."""
-        number = next_number(self.rounds) + len(self._writing)
+        """Append the round of the labels as they are now; the Future's result is the round
+        as written and the rounds the file held then (``rounds`` becomes those, and
+        ``on_round`` hears of the round, on the GUI thread after)."""
         canvas, validations = self.loop.labels.painter.canvas, self.loop.validations
         write = functools.partial(
             self._write,
-            number,
             accepted_pixels=self._accepted_before + canvas.accepted_pixels,
             steps=steps,
             validation_f05=validations[-1].f05 if validations else None,
             checkpoint=checkpoint,
         )
         writing = self.loop.labels.worker.submit(write, done=self._written)
-        self._writing[writing] = number
+        self._writing.append(writing)
         return writing
 
-    def _write(self, number: int, codes, **facts):
-        """The round of ``codes`` (on the worker thread), appended to the rounds file."""
-        round_ = new_round(number, *decode_labels(codes), **facts)
-        append_round(self.path, round_)
-        return round_
+    def _write(self, codes, **facts) -> tuple[Round, list[Round]]:
+        """The round of ``codes`` (on the worker thread), appended to the rounds file (which
+        numbers it), and the rounds the file holds then."""
+        unnumbered = new_round(0, *decode_labels(codes), **facts)  # append_round numbers it
+        round_ = append_round(self.path, unnumbered)
+        return round_, read_rounds(self.path)
 
     def _written(self, writing: Future) -> None:
         """A round is written, or failed (GUI thread; `close` handles those left)."""
-        number = self._writing.pop(writing, None)
-        if number is None:  # handled by close
+        if writing not in self._writing:  # handled by close
             return
+        self._writing.remove(writing)
         error = writing.exception()
         if error is None:
-            self.rounds.append(writing.result())
+            round_, self.rounds = writing.result()
             if self.on_round is not None:
-                self.on_round(self.rounds[-1])
+                self.on_round(round_)
         elif isinstance(error, (OSError, ValueError)):  # full disk; napari's label codes
             # the loop goes on; the user hears why the round is missing
-            log.error("recording round %d failed", number, exc_info=error)
-            show_warning(f"Ink Loop: round {number} not recorded in {self.path}: {error}")
+            log.error("recording a round failed", exc_info=error)
+            show_warning(f"Ink Loop: this round was not recorded in {self.path}: {error}")
         else:
             raise error  # a bug: napari shows it whole
