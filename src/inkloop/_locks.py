@@ -1,12 +1,13 @@
 """File locks the system lets go of when their process ends, however it ends (POSIX flock).
 
-Windows has no flock: there nothing is claimed, nothing is found orphaned, and `locked`
-blocks run unlocked, as before locks were taken."""
+Windows has no flock: there nothing is claimed, nothing is found orphaned or held by
+another process, and `locked` blocks run unlocked, as before locks were taken."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 try:
@@ -56,3 +57,30 @@ def locked(path: Path):
             except OSError as error:
                 log.warning("%s cannot be locked (%s): going on unlocked", path, error)
         yield
+
+
+def claim(path: Path):
+    """Lock the file ``path`` (created if missing) for this process, without waiting, and
+    write this process's id in it: the open file, whose closing lets go, or None if another
+    process holds it (`holder` names it). Where files take no locks (Windows, some NFS
+    mounts) the file is returned unlocked: nothing can be known of other processes there."""
+    file = open(path, "a+")  # noqa: SIM115 (the caller closes it, letting go)
+    try:
+        if LOCKS and not try_lock(file):
+            file.close()
+            return None
+    except OSError as error:  # a file system that takes no locks
+        log.warning("%s cannot be locked (%s): going on unlocked", path, error)
+        return file
+    file.truncate(0)
+    file.write(f"{os.getpid()}\n")
+    file.flush()
+    return file
+
+
+def holder(path: Path) -> int | None:
+    """The process id written in the lock file ``path`` by `claim`, if it can be read."""
+    try:
+        return int(Path(path).read_text().strip())
+    except (OSError, ValueError):  # gone, or its holder has not written it yet
+        return None

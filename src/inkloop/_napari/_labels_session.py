@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
+from inkloop._locks import claim, holder
 from inkloop._napari._autosave import Autosaver
 from inkloop._napari._label_worker import LabelWorker
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
@@ -20,7 +22,9 @@ from inkloop._napari._painter import InkPainter
 from inkloop.brush import decode_labels, encode_labels
 from inkloop.io import label_paths, load_labels, probability_map_message
 
+log = logging.getLogger(__name__)
 _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
+_CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> their open files
 
 
 def _painting(labels_file: Path) -> list[LabelSession]:
@@ -50,6 +54,13 @@ class LabelSession:
 
     ``loading_changed`` says when a file read off the GUI thread (`load_in_background`)
     starts and stops being read: the dock offers one such load at a time.
+
+    The segment's labels are claimed for this process (`claim_labels`). Where another
+    process holds them, ``elsewhere`` says so, once, and this session writes no label
+    files: no autosave, and Save is refused with that message. Its labels began as the files
+    were when it opened, so a Save here would replace whatever the other window saved since,
+    and would delete the autosave copies that may hold that window's only record of its
+    latest strokes. The strokes painted here can still be saved under another name.
     """
 
     loading_changed = Signal(bool)
@@ -63,7 +74,17 @@ class LabelSession:
         self.worker = LabelWorker(self.painter.canvas, self.blank)  # the codes, off the GUI
         # first: whatever a change starts (an engine, at the first stroke) reads the mirror
         self.painter.labels_changed.connect(self.worker.update, priority=1)
-        self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
+        self.elsewhere = claim_labels(segment)  # None: this process may write them
+        if self.elsewhere is None:
+            self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
+        else:
+            show_warning(
+                f"Ink Loop: {self.elsewhere}: this window neither autosaves nor saves them, as "
+                f"that would overwrite that window's; {_way_out(segment)}"
+            )
+            self.autosaver = _SavesNothing(
+                f"{self.elsewhere}, whose labels a save here would overwrite; {_way_out(segment)}"
+            )
         self.closed = False
         self._loads = 0  # read off the GUI thread now
         _PAINTING.add(self)
@@ -123,6 +144,8 @@ class LabelSession:
         self.painter.labels_changed.disconnect(self.worker.update)
         self.worker.close()
         self.painter.detach()
+        if self.elsewhere is None:
+            _let_go_of_labels(self.segment)
 
 
 def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:
@@ -136,3 +159,66 @@ def _say_failed(failure: str, error: Exception) -> None:
     if not isinstance(error, (OSError, ValueError)):
         raise error  # a bug: napari shows it whole
     show_error(f"{failure}: {error}")
+
+
+def labels_lock_path(segment) -> Path:
+    """The hidden lock file beside ``segment``'s labels that the process painting them holds."""
+    folder = label_paths(segment)[0].parent.resolve()
+    return folder / f".{segment.name}.inkloop-labels.lock"
+
+
+def claim_labels(segment) -> str | None:
+    """Claim ``segment``'s labels for this process (an flock the system lets go of when the
+    process ends, however it ends); None if this process may write them, else why not. Where
+    the lock file cannot be made (a read-only folder) or files take no locks (Windows), as
+    before: nothing else can be known, and nothing written here tells of it."""
+    path = labels_lock_path(segment)
+    if path in _CLAIMED:  # another viewer of this process: the reader flushes between them
+        return None
+    try:
+        file = claim(path)
+    except OSError as error:
+        log.warning("cannot claim the labels of %s (%s): not locked", segment.name, error)
+        return None
+    if file is None:
+        pid = holder(path)
+        process = "another inkloop/napari" + ("" if pid is None else f" (process {pid})")
+        return f"the labels of {segment.name} are open in {process}"
+    _CLAIMED[path] = file
+    return None
+
+
+def _way_out(segment) -> str:
+    return (
+        "save this layer under another name (File → Save Selected Layers), or close that "
+        f"window and open {segment.name} again here"
+    )
+
+
+def _let_go_of_labels(segment) -> None:
+    """Let go of the lock on ``segment``'s labels unless a session of this process paints them."""
+    path = labels_lock_path(segment)
+    if not any(labels_lock_path(s.segment) == path and s.elsewhere is None for s in _PAINTING):
+        file = _CLAIMED.pop(path, None)
+        if file is not None:
+            file.close()
+
+
+class _SavesNothing:
+    """The autosaver of labels that another process holds (`claim_labels`): it writes
+    nothing, and a Save says ``why`` not, once per click."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def save(self) -> Future:
+        show_error(f"Labels not saved: {self.why}")
+        refused = Future()
+        refused.set_exception(PermissionError(self.why))
+        return refused
+
+    def flush(self) -> None:
+        """Nothing to write."""
+
+    def close(self) -> None:
+        """Nothing to write."""
