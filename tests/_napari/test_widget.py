@@ -216,7 +216,7 @@ def test_a_segment_trained_before_continues_from_its_own_model(
     from inkloop.io import checkpoint_path, open_segment
 
     own = checkpoint_path(open_segment(segment_folder))
-    own.write_bytes(b"weights")  # the engine reads it; the dock only hands the path on
+    _write_torch_zip(own)  # the engine reads it; the dock only checks it is whole
     shown = len(notification_manager.records)
     _viewer, widget = open_in_dock(segment_folder)
 
@@ -236,6 +236,41 @@ def test_a_segment_trained_before_continues_from_its_own_model(
     widget.model_panel.load_model(chosen)
     widget.open_segment(str(write_segment(tmp_path / "third", 48, 80, 8, seed=3)))
     assert widget.model_panel.init == chosen  # a model the user chose goes on
+
+
+def test_an_unreadable_own_model_is_said_once_and_a_fresh_one_trained(
+    open_in_dock, segment_folder, tmp_path
+):
+    from napari.utils.notifications import notification_manager
+
+    from inkloop.io import checkpoint_path, open_segment
+
+    own = checkpoint_path(open_segment(segment_folder))
+    _write_torch_zip(tmp_path / "whole.pt")
+    cut_short = (tmp_path / "whole.pt").read_bytes()[:-40]  # a copy cut short, a sync conflict
+    own.write_bytes(cut_short)
+    shown = len(notification_manager.records)
+    _viewer, widget = open_in_dock(segment_folder)
+
+    assert widget.model_panel.init is None  # Finetune trains a fresh model
+    assert widget.run_settings().init is None
+    assert [record.message for record in notification_manager.records[shown:]] == [
+        f"Ink Loop: the model trained on {own.parent.name} before cannot be read ({own}: not "
+        "a PyTorch file, or cut short): a fresh one will be trained. The file stays until "
+        "that model's first save replaces it: copy it elsewhere to recover it"
+    ]
+    assert own.read_bytes() == cut_short  # kept
+
+
+def _write_torch_zip(path) -> None:
+    """A file laid out as torch.save writes one (a zip holding ``<name>/data.pkl`` and the
+    tensors): what the dock checks of a checkpoint, without torch in napari's process."""
+    import pickle
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model/data.pkl", pickle.dumps({"format": "inkloop"}))
+        archive.writestr("model/data/0", bytes(64))
 
 
 def test_predict_and_engine_start_folded_under_their_titles(segment_widget, qtbot):

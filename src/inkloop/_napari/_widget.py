@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import zipfile
 from typing import TYPE_CHECKING
 
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
@@ -172,11 +173,13 @@ class InkLoopWidget(QWidget):
             self._warm_soon.start()
 
     def _continue_own_model(self, segment) -> None:
-        """A segment trained in the dock before continues from the model saved beside it.
+        """A segment trained in the dock before continues from the model saved beside it,
+        if it can be read (else a fresh one is trained, and the user told so once).
         Otherwise a model chosen with *Load model…* stays chosen, and another segment's own
         model continued that way is let go."""
         own, panel = checkpoint_path(segment), self.model_panel
-        if own.is_file():
+        continued = own.is_file() and _readable_own_model(own, segment.name)
+        if continued:
             panel.load_model(own)
             show_info(
                 f"Ink Loop: {segment.name} continues from the model trained on it before "
@@ -184,7 +187,7 @@ class InkLoopWidget(QWidget):
             )
         elif panel.init is not None and panel.init == self._own_model:
             panel.clear_model()
-        self._own_model = own if own.is_file() else None
+        self._own_model = own if continued else None
 
     def _end_labels(self) -> None:
         if self.loop is not None and self.loop.state.running:
@@ -232,6 +235,38 @@ class InkLoopWidget(QWidget):
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         validation = validation_region(self.viewer, self.labels.segment.shape[1:])
         return dataclasses.replace(settings, validation=validation)
+
+
+def _readable_own_model(own, name: str) -> bool:
+    """Whether segment ``name``'s own model ``own`` can be read; if not, the user hears once
+    that a fresh one is trained instead, and where the file is (kept)."""
+    problem = unreadable_checkpoint(own)
+    if problem is not None:
+        show_warning(
+            f"Ink Loop: the model trained on {name} before cannot be read ({own}: {problem}): "
+            "a fresh one will be trained. The file stays until that model's first save "
+            "replaces it: copy it elsewhere to recover it"
+        )
+    return problem is None
+
+
+def unreadable_checkpoint(path) -> str | None:
+    """Why the checkpoint file ``path`` cannot be read, or None. Without torch, which the
+    napari process never imports (the engine reads checkpoints), and cheaply enough for the
+    GUI thread: torch saves a zip whose directory is at its end and whose ``data.pkl``
+    holds all but the tensors (kilobytes), so a file cut short, or one not torch's, shows
+    here and reading that checks its CRC; only the engine finds damage inside a tensor."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
+            if not pickles:
+                return "not a PyTorch file"
+            archive.read(pickles[0])
+    except OSError as error:  # unreadable: another user's, say
+        return str(error)
+    except (EOFError, ValueError, zipfile.BadZipFile):  # zipfile's words for what it found
+        return "not a PyTorch file, or cut short"
+    return None
 
 
 def retire_segment_layers(viewer, name: str) -> None:
