@@ -38,7 +38,7 @@ from inkloop.io._claims import claims_are_locks, delete_unclaimed, open_claimed
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, read_image
 from inkloop.io._raw import RawArray
-from inkloop.io._write import new_part
+from inkloop.io._write import LEFT_PART_S, new_part
 
 # decoded pixels kept per segment: the z-window of a few thousand pixels squared
 DECODED_CACHE_BYTES = 1 << 30
@@ -46,7 +46,6 @@ BLOCK_ROWS, BLOCK_COLS = 512, 2048  # the unit kept; aligned to the file's own c
 DECODED_FOLDER_ENV = "INKLOOP_DECODED_LAYERS"  # where decoded PNG/JPEG layers go (a folder)
 DECODED_FILES_BYTES = 32 << 30  # decoded layers no process reads are deleted beyond this
 FREE_SPACE_KEPT = 4 << 30  # no decoded layer is written that would leave less free on its disk
-_LEFT_PART_S = 3600  # a part-written copy this old was left by a process that ended
 _COPY_NAME = re.compile(r"\.?[0-9a-f]{40}\.raw(\.\w+\.tmp)?")  # a copy, or its part (new_part)
 
 
@@ -282,7 +281,7 @@ def _make_room(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(folder).free
     for used, name, size in sorted(copies):
         if name.endswith(".tmp"):  # a copy being written, or a part its ended writer left
-            unused = used < time.time() - _LEFT_PART_S
+            unused = used < time.time() - LEFT_PART_S
         else:
             unused = held + needed > DECODED_FILES_BYTES or free - needed < FREE_SPACE_KEPT
         if unused and delete_unclaimed(folder / name):
