@@ -75,13 +75,14 @@ def read_prediction(path: str | list[str]) -> list[tuple]:
 
 def prediction_layer_kwargs(path: Path, name: str) -> dict:
     """`add_image` arguments showing a prediction file: inferno, additive, over 0-1 (float)
-    or 0-255 (uint8); a pyramid as a multiscale layer, and a large single image as one too
-    (`strided_levels`). Lazy: a file of a few hundred bytes may declare gigapixels, and
-    napari then reads only the tiles on screen."""
+    or its integer type's range (0-255 for uint8); a pyramid as a multiscale layer, and a
+    large single image as one too (`strided_levels`). Lazy: a file of a few hundred bytes
+    may declare gigapixels, and napari then reads only the tiles on screen."""
     levels = prediction_levels(path)
     if len(levels) == 1:
         levels = strided_levels(levels[0])
-    limits = (0, 255) if levels[0].dtype == np.uint8 else (0, 1)
+    dtype = np.dtype(levels[0].dtype)  # its top value is p = 1, as `read_prediction` reads it
+    limits = (0, 1) if dtype.kind in "fb" else (0, np.iinfo(dtype).max)
     data = levels if len(levels) > 1 else levels[0]
     return {
         "data": data,

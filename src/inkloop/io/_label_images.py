@@ -77,6 +77,23 @@ def ink_levels(
     return _integer_ink(values, prefix)
 
 
+def probabilities(values: np.ndarray, where: str | Path) -> np.ndarray:
+    """A prediction map's values as float32 probabilities 0..1, by the rules of `ink_levels`
+    for integers (uint8 /255, 0/1 as a binary map, 16-bit levels by their top 8 bits) and
+    bool; floats as they are, within 0..1. Raises SegmentError naming ``where`` for others:
+    a float map of 0..255 would be all ink at any threshold."""
+    values = np.asarray(values)
+    if values.dtype.kind != "f":
+        return ink_levels(values, where).astype(np.float32) / 255
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if not 0 <= low <= high <= 1:  # NaN fails too
+        raise SegmentError(
+            f"{where}: a float prediction map must hold probabilities within 0..1, found "
+            f"{low:g}..{high:g}" + (": divide it by 255" if high <= 255 else "")
+        )
+    return values.astype(np.float32, copy=False)
+
+
 def _float_ink(values: np.ndarray, prefix: str) -> np.ndarray:
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
     if not 0 <= low <= high <= 1:  # NaN fails too

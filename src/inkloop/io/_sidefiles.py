@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from inkloop.io._label_images import probabilities
 from inkloop.io._layers import layer_number
 from inkloop.io._lazy import lazy
 
@@ -281,11 +282,9 @@ def _zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
 
 
 def read_prediction(path: str | Path) -> np.ndarray:
-    """A prediction file as float32 0..1 at full resolution: uint8 files /255, float as is."""
-    values = np.asarray(prediction_levels(path)[0])
-    if values.dtype == np.uint8:
-        return values.astype(np.float32) / 255
-    return values.astype(np.float32)
+    """A prediction file as float32 0..1 at full resolution (`probabilities`: uint8 /255,
+    16-bit by its top 8 bits, float as is)."""
+    return probabilities(np.asarray(prediction_levels(path)[0]), path)
 
 
 def _ending(path: Path, kind: str) -> str:
