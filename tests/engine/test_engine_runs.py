@@ -28,6 +28,25 @@ from tests._events import TIMEOUT, Recorder
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 
+def test_an_autosave_that_fails_is_said_once_and_the_run_goes_on(segment, tmp_path):
+    """A full disk or a folder gone ended the run at its first autosave; the weights are in
+    memory, and a Save elsewhere keeps them."""
+    recorder = Recorder()
+    (tmp_path / "a file").write_text("")
+    gone = tmp_path / "a file" / "auto.pt"  # no folder can be made there: every write fails
+    train = tiny_training(max_steps=3)
+    with engine_for(segment, recorder, train=train, autosave=gone, autosave_every=0) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.FINISHED
+        engine.save(tmp_path / "elsewhere.pt")
+    assert [e.step for e in recorder.of(StepDone)] == [1, 2, 3]
+    (told,) = [e.message for e in recorder.of(Notice) if "autosave" in e.message]
+    assert told.startswith(f"could not autosave the model to {gone} (")
+    assert not recorder.of(Failed)
+    assert load_checkpoint(tmp_path / "elsewhere.pt").step == 3
+
+
 def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     recorder = Recorder()
     out = tmp_path / "auto.pt"

@@ -25,6 +25,7 @@ class Training:
     ) -> None:
         self.session, self.preview, self.validate = session, preview, validate
         self.last_save = time.monotonic()
+        self.autosave_failing = False  # the last autosave failed: said, not said again
 
     def start(self) -> None:
         session = self.session
@@ -101,5 +102,19 @@ class Training:
             self.autosave()
 
     def autosave(self) -> None:
-        if self.session.settings.autosave is not None and self.session.trainer is not None:
-            self.save(self.session.settings.autosave, autosave=True)
+        """Write the run's checkpoint to its autosave path, if it has one. A write that fails
+        (a full disk, a folder gone) is said once, until one succeeds, and training goes on:
+        the weights are in memory, and a Save to another place keeps them."""
+        path = self.session.settings.autosave
+        if path is None or self.session.trainer is None:
+            return
+        try:
+            self.save(path, autosave=True)
+        except OSError as error:
+            self.last_save = time.monotonic()  # tried: not again at every step
+            if not self.autosave_failing:
+                told = f"could not autosave the model to {path} ({error}); training goes on: "
+                self.session.emit(Notice(told + "save the model elsewhere to keep it"))
+            self.autosave_failing = True
+        else:
+            self.autosave_failing = False
