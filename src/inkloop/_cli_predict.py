@@ -48,6 +48,12 @@ def add_predict(commands) -> None:
         help="replace --out, or redo finished outputs (never what the run reads)",
     )
     predict.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="a segment whose prediction fails is said in one line and the others go on; "
+        "the failed ones are listed at the end (exit status 1)",
+    )
+    predict.add_argument(
         "--region",
         metavar="Y0:Y1,X0:X1",
         type=parse_region,
@@ -127,11 +133,12 @@ def _predict(args) -> int:
         tiff_float=args.tiff_float,
         z_start=args.z_start,
         progress=not args.quiet,
+        keep_going=args.keep_going,
     )
-    for path in summary["skipped"]:
-        print(f"inkloop predict: {path} exists, skipped (--overwrite to redo)", file=sys.stderr)
+    for failure in summary["failed"]:  # said as they failed: here together, after the run
+        print(f"inkloop predict: failed: {failure['error']}", file=sys.stderr)
     print(json.dumps(summary))
-    return 0
+    return 1 if summary["failed"] else 0
 
 
 def check_format(out: Path | None, fmt: str | None, tiff_float: bool) -> None:

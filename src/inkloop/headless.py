@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import tempfile
@@ -14,7 +13,7 @@ from inkloop._command import in_command
 from inkloop._evaluate import evaluate_file
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
-from inkloop.io import DEFAULT_PREDICTION_FORMAT, Segment, as_segment, is_url
+from inkloop.io import DEFAULT_PREDICTION_FORMAT, Segment, as_segment
 from inkloop.settings import EngineSettings
 
 __all__ = [
@@ -163,9 +162,11 @@ def predict_to_file(
     from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment, prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
+    from inkloop.predict.batch import check_mask
 
     model, out = Path(model).expanduser(), prediction_output(out)
     segment = open_segment(segment_path)
+    check_mask(segment)
     check_out(out, [segment], {"--model": model}, overwrite=overwrite)
     checkpoint = load_checkpoint(model)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
@@ -210,32 +211,45 @@ def predict_segments(
     overwrite: bool = False,
     region=None,
     progress: bool = True,
+    keep_going: bool = False,
     **options,
 ) -> dict:
     """`inkloop predict`: ``segments`` into ``out`` (one segment; one that exists is refused
     unless ``overwrite``; ``region`` predicts only that rectangle) or ``out_dir``, in this
     process one after another, or on the dask.distributed ``scheduler`` all at once. In
     ``out_dir`` an output that exists is complete (outputs appear only once whole) and is
-    skipped unless ``overwrite``: a batch resumes where it stopped. No output may replace
+    skipped unless ``overwrite``: a batch resumes where it stopped (each skip said on stderr).
+    An error stops the batch; with ``keep_going`` a segment that fails is said on stderr and
+    listed under "failed" (segment, out, error), and the others go on. No output may replace
     what the run reads (`inkloop._overwrite`). ValueError, before any segment opens, for
     ``out`` with more than one segment, ``region`` without ``out``, or a ``scheduler`` with
     ``region``, ``batch_size`` or ``tiff_float``.
     ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
     `predict_to_file`."""
+    from inkloop.predict.batch import Outcome, plan_predictions, run_in_turn
+
     _check_prediction(segments, out, out_dir, region, scheduler, options)
-    jobs, skipped = _plan_predictions(segments, model, out, out_dir, fmt, overwrite, options)
-    summary = {"written": [], "skipped": [str(j.out) for j in skipped], "scheduler": scheduler}
+    plan = (segments, model, out, out_dir, fmt, overwrite, options.get("z_start"))
+    jobs, skipped = plan_predictions(*plan)
+    outcome, summary = Outcome(), {"scheduler": scheduler}
+    for job in skipped:
+        outcome.skip(job.out)
     if scheduler is not None:
-        summary.update(_predict_on_cluster(jobs, model, scheduler, progress, options))
-        return summary
+        run = (jobs, model, scheduler, outcome, progress, keep_going, options)
+        summary["dashboard"] = _predict_on_cluster(*run)
     options.update(region=region, progress=progress, overwrite=overwrite)
-    for job in jobs:  # one after another, in this process
+
+    def predict(job):
         run = predict_to_file(job.segment, model, job.out, **options)
         summary["device"] = run["device"]
         if out is not None:  # one named file: the rectangle it holds
             summary["region"] = run["region"]
-        summary["written"].append(run["out"])
-    return summary
+        return run["out"]
+
+    if scheduler is None:  # one after another, in this process
+        run_in_turn(jobs, predict, outcome, keep_going=keep_going)
+    written, skipped = ([str(p) for p in paths] for paths in (outcome.written, outcome.skipped))
+    return {"written": written, "skipped": skipped, "failed": outcome.failed, **summary}
 
 
 def _check_prediction(segments, out, out_dir, region, scheduler, options) -> None:
@@ -253,32 +267,9 @@ def _check_prediction(segments, out, out_dir, region, scheduler, options) -> Non
         raise ValueError("--region, --batch-size and --tiff-float run without --scheduler")
 
 
-def _plan_predictions(segments, model, out, out_dir, fmt: str, overwrite: bool, options):
-    """The jobs to run and the ones skipped (their output is complete), every segment opened
-    and checked first: the tenth must not fail after nine."""
-    from inkloop._overwrite import check_out
-    from inkloop.checkpoint import load_checkpoint
-    from inkloop.io import open_segment, prediction_output
-    from inkloop.predict import model_window
-    from inkloop.predict.batch import Job, plan_jobs
-
-    if out is not None:  # one named file
-        (segment,) = segments  # a URL stays one: Path() would fold its "//"
-        # absolute: workers started in another folder would write a relative path there (not
-        # resolved: an --out that is a link is replaced, as without --scheduler, not its target)
-        out = prediction_output(out).absolute()
-        check_out(out, [open_segment(segment)], {"--model": model}, overwrite=overwrite)
-        return [Job(segment if is_url(segment) else Path(segment), out)], []
-    z_start = options.get("z_start")
-    fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
-    return plan_jobs(
-        segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
-    )
-
-
-def _predict_on_cluster(jobs, model, scheduler: str, progress: bool, options) -> dict:
-    """Run ``jobs`` all at once on the dask.distributed ``scheduler``: the paths written, in
-    the order they finished, and the dashboard's address."""
+def _predict_on_cluster(jobs, model, scheduler: str, outcome, progress, keep_going, options):
+    """Run ``jobs`` all at once on the dask.distributed ``scheduler`` into ``outcome``
+    (`predict_jobs`); returns the dashboard's address."""
     from inkloop.predict.batch import cluster_client, dashboard_address, predict_jobs
 
     device = options.get("device", "auto")
@@ -286,7 +277,7 @@ def _predict_on_cluster(jobs, model, scheduler: str, progress: bool, options) ->
         dashboard = dashboard_address(client)
         if dashboard and progress:
             print(f"dask dashboard: {dashboard}", file=sys.stderr)
-        written = predict_jobs(
+        predict_jobs(
             model,
             jobs,
             client,
@@ -294,5 +285,7 @@ def _predict_on_cluster(jobs, model, scheduler: str, progress: bool, options) ->
             tta=options.get("tta", False),
             z_start=options.get("z_start"),
             progress=progress,
+            keep_going=keep_going,
+            outcome=outcome,
         )
-    return {"dashboard": dashboard, "written": [str(p) for p in written]}
+    return dashboard

@@ -9,7 +9,6 @@ chunk written twice holds the same bytes.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +23,12 @@ from inkloop.io import (
     prediction_output,
     shown_location,
 )
+from inkloop.predict._outcome import Job, Outcome, check_mask, taken_meanwhile
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._segment import predict_segment
 
 STOPPING = "stopping: removing the unfinished outputs and closing the workers"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One segment and the file its prediction goes to."""
-
-    segment: Path | str  # a URL stays text
-    out: Path
 
 
 def plan_jobs(
@@ -51,13 +43,16 @@ def plan_jobs(
     """The jobs for ``segments`` into ``out_dir`` (``<id>_prediction.<fmt>``), and the
     segments skipped because their output is already complete (it exists: outputs only
     appear under their name once whole). ``check(segment)``, if given, may refuse each opened
-    segment (raise) before anything is made; so is an output that would replace what the run
-    reads: any segment's files or ``inputs`` (option -> file, as `refuse_inputs` takes them)."""
+    segment (raise) before anything is made, as `check_mask` does; so is an output that would
+    replace what the run reads: any segment's files or ``inputs`` (option -> file, as
+    `refuse_inputs` takes them). Without ``overwrite`` a job whose output is complete when its
+    turn comes is skipped too (`Job.keep_existing`)."""
     opened, outs, names = [], [], {}
     # absolute: workers started in another folder would read and write relative paths there
     out_dir = Path(out_dir).expanduser().resolve()
     for path in segments:  # every segment opens before anything is made
         segment = open_segment(path)
+        check_mask(segment)
         if check is not None:
             check(segment)
         name = segment.name
@@ -77,92 +72,170 @@ def plan_jobs(
     for path, planned in zip(names.values(), outs, strict=True):
         out = prediction_output(planned)
         path = path if is_url(path) else Path(path).expanduser().resolve()
-        (skipped if out.exists() and not overwrite else jobs).append(Job(path, out))
+        (skipped if out.exists() and not overwrite else jobs).append(Job(path, out, not overwrite))
     return jobs, skipped
 
 
+def plan_predictions(segments, model, out, out_dir, fmt: str, overwrite: bool, z_start):
+    """The jobs to run and the ones skipped (their output is complete), into the one file
+    ``out`` or ``out_dir`` (`plan_jobs`), every segment opened and checked first: the tenth
+    must not fail after nine."""
+    import functools
+
+    from inkloop._overwrite import check_out
+    from inkloop.checkpoint import load_checkpoint
+    from inkloop.predict._window import model_window
+
+    if out is not None:  # one named file
+        (segment,) = segments  # a URL stays one: Path() would fold its "//"
+        # absolute: workers started in another folder would write a relative path there (not
+        # resolved: an --out that is a link is replaced, as without --scheduler, not its target)
+        out = prediction_output(out).absolute()
+        opened = open_segment(segment)
+        check_mask(opened)
+        check_out(out, [opened], {"--model": model}, overwrite=overwrite)
+        return [Job(segment if is_url(segment) else Path(segment), out)], []
+    fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
+    return plan_jobs(
+        segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
+    )
+
+
 def predict_jobs(
-    model: Path, jobs: list[Job], client, *, device="auto", tta=False, z_start=None, progress=True
+    model: Path,
+    jobs: list[Job],
+    client,
+    *,
+    device="auto",
+    tta=False,
+    z_start=None,
+    progress=True,
+    keep_going: bool = False,
+    outcome: Outcome | None = None,
 ):
     """Predict every job with the checkpoint ``model`` on the dask.distributed ``client``
     (whose workers read ``model`` and write the outputs: a shared file system); returns the
-    written paths in the order they finished. An error names its segment; finished files
-    stay. ``z_start`` moves the model's window (`model_window`)."""
-    from distributed import as_completed, futures_of
+    written paths in the order they finished (also in ``outcome``, with the skipped and
+    failed ones). An error names its segment and stops the batch; finished files stay. With
+    ``keep_going`` a failed segment is given up alone (its blocks cancelled, its staged output
+    removed) and the others go on. ``z_start`` moves the model's window (`model_window`)."""
+    from distributed import as_completed
 
     from inkloop.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(model)
-    pending: dict[Job, tuple[PredictionFile, set]] = {}  # jobs differ in their outputs
-    owner, chunks = {}, []  # chunk future key -> its job; every chunk's future
-    written = []
+    outcome = Outcome() if outcome is None else outcome
+    pending: dict[Job, tuple[PredictionFile, dict]] = {}  # its chunks' futures by key
+    owner = {}  # chunk future key -> its job
     bar = _bar(0, len(jobs), progress)
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
         for job in jobs:
-            output, marks = _stage(checkpoint, Path(model).resolve(), job, device, tta, z_start)
-            pending[job] = (output, set())
-            futures = futures_of(client.persist(marks))
-            pending[job][1].update(f.key for f in futures)  # empty once all are written
-            owner.update((f.key, job) for f in futures)
-            chunks += futures
-            bar.total = len(chunks)
+            staged = _staged(client, checkpoint, Path(model).resolve(), job, device, tta, z_start)
+            if isinstance(staged, str):
+                outcome.skip(job.out, staged)
+            elif isinstance(staged, Exception):
+                if not keep_going:
+                    raise staged
+                outcome.fail(job, staged)
+            else:
+                pending[job] = staged
+                owner.update(dict.fromkeys(staged[1], job))
+                bar.total = len(owner)
+        chunks = [f for _output, futures in pending.values() for f in futures.values()]
         for future, mark in as_completed(chunks, with_results=True, raise_errors=False):
-            job = owner[future.key]
-            output, keys = pending[job]
-            _check_stored(future, mark, job, output)
-            keys.discard(future.key)
             bar.update(1)
-            if not keys:
-                written.append(output.finish())
+            job = owner[future.key]
+            if job not in pending:  # given up: its other chunks were cancelled
+                continue
+            output, futures = pending[job]
+            error = _not_stored(future, mark, output)
+            if error is not None and not keep_going:
+                raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
+            if error is not None:
+                client.cancel(list(futures.values()))  # its blocks not started never write
+                output.abandon()
                 del pending[job]
-                bar.set_postfix_str(f"{len(written)}/{len(jobs)} segments")
+                outcome.fail(job, error)
+                continue
+            del futures[future.key]
+            if not futures:
+                outcome.written.append(output.finish())
+                del pending[job]
+                bar.set_postfix_str(f"{len(outcome.written)}/{len(jobs)} segments")
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             bar.write(STOPPING, file=sys.stderr)
-        client.cancel(chunks)  # blocks not started yet never write; running ones may still
-        for output, _keys in pending.values():
+        for output, futures in pending.values():
+            client.cancel(list(futures.values()))  # not started: never write; running: may
             output.abandon()
         raise
     finally:
         bar.close()
-    return written
+    return outcome.written
 
 
-def _check_stored(future, mark, job: Job, output: PredictionFile) -> None:
-    """RuntimeError, naming the segment, unless ``future`` stored its chunk: its ``mark``
-    came back (its status may have changed since: a worker lost after the chunk was written)
-    and says the worker found the staged output."""
-    where = shown_location(job.segment)
+def _not_stored(future, mark, output: PredictionFile) -> Exception | None:
+    """None if ``future`` stored its chunk: its ``mark`` came back (its status may have
+    changed since: a worker lost after the chunk was written) and says the worker found the
+    staged output; else why not."""
     if isinstance(mark, np.ndarray):
         if not mark.any():  # the worker found no staged output where this machine made it
-            raise RuntimeError(
-                f"{where}: a worker could not find {output.staging}: the workers must see "
+            return RuntimeError(
+                f"a worker could not find {output.staging}: the workers must see "
                 "this machine's files at the same paths (a shared file system)"
             )
-        return
+        return None
     if future.status == "error":
-        _kind, error, _traceback = mark
-        raise RuntimeError(f"{where}: {error}") from error
-    raise RuntimeError(f"{where}: a block was {future.status}, not written")  # cancelled, say
+        _kind, error, where = mark
+        return error.with_traceback(where)
+    return RuntimeError(f"a block was {future.status}, not written")  # cancelled, say
+
+
+def _staged(client, checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
+    """``job``'s staged output and the futures of its chunks, persisted on ``client``; or
+    why it is skipped (`taken_meanwhile`); or the Exception that stopped its staging."""
+    from distributed import futures_of
+
+    try:
+        output, marks = _stage(checkpoint, weights, job, device, tta, z_start)
+    except Exception as error:
+        return taken_meanwhile(job, error) or error
+    if output is None:
+        return marks  # why it is skipped
+    try:
+        return output, {f.key: f for f in futures_of(client.persist(marks))}
+    except BaseException:
+        output.abandon()
+        raise
 
 
 def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
-    """The staged output file of ``job`` and its lazy store (`PredictionFile.store`)."""
+    """The staged output file of ``job`` and its lazy store (`PredictionFile.store`); or None
+    and why it is skipped, where its output was finished by another run since it was planned
+    (checked once the output is claimed: no other run can finish it after that)."""
     segment = open_segment(job.segment)
-    mask = None if segment.mask is None else np.asarray(segment.mask)
-    predictor = Predictor.from_checkpoint(  # on the CPU here: only the workers need a GPU
-        checkpoint,
-        segment,
-        device="cpu",
-        device_request=device,
-        mask=mask,
-        tta=tta,
-        z_start=z_start,
-        weights_file=str(weights),
-    )
-    probability = predict_segment(predictor, segment, mask, mask_in_graph=False)
-    output = PredictionFile(job.out, prediction_kind(job.out), probability.shape)
-    return output, output.store(probability)
+    output = PredictionFile(job.out, prediction_kind(job.out), segment.shape[1:])  # the claim
+    try:
+        why = taken_meanwhile(job)
+        if why is not None:
+            output.abandon()
+            return None, why
+        mask = None if segment.mask is None else np.asarray(segment.mask)
+        predictor = Predictor.from_checkpoint(  # on the CPU here: only the workers need a GPU
+            checkpoint,
+            segment,
+            device="cpu",
+            device_request=device,
+            mask=mask,
+            tta=tta,
+            z_start=z_start,
+            weights_file=str(weights),
+        )
+        probability = predict_segment(predictor, segment, mask, mask_in_graph=False)
+        return output, output.store(probability)
+    except BaseException:
+        output.abandon()
+        raise
 
 
 def _bar(chunks: int, segments: int, enabled: bool):

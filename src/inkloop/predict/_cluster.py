@@ -118,10 +118,20 @@ def worker_options(index: int, gpus: int, cores: int) -> dict:
 def dask_setup(worker) -> None:
     """Ignore Ctrl+C in a local worker process, as it starts. A terminal sends SIGINT to
     the whole process group, workers included: the parent cancels and closes them itself,
-    and a worker's own KeyboardInterrupt would only print its traceback."""
+    and a worker's own KeyboardInterrupt would only print its traceback. Its log keeps
+    quiet about failed tasks, which inkloop reports (`_not_said_by_inkloop`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed.worker").addFilter(_not_said_by_inkloop)
 
 
+def _not_said_by_inkloop(record: logging.LogRecord) -> bool:
+    """False for the worker's log of what inkloop says itself in one line: a task's error
+    (`predict_jobs` names its segment) and, once a failed run closes its workers, the
+    tracebacks of transfers between them cut short."""
+    return not str(record.msg).startswith(_SAID_BY_INKLOOP)
+
+
+_SAID_BY_INKLOOP = ("Compute Failed", "Worker stream died during communication")
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 

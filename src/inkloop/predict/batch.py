@@ -1,13 +1,18 @@
 """Predicting many segments on a dask.distributed cluster (needs the `[cluster]` extra)."""
 
-from inkloop.predict._batch import Job, plan_jobs, predict_jobs
+from inkloop.predict._batch import plan_jobs, plan_predictions, predict_jobs
 from inkloop.predict._cluster import cluster_client, dashboard_address, local_cluster
+from inkloop.predict._outcome import Job, Outcome, check_mask, run_in_turn
 
 __all__ = [
     "Job",
+    "Outcome",
+    "check_mask",
     "cluster_client",
     "dashboard_address",
     "local_cluster",
     "plan_jobs",
+    "plan_predictions",
     "predict_jobs",
+    "run_in_turn",
 ]

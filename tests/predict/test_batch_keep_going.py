@@ -1,0 +1,159 @@
+"""A batch of segments as a headless user runs it overnight: a mask of the wrong size is
+refused before any output is made; a renamed folder's mask is said to be ignored; with
+--keep-going a segment whose data is damaged fails alone; an output another run wrote (or
+is writing) since the batch was planned is skipped when its turn comes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import tifffile
+from PIL import Image
+
+from inkloop.cli import main
+from inkloop.synthetic import write_segment
+from tests._helpers import save_tiny_checkpoint
+
+SIZE = (64, 64)
+
+
+@pytest.fixture
+def batch(tmp_path, monkeypatch):
+    """Three small segments a, b, c and an untrained tiny model reading layers 0..3."""
+    monkeypatch.chdir(tmp_path)
+    for seed, name in enumerate("abc"):
+        write_segment(tmp_path / name, *SIZE, 8, seed=seed)
+    save_tiny_checkpoint(tmp_path / "model.pt")
+    return tmp_path
+
+
+def _predict(*args) -> int:
+    return main(["predict", *args, "--model", "model.pt", "--device", "cpu", "--quiet"])
+
+
+def _damage_a_layer(segment) -> None:
+    """Rewrite layer 02 (read by the model) zlib-compressed, with bytes of a tile garbled:
+    its header opens, its pixels cannot be decoded."""
+    path = segment / "layers" / "02.tif"
+    tifffile.imwrite(path, tifffile.imread(path), compression="zlib", tile=(32, 32))
+    with tifffile.TiffFile(path) as tiff:
+        offset = tiff.pages[0].dataoffsets[1]
+    data = bytearray(path.read_bytes())
+    data[offset + 4 : offset + 60] = bytes(range(56))
+    path.write_bytes(bytes(data))
+
+
+def test_a_mask_of_the_wrong_size_is_refused_before_any_output(batch, capsys):
+    Image.new("L", (SIZE[1], SIZE[0] - 4), 255).save(batch / "b" / "b_mask.png")
+    assert _predict("a", "b", "c", "--out-dir", "out") == 1
+    error = capsys.readouterr().err
+    assert "b_mask.png: image is 60x64 but the layers are 64x64" in error
+    assert not (batch / "out").exists()  # a's prediction was not written first
+
+
+def test_a_renamed_folder_says_its_mask_is_not_used_once(batch, capsys):
+    (batch / "b").rename(batch / "b2")  # its side files keep the name b_...
+    assert _predict("a", "b2", "--out-dir", "out") == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "papyrus mask" in line]
+    assert said == [
+        f"inkloop predict: b2 has no papyrus mask: every pixel is predicted, the air around "
+        f"the papyrus included (b_inklabels.png, b_mask.png in {batch / 'b2'} "
+        "name another segment; this one's files must start with its id, b2_ "
+        "(the folder's name): rename them to use them)"
+    ]
+
+
+def _check_keep_going(batch, captured) -> None:
+    """b failed, said once as it failed and once at the end; a was written after it."""
+    summary, out = json.loads(captured.out), batch / "out"
+    assert summary["written"] == [str(out / "a_prediction.ome.zarr")]
+    (failed,) = summary["failed"]
+    assert failed["segment"] == str(batch / "b")
+    assert failed["out"] == str(out / "b_prediction.ome.zarr")
+    assert "02.tif: cannot be decoded" in failed["error"]
+    assert [p.name for p in out.iterdir()] == ["a_prediction.ome.zarr"]  # nothing of b's
+    assert captured.err.splitlines() == [
+        f"inkloop predict: {failed['error']} (b_prediction.ome.zarr not written; going on "
+        "with the other segments)",
+        f"inkloop predict: failed: {failed['error']}",
+    ]  # and no log or traceback of the workers
+
+
+def test_keep_going_predicts_the_others_and_lists_the_failed_one(batch, capfd):
+    _damage_a_layer(batch / "b")
+    assert _predict("b", "a", "--out-dir", "out", "--keep-going") == 1
+    _check_keep_going(batch, capfd.readouterr())
+
+
+@pytest.mark.slow
+def test_keep_going_on_a_cluster_gives_up_the_failed_segment_alone(batch, capfd, monkeypatch):
+    from inkloop.predict import _batch
+
+    def damaged_once_staged(checkpoint, weights, job, *args):
+        staged = real(checkpoint, weights, job, *args)
+        if job.segment.name == "b":  # its worker finds it damaged, not this process
+            _damage_a_layer(job.segment)
+        return staged
+
+    real = _batch._stage
+    monkeypatch.setattr(_batch, "_stage", damaged_once_staged)
+    command = ["b", "a", "--out-dir", "out", "--keep-going", "--scheduler", "local:1"]
+    assert _predict(*command) == 1
+    _check_keep_going(batch, capfd.readouterr())
+
+
+def test_an_output_written_meanwhile_by_another_run_is_skipped(batch, capsys, monkeypatch):
+    import inkloop.headless
+
+    predicted, other = [], batch / "out" / "b_prediction.png"
+
+    def and_another_run_writes_b(segment, *args, **kwargs):
+        predicted.append(segment.name)
+        other.write_bytes(b"another run's")  # as b's turn comes
+        return real(segment, *args, **kwargs)
+
+    real = inkloop.headless.predict_to_file
+    monkeypatch.setattr(inkloop.headless, "predict_to_file", and_another_run_writes_b)
+    assert _predict("a", "b", "--out-dir", "out", "--format", "png") == 0
+    captured = capsys.readouterr()
+    assert predicted == ["a"]
+    assert other.read_bytes() == b"another run's"
+    assert json.loads(captured.out)["skipped"] == [str(other)]
+    assert (
+        captured.err == f"inkloop predict: {other} was written by another run meanwhile, skipped\n"
+    )
+
+
+def test_an_output_another_run_is_writing_is_skipped(batch, capsys):
+    from inkloop.predict._outputs import PredictionFile
+
+    (batch / "out").mkdir()
+    claimed = batch / "out" / "b_prediction.png"
+    other_run = PredictionFile(claimed, "png", SIZE)  # holds the claim on b's output
+    try:
+        assert _predict("a", "b", "--out-dir", "out", "--format", "png") == 0
+    finally:
+        other_run.abandon()
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["skipped"] == [str(claimed)]
+    assert captured.err == f"inkloop predict: {claimed} is being written by another run, skipped\n"
+    assert (batch / "out" / "a_prediction.png").is_file()
+
+
+def test_a_cluster_job_whose_output_appeared_is_skipped_when_staged(batch):
+    """On a cluster the output is claimed first, then looked for: no run can finish it after."""
+    from inkloop.checkpoint import load_checkpoint
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import plan_jobs
+
+    (job,) = plan_jobs([batch / "a"], batch / "out", "png")[0]
+    (batch / "out" / "a_prediction.png").write_bytes(b"another run's")
+    staged = _batch._staged(
+        None, load_checkpoint(batch / "model.pt"), batch / "model.pt", job, "cpu", False, None
+    )
+    assert staged == "was written by another run meanwhile, skipped"
+    assert sorted(p.name for p in (batch / "out").iterdir()) == [
+        "a_prediction.png"
+    ]  # no claim left
+    assert (batch / "out" / "a_prediction.png").read_bytes() == b"another run's"
