@@ -133,7 +133,7 @@ def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> 
             validation_f05=summary.get("validation", {}).get("f05"),
             checkpoint=summary["checkpoint"],
         )
-        append_round(path, round_)
+        round_ = append_round(path, round_)  # numbered as written, under the file's lock
     except OSError as error:
         print(f"the round was not recorded in {path}: {error}", file=sys.stderr)
         return None
