@@ -42,6 +42,13 @@ def check_image_size(
         )
 
 
+def check_side_image_size(path: Path, shape: tuple[int, int]) -> None:
+    """Raise SegmentError unless the side image at ``path`` (a mask, labels) is H x W, read
+    from its header, with the fix: move it out of the folder, or resize it."""
+    advice = f": move it out of {path.parent} or resize it to {shape[0]}x{shape[1]}"
+    check_image_size(image_info(path), shape, advice=advice)
+
+
 def decode_label_image(path: Path, *, ink: bool) -> np.ndarray:
     """A label image's pixels as ink (uint8) or a mask (bool); see `read_label_image`."""
     grey = read_image(path, grey=True)

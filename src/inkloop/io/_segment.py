@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import image_info
-from inkloop.io._label_images import check_image_size, decode_label_image
+from inkloop.io._label_images import check_side_image_size, decode_label_image
 from inkloop.io._raw import window_ranges
 from inkloop.io._remote import (
     TIMEOUT_S,
@@ -290,6 +289,5 @@ def _the_chunk(results):
 
 
 def _decode_sidecar(path: Path, shape: tuple[int, int], key: str, _stamp: int) -> np.ndarray:
-    advice = f": move it out of {path.parent} or resize it to {shape[0]}x{shape[1]}"
-    check_image_size(image_info(path), shape, advice=advice)
+    check_side_image_size(path, shape)
     return decode_label_image(path, ink=key == "ink_labels")

@@ -11,8 +11,7 @@ from pathlib import Path
 from inkloop._errors import users_error
 from inkloop._notify import notify
 from inkloop.io import shown_location, stray_side_files_hint
-from inkloop.io._images import image_info
-from inkloop.io._label_images import check_image_size
+from inkloop.io._label_images import check_side_image_size
 
 EXISTS = "exists, skipped (--overwrite to redo)"
 # how `PredictionFile` refuses an output another run has claimed (predict/_outputs.py)
@@ -72,9 +71,7 @@ def check_mask(segment) -> None:
     another id (a renamed folder): without one, every pixel is predicted, the air included."""
     path = segment.files.get("mask")
     if path is not None:
-        shape = segment.shape[1:]
-        advice = f": move it out of {path.parent} or resize it to {shape[0]}x{shape[1]}"
-        check_image_size(image_info(path), shape, advice=advice)
+        check_side_image_size(path, segment.shape[1:])
         return
     hint = stray_side_files_hint(segment)
     if hint:
