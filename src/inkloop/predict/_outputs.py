@@ -5,7 +5,9 @@ their bytes in order. So every format is written the same way: the blocks go int
 array beside the output (`PredictionFile.target`, one task per chunk, any scheduler), and
 `PredictionFile.finish` then builds the file from it in the calling process (a pyramid, a
 tile stream, a PNG) and moves it into place. Until then the output does not exist under
-its own name: an interrupted run never leaves a file that looks finished.
+its own name: an interrupted run never leaves a file that looks finished. A folder output
+replaces the one before it by renames alone (`_replace`), so that a run killed at any point
+leaves a whole output, the old or the new, which the next run into it puts back (`_recover`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class PredictionFile:
         self.out, self.kind = Path(out), kind
         self.origin = origin  # where its first pixel lies in the segment (every format says)
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
-        self.staging = self.out.with_name(f".{self.out.name}.partial")
+        self.staging = _beside(self.out, "partial")
         refuse_folder(self.out)  # `finish` removes what is there
         self._claim = _Claim(self.out)
         try:  # a full disk, say: the claim and what was staged must not stay behind
@@ -48,6 +50,7 @@ class PredictionFile:
 
     def _stage(self, shape):
         """The zarr array the blocks are stored into, in `staging`."""
+        _recover(self.out)  # left half replaced by a killed run (safe: this one holds the claim)
         remove(self.staging)  # left by an interrupted run: a live one holds the claim
         if self.kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
             import zarr
@@ -96,7 +99,7 @@ class _Claim:
     refused, where it would delete the first one's staged blocks. POSIX only."""
 
     def __init__(self, out: Path) -> None:
-        self.path, self.file = out.with_name(f".{out.name}.lock"), None
+        self.path, self.file = _beside(out, "lock"), None
         if not LOCKS:  # Windows: no claim
             return
         self.file = open(self.path, "a")  # noqa: SIM115 (held until release)
@@ -231,7 +234,39 @@ def _tiles(stored):
             yield tile
 
 
+def _beside(out: Path, what: str) -> Path:
+    """The hidden ``.NAME.what`` beside ``out``: what a run stages, claims or sets aside."""
+    return out.with_name(f".{out.name}.{what}")
+
+
 def _replace(staged: Path, out: Path) -> None:
+    """Put the complete folder ``staged`` in the place of ``out``. It is renamed ``.NAME.new``
+    first, the name that says it is complete (a ``.NAME.partial`` never is); then `_move_in`.
+    A kill at any point leaves a whole output under one of these names (`_recover`)."""
+    finished = _beside(out, "new")
+    os.replace(staged, finished)
+    _move_in(finished, out)
+
+
+def _move_in(finished: Path, out: Path) -> None:
+    """Rename ``finished`` to ``out``: an ``out`` that is there is renamed ``.NAME.old``
+    first and removed only once the new one is in its place (a folder cannot be renamed
+    over one, and removing it first would leave neither if the run were killed between)."""
+    old = _beside(out, "old")
     if out.exists():
-        remove(out)
-    os.replace(staged, out)
+        remove(old)  # what a run killed while removing it left
+        os.replace(out, old)
+    os.replace(finished, out)
+    remove(old)
+
+
+def _recover(out: Path) -> None:
+    """Finish the `_replace` of a run killed in the middle: its complete ``.NAME.new`` goes
+    into place, as that run was asked; else a ``.NAME.old`` where ``out`` is missing comes
+    back. Whatever remains of a ``.NAME.old`` beside an ``out`` is removed."""
+    finished, old = _beside(out, "new"), _beside(out, "old")
+    if finished.exists():
+        _move_in(finished, out)
+    elif old.exists() and not out.exists():
+        os.replace(old, out)
+    remove(old)
