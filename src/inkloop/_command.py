@@ -1,6 +1,7 @@
 """Whether code runs as the `inkloop` command or from Python, which take Ctrl+C differently
-(`as_command`), and how a command line told to the user quotes a path (`shell_quoted`). A
-leaf: it imports nothing of inkloop, so that every layer may ask."""
+(`as_command`), SIGTERM as the command takes it (`terminate_as_ctrl_c`), and how a command
+line told to the user quotes a path (`shell_quoted`). A leaf: it imports nothing of inkloop,
+so that every layer may ask."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import contextlib
 import contextvars
 import os
 import shlex
+import signal
 import subprocess
+import threading
 
 _COMMAND = contextvars.ContextVar("inkloop_command", default=False)
 
@@ -30,6 +33,33 @@ def as_command():
 def in_command() -> bool:
     """Whether this runs inside `as_command`."""
     return _COMMAND.get()
+
+
+@contextlib.contextmanager
+def terminate_as_ctrl_c():
+    """Inside, in the `inkloop` command on the main thread, SIGTERM does what a Ctrl+C would
+    do at that moment (SIGINT's handler then; KeyboardInterrupt where SIGINT is ignored, as
+    in a command a script started with ``&``). SIGTERM is how a batch system ends a job at
+    its time limit or on ``scancel``, and how a container is stopped: a run stops as at a
+    first Ctrl+C (training saves its last good weights, a prediction removes what it
+    staged) instead of being killed. Used as a library (a notebook, napari) the process
+    keeps its own SIGTERM handling."""
+    if not in_command() or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def as_ctrl_c(_signal, frame) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):  # SIG_IGN, SIG_DFL, or one set outside Python
+            handler = signal.default_int_handler
+        handler(signal.SIGINT, frame)
+
+    previous = signal.signal(signal.SIGTERM, as_ctrl_c)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signal.SIGTERM, previous)
 
 
 def shell_quoted(text) -> str:

@@ -1,13 +1,17 @@
 """What a headless training run shows on a terminal: a progress bar and messages on stderr
-(stdout holds only the command's JSON), and Ctrl+C as a request to stop and save (where the
-`inkloop` command takes Ctrl+C otherwise than the Python API: `inkloop._command`)."""
+(stdout holds only the command's JSON), and Ctrl+C (in the `inkloop` command, SIGTERM too) as
+a request to stop and save (where the `inkloop` command takes Ctrl+C otherwise than the
+Python API: `inkloop._command`)."""
 
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 from pathlib import Path
 
+from inkloop._command import terminate_as_ctrl_c
 from inkloop.engine import CheckpointSaved, Failed, Notice, RunStarted, StepDone, Validated
 
 
@@ -16,10 +20,8 @@ def ctrl_c():
     """An Event set by Ctrl+C (SIGINT) inside, where this is the main thread, in place of a
     KeyboardInterrupt, so that the run stops after its step and saves. A second Ctrl+C (a
     user's double press, or `timeout -s INT`, which signals the process and its group) is
-    ignored: it must not land in the save; a third quits at once (KeyboardInterrupt)."""
-    import signal
-    import threading
-
+    ignored: it must not land in the save; a third quits at once (KeyboardInterrupt). In the
+    `inkloop` command a SIGTERM counts as a press (`terminate_as_ctrl_c`)."""
     pressed, presses = threading.Event(), []
 
     def on_ctrl_c(*_) -> None:
@@ -33,7 +35,8 @@ def ctrl_c():
         return
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
-        yield pressed
+        with terminate_as_ctrl_c():
+            yield pressed
     finally:
         if previous is not None:  # None: a handler set outside Python, which cannot be put back
             signal.signal(signal.SIGINT, previous)

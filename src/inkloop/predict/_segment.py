@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._command import in_command
+from inkloop._command import in_command, terminate_as_ctrl_c
 from inkloop._cpus import usable_cpus
 from inkloop.io import prediction_kind, prediction_output
 from inkloop.predict._outputs import PredictionFile
@@ -123,7 +123,8 @@ def write_prediction(
     The result goes to a hidden file beside ``out`` first and replaces ``out`` only once
     complete, so an error or interruption leaves no partial file (and any old one intact).
     Ctrl+C waits for the blocks in progress, removes what was staged and raises
-    KeyboardInterrupt; a second Ctrl+C raises it at once (`_stopping`).
+    KeyboardInterrupt; a second Ctrl+C raises it at once (`_stopping`). In the `inkloop`
+    command a SIGTERM does the same (`terminate_as_ctrl_c`).
     ``workers``: threads computing blocks (default: one per core). ``origin``: where the
     array's first pixel lies in the segment, recorded by an OME-Zarr (a region's prediction).
     """
@@ -132,7 +133,15 @@ def write_prediction(
     kind = prediction_kind(prediction_output(out))
     if progress is True:
         progress = PacedProgressBar()
-    output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float, origin=origin)
+    with terminate_as_ctrl_c():
+        output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float, origin=origin)
+        _store(output, probability, progress, workers)
+        return output.finish()
+
+
+def _store(output: PredictionFile, probability, progress, workers: int | None) -> None:
+    """Compute ``probability`` into ``output``'s staged array; on an error or an interrupt,
+    wait for the blocks in progress and remove what was staged."""
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
     pool = _Pool(workers or usable_cpus())
@@ -152,15 +161,15 @@ def write_prediction(
         raise
     finally:
         pool.shutdown(wait=False)
-    return output.finish()
 
 
 @contextlib.contextmanager
 def _stopping(output: PredictionFile):
-    """After a Ctrl-C: says so. Inside, in Python, another Ctrl-C raises KeyboardInterrupt as
-    ever (`_abandon_when_done`). In the `inkloop` command (`as_command`; on the main thread)
-    it removes what ``output`` staged and ends the process at once, exit status 130: nothing
-    can stop the blocks' threads, which an interpreter's exit waits for."""
+    """After a Ctrl-C (or, in the command, a SIGTERM): says so. Inside, in Python, another
+    Ctrl-C raises KeyboardInterrupt as ever (`_abandon_when_done`). In the `inkloop` command
+    (`as_command`; on the main thread) another Ctrl-C or SIGTERM removes what ``output``
+    staged and ends the process at once, exit status 130: nothing can stop the blocks'
+    threads, which an interpreter's exit waits for."""
     if not in_command():
         print(STOPPING_IN_PYTHON, file=sys.stderr, flush=True)
         yield
