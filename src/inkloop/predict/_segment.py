@@ -44,8 +44,8 @@ def predict_segment(
 
     ``mask`` (numpy) chooses the tiles here; the blocks are masked with windows of it
     embedded in the graph, or, with ``mask_in_graph=False``, of the segment's own lazy mask,
-    decoded once by whichever worker needs it first (for a cluster: an 8k x 14k mask would
-    make every segment's graph 112 MB).
+    decoded once in each process that runs blocks (`_decoded_mask`; for a cluster: an 8k x
+    14k mask would make every segment's graph 112 MB).
     """
     import dask
     import dask.array as da
@@ -59,6 +59,7 @@ def predict_segment(
     # from unpacking the Segment dataclass and computing its (lazy, huge) volume as an input
     model = dask.delayed(predictor, traverse=False)
     layers = dask.delayed(segment, traverse=False)
+    lazy_mask = not mask_in_graph and segment.mask is not None
     sums = {
         key: model.accumulate(layers, corners, _tiles_box(corners, predictor.tile))
         for key, corners in _corners_by_block(predictor, shape, region, block, mask).items()
@@ -73,7 +74,7 @@ def predict_segment(
             if not parts:
                 row.append(da.zeros(size, np.float32, chunks=size))
                 continue
-            window = _window(mask, segment.mask if not mask_in_graph else None, box)
+            window = _window(mask, layers if lazy_mask else None, box)
             task = dask.delayed(_finish_block)(box, window, predictor.tile, *parts)
             row.append(da.from_delayed(task, size, np.float32))
         rows.append(row)
@@ -241,18 +242,43 @@ def _tiles_box(corners, tile: int) -> tuple[int, int, int, int]:
     return min(ys), min(xs), max(ys) + tile, max(xs) + tile
 
 
-def _window(mask, lazy_mask, box):
-    rows, cols = slice(box[0], box[2]), slice(box[1], box[3])
+def _window(mask, segment, box):
+    """What masks the block at ``box``: nothing, the window of the numpy ``mask``, or the
+    (delayed) ``segment``, whose mask the block's task cuts its window from."""
     if mask is None:
         return None
-    return mask[rows, cols] if lazy_mask is None else lazy_mask[rows, cols]
+    if segment is not None:
+        return segment
+    return mask[box[0] : box[2], box[1] : box[3]]
 
 
-def _finish_block(box, mask: np.ndarray | None, tile: int, *sums: Blend) -> np.ndarray:
+def _finish_block(box, mask, tile: int, *sums: Blend) -> np.ndarray:
     blend = Blend(box, tile, 0)
     for part in sums:
         blend.add_sums(part)
     probability = blend.result()
     if mask is not None:
+        if not isinstance(mask, np.ndarray):  # a segment: its mask decoded in this process
+            mask = _decoded_mask(mask.mask)[box[0] : box[2], box[1] : box[3]]
         probability *= mask
     return probability
+
+
+# a lazy mask's dask name (which holds its file, shape and mtime) -> the mask, decoded
+_MASKS: dict[str, np.ndarray] = {}
+_DECODING = threading.Lock()
+
+
+def _decoded_mask(lazy) -> np.ndarray:
+    """A segment's lazy mask decoded once in this process, however many of its blocks run
+    here, as the model is loaded once (`inkloop.predict._travel`): sliced in the graph, the
+    one-chunk image was decoded whole for every block. The two used last are kept, for
+    blocks of two segments interleaved on a worker."""
+    with _DECODING:  # a worker's threads wait for the one decoding it
+        mask = _MASKS.pop(lazy.name, None)
+        if mask is None:
+            mask = lazy.compute(scheduler="sync")
+            while len(_MASKS) >= 2:
+                _MASKS.pop(next(iter(_MASKS)))
+        _MASKS[lazy.name] = mask  # the newest last
+        return mask
