@@ -43,13 +43,13 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _on_terminal(command: list[str], until: bytes):
+def _on_terminal(command: list[str], until: bytes, **popen):
     """Start ``command`` with stderr on a pseudo-terminal (a progress bar redraws there at
     once, not every 30 s as in a log) and wait until stderr shows ``until``; the process,
     and an Event set once its stderr (collected in the bytearray) has ended."""
     controller, terminal = pty.openpty()
     termios.tcsetwinsize(terminal, (24, 160))  # a new one is 0 wide: the bar would be empty
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal, **popen)
     os.close(terminal)
     errors, seen, ended = bytearray(), threading.Event(), threading.Event()
 
@@ -71,14 +71,21 @@ def _on_terminal(command: list[str], until: bytes):
 
 
 @SENDS_SIGTERM
-def test_sigterm_while_training_writes_the_last_good_state(training_folder, tmp_path):
+@pytest.mark.parametrize("to_the_job", [False, True], ids=["to-inkloop", "to-every-process"])
+def test_sigterm_while_training_writes_the_last_good_state(training_folder, tmp_path, to_the_job):
+    """``to_the_job``: as a batch system ends a job, to every process of it, the training's
+    loader workers too (they ended at once, and the run with them, as failed)."""
     out = tmp_path / "model.pt"
     command = [sys.executable, "-m", "inkloop.cli", "train", str(training_folder)]
     command += ["--out", str(out), "--max-seconds", "600", "--patch-size", "32"]
     command += ["--batch-size", "2", "--device", "cpu", "--encoder", "tu-test_resnet"]
-    process, errors, ended = _on_terminal(command, b"loss=")  # a step is done
+    command += ["--loader-workers", "1"] if to_the_job else []
+    process, errors, ended = _on_terminal(command, b"loss=", start_new_session=to_the_job)
     try:
-        process.terminate()
+        if to_the_job:
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.terminate()
         stdout = process.stdout.read()
         assert process.wait(WAIT_S) == 130
     finally:

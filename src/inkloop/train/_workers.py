@@ -218,7 +218,10 @@ def _work(
     sampler: PatchSampler, slots: SharedArrays, tasks, results, seed: int, opening: int
 ) -> None:
     """A worker: fill the slot of each task (number, slot, size) until it gets None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Ctrl+C is the parent's to handle, and so is SIGTERM, which a batch system sends to every
+    # process of a job at its time limit: the parent saves its run and ends the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     while True:
         try:
@@ -250,7 +253,7 @@ def _shutdown(workers: list, tasks, results, slots: SharedArrays) -> None:
         worker.join(timeout=max(0.0, deadline - time.monotonic()))
     for worker in started:
         if worker.is_alive():  # stuck in a read: it holds nothing the parent needs
-            worker.terminate()
+            worker.kill()  # it ignores SIGTERM
             worker.join()
     workers.clear()
     for channel in (tasks, results):
