@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._command import in_command
+from inkloop._command import in_command, terminate_as_ctrl_c
 from inkloop._evaluate import evaluate_file
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
@@ -269,11 +269,12 @@ def _check_prediction(segments, out, out_dir, region, scheduler, options) -> Non
 
 def _predict_on_cluster(jobs, model, scheduler: str, outcome, progress, keep_going, options):
     """Run ``jobs`` all at once on the dask.distributed ``scheduler`` into ``outcome``
-    (`predict_jobs`); returns the dashboard's address."""
+    (`predict_jobs`); returns the dashboard's address. In the command, SIGTERM stops it as
+    Ctrl+C does: the staged outputs are removed."""
     from inkloop.predict.batch import cluster_client, dashboard_address, predict_jobs
 
     device = options.get("device", "auto")
-    with cluster_client(scheduler, device=device) as client:
+    with terminate_as_ctrl_c(), cluster_client(scheduler, device=device) as client:
         dashboard = dashboard_address(client)
         if dashboard and progress:
             print(f"dask dashboard: {dashboard}", file=sys.stderr)

@@ -80,7 +80,12 @@ def test_local_workers_ignore_ctrl_c(capfd):
 
 
 @pytest.mark.slow
-def test_ctrl_c_at_a_terminal_stops_the_run_without_worker_tracebacks(training_folder, tmp_path):
+@pytest.mark.parametrize("sigterm", [False, True], ids=["ctrl-c-at-a-terminal", "sigterm"])
+def test_ctrl_c_at_a_terminal_stops_the_run_without_worker_tracebacks(
+    training_folder, tmp_path, sigterm
+):
+    """``sigterm``: to inkloop, as a container is stopped (it was killed, leaving its staged
+    outputs); the same stop as Ctrl+C."""
     model, out = tmp_path / "model.pt", tmp_path / "out"
     train = ["train", str(training_folder), "--out", str(model), "--max-steps", "1"]
     assert main([*train, "--patch-size", "32", "--device", "cpu", "--quiet"]) == 0
@@ -95,7 +100,10 @@ def test_ctrl_c_at_a_terminal_stops_the_run_without_worker_tracebacks(training_f
     threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
     try:
         _read_until(lines, "block started", seen)
-        os.killpg(process.pid, signal.SIGINT)
+        if sigterm:
+            process.terminate()
+        else:
+            os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=WAIT_S) == 130
         _read_until(lines, None, seen)
     finally:
