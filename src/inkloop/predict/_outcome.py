@@ -12,10 +12,9 @@ from inkloop._errors import users_error
 from inkloop._notify import notify
 from inkloop.io import shown_location, stray_side_files_hint
 from inkloop.io._label_images import check_side_image_size
+from inkloop.predict._outputs import ClaimedError
 
 EXISTS = "exists, skipped (--overwrite to redo)"
-# how `PredictionFile` refuses an output another run has claimed (predict/_outputs.py)
-CLAIMED = "another prediction is writing it now"
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def taken_meanwhile(job: Job, error: BaseException | None = None) -> str | None:
     if anything)."""
     if not job.keep_existing:
         return None
-    if isinstance(error, ValueError) and str(error) == f"{job.out}: {CLAIMED}":
+    if isinstance(error, ClaimedError):
         return "is being written by another run, skipped"
     if job.out.exists():
         return "was written by another run meanwhile, skipped"

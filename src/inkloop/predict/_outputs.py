@@ -93,6 +93,10 @@ class PredictionFile:
         self._claim.release()
 
 
+class ClaimedError(ValueError):
+    """Another run is writing this output now (it holds the output's claim)."""
+
+
 class _Claim:
     """An exclusive lock on writing ``out`` (``.NAME.lock`` beside it), which the system lets
     go of when the process ends, however it ends: a second run into the same output is
@@ -105,7 +109,7 @@ class _Claim:
         self.file = open(self.path, "a")  # noqa: SIM115 (held until release)
         if not try_lock(self.file):
             self.file.close()
-            raise ValueError(f"{out}: another prediction is writing it now")
+            raise ClaimedError(f"{out}: another prediction is writing it now")
 
     def release(self) -> None:
         if self.file is not None and not self.file.closed:
