@@ -58,6 +58,7 @@ def test_labels_open_in_another_process_are_neither_autosaved_nor_saved(
             "overwrite that window's; save this layer under another name (File → Save "
             f"Selected Layers), or close that window and open {name} again here"
         ]
+        assert widget.run_settings().autosave is None  # nor the model that window trains
         before = folder_contents(segment_folder)
         session.painter.stamp_along([(10, 10), (10, 60)])
         session.autosaver.flush()  # as the dock hides

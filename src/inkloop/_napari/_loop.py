@@ -2,8 +2,7 @@
 
 torch never enters the napari process (docs/architecture §3): the engine runs in a spawned child
 (`inkloop.engine.EngineProcess`); its events arrive on a reader thread and are re-emitted as a
-Qt signal, so every layer change happens on the GUI thread; its labels decode off it too.
-"""
+Qt signal, so every layer change happens on the GUI thread; its labels decode off it too."""
 
 from __future__ import annotations
 
@@ -42,8 +41,8 @@ class LoopSession(QObject):
     of the visible area into the "ink prediction" layer.
 
     The panels' one way to the engine. It owns the settings the engine runs with
-    (``settings``); ``next_settings()`` gives those of the next run (the dock's choices).
-    """
+    (``settings``: autosaved to the segment's model file, unless another process holds its
+    labels); ``next_settings()`` gives those of the next run (the dock's choices)."""
 
     # (the generation of the engine it is from, its event), on the engine's reader thread
     event_received = Signal(int, object)
@@ -68,7 +67,8 @@ class LoopSession(QObject):
         self.engine = None  # an EngineProcess (or a server's), once made
         self.starts = EngineStarts(self)  # the engine being made
         self.generation = 0  # the engine process in use: one more for each new one
-        self.settings = EngineSettings(autosave=checkpoint_path(labels.segment))
+        own = None if labels.elsewhere else checkpoint_path(labels.segment)
+        self.settings = EngineSettings(autosave=own)
         self.state, self.ready = State.IDLE, False  # ready: the engine process is set up
         self.last_step: StepDone | None = None
         self.losses = LossTrace()  # every step's loss, binned: a day of training stays small
