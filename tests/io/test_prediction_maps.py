@@ -1,6 +1,6 @@
 """Prediction maps as the community writes them, not only inkloop's uint8: a 16-bit map reads
-as the same probabilities, and a float map of 0..255 is refused by name (both were read as
-"ink everywhere": every value of 1 or more clipped to full ink)."""
+by its type's range, and a float map of 0..255 is refused by name (both were read as "ink
+everywhere": every value of 1 or more clipped to full ink)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,11 @@ def test_a_float_map_of_0_to_255_is_refused_with_the_fix(tmp_path, map_8bit):
     tifffile.imwrite(path, map_8bit.astype(np.float32))
     with pytest.raises(SegmentError, match=r"p255\.tif: .*within 0\.\.1, found 0\.\.255: divide"):
         read_prediction(path)
+
+
+def test_a_faint_16_bit_map_stays_faint(tmp_path):
+    """Read by its type's top value, not its own: at most 200 of 65535 is no ink."""
+    path = tmp_path / "faint.png"
+    Image.fromarray(np.array([[0, 1, 200]] * 4, np.uint16)).save(path)
+    assert np.asarray(Image.open(path)).dtype == np.uint16
+    assert read_prediction(path).max() == pytest.approx(200 / 65535)

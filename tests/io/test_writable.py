@@ -102,7 +102,8 @@ def test_a_tiff_stack_links_only_its_own_side_files(tmp_path, data_home, monkeyp
 
     folder = tmp_path / "stacks"
     folder.mkdir()
-    tifffile.imwrite(folder / "a.tif", np.zeros((4, 32, 40), np.uint16), photometric="minisblack")
+    for stack in ("a.tif", "a_b.tif"):  # a_b.tif: another segment's stack, not a side file
+        tifffile.imwrite(folder / stack, np.zeros((4, 32, 40), np.uint16), photometric="minisblack")
     for name in ("a_mask.png", "b_mask.png"):
         write_png(folder / name, np.full((32, 40), 255, np.uint8))
     monkeypatch.setenv(_writable.TOLD_ENV, "")

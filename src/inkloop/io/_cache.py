@@ -131,6 +131,12 @@ def cache_home() -> Path:
     return platformdirs.user_cache_path("inkloop", appauthor=False)
 
 
+def data_home() -> Path:
+    """inkloop's folder for user data (not a cache that cleaners empty), where the platform
+    keeps it: on Linux ``$XDG_DATA_HOME/inkloop``, by default ``~/.local/share/inkloop``."""
+    return platformdirs.user_data_path("inkloop", appauthor=False)
+
+
 def decoded_folder() -> Path:
     """Where decoded PNG and JPEG layers are kept: ``$INKLOOP_DECODED_LAYERS``, by default
     ``cache_home() / "decoded-layers"``."""

@@ -85,13 +85,19 @@ def ink_levels(
 
 
 def probabilities(values: np.ndarray, where: str | Path) -> np.ndarray:
-    """A prediction map's values as float32 probabilities 0..1, by the rules of `ink_levels`
-    for integers (uint8 /255, 0/1 as a binary map, 16-bit levels by their top 8 bits) and
-    bool; floats as they are, within 0..1. Raises SegmentError naming ``where`` for others:
+    """A prediction map's values as float32 probabilities 0..1: unsigned integers by their
+    type's top value (uint8 /255, uint16 /65535: a weak model's 16-bit map stays weak), bool
+    as 0/1, floats as they are, within 0..1. Raises SegmentError naming ``where`` for others:
     a float map of 0..255 would be all ink at any threshold."""
     values = np.asarray(values)
+    if values.dtype.kind in "ub":
+        top = 1 if values.dtype.kind == "b" else np.iinfo(values.dtype).max
+        return values.astype(np.float32) / np.float32(top)
     if values.dtype.kind != "f":
-        return ink_levels(values, where).astype(np.float32) / 255
+        raise SegmentError(
+            f"{where}: a prediction map must be of unsigned integers or floats 0..1, not "
+            f"{values.dtype}"
+        )
     low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
     if not 0 <= low <= high <= 1:  # NaN fails too
         raise SegmentError(

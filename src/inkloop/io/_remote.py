@@ -17,11 +17,9 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import platformdirs
-
 from inkloop._command import shell_quoted
 from inkloop._notify import notify
-from inkloop.io._cache import cache_home
+from inkloop.io._cache import cache_home, data_home
 from inkloop.io._errors import SegmentError
 from inkloop.io._remote_common import READER, without_login
 
@@ -279,6 +277,4 @@ def _describe(error: Exception, url: str) -> str:
 def _data_home() -> Path:
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV]).expanduser()
-    # on Linux $XDG_DATA_HOME/inkloop, by default ~/.local/share/inkloop; the platform's
-    # application data folder on macOS and Windows
-    return platformdirs.user_data_path("inkloop", appauthor=False) / "remote"
+    return data_home() / "remote"

@@ -19,9 +19,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import platformdirs
-
 from inkloop._notify import notify
+from inkloop.io._cache import data_home
 from inkloop.io._layers import layer_number
 from inkloop.io._remote import DATA_ENV
 from inkloop.io._sidefiles import prediction_stem
@@ -90,7 +89,7 @@ def data_folder() -> Path:
     """`$INKLOOP_DATA`, else inkloop's folder in the platform's user data folder."""
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV]).expanduser()
-    return platformdirs.user_data_path("inkloop", appauthor=False)
+    return data_home()
 
 
 def _link_side_files(folder: Path, own: Path, name: str, plain: bool) -> None:
@@ -111,7 +110,7 @@ def _is_side_file(entry: Path, name: str, plain: bool) -> bool:
     hidden = entry.name.startswith(".")  # a writer's temporary file, a lock
     if hidden or not entry.is_file() or prediction_stem(entry).endswith("_prediction"):
         return False
-    if entry.name.startswith(f"{name}_"):
-        return True
+    if entry.name.startswith(f"{name}_"):  # not a TIFF: a_b.tif is another segment's stack
+        return entry.suffix.lower() not in (".tif", ".tiff")
     image = entry.suffix.lower() in _SIDE_IMAGE_SUFFIXES
     return plain and image and layer_number(entry.name) is None  # mask.png, not a layer
