@@ -50,7 +50,7 @@ def locked(path: Path):
     """Hold the lock file ``path`` (created if missing, and left there: removing it would let
     two processes lock two files of one name) for the block, waiting while another process
     holds it. Where files take no locks (Windows, some NFS mounts) the block runs unlocked."""
-    with open(path, "ab") as file:
+    with _open_lock(path) as file:
         if LOCKS:
             try:
                 fcntl.flock(file, fcntl.LOCK_EX)
@@ -64,7 +64,7 @@ def claim(path: Path):
     write this process's id in it: the open file, whose closing lets go, or None if another
     process holds it (`holder` names it). Where files take no locks (Windows, some NFS
     mounts) the file is returned unlocked: nothing can be known of other processes there."""
-    file = open(path, "a+")  # noqa: SIM115 (the caller closes it, letting go)
+    file = _open_lock(path)
     try:
         if LOCKS and not try_lock(file):
             file.close()
@@ -72,10 +72,21 @@ def claim(path: Path):
     except OSError as error:  # a file system that takes no locks
         log.warning("%s cannot be locked (%s): going on unlocked", path, error)
         return file
-    file.truncate(0)
-    file.write(f"{os.getpid()}\n")
-    file.flush()
+    if file.writable():  # another user's lock file is only read: no process id then
+        file.truncate(0)
+        file.write(f"{os.getpid()}\n")
+        file.flush()
     return file
+
+
+def _open_lock(path: Path):
+    """The lock file ``path`` open, created if missing: for writing where this user may, else
+    for reading, all that flock needs (a file another user of a shared folder made, 0644 by
+    their umask). OSError where neither can be had."""
+    try:
+        return open(path, "a+")
+    except PermissionError:
+        return open(path)
 
 
 def holder(path: Path) -> int | None:
