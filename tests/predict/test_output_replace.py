@@ -14,6 +14,7 @@ import pytest
 from inkloop.io import prediction_kind, read_prediction
 from inkloop.predict import write_prediction
 from inkloop.predict._outputs import PredictionFile
+from tests._helpers import posix_only
 
 OLD, NEW = np.full((40, 50), 0.2, np.float32), np.full((40, 50), 0.8, np.float32)
 
@@ -59,3 +60,18 @@ def test_a_replace_stopped_between_renames_leaves_the_next_run_an_output(
     PredictionFile(out, prediction_kind(out), OLD.shape).abandon()
     assert [p.name for p in tmp_path.iterdir()] == [name]
     np.testing.assert_allclose(read_prediction(out), left, atol=1 / 255)
+
+
+@posix_only("a symbolic link (Windows gives the right to make one to few users)")
+def test_an_output_that_is_a_link_is_replaced_and_what_it_pointed_to_kept(tmp_path):
+    """The link set aside was removed as a folder (rmtree refuses a link): the run failed
+    after writing, and every later run into it again."""
+    target = write_prediction(da.from_array(OLD), tmp_path / "elsewhere.ome.zarr", progress=False)
+    link = tmp_path / "p.ome.zarr"
+    link.symlink_to(target, target_is_directory=True)
+    for _ in range(2):
+        write_prediction(da.from_array(NEW), link, progress=False)
+        assert not link.is_symlink()
+        np.testing.assert_allclose(read_prediction(link), NEW, atol=1 / 255)
+    np.testing.assert_allclose(read_prediction(target), OLD, atol=1 / 255)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.ome.zarr", "p.ome.zarr"]

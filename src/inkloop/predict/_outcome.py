@@ -3,6 +3,7 @@ writes it) or failed; and the check of a segment's mask before any job is made."
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -44,7 +45,8 @@ class Outcome:
         """Record and say that ``job`` failed with ``error`` (with its traceback where it
         is a bug in inkloop, for the report)."""
         where = shown_location(job.segment)
-        said = str(error) if str(error).startswith(f"{where}: ") else f"{where}: {error}"
+        named = str(error).startswith((f"{where}: ", f"{where}/", f"{where}{os.sep}"))
+        said = str(error) if named else f"{where}: {error}"  # named: a file of it, say
         if not users_error(error, command=True):
             traceback.print_exception(type(error), error, error.__traceback__)
         self.failed.append({"segment": where, "out": str(job.out), "error": said})

@@ -133,8 +133,8 @@ def to_uint8(probability):
 
 
 def remove(path: Path) -> None:
-    """Remove a file or folder if it is there."""
-    if path.is_dir():
+    """Remove a file or folder if it is there; a link, not what it points to."""
+    if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)

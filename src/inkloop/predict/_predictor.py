@@ -177,8 +177,9 @@ class Predictor(TravellingModel):
 
         The window's layers under ``box`` are read at once and the tiles cut from them: read
         tile by tile, a remote zarr's chunks, which overlapping tiles share, were fetched ~4
-        times each. Memory: box pixels x window layers x the volume's dtype (2080² x 16 x
-        uint16 = 138 MB for a default block), for as long as the block is predicted."""
+        times each. Memory, per block under way (one per core in `write_prediction`): box
+        pixels x window layers x the volume's dtype, for as long as the block is predicted:
+        2080² x 16 x uint16 = 138 MB for a default block, 571 MB at scale 4 (its box 4224²)."""
         blend = Blend(box, self.tile, self.overlap)
         batches = _chunks(corners, self.batch_size)
         read = _BoxRead(segment, self.composition.layer_indices(segment.shape[0]), box)
