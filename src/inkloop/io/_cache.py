@@ -132,8 +132,7 @@ def cache_home() -> Path:
 
 
 def data_home() -> Path:
-    """inkloop's folder for user data (not a cache that cleaners empty), where the platform
-    keeps it: on Linux ``$XDG_DATA_HOME/inkloop``, by default ``~/.local/share/inkloop``."""
+    """inkloop's user data, which no cleaner empties: ``~/.local/share/inkloop`` on Linux."""
     return platformdirs.user_data_path("inkloop", appauthor=False)
 
 
