@@ -210,9 +210,12 @@ class GuidePanel(QGroupBox):
     def _show_event(self, event) -> None:
         if isinstance(event, ModelBuilt):
             self._built = (self.loop.settings.init, event.composition)
-        if isinstance(event, Failed) and event.request == self._check_request:
+        # the check's answer: not a failure of no request (an engine that died, say)
+        answered = self._check_request is not None
+        answered = answered and getattr(event, "request", None) == self._check_request
+        if isinstance(event, Failed) and answered:
             self._show_check(self._suggestion())  # the error says why (notification)
-        if isinstance(event, OrderChecked) and event.request == self._check_request:
+        if isinstance(event, OrderChecked) and answered:
             self._show_check(
                 f"{self._suggestion()} The model calls {event.forward:.1%} of the papyrus ink "
                 f"as stored, {event.reversed:.1%} reversed. {_sentence(event.verdict)}."
