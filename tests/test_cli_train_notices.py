@@ -6,20 +6,29 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from inkloop.cli import main
 from tests._helpers import FAST
 
 
-def test_labels_without_a_mask_say_every_pixel_is_supervised_and_how_to_give_one(
-    training_folder, tmp_path, capfd, monkeypatch
-):
-    trained = []  # the supervision it would train with: training itself is not the matter
+@pytest.fixture
+def trained(monkeypatch) -> list:
+    """The (ink, supervision) each `inkloop train` would train with: training itself is not
+    the matter."""
+    runs = []
 
     def train_to_file(segment, ink, supervised, *args, **kwargs):
-        trained.append(supervised)
+        runs.append((ink, supervised))
         return {"interrupted": False}
 
     monkeypatch.setattr("inkloop.headless.train_to_file", train_to_file)
+    return runs
+
+
+def test_labels_without_a_mask_say_every_pixel_is_supervised_and_how_to_give_one(
+    training_folder, tmp_path, capfd, trained
+):
     folder = tmp_path / training_folder.name
     mask = folder / f"{folder.name}_mask.png"
     kept = shutil.ignore_patterns("*_mask.png", "*.jsonl")  # the mask, any supervision mask
@@ -28,7 +37,7 @@ def test_labels_without_a_mask_say_every_pixel_is_supervised_and_how_to_give_one
 
     assert main(args) == 0
 
-    assert trained.pop().all()
+    assert trained.pop()[1].all()
     told = [line for line in capfd.readouterr().err.splitlines() if "papyrus mask" in line]
     assert told == [
         f"inkloop train: {folder.name} has no papyrus mask: every pixel is supervised, the air "
@@ -37,25 +46,18 @@ def test_labels_without_a_mask_say_every_pixel_is_supervised_and_how_to_give_one
     ]
     shutil.copy(training_folder / mask.name, mask)
     assert main(args) == 0
-    assert not trained.pop().all()
+    assert not trained.pop()[1].all()
     assert "papyrus mask" not in capfd.readouterr().err
 
 
 def test_autosaved_labels_newer_than_the_saved_ones_are_named_with_the_options_to_use_them(
-    segment_folder, tmp_path, capfd, monkeypatch
+    segment_folder, tmp_path, capfd, trained
 ):
     import numpy as np
 
     from inkloop._command import shell_quoted
     from inkloop.io import label_paths, open_segment, save_labels
 
-    trained = []  # the ink it would train with: training itself is not the matter
-
-    def train_to_file(segment, ink, supervised, *args, **kwargs):
-        trained.append(ink)
-        return {"interrupted": False}
-
-    monkeypatch.setattr("inkloop.headless.train_to_file", train_to_file)
     segment = open_segment(segment_folder)
     saved = np.asarray(segment.ink_labels)
     autosaved = label_paths(segment, autosave=True)
@@ -68,7 +70,7 @@ def test_autosaved_labels_newer_than_the_saved_ones_are_named_with_the_options_t
 
     assert main(args) == 0
 
-    np.testing.assert_array_equal(trained.pop(), saved)  # as asked: the saved labels
+    np.testing.assert_array_equal(trained.pop()[0], saved)  # as asked: the saved labels
     told = [line for line in capfd.readouterr().err.splitlines() if "autosave" in line]
     assert told == [
         f"inkloop train: training on the saved labels of {segment.name}, but the dock's "
