@@ -110,3 +110,22 @@ def test_opening_deletes_the_parts_killed_writes_left_and_nothing_else(segment_f
     assert sorted(caplog.messages) == sorted(
         f"deleted {segment_folder / file}, left by an ended write" for file in ended
     )
+
+
+def test_an_autosave_killed_between_its_renames_keeps_its_newest_ink_strokes(segment_folder):
+    """The autosave's ink renamed into place, its mask not: new strokes beside the older
+    mask, which left them unlabelled (lost at the next autosave)."""
+    segment = open_segment(segment_folder)
+    for path in label_paths(segment):
+        path.unlink(missing_ok=True)
+    shape = segment.shape[1:]
+    older, newer = _stroke(shape, slice(0, 8)), _stroke(shape, slice(30, 40))
+    save_labels(segment, *older, autosave=True)
+    ink_path = label_paths(segment, autosave=True)[0]
+    write_png(ink_path, np.maximum(older[0], newer[0]), PAINTED)  # killed before its mask
+
+    ink, supervised, source, _ = initial_labels(open_segment(segment_folder))
+    assert source.startswith("restored autosaved labels")
+    assert (ink[30:40] == 255).all()
+    assert supervised[30:40].all()
+    np.testing.assert_array_equal(supervised[:12], older[1][:12])  # the older as they were

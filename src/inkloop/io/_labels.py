@@ -156,6 +156,7 @@ def initial_labels(
     autosaved = autosaved_labels(segment)
     if autosaved is not None:
         ink, supervised = restored or load_labels(segment, *autosaved)[:2]
+        supervised = _labelled_where_inked(ink, supervised)
         return ink, supervised, f"restored autosaved labels {autosaved[0]}", autosaved[0]
     orphan = _ink_without_its_mask(segment)
     if orphan is not None:
@@ -167,6 +168,18 @@ def initial_labels(
         return ink, supervised, f"labels {labels_file}", labels_file
     shape = segment.shape[1:]
     return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
+
+
+def _labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1024):
+    """``supervised`` with every inked pixel labelled, as inkloop always saves them: an
+    autosave killed between its two renames pairs new ink with its older mask, which would
+    leave the newest strokes unlabelled. In place where it can be, in bands (600 MB a mask at
+    full size)."""
+    if not supervised.flags.writeable:
+        supervised = supervised.copy()
+    for y0 in range(0, ink.shape[0], rows):
+        supervised[y0 : y0 + rows] |= ink[y0 : y0 + rows] > 0
+    return supervised
 
 
 def _side_files(segment) -> list[Path]:
