@@ -9,7 +9,7 @@ from pathlib import Path
 
 from inkloop._overwrite import make_out_folder
 from inkloop.engine._server import IDLE_TIMEOUT
-from inkloop.io._cache import cache_home
+from inkloop.io._homes import cache_home
 
 DEFAULT_PORT = 8790
 DEFAULT_TOKEN = Path("~/.config/inkloop/engine-token")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inkloop._notify import InkloopWarning
 from inkloop.cli import main
 from inkloop.io import SegmentError, open_segment
 from inkloop.io._remote import local_folder
@@ -91,6 +92,38 @@ def test_labels_kept_in_a_cache_by_earlier_versions_move_to_the_data_folder(
     assert [str(w.message) for w in warned if w.category is InkloopWarning] == [
         f"{url}: its labels and models moved from {earlier} to {folder}"
     ]
+
+
+@pytest.mark.parametrize("earlier_home", ["home/.local/share/inkloop/remote", "env"])
+def test_labels_kept_where_earlier_versions_kept_them_move_to_the_platforms_folder(
+    served, tmp_path, monkeypatch, earlier_home
+):
+    """Before the platform's folders, remote segments' folders were in ~/.local/share on
+    every OS, or in $INKLOOP_DATA itself; on macOS and Windows, or with $INKLOOP_DATA set,
+    a segment opened again found none of its labels there."""
+    from PIL import Image
+
+    base, _server, volume = served
+    url = f"{base}/{NAME}.zarr"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if earlier_home == "env":  # $INKLOOP_DATA, now inkloop's data folder, named this one
+        earlier = local_folder(url, tmp_path / "data")
+        monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    else:  # a platform whose data folder is not ~/.local/share
+        earlier = local_folder(url, tmp_path / earlier_home)
+        monkeypatch.delenv("INKLOOP_DATA")
+        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "platform"))
+    earlier.mkdir(parents=True)
+    painted = np.full(volume.shape[1:], 77, np.uint8)  # the user's work
+    Image.fromarray(painted).save(earlier / f"{NAME}_inklabels.png")
+
+    with pytest.warns(InkloopWarning, match="its labels and models moved from"):
+        folder = side_folder(open_segment(url))
+
+    assert folder != earlier
+    assert folder.parent.parent.name == "remote"
+    kept = np.asarray(Image.open(folder / f"{NAME}_inklabels.png"))
+    np.testing.assert_array_equal(kept, painted)
 
 
 def test_remote_segments_folders_are_user_data_not_a_cache(monkeypatch, tmp_path):

@@ -81,7 +81,7 @@ def test_a_folder_named_by_the_url_as_typed_moves_to_the_one_all_spellings_name(
     typed = f"{base}/{NAME}.zarr/"
     digest = hashlib.sha1(typed.encode()).hexdigest()[:10]
     host = base.removeprefix("http://").replace(":", "_")
-    earlier = data_home / host / f"{NAME}.zarr-{digest}"
+    earlier = data_home / "remote" / host / f"{NAME}.zarr-{digest}"
     earlier.mkdir(parents=True)
     painted = np.full(volume.shape[1:], 77, np.uint8)  # the user's work
     Image.fromarray(painted).save(earlier / f"{NAME}_inklabels.png")

@@ -31,11 +31,11 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from inkloop._notify import notify
 from inkloop.io._claims import claims_are_locks, delete_unclaimed, open_claimed
 from inkloop.io._errors import SegmentError
+from inkloop.io._homes import cache_home
 from inkloop.io._images import ImageInfo, read_image
 from inkloop.io._raw import RawArray
 from inkloop.io._write import LEFT_PART_S, new_part
@@ -122,18 +122,6 @@ def _block_shape(reader) -> tuple[int, int]:
         max(1, round(target / chunk)) * chunk
         for target, chunk in zip((BLOCK_ROWS, BLOCK_COLS), chunks, strict=True)
     )
-
-
-def cache_home() -> Path:
-    """inkloop's cache, for what it can make again, where the platform keeps caches: on Linux
-    ``$XDG_CACHE_HOME/inkloop``, by default ``~/.cache/inkloop``; ``~/Library/Caches/inkloop``
-    on macOS; ``%LOCALAPPDATA%\\inkloop\\Cache`` on Windows."""
-    return platformdirs.user_cache_path("inkloop", appauthor=False)
-
-
-def data_home() -> Path:
-    """inkloop's user data, which no cleaner empties: ``~/.local/share/inkloop`` on Linux."""
-    return platformdirs.user_data_path("inkloop", appauthor=False)
 
 
 def decoded_folder() -> Path:

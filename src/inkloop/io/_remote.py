@@ -19,14 +19,13 @@ from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
 from inkloop._notify import notify
-from inkloop.io._cache import cache_home, data_home
 from inkloop.io._errors import SegmentError
+from inkloop.io._homes import DATA_ENV, cache_home, data_home
 from inkloop.io._remote_common import READER, without_login
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
-# where remote segments' local folders are: the side files fetched, the labels painted on
-# them, their models and rounds. User data, so not in ~/.cache, which cleaners empty
-DATA_ENV = "INKLOOP_DATA"
+# where versions before the platform's folders kept remote segments' folders, on every OS
+_EARLIER_HOMES = (".local/share/inkloop/remote", ".cache/inkloop/remote")  # in the home
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters or more: no Windows drive
 # what to open instead of a URL of another scheme (the open data: s3://vesuvius-challenge-open-data)
@@ -77,8 +76,8 @@ def canonical_url(url: str) -> str:
 
 
 def local_folder(url: str, base: str | Path | None = None) -> Path:
-    """The local folder of a remote segment under ``base`` (default: `DATA_ENV`, else
-    ``$XDG_DATA_HOME/inkloop/remote``): its side files and labels; a chunk cache's chunks.
+    """The local folder of a remote segment under ``base`` (default: ``remote`` in
+    `data_home`): its side files and labels; a chunk cache's chunks.
     Every spelling of the URL (`canonical_url`) names the same folder."""
     return _folder(canonical_url(url), base)
 
@@ -94,11 +93,14 @@ def _folder(url: str, base: str | Path | None) -> Path:
 def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
     """Move what earlier versions kept for ``url`` into ``folder``, if it has none yet: from
     a cache folder (~/.cache/inkloop/remote, ``$INKLOOP_CACHE``, or a chunk cache ``cache``),
-    which cache cleaners would empty, or from the folder the URL as typed named (a final "/",
-    say): the labels painted there and the segment's models."""
+    which cache cleaners would empty, from the folders earlier versions used on every OS
+    (``~/.local/share/inkloop/remote``, ``$INKLOOP_DATA`` itself), or from the folder the URL
+    as typed named (a final "/", say): the labels painted there and the segment's models."""
     if folder.exists():
         return
     caches = [cache, os.environ.get("INKLOOP_CACHE"), cache_home() / "remote"]
+    caches += [Path.home() / home for home in _EARLIER_HOMES]
+    caches.append(os.environ.get(DATA_ENV))  # which named the remote folder itself before
     spellings = (canonical_url, without_login)  # earlier versions: the URL as typed
     candidates = [_folder(without_login(url), folder.parent.parent)]  # beside it, as typed
     candidates += [_folder(spelled(url), home) for home in caches if home for spelled in spellings]
@@ -275,6 +277,4 @@ def _describe(error: Exception, url: str) -> str:
 
 
 def _data_home() -> Path:
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
     return data_home() / "remote"

@@ -20,9 +20,8 @@ import tempfile
 from pathlib import Path
 
 from inkloop._notify import notify
-from inkloop.io._cache import data_home
+from inkloop.io._homes import data_home
 from inkloop.io._layers import layer_number
-from inkloop.io._remote import DATA_ENV
 from inkloop.io._sidefiles import prediction_stem
 
 OWN_FOLDERS = "read-only"  # under the data folder: one folder per segment
@@ -72,7 +71,7 @@ def own_side_folder(folder: Path, name: str) -> Path:
     """inkloop's own folder for the side files of ``name`` in ``folder`` (the segments that
     share them there, a TIFF stack and a zarr of one name, share it too)."""
     digest = hashlib.sha1(str(folder.resolve() / name).encode()).hexdigest()[:10]
-    return data_folder() / OWN_FOLDERS / f"{name}-{digest}"
+    return data_home() / OWN_FOLDERS / f"{name}-{digest}"
 
 
 def is_writable(folder: Path) -> bool:
@@ -83,13 +82,6 @@ def is_writable(folder: Path) -> bool:
             return True
     except OSError as error:
         return error.errno not in _READ_ONLY_ERRORS
-
-
-def data_folder() -> Path:
-    """`$INKLOOP_DATA`, else inkloop's folder in the platform's user data folder."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
-    return data_home()
 
 
 def _link_side_files(folder: Path, own: Path, name: str, plain: bool) -> None:
