@@ -134,7 +134,7 @@ class ModelSettings(QWidget):
         self.device = QComboBox()
         self.device.setObjectName("device_combo")
         self.device.addItems(DEVICES)
-        self.device.setToolTip("auto: a CUDA GPU if there is one, else the CPU")
+        self.device.setToolTip("auto: a CUDA GPU if there is one, else Apple's MPS, else the CPU")
 
     def _lay_out(self) -> None:
         form = QFormLayout(self)
