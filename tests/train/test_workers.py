@@ -86,7 +86,13 @@ def test_a_worker_that_dies_is_reported(parts):
     with pytest.raises(WorkerError, match=f"exit code -{signal.SIGKILL}"):
         _take_all(stream)
     stream.close()  # already closed by the error: a second close does nothing
-    assert not [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
+    assert not _batch_workers()
+
+
+def _batch_workers() -> list:
+    """This process's batch workers: not any inkloop child (an engine child of an earlier
+    test in this process may still be ending)."""
+    return [p for p in multiprocessing.active_children() if p.name.startswith("inkloop-batches")]
 
 
 def _take_all(stream) -> None:
@@ -140,7 +146,7 @@ def test_a_stream_dropped_without_closing_stops_its_workers(parts):
     stream.next()
     del stream
     gc.collect()
-    assert not [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
+    assert not _batch_workers()
 
 
 def test_shared_arrays_outlive_their_block_and_its_name_goes_on_unlink():
@@ -162,8 +168,7 @@ def test_training_repeats_with_the_seed_whatever_makes_the_batches(parts):
     for workers in (0, 1):  # a thread, a worker process (1 or 2: the same batches, above)
         config = tiny_training(seed=3, max_steps=3, loader_workers=workers)
         trainer = Trainer(*parts, config, model_config=tiny_model())
-        started = [p for p in multiprocessing.active_children() if p.name.startswith("inkloop")]
-        assert len(started) == workers  # at once: ready by the first step
+        assert len(_batch_workers()) == workers  # at once: ready by the first step
         maker = ProcessBatchStream if workers else BatchStream
         assert isinstance(trainer.batches(), maker)
         losses = []
