@@ -27,6 +27,11 @@ def check_out(out: Path, segments=(), inputs: dict | None = None, *, overwrite: 
     ``overwrite``: a typo in a path must not cost the file that was there."""
     refuse_inputs(out, segments, inputs)
     refuse_folder(out)
+    refuse_existing(out, overwrite=overwrite)
+
+
+def refuse_existing(out: Path, *, overwrite: bool) -> None:
+    """ValueError if ``out`` exists, unless ``overwrite``."""
     if out.exists() and not overwrite:
         raise ValueError(f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it")
 

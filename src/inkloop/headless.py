@@ -183,9 +183,8 @@ def predict_to_file(
         batch_size=batch_size,
         tta=tta,
     )
-    predict_into(
-        predictor, segment, out, mask=mask, region=region, progress=progress, tiff_float=tiff_float
-    )
+    options = {"region": region, "progress": progress, "tiff_float": tiff_float}
+    predict_into(predictor, segment, out, mask=mask, overwrite=overwrite, **options)
     return {"out": str(out), "region": list(region), "device": str(predictor.device)}
 
 

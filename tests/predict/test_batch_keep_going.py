@@ -126,6 +126,31 @@ def test_an_output_written_meanwhile_by_another_run_is_skipped(batch, capsys, mo
     )
 
 
+def test_an_output_another_run_finishes_while_this_one_loads_its_model_is_skipped(
+    batch, capsys, monkeypatch
+):
+    """Between the look for b's output as its turn comes and this run's claim on it (the
+    model loads, the intensities are sampled: seconds), another run finished it: kept, and
+    b skipped. It was replaced, though --overwrite was not given."""
+    from inkloop.predict import Predictor
+
+    other = batch / "out" / "b_prediction.png"
+
+    def another_run_finishes_b(checkpoint, segment, *args, **kwargs):
+        if segment.name == "b":
+            other.write_bytes(b"another run's")
+        return real(checkpoint, segment, *args, **kwargs)
+
+    real = Predictor.from_checkpoint
+    monkeypatch.setattr(Predictor, "from_checkpoint", another_run_finishes_b)
+    assert _predict("a", "b", "--out-dir", "out", "--format", "png") == 0
+    captured = capsys.readouterr()
+    assert other.read_bytes() == b"another run's"
+    assert json.loads(captured.out)["skipped"] == [str(other)]
+    said = f"inkloop predict: {other} was written by another run meanwhile, skipped\n"
+    assert captured.err == said
+
+
 def test_an_output_another_run_is_writing_is_skipped(batch, capsys):
     from inkloop.predict._outputs import PredictionFile
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from inkloop._cpus import usable_cpus
 from inkloop._locks import LOCKS, try_lock
-from inkloop._overwrite import refuse_folder
+from inkloop._overwrite import refuse_existing, refuse_folder
 from inkloop.io._sidefiles import ORIGIN_KEY
 
 OME_VERSION = "0.5"
@@ -34,9 +34,11 @@ class PredictionFile:
     """One prediction output of ``kind`` (`inkloop.io.prediction_kind`) being written."""
 
     def __init__(
-        self, out: Path, kind: str, shape, *, tiff_float: bool = False, origin=(0, 0)
+        self, out: Path, kind: str, shape, *, tiff_float=False, origin=(0, 0), overwrite=True
     ) -> None:
-        self.out, self.kind = Path(out), kind
+        """``overwrite`` False: an ``out`` that another run finished by the time this one
+        holds its claim is refused (ValueError), not replaced."""
+        self.out, self.kind, self.overwrite = Path(out), kind, overwrite
         self.origin = origin  # where its first pixel lies in the segment (every format says)
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = _beside(self.out, "partial")
@@ -51,6 +53,7 @@ class PredictionFile:
     def _stage(self, shape):
         """The zarr array the blocks are stored into, in `staging`."""
         _recover(self.out)  # left half replaced by a killed run (safe: this one holds the claim)
+        refuse_existing(self.out, overwrite=self.overwrite)  # written since it was checked
         remove(self.staging)  # left by an interrupted run: a live one holds the claim
         if self.kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
             import zarr

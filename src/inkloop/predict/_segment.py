@@ -92,19 +92,19 @@ def predict_into(
     workers: int | None = None,
     block: int = BLOCK,
     tiff_float: bool = False,
+    overwrite: bool = True,
 ) -> Path:
     """Predict ``region`` of ``segment`` (default: all of it) block by block into ``out``.
 
     ``workers``: threads computing blocks; None: one per core, on a CPU too, where one
     block's reads overlap another's forward pass (2048² on 2 cores: 1.9-2.1 MP/s against
-    1.5-1.8 with one worker, 2026-11-29). ``progress`` and ``tiff_float`` as in
-    `write_prediction`, ``block`` as in `predict_segment`.
+    1.5-1.8 with one worker, 2026-11-29). ``progress``, ``tiff_float`` and ``overwrite``
+    as in `write_prediction`, ``block`` as in `predict_segment`.
     """
     probability = predict_segment(predictor, segment, mask, region=region, block=block)
     origin = (0, 0) if region is None else region[:2]
-    return write_prediction(
-        probability, out, progress=progress, tiff_float=tiff_float, workers=workers, origin=origin
-    )
+    options = {"tiff_float": tiff_float, "workers": workers, "overwrite": overwrite}
+    return write_prediction(probability, out, progress=progress, origin=origin, **options)
 
 
 def write_prediction(
@@ -115,6 +115,7 @@ def write_prediction(
     tiff_float=False,
     workers: int | None = None,
     origin=(0, 0),
+    overwrite: bool = True,
 ) -> Path:
     """Compute the dask array ``probability`` into ``out``, whose ending picks the format:
     ``.ome.zarr`` (uint8 OME-Zarr pyramid), ``.png`` (uint8), ``.tif`` (tiled, compressed
@@ -128,6 +129,8 @@ def write_prediction(
     command a SIGTERM does the same (`terminate_as_ctrl_c`).
     ``workers``: threads computing blocks (default: one per core). ``origin``: where the
     array's first pixel lies in the segment, recorded by an OME-Zarr (a region's prediction).
+    ``overwrite`` False: an ``out`` that exists once this run holds it is refused (another
+    run wrote it meanwhile), not replaced.
     """
     from inkloop._progress import PacedProgressBar
 
@@ -135,7 +138,8 @@ def write_prediction(
     if progress is True:
         progress = PacedProgressBar()
     with terminate_as_ctrl_c():
-        output = PredictionFile(out, kind, probability.shape, tiff_float=tiff_float, origin=origin)
+        options = {"tiff_float": tiff_float, "origin": origin, "overwrite": overwrite}
+        output = PredictionFile(out, kind, probability.shape, **options)
         _store(output, probability, progress, workers)
         return output.finish()
 
