@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from inkloop.model import build_model
 from inkloop.settings import ModelConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "inkloop-checkpoint"
+CUT_SHORT = "not a PyTorch file, or cut short"  # a file torch cannot open, in the user's words
 CHECKPOINT_VERSION = 1
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what checkpoints are called; any name loads
 
@@ -135,6 +137,26 @@ class CheckpointMisfitError(CheckpointError, RuntimeError):
     torch's strict load raised before this was checked)."""
 
 
+def unreadable_checkpoint(path) -> str | None:
+    """Why the checkpoint file ``path`` cannot be read, or None. Without torch, for the
+    napari process, which never imports it (`load_checkpoint` reads in the engine), and
+    cheaply enough for the GUI thread: torch saves a zip whose directory is at its end and
+    whose ``data.pkl`` holds all but the tensors (kilobytes), so a file cut short, or one not
+    torch's, shows here and reading that checks its CRC; only the engine finds damage inside
+    a tensor."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
+            if not pickles:
+                return "not a PyTorch file"
+            archive.read(pickles[0])
+    except OSError as error:  # unreadable: another user's, say
+        return str(error)
+    except (EOFError, ValueError, zipfile.BadZipFile):  # zipfile's words for what it found
+        return CUT_SHORT
+    return None
+
+
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled)."""
     import torch
@@ -150,7 +172,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         problem = (
             "it holds code or pickled objects, which inkloop never runs: do not trust this file"
             if "unsupported global" in str(error).lower()
-            else "not a PyTorch file, or cut short"
+            else CUT_SHORT
         )
         raise CheckpointError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:

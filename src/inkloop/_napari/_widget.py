@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import zipfile
 from typing import TYPE_CHECKING
 
 from napari.utils.notifications import show_error, show_info, show_warning
@@ -27,6 +26,7 @@ from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import open_in_viewer, segment_path
 from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
+from inkloop.checkpoint import unreadable_checkpoint
 from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
@@ -248,25 +248,6 @@ def _readable_own_model(own, name: str) -> bool:
             "replaces it: copy it elsewhere to recover it"
         )
     return problem is None
-
-
-def unreadable_checkpoint(path) -> str | None:
-    """Why the checkpoint file ``path`` cannot be read, or None. Without torch, which the
-    napari process never imports (the engine reads checkpoints), and cheaply enough for the
-    GUI thread: torch saves a zip whose directory is at its end and whose ``data.pkl``
-    holds all but the tensors (kilobytes), so a file cut short, or one not torch's, shows
-    here and reading that checks its CRC; only the engine finds damage inside a tensor."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
-            if not pickles:
-                return "not a PyTorch file"
-            archive.read(pickles[0])
-    except OSError as error:  # unreadable: another user's, say
-        return str(error)
-    except (EOFError, ValueError, zipfile.BadZipFile):  # zipfile's words for what it found
-        return "not a PyTorch file, or cut short"
-    return None
 
 
 def retire_segment_layers(viewer, name: str) -> None:

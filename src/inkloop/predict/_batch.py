@@ -200,8 +200,6 @@ def _staged(client, checkpoint, weights: Path, job: Job, device: str, tta: bool,
         output, marks = _stage(checkpoint, weights, job, device, tta, z_start)
     except Exception as error:
         return taken_meanwhile(job, error) or error
-    if output is None:
-        return marks  # why it is skipped
     try:
         return output, {f.key: f for f in futures_of(client.persist(marks))}
     except BaseException:
@@ -210,16 +208,13 @@ def _staged(client, checkpoint, weights: Path, job: Job, device: str, tta: bool,
 
 
 def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
-    """The staged output file of ``job`` and its lazy store (`PredictionFile.store`); or None
-    and why it is skipped, where its output was finished by another run since it was planned
-    (checked once the output is claimed: no other run can finish it after that)."""
+    """The staged output file of ``job`` and its lazy store (`PredictionFile.store`). One
+    that another run finished since it was planned is refused once claimed, when no other
+    run can finish it (`PredictionFile`'s ``overwrite``)."""
     segment = open_segment(job.segment)
-    output = PredictionFile(job.out, prediction_kind(job.out), segment.shape[1:])  # the claim
+    kind, overwrite = prediction_kind(job.out), not job.keep_existing
+    output = PredictionFile(job.out, kind, segment.shape[1:], overwrite=overwrite)
     try:
-        why = taken_meanwhile(job)
-        if why is not None:
-            output.abandon()
-            return None, why
         mask = None if segment.mask is None else np.asarray(segment.mask)
         predictor = Predictor.from_checkpoint(  # on the CPU here: only the workers need a GPU
             checkpoint,
