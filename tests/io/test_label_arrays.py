@@ -122,6 +122,14 @@ def test_an_array_of_0_and_1_says_how_it_was_read(caplog):
     ]
 
 
+def test_16_bit_ink_is_rounded_like_float_ink():
+    half = np.array([0, 32768, 65535], np.uint16)  # half strength: ink, as float 0.5 is
+    assert ink_levels(half).tolist() == [0, 128, 255]
+    assert ink_levels(np.array([0, 0.5, 1], np.float32)).tolist() == [0, 128, 255]
+    every_level = np.arange(256, dtype=np.uint16) * 257  # 8-bit levels widened to 16 bits
+    assert ink_levels(every_level).tolist() == list(range(256))
+
+
 def test_a_wide_integer_file_of_label_codes_is_refused(tmp_path):
     codes = np.zeros((12, 16), np.int32)
     codes[2:5, 3:9] = 256  # the "ink labels" layer's full ink, once read as 16-bit: no ink

@@ -131,9 +131,9 @@ def _integer_ink(values: np.ndarray, prefix: str) -> np.ndarray:
         return (values == 1).view(np.uint8) * np.uint8(255)
     if high <= 255:  # 8-bit values in a wider type (0/255 saved as 16-bit, say)
         return values.astype(np.uint8)
-    # 16-bit label images, also in a wider type: keep the top 8 bits
+    # 16-bit label images, also in a wider type: rounded to 8 bits, as floats are
     full = 65535 if high <= 65535 else np.iinfo(values.dtype).max
-    return (values.astype(np.float64) * (255 / full)).astype(np.uint8)
+    return (values.astype(np.float64) * (255 / full) + 0.5).astype(np.uint8)
 
 
 def mask_values(values: np.ndarray) -> np.ndarray:
