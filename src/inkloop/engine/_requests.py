@@ -4,6 +4,7 @@ preview, validation, whole-segment predictions and composed model input."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import queue
 import time
@@ -132,24 +133,25 @@ class Predictions:
         with session.changed:
             job = self.job = self.jobs.popleft()
         try:
-            predictor = session.predictor(tta=job.tta, frozen=True)
-            block, step = session.settings.block, session.trainer.step_count
-            job.run(
-                predictor,
-                session.segment,
-                session.mask,
-                block,
-                step,
-                session.emit,
-                self._between_tasks,
-            )
+            self._run(job)
         except Exception as error:
             log_failure(f"inkloop engine: whole-segment prediction {job.request}", error)
             session.emit(Failed(error_message(error), job.request))
         finally:
+            # the job's frozen graph (torch.fx) lives in reference cycles: collect it now, or
+            # its weights stay in memory, tens of MB more per job in a long session
+            gc.collect()
             with session.changed:
                 self.job = None
                 session.changed.notify_all()
+
+    def _run(self, job: SegmentJob) -> None:
+        session = self.session
+        predictor = session.predictor(tta=job.tta, frozen=True)
+        block, step = session.settings.block, session.trainer.step_count
+        job.run(
+            predictor, session.segment, session.mask, block, step, session.emit, self._between_tasks
+        )
 
     def _between_tasks(self) -> None:
         """Between two tasks of a whole-segment prediction: apply waiting commands, run due
