@@ -249,3 +249,27 @@ def test_label_codes_are_built_in_one_uint16_buffer():
     np.testing.assert_array_equal(codes, np.where(supervised, ink.astype(np.uint16) + 1, 0))
     assert codes.dtype == np.uint16
     assert peak < 1.25 * codes.nbytes  # no temporary of its size: a whole segment's are GBs
+
+
+@pytest.mark.parametrize(("strength", "levels"), [(0.3, 4), (0.2, 1), (0.49, 3)])
+def test_fuzzy_steps_never_raise_a_stroke_above_its_strength(strength, levels):
+    canvas = _canvas()
+    canvas.stamp(128, 128, Brush(radius=10, hardness=0.0, strength=strength, levels=levels))
+    painted = np.unique(canvas.ink[canvas.supervised])
+    assert len(painted) == levels  # steps of the strength
+    assert abs(int(painted.max()) - strength * 255) <= 0.5 + 1e-3  # the centre: the strength
+    assert painted.max() < 128  # a faint stroke stays below the ink level, "not ink"
+
+
+@pytest.mark.parametrize("mode", ["no_ink", "erase", "accept"])
+def test_strength_shapes_ink_only_the_other_modes_take_the_whole_disc(mode):
+    codes = np.full((64, 64), 201, np.uint16) if mode == "erase" else np.zeros((64, 64), np.uint16)
+    canvas = LabelCanvas.from_codes(codes)
+    before = codes.copy()
+    brush = Brush(radius=6, hardness=0.0, strength=0.0, mode=mode)
+    canvas.stamp(32, 32, brush, np.full((64, 64), 101, np.uint16))
+    changed = codes != before
+    assert changed.sum() == (footprint(6, 0.0) > 0).sum()  # the whole disc, at strength 0
+    np.testing.assert_array_equal(brush.reach(), footprint(6, 0.0) > 0)
+    assert canvas.stamp(32, 32, Brush(radius=6, strength=0.0)) is not None  # ink at 0 ...
+    assert (changed == (codes != before)).all()  # ... paints nothing

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inkloop.brush import NO_INK, Brush
+from inkloop.brush import NO_INK, Brush, footprint
 from inkloop.canvas import TILE, LabelCanvas
 
 TILE_BYTES = TILE * TILE * 2
@@ -127,3 +127,34 @@ def test_an_ink_strokes_faintest_rim_is_left_unlabelled_not_made_no_ink():
     size = faint.shape[0] // 2
     stamped = canvas.supervised[128 - size : 129 + size, 128 - size : 129 + size]
     assert not stamped[faint].any()  # left unlabelled
+
+
+def test_accepting_fills_unlabelled_pixels_only_and_counts_the_labels_it_kept():
+    canvas = _canvas()
+    canvas.stamp(100, 60, Brush(radius=8, hardness=1.0))  # the user's full ink
+    canvas.stamp(100, 160, Brush(radius=8, hardness=1.0, mode="no_ink"))  # and a correction
+    painted = canvas.codes.copy()
+    prediction = _prediction(code=NO_INK)  # the model says "no ink" everywhere
+    canvas.begin_stroke()
+    for x in range(40, 200, 3):
+        canvas.stamp(100, x, Brush(radius=12, mode="accept"), prediction)
+    assert canvas.end_stroke() is not None
+    labelled = painted > 0
+    np.testing.assert_array_equal(canvas.codes[labelled], painted[labelled])  # kept
+    filled = canvas.supervised & ~labelled
+    assert (canvas.codes[filled] == NO_INK).all()
+    assert canvas.accepted_pixels == filled.sum()
+
+    assert canvas.accept_box((95, 55, 106, 166), prediction) is None  # all labelled now
+    assert canvas.kept_labels == 11 * 111
+    canvas.accept_box((0, 0, 10, 10), prediction)
+    assert canvas.kept_labels == 0
+
+
+def test_a_weaker_ink_stroke_counts_the_stronger_labels_it_kept():
+    canvas = _canvas()
+    canvas.stamp(32, 32, Brush(radius=8, hardness=1.0))
+    canvas.stamp(32, 32, Brush(radius=4, hardness=1.0, strength=0.3))  # changed nothing
+    assert canvas.kept_labels == (footprint(4, 1.0) > 0).sum()
+    canvas.stamp(32, 100, Brush(radius=4, strength=0.3))  # on unlabelled pixels
+    assert canvas.kept_labels == 0

@@ -16,7 +16,8 @@ MODES = ("ink", "no_ink", "erase", "accept")  # accept: the model's prediction u
 @dataclass(frozen=True)
 class Brush:
     """A round brush. ``hardness`` 1 is a hard edge, 0 fades linearly from the centre;
-    ``levels`` posterizes the stamp into that many strengths (fuzzy labels)."""
+    ``levels`` posterizes the stamp into that many steps of ``strength`` (fuzzy labels).
+    Hardness, strength and levels shape ink only: the other modes paint the whole disc."""
 
     radius: float = 20.0
     hardness: float = 0.5
@@ -33,9 +34,15 @@ class Brush:
             raise ValueError("fuzzy brushes need at least 1 level")
 
     def stamp_values(self) -> np.ndarray:
-        """Strength 0..1 of one stamp on a (2r+1)² grid, posterized in fuzzy mode."""
-        values = footprint(self.radius, self.hardness) * np.float32(self.strength)
-        return posterize(values, self.levels) if self.levels else values
+        """Ink strength 0..1 of one stamp on a (2r+1)² grid, posterized in fuzzy mode; never
+        above ``strength`` (the shape is posterized, then scaled)."""
+        values = footprint(self.radius, self.hardness)
+        values = posterize(values, self.levels) if self.levels else values
+        return values * np.float32(self.strength)
+
+    def reach(self) -> np.ndarray:
+        """Where one stamp lands on its (2r+1)² grid (bool): the whole disc, at any strength."""
+        return footprint(self.radius, self.hardness) > 0
 
 
 @functools.lru_cache(maxsize=64)
@@ -51,7 +58,7 @@ def footprint(radius: float, hardness: float) -> np.ndarray:
 
 
 def posterize(values: np.ndarray, levels: int) -> np.ndarray:
-    """Round strengths up to the next of ``levels`` steps (0 stays 0): fuzzy labels."""
+    """Round a brush's shape (0..1) up to the next of ``levels`` steps (0 stays 0)."""
     return (np.ceil(values * levels - 1e-6) / levels).astype(np.float32)
 
 

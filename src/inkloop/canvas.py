@@ -43,6 +43,7 @@ class _Stroke:
 
     tiles: dict
     accepted: int = 0
+    kept: int = 0
 
 
 class LabelCanvas:
@@ -51,6 +52,8 @@ class LabelCanvas:
     One array rather than ink + supervision so that a viewer can show ``codes`` directly and
     every stamp changes one buffer; `ink` and `supervised` decode it on demand.
     ``accepted_pixels`` counts the pixels whose labels accepting changed, net of undo.
+    ``kept_labels``: labelled pixels the last stroke or `accept_box` left as they were, stronger
+    ink under ink (max-combine) or any label under accept (overlapping stamps count twice).
     """
 
     def __init__(
@@ -78,7 +81,7 @@ class LabelCanvas:
         return canvas
 
     def _start_history(self, history: int, history_bytes: int) -> None:
-        self.accepted_pixels = 0
+        self.accepted_pixels = self.kept_labels = 0
         self._history_bytes = history_bytes
         self._undo: deque[_Step] = deque(maxlen=history)
         self._redo: list[_Step] = []
@@ -113,6 +116,7 @@ class LabelCanvas:
         """Close the stroke as one undo step of the tiles it changed; returns their box, or
         None if it changed nothing (no step then, and what could be redone stays)."""
         stroke, self._stroke = self._stroke, None
+        self.kept_labels = 0 if stroke is None else stroke.kept
         if stroke is None or not stroke.tiles:
             return None
         tiles = np.array(list(stroke.tiles), int)
@@ -134,12 +138,13 @@ class LabelCanvas:
     def stamp(self, y: float, x: float, brush: Brush, accepted=None) -> Box | None:
         """Apply one stamp centred at (y, x); returns the box (y0, x0, y1, x1) it changed.
 
-        An "accept" brush writes ``accepted`` into its disc: label codes of the image's size
-        (an array, or a `PredictionLabels`), 0 where there is nothing to accept.
+        An "accept" brush writes ``accepted`` into the unlabelled pixels of its disc: label
+        codes of the image's size (an array, or a `PredictionLabels`), 0 where there is
+        nothing to accept. Strength shapes ink only: the other modes take the whole disc.
         """
         if brush.mode == "accept" and accepted is None:
             raise ValueError("there is no prediction to accept yet: finetune or predict first")
-        values = brush.stamp_values()
+        values = brush.stamp_values() if brush.mode == "ink" else brush.reach()
         size = values.shape[0] // 2
         cy, cx = int(np.rint(y)), int(np.rint(x))
         y0, x0 = max(cy - size, 0), max(cx - size, 0)
@@ -157,6 +162,7 @@ class LabelCanvas:
         self._remember((y0, x0, y1, x1))
         codes = self.codes[y0:y1, x0:x1]
         if brush.mode == "ink":  # max-combine: 1 + strength, so ink also marks supervision
+            self._stroke.kept += int(np.count_nonzero(touched & (codes > level)))
             np.maximum(codes, level, out=codes, where=touched)
         elif brush.mode == "accept":
             self._accept(codes, accepted[y0:y1, x0:x1], touched)
@@ -167,12 +173,14 @@ class LabelCanvas:
         return y0, x0, y1, x1
 
     def accept_box(self, box, accepted) -> Box | None:
-        """Write ``accepted`` (label codes, as for `stamp`) into ``box`` = (y0, x0, y1, x1)
-        as one undoable stroke; returns the box it changed."""
+        """Write ``accepted`` (label codes, as for `stamp`) into the unlabelled pixels of
+        ``box`` = (y0, x0, y1, x1) as one undoable stroke; returns the box it changed."""
         y0, x0, y1, x1 = check_box(box, self.shape, "accepted box")
         accepted = np.asarray(accepted[y0:y1, x0:x1])
-        where = _accepting(self.codes[y0:y1, x0:x1], accepted)
-        return self._write((y0, x0, y1, x1), accepted, where, accepting=True)
+        where, kept = _accepting(self.codes[y0:y1, x0:x1], accepted)
+        changed = self._write((y0, x0, y1, x1), accepted, where, accepting=True)
+        self.kept_labels = kept
+        return changed
 
     def replace(self, codes: np.ndarray) -> Box | None:
         """Replace all labels by ``codes`` (a loaded file) as one undoable stroke; returns
@@ -201,10 +209,11 @@ class LabelCanvas:
         return union_box(boxes) if boxes else None
 
     def _accept(self, codes: np.ndarray, accepted: np.ndarray, where: np.ndarray) -> None:
-        where = where & _accepting(codes, accepted)
+        where, kept = _accepting(codes, accepted, where)
         codes[where] = accepted[where]
         count = int(np.count_nonzero(where))
         self._stroke.accepted += count
+        self._stroke.kept += kept
         self.accepted_pixels += count
 
     def undo(self) -> Box | None:
@@ -232,9 +241,12 @@ class LabelCanvas:
         return _tiles_box(step.tiles, self.shape)
 
 
-def _accepting(codes: np.ndarray, accepted: np.ndarray) -> np.ndarray:
-    """Where accepting changes ``codes``: ``accepted`` has a label there, another one."""
-    return (accepted > UNLABELLED) & (accepted != codes)
+def _accepting(codes: np.ndarray, accepted: np.ndarray, where=True) -> tuple[np.ndarray, int]:
+    """Where accepting changes ``codes`` (of the pixels ``where``): ``accepted`` has a label
+    there and the user none, so their labels stay; and how many labelled pixels it kept."""
+    offered = (accepted > UNLABELLED) & where
+    labelled = codes > UNLABELLED
+    return offered & ~labelled, int(np.count_nonzero(offered & labelled))
 
 
 def _tiles(box) -> list[tuple[int, int]]:

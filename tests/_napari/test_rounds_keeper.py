@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+from inkloop.brush import UNLABELLED
 from inkloop.io import open_segment, rounds_path
 from inkloop.rounds import append_round, new_round, read_rounds
 
@@ -26,7 +27,10 @@ def test_rounds_count_accepted_pixels_across_sessions_and_number_past_a_broken_l
     assert keeper.rounds == [earlier]
 
     box, prediction = (0, 0, 16, 40), np.full(painter.canvas.shape, 201, np.uint16)
-    changed = int((painter.canvas.codes[:16, :40] != 201).sum())
+    painter.set_brush(mode="erase", radius=6)
+    painter.stamp_along([(8, 6), (8, 34)])  # accepting fills unlabelled pixels only
+    changed = int((painter.canvas.codes[:16, :40] == UNLABELLED).sum())
+    assert changed
     painter.accept_box(box, prediction)
     painter.accept_box(box, prediction)  # again: nothing more changes
     keeper.record(None, 0)
