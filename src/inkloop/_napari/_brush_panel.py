@@ -50,13 +50,18 @@ class BrushPanel(QGroupBox):
             mode_grid.addWidget(radio, *divmod(index, 2))
         self.radius = spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
         self.hardness = spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
-        self.strength = spin(QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1")
+        self.strength = spin(
+            QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1 (0 paints nothing)"
+        )
         self.levels = spin(
             QSpinBox(),
             0,
             16,
-            "A fuzzy brush: each stamp's strengths rounded to N steps (off: smooth)",
+            "A fuzzy brush: each stamp's strengths rounded to N steps of Strength (off: smooth)",
         )
+        self.ink_only = (self.hardness, self.strength, self.levels)
+        for control in self.ink_only:
+            control.setToolTip(f"{control.toolTip()}. Ink only: other modes take the whole disc")
         self.levels.setSpecialValueText("off")
         self.show_overlay = QCheckBox("Show")
         self.show_overlay.setToolTip(f'Show the "{LABELS_LAYER}" layer (its eye in the layer list)')
@@ -151,6 +156,8 @@ class BrushPanel(QGroupBox):
             control.setValue(value)
         for radio in self.modes.buttons():
             radio.setChecked(radio.objectName() == f"{brush.mode}_mode")
+        for control in self.ink_only:  # greyed out where they change nothing
+            control.setEnabled(brush.mode == "ink")
 
     def _show_painting(self, on: bool) -> None:
         self.paint.setChecked(on)

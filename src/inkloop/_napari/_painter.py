@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 from app_model.types import KeyCode, KeyMod
-from napari.utils.notifications import show_warning
+from napari.utils.notifications import show_info, show_warning
 from psygnal import Signal
 
 from inkloop._napari._overlay import NOTHING_TO_ACCEPT
@@ -18,41 +18,31 @@ from inkloop.brush import Brush, PredictionLabels
 from inkloop.canvas import LabelCanvas
 
 MAX_RADIUS = 500
-SHORTCUTS = {  # shown in the brush panel's tooltips
-    "paint": "B",
-    "ink": "I",
-    "no_ink": "N",
-    "erase": "E",
-    "accept": "A",
-    "smaller": "[",
-    "larger": "]",
-    "undo": "Ctrl+Z",
-    "redo": "Ctrl+Shift+Z",
-    "pan": "hold Space",
-}
-
-KEY_HINTS = ", ".join(  # the brush's keys in words (napari's status bar reads <B> as bold)
-    f"{SHORTCUTS[name]} {what}"
-    for name, what in (
-        ("ink", "ink"),
-        ("no_ink", "no ink"),
-        ("erase", "erase"),
-        ("accept", "accept the prediction"),
-        ("smaller", "smaller"),
-        ("larger", "larger"),
-        ("paint", "painting on/off"),
-        ("pan", "to pan"),
-        ("undo", "undo"),
-        ("redo", "redo"),
-    )
+KEYS = (  # the brush's keys: name, key, what it does (in words: napari reads <B> as bold)
+    ("ink", "I", "ink"),
+    ("no_ink", "N", "no ink"),
+    ("erase", "E", "erase"),
+    ("accept", "A", "accept the prediction"),
+    ("smaller", "[", "smaller"),
+    ("larger", "]", "larger"),
+    ("paint", "B", "painting on/off"),
+    ("pan", "hold Space", "to pan"),
+    ("undo", "Ctrl+Z", "undo"),
+    ("redo", "Ctrl+Shift+Z", "redo"),
 )
+SHORTCUTS = {name: key for name, key, _ in KEYS}  # shown in the brush panel's tooltips
+KEY_HINTS = ", ".join(f"{key} {what}" for _, key, what in KEYS)  # listed in the layer controls
 REOPEN = "Plugins > Ink Loop"  # where the dock that paints is opened again
-# shown in napari's layer controls of "ink labels" in place of its integer-label tools, whether
-# the dock is open or not (the controls keep it)
+# in napari's layer controls of "ink labels" in place of its integer-label tools, dock open or not
 CONTROLS_HINT = (
     "Soft ink labels: paint them with the Ink Loop brush (dock, Labels; open it from "
     f"{REOPEN}), in the 2D view. Its keys while the dock is open: {KEY_HINTS}"
 )
+UNCHANGED = {  # why a stroke changed nothing, by brush mode (`_say_why_unchanged`)
+    "ink": "Ink combines by maximum, so it never lowers stronger labels: paint No ink first",
+    "accept": "Accept fills unlabelled pixels only: erase labels first to replace them",
+}
+INK_AT_ZERO = "Ink at Strength 0 paints nothing: raise Strength"
 
 
 class InkPainter:
@@ -61,7 +51,8 @@ class InkPainter:
     The canvas paints into ``layer.data`` in place and each mouse event redraws only the box
     its stamps changed. ``labels_changed`` carries the (y0, x0, y1, x1) box of every finished
     stroke, undo and redo; ``brush_changed`` the new Brush; ``painting_changed`` the on/off state.
-    Drags paint only in a 2-D view: in 3-D they turn the camera, as napari's own do.
+    Drags paint only in a 2-D view (in 3-D they turn the camera, as napari's own do) and
+    only while the layer shows (hidden or at opacity 0 they pan): no strokes unseen.
     """
 
     labels_changed = Signal(tuple)
@@ -77,12 +68,15 @@ class InkPainter:
         self._accepting: PredictionLabels | None = None  # what this stroke accepts
         self._painting = False
         self._attached = True
+        self._said = ""  # why the last strokes changed nothing, once said
         self._in_3d = shown_in_3d(layer)
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
         self._bind_keys()
         layer.events.help.connect(self._keep_help)  # napari rewrites it for its own tools
         layer.events.set_data.connect(self._follow_view)  # sliced anew: 2-D <-> 3-D too
+        for shown in (layer.events.visible, layer.events.opacity):
+            shown.connect(self._show_drag)
         self.painting = True
 
     @property
@@ -99,8 +93,12 @@ class InkPainter:
 
     @property
     def _drags_paint(self) -> bool:
-        """Whether a left-drag paints now: painting on, the dock open, a 2-D view."""
-        return self._painting and self._attached and not self._in_3d
+        """Whether a left-drag paints now: painting on, the dock open, a 2-D view, shown."""
+        return self._painting and self._attached and not self._in_3d and self._shown
+
+    @property
+    def _shown(self) -> bool:
+        return self.layer.visible and self.layer.opacity > 0
 
     def set_brush(self, **changes) -> None:
         """Change brush settings (radius, hardness, strength, levels, mode)."""
@@ -121,6 +119,8 @@ class InkPainter:
             return "Ink Loop: drag turns the view; the brush paints in the 2D view"
         if not self._painting:
             return f"Ink Loop: painting off, drag pans ({SHORTCUTS['paint']} paints)"
+        if not self._shown:
+            return "Ink Loop: labels hidden (or opacity 0), drag pans; show them to paint"
         mode = self.brush.mode.replace("_", " ")
         return f"Ink Loop brush, {mode}: drag paints (keys: see the layer controls)"
 
@@ -143,6 +143,8 @@ class InkPainter:
             self.layer.mouse_drag_callbacks.remove(self._drag)
         self.layer.events.help.disconnect(self._keep_help)
         self.layer.events.set_data.disconnect(self._follow_view)
+        for shown in (self.layer.events.visible, self.layer.events.opacity):
+            shown.disconnect(self._show_drag)
         for key in self._key_actions():
             self.layer.bind_key(key, None)
         self._attached = False
@@ -155,10 +157,7 @@ class InkPainter:
         previous = None
         for point in points:
             previous = self.paint_to(np.asarray(point, float), previous)
-        box = self.canvas.end_stroke()
-        if box is not None:
-            self.labels_changed.emit(box)
-        return box
+        return self._end_stroke()
 
     def _drag(self, layer, event):
         self._follow_view()  # a hidden layer is not sliced anew when the view turns 3-D
@@ -168,13 +167,11 @@ class InkPainter:
         yield
         while event.type == "mouse_move":
             self._follow_view()
-            if not self._drags_paint:  # the view turned 3-D mid-drag: the stroke ends here
+            if not self._drags_paint:  # 3-D or hidden mid-drag: the stroke ends here
                 break
             previous = self.paint_to(self._data_point(event), previous)
             yield
-        box = self.canvas.end_stroke()
-        if box is not None:
-            self.labels_changed.emit(box)
+        self._end_stroke()
 
     def _data_point(self, event) -> np.ndarray:
         return np.asarray(self.layer.world_to_data(event.position)[-2:], float)
@@ -192,13 +189,14 @@ class InkPainter:
         return point
 
     def accept_box(self, box, accepted=None) -> tuple[int, int, int, int] | None:
-        """Accept the prediction as shown (`accepted_now`), or other label codes
-        (``accepted``), inside ``box`` (y0, x0, y1, x1) as one undoable stroke."""
+        """Accept the prediction as shown (`accepted_now`), or label codes ``accepted``, into
+        the unlabelled pixels of ``box`` (y0, x0, y1, x1) as one undoable stroke."""
         accepted = self.accepted_now() if accepted is None else accepted
         if accepted is None:
             return None
         changed = self.canvas.accept_box(box, accepted)
         self._show_change(changed)
+        self._say_why_unchanged(changed, "accept")
         return changed
 
     def accepted_now(self) -> PredictionLabels | None:
@@ -222,6 +220,22 @@ class InkPainter:
         self.canvas.begin_stroke()
         return True
 
+    def _end_stroke(self):
+        box = self.canvas.end_stroke()
+        if box is not None:
+            self.labels_changed.emit(box)
+        self._say_why_unchanged(box, self.brush.mode)
+        return box
+
+    def _say_why_unchanged(self, box, mode: str) -> None:
+        """Say once why strokes change nothing: the next Ctrl+Z undoes an earlier one."""
+        faint = mode == "ink" and round(self.brush.strength * 255) == 0  # its stamps touch nothing
+        kept = UNCHANGED.get(mode, "") if self.canvas.kept_labels else ""
+        why = "" if box is not None else INK_AT_ZERO if faint else kept
+        if why and why != self._said:
+            show_info(f"Ink Loop: {why}")
+        self._said = why
+
     def _show_change(self, box) -> None:
         if box is not None:
             show_labels_box(self.layer, box)
@@ -232,7 +246,7 @@ class InkPainter:
             self._in_3d = in_3d
             self._show_drag()
 
-    def _show_drag(self) -> None:
+    def _show_drag(self, event=None) -> None:
         """Show what a drag does: the brush's cursor where it paints, else napari's camera."""
         paints = self._drags_paint
         self.layer.mouse_pan = not paints
