@@ -16,6 +16,7 @@ UNCERTAINTY_LAYER = "uncertainty"
 # the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
 SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
+KNOWN_KEY = "inkloop_known_cells"  # prediction layer metadata: those cells, kept with its data
 NOTHING_TO_ACCEPT = "no prediction to accept yet: click Finetune & preview first"
 HIDDEN_TO_ACCEPT = (  # the toast's one line begins with what happened
     f'prediction hidden, not accepted: show the "{PREDICTION_LAYER}" layer (its eye in the '
@@ -45,11 +46,13 @@ class PredictionOverlay:
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
         if not self._has(PREDICTION_LAYER):
-            self.known[:] = False  # a new layer predicts nothing yet: nothing to accept
+            self.known = np.zeros_like(self.known)  # a new layer predicts nothing yet
             self._add(PREDICTION_LAYER, colormap="inferno", contrast_limits=self._limits())
             self.uncertainty_layer()  # made together: a tile never adds a layer
         layer = self.viewer.layers[PREDICTION_LAYER]
         if self.accepted is None or self.accepted.prediction is not layer.data:
+            # one this segment's earlier loop left (a switch back to it) keeps what it knew
+            self.known = layer.metadata.setdefault(KNOWN_KEY, self.known)
             self.accepted = PredictionLabels(layer.data, self.known, KNOWN_CELL)
             self.set_threshold(self.threshold)
         return layer
@@ -57,6 +60,8 @@ class PredictionOverlay:
     def accepted_shown(self) -> PredictionLabels:
         """What an accept brush writes, read from the prediction the user sees; ValueError, in
         the user's words, while none is shown (none yet, or its layer hidden or transparent)."""
+        if self.accepted is None and self._has_own(PREDICTION_LAYER):
+            self.layer()  # left by this segment's earlier loop: shown, so accepted
         data = None if self.accepted is None else self.accepted.prediction
         layer = next((lay for lay in self.viewer.layers if lay.data is data), None)
         if layer is None:
@@ -122,15 +127,18 @@ class PredictionOverlay:
         level, half_step = self.threshold * full, 0.5 * full / 255
         return level - half_step, level + half_step
 
+    def _has_own(self, name: str) -> bool:
+        """Whether the viewer has layer ``name`` of this segment's shape (nothing renamed)."""
+        return name in self.viewer.layers and self.viewer.layers[name].data.shape == self.shape
+
     def _has(self, name: str) -> bool:
         """Whether the viewer has layer ``name`` of this segment's shape; one of another
         shape (another segment's, left by an earlier dock) is renamed and hidden, not lost."""
-        if name not in self.viewer.layers:
-            return False
-        layer = self.viewer.layers[name]
-        if layer.data.shape == self.shape:
+        if self._has_own(name):
             return True
-        layer.name, layer.visible = f"{name} {layer.data.shape[0]}x{layer.data.shape[1]}", False
+        if name in self.viewer.layers:
+            layer = self.viewer.layers[name]
+            layer.name, layer.visible = f"{name} {layer.data.shape[0]}x{layer.data.shape[1]}", False
         return False
 
     def _add(self, name: str, **style):

@@ -12,6 +12,7 @@ from napari.utils.notifications import show_info, show_warning
 from inkloop._napari._labels import (
     LOAD_PREDICTION_ACTION,
     empty_labels_layer_data,
+    is_ink_labels,
     labels_layer_data,
 )
 from inkloop._napari._labels_session import flush_labels_of
@@ -62,6 +63,20 @@ def open_in_viewer(viewer, path: str) -> list:
 
     reader = get_reader(path) or read_segment  # opening says why it is not a segment
     return [viewer.add_layer(Layer.create(*layer_data)) for layer_data in reader(path)]
+
+
+def bring_to_top(viewer, path) -> bool:
+    """Move the layers this reader made of segment ``path`` (every copy, in their order) to
+    the top of ``viewer``, its newest "ink labels" selected; False, moving nothing, if it
+    has no "ink labels" there. Nothing is read: the labels are those painted."""
+    layers, path = viewer.layers, str(path)
+    ours = [i for i, layer in enumerate(layers) if layer.metadata.get(SEGMENT_PATH_KEY) == path]
+    labels = [layers[i] for i in ours if is_ink_labels(layers[i])]
+    if not labels:
+        return False
+    layers.move_multiple(ours, len(layers))
+    layers.selection.active = labels[-1]  # the brush paints, as on a first open
+    return True
 
 
 def read_prediction(path: str | list[str]) -> list[tuple]:
@@ -126,6 +141,7 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
             "colormap": {0: "transparent", 1: "cyan", None: "transparent"},
             "opacity": 0.25,
             "visible": False,
+            "metadata": {SEGMENT_PATH_KEY: str(segment.path)},  # moved with it (`bring_to_top`)
         }
         layers.append((_as_label_values(mask), mask_kwargs, "labels"))
     ink, supervised, source, labels_file = initial_labels(segment, restored)

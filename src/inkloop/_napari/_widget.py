@@ -24,7 +24,7 @@ from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
 from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
-from inkloop._napari._reader import open_in_viewer, segment_path
+from inkloop._napari._reader import bring_to_top, open_in_viewer, segment_path
 from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
 from inkloop.checkpoint import unreadable_checkpoint
 from inkloop.io import checkpoint_path, open_segment
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # layers that belong to the segment being worked on, found by name
 SEGMENT_LAYERS = (PREDICTION_LAYER, UNCERTAINTY_LAYER, VALIDATION_LAYER, INPUT_LAYER)
+RETIRED_KEY = "inkloop_retired"  # layer metadata: (segment path, loop name, was it shown)
 
 
 class InkLoopWidget(QWidget):
@@ -55,6 +56,7 @@ class InkLoopWidget(QWidget):
         self.loop: LoopSession | None = None
         self._last_segment = None  # the segment of the labels painted before these
         self._own_model = None  # the segment's own model, continued from when it was opened
+        self._switching = False  # layers the switch itself removes change nothing followed
         self.segment_panel = SegmentPanel(self.open_segment)
         self.brush_panel = BrushPanel()
         self.loop_panel = LoopPanel()
@@ -83,11 +85,16 @@ class InkLoopWidget(QWidget):
 
     def open_segment(self, path: str) -> None:
         """Open a segment through this plugin's reader, or say in one line why it cannot be
-        (napari's own message only says that the reader refused it)."""
+        (napari's own message only says that the reader refused it). One open in the viewer
+        already is brought back to the top, with its labels as painted: no second copy."""
         try:
-            open_segment(path)  # headers only
+            segment = open_segment(path)  # headers only
         except (OSError, ValueError) as error:
             show_error(f"Ink Loop: cannot open {path}: {error}")
+            return
+        if bring_to_top(self.viewer, segment.path):
+            self._follow_layers()  # a move is no insertion: followed here
+            show_info(f"Ink Loop: {segment.name} is open already: its layers are back on top")
             return
         open_in_viewer(self.viewer, path)  # a multi-page TIFF too
 
@@ -140,11 +147,17 @@ class InkLoopWidget(QWidget):
 
     def _follow_layers(self, event=None) -> None:
         """Paint the newest soft-label layer and drive the loop of its segment."""
+        if self._switching:  # an older retired copy removed (`retire_segment_layers`)
+            return
         layer = next((lay for lay in reversed(self.viewer.layers) if is_ink_labels(lay)), None)
         if self.labels is None or self.labels.layer is not layer:
-            self._end_labels()
-            if layer is not None:
-                self._begin_labels(layer)
+            self._switching = True
+            try:
+                self._end_labels()
+                if layer is not None:
+                    self._begin_labels(layer)
+            finally:
+                self._switching = False
 
     def _begin_labels(self, layer) -> None:
         try:
@@ -154,7 +167,8 @@ class InkLoopWidget(QWidget):
             return
         last = self._last_segment
         if last is not None and last.path != segment.path:
-            retire_segment_layers(self.viewer, last.name)
+            retire_segment_layers(self.viewer, last)
+        restore_segment_layers(self.viewer, segment, layer)
         self.labels = LabelSession(layer, segment)
         show_soft_label_controls(self.viewer, layer, CONTROLS_HINT)
         layer.events.help.connect(self._show_brush_help)
@@ -250,11 +264,36 @@ def _readable_own_model(own, name: str) -> bool:
     return problem is None
 
 
-def retire_segment_layers(viewer, name: str) -> None:
-    """Rename and hide the loop's layers of segment ``name`` ("ink prediction" ->
-    "<name> ink prediction"): the next segment's loop makes its own, and nothing of the
-    last one is lost, drawn over the new one or read as its validation region."""
+def retire_segment_layers(viewer, segment) -> None:
+    """Rename and hide the loop's layers of ``segment`` ("ink prediction" -> "<name> ink
+    prediction"), in place of those retired at its last switch (one copy each, not napari's
+    "[1]", "[2]"...): the next segment's loop makes its own, and nothing of this one is
+    drawn over it or read as its validation region."""
     for layer_name in SEGMENT_LAYERS:
-        if layer_name in viewer.layers:
-            layer = viewer.layers[layer_name]
-            layer.name, layer.visible = f"{name} {layer_name}", False
+        if layer_name not in viewer.layers:
+            continue
+        layer, owner = viewer.layers[layer_name], str(segment.path)
+        for older in _retired(viewer, owner, layer_name):
+            if older is not layer:
+                viewer.layers.remove(older)
+        layer.metadata[RETIRED_KEY] = (owner, layer_name, layer.visible)
+        layer.name, layer.visible = f"{segment.name} {layer_name}", False
+
+
+def restore_segment_layers(viewer, segment, labels) -> None:
+    """Give ``segment``'s retired layers their loop names back, shown as they were, next to
+    its ``labels`` layer (the region's outline over it, images under it): a switch back to
+    the segment finds its prediction and region."""
+    for layer_name in SEGMENT_LAYERS:
+        retired = _retired(viewer, str(segment.path), layer_name)
+        if retired and layer_name not in viewer.layers:
+            layer = retired[-1]
+            layer.name, layer.visible = layer_name, layer.metadata.pop(RETIRED_KEY)[2]
+            above = layer_name == VALIDATION_LAYER
+            viewer.layers.move(viewer.layers.index(layer), viewer.layers.index(labels) + above)
+
+
+def _retired(viewer, owner: str, layer_name: str) -> list:
+    """The layers ``layer_name`` of segment ``owner`` (its path) retired, not yet restored."""
+    key = (owner, layer_name)
+    return [lay for lay in viewer.layers if tuple(lay.metadata.get(RETIRED_KEY, ())[:2]) == key]
