@@ -17,7 +17,7 @@ from inkloop._cuda import out_of_memory, release_cached_memory
 from inkloop.settings import NO_AUGMENTATION
 from inkloop.train._augment import augment_batch
 from inkloop.train._sampler import PatchSampler
-from inkloop.train._seeds import CALIBRATION, generator
+from inkloop.train._seeds import CALIBRATION, run_generator
 
 EDGES = np.linspace(-16.0, 16.0, 641)  # 0.05-logit bins
 DECAY = 0.8  # per measurement: the model changes as it trains, ~ the last 5 measurements count
@@ -60,24 +60,36 @@ class WindowCalibration:
     the middle of one unaugmented window around a labelled pixel (the context a prediction
     tile gives). ``patches``: the training patches' sampler, whose window this widens to at
     most 4 patches (its cost stays ~3% of a step with smaller patches), and narrows again,
-    down to one patch, where the GPU has no room for it."""
+    down to one patch, where the GPU has no room for it.
 
-    def __init__(self, patches: PatchSampler, seed: int, initial_offset: float) -> None:
+    ``prior``: the offset of the checkpoint a continued run starts from (None for a fresh
+    run). It counts as the ~1 / (1 - DECAY) windows the checkpoint's offset averaged, and
+    fades as the histograms' old windows do, so that one window does not replace it."""
+
+    def __init__(
+        self, patches: PatchSampler, seed: int, start_step: int = 0, prior: float | None = None
+    ) -> None:
         window = min(CALIBRATION_WINDOW, 4 * patches.patch_size)
         self.sampler = PatchSampler(
             patches.segment, patches.composition, patches.normalisation, patches.labels,
             patch_size=window,
         )  # fmt: skip
         self._smallest = patches.patch_size
-        self._rng = generator(seed, CALIBRATION)
+        self._rng = run_generator(seed, CALIBRATION, start_step)
         self._shares = ShareCalibration()
-        self._initial_offset = initial_offset
+        self._prior = prior
+        self._measured = 0  # windows measured
         self._told_skipped = False
 
     def offset(self) -> float:
-        """`ShareCalibration.offset` at the labels' share of ink; until measured, the
-        initial checkpoint's (or 0)."""
-        return self._shares.offset(self.sampler.labels.ink_share(), self._initial_offset)
+        """`ShareCalibration.offset` at the labels' share of ink (0 until measured); with a
+        prior, DECAY ** windows measured of the prior and the rest of the measured offset."""
+        prior = 0.0 if self._prior is None else self._prior
+        measured = self._shares.offset(self.sampler.labels.ink_share(), prior)
+        if self._prior is None:
+            return measured
+        kept = DECAY**self._measured  # the prior's windows, decayed as the measured ones are
+        return kept * prior + (1 - kept) * measured
 
     def measure(self, trainer) -> str | None:
         """Measure one window; out of GPU memory, on windows half as wide (down to a patch),
@@ -86,6 +98,7 @@ class WindowCalibration:
         while True:
             try:
                 self._measure(trainer)
+                self._measured += 1
                 break
             except RuntimeError as error:
                 if not out_of_memory(error):

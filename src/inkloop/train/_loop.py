@@ -19,7 +19,7 @@ from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
 from inkloop.train._schedule import learning_rate, run_progress
-from inkloop.train._seeds import AUGMENTATION, generator
+from inkloop.train._seeds import AUGMENTATION, first_opening, run_generator
 from inkloop.train._smallest import smallest_batch
 from inkloop.train._workers import loader_workers, open_stream
 
@@ -82,7 +82,8 @@ class Trainer:
         self.run_steps = 0
         self.trained_seconds = 0.0
         self._warmed: float | None = None  # the run's progress where its warmup ended
-        self._rng = generator(config.seed, AUGMENTATION)
+        # keyed by the start step too: a continued run draws anew (`inkloop.train._seeds`)
+        self._rng = run_generator(config.seed, AUGMENTATION, self.step_count)
         self._told_oom = False
         self._sampler = PatchSampler(
             segment,
@@ -94,10 +95,11 @@ class Trainer:
             ink_share=config.ink_share,
         )
         self._z_room = composition.z_room(segment.shape[0], config.augment.z_jitter)
-        initial_offset = init.logit_offset if init is not None else 0.0
-        self._calibration = WindowCalibration(self._sampler, config.seed, initial_offset)
+        prior = init.logit_offset if init is not None else None
+        self._calibration = WindowCalibration(self._sampler, config.seed, self.step_count, prior)
         self._stream = None  # a BatchStream (opened by the first step) or ProcessBatchStream
-        self._openings = 0  # streams opened: one reopened after an error draws new patches
+        # counts streams opened: one reopened after an error draws new patches
+        self._openings = first_opening(self.step_count)
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
         if loader_workers(config, self.device.type):  # spawned now (~1 s): ready for step 1
@@ -199,8 +201,8 @@ class Trainer:
     def logit_offset(self) -> float:
         """Subtracted from the logits before the sigmoid, so that p = 0.5 calls ink on as much
         of the labelled papyrus as the labels do (`ShareCalibration`: the ink-centred patches
-        and the label smoothing leave the raw p = 0.5 far from it, docs/quality.md); until
-        measured, the initial checkpoint's (or 0)."""
+        and the label smoothing leave the raw p = 0.5 far from it, docs/quality.md); 0 until
+        measured; a continued run's starts at its checkpoint's (`WindowCalibration`)."""
         return self._calibration.offset()
 
     @property
