@@ -13,9 +13,9 @@ from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, Signal
 
 from inkloop._napari._engine_start import EngineStarts
+from inkloop._napari._held_out import HeldOutWeights
 from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
-from inkloop._napari._trained import TrainedWeights
 from inkloop._napari._view_preview import ViewPreview
 from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
@@ -73,10 +73,9 @@ class LoopSession(QObject):
         self.last_step: StepDone | None = None
         self.losses = LossTrace()  # every step's loss, binned: a day of training stays small
         self.validations: list[Validated] = []
-        self.labels_sent = self.prediction_updates = 0
-        self.closed = False
+        self.labels_sent, self.prediction_updates, self.closed = 0, 0, False
         self.predicted_step: int | None = None  # weights behind the last complete preview
-        self.trained = TrainedWeights()  # the next engine starts from them, or not
+        self.trained = HeldOutWeights()  # the next engine starts from them, or not
         self.whole_segment = WholeSegmentPredictions()  # while under way, the engine stays
         self.overlay = PredictionOverlay(viewer, labels, self)
         labels.painter.accept_from = self.overlay.accepted_shown
@@ -132,6 +131,7 @@ class LoopSession(QObject):
             return
         if not self.warm_up(settings):  # not started: said why
             return
+        self.trained.tell_if_region_seen()  # a region drawn since its weights trained
         self.starts.wait_for_run()
         self.prediction_layer()  # made while the engine starts
         self.starts.then(self._start_run)

@@ -25,6 +25,9 @@ PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
 # what the validation region's shapes layer says when a change is done (not under way)
 REGION_DONE = ("added", "changed", "removed")
 REGION_OWNER = "inkloop_segment"  # the region layer's metadata: (its segment's path, name)
+REGION_TIP = "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
+# the run's engine was made before the region: it goes on training on the labels there
+STOP_FIRST_TIP = "Stop the run first: the running model trains on these labels"
 
 
 class LoopPanel(QGroupBox):
@@ -65,9 +68,7 @@ class LoopPanel(QGroupBox):
             self.threshold_value.fontMetrics().horizontalAdvance("≥ 0.00")
         )
         self.validation_button = button("Mark validation region", "validation_button")
-        self.validation_button.setToolTip(
-            "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
-        )
+        self.validation_button.setToolTip(REGION_TIP)
         self._lay_out()
         self.finetune_button.clicked.connect(lambda: self.loop.finetune())
         self.pause_button.toggled.connect(self._pause)
@@ -90,7 +91,6 @@ class LoopPanel(QGroupBox):
         self.plot.show_trace(loop.losses if loop else LossTrace())
         # the idle text, or this one's last step if it trained: never another segment's
         self._show_state(loop.state if loop else State.IDLE)
-        self.validation_button.setEnabled(loop is not None)
 
     def restore_validation(self) -> None:
         """Follow the segment's validation region (its labels stay out of training) and say so:
@@ -151,6 +151,8 @@ class LoopPanel(QGroupBox):
         self.finetune_button.setEnabled(idle)
         self.pause_button.setEnabled(state.running)
         self.stop_button.setEnabled(state.running)
+        self.validation_button.setEnabled(idle)  # a run holds out what its engine began with
+        self.validation_button.setToolTip(REGION_TIP if idle or not self.loop else STOP_FIRST_TIP)
         self.pause_button.blockSignals(True)
         self.pause_button.setChecked(state is State.PAUSED)
         self.pause_button.setText("Resume" if state is State.PAUSED else "Pause")

@@ -1,0 +1,62 @@
+"""Whether the weights a run goes on from trained on the labels of its validation region: a
+region drawn or moved after they trained was not held out of that training, so its F0.5
+reads high. Known from the settings of this session's engines: no checkpoint is read."""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_warning
+
+from inkloop._napari._trained import TrainedWeights
+from inkloop.settings import EngineSettings
+
+SEEN_REGION = (
+    "Ink Loop: the model this run goes on from trained while the validation region was not "
+    "held out (it was drawn or moved since): it has seen the labels there, so the region's "
+    "F0.5 will read high. Model → Clear starts a fresh model for a clean score"
+)
+
+
+class HeldOutWeights(TrainedWeights):
+    """`TrainedWeights` that also keep the validation region (None: none) of each engine
+    whose training the weights carry. Weights this session did not train (a fresh model, a
+    model chosen, the segment's own model) count as clean: no checkpoint is opened to see."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.saved_regions: tuple = ()  # the engines' regions behind the weights saved last
+        self.engine_regions: tuple = ()  # the same for the engine made last, its own last
+        self._told = None  # the region last warned about: each is told once
+
+    def next_settings(self, settings: EngineSettings, previous: EngineSettings):
+        engine = super().next_settings(settings, previous)
+        # ``saved`` is kept only where the engine starts from it
+        carried = self.saved_regions if self.saved is not None else ()
+        self.engine_regions = (*carried, engine.validation)
+        return engine
+
+    def autosaved(self, path) -> None:
+        super().autosaved(path)
+        self.saved_regions = self.engine_regions
+
+    def seen_region(self) -> tuple[int, int, int, int] | None:
+        """The region the engine made last scores, if training behind its weights did not
+        hold all of it out; else None."""
+        *before, region = self.engine_regions or (None,)
+        if region is None or all(_inside(region, held) for held in before):
+            return None
+        return region
+
+    def tell_if_region_seen(self) -> None:
+        """Warn, once for each region, that its F0.5 will read high (`seen_region`)."""
+        seen = self.seen_region()
+        if seen is not None and seen != self._told:
+            show_warning(SEEN_REGION)
+        self._told = seen
+
+
+def _inside(box, outer) -> bool:
+    """Whether ``box`` (y0, x0, y1, x1) lies inside ``outer`` (None: no box)."""
+    if outer is None:
+        return False
+    y0, x0, y1, x1 = box
+    return outer[0] <= y0 and outer[1] <= x0 and y1 <= outer[2] and x1 <= outer[3]
