@@ -57,6 +57,20 @@ def test_closing_the_viewer_keeps_the_region(open_in_dock, segment_folder, qtbot
     assert _kept(segment) == (10, 30, 50, 80)
 
 
+def test_closing_the_viewer_with_the_region_below_the_labels_raises_nothing(
+    open_in_dock, segment_folder, qtbot
+):
+    # the labels' layer goes first then, and the dock lets go of its loop within the same
+    # "removed" event that still reaches the region's handler
+    viewer, widget = open_in_dock(segment_folder)
+    segment = _draw_region(viewer, widget)
+    layers = viewer.layers
+    layers.move(layers.index(VALIDATION_LAYER), 0)
+    viewer.close()
+    qtbot.wait(0)
+    assert _kept(segment) == (10, 30, 50, 80)
+
+
 def test_a_reopened_dock_follows_the_segments_region_layer_which_wins_over_the_file(
     make_napari_viewer, monkeypatch, segment_folder
 ):

@@ -230,8 +230,11 @@ class LoopPanel(QGroupBox):
 
     def _region_layer_removed(self, event) -> None:
         """The region's layer deleted: so is the region, once the next turn of the event loop
-        shows the labels stayed (closing the viewer removes every layer, the region's first)."""
-        if self._region_layer not in self.loop.viewer.layers:  # (napari hands plugins proxies)
+        shows the labels stayed (closing the viewer removes every layer, the region's first).
+        The loop may be gone: the dock lets go of it when the labels' layer goes, earlier in
+        this same event."""
+        loop = self.loop  # `in`, not `is`: napari hands plugins proxies
+        if loop is not None and self._region_layer not in loop.viewer.layers:
             self._let_go_of_region_layer()
             QTimer.singleShot(0, partial(self._forget_removed_region, self.loop))
 
