@@ -11,6 +11,8 @@ from inkloop.io import segment_location
 from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig
 
 THRESHOLD = 0.5  # of --labels-from-prediction
+CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
+RECIPE_OPTIONS = ("patch_size", "batch_size", "lr", "seed")  # TrainConfig fields, None: not given
 
 
 def add_train(commands) -> None:
@@ -58,7 +60,14 @@ def add_train(commands) -> None:
         action="store_true",
         help="replace --out if it exists (not needed when --out is the --init checkpoint)",
     )
-    train.add_argument("--init", type=Path, help="checkpoint to continue finetuning")
+    train.add_argument(
+        "--init",
+        type=Path,
+        help="checkpoint to continue finetuning, with its training recipe (patch size, learning "
+        "rate, batch size, seed, loss, augmentations) unless an option says otherwise; the "
+        "optimiser's moments and the learning-rate schedule start again, warm-up included, "
+        "and the run draws new patches",
+    )
     train.add_argument(
         "--max-seconds",
         type=float,
@@ -71,14 +80,14 @@ def add_train(commands) -> None:
     train.add_argument(
         "--patch-size",
         type=int,
-        default=TrainConfig.patch_size,
-        help="model pixels, a multiple of 32 (default %(default)s)",
+        help=f"model pixels, a multiple of 32 (default {TrainConfig.patch_size}; {CHECKPOINTS})",
     )
     train.add_argument(
         "--batch-size",
         type=int,
         metavar="N",
-        help=f"patches a step (default: {CUDA_BATCH} on a CUDA GPU, {CPU_BATCH} elsewhere)",
+        help=f"patches a step (default: {CUDA_BATCH} on a CUDA GPU, {CPU_BATCH} elsewhere; "
+        f"{CHECKPOINTS})",
     )
     train.add_argument(
         "--loader-workers",
@@ -88,7 +97,7 @@ def add_train(commands) -> None:
         "on a GPU, as the cores allow)",
     )
     train.add_argument(
-        "--lr", type=float, default=TrainConfig.lr, help="peak learning rate (default %(default)s)"
+        "--lr", type=float, help=f"peak learning rate (default {TrainConfig.lr}; {CHECKPOINTS})"
     )
     train.add_argument(
         "--validation",
@@ -99,8 +108,7 @@ def add_train(commands) -> None:
     train.add_argument(
         "--seed",
         type=int,
-        default=0,
-        help="initial weights and patches drawn (default %(default)s)",
+        help=f"initial weights and patches drawn (default {TrainConfig.seed}; {CHECKPOINTS})",
     )
     train.add_argument(
         "--cuda-graphs",
@@ -237,27 +245,46 @@ def _settings(args, provenance: dict):
     """The engine's settings from the options."""
     from inkloop.settings import EngineSettings
 
-    limited = args.max_seconds is not None or args.max_steps is not None
     return EngineSettings(
         composition=composition(args),
         model=model_config(args),
-        train=TrainConfig(
-            patch_size=args.patch_size,
-            batch_size=args.batch_size,
-            loader_workers=args.loader_workers,
-            cuda_graphs=args.cuda_graphs,
-            lr=args.lr,
-            max_steps=args.max_steps,
-            max_seconds=args.max_seconds if limited else 300.0,
-            device=args.device,
-            amp=not args.full_precision,
-            seed=args.seed,
-        ),
+        train=_train_config(args),
         init=args.init,
         init_z_start=args.z_start if args.init else None,  # moves the model's own window
         validation=args.validation,
         provenance=provenance,
     )
+
+
+def _train_config(args) -> TrainConfig:
+    """The options' TrainConfig; with --init, the checkpoint's recipe where no option is
+    given (said in one line where it is not the plain defaults)."""
+    from dataclasses import replace
+
+    from inkloop._notify import notify
+    from inkloop.checkpoint import load_checkpoint
+
+    given = {name: getattr(args, name) for name in RECIPE_OPTIONS}
+    given = {name: value for name, value in given.items() if value is not None}
+    limited = args.max_seconds is not None or args.max_steps is not None
+    config = TrainConfig(
+        loader_workers=args.loader_workers,
+        cuda_graphs=args.cuda_graphs,
+        max_steps=args.max_steps,
+        max_seconds=args.max_seconds if limited else 300.0,
+        device=args.device,
+        amp=not args.full_precision,
+        **given,
+    )
+    if args.init is None:
+        return config
+    init = load_checkpoint(args.init)  # older checkpoints kept only the patch size
+    recipe = init.train or TrainConfig(patch_size=init.patch_size)
+    taken = {k: v for k, v in recipe.recipe_changes().items() if k not in given}
+    if taken:
+        said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in taken.items())
+        notify(f"--init {args.init.name}: continuing with its training recipe: {said}")
+    return config.with_recipe_of(replace(recipe, **given))
 
 
 def _absolute_paths(args) -> None:

@@ -200,6 +200,29 @@ class TrainConfig:
         augment = Augmentations.from_dict(data.get("augment", {}))
         return cls(**{**_known(cls, data), "augment": augment})
 
+    def with_recipe_of(self, trained: TrainConfig) -> TrainConfig:
+        """``trained``'s recipe (patch size, rate, batch, seed, loss, augmentations, ...) with
+        this config's budget and machine settings (`RUN_ONLY`): a continued run's config."""
+        return replace(trained, **{name: getattr(self, name) for name in RUN_ONLY})
+
+    def recipe_changes(self) -> dict:
+        """The recipe's fields (not `RUN_ONLY`) that are not the defaults, an augmentation's
+        named ``augment.<name>``."""
+        plain, changes = TrainConfig(), {}
+        for name, value in vars(self).items():
+            if name == "augment":
+                changes |= {f"augment.{key}": setting for key, setting in vars(value).items()
+                            if setting != getattr(plain.augment, key)}  # fmt: skip
+            elif name not in RUN_ONLY and value != getattr(plain, name):
+                changes[name] = value
+        return changes
+
+
+#: TrainConfig fields that are a run's budget or its machine's, not the recipe a checkpoint
+#: hands on to a run continuing it (`TrainConfig.with_recipe_of`)
+RUN_ONLY = ("max_steps", "max_seconds", "device", "amp", "threads", "loader_threads",
+            "loader_workers", "cuda_graphs")  # fmt: skip
+
 
 @dataclass(frozen=True)
 class EngineSettings:
