@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +130,81 @@ def test_the_whole_dock_widget_loads_without_torch():
     ).stdout.strip()
     assert "napari" in loaded.split(",")
     assert not {m for m in loaded.split(",") if m.split(".")[0] in TORCH_PACKAGES}
+
+
+# A napari session with the dock, run by a fresh interpreter (this one holds torch: conftest
+# imports it before any viewer): two segments with their own model (one readable, one not),
+# Load model…, Save labels and the Guide's prediction image; then what it loaded.
+DOCK_SESSION = """
+import json, sys, time
+import napari
+from napari.utils.notifications import notification_manager
+from qtpy.QtWidgets import QApplication, QFileDialog
+from inkloop._napari._widget import InkLoopWidget
+
+own, unreadable, chosen, prediction, heavy = sys.argv[1:6]
+
+def wait_until(done):
+    deadline = time.monotonic() + 60
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+InkLoopWidget.warm_engine = False
+viewer = napari.Viewer(show=False)
+_, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+widget.open_segment(own)
+widget.open_segment(unreadable)
+QFileDialog.getOpenFileName = staticmethod(lambda *args, **kwargs: (chosen, ""))
+widget.model_panel.load_button.click()
+loaded = []
+widget.guide_panel.load_prediction(prediction).finished.connect(lambda: loaded.append(1))
+wait_until(lambda: loaded)
+widget.brush_panel.save.click()
+wait_until(lambda: any(r.message.startswith("Saved ") for r in notification_manager.records))
+ink, _ = widget.labels.labels()
+state = {"init": str(widget.model_panel.init), "inked": int((ink > 0).sum())}
+viewer.close()
+print(json.dumps({
+    **state,
+    "said": [record.message for record in notification_manager.records],
+    "loaded": sorted(m for m in sys.modules if m.split(".")[0] in heavy.split(",")),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_the_dock_stays_torch_free_while_it_runs(tmp_path):
+    """torch or torchvision imported in the napari process after the viewer exists segfaults
+    on Mesa (docs/architecture §3): the dock's own work, the engine's aside, loads neither."""
+    import numpy as np
+    from PIL import Image
+
+    from inkloop.io import checkpoint_path, open_segment
+    from inkloop.synthetic import write_segment
+    from tests._helpers import save_tiny_checkpoint
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("needs an X display (pytest-xvfb provides one)")
+    own, unreadable = (write_segment(tmp_path / name, 64, 96, 8, seed=3) for name in "AB")
+    save_tiny_checkpoint(checkpoint_path(open_segment(own)))
+    checkpoint_path(open_segment(unreadable)).write_bytes(b"not a model")
+    chosen = save_tiny_checkpoint(tmp_path / "chosen.pt")
+    Image.fromarray(np.full((64, 96), 200, np.uint8)).save(tmp_path / "prediction.png")
+    arguments = [own, unreadable, chosen, tmp_path / "prediction.png", ",".join(TORCH_PACKAGES)]
+
+    run = subprocess.run(
+        [sys.executable, "-c", DOCK_SESSION, *map(str, arguments)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert run.returncode == 0, run.stderr[-2000:]  # -11: torchvision after the viewer
+    session = json.loads(run.stdout.splitlines()[-1])
+    said = "\n".join(session["said"])
+    assert "A continues from the model trained on it before" in said
+    assert "the model trained on B before cannot be read" in said
+    assert "Saved B_inklabels.png and B_supervision_mask.png" in said
+    assert session["init"] == str(chosen)  # Load model… chose it
+    assert session["inked"] > 0  # the prediction image labelled the papyrus
+    assert session["loaded"] == []
