@@ -171,3 +171,55 @@ def test_a_segment_opened_again_during_a_save_opens_what_it_saved(
     (*_, labels) = viewer.open(str(unlabelled_folder), plugin="napari-inkloop")
 
     np.testing.assert_array_equal(labels.data, painted)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """The disk fills as Save labels writes the label files; the smaller autosave copies fit."""
+    from inkloop.io import _labels
+
+    encode_png = _labels.encode_png
+
+    def encode_png_on_a_full_disk(path, *args, **kwargs):
+        if ".autosave." not in str(path):
+            raise OSError(28, "No space left on device")
+        return encode_png(path, *args, **kwargs)
+
+    monkeypatch.setattr(_labels, "encode_png", encode_png_on_a_full_disk)
+
+
+@pytest.mark.usefixtures("full_disk")
+def test_the_strokes_of_a_failed_save_go_to_the_next_autosave(painting, unlabelled_folder, qtbot):
+    viewer, widget = painting
+    autosaver = widget.labels.autosaver
+    autosaver.interval_s = 3600  # only the tick below writes
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    ink, _ = decode_labels(viewer.layers["ink labels"].data)
+    shown = len(notification_manager.records)
+
+    widget.brush_panel.save.click()
+    qtbot.waitUntil(lambda: bool(messages(shown)), timeout=10_000)
+    assert messages(shown) == ["Could not save the labels: [Errno 28] No space left on device"]
+    writing = autosaver.save_if_changed()  # the next autosave tick, the dock still open
+
+    assert writing is not None, "the failed Save's strokes were left out of the autosave"
+    writing.result(timeout=10)
+    ink_path, _ = label_paths(open_segment(unlabelled_folder), autosave=True)
+    np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), ink)
+
+
+@pytest.mark.usefixtures("full_disk")
+def test_a_save_that_fails_as_the_dock_closes_leaves_its_strokes_autosaved(
+    painting, unlabelled_folder, qtbot
+):
+    viewer, widget = painting
+    widget.labels.autosaver.interval_s = 3600  # only closing can write them
+    drag(viewer, [(80, 80), (80, 160)], qtbot)
+    ink, _ = decode_labels(viewer.layers["ink labels"].data)
+
+    widget.brush_panel.save.click()
+    viewer.window.remove_dock_widget(widget)  # before the Save's done callback had its turn
+
+    ink_path, _ = label_paths(open_segment(unlabelled_folder), autosave=True)
+    np.testing.assert_array_equal(np.asarray(Image.open(ink_path)), ink)
+    assert not label_paths(open_segment(unlabelled_folder))[0].exists()
