@@ -45,6 +45,33 @@ def test_a_constant_model_gives_a_constant_map_without_seams(segment, region):
     np.testing.assert_allclose(probability, 0.7, atol=1e-6)
 
 
+class Ramp(torch.nn.Module):
+    """A logit that climbs from -3 to 3 across every tile (a model biased towards its tiles'
+    edges, exaggerated): overlapping tiles disagree, by up to 0.79 in probability."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shift = torch.nn.Parameter(torch.zeros(()))  # where the predictor finds its device
+
+    def forward(self, inputs):
+        n, _, height, width = inputs.shape
+        return torch.linspace(-3, 3, width).expand(n, 1, height, width) + self.shift
+
+
+def test_tiles_that_disagree_are_cross_faded_without_a_seam(segment):
+    tile, overlap = 32, 8  # the segment's 128 columns are 5 tiles, each overlapping the next
+    predictor = Predictor(Ramp(), _composition(segment), SCALE, tile=tile, overlap=overlap)
+    probability = predictor.predict_region(segment, (0, 0, *segment.shape[1:]))
+
+    within_a_tile = torch.sigmoid(torch.linspace(-3, 3, tile)).numpy()
+    left, right = within_a_tile[tile - overlap :], within_a_tile[:overlap]  # in the overlap
+    disagreement = np.abs(left - right).max()
+    # a fade from one tile to the next at most twice as steep as a linear one (no seam), atop
+    # the ramp's own steps; a plain average would jump by half the disagreement at the edge
+    bound = 2 * disagreement / overlap + np.diff(within_a_tile).max()
+    assert np.abs(np.diff(probability, axis=1)).max() < bound < disagreement / 2
+
+
 def test_the_logit_offset_is_taken_off_before_the_sigmoid(segment):
     offset = float(np.log(0.7 / 0.3))  # a model that says 0.7 where its labels' mix says 0.5
     predictor = Predictor(
