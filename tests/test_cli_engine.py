@@ -75,6 +75,17 @@ def test_an_open_token_file_or_a_hand_made_token_is_refused(
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("length", "code"), [(21, 2), (22, 0)])
+def test_a_token_needs_22_characters(tmp_path, capfd, serves_not, length, code):
+    """README's promise: a token under 22 characters is refused, one of 22 serves."""
+    file = tmp_path / "token"
+    file.write_text(TOKEN[:length] + "\n")
+    file.chmod(0o600)
+    assert main(_serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))) == code
+    refused = f"inkloop engine: error: {file}: the token is {length} characters: use the token"
+    assert capfd.readouterr().err.startswith(refused) == (code == 2)
+
+
 @posix_only("os.getuid and files owned by a uid")
 def test_a_token_file_of_another_user_is_refused(tmp_path, capfd, serves_not, monkeypatch):
     file = tmp_path / "token"
