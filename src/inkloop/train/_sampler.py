@@ -76,9 +76,10 @@ class BatchStream:
     labels are used from the next batch on; so is a producer's error from older labels (a
     store erased, then painted again). ``batch_size`` may be lowered while running. Batch
     ``n`` is drawn from its own seed, as a `ProcessBatchStream`'s is
-    (`inkloop.train._seeds.batch_generator`; ``opening`` counts the streams opened before
-    this one): thread ``i`` makes batches ``i``, ``i + threads``, … and they are handed out
-    in their order.
+    (`inkloop.train._seeds.batch_generator`; ``opening`` tells this stream from the run's
+    others: `inkloop.train._seeds.first_opening`, plus the streams opened before it):
+    thread ``i`` makes batches ``i``, ``i + threads``, … and they are handed out in their
+    order.
     """
 
     def __init__(

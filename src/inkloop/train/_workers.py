@@ -161,7 +161,8 @@ def open_stream(sampler: PatchSampler, batch_size: int, config, device_type: str
     """The batch stream a TrainConfig asks for: a `ProcessBatchStream` of as many of the
     workers it asks for as shared memory has room for, else a `BatchStream` of its loader
     threads; and a notice saying so, when shared memory had room for fewer. ``opening``
-    counts the streams opened before this one (`inkloop.train._seeds`)."""
+    tells this stream from the run's others (`inkloop.train._seeds.first_opening`, plus the
+    streams opened before it)."""
     asked, seed = loader_workers(config, device_type), config.seed
     workers, free = asked, shared_memory_free()
     while (
