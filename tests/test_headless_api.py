@@ -5,8 +5,10 @@ interpreter."""
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import signal
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,8 +16,15 @@ import pytest
 from inkloop._command import as_command
 from inkloop._terminal import Report
 from inkloop.checkpoint import load_checkpoint
-from inkloop.headless import evaluate_file, predict_segments, predict_to_file, train_to_file
+from inkloop.headless import (
+    _record_round,
+    evaluate_file,
+    predict_segments,
+    predict_to_file,
+    train_to_file,
+)
 from inkloop.io import load_labels, open_segment, write_png
+from inkloop.rounds import read_rounds
 from inkloop.settings import EngineSettings
 from inkloop.synthetic import write_segment
 from tests._helpers import tiny_model, tiny_training
@@ -137,3 +146,25 @@ def test_in_the_command_an_interrupt_returns_the_saved_run(labelled, tmp_path):
         summary = train_to_file(*labelled, _settings(max_steps=10_000), out, progress=False)
     assert summary["interrupted"] is True
     assert load_checkpoint(out).step == summary["steps"]
+
+
+@pytest.mark.usefixtures("press_at_first_step")
+def test_an_interrupted_runs_round_has_the_score_of_the_step_it_stopped_at(labelled, tmp_path):
+    """The engine scores the validation region at the stop, between its every-50-steps
+    scores: the round of an interrupted run has its own F0.5."""
+    settings = dataclasses.replace(_settings(max_steps=10_000), validation=(0, 64, 96, 128))
+    rounds = tmp_path / "rounds.jsonl"
+    with as_command():
+        summary = train_to_file(*labelled, settings, tmp_path / "m.pt", rounds=rounds,
+                                progress=False)  # fmt: skip
+    assert summary["validation"]["step"] == summary["steps"]
+    (round_,) = read_rounds(rounds)
+    assert round_.validation_f05 == round(summary["validation"]["f05"], 4)
+
+
+@pytest.mark.parametrize(("scored_at", "recorded"), [(300, None), (334, 0.7777)])
+def test_a_round_records_a_validation_score_of_its_own_step_only(tmp_path, scored_at, recorded):
+    ink, supervised = np.zeros((8, 8), np.uint8), np.ones((8, 8), bool)
+    summary = {"steps": 334, "validation": {"step": scored_at, "f05": 0.7777}, "checkpoint": "m.pt"}
+    _record_round(tmp_path / "rounds.jsonl", ink, supervised, SimpleNamespace(summary=summary), 0)
+    assert [r.validation_f05 for r in read_rounds(tmp_path / "rounds.jsonl")] == [recorded]

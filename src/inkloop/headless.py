@@ -123,6 +123,8 @@ def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> 
     from inkloop.rounds import append_round, new_round, next_number, read_rounds
 
     summary = report.summary
+    validation = summary.get("validation", {})  # an earlier step's score is not this round's
+    f05 = validation.get("f05") if validation.get("step") == summary["steps"] else None
     try:
         round_ = new_round(
             next_number(read_rounds(path)),
@@ -130,7 +132,7 @@ def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> 
             supervised,
             accepted_pixels=accepted_pixels,
             steps=summary["steps"],
-            validation_f05=summary.get("validation", {}).get("f05"),
+            validation_f05=f05,
             checkpoint=summary["checkpoint"],
         )
         round_ = append_round(path, round_)  # numbered as written, under the file's lock

@@ -242,3 +242,33 @@ def test_a_long_model_file_name_does_not_widen_the_dock(panel, tmp_path):
     assert widths[1] == widths[0]
     assert panel.checkpoint_file.whole == checkpoint.name
     assert panel.checkpoint_file.toolTip() == str(checkpoint)
+
+
+def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
+    open_in_dock, segment_folder, tmp_path
+):
+    """Clear (or another model) after a reopen: the fresh run's first save replaced the model
+    trained on an earlier day without a word; the engine now keeps it, and the panel says
+    under which name when the choice is made."""
+    from inkloop._napari._model_panel import KEPT
+    from inkloop.engine._training import kept_model_path
+    from inkloop.io import checkpoint_path, open_segment
+    from tests._helpers import save_tiny_checkpoint
+
+    own = save_tiny_checkpoint(checkpoint_path(open_segment(segment_folder)))
+    _, widget = open_in_dock(segment_folder)
+    panel = widget.model_panel
+    assert panel.init == own  # continued: nothing to keep
+    kept = KEPT.format(own=own.name, kept=kept_model_path(own).name)
+    assert kept_model_path(own).name.startswith(f"{own.stem}.saved-")
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"weights")
+
+    for choose, told in (
+        (panel.clear_model, [kept]),
+        (lambda: panel.load_model(own), []),  # back to it: it goes on in place
+        (lambda: panel.load_model(other), [kept]),
+    ):
+        shown = len(notification_manager.records)
+        choose()
+        assert messages(shown) == told

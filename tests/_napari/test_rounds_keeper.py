@@ -4,11 +4,13 @@ rounds another process recorded while the dock was open."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 
 from inkloop.brush import UNLABELLED
+from inkloop.engine import CheckpointSaved, Validated
 from inkloop.io import open_segment, rounds_path
 from inkloop.rounds import append_round, new_round, read_rounds
 
@@ -60,3 +62,26 @@ def test_the_dock_numbers_rounds_past_those_another_process_recorded(
         (2, "dock.pt"),
     ]
     assert [r.checkpoint for r in keeper.rounds] == ["cli.pt", "dock.pt"]  # the plot shows both
+
+
+def test_a_round_records_the_validation_score_of_its_own_step_and_region_only(
+    open_in_dock, segment_folder, qtbot
+):
+    """A Stop between two validations, or a round after the region was removed, recorded the
+    last score heard in the session: one the recorded weights never had."""
+    _, widget = open_in_dock(segment_folder)
+    loop, keeper = widget.loop, widget.guide_panel.rounds
+    region = (0, 0, 32, 48)
+    loop.settings = dataclasses.replace(loop.settings, validation=region)
+    for event in (
+        Validated(60, 0.61, 0.7, 0.4, 0.5),
+        CheckpointSaved("model.pt", 60, True),  # scored at its step: its own
+        CheckpointSaved("model.pt", 95, True),  # stopped 35 steps after the last score
+    ):
+        loop._apply(loop.generation, event)
+    loop.settings = dataclasses.replace(loop.settings, validation=None)  # region removed
+    loop._apply(loop.generation, CheckpointSaved("model.pt", 60))  # step 60's weights saved
+    qtbot.waitUntil(lambda: len(read_rounds(keeper.path)) == 3)
+
+    recorded = [(r.steps, r.validation_f05) for r in read_rounds(keeper.path)]
+    assert recorded == [(60, 0.61), (95, None), (60, None)]

@@ -24,7 +24,7 @@ from inkloop.engine._requests import log_failure
 from inkloop.model import ModelSettingsError
 from inkloop.train import LabelError
 from tests._engine import engine_for
-from tests._events import TIMEOUT, Recorder
+from tests._events import TIMEOUT, Recorder, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 
@@ -67,6 +67,21 @@ def test_a_run_finishes_at_its_limit_and_saves(segment, tmp_path):
     expected = 1.25 * precision * recall / (0.25 * precision + recall) if precision + recall else 0
     assert validated.f05 == pytest.approx(expected)
     assert 0.05 <= validated.threshold <= 0.95
+
+
+def test_a_stop_between_validations_scores_the_step_it_stopped_at(segment, tmp_path):
+    recorder = Recorder()
+    validation = (0, 64, 96, 128)  # scored every 50 steps: not before this stop
+    out = tmp_path / "auto.pt"
+    with engine_for(segment, recorder, autosave=out, validation=validation) as engine:
+        engine.start()
+        recorder.wait_for(steps_done(2))
+        engine.stop()
+        assert engine.wait(TIMEOUT)
+    stopped_at = recorder.of(StepDone)[-1].step
+    assert [v.step for v in recorder.of(Validated)] == [stopped_at]
+    order = [type(e) for e in recorder.events if isinstance(e, (Validated, CheckpointSaved))]
+    assert order == [Validated, CheckpointSaved]  # the round the save records has it
 
 
 def test_each_run_says_what_it_trains_from_which_step(segment):

@@ -14,6 +14,7 @@ from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
 from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
+from inkloop.engine._training import kept_model_path
 from inkloop.io import check_writable
 from inkloop.settings import EngineSettings
 
@@ -34,7 +35,11 @@ TRAINED_TIP = (
 LEFT_BEHIND = "{start}: the training so far (step {step}) does not fit the model or layers now"
 LEFT_BEHIND_TIP = (
     "Choose the model settings and layers it was trained with again to go on with it; a new "
-    "run's autosave replaces it"
+    "run's first save keeps it beside, under another name (said then)"
+)
+KEPT = (
+    "Ink Loop: the next run does not start from {own}: at its first save, that model is kept "
+    "beside it as {kept}"
 )
 
 
@@ -157,10 +162,19 @@ class ModelPanel(QGroupBox):
         self.init = path
         if chosen:  # the next run starts from the model chosen, not from what was trained
             self._trained_step = None
+            self._tell_kept(path)
         self.body.follow_loaded_model(path is not None)
         self.show_next_start()
         if changed:
             self.checkpoint_changed.emit(path)
+
+    def _tell_kept(self, start: Path | None) -> None:
+        """Say where the segment's own model goes when a run that starts from ``start`` (a
+        fresh model: None) first saves over it (`Training`, in the engine, keeps it)."""
+        own = self.loop.settings.autosave if self.loop is not None else None
+        if own is None or not own.is_file() or _same_path(start, own):
+            return
+        show_info(KEPT.format(own=own.name, kept=kept_model_path(own).name))
 
     def _show_state(self, state: State) -> None:
         """A run paused or over: the next continues from it. A new engine (the engine moved
@@ -216,6 +230,10 @@ class ModelPanel(QGroupBox):
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")
+
+
+def _same_path(path: Path | None, other: Path) -> bool:
+    return path is not None and path.expanduser().resolve() == other.expanduser().resolve()
 
 
 def _in_use_text(event: RunStarted) -> str:

@@ -9,7 +9,7 @@ from concurrent.futures import Future, wait
 from napari.utils.notifications import show_warning
 
 from inkloop.brush import decode_labels
-from inkloop.engine import CheckpointSaved
+from inkloop.engine import CheckpointSaved, Validated
 from inkloop.io import rounds_path
 from inkloop.rounds import Round, append_round, new_round, read_rounds
 
@@ -27,7 +27,8 @@ class RoundKeeper:
     hashed and written on the label worker (`LabelWorker`: about a second for a whole
     segment, nothing copied on the GUI thread), round after round; `close` waits for the
     rounds under way. Each round is numbered when it is written (`append_round`), from
-    the file: another process's rounds are never given the same numbers."""
+    the file: another process's rounds are never given the same numbers. Its validation
+    F0.5 is the score measured at its step on the validation region of now, else None."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
@@ -38,6 +39,7 @@ class RoundKeeper:
         self._accepted_before = last - loop.labels.painter.canvas.accepted_pixels
         self.on_round = None  # called with each new round (the dock's plot)
         self._writing: list[Future] = []  # the rounds under way
+        self._scored: tuple[Validated, tuple | None] | None = None  # the last, and its region
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
@@ -49,19 +51,30 @@ class RoundKeeper:
             self._written(writing)
 
     def _on_event(self, event) -> None:
-        if isinstance(event, CheckpointSaved) and not self.loop.state.running:
+        if isinstance(event, Validated):  # the engine's region: its settings are the loop's
+            self._scored = (event, self.loop.settings.validation)
+        elif isinstance(event, CheckpointSaved) and not self.loop.state.running:
             self.record(event.path, event.step)
+
+    def _score_at(self, steps: int) -> float | None:
+        """The validation F0.5 measured at step ``steps`` on the current validation region;
+        None if none was (an earlier step's, or another region's, is not this round's)."""
+        if self._scored is None:
+            return None
+        validated, region = self._scored
+        same = validated.step == steps and region == self.loop.settings.validation
+        return validated.f05 if same else None
 
     def record(self, checkpoint: str | None, steps: int) -> Future:
         """Append the round of the labels as they are now; the Future's result is the round
         as written and the rounds the file held then (``rounds`` becomes those, and
         ``on_round`` hears of the round, on the GUI thread after)."""
-        canvas, validations = self.loop.labels.painter.canvas, self.loop.validations
+        canvas = self.loop.labels.painter.canvas
         write = functools.partial(
             self._write,
             accepted_pixels=self._accepted_before + canvas.accepted_pixels,
             steps=steps,
-            validation_f05=validations[-1].f05 if validations else None,
+            validation_f05=self._score_at(steps),
             checkpoint=checkpoint,
         )
         writing = self.loop.labels.worker.submit(write, done=self._written)

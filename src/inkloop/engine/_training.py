@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,8 @@ class Training:
     """Start, pause, resume, stop, save and step the session's model.
 
     ``preview`` is paid back for previews by training time; ``validate`` scores the
-    validation region (`Predictions.validate`).
+    validation region (`Predictions.validate`). A model already at the autosave path that
+    this session did not start from is kept aside (`kept_model_path`) before the first write.
     """
 
     def __init__(
@@ -26,6 +28,10 @@ class Training:
         self.session, self.preview, self.validate = session, preview, validate
         self.last_save = time.monotonic()
         self.autosave_failing = False  # the last autosave failed: said, not said again
+        self.validated_at: int | None = None  # the step the region was scored at last
+        # the autosave path holds nothing this session must keep: its own save, or the
+        # model it continues from
+        self.autosave_ours = False
 
     def start(self) -> None:
         session = self.session
@@ -57,9 +63,22 @@ class Training:
             self.session.set_state(State.TRAINING)
 
     def stop(self) -> None:
+        """Stop the run; the validation region is scored at this step (unless it was), so
+        that the round this stop records has its own score, then the model is autosaved."""
         if self.session.state.running:
             self.session.set_state(State.STOPPED)
-            self.autosave()
+            try:
+                if self.session.settings.validation:
+                    self.validate_once()
+            finally:
+                self.autosave()
+
+    def validate_once(self) -> None:
+        """Score the validation region at this step, unless it was scored at it already."""
+        step = self.session.trainer.step_count
+        if self.validated_at != step:
+            self.validated_at = step
+            self.validate()
 
     def save(self, path: Path, autosave: bool = False) -> None:
         """Write a checkpoint to ``path``; RequestError if it is a file the session reads."""
@@ -69,6 +88,9 @@ class Training:
         provenance = checkpoint_provenance(session.settings, session.segment, session.labels)
         save_checkpoint(path, trainer.checkpoint(provenance))
         self.last_save = time.monotonic()
+        own = session.settings.autosave
+        if own is not None and _same_file(path, own):  # a Save there chose to replace it
+            self.autosave_ours = True
         session.emit(CheckpointSaved(str(path), trainer.step_count, autosave))
 
     def step(self) -> None:
@@ -92,12 +114,12 @@ class Training:
         if result.notice:
             session.emit(Notice(result.notice))
         if settings.validation and trainer.run_steps % settings.validate_every == 0:
-            self.validate()
+            self.validate_once()
         if time.monotonic() - self.last_save > settings.autosave_every:
             self.autosave()
         if trainer.finished:
             if settings.validation:
-                self.validate()
+                self.validate_once()
             session.set_state(State.FINISHED)
             self.autosave()
 
@@ -109,6 +131,7 @@ class Training:
         if path is None or self.session.trainer is None:
             return
         try:
+            self._keep_earlier_model(path)
             self.save(path, autosave=True)
         except OSError as error:
             self.last_save = time.monotonic()  # tried: not again at every step
@@ -118,3 +141,49 @@ class Training:
             self.autosave_failing = True
         else:
             self.autosave_failing = False
+
+    def _keep_earlier_model(self, path: Path) -> None:
+        """Before this session first writes ``path``, set aside a model there that it did not
+        continue from (one saved on an earlier day, say, before Clear), under
+        `kept_model_path`, and say where. OSError (nothing written) if it cannot be."""
+        if self.autosave_ours:
+            return
+        init = self.session.settings.init
+        if path.exists() and not (init is not None and _same_file(init, path)):
+            kept = kept_model_path(path)
+            try:
+                os.replace(path, kept)  # atomic; `kept` was free
+            except OSError as error:
+                raise OSError(
+                    f"the model saved there before could not be kept as {kept.name}: {error}"
+                ) from error
+            self.session.emit(
+                Notice(
+                    f"this run did not start from the model saved before in {path}: that model is "
+                    f"kept as {kept}, and this run's saves go to {path.name}"
+                )
+            )
+        self.autosave_ours = True
+
+
+def kept_model_path(path: str | Path) -> Path:
+    """Where the model at ``path`` is kept when a run that did not start from it autosaves
+    there: ``<stem>.saved-<its last save, local time>.pt`` beside it, a number added if an
+    earlier kept model has that name (none is ever replaced). Without torch (the dock says
+    it when Clear is clicked)."""
+    path = Path(path)
+    saved = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    kept = path.with_name(f"{path.stem}.saved-{saved}{path.suffix}")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"{path.stem}.saved-{saved}-{number}{path.suffix}")
+    return kept
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (the same path, or links to one)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()

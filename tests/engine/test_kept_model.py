@@ -1,0 +1,76 @@
+"""A run that did not start from the model at its autosave path keeps that model (the
+segment's own, trained on an earlier day) under another name before its first save; a run
+that continues from it replaces it in place; a model that cannot be kept is not replaced."""
+
+from __future__ import annotations
+
+from inkloop.checkpoint import load_checkpoint
+from inkloop.engine import CheckpointSaved, Notice, State
+from tests._engine import engine_for
+from tests._events import TIMEOUT, Recorder
+from tests._helpers import save_tiny_checkpoint, tiny_training
+
+OWN = "20240101000000_inkloop_model.pt"
+
+
+def _kept(folder) -> list:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(f"{OWN[:-3]}.saved-"))
+
+
+def _notices(recorder, about: str) -> list[str]:
+    return [e.message for e in recorder.of(Notice) if about in e.message]
+
+
+def test_a_fresh_run_keeps_the_model_it_autosaves_over_once(segment, tmp_path):
+    own = save_tiny_checkpoint(tmp_path / OWN)  # step 7: an earlier day's model
+    monday = own.read_bytes()
+    recorder = Recorder()
+    train = tiny_training(max_steps=1)
+    with engine_for(segment, recorder, train=train, autosave=own, autosave_every=0) as engine:
+        for _ in range(2):  # two runs, three autosaves (one at a step, one at each end)
+            engine.start()
+            assert engine.wait(TIMEOUT)
+    (kept,) = _kept(tmp_path)
+    assert (tmp_path / kept).read_bytes() == monday
+    assert load_checkpoint(own).step == 2
+    assert _notices(recorder, "kept as") == [
+        f"this run did not start from the model saved before in {own}: that model is kept as "
+        f"{tmp_path / kept}, and this run's saves go to {OWN}"
+    ]
+    with engine_for(segment, Recorder(), train=train, autosave=own) as engine:  # Clear again
+        engine.start()
+        assert engine.wait(TIMEOUT)
+    assert len(_kept(tmp_path)) == 2  # the first kept model stays
+    assert (tmp_path / kept).read_bytes() == monday
+
+
+def test_a_run_that_continues_from_the_model_replaces_it(segment, tmp_path):
+    own = save_tiny_checkpoint(tmp_path / OWN)
+    recorder = Recorder()
+    train = tiny_training(max_steps=1)
+    with engine_for(segment, recorder, train=train, autosave=own, init=own) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+    assert load_checkpoint(own).step == 8
+    assert _kept(tmp_path) == []
+    assert not _notices(recorder, "kept as")
+
+
+def test_a_model_that_cannot_be_kept_is_not_replaced(segment, tmp_path, monkeypatch):
+    own = save_tiny_checkpoint(tmp_path / OWN)
+    monday = own.read_bytes()
+    nowhere = tmp_path / "gone" / "kept.pt"  # no such folder: the rename fails
+    monkeypatch.setattr("inkloop.engine._training.kept_model_path", lambda path: nowhere)
+    recorder = Recorder()
+    train = tiny_training(max_steps=2)
+    with engine_for(segment, recorder, train=train, autosave=own, autosave_every=0) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.FINISHED
+    assert own.read_bytes() == monday
+    (told,) = _notices(recorder, "could not autosave")
+    assert told.startswith(
+        f"could not autosave the model to {own} (the model saved there before could not be "
+        "kept as kept.pt: "
+    )
+    assert not recorder.of(CheckpointSaved)
