@@ -126,3 +126,48 @@ def test_inkloop_info_names_the_round_a_checkpoint_was_trained_on(segment_folder
     for round_ in (other, this, later):  # the same labels trained on longer: another file's
         append_round(rounds_file, round_)
     assert describe_checkpoint(tmp_path / "model.pt")["round"] == this.to_dict()
+
+
+def test_inkloop_info_finds_the_round_once_the_segment_folder_moved(segment_folder, tmp_path):
+    """The rounds file's path is stored absolute: a folder copied to another machine (or
+    moved) has its rounds beside the checkpoint, as <segment>_rounds.jsonl."""
+    from inkloop.checkpoint import describe_checkpoint
+    from inkloop.io import open_segment, rounds_path
+    from tests._engine import engine_for
+    from tests._events import Recorder
+
+    segment = open_segment(segment_folder)
+    with engine_for(segment, Recorder()) as engine:
+        engine.save(segment_folder / "model.pt")
+        engine.wait()
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    this = new_round(1, ink, mask, accepted_pixels=0, steps=0, validation_f05=None,
+                     checkpoint=str(segment_folder / "model.pt"))  # fmt: skip
+    append_round(rounds_path(segment), this)
+    moved = segment_folder.rename(tmp_path / "workstation")
+    moved = moved.rename(moved.with_name("elsewhere"))  # any folder name: the id is stored
+    assert describe_checkpoint(moved / "model.pt")["round"] == this.to_dict()
+
+
+def test_a_moved_checkpoint_finds_its_rounds_file_by_the_name_it_had(tmp_path):
+    """`inkloop train` on labels from a prediction image keeps the rounds beside the
+    checkpoint (model.pt -> model_rounds.jsonl): found there once both moved."""
+    import dataclasses
+
+    from inkloop.checkpoint import _round_of, load_checkpoint
+    from tests._helpers import save_tiny_checkpoint
+
+    box = tmp_path / "box"
+    box.mkdir()
+    checkpoint = load_checkpoint(save_tiny_checkpoint(box / "model.pt"))  # step 7
+    ink, supervised = _labels()
+    this = new_round(1, ink, supervised, accepted_pixels=0, steps=7, validation_f05=None,
+                     checkpoint="/laptop/run/model.pt")  # fmt: skip
+    append_round(box / "model_rounds.jsonl", this)
+    provenance = {
+        "segment": "20240101000000",
+        "labels": {"hash": this.labels_hash},
+        "rounds_file": "/laptop/run/model_rounds.jsonl",  # not on this machine
+    }
+    moved = dataclasses.replace(checkpoint, provenance=provenance)
+    assert _round_of(moved, box / "model.pt") == this.to_dict()

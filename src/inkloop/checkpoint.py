@@ -228,18 +228,34 @@ def describe_checkpoint(path: str | Path) -> dict:
 def _round_of(checkpoint: Checkpoint, path: Path) -> dict | None:
     """The recorded round that made this checkpoint: of its labels, the latest naming this
     file at its step or before (a dock letting go of a run records the last step it heard),
-    else one at its step (a copy renamed); a round of other steps is another checkpoint's."""
+    else one at its step (a copy renamed); a round of other steps is another checkpoint's.
+    Looked for in the rounds file named at training, then beside the checkpoint (the folder
+    moved, or copied to another machine: `_rounds_files`)."""
     from inkloop.rounds import read_rounds
 
     provenance = checkpoint.provenance
     labels_hash = provenance.get("labels", {}).get("hash")
-    if not labels_hash or not provenance.get("rounds_file"):
+    if not labels_hash:
         return None
-    rounds = [r for r in read_rounds(provenance["rounds_file"]) if r.labels_hash == labels_hash]
-    named = [
-        r
-        for r in rounds
-        if r.checkpoint and Path(r.checkpoint).name == path.name and r.steps <= checkpoint.step
-    ]
-    chosen = named or [r for r in rounds if r.steps == checkpoint.step]
-    return chosen[-1].to_dict() if chosen else None
+    for rounds_file in _rounds_files(provenance, path):
+        rounds = [r for r in read_rounds(rounds_file) if r.labels_hash == labels_hash]
+        named = [
+            r
+            for r in rounds
+            if r.checkpoint and Path(r.checkpoint).name == path.name and r.steps <= checkpoint.step
+        ]
+        chosen = named or [r for r in rounds if r.steps == checkpoint.step]
+        if chosen:
+            return chosen[-1].to_dict()
+    return None
+
+
+def _rounds_files(provenance: dict, path: Path) -> list[Path]:
+    """Where the rounds of the checkpoint at ``path`` may be: the file its training named,
+    then beside the checkpoint that file's name and its segment's ``<id>_rounds.jsonl``."""
+    named = Path(provenance["rounds_file"]) if provenance.get("rounds_file") else None
+    beside = path.expanduser().absolute().parent
+    files = [named, named and beside / named.name]
+    if segment := provenance.get("segment"):
+        files.append(beside / f"{Path(segment).name}_rounds.jsonl")
+    return list(dict.fromkeys(f for f in files if f is not None))
