@@ -259,3 +259,18 @@ def _rounds_files(provenance: dict, path: Path) -> list[Path]:
     if segment := provenance.get("segment"):
         files.append(beside / f"{Path(segment).name}_rounds.jsonl")
     return list(dict.fromkeys(f for f in files if f is not None))
+
+
+def kept_model_path(path: str | Path) -> Path:
+    """Where the model at ``path`` is kept when a run that did not start from it autosaves
+    there: ``<stem>.saved-<its last save, local time>.pt`` beside it, a number added if an
+    earlier kept model has that name (none is ever replaced). Without torch (the dock says
+    it when Clear is clicked)."""
+    path = Path(path)
+    saved = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+    kept = path.with_name(f"{path.stem}.saved-{saved}{path.suffix}")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"{path.stem}.saved-{saved}-{number}{path.suffix}")
+    return kept

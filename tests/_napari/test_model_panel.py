@@ -251,7 +251,7 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
     trained on an earlier day without a word; the engine now keeps it, and the panel says
     under which name when the choice is made."""
     from inkloop._napari._model_panel import KEPT
-    from inkloop.engine._training import kept_model_path
+    from inkloop.checkpoint import kept_model_path
     from inkloop.io import checkpoint_path, open_segment
     from tests._helpers import save_tiny_checkpoint
 

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._widget import InkLoopWidget
+from inkloop.checkpoint import kept_model_path
 from inkloop.synthetic import write_segment
 
 
@@ -256,8 +257,8 @@ def test_an_unreadable_own_model_is_said_once_and_a_fresh_one_trained(
     assert widget.run_settings().init is None
     assert [record.message for record in notification_manager.records[shown:]] == [
         f"Ink Loop: the model trained on {own.parent.name} before cannot be read ({own}: not "
-        "a PyTorch file, or cut short): a fresh one will be trained. The file stays until "
-        "that model's first save replaces it: copy it elsewhere to recover it"
+        "a PyTorch file, or cut short): a fresh one will be trained, and at its first save "
+        f"the file is kept beside it as {kept_model_path(own).name}"
     ]
     assert own.read_bytes() == cut_short  # kept
 

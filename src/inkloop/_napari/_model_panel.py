@@ -13,8 +13,8 @@ from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWi
 from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
+from inkloop.checkpoint import kept_model_path
 from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
-from inkloop.engine._training import kept_model_path
 from inkloop.io import check_writable
 from inkloop.settings import EngineSettings
 

@@ -26,7 +26,7 @@ from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import bring_to_top, open_in_viewer, segment_path
 from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
-from inkloop.checkpoint import unreadable_checkpoint
+from inkloop.checkpoint import kept_model_path, unreadable_checkpoint
 from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
@@ -258,8 +258,8 @@ def _readable_own_model(own, name: str) -> bool:
     if problem is not None:
         show_warning(
             f"Ink Loop: the model trained on {name} before cannot be read ({own}: {problem}): "
-            "a fresh one will be trained. The file stays until that model's first save "
-            "replaces it: copy it elsewhere to recover it"
+            f"a fresh one will be trained, and at its first save the file is kept beside it "
+            f"as {kept_model_path(own).name}"
         )
     return problem is None
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from inkloop.checkpoint import save_checkpoint
+from inkloop.checkpoint import kept_model_path, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule, unscorable
@@ -164,21 +164,6 @@ class Training:
                 )
             )
         self.autosave_ours = True
-
-
-def kept_model_path(path: str | Path) -> Path:
-    """Where the model at ``path`` is kept when a run that did not start from it autosaves
-    there: ``<stem>.saved-<its last save, local time>.pt`` beside it, a number added if an
-    earlier kept model has that name (none is ever replaced). Without torch (the dock says
-    it when Clear is clicked)."""
-    path = Path(path)
-    saved = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
-    kept = path.with_name(f"{path.stem}.saved-{saved}{path.suffix}")
-    number = 1
-    while kept.exists():
-        number += 1
-        kept = path.with_name(f"{path.stem}.saved-{saved}-{number}{path.suffix}")
-    return kept
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:
