@@ -147,9 +147,9 @@ def test_the_ink_labels_layer_saved_by_napari_is_refused_with_what_to_do(tmp_pat
 
 def test_16_bit_labels_other_than_label_codes_keep_their_rules(tmp_path):
     values = np.zeros(SHAPE, np.uint16)
-    values[0, :3] = 255, 257, 1  # up to 257, not the codes' 256: the top 8 bits
+    values[0, :4] = 128, 129, 257, 1  # up to 257, not the codes' 256: 16-bit levels, rounded
     tifffile.imwrite(tmp_path / "ink.tif", values)
-    assert read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)[0, :3].tolist() == [0, 1, 0]
+    assert read_label_image(tmp_path / "ink.tif", SHAPE, ink=True)[0, :4].tolist() == [0, 1, 1, 0]
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint32])
