@@ -1,7 +1,8 @@
 """A batch of segments as a headless user runs it overnight: a mask of the wrong size is
-refused before any output is made; a renamed folder's mask is said to be ignored; with
---keep-going a segment whose data is damaged fails alone; an output another run wrote (or
-is writing) since the batch was planned is skipped when its turn comes."""
+refused before any output is made; a renamed folder's mask is said to be ignored; a segment
+whose data is damaged stops the batch (in this process and on a cluster, where its layers are
+read as it is staged), or with --keep-going fails alone; an output another run wrote (or is
+writing) since the batch was planned is skipped when its turn comes."""
 
 from __future__ import annotations
 
@@ -42,6 +43,21 @@ def _damage_a_layer(segment) -> None:
     data = bytearray(path.read_bytes())
     data[offset + 4 : offset + 60] = bytes(range(56))
     path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [pytest.param((), id="in-process"), pytest.param(("--scheduler", "local:1"), id="local:1",
+                                                     marks=pytest.mark.slow)],
+)  # fmt: skip
+def test_without_keep_going_a_failed_segment_stops_the_batch(batch, capsys, scheduler):
+    _damage_a_layer(batch / "b")  # its staging reads the damaged tile, on a cluster too
+    assert _predict("b", "a", "--out-dir", "out", *scheduler) == 1
+    err = capsys.readouterr().err
+    damaged = batch / "b" / "layers" / "02.tif"
+    assert err.startswith(f"inkloop predict: error: {damaged}: cannot be decoded")
+    assert err.count("\n") == 1
+    assert not (batch / "out").exists() or list((batch / "out").iterdir()) == []  # nor a's
 
 
 def test_a_mask_of_the_wrong_size_is_refused_before_any_output(batch, capsys):
