@@ -45,11 +45,10 @@ def _damage_a_layer(segment) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize(
-    "scheduler",
-    [pytest.param((), id="in-process"), pytest.param(("--scheduler", "local:1"), id="local:1",
-                                                     marks=pytest.mark.slow)],
-)  # fmt: skip
+ON_A_CLUSTER = pytest.param(("--scheduler", "local:1"), id="local:1", marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize("scheduler", [pytest.param((), id="in-process"), ON_A_CLUSTER])
 def test_without_keep_going_a_failed_segment_stops_the_batch(batch, capsys, scheduler):
     _damage_a_layer(batch / "b")  # its staging reads the damaged tile, on a cluster too
     assert _predict("b", "a", "--out-dir", "out", *scheduler) == 1
