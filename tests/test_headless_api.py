@@ -166,5 +166,27 @@ def test_an_interrupted_runs_round_has_the_score_of_the_step_it_stopped_at(label
 def test_a_round_records_a_validation_score_of_its_own_step_only(tmp_path, scored_at, recorded):
     ink, supervised = np.zeros((8, 8), np.uint8), np.ones((8, 8), bool)
     summary = {"steps": 334, "validation": {"step": scored_at, "f05": 0.7777}, "checkpoint": "m.pt"}
-    _record_round(tmp_path / "rounds.jsonl", ink, supervised, SimpleNamespace(summary=summary), 0)
+    report = SimpleNamespace(summary=summary)
+    _record_round(tmp_path / "rounds.jsonl", ink, supervised, report, 0, EngineSettings())
     assert [r.validation_f05 for r in read_rounds(tmp_path / "rounds.jsonl")] == [recorded]
+
+
+def test_a_round_records_what_its_run_held_out_narrowed_by_the_model_it_went_on_from(
+    tmp_path,
+):
+    """close1 F1: the dock reads it back when it continues from that model. A run from a
+    model that trained on every label held nothing out, whatever its --validation."""
+    ink, supervised = np.zeros((8, 8), np.uint8), np.ones((8, 8), bool)
+    rounds, region = tmp_path / "rounds.jsonl", (0, 0, 4, 6)
+
+    def record(out: str, validation=None, init: str | None = None) -> list[int] | None:
+        report = SimpleNamespace(summary={"steps": 3, "checkpoint": str(tmp_path / out)})
+        settings = EngineSettings(validation=validation, init=init and tmp_path / init)
+        _record_round(rounds, ink, supervised, report, 0, settings)
+        return read_rounds(rounds)[-1].validation_region
+
+    assert record("a.pt", region) == [0, 0, 4, 6]
+    assert record("b.pt") == []  # every label trained
+    assert record("a.pt", region, init="a.pt") == [0, 0, 4, 6]
+    assert record("c.pt", (0, 0, 2, 9), init="a.pt") == [0, 0, 2, 6]  # inside both
+    assert record("d.pt", region, init="b.pt") == []

@@ -171,3 +171,46 @@ def test_a_moved_checkpoint_finds_its_rounds_file_by_the_name_it_had(tmp_path):
     }
     moved = dataclasses.replace(checkpoint, provenance=provenance)
     assert _round_of(moved, box / "model.pt") == this.to_dict()
+
+
+def test_a_round_says_what_its_training_held_out_and_an_older_round_reads_as_unknown(
+    tmp_path: Path, caplog
+):
+    """close1 F1: the dock reads what the segment's own model held out from its round. A
+    round from before the record reads (unknown); a malformed region is not a round."""
+    from inkloop.rounds import held_out_behind
+
+    path = tmp_path / "seg_rounds.jsonl"
+    ink, supervised = _labels()
+    facts = dict(accepted_pixels=0, steps=5, validation_f05=None)
+    everything = new_round(1, ink, supervised, **facts, checkpoint="/old/seg_inkloop_model.pt")
+    older = {k: v for k, v in everything.to_dict().items() if k != "validation_region"}
+    held = new_round(2, ink, supervised, **facts, checkpoint="other.pt",
+                     validation_region=(1, 2, 30, 40))  # fmt: skip
+    malformed = dict(held.to_dict(), validation_region=[1, 2, 3])
+    lines = [everything.to_dict(), older, held.to_dict(), malformed]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    rounds = read_rounds(path)
+    assert [r.validation_region for r in rounds] == [[], None, [1, 2, 30, 40]]
+    assert len([r for r in caplog.records if "validation_region" in r.message]) == 1
+    assert held_out_behind(rounds, "seg_inkloop_model.pt") == ()  # its newest round: unknown
+    assert held_out_behind(rounds[:1], "/moved/seg_inkloop_model.pt") == (None,)  # by name
+    assert held_out_behind(rounds, tmp_path / "other.pt") == ((1, 2, 30, 40),)
+    assert held_out_behind(rounds, "never_recorded.pt") == ()
+
+
+def test_what_a_run_held_out_is_its_region_inside_those_of_the_training_it_went_on_from():
+    from inkloop.rounds import held_out_by_run, held_out_throughout
+
+    assert held_out_throughout(((0, 0, 50, 60), (10, 20, 80, 90))) == (10, 20, 50, 60)
+    assert held_out_throughout(((0, 0, 10, 10), (20, 20, 30, 30))) is None  # none in all
+    assert held_out_throughout((None, (0, 0, 10, 10))) is None
+    assert held_out_throughout(()) is None
+    ink, supervised = _labels()
+    trained_on_all = new_round(1, ink, supervised, accepted_pixels=0, steps=5,
+                               validation_f05=None, checkpoint="/x/a.pt")  # fmt: skip
+    region = (5, 5, 20, 20)
+    assert held_out_by_run([trained_on_all], None, region) == region  # a fresh model
+    assert held_out_by_run([trained_on_all], "/y/a.pt", region) is None
+    assert held_out_by_run([trained_on_all], "/y/b.pt", region) == region  # unknown: clean

@@ -74,7 +74,9 @@ def train_to_file(
         raise
     report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
-        report.summary["round"] = _record_round(rounds, ink, supervised, report, accepted_pixels)
+        report.summary["round"] = _record_round(
+            rounds, ink, supervised, report, accepted_pixels, settings
+        )
     if report.failures:
         saved = report.summary.get("checkpoint", str(out))
         elsewhere = [] if saved == str(out) else [f"the weights are in {saved}"]
@@ -117,23 +119,27 @@ def _save(engine, out: Path, report) -> None:
         engine.wait()
 
 
-def _record_round(path: Path, ink, supervised, report, accepted_pixels: int) -> int | None:
-    """Append the run's round to ``path``; its number, or None (told on stderr) if the file
-    cannot be written: the checkpoint is saved either way."""
-    from inkloop.rounds import append_round, new_round, next_number, read_rounds
+def _record_round(
+    path: Path, ink, supervised, report, accepted_pixels: int, settings: EngineSettings
+) -> int | None:
+    """Append the run's round to ``path`` (what it held out: `held_out_by_run`); its number,
+    or None (told on stderr) if the file cannot be written: the checkpoint is saved anyway."""
+    from inkloop.rounds import append_round, held_out_by_run, new_round, next_number, read_rounds
 
     summary = report.summary
     validation = summary.get("validation", {})  # an earlier step's score is not this round's
     f05 = validation.get("f05") if validation.get("step") == summary["steps"] else None
     try:
+        earlier = read_rounds(path)
         round_ = new_round(
-            next_number(read_rounds(path)),
+            next_number(earlier),
             ink,
             supervised,
             accepted_pixels=accepted_pixels,
             steps=summary["steps"],
             validation_f05=f05,
             checkpoint=summary["checkpoint"],
+            validation_region=held_out_by_run(earlier, settings.init, settings.validation),
         )
         round_ = append_round(path, round_)  # numbered as written, under the file's lock
     except OSError as error:

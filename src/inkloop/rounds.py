@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +42,10 @@ class Round:
     validation_f05: float | None
     checkpoint: str | None
     labels_hash: str
+    # [y0, x0, y1, x1]: the pixels whose labels the training behind ``checkpoint`` held out
+    # (its run's validation region, narrowed to those of the runs it went on from, where the
+    # recorder knew them); []: none held out; None: unknown (a round from before this field)
+    validation_region: list[int] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,8 +89,10 @@ def new_round(
     steps: int,
     validation_f05: float | None,
     checkpoint: str | Path | None,
+    validation_region: Sequence[int] | None = None,
 ) -> Round:
-    """The round ``number`` for these labels, timed now."""
+    """The round ``number`` for these labels, timed now; ``validation_region`` (y0, x0, y1,
+    x1) is what the training behind ``checkpoint`` held out (None: nothing)."""
     ink_pixels, labelled_pixels = _label_counts(ink, supervised)
     return Round(
         number=number,
@@ -97,6 +104,7 @@ def new_round(
         validation_f05=None if validation_f05 is None else round(float(validation_f05), 4),
         checkpoint=None if checkpoint is None else str(checkpoint),
         labels_hash=labels_hash(ink, supervised),
+        validation_region=[] if validation_region is None else [int(v) for v in validation_region],
     )
 
 
@@ -116,7 +124,8 @@ def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
 
 def read_rounds(path: str | Path) -> list[Round]:
     """The rounds in ``path`` (none if it does not exist); a line that is not a round (a JSON
-    object with every field, its counts integers) is skipped with a logged warning, so one
+    object with every field but validation_region, which is None where missing, its counts
+    integers, its region well formed) is skipped with a logged warning, so one
     bad line never hides the others."""
     path = Path(path)
     return _parse_rounds(path.read_text(), path) if path.exists() else []
@@ -136,11 +145,53 @@ def _parse_rounds(text: str, path: Path) -> list[Round]:
             round_ = Round(**{k: v for k, v in data.items() if k in names})
             if any(type(getattr(round_, name)) is not int for name in counts):
                 raise TypeError(f"{', '.join(counts)} must be integers")
+            if not _is_region(round_.validation_region):
+                raise TypeError("validation_region must be null, [] or 4 integers")
         except (ValueError, TypeError) as error:
             log.warning("%s line %d is not a round (%s): skipped", path, number, error)
             continue
         rounds.append(round_)
     return rounds
+
+
+def _is_region(region) -> bool:
+    """Whether ``region`` is a recorded validation region: None, [] or 4 integers."""
+    if region is None:
+        return True
+    ints = isinstance(region, list) and all(type(value) is int for value in region)
+    return ints and len(region) in (0, 4)
+
+
+def held_out_behind(rounds: list[Round], checkpoint: str | Path) -> tuple:
+    """What the training behind the model file ``checkpoint`` held out, from the newest of
+    ``rounds`` naming that file (by name: the folder may have moved): ``(box,)``, ``(None,)``
+    where nothing was held out, or ``()`` where unknown (no round names it, or its round
+    predates `Round.validation_region`)."""
+    name = Path(checkpoint).name
+    named = [r for r in rounds if r.checkpoint and Path(r.checkpoint).name == name]
+    region = named[-1].validation_region if named else None
+    if region is None:
+        return ()
+    return (tuple(region) if region else None,)
+
+
+def held_out_by_run(rounds: list[Round], init, validation) -> tuple[int, int, int, int] | None:
+    """What a run from the model file ``init`` (None: a fresh model) holding out ``validation``
+    held out in all: that region, narrowed to what ``init``'s training held out where one of
+    ``rounds`` says (`held_out_behind`)."""
+    earlier = held_out_behind(rounds, init) if init is not None else ()
+    return held_out_throughout((*earlier, validation))
+
+
+def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:
+    """The pixels inside every one of ``regions`` (boxes; None: nothing held out), whose
+    labels were so held out of every training the regions belong to; None if none are."""
+    boxes = regions or (None,)
+    if any(box is None for box in boxes):
+        return None
+    y0, x0 = max(b[0] for b in boxes), max(b[1] for b in boxes)
+    y1, x1 = min(b[2] for b in boxes), min(b[3] for b in boxes)
+    return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
 
 
 def next_number(rounds: list[Round]) -> int:

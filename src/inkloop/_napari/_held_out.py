@@ -1,12 +1,16 @@
 """Whether the weights a run goes on from trained on the labels of its validation region: a
 region drawn or moved after they trained was not held out of that training, so its F0.5
-reads high. Known from the settings of this session's engines: no checkpoint is read."""
+reads high. Known from the settings of this session's engines, and for the segment's own model
+from its round (`held_out_behind`): no checkpoint is read."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from napari.utils.notifications import show_warning
 
 from inkloop._napari._trained import TrainedWeights
+from inkloop.rounds import held_out_throughout
 from inkloop.settings import EngineSettings
 
 SEEN_REGION = (
@@ -18,25 +22,38 @@ SEEN_REGION = (
 
 class HeldOutWeights(TrainedWeights):
     """`TrainedWeights` that also keep the validation region (None: none) of each engine
-    whose training the weights carry. Weights this session did not train (a fresh model, a
-    model chosen, the segment's own model) count as clean: no checkpoint is opened to see."""
+    whose training the weights carry: for each model file this session saved, and for one
+    whose round said (`know_model`: the segment's own model, continued at a reopen or a switch
+    back). Weights known neither way (a fresh model, another model chosen, an own model with
+    no round, or one from before rounds recorded it) count as clean, as unknown: no
+    checkpoint is opened to see."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.saved_regions: tuple = ()  # the engines' regions behind the weights saved last
+        self.behind: dict[Path, tuple] = {}  # a model file's regions, oldest training first
         self.engine_regions: tuple = ()  # the same for the engine made last, its own last
         self._told = None  # the region last warned about: each is told once
 
+    def know_model(self, path, regions: tuple) -> None:
+        """The training behind the model file ``path`` held out ``regions`` (`held_out_behind`:
+        () unknown, (None,) nothing)."""
+        self.behind[_key(path)] = tuple(regions)
+
     def next_settings(self, settings: EngineSettings, previous: EngineSettings):
         engine = super().next_settings(settings, previous)
-        # ``saved`` is kept only where the engine starts from it
-        carried = self.saved_regions if self.saved is not None else ()
+        carried = self.behind.get(_key(engine.init), ()) if engine.init is not None else ()
         self.engine_regions = (*carried, engine.validation)
         return engine
 
     def autosaved(self, path) -> None:
         super().autosaved(path)
-        self.saved_regions = self.engine_regions
+        self.behind[_key(path)] = self.engine_regions
+
+    def held_out(self) -> tuple[int, int, int, int] | None:
+        """The pixels whose labels none of the training behind the last engine's weights saw,
+        as far as known (its region, narrowed to those of the runs it goes on from); None if
+        nothing was held out throughout."""
+        return held_out_throughout(self.engine_regions)
 
     def seen_region(self) -> tuple[int, int, int, int] | None:
         """The region the engine made last scores, if training behind its weights did not
@@ -60,3 +77,7 @@ def _inside(box, outer) -> bool:
         return False
     y0, x0, y1, x1 = box
     return outer[0] <= y0 and outer[1] <= x0 and y1 <= outer[2] and x1 <= outer[3]
+
+
+def _key(path) -> Path:
+    return Path(path).expanduser().absolute()

@@ -28,7 +28,9 @@ class RoundKeeper:
     segment, nothing copied on the GUI thread), round after round; `close` waits for the
     rounds under way. Each round is numbered when it is written (`append_round`), from
     the file: another process's rounds are never given the same numbers. Its validation
-    F0.5 is the score measured at its step on the validation region of now, else None."""
+    F0.5 is the score measured at its step on the validation region of now, else None; its
+    validation region what the training behind its weights held out (`HeldOutWeights`), which
+    the dock reads back when it continues from that model at a reopen."""
 
     def __init__(self, loop) -> None:
         self.loop = loop
@@ -76,6 +78,7 @@ class RoundKeeper:
             steps=steps,
             validation_f05=self._score_at(steps),
             checkpoint=checkpoint,
+            validation_region=self.loop.trained.held_out(),
         )
         writing = self.loop.labels.worker.submit(write, done=self._written)
         self._writing.append(writing)

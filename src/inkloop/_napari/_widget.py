@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from napari.utils.notifications import show_error, show_info, show_warning
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
@@ -21,12 +21,12 @@ from inkloop._napari._loop import LoopSession
 from inkloop._napari._loop_panel import VALIDATION_LAYER, LoopPanel, validation_region
 from inkloop._napari._model_panel import ModelPanel
 from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
+from inkloop._napari._own_model import own_model_held_out, readable_own_model
 from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import bring_to_top, open_in_viewer, segment_path
 from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
-from inkloop.checkpoint import kept_model_path, unreadable_checkpoint
 from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
@@ -190,11 +190,13 @@ class InkLoopWidget(QWidget):
         """A segment trained in the dock before continues from the model saved beside it,
         if it can be read (else a fresh one is trained, and the user told so once).
         Otherwise a model chosen with *Load model…* stays chosen, and another segment's own
-        model continued that way is let go."""
+        model continued that way is let go. What the own model's training held out is read
+        from its round: a region drawn since warns that its F0.5 reads high."""
         own, panel = checkpoint_path(segment), self.model_panel
-        continued = own.is_file() and _readable_own_model(own, segment.name)
+        continued = own.is_file() and readable_own_model(own, segment.name)
         if continued:
             panel.load_model(own)
+            self.loop.trained.know_model(own, own_model_held_out(segment, own))
             show_info(
                 f"Ink Loop: {segment.name} continues from the model trained on it before "
                 f"({own}); Model → Clear starts a fresh one"
@@ -249,19 +251,6 @@ class InkLoopWidget(QWidget):
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         validation = validation_region(self.viewer, self.labels.segment.shape[1:])
         return dataclasses.replace(settings, validation=validation)
-
-
-def _readable_own_model(own, name: str) -> bool:
-    """Whether segment ``name``'s own model ``own`` can be read; if not, the user hears once
-    that a fresh one is trained instead, and where the file is (kept)."""
-    problem = unreadable_checkpoint(own)
-    if problem is not None:
-        show_warning(
-            f"Ink Loop: the model trained on {name} before cannot be read ({own}: {problem}): "
-            f"a fresh one will be trained, and at its first save the file is kept beside it "
-            f"as {kept_model_path(own).name}"
-        )
-    return problem is None
 
 
 def retire_segment_layers(viewer, segment) -> None:

@@ -1,0 +1,114 @@
+"""The segment's own model continued at a reopen or a switch back (close1 F1): what its
+training held out is read from its round, so a region drawn since that it did not hold out
+warns that its F0.5 reads high, as weights trained in the same loop do. A round that does
+not say (one from before the record, or none) keeps the own model clean, as before."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from inkloop._napari import _own_model
+from inkloop._napari._held_out import SEEN_REGION
+from inkloop._napari._loop_panel import VALIDATION_LAYER
+from inkloop._napari._rectangle import box_corners
+from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
+from inkloop.io import checkpoint_path, open_segment, rounds_path
+from inkloop.rounds import new_round, read_rounds
+from inkloop.synthetic import write_segment
+from tests._napari._fakes import fake_engines
+from tests._napari._gui import messages
+
+DRAWN = (10, 20, 50, 80)  # the region drawn after the reopen
+
+
+@pytest.fixture(autouse=True)
+def _own_models_read(monkeypatch):
+    """Any file does for the own model: the fake engines never load it."""
+    monkeypatch.setattr(_own_model, "unreadable_checkpoint", lambda path: None)
+
+
+def _draw_region(widget, box) -> None:
+    widget.loop_panel.validation_button.click()
+    widget.viewer.layers[VALIDATION_LAYER].add_rectangles(box_corners(box))
+
+
+def _finetune(widget, made, qtbot) -> None:
+    """Finetune & preview on a fake engine, up to the engine's start."""
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(lambda: bool(made) and made[-1].starts > 0)
+
+
+def _report(loop, *events) -> None:
+    for event in events:
+        loop.event_received.emit(loop.generation, event)
+
+
+def _write_own_model(folder, held_out) -> None:
+    """The segment's own model, and a round naming it that says its training held out
+    ``held_out`` (None: the field left out, as rounds from before it were written)."""
+    segment = open_segment(folder)
+    own = checkpoint_path(segment)
+    own.write_bytes(b"weights")
+    ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    data = new_round(1, ink, mask, accepted_pixels=0, steps=5, validation_f05=None,
+                     checkpoint=own).to_dict()  # fmt: skip
+    data["validation_region"] = held_out
+    if held_out is None:
+        del data["validation_region"]
+    rounds_path(segment).write_text(json.dumps(data) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("held_out", "warned"),
+    [
+        ([], True),  # trained on every label
+        ([0, 0, 40, 150], True),  # rows 40-50 of the region drawn were trained on
+        ([0, 0, 60, 150], False),  # all of it held out
+        (None, False),  # a round from before the record: unknown, clean as before
+    ],
+)
+def test_a_reopened_own_model_warns_of_a_region_its_training_did_not_hold_out(
+    open_in_dock, segment_folder, qtbot, monkeypatch, held_out, warned
+):
+    _write_own_model(segment_folder, held_out)
+    made = fake_engines(monkeypatch)
+    _, widget = open_in_dock(segment_folder)
+    own = checkpoint_path(widget.labels.segment)
+    assert widget.model_panel.init == own  # continued
+
+    _draw_region(widget, DRAWN)
+    shown = len(messages(0))
+    _finetune(widget, made, qtbot)
+    assert (made[-1].settings.init, made[-1].settings.validation) == (own, DRAWN)
+    assert messages(shown) == ([SEEN_REGION] if warned else [])
+
+
+def test_a_switch_back_to_a_segment_trained_without_a_region_warns(
+    open_in_dock, segment_folder, tmp_path, qtbot, monkeypatch
+):
+    """Train A with no region, switch to B and back, draw a region, Finetune: A's own model
+    trained on the region's labels. The round of A's Stop says so."""
+    made = fake_engines(monkeypatch)
+    _, widget = open_in_dock(segment_folder)
+    loop, own = widget.loop, checkpoint_path(widget.labels.segment)
+    _finetune(widget, made, qtbot)
+    _report(loop, StateChanged(State.TRAINING, State.IDLE), StepDone(1, 0.5, 0.1, 9.0, 8, 0, None))
+    own.write_bytes(b"weights")  # the fake engine's autosave
+    _report(loop, CheckpointSaved(str(own), 1, autosave=True))
+    _report(loop, StateChanged(State.STOPPED, State.TRAINING))
+    _report(loop, CheckpointSaved(str(own), 1, autosave=True))  # the Stop's: a round
+    made[-1].starts = 0
+    qtbot.waitUntil(lambda: len(widget.guide_panel.rounds.rounds) == 1)  # written
+    assert read_rounds(rounds_path(widget.labels.segment))[-1].validation_region == []
+
+    widget.open_segment(str(write_segment(tmp_path / "segB", 48, 80, 6, seed=4)))
+    widget.open_segment(str(segment_folder))  # back: a new loop continues from A's own model
+    assert widget.model_panel.init == own
+    _draw_region(widget, DRAWN)
+    shown = len(messages(0))
+    _finetune(widget, made, qtbot)
+    assert made[-1].settings.init == own
+    assert messages(shown) == [SEEN_REGION]
