@@ -249,7 +249,8 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
 ):
     """Clear (or another model) after a reopen: the fresh run's first save replaced the model
     trained on an earlier day without a word; the engine now keeps it, and the panel says
-    under which name when the choice is made."""
+    so when the choice is made. It names no kept file (close1 F2): a run going on may save
+    over the model before the next run's first save, which keeps it under that save's time."""
     from inkloop._napari._model_panel import KEPT
     from inkloop.checkpoint import kept_model_path
     from inkloop.io import checkpoint_path, open_segment
@@ -259,8 +260,8 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
     _, widget = open_in_dock(segment_folder)
     panel = widget.model_panel
     assert panel.init == own  # continued: nothing to keep
-    kept = KEPT.format(own=own.name, kept=kept_model_path(own).name)
-    assert kept_model_path(own).name.startswith(f"{own.stem}.saved-")
+    kept = KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix)
+    assert f"{own.stem}.saved-<date>-<time>.pt" in kept
     other = tmp_path / "other.pt"
     other.write_bytes(b"weights")
 
@@ -272,3 +273,5 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
         shown = len(notification_manager.records)
         choose()
         assert messages(shown) == told
+        # no name worked out now: the next run's first save may find the model saved since
+        assert not [said for said in messages(shown) if kept_model_path(own).name in said]

@@ -13,7 +13,6 @@ from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWi
 from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
-from inkloop.checkpoint import kept_model_path
 from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
 from inkloop.io import check_writable
 from inkloop.settings import EngineSettings
@@ -37,9 +36,11 @@ LEFT_BEHIND_TIP = (
     "Choose the model settings and layers it was trained with again to go on with it; a new "
     "run's first save keeps it beside, under another name (said then)"
 )
+# no file name is worked out now: a run going on may save over that model before the next
+# run's first save, which names the kept file by the model's last save then (and says it)
 KEPT = (
     "Ink Loop: the next run does not start from {own}: at its first save, that model is kept "
-    "beside it as {kept}"
+    "beside it as {stem}.saved-<date>-<time>{suffix} (the run names the file then)"
 )
 
 
@@ -174,7 +175,7 @@ class ModelPanel(QGroupBox):
         own = self.loop.settings.autosave if self.loop is not None else None
         if own is None or not own.is_file() or _same_path(start, own):
             return
-        show_info(KEPT.format(own=own.name, kept=kept_model_path(own).name))
+        show_info(KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix))
 
     def _show_state(self, state: State) -> None:
         """A run paused or over: the next continues from it. A new engine (the engine moved
