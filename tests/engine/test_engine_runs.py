@@ -84,6 +84,27 @@ def test_a_stop_between_validations_scores_the_step_it_stopped_at(segment, tmp_p
     assert order == [Validated, CheckpointSaved]  # the round the save records has it
 
 
+def test_a_validation_cut_short_is_made_again_at_the_runs_end(segment, monkeypatch):
+    from inkloop.engine import _requests
+
+    scored = _requests.validate
+    calls = []
+
+    def cut_the_first(*args):  # as a pan right after a step cuts it: no score
+        calls.append(args)
+        return None if len(calls) == 1 else scored(*args)
+
+    monkeypatch.setattr(_requests, "validate", cut_the_first)
+    recorder = Recorder()
+    train = tiny_training(max_steps=1)
+    with engine_for(
+        segment, recorder, train=train, validation=(0, 64, 96, 128), validate_every=1
+    ) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+    assert [v.step for v in recorder.of(Validated)] == [1]  # the run's end scores step 1
+
+
 def test_each_run_says_what_it_trains_from_which_step(segment):
     recorder = Recorder()
     with engine_for(segment, recorder, train=tiny_training(max_steps=2)) as engine:

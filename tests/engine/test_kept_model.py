@@ -74,3 +74,12 @@ def test_a_model_that_cannot_be_kept_is_not_replaced(segment, tmp_path, monkeypa
         "kept as kept.pt: "
     )
     assert not recorder.of(CheckpointSaved)
+
+
+def test_an_autosave_path_given_as_a_string_is_written(segment, tmp_path):
+    out = tmp_path / "auto.pt"  # EngineSettings built by hand, as README's Python API shows
+    with engine_for(segment, Recorder(), train=tiny_training(max_steps=1), autosave=str(out)) as e:
+        e.start()
+        assert e.wait(TIMEOUT)
+        assert e.state is State.FINISHED
+    assert load_checkpoint(out).step == 1

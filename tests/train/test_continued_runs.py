@@ -79,6 +79,15 @@ def test_a_fresh_runs_offset_is_its_measurement_alone(parts):
     assert trainer.logit_offset() == measured != 0.0
 
 
+def test_a_checkpoint_saved_before_any_step_is_no_prior(parts):
+    # its offset, 0, was never measured: the run's first window sets it, as a fresh run's
+    resumed = _continued(parts, 0)
+    resumed.step()
+    resumed.close()
+    measured = resumed._calibration._shares.offset(resumed.labels.ink_share())
+    assert resumed.logit_offset() == measured != 0.0
+
+
 def test_the_prior_fades_as_the_runs_own_windows_come_in(parts, monkeypatch):
     segment, labels, composition, normalisation = parts
     sampler = PatchSampler(segment, composition, normalisation, labels, patch_size=32)

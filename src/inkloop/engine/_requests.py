@@ -220,15 +220,18 @@ class Predictions:
         trainer = session.ensure_trainer()
         session.emit(compose_region(trainer, session.segment, command.region, command.request))
 
-    def validate(self) -> None:
+    def validate(self) -> bool:
+        """Score the validation region at this step; False if a waiting command cut it short."""
         session = self.session
         predictor, step = session.predictor(), session.trainer.step_count
         validation, interrupt = session.settings.validation, Interrupt(self.commands)
         scores = validate(
             predictor, session.segment, session.mask, session.labels, validation, step, interrupt
         )
-        if scores is not None:
-            session.emit(scores)
+        if scores is None:
+            return False
+        session.emit(scores)
+        return True
 
 
 class _UnlessPredicts(Interrupt):

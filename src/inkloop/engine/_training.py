@@ -18,12 +18,13 @@ class Training:
     """Start, pause, resume, stop, save and step the session's model.
 
     ``preview`` is paid back for previews by training time; ``validate`` scores the
-    validation region (`Predictions.validate`). A model already at the autosave path that
-    this session did not start from is kept aside (`kept_model_path`) before the first write.
+    validation region (`Predictions.validate`: False if a command cut it short). A model
+    already at the autosave path that this session did not start from is kept aside
+    (`kept_model_path`) before the first write.
     """
 
     def __init__(
-        self, session: Session, preview: PreviewSchedule, validate: Callable[[], None]
+        self, session: Session, preview: PreviewSchedule, validate: Callable[[], bool]
     ) -> None:
         self.session, self.preview, self.validate = session, preview, validate
         self.last_save = time.monotonic()
@@ -76,9 +77,8 @@ class Training:
     def validate_once(self) -> None:
         """Score the validation region at this step, unless it was scored at it already."""
         step = self.session.trainer.step_count
-        if self.validated_at != step:
-            self.validated_at = step
-            self.validate()
+        if self.validated_at != step and self.validate():
+            self.validated_at = step  # not if cut short: a score at this step is still due
 
     def save(self, path: Path, autosave: bool = False) -> None:
         """Write a checkpoint to ``path``; RequestError if it is a file the session reads."""
@@ -130,6 +130,7 @@ class Training:
         path = self.session.settings.autosave
         if path is None or self.session.trainer is None:
             return
+        path = Path(path)  # EngineSettings built by hand may hold a str
         try:
             self._keep_earlier_model(path)
             self.save(path, autosave=True)

@@ -95,7 +95,8 @@ class Trainer:
             ink_share=config.ink_share,
         )
         self._z_room = composition.z_room(segment.shape[0], config.augment.z_jitter)
-        prior = init.logit_offset if init is not None else None
+        # a checkpoint saved before any step never measured its offset (0 there): no prior
+        prior = init.logit_offset if init is not None and self.step_count > 0 else None
         self._calibration = WindowCalibration(self._sampler, config.seed, self.step_count, prior)
         self._stream = None  # a BatchStream (opened by the first step) or ProcessBatchStream
         # counts streams opened: one reopened after an error draws new patches
