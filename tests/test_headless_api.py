@@ -149,15 +149,27 @@ def test_in_the_command_an_interrupt_returns_the_saved_run(labelled, tmp_path):
 
 
 @pytest.mark.usefixtures("press_at_first_step")
-def test_an_interrupted_runs_round_has_the_score_of_the_step_it_stopped_at(labelled, tmp_path):
+def test_an_interrupted_runs_round_has_the_score_of_the_step_it_stopped_at(
+    labelled, tmp_path, monkeypatch
+):
     """The engine scores the validation region at the stop, between its every-50-steps
-    scores: the round of an interrupted run has its own F0.5."""
+    scores: the round of an interrupted run has its own F0.5. The weights are saved before
+    the score (a batch system's SIGKILL may come before a large region is scored)."""
+    from inkloop.engine import _requests
+
+    out, saved_when_scored, score = tmp_path / "m.pt", [], _requests.validate
+
+    def scoring(*args):
+        saved_when_scored.append(out.exists())
+        return score(*args)
+
+    monkeypatch.setattr(_requests, "validate", scoring)
     settings = dataclasses.replace(_settings(max_steps=10_000), validation=(0, 64, 96, 128))
     rounds = tmp_path / "rounds.jsonl"
     with as_command():
-        summary = train_to_file(*labelled, settings, tmp_path / "m.pt", rounds=rounds,
-                                progress=False)  # fmt: skip
-    assert summary["validation"]["step"] == summary["steps"]
+        summary = train_to_file(*labelled, settings, out, rounds=rounds, progress=False)
+    assert saved_when_scored[-1]  # the stop's score came after the save
+    assert summary["validation"]["step"] == summary["steps"] == load_checkpoint(out).step
     (round_,) = read_rounds(rounds)
     assert round_.validation_f05 == round(summary["validation"]["f05"], 4)
 

@@ -60,12 +60,7 @@ def train_to_file(
             engine.start()
             while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within 0.5 s
                 if pressed.is_set():
-                    report.summary["interrupted"] = True
-                    report.say(
-                        f"stopping after this step to save {out} (Ctrl+C twice more: no save)"
-                    )
-                    engine.stop()
-                    engine.wait()
+                    _stop_on_ctrl_c(engine, out, report, scored=bool(settings.validation))
                     break
             if report.run_steps:  # an untrained model must not replace a good one
                 _save(engine, out, report)
@@ -84,6 +79,20 @@ def train_to_file(
     if report.summary["interrupted"] and not in_command():
         raise KeyboardInterrupt  # saved and said so (`Report.close`): now the caller stops
     return report.summary
+
+
+def _stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
+    """Stop after this step. Where the stop scores the validation region (a prediction of it:
+    a minute for 4096² on a CPU), the weights are saved first, as a batch system's SIGKILL
+    follows its SIGTERM within seconds (SLURM: 30 s), and saved again with the score after."""
+    report.summary["interrupted"] = True
+    if scored:
+        report.say(f"stopping: {out} saved now, the validation region scored next")
+        engine.save(out)
+    else:
+        report.say(f"stopping after this step to save {out} (Ctrl+C twice more: no save)")
+    engine.stop()
+    engine.wait()
 
 
 def _check_training(segment, settings: EngineSettings, out: Path, overwrite: bool) -> None:
@@ -122,26 +131,13 @@ def _save(engine, out: Path, report) -> None:
 def _record_round(
     path: Path, ink, supervised, report, accepted_pixels: int, settings: EngineSettings
 ) -> int | None:
-    """Append the run's round to ``path`` (what it held out: `held_out_by_run`); its number,
+    """Append the run's round to ``path`` (`inkloop.rounds.append_run_round`); its number,
     or None (told on stderr) if the file cannot be written: the checkpoint is saved anyway."""
-    from inkloop.rounds import append_round, held_out_by_run, new_round, next_number, read_rounds
+    from inkloop.rounds import append_run_round
 
-    summary = report.summary
-    validation = summary.get("validation", {})  # an earlier step's score is not this round's
-    f05 = validation.get("f05") if validation.get("step") == summary["steps"] else None
+    run = (report.summary, accepted_pixels, settings.init, settings.validation)
     try:
-        earlier = read_rounds(path)
-        round_ = new_round(
-            next_number(earlier),
-            ink,
-            supervised,
-            accepted_pixels=accepted_pixels,
-            steps=summary["steps"],
-            validation_f05=f05,
-            checkpoint=summary["checkpoint"],
-            validation_region=held_out_by_run(earlier, settings.init, settings.validation),
-        )
-        round_ = append_round(path, round_)  # numbered as written, under the file's lock
+        round_ = append_run_round(path, ink, supervised, *run)
     except OSError as error:
         print(f"the round was not recorded in {path}: {error}", file=sys.stderr)
         return None

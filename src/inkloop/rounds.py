@@ -194,6 +194,28 @@ def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:
     return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
 
 
+def append_run_round(
+    path: str | Path, ink, supervised, summary: dict, accepted_pixels: int, init, validation
+) -> Round:
+    """Append the round of a headless run (the summary of `inkloop.headless.train_to_file`)
+    to ``path``: its validation F0.5 only if scored at its last step, and what it held out
+    (`held_out_by_run`). OSError if the file cannot be written."""
+    scored = summary.get("validation") or {}
+    f05 = scored.get("f05") if scored.get("step") == summary["steps"] else None
+    earlier = read_rounds(path)
+    round_ = new_round(
+        next_number(earlier),
+        ink,
+        supervised,
+        accepted_pixels=accepted_pixels,
+        steps=summary["steps"],
+        validation_f05=f05,
+        checkpoint=summary["checkpoint"],
+        validation_region=held_out_by_run(earlier, init, validation),
+    )
+    return append_round(path, round_)  # numbered as written, under the file's lock
+
+
 def next_number(rounds: list[Round]) -> int:
     """The number of the round after ``rounds``: one past the highest, so that a line skipped
     as unreadable never makes two rounds of one number."""
