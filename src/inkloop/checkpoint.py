@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -274,3 +275,13 @@ def kept_model_path(path: str | Path) -> Path:
         number += 1
         kept = path.with_name(f"{path.stem}.saved-{saved}-{number}{path.suffix}")
     return kept
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path, or links to one (hard links and
+    bind mounts too, where both are there to ask)."""
+    a, b = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is missing
+        return a.resolve() == b.resolve()

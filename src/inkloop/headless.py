@@ -115,7 +115,9 @@ def _check_training(segment, settings: EngineSettings, out: Path, overwrite: boo
 def continues_in_place(init, out: Path) -> bool:
     """Whether training from the ``init`` checkpoint (or None) into ``out`` continues it in
     place: replacing that file needs no leave to overwrite."""
-    return init is not None and Path(init).expanduser().resolve() == out.resolve()
+    from inkloop.checkpoint import same_file
+
+    return init is not None and same_file(init, out)
 
 
 def _save(engine, out: Path, report) -> None:

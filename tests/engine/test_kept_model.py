@@ -83,3 +83,21 @@ def test_an_autosave_path_given_as_a_string_is_written(segment, tmp_path):
         assert e.wait(TIMEOUT)
         assert e.state is State.FINISHED
     assert load_checkpoint(out).step == 1
+
+
+def test_a_hard_link_to_the_model_counts_as_continuing_it_everywhere(segment, tmp_path):
+    # the engine, the dock's Clear message and `inkloop train` ask one `same_file`
+    from inkloop.checkpoint import same_file
+    from inkloop.headless import continues_in_place
+
+    own = save_tiny_checkpoint(tmp_path / OWN)
+    linked = tmp_path / "linked.pt"
+    linked.hardlink_to(own)
+    assert same_file(linked, own)
+    assert continues_in_place(str(linked), own)
+    assert not same_file(tmp_path / "missing.pt", own)
+    with engine_for(segment, Recorder(), train=tiny_training(max_steps=1), autosave=own,
+                    init=linked) as engine:  # fmt: skip
+        engine.start()
+        assert engine.wait(TIMEOUT)
+    assert _kept(tmp_path) == []  # continued in place: nothing to keep

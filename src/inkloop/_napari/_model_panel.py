@@ -13,6 +13,7 @@ from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWi
 from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
+from inkloop.checkpoint import same_file
 from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
 from inkloop.io import check_writable
 from inkloop.settings import EngineSettings
@@ -173,7 +174,7 @@ class ModelPanel(QGroupBox):
         """Say where the segment's own model goes when a run that starts from ``start`` (a
         fresh model: None) first saves over it (`Training`, in the engine, keeps it)."""
         own = self.loop.settings.autosave if self.loop is not None else None
-        if own is None or not own.is_file() or _same_path(start, own):
+        if own is None or not own.is_file() or (start is not None and same_file(start, own)):
             return
         show_info(KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix))
 
@@ -231,10 +232,6 @@ class ModelPanel(QGroupBox):
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")
-
-
-def _same_path(path: Path | None, other: Path) -> bool:
-    return path is not None and path.expanduser().resolve() == other.expanduser().resolve()
 
 
 def _in_use_text(event: RunStarted) -> str:

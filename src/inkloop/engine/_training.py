@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from inkloop.checkpoint import kept_model_path, save_checkpoint
+from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule, unscorable
@@ -89,7 +89,7 @@ class Training:
         save_checkpoint(path, trainer.checkpoint(provenance))
         self.last_save = time.monotonic()
         own = session.settings.autosave
-        if own is not None and _same_file(path, own):  # a Save there chose to replace it
+        if own is not None and same_file(path, own):  # a Save there chose to replace it
             self.autosave_ours = True
         session.emit(CheckpointSaved(str(path), trainer.step_count, autosave))
 
@@ -150,7 +150,7 @@ class Training:
         if self.autosave_ours:
             return
         init = self.session.settings.init
-        if path.exists() and not (init is not None and _same_file(init, path)):
+        if path.exists() and not (init is not None and same_file(init, path)):
             kept = kept_model_path(path)
             try:
                 os.replace(path, kept)  # atomic; `kept` was free
@@ -165,11 +165,3 @@ class Training:
                 )
             )
         self.autosave_ours = True
-
-
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    """Whether ``a`` and ``b`` name one file (the same path, or links to one)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them is missing
-        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
