@@ -1,9 +1,10 @@
-"""The "Finetune & preview" section of the dock: run controls, status, loss plot, validation."""
+"""The "Finetune & preview" section of the dock: run controls and status (`LoopPanel.run_bar`,
+which the dock keeps in sight below its scrolling sections), loss plot, threshold, validation."""
 
 from __future__ import annotations
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout
+from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from inkloop._napari._controls import StatusLabel, button
 from inkloop._napari._engine_start import RunStarting
@@ -29,7 +30,8 @@ PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
 
 
 class LoopPanel(QGroupBox):
-    """Drives a `LoopSession`."""
+    """Drives a `LoopSession`. Its Finetune, Pause and Stop buttons and its status are in
+    ``run_bar``, a widget of their own for the dock to place where it never scrolls away."""
 
     def __init__(self, parent=None) -> None:
         super().__init__("Finetune && preview", parent)
@@ -66,6 +68,8 @@ class LoopPanel(QGroupBox):
         )
         self.validation_button = button("Mark validation region", "validation_button")
         self.validation_button.setToolTip(REGION_TIP)
+        self.run_bar = QWidget()
+        self.run_bar.setObjectName("run_bar")
         self._lay_out()
         self.finetune_button.clicked.connect(lambda: self.loop.finetune())
         self.pause_button.toggled.connect(self._pause)
@@ -94,13 +98,14 @@ class LoopPanel(QGroupBox):
         self.region.restore()
 
     def _lay_out(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.finetune_button)
+        bar = QVBoxLayout(self.run_bar)
+        bar.addWidget(self.finetune_button)
         buttons = QHBoxLayout()
         for control in (self.pause_button, self.stop_button):
             buttons.addWidget(control)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
+        bar.addLayout(buttons)
+        bar.addWidget(self.status)
+        layout = QVBoxLayout(self)
         layout.addWidget(self.plot)
         threshold = QHBoxLayout()
         threshold.addWidget(QLabel("Threshold"))

@@ -64,7 +64,7 @@ class InkLoopWidget(QWidget):
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
         self.engine_panel = EnginePanel()
-        # folded at first, as Model → Advanced: the dock then fits a screen without scrolling
+        # folded at first, as Model → Advanced: less to scroll through
         self.predict_section = FoldedSection(self.predict_panel, "predict_section_button")
         self.engine_section = FoldedSection(self.engine_panel, "engine_section_button")
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
@@ -131,7 +131,9 @@ class InkLoopWidget(QWidget):
         column.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(VerticalScroll(panels))
+        layout.addWidget(VerticalScroll(panels), 1)
+        # never scrolled away: on a laptop's screen Segment and Labels alone fill the dock
+        layout.addWidget(self.loop_panel.run_bar)
 
     @property
     def _loop_panels(self) -> tuple:

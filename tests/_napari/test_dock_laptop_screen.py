@@ -1,0 +1,31 @@
+"""On a laptop's screen the run's buttons and status stay in sight, whatever is unfolded."""
+
+from __future__ import annotations
+
+from inkloop._napari._widget import InkLoopWidget
+
+
+def _wholly_shown(control) -> bool:
+    """Shown and nowhere clipped, by the scroll area's viewport or anything else."""
+    return control.isVisible() and control.visibleRegion().boundingRect() == control.rect()
+
+
+def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(
+    make_napari_viewer, segment_folder, monkeypatch, qtbot
+):
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(segment_folder))
+    panel = widget.loop_panel
+    run_controls = (panel.finetune_button, panel.pause_button, panel.stop_button, panel.status)
+    qtbot.waitUntil(lambda: widget.isVisible() and window.height() <= 768)
+
+    assert all(_wholly_shown(control) for control in run_controls)
+    widget.predict_section.toggle.click()  # everything unfolded: still in sight
+    widget.engine_section.toggle.click()
+    widget.model_panel.advanced.click()
+    qtbot.waitUntil(lambda: widget.engine_panel.isVisible())
+    assert all(_wholly_shown(control) for control in run_controls)
