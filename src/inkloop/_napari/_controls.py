@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt, QTimer
 from qtpy.QtGui import QValidator
 from qtpy.QtWidgets import (
     QDoubleSpinBox,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -118,16 +121,21 @@ class StatusLabel(QLabel):
 
 
 class ElidedLine(QLabel):
-    """One line of text elided in the middle to the label's width, never wrapped, and never
-    asking for more width than a few characters: a long path does not widen the dock."""
+    """One line of text elided to the label's width (in the middle unless ``mode`` says
+    otherwise), never wrapped, and never asking for more width than a few characters: a long
+    path does not widen the dock."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, mode=Qt.TextElideMode.ElideMiddle, parent=None) -> None:
         super().__init__(parent)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        self.mode = mode
         self.whole = ""
+        self.keep = 0
 
-    def set_whole(self, text: str) -> None:
-        self.whole = text
+    def set_whole(self, text: str, keep: int = 0) -> None:
+        """Show ``text``; its first ``keep`` characters (a segment id, say) stay whole while
+        they take at most two thirds of the width, and the rest is elided."""
+        self.whole, self.keep = text, keep
         self._elide()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
@@ -148,42 +156,67 @@ class ElidedLine(QLabel):
     def _elide(self) -> None:
         # less the indent of a label with a frame (napari's stylesheet gives it one: half an
         # "x") and a last glyph's overhang, so that the text lines up with others, uncut
-        width = max(self.contentsRect().width() - self.fontMetrics().horizontalAdvance("x"), 80)
-        self.setText(self.fontMetrics().elidedText(self.whole, Qt.TextElideMode.ElideMiddle, width))
+        metrics = self.fontMetrics()
+        width = max(self.contentsRect().width() - metrics.horizontalAdvance("x"), 80)
+        head, rest = self.whole[: self.keep], self.whole[self.keep :]
+        fits = metrics.horizontalAdvance(self.whole) <= width
+        if fits or metrics.horizontalAdvance(head) > width * 2 // 3:
+            head, rest = "", self.whole
+        width -= metrics.horizontalAdvance(head)
+        self.setText(head + metrics.elidedText(rest, self.mode, width))
 
 
 class PathLabel(QWidget):
-    """Wrapped text, and below it a path on a line of its own, elided in the middle to the
-    width (``/home/me/…/20231005123335``) and never wrapped; the whole path is the tooltip."""
+    """Wrapped text (and ``beside`` it, a widget such as a button), and below it a path on a
+    line of its own, elided in the middle to the width (``/home/me/…/20231005123335``) and
+    never wrapped; the whole path is the tooltip. With ``name_first``, the path's file name
+    comes first on a line of its own, elided on the left (``…35_prediction.ome.zarr``), and its
+    folder on the line below."""
 
-    def __init__(self, name: str, parent=None) -> None:
+    def __init__(
+        self, name: str, name_first: bool = False, beside: QWidget | None = None, parent=None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.lead = QLabel()
         self.lead.setWordWrap(True)
         self.lead.setTextFormat(Qt.TextFormat.PlainText)
+        self.file_name = ElidedLine(Qt.TextElideMode.ElideLeft) if name_first else None
         self.path = ElidedLine()
+        lead = QHBoxLayout()
+        lead.addWidget(self.lead, 1)
+        if beside is not None:
+            lead.addWidget(beside)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.lead)
-        layout.addWidget(self.path)
+        layout.addLayout(lead)
+        for line in self._shown()[1:]:
+            layout.addWidget(line)
 
     def set_path(self, lead: str, path=None) -> None:
-        """Show ``lead``, then ``path`` (if any) on a line of its own."""
+        """Show ``lead``, then ``path`` (if any) on a line of its own (or two)."""
         path = str(path or "")
         self.lead.setText(lead)
         self.lead.setVisible(bool(lead))
-        self.path.set_whole(path)
+        if self.file_name is None:
+            self.path.set_whole(path)
+        else:
+            self.file_name.set_whole(Path(path).name if path else "")
+            self.file_name.setVisible(bool(path))
+            self.path.set_whole(str(Path(path).parent) if path else "")
         self.path.setVisible(bool(path))
         self.setToolTip(path)
 
     def text(self) -> str:
-        """What shows: the lead and the elided path, a line each."""
-        return _lines(self.lead.text(), self.path.text())
+        """What shows: the lead and the elided path (its name and folder), a line each."""
+        return _lines(*(line.text() for line in self._shown()))
 
     def full_text(self) -> str:
-        return _lines(self.lead.text(), self.path.whole)
+        return _lines(self.lead.text(), self.toolTip())
+
+    def _shown(self) -> list[QLabel]:
+        return [line for line in (self.lead, self.file_name, self.path) if line is not None]
 
 
 def _lines(*parts: str) -> str:

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from inkloop._napari._collapsible import fold_button, unfold
@@ -62,10 +62,11 @@ class ModelPanel(QGroupBox):
         self.load_button = button(
             "Load model…", "load_model_button", "Continue from a saved model in the next run"
         )
-        # beside Clear, what the next run starts from takes two lines, and the file it
-        # continues from one more, elided: kept, nothing jumps, a long name does not widen
+        # beside Clear, what the next run starts from takes two lines; under both, the file
+        # it continues from takes the panel's width (own models differ in their segment id
+        # and their ending), elided: kept, nothing jumps, a long name does not widen
         self.checkpoint_label = StatusLabel("checkpoint_label", lines=2)
-        self.checkpoint_file = ElidedLine()
+        self.checkpoint_file = ElidedLine(Qt.TextElideMode.ElideLeft)  # see show_next_start
         self.checkpoint_file.setObjectName("checkpoint_file")
         policy = self.checkpoint_file.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
@@ -137,15 +138,15 @@ class ModelPanel(QGroupBox):
         files = QHBoxLayout()
         files.addWidget(self.save_button)
         files.addWidget(self.load_button)
-        start = QVBoxLayout()  # what the next run starts from, and the file, beside Clear
-        start.setSpacing(0)
-        start.addWidget(self.checkpoint_label)
-        start.addWidget(self.checkpoint_file)
         starts = QHBoxLayout()
-        starts.addLayout(start)
+        starts.addWidget(self.checkpoint_label, 1)
         starts.addWidget(self.clear_button)
+        start = QVBoxLayout()  # the file right under what the next run starts from
+        start.setSpacing(0)
+        start.addLayout(starts)
+        start.addWidget(self.checkpoint_file)
         layout.addLayout(files)
-        layout.addLayout(starts)
+        layout.addLayout(start)
         layout.addWidget(self.in_use_label)
         layout.addWidget(self.advanced)
         layout.addWidget(self.body)
@@ -202,7 +203,10 @@ class ModelPanel(QGroupBox):
         else:
             label.setText(LEFT_BEHIND.format(start=start, step=step))
             label.setToolTip(LEFT_BEHIND_TIP)
-        self.checkpoint_file.set_whole(named.name if named else "")
+        name = named.name if named else ""
+        # <id>_inkloop_model.pt, <id>_inkloop_model.saved-<date>-<time>.pt: what tells them
+        # apart is the segment id (kept) and the ending (after the ellipsis)
+        self.checkpoint_file.set_whole(name, keep=name.find("_") + 1)
         self.checkpoint_file.setToolTip(str(named or ""))
         self.checkpoint_file.setVisible(named is not None)
 

@@ -84,10 +84,11 @@ class PredictPanel(QGroupBox):
         self.tta = QCheckBox("TTA")
         self.tta.setObjectName("prediction_tta")
         self.tta.setToolTip("Test-time augmentation: average 8 flips/rotations (8x slower)")
-        self.path_label = PathLabel("prediction_path")
         self.choose_button = QPushButton("Choose…")
         self.choose_button.setObjectName("prediction_choose")
         self.choose_button.setToolTip("Choose the file the prediction goes into")
+        # Choose… beside "Into": the file's name and folder below take the dock's width
+        self.path_label = PathLabel("prediction_path", name_first=True, beside=self.choose_button)
         self._chosen: Path | None = None  # a file chosen for this segment, else the default
         self._lay_out()
         self.predict_button.clicked.connect(self.predict)
@@ -156,10 +157,7 @@ class PredictPanel(QGroupBox):
         options.addRow("Format", self.format)
         options.addRow(self.tta)
         layout.addLayout(options)
-        where = QHBoxLayout()
-        where.addWidget(self.path_label, 1)
-        where.addWidget(self.choose_button)
-        layout.addLayout(where)
+        layout.addWidget(self.path_label)
 
     def _show_event(self, event) -> None:
         if self.request is None:
