@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtCore import QPointF, Qt, QTimer
+from qtpy.QtCore import QEvent, QPointF, Qt, QTimer
 from qtpy.QtGui import QColor, QPainter, QPalette, QPen, QPolygonF
 from qtpy.QtWidgets import QWidget
 
 SMOOTHING = 0.9  # exponential moving average of the loss, as training logs show it
-TEXT_HEIGHT = 14  # pixels at the top for the plot's one line of text, above the curves
 MAX_BINS = 160  # the curves' points (twice as many for the band): a dock's width, however long
 REDRAW_MS = 100  # at most ten repaints a second, however fast training steps
 CURVE_COLOUR = QColor(255, 170, 0)  # orange reads on napari's dark and light themes alike
@@ -51,13 +50,39 @@ class LossTrace:
         return steps, bins[:, :2], bins[:, 2]
 
 
-class LossPlot(QWidget):
+class CaptionedPlot(QWidget):
+    """A plot under one line of text (its caption), both sized from the widget's font: a
+    larger font (napari's preferences) gets a taller caption band, not a cut-off caption."""
+
+    def __init__(self, plot_height: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot_height = plot_height  # the least height under the caption
+        self._fit_caption()
+
+    def caption_height(self) -> int:
+        """Pixels at the top for the caption, above what is plotted."""
+        return self.fontMetrics().height() + 2
+
+    def draw_caption(self, painter: QPainter, caption: str) -> None:
+        """Draw ``caption`` (elided to the width) in the caption band, in the painter's pen."""
+        baseline = self.fontMetrics().ascent() + 1
+        painter.drawText(4, baseline, elided(self, caption))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_caption()  # napari's stylesheet sets the font after construction
+
+    def _fit_caption(self) -> None:
+        self.setMinimumHeight(self.caption_height() + self.plot_height)
+
+
+class LossPlot(CaptionedPlot):
     """The training loss (its range per bin of steps in grey, smoothed in colour) against
     the step."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumHeight(70)
+        super().__init__(plot_height=56, parent=parent)
         self.setToolTip("Training loss per step (smoothed)")
         self.trace = LossTrace()
         self._redraw = QTimer(self)  # steps coming faster are drawn together
@@ -87,12 +112,13 @@ class LossPlot(QWidget):
         """What paintEvent draws: the band of the raw losses (each bin's lowest to highest)
         and the smoothed loss."""
         steps, ranges, smoothed = self.trace.curves()
-        width, height = self.width() - 1, self.height() - 1 - TEXT_HEIGHT
+        top = self.caption_height()
+        width, height = self.width() - 1, self.height() - 1 - top
         span = max(self.trace.high - self.trace.low, 1e-9)
         xs = steps / max(self.trace.count - 1, 1) * width
 
         def polygon(xs, values) -> QPolygonF:
-            ys = TEXT_HEIGHT + height - (values - self.trace.low) / span * height
+            ys = top + height - (values - self.trace.low) / span * height
             return QPolygonF([QPointF(x, y) for x, y in zip(xs, ys, strict=True)])
 
         band = np.concatenate([xs, xs[::-1]]), np.concatenate([ranges[:, 0], ranges[::-1, 1]])
@@ -102,7 +128,7 @@ class LossPlot(QWidget):
         painter = QPainter(self)
         empty = self.trace.count < 2
         painter.setPen(theme_colour(self, 0.6 if empty else 1.0))  # a hint reads fainter
-        painter.drawText(4, 12, elided(self, self.caption()))
+        self.draw_caption(painter, self.caption())
         if empty:
             painter.end()
             return

@@ -7,7 +7,7 @@ from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import QWidget
 
-from inkloop._napari._loss_plot import CURVE_COLOUR, TEXT_HEIGHT, elided, theme_colour
+from inkloop._napari._loss_plot import CURVE_COLOUR, CaptionedPlot, theme_colour
 
 # when `inkloop._napari._rounds.RoundKeeper` records a round (the caption is one short line)
 RECORDED = (
@@ -17,12 +17,11 @@ RECORDED = (
 EMPTY_CAPTION = "Recorded at each Stop or save"  # under the caption "Rounds"
 
 
-class RoundsPlot(QWidget):
+class RoundsPlot(CaptionedPlot):
     """One column per recorded round (`inkloop.rounds.Round`)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumHeight(60)
+        super().__init__(plot_height=46, parent=parent)
         self.setToolTip(
             f"One column per round of labelling and training, recorded {RECORDED}: "
             "labelled area as bars, validation F0.5 as dots"
@@ -37,11 +36,12 @@ class RoundsPlot(QWidget):
         painter = QPainter(self)
         if not self.rounds:
             painter.setPen(theme_colour(self, 0.6))  # a hint reads fainter
-            painter.drawText(4, 11, elided(self, EMPTY_CAPTION))
+            self.draw_caption(painter, EMPTY_CAPTION)
             painter.end()
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        width, height = self.width(), self.height() - TEXT_HEIGHT
+        top = self.caption_height()
+        width, height = self.width(), self.height() - top
         column = width / len(self.rounds)
         areas = [r.ink_pixels + r.no_ink_pixels for r in self.rounds]
         most = max(max(areas), 1)
@@ -49,16 +49,16 @@ class RoundsPlot(QWidget):
             left = index * column
             bar = area / most * height
             painter.fillRect(
-                QRectF(left + column * 0.2, TEXT_HEIGHT + height - bar, column * 0.6, bar),
+                QRectF(left + column * 0.2, top + height - bar, column * 0.6, bar),
                 QColor(80, 120, 200),
             )
             if round_.validation_f05 is not None:
                 painter.setPen(QPen(CURVE_COLOUR, 6, cap=Qt.PenCapStyle.RoundCap))
-                y = TEXT_HEIGHT + height - round_.validation_f05 * height
+                y = top + height - round_.validation_f05 * height
                 painter.drawPoint(QPointF(left + column / 2, y))
         painter.setPen(theme_colour(self, 1.0))
         last = self.rounds[-1]
         score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
         caption = f"Round {last.number} · {areas[-1]:,} px labelled{score}"
-        painter.drawText(4, 11, elided(self, caption))
+        self.draw_caption(painter, caption)
         painter.end()
