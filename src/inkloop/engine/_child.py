@@ -25,6 +25,7 @@ import numpy as np
 
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import start_spawned
+from inkloop.engine._arenas import cap_malloc_arenas
 from inkloop.engine._commands import Close, Command, Request, Save, UpdateLabels, Wait
 from inkloop.engine._events import Failed, Notice, Ready
 from inkloop.engine._labelfiles import LabelFiles
@@ -119,6 +120,7 @@ def spawn_child(spec: Spec, settings) -> ChildHandle:
 
 def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> None:
     """Entry point of the child: set up, say Ready, apply commands until close or EOF."""
+    cap_malloc_arenas()  # first: arenas are made as threads first allocate
     # the parent still ends this process with its own (end_child, and at exit as a daemon);
     # here the flag would only forbid the training's batch workers (`ProcessBatchStream`)
     multiprocessing.current_process().daemon = False
