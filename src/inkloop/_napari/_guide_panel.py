@@ -22,7 +22,7 @@ from inkloop._napari._next import NEXT_KEY, NextRegion
 from inkloop._napari._rectangle import drawn_box
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
-from inkloop.brush import UNLABELLED, encode_labels
+from inkloop.brush import encode_labels
 from inkloop.check import layer_profile, z_start_of
 from inkloop.compose import default_z_count
 from inkloop.engine import Failed, ModelBuilt, OrderChecked
@@ -273,10 +273,12 @@ def _prediction_codes(segment, path: str, threshold: float, soft: bool) -> np.nd
 
 
 def _label_from(painter, path: str, codes: np.ndarray) -> None:
-    """Label from ``codes`` where there are no labels yet (one undoable stroke)."""
-    codes[painter.canvas.codes != UNLABELLED] = UNLABELLED
+    """Label from ``codes`` where there are no labels yet (accepting's own rule: one
+    undoable stroke)."""
+    before = painter.canvas.accepted_pixels
     painter.accept_box((0, 0, *codes.shape), codes)
-    show_info(f"Labelled {np.count_nonzero(codes):,} pixels from {path}; Ctrl+Z undoes it")
+    labelled = painter.canvas.accepted_pixels - before
+    show_info(f"Labelled {labelled:,} pixels from {path}; Ctrl+Z undoes it")
 
 
 def _profile(segment):
