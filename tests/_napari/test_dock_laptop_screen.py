@@ -29,3 +29,27 @@ def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(
     widget.model_panel.advanced.click()
     qtbot.waitUntil(lambda: widget.engine_panel.isVisible())
     assert all(_wholly_shown(control) for control in run_controls)
+
+
+def test_the_labels_follow_the_segment_without_scrolling_on_a_1366x768_screen(
+    make_napari_viewer, segment_folder, monkeypatch, qtbot
+):
+    """The model-input controls fold under their summary, so that after a segment opens
+    the whole Labels section is in sight; unfolded, they are there to choose."""
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(segment_folder))
+    brush, inputs = widget.brush_panel, widget.segment_panel.window
+    labels_controls = (brush.paint, brush.radius, brush.strength, brush.save, brush.load)
+    qtbot.waitUntil(lambda: widget.isVisible() and window.height() <= 768)
+
+    assert all(_wholly_shown(control) for control in labels_controls)
+    assert _wholly_shown(inputs.summary)
+    assert inputs.summary.text().startswith("reads layers")
+    assert not inputs.z_start.isVisible()
+    inputs.toggle.click()
+    qtbot.waitUntil(lambda: inputs.z_start.isVisible())
+    assert inputs.z_start.isEnabled()

@@ -82,9 +82,9 @@ def test_a_changed_model_or_window_says_at_once_that_the_next_run_starts_anew(
     panel.body.lr.stepBy(4)  # training settings: the weights carry over
     assert panel.checkpoint_label.text() == trained
     assert loop.trained.next_settings(loop.next_settings(), loop.settings).init is not None
-    segment.mode.setCurrentText("mean")  # other input channels: the model starts anew
+    segment.window.mode.setCurrentText("mean")  # other input channels: the model starts anew
     assert panel.checkpoint_label.text() == left_behind
-    segment.mode.setCurrentText("raw")
+    segment.window.mode.setCurrentText("raw")
     assert panel.checkpoint_label.text() == trained
     panel.body.depth.setCurrentText("5 stages")
     assert panel.checkpoint_label.text() == left_behind

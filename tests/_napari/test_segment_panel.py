@@ -8,13 +8,10 @@ import numpy as np
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
+from inkloop._napari._input_preview import INPUT_LAYER
 from inkloop._napari._model_panel import ModelPanel
-from inkloop._napari._segment_panel import (
-    FROM_CHECKPOINT,
-    INPUT_LAYER,
-    NO_SEGMENT,
-    SegmentPanel,
-)
+from inkloop._napari._segment_panel import NO_SEGMENT, SegmentPanel
+from inkloop._napari._window_controls import FROM_CHECKPOINT
 from inkloop._napari._windows import RESOLUTIONS, fit
 from inkloop.compose import Composition
 from inkloop.engine import CheckpointSaved, ModelBuilt
@@ -39,16 +36,17 @@ def mounted(panel, segment_widget):
 
 
 def test_an_untouched_panel_keeps_the_default_composition(panel, segment_widget):
+    window = panel.window
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert panel.segment_label.text() == NO_SEGMENT
-    assert not panel.z_count.isEnabled()
+    assert not window.z_count.isEnabled()
 
     panel.set_loop(segment_widget.loop)
 
     assert panel.apply(EngineSettings()) == EngineSettings()
     assert "20231012184423: 8 layers of 64 x 96 uint16" in panel.segment_label.text()
-    assert panel.summary.text() == f"reads layers 2–5 of 8 (centred) · 4 channels at {AT_DEFAULT}"
-    assert (panel.z_start.value(), panel.z_count.value()) == (2, 4)  # room for the z-jitter
+    assert window.summary.text() == f"reads layers 2–5 of 8 (centred) · 4 channels at {AT_DEFAULT}"
+    assert (window.z_start.value(), window.z_count.value()) == (2, 4)  # room for the z-jitter
     panel.set_loop(None)
     assert panel.segment_label.text() == NO_SEGMENT
 
@@ -93,60 +91,61 @@ def test_open_segment_opens_a_tiff_stack_in_the_dock(
 
 
 def test_changed_controls_change_the_composition(mounted):
-    mounted.mode.setCurrentText("diff")
-    mounted.z_count.setValue(5)
-    mounted.z_start.setValue(0)
-    mounted.reverse.setChecked(True)
+    mounted.window.mode.setCurrentText("diff")
+    mounted.window.z_count.setValue(5)
+    mounted.window.z_start.setValue(0)
+    mounted.window.reverse.setChecked(True)
 
     expected = Composition("diff", z_start=0, z_count=5, reverse=True)
     assert mounted.apply(EngineSettings()) == EngineSettings(composition=expected)
     assert (
-        mounted.summary.text() == f"reads layers 3–7 of 8 (reversed) · 4 channels at {AT_DEFAULT}"
+        mounted.window.summary.text()
+        == f"reads layers 3–7 of 8 (reversed) · 4 channels at {AT_DEFAULT}"
     )
 
 
 def test_the_resolution_the_model_sees_is_chosen_here(mounted):
     for scale, shown in ((1, "full"), (4, "quarter"), (2, "half")):
-        mounted.scale.setCurrentIndex(mounted.scale.findData(scale))
+        mounted.window.scale.setCurrentIndex(mounted.window.scale.findData(scale))
         assert mounted.apply(EngineSettings()).composition.scale == scale
-        assert mounted.summary.text().endswith(f"at {shown} resolution")
+        assert mounted.window.summary.text().endswith(f"at {shown} resolution")
 
 
 def test_centre_resets_the_start_and_shows_where_it_resolves(mounted):
-    mounted.z_count.setValue(4)
-    mounted.z_start.setValue(1)
+    mounted.window.z_count.setValue(4)
+    mounted.window.z_start.setValue(1)
 
-    mounted.centre.click()
+    mounted.window.centre.click()
 
     assert mounted.composition.z_start is None
-    assert mounted.z_start.value() == 2  # (8 - 4) // 2
-    assert "(centred)" in mounted.summary.text()
+    assert mounted.window.z_start.value() == 2  # (8 - 4) // 2
+    assert "(centred)" in mounted.window.summary.text()
 
 
 def test_the_window_stays_inside_the_layers(mounted):
-    assert (mounted.z_count.maximum(), mounted.mean_k.maximum()) == (8, 8)
-    mounted.z_count.setValue(5)
-    mounted.z_start.setValue(3)
-    assert mounted.z_start.maximum() == 3
+    assert (mounted.window.z_count.maximum(), mounted.window.mean_k.maximum()) == (8, 8)
+    mounted.window.z_count.setValue(5)
+    mounted.window.z_start.setValue(3)
+    assert mounted.window.z_start.maximum() == 3
 
-    mounted.z_count.setValue(7)  # the start moves back inside
+    mounted.window.z_count.setValue(7)  # the start moves back inside
 
     assert (mounted.composition.z_start, mounted.composition.z_count) == (1, 7)
-    assert mounted.z_start.maximum() == 1
+    assert mounted.window.z_start.maximum() == 1
 
 
 def test_means_keep_whole_groups_and_mean_k_applies_only_to_means(mounted):
-    assert not mounted.mean_k.isEnabled()
-    mounted.z_count.setValue(7)
+    assert not mounted.window.mean_k.isEnabled()
+    mounted.window.z_count.setValue(7)
 
-    mounted.mode.setCurrentText("mean")
+    mounted.window.mode.setCurrentText("mean")
 
-    assert mounted.mean_k.isEnabled()
+    assert mounted.window.mean_k.isEnabled()
     assert mounted.composition == Composition("mean", z_count=6, mean_k=3)  # 7 -> two groups
-    assert mounted.z_count.singleStep() == 3
-    mounted.mean_k.setValue(4)
+    assert mounted.window.z_count.singleStep() == 3
+    mounted.window.mean_k.setValue(4)
     assert mounted.composition.z_count == 4  # 6 -> one group of 4
-    assert mounted.summary.text().endswith(f"· 1 channels at {AT_DEFAULT}")
+    assert mounted.window.summary.text().endswith(f"· 1 channels at {AT_DEFAULT}")
 
 
 def test_a_deeper_window_shrinks_to_a_shallower_segment(panel, segment_widget):
@@ -165,46 +164,46 @@ def test_a_loaded_model_greys_out_the_composition(mounted, qtbot, tmp_path):
     models.checkpoint_changed.connect(mounted.show_model)
     checkpoint = tmp_path / "earlier.pt"
     checkpoint.write_bytes(b"weights")
-    tip = mounted.z_count.toolTip()
+    tip = mounted.window.z_count.toolTip()
 
     models.load_model(checkpoint)
 
-    assert not mounted.z_count.isEnabled()
-    assert not mounted.mode.isEnabled()
-    assert mounted.z_count.toolTip() == FROM_CHECKPOINT
-    assert mounted.preview.isEnabled()  # the engine previews the checkpoint's composition
+    assert not mounted.window.z_count.isEnabled()
+    assert not mounted.window.mode.isEnabled()
+    assert mounted.window.z_count.toolTip() == FROM_CHECKPOINT
+    assert mounted.window.preview.isEnabled()  # the engine previews the checkpoint's composition
     models.clear_model()
-    assert mounted.z_count.isEnabled()
-    assert mounted.z_count.toolTip() == tip
+    assert mounted.window.z_count.isEnabled()
+    assert mounted.window.z_count.toolTip() == tip
 
 
 def test_a_loaded_models_window_shows_once_built_and_first_layer_moves_it(mounted, tmp_path):
     loop, checkpoint = mounted.loop, tmp_path / "earlier.pt"
     mounted.show_model(checkpoint)
-    assert mounted.z_start.isEnabled()
-    assert not mounted.z_count.isEnabled()
-    assert mounted.centre.text() == "As trained"
-    assert mounted.summary.text() == "the model reads the layers it was trained on"
+    assert mounted.window.z_start.isEnabled()
+    assert not mounted.window.z_count.isEnabled()
+    assert mounted.window.centre.text() == "As trained"
+    assert mounted.window.summary.text() == "the model reads the layers it was trained on"
     assert mounted.apply(EngineSettings()).init_z_start is None
 
     loop.settings = dataclasses.replace(loop.settings, init=tmp_path / "another.pt")
     trained = Composition("raw", 3, 4)
     loop.changed.emit(ModelBuilt("resnet18", trained, 3))  # of another model: not shown
-    assert mounted.summary.text() == "the model reads the layers it was trained on"
+    assert mounted.window.summary.text() == "the model reads the layers it was trained on"
     loop.settings = dataclasses.replace(loop.settings, init=checkpoint)
     loop.changed.emit(ModelBuilt("resnet18", trained, 3))
 
-    assert (mounted.z_start.value(), mounted.z_count.value()) == (3, 4)
+    assert (mounted.window.z_start.value(), mounted.window.z_count.value()) == (3, 4)
     expected = f"the model reads layers 3–6 of 8 (as trained) · 4 channels at {AT_DEFAULT}"
-    assert mounted.summary.text() == expected
-    mounted.z_start.setValue(0)
+    assert mounted.window.summary.text() == expected
+    mounted.window.z_start.setValue(0)
     assert mounted.apply(EngineSettings()).init_z_start == 0
-    assert mounted.summary.text().startswith("the model reads layers 0–3 of 8 (moved)")
-    mounted.centre.click()
+    assert mounted.window.summary.text().startswith("the model reads layers 0–3 of 8 (moved)")
+    mounted.window.centre.click()
     assert mounted.apply(EngineSettings()).init_z_start is None
-    assert mounted.z_start.value() == 3
+    assert mounted.window.z_start.value() == 3
     mounted.show_model(None)
-    assert mounted.centre.text() == "Centre"
+    assert mounted.window.centre.text() == "Centre"
     assert mounted.apply(EngineSettings()).init_z_start is None
 
 
@@ -224,9 +223,9 @@ def test_a_loaded_model_reads_where_it_was_trained_or_where_first_layer_moves_it
 
     widget.model_panel.load_model(saved)  # the engine loads it at once
 
-    qtbot.waitUntil(lambda: "(as trained)" in panel.summary.text(), timeout=60_000)
-    assert panel.summary.text().startswith("the model reads layers 2–5 of 8 (as trained)")
-    panel.z_start.setValue(0)
+    qtbot.waitUntil(lambda: "(as trained)" in panel.window.summary.text(), timeout=60_000)
+    assert panel.window.summary.text().startswith("the model reads layers 2–5 of 8 (as trained)")
+    panel.window.z_start.setValue(0)
     loop.warm_up()  # the next run's settings: a new engine, its window moved
 
     def built() -> list[int]:
@@ -235,7 +234,7 @@ def test_a_loaded_model_reads_where_it_was_trained_or_where_first_layer_moves_it
     qtbot.waitUntil(lambda: built()[-1:] == [0], timeout=60_000)
     assert built() == [2, 2, 0]  # the fresh model, the loaded one as trained, then moved
     assert loop.engine.settings.init == saved
-    assert panel.summary.text().startswith("the model reads layers 0–3 of 8 (moved)")
+    assert panel.window.summary.text().startswith("the model reads layers 0–3 of 8 (moved)")
 
 
 @pytest.mark.slow
@@ -244,10 +243,10 @@ def test_preview_input_shows_the_model_input_of_the_view(panel, segment_widget, 
     loop.settings = EngineSettings(model=tiny_model(), train=tiny_training())
     loop.next_settings = lambda: panel.apply(loop.settings)
     panel.set_loop(loop)
-    panel.mode.setCurrentText("raw+diff")
-    panel.z_count.setValue(5)
+    panel.window.mode.setCurrentText("raw+diff")
+    panel.window.z_count.setValue(5)
 
-    panel.preview.click()
+    panel.window.preview.click()
 
     viewer = loop.viewer
     qtbot.waitUntil(lambda: INPUT_LAYER in viewer.layers, timeout=60_000)
@@ -280,7 +279,7 @@ def test_the_model_input_sits_on_the_stack_layers_it_comes_from(
 
     loop, viewer = segment_widget.loop, segment_widget.viewer
     monkeypatch.setattr(loop, "compose_view", lambda: 3)  # the engine's answer is below
-    segment_widget.segment_panel.preview.click()
+    segment_widget.segment_panel.window.preview.click()
     viewer.dims.set_point(0, 7)  # the stack's last layer: outside the window
     channels = np.stack([np.full((4, 6), index, np.float32) for index in range(len(names))])
 

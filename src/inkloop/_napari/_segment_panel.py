@@ -6,40 +6,28 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMenu,
-    QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
-from inkloop._napari._controls import PathLabel, button, set_quietly, spin
-from inkloop._napari._input_preview import INPUT_LAYER, show_model_input
-from inkloop._napari._windows import RESOLUTIONS, fit, model_summary, window_summary
-from inkloop.compose import MODES, SCALES, Composition
+from inkloop._napari._controls import PathLabel, button
+from inkloop._napari._input_preview import show_model_input
+from inkloop._napari._window_controls import WindowControls
+from inkloop._napari._windows import fit, model_summary, window_summary
+from inkloop.compose import Composition
 from inkloop.engine import Composed, ModelBuilt
 from inkloop.io import shown_location
 from inkloop.settings import EngineSettings
 
 NO_SEGMENT = "No segment open: drop a segment folder or zarr, or use Open segment… for TIFF stacks."
 TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
-FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
-MOVE_MODEL = "Where the loaded model's window starts on this stack (its layers stay its own)"
-AS_TRAINED = "Read the layers the loaded model was trained on, found by their file numbers"
-MODE_TIPS = {
-    "raw": "one channel per layer",
-    "mean": "means of consecutive layers (mend gaps)",
-    "diff": "|L[i+1] - L[i]| of neighbouring layers (ink dispersion)",
-    "raw+diff": "the layers and their differences",
-}
 
 
 class SegmentPanel(QGroupBox):
@@ -71,7 +59,7 @@ class SegmentPanel(QGroupBox):
             "labels are saved on this machine",
         )
         self.segment_label = PathLabel("segment_label")
-        self._make_controls()
+        self.window = WindowControls()
         self._lay_out()
         self._connect()
         self.set_loop(None)
@@ -113,86 +101,31 @@ class SegmentPanel(QGroupBox):
         """
         self._request = self.loop.compose_view()
 
-    def _make_controls(self) -> None:
-        self.mode = QComboBox()
-        self.mode.setObjectName("composition_mode")
-        for index, mode in enumerate(MODES):
-            self.mode.addItem(mode)
-            self.mode.setItemData(index, MODE_TIPS[mode], Qt.ItemDataRole.ToolTipRole)
-        self.mode.setToolTip("How the window's layers become the model's input channels")
-        self.z_start = spin(QSpinBox(), 0, 0, "First layer of the window (of the stack as read)")
-        self.z_start.setObjectName("z_start_spin")
-        self.z_count = spin(QSpinBox(), 2, 2, "Layers in the window", "layers")
-        self.z_count.setObjectName("z_count_spin")
-        self.centre = button("Centre", "centre_button", "Centre the window on the middle layer")
-        self.reverse = QCheckBox("Reverse")
-        self.reverse.setObjectName("reverse_checkbox")
-        self.reverse.setToolTip("Read the stack back to front (segments whose layers run inwards)")
-        self.mean_k = spin(QSpinBox(), 1, 1, "Layers averaged into each channel", "layers")
-        self.mean_k.setObjectName("mean_k_spin")
-        self.scale = QComboBox()
-        self.scale.setObjectName("scale_combo")
-        for scale in SCALES:
-            self.scale.addItem(RESOLUTIONS[scale], scale)
-        self.scale.setToolTip(
-            "The resolution the model sees: half or quarter learn from 4x or 16x more papyrus "
-            "per second (ink strokes are tens of pixels wide); its prediction is full-size"
-        )
-        for control in (self.z_start, self.z_count, self.mean_k):
-            control.setKeyboardTracking(False)  # typed numbers count once complete
-        self._tips = {control: control.toolTip() for control in self._composition_controls()}
-        self.summary = QLabel()
-        self.summary.setObjectName("composition_summary")
-        self.summary.setWordWrap(True)
-        self.preview = button(
-            "Preview input", "preview_input_button", f'Show what the model reads in "{INPUT_LAYER}"'
-        )
-
     def _lay_out(self) -> None:
-        form = QFormLayout(self)
+        layout = QVBoxLayout(self)
         opens = QHBoxLayout()
         opens.addWidget(self.open_button)
         opens.addWidget(self.open_url_button)
-        form.addRow(opens)
-        form.addRow(self.segment_label)
-        form.addRow("Channels", self.mode)
-        form.addRow("First layer", self.z_start)
-        form.addRow("Layers", self.z_count)
-        form.addRow("Mean of", self.mean_k)
-        form.addRow("Resolution", self.scale)
-        flags = QHBoxLayout()
-        flags.addWidget(self.reverse)
-        flags.addWidget(self.centre)
-        form.addRow("", flags)
-        form.addRow(self.summary)
-        form.addRow(self.preview)
+        layout.addLayout(opens)
+        layout.addWidget(self.segment_label)
+        layout.addWidget(self.window)
 
     def _connect(self) -> None:
         opens = self.open_button.menu()
         opens.addAction("Segment folder or zarr…").triggered.connect(self._choose_folder)
         opens.addAction("Multi-page TIFF stack…").triggered.connect(self._choose_tiff)
         self.open_url_button.clicked.connect(self._ask_url)
-        self.mode.currentTextChanged.connect(lambda mode: self._change(mode=mode))
-        self.z_start.valueChanged.connect(self._move_start)
-        self.z_count.valueChanged.connect(lambda count: self._change(z_count=count))
-        self.centre.clicked.connect(lambda: self._move_start(None))
-        self.reverse.toggled.connect(lambda on: self._change(reverse=on))
-        self.mean_k.valueChanged.connect(lambda k: self._change(mean_k=k))
-        self.scale.currentIndexChanged.connect(
-            lambda index: self._change(scale=self.scale.itemData(index))
+        window = self.window
+        window.mode.currentTextChanged.connect(lambda mode: self._change(mode=mode))
+        window.z_start.valueChanged.connect(self._move_start)
+        window.z_count.valueChanged.connect(lambda count: self._change(z_count=count))
+        window.centre.clicked.connect(lambda: self._move_start(None))
+        window.reverse.toggled.connect(lambda on: self._change(reverse=on))
+        window.mean_k.valueChanged.connect(lambda k: self._change(mean_k=k))
+        window.scale.currentIndexChanged.connect(
+            lambda index: self._change(scale=window.scale.itemData(index))
         )
-        self.preview.clicked.connect(self.preview_input)
-
-    def _composition_controls(self) -> tuple[QWidget, ...]:
-        return (
-            self.mode,
-            self.z_start,
-            self.z_count,
-            self.centre,
-            self.reverse,
-            self.mean_k,
-            self.scale,
-        )
+        window.preview.clicked.connect(self.preview_input)
 
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open segment folder")
@@ -236,31 +169,24 @@ class SegmentPanel(QGroupBox):
     def _show_composition(self) -> None:
         self._enable_controls()
         if self.layers is None:
-            self.summary.setText("" if self.loop is None else TOO_SHALLOW)
+            self.window.summary.setText("" if self.loop is None else TOO_SHALLOW)
             return
         if not self.model_loaded:
             resolved = self.composition.resolve(self.layers)
-            self._show_window(resolved)
+            self.window.show_window(resolved, self.layers)
             centred = ["centred"] if self.composition.z_start is None else []
-            self.summary.setText(window_summary(resolved, self.layers, centred))
+            self.window.summary.setText(window_summary(resolved, self.layers, centred))
             return
         resolved = self._model_window()
         if resolved is not None:
-            self._show_window(resolved)
-        self.summary.setText(model_summary(resolved, self.model_z_start, self.layers))
+            self.window.show_window(resolved, self.layers)
+        self.window.summary.setText(model_summary(resolved, self.model_z_start, self.layers))
 
     def _enable_controls(self) -> None:
         editable = self.layers is not None and not self.model_loaded
-        for control in self._composition_controls():
-            control.setEnabled(editable)
-            control.setToolTip(FROM_CHECKPOINT if self.model_loaded else self._tips[control])
-        self.mean_k.setEnabled(editable and self.composition.mode == "mean")
-        self.centre.setText("As trained" if self.model_loaded else "Centre")
-        if self.model_loaded and self.layers is not None:  # the model's window may move
-            for control, tip in ((self.z_start, MOVE_MODEL), (self.centre, AS_TRAINED)):
-                control.setEnabled(True)
-                control.setToolTip(tip)
-        self.preview.setEnabled(self.loop is not None)
+        movable = self.model_loaded and self.layers is not None  # the model's window may move
+        self.window.enable(editable, self.composition.mode, self.model_loaded, movable)
+        self.window.preview.setEnabled(self.loop is not None)
 
     def _model_window(self) -> Composition | None:
         """The loaded model's window as it will read this stack; None until the engine has
@@ -273,20 +199,6 @@ class SegmentPanel(QGroupBox):
             start = self._built.trained_start
         start = window.z_start if start is None else start
         return dataclasses.replace(window, z_start=min(start, self.layers - window.z_count))
-
-    def _show_window(self, resolved: Composition) -> None:
-        """The controls' values for the resolved window ``resolved``."""
-        set_quietly(self.mode, "setCurrentText", resolved.mode)
-        self.z_count.setSingleStep(resolved.mean_k if resolved.mode == "mean" else 1)
-        for control, high, value in (
-            (self.mean_k, self.layers, resolved.mean_k),
-            (self.z_count, self.layers, resolved.z_count),
-            (self.z_start, self.layers - resolved.z_count, resolved.z_start),
-        ):
-            set_quietly(control, "setMaximum", high)
-            set_quietly(control, "setValue", value)
-        set_quietly(self.reverse, "setChecked", resolved.reverse)
-        set_quietly(self.scale, "setCurrentIndex", self.scale.findData(resolved.scale))
 
     def _show_event(self, event) -> None:
         if isinstance(event, Composed) and event.request == self._request:

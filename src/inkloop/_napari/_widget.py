@@ -15,6 +15,7 @@ from inkloop._napari._collapsible import FoldedSection
 from inkloop._napari._controls import VerticalScroll, single_shot
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
+from inkloop._napari._input_preview import INPUT_LAYER
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
@@ -26,7 +27,7 @@ from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import bring_to_top, open_in_viewer, segment_path
-from inkloop._napari._segment_panel import INPUT_LAYER, SegmentPanel
+from inkloop._napari._segment_panel import SegmentPanel
 from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
