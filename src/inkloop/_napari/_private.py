@@ -5,10 +5,10 @@ napari's public `Layer.refresh()` re-slices a layer and uploads its whole textur
 so the redraws here upload only a changed box: into each tile's texture when napari splits
 an image larger than ``GL_MAX_TEXTURE_SIZE`` into tiles, and strided into the texture when
 napari downsamples such a Labels layer. They fall back to a whole refresh whenever the layer
-is not shown the way they expect (not sliced yet, 3-D, tiled or downsampled textures whose
-shapes do not follow napari's rules, Labels contours on a downsampled texture). napari offers
-no public way to change one layer's controls either, nor to tell whether a layer is shown in
-a 3-D view.
+is not shown the way they expect (not sliced yet, 3-D, axes transposed, tiled or downsampled
+textures whose shapes do not follow napari's rules, Labels contours on a downsampled
+texture). napari offers no public way to change one layer's controls either, nor to tell
+whether a layer is shown in a 3-D view.
 ``tests/_napari/test_private.py`` fails loudly if a napari release changes what this relies
 on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 """
@@ -54,10 +54,13 @@ def show_labels_box(layer, box: tuple[int, int, int, int]) -> None:
     layer = _unproxied(layer)
     where = (slice(y0, y1), slice(x0, x1))
     view = layer._slice.image.view
-    if view.shape != layer.data.shape:  # not sliced yet or not shown 2-D: nothing to patch
+    if not _laid_out_as_data(layer, view):  # not sliced yet, not 2-D, or transposed
         layer.refresh()
         return
-    view[where] = layer.colormap._data_to_texture(layer.data[where])
+    # napari shows uint16 codes as they are: its view then is layer.data itself, changed
+    # already (writing into it through any other layout would write the labels)
+    if not np.may_share_memory(view, layer.data):
+        view[where] = layer.colormap._data_to_texture(layer.data[where])
     downsampled = _downsampled_labels(layer)
     if downsampled is None:
         layer._accumulate_updated_slice(where)
@@ -71,6 +74,14 @@ def show_labels_box(layer, box: tuple[int, int, int, int]) -> None:
         patch = np.ascontiguousarray(fix_data_dtype(patch))
         node._texture.scale_and_set_data(patch, offset=(row, col), copy=False)
         node.update()
+
+
+def _laid_out_as_data(layer, shown: np.ndarray) -> bool:
+    """Whether ``shown``, a 2-D layer's sliced array, holds each pixel where ``layer.data``
+    does: the same shape, its displayed axes in data order. napari's Transpose swaps them,
+    and a square layer's slice is then ``data.T``: the same shape, every box mirrored."""
+    displayed = list(layer._slice_input.displayed)
+    return shown.shape == layer.data.shape and displayed == sorted(displayed)
 
 
 def _downsampled_labels(layer):
@@ -115,7 +126,7 @@ def show_image_box(viewer, layer, box: tuple[int, int, int, int]) -> bool:
     textures = _image_textures(node, layer.data.shape)
     if (
         textures is None
-        or shown.shape != layer.data.shape
+        or not _laid_out_as_data(layer, shown)
         or not np.may_share_memory(shown, layer.data)  # the slice is a view of the data
     ):
         layer.refresh()
