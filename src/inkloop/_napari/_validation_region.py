@@ -1,7 +1,8 @@
-"""The validation region as the dock follows it: the newest rectangle on the "validation
-region" shapes layer, kept beside the labels and said in the status. While a run starts,
-goes on or is paused it cannot change: the running engine holds out the region it was made
-with (its LabelStore takes it only when made), so an edit is put back as the run holds it."""
+"""The validation region as the dock follows it: the newest rectangle on the shapes layer it
+follows ("validation region", whatever the user renames it to), kept beside the labels and
+said in the status. While a run starts, goes on or is paused it cannot change: the running
+engine holds out the region it was made with (its LabelStore takes it only when made), so an
+edit is put back as the run holds it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from inkloop.io import read_validation_region, save_validation_region
 VALIDATION_LAYER = "validation region"
 # what the validation region's shapes layer says when a change is done (not under way)
 REGION_DONE = ("added", "changed", "removed")
-REGION_OWNER = "inkloop_segment"  # the region layer's metadata: (its segment's path, name)
+# the region layer's tags (`_tag`): whose region it is, (segment path, name), and that the dock
+# follows it now: found by these, not by its name, which the user may change
+REGION_OWNER = "inkloop_segment"
+REGION_FOLLOWED = "inkloop_region_followed"
 REGION_TIP = "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
 # the run's engine was made before the region: it goes on training on the labels there
 STOP_FIRST_TIP = "Stop the run first: the running model trains on these labels"
@@ -75,27 +79,29 @@ class ValidationRegion:
         layer.mode = "add_rectangle"
 
     def take_layer(self, rectangles=None):
-        """The "validation region" layer (added if none; given ``rectangles`` if any), tagged
-        as this segment's and followed. It outlives a closed dock, which let go of it: this
-        one takes it over (connected once however often it is taken)."""
+        """The region's layer (given ``rectangles`` if any), tagged as this segment's and
+        followed: the one followed already, else the segment's own (`_own_region_layer`: a
+        closed dock let go of it, this one takes it over), else a new "validation region"."""
         viewer, segment = self.loop.viewer, self.loop.labels.segment
-        if VALIDATION_LAYER not in viewer.layers:
-            viewer.add_shapes(
+        layer = self.layer if self.layer is not None else _own_region_layer(viewer, segment)
+        if layer is None:
+            layer = viewer.add_shapes(
                 name=VALIDATION_LAYER, edge_color="cyan", face_color="transparent", edge_width=4
             )
-        layer = self.layer = viewer.layers[VALIDATION_LAYER]
-        layer.metadata[REGION_OWNER] = (str(segment.path), segment.name)
-        layer.events.data.disconnect(self._changed)
-        viewer.layers.events.removed.disconnect(self._layer_removed)
+        self._let_go_of_layer()  # connected once however often it is taken
+        _tag(layer, REGION_OWNER, (str(segment.path), segment.name))
         if rectangles:  # before it is followed: a region restored, not changed
             layer.add_rectangles(rectangles)
+        _tag(layer, REGION_FOLLOWED, True)
         layer.events.data.connect(self._changed)
         viewer.layers.events.removed.connect(self._layer_removed)
+        self.layer = layer
         return layer
 
     def _let_go_of_layer(self) -> None:
         if self.layer is not None:
             self.layer.events.data.disconnect(self._changed)
+            self.layer.metadata.pop(REGION_FOLLOWED, None)
             self.loop.viewer.layers.events.removed.disconnect(self._layer_removed)
         self.layer = None
 
@@ -184,19 +190,39 @@ class ValidationRegion:
 
 
 def _own_region_layer(viewer, segment):
-    """The region layer if ``segment``'s (or nobody's); another's is retired, as a switch does."""
+    """``segment``'s region layer, whatever it is named now, else a "validation region" layer
+    nobody owns. Another segment's under that name is retired, as a switch does, and is
+    nobody's region any more: that segment's is read from its file when it opens again."""
+    path = str(segment.path)
+    owned = [lay for lay in viewer.layers if _tagged(lay, REGION_OWNER, (None,))[0] == path]
+    if owned:
+        return owned[-1]
     if VALIDATION_LAYER not in viewer.layers:
         return None
     layer = viewer.layers[VALIDATION_LAYER]
-    owner = layer.metadata.get(REGION_OWNER)
-    if owner is None or owner[0] == str(segment.path):
+    owner = _tagged(layer, REGION_OWNER)
+    if owner is None:
         return layer
     layer.name, layer.visible = f"{owner[1]} {VALIDATION_LAYER}", False
+    del layer.metadata[REGION_OWNER]
     return None
 
 
+def _tag(layer, key: str, value) -> None:
+    layer.metadata[key] = (layer.unique_id, value)
+
+
+def _tagged(layer, key: str, untagged=None):
+    """The value ``layer`` was tagged with under ``key`` (`_tag`), else ``untagged``: a copy
+    made by napari's Duplicate Layer carries its original's metadata, tags too, not its id."""
+    layer_id, value = layer.metadata.get(key, (None, None))
+    return value if layer_id == layer.unique_id else untagged
+
+
 def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """The pixels (y0, x0, y1, x1) of the newest rectangle in "validation region" (`drawn_box`)."""
-    if VALIDATION_LAYER not in viewer.layers or not len(viewer.layers[VALIDATION_LAYER].data):
+    """The pixels (y0, x0, y1, x1) of the newest rectangle on the region layer the dock
+    follows, whatever its name (`drawn_box`); None if it follows none, or it is empty."""
+    layer = next((lay for lay in viewer.layers if _tagged(lay, REGION_FOLLOWED)), None)
+    if layer is None or not len(layer.data):
         return None
-    return drawn_box(viewer.layers[VALIDATION_LAYER].data[-1], shape)
+    return drawn_box(layer.data[-1], shape)
