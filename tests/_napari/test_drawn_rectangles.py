@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from inkloop._napari._guide_panel import ACCEPT_LAYER, GuidePanel
-from inkloop._napari._loop_panel import VALIDATION_LAYER, validation_region
 from inkloop._napari._rectangle import box_corners, drawn_box
 
 DRAWN = np.array([[10.8, 20.8], [10.8, 40.8], [30.8, 40.8], [30.8, 20.8]])
@@ -30,11 +29,6 @@ def test_a_drawn_rectangle_takes_the_pixels_whose_centre_it_holds(corners, box):
     assert drawn_box(corners, (100, 100)) == box
     if box is not None:
         assert drawn_box(box_corners(box), (100, 100)) == box  # a restored box stays put
-
-
-def test_the_validation_region_is_the_pixels_inside_the_rectangle():
-    viewer = SimpleNamespace(layers={VALIDATION_LAYER: SimpleNamespace(data=[DRAWN])})
-    assert validation_region(viewer, (100, 100)) == INSIDE
 
 
 class _Layers(dict):

@@ -134,7 +134,8 @@ def test_a_second_segment_gets_its_own_overlay_validation_and_status(
     first = widget.labels.segment.name
     widget.loop.prediction_layer()
     edges = [[-0.5, -0.5], [19.5, 29.5]]  # of rows 0..19, columns 0..29
-    viewer.add_shapes([edges], shape_type="rectangle", name=VALIDATION_LAYER)
+    widget.loop_panel.validation_button.click()  # the layer the dock follows as the region
+    viewer.layers[VALIDATION_LAYER].add_rectangles(edges)
     assert widget.run_settings().validation == (0, 0, 20, 30)
     loop = widget.loop
     loop.event_received.emit(loop.generation, StepDone(7, 1.25, 1e-3, 40.0, 8, 0, None))
