@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error, show_warning
+from napari.utils.notifications import show_error, show_info, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
@@ -56,11 +56,12 @@ class LabelSession:
     starts and stops being read: the dock offers one such load at a time.
 
     The segment's labels are claimed for this process (`claim_labels`). Where another
-    process holds them, ``elsewhere`` says so, once, and this session writes no label
-    files: no autosave, and Save is refused with that message. Its labels began as the files
-    were when it opened, so a Save here would replace whatever the other window saved since,
-    and would delete the autosave copies that may hold that window's only record of its
-    latest strokes. The strokes painted here can still be saved under another name.
+    process or another viewer of this one holds them, ``elsewhere`` says so, once, and this
+    session writes no label files: no autosave, and Save is refused with that message. Its
+    labels began as the files were when it opened, so a Save here would replace whatever the
+    other window saved since, and would delete the autosave copies that may hold that
+    window's only record of its latest strokes. The strokes painted here can still be saved
+    under another name. Each autosave tick and Save claims them again (`claim_again`).
     """
 
     loading_changed = Signal(bool)
@@ -74,7 +75,9 @@ class LabelSession:
         self.worker = LabelWorker(self.painter.canvas, self.blank)  # the codes, off the GUI
         # first: whatever a change starts (an engine, at the first stroke) reads the mirror
         self.painter.labels_changed.connect(self.worker.update, priority=1)
-        self.elsewhere = claim_labels(segment)  # None: this process may write them
+        self.autosave_s = autosave_s
+        self._found = _label_files_now(segment)  # as the reader read them, near enough
+        self.elsewhere = claim_labels(segment, layer)  # None: this session may write them
         if self.elsewhere is None:
             self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
         else:
@@ -82,9 +85,8 @@ class LabelSession:
                 f"Ink Loop: {self.elsewhere}: this window neither autosaves nor saves them, as "
                 f"that would overwrite that window's; {_way_out(segment)}"
             )
-            self.autosaver = _SavesNothing(
-                f"{self.elsewhere}, whose labels a save here would overwrite; {_way_out(segment)}"
-            )
+            why = f"{self.elsewhere}, whose labels a save here would overwrite; {_way_out(segment)}"
+            self.autosaver = _SavesNothing(why, self.painter, self._autosave_if_claimed, autosave_s)
         self.closed = False
         self._loads = 0  # read off the GUI thread now
         _PAINTING.add(self)
@@ -100,8 +102,49 @@ class LabelSession:
 
     def save(self) -> Future:
         """Write ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` beside the segment,
-        off the GUI thread (seconds for a whole segment); the Future's result is their paths."""
+        off the GUI thread (seconds for a whole segment); the Future's result is their paths.
+        Labels held elsewhere are claimed again first: refused if they still are."""
+        self.claim_again(warn=False)  # a refusal says why
         return self.autosaver.save()
+
+    def claim_again(self, warn: bool = True) -> bool:
+        """Take over the labels held elsewhere when this session began, once that window let
+        go (it closed them, or its process ended: the system frees a dead process's lock), if
+        their files are as this session found them; said once. Files written since hold that
+        window's last strokes, which a save here would undo: then never (with a warning if
+        ``warn``). Whether this session may write the labels now."""
+        if self.elsewhere is None:
+            return True
+        if self.closed or self._found is None or claim_labels(self.segment, self.layer):
+            return False
+        name, refusing = self.segment.name, self.autosaver
+        if _label_files_now(self.segment) != self._found:
+            _let_go_of_labels(self.segment)  # this session writes nothing: nothing to hold
+            self._found = None  # they stay another window's: no more claims
+            refusing.why = (
+                f"the labels of {name} were written by another window after this one opened "
+                "them, and a save here would undo that; save this layer under another name "
+                f"(File → Save Selected Layers), or open {name} again here to paint from them"
+            )
+            refusing.close()
+            if warn:
+                show_warning(f"Ink Loop: {refusing.why}")
+            return False
+        self.elsewhere = None
+        refusing.close()
+        self.autosaver = Autosaver(self.segment, self.painter, self.worker, self.autosave_s)
+        if refusing.painted:  # strokes no file has yet: as if the painter reported them now
+            self.autosaver._mark_dirty(None)
+        show_info(
+            f"Ink Loop: the labels of {name} are no longer open elsewhere: this window "
+            "autosaves and saves them from now on"
+        )
+        return True
+
+    def _autosave_if_claimed(self) -> None:
+        """An autosave tick while the labels are held elsewhere."""
+        if self.claim_again():
+            self.autosaver.save_if_changed()
 
     def read(self, ink_path: str | Path) -> tuple[np.ndarray, str]:
         """The label codes of an ink label file (and its supervision mask, if beside it) and
@@ -137,15 +180,16 @@ class LabelSession:
 
     def close(self) -> None:
         """Write any unsaved changes to the autosave files, finish the label worker's jobs and
-        stop painting."""
+        stop painting. The labels are let go of as soon as they are written: another window
+        may paint them while the worker finishes (a round recorded)."""
         _PAINTING.discard(self)
         self.closed = True
         self.autosaver.close()
+        if self.elsewhere is None:
+            _let_go_of_labels(self.segment)
         self.painter.labels_changed.disconnect(self.worker.update)
         self.worker.close()
         self.painter.detach()
-        if self.elsewhere is None:
-            _let_go_of_labels(self.segment)
 
 
 def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:
@@ -167,13 +211,16 @@ def labels_lock_path(segment) -> Path:
     return folder / f".{segment.name}.inkloop-labels.lock"
 
 
-def claim_labels(segment) -> str | None:
-    """Claim ``segment``'s labels for this process (an flock the system lets go of when the
-    process ends, however it ends); None if this process may write them, else why not. Where
-    the lock file cannot be made (a read-only folder) or files take no locks (Windows), as
-    before: nothing else can be known, and nothing written here tells of it."""
+def claim_labels(segment, layer=None) -> str | None:
+    """Claim ``segment``'s labels for a session painting ``layer`` (an flock the system lets
+    go of when the process ends, however it ends); None if it may write them, else why not:
+    a session of this process painting another layer of them (another viewer) holds them
+    too. Where the lock file cannot be made (a read-only folder) or files take no locks
+    (Windows), as before: nothing else can be known, and nothing written here tells of it."""
     path = labels_lock_path(segment)
-    if path in _CLAIMED:  # another viewer of this process: the reader flushes between them
+    if any(session.layer is not layer for session in _holders(path)):
+        return f"the labels of {segment.name} are open in another viewer of this process"
+    if path in _CLAIMED:  # the same layer's session (or one never closed): held already
         return None
     try:
         file = claim(path)
@@ -195,21 +242,44 @@ def _way_out(segment) -> str:
     )
 
 
+def _holders(path: Path) -> list[LabelSession]:
+    """The sessions painting now that may write the labels whose lock file is ``path``."""
+    return [s for s in _PAINTING if s.elsewhere is None and labels_lock_path(s.segment) == path]
+
+
+def _label_files_now(segment) -> list[tuple[int, int, int] | None]:
+    """``segment``'s label files and autosave copies as they are now (each file's inode,
+    time of writing and size; None if missing): every write replaces one."""
+    stamps = []
+    for path in (*label_paths(segment), *label_paths(segment, autosave=True)):
+        try:
+            stat = path.stat()
+            stamps.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append(None)
+    return stamps
+
+
 def _let_go_of_labels(segment) -> None:
     """Let go of the lock on ``segment``'s labels unless a session of this process paints them."""
     path = labels_lock_path(segment)
-    if not any(labels_lock_path(s.segment) == path and s.elsewhere is None for s in _PAINTING):
-        file = _CLAIMED.pop(path, None)
-        if file is not None:
-            file.close()
+    file = None if _holders(path) else _CLAIMED.pop(path, None)
+    if file is not None:
+        file.close()
 
 
 class _SavesNothing:
-    """The autosaver of labels that another process holds (`claim_labels`): it writes
-    nothing, and a Save says ``why`` not, once per click."""
+    """The autosaver of labels held elsewhere (`claim_labels`): it writes nothing, and a Save
+    says ``why`` not, once per click. Its ticks (`save_if_changed`, every ``interval_s``
+    until it closes) call ``tick``, which tries the claim again; ``painted``: since it began."""
 
-    def __init__(self, why: str) -> None:
-        self.why = why
+    def __init__(self, why: str, painter, tick: Callable, interval_s: float) -> None:
+        self.why, self.painter, self.painted, self.save_if_changed = why, painter, False, tick
+        painter.labels_changed.connect(self._mark_painted)
+        self._timer = QTimer()
+        self._timer.setInterval(int(interval_s * 1000))
+        self._timer.timeout.connect(tick)
+        self._timer.start()
 
     def save(self) -> Future:
         show_error(f"Labels not saved: {self.why}")
@@ -221,4 +291,9 @@ class _SavesNothing:
         """Nothing to write."""
 
     def close(self) -> None:
-        """Nothing to write."""
+        """Nothing to write: stop trying (idempotent)."""
+        self._timer.stop()
+        self.painter.labels_changed.disconnect(self._mark_painted)  # a no-op the second time
+
+    def _mark_painted(self, box) -> None:
+        self.painted = True
