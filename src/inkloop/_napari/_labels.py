@@ -64,5 +64,10 @@ def _labels_kwargs(source: str, metadata: dict, dense: bool) -> dict:
 
 
 def is_ink_labels(layer) -> bool:
-    """True for a soft-label layer this plugin made."""
-    return LABELS_KEY in layer.metadata and layer.data.dtype == np.uint16
+    """True for a soft-label layer this plugin made: napari's Convert to Image keeps its
+    metadata and codes in an Image layer, which the brush cannot paint."""
+    from napari.layers import Labels
+
+    return (
+        isinstance(layer, Labels) and LABELS_KEY in layer.metadata and layer.data.dtype == np.uint16
+    )
