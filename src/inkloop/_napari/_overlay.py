@@ -42,6 +42,11 @@ class PredictionOverlay:
         self._followers: list = []  # (layer, its full value): whole-segment predictions
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
         viewer.layers.events.removed.connect(self._on_removed)
+        for name in (PREDICTION_LAYER, UNCERTAINTY_LAYER):
+            # left under a second copy of the segment (napari's File > Open of it again):
+            # its opaque volume would hide the preview, and the prediction accepted from
+            if self._has_own(name):
+                self._put_under_labels(self.viewer.layers[name])
 
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
@@ -146,9 +151,14 @@ class PredictionOverlay:
         layer = self.viewer.add_image(
             np.zeros(self.shape, np.uint8), name=name, blending="additive", opacity=0.8, **style
         )
-        layers.move(layers.index(layer), layers.index(self.labels.layer))  # labels stay on top
+        self._put_under_labels(layer)
         layers.selection.active = active  # the brush keeps painting
         return layer
+
+    def _put_under_labels(self, layer) -> None:
+        """Move ``layer`` just under the labels painted: over their volume, the labels on top."""
+        layers = self.viewer.layers
+        layers.move(layers.index(layer), layers.index(self.labels.layer))
 
     def _redraw_boxes(self) -> None:
         """Upload what changed since the last redraw: a tile's cost, not the overlay's."""
