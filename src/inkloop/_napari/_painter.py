@@ -33,6 +33,7 @@ KEYS = (  # the brush's keys: name, key, what it does (in words: napari reads <B
 SHORTCUTS = {name: key for name, key, _ in KEYS}  # shown in the brush panel's tooltips
 KEY_HINTS = ", ".join(f"{key} {what}" for _, key, what in KEYS)  # listed in the layer controls
 REOPEN = "Plugins > Ink Loop"  # where the dock that paints is opened again
+CLOSED_HELP = f"Ink Loop closed: reopen it ({REOPEN}) to paint these labels"  # once detached
 # in napari's layer controls of "ink labels" in place of its integer-label tools, dock open or not
 CONTROLS_HINT = (
     "Soft ink labels: paint them with the Ink Loop brush (dock, Labels; open it from "
@@ -67,7 +68,7 @@ class InkPainter:
         self.accept_from: Callable[[], PredictionLabels] | None = None
         self._accepting: PredictionLabels | None = None  # what this stroke accepts
         self._painting = False
-        self._attached = True
+        self._attached, self._why_detached = True, CLOSED_HELP
         self._said = ""  # why the last strokes changed nothing, once said
         self._in_3d = shown_in_3d(layer)
         layer.editable = False  # napari's integer tools would write invalid label codes
@@ -114,7 +115,7 @@ class InkPainter:
         Short, to fit a small window's status bar: the keys are listed in the layer controls
         (CONTROLS_HINT)."""
         if not self._attached:
-            return f"Ink Loop closed: reopen it ({REOPEN}) to paint these labels"
+            return self._why_detached
         if self._in_3d:
             return "Ink Loop: drag turns the view; the brush paints in the 2D view"
         if not self._painting:
@@ -134,11 +135,11 @@ class InkPainter:
         """Load other labels (same shape) in place of all of them, as one undoable stroke."""
         self._show_change(self.canvas.replace(codes))
 
-    def detach(self) -> None:
+    def detach(self, why: str = "") -> None:
         """Stop listening to the layer (it stays in the viewer, unpainted further: its keys
         too, or Ctrl+Z there would change labels no autosave writes any more). Its help says
-        how to paint again; napari's integer tools stay off, they would write label codes
-        the brush does not."""
+        ``why`` and how to paint again (by default: the dock closed; called again without it,
+        as said before); napari's integer tools stay off: they write codes the brush does not."""
         if self._drag in self.layer.mouse_drag_callbacks:
             self.layer.mouse_drag_callbacks.remove(self._drag)
         self.layer.events.help.disconnect(self._keep_help)
@@ -147,7 +148,7 @@ class InkPainter:
             shown.disconnect(self._show_drag)
         for key in self._key_actions():
             self.layer.bind_key(key, None)
-        self._attached = False
+        self._attached, self._why_detached = False, why or self._why_detached
         self.painting = False
 
     def stamp_along(self, points) -> tuple[int, int, int, int] | None:

@@ -6,13 +6,13 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QEvent
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
 from inkloop._napari._collapsible import FoldedSection
 from inkloop._napari._controls import VerticalScroll, single_shot
+from inkloop._napari._dock_ends import DOCK_CLOSED, DockEnds, say_stopped, why_left, why_replaced
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._input_preview import INPUT_LAYER
@@ -65,6 +65,10 @@ class InkLoopWidget(QWidget):
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
         self.engine_panel = EnginePanel()
+        self._loop_panels = (  # the panels that follow the loop session, in the dock's order
+            *(self.segment_panel, self.loop_panel, self.guide_panel, self.model_panel),
+            *(self.predict_panel, self.engine_panel),
+        )
         # folded at first, as Model → Advanced: less to scroll through
         self.predict_section = FoldedSection(self.predict_panel, "predict_section_button")
         self.engine_section = FoldedSection(self.engine_panel, "engine_section_button")
@@ -75,6 +79,8 @@ class InkLoopWidget(QWidget):
         # after the event that asked: closing a viewer removes layer after layer, and each
         # removal makes the next-newest segment's labels the ones painted for a moment
         self._warm_soon = single_shot(self, 0, self._warm_up)
+        self._follow_soon = single_shot(self, 0, self._follow_layers)  # napari's setter done
+        DockEnds(self, self._end)  # the dock closed, or its window
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
             event.connect(self._follow_layers)
@@ -101,9 +107,10 @@ class InkLoopWidget(QWidget):
 
     # napari never closes a dock's widget (napari#8071): quitting and closing the window only
     # hide it, and the dock's X hides it and takes it out of the window (parent None). So the
-    # last strokes are written when it hides, and the loop ends when it leaves the window.
+    # last strokes are written when it hides, and the loop ends (`DockEnds`) when it leaves
+    # the window or the window closes.
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._end()
+        self._end(DOCK_CLOSED)
         super().closeEvent(event)
 
     def hideEvent(self, event) -> None:  # noqa: N802
@@ -111,16 +118,12 @@ class InkLoopWidget(QWidget):
             self.labels.autosaver.flush()
         super().hideEvent(event)
 
-    def changeEvent(self, event) -> None:  # noqa: N802
-        if event.type() == QEvent.Type.ParentChange and self.parent() is None:
-            self._end()
-        super().changeEvent(event)
-
-    def _end(self) -> None:
-        """Stop following the viewer and end the loop (its labels autosaved); idempotent."""
+    def _end(self, why: str) -> None:
+        """Stop following the viewer, end the loop (its labels autosaved); idempotent."""
+        self._follow_soon.stop()
         for emitter in self._events:
             emitter.disconnect(self._follow_layers)  # a no-op the second time
-        self._end_labels()
+        self._end_labels(why)
 
     def _lay_out(self) -> None:
         panels = QWidget()
@@ -136,18 +139,6 @@ class InkLoopWidget(QWidget):
         # never scrolled away: on a laptop's screen Segment and Labels alone fill the dock
         layout.addWidget(self.loop_panel.run_bar)
 
-    @property
-    def _loop_panels(self) -> tuple:
-        """The panels that follow the loop session, in the dock's order."""
-        return (
-            self.segment_panel,
-            self.loop_panel,
-            self.guide_panel,
-            self.model_panel,
-            self.predict_panel,
-            self.engine_panel,
-        )
-
     def _follow_layers(self, event=None) -> None:
         """Paint the newest soft-label layer and drive the loop of its segment."""
         if self._switching:  # an older retired copy removed (`retire_segment_layers`)
@@ -156,7 +147,7 @@ class InkLoopWidget(QWidget):
         if self.labels is None or self.labels.layer is not layer:
             self._switching = True
             try:
-                self._end_labels()
+                self._end_labels(*why_left(self.viewer, self.labels, layer))
                 if layer is not None:
                     self._begin_labels(layer)
             finally:
@@ -175,6 +166,7 @@ class InkLoopWidget(QWidget):
         self.labels = LabelSession(layer, segment)
         show_soft_label_controls(self.viewer, layer, CONTROLS_HINT)
         layer.events.help.connect(self._show_brush_help)
+        layer.events.data.connect(self._follow_data)
         self._show_brush_help()
         self.brush_panel.set_session(self.labels)
         self.loop = LoopSession(
@@ -208,24 +200,40 @@ class InkLoopWidget(QWidget):
             panel.clear_model()
         self._own_model = own if continued else None
 
-    def _end_labels(self) -> None:
-        if self.loop is not None and self.loop.state.running:
-            show_info(
-                f"Ink Loop: training on {self.labels.segment.name} stopped, its weights saved: "
-                "the dock follows the newest segment's labels"
-            )
-        if self.loop is not None:
+    def _follow_data(self, event=None) -> None:
+        """napari replaced the labels' data (Convert data type): the brush would paint unseen.
+        Let go of them (autosaved); follow the layers once napari made them editable again."""
+        labels = self.labels
+        if labels is None or labels.layer.data is labels.painter.canvas.codes:
+            return
+        again = is_ink_labels(labels.layer)  # a copy of the same type
+        why, how_to_paint = why_replaced(labels, again)
+        if not self._end_labels(why, how_to_paint) and not again:
+            show_warning(f"Ink Loop: {why}")
+        self._follow_soon.start()
+
+    def _end_labels(self, why: str = "", how_to_paint: str = "") -> bool:
+        """Let go of the labels painted (their help: ``how_to_paint`` them again) and end their
+        loop; whether that stopped something under way (said with ``why``)."""
+        loop, labels = self.loop, self.labels
+        said = loop is not None and say_stopped(
+            loop, labels.segment.name, self.predict_panel.output_path(), why
+        )
+        if loop is not None:
             for panel in self._loop_panels:
                 panel.set_loop(None)
-            self.loop.close()
+            loop.close()
             self.loop = None
-        if self.labels is not None:
-            self._last_segment = self.labels.segment
-            self.labels.layer.events.help.disconnect(self._show_brush_help)
+        if labels is not None:
+            self._last_segment = labels.segment
+            labels.layer.events.help.disconnect(self._show_brush_help)
+            labels.layer.events.data.disconnect(self._follow_data)
             self.brush_panel.set_session(None)
-            self.labels.close()
+            labels.painter.detach(how_to_paint)  # the session's own detach keeps it
+            labels.close()
             self._show_brush_help()  # the closed brush's words, not its keys, if selected
             self.labels = None
+        return said
 
     def _show_brush_help(self, event=None) -> None:
         """The status bar speaks of the brush's keys (napari updates it on its own modes only)."""

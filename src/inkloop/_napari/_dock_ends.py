@@ -1,0 +1,102 @@
+"""When and why the Ink Loop dock stops painting a labels layer: the dock leaving napari's
+window or that window closing, watched; and the words that say what stopped, and why."""
+
+from __future__ import annotations
+
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import QMainWindow
+
+from inkloop._napari._controls import single_shot
+from inkloop._napari._reader import segment_path
+
+DOCK_CLOSED, WINDOW_CLOSED = "the Ink Loop dock was closed", "its napari window was closed"
+OPEN_AGAIN = "open {name} again (Open segment… in the dock) to paint"
+
+
+class DockEnds(QObject):
+    """Calls ``end(why)`` when the dock's ``widget`` leaves napari's window (the dock's X takes
+    it out: parent None) or that window closes (X, Ctrl+W, Ctrl+Q, ``close()``). napari never
+    closes a dock's widget (napari#8071), and where Python lives on (Jupyter, another
+    viewer) nothing else would end what the dock runs."""
+
+    def __init__(self, widget, end) -> None:
+        super().__init__(widget)
+        self._end = end
+        self._closing = False  # the window was sent a close that it may still refuse
+        self._watch_soon = single_shot(self, 0, self._watch_window)
+        widget.installEventFilter(self)
+
+    def _watch_window(self) -> None:
+        """Watch the window the dock is in (napari makes the dock, then docks it)."""
+        window = self.parent().parentWidget()
+        while window is not None and not isinstance(window, QMainWindow):
+            window = window.parentWidget()
+        if window is not None:
+            window.installEventFilter(self)  # again: Qt keeps one, in its new place
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        """A close the window accepts hides it; one its confirmation dialog cancels does not."""
+        kind = event.type()
+        if watched is self.parent():
+            if kind == QEvent.Type.ParentChange and watched.parent() is None:
+                self._end(DOCK_CLOSED)
+            elif kind == QEvent.Type.ParentChange:
+                self._watch_soon.start()
+        elif kind in (QEvent.Type.Close, QEvent.Type.Show):
+            self._closing = kind == QEvent.Type.Close
+        elif kind == QEvent.Type.Hide and self._closing and not event.spontaneous():
+            self._closing = False
+            self._end(WINDOW_CLOSED)
+        return False
+
+
+def why_left(viewer, labels, newest) -> tuple[str, str]:
+    """Why the dock stops painting the layer of ``labels`` (a LabelSession, or None) for
+    ``newest`` (the labels layer on top, or None), for the stop notice; and how to paint
+    them again, for their layer's help."""
+    old = None if labels is None else labels.layer
+    if old is None:
+        return "", ""
+    if old not in viewer.layers:
+        return f'its labels layer "{old.name}" was removed', ""
+    if newest is None:
+        return f'"{old.name}" holds no Ink Loop labels any more', ""
+    painted = f'Ink Loop paints "{newest.name}" now'
+    if str(segment_path(newest)) == str(segment_path(old)):  # File > Open, Duplicate Layer
+        return f"{painted}, a newer copy", f"{painted}: delete that layer to paint these"
+    again = OPEN_AGAIN.format(name="this segment")
+    return f"{painted}, another segment's labels", f"{painted}: {again} these"
+
+
+def why_replaced(labels, painted_again: bool) -> tuple[str, str]:
+    """Why the dock stops painting the layer of ``labels`` (a LabelSession) whose data napari
+    replaced (Convert data type), ``painted_again`` or not (no longer Ink Loop labels); and
+    how to paint them again, for the layer's help."""
+    layer, again = labels.layer, OPEN_AGAIN.format(name=labels.segment.name)
+    if painted_again:  # a copy of the same type
+        return f'the data of "{layer.name}" was replaced: Ink Loop paints the new data', ""
+    kept = "are autosaved" if labels.elsewhere is None else f"are not ({labels.elsewhere})"
+    return (
+        f'the data of "{layer.name}" was replaced ({layer.data.dtype}): Ink Loop stopped '
+        "painting it, and what napari's tools paint there is neither saved nor trained on. "
+        f"Its labels as they were {kept}: {again} them",
+        f"Ink Loop stopped painting these: their data was replaced; {again} them",
+    )
+
+
+def say_stopped(loop, segment_name: str, prediction_path, why: str) -> bool:
+    """Say what ending ``loop`` stops, and ``why``: a run, a whole-segment prediction (into
+    ``prediction_path``); whether it stops anything."""
+    stopped = []
+    if loop.state.running:
+        stopped.append(f"training on {segment_name} stopped, its weights saved")
+    if loop.predicting:
+        stopped.append(
+            f"the whole-segment prediction of {segment_name} into {prediction_path} was "
+            "stopped, no file written (Predict whole segment starts it again)"
+        )
+    if stopped:
+        say = show_warning if loop.predicting else show_info
+        say(f"Ink Loop: {'; '.join(stopped)}: {why}")
+    return bool(stopped)
