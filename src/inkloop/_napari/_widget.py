@@ -28,7 +28,7 @@ from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import bring_to_top, open_in_viewer, segment_path
 from inkloop._napari._segment_panel import SegmentPanel
-from inkloop.io import checkpoint_path, open_segment
+from inkloop.io import checkpoint_path, open_segment, shown_location
 
 if TYPE_CHECKING:
     import napari
@@ -96,14 +96,14 @@ class InkLoopWidget(QWidget):
         already is brought back to the top, with its labels as painted: no second copy."""
         try:
             segment = open_segment(path)  # headers only
-        except (OSError, ValueError) as error:
-            show_error(f"Ink Loop: cannot open {path}: {error}")
+            if not bring_to_top(self.viewer, segment.path):
+                open_in_viewer(self.viewer, path)  # a multi-page TIFF too; reads a few chunks
+                return
+        except (OSError, ValueError) as error:  # the server's too, once the headers came
+            show_error(f"Ink Loop: cannot open {shown_location(path)}: {error}")  # no login
             return
-        if bring_to_top(self.viewer, segment.path):
-            self._follow_layers()  # a move is no insertion: followed here
-            show_info(f"Ink Loop: {segment.name} is open already: its layers are back on top")
-            return
-        open_in_viewer(self.viewer, path)  # a multi-page TIFF too
+        self._follow_layers()  # a move is no insertion: followed here
+        show_info(f"Ink Loop: {segment.name} is open already: its layers are back on top")
 
     # napari never closes a dock's widget (napari#8071): quitting and closing the window only
     # hide it, and the dock's X hides it and takes it out of the window (parent None). So the
