@@ -229,23 +229,25 @@ def describe_checkpoint(path: str | Path) -> dict:
 def _round_of(checkpoint: Checkpoint, path: Path) -> dict | None:
     """The recorded round that made this checkpoint: of its labels, the latest naming this
     file at its step or before (a dock letting go of a run records the last step it heard),
-    else one at its step (a copy renamed); a round of other steps is another checkpoint's.
-    Looked for in the rounds file named at training, then beside the checkpoint (the folder
-    moved, or copied to another machine: `_rounds_files`)."""
-    from inkloop.rounds import read_rounds
+    unless a run writing the file began after it (`RunStart`: no round followed, as napari
+    quit or crashed, and that run trained it further); else one at its step (a copy renamed).
+    A round of other steps is another checkpoint's. Looked for in the rounds file named at
+    training, then beside the checkpoint (the folder moved, or copied to another machine:
+    `_rounds_files`)."""
+    from inkloop.rounds import Round, RunStart, entries_naming, read_history
 
     provenance = checkpoint.provenance
     labels_hash = provenance.get("labels", {}).get("hash")
     if not labels_hash:
         return None
     for rounds_file in _rounds_files(provenance, path):
-        rounds = [r for r in read_rounds(rounds_file) if r.labels_hash == labels_hash]
-        named = [
-            r
-            for r in rounds
-            if r.checkpoint and Path(r.checkpoint).name == path.name and r.steps <= checkpoint.step
-        ]
-        chosen = named or [r for r in rounds if r.steps == checkpoint.step]
+        history = read_history(rounds_file)
+        rounds = [r for r in history if isinstance(r, Round) and r.labels_hash == labels_hash]
+        named = entries_naming(history, path)
+        starts = [i for i, entry in enumerate(named) if isinstance(entry, RunStart)]
+        since = named[starts[-1] + 1 :] if starts else named  # since a run that wrote it began
+        chosen = [r for r in rounds if r in since and r.steps <= checkpoint.step]
+        chosen = chosen or [r for r in rounds if r.steps == checkpoint.step]
         if chosen:
             return chosen[-1].to_dict()
     return None

@@ -6,6 +6,9 @@ object per line; each append rewrites the file under a temporary name and rename
 place, so a crash leaves the old file or the new one, never half a line. Appends hold a lock
 file beside it (``.<file name>.lock``), so that processes appending at once (the dock and
 ``inkloop train``) neither lose each other's rounds nor number two rounds alike.
+
+The dock also writes a `RunStart` line as a run that rewrites a model file begins: where no
+round follows it (napari quit or crashed), that file holds weights no round describes.
 """
 
 from __future__ import annotations
@@ -49,6 +52,22 @@ class Round:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """A run that writes the model file ``checkpoint`` began at ``time`` (ISO 8601, UTC): until
+    a round naming that file follows, the file may hold weights no round describes."""
+
+    time: str
+    checkpoint: str
+
+    def to_dict(self) -> dict:
+        return {"run_started": self.time, "checkpoint": self.checkpoint}
+
+
+# held out by a training no round describes: nothing any round can vouch for
+UNRECORDED = "trained since its last round"
 
 
 def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
@@ -126,32 +145,45 @@ def read_rounds(path: str | Path) -> list[Round]:
     """The rounds in ``path`` (none if it does not exist); a line that is not a round (a JSON
     object with every field but validation_region, which is None where missing, its counts
     integers, its region well formed) is skipped with a logged warning, so one
-    bad line never hides the others."""
+    bad line never hides the others. `RunStart` lines are left out (`read_history`)."""
+    return [entry for entry in read_history(path) if isinstance(entry, Round)]
+
+
+def read_history(path: str | Path) -> list[Round | RunStart]:
+    """The rounds and `RunStart` lines in ``path``, in order (`read_rounds`)."""
     path = Path(path)
-    return _parse_rounds(path.read_text(), path) if path.exists() else []
+    return _parse_lines(path.read_text(), path) if path.exists() else []
 
 
-def _parse_rounds(text: str, path: Path) -> list[Round]:
-    names = {f.name for f in fields(Round)}
-    counts = [f.name for f in fields(Round) if f.type == "int"]
-    rounds = []
+def _parse_lines(text: str, path: Path) -> list[Round | RunStart]:
+    entries = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            if not isinstance(data, dict):
-                raise TypeError(f"JSON {type(data).__name__}, not an object")
-            round_ = Round(**{k: v for k, v in data.items() if k in names})
-            if any(type(getattr(round_, name)) is not int for name in counts):
-                raise TypeError(f"{', '.join(counts)} must be integers")
-            if not _is_region(round_.validation_region):
-                raise TypeError("validation_region must be null, [] or 4 integers")
+            entries.append(_entry(json.loads(line)))
         except (ValueError, TypeError) as error:
             log.warning("%s line %d is not a round (%s): skipped", path, number, error)
-            continue
-        rounds.append(round_)
-    return rounds
+    return entries
+
+
+def _entry(data) -> Round | RunStart:
+    """The round or `RunStart` a line's JSON ``data`` holds; TypeError if it holds neither."""
+    if not isinstance(data, dict):
+        raise TypeError(f"JSON {type(data).__name__}, not an object")
+    if "run_started" in data:
+        start = RunStart(data["run_started"], data.get("checkpoint"))
+        if not all(isinstance(value, str) for value in (start.time, start.checkpoint)):
+            raise TypeError("a run's start needs its time and checkpoint")
+        return start
+    names = {f.name for f in fields(Round)}
+    round_ = Round(**{k: v for k, v in data.items() if k in names})
+    counts = [f.name for f in fields(Round) if f.type == "int"]
+    if any(type(getattr(round_, name)) is not int for name in counts):
+        raise TypeError(f"{', '.join(counts)} must be integers")
+    if not _is_region(round_.validation_region):
+        raise TypeError("validation_region must be null, [] or 4 integers")
+    return round_
 
 
 def _is_region(region) -> bool:
@@ -162,32 +194,42 @@ def _is_region(region) -> bool:
     return ints and len(region) in (0, 4)
 
 
-def held_out_behind(rounds: list[Round], checkpoint: str | Path) -> tuple:
-    """What the training behind the model file ``checkpoint`` held out, from the newest of
-    ``rounds`` naming that file (by name: the folder may have moved): ``(box,)``, ``(None,)``
-    where nothing was held out, or ``()`` where unknown (no round names it, or its round
-    predates `Round.validation_region`)."""
+def entries_naming(history: list, checkpoint: str | Path) -> list:
+    """The entries of ``history`` (rounds, `RunStart` lines) that name the model file
+    ``checkpoint``, by name (the folder may have moved), oldest first."""
     name = Path(checkpoint).name
-    named = [r for r in rounds if r.checkpoint and Path(r.checkpoint).name == name]
+    return [e for e in history if e.checkpoint and Path(e.checkpoint).name == name]
+
+
+def held_out_behind(history: list, checkpoint: str | Path) -> tuple:
+    """What the training behind the model file ``checkpoint`` held out, from the newest entry
+    of ``history`` (`read_history`) naming that file: ``(box,)``, ``(None,)`` where nothing
+    was held out, ``(UNRECORDED,)`` where a run that writes the file began after its newest
+    round (napari quit or crashed mid-run), or ``()`` where unknown (nothing names it, or its
+    round predates `Round.validation_region`)."""
+    named = entries_naming(history, checkpoint)
+    if named and isinstance(named[-1], RunStart):
+        return (UNRECORDED,)
     region = named[-1].validation_region if named else None
     if region is None:
         return ()
     return (tuple(region) if region else None,)
 
 
-def held_out_by_run(rounds: list[Round], init, validation) -> tuple[int, int, int, int] | None:
+def held_out_by_run(history: list, init, validation) -> tuple[int, int, int, int] | None:
     """What a run from the model file ``init`` (None: a fresh model) holding out ``validation``
-    held out in all: that region, narrowed to what ``init``'s training held out where one of
-    ``rounds`` says (`held_out_behind`)."""
-    earlier = held_out_behind(rounds, init) if init is not None else ()
+    held out in all: that region, narrowed to what ``init``'s training held out where
+    ``history`` says (`held_out_behind`)."""
+    earlier = held_out_behind(history, init) if init is not None else ()
     return held_out_throughout((*earlier, validation))
 
 
 def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:
-    """The pixels inside every one of ``regions`` (boxes; None: nothing held out), whose
-    labels were so held out of every training the regions belong to; None if none are."""
+    """The pixels inside every one of ``regions`` (boxes; None or UNRECORDED: nothing held
+    out), whose labels were so held out of every training the regions belong to; None if
+    none are."""
     boxes = regions or (None,)
-    if any(box is None for box in boxes):
+    if any(box is None or box == UNRECORDED for box in boxes):
         return None
     y0, x0 = max(b[0] for b in boxes), max(b[1] for b in boxes)
     y1, x1 = min(b[2] for b in boxes), min(b[3] for b in boxes)
@@ -202,9 +244,9 @@ def append_run_round(
     (`held_out_by_run`). OSError if the file cannot be written."""
     scored = summary.get("validation") or {}
     f05 = scored.get("f05") if scored.get("step") == summary["steps"] else None
-    earlier = read_rounds(path)
+    earlier = read_history(path)
     round_ = new_round(
-        next_number(earlier),
+        0,  # append_round numbers it
         ink,
         supervised,
         accepted_pixels=accepted_pixels,
@@ -227,17 +269,30 @@ def append_round(path: str | Path, round_: Round) -> Round:
     file's next round (`next_number`) when it is written, whatever number it came with: read
     and rewritten under the file's lock, so another process's round is never lost or given
     the same number. Returns the round as written."""
+    return _append(path, lambda earlier: replace(round_, number=next_number(earlier)))
+
+
+def append_run_start(path: str | Path, checkpoint: str | Path) -> RunStart:
+    """Add to ``path`` (as `append_round` adds a round) that a run writing the model file
+    ``checkpoint`` begins now; returns it."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return _append(path, lambda _earlier: RunStart(now, str(checkpoint)))
+
+
+def _append(path: str | Path, entry_after):
+    """Append ``entry_after(the file's rounds)`` to the file ``path`` under its lock, atomically;
+    returns the entry."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with locked(path.with_name(f".{path.name}.lock")):
         old = path.read_bytes() if path.exists() else b""
-        earlier = _parse_rounds(old.decode(errors="replace"), path)
-        round_ = replace(round_, number=next_number(earlier))
+        earlier = _parse_lines(old.decode(errors="replace"), path)
+        entry = entry_after([e for e in earlier if isinstance(e, Round)])
         if old and not old.endswith(b"\n"):
             old += b"\n"
-        line = json.dumps(round_.to_dict()).encode() + b"\n"
+        line = json.dumps(entry.to_dict()).encode() + b"\n"
         with atomic_path(path) as tmp, open(tmp, "wb") as file:
             file.write(old + line)
             file.flush()
             os.fsync(file.fileno())
-    return round_
+    return entry

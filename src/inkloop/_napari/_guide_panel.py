@@ -19,13 +19,14 @@ from qtpy.QtWidgets import (
 
 from inkloop._napari._controls import button, spin
 from inkloop._napari._next import NEXT_KEY, NextRegion
+from inkloop._napari._own_model import record_run_start
 from inkloop._napari._rectangle import drawn_box
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
 from inkloop.brush import encode_labels
 from inkloop.check import layer_profile, z_start_of
 from inkloop.compose import default_z_count
-from inkloop.engine import Failed, ModelBuilt, OrderChecked
+from inkloop.engine import Failed, ModelBuilt, OrderChecked, RunStarted
 from inkloop.io import labels_from_prediction
 
 ACCEPT_LAYER = "accept rectangle"
@@ -208,6 +209,8 @@ class GuidePanel(QGroupBox):
         self.check_result.setVisible(bool(text))
 
     def _show_event(self, event) -> None:
+        if isinstance(event, RunStarted):  # a quit or crash before its round: said next time
+            record_run_start(self.loop)
         if isinstance(event, ModelBuilt):
             self._built = (self.loop.settings.init, event.composition)
         # the check's answer: not a failure of no request (an engine that died, say)

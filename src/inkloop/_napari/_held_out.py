@@ -1,7 +1,8 @@
 """Whether the weights a run goes on from trained on the labels of its validation region: a
 region drawn or moved after they trained was not held out of that training, so its F0.5
 reads high. Known from the settings of this session's engines, and for the segment's own model
-from its round (`held_out_behind`): no checkpoint is read."""
+from its round (`held_out_behind`): no checkpoint is read. An own model trained since its last
+round (a run napari quit or crashed in) may have seen any region."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from napari.utils.notifications import show_warning
 
 from inkloop._napari._trained import TrainedWeights
-from inkloop.rounds import held_out_throughout
+from inkloop.rounds import UNRECORDED, held_out_throughout
 from inkloop.settings import EngineSettings
 
 SEEN_REGION = (
@@ -18,15 +19,21 @@ SEEN_REGION = (
     "held out (it was drawn or moved since): it has seen the labels there, so the region's "
     "F0.5 will read high. Model → Clear starts a fresh model for a clean score"
 )
+UNRECORDED_TRAINING = (
+    "Ink Loop: the model this run goes on from was trained further after its last recorded "
+    "round (napari quit or crashed during that run): whether that training held out the "
+    "validation region is not known, so the region's F0.5 may read high. Model → Clear starts "
+    "a fresh model for a clean score"
+)
 
 
 class HeldOutWeights(TrainedWeights):
     """`TrainedWeights` that also keep the validation region (None: none) of each engine
     whose training the weights carry: for each model file this session saved, and for one
     whose round said (`know_model`: the segment's own model, continued at a reopen or a switch
-    back). Weights known neither way (a fresh model, another model chosen, an own model with
-    no round, or one from before rounds recorded it) count as clean, as unknown: no
-    checkpoint is opened to see."""
+    back; UNRECORDED where a run trained it since its round). Weights known neither way (a
+    fresh model, another model chosen, an own model no round names, or one from before rounds
+    recorded it) count as clean, as unknown: no checkpoint is opened to see."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,13 +74,14 @@ class HeldOutWeights(TrainedWeights):
         """Warn, once for each region, that its F0.5 will read high (`seen_region`)."""
         seen = self.seen_region()
         if seen is not None and seen != self._told:
-            show_warning(SEEN_REGION)
+            unrecorded = UNRECORDED in self.engine_regions[:-1]
+            show_warning(UNRECORDED_TRAINING if unrecorded else SEEN_REGION)
         self._told = seen
 
 
 def _inside(box, outer) -> bool:
-    """Whether ``box`` (y0, x0, y1, x1) lies inside ``outer`` (None: no box)."""
-    if outer is None:
+    """Whether ``box`` (y0, x0, y1, x1) lies inside ``outer`` (None, UNRECORDED: no box)."""
+    if outer is None or outer == UNRECORDED:
         return False
     y0, x0, y1, x1 = box
     return outer[0] <= y0 and outer[1] <= x0 and y1 <= outer[2] and x1 <= outer[3]

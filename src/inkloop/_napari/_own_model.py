@@ -1,14 +1,19 @@
 """The segment's own model (``<id>_inkloop_model.pt`` beside its labels), which the dock
-continues from at a reopen: whether it can be read, and what its training held out. Without
-torch: the checkpoint's zip directory and the rounds file are all that is read."""
+continues from at a reopen: whether it can be read, and what its training held out (from the
+rounds file, where the dock records each run's start). Without torch: the checkpoint's zip
+directory and the rounds file are all that is read."""
 
 from __future__ import annotations
+
+import logging
 
 from napari.utils.notifications import show_warning
 
 from inkloop.checkpoint import kept_model_path, unreadable_checkpoint
 from inkloop.io import rounds_path
-from inkloop.rounds import held_out_behind, read_rounds
+from inkloop.rounds import append_run_start, held_out_behind, read_history
+
+log = logging.getLogger(__name__)
 
 
 def readable_own_model(own, name: str) -> bool:
@@ -25,6 +30,31 @@ def readable_own_model(own, name: str) -> bool:
 
 
 def own_model_held_out(segment, own) -> tuple:
-    """What the training behind ``segment``'s own model ``own`` held out, as its newest round
-    recorded it (`held_out_behind`: () where no round says)."""
-    return held_out_behind(read_rounds(rounds_path(segment)), own)
+    """What the training behind ``segment``'s own model ``own`` held out, as the rounds file
+    says (`held_out_behind`: () where nothing says, UNRECORDED where a run that wrote it
+    recorded no round)."""
+    return held_out_behind(read_history(rounds_path(segment)), own)
+
+
+def record_run_start(loop) -> None:
+    """Record in the rounds file of ``loop``'s segment that a run writing its autosave (the
+    own model) begins (`append_run_start`), on the label worker, in order with the rounds: if
+    napari quits or crashes before the run's round, the file then reads as trained since."""
+    autosave, where = loop.settings.autosave, rounds_path(loop.labels.segment)
+    if autosave is not None:
+        loop.labels.worker.submit(
+            lambda _codes: append_run_start(where, autosave),
+            done=lambda writing: _run_start_written(writing, where),
+        )
+
+
+def _run_start_written(writing, where) -> None:
+    error = writing.exception()
+    if isinstance(error, OSError):  # a full disk, a folder that cannot be written
+        log.error("recording a run's start failed", exc_info=error)
+        show_warning(
+            f"Ink Loop: this run's start was not recorded in {where} ({error}): should napari "
+            "end before the run does, a later session takes the model for that of its last round"
+        )
+    elif error is not None:
+        raise error  # a bug: napari shows it whole
