@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from napari.layers import Image
 
+from inkloop._napari._input_preview import INPUT_LAYER
+from inkloop._napari._loop_panel import VALIDATION_LAYER
 from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
 from inkloop._napari._reader import SEGMENT_PATH_KEY
 from inkloop.brush import NO_INK
@@ -32,3 +34,20 @@ def test_a_segment_opened_again_keeps_its_prediction_over_the_new_copy(
     assert layers.index(prediction) > volumes[-1]
     assert widget.loop.overlay.accepted_shown().prediction is prediction.data  # still its tiles
     assert widget.labels.painter.accepted_now()[0:16, 0:16].min() > NO_INK
+
+
+def test_a_segment_opened_again_keeps_its_region_and_input_over_the_new_copy(
+    open_in_dock, segment_folder
+):
+    viewer, widget = open_in_dock(segment_folder)
+    widget.loop_panel.validation_button.click()  # the "validation region" layer, over the labels
+    region = viewer.layers[VALIDATION_LAYER]
+    model_input = viewer.add_image(np.zeros((2, 64, 96), np.float32), name=INPUT_LAYER)
+    viewer.layers.move(viewer.layers.index(model_input), viewer.layers.index(widget.labels.layer))
+
+    viewer.open(str(segment_folder), plugin="napari-inkloop")  # napari's File > Open
+
+    layers, labels = viewer.layers, widget.labels.layer
+    assert layers.index(labels) == len(layers) - 2
+    assert layers[-1] is region  # its outline over the labels painted
+    assert layers.index(model_input) == len(layers) - 3  # over the new volume, under the labels

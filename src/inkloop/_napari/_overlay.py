@@ -4,10 +4,9 @@ threshold view, and what an accept brush takes from them."""
 from __future__ import annotations
 
 import numpy as np
-from qtpy.compat import isalive
 
 from inkloop._napari._controls import single_shot
-from inkloop._napari._private import _unproxied, show_image_box
+from inkloop._napari._private import show_image_box, window_alive
 from inkloop.boxes import union_box
 from inkloop.brush import PredictionLabels
 from inkloop.uncertainty import uncertainty
@@ -43,11 +42,6 @@ class PredictionOverlay:
         self._followers: list = []  # (layer, its full value): whole-segment predictions
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
         viewer.layers.events.removed.connect(self._on_removed)
-        for name in (PREDICTION_LAYER, UNCERTAINTY_LAYER):
-            # left under a second copy of the segment (napari's File > Open of it again):
-            # its opaque volume would hide the preview, and the prediction accepted from
-            if self._has_own(name):
-                self._put_under_labels(self.viewer.layers[name])
 
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
@@ -164,18 +158,12 @@ class PredictionOverlay:
     def _redraw_boxes(self) -> None:
         """Upload what changed since the last redraw: a tile's cost, not the overlay's."""
         box, self._unshown = self._unshown, None
-        if box is None or not _window_alive(self.viewer):
+        if box is None or not window_alive(self.viewer):
             return
         for name in (PREDICTION_LAYER, UNCERTAINTY_LAYER):
             # a hidden layer is redrawn whole by napari when it is shown again
             if name in self.viewer.layers and self.viewer.layers[name].visible:
                 show_image_box(self.viewer, self.viewer.layers[name], box)
-
-
-def _window_alive(viewer) -> bool:
-    """False once ``viewer``'s window is closed and deleted (its X in a process that lives on,
-    as in Jupyter): a tile queued before then would be drawn into a deleted canvas."""
-    return isalive(_unproxied(viewer).window._qt_viewer)
 
 
 def _whole_cells(region, shape) -> tuple[slice, slice]:

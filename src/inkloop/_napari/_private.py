@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from napari._vispy.layers.tiled_image import TiledImageNode, make_tiles
 from napari._vispy.utils.gl import fix_data_dtype
+from qtpy.compat import isalive
 from qtpy.QtWidgets import QLabel
 
 # napari's Labels tools that write integer labels, not soft ink: hidden for "ink labels"
@@ -190,3 +191,9 @@ def _unproxied(thing):
     """The napari object behind the public-only proxy napari hands a plugin's widget: its
     private attributes warn through the proxy, and this module is where we use them."""
     return getattr(thing, "__wrapped__", thing)
+
+
+def window_alive(viewer) -> bool:
+    """False once ``viewer``'s window is closed and deleted (its X in a process that lives on,
+    as in Jupyter): a tile queued before then would be drawn into a deleted canvas."""
+    return isalive(_unproxied(viewer).window._qt_viewer)

@@ -281,16 +281,17 @@ def retire_segment_layers(viewer, segment) -> None:
 
 
 def restore_segment_layers(viewer, segment, labels) -> None:
-    """Give ``segment``'s retired layers their loop names back, shown as they were, next to
-    its ``labels`` layer (the region's outline over it, images under it): a switch back to
-    the segment finds its prediction and region."""
+    """Give ``segment``'s retired layers their loop names back, shown as they were, and bring
+    its loop's layers next to its ``labels`` (the region over them, images under): a switch back
+    finds them, and a second copy of the segment (File > Open) buries none."""
     for layer_name in SEGMENT_LAYERS:
         retired = _retired(viewer, str(segment.path), layer_name)
         if retired and layer_name not in viewer.layers:
             layer = retired[-1]
             layer.name, layer.visible = layer_name, layer.metadata.pop(RETIRED_KEY)[2]
+        if layer_name in viewer.layers:
             above = layer_name == VALIDATION_LAYER
-            viewer.layers.move(viewer.layers.index(layer), viewer.layers.index(labels) + above)
+            viewer.layers.move(viewer.layers.index(layer_name), viewer.layers.index(labels) + above)
 
 
 def _retired(viewer, owner: str, layer_name: str) -> list:
