@@ -10,22 +10,20 @@ server that asks for a login (the data server does) gets it from ~/.netrc, as cu
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
-from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
-from inkloop.io._homes import DATA_ENV, cache_home, data_home
+from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported from here)
+    adopt_earlier_folder,
+    local_folder,
+)
 from inkloop.io._remote_common import READER, without_login
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
-# where versions before the platform's folders kept remote segments' folders, on every OS
-_EARLIER_HOMES = (".local/share/inkloop/remote", ".cache/inkloop/remote")  # in the home
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters or more: no Windows drive
 # what to open instead of a URL of another scheme (the open data: s3://vesuvius-challenge-open-data)
@@ -63,55 +61,6 @@ def refuse_other_schemes(path) -> None:
 def shown_location(path) -> str:
     """A segment's path or URL as messages and files show it: a URL without its login."""
     return without_login(path) if is_url(path) else str(path)
-
-
-def canonical_url(url: str) -> str:
-    """``url`` spelled one way: no login, scheme and host in lower case, no repeated or final
-    "/" in its path. A URL spelled so is left as it is (its folder's name stays the same)."""
-    parts = urlsplit(without_login(url))
-    path = re.sub("/{2,}", "/", parts.path).rstrip("/")
-    return parts._replace(
-        scheme=parts.scheme.lower(), netloc=parts.netloc.lower(), path=path
-    ).geturl()
-
-
-def local_folder(url: str, base: str | Path | None = None) -> Path:
-    """The local folder of a remote segment under ``base`` (default: ``remote`` in
-    `data_home`): its side files and labels; a chunk cache's chunks.
-    Every spelling of the URL (`canonical_url`) names the same folder."""
-    return _folder(canonical_url(url), base)
-
-
-def _folder(url: str, base: str | Path | None) -> Path:
-    """The folder named by ``url`` as spelled."""
-    base = Path(base).expanduser() if base else _data_home()
-    parts = urlsplit(url.rstrip("/"))
-    digest = hashlib.sha1(url.encode()).hexdigest()[:10]
-    return base / parts.netloc.replace(":", "_") / f"{Path(parts.path).name}-{digest}"
-
-
-def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
-    """Move what earlier versions kept for ``url`` into ``folder``, if it has none yet: from
-    a cache folder (~/.cache/inkloop/remote, ``$INKLOOP_CACHE``, or a chunk cache ``cache``),
-    which cache cleaners would empty, from the folders earlier versions used on every OS
-    (``~/.local/share/inkloop/remote``, ``$INKLOOP_DATA`` itself), or from the folder the URL
-    as typed named (a final "/", say): the labels painted there and the segment's models."""
-    if folder.exists():
-        return
-    caches = [cache, os.environ.get("INKLOOP_CACHE"), cache_home() / "remote"]
-    caches += [Path.home() / home for home in _EARLIER_HOMES]
-    caches.append(os.environ.get(DATA_ENV))  # which named the remote folder itself before
-    spellings = (canonical_url, without_login)  # earlier versions: the URL as typed
-    candidates = [_folder(without_login(url), folder.parent.parent)]  # beside it, as typed
-    candidates += [_folder(spelled(url), home) for home in caches if home for spelled in spellings]
-    for earlier in candidates:
-        if earlier != folder and earlier.is_dir():
-            folder.mkdir(parents=True)
-            for entry in earlier.iterdir():
-                if entry.name != "chunks":  # a chunk cache stays a cache
-                    shutil.move(entry, folder / entry.name)
-            notify(f"{without_login(url)}: its labels and models moved from {earlier} to {folder}")
-            return
 
 
 def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
@@ -274,7 +223,3 @@ def _describe(error: Exception, url: str) -> str:
     if isinstance(error, aiohttp.ClientError):
         return f"the connection failed ({error})"
     return f"could not be read ({type(error).__name__}: {error})"
-
-
-def _data_home() -> Path:
-    return data_home() / "remote"
