@@ -3,8 +3,9 @@
 The mask and label files beside the zarr are fetched once into a local folder (one for all
 spellings of the URL), where the user's labels are then saved (the server is never written
 to). Every failure of the server (no answer in time, 404, a dropped connection, a truncated
-chunk) becomes one SegmentError naming the URL; a chunk it lacks reads blank, told once. A
-server that asks for a login (the data server does) gets it from ~/.netrc, as curl does.
+chunk) becomes one SegmentError naming the URL; a chunk it lacks reads blank, told once,
+and a side file it answers with no image (a web page) is absent, told once. A server that
+asks for a login (the data server does) gets it from ~/.netrc, as curl does.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
+from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported from here)
     adopt_earlier_folder,
@@ -33,6 +35,9 @@ _INSTEAD = {
     "file": "give its path, {path}",
 }
 _NO_ZARR = "not found on the server (404): no zarr.json, .zarray or .zgroup there"
+# what a PNG, JPEG or (Big)TIFF starts with: a side file that does not is no image
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+_TOLD_NOT_IMAGES: set[str] = set()  # side files' URLs said to answer no image
 
 
 def is_url(path) -> bool:
@@ -125,24 +130,54 @@ def _not_a_zarr(url: str) -> str:
 
 def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path | None:
     """Download ``url`` into ``folder`` (kept if already there; a user's labels are never
-    replaced); None if the server has no such file (404)."""
+    replaced); None if the server has no such file (404), or answers with no image (a web
+    page, as servers answering every path do; said once). A file kept there that is no
+    image (such a page, kept by earlier versions) is deleted, and said."""
     import fsspec
 
     from inkloop.io._write import atomic_path
 
     target = folder / url.rsplit("/", 1)[-1]
-    if target.exists():
+    if target.exists() and _head(target).startswith(_IMAGE_SIGNATURES):
         return target
+    if target.exists():
+        target.unlink()
+        notify(
+            f"{target}: not an image (a web page a server answered with, for a file it "
+            "lacks?); deleted, and asked of the server again"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     fs = fsspec.filesystem("http", client_kwargs=_client_kwargs(timeout))
     try:
         with atomic_path(target) as tmp:
             guarded(url, lambda: fs.get_file(url, tmp))
+            if not _head(tmp).startswith(_IMAGE_SIGNATURES):
+                raise _NoImageError(_head(tmp))
+    except _NoImageError as error:
+        _tell_no_image(without_login(url), error.args[0])
+        return None
     except SegmentError as error:
         if isinstance(error.__cause__, FileNotFoundError):
             return None
         raise
     return target
+
+
+class _NoImageError(Exception):
+    """A side file's download that is no image (its first bytes): not put in place."""
+
+
+def _head(path) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(16)
+
+
+def _tell_no_image(url: str, head: bytes) -> None:
+    """Say, once for ``url``, what the server answered with (``head``: its first bytes)."""
+    if url not in _TOLD_NOT_IMAGES:
+        _TOLD_NOT_IMAGES.add(url)
+        what = "a web page" if head.lstrip().startswith(b"<") else f"{head[:8]!r}…"
+        notify(f"{url}: the server answered with {what}, not an image; taken as absent")
 
 
 def guarded(url: str, read, store=None):
