@@ -5,12 +5,14 @@ spellings of the URL), where the user's labels are then saved (the server is nev
 to). Every failure of the server (no answer in time, 404, a dropped connection, a truncated
 chunk) becomes one SegmentError naming the URL; a chunk it lacks reads blank, told once,
 and a side file it answers with no image (a web page) is absent, told once. A server that
-asks for a login (the data server does) gets it from ~/.netrc, as curl does.
+asks for a login (the data server does) gets it from ~/.netrc, as curl does, or from the
+URL, sent apart from it (`inkloop.io._remote_logins`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from pathlib import Path
@@ -24,6 +26,7 @@ from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported f
     local_folder,
 )
 from inkloop.io._remote_common import READER, without_login
+from inkloop.io._remote_logins import refused_login, session_options, store_url
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
@@ -92,7 +95,7 @@ def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float =
     store = _http_store(url, timeout)
     if cache:
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
-    store = RemoteStore(store, url, timeout)
+    store = RemoteStore(store, without_login(url), timeout)
     try:
         return guarded(url, lambda: zarr.open(store, mode="r"), store)
     except SegmentError as error:
@@ -147,10 +150,10 @@ def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path 
             "lacks?); deleted, and asked of the server again"
         )
     folder.mkdir(parents=True, exist_ok=True)
-    fs = fsspec.filesystem("http", client_kwargs=_client_kwargs(timeout))
+    fs = fsspec.filesystem("http", client_kwargs=session_options(timeout, url))
     try:
         with atomic_path(target) as tmp:
-            guarded(url, lambda: fs.get_file(url, tmp))
+            guarded(url, lambda: fs.get_file(store_url(url), tmp))
             if not _head(tmp).startswith(_IMAGE_SIGNATURES):
                 raise _NoImageError(_head(tmp))
     except _NoImageError as error:
@@ -216,19 +219,9 @@ class GuardedArray:
 def _http_store(url: str, timeout: float):
     from zarr.storage import FsspecStore
 
-    options = {"client_kwargs": _client_kwargs(timeout)}
-    url = urlsplit(url.rstrip("/")).geturl()  # "HTTP://" in lower case: fsspec knows "http"
+    options = {"client_kwargs": session_options(timeout, url)}
+    url = urlsplit(store_url(url).rstrip("/")).geturl()  # "HTTP://": fsspec knows "http"
     return FsspecStore.from_url(url, storage_options=options, read_only=True)
-
-
-def _client_kwargs(seconds: float) -> dict:
-    """aiohttp's session settings: a timeout per read, not in total (a large chunk on a slow
-    line is fine, silence is not); ``trust_env`` for the login in ~/.netrc (or the file
-    $NETRC names) and the proxies of the environment, which curl and wget read too."""
-    import aiohttp
-
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
-    return {"timeout": timeout, "trust_env": True}
 
 
 def _describe(error: Exception, url: str) -> str:
@@ -240,21 +233,17 @@ def _describe(error: Exception, url: str) -> str:
         return "not found on the server (404)"
     if isinstance(error, aiohttp.ClientPayloadError):
         return f"the server sent a truncated response ({error})"
-    host, login = urlsplit(url).hostname, urlsplit(url).username
-    if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403) and login:
-        return f"the login in the URL was refused ({error.status} {error.message})"
-    if isinstance(error, aiohttp.ClientResponseError) and error.status == 401:
-        return (
-            f"the server asks for a login (401 {error.message}): put it in ~/.netrc (or the "
-            f"file $NETRC names) as 'machine {host} login USER password PASSWORD'"
-        )
-    if isinstance(error, aiohttp.ClientResponseError) and error.status == 403:
-        return (
-            f"the server refused it (403 {error.message}): check the login for {host} in "
-            "~/.netrc, or the file is not public"
-        )
+    if isinstance(error, aiohttp.TooManyRedirects):  # its status is 0
+        return f"its redirects go round in a loop (given up after {len(error.history)})"
+    if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403):
+        return refused_login(error, urlsplit(url).hostname)
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the server answered {error.status} {error.message}"
     if isinstance(error, aiohttp.ClientError):
         return f"the connection failed ({error})"
+    if isinstance(error, json.JSONDecodeError) and error.doc.lstrip()[:1] in ("<", b"<"):
+        return (
+            "the network answered with a web page, not the zarr's metadata: a Wi-Fi login "
+            "page, perhaps (log in in a browser, then open it again)"
+        )
     return f"could not be read ({type(error).__name__}: {error})"

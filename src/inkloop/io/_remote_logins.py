@@ -1,0 +1,103 @@
+"""The HTTP session of remote segments: timeouts and logins (~/.netrc's, and one written in
+the URL, sent apart from it), and what a refused login means."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import inspect
+import os
+from urllib.parse import unquote, urlsplit
+
+from inkloop.io._remote_common import without_login
+
+_SALT = os.urandom(16)  # a login's repr shows a digest of it, meaningless outside this process
+
+
+def session_options(seconds: float, url: str) -> dict:
+    """aiohttp's session settings: a timeout per read, not in total (a large chunk on a slow
+    line is fine, silence is not); ``trust_env`` for the login in ~/.netrc (or the file
+    $NETRC names) and the proxies of the environment, which curl and wget read too; the
+    login written in ``url`` sent by a `UrlLogin`, the stores given `store_url`."""
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+    options = {"timeout": timeout, "trust_env": True}
+    if urlsplit(url).username is not None and _has_middlewares():
+        options["middlewares"] = (UrlLogin(url),)
+    return options
+
+
+def store_url(url: str) -> str:
+    """``url`` as the stores hold it: without its login, which `session_options` sends
+    apart; as it is with aiohttp before 3.12 (no middlewares), which sends it from there."""
+    return without_login(url) if _has_middlewares() else url
+
+
+@functools.cache
+def _has_middlewares() -> bool:
+    import aiohttp
+
+    return "middlewares" in inspect.signature(aiohttp.ClientSession).parameters
+
+
+class UrlLogin:
+    """An aiohttp middleware that sends the login written in a URL to that URL's origin, as
+    aiohttp sends a URL's own: in place of ~/.netrc's, and not to another host a redirect
+    leads to. The stores zarr holds then name the URL without it (napari prints their reprs
+    in tracebacks). Its own repr, which fsspec's reuse of file systems compares, shows a
+    digest of the login, never the password."""
+
+    def __init__(self, url: str) -> None:
+        import yarl
+
+        parts = urlsplit(url)
+        self.origin = yarl.URL(without_login(url)).origin()
+        self.user, password = unquote(parts.username), unquote(parts.password or "")
+        login = f"{self.user}:{password}".encode("latin1")  # as aiohttp encodes a URL's
+        self.header = "Basic " + base64.b64encode(login).decode("ascii")
+
+    async def __call__(self, request, handler):
+        if request.url.origin() == self.origin:
+            request.headers["Authorization"] = self.header
+        return await handler(request)
+
+    def __repr__(self) -> str:
+        digest = hashlib.blake2b(self.header.encode(), key=_SALT, digest_size=6).hexdigest()
+        return f"UrlLogin({self.user!r} at {self.origin}, digest {digest})"
+
+
+def refused_login(error, host: str | None) -> str:
+    """Why a 401 or 403 (aiohttp's ``error``) came for a URL of ``host``: the login sent that
+    was refused, or where to put one for the host that asked (a redirect's, which a login in
+    the URL is not sent to)."""
+    answer = f"{error.status} {error.message}"
+    info = error.request_info
+    asked = info.real_url.host if info is not None else host
+    sent = info.headers.get("Authorization") if info is not None else None
+    netrc, netrc_login = _netrc_login(asked)
+    public = ", or the file is not public" if error.status == 403 else ""
+    if sent and sent == netrc_login:
+        return f"the login for {asked} in {netrc} was refused ({answer}): check it there{public}"
+    if sent:
+        return f"the login in the URL was refused ({answer})"
+    who = "the server" if asked == host else f"redirected to {asked}, which"
+    if error.status == 403:
+        return f"{who} refused it ({answer}): check the login for {asked} in {netrc}{public}"
+    return (
+        f"{who} asks for a login ({answer}): put it in ~/.netrc (or the file $NETRC names) as "
+        f"'machine {asked} login USER password PASSWORD'"
+    )
+
+
+def _netrc_login(host: str | None) -> tuple[str, str | None]:
+    """The netrc file aiohttp reads, as shown, and the Authorization its entry for ``host``
+    sends (None: no entry)."""
+    from aiohttp.helpers import basicauth_from_netrc, netrc_from_env
+
+    shown = os.environ.get("NETRC") or "~/.netrc"
+    try:
+        return shown, basicauth_from_netrc(netrc_from_env(), host).encode()
+    except LookupError:  # no file, or no entry for the host
+        return shown, None
