@@ -65,6 +65,13 @@ def add_predict(commands) -> None:
         help="first layer of the model's window on these segments (default: the layers it "
         "was trained on, found by their file numbers)",
     )
+    predict.add_argument(
+        "--reverse",
+        action="store_true",
+        default=None,
+        help="these segments' layers are stored back to front (default: as stored; the "
+        "segment the model was trained on is read as it was trained)",
+    )
     predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
     predict.add_argument(
@@ -132,6 +139,7 @@ def _predict(args) -> int:
         batch_size=args.batch_size,
         tiff_float=args.tiff_float,
         z_start=args.z_start,
+        reverse=args.reverse,
         progress=not args.quiet,
         keep_going=args.keep_going,
     )

@@ -157,17 +157,20 @@ def predict_to_file(
     batch_size: int | None = None,
     tiff_float: bool = False,
     z_start: int | None = None,
+    reverse: bool | None = None,
     progress: bool = True,
     overwrite: bool = False,
 ) -> dict:
     """One segment (or a region of it) into ``out``, block by block in this process, after
     every check (an ``out`` that exists is refused unless ``overwrite``); the model reads the
-    layers it was trained on, or its window moved to ``z_start`` (`model_window`). Ctrl+C
-    removes what was staged and raises KeyboardInterrupt (`write_prediction`)."""
+    layers it was trained on, or its window moved to ``z_start``, read back to front as
+    ``reverse`` says (`model_window`). Ctrl+C removes what was staged and raises
+    KeyboardInterrupt (`write_prediction`)."""
     from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.io import open_segment, prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
+    from inkloop.predict._window import window_read
     from inkloop.predict.batch import check_mask
 
     model, out = Path(model).expanduser(), prediction_output(out)
@@ -176,9 +179,9 @@ def predict_to_file(
     check_out(out, [segment], {"--model": model}, overwrite=overwrite)
     checkpoint = load_checkpoint(model)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
-    window = model_window(checkpoint, segment, z_start)
+    window = model_window(checkpoint, segment, z_start, reverse)
     if progress:  # loading the model and sampling the intensities take a few seconds
-        print(f"predicting {_window_read(window, segment, model, z_start)}", file=sys.stderr)
+        print(f"predicting {window_read(window, segment, model, z_start)}", file=sys.stderr)
     mask = None if segment.mask is None else np.asarray(segment.mask)
     predictor = Predictor.from_checkpoint(
         checkpoint,
@@ -186,23 +189,13 @@ def predict_to_file(
         device=device,
         mask=mask,
         z_start=z_start,
+        reverse=reverse,
         batch_size=batch_size,
         tta=tta,
     )
     options = {"region": region, "progress": progress, "tiff_float": tiff_float}
     predict_into(predictor, segment, out, mask=mask, overwrite=overwrite, **options)
     return {"out": str(out), "region": list(region), "device": str(predictor.device)}
-
-
-def _window_read(window, segment, model: Path, z_start) -> str:
-    """'SEGMENT from layers a..b of its N (...)', as stored: a reversed window runs down."""
-    positions, files = window.layer_indices(segment.shape[0]), window.file_layers(segment)
-    text = f"{segment.name} from layers {positions[0]}..{positions[-1]} of its {segment.shape[0]}"
-    if files and (files[0], files[-1]) != (positions[0], positions[-1]):
-        text += f" (files {files[0]}..{files[-1]})"
-    if z_start is None:
-        return f"{text}, the layers {Path(model).name} was trained on"
-    return f"{text}, moved there by --z-start"
 
 
 def predict_segments(
@@ -229,13 +222,13 @@ def predict_segments(
     what the run reads (`inkloop._overwrite`). ValueError, before any segment opens, for
     ``out`` with more than one segment, ``region`` without ``out``, or a ``scheduler`` with
     ``region``, ``batch_size`` or ``tiff_float``.
-    ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start`` as in
-    `predict_to_file`."""
+    ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start``,
+    ``reverse`` as in `predict_to_file`."""
     from inkloop.predict.batch import Outcome, plan_predictions, run_in_turn
 
     _check_prediction(segments, out, out_dir, region, scheduler, options)
     plan = (segments, model, out, out_dir, fmt, overwrite, options.get("z_start"))
-    jobs, skipped = plan_predictions(*plan)
+    jobs, skipped = plan_predictions(*plan, options.get("reverse"))
     outcome, summary = Outcome(), {"scheduler": scheduler}
     for job in skipped:
         outcome.skip(job.out)
@@ -290,6 +283,7 @@ def _predict_on_cluster(jobs, model, scheduler: str, outcome, progress, keep_goi
             device=device,
             tta=options.get("tta", False),
             z_start=options.get("z_start"),
+            reverse=options.get("reverse"),
             progress=progress,
             keep_going=keep_going,
             outcome=outcome,

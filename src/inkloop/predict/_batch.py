@@ -76,7 +76,9 @@ def plan_jobs(
     return jobs, skipped
 
 
-def plan_predictions(segments, model, out, out_dir, fmt: str, overwrite: bool, z_start):
+def plan_predictions(
+    segments, model, out, out_dir, fmt: str, overwrite: bool, z_start, reverse=None
+):
     """The jobs to run and the ones skipped (their output is complete), into the one file
     ``out`` or ``out_dir`` (`plan_jobs`), every segment opened and checked first: the tenth
     must not fail after nine."""
@@ -95,7 +97,7 @@ def plan_predictions(segments, model, out, out_dir, fmt: str, overwrite: bool, z
         check_mask(opened)
         check_out(out, [opened], {"--model": model}, overwrite=overwrite)
         return [Job(segment if is_url(segment) else Path(segment), out)], []
-    fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start)
+    fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start, reverse=reverse)
     return plan_jobs(
         segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
     )
@@ -109,6 +111,7 @@ def predict_jobs(
     device="auto",
     tta=False,
     z_start=None,
+    reverse=None,
     progress=True,
     keep_going: bool = False,
     outcome: Outcome | None = None,
@@ -118,7 +121,8 @@ def predict_jobs(
     written paths in the order they finished (also in ``outcome``, with the skipped and
     failed ones). An error names its segment and stops the batch; finished files stay. With
     ``keep_going`` a failed segment is given up alone (its blocks cancelled, its staged output
-    removed) and the others go on. ``z_start`` moves the model's window (`model_window`)."""
+    removed) and the others go on. ``z_start`` moves the model's window, ``reverse`` says
+    the segments are stored back to front (`model_window`)."""
     from distributed import as_completed
 
     from inkloop.checkpoint import load_checkpoint
@@ -130,7 +134,8 @@ def predict_jobs(
     bar = _bar(0, len(jobs), progress)
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
         for job in jobs:
-            staged = _staged(client, checkpoint, Path(model).resolve(), job, device, tta, z_start)
+            weights = Path(model).resolve()
+            staged = _staged(client, checkpoint, weights, job, device, tta, z_start, reverse)
             if isinstance(staged, str):
                 outcome.skip(job.out, staged)
             elif isinstance(staged, Exception):
@@ -191,13 +196,13 @@ def _not_stored(future, mark, output: PredictionFile) -> Exception | None:
     return RuntimeError(f"a block was {future.status}, not written")  # cancelled, say
 
 
-def _staged(client, checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
+def _staged(client, checkpoint, weights: Path, job: Job, device, tta, z_start, reverse=None):
     """``job``'s staged output and the futures of its chunks, persisted on ``client``; or
     why it is skipped (`taken_meanwhile`); or the Exception that stopped its staging."""
     from distributed import futures_of
 
     try:
-        output, marks = _stage(checkpoint, weights, job, device, tta, z_start)
+        output, marks = _stage(checkpoint, weights, job, device, tta, z_start, reverse)
     except Exception as error:
         return taken_meanwhile(job, error) or error
     try:
@@ -207,7 +212,7 @@ def _staged(client, checkpoint, weights: Path, job: Job, device: str, tta: bool,
         raise
 
 
-def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start):
+def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start, reverse=None):
     """The staged output file of ``job`` and its lazy store (`PredictionFile.store`). One
     that another run finished since it was planned is refused once claimed, when no other
     run can finish it (`PredictionFile`'s ``overwrite``)."""
@@ -224,6 +229,7 @@ def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start)
             mask=mask,
             tta=tta,
             z_start=z_start,
+            reverse=reverse,
             weights_file=str(weights),
         )
         probability = predict_segment(predictor, segment, mask, mask_in_graph=False)

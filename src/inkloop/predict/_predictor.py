@@ -91,14 +91,14 @@ class Predictor(TravellingModel):
 
     @classmethod
     def from_checkpoint(
-        cls, checkpoint, segment, *, device="auto", mask=None, z_start=None, **options
+        cls, checkpoint, segment, *, device="auto", mask=None, z_start=None, reverse=None, **options
     ) -> Predictor:
         """Load ``checkpoint`` (a Checkpoint, or its file) for ``segment`` as an
         `inference_graph`, reading the layers it was trained on, or its window moved to
-        ``z_start`` (`model_window`); normalisation is measured on this segment with the
-        checkpoint's percentiles (``mask``: the papyrus mask, if it is already in memory).
-        The model goes to ``device``, and to ``device_request`` (default: ``device``) in a
-        process it is sent to."""
+        ``z_start``, back to front as ``reverse`` says (`model_window`); normalisation is
+        measured on this segment with the checkpoint's percentiles (``mask``: the papyrus
+        mask, if in memory). The model goes to ``device``, and to ``device_request``
+        (default: ``device``) in a process it is sent to."""
         import torch
 
         from inkloop.compose import sample_normalisation
@@ -109,7 +109,7 @@ class Predictor(TravellingModel):
 
             checkpoint = load_checkpoint(checkpoint)
         segment = as_segment(segment)
-        composition = model_window(checkpoint, segment, z_start)
+        composition = model_window(checkpoint, segment, z_start, reverse)
         normalisation = sample_normalisation(
             segment, composition, percentiles=checkpoint.normalisation.percentiles, mask=mask
         )
