@@ -13,7 +13,6 @@ import pytest
 
 from inkloop.io import SegmentError, open_segment
 from inkloop.io._remote import open_zarr_url
-from inkloop.io._remote_logins import store_url
 from tests._http import LOGIN, NAME, MisbehavingHandler, serve, write_served_segment
 
 pytest.importorskip("aiohttp")
@@ -109,9 +108,6 @@ def _netrc(tmp_path, monkeypatch, host: str, login) -> None:
     monkeypatch.setenv("NETRC", str(netrc))
 
 
-@pytest.mark.skipif(
-    store_url("http://u:p@h/") != "http://h/", reason="aiohttp before 3.12 has no middlewares"
-)
 def test_a_login_in_the_url_is_in_no_store_and_no_traceback_of_a_failed_read(served):
     """napari prints a failed tile's traceback with every frame's locals: the stores zarr
     holds showed the URL with its password (87 lines of one traceback)."""

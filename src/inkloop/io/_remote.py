@@ -26,7 +26,7 @@ from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported f
     local_folder,
 )
 from inkloop.io._remote_common import READER, without_login
-from inkloop.io._remote_logins import refused_login, session_options, store_url
+from inkloop.io._remote_logins import refused_login, session_options
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
@@ -153,7 +153,7 @@ def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path 
     fs = fsspec.filesystem("http", client_kwargs=session_options(timeout, url))
     try:
         with atomic_path(target) as tmp:
-            guarded(url, lambda: fs.get_file(store_url(url), tmp))
+            guarded(url, lambda: fs.get_file(without_login(url), tmp))
             if not _head(tmp).startswith(_IMAGE_SIGNATURES):
                 raise _NoImageError(_head(tmp))
     except _NoImageError as error:
@@ -220,7 +220,7 @@ def _http_store(url: str, timeout: float):
     from zarr.storage import FsspecStore
 
     options = {"client_kwargs": session_options(timeout, url)}
-    url = urlsplit(store_url(url).rstrip("/")).geturl()  # "HTTP://": fsspec knows "http"
+    url = urlsplit(without_login(url).rstrip("/")).geturl()  # "HTTP://": fsspec knows "http"
     return FsspecStore.from_url(url, storage_options=options, read_only=True)
 
 

@@ -4,9 +4,7 @@ the URL, sent apart from it), and what a refused login means."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
-import inspect
 import os
 from urllib.parse import unquote, urlsplit
 
@@ -19,27 +17,14 @@ def session_options(seconds: float, url: str) -> dict:
     """aiohttp's session settings: a timeout per read, not in total (a large chunk on a slow
     line is fine, silence is not); ``trust_env`` for the login in ~/.netrc (or the file
     $NETRC names) and the proxies of the environment, which curl and wget read too; the
-    login written in ``url`` sent by a `UrlLogin`, the stores given `store_url`."""
+    login written in ``url`` sent by a `UrlLogin`, the stores given the URL without it."""
     import aiohttp
 
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
     options = {"timeout": timeout, "trust_env": True}
-    if urlsplit(url).username is not None and _has_middlewares():
+    if urlsplit(url).username is not None:
         options["middlewares"] = (UrlLogin(url),)
     return options
-
-
-def store_url(url: str) -> str:
-    """``url`` as the stores hold it: without its login, which `session_options` sends
-    apart; as it is with aiohttp before 3.12 (no middlewares), which sends it from there."""
-    return without_login(url) if _has_middlewares() else url
-
-
-@functools.cache
-def _has_middlewares() -> bool:
-    import aiohttp
-
-    return "middlewares" in inspect.signature(aiohttp.ClientSession).parameters
 
 
 class UrlLogin:
