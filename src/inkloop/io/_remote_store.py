@@ -1,62 +1,105 @@
-"""The store of a remote zarr, between zarr and the server's (fsspec's) store: it tells of
-the chunks the server lacks, and knows the reads it has running."""
+"""The store of a remote zarr, between zarr and the server's (fsspec's) store: it refuses a
+chunk cut off or replaced by a web page, tells of the chunks the server lacks, and knows the
+reads it has running."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 
+import aiohttp
 from zarr.storage import WrapperStore
 
 from inkloop._notify import notify
+from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts
 from inkloop.io._remote_common import READER, without_login
 
-#: the files of a zarr's metadata (v3, v2, v2 consolidated): never kept in a chunk cache
-METADATA_KEYS = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+SETTLE_GRACE_S = 1.0  # how long the other reads of a failed read may go on, at most
+_TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
 
 
 class RemoteStore(WrapperStore):
-    """The store of a remote zarr: warns once per array of a chunk missing on the server, and
-    knows the reads it has running. zarr reads several keys at once (asyncio.gather) and,
-    when one fails, leaves the others running: `settle` lets them end before the error is
-    told, else they end at exit, after the loop closed ('Event loop is closed'). ``timeout``
-    bounds that wait: a server trickling a byte now and then never trips a read's timeout."""
+    """The store of a remote zarr: refuses a chunk `ChunkLayouts` refuses (a chunk cache below
+    it keeps none such), warns once per array of a chunk missing on the server, and knows the
+    reads it has running. zarr reads several keys at once
+    (asyncio.gather) and, when one fails, leaves the others running: `settle` lets them end
+    before the error is told, else they end at exit, after the loop closed ('Event loop is
+    closed', 'Task was destroyed but it is pending')."""
 
-    def __init__(self, store, url: str, timeout: float) -> None:
+    def __init__(self, store, url: str, timeout: float, layouts=None) -> None:
         super().__init__(store)
         self.url, self.timeout = url, timeout
+        self.layouts = layouts or ChunkLayouts(without_login(url))
+        if isinstance(getattr(store, "layouts", None), ChunkLayouts):
+            store.layouts = self.layouts  # a chunk cache keeps only the chunks these let by
         self._arrays: set[str] = set()  # where array or group metadata was found
         self._warned: set[str] = set()
+        self._told: set[str] = set()  # of chunks read again
         self._reads: dict[asyncio.Task, tuple] = {}  # -> (its `READER`, the key it reads)
+        self._abandoned: set = set()  # `READER`s whose read failed
         self._loop, self._pid = None, os.getpid()
 
     def _with_store(self, store):
-        return type(self)(store, self.url, self.timeout)
+        return type(self)(store, self.url, self.timeout, self.layouts)
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_reads": {}, "_loop": None}  # tasks stay in this process
+    def __getstate__(self) -> dict:  # tasks stay in this process
+        return {**self.__dict__, "_reads": {}, "_abandoned": set(), "_loop": None}
 
     async def get(self, key, prototype, byte_range=None):
-        task = asyncio.current_task()
+        task, reader = asyncio.current_task(), READER.get()
+        if reader in self._abandoned:  # zarr's task of a failed read, that waited its turn
+            raise asyncio.CancelledError
         if task not in self._reads:
             self._loop, self._pid = asyncio.get_running_loop(), os.getpid()
+            _note_tasks_of_readers(self._loop)
             task.add_done_callback(self._reads.pop)
-        self._reads[task] = (READER.get(), key)
+        self._reads[task] = (reader, key)
         value = await self._store.get(key, prototype, byte_range)
         folder, _, name = key.rpartition("/")
         if name in METADATA_KEYS:
             if value is not None:
                 self._arrays.add(folder)
+                self.layouts.learn(key, value.to_bytes())
         elif value is None:
             self._warn_missing(key)
+        elif byte_range is None:
+            refusal = self.layouts.refusal(key, value.as_numpy_array())
+            if refusal is not None:
+                raise refusal
         return value
+
+    def read_healing(self, read):
+        """``read()``; where it fails decoding chunks a chunk cache handed over or kept (kept
+        damaged by an earlier version, or cut off where nothing could tell), they are deleted
+        there and ``read()`` is tried once more, from the server for those."""
+        for again in (False, True):
+            cached: list[str] = []
+            token = CACHED_KEYS.set(cached)
+            try:
+                return read()
+            except Exception as error:
+                if not cached or isinstance(error, (aiohttp.ClientError, OSError, _TIMEOUTS)):
+                    raise  # the server's failure, or no cache: reading again changes nothing
+                self._store.forget(cached)
+                if again:
+                    raise
+                self._tell_once("healed", error, "chunks kept in the chunk cache were read again")
+            finally:
+                CACHED_KEYS.reset(token)
+
+    @property
+    def settle_s(self) -> float:
+        """How long `settle` lets the other reads of a failed read go on, at most."""
+        return min(self.timeout, SETTLE_GRACE_S)
 
     def settle(self, reader) -> list[str]:
         """Wait until the reads of ``reader`` (a `guarded` call's `READER`) have ended, their
         errors collected (in the process that started them: in a forked one no thread runs
-        their loop); those still running after ``timeout`` seconds are cancelled. The keys of
-        those cancelled; other threads' reads are left alone."""
-        if not self._reads or self._pid != os.getpid():
+        their loop); those still running after `settle_s` are cancelled (not a second read
+        timeout: they had as long as the failed one), and zarr's tasks still waiting their
+        turn start none. The keys of those cancelled; other threads' reads are left alone."""
+        if self._loop is None or self._pid != os.getpid() or self._loop.is_closed():
             return []
         return asyncio.run_coroutine_threadsafe(self._ended(reader), self._loop).result()
 
@@ -67,13 +110,27 @@ class RemoteStore(WrapperStore):
             for read, (by, key) in self._reads.items()
             if by is reader and read.get_loop() is loop
         }
-        if not reads:
-            return []
-        _, running = await asyncio.wait(reads, timeout=self.timeout)
-        for read in running:
-            read.cancel()
-        await asyncio.gather(*reads, return_exceptions=True)  # the first error was told
-        return sorted(reads[read] for read in running)
+        waiting = _TASKS.get(reader, set()) - set(reads) - {asyncio.current_task()}
+        self._abandoned.add(reader)
+        try:
+            running = set()
+            if reads:
+                _, running = await asyncio.wait(reads, timeout=self.settle_s)
+            for read in running:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)  # the first error was told
+            if waiting:  # let through by the reads' end, they end at once
+                await asyncio.wait(waiting, timeout=self.settle_s)
+            return sorted(reads[read] for read in running)
+        finally:
+            self._abandoned.discard(reader)
+
+    def _tell_once(self, what: str, error: Exception, done: str) -> None:
+        if what not in self._told:
+            self._told.add(what)
+            from inkloop.io._remote import _describe  # its one home; it imports this lazily
+
+            notify(f"{without_login(self.url)}: {_describe(error, self.url)}; {done}")
 
     def _warn_missing(self, key: str) -> None:
         # A warning, not an error: zarr writers leave out chunks that hold only the fill
@@ -87,3 +144,33 @@ class RemoteStore(WrapperStore):
                 "the server lost it, that part of the segment is wrong. Other missing chunks "
                 f"of {f'array {array}' if array else 'this array'} are not reported"
             )
+
+
+def _note_tasks_of_readers(loop) -> None:
+    """Have ``loop`` note in `_TASKS` the tasks each `READER` starts: zarr's tasks of a read
+    that wait their turn (its concurrency limit) have called no `get` yet."""
+    previous = loop.get_task_factory()
+    if getattr(previous, "notes_readers", False):
+        return
+
+    def factory(loop, coro, **options):
+        if previous is None:
+            task = asyncio.Task(coro, loop=loop, **options)
+        else:
+            task = previous(loop, coro, **options)
+        context = options.get("context")
+        reader = READER.get() if context is None else context.get(READER)
+        if reader is not None:
+            _TASKS.setdefault(reader, set()).add(task)
+            task.add_done_callback(lambda done: _task_done(reader, done))
+        return task
+
+    factory.notes_readers = True
+    loop.set_task_factory(factory)
+
+
+def _task_done(reader, task) -> None:
+    tasks = _TASKS.get(reader, set())
+    tasks.discard(task)
+    if not tasks:
+        _TASKS.pop(reader, None)
