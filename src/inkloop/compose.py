@@ -2,9 +2,10 @@
 resolution and intensity scaling.
 
 A `Composition` says which layers the model sees and how they are combined; `Normalisation`
-maps raw intensities to 0..1 from percentiles sampled inside the papyrus. Patches are read
-lazily (`read_patches`) and combined on the training or inference device (`compose_channels`),
-after the z-augmentations that need the raw layers.
+maps raw intensities to 0..1 from percentiles sampled inside the papyrus (windows read by
+`inkloop._image_windows`). Patches are read lazily (`read_patches`) and combined on the
+training or inference device (`compose_channels`), after the z-augmentations that need the
+raw layers.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from inkloop._image_windows import padded_window as padded_window  # re-exported
+from inkloop._image_windows import papyrus_corners, read_block, read_blocks, sampled_pixels
+from inkloop._notify import notify
+
 MODES = ("raw", "mean", "diff", "raw+diff")
 SCALES = (1, 2, 4)
 DEFAULT_Z_COUNT = 16
+MIN_Z_COUNT = 2  # a model reads at least two layers
 # layers the z-jitter augmentation shifts the window each way by default; a default window
 # leaves at least this many on each side of a stack of 7 layers or more (`default_z_count`)
 Z_MARGIN = 2
@@ -44,8 +50,8 @@ class Composition:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown composition {self.mode!r}; choose one of {', '.join(MODES)}")
-        if self.z_count is not None and self.z_count < 2:
-            raise ValueError("the z-window needs at least 2 layers")
+        if self.z_count is not None and self.z_count < MIN_Z_COUNT:
+            raise ValueError(f"the z-window needs at least {MIN_Z_COUNT} layers")
         if self.mean_k < 1:
             raise ValueError("means need at least 1 layer each")
         if self.scale not in SCALES:
@@ -58,6 +64,11 @@ class Composition:
 
     def resolve(self, n_layers: int) -> Composition:
         """This composition with a concrete window that fits a stack of ``n_layers``."""
+        if n_layers < MIN_Z_COUNT:
+            raise ValueError(
+                f"the segment has {n_layers} layer{'s' * (n_layers != 1)} and a model reads at "
+                f"least {MIN_Z_COUNT}: open the segment's whole layer stack"
+            )
         count = self.z_count or default_z_count(n_layers)
         if self.mode == "mean" and self.z_count is None:
             if count < self.mean_k:
@@ -131,7 +142,8 @@ def default_z_count(n_layers: int) -> int:
 
 @dataclass(frozen=True)
 class Normalisation:
-    """Linear map of raw intensities ``low..high`` to 0..1 (clipped)."""
+    """Linear map of raw intensities ``low..high`` to 0..1 (clipped); NaN, a float layer's
+    "no data", reads as 0, the darkest value."""
 
     low: float
     high: float
@@ -140,7 +152,8 @@ class Normalisation:
     def apply(self, values: np.ndarray) -> np.ndarray:
         scale = 1.0 / max(self.high - self.low, 1e-6)
         out = (values.astype(np.float32) - np.float32(self.low)) * np.float32(scale)
-        return np.clip(out, 0.0, 1.0, out=out)
+        np.fmax(out, 0.0, out=out)  # fmax and fmin, not clip: NaN becomes 0, not NaN
+        return np.fmin(out, 1.0, out=out)
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "percentiles": list(self.percentiles)}
@@ -173,14 +186,42 @@ def sample_normalisation(
     samples = []
     for y, x in papyrus_corners(segment.shape[1:], mask, rng, windows, size):
         block = read_block(segment, layers, y, x, size)
-        inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
-        samples.append(block[:, inside].ravel())
-    values = np.concatenate(samples) if samples else np.empty(0)
+        samples.append(block[:, sampled_pixels(segment.shape[1:], mask, y, x, size)])
+    values = _values_to_scale(segment, layers, samples)
     if values.size == 0:
         raise ValueError(f"{segment.name}: no papyrus pixels to normalise from (empty mask?)")
     low, high = np.percentile(values, percentiles)
     width = _narrowest_range(segment.dtype, float(low), float(high))
     return Normalisation(float(low), float(max(high, low + width)), tuple(percentiles))
+
+
+def _values_to_scale(segment, layers, samples: list[np.ndarray]) -> np.ndarray:
+    """The sampled values (each window's: layers x pixels) that set the percentiles: not NaN
+    (said once), nor of a layer blank where sampled (one value: its 0s would pull the low
+    percentile down and squeeze every other layer's contrast), each said once, by name."""
+    rows = list(np.concatenate(samples, axis=1)) if samples else []
+    if segment.dtype.kind == "f" and not all(np.isfinite(row).all() for row in rows):
+        notify(f"{segment.name}: NaN (no data) pixels in its layers read as the darkest value")
+        rows = [row[np.isfinite(row)] for row in rows]
+    blank = [row.size == 0 or row.min() == row.max() for row in rows]
+    if all(blank):  # nothing better to scale by
+        return np.concatenate(rows) if rows else np.empty(0)
+    for index, row, empty in zip(layers, rows, blank, strict=True):
+        if empty:
+            value = f"all {row[0]:g}" if row.size else "all NaN"
+            notify(
+                f"{segment.name}: {_layer_name(segment, int(index))} is blank ({value}) where "
+                "sampled: left out of the intensity scaling; choose a z-window without it"
+            )
+    return np.concatenate([row for row, empty in zip(rows, blank, strict=True) if not empty])
+
+
+def _layer_name(segment, index: int) -> str:
+    """Layer ``index`` of ``segment`` in words, with its file number where that differs."""
+    numbers = segment.layer_numbers
+    if len(numbers) == segment.shape[0] and numbers[index] != index:
+        return f"layer {index} (file {numbers[index]})"
+    return f"layer {index}"
 
 
 def _narrowest_range(dtype, low: float, high: float) -> float:
@@ -244,53 +285,3 @@ def compose_channels(layers, composition: Composition):
         return torch.cat([layers, diffs], dim=-3)
     grouped = layers.unflatten(-3, (-1, composition.mean_k))
     return grouped.mean(dim=-3)
-
-
-def read_blocks(segment, layers, corners, size: int) -> np.ndarray:
-    """(N, Z, size, size): volume[layers, y:y+size, x:x+size] for each corner (y, x), zero
-    outside the image; all windows in one `Segment.read_into`."""
-    out = np.zeros((len(corners), len(layers), size, size), segment.dtype)
-    boxes, targets = [], []
-    for index, (y, x) in enumerate(corners):
-        y0, x0, y1, x1 = _on_image(segment.shape[1:], y, x, size)
-        if y1 > y0 and x1 > x0:
-            boxes.append((y0, x0, y1, x1))
-            targets.append(out[index, :, y0 - y : y1 - y, x0 - x : x1 - x])
-    segment.read_into(layers, boxes, targets)
-    return out
-
-
-def read_block(segment, layers, y: int, x: int, size: int) -> np.ndarray:
-    """Read volume[layers, y:y+size, x:x+size], zero outside the image."""
-    return read_blocks(segment, layers, [(y, x)], size)[0]
-
-
-def papyrus_corners(shape, mask, rng: np.random.Generator, count: int, size: int):
-    """Top-left corners of ``count`` windows whose centre lies on papyrus (if there is a mask)."""
-    height, width = shape
-    if mask is None:
-        ys = rng.integers(0, max(height - size, 0) + 1, count)
-        xs = rng.integers(0, max(width - size, 0) + 1, count)
-        return list(zip(ys.tolist(), xs.tolist(), strict=True))
-    step = max(1, min(height, width) // 256)
-    cy, cx = np.nonzero(mask[::step, ::step])
-    if cy.size == 0:
-        return []
-    pick = rng.integers(0, cy.size, count).tolist()
-    return [(int(cy[i]) * step - size // 2, int(cx[i]) * step - size // 2) for i in pick]
-
-
-def padded_window(image: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
-    """image[y:y+size, x:x+size], zero-padded where the window leaves the image."""
-    out = np.zeros((size, size), image.dtype)
-    y0, x0, y1, x1 = _on_image(image.shape, y, x, size)
-    if y1 > y0 and x1 > x0:
-        out[y0 - y : y1 - y, x0 - x : x1 - x] = image[y0:y1, x0:x1]
-    return out
-
-
-def _on_image(shape, y: int, x: int, size: int) -> tuple[int, int, int, int]:
-    """(y0, x0, y1, x1): the part of the ``size``² window at (y, x) that lies on an image of
-    ``shape``; empty (y1 <= y0 or x1 <= x0) for a window off the image."""
-    height, width = shape
-    return max(y, 0), max(x, 0), min(y + size, height), min(x + size, width)

@@ -10,6 +10,7 @@ from inkloop._napari._controls import StatusLabel, button
 from inkloop._napari._engine_start import RunStarting
 from inkloop._napari._label_worker import LabelClasses
 from inkloop._napari._loss_plot import LossPlot, LossTrace
+from inkloop._napari._segment_panel import TOO_SHALLOW
 from inkloop._napari._validation_region import (
     REGION_TIP,
     STOP_FIRST_TIP,
@@ -20,10 +21,12 @@ from inkloop._napari._validation_region import (
 # re-exported: the dock and its tests import these from here
 from inkloop._napari._validation_region import VALIDATION_LAYER as VALIDATION_LAYER
 from inkloop._napari._validation_region import validation_region as validation_region
+from inkloop.compose import MIN_Z_COUNT
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
 READY_TEXT = "Click Finetune & preview to train on these labels; paint on while it runs."
+FINETUNE_TIP = "Train on the labels and stream the prediction of the view"
 NBSP = "\u00a0"  # between a name and its value: "loss" and its number never wrap apart
 # a run paused or over: the status says so before its last step
 PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
@@ -40,7 +43,7 @@ class LoopPanel(QGroupBox):
         self.region = ValidationRegion(self._show_status)
         self._starting = None  # what a click waits for (RunStarting), until the run begins
         self.finetune_button = button("Finetune && preview", "finetune_button")
-        self.finetune_button.setToolTip("Train on the labels and stream the prediction of the view")
+        self.finetune_button.setToolTip(FINETUNE_TIP)
         self.pause_button = button(
             "Pause",
             "pause_button",
@@ -135,7 +138,9 @@ class LoopPanel(QGroupBox):
     def _show_state(self, state: State) -> None:
         idle = self.loop is not None and not run_holds_region(self.loop)
         self.region.run_changed()
-        self.finetune_button.setEnabled(idle)
+        deep = self.loop is None or self.loop.labels.segment.shape[0] >= MIN_Z_COUNT
+        self.finetune_button.setEnabled(idle and deep)  # a one-layer segment cannot train
+        self.finetune_button.setToolTip(FINETUNE_TIP if deep else TOO_SHALLOW)
         self.pause_button.setEnabled(state.running)
         self.stop_button.setEnabled(state.running)
         self.validation_button.setEnabled(idle)  # a run holds out what its engine began with

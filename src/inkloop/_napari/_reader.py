@@ -212,7 +212,8 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_fi
 
 
 def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[float, float]:
-    """0.5-99.5 percentile contrast of the papyrus in a few central windows, not the whole stack."""
+    """0.5-99.5 percentile contrast of the papyrus in a few central windows, not the whole
+    stack; NaN (a float layer's "no data") left out."""
     level = segment.levels[-1]
     depth, height, width = level.shape
     y0, x0 = max(0, (height - _CONTRAST_WINDOW) // 2), max(0, (width - _CONTRAST_WINDOW) // 2)
@@ -225,6 +226,10 @@ def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[f
         papyrus = mask[window]
         if papyrus.any():  # air around the papyrus would pull the low limit down
             sample = sample[:, papyrus]
+    if sample.dtype.kind == "f":
+        sample = sample[np.isfinite(sample)]
+    if sample.size == 0:  # nothing but NaN: any limits napari takes
+        return (0.0, 1.0)
     low, high = (float(v) for v in np.percentile(sample, [0.5, 99.5]))
     return (low, high) if high > low else (low, low + 1)
 
