@@ -1,9 +1,11 @@
 """Stand-ins the dock tests share: an engine process with no process, found wherever a module
-of the dock imported it, and a stroke."""
+of the dock imported it, a stroke, and a model file the dock takes."""
 
 from __future__ import annotations
 
+import pickle
 import sys
+import zipfile
 from typing import ClassVar
 
 import numpy as np
@@ -59,3 +61,11 @@ def ink_stroke(painter, y: int, x: int):
     """A short hard ink stroke from (y, x); its box."""
     painter.set_brush(mode="ink", radius=3, hardness=1.0, strength=1.0)
     return painter.stamp_along([(y, x), (y, x + 8)])
+
+
+def write_torch_zip(path) -> None:
+    """A file laid out as torch.save writes one (a zip holding ``<name>/data.pkl`` and the
+    tensors): what the dock checks of a checkpoint, without torch in napari's process."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model/data.pkl", pickle.dumps({"format": "inkloop"}))
+        archive.writestr("model/data/0", bytes(64))

@@ -9,6 +9,7 @@ from qtpy.QtWidgets import QApplication
 
 from inkloop._napari._model_panel import ModelPanel
 from inkloop._napari._predict_panel import PredictPanel
+from tests._napari._fakes import write_torch_zip
 
 PANEL_WIDTH = 265  # the panels' width in the 298 px dock (1366x768, napari's font)
 SEGMENT = "/home/researcher/scrolls/PHercParis4/segments/20231005123335"
@@ -33,7 +34,7 @@ def test_models_of_other_segments_and_saved_copies_show_apart(qtbot, tmp_path):
     )
     shown = []
     for name in names:
-        (tmp_path / name).write_bytes(b"weights")
+        write_torch_zip(tmp_path / name)
         assert panel.load_model(tmp_path / name)
         QApplication.processEvents()
         shown.append(panel.checkpoint_file.text())

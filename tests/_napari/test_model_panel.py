@@ -20,6 +20,7 @@ from inkloop.settings import (
     TrainConfig,
 )
 from tests._helpers import tiny_model, tiny_training
+from tests._napari._fakes import write_torch_zip
 from tests._napari._gui import messages
 
 
@@ -100,7 +101,7 @@ def test_loading_a_model_sets_init_and_greys_out_the_model_settings(
     panel, qtbot, tmp_path, monkeypatch
 ):
     checkpoint = tmp_path / "earlier.pt"
-    checkpoint.write_bytes(b"weights")
+    write_torch_zip(checkpoint)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(checkpoint), ""))
 
     with qtbot.waitSignal(panel.checkpoint_changed) as signal:
@@ -179,7 +180,7 @@ def test_after_training_the_next_run_continues_from_it_and_the_panel_says_so(
     panel.clear_button.click()  # the next run starts afresh
     assert panel.checkpoint_label.text() == FRESH_MODEL
     checkpoint = tmp_path / "earlier.pt"
-    checkpoint.write_bytes(b"weights")
+    write_torch_zip(checkpoint)
     assert panel.load_model(checkpoint)
     assert (panel.checkpoint_label.text(), panel.checkpoint_file.whole) == (LOADED, "earlier.pt")
     loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.STOPPED))
@@ -235,7 +236,7 @@ def test_a_long_model_file_name_does_not_widen_the_dock(panel, tmp_path):
     widths = []
     for name in ("m.pt", "20231005123335_2-4_top_inkloop_model_of_a_long_afternoon.pt"):
         checkpoint = tmp_path / name
-        checkpoint.write_bytes(b"weights")
+        write_torch_zip(checkpoint)
         assert panel.load_model(checkpoint)
         QApplication.processEvents()  # the layout requests it posted
         widths.append(panel.minimumSizeHint().width())
@@ -263,7 +264,7 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
     kept = KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix)
     assert f"{own.stem}.saved-<date>-<time>.pt" in kept
     other = tmp_path / "other.pt"
-    other.write_bytes(b"weights")
+    write_torch_zip(other)
 
     for choose, told in (
         (panel.clear_model, [kept]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
+from tests._napari._fakes import write_torch_zip
 from tests._napari._gui import paint_left_half
 
 
@@ -98,7 +99,7 @@ def test_a_model_chosen_while_training_runs_stays_what_the_next_run_starts_from(
     _trained_to(loop, 40, tmp_path / "model.pt")
     loop.event_received.emit(loop.generation, StateChanged(State.TRAINING, State.STOPPED))
     checkpoint = tmp_path / "earlier.pt"
-    checkpoint.write_bytes(b"weights")
+    write_torch_zip(checkpoint)
 
     assert panel.load_model(checkpoint)
     for event in (

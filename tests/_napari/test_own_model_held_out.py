@@ -10,7 +10,6 @@ import json
 import numpy as np
 import pytest
 
-from inkloop._napari import _own_model
 from inkloop._napari._held_out import SEEN_REGION
 from inkloop._napari._loop_panel import VALIDATION_LAYER
 from inkloop._napari._rectangle import box_corners
@@ -18,7 +17,7 @@ from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
 from inkloop.io import checkpoint_path, open_segment, rounds_path
 from inkloop.rounds import new_round, read_rounds
 from inkloop.synthetic import write_segment
-from tests._napari._fakes import fake_engines
+from tests._napari._fakes import fake_engines, patch_in_dock
 from tests._napari._gui import messages
 
 DRAWN = (10, 20, 50, 80)  # the region drawn after the reopen
@@ -27,7 +26,7 @@ DRAWN = (10, 20, 50, 80)  # the region drawn after the reopen
 @pytest.fixture(autouse=True)
 def _own_models_read(monkeypatch):
     """Any file does for the own model: the fake engines never load it."""
-    monkeypatch.setattr(_own_model, "unreadable_checkpoint", lambda path: None)
+    patch_in_dock(monkeypatch, "unreadable_checkpoint", lambda path: None)
 
 
 def _draw_region(widget, box) -> None:

@@ -17,6 +17,7 @@ from inkloop.compose import Composition
 from inkloop.engine import CheckpointSaved, ModelBuilt
 from inkloop.settings import EngineSettings
 from tests._helpers import tiny_model, tiny_training
+from tests._napari._fakes import write_torch_zip
 
 AT_DEFAULT = f"{RESOLUTIONS[Composition.scale]} resolution"  # as the summary says
 
@@ -163,7 +164,7 @@ def test_a_loaded_model_greys_out_the_composition(mounted, qtbot, tmp_path):
     qtbot.addWidget(models)
     models.checkpoint_changed.connect(mounted.show_model)
     checkpoint = tmp_path / "earlier.pt"
-    checkpoint.write_bytes(b"weights")
+    write_torch_zip(checkpoint)
     tip = mounted.window.z_count.toolTip()
 
     models.load_model(checkpoint)

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 from inkloop._napari._widget import InkLoopWidget
 from inkloop.checkpoint import kept_model_path
 from inkloop.synthetic import write_segment
+from tests._napari._fakes import write_torch_zip
 
 
 def test_dock_widget_opens_by_its_display_name(make_napari_viewer):
@@ -196,7 +197,7 @@ def test_a_chosen_model_is_loaded_at_once_unless_a_prediction_runs(
 
     monkeypatch.setattr(segment_widget, "warm_engine", True)
     loop, model = segment_widget.loop, tmp_path / "earlier.pt"
-    model.write_bytes(b"weights")  # the engine reads it; the dock only hands the path on
+    write_torch_zip(model)  # the engine reads it; the dock only checks it is whole
     loop.whole_segment.requests.add(3)  # a whole-segment prediction under way
 
     segment_widget.model_panel.load_model(model)
@@ -218,7 +219,7 @@ def test_a_segment_trained_before_continues_from_its_own_model(
     from inkloop.io import checkpoint_path, open_segment
 
     own = checkpoint_path(open_segment(segment_folder))
-    _write_torch_zip(own)  # the engine reads it; the dock only checks it is whole
+    write_torch_zip(own)  # the engine reads it; the dock only checks it is whole
     shown = len(notification_manager.records)
     _viewer, widget = open_in_dock(segment_folder)
 
@@ -234,7 +235,7 @@ def test_a_segment_trained_before_continues_from_its_own_model(
     assert widget.model_panel.init is None  # the first segment's model stays with it
 
     chosen = tmp_path / "chosen.pt"
-    chosen.write_bytes(b"weights")
+    write_torch_zip(chosen)
     widget.model_panel.load_model(chosen)
     widget.open_segment(str(write_segment(tmp_path / "third", 48, 80, 8, seed=3)))
     assert widget.model_panel.init == chosen  # a model the user chose goes on
@@ -248,7 +249,7 @@ def test_an_unreadable_own_model_is_said_once_and_a_fresh_one_trained(
     from inkloop.io import checkpoint_path, open_segment
 
     own = checkpoint_path(open_segment(segment_folder))
-    _write_torch_zip(tmp_path / "whole.pt")
+    write_torch_zip(tmp_path / "whole.pt")
     cut_short = (tmp_path / "whole.pt").read_bytes()[:-40]  # a copy cut short, a sync conflict
     own.write_bytes(cut_short)
     shown = len(notification_manager.records)
@@ -262,17 +263,6 @@ def test_an_unreadable_own_model_is_said_once_and_a_fresh_one_trained(
         f"the file is kept beside it as {kept_model_path(own).name}"
     ]
     assert own.read_bytes() == cut_short  # kept
-
-
-def _write_torch_zip(path) -> None:
-    """A file laid out as torch.save writes one (a zip holding ``<name>/data.pkl`` and the
-    tensors): what the dock checks of a checkpoint, without torch in napari's process."""
-    import pickle
-    import zipfile
-
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("model/data.pkl", pickle.dumps({"format": "inkloop"}))
-        archive.writestr("model/data/0", bytes(64))
 
 
 def test_predict_and_engine_start_folded_under_their_titles(segment_widget, qtbot):

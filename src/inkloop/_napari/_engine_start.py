@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from napari.utils.notifications import show_error
 
 from inkloop.brush import decode_labels
-from inkloop.engine import EngineProcess, Failed, State, StateChanged
+from inkloop.engine import EngineProcess, Failed, ModelBuilt, State, StateChanged
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class EngineStarts:
         self.loop = loop
         self.pending: PendingStart | None = None
         self.waiting = False  # a run waits for the engine to begin it
+        self._view_after: int | None = None  # the engine whose loaded model shows the view
 
     def begin(self, settings: EngineSettings) -> None:
         """Start an engine with ``settings`` on the labels as they are now."""
@@ -72,11 +73,19 @@ class EngineStarts:
 
     def follow(self, generation: int, event) -> None:
         """The wait is over once the engine in use answers the Start: the run began, or
-        failed saying why (a respawned process's IDLE is not an answer)."""
+        failed saying why (a respawned process's IDLE is not an answer). A loaded model
+        shows the view once its engine built it; one that failed to set up shows none (a
+        preview would only fail again, and say so twice)."""
         failed = isinstance(event, Failed) and event.request is None
         moved = isinstance(event, StateChanged) and event.state is not State.IDLE
-        if generation == self.loop.generation and (moved or failed):
+        if generation != self.loop.generation:
+            return
+        if moved or failed:
             self._say(None)
+        if generation == self._view_after and (failed or isinstance(event, ModelBuilt)):
+            self._view_after = None
+            if not failed:
+                self.loop.view.start()
 
     def warm_on_first_stroke(self) -> None:
         """Start an engine at the first stroke if none runs or starts by then (a segment
@@ -115,9 +124,8 @@ class EngineStarts:
         loop.engine = engine
         for box in start.painted:
             loop.send_labels(box)
-        # trained weights (a checkpoint) show the view at once; a fresh model's haze waits
-        if start.settings.init is not None:
-            loop.view.start()
+        # trained weights (a checkpoint) show the view once built; a fresh model's haze waits
+        self._view_after = loop.generation if start.settings.init is not None else None
         for action in start.then:
             action()
 

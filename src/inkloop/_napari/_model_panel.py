@@ -13,12 +13,13 @@ from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWi
 from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
-from inkloop.checkpoint import same_file
+from inkloop.checkpoint import CHECKPOINT_SUFFIXES, same_file, unreadable_checkpoint
 from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
+from inkloop.engine._events import ModelNotLoaded
 from inkloop.io import check_writable
-from inkloop.settings import EngineSettings
+from inkloop.settings import EngineSettings, TrainConfig
 
-MODEL_FILES = "inkloop model (*.pt)"
+MODEL_FILES = f"inkloop model ({' '.join(f'*{suffix}' for suffix in CHECKPOINT_SUFFIXES)})"
 FRESH = "A fresh model"
 FRESH_MODEL = f"{FRESH} (see Advanced)"
 LOADED = "Continues from the loaded model"  # named on the line below
@@ -43,6 +44,11 @@ KEPT = (
     "Ink Loop: the next run does not start from {own}: at its first save, that model is kept "
     "beside it as {stem}.saved-<date>-<time>{suffix} (the run names the file then)"
 )
+NOT_LOADED = (
+    "Ink Loop: the engine cannot load {name}, so the next run trains a fresh model "
+    "(Model → Load… chooses another)"
+)
+RECIPE = "Ink Loop: the next run continues {name} with its training recipe: {taken}"
 
 
 class ModelPanel(QGroupBox):
@@ -58,6 +64,7 @@ class ModelPanel(QGroupBox):
         self.init: Path | None = None
         self._saving: set[Path] = set()  # paths asked for whose CheckpointSaved is due
         self._trained_step: int | None = None  # this session's training, continued where it fits
+        self._recipe_due = False  # the chosen model's recipe comes when its engine built it
         self.save_button = button("Save model…", "save_model_button", "Write the current model")
         self.load_button = button(
             "Load model…", "load_model_button", "Continue from a saved model in the next run"
@@ -106,12 +113,17 @@ class ModelPanel(QGroupBox):
         """Show ``settings``' model, training and checkpoint choices in the controls."""
         self.body.show_settings(settings)
         self._set_init(settings.init)
+        self._recipe_due = False  # these settings are the choice, not a recipe to come
 
     def load_model(self, path: str | Path) -> bool:
-        """Let the next run continue from the checkpoint at ``path``; False if there is none."""
+        """Let the next run continue from the checkpoint at ``path``; False (said) if it is
+        none, or one that cannot be read (as far as napari can tell without torch)."""
         path = Path(path).expanduser()
         if not path.is_file():
             show_error(f"No model loaded: {path} is not a file")
+            return False
+        if problem := unreadable_checkpoint(path):
+            show_error(f"No model loaded: {path} cannot be read ({problem})")
             return False
         self._set_init(path, chosen=True)
         return True
@@ -160,12 +172,15 @@ class ModelPanel(QGroupBox):
     def _show_advanced(self, shown: bool) -> None:
         unfold(self.advanced, self.body, shown)
 
-    def _set_init(self, path: Path | None, chosen: bool = False) -> None:
+    def _set_init(self, path: Path | None, chosen: bool = False, tell_kept: bool = True) -> None:
         changed = chosen or path != self.init
         self.init = path
         if chosen:  # the next run starts from the model chosen, not from what was trained
             self._trained_step = None
-            self._tell_kept(path)
+            self._recipe_due = path is not None
+            self.body.forget_recipe()
+            if tell_kept:
+                self._tell_kept(path)
         self.body.follow_loaded_model(path is not None)
         self.show_next_start()
         if changed:
@@ -230,12 +245,32 @@ class ModelPanel(QGroupBox):
             self.in_use_label.setText(_in_use_text(event))
         elif isinstance(event, StateChanged):
             self._show_state(event.state)
-        elif isinstance(event, ModelBuilt) and self.loop.trained.saved is None:
-            self._trained_step = None  # a new engine that left what was trained behind
-            self.show_next_start()
+        elif isinstance(event, ModelBuilt):
+            self._take_recipe(event.train)
+            if self.loop.trained.saved is None:
+                self._trained_step = None  # a new engine that left what was trained behind
+                self.show_next_start()
+        elif isinstance(event, ModelNotLoaded) and self.init == Path(event.init):
+            self._drop_unloadable()
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
             show_info(f"Saved the model (step {event.step}) to {event.path}")
+
+    def _drop_unloadable(self) -> None:
+        """The engine cannot load the model chosen: the next run trains a fresh one, said
+        (and where the segment's own model goes if that was it: a model chosen said so)."""
+        dropped, own = self.init, self.loop.settings.autosave
+        show_info(NOT_LOADED.format(name=dropped.name))
+        self._set_init(None, chosen=True, tell_kept=own is not None and same_file(dropped, own))
+
+    def _take_recipe(self, recipe: TrainConfig | None) -> None:
+        """The chosen model's training recipe, from the engine that loaded it (only it reads
+        checkpoints): the next run takes it, but for controls set since (`take_recipe`)."""
+        if recipe is None or not self._recipe_due or self.loop.settings.init != self.init:
+            return  # a fresh model's engine, or one before the choice
+        self._recipe_due = False
+        if taken := self.body.take_recipe(recipe, self.loop.settings):
+            show_info(RECIPE.format(name=self.init.name, taken=taken))
 
 
 def _in_use_text(event: RunStarted) -> str:

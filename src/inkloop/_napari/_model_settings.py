@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QSpinBox, QWidget
@@ -18,6 +19,7 @@ from inkloop.settings import (
     Augmentations,
     EngineSettings,
     ModelConfig,
+    TrainConfig,
 )
 
 ENCODERS = tuple(dict.fromkeys((ModelConfig().encoder, *LIGHT_ENCODERS)))
@@ -40,13 +42,16 @@ FROM_CHECKPOINT = "The loaded model brings its own {}; clear it to choose here"
 
 class ModelSettings(QWidget):
     """Encoder, depth, output stride, patch and batch size, learning rate, augmentation and
-    device (see `apply`); a loaded model brings its own encoder, depth and stride."""
+    device (see `apply`); a loaded model brings its own encoder, depth and stride, and its
+    training recipe once the engine reads it (`take_recipe`)."""
 
     changed = Signal()  # a control changed by the user (not by `show_settings`)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("model_settings")
+        self.recipe: TrainConfig | None = None  # a loaded model's, under the controls
+        self.touched: set[str] = set()  # TrainConfig fields the user set since a model choice
         self._make_model_controls()
         self._make_training_controls()
         self._lay_out()
@@ -55,15 +60,19 @@ class ModelSettings(QWidget):
     def apply(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` with these model and training choices.
 
-        ``model.in_channels`` stays: the trainer sets it from the resolved composition.
+        ``model.in_channels`` stays: the trainer sets it from the resolved composition. A
+        recipe taken (`take_recipe`) sets what no control shows (seed, weight decay, ...).
         """
-        augment = settings.train.augment
+        train = settings.train
+        if self.recipe is not None:
+            train = train.with_recipe_of(self.recipe)
+        augment = train.augment
         if not self.augment.isChecked():
             augment = NO_AUGMENTATION
         elif augment == NO_AUGMENTATION:
             augment = Augmentations()
         train = dataclasses.replace(
-            settings.train,
+            train,
             patch_size=self.patch_size.value(),
             batch_size=self.batch_size.value() or None,  # 0 shows "auto"
             lr=self.lr.value(),
@@ -77,13 +86,35 @@ class ModelSettings(QWidget):
         return dataclasses.replace(settings, model=model, train=train)
 
     def show_settings(self, settings: EngineSettings) -> None:
-        """Show ``settings``' model and training choices in the controls."""
-        train = settings.train
+        """Show ``settings``' model and training choices in the controls (no recipe kept)."""
+        self.recipe = None
+        self.touched.clear()
         _set_text(self.encoder, settings.model.encoder)
         depth = settings.model.encoder_depth
         _set_text(self.depth, _depth_text(depth), depth)
         stride = settings.model.output_stride
         _set_text(self.output_stride, _stride_text(stride), stride)
+        self._show_training(settings.train)
+
+    def take_recipe(self, recipe: TrainConfig, settings: EngineSettings) -> str:
+        """Have the next run take ``recipe``, a loaded model's, but for the controls the user
+        set since the model was chosen: shown here, and applied to ``settings`` by `apply`
+        (`TrainConfig.with_recipe_of`, as `inkloop train --init`). What it changed, in words."""
+        before = self.apply(settings).train
+        self.recipe = dataclasses.replace(
+            recipe, **{name: getattr(before, name) for name in self.touched}
+        )
+        after = before.with_recipe_of(self.recipe)  # the device chosen stays
+        self._show_training(after)
+        return _changes(before, after)
+
+    def forget_recipe(self) -> None:
+        """Another model chosen (or a fresh one): no control set since; a recipe taken before
+        leaves the plain one under the controls, not its seed, weight decay, ..."""
+        self.recipe = None if self.recipe is None else TrainConfig()
+        self.touched.clear()
+
+    def _show_training(self, train: TrainConfig) -> None:
         set_quietly(self.patch_size, "setValue", train.patch_size)
         set_quietly(self.batch_size, "setValue", train.batch_size or 0)
         set_quietly(self.lr, "setValue", train.lr)
@@ -154,6 +185,30 @@ class ModelSettings(QWidget):
         for box in (self.patch_size, self.batch_size, self.lr):
             box.valueChanged.connect(self.changed)
         self.augment.toggled.connect(self.changed)
+        for signal, name in ((self.patch_size.valueChanged, "patch_size"),
+                             (self.batch_size.valueChanged, "batch_size"),
+                             (self.lr.valueChanged, "lr"),
+                             (self.augment.toggled, "augment")):  # fmt: skip
+            signal.connect(functools.partial(self._touch, name))  # the device is no recipe's
+
+    def _touch(self, name: str, _value=None) -> None:
+        self.touched.add(name)
+
+
+def _changes(before: TrainConfig, after: TrainConfig) -> str:
+    """The recipe fields ``after`` sets otherwise than ``before`` (`recipe_changes`), as
+    "patch size 96, lr 0.0003" ("" where none)."""
+    old, new = before.recipe_changes(), after.recipe_changes()
+    names = [*new, *(name for name in old if name not in new)]
+    changed = [name for name in names if old.get(name, _UNSET) != new.get(name, _UNSET)]
+    values = [functools.reduce(getattr, name.split("."), after) for name in changed]
+    return ", ".join(
+        f"{name.replace('_', ' ')} {'auto' if value is None else value}"
+        for name, value in zip(changed, values, strict=True)
+    )
+
+
+_UNSET = object()
 
 
 def _depth_text(depth: int) -> str:

@@ -8,7 +8,7 @@ from enum import Enum
 import numpy as np
 
 from inkloop.compose import Composition
-from inkloop.settings import CPU_BATCH
+from inkloop.settings import CPU_BATCH, TrainConfig
 
 
 class State(str, Enum):
@@ -53,11 +53,24 @@ class ModelBuilt:
     """The engine built the model it trains and predicts with: its ``encoder`` and the
     window it reads (``composition``, resolved on this stack). With a loaded checkpoint,
     ``trained_start`` is where the layers it was trained on start in this stack (None: not
-    in it, or a fresh model), so a moved window can be told from one as trained."""
+    in it, or a fresh model), so a moved window can be told from one as trained, and
+    ``train`` the recipe it was trained with (`TrainConfig.with_recipe_of`; None: a fresh
+    model), which only the engine can read."""
 
     encoder: str
     composition: Composition
     trained_start: int | None = None
+    train: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
+class ModelNotLoaded:
+    """The checkpoint the engine starts from (``init``) cannot be loaded: not a file it can
+    read as an inkloop checkpoint, or weights that do not fit their model. No run can start
+    from it; the Failed that follows says why. (A window that does not fit this stack is
+    not this: another First layer fixes it.)"""
+
+    init: str
 
 
 @dataclass(frozen=True)
@@ -186,6 +199,7 @@ Event = (
     StateChanged
     | RunStarted
     | ModelBuilt
+    | ModelNotLoaded
     | StepDone
     | Validated
     | CheckpointSaved

@@ -3,17 +3,19 @@ settings, the model being trained, the state, and the listeners it tells."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from inkloop._overwrite import refuse_inputs
+from inkloop.checkpoint import CheckpointError
 from inkloop.engine._build import build_trainer, predictor_for, resolve_run
 from inkloop.engine._commands import RequestError
-from inkloop.engine._events import ModelBuilt, State
+from inkloop.engine._events import ModelBuilt, ModelNotLoaded, State
 from inkloop.engine._surface import Announcer
 from inkloop.predict._memory import ForwardGate
-from inkloop.settings import EngineSettings
+from inkloop.settings import EngineSettings, TrainConfig
 from inkloop.train import LabelStore
 
 
@@ -46,17 +48,33 @@ class Session(Announcer):
         return self.state is State.TRAINING
 
     def ensure_trainer(self):
-        """The Trainer, built now if it does not exist yet (ModelBuilt says what it reads)."""
+        """The Trainer, built now if it does not exist yet: ModelBuilt says what it reads and,
+        for a checkpoint, how it was trained; ModelNotLoaded that the checkpoint cannot be."""
         if self.trainer is None:
             from inkloop.predict import trained_start
 
-            run = init, composition = resolve_run(self.settings, self.segment)
-            self.trainer = build_trainer(
-                self.settings, self.segment, self.labels, self.mask, run=run
-            )
-            start = None if init is None else trained_start(init, self.segment)
-            self.emit(ModelBuilt(self.trainer.model_config.encoder, composition, start))
+            with self._loading_init(OSError, CheckpointError):  # the file, read
+                run = init, composition = resolve_run(self.settings, self.segment)
+            with self._loading_init(CheckpointError):  # its weights, not fitting its model
+                self.trainer = build_trainer(
+                    self.settings, self.segment, self.labels, self.mask, run=run
+                )
+            start = recipe = None
+            if init is not None:  # older checkpoints kept only the patch size
+                start = trained_start(init, self.segment)
+                recipe = init.train or TrainConfig(patch_size=init.patch_size)
+            self.emit(ModelBuilt(self.trainer.model_config.encoder, composition, start, recipe))
         return self.trainer
+
+    @contextmanager
+    def _loading_init(self, *errors: type[Exception]):
+        """ModelNotLoaded where one of ``errors`` comes of loading ``settings.init``."""
+        try:
+            yield
+        except errors:
+            if self.settings.init is not None:
+                self.emit(ModelNotLoaded(str(self.settings.init)))
+            raise
 
     def prepare(self) -> None:
         """Build the Trainer and the inference graph previews use (its trace and checks take
