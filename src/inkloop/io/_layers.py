@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shlex
 import threading
 from pathlib import Path
 
@@ -157,8 +158,18 @@ def read_layer_infos(layers: list[tuple[int, Path]]) -> list[ImageInfo]:
     infos = [image_info(path) for _, path in layers]
     for info in infos:
         if not info.grey:
-            raise SegmentError(f"{info.path}: a colour image; layers must be single-channel grey")
+            raise SegmentError(_colour_layer(info.path))
     return infos
+
+
+def _colour_layer(path: Path) -> str:
+    """Why a colour layer is refused, with the command that makes grey layers saved as colour
+    grey in place (ImageMagick; PNG and TIFF values kept exactly, 8 and 16 bits alike)."""
+    files = f"{shlex.quote(str(path.parent))}/*{path.suffix}"
+    return (
+        f"{path}: a colour image; layers must be single-channel grey (grey saved as colour "
+        f"is made grey in place by `mogrify -colorspace Gray {files}`)"
+    )
 
 
 def _expand(key) -> tuple:
