@@ -14,8 +14,15 @@ from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
 from inkloop.checkpoint import CHECKPOINT_SUFFIXES, same_file, unreadable_checkpoint
-from inkloop.engine import CheckpointSaved, ModelBuilt, RunStarted, State, StateChanged, StepDone
-from inkloop.engine._events import ModelNotLoaded
+from inkloop.engine import (
+    CheckpointSaved,
+    ModelBuilt,
+    ModelNotLoaded,
+    RunStarted,
+    State,
+    StateChanged,
+    StepDone,
+)
 from inkloop.io import check_writable
 from inkloop.settings import EngineSettings, TrainConfig
 
