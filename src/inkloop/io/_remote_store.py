@@ -14,7 +14,7 @@ from inkloop._notify import notify
 from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts
 from inkloop.io._remote_common import READER, without_login
 
-SETTLE_GRACE_S = 1.0  # how long the other reads of a failed read may go on, at most
+SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
 _TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
 
