@@ -49,6 +49,12 @@ class _Faulty(MisbehavingHandler):
         return None
 
 
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch):
+    """Reads the server failed are tried again at once."""
+    monkeypatch.setattr("inkloop.io._remote_store.RETRY_PAUSES_S", (0.0, 0.0, 0.0), raising=False)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A 2 x 64 x 64 uint8 array in each of `LAYOUTS`, served as ``<layout>.zarr``."""

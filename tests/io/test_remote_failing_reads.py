@@ -1,15 +1,20 @@
-"""Reads a server fails, from a real server on 127.0.0.1: a failed read's other reads end
-soon after, none left behind to start later."""
+"""A server that fails a read for a moment, from a real server on 127.0.0.1: a 5xx, a reset or
+a dropped answer is tried again (and said once), a 4xx or a stall is not; and a failed read's
+other reads end soon after, none left behind to start later."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from inkloop._notify import InkloopWarning
 from inkloop.io import SegmentError
 from inkloop.io._remote import GuardedArray, open_zarr_url
 from tests._http import NAME, MisbehavingHandler, serve, write_served_segment
@@ -22,9 +27,10 @@ PIECES = 30  # a trickled answer ends after PIECES * TRICKLE_S (1.5 s): far beyo
 
 
 class _Failing(MisbehavingHandler):
-    """Chunk `FIRST` fails as ``server.fault`` says ("403"), its first ``server.times``
-    requests. With ``server.others`` "stall" every other chunk stalls (no answer until the
-    test ends); with "trickle" `SECOND` comes whole, a piece at a time."""
+    """Chunk `FIRST` fails as ``server.fault`` says, its first ``server.times`` requests:
+    "500", "reset" (the connection reset unanswered), "drop" (half the body it promised),
+    "403", "stall" (no answer until the test ends). With ``server.others`` "stall" every
+    other chunk stalls; with "trickle" `SECOND` comes whole, a piece at a time."""
 
     def do_GET(self):  # noqa: N802  (http.server's name)
         server, key = self.server, self.path.partition(".zarr/")[2]
@@ -39,7 +45,15 @@ class _Failing(MisbehavingHandler):
         return super().do_GET()
 
     def _fail(self, fault: str) -> None:
-        self.send_error(int(fault))
+        if fault in ("500", "403"):
+            self.send_error(int(fault))
+        elif fault == "reset":  # SO_LINGER 0: close() resets the connection
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+        elif fault == "drop":
+            self._send_half(self.path)
+        else:
+            self.server.release.wait(30)
 
     def _trickle(self) -> None:
         body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
@@ -57,8 +71,9 @@ class _Failing(MisbehavingHandler):
 
 
 @pytest.fixture(autouse=True)
-def short_grace(monkeypatch):
-    """A failed read's other reads are cancelled after 0.1 s."""
+def short_waits(monkeypatch):
+    """Reads tried again at once; a failed read's other reads cancelled after 0.1 s."""
+    monkeypatch.setattr("inkloop.io._remote_store.RETRY_PAUSES_S", (0.0, 0.0, 0.0), raising=False)
     monkeypatch.setattr("inkloop.io._remote_store.SETTLE_GRACE_S", 0.1, raising=False)
 
 
@@ -82,6 +97,37 @@ def failing(served):
 
 def _level(url: str, timeout: float = 5.0) -> GuardedArray:
     return GuardedArray(open_zarr_url(url, timeout=timeout)["0"], url)
+
+
+@pytest.mark.parametrize("fault", ["500", "reset", "drop"])
+def test_a_read_the_server_fails_for_a_moment_is_tried_again(failing, fault):
+    url, server, volume = failing
+    level = _level(url)
+    server.fault, server.times = fault, 2
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        np.testing.assert_array_equal(level[0:2, :32, :32], volume[0:2, :32, :32])
+
+    assert server.asked[FIRST] == 3
+    told = [str(w.message) for w in warned if w.category is InkloopWarning]
+    assert len(told) == 1  # said once, not per try
+    assert told[0].startswith(f"{url}: ")
+    assert told[0].endswith("; reads that fail so are tried again, 3 times at most")
+
+
+@pytest.mark.parametrize(("fault", "asked"), [("500", 4), ("403", 1), ("stall", 1)])
+def test_a_read_failing_for_good_is_tried_three_times_more_and_a_4xx_or_stall_not_again(
+    failing, fault, asked
+):
+    url, server, _volume = failing
+    level = _level(url, timeout=0.3)
+    server.fault, server.times = fault, 99
+
+    with pytest.raises(SegmentError):
+        level[0, :32, :32]
+
+    assert server.asked[FIRST] == asked
 
 
 def test_the_other_reads_of_a_failed_read_are_cancelled_after_a_short_grace(failing):

@@ -1,6 +1,6 @@
 """The store of a remote zarr, between zarr and the server's (fsspec's) store: it refuses a
-chunk cut off or replaced by a web page, tells of the chunks the server lacks, and knows the
-reads it has running."""
+chunk cut off or replaced by a web page, tries a read the server failed for a moment again,
+tells of the chunks the server lacks, and knows the reads it has running."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from inkloop._notify import notify
 from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts
 from inkloop.io._remote_common import READER, without_login
 
+RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
 SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
 _TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
@@ -21,8 +22,9 @@ _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 o
 
 class RemoteStore(WrapperStore):
     """The store of a remote zarr: refuses a chunk `ChunkLayouts` refuses (a chunk cache below
-    it keeps none such), warns once per array of a chunk missing on the server, and knows the
-    reads it has running. zarr reads several keys at once
+    it keeps none such), tries a read again where the server failed it for a moment (a 5xx, a
+    connection reset or dropped: `RETRY_PAUSES_S`), warns once per array of a chunk missing on
+    the server, and knows the reads it has running. zarr reads several keys at once
     (asyncio.gather) and, when one fails, leaves the others running: `settle` lets them end
     before the error is told, else they end at exit, after the loop closed ('Event loop is
     closed', 'Task was destroyed but it is pending')."""
@@ -35,7 +37,7 @@ class RemoteStore(WrapperStore):
             store.layouts = self.layouts  # a chunk cache keeps only the chunks these let by
         self._arrays: set[str] = set()  # where array or group metadata was found
         self._warned: set[str] = set()
-        self._told: set[str] = set()  # of chunks read again
+        self._told: set[str] = set()  # of retried reads, of chunks read again
         self._reads: dict[asyncio.Task, tuple] = {}  # -> (its `READER`, the key it reads)
         self._abandoned: set = set()  # `READER`s whose read failed
         self._loop, self._pid = None, os.getpid()
@@ -55,6 +57,17 @@ class RemoteStore(WrapperStore):
             _note_tasks_of_readers(self._loop)
             task.add_done_callback(self._reads.pop)
         self._reads[task] = (reader, key)
+        for pause in (*RETRY_PAUSES_S, None):
+            try:
+                return await self._checked(key, prototype, byte_range)
+            except aiohttp.ClientError as error:
+                if pause is None or not _may_pass(error):
+                    raise
+                again = f"reads that fail so are tried again, {len(RETRY_PAUSES_S)} times at most"
+                self._tell_once("retried", error, again)
+            await asyncio.sleep(pause)
+
+    async def _checked(self, key, prototype, byte_range):
         value = await self._store.get(key, prototype, byte_range)
         folder, _, name = key.rpartition("/")
         if name in METADATA_KEYS:
@@ -144,6 +157,17 @@ class RemoteStore(WrapperStore):
                 "the server lost it, that part of the segment is wrong. Other missing chunks "
                 f"of {f'array {array}' if array else 'this array'} are not reported"
             )
+
+
+def _may_pass(error: aiohttp.ClientError) -> bool:
+    """Whether a read that failed so may well succeed if tried again soon: a 5xx, a connection
+    reset or dropped mid-answer, a chunk cut off; not a timeout (the user has waited long
+    enough), a 4xx, a web page, or a connection never made (a wrong host or port)."""
+    if isinstance(error, (*_TIMEOUTS, aiohttp.ClientConnectorError)):
+        return False
+    if isinstance(error, aiohttp.ClientResponseError):
+        return error.status >= 500
+    return isinstance(error, (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError))
 
 
 def _note_tasks_of_readers(loop) -> None:
