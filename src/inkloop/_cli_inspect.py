@@ -61,9 +61,28 @@ def _info(args) -> int:
         "has_ink_labels": segment.ink_labels is not None,
         "has_supervision": segment.supervision is not None,
         "files": {key: str(path) for key, path in segment.files.items()},
+        "problems": _side_image_problems(segment),
     }
     print(json.dumps(report))
     return 0
+
+
+def _side_image_problems(segment) -> list[str]:
+    """What the headers of the segment's mask and label images tell is wrong with them (a
+    size other than the layers', a damaged file), each also said on stderr: opening reads
+    nothing more, and train and the dock refuse such a file."""
+    from inkloop._notify import notify
+    from inkloop.io import SegmentError
+    from inkloop.io._label_images import check_side_image_size
+
+    problems = []
+    for path in segment.files.values():
+        try:
+            check_side_image_size(path, segment.shape[1:])
+        except SegmentError as error:
+            problems.append(str(error))
+            notify(str(error))
+    return problems
 
 
 def _tell_of_stray_side_files(segment) -> None:
