@@ -13,11 +13,16 @@ DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES})
 _PACKAGE = os.path.dirname(__file__) + os.sep
 
 
+class TrainingDivergedError(FloatingPointError):
+    """Training whose loss or weights are no longer finite: the user's to fix (a lower
+    learning rate), said in one line; a FloatingPointError, as it was before it had a class."""
+
+
 def users_error(error: BaseException, *, command: bool = False) -> bool:
     """Whether ``error`` is the user's to fix (their labels, settings, files or disk), not a
     bug: an error of a class inkloop defines for them (a ValueError: SegmentError, LabelError,
-    CheckpointError, ModelSettingsError, the engine's RequestError...), a missing file, or a
-    disk full, read-only or not theirs to write.
+    CheckpointError, ModelSettingsError, the engine's RequestError...; and
+    TrainingDivergedError), a missing file, or a disk full, read-only or not theirs to write.
 
     In the `inkloop` command (``command``) also a ValueError or RuntimeError that inkloop's
     own code raised (`raised_by_inkloop`), since every check there is of the user's arguments
@@ -28,6 +33,8 @@ def users_error(error: BaseException, *, command: bool = False) -> bool:
     if isinstance(error, OSError) and (
         isinstance(error, FileNotFoundError) or error.errno in DISK_ERRORS
     ):
+        return True
+    if isinstance(error, TrainingDivergedError):
         return True
     if isinstance(error, ValueError) and any(
         kind.__module__.startswith("inkloop.") for kind in type(error).__mro__

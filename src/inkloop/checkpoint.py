@@ -5,17 +5,25 @@ from __future__ import annotations
 import io
 import os
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inkloop._checkpoint_checks import (
+    counted,
+    not_finite,
+    payload_problem,
+    unpickling_problem,
+    unreadable,
+    zip_refusal,
+)
+from inkloop._checkpoint_checks import unreadable_checkpoint as unreadable_checkpoint
+from inkloop._errors import TrainingDivergedError
 from inkloop.compose import Composition, Normalisation
 from inkloop.io import atomic_path
 from inkloop.model import build_model
 from inkloop.settings import ModelConfig, TrainConfig
 
 CHECKPOINT_FORMAT = "inkloop-checkpoint"
-CUT_SHORT = "not a PyTorch file, or cut short"  # a file torch cannot open, in the user's words
 CHECKPOINT_VERSION = 1
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")  # what checkpoints are called; any name loads
 
@@ -88,9 +96,15 @@ def _without_dropped_modules(state_dict: dict, model) -> dict:
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
-    """Write the checkpoint as one file, atomically (a crash never leaves half a file)."""
+    """Write the checkpoint as one file, atomically (a crash never leaves half a file).
+    TrainingDivergedError, and nothing written, if a weight is not finite: a file there (the
+    model a run continues in place, an earlier autosave) keeps what it held."""
     import torch
 
+    if diverged := not_finite(checkpoint.state_dict):
+        raise TrainingDivergedError(
+            f"the model was not saved: {counted(diverged)} not finite, as training diverged"
+        )
     path = Path(path).expanduser()
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -138,54 +152,38 @@ class CheckpointMisfitError(CheckpointError, RuntimeError):
     torch's strict load raised before this was checked)."""
 
 
-def unreadable_checkpoint(path) -> str | None:
-    """Why the checkpoint file ``path`` cannot be read, or None. Without torch, for the
-    napari process, which never imports it (`load_checkpoint` reads in the engine), and
-    cheaply enough for the GUI thread: torch saves a zip whose directory is at its end and
-    whose ``data.pkl`` holds all but the tensors (kilobytes), so a file cut short, or one not
-    torch's, shows here and reading that checks its CRC; only the engine finds damage inside
-    a tensor."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
-            if not pickles:
-                return "not a PyTorch file"
-            archive.read(pickles[0])
-    except OSError as error:  # unreadable: another user's, say
-        return str(error)
-    except (EOFError, ValueError, zipfile.BadZipFile):  # zipfile's words for what it found
-        return CUT_SHORT
-    return None
-
-
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled)."""
-    import torch
-
+    """Read a checkpoint written by `save_checkpoint` (weights only: no code is unpickled);
+    CheckpointError, naming the file, for one that is not or is damaged."""
     path = checkpoint_file(path)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        # torch's own message is a pickle opcode or a page of advice: say what it means.
-        # The weights-only unpickler refuses any global, a class or a function such as
-        # os.system that a crafted file asks it to call ("Unsupported global: GLOBAL x" or
-        # "unsupported GLOBAL posix.system whose module posix is blocked").
-        problem = (
-            "it holds code or pickled objects, which inkloop never runs: do not trust this file"
-            if "unsupported global" in str(error).lower()
-            else CUT_SHORT
-        )
-        raise CheckpointError(f"{path}: not a readable inkloop checkpoint ({problem})") from error
+    if problem := zip_refusal(path):
+        raise CheckpointError(f"{path}: {problem}")
+    payload = _unpickled(path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not an inkloop checkpoint")
+        raise CheckpointError(f"{path}: {payload_problem(payload)}")
     if payload.get("version", 0) > CHECKPOINT_VERSION:
         raise CheckpointError(
             f"{path}: checkpoint version {payload['version']} is newer than inkloop"
         )
     try:
-        return _checkpoint(payload, path)
-    except (KeyError, TypeError, ValueError) as error:
+        checkpoint = _checkpoint(payload, path)
+        damaged = not_finite(checkpoint.state_dict)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CheckpointError(f"{path}: a damaged inkloop checkpoint ({error!r})") from error
+    if damaged:
+        raise CheckpointError(f"{path}: damaged: {counted(damaged)} not finite")
+    return checkpoint
+
+
+def _unpickled(path: Path):
+    """What `torch.load` reads from ``path`` (CPU tensors, no code run); CheckpointError for
+    a file it cannot read."""
+    import torch
+
+    try:  # never a TorchScript zip (`zip_refusal`), of which torch would warn
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise CheckpointError(f"{path}: {unreadable(unpickling_problem(error))}") from error
 
 
 def _checkpoint(payload: dict, source: Path) -> Checkpoint:

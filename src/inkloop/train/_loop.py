@@ -15,6 +15,7 @@ from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
 from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
+from inkloop.train._divergence import diverged_loss, refuse_not_finite
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
 from inkloop.train._sampler import PatchSampler
@@ -141,7 +142,8 @@ class Trainer:
                 if self.batch_size <= self._fewest:
                     raise MemoryError(self._no_room()) from error
             notices.append(self._halve_batch())  # after the except: its frames held the pass
-        if self.step_count % CALIBRATE_EVERY == 0:
+        if self.step_count % CALIBRATE_EVERY == 0:  # not every step: a scan of every weight
+            refuse_not_finite(self.inference_model, self.step_count)
             notices.append(self._calibration.measure(self))
         elapsed = time.perf_counter() - started
         self._count_step(elapsed)
@@ -156,8 +158,9 @@ class Trainer:
         )
 
     def optimise(self, inputs, ink, weight, *, lr: float) -> float:
-        """One AdamW step on model-ready device tensors; returns the loss. Raises
-        FloatingPointError before touching the weights if the loss is not finite."""
+        """One AdamW step on model-ready device tensors; returns the loss. If the loss is not
+        finite, TrainingDivergedError and this step's update left out (the update before it
+        may have made weights so: `refuse_not_finite`)."""
         import torch
 
         for group in self.optimizer.param_groups:
@@ -189,10 +192,7 @@ class Trainer:
         if not math.isfinite(value):
             self.optimizer.zero_grad(set_to_none=True)
             torch._foreach_copy_(buffers, self._saved_buffers)
-            raise FloatingPointError(
-                f"training diverged at step {self.step_count} (loss {value}); "
-                "lower the learning rate"
-            )
+            raise diverged_loss(self.step_count, value)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.average is not None:
