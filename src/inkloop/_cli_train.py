@@ -128,6 +128,7 @@ def add_train(commands) -> None:
 
 def _train(args) -> int:
     from inkloop._overwrite import check_out
+    from inkloop.checkpoint import load_checkpoint
     from inkloop.headless import continues_in_place, train_to_file
     from inkloop.io import open_segment
 
@@ -141,12 +142,14 @@ def _train(args) -> int:
     inputs = {"--" + name.replace("_", "-"): getattr(args, name) for name in read}
     # now, with every file the run reads, not after the labels are loaded
     check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
+    # read before the labels are decoded (seconds for a large segment): refused at once
+    init = None if args.init is None else load_checkpoint(args.init)
     ink, supervised, sources, rounds, accepted = _labels(args, segment)
     summary = train_to_file(
         segment,
         ink,
         supervised,
-        _settings(args, {**sources, "rounds_file": str(rounds)}),
+        _settings(args, {**sources, "rounds_file": str(rounds)}, init),
         args.out,
         rounds=rounds,
         accepted_pixels=accepted,
@@ -241,14 +244,14 @@ def _tell_if_all_pixels(segment, sources: dict, *, supervision_option: bool) -> 
     )
 
 
-def _settings(args, provenance: dict):
-    """The engine's settings from the options."""
+def _settings(args, provenance: dict, init):
+    """The engine's settings from the options (``init``: the --init Checkpoint, read)."""
     from inkloop.settings import EngineSettings
 
     return EngineSettings(
         composition=composition(args),
         model=model_config(args),
-        train=_train_config(args),
+        train=_train_config(args, init),
         init=args.init,
         init_z_start=args.z_start if args.init else None,  # moves the model's own window
         validation=args.validation,
@@ -256,13 +259,12 @@ def _settings(args, provenance: dict):
     )
 
 
-def _train_config(args) -> TrainConfig:
-    """The options' TrainConfig; with --init, the checkpoint's recipe where no option is
-    given (said in one line where it is not the plain defaults)."""
+def _train_config(args, init) -> TrainConfig:
+    """The options' TrainConfig; with the --init Checkpoint ``init``, its recipe where no
+    option is given (said in one line where it is not the plain defaults)."""
     from dataclasses import replace
 
     from inkloop._notify import notify
-    from inkloop.checkpoint import load_checkpoint
 
     given = {name: getattr(args, name) for name in RECIPE_OPTIONS}
     given = {name: value for name, value in given.items() if value is not None}
@@ -276,10 +278,9 @@ def _train_config(args) -> TrainConfig:
         amp=not args.full_precision,
         **given,
     )
-    if args.init is None:
+    if init is None:
         return config
-    init = load_checkpoint(args.init)  # older checkpoints kept only the patch size
-    recipe = init.train or TrainConfig(patch_size=init.patch_size)
+    recipe = init.train or TrainConfig(patch_size=init.patch_size)  # older: the patch size
     taken = {k: v for k, v in recipe.recipe_changes().items() if k not in given}
     if taken:
         said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in taken.items())
