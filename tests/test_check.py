@@ -27,6 +27,15 @@ def test_the_profile_finds_the_sheet_and_centres_the_window_on_it(tmp_path):
     assert skewed.window(10) == (0, 6)
 
 
+def test_without_a_mask_a_small_segment_is_profiled_by_its_own_pixels(tmp_path):
+    """The 256² sample window of a 40 x 50 segment is mostly padding past its edge: those
+    zeros are not papyrus and must not pull the layer means down."""
+    segment = open_segment(write_segment(tmp_path / "small", 40, 50, 6, seed=1))
+    profile = layer_profile(segment, None)
+    volume = np.asarray(segment.volume, np.float64)
+    assert np.allclose(profile.means, volume.mean(axis=(1, 2)))
+
+
 def test_a_curve_without_a_peak_inside_the_stack_names_no_surface_and_centres_the_window():
     # the real dev crop's curve: 13 layers within the sheet, brightest at both ends
     crop = LayerProfile((140.0, 134, 126, 119, 113, 109, 107, 108, 111, 115, 118, 122, 124))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inkloop.compose import padded_window, papyrus_corners, read_block
+from inkloop._image_windows import papyrus_corners, read_block, sampled_pixels
 
 REVERSED_RATIO = 3.0  # reversed must find this many times the ink of forward to say so
 LITTLE_INK = 0.002  # share of papyrus above p = 0.5 below which a reading finds "no ink"
@@ -107,7 +107,7 @@ def layer_profile(segment, mask=None, *, patches: int = 16, size: int = 256, see
     sums, count = np.zeros(len(layers)), 0
     for y, x in papyrus_corners(segment.shape[1:], mask, rng, patches, size):
         block = read_block(segment, layers, y, x, size).astype(np.float64)
-        inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
+        inside = sampled_pixels(segment.shape[1:], mask, y, x, size)
         sums += block[:, inside].sum(axis=1)
         count += int(inside.sum())
     if count == 0:
@@ -143,7 +143,7 @@ def _ink_share(predictor, segment, mask, corners) -> float:
     inked = papyrus = 0
     for (y, x), probability in zip(corners, predictor.tiles(segment, corners), strict=True):
         size = probability.shape[0]
-        inside = np.ones((size, size), bool) if mask is None else padded_window(mask, y, x, size)
+        inside = sampled_pixels(segment.shape[1:], mask, y, x, size)
         inked += int(np.count_nonzero((probability > 0.5) & inside))
         papyrus += int(inside.sum())
     return inked / max(papyrus, 1)

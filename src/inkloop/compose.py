@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from inkloop._image_windows import padded_window as padded_window  # re-exported
 from inkloop._image_windows import papyrus_corners, read_block, read_blocks, sampled_pixels
 from inkloop._notify import notify
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inkloop.compose import padded_window, papyrus_corners
+from inkloop._image_windows import padded_window, papyrus_corners, sampled_pixels
 from inkloop.engine._events import Ranked
 from inkloop.uncertainty import rank_boxes
 
@@ -37,9 +37,7 @@ class RankJob:
         y, x = corner
         size = probability.shape[0]
         unlabelled = ~padded_window(session.labels.supervised, y, x, size)
-        papyrus = _on_image(session.segment.shape[1:], y, x, size)
-        if session.mask is not None:
-            papyrus &= padded_window(session.mask, y, x, size)
+        papyrus = sampled_pixels(session.segment.shape[1:], session.mask, y, x, size)
         height, width = session.segment.shape[1:]
         for score, (y0, x0, y1, x1) in rank_boxes(
             probability, corner, unlabelled & papyrus, self.box
@@ -49,10 +47,3 @@ class RankJob:
             return None
         boxes = sorted(self.ranked, key=lambda item: -item[0])
         return Ranked(self.request, tuple(boxes), session.trainer.step_count)
-
-
-def _on_image(shape, y: int, x: int, size: int) -> np.ndarray:
-    """Which pixels of the ``size``² window at (y, x) lie on an image of ``shape``."""
-    inside = np.zeros((size, size), bool)
-    inside[max(-y, 0) : shape[0] - y, max(-x, 0) : shape[1] - x] = True
-    return inside

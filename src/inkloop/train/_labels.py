@@ -9,8 +9,8 @@ import threading
 import numpy as np
 
 from inkloop import rounds
+from inkloop._image_windows import padded_window
 from inkloop.boxes import check_box
-from inkloop.compose import padded_window
 from inkloop.io._label_images import INK_LEVEL, ink_levels, label_arrays, mask_values
 from inkloop.train._cells import (
     CELL,
