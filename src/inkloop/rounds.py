@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._lineage import continued_from
 from inkloop._locks import locked
 from inkloop.io import atomic_path
 
@@ -49,6 +50,7 @@ class Round:
     # (its run's validation region, narrowed to those of the runs it went on from, where the
     # recorder knew them); []: none held out; None: unknown (a round from before this field)
     validation_region: list[int] | None = None
+    init: dict | None = None  # what it continued from (`init_lineage`); None: fresh, or unknown
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,9 +111,11 @@ def new_round(
     validation_f05: float | None,
     checkpoint: str | Path | None,
     validation_region: Sequence[int] | None = None,
+    init: dict | None = None,
 ) -> Round:
     """The round ``number`` for these labels, timed now; ``validation_region`` (y0, x0, y1,
-    x1) is what the training behind ``checkpoint`` held out (None: nothing)."""
+    x1) is what the training behind ``checkpoint`` held out (None: nothing), ``init`` what it
+    continued from (`inkloop._lineage.init_lineage`; None: a fresh model)."""
     ink_pixels, labelled_pixels = _label_counts(ink, supervised)
     return Round(
         number=number,
@@ -124,6 +128,7 @@ def new_round(
         checkpoint=None if checkpoint is None else str(checkpoint),
         labels_hash=labels_hash(ink, supervised),
         validation_region=[] if validation_region is None else [int(v) for v in validation_region],
+        init=init,
     )
 
 
@@ -143,9 +148,9 @@ def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
 
 def read_rounds(path: str | Path) -> list[Round]:
     """The rounds in ``path`` (none if it does not exist); a line that is not a round (a JSON
-    object with every field but validation_region, which is None where missing, its counts
-    integers, its region well formed) is skipped with a logged warning, so one
-    bad line never hides the others. `RunStart` lines are left out (`read_history`)."""
+    object with every field, validation_region and init None where missing, its counts
+    integers, its region and init well formed) is skipped with a logged warning, so one bad
+    line never hides the others. `RunStart` lines are left out (`read_history`)."""
     return [entry for entry in read_history(path) if isinstance(entry, Round)]
 
 
@@ -181,17 +186,15 @@ def _entry(data) -> Round | RunStart:
     counts = [f.name for f in fields(Round) if f.type == "int"]
     if any(type(getattr(round_, name)) is not int for name in counts):
         raise TypeError(f"{', '.join(counts)} must be integers")
-    if not _is_region(round_.validation_region):
-        raise TypeError("validation_region must be null, [] or 4 integers")
+    if not _is_region(round_.validation_region) or not isinstance(round_.init, (dict, type(None))):
+        raise TypeError("validation_region must be null, [] or 4 integers; init null or an object")
     return round_
 
 
 def _is_region(region) -> bool:
     """Whether ``region`` is a recorded validation region: None, [] or 4 integers."""
-    if region is None:
-        return True
     ints = isinstance(region, list) and all(type(value) is int for value in region)
-    return ints and len(region) in (0, 4)
+    return region is None or (ints and len(region) in (0, 4))
 
 
 def entries_naming(history: list, checkpoint: str | Path) -> list:
@@ -218,16 +221,14 @@ def held_out_behind(history: list, checkpoint: str | Path) -> tuple:
 
 def held_out_by_run(history: list, init, validation) -> tuple[int, int, int, int] | None:
     """What a run from the model file ``init`` (None: a fresh model) holding out ``validation``
-    held out in all: that region, narrowed to what ``init``'s training held out where
-    ``history`` says (`held_out_behind`)."""
+    held out in all: that region, narrowed to what ``history`` says ``init``'s training did."""
     earlier = held_out_behind(history, init) if init is not None else ()
     return held_out_throughout((*earlier, validation))
 
 
 def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:
     """The pixels inside every one of ``regions`` (boxes; None or UNRECORDED: nothing held
-    out), whose labels were so held out of every training the regions belong to; None if
-    none are."""
+    out), so held out of every training the regions belong to; None if none are."""
     boxes = regions or (None,)
     if any(box is None or box == UNRECORDED for box in boxes):
         return None
@@ -240,11 +241,10 @@ def append_run_round(
     path: str | Path, ink, supervised, summary: dict, accepted_pixels: int, init, validation
 ) -> Round:
     """Append the round of a headless run (the summary of `inkloop.headless.train_to_file`)
-    to ``path``: its validation F0.5 only if scored at its last step, and what it held out
-    (`held_out_by_run`). OSError if the file cannot be written."""
+    to ``path``: its validation F0.5 only if scored at its last step, what it held out
+    (`held_out_by_run`) and continued from (`continued_from`). OSError if it cannot be written."""
     scored = summary.get("validation") or {}
     f05 = scored.get("f05") if scored.get("step") == summary["steps"] else None
-    earlier = read_history(path)
     round_ = new_round(
         0,  # append_round numbers it
         ink,
@@ -253,7 +253,8 @@ def append_run_round(
         steps=summary["steps"],
         validation_f05=f05,
         checkpoint=summary["checkpoint"],
-        validation_region=held_out_by_run(earlier, init, validation),
+        validation_region=held_out_by_run(read_history(path), init, validation),
+        init=continued_from(init),
     )
     return append_round(path, round_)  # numbered as written, under the file's lock
 

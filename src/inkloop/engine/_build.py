@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+from inkloop._lineage import continued_from, init_lineage, read_to_continue
 from inkloop.checkpoint import load_checkpoint
 from inkloop.compose import sample_normalisation
+from inkloop.io import SegmentError
 from inkloop.model import check_cuda_graphs, check_encoder, pick_device
 from inkloop.settings import EngineSettings
 
 
 def resolve_run(settings: EngineSettings, segment):
     """The checkpoint a run starts from (or None) and its composition with a window that
-    fits ``segment``: an unreadable checkpoint, an unknown encoder, a window off the stack or
-    CUDA graphs off a CUDA device fails here, before anything is built."""
+    fits ``segment``: an unreadable checkpoint, an unknown encoder, a window off the stack
+    (SegmentError, the user's to fix as it says) or CUDA graphs off a CUDA device fails here,
+    before anything is built. What the checkpoint continued from is noted for the run's saves
+    and round (`inkloop._lineage.read_to_continue`)."""
     from inkloop.predict import model_window, placed
 
     if settings.train.cuda_graphs:
         check_cuda_graphs(pick_device(settings.train.device))
     if not settings.init:
         check_encoder(settings.model.encoder, depth=settings.model.encoder_depth)
-        return None, placed(settings.composition, segment)
+        try:
+            return None, placed(settings.composition, segment)
+        except ValueError as error:
+            raise SegmentError(str(error)) from None
     init = load_checkpoint(settings.init)
     try:  # the layers it was trained on, found by their file numbers, or where asked
-        return init, model_window(init, segment, settings.init_z_start)
+        window = model_window(init, segment, settings.init_z_start)
     except ValueError as error:
-        raise ValueError(f"{settings.init}: {error}") from None
+        raise SegmentError(f"{settings.init}: {error}") from None
+    read_to_continue(settings.init, init)
+    return init, window
 
 
 def build_trainer(settings: EngineSettings, segment, labels, mask=None, run=None):
@@ -48,20 +57,25 @@ def build_trainer(settings: EngineSettings, segment, labels, mask=None, run=None
 
 def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     """What a checkpoint records about the data it was trained on: the segment, the labels'
-    counts and hash, and the rounds file that tells which round they were. ``labels``: the
-    LabelStore, whose counts come from its per-cell counts and whose hash (a pass over
-    every pixel) it keeps from save to save while the labels are unchanged."""
+    counts and hash, the rounds file that tells which round they were, and with
+    ``settings.init`` the model the run continued from (`init_lineage`: the steps up to its
+    step were trained there, maybe on another segment's labels). ``labels``: the LabelStore,
+    whose counts come from its per-cell counts and whose hash (a pass over every pixel) it
+    keeps from save to save while the labels are unchanged."""
     from inkloop.io import rounds_path
     from inkloop.io._remote import shown_location
 
-    return {
+    provenance = {
         "segment": segment.name,
         "segment_path": shown_location(segment.path),  # a URL's login stays out of the file
         "segment_layers": segment.shape[0],
         "labels": {**labels.summary(), "hash": labels.labels_hash()},
         "rounds_file": str(rounds_path(segment)),
-        **settings.provenance,
     }
+    if settings.init is not None:  # read by this run (`resolve_run`), else as it is now
+        lineage = continued_from(settings.init)
+        provenance["init"] = lineage or init_lineage(load_checkpoint(settings.init))
+    return {**provenance, **settings.provenance}
 
 
 def predictor_for(settings: EngineSettings, trainer, *, tta: bool = False, model=None, memory=None):
