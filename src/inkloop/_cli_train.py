@@ -280,7 +280,7 @@ def _train_config(args, init) -> TrainConfig:
     )
     if init is None:
         return config
-    recipe = init.train or TrainConfig(patch_size=init.patch_size)  # older: the patch size
+    recipe = init.recipe
     taken = {k: v for k, v in recipe.recipe_changes().items() if k not in given}
     if taken:
         said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in taken.items())

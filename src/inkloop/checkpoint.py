@@ -51,6 +51,12 @@ class Checkpoint:
     layers: tuple[int, ...] = ()  # file numbers of the window's layers (`model_window`)
     source: Path | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def recipe(self) -> TrainConfig:
+        """How it was trained: ``train``, or for checkpoints from before that was kept, its
+        patch size."""
+        return self.train or TrainConfig(patch_size=self.patch_size)
+
     def build(self):
         """The model with these weights, in eval mode, on the CPU; CheckpointError if they do
         not fit the model it records."""

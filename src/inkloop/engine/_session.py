@@ -15,7 +15,7 @@ from inkloop.engine._commands import RequestError
 from inkloop.engine._events import ModelBuilt, ModelNotLoaded, State
 from inkloop.engine._surface import Announcer
 from inkloop.predict._memory import ForwardGate
-from inkloop.settings import EngineSettings, TrainConfig
+from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
 
@@ -60,9 +60,8 @@ class Session(Announcer):
                     self.settings, self.segment, self.labels, self.mask, run=run
                 )
             start = recipe = None
-            if init is not None:  # older checkpoints kept only the patch size
-                start = trained_start(init, self.segment)
-                recipe = init.train or TrainConfig(patch_size=init.patch_size)
+            if init is not None:
+                start, recipe = trained_start(init, self.segment), init.recipe
             self.emit(ModelBuilt(self.trainer.model_config.encoder, composition, start, recipe))
         return self.trainer
 
