@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -15,7 +16,7 @@ from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict
 from inkloop._cli_train import add_train
-from inkloop._command import as_command
+from inkloop._command import as_command, terminate_as_ctrl_c
 from inkloop._errors import users_error
 from inkloop._notify import said_as
 from inkloop.synthetic import INK_CONTRAST
@@ -25,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the `inkloop` command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    try:
-        with said_as(args.command), as_command():  # Ctrl+C as a command takes it
+    try:  # Ctrl+C as a command takes it, and SIGTERM as a Ctrl+C from the start (imports,
+        # loading): the runs inside enter `terminate_as_ctrl_c` again, which is harmless
+        with said_as(args.command), as_command(), _sigterm_as_ctrl_c(args):
             status = args.run(args)
         sys.stdout.flush()  # a reader that left shows here, not as a traceback at exit
         return status
@@ -44,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
             said = f"inkloop {args.command}: a bug in inkloop: please report it, traceback and all"
             print(said, file=sys.stderr)
         return 1
+
+
+def _sigterm_as_ctrl_c(args):
+    """`terminate_as_ctrl_c` for the command ``args`` runs, but for napari's window (`demo`
+    without --headless) and the engine server: those end on SIGTERM as any program does."""
+    if args.command == "engine" or (args.command == "demo" and args.headless is None):
+        return contextlib.nullcontext()
+    return terminate_as_ctrl_c()
 
 
 def _parser() -> argparse.ArgumentParser:
