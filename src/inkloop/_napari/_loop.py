@@ -16,6 +16,7 @@ from inkloop._napari._engine_start import EngineStarts
 from inkloop._napari._held_out import HeldOutWeights
 from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
+from inkloop._napari._own_autosave import OwnModelAutosave
 from inkloop._napari._view_preview import ViewPreview
 from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
@@ -30,7 +31,6 @@ from inkloop.engine import (
     Validated,
 )
 from inkloop.engine.remote import RemoteTarget
-from inkloop.io import checkpoint_path
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ class LoopSession(QObject):
     of the visible area into the "ink prediction" layer.
 
     The panels' one way to the engine. It owns the settings the engine runs with
-    (``settings``: autosaved to the segment's model file, unless another process holds its
-    labels); ``next_settings()`` gives those of the next run (the dock's choices)."""
+    (``settings``: autosaved to the segment's model file unless another window holds its
+    labels, decided at each run: ``own_model``); ``next_settings()`` gives the dock's choices."""
 
     # (the generation of the engine it is from, its event), on the engine's reader thread
     event_received = Signal(int, object)
@@ -67,8 +67,8 @@ class LoopSession(QObject):
         self.engine = None  # an EngineProcess (or a server's), once made
         self.starts = EngineStarts(self)  # the engine being made
         self.generation = 0  # the engine process in use: one more for each new one
-        own = None if labels.elsewhere else checkpoint_path(labels.segment)
-        self.settings = EngineSettings(autosave=own)
+        self.own_model = OwnModelAutosave(labels)
+        self.settings = EngineSettings(autosave=self.own_model.first())
         self.state, self.ready = State.IDLE, False  # ready: the engine process is set up
         self.last_step: StepDone | None = None
         self.losses = LossTrace()  # every step's loss, binned: a day of training stays small
@@ -99,11 +99,11 @@ class LoopSession(QObject):
         labels as they are now are decoded off the GUI thread, then ``engine`` is made. Whether
         an engine with those settings runs or starts (one that cannot start says why).
 
-        Different ``settings`` (default: ``next_settings()``) replace the process, the weights
-        carrying over where they fit (`TrainedWeights`), and a click waiting for the old one
-        waits for the new. Not while it predicts the whole segment (the user hears why).
-        """
-        settings = settings or self.next_settings()
+        Different ``settings`` (default: ``next_settings()``; the own model autosaved as
+        `OwnModelAutosave` says) replace the process, the weights carrying over where they fit
+        (`TrainedWeights`), and a click waiting for the old one waits for the new. Not while
+        it predicts the whole segment (the user hears why)."""
+        settings = self.own_model.settings_for(self, settings or self.next_settings())
         there = self.engine is not None or self.starts.pending is not None
         if there and settings == self.settings and not self.trained.starting_over:
             return True
@@ -266,7 +266,7 @@ class LoopSession(QObject):
         if isinstance(event, PredictionReady):
             self._show_prediction(event)
         elif isinstance(event, StepDone):
-            self.last_step = event
+            self.last_step, self.own_model.trained_by = event, generation
             self.losses.add(event.loss)
         elif isinstance(event, Validated):
             self.validations.append(event)
