@@ -197,7 +197,7 @@ def guarded(url: str, read, store=None):
         if cancelled:
             message += (
                 f"; the reads of {', '.join(cancelled)} were still running after "
-                f"{store.timeout:g} s and were cancelled"
+                f"{store.settle_s:g} s and were cancelled"
             )
         raise SegmentError(message) from error
     finally:
@@ -213,7 +213,8 @@ class GuardedArray:
         self.chunks = array.chunks
 
     def __getitem__(self, key):
-        return guarded(self.url, lambda: self.array[key], self.array.store)
+        store = self.array.store  # a RemoteStore: chunks its cache kept damaged are read again
+        return guarded(self.url, lambda: store.read_healing(lambda: self.array[key]), store)
 
 
 def _http_store(url: str, timeout: float):
@@ -227,12 +228,19 @@ def _http_store(url: str, timeout: float):
 def _describe(error: Exception, url: str) -> str:
     import aiohttp
 
+    from inkloop.io._chunk_cache import WebPageAnswer
+
     if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
         return "the server did not answer in time"
     if isinstance(error, FileNotFoundError):
         return "not found on the server (404)"
     if isinstance(error, aiohttp.ClientPayloadError):
         return f"the server sent a truncated response ({error})"
+    if isinstance(error, WebPageAnswer):
+        return (
+            f"the network answered with a web page, not chunk {error.key}: a Wi-Fi login "
+            "page, perhaps (log in in a browser, then read again)"
+        )
     if isinstance(error, aiohttp.TooManyRedirects):  # its status is 0
         return f"its redirects go round in a loop (given up after {len(error.history)})"
     if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403):
