@@ -13,6 +13,7 @@ MODEL_OPTIONS = {
     "encoder": ModelConfig.encoder, "z_stem": ModelConfig.z_stem,
     "output_stride": ModelConfig.output_stride, "encoder_depth": ModelConfig().encoder_depth,
 }  # fmt: skip
+OF_THE_STACK = ("z_start", "reverse")  # options that still apply with --init
 
 
 def add_model_options(train) -> None:
@@ -32,7 +33,11 @@ def add_model_options(train) -> None:
     # the model and window options default to None, so that one given with --init (which
     # brings its own) is refused even when it names the default: `_given` fills them
     train.add_argument(
-        "--reverse", action="store_true", default=None, help="the layers are stored back to front"
+        "--reverse",
+        action="store_true",
+        default=None,
+        help="the layers are stored back to front (with --init: this segment's, whatever the "
+        "model was trained on)",
     )
     train.add_argument(
         "--composition",
@@ -80,7 +85,8 @@ def add_model_options(train) -> None:
 def refuse_with_init(args) -> None:
     """ValueError naming the model and window options given with --init, which brings its
     own (they would be ignored without a word)."""
-    given = [n for n in MODEL_OPTIONS if n != "z_start" and getattr(args, n) is not None]
+    # --z-start moves the checkpoint's window and --reverse says how this stack is stored
+    given = [n for n in MODEL_OPTIONS if n not in OF_THE_STACK and getattr(args, n) is not None]
     if given:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         raise ValueError(

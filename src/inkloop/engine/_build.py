@@ -12,10 +12,11 @@ from inkloop.settings import EngineSettings
 
 def resolve_run(settings: EngineSettings, segment):
     """The checkpoint a run starts from (or None) and its composition with a window that
-    fits ``segment``: an unreadable checkpoint, an unknown encoder, a window off the stack
-    (SegmentError, the user's to fix as it says) or CUDA graphs off a CUDA device fails here,
-    before anything is built. What the checkpoint continued from is noted for the run's saves
-    and round (`inkloop._lineage.read_to_continue`)."""
+    fits ``segment``, read back to front where ``settings.composition.reverse`` says this
+    stack is stored so (else as `model_window` reads it): an unreadable checkpoint, an
+    unknown encoder, a window off the stack (SegmentError, the user's to fix as it says) or
+    CUDA graphs off a CUDA device fails here, before anything is built. What the checkpoint
+    continued from is noted for the run's saves and round (`read_to_continue`)."""
     from inkloop.predict import model_window, placed
 
     if settings.train.cuda_graphs:
@@ -27,8 +28,11 @@ def resolve_run(settings: EngineSettings, segment):
         except ValueError as error:
             raise SegmentError(str(error)) from None
     init = load_checkpoint(settings.init)
+    # with an init the composition is the checkpoint's, but a ticked reverse still says
+    # that this stack is stored back to front, whatever the model was trained on
+    declared = True if settings.composition.reverse else None
     try:  # the layers it was trained on, found by their file numbers, or where asked
-        window = model_window(init, segment, settings.init_z_start)
+        window = model_window(init, segment, settings.init_z_start, declared)
     except ValueError as error:
         raise SegmentError(f"{settings.init}: {error}") from None
     read_to_continue(settings.init, init)
