@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from inkloop._napari._controls import PathLabel, button
+from inkloop._napari._controls import PathLabel, button, set_quietly
 from inkloop._napari._input_preview import show_model_input
 from inkloop._napari._window_controls import WindowControls
 from inkloop._napari._windows import fit, model_summary, window_summary
@@ -46,6 +46,7 @@ class SegmentPanel(QGroupBox):
         self.composition = Composition()
         self.model: Path | None = None  # a loaded model (it brings its own composition)
         self.model_z_start: int | None = None  # where the user moved its window; None: as trained
+        self.model_reverse: bool | None = None  # Reverse ticked for it; None: not touched
         self._built: ModelBuilt | None = None  # what the engine said of the loaded model
         self._request: int | None = None  # the input preview awaited
         self.open_button = button("Open segment…", "open_segment_button", "A folder, zarr or TIFF")
@@ -85,14 +86,20 @@ class SegmentPanel(QGroupBox):
     def show_model(self, checkpoint: Path | None) -> None:
         """With a loaded model (``checkpoint``, the Model panel's) its own composition
         applies: the controls grey out but First layer, which moves the model's window on
-        this stack (As trained puts it back on the layers it was trained on)."""
-        self.model, self.model_z_start, self._built = checkpoint, None, None
+        this stack (As trained puts it back on the layers it was trained on), and Reverse,
+        which says that this stack is stored back to front."""
+        self.model, self.model_z_start, self.model_reverse = checkpoint, None, None
+        self._built = None
         self._show_composition()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
-        """``settings`` with this panel's composition, and where a loaded model's window goes."""
-        moved = self.model_z_start if self.model_loaded else None
-        return dataclasses.replace(settings, composition=self.composition, init_z_start=moved)
+        """``settings`` with this panel's composition, or with a loaded model where its window
+        goes and whether this stack is stored back to front (the composition's reverse, which
+        is all the engine reads of it with a model: `resolve_run`)."""
+        if not self.model_loaded:
+            return dataclasses.replace(settings, composition=self.composition, init_z_start=None)
+        stored = dataclasses.replace(self.composition, reverse=self.model_reverse is True)
+        return dataclasses.replace(settings, composition=stored, init_z_start=self.model_z_start)
 
     def preview_input(self) -> None:
         """Show what the model reads in the visible area as the "model input" layer.
@@ -120,7 +127,7 @@ class SegmentPanel(QGroupBox):
         window.z_start.valueChanged.connect(self._move_start)
         window.z_count.valueChanged.connect(lambda count: self._change(z_count=count))
         window.centre.clicked.connect(lambda: self._move_start(None))
-        window.reverse.toggled.connect(lambda on: self._change(reverse=on))
+        window.reverse.toggled.connect(self._reverse)
         window.mean_k.valueChanged.connect(lambda k: self._change(mean_k=k))
         window.scale.currentIndexChanged.connect(
             lambda index: self._change(scale=window.scale.itemData(index))
@@ -157,6 +164,15 @@ class SegmentPanel(QGroupBox):
         else:
             self._change(z_start=start)
 
+    def _reverse(self, on: bool) -> None:
+        """Reverse: this panel's window, or how the stack a loaded model reads is stored."""
+        if not self.model_loaded:
+            self._change(reverse=on)
+            return
+        self.model_reverse = on
+        self._show_composition()
+        self.composition_changed.emit()  # the next run's composition: what carries over
+
     def _show_segment(self) -> None:
         if self.loop is None:
             self.segment_label.set_path(NO_SEGMENT)
@@ -180,25 +196,34 @@ class SegmentPanel(QGroupBox):
         resolved = self._model_window()
         if resolved is not None:
             self.window.show_window(resolved, self.layers)
-        self.window.summary.setText(model_summary(resolved, self.model_z_start, self.layers))
+        else:  # not the panel's own tick
+            set_quietly(self.window.reverse, "setChecked", self.model_reverse is True)
+        trained_reversed = self._built is not None and self._built.trained_reversed
+        summary = model_summary(resolved, self.model_z_start, self.layers, trained_reversed)
+        self.window.summary.setText(summary)
 
     def _enable_controls(self) -> None:
         editable = self.layers is not None and not self.model_loaded
         movable = self.model_loaded and self.layers is not None  # the model's window may move
-        self.window.enable(editable, self.composition.mode, self.model_loaded, movable)
+        own_order = self._built is not None and self._built.reversed_as_trained
+        self.window.enable(editable, self.composition.mode, self.model_loaded, movable, own_order)
         self.window.preview.setEnabled(self.loop is not None)
 
     def _model_window(self) -> Composition | None:
-        """The loaded model's window as it will read this stack; None until the engine has
-        built the model (ModelBuilt), as only it can read the checkpoint."""
+        """The loaded model's window as it will read this stack (back to front where Reverse
+        was ticked for it, except on its own stack, which keeps its order); None until the
+        engine has built the model (ModelBuilt), as only it can read the checkpoint."""
         if self._built is None:
             return None
-        window = self._built.composition
+        window, reverse = self._built.composition, self.model_reverse
+        if reverse is None or self._built.reversed_as_trained:
+            reverse = window.reverse
         start = self.model_z_start
         if start is None:
             start = self._built.trained_start
         start = window.z_start if start is None else start
-        return dataclasses.replace(window, z_start=min(start, self.layers - window.z_count))
+        start = min(start, self.layers - window.z_count)
+        return dataclasses.replace(window, z_start=start, reverse=reverse)
 
     def _show_event(self, event) -> None:
         if isinstance(event, Composed) and event.request == self._request:

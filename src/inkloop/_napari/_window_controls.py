@@ -27,6 +27,10 @@ from inkloop.compose import MODES, SCALES, Composition
 FROM_CHECKPOINT = "The loaded model reads the layers it was trained on; clear it to choose here"
 MOVE_MODEL = "Where the loaded model's window starts on this stack (its layers stay its own)"
 AS_TRAINED = "Read the layers the loaded model was trained on, found by their file numbers"
+STACK_ORDER = (
+    "This stack is stored back to front: the loaded model reads it so, whatever it was trained on"
+)
+OWN_ORDER = "The loaded model was trained on this stack read back to front, and reads it so"
 MODE_TIPS = {
     "raw": "one channel per layer",
     "mean": "means of consecutive layers (mend gaps)",
@@ -68,9 +72,18 @@ class WindowControls(QWidget):
             self.scale,
         )
 
-    def enable(self, editable: bool, mode: str, model_loaded: bool, model_movable: bool) -> None:
+    def enable(
+        self,
+        editable: bool,
+        mode: str,
+        model_loaded: bool,
+        model_movable: bool,
+        own_order: bool = False,
+    ) -> None:
         """Controls for the panel's own window in ``mode`` (``editable``), or a loaded
-        model's, whose first layer alone may move (``model_movable``)."""
+        model's, whose first layer may move and whose Reverse says how this stack is stored
+        (``model_movable``), except on the stack it was trained on back to front
+        (``own_order``), which it reads so."""
         for control in self.composition_controls():
             control.setEnabled(editable)
             control.setToolTip(FROM_CHECKPOINT if model_loaded else self._tips[control])
@@ -80,6 +93,8 @@ class WindowControls(QWidget):
             for control, tip in ((self.z_start, MOVE_MODEL), (self.centre, AS_TRAINED)):
                 control.setEnabled(True)
                 control.setToolTip(tip)
+            self.reverse.setEnabled(not own_order)
+            self.reverse.setToolTip(OWN_ORDER if own_order else STACK_ORDER)
 
     def show_window(self, resolved: Composition, layers: int) -> None:
         """The controls' values for the window ``resolved`` on a stack of ``layers``."""

@@ -43,12 +43,21 @@ def window_summary(resolved: Composition, layers: int, notes: list[str]) -> str:
     )
 
 
-def model_summary(window: Composition | None, moved_to: int | None, layers: int) -> str:
+READ_AS_STORED = (
+    "trained on a stack stored back to front; reads this one as stored (tick Reverse if it is too)"
+)
+
+
+def model_summary(
+    window: Composition | None, moved_to: int | None, layers: int, trained_reversed: bool = False
+) -> str:
     """What a loaded model reads: its ``window`` on this stack (None before the engine has
-    built the model), as trained or ``moved_to`` a first layer."""
+    built the model), as trained or ``moved_to`` a first layer; that it reads this stack as
+    stored where it was trained on one stored back to front (``trained_reversed``)."""
     if window is not None:
         how = "as trained" if moved_to is None else "moved"
-        return f"the model {window_summary(window, layers, [how])}"
+        said = f"the model {window_summary(window, layers, [how])}"
+        return f"{said} · {READ_AS_STORED}" if trained_reversed and not window.reverse else said
     if moved_to is None:
         return "the model reads the layers it was trained on"
     return f"the model reads from layer {moved_to} of {layers} (moved)"

@@ -55,12 +55,16 @@ class ModelBuilt:
     ``trained_start`` is where the layers it was trained on start in this stack (None: not
     in it, or a fresh model), so a moved window can be told from one as trained, and
     ``train`` the recipe it was trained with (`TrainConfig.with_recipe_of`; None: a fresh
-    model), which only the engine can read."""
+    model), which only the engine can read. ``trained_reversed``: the checkpoint was trained
+    on a stack stored back to front; ``reversed_as_trained``: this stack is read back to
+    front because the model was trained on it so (its own segment: no tick undoes that)."""
 
     encoder: str
     composition: Composition
     trained_start: int | None = None
     train: TrainConfig | None = None
+    trained_reversed: bool = False
+    reversed_as_trained: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ settings, the model being trained, the state, and the listeners it tells."""
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,18 +52,14 @@ class Session(Announcer):
         """The Trainer, built now if it does not exist yet: ModelBuilt says what it reads and,
         for a checkpoint, how it was trained; ModelNotLoaded that the checkpoint cannot be."""
         if self.trainer is None:
-            from inkloop.predict import trained_start
-
             with self._loading_init(OSError, CheckpointError):  # the file, read
                 run = init, composition = resolve_run(self.settings, self.segment)
             with self._loading_init(CheckpointError):  # its weights, not fitting its model
                 self.trainer = build_trainer(
                     self.settings, self.segment, self.labels, self.mask, run=run
                 )
-            start = recipe = None
-            if init is not None:
-                start, recipe = trained_start(init, self.segment), init.recipe
-            self.emit(ModelBuilt(self.trainer.model_config.encoder, composition, start, recipe))
+            built = ModelBuilt(self.trainer.model_config.encoder, composition)
+            self.emit(built if init is None else loaded(built, init, self.segment))
         return self.trainer
 
     @contextmanager
@@ -104,6 +101,21 @@ class Session(Announcer):
             refresh_inference_graph(graph, trainer.inference_model)
         self._graph = (trainer, trainer.step_count, graph)
         return graph
+
+
+def loaded(built: ModelBuilt, init, segment) -> ModelBuilt:
+    """``built`` with what the checkpoint ``init`` says of how it reads ``segment``: where its
+    trained layers start in the order read (``built.composition.reverse``), its recipe, and
+    whether it was trained on a stack stored back to front."""
+    from inkloop.predict._window import read_reversed, trained_start
+
+    return dataclasses.replace(
+        built,
+        trained_start=trained_start(init, segment, built.composition.reverse),
+        train=init.recipe,
+        trained_reversed=init.composition.reverse,
+        reversed_as_trained=read_reversed(init, segment),
+    )
 
 
 def refuse_output(out: Path, segment) -> None:
