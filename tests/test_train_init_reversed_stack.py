@@ -28,17 +28,23 @@ def copies(tmp_path_factory):
     }
 
 
+@pytest.fixture(scope="module")
+def model_rev(copies, tmp_path_factory):
+    """A tiny model trained one step on "backward" --reverse (so in depth order)."""
+    out = tmp_path_factory.mktemp("model") / "modelRev.pt"
+    tiny = ("--z-count", "4", "--encoder", "tu-test_resnet")
+    _train(copies["backward"], out, "--reverse", *tiny)
+    return out
+
+
 def _train(segment, out, *extra) -> None:
     args = ["train", str(segment), "--out", str(out), "--max-steps", "1", *extra, *FAST]
     assert main(args) == 0
 
 
 def test_train_init_reverse_reads_a_reversed_copy_as_the_model_reads_a_forward_one(
-    copies, tmp_path
+    copies, model_rev, tmp_path
 ):
-    model_rev = tmp_path / "modelRev.pt"  # trained back to front, read in depth order
-    tiny = ("--z-count", "4", "--encoder", "tu-test_resnet")
-    _train(copies["backward"], model_rev, "--reverse", *tiny)
     _train(copies["forward"], tmp_path / "on_forward.pt", "--init", str(model_rev))
     _train(copies["flipped"], tmp_path / "on_flipped.pt", "--init", str(model_rev), "--reverse")
 
@@ -51,3 +57,21 @@ def test_train_init_reverse_reads_a_reversed_copy_as_the_model_reads_a_forward_o
     assert forward.state_dict.keys() == flipped.state_dict.keys()
     for name, weights in forward.state_dict.items():
         assert torch.equal(weights, flipped.state_dict[name]), name
+
+
+def test_a_reversed_model_reading_a_stack_as_stored_names_each_way_to_say_otherwise(
+    copies, model_rev
+):
+    from inkloop._notify import InkloopWarning
+    from inkloop.io import open_segment
+    from inkloop.predict import model_window
+
+    with pytest.warns(InkloopWarning) as said:
+        model_window(load_checkpoint(model_rev), open_segment(copies["flipped"]))
+
+    assert str(said[0].message) == (
+        "modelRev.pt was trained on a stack stored back to front and reads flipped as stored; "
+        "if flipped is stored back to front too, predict it with `inkloop predict --reverse`, "
+        "train on it with `inkloop train --init modelRev.pt --reverse`, or tick Reverse under "
+        "Model input in the dock's Segment section"
+    )

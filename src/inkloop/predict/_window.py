@@ -80,7 +80,8 @@ def say_read_as_stored(checkpoint, window: Composition, segment) -> None:
         notify(
             f"{model} was trained on a stack stored back to front and reads {segment.name} "
             f"as stored; if {segment.name} is stored back to front too, predict it with "
-            "`inkloop predict --reverse`"
+            f"`inkloop predict --reverse`, train on it with `inkloop train --init {model} "
+            "--reverse`, or tick Reverse under Model input in the dock's Segment section"
         )
 
 
