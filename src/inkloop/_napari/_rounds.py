@@ -56,7 +56,7 @@ class RoundKeeper:
         if isinstance(event, Validated):  # the engine's region: its settings are the loop's
             self._scored = (event, self.loop.settings.validation)
         elif isinstance(event, CheckpointSaved) and not self.loop.state.running:
-            self.record(event.path, event.step)
+            self.record(event.path, event.step, event.init)
 
     def _score_at(self, steps: int) -> float | None:
         """The validation F0.5 measured at step ``steps`` on the current validation region;
@@ -67,10 +67,11 @@ class RoundKeeper:
         same = validated.step == steps and region == self.loop.settings.validation
         return validated.f05 if same else None
 
-    def record(self, checkpoint: str | None, steps: int) -> Future:
-        """Append the round of the labels as they are now; the Future's result is the round
-        as written and the rounds the file held then (``rounds`` becomes those, and
-        ``on_round`` hears of the round, on the GUI thread after)."""
+    def record(self, checkpoint: str | None, steps: int, init: dict | None = None) -> Future:
+        """Append the round of the labels as they are now (``init``: what ``checkpoint``
+        continued from, its provenance's); the Future's result is the round as written and
+        the rounds the file held then (``rounds`` becomes those, and ``on_round`` hears of
+        the round, on the GUI thread after)."""
         canvas = self.loop.labels.painter.canvas
         write = functools.partial(
             self._write,
@@ -79,6 +80,7 @@ class RoundKeeper:
             validation_f05=self._score_at(steps),
             checkpoint=checkpoint,
             validation_region=self.loop.trained.held_out(),
+            init=init,
         )
         writing = self.loop.labels.worker.submit(write, done=self._written)
         self._writing.append(writing)

@@ -102,11 +102,13 @@ class Validated:
 @dataclass(frozen=True)
 class CheckpointSaved:
     """A checkpoint written at ``path``: the run's autosave (while training, at Stop), or a
-    save asked for."""
+    save asked for; ``init``: what its weights continued from, as its provenance records it
+    (`inkloop._lineage.init_lineage`; None: a fresh model)."""
 
     path: str
     step: int
     autosave: bool = False
+    init: dict | None = None
 
 
 @dataclass(frozen=True)

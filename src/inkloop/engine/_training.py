@@ -91,7 +91,8 @@ class Training:
         own = session.settings.autosave
         if own is not None and same_file(path, own):  # a Save there chose to replace it
             self.autosave_ours = True
-        session.emit(CheckpointSaved(str(path), trainer.step_count, autosave))
+        lineage = provenance.get("init")
+        session.emit(CheckpointSaved(str(path), trainer.step_count, autosave, lineage))
 
     def step(self) -> None:
         """One training step, with what follows it: validation, autosave, the run's end."""
