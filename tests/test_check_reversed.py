@@ -65,3 +65,23 @@ def test_a_reversed_model_lacking_its_layers_is_checked_at_the_suggested_stored_
     assert report["lines"][-1] == (
         "suggested z-window: layers 5..14 (files 7..16) (predict --z-start 1)"
     )
+
+
+def test_a_model_reversed_on_another_segment_is_checked_at_the_suggestion_as_stored(tmp_path):
+    """A model trained back to front on another segment reads this one as stored, so the
+    window it is checked at, where this stack lacks its own, is the suggestion itself, not
+    the suggestion's mirror image."""
+    folder = _asymmetric_segment(tmp_path)
+    model = _reversed_model(tmp_path / "rev.pt", 7, 10, 18)
+    checkpoint = load_checkpoint(model)
+    save_checkpoint(model, dataclasses.replace(checkpoint, provenance={"segment": "elsewhere"}))
+    for number in range(2):  # 16 layers: its window's position, 7..16, is off this stack
+        (folder / "layers" / f"{number:02d}.tif").unlink()
+
+    report = check_segment(folder, model, device="cpu")
+
+    assert "checked here at the suggested window" in report["lines"][1]
+    assert report["window"] == [5, 10]
+    assert report["lines"][-1] == (
+        "suggested z-window: layers 5..14 (files 7..16) (predict --z-start 5)"
+    )

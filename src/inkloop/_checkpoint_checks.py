@@ -68,12 +68,12 @@ def zip_problem(archive: zipfile.ZipFile) -> str | None:
         return foreign("a TorchScript model")  # what torch.jit.save writes
     if "data.pkl" not in records:
         return "not a PyTorch file"
+    pickle = next(name for name in archive.namelist() if name.endswith("/data.pkl"))
+    if LIGHTNING in archive.read(pickle):  # kilobytes: the tensors are entries of their own
+        return foreign("a PyTorch Lightning checkpoint")  # before the whole file is read
     damaged = archive.testzip()  # the first entry that fails its checksum
     if damaged is not None:
         return f"damaged: {damaged} in it fails its checksum"
-    pickle = next(name for name in archive.namelist() if name.endswith("/data.pkl"))
-    if LIGHTNING in archive.read(pickle):  # kilobytes: the tensors are entries of their own
-        return foreign("a PyTorch Lightning checkpoint")
     return None
 
 

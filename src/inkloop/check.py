@@ -211,6 +211,7 @@ def _check_model(model, segment, mask, profile, device, report, lines):
     of its size; returns the window it read (resolved) and its name."""
     from inkloop.checkpoint import load_checkpoint
     from inkloop.predict import Predictor, model_window
+    from inkloop.predict._window import read_reversed
 
     checkpoint = load_checkpoint(model)
     try:
@@ -218,7 +219,7 @@ def _check_model(model, segment, mask, profile, device, report, lines):
     except ValueError as error:
         composition = checkpoint.composition
         start, count = profile.window(composition.z_count)
-        start = z_start_of(start, count, segment.shape[0], composition.reverse)
+        start = z_start_of(start, count, segment.shape[0], read_reversed(checkpoint, segment))
         window, reader = model_window(checkpoint, segment, start), "the suggested window"
         lines.append(f"{error}; checked here at the suggested window")
     predictor = Predictor.from_checkpoint(

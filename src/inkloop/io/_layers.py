@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import re
-import shlex
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from inkloop._command import shell_quoted
 from inkloop.io._cache import CachedLayer, DecodedBlocks, decoded_layer
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import (
@@ -165,7 +165,7 @@ def read_layer_infos(layers: list[tuple[int, Path]]) -> list[ImageInfo]:
 def _colour_layer(path: Path) -> str:
     """Why a colour layer is refused, with the command that makes grey layers saved as colour
     grey in place (ImageMagick; PNG and TIFF values kept exactly, 8 and 16 bits alike)."""
-    files = f"{shlex.quote(str(path.parent))}/*{path.suffix}"
+    files = f"{shell_quoted(path.parent)}/*{path.suffix}"
     return (
         f"{path}: a colour image; layers must be single-channel grey (grey saved as colour "
         f"is made grey in place by `mogrify -colorspace Gray {files}`)"
