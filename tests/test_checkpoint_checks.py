@@ -111,3 +111,13 @@ def test_another_programs_model_is_named_with_the_way_to_learn_from_it(
     with pytest.raises(CheckpointError, match=refused):
         load_checkpoint(path)
     assert (unreadable_checkpoint(path) is not None) == dock
+
+
+def test_a_checkpoint_in_torchs_format_before_zips_is_left_to_the_engine(tmp_path):
+    """The dock's torch-free check cannot read torch's old format; `load_checkpoint`
+    can, so the dock must not refuse it as cut short."""
+    path = tmp_path / "old_format.pt"
+    torch.save({"weights": torch.zeros(2)}, path, _use_new_zipfile_serialization=False)
+    assert unreadable_checkpoint(path) is None
+    (tmp_path / "notes.pt").write_text("not a model")
+    assert unreadable_checkpoint(tmp_path / "notes.pt") is not None

@@ -10,6 +10,8 @@ import zipfile
 
 CUT_SHORT = "not a PyTorch file, or cut short"  # a file torch cannot open, in the user's words
 NOT_INKLOOP = "not an inkloop checkpoint"
+# torch's magic number 0x1950a86a20f9469cfc6c, pickled: the start of its format before zips
+LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 # a key of every Lightning checkpoint, as plain text in the pickle `torch.save` writes
 LIGHTNING = b"pytorch-lightning_version"
 
@@ -35,7 +37,14 @@ def unreadable_checkpoint(path) -> str | None:
     except OSError as error:  # unreadable: another user's, say
         return str(error)
     except (EOFError, ValueError, zipfile.BadZipFile):  # zipfile's words for what it found
-        return CUT_SHORT
+        return None if _legacy_torch(path) else CUT_SHORT
+
+
+def _legacy_torch(path) -> bool:
+    """Whether ``path`` starts as torch's format before zips (torch 1.6) does: a pickled
+    magic number, which `load_checkpoint` reads and judges."""
+    with open(path, "rb") as file:
+        return file.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC
 
 
 def zip_refusal(path) -> str | None:

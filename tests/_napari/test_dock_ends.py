@@ -70,6 +70,23 @@ def test_closing_napari_s_window_ends_the_loop_records_the_round_and_lets_go_of_
     assert _autosaved_ink(segment)[y0:y1, x0:x1].max() == 255  # the last stroke written
 
 
+def test_closing_a_window_never_shown_ends_the_loop(
+    open_in_dock, unlabelled_folder, qtbot, monkeypatch
+):
+    """napari.Viewer(show=False) in a script or notebook: its close hides nothing."""
+    made = fake_engines(monkeypatch)
+    viewer, widget = open_in_dock(unlabelled_folder)
+    QApplication.processEvents()  # the dock is in the window now: watched
+    engine = _training(widget, qtbot, made)
+    window = viewer.window._qt_window
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # for teardown
+
+    window.close()
+
+    assert widget.loop is None
+    assert engine.closed
+
+
 def test_what_stops_is_said_with_its_cause(open_in_dock, tmp_path, qtbot, monkeypatch):
     made = fake_engines(monkeypatch)
     monkeypatch.setattr(FakeEngine, "predict_segment", lambda self, out, tta: 7, raising=False)

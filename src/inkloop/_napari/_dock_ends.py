@@ -36,13 +36,16 @@ class DockEnds(QObject):
             window.installEventFilter(self)  # again: Qt keeps one, in its new place
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        """A close the window accepts hides it; one its confirmation dialog cancels does not."""
+        """A close the window accepts hides it; one its confirmation dialog cancels does not
+        (napari asks only on a user's close: a script's close of a hidden window is final)."""
         kind = event.type()
         if watched is self.parent():
             if kind == QEvent.Type.ParentChange and watched.parent() is None:
                 self._end(DOCK_CLOSED)
             elif kind == QEvent.Type.ParentChange:
                 self._watch_soon.start()
+        elif kind == QEvent.Type.Close and not watched.isVisible() and not event.spontaneous():
+            self._end(WINDOW_CLOSED)  # a window never shown (show=False) is closed, not hidden
         elif kind in (QEvent.Type.Close, QEvent.Type.Show):
             self._closing = kind == QEvent.Type.Close
         elif kind == QEvent.Type.Hide and self._closing and not event.spontaneous():
