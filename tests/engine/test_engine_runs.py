@@ -217,3 +217,28 @@ def test_the_users_files_settings_or_disk_are_logged_in_one_line(caplog, error):
     (logged,) = caplog.records
     assert (logged.levelno, logged.exc_info) == (logging.INFO, None)
     assert logged.getMessage() == f"inkloop engine: Save() failed: {error}"
+
+
+def test_a_step_that_fails_ends_the_run_with_the_steps_before_it_saved(
+    segment, tmp_path, monkeypatch
+):
+    """A read the server failed for good (after its retries) ended the run as FAILED and
+    lost every step since the last autosave (two minutes by default)."""
+    from inkloop.train import Trainer
+
+    step = Trainer.step
+
+    def failing_third(trainer):
+        if trainer.step_count == 2:
+            raise OSError("the server answered 500 Internal Server Error")
+        return step(trainer)
+
+    monkeypatch.setattr(Trainer, "step", failing_third)
+    recorder, out = Recorder(), tmp_path / "auto.pt"
+    train = tiny_training(max_steps=5)
+    with engine_for(segment, recorder, train=train, autosave=out, autosave_every=1e9) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.FAILED
+    assert [e.step for e in recorder.of(StepDone)] == [1, 2]
+    assert load_checkpoint(out).step == 2

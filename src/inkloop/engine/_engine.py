@@ -253,7 +253,8 @@ class Engine(CommandMethods):
         except Exception as error:
             log_failure(f"inkloop engine: {work.__name__}", error)
             self._session.emit(Failed(error_message(error)))
-            if work == self._training.step:  # a failed step ends the run
+            if work == self._training.step:  # a failed step ends the run, its weights kept
                 self._session.set_state(State.FAILED)
+                self._training.autosave()  # a server's error, say: the steps before it count
             else:  # a failing preview is not retried before the next request
                 self._predictions.stop_preview()
