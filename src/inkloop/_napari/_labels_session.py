@@ -25,6 +25,7 @@ from inkloop.io import label_paths, load_labels, probability_map_message
 log = logging.getLogger(__name__)
 _PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
 _CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> their open files
+STAMP_KEY = "inkloop_label_files"  # a layer's metadata: `label_files_now` as its labels last were
 
 
 def _painting(labels_file: Path) -> list[LabelSession]:
@@ -34,9 +35,8 @@ def _painting(labels_file: Path) -> list[LabelSession]:
 
 
 def flush_labels_of(segment) -> bool:
-    """Finish writing the labels painted on ``segment`` (a Save under way, strokes not
-    autosaved yet), so that opened again it starts from all of them, as the newest label
-    files (the reader calls this); whether it is being painted."""
+    """Finish writing the labels painted on ``segment`` (a Save, strokes not autosaved yet):
+    opened again (the reader calls this), it starts from all of them; whether it is painted."""
     sessions = _painting(label_paths(segment)[0])  # whatever path it was opened by
     for session in sessions:
         session.autosaver.flush()
@@ -56,12 +56,11 @@ class LabelSession:
     starts and stops being read: the dock offers one such load at a time.
 
     The segment's labels are claimed for this process (`claim_labels`). Where another
-    process or another viewer of this one holds them, ``elsewhere`` says so, once, and this
-    session writes no label files: no autosave, and Save is refused with that message. Its
-    labels began as the files were when it opened, so a Save here would replace whatever the
-    other window saved since, and would delete the autosave copies that may hold that
-    window's only record of its latest strokes. The strokes painted here can still be saved
-    under another name. Each autosave tick and Save claims them again (`claim_again`).
+    process or another viewer of this one holds them (or wrote them as the reader read them),
+    ``elsewhere`` says so, once, and this session writes no label files (a Save would replace
+    what the other window saved since, and delete its autosave copies): no autosave, and Save
+    is refused with that message; its strokes can be saved under another name. Each
+    autosave tick and Save claims them again (`claim_again`).
     """
 
     loading_changed = Signal(bool)
@@ -76,8 +75,14 @@ class LabelSession:
         # first: whatever a change starts (an engine, at the first stroke) reads the mirror
         self.painter.labels_changed.connect(self.worker.update, priority=1)
         self.autosave_s = autosave_s
-        self._found = _label_files_now(segment)  # as the reader read them, near enough
+        # as the reader read them (stamped first) or the last session here left them; taken,
+        found = layer.metadata.pop(STAMP_KEY, False)  # not copied (Duplicate Layer) meanwhile
+        self._found = label_files_now(segment) if found is False else found  # a script's: now
         self.elsewhere = claim_labels(segment, layer)  # None: this session may write them
+        if self.elsewhere is None and self._found != label_files_now(segment):
+            _let_go_of_labels(segment)  # its labels are older than the files: it never writes
+            self._found, written = None, "were written by another window since this one read them"
+            self.elsewhere = f"the labels of {segment.name} {written}"  # for good
         if self.elsewhere is None:
             self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
         else:
@@ -118,7 +123,7 @@ class LabelSession:
         if self.closed or self._found is None or claim_labels(self.segment, self.layer):
             return False
         name, refusing = self.segment.name, self.autosaver
-        if _label_files_now(self.segment) != self._found:
+        if label_files_now(self.segment) != self._found:
             _let_go_of_labels(self.segment)  # this session writes nothing: nothing to hold
             self._found = None  # they stay another window's: no more claims
             refusing.why = (
@@ -148,11 +153,8 @@ class LabelSession:
 
     def read(self, ink_path: str | Path) -> tuple[np.ndarray, str]:
         """The label codes of an ink label file (and its supervision mask, if beside it) and
-        where the supervision came from. Reads files only: safe off the GUI thread.
-
-        A file of the wrong size, an unreadable one or a probability map raises with one
-        clear message.
-        """
+        where the supervision came from. Reads files only: safe off the GUI thread. A file of
+        the wrong size, an unreadable one or a probability map raises with one clear message."""
         ink, supervised, sources = load_labels(self.segment, Path(ink_path))
         problem = probability_map_message(ink, supervised, sources["labels_file"])
         if problem:
@@ -163,9 +165,8 @@ class LabelSession:
         """Call ``read()`` off the GUI thread (files only, never the layer's data), then, on
         the GUI thread, ``apply`` what it returns (unless this session closed meanwhile).
         An error a user can cause (a bad file: OSError, ValueError) is said in one message,
-        "``failure``: why"; others are raised whole. `loading` meanwhile. Returns the
-        worker, started on the event loop's next turn: a caller connecting to its signals
-        first hears them all, however fast the read."""
+        "``failure``: why"; others are raised whole. `loading` meanwhile. Returns the worker,
+        started on the event loop's next turn: its signals' listeners hear them all."""
         self._count_load(+1)
         worker = create_worker(read, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result: None if self.closed else apply(result))
@@ -185,17 +186,18 @@ class LabelSession:
         _PAINTING.discard(self)
         self.closed = True
         self.autosaver.close()
-        if self.elsewhere is None:
+        if self.elsewhere is None:  # all written, and held: nobody else wrote since
+            self._found = label_files_now(self.segment)
             _let_go_of_labels(self.segment)
+        self.layer.metadata[STAMP_KEY] = self._found  # where the dock, opened again, begins
         self.painter.labels_changed.disconnect(self.worker.update)
         self.worker.close()
         self.painter.detach()
 
 
 def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:
-    """Whether any pixel of ``codes`` is labelled: read band by band, stopping at the first
-    labelled one (a whole segment's codes are GBs). Read, not guessed from the layer's
-    metadata: a dock closed and opened again, or napari's own tools, paint after the reader."""
+    """Whether any pixel of ``codes`` is labelled, read band by band up to the first (GBs for
+    a segment), not guessed from the reader's metadata: napari's own tools paint too."""
     return any(codes[y0 : y0 + rows].any() for y0 in range(0, codes.shape[0], rows))
 
 
@@ -215,8 +217,7 @@ def claim_labels(segment, layer=None) -> str | None:
     """Claim ``segment``'s labels for a session painting ``layer`` (an flock the system lets
     go of when the process ends, however it ends); None if it may write them, else why not:
     a session of this process painting another layer of them (another viewer) holds them
-    too. Where the lock file cannot be made (a read-only folder) or files take no locks
-    (Windows), as before: nothing else can be known, and nothing written here tells of it."""
+    too. None where the lock file cannot be made (read-only) or takes no locks (Windows)."""
     path = labels_lock_path(segment)
     if any(session.layer is not layer for session in _holders(path)):
         return f"the labels of {segment.name} are open in another viewer of this process"
@@ -247,7 +248,7 @@ def _holders(path: Path) -> list[LabelSession]:
     return [s for s in _PAINTING if s.elsewhere is None and labels_lock_path(s.segment) == path]
 
 
-def _label_files_now(segment) -> list[tuple[int, int, int] | None]:
+def label_files_now(segment) -> list[tuple[int, int, int] | None]:
     """``segment``'s label files and autosave copies as they are now (each file's inode,
     time of writing and size; None if missing): every write replaces one."""
     stamps = []

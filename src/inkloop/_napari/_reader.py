@@ -15,7 +15,7 @@ from inkloop._napari._labels import (
     is_ink_labels,
     labels_layer_data,
 )
-from inkloop._napari._labels_session import flush_labels_of
+from inkloop._napari._labels_session import STAMP_KEY, flush_labels_of, label_files_now
 from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop.io import (
     Segment,
@@ -123,6 +123,9 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
     (autosaved ones if newer than the saved ones, else its label files, else empty)."""
+    # stamped before they are read: a window painting them that writes them meanwhile makes
+    # the stamps differ, and the dock then never writes these older labels over its strokes
+    files_read = label_files_now(segment)
     segment, restored = _side_images_decoded(segment)
     levels = display_levels(segment)
     multiscale = len(levels) > 1
@@ -146,7 +149,7 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
         layers.append((_as_label_values(mask), mask_kwargs, "labels"))
     ink, supervised, source, labels_file = initial_labels(segment, restored)
     _tell_about_labels(segment, ink, supervised, source, labels_file)
-    metadata = {SEGMENT_PATH_KEY: str(segment.path)}
+    metadata = {SEGMENT_PATH_KEY: str(segment.path), STAMP_KEY: files_read}
     if labels_file is None:  # no labels yet: nothing to encode
         layers.append(empty_labels_layer_data(ink.shape, source, metadata))
     else:
