@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from inkloop._image_windows import padded_window
 from inkloop.compose import (
     Composition,
     Normalisation,
     compose_channels,
     downscale,
-    padded_window,
     read_patches,
     sample_normalisation,
 )
