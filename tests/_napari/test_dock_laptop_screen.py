@@ -1,6 +1,9 @@
-"""On a laptop's screen the run's buttons and status stay in sight, whatever is unfolded."""
+"""On a laptop's screen the run's buttons and status stay in sight, whatever is unfolded, and
+the labels' controls follow the segment without scrolling."""
 
 from __future__ import annotations
+
+import pytest
 
 from inkloop._napari._widget import InkLoopWidget
 
@@ -10,18 +13,22 @@ def _wholly_shown(control) -> bool:
     return control.isVisible() and control.visibleRegion().boundingRect() == control.rect()
 
 
-def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(
-    make_napari_viewer, segment_folder, monkeypatch, qtbot
-):
+@pytest.fixture
+def laptop_dock(make_napari_viewer, segment_folder, monkeypatch, qtbot):
+    """The dock, with a segment open, in napari's window on a 1366x768 screen."""
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer(show=True)
     window = viewer.window._qt_window
     window.resize(1366, 768)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     widget.open_segment(str(segment_folder))
-    panel = widget.loop_panel
-    run_controls = (panel.finetune_button, panel.pause_button, panel.stop_button, panel.status)
     qtbot.waitUntil(lambda: widget.isVisible() and window.height() <= 768)
+    return widget
+
+
+def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(laptop_dock, qtbot):
+    widget, panel = laptop_dock, laptop_dock.loop_panel
+    run_controls = (panel.finetune_button, panel.pause_button, panel.stop_button, panel.status)
 
     assert all(_wholly_shown(control) for control in run_controls)
     widget.predict_section.toggle.click()  # everything unfolded: still in sight
@@ -31,20 +38,11 @@ def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(
     assert all(_wholly_shown(control) for control in run_controls)
 
 
-def test_the_labels_follow_the_segment_without_scrolling_on_a_1366x768_screen(
-    make_napari_viewer, segment_folder, monkeypatch, qtbot
-):
+def test_the_labels_follow_the_segment_without_scrolling_on_a_1366x768_screen(laptop_dock, qtbot):
     """The model-input controls fold under their summary, so that after a segment opens
     the whole Labels section is in sight; unfolded, they are there to choose."""
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer(show=True)
-    window = viewer.window._qt_window
-    window.resize(1366, 768)
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
-    brush, inputs = widget.brush_panel, widget.segment_panel.window
+    brush, inputs = laptop_dock.brush_panel, laptop_dock.segment_panel.window
     labels_controls = (brush.paint, brush.radius, brush.strength, brush.save, brush.load)
-    qtbot.waitUntil(lambda: widget.isVisible() and window.height() <= 768)
 
     assert all(_wholly_shown(control) for control in labels_controls)
     assert _wholly_shown(inputs.summary)
