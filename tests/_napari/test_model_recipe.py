@@ -66,6 +66,24 @@ def test_a_loaded_models_recipe_shows_in_advanced_and_the_next_run_takes_it(
     assert widget.run_settings().train.augment == Augmentations()
 
 
+def test_a_recipe_past_the_controls_range_is_taken_whole(
+    segment_widget, qtbot, monkeypatch, tmp_path
+):
+    """Patch 1536 and batch 600 were capped at the controls' 1024 and 512, while the notice
+    said the run took 1536 and 600."""
+    widget, body, model = segment_widget, segment_widget.model_panel.body, tmp_path / "big.pt"
+    big = TrainConfig(patch_size=1536, batch_size=600)
+    write_torch_zip(model)
+    widget.model_panel.load_model(model)
+    _warmed(widget, qtbot, monkeypatch)
+
+    _built(widget.loop, big)
+
+    assert (body.patch_size.value(), body.batch_size.value()) == (1536, 600)
+    train = widget.run_settings().train
+    assert (train.patch_size, train.batch_size) == (1536, 600)
+
+
 def test_a_control_set_before_the_engine_read_the_recipe_stays_as_set(
     segment_widget, qtbot, monkeypatch, tmp_path
 ):

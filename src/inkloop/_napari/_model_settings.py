@@ -115,6 +115,12 @@ class ModelSettings(QWidget):
         self.touched.clear()
 
     def _show_training(self, train: TrainConfig) -> None:
+        for box, value in (
+            (self.patch_size, train.patch_size),
+            (self.batch_size, train.batch_size),
+        ):
+            if value and value > box.maximum():  # a recipe past the control's usual range
+                set_quietly(box, "setMaximum", value)
         set_quietly(self.patch_size, "setValue", train.patch_size)
         set_quietly(self.batch_size, "setValue", train.batch_size or 0)
         set_quietly(self.lr, "setValue", train.lr)
