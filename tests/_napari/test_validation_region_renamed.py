@@ -67,22 +67,16 @@ def test_an_edit_on_the_renamed_region_moves_the_region(segment_widget):
     assert read_validation_region(segment) == BOX
 
 
-def test_a_dock_opened_again_follows_the_renamed_region(
-    make_napari_viewer, monkeypatch, segment_folder
-):
-    from inkloop._napari._widget import InkLoopWidget
-
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer()
-    dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
+def test_a_dock_opened_again_follows_the_renamed_region(open_in_dock, segment_folder):
+    viewer, widget = open_in_dock(segment_folder)
     layer = _renamed_region(widget)
     viewer.layers.selection.active = layer
     _duplicate_layer(viewer.layers)  # a copy (above it) keeps its metadata: not the region
     viewer.layers[f"{RENAMED} copy"].data = [box_corners((60, 60, 64, 90))]
-    viewer.window.remove_dock_widget(dock)
+    viewer.window.remove_dock_widget(widget)
 
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    old, (_, widget) = widget, viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    assert widget is not old  # a dock made anew
 
     assert widget.run_settings().validation == BOX
     assert VALIDATION_LAYER not in viewer.layers  # no second layer from the file
