@@ -99,13 +99,19 @@ def write_served_segment(root: Path, name: str, synthetic) -> np.ndarray:
     return volume
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops the connections zarr opens at once beyond it, and
+    # each then waits for the client's SYN retry (1 s): data servers keep far longer queues
+    request_queue_size = 128
+
+
 @contextmanager
 def serve(root: Path, handler=MisbehavingHandler, events=()):
     """Serve ``root`` on 127.0.0.1 with ``handler`` (a `MisbehavingHandler`); yields the
     base URL and the server (``requests``, ``refused``, and a threading.Event for
     ``release`` and each name in ``events``)."""
     serves = lambda *a: handler(*a, directory=str(root))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), serves)
+    server = _Server(("127.0.0.1", 0), serves)
     server.requests, server.refused = [], []
     for name in ("release", *events):
         setattr(server, name, threading.Event())
