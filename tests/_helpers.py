@@ -131,8 +131,13 @@ def interrupt_when_training(command: list[str], presses: int = 1) -> tuple[int, 
     """Run an `inkloop` command, press Ctrl+C once its progress bar shows a loss (and
     ``presses - 1`` times more once it says it is stopping to save), and return its exit
     status, stdout and stderr. POSIX only: mark its tests `SENDS_SIGINT`."""
+    env = {**os.environ, "INKLOOP_PROGRESS_S": "0.2"}  # its first loss without 30 s of wait
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_terminal_ctrl_c
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_terminal_ctrl_c,
+        env=env,
     )
     stepping, stopping = threading.Event(), threading.Event()
     errors = bytearray()

@@ -26,6 +26,7 @@ def decoded_layers_here(tmp_path_factory):
     folder = tmp_path_factory.mktemp("decoded-layers")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(DECODED_FOLDER_ENV, str(folder))
+        patch.delenv("INKLOOP_PROGRESS_S", raising=False)  # logs at their usual pace
         yield folder
 
 

@@ -33,3 +33,11 @@ def test_work_that_fails_still_draws_where_it_stopped(capsys):
         draws = capsys.readouterr().err.split("\r")[1:]
         assert len(draws) == 2
         assert "| 0% Completed" in draws[-1]  # where it stopped, not a 100% it never reached
+
+
+def test_a_log_is_redrawn_at_the_pace_the_user_asks_for(monkeypatch):
+    monkeypatch.setenv("INKLOOP_PROGRESS_S", "2.5")
+    assert progress_interval() == 2.5  # capsys's stderr: not a terminal
+    for unusable in ("soon", "0", "-1", "nan", "inf"):
+        monkeypatch.setenv("INKLOOP_PROGRESS_S", unusable)
+        assert progress_interval() == LOG_PROGRESS_INTERVAL, unusable

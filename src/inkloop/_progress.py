@@ -1,9 +1,11 @@
 """Progress bars of headless runs, on stderr: redrawn in place on a terminal, and every half
-minute where stderr is a file (a cluster job's log), which keeps every redraw."""
+minute (or `$INKLOOP_PROGRESS_S` seconds) where stderr is a file (a cluster job's log),
+which keeps every redraw."""
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 from dask.diagnostics import ProgressBar
@@ -13,9 +15,16 @@ LOG_PROGRESS_INTERVAL = 30.0
 
 
 def progress_interval() -> float:
-    """Seconds between redraws: 0.1 on a terminal, LOG_PROGRESS_INTERVAL elsewhere."""
+    """Seconds between redraws: 0.1 on a terminal; elsewhere `$INKLOOP_PROGRESS_S` if it
+    is a number of seconds (a log watched closely), else LOG_PROGRESS_INTERVAL."""
     stderr = sys.stderr  # None under pythonw
-    return 0.1 if stderr is not None and stderr.isatty() else LOG_PROGRESS_INTERVAL
+    if stderr is not None and stderr.isatty():
+        return 0.1
+    try:
+        chosen = float(os.environ.get("INKLOOP_PROGRESS_S", LOG_PROGRESS_INTERVAL))
+    except ValueError:
+        chosen = LOG_PROGRESS_INTERVAL  # a word where seconds belong: the usual pace
+    return chosen if math.isfinite(chosen) and chosen > 0 else LOG_PROGRESS_INTERVAL
 
 
 def tqdm_pace() -> dict:
