@@ -8,7 +8,7 @@ from pathlib import Path
 from inkloop._cli_model import add_model_options, composition, model_config, refuse_with_init
 from inkloop._cli_predict import parse_region
 from inkloop.io import segment_location
-from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig
+from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig, recipe_words
 
 THRESHOLD = 0.5  # of --labels-from-prediction
 CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
@@ -283,8 +283,9 @@ def _train_config(args, init) -> TrainConfig:
     recipe = init.recipe
     taken = {k: v for k, v in recipe.recipe_changes().items() if k not in given}
     if taken:
-        said = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in taken.items())
-        notify(f"--init {args.init.name}: continuing with its training recipe: {said}")
+        notify(
+            f"--init {args.init.name}: continuing with its training recipe: {recipe_words(taken)}"
+        )
     return config.with_recipe_of(replace(recipe, **given))
 
 

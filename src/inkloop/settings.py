@@ -218,6 +218,15 @@ class TrainConfig:
         return changes
 
 
+def recipe_words(changes: dict) -> str:
+    """Recipe fields and values (`TrainConfig.recipe_changes`) as a user reads them:
+    "patch size 96, lr 0.0003, batch size auto"."""
+    return ", ".join(
+        f"{name.replace('_', ' ')} {'auto' if value is None else value}"
+        for name, value in changes.items()
+    )
+
+
 #: TrainConfig fields that are a run's budget or its machine's, not the recipe a checkpoint
 #: hands on to a run continuing it (`TrainConfig.with_recipe_of`)
 RUN_ONLY = ("max_steps", "max_seconds", "device", "amp", "threads", "loader_threads",

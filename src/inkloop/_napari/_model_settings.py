@@ -20,6 +20,7 @@ from inkloop.settings import (
     EngineSettings,
     ModelConfig,
     TrainConfig,
+    recipe_words,
 )
 
 ENCODERS = tuple(dict.fromkeys((ModelConfig().encoder, *LIGHT_ENCODERS)))
@@ -207,10 +208,8 @@ def _changes(before: TrainConfig, after: TrainConfig) -> str:
     old, new = before.recipe_changes(), after.recipe_changes()
     names = [*new, *(name for name in old if name not in new)]
     changed = [name for name in names if old.get(name, _UNSET) != new.get(name, _UNSET)]
-    values = [functools.reduce(getattr, name.split("."), after) for name in changed]
-    return ", ".join(
-        f"{name.replace('_', ' ')} {'auto' if value is None else value}"
-        for name, value in zip(changed, values, strict=True)
+    return recipe_words(
+        {name: functools.reduce(getattr, name.split("."), after) for name in changed}
     )
 
 
