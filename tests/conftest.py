@@ -20,12 +20,19 @@ SHAPE = (8, 64, 96)  # Z, H, W: small enough for fast tests, big enough for real
 @pytest.fixture(scope="session", autouse=True)
 def decoded_layers_here(tmp_path_factory):
     """Decoded PNG/JPEG layers go to this run's temporary folder, not the user's ~/.cache
-    (set in the environment, so engine children and loader workers inherit it)."""
+    (set in the environment, so engine children and loader workers inherit it); and no
+    remote chunks are kept unless a test asks: a cache shared by the run would hand one
+    test's chunks to another whose server got the same port. A test that unsets
+    $INKLOOP_CHUNK_CACHE keeps them in this run's folder, not ~/.cache/inkloop/chunks."""
     from inkloop.io._cache import DECODED_FOLDER_ENV
+    from inkloop.io._remote import CHUNK_CACHE_ENV
 
     folder = tmp_path_factory.mktemp("decoded-layers")
+    chunks = tmp_path_factory.mktemp("chunk-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(DECODED_FOLDER_ENV, str(folder))
+        patch.setenv(CHUNK_CACHE_ENV, "off")
+        patch.setattr("inkloop.io._homes.chunk_cache_home", lambda: chunks)
         patch.delenv("INKLOOP_PROGRESS_S", raising=False)  # logs at their usual pace
         yield folder
 

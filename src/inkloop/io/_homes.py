@@ -28,6 +28,12 @@ def cache_home() -> Path:
     return platformdirs.user_cache_path("inkloop", appauthor=False)
 
 
+def chunk_cache_home() -> Path:
+    """Where remote segments' chunks are kept unless told otherwise: ``chunks`` in
+    `cache_home`, one `local_folder` under it per URL."""
+    return cache_home() / "chunks"
+
+
 def data_home() -> Path:
     """inkloop's user data: `DATA_ENV`, else `platform_data_home`. Remote segments'
     folders are in its ``remote/``, read-only segments' work in its ``read-only/``."""

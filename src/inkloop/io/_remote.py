@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
 from inkloop._notify import notify
+from inkloop.io import _homes
 from inkloop.io._errors import SegmentError
 from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported from here)
     adopt_earlier_folder,
@@ -29,7 +30,8 @@ from inkloop.io._remote_common import READER, without_login
 from inkloop.io._remote_logins import refused_login, session_options
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
-CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # set (to a folder): keep every chunk read there too
+CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # the chunk cache's folder, or "off" for none
+_OFF = ("off", "0", "no", "none")  # what in CHUNK_CACHE_ENV (any case) keeps no chunk
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters or more: no Windows drive
 # what to open instead of a URL of another scheme (the open data: s3://vesuvius-challenge-open-data)
 _INSTEAD = {
@@ -41,6 +43,7 @@ _NO_ZARR = "not found on the server (404): no zarr.json, .zarray or .zgroup ther
 # what a PNG, JPEG or (Big)TIFF starts with: a side file that does not is no image
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 _TOLD_NOT_IMAGES: set[str] = set()  # side files' URLs said to answer no image
+_TOLD_NOT_WRITABLE: set[Path] = set()  # default chunk caches said to be unwritable
 
 
 def is_url(path) -> bool:
@@ -71,13 +74,45 @@ def shown_location(path) -> str:
     return without_login(path) if is_url(path) else str(path)
 
 
-def open_zarr_url(url: str, *, cache: str | Path | None = None, timeout: float = TIMEOUT_S):
-    """The zarr node (array or group) at ``url``, read through fsspec; chunks are kept in
-    ``cache`` when given (default: $INKLOOP_CHUNK_CACHE, for the CLI, the dock and the engine
-    process alike)."""
+def chunk_cache_folder(cache: str | Path | bool | None = None) -> Path | None:
+    """The folder a remote segment's chunks are kept in: ``cache``; if None,
+    $INKLOOP_CHUNK_CACHE (read by the CLI, the dock and the engine process alike), else
+    `chunk_cache_home`. None where chunks are not kept: ``cache=False``, or "off" (0, no,
+    none) there; or the default folder cannot be written (said once)."""
+    if cache is None or cache is True or cache == "":
+        cache = os.environ.get(CHUNK_CACHE_ENV, "").strip()
+        if not cache:
+            return _writable_default(_homes.chunk_cache_home())
+    if cache is False or (isinstance(cache, str) and cache.lower() in _OFF):
+        return None
+    return Path(cache).expanduser()
+
+
+def _writable_default(folder: Path) -> Path | None:
+    """``folder``, made, or None if it cannot be written (a read-only home): reads go on
+    without a cache the user did not ask for, rather than fail."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+        reason = "not writable"
+    except OSError as error:
+        reason = str(error)
+    if folder not in _TOLD_NOT_WRITABLE:
+        _TOLD_NOT_WRITABLE.add(folder)
+        notify(
+            f"{folder}: chunks read from servers are not kept ({reason}); set "
+            f"${CHUNK_CACHE_ENV} to a folder you can write, or to off"
+        )
+    return None
+
+
+def open_zarr_url(url: str, *, cache: str | Path | bool | None = None, timeout: float = TIMEOUT_S):
+    """The zarr node (array or group) at ``url``, read through fsspec; the chunks read are
+    kept in `chunk_cache_folder` (``cache``; ``False``: none)."""
     import zarr
 
-    cache = cache or os.environ.get(CHUNK_CACHE_ENV) or None
+    cache = chunk_cache_folder(cache)
 
     try:
         from fsspec.implementations.http import HTTPFileSystem  # noqa: F401  (needs aiohttp)

@@ -112,7 +112,7 @@ def open_segment(
     z_start: int | None = None,
     z_count: int | None = None,
     reverse: bool = False,
-    cache: str | Path | None = None,
+    cache: str | Path | bool | None = None,
     timeout: float = TIMEOUT_S,
 ) -> Segment:
     """Open a segment lazily from a layer folder, a multi-page TIFF or a (OME-)zarr, on disk
@@ -122,7 +122,9 @@ def open_segment(
     ``z_start``/``z_count`` then select a window of that order (default: all layers).
     A URL is read through fsspec, only the chunks asked for, each read failing after
     ``timeout`` s of silence; its side files (mask, labels) are fetched into a local folder
-    (`inkloop.io.local_folder`), and ``cache`` also keeps the chunks read there.
+    (`inkloop.io.local_folder`), and the chunks read are kept in ``cache`` (default:
+    $INKLOOP_CHUNK_CACHE, else ``chunks`` in inkloop's cache folder, ~/.cache/inkloop on
+    Linux; ``False``, or "off" there: none).
     Raises SegmentError naming the file (or URL) and the problem for anything unusable; a
     mask or label image, when it is first used.
     """
