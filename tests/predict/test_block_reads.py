@@ -19,7 +19,7 @@ pytest.importorskip("aiohttp")
 
 def test_a_remote_prediction_fetches_each_chunk_about_once(tmp_path, synthetic, monkeypatch):
     monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "home"))
-    monkeypatch.delenv("INKLOOP_CHUNK_CACHE", raising=False)
+    monkeypatch.setenv("INKLOOP_CHUNK_CACHE", "off")  # each fetch reaches the server
     volume = write_served_segment(tmp_path, NAME, synthetic)  # chunks of 1 x 32 x 32
     config = tiny_model()
     torch.manual_seed(0)
