@@ -51,8 +51,8 @@ class ModelConfig:
 
     ``decoder_channels`` has a width per encoder stage, as in smp: four by default, so the
     encoder stops at 1/16 resolution (`with_depth`; resnet18's fifth stage holds two thirds of
-    its weights and, on two CPU cores, 40% of a step; checkpoints from before 2026-12-05,
-    nineteenth session, have five). ``output_stride`` > 1 leaves out the last
+    its weights and, on two CPU cores, 40% of a step; older checkpoints have five, and load
+    with them). ``output_stride`` > 1 leaves out the last
     log2(``output_stride``) decoder blocks and upsamples the logits of the last one kept
     (`inkloop.coarse`): 4 by default, 1 in checkpoints from before it.
     """
