@@ -45,7 +45,9 @@ class PreviewSchedule:
         self.stroke: tuple[int, int, int, int] | None = None  # set by any thread; worker reads
         self._round: _Round | None = None
 
-    def aim(self, request: int, region: tuple[int, int, int, int] | None, every: float) -> None:
+    def aim(
+        self, request: int | None, region: tuple[int, int, int, int] | None, every: float
+    ) -> None:
         """Preview ``region`` from now on (None: stop previewing)."""
         self.request, self.region, self.every = request, region, every
         self.step, self.started, self._round, self.stroke = None, -np.inf, None, None

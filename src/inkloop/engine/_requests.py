@@ -47,7 +47,7 @@ class Predictions:
         self,
         session: Session,
         commands: queue.Queue,
-        turn: Callable[..., None],
+        turn: Callable[..., bool],
         closing: Callable[[], bool],
     ) -> None:
         self.session, self.commands, self.turn, self.closing = session, commands, turn, closing
@@ -84,7 +84,7 @@ class Predictions:
         try:  # a new view's centre tile at once, before any command or step that follows
             self.preview_round()
         except Exception:
-            self.preview_schedule.aim(None, None, 0.0)  # reported once, not retried
+            self.stop_preview()  # reported once, not retried
             raise
 
     def preview_due(self) -> bool:
