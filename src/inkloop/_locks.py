@@ -6,9 +6,10 @@ another process, and `locked` blocks run unlocked, as before locks were taken.""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from pathlib import Path
+
+from inkloop._notify import notify
 
 try:
     import fcntl
@@ -16,7 +17,6 @@ except ImportError:  # Windows: nothing is claimed, nothing is found orphaned
     fcntl = None
 
 LOCKS = fcntl is not None
-log = logging.getLogger(__name__)
 
 
 def try_lock(file) -> bool:
@@ -55,7 +55,7 @@ def locked(path: Path):
             try:
                 fcntl.flock(file, fcntl.LOCK_EX)
             except OSError as error:
-                log.warning("%s cannot be locked (%s): going on unlocked", path, error)
+                notify(f"{path} cannot be locked ({error}): going on unlocked")
         yield
 
 
@@ -70,7 +70,7 @@ def claim(path: Path):
             file.close()
             return None
     except OSError as error:  # a file system that takes no locks
-        log.warning("%s cannot be locked (%s): going on unlocked", path, error)
+        notify(f"{path} cannot be locked ({error}): going on unlocked")
         return file
     if file.writable():  # another user's lock file is only read: no process id then
         file.truncate(0)

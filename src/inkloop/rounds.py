@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import os
 from collections.abc import Sequence
@@ -27,9 +26,9 @@ import numpy as np
 
 from inkloop._lineage import continued_from
 from inkloop._locks import locked
+from inkloop._notify import notify
 from inkloop.io import atomic_path
 
-log = logging.getLogger(__name__)
 _BAND_PIXELS = 1 << 22  # pixels hashed or counted at a time: a band's temporaries, ~4 MB
 
 
@@ -149,7 +148,7 @@ def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
 def read_rounds(path: str | Path) -> list[Round]:
     """The rounds in ``path`` (none if it does not exist); a line that is not a round (a JSON
     object with every field, validation_region and init None where missing, its counts
-    integers, its region and init well formed) is skipped with a logged warning, so one bad
+    integers, its region and init well formed) is skipped and said (`notify`), so one bad
     line never hides the others. `RunStart` lines are left out (`read_history`)."""
     return [entry for entry in read_history(path) if isinstance(entry, Round)]
 
@@ -168,7 +167,7 @@ def _parse_lines(text: str, path: Path) -> list[Round | RunStart]:
         try:
             entries.append(_entry(json.loads(line)))
         except (ValueError, TypeError) as error:
-            log.warning("%s line %d is not a round (%s): skipped", path, number, error)
+            notify(f"{path} line {number} is not a round ({error}): skipped")
     return entries
 
 

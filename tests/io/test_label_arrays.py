@@ -4,13 +4,12 @@ before a file is touched."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
 
+from inkloop._notify import InkloopWarning
 from inkloop.io import (
     SegmentError,
     ink_levels,
@@ -114,12 +113,10 @@ def test_supervision_is_its_non_zero_pixels_and_must_match_the_ink():
         label_arrays(np.zeros((2, 3, 1)), np.zeros((2, 3, 1), bool))
 
 
-def test_an_array_of_0_and_1_says_how_it_was_read(caplog):
-    with caplog.at_level(logging.WARNING):
+def test_an_array_of_0_and_1_says_how_it_was_read():
+    with pytest.warns(InkloopWarning) as said:
         assert ink_levels(np.array([[0, 1]])).tolist() == [[0, 255]]
-    assert [r.getMessage() for r in caplog.records] == [
-        "ink labels of 0 and 1: read 1 as ink (255)"
-    ]
+    assert [str(w.message) for w in said] == ["ink labels of 0 and 1: read 1 as ink (255)"]
 
 
 def test_16_bit_ink_is_rounded_like_float_ink():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from inkloop._notify import InkloopWarning
 from inkloop.io import SegmentError, load_labels, open_segment, read_label_image
 
 SHAPE = (12, 16)
@@ -22,18 +22,16 @@ def _ink() -> np.ndarray:
 
 
 @pytest.mark.parametrize(("name", "dtype"), [("ink01.png", np.uint8), ("ink01.tif", np.uint16)])
-def test_an_image_of_0_and_1_is_binary_ink(tmp_path, caplog, name, dtype):
+def test_an_image_of_0_and_1_is_binary_ink(tmp_path, name, dtype):
     path = tmp_path / name
     if name.endswith(".png"):
         Image.fromarray(_ink().astype(dtype)).save(path)
     else:
         tifffile.imwrite(path, _ink().astype(dtype))
-    with caplog.at_level(logging.WARNING):
+    with pytest.warns(InkloopWarning) as said:
         ink = read_label_image(path, SHAPE, ink=True)
     np.testing.assert_array_equal(ink, _ink().astype(np.uint8) * 255)
-    assert [r.getMessage() for r in caplog.records] == [
-        f"{path}: ink labels of 0 and 1: read 1 as ink (255)"
-    ]
+    assert [str(w.message) for w in said] == [f"{path}: ink labels of 0 and 1: read 1 as ink (255)"]
 
 
 def test_a_segments_own_labels_of_0_and_1_are_ink(segment_folder):

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 
+from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, image_info, read_image
 
-log = logging.getLogger(__name__)
 INK_LEVEL = 128  # uint8 ink labels at or above this count as ink (for sampling, checks, rounds)
 # what the "ink labels" layer holds (0 unlabelled, 1 + ink where labelled) tops out at
 _TOP_LABEL_CODE = 256
@@ -63,7 +62,7 @@ def ink_levels(
 ) -> np.ndarray:
     """Ink labels as inkloop keeps them, uint8 (255 = ink, grey = soft), from the ways people
     give them, in files or arrays: uint8 as it is (not copied); bool, or integers of 0 and 1
-    (a binary mask, said in the log): 1 = ink; floats within 0..1 (1 = ink); other integers by
+    (a binary mask, said to the user): 1 = ink; floats within 0..1 (1 = ink); other integers by
     their values up to 255, else their top 8 bits (16-bit labels).
 
     ``binary_bytes``: a uint8 image of 0 and 1 is a binary mask too (whole labels, in files
@@ -127,7 +126,7 @@ def _integer_ink(values: np.ndarray, prefix: str) -> np.ndarray:
             "inkloop.brush.decode_labels splits them into ink and supervision"
         )
     if high == 1:  # a binary mask, the other common convention: 1 is full ink
-        log.warning("%sink labels of 0 and 1: read 1 as ink (255)", prefix)
+        notify(f"{prefix}ink labels of 0 and 1: read 1 as ink (255)")
         return (values == 1).view(np.uint8) * np.uint8(255)
     if high <= 255:  # 8-bit values in a wider type (0/255 saved as 16-bit, say)
         return values.astype(np.uint8)
