@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Hashable
 from contextlib import contextmanager
 
 
@@ -20,6 +21,14 @@ def notify(message: str, stacklevel: int = 1) -> None:
     """Warn ``message`` as an InkloopWarning; ``stacklevel`` as `warnings.warn`'s, counted
     from notify's caller (1: the line calling notify)."""
     warnings.warn(message, InkloopWarning, stacklevel=stacklevel + 1)
+
+
+def notify_once(told: set, key: Hashable, message: str) -> None:
+    """`notify` ``message`` unless ``key`` is in ``told`` already, then note it there: once
+    per key (a URL, a folder) for as long as ``told`` lives."""
+    if key not in told:
+        told.add(key)
+        notify(message, stacklevel=2)
 
 
 @contextmanager

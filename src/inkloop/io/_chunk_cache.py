@@ -27,7 +27,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 from zarr.storage import WrapperStore
 
-from inkloop._notify import notify
+from inkloop._notify import notify_once
 from inkloop.io._cache import FREE_SPACE_KEPT
 from inkloop.io._claims import delete_unclaimed
 from inkloop.io._write import LEFT_PART_S, atomic_path
@@ -126,12 +126,13 @@ def _make_room(root: Path, needed: int, budget: int) -> bool:
             held, free = _delete_oldest(root, needed, budget)
         room = free - needed >= FREE_SPACE_KEPT and held + needed <= budget
         _HELD[root] = held + needed if room else held
-    if not room and root not in _TOLD:
-        _TOLD.add(root)
-        notify(
-            f"{root}: chunks read are no longer kept there: it holds {held >> 20} MB of "
-            f"chunks other processes read, and the disk {free >> 20} MB free (less than "
-            f"{FREE_SPACE_KEPT >> 30} GB would be left)"
+    if not room:
+        notify_once(
+            _TOLD,
+            root,
+            f"{root}: chunks read are no longer kept there: it holds {held >> 20} MB of chunks "
+            f"other processes read, and the disk {free >> 20} MB free (less than "
+            f"{FREE_SPACE_KEPT >> 30} GB would be left)",
         )
     return room
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
-from inkloop._notify import notify
+from inkloop._notify import notify, notify_once
 from inkloop.io import _homes
 from inkloop.io._errors import SegmentError
 from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported from here)
@@ -98,12 +98,12 @@ def _writable_default(folder: Path) -> Path | None:
         reason = "not writable"
     except OSError as error:
         reason = str(error)
-    if folder not in _TOLD_NOT_WRITABLE:
-        _TOLD_NOT_WRITABLE.add(folder)
-        notify(
-            f"{folder}: chunks read from servers are not kept ({reason}); set "
-            f"${CHUNK_CACHE_ENV} to a folder you can write, or to off"
-        )
+    notify_once(
+        _TOLD_NOT_WRITABLE,
+        folder,
+        f"{folder}: chunks read from servers are not kept ({reason}); set "
+        f"${CHUNK_CACHE_ENV} to a folder you can write, or to off",
+    )
     return None
 
 
@@ -212,10 +212,12 @@ def _head(path) -> bytes:
 
 def _tell_no_image(url: str, head: bytes) -> None:
     """Say, once for ``url``, what the server answered with (``head``: its first bytes)."""
-    if url not in _TOLD_NOT_IMAGES:
-        _TOLD_NOT_IMAGES.add(url)
-        what = "a web page" if head.lstrip().startswith(b"<") else f"{head[:8]!r}…"
-        notify(f"{url}: the server answered with {what}, not an image; taken as absent")
+    what = "a web page" if head.lstrip().startswith(b"<") else f"{head[:8]!r}…"
+    notify_once(
+        _TOLD_NOT_IMAGES,
+        url,
+        f"{url}: the server answered with {what}, not an image; taken as absent",
+    )
 
 
 def guarded(url: str, read, store=None):

@@ -10,7 +10,7 @@ import os
 import aiohttp
 from zarr.storage import WrapperStore
 
-from inkloop._notify import notify
+from inkloop._notify import notify_once
 from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts
 from inkloop.io._remote_common import READER, without_login
 
@@ -36,8 +36,7 @@ class RemoteStore(WrapperStore):
         if isinstance(getattr(store, "layouts", None), ChunkLayouts):
             store.layouts = self.layouts  # a chunk cache keeps only the chunks these let by
         self._arrays: set[str] = set()  # where array or group metadata was found
-        self._warned: set[str] = set()
-        self._told: set[str] = set()  # of retried reads, of chunks read again
+        self._told: set = set()  # "retried", "healed" (chunks read again), ("missing", array)
         self._reads: dict[asyncio.Task, tuple] = {}  # -> (its `READER`, the key it reads)
         self._abandoned: set = set()  # `READER`s whose read failed
         self._loop, self._pid = None, os.getpid()
@@ -139,24 +138,23 @@ class RemoteStore(WrapperStore):
             self._abandoned.discard(reader)
 
     def _tell_once(self, what: str, error: Exception, done: str) -> None:
-        if what not in self._told:
-            self._told.add(what)
-            from inkloop.io._remote import _describe  # its one home; it imports this lazily
+        from inkloop.io._remote import _describe  # its one home; it imports this lazily
 
-            notify(f"{without_login(self.url)}: {_describe(error, self.url)}; {done}")
+        said = f"{without_login(self.url)}: {_describe(error, self.url)}; {done}"
+        notify_once(self._told, what, said)
 
     def _warn_missing(self, key: str) -> None:
         # A warning, not an error: zarr writers leave out chunks that hold only the fill
         # value (zarr-python 3 by default), so a segment's blank margins may well be 404s
         array = max((a for a in self._arrays if key.startswith(f"{a}/")), key=len, default="")
-        if array not in self._warned:
-            self._warned.add(array)
-            notify(
-                f"{without_login(self.url)}: chunk {key} is missing on the server (404); it "
-                "reads as the fill value (blank), as zarr reads a chunk never written. If "
-                "the server lost it, that part of the segment is wrong. Other missing chunks "
-                f"of {f'array {array}' if array else 'this array'} are not reported"
-            )
+        notify_once(
+            self._told,
+            ("missing", array),
+            f"{without_login(self.url)}: chunk {key} is missing on the server (404); it reads "
+            "as the fill value (blank), as zarr reads a chunk never written. If the server "
+            "lost it, that part of the segment is wrong. Other missing chunks of "
+            f"{f'array {array}' if array else 'this array'} are not reported",
+        )
 
 
 def _may_pass(error: aiohttp.ClientError) -> bool:
