@@ -1,5 +1,5 @@
 """Whose an error is: the user's to fix, told in one line, or a bug, told with its traceback
-for the report. One rule for the engine's log (`inkloop.engine._requests.log_failure`) and
+for the report. One rule for the engine's log (`inkloop.engine._events.log_failure`) and
 the `inkloop` command (`inkloop.cli.main`)."""
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from inkloop.engine import (
     SegmentPredicted,
     _jobs,
 )
-from inkloop.engine._requests import log_failure
+from inkloop.engine._events import log_failure
 from inkloop.io import checkpoint_path, open_segment
 from tests._engine import engine_for, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind

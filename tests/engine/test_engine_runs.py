@@ -20,7 +20,7 @@ from inkloop.engine import (
     StepDone,
     Validated,
 )
-from inkloop.engine._requests import log_failure
+from inkloop.engine._events import log_failure
 from inkloop.model import ModelSettingsError
 from inkloop.train import LabelError
 from tests._engine import engine_for

@@ -26,10 +26,9 @@ import numpy as np
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import start_spawned
 from inkloop.engine._arenas import cap_malloc_arenas
-from inkloop.engine._commands import Close, Command, Request, Save, UpdateLabels, Wait
-from inkloop.engine._events import Failed, Notice, Ready
+from inkloop.engine._commands import Close, Command, Save, UpdateLabels, Wait
+from inkloop.engine._events import Notice, Ready, failed, log_failure
 from inkloop.engine._labelfiles import LabelFiles
-from inkloop.engine._requests import error_message, log_failure
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
@@ -220,9 +219,7 @@ def _serve(engine, inbox: queue.Queue, outbox: Outbox, applied: np.ndarray) -> b
         try:
             _apply(engine, outbox, applied, command)
         except Exception as error:  # e.g. LabelError from start: a Failed event, as in Engine
-            log_failure(f"inkloop engine process: {command!r}", error)
-            request = command.request if isinstance(command, Request) else None
-            outbox.send(Failed(error_message(error), request))
+            outbox.send(failed(f"inkloop engine process: {command!r}", error, command))
     return command.orphaned
 
 

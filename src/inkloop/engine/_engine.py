@@ -20,8 +20,8 @@ import numpy as np
 
 from inkloop.engine import _commands as c
 from inkloop.engine._command_methods import CommandMethods
-from inkloop.engine._events import Event, Failed, State
-from inkloop.engine._requests import Predictions, error_message, log_failure
+from inkloop.engine._events import Event, State, failed
+from inkloop.engine._requests import Predictions
 from inkloop.engine._session import Session
 from inkloop.engine._training import Training
 from inkloop.io import as_segment
@@ -239,9 +239,7 @@ class Engine(CommandMethods):
         try:
             self._handlers[type(command)](command)
         except Exception as error:  # reported as Failed; the weights and labels stay intact
-            log_failure(f"inkloop engine: {command!r}", error)
-            request = command.request if isinstance(command, c.Request) else None
-            self._session.emit(Failed(error_message(error), request))
+            self._session.emit(failed(f"inkloop engine: {command!r}", error, command))
         finally:
             with self._session.changed:
                 self._pending -= 1
@@ -251,8 +249,7 @@ class Engine(CommandMethods):
         try:
             work()
         except Exception as error:
-            log_failure(f"inkloop engine: {work.__name__}", error)
-            self._session.emit(Failed(error_message(error)))
+            self._session.emit(failed(f"inkloop engine: {work.__name__}", error))
             if work == self._training.step:  # a failed step ends the run, its weights kept
                 self._session.set_state(State.FAILED)
                 self._training.autosave()  # a server's error, say: the steps before it count

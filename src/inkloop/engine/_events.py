@@ -1,14 +1,20 @@
-"""What the engine reports: small frozen dataclasses, picklable, so they can cross processes."""
+"""What the engine reports: small frozen dataclasses, picklable, so they can cross processes;
+and `failed`, the one way a failure becomes a Failed event and a log line."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 
+from inkloop._errors import users_error
 from inkloop.compose import Composition
+from inkloop.engine._commands import Command, Request
 from inkloop.settings import CPU_BATCH, TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 class State(str, Enum):
@@ -125,6 +131,31 @@ class Failed:
 
     message: str
     request: int | None = None  # the request that failed; None: the run or the process
+
+
+def failed(what: str, error: Exception, request: Command | int | None = None) -> Failed:
+    """Log that ``what`` failed (`log_failure`) and return the Failed event that says so, for
+    ``request``: a request number, or the command that failed (a `Request` gives its number,
+    any other command none)."""
+    if isinstance(request, Command):
+        request = request.request if isinstance(request, Request) else None
+    log_failure(what, error)
+    return Failed(error_message(error), request)
+
+
+def error_message(error: Exception) -> str:
+    """What a Failed event says about ``error``."""
+    return str(error) or type(error).__name__
+
+
+def log_failure(what: str, error: Exception) -> None:
+    """Log that ``what`` failed: the user's error (`inkloop._errors.users_error`: their
+    labels, settings, files or disk) in one line at INFO (its Failed event is the message they
+    see; a terminal would show it twice), the traceback of anything else as an ERROR."""
+    if users_error(error):
+        log.info("%s failed: %s", what, error_message(error))
+    else:
+        log.error("%s failed", what, exc_info=error)
 
 
 @dataclass(frozen=True)

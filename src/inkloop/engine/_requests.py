@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import queue
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from inkloop._errors import users_error
 from inkloop.engine._commands import (
     Cancel,
     CheckOrder,
@@ -23,15 +21,13 @@ from inkloop.engine._commands import (
     Rank,
     RequestError,
 )
-from inkloop.engine._events import Failed, Notice, OrderChecked, Ranked
+from inkloop.engine._events import Notice, OrderChecked, Ranked, failed
 from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
 from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
 from inkloop.model import all_cores
 from inkloop.predict import check_region
-
-log = logging.getLogger(__name__)
 
 
 class Predictions:
@@ -135,8 +131,8 @@ class Predictions:
         try:
             self._run(job)
         except Exception as error:
-            log_failure(f"inkloop engine: whole-segment prediction {job.request}", error)
-            session.emit(Failed(error_message(error), job.request))
+            what = f"inkloop engine: whole-segment prediction {job.request}"
+            session.emit(failed(what, error, job.request))
         finally:
             # the job's frozen graph (torch.fx) lives in reference cycles: collect it now, or
             # its weights stay in memory, tens of MB more per job in a long session
@@ -188,8 +184,7 @@ class Predictions:
             ranked = job.step(self.session)
         except Exception as error:  # reported once, as the ranking's answer; not retried
             self.ranking = None
-            log_failure(f"inkloop engine: ranking {job.request}", error)
-            self.session.emit(Failed(error_message(error), job.request))
+            self.session.emit(failed(f"inkloop engine: ranking {job.request}", error, job.request))
             return
         if ranked is not None:
             self.ranking = None
@@ -250,18 +245,3 @@ def checked_region(region, segment) -> tuple[int, int, int, int]:
         return check_region(region, segment.shape[1:])
     except ValueError as error:
         raise RequestError(str(error)) from None
-
-
-def error_message(error: Exception) -> str:
-    """What a Failed event says about ``error``."""
-    return str(error) or type(error).__name__
-
-
-def log_failure(what: str, error: Exception) -> None:
-    """Log that ``what`` failed: the user's error (`inkloop._errors.users_error`: their
-    labels, settings, files or disk) in one line at INFO (its Failed event is the message they
-    see; a terminal would show it twice), the traceback of anything else as an ERROR."""
-    if users_error(error):
-        log.info("%s failed: %s", what, error_message(error))
-    else:
-        log.error("%s failed", what, exc_info=error)
