@@ -11,8 +11,6 @@ URL, sent apart from it (`inkloop.io._remote_logins`).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import re
 from pathlib import Path
@@ -26,8 +24,8 @@ from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported f
     adopt_earlier_folder,
     local_folder,
 )
-from inkloop.io._remote_common import READER, without_login
-from inkloop.io._remote_logins import refused_login, session_options
+from inkloop.io._remote_common import READER, describe_failure, without_login
+from inkloop.io._remote_logins import session_options
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # the chunk cache's folder, or "off" for none
@@ -229,7 +227,7 @@ def guarded(url: str, read, store=None):
     except SegmentError:
         raise
     except Exception as error:  # aiohttp, asyncio, fsspec and codecs raise many types
-        message = f"{without_login(url)}: {_describe(error, url)}"
+        message = f"{without_login(url)}: {describe_failure(error, url)}"
         cancelled = store.settle(READER.get()) if store is not None else []
         if cancelled:
             message += (
@@ -260,35 +258,3 @@ def _http_store(url: str, timeout: float):
     options = {"client_kwargs": session_options(timeout, url)}
     url = urlsplit(without_login(url).rstrip("/")).geturl()  # "HTTP://": fsspec knows "http"
     return FsspecStore.from_url(url, storage_options=options, read_only=True)
-
-
-def _describe(error: Exception, url: str) -> str:
-    import aiohttp
-
-    from inkloop.io._chunk_cache import WebPageAnswer
-
-    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
-        return "the server did not answer in time"
-    if isinstance(error, FileNotFoundError):
-        return "not found on the server (404)"
-    if isinstance(error, aiohttp.ClientPayloadError):
-        return f"the server sent a truncated response ({error})"
-    if isinstance(error, WebPageAnswer):
-        return (
-            f"the network answered with a web page, not chunk {error.key}: a Wi-Fi login "
-            "page, perhaps (log in in a browser, then read again)"
-        )
-    if isinstance(error, aiohttp.TooManyRedirects):  # its status is 0
-        return f"its redirects go round in a loop (given up after {len(error.history)})"
-    if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403):
-        return refused_login(error, urlsplit(url).hostname)
-    if isinstance(error, aiohttp.ClientResponseError):
-        return f"the server answered {error.status} {error.message}"
-    if isinstance(error, aiohttp.ClientError):
-        return f"the connection failed ({error})"
-    if isinstance(error, json.JSONDecodeError) and error.doc.lstrip()[:1] in ("<", b"<"):
-        return (
-            "the network answered with a web page, not the zarr's metadata: a Wi-Fi login "
-            "page, perhaps (log in in a browser, then open it again)"
-        )
-    return f"could not be read ({type(error).__name__}: {error})"

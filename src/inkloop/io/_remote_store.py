@@ -12,7 +12,7 @@ from zarr.storage import WrapperStore
 
 from inkloop._notify import notify_once
 from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts
-from inkloop.io._remote_common import READER, without_login
+from inkloop.io._remote_common import READER, describe_failure, without_login
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
 SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
@@ -138,9 +138,7 @@ class RemoteStore(WrapperStore):
             self._abandoned.discard(reader)
 
     def _tell_once(self, what: str, error: Exception, done: str) -> None:
-        from inkloop.io._remote import _describe  # its one home; it imports this lazily
-
-        said = f"{without_login(self.url)}: {_describe(error, self.url)}; {done}"
+        said = f"{without_login(self.url)}: {describe_failure(error, self.url)}; {done}"
         notify_once(self._told, what, said)
 
     def _warn_missing(self, key: str) -> None:
