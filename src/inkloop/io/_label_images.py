@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._notify import notify
+from inkloop.brush import FULL_INK  # the "ink labels" layer's top code
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import ImageInfo, image_info, read_image
 
 INK_LEVEL = 128  # uint8 ink labels at or above this count as ink (for sampling, checks, rounds)
-# what the "ink labels" layer holds (0 unlabelled, 1 + ink where labelled) tops out at
-_TOP_LABEL_CODE = 256
 
 
 def read_label_image(
@@ -119,7 +118,7 @@ def _integer_ink(values: np.ndarray, prefix: str) -> np.ndarray:
     low, high = int(values.min(initial=0)), int(values.max(initial=0))
     if low < 0:
         raise SegmentError(f"{prefix}ink labels must not be negative, found {low}..{high}")
-    if high == _TOP_LABEL_CODE:  # scaled as 16-bit levels they would be no ink at all
+    if high == FULL_INK:  # scaled as 16-bit levels they would be no ink at all
         raise SegmentError(
             f'{prefix}ink labels topping out at 256 look like the "ink labels" layer\'s label '
             "codes (0 unlabelled, 1 no ink, up to 256 full ink), not ink levels (0..255): "
@@ -176,8 +175,8 @@ def _refuse_label_codes(path: Path, grey: np.ndarray) -> None:
     if grey.dtype.kind not in "ui":
         return
     high = int(grey.max(initial=0))
-    napari_codes = grey.dtype == np.uint32 and high <= _TOP_LABEL_CODE
-    if not (napari_codes or high == _TOP_LABEL_CODE):
+    napari_codes = grey.dtype == np.uint32 and high <= FULL_INK
+    if not (napari_codes or high == FULL_INK):
         return
     bits = "uint32" if napari_codes else f"{grey.dtype.itemsize * 8}-bit"
     raise SegmentError(
