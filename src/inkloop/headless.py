@@ -166,17 +166,14 @@ def predict_to_file(
     layers it was trained on, or its window moved to ``z_start``, read back to front as
     ``reverse`` says (`model_window`). Ctrl+C removes what was staged and raises
     KeyboardInterrupt (`write_prediction`)."""
-    from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
-    from inkloop.io import open_segment, prediction_output
+    from inkloop.io import prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
+    from inkloop.predict._batch import open_checked
     from inkloop.predict._window import window_read
-    from inkloop.predict.batch import check_mask
 
     model, out = Path(model).expanduser(), prediction_output(out)
-    segment = open_segment(segment_path)
-    check_mask(segment)
-    check_out(out, [segment], {"--model": model}, overwrite=overwrite)
+    segment = open_checked(segment_path, model, out, overwrite)
     checkpoint = load_checkpoint(model)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
     window = model_window(checkpoint, segment, z_start, reverse)
@@ -228,7 +225,9 @@ def predict_segments(
 
     _check_prediction(segments, out, out_dir, region, scheduler, options)
     plan = (segments, model, out, out_dir, fmt, overwrite, options.get("z_start"))
-    jobs, skipped = plan_predictions(*plan, options.get("reverse"))
+    # in this process predict_to_file opens and checks the one --out segment itself
+    later = scheduler is None
+    jobs, skipped = plan_predictions(*plan, options.get("reverse"), checked_later=later)
     outcome, summary = Outcome(), {"scheduler": scheduler}
     for job in skipped:
         outcome.skip(job.out)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._overwrite import make_out_folder, refuse_folder, refuse_inputs
+from inkloop._overwrite import check_out, make_out_folder, refuse_folder, refuse_inputs
 from inkloop.io import (
     DEFAULT_PREDICTION_FORMAT,
     SegmentError,
@@ -77,14 +77,24 @@ def plan_jobs(
 
 
 def plan_predictions(
-    segments, model, out, out_dir, fmt: str, overwrite: bool, z_start, reverse=None
+    segments,
+    model,
+    out,
+    out_dir,
+    fmt: str,
+    overwrite: bool,
+    z_start,
+    reverse=None,
+    *,
+    checked_later: bool = False,
 ):
     """The jobs to run and the ones skipped (their output is complete), into the one file
     ``out`` or ``out_dir`` (`plan_jobs`), every segment opened and checked first: the tenth
-    must not fail after nine."""
+    must not fail after nine. ``checked_later``: the one ``out`` is predicted by
+    `inkloop.headless.predict_to_file`, which opens and checks its segment before it writes
+    anything, so it is not opened here as well (a URL's metadata and side files fetched twice)."""
     import functools
 
-    from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.predict._window import model_window
 
@@ -93,14 +103,23 @@ def plan_predictions(
         # absolute: workers started in another folder would write a relative path there (not
         # resolved: an --out that is a link is replaced, as without --scheduler, not its target)
         out = prediction_output(out).absolute()
-        opened = open_segment(segment)
-        check_mask(opened)
-        check_out(out, [opened], {"--model": model}, overwrite=overwrite)
+        if not checked_later:
+            open_checked(segment, model, out, overwrite)
         return [Job(segment if is_url(segment) else Path(segment), out)], []
     fits = functools.partial(model_window, load_checkpoint(model), z_start=z_start, reverse=reverse)
     return plan_jobs(
         segments, out_dir, fmt, overwrite=overwrite, check=fits, inputs={"--model": model}
     )
+
+
+def open_checked(segment, model, out: Path, overwrite: bool):
+    """``segment`` (a path or URL) opened, its mask checked (`check_mask`), and ValueError if
+    ``out`` may not be written: it exists (unless ``overwrite``), or it would replace the
+    ``model`` file or what the segment reads (`check_out`)."""
+    opened = open_segment(segment)
+    check_mask(opened)
+    check_out(out, [opened], {"--model": model}, overwrite=overwrite)
+    return opened
 
 
 def predict_jobs(
