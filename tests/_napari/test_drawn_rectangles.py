@@ -38,10 +38,12 @@ class _Layers(dict):
 def test_accept_in_rectangle_takes_the_pixels_inside_the_rectangle():
     accepted = []
     painter = SimpleNamespace(accept_box=accepted.append)
+    # both layers at napari's default placement: world coordinates are their data coordinates
+    labels_layer = SimpleNamespace(world_to_data=np.asarray)
     labels = SimpleNamespace(
-        segment=SimpleNamespace(shape=(8, 100, 100)), painter=painter, layer="labels"
+        segment=SimpleNamespace(shape=(8, 100, 100)), painter=painter, layer=labels_layer
     )
-    layers = _Layers({ACCEPT_LAYER: SimpleNamespace(data=[DRAWN])})
+    layers = _Layers({ACCEPT_LAYER: SimpleNamespace(data=[DRAWN], data_to_world=tuple)})
     panel = SimpleNamespace(
         loop=SimpleNamespace(viewer=SimpleNamespace(layers=layers), labels=labels)
     )

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 from inkloop._napari._controls import button, spin
 from inkloop._napari._next import NEXT_KEY, NextRegion
 from inkloop._napari._own_model import record_run_start
-from inkloop._napari._rectangle import drawn_box
+from inkloop._napari._rectangle import drawn_box, same_place
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
 from inkloop.brush import encode_labels
@@ -233,6 +233,7 @@ class GuidePanel(QGroupBox):
                 name=ACCEPT_LAYER, edge_color="lime", face_color="transparent", edge_width=3
             )
         layer = viewer.layers[ACCEPT_LAYER]
+        self.loop.overlay.keep_over(layer)
         # the layer outlives a closed dock, whose panel let go of it: this panel takes it
         # over (connected once however often the button is clicked)
         layer.events.data.disconnect(self._accept_rectangle)
@@ -251,7 +252,8 @@ class GuidePanel(QGroupBox):
         layer = self.loop.viewer.layers[ACCEPT_LAYER]
         if not len(layer.data) or getattr(event, "action", "added") != "added":
             return
-        box = drawn_box(layer.data[-1], self.loop.labels.segment.shape[1:])
+        labels = self.loop.labels
+        box = drawn_box(same_place(layer.data[-1], layer, labels.layer), labels.segment.shape[1:])
         layer.data = []
         self.loop.viewer.layers.selection.active = self.loop.labels.layer  # back to the brush
         if box is not None:

@@ -64,7 +64,8 @@ class NextRegion:
         corners = np.asarray(self.loop.labels.layer.corner_pixels, float)[:, -2:]
         in_view = max(float(np.min(corners[1] - corners[0])), 1.0)
         camera.zoom *= in_view / (2 * max(y1 - y0, x1 - x0))
-        camera.center = ((y0 + y1) / 2, (x0 + x1) / 2)
+        # the camera is in world coordinates: the labels' pixels may have a scale, moved
+        camera.center = self.loop.labels.layer.data_to_world(((y0 + y1) / 2, (x0 + x1) / 2))
         self.loop.preview_view()
 
     def _still_open(self) -> list:

@@ -27,6 +27,8 @@ HIDDEN_TO_ACCEPT = (  # the toast's one line begins with what happened
 class PredictionOverlay:
     """Shows streamed probabilities (uint8 0..255) in ``viewer`` over ``shape`` = (H, W),
     below the layer of ``labels`` (a LabelSession); redraws changed boxes at most every 100 ms.
+    The layers the dock adds for the segment lie over the labels' pixels (`keep_over`), as the
+    labels' scale and translate change too.
 
     ``accepted`` is what an accept brush writes: the prediction as label codes (soft, or
     thresholded while the threshold slider is on), and nothing where no prediction arrived;
@@ -40,8 +42,11 @@ class PredictionOverlay:
         self.accepted: PredictionLabels | None = None  # once there is a prediction layer
         self._unshown: tuple[int, int, int, int] | None = None  # box not redrawn yet
         self._followers: list = []  # (layer, its full value): whole-segment predictions
+        self._kept_over: list = []  # (layer, its origin in label pixels): `keep_over`
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
         viewer.layers.events.removed.connect(self._on_removed)
+        labels.layer.events.scale.connect(self._follow_labels)
+        labels.layer.events.translate.connect(self._follow_labels)
 
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
@@ -54,6 +59,8 @@ class PredictionOverlay:
             # one this segment's earlier loop left (a switch back to it) keeps what it knew
             self.known = layer.metadata.setdefault(KNOWN_KEY, self.known)
             self.accepted = PredictionLabels(layer.data, self.known, KNOWN_CELL)
+            self.keep_over(layer)  # the labels may have moved since
+            self.keep_over(self.uncertainty_layer())
             self.set_threshold(self.threshold)
         return layer
 
@@ -111,9 +118,24 @@ class PredictionOverlay:
         self._followers.append((layer, layer.contrast_limits[1]))
         self.set_threshold(self.threshold)
 
+    def keep_over(self, layer, origin=(0.0, 0.0)) -> None:
+        """Lay the 2-D ``layer``, whose pixel (0, 0) is label pixel ``origin``, over the
+        labels' pixels (`lay_over`), and keep it there while their scale or translate change."""
+        kept = [(lay, at) for lay, at in self._kept_over if lay != layer]  # proxies: not `is`
+        self._kept_over = [*kept, (layer, origin)]
+        self._follow_labels()
+
     def stop(self) -> None:
         self._redraw.stop()
         self.viewer.layers.events.removed.disconnect(self._on_removed)
+        self.labels.layer.events.scale.disconnect(self._follow_labels)
+        self.labels.layer.events.translate.disconnect(self._follow_labels)
+
+    def _follow_labels(self, event=None) -> None:
+        """Lay the layers kept over the labels where the labels are now (deleted ones go)."""
+        self._kept_over = [(lay, at) for lay, at in self._kept_over if lay in self.viewer.layers]
+        for layer, origin in self._kept_over:
+            lay_over(layer, self.labels.layer, origin)
 
     def _on_removed(self, event) -> None:
         """The prediction layer deleted: nothing is left to accept (not its unseen ink)."""
@@ -144,8 +166,14 @@ class PredictionOverlay:
     def _add(self, name: str, **style):
         layers, active = self.viewer.layers, self.viewer.layers.selection.active
         layer = self.viewer.add_image(
-            np.zeros(self.shape, np.uint8), name=name, blending="additive", opacity=0.8, **style
+            np.zeros(self.shape, np.uint8),
+            name=name,
+            blending="additive",
+            opacity=0.8,
+            **placement(self.labels.layer),
+            **style,
         )
+        self.keep_over(layer)
         self._put_under_labels(layer)
         layers.selection.active = active  # the brush keeps painting
         return layer
@@ -164,6 +192,23 @@ class PredictionOverlay:
             # a hidden layer is redrawn whole by napari when it is shown again
             if name in self.viewer.layers and self.viewer.layers[name].visible:
                 show_image_box(self.viewer, self.viewer.layers[name], box)
+
+
+def placement(labels_layer, origin=(0.0, 0.0)) -> dict:
+    """The scale and translate that lay a 2-D layer whose pixel (0, 0) is label pixel
+    ``origin`` over the pixels of ``labels_layer`` (given a physical scale, moved)."""
+    scale = np.asarray(labels_layer.scale[-2:], float)
+    translate = np.asarray(labels_layer.translate[-2:], float) + scale * np.asarray(origin, float)
+    return {"scale": tuple(scale), "translate": tuple(translate)}
+
+
+def lay_over(layer, labels_layer, origin=(0.0, 0.0)) -> None:
+    """Give ``layer`` the `placement` over ``labels_layer`` in its last two axes (each change
+    redraws the layer: one already there is left as it is)."""
+    for name, value in placement(labels_layer, origin).items():
+        now = getattr(layer, name)
+        if not np.array_equal(now[-2:], value):
+            setattr(layer, name, (*now[:-2], *value))
 
 
 def _whole_cells(region, shape) -> tuple[slice, slice]:

@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import PathLabel
-from inkloop._napari._overlay import PREDICTION_LAYER
+from inkloop._napari._overlay import PREDICTION_LAYER, placement
 from inkloop._napari._reader import prediction_layer_kwargs
 from inkloop.engine import (
     Failed,
@@ -189,7 +189,10 @@ class PredictPanel(QGroupBox):
         name = f"{labels.segment.name} prediction"
         if name in layers:  # replaced, not updated: the new file may be a pyramid, the old not
             layers.remove(name)
-        layer = viewer.add_image(**prediction_layer_kwargs(path, name))
+        kwargs = prediction_layer_kwargs(path, name)
+        origin = kwargs["translate"]  # in label pixels: over the labels, wherever they lie
+        layer = viewer.add_image(**{**kwargs, **placement(labels.layer, origin)})
+        self.loop.overlay.keep_over(layer, origin)
         layers.move(layers.index(layer), layers.index(labels.layer))  # labels stay on top
         self.loop.overlay.follow_threshold(layer)
         layers.selection.active = active  # the brush keeps painting

@@ -24,3 +24,10 @@ def box_corners(box: tuple[int, int, int, int]) -> np.ndarray:
     is ``box`` again."""
     y0, x0, y1, x1 = box
     return np.array([[y0, x0], [y1, x1]], float) - 0.5
+
+
+def same_place(corners, source, target) -> np.ndarray:
+    """``corners``, points in the data coordinates of the layer ``source``, in those of the
+    layer ``target``: where the world has them, whatever scale and translate each layer has
+    (a rectangle drawn on a Shapes layer, in the pixels of the labels under it)."""
+    return np.array([target.world_to_data(source.data_to_world(c)) for c in corners], float)

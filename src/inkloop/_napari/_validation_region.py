@@ -11,14 +11,15 @@ from functools import partial
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import QTimer
 
-from inkloop._napari._rectangle import box_corners, drawn_box
+from inkloop._napari._rectangle import box_corners, drawn_box, same_place
 from inkloop.io import read_validation_region, save_validation_region
 
 VALIDATION_LAYER = "validation region"
 # what the validation region's shapes layer says when a change is done (not under way)
 REGION_DONE = ("added", "changed", "removed")
 # the region layer's tags (`_tag`): whose region it is, (segment path, name), and that the dock
-# follows it now: found by these, not by its name, which the user may change
+# follows it now, over the labels layer with this unique_id: found by these, not by its name,
+# which the user may change
 REGION_OWNER = "inkloop_segment"
 REGION_FOLLOWED = "inkloop_region_followed"
 REGION_TIP = "Draw a rectangle: its labels are kept out of training and scored live (F0.5)"
@@ -68,7 +69,7 @@ class ValidationRegion:
             return
         if box is None:
             return
-        self.take_layer([box_corners(box)])
+        self.take_layer([box])
         viewer.layers.selection.active = self.loop.labels.layer  # the brush paints on
         self._show(box, restored=True)
 
@@ -78,10 +79,11 @@ class ValidationRegion:
         self.loop.viewer.layers.selection.active = layer
         layer.mode = "add_rectangle"
 
-    def take_layer(self, rectangles=None):
-        """The region's layer (given ``rectangles`` if any), tagged as this segment's and
-        followed: the one followed already, else the segment's own (`_own_region_layer`: a
-        closed dock let go of it, this one takes it over), else a new "validation region"."""
+    def take_layer(self, boxes=None):
+        """The region's layer (given rectangles around ``boxes`` of label pixels, if any),
+        laid over the labels, tagged as this segment's and followed: the one followed already,
+        else the segment's own (`_own_region_layer`: a closed dock let go of it, this one takes
+        it over), else a new "validation region"."""
         viewer, segment = self.loop.viewer, self.loop.labels.segment
         layer = self.layer if self.layer is not None else _own_region_layer(viewer, segment)
         if layer is None:
@@ -89,10 +91,11 @@ class ValidationRegion:
                 name=VALIDATION_LAYER, edge_color="cyan", face_color="transparent", edge_width=4
             )
         self._let_go_of_layer()  # connected once however often it is taken
+        self.loop.overlay.keep_over(layer)
         _tag(layer, REGION_OWNER, (str(segment.path), segment.name))
-        if rectangles:  # before it is followed: a region restored, not changed
-            layer.add_rectangles(rectangles)
-        _tag(layer, REGION_FOLLOWED, True)
+        if boxes:  # before it is followed: a region restored, not changed
+            layer.add_rectangles(self._rectangles(boxes, layer))
+        _tag(layer, REGION_FOLLOWED, self.loop.labels.layer.unique_id)
         layer.events.data.connect(self._changed)
         viewer.layers.events.removed.connect(self._layer_removed)
         self.layer = layer
@@ -132,7 +135,7 @@ class ValidationRegion:
             self._keep(self._drawn())
             return
         held = loop.settings.validation  # what the running engine was made with
-        rectangles = [box_corners(held)] if held is not None else []
+        rectangles = self._rectangles([held] if held is not None else [], self.layer)
         if len(self.layer.data) != len(rectangles) or self._drawn() != held:
             with self.layer.events.data.blocker(self._changed):  # not an edit of the user's
                 self.layer.data = (rectangles, ["rectangle"] * len(rectangles))
@@ -155,7 +158,7 @@ class ValidationRegion:
             return
         held = loop.settings.validation
         if run_holds_region(loop) and held is not None:
-            self.take_layer([box_corners(held)])
+            self.take_layer([held])
             loop.viewer.layers.selection.active = loop.labels.layer  # the brush paints on
             self.run_note = PUT_BACK
             self._show_status()
@@ -164,6 +167,10 @@ class ValidationRegion:
 
     def _drawn(self):
         return validation_region(self.loop.viewer, self.loop.labels.segment.shape[1:])
+
+    def _rectangles(self, boxes, layer) -> list:
+        """Rectangles on the Shapes ``layer`` around ``boxes`` of label pixels."""
+        return [same_place(box_corners(box), self.loop.labels.layer, layer) for box in boxes]
 
     def _keep(self, box) -> None:
         """Keep ``box`` (None: no region) beside the labels and say it in the status."""
@@ -220,9 +227,13 @@ def _tagged(layer, key: str, untagged=None):
 
 
 def validation_region(viewer, shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """The pixels (y0, x0, y1, x1) of the newest rectangle on the region layer the dock
-    follows, whatever its name (`drawn_box`); None if it follows none, or it is empty."""
+    """The label pixels (y0, x0, y1, x1) under the newest rectangle on the region layer the
+    dock follows, whatever its name (`drawn_box`); None if it follows none, or it is empty."""
     layer = next((lay for lay in viewer.layers if _tagged(lay, REGION_FOLLOWED)), None)
     if layer is None or not len(layer.data):
         return None
-    return drawn_box(layer.data[-1], shape)
+    labels_id = _tagged(layer, REGION_FOLLOWED)
+    labels = next((lay for lay in viewer.layers if lay.unique_id == labels_id), None)
+    if labels is None:  # deleted: no pixels of theirs to hold out (the dock lets go of both)
+        return None
+    return drawn_box(same_place(layer.data[-1], layer, labels), shape)
