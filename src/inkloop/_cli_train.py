@@ -230,11 +230,11 @@ def _tell_if_all_pixels(segment, sources: dict, *, supervision_option: bool) -> 
     from inkloop._notify import notify
     from inkloop.io import stray_side_files_hint
     from inkloop.io._labels import ALL_PIXELS
-    from inkloop.io._sidefiles import side_folder
+    from inkloop.io._sidefiles import mask_path
 
     if sources["supervision_file"] != ALL_PIXELS:
         return
-    mask = side_folder(segment) / f"{segment.name}_mask.png"
+    mask = mask_path(segment)
     option = "give --supervision MASK.png (255 = labelled), or " if supervision_option else ""
     hint = stray_side_files_hint(segment)
     notify(

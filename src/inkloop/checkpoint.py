@@ -260,11 +260,13 @@ def _round_of(checkpoint: Checkpoint, path: Path) -> dict | None:
 def _rounds_files(provenance: dict, path: Path) -> list[Path]:
     """Where the rounds of the checkpoint at ``path`` may be: the file its training named,
     then beside the checkpoint that file's name and its segment's ``<id>_rounds.jsonl``."""
+    from inkloop.io._sidefiles import rounds_path, segment_named
+
     named = Path(provenance["rounds_file"]) if provenance.get("rounds_file") else None
     beside = path.expanduser().absolute().parent
     files = [named, named and beside / named.name]
     if segment := provenance.get("segment"):
-        files.append(beside / f"{Path(segment).name}_rounds.jsonl")
+        files.append(rounds_path(segment_named(Path(segment).name, beside)))
     return list(dict.fromkeys(f for f in files if f is not None))
 
 

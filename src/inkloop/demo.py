@@ -127,6 +127,7 @@ def run_headless_demo(
         sample_segment_path,
         truth_path,
     )
+    from inkloop.io._sidefiles import prediction_name
     from inkloop.model import pick_device
     from inkloop.settings import EngineSettings, ModelConfig, TrainConfig
 
@@ -136,7 +137,7 @@ def run_headless_demo(
     folder = Path(folder) if folder is not None else sample_segment_path()
     segment = open_segment(folder)
     checkpoint = out_dir / f"{segment.name}_model.pt"
-    prediction = out_dir / f"{segment.name}_prediction.png"
+    prediction = out_dir / prediction_name(segment.name, "png")
     there = [path.name for path in (checkpoint, prediction) if path.exists()]
     if there and not overwrite:
         raise ValueError(f"{out_dir} already holds {' and '.join(there)}; pass --overwrite")

@@ -73,7 +73,8 @@ def write_segment(
     ``ink_depth`` (layers from the sheet's centre; negative is towards layer 0) puts the ink
     on one face of the sheet, as on a real recto: then the stack has a right way round.
     """
-    from inkloop.io import truth_path, write_layer, write_png
+    from inkloop.io import label_paths, truth_path, write_layer, write_png
+    from inkloop.io._sidefiles import mask_path, segment_named
 
     out = Path(out_dir).expanduser()
     check_new_folder(out)
@@ -84,8 +85,9 @@ def write_segment(
         z = layers - 1 - index if reverse else index
         path = out / "layers" / f"{index:0{digits}d}.tif"
         write_layer(path, fields.layer(z, dtype), compression=compression)
-    write_png(out / f"{name}_mask.png", fields.mask.astype(np.uint8) * 255)
-    truth = out / f"{name}_inklabels.png" if truth_as_labels else truth_path(out, name)
+    segment = segment_named(name, out)
+    write_png(mask_path(segment), fields.mask.astype(np.uint8) * 255)
+    truth = label_paths(segment)[0] if truth_as_labels else truth_path(out, name)
     write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255)
     return out
 

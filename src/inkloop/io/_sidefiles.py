@@ -49,7 +49,7 @@ def segment_id(folder: Path) -> str:
     of a numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``).
     Only work under its name (labels, model, rounds) keeps it; a prediction can be remade."""
     names = {entry.name for entry in folder.iterdir()}
-    own = SimpleNamespace(name=folder.name, sidecar_folder=folder)  # inkloop's files, named below
+    own = segment_named(folder.name, folder)  # inkloop's files, named below
     kept = [*label_paths(own), *label_paths(own, autosave=True), checkpoint_path(own)]
     kept.append(rounds_path(own))
     if any(path.name in names for path in kept):
@@ -61,6 +61,17 @@ def segment_id(folder: Path) -> str:
         if any(f"{candidate}{ending}" in names for ending in _ID_FILE_ENDINGS):
             return candidate
     return folder.name
+
+
+def segment_named(segment_id: str, folder: str | Path) -> SimpleNamespace:
+    """What the functions below name side files for, where no segment is opened: that of
+    ``segment_id``, its side files in ``folder``."""
+    return SimpleNamespace(name=segment_id, sidecar_folder=Path(folder))
+
+
+def mask_path(segment) -> Path:
+    """Where ``segment``'s papyrus mask goes: ``<id>_mask.png`` beside its other side files."""
+    return side_folder(segment) / f"{segment.name}_mask.png"
 
 
 def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
@@ -123,7 +134,12 @@ def rounds_path_for(ink_path: str | Path) -> Path:
 
 def prediction_path(segment, fmt: str = "png") -> Path:
     """Where ``segment``'s whole prediction goes by default, in format ``fmt``."""
-    return side_folder(segment) / f"{segment.name}_prediction.{_format(fmt)}"
+    return side_folder(segment) / prediction_name(segment.name, fmt)
+
+
+def prediction_name(segment_id: str, fmt: str = "png") -> str:
+    """The file name of a segment's whole prediction in format ``fmt``."""
+    return f"{segment_id}_prediction.{_format(fmt)}"
 
 
 def prediction_kind(path: str | Path) -> str | None:
@@ -152,7 +168,9 @@ def is_prediction_file(path: str | Path) -> bool:
     if path.is_dir():
         if is_prediction_pyramid(path):
             return True
-        dimensions, attributes = _zarr_array_metadata(path)
+        from inkloop.io._prediction_metadata import zarr_array_metadata
+
+        dimensions, attributes = zarr_array_metadata(path)
         marked = named or ORIGIN_KEY in attributes
         return prediction_kind(path) == "zarr" and dimensions == 2 and marked
     return named and prediction_kind(path) in ("png", "tif") and path.is_file()
@@ -228,28 +246,10 @@ def prediction_origin(path: str | Path) -> tuple[float, float]:
         moves = ome["multiscales"][0]["datasets"][0]["coordinateTransformations"]
         moves = [t["translation"] for t in moves if t["type"] == "translation"]
         return tuple(moves[0]) if moves else (0.0, 0.0)
-    recorded = _recorded_origin(Path(path), kind)
+    from inkloop.io._prediction_metadata import recorded_origin
+
+    recorded = recorded_origin(Path(path), kind)
     return (float(recorded[0]), float(recorded[1])) if recorded else (0.0, 0.0)
-
-
-def _recorded_origin(path: Path, kind: str | None):
-    if kind == "zarr":
-        import zarr
-
-        return zarr.open_array(str(path), mode="r").attrs.get(ORIGIN_KEY)
-    if kind == "png":
-        from PIL import Image
-
-        with Image.open(path) as image:
-            text = image.text.get(ORIGIN_KEY)
-        return json.loads(text) if text else None
-    if kind == "tif":
-        import tifffile
-
-        with tifffile.TiffFile(path) as tiff:
-            described = tiff.shaped_metadata[0] if tiff.shaped_metadata else {}
-        return described.get(ORIGIN_KEY)
-    return None
 
 
 def is_prediction_pyramid(path: str | Path) -> bool:
@@ -263,22 +263,6 @@ def is_prediction_pyramid(path: str | Path) -> bool:
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return False  # not a zarr v3 OME image: a segment, or nothing this plugin opens
     return len(level.get("shape", ())) == 2
-
-
-def _zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
-    """How many dimensions a zarr array (v2 or v3) has and its attributes, from its
-    metadata; (None, {}) for a group or anything else."""
-    try:
-        if (path / ".zarray").is_file():
-            dims = len(json.loads((path / ".zarray").read_text())["shape"])
-            attributes = path / ".zattrs"
-            return dims, json.loads(attributes.read_text()) if attributes.is_file() else {}
-        metadata = json.loads((path / "zarr.json").read_text())
-        if metadata.get("node_type") != "array":
-            return None, {}
-        return len(metadata["shape"]), metadata.get("attributes") or {}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None, {}  # no zarr array's metadata: not a prediction array
 
 
 def read_prediction(path: str | Path) -> np.ndarray:

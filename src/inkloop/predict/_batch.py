@@ -23,6 +23,7 @@ from inkloop.io import (
     prediction_output,
     shown_location,
 )
+from inkloop.io._sidefiles import prediction_name
 from inkloop.predict._outcome import Job, Outcome, check_mask, taken_meanwhile
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
@@ -61,7 +62,7 @@ def plan_jobs(
             raise SegmentError(f"{first} and {second} are both segment {name!r}")
         names[name] = path
         opened.append(segment)
-        outs.append(out_dir / f"{name}_prediction.{fmt}")
+        outs.append(out_dir / prediction_name(name, fmt))
         # the --model file and its own segment, as it opens; then every segment of the batch
         refuse_inputs(outs[-1], [segment], inputs)
     refuse_inputs(outs, opened)  # one segment's output may be another's files
