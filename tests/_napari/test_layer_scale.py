@@ -135,3 +135,19 @@ def test_a_whole_segment_prediction_opens_over_its_label_pixels(
     np.testing.assert_allclose(layer.data_to_world((15, 23)), _world((23, 35)))
     loop.labels.layer.translate = (0.0, 0.0)  # it follows the labels
     np.testing.assert_allclose(layer.data_to_world((0, 0)), SCALE * (8, 12))
+
+
+def test_the_model_input_lies_over_the_region_it_was_read_from(segment_widget, monkeypatch):
+    from inkloop.engine import Composed
+
+    loop, viewer = segment_widget.loop, segment_widget.viewer
+    _scale_segment(viewer)
+    monkeypatch.setattr(loop, "compose_view", lambda: 3)  # the engine's answer is below
+    segment_widget.segment_panel.window.preview.click()
+    channels = np.zeros((2, 4, 6), np.float32)
+
+    loop.changed.emit(Composed(3, (10, 20, 14, 26), channels, ("layer 2", "layer 3")))
+
+    layer = viewer.layers["model input"]
+    np.testing.assert_allclose(layer.data_to_world((0, 0, 0))[1:], _world((10, 20)))
+    np.testing.assert_allclose(layer.data_to_world((0, 4, 6))[1:], _world((14, 26)))

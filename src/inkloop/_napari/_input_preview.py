@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inkloop._napari._overlay import placement as placement_over
+
 INPUT_LAYER = "model input"
 
 
@@ -64,8 +66,11 @@ def show_model_input(viewer, event, below) -> None:
     move the viewer's layer slider into them if it is elsewhere."""
     placement = place(event.names)
     channels = event.channels[placement.order]
-    y0, x0 = event.region[:2]
-    where = {"translate": (placement.z, y0, x0), "scale": (placement.step, 1, 1)}
+    over = placement_over(below, event.region[:2])  # at the labels' scale, if given one
+    where = {
+        "translate": (placement.z, *over["translate"]),
+        "scale": (placement.step, *over["scale"]),
+    }
     if INPUT_LAYER in viewer.layers:
         layer = viewer.layers[INPUT_LAYER]
         layer.data, layer.translate, layer.scale = channels, where["translate"], where["scale"]
