@@ -143,50 +143,19 @@ def predict_jobs(
     ``keep_going`` a failed segment is given up alone (its blocks cancelled, its staged output
     removed) and the others go on. ``z_start`` moves the model's window, ``reverse`` says
     the segments are stored back to front (`model_window`)."""
-    from distributed import as_completed
-
     from inkloop.checkpoint import load_checkpoint
 
-    checkpoint = load_checkpoint(model)
+    checkpoint, weights = load_checkpoint(model), Path(model).resolve()
     outcome = Outcome() if outcome is None else outcome
     pending: dict[Job, tuple[PredictionFile, dict]] = {}  # its chunks' futures by key
-    owner = {}  # chunk future key -> its job
     bar = _bar(0, len(jobs), progress)
+
+    def stage(job):
+        return _staged(client, checkpoint, weights, job, device, tta, z_start, reverse)
+
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
-        for job in jobs:
-            weights = Path(model).resolve()
-            staged = _staged(client, checkpoint, weights, job, device, tta, z_start, reverse)
-            if isinstance(staged, str):
-                outcome.skip(job.out, staged)
-            elif isinstance(staged, Exception):
-                if not keep_going:
-                    raise staged
-                outcome.fail(job, staged)
-            else:
-                pending[job] = staged
-                owner.update(dict.fromkeys(staged[1], job))
-                bar.total = len(owner)
-        chunks = [f for _output, futures in pending.values() for f in futures.values()]
-        for future, mark in as_completed(chunks, with_results=True, raise_errors=False):
-            bar.update(1)
-            job = owner[future.key]
-            if job not in pending:  # given up: its other chunks were cancelled
-                continue
-            output, futures = pending[job]
-            error = _not_stored(future, mark, output)
-            if error is not None and not keep_going:
-                raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
-            if error is not None:
-                client.cancel(list(futures.values()))  # its blocks not started never write
-                output.abandon()
-                del pending[job]
-                outcome.fail(job, error)
-                continue
-            del futures[future.key]
-            if not futures:
-                outcome.written.append(output.finish())
-                del pending[job]
-                bar.set_postfix_str(f"{len(outcome.written)}/{len(jobs)} segments")
+        owner = _stage_all(jobs, stage, pending, outcome, keep_going, bar)
+        _collect(client, pending, owner, outcome, keep_going, bar, len(jobs))
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             bar.write(STOPPING, file=sys.stderr)
@@ -197,6 +166,57 @@ def predict_jobs(
     finally:
         bar.close()
     return outcome.written
+
+
+def _stage_all(jobs, stage, pending: dict, outcome: Outcome, keep_going: bool, bar) -> dict:
+    """Stage each job (``stage(job)``: `_staged`) into ``pending``, filled as they go so that
+    an error midway still finds every staged output to remove; returns the job of each chunk
+    future's key. A job skipped or failed in staging goes to ``outcome``; a failure stops
+    the batch unless ``keep_going``."""
+    owner = {}
+    for job in jobs:
+        staged = stage(job)
+        if isinstance(staged, str):
+            outcome.skip(job.out, staged)
+        elif isinstance(staged, Exception):
+            if not keep_going:
+                raise staged
+            outcome.fail(job, staged)
+        else:
+            pending[job] = staged
+            owner.update(dict.fromkeys(staged[1], job))
+            bar.total = len(owner)
+    return owner
+
+
+def _collect(client, pending: dict, owner: dict, outcome, keep_going: bool, bar, segments: int):
+    """Wait for every chunk of the ``pending`` jobs; each job's output is finished (into
+    ``outcome``) as soon as its last chunk is stored. A chunk not stored stops the batch,
+    naming its segment; with ``keep_going`` its job is given up alone (its chunks cancelled,
+    its staged output removed)."""
+    from distributed import as_completed
+
+    chunks = [f for _output, futures in pending.values() for f in futures.values()]
+    for future, mark in as_completed(chunks, with_results=True, raise_errors=False):
+        bar.update(1)
+        job = owner[future.key]
+        if job not in pending:  # given up: its other chunks were cancelled
+            continue
+        output, futures = pending[job]
+        error = _not_stored(future, mark, output)
+        if error is not None and not keep_going:
+            raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
+        if error is not None:
+            client.cancel(list(futures.values()))  # its blocks not started never write
+            output.abandon()
+            del pending[job]
+            outcome.fail(job, error)
+            continue
+        del futures[future.key]
+        if not futures:
+            outcome.written.append(output.finish())
+            del pending[job]
+            bar.set_postfix_str(f"{len(outcome.written)}/{segments} segments")
 
 
 def _not_stored(future, mark, output: PredictionFile) -> Exception | None:
