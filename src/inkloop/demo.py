@@ -117,17 +117,8 @@ def run_headless_demo(
     DEMO_SECONDS of training. Outputs already in ``out_dir`` are refused unless ``overwrite``;
     an unusable device is refused before ``out_dir`` is made.
     """
-    from inkloop._overwrite import make_out_folder
     from inkloop.headless import predict_to_file, train_to_file
-    from inkloop.io import (
-        check_writable,
-        load_labels,
-        open_segment,
-        read_prediction,
-        sample_segment_path,
-        truth_path,
-    )
-    from inkloop.io._sidefiles import prediction_name
+    from inkloop.io import load_labels, open_segment, sample_segment_path, truth_path
     from inkloop.model import pick_device
     from inkloop.settings import EngineSettings, ModelConfig, TrainConfig
 
@@ -136,13 +127,7 @@ def run_headless_demo(
     out_dir = Path(out_dir).expanduser()
     folder = Path(folder) if folder is not None else sample_segment_path()
     segment = open_segment(folder)
-    checkpoint = out_dir / f"{segment.name}_model.pt"
-    prediction = out_dir / prediction_name(segment.name, "png")
-    there = [path.name for path in (checkpoint, prediction) if path.exists()]
-    if there and not overwrite:
-        raise ValueError(f"{out_dir} already holds {' and '.join(there)}; pass --overwrite")
-    make_out_folder(out_dir, "--headless")
-    check_writable(prediction)
+    checkpoint, prediction = _demo_paths(out_dir, segment, overwrite)
     ink, supervised, sources = load_labels(segment)
     settings = EngineSettings(model=model or ModelConfig(), train=train, provenance=sources)
     scorer = _Scorer(segment, truth_path(folder, segment.name), supervised)
@@ -152,22 +137,10 @@ def run_headless_demo(
         segment, ink, supervised, settings, checkpoint, progress=progress, overwrite=overwrite
     )
     seconds = time.perf_counter() - started
-    predicted = predict_to_file(
-        segment.path,
-        checkpoint,
-        prediction,
-        device=train.device,
-        progress=progress,
-        overwrite=overwrite,
-    )
-    scores = scorer(read_prediction(prediction))
+    options = {"device": train.device, "progress": progress, "overwrite": overwrite}
+    predicted = predict_to_file(segment.path, checkpoint, prediction, **options)
     return {
-        "f05": scores.f05,
-        "precision": scores.precision,
-        "recall": scores.recall,
-        "threshold": scores.threshold,
-        "untrained_f05": untrained.f05,
-        "chance_f05": scorer.chance().f05,
+        **scorer.summary(prediction, untrained),
         "steps": summary["steps"],
         "seconds": round(seconds, 1),
         "interrupted": summary["interrupted"],
@@ -175,6 +148,23 @@ def run_headless_demo(
         "model": str(checkpoint),
         "device": predicted["device"],
     }
+
+
+def _demo_paths(out_dir: Path, segment, overwrite: bool) -> tuple[Path, Path]:
+    """The demo's model and prediction files in ``out_dir``, made ready: ValueError if either
+    is there (unless ``overwrite``) or the prediction cannot be written."""
+    from inkloop._overwrite import make_out_folder
+    from inkloop.io import check_writable
+    from inkloop.io._sidefiles import prediction_name
+
+    checkpoint = out_dir / f"{segment.name}_model.pt"
+    prediction = out_dir / prediction_name(segment.name, "png")
+    there = [path.name for path in (checkpoint, prediction) if path.exists()]
+    if there and not overwrite:
+        raise ValueError(f"{out_dir} already holds {' and '.join(there)}; pass --overwrite")
+    make_out_folder(out_dir, "--headless")
+    check_writable(prediction)
+    return checkpoint, prediction
 
 
 class _Scorer:
@@ -196,6 +186,21 @@ class _Scorer:
         from inkloop.metrics import chance_scores
 
         return chance_scores(self.truth, self.pixels)
+
+    def summary(self, prediction: Path, untrained) -> dict:
+        """The scores the demo reports: the ``prediction`` file's best-threshold F0.5 (with
+        its precision, recall and threshold), the ``untrained`` model's and `chance`'s."""
+        from inkloop.io import read_prediction
+
+        scores = self(read_prediction(prediction))
+        return {
+            "f05": scores.f05,
+            "precision": scores.precision,
+            "recall": scores.recall,
+            "threshold": scores.threshold,
+            "untrained_f05": untrained.f05,
+            "chance_f05": self.chance().f05,
+        }
 
 
 def _untrained_prediction(segment, ink, supervised, settings) -> np.ndarray:
