@@ -154,8 +154,8 @@ def wait_until(done):
 InkLoopWidget.warm_engine = False
 viewer = napari.Viewer(show=False)
 _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-widget.open_segment(own)
-widget.open_segment(unreadable)
+widget.open_segment(own, wait=True)
+widget.open_segment(unreadable, wait=True)
 QFileDialog.getOpenFileName = staticmethod(lambda *args, **kwargs: (chosen, ""))
 widget.model_panel.load_button.click()
 loaded = []

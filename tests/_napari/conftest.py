@@ -20,7 +20,7 @@ def open_in_dock(make_napari_viewer, monkeypatch):
         monkeypatch.setattr(InkLoopWidget, "warm_engine", warm_engine)
         viewer = make_napari_viewer()
         _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-        widget.open_segment(str(folder))
+        widget.open_segment(str(folder), wait=True)
         return viewer, widget
 
     return open_folder

@@ -15,7 +15,7 @@ def test_closing_the_dock_leaves_the_labels_saying_how_to_paint_again(
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer()
     dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(unlabelled_folder))
+    widget.open_segment(str(unlabelled_folder), wait=True)
     layer = viewer.layers["ink labels"]
     viewer.layers.selection.active = layer
     controls = viewer.window._qt_viewer.controls.widgets[layer]

@@ -99,7 +99,7 @@ def test_what_stops_is_said_with_its_cause(open_in_dock, tmp_path, qtbot, monkey
     out = widget.predict_panel.output_path()
     shown = len(messages(0))
 
-    widget.open_segment(str(second))  # another segment
+    widget.open_segment(str(second), wait=True)  # another segment
     assert labels_a.help == (
         'Ink Loop paints "ink labels [1]" now: open this segment again (Open segment… in the '
         "dock) to paint these"
@@ -160,5 +160,5 @@ def test_labels_whose_data_napari_replaced_are_painted_anew_or_let_go_of_and_kep
     y0, x0, y1, x1 = box
     np.testing.assert_array_equal(_autosaved_ink(segment), decode_labels(painted)[0])
     assert painted[y0:y1, x0:x1].max() > 0
-    widget.open_segment(str(unlabelled_folder))  # as the message says
+    widget.open_segment(str(unlabelled_folder), wait=True)  # as the message says
     np.testing.assert_array_equal(widget.labels.layer.data, painted)

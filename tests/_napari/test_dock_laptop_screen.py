@@ -21,7 +21,7 @@ def laptop_dock(make_napari_viewer, segment_folder, monkeypatch, qtbot):
     window = viewer.window._qt_window
     window.resize(1366, 768)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
+    widget.open_segment(str(segment_folder), wait=True)
     qtbot.waitUntil(lambda: widget.isVisible() and window.height() <= 768)
     return widget
 

@@ -252,7 +252,7 @@ def test_accept_in_rectangle_works_in_a_reopened_dock_and_not_after_it_closed(
     def dock_showing_a_prediction():
         dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
         if widget.loop is None:
-            widget.open_segment(str(segment_folder))
+            widget.open_segment(str(segment_folder), wait=True)
         height, width = widget.loop.labels.segment.shape[1:]
         widget.loop.prediction_layer()
         widget.loop.overlay.show((0, 0, height, width), np.full((height, width), 0.95, "f4"))

@@ -132,8 +132,8 @@ def test_switching_reopening_or_duplicating_in_one_viewer_keeps_the_labels_writa
 
     viewer, widget = open_in_dock(unlabelled_folder)
     widget.labels.painter.stamp_along(A)
-    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 6, seed=4)))
-    widget.open_segment(str(unlabelled_folder))  # back to it: its layers on top again
+    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 6, seed=4)), wait=True)
+    widget.open_segment(str(unlabelled_folder), wait=True)  # back to it: its layers on top again
     assert widget.labels.segment.path == open_segment(unlabelled_folder).path
     assert widget.labels.elsewhere is None
     viewer.open(str(unlabelled_folder), plugin="napari-inkloop")  # File → Open, again

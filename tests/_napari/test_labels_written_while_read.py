@@ -91,10 +91,10 @@ def test_labels_written_elsewhere_while_switched_away_are_never_taken_over(
 ):
     _, widget = open_in_dock(unlabelled_folder)
     widget.labels.painter.stamp_along(A)
-    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 6, seed=4)))
+    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 6, seed=4)), wait=True)
     held = claim(labels_lock_path(open_segment(unlabelled_folder)))  # another window paints C
     _autosave_stroke_c(unlabelled_folder)
-    widget.open_segment(str(unlabelled_folder))  # back to its layer, which holds A alone
+    widget.open_segment(str(unlabelled_folder), wait=True)  # back to its layer, which holds A alone
     session = widget.labels
     assert "open in another" in session.elsewhere
     held.close()

@@ -122,7 +122,9 @@ def test_a_run_ended_by_opening_another_segment_is_recorded_as_a_round(
     qtbot.waitUntil(lambda: loop.losses.count >= 2, timeout=60_000)
 
     engine = loop.engine
-    widget.open_segment(str(write_segment(tmp_path / "20240404000000", 48, 64, 6, seed=6)))
+    widget.open_segment(
+        str(write_segment(tmp_path / "20240404000000", 48, 64, 6, seed=6)), wait=True
+    )
 
     (round_,) = read_rounds(rounds_file)
     assert round_.steps >= 2

@@ -20,7 +20,7 @@ def test_a_refused_login_is_one_message_that_leaves_the_password_out(
     with serve(tmp_path) as (base, _server):
         url = f"{base}/private/{NAME}.zarr".replace("//", f"//{LOGIN[0]}:wrong-secret@", 1)
 
-        widget.open_segment(url)
+        widget.open_segment(url, wait=True)
 
     (message,) = [record.message for record in notification_manager.records[shown:]]
     assert message.startswith(f"Ink Loop: cannot open {base}/private/{NAME}.zarr: ")

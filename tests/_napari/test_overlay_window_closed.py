@@ -17,7 +17,8 @@ def test_a_redraw_after_the_window_closed_draws_nothing(
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer(show=True)  # shown: the overlay's texture is drawn
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(unlabelled_folder))  # no labels to read on the worker meanwhile
+    # no labels to read on the worker meanwhile
+    widget.open_segment(str(unlabelled_folder), wait=True)
     overlay, scene = widget.loop.overlay, canvas(viewer)._scene_canvas
     overlay.layer()
     qtbot.waitUntil(lambda: not scene._update_pending)  # drawn, its texture made

@@ -103,8 +103,8 @@ def test_a_switch_back_to_a_segment_trained_without_a_region_warns(
     qtbot.waitUntil(lambda: len(widget.guide_panel.rounds.rounds) == 1)  # written
     assert read_rounds(rounds_path(widget.labels.segment))[-1].validation_region == []
 
-    widget.open_segment(str(write_segment(tmp_path / "segB", 48, 80, 6, seed=4)))
-    widget.open_segment(str(segment_folder))  # back: a new loop continues from A's own model
+    widget.open_segment(str(write_segment(tmp_path / "segB", 48, 80, 6, seed=4)), wait=True)
+    widget.open_segment(str(segment_folder), wait=True)  # back: continues from A's own model
     assert widget.model_panel.init == own
     _draw_region(widget, DRAWN)
     shown = len(messages(0))

@@ -62,10 +62,10 @@ def test_an_own_model_trained_by_a_run_with_no_round_warns_and_its_next_round_sa
     )
     qtbot.waitUntil(lambda: isinstance(read_history(rounds_file)[-1], RunStart))
     left_by_the_kill = rounds_file.read_bytes()
-    widget.open_segment(str(write_segment(tmp_path / "segB", 48, 80, 6, seed=4)))
+    widget.open_segment(str(write_segment(tmp_path / "segB", 48, 80, 6, seed=4)), wait=True)
     rounds_file.write_bytes(left_by_the_kill)  # its closing round gone, as after a kill
 
-    widget.open_segment(str(segment_folder))  # session 3
+    widget.open_segment(str(segment_folder), wait=True)  # session 3
     assert widget.model_panel.init == own
     shown = len(messages(0))
     _finetune(widget, made, qtbot, REGION)

@@ -17,7 +17,7 @@ def shown_in_dock(make_napari_viewer, monkeypatch, unlabelled_folder):
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer(show=True)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(unlabelled_folder))
+    widget.open_segment(str(unlabelled_folder), wait=True)
     viewer.layers.selection.active = viewer.layers["ink labels"]
     return viewer, widget
 

@@ -126,7 +126,7 @@ def test_prediction_tiles_update_only_their_box_of_the_overlay(
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer(show=True)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
+    widget.open_segment(str(segment_folder), wait=True)
     loop = widget.loop
     overlay = loop.prediction_layer()
     viewer.screenshot(canvas_only=True, flash=False)

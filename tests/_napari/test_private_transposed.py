@@ -56,7 +56,7 @@ def test_a_streamed_tile_in_a_transposed_view_is_drawn_where_its_data_is(
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer(show=True)  # on the screen: screenshots
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(square_folder))
+    widget.open_segment(str(square_folder), wait=True)
     _transpose(viewer)
     loop = widget.loop
     overlay = loop.prediction_layer()

@@ -85,6 +85,7 @@ def test_open_segment_opens_a_tiff_stack_in_the_dock(
     assert "Open segment… for TIFF stacks" in NO_SEGMENT  # not "drop a TIFF stack"
 
     _open_choices(widget.segment_panel)["Multi-page TIFF stack…"].trigger()
+    widget.opens.wait()  # read off the GUI thread
 
     assert "*.tif *.tiff" in asked[0][-1]  # the dialog offers .tif files
     assert [layer.name for layer in viewer.layers] == ["scroll", "ink labels"]
@@ -317,6 +318,7 @@ def test_a_segment_url_opens_in_the_dock_and_its_labels_stay_here(
         monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (url, True))
 
         widget.segment_panel.open_url_button.click()
+        widget.opens.wait()  # read off the GUI thread
 
         qtbot.waitUntil(lambda: widget.labels is not None)
         assert widget.labels.segment.path == url

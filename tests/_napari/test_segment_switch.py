@@ -35,13 +35,13 @@ def test_reopening_a_segment_through_the_dock_brings_back_its_layers(open_in_doc
     viewer, widget = open_in_dock(first)
     labels_a = widget.labels.layer
     _predict_and_paint(widget)
-    widget.open_segment(str(second))
+    widget.open_segment(str(second), wait=True)
     _predict_and_paint(widget)
     counts = [len(viewer.layers)]
     shown = len(messages(0))
 
     for folder in (first, second, first, second, first):
-        widget.open_segment(str(folder))
+        widget.open_segment(str(folder), wait=True)
         counts.append(len(viewer.layers))
 
     assert counts == [counts[0]] * 6  # volume, mask, labels and two overlay layers each
@@ -85,14 +85,14 @@ def test_a_stale_retired_overlay_is_replaced_by_the_newer_one(open_in_dock, two_
     first, second = two_segments
     viewer, widget = open_in_dock(first)
     _predict_and_paint(widget)
-    widget.open_segment(str(second))  # segA's overlay retired
+    widget.open_segment(str(second), wait=True)  # segA's overlay retired
     widget.loop.prediction_layer()
     viewer.window.remove_dock_widget(widget.parent())  # the dock's X: segB's overlay stays
     viewer.open(str(first), plugin="napari-inkloop")
     _, dock = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     dock.loop.prediction_layer()  # segA's new one: its loop name was segB's, left by the X
 
-    dock.open_segment(str(second))  # retires it: the older retired copy goes
+    dock.open_segment(str(second), wait=True)  # retires it: the older retired copy goes
 
     names = [layer.name for layer in viewer.layers]
     assert names.count("segA ink prediction") == 1

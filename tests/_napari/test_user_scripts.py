@@ -26,7 +26,7 @@ segment, out = sys.argv[1], sys.argv[2]
 InkLoopWidget.warm_engine = False
 viewer = napari.Viewer()
 _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-widget.open_segment(segment)
+widget.open_segment(segment, wait=True)
 widget.loop.settings = EngineSettings(
     model=ModelConfig(encoder="tu-test_resnet", decoder_channels=(16, 8, 8)),
     train=TrainConfig(patch_size=32, batch_size=4, warmup_steps=2, device="cpu"),

@@ -33,7 +33,7 @@ def _docked(make_napari_viewer, monkeypatch, folder):
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer()
     dock, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(folder))
+    widget.open_segment(str(folder), wait=True)
     return viewer, dock, widget
 
 

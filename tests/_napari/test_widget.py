@@ -34,7 +34,7 @@ def test_widget_shows_the_segment_opened_through_it(make_napari_viewer, segment_
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
 
-    widget.open_segment(str(segment_folder))
+    widget.open_segment(str(segment_folder), wait=True)
 
     assert "20231012184423: 8 layers of 64 x 96 uint16" in widget.segment_label.text()
     viewer.layers.clear()
@@ -62,7 +62,7 @@ def test_every_control_of_the_dock_fits_beside_the_canvas(
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(*size)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(folder))
+    widget.open_segment(str(folder), wait=True)
     widget.model_panel.advanced.click()  # the advanced settings too
     scroll = widget.findChild(QScrollArea)
     qtbot.waitUntil(
@@ -98,7 +98,7 @@ def test_ink_labels_controls_and_status_bar_speak_of_the_soft_brush(
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder))
+    widget.open_segment(str(segment_folder), wait=True)
     layer = viewer.layers["ink labels"]
     viewer.layers.selection.active = layer
     controls = viewer.window._qt_viewer.controls.widgets[layer]
@@ -143,7 +143,7 @@ def test_a_second_segment_gets_its_own_overlay_validation_and_status(
     assert "step\u00a07" in widget.loop_panel.status.text()
 
     other = write_segment(tmp_path / "other", 48, 80, 8, seed=2)
-    widget.open_segment(str(other))
+    widget.open_segment(str(other), wait=True)
 
     assert widget.labels.segment.name == "other"
     # not the first segment's numbers; its own labels are all "no ink" (no glyph in 48 x 80)
@@ -166,7 +166,7 @@ def test_a_folder_that_is_not_a_segment_is_one_clear_message(
     (tmp_path / "notes" / "readme.txt").write_text("not a layer")
     shown = len(notification_manager.records)
 
-    widget.open_segment(str(tmp_path / "notes"))
+    widget.open_segment(str(tmp_path / "notes"), wait=True)
 
     (message,) = [record.message for record in notification_manager.records[shown:]]
     assert message.startswith(f"Ink Loop: cannot open {tmp_path / 'notes'}: ")
@@ -184,7 +184,7 @@ def test_open_segment_opens_a_multipage_tiff_the_drop_patterns_leave_to_napari(
     path = tmp_path / "scroll.tif"
     tifffile.imwrite(path, synthetic.volume)
 
-    widget.open_segment(str(path))
+    widget.open_segment(str(path), wait=True)
 
     assert [layer.name for layer in viewer.layers] == ["scroll", "ink labels"]
     assert widget.labels.segment.name == "scroll"
@@ -231,13 +231,13 @@ def test_a_segment_trained_before_continues_from_its_own_model(
         "Model → Clear starts a fresh one"
     ]
 
-    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 8, seed=2)))
+    widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 8, seed=2)), wait=True)
     assert widget.model_panel.init is None  # the first segment's model stays with it
 
     chosen = tmp_path / "chosen.pt"
     write_torch_zip(chosen)
     widget.model_panel.load_model(chosen)
-    widget.open_segment(str(write_segment(tmp_path / "third", 48, 80, 8, seed=3)))
+    widget.open_segment(str(write_segment(tmp_path / "third", 48, 80, 8, seed=3)), wait=True)
     assert widget.model_panel.init == chosen  # a model the user chose goes on
 
 

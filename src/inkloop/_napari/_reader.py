@@ -59,10 +59,15 @@ def open_in_viewer(viewer, path: str) -> list:
     multi-page TIFF too, which the manifest's file patterns leave to napari (they would
     make napari ask which reader to use for every TIFF), so `viewer.open(path,
     plugin="napari-inkloop")` refuses it."""
+    reader = get_reader(path) or read_segment  # opening says why it is not a segment
+    return add_layers(viewer, reader(path))
+
+
+def add_layers(viewer, layer_data: list[tuple]) -> list:
+    """Add napari LayerDataTuples (a reader's) to ``viewer``, in order; the layers."""
     from napari.layers import Layer
 
-    reader = get_reader(path) or read_segment  # opening says why it is not a segment
-    return [viewer.add_layer(Layer.create(*layer_data)) for layer_data in reader(path)]
+    return [viewer.add_layer(Layer.create(*data)) for data in layer_data]
 
 
 def bring_to_top(viewer, path) -> bool:
@@ -123,6 +128,15 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
     (autosaved ones if newer than the saved ones, else its label files, else empty)."""
+    layers, notes = segment_layers(segment)
+    for show, message in notes:
+        show(message)
+    return layers
+
+
+def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
+    """`segment_layer_data`'s layers, and the notifications about its labels as (show,
+    message), unshown: a worker thread reads them, and the GUI thread shows them."""
     # stamped before they are read: a window painting them that writes them meanwhile makes
     # the stamps differ, and the dock then never writes these older labels over its strokes
     files_read = label_files_now(segment)
@@ -148,13 +162,13 @@ def segment_layer_data(segment: Segment) -> list[tuple]:
         }
         layers.append((_as_label_values(mask), mask_kwargs, "labels"))
     ink, supervised, source, labels_file = initial_labels(segment, restored)
-    _tell_about_labels(segment, ink, supervised, source, labels_file)
+    notes = _tell_about_labels(segment, ink, supervised, source, labels_file)
     metadata = {SEGMENT_PATH_KEY: str(segment.path), STAMP_KEY: files_read}
     if labels_file is None:  # no labels yet: nothing to encode
         layers.append(empty_labels_layer_data(ink.shape, source, metadata))
     else:
         layers.append(labels_layer_data(ink, supervised, source, metadata))
-    return layers
+    return layers, notes
 
 
 def _as_label_values(mask: np.ndarray) -> np.ndarray:
@@ -186,32 +200,37 @@ def _side_images_decoded(segment: Segment) -> tuple[Segment, tuple | None]:
     return dataclasses.replace(segment, **sides), restored
 
 
-def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> None:
-    """Notifications about the labels a segment opens with: side files named for another id,
-    a crash's autosave restored or passed over for newer saved labels, a probability map saved
-    as labels (loaded as it is: the files are the user's, and so is the decision)."""
+def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> list:
+    """The notifications, as (show, message) in order, about the labels a segment opens with:
+    side files named for another id, a crash's autosave restored or passed over for newer
+    saved labels, a probability map saved as labels (loaded as it is: the files are the
+    user's, and so is the decision)."""
+    notes, name = [], segment.name
     hint = stray_side_files_hint(segment)
     if hint:
-        show_warning(f"{segment.name}: {hint}")
+        notes.append((show_warning, f"{name}: {hint}"))
     autosaved = label_paths(segment, autosave=True)[0]
     if source.startswith("restored") and any(path.is_file() for path in label_paths(segment)):
-        show_info(f"{segment.name}: {source}, newer than the saved labels")
+        notes.append((show_info, f"{name}: {source}, newer than the saved labels"))
     elif source.startswith("restored"):  # never saved: Save labels writes them
-        show_info(f"{segment.name}: restored unsaved (autosaved) labels {labels_file}")
+        notes.append((show_info, f"{name}: restored unsaved (autosaved) labels {labels_file}"))
     elif autosaved.is_file() and labels_file:  # a Save removes it: its strokes are unsaved
-        show_warning(
-            f"{segment.name}: opened {labels_file}, newer than the autosaved copy "
+        message = (
+            f"{name}: opened {labels_file}, newer than the autosaved copy "
             f"{autosaved.name} beside it (strokes painted after a Save, or left by an "
             "earlier version); Load labels… takes that copy instead"
         )
+        notes.append((show_warning, message))
     problem = labels_file and probability_map_message(ink, supervised, labels_file)
     if problem:
-        folder, name = label_paths(segment)[0].parent, segment.name
-        show_warning(
+        folder = label_paths(segment)[0].parent
+        message = (
             f"{problem}, which as labels teaches faint ink everywhere. To label from it "
             f"instead, move {name}_inklabels*.png out of {folder} (the map renamed, e.g. to "
             f"{name}_prediction.png), open the segment again and use {LOAD_PREDICTION_ACTION}"
         )
+        notes.append((show_warning, message))
+    return notes
 
 
 def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[float, float]:

@@ -33,7 +33,8 @@ TOO_SHALLOW = "This segment has one layer: the model needs a window of at least 
 class SegmentPanel(QGroupBox):
     """The open segment and which of its layers the model reads (see `apply`).
 
-    ``open_segment(path)`` opens a segment (folder, zarr or TIFF stack) in the viewer.
+    ``open_segment(path)`` opens a segment (folder, zarr or TIFF stack) in the viewer;
+    `show_opening` says while it does.
     """
 
     composition_changed = Signal()  # the user chose other layers or channels
@@ -49,6 +50,7 @@ class SegmentPanel(QGroupBox):
         self.model_reverse: bool | None = None  # Reverse ticked for it; None: not touched
         self._built: ModelBuilt | None = None  # what the engine said of the loaded model
         self._request: int | None = None  # the input preview awaited
+        self.opening: str | None = None  # the location being opened
         self.open_button = button("Open segment…", "open_segment_button", "A folder, zarr or TIFF")
         # a menu: no one dialog picks a folder or a file; and napari leaves a dropped *.tif to
         # its own reader (see napari.yaml), so a TIFF stack opens from here
@@ -91,6 +93,14 @@ class SegmentPanel(QGroupBox):
         self.model, self.model_z_start, self.model_reverse = checkpoint, None, None
         self._built = None
         self._show_composition()
+
+    def show_opening(self, location: str | None) -> None:
+        """Say that ``location`` is being opened, its open buttons waiting (a second open
+        waits for this one); None: the open ended."""
+        self.opening = location
+        self.open_button.setEnabled(location is None)
+        self.open_url_button.setEnabled(location is None)
+        self._show_segment()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
         """``settings`` with this panel's composition, or with a loaded model where its window
@@ -174,6 +184,9 @@ class SegmentPanel(QGroupBox):
         self.composition_changed.emit()  # the next run's composition: what carries over
 
     def _show_segment(self) -> None:
+        if self.opening is not None:
+            self.segment_label.set_path("Opening…", shown_location(self.opening))  # no login
+            return
         if self.loop is None:
             self.segment_label.set_path(NO_SEGMENT)
             return

@@ -21,14 +21,15 @@ from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
 from inkloop._napari._loop_panel import VALIDATION_LAYER, LoopPanel, validation_region
 from inkloop._napari._model_panel import ModelPanel
+from inkloop._napari._opening import DockOpens
 from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
 from inkloop._napari._own_model import own_model_held_out, readable_own_model
 from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
-from inkloop._napari._reader import bring_to_top, open_in_viewer, segment_path
+from inkloop._napari._reader import segment_path
 from inkloop._napari._segment_panel import SegmentPanel
-from inkloop.io import checkpoint_path, open_segment, shown_location
+from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
     import napari
@@ -41,7 +42,8 @@ RETIRED_KEY = "inkloop_retired"  # layer metadata: (segment path, loop name, was
 
 class InkLoopWidget(QWidget):
     """Dock widget driving the ink loop for the segment open in a viewer: segment and
-    composition, brush, Finetune & preview, model settings, whole-segment prediction."""
+    composition, brush, Finetune & preview, model settings, whole-segment prediction.
+    ``opens.opened`` says when an `open_segment` ended."""
 
     #: start the engine process as soon as a segment has labels (an unlabelled one: at its
     #: first stroke), so that the first click on "Finetune & preview" answers in a second
@@ -72,6 +74,7 @@ class InkLoopWidget(QWidget):
         # folded at first, as Model → Advanced: less to scroll through
         self.predict_section = FoldedSection(self.predict_panel, "predict_section_button")
         self.engine_section = FoldedSection(self.engine_panel, "engine_section_button")
+        self.opens = DockOpens(self.viewer, self.segment_panel, self._follow_layers)
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self.model_panel.checkpoint_changed.connect(self._load_model)
         self.segment_panel.composition_changed.connect(self.model_panel.show_next_start)
@@ -90,20 +93,15 @@ class InkLoopWidget(QWidget):
     def segment_label(self):
         return self.segment_panel.segment_label
 
-    def open_segment(self, path: str) -> None:
-        """Open a segment through this plugin's reader, or say in one line why it cannot be
-        (napari's own message only says that the reader refused it). One open in the viewer
-        already is brought back to the top, with its labels as painted: no second copy."""
-        try:
-            segment = open_segment(path)  # headers only
-            if not bring_to_top(self.viewer, segment.path):
-                open_in_viewer(self.viewer, path)  # a multi-page TIFF too; reads a few chunks
-                return
-        except (OSError, ValueError) as error:  # the server's too, once the headers came
-            show_error(f"Ink Loop: cannot open {shown_location(path)}: {error}")  # no login
-            return
-        self._follow_layers()  # a move is no insertion: followed here
-        show_info(f"Ink Loop: {segment.name} is open already: its layers are back on top")
+    def open_segment(self, path: str, wait: bool = False) -> None:
+        """Open a segment (a multi-page TIFF too) through this plugin's reader, read off the
+        GUI thread (`DockOpens`), or say in one line why it cannot be (napari's own message
+        only says that the reader refused it). One open in the viewer already is brought
+        back to the top, with its labels as painted: no second copy. ``wait``: return once
+        it ended, Qt's events handled meanwhile (a script's open; never from a slot)."""
+        self.opens.open(path)
+        if wait:
+            self.opens.wait()
 
     # napari never closes a dock's widget (napari#8071): quitting and closing the window only
     # hide it, and the dock's X hides it and takes it out of the window (parent None). So the
@@ -121,6 +119,7 @@ class InkLoopWidget(QWidget):
     def _end(self, why: str) -> None:
         """Stop following the viewer, end the loop (its labels autosaved); idempotent."""
         self._follow_soon.stop()
+        self.opens.drop()  # nothing is added to a viewer no dock follows
         for emitter in self._events:
             emitter.disconnect(self._follow_layers)  # a no-op the second time
         self._end_labels(why)
@@ -154,8 +153,8 @@ class InkLoopWidget(QWidget):
                 self._switching = False
 
     def _begin_labels(self, layer) -> None:
-        try:
-            segment = open_segment(segment_path(layer))
+        try:  # the segment an open just read (its headers), not read again
+            segment = self.opens.segment_read(layer) or open_segment(segment_path(layer))
         except (OSError, ValueError) as error:
             show_error(f"Cannot paint {layer.name}: {error}")
             return
