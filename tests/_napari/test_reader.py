@@ -142,14 +142,15 @@ def test_a_large_segment_shows_as_a_pyramid_of_tiles_napari_reads_in_view(
 
 
 def test_multipage_tiff_opens_through_get_reader(make_napari_viewer, tmp_path, synthetic):
-    from inkloop._napari._reader import open_in_viewer
+    from inkloop._napari._reader import add_layers
 
     path = tmp_path / "stack.tif"
     tifffile.imwrite(path, synthetic.volume)
     viewer = make_napari_viewer()
 
     assert get_reader(str(path)) is read_segment
-    layer, labels = open_in_viewer(viewer, str(path))  # napari.yaml leaves *.tif to napari
+    layer, labels = add_layers(viewer, read_segment(str(path)))  # the dock's open; napari.yaml
+    # leaves *.tif to napari
 
     assert layer.data.shape == synthetic.volume.shape
     assert labels.data.shape == synthetic.volume.shape[1:]

@@ -54,15 +54,6 @@ def get_reader(path: str | list[str]):
     return read_segment if detect_format(path) else None
 
 
-def open_in_viewer(viewer, path: str) -> list:
-    """Add what ``path`` holds to ``viewer`` through this reader, whatever its name: a
-    multi-page TIFF too, which the manifest's file patterns leave to napari (they would
-    make napari ask which reader to use for every TIFF), so `viewer.open(path,
-    plugin="napari-inkloop")` refuses it."""
-    reader = get_reader(path) or read_segment  # opening says why it is not a segment
-    return add_layers(viewer, reader(path))
-
-
 def add_layers(viewer, layer_data: list[tuple]) -> list:
     """Add napari LayerDataTuples (a reader's) to ``viewer``, in order; the layers."""
     from napari.layers import Layer
