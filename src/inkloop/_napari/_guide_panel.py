@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from app_model.types import KeyCode
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -23,6 +23,7 @@ from inkloop._napari._own_model import record_run_start
 from inkloop._napari._rectangle import drawn_box, same_place
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
+from inkloop._napari._say import USERS_ERRORS, say_failed
 from inkloop.brush import encode_labels
 from inkloop.check import layer_profile, z_start_of
 from inkloop.compose import default_z_count
@@ -167,10 +168,13 @@ class GuidePanel(QGroupBox):
         worker.start()
 
     def _profile_failed(self, loop, error: Exception) -> None:
+        """The dock's rule (`say_failed`): a user's error said, a bug raised whole."""
         if loop is self.loop:
             self.check_button.setEnabled(True)
             self._show_check("")
-            show_error(f"Ink Loop: the stack could not be read: {error}")
+            say_failed("Ink Loop: the stack could not be read", error)
+        elif not isinstance(error, USERS_ERRORS):  # another segment's by now: a bug still
+            raise error
 
     def _show_profile(self, loop, profile) -> None:
         if loop is not self.loop:  # another segment's by now

@@ -15,13 +15,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from napari.utils.notifications import show_warning
-from qtpy.QtCore import QObject, Qt, Signal
 
+from inkloop._napari._gui_handoff import GuiHandoff
 from inkloop.brush import FULL_INK, decode_labels
 from inkloop.train._labels import CELL, cell_grid, cell_span, cell_sums, class_masks
 
 
-class LabelWorker(QObject):
+class LabelWorker:
     """Mirrors ``canvas.codes`` on one worker thread and runs jobs on the mirror, in order.
 
     A job sees the codes as the changes reported before it was submitted left them (a stroke
@@ -37,15 +37,10 @@ class LabelWorker(QObject):
     costs their bands, not a second 1.2 GB at full size. Nothing then waits for the worker.
     """
 
-    _finished = Signal(object, object)  # (a Future, its done): emitted anywhere, handled on GUI
-
     def __init__(self, canvas, blank: bool, name: str = "labels") -> None:
-        super().__init__()
         self.canvas = canvas
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"inkloop-{name}")
-        # queued even from the GUI thread (a job done before submit returns): the caller
-        # has kept its Future by the time ``done`` hears of it
-        self._finished.connect(_tell, Qt.ConnectionType.QueuedConnection)
+        self._handoff = GuiHandoff()  # each job's ``done``, on the GUI thread
         self._mirror = np.zeros(canvas.shape, np.uint16)
         if not blank:
             _catch_up(self._mirror, canvas.codes)  # the bands that hold labels
@@ -81,7 +76,7 @@ class LabelWorker(QObject):
     def _run(self, function: Callable, *args, done=None) -> Future:
         future = self._executor.submit(function, *args)
         if done is not None:
-            future.add_done_callback(lambda future: self._finished.emit(future, done))
+            self._handoff.when_done(future, done)
         return future
 
 
@@ -100,10 +95,6 @@ def _catch_up(mirror: np.ndarray, codes: np.ndarray, rows: int = 256) -> bool:
 def _put(mirror: np.ndarray, box, patch: np.ndarray) -> None:
     y0, x0, y1, x1 = box
     mirror[y0:y1, x0:x1] = patch
-
-
-def _tell(future: Future, done: Callable[[Future], None]) -> None:
-    done(future)
 
 
 class LabelClasses:

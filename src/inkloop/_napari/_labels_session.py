@@ -19,6 +19,7 @@ from inkloop._napari._autosave import Autosaver
 from inkloop._napari._label_worker import LabelWorker
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
+from inkloop._napari._say import say_failed
 from inkloop.brush import decode_labels, encode_labels
 from inkloop.io import label_paths, load_labels, probability_map_message
 
@@ -170,7 +171,7 @@ class LabelSession:
         self._count_load(+1)
         worker = create_worker(read, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result: None if self.closed else apply(result))
-        worker.errored.connect(lambda error: _say_failed(failure, error))
+        worker.errored.connect(lambda error: say_failed(failure, error))
         worker.finished.connect(lambda: self._count_load(-1))
         QTimer.singleShot(0, worker.start)
         return worker
@@ -199,12 +200,6 @@ def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:
     """Whether any pixel of ``codes`` is labelled, read band by band up to the first (GBs for
     a segment), not guessed from the reader's metadata: napari's own tools paint too."""
     return any(codes[y0 : y0 + rows].any() for y0 in range(0, codes.shape[0], rows))
-
-
-def _say_failed(failure: str, error: Exception) -> None:
-    if not isinstance(error, (OSError, ValueError)):
-        raise error  # a bug: napari shows it whole
-    show_error(f"{failure}: {error}")
 
 
 def labels_lock_path(segment) -> Path:

@@ -14,11 +14,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEventLoop, QObject, Qt, Signal
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QEventLoop, QObject, Signal
 
+from inkloop._napari._gui_handoff import GuiHandoff
 from inkloop._napari._labels_session import flush_labels_of
 from inkloop._napari._reader import SEGMENT_PATH_KEY, add_layers, bring_to_top, segment_layers
+from inkloop._napari._say import say_failed
 from inkloop.io import open_segment, shown_location
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,6 @@ class SegmentOpening(QObject):
     """
 
     ended = Signal(object)  # the Segment opened or brought back, or None
-    _read = Signal(object, object)  # (a read's Future, what follows it on the GUI thread)
 
     def __init__(self, viewer, location: str) -> None:
         super().__init__()  # no parent: the worker emits on it even after the dock is gone
@@ -107,7 +108,7 @@ class SegmentOpening(QObject):
         self.added = False
         self.done = False  # ended, or dropped once its read came back
         self._dropped = False
-        self._read.connect(self._step, Qt.ConnectionType.QueuedConnection)
+        self._handoff = GuiHandoff()  # each read's Future, on the GUI thread (`_step`)
 
     def start(self) -> None:
         """Begin reading (GUI thread)."""
@@ -119,17 +120,13 @@ class SegmentOpening(QObject):
 
     def _off_gui(self, read: Callable, *args, then: Callable) -> None:
         """``read(*args)`` on a thread of its own, then ``then(its result)`` on the GUI thread.
-        A daemon thread: napari quits without waiting for a server that does not answer."""
+        A daemon thread, not an executor's (`LabelWorker`'s): napari quits without waiting
+        for a server that does not answer, and there is one read at a time to order."""
         future = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(read(*args))
-            except BaseException as error:  # raised again on the GUI thread, by `_step`
-                future.set_exception(error)
-            self._read.emit(future, then)
-
-        threading.Thread(target=run, name="inkloop-open", daemon=True).start()
+        self._handoff.when_done(future, lambda future: self._step(future, then))
+        threading.Thread(
+            target=_fill, args=(future, read, *args), name="inkloop-open", daemon=True
+        ).start()
 
     def _step(self, future: Future, then: Callable) -> None:
         if self._dropped:
@@ -140,12 +137,11 @@ class SegmentOpening(QObject):
             return
         try:
             then(future.result())
-        except (OSError, ValueError) as error:  # the server's too, once the headers came
-            show_error(f"Ink Loop: cannot open {shown_location(self.location)}: {error}")
-            self._end(None)
-        except BaseException:
-            self._end(None)
-            raise
+        except BaseException as error:  # the server's too, once the headers came
+            try:
+                say_failed(f"Ink Loop: cannot open {shown_location(self.location)}", error)
+            finally:
+                self._end(None)
 
     def _headers_read(self, segment) -> None:
         self.segment = segment
@@ -175,3 +171,12 @@ class SegmentOpening(QObject):
         if not self.done:
             self.done = True
             self.ended.emit(segment)
+
+
+def _fill(future: Future, read: Callable, *args) -> None:
+    """(worker) ``future`` gets what ``read(*args)`` returns or raises (raised again on the
+    GUI thread, by `SegmentOpening._step`)."""
+    try:
+        future.set_result(read(*args))
+    except BaseException as error:
+        future.set_exception(error)
