@@ -207,6 +207,8 @@ class PathLabel(QWidget):
             self.path.set_whole(str(Path(path).parent) if path else "")
         self.path.setVisible(bool(path))
         self.setToolTip(path)
+        # a wrapped line more changes no size hint, so Qt tells no layout above: say so here
+        self.updateGeometry()
 
     def text(self) -> str:
         """What shows: the lead and the elided path (its name and folder), a line each."""
