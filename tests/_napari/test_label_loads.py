@@ -74,7 +74,7 @@ def test_a_load_is_heard_to_its_end_however_fast_it_fails(segment_widget, tmp_pa
     with qtbot.waitSignal(worker.finished):  # connected after the call, yet heard
         pass
     (said,) = messages(shown)
-    assert said.startswith("Prediction not loaded: ")
+    assert said.startswith("Ink Loop: Prediction not loaded: ")
 
 
 def test_a_bad_label_file_is_said_once_from_the_worker_and_changes_nothing(
@@ -90,7 +90,7 @@ def test_a_bad_label_file_is_said_once_from_the_worker_and_changes_nothing(
         brush.load.click()
         qtbot.waitUntil(lambda: not session.loading)
         (said,) = messages(shown)
-        assert said.startswith("Labels not loaded: ")
+        assert said.startswith("Ink Loop: Labels not loaded: ")
         assert path.name in said
         assert brush.load.isEnabled()
         np.testing.assert_array_equal(session.painter.canvas.codes, before)

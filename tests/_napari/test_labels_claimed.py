@@ -66,7 +66,8 @@ def test_labels_open_in_another_process_are_neither_autosaved_nor_saved(
         with pytest.raises(PermissionError, match="open in another inkloop/napari"):
             session.save().result()
         (refused,) = [r.message for r in notification_manager.records[shown:]]
-        assert refused.startswith(f"Labels not saved: the labels of {name} are open in another")
+        held = f"Ink Loop: Labels not saved: the labels of {name} are open in another"
+        assert refused.startswith(held)
         assert "whose labels a save here would overwrite" in refused
         widget.viewer.layers.clear()  # closing writes nothing either
         assert folder_contents(segment_folder) == before

@@ -12,6 +12,7 @@ import pytest
 from qtpy.QtWidgets import QFileDialog
 
 from inkloop._napari._model_panel import FRESH_MODEL, KEPT, ModelPanel
+from inkloop._napari._say import PREFIX
 from inkloop.compose import Composition
 from inkloop.engine import Failed, ModelBuilt
 from inkloop.engine import _events as events
@@ -39,7 +40,7 @@ def test_a_file_that_is_no_checkpoint_is_refused_in_one_message(panel, qtbot, tm
         assert not panel.load_model(chosen)
 
     assert messages(shown) == [
-        f"No model loaded: {chosen} cannot be read (not a PyTorch file, or cut short)"
+        f"Ink Loop: No model loaded: {chosen} cannot be read (not a PyTorch file, or cut short)"
     ]
     assert panel.init is None
     assert panel.checkpoint_label.text() == FRESH_MODEL
@@ -131,7 +132,7 @@ def test_an_own_model_the_engine_cannot_load_says_where_it_goes_and_a_chosen_one
     write_torch_zip(own)
     _, widget = open_in_dock(segment_folder)
     loop = _warmed_from(widget, own, qtbot, monkeypatch)
-    kept = KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix)
+    kept = PREFIX + KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix)
     said = "Ink Loop: the engine cannot load {}, so the next run trains a fresh model "
     said += "(Model → Load… chooses another)"
 

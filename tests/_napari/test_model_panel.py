@@ -253,6 +253,7 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
     so when the choice is made. It names no kept file (close1 F2): a run going on may save
     over the model before the next run's first save, which keeps it under that save's time."""
     from inkloop._napari._model_panel import KEPT
+    from inkloop._napari._say import PREFIX
     from inkloop.checkpoint import kept_model_path
     from inkloop.io import checkpoint_path, open_segment
     from tests._helpers import save_tiny_checkpoint
@@ -261,7 +262,7 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
     _, widget = open_in_dock(segment_folder)
     panel = widget.model_panel
     assert panel.init == own  # continued: nothing to keep
-    kept = KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix)
+    kept = PREFIX + KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix)
     assert f"{own.stem}.saved-<date>-<time>.pt" in kept
     other = tmp_path / "other.pt"
     write_torch_zip(other)

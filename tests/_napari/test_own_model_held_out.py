@@ -13,6 +13,7 @@ import pytest
 from inkloop._napari._held_out import SEEN_REGION
 from inkloop._napari._loop_panel import VALIDATION_LAYER
 from inkloop._napari._rectangle import box_corners
+from inkloop._napari._say import PREFIX
 from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
 from inkloop.io import checkpoint_path, open_segment, rounds_path
 from inkloop.rounds import new_round, read_rounds
@@ -82,7 +83,7 @@ def test_a_reopened_own_model_warns_of_a_region_its_training_did_not_hold_out(
     shown = len(messages(0))
     _finetune(widget, made, qtbot)
     assert (made[-1].settings.init, made[-1].settings.validation) == (own, DRAWN)
-    assert messages(shown) == ([SEEN_REGION] if warned else [])
+    assert messages(shown) == ([PREFIX + SEEN_REGION] if warned else [])
 
 
 def test_a_switch_back_to_a_segment_trained_without_a_region_warns(
@@ -110,4 +111,4 @@ def test_a_switch_back_to_a_segment_trained_without_a_region_warns(
     shown = len(messages(0))
     _finetune(widget, made, qtbot)
     assert made[-1].settings.init == own
-    assert messages(shown) == [SEEN_REGION]
+    assert messages(shown) == [PREFIX + SEEN_REGION]

@@ -12,6 +12,7 @@ import pytest
 from inkloop._napari._held_out import UNRECORDED_TRAINING
 from inkloop._napari._loop_panel import VALIDATION_LAYER
 from inkloop._napari._rectangle import box_corners
+from inkloop._napari._say import PREFIX
 from inkloop.engine import CheckpointSaved, RunStarted, State, StateChanged, StepDone
 from inkloop.io import checkpoint_path, open_segment, rounds_path
 from inkloop.rounds import RunStart, append_round, new_round, read_history, read_rounds
@@ -69,7 +70,7 @@ def test_an_own_model_trained_by_a_run_with_no_round_warns_and_its_next_round_sa
     assert widget.model_panel.init == own
     shown = len(messages(0))
     _finetune(widget, made, qtbot, REGION)
-    assert messages(shown) == [UNRECORDED_TRAINING]
+    assert messages(shown) == [PREFIX + UNRECORDED_TRAINING]
     _report(widget.loop, StepDone(48, 0.5, 0.1, 9.0, 8, 0, None))
     _report(widget.loop, StateChanged(State.STOPPED, State.TRAINING))
     _report(widget.loop, CheckpointSaved(str(own), 48, autosave=True))  # the Stop's: a round

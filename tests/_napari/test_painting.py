@@ -126,6 +126,7 @@ def test_bad_label_files_get_one_message_and_leave_the_labels_untouched(painting
     shown = len(notification_manager.records)
     _load(widget, tmp_path / "probability.png", qtbot)
     assert messages(shown) == [
+        "Ink Loop: "
         f"Labels not loaded: {tmp_path / 'probability.png'}: 100% of the labelled pixels are "
         "grey (soft ink): it looks like a probability map; Guide → Load prediction as "
         "labels… turns one into labels"

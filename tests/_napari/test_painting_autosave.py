@@ -117,7 +117,8 @@ def test_save_labels_writes_off_the_gui_thread_and_removes_the_autosaved_copy(
 
     qtbot.waitUntil(lambda: bool(messages(shown)), timeout=10_000)
     folder = unlabelled_folder
-    assert messages(shown) == [f"Saved seg_inklabels.png and seg_supervision_mask.png in {folder}"]
+    saved = f"Ink Loop: Saved seg_inklabels.png and seg_supervision_mask.png in {folder}"
+    assert messages(shown) == [saved]
     assert not any(path.exists() for path in autosaved)  # its strokes are saved now
     assert writers[-1][1] is False  # the Save: on the label worker, not the GUI thread
     assert {name for name, _ in writers} == {"inkloop-labels_0"}
@@ -199,7 +200,8 @@ def test_the_strokes_of_a_failed_save_go_to_the_next_autosave(painting, unlabell
 
     widget.brush_panel.save.click()
     qtbot.waitUntil(lambda: bool(messages(shown)), timeout=10_000)
-    assert messages(shown) == ["Could not save the labels: [Errno 28] No space left on device"]
+    full = "Ink Loop: Could not save the labels: [Errno 28] No space left on device"
+    assert messages(shown) == [full]
     writing = autosaver.save_if_changed()  # the next autosave tick, the dock still open
 
     assert writing is not None, "the failed Save's strokes were left out of the autosave"

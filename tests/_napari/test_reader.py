@@ -228,7 +228,7 @@ def test_a_probability_map_as_the_segments_labels_opens_with_a_warning(
     viewer.open(str(segment_folder), plugin="napari-inkloop")
     messages = [record.message for record in notification_manager.records[shown:]]
     assert messages == [
-        f"{labels_file}: 100% of the labelled pixels are grey (soft ink): it looks "
+        f"Ink Loop: {labels_file}: 100% of the labelled pixels are grey (soft ink): it looks "
         "like a probability map, which as labels teaches faint ink everywhere. To label from "
         f"it instead, move {segment.name}_inklabels*.png out of {segment_folder} (the map "
         f"renamed, e.g. to {segment.name}_prediction.png), open the segment again and use "
@@ -260,6 +260,7 @@ def test_an_autosaved_copy_passed_over_for_newer_saved_labels_is_mentioned(
     (*_, labels) = viewer.open(str(segment_folder), plugin="napari-inkloop")
 
     assert [record.message for record in notification_manager.records[shown:]] == [
+        "Ink Loop: "
         f"{segment.name}: opened {label_paths(segment)[0]}, newer than the autosaved copy "
         f"{segment.name}_inklabels.autosave.png beside it (strokes painted after a Save, or "
         "left by an earlier version); Load labels… takes that copy instead"

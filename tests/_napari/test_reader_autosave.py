@@ -41,6 +41,7 @@ def test_a_newer_autosave_opens_without_decoding_the_saved_labels(segment_folder
     np.testing.assert_array_equal(supervised, painted[1])
     messages = [record.message for record in notification_manager.records[shown:]]
     assert messages == [
+        "Ink Loop: "
         f"{segment.name}: restored autosaved labels {label_paths(segment, autosave=True)[0]}, "
         "newer than the saved labels"
     ]
@@ -58,7 +59,8 @@ def test_labels_never_saved_are_said_to_be_restored_unsaved(unlabelled_folder):
     np.testing.assert_array_equal(decode_labels(codes)[0], painted[0])
     messages = [record.message for record in notification_manager.records[shown:]]
     autosaved = label_paths(segment, autosave=True)[0]
-    assert messages == [f"{segment.name}: restored unsaved (autosaved) labels {autosaved}"]
+    restored = f"Ink Loop: {segment.name}: restored unsaved (autosaved) labels {autosaved}"
+    assert messages == [restored]
 
 
 def test_the_autosave_is_decoded_side_by_side_with_the_mask(segment_folder, monkeypatch):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from inkloop._napari._held_out import SEEN_REGION
 from inkloop._napari._loop_panel import REGION_TIP, STOP_FIRST_TIP, VALIDATION_LAYER
 from inkloop._napari._rectangle import box_corners
+from inkloop._napari._say import PREFIX
 from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
 from tests._napari._fakes import fake_engines
 from tests._napari._gui import messages
@@ -64,14 +65,14 @@ def test_a_run_on_weights_trained_before_the_region_says_its_score_reads_high(
 
     _run(segment_widget, made, qtbot)  # goes on from the weights trained on the region
     assert (made[-1].settings.init, made[-1].settings.validation) == (autosave, (10, 20, 50, 80))
-    assert messages(shown) == [SEEN_REGION]
+    assert messages(shown) == [PREFIX + SEEN_REGION]
     _run(segment_widget, made, qtbot)  # Stop, Finetune again: said once
-    assert messages(shown) == [SEEN_REGION]
+    assert messages(shown) == [PREFIX + SEEN_REGION]
 
     segment_widget.model_panel.clear_button.click()  # a fresh model: a clean score
     _run(segment_widget, made, qtbot)
     assert made[-1].settings.init is None
-    assert messages(shown) == [SEEN_REGION]
+    assert messages(shown) == [PREFIX + SEEN_REGION]
 
 
 def test_a_region_held_out_from_the_start_scores_clean_where_it_stays_inside(
@@ -90,4 +91,4 @@ def test_a_region_held_out_from_the_start_scores_clean_where_it_stays_inside(
 
     _draw_region(segment_widget, (20, 30, 60, 70))  # grown past the first: rows 50-60 trained
     _run(segment_widget, made, qtbot)
-    assert messages(shown) == [SEEN_REGION]
+    assert messages(shown) == [PREFIX + SEEN_REGION]

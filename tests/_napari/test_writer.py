@@ -55,6 +55,7 @@ def test_other_labels_layers_are_refused_not_written_as_ink(make_napari_viewer, 
         assert _save(viewer, cells, tmp_path / "cells.png") == []
     assert not (tmp_path / "cells.png").exists()
     assert messages(shown) == [
+        "Ink Loop: "
         "cells was not saved: it is not Ink Loop soft labels (a segment's 'ink labels'); save "
         "it with napari's own writers"
     ]
@@ -71,6 +72,7 @@ def test_label_values_past_full_ink_are_refused_not_wrapped(segment_widget, tmp_
         assert _save(viewer, other, tmp_path / "copy.png") == []
     assert not (tmp_path / "copy.png").exists()
     assert messages(shown) == [
+        "Ink Loop: "
         "copy was not saved: label value 257 is not an Ink Loop label (0 unlabelled, 1 no ink, "
         "up to 256 full ink): paint with the Ink Loop dock's brush, not napari's label tools"
     ]
@@ -90,4 +92,4 @@ def test_saving_the_painted_segments_own_files_leaves_no_stale_autosave(segment_
     assert not any(path.exists() for path in autosaved)  # reopening warns of nothing
     saved = np.asarray(Image.open(label_paths(segment)[1])) == 255
     np.testing.assert_array_equal(saved, decode_labels(widget.labels.painter.canvas.codes)[1])
-    qtbot.waitUntil(lambda: any(m.startswith("Saved ") for m in messages(shown)))
+    qtbot.waitUntil(lambda: any(m.startswith("Ink Loop: Saved ") for m in messages(shown)))

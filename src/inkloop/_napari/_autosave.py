@@ -7,9 +7,9 @@ import logging
 import weakref
 from concurrent.futures import Future, wait
 
-from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QObject, QTimer
 
+from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels
 
@@ -129,11 +129,11 @@ class Autosaver(QObject):
         error = writing.exception()
         if error is None:
             ink_path, supervision_path = writing.result()
-            show_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
+            say_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
             return
         self._dirty = True  # the autosave copies are all there is
         log.error("saving labels failed", exc_info=error)
-        show_error(f"Could not save the labels: {error}")
+        say_error(f"Could not save the labels: {error}")
 
     def _report(self, writing: Future | None) -> None:
         """Warn once about failing writes (on the GUI thread); painting goes on, retries too."""
@@ -148,4 +148,4 @@ class Autosaver(QObject):
         log.error("inkloop autosave failed", exc_info=error)
         if not self._failing:
             self._failing = True
-            show_warning(f"Autosave of the ink labels failed: {error}. Use 'Save labels'.")
+            say_warning(f"Autosave of the ink labels failed: {error}. Use 'Save labels'.")

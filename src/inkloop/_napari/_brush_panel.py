@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from napari.utils.notifications import show_info
 from qtpy.QtCore import QSignalBlocker, Qt
 from qtpy.QtWidgets import (
     QButtonGroup,
@@ -25,6 +24,7 @@ from qtpy.QtWidgets import (
 from inkloop._napari._controls import button, spin
 from inkloop._napari._labels import LABELS_LAYER
 from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
+from inkloop._napari._say import say_info
 from inkloop.brush import MODES
 
 log = logging.getLogger(__name__)
@@ -192,4 +192,4 @@ class BrushPanel(QGroupBox):
 
     def _loaded(self, session, path: str, codes, supervision: str) -> None:
         session.painter.replace(codes)
-        show_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")
+        say_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")

@@ -3,12 +3,12 @@ window or that window closing, watched; and the words that say what stopped, and
 
 from __future__ import annotations
 
-from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QMainWindow
 
 from inkloop._napari._controls import single_shot
 from inkloop._napari._reader import segment_path
+from inkloop._napari._say import say_info, say_warning
 
 DOCK_CLOSED, WINDOW_CLOSED = "the Ink Loop dock was closed", "its napari window was closed"
 OPEN_AGAIN = "open {name} again (Open segment… in the dock) to paint"
@@ -100,6 +100,6 @@ def say_stopped(loop, segment_name: str, prediction_path, why: str) -> bool:
             "stopped, no file written (Predict whole segment starts it again)"
         )
     if stopped:
-        say = show_warning if loop.predicting else show_info
-        say(f"Ink Loop: {'; '.join(stopped)}: {why}")
+        say = say_warning if loop.predicting else say_info
+        say(f"{'; '.join(stopped)}: {why}")
     return bool(stopped)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from napari.utils.notifications import show_error
 from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLineEdit, QVBoxLayout
 
 from inkloop._napari._controls import StatusLabel, button
+from inkloop._napari._say import say_error
 from inkloop.engine.remote import RemoteTarget
 
 HERE, REMOTE = "This machine", "Engine server"
@@ -67,7 +67,7 @@ class EnginePanel(QGroupBox):
         try:
             target = self._target()
         except ValueError as error:
-            show_error(f"Ink Loop: {error}")
+            say_error(str(error))
             return
         if self.loop is not None and not self.loop.use_engine(target):
             return  # the loop said why (a whole-segment prediction runs)

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from napari.utils.notifications import show_error
-
+from inkloop._napari._say import say_error
 from inkloop.brush import decode_labels
 from inkloop.engine import EngineProcess, Failed, ModelBuilt, State, StateChanged
 from inkloop.settings import EngineSettings
@@ -161,7 +160,7 @@ class EngineStarts:
             self.finish()
 
     def _failed(self, error: Exception) -> None:
-        show_error(f"Ink Loop: the engine did not start: {error}")
+        say_error(f"the engine did not start: {error}")
         self._say(None)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 from app_model.types import KeyCode
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_info
 from qtpy.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -23,7 +22,7 @@ from inkloop._napari._own_model import record_run_start
 from inkloop._napari._rectangle import drawn_box, same_place
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
-from inkloop._napari._say import USERS_ERRORS, say_failed
+from inkloop._napari._say import USERS_ERRORS, say_failed, say_info
 from inkloop.brush import encode_labels
 from inkloop.check import layer_profile, z_start_of
 from inkloop.compose import default_z_count
@@ -172,7 +171,7 @@ class GuidePanel(QGroupBox):
         if loop is self.loop:
             self.check_button.setEnabled(True)
             self._show_check("")
-            say_failed("Ink Loop: the stack could not be read", error)
+            say_failed("the stack could not be read", error)
         elif not isinstance(error, USERS_ERRORS):  # another segment's by now: a bug still
             raise error
 
@@ -287,7 +286,7 @@ def _label_from(painter, path: str, codes: np.ndarray) -> None:
     before = painter.canvas.accepted_pixels
     painter.accept_box((0, 0, *codes.shape), codes)
     labelled = painter.canvas.accepted_pixels - before
-    show_info(f"Labelled {labelled:,} pixels from {path}; Ctrl+Z undoes it")
+    say_info(f"Labelled {labelled:,} pixels from {path}; Ctrl+Z undoes it")
 
 
 def _profile(segment):

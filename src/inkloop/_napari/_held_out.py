@@ -8,19 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari.utils.notifications import show_warning
-
+from inkloop._napari._say import say_warning
 from inkloop._napari._trained import TrainedWeights
 from inkloop.rounds import UNRECORDED, held_out_throughout
 from inkloop.settings import EngineSettings
 
 SEEN_REGION = (
-    "Ink Loop: the model this run goes on from trained while the validation region was not "
+    "the model this run goes on from trained while the validation region was not "
     "held out (it was drawn or moved since): it has seen the labels there, so the region's "
     "F0.5 will read high. Model → Clear starts a fresh model for a clean score"
 )
 UNRECORDED_TRAINING = (
-    "Ink Loop: the model this run goes on from was trained further after its last recorded "
+    "the model this run goes on from was trained further after its last recorded "
     "round (napari quit or crashed during that run): whether that training held out the "
     "validation region is not known, so the region's F0.5 may read high. Model → Clear starts "
     "a fresh model for a clean score"
@@ -75,7 +74,7 @@ class HeldOutWeights(TrainedWeights):
         seen = self.seen_region()
         if seen is not None and seen != self._told:
             unrecorded = UNRECORDED in self.engine_regions[:-1]
-            show_warning(UNRECORDED_TRAINING if unrecorded else SEEN_REGION)
+            say_warning(UNRECORDED_TRAINING if unrecorded else SEEN_REGION)
         self._told = seen
 
 

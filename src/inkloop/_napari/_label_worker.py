@@ -14,9 +14,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from napari.utils.notifications import show_warning
 
 from inkloop._napari._gui_handoff import GuiHandoff
+from inkloop._napari._say import say_warning
 from inkloop.brush import FULL_INK, decode_labels
 from inkloop.train._labels import CELL, cell_grid, cell_span, cell_sums, class_masks
 
@@ -143,7 +143,7 @@ class LabelClasses:
         try:
             self.ink, self.no_ink = reading.result()
         except ValueError as error:  # napari's own label codes: said again at Finetune
-            show_warning(f"Ink Loop: {error}")
+            say_warning(str(error))
             return
         for box in since:  # strokes after the worker's copy: read again from the codes
             self.update(box)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from napari.qt.threading import create_worker
-from napari.utils.notifications import show_error, show_info, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
@@ -19,7 +18,7 @@ from inkloop._napari._autosave import Autosaver
 from inkloop._napari._label_worker import LabelWorker
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
-from inkloop._napari._say import say_failed
+from inkloop._napari._say import say_error, say_failed, say_info, say_warning
 from inkloop.brush import decode_labels, encode_labels
 from inkloop.io import label_paths, load_labels, probability_map_message
 
@@ -87,8 +86,8 @@ class LabelSession:
         if self.elsewhere is None:
             self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
         else:
-            show_warning(
-                f"Ink Loop: {self.elsewhere}: this window neither autosaves nor saves them, as "
+            say_warning(
+                f"{self.elsewhere}: this window neither autosaves nor saves them, as "
                 f"that would overwrite that window's; {_way_out(segment)}"
             )
             why = f"{self.elsewhere}, whose labels a save here would overwrite; {_way_out(segment)}"
@@ -134,15 +133,15 @@ class LabelSession:
             )
             refusing.close()
             if warn:
-                show_warning(f"Ink Loop: {refusing.why}")
+                say_warning(refusing.why)
             return False
         self.elsewhere = None
         refusing.close()
         self.autosaver = Autosaver(self.segment, self.painter, self.worker, self.autosave_s)
         if refusing.painted:  # strokes no file has yet: as if the painter reported them now
             self.autosaver._mark_dirty(None)
-        show_info(
-            f"Ink Loop: the labels of {name} are no longer open elsewhere: this window "
+        say_info(
+            f"the labels of {name} are no longer open elsewhere: this window "
             "autosaves and saves them from now on"
         )
         return True
@@ -278,7 +277,7 @@ class _SavesNothing:
         self._timer.start()
 
     def save(self) -> Future:
-        show_error(f"Labels not saved: {self.why}")
+        say_error(f"Labels not saved: {self.why}")
         refused = Future()
         refused.set_exception(PermissionError(self.why))
         return refused

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import QObject, Signal
 
 from inkloop._napari._engine_start import EngineStarts
@@ -17,6 +16,7 @@ from inkloop._napari._held_out import HeldOutWeights
 from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop._napari._own_autosave import OwnModelAutosave
+from inkloop._napari._say import say_error, say_warning
 from inkloop._napari._view_preview import ViewPreview
 from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
@@ -281,9 +281,9 @@ class LoopSession(QObject):
         elif isinstance(event, Ready):
             self.ready = True
         elif isinstance(event, Failed):
-            show_error(f"Ink Loop: {event.message}")
+            say_error(event.message)
         elif isinstance(event, Notice):
-            show_warning(f"Ink Loop: {event.message}")
+            say_warning(event.message)
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
             replaced = generation != self.generation  # its last save, late

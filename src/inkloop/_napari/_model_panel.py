@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from inkloop._napari._collapsible import fold_button, unfold
 from inkloop._napari._controls import ElidedLine, StatusLabel, button
 from inkloop._napari._model_settings import ModelSettings
+from inkloop._napari._say import say_error, say_info
 from inkloop.checkpoint import CHECKPOINT_SUFFIXES, same_file, unreadable_checkpoint
 from inkloop.engine import (
     CheckpointSaved,
@@ -48,14 +48,14 @@ LEFT_BEHIND_TIP = (
 # no file name is worked out now: a run going on may save over that model before the next
 # run's first save, which names the kept file by the model's last save then (and says it)
 KEPT = (
-    "Ink Loop: the next run does not start from {own}: at its first save, that model is kept "
+    "the next run does not start from {own}: at its first save, that model is kept "
     "beside it as {stem}.saved-<date>-<time>{suffix} (the run names the file then)"
 )
 NOT_LOADED = (
-    "Ink Loop: the engine cannot load {name}, so the next run trains a fresh model "
+    "the engine cannot load {name}, so the next run trains a fresh model "
     "(Model → Load… chooses another)"
 )
-RECIPE = "Ink Loop: the next run continues {name} with its training recipe: {taken}"
+RECIPE = "the next run continues {name} with its training recipe: {taken}"
 
 
 class ModelPanel(QGroupBox):
@@ -127,10 +127,10 @@ class ModelPanel(QGroupBox):
         none, or one that cannot be read (as far as napari can tell without torch)."""
         path = Path(path).expanduser()
         if not path.is_file():
-            show_error(f"No model loaded: {path} is not a file")
+            say_error(f"No model loaded: {path} is not a file")
             return False
         if problem := unreadable_checkpoint(path):
-            show_error(f"No model loaded: {path} cannot be read ({problem})")
+            say_error(f"No model loaded: {path} cannot be read ({problem})")
             return False
         self._set_init(path, chosen=True)
         return True
@@ -146,7 +146,7 @@ class ModelPanel(QGroupBox):
         try:
             check_writable(path)
         except ValueError as error:
-            show_error(f"Model not saved: {error}")
+            say_error(f"Model not saved: {error}")
             return False
         self._saving.add(path.resolve())
         self.loop.save_checkpoint(path)
@@ -199,7 +199,7 @@ class ModelPanel(QGroupBox):
         own = self.loop.settings.autosave if self.loop is not None else None
         if own is None or not own.is_file() or (start is not None and same_file(start, own)):
             return
-        show_info(KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix))
+        say_info(KEPT.format(own=own.name, stem=own.stem, suffix=own.suffix))
 
     def _show_state(self, state: State) -> None:
         """A run paused or over: the next continues from it. A new engine (the engine moved
@@ -261,13 +261,13 @@ class ModelPanel(QGroupBox):
             self._drop_unloadable()
         elif isinstance(event, CheckpointSaved) and Path(event.path).resolve() in self._saving:
             self._saving.discard(Path(event.path).resolve())
-            show_info(f"Saved the model (step {event.step}) to {event.path}")
+            say_info(f"Saved the model (step {event.step}) to {event.path}")
 
     def _drop_unloadable(self) -> None:
         """The engine cannot load the model chosen: the next run trains a fresh one, said
         (and where the segment's own model goes if that was it: a model chosen said so)."""
         dropped, own = self.init, self.loop.settings.autosave
-        show_info(NOT_LOADED.format(name=dropped.name))
+        say_info(NOT_LOADED.format(name=dropped.name))
         self._set_init(None, chosen=True, tell_kept=own is not None and same_file(dropped, own))
 
     def _take_recipe(self, recipe: TrainConfig | None) -> None:
@@ -277,7 +277,7 @@ class ModelPanel(QGroupBox):
             return  # a fresh model's engine, or one before the choice
         self._recipe_due = False
         if taken := self.body.take_recipe(recipe, self.loop.settings):
-            show_info(RECIPE.format(name=self.init.name, taken=taken))
+            say_info(RECIPE.format(name=self.init.name, taken=taken))
 
 
 def _in_use_text(event: RunStarted) -> str:

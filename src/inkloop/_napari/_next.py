@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from napari.utils.notifications import show_info
 
+from inkloop._napari._say import say_info
 from inkloop.engine import Failed, Ranked
 from inkloop.uncertainty import MIN_UNLABELLED, next_box
 
@@ -39,7 +39,7 @@ class NextRegion:
         if box is None:
             self._waiting = True
             self.rank()
-            show_info("Ink Loop: looking for where the model is least sure…")
+            say_info("looking for where the model is least sure…")
             return None
         self.visit(box)
         self.rank()
@@ -94,9 +94,9 @@ class NextRegion:
         if self._waiting:
             self._waiting = False
             if next_box(self._still_open(), self.visited) is None:
-                show_info(
-                    f"Ink Loop: no unlabelled papyrus the model doubts in {RANK_TILES} "
+                say_info(
+                    f"no unlabelled papyrus the model doubts in {RANK_TILES} "
                     f"sampled tiles; press {NEXT_KEY} to sample others"
                 )
             else:
-                show_info(f"Ink Loop: found where to label next: press {NEXT_KEY} to go there")
+                say_info(f"found where to label next: press {NEXT_KEY} to go there")

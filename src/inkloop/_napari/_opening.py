@@ -14,13 +14,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QEventLoop, QObject, Signal
 
 from inkloop._napari._gui_handoff import GuiHandoff
 from inkloop._napari._labels_session import flush_labels_of
 from inkloop._napari._reader import SEGMENT_PATH_KEY, add_layers, bring_to_top, segment_layers
-from inkloop._napari._say import say_failed
+from inkloop._napari._say import say_failed, say_info, say_warning
 from inkloop.io import open_segment, shown_location
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class DockOpens(QObject):
         """Begin opening ``location``; a second open while one is under way is refused."""
         if self.current is not None:  # the panel's buttons wait; a script is told
             busy, asked = shown_location(self.current.location), shown_location(location)
-            show_warning(f"Ink Loop: {busy} is still opening: open {asked} after it")
+            say_warning(f"{busy} is still opening: open {asked} after it")
             return
         self.current = SegmentOpening(self.viewer, location)
         self.current.ended.connect(self._ended)
@@ -78,7 +77,7 @@ class DockOpens(QObject):
         try:
             if segment is not None and not self.current.added:
                 self._follow()  # a move is no insertion: followed here
-                show_info(f"Ink Loop: {segment.name} is open already: its layers are back on top")
+                say_info(f"{segment.name} is open already: its layers are back on top")
         finally:
             self.current = None
             self.panel.show_opening(None)
@@ -139,7 +138,7 @@ class SegmentOpening(QObject):
             then(future.result())
         except BaseException as error:  # the server's too, once the headers came
             try:
-                say_failed(f"Ink Loop: cannot open {shown_location(self.location)}", error)
+                say_failed(f"cannot open {shown_location(self.location)}", error)
             finally:
                 self._end(None)
 

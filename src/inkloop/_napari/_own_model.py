@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from napari.utils.notifications import show_warning
-
+from inkloop._napari._say import say_warning
 from inkloop.checkpoint import kept_model_path, unreadable_checkpoint
 from inkloop.io import rounds_path
 from inkloop.rounds import append_run_start, held_out_behind, read_history
@@ -21,8 +20,8 @@ def readable_own_model(own, name: str) -> bool:
     that a fresh one is trained instead, and where the file is (kept)."""
     problem = unreadable_checkpoint(own)
     if problem is not None:
-        show_warning(
-            f"Ink Loop: the model trained on {name} before cannot be read ({own}: {problem}): "
+        say_warning(
+            f"the model trained on {name} before cannot be read ({own}: {problem}): "
             f"a fresh one will be trained, and at its first save the file is kept beside it "
             f"as {kept_model_path(own).name}"
         )
@@ -52,8 +51,8 @@ def _run_start_written(writing, where) -> None:
     error = writing.exception()
     if isinstance(error, OSError):  # a full disk, a folder that cannot be written
         log.error("recording a run's start failed", exc_info=error)
-        show_warning(
-            f"Ink Loop: this run's start was not recorded in {where} ({error}): should napari "
+        say_warning(
+            f"this run's start was not recorded in {where} ({error}): should napari "
             "end before the run does, a later session takes the model for that of its last round"
         )
     elif error is not None:

@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import numpy as np
 from app_model.types import KeyCode, KeyMod
-from napari.utils.notifications import show_info, show_warning
 from psygnal import Signal
 
 from inkloop._napari._overlay import NOTHING_TO_ACCEPT
 from inkloop._napari._private import show_labels_box, shown_in_3d
+from inkloop._napari._say import say_info, say_warning
 from inkloop.boxes import union_box
 from inkloop.brush import Brush, PredictionLabels
 from inkloop.canvas import LabelCanvas
@@ -204,12 +204,12 @@ class InkPainter:
         """The label codes an accept brush writes now: the prediction the user sees; None,
         the user told why, while there is none to see."""
         if self.accept_from is None:
-            show_warning(f"Ink Loop: {NOTHING_TO_ACCEPT}")
+            say_warning(NOTHING_TO_ACCEPT)
             return None
         try:
             return self.accept_from()
         except ValueError as why:
-            show_warning(f"Ink Loop: {why}")
+            say_warning(str(why))
             return None
 
     def _begin_stroke(self) -> bool:
@@ -234,7 +234,7 @@ class InkPainter:
         kept = UNCHANGED.get(mode, "") if self.canvas.kept_labels else ""
         why = "" if box is not None else INK_AT_ZERO if faint else kept
         if why and why != self._said:
-            show_info(f"Ink Loop: {why}")
+            say_info(why)
         self._said = why
 
     def _show_change(self, box) -> None:

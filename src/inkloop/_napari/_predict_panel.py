@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari.utils import progress
-from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -26,6 +25,7 @@ from qtpy.QtWidgets import (
 from inkloop._napari._controls import PathLabel
 from inkloop._napari._overlay import PREDICTION_LAYER, placement
 from inkloop._napari._reader import prediction_layer_kwargs
+from inkloop._napari._say import say_error, say_info
 from inkloop.engine import (
     Failed,
     Notice,
@@ -136,7 +136,7 @@ class PredictPanel(QGroupBox):
             prediction_output(out)  # before starting an engine process for nothing
             request = self.loop.predict_segment(out, tta=self.tta.isChecked())
         except (ValueError, RuntimeError) as error:  # the output cannot be written
-            show_error(f"Ink Loop: {error}")
+            say_error(str(error))
             return
         self.request, self._generation = request, self.loop.generation
         self._bar = progress(total=0, desc=f"Predicting {self.loop.labels.segment.name}")
@@ -172,10 +172,10 @@ class PredictPanel(QGroupBox):
         elif isinstance(event, SegmentPredicted):
             self._end()
             if not Path(event.path).exists():  # an engine server wrote it on its own disk
-                show_info(f"Ink Loop: whole-segment prediction written on the server: {event.path}")
+                say_info(f"whole-segment prediction written on the server: {event.path}")
                 return
             hidden = self._open(Path(event.path))
-            show_info(f"Ink Loop: whole-segment prediction written to {event.path}{hidden}")
+            say_info(f"whole-segment prediction written to {event.path}{hidden}")
         elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why
             self._end()
 

@@ -7,7 +7,6 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from napari.utils.notifications import show_info, show_warning
 
 from inkloop._napari._labels import (
     LOAD_PREDICTION_ACTION,
@@ -17,6 +16,7 @@ from inkloop._napari._labels import (
 )
 from inkloop._napari._labels_session import STAMP_KEY, flush_labels_of, label_files_now
 from inkloop._napari._pyramid import display_levels, strided_levels
+from inkloop._napari._say import say_info, say_warning
 from inkloop.io import (
     Segment,
     autosaved_labels,
@@ -199,19 +199,19 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_fi
     notes, name = [], segment.name
     hint = stray_side_files_hint(segment)
     if hint:
-        notes.append((show_warning, f"{name}: {hint}"))
+        notes.append((say_warning, f"{name}: {hint}"))
     autosaved = label_paths(segment, autosave=True)[0]
     if source.startswith("restored") and any(path.is_file() for path in label_paths(segment)):
-        notes.append((show_info, f"{name}: {source}, newer than the saved labels"))
+        notes.append((say_info, f"{name}: {source}, newer than the saved labels"))
     elif source.startswith("restored"):  # never saved: Save labels writes them
-        notes.append((show_info, f"{name}: restored unsaved (autosaved) labels {labels_file}"))
+        notes.append((say_info, f"{name}: restored unsaved (autosaved) labels {labels_file}"))
     elif autosaved.is_file() and labels_file:  # a Save removes it: its strokes are unsaved
         message = (
             f"{name}: opened {labels_file}, newer than the autosaved copy "
             f"{autosaved.name} beside it (strokes painted after a Save, or left by an "
             "earlier version); Load labels… takes that copy instead"
         )
-        notes.append((show_warning, message))
+        notes.append((say_warning, message))
     problem = labels_file and probability_map_message(ink, supervised, labels_file)
     if problem:
         folder = label_paths(segment)[0].parent
@@ -220,7 +220,7 @@ def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_fi
             f"instead, move {name}_inklabels*.png out of {folder} (the map renamed, e.g. to "
             f"{name}_prediction.png), open the segment again and use {LOAD_PREDICTION_ACTION}"
         )
-        notes.append((show_warning, message))
+        notes.append((say_warning, message))
     return notes
 
 

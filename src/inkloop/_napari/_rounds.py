@@ -6,8 +6,7 @@ import functools
 import logging
 from concurrent.futures import Future, wait
 
-from napari.utils.notifications import show_warning
-
+from inkloop._napari._say import say_warning
 from inkloop.brush import decode_labels
 from inkloop.engine import CheckpointSaved, Validated
 from inkloop.io import rounds_path
@@ -106,6 +105,6 @@ class RoundKeeper:
         elif isinstance(error, (OSError, ValueError)):  # full disk; napari's label codes
             # the loop goes on; the user hears why the round is missing
             log.error("recording a round failed", exc_info=error)
-            show_warning(f"Ink Loop: this round was not recorded in {self.path}: {error}")
+            say_warning(f"this round was not recorded in {self.path}: {error}")
         else:
             raise error  # a bug: napari shows it whole

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from napari.utils.notifications import show_warning
 from qtpy.QtCore import QTimer
 
 from inkloop._napari._rectangle import box_corners, drawn_box, same_place
+from inkloop._napari._say import say_warning
 from inkloop.io import read_validation_region, save_validation_region
 
 VALIDATION_LAYER = "validation region"
@@ -65,7 +65,7 @@ class ValidationRegion:
         try:
             box = read_validation_region(segment)
         except (OSError, ValueError) as error:
-            show_warning(f"Ink Loop: the validation region was not restored: {error}")
+            say_warning(f"the validation region was not restored: {error}")
             return
         if box is None:
             return
@@ -177,8 +177,8 @@ class ValidationRegion:
         try:
             save_validation_region(self.loop.labels.segment, box)
         except OSError as error:
-            show_warning(
-                f"Ink Loop: the validation region could not be kept beside the labels "
+            say_warning(
+                f"the validation region could not be kept beside the labels "
                 f"({error}): it holds until the segment is closed"
             )
         self._show(box)

@@ -3,11 +3,10 @@ another machine) would end them, so the engine stays until they are over."""
 
 from __future__ import annotations
 
-from napari.utils.notifications import show_warning
-
+from inkloop._napari._say import say_warning
 from inkloop.engine import Failed, Notice, SegmentPredicted
 
-PREDICTING = "Ink Loop: the whole segment is being predicted; Cancel it, or let it finish, first"
+PREDICTING = "the whole segment is being predicted; Cancel it, or let it finish, first"
 
 
 class WholeSegmentPredictions:
@@ -23,7 +22,7 @@ class WholeSegmentPredictions:
     def keep_engine(self) -> bool:
         """Whether the engine must stay for a prediction under way (the user hears why)."""
         if self.requests:
-            show_warning(PREDICTING)
+            say_warning(PREDICTING)
         return self.under_way
 
     def start(self, engine, out, tta: bool) -> int:

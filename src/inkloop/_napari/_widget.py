@@ -6,7 +6,6 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari._brush_panel import BrushPanel
@@ -28,6 +27,7 @@ from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import segment_path
+from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop._napari._segment_panel import SegmentPanel
 from inkloop.io import checkpoint_path, open_segment
 
@@ -156,7 +156,7 @@ class InkLoopWidget(QWidget):
         try:  # the segment an open just read (its headers), not read again
             segment = self.opens.segment_read(layer) or open_segment(segment_path(layer))
         except (OSError, ValueError) as error:
-            show_error(f"Cannot paint {layer.name}: {error}")
+            say_error(f"Cannot paint {layer.name}: {error}")
             return
         last = self._last_segment
         if last is not None and last.path != segment.path:
@@ -191,8 +191,8 @@ class InkLoopWidget(QWidget):
         if continued:
             panel.load_model(own)
             self.loop.trained.know_model(own, own_model_held_out(segment, own))
-            show_info(
-                f"Ink Loop: {segment.name} continues from the model trained on it before "
+            say_info(
+                f"{segment.name} continues from the model trained on it before "
                 f"({own}); Model → Clear starts a fresh one"
             )
         elif panel.init is not None and panel.init == self._own_model:
@@ -208,7 +208,7 @@ class InkLoopWidget(QWidget):
         again = is_ink_labels(labels.layer)  # a copy of the same type
         why, how_to_paint = why_replaced(labels, again)
         if not self._end_labels(why, how_to_paint) and not again:
-            show_warning(f"Ink Loop: {why}")
+            say_warning(why)
         self._follow_soon.start()
 
     def _end_labels(self, why: str = "", how_to_paint: str = "") -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from napari.utils.notifications import show_error
 
 from inkloop._napari._labels import LABELS_KEY
 from inkloop._napari._labels_session import session_of_layer_data
+from inkloop._napari._say import say_error
 from inkloop.brush import decode_labels
 from inkloop.io import write_label_files
 
@@ -24,7 +24,7 @@ def write_ink_labels(path: str, data, attributes: dict) -> list[str]:
     codes = np.asarray(data)
     name = attributes.get("name", "this layer")
     if LABELS_KEY not in attributes.get("metadata", {}) or codes.ndim != 2:
-        show_error(
+        say_error(
             f"{name} was not saved: it is not Ink Loop soft labels (a segment's 'ink labels'); "
             "save it with napari's own writers"
         )
@@ -36,6 +36,6 @@ def write_ink_labels(path: str, data, attributes: dict) -> list[str]:
     try:
         ink, supervised = decode_labels(codes)
     except ValueError as error:
-        show_error(f"{name} was not saved: {error}")
+        say_error(f"{name} was not saved: {error}")
         return []
     return [str(written) for written in write_label_files(target, ink, supervised)]
