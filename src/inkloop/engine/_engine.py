@@ -21,6 +21,7 @@ import numpy as np
 from inkloop.engine import _commands as c
 from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import Event, State, failed
+from inkloop.engine._preview import Interrupt
 from inkloop.engine._requests import Predictions
 from inkloop.engine._session import Session
 from inkloop.engine._training import Training
@@ -61,7 +62,10 @@ class Engine(CommandMethods):
         self._commands: queue.Queue = queue.Queue()
         self._predictions = Predictions(session, self._commands, self._turn, self._is_closing)
         self._training = Training(
-            session, self._predictions.preview_schedule, self._predictions.validate
+            session,
+            self._predictions.preview_schedule,
+            self._predictions.validate,
+            Interrupt(self._commands),
         )
         self._handlers = self._command_handlers()
         self._requests = 0

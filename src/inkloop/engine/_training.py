@@ -12,21 +12,29 @@ from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
+from inkloop.train._sampler import WaitInterruptedError
 
 
 class Training:
     """Start, pause, resume, stop, save and step the session's model.
 
     ``preview`` is paid back for previews by training time; ``validate`` scores the
-    validation region (`Predictions.validate`: False if a command cut it short). A model
-    already at the autosave path that this session did not start from is kept aside
-    (`kept_model_path`) before the first write.
+    validation region (`Predictions.validate`: False if a command cut it short);
+    ``interrupt()`` says a command waits, which a step still waiting for its batch (a stalled
+    server) gives way to. A model already at the autosave path that this session did not
+    start from is kept aside (`kept_model_path`) before the first write.
     """
 
     def __init__(
-        self, session: Session, preview: PreviewSchedule, validate: Callable[[], bool]
+        self,
+        session: Session,
+        preview: PreviewSchedule,
+        validate: Callable[[], bool],
+        interrupt: Callable[[], bool] = lambda: False,
     ) -> None:
         self.session, self.preview, self.validate = session, preview, validate
+        self.interrupt = interrupt
+        self.batch_awaited = False  # the last step gave way to a command before its batch came
         self.last_save = time.monotonic()
         self.autosave_failing = False  # the last autosave failed: said, not said again
         self.validated_at: int | None = None  # the step the region was scored at last
@@ -40,6 +48,7 @@ class Training:
             return
         trainer = session.ensure_trainer()
         trainer.new_run()
+        trainer.interrupt = self.interrupt
         session.emit(
             RunStarted(
                 trainer.step_count,
@@ -73,6 +82,14 @@ class Training:
                     self.validate_once()
             finally:
                 self.autosave()
+                self._drop_awaited_batches()
+
+    def _drop_awaited_batches(self) -> None:
+        """After a run stopped while waiting for a batch, close its stream, so the next run
+        reads afresh; the reads still under way end by their own timeout, holding nothing."""
+        if self.batch_awaited:
+            self.batch_awaited = False
+            self.session.trainer.close()
 
     def validate_once(self) -> None:
         """Score the validation region at this step, unless it was scored at it already."""
@@ -99,7 +116,12 @@ class Training:
         session, trainer = self.session, self.session.trainer
         settings = session.settings
         began = time.monotonic()
-        result = trainer.step()
+        try:
+            result = trainer.step()
+        except WaitInterruptedError:  # the command goes first; the next step waits on
+            self.batch_awaited = True
+            return
+        self.batch_awaited = False
         self.preview.paid(time.monotonic() - began)
         session.emit(
             StepDone(

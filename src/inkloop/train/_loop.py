@@ -18,7 +18,7 @@ from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
 from inkloop.train._divergence import diverged_loss, refuse_not_finite
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
-from inkloop.train._sampler import PatchSampler
+from inkloop.train._sampler import PatchSampler, WaitInterruptedError
 from inkloop.train._schedule import learning_rate, run_progress
 from inkloop.train._seeds import AUGMENTATION, first_opening, run_generator
 from inkloop.train._smallest import smallest_batch
@@ -104,6 +104,7 @@ class Trainer:
         self._openings = first_opening(self.step_count)
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
+        self.interrupt = None  # asked while a step awaits its batch: if true, WaitInterruptedError
         if loader_workers(config, self.device.type):  # spawned now (~1 s): ready for step 1
             self.batches()
 
@@ -115,9 +116,7 @@ class Trainer:
 
     def new_run(self) -> None:
         """Start counting a new run (limits, warmup, schedule); weights and optimiser stay."""
-        self.run_steps = 0
-        self.trained_seconds = 0.0
-        self._warmed = None
+        self.run_steps, self.trained_seconds, self._warmed = 0, 0.0, None
 
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
@@ -126,9 +125,10 @@ class Trainer:
         notices, self._loader_notice = [self._loader_notice], None
         while True:
             try:
-                batch = stream.next()
-            except Exception:  # its makers stopped at the error: the next step opens a new one
-                self.close()
+                batch = stream.next(self.interrupt)
+            except Exception as error:  # its makers stopped at an error: the next step opens anew
+                if not isinstance(error, WaitInterruptedError):
+                    self.close()
                 raise
             lr = self.learning_rate()
             try:

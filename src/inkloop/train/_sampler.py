@@ -6,6 +6,7 @@ import itertools
 import queue
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,13 @@ import numpy as np
 from inkloop.compose import Composition, Normalisation, downscale, read_patches
 from inkloop.train._labels import LabelStore
 from inkloop.train._seeds import batch_generator
+
+WAIT_SLICE_S = 0.1  # how often a wait for a batch asks whether to give way
+
+
+class WaitInterruptedError(Exception):
+    """A batch stream stopped waiting for a batch because ``interrupt()`` said so (a command
+    came while a stalled server held the batch up); that batch is still the next."""
 
 
 @dataclass(frozen=True)
@@ -117,11 +125,13 @@ class BatchStream:
     def batch_size(self, size: int) -> None:
         self._producer.batch_size = size
 
-    def next(self) -> Batch:
-        """The next batch cut from the current labels (re-raises a producer's error)."""
+    def next(self, interrupt: Callable[[], bool] | None = None) -> Batch:
+        """The next batch cut from the current labels (re-raises a producer's error). While
+        it is not made yet, ``interrupt()`` is asked every `WAIT_SLICE_S`: WaitInterruptedError
+        once it says so."""
         queues = self._producer.queues
         while True:
-            item = queues[self._number % len(queues)].get()
+            item = _take(queues[self._number % len(queues)], interrupt)
             self._number += 1
             if isinstance(item, _Failed):
                 if item.label_version == self.sampler.labels.version:
@@ -150,6 +160,7 @@ class _Producer:
         self.seed, self.opening = seed, opening
         # two a thread: one being taken, one waiting (a `ProcessBatchStream`'s slots)
         self.queues = [queue.Queue(maxsize=2) for _ in range(threads)]
+        self.reading = [False] * threads  # thread i is making a batch: reading the segment
         self.closed = threading.Event()
 
     def run(self, index: int) -> None:
@@ -160,10 +171,13 @@ class _Producer:
                 return
             version = self.sampler.labels.version
             rng = batch_generator(self.seed, self.opening, number)
+            self.reading[index] = True
             try:
                 item = self.sampler.batch(self.batch_size, rng)
             except Exception as error:  # handed to the consumer, which raises it in its thread
                 item = _Failed(error, version)
+            finally:
+                self.reading[index] = False
             while not self.closed.is_set():
                 try:
                     self.queues[index].put(item, timeout=0.1)
@@ -172,16 +186,29 @@ class _Producer:
                     continue
 
     def stop(self, threads: list[threading.Thread]) -> None:
+        """End the threads; wait for those not making a batch. One held up in a read (a
+        stalled server) ends when the read gives up, by its own timeout: nobody waits for it,
+        and it holds nothing another stream needs."""
         self.closed.set()
         # a dropped stream's garbage may be collected in one of its own threads
-        for thread, waiting in zip(threads, self.queues, strict=True):
+        for index, (thread, waiting) in enumerate(zip(threads, self.queues, strict=True)):
             if thread is threading.current_thread():
                 continue
-            while thread.is_alive():
+            while thread.is_alive() and not self.reading[index]:
                 try:  # unblock a producer waiting on a full queue
                     waiting.get_nowait()
                 except queue.Empty:
                     thread.join(timeout=0.05)
+
+
+def _take(waiting: queue.Queue, interrupt: Callable[[], bool] | None):
+    """The next item of ``waiting``; WaitInterruptedError if ``interrupt()`` says so first."""
+    while True:
+        try:
+            return waiting.get(timeout=WAIT_SLICE_S)
+        except queue.Empty:
+            if interrupt is not None and interrupt():
+                raise WaitInterruptedError from None
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,24 @@ import shutil
 import signal
 import time
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import start_spawned
-from inkloop.train._sampler import Batch, BatchStream, PatchSampler
+from inkloop.train._sampler import (
+    WAIT_SLICE_S,
+    Batch,
+    BatchStream,
+    PatchSampler,
+    WaitInterruptedError,
+)
 from inkloop.train._seeds import batch_generator
 from inkloop.train._shared import SharedArrays
 
 SLOTS_PER_WORKER = 2  # batches in flight per worker: one being made, one waiting
-_POLL_S = 1.0  # how often a wait checks that the workers are still there
+_POLL_S = 1.0  # how often an idle worker checks that its parent is still there
 _CLOSE_S = 5.0  # how long close() waits for all workers to end before it ends them
 SHM_HEADROOM = 1.25  # shared memory free per byte the workers take (others use it too)
 
@@ -90,15 +97,18 @@ class ProcessBatchStream:
         for slot in range(len(self._slots["ink"])):
             self._ask(slot)
 
-    def next(self) -> Batch:
-        """The next batch cut from the current labels (re-raises a worker's error)."""
+    def next(self, interrupt: Callable[[], bool] | None = None) -> Batch:
+        """The next batch cut from the current labels (re-raises a worker's error);
+        ``interrupt`` as `BatchStream.next`'s."""
         while True:
             if self._lent is not None:
                 self._ask(self._lent)
                 self._lent = None
-            number, slot = self._pending.popleft()
+            number, slot = self._pending[0]
+            self._wait(number, interrupt)  # WaitInterruptedError: still pending, the next call's
+            self._pending.popleft()
             self._lent = slot  # asked again at the next call, whatever this one brings
-            version, size = self._wait(number)
+            version, size = self._result(number)
             if version == self.sampler.labels.version:
                 size = min(size, self.batch_size)
                 layers, ink, weight = (self._slots[key][slot, :size] for key in _KEYS)
@@ -114,16 +124,21 @@ class ProcessBatchStream:
         self._pending.append((self._number, slot))
         self._number += 1
 
-    def _wait(self, number: int) -> tuple[int, int]:
-        """Batch ``number``'s label version and size; raises its worker's error unless the
-        labels changed since (a stroke painted over an empty store is no error)."""
+    def _wait(self, number: int, interrupt: Callable[[], bool] | None) -> None:
+        """Until batch ``number`` arrived; WaitInterruptedError if ``interrupt()`` says so first."""
         while number not in self._arrived:
             try:
-                done, *result = self._results.get(timeout=_POLL_S)
+                done, *result = self._results.get(timeout=WAIT_SLICE_S)
             except queue.Empty:
                 self._check_alive()
+                if interrupt is not None and interrupt():
+                    raise WaitInterruptedError from None
                 continue
             self._arrived[done] = result
+
+    def _result(self, number: int) -> tuple[int, int]:
+        """Arrived batch ``number``'s label version and size; raises its worker's error unless
+        the labels changed since (a stroke painted over an empty store is no error)."""
         version, size, error = self._arrived.pop(number)
         if error is not None and version == self.sampler.labels.version:
             raise error
