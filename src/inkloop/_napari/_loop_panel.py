@@ -25,6 +25,7 @@ from inkloop.compose import MIN_Z_COUNT
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
+STOPPING_TEXT = "Stopping…"  # from the click until the run ends (its last step, saved)
 READY_TEXT = "Click Finetune & preview to train on these labels; paint on while it runs."
 FINETUNE_TIP = "Train on the labels and stream the prediction of the view"
 NBSP = "\u00a0"  # between a name and its value: "loss" and its number never wrap apart
@@ -42,6 +43,7 @@ class LoopPanel(QGroupBox):
         self._classes: LabelClasses | None = None  # what the labels teach, for the idle text
         self.region = ValidationRegion(self._show_status)
         self._starting = None  # what a click waits for (RunStarting), until the run begins
+        self._stopping = False  # Stop was clicked and the run has not ended yet
         self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip(FINETUNE_TIP)
         self.pause_button = button(
@@ -76,7 +78,7 @@ class LoopPanel(QGroupBox):
         self._lay_out()
         self.finetune_button.clicked.connect(lambda: self.loop.finetune())
         self.pause_button.toggled.connect(self._pause)
-        self.stop_button.clicked.connect(lambda: self.loop.stop())
+        self.stop_button.clicked.connect(self._stop)
         self.threshold.valueChanged.connect(self._show_threshold)
         self.validation_button.clicked.connect(lambda: self.region.mark())
         self.set_loop(None)
@@ -87,7 +89,7 @@ class LoopPanel(QGroupBox):
             self.loop.labels.painter.labels_changed.disconnect(self._labels_changed)
             self._classes.close()
         self.region.set_loop(loop)
-        self.loop, self._classes, self._starting = loop, None, None
+        self.loop, self._classes, self._starting, self._stopping = loop, None, None, False
         if loop is not None:
             loop.changed.connect(self._show_event)
             self._classes = LabelClasses(loop.labels, self._show_status)
@@ -117,6 +119,12 @@ class LoopPanel(QGroupBox):
         layout.addLayout(threshold)
         layout.addWidget(self.validation_button)
 
+    def _stop(self) -> None:
+        """Ask the run to stop and say so until it has: its step in flight ends first."""
+        self._stopping = True
+        self.loop.stop()
+        self._show_state(self.loop.state)
+
     def _pause(self, paused: bool) -> None:
         if paused:
             self.loop.pause()
@@ -128,6 +136,7 @@ class LoopPanel(QGroupBox):
             self._starting = event.text
             self._show_state(self.loop.state)
         elif isinstance(event, StateChanged):
+            self._stopping = self._stopping and event.state.running
             self._show_state(event.state)
         elif isinstance(event, StepDone):
             self.plot.trace_grew()
@@ -141,8 +150,8 @@ class LoopPanel(QGroupBox):
         deep = self.loop is None or self.loop.labels.segment.shape[0] >= MIN_Z_COUNT
         self.finetune_button.setEnabled(idle and deep)  # a one-layer segment cannot train
         self.finetune_button.setToolTip(FINETUNE_TIP if deep else TOO_SHALLOW)
-        self.pause_button.setEnabled(state.running)
-        self.stop_button.setEnabled(state.running)
+        self.pause_button.setEnabled(state.running and not self._stopping)
+        self.stop_button.setEnabled(state.running and not self._stopping)
         self.validation_button.setEnabled(idle)  # a run holds out what its engine began with
         self.validation_button.setToolTip(REGION_TIP if idle or not self.loop else STOP_FIRST_TIP)
         self.pause_button.blockSignals(True)
@@ -153,14 +162,18 @@ class LoopPanel(QGroupBox):
 
     def _show_status(self) -> None:
         """What a click waits for until the run begins; the last step, after "Paused: ",
-        "Stopped: "... while the run is not training; before any step, what to do next and
-        the validation region. Then, while a run holds the region, that it was put back."""
+        "Stopped: "... while the run is not training, or "Stopping…" from a Stop until the
+        run ends; before any step, what to do next and the validation region. Then, while a
+        run holds the region, that it was put back."""
         self.status.setText(f"{self._status_text()} {self.region.run_note}".strip())
 
     def _status_text(self) -> str:
         loop = self.loop
         if self._starting is not None:
             return self._starting
+        if self._stopping:
+            done = loop.last_step and _step_text(loop.last_step, loop.validations)
+            return f"{STOPPING_TEXT} {done or ''}".strip()
         if loop is None or loop.last_step is None:
             ready = self._classes is not None and self._classes.both
             idle = READY_TEXT if ready else START_TEXT
