@@ -179,12 +179,12 @@ class LoopSession(QObject):
         return self.engine.check_order()
 
     def compose_view(self) -> int:
-        """Queue reading what the model sees in the visible area (a Composed event with the
-        returned request number follows). A running training keeps its settings."""
+        """Queue reading the model's input in view, at most the engine's `MAX_COMPOSE` per side
+        (a Composed event with the request number returned follows); a run keeps its settings."""
         if not self.state.running:
             self.warm_up()
         self._ensure_engine()
-        return self.engine.compose(self.visible_region())
+        return self.engine.compose(self.view.compose_region())
 
     def lost_engine(self, event) -> bool:
         """Whether ``event`` says the engine process died."""

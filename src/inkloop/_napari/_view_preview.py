@@ -7,6 +7,7 @@ import numpy as np
 
 from inkloop._napari._controls import single_shot
 from inkloop.boxes import view_box
+from inkloop.engine._jobs import MAX_COMPOSE  # torch-free: the engine imports torch lazily
 
 MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
 PAUSE_MS = 250  # the camera still this long: the view is previewed
@@ -56,11 +57,17 @@ class ViewPreview:
             self.region = region
             self.request = engine.preview(region, every=self.loop.refresh_s)
 
-    def visible_region(self) -> tuple[int, int, int, int]:
-        """The image box in view (at most MAX_PREVIEW per side, around the view's centre)."""
+    def visible_region(self, side: int = MAX_PREVIEW) -> tuple[int, int, int, int]:
+        """The image box in view (at most ``side`` pixels per side, around the view's centre)."""
         labels = self.loop.labels
         corners = np.asarray(labels.layer.corner_pixels)[:, -2:]  # in view, clipped
-        return view_box(corners, labels.segment.shape[1:], MAX_PREVIEW)
+        return view_box(corners, labels.segment.shape[1:], side)
+
+    def compose_region(self) -> tuple[int, int, int, int]:
+        """The image box in view whose model input the dock asks for: at most the engine's
+        `MAX_COMPOSE` per side, which it refuses above (a limit of the engine's, not the
+        preview's `MAX_PREVIEW`, though both are 2048 today)."""
+        return self.visible_region(MAX_COMPOSE)
 
     def close(self) -> None:
         self.camera.events.center.disconnect(self._on_camera)
