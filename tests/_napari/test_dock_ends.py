@@ -11,7 +11,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication
 
 from inkloop._locks import claim
-from inkloop._napari._labels_session import labels_lock_path
+from inkloop._napari._label_claims import labels_lock_path
 from inkloop.brush import decode_labels
 from inkloop.engine import State, StateChanged
 from inkloop.io import label_paths, read_label_image

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from inkloop._locks import LOCKS, claim
-from inkloop._napari._labels_session import labels_lock_path
+from inkloop._napari._label_claims import labels_lock_path
 from inkloop.io import label_paths, open_segment
 from tests._helpers import folder_contents
 

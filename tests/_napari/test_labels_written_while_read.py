@@ -9,7 +9,7 @@ import pytest
 
 from inkloop._locks import LOCKS, claim
 from inkloop._napari import _reader
-from inkloop._napari._labels_session import labels_lock_path
+from inkloop._napari._label_claims import labels_lock_path
 from inkloop.io import label_paths, open_segment, save_labels
 from inkloop.synthetic import write_segment
 from tests._napari._gui import messages

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from inkloop._napari._labels_session import labels_lock_path
+from inkloop._napari._label_claims import labels_lock_path
 from inkloop.engine import StepDone
 from inkloop.io import checkpoint_path, open_segment
 from tests._napari._fakes import fake_engines

@@ -46,7 +46,7 @@ class Autosaver(QObject):
         self._dirty = self._failing = False
         self._writing: Future | None = None  # the last autosave
         self._saving: Future | None = None  # the last Save
-        painter.labels_changed.connect(self._mark_dirty)
+        painter.labels_changed.connect(self.mark_changed)
         self._timer = QTimer(self)
         self._timer.setInterval(int(interval_s * 1000))
         self._timer.timeout.connect(self.save_if_changed)
@@ -103,7 +103,7 @@ class Autosaver(QObject):
         """Write what is left, wait for it, and stop."""
         _OPEN.discard(self)
         self._timer.stop()
-        self.painter.labels_changed.disconnect(self._mark_dirty)
+        self.painter.labels_changed.disconnect(self.mark_changed)
         self.flush()
 
     def _unreported_changes(self) -> bool:
@@ -111,7 +111,9 @@ class Autosaver(QObject):
         layer's data; no stroke said so), which has them now."""
         return self.worker.catch_up().result()
 
-    def _mark_dirty(self, box) -> None:
+    def mark_changed(self, box=None) -> None:
+        """Have the next tick write the labels: changed inside ``box`` (the painter's report),
+        or painted before this autosaver began (None)."""
         self._dirty = True
 
     def _write(self, codes) -> None:

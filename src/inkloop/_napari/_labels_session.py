@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -13,40 +11,22 @@ from napari.qt.threading import create_worker
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
-from inkloop._locks import claim, holder
 from inkloop._napari._autosave import Autosaver
+from inkloop._napari._label_claims import (
+    PAINTING,
+    STAMP_KEY,
+    SavesNothing,
+    claim_labels,
+    label_files_now,
+    let_go_of_labels,
+    way_out,
+)
 from inkloop._napari._label_worker import LabelWorker
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
-from inkloop._napari._say import say_error, say_failed, say_info, say_warning
+from inkloop._napari._say import say_failed, say_info, say_warning
 from inkloop.brush import decode_labels, encode_labels
-from inkloop.io import label_paths, load_labels, probability_map_message
-
-log = logging.getLogger(__name__)
-_PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()  # the sessions painting now
-_CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> their open files
-STAMP_KEY = "inkloop_label_files"  # a layer's metadata: `label_files_now` as its labels last were
-
-
-def _painting(labels_file: Path) -> list[LabelSession]:
-    """The sessions painting the segment whose label file is ``labels_file`` (any spelling)."""
-    labels_file = labels_file.resolve()
-    return [s for s in _PAINTING if label_paths(s.segment)[0].resolve() == labels_file]
-
-
-def flush_labels_of(segment) -> bool:
-    """Finish writing the labels painted on ``segment`` (a Save, strokes not autosaved yet):
-    opened again (the reader calls this), it starts from all of them; whether it is painted."""
-    sessions = _painting(label_paths(segment)[0])  # whatever path it was opened by
-    for session in sessions:
-        session.autosaver.flush()
-    return bool(sessions)
-
-
-def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:
-    """The session painting ``data`` (a layer's codes) whose own label file is
-    ``labels_file``: saving there is its Save."""
-    return next((s for s in _painting(labels_file) if s.layer.data is data), None)
+from inkloop.io import load_labels, probability_map_message
 
 
 class LabelSession:
@@ -80,7 +60,7 @@ class LabelSession:
         self._found = label_files_now(segment) if found is False else found  # a script's: now
         self.elsewhere = claim_labels(segment, layer)  # None: this session may write them
         if self.elsewhere is None and self._found != label_files_now(segment):
-            _let_go_of_labels(segment)  # its labels are older than the files: it never writes
+            let_go_of_labels(segment)  # its labels are older than the files: it never writes
             self._found, written = None, "were written by another window since this one read them"
             self.elsewhere = f"the labels of {segment.name} {written}"  # for good
         if self.elsewhere is None:
@@ -88,13 +68,13 @@ class LabelSession:
         else:
             say_warning(
                 f"{self.elsewhere}: this window neither autosaves nor saves them, as "
-                f"that would overwrite that window's; {_way_out(segment)}"
+                f"that would overwrite that window's; {way_out(segment)}"
             )
-            why = f"{self.elsewhere}, whose labels a save here would overwrite; {_way_out(segment)}"
-            self.autosaver = _SavesNothing(why, self.painter, self._autosave_if_claimed, autosave_s)
+            why = f"{self.elsewhere}, whose labels a save here would overwrite; {way_out(segment)}"
+            self.autosaver = SavesNothing(why, self.painter, self._autosave_if_claimed, autosave_s)
         self.closed = False
         self._loads = 0  # read off the GUI thread now
-        _PAINTING.add(self)
+        PAINTING.add(self)
 
     @property
     def loading(self) -> bool:
@@ -124,7 +104,7 @@ class LabelSession:
             return False
         name, refusing = self.segment.name, self.autosaver
         if label_files_now(self.segment) != self._found:
-            _let_go_of_labels(self.segment)  # this session writes nothing: nothing to hold
+            let_go_of_labels(self.segment)  # this session writes nothing: nothing to hold
             self._found = None  # they stay another window's: no more claims
             refusing.why = (
                 f"the labels of {name} were written by another window after this one opened "
@@ -139,7 +119,7 @@ class LabelSession:
         refusing.close()
         self.autosaver = Autosaver(self.segment, self.painter, self.worker, self.autosave_s)
         if refusing.painted:  # strokes no file has yet: as if the painter reported them now
-            self.autosaver._mark_dirty(None)
+            self.autosaver.mark_changed()
         say_info(
             f"the labels of {name} are no longer open elsewhere: this window "
             "autosaves and saves them from now on"
@@ -183,12 +163,12 @@ class LabelSession:
         """Write any unsaved changes to the autosave files, finish the label worker's jobs and
         stop painting. The labels are let go of as soon as they are written: another window
         may paint them while the worker finishes (a round recorded)."""
-        _PAINTING.discard(self)
+        PAINTING.discard(self)
         self.closed = True
         self.autosaver.close()
         if self.elsewhere is None:  # all written, and held: nobody else wrote since
             self._found = label_files_now(self.segment)
-            _let_go_of_labels(self.segment)
+            let_go_of_labels(self.segment)
         self.layer.metadata[STAMP_KEY] = self._found  # where the dock, opened again, begins
         self.painter.labels_changed.disconnect(self.worker.update)
         self.worker.close()
@@ -199,96 +179,3 @@ def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:
     """Whether any pixel of ``codes`` is labelled, read band by band up to the first (GBs for
     a segment), not guessed from the reader's metadata: napari's own tools paint too."""
     return any(codes[y0 : y0 + rows].any() for y0 in range(0, codes.shape[0], rows))
-
-
-def labels_lock_path(segment) -> Path:
-    """The hidden lock file beside ``segment``'s labels that the process painting them holds."""
-    folder = label_paths(segment)[0].parent.resolve()
-    return folder / f".{segment.name}.inkloop-labels.lock"
-
-
-def claim_labels(segment, layer=None) -> str | None:
-    """Claim ``segment``'s labels for a session painting ``layer`` (an flock the system lets
-    go of when the process ends, however it ends); None if it may write them, else why not:
-    a session of this process painting another layer of them (another viewer) holds them
-    too. None where the lock file cannot be made (read-only) or takes no locks (Windows)."""
-    path = labels_lock_path(segment)
-    if any(session.layer is not layer for session in _holders(path)):
-        return f"the labels of {segment.name} are open in another viewer of this process"
-    if path in _CLAIMED:  # the same layer's session (or one never closed): held already
-        return None
-    try:
-        file = claim(path)
-    except OSError as error:
-        log.warning("cannot claim the labels of %s (%s): not locked", segment.name, error)
-        return None
-    if file is None:
-        pid = holder(path)
-        process = "another inkloop/napari" + ("" if pid is None else f" (process {pid})")
-        return f"the labels of {segment.name} are open in {process}"
-    _CLAIMED[path] = file
-    return None
-
-
-def _way_out(segment) -> str:
-    return (
-        "save this layer under another name (File → Save Selected Layers), or close that "
-        f"window and open {segment.name} again here"
-    )
-
-
-def _holders(path: Path) -> list[LabelSession]:
-    """The sessions painting now that may write the labels whose lock file is ``path``."""
-    return [s for s in _PAINTING if s.elsewhere is None and labels_lock_path(s.segment) == path]
-
-
-def label_files_now(segment) -> list[tuple[int, int, int] | None]:
-    """``segment``'s label files and autosave copies as they are now (each file's inode,
-    time of writing and size; None if missing): every write replaces one."""
-    stamps = []
-    for path in (*label_paths(segment), *label_paths(segment, autosave=True)):
-        try:
-            stat = path.stat()
-            stamps.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
-        except OSError:
-            stamps.append(None)
-    return stamps
-
-
-def _let_go_of_labels(segment) -> None:
-    """Let go of the lock on ``segment``'s labels unless a session of this process paints them."""
-    path = labels_lock_path(segment)
-    file = None if _holders(path) else _CLAIMED.pop(path, None)
-    if file is not None:
-        file.close()
-
-
-class _SavesNothing:
-    """The autosaver of labels held elsewhere (`claim_labels`): it writes nothing, and a Save
-    says ``why`` not, once per click. Its ticks (`save_if_changed`, every ``interval_s``
-    until it closes) call ``tick``, which tries the claim again; ``painted``: since it began."""
-
-    def __init__(self, why: str, painter, tick: Callable, interval_s: float) -> None:
-        self.why, self.painter, self.painted, self.save_if_changed = why, painter, False, tick
-        painter.labels_changed.connect(self._mark_painted)
-        self._timer = QTimer()
-        self._timer.setInterval(int(interval_s * 1000))
-        self._timer.timeout.connect(tick)
-        self._timer.start()
-
-    def save(self) -> Future:
-        say_error(f"Labels not saved: {self.why}")
-        refused = Future()
-        refused.set_exception(PermissionError(self.why))
-        return refused
-
-    def flush(self) -> None:
-        """Nothing to write."""
-
-    def close(self) -> None:
-        """Nothing to write: stop trying (idempotent)."""
-        self._timer.stop()
-        self.painter.labels_changed.disconnect(self._mark_painted)  # a no-op the second time
-
-    def _mark_painted(self, box) -> None:
-        self.painted = True

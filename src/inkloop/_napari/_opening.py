@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from qtpy.QtCore import QEventLoop, QObject, Signal
 
 from inkloop._napari._gui_handoff import GuiHandoff
-from inkloop._napari._labels_session import flush_labels_of
+from inkloop._napari._label_claims import flush_labels_of
 from inkloop._napari._reader import SEGMENT_PATH_KEY, add_layers, bring_to_top, segment_layers
 from inkloop._napari._say import say_failed, say_info, say_warning
 from inkloop.io import open_segment, shown_location

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._napari._label_claims import STAMP_KEY, flush_labels_of, label_files_now
 from inkloop._napari._labels import (
     LOAD_PREDICTION_ACTION,
     empty_labels_layer_data,
     is_ink_labels,
     labels_layer_data,
 )
-from inkloop._napari._labels_session import STAMP_KEY, flush_labels_of, label_files_now
 from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop._napari._say import say_info, say_warning
 from inkloop.io import (

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._napari._label_claims import session_of_layer_data
 from inkloop._napari._labels import LABELS_KEY
-from inkloop._napari._labels_session import session_of_layer_data
 from inkloop._napari._say import say_error
 from inkloop.brush import decode_labels
 from inkloop.io import write_label_files

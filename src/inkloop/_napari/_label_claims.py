@@ -1,0 +1,142 @@
+"""Who may write a segment's labels: the claim that lets one window of one process paint
+them (a lock file the system lets go of with the process), the sessions of this process that
+paint now, and the files' stamps that tell whether another window wrote them since."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qtpy.QtCore import QTimer
+
+from inkloop._locks import claim, holder
+from inkloop._napari._say import say_error
+from inkloop.io import label_paths
+
+if TYPE_CHECKING:
+    from inkloop._napari._labels_session import LabelSession
+
+log = logging.getLogger(__name__)
+#: the sessions of this process painting now (each LabelSession adds itself, until it closes)
+PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()
+_CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> their open files
+STAMP_KEY = "inkloop_label_files"  # a layer's metadata: `label_files_now` as its labels last were
+
+
+def _painting(labels_file: Path) -> list[LabelSession]:
+    """The sessions painting the segment whose label file is ``labels_file`` (any spelling)."""
+    labels_file = labels_file.resolve()
+    return [s for s in PAINTING if label_paths(s.segment)[0].resolve() == labels_file]
+
+
+def flush_labels_of(segment) -> bool:
+    """Finish writing the labels painted on ``segment`` (a Save, strokes not autosaved yet):
+    opened again (the reader calls this), it starts from all of them; whether it is painted."""
+    sessions = _painting(label_paths(segment)[0])  # whatever path it was opened by
+    for session in sessions:
+        session.autosaver.flush()
+    return bool(sessions)
+
+
+def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:
+    """The session painting ``data`` (a layer's codes) whose own label file is
+    ``labels_file``: saving there is its Save."""
+    return next((s for s in _painting(labels_file) if s.layer.data is data), None)
+
+
+def labels_lock_path(segment) -> Path:
+    """The hidden lock file beside ``segment``'s labels that the process painting them holds."""
+    folder = label_paths(segment)[0].parent.resolve()
+    return folder / f".{segment.name}.inkloop-labels.lock"
+
+
+def claim_labels(segment, layer=None) -> str | None:
+    """Claim ``segment``'s labels for a session painting ``layer`` (an flock the system lets
+    go of when the process ends, however it ends); None if it may write them, else why not:
+    a session of this process painting another layer of them (another viewer) holds them
+    too. None where the lock file cannot be made (read-only) or takes no locks (Windows)."""
+    path = labels_lock_path(segment)
+    if any(session.layer is not layer for session in _holders(path)):
+        return f"the labels of {segment.name} are open in another viewer of this process"
+    if path in _CLAIMED:  # the same layer's session (or one never closed): held already
+        return None
+    try:
+        file = claim(path)
+    except OSError as error:
+        log.warning("cannot claim the labels of %s (%s): not locked", segment.name, error)
+        return None
+    if file is None:
+        pid = holder(path)
+        process = "another inkloop/napari" + ("" if pid is None else f" (process {pid})")
+        return f"the labels of {segment.name} are open in {process}"
+    _CLAIMED[path] = file
+    return None
+
+
+def way_out(segment) -> str:
+    """What a window whose labels are held elsewhere can do with its strokes."""
+    return (
+        "save this layer under another name (File → Save Selected Layers), or close that "
+        f"window and open {segment.name} again here"
+    )
+
+
+def _holders(path: Path) -> list[LabelSession]:
+    """The sessions painting now that may write the labels whose lock file is ``path``."""
+    return [s for s in PAINTING if s.elsewhere is None and labels_lock_path(s.segment) == path]
+
+
+def label_files_now(segment) -> list[tuple[int, int, int] | None]:
+    """``segment``'s label files and autosave copies as they are now (each file's inode,
+    time of writing and size; None if missing): every write replaces one."""
+    stamps = []
+    for path in (*label_paths(segment), *label_paths(segment, autosave=True)):
+        try:
+            stat = path.stat()
+            stamps.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append(None)
+    return stamps
+
+
+def let_go_of_labels(segment) -> None:
+    """Let go of the lock on ``segment``'s labels unless a session of this process paints them."""
+    path = labels_lock_path(segment)
+    file = None if _holders(path) else _CLAIMED.pop(path, None)
+    if file is not None:
+        file.close()
+
+
+class SavesNothing:
+    """The autosaver of labels held elsewhere (`claim_labels`): it writes nothing, and a Save
+    says ``why`` not, once per click. Its ticks (`save_if_changed`, every ``interval_s``
+    until it closes) call ``tick``, which tries the claim again; ``painted``: since it began."""
+
+    def __init__(self, why: str, painter, tick: Callable, interval_s: float) -> None:
+        self.why, self.painter, self.painted, self.save_if_changed = why, painter, False, tick
+        painter.labels_changed.connect(self._mark_painted)
+        self._timer = QTimer()
+        self._timer.setInterval(int(interval_s * 1000))
+        self._timer.timeout.connect(tick)
+        self._timer.start()
+
+    def save(self) -> Future:
+        say_error(f"Labels not saved: {self.why}")
+        refused = Future()
+        refused.set_exception(PermissionError(self.why))
+        return refused
+
+    def flush(self) -> None:
+        """Nothing to write."""
+
+    def close(self) -> None:
+        """Nothing to write: stop trying (idempotent)."""
+        self._timer.stop()
+        self.painter.labels_changed.disconnect(self._mark_painted)  # a no-op the second time
+
+    def _mark_painted(self, box) -> None:
+        self.painted = True
