@@ -92,3 +92,21 @@ def test_labels_painted_here_are_claimed_until_their_session_closes(open_in_dock
     assert mine is not None
     mine.close()
     assert np.asarray(open_segment(segment_folder).ink_labels).any()
+
+
+def test_labels_that_cannot_be_locked_are_said_and_painted(segment_folder, monkeypatch):
+    from napari.utils.notifications import notification_manager
+
+    from inkloop._napari import _label_claims
+
+    def read_only(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(_label_claims, "claim", read_only)
+    said = []
+    monkeypatch.setattr(notification_manager, "dispatch", said.append)
+
+    assert _label_claims.claim_labels(open_segment(segment_folder)) is None  # it may write them
+    (notice,) = said
+    assert "cannot be locked" in notice.message
+    assert "Permission denied" in notice.message

@@ -4,7 +4,6 @@ paint now, and the files' stamps that tell whether another window wrote them sin
 
 from __future__ import annotations
 
-import logging
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -14,13 +13,12 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import QTimer
 
 from inkloop._locks import claim, holder
-from inkloop._napari._say import say_error
+from inkloop._napari._say import say_error, say_warning
 from inkloop.io import label_paths
 
 if TYPE_CHECKING:
     from inkloop._napari._labels_session import LabelSession
 
-log = logging.getLogger(__name__)
 #: the sessions of this process painting now (each LabelSession adds itself, until it closes)
 PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()
 _CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> their open files
@@ -67,7 +65,10 @@ def claim_labels(segment, layer=None) -> str | None:
     try:
         file = claim(path)
     except OSError as error:
-        log.warning("cannot claim the labels of %s (%s): not locked", segment.name, error)
+        say_warning(
+            f"the labels of {segment.name} cannot be locked ({error}): another napari may "
+            "write them too; painting goes on"
+        )
         return None
     if file is None:
         pid = holder(path)

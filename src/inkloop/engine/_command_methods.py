@@ -63,7 +63,7 @@ class CommandMethods:
         self._submit(c.Cancel(int(request)))
 
     def compose(self, region: tuple[int, int, int, int]) -> int:
-        """Queue reading the model's input over ``region`` (at most 2048 x 2048 pixels); a
+        """Queue reading the model's input over ``region`` (at most `MAX_COMPOSE` per side); a
         Composed event with the returned request number follows."""
         request = self._number()
         self._submit(c.Compose(request, tuple(int(v) for v in region)))
