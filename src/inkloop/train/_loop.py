@@ -10,15 +10,16 @@ from inkloop._cuda import out_of_memory, release_cached_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import autocast, mixed_precision, model_for, pick_device
+from inkloop.model import autocast, mixed_precision, pick_device
 from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
-from inkloop.train._calibration import CALIBRATE_EVERY, WindowCalibration
+from inkloop.train._build import model_to_train, optimiser_for, sampling_for
+from inkloop.train._calibration import CALIBRATE_EVERY
 from inkloop.train._divergence import diverged_loss, refuse_not_finite
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
-from inkloop.train._sampler import PatchSampler, WaitInterruptedError
+from inkloop.train._sampler import WaitInterruptedError
 from inkloop.train._schedule import learning_rate, run_progress
 from inkloop.train._seeds import AUGMENTATION, first_opening, run_generator
 from inkloop.train._smallest import smallest_batch
@@ -58,27 +59,16 @@ class Trainer:
         self.device = pick_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)
-        # the seed picks the initial weights, nothing else; they are made on the CPU, so no
-        # GPU's generator is touched (forking all of them would set up every GPU)
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(config.seed)
-            self.model_config, self.model = model_for(composition, model_config, init, self.device)
+        self.model_config, self.model = model_to_train(
+            composition, model_config, init, self.device, config.seed
+        )
         self.batch_size = config.batch_size or batch_size_for(self.device.type)
         self._fewest, self._why_fewest = smallest_batch(
             self.model_config, self.model, config.patch_size, self.batch_size
         )
-        self.model.to(self.device).train()
-        if self.device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
         self._graphed = self._graphed_forward() if config.cuda_graphs else None
         self.average = WeightAverage(self.model, config.ema) if config.ema else None
-        # fused: one kernel for all parameters, ~20% of a step on 2 CPU cores (docs/quality.md)
-        fused = self.device.type in ("cpu", "cuda")
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused
-        )
-        fp16 = mixed_precision(self.device, config.amp) is torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=fp16)
+        self.optimizer, self.scaler = optimiser_for(self.model, config, self.device)
         self.step_count = init.step if init is not None else 0
         self.run_steps = 0
         self.trained_seconds = 0.0
@@ -86,19 +76,9 @@ class Trainer:
         # keyed by the start step too: a continued run draws anew (`inkloop.train._seeds`)
         self._rng = run_generator(config.seed, AUGMENTATION, self.step_count)
         self._told_oom = False
-        self._sampler = PatchSampler(
-            segment,
-            composition,
-            normalisation,
-            labels,
-            patch_size=config.patch_size,
-            z_margin=config.augment.z_jitter,
-            ink_share=config.ink_share,
+        self._sampler, self._z_room, self._calibration = sampling_for(
+            segment, labels, composition, normalisation, config, self.step_count, init
         )
-        self._z_room = composition.z_room(segment.shape[0], config.augment.z_jitter)
-        # a checkpoint saved before any step never measured its offset (0 there): no prior
-        prior = init.logit_offset if init is not None and self.step_count > 0 else None
-        self._calibration = WindowCalibration(self._sampler, config.seed, self.step_count, prior)
         self._stream = None  # a BatchStream (opened by the first step) or ProcessBatchStream
         # counts streams opened: one reopened after an error draws new patches
         self._openings = first_opening(self.step_count)
