@@ -162,3 +162,22 @@ def test_labels_whose_data_napari_replaced_are_painted_anew_or_let_go_of_and_kep
     assert painted[y0:y1, x0:x1].max() > 0
     widget.open_segment(str(unlabelled_folder), wait=True)  # as the message says
     np.testing.assert_array_equal(widget.labels.layer.data, painted)
+
+
+def test_viewer_close_says_the_window_closed_and_takes_up_no_other_segment(
+    open_in_dock, tmp_path, qtbot, monkeypatch
+):
+    made = fake_engines(monkeypatch)
+    viewer, widget = open_in_dock(write_segment(tmp_path / "segA", 64, 96, 6, seed=3))
+    widget.open_segment(str(write_segment(tmp_path / "segB", 48, 80, 6, seed=4)), wait=True)
+    _training(widget, qtbot, made)
+    begun = []
+    monkeypatch.setattr(widget, "_begin_labels", begun.append)
+    shown = len(messages(0))
+
+    viewer.close()  # Ctrl+Q too: napari removes the layers, segB's first, then the window
+
+    assert begun == []  # segA's older labels were not taken up on the way out
+    assert messages(shown) == [
+        "Ink Loop: training on segB stopped, its weights saved: its napari window was closed"
+    ]

@@ -7,6 +7,8 @@ from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QMainWindow
 
 from inkloop._napari._controls import single_shot
+from inkloop._napari._labels import is_ink_labels
+from inkloop._napari._private import viewer_closing
 from inkloop._napari._reader import segment_path
 from inkloop._napari._say import say_info, say_warning
 
@@ -54,6 +56,14 @@ class DockEnds(QObject):
         return False
 
 
+def newest_labels(viewer):
+    """The soft-label layer on top of ``viewer``, the one the dock paints; None if it has
+    none, or while it closes (no other segment is taken up as its layers go)."""
+    if viewer_closing(viewer):
+        return None
+    return next((layer for layer in reversed(viewer.layers) if is_ink_labels(layer)), None)
+
+
 def why_left(viewer, labels, newest) -> tuple[str, str]:
     """Why the dock stops painting the layer of ``labels`` (a LabelSession, or None) for
     ``newest`` (the labels layer on top, or None), for the stop notice; and how to paint
@@ -61,6 +71,8 @@ def why_left(viewer, labels, newest) -> tuple[str, str]:
     old = None if labels is None else labels.layer
     if old is None:
         return "", ""
+    if viewer_closing(viewer):  # its layers go before its window: not a layer removed
+        return WINDOW_CLOSED, ""
     if old not in viewer.layers:
         return f'its labels layer "{old.name}" was removed', ""
     if newest is None:

@@ -8,7 +8,7 @@ napari downsamples such a Labels layer. They fall back to a whole refresh whenev
 is not shown the way they expect (not sliced yet, 3-D, axes transposed, tiled or downsampled
 textures whose shapes do not follow napari's rules, Labels contours on a downsampled
 texture). napari offers no public way to change one layer's controls either, nor to tell
-whether a layer is shown in a 3-D view.
+whether a layer is shown in a 3-D view, nor that a viewer is closing.
 ``tests/_napari/test_private.py`` fails loudly if a napari release changes what this relies
 on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 """
@@ -197,3 +197,10 @@ def window_alive(viewer) -> bool:
     """False once ``viewer``'s window is closed and deleted (its X in a process that lives on,
     as in Jupyter): a tile queued before then would be drawn into a deleted canvas."""
     return isalive(_unproxied(viewer).window._qt_viewer)
+
+
+def viewer_closing(viewer) -> bool:
+    """Whether ``viewer.close()`` (Ctrl+Q too) has begun: napari shuts its layer slicer down,
+    then removes the layers one by one, and only then closes the window."""
+    executor = getattr(getattr(_unproxied(viewer), "_layer_slicer", None), "_executor", None)
+    return bool(getattr(executor, "_shutdown", False))

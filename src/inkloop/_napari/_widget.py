@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
+from inkloop._napari import _dock_ends as ends
 from inkloop._napari._brush_panel import BrushPanel
 from inkloop._napari._collapsible import FoldedSection
 from inkloop._napari._controls import VerticalScroll, single_shot
-from inkloop._napari._dock_ends import DOCK_CLOSED, DockEnds, say_stopped, why_left, why_replaced
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._input_preview import INPUT_LAYER
@@ -83,7 +83,7 @@ class InkLoopWidget(QWidget):
         # removal makes the next-newest segment's labels the ones painted for a moment
         self._warm_soon = single_shot(self, 0, self._warm_up)
         self._follow_soon = single_shot(self, 0, self._follow_layers)  # napari's setter done
-        DockEnds(self, self._end)  # the dock closed, or its window
+        ends.DockEnds(self, self._end)  # the dock closed, or its window
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
             event.connect(self._follow_layers)
@@ -108,7 +108,7 @@ class InkLoopWidget(QWidget):
     # last strokes are written when it hides, and the loop ends (`DockEnds`) when it leaves
     # the window or the window closes.
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._end(DOCK_CLOSED)
+        self._end(ends.DOCK_CLOSED)
         super().closeEvent(event)
 
     def hideEvent(self, event) -> None:  # noqa: N802
@@ -142,11 +142,11 @@ class InkLoopWidget(QWidget):
         """Paint the newest soft-label layer and drive the loop of its segment."""
         if self._switching:  # an older retired copy removed (`retire_segment_layers`)
             return
-        layer = next((lay for lay in reversed(self.viewer.layers) if is_ink_labels(lay)), None)
+        layer = ends.newest_labels(self.viewer)
         if self.labels is None or self.labels.layer is not layer:
             self._switching = True
             try:
-                self._end_labels(*why_left(self.viewer, self.labels, layer))
+                self._end_labels(*ends.why_left(self.viewer, self.labels, layer))
                 if layer is not None:
                     self._begin_labels(layer)
             finally:
@@ -206,7 +206,7 @@ class InkLoopWidget(QWidget):
         if labels is None or labels.layer.data is labels.painter.canvas.codes:
             return
         again = is_ink_labels(labels.layer)  # a copy of the same type
-        why, how_to_paint = why_replaced(labels, again)
+        why, how_to_paint = ends.why_replaced(labels, again)
         if not self._end_labels(why, how_to_paint) and not again:
             say_warning(why)
         self._follow_soon.start()
@@ -215,7 +215,7 @@ class InkLoopWidget(QWidget):
         """Let go of the labels painted (their help: ``how_to_paint`` them again) and end their
         loop; whether that stopped something under way (said with ``why``)."""
         loop, labels = self.loop, self.labels
-        said = loop is not None and say_stopped(
+        said = loop is not None and ends.say_stopped(
             loop, labels.segment.name, self.predict_panel.output_path(), why
         )
         if loop is not None:
