@@ -104,3 +104,20 @@ def test_an_unwritable_default_folder_reads_without_a_cache_and_says_so(
     assert len(chunks) == 1
     patch = open_segment(url).read([1], slice(0, 32), slice(32, 64))
     np.testing.assert_array_equal(patch, volume[1:2, :32, 32:64])
+
+
+def test_a_chunk_the_cache_cannot_write_is_still_read_and_said(served, default_base, monkeypatch):
+    import errno
+
+    url, _server, volume = served
+
+    def over_quota(path):
+        raise OSError(errno.EDQUOT, "Disk quota exceeded", str(path))
+
+    monkeypatch.setattr("inkloop.io._chunk_cache.atomic_path", over_quota)  # a cluster's home
+
+    with pytest.warns(InkloopWarning, match="not kept there .*Disk quota exceeded"):
+        patch = open_segment(url).read([1], slice(0, 32), slice(32, 64))
+
+    np.testing.assert_array_equal(patch, volume[1:2, :32, 32:64])
+    assert _kept(default_base) == []

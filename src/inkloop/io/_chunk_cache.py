@@ -1,13 +1,11 @@
 """A local cache of a remote zarr's chunks that never holds a partial chunk, bounded on disk;
 and what a chunk declares of its length (`ChunkLayouts`), by which the cache keeps, and
 `RemoteStore` lets through, no chunk cut off or replaced by a web page.
-
 As the decoded layers' (`inkloop.io._cache`): the chunks read longest ago are deleted beyond
-`CHUNK_CACHE_BYTES` (all segments' chunks in the cache together) or to keep `FREE_SPACE_KEPT`
-free on its disk; past that, none is written. Counting a cache of 32 GB means listing
-~100k files, so each process counts once and then adds what it writes, counting again only
-when that passes a limit, and then deletes down to a quarter below it.
-"""
+`CHUNK_CACHE_BYTES` (all segments' chunks together) or to keep `FREE_SPACE_KEPT` free on its
+disk; past that, none is written. Counting a cache of 32 GB means listing ~100k files, so
+each process counts once and then adds what it writes, counting again only when that passes
+a limit, and then deletes down to a quarter below it."""
 
 from __future__ import annotations
 
@@ -100,10 +98,13 @@ class ChunkCache(WrapperStore):
         return kept
 
     def _keep(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if _make_room(self.root, len(data), self.budget):
-            with atomic_path(path) as tmp:
-                Path(tmp).write_bytes(data)
+        try:  # never fails the read it serves: a quota, a full or read-only disk are said once
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if _make_room(self.root, len(data), self.budget):
+                with atomic_path(path) as tmp:
+                    Path(tmp).write_bytes(data)
+        except OSError as error:
+            notify_once(_TOLD, self.root, f"{self.root}: chunks read are not kept there ({error})")
 
 
 def _passed_by(key: str) -> None:
