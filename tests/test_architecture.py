@@ -162,7 +162,8 @@ loaded = []
 widget.guide_panel.load_prediction(prediction).finished.connect(lambda: loaded.append(1))
 wait_until(lambda: loaded)
 widget.brush_panel.save.click()
-wait_until(lambda: any(r.message.startswith("Saved ") for r in notification_manager.records))
+said = notification_manager.records
+wait_until(lambda: any(r.message.startswith("Ink Loop: Saved ") for r in said))
 ink, _ = widget.labels.labels()
 state = {"init": str(widget.model_panel.init), "inked": int((ink > 0).sum())}
 viewer.close()
@@ -204,7 +205,7 @@ def test_the_dock_stays_torch_free_while_it_runs(tmp_path):
     said = "\n".join(session["said"])
     assert "A continues from the model trained on it before" in said
     assert "the model trained on B before cannot be read" in said
-    assert "Saved B_inklabels.png and B_supervision_mask.png" in said
+    assert "Ink Loop: Saved B_inklabels.png and B_supervision_mask.png" in said
     assert session["init"] == str(chosen)  # Load model… chose it
     assert session["inked"] > 0  # the prediction image labelled the papyrus
     assert session["loaded"] == []
