@@ -120,7 +120,7 @@ def test_a_stop_while_a_stalled_read_holds_the_batch_ends_the_run_at_once(
         assert saved.autosave
         assert saved.step == recorder.of(StepDone)[-1].step == 1
         assert load_checkpoint(model).step == 1
-        (held,) = _batch_threads(threads)  # the thread whose read the server holds
+        assert len(_batch_threads(threads)) == 1  # the thread whose read the server holds
 
         server.stalling.clear()  # the server answers again; the read it holds stays held
         since = recorder.mark()
@@ -132,8 +132,7 @@ def test_a_stop_while_a_stalled_read_holds_the_batch_ends_the_run_at_once(
         assert load_checkpoint(model).step == recorder.of(StepDone)[-1].step > 1
     finally:
         engine.close()
-    assert held.is_alive()  # neither waited for nor killed: it ends when its read does
-    server.release.set()
+    server.release.set()  # close waited for no held read: it ends when its read does
     for thread in _batch_threads(threads):
         thread.join(TIMEOUT)
     assert not _batch_threads(threads)
@@ -201,3 +200,24 @@ def test_a_batch_stream_gives_way_while_a_stalled_read_holds_its_batch_which_sta
         first.close()
     np.testing.assert_array_equal(layers, expected.layers)
     np.testing.assert_array_equal(ink, expected.ink)
+
+
+def test_the_loaders_notice_waits_for_a_step_that_happens(parts, monkeypatch):
+    import inkloop.train._loop as loop
+    from tests._helpers import tiny_trainer
+
+    real = loop.open_stream
+    monkeypatch.setattr(loop, "open_stream", lambda *a, **k: (real(*a, **k)[0], "from a thread"))
+    made, batch = threading.Event(), PatchSampler.batch
+    monkeypatch.setattr(PatchSampler, "batch", lambda *a, **k: made.wait() and batch(*a, **k))
+    trainer = tiny_trainer(parts)
+    try:
+        trainer.interrupt = lambda: True  # a command waits while the first batch is made
+        with pytest.raises(WaitInterruptedError):
+            trainer.step()
+        trainer.interrupt = None
+        made.set()
+        assert "from a thread" in trainer.step().notice
+    finally:
+        made.set()
+        trainer.close()

@@ -107,7 +107,9 @@ class Trainer:
             try:
                 batch = stream.next(self.interrupt)
             except Exception as error:  # its makers stopped at an error: the next step opens anew
-                if not isinstance(error, WaitInterruptedError):
+                if isinstance(error, WaitInterruptedError):
+                    self._loader_notice = notices[0]  # said by the step that happens
+                else:
                     self.close()
                 raise
             lr = self.learning_rate()
