@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from inkloop.cli import main
 from tests._helpers import save_tiny_checkpoint
 from tests._http import serve, write_served_segment
@@ -29,14 +31,14 @@ def test_a_url_predicted_into_one_file_is_fetched_once(tmp_path, synthetic, monk
     assert {path: asked[path] for path in once} == dict.fromkeys(once, 1), server.requests
 
 
-def test_one_file_on_a_cluster_is_still_checked_before_the_cluster_starts(
-    training_folder, tmp_path, capsys
-):
-    """The cluster's staging does not check the output: planning does, for --scheduler."""
+@pytest.mark.parametrize("how", [["--scheduler", "local:1"], ["--keep-going"]])
+def test_one_file_is_still_checked_before_the_work_starts(training_folder, tmp_path, capsys, how):
+    """The cluster's staging does not check the output: planning does, for --scheduler; with
+    --keep-going an existing --out is the user's error, not a failed segment of many."""
     model, out = save_tiny_checkpoint(tmp_path / "model.pt"), tmp_path / "pred.png"
     out.write_bytes(b"precious")
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
-    assert main([*args, "--scheduler", "local:1", "--device", "cpu", "--quiet"]) == 1
+    assert main([*args, *how, "--device", "cpu", "--quiet"]) == 1
     error = capsys.readouterr().err
     assert error == f"inkloop predict: error: {out} exists; pass --overwrite {IN_PYTHON}\n"
     assert out.read_bytes() == b"precious"

@@ -225,8 +225,9 @@ def predict_segments(
 
     _check_prediction(segments, out, out_dir, region, scheduler, options)
     plan = (segments, model, out, out_dir, fmt, overwrite, options.get("z_start"))
-    # in this process predict_to_file opens and checks the one --out segment itself
-    later = scheduler is None
+    # in this process predict_to_file opens and checks the one --out segment itself; with
+    # keep_going not: a refused --out is the user's error, not a failed segment of many
+    later = scheduler is None and not keep_going
     jobs, skipped = plan_predictions(*plan, options.get("reverse"), checked_later=later)
     outcome, summary = Outcome(), {"scheduler": scheduler}
     for job in skipped:
