@@ -116,7 +116,7 @@ def _loop_figures(viewer, case: Case, seconds: float, args, pan: bool, remote) -
 
     viewer.window.resize(1900, 1150)
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(case.folder))
+    widget.open_segment(str(case.folder), wait=True)
     viewer.reset_view()  # the whole segment in view
     loop = widget.loop
     _run_until(lambda: loop.ready, 300)

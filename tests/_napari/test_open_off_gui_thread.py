@@ -67,7 +67,7 @@ def test_napari_stays_free_while_a_server_holds_the_open_and_the_panel_says_so(
         assert shown.full_text() == f"Opening…\n{base}/private/lagging/{NAME}.zarr"  # no login
         assert _opens_waiting(panel)
         opening, said = widget.opens.current, len(messages(0))
-        widget.open_segment(url)  # a script's second open: refused, said why
+        widget.open_segment(url, wait=True)  # a script's second open: refused at once, said
         assert widget.opens.current is opening
         assert [m for m in messages(said) if "is still opening: open" in m] != []
         with qtbot.waitSignal(widget.opens.opened, timeout=10_000) as opened:

@@ -38,16 +38,18 @@ class DockOpens(QObject):
         self.viewer, self.panel, self._follow = viewer, panel, follow
         self.current: SegmentOpening | None = None  # the open under way
 
-    def open(self, location: str) -> None:
-        """Begin opening ``location``; a second open while one is under way is refused."""
+    def open(self, location: str) -> bool:
+        """Begin opening ``location``, True; a second open while one is under way is
+        refused, said (False)."""
         if self.current is not None:  # the panel's buttons wait; a script is told
             busy, asked = shown_location(self.current.location), shown_location(location)
             say_warning(f"{busy} is still opening: open {asked} after it")
-            return
+            return False
         self.current = SegmentOpening(self.viewer, location)
         self.current.ended.connect(self._ended)
         self.panel.show_opening(location)
         self.current.start()
+        return True
 
     def segment_read(self, layer):
         """The segment the open under way read, if ``layer`` is of it (else None): the

@@ -98,9 +98,9 @@ class InkLoopWidget(QWidget):
         GUI thread (`DockOpens`), or say in one line why it cannot be (napari's own message
         only says that the reader refused it). One open in the viewer already is brought
         back to the top, with its labels as painted: no second copy. ``wait``: return once
-        it ended, Qt's events handled meanwhile (a script's open; never from a slot)."""
-        self.opens.open(path)
-        if wait:
+        it ended, Qt's events handled meanwhile (a script's open; never from a slot); one
+        refused while another is under way returns at once, said."""
+        if self.opens.open(path) and wait:
             self.opens.wait()
 
     # napari never closes a dock's widget (napari#8071): quitting and closing the window only
