@@ -224,7 +224,7 @@ def test_a_saved_model_is_written_by_the_engine_and_the_next_run_can_start_from_
     assert loop.region == loop.visible_region()
     assert (y1 - y0, x1 - x0) == loop.labels.segment.shape[1:]  # the whole view, not a corner
     assert not loop.state.running
-    assert not any("Ink Loop" in message for message in messages(shown))  # no Failed
+    assert messages(shown) == [f"Ink Loop: Saved the model (step 0) to {saved}"]  # no Failed
 
 
 def test_a_long_model_file_name_does_not_widen_the_dock(panel, tmp_path):
