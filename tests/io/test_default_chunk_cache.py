@@ -14,17 +14,8 @@ from inkloop._notify import InkloopWarning
 from inkloop.io import open_segment
 from inkloop.io._remote import CHUNK_CACHE_ENV, local_folder
 from inkloop.io._sidefiles import side_folder
-from tests._http import NAME, serve, write_served_segment
 
 pytest.importorskip("aiohttp")
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, synthetic):
-    root = tmp_path_factory.mktemp("served")
-    volume = write_served_segment(root, NAME, synthetic)
-    with serve(root) as (base, server):
-        yield f"{base}/{NAME}.zarr", server, volume
 
 
 @pytest.fixture
@@ -47,8 +38,8 @@ def _kept(base) -> list:
     return [path for path in base.rglob("*") if path.is_file()] if base.exists() else []
 
 
-def test_a_url_keeps_its_chunks_in_the_cache_folder_by_default(served, default_base):
-    url, server, volume = served
+def test_a_url_keeps_its_chunks_in_the_cache_folder_by_default(served_segment, default_base):
+    url, server, volume = served_segment
     with warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
         assert _read_twice(url, server) == []  # the second read asks the server for nothing
@@ -71,8 +62,8 @@ def test_the_default_cache_folder_is_chunks_in_inkloops_cache_folder():
 
 
 @pytest.mark.parametrize("setting", ["off", "OFF", "0", "no", "None", "cache=False"])
-def test_off_or_cache_false_keeps_no_chunk(served, default_base, monkeypatch, setting):
-    url, server, _volume = served
+def test_off_or_cache_false_keeps_no_chunk(served_segment, default_base, monkeypatch, setting):
+    url, server, _volume = served_segment
     options = {"cache": False} if setting == "cache=False" else {}
     if not options:
         monkeypatch.setenv(CHUNK_CACHE_ENV, setting)
@@ -81,8 +72,10 @@ def test_off_or_cache_false_keeps_no_chunk(served, default_base, monkeypatch, se
     assert _kept(default_base) == []
 
 
-def test_a_folder_in_the_environment_still_wins(served, default_base, tmp_path, monkeypatch):
-    url, server, _volume = served
+def test_a_folder_in_the_environment_still_wins(
+    served_segment, default_base, tmp_path, monkeypatch
+):
+    url, server, _volume = served_segment
     monkeypatch.setenv(CHUNK_CACHE_ENV, str(tmp_path / "mine"))
 
     assert _read_twice(url, server) == []
@@ -91,9 +84,9 @@ def test_a_folder_in_the_environment_still_wins(served, default_base, tmp_path, 
 
 
 def test_an_unwritable_default_folder_reads_without_a_cache_and_says_so(
-    served, tmp_path, monkeypatch
+    served_segment, tmp_path, monkeypatch
 ):
-    url, server, volume = served
+    url, server, volume = served_segment
     (tmp_path / "a file").write_bytes(b"")  # a folder cannot be made in it, even by root
     monkeypatch.delenv(CHUNK_CACHE_ENV, raising=False)
     monkeypatch.setattr("inkloop.io._homes.chunk_cache_home", lambda: tmp_path / "a file" / "c")
@@ -106,10 +99,12 @@ def test_an_unwritable_default_folder_reads_without_a_cache_and_says_so(
     np.testing.assert_array_equal(patch, volume[1:2, :32, 32:64])
 
 
-def test_a_chunk_the_cache_cannot_write_is_still_read_and_said(served, default_base, monkeypatch):
+def test_a_chunk_the_cache_cannot_write_is_still_read_and_said(
+    served_segment, default_base, monkeypatch
+):
     import errno
 
-    url, _server, volume = served
+    url, _server, volume = served_segment
 
     def over_quota(path):
         raise OSError(errno.EDQUOT, "Disk quota exceeded", str(path))
