@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 from qtpy.QtWidgets import QInputDialog
 
@@ -142,3 +143,26 @@ def test_a_dock_closed_while_it_opens_gets_nothing_added(dock, tmp_path, qtbot, 
     assert widget.labels is None
     assert widget.opens.current is None
     assert messages(said) == []
+
+
+class _PlanesRead:
+    """A (layers, y, x) stack that records which layers napari reads."""
+
+    def __init__(self, layers: int) -> None:
+        self.stack, self.read = np.zeros((layers, 64, 64), np.uint8), []
+        self.shape, self.dtype, self.ndim = self.stack.shape, self.stack.dtype, 3
+
+    def __getitem__(self, key):
+        self.read.append(key[0] if isinstance(key, tuple) else key)
+        return self.stack[key]
+
+
+def test_the_opened_volume_is_drawn_at_its_middle_layer_only(make_napari_viewer):
+    from inkloop._napari._reader import add_layers
+
+    viewer, volume = make_napari_viewer(), _PlanesRead(16)
+
+    (layer,) = add_layers(viewer, [(volume, {"name": "segment"}, "image")])
+
+    assert layer.visible
+    assert volume.read == [slice(7, 8)]  # not the first layer too: a remote read for nothing

@@ -55,10 +55,19 @@ def get_reader(path: str | list[str]):
 
 
 def add_layers(viewer, layer_data: list[tuple]) -> list:
-    """Add napari LayerDataTuples (a reader's) to ``viewer``, in order; the layers."""
+    """Add napari LayerDataTuples (a reader's) to ``viewer``, in order; the layers. Each is
+    added hidden and shown once all are in: napari draws a layer added shown at the stack's
+    first layer before it moves the slider to the middle one, and over a slow network that
+    read (on napari's GUI thread) was most of what an open still froze it for."""
     from napari.layers import Layer
 
-    return [viewer.add_layer(Layer.create(*data)) for data in layer_data]
+    layers = []
+    for data, kwargs, kind in layer_data:
+        hidden = Layer.create(data, {**kwargs, "visible": False}, kind)
+        layers.append((viewer.add_layer(hidden), kwargs.get("visible", True)))
+    for layer, visible in layers:
+        layer.visible = visible
+    return [layer for layer, _ in layers]
 
 
 def bring_to_top(viewer, path) -> bool:
