@@ -111,3 +111,12 @@ def test_the_segment_a_model_was_trained_on_keeps_its_order(sheet, models):
     # a checkpoint that does not name its segment keeps the order it was trained with
     unnamed = dataclasses.replace(checkpoint, provenance={})
     assert model_window(unnamed, forward).reverse
+
+
+def test_predict_no_reverse_reads_the_models_own_segment_as_stored(predict):
+    as_trained, said = predict("backward", "backward")
+    assert "stored back to front and reads" not in said  # its own segment: as it was trained
+    as_stored, said = predict("backward", "backward", "--no-reverse")
+
+    assert "backward.pt was trained on a stack stored back to front and reads backward" in said
+    assert not np.array_equal(as_stored, as_trained)  # the layers run the other way

@@ -67,10 +67,11 @@ def add_predict(commands) -> None:
     )
     predict.add_argument(
         "--reverse",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="these segments' layers are stored back to front (default: as stored; the "
-        "segment the model was trained on is read as it was trained)",
+        help="these segments' layers are stored back to front; --no-reverse: as stored, the "
+        "segment the model was trained on too (default: as stored; the segment the model was "
+        "trained on is read as it was trained)",
     )
     predict.add_argument("--tta", action="store_true", help="average the 8 flips/rotations")
     predict.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
