@@ -133,7 +133,8 @@ class _Round:
 
 
 class Interrupt:
-    """``should_stop`` for Predictor.stream: true once a command waits; remembers it cut."""
+    """True once a command waits, and remembers it cut: a preview's ``should_stop``
+    (Predictor.stream), and what a training step still waiting for its batch gives way to."""
 
     def __init__(self, commands: queue.Queue) -> None:
         self.commands = commands
