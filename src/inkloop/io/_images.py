@@ -62,13 +62,38 @@ def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
 
 def colour_to_grey(colour: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     """One channel of a colour image (..., channels): the strongest channel at each pixel (a
-    pure red or green stroke is full ink, not its luminance), or the alpha where only the
-    alpha varies (strokes of one colour on a transparent background, as painting programs
-    export a layer)."""
+    pure red or green stroke is full ink, not its luminance). Where the alpha varies (a layer
+    painted on transparency, as painting programs export one): the alpha where the strokes
+    are all of one colour (black or white, say), else the colour over black,
+    ``strongest * alpha / top``. What lies under full transparency counts for nothing: GIMP
+    saves it as black, other programs keep the colour there."""
     strongest = colour.max(axis=-1)
-    if alpha is not None and strongest.min() == strongest.max() and alpha.min() != alpha.max():
+    if alpha is None or alpha.min() == alpha.max():
+        return strongest
+    if _of_one_value(strongest, alpha > 0):
         return alpha
-    return strongest
+    return _over_black(strongest, alpha)
+
+
+def _of_one_value(values: np.ndarray, where: np.ndarray) -> bool:
+    """Whether ``values`` are all the same ``where`` it is True (without copying them out)."""
+    kind = np.iinfo if values.dtype.kind in "ui" else np.finfo
+    low = values.min(where=where, initial=kind(values.dtype).max)
+    return bool(low == values.max(where=where, initial=kind(values.dtype).min))
+
+
+def _over_black(strongest: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``strongest`` composited over black by ``alpha`` (whose top value is opaque), rounded,
+    in ``strongest``'s type: 8-bit images in 16-bit integers, not a float copy 8x their size."""
+    top = np.iinfo(alpha.dtype).max if alpha.dtype.kind in "ui" else 1
+    if strongest.dtype == np.uint8 and top == 255:
+        mixed = strongest.astype(np.uint16)
+        mixed *= alpha
+        mixed += 127  # rounds to the nearest
+        mixed //= 255
+        return mixed.astype(np.uint8)
+    mixed = strongest * (alpha / np.float64(top))
+    return (np.rint(mixed) if strongest.dtype.kind in "ui" else mixed).astype(strongest.dtype)
 
 
 def _pil_grey(image) -> np.ndarray:
