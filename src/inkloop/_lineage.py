@@ -21,19 +21,47 @@ def init_lineage(init) -> dict:
     the same of the model that one continued from, and so on back (None: a fresh model or
     not recorded). A link that continued on the segment of the link before it is left out,
     its steps counted in that one's: the chain grows where training moved to another
-    segment's labels, not with every run the dock continues a segment's own model in."""
+    segment's labels, not with every run the dock continues a segment's own model in.
+    Where the labels changed between the runs counted in a link, "labels_hashes" lists
+    [first step, hash] of each version; "labels_hash" stays that of its last steps."""
     provenance = init.provenance
     segment = provenance.get("segment")
+    labels_hash = (provenance.get("labels") or {}).get("hash")
     earlier = provenance.get("init")
+    versions = []
     if isinstance(earlier, dict) and segment is not None and earlier.get("segment") == segment:
+        versions = _merged([*_labels_versions(earlier), [earlier.get("step"), labels_hash]])
         earlier = earlier.get("init")
-    return {
+    link = {
         "checkpoint": Path(init.source).name if init.source else None,
         "step": init.step,
         "segment": segment,
-        "labels_hash": (provenance.get("labels") or {}).get("hash"),
+        "labels_hash": labels_hash,
         "init": earlier,
     }
+    if len(versions) > 1:
+        link["labels_hashes"] = versions
+    return link
+
+
+def _labels_versions(link: dict) -> list:
+    """[first step, labels hash] of each labels version a lineage ``link``'s steps trained
+    on, from the step its own init ended (0: a fresh model or not recorded)."""
+    versions = link.get("labels_hashes")
+    if isinstance(versions, list) and versions:
+        return [list(version) for version in versions]
+    before = link.get("init")
+    start = before.get("step") if isinstance(before, dict) else None
+    return [[start or 0, link.get("labels_hash")]]
+
+
+def _merged(versions: list) -> list:
+    """``versions`` without an entry whose labels are those of the entry before it."""
+    merged = []
+    for version in versions:
+        if not merged or merged[-1][1] != version[1]:
+            merged.append(version)
+    return merged
 
 
 def read_to_continue(path, init) -> None:
