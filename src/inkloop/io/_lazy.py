@@ -1,10 +1,15 @@
-"""Array-likes over segment files wrapped as dask arrays, named without hashing any data."""
+"""Array-likes over segment files wrapped as dask arrays, named without hashing any data,
+and seen as Z x H x W whatever order their axes are stored in."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from inkloop.io._errors import SegmentError
+
+ZYX = (0, 1, 2)  # the stored axes of z, y and x where the layers come first
 
 
 def lazy(array, chunks, *, key, stamp=None):
@@ -26,6 +31,34 @@ def as_volume(path, volume):
     if volume.ndim != 3:
         raise SegmentError(f"{path}: expected a Z x H x W volume, found shape {volume.shape}")
     return volume
+
+
+def to_zyx(volume, order: tuple[int, int, int] = ZYX):
+    """The lazy ``volume`` whose z, y and x are its axes ``order``, as Z x H x W (no copy)."""
+    return volume if order == ZYX else volume.transpose(order)
+
+
+def zyx_direct(array, order: tuple[int, int, int] = ZYX):
+    """``array`` to index as Z x H x W without dask: itself where it is stored so."""
+    return array if array.ndim == 3 and order == ZYX else _ZYXView(array, order)
+
+
+class _ZYXView:
+    """Index a stored array as Z x H x W: its leading singleton axes (OME's t and c) at 0,
+    its last three taken in ``order``."""
+
+    def __init__(self, array, order: tuple[int, int, int]) -> None:
+        self.array, self.order, self.leading = array, order, array.ndim - 3
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        key = (*key, *(slice(None),) * (3 - len(key)))
+        stored = [slice(None)] * 3
+        for axis, index in zip(self.order, key, strict=True):
+            stored[axis] = index
+        block = self.array[(0,) * self.leading + tuple(stored)]
+        kept = [axis for axis in range(3) if not isinstance(stored[axis], int | np.integer)]
+        return np.transpose(block, [kept.index(axis) for axis in self.order if axis in kept])
 
 
 def layer_chunks(shape: tuple[int, ...]) -> tuple[int, int, int]:

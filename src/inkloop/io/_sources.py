@@ -18,10 +18,11 @@ from inkloop.io._layers import (
     numbered_layers,
     read_layer_infos,
 )
-from inkloop.io._lazy import as_volume, layer_chunks, lazy
+from inkloop.io._lazy import ZYX, as_volume, layer_chunks, lazy, to_zyx, zyx_direct
 from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 from inkloop.io._writable import writable_side_folder
+from inkloop.io._zarr_axes import multiscales, zyx_order
 
 LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
 _ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
@@ -244,21 +245,25 @@ def zarr_source(
 
     wrap = wrap or (lambda array, where: DecodingNamed(array, where, chunk_files=True))
     name = name or _segment_name(where.rstrip("/").rsplit("/", 1)[-1])
-    if isinstance(node, zarr.Array):
-        array = wrap(node, where)
-        volume = as_volume(where, lazy(array, node.chunks, key=where, stamp=stamp))
-        return _single_level(name, "zarr", sidecar_folder, volume, array)
-    paths = multiscale_paths(node)
-    if not paths:
-        raise SegmentError(f"{where}: zarr group has no multiscales metadata and no array '0'")
-    arrays = [wrap(_level(node, where, p), f"{where}/{p}") for p in paths]
+    stored = {where: node} if isinstance(node, zarr.Array) else _levels(node, where)
+    order = zyx_order(node, next(iter(stored.values())), where)  # all levels in one order
+    arrays = [wrap(array, place) for place, array in stored.items()]
     levels = [
-        as_volume(f"{where}/{p}", lazy(a, a.chunks, key=f"{where}/{p}", stamp=stamp))
-        for p, a in zip(paths, arrays, strict=True)
+        to_zyx(as_volume(place, lazy(a, a.chunks, key=place, stamp=stamp)), order)
+        for place, a in zip(stored, arrays, strict=True)
     ]
-    source = _single_level(name, "ome-zarr", sidecar_folder, levels[0], arrays[0])
+    fmt = "zarr" if isinstance(node, zarr.Array) else "ome-zarr"
+    source = _single_level(name, fmt, sidecar_folder, levels[0], arrays[0], order)
     source.levels = levels
     return source
+
+
+def _levels(group, where: str) -> dict:
+    """The pyramid levels of an OME-Zarr ``group`` by where they are, finest first."""
+    paths = multiscale_paths(group)
+    if not paths:
+        raise SegmentError(f"{where}: zarr group has no multiscales metadata and no array '0'")
+    return {f"{where}/{p}": _level(group, where, p) for p in paths}
 
 
 def _level(group, where: str, path: str):
@@ -270,31 +275,20 @@ def _level(group, where: str, path: str):
         raise SegmentError(missing) from None
 
 
-def _single_level(name: str, fmt: str, sidecar_folder: Path, volume, array) -> LayerSource:
+def _single_level(name: str, fmt: str, folder: Path, volume, array, order=ZYX) -> LayerSource:
     return LayerSource(
         format=fmt,
         name=name,
-        sidecar_folder=sidecar_folder,
+        sidecar_folder=folder,
         levels=[volume],
         layer_numbers=list(range(volume.shape[0])),
-        direct=array if array.ndim == 3 else _LeadingAxesDropped(array, array.ndim - 3),
+        direct=zyx_direct(array, order),
     )
-
-
-class _LeadingAxesDropped:
-    """Index a (1, ..., Z, H, W) array as Z x H x W (OME-Zarr's singleton t and c axes)."""
-
-    def __init__(self, array, leading: int) -> None:
-        self.array, self.leading = array, leading
-
-    def __getitem__(self, key):
-        return self.array[(0,) * self.leading + tuple(key)]
 
 
 def multiscale_paths(group) -> list[str]:
     """The paths of a zarr group's pyramid levels, finest first (or "0" alone, if it has one)."""
-    attrs = group.attrs.asdict()
-    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
-    if multiscales:
-        return [str(d["path"]) for d in multiscales[0]["datasets"]]
+    entry = multiscales(group)
+    if entry:
+        return [str(d["path"]) for d in entry["datasets"]]
     return ["0"] if "0" in group else []
