@@ -23,6 +23,15 @@ def add_inspect(commands) -> None:
         help="layer folder, multi-page TIFF, zarr (or its http(s):// URL), or a checkpoint "
         "file (any file that is not an image)",
     )
+    info.add_argument(
+        "--labels",
+        type=Path,
+        help="ink labels to print the hash of (default: the segment's own), as `inkloop train "
+        "--labels` reads them; a checkpoint records the hash of the labels it trained on",
+    )
+    info.add_argument(
+        "--supervision", type=Path, help="the supervision mask to go with them, as train takes it"
+    )
     info.set_defaults(run=_info)
 
     check = commands.add_parser(
@@ -41,6 +50,11 @@ def _info(args) -> int:
     from inkloop.io import open_segment
 
     if _is_checkpoint(args.segment):
+        if args.labels is not None or args.supervision is not None:
+            raise ValueError(
+                "--labels and --supervision go with a segment: a checkpoint prints the hash of "
+                "the labels it trained on (provenance.labels.hash)"
+            )
         described = _described(args.segment)
         provenance = described["provenance"]
         if "segment_path" in provenance:  # earlier versions recorded a URL's login too
@@ -63,8 +77,40 @@ def _info(args) -> int:
         "files": {key: str(path) for key, path in segment.files.items()},
         "problems": _side_image_problems(segment),
     }
+    report.update(_labels_identity(segment, args.labels, args.supervision, report["problems"]))
     print(json.dumps(report))
     return 0
+
+
+def _labels_identity(segment, labels, supervision, problems: list[str]) -> dict:
+    """The `inkloop.rounds.labels_hash` of the labels `inkloop train` would read from
+    ``segment`` (``labels``, ``supervision`` as its options), as a checkpoint records it
+    (provenance.labels.hash), and the files it read; None where the segment has no labels.
+    The segment's own labels that cannot be read add their problem to ``problems`` (said on
+    stderr, if `_side_image_problems` has not said it) rather than failing `info`."""
+    from inkloop._notify import notify
+    from inkloop.io import load_labels
+    from inkloop.io._label_images import label_arrays
+    from inkloop.rounds import labels_hash
+
+    none = {"labels_hash": None, "labels_file": None, "supervision_file": None}
+    given = labels is not None or supervision is not None
+    # absolute, as `inkloop train` records them
+    labels, supervision = (p and p.expanduser().absolute() for p in (labels, supervision))
+    if not given and segment.ink_labels is None:
+        return none
+    try:
+        ink, supervised, sources = load_labels(segment, labels, supervision)
+        ink, supervised = label_arrays(ink, supervised, segment.shape[1:])
+    except (ValueError, OSError) as error:
+        if given:
+            raise
+        if str(error) not in problems:
+            problems.append(str(error))
+            notify(str(error))
+        return none
+    files = {key: shown_location(value) for key, value in sources.items()}
+    return {"labels_hash": labels_hash(ink, supervised), **files}
 
 
 def _side_image_problems(segment) -> list[str]:
