@@ -27,6 +27,13 @@ import numpy as np
 from inkloop._lineage import continued_from
 from inkloop._locks import locked
 from inkloop._notify import notify
+from inkloop._rounds_held_out import (  # noqa: F401 (their home was here)
+    UNRECORDED,
+    entries_naming,
+    held_out_behind,
+    held_out_by_run,
+    held_out_throughout,
+)
 from inkloop.io import atomic_path
 
 _BAND_PIXELS = 1 << 22  # pixels hashed or counted at a time: a band's temporaries, ~4 MB
@@ -65,10 +72,6 @@ class RunStart:
 
     def to_dict(self) -> dict:
         return {"run_started": self.time, "checkpoint": self.checkpoint}
-
-
-# held out by a training no round describes: nothing any round can vouch for
-UNRECORDED = "trained since its last round"
 
 
 def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
@@ -194,46 +197,6 @@ def _is_region(region) -> bool:
     """Whether ``region`` is a recorded validation region: None, [] or 4 integers."""
     ints = isinstance(region, list) and all(type(value) is int for value in region)
     return region is None or (ints and len(region) in (0, 4))
-
-
-def entries_naming(history: list, checkpoint: str | Path) -> list:
-    """The entries of ``history`` (rounds, `RunStart` lines) that name the model file
-    ``checkpoint``, by name (the folder may have moved), oldest first."""
-    name = Path(checkpoint).name
-    return [e for e in history if e.checkpoint and Path(e.checkpoint).name == name]
-
-
-def held_out_behind(history: list, checkpoint: str | Path) -> tuple:
-    """What the training behind the model file ``checkpoint`` held out, from the newest entry
-    of ``history`` (`read_history`) naming that file: ``(box,)``, ``(None,)`` where nothing
-    was held out, ``(UNRECORDED,)`` where a run that writes the file began after its newest
-    round (napari quit or crashed mid-run), or ``()`` where unknown (nothing names it, or its
-    round predates `Round.validation_region`)."""
-    named = entries_naming(history, checkpoint)
-    if named and isinstance(named[-1], RunStart):
-        return (UNRECORDED,)
-    region = named[-1].validation_region if named else None
-    if region is None:
-        return ()
-    return (tuple(region) if region else None,)
-
-
-def held_out_by_run(history: list, init, validation) -> tuple[int, int, int, int] | None:
-    """What a run from the model file ``init`` (None: a fresh model) holding out ``validation``
-    held out in all: that region, narrowed to what ``history`` says ``init``'s training did."""
-    earlier = held_out_behind(history, init) if init is not None else ()
-    return held_out_throughout((*earlier, validation))
-
-
-def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:
-    """The pixels inside every one of ``regions`` (boxes; None or UNRECORDED: nothing held
-    out), so held out of every training the regions belong to; None if none are."""
-    boxes = regions or (None,)
-    if any(box is None or box == UNRECORDED for box in boxes):
-        return None
-    y0, x0 = max(b[0] for b in boxes), max(b[1] for b in boxes)
-    y1, x1 = min(b[2] for b in boxes), min(b[3] for b in boxes)
-    return (y0, x0, y1, x1) if y0 < y1 and x0 < x1 else None
 
 
 def append_run_round(
