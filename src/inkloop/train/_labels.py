@@ -11,7 +11,12 @@ import numpy as np
 from inkloop import rounds
 from inkloop._image_windows import padded_window
 from inkloop.boxes import check_box
-from inkloop.io._label_images import INK_LEVEL, ink_levels, label_arrays, mask_values
+from inkloop.io._label_images import (
+    INK_LEVEL,  # noqa: F401 (inkloop.train imports it from here)
+    ink_levels,
+    label_arrays,
+    mask_values,
+)
 from inkloop.train._cells import (
     CELL,
     cell_grid,
@@ -21,6 +26,7 @@ from inkloop.train._cells import (
     class_masks,
     counts_by_kind,
 )
+from inkloop.train._label_checks import NO_NO_INK, untrainable  # noqa: F401 (NO_NO_INK: tests)
 from inkloop.train._shared import SharedArrays
 
 _LOCK_POLL_S = 1.0  # how often a wait for the lock in a worker checks on its parent
@@ -28,16 +34,6 @@ _LOCK_POLL_S = 1.0  # how often a wait for the lock in a worker checks on its pa
 
 class LabelError(ValueError):
     """The labels cannot train a model yet (none, or only one class)."""
-
-
-_CLASSES = ("ink", "'no ink'")  # as class_masks gives them
-_HELD_OUT = "in the validation region, which training leaves out"
-# what labels of ink and no "no ink" are told, in the dock and from `inkloop train` alike
-NO_NO_INK = (
-    "the labels hold no 'no ink' yet: paint some 'no ink' on papyrus without ink (soft labels, "
-    "such as the edges of ink strokes or an accepted prediction's uncertain pixels, are not "
-    "'no ink'), or give a supervision mask that covers more than the ink"
-)
 
 
 class LabelStore:
@@ -156,55 +152,9 @@ class LabelStore:
         with self._locked():
             supervised = int(self._cells_supervised.sum())
             ink, no_ink = int(self._cells_ink.sum()), int(self._cells_no_ink.sum())
-            problem = None if ink and no_ink else self._untrainable(supervised, ink)
+            problem = None if ink and no_ink else untrainable(self, supervised, ink)
         if problem:
             raise LabelError(problem)
-
-    def _untrainable(self, supervised: int, ink: int) -> str:
-        """Why labels of ``supervised`` trainable pixels, ``ink`` of them ink, cannot train:
-        ink the supervision leaves out (a mask inverted or another segment's) is told apart
-        from labels the user has not painted yet."""
-        held_out = self._held_out(supervised, ink)
-        if held_out or ink:  # ink, and no "no ink": the soft rims of ink strokes are not that
-            return held_out or NO_NO_INK
-        outside = int(np.count_nonzero((self.ink >= INK_LEVEL) & ~self.supervised))
-        labels = self.sources.get("labels_file", "the labels")
-        mask = self.sources.get("supervision_file", "the supervision mask")
-        if supervised == 0 and outside:
-            return (
-                f"no labelled pixels yet: {mask} covers no pixel, so none of the {outside:,} "
-                f"ink pixels of {labels} can train: is it the right mask?"
-            )
-        if supervised == 0:
-            named = f" ({mask} covers no pixel)" if "supervision_file" in self.sources else ""
-            return f"no labelled pixels yet{named}: paint some ink and some 'no ink' first"
-        if outside:
-            return (
-                f"all {outside:,} ink pixels of {labels} lie outside the {supervised:,} pixels "
-                f"{mask} covers: is it inverted, or another segment's?"
-            )
-        faint = int(np.count_nonzero((self.ink > 0) & self.trainable))
-        if faint:
-            return (
-                f"the labels hold no ink yet: all {faint:,} inked pixels are fainter than half "
-                f"strength (below {INK_LEVEL} of 255), too faint to count as ink"
-            )
-        return "the labels hold no ink yet: paint ink where you see it"
-
-    def _held_out(self, supervised: int, ink: int) -> str | None:
-        """Why labels cannot train if it is that the validation region, which training leaves
-        out, holds all of them, or all of a class (ink, or "no ink" where there is ink)."""
-        if self.validation is None or not self.supervised.any():
-            return None
-        if supervised == 0:
-            return f"every labelled pixel is {_HELD_OUT}: label some papyrus outside it"
-        lacking = bool(ink)  # "no ink" to go with the ink, or else ink (class_masks' order)
-        y0, x0, y1, x1 = self.validation
-        there = class_masks(self.ink[y0:y1, x0:x1], self.supervised[y0:y1, x0:x1])[lacking]
-        name = _CLASSES[lacking]
-        if there.any():
-            return f"all the labelled {name} is {_HELD_OUT}: paint some {name} outside it"
-        return None
 
     def ink_share(self) -> float:
         """Share of the trainable pixels labelled ink (0 with none labelled)."""
