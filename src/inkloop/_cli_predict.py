@@ -146,8 +146,15 @@ def _predict(args) -> int:
     )
     for failure in summary["failed"]:  # said as they failed: here together, after the run
         print(f"inkloop predict: failed: {failure['error']}", file=sys.stderr)
-    print(json.dumps(summary))
+    print(json.dumps({**summary, "provenance": _provenance_of(summary["written"])}))
     return 1 if summary["failed"] else 0
+
+
+def _provenance_of(written: list[str]) -> dict:
+    """Each file written -> how it was made, as the file records it (None: it records none)."""
+    from inkloop.io._prediction_metadata import recorded_provenance
+
+    return {out: recorded_provenance(out) for out in written}
 
 
 def check_format(out: Path | None, fmt: str | None, tiff_float: bool) -> None:

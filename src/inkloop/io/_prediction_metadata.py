@@ -1,35 +1,58 @@
 """What a prediction file records about itself, read from its metadata alone (no pixels):
-the origin of a region's prediction, and a zarr array's dimensions and attributes
-(`inkloop.io._sidefiles.prediction_origin` and ``is_prediction_file`` ask)."""
+the origin of a region's prediction, how it was made (`recorded_provenance`), and a zarr
+array's dimensions and attributes (`inkloop.io._sidefiles.prediction_origin` and
+``is_prediction_file`` ask)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from inkloop.io._sidefiles import ORIGIN_KEY
+from inkloop.io._sidefiles import ORIGIN_KEY, prediction_kind
+
+# how a prediction was made (`inkloop.predict._provenance.prediction_record`), beside
+# ORIGIN_KEY: in a zarr's attributes, an OME-Zarr group's, a PNG's text or a TIFF's description
+RECORD_KEY = "inkloop"
 
 
 def recorded_origin(path: Path, kind: str | None):
     """The ORIGIN_KEY a prediction of format ``kind`` records ((y, x)), or None: in a zarr's
     attributes, a PNG's text or a TIFF's JSON description."""
-    if kind == "zarr":
+    if kind == "ome.zarr":  # its transformations say where it lies
+        return None
+    return _recorded(path, kind).get(ORIGIN_KEY)
+
+
+def recorded_provenance(path: str | Path) -> dict | None:
+    """How the prediction file ``path`` was made, as inkloop recorded it when it wrote the
+    file (`inkloop.predict._provenance.prediction_record`, with the time "written"); None
+    for a file that records none (another tool's, or inkloop's before it did)."""
+    path = Path(path)
+    record = _recorded(path, prediction_kind(path)).get(RECORD_KEY)
+    return record if isinstance(record, dict) else None
+
+
+def _recorded(path: Path, kind: str | None) -> dict:
+    """The metadata a prediction of format ``kind`` records: a zarr array's or an OME-Zarr
+    group's attributes, a PNG's text (inkloop's keys read as JSON) or a TIFF's JSON
+    description; {} for another format."""
+    if kind in ("zarr", "ome.zarr"):
         import zarr
 
-        return zarr.open_array(str(path), mode="r").attrs.get(ORIGIN_KEY)
+        node = zarr.open_array if kind == "zarr" else zarr.open_group
+        return dict(node(str(path), mode="r").attrs)
     if kind == "png":
         from PIL import Image
 
         with Image.open(path) as image:
-            text = image.text.get(ORIGIN_KEY)
-        return json.loads(text) if text else None
+            texts = dict(image.text)
+        return {key: json.loads(texts[key]) for key in (ORIGIN_KEY, RECORD_KEY) if texts.get(key)}
     if kind == "tif":
         import tifffile
 
         with tifffile.TiffFile(path) as tiff:
-            described = tiff.shaped_metadata[0] if tiff.shaped_metadata else {}
-        return described.get(ORIGIN_KEY)
-    return None
+            return dict(tiff.shaped_metadata[0]) if tiff.shaped_metadata else {}
+    return {}
 
 
 def zarr_array_metadata(path: Path) -> tuple[int | None, dict]:

@@ -22,6 +22,7 @@ import numpy as np
 from inkloop._cpus import usable_cpus
 from inkloop._locks import LOCKS, try_lock
 from inkloop._overwrite import refuse_existing, refuse_folder
+from inkloop.io._prediction_metadata import RECORD_KEY
 from inkloop.io._sidefiles import ORIGIN_KEY
 
 OME_VERSION = "0.5"
@@ -34,12 +35,23 @@ class PredictionFile:
     """One prediction output of ``kind`` (`inkloop.io.prediction_kind`) being written."""
 
     def __init__(
-        self, out: Path, kind: str, shape, *, tiff_float=False, origin=(0, 0), overwrite=True
+        self,
+        out: Path,
+        kind: str,
+        shape,
+        *,
+        tiff_float=False,
+        origin=(0, 0),
+        overwrite=True,
+        record: dict | None = None,
     ) -> None:
         """``overwrite`` False: an ``out`` that another run finished by the time this one
-        holds its claim is refused (ValueError), not replaced."""
+        holds its claim is refused (ValueError), not replaced. ``record``: how it was made
+        (`inkloop.predict._provenance.prediction_record`), which every format records under
+        RECORD_KEY with the time it is finished; it may be set until `finish`."""
         self.out, self.kind, self.overwrite = Path(out), kind, overwrite
         self.origin = origin  # where its first pixel lies in the segment (every format says)
+        self.record = record
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = _beside(self.out, "partial")
         refuse_folder(self.out)  # `finish` removes what is there
@@ -73,18 +85,22 @@ class PredictionFile:
 
     def finish(self) -> Path:
         """Build the output from the stored blocks and move it into place; returns it."""
+        from inkloop.predict._provenance import stamped
+
+        # the whole file is this write's: a region's prediction replaces what was there
+        said = {} if self.record is None else {RECORD_KEY: stamped(self.record)}
         try:
             if self.kind == "ome.zarr":
-                _add_levels(self.staging, self.target, self.out.name, self.origin)
+                _add_levels(self.staging, self.target, self.out.name, self.origin, said)
                 _replace(self.staging, self.out)
             elif self.kind == "zarr":
-                self.target.attrs[ORIGIN_KEY] = [float(v) for v in self.origin]
+                self.target.attrs.update({ORIGIN_KEY: [float(v) for v in self.origin], **said})
                 _replace(self.staging, self.out)
             else:
                 from inkloop.io import atomic_path
 
                 with atomic_path(self.out) as tmp:
-                    _write_flat(self.target, Path(tmp), self.kind, self.origin)
+                    _write_flat(self.target, Path(tmp), self.kind, self.origin, said)
         finally:
             remove(self.staging)
             self._claim.release()
@@ -161,10 +177,11 @@ def _create_array(where, shape, dtype, *, name: str | None = None):
     return where.create_array(name, **options)
 
 
-def _add_levels(folder: Path, level0, name: str, origin) -> None:
+def _add_levels(folder: Path, level0, name: str, origin, said: dict) -> None:
     """Levels 1, 2, … of an OME-Zarr 0.5 pyramid, each the 2 x 2 means of the one before
     (read back from disk, so the prediction is not computed again), until a level fits in
-    `SMALLEST_LEVEL`; then the multiscales metadata, which makes it an image."""
+    `SMALLEST_LEVEL`; then the multiscales metadata, which makes it an image, and what the
+    group ``said`` beside it."""
     import dask.array as da
     import zarr
 
@@ -176,7 +193,7 @@ def _add_levels(folder: Path, level0, name: str, origin) -> None:
         level = _create_array(group, means.shape, np.uint8, name=str(count))
         da.store((means + 0.5).astype(np.uint8).rechunk(level.chunks), level, lock=False)
         count += 1
-    group.attrs["ome"] = _multiscales(name, count, origin)
+    group.attrs.update({"ome": _multiscales(name, count, origin), **said})
 
 
 def _multiscales(name: str, levels: int, origin) -> dict:
@@ -200,14 +217,15 @@ def _multiscales(name: str, levels: int, origin) -> dict:
     }
 
 
-def _write_flat(stored, out: Path, kind: str, origin) -> None:
-    """A PNG or tiled BigTIFF of ``stored``, its ``origin`` in a text chunk or the TIFF's
-    JSON description (`inkloop.io.prediction_origin` reads them)."""
-    where = {ORIGIN_KEY: [float(v) for v in origin]}
+def _write_flat(stored, out: Path, kind: str, origin, said: dict) -> None:
+    """A PNG or tiled BigTIFF of ``stored``, its ``origin`` and what it ``said`` in text
+    chunks (JSON) or the TIFF's JSON description (`inkloop.io.prediction_origin` reads them)."""
+    where = {ORIGIN_KEY: [float(v) for v in origin], **said}
     if kind == "png":
         from inkloop.io._write import encode_png
 
-        encode_png(out, np.asarray(stored[:]), {ORIGIN_KEY: json.dumps(where[ORIGIN_KEY])})
+        texts = {key: json.dumps(value) for key, value in where.items()}
+        encode_png(out, np.asarray(stored[:]), texts)
         return
     import tifffile
 
