@@ -31,11 +31,13 @@ def evaluate_file(
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
     from inkloop.io._images import image_info
+    from inkloop.io._label_images import crop_padding
     from inkloop.metrics import best_scores, chance_scores, scores
 
     prediction, labels = Path(prediction).expanduser(), Path(labels).expanduser()
     supervision = None if supervision is None else Path(supervision).expanduser()
-    probability = read_prediction(prediction)
+    # a Grand Prize prediction is written padded: its top-left is the labels' size
+    probability = crop_padding(read_prediction(prediction), image_info(labels).shape, prediction)
     of_region = _of_region_alone(probability.shape, labels, region)
     shape, of = probability.shape, f"the prediction {prediction.name} is"
     if of_region:  # scored against that part of the labels

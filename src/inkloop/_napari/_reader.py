@@ -4,6 +4,7 @@ a prediction file (OME-Zarr pyramid, float zarr, tiled TIFF) as one image."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop._napari._say import say_info, say_warning
 from inkloop.io import (
     Segment,
+    SegmentError,
     autosaved_labels,
     detect_format,
     initial_labels,
@@ -140,7 +142,8 @@ def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
     # stamped before they are read: a window painting them that writes them meanwhile makes
     # the stamps differ, and the dock then never writes these older labels over its strokes
     files_read = label_files_now(segment)
-    segment, restored = _side_images_decoded(segment)
+    left_out = {}
+    segment, restored = _side_images_decoded(segment, left_out)
     levels = display_levels(segment)
     multiscale = len(levels) > 1
     mask = segment.mask
@@ -163,6 +166,8 @@ def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
         layers.append((_as_label_values(mask), mask_kwargs, "labels"))
     ink, supervised, source, labels_file = initial_labels(segment, restored)
     notes = _tell_about_labels(segment, ink, supervised, source, labels_file)
+    if left_out:
+        notes.insert(0, (say_warning, _left_out_message(segment, left_out)))
     metadata = {SEGMENT_PATH_KEY: str(segment.path), STAMP_KEY: files_read}
     if labels_file is None:  # no labels yet: nothing to encode
         layers.append(empty_labels_layer_data(ink.shape, source, metadata))
@@ -178,26 +183,58 @@ def _as_label_values(mask: np.ndarray) -> np.ndarray:
     return mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
 
 
-def _side_images_decoded(segment: Segment) -> tuple[Segment, tuple | None]:
+def _side_images_decoded(segment: Segment, left_out: dict | None = None):
     """``segment`` with its mask and label images decoded, side by side (PNG decoding lets
     go of the GIL: 0.76 s against 1.44 s one after the other for an 8192² segment's three),
     and the autosaved ink and supervision where those are newer and open in place of its
-    saved labels (`initial_labels`), decoded beside the mask, else None. The saved labels
-    are then left undecoded."""
+    saved labels (`initial_labels`), decoded beside the mask, else None (the saved labels
+    then left undecoded). Given ``left_out`` (a dict), a side image that cannot be used (a
+    damaged file, another size) is left out, ink labels and supervision together, and its
+    SegmentError put there under its name: the rest opens."""
     import dask
 
     autosaved = autosaved_labels(segment)
     names = ["mask"] if autosaved else ["mask", "ink_labels", "supervision"]
     names = [name for name in names if getattr(segment, name) is not None]
-    images = [getattr(segment, name) for name in names]  # each computes to its decoded image
-    if autosaved:
-        read = dask.delayed(read_label_image, pure=True)
-        shape = segment.shape[1:]
-        images += [read(autosaved[0], shape, ink=True), read(autosaved[1], shape, ink=False)]
-    decoded = dask.compute(*images)
-    restored = tuple(decoded[len(names) :]) or None
-    sides = dict(zip(names, decoded[: len(names)], strict=True))
+    compute = functools.partial(dask.compute, scheduler="sync")  # in `_side_by_side`'s thread
+    reads = {name: functools.partial(compute, getattr(segment, name)) for name in names}
+    for ink, path in zip((True, False), autosaved or (), strict=False):  # ink, supervision
+        reads[ink] = functools.partial(read_label_image, path, segment.shape[1:], ink=ink)
+    results = _side_by_side(reads, may_fail=names if left_out is not None else ())
+    failed = {name: error for name, error in results.items() if isinstance(error, SegmentError)}
+    sides = {name: results[name][0] for name in names if name not in failed}
+    if {"ink_labels", "supervision"} & failed.keys():  # either alone would teach wrong
+        sides.update(ink_labels=None, supervision=None)
+    sides.update(dict.fromkeys(failed))
+    if left_out is not None:
+        left_out.update(failed)
+    restored = (results[True], results[False]) if autosaved else None
     return dataclasses.replace(segment, **sides), restored
+
+
+def _side_by_side(reads: dict, may_fail=()) -> dict:
+    """What each of ``reads`` (key -> call) returns, called in threads side by side, or the
+    SegmentError it raised where its key is in ``may_fail``; other errors are raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, len(reads))) as pool:
+        futures = {key: pool.submit(read) for key, read in reads.items()}
+    results = {}
+    for key, future in futures.items():
+        error = future.exception()
+        if error is not None and not (isinstance(error, SegmentError) and key in may_fail):
+            raise error
+        results[key] = future.result() if error is None else error
+    return results
+
+
+def _left_out_message(segment: Segment, left_out: dict) -> str:
+    """What ``segment`` opened without (`_side_images_decoded`'s ``left_out``), and why."""
+    parts = ["its papyrus mask"] if "mask" in left_out else []
+    if left_out.keys() - {"mask"}:
+        parts.append("its labels (Save labels would replace them)")
+    reasons = "; ".join(str(error) for error in left_out.values())
+    return f"{segment.name} opened without {' and '.join(parts)}: {reasons}"
 
 
 def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> list:

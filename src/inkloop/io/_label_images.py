@@ -26,14 +26,15 @@ def read_label_image(
     """
     info = image_info(Path(path).expanduser())
     check_image_size(info, shape, of)
-    return decode_label_image(info.path, ink=ink)
+    return decode_label_image(info.path, ink=ink, shape=shape)
 
 
 def check_image_size(
     info: ImageInfo, shape: tuple[int, int], of: str = "the layers are", advice: str = ""
 ) -> None:
-    """Raise SegmentError unless the image is H x W (``advice``: what to do, appended)."""
-    if info.shape != tuple(shape):
+    """Raise SegmentError unless the image is H x W, or H x W padded as the Grand Prize code
+    pads it (`is_padded`: its top-left is read); ``advice``: what to do, appended."""
+    if info.shape != tuple(shape) and not is_padded(info.shape, shape):
         raise SegmentError(
             f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but {of} "
             f"{shape[0]}x{shape[1]}{advice}"
@@ -41,15 +42,63 @@ def check_image_size(
 
 
 def check_side_image_size(path: Path, shape: tuple[int, int]) -> None:
-    """Raise SegmentError unless the side image at ``path`` (a mask, labels) is H x W, read
-    from its header, with the fix: move it out of the folder, or resize it."""
-    advice = f": move it out of {path.parent} or resize it to {shape[0]}x{shape[1]}"
-    check_image_size(image_info(path), shape, advice=advice)
+    """Raise SegmentError unless the side image at ``path`` (a mask, labels) is H x W (or
+    padded, `is_padded`), read from its header, with the fix: move it out of the folder, or
+    crop it from the top-left where it is larger (scaled, its ink would move)."""
+    info = image_info(path)
+    height, width = shape
+    advice = f": move it out of {path.parent}"
+    if info.shape[0] >= height and info.shape[1] >= width:
+        advice += f" or crop it to {height}x{width} from the top-left"
+    elif info.shape[0] <= height and info.shape[1] <= width:
+        advice += f" or resize it to {height}x{width}"
+    check_image_size(info, shape, advice=advice)
 
 
-def decode_label_image(path: Path, *, ink: bool) -> np.ndarray:
-    """A label image's pixels as ink (uint8) or a mask (bool); see `read_label_image`."""
+# the Grand Prize and villa code pad a segment's layers bottom/right to a multiple of this, and
+# write their predictions, labels and masks at the padded size
+PAD_MULTIPLE = 256
+
+
+def padded_sizes(size: int) -> set[int]:
+    """What a side of ``size`` pixels may be in the Grand Prize / villa code's files: as it is,
+    plus ``256 - size % 256`` (GP inference: a whole 256 where it is a multiple already), or
+    rounded up to a multiple of 256 (villa's loaders accept both, side by side)."""
+    rounded_up = -(-size // PAD_MULTIPLE) * PAD_MULTIPLE
+    return {size, rounded_up, size + PAD_MULTIPLE - size % PAD_MULTIPLE}
+
+
+def is_padded(found: tuple[int, ...], shape: tuple[int, int]) -> bool:
+    """Whether an image of ``found`` size is one of H x W ``shape`` padded bottom/right as the
+    Grand Prize / villa code pads it (`padded_sizes`), not H x W itself."""
+    found, shape = tuple(found), tuple(shape)
+    if len(found) != 2 or found == shape:
+        return False
+    return all(side in padded_sizes(size) for side, size in zip(found, shape, strict=True))
+
+
+def crop_padding(values: np.ndarray, shape: tuple[int, int], where) -> np.ndarray:
+    """``values`` (an image read from ``where``) as H x W ``shape``: its top-left (a view),
+    said in one line, where it is that padded (`is_padded`); else as they are."""
+    if not is_padded(values.shape, shape):
+        return values
+    height, width = shape
+    notify(
+        f"{where}: read its top-left {height}x{width} (the image is {values.shape[0]}x"
+        f"{values.shape[1]}, padded bottom/right to a multiple of {PAD_MULTIPLE} as the Grand "
+        "Prize code pads its files)"
+    )
+    return values[:height, :width]
+
+
+def decode_label_image(
+    path: Path, *, ink: bool, shape: tuple[int, int] | None = None
+) -> np.ndarray:
+    """A label image's pixels as ink (uint8) or a mask (bool); see `read_label_image`.
+    ``shape``: the segment's H x W, whose top-left is read from an image that is padded."""
     grey = read_image(path, grey=True)
+    if shape is not None:
+        grey = crop_padding(grey, shape, path)
     if not ink:
         return _decoded_mask(grey)
     _refuse_label_codes(path, grey)
