@@ -99,7 +99,7 @@ class Engine(CommandMethods):
             raise TypeError(f"the engine has no command {type(command).__name__}")
         self._refuse_closed()
         if isinstance(command, c.Start):
-            self.labels.check_trainable()
+            self.labels.check_trainable(self.mask)
         if not self._send(command):  # closed meanwhile
             raise RuntimeError(CLOSED)
 

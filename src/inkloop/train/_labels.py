@@ -10,6 +10,7 @@ import numpy as np
 
 from inkloop import rounds
 from inkloop._image_windows import padded_window
+from inkloop._notify import notify
 from inkloop.boxes import check_box
 from inkloop.io._label_images import (
     INK_LEVEL,  # noqa: F401 (inkloop.train imports it from here)
@@ -26,7 +27,11 @@ from inkloop.train._cells import (
     class_masks,
     counts_by_kind,
 )
-from inkloop.train._label_checks import NO_NO_INK, untrainable  # noqa: F401 (NO_NO_INK: tests)
+from inkloop.train._label_checks import (
+    NO_NO_INK,  # noqa: F401 (tests import it from here)
+    inverted_message,
+    untrainable,
+)
 from inkloop.train._shared import SharedArrays
 
 _LOCK_POLL_S = 1.0  # how often a wait for the lock in a worker checks on its parent
@@ -147,14 +152,19 @@ class LabelStore:
             self._recount((y0, x0, y1, x1))
             self._version[0] += 1
 
-    def check_trainable(self) -> None:
-        """Raise LabelError with what to do if there is nothing to learn from yet."""
+    def check_trainable(self, papyrus: np.ndarray | None = None) -> None:
+        """Raise LabelError with what to do if there is nothing to learn from yet; say it
+        (`inkloop._notify.notify`) if the labels look inverted: ink over most of the
+        ``papyrus`` (the segment's mask; None: every pixel), all of it labelled."""
         with self._locked():
             supervised = int(self._cells_supervised.sum())
             ink, no_ink = int(self._cells_ink.sum()), int(self._cells_no_ink.sum())
             problem = None if ink and no_ink else untrainable(self, supervised, ink)
+            inverted = not problem and inverted_message(self, supervised, ink, papyrus)
         if problem:
             raise LabelError(problem)
+        if inverted:
+            notify(inverted)
 
     def ink_share(self) -> float:
         """Share of the trainable pixels labelled ink (0 with none labelled)."""
