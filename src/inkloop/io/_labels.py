@@ -1,5 +1,5 @@
-"""Ink labels in the scroll community's files: ``<id>_inklabels.png`` (255 x strength) and
-``<id>_supervision_mask.png`` (255 = labelled), plus autosaved copies of the same."""
+"""Ink labels in the scroll community's files: ``<id>_inklabels[_vN].png`` (255 x strength)
+and ``<id>_supervision_mask[_vN].png`` (255 = labelled), plus autosaved copies of the same."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._command import shell_quoted
-from inkloop._notify import notify
+from inkloop._notify import notify, notify_once
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, label_arrays, read_label_image
 from inkloop.io._sidefiles import (
     checkpoint_path,
+    ink_labels_name,
     label_paths,
     prediction_path,
     rounds_path,
@@ -54,6 +55,7 @@ def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: b
 
 ALL_PIXELS = "all pixels"  # the supervision where no mask says which pixels are labelled
 PROBABILITY_MAP_SAMPLE = 1_000_000  # pixels a probability-map check looks at, at most
+_TOLD: set[Path] = set()  # the label files whose opening was said (`_tell_where_labels_go`)
 
 
 def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file) -> str | None:
@@ -165,9 +167,26 @@ def initial_labels(
     if segment.ink_labels is not None:
         ink, supervised, sources = load_labels(segment)
         labels_file = Path(sources["labels_file"])
+        _tell_where_labels_go(segment, labels_file)
         return ink, supervised, f"labels {labels_file}", labels_file
     shape = segment.shape[1:]
     return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
+
+
+def _tell_where_labels_go(segment, labels_file: Path) -> None:
+    """Say once where painted labels go if ``segment`` opened labels other than its plain
+    ``<id>_inklabels``: back into that latest version, or beside a file left as it is (a
+    Kaggle fragment's inklabels.png: the ground truth that scores are taken against)."""
+    ink, supervision = label_paths(segment)
+    version = (ink_labels_name(labels_file.stem) or (None, 1))[1]
+    if ink == labels_file and version == 1:
+        return
+    if ink == labels_file:
+        said = f"opened version {version} of its ink labels, {ink.name} (the latest beside it)"
+    else:
+        said = f"opened {labels_file.name}, which inkloop leaves as it is"
+    said += f": painted labels are saved to {ink.name} and {supervision.name}"
+    notify_once(_TOLD, labels_file, f"{segment.name}: {said}, which inkloop opens from then on")
 
 
 def _labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1024):

@@ -1,14 +1,15 @@
 """Where a segment's side files go, and the formats a prediction file may take.
 
 Beside the segment's mask (its ``sidecar_folder``), named after its id as the scroll
-community names them: ``<id>_inklabels.png`` and ``<id>_supervision_mask.png`` (and their
-``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt``,
+community names them: ``<id>_inklabels[_vN].png`` and ``<id>_supervision_mask[_vN].png`` (and
+their ``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt``,
 ``<id>_rounds.jsonl`` and ``<id>_validation_region.json`` (`inkloop.io._validation`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +34,7 @@ ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment,
 # the files a data server names for a segment's id beside its layers (and its texture <id>.tif)
 SERVER_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", ".obj", ".ppm")
 _ID_FILE_ENDINGS = (*SERVER_FILE_ENDINGS, "_inklabels.png")
+_INK_LABELS = re.compile(r"(?:(?P<id>.+)_)?inklabels(?:_v(?P<version>\d+))?")
 # file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
 _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 
@@ -51,8 +53,7 @@ def segment_id(folder: Path) -> str:
     names = {entry.name for entry in folder.iterdir()}
     own = segment_named(folder.name, folder)  # inkloop's files, named below
     kept = [*label_paths(own), *label_paths(own, autosave=True), checkpoint_path(own)]
-    kept.append(rounds_path(own))
-    if any(path.name in names for path in kept):
+    if any(path.name in names for path in (*kept, rounds_path(own))):
         return folder.name
     base = folder.name.removesuffix("_superseded").removeprefix("working_")
     numbered = sorted(Path(name).stem for name in names if layer_number(name) is not None)
@@ -75,19 +76,36 @@ def mask_path(segment) -> Path:
 
 
 def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
-    """Where ``segment``'s ink labels and supervision mask are saved (beside its mask)."""
-    ink_path = side_folder(segment) / f"{segment.name}_inklabels{AUTOSAVE if autosave else ''}.png"
+    """Where ``segment``'s ink labels and supervision mask are saved (beside its mask):
+    ``<id>_inklabels.png``, or the name of the version of them it opened (``<id>_inklabels_vN``,
+    `ink_labels_name`), so that the next open reads what was saved."""
+    opened = Path(getattr(segment, "files", {}).get("ink_labels", "")).stem
+    own = (ink_labels_name(opened) or (None,))[0] == segment.name
+    stem = opened if own else f"{segment.name}_inklabels"
+    ink_path = side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png"
     return ink_path, supervision_path_for(ink_path)
 
 
 def supervision_path_for(ink_path: str | Path) -> Path:
-    """The supervision mask that goes with an ink label file (``x_inklabels.png`` ->
-    ``x_supervision_mask.png``, any other ``name.png`` -> ``name_supervision_mask.png``;
+    """The supervision mask that goes with an ink label file, of its version
+    (``x_inklabels[_vN].png`` -> ``x_supervision_mask[_vN].png``, ``inklabels.png`` ->
+    ``supervision_mask.png``, any other ``name.png`` -> ``name_supervision_mask.png``;
     autosave copies keep their tag)."""
     ink_path = Path(ink_path)
     stem = ink_path.stem.removesuffix(AUTOSAVE)
     tag = ink_path.stem[len(stem) :]
-    return ink_path.with_name(f"{stem.removesuffix('_inklabels')}_supervision_mask{tag}.png")
+    owner, version = ink_labels_name(stem) or (stem, 1)
+    name = "supervision_mask" if owner is None else f"{owner}_supervision_mask"
+    name += f"_v{version}" if version > 1 else ""  # version 1 is unversioned
+    return ink_path.with_name(f"{name}{tag}.png")
+
+
+def ink_labels_name(stem: str) -> tuple[str | None, int] | None:
+    """(id, version) of a file named, without its suffix, as the community's ink labels
+    (vesuvius' parse_label_asset_path): ``<id>_inklabels[_vN]`` (the greatest version is the
+    current one; unversioned: 1), or a Kaggle fragment's ``inklabels`` (id None); else None."""
+    named = _INK_LABELS.fullmatch(stem)
+    return None if named is None else (named["id"], int(named["version"] or 1))
 
 
 def stray_side_files_hint(segment) -> str | None:
@@ -124,12 +142,13 @@ def rounds_path(segment) -> Path:
 
 
 def rounds_path_for(ink_path: str | Path) -> Path:
-    """The rounds file that goes with an ink label file, beside it (``x_inklabels.png`` ->
-    ``x_rounds.jsonl``, any other ``name.png`` or ``name.ome.zarr`` -> ``name_rounds.jsonl``;
-    an autosave copy's rounds are those of the labels it stands for)."""
+    """The rounds file that goes with an ink label file, beside it (``x_inklabels[_vN].png`` ->
+    ``x_rounds.jsonl``, every version's; any other ``name.png`` or ``name.ome.zarr`` ->
+    ``name_rounds.jsonl``; an autosave copy's rounds are those of the labels it stands for)."""
     ink_path = Path(ink_path)
-    stem = prediction_stem(ink_path).removesuffix(AUTOSAVE).removesuffix("_inklabels")
-    return ink_path.with_name(f"{stem}_rounds.jsonl")
+    stem = prediction_stem(ink_path).removesuffix(AUTOSAVE)
+    owner = (ink_labels_name(stem) or (stem,))[0]
+    return ink_path.with_name(f"{owner or stem}_rounds.jsonl")
 
 
 def prediction_path(segment, fmt: str = "png") -> Path:
@@ -187,9 +206,7 @@ def prediction_output(out: str | Path, fmt: str | None = None) -> Path:
     if it is of another kind or cannot be written."""
     from inkloop.io._write import check_writable
 
-    out = Path(out).expanduser()
-    if fmt is not None:
-        out = with_prediction_format(out, fmt)
+    out = Path(out).expanduser() if fmt is None else with_prediction_format(out, fmt)
     if prediction_kind(out) is None:
         raise ValueError(f"{out}: the output must end in .ome.zarr, .png, .tif, .tiff or .zarr")
     check_writable(out)
