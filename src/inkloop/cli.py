@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--width", type=int, default=1024, help="pixels (default %(default)s)")
     synth.add_argument("--layers", type=int, default=65, help="(default %(default)s)")
     synth.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
-    synth.add_argument("--name", help="segment id used in file names (default: folder name)")
+    synth.add_argument(
+        "--name", help="segment id used in file names: the folder's name (another is refused)"
+    )
     synth.add_argument("--reverse", action="store_true", help="store the layers back to front")
     synth.add_argument("--dtype", choices=["uint16", "uint8"], default="uint16")
     synth.add_argument(
@@ -106,7 +108,7 @@ def _synth(args) -> int:
     from inkloop.io import check_writable
     from inkloop.synthetic import check_new_folder, write_segment
 
-    check_new_folder(args.out_dir)  # before the folder is made: nothing to take back
+    check_new_folder(args.out_dir, args.name)  # before the folder is made: nothing to take back
     make_out_folder(args.out_dir)  # where it cannot be made, one line naming it
     check_writable(args.out_dir / "layers")  # made, or there already but read-only
     out = write_segment(

@@ -66,8 +66,8 @@ def write_segment(
     ``out_dir/layers/NN.tif`` (uint16 or uint8), ``out_dir/<name>_mask.png`` and the true ink
     as ``out_dir/<name>_inklabels.png`` (the segment's labels), or with ``truth_as_labels=False``
     as ``<name>_truth.png``, which no label loader takes for labels (`inkloop.io.truth_path`).
-    ``name`` defaults to the folder name. ``out_dir`` must be new or empty
-    (`check_new_folder`).
+    ``name`` is the folder's name (the default: a segment opens as its folder's name, so
+    another is refused). ``out_dir`` must be new or empty (`check_new_folder`).
     Memory stays at a few 2D fields, so segments larger than RAM can be made.
     ``ink_contrast`` above the default makes ink easier to see (quick smoke tests).
     ``ink_depth`` (layers from the sheet's centre; negative is towards layer 0) puts the ink
@@ -77,7 +77,7 @@ def write_segment(
     from inkloop.io._sidefiles import mask_path, segment_named
 
     out = Path(out_dir).expanduser()
-    check_new_folder(out)
+    check_new_folder(out, name)
     name = name or out.name
     fields = SheetFields(height, width, layers, seed, ink_contrast, ink_depth)
     digits = max(2, len(str(layers - 1)))
@@ -92,9 +92,16 @@ def write_segment(
     return out
 
 
-def check_new_folder(out: Path) -> None:
+def check_new_folder(out: Path, name: str | None = None) -> None:
     """ValueError if ``out`` is a file or a folder that is not empty: two segments' layers
-    and labels must never mix (an empty folder, or none, is fine)."""
+    and labels must never mix (an empty folder, or none, is fine); or if ``name`` is not the
+    folder's: inkloop opens a segment folder as its name, and files named for another id
+    in it as a renamed folder's, not this segment's."""
+    if name and name != out.name:
+        raise ValueError(
+            f"{out}: a segment's id is its folder's name, so it would open as {out.name}, not "
+            f"{name}: to name it {name}, write it to {out.parent / name}"
+        )
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: is a file; a synthetic segment needs a new folder")
     if out.is_dir() and any(out.iterdir()):
