@@ -56,3 +56,18 @@ def test_labels_that_cannot_be_read_are_left_out_with_their_pair(segment_folder,
         f"{name} opened without its labels (Save labels would replace them): {broken}: "
         "not a readable image ("
     )
+
+
+def test_labels_padded_as_the_grand_prize_code_writes_them_open_with_the_segment(segment_folder):
+    ink = segment_folder / f"{segment_folder.name}_inklabels.png"
+    labels = np.asarray(Image.open(ink))
+    padded = np.zeros((256, 256), labels.dtype)
+    padded[:64, :96] = labels
+    Image.fromarray(padded).save(ink)
+
+    layers, warnings = _opened(segment_folder)
+
+    assert warnings == []
+    assert layers[-1][0] == "ink labels"
+    assert layers[-1][2].shape == (64, 96)
+    assert np.asarray(layers[-1][2]).any()

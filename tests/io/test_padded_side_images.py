@@ -4,6 +4,7 @@ next multiple) are read as their top-left H x W, said once; other sizes stay ref
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 from PIL import Image
 
 from inkloop._notify import InkloopWarning
+from inkloop.cli import main
 from inkloop.headless import evaluate_file
-from inkloop.io import SegmentError, read_label_image
+from inkloop.io import SegmentError, labels_from_prediction, open_segment, read_label_image
 from inkloop.io._label_images import check_side_image_size
 
 
@@ -120,3 +122,44 @@ def test_evaluate_still_refuses_a_prediction_of_another_size(segment_folder, tmp
     refused = r"image is 64x96 but the prediction other\.png is 300x300$"
     with pytest.raises(SegmentError, match=refused):
         evaluate_file(tmp_path / "other.png", labels)
+
+
+def _pad_side_images(folder) -> dict[str, np.ndarray]:
+    """``folder``'s mask and ink labels saved again padded to 256 x 256, as the Grand Prize
+    code writes them; their pixels as they were."""
+    originals = {}
+    for kind in ("mask", "inklabels"):
+        path = folder / f"{folder.name}_{kind}.png"
+        originals[kind] = np.asarray(Image.open(path).convert("L"))
+        Image.fromarray(_padded(originals[kind], (256, 256))).save(path)
+    return originals
+
+
+def test_a_segment_with_padded_side_images_opens_at_its_own_size(segment_folder, capsys):
+    originals = _pad_side_images(segment_folder)
+    segment = open_segment(segment_folder)
+
+    (ink, mask), said = _said(lambda: (np.asarray(segment.ink_labels), np.asarray(segment.mask)))
+
+    np.testing.assert_array_equal(ink, originals["inklabels"])
+    np.testing.assert_array_equal(mask, originals["mask"] > 0)
+    assert [notice.split(": ")[0] for notice in said] == [
+        str(segment.files["ink_labels"]),
+        str(segment.files["mask"]),
+    ]
+    assert main(["info", str(segment_folder)]) == 0
+    assert json.loads(capsys.readouterr().out)["problems"] == []
+
+
+def test_labels_start_from_a_padded_prediction(segment_folder, tmp_path):
+    segment = open_segment(segment_folder)
+    _, _, prediction = _labels_and_prediction(segment_folder, tmp_path)
+    padded = tmp_path / f"{segment.name}_prediction.png"
+    Image.fromarray(_padded(prediction, (256, 256))).save(padded)
+
+    (ink, supervised, _), said = _said(lambda: labels_from_prediction(segment, padded))
+
+    expected = labels_from_prediction(segment, tmp_path / "prediction.png")
+    np.testing.assert_array_equal(ink, expected[0])
+    np.testing.assert_array_equal(supervised, expected[1])
+    assert [notice.split(": ")[0] for notice in said] == [str(padded)]

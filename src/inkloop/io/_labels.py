@@ -11,7 +11,7 @@ import numpy as np
 from inkloop._command import shell_quoted
 from inkloop._notify import notify, notify_once
 from inkloop.io._images import image_text
-from inkloop.io._label_images import INK_LEVEL, label_arrays, read_label_image
+from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
 from inkloop.io._sidefiles import (
     checkpoint_path,
     ink_labels_name,
@@ -246,8 +246,8 @@ def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, so
 
     if not 0 <= threshold <= 1:
         raise ValueError(f"prediction threshold {threshold} must be within 0..1")
-    probability = read_prediction(path)
     shape = tuple(segment.shape[1:])
+    probability = crop_padding(read_prediction(path), shape, path)  # a Grand Prize one: padded
     if probability.shape != shape:
         raise ValueError(
             f"{path}: the prediction is {probability.shape[0]} x {probability.shape[1]} pixels "

@@ -297,4 +297,4 @@ def _the_chunk(results):
 
 def _decode_sidecar(path: Path, shape: tuple[int, int], key: str, _stamp: int) -> np.ndarray:
     check_side_image_size(path, shape)
-    return decode_label_image(path, ink=key == "ink_labels")
+    return decode_label_image(path, ink=key == "ink_labels", shape=shape)
