@@ -89,7 +89,9 @@ def test_closing_a_window_never_shown_ends_the_loop(
 
 def test_what_stops_is_said_with_its_cause(open_in_dock, tmp_path, qtbot, monkeypatch):
     made = fake_engines(monkeypatch)
-    monkeypatch.setattr(FakeEngine, "predict_segment", lambda self, out, tta: 7, raising=False)
+    monkeypatch.setattr(
+        FakeEngine, "predict_segment", lambda self, out, tta, replace: 7, raising=False
+    )
     first = write_segment(tmp_path / "segA", 64, 96, 6, seed=3)
     second = write_segment(tmp_path / "segB", 48, 80, 6, seed=4)
     viewer, widget = open_in_dock(first)

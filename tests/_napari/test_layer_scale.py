@@ -125,7 +125,7 @@ def test_a_whole_segment_prediction_opens_over_its_label_pixels(
     region = da.full((16, 24), 0.8, dtype=np.float32, chunks=(16, 24))
     # a region's prediction: its first pixel is label pixel (8, 12)
     path = write_prediction(region, tmp_path / "r.png", progress=False, origin=(8, 12))
-    monkeypatch.setattr(loop, "predict_segment", lambda out, tta: 7)
+    monkeypatch.setattr(loop, "predict_segment", lambda out, tta, replace: 7)
     panel.predict()
 
     loop.changed.emit(SegmentPredicted(7, str(path), 1.0, 1))

@@ -139,7 +139,7 @@ def test_a_whole_segment_prediction_hides_the_live_one(predicting, monkeypatch, 
     live = loop.prediction_layer()  # the view's preview, shown
     assert live.visible
     panel.format.setCurrentText("PNG")
-    monkeypatch.setattr(loop, "predict_segment", lambda out, tta=False: 5)  # answered below
+    monkeypatch.setattr(loop, "predict_segment", lambda out, tta, replace: 5)  # answered below
     panel.predict_button.click()
     out = panel.output_path()
     write_png(out, np.full(widget.labels.segment.shape[1:], 200, np.uint8))

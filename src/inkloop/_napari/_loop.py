@@ -156,11 +156,11 @@ class LoopSession(QObject):
         self._ensure_engine()
         self.engine.save(path)
 
-    def predict_segment(self, out, tta: bool = False) -> int:
-        """Queue predicting the whole segment into ``out``; its request number (the events
-        carry it). ValueError if ``out`` cannot be written."""
+    def predict_segment(self, out, tta: bool = False, replace: bool = False) -> int:
+        """Queue predicting the whole segment into ``out`` (`EngineSurface.predict_segment`);
+        its request number (the events carry it). ValueError if ``out`` cannot be written."""
         self._ensure_engine()
-        return self.whole_segment.start(self.engine, out, tta)
+        return self.whole_segment.start(self.engine, out, tta, replace)
 
     def cancel(self, request: int) -> None:
         """Cancel the whole-segment prediction ``request`` of the engine in use."""

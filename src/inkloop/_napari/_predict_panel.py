@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
 )
@@ -32,6 +33,7 @@ from inkloop.engine import (
     SegmentPredicted,
     SegmentProgress,
 )
+from inkloop.engine._jobs import foreign_file  # torch-free: the engine imports torch lazily
 from inkloop.io import (
     PREDICTION_FORMATS,
     prediction_kind,
@@ -40,6 +42,7 @@ from inkloop.io import (
     with_prediction_format,
 )
 
+REPLACE, CHOOSE_ANOTHER = "Replace", "Choose another file…"  # when inkloop did not write it
 FILE_FILTER = "Predictions (*.ome.zarr *.png *.tif *.tiff *.zarr)"
 FORMAT_TIPS = {  # PREDICTION_FORMATS' keys
     "ome.zarr": "A pyramid of 8-bit levels: opens at once and pans smoothly at any zoom, "
@@ -116,31 +119,58 @@ class PredictPanel(QGroupBox):
             return with_prediction_format(self._chosen, self.format.currentData())
         return prediction_path(self.loop.labels.segment, self.format.currentData())
 
-    def choose(self) -> None:
-        """Ask for the file to predict into; its ending, if it names one, sets the format."""
+    def choose(self) -> bool:
+        """Ask for the file to predict into; its ending, if it names one, sets the format.
+        Whether one was chosen."""
         path, _ = QFileDialog.getSaveFileName(
             self, "Predict the whole segment into", str(self.output_path() or ""), FILE_FILTER
         )
         if not path:
-            return
+            return False
         self._chosen = Path(path)
         kind = prediction_kind(path)
         if kind is not None:
             self.format.setCurrentIndex(self.format.findData(kind))
         self._show_path()
+        return True
 
     def predict(self) -> None:
-        """Start predicting the whole segment (the engine process starts if need be)."""
+        """Start predicting the whole segment (the engine process starts if need be). A file
+        there that inkloop did not write is replaced only once the user said so."""
         out = self.output_path()
         try:
             prediction_output(out)  # before starting an engine process for nothing
-            request = self.loop.predict_segment(out, tta=self.tta.isChecked())
+            replace = foreign_file(out)
+            if replace:
+                answer = self._ask_replace(out)
+                if answer == CHOOSE_ANOTHER and self.choose():
+                    self.predict()  # into the file chosen
+                if answer != REPLACE:
+                    return
+            request = self.loop.predict_segment(out, tta=self.tta.isChecked(), replace=replace)
         except (ValueError, RuntimeError) as error:  # the output cannot be written
             say_error(str(error))
             return
         self.request, self._generation = request, self.loop.generation
         self._bar = progress(total=0, desc=f"Predicting {self.loop.labels.segment.name}")
         self._show_running()
+
+    def _ask_replace(self, out: Path) -> str | None:
+        """Ask whether to replace ``out``, a file inkloop did not write (the Grand Prize
+        model's ``<id>_prediction.png``, say): REPLACE, CHOOSE_ANOTHER or None (Cancel)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Replace a file inkloop did not write?",
+            f"{out.name} exists in {out.parent}, and inkloop did not write it (another "
+            "tool's prediction?): replacing it loses it.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        replace = box.addButton(REPLACE, QMessageBox.ButtonRole.DestructiveRole)
+        choose = box.addButton(CHOOSE_ANOTHER, QMessageBox.ButtonRole.ActionRole)
+        box.setDefaultButton(choose)
+        box.exec()
+        return {replace: REPLACE, choose: CHOOSE_ANOTHER}.get(box.clickedButton())
 
     def cancel(self) -> None:
         """Cancel the prediction under way (the engine answers with a Notice)."""

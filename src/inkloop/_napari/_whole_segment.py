@@ -25,10 +25,10 @@ class WholeSegmentPredictions:
             say_warning(PREDICTING)
         return self.under_way
 
-    def start(self, engine, out, tta: bool) -> int:
+    def start(self, engine, out, tta: bool, replace: bool = False) -> int:
         """Queue predicting the whole segment into ``out`` on ``engine``; its request number
-        (the events carry it)."""
-        request = engine.predict_segment(out, tta=tta)
+        (the events carry it). ``replace`` as `EngineSurface.predict_segment`'s."""
+        request = engine.predict_segment(out, tta=tta, replace=replace)
         self.requests.add(request)
         return request
 

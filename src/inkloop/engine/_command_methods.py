@@ -43,19 +43,23 @@ class CommandMethods:
         self._submit(c.Preview(request, region, float(every)))
         return request
 
-    def predict_segment(self, out: str | Path, fmt: str | None = None, tta: bool = False) -> int:
+    def predict_segment(
+        self, out: str | Path, fmt: str | None = None, tta: bool = False, replace: bool = False
+    ) -> int:
         """Queue predicting the whole segment into ``out`` (PNG, TIFF or zarr; ``fmt`` "png",
         "tif" or "zarr" sets its suffix); ValueError now if ``out`` cannot be written.
 
         SegmentProgress events follow, then SegmentPredicted (or Failed: also where ``out``
-        would replace a file of the segment, its layers, mask or labels). It uses the weights
-        of its start and runs while training does not: asked for during training, it starts
-        once training is paused or stopped, and it waits again while training is resumed.
-        Commands are applied between its blocks; `cancel` ends it with a Notice.
+        would replace a file of the segment, its layers, mask or labels, or, unless
+        ``replace``, a file inkloop did not write, such as another tool's prediction; one
+        inkloop wrote is replaced). It uses the weights of its start and runs while training
+        does not: asked for during training, it starts once training is paused or stopped,
+        and it waits again while training is resumed. Commands are applied between its
+        blocks; `cancel` ends it with a Notice.
         """
         out = prediction_output(out, fmt)
         request = self._number()
-        self._submit(c.PredictSegment(request, out, bool(tta)))
+        self._submit(c.PredictSegment(request, out, bool(tta), bool(replace)))
         return request
 
     def cancel(self, request: int) -> None:

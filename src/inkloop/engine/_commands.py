@@ -90,6 +90,7 @@ class Preview(Request):
 class PredictSegment(Request):
     out: Path
     tta: bool = False
+    replace: bool = False  # the user confirmed replacing a file at ``out`` inkloop did not write
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ import numpy as np
 
 from inkloop.engine._commands import RequestError
 from inkloop.engine._events import Composed, Notice, SegmentPredicted, SegmentProgress
+from inkloop.io import is_prediction_file, prediction_kind
+from inkloop.io._prediction_metadata import recorded_origin, zarr_array_metadata
+from inkloop.io._sidefiles import ORIGIN_KEY
 
 MAX_COMPOSE = 2048  # pixels per side of a composed region (C float32 channels cross a pipe)
 PROGRESS_EVERY = 0.25  # seconds between two SegmentProgress events
@@ -34,7 +37,17 @@ class SegmentJob:
     request: int
     out: Path
     tta: bool
+    replace: bool = False  # the user confirmed replacing a file at ``out`` inkloop did not write
     cancelled: bool = False
+
+    def refuse_foreign(self) -> None:
+        """RequestError if ``out`` holds a file inkloop did not write (`foreign_file`) and
+        the user did not confirm replacing it."""
+        if not self.replace and foreign_file(self.out):
+            raise RequestError(
+                f"{self.out} exists and inkloop did not write it (another tool's prediction?), "
+                "so it is kept: predict into another file, or confirm replacing it"
+            )
 
     def run(self, predictor, segment, mask, block: int, step: int, emit, between_tasks) -> None:
         """Predict ``segment`` into ``out`` in blocks of ``block`` pixels, emitting progress,
@@ -42,6 +55,7 @@ class SegmentJob:
         every dask task and may raise JobInterruptedError."""
         from inkloop.predict import predict_into
 
+        self.refuse_foreign()  # again: a file may have come there while the job waited
         started = time.monotonic()
         progress = _task_progress(self.request, emit, between_tasks)
         try:
@@ -57,6 +71,27 @@ class SegmentJob:
     def cancelled_notice(self) -> Notice:
         """What the user is told when this prediction is cancelled (it ends with this)."""
         return Notice(f"the whole-segment prediction into {self.out} was cancelled", self.request)
+
+
+def foreign_file(out: Path) -> bool:
+    """Whether ``out`` holds a file inkloop did not write, such as the Grand Prize model's
+    ``<id>_prediction.png``: every prediction inkloop writes records ORIGIN_KEY (an
+    OME-Zarr its pyramid), and one that does not is someone's work. A folder that is no
+    prediction is not one: nothing replaces it (`inkloop._overwrite.refuse_folder`)."""
+    out = Path(out)
+    if not out.exists():
+        return False
+    kind = prediction_kind(out)
+    if out.is_dir():
+        if kind != "zarr" or not is_prediction_file(out):
+            return False
+        return ORIGIN_KEY not in zarr_array_metadata(out)[1]
+    if kind not in ("png", "tif"):  # a plain file where inkloop writes a zarr folder
+        return True
+    try:
+        return recorded_origin(out, kind) is None
+    except (OSError, ValueError):  # not an image at all (Pillow's and tifffile's errors)
+        return True
 
 
 def _task_progress(request: int, emit: Callable, between_tasks: Callable):

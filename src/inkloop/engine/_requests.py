@@ -104,8 +104,10 @@ class Predictions:
 
     def predict_segment(self, command: PredictSegment) -> None:
         self.session.refuse_output(command.out)
+        job = SegmentJob(command.request, Path(command.out), command.tta, command.replace)
+        job.refuse_foreign()
         with self.session.changed:
-            self.jobs.append(SegmentJob(command.request, Path(command.out), command.tta))
+            self.jobs.append(job)
         if self.session.training:
             self.session.emit(
                 Notice("the whole segment is predicted once training is paused or stopped")
