@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from inkloop.io._images import image_text
 from inkloop.io._sidefiles import ORIGIN_KEY, prediction_kind
 
 # how a prediction was made (`inkloop.predict._provenance.prediction_record`), beside
@@ -42,10 +43,7 @@ def _recorded(path: Path, kind: str | None) -> dict:
         node = zarr.open_array if kind == "zarr" else zarr.open_group
         return dict(node(str(path), mode="r").attrs)
     if kind == "png":
-        from PIL import Image
-
-        with Image.open(path) as image:
-            texts = dict(image.text)
+        texts = image_text(path)  # PIL's Image.text would decode the pixels first
         return {key: json.loads(texts[key]) for key in (ORIGIN_KEY, RECORD_KEY) if texts.get(key)}
     if kind == "tif":
         import tifffile

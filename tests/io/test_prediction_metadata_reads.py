@@ -1,0 +1,31 @@
+"""A prediction's record is read from its metadata alone: the dock asks it on napari's GUI
+thread before it replaces a file, where decoding a whole segment's PNG would hold napari."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile, PngImagePlugin
+
+from inkloop.io._prediction_metadata import recorded_origin, recorded_provenance
+from inkloop.io._sidefiles import ORIGIN_KEY
+
+
+def test_a_png_prediction_is_asked_without_decoding_its_pixels(tmp_path, monkeypatch):
+    texts = PngImagePlugin.PngInfo()
+    texts.add_text(ORIGIN_KEY, json.dumps([4.0, 8.0]))
+    texts.add_text("inkloop", json.dumps({"model": {"file": "m.pt"}}))
+    path = tmp_path / "seg_prediction.png"
+    Image.fromarray(np.zeros((32, 48), np.uint8)).save(path, pnginfo=texts)
+
+    def refuse(self):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    assert recorded_origin(path, "png") == [4.0, 8.0]
+    assert recorded_provenance(path) == {"model": {"file": "m.pt"}}
+    # the guard bites where the pixels are decoded
+    with pytest.raises(AssertionError, match="decoded"), Image.open(path) as image:
+        image.text  # noqa: B018
