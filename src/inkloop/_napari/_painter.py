@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from app_model.types import KeyCode, KeyMod
 from psygnal import Signal
 
+from inkloop._napari._keys import CLOSED_HELP, SHORTCUTS, STRENGTH_KEYS, bind_keys, unbind_keys
 from inkloop._napari._overlay import NOTHING_TO_ACCEPT
 from inkloop._napari._private import show_labels_box, shown_in_3d
 from inkloop._napari._say import say_info, say_warning
@@ -18,27 +19,6 @@ from inkloop.brush import Brush, PredictionLabels
 from inkloop.canvas import LabelCanvas
 
 MAX_RADIUS = 500
-KEYS = (  # the brush's keys: name, key, what it does (in words: napari reads <B> as bold)
-    ("ink", "I", "ink"),
-    ("no_ink", "N", "no ink"),
-    ("erase", "E", "erase"),
-    ("accept", "A", "accept the prediction"),
-    ("smaller", "[", "smaller"),
-    ("larger", "]", "larger"),
-    ("paint", "B", "painting on/off"),
-    ("pan", "hold Space", "to pan"),
-    ("undo", "Ctrl+Z", "undo"),
-    ("redo", "Ctrl+Shift+Z", "redo"),
-)
-SHORTCUTS = {name: key for name, key, _ in KEYS}  # shown in the brush panel's tooltips
-KEY_HINTS = ", ".join(f"{key} {what}" for _, key, what in KEYS)  # listed in the layer controls
-REOPEN = "Plugins > Ink Loop"  # where the dock that paints is opened again
-CLOSED_HELP = f"Ink Loop closed: reopen it ({REOPEN}) to paint these labels"  # once detached
-# in napari's layer controls of "ink labels" in place of its integer-label tools, dock open or not
-CONTROLS_HINT = (
-    "Soft ink labels: paint them with the Ink Loop brush (dock, Labels; open it from "
-    f"{REOPEN}), in the 2D view. Its keys while the dock is open: {KEY_HINTS}"
-)
 UNCHANGED = {  # why a stroke changed nothing, by brush mode (`_say_why_unchanged`)
     "ink": "Ink combines by maximum, so it never lowers stronger labels: paint No ink first",
     "accept": "Accept fills unlabelled pixels only: erase labels first to replace them",
@@ -73,7 +53,7 @@ class InkPainter:
         self._in_3d = shown_in_3d(layer)
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
-        self._bind_keys()
+        bind_keys(layer, self._key_actions())
         layer.events.help.connect(self._keep_help)  # napari rewrites it for its own tools
         layer.events.set_data.connect(self._follow_view)  # sliced anew: 2-D <-> 3-D too
         for shown in (layer.events.visible, layer.events.opacity):
@@ -146,8 +126,7 @@ class InkPainter:
         self.layer.events.set_data.disconnect(self._follow_view)
         for shown in (self.layer.events.visible, self.layer.events.opacity):
             shown.disconnect(self._show_drag)
-        for key in self._key_actions():
-            self.layer.bind_key(key, None)
+        unbind_keys(self.layer, self._key_actions())
         self._attached, self._why_detached = False, why or self._why_detached
         self.painting = False
 
@@ -262,11 +241,11 @@ class InkPainter:
     def _update_cursor(self) -> None:
         self.layer.cursor_size = 2 * self.brush.radius
 
-    def _bind_keys(self) -> None:
-        for key, action in self._key_actions().items():
-            self.layer.bind_key(key, _layer_action(action), overwrite=True)
-
     def _key_actions(self) -> dict:
+        strengths = {  # ink at that strength: the strength shapes Ink alone
+            key: partial(self.set_brush, mode="ink", strength=value)
+            for key, value in STRENGTH_KEYS.items()
+        }
         return {
             KeyMod.CtrlCmd | KeyCode.KeyZ: self.undo,
             KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ: self.redo,
@@ -278,6 +257,7 @@ class InkPainter:
             KeyCode.BracketLeft: lambda: self.set_brush(radius=self.brush.radius / 1.25),
             KeyCode.BracketRight: lambda: self.set_brush(radius=self.brush.radius * 1.25),
             KeyCode.Space: self._hold_to_pan,
+            **strengths,
         }
 
     def _hold_to_pan(self):
@@ -285,15 +265,3 @@ class InkPainter:
         self.painting = False
         yield
         self.painting = was_painting
-
-
-def _layer_action(action):
-    """napari calls layer key bindings with the layer; ours don't need it. A generator
-    function stays one, so napari calls it again when the key is released."""
-    if inspect.isgeneratorfunction(action):
-
-        def held(layer):
-            yield from action()
-
-        return held
-    return lambda layer: action()

@@ -14,20 +14,19 @@ from inkloop._napari._collapsible import FoldedSection
 from inkloop._napari._controls import VerticalScroll, single_shot
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
-from inkloop._napari._input_preview import INPUT_LAYER
+from inkloop._napari._keys import CONTROLS_HINT, LoopKeys
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
-from inkloop._napari._loop_panel import VALIDATION_LAYER, LoopPanel, validation_region
+from inkloop._napari._loop_panel import LoopPanel, validation_region
 from inkloop._napari._model_panel import ModelPanel
 from inkloop._napari._opening import DockOpens
-from inkloop._napari._overlay import PREDICTION_LAYER, UNCERTAINTY_LAYER
 from inkloop._napari._own_model import own_model_held_out, readable_own_model
-from inkloop._napari._painter import CONTROLS_HINT
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
 from inkloop._napari._reader import segment_path
 from inkloop._napari._say import say_error, say_info, say_warning
+from inkloop._napari._segment_layers import restore_segment_layers, retire_segment_layers
 from inkloop._napari._segment_panel import SegmentPanel
 from inkloop.io import checkpoint_path, open_segment
 
@@ -35,9 +34,6 @@ if TYPE_CHECKING:
     import napari
 
 log = logging.getLogger(__name__)
-# layers that belong to the segment being worked on, found by name
-SEGMENT_LAYERS = (PREDICTION_LAYER, UNCERTAINTY_LAYER, VALIDATION_LAYER, INPUT_LAYER)
-RETIRED_KEY = "inkloop_retired"  # layer metadata: (segment path, loop name, was it shown)
 
 
 class InkLoopWidget(QWidget):
@@ -67,6 +63,7 @@ class InkLoopWidget(QWidget):
         self.model_panel = ModelPanel()
         self.predict_panel = PredictPanel()
         self.engine_panel = EnginePanel()
+        self.loop_keys = LoopKeys(self.loop_panel)  # T and O on the labels painted
         self._loop_panels = (  # the panels that follow the loop session, in the dock's order
             *(self.segment_panel, self.loop_panel, self.guide_panel, self.model_panel),
             *(self.predict_panel, self.engine_panel),
@@ -171,7 +168,7 @@ class InkLoopWidget(QWidget):
         self.loop = LoopSession(
             self.viewer, self.labels, self.run_settings, torch_threads=self.torch_threads
         )
-        for panel in self._loop_panels:
+        for panel in (*self._loop_panels, self.loop_keys):
             panel.set_loop(self.loop)
         self.loop_panel.restore_validation()  # its labels stay held out, as before
         self._continue_own_model(segment)
@@ -219,7 +216,7 @@ class InkLoopWidget(QWidget):
             loop, labels.segment.name, self.predict_panel.output_path(), why
         )
         if loop is not None:
-            for panel in self._loop_panels:
+            for panel in (*self._loop_panels, self.loop_keys):
                 panel.set_loop(None)
             loop.close()
             self.loop = None
@@ -261,39 +258,3 @@ class InkLoopWidget(QWidget):
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         validation = validation_region(self.viewer, self.labels.segment.shape[1:])
         return dataclasses.replace(settings, validation=validation)
-
-
-def retire_segment_layers(viewer, segment) -> None:
-    """Rename and hide the loop's layers of ``segment`` ("ink prediction" -> "<name> ink
-    prediction"), in place of those retired at its last switch (one copy each, not napari's
-    "[1]", "[2]"...): the next segment's loop makes its own, and nothing of this one is
-    drawn over it or read as its validation region."""
-    for layer_name in SEGMENT_LAYERS:
-        if layer_name not in viewer.layers:
-            continue
-        layer, owner = viewer.layers[layer_name], str(segment.path)
-        for older in _retired(viewer, owner, layer_name):
-            if older is not layer:
-                viewer.layers.remove(older)
-        layer.metadata[RETIRED_KEY] = (owner, layer_name, layer.visible)
-        layer.name, layer.visible = f"{segment.name} {layer_name}", False
-
-
-def restore_segment_layers(viewer, segment, labels) -> None:
-    """Give ``segment``'s retired layers their loop names back, shown as they were, and bring
-    its loop's layers next to its ``labels`` (the region over them, images under): a switch back
-    finds them, and a second copy of the segment (File > Open) buries none."""
-    for layer_name in SEGMENT_LAYERS:
-        retired = _retired(viewer, str(segment.path), layer_name)
-        if retired and layer_name not in viewer.layers:
-            layer = retired[-1]
-            layer.name, layer.visible = layer_name, layer.metadata.pop(RETIRED_KEY)[2]
-        if layer_name in viewer.layers:
-            above = layer_name == VALIDATION_LAYER
-            viewer.layers.move(viewer.layers.index(layer_name), viewer.layers.index(labels) + above)
-
-
-def _retired(viewer, owner: str, layer_name: str) -> list:
-    """The layers ``layer_name`` of segment ``owner`` (its path) retired, not yet restored."""
-    key = (owner, layer_name)
-    return [lay for lay in viewer.layers if tuple(lay.metadata.get(RETIRED_KEY, ())[:2]) == key]
