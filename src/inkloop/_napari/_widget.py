@@ -28,6 +28,7 @@ from inkloop._napari._reader import segment_path
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop._napari._segment_layers import restore_segment_layers, retire_segment_layers
 from inkloop._napari._segment_panel import SegmentPanel
+from inkloop._napari._selected_layer import SelectToPaint
 from inkloop.io import checkpoint_path, open_segment
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class InkLoopWidget(QWidget):
         self.predict_panel = PredictPanel()
         self.engine_panel = EnginePanel()
         self.loop_keys = LoopKeys(self.loop_panel)  # T and O on the labels painted
+        self.select_to_paint = SelectToPaint(self.viewer, self.brush_panel)
         self._loop_panels = (  # the panels that follow the loop session, in the dock's order
             *(self.segment_panel, self.loop_panel, self.guide_panel, self.model_panel),
             *(self.predict_panel, self.engine_panel),
@@ -117,6 +119,7 @@ class InkLoopWidget(QWidget):
         """Stop following the viewer, end the loop (its labels autosaved); idempotent."""
         self._follow_soon.stop()
         self.opens.drop()  # nothing is added to a viewer no dock follows
+        self.select_to_paint.close()
         for emitter in self._events:
             emitter.disconnect(self._follow_layers)  # a no-op the second time
         self._end_labels(why)
@@ -133,6 +136,7 @@ class InkLoopWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(VerticalScroll(panels), 1)
         # never scrolled away: on a laptop's screen Segment and Labels alone fill the dock
+        layout.addWidget(self.select_to_paint.note)
         layout.addWidget(self.loop_panel.run_bar)
 
     def _follow_layers(self, event=None) -> None:
@@ -165,6 +169,7 @@ class InkLoopWidget(QWidget):
         layer.events.data.connect(self._follow_data)
         self._show_brush_help()
         self.brush_panel.set_session(self.labels)
+        self.select_to_paint.follow(self.labels)
         self.loop = LoopSession(
             self.viewer, self.labels, self.run_settings, torch_threads=self.torch_threads
         )
@@ -225,6 +230,7 @@ class InkLoopWidget(QWidget):
             labels.layer.events.help.disconnect(self._show_brush_help)
             labels.layer.events.data.disconnect(self._follow_data)
             self.brush_panel.set_session(None)
+            self.select_to_paint.follow(None)
             labels.painter.detach(how_to_paint)  # the session's own detach keeps it
             labels.close()
             self._show_brush_help()  # the closed brush's words, not its keys, if selected
