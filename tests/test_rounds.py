@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from inkloop._notify import InkloopWarning
-from inkloop.rounds import append_round, labels_hash, new_round, next_number, read_rounds
+from inkloop.rounds import (
+    append_round,
+    labels_hash,
+    new_round,
+    next_number,
+    read_rounds,
+    run_facts,
+)
 
 
 def _labels(seed: int = 0):
@@ -117,12 +124,13 @@ def test_inkloop_info_names_the_round_a_checkpoint_was_trained_on(segment_folder
     assert info["provenance"]["labels"]["hash"] == labels_hash(ink, mask)
     rounds_file = Path(info["provenance"]["rounds_file"])
     assert rounds_file == segment_folder / f"{segment.name}_rounds.jsonl"
+    run = run_facts(info["provenance"])  # the id of the run that made it
     other = new_round(1, ink, ~mask, accepted_pixels=0, steps=0, validation_f05=None,
                       checkpoint=None)  # fmt: skip
     this = new_round(2, ink, mask, accepted_pixels=5, steps=0, validation_f05=None,
-                     checkpoint=str(tmp_path / "model.pt"))  # fmt: skip
+                     checkpoint=str(tmp_path / "model.pt"), run=run)  # fmt: skip
     later = new_round(3, ink, mask, accepted_pixels=5, steps=120, validation_f05=None,
-                      checkpoint=str(tmp_path / "longer.pt"))  # fmt: skip
+                      checkpoint=str(tmp_path / "longer.pt"), run=run)  # fmt: skip
     for round_ in (other, this, later):  # the same labels trained on longer: another file's
         append_round(rounds_file, round_)
     assert describe_checkpoint(tmp_path / "model.pt")["round"] == this.to_dict()
@@ -141,8 +149,9 @@ def test_inkloop_info_finds_the_round_once_the_segment_folder_moved(segment_fold
         engine.save(segment_folder / "model.pt")
         engine.wait()
     ink, mask = np.asarray(segment.ink_labels), np.asarray(segment.mask)
+    run = run_facts(describe_checkpoint(segment_folder / "model.pt")["provenance"])
     this = new_round(1, ink, mask, accepted_pixels=0, steps=0, validation_f05=None,
-                     checkpoint=str(segment_folder / "model.pt"))  # fmt: skip
+                     checkpoint=str(segment_folder / "model.pt"), run=run)  # fmt: skip
     append_round(rounds_path(segment), this)
     moved = segment_folder.rename(tmp_path / "workstation")
     moved = moved.rename(moved.with_name("elsewhere"))  # any folder name: the id is stored

@@ -17,6 +17,7 @@ from inkloop._checkpoint_checks import (
     zip_refusal,
 )
 from inkloop._checkpoint_checks import unreadable_checkpoint as unreadable_checkpoint
+from inkloop._checkpoint_round import round_of as _round_of
 from inkloop._errors import TrainingDivergedError
 from inkloop.compose import Composition, Normalisation
 from inkloop.io import atomic_path
@@ -228,46 +229,6 @@ def describe_checkpoint(path: str | Path) -> dict:
         "provenance": checkpoint.provenance,
         "round": _round_of(checkpoint, Path(path)),
     }
-
-
-def _round_of(checkpoint: Checkpoint, path: Path) -> dict | None:
-    """The recorded round that made this checkpoint: of its labels, the latest naming this
-    file at its step or before (a dock letting go of a run records the last step it heard),
-    unless a run writing the file began after it (`RunStart`: no round followed, as napari
-    quit or crashed, and that run trained it further); else one at its step (a copy renamed).
-    A round of other steps is another checkpoint's. Looked for in the rounds file named at
-    training, then beside the checkpoint (the folder moved, or copied to another machine:
-    `_rounds_files`)."""
-    from inkloop.rounds import Round, RunStart, entries_naming, read_history
-
-    provenance = checkpoint.provenance
-    labels_hash = provenance.get("labels", {}).get("hash")
-    if not labels_hash:
-        return None
-    for rounds_file in _rounds_files(provenance, path):
-        history = read_history(rounds_file)
-        rounds = [r for r in history if isinstance(r, Round) and r.labels_hash == labels_hash]
-        named = entries_naming(history, path)
-        starts = [i for i, entry in enumerate(named) if isinstance(entry, RunStart)]
-        since = named[starts[-1] + 1 :] if starts else named  # since a run that wrote it began
-        chosen = [r for r in rounds if r in since and r.steps <= checkpoint.step]
-        chosen = chosen or [r for r in rounds if r.steps == checkpoint.step]
-        if chosen:
-            return chosen[-1].to_dict()
-    return None
-
-
-def _rounds_files(provenance: dict, path: Path) -> list[Path]:
-    """Where the rounds of the checkpoint at ``path`` may be: the file its training named,
-    then beside the checkpoint that file's name and its segment's ``<id>_rounds.jsonl``."""
-    from inkloop.io._sidefiles import rounds_path, segment_named
-
-    named = Path(provenance["rounds_file"]) if provenance.get("rounds_file") else None
-    beside = path.expanduser().absolute().parent
-    files = [named, named and beside / named.name]
-    if segment := provenance.get("segment"):
-        files.append(rounds_path(segment_named(Path(segment).name, beside)))
-    return list(dict.fromkeys(f for f in files if f is not None))
 
 
 def kept_model_path(path: str | Path) -> Path:

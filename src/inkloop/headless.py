@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from inkloop._command import in_command, terminate_as_ctrl_c
 from inkloop._evaluate import evaluate_file
+from inkloop._headless_train import continues_in_place, heard_save, save_or_keep, stop_on_ctrl_c
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
 from inkloop.io import DEFAULT_PREDICTION_FORMAT, Segment, as_segment
@@ -52,25 +51,27 @@ def train_to_file(
     rounds = None if rounds is None else Path(rounds).expanduser()
     _check_training(segment, settings, out, overwrite)
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
+    saves = []  # what each checkpoint saved records of the run (`run_facts`), for its round
     try:
         with (
             ctrl_c() as pressed,
             Engine(segment, ink, supervised, settings, on_event=report) as engine,
         ):
+            engine.subscribe(lambda event: heard_save(event, saves))
             engine.start()
             while not engine.wait(timeout=0.5):  # short waits: Ctrl+C is seen within 0.5 s
                 if pressed.is_set():
-                    _stop_on_ctrl_c(engine, out, report, scored=bool(settings.validation))
+                    stop_on_ctrl_c(engine, out, report, scored=bool(settings.validation))
                     break
             if report.run_steps:  # an untrained model must not replace a good one
-                _save(engine, out, report)
+                save_or_keep(engine, out, report)
     except BaseException:
         report.bar.close()  # its line ends before the error is printed
         raise
     report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
         report.summary["round"] = _record_round(
-            rounds, ink, supervised, report, accepted_pixels, settings
+            rounds, ink, supervised, report, accepted_pixels, settings, saves[-1]
         )
     if report.failures:
         saved = report.summary.get("checkpoint", str(out))
@@ -79,20 +80,6 @@ def train_to_file(
     if report.summary["interrupted"] and not in_command():
         raise KeyboardInterrupt  # saved and said so (`Report.close`): now the caller stops
     return report.summary
-
-
-def _stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
-    """Stop after this step. Where the stop scores the validation region (a prediction of it:
-    a minute for 4096² on a CPU), the weights are saved first, as a batch system's SIGKILL
-    follows its SIGTERM within seconds (SLURM: 30 s), and saved again with the score after."""
-    report.summary["interrupted"] = True
-    if scored:
-        report.say(f"stopping: {out} saved now, the validation region scored next")
-        engine.save(out)
-    else:
-        report.say(f"stopping after this step to save {out} (Ctrl+C twice more: no save)")
-    engine.stop()
-    engine.wait()
 
 
 def _check_training(segment, settings: EngineSettings, out: Path, overwrite: bool) -> None:
@@ -112,34 +99,23 @@ def _check_training(segment, settings: EngineSettings, out: Path, overwrite: boo
     resolve_run(settings, segment)
 
 
-def continues_in_place(init, out: Path) -> bool:
-    """Whether training from the ``init`` checkpoint (or None) into ``out`` continues it in
-    place: replacing that file needs no leave to overwrite."""
-    from inkloop.checkpoint import same_file
-
-    return init is not None and same_file(init, out)
-
-
-def _save(engine, out: Path, report) -> None:
-    """Write the checkpoint to ``out``; where that fails (a full disk, say), to the temporary
-    folder instead, so that the run's weights are not lost with the error."""
-    engine.save(out)
-    engine.wait()
-    if "checkpoint" not in report.summary:
-        engine.save(Path(tempfile.gettempdir()) / f"inkloop-{out.stem}-{os.getpid()}.pt")
-        engine.wait()
-
-
 def _record_round(
-    path: Path, ink, supervised, report, accepted_pixels: int, settings: EngineSettings
+    path: Path,
+    ink,
+    supervised,
+    report,
+    accepted_pixels: int,
+    settings: EngineSettings,
+    run=None,
 ) -> int | None:
-    """Append the run's round to ``path`` (`inkloop.rounds.append_run_round`); its number,
-    or None (told on stderr) if the file cannot be written: the checkpoint is saved anyway."""
+    """Append the round of the run whose checkpoint recorded ``run`` (`run_facts`) to
+    ``path`` (`inkloop.rounds.append_run_round`); its number, or None (told on stderr) if the
+    file cannot be written: the checkpoint is saved anyway."""
     from inkloop.rounds import append_run_round
 
-    run = (report.summary, accepted_pixels, settings.init, settings.validation)
+    facts = (report.summary, accepted_pixels, settings.init, settings.validation, run)
     try:
-        round_ = append_run_round(path, ink, supervised, *run)
+        round_ = append_run_round(path, ink, supervised, *facts)
     except OSError as error:
         print(f"the round was not recorded in {path}: {error}", file=sys.stderr)
         return None

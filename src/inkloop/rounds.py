@@ -57,6 +57,7 @@ class Round:
     # recorder knew them); []: none held out; None: unknown (a round from before this field)
     validation_region: list[int] | None = None
     init: dict | None = None  # what it continued from (`init_lineage`); None: fresh, or unknown
+    run: str | None = None  # the id of the run behind ``checkpoint`` (`run_facts`); None: unknown
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,10 +115,12 @@ def new_round(
     checkpoint: str | Path | None,
     validation_region: Sequence[int] | None = None,
     init: dict | None = None,
+    run: dict | None = None,
 ) -> Round:
     """The round ``number`` for these labels, timed now; ``validation_region`` (y0, x0, y1,
     x1) is what the training behind ``checkpoint`` held out (None: nothing), ``init`` what it
-    continued from (`inkloop._lineage.init_lineage`; None: a fresh model)."""
+    continued from (`inkloop._lineage.init_lineage`; None: a fresh model), ``run`` what the
+    checkpoint records of the run that made it (`run_facts`; None: not known)."""
     ink_pixels, labelled_pixels = _label_counts(ink, supervised)
     return Round(
         number=number,
@@ -131,7 +134,15 @@ def new_round(
         labels_hash=labels_hash(ink, supervised),
         validation_region=[] if validation_region is None else [int(v) for v in validation_region],
         init=init,
+        run=(run or {}).get("run"),
     )
+
+
+def run_facts(provenance: dict) -> dict:
+    """What a round records of the run behind a checkpoint, from the checkpoint's
+    ``provenance`` (`inkloop.train._run_record.RunRecord`): the run's id, by which
+    `inkloop info` tells the checkpoint's round from another run's."""
+    return {"run": provenance.get("run")}
 
 
 def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
@@ -190,6 +201,8 @@ def _entry(data) -> Round | RunStart:
         raise TypeError(f"{', '.join(counts)} must be integers")
     if not _is_region(round_.validation_region) or not isinstance(round_.init, (dict, type(None))):
         raise TypeError("validation_region must be null, [] or 4 integers; init null or an object")
+    if not isinstance(round_.run, (str, type(None))):
+        raise TypeError("run must be null or a string")
     return round_
 
 
@@ -200,11 +213,19 @@ def _is_region(region) -> bool:
 
 
 def append_run_round(
-    path: str | Path, ink, supervised, summary: dict, accepted_pixels: int, init, validation
+    path: str | Path,
+    ink,
+    supervised,
+    summary: dict,
+    accepted_pixels: int,
+    init,
+    validation,
+    run: dict | None = None,
 ) -> Round:
     """Append the round of a headless run (the summary of `inkloop.headless.train_to_file`)
     to ``path``: its validation F0.5 only if scored at its last step, what it held out
-    (`held_out_by_run`) and continued from (`continued_from`). OSError if it cannot be written."""
+    (`held_out_by_run`) and continued from (`continued_from`), and ``run``, what its
+    checkpoint records of the run (`run_facts`). OSError if it cannot be written."""
     scored = summary.get("validation") or {}
     f05 = scored.get("f05") if scored.get("step") == summary["steps"] else None
     round_ = new_round(
@@ -217,6 +238,7 @@ def append_run_round(
         checkpoint=summary["checkpoint"],
         validation_region=held_out_by_run(read_history(path), init, validation),
         init=continued_from(init),
+        run=run,
     )
     return append_round(path, round_)  # numbered as written, under the file's lock
 

@@ -112,8 +112,14 @@ def test_each_run_says_what_it_trains_from_which_step(segment):
             engine.start()
             assert engine.wait(TIMEOUT)
     started = recorder.of(RunStarted)
-    expected = [RunStarted(s, "tu-test_resnet", "cpu", "float32", "a thread", 4) for s in (0, 2)]
+    runs = [event.run for event in started]  # each run's own id (its checkpoints carry it)
+    expected = [
+        RunStarted(s, "tu-test_resnet", "cpu", "float32", "a thread", 4, run)
+        for s, run in zip((0, 2), runs, strict=True)
+    ]
     assert started == expected
+    assert None not in runs
+    assert runs[0] != runs[1]
     assert recorder.events.index(started[0]) < recorder.events.index(recorder.of(StepDone)[0])
 
 

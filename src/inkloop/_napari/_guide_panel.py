@@ -134,7 +134,7 @@ class GuidePanel(QGroupBox):
         loop = self.loop
         if loop.state.running:
             steps = loop.last_step.step if loop.last_step else 0
-            self.rounds.record(str(loop.settings.autosave), steps)
+            self.rounds.record_let_go(str(loop.settings.autosave), steps)
 
     def go_next(self):
         """Visit the next box to label (or rank first); the box, or None while ranking."""

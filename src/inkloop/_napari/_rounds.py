@@ -8,7 +8,7 @@ from concurrent.futures import Future, wait
 
 from inkloop._napari._say import say_warning
 from inkloop.brush import decode_labels
-from inkloop.engine import CheckpointSaved, Validated
+from inkloop.engine import CheckpointSaved, RunStarted, Validated
 from inkloop.io import rounds_path
 from inkloop.rounds import Round, append_round, new_round, read_rounds
 
@@ -41,6 +41,7 @@ class RoundKeeper:
         self.on_round = None  # called with each new round (the dock's plot)
         self._writing: list[Future] = []  # the rounds under way
         self._scored: tuple[Validated, tuple | None] | None = None  # the last, and its region
+        self._started: RunStarted | None = None  # the engine's latest run, as it began
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
@@ -54,8 +55,19 @@ class RoundKeeper:
     def _on_event(self, event) -> None:
         if isinstance(event, Validated):  # the engine's region: its settings are the loop's
             self._scored = (event, self.loop.settings.validation)
+        elif isinstance(event, RunStarted):
+            self._started = event
         elif isinstance(event, CheckpointSaved) and not self.loop.state.running:
-            self.record(event.path, event.step, event.init)
+            self.record(event.path, event.step, event.init, event.run)
+
+    def record_let_go(self, checkpoint: str, steps: int) -> Future:
+        """`record` the run under way, which the dock lets go of (its engine saves it to
+        ``checkpoint`` as it closes, unheard; ``steps``: the last step heard), with its id
+        and what it continued from, as its RunStarted said."""
+        started = self._started
+        if started is None:
+            return self.record(checkpoint, steps)
+        return self.record(checkpoint, steps, started.init, {"run": started.run})
 
     def _score_at(self, steps: int) -> float | None:
         """The validation F0.5 measured at step ``steps`` on the current validation region;
@@ -66,11 +78,18 @@ class RoundKeeper:
         same = validated.step == steps and region == self.loop.settings.validation
         return validated.f05 if same else None
 
-    def record(self, checkpoint: str | None, steps: int, init: dict | None = None) -> Future:
+    def record(
+        self,
+        checkpoint: str | None,
+        steps: int,
+        init: dict | None = None,
+        run: dict | None = None,
+    ) -> Future:
         """Append the round of the labels as they are now (``init``: what ``checkpoint``
-        continued from, its provenance's); the Future's result is the round as written and
-        the rounds the file held then (``rounds`` becomes those, and ``on_round`` hears of
-        the round, on the GUI thread after)."""
+        continued from, its provenance's; ``run``: what it records of its run, `run_facts`);
+        the Future's result is the round as written and the rounds the file held then
+        (``rounds`` becomes those, and ``on_round`` hears of the round, on the GUI thread
+        after)."""
         canvas = self.loop.labels.painter.canvas
         write = functools.partial(
             self._write,
@@ -80,6 +99,7 @@ class RoundKeeper:
             checkpoint=checkpoint,
             validation_region=self.loop.trained.held_out(),
             init=init,
+            run=run,
         )
         writing = self.loop.labels.worker.submit(write, done=self._written)
         self._writing.append(writing)

@@ -43,7 +43,9 @@ class RunStarted:
 
     ``encoder`` is the one the model holds (an ``auto`` setting resolved for the device);
     ``precision`` is "float32", or the autocast dtype ("bfloat16", "float16"); ``loader``
-    what makes the batches ("a thread", "4 worker processes"), of ``batch_size`` patches.
+    what makes the batches ("a thread", "4 worker processes"), of ``batch_size`` patches;
+    ``run`` the run's id, which its checkpoints and round carry (`RunRecord`), and ``init``
+    what its model continued from (`inkloop._lineage.init_lineage`; None: a fresh model).
     """
 
     step: int
@@ -52,6 +54,8 @@ class RunStarted:
     precision: str
     loader: str = "a thread"
     batch_size: int = CPU_BATCH
+    run: str | None = None
+    init: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,14 @@ class Validated:
 class CheckpointSaved:
     """A checkpoint written at ``path``: the run's autosave (while training, at Stop), or a
     save asked for; ``init``: what its weights continued from, as its provenance records it
-    (`inkloop._lineage.init_lineage`; None: a fresh model)."""
+    (`inkloop._lineage.init_lineage`; None: a fresh model); ``run``: what it records of the
+    run that made them, for that run's round (`inkloop.rounds.run_facts`)."""
 
     path: str
     step: int
     autosave: bool = False
     init: dict | None = None
+    run: dict | None = None
 
 
 @dataclass(frozen=True)

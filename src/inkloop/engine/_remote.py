@@ -236,7 +236,7 @@ class RemoteEngineProcess(EngineProcess):
             log.error("inkloop remote engine: %s", message)  # a closed proxy tells no listener
             self._announcer.emit(Failed(message))
         else:
-            self._announcer.emit(CheckpointSaved(str(local), saved.step))
+            self._announcer.emit(dataclasses.replace(saved, path=str(local), autosave=False))
         finally:
             with self._changed:
                 self._copying -= 1

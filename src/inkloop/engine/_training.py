@@ -7,11 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from inkloop._lineage import continued_from
 from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
+from inkloop.rounds import run_facts
 from inkloop.train._sampler import WaitInterruptedError
 
 
@@ -57,6 +59,8 @@ class Training:
                 trainer.precision,
                 trainer.batches().maker,
                 trainer.batch_size,
+                trainer.run_record.id,
+                continued_from(session.settings.init),
             )
         )
         session.set_state(State.TRAINING)
@@ -103,13 +107,14 @@ class Training:
         session.refuse_output(path)
         trainer = session.ensure_trainer()
         provenance = checkpoint_provenance(session.settings, session.segment, session.labels)
-        save_checkpoint(path, trainer.checkpoint(provenance))
+        checkpoint = trainer.checkpoint(provenance)
+        save_checkpoint(path, checkpoint)
         self.last_save = time.monotonic()
         own = session.settings.autosave
         if own is not None and same_file(path, own):  # a Save there chose to replace it
             self.autosave_ours = True
-        lineage = provenance.get("init")
-        session.emit(CheckpointSaved(str(path), trainer.step_count, autosave, lineage))
+        lineage, run = provenance.get("init"), run_facts(checkpoint.provenance)
+        session.emit(CheckpointSaved(str(path), trainer.step_count, autosave, lineage, run))
 
     def step(self) -> None:
         """One training step, with what follows it: validation, autosave, the run's end."""

@@ -19,6 +19,7 @@ from inkloop.train._calibration import CALIBRATE_EVERY
 from inkloop.train._divergence import diverged_loss, refuse_not_finite
 from inkloop.train._labels import LabelStore
 from inkloop.train._loss import masked_loss
+from inkloop.train._run_record import RunRecord
 from inkloop.train._sampler import WaitInterruptedError
 from inkloop.train._schedule import learning_rate, run_progress
 from inkloop.train._seeds import AUGMENTATION, first_opening, run_generator
@@ -72,6 +73,7 @@ class Trainer:
         self.step_count = init.step if init is not None else 0
         self.run_steps = 0
         self.trained_seconds = 0.0
+        self.run_record = RunRecord()
         self._warmed: float | None = None  # the run's progress where its warmup ended
         # keyed by the start step too: a continued run draws anew (`inkloop.train._seeds`)
         self._rng = run_generator(config.seed, AUGMENTATION, self.step_count)
@@ -97,6 +99,7 @@ class Trainer:
     def new_run(self) -> None:
         """Start counting a new run (limits, warmup, schedule); weights and optimiser stay."""
         self.run_steps, self.trained_seconds, self._warmed = 0, 0.0, None
+        self.run_record = RunRecord()
 
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
@@ -228,6 +231,7 @@ class Trainer:
             # is what they came to on this machine
             provenance={
                 **(provenance or {}),
+                **self.run_record.provenance(),
                 "trained_on": dict(
                     device=str(self.device), precision=self.precision, batch_size=self.batch_size
                 ),

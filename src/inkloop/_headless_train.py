@@ -1,0 +1,48 @@
+"""Parts of `inkloop.headless.train_to_file`: its stop on Ctrl+C, what it may replace, its
+save, and what its saves record of the run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from inkloop.engine import CheckpointSaved
+
+
+def stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
+    """Stop after this step. Where the stop scores the validation region (a prediction of it:
+    a minute for 4096² on a CPU), the weights are saved first, as a batch system's SIGKILL
+    follows its SIGTERM within seconds (SLURM: 30 s), and saved again with the score after."""
+    report.summary["interrupted"] = True
+    if scored:
+        report.say(f"stopping: {out} saved now, the validation region scored next")
+        engine.save(out)
+    else:
+        report.say(f"stopping after this step to save {out} (Ctrl+C twice more: no save)")
+    engine.stop()
+    engine.wait()
+
+
+def continues_in_place(init, out: Path) -> bool:
+    """Whether training from the ``init`` checkpoint (or None) into ``out`` continues it in
+    place: replacing that file needs no leave to overwrite."""
+    from inkloop.checkpoint import same_file
+
+    return init is not None and same_file(init, out)
+
+
+def save_or_keep(engine, out: Path, report) -> None:
+    """Write the checkpoint to ``out``; where that fails (a full disk, say), to the temporary
+    folder instead, so that the run's weights are not lost with the error."""
+    engine.save(out)
+    engine.wait()
+    if "checkpoint" not in report.summary:
+        engine.save(Path(tempfile.gettempdir()) / f"inkloop-{out.stem}-{os.getpid()}.pt")
+        engine.wait()
+
+
+def heard_save(event, saves: list) -> None:
+    """Keep in ``saves`` what a checkpoint saved records of its run (`CheckpointSaved.run`)."""
+    if isinstance(event, CheckpointSaved):
+        saves.append(event.run)
