@@ -33,11 +33,37 @@ def held_out_behind(history: list, checkpoint: str | Path) -> tuple:
     return (tuple(region) if region else None,)
 
 
-def held_out_by_run(history: list, init, validation) -> tuple[int, int, int, int] | None:
+def held_out_by_run(
+    history: list, init, validation, init_record: tuple = (UNRECORDED,)
+) -> tuple[int, int, int, int] | None:
     """What a run from the model file ``init`` (None: a fresh model) holding out ``validation``
-    held out in all: that region, narrowed to what ``history`` says ``init``'s training did."""
+    held out in all: that region, narrowed to what ``history`` says ``init``'s training did,
+    or where no round of it says, to ``init_record``, what ``init`` itself records
+    (`held_out_by_checkpoint`; by default unknown: nothing is vouched for)."""
     earlier = held_out_behind(history, init) if init is not None else ()
+    if init is not None and not earlier:
+        earlier = init_record
     return held_out_throughout((*earlier, validation))
+
+
+def held_out_by_checkpoint(provenance: dict, segment: str) -> tuple:
+    """What the training behind a checkpoint held out of the labels of the segment named
+    ``segment``, by the checkpoint's own ``provenance``: ``()`` where none of it trained on
+    that segment; ``(box,)``, or ``(None,)`` for nothing, where only its last run did (its
+    ``labels.validation``); else ``(UNRECORDED,)``: an earlier run on it, whose region no
+    checkpoint keeps, or a segment or region it does not record."""
+    segments, link = [provenance.get("segment")], provenance.get("init")
+    while isinstance(link, dict):  # the runs it continued from (`init_lineage`)
+        segments.append(link.get("segment"))
+        link = link.get("init")
+    if None in segments or segment in segments[1:]:
+        return (UNRECORDED,)
+    if segments[0] != segment:
+        return ()
+    labels = provenance.get("labels") or {}
+    if "validation" not in labels:
+        return (UNRECORDED,)
+    return (tuple(labels["validation"]) if labels["validation"] else None,)
 
 
 def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:

@@ -13,6 +13,7 @@ from inkloop._headless_train import continues_in_place, heard_save, save_or_keep
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
 from inkloop.io import DEFAULT_PREDICTION_FORMAT, Segment, as_segment
+from inkloop.rounds import UNRECORDED
 from inkloop.settings import EngineSettings
 
 __all__ = [
@@ -49,7 +50,7 @@ def train_to_file(
     """
     segment, out = as_segment(segment), Path(out).expanduser()
     rounds = None if rounds is None else Path(rounds).expanduser()
-    _check_training(segment, settings, out, overwrite)
+    init_record = _check_training(segment, settings, out, overwrite)
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
     saves = []  # what each checkpoint saved records of the run (`run_facts`), for its round
     try:
@@ -71,7 +72,7 @@ def train_to_file(
     report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
         report.summary["round"] = _record_round(
-            rounds, ink, supervised, report, accepted_pixels, settings, saves[-1]
+            rounds, ink, supervised, report, accepted_pixels, settings, saves[-1], init_record
         )
     if report.failures:
         saved = report.summary.get("checkpoint", str(out))
@@ -82,9 +83,11 @@ def train_to_file(
     return report.summary
 
 
-def _check_training(segment, settings: EngineSettings, out: Path, overwrite: bool) -> None:
+def _check_training(segment, settings: EngineSettings, out: Path, overwrite: bool) -> tuple:
     """Refuse now, not after an hour of training, an ``out`` that is a folder or may not be
-    replaced or written, and a device, ``--init`` checkpoint or z-window that will not do."""
+    replaced or written, and a device, ``--init`` checkpoint or z-window that will not do.
+    Returns what the ``--init`` checkpoint records it held out of this segment's labels
+    (`held_out_by_checkpoint`), read before the run may replace it."""
     from inkloop._overwrite import check_out
     from inkloop.engine import resolve_run
     from inkloop.io import check_writable
@@ -95,8 +98,11 @@ def _check_training(segment, settings: EngineSettings, out: Path, overwrite: boo
     overwrite = overwrite or continues_in_place(settings.init, out)
     check_out(out, [segment], {"--init": settings.init}, overwrite=overwrite)
     check_writable(out)
+    from inkloop.rounds import held_out_by_checkpoint
+
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
-    resolve_run(settings, segment)
+    init, _window = resolve_run(settings, segment)
+    return () if init is None else held_out_by_checkpoint(init.provenance, segment.name)
 
 
 def _record_round(
@@ -107,13 +113,15 @@ def _record_round(
     accepted_pixels: int,
     settings: EngineSettings,
     run=None,
+    init_record: tuple = (UNRECORDED,),
 ) -> int | None:
     """Append the round of the run whose checkpoint recorded ``run`` (`run_facts`) to
-    ``path`` (`inkloop.rounds.append_run_round`); its number, or None (told on stderr) if the
-    file cannot be written: the checkpoint is saved anyway."""
+    ``path`` (`inkloop.rounds.append_run_round`; ``init_record``: what ``settings.init``
+    records it held out); its number, or None (told on stderr) if the file cannot be
+    written: the checkpoint is saved anyway."""
     from inkloop.rounds import append_run_round
 
-    facts = (report.summary, accepted_pixels, settings.init, settings.validation, run)
+    facts = (report.summary, accepted_pixels, settings.init, settings.validation, run, init_record)
     try:
         round_ = append_run_round(path, ink, supervised, *facts)
     except OSError as error:

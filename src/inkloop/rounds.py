@@ -31,6 +31,7 @@ from inkloop._rounds_held_out import (  # noqa: F401 (their home was here)
     UNRECORDED,
     entries_naming,
     held_out_behind,
+    held_out_by_checkpoint,
     held_out_by_run,
     held_out_throughout,
 )
@@ -221,11 +222,13 @@ def append_run_round(
     init,
     validation,
     run: dict | None = None,
+    init_record: tuple = (UNRECORDED,),
 ) -> Round:
     """Append the round of a headless run (the summary of `inkloop.headless.train_to_file`)
     to ``path``: its validation F0.5 only if scored at its last step, what it held out
-    (`held_out_by_run`) and continued from (`continued_from`), and ``run``, what its
-    checkpoint records of the run (`run_facts`). OSError if it cannot be written."""
+    (`held_out_by_run`, with ``init_record``) and continued from (`continued_from`), and
+    ``run``, what its checkpoint records of the run (`run_facts`). OSError if it cannot be
+    written."""
     scored = summary.get("validation") or {}
     f05 = scored.get("f05") if scored.get("step") == summary["steps"] else None
     round_ = new_round(
@@ -236,7 +239,7 @@ def append_run_round(
         steps=summary["steps"],
         validation_f05=f05,
         checkpoint=summary["checkpoint"],
-        validation_region=held_out_by_run(read_history(path), init, validation),
+        validation_region=held_out_by_run(read_history(path), init, validation, init_record),
         init=continued_from(init),
         run=run,
     )
