@@ -25,7 +25,7 @@ from inkloop._napari._controls import button, spin
 from inkloop._napari._labels import LABELS_LAYER
 from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
 from inkloop._napari._say import say_info
-from inkloop.brush import MODES
+from inkloop.brush import MODES, Brush
 
 log = logging.getLogger(__name__)
 MODE_NAMES = {"ink": "Ink", "no_ink": "No ink", "erase": "Erase", "accept": "Accept"}
@@ -33,7 +33,8 @@ LOAD_FAILED = "Labels not loaded"
 
 
 class BrushPanel(QGroupBox):
-    """Controls for the current `LabelSession` (none: everything is disabled)."""
+    """Controls for the current `LabelSession` (none: everything is disabled, the brush
+    controls at a new brush's values)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Labels", parent)
@@ -93,6 +94,8 @@ class BrushPanel(QGroupBox):
             self.session.layer.events.visible.disconnect(self._show_overlay)
             self.session.loading_changed.disconnect(self._show_loading)
         self.session = session
+        if session is None:
+            self._show_brush(Brush())  # a new brush's values, not the boxes' least, greyed
         for child in self.findChildren(QWidget):
             child.setEnabled(session is not None)
         if session is None:

@@ -1,4 +1,5 @@
-"""Small Qt controls the dock's panels share: named buttons, spin boxes, blocked updates."""
+"""Small Qt controls the dock's panels share: named buttons, spin boxes, blocked updates, and
+where the keyboard and the wheel go."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ from pathlib import Path
 from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt, QTimer
 from qtpy.QtGui import QValidator
 from qtpy.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QMainWindow,
     QPushButton,
     QScrollArea,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
+
+WHEELED = (QAbstractSpinBox, QComboBox, QSlider)  # controls whose value a wheel notch changes
 
 
 def button(text: str, name: str, tip: str = "") -> QPushButton:
@@ -23,7 +31,31 @@ def button(text: str, name: str, tip: str = "") -> QPushButton:
     widget = QPushButton(text)
     widget.setObjectName(name)
     widget.setToolTip(tip)
+    leave_keys_to_viewer(widget)
     return widget
+
+
+def leave_keys_to_viewer(control: QWidget) -> None:
+    """A click on a button, radio, check box or slider leaves the keyboard where it was, on
+    napari's canvas (Space pans, arrows step layers), as napari's own layer controls do; Tab
+    still reaches it. Spin and combo boxes take it by a click or Tab, never by the wheel."""
+    if isinstance(control, (QAbstractButton, QSlider)):
+        control.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+    elif isinstance(control, WHEELED) and control.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+        control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+
+def give_keys_to_viewer(widget: QWidget) -> None:
+    """Hand the keyboard from ``widget`` to its main window's centre, napari's canvas (keys
+    that reach the window go to napari's key map); outside a main window, to no widget."""
+    window = widget.parentWidget()
+    while window is not None and not isinstance(window, QMainWindow):
+        window = window.parentWidget()
+    centre = window.centralWidget() if window is not None else None
+    if centre is not None:
+        centre.setFocus(Qt.FocusReason.OtherFocusReason)
+    else:
+        widget.clearFocus()
 
 
 def single_shot(parent, msec: int, slot) -> QTimer:
@@ -227,14 +259,23 @@ def _lines(*parts: str) -> str:
 
 class VerticalScroll(QScrollArea):
     """Scrolls ``content`` vertically only, and is never narrower than the content's minimum
-    width (followed as it changes): on a small screen the dock scrolls, nothing is cut off."""
+    width (followed as it changes): on a small screen the dock scrolls, nothing is cut off.
+    The wheel scrolls it over any control but the one with the keyboard (a notch on the way
+    changes no setting), and clicks leave the keys to the viewer (`leave_keys_to_viewer`):
+    both hold for controls added to the content later too."""
 
     def __init__(self, content: QWidget, parent=None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # nor would a click here take the keys
         self.setWidget(content)
-        content.installEventFilter(self)
+        self._watch(content)
+
+    def _watch(self, widget: QWidget) -> None:
+        for each in (widget, *widget.findChildren(QWidget)):
+            each.installEventFilter(self)  # installed again, a filter is moved, not doubled
+            leave_keys_to_viewer(each)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         width = self.widget().minimumSizeHint().width() + 2 * self.frameWidth()
@@ -242,6 +283,14 @@ class VerticalScroll(QScrollArea):
         return QSize(width, super().minimumSizeHint().height())
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+        kind = event.type()
+        if kind == QEvent.Type.Wheel and isinstance(watched, WHEELED) and not watched.hasFocus():
+            event.ignore()  # so Qt offers it to the parents: the scroll area scrolls
+            return True
+        if kind == QEvent.Type.ChildAdded and event.child().isWidgetType():
+            self._watch(event.child())
+        elif kind == QEvent.Type.Polish:  # a child made in place is whole (and typed) by now
+            leave_keys_to_viewer(watched)
+        elif watched is self.widget() and kind == QEvent.Type.LayoutRequest:
             self.updateGeometry()  # the content's minimum width may have changed
         return super().eventFilter(watched, event)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from inkloop._napari._controls import StatusLabel, button
+from inkloop._napari._controls import StatusLabel, button, give_keys_to_viewer
 from inkloop._napari._engine_start import RunStarting
 from inkloop._napari._label_worker import LabelClasses
 from inkloop._napari._loss_plot import LossPlot, LossTrace
@@ -24,6 +24,11 @@ from inkloop._napari._validation_region import validation_region as validation_r
 from inkloop.compose import MIN_Z_COUNT
 from inkloop.engine import State, StateChanged, StepDone, Validated
 
+OPEN_HOW = (
+    "Open segment…, drop a folder, or File → Open Sample → Synthetic scroll segment (Ink Loop)"
+)
+NO_SEGMENT_TEXT = f"To begin, open a segment: {OPEN_HOW}."
+NO_SEGMENT_TIP = f"Open a segment first ({OPEN_HOW})"
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
 STOPPING_TEXT = "Stopping…"  # from the click until the run ends (its last step, saved)
 READY_TEXT = "Click Finetune & preview to train on these labels; paint on while it runs."
@@ -58,7 +63,7 @@ class LoopPanel(QGroupBox):
             "End this round: training stops, the model is saved beside the segment and the "
             "round is recorded (Guide → Rounds); Finetune & preview goes on from it",
         )
-        self.status = StatusLabel("loop_status", START_TEXT)
+        self.status = StatusLabel("loop_status", NO_SEGMENT_TEXT)
         self.plot = LossPlot()
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setObjectName("threshold_slider")
@@ -95,6 +100,9 @@ class LoopPanel(QGroupBox):
             self._classes = LabelClasses(loop.labels, self._show_status)
             loop.labels.painter.labels_changed.connect(self._labels_changed)
         self.plot.show_trace(loop.losses if loop else LossTrace())
+        self.threshold.setEnabled(loop is not None)
+        if loop is not None:  # its overlay starts soft: the slider says otherwise
+            loop.overlay.set_threshold(self.threshold.value() / 100)
         # the idle text, or this one's last step if it trained: never another segment's
         self._show_state(loop.state if loop else State.IDLE)
 
@@ -147,11 +155,13 @@ class LoopPanel(QGroupBox):
     def _show_state(self, state: State) -> None:
         idle = self.loop is not None and not run_holds_region(self.loop)
         self.region.run_changed()
+        # a one-layer segment cannot train
         deep = self.loop is None or self.loop.labels.segment.shape[0] >= MIN_Z_COUNT
-        self.finetune_button.setEnabled(idle and deep)  # a one-layer segment cannot train
-        self.finetune_button.setToolTip(FINETUNE_TIP if deep else TOO_SHALLOW)
-        self.pause_button.setEnabled(state.running and not self._stopping)
-        self.stop_button.setEnabled(state.running and not self._stopping)
+        running = state.running and not self._stopping
+        buttons = (self.pause_button, self.finetune_button, self.stop_button)  # heirs first
+        self._enable_run_bar(dict(zip(buttons, (running, idle and deep, running), strict=True)))
+        tip = NO_SEGMENT_TIP if self.loop is None else FINETUNE_TIP if deep else TOO_SHALLOW
+        self.finetune_button.setToolTip(tip)
         self.validation_button.setEnabled(idle)  # a run holds out what its engine began with
         self.validation_button.setToolTip(REGION_TIP if idle or not self.loop else STOP_FIRST_TIP)
         self.pause_button.blockSignals(True)
@@ -159,6 +169,23 @@ class LoopPanel(QGroupBox):
         self.pause_button.setText("Resume" if state is State.PAUSED else "Pause")
         self.pause_button.blockSignals(False)
         self._show_status()
+
+    def _enable_run_bar(self, enabled: dict) -> None:
+        """Enable the run bar's buttons as ``enabled`` says, those turned on first. One turned
+        off with the keyboard hands it to the first one on (Pause while running, Finetune once
+        idle), else to the viewer: Qt would give it to the next in the focus chain, the
+        dock's title-bar hide button, which the next Space (a pan) clicks."""
+        for control, on in enabled.items():
+            if on:
+                control.setEnabled(True)
+        if any(control.hasFocus() and not on for control, on in enabled.items()):
+            heir = next((control for control, on in enabled.items() if on), None)
+            if heir is None:
+                give_keys_to_viewer(self.run_bar)
+            else:
+                heir.setFocus(Qt.FocusReason.OtherFocusReason)
+        for control, on in enabled.items():
+            control.setEnabled(on)
 
     def _show_status(self) -> None:
         """What a click waits for until the run begins; the last step, after "Paused: ",
@@ -174,7 +201,9 @@ class LoopPanel(QGroupBox):
         if self._stopping:
             done = loop.last_step and _step_text(loop.last_step, loop.validations)
             return f"{STOPPING_TEXT} {done or ''}".strip()
-        if loop is None or loop.last_step is None:
+        if loop is None:
+            return NO_SEGMENT_TEXT
+        if loop.last_step is None:
             ready = self._classes is not None and self._classes.both
             idle = READY_TEXT if ready else START_TEXT
             return f"{idle} {self.region.note}".strip()
