@@ -51,8 +51,12 @@ class BrushPanel(QGroupBox):
             mode_grid.addWidget(radio, *divmod(index, 2))
         self.radius = spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
         self.hardness = spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
+        strength_keys = SHORTCUTS["strength"]
         self.strength = spin(
-            QDoubleSpinBox(), 0, 1, "How sure: ink strength 0..1 (0 paints nothing)"
+            QDoubleSpinBox(),
+            0,
+            1,
+            f"How sure: ink strength 0..1 (0 paints nothing; keys {strength_keys}: 0.1…1.0)",
         )
         self.levels = spin(
             QSpinBox(),

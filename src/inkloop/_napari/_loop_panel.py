@@ -8,6 +8,7 @@ from qtpy.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
 
 from inkloop._napari._controls import StatusLabel, button, give_keys_to_viewer
 from inkloop._napari._engine_start import RunStarting
+from inkloop._napari._keys import SHORTCUTS
 from inkloop._napari._label_worker import LabelClasses
 from inkloop._napari._loss_plot import LossPlot, LossTrace
 from inkloop._napari._segment_panel import TOO_SHALLOW
@@ -32,7 +33,7 @@ NO_SEGMENT_TIP = f"Open a segment first ({OPEN_HOW})"
 START_TEXT = "Paint some ink and no ink, then click Finetune & preview."
 STOPPING_TEXT = "Stopping…"  # from the click until the run ends (its last step, saved)
 READY_TEXT = "Click Finetune & preview to train on these labels; paint on while it runs."
-FINETUNE_TIP = "Train on the labels and stream the prediction of the view"
+FINETUNE_TIP = f"Train on the labels and stream the prediction of the view ({SHORTCUTS['run']})"
 NBSP = "\u00a0"  # between a name and its value: "loss" and its number never wrap apart
 # a run paused or over: the status says so before its last step
 PREFIXED = (State.PAUSED, State.STOPPED, State.FINISHED, State.FAILED)
@@ -54,7 +55,8 @@ class LoopPanel(QGroupBox):
         self.pause_button = button(
             "Pause",
             "pause_button",
-            "Pause training (the preview pauses too); Resume goes on from the same step",
+            "Pause training (the preview pauses too); Resume goes on from the same step "
+            f"({SHORTCUTS['run']})",
         )
         self.pause_button.setCheckable(True)
         self.stop_button = button(
