@@ -1,5 +1,6 @@
-"""`inkloop info SEGMENT [--labels F]` prints the hash a checkpoint records of the labels it
-trained on, so which labels a model saw can be checked without Python."""
+"""`inkloop info SEGMENT --labels-hash` (or `--labels F`) prints the hash a checkpoint records
+of the labels it trained on, so which labels a model saw can be checked without Python; plain
+`inkloop info` reads only headers, and prints no hash."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _info(capsys, *args) -> dict:
 def test_info_prints_the_hash_a_model_trained_on_the_segment_records(
     training_folder, model, capsys
 ):
-    report = _info(capsys, training_folder)
+    report = _info(capsys, training_folder, "--labels-hash")
 
     recorded = load_checkpoint(model).provenance
     assert report["labels_hash"] == recorded["labels"]["hash"]
@@ -38,7 +39,7 @@ def test_info_prints_the_hash_of_labels_given_as_train_reads_them(segment_folder
     other = segment_folder.parent / "labels_v2.png"
     Image.fromarray(ink).save(other)
 
-    own = _info(capsys, segment_folder)["labels_hash"]
+    own = _info(capsys, segment_folder, "--labels-hash")["labels_hash"]
     report = _info(capsys, segment_folder, "--labels", other)
 
     ink, supervised, _ = load_labels(segment, other)
@@ -47,10 +48,28 @@ def test_info_prints_the_hash_of_labels_given_as_train_reads_them(segment_folder
     assert report["labels_file"] == str(other)
 
 
+def test_plain_info_reads_no_pixels_of_the_labels_or_mask(segment_folder, capsys):
+    # r4 #2: info decoded and hashed both images on every call (10 s, 1.9 GB at full size)
+    for kind in ("inklabels", "mask"):
+        image = segment_folder / f"{segment_folder.name}_{kind}.png"
+        png = image.read_bytes()
+        image.write_bytes(png[: png.index(b"IDAT") + 4])  # its headers whole, no pixel left
+
+    assert main(["info", str(segment_folder)]) == 0
+
+    said = capsys.readouterr()
+    report = json.loads(said.out)
+    assert report["has_ink_labels"]
+    assert report["has_mask"]
+    assert report["problems"] == []
+    assert said.err == ""
+    assert not {"labels_hash", "labels_file", "supervision_file"} & report.keys()
+
+
 def test_a_segment_without_labels_prints_no_hash(segment_folder, capsys):
     (segment_folder / f"{segment_folder.name}_inklabels.png").unlink()
 
-    report = _info(capsys, segment_folder)
+    report = _info(capsys, segment_folder, "--labels-hash")
 
     assert report["labels_hash"] is None
     assert report["labels_file"] is None
@@ -60,7 +79,7 @@ def test_labels_that_cannot_be_read_are_a_problem_said_once(segment_folder, caps
     labels = segment_folder / f"{segment_folder.name}_inklabels.png"
     Image.fromarray(np.zeros((65, 96), np.uint8)).save(labels)  # the layers are 64 x 96
 
-    assert main(["info", str(segment_folder)]) == 0
+    assert main(["info", str(segment_folder), "--labels-hash"]) == 0
 
     said = capsys.readouterr()
     report = json.loads(said.out)

@@ -24,13 +24,23 @@ def add_inspect(commands) -> None:
         "file (any file that is not an image)",
     )
     info.add_argument(
-        "--labels",
-        type=Path,
-        help="ink labels to print the hash of (default: the segment's own), as `inkloop train "
-        "--labels` reads them; a checkpoint records the hash of the labels it trained on",
+        "--labels-hash",
+        action="store_true",
+        help="also print labels_hash (with labels_file, supervision_file): the hash a "
+        "checkpoint records of the labels it trained on, here of the segment's own labels as "
+        "`inkloop train` reads them. It decodes the labels and mask (seconds at full size); "
+        "plain info reads only headers",
     )
     info.add_argument(
-        "--supervision", type=Path, help="the supervision mask to go with them, as train takes it"
+        "--labels",
+        type=Path,
+        help="ink labels to print the labels_hash of instead, as `inkloop train --labels` "
+        "reads them (implies --labels-hash)",
+    )
+    info.add_argument(
+        "--supervision",
+        type=Path,
+        help="the supervision mask to go with them, as train takes it (implies --labels-hash)",
     )
     info.set_defaults(run=_info)
 
@@ -77,7 +87,8 @@ def _info(args) -> int:
         "files": {key: str(path) for key, path in segment.files.items()},
         "problems": _side_image_problems(segment),
     }
-    report.update(_labels_identity(segment, args.labels, args.supervision, report["problems"]))
+    if args.labels_hash or args.labels is not None or args.supervision is not None:
+        report.update(_labels_identity(segment, args.labels, args.supervision, report["problems"]))
     print(json.dumps(report))
     return 0
 
