@@ -1,14 +1,25 @@
 """What a checkpoint and its round record of the training behind them (provenance review R2):
-what a continued model's training held out where its init's round is elsewhere (#1)."""
+what a continued model's training held out where its init's round is elsewhere (#1), and the
+labels a run trained on, not those painted after it (#3)."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from inkloop.checkpoint import load_checkpoint, save_checkpoint
-from inkloop.rounds import UNRECORDED, held_out_by_checkpoint, held_out_by_run, read_rounds
+from inkloop.engine import CheckpointSaved
+from inkloop.rounds import (
+    UNRECORDED,
+    held_out_by_checkpoint,
+    held_out_by_run,
+    new_round,
+    read_rounds,
+)
+from tests._engine import engine_for
+from tests._events import TIMEOUT, Recorder, steps_done
 from tests._helpers import save_tiny_checkpoint, tiny_model, tiny_training
 
 REGION = (0, 0, 48, 64)
@@ -68,3 +79,50 @@ def test_inkloop_trains_round_of_a_model_from_elsewhere_holds_out_what_its_init_
     train_to_file(segment, ink, supervised, settings, tmp_path / "m5.pt", rounds=rounds)
 
     assert read_rounds(rounds)[-1].validation_region == recorded
+
+
+def _stroke(engine) -> None:
+    """Ink painted after the run: a 16 x 16 box no step trained on."""
+    engine.update_labels(np.full((16, 16), 255, np.uint8), np.ones((16, 16), bool), (8, 8, 24, 24))
+
+
+@pytest.mark.parametrize("ended_by", ["its limit", "Stop"])
+def test_labels_painted_after_a_run_are_not_recorded_as_those_it_trained_on(
+    segment, tmp_path, ended_by
+):
+    """R2 #3: after the run, a stroke, then Save: the checkpoint (and the CheckpointSaved the
+    dock's round comes of) named the new labels, which no step saw. The next run's saves
+    name them."""
+    recorder = Recorder()
+    steps = 1 if ended_by == "its limit" else 10_000
+    with engine_for(segment, recorder, train=tiny_training(max_steps=steps)) as engine:
+        engine.start()
+        recorder.wait_for(steps_done(1))
+        if ended_by == "Stop":
+            engine.stop()
+        assert engine.wait(TIMEOUT)
+        engine.save(tmp_path / "trained.pt")
+        assert engine.wait(TIMEOUT)  # saved before the stroke (which goes in at once)
+        _stroke(engine)
+        engine.save(tmp_path / "after.pt")
+        assert engine.wait(TIMEOUT)
+        trained = load_checkpoint(tmp_path / "trained.pt").provenance["labels"]
+        assert load_checkpoint(tmp_path / "after.pt").provenance["labels"] == trained
+        assert recorder.of(CheckpointSaved)[-1].run["labels"] == trained
+
+        engine.start()  # trains on the stroke
+        recorder.wait_for(steps_done(2))
+        engine.stop()
+        engine.save(tmp_path / "next.pt")
+        assert engine.wait(TIMEOUT)
+    now = load_checkpoint(tmp_path / "next.pt").provenance["labels"]
+    assert (now["updates"], trained["updates"]) == (1, 0)
+    assert now["ink_pixels"] > trained["ink_pixels"]
+
+
+def test_a_round_of_recorded_labels_counts_those_not_the_labels_of_now():
+    labels = {"ink_pixels": 5, "supervised_pixels": 12, "hash": "0123456789abcdef"}
+    ink, supervised = np.zeros((4, 4), np.uint8), np.ones((4, 4), bool)
+    round_ = new_round(1, ink, supervised, accepted_pixels=0, steps=3, validation_f05=None,
+                       checkpoint="m.pt", run={"run": "r", "labels": labels})  # fmt: skip
+    assert (round_.ink_pixels, round_.no_ink_pixels, round_.labels_hash) == (5, 7, labels["hash"])

@@ -121,8 +121,14 @@ def new_round(
     """The round ``number`` for these labels, timed now; ``validation_region`` (y0, x0, y1,
     x1) is what the training behind ``checkpoint`` held out (None: nothing), ``init`` what it
     continued from (`inkloop._lineage.init_lineage`; None: a fresh model), ``run`` what the
-    checkpoint records of the run that made it (`run_facts`; None: not known)."""
-    ink_pixels, labelled_pixels = _label_counts(ink, supervised)
+    checkpoint records of the run that made it (`run_facts`; None: not known). Where that
+    holds the labels the run trained on, they are the round's, not ``ink`` and ``supervised``
+    (which may then be None)."""
+    trained = (run or {}).get("labels")
+    if trained:
+        ink_pixels, labelled_pixels = trained["ink_pixels"], trained["supervised_pixels"]
+    else:
+        ink_pixels, labelled_pixels = _label_counts(ink, supervised)
     return Round(
         number=number,
         time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -132,7 +138,7 @@ def new_round(
         steps=int(steps),
         validation_f05=None if validation_f05 is None else round(float(validation_f05), 4),
         checkpoint=None if checkpoint is None else str(checkpoint),
-        labels_hash=labels_hash(ink, supervised),
+        labels_hash=trained["hash"] if trained else labels_hash(ink, supervised),
         validation_region=[] if validation_region is None else [int(v) for v in validation_region],
         init=init,
         run=(run or {}).get("run"),
@@ -142,8 +148,9 @@ def new_round(
 def run_facts(provenance: dict) -> dict:
     """What a round records of the run behind a checkpoint, from the checkpoint's
     ``provenance`` (`inkloop.train._run_record.RunRecord`): the run's id, by which
-    `inkloop info` tells the checkpoint's round from another run's."""
-    return {"run": provenance.get("run")}
+    `inkloop info` tells the checkpoint's round from another run's, and the labels it
+    trained on (counts and hash)."""
+    return {"run": provenance.get("run"), "labels": provenance.get("labels")}
 
 
 def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:

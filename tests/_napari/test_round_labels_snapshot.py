@@ -1,4 +1,5 @@
-"""The rounds the dock records say which run made their checkpoint (CheckpointSaved.run), as
+"""The rounds the dock records say which run made their checkpoint (CheckpointSaved.run), and
+the labels it trained on (those of its last step, not strokes painted since), as
 `inkloop train`'s do; the round of a run the dock lets go of mid-run has the id and lineage
 its RunStarted told (provenance review R2 #2, #3)."""
 
@@ -37,3 +38,20 @@ def test_a_run_let_go_of_mid_run_records_the_run_and_init_it_began_with(
 
     (round_,) = read_rounds(keeper.path)
     assert (round_.checkpoint, round_.run, round_.init) == (autosave, "run-2", PRETRAINED)
+
+
+def test_a_dock_round_names_the_labels_its_checkpoint_trained_on_not_those_of_now(
+    open_in_dock, segment_folder, qtbot
+):
+    """R2 #3: a Save after Stop and more strokes recorded the canvas of now, which no step
+    saw; the engine's CheckpointSaved says what the run's last step trained on."""
+    _, widget = open_in_dock(segment_folder)
+    loop, keeper = widget.loop, widget.guide_panel.rounds
+    trained = {"supervised_pixels": 40, "ink_pixels": 9, "soft_pixels": 0, "validation": None,
+               "updates": 3, "hash": "0123456789abcdef"}  # fmt: skip
+
+    loop._apply(loop.generation, CheckpointSaved("m.pt", 5, run={"run": "r", "labels": trained}))
+    qtbot.waitUntil(lambda: len(read_rounds(keeper.path)) == 1)
+
+    (round_,) = read_rounds(keeper.path)
+    assert (round_.ink_pixels, round_.no_ink_pixels, round_.labels_hash) == (9, 31, trained["hash"])

@@ -22,9 +22,11 @@ class RoundKeeper:
     rounds. ``rounds`` holds them all, for the dock's plot, as the file held them when this
     dock last recorded one: rounds `inkloop train` (or another dock) recorded too.
 
-    A round describes the labels as they are when it is recorded: they are decoded, counted,
-    hashed and written on the label worker (`LabelWorker`: about a second for a whole
-    segment, nothing copied on the GUI thread), round after round; `close` waits for the
+    A round describes the labels its checkpoint records it trained on (`run_facts`: those of
+    its run's last step, not strokes painted since), else (a run let go of, `record_let_go`)
+    the labels as they are when it is recorded: decoded, counted and hashed on the label
+    worker (`LabelWorker`: about a second for a whole segment, nothing copied on the GUI
+    thread). Rounds are written on that worker, round after round; `close` waits for the
     rounds under way. Each round is numbered when it is written (`append_round`), from
     the file: another process's rounds are never given the same numbers. Its validation
     F0.5 is the score measured at its step on the validation region of now, else None; its
@@ -106,9 +108,12 @@ class RoundKeeper:
         return writing
 
     def _write(self, codes, **facts) -> tuple[Round, list[Round]]:
-        """The round of ``codes`` (on the worker thread), appended to the rounds file (which
-        numbers it), and the rounds the file holds then."""
-        unnumbered = new_round(0, *decode_labels(codes), **facts)  # append_round numbers it
+        """The round of ``codes`` (on the worker thread), or of the labels ``facts["run"]``
+        records, appended to the rounds file (which numbers it), and the rounds the file
+        holds then."""
+        recorded = (facts["run"] or {}).get("labels")
+        labels = (None, None) if recorded else decode_labels(codes)  # not read if recorded
+        unnumbered = new_round(0, *labels, **facts)  # append_round numbers it
         round_ = append_round(self.path, unnumbered)
         return round_, read_rounds(self.path)
 

@@ -8,6 +8,7 @@ from inkloop.compose import sample_normalisation
 from inkloop.io import SegmentError
 from inkloop.model import check_cuda_graphs, check_encoder, pick_device
 from inkloop.settings import EngineSettings
+from inkloop.train._run_record import labels_record
 
 
 def resolve_run(settings: EngineSettings, segment):
@@ -65,7 +66,8 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
     ``settings.init`` the model the run continued from (`init_lineage`: the steps up to its
     step were trained there, maybe on another segment's labels). ``labels``: the LabelStore,
     whose counts come from its per-cell counts and whose hash (a pass over every pixel) it
-    keeps from save to save while the labels are unchanged."""
+    keeps from save to save while the labels are unchanged. (Once a run ended, its Trainer
+    records the labels as they were then instead: `RunRecord.end`.)"""
     from inkloop.io import rounds_path
     from inkloop.io._remote import shown_location
 
@@ -73,7 +75,7 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
         "segment": segment.name,
         "segment_path": shown_location(segment.path),  # a URL's login stays out of the file
         "segment_layers": segment.shape[0],
-        "labels": {**labels.summary(), "hash": labels.labels_hash()},
+        "labels": labels_record(labels),
         "rounds_file": str(rounds_path(segment)),
     }
     if settings.init is not None:  # read by this run (`resolve_run`), else as it is now

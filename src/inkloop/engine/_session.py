@@ -48,6 +48,13 @@ class Session(Announcer):
     def training(self) -> bool:
         return self.state is State.TRAINING
 
+    def set_state(self, state: State) -> None:
+        """`Announcer.set_state`; where it ends a run, the Trainer hears it (`end_run`)."""
+        ended = self.state.running and not state.running
+        super().set_state(state)
+        if ended and self.trainer is not None:
+            self.trainer.end_run()
+
     def ensure_trainer(self):
         """The Trainer, built now if it does not exist yet: ModelBuilt says what it reads and,
         for a checkpoint, how it was trained; ModelNotLoaded that the checkpoint cannot be."""

@@ -101,6 +101,11 @@ class Trainer:
         self.run_steps, self.trained_seconds, self._warmed = 0, 0.0, None
         self.run_record = RunRecord()
 
+    def end_run(self) -> None:
+        """The run ended (stopped, finished or failed): its checkpoints record the labels as
+        they are now (`RunRecord.end`)."""
+        self.run_record.end(self.labels)
+
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
         started = time.perf_counter()
