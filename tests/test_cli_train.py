@@ -42,8 +42,8 @@ def test_train_writes_a_checkpoint_that_knows_how_to_predict(training_folder, tm
     assert info["model"]["parameters"] > 1000
     assert info["provenance"]["labels"]["ink_pixels"] > 0
     precision = "bfloat16" if cpu_has_bf16() else "float32"  # what `amp` came to here
-    trained_on = {"device": "cpu", "precision": precision, "batch_size": 2}
-    assert info["provenance"]["trained_on"] == trained_on
+    trained_on = {"device": "cpu", "precision": precision, "batch_size": 2, "cut_short": False}
+    assert info["provenance"]["trained_on"].items() >= trained_on.items()  # and its seconds
 
     again = tmp_path / "again.pt"
     assert (

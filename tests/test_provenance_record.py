@@ -126,3 +126,40 @@ def test_a_round_of_recorded_labels_counts_those_not_the_labels_of_now():
     round_ = new_round(1, ink, supervised, accepted_pixels=0, steps=3, validation_f05=None,
                        checkpoint="m.pt", run={"run": "r", "labels": labels})  # fmt: skip
     assert (round_.ink_pixels, round_.no_ink_pixels, round_.labels_hash) == (5, 7, labels["hash"])
+
+
+def test_a_checkpoint_and_its_round_say_whether_its_run_was_cut_short(segment, tmp_path):
+    """R2 #6: a run stopped early (mid-schedule) read as a finished one. Stop, Ctrl+C and
+    SIGTERM all stop the engine's run; a save while it runs knows neither yet."""
+    recorder = Recorder()
+    with engine_for(segment, recorder, train=tiny_training(max_steps=10_000)) as engine:
+        engine.start()
+        recorder.wait_for(steps_done(1))
+        engine.save(tmp_path / "mid-run.pt")
+        engine.stop()
+        engine.save(tmp_path / "stopped.pt")
+        assert engine.wait(TIMEOUT)
+    with engine_for(segment, recorder, train=tiny_training(max_steps=1)) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        engine.save(tmp_path / "finished.pt")
+        assert engine.wait(TIMEOUT)
+
+    trained_on = {
+        name: load_checkpoint(tmp_path / f"{name}.pt").provenance["trained_on"]
+        for name in ("mid-run", "stopped", "finished")
+    }
+    assert {name: t["cut_short"] for name, t in trained_on.items()} == {
+        "mid-run": None,
+        "stopped": True,
+        "finished": False,
+    }
+    assert trained_on["finished"]["trained_seconds"] > 0
+    facts = recorder.of(CheckpointSaved)[-1].run  # what the dock's round is made of
+    assert (facts["cut_short"], facts["trained_seconds"]) == (
+        False,
+        trained_on["finished"]["trained_seconds"],
+    )
+    round_ = new_round(1, None, None, accepted_pixels=0, steps=1, validation_f05=None,
+                       checkpoint="finished.pt", run=facts)  # fmt: skip
+    assert (round_.cut_short, round_.trained_seconds) == (False, facts["trained_seconds"])

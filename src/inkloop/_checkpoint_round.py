@@ -1,8 +1,23 @@
-"""The round a checkpoint was recorded in, for `inkloop info` (`round_of`)."""
+"""A checkpoint's round: what a round records of the run behind a checkpoint (`run_facts`),
+and the round a checkpoint was recorded in, for `inkloop info` (`round_of`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+
+def run_facts(provenance: dict) -> dict:
+    """What a round records of the run behind a checkpoint, from the checkpoint's
+    ``provenance`` (`inkloop.train._run_record.RunRecord`): the run's id, by which
+    `inkloop info` tells the checkpoint's round from another run's, the labels it trained on
+    (counts and hash), whether it was cut short and how long it trained."""
+    trained_on = provenance.get("trained_on") or {}
+    return {
+        "run": provenance.get("run"),
+        "labels": provenance.get("labels"),
+        "cut_short": trained_on.get("cut_short"),
+        "trained_seconds": trained_on.get("trained_seconds"),
+    }
 
 
 def round_of(checkpoint, path: Path) -> dict | None:

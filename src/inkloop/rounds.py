@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._checkpoint_round import run_facts  # noqa: F401 (the rounds' view of it)
 from inkloop._lineage import continued_from
 from inkloop._locks import locked
 from inkloop._notify import notify
@@ -59,6 +60,8 @@ class Round:
     validation_region: list[int] | None = None
     init: dict | None = None  # what it continued from (`init_lineage`); None: fresh, or unknown
     run: str | None = None  # the id of the run behind ``checkpoint`` (`run_facts`); None: unknown
+    cut_short: bool | None = None  # that run stopped before its limit; None: unknown
+    trained_seconds: float | None = None  # how long that run trained; None: unknown
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -142,15 +145,9 @@ def new_round(
         validation_region=[] if validation_region is None else [int(v) for v in validation_region],
         init=init,
         run=(run or {}).get("run"),
+        cut_short=(run or {}).get("cut_short"),
+        trained_seconds=(run or {}).get("trained_seconds"),
     )
-
-
-def run_facts(provenance: dict) -> dict:
-    """What a round records of the run behind a checkpoint, from the checkpoint's
-    ``provenance`` (`inkloop.train._run_record.RunRecord`): the run's id, by which
-    `inkloop info` tells the checkpoint's round from another run's, and the labels it
-    trained on (counts and hash)."""
-    return {"run": provenance.get("run"), "labels": provenance.get("labels")}
 
 
 def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
@@ -211,6 +208,8 @@ def _entry(data) -> Round | RunStart:
         raise TypeError("validation_region must be null, [] or 4 integers; init null or an object")
     if not isinstance(round_.run, (str, type(None))):
         raise TypeError("run must be null or a string")
+    if not isinstance(round_.cut_short, (bool, type(None))):
+        raise TypeError("cut_short must be null or true or false")
     return round_
 
 

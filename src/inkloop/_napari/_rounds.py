@@ -65,11 +65,11 @@ class RoundKeeper:
     def record_let_go(self, checkpoint: str, steps: int) -> Future:
         """`record` the run under way, which the dock lets go of (its engine saves it to
         ``checkpoint`` as it closes, unheard; ``steps``: the last step heard), with its id
-        and what it continued from, as its RunStarted said."""
+        and what it continued from, as its RunStarted said: cut short."""
         started = self._started
         if started is None:
-            return self.record(checkpoint, steps)
-        return self.record(checkpoint, steps, started.init, {"run": started.run})
+            return self.record(checkpoint, steps, run={"cut_short": True})
+        return self.record(checkpoint, steps, started.init, {"run": started.run, "cut_short": True})
 
     def _score_at(self, steps: int) -> float | None:
         """The validation F0.5 measured at step ``steps`` on the current validation region;

@@ -49,11 +49,12 @@ class Session(Announcer):
         return self.state is State.TRAINING
 
     def set_state(self, state: State) -> None:
-        """`Announcer.set_state`; where it ends a run, the Trainer hears it (`end_run`)."""
+        """`Announcer.set_state`; where it ends a run, the Trainer hears it, and whether it
+        ended before its limit (`end_run`)."""
         ended = self.state.running and not state.running
         super().set_state(state)
         if ended and self.trainer is not None:
-            self.trainer.end_run()
+            self.trainer.end_run(cut_short=state is not State.FINISHED)
 
     def ensure_trainer(self):
         """The Trainer, built now if it does not exist yet: ModelBuilt says what it reads and,

@@ -101,10 +101,10 @@ class Trainer:
         self.run_steps, self.trained_seconds, self._warmed = 0, 0.0, None
         self.run_record = RunRecord()
 
-    def end_run(self) -> None:
-        """The run ended (stopped, finished or failed): its checkpoints record the labels as
-        they are now (`RunRecord.end`)."""
-        self.run_record.end(self.labels)
+    def end_run(self, *, cut_short: bool) -> None:
+        """The run ended (at its limit, or ``cut_short``): its checkpoints record that and
+        the labels as they are now (`RunRecord.end`)."""
+        self.run_record.end(self.labels, cut_short=cut_short)
 
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
@@ -236,9 +236,13 @@ class Trainer:
             # is what they came to on this machine
             provenance={
                 **(provenance or {}),
-                **self.run_record.provenance(),
-                "trained_on": dict(
-                    device=str(self.device), precision=self.precision, batch_size=self.batch_size
+                **self.run_record.provenance(
+                    dict(
+                        device=str(self.device),
+                        precision=self.precision,
+                        batch_size=self.batch_size,
+                        trained_seconds=round(self.trained_seconds, 3),  # this run's
+                    )
                 ),
             },
             train=self.config,

@@ -16,18 +16,22 @@ class RunRecord:
 
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     trained_labels: dict | None = None  # `labels_record` as the run ended; None: under way
+    cut_short: bool | None = None  # stopped before its limit; None: under way (or no run)
 
-    def end(self, labels) -> None:
-        """The run ended: keep the facts of its ``labels`` (a LabelStore) as they are now,
+    def end(self, labels, *, cut_short: bool) -> None:
+        """The run ended, before its limit (``cut_short``: Stop, Ctrl+C, SIGTERM, a failed
+        step) or at it. Keep the facts of its ``labels`` (a LabelStore) as they are now,
         which the checkpoints saved of its weights from now on record, not labels painted
         after its last step, which no step trained on."""
-        self.trained_labels = labels_record(labels)
+        self.trained_labels, self.cut_short = labels_record(labels), cut_short
 
-    def provenance(self) -> dict:
-        """What a checkpoint saved of this run records of it (over the checkpoint's
-        ``labels`` once it ended)."""
+    def provenance(self, trained_on: dict) -> dict:
+        """What a checkpoint saved of this run records of it: its id, ``trained_on`` (what
+        the Trainer says of the device, ...) with whether it was cut short, and once it
+        ended the labels it trained on (over the checkpoint's ``labels``)."""
         ended = {} if self.trained_labels is None else {"labels": self.trained_labels}
-        return {"run": self.id, **ended}
+        trained_on = {**trained_on, "cut_short": self.cut_short}
+        return {"run": self.id, **ended, "trained_on": trained_on}
 
 
 def labels_record(labels) -> dict:
