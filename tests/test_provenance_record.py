@@ -1,10 +1,13 @@
 """What a checkpoint and its round record of the training behind them (provenance review R2):
-what a continued model's training held out where its init's round is elsewhere (#1), and the
-labels a run trained on, not those painted after it (#3)."""
+what a continued model's training held out where its init's round is elsewhere (#1), the
+labels a run trained on, not those painted after it (#3), whether it was cut short (#6), the
+software it ran on and when it was saved (#7)."""
 
 from __future__ import annotations
 
 import dataclasses
+import platform
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -163,3 +166,33 @@ def test_a_checkpoint_and_its_round_say_whether_its_run_was_cut_short(segment, t
     round_ = new_round(1, None, None, accepted_pixels=0, steps=1, validation_f05=None,
                        checkpoint="finished.pt", run=facts)  # fmt: skip
     assert (round_.cut_short, round_.trained_seconds) == (False, facts["trained_seconds"])
+
+
+def test_a_checkpoint_names_the_software_it_was_trained_with_and_when_it_was_saved(
+    segment, tmp_path
+):
+    """R2 #7: defaults changed from version to version, and nothing said which made a
+    model; `saved` was local time without a zone, and inkloop info did not show it."""
+    from datetime import timedelta
+
+    import segmentation_models_pytorch
+    import timm
+    import torch
+
+    from inkloop import __version__
+    from inkloop.checkpoint import describe_checkpoint
+
+    with engine_for(segment, Recorder()) as engine:
+        engine.save(tmp_path / "m.pt")
+        assert engine.wait(TIMEOUT)
+    info = describe_checkpoint(tmp_path / "m.pt")
+
+    assert datetime.fromisoformat(info["saved"]).utcoffset() == timedelta(0)
+    software = info["provenance"]["software"]
+    assert software == {
+        "inkloop": __version__,
+        "torch": torch.__version__,
+        "segmentation_models_pytorch": segmentation_models_pytorch.__version__,
+        "timm": timm.__version__,
+        "python": platform.python_version(),
+    }

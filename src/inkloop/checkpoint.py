@@ -6,6 +6,7 @@ import io
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from inkloop._checkpoint_checks import (
@@ -37,7 +38,9 @@ class Checkpoint:
 
     ``normalisation`` is the range measured on the training segment (prediction on another
     segment measures its own with the same percentiles); ``provenance`` summarises the labels.
-    ``source``: the file it was loaded from (None if it was made in memory).
+    ``source``: the file it was loaded from (None if it was made in memory); ``saved``: when
+    that file was written, as it says (ISO 8601, UTC; local time without a zone before
+    2026-12-07).
     """
 
     model: ModelConfig
@@ -51,6 +54,7 @@ class Checkpoint:
     logit_offset: float = 0.0  # subtracted from the logits: see Trainer.logit_offset
     layers: tuple[int, ...] = ()  # file numbers of the window's layers (`model_window`)
     source: Path | None = field(default=None, repr=False, compare=False)
+    saved: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def recipe(self) -> TrainConfig:
@@ -116,7 +120,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": checkpoint.model.to_dict(),
         "composition": checkpoint.composition.to_dict(),
         "normalisation": checkpoint.normalisation.to_dict(),
@@ -207,6 +211,7 @@ def _checkpoint(payload: dict, source: Path) -> Checkpoint:
         logit_offset=float(payload.get("logit_offset", 0.0)),  # 0 before calibration existed
         layers=tuple(int(n) for n in payload.get("layers", ())),  # () before they were kept
         source=source,
+        saved=payload.get("saved"),
     )
 
 
@@ -218,6 +223,7 @@ def describe_checkpoint(path: str | Path) -> dict:
     parameters = sum(int(weight.numel()) for weight in checkpoint.build().parameters())
     return {
         "path": str(Path(path).expanduser()),
+        "saved": checkpoint.saved,
         "step": checkpoint.step,
         "model": {**checkpoint.model.to_dict(), "parameters": parameters},
         "composition": checkpoint.composition.to_dict(),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from inkloop._software import software_versions
+
 
 @dataclass
 class RunRecord:
@@ -27,11 +29,12 @@ class RunRecord:
 
     def provenance(self, trained_on: dict) -> dict:
         """What a checkpoint saved of this run records of it: its id, ``trained_on`` (what
-        the Trainer says of the device, ...) with whether it was cut short, and once it
-        ended the labels it trained on (over the checkpoint's ``labels``)."""
+        the Trainer says of the device, ...) with whether it was cut short, the software it
+        ran on, and once it ended the labels it trained on (over the checkpoint's
+        ``labels``)."""
         ended = {} if self.trained_labels is None else {"labels": self.trained_labels}
         trained_on = {**trained_on, "cut_short": self.cut_short}
-        return {"run": self.id, **ended, "trained_on": trained_on}
+        return {"run": self.id, **ended, "trained_on": trained_on, "software": software_versions()}
 
 
 def labels_record(labels) -> dict:
