@@ -14,9 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._sheet_noise import cracks, fibres, ink_grain, papyrus_mask, smooth_noise
+
 AIR_LEVEL = 6000.0
 SHEET_LEVEL = 30000.0
 INK_CONTRAST = 0.09  # ink density over papyrus density ~0.55: faint, as in real scans
+BAND_PIXELS = 1 << 20  # a band of rows rendered at once: its temporaries take ~70 MB
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ def write_segment(
     as ``<name>_truth.png``, which no label loader takes for labels (`inkloop.io.truth_path`).
     ``name`` is the folder's name (the default: a segment opens as its folder's name, so
     another is refused). ``out_dir`` must be new or empty (`check_new_folder`).
-    Memory stays at a few 2D fields, so segments larger than RAM can be made.
+    Memory does not grow with ``layers`` (they go to disk one at a time, each rendered in bands
+    of rows), but the sheet's 2D fields are held whole: the peak is about 51 bytes a pixel of one
+    layer (1.4 GB for 4000 x 7000, about 31 GB for 20000 x 30000).
     ``ink_contrast`` above the default makes ink easier to see (quick smoke tests).
     ``ink_depth`` (layers from the sheet's centre; negative is towards layer 0) puts the ink
     on one face of the sheet, as on a real recto: then the stack has a right way round.
@@ -120,8 +125,6 @@ class SheetFields:
         ink_contrast: float = INK_CONTRAST,
         ink_depth: float = 0.0,
     ) -> None:
-        from scipy import ndimage
-
         if min(height, width) < 32 or layers < 4:
             raise ValueError("a synthetic segment needs at least 32 x 32 pixels and 4 layers")
         self.shape = (height, width)
@@ -129,39 +132,60 @@ class SheetFields:
         self.seed = seed
         self.ink_contrast, self.ink_depth = ink_contrast, ink_depth
         rng = np.random.default_rng(seed)
-        self.surface = layers / 2 + 0.06 * layers * _smooth_noise(rng, self.shape, 384)
+        self.surface = layers / 2 + 0.06 * layers * smooth_noise(rng, self.shape, 384)
         self.half_thickness = 0.22 * layers
         self.ink_width = max(0.8, 0.025 * layers)
-        self.brightness = 1 + 0.15 * _smooth_noise(rng, self.shape, 512)
-        self.fibres_h = [_fibres(rng, self.shape, (0.8, 12)) for _ in range(2)]
-        self.fibres_v = [_fibres(rng, self.shape, (12, 0.8)) for _ in range(2)]
-        network = _unit(ndimage.gaussian_filter(rng.standard_normal(self.shape, np.float32), 4))
-        self.cracks = np.exp(-((network / 0.08) ** 2)).astype(np.float32)
-        grain = ndimage.gaussian_filter(rng.standard_normal(self.shape, np.float32), 1.2)
-        self.ink_grain = np.clip(0.7 + 1.2 * _unit(grain) * 0.25, 0.2, 1.0).astype(np.float32)
-        self.mask = _papyrus_mask(rng, self.shape)
-        self.ink = render_glyphs(rng, self.shape) * self.mask
+        self.brightness = 1 + 0.15 * smooth_noise(rng, self.shape, 512)
+        self.fibres_h = [fibres(rng, self.shape, (0.8, 12)) for _ in range(2)]
+        self.fibres_v = [fibres(rng, self.shape, (12, 0.8)) for _ in range(2)]
+        self.cracks = cracks(rng, self.shape)
+        self.ink_grain = ink_grain(rng, self.shape)
+        self.mask = papyrus_mask(rng, self.shape)
+        self.ink = render_glyphs(rng, self.shape)
+        self.ink *= self.mask
 
     def layer(self, z: int, dtype: str = "uint16") -> np.ndarray:
-        """Render layer ``z`` (0 = top) as uint16, or uint8 (scaled to 0..255, rounded)."""
-        depth = (z - self.surface).astype(np.float32)
-        inside = _sigmoid(self.half_thickness - np.abs(depth), 0.8) * self.mask
+        """Render layer ``z`` (0 = top) as uint16, or uint8 (scaled to 0..255, rounded).
+
+        It is rendered in bands of rows (`row_bands`), so its float temporaries stay a band's size.
+        """
+        if np.dtype(dtype) not in (np.uint8, np.uint16):
+            raise ValueError(f"synthetic layers are uint16 or uint8, not {dtype}")
+        out = np.empty(self.shape, dtype)
+        # Drawn band after band, top to bottom: the same numbers as one draw of the whole layer.
+        noise = np.random.default_rng([self.seed, z])
+        for rows in row_bands(*self.shape):
+            out[rows] = self._layer_rows(z, rows, noise, np.dtype(dtype))
+        return out
+
+    def _layer_rows(
+        self, z: int, rows: slice, noise: np.random.Generator, dtype: np.dtype
+    ) -> np.ndarray:
+        depth = (z - self.surface[rows]).astype(np.float32)
+        inside = _sigmoid(self.half_thickness - np.abs(depth), 0.8) * self.mask[rows]
         recto = _sigmoid(-depth, 1.5)
         turn = 0.15 * z
-        fibre_h = np.cos(turn) * self.fibres_h[0] + np.sin(turn) * self.fibres_h[1]
-        fibre_v = np.cos(turn) * self.fibres_v[0] + np.sin(turn) * self.fibres_v[1]
+        h0, h1 = (field[rows] for field in self.fibres_h)
+        v0, v1 = (field[rows] for field in self.fibres_v)
+        fibre_h = np.cos(turn) * h0 + np.sin(turn) * h1
+        fibre_v = np.cos(turn) * v0 + np.sin(turn) * v1
         texture = recto * fibre_h + (1 - recto) * fibre_v
-        density = (0.55 + 0.1 * texture) * (1 - 0.3 * self.cracks) * self.brightness
-        band = np.exp(-0.5 * ((depth - self.ink_depth) / self.ink_width) ** 2)
-        density += self.ink_contrast * self.ink * self.ink_grain * band
-        noise = np.random.default_rng([self.seed, z]).standard_normal(self.shape, np.float32)
-        values = AIR_LEVEL + (SHEET_LEVEL / 0.55) * inside * density + 1800 * noise
+        density = (0.55 + 0.1 * texture) * (1 - 0.3 * self.cracks[rows]) * self.brightness[rows]
+        ink_band = np.exp(-0.5 * ((depth - self.ink_depth) / self.ink_width) ** 2)
+        density += self.ink_contrast * self.ink[rows] * self.ink_grain[rows] * ink_band
+        values = AIR_LEVEL + (SHEET_LEVEL / 0.55) * inside * density
+        values += 1800 * noise.standard_normal(depth.shape, np.float32)
         values = np.clip(values, 0, 65535)
-        if np.dtype(dtype) == np.uint8:
+        if dtype == np.uint8:
             return np.round(values / 257).astype(np.uint8)
-        if np.dtype(dtype) != np.uint16:
-            raise ValueError(f"synthetic layers are uint16 or uint8, not {dtype}")
         return values.astype(np.uint16)
+
+
+def row_bands(height: int, width: int):
+    """Slices of rows, each about `BAND_PIXELS` pixels, that cover ``height`` rows."""
+    step = max(1, BAND_PIXELS // width)
+    for top in range(0, height, step):
+        yield slice(top, min(top + step, height))
 
 
 def render_glyphs(rng: np.random.Generator, shape: tuple[int, int], size: int = 40) -> np.ndarray:
@@ -170,24 +194,32 @@ def render_glyphs(rng: np.random.Generator, shape: tuple[int, int], size: int = 
     from skimage.draw import line
 
     height, width = shape
-    skeleton = np.zeros(shape, bool)
-    strength = np.zeros(shape, np.float32)
-    radius = np.zeros(shape, np.float32)
+    glyph = np.zeros(shape, np.uint32)  # which glyph's stroke a pixel is on: 1, 2, ... (0: none)
+    strength, radius = [0.0], [0.0]  # of each glyph
     for top, left in _glyph_positions(rng, shape, size):
-        glyph_strength = rng.uniform(0.6, 1.0)
-        glyph_radius = rng.uniform(0.07, 0.11) * size
+        strength.append(rng.uniform(0.6, 1.0))
+        radius.append(rng.uniform(0.07, 0.11) * size)
         for (y0, x0), (y1, x1) in _glyph_segments(rng, size):
             rr, cc = line(int(top + y0), int(left + x0), int(top + y1), int(left + x1))
             keep = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width)
-            rr, cc = rr[keep], cc[keep]
-            skeleton[rr, cc] = True
-            strength[rr, cc] = glyph_strength
-            radius[rr, cc] = glyph_radius
-    if not skeleton.any():
+            glyph[rr[keep], cc[keep]] = len(strength) - 1
+    if not glyph.any():
         return np.zeros(shape, np.float32)
-    distance, (iy, ix) = ndimage.distance_transform_edt(~skeleton, return_indices=True)
-    coverage = np.clip(radius[iy, ix] + 0.5 - distance, 0, 1)
-    return (coverage * strength[iy, ix]).astype(np.float32)
+    strength, radius = np.array(strength, np.float32), np.array(radius, np.float32)
+    # Only the nearest stroke pixels are found for the whole image (2 int32 a pixel); the
+    # distances to them are worked out band by band, in float64 as scipy's own.
+    nearest = ndimage.distance_transform_edt(
+        glyph == 0, return_distances=False, return_indices=True
+    )
+    ink = np.empty(shape, np.float32)
+    for rows in row_bands(height, width):
+        iy, ix = nearest[0, rows], nearest[1, rows]
+        dy = (iy - np.arange(rows.start, rows.stop)[:, None]).astype(np.float64)
+        dx = (ix - np.arange(width)).astype(np.float64)
+        nearest_glyph = glyph[iy, ix]
+        coverage = np.clip(radius[nearest_glyph] + 0.5 - np.sqrt(dy * dy + dx * dx), 0, 1)
+        ink[rows] = coverage * strength[nearest_glyph]
+    return ink
 
 
 def _glyph_positions(rng: np.random.Generator, shape: tuple[int, int], size: int):
@@ -219,41 +251,6 @@ def _glyph_segments(rng: np.random.Generator, size: int):
             points.append(centre + r * np.stack([np.sin(angles), np.cos(angles)], axis=1))
     for stroke in points:
         yield from itertools.pairwise(stroke)
-
-
-def _papyrus_mask(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """A ragged papyrus region with a few elliptical holes."""
-    height, width = shape
-    yy = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
-    xx = np.linspace(-1, 1, width, dtype=np.float32)[None, :]
-    edge = np.maximum(np.abs(yy), np.abs(xx)) + 0.06 * _smooth_noise(rng, shape, 64)
-    mask = edge < 0.9
-    for _ in range(max(2, height * width // 2048**2)):
-        cy, cx = rng.uniform(-0.7, 0.7, 2)
-        ry, rx = rng.uniform(0.02, 0.06, 2)
-        mask &= ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 > 1
-    return mask
-
-
-def _fibres(rng: np.random.Generator, shape: tuple[int, int], sigma) -> np.ndarray:
-    from scipy import ndimage
-
-    return _unit(ndimage.gaussian_filter(rng.standard_normal(shape, np.float32), sigma))
-
-
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], scale: int) -> np.ndarray:
-    """Unit-variance noise smooth over ``scale`` pixels, made cheaply by upsampling."""
-    from scipy import ndimage
-
-    coarse_shape = tuple(max(2, -(-n // scale) + 1) for n in shape)
-    coarse = rng.standard_normal(coarse_shape).astype(np.float32)
-    zoom = [n / c for n, c in zip(shape, coarse_shape, strict=False)]
-    fine = ndimage.zoom(coarse, zoom, order=3)[: shape[0], : shape[1]]
-    return _unit(fine)
-
-
-def _unit(field: np.ndarray) -> np.ndarray:
-    return ((field - field.mean()) / (field.std() + 1e-12)).astype(np.float32)
 
 
 def _sigmoid(x: np.ndarray, softness: float) -> np.ndarray:
