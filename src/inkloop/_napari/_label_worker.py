@@ -25,16 +25,19 @@ class LabelWorker:
     """Mirrors ``canvas.codes`` on one worker thread and runs jobs on the mirror, in order.
 
     A job sees the codes as the changes reported before it was submitted left them (a stroke
-    under way is not in them: its end reports it); its Future, done, goes to its ``done`` on
-    the GUI thread. Not napari's ``create_worker``: the jobs must run one at a time in order
-    (after the changes before them; rounds append to one file), the GUI thread must be able
-    to wait for one (an engine needed at once), and `close` must see them finished (a round
-    recorded as the viewer closes is not lost).
+    under way is not in them: its end reports it; behind the first copy, below, later ones
+    may be); its Future, done, goes to its ``done`` on the GUI thread. Not napari's
+    ``create_worker``: the jobs must run one at a time in order (after the changes before
+    them; rounds append to one file), the GUI thread must be able to wait for one (an engine
+    needed at once), and `close` must see them finished (a round recorded as the viewer
+    closes is not lost).
 
     The mirror starts as zeros (calloc: a page costs memory only once written) and, unless
-    ``blank``, gets the row bands of the codes that hold labels, copied here: no stroke is
-    under way while the painter's session is made, and a segment labelled in a few areas
-    costs their bands, not a second 1.2 GB at full size. Nothing then waits for the worker.
+    ``blank``, gets the row bands of the codes that hold labels, copied as the worker's first
+    job (seconds for a densely labelled segment at full size: on the GUI thread that froze
+    napari as it opened): every later job waits for it, and the box of a stroke painted
+    meanwhile is copied after it. A segment labelled in a few areas costs their bands, not a
+    second 1.2 GB at full size.
     """
 
     def __init__(self, canvas, blank: bool, name: str = "labels") -> None:
@@ -42,8 +45,8 @@ class LabelWorker:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"inkloop-{name}")
         self._handoff = GuiHandoff()  # each job's ``done``, on the GUI thread
         self._mirror = np.zeros(canvas.shape, np.uint16)
-        if not blank:
-            _catch_up(self._mirror, canvas.codes)  # the bands that hold labels
+        if not blank:  # an error in it is raised on the GUI thread
+            self._run(_catch_up, self._mirror, canvas.codes, done=Future.result)
 
     def update(self, box) -> None:
         """Mirror the codes inside ``box`` (y0, x0, y1, x1), just changed (GUI thread)."""
