@@ -1,7 +1,7 @@
 """What a checkpoint and its round record of the training behind them (provenance review R2):
 what a continued model's training held out where its init's round is elsewhere (#1), the
 labels a run trained on, not those painted after it (#3), whether it was cut short (#6), the
-software it ran on and when it was saved (#7)."""
+software it ran on and when it was saved (#7), and each batch size it used (#8)."""
 
 from __future__ import annotations
 
@@ -196,3 +196,35 @@ def test_a_checkpoint_names_the_software_it_was_trained_with_and_when_it_was_sav
         "timm": timm.__version__,
         "python": platform.python_version(),
     }
+
+
+def test_a_checkpoint_records_each_out_of_memory_halving_of_the_batch(segment):
+    """R2 #8: trained_on.batch_size was the batch after the last halving, and nothing said
+    when it halved. The hooks raise what torch raises on a full GPU (as tests/train's)."""
+    import torch
+
+    from inkloop.compose import sample_normalisation
+    from inkloop.train import LabelStore
+    from tests._helpers import FULL_RESOLUTION, tiny_trainer
+
+    composition = FULL_RESOLUTION.resolve(segment.shape[0])
+    labels = LabelStore(np.asarray(segment.ink_labels), np.asarray(segment.mask))
+    parts = (segment, labels, composition, sample_normalisation(segment, composition))
+    trainer = tiny_trainer(parts, batch_size=8)
+
+    def full_above(patches: int):
+        def full(_module, inputs):
+            if inputs[0].shape[0] > patches:
+                raise torch.OutOfMemoryError("CUDA out of memory")
+
+        trainer.model.register_forward_pre_hook(full)
+
+    full_above(4)
+    trainer.step()  # 8 does not fit: 4 from the first step on
+    full_above(2)
+    trainer.step()  # after 1 step, 4 no longer fits
+    trainer.close()
+
+    trained_on = trainer.checkpoint().provenance["trained_on"]
+    assert trained_on["batch_sizes"] == [[0, 8], [0, 4], [1, 2]]
+    assert trained_on["batch_size"] == 2

@@ -73,7 +73,7 @@ class Trainer:
         self.step_count = init.step if init is not None else 0
         self.run_steps = 0
         self.trained_seconds = 0.0
-        self.run_record = RunRecord()
+        self.run_record = RunRecord.starting(self.step_count, self.batch_size)
         self._warmed: float | None = None  # the run's progress where its warmup ended
         # keyed by the start step too: a continued run draws anew (`inkloop.train._seeds`)
         self._rng = run_generator(config.seed, AUGMENTATION, self.step_count)
@@ -99,7 +99,7 @@ class Trainer:
     def new_run(self) -> None:
         """Start counting a new run (limits, warmup, schedule); weights and optimiser stay."""
         self.run_steps, self.trained_seconds, self._warmed = 0, 0.0, None
-        self.run_record = RunRecord()
+        self.run_record = RunRecord.starting(self.step_count, self.batch_size)
 
     def end_run(self, *, cut_short: bool) -> None:
         """The run ended (at its limit, or ``cut_short``): its checkpoints record that and
@@ -283,6 +283,7 @@ class Trainer:
 
     def _halve_batch(self) -> str | None:
         self.batch_size = max(self.batch_size // 2, self._fewest)
+        self.run_record.halved(self.step_count, self.batch_size)
         self.batches().batch_size = self.batch_size
         self.optimizer.zero_grad(set_to_none=True)
         if self._graphed is not None:  # recorded again for the new shape

@@ -14,11 +14,24 @@ class RunRecord:
     """One run of a `Trainer` (from `Trainer.new_run`; before the first, its weights as
     built). Its ``id`` goes into every checkpoint saved of it (``provenance["run"]``) and
     into the run's round, so that `inkloop info` finds a checkpoint's own round by it, however
-    the file was renamed or copied (`inkloop._checkpoint_round`)."""
+    the file was renamed or copied (`inkloop._checkpoint_round`). ``batch_sizes``: [steps,
+    size] as it began and at each out-of-memory halving, the size of the batches after that
+    many steps."""
 
+    batch_sizes: list[list[int]]
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     trained_labels: dict | None = None  # `labels_record` as the run ended; None: under way
     cut_short: bool | None = None  # stopped before its limit; None: under way (or no run)
+
+    @classmethod
+    def starting(cls, step: int, batch_size: int) -> RunRecord:
+        """The record of a run that begins after ``step`` steps, with batches of
+        ``batch_size``."""
+        return cls([[step, batch_size]])
+
+    def halved(self, step: int, batch_size: int) -> None:
+        """After ``step`` steps, out of memory: batches of ``batch_size`` from now on."""
+        self.batch_sizes.append([step, batch_size])
 
     def end(self, labels, *, cut_short: bool) -> None:
         """The run ended, before its limit (``cut_short``: Stop, Ctrl+C, SIGTERM, a failed
@@ -33,7 +46,7 @@ class RunRecord:
         ran on, and once it ended the labels it trained on (over the checkpoint's
         ``labels``)."""
         ended = {} if self.trained_labels is None else {"labels": self.trained_labels}
-        trained_on = {**trained_on, "cut_short": self.cut_short}
+        trained_on = {**trained_on, "batch_sizes": self.batch_sizes, "cut_short": self.cut_short}
         return {"run": self.id, **ended, "trained_on": trained_on, "software": software_versions()}
 
 
