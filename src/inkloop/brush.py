@@ -116,15 +116,27 @@ class PredictionLabels:
         return np.where(known, ink.astype(np.uint16) + 1, UNLABELLED).astype(np.uint16)
 
 
-def decode_labels(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decode_labels(codes: np.ndarray, band: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
     """Ink strength (uint8) and supervision (bool) from label codes; codes above FULL_INK
-    (napari's own label tools make them) raise ValueError rather than wrap round."""
-    highest = int(codes.max(initial=0))
-    if highest > FULL_INK:
+    (napari's own label tools make them) raise ValueError rather than wrap round. Decoded
+    ``band`` pixels at a time straight into the two: whole-image temporaries would double
+    the peak (a whole segment's codes are GBs) and cost seconds of fresh pages."""
+    codes = np.asarray(codes)
+    ink, supervised = np.empty(codes.shape, np.uint8), np.empty(codes.shape, bool)
+    rows = max(1, band // max(1, codes[:1].size))
+    for y0 in range(0, codes.shape[0], rows):
+        rows_here = slice(y0, y0 + rows)
+        _decode_band(codes[rows_here], ink[rows_here], supervised[rows_here], codes)
+    return ink, supervised
+
+
+def _decode_band(codes, ink, supervised, whole) -> None:
+    if codes.max(initial=0) > FULL_INK:
+        highest = int(whole.max())  # the message names the highest of all
         raise ValueError(
             f"label value {highest} is not an Ink Loop label (0 unlabelled, {NO_INK} no ink, up "
             f"to {FULL_INK} full ink): paint with the Ink Loop dock's brush, not napari's "
             "label tools"
         )
-    supervised = codes > UNLABELLED
-    return (codes - supervised).astype(np.uint8), supervised
+    np.greater(codes, UNLABELLED, out=supervised)
+    np.subtract(codes, supervised, out=ink, casting="unsafe")  # as .astype(np.uint8) would

@@ -11,7 +11,7 @@ from qtpy.QtCore import QObject, QTimer
 
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
-from inkloop.io import label_paths, save_labels
+from inkloop.io import label_paths, save_labels, write_label_files
 
 log = logging.getLogger(__name__)
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # autosavers not closed yet
@@ -117,8 +117,10 @@ class Autosaver(QObject):
         self._dirty = True
 
     def _write(self, codes) -> None:
-        ink, supervised = decode_labels(codes)
-        save_labels(self.segment, ink, supervised, autosave=True)
+        """Write the autosave copies of ``codes`` (the segment's own canvas, of its size),
+        fast: they are written every few seconds while painting and read only after a crash."""
+        ink_path = label_paths(self.segment, autosave=True)[0]
+        write_label_files(ink_path, *decode_labels(codes), fast=True)
 
     def _save(self, codes):
         ink, supervised = decode_labels(codes)

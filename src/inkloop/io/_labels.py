@@ -29,20 +29,20 @@ from inkloop.io._write import atomic_path, encode_png, remove_left_parts
 PAINTED = {"inkloop": "painted labels"}
 
 
-def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray):
+def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray, *, fast=False):
     """Write ink labels and their supervision mask as a pair: both are encoded into temporary
     files, then renamed into place one after the other, so a full disk or a crash while
     encoding (seconds for a whole segment) never leaves new ink beside an old mask. A crash
     between the two renames does, ink first (its new strokes unlabelled, not taught wrong):
     `autosaved_labels` judges a pair by its older file. The arrays are read as
     `inkloop.io.ink_levels` says (uint8, bool, floats within 0..1, ...); labels it cannot
-    read raise before any file is touched."""
+    read raise before any file is touched. ``fast``: `encode_png`'s, for both."""
     ink, supervised = label_arrays(ink, supervised)
     ink_path = Path(ink_path)
     supervision_path = supervision_path_for(ink_path)
     with atomic_path(supervision_path) as supervision_tmp, atomic_path(ink_path) as ink_tmp:
-        encode_png(ink_tmp, ink, PAINTED)
-        encode_png(supervision_tmp, supervised.view(np.uint8) * np.uint8(255))
+        encode_png(ink_tmp, ink, PAINTED, fast=fast)
+        encode_png(supervision_tmp, supervised.view(np.uint8) * np.uint8(255), fast=fast)
     return ink_path, supervision_path
 
 
