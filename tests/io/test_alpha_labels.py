@@ -48,14 +48,37 @@ def test_a_soft_grey_and_alpha_dot_reads_soft(tmp_path):
 
 
 @pytest.mark.parametrize("hidden", [(0, 0, 0), (255, 255, 255)])
-def test_strokes_of_one_colour_read_from_the_alpha_whatever_lies_under_transparency(
-    tmp_path, hidden
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (0, 255, 0)])
+def test_black_white_or_pure_strokes_read_as_the_alpha_whatever_lies_under_transparency(
+    tmp_path, hidden, colour
 ):
     alpha = _soft_dot()
-    for colour in ((0, 0, 0), (255, 255, 255), (128, 128, 128)):
-        path = tmp_path / f"ink{colour[0]}.png"
-        Image.fromarray(_strokes(colour, alpha, hidden), "RGBA").save(path)
-        np.testing.assert_array_equal(read_label_image(path, SHAPE, ink=True), alpha, colour)
+    Image.fromarray(_strokes(colour, alpha, hidden), "RGBA").save(tmp_path / "ink.png")
+
+    np.testing.assert_array_equal(read_label_image(tmp_path / "ink.png", SHAPE, ink=True), alpha)
+
+
+@pytest.mark.parametrize("hidden", [(0, 0, 0), (255, 255, 255)])
+def test_soft_grey_strokes_on_transparency_keep_their_grey(tmp_path, hidden):
+    alpha = _soft_dot()
+    Image.fromarray(_strokes((128, 128, 128), alpha, hidden), "RGBA").save(tmp_path / "ink.png")
+
+    ink = read_label_image(tmp_path / "ink.png", SHAPE, ink=True)
+
+    np.testing.assert_array_equal(ink, (128 * alpha.astype(np.uint16) + 127) // 255)
+
+
+def test_opaque_grey_strokes_on_gimps_zeroed_transparency_read_grey_beside_any_other(tmp_path):
+    grey = np.zeros(SHAPE, np.uint8)
+    grey[10:20, 5:40] = 128  # half-strength ink, fully opaque, on grey + alpha (GIMP's LA)
+    alpha = np.where(grey > 0, 255, 0).astype(np.uint8)
+    Image.fromarray(np.stack([grey, alpha], -1), "LA").save(tmp_path / "alone.png")
+    grey[30:40, 5:40] = alpha[30:40, 5:40] = 255  # a white stroke elsewhere
+    Image.fromarray(np.stack([grey, alpha], -1), "LA").save(tmp_path / "beside.png")
+
+    for name in ("alone.png", "beside.png"):
+        ink = read_label_image(tmp_path / name, SHAPE, ink=True)
+        np.testing.assert_array_equal(ink[10:20, 5:40], 128, name)  # not full ink alone
 
 
 def test_strokes_of_several_colours_on_transparency_read_as_colour_over_black(tmp_path):

@@ -63,23 +63,17 @@ def read_image(path: str | Path, *, grey: bool = False) -> np.ndarray:
 def colour_to_grey(colour: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     """One channel of a colour image (..., channels): the strongest channel at each pixel (a
     pure red or green stroke is full ink, not its luminance). Where the alpha varies (a layer
-    painted on transparency, as painting programs export one): the alpha where the strokes
-    are all of one colour (black or white, say), else the colour over black,
-    ``strongest * alpha / top``. What lies under full transparency counts for nothing: GIMP
-    saves it as black, other programs keep the colour there."""
+    painted on transparency, as painting programs export one): the colour over black,
+    ``strongest * alpha / top`` (white or pure-colour strokes read as their alpha, grey ones
+    keep their strength), or the alpha where the strokes that show are all black (their
+    colour says nothing). What lies under full transparency counts for nothing: GIMP saves it
+    as black, other programs keep the colour there."""
     strongest = colour.max(axis=-1)
     if alpha is None or alpha.min() == alpha.max():
         return strongest
-    if _of_one_value(strongest, alpha > 0):
+    if not strongest.any(where=alpha > 0):  # black strokes on transparency
         return alpha
     return _over_black(strongest, alpha)
-
-
-def _of_one_value(values: np.ndarray, where: np.ndarray) -> bool:
-    """Whether ``values`` are all the same ``where`` it is True (without copying them out)."""
-    kind = np.iinfo if values.dtype.kind in "ui" else np.finfo
-    low = values.min(where=where, initial=kind(values.dtype).max)
-    return bool(low == values.max(where=where, initial=kind(values.dtype).min))
 
 
 def _over_black(strongest: np.ndarray, alpha: np.ndarray) -> np.ndarray:
