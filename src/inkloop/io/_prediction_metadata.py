@@ -35,8 +35,8 @@ def recorded_provenance(path: str | Path) -> dict | None:
 
 def _recorded(path: Path, kind: str | None) -> dict:
     """The metadata a prediction of format ``kind`` records: a zarr array's or an OME-Zarr
-    group's attributes, a PNG's text (inkloop's keys read as JSON) or a TIFF's JSON
-    description; {} for another format."""
+    group's attributes, a PNG's text (inkloop's keys read as JSON, RECORD_KEY only where it
+    holds a JSON object) or a TIFF's JSON description; {} for another format."""
     if kind in ("zarr", "ome.zarr"):
         import zarr
 
@@ -44,13 +44,26 @@ def _recorded(path: Path, kind: str | None) -> dict:
         return dict(node(str(path), mode="r").attrs)
     if kind == "png":
         texts = image_text(path)  # PIL's Image.text would decode the pixels first
-        return {key: json.loads(texts[key]) for key in (ORIGIN_KEY, RECORD_KEY) if texts.get(key)}
+        recorded = {ORIGIN_KEY: json.loads(texts[ORIGIN_KEY])} if texts.get(ORIGIN_KEY) else {}
+        if (record := _json_object(texts.get(RECORD_KEY))) is not None:
+            recorded[RECORD_KEY] = record
+        return recorded
     if kind == "tif":
         import tifffile
 
         with tifffile.TiffFile(path) as tiff:
             return dict(tiff.shaped_metadata[0]) if tiff.shaped_metadata else {}
     return {}
+
+
+def _json_object(text: str | None) -> dict | None:
+    """``text`` read as a JSON object, else None: inkloop's painted labels carry RECORD_KEY
+    too, as plain text (`inkloop.io._labels.PAINTED`), which is no record."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
