@@ -12,12 +12,12 @@ import zarr
 from PIL import Image
 
 from inkloop._napari._reader import (
-    _side_images_decoded,
     get_reader,
     read_prediction,
     read_segment,
     sample_contrast_limits,
 )
+from inkloop._napari._side_images import decoded_side_images
 from inkloop.io import open_segment
 from tests._helpers import traced_peak
 
@@ -103,12 +103,12 @@ def test_the_mask_is_decoded_into_the_layer_without_a_copy(tmp_path):
     papyrus[500:3500, 300:2700] = True
     Image.fromarray(papyrus).save(folder / "20990101000000_mask.png")  # 1-bit, as servers'
     segment = open_segment(folder)
-    _side_images_decoded(segment)  # first calls import and cache what they use
+    decoded_side_images(segment)  # first calls import and cache what they use
 
-    (decoded, restored), peak = traced_peak(lambda: _side_images_decoded(segment))
+    sides, peak = traced_peak(lambda: decoded_side_images(segment))
 
-    assert restored is None
-    np.testing.assert_array_equal(decoded.mask, papyrus)
+    assert sides.restored is None
+    np.testing.assert_array_equal(sides.segment.mask, papyrus)
     # was 2x: dask's copy of the decoded array (and the decode's own bytes before F10)
     assert peak < 1.5 * papyrus.nbytes
 

@@ -3,8 +3,6 @@ a prediction file (OME-Zarr pyramid, float zarr, tiled TIFF) as one image."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +16,10 @@ from inkloop._napari._labels import (
 )
 from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop._napari._say import say_info, say_warning
+from inkloop._napari._side_images import decoded_side_images, left_out_message, opening_labels
 from inkloop.io import (
     Segment,
-    SegmentError,
-    autosaved_labels,
     detect_format,
-    initial_labels,
     is_prediction_file,
     is_url,
     label_paths,
@@ -32,7 +28,6 @@ from inkloop.io import (
     prediction_origin,
     prediction_stem,
     probability_map_message,
-    read_label_image,
     segment_location,
     stray_side_files_hint,
 )
@@ -142,8 +137,8 @@ def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
     # stamped before they are read: a window painting them that writes them meanwhile makes
     # the stamps differ, and the dock then never writes these older labels over its strokes
     files_read = label_files_now(segment)
-    left_out = {}
-    segment, restored = _side_images_decoded(segment, left_out)
+    sides = decoded_side_images(segment)
+    segment = sides.segment
     levels = display_levels(segment)
     multiscale = len(levels) > 1
     mask = segment.mask
@@ -164,10 +159,11 @@ def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
             "metadata": {SEGMENT_PATH_KEY: str(segment.path)},  # moved with it (`bring_to_top`)
         }
         layers.append((_as_label_values(mask), mask_kwargs, "labels"))
-    ink, supervised, source, labels_file = initial_labels(segment, restored)
-    notes = _tell_about_labels(segment, ink, supervised, source, labels_file)
+    (ink, supervised, source, labels_file), unread_copy = opening_labels(sides)
+    notes = _tell_about_labels(segment, ink, supervised, source, labels_file, unread_copy)
+    left_out = left_out_message(sides)
     if left_out:
-        notes.insert(0, (say_warning, _left_out_message(segment, left_out)))
+        notes.insert(0, (say_warning, left_out))
     metadata = {SEGMENT_PATH_KEY: str(segment.path), STAMP_KEY: files_read}
     if labels_file is None:  # no labels yet: nothing to encode
         layers.append(empty_labels_layer_data(ink.shape, source, metadata))
@@ -183,71 +179,21 @@ def _as_label_values(mask: np.ndarray) -> np.ndarray:
     return mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
 
 
-def _side_images_decoded(segment: Segment, left_out: dict | None = None):
-    """``segment`` with its mask and label images decoded, side by side (PNG decoding lets
-    go of the GIL: 0.76 s against 1.44 s one after the other for an 8192² segment's three),
-    and the autosaved ink and supervision where those are newer and open in place of its
-    saved labels (`initial_labels`), decoded beside the mask, else None (the saved labels
-    then left undecoded). Given ``left_out`` (a dict), a side image that cannot be used (a
-    damaged file, another size) is left out, ink labels and supervision together, and its
-    SegmentError put there under its name: the rest opens."""
-    import dask
-
-    autosaved = autosaved_labels(segment)
-    names = ["mask"] if autosaved else ["mask", "ink_labels", "supervision"]
-    names = [name for name in names if getattr(segment, name) is not None]
-    compute = functools.partial(dask.compute, scheduler="sync")  # in `_side_by_side`'s thread
-    reads = {name: functools.partial(compute, getattr(segment, name)) for name in names}
-    for ink, path in zip((True, False), autosaved or (), strict=False):  # ink, supervision
-        reads[ink] = functools.partial(read_label_image, path, segment.shape[1:], ink=ink)
-    results = _side_by_side(reads, may_fail=names if left_out is not None else ())
-    failed = {name: error for name, error in results.items() if isinstance(error, SegmentError)}
-    sides = {name: results[name][0] for name in names if name not in failed}
-    if {"ink_labels", "supervision"} & failed.keys():  # either alone would teach wrong
-        sides.update(ink_labels=None, supervision=None)
-    sides.update(dict.fromkeys(failed))
-    if left_out is not None:
-        left_out.update(failed)
-    restored = (results[True], results[False]) if autosaved else None
-    return dataclasses.replace(segment, **sides), restored
-
-
-def _side_by_side(reads: dict, may_fail=()) -> dict:
-    """What each of ``reads`` (key -> call) returns, called in threads side by side, or the
-    SegmentError it raised where its key is in ``may_fail``; other errors are raised."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max(1, len(reads))) as pool:
-        futures = {key: pool.submit(read) for key, read in reads.items()}
-    results = {}
-    for key, future in futures.items():
-        error = future.exception()
-        if error is not None and not (isinstance(error, SegmentError) and key in may_fail):
-            raise error
-        results[key] = future.result() if error is None else error
-    return results
-
-
-def _left_out_message(segment: Segment, left_out: dict) -> str:
-    """What ``segment`` opened without (`_side_images_decoded`'s ``left_out``), and why."""
-    parts = ["its papyrus mask"] if "mask" in left_out else []
-    if left_out.keys() - {"mask"}:
-        parts.append("its labels (Save labels would replace them)")
-    reasons = "; ".join(str(error) for error in left_out.values())
-    return f"{segment.name} opened without {' and '.join(parts)}: {reasons}"
-
-
-def _tell_about_labels(segment: Segment, ink, supervised, source: str, labels_file) -> list:
+def _tell_about_labels(
+    segment: Segment, ink, supervised, source: str, labels_file, unread_copy: str | None
+) -> list:
     """The notifications, as (show, message) in order, about the labels a segment opens with:
-    side files named for another id, a crash's autosave restored or passed over for newer
-    saved labels, a probability map saved as labels (loaded as it is: the files are the
-    user's, and so is the decision)."""
+    side files named for another id, a crash's autosave restored, passed over for newer
+    saved labels or not readable (``unread_copy``, `opening_labels`' warning), a probability
+    map saved as labels (loaded as it is: the files are the user's, and so is the decision)."""
     notes, name = [], segment.name
     hint = stray_side_files_hint(segment)
     if hint:
         notes.append((say_warning, f"{name}: {hint}"))
     autosaved = label_paths(segment, autosave=True)[0]
-    if source.startswith("restored") and any(path.is_file() for path in label_paths(segment)):
+    if unread_copy:
+        notes.append((say_warning, unread_copy))
+    elif source.startswith("restored") and any(path.is_file() for path in label_paths(segment)):
         notes.append((say_info, f"{name}: {source}, newer than the saved labels"))
     elif source.startswith("restored"):  # never saved: Save labels writes them
         notes.append((say_info, f"{name}: restored unsaved (autosaved) labels {labels_file}"))
