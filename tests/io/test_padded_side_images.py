@@ -163,3 +163,44 @@ def test_labels_start_from_a_padded_prediction(segment_folder, tmp_path):
     np.testing.assert_array_equal(ink, expected[0])
     np.testing.assert_array_equal(supervised, expected[1])
     assert [notice.split(": ")[0] for notice in said] == [str(padded)]
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"),
+    [((64, 96), (128, 192)), ((64, 96), (256, 384)), ((300, 420), (600, 840))],
+)
+def test_a_side_image_scaled_up_exactly_is_told_to_be_resized_not_cropped(tmp_path, shape, size):
+    path = tmp_path / "seg_mask.png"
+    Image.fromarray(np.zeros(size, np.uint8)).save(path)
+
+    with pytest.raises(SegmentError) as refused:
+        check_side_image_size(path, shape)
+
+    scale, wanted = size[0] // shape[0], f"{shape[0]}x{shape[1]}"
+    assert str(refused.value) == (
+        f"{path}: image is {size[0]}x{size[1]} but the layers are {wanted}: move it out of "
+        f"{tmp_path} or resize it to {wanted} (it is exactly {scale}x that size: scaled)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"), [((256, 256), (512, 512)), ((128, 256), (256, 512)), ((64, 64), (256, 256))]
+)
+def test_a_padded_size_that_is_also_scaled_exactly_is_refused_with_both_readings(
+    tmp_path, shape, size
+):
+    path = tmp_path / "seg_inklabels.png"
+    Image.fromarray(np.zeros(size, np.uint8)).save(path)
+    wanted = f"{shape[0]}x{shape[1]}"
+    readings = (
+        f"or scaled {size[0] // shape[0]}x: inkloop cannot tell which): {{}}crop it to {wanted} "
+        f"from the top-left if it is padded, or resize it to {wanted} if it is scaled"
+    )
+
+    with pytest.raises(SegmentError) as refused:
+        check_side_image_size(path, shape)
+    assert str(refused.value).endswith(readings.format(f"move it out of {tmp_path}, "))
+    with pytest.raises(SegmentError) as refused:  # not read as its top-left
+        read_label_image(path, shape, ink=True)
+    assert str(refused.value).startswith(f"{path}: image is {size[0]}x{size[1]} but the layers")
+    assert str(refused.value).endswith(readings.format(""))

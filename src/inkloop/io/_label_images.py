@@ -30,29 +30,57 @@ def read_label_image(
 
 
 def check_image_size(
-    info: ImageInfo, shape: tuple[int, int], of: str = "the layers are", advice: str = ""
+    info: ImageInfo, shape: tuple[int, int], of: str = "the layers are", folder: Path | None = None
 ) -> None:
     """Raise SegmentError unless the image is H x W, or H x W padded as the Grand Prize code
-    pads it (`is_padded`: its top-left is read); ``advice``: what to do, appended."""
-    if info.shape != tuple(shape) and not is_padded(info.shape, shape):
-        raise SegmentError(
-            f"{info.path}: image is {info.shape[0]}x{info.shape[1]} but {of} "
-            f"{shape[0]}x{shape[1]}{advice}"
-        )
+    pads it (`is_padded`: its top-left is read). A padded size that is also H x W scaled
+    exactly (512 x 512 for 256 x 256) is refused with both readings. ``folder``: a side
+    image's, whose message then says how to fix it (`_size_fix`)."""
+    found = tuple(info.shape)
+    if found == tuple(shape) or (is_padded(found, shape) and not _scale_of(found, shape)):
+        return
+    raise SegmentError(
+        f"{info.path}: image is {found[0]}x{found[1]} but {of} {shape[0]}x{shape[1]}"
+        + _size_fix(found, shape, folder)
+    )
 
 
 def check_side_image_size(path: Path, shape: tuple[int, int]) -> None:
     """Raise SegmentError unless the side image at ``path`` (a mask, labels) is H x W (or
-    padded, `is_padded`), read from its header, with the fix: move it out of the folder, or
-    crop it from the top-left where it is larger (scaled, its ink would move)."""
-    info = image_info(path)
+    padded, `is_padded`), read from its header, with the fix (`_size_fix`)."""
+    check_image_size(image_info(path), shape, folder=path.parent)
+
+
+def _size_fix(found: tuple[int, ...], shape: tuple[int, int], folder: Path | None) -> str:
+    """What to do with an image of ``found`` size that is not H x W: for a side image in
+    ``folder``, move it out, or resize it where it is smaller or exactly H x W scaled, or crop
+    it from the top-left where it is otherwise larger (resizing would move its ink). An image
+    that may be either padded or scaled is told both, side image or not."""
+    size, scale = f"{shape[0]}x{shape[1]}", _scale_of(found, shape)
+    if scale and is_padded(found, shape):
+        moved = f"move it out of {folder}, " if folder else ""
+        return (
+            f" (padded bottom/right as the Grand Prize code pads its files, or scaled {scale}x: "
+            f"inkloop cannot tell which): {moved}crop it to {size} from the top-left if it is "
+            f"padded, or resize it to {size} if it is scaled"
+        )
+    if folder is None:
+        return ""
+    fix = f": move it out of {folder}"
+    if scale:
+        return f"{fix} or resize it to {size} (it is exactly {scale}x that size: scaled)"
+    if found[0] >= shape[0] and found[1] >= shape[1]:
+        return f"{fix} or crop it to {size} from the top-left"
+    if found[0] <= shape[0] and found[1] <= shape[1]:
+        return f"{fix} or resize it to {size}"
+    return fix
+
+
+def _scale_of(found: tuple[int, ...], shape: tuple[int, int]) -> int | None:
+    """k where ``found`` is H x W ``shape`` times an integer k >= 2 both ways, else None."""
     height, width = shape
-    advice = f": move it out of {path.parent}"
-    if info.shape[0] >= height and info.shape[1] >= width:
-        advice += f" or crop it to {height}x{width} from the top-left"
-    elif info.shape[0] <= height and info.shape[1] <= width:
-        advice += f" or resize it to {height}x{width}"
-    check_image_size(info, shape, advice=advice)
+    scale = found[0] // height if height and len(found) == 2 else 0
+    return scale if scale >= 2 and tuple(found) == (scale * height, scale * width) else None
 
 
 # the Grand Prize and villa code pad a segment's layers bottom/right to a multiple of this, and
@@ -79,7 +107,9 @@ def is_padded(found: tuple[int, ...], shape: tuple[int, int]) -> bool:
 
 def crop_padding(values: np.ndarray, shape: tuple[int, int], where) -> np.ndarray:
     """``values`` (an image read from ``where``) as H x W ``shape``: its top-left (a view),
-    said in one line, where it is that padded (`is_padded`); else as they are."""
+    said in one line, where it is that padded (`is_padded`); else as they are. Side images
+    padded that may as well be scaled are refused before (`check_image_size`); a prediction
+    is read padded (a Grand Prize one of 256 x 256 is 512 x 512; none comes scaled up)."""
     if not is_padded(values.shape, shape):
         return values
     height, width = shape
