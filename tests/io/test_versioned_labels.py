@@ -47,7 +47,7 @@ def test_a_labels_version_goes_with_the_supervision_mask_and_rounds_of_its_segme
     assert supervision_path_for(tmp_path / "x_inklabels_v12.autosave.png") == (
         tmp_path / "x_supervision_mask_v12.autosave.png"
     )
-    assert supervision_path_for("x_inklabels_v1.tif").name == "x_supervision_mask.png"  # v1
+    assert supervision_path_for("x_inklabels_v1.tif").name == "x_supervision_mask_v1.png"
     assert supervision_path_for("inklabels.png").name == "supervision_mask.png"  # Kaggle's
     assert supervision_path_for("mine.png").name == "mine_supervision_mask.png"
     assert rounds_path_for(tmp_path / "x_inklabels_v2.png") == tmp_path / "x_rounds.jsonl"
@@ -77,6 +77,32 @@ def test_a_segment_opens_its_latest_labels_version_with_that_versions_supervisio
         np.testing.assert_array_equal(ink, _box(10, 20))
         np.testing.assert_array_equal(supervised, _box(5, 30) > 0)
         assert sources["supervision_file"].endswith(f"{ID}_supervision_mask_v2.png")
+
+
+@pytest.mark.parametrize("spelled", ["1", "01"])
+def test_v1_labels_go_with_their_own_v1_supervision_mask_else_the_unversioned_one(
+    segment_folder, spelled
+):
+    """Version 1 is also unversioned: ``_v1`` labels take the unversioned supervision mask
+    only where no mask spelled as they are is there (not the papyrus, silently)."""
+    (segment_folder / f"{ID}_inklabels.png").unlink()
+    write_png(segment_folder / f"{ID}_inklabels_v{spelled}.png", _box(10, 20))
+    own = segment_folder / f"{ID}_supervision_mask_v{spelled}.png"
+    unversioned = segment_folder / f"{ID}_supervision_mask.png"
+    write_png(own, _box(5, 30))
+    write_png(unversioned, _box(0, 64))
+
+    segment = open_segment(segment_folder)
+
+    assert segment.files["supervision"] == own
+    assert label_paths(segment)[1] == own  # saved where the next open reads it
+    _, supervised, sources = load_labels(segment)
+    np.testing.assert_array_equal(supervised, _box(5, 30) > 0)
+    assert sources["supervision_file"] == str(own)
+    own.unlink()
+
+    assert open_segment(segment_folder).files["supervision"] == unversioned
+    assert supervision_path_for(segment.files["ink_labels"]) == unversioned
 
 
 def test_labels_saved_after_opening_a_version_are_what_the_next_open_reads(segment_folder):

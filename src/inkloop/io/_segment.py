@@ -25,7 +25,7 @@ from inkloop.io._remote import (
     refuse_other_schemes,
     without_login,
 )
-from inkloop.io._sidefiles import ink_labels_name, supervision_path_for
+from inkloop.io._side_lookup import SIDECARS, find_side_files
 from inkloop.io._sources import (
     LayerSource,
     multiscale_paths,
@@ -33,13 +33,6 @@ from inkloop.io._sources import (
     segment_folder_of,
     zarr_source,
 )
-
-SIDECARS = {  # each file's names after the id, the first found taken
-    "mask": ("mask", "flat_mask"),
-    "ink_labels": ("inklabels",),
-    "supervision": ("supervision_mask",),
-}
-_SIDECAR_SUFFIXES = (".png", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -138,7 +131,7 @@ def open_segment(
     shown = without_login(path) if is_url(path) else path  # what messages name
     window = _window(shown, volume.shape[0], z_start, z_count)
     order = slice(None, None, -1) if reverse else slice(None)
-    sidecars = _find_sidecars(source)
+    sidecars = find_side_files(source.sidecar_folder, source.name, source.plain_sidecars)
     layers = {key: _load_sidecar(file, volume.shape[1:], key) for key, file in sidecars.items()}
     return Segment(
         name=source.name,
@@ -220,31 +213,6 @@ def _display_levels(source: LayerSource, order: slice, window: slice) -> tuple:
         for level in source.levels
         if level.shape[0] == depth or whole
     )
-
-
-def _find_sidecars(source: LayerSource) -> dict[str, Path]:
-    """The segment's mask, its ink labels' greatest version and that version's supervision
-    mask, those that exist; a Kaggle fragment's mask.png and inklabels.png after its id's."""
-    folder, name, plain = source.sidecar_folder, source.name, source.plain_sidecars
-    masks = [f"{name}_{stem}" for stem in SIDECARS["mask"]] + [*SIDECARS["mask"]] * plain
-    labels = _ink_label_stems(folder, name) + [*SIDECARS["ink_labels"]] * plain
-    found = {"mask": _first_existing(folder, masks), "ink_labels": _first_existing(folder, labels)}
-    ink = found["ink_labels"]
-    found["supervision"] = ink and _first_existing(folder, [supervision_path_for(ink).stem])
-    return {key: path for key, path in found.items() if path is not None}
-
-
-def _ink_label_stems(folder: Path, segment_id: str) -> list[str]:
-    """The names without suffix of ``segment_id``'s ink labels in ``folder``, the greatest
-    version first (`ink_labels_name`); `_first_existing` takes the first that is an image."""
-    named = {path.stem: ink_labels_name(path.stem) for path in folder.glob("*")}  # {} if none
-    own = [stem for stem, found in named.items() if found and found[0] == segment_id]
-    return sorted(own, key=lambda stem: (-named[stem][1], len(stem)))  # <id>_inklabels, _v1
-
-
-def _first_existing(folder: Path, stems: list[str]) -> Path | None:
-    candidates = (folder / f"{stem}{suffix}" for stem in stems for suffix in _SIDECAR_SUFFIXES)
-    return next((path for path in candidates if path.is_file()), None)
 
 
 def _load_sidecar(path: Path, shape: tuple[int, int], key: str):

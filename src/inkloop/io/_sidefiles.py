@@ -9,7 +9,6 @@ their ``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,8 +17,8 @@ import numpy as np
 from inkloop.io._label_images import probabilities
 from inkloop.io._layers import layer_number
 from inkloop.io._lazy import lazy
+from inkloop.io._side_lookup import AUTOSAVE, ink_labels_name, supervision_path_for
 
-AUTOSAVE = ".autosave"
 # a prediction's formats, as `prediction_path` takes them -> as a person reads them
 PREDICTION_FORMATS = {
     "ome.zarr": "OME-Zarr pyramid",
@@ -34,7 +33,6 @@ ORIGIN_KEY = "inkloop_origin"  # (y, x) of a region's prediction in its segment,
 # the files a data server names for a segment's id beside its layers (and its texture <id>.tif)
 SERVER_FILE_ENDINGS = ("_mask.png", "_flat_mask.png", ".obj", ".ppm")
 _ID_FILE_ENDINGS = (*SERVER_FILE_ENDINGS, "_inklabels.png")
-_INK_LABELS = re.compile(r"(?:(?P<id>.+)_)?inklabels(?:_v(?P<version>\d+))?")
 # file endings -> format; the longest ending that fits wins (x.ome.zarr is not a plain zarr)
 _KINDS = {".ome.zarr": "ome.zarr", ".png": "png", ".tif": "tif", ".tiff": "tif", ".zarr": "zarr"}
 
@@ -84,28 +82,6 @@ def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
     stem = opened if own else f"{segment.name}_inklabels"
     ink_path = side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png"
     return ink_path, supervision_path_for(ink_path)
-
-
-def supervision_path_for(ink_path: str | Path) -> Path:
-    """The supervision mask that goes with an ink label file, of its version
-    (``x_inklabels[_vN].png`` -> ``x_supervision_mask[_vN].png``, ``inklabels.png`` ->
-    ``supervision_mask.png``, any other ``name.png`` -> ``name_supervision_mask.png``;
-    autosave copies keep their tag)."""
-    ink_path = Path(ink_path)
-    stem = ink_path.stem.removesuffix(AUTOSAVE)
-    tag = ink_path.stem[len(stem) :]
-    owner, version = ink_labels_name(stem) or (stem, 1)
-    name = "supervision_mask" if owner is None else f"{owner}_supervision_mask"
-    name += f"_v{version}" if version > 1 else ""  # version 1 is unversioned
-    return ink_path.with_name(f"{name}{tag}.png")
-
-
-def ink_labels_name(stem: str) -> tuple[str | None, int] | None:
-    """(id, version) of a file named, without its suffix, as the community's ink labels
-    (vesuvius' parse_label_asset_path): ``<id>_inklabels[_vN]`` (the greatest version is the
-    current one; unversioned: 1), or a Kaggle fragment's ``inklabels`` (id None); else None."""
-    named = _INK_LABELS.fullmatch(stem)
-    return None if named is None else (named["id"], int(named["version"] or 1))
 
 
 def stray_side_files_hint(segment) -> str | None:
