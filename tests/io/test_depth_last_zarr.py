@@ -47,13 +47,55 @@ def test_a_depth_last_zarr_without_axis_names_is_read_layers_first(
         segment = open_segment(path)
 
     assert _inkloop_warnings(caught) == [
-        f"{path}: stored depth-last, 64 x 96 x 8 (its smallest axis taken as the layers: it "
-        "names no axes z, y, x): read as 8 layers of 64 x 96"
+        f"{path}: stored depth-last, 64 x 96 x 8 ({NAME}_mask.png is 64 x 96: it names no axes "
+        "z, y, x): read as 8 layers of 64 x 96"
     ]
     assert segment.shape == (8, 64, 96)
     assert segment.layer_numbers == tuple(range(8))
     _assert_read_as(segment, synthetic.volume)
     np.testing.assert_array_equal(segment.mask.compute(), synthetic.mask)  # its size fits
+
+
+def test_without_names_or_side_images_the_smallest_last_axis_is_the_layers(tmp_path, synthetic):
+    path = tmp_path / f"{NAME}.zarr"
+    zarr.create_array(path, data=np.moveaxis(synthetic.volume, 0, -1), zarr_format=2)
+
+    with pytest.warns(InkloopWarning, match=r"\(its smallest axis taken as the layers: it names"):
+        segment = open_segment(path)
+
+    _assert_read_as(segment, synthetic.volume)
+
+
+@pytest.mark.parametrize("side", ["mask", "inklabels_v2"])
+def test_a_narrow_depth_first_strip_stays_depth_first_by_its_side_images_size(
+    tmp_path, synthetic, side
+):
+    """8 x 64 x 5: its last axis alone is the smallest, but a 64 x 5 mask or labels image says
+    that its layers come first (an unreadable mask before it tells nothing)."""
+    path = tmp_path / f"{NAME}.zarr"
+    strip = synthetic.volume[:, :, :5]
+    zarr.create_array(path, data=strip, zarr_format=2)
+    write_png(tmp_path / f"{NAME}_{side}.png", synthetic.mask[:, :5].astype(np.uint8) * 255)
+    (tmp_path / f"{NAME}_flat_mask.png").write_bytes(b"not a png")  # the second mask name
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InkloopWarning)
+        segment = open_segment(path)
+
+    _assert_read_as(segment, strip)
+    key = "mask" if side == "mask" else "ink_labels"
+    assert getattr(segment, key).compute().shape == (64, 5)  # its size fits
+
+
+def test_a_side_image_that_tells_no_order_leaves_the_smallest_axis_rule(tmp_path, synthetic):
+    path = tmp_path / f"{NAME}.zarr"
+    zarr.create_array(path, data=np.moveaxis(synthetic.volume, 0, -1), zarr_format=2)  # 64x96x8
+    write_png(tmp_path / f"{NAME}_mask.png", np.zeros((7, 7), np.uint8))  # fits neither order
+
+    with pytest.warns(InkloopWarning, match=r"\(its smallest axis taken as the layers: it names"):
+        segment = open_segment(path)
+
+    _assert_read_as(segment, synthetic.volume)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +192,22 @@ def test_a_depth_last_zarr_over_http_is_read_layers_first(tmp_path, synthetic):
     _write_mask(tmp_path, synthetic)
 
     with serve(tmp_path) as (base, _):
-        with pytest.warns(InkloopWarning, match="depth-last"):
+        with pytest.warns(InkloopWarning, match=f"depth-last, 64 x 96 x 8 \\({NAME}_mask.png"):
             segment = open_segment(f"{base}/{NAME}.zarr", cache=False)
         _assert_read_as(segment, synthetic.volume)
         np.testing.assert_array_equal(segment.mask.compute(), synthetic.mask)
+
+
+def test_a_narrow_depth_first_strip_over_http_is_told_by_its_fetched_mask(tmp_path, synthetic):
+    """The server's mask is fetched before the layers' order is chosen, as on disk."""
+    from tests._http import serve
+
+    strip = synthetic.volume[:, :, :5]
+    zarr.create_array(tmp_path / f"{NAME}.zarr", data=strip, zarr_format=2)
+    write_png(tmp_path / f"{NAME}_mask.png", synthetic.mask[:, :5].astype(np.uint8) * 255)
+
+    with serve(tmp_path) as (base, _), warnings.catch_warnings():
+        warnings.simplefilter("error", InkloopWarning)
+        segment = open_segment(f"{base}/{NAME}.zarr", cache=False)
+        _assert_read_as(segment, strip)
+        assert segment.mask.compute().shape == (64, 5)

@@ -31,6 +31,7 @@ from inkloop.io._sources import (
     multiscale_paths,
     open_source,
     segment_folder_of,
+    segment_name,
     zarr_source,
 )
 
@@ -166,13 +167,21 @@ def _open_remote(url: str, cache, timeout: float) -> LayerSource:
     adopt_earlier_folder(url, folder, cache)
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
     where = without_login(url)  # its levels' metadata are read here: a failure names it
-    source = guarded(url, lambda: zarr_source(node, where, folder, stamp=stamp, wrap=GuardedArray))
-    parent = url.rstrip("/").rsplit("/", 1)[0]
+    name = segment_name(where)
+    _fetch_side_files(url.rstrip("/").rsplit("/", 1)[0], name, folder, timeout)
+    return guarded(
+        url,
+        lambda: zarr_source(node, where, folder, stamp=stamp, wrap=GuardedArray, name=name),
+    )
+
+
+def _fetch_side_files(parent: str, name: str, folder: Path, timeout: float) -> None:
+    """Fetch the side files the server has for segment ``name`` beside it, at ``parent``,
+    into ``folder``: before its layers are opened, as a mask's size may tell their order."""
     for stems in SIDECARS.values():
         for stem in stems:
-            if fetch_side_file(f"{parent}/{source.name}_{stem}.png", folder, timeout):
+            if fetch_side_file(f"{parent}/{name}_{stem}.png", folder, timeout):
                 break
-    return source
 
 
 def _store_of_level(url: str, node, cache, timeout: float):

@@ -19,6 +19,7 @@ from inkloop.io._layers import (
     read_layer_infos,
 )
 from inkloop.io._lazy import ZYX, as_volume, layer_chunks, lazy, to_zyx, zyx_direct
+from inkloop.io._side_lookup import find_side_files
 from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 from inkloop.io._writable import writable_side_folder
@@ -77,7 +78,7 @@ def open_source(path: Path) -> LayerSource:
     if path.is_file():
         if path.suffix.lower() in TIFF_SUFFIXES:
             stack, volume = open_tiff_stack(path)
-            name = _segment_name(path.name)
+            name = segment_name(path.name)
             folder = writable_side_folder(path.parent, name)
             return _single_level(name, "tiff-stack", folder, volume, stack)
         raise SegmentError(
@@ -177,8 +178,10 @@ def _open_layer_folder(folder: Path, layers, fmt: str, *, sidecar_folder: Path) 
     )
 
 
-def _segment_name(file_name: str) -> str:
-    """A segment file's name without its ending: x.tif, x.ome.tif, x.zarr, x.ome.zarr -> x."""
+def segment_name(where: str) -> str:
+    """A segment file's name without its ending, from its name, path or URL: x.tif, x.ome.tif,
+    x.zarr, x.ome.zarr, https://host/x.zarr/ -> x."""
+    file_name = where.rstrip("/").rsplit("/", 1)[-1]
     lower = file_name.lower()
     for ending in _NAME_ENDINGS:
         if lower.endswith(ending) and len(file_name) > len(ending):
@@ -194,7 +197,7 @@ def _open_zarr(path: Path) -> LayerSource:
     except Exception as error:  # zarr raises several types for damaged stores
         raise SegmentError(f"{path}: not a readable zarr ({error})") from error
     store = _zarr_store(path)  # a level (x.zarr/0) is named, and labelled, as its store
-    name = _segment_name(store.name)
+    name = segment_name(store.name)
     folder = writable_side_folder(store.parent, name)
     return zarr_source(node, str(path), folder, stamp=path.stat().st_mtime_ns, name=name)
 
@@ -244,9 +247,10 @@ def zarr_source(
     import zarr
 
     wrap = wrap or (lambda array, where: DecodingNamed(array, where, chunk_files=True))
-    name = name or _segment_name(where.rstrip("/").rsplit("/", 1)[-1])
+    name = name or segment_name(where)
     stored = {where: node} if isinstance(node, zarr.Array) else _levels(node, where)
-    order = zyx_order(node, next(iter(stored.values())), where)  # all levels in one order
+    sides = find_side_files(sidecar_folder, name).values()  # their sizes may tell the order
+    order = zyx_order(node, next(iter(stored.values())), where, sides)  # all levels alike
     arrays = [wrap(array, place) for place, array in stored.items()]
     levels = [
         to_zyx(as_volume(place, lazy(a, a.chunks, key=place, stamp=stamp)), order)
