@@ -154,6 +154,7 @@ def predict_to_file(
     from inkloop.io import prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
     from inkloop.predict._batch import open_checked
+    from inkloop.predict._provenance import model_identity
     from inkloop.predict._window import window_read
 
     model, out = Path(model).expanduser(), prediction_output(out)
@@ -175,7 +176,8 @@ def predict_to_file(
         tta=tta,
     )
     options = {"region": region, "progress": progress, "tiff_float": tiff_float}
-    predict_into(predictor, segment, out, mask=mask, overwrite=overwrite, **options)
+    options.update(mask=mask, overwrite=overwrite, model=model_identity(checkpoint))
+    predict_into(predictor, segment, out, **options)
     return {"out": str(out), "region": list(region), "device": str(predictor.device)}
 
 

@@ -143,3 +143,65 @@ def test_inkloop_predict_echoes_what_each_file_records(
     summary = json.loads(capsys.readouterr().out)
     assert summary["provenance"] == {str(out): recorded_provenance(out)}
     assert summary["provenance"][str(out)]["model"] == {"file": "m.pt"}
+
+
+def _predict(capsys, *args) -> dict:
+    assert main(["predict", *map(str, args), "--device", "cpu", "--quiet"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_inkloop_predict_records_its_window_reverse_and_tta(made, tmp_path, capsys):
+    """The review's repro: a --reverse --z-start 2 --tta prediction and a plain one."""
+    segment, model = made.segment.path, made.model
+    plain, other = tmp_path / "a.tif", tmp_path / "b.tif"
+    _predict(capsys, segment, "--model", model, "--out", plain)
+    summary = _predict(
+        capsys, segment, "--model", model, "--out", other, "--reverse", "--z-start", "2", "--tta"
+    )
+
+    first, second = recorded_provenance(plain), recorded_provenance(other)
+    assert summary["provenance"] == {str(other): second}
+    sha256 = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+    assert second["model"] == {"file": "tiny.pt", "sha256": sha256, "run": None, "step": 7}
+    assert second["segment"] == {"name": made.segment.name, "path": str(segment)}
+    assert (first["layers"], first["reverse"], first["tta"]) == ([0, 1, 2, 3], False, False)
+    assert (second["layers"], second["reverse"], second["tta"]) == ([5, 4, 3, 2], True, True)
+    assert second["region"] == [0, 0, 96, 128]
+
+
+def test_the_engine_records_the_run_and_step_of_the_model_it_predicted_with(segment, tmp_path):
+    """A dock prediction names the model in training by its run (the id its saves carry)
+    and its step: no file holds those weights."""
+    from inkloop.engine import RunStarted
+    from tests._engine import engine_for
+    from tests._events import TIMEOUT, Recorder
+    from tests._helpers import tiny_training
+
+    recorder = Recorder()
+    with engine_for(segment, recorder, train=tiny_training(max_steps=1), tile=64) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        engine.predict_segment(tmp_path / "ink.ome.zarr", tta=True)
+        assert engine.wait(TIMEOUT)
+
+    (started,) = recorder.of(RunStarted)
+    record = recorded_provenance(tmp_path / "ink.ome.zarr")
+    assert record["model"] == {"file": None, "sha256": None, "run": started.run, "step": 1}
+    assert record["tta"] is True
+    assert record["segment"]["name"] == segment.name
+
+
+def test_a_cluster_run_records_the_device_asked_of_its_workers(made, tmp_path):
+    """`inkloop predict --scheduler` stages each segment here and its workers compute it."""
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import Job
+
+    job = Job(made.segment.path, tmp_path / "p.zarr")
+    output, marks = _batch._stage(made.checkpoint, made.model, job, "cpu", True, 2, True)
+    marks.compute(scheduler="sync")
+    record = recorded_provenance(output.finish())
+
+    assert record["model"] == model_identity(made.checkpoint)
+    assert (record["layers"], record["reverse"], record["tta"]) == ([5, 4, 3, 2], True, True)
+    assert (record["device"], record["precision"]) == ("cpu", None)  # each worker picks its own
+    assert record["region"] == [0, 0, *made.segment.shape[1:]]

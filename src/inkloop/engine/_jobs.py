@@ -49,24 +49,25 @@ class SegmentJob:
                 "so it is kept: predict into another file, or confirm replacing it"
             )
 
-    def run(self, predictor, segment, mask, block: int, step: int, emit, between_tasks) -> None:
+    def run(self, predictor, segment, mask, block: int, model: dict, emit, between_tasks) -> None:
         """Predict ``segment`` into ``out`` in blocks of ``block`` pixels, emitting progress,
-        then SegmentPredicted; a Notice if cancelled. ``between_tasks()`` is called after
-        every dask task and may raise JobInterruptedError."""
+        then SegmentPredicted; a Notice if cancelled. ``model``: the predictor's model as the
+        file records it (`Session.live_model`: its step and run). ``between_tasks()`` is
+        called after every dask task and may raise JobInterruptedError."""
         from inkloop.predict import predict_into
 
         self.refuse_foreign()  # again: a file may have come there while the job waited
         started = time.monotonic()
         progress = _task_progress(self.request, emit, between_tasks)
+        options = {"mask": mask, "progress": progress, "workers": 1, "block": block}
         try:
-            predict_into(
-                predictor, segment, self.out, mask=mask, progress=progress, workers=1, block=block
-            )
+            predict_into(predictor, segment, self.out, model=model, **options)
         except JobInterruptedError:
             if self.cancelled:
                 emit(self.cancelled_notice())
             return
-        emit(SegmentPredicted(self.request, str(self.out), time.monotonic() - started, step))
+        took = time.monotonic() - started
+        emit(SegmentPredicted(self.request, str(self.out), took, model["step"]))
 
     def cancelled_notice(self) -> Notice:
         """What the user is told when this prediction is cancelled (it ends with this)."""

@@ -146,9 +146,9 @@ class Predictions:
     def _run(self, job: SegmentJob) -> None:
         session = self.session
         predictor = session.predictor(tta=job.tta, frozen=True)
-        block, step = session.settings.block, session.trainer.step_count
+        block, live = session.settings.block, session.live_model()  # its step and run
         job.run(
-            predictor, session.segment, session.mask, block, step, session.emit, self._between_tasks
+            predictor, session.segment, session.mask, block, live, session.emit, self._between_tasks
         )
 
     def _between_tasks(self) -> None:

@@ -16,6 +16,7 @@ from inkloop.engine._commands import RequestError
 from inkloop.engine._events import ModelBuilt, ModelNotLoaded, State
 from inkloop.engine._surface import Announcer
 from inkloop.predict._memory import ForwardGate
+from inkloop.predict._provenance import live_model_identity
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
@@ -97,6 +98,12 @@ class Session(Announcer):
         trainer = self.ensure_trainer()
         model = inference_graph(trainer.inference_model) if frozen else self._current_graph(trainer)
         return predictor_for(self.settings, trainer, tta=tta, model=model, memory=self.memory)
+
+    def live_model(self) -> dict:
+        """The model being trained as a prediction of it records it (`live_model_identity`):
+        its step, and the id of its run, which a checkpoint saved of these weights carries."""
+        trainer = self.ensure_trainer()
+        return live_model_identity(trainer.step_count, run=trainer.run_record.id)
 
     def _current_graph(self, trainer):
         """The kept graph, with ``trainer``'s weights of this step."""

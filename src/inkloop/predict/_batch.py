@@ -27,6 +27,7 @@ from inkloop.io._sidefiles import prediction_name
 from inkloop.predict._outcome import Job, Outcome, check_mask, taken_meanwhile
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
+from inkloop.predict._provenance import model_identity, prediction_record
 from inkloop.predict._segment import predict_segment
 
 STOPPING = "stopping: removing the unfinished outputs and closing the workers"
@@ -272,6 +273,8 @@ def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start,
             reverse=reverse,
             weights_file=str(weights),
         )
+        whole, model = (0, 0, *segment.shape[1:]), model_identity(checkpoint)
+        output.record = prediction_record(predictor, segment, model, whole, device=device)
         probability = predict_segment(predictor, segment, mask, mask_in_graph=False)
         return output, output.store(probability)
     except BaseException:

@@ -17,6 +17,7 @@ from inkloop._cpus import usable_cpus
 from inkloop.io import prediction_kind, prediction_output
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
+from inkloop.predict._provenance import prediction_record
 from inkloop.predict._tiles import Blend, check_region, tile_corners
 from inkloop.settings import BLOCK
 
@@ -93,18 +94,22 @@ def predict_into(
     block: int = BLOCK,
     tiff_float: bool = False,
     overwrite: bool = True,
+    model: dict | None = None,
 ) -> Path:
-    """Predict ``region`` of ``segment`` (default: all of it) block by block into ``out``.
+    """Predict ``region`` of ``segment`` (default: all of it) block by block into ``out``,
+    which records how (`prediction_record`; ``model``: `model_identity` or
+    `live_model_identity` of the predictor's model, None where not known).
 
     ``workers``: threads computing blocks; None: one per core, on a CPU too, where one
     block's reads overlap another's forward pass (2048² on 2 cores: 1.9-2.1 MP/s against
     1.5-1.8 with one worker, 2026-11-29). ``progress``, ``tiff_float`` and ``overwrite``
     as in `write_prediction`, ``block`` as in `predict_segment`.
     """
+    region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
     probability = predict_segment(predictor, segment, mask, region=region, block=block)
-    origin = (0, 0) if region is None else region[:2]
     options = {"tiff_float": tiff_float, "workers": workers, "overwrite": overwrite}
-    return write_prediction(probability, out, progress=progress, origin=origin, **options)
+    options["record"] = prediction_record(predictor, segment, model, region)
+    return write_prediction(probability, out, progress=progress, origin=region[:2], **options)
 
 
 def write_prediction(
@@ -116,6 +121,7 @@ def write_prediction(
     workers: int | None = None,
     origin=(0, 0),
     overwrite: bool = True,
+    record: dict | None = None,
 ) -> Path:
     """Compute the dask array ``probability`` into ``out``, whose ending picks the format:
     ``.ome.zarr`` (uint8 OME-Zarr pyramid), ``.png`` (uint8), ``.tif`` (tiled, compressed
@@ -130,7 +136,8 @@ def write_prediction(
     ``workers``: threads computing blocks (default: one per core). ``origin``: where the
     array's first pixel lies in the segment, recorded by an OME-Zarr (a region's prediction).
     ``overwrite`` False: an ``out`` that exists once this run holds it is refused (another
-    run wrote it meanwhile), not replaced.
+    run wrote it meanwhile), not replaced. ``record``: how it was made, which the file
+    records (`PredictionFile`).
     """
     from inkloop._progress import PacedProgressBar
 
@@ -139,7 +146,7 @@ def write_prediction(
         progress = PacedProgressBar()
     with terminate_as_ctrl_c():
         options = {"tiff_float": tiff_float, "origin": origin, "overwrite": overwrite}
-        output = PredictionFile(out, kind, probability.shape, **options)
+        output = PredictionFile(out, kind, probability.shape, record=record, **options)
         _store(output, probability, progress, workers)
         return output.finish()
 
