@@ -127,6 +127,7 @@ def add_train(commands) -> None:
 
 
 def _train(args) -> int:
+    from inkloop._headless_train import with_mask_decoded
     from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.headless import continues_in_place, train_to_file
@@ -144,6 +145,7 @@ def _train(args) -> int:
     check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
+    segment = with_mask_decoded(segment)  # once: the labels and the engine take it
     ink, supervised, sources, rounds, accepted = _labels(args, segment)
     summary = train_to_file(
         segment,
@@ -266,8 +268,7 @@ def _train_config(args, init) -> TrainConfig:
 
     from inkloop._notify import notify
 
-    given = {name: getattr(args, name) for name in RECIPE_OPTIONS}
-    given = {name: value for name, value in given.items() if value is not None}
+    given = {k: v for k, v in vars(args).items() if k in RECIPE_OPTIONS and v is not None}
     limited = args.max_seconds is not None or args.max_steps is not None
     config = TrainConfig(
         loader_workers=args.loader_workers,

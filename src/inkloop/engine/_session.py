@@ -63,9 +63,12 @@ class Session(Announcer):
         if self.trainer is None:
             with self._loading_init(OSError, CheckpointError):  # the file, read
                 run = init, composition = resolve_run(self.settings, self.segment)
+            # the Trainer reads layers only, and each of its batch worker processes is sent its
+            # segment: without the mask, which a caller may have decoded (`with_mask_decoded`)
+            layers_only = dataclasses.replace(self.segment, mask=None)
             with self._loading_init(CheckpointError):  # its weights, not fitting its model
                 self.trainer = build_trainer(
-                    self.settings, self.segment, self.labels, self.mask, run=run
+                    self.settings, layers_only, self.labels, self.mask, run=run
                 )
             built = ModelBuilt(self.trainer.model_config.encoder, composition)
             self.emit(built if init is None else loaded(built, init, self.segment))
