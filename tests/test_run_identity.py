@@ -1,6 +1,7 @@
 """A checkpoint says which run made it (provenance "run"), and its round carries the same id:
 `inkloop info` shows a renamed or archived copy its own run's round, never another run's
-(provenance review R2 #2)."""
+(provenance review R2 #2), and a run from such a copy narrows what it held out by that round
+alone (close review C2 #1)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dataclasses
 import shutil
 
 import numpy as np
+import pytest
 
 from inkloop.checkpoint import describe_checkpoint, load_checkpoint, save_checkpoint
 from inkloop.engine import CheckpointSaved
@@ -15,6 +17,8 @@ from inkloop.rounds import append_round, new_round, read_rounds
 from tests._engine import engine_for
 from tests._events import TIMEOUT, Recorder
 from tests._helpers import save_tiny_checkpoint, tiny_training
+
+REGION = (0, 0, 48, 64)
 
 
 def _labels():
@@ -107,3 +111,88 @@ def test_inkloop_trains_round_carries_its_checkpoints_run(training_folder, tmp_p
     assert round_.run == load_checkpoint(out).provenance["run"]
     renamed = shutil.copy(out, tmp_path / "published.pt")
     assert describe_checkpoint(renamed)["round"] == round_.to_dict()
+
+
+def _init_trained_on(path, segment: str, rounds_file, continued: bool = False):
+    """The model file ``path`` of run "a" on all of ``segment``'s labels (nothing held out),
+    fresh or ``continued`` from an earlier run on ``segment``."""
+    checkpoint = load_checkpoint(save_tiny_checkpoint(path))
+    provenance = {
+        "segment": segment,
+        "labels": {"validation": None},
+        "run": "a",
+        "rounds_file": str(rounds_file),
+        "init": {"segment": segment, "step": 1} if continued else None,
+    }
+    return save_checkpoint(path, dataclasses.replace(checkpoint, provenance=provenance))
+
+
+@pytest.mark.parametrize("continued", [False, True], ids=["fresh", "continued"])
+def test_a_model_from_an_archived_copy_does_not_take_the_region_of_a_later_run_of_its_name(
+    training_folder, tmp_path, continued
+):
+    """close review C2 #1: mY.pt (run a) trained on all of the labels, archived; a later run
+    held out REGION and wrote mY.pt again. A run from archive/mY.pt holding out REGION took
+    that later run's round (by name) and recorded REGION as held out of all its training."""
+    from inkloop.headless import train_to_file
+    from inkloop.io import load_labels, open_segment
+    from inkloop.settings import EngineSettings
+    from tests._helpers import tiny_model
+
+    segment = open_segment(training_folder)
+    ink, supervised, _ = load_labels(segment)
+    rounds = tmp_path / "seg_rounds.jsonl"
+    append_round(rounds, _round(tmp_path / "mY.pt", 3, "a"))
+    append_round(rounds, _round(tmp_path / "mY.pt", 2, "b", region=REGION))
+    (tmp_path / "archive").mkdir()
+    archived = _init_trained_on(tmp_path / "archive" / "mY.pt", segment.name, rounds, continued)
+    settings = EngineSettings(
+        model=tiny_model(), train=tiny_training(max_steps=1), init=archived, validation=REGION
+    )
+    train_to_file(segment, ink, supervised, settings, tmp_path / "m7.pt", rounds=rounds)
+
+    assert read_rounds(rounds)[-1].validation_region == []  # nothing held out throughout
+
+
+def test_a_continued_models_own_round_says_what_it_held_out_whatever_its_name_since(tmp_path):
+    """A model continued on segA records no region of its earlier runs; its run's round does
+    (found by run id in the rounds file it names): REGION, though a later run of its name
+    held out nothing. Where no round of its run says, it is unknown: nothing is vouched for."""
+    from inkloop.rounds import held_out_by_checkpoint, held_out_by_run, read_history
+
+    rounds = tmp_path / "seg_rounds.jsonl"
+    append_round(rounds, _round(tmp_path / "mY.pt", 3, "a", region=REGION))
+    append_round(rounds, _round(tmp_path / "mY.pt", 2, "b"))
+    history = read_history(rounds)
+    continued = {"segment": "segA", "run": "a", "rounds_file": str(rounds)}
+    continued["init"] = {"segment": "segA", "step": 1}
+
+    own = held_out_by_checkpoint(continued, "segA")
+    assert own == (REGION,)
+    assert held_out_by_run(history, "archive/mY.pt", REGION, own) == REGION
+    assert held_out_by_checkpoint(continued, "segB") == ()  # its round is segA's, not segB's
+    unrecorded = held_out_by_checkpoint({**continued, "run": "c"}, "segA")
+    assert held_out_by_run([], "archive/mY.pt", REGION, unrecorded) is None
+
+
+def test_a_model_from_before_run_ids_is_still_found_by_its_file_name(tmp_path):
+    """A checkpoint without a run id, continued on segA (so its record keeps no region):
+    what it held out is read from the newest round naming its file, as before run ids."""
+    from inkloop.rounds import held_out_by_checkpoint, held_out_by_run, read_history
+
+    rounds = tmp_path / "seg_rounds.jsonl"
+    append_round(rounds, _round(tmp_path / "m.pt", 3, None, region=REGION))
+    older = {"segment": "segA", "rounds_file": str(rounds), "init": {"segment": "segA"}}
+
+    record = held_out_by_checkpoint(older, "segA")
+    assert held_out_by_run(read_history(rounds), "/moved/m.pt", REGION, record) == REGION
+
+
+def test_a_rounds_file_that_cannot_be_read_is_said_and_the_run_goes_on(tmp_path):
+    from inkloop._notify import InkloopWarning
+    from inkloop.rounds import UNRECORDED, held_out_by_checkpoint
+
+    provenance = {"segment": "segA", "run": "a", "rounds_file": str(tmp_path)}  # a folder
+    provenance["init"] = {"segment": "segA", "step": 1}
+    with pytest.warns(InkloopWarning, match="cannot be read"):
+        assert held_out_by_checkpoint(provenance, "segA") == (UNRECORDED,)

@@ -28,7 +28,7 @@ def round_of(checkpoint, path: Path) -> dict | None:
     ids were kept is matched by `_named_round`. Looked for in the rounds file named at
     training, then beside the checkpoint (the folder moved, or copied to another machine:
     `rounds_files`)."""
-    from inkloop.rounds import Round, read_history
+    from inkloop.rounds import read_history
 
     run = checkpoint.provenance.get("run")
     for rounds_file in rounds_files(checkpoint.provenance, path):
@@ -36,11 +36,20 @@ def round_of(checkpoint, path: Path) -> dict | None:
         if run is None:
             chosen = _named_round(history, checkpoint, path)
         else:
-            of_run = (r for r in history if isinstance(r, Round) and r.run == run)
-            chosen = [r for r in of_run if r.steps <= checkpoint.step]
+            chosen = rounds_of_run(history, run, checkpoint.step)
         if chosen:
             return chosen[-1].to_dict()
     return None
+
+
+def rounds_of_run(history: list, run: str, step: int | None = None) -> list:
+    """The rounds of ``history`` (`read_history`) recorded of the run whose id is ``run``,
+    at ``step`` or before (None: at any step), oldest first: a checkpoint's own rounds, by
+    its ``provenance["run"]``, whatever file names they give."""
+    from inkloop.rounds import Round
+
+    of_run = (r for r in history if isinstance(r, Round) and r.run == run)
+    return [r for r in of_run if step is None or r.steps <= step]
 
 
 def _named_round(history: list, checkpoint, path: Path) -> list:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from inkloop._checkpoint_round import rounds_of_run
+from inkloop._notify import notify
+
 # held out by a training no round describes: nothing any round can vouch for
 UNRECORDED = "trained since its last round"
 
@@ -37,25 +40,32 @@ def held_out_by_run(
     history: list, init, validation, init_record: tuple = (UNRECORDED,)
 ) -> tuple[int, int, int, int] | None:
     """What a run from the model file ``init`` (None: a fresh model) holding out ``validation``
-    held out in all: that region, narrowed to what ``history`` says ``init``'s training did,
-    or where no round of it says, to ``init_record``, what ``init`` itself records
-    (`held_out_by_checkpoint`; by default unknown: nothing is vouched for)."""
-    earlier = held_out_behind(history, init) if init is not None else ()
-    if init is not None and not earlier:
+    held out in all: that region, narrowed to what ``init``'s training held out, as ``init``
+    itself records it (``init_record``: `held_out_by_checkpoint`) where that knows; else as the
+    newest entry of ``history`` naming its file says (`held_out_behind`: a model from before
+    run ids, or whose run's rounds moved); else nothing is vouched for."""
+    if init is None:
+        earlier = ()
+    elif init_record != (UNRECORDED,):  # its own record: no other file's round passes for it
         earlier = init_record
+    else:
+        earlier = held_out_behind(history, init) or init_record
     return held_out_throughout((*earlier, validation))
 
 
 def held_out_by_checkpoint(provenance: dict, segment: str) -> tuple:
     """What the training behind a checkpoint held out of the labels of the segment named
-    ``segment``, by the checkpoint's own ``provenance``: ``()`` where none of it trained on
-    that segment; ``(box,)``, or ``(None,)`` for nothing, where only its last run did (its
-    ``labels.validation``); else ``(UNRECORDED,)``: an earlier run on it, whose region no
-    checkpoint keeps, or a segment or region it does not record."""
+    ``segment``, by the checkpoint's own records: ``()`` where none of it trained on that
+    segment; where its last run did, what the round of that run says (`held_out_by_its_run`),
+    else, if only its last run did, its ``labels.validation``: ``(box,)``, or ``(None,)`` for
+    nothing; else ``(UNRECORDED,)``: an earlier run on it, whose region no checkpoint keeps,
+    or a segment or region it does not record."""
     segments, link = [provenance.get("segment")], provenance.get("init")
     while isinstance(link, dict):  # the runs it continued from (`init_lineage`)
         segments.append(link.get("segment"))
         link = link.get("init")
+    if segments[0] == segment and (by_round := held_out_by_its_run(provenance)):
+        return by_round
     if None in segments or segment in segments[1:]:
         return (UNRECORDED,)
     if segments[0] != segment:
@@ -64,6 +74,29 @@ def held_out_by_checkpoint(provenance: dict, segment: str) -> tuple:
     if "validation" not in labels:
         return (UNRECORDED,)
     return (tuple(labels["validation"]) if labels["validation"] else None,)
+
+
+def held_out_by_its_run(provenance: dict) -> tuple:
+    """What the training behind a checkpoint held out of its segment's labels, as the latest
+    round of its run (``provenance["run"]``, `rounds_of_run`) in the rounds file it names
+    says: ``(box,)``, ``(None,)`` for nothing, ``()`` where no round of that run says (or it
+    has no run id). Found by run id, never by file name: an archived copy is not given the
+    round of a later run that reused its name. Each round of a run records the run's one
+    region (its engine's), so the latest says it at whichever step the checkpoint was saved."""
+    from inkloop.rounds import read_history
+
+    run, where = provenance.get("run"), provenance.get("rounds_file")
+    if not run or not where:
+        return ()
+    try:
+        rounds = rounds_of_run(read_history(where), run)
+    except OSError as error:  # another user's folder, say: the run goes on, told so
+        notify(f"{where}: cannot be read ({error}): the model's round is not known")
+        return ()
+    region = rounds[-1].validation_region if rounds else None
+    if region is None:
+        return ()
+    return (tuple(region) if region else None,)
 
 
 def held_out_throughout(regions: tuple) -> tuple[int, int, int, int] | None:

@@ -31,7 +31,8 @@ def readable_own_model(own, name: str) -> bool:
 def own_model_held_out(segment, own) -> tuple:
     """What the training behind ``segment``'s own model ``own`` held out, as the rounds file
     says (`held_out_behind`: () where nothing says, UNRECORDED where a run that wrote it
-    recorded no round)."""
+    recorded no round). By its file name, not its run id (`held_out_by_its_run`): the id is
+    inside the checkpoint, which torch reads, and the napari process never imports torch."""
     return held_out_behind(read_history(rounds_path(segment)), own)
 
 
