@@ -12,6 +12,7 @@ from inkloop.io._labels import (
     save_labels,
     write_label_files,
 )
+from inkloop.io._prediction_metadata import recorded_provenance
 from inkloop.io._remote import is_url, local_folder, segment_location, shown_location
 from inkloop.io._sample import (
     in_package_data,
@@ -84,6 +85,7 @@ __all__ = [
     "read_label_image",
     "read_prediction",
     "read_validation_region",
+    "recorded_provenance",
     "rounds_path",
     "rounds_path_for",
     "sample_copy",
