@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 
 import numpy as np
 
@@ -16,7 +15,6 @@ from inkloop.io import (
     autosaved_labels,
     initial_labels,
     label_paths,
-    load_labels,
     read_label_image,
 )
 
@@ -113,19 +111,9 @@ def opening_labels(sides: SideImages) -> tuple[tuple, str | None]:
             if not label_paths(segment, autosave=True)[0].is_file():
                 raise
             unread = error
-    ink, supervised, source, labels_file = _saved_labels(segment)
+    ink, supervised, source, labels_file = initial_labels(segment, autosaved=False)
     warning = _unread_copy_message(segment, unread, labels_file)
     return (ink, supervised, source, labels_file), warning
-
-
-def _saved_labels(segment: Segment) -> tuple:
-    """`initial_labels`' answer without the autosaved copies: the label files, else none."""
-    if segment.ink_labels is None:
-        shape = segment.shape[1:]
-        return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
-    ink, supervised, sources = load_labels(segment)
-    labels_file = Path(sources["labels_file"])
-    return ink, supervised, f"labels {labels_file}", labels_file
 
 
 def _unread_copy_message(segment: Segment, error: SegmentError, labels_file) -> str:

@@ -146,21 +146,20 @@ def _no_labels_message(segment) -> str:
     return message + (f" ({hint})" if hint else "")
 
 
-def initial_labels(
-    segment, restored: tuple[np.ndarray, np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray, str, Path | None]:
+def initial_labels(segment, restored=None, *, autosaved: bool = True):
     """The labels to start painting with, where they came from in words and their file:
-    autosaved labels newer than the saved ones (a crash to recover), else the segment's label
-    files, else none (zeros). ``restored``: the ink and supervision of the autosaved files,
-    where the caller decoded them already (the reader, beside the mask). Parts of the
-    segment's side files that killed writes left are deleted first."""
+    autosaved labels newer than the saved ones (a crash to recover; ``autosaved=False``
+    passes over copies that cannot be read), else the segment's label files, else none
+    (zeros). ``restored``: the ink and supervision of the autosaved files, where the caller
+    decoded them already (the reader, beside the mask). Parts of the segment's side files
+    that killed writes left are deleted first."""
     remove_left_parts(_side_files(segment))
-    autosaved = autosaved_labels(segment)
-    if autosaved is not None:
-        ink, supervised = restored or load_labels(segment, *autosaved)[:2]
+    copies = autosaved_labels(segment) if autosaved else None
+    if copies is not None:
+        ink, supervised = restored or load_labels(segment, *copies)[:2]
         supervised = _labelled_where_inked(ink, supervised)
-        return ink, supervised, f"restored autosaved labels {autosaved[0]}", autosaved[0]
-    orphan = _ink_without_its_mask(segment)
+        return ink, supervised, f"restored autosaved labels {copies[0]}", copies[0]
+    orphan = _ink_without_its_mask(segment) if autosaved else None
     if orphan is not None:
         ink, supervised = _restored_ink(segment, orphan)
         return ink, supervised, f"restored autosaved ink labels {orphan}", orphan
