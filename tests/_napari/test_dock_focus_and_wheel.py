@@ -1,7 +1,8 @@
-"""The dock keeps its hands off the wheel and the keyboard (keyboard review R3, findings 1-3):
-the wheel scrolls it over any setting but the one being typed in, and a click on one of its
-buttons, radios, check boxes or sliders leaves the keys (Space to pan, arrows to step layers)
-to napari's canvas."""
+"""The dock keeps its hands off the wheel and the keyboard (keyboard review R3, findings 1-3;
+closing review C1, finding 1): the wheel scrolls it over any setting but the one being typed
+in, and a click on one of its buttons, radios, check boxes, sliders or combo boxes, or on a
+spin box's arrows, leaves the keys (Space to pan, arrows to step layers, digits for the ink
+strength) to napari's canvas; Return after typing into a setting hands them back."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from qtpy.QtWidgets import (
     QScrollArea,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyleOptionComboBox,
+    QStyleOptionSpinBox,
     QWidget,
 )
 
@@ -189,3 +193,106 @@ def test_a_run_button_going_grey_hands_the_keys_on_not_to_the_dock_s_hide_button
     assert not _title_bar_has_keys(widget)
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
     assert widget.isVisible()
+
+
+def _arrow(control, part=QStyle.SubControl.SC_SpinBoxUp) -> QPoint:
+    """The centre of a spin box's up (or ``part``) arrow, or of a combo box's arrow, as its
+    style draws it."""
+    combo = isinstance(control, QComboBox)
+    option = QStyleOptionComboBox() if combo else QStyleOptionSpinBox()
+    control.initStyleOption(option)
+    kind = QStyle.ComplexControl.CC_ComboBox if combo else QStyle.ComplexControl.CC_SpinBox
+    part = QStyle.SubControl.SC_ComboBoxArrow if combo else part
+    return control.style().subControlRect(kind, option, part, control).center()
+
+
+def test_a_click_on_a_spin_box_s_arrows_leaves_space_and_the_digits_to_the_canvas(laptop_dock):
+    """The review's case (C1 #1): after Radius "+", Space+drag painted and 5 typed Radius 5."""
+    viewer, widget = laptop_dock
+    brush, painter = widget.brush_panel, widget.labels.painter
+    canvas(viewer).native.setFocus()
+    radius = brush.radius
+    widget.findChild(QScrollArea).ensureWidgetVisible(radius, 0, 80)
+    before = radius.value()
+
+    QTest.mouseClick(radius, Qt.MouseButton.LeftButton, pos=_arrow(radius))
+    assert radius.value() == before + radius.singleStep()  # the click stepped it...
+    assert not radius.hasFocus()  # ...and left the keys to the canvas
+    assert wheel_over(radius) is not radius  # (so a notch scrolls the dock past it)
+    assert painter.painting
+    QTest.keyPress(_keys_to(viewer), Qt.Key.Key_Space)  # hold Space: a drag pans
+    assert not painter.painting
+    QTest.keyRelease(_keys_to(viewer), Qt.Key.Key_Space)
+    QTest.keyClick(_keys_to(viewer), Qt.Key.Key_5)  # ink at strength 0.5, not Radius 5
+    assert painter.brush.strength == pytest.approx(0.5)
+    assert radius.value() == before + radius.singleStep()
+
+    down = QStyle.SubControl.SC_SpinBoxDown
+    QTest.mouseClick(brush.strength, Qt.MouseButton.LeftButton, pos=_arrow(brush.strength, down))
+    assert brush.strength.value() == pytest.approx(0.45)
+    QTest.keyClick(_keys_to(viewer), Qt.Key.Key_3)
+    assert painter.brush.strength == pytest.approx(0.3)
+
+
+def test_a_value_picked_with_the_mouse_leaves_the_arrows_to_the_canvas(laptop_dock, qtbot):
+    """C1 #1: a combo box's value picked with the mouse (Channels there) kept the keys: →
+    stepped no layer, and ↓ changed the setting silently."""
+    viewer, widget = laptop_dock
+    widget.model_panel.advanced.click()
+    device = widget.model_panel.findChild(QComboBox, "device_combo")
+    widget.findChild(QScrollArea).ensureWidgetVisible(device, 0, 80)
+    canvas(viewer).native.setFocus()
+
+    QTest.mouseClick(device, Qt.MouseButton.LeftButton)  # the popup opens...
+    qtbot.waitUntil(lambda: device.view().isVisible())
+    view = device.view()
+    pick = view.visualRect(view.model().index(device.count() - 1, 0)).center()
+    QTest.mouseMove(view.viewport(), pick)  # (a popup takes no click before the mouse moved)
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pick)  # ...a value in it
+    qtbot.waitUntil(lambda: not view.isVisible())
+    picked = device.currentText()
+    assert picked == device.itemText(device.count() - 1)
+
+    layer = viewer.dims.current_step[0]
+    QTest.keyClick(_keys_to(viewer), Qt.Key.Key_Right)  # the next layer, not the next device
+    assert viewer.dims.current_step[0] == layer + 1
+    QTest.keyClick(_keys_to(viewer), Qt.Key.Key_Up)
+    assert device.currentText() == picked
+    assert device.focusPolicy() == Qt.FocusPolicy.TabFocus  # Tab still reaches it
+
+
+def test_typing_into_a_spin_box_still_works_and_return_leaves_the_keys_to_the_canvas(
+    laptop_dock, qtbot
+):
+    viewer, widget = laptop_dock
+    brush, painter = widget.brush_panel, widget.labels.painter
+    radius = brush.radius
+    widget.findChild(QScrollArea).ensureWidgetVisible(radius, 0, 80)
+    canvas(viewer).native.setFocus()
+
+    QTest.mouseClick(radius.lineEdit(), Qt.MouseButton.LeftButton)  # in its text: typing
+    assert radius.hasFocus()
+    radius.selectAll()
+    QTest.keyClicks(radius, "7")
+    assert painter.brush.radius == 7
+    QTest.keyClick(radius, Qt.Key.Key_Return)
+    assert not radius.hasFocus()
+    layer = viewer.dims.current_step[0]
+    QTest.keyClick(_keys_to(viewer), Qt.Key.Key_Right)
+    assert viewer.dims.current_step[0] == layer + 1
+    assert radius.value() == 7
+
+    encoder = widget.model_panel.findChild(QComboBox, "encoder_combo")  # typed into too
+    widget.model_panel.advanced.click()
+    widget.findChild(QScrollArea).ensureWidgetVisible(encoder, 0, 80)
+    QTest.mouseClick(encoder.lineEdit(), Qt.MouseButton.LeftButton)
+    assert encoder.hasFocus()
+    encoder.lineEdit().selectAll()
+    QTest.keyClicks(encoder, "tu-test")
+    assert encoder.currentText() == "tu-test"
+    QTest.keyClick(encoder, Qt.Key.Key_Return)
+    assert not encoder.hasFocus()
+    QTest.mouseClick(encoder, Qt.MouseButton.LeftButton, pos=_arrow(encoder))  # its list
+    qtbot.waitUntil(encoder.view().isVisible)
+    encoder.hidePopup()  # (while it shows, the list has the keys)
+    assert not encoder.hasFocus()  # a pick from the list is the mouse's too

@@ -8,22 +8,20 @@ from pathlib import Path
 from qtpy.QtCore import QEvent, QSignalBlocker, QSize, Qt, QTimer
 from qtpy.QtGui import QValidator
 from qtpy.QtWidgets import (
-    QAbstractButton,
-    QAbstractSpinBox,
-    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QPushButton,
     QScrollArea,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-WHEELED = (QAbstractSpinBox, QComboBox, QSlider)  # controls whose value a wheel notch changes
+from inkloop._napari._focus_policy import WHEELED, leave_keys_to_viewer, typed_into
+
+ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 def button(text: str, name: str, tip: str = "") -> QPushButton:
@@ -33,16 +31,6 @@ def button(text: str, name: str, tip: str = "") -> QPushButton:
     widget.setToolTip(tip)
     leave_keys_to_viewer(widget)
     return widget
-
-
-def leave_keys_to_viewer(control: QWidget) -> None:
-    """A click on a button, radio, check box or slider leaves the keyboard where it was, on
-    napari's canvas (Space pans, arrows step layers), as napari's own layer controls do; Tab
-    still reaches it. Spin and combo boxes take it by a click or Tab, never by the wheel."""
-    if isinstance(control, (QAbstractButton, QSlider)):
-        control.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-    elif isinstance(control, WHEELED) and control.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-        control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
 
 def give_keys_to_viewer(widget: QWidget) -> None:
@@ -261,8 +249,9 @@ class VerticalScroll(QScrollArea):
     """Scrolls ``content`` vertically only, and is never narrower than the content's minimum
     width (followed as it changes): on a small screen the dock scrolls, nothing is cut off.
     The wheel scrolls it over any control but the one with the keyboard (a notch on the way
-    changes no setting), and clicks leave the keys to the viewer (`leave_keys_to_viewer`):
-    both hold for controls added to the content later too."""
+    changes no setting), and clicks leave the keys to the viewer (`leave_keys_to_viewer`);
+    a press on the arrows of what is typed into (a spin box's steps, an editable combo's
+    list), or Return after typing, hands them back. All hold for controls added later too."""
 
     def __init__(self, content: QWidget, parent=None) -> None:
         super().__init__(parent)
@@ -286,6 +275,12 @@ class VerticalScroll(QScrollArea):
         kind = event.type()
         if kind == QEvent.Type.Wheel and isinstance(watched, WHEELED) and not watched.hasFocus():
             event.ignore()  # so Qt offers it to the parents: the scroll area scrolls
+            return True
+        if kind == QEvent.Type.MouseButtonPress and typed_into(watched) and watched.isEnabled():
+            give_keys_to_viewer(watched)  # before it steps or pops up: a mouse step, not typing
+        elif kind == QEvent.Type.KeyPress and typed_into(watched) and event.key() in ENTER:
+            watched.event(event)  # it takes the value typed, as Return always did...
+            give_keys_to_viewer(watched)  # ...and the canvas has the keys again
             return True
         if kind == QEvent.Type.ChildAdded and event.child().isWidgetType():
             self._watch(event.child())
