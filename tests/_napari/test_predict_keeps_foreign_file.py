@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from qtpy.QtWidgets import QFileDialog, QMessageBox
+from qtpy.QtCore import QEvent
+from qtpy.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from inkloop._napari._predict_panel import CHOOSE_ANOTHER, REPLACE
 from inkloop.engine import Notice
@@ -98,3 +99,5 @@ def test_the_dock_replaces_a_file_inkloop_did_not_write_only_once_the_user_says_
     assert sent[2:] == [(out, True)]  # the engine hears that the user confirmed
     assert panel.request == 7
     assert out.read_bytes() == before  # the dock itself never writes it
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # as napari's loop would
+    assert panel.findChildren(QMessageBox) == []  # no hidden box left behind by a question

@@ -170,6 +170,7 @@ class PredictPanel(QGroupBox):
         choose = box.addButton(CHOOSE_ANOTHER, QMessageBox.ButtonRole.ActionRole)
         box.setDefaultButton(choose)
         box.exec()
+        box.deleteLater()  # each question made a box: none stays behind, hidden
         return {replace: REPLACE, choose: CHOOSE_ANOTHER}.get(box.clickedButton())
 
     def cancel(self) -> None:
