@@ -22,8 +22,9 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import button, spin
+from inkloop._napari._keys import SHORTCUTS
 from inkloop._napari._labels import LABELS_LAYER
-from inkloop._napari._painter import MAX_RADIUS, SHORTCUTS
+from inkloop._napari._painter import MAX_RADIUS
 from inkloop._napari._say import say_info
 from inkloop.brush import MODES, Brush
 
