@@ -14,7 +14,8 @@ import zarr
 from PIL import Image
 
 from inkloop.engine import Failed, RequestError, SegmentPredicted
-from inkloop.engine._jobs import SegmentJob, foreign_file
+from inkloop.engine._jobs import SegmentJob
+from inkloop.io._prediction_metadata import foreign_file
 from inkloop.predict import write_prediction
 from tests._engine import engine_for
 from tests._events import TIMEOUT, Recorder
@@ -62,6 +63,11 @@ def test_a_job_that_waited_checks_again_before_it_writes(tmp_path):
 
 
 def _inkloops(path):
+    record = {"model": {"file": "m.pt"}}
+    write_prediction(da.zeros((16, 16), np.float32), path, progress=False, record=record)
+
+
+def _unrecorded(path):  # an OME-Zarr pyramid inkloop did not mark: another tool's
     write_prediction(da.zeros((16, 16), np.float32), path, progress=False)
 
 
@@ -81,6 +87,7 @@ def _named_zarr(path):  # a float zarr named as a prediction, without inkloop's 
         ("x_prediction.tif", _inkloops, False),
         ("x_prediction.zarr", _inkloops, False),
         ("x_prediction.ome.zarr", _inkloops, False),
+        ("x_prediction.ome.zarr", _unrecorded, True),
         ("ink.png", _inkloops, False),  # any name: inkloop's metadata tells
         ("x_prediction.png", lambda p: None, False),  # nothing there
         ("volume.zarr", lambda p: p.mkdir(), False),  # a folder no prediction replaces at all

@@ -33,7 +33,6 @@ from inkloop.engine import (
     SegmentPredicted,
     SegmentProgress,
 )
-from inkloop.engine._jobs import foreign_file  # torch-free: the engine imports torch lazily
 from inkloop.io import (
     PREDICTION_FORMATS,
     prediction_kind,
@@ -41,6 +40,7 @@ from inkloop.io import (
     prediction_path,
     with_prediction_format,
 )
+from inkloop.io._prediction_metadata import foreign_file
 
 REPLACE, CHOOSE_ANOTHER = "Replace", "Choose another file…"  # when inkloop did not write it
 FILE_FILTER = "Predictions (*.ome.zarr *.png *.tif *.tiff *.zarr)"

@@ -18,9 +18,7 @@ import numpy as np
 
 from inkloop.engine._commands import RequestError
 from inkloop.engine._events import Composed, Notice, SegmentPredicted, SegmentProgress
-from inkloop.io import is_prediction_file, prediction_kind
-from inkloop.io._prediction_metadata import recorded_origin, zarr_array_metadata
-from inkloop.io._sidefiles import ORIGIN_KEY
+from inkloop.io._prediction_metadata import foreign_file
 
 MAX_COMPOSE = 2048  # pixels per side of a composed region (C float32 channels cross a pipe)
 PROGRESS_EVERY = 0.25  # seconds between two SegmentProgress events
@@ -72,27 +70,6 @@ class SegmentJob:
     def cancelled_notice(self) -> Notice:
         """What the user is told when this prediction is cancelled (it ends with this)."""
         return Notice(f"the whole-segment prediction into {self.out} was cancelled", self.request)
-
-
-def foreign_file(out: Path) -> bool:
-    """Whether ``out`` holds a file inkloop did not write, such as the Grand Prize model's
-    ``<id>_prediction.png``: every prediction inkloop writes records ORIGIN_KEY (an
-    OME-Zarr its pyramid), and one that does not is someone's work. A folder that is no
-    prediction is not one: nothing replaces it (`inkloop._overwrite.refuse_folder`)."""
-    out = Path(out)
-    if not out.exists():
-        return False
-    kind = prediction_kind(out)
-    if out.is_dir():
-        if kind != "zarr" or not is_prediction_file(out):
-            return False
-        return ORIGIN_KEY not in zarr_array_metadata(out)[1]
-    if kind not in ("png", "tif"):  # a plain file where inkloop writes a zarr folder
-        return True
-    try:
-        return recorded_origin(out, kind) is None
-    except (OSError, ValueError):  # not an image at all (Pillow's and tifffile's errors)
-        return True
 
 
 def _task_progress(request: int, emit: Callable, between_tasks: Callable):

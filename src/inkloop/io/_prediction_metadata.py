@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from inkloop.io._images import image_text
-from inkloop.io._sidefiles import ORIGIN_KEY, prediction_kind
+from inkloop.io._sidefiles import ORIGIN_KEY, is_prediction_file, prediction_kind
 
 # how a prediction was made (`inkloop.predict._provenance.prediction_record`), beside
 # ORIGIN_KEY: in a zarr's attributes, an OME-Zarr group's, a PNG's text or a TIFF's description
@@ -80,3 +80,27 @@ def zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
         return len(metadata["shape"]), metadata.get("attributes") or {}
     except (OSError, ValueError, KeyError, TypeError):
         return None, {}  # no zarr array's metadata: not a prediction array
+
+
+def foreign_file(out: str | Path) -> bool:
+    """Whether ``out`` holds a file inkloop did not write, such as the Grand Prize model's
+    ``<id>_prediction.png`` or another tool's OME-Zarr pyramid: every prediction inkloop
+    writes records ORIGIN_KEY (an OME-Zarr its RECORD_KEY, since 2026-12-07), and one that
+    does not is someone's work. A folder that is no prediction is not one: nothing replaces
+    it (`inkloop._overwrite.refuse_folder`)."""
+    out = Path(out)
+    if not out.exists():
+        return False
+    kind = prediction_kind(out)
+    if out.is_dir():
+        if kind not in ("zarr", "ome.zarr") or not is_prediction_file(out):
+            return False
+        if kind == "ome.zarr":
+            return RECORD_KEY not in _recorded(out, kind)
+        return ORIGIN_KEY not in zarr_array_metadata(out)[1]
+    if kind not in ("png", "tif"):  # a plain file where inkloop writes a zarr folder
+        return True
+    try:
+        return recorded_origin(out, kind) is None
+    except (OSError, ValueError):  # not an image at all (Pillow's and tifffile's errors)
+        return True
