@@ -72,3 +72,20 @@ def loop_widget(open_in_dock, loop_folder, tmp_path):
     widget.model_panel.show_settings(widget.loop.settings)  # the run takes the panel's choices
     widget.loop.refresh_s = 0.5
     return viewer, widget
+
+
+@pytest.fixture
+def laptop_dock(make_napari_viewer, segment_folder, monkeypatch, qtbot):
+    """The dock, a segment open, in napari's active window on a 1366x768 screen:
+    (viewer, widget)."""
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1366, 768)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
+    widget.open_segment(str(segment_folder), wait=True)
+    window.activateWindow()
+    qtbot.waitUntil(
+        lambda: widget.isVisible() and window.isActiveWindow() and window.height() <= 768
+    )
+    return viewer, widget

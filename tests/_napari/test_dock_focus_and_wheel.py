@@ -26,27 +26,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from inkloop._napari._widget import InkLoopWidget
 from inkloop.engine import State, StateChanged
 from tests._napari._fakes import fake_engines
 from tests._napari._gui import canvas
 
 SETTINGS = (QAbstractSpinBox, QComboBox, QSlider)  # what a wheel notch turns
-
-
-@pytest.fixture
-def laptop_dock(make_napari_viewer, segment_folder, monkeypatch, qtbot):
-    """The dock, a segment open, in napari's active window on a 1366x768 screen:
-    (viewer, widget)."""
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer(show=True)
-    window = viewer.window._qt_window
-    window.resize(1366, 768)
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder), wait=True)
-    window.activateWindow()
-    qtbot.waitUntil(lambda: widget.isVisible() and window.isActiveWindow())
-    return viewer, widget
 
 
 def wheel_over(control: QWidget, dy: int = -120) -> QWidget | None:

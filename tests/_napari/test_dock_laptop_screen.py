@@ -3,31 +3,15 @@ the labels' controls follow the segment without scrolling."""
 
 from __future__ import annotations
 
-import pytest
-
-from inkloop._napari._widget import InkLoopWidget
-
 
 def _wholly_shown(control) -> bool:
     """Shown and nowhere clipped, by the scroll area's viewport or anything else."""
     return control.isVisible() and control.visibleRegion().boundingRect() == control.rect()
 
 
-@pytest.fixture
-def laptop_dock(make_napari_viewer, segment_folder, monkeypatch, qtbot):
-    """The dock, with a segment open, in napari's window on a 1366x768 screen."""
-    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
-    viewer = make_napari_viewer(show=True)
-    window = viewer.window._qt_window
-    window.resize(1366, 768)
-    _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
-    widget.open_segment(str(segment_folder), wait=True)
-    qtbot.waitUntil(lambda: widget.isVisible() and window.height() <= 768)
-    return widget
-
-
 def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(laptop_dock, qtbot):
-    widget, panel = laptop_dock, laptop_dock.loop_panel
+    _, widget = laptop_dock
+    panel = widget.loop_panel
     run_controls = (panel.finetune_button, panel.pause_button, panel.stop_button, panel.status)
 
     assert all(_wholly_shown(control) for control in run_controls)
@@ -41,7 +25,8 @@ def test_finetune_pause_stop_and_status_are_in_sight_on_a_1366x768_screen(laptop
 def test_the_labels_follow_the_segment_without_scrolling_on_a_1366x768_screen(laptop_dock, qtbot):
     """The model-input controls fold under their summary, so that after a segment opens
     the whole Labels section is in sight; unfolded, they are there to choose."""
-    brush, inputs = laptop_dock.brush_panel, laptop_dock.segment_panel.window
+    _, widget = laptop_dock
+    brush, inputs = widget.brush_panel, widget.segment_panel.window
     labels_controls = (brush.paint, brush.radius, brush.strength, brush.save, brush.load)
 
     assert all(_wholly_shown(control) for control in labels_controls)
