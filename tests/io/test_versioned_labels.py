@@ -166,3 +166,13 @@ def test_a_kaggle_fragments_inklabels_is_kept_and_the_user_told_where_labels_go(
     reopened = open_segment(fragment)
     assert reopened.files["ink_labels"] == fragment / "1_inklabels.png"
     np.testing.assert_array_equal(initial_labels(reopened)[0], _box(30, 40))
+
+
+def test_a_kaggle_fragments_plain_labels_keep_their_rounds_where_the_dock_does(tmp_path):
+    """`inkloop train` on a fragment's plain inklabels.png and the dock (its painted
+    <id>_inklabels.png) append to one rounds file, so each sees the other's rounds."""
+    fragment = tmp_path / "1"
+    fragment.mkdir()
+    (fragment / "inklabels.png").touch()
+    assert rounds_path_for(fragment / "inklabels.png") == fragment / "1_rounds.jsonl"
+    assert rounds_path_for(fragment / "1_inklabels.png") == fragment / "1_rounds.jsonl"

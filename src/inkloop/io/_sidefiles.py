@@ -119,11 +119,15 @@ def rounds_path(segment) -> Path:
 
 def rounds_path_for(ink_path: str | Path) -> Path:
     """The rounds file that goes with an ink label file, beside it (``x_inklabels[_vN].png`` ->
-    ``x_rounds.jsonl``, every version's; any other ``name.png`` or ``name.ome.zarr`` ->
-    ``name_rounds.jsonl``; an autosave copy's rounds are those of the labels it stands for)."""
+    ``x_rounds.jsonl``, every version's; a plain ``inklabels.png``, a Kaggle fragment's, ->
+    its segment's ``<id>_rounds.jsonl``, the dock's; any other ``name.png`` or
+    ``name.ome.zarr`` -> ``name_rounds.jsonl``; an autosave copy's rounds are those of the
+    labels it stands for)."""
     ink_path = Path(ink_path)
     stem = prediction_stem(ink_path).removesuffix(AUTOSAVE)
     owner = (ink_labels_name(stem) or (stem,))[0]
+    if owner is None and ink_path.parent.is_dir():
+        owner = segment_id(ink_path.parent)
     return ink_path.with_name(f"{owner or stem}_rounds.jsonl")
 
 
