@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inkloop._checkpoint_round import run_facts
 from inkloop._notify import InkloopWarning
 from inkloop.rounds import (
     append_round,
@@ -16,7 +17,6 @@ from inkloop.rounds import (
     new_round,
     next_number,
     read_rounds,
-    run_facts,
 )
 
 

@@ -58,7 +58,8 @@ def _named_round(history: list, checkpoint, path: Path) -> list:
     began after them (`RunStart`: no round followed, as napari quit or crashed, and that run
     trained it further); else those at its step (a copy renamed). A round of other steps is
     another checkpoint's."""
-    from inkloop.rounds import Round, RunStart, entries_naming
+    from inkloop._rounds_held_out import entries_naming
+    from inkloop.rounds import Round, RunStart
 
     labels_hash = checkpoint.provenance.get("labels", {}).get("hash")
     if not labels_hash:

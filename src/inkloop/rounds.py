@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._checkpoint_round import run_facts  # noqa: F401 (the rounds' view of it)
 from inkloop._lineage import continued_from
 from inkloop._locks import locked
 from inkloop._notify import notify

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inkloop.train import LabelError, LabelStore
-from inkloop.train._labels import NO_NO_INK
+from inkloop.train._label_checks import NO_NO_INK
 
 
 def _store(validation=None) -> LabelStore:

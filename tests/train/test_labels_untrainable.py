@@ -11,7 +11,7 @@ import pytest
 from inkloop.cli import main
 from inkloop.io import labels_from_prediction, load_labels, open_segment, write_png
 from inkloop.train import LabelError, LabelStore
-from inkloop.train._labels import NO_NO_INK
+from inkloop.train._label_checks import NO_NO_INK
 from tests._helpers import FAST
 
 

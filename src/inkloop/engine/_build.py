@@ -60,14 +60,14 @@ def build_trainer(settings: EngineSettings, segment, labels, mask=None, run=None
     )
 
 
-def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
+def checkpoint_provenance(settings: EngineSettings, segment, labels, ended=None) -> dict:
     """What a checkpoint records about the data it was trained on: the segment, the labels'
     counts and hash, the rounds file that tells which round they were, and with
     ``settings.init`` the model the run continued from (`init_lineage`: the steps up to its
     step were trained there, maybe on another segment's labels). ``labels``: the LabelStore,
     whose counts come from its per-cell counts and whose hash (a pass over every pixel) it
-    keeps from save to save while the labels are unchanged. (Once a run ended, its Trainer
-    records the labels as they were then instead: `RunRecord.end`.)"""
+    keeps from save to save while the labels are unchanged; ``ended``: the `labels_record` of a
+    run that ended (`RunRecord.trained_labels`), which the checkpoint records instead."""
     from inkloop.io import rounds_path
     from inkloop.io._remote import shown_location
 
@@ -75,7 +75,7 @@ def checkpoint_provenance(settings: EngineSettings, segment, labels) -> dict:
         "segment": segment.name,
         "segment_path": shown_location(segment.path),  # a URL's login stays out of the file
         "segment_layers": segment.shape[0],
-        "labels": labels_record(labels),
+        "labels": ended or labels_record(labels),
         "rounds_file": str(rounds_path(segment)),
     }
     if settings.init is not None:  # read by this run (`resolve_run`), else as it is now

@@ -114,7 +114,7 @@ class CheckpointSaved:
     """A checkpoint written at ``path``: the run's autosave (while training, at Stop), or a
     save asked for; ``init``: what its weights continued from, as its provenance records it
     (`inkloop._lineage.init_lineage`; None: a fresh model); ``run``: what it records of the
-    run that made them, for that run's round (`inkloop.rounds.run_facts`)."""
+    run that made them, for that run's round (`inkloop._checkpoint_round.run_facts`)."""
 
     path: str
     step: int

@@ -7,13 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from inkloop._checkpoint_round import run_facts
 from inkloop._lineage import continued_from
 from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
-from inkloop.rounds import run_facts
 from inkloop.train._sampler import WaitInterruptedError
 
 
@@ -106,7 +106,9 @@ class Training:
         session = self.session
         session.refuse_output(path)
         trainer = session.ensure_trainer()
-        provenance = checkpoint_provenance(session.settings, session.segment, session.labels)
+        provenance = checkpoint_provenance(
+            session.settings, session.segment, session.labels, trainer.run_record.trained_labels
+        )
         checkpoint = trainer.checkpoint(provenance)
         save_checkpoint(path, checkpoint)
         self.last_save = time.monotonic()

@@ -18,9 +18,8 @@ RECORD_KEY = "inkloop"
 
 def recorded_origin(path: Path, kind: str | None):
     """The ORIGIN_KEY a prediction of format ``kind`` records ((y, x)), or None: in a zarr's
-    attributes, a PNG's text or a TIFF's JSON description."""
-    if kind == "ome.zarr":  # its transformations say where it lies
-        return None
+    attributes, a PNG's text or a TIFF's JSON description (an OME-Zarr's transformations say
+    where it lies: `inkloop.io.prediction_origin`)."""
     return _recorded(path, kind).get(ORIGIN_KEY)
 
 

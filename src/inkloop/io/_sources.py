@@ -249,8 +249,9 @@ def zarr_source(
     wrap = wrap or (lambda array, where: DecodingNamed(array, where, chunk_files=True))
     name = name or segment_name(where)
     stored = {where: node} if isinstance(node, zarr.Array) else _levels(node, where)
-    sides = find_side_files(sidecar_folder, name).values()  # their sizes may tell the order
-    order = zyx_order(node, next(iter(stored.values())), where, sides)  # all levels alike
+    finest = next(iter(stored.values()))  # all levels in its order, which, where the store
+    # names no axes, the side files' sizes may tell
+    order = zyx_order(node, finest, where, lambda: find_side_files(sidecar_folder, name).values())
     arrays = [wrap(array, place) for place, array in stored.items()]
     levels = [
         to_zyx(as_volume(place, lazy(a, a.chunks, key=place, stamp=stamp)), order)

@@ -5,7 +5,7 @@ H x W x Z, as the community's villa loaders accept it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from inkloop._notify import notify
@@ -24,10 +24,13 @@ def multiscales(group) -> dict | None:
     return entries[0] if entries else None
 
 
-def zyx_order(node, finest, where: str, side_images: Iterable[Path] = ()) -> tuple[int, int, int]:
+def zyx_order(
+    node, finest, where: str, side_images: Callable[[], Iterable[Path]] = tuple
+) -> tuple[int, int, int]:
     """The stored axes of z, y and x among the last three of ``finest``, the array of ``node``
     (itself, or the first level of an OME group): named by the store where its names are z, y
-    and x in any order; else as a side image's size tells (its header: `_unnamed_order`).
+    and x in any order; else as a side image's size tells (``side_images()`` lists them, only
+    then: its header, `_unnamed_order`).
     Says once, naming ``where``, when the order is not `ZYX`."""
     shape = tuple(int(n) for n in finest.shape[-3:])
     names = _spatial_names(node, finest)
@@ -35,7 +38,7 @@ def zyx_order(node, finest, where: str, side_images: Iterable[Path] = ()) -> tup
         order = tuple(names.index(axis) for axis in "zyx")
         how = f"its axes are named {', '.join(names)}"
     else:
-        order, why = _unnamed_order(shape, side_images)
+        order, why = _unnamed_order(shape, side_images())
         how = f"stored depth-last, {' x '.join(map(str, shape))} ({why}: it names no axes z, y, x)"
     if order != ZYX:
         depth, height, width = (shape[axis] for axis in order)

@@ -23,7 +23,7 @@ def model_identity(checkpoint) -> dict:
     return {
         "file": source.name if source else None,
         "sha256": _file_sha256(source) if source else None,
-        "run": _run_id(checkpoint.provenance),
+        "run": checkpoint.provenance.get("run"),  # None in checkpoints before run ids
         "step": checkpoint.step,
     }
 
@@ -73,14 +73,6 @@ def _precision(device) -> str:
 
     dtype = mixed_precision(device)
     return "float32" if dtype is None else str(dtype).removeprefix("torch.")
-
-
-def _run_id(provenance: dict) -> str | None:
-    """The id of the run that saved a checkpoint, where it records one (older ones do not)."""
-    run = provenance.get("run_id", provenance.get("run"))
-    if isinstance(run, dict):
-        run = run.get("id")
-    return run if isinstance(run, str) else None
 
 
 def _file_sha256(path: Path) -> str:

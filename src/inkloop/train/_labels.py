@@ -28,7 +28,6 @@ from inkloop.train._cells import (
     counts_by_kind,
 )
 from inkloop.train._label_checks import (
-    NO_NO_INK,  # noqa: F401 (tests import it from here)
     inverted_message,
     untrainable,
 )
