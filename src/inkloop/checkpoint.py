@@ -6,7 +6,7 @@ import io
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from inkloop._checkpoint_checks import (
@@ -120,7 +120,7 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
-        "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "saved": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": checkpoint.model.to_dict(),
         "composition": checkpoint.composition.to_dict(),
         "normalisation": checkpoint.normalisation.to_dict(),

@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +133,7 @@ def new_round(
         ink_pixels, labelled_pixels = _label_counts(ink, supervised)
     return Round(
         number=number,
-        time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
         ink_pixels=ink_pixels,
         no_ink_pixels=labelled_pixels - ink_pixels,
         accepted_pixels=int(accepted_pixels),
@@ -268,7 +268,7 @@ def append_round(path: str | Path, round_: Round) -> Round:
 def append_run_start(path: str | Path, checkpoint: str | Path) -> RunStart:
     """Add to ``path`` (as `append_round` adds a round) that a run writing the model file
     ``checkpoint`` begins now; returns it."""
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return _append(path, lambda _earlier: RunStart(now, str(checkpoint)))
 
 

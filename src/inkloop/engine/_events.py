@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from inkloop.settings import CPU_BATCH, TrainConfig
 log = logging.getLogger(__name__)
 
 
-class State(str, Enum):
+class State(StrEnum):
     IDLE = "idle"
     TRAINING = "training"
     PAUSED = "paused"

@@ -6,7 +6,7 @@ segment and its layers read, the options and the machine. Every format stores it
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import inkloop
@@ -64,7 +64,7 @@ def prediction_record(predictor, segment, model: dict | None, region, *, device=
 
 def stamped(record: dict) -> dict:
     """``record`` with the time (UTC, ISO 8601) its file is written."""
-    return {**record, "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {**record, "written": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _precision(device) -> str:
