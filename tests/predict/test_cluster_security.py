@@ -77,3 +77,13 @@ def test_a_local_cluster_without_cryptography_says_which_extra(monkeypatch):
     extra = r"needs cryptography.*pip install '\.\[cluster\]' in inkloop's clone"
     with pytest.raises(RuntimeError, match=extra), cluster_client("local:1", device="cpu"):
         pass
+
+
+def test_a_tls_scheduler_without_credentials_is_refused_in_a_sentence():
+    from inkloop.predict.batch import cluster_client
+
+    with (
+        pytest.raises(ValueError, match=r"distributed\.comm\.tls\.ca-file"),
+        cluster_client("tls://127.0.0.1:9", device="cpu"),
+    ):
+        pass

@@ -22,6 +22,10 @@ NO_TLS = (
     "--scheduler local:N needs cryptography, for TLS between its processes: "
     "pip install '.[cluster]' in inkloop's clone"
 )
+NO_TLS_CONFIG = (
+    "--scheduler {address}: a tls:// scheduler needs this machine's credentials in dask's "
+    "configuration (distributed.comm.tls.ca-file, .client.cert and .client.key), and none are set"
+)
 # the local clusters this process started, by scheduler address: a Client named by one's
 # address connects with its credentials
 _OWN_CLUSTERS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -49,13 +53,27 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
     target = parse_scheduler(scheduler)
     cluster = local_cluster(target, device) if isinstance(target, int) else None
     own = cluster or _OWN_CLUSTERS.get(target)  # one this process started, named by address
-    security = own.security if own is not None else None
+    security = own.security if own is not None else _configured_security(target)
     try:
         with Client(cluster or target, timeout="30s", security=security) as client:
             yield client
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _configured_security(address: str):
+    """The credentials dask's configuration gives a scheduler inkloop did not start; None for
+    a plain tcp:// one. A tls:// one without them is refused here in a sentence (distributed
+    raises a TypeError about an ssl_context)."""
+    if not address.startswith("tls://"):
+        return None
+    from distributed import Security
+
+    security = Security()
+    if security.get_connection_args("client")["ssl_context"] is None:
+        raise ValueError(NO_TLS_CONFIG.format(address=address))
+    return security
 
 
 def local_cluster(workers: int, device: str = "auto"):
