@@ -183,6 +183,14 @@ def test_a_renamed_segment_folder_names_the_files_it_no_longer_finds(segment_fol
     assert "must start with its id, sample_" in message
 
 
+def test_macos_resource_copies_are_not_taken_for_another_segments_files(segment_folder):
+    (segment_folder / f"._{segment_folder.name}_mask.png").write_bytes(b"\0" * 4096)
+    (segment_folder / f"{segment_folder.name}_inklabels.png").unlink()
+    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png") as error:
+        load_labels(open_segment(segment_folder))
+    assert "name another segment" not in str(error.value)
+
+
 def test_segments_sharing_a_folder_do_not_claim_each_others_files(tmp_path):
     import tifffile
 

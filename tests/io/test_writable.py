@@ -11,6 +11,7 @@ import os
 import stat
 import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,3 +134,13 @@ def test_the_probe_takes_a_refused_file_for_a_read_only_folder(
 
     monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     assert _writable.is_writable(tmp_path) is writable
+
+
+def test_a_read_only_segment_under_a_name_that_is_not_utf8_has_a_folder_of_its_own(
+    tmp_path, data_home
+):
+    """A Latin-1 name from an old share or a Windows zip: its bytes are kept, not encoded."""
+    folder = os.fsdecode(os.fsencode(tmp_path) + b"/lat\xe9")
+    own = _writable.own_side_folder(Path(folder), "20231005123335")
+    assert own.parent == data_home / "read-only"
+    assert own != _writable.own_side_folder(tmp_path / "late", "20231005123335")

@@ -96,7 +96,8 @@ def stray_side_files_hint(segment) -> str | None:
     strays = sorted(
         path.name
         for path in folder.iterdir()
-        if path.name.endswith(endings) and not path.name.startswith(f"{segment.name}_")
+        if path.name.endswith(endings)
+        and not path.name.startswith((f"{segment.name}_", "."))  # macOS's ._ copies
     )
     if not strays:
         return None

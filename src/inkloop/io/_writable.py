@@ -70,7 +70,9 @@ def _tell_once(own: Path, message: str) -> None:
 def own_side_folder(folder: Path, name: str) -> Path:
     """inkloop's own folder for the side files of ``name`` in ``folder`` (the segments that
     share them there, a TIFF stack and a zarr of one name, share it too)."""
-    digest = hashlib.sha1(str(folder.resolve() / name).encode()).hexdigest()[:10]
+    # fsencode: a name's undecodable bytes (a Latin-1 share) as they are; valid UTF-8 names
+    # hash as they did with str.encode
+    digest = hashlib.sha1(os.fsencode(folder.resolve() / name)).hexdigest()[:10]
     return data_home() / OWN_FOLDERS / f"{name}-{digest}"
 
 
