@@ -6,7 +6,9 @@ another process, and `locked` blocks run unlocked, as before locks were taken.""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shlex
 from pathlib import Path
 
 from inkloop._notify import notify
@@ -55,7 +57,7 @@ def locked(path: Path):
             try:
                 fcntl.flock(file, fcntl.LOCK_EX)
             except OSError as error:
-                notify(f"{path} cannot be locked ({error}): going on unlocked")
+                _say_unlocked(path, file, error)
         yield
 
 
@@ -69,8 +71,8 @@ def claim(path: Path):
         if LOCKS and not try_lock(file):
             file.close()
             return None
-    except OSError as error:  # a file system that takes no locks
-        notify(f"{path} cannot be locked ({error}): going on unlocked")
+    except OSError as error:  # a file system that takes no locks, or not through this file
+        _say_unlocked(path, file, error)
         return file
     if file.writable():  # another user's lock file is only read: no process id then
         file.truncate(0)
@@ -81,12 +83,54 @@ def claim(path: Path):
 
 def _open_lock(path: Path):
     """The lock file ``path`` open, created if missing: for writing where this user may, else
-    for reading, all that flock needs (a file another user of a shared folder made, 0644 by
-    their umask). OSError where neither can be had."""
+    for reading, all that flock needs on a local disk (another user's lock file made before
+    lock files were shared, or on a file system without modes). OSError where neither can
+    be had."""
     try:
-        return open(path, "a+")
+        file = open(path, "a+")  # noqa: SIM115 (the caller closes it)
     except PermissionError:
         return open(path)
+    _share(file)
+    return file
+
+
+def _share(file) -> None:
+    """Let every user write this user's lock file ``file``: it holds only a process id, and on
+    NFS a process locks only a file it opened for writing, so another user of a shared folder
+    could not lock it (umask leaves it 0644)."""
+    if not LOCKS:  # Windows: no modes, no flock
+        return
+    stat = os.fstat(file.fileno())
+    if stat.st_uid == os.geteuid() and stat.st_mode & 0o666 != 0o666:
+        # a file system without modes (FAT) refuses: another user there is told (_say_unlocked)
+        with contextlib.suppress(OSError):
+            os.fchmod(file.fileno(), 0o666)
+
+
+def _say_unlocked(path: Path, file, error: OSError) -> None:
+    """Say that the lock file ``path`` (open as ``file``) could not be locked (``error``) and
+    that the work goes on without it."""
+    if file.writable() or error.errno != errno.EBADF:
+        notify(f"{path} cannot be locked ({error}): going on unlocked")
+        return
+    owner = _owner(file)
+    notify(
+        f"{path} belongs to {owner} and is read-only to you, and this file system (NFS) locks "
+        "only files open for writing: it cannot keep another process from writing what it "
+        f"guards at the same time. Going on without the lock; {owner} (or an administrator) "
+        f"can fix it: chmod a+w {shlex.quote(str(path))}"
+    )
+
+
+def _owner(file) -> str:
+    """The name of the user who owns the open ``file`` (their number if it has none)."""
+    uid = os.fstat(file.fileno()).st_uid
+    try:
+        import pwd  # POSIX, as flock
+
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a user of another machine of the share
+        return f"user {uid}"
 
 
 def holder(path: Path) -> int | None:
