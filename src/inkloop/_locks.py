@@ -1,7 +1,8 @@
 """File locks the system lets go of when their process ends, however it ends (POSIX flock).
 
-Windows has no flock: there nothing is claimed, nothing is found orphaned or held by
-another process, and `locked` blocks run unlocked, as before locks were taken."""
+Windows has no flock: there nothing is claimed or held by another process, `locked` blocks
+run unlocked, as before locks were taken, and `orphaned` asks whether the process whose id
+the file holds still runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import errno
 import os
 import shlex
+import sys
 from pathlib import Path
 
 from inkloop._notify import notify
@@ -33,9 +35,11 @@ def try_lock(file) -> bool:
 
 def orphaned(path: Path) -> bool:
     """Whether the lock file ``path`` is there and no process holds it: its owner ended
-    without removing what the lock guards (killed, crashed)."""
+    without removing what the lock guards (killed, crashed). Without flock (Windows): whether
+    the process whose id it holds has ended."""
     if not LOCKS:
-        return False
+        pid = holder(path)
+        return pid is not None and not _runs(pid)
     try:
         file = open(path, "r+")  # noqa: SIM115 (closed below, releasing the lock)
     except OSError:  # not there (yet), or another user's
@@ -131,6 +135,42 @@ def _owner(file) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:  # a user of another machine of the share
         return f"user {uid}"
+
+
+def _runs(pid: int) -> bool:
+    """Whether the process ``pid`` runs; True where that cannot be known: a live process is
+    never taken for ended (an ended one is for live while another process has its id)."""
+    if sys.platform == "win32":  # where os.kill(pid, 0) would end the process
+        return _runs_on_windows(pid)
+    try:
+        with contextlib.suppress(PermissionError):  # another user's process: it runs
+            os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _runs_on_windows(pid: int) -> bool:
+    """`_runs` on Windows: OpenProcess fails with ERROR_INVALID_PARAMETER for no such process;
+    an open process runs while its exit code is STILL_ACTIVE."""
+    import ctypes
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:  # else access denied, say: it runs
+        return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def holder(path: Path) -> int | None:

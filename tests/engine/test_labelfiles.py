@@ -1,5 +1,6 @@
 """The label files of a process that ended without removing them (killed, crashed) are
-removed by the next process that makes some; those of a living process stay."""
+removed by the next process that makes some; those of a living process stay. Its flock tells,
+or without flock (Windows) its process id."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from inkloop.engine._labelfiles import LabelFiles
 from tests._helpers import posix_only
 
-pytestmark = posix_only("fcntl.flock, whose locks tell a dead process's label files")
+pytestmark = posix_only("fcntl.flock, whose locks tell a dead process's label files (or os.kill)")
 
 HOLDER = """
 import sys
@@ -25,18 +26,32 @@ files = LabelFiles(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool))
 print(files.folder, flush=True)
 sys.stdin.read()  # until it is killed
 """
+# Windows has no fcntl: there the owner file holds its process's id, which `orphaned` asks after
+WITHOUT_FLOCK = """
+import inkloop._locks as locks, inkloop.engine._labelfiles as label_files
+locks.LOCKS = label_files.LOCKS = False"""
 
 
 def _labels() -> LabelFiles:
     return LabelFiles(np.zeros((4, 4), np.uint8), np.zeros((4, 4), bool))
 
 
-def test_the_folder_of_a_killed_process_goes_and_a_living_ones_stays(tmp_path, monkeypatch):
+@pytest.mark.parametrize("flock", [True, False], ids=["flock", "process-id"])
+def test_the_folder_of_a_killed_process_goes_and_a_living_ones_stays(tmp_path, monkeypatch, flock):
+    from inkloop import _locks
+    from inkloop.engine import _labelfiles
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    holder_code = HOLDER if flock else WITHOUT_FLOCK + HOLDER
+    if not flock:  # as on Windows
+        monkeypatch.setattr(_locks, "LOCKS", False)
+        monkeypatch.setattr(_labelfiles, "LOCKS", False)
     pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    with subprocess.Popen([sys.executable, "-c", HOLDER], env=env, **pipes) as holder:
+    with subprocess.Popen([sys.executable, "-c", holder_code], env=env, **pipes) as holder:
         theirs = Path(holder.stdout.readline().strip())
+        if not flock:
+            assert (theirs / "owner.lock").read_text() == f"{holder.pid}\n"
         mine = _labels()
         assert theirs.is_dir()  # its process lives: its engine may respawn from it
         holder.kill()  # a crash: nothing removed

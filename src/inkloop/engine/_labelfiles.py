@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -89,10 +90,13 @@ class LabelFiles:
 
 def _own(folder: Path):
     """The lock file of ``folder``, locked by this process; it appears under its name
-    already locked, so another process never finds it unheld."""
-    if not LOCKS:
-        return None
+    already locked, so another process never finds it unheld. Without flock (Windows) it
+    holds this process's id, whole once it appears (`orphaned` reads it), and None is returned."""
     pending = folder / f"{OWNER}.new"
+    if not LOCKS:
+        pending.write_text(f"{os.getpid()}\n")
+        pending.rename(folder / OWNER)
+        return None
     file = open(pending, "a")  # noqa: SIM115 (held until remove)
     try:
         try_lock(file)  # a new file: no one else holds it
