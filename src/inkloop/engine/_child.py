@@ -12,11 +12,13 @@ import multiprocessing
 import os
 import queue
 import shutil
+import signal
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -120,6 +122,8 @@ def spawn_child(spec: Spec, settings) -> ChildHandle:
 def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> None:
     """Entry point of the child: set up, say Ready, apply commands until close or EOF."""
     cap_malloc_arenas()  # first: arenas are made as threads first allocate
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the group's Ctrl+C: the parent closes us
+    own_resource_tracker()  # before anything is shared
     # the parent still ends this process with its own (end_child, and at exit as a daemon);
     # here the flag would only forbid the training's batch workers (`ProcessBatchStream`)
     multiprocessing.current_process().daemon = False
@@ -144,6 +148,16 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
         engine.close()
     if orphaned:  # the parent died without closing us: nobody else removes the label files
         shutil.rmtree(spec.labels, ignore_errors=True)
+
+
+def own_resource_tracker() -> None:
+    """Track this process's shared memory and semaphores with a resource tracker of its own
+    (started when first needed; its batch workers share it), which removes them when this
+    process is killed: spawn hands a child its parent's, which waits for the parent's exit."""
+    tracker = resource_tracker._resource_tracker  # the module's register etc. are its methods
+    if tracker._fd is not None and tracker._pid is None:  # the parent's (spawn_main set it)
+        os.close(tracker._fd)
+        tracker._fd = None
 
 
 def forward_warnings(outbox: Outbox) -> None:
@@ -247,10 +261,10 @@ def end_child(child: ChildHandle) -> None:
     if threading.current_thread() is child.reader:
         return  # a listener closed: the reader ends the child once the listener returns
     # the reader thread reaps the process and closes the pipes when it ends
-    for signal, timeout in ((None, CLOSE_TIMEOUT), ("terminate", 5.0), ("kill", None)):
-        if signal:
-            log.warning("inkloop engine process: %s pid %s", signal, child.process.pid)
-            getattr(child.process, signal)()
+    for ending, timeout in ((None, CLOSE_TIMEOUT), ("terminate", 5.0), ("kill", None)):
+        if ending:
+            log.warning("inkloop engine process: %s pid %s", ending, child.process.pid)
+            getattr(child.process, ending)()
         child.reader.join(timeout)
         if not child.reader.is_alive():
             break
