@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -26,8 +27,11 @@ LEFT_PART_S = 3600
 _PART_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")  # new_part's: tempfile's 8 random characters
 
 
-def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None = None) -> Path:
-    """Write one 2D layer as a single-page TIFF (tiled when compressed, for windowed reads)."""
+def write_layer(
+    path: str | Path, image: np.ndarray, *, compression: str | None = None, durable: bool = True
+) -> Path:
+    """Write one 2D layer as a single-page TIFF (tiled when compressed, for windowed reads).
+    ``durable``: `atomic_path`'s (False for layers that can be made again: synthetic ones)."""
     import tifffile
 
     options = {}
@@ -35,14 +39,17 @@ def write_layer(path: str | Path, image: np.ndarray, *, compression: str | None 
         options = {"compression": compression, "predictor": True}
         if min(image.shape) >= 256:
             options["tile"] = (256, 256)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=durable) as tmp:
         tifffile.imwrite(tmp, image, photometric="minisblack", **options)
     return Path(path)
 
 
-def write_png(path: str | Path, image: np.ndarray, text: dict[str, str] | None = None) -> Path:
-    """Write a uint8 grey image (mask, ink labels) as PNG, with ``text`` in tEXt chunks."""
-    with atomic_path(path) as tmp:
+def write_png(
+    path: str | Path, image: np.ndarray, text: dict[str, str] | None = None, *, durable: bool = True
+) -> Path:
+    """Write a uint8 grey image (mask, ink labels) as PNG, with ``text`` in tEXt chunks.
+    ``durable``: `atomic_path`'s."""
+    with atomic_path(path, durable=durable) as tmp:
         encode_png(tmp, image, text)
     return Path(path)
 
@@ -74,8 +81,14 @@ def check_writable(path: str | Path) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | Path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+def atomic_path(path: str | Path, *, durable: bool = True):
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success. What
+    the caller writes there must be closed when its ``with`` block ends.
+
+    ``durable``: the part is synced to the disk before the rename, and (on POSIX) its folder
+    after it, so a write that returned survives a power cut, not only a crash (a rename
+    alone can leave an empty file on XFS, ext4 with data=writeback, FAT and some shares).
+    False for copies that can be made again, written often (caches).
 
     The file gets the mode any new file would (mkstemp's 0600 would hide checkpoints and
     predictions from colleagues and from dask workers running as another user)."""
@@ -84,10 +97,41 @@ def atomic_path(path: str | Path):
     tmp = new_part(path)
     try:
         yield tmp
+        if durable:
+            _sync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        _sync_folder(path.parent)
+
+
+def _sync_file(path: str) -> None:
+    # Windows flushes only a handle open for writing; a POSIX read-only one will do
+    _sync(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (POSIX; Windows cannot open folders)."""
+    if os.name == "nt":
+        return
+    try:
+        _sync(folder, os.O_RDONLY)
+    except PermissionError as error:  # a folder one may write in but not list (-wx)
+        log.debug("%s not synced: %s", folder, error)
+
+
+def _sync(path: str | Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+        log.debug("%s not synced: %s", path, error)  # a file system that cannot (some folders)
+    finally:
+        os.close(fd)
 
 
 def new_part(path: Path) -> str:

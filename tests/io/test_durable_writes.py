@@ -1,0 +1,49 @@
+"""What `atomic_path` writes survives a power cut (synced before and after its rename)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from inkloop.io import atomic_path, write_png
+from tests._helpers import posix_only
+
+
+def _record_syncs_and_renames(monkeypatch) -> list:
+    """Calls to os.fsync (as the file synced: its device and inode) and os.replace, in order."""
+    calls, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(fd):
+        calls.append(("fsync", _file_id(os.fstat(fd))))
+        return real_fsync(fd)
+
+    def replace(source, target):
+        calls.append(("replace", os.fspath(target)))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def _file_id(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_dev, stat.st_ino
+
+
+@posix_only("a folder synced after the rename (Windows cannot open folders)")
+def test_the_part_is_synced_before_its_rename_and_the_folder_after(tmp_path, monkeypatch):
+    calls = _record_syncs_and_renames(monkeypatch)
+    out = write_png(tmp_path / "x_inklabels.png", np.full((8, 8), 255, np.uint8))
+    assert calls == [
+        ("fsync", _file_id(os.stat(out))),  # the part, which the rename keeps
+        ("replace", str(out)),
+        ("fsync", _file_id(os.stat(tmp_path))),
+    ]
+
+
+def test_copies_that_can_be_made_again_are_not_synced(tmp_path, monkeypatch):
+    calls = _record_syncs_and_renames(monkeypatch)
+    with atomic_path(tmp_path / "chunk", durable=False) as part, open(part, "wb") as file:
+        file.write(b"kept to be read again")
+    assert calls == [("replace", str(tmp_path / "chunk"))]
