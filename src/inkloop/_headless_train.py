@@ -6,11 +6,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from inkloop.engine import CheckpointSaved
+
+RESCUE_STEM_CHARS = 40  # of ``out``'s name kept in the rescue copy's, to tell it by
 
 
 def stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
@@ -41,8 +44,16 @@ def save_or_keep(engine, out: Path, report) -> None:
     engine.save(out)
     engine.wait()
     if "checkpoint" not in report.summary:
-        engine.save(Path(tempfile.gettempdir()) / f"inkloop-{out.stem}-{os.getpid()}.pt")
+        engine.save(_rescue_path(out))
         engine.wait()
+
+
+def _rescue_path(out: Path) -> Path:
+    """Where `save_or_keep` keeps the weights that ``out`` could not take: a new name in the
+    temporary folder, short whatever ``out``'s (whose length may be why it failed)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"inkloop-{out.stem[:RESCUE_STEM_CHARS]}-{os.getpid()}-{stamp}.pt"
+    return Path(tempfile.gettempdir()) / name
 
 
 def heard_save(event, saves: list) -> None:

@@ -72,12 +72,28 @@ def encode_png(
 
 
 def check_writable(path: str | Path) -> None:
-    """Fail before any work if nothing can be written at ``path`` (missing or locked folder)."""
-    folder = Path(path).expanduser().resolve().parent
+    """Fail before any work if ``path`` cannot be written: its folder missing or not
+    writable (locked, read-only medium or share), or its name too long for the file system.
+    The very part a write of ``path`` makes (`new_part`) is made and deleted to find out:
+    os.access is wrong for root, on Windows and on some network shares, and blind to names."""
+    path = Path(path).expanduser()
+    folder = path.parent.resolve()
     if not folder.is_dir():
         raise ValueError(f"{folder}: folder does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"{folder}: cannot write here")
+    try:
+        Path(new_part(folder / path.name)).unlink()
+    except OSError as error:
+        raise ValueError(_cannot_write(folder / path.name, error)) from error
+
+
+def _cannot_write(path: Path, error: OSError) -> str:
+    if error.errno == errno.ENAMETOOLONG:
+        return (
+            f"{path}: the name is too long for the file system (inkloop first writes it as "
+            f".{path.name}.<8 characters>.tmp): give a shorter one"
+        )
+    why = "" if error.errno in (errno.EACCES, errno.EPERM) else f" ({error.strerror or error})"
+    return f"{path.parent}: cannot write here{why}"
 
 
 @contextmanager
