@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
@@ -285,7 +284,5 @@ def _append(path: str | Path, entry_after):
             old += b"\n"
         line = json.dumps(entry.to_dict()).encode() + b"\n"
         with atomic_path(path) as tmp, open(tmp, "wb") as file:
-            file.write(old + line)
-            file.flush()
-            os.fsync(file.fileno())
+            file.write(old + line)  # atomic_path syncs it before the rename
     return entry

@@ -89,11 +89,11 @@ def write_segment(
     for index in range(layers):
         z = layers - 1 - index if reverse else index
         path = out / "layers" / f"{index:0{digits}d}.tif"
-        write_layer(path, fields.layer(z, dtype), compression=compression)
-    segment = segment_named(name, out)
-    write_png(mask_path(segment), fields.mask.astype(np.uint8) * 255)
+        write_layer(path, fields.layer(z, dtype), compression=compression, durable=False)
+    segment = segment_named(name, out)  # not synced to the disk: a seed makes it again
+    write_png(mask_path(segment), fields.mask.astype(np.uint8) * 255, durable=False)
     truth = label_paths(segment)[0] if truth_as_labels else truth_path(out, name)
-    write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255)
+    write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255, durable=False)
     return out
 
 
