@@ -11,7 +11,7 @@ import pytest
 import zarr
 
 from inkloop._notify import InkloopWarning
-from inkloop.io import open_segment, write_png
+from inkloop.io import SegmentError, open_segment, write_png
 
 NAME = "20240101000000"
 
@@ -211,3 +211,35 @@ def test_a_narrow_depth_first_strip_over_http_is_told_by_its_fetched_mask(tmp_pa
         segment = open_segment(f"{base}/{NAME}.zarr", cache=False)
         _assert_read_as(segment, strip)
         assert segment.mask.compute().shape == (64, 5)
+
+
+def _write_flat_ome_zarr(path, image) -> None:
+    """A 2-D OME-Zarr of ``image`` (y, x), as inkloop's own prediction pyramids are."""
+    group = zarr.create_group(path, zarr_format=3)
+    group.create_array("0", data=image, chunks=(32, 32))
+    axes = [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+    entry = {"axes": axes, "datasets": [{"path": "0"}]}
+    group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
+
+
+@pytest.mark.parametrize("kind", ["array", "ome"])
+def test_a_2d_zarr_is_refused_as_no_volume(tmp_path, synthetic, kind):
+    path = tmp_path / f"{NAME}_prediction.ome.zarr"
+    if kind == "ome":
+        _write_flat_ome_zarr(path, synthetic.mask.astype(np.uint8))
+    else:
+        zarr.create_array(path, data=synthetic.mask.astype(np.uint8), zarr_format=2)
+
+    with pytest.raises(SegmentError) as raised:
+        open_segment(path)
+    assert str(raised.value) == f"{path}: expected a Z x H x W volume, found shape (64, 96)"
+
+
+def test_a_2d_zarr_over_http_is_refused_as_no_volume(tmp_path, synthetic):
+    from tests._http import serve
+
+    _write_flat_ome_zarr(tmp_path / "flat.zarr", synthetic.mask.astype(np.uint8))
+    with serve(tmp_path) as (base, _), pytest.raises(SegmentError) as raised:
+        open_segment(f"{base}/flat.zarr", cache=False)
+    expected = f"{base}/flat.zarr: expected a Z x H x W volume, found shape (64, 96)"
+    assert str(raised.value) == expected

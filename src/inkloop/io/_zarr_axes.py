@@ -12,7 +12,7 @@ from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import image_info
 from inkloop.io._label_images import is_padded
-from inkloop.io._lazy import ZYX
+from inkloop.io._lazy import ZYX, as_volume
 
 DEPTH_LAST = (2, 0, 1)  # the stored axes of z, y and x in H x W x Z
 
@@ -31,7 +31,10 @@ def zyx_order(
     (itself, or the first level of an OME group): named by the store where its names are z, y
     and x in any order; else as a side image's size tells (``side_images()`` lists them, only
     then: its header, `_unnamed_order`).
-    Says once, naming ``where``, when the order is not `ZYX`."""
+    Says once, naming ``where``, when the order is not `ZYX`; refuses, as `as_volume` does, an
+    array of fewer than three axes (a 2-D image, as inkloop's own prediction OME-Zarr)."""
+    if finest.ndim < 3:
+        as_volume(where, finest)  # raises its SegmentError: no Z x H x W volume
     shape = tuple(int(n) for n in finest.shape[-3:])
     names = _spatial_names(node, finest)
     if names is not None:
