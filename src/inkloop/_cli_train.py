@@ -7,10 +7,10 @@ from pathlib import Path
 
 from inkloop._cli_model import add_model_options, composition, model_config, refuse_with_init
 from inkloop._cli_predict import parse_region
+from inkloop._cli_train_labels import THRESHOLD, train_labels
 from inkloop.io import segment_location
 from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig, recipe_words
 
-THRESHOLD = 0.5  # of --labels-from-prediction
 CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
 RECIPE_OPTIONS = ("patch_size", "batch_size", "lr", "seed")  # TrainConfig fields, None: not given
 
@@ -146,7 +146,7 @@ def _train(args) -> int:
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
     segment = with_mask_decoded(segment)  # once: the labels and the engine take it
-    ink, supervised, sources, rounds, accepted = _labels(args, segment)
+    ink, supervised, sources, rounds, accepted = train_labels(args, segment)
     summary = train_to_file(
         segment,
         ink,
@@ -170,80 +170,6 @@ def _refuse_prediction_options(args) -> None:
     named = [option for option, set_ in given.items() if set_]
     if named and args.labels_from_prediction is None:
         raise ValueError(f"{', '.join(named)}: only with --labels-from-prediction")
-
-
-def _labels(args, segment):
-    """The labels to train on: (ink, supervised, their sources, the rounds file, the pixels
-    the round counts as accepted)."""
-    from inkloop.io import (
-        in_package_data,
-        labels_from_prediction,
-        load_labels,
-        probability_map_message,
-        rounds_path_for,
-    )
-
-    if args.labels_from_prediction is not None:
-        if args.supervision is not None:
-            raise ValueError("--labels-from-prediction labels all papyrus: drop --supervision")
-        ink, supervised, sources = labels_from_prediction(
-            segment,
-            args.labels_from_prediction,
-            THRESHOLD if args.prediction_threshold is None else args.prediction_threshold,
-            soft=not args.prediction_hard,
-        )
-        _tell_if_all_pixels(segment, sources, supervision_option=False)
-        # the prediction is another model's output (often in a shared data folder): the
-        # round goes beside the checkpoint, where this run writes anyway
-        return ink, supervised, sources, rounds_path_for(args.out), int(supervised.sum())
-    ink, supervised, sources = load_labels(segment, args.labels, args.supervision)
-    if args.labels is None:
-        _tell_if_autosave_newer(segment)
-    _tell_if_all_pixels(segment, sources, supervision_option=True)
-    problem = probability_map_message(ink, supervised, sources["labels_file"])
-    if problem:
-        raise ValueError(f"{problem}; --labels-from-prediction turns one into labels")
-    # beside the labels, as the dock keeps them; the bundled sample's are part of the
-    # installation, so its rounds go beside the checkpoint
-    labels_file = sources["labels_file"]
-    beside = args.out if in_package_data(labels_file) else labels_file
-    return ink, supervised, sources, rounds_path_for(beside), 0
-
-
-def _tell_if_autosave_newer(segment) -> None:
-    """Say on stderr that the dock's autosaved labels are newer than the saved ones this run
-    trains on (strokes painted since the last Save, or a Save cut short), and how to use them."""
-    from inkloop._notify import notify
-    from inkloop.io import autosaved_labels
-    from inkloop.io._labels import labels_options
-
-    autosaved = autosaved_labels(segment)
-    if autosaved is not None:
-        notify(
-            f"training on the saved labels of {segment.name}, but the dock's unsaved labels "
-            f"{autosaved[0].name} and {autosaved[1].name} are newer: to train on them, click "
-            f"Save labels in the dock or pass {labels_options(*autosaved)}"
-        )
-
-
-def _tell_if_all_pixels(segment, sources: dict, *, supervision_option: bool) -> None:
-    """Say on stderr that every pixel is supervised where no mask says which are: the air
-    around the papyrus is taught as no ink too, and normalised on."""
-    from inkloop._notify import notify
-    from inkloop.io import stray_side_files_hint
-    from inkloop.io._labels import ALL_PIXELS
-    from inkloop.io._sidefiles import mask_path
-
-    if sources["supervision_file"] != ALL_PIXELS:
-        return
-    mask = mask_path(segment)
-    option = "give --supervision MASK.png (255 = labelled), or " if supervision_option else ""
-    hint = stray_side_files_hint(segment)
-    notify(
-        f"{segment.name} has no papyrus mask: every pixel is supervised, the air around the "
-        f"papyrus included (taught as no ink); {option}put a papyrus mask (255 = papyrus) at "
-        f"{mask}" + (f" ({hint})" if hint else "")
-    )
 
 
 def _settings(args, provenance: dict, init):
