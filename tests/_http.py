@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +25,9 @@ class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
     """Serves the folder, except under /missing/ (404), /stall/ (never answers),
     /truncate/ (chunks cut off halfway), /private/ (401 without `LOGIN`), /unlisted/ (no
     folder listings: 404) and /lagging/ (all but zarr.json answered after `LAG_S`, or once
-    ``release`` is set). Records every path asked for, and those refused a login."""
+    ``release`` is set). Byte ranges are honoured under /ranges/ alone: elsewhere the whole
+    file is sent, as http.server (python -m http.server) does. Records every path asked
+    for, and those refused a login."""
 
     def do_HEAD(self):
         if self._allowed():
@@ -44,8 +47,10 @@ class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
             self.server.release.wait(30)  # the client gives up long before
         elif self.path.startswith("/truncate/") and "/c/" in self.path:
             self._send_half(self.path.removeprefix("/truncate"))
+        elif self.path.startswith("/ranges/") and (file := self._file(self.path[len("/ranges") :])):
+            self._send_range(file)
         else:
-            self.path = self._unlisted(self.path.removeprefix("/truncate"))
+            self.path = self._unlisted(self.path.removeprefix("/truncate").removeprefix("/ranges"))
             super().do_GET()
 
     def _unlisted(self, path: str) -> str:
@@ -70,6 +75,29 @@ class MisbehavingHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
         return False
+
+    def _file(self, path: str) -> Path | None:
+        """The file ``path`` serves, or None where none is there."""
+        file = Path(self.directory) / path.lstrip("/")
+        return file if file.is_file() else None
+
+    def _send_range(self, file: Path) -> None:
+        """The part of ``file`` its Range header asks for (one range: bytes=A-B, A- or -N) as
+        206 Partial Content, as data servers answer; all of it where none is asked."""
+        body = file.read_bytes()
+        asked = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range") or "")
+        if asked is None:
+            start, end = 0, len(body)
+        elif not asked[1]:  # the last N bytes
+            start, end = max(len(body) - int(asked[2]), 0), len(body)
+        else:
+            start, end = int(asked[1]), min(int(asked[2] or len(body) - 1) + 1, len(body))
+        self.send_response(200 if asked is None else 206)
+        if asked is not None:
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(body)}")
+        self.send_header("Content-Length", str(end - start))
+        self.end_headers()
+        self.wfile.write(body[start:end])
 
     def _send_half(self, path: str) -> None:
         body = (Path(self.directory) / path.lstrip("/")).read_bytes()

@@ -1,6 +1,7 @@
 """The store of a remote zarr, between zarr and the server's (fsspec's) store: it refuses a
-chunk cut off or replaced by a web page, tries a read the server failed for a moment again,
-tells of the chunks the server lacks, and knows the reads it has running."""
+chunk cut off or replaced by a web page, and a byte range answered with another length,
+tries a read the server failed for a moment again, tells of the chunks the server lacks,
+and knows the reads it has running."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import asyncio
 import os
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+from zarr.abc.store import RangeByteRequest, SuffixByteRequest
 from zarr.storage import WrapperStore
 
 from inkloop._notify import notify_once
-from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts
+from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts, CutOffChunk
 from inkloop.io._remote_common import READER, describe_failure, without_login
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
@@ -22,12 +26,13 @@ _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 o
 
 class RemoteStore(WrapperStore):
     """The store of a remote zarr: refuses a chunk `ChunkLayouts` refuses (a chunk cache below
-    it keeps none such), tries a read again where the server failed it for a moment (a 5xx, a
-    connection reset or dropped: `RETRY_PAUSES_S`), warns once per array of a chunk missing on
-    the server, and knows the reads it has running. zarr reads several keys at once
-    (asyncio.gather) and, when one fails, leaves the others running: `settle` lets them end
-    before the error is told, else they end at exit, after the loop closed ('Event loop is
-    closed', 'Task was destroyed but it is pending')."""
+    it keeps none such) and a byte range answered with another length (`_range_refusal`),
+    tries a read again where the server failed it for a moment (a 5xx, a connection reset or
+    dropped: `RETRY_PAUSES_S`), warns once per array of a chunk missing on the server, and
+    knows the reads it has running. zarr reads several keys at once (asyncio.gather) and,
+    when one fails, leaves the others running: `settle` lets them end before the error is
+    told, else they end at exit, after the loop closed ('Event loop is closed', 'Task was
+    destroyed but it is pending')."""
 
     def __init__(self, store, url: str, timeout: float, layouts=None) -> None:
         super().__init__(store)
@@ -75,8 +80,12 @@ class RemoteStore(WrapperStore):
                 self.layouts.learn(key, value.to_bytes())
         elif value is None:
             self._warn_missing(key)
-        elif byte_range is None:
-            refusal = self.layouts.refusal(key, value.as_numpy_array())
+        else:
+            refusal = (
+                self.layouts.refusal(key, value.as_numpy_array())
+                if byte_range is None
+                else _range_refusal(f"{self.url}/{key}", key, byte_range, len(value))
+            )
             if refusal is not None:
                 raise refusal
         return value
@@ -153,6 +162,38 @@ class RemoteStore(WrapperStore):
             "lost it, that part of the segment is wrong. Other missing chunks of "
             f"{f'array {array}' if array else 'this array'} are not reported",
         )
+
+
+class RangeIgnored(aiohttp.ClientResponseError):
+    """More bytes than a byte range asked for: the whole file, from a server that ignores
+    Range requests (python -m http.server does), where a sharded zarr reads its chunks so."""
+
+    def __init__(self, url: str, key: str, got: int, asked: str) -> None:
+        info = aiohttp.RequestInfo(URL(url), "GET", CIMultiDictProxy(CIMultiDict()), URL(url))
+        message = (
+            f"OK with all {got} bytes of {key} where {asked} were asked for: it ignores Range "
+            "requests, which sharded zarrs need (serve the zarr with a server that honours "
+            "them; python -m http.server does not)"
+        )
+        super().__init__(info, (), status=200, message=message)
+
+
+def _range_refusal(url: str, key: str, byte_range, got: int) -> aiohttp.ClientError | None:
+    """Why an answer of ``got`` bytes cannot be ``byte_range`` of ``key`` (at ``url``): longer
+    than asked (`RangeIgnored`), or shorter than a range within the file (a `CutOffChunk`);
+    None where it may be. A range from an offset to the end has no length known: let by."""
+    if isinstance(byte_range, RangeByteRequest):
+        length = byte_range.end - byte_range.start
+        asked = f"bytes {byte_range.start}-{byte_range.end - 1}"
+    elif isinstance(byte_range, SuffixByteRequest):  # a shorter file is sent whole: let by
+        length, asked = byte_range.suffix, f"its last {byte_range.suffix} bytes"
+    else:
+        return None
+    if got > length:
+        return RangeIgnored(url, key, got, asked)
+    if got < length and isinstance(byte_range, RangeByteRequest):
+        return CutOffChunk(f"{key} is {got} of the {length} bytes asked for ({asked})")
+    return None
 
 
 def _may_pass(error: aiohttp.ClientError) -> bool:
