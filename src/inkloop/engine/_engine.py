@@ -135,25 +135,30 @@ class Engine(CommandMethods):
         with self._session.changed:
             return self._session.changed.wait_for(done, timeout)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         """Stop training, finish queued commands and end the worker thread (idempotent); any
-        request after raises RuntimeError."""
+        request after raises RuntimeError. True once the worker has ended; False if it is
+        still at work after ``timeout`` s (stuck in a read a server never finishes): it then
+        ends with the process, a daemon thread."""
         with self._session.changed:
-            if self._closed:
-                return
             thread = self._thread
+            if self._closed:
+                return thread is None or not thread.is_alive()
             if thread is not None:
                 self._send(c.Stop())
                 self._commands.put(c.Close())
             self._closed = True
         if thread is None:
-            return
-        thread.join()
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            return False
         with self._session.changed:
             self._thread = None
             self._session.changed.notify_all()
         if self.trainer is not None:
             self.trainer.close()
+        return True
 
     def __enter__(self) -> Engine:
         return self
