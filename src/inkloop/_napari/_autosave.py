@@ -1,20 +1,32 @@
-"""Writing painted labels off the GUI thread: autosave at most every few seconds, and Save."""
+"""Writing painted labels off the GUI thread: autosave at most every few seconds, and Save.
+Strokes the segment's folder refuses (a full disk, a read-only or lost share) are kept in a
+folder that takes them (`_rescue_folders`), and the notices say where."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import errno
 import logging
+import os
+import tempfile
 import weakref
 from concurrent.futures import Future, wait
+from pathlib import Path
 
 from qtpy.QtCore import QObject, QTimer
 
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
-from inkloop.io import label_paths, save_labels, write_label_files
+from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
+from inkloop.io._homes import data_home
+from inkloop.io._sidefiles import side_folder
+from inkloop.io._writable import own_side_folder
 
 log = logging.getLogger(__name__)
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # autosavers not closed yet
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+_ELSEWHERE = "save them with File → Save Selected Layers to another disk"
 
 
 @atexit.register
@@ -38,12 +50,16 @@ class Autosaver(QObject):
     hides or the interpreter exits (`flush`), runs on the calling thread. `save` (Save
     labels) writes on the same worker, after any autosave in flight, and removes the
     autosave copies it makes stale: an autosave copy on disk always holds strokes no Save has.
+    Copies the segment's folder refuses go to a rescue folder (`_rescue_folders`), and each
+    tick tries the segment's folder again.
     """
 
     def __init__(self, segment, painter, worker, interval_s: float = 10.0, parent=None) -> None:
         super().__init__(parent)
         self.segment, self.painter, self.worker = segment, painter, worker
-        self._dirty = self._failing = False
+        self._dirty = False  # strokes that no file holds
+        self._kept: Path | None = None  # the rescued ink copy holding strokes the folder lacks
+        self._told: Path | str | None = None  # where the user was told the strokes are
         self._writing: Future | None = None  # the last autosave
         self._saving: Future | None = None  # the last Save
         painter.labels_changed.connect(self.mark_changed)
@@ -62,12 +78,14 @@ class Autosaver(QObject):
         self._timer.setInterval(int(seconds * 1000))
 
     def save_if_changed(self) -> Future | None:
-        """Start writing the labels if they changed since the last autosave."""
+        """Start writing the labels if they changed since the last autosave, or if the last
+        ones went to a rescue folder (the segment's folder is tried again)."""
         self._report(self._writing)
-        if not self._dirty or (self._writing is not None and not self._writing.done()):
+        busy = self._writing is not None and not self._writing.done()
+        if busy or not (self._dirty or self._kept):
             return None
-        self._dirty = False
-        self._writing = self.worker.submit(self._write)
+        rescue, self._dirty = self._dirty, False
+        self._writing = self.worker.submit(lambda codes: self._write(codes, rescue))
         return self._writing
 
     def save(self) -> Future:
@@ -83,21 +101,21 @@ class Autosaver(QObject):
     def flush(self) -> None:
         """Wait for the writes under way (the worker runs them in order), then write what
         changed on this thread: the viewer is closing or the segment opens again, or the
-        interpreter is exiting with the viewer open, when executors take no more work."""
+        interpreter is exiting with the viewer open, when executors take no more work. Where
+        the strokes are kept, if not beside the segment, is said again."""
         wait([f for f in (self._writing, self._saving) if f is not None])
         if self._saving is not None and self._saving.exception() is not None:
             self._dirty = True  # a Save that failed: its strokes go to the autosave copies
-        self._report(self._writing)
+        self._report(self._writing, quiet=True)  # the write below says how it ends
         unreported = self._unreported_changes()  # the mirror gets them, for later autosaves
-        if self._dirty or unreported:
-            self._dirty = False
+        if self._dirty or unreported or self._kept:
+            rescue, self._dirty = self._dirty or unreported, False
             self._writing = Future()
             try:
-                self._write(self.painter.canvas.codes)
-                self._writing.set_result(None)
+                self._writing.set_result(self._write(self.painter.canvas.codes, rescue))
             except Exception as error:  # reported (and retried) as any autosave's failure
                 self._writing.set_exception(error)
-            self._report(self._writing)
+            self._report(self._writing, last=True)
 
     def close(self) -> None:
         """Write what is left, wait for it, and stop."""
@@ -116,40 +134,148 @@ class Autosaver(QObject):
         or painted before this autosaver began (None)."""
         self._dirty = True
 
-    def _write(self, codes) -> None:
+    def _write(self, codes, rescue: bool = True) -> tuple[Path | None, OSError | None]:
         """Write the autosave copies of ``codes`` (the segment's own canvas, of its size),
-        fast: they are written every few seconds while painting and read only after a crash."""
+        fast: they are written every few seconds while painting and read only after a crash.
+        Where the segment's folder refuses them, to the first rescue folder that takes them
+        (unless not ``rescue``: the rescued copy holds these codes). Returns where the ink
+        went (None: nowhere new) and the folder's refusal (None: the copies are beside the
+        segment, and rescued copies, older now, are removed); raises the refusal if no
+        folder took them."""
         ink_path = label_paths(self.segment, autosave=True)[0]
-        write_label_files(ink_path, *decode_labels(codes), fast=True)
+        labels = decode_labels(codes)
+        try:
+            write_label_files(ink_path, *labels, fast=True)
+        except OSError as refused:
+            if not rescue:
+                return None, refused
+            return _write_elsewhere(self.segment, ink_path.name, labels, refused), refused
+        _forget_rescued(self.segment)
+        return ink_path, None
 
     def _save(self, codes):
         ink, supervised = decode_labels(codes)
         paths = save_labels(self.segment, ink, supervised)
         for stale in label_paths(self.segment, autosave=True):
             stale.unlink(missing_ok=True)
+        _forget_rescued(self.segment)
         return paths
 
     def _report_save(self, writing: Future) -> None:
         error = writing.exception()
         if error is None:
+            self._kept = self._told = None  # the rescued copies went with the Save
             ink_path, supervision_path = writing.result()
             say_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
             return
         self._dirty = True  # the autosave copies are all there is
         log.error("saving labels failed", exc_info=error)
-        say_error(f"Could not save the labels: {error}")
+        way_out = f". {self._way_out(error)}" if isinstance(error, OSError) else ""
+        say_error(f"Could not save the labels: {error}{way_out}")
 
-    def _report(self, writing: Future | None) -> None:
-        """Warn once about failing writes (on the GUI thread); painting goes on, retries too."""
+    def _report(self, writing: Future | None, *, last=False, quiet=False) -> None:
+        """Say where the strokes went when that changes (on the GUI thread), or at the
+        ``last`` write; ``quiet``: no warning (a write follows that says it). Painting goes
+        on, retries too."""
         if writing is None or not writing.done():
             return
         self._writing = None
         error = writing.exception()
-        if error is None:
-            self._failing = False
+        if error is not None:
+            self._dirty = True
+            log.error("inkloop autosave failed", exc_info=error)
+            if not quiet and (last or self._told != "nowhere"):
+                self._told = "nowhere"
+                (say_error if last else say_warning)(self._lost_message(error, last))
             return
-        self._dirty = True
-        log.error("inkloop autosave failed", exc_info=error)
-        if not self._failing:
-            self._failing = True
-            say_warning(f"Autosave of the ink labels failed: {error}. Use 'Save labels'.")
+        where, refused = writing.result()
+        if refused is None:
+            if self._told is not None:
+                say_info(f"Autosave writes to {where.parent} again")
+            self._kept = self._told = None
+            return
+        self._kept = where or self._kept
+        if self._kept is None:  # a Save since holds these strokes
+            return
+        log.error("inkloop autosave refused: kept in %s", self._kept, exc_info=refused)
+        if not quiet and (last or self._told != self._kept.parent):
+            self._told = self._kept.parent
+            say_warning(self._kept_message(refused, last))
+
+    def _kept_message(self, refused: OSError, last: bool) -> str:
+        """Where the strokes that the segment's folder refused are kept, and the way out."""
+        folder, kept, name = side_folder(self.segment), self._kept, self.segment.name
+        lead = "The last strokes" if last else "The unsaved strokes"
+        said = f"{lead} could not be written to {folder} ({refused}): they are in {kept.parent}"
+        if kept.parent == own_side_folder(folder, name):
+            said += f", and {name} opens with them from there"
+        else:  # the temporary folder: no opening looks there
+            pair = f"{kept.name} and {supervision_path_for(kept).name}"
+            said += f" (temporary: to open {name} with them, move {pair} into {folder})"
+        return f"{said}. {self._way_out(refused)}"
+
+    def _lost_message(self, error: Exception, last: bool) -> str:
+        """What became of strokes that no folder took (``error``: the segment folder's)."""
+        if not isinstance(error, OSError):  # not a refusal: nothing else was tried
+            return f"Autosave of the ink labels failed: {error}; {_ELSEWHERE}"
+        folder = side_folder(self.segment)
+        tried = " nor ".join(str(f) for f in (folder, *_rescue_folders(self.segment)))
+        lead = "The last strokes" if last else "The unsaved strokes"
+        held = "lost unless the 'ink labels' layer is still open" if last else "only in this window"
+        return f"{lead} could not be written to {tried} ({error}): they are {held}. " + (
+            self._way_out(error)
+        )
+
+    def _way_out(self, error: OSError) -> str:
+        """What makes the segment's folder take the labels again, or where else they go."""
+        folder = side_folder(self.segment)
+        if error.errno in _FULL:
+            return f"Free space on {_disk_of(folder)}, or {_ELSEWHERE}"
+        return f"Make {folder} writable again (or its disk reachable), or {_ELSEWHERE}"
+
+
+def _rescue_folders(segment) -> list[Path]:
+    """Where autosave copies that the segment's folder refuses go, in order: inkloop's own
+    folder for it (`own_side_folder`), which the next opening of the segment reads from,
+    unless its side files are in inkloop's data folder already (a remote segment's, a
+    read-only one's); else the temporary folder."""
+    folder = side_folder(segment)
+    own = own_side_folder(folder, segment.name)
+    temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{own.name}"
+    at_home = Path(os.path.abspath(folder)).is_relative_to(os.path.abspath(data_home()))
+    return [temporary] if at_home else [own, temporary]
+
+
+def _write_elsewhere(segment, file_name: str, labels, refused: OSError) -> Path:
+    """Write ``labels`` (ink, supervision) as ``file_name`` and its supervision mask in the
+    first rescue folder that takes them; the ink's path. Raises ``refused`` if none does."""
+    for folder in _rescue_folders(segment):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return write_label_files(folder / file_name, *labels, fast=True)[0]
+        except OSError as error:
+            log.warning("autosave copies refused in %s too: %s", folder, error)
+            _remove_if_empty(folder)  # an empty own folder would hold the segment's files
+    raise refused
+
+
+def _forget_rescued(segment) -> None:
+    """Remove rescued autosave copies of ``segment`` (its folder holds newer labels now)
+    and the rescue folders they leave empty: the next opening reads its own folder."""
+    for folder in _rescue_folders(segment):
+        for path in label_paths(segment, autosave=True):
+            (folder / path.name).unlink(missing_ok=True)
+        _remove_if_empty(folder)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (in use), or not there: left as it is
+        folder.rmdir()
+
+
+def _disk_of(folder: Path) -> Path:
+    """The mount point of the disk that holds ``folder``, to name it in a message."""
+    path = Path(os.path.abspath(folder))
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
