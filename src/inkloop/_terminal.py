@@ -1,7 +1,8 @@
 """What a headless training run shows on a terminal: a progress bar and messages on stderr
 (stdout holds only the command's JSON), and Ctrl+C (in the `inkloop` command, SIGTERM too) as
 a request to stop and save (where the `inkloop` command takes Ctrl+C otherwise than the
-Python API: `inkloop._command`)."""
+Python API: `inkloop._command`); and a run's rate (`RunRate`), which the dock's status shows
+too."""
 
 from __future__ import annotations
 
@@ -42,6 +43,29 @@ def ctrl_c():
             signal.signal(signal.SIGINT, previous)
 
 
+class RunRate:
+    """A run's samples a second: the samples its steps trained over the seconds those steps
+    took (the seconds its round records as ``trained_seconds``), from its StepDone events.
+    A StepDone's own ``samples_per_s`` is that one step's."""
+
+    def __init__(self) -> None:
+        self.samples, self.seconds = 0, 0.0
+
+    def add(self, step: StepDone) -> None:
+        self.samples += step.batch_size
+        self.seconds += _step_seconds(step)
+
+    @property
+    def samples_per_s(self) -> float | None:
+        """None before the run's first step."""
+        return self.samples / self.seconds if self.seconds else None
+
+
+def _step_seconds(step: StepDone) -> float:
+    """How long ``step`` trained."""
+    return step.batch_size / step.samples_per_s
+
+
 class Report:
     """Turns engine events into a tqdm bar and messages on stderr, and a summary (stdout holds
     only the command's JSON)."""
@@ -67,6 +91,8 @@ class Report:
         )
         self.summary: dict = {"steps": 0, "loss": None, "interrupted": False}
         self.run_steps = 0
+        self.rate = RunRate()  # the summary's; the bar shows each step's while it runs
+        self._postfix: dict = {}
         self.failures: list[str] = []
 
     def __call__(self, event) -> None:
@@ -98,6 +124,8 @@ class Report:
     def close(self, out: Path) -> None:
         """Close the bar and say what became of ``out`` (on an interrupt even when quiet)."""
         shown = not self.bar.disable  # closing disables it
+        if self.run_steps:  # the bar's last line: the run's rate, not its last step's
+            self._show(patches_s=f"{self.rate.samples_per_s:.1f}")
         self.bar.close()
         steps = self.summary["steps"]
         if self.summary.get("checkpoint") == str(out):
@@ -119,17 +147,22 @@ class Report:
 
     def _step(self, event: StepDone) -> None:
         self.run_steps += 1
+        self.rate.add(event)
         self.summary.update(
-            steps=event.step, loss=event.loss, samples_per_s=round(event.samples_per_s, 2)
+            steps=event.step, loss=event.loss, samples_per_s=round(self.rate.samples_per_s, 2)
         )
-        done = event.batch_size / event.samples_per_s if self.by_time else 1
+        done = _step_seconds(event) if self.by_time else 1
         if self.bar.total:
             done = min(done, max(self.bar.total - self.bar.n, 0))
         self.bar.update(done)
-        self.bar.set_postfix(
+        self._show(
             step=event.step,
             loss=f"{event.loss:.3f}",
             lr=f"{event.lr:.1e}",
             patches_s=f"{event.samples_per_s:.1f}",
-            refresh=False,
         )
+
+    def _show(self, **postfix) -> None:
+        """Update the bar's postfix with ``postfix`` (drawn at the bar's next redraw)."""
+        self._postfix.update(postfix)
+        self.bar.set_postfix(refresh=False, **self._postfix)

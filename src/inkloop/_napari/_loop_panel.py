@@ -22,8 +22,9 @@ from inkloop._napari._validation_region import (
 # re-exported: the dock and its tests import these from here
 from inkloop._napari._validation_region import VALIDATION_LAYER as VALIDATION_LAYER
 from inkloop._napari._validation_region import validation_region as validation_region
+from inkloop._terminal import RunRate
 from inkloop.compose import MIN_Z_COUNT
-from inkloop.engine import State, StateChanged, StepDone, Validated
+from inkloop.engine import RunStarted, State, StateChanged, StepDone, Validated
 
 OPEN_HOW = (
     "Open segment…, drop a folder, or File → Open Sample → Synthetic scroll segment (Ink Loop)"
@@ -50,6 +51,7 @@ class LoopPanel(QGroupBox):
         self.region = ValidationRegion(self._show_status)
         self._starting = None  # what a click waits for (RunStarting), until the run begins
         self._stopping = False  # Stop was clicked and the run has not ended yet
+        self._rate = RunRate()  # the run's, shown once it is paused or over
         self.finetune_button = button("Finetune && preview", "finetune_button")
         self.finetune_button.setToolTip(FINETUNE_TIP)
         self.pause_button = button(
@@ -97,6 +99,7 @@ class LoopPanel(QGroupBox):
             self._classes.close()
         self.region.set_loop(loop)
         self.loop, self._classes, self._starting, self._stopping = loop, None, None, False
+        self._rate = RunRate()
         if loop is not None:
             loop.changed.connect(self._show_event)
             self._classes = LabelClasses(loop.labels, self._show_status)
@@ -148,7 +151,10 @@ class LoopPanel(QGroupBox):
         elif isinstance(event, StateChanged):
             self._stopping = self._stopping and event.state.running
             self._show_state(event.state)
+        elif isinstance(event, RunStarted):
+            self._rate = RunRate()
         elif isinstance(event, StepDone):
+            self._rate.add(event)
             self.plot.trace_grew()
             self._show_status()
         elif isinstance(event, Validated):
@@ -201,7 +207,7 @@ class LoopPanel(QGroupBox):
         if self._starting is not None:
             return self._starting
         if self._stopping:
-            done = loop.last_step and _step_text(loop.last_step, loop.validations)
+            done = loop.last_step and self._last_step_text()
             return f"{STOPPING_TEXT} {done or ''}".strip()
         if loop is None:
             return NO_SEGMENT_TEXT
@@ -210,7 +216,14 @@ class LoopPanel(QGroupBox):
             idle = READY_TEXT if ready else START_TEXT
             return f"{idle} {self.region.note}".strip()
         prefix = f"{loop.state.value.capitalize()}: " if loop.state in PREFIXED else ""
-        return prefix + _step_text(loop.last_step, loop.validations)
+        return prefix + self._last_step_text()
+
+    def _last_step_text(self) -> str:
+        """The loop's last step (`_step_text`): while it trains, at that step's rate; once its
+        run is paused or over, at the run's (none if the run made no step)."""
+        step, paused_or_over = self.loop.last_step, self.loop.state in PREFIXED
+        rate = self._rate.samples_per_s if paused_or_over else step.samples_per_s
+        return _step_text(step, self.loop.validations, rate)
 
     def _show_threshold(self, percent: int) -> None:
         self.threshold_value.setText(_threshold_text(percent))
@@ -221,10 +234,13 @@ class LoopPanel(QGroupBox):
         self._show_status()
 
 
-def _step_text(step: StepDone, validations) -> str:
+def _step_text(step: StepDone, validations, samples_per_s: float | None) -> str:
     """The status of a step: "step 120 · 40 samples/s · loss 0.412 · validation F0.5 0.61",
-    each name and its value held together."""
-    parts = [f"step {step.step}", f"{step.samples_per_s:.0f} samples/s", f"loss {step.loss:.3f}"]
+    each name and its value held together (``samples_per_s`` None: no rate)."""
+    parts = [f"step {step.step}"]
+    if samples_per_s is not None:
+        parts.append(f"{samples_per_s:.0f} samples/s")
+    parts.append(f"loss {step.loss:.3f}")
     if validations:
         parts.append(f"validation F0.5 {validations[-1].f05:.2f}")
     return " · ".join(part.replace(" ", NBSP) for part in parts)
