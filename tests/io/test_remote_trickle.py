@@ -1,6 +1,6 @@
 """Remote reads beside a server that trickles a chunk a byte at a time: a failing read is
 told after the timeout, the trickling one cancelled, and another thread's slow read left
-alone."""
+alone; a trickle alone ends at the deadline for a whole answer."""
 
 from __future__ import annotations
 
@@ -107,3 +107,17 @@ def test_a_failed_read_leaves_another_threads_slow_read_alone(trickling):
         segment.read([0], slice(0, 32), slice(0, 64))  # chunks FAILS and TRICKLES
     reader.join()
     np.testing.assert_array_equal(other[0], volume[1:2, :32, :32])
+
+
+def test_a_chunk_that_trickles_on_ends_after_its_whole_answers_deadline(trickling, monkeypatch):
+    """A byte comes well within the read timeout, every time: only the deadline for the
+    whole answer (`WHOLE_ANSWER_TIMEOUTS` read timeouts) ends it."""
+    monkeypatch.setattr("inkloop.io._remote_logins.WHOLE_ANSWER_TIMEOUTS", 1)
+    url, server, _volume = trickling
+    segment = open_segment(url, timeout=1.0, cache=False)
+
+    with pytest.raises(SegmentError) as raised:
+        segment.read([0], slice(0, 32), slice(32, 64))  # chunk TRICKLES alone
+
+    assert str(raised.value) == f"{url}/0: the server did not answer in time"
+    assert server.hung_up.wait(10)  # the client hung up: the trickle did not run out

@@ -10,17 +10,23 @@ from urllib.parse import unquote, urlsplit
 
 from inkloop.io._remote_common import without_login
 
+#: a request may take this many read timeouts in all (5 min at the default 30 s): time for a
+#: large chunk or side file on a slow line, not for a server that trickles on for ever
+WHOLE_ANSWER_TIMEOUTS = 10
 _SALT = os.urandom(16)  # a login's repr shows a digest of it, meaningless outside this process
 
 
 def session_options(seconds: float, url: str) -> dict:
-    """aiohttp's session settings: a timeout per read, not in total (a large chunk on a slow
-    line is fine, silence is not); ``trust_env`` for the login in ~/.netrc (or the file
-    $NETRC names) and the proxies of the environment, which curl and wget read too; the
-    login written in ``url`` sent by a `UrlLogin`, the stores given the URL without it."""
+    """aiohttp's session settings: ``seconds`` of silence at most (connecting, or between two
+    bytes), and `WHOLE_ANSWER_TIMEOUTS` times that for a request in all, so that a server
+    that trickles (a byte every few seconds) ends in a timeout too; ``trust_env`` for the
+    login in ~/.netrc (or the file $NETRC names) and the proxies of the environment, which
+    curl and wget read too; the login written in ``url`` sent by a `UrlLogin`, the stores
+    given the URL without it."""
     import aiohttp
 
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+    total = WHOLE_ANSWER_TIMEOUTS * seconds
+    timeout = aiohttp.ClientTimeout(total=total, sock_connect=seconds, sock_read=seconds)
     options = {"timeout": timeout, "trust_env": True}
     if urlsplit(url).username is not None:
         options["middlewares"] = (UrlLogin(url),)
