@@ -16,18 +16,17 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from inkloop._napari import _labels as ink_labels
 from inkloop._napari._controls import button, spin
 from inkloop._napari._next import NEXT_KEY, NextRegion
 from inkloop._napari._own_model import record_run_start
 from inkloop._napari._rectangle import drawn_box, same_place
 from inkloop._napari._rounds import RoundKeeper
 from inkloop._napari._rounds_plot import RoundsPlot
-from inkloop._napari._say import USERS_ERRORS, say_failed, say_info
-from inkloop.brush import encode_labels
+from inkloop._napari._say import USERS_ERRORS, say_failed
 from inkloop.check import layer_profile, z_start_of
 from inkloop.compose import default_z_count
 from inkloop.engine import Failed, ModelBuilt, OrderChecked, RunStarted
-from inkloop.io import labels_from_prediction
 
 ACCEPT_LAYER = "accept rectangle"
 NEXT_KEY_CODE = getattr(KeyCode, f"Key{NEXT_KEY}")
@@ -43,6 +42,7 @@ class GuidePanel(QGroupBox):
         self._check_request: int | None = None
         self._profile = None  # the last Check stack's LayerProfile
         self._built = None  # (init, window) of the model the engine last built
+        self._dense_before: bool | None = None  # the labels, as a load (under way) began
         self.next_button = button(
             f"Next ({NEXT_KEY})",
             "next_button",
@@ -110,7 +110,7 @@ class GuidePanel(QGroupBox):
             self._let_go_of_accept_layer()
             self.next_region.close()
             self.rounds.close()
-        self.loop, self._built = loop, None
+        self.loop, self._built, self._dense_before = loop, None, None
         for control in (self.next_button, self.accept_button, self.load_button, self.check_button):
             control.setEnabled(loop is not None)
         self._show_check("")
@@ -146,13 +146,21 @@ class GuidePanel(QGroupBox):
         message and nothing changes. The worker reading it."""
         labels, threshold, soft = self.loop.labels, self.threshold.value(), self.soft.isChecked()
         return labels.load_in_background(
-            lambda: _prediction_codes(labels.segment, path, threshold, soft),
-            lambda codes: _label_from(labels.painter, path, codes),
+            lambda: ink_labels.prediction_codes(labels.segment, path, threshold, soft),
+            lambda codes: ink_labels.label_from_prediction(labels.painter, path, codes),
             "Prediction not loaded",
         )
 
     def _show_loading(self, loading: bool) -> None:
+        """A load (this panel's or Labels → Load labels…) began or ended: one at a time. One
+        that made the labels dense thins them, as they would open (`thin_if_dense_now`)."""
         self.load_button.setEnabled(not loading)
+        layer = self.loop.labels.layer
+        if loading:
+            self._dense_before = ink_labels.densely_labelled(layer.data)
+        elif self._dense_before is not None:
+            ink_labels.thin_if_dense_now(layer, self._dense_before)
+            self._dense_before = None
 
     def check_stack(self) -> None:
         """Read the layers' profile off the GUI thread (seconds on a compressed or remote
@@ -272,21 +280,6 @@ class GuidePanel(QGroupBox):
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _prediction_codes(segment, path: str, threshold: float, soft: bool) -> np.ndarray:
-    """The label codes a prediction image gives every papyrus pixel (read off the GUI)."""
-    ink, supervised = labels_from_prediction(segment, path, threshold, soft)[:2]
-    return encode_labels(ink, supervised)
-
-
-def _label_from(painter, path: str, codes: np.ndarray) -> None:
-    """Label from ``codes`` where there are no labels yet (accepting's own rule: one
-    undoable stroke)."""
-    before = painter.canvas.accepted_pixels
-    painter.accept_box((0, 0, *codes.shape), codes)
-    labelled = painter.canvas.accepted_pixels - before
-    say_info(f"Labelled {labelled:,} pixels from {path}; Ctrl+Z undoes it")
 
 
 def _profile(segment):

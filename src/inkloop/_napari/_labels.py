@@ -10,13 +10,21 @@ import functools
 
 import numpy as np
 
+from inkloop._napari._say import say_info
 from inkloop.brush import NO_INK, UNLABELLED, encode_labels
+from inkloop.io import labels_from_prediction
 
 LABELS_LAYER = "ink labels"
 LABELS_KEY = "inkloop_soft_labels"  # layer metadata: where the labels came from
 NO_INK_COLOUR = (0.15, 0.55, 1.0, 0.8)  # blue: nothing in the ink ramp comes close
 # where the dock turns a probability map into labels (`inkloop.io.probability_map_message`)
 LOAD_PREDICTION_ACTION = "Guide → Load prediction as labels…"
+OPACITY, DENSE_OPACITY = 0.7, 0.35  # the layer's; dense: see `densely_labelled`
+THINNED = (
+    "over a quarter of the image is labelled now: the labels show at {opacity} opacity, as "
+    "such labels open, so that the prediction under them shows through (the slider beside "
+    '"Labels layer" sets it)'
+)
 
 
 @functools.cache
@@ -41,11 +49,26 @@ def ink_colormap():
 
 
 def labels_layer_data(ink, supervised, source: str, metadata: dict) -> tuple:
-    """A LayerDataTuple for the "ink labels" layer: at 0.7 opacity, or 0.35 where labels
-    cover over a quarter of the image (a fragment labelled whole, its papyrus mostly blue
-    "no ink"), so that the prediction beneath them shows through."""
-    dense = np.count_nonzero(supervised) > supervised.size / 4
+    """A LayerDataTuple for the "ink labels" layer: at OPACITY, or DENSE_OPACITY where the
+    labels are dense (`densely_labelled`)."""
+    dense = densely_labelled(supervised)
     return encode_labels(ink, supervised), _labels_kwargs(source, metadata, dense), "labels"
+
+
+def densely_labelled(labelled: np.ndarray) -> bool:
+    """Whether labels (a supervision mask, or label codes) cover over a quarter of the image:
+    a fragment labelled whole, its papyrus mostly blue "no ink". The layer then shows at
+    DENSE_OPACITY, so that the prediction beneath shows through."""
+    return np.count_nonzero(labelled) > labelled.size / 4
+
+
+def thin_if_dense_now(layer, dense_before: bool) -> None:
+    """After a load into ``layer``: where its labels turned dense (they were not before), give
+    it the opacity it would open with, and say so; a layer as faint or fainter is left."""
+    if dense_before or layer.opacity <= DENSE_OPACITY or not densely_labelled(layer.data):
+        return
+    layer.opacity = DENSE_OPACITY
+    say_info(THINNED.format(opacity=DENSE_OPACITY))
 
 
 def empty_labels_layer_data(shape: tuple[int, int], source: str, metadata: dict) -> tuple:
@@ -58,7 +81,7 @@ def _labels_kwargs(source: str, metadata: dict, dense: bool) -> dict:
     return {
         "name": LABELS_LAYER,
         "colormap": ink_colormap(),
-        "opacity": 0.35 if dense else 0.7,
+        "opacity": DENSE_OPACITY if dense else OPACITY,
         "metadata": {**metadata, LABELS_KEY: source},
     }
 
@@ -71,3 +94,18 @@ def is_ink_labels(layer) -> bool:
     return (
         isinstance(layer, Labels) and LABELS_KEY in layer.metadata and layer.data.dtype == np.uint16
     )
+
+
+def prediction_codes(segment, path: str, threshold: float, soft: bool) -> np.ndarray:
+    """The label codes a prediction image gives every papyrus pixel (read off the GUI)."""
+    ink, supervised = labels_from_prediction(segment, path, threshold, soft)[:2]
+    return encode_labels(ink, supervised)
+
+
+def label_from_prediction(painter, path: str, codes: np.ndarray) -> None:
+    """Label from ``codes`` where there are no labels yet (accepting's own rule: one
+    undoable stroke)."""
+    before = painter.canvas.accepted_pixels
+    painter.accept_box((0, 0, *codes.shape), codes)
+    labelled = painter.canvas.accepted_pixels - before
+    say_info(f"Labelled {labelled:,} pixels from {path}; Ctrl+Z undoes it")
