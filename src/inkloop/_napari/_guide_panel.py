@@ -31,6 +31,7 @@ from inkloop.engine import Failed, ModelBuilt, OrderChecked, RunStarted
 ACCEPT_LAYER = "accept rectangle"
 NEXT_KEY_CODE = getattr(KeyCode, f"Key{NEXT_KEY}")
 LOAD_OPTIONS_INDENT = 16  # pixels: the loading's options sit under its button
+UNTRAINED = "Train first (or load a model) to check the layer order."
 
 
 class GuidePanel(QGroupBox):
@@ -188,6 +189,9 @@ class GuidePanel(QGroupBox):
             return
         self.check_button.setEnabled(True)
         self._profile = profile
+        if not _holds_weights(loop):  # the engine's answer would be an error saying so
+            self._show_check(f"{self._suggestion()} {UNTRAINED}")
+            return
         self._show_check(f"{self._suggestion()} Reading the stack both ways…")
         self._check_request = self.loop.check_order()
 
@@ -280,6 +284,12 @@ class GuidePanel(QGroupBox):
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _holds_weights(loop) -> bool:
+    """Whether the model a Check stack reads has learnt anything, as far as the dock knows:
+    this session trained, or a model is loaded (the segment's own, continued, too)."""
+    return any((loop.last_step, loop.settings.init, loop.next_settings().init))
 
 
 def _profile(segment):
