@@ -11,6 +11,11 @@ from inkloop.uncertainty import MIN_UNLABELLED, next_box
 RANK_BOX = 256  # pixels per side of a ranked box: a view's worth of papyrus to label
 RANK_TILES = 24  # tiles sampled over the whole segment per ranking
 NEXT_KEY = "G"
+ALL_LABELLED = (
+    "{labelled} labelled, so Next has nothing to suggest: Erase labels where you doubt them "
+    "for it to rank those, or mark a validation region (Finetune & preview) to score the "
+    "model on labels it does not train on"
+)
 
 
 class NextRegion:
@@ -27,9 +32,11 @@ class NextRegion:
         self._rank_again = False  # asked for while one ran: its labels are older
         self._rankings = 0  # each samples other tiles
         self._waiting = False  # G was pressed with nothing ranked to go to
+        self._closed = False  # its loop let go: a count coming back says nothing
         loop.changed.connect(self._on_event)
 
     def close(self) -> None:
+        self._closed = True
         self.loop.changed.disconnect(self._on_event)
 
     def go(self) -> tuple[int, int, int, int] | None:
@@ -49,10 +56,8 @@ class NextRegion:
         if self._request is not None and self._asked_of == self.loop.generation:
             self._rank_again = True
             return
-        # small segments too: a quarter of the short side leaves room for more than one box
-        box = min(RANK_BOX, min(self.loop.labels.segment.shape[1:]) // 4)
         self._rankings += 1
-        self._request = self.loop.rank(box, RANK_TILES, seed=self._rankings)
+        self._request = self.loop.rank(self._box_side(), RANK_TILES, seed=self._rankings)
         self._asked_of = self.loop.generation
 
     def visit(self, box: tuple[int, int, int, int]) -> None:
@@ -67,6 +72,11 @@ class NextRegion:
         # the camera is in world coordinates: the labels' pixels may have a scale, moved
         camera.center = self.loop.labels.layer.data_to_world(((y0 + y1) / 2, (x0 + x1) / 2))
         self.loop.preview_view()
+
+    def _box_side(self) -> int:
+        """Pixels per side of a ranked box: small segments too get more than one (a quarter
+        of the short side)."""
+        return min(RANK_BOX, min(self.loop.labels.segment.shape[1:]) // 4)
 
     def _still_open(self) -> list:
         """The ranked boxes that are still mostly unlabelled (labels change after ranking)."""
@@ -94,9 +104,36 @@ class NextRegion:
         if self._waiting:
             self._waiting = False
             if next_box(self._still_open(), self.visited) is None:
-                say_info(
-                    f"no unlabelled papyrus the model doubts in {RANK_TILES} "
-                    f"sampled tiles; press {NEXT_KEY} to sample others"
-                )
+                labels = self.loop.labels  # why not is told once the papyrus left is counted
+                mask = labels.segment.mask
+                labels.worker.submit(lambda codes: unlabelled_papyrus(codes, mask), self._say_none)
             else:
                 say_info(f"found where to label next: press {NEXT_KEY} to go there")
+
+    def _say_none(self, counting) -> None:
+        """No box to go to: say why, from how many papyrus pixels are still unlabelled.
+        Fewer than a box needs (`MIN_UNLABELLED` of it) leave nothing to rank, ever."""
+        left = counting.result()
+        if self._closed:
+            return
+        if left >= MIN_UNLABELLED * self._box_side() ** 2:
+            say_info(
+                f"no unlabelled papyrus the model doubts in {RANK_TILES} "
+                f"sampled tiles; press {NEXT_KEY} to sample others"
+            )
+            return
+        labelled = f"all but {left:,} papyrus pixels are" if left else "every papyrus pixel is"
+        say_info(ALL_LABELLED.format(labelled=labelled))
+
+
+def unlabelled_papyrus(codes: np.ndarray, mask, rows: int = 1024) -> int:
+    """How many pixels of ``mask`` (None: all) ``codes`` leave unlabelled, band by band
+    (read off the GUI thread: a lazy mask is decoded here)."""
+    papyrus = None if mask is None else np.asarray(mask, bool)
+    left = 0
+    for y0 in range(0, codes.shape[0], rows):
+        open_band = codes[y0 : y0 + rows] == 0
+        if papyrus is not None:
+            open_band &= papyrus[y0 : y0 + rows]
+        left += int(np.count_nonzero(open_band))
+    return left
