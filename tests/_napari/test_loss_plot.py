@@ -56,7 +56,7 @@ def test_a_long_run_is_drawn_in_a_bounded_number_of_points(qtbot, monkeypatch):
     for loss in losses[1:]:
         smoothed = SMOOTHING * smoothed + (1 - SMOOTHING) * loss
     low, high = losses.min(), losses.max()
-    assert plot.caption() == f"Smoothed {smoothed:.3f} (range {low:.2f}–{high:.2f})"
+    assert plot.caption() == f"Smoothed {smoothed:.3f} · {low:.2f}–{high:.2f}"
     _, ranges, _ = plot.trace.curves()
     assert (ranges.min(), ranges.max()) == (low, high)  # no spike lost to the binning
 
@@ -75,7 +75,7 @@ def test_steps_arriving_one_by_one_are_repainted_together(qtbot, monkeypatch):
         QApplication.processEvents()  # each StepDone comes in an event of its own
 
     assert not asked  # no repaint asked for per step
-    assert plot.caption().endswith("(range 0.01–1.00)")
+    assert plot.caption().endswith(" · 0.01–1.00")
     qtbot.waitUntil(lambda: plot.painted[-1] == plot.caption())  # the redraw timer's repaint
 
 

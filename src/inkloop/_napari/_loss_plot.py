@@ -83,7 +83,10 @@ class LossPlot(CaptionedPlot):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(plot_height=56, parent=parent)
-        self.setToolTip("Training loss per step (smoothed)")
+        self.setToolTip(
+            "Training loss per step: each step's range in grey, smoothed in orange. Above: "
+            "the smoothed loss now · the lowest–highest loss plotted"
+        )
         self.trace = LossTrace()
         self._redraw = QTimer(self)  # steps coming faster are drawn together
         self._redraw.setSingleShot(True)
@@ -101,12 +104,13 @@ class LossPlot(CaptionedPlot):
             self._redraw.start()
 
     def caption(self) -> str:
-        """The plot's line of text: the smoothed loss now (the status above says the last
-        step's), and the range the curves span."""
+        """The plot's line of text: the smoothed loss now (the status below says the last
+        step's), and the range the curves span; short enough for the dock's default width
+        (the tooltip says which is which)."""
         trace = self.trace
         if trace.count < 2:
             return "The training loss shows here"  # one short line in a narrow dock
-        return f"Smoothed {trace.smoothed:.3f} (range {trace.low:.2f}–{trace.high:.2f})"
+        return f"Smoothed {trace.smoothed:.3f} · {trace.low:.2f}–{trace.high:.2f}"
 
     def polygons(self) -> tuple[QPolygonF, QPolygonF]:
         """What paintEvent draws: the band of the raw losses (each bin's lowest to highest)
