@@ -23,13 +23,14 @@ from inkloop.engine import (
     StateChanged,
     StepDone,
 )
-from inkloop.io import check_writable
+from inkloop.io import check_writable, checkpoint_path
 from inkloop.settings import EngineSettings, TrainConfig
 
 MODEL_FILES = f"inkloop model ({' '.join(f'*{suffix}' for suffix in CHECKPOINT_SUFFIXES)})"
 FRESH = "A fresh model"
 FRESH_MODEL = f"{FRESH} (see Advanced)"
 LOADED = "Continues from the loaded model"  # named on the line below
+OWN = "Continues from this segment's model"  # trained on it before: `checkpoint_path`
 IN_USE_IDLE = "In use: shown when training starts"
 ADVANCED_TIP = (
     "Encoder, depth, output stride, patch and batch size, learning rate, augmentation and "
@@ -214,7 +215,7 @@ class ModelPanel(QGroupBox):
         """Say what the next run starts from, as the dock's choices stand now: this session's
         training where it fits them, else the loaded model, else a fresh one."""
         label, path, step = self.checkpoint_label, self.init, self._trained_step
-        start, named = (LOADED, path) if path else (FRESH, None)
+        start, named = (self._continued(path), path) if path else (FRESH, None)
         if step is None or self.loop.trained.starting_over:  # what was trained was let go
             label.setText(start if path else FRESH_MODEL)
             label.setToolTip(str(path or ""))
@@ -231,6 +232,11 @@ class ModelPanel(QGroupBox):
         self.checkpoint_file.set_whole(name, keep=name.find("_") + 1)
         self.checkpoint_file.setToolTip(str(named or ""))
         self.checkpoint_file.setVisible(named is not None)
+
+    def _continued(self, path: Path) -> str:
+        """What a next run starting from the model at ``path`` is said to continue."""
+        own = self.loop is not None and same_file(path, checkpoint_path(self.loop.labels.segment))
+        return OWN if own else LOADED
 
     def _choose_save(self) -> None:
         start = str(self.loop.settings.autosave or "")
