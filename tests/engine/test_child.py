@@ -10,7 +10,8 @@ import warnings
 
 from inkloop._notify import InkloopWarning, notify
 from inkloop.engine import Notice
-from inkloop.engine._child import Outbox, forward_warnings, lower_priority
+from inkloop.engine._child import Outbox, forward_warnings
+from inkloop.engine._child_os import lower_priority
 
 
 def test_inkloops_own_warnings_reach_the_dock_and_are_still_shown():

@@ -25,7 +25,7 @@ from inkloop.engine import (
     StateChanged,
     StepDone,
 )
-from inkloop.engine._child import CHILD_NICENESS
+from inkloop.engine._child_os import CHILD_NICENESS
 from inkloop.io import SegmentError, read_image
 from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment

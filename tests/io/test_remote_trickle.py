@@ -119,5 +119,7 @@ def test_a_chunk_that_trickles_on_ends_after_its_whole_answers_deadline(tricklin
     with pytest.raises(SegmentError) as raised:
         segment.read([0], slice(0, 32), slice(32, 64))  # chunk TRICKLES alone
 
-    assert str(raised.value) == f"{url}/0: the server did not answer in time"
+    assert str(raised.value) == (
+        f"{url}/0: the server is too slow: it sends, but its answer did not arrive whole in time"
+    )
     assert server.hung_up.wait(10)  # the client hung up: the trickle did not run out

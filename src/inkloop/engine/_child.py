@@ -18,7 +18,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -28,13 +27,13 @@ import numpy as np
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import start_spawned
 from inkloop.engine._arenas import cap_malloc_arenas
+from inkloop.engine._child_os import lower_priority, own_resource_tracker
 from inkloop.engine._commands import Close, Command, Save, UpdateLabels, Wait
 from inkloop.engine._events import Notice, Ready, failed, log_failure
 from inkloop.engine._labelfiles import LabelFiles
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 20.0  # seconds the child gets to stop training and exit before it is ended
-CHILD_NICENESS = 10  # on a busy machine the GUI gets ~10x the child's share of a core
 
 
 @dataclass(frozen=True)
@@ -144,20 +143,27 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
     outbox.send(Ready(os.getpid(), time.time() - spawned_at))
     try:
         orphaned = _serve(engine, inbox, outbox, applied)
-    finally:
+    except BaseException:
         engine.close()
-    if orphaned:  # the parent died without closing us: nobody else removes the label files
-        shutil.rmtree(spec.labels, ignore_errors=True)
+        raise
+    _end(engine, orphaned, spec.labels)
 
 
-def own_resource_tracker() -> None:
-    """Track this process's shared memory and semaphores with a resource tracker of its own
-    (started when first needed; its batch workers share it), which removes them when this
-    process is killed: spawn hands a child its parent's, which waits for the parent's exit."""
-    tracker = resource_tracker._resource_tracker  # the module's register etc. are its methods
-    if tracker._fd is not None and tracker._pid is None:  # the parent's (spawn_main set it)
-        os.close(tracker._fd)
-        tracker._fd = None
+def _end(engine, orphaned: bool, labels: Path) -> None:
+    """Close ``engine``. ``orphaned`` (the parent died without closing us): remove the label
+    files, which nobody else does, and exit after `CLOSE_TIMEOUT` even if the engine's work
+    has not stopped (a read a server never finishes): nobody is left to end this process."""
+    ended = engine.close(timeout=CLOSE_TIMEOUT if orphaned else None)
+    if not orphaned:
+        return
+    shutil.rmtree(labels, ignore_errors=True)
+    if not ended:
+        log.warning(
+            "inkloop engine process: its parent is gone and its work did not stop within "
+            "%g s (a read a server never finishes?): exiting",
+            CLOSE_TIMEOUT,
+        )
+        os._exit(1)
 
 
 def forward_warnings(outbox: Outbox) -> None:
@@ -211,20 +217,6 @@ def _setup(spec: Spec, settings, outbox: Outbox):
     engine.prepare()  # normalisation sampling and the model, before the user asks for them
     engine.wait()
     return engine, applied
-
-
-def lower_priority() -> None:
-    """Run this process as background work, so the GUI's draws come first when they compete:
-    niceness CHILD_NICENESS, or on Windows (no os.nice) the below-normal priority class."""
-    if hasattr(os, "nice"):
-        os.nice(CHILD_NICENESS)
-        return
-    try:
-        import psutil  # napari's own dependency, so there wherever the dock runs
-    except ImportError:
-        log.info("inkloop engine: runs at normal priority here (no os.nice, no psutil)")
-        return
-    psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
 
 
 def _serve(engine, inbox: queue.Queue, outbox: Outbox, applied: np.ndarray) -> bool:

@@ -29,8 +29,10 @@ def describe_failure(error: Exception, url: str) -> str:
     from inkloop.io._chunk_cache import WebPageAnswer
     from inkloop.io._remote_logins import refused_login
 
-    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+    if isinstance(error, aiohttp.ServerTimeoutError):  # silence: no byte for the read timeout
         return "the server did not answer in time"
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):  # the whole answer's deadline
+        return "the server is too slow: it sends, but its answer did not arrive whole in time"
     if isinstance(error, FileNotFoundError):
         return "not found on the server (404)"
     if isinstance(error, aiohttp.ClientPayloadError):
