@@ -13,6 +13,7 @@ from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig, recipe_words
 
 CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
 RECIPE_OPTIONS = ("patch_size", "batch_size", "lr", "seed")  # TrainConfig fields, None: not given
+NO_REGION = "none"  # --validation none: nothing held out, not even the dock's region
 
 
 def add_train(commands) -> None:
@@ -102,8 +103,9 @@ def add_train(commands) -> None:
     train.add_argument(
         "--validation",
         metavar="Y0:Y1,X0:X1",
-        type=parse_region,
-        help="hold these labels out of training and report F0.5 on them",
+        type=_validation_option,
+        help="hold these labels out of training and report F0.5 on them (default: the "
+        "validation region the dock keeps for the segment, if any; none: hold nothing out)",
     )
     train.add_argument(
         "--seed",
@@ -145,6 +147,7 @@ def _train(args) -> int:
     check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
+    args.validation = _held_out_region(args.validation, segment)
     segment = with_mask_decoded(segment)  # once: the labels and the engine take it
     ink, supervised, sources, rounds, accepted = train_labels(args, segment)
     summary = train_to_file(
@@ -160,6 +163,34 @@ def _train(args) -> int:
     )
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
+
+
+def _validation_option(text: str):
+    """--validation's value: a region (`parse_region`), or NO_REGION."""
+    return NO_REGION if text.strip().lower() == NO_REGION else parse_region(text)
+
+
+def _held_out_region(given, segment):
+    """The region the run holds out: the one --validation ``given``, None for `none`, else
+    the validation region the dock keeps for ``segment`` (said on stderr), if any, so that
+    its labels stay out of training here too."""
+    from inkloop._notify import notify
+    from inkloop.io import read_validation_region, validation_path
+
+    if given is not None:
+        return None if given == NO_REGION else given
+    try:
+        kept = read_validation_region(segment)
+    except ValueError as error:  # a damaged file: which region to hold out is the user's call
+        raise ValueError(f"{error}; give --validation Y0:Y1,X0:X1, or --validation none") from None
+    if kept is not None:
+        y0, x0, y1, x1 = kept
+        notify(
+            f"holding out the validation region {y0}:{y1},{x0}:{x1} (rows, columns) that the "
+            f"dock keeps for {segment.name} ({validation_path(segment)}): its labels are scored, "
+            f"not trained on; --validation none trains on them"
+        )
+    return kept
 
 
 def _refuse_prediction_options(args) -> None:
