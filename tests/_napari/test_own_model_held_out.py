@@ -1,7 +1,11 @@
 """The segment's own model continued at a reopen or a switch back (close1 F1): what its
-training held out is read from its round, so a region drawn since that it did not hold out
-warns that its F0.5 reads high, as weights trained in the same loop do. A round that does
-not say (one from before the record, or none) keeps the own model clean, as before."""
+training held out is read from its round, so a region it did not hold out warns that its F0.5
+reads high, as weights trained in the same loop do. A round that does not say (one from
+before the record, or none) keeps the own model clean, as before. The warning names what the
+dock can tell (review R1, finding 2): a run of its round may have left a region in that was
+there all along (`inkloop train --validation none`, or before it held the dock's region
+out), a run of this session held out the region it had, so only a region drawn or moved
+since."""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ import json
 import numpy as np
 import pytest
 
-from inkloop._napari._held_out import SEEN_REGION
+from inkloop._napari._held_out import RECORDED_RUN_SAW_REGION, SEEN_REGION
 from inkloop._napari._loop_panel import VALIDATION_LAYER
 from inkloop._napari._rectangle import box_corners
 from inkloop._napari._say import PREFIX
 from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
-from inkloop.io import checkpoint_path, open_segment, rounds_path
+from inkloop.io import checkpoint_path, open_segment, rounds_path, save_validation_region
 from inkloop.rounds import new_round, read_rounds
 from inkloop.synthetic import write_segment
 from tests._napari._fakes import fake_engines, patch_in_dock
@@ -83,7 +87,7 @@ def test_a_reopened_own_model_warns_of_a_region_its_training_did_not_hold_out(
     shown = len(messages(0))
     _finetune(widget, made, qtbot)
     assert (made[-1].settings.init, made[-1].settings.validation) == (own, DRAWN)
-    assert messages(shown) == ([PREFIX + SEEN_REGION] if warned else [])
+    assert messages(shown) == ([PREFIX + RECORDED_RUN_SAW_REGION] if warned else [])
 
 
 def test_a_switch_back_to_a_segment_trained_without_a_region_warns(
@@ -111,4 +115,32 @@ def test_a_switch_back_to_a_segment_trained_without_a_region_warns(
     shown = len(messages(0))
     _finetune(widget, made, qtbot)
     assert made[-1].settings.init == own
+    assert messages(shown) == [PREFIX + RECORDED_RUN_SAW_REGION]
+
+
+def test_a_region_kept_all_along_names_the_run_that_left_it_in_then_a_move_since(
+    open_in_dock, segment_folder, qtbot, monkeypatch
+):
+    """R1's s14: the region kept beside the labels, then `inkloop train` continued the own
+    model without holding it out (its round: []). The reopened dock must not say the region
+    was drawn or moved since; after a run of its own, moving the region is what it says."""
+    _write_own_model(segment_folder, [])
+    save_validation_region(open_segment(segment_folder), DRAWN)
+    made = fake_engines(monkeypatch)
+    _, widget = open_in_dock(segment_folder)  # the region restored, the own model continued
+    loop, own = widget.loop, checkpoint_path(widget.labels.segment)
+    shown = len(messages(0))
+    _finetune(widget, made, qtbot)
+    assert (made[-1].settings.init, made[-1].settings.validation) == (own, DRAWN)
+    assert messages(shown) == [PREFIX + RECORDED_RUN_SAW_REGION]
+    _report(loop, StateChanged(State.TRAINING, State.IDLE), StepDone(1, 0.5, 0.1, 9.0, 8, 0, None))
+    _report(loop, StateChanged(State.STOPPED, State.TRAINING))
+    _report(loop, CheckpointSaved(str(own), 1, autosave=True))  # it held DRAWN out
+    made[-1].starts = 0
+
+    moved = (30, 20, 60, 80)  # rows 50-60 trained on by this session's run
+    widget.viewer.layers[VALIDATION_LAYER].data = [box_corners(moved)]
+    shown = len(messages(0))
+    _finetune(widget, made, qtbot)
+    assert (made[-1].settings.init, made[-1].settings.validation) == (own, moved)
     assert messages(shown) == [PREFIX + SEEN_REGION]

@@ -1,8 +1,9 @@
 """Whether the weights a run goes on from trained on the labels of its validation region: a
-region drawn or moved after they trained was not held out of that training, so its F0.5
-reads high. Known from the settings of this session's engines, and for the segment's own model
-from its round (`held_out_behind`): no checkpoint is read. An own model trained since its last
-round (a run napari quit or crashed in) may have seen any region."""
+region drawn or moved after they trained was not held out of that training, nor one a run
+left in (`inkloop train --validation none`), so its F0.5 reads high. Known from the settings
+of this session's engines, and for the segment's own model from its round
+(`held_out_behind`): no checkpoint is read. An own model trained since its last round (a run
+napari quit or crashed in) may have seen any region."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ SEEN_REGION = (
     "the model this run goes on from trained while the validation region was not "
     "held out (it was drawn or moved since): it has seen the labels there, so the region's "
     "F0.5 will read high. Model → Clear starts a fresh model for a clean score"
+)
+RECORDED_RUN_SAW_REGION = (
+    "the model this run goes on from has seen the labels of the validation region: the run "
+    "its last round records did not hold the region out (it ran before the region was drawn "
+    "or moved, or trained on it, as inkloop train --validation none does and any inkloop "
+    "train before 2026-12-07 did), so the region's F0.5 will read high. Model → Clear starts "
+    "a fresh model for a clean score"
 )
 UNRECORDED_TRAINING = (
     "the model this run goes on from was trained further after its last recorded "
@@ -38,22 +46,29 @@ class HeldOutWeights(TrainedWeights):
         super().__init__()
         self.behind: dict[Path, tuple] = {}  # a model file's regions, oldest training first
         self.engine_regions: tuple = ()  # the same for the engine made last, its own last
+        # how many of those regions, the first, a round told (`know_model`); the rest are this
+        # session's engines', each of which held out the region it had
+        self.recorded: dict[Path, int] = {}
+        self.engine_recorded = 0
         self._told = None  # the region last warned about: each is told once
 
     def know_model(self, path, regions: tuple) -> None:
         """The training behind the model file ``path`` held out ``regions`` (`held_out_behind`:
         () unknown, (None,) nothing)."""
         self.behind[_key(path)] = tuple(regions)
+        self.recorded[_key(path)] = len(regions)
 
     def next_settings(self, settings: EngineSettings, previous: EngineSettings):
         engine = super().next_settings(settings, previous)
-        carried = self.behind.get(_key(engine.init), ()) if engine.init is not None else ()
-        self.engine_regions = (*carried, engine.validation)
+        init = None if engine.init is None else _key(engine.init)
+        self.engine_regions = (*self.behind.get(init, ()), engine.validation)
+        self.engine_recorded = self.recorded.get(init, 0)
         return engine
 
     def autosaved(self, path) -> None:
         super().autosaved(path)
         self.behind[_key(path)] = self.engine_regions
+        self.recorded[_key(path)] = self.engine_recorded
 
     def held_out(self) -> tuple[int, int, int, int] | None:
         """The pixels whose labels none of the training behind the last engine's weights saw,
@@ -73,9 +88,19 @@ class HeldOutWeights(TrainedWeights):
         """Warn, once for each region, that its F0.5 will read high (`seen_region`)."""
         seen = self.seen_region()
         if seen is not None and seen != self._told:
-            unrecorded = UNRECORDED in self.engine_regions[:-1]
-            say_warning(UNRECORDED_TRAINING if unrecorded else SEEN_REGION)
+            say_warning(self._why_seen(seen))
         self._told = seen
+
+    def _why_seen(self, region) -> str:
+        """Why the training behind the weights saw ``region``: a run since its last round
+        (napari quit or crashed in it), or a run that did not hold it out. A run of this
+        session held out the region it had, so one that missed this region ran before it
+        was drawn or moved; a round's run may have left it in (`inkloop train`)."""
+        before = self.engine_regions[:-1]
+        if UNRECORDED in before:
+            return UNRECORDED_TRAINING
+        missed = [i for i, held in enumerate(before) if not _inside(region, held)]
+        return RECORDED_RUN_SAW_REGION if max(missed) < self.engine_recorded else SEEN_REGION
 
 
 def _inside(box, outer) -> bool:
