@@ -16,7 +16,7 @@ def test_an_unreadable_init_is_refused_before_the_labels_are_decoded(
     def decoded(*_args):
         raise AssertionError("the labels were decoded before --init was read")
 
-    monkeypatch.setattr("inkloop._cli_train._labels", decoded)
+    monkeypatch.setattr("inkloop._cli_train.train_labels", decoded)
     out = ["--init", str(notes), "--out", str(tmp_path / "out.pt")]
     assert main(["train", str(training_folder), *out, *FAST]) == 1
     assert "notes.pt: not a readable inkloop checkpoint" in capsys.readouterr().err
