@@ -2,9 +2,10 @@
 
 The mask and label files beside the zarr are fetched once into a local folder (one for all
 spellings of the URL), where the user's labels are then saved (the server is never written
-to). Every failure of the server (no answer in time, 404, a dropped connection, a truncated
-chunk) becomes one SegmentError naming the URL; a chunk it lacks reads blank, told once,
-and a side file it answers with no image (a web page) is absent, told once. A server that
+to): `inkloop.io._remote_sides`. Every failure of the server (no answer in time, 404, a
+dropped connection, a truncated chunk) becomes one SegmentError naming the URL; a chunk it
+lacks reads blank, told once. The zarr's format is found first (`inkloop.io._remote_format`):
+a server may answer the other format's metadata with a 403 or a web page. A server that
 asks for a login (the data server does) gets it from ~/.netrc, as curl does, or from the
 URL, sent apart from it (`inkloop.io._remote_logins`).
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
-from inkloop._notify import notify, notify_once
+from inkloop._notify import notify_once
 from inkloop.io import _homes
 from inkloop.io._errors import SegmentError
 from inkloop.io._homes import (  # noqa: F401  (adopt_earlier_folder: imported from here)
@@ -38,9 +39,6 @@ _INSTEAD = {
     "file": "give its path, {path}",
 }
 _NO_ZARR = "not found on the server (404): no zarr.json, .zarray or .zgroup there"
-# what a PNG, JPEG or (Big)TIFF starts with: a side file that does not is no image
-_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
-_TOLD_NOT_IMAGES: set[str] = set()  # side files' URLs said to answer no image
 _TOLD_NOT_WRITABLE: set[Path] = set()  # default chunk caches said to be unwritable
 
 
@@ -123,18 +121,31 @@ def open_zarr_url(url: str, *, cache: str | Path | bool | None = None, timeout: 
     # imported here, not at the top: both stores are zarr 3's, checked just above (Python
     # 3.10 gets zarr 2), and `import inkloop.io` loads no zarr
     from inkloop.io._chunk_cache import ChunkCache
+    from inkloop.io._remote_format import MetadataAnswers, zarr_format
     from inkloop.io._remote_store import RemoteStore
 
-    store = _http_store(url, timeout)
+    store = answered = MetadataAnswers(_http_store(url, timeout))
     if cache:
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
     store = RemoteStore(store, without_login(url), timeout)
     try:
-        return guarded(url, lambda: zarr.open(store, mode="r"), store)
+        found = guarded(url, lambda: zarr_format(store, answered.answers), store)
+        return guarded(url, lambda: zarr.open(store, mode="r", zarr_format=found), store)
     except SegmentError as error:
-        if isinstance(error.__cause__, FileNotFoundError):  # no zarr.json, .zarray, .zgroup
-            raise SegmentError(_not_a_zarr(without_login(url))) from error.__cause__
+        _refuse_no_zarr(url, error.__cause__)
         raise
+
+
+def _refuse_no_zarr(url: str, cause) -> None:
+    """Raise what a URL with no zarr's metadata (``cause``, a `NoMetadataError`) says: a 404 for
+    every key, what `_not_a_zarr` says; else the first other answer (a 403, a web page)."""
+    from inkloop.io._remote_format import NoMetadataError
+
+    if not isinstance(cause, NoMetadataError):
+        return
+    if cause.why is None:
+        raise SegmentError(_not_a_zarr(without_login(url))) from cause
+    raise SegmentError(f"{without_login(url)}: {describe_failure(cause.why, url)}") from cause
 
 
 def _not_a_zarr(url: str) -> str:
@@ -161,60 +172,6 @@ def _not_a_zarr(url: str) -> str:
         f"To open this folder of layer files, download it (into {into}) and open that: "
         f"wget -r -np -nH --cut-dirs={max(len(names) - 1, 0)} -R "
         f'"index.html*" {shell_quoted(folder)}'
-    )
-
-
-def fetch_side_file(url: str, folder: Path, timeout: float = TIMEOUT_S) -> Path | None:
-    """Download ``url`` into ``folder`` (kept if already there; a user's labels are never
-    replaced); None if the server has no such file (404), or answers with no image (a web
-    page, as servers answering every path do; said once). A file kept there that is no
-    image (such a page, kept by earlier versions) is deleted, and said."""
-    import fsspec
-
-    from inkloop.io._write import atomic_path
-
-    target = folder / url.rsplit("/", 1)[-1]
-    if target.exists() and _head(target).startswith(_IMAGE_SIGNATURES):
-        return target
-    if target.exists():
-        target.unlink()
-        notify(
-            f"{target}: not an image (a web page a server answered with, for a file it "
-            "lacks?); deleted, and asked of the server again"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    fs = fsspec.filesystem("http", client_kwargs=session_options(timeout, url))
-    try:
-        with atomic_path(target) as tmp:
-            guarded(url, lambda: fs.get_file(without_login(url), tmp))
-            if not _head(tmp).startswith(_IMAGE_SIGNATURES):
-                raise _NoImageError(_head(tmp))
-    except _NoImageError as error:
-        _tell_no_image(without_login(url), error.args[0])
-        return None
-    except SegmentError as error:
-        if isinstance(error.__cause__, FileNotFoundError):
-            return None
-        raise
-    return target
-
-
-class _NoImageError(Exception):
-    """A side file's download that is no image (its first bytes): not put in place."""
-
-
-def _head(path) -> bytes:
-    with open(path, "rb") as file:
-        return file.read(16)
-
-
-def _tell_no_image(url: str, head: bytes) -> None:
-    """Say, once for ``url``, what the server answered with (``head``: its first bytes)."""
-    what = "a web page" if head.lstrip().startswith(b"<") else f"{head[:8]!r}…"
-    notify_once(
-        _TOLD_NOT_IMAGES,
-        url,
-        f"{url}: the server answered with {what}, not an image; taken as absent",
     )
 
 

@@ -11,13 +11,12 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from inkloop.io._errors import SegmentError
-from inkloop.io._label_images import check_side_image_size, decode_label_image
+from inkloop.io._label_images import decode_label_image
 from inkloop.io._raw import window_ranges
 from inkloop.io._remote import (
     TIMEOUT_S,
     GuardedArray,
     adopt_earlier_folder,
-    fetch_side_file,
     guarded,
     is_url,
     local_folder,
@@ -25,7 +24,8 @@ from inkloop.io._remote import (
     refuse_other_schemes,
     without_login,
 )
-from inkloop.io._side_lookup import SIDECARS, find_side_files
+from inkloop.io._remote_sides import check_side_image, fetch_side_files
+from inkloop.io._side_lookup import find_side_files
 from inkloop.io._sources import (
     LayerSource,
     multiscale_paths,
@@ -57,6 +57,7 @@ class Segment:
     supervision: object | None = None
     files: dict[str, Path] = field(default_factory=dict)
     sidecar_folder: Path | None = None  # where <name>_mask.png and the label files live
+    sidecar_server: str | None = None  # a URL's: the server folder they are fetched from
     direct: object = field(default=None, repr=False)  # the unwindowed layers, without dask
     direct_layers: tuple[int, ...] = ()  # volume layer i is direct layer direct_layers[i]
 
@@ -95,6 +96,11 @@ class Segment:
     def dtype(self) -> np.dtype:
         return self.volume.dtype
 
+    def check_side_image(self, path: Path) -> None:
+        """Raise SegmentError unless side image ``path`` (a mask, labels) is H x W, from its
+        header, with the fix: for a URL's, one that does not fetch it again."""
+        check_side_image(path, self.shape[1:], self.sidecar_server)
+
 
 def as_segment(segment: Segment | str | Path) -> Segment:
     """``segment`` itself, or opened (`open_segment`) if it is a path or URL."""
@@ -124,16 +130,17 @@ def open_segment(
     mask or label image, when it is first used.
     """
     if is_url(path):
-        source = _open_remote(path, cache, timeout)
+        source, server = _open_remote(path, cache, timeout)  # where its side files come from
     else:
-        path = _local_path(path)
+        path, server = _local_path(path), None
         source = open_source(path)
     volume = source.levels[0]
     shown = without_login(path) if is_url(path) else path  # what messages name
     window = _window(shown, volume.shape[0], z_start, z_count)
     order = slice(None, None, -1) if reverse else slice(None)
     sidecars = find_side_files(source.sidecar_folder, source.name, source.plain_sidecars)
-    layers = {key: _load_sidecar(file, volume.shape[1:], key) for key, file in sidecars.items()}
+    shape = volume.shape[1:]
+    layers = {key: _load_sidecar(file, shape, key, server) for key, file in sidecars.items()}
     return Segment(
         name=source.name,
         path=path,
@@ -145,6 +152,7 @@ def open_segment(
         direct_layers=tuple(range(volume.shape[0]))[order][window],
         files=sidecars,
         sidecar_folder=source.sidecar_folder,
+        sidecar_server=server,
         **layers,
     )
 
@@ -158,9 +166,10 @@ def _local_path(path: str | Path) -> Path:
     return segment_folder_of(Path(path).expanduser().resolve())
 
 
-def _open_remote(url: str, cache, timeout: float) -> LayerSource:
-    """A remote zarr's layers, with the side files the server has beside it fetched; a
-    level of a pyramid (x.zarr/0) opens its store, as on disk."""
+def _open_remote(url: str, cache, timeout: float) -> tuple[LayerSource, str]:
+    """A remote zarr's layers, with the side files the server has beside it fetched, and
+    the server's folder they come from; a level of a pyramid (x.zarr/0) opens its store,
+    as on disk."""
     node = open_zarr_url(url, cache=cache, timeout=timeout)
     url, node = _store_of_level(url, node, cache, timeout)
     folder = local_folder(url)
@@ -168,20 +177,14 @@ def _open_remote(url: str, cache, timeout: float) -> LayerSource:
     stamp = json.dumps(node.metadata.to_dict(), sort_keys=True, default=str)
     where = without_login(url)  # its levels' metadata are read here: a failure names it
     name = segment_name(where)
-    _fetch_side_files(url.rstrip("/").rsplit("/", 1)[0], name, folder, timeout)
-    return guarded(
+    # before its layers are opened: a mask's size may tell their order
+    server, _, zarr_name = url.rstrip("/").rpartition("/")
+    fetch_side_files(server, name, zarr_name, folder, timeout)
+    source = guarded(
         url,
         lambda: zarr_source(node, where, folder, stamp=stamp, wrap=GuardedArray, name=name),
     )
-
-
-def _fetch_side_files(parent: str, name: str, folder: Path, timeout: float) -> None:
-    """Fetch the side files the server has for segment ``name`` beside it, at ``parent``,
-    into ``folder``: before its layers are opened, as a mask's size may tell their order."""
-    for stems in SIDECARS.values():
-        for stem in stems:
-            if fetch_side_file(f"{parent}/{name}_{stem}.png", folder, timeout):
-                break
+    return source, without_login(server)
 
 
 def _store_of_level(url: str, node, cache, timeout: float):
@@ -224,17 +227,17 @@ def _display_levels(source: LayerSource, order: slice, window: slice) -> tuple:
     )
 
 
-def _load_sidecar(path: Path, shape: tuple[int, int], key: str):
+def _load_sidecar(path: Path, shape: tuple[int, int], key: str, server: str | None = None):
     """A lazy H x W array for a mask or label image, read, checked and decoded when it is
     used: a damaged or wrong-sized label file beside the layers must not block labels
-    given explicitly (``--labels``)."""
+    given explicitly (``--labels``). ``server``: the folder it is fetched from, for a URL's."""
     import dask
     import dask.array as da
 
     dtype = np.uint8 if key == "ink_labels" else np.bool_
     # its mtime in the name: labels saved anew must not come back from napari's dask cache
     stamp = path.stat().st_mtime_ns
-    pixels = dask.delayed(_decode_sidecar, pure=True)(path, tuple(shape), key, stamp)
+    pixels = dask.delayed(_decode_sidecar, pure=True)(path, tuple(shape), key, stamp, server)
     image = da.from_delayed(pixels, shape=tuple(shape), dtype=dtype)
     return _side_image(image.dask, image.name, image.chunks, image.dtype, image._meta)
 
@@ -272,6 +275,8 @@ def _the_chunk(results):
     return results
 
 
-def _decode_sidecar(path: Path, shape: tuple[int, int], key: str, _stamp: int) -> np.ndarray:
-    check_side_image_size(path, shape)
+def _decode_sidecar(
+    path: Path, shape: tuple[int, int], key: str, _stamp: int, server: str | None = None
+) -> np.ndarray:
+    check_side_image(path, shape, server)
     return decode_label_image(path, ink=key == "ink_labels", shape=shape)

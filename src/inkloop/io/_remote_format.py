@@ -1,0 +1,71 @@
+"""Which zarr format a remote zarr is, found before zarr opens it: zarr left to guess asks
+for the metadata of both formats, and a server that answers a key it lacks with a 403 (S3
+and CloudFront without list rights) or a web page (servers answering every path) failed
+every open."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+from zarr.storage import WrapperStore
+
+from inkloop.io._chunk_cache import METADATA_KEYS
+
+# the keys that say a zarr is there, and its format, in the order they are asked for
+_FORMAT_KEYS = (("zarr.json", 3), (".zarray", 2), (".zgroup", 2))
+
+
+class NoMetadataError(FileNotFoundError):
+    """No zarr's metadata at a URL; ``why``: the first answer that was not a 404 (a 403, a
+    web page as a `json.JSONDecodeError`), or None where every key was a 404."""
+
+    def __init__(self, why: Exception | None = None) -> None:
+        super().__init__("no zarr.json, .zarray or .zgroup")
+        self.why = why
+
+
+class MetadataAnswers(WrapperStore):
+    """The server's store, with a metadata key it refuses (403) or answers with a web page
+    read as absent: a 404 in other words. What the root's keys were answered, when not
+    read, is kept in ``answers`` for `zarr_format` (which tells the user of them when no
+    key is there)."""
+
+    def __init__(self, store, answers: dict | None = None) -> None:
+        super().__init__(store)
+        self.answers = {} if answers is None else answers  # root key -> 403 error / page
+
+    def _with_store(self, store):
+        return type(self)(store, self.answers)
+
+    async def get(self, key, prototype, byte_range=None):
+        if byte_range is not None or key.rsplit("/", 1)[-1] not in METADATA_KEYS:
+            return await self._store.get(key, prototype, byte_range)
+        try:
+            value = await self._store.get(key, prototype)
+        except aiohttp.ClientResponseError as error:
+            if error.status != 403:
+                raise
+            return self._absent(key, error)
+        if value is not None and value.to_bytes().lstrip()[:1] == b"<":  # JSON never is
+            page = value.to_bytes().decode("utf-8", "replace")
+            return self._absent(key, json.JSONDecodeError("a web page", page, 0))
+        return value
+
+    def _absent(self, key: str, why: Exception) -> None:
+        if "/" not in key:
+            self.answers.setdefault(key, why)
+        return None
+
+
+def zarr_format(store, answers: dict) -> int:
+    """The format (2 or 3) of the zarr at the root of ``store`` (a `MetadataAnswers` below
+    it, whose ``answers`` these are); `NoMetadataError` if none of its keys is there."""
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    for key, found in _FORMAT_KEYS:
+        if sync(store.get(key, default_buffer_prototype())) is not None:
+            return found
+    refusals = [answers[key] for key, _ in _FORMAT_KEYS if key in answers]
+    raise NoMetadataError(refusals[0] if refusals else None)
