@@ -74,7 +74,7 @@ def test_finetune_and_preview_streams_ink_while_painting_goes_on(loop_widget, qt
     print(f"F0.5 on unlabelled pixels: trained {trained:.3f}, untrained {untrained:.3f}")
     assert trained > untrained + 0.1, (trained, untrained)
     assert panel.plot.trace.count == len(losses)
-    assert panel.plot.caption().endswith(f"(range {min(losses):.2f}–{max(losses):.2f})")
+    assert panel.plot.caption().endswith(f" · {min(losses):.2f}–{max(losses):.2f}")
     assert panel.threshold_value.text() == "soft"
     panel.threshold.setValue(50)  # binary view at p = 0.5
     assert panel.threshold_value.text() == "≥ 0.50"
