@@ -15,7 +15,7 @@ from inkloop.engine._preview import PreviewSchedule
 from inkloop.model import build_model
 from inkloop.predict import Predictor, tile_corners
 from tests._engine import WHOLE, engine_for, predictions, preview_while_training, rounds_done
-from tests._events import TIMEOUT, Recorder, steps_done
+from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model
 
 
@@ -107,6 +107,32 @@ def test_stop_cuts_a_preview_short(segment):
     kinds = [type(e) for e in recorder.events if isinstance(e, (PredictionReady, StateChanged))]
     first = kinds.index(PredictionReady)
     assert kinds[first + 1] is StateChanged  # no other tile before the stop took effect
+
+
+def test_after_a_stop_mid_round_every_tile_shown_comes_from_the_last_weights(segment):
+    recorder = Recorder()
+    with engine_for(segment, recorder, tile=64) as engine:
+        stopped = []
+
+        def stop_mid_round(event):  # on the worker: a step taken while a round is part shown
+            shown = of_kind(PredictionReady, recorder.events)
+            mid_round = shown and shown[-1].tiles_done < shown[-1].tiles_total
+            if isinstance(event, StepDone) and mid_round and not stopped:
+                stopped.append(event.step)
+                engine.stop()  # applied before the next step: this step's weights are the last
+
+        engine.subscribe(stop_mid_round)
+        engine.start()
+        engine.preview(WHOLE, every=0.0)
+        recorder.wait_for(state_reached(State.STOPPED))
+        recorder.wait_for(lambda events: set(_last_shown(events).values()) == set(stopped))
+    assert of_kind(StepDone, recorder.events)[-1].step == stopped[0]
+    assert len(_last_shown(recorder.events)) == len(tile_corners(WHOLE, (96, 128), 64, 32))
+
+
+def _last_shown(events) -> dict:
+    """The step behind each tile as last shown."""
+    return {event.region: event.step for event in of_kind(PredictionReady, events)}
 
 
 def test_a_bad_preview_fails_once_and_is_dropped(segment):
@@ -206,3 +232,20 @@ def test_a_view_without_papyrus_gets_one_empty_answer(segment, predictor):
     assert event.region == WHOLE
     assert not event.probability.any()
     assert not schedule.due(step=0, training=False, now=0.0)
+
+
+def test_a_round_over_several_steps_is_predicted_again_once_training_stops(segment, predictor):
+    left = (0, 0, 96, 64)  # four tiles
+    schedule = _schedule(left, share=1.0)
+    total = len(tile_corners(left, segment.shape[1:], 64, 32))
+    shown = {}
+    for step in range(total):  # a training step between any two tiles (a CPU's batch is 1)
+        event = schedule.next_batch(predictor, segment, None, step, training=True)
+        shown[event.region] = event.step
+    last = total - 1  # training stops: these weights are the last
+    assert schedule.due(step=last, training=False, now=0.0)
+    for _ in range(total):
+        event = schedule.next_batch(predictor, segment, None, last, training=False)
+        shown[event.region] = event.step
+    assert set(shown.values()) == {last}
+    assert not schedule.due(step=last, training=False, now=0.0)  # settled on the last weights

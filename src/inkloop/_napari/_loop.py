@@ -74,7 +74,7 @@ class LoopSession(QObject):
         self.losses = LossTrace()  # every step's loss, binned: a day of training stays small
         self.validations: list[Validated] = []
         self.labels_sent, self.prediction_updates, self.closed = 0, 0, False
-        self.predicted_step: int | None = None  # weights behind the last complete preview
+        self.predicted_step: int | None = None  # oldest weights in the last complete preview
         self.trained = HeldOutWeights()  # the next engine starts from them, or not
         self.whole_segment = WholeSegmentPredictions()  # while under way, the engine stays
         self.overlay = PredictionOverlay(viewer, labels, self)
@@ -296,5 +296,5 @@ class LoopSession(QObject):
         self.prediction_layer()
         self.overlay.show(event.region, event.probability)
         self.prediction_updates += 1
-        if event.tiles_done == event.tiles_total and event.request == self.view.request:
-            self.predicted_step = event.step
+        if (step := self.view.round_step(event)) is not None:  # the whole view is from it
+            self.predicted_step = step

@@ -7,6 +7,7 @@ import numpy as np
 
 from inkloop._napari._controls import single_shot
 from inkloop.boxes import view_box
+from inkloop.engine import PredictionReady
 from inkloop.engine._jobs import MAX_COMPOSE  # torch-free: the engine imports torch lazily
 
 MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
@@ -23,6 +24,7 @@ class ViewPreview:
         self.region: tuple[int, int, int, int] | None = None  # the area asked for last
         self.request: int | None = None  # its request number
         self._with_training = False  # start when the training does
+        self._oldest: int | None = None  # the oldest weights in the round under way
         self._after_pause = single_shot(loop, PAUSE_MS, self.update)
         self.camera = getattr(loop.viewer, "scene", loop.viewer).camera  # napari 0.9: .scene
         self.camera.events.center.connect(self._on_camera)
@@ -43,6 +45,17 @@ class ViewPreview:
         if self._with_training:
             self.start()
 
+    def round_step(self, event: PredictionReady) -> int | None:
+        """The oldest weights among the tiles of the view's round that ``event`` completes:
+        what the whole view shows from then on. None while the round goes on, or for a
+        request other than the view's."""
+        if event.request != self.request:
+            return None
+        oldest = event.step if self._oldest is None else min(self._oldest, event.step)
+        complete = event.tiles_done == event.tiles_total
+        self._oldest = None if complete else oldest
+        return oldest if complete else None
+
     def stop(self) -> None:
         """Ask for nothing more (a new or dead engine): a click starts the preview again."""
         self.on, self.region = False, None
@@ -54,7 +67,7 @@ class ViewPreview:
             return
         region = self.visible_region()
         if region != self.region:
-            self.region = region
+            self.region, self._oldest = region, None
             self.request = engine.preview(region, every=self.loop.refresh_s)
 
     def visible_region(self, side: int = MAX_PREVIEW) -> tuple[int, int, int, int]:

@@ -24,11 +24,15 @@ class PreviewSchedule:
     A round predicts every tile of the region: a new view's centre tile first, then the tiles
     never shown before (what a pan uncovered), then the rest, each group centre first; a
     stroke in view brings the tiles nearest it forward. A new round starts once the weights
-    changed, at most every ``every`` s while training. While training runs, the preview
-    spends at most ``share`` of the engine's time: a batch that took t seconds is paid back
-    by t·(1 - share)/share seconds of training before the next. So training keeps its pace
-    whatever the view's size, and the interval between complete refreshes grows with the
-    area instead; only the first tile of a new view skips the queue.
+    changed, at most every ``every`` s while training. A round counts as made with the oldest
+    weights among its tiles, so one that spanned training steps is followed by another once
+    training pauses or stops: the view ends with every tile from the last weights.
+
+    While training runs, the preview spends at most ``share`` of the engine's time: a batch
+    that took t seconds is paid back by t·(1 - share)/share seconds of training before the
+    next. So training keeps its pace whatever the view's size, and the interval between
+    complete refreshes grows with the area instead; only the first tile of a new view skips
+    the queue.
     """
 
     def __init__(self, share: float) -> None:
@@ -39,7 +43,7 @@ class PreviewSchedule:
         self.region: tuple[int, int, int, int] | None = None
         self.every = 0.0
         self.debt = 0.0  # seconds of training owed before the next batch
-        self.step: int | None = None  # weights of the last complete round; None: none yet
+        self.step: int | None = None  # oldest weights of the last complete round; None: none
         self.started = -np.inf  # when the last round began
         self.shown: set[tuple[int, int]] = set()  # corners of the tiles predicted so far
         self.stroke: tuple[int, int, int, int] | None = None  # set by any thread; worker reads
@@ -77,7 +81,8 @@ class PreviewSchedule:
         """Predict the next tile batch of the round (starting one if none runs)."""
         began = time.monotonic()
         if self._round is None:
-            self._round = _Round.plan(self, predictor, segment.shape[1:], mask, self.step is None)
+            shape, new_view = segment.shape[1:], self.step is None
+            self._round = _Round.plan(self, predictor, shape, mask, new_view, step)
             self.started = began
         round_ = self._round
         if (stroke := self.stroke) is not None and not round_.urgent:
@@ -91,7 +96,7 @@ class PreviewSchedule:
         self.shown.update(corners)
         round_.urgent, round_.done = False, round_.done + len(corners)
         if not round_.corners:
-            self._round, self.step = None, step
+            self._round, self.step = None, round_.step
         if training:
             self.debt += (time.monotonic() - began) * (1 - self.share) / self.share
         return PredictionReady(self.request, box, step, probability, round_.done, round_.total)
@@ -106,17 +111,20 @@ class _Round:
     tile: int
     total: int
     urgent: bool  # its next batch may skip the budget: the first tile of a new view
+    step: int  # the weights of its first batch: the oldest among its tiles
     done: int = 0
 
     @classmethod
-    def plan(cls, schedule: PreviewSchedule, predictor, shape, mask, new_view: bool) -> _Round:
+    def plan(
+        cls, schedule: PreviewSchedule, predictor, shape, mask, new_view: bool, step: int
+    ) -> _Round:
         region, tile = check_region(schedule.region, shape), predictor.tile
         corners = tile_corners(region, shape, tile, predictor.overlap, mask)  # centre first
         # after a new view's centre, what was never shown (a pan uncovered it) before the rest
         first = 1 if new_view else 0
         corners[first:] = sorted(corners[first:], key=lambda corner: corner in schedule.shown)
         blend = Blend(region, tile, predictor.overlap)
-        return cls(corners, blend, tile, len(corners), urgent=new_view)
+        return cls(corners, blend, tile, len(corners), urgent=new_view, step=step)
 
     def focus_on(self, box: tuple[int, int, int, int]) -> None:
         """Predict the tiles nearest ``box`` (a stroke) next, if it is in the region."""
