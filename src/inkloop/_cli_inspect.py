@@ -130,12 +130,10 @@ def _side_image_problems(segment) -> list[str]:
     nothing more, and train and the dock refuse such a file."""
     from inkloop._notify import notify
     from inkloop.io import SegmentError
-    from inkloop.io._label_images import check_side_image_size
-
     problems = []
     for path in segment.files.values():
         try:
-            check_side_image_size(path, segment.shape[1:])
+            segment.check_side_image(path)
         except SegmentError as error:
             problems.append(str(error))
             notify(str(error))

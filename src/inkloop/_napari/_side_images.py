@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from pathlib import Path
 
 import numpy as np
 
@@ -145,7 +146,10 @@ def left_out_message(sides: SideImages) -> str | None:
             "(moving the mask out would do that too)"
         )
     if "mask" in left_out:
-        mended = "mended" if need_mask else "mended or moved out"
+        mask = Path(sides.segment.files["mask"]).name
+        # a URL's copy moved out is fetched again: a <name>.left-out beside it is not
+        out = f"renamed {mask}.left-out" if sides.segment.sidecar_server else "moved out"
+        mended = "mended" if need_mask else f"mended or {out}"
         message += (
             ". Finetune, predictions and Check stack read the mask as well, and fail on it "
             f"until it is {mended}"

@@ -12,7 +12,6 @@ from pathlib import Path
 from inkloop._errors import users_error
 from inkloop._notify import notify
 from inkloop.io import shown_location, stray_side_files_hint
-from inkloop.io._label_images import check_side_image_size
 from inkloop.predict._outputs import ClaimedError
 
 EXISTS = "exists, skipped (--overwrite to redo)"
@@ -72,7 +71,7 @@ def check_mask(segment) -> None:
     another id (a renamed folder): without one, every pixel is predicted, the air included."""
     path = segment.files.get("mask")
     if path is not None:
-        check_side_image_size(path, segment.shape[1:])
+        segment.check_side_image(path)
         return
     hint = stray_side_files_hint(segment)
     if hint:
