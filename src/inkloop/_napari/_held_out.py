@@ -20,11 +20,11 @@ SEEN_REGION = (
     "F0.5 will read high. Model → Clear starts a fresh model for a clean score"
 )
 RECORDED_RUN_SAW_REGION = (
-    "the model this run goes on from has seen the labels of the validation region: the run "
-    "its last round records did not hold the region out (it ran before the region was drawn "
-    "or moved, or trained on it, as inkloop train --validation none does and any inkloop "
-    "train before 2026-12-07 did), so the region's F0.5 will read high. Model → Clear starts "
-    "a fresh model for a clean score"
+    "the model this run goes on from has seen the labels of the validation region: its last "
+    "round records that its training did not hold the region out (some of it ran before the "
+    "region was drawn or moved, or trained on it, as inkloop train --validation none does and "
+    "any inkloop train before 2026-12-07 did), so the region's F0.5 will read high. "
+    "Model → Clear starts a fresh model for a clean score"
 )
 UNRECORDED_TRAINING = (
     "the model this run goes on from was trained further after its last recorded "
