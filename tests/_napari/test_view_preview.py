@@ -1,12 +1,14 @@
-"""The dock's preview of the view (review R1, finding 1): what the dock says the view shows
-(``predicted_step``) is the oldest weights among the tiles of the round that completed it."""
+"""The dock's preview of the view (review R1, findings 1 and 3): a fresh model's is asked for
+once its warm-up ends, not at its first step, whose p sits just above 0.5 nearly everywhere;
+a continued model's at once. What the dock says the view shows (``predicted_step``) is the
+oldest weights among the tiles of the round that completed it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inkloop.engine import PredictionReady, RunStarted, State, StateChanged
+from inkloop.engine import PredictionReady, RunStarted, State, StateChanged, StepDone
 from inkloop.settings import EngineSettings, TrainConfig
 from tests._napari._fakes import FakeEngine, patch_in_dock
 
@@ -48,6 +50,27 @@ def _report(loop, *events) -> None:
 
 def _run_started(step: int) -> RunStarted:
     return RunStarted(step, "tu-test_resnet", "cpu", "float32")
+
+
+def _step(step: int) -> StepDone:
+    return StepDone(step, 0.5, 1e-3, 9.0, 8, 0, None)
+
+
+def test_a_fresh_model_previews_the_view_once_its_warm_up_ends(training):
+    loop, engine = training
+    _report(loop, _run_started(0), StateChanged(State.TRAINING, State.IDLE))
+    _report(loop, *[_step(step) for step in range(1, WARMUP)])
+    assert engine.previews == []  # nothing asked of an untrained model
+    _report(loop, _step(WARMUP))
+    assert engine.previews == [loop.view.visible_region()]
+    _report(loop, _step(WARMUP + 1))
+    assert len(engine.previews) == 1  # once
+
+
+def test_a_continued_model_previews_the_view_when_training_starts(training):
+    loop, engine = training
+    _report(loop, _run_started(WARMUP), StateChanged(State.TRAINING, State.IDLE))
+    assert engine.previews == [loop.view.visible_region()]
 
 
 def test_the_view_counts_as_predicted_with_the_oldest_weights_of_its_round(training):

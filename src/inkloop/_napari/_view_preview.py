@@ -1,5 +1,6 @@
 """The preview of what the camera shows while Finetune & preview runs: asked of the engine
-when training starts, and again each time panning pauses."""
+when training starts (a fresh model's once its warm-up ends), and again each time panning
+pauses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from inkloop._napari._controls import single_shot
 from inkloop.boxes import view_box
-from inkloop.engine import PredictionReady
+from inkloop.engine import PredictionReady, RunStarted, StepDone
 from inkloop.engine._jobs import MAX_COMPOSE  # torch-free: the engine imports torch lazily
 
 MAX_PREVIEW = 2048  # pixels per side of the previewed area; a CPU keeps up with about this
@@ -24,11 +25,13 @@ class ViewPreview:
         self.region: tuple[int, int, int, int] | None = None  # the area asked for last
         self.request: int | None = None  # its request number
         self._with_training = False  # start when the training does
+        self._weights_step = 0  # the training steps of the engine's weights, as last heard
         self._oldest: int | None = None  # the oldest weights in the round under way
         self._after_pause = single_shot(loop, PAUSE_MS, self.update)
         self.camera = getattr(loop.viewer, "scene", loop.viewer).camera  # napari 0.9: .scene
         self.camera.events.center.connect(self._on_camera)
         self.camera.events.zoom.connect(self._on_camera)
+        loop.changed.connect(self._follow)
 
     def start(self) -> None:
         """Preview the view from now on; its centre comes before the next training step."""
@@ -37,12 +40,15 @@ class ViewPreview:
 
     def start_with_training(self) -> None:
         """`start` when the training does (again: a preview that failed has stopped), not
-        before: labels that cannot train get their message, not an untrained model's haze."""
+        before: labels that cannot train get their message, not an untrained model's haze.
+        Weights with fewer steps than the warm-up's (a fresh model) wait for the step that
+        ends it: before, p sits just above 0.5 nearly everywhere, a block of false ink."""
         self._with_training = True
 
     def training_started(self) -> None:
-        """The engine's training started: the preview too, if it waits for it."""
-        if self._with_training:
+        """The engine's training started: the preview too, if it waits for it and the
+        weights are past warm-up (else at the step that ends it)."""
+        if self._with_training and self._weights_step >= self.loop.settings.train.warmup_steps:
             self.start()
 
     def round_step(self, event: PredictionReady) -> int | None:
@@ -86,6 +92,12 @@ class ViewPreview:
         self.camera.events.center.disconnect(self._on_camera)
         self.camera.events.zoom.disconnect(self._on_camera)
         self._after_pause.stop()
+
+    def _follow(self, event) -> None:
+        if isinstance(event, RunStarted | StepDone):
+            self._weights_step = event.step
+        if isinstance(event, StepDone):  # the step that ends a fresh model's warm-up
+            self.training_started()
 
     def _on_camera(self, event=None) -> None:
         self._after_pause.start()  # (re)start: the view is previewed once panning pauses
