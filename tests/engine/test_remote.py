@@ -78,7 +78,7 @@ def test_the_loop_runs_on_the_server_as_it_does_here(server, training_folder, tm
 
 
 @pytest.mark.slow
-def test_a_session_left_with_no_client_and_no_work_ends_its_engine(training_folder, tmp_path):
+def test_a_session_left_with_no_client_ends_its_engine(training_folder, tmp_path):
     served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0, idle_timeout=1.0)
     threading.Thread(target=served.serve_forever, daemon=True).start()
     server_log, reaped = logging.getLogger(SERVER_LOG), Heard("no client", 1)
@@ -155,7 +155,7 @@ def test_a_dropped_connection_stops_the_preview_not_the_training(server, trainin
         assert not proxy._saving  # close() would wait FETCH_TIMEOUT (300 s) for it
         (failed,) = recorder.of(Failed)
         assert "lost the connection to the engine server" in failed.message
-        assert "training goes on there" in failed.message
+        assert "training may go on there" in failed.message
         assert server.sessions[session].alive  # the engine trains on
 
         since = recorder.mark()

@@ -3,8 +3,9 @@
 `RemoteEngineProcess` is an EngineProcess whose "child" is a session on an engine server:
 the same commands, events, waits, label replay and respawn, over one TCP connection in
 `_wire` frames instead of two local pipes. A dropped connection looks to the proxy like a
-child that ended (a Failed event says the engine trains on over there); the next command
-that needs the engine re-attaches to the same session, or starts a new one if it is gone.
+child that ended (a Failed event says why: the server's last word, or the link lost); the
+next command that needs the engine re-attaches to the same session, or starts a new one if it
+has ended (`_remote_ends`: and says so, as it closes a session left running when it is closed).
 While attached the client pings the server every `HEARTBEAT` seconds, and counts a server it
 has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link.
 Each connection begins with `_handshake`: nothing else goes out (no label, no path, not the
@@ -24,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.engine._child import ChildHandle
-from inkloop.engine._events import CheckpointSaved, Failed, State
+from inkloop.engine._events import CheckpointSaved, Failed, Notice, State
 from inkloop.engine._process import EngineProcess, child_location
+from inkloop.engine._remote_ends import close_left_session, link_lost, starting_anew
 from inkloop.engine._session import refuse_output
 from inkloop.engine._sockets import SocketConnection, hang_up
 from inkloop.engine._wire import (
@@ -77,18 +79,20 @@ class RemoteEngineProcess(EngineProcess):
         self._fetched: dict[int, object] = {}  # fetch request -> Fetched or Failed
         self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
         self._saving = 0  # saves asked whose CheckpointSaved or Failed has not come yet
+        self._last_heard: tuple[ChildHandle | None, Failed | None] = (None, None)
         self._path_map = kw.pop("path_map", None)
         location = child_location(segment_path, type(self).__name__)
         self._here = location  # the segment as this machine names it
         super().__init__(map_path(location, self._path_map), ink, supervised, *args, **kw)
         # close() ends the session, and the link with it: a checkpoint saved is fetched first
-        self._cleanup.before_end = functools.partial(_finish_copies, weakref.ref(self))
+        self._cleanup.before_end = functools.partial(_before_end, weakref.ref(self))
 
     def _start_child(self, settings) -> ChildHandle:
         connection = SocketConnection.connect(self.address)
         try:
             welcome = self._greet(connection, settings)
-            if welcome is None:  # our session has ended there: a new one, on a new connection
+            if isinstance(welcome, Refused):  # our session has ended there: a new one, on a
+                self._announcer.emit(Notice(starting_anew(welcome, settings.init)))  # new link
                 connection.close()
                 connection = SocketConnection.connect(self.address)
                 welcome = self._greet(connection, settings)
@@ -99,8 +103,8 @@ class RemoteEngineProcess(EngineProcess):
         connection.beat(HEARTBEAT, SERVER_SILENT)
         return ChildHandle(_Remote(connection), connection, connection)
 
-    def _greet(self, connection: SocketConnection, settings) -> Welcome | None:
-        """The server's Welcome; None if the session we asked for has ended there."""
+    def _greet(self, connection: SocketConnection, settings) -> Welcome | Refused:
+        """The server's Welcome; its Refused if the session we asked for has ended there."""
         try:
             answer = self._ask(connection, settings)
         except (EOFError, OSError) as error:  # proved itself, then hung up: it says why there
@@ -108,9 +112,9 @@ class RemoteEngineProcess(EngineProcess):
                 "the engine server closed the connection before answering (see its log)"
             ) from error
         if isinstance(answer, Refused) and self.session is not None:
-            log.info("inkloop remote engine: %s; starting a new session", answer.message)
+            log.warning("inkloop remote engine: %s; starting a new session", answer.message)
             self.session = None
-            return None
+            return answer
         if isinstance(answer, Refused):
             raise RuntimeError(f"the engine server refused: {answer.message}")
         if not isinstance(answer, Welcome):
@@ -198,9 +202,12 @@ class RemoteEngineProcess(EngineProcess):
         return Path(local)
 
     def _receive(self, child: ChildHandle, message) -> None:
+        request = getattr(message, "request", None)
+        # the server's last word before it hangs up, if the link ends next (`_report_end`)
+        said = isinstance(message, Failed) and request is None
+        self._last_heard = (child, message if said else None)
         if isinstance(message, Ping):  # the server's answer: heard, nothing to tell
             return
-        request = getattr(message, "request", None)
         if isinstance(message, (Fetched, Failed)) and request in self._fetched:
             with self._changed:
                 self._fetched[request] = message
@@ -243,26 +250,32 @@ class RemoteEngineProcess(EngineProcess):
                 self._changed.notify_all()
 
     def _report_end(self, child: ChildHandle) -> None:
-        host, port = self.address
-        message = child.setup_failure or (
-            f"lost the connection to the engine server {host}:{port}; training goes on there, "
-            "and the next Start, Predict or Save reconnects. Labels are safe here."
-        )
+        """The link ended. A Failed about no request as its last frame is the server's word on
+        why the session ended, handed out as it came (a run's own Failed just before the link
+        was lost reads so too; nothing else does: the server answers every ping); else the
+        link was lost."""
+        heard_on, said = self._last_heard
+        said = said if heard_on is child else None
+        message = child.setup_failure or (said.message if said else link_lost(self.address))
         log.error("inkloop remote engine: %s", message)
         with self._changed:  # their answers went with the link: `close` must not wait for them
             if self._saving:
                 log.error("inkloop remote engine: %d save(s) unanswered", self._saving)
             self._saving = 0
             self._changed.notify_all()
-        self._announcer.emit(Failed(message))
+        if said is None:
+            self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
 
 
-def _finish_copies(proxy: weakref.ref, child: ChildHandle) -> None:
-    """`RemoteEngineProcess._finish_copies` for a proxy being closed (with only a weak
-    reference: one dropped unclosed is gone, and nobody here hears of its checkpoints)."""
+def _before_end(proxy: weakref.ref, child: ChildHandle) -> None:
+    """What a proxy being closed does before its session ends (with only a weak reference:
+    one dropped unclosed is gone, and nobody here hears of its checkpoints): the checkpoints
+    saved are fetched, and a session whose link dropped is closed there."""
     if (owner := proxy()) is not None:
         owner._finish_copies(child)
+        if not child.alive and owner.session is not None:  # it may train on there
+            close_left_session(owner.address, owner._token, owner.session)
 
 
 class _Remote:

@@ -1,6 +1,7 @@
 """One engine server session: an engine child process on the server, its events relayed to
 whichever connection drives it now (none while the client is away), the files it writes kept
-in its own folder."""
+in its own folder. When its engine ends, the client attached (if any) is told why and where its
+last checkpoint is, and then hung up on."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.engine import _commands as c
-from inkloop.engine._child import Spec, end_child, spawn_child
-from inkloop.engine._events import Failed, StateChanged
+from inkloop.engine._child import SetupFailed, Spec, end_child, spawn_child
+from inkloop.engine._events import CheckpointSaved, Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._sockets import hang_up, limit_waits
 from inkloop.engine._wire import (
@@ -60,7 +61,11 @@ class ServedSession:
         self._state: StateChanged | None = None
         self._ending = threading.Lock()
         self._ended = False
-        self.last_heard = time.monotonic()  # the last command, event, or client leaving
+        self._cause: str | None = None  # what `end` was asked for (None: its client's Close)
+        self._checkpoint: str | None = None  # the last one its engine wrote, here
+        self._setup_failure: str | None = None  # why it could not start, as it told its client
+        self.end_message: str | None = None  # once its engine ended: why, and its checkpoint
+        self.left_at = time.monotonic()  # when its client last left: the reaper's clock
         self.child.reader = threading.Thread(target=self._forward_events, daemon=True)
         self.child.reader.start()
 
@@ -82,9 +87,9 @@ class ServedSession:
         return self._sock is not None
 
     def forsaken(self, now: float, after: float) -> bool:
-        """No client has driven it, and its engine has said nothing, for ``after`` seconds:
-        idle, not training or predicting (those report every step or block)."""
-        return self._sock is None and now - self.last_heard > after
+        """No client has driven it for ``after`` seconds, whether its engine trains or not:
+        a client that never comes back must not leave it training for ever."""
+        return self._sock is None and now - self.left_at > after
 
     def here(self, path) -> Path:
         """Where a file the client named is written on this machine: the session's folder."""
@@ -112,7 +117,6 @@ class ServedSession:
         try:
             while True:
                 command = read_frame(read)
-                self.last_heard = time.monotonic()
                 if isinstance(command, Ping):
                     self._answer(command, sock)
                     continue
@@ -140,16 +144,18 @@ class ServedSession:
             with self._send_lock:
                 if self._sock is sock:
                     self._sock = None
-                    self.last_heard = time.monotonic()
+                    self.left_at = time.monotonic()
             sock.close()
 
-    def end(self) -> None:
+    def end(self, why: str | None = None) -> None:
         """End the engine and forget the session, once: its client's Close and the server's
-        close may come together (the later call waits for the first)."""
+        close may come together (the later call waits for the first). ``why``: what ends it,
+        told to its client if one is attached (None: that client's own Close)."""
         with self._ending:
             if self._ended:
                 return
             self._ended = True
+            self._cause = why
             self._forget(self)
             end_child(self.child)
             self.labels.remove()
@@ -187,18 +193,43 @@ class ServedSession:
                 message = self.child.events.recv()
             except (EOFError, OSError):
                 break
-            self.last_heard = time.monotonic()
             with self._send_lock:
                 if isinstance(message, StateChanged):
                     self._state = message
+                elif isinstance(message, CheckpointSaved):
+                    self._checkpoint = message.path
+                elif isinstance(message, SetupFailed):
+                    self._setup_failure = message.message
                 self._send(message)
         self.child.reap()
         self.child.alive = False
         self.labels.remove()  # the session ends with its engine: nothing respawns from them
-        with self._send_lock:
-            if self._sock is not None:  # the client sees the end as its engine's end
-                hang_up(self._sock)  # the relay thread wakes and closes it
+        self._say_ended()
         self._forget(self)
+
+    def _say_ended(self) -> None:
+        """Once the engine has ended: tell the client why, then hang up (a client that asked
+        for the end, or heard why from the engine itself, is not told); log an end not asked."""
+        asked, by_client = self.child.ending, self.child.ending and self._cause is None
+        if asked:
+            cause = self._cause or "its client closed it"
+        elif self._setup_failure is not None:  # its client has the engine's own message
+            cause = f"its engine could not start: {self._setup_failure}"
+        else:  # killed (by the OOM killer, say) or crashed
+            cause = f"its engine process ended (exit code {self.child.process.exitcode})"
+        self.end_message = f"{cause}; its last checkpoint there is {self._checkpoint or 'none'}"
+        if not asked:
+            log.warning("engine server: session %s ended: %s", self.id, self.end_message)
+        with self._send_lock:
+            if self._sock is not None and not by_client and self._setup_failure is None:
+                # the dock's last word from here: it says this, not "lost the connection"
+                told = (
+                    f"the session on the engine server ended: {self.end_message}. Labels are "
+                    "safe here; the next Start, Predict or Save starts a new session"
+                )
+                self._send(Failed(told))
+            if self._sock is not None:  # (unless the Failed found it gone)
+                hang_up(self._sock)  # the relay thread wakes and closes it
 
     def _send(self, message) -> None:
         if self._sock is None:
@@ -221,6 +252,6 @@ class ServedSession:
         """Detach the client (under _send_lock), as if it had left: its socket is reset, for a
         frame may have gone out in part; the relay thread wakes and closes it."""
         sock, self._sock = self._sock, None
-        self.last_heard = time.monotonic()
+        self.left_at = time.monotonic()
         log.warning("engine server: session %s lost its client: %s", self.id, why)
         hang_up(sock, abort=True)

@@ -12,7 +12,9 @@ here, whatever path the client named. A dropped connection ends the relay, not t
 its engine trains on, and the client re-attaches with the session's id. So does a client that
 pings (`Ping`) and then falls silent for ``client_silent`` (a laptop gone behind an SSH tunnel,
 whose sshd stays up), and one that stops taking events for ``send_timeout``. A session left
-with no client and nothing to do for ``idle_timeout`` ends its engine (its folder stays).
+with no client for ``idle_timeout``, training or not, ends its engine as a Close would (its
+folder stays, with the engine's autosave). A client back for a session that has ended is told
+why it ended.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ log = logging.getLogger(__name__)
 MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
 SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
-IDLE_TIMEOUT = 2 * 3600.0  # seconds a session with no client and no work keeps its engine
+IDLE_TIMEOUT = 2 * 3600.0  # seconds a session with no client keeps its engine
+ENDS_KEPT = 256  # ended sessions whose end a client coming back is told of
 CLIENT_SILENT = 120.0  # seconds a pinging client may say nothing: four of its heartbeats
 SEND_TIMEOUT = 30.0  # seconds an event may find no room to go out before its client is dropped
 
@@ -55,8 +58,8 @@ class RefusedError(Exception):
 class EngineServer:
     """Serve engine sessions on ``host``:``port`` (0: any free port) for segments under
     ``roots``; ``folder`` holds the sessions' checkpoints and predictions. A session with
-    no client and an engine that has said nothing for ``idle_timeout`` seconds is ended;
-    ``client_silent`` and ``send_timeout``: see `ServedSession`."""
+    no client for ``idle_timeout`` seconds, training or not, is ended; ``client_silent`` and
+    ``send_timeout``: see `ServedSession`."""
 
     def __init__(
         self,
@@ -75,6 +78,7 @@ class EngineServer:
         self.roots = [Path(r).expanduser().resolve() for r in roots]
         self.token, self.folder = token.encode(), Path(folder)
         self.sessions: dict[str, ServedSession] = {}
+        self._ends: dict[str, str] = {}  # session id -> why it ended, the latest `ENDS_KEPT`
         self._lock = threading.Lock()
         # a long queue: under a flood of connections a dock's waits there, not dropped
         listener = socket.create_server((host, port), backlog=socket.SOMAXCONN)
@@ -99,7 +103,7 @@ class EngineServer:
         with self._lock:
             sessions, self.sessions = list(self.sessions.values()), {}
         for session in sessions:
-            session.end()
+            session.end("the engine server was shut down")
 
     def _reap(self, now: float) -> None:
         """End the sessions forsaken at ``now`` (`ServedSession.forsaken`)."""
@@ -108,12 +112,12 @@ class EngineServer:
             for session in idle:
                 del self.sessions[session.id]
         for session in idle:
-            session.end()
+            why = f"no client for {self.idle_timeout / 3600:.3g} h"
+            session.end(why)
             log.warning(
-                "engine server: session %s ended: no client and no work for %.3g h; "
-                "its files stay in %s",
+                "engine server: session %s ended: %s; its files stay in %s",
                 session.id,
-                self.idle_timeout / 3600,
+                why,
                 session.folder,
             )
 
@@ -149,7 +153,7 @@ class EngineServer:
                 session.attach(sock, Welcome(session.id, attached=attached), peer)
             except OSError:
                 if not attached:
-                    session.end()  # nobody would ever drive it
+                    session.end("its client left before it was welcomed")  # none would drive it
                 raise
             return session
         except RefusedError as reason:
@@ -165,11 +169,15 @@ class EngineServer:
         if isinstance(request, Attach):
             with self._lock:
                 session = self.sessions.get(request.session)
-                if session is not None:  # heard from: not reaped while its client attaches
-                    session.last_heard = time.monotonic()
-            if session is None or not session.alive:
+                if session is not None:  # not reaped while its client attaches
+                    session.left_at = time.monotonic()
+                ended = self._ends.get(request.session)
+            if session is not None and session.alive:
+                return session
+            ended = (session and session.end_message) or ended  # said, if not yet forgotten
+            if ended is None:
                 raise RefusedError(f"no session {request.session} here (its engine ended)")
-            return session
+            raise RefusedError(f"session {request.session} has ended: {ended}")
         if not isinstance(request, Spawn):
             raise ProtocolError(f"expected Spawn or Attach, got {type(request).__name__}")
         with self._lock:  # a place for the engine, kept while it starts (seconds)
@@ -211,8 +219,13 @@ class EngineServer:
         return dataclasses.replace(spawn, segment=str(path), settings=settings)
 
     def _forget(self, session: ServedSession) -> None:
+        """``session`` is ending (and again once ended): gone from the list, why kept."""
         with self._lock:
             self.sessions.pop(session.id, None)
+            if session.end_message is not None:
+                self._ends[session.id] = session.end_message
+                if len(self._ends) > ENDS_KEPT:
+                    del self._ends[next(iter(self._ends))]  # the oldest
 
 
 def _send_quietly(sock: socket.socket, message) -> None:
