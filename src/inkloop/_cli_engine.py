@@ -55,8 +55,8 @@ def add_engine(commands) -> None:
         type=float,
         default=IDLE_TIMEOUT / 3600,
         metavar="H",
-        help="end a session's engine after H hours with no dock attached and nothing heard "
-        "from it (no training step, no predicted block); its files stay (default %(default)g)",
+        help="end a session's engine after H hours with no dock attached, training or not (as "
+        "closing the dock would: it autosaves); its files stay (default %(default)g)",
     )
     serve.set_defaults(run=_serve)
 
