@@ -11,6 +11,7 @@ import pytest
 
 from inkloop._notify import InkloopWarning
 from inkloop.io import open_segment
+from inkloop.io._homes import other_spellings
 from inkloop.io._remote import local_folder
 from inkloop.io._sidefiles import side_folder
 from tests._http import NAME, serve, write_served_segment
@@ -78,3 +79,33 @@ def test_an_empty_earlier_folder_is_no_move_and_one_moved_from_goes(
 
     assert (folder / f"{NAME}_inkloop_model.pt").read_bytes() == b"weights"
     assert not earlier.exists()  # else every later new data folder "moved" it again
+
+
+def test_the_folder_of_another_spelling_of_the_server_moves_to_this_one(
+    served, data_home, tmp_path
+):
+    """http:// and https:// (or :443) of one server named two folders: the labels painted
+    under one spelling seemed gone under the other."""
+    https = served.replace("http://", "https://")
+    earlier = local_folder(https)
+    earlier.mkdir(parents=True)
+    (earlier / f"{NAME}_inkloop_model.pt").write_bytes(b"weights")
+
+    told = _moves_told(lambda: open_segment(served))
+
+    folder = local_folder(served)
+    assert told == [f"{served}: its labels and models moved from {earlier} to {folder}"]
+    assert (folder / f"{NAME}_inkloop_model.pt").read_bytes() == b"weights"
+    assert not earlier.exists()
+
+
+def test_other_spellings_of_a_server_are_its_schemes_and_default_ports():
+    assert other_spellings("https://dl.ash2txt.org/full-scrolls/S.zarr") == [
+        "http://dl.ash2txt.org/full-scrolls/S.zarr",
+        "http://dl.ash2txt.org:443/full-scrolls/S.zarr",
+        "http://dl.ash2txt.org:80/full-scrolls/S.zarr",
+        "https://dl.ash2txt.org:443/full-scrolls/S.zarr",
+        "https://dl.ash2txt.org:80/full-scrolls/S.zarr",
+    ]
+    assert other_spellings("http://[::1]:8000/S.zarr") == ["https://[::1]:8000/S.zarr"]
+    assert other_spellings("s3://bucket/S.zarr") == []
