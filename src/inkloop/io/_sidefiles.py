@@ -17,7 +17,13 @@ import numpy as np
 from inkloop.io._label_images import probabilities
 from inkloop.io._layers import layer_number
 from inkloop.io._lazy import lazy
-from inkloop.io._side_lookup import AUTOSAVE, ink_labels_name, supervision_path_for
+from inkloop.io._letter_case import as_spelled
+from inkloop.io._side_lookup import (
+    AUTOSAVE,
+    ink_labels_name,
+    is_ink_labels_of,
+    supervision_path_for,
+)
 
 # a prediction's formats, as `prediction_path` takes them -> as a person reads them
 PREDICTION_FORMATS = {
@@ -47,17 +53,19 @@ def segment_id(folder: Path) -> str:
     inkloop's own): its name, unless none is named so and they carry the id that the data
     server's own folder names keep (``<id>_superseded``, Thaumato's ``working_<id>``) or that
     of a numbered image among a flattened download's layers (``wget -nd``: ``<id>.tif``).
-    Only work under its name (labels, model, rounds) keeps it; a prediction can be remade."""
-    names = {entry.name for entry in folder.iterdir()}
+    Only work under its name (labels, model, rounds) keeps it; a prediction can be remade.
+    Names match in any letter case (``<id>_mask.PNG``), as on a Mac's or Windows' disk."""
+    entries = [entry.name for entry in folder.iterdir()]
+    names = {name.lower() for name in entries}
     own = segment_named(folder.name, folder)  # inkloop's files, named below
     kept = [*label_paths(own), *label_paths(own, autosave=True), checkpoint_path(own)]
-    if any(path.name in names for path in (*kept, rounds_path(own))):
+    if any(path.name.lower() in names for path in (*kept, rounds_path(own))):
         return folder.name
     base = folder.name.removesuffix("_superseded").removeprefix("working_")
-    numbered = sorted(Path(name).stem for name in names if layer_number(name) is not None)
+    numbered = sorted(Path(name).stem for name in entries if layer_number(name) is not None)
     # the server names a Thaumato folder working_<id>_1 of Scroll 1 for <id>
     for candidate in (folder.name, base, base.removesuffix("_1"), *numbered):
-        if any(f"{candidate}{ending}" in names for ending in _ID_FILE_ENDINGS):
+        if any(f"{candidate}{ending}".lower() in names for ending in _ID_FILE_ENDINGS):
             return candidate
     return folder.name
 
@@ -69,18 +77,20 @@ def segment_named(segment_id: str, folder: str | Path) -> SimpleNamespace:
 
 
 def mask_path(segment) -> Path:
-    """Where ``segment``'s papyrus mask goes: ``<id>_mask.png`` beside its other side files."""
-    return side_folder(segment) / f"{segment.name}_mask.png"
+    """Where ``segment``'s papyrus mask goes: ``<id>_mask.png`` beside its other side files
+    (spelled as a file of that name in another letter case there is: `as_spelled`)."""
+    return as_spelled(side_folder(segment) / f"{segment.name}_mask.png")
 
 
 def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
     """Where ``segment``'s ink labels and supervision mask are saved (beside its mask):
     ``<id>_inklabels.png``, or the name of the version of them it opened (``<id>_inklabels_vN``,
-    `ink_labels_name`), so that the next open reads what was saved."""
+    `ink_labels_name`), so that the next open reads what was saved; each spelled as the file
+    there whose name differs in letter case alone (`as_spelled`: ``<id>_inklabels.PNG``), so
+    that a save replaces it instead of making its twin, which a Mac or Windows disk cannot hold."""
     opened = Path(getattr(segment, "files", {}).get("ink_labels", "")).stem
-    own = (ink_labels_name(opened) or (None,))[0] == segment.name
-    stem = opened if own else f"{segment.name}_inklabels"
-    ink_path = side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png"
+    stem = opened if is_ink_labels_of(opened, segment.name) else f"{segment.name}_inklabels"
+    ink_path = as_spelled(side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png")
     return ink_path, supervision_path_for(ink_path)
 
 
@@ -93,11 +103,11 @@ def stray_side_files_hint(segment) -> str | None:
     if found or not isinstance(segment.path, Path) or folder != segment.path:
         return None
     endings = ("_mask.png", "_inklabels.png")  # supervision masks end in _mask.png too
+    own = (f"{segment.name.lower()}_", ".")  # macOS's ._ copies
     strays = sorted(
         path.name
         for path in folder.iterdir()
-        if path.name.endswith(endings)
-        and not path.name.startswith((f"{segment.name}_", "."))  # macOS's ._ copies
+        if path.name.lower().endswith(endings) and not path.name.lower().startswith(own)
     )
     if not strays:
         return None

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from inkloop._command import shell_quoted
 from inkloop._notify import notify
 from inkloop.io._decoding import DecodingNamed
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import TIFF_SUFFIXES, image_info
+from inkloop.io._layer_folders import (
+    LAYER_FOLDERS,
+    layer_folder,
+    layer_folder_format,
+    no_layer_folder,
+    server_files,
+)
 from inkloop.io._layers import (
     LayerStack,
     check_numbering,
@@ -20,12 +25,11 @@ from inkloop.io._layers import (
 )
 from inkloop.io._lazy import ZYX, as_volume, layer_chunks, lazy, to_zyx, zyx_direct
 from inkloop.io._side_lookup import find_side_files
-from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
+from inkloop.io._sidefiles import segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 from inkloop.io._writable import writable_side_folder
 from inkloop.io._zarr_axes import multiscales, zyx_order
 
-LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
 _ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
 _NAME_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".zarr")
 
@@ -59,10 +63,10 @@ def detect_format(path: str | Path) -> str | None:
 
 
 def segment_folder_of(path: Path) -> Path:
-    """The segment whose layer folder ``path`` is (``<id>/layers``, ``<id>/surface_volume``),
-    said so; else ``path``. Opened as a segment of its own, it would be named "layers" and
-    find none of its segment's files."""
-    if path.name not in LAYER_FOLDERS or not path.is_dir():
+    """The segment whose layer folder ``path`` is (``<id>/layers``, ``<id>/surface_volume``, in
+    any letter case), said so; else ``path``. Opened as a segment of its own, it would be named
+    "layers" and find none of its segment's files."""
+    if layer_folder_format(path) is None or not path.is_dir():
         return path
     notify(f"{path} is the layer folder of the segment {path.parent.name}: opened {path.parent}")
     return path.parent
@@ -85,9 +89,9 @@ def open_source(path: Path) -> LayerSource:
             f"{path}: not a segment (expected a layer folder, a multi-page TIFF or a zarr)"
         )
     if fmt in LAYER_FOLDERS.values():
-        folder = next(path / f for f, kind in LAYER_FOLDERS.items() if kind == fmt)
-        if not folder.is_dir():
-            raise SegmentError(_no_layer_folder(path))
+        folder = layer_folder(path)
+        if folder is None:
+            raise SegmentError(no_layer_folder(path))
         return _open_layer_folder(folder, numbered_layers(folder), fmt, sidecar_folder=path)
     if not any(path.iterdir()):
         raise SegmentError(f"{path}: folder is empty")
@@ -101,12 +105,11 @@ def _layout(path: Path) -> str | None:
         return None
     if _is_zarr(path):
         return "zarr"
-    for folder, fmt in LAYER_FOLDERS.items():
-        if (path / folder).is_dir():
-            return fmt
+    if (folder := layer_folder(path)) is not None:
+        return layer_folder_format(folder)
     if folder_layers(path):
         return "folder"
-    return "vesuvius" if _server_files(path, segment_id(path)) else None
+    return "vesuvius" if server_files(path, segment_id(path)) else None
 
 
 def folder_layers(folder: Path) -> list[tuple[int, Path]]:
@@ -117,35 +120,6 @@ def folder_layers(folder: Path) -> list[tuple[int, Path]]:
     numbers = {number for number, _ in numbered}
     apart = {n for n in numbers if n - 1 not in numbers and n + 1 not in numbers}
     return [(n, p) for n, p in numbered if not (n in apart and p.stem == texture)]
-
-
-def _no_layer_folder(path: Path) -> str:
-    """Why a data server's segment folder without ``layers/`` opens nothing, and the fix."""
-    name, layers = segment_id(path), shell_quoted(path / "layers")
-    if (stack := path / f"{name}.tif").is_file() and is_tiff_stack(stack):
-        count = open_tiff_stack(stack)[1].shape[0]  # opened as a file, like any stack
-        return f"{path}: open {stack} (a stack of {count} layers): the folder holds no layer images"
-    return (
-        f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
-        f"({', '.join(_server_files(path, name))}) but not its layers; download them into it: "
-        f'wget -r -np -nd -R "index.html*" -P {layers} SEGMENT_URL/layers/ (SEGMENT_URL: the '
-        "server folder these files came from)"
-    )
-
-
-def _server_files(folder: Path, name: str) -> list[str]:
-    """The data server's files of segment ``name`` in ``folder``; meta.json alone if a segment's."""
-    named = [f"{name}{end}" for end in (".tif", *SERVER_FILE_ENDINGS)]
-    named = [file for file in named if (folder / file).is_file()]
-    meta = folder / "meta.json"
-    return ["meta.json", *named] if meta.is_file() and (named or _is_segment_meta(meta)) else named
-
-
-def _is_segment_meta(path: Path) -> bool:
-    try:
-        return json.loads(path.read_text()).get("type") == "seg"
-    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
-        return False
 
 
 def _is_zarr(path: Path) -> bool:

@@ -1,0 +1,57 @@
+"""A segment folder's layer folder (``layers/``, Kaggle's ``surface_volume/``; in any letter
+case, as a Mac or Windows disk names them), and what a data server's folder without one
+needs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from inkloop._command import shell_quoted
+from inkloop.io._letter_case import spelled_as_found
+from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
+from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
+
+LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
+
+
+def layer_folder(path: Path) -> Path | None:
+    """The layer folder in the segment folder ``path`` (``layers/`` before ``surface_volume/``,
+    each under its own spelling: ``LAYERS/``), or None."""
+    return spelled_as_found(path, LAYER_FOLDERS, Path.is_dir)
+
+
+def layer_folder_format(folder: Path) -> str | None:
+    """The layout ("vesuvius", "kaggle") whose layer folder ``folder`` is named as, or None."""
+    return LAYER_FOLDERS.get(folder.name.lower())
+
+
+def no_layer_folder(path: Path) -> str:
+    """Why a data server's segment folder without ``layers/`` opens nothing, and the fix."""
+    name, layers = segment_id(path), shell_quoted(path / "layers")
+    stack = spelled_as_found(path, [f"{name}.tif"])
+    if stack is not None and is_tiff_stack(stack):
+        count = open_tiff_stack(stack)[1].shape[0]  # opened as a file, like any stack
+        return f"{path}: open {stack} (a stack of {count} layers): the folder holds no layer images"
+    return (
+        f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
+        f"({', '.join(server_files(path, name))}) but not its layers; download them into it: "
+        f'wget -r -np -nd -R "index.html*" -P {layers} SEGMENT_URL/layers/ (SEGMENT_URL: the '
+        "server folder these files came from)"
+    )
+
+
+def server_files(folder: Path, name: str) -> list[str]:
+    """The data server's files of segment ``name`` in ``folder`` (as spelled there); meta.json
+    alone if a segment's."""
+    named = (spelled_as_found(folder, [f"{name}{end}"]) for end in (".tif", *SERVER_FILE_ENDINGS))
+    named = [path.name for path in named if path is not None]
+    meta = folder / "meta.json"
+    return ["meta.json", *named] if meta.is_file() and (named or _is_segment_meta(meta)) else named
+
+
+def _is_segment_meta(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text()).get("type") == "seg"
+    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
+        return False
