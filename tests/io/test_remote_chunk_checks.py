@@ -13,7 +13,7 @@ import zarr
 
 from inkloop._notify import InkloopWarning
 from inkloop.io import SegmentError
-from inkloop.io._remote import GuardedArray, guarded, local_folder, open_zarr_url
+from inkloop.io._remote import GuardedArray, guarded, open_zarr_url
 from tests._http import MisbehavingHandler, serve
 
 pytest.importorskip("aiohttp")
@@ -136,15 +136,16 @@ def test_a_web_page_in_place_of_a_chunk_is_said_to_be_one_and_never_kept(server,
 def test_a_chunk_kept_damaged_before_is_read_again_from_the_server(
     server, tmp_path, layout, damage
 ):
-    """As an earlier version kept a chunk cut off, or a Wi-Fi login's page."""
+    """A chunk kept cut off (as earlier versions could), or a Wi-Fi login's page."""
     base, server, volume = server
     name, key = layout.replace(" ", "_"), LAYOUTS[layout][2]
     whole = (server.root / f"{name}.zarr" / key).read_bytes()
-    kept = local_folder(f"{base}/{name}.zarr", tmp_path) / "chunks" / key
+    array = _open(base, layout, tmp_path)
+    kept = array.array.store._store.kept_path(key)  # where its metadata's version keeps it
     kept.parent.mkdir(parents=True)
     kept.write_bytes(whole[: len(whole) // 2] if damage == "cut" else PAGE)
 
-    np.testing.assert_array_equal(_open(base, layout, tmp_path)[0, :32, :32], volume[0, :32, :32])
+    np.testing.assert_array_equal(array[0, :32, :32], volume[0, :32, :32])
 
     assert kept.read_bytes() == whole
 
@@ -154,11 +155,11 @@ def test_a_kept_chunk_that_fails_decoding_is_read_again_from_the_server(server, 
     in zarr's codec; `read_healing` forgets it and reads it again."""
     base, server, volume = server
     url = f"{base}/v3_zstd.zarr"
-    kept = local_folder(url, tmp_path) / "chunks" / "c" / "0" / "0" / "0"
-    kept.parent.mkdir(parents=True)
-    kept.write_bytes(numcodecs.Zstd().encode(bytes(10)))
     array = open_zarr_url(url, cache=tmp_path, timeout=5.0)
     store = array.store
+    kept = store._store.kept_path("c/0/0/0")
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(numcodecs.Zstd().encode(bytes(10)))
 
     with pytest.warns(InkloopWarning, match="chunks kept in the chunk cache were read again"):
         read = guarded(url, lambda: store.read_healing(lambda: array[0, :32, :32]), store)

@@ -105,7 +105,8 @@ def _writable_default(folder: Path) -> Path | None:
 
 def open_zarr_url(url: str, *, cache: str | Path | bool | None = None, timeout: float = TIMEOUT_S):
     """The zarr node (array or group) at ``url``, read through fsspec; the chunks read are
-    kept in `chunk_cache_folder` (``cache``; ``False``: none)."""
+    kept in `chunk_cache_folder` (``cache``; ``False``: none), each array's under the
+    version of its metadata read at this open (`ChunkCache.kept_path`)."""
     import zarr
 
     cache = chunk_cache_folder(cache)
