@@ -186,3 +186,9 @@ def test_an_out_dir_that_cannot_be_made_is_one_line(place, capsys, monkeypatch):
         f"inkloop predict: error: --out-dir {place / 'd'}: cannot make the folder "
         "(Read-only file system)\n"
     )
+
+
+def test_a_layer_folder_spelled_in_capitals_is_refused_too(place, capsys):
+    (place / "seg" / "layers").rename(place / "seg" / "LAYERS")
+    command = ["predict", "seg", "--model", "model.pt", "--out-dir", "seg/LAYERS"]
+    _refused(command, place, "lies in the layer folder of segment seg", capsys)

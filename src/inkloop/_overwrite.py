@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inkloop.io import is_prediction_file, label_paths, prediction_kind, rounds_path
+from inkloop.io._layer_folders import LAYER_FOLDERS, layer_folder
 from inkloop.io._layers import layer_number
-from inkloop.io._sources import LAYER_FOLDERS
 
 _SIDE_FILES = {"mask": "the mask", "ink_labels": "the ink labels", "supervision": "the supervision"}
 _VOLUMES = {
@@ -139,8 +139,8 @@ def _segment_files(segment) -> list[tuple[Path, str, Callable[[Path], bool]]]:
         found.append(
             (where, f"{_VOLUMES.get(segment.format, 'the folder')} {of}", _inside(segment))
         )
-        layers = [where / name for name, kind in LAYER_FOLDERS.items() if kind == segment.format]
-        found += [(folder, f"the layer folder {of}", _everything) for folder in layers]
+        layers = layer_folder(where) if segment.format in LAYER_FOLDERS.values() else None
+        found += [(layers, f"the layer folder {of}", _everything)] if layers else []
     return found
 
 

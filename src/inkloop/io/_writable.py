@@ -204,12 +204,11 @@ def _data_facts(folder: Path, name: str, plain: bool) -> list | None:
     mounted, without reading it: the number of its layers (of a layer folder's, or a
     store's entries; 1 for a stack), the first's name, size and time of writing. None
     where there are none, or they cannot be listed."""
-    from inkloop.io._sources import LAYER_FOLDERS  # which imports this module
+    from inkloop.io._layer_folders import layer_folder  # which imports this module
 
     try:
         if plain:
-            named = (folder / layers for layers in LAYER_FOLDERS)
-            layers = next((path for path in named if path.is_dir()), folder)
+            layers = layer_folder(folder) or folder
             files = [p for _, p in numbered_layers(layers) if not _is_side_file(p, name, plain)]
             return [_first_and_count(files, folder)] if files else None
         ours = (e for e in sorted(folder.iterdir()) if e.name.startswith(f"{name}."))
