@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inkloop._napari._loop_panel import NBSP
 from inkloop.engine import PredictionReady, RunStarted, State, StateChanged, StepDone
 from inkloop.settings import EngineSettings, TrainConfig
 from tests._napari._fakes import FakeEngine, patch_in_dock
@@ -40,6 +41,7 @@ def training(painting, qtbot, monkeypatch):
     widget.model_panel.show_settings(loop.settings)  # the run takes the panel's choices
     loop.finetune()
     qtbot.waitUntil(lambda: bool(made) and made[0].starts == 1)
+    loop.panel_status = lambda: widget.loop_panel.status.text().replace(NBSP, " ")
     return loop, made[0]
 
 
@@ -61,8 +63,11 @@ def test_a_fresh_model_previews_the_view_once_its_warm_up_ends(training):
     _report(loop, _run_started(0), StateChanged(State.TRAINING, State.IDLE))
     _report(loop, *[_step(step) for step in range(1, WARMUP)])
     assert engine.previews == []  # nothing asked of an untrained model
+    status = loop.panel_status()
+    assert status.endswith(f"preview from step {WARMUP}"), status  # said, not a blank wait
     _report(loop, _step(WARMUP))
     assert engine.previews == [loop.view.visible_region()]
+    assert "preview from" not in loop.panel_status()
     _report(loop, _step(WARMUP + 1))
     assert len(engine.previews) == 1  # once
 

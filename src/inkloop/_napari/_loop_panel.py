@@ -223,7 +223,11 @@ class LoopPanel(QGroupBox):
         run is paused or over, at the run's (none if the run made no step)."""
         step, paused_or_over = self.loop.last_step, self.loop.state in PREFIXED
         rate = self._rate.samples_per_s if paused_or_over else step.samples_per_s
-        return _step_text(step, self.loop.validations, rate)
+        text = _step_text(step, self.loop.validations, rate)
+        warm_up_ends = None if paused_or_over else self.loop.view.warm_up_ends
+        if warm_up_ends is None:  # else a fresh model's preview waits for its warm-up to end
+            return text
+        return f"{text} · " + f"preview from step {warm_up_ends}".replace(" ", NBSP)
 
     def _show_threshold(self, percent: int) -> None:
         self.threshold_value.setText(_threshold_text(percent))

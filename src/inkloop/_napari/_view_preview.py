@@ -51,6 +51,13 @@ class ViewPreview:
         if self._with_training and self._weights_step >= self.loop.settings.train.warmup_steps:
             self.start()
 
+    @property
+    def warm_up_ends(self) -> int | None:
+        """The step at which a fresh model's preview starts, while it waits for it; else None."""
+        warm = self.loop.settings.train.warmup_steps
+        waiting = self._with_training and not self.on and self._weights_step < warm
+        return warm if waiting else None
+
     def round_step(self, event: PredictionReady) -> int | None:
         """The oldest weights among the tiles of the view's round that ``event`` completes:
         what the whole view shows from then on. None while the round goes on, or for a
