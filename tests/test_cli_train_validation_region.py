@@ -6,6 +6,8 @@ wins, and a damaged region file is refused, not ignored."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from inkloop.cli import main
@@ -76,3 +78,15 @@ def test_a_damaged_region_file_is_refused_with_the_ways_on(kept, tmp_path, train
     assert line.startswith(f"inkloop train: error: {validation_path(kept)}: holds no validation")
     assert line.endswith("; give --validation Y0:Y1,X0:X1, or --validation none")
     assert not trained
+
+
+def test_labels_of_another_file_are_not_held_to_the_docks_region(kept, tmp_path, trained, capfd):
+    """The region is of the labels the dock paints: a benchmark's or another tool's labels
+    given with --labels train whole, as before the region was kept."""
+    other = tmp_path / "other_inklabels.png"
+    shutil.copy(kept.files["ink_labels"], other)
+    assert main(_train(kept, tmp_path / "model.pt", "--labels", str(other))) == 0
+    assert trained[-1].validation is None
+    assert "holding out" not in capfd.readouterr().err
+    assert main(_train(kept, tmp_path / "own.pt", "--labels", str(kept.files["ink_labels"]))) == 0
+    assert trained[-1].validation == KEPT  # its own labels, named: held out as without --labels

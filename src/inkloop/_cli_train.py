@@ -147,7 +147,7 @@ def _train(args) -> int:
     check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
-    args.validation = _held_out_region(args.validation, segment)
+    args.validation = _held_out_region(args.validation, segment, _own_labels(args, segment))
     segment = with_mask_decoded(segment)  # once: the labels and the engine take it
     ink, supervised, sources, rounds, accepted = train_labels(args, segment)
     summary = train_to_file(
@@ -170,15 +170,28 @@ def _validation_option(text: str):
     return NO_REGION if text.strip().lower() == NO_REGION else parse_region(text)
 
 
-def _held_out_region(given, segment):
-    """The region the run holds out: the one --validation ``given``, None for `none`, else
-    the validation region the dock keeps for ``segment`` (said on stderr), if any, so that
-    its labels stay out of training here too."""
+def _own_labels(args, segment) -> bool:
+    """Whether the run trains on ``segment``'s own labels (those the dock paints), which its
+    kept validation region is of: not on --labels of another file or a prediction's."""
+    from inkloop.checkpoint import same_file
+
+    if args.labels_from_prediction is not None:
+        return False
+    own = segment.files.get("ink_labels")
+    return args.labels is None or (own is not None and same_file(args.labels, own))
+
+
+def _held_out_region(given, segment, own_labels: bool):
+    """The region the run holds out: the one --validation ``given``, None for `none`, else,
+    on the segment's ``own_labels``, the validation region the dock keeps for ``segment``
+    (said on stderr), if any, so that its labels stay out of training here too."""
     from inkloop._notify import notify
     from inkloop.io import read_validation_region, validation_path
 
     if given is not None:
         return None if given == NO_REGION else given
+    if not own_labels:
+        return None
     try:
         kept = read_validation_region(segment)
     except ValueError as error:  # a damaged file: which region to hold out is the user's call
