@@ -106,7 +106,7 @@ def test_a_chunk_the_cache_cannot_write_is_still_read_and_said(
 
     url, _server, volume = served_segment
 
-    def over_quota(path):
+    def over_quota(path, **_options):
         raise OSError(errno.EDQUOT, "Disk quota exceeded", str(path))
 
     monkeypatch.setattr("inkloop.io._chunk_cache.atomic_path", over_quota)  # a cluster's home

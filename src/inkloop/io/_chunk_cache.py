@@ -144,7 +144,9 @@ def _write_chunk(path: Path, data: bytes) -> None:
     another process's `_delete_oldest` removed its folder, emptied, as it was being made."""
     for last in (False, True):
         try:
-            with atomic_path(path) as part:
+            # not synced to the disk: a chunk a power cut damaged is read again from the
+            # server (`RemoteStore.read_healing`), and a sync per chunk would slow every read
+            with atomic_path(path, durable=False) as part:
                 Path(part).write_bytes(data)
             return
         except FileNotFoundError:

@@ -119,8 +119,7 @@ def open_zarr_url(url: str, *, cache: str | Path | bool | None = None, timeout: 
             f"{without_login(url)}: reading segments over HTTP needs fsspec, aiohttp and zarr 3 "
             "(Python 3.11+): pip install '.[remote]' in inkloop's clone"
         ) from error
-    # imported here, not at the top: both stores are zarr 3's, checked just above (Python
-    # 3.10 gets zarr 2), and `import inkloop.io` loads no zarr
+    # imported here, not at the top: `import inkloop.io` loads no zarr
     from inkloop.io._chunk_cache import ChunkCache
     from inkloop.io._remote_format import MetadataAnswers, zarr_format
     from inkloop.io._remote_store import RemoteStore
