@@ -64,3 +64,13 @@ def test_the_rescued_weights_get_a_short_name_whatever_the_outs(tmp_path, monkey
     assert report.summary["checkpoint"] == str(rescued)
     assert [e.errno for e in engine.failures] == [errno.ENOSPC]  # only ``out``'s save failed
     assert len(rescued.name) < 100
+
+
+def test_two_rescues_in_one_second_keep_both(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr("time.strftime", lambda form: "20261207-120000")  # the same second
+    out = tmp_path / "models" / "m.pt"
+    for _ in range(2):
+        report = _Report()
+        save_or_keep(_DiskFullAtOut(out, report.summary), out, report)
+    assert len(list(tmp_path.glob("inkloop-m-*.pt"))) == 2

@@ -4,6 +4,7 @@ save, what its saves record of the run, and the mask its labels and engine share
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import tempfile
 import time
@@ -52,8 +53,10 @@ def _rescue_path(out: Path) -> Path:
     """Where `save_or_keep` keeps the weights that ``out`` could not take: a new name in the
     temporary folder, short whatever ``out``'s (whose length may be why it failed)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = f"inkloop-{out.stem[:RESCUE_STEM_CHARS]}-{os.getpid()}-{stamp}.pt"
-    return Path(tempfile.gettempdir()) / name
+    stem = f"inkloop-{out.stem[:RESCUE_STEM_CHARS]}-{os.getpid()}-{stamp}"
+    taken = Path(tempfile.gettempdir()).glob(f"{glob.escape(stem)}*.pt")
+    count = sum(1 for _ in taken)  # two rescues in one second: -2, -3...
+    return Path(tempfile.gettempdir()) / (f"{stem}-{count + 1}.pt" if count else f"{stem}.pt")
 
 
 def heard_save(event, saves: list) -> None:
