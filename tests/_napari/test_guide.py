@@ -170,12 +170,12 @@ def test_a_stack_that_cannot_be_read_is_said_once_and_check_stack_works_again(
 
 
 def test_the_check_result_shows_once_there_is_one_in_sentences(segment_widget, qtbot, monkeypatch):
-    from inkloop.engine import OrderChecked, StepDone
+    from inkloop.engine import OrderChecked
 
     guide, loop = segment_widget.guide_panel, segment_widget.loop
     assert not guide.check_result.isVisibleTo(guide)  # no empty gap before a check
     monkeypatch.setattr(loop, "check_order", lambda: 7)  # the engine's part answered below
-    monkeypatch.setattr(loop, "last_step", StepDone(3, 0.5, 1e-3, 9.0, 8, 0, None))  # trained
+    monkeypatch.setattr(loop.own_model, "trained_by", loop.generation)  # trained here
 
     guide.check_button.click()
 

@@ -288,8 +288,10 @@ def _sentence(text: str) -> str:
 
 def _holds_weights(loop) -> bool:
     """Whether the model a Check stack reads has learnt anything, as far as the dock knows:
-    this session trained, or a model is loaded (the segment's own, continued, too)."""
-    return any((loop.last_step, loop.settings.init, loop.next_settings().init))
+    the engine in use trained (not an earlier one: switched away, or Cleared), or a model is
+    loaded (the segment's own, continued, too)."""
+    trained = loop.own_model.trained_by == loop.generation
+    return trained or any((loop.settings.init, loop.next_settings().init))
 
 
 def _profile(segment):
