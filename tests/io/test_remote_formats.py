@@ -41,14 +41,21 @@ def test_a_server_refusing_or_paging_absent_metadata_opens_the_zarr(
     assert not [w for w in warned if "zarr" in w.category.__name__.lower()]  # "both exist"
 
 
-def test_only_zarr_json_is_asked_of_a_v3_zarr(served):
+def test_a_v3_zarr_is_asked_its_format_in_one_round_and_its_metadata_once(served):
+    """The three keys that tell a format are asked together (one round trip, not three: the
+    community's server keeps zarr v2, found last); zarr's open then reads none of them again,
+    and nothing of v2 below the root."""
     base, server = served
     server.requests.clear()
 
     open_segment(f"{base}/s3/plain/{NAME}.zarr")
 
-    metadata = [path.rsplit("/", 1)[-1] for path in server.requests if "/c/" not in path]
-    assert not {".zarray", ".zgroup", ".zattrs", ".zmetadata"} & set(metadata)
+    root = f"{NAME}.zarr/"
+    asked = [path.split(root, 1)[1] for path in server.requests if root in path]
+    metadata = [key for key in asked if "/c/" not in key]
+    assert sorted(key for key in metadata if "/" not in key) == [".zarray", ".zgroup", "zarr.json"]
+    below = {key.rsplit("/", 1)[-1] for key in metadata if "/" in key}
+    assert not {".zarray", ".zgroup", ".zattrs", ".zmetadata"} & below
 
 
 @pytest.mark.parametrize(

@@ -129,7 +129,7 @@ def open_zarr_url(url: str, *, cache: str | Path | bool | None = None, timeout: 
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
     store = RemoteStore(store, without_login(url), timeout)
     try:
-        found = guarded(url, lambda: zarr_format(store, answered.answers), store)
+        found = guarded(url, lambda: zarr_format(store, answered), store)
         return guarded(url, lambda: zarr.open(store, mode="r", zarr_format=found), store)
     except SegmentError as error:
         _refuse_no_zarr(url, error.__cause__)

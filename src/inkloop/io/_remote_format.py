@@ -31,16 +31,20 @@ class MetadataAnswers(WrapperStore):
     read, is kept in ``answers`` for `zarr_format` (which tells the user of them when no
     key is there)."""
 
-    def __init__(self, store, answers: dict | None = None) -> None:
+    def __init__(self, store, answers: dict | None = None, kept: dict | None = None) -> None:
         super().__init__(store)
         self.answers = {} if answers is None else answers  # root key -> 403 error / page
+        # the root's metadata as `zarr_format` read it: zarr's open asks for it again
+        self._kept = {} if kept is None else kept
 
     def _with_store(self, store):
-        return type(self)(store, self.answers)
+        return type(self)(store, self.answers, self._kept)
 
     async def get(self, key, prototype, byte_range=None):
         if byte_range is not None or key.rsplit("/", 1)[-1] not in METADATA_KEYS:
             return await self._store.get(key, prototype, byte_range)
+        if key in self._kept:  # this store's: each open of a URL makes its own
+            return self._kept[key]
         try:
             value = await self._store.get(key, prototype)
         except aiohttp.ClientResponseError as error:
@@ -58,14 +62,25 @@ class MetadataAnswers(WrapperStore):
         return None
 
 
-def zarr_format(store, answers: dict) -> int:
-    """The format (2 or 3) of the zarr at the root of ``store`` (a `MetadataAnswers` below
-    it, whose ``answers`` these are); `NoMetadataError` if none of its keys is there."""
+def zarr_format(store, answered: MetadataAnswers) -> int:
+    """The format (2 or 3) of the zarr at the root of ``store`` (``answered`` below it);
+    `NoMetadataError` if none of its keys is there. The keys are asked for together (one
+    round trip, not three), and taken in `_FORMAT_KEYS`' order, as if asked one by one."""
+    import asyncio
+
     from zarr.core.buffer import default_buffer_prototype
     from zarr.core.sync import sync
 
-    for key, found in _FORMAT_KEYS:
-        if sync(store.get(key, default_buffer_prototype())) is not None:
+    async def ask_all():
+        asked = (store.get(key, default_buffer_prototype()) for key, _ in _FORMAT_KEYS)
+        return await asyncio.gather(*asked, return_exceptions=True)
+
+    for (key, found), answer in zip(_FORMAT_KEYS, sync(ask_all()), strict=True):
+        if isinstance(answer, BaseException):
+            raise answer
+        if answer is not None:
+            answered._kept[key] = answer
             return found
+    answers = answered.answers
     refusals = [answers[key] for key, _ in _FORMAT_KEYS if key in answers]
     raise NoMetadataError(refusals[0] if refusals else None)
