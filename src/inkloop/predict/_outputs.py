@@ -4,17 +4,14 @@ The blocks of a prediction are computed in any order, on any worker; most format
 their bytes in order. So every format is written the same way: the blocks go into a zarr
 array beside the output (`PredictionFile.target`, one task per chunk, any scheduler), and
 `PredictionFile.finish` then builds the file from it in the calling process (a pyramid, a
-tile stream, a PNG) and moves it into place. Until then the output does not exist under
-its own name: an interrupted run never leaves a file that looks finished. A folder output
-replaces the one before it by renames alone (`_replace`), so that a run killed at any point
-leaves a whole output, the old or the new, which the next run into it puts back (`_recover`).
+tile stream, a PNG) and moves it into place (`inkloop.predict._placing`). Until then the
+output does not exist under its own name: an interrupted run never leaves a file that looks
+finished; a finished one the system will not move into place is kept beside it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +21,14 @@ from inkloop._locks import LOCKS, try_lock
 from inkloop._overwrite import refuse_existing, refuse_folder
 from inkloop.io._prediction_metadata import RECORD_KEY
 from inkloop.io._sidefiles import ORIGIN_KEY
+from inkloop.predict._placing import (
+    beside,
+    kept_name,
+    not_replaced,
+    recover,
+    remove,
+    replace_folder,
+)
 
 OME_VERSION = "0.5"
 CHUNK = 1024  # zarr chunks: a 14k x 8k level is ~110 files, a screen needs a few
@@ -53,7 +58,7 @@ class PredictionFile:
         self.origin = origin  # where its first pixel lies in the segment (every format says)
         self.record = record
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
-        self.staging = _beside(self.out, "partial")
+        self.staging = beside(self.out, "partial")
         refuse_folder(self.out)  # `finish` removes what is there
         self._claim = _Claim(self.out)
         try:  # a full disk, say: the claim and what was staged must not stay behind
@@ -64,7 +69,7 @@ class PredictionFile:
 
     def _stage(self, shape):
         """The zarr array the blocks are stored into, in `staging`."""
-        _recover(self.out)  # left half replaced by a killed run (safe: this one holds the claim)
+        recover(self.out)  # left half replaced by a killed run (safe: this one holds the claim)
         refuse_existing(self.out, overwrite=self.overwrite)  # written since it was checked
         remove(self.staging)  # left by an interrupted run: a live one holds the claim
         if self.kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
@@ -92,19 +97,35 @@ class PredictionFile:
         try:
             if self.kind == "ome.zarr":
                 _add_levels(self.staging, self.target, self.out.name, self.origin, said)
-                _replace(self.staging, self.out)
+                replace_folder(self.staging, self.out)
             elif self.kind == "zarr":
                 self.target.attrs.update({ORIGIN_KEY: [float(v) for v in self.origin], **said})
-                _replace(self.staging, self.out)
+                replace_folder(self.staging, self.out)
             else:
-                from inkloop.io import atomic_path
-
-                with atomic_path(self.out) as tmp:
-                    _write_flat(self.target, Path(tmp), self.kind, self.origin, said)
+                self._write_file(said)
         finally:
             remove(self.staging)
             self._claim.release()
         return self.out
+
+    def _write_file(self, said: dict) -> None:
+        """Encode the PNG or TIFF beside `out` and rename it over `out`. Where the system
+        refuses that rename (Windows, while a viewer holds `out` open), it is encoded again
+        (atomic_path removed the first) under `kept_name`, and `not_replaced` says where."""
+        from inkloop.io import atomic_path
+
+        encoded = False
+        try:
+            with atomic_path(self.out) as part:
+                _write_flat(self.target, Path(part), self.kind, self.origin, said)
+                encoded = True
+        except OSError as error:
+            if not encoded:  # a full disk, say: nothing finished to keep
+                raise
+            kept = kept_name(self.out)
+            with atomic_path(kept) as part:
+                _write_flat(self.target, Path(part), self.kind, self.origin, said)
+            raise not_replaced(self.out, kept, error) from error
 
     def abandon(self) -> None:
         """Remove what was staged (after an error or a cancel)."""
@@ -122,7 +143,7 @@ class _Claim:
     refused, where it would delete the first one's staged blocks. POSIX only."""
 
     def __init__(self, out: Path) -> None:
-        self.path, self.file = _beside(out, "lock"), None
+        self.path, self.file = beside(out, "lock"), None
         if not LOCKS:  # Windows: no claim
             return
         self.file = open(self.path, "a")  # noqa: SIM115 (held until release)
@@ -149,14 +170,6 @@ def _store_chunk(block: np.ndarray, target, block_info=None) -> np.ndarray:
 def to_uint8(probability):
     """Probability 0..1 as 0..255, rounded (what PNG, BigTIFF and OME-Zarr store)."""
     return (probability * 255 + 0.5).astype(np.uint8)
-
-
-def remove(path: Path) -> None:
-    """Remove a file or folder if it is there; a link, not what it points to."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink(missing_ok=True)
 
 
 def _create_array(where, shape, dtype, *, name: str | None = None):
@@ -257,41 +270,3 @@ def _tiles(stored):
             part = row[:, left : left + TIFF_TILE]
             tile[: part.shape[0], : part.shape[1]] = part
             yield tile
-
-
-def _beside(out: Path, what: str) -> Path:
-    """The hidden ``.NAME.what`` beside ``out``: what a run stages, claims or sets aside."""
-    return out.with_name(f".{out.name}.{what}")
-
-
-def _replace(staged: Path, out: Path) -> None:
-    """Put the complete folder ``staged`` in the place of ``out``. It is renamed ``.NAME.new``
-    first, the name that says it is complete (a ``.NAME.partial`` never is); then `_move_in`.
-    A kill at any point leaves a whole output under one of these names (`_recover`)."""
-    finished = _beside(out, "new")
-    os.replace(staged, finished)
-    _move_in(finished, out)
-
-
-def _move_in(finished: Path, out: Path) -> None:
-    """Rename ``finished`` to ``out``: an ``out`` that is there is renamed ``.NAME.old``
-    first and removed only once the new one is in its place (a folder cannot be renamed
-    over one, and removing it first would leave neither if the run were killed between)."""
-    old = _beside(out, "old")
-    if out.exists():
-        remove(old)  # what a run killed while removing it left
-        os.replace(out, old)
-    os.replace(finished, out)
-    remove(old)
-
-
-def _recover(out: Path) -> None:
-    """Finish the `_replace` of a run killed in the middle: its complete ``.NAME.new`` goes
-    into place, as that run was asked; else a ``.NAME.old`` where ``out`` is missing comes
-    back. Whatever remains of a ``.NAME.old`` beside an ``out`` is removed."""
-    finished, old = _beside(out, "new"), _beside(out, "old")
-    if finished.exists():
-        _move_in(finished, out)
-    elif old.exists() and not out.exists():
-        os.replace(old, out)
-    remove(old)
