@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import dask.array as da
 import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 
+from inkloop._napari import _pyramid
 from inkloop._napari._predict_panel import PredictPanel
-from inkloop.io import is_prediction_pyramid, label_paths, prediction_levels
+from inkloop.io import PREDICTION_FORMATS, is_prediction_pyramid, label_paths, prediction_levels
 from inkloop.settings import EngineSettings
-from tests._helpers import tiny_model, tiny_training
+from tests._helpers import linux_only, tiny_model, tiny_training
 from tests._napari._gui import messages
 
 TIMEOUT_MS = 120_000  # spawning the engine process imports torch: slow on CI machines
@@ -151,3 +156,102 @@ def test_a_whole_segment_prediction_hides_the_live_one(predicting, monkeypatch, 
     assert whole.visible
     assert not live.visible  # two additive maps would add up to brighter ink than either
     assert any('the live "ink prediction" layer is hidden' in m for m in messages(shown))
+
+
+def _held_here(path) -> bool:
+    """Whether this process holds ``path`` open or mapped (Linux: /proc/self)."""
+    inode = os.stat(path).st_ino
+    held = [os.stat(fd.path) for fd in os.scandir("/proc/self/fd") if os.path.exists(fd.path)]
+    mapped = Path("/proc/self/maps").read_text().split()
+    return any(st.st_ino == inode for st in held) or str(inode) in mapped
+
+
+def _replace_as_windows(monkeypatch) -> None:
+    """os.replace refusing a target this process holds open, as Windows does."""
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        if os.path.exists(target) and _held_here(target):
+            raise PermissionError(13, "in use (simulated Windows)", str(source), None, str(target))
+        return real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+def _finest(layer):
+    return layer.data[0] if layer.multiscale else layer.data
+
+
+@pytest.fixture
+def answered(predicting, monkeypatch):
+    """``predicting`` whose engine is played by the test: requests 5, 6, ... are started,
+    and `_predicted` writes and announces what it finished."""
+    _viewer, widget, _panel = predicting
+    requests = iter(range(5, 10))
+    monkeypatch.setattr(widget.loop, "predict_segment", lambda out, tta, replace: next(requests))
+    return predicting
+
+
+def _predicted(loop, out, value: float, request: int) -> None:
+    """What the engine does for ``request``: write ``value`` all over ``out``, then say so."""
+    from inkloop.engine import SegmentPredicted
+    from inkloop.predict import write_prediction
+
+    values = np.full(loop.labels.segment.shape[1:], value, np.float32)
+    record = {"by": "tests"}  # as inkloop's own: replaced without a question
+    write_prediction(da.from_array(values), out, progress=False, record=record)
+    loop.changed.emit(SegmentPredicted(request, str(out), 1.0, 10))
+
+
+@linux_only("/proc/self, to play Windows' refusal to replace a file held open")
+@pytest.mark.parametrize("levels", [1, 2])
+def test_a_tiff_shown_is_let_go_of_before_a_new_prediction_replaces_it(
+    answered, monkeypatch, levels
+):
+    viewer, widget, panel = answered
+    loop, name = widget.loop, f"{widget.labels.segment.name} prediction"
+    # 2 levels: as a segment 2 x DISPLAY_LEVEL_MIN across, shown as a pyramid of strides
+    monkeypatch.setattr(
+        _pyramid, "DISPLAY_LEVEL_MIN", max(widget.labels.segment.shape[1:]) // levels
+    )
+    panel.format.setCurrentText(PREDICTION_FORMATS["tif"])
+    out = panel.output_path()
+    panel.predict_button.click()
+    _predicted(loop, out, 0.2, 5)
+    assert viewer.layers[name].multiscale == (levels > 1)
+    np.asarray(_finest(viewer.layers[name])[:8, :8])  # drawn: the layer holds the file open
+    assert _held_here(out)
+    _replace_as_windows(monkeypatch)
+
+    panel.predict_button.click()
+
+    assert name not in viewer.layers
+    assert not _held_here(out)
+    _predicted(loop, out, 0.8, 6)  # the engine's move over the old file is allowed
+    assert int(_finest(viewer.layers[name])[0, 0]) == 204
+
+
+def test_a_layer_set_aside_for_a_prediction_that_failed_comes_back(answered):
+    from inkloop.engine import Failed
+
+    viewer, widget, panel = answered
+    loop, name = widget.loop, f"{widget.labels.segment.name} prediction"
+    panel.format.setCurrentText(PREDICTION_FORMATS["tif"])
+    panel.predict_button.click()
+    _predicted(loop, panel.output_path(), 0.2, 5)
+    panel.predict_button.click()
+    assert name not in viewer.layers
+
+    loop.changed.emit(Failed("no room", 6))
+
+    assert int(viewer.layers[name].data[0, 0]) == 51  # the old file, shown again
+    assert viewer.layers.index(name) < viewer.layers.index(widget.labels.layer)
+
+
+def test_a_pyramid_shown_stays_while_a_new_one_is_predicted_into_it(answered):
+    """zarr holds no file open between reads: the old prediction stays in view meanwhile."""
+    viewer, widget, panel = answered
+    panel.predict_button.click()
+    _predicted(widget.loop, panel.output_path(), 0.2, 5)
+    panel.predict_button.click()
+    assert f"{widget.labels.segment.name} prediction" in viewer.layers

@@ -24,8 +24,8 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._controls import PathLabel
-from inkloop._napari._overlay import PREDICTION_LAYER, placement
-from inkloop._napari._reader import prediction_layer_kwargs
+from inkloop._napari._overlay import PREDICTION_LAYER
+from inkloop._napari._prediction_layer import let_go_of, show_prediction_file
 from inkloop._napari._say import say_error, say_info
 from inkloop.engine import (
     Failed,
@@ -62,10 +62,9 @@ class PredictPanel(QGroupBox):
         super().__init__("Predict whole segment", parent)
         self.loop = None
         self.request: int | None = None  # the prediction under way
-        self._generation: int | None = (
-            None  # the engine process it runs in (LoopSession.generation)
-        )
+        self._generation: int | None = None  # its engine process (LoopSession.generation)
         self._bar: progress | None = None
+        self._set_aside: Path | None = None  # the file whose layer a prediction into it removed
         self.predict_button = QPushButton("Predict whole segment")
         self.predict_button.setObjectName("predict_segment_button")
         self.predict_button.setToolTip(
@@ -104,6 +103,7 @@ class PredictPanel(QGroupBox):
         """Predict ``loop``'s segment from now on (None: nothing to predict)."""
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
+        self._set_aside = None  # the segment left: its layers are not added again
         self._end()
         self.loop, self._chosen = loop, None
         if loop is not None:
@@ -147,13 +147,31 @@ class PredictPanel(QGroupBox):
                     self.predict()  # into the file chosen
                 if answer != REPLACE:
                     return
-            request = self.loop.predict_segment(out, tta=self.tta.isChecked(), replace=replace)
+            self._start(out, replace)
         except (ValueError, RuntimeError) as error:  # the output cannot be written
             say_error(str(error))
             return
-        self.request, self._generation = request, self.loop.generation
         self._bar = progress(total=0, desc=f"Predicting {self.loop.labels.segment.name}")
         self._show_running()
+
+    def _start(self, out: Path, replace: bool) -> None:
+        """Ask the engine to predict into ``out``. A layer that holds ``out`` open is removed
+        first, so that its file handle is gone before the engine moves the new file over it
+        (on Windows that move fails while the file is open); `_end` shows it again if no new
+        file comes."""
+        self._set_aside = out if let_go_of(self.loop, out) else None
+        try:
+            request = self.loop.predict_segment(out, tta=self.tta.isChecked(), replace=replace)
+        except BaseException:
+            self._show_set_aside()
+            raise
+        self.request, self._generation = request, self.loop.generation
+
+    def _show_set_aside(self) -> None:
+        """The layer `let_go_of` removed for the prediction, again: no new file came."""
+        path, self._set_aside = self._set_aside, None
+        if path is not None and path.exists():
+            show_prediction_file(self.loop, path)
 
     def _ask_replace(self, out: Path) -> str | None:
         """Ask whether to replace ``out``, a file inkloop did not write (the Grand Prize
@@ -201,11 +219,15 @@ class PredictPanel(QGroupBox):
             self._bar.total = event.total
             self._bar.update(event.done - self._bar.n)
         elif isinstance(event, SegmentPredicted):
+            path = Path(event.path)
+            here = path.exists()  # else an engine server wrote it on its own disk
+            if here:
+                self._set_aside = None  # the new file takes its place
             self._end()
-            if not Path(event.path).exists():  # an engine server wrote it on its own disk
+            if not here:
                 say_info(f"whole-segment prediction written on the server: {event.path}")
                 return
-            hidden = self._open(Path(event.path))
+            hidden = self._open(path)
             say_info(f"whole-segment prediction written to {event.path}{hidden}")
         elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why
             self._end()
@@ -215,27 +237,20 @@ class PredictPanel(QGroupBox):
         (an OME-Zarr as its pyramid, which shows at once however large the segment), and hide
         the live preview: two additive maps over each other would add up to brighter ink.
         What to add to the message about it."""
-        viewer, labels = self.loop.viewer, self.loop.labels
-        layers, active = viewer.layers, viewer.layers.selection.active
-        name = f"{labels.segment.name} prediction"
-        if name in layers:  # replaced, not updated: the new file may be a pyramid, the old not
-            layers.remove(name)
-        kwargs = prediction_layer_kwargs(path, name)
-        origin = kwargs["translate"]  # in label pixels: over the labels, wherever they lie
-        layer = viewer.add_image(**{**kwargs, **placement(labels.layer, origin)})
-        self.loop.overlay.keep_over(layer, origin)
-        layers.move(layers.index(layer), layers.index(labels.layer))  # labels stay on top
-        self.loop.overlay.follow_threshold(layer)
-        layers.selection.active = active  # the brush keeps painting
+        show_prediction_file(self.loop, path)
+        layers = self.loop.viewer.layers
         if PREDICTION_LAYER not in layers or not layers[PREDICTION_LAYER].visible:
             return ""
         layers[PREDICTION_LAYER].visible = False
         return f'; the live "{PREDICTION_LAYER}" layer is hidden (its eye shows it again)'
 
     def _end(self) -> None:
+        """The prediction under way ended: the buttons again, and a layer set aside for it
+        back where it wrote no file."""
         if self._bar is not None:
             self._bar.close()
         self.request = self._generation = self._bar = None
+        self._show_set_aside()
         self._show_running()
 
     def _show_running(self) -> None:
