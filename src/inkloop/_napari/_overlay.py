@@ -138,7 +138,11 @@ class PredictionOverlay:
             lay_over(layer, self.labels.layer, origin)
 
     def _on_removed(self, event) -> None:
-        """The prediction layer deleted: nothing is left to accept (not its unseen ink)."""
+        """A layer deleted: not followed or kept over any more (its data, which may hold a
+        file open, goes with it); the prediction layer: nothing is left to accept."""
+        layers = self.viewer.layers
+        self._followers = [(lay, full) for lay, full in self._followers if lay in layers]
+        self._kept_over = [(lay, at) for lay, at in self._kept_over if lay in layers]
         if self.accepted is not None and self.accepted.prediction is event.value.data:
             self.accepted, self.known[:] = None, False
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-import numpy as np
-
 from inkloop._napari._overlay import placement
 from inkloop._napari._reader import prediction_layer_kwargs
 from inkloop.io import prediction_kind
@@ -54,9 +52,6 @@ def let_go_of(loop, out: Path) -> bool:
     if layer.metadata.get(SHOWN_FILE) != str(out):
         return False
     layers.remove(layer)
-    # the overlay keeps a removed layer until its next update: its data, which holds the file,
-    # goes now; the file's reader lives in reference cycles
-    empty = np.zeros((1,) * layer.ndim, layer.dtype)
-    layer.data = [empty] if layer.multiscale else empty
-    gc.collect()
+    del layer
+    gc.collect()  # the file's reader lives in reference cycles
     return True
