@@ -1,12 +1,13 @@
-"""Strokes that the segment's folder refuses (its disk full) are kept where they can be,
-said once with a way out that works, and found again when the segment is reopened; strokes
-that no folder takes are said to be lost at close."""
+"""Strokes that the segment's folder refuses (its disk full) are kept where they can be (a
+rescue folder: inkloop's data folder's unsaved/<id>-<hash>, else the temporary folder's
+inkloop-unsaved-<id>-<hash>), said once with a way out that works, and found again when the
+segment is reopened, which still opens from (and saves to) its own folder; only the session
+that kept them removes them; strokes that no folder takes are said to be lost at close."""
 
 from __future__ import annotations
 
 import errno
 import os
-import shutil
 import tempfile
 from concurrent.futures import wait
 from pathlib import Path
@@ -16,8 +17,18 @@ import pytest
 from napari.utils.notifications import notification_manager
 from PIL import Image
 
+from inkloop._napari._reader import segment_layers
 from inkloop.brush import decode_labels
-from inkloop.io import _labels, _writable, initial_labels, open_segment
+from inkloop.io import (
+    _labels,
+    _writable,
+    autosaved_labels,
+    initial_labels,
+    label_paths,
+    open_segment,
+    write_label_files,
+)
+from inkloop.io._sidefiles import side_folder
 from tests._napari._gui import drag, messages
 
 WAY_OUT = "or save them with File → Save Selected Layers to another disk"
@@ -26,8 +37,9 @@ PAIR = ("seg_inklabels.autosave.png", "seg_supervision_mask.autosave.png")
 
 @pytest.fixture
 def full(monkeypatch, tmp_path):
-    """The folders whose disk is full (label writes there raise ENOSPC; opening reads them
-    as before), none at first; inkloop's data and temporary folders in ``tmp_path``."""
+    """The folders whose disk is full (label writes in them or below them raise ENOSPC;
+    opening reads them as before), none at first; inkloop's data and temporary folders in
+    ``tmp_path``."""
     monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
     monkeypatch.setenv(_writable.TOLD_ENV, "")  # restored after: opening notes what it told
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
@@ -35,12 +47,20 @@ def full(monkeypatch, tmp_path):
     folders, encode_png = set(), _labels.encode_png
 
     def encode_png_unless_full(path, *args, **kwargs):
-        if Path(path).parent in folders:
+        if folders & set(Path(path).parents):
             raise OSError(errno.ENOSPC, "No space left on device")
         return encode_png(path, *args, **kwargs)
 
     monkeypatch.setattr(_labels, "encode_png", encode_png_unless_full)
     return folders
+
+
+def rescue_folders(folder: Path) -> tuple[Path, Path]:
+    """Where the copies that segment ``folder``'s folder refuses go: inkloop's data folder's
+    unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<id>-<hash>."""
+    key = _writable.own_side_folder(folder, folder.name).name
+    data = Path(os.environ["INKLOOP_DATA"])
+    return data / "unsaved" / key, Path(tempfile.gettempdir()) / f"inkloop-unsaved-{key}"
 
 
 def disk_of(folder: Path) -> Path:
@@ -65,7 +85,7 @@ def test_strokes_a_full_disk_refuses_are_kept_in_inkloops_folder_and_reopen_from
     viewer, widget = painting
     autosaver = widget.labels.autosaver
     autosaver.interval_s = 3600  # only the ticks below and the close write
-    own = _writable.own_side_folder(unlabelled_folder, "seg")
+    unsaved, _ = rescue_folders(unlabelled_folder)
     full.add(unlabelled_folder)
     shown = len(notification_manager.records)
 
@@ -73,56 +93,74 @@ def test_strokes_a_full_disk_refuses_are_kept_in_inkloops_folder_and_reopen_from
     ticks(autosaver, 3)  # kept elsewhere, said, the folder tried again: not said again
     (said,) = messages(shown)
     assert said.startswith("Ink Loop: The unsaved strokes could not be written to ")
-    assert f"they are in {own}, and seg opens with them from there" in said
+    assert f"they are in {unsaved}, and seg opens with them from there." in said
     assert f". Free space on {disk_of(unlabelled_folder)}, {WAY_OUT}" in said
     ink, _ = decode_labels(viewer.layers["ink labels"].data)
-    np.testing.assert_array_equal(ink_in(own / PAIR[0]), ink)
+    np.testing.assert_array_equal(ink_in(unsaved / PAIR[0]), ink)
 
     drag(viewer, [(120, 80), (120, 160)], qtbot)
     painted = viewer.layers["ink labels"].data.copy()
     viewer.close()  # the last write, refused too: said again, as it is the last
     last = messages(shown)[-1]
     assert last.startswith("Ink Loop: The last strokes could not be written to ")
-    assert f"they are in {own}" in last
+    assert f"they are in {unsaved}" in last
 
     full.clear()  # space freed
     reopened = make_napari_viewer()
+    shown = len(notification_manager.records)
     (*_, labels) = reopened.open(str(unlabelled_folder), plugin="napari-inkloop")
     np.testing.assert_array_equal(labels.data, painted)
-    assert labels.metadata["inkloop_soft_labels"] == (f"restored autosaved labels {own / PAIR[0]}")
+    restored = f"restored autosaved labels {unsaved / PAIR[0]}"
+    assert labels.metadata["inkloop_soft_labels"] == restored
+    kept = f"kept there when {unlabelled_folder} refused them"
+    assert messages(shown) == [
+        f"Ink Loop: seg: restored unsaved (autosaved) labels {unsaved / PAIR[0]} ({kept}; "
+        f"Save labels writes them to {unlabelled_folder})"
+    ]
 
 
-def test_once_the_folder_takes_them_again_the_kept_copy_goes(
+def test_a_rescue_leaves_the_segment_opening_from_and_saving_to_its_own_folder(
     full, painting, unlabelled_folder, qtbot
 ):
+    """Copies kept elsewhere for a while make no folder of inkloop's the segment's home:
+    an opening meanwhile (the engine's at a Finetune, inkloop train) reads the segment's
+    folder, and once it takes them again the copies go and Save writes there."""
     viewer, widget = painting
     autosaver = widget.labels.autosaver
     autosaver.interval_s = 3600
     own = _writable.own_side_folder(unlabelled_folder, "seg")
+    unsaved, _ = rescue_folders(unlabelled_folder)
     full.add(unlabelled_folder)
     drag(viewer, [(80, 80), (80, 160)], qtbot)
     ticks(autosaver, 1)
-    assert (own / PAIR[0]).is_file()
-    shown = len(notification_manager.records)
 
+    assert side_folder(open_segment(unlabelled_folder)) == unlabelled_folder
+    assert not own.exists()
+    assert (unsaved / PAIR[0]).is_file()
+    shown = len(notification_manager.records)
     full.clear()  # space freed
     ticks(autosaver, 3)
 
     assert messages(shown)[-1] == f"Ink Loop: Autosave writes to {unlabelled_folder} again"
-    assert not own.exists()  # the segment keeps opening from its own folder
+    assert not unsaved.exists()
     ink, _ = decode_labels(viewer.layers["ink labels"].data)
     np.testing.assert_array_equal(ink_in(unlabelled_folder / PAIR[0]), ink)
+    wait([widget.labels.save()], timeout=10)
+    saved = label_paths(open_segment(unlabelled_folder))[0]
+    assert saved.parent == unlabelled_folder
+    np.testing.assert_array_equal(ink_in(saved), ink)
+    assert not own.exists()
 
 
 def test_with_inkloops_disk_full_too_the_strokes_go_to_the_temporary_folder(
     full, painting, unlabelled_folder, qtbot
 ):
+    """Kept in the temporary folder, they are found by the next opening: no file to move."""
     viewer, widget = painting
     autosaver = widget.labels.autosaver
     autosaver.interval_s = 3600
-    own = _writable.own_side_folder(unlabelled_folder, "seg")
-    temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{own.name}"
-    full.update({unlabelled_folder, own})
+    unsaved, temporary = rescue_folders(unlabelled_folder)
+    full.update({unlabelled_folder, unsaved.parent.parent})  # inkloop's data folder too
     shown = len(notification_manager.records)
 
     drag(viewer, [(80, 80), (80, 160)], qtbot)
@@ -130,17 +168,46 @@ def test_with_inkloops_disk_full_too_the_strokes_go_to_the_temporary_folder(
     ticks(autosaver, 2)
 
     (said,) = messages(shown)
-    move = f"to open seg with them, move {PAIR[0]} and {PAIR[1]} into {unlabelled_folder}"
-    assert f"they are in {temporary} (temporary: {move})" in said
-    assert not own.exists()  # no empty folder that the segment would open from
+    opens = "seg opens with them from there while the system keeps its temporary files"
+    assert f"they are in {temporary}, and {opens}." in said
+    assert not unsaved.exists()
+    assert not _writable.own_side_folder(unlabelled_folder, "seg").exists()
     viewer.close()
     full.clear()
-    for name in PAIR:  # as the message says
-        shutil.move(temporary / name, unlabelled_folder / name)
     restored_ink, restored_supervised, source, _ = initial_labels(open_segment(unlabelled_folder))
-    assert source.startswith("restored autosaved labels")  # what the reader opens with
+    assert source == f"restored autosaved labels {temporary / PAIR[0]}"  # the reader's too
     np.testing.assert_array_equal(restored_ink, ink)
     np.testing.assert_array_equal(restored_supervised, supervised)
+
+
+def test_an_earlier_sessions_copies_open_and_are_never_deleted_unread(
+    full, unlabelled_folder, open_in_dock, qtbot
+):
+    """Copies an earlier session kept in the temporary folder open with the segment; this
+    session's autosave beside it and its Save leave them where they are (it did not write
+    them), and the next opening passes over them for the newer saved labels."""
+    _, temporary = rescue_folders(unlabelled_folder)
+    temporary.mkdir()
+    earlier = np.zeros((200, 300), np.uint8)
+    earlier[10:30, 10:60] = 255
+    write_label_files(temporary / PAIR[0], earlier, earlier > 0, fast=True)
+
+    viewer, widget = open_in_dock(unlabelled_folder)  # a later session
+    labels = viewer.layers["ink labels"]
+    np.testing.assert_array_equal(decode_labels(labels.data)[0], earlier)
+    drag(viewer, [(160, 80), (160, 160)], qtbot)
+    ticks(widget.labels.autosaver, 1)  # its first autosave: beside the segment
+    assert sorted(path.name for path in temporary.iterdir()) == sorted(PAIR)
+    ink, _ = decode_labels(labels.data)
+    assert ink[10:30, 10:60].all()  # the earlier strokes, and this session's
+    assert np.count_nonzero(ink) > np.count_nonzero(earlier)
+    np.testing.assert_array_equal(ink_in(unlabelled_folder / PAIR[0]), ink)
+
+    wait([widget.labels.save()], timeout=10)
+    assert sorted(path.name for path in temporary.iterdir()) == sorted(PAIR)
+    reopened = open_segment(unlabelled_folder)
+    assert autosaved_labels(reopened) is None
+    np.testing.assert_array_equal(np.asarray(reopened.ink_labels), ink)
 
 
 def test_strokes_no_folder_takes_are_said_to_be_lost_at_close(
@@ -149,9 +216,8 @@ def test_strokes_no_folder_takes_are_said_to_be_lost_at_close(
     viewer, widget = painting
     autosaver = widget.labels.autosaver
     autosaver.interval_s = 3600
-    own = _writable.own_side_folder(unlabelled_folder, "seg")
-    temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{own.name}"
-    full.update({unlabelled_folder, own, temporary})
+    unsaved, temporary = rescue_folders(unlabelled_folder)
+    full.update({unlabelled_folder, unsaved, temporary})
     shown = len(notification_manager.records)
     drag(viewer, [(80, 80), (80, 160)], qtbot)
     ticks(autosaver, 2)
@@ -159,7 +225,7 @@ def test_strokes_no_folder_takes_are_said_to_be_lost_at_close(
 
     viewer.window.remove_dock_widget(widget)  # the dock's X: the last write
 
-    tried = f"{unlabelled_folder} nor {own} nor {temporary}"
+    tried = f"{unlabelled_folder} nor {unsaved} nor {temporary}"
     full_disk = "[Errno 28] No space left on device"
     way_out = f"Free space on {disk_of(unlabelled_folder)}, {WAY_OUT}"
     assert messages(shown) == [
@@ -168,3 +234,23 @@ def test_strokes_no_folder_takes_are_said_to_be_lost_at_close(
         f"Ink Loop: The last strokes could not be written to {tried} ({full_disk}): they are "
         f"lost unless the 'ink labels' layer is still open. {way_out}",
     ]
+
+
+def test_kept_copies_that_cannot_be_read_are_passed_over_and_named_where_they_are(
+    full, unlabelled_folder
+):
+    unsaved, _ = rescue_folders(unlabelled_folder)
+    unsaved.mkdir(parents=True)
+    for name in PAIR:
+        (unsaved / name).write_bytes(b"not a png")
+
+    layers, notes = segment_layers(open_segment(unlabelled_folder))
+
+    assert layers[-1][1]["metadata"]["inkloop_soft_labels"] == "no labels yet"
+    ((_, said),) = notes
+    assert said.startswith(f"seg: its autosaved labels cannot be read ({unsaved / PAIR[0]}")
+    assert said.endswith(
+        f"; it opened without labels instead. The first stroke's autosave replaces or passes "
+        f"over {PAIR[0]} and {PAIR[1]} (kept in {unsaved} when {unlabelled_folder} refused "
+        f"them): to keep them, move them out of {unsaved} first"
+    )

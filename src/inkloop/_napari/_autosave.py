@@ -1,6 +1,7 @@
 """Writing painted labels off the GUI thread: autosave at most every few seconds, and Save.
 Strokes the segment's folder refuses (a full disk, a read-only or lost share) are kept in a
-folder that takes them (`_rescue_folders`), and the notices say where."""
+rescue folder that takes them (`inkloop.io._autosaved.rescue_folders`: the next opening finds
+them), and the notices say where."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import contextlib
 import errno
 import logging
 import os
-import tempfile
 import weakref
 from concurrent.futures import Future, wait
 from pathlib import Path
@@ -19,9 +19,9 @@ from qtpy.QtCore import QObject, QTimer
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
+from inkloop.io._autosaved import rescue_folders
 from inkloop.io._homes import data_home
 from inkloop.io._sidefiles import side_folder
-from inkloop.io._writable import own_side_folder
 
 log = logging.getLogger(__name__)
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # autosavers not closed yet
@@ -50,8 +50,10 @@ class Autosaver(QObject):
     hides or the interpreter exits (`flush`), runs on the calling thread. `save` (Save
     labels) writes on the same worker, after any autosave in flight, and removes the
     autosave copies it makes stale: an autosave copy on disk always holds strokes no Save has.
-    Copies the segment's folder refuses go to a rescue folder (`_rescue_folders`), and each
-    tick tries the segment's folder again.
+    Copies the segment's folder refuses go to a rescue folder (`_rescue_targets`), and each
+    tick tries the segment's folder again; once it takes them, the rescued copies this
+    autosaver wrote go (never an earlier session's, which the opening restored or passed
+    over for newer files beside the segment).
     """
 
     def __init__(self, segment, painter, worker, interval_s: float = 10.0, parent=None) -> None:
@@ -59,6 +61,7 @@ class Autosaver(QObject):
         self.segment, self.painter, self.worker = segment, painter, worker
         self._dirty = False  # strokes that no file holds
         self._kept: Path | None = None  # the rescued ink copy holding strokes the folder lacks
+        self._rescued: set[Path] = set()  # the rescued ink copies it wrote (on the worker)
         self._told: Path | str | None = None  # where the user was told the strokes are
         self._writing: Future | None = None  # the last autosave
         self._saving: Future | None = None  # the last Save
@@ -140,8 +143,8 @@ class Autosaver(QObject):
         Where the segment's folder refuses them, to the first rescue folder that takes them
         (unless not ``rescue``: the rescued copy holds these codes). Returns where the ink
         went (None: nowhere new) and the folder's refusal (None: the copies are beside the
-        segment, and rescued copies, older now, are removed); raises the refusal if no
-        folder took them."""
+        segment, and the rescued copies it wrote, older now, are removed); raises the
+        refusal if no folder took them."""
         ink_path = label_paths(self.segment, autosave=True)[0]
         labels = decode_labels(codes)
         try:
@@ -149,8 +152,10 @@ class Autosaver(QObject):
         except OSError as refused:
             if not rescue:
                 return None, refused
-            return _write_elsewhere(self.segment, ink_path.name, labels, refused), refused
-        _forget_rescued(self.segment)
+            kept = _write_elsewhere(self.segment, ink_path.name, labels, refused)
+            self._rescued.add(kept)
+            return kept, refused
+        self._forget_rescued()
         return ink_path, None
 
     def _save(self, codes):
@@ -158,8 +163,17 @@ class Autosaver(QObject):
         paths = save_labels(self.segment, ink, supervised)
         for stale in label_paths(self.segment, autosave=True):
             stale.unlink(missing_ok=True)
-        _forget_rescued(self.segment)
+        self._forget_rescued()
         return paths
+
+    def _forget_rescued(self) -> None:
+        """Remove the rescued copies this autosaver wrote (the segment's folder holds newer
+        labels now) and the rescue folders they leave empty."""
+        for ink_path in self._rescued:
+            for path in (ink_path, supervision_path_for(ink_path)):
+                path.unlink(missing_ok=True)
+            _remove_if_empty(ink_path.parent)
+        self._rescued.clear()
 
     def _report_save(self, writing: Future) -> None:
         error = writing.exception()
@@ -207,11 +221,9 @@ class Autosaver(QObject):
         folder, kept, name = side_folder(self.segment), self._kept, self.segment.name
         lead = "The last strokes" if last else "The unsaved strokes"
         said = f"{lead} could not be written to {folder} ({refused}): they are in {kept.parent}"
-        if kept.parent == own_side_folder(folder, name):
-            said += f", and {name} opens with them from there"
-        else:  # the temporary folder: no opening looks there
-            pair = f"{kept.name} and {supervision_path_for(kept).name}"
-            said += f" (temporary: to open {name} with them, move {pair} into {folder})"
+        said += f", and {name} opens with them from there"
+        if kept.parent == rescue_folders(self.segment)[-1]:
+            said += " while the system keeps its temporary files"
         return f"{said}. {self._way_out(refused)}"
 
     def _lost_message(self, error: Exception, last: bool) -> str:
@@ -219,7 +231,7 @@ class Autosaver(QObject):
         if not isinstance(error, OSError):  # not a refusal: nothing else was tried
             return f"Autosave of the ink labels failed: {error}; {_ELSEWHERE}"
         folder = side_folder(self.segment)
-        tried = " nor ".join(str(f) for f in (folder, *_rescue_folders(self.segment)))
+        tried = " nor ".join(str(f) for f in (folder, *_rescue_targets(self.segment)))
         lead = "The last strokes" if last else "The unsaved strokes"
         held = "lost unless the 'ink labels' layer is still open" if last else "only in this window"
         return f"{lead} could not be written to {tried} ({error}): they are {held}. " + (
@@ -234,38 +246,27 @@ class Autosaver(QObject):
         return f"Make {folder} writable again (or its disk reachable), or {_ELSEWHERE}"
 
 
-def _rescue_folders(segment) -> list[Path]:
-    """Where autosave copies that the segment's folder refuses go, in order: inkloop's own
-    folder for it (`own_side_folder`), which the next opening of the segment reads from,
-    unless its side files are in inkloop's data folder already (a remote segment's, a
-    read-only one's); else the temporary folder."""
+def _rescue_targets(segment) -> list[Path]:
+    """The rescue folders that autosave copies the segment's folder refuses are written to,
+    in order (`rescue_folders`): the temporary one alone where the segment's side files are
+    in inkloop's data folder already (a remote segment's, a read-only one's), whose disk
+    has refused them."""
     folder = side_folder(segment)
-    own = own_side_folder(folder, segment.name)
-    temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{own.name}"
     at_home = Path(os.path.abspath(folder)).is_relative_to(os.path.abspath(data_home()))
-    return [temporary] if at_home else [own, temporary]
+    return rescue_folders(segment)[-1:] if at_home else rescue_folders(segment)
 
 
 def _write_elsewhere(segment, file_name: str, labels, refused: OSError) -> Path:
     """Write ``labels`` (ink, supervision) as ``file_name`` and its supervision mask in the
     first rescue folder that takes them; the ink's path. Raises ``refused`` if none does."""
-    for folder in _rescue_folders(segment):
+    for folder in _rescue_targets(segment):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             return write_label_files(folder / file_name, *labels, fast=True)[0]
         except OSError as error:
             log.warning("autosave copies refused in %s too: %s", folder, error)
-            _remove_if_empty(folder)  # an empty own folder would hold the segment's files
+            _remove_if_empty(folder)
     raise refused
-
-
-def _forget_rescued(segment) -> None:
-    """Remove rescued autosave copies of ``segment`` (its folder holds newer labels now)
-    and the rescue folders they leave empty: the next opening reads its own folder."""
-    for folder in _rescue_folders(segment):
-        for path in label_paths(segment, autosave=True):
-            (folder / path.name).unlink(missing_ok=True)
-        _remove_if_empty(folder)
 
 
 def _remove_if_empty(folder: Path) -> None:

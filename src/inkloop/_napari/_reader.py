@@ -191,12 +191,14 @@ def _tell_about_labels(
     if hint:
         notes.append((say_warning, f"{name}: {hint}"))
     autosaved = label_paths(segment, autosave=True)[0]
+    kept = _kept_elsewhere(segment, labels_file) if source.startswith("restored") else ""
     if unread_copy:
         notes.append((say_warning, unread_copy))
     elif source.startswith("restored") and any(path.is_file() for path in label_paths(segment)):
-        notes.append((say_info, f"{name}: {source}, newer than the saved labels"))
+        notes.append((say_info, f"{name}: {source}, newer than the saved labels{kept}"))
     elif source.startswith("restored"):  # never saved: Save labels writes them
-        notes.append((say_info, f"{name}: restored unsaved (autosaved) labels {labels_file}"))
+        said = f"{name}: restored unsaved (autosaved) labels {labels_file}{kept}"
+        notes.append((say_info, said))
     elif autosaved.is_file() and labels_file:  # a Save removes it: its strokes are unsaved
         message = (
             f"{name}: opened {labels_file}, newer than the autosaved copy "
@@ -214,6 +216,15 @@ def _tell_about_labels(
         )
         notes.append((say_warning, message))
     return notes
+
+
+def _kept_elsewhere(segment: Segment, labels_file: Path) -> str:
+    """What a notice adds about restored autosave copies kept in a rescue folder (where the
+    segment's folder refused them): that Save labels writes them beside the segment."""
+    folder = label_paths(segment)[0].parent
+    if labels_file.parent == folder:
+        return ""
+    return f" (kept there when {folder} refused them; Save labels writes them to {folder})"
 
 
 def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[float, float]:

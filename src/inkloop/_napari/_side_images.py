@@ -119,14 +119,21 @@ def opening_labels(sides: SideImages) -> tuple[tuple, str | None]:
 
 def _unread_copy_message(segment: Segment, error: SegmentError, labels_file) -> str:
     """What opened in place of an autosaved copy of the labels that cannot be read, and what
-    the dock's next autosave and Save labels do to the copies."""
-    copies = [path for path in label_paths(segment, autosave=True) if path.is_file()]
+    the dock's next autosave and Save labels do to the copies (beside the segment, or kept
+    in a rescue folder when its folder refused them)."""
+    pair = autosaved_labels(segment) or label_paths(segment, autosave=True)
+    copies = [path for path in pair if path.is_file()]
+    names, folder = " and ".join(path.name for path in copies), copies[0].parent
     opened = f"its saved labels {labels_file.name}" if labels_file else "without labels"
-    return (
-        f"{segment.name}: its autosaved labels cannot be read ({error}); it opened {opened} "
-        f"instead. The first stroke's autosave replaces {' and '.join(p.name for p in copies)}, "
-        f"and Save labels removes them: to keep them, move them out of {copies[0].parent} first"
-    )
+    said = f"{segment.name}: its autosaved labels cannot be read ({error}); it opened {opened}"
+    beside = label_paths(segment)[0].parent
+    if folder == beside:
+        said += f" instead. The first stroke's autosave replaces {names}, and Save labels removes"
+        said += " them"
+    else:
+        said += f" instead. The first stroke's autosave replaces or passes over {names} (kept in"
+        said += f" {folder} when {beside} refused them)"
+    return f"{said}: to keep them, move them out of {folder} first"
 
 
 def left_out_message(sides: SideImages) -> str | None:

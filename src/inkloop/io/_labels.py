@@ -10,6 +10,7 @@ import numpy as np
 
 from inkloop._command import shell_quoted
 from inkloop._notify import notify, notify_once
+from inkloop.io._autosaved import autosaved_labels, ink_without_its_mask, rescue_folders
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
 from inkloop.io._sidefiles import (
@@ -82,21 +83,6 @@ def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file
     )
 
 
-def autosaved_labels(segment) -> tuple[Path, Path] | None:
-    """The autosaved label files if they are newer than the saved ones (a crash to recover).
-    A pair is as new as its older file: a Save killed between its two renames leaves new
-    ink beside the old mask, and the autosaved pair is then the newest whole one."""
-    autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
-    if not all(path.is_file() for path in autosaved):
-        return None
-    return autosaved if _whole_since(autosaved) > _whole_since(saved) else None
-
-
-def _whole_since(paths) -> int:
-    """When the files of a label pair that exist were all written (ns; -1 for none)."""
-    return min((path.stat().st_mtime_ns for path in paths if path.is_file()), default=-1)
-
-
 def labels_options(ink: Path, supervision: Path | None = None) -> str:
     """The `inkloop train` options that train on these label files."""
     given = f"--labels {shell_quoted(ink)}"
@@ -148,8 +134,9 @@ def _no_labels_message(segment) -> str:
 
 def initial_labels(segment, restored=None, *, autosaved: bool = True):
     """The labels to start painting with, where they came from in words and their file:
-    autosaved labels newer than the saved ones (a crash to recover; ``autosaved=False``
-    passes over copies that cannot be read), else the segment's label files, else none
+    autosaved labels newer than the saved ones (a crash to recover, or strokes kept where
+    the segment's folder refused them: `autosaved_labels`; ``autosaved=False`` passes over
+    copies that cannot be read), else the segment's label files, else none
     (zeros). ``restored``: the ink and supervision of the autosaved files, where the caller
     decoded them already (the reader, beside the mask). Parts of the segment's side files
     that killed writes left are deleted first."""
@@ -159,7 +146,7 @@ def initial_labels(segment, restored=None, *, autosaved: bool = True):
         ink, supervised = restored or load_labels(segment, *copies)[:2]
         supervised = _labelled_where_inked(ink, supervised)
         return ink, supervised, f"restored autosaved labels {copies[0]}", copies[0]
-    orphan = _ink_without_its_mask(segment) if autosaved else None
+    orphan = ink_without_its_mask(segment) if autosaved else None
     if orphan is not None:
         ink, supervised = _restored_ink(segment, orphan)
         return ink, supervised, f"restored autosaved ink labels {orphan}", orphan
@@ -201,19 +188,13 @@ def _labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1
 
 
 def _side_files(segment) -> list[Path]:
-    """The files inkloop writes beside ``segment`` through `atomic_path`."""
-    files = [*label_paths(segment), *label_paths(segment, autosave=True)]
+    """The files inkloop writes beside ``segment`` through `atomic_path`, and its autosave
+    copies in the rescue folders."""
+    autosaved = label_paths(segment, autosave=True)
+    files = [*label_paths(segment), *autosaved]
+    files += [folder / path.name for folder in rescue_folders(segment) for path in autosaved]
     files += [checkpoint_path(segment), rounds_path(segment), validation_path(segment)]
     return files + [prediction_path(segment, kind) for kind in ("png", "tif")]
-
-
-def _ink_without_its_mask(segment) -> Path | None:
-    """The autosaved ink file whose mask was never renamed into place (the process killed
-    between the two), where it is newer than the saved labels, else None."""
-    ink, supervision = label_paths(segment, autosave=True)
-    if not ink.is_file() or supervision.is_file():
-        return None
-    return ink if _whole_since([ink]) > _whole_since(label_paths(segment)) else None
 
 
 def _restored_ink(segment, ink_path: Path) -> tuple[np.ndarray, np.ndarray]:

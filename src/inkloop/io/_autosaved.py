@@ -1,0 +1,77 @@
+"""The dock's autosaved copies of a segment's labels (``<id>_inklabels.autosave.png`` and its
+supervision mask): beside the segment, or, where its folder refused them (a full disk, a
+read-only or lost share), in a rescue folder (`rescue_folders`); and which of them the
+segment opens with (`autosaved_labels`)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from inkloop.io._homes import data_home
+from inkloop.io._sidefiles import label_paths, side_folder
+from inkloop.io._writable import own_side_folder
+
+UNSAVED = "unsaved"  # under the data folder: one rescue folder per segment
+
+
+def rescue_folders(segment) -> list[Path]:
+    """Where autosave copies that ``segment``'s folder refuses are kept, in the order they
+    are tried: ``unsaved/<id>-<hash>`` in inkloop's data folder, then
+    ``inkloop-unsaved-<id>-<hash>`` in the temporary folder. Neither is a folder the segment
+    opens from (as a read-only segment's own folder is): an opening finds the copies there
+    (`autosaved_labels`), and Save labels still writes beside the segment. ``<id>-<hash>``
+    names the segment's folder as `own_side_folder` does; a read-only segment's own folder
+    is named for its share's, so the share's copies are found whether it is read-only or not."""
+    folder = side_folder(segment)
+    own = own_side_folder(folder, segment.name)
+    in_own_folders = os.path.abspath(folder.parent) == os.path.abspath(own.parent)
+    key = folder.name if in_own_folders else own.name
+    return [data_home() / UNSAVED / key, Path(tempfile.gettempdir()) / f"inkloop-unsaved-{key}"]
+
+
+def autosaved_labels(segment) -> tuple[Path, Path] | None:
+    """The autosaved label files the segment opens with, if any: the newest pair of those
+    kept in its rescue folders that is newer than every label file beside the segment
+    (strokes its folder refused), else the pair beside it if newer than the saved labels
+    (a crash to recover). A pair is as new as its older file: a Save killed between its two
+    renames leaves new ink beside the old mask, and the autosaved pair is then the newest
+    whole one."""
+    autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
+    beside = max((_written(path) for path in (*autosaved, *saved)), default=-1)
+    rescued = [pair for pair in rescued_pairs(segment) if _whole_since(pair) > beside]
+    if rescued:
+        return max(rescued, key=_whole_since)
+    if not all(path.is_file() for path in autosaved):
+        return None
+    return autosaved if _whole_since(autosaved) > _whole_since(saved) else None
+
+
+def rescued_pairs(segment) -> list[tuple[Path, Path]]:
+    """The whole pairs of autosave copies of ``segment`` in its rescue folders."""
+    names = [path.name for path in label_paths(segment, autosave=True)]
+    pairs = [tuple(folder / name for name in names) for folder in rescue_folders(segment)]
+    return [pair for pair in pairs if all(path.is_file() for path in pair)]
+
+
+def ink_without_its_mask(segment) -> Path | None:
+    """The autosaved ink file beside ``segment`` whose mask was never renamed into place (the
+    process killed between the two), where it is newer than the saved labels, else None."""
+    ink, supervision = label_paths(segment, autosave=True)
+    if not ink.is_file() or supervision.is_file():
+        return None
+    return ink if _whole_since([ink]) > _whole_since(label_paths(segment)) else None
+
+
+def _whole_since(paths) -> int:
+    """When the files of a label pair that exist were all written (ns; -1 for none)."""
+    return min((_written(path) for path in paths if path.is_file()), default=-1)
+
+
+def _written(path: Path) -> int:
+    """When ``path`` was last written (ns; -1 if it is not there)."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
