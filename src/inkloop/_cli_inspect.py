@@ -130,6 +130,7 @@ def _side_image_problems(segment) -> list[str]:
     nothing more, and train and the dock refuse such a file."""
     from inkloop._notify import notify
     from inkloop.io import SegmentError
+
     problems = []
     for path in segment.files.values():
         try:
