@@ -109,3 +109,30 @@ def test_other_spellings_of_a_server_are_its_schemes_and_default_ports():
     ]
     assert other_spellings("http://[::1]:8000/S.zarr") == ["https://[::1]:8000/S.zarr"]
     assert other_spellings("s3://bucket/S.zarr") == []
+
+
+def test_work_that_cannot_be_moved_is_said_and_the_segment_opens(
+    served, data_home, tmp_path, monkeypatch
+):
+    """A move the system refuses (a file open in another program on Windows) leaves the work
+    where it is, said, and the open goes on."""
+    from inkloop.io import _homes
+
+    https = served.replace("http://", "https://")
+    earlier = local_folder(https)
+    earlier.mkdir(parents=True)
+    (earlier / f"{NAME}_inkloop_model.pt").write_bytes(b"weights")
+
+    def refused(*args):
+        raise PermissionError(13, "in use by another process")
+
+    monkeypatch.setattr(_homes, "move_work", refused)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        open_segment(served)
+    said = f"{served}: its labels and models in {earlier} could not be moved to "
+    said += f"{local_folder(served)} ([Errno 13] in use by another process): move them there"
+    assert [str(w.message) for w in warned if "could not be moved" in str(w.message)] == [
+        f"{said} to use them"
+    ]
+    assert (earlier / f"{NAME}_inkloop_model.pt").is_file()

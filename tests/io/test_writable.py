@@ -149,11 +149,15 @@ def test_a_read_only_segment_under_a_name_that_is_not_utf8_has_a_folder_of_its_o
     assert own != _writable.own_side_folder(tmp_path / "late", "20231005123335")
 
 
-def _mounted_elsewhere(share: Path, where: Path, monkeypatch) -> Path:
+def _mounted_elsewhere(share: Path, where: Path, monkeypatch, *, still_there=False) -> Path:
     """``share`` as another mount point (a drive letter, /Volumes/share-1) shows it: the same
-    files with the same times, read-only too."""
+    files with the same times, read-only too; unless ``still_there``, no longer at its old
+    path (an empty folder stays, as a stale mount point does, and for the fixture's end)."""
     moved = where / share.name
     shutil.copytree(share, moved)  # copy2: times kept
+    if not still_there:
+        share.rename(share.with_name(f".unmounted-{share.name}"))
+        share.mkdir()
     moved.chmod(0o755)  # read-only for the probe alone, and pytest can remove it
     probe = _writable.is_writable
     monkeypatch.setattr(_writable, "is_writable", lambda f: f != moved and probe(f))
@@ -276,3 +280,17 @@ def test_a_folder_open_in_another_window_is_not_moved(read_only, data_home, tmp_
     assert np.array_equal(np.asarray(again.ink_labels), SERVER_INK)
     assert np.array_equal(np.asarray(first.ink_labels), ink)
     assert f"is in {first.sidecar_folder}" in told
+
+
+def test_work_made_for_a_path_the_segment_is_still_at_stays_there(
+    read_only, data_home, tmp_path, monkeypatch
+):
+    """The share at a second path while it is still at the first (two mounts at once, or a
+    copy): a job may be writing the first's folder, so its work is named, not moved."""
+    first, _ = _opened_telling(read_only)
+    ink = _painted(first, 20)
+    moved = _mounted_elsewhere(read_only, tmp_path / "mnt2", monkeypatch, still_there=True)
+    again, told = _opened_telling(moved)
+    assert np.array_equal(np.asarray(again.ink_labels), SERVER_INK)  # the share's
+    assert f"other work for segments named 20231005123335 is in {first.sidecar_folder}" in told
+    assert np.array_equal(np.asarray(open_segment(read_only).ink_labels), ink)  # kept

@@ -97,7 +97,12 @@ def adopt_earlier_folder(url: str, folder: Path, cache=None) -> None:
     candidates += [_folder(spelled(url), home) for home in homes for spelled in spellings]
     for earlier in candidates:
         if earlier != folder and earlier.is_dir() and _work_in(earlier) and not in_use(earlier):
-            stayed = move_work(_work_in(earlier), earlier, folder)
+            try:
+                stayed = move_work(_work_in(earlier), earlier, folder)
+            except OSError as error:  # in use on Windows, say: the open goes on without it
+                notify(f"{without_login(url)}: its labels and models in {earlier} could not "
+                       f"be moved to {folder} ({error}): move them there to use them")  # fmt: skip
+                return
             notify(
                 f"{without_login(url)}: its labels and models moved from {earlier} to {folder}"
                 + stayed_note(stayed, earlier, folder)

@@ -9,8 +9,8 @@ atomically, which replaces the link, never the read-only file it points to. Once
 folder stays the segment's, so work kept there is found even when the share becomes
 writable. Its name comes from the segment's path: a folder of its own made for another path
 of the same data (another mount point or drive letter) is known by its record (`ORIGIN`: the
-layers' number, and the first's name, size and time of writing), and its work moved in.
-"""
+layers' number, and the first's name, size and time of writing), and its work moved in once
+the data has left that path."""
 
 from __future__ import annotations
 
@@ -126,13 +126,13 @@ def _is_side_file(entry: Path, name: str, plain: bool) -> bool:
 
 
 def _adopt_earlier_own_folder(folder: Path, name: str, own: Path, plain: bool, facts) -> str:
-    """Move into ``own``, new, the work of a folder of its own made for segment ``name`` of
-    ``folder`` at another path (another mount point or drive letter): the most recently
-    written of those whose `ORIGIN` record matches its data ``facts``, else the one without
-    a record (an earlier version's) that holds its side files, at its size. What the notice
-    adds: where the work came from, and other folders of that name, which may be its."""
+    """Move into ``own``, new, the work of the folder made for segment ``name`` of ``folder``
+    at a path it has `_left`: the newest whose `ORIGIN` matches its data ``facts``, else the
+    one without (an earlier version's) holding its side files at its size. Returns what the
+    notice adds: where the work came from, and other folders of that name."""
     earlier = _other_own_folders(own, name)
     records = {f: _read_origin(f) for f in earlier if not in_use(f)}  # else open elsewhere
+    records = {f: record for f, record in records.items() if _left(f, record, name, plain)}
     matches = [f for f, record in records.items() if record and _same_data(record, facts)]
     matches.sort(key=_last_written, reverse=True)
     unrecorded = [f for f, record in records.items() if record is None]
@@ -156,6 +156,17 @@ def _adopt_earlier_own_folder(folder: Path, name: str, own: Path, plain: bool, f
         said += f"; other work for segments named {name} is in {', '.join(others)}: if it is "
         said += f"this one's, from another path, move it into {own}"
     return said
+
+
+def _left(earlier: Path, record: dict | None, name: str, plain: bool) -> bool:
+    """Whether the segment ``earlier`` was made for has left its path (a new mount point or
+    drive letter); else ``earlier`` is another's, or in use at that path too: it stays."""
+    if record is None:  # an earlier version's: its links lead to the share while it is there
+        return not any(link.exists() for link in earlier.iterdir() if link.is_symlink())
+    made_for = record.get("folder")
+    if not isinstance(made_for, str):
+        return False
+    return not Path(made_for).is_dir() or _data_facts(Path(made_for), name, plain) is None
 
 
 def _other_own_folders(own: Path, name: str) -> list[Path]:
