@@ -99,3 +99,47 @@ def test_a_file_that_cannot_be_encoded_is_not_kept(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         write_prediction(da.from_array(NEW), tmp_path / "x_prediction.tif", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def _failing_sync(monkeypatch, what: str) -> None:
+    """os.fsync failing with EIO (a share, a quota) on the first ``what``: "file" (the
+    encoded part, before its rename) or "folder" (after it)."""
+    import errno
+    import stat
+
+    real_fsync, failed = os.fsync, []
+
+    def fsync(fd):
+        is_folder = stat.S_ISDIR(os.fstat(fd).st_mode)
+        if not failed and is_folder == (what == "folder"):
+            failed.append(fd)
+            raise OSError(errno.EIO, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_failed_sync_before_the_rename_is_a_write_failure_not_a_refused_move(
+    tmp_path, monkeypatch
+):
+    """No output was there to be refused: the disk's error, and nothing encoded again."""
+    _failing_sync(monkeypatch, "file")
+    out = tmp_path / "x_prediction.tif"
+    with pytest.raises(OSError, match="not written") as failed:
+        write_prediction(da.from_array(NEW), out, progress=False)
+    assert not isinstance(failed.value, NotReplacedError)
+    assert str(failed.value) == f"[Errno 5] {out}: not written (Input/output error)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_folder_sync_after_the_rename_leaves_the_prediction_finished(
+    tmp_path, monkeypatch, caplog
+):
+    out = write_prediction(da.from_array(OLD), tmp_path / "x_prediction.tif", progress=False)
+    _failing_sync(monkeypatch, "folder")
+
+    assert write_prediction(da.from_array(NEW), out, progress=False) == out
+
+    np.testing.assert_allclose(read_prediction(out), NEW, atol=1 / 255)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no second copy kept
+    assert "its folder could not be synced: [Errno 5] Input/output error" in caplog.text

@@ -28,6 +28,7 @@ from inkloop.predict._placing import (
     recover,
     remove,
     replace_folder,
+    sync_placed,
 )
 
 OME_VERSION = "0.5"
@@ -112,20 +113,34 @@ class PredictionFile:
         """Encode the PNG or TIFF beside `out` and rename it over `out`. Where the system
         refuses that rename (Windows, while a viewer holds `out` open), it is encoded again
         (atomic_path removed the first) under `kept_name`, and `not_replaced` says where."""
-        from inkloop.io import atomic_path
-
-        encoded = False
-        try:
-            with atomic_path(self.out) as part:
-                _write_flat(self.target, Path(part), self.kind, self.origin, said)
-                encoded = True
-        except OSError as error:
-            if not encoded:  # a full disk, say: nothing finished to keep
-                raise
+        refused = self._encode_into(self.out, said)
+        if refused is not None:
             kept = kept_name(self.out)
-            with atomic_path(kept) as part:
+            if (again := self._encode_into(kept, said)) is not None:
+                raise again
+            raise not_replaced(self.out, kept, refused) from refused
+
+    def _encode_into(self, path: Path, said: dict) -> OSError | None:
+        """Encode the file into a part beside ``path``, sync it and rename it to ``path``;
+        the error of a rename the system refused, else None. A failure before the rename (a
+        full disk, a share's I/O error or quota at the sync) is raised: nothing is kept."""
+        from inkloop.io._write import _sync_file, atomic_path
+
+        synced = False
+        try:
+            with atomic_path(path, durable=False) as part:
                 _write_flat(self.target, Path(part), self.kind, self.origin, said)
-            raise not_replaced(self.out, kept, error) from error
+                try:
+                    _sync_file(part)
+                except OSError as error:  # EIO on a share, a quota: not a refused move
+                    raise OSError(error.errno, f"{path}: not written ({error.strerror})") from error
+                synced = True
+        except OSError as error:
+            if not synced:
+                raise
+            return error  # all that is left to do after `synced` is the rename
+        sync_placed(path)
+        return None
 
     def abandon(self) -> None:
         """Remove what was staged (after an error or a cancel)."""

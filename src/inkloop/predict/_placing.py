@@ -11,11 +11,14 @@ away at their last step.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from inkloop.io._sidefiles import prediction_stem
+
+log = logging.getLogger(__name__)
 
 
 class NotReplacedError(ValueError):
@@ -41,6 +44,17 @@ def kept_name(out: Path) -> Path:
     tags = itertools.chain(["new"], (f"new-{n}" for n in itertools.count(2)))
     names = (out.with_name(f"{stem}.{tag}{ending}") for tag in tags)
     return next(name for name in names if not name.exists())
+
+
+def sync_placed(path: Path) -> None:
+    """Make the rename to ``path`` durable (POSIX). The file is in place whatever the folder's
+    sync says: a share's failure (EIO) is logged, and the prediction stays finished."""
+    from inkloop.io._write import _sync_folder
+
+    try:
+        _sync_folder(path.parent)
+    except OSError as error:
+        log.warning("%s is written, but its folder could not be synced: %s", path, error)
 
 
 def remove(path: Path) -> None:
