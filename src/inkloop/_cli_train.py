@@ -7,7 +7,7 @@ from pathlib import Path
 
 from inkloop._cli_model import add_model_options, composition, model_config, refuse_with_init
 from inkloop._cli_predict import parse_region
-from inkloop._cli_train_labels import THRESHOLD, train_labels
+from inkloop._cli_train_labels import THRESHOLD, is_own_labels, train_labels
 from inkloop.io import segment_location
 from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig, recipe_words
 
@@ -173,12 +173,9 @@ def _validation_option(text: str):
 def _own_labels(args, segment) -> bool:
     """Whether the run trains on ``segment``'s own labels (those the dock paints), which its
     kept validation region is of: not on --labels of another file or a prediction's."""
-    from inkloop.checkpoint import same_file
-
     if args.labels_from_prediction is not None:
         return False
-    own = segment.files.get("ink_labels")
-    return args.labels is None or (own is not None and same_file(args.labels, own))
+    return args.labels is None or is_own_labels(segment, args.labels)
 
 
 def _held_out_region(given, segment, own_labels: bool):

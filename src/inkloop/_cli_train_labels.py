@@ -48,14 +48,12 @@ def _rounds_file(segment, labels_file: Path, out: Path) -> Path:
     file, which the dock reads; with other labels, beside them; beside the checkpoint
     ``out`` where that folder is the package's sample data or cannot be written (said)."""
     from inkloop._notify import notify
-    from inkloop.checkpoint import same_file
     from inkloop.io import _writable, in_package_data, rounds_path, rounds_path_for
     from inkloop.io._sidefiles import side_folder
 
     if in_package_data(labels_file):  # part of the installation: nothing is written there
         return rounds_path_for(out)
-    own = segment.files.get("ink_labels")
-    if own is not None and same_file(labels_file, own):
+    if is_own_labels(segment, labels_file):
         return rounds_path(segment)  # also as named on a read-only share, or through a link
     if _writable.own_side_folder(labels_file.parent, segment.name) == side_folder(segment):
         # another label file of the read-only share: its round joins the segment's own
@@ -105,3 +103,12 @@ def _tell_if_all_pixels(segment, sources: dict, *, supervision_option: bool) -> 
         f"papyrus included (taught as no ink); {option}put a papyrus mask (255 = papyrus) at "
         f"{mask}" + (f" ({hint})" if hint else "")
     )
+
+
+def is_own_labels(segment, labels_file) -> bool:
+    """Whether ``labels_file`` is ``segment``'s own ink labels (those the dock paints), by
+    whatever name: as on a read-only share, or through a link."""
+    from inkloop.checkpoint import same_file
+
+    own = segment.files.get("ink_labels")
+    return own is not None and same_file(labels_file, own)
