@@ -4,6 +4,7 @@ are saved back into the files they were read from, never beside them as case twi
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -21,6 +22,7 @@ from inkloop.io import (
     write_png,
 )
 from inkloop.io._letter_case import as_spelled, spelled_as_found
+from inkloop.io._side_lookup import find_side_files, supervision_path_for
 from inkloop.io._sidefiles import segment_id, stray_side_files_hint
 
 ID = "20231012184423"  # the segment_folder fixture's
@@ -135,3 +137,36 @@ def test_a_name_is_found_as_spelled_where_it_is_there_else_in_another_case(tmp_p
     if len(list(tmp_path.iterdir())) == 3:  # a disk that tells x.png from x.PNG (Linux's)
         assert spelled_as_found(tmp_path, ["x.png"]) == tmp_path / "x.png"
         assert as_spelled(tmp_path / "x.png") == tmp_path / "x.png"
+
+
+@pytest.mark.parametrize(
+    ("exact", "twin"), [("inklabels", "InkLabels"), ("inklabels_v2", "INKLABELS_V2")]
+)
+def test_where_both_spellings_are_there_the_exact_one_is_read_and_saved_and_the_twin_named(
+    segment_folder, exact, twin
+):
+    ink, other = segment_folder / f"{ID}_{exact}.png", segment_folder / f"{ID}_{twin}.png"
+    write_png(ink, _box(10, 20))
+    write_png(other, _box(30, 40))  # what the earlier version's Save left beside it
+    kept = other.read_bytes()
+
+    with pytest.warns(InkloopWarning, match=f"{other.name} is not read, {ink.name} is"):
+        segment = open_segment(segment_folder)
+
+    assert segment.files["ink_labels"] == ink
+    np.testing.assert_array_equal(segment.ink_labels > 0, _box(10, 20) > 0)
+    assert label_paths(segment)[0] == ink
+    assert save_labels(segment, _box(0, 5), _box(0, 9) > 0)[0] == ink
+    np.testing.assert_array_equal(load_labels(open_segment(segment_folder))[0], _box(0, 5))
+    assert other.read_bytes() == kept
+
+
+def test_a_lookup_of_side_files_lists_their_folder_once(segment_folder, monkeypatch):
+    listed = []
+    real = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed.append(path) or real(path))
+
+    find_side_files(segment_folder, ID)  # no supervision mask there: each name asked for
+    assert len(listed) == 1
+    supervision_path_for(segment_folder / f"{ID}_inklabels.png")
+    assert len(listed) == 2

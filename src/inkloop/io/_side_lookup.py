@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from inkloop.io._letter_case import as_spelled, spelled_as_found
+from inkloop._notify import notify_once
+from inkloop.io._letter_case import Listing, as_spelled, case_twins, spelled_as_found
 
 AUTOSAVE = ".autosave"  # the tag of a label file's autosave copy (x_inklabels.autosave.png)
 SIDECARS = {  # each file's names after the id, the first found taken
@@ -19,18 +20,27 @@ SIDECARS = {  # each file's names after the id, the first found taken
 }
 SIDECAR_SUFFIXES = (".png", ".tif", ".tiff")
 _INK_LABELS = re.compile(r"(?:(?P<id>.+)_)?inklabels(?:_v(?P<version>\d+))?", re.IGNORECASE)
+_TOLD: set = set()  # the case twins named already
 
 
 def find_side_files(folder: Path, name: str, plain: bool = False) -> dict[str, Path]:
     """Segment ``name``'s mask, its ink labels' greatest version and that version's
     supervision mask (`supervision_path_for`) in ``folder``, those that exist; with ``plain``,
-    a Kaggle fragment's mask.png and inklabels.png after its id's."""
+    a Kaggle fragment's mask.png and inklabels.png after its id's. Where a file is there in
+    two letter cases, its exact spelling is taken and the other named once (`_tell_case_twins`)."""
+    listing = Listing(folder)  # this lookup's, listed once
     masks = [f"{name}_{stem}" for stem in SIDECARS["mask"]] + [*SIDECARS["mask"]] * plain
-    labels = _ink_label_stems(folder, name) + [*SIDECARS["ink_labels"]] * plain
-    found = {"mask": _first_existing(folder, masks), "ink_labels": _first_existing(folder, labels)}
+    labels = _ink_label_stems(listing, name) + [*SIDECARS["ink_labels"]] * plain
+    found = {
+        "mask": _first_existing(folder, masks, listing),
+        "ink_labels": _first_existing(folder, labels, listing),
+    }
     ink = found["ink_labels"]
-    found["supervision"] = ink and _first_existing(folder, [supervision_path_for(ink).stem])
-    return {key: path for key, path in found.items() if path is not None}
+    supervision = ink and _supervision_path(ink, listing).stem
+    found["supervision"] = ink and _first_existing(folder, [supervision], listing)
+    found = {key: path for key, path in found.items() if path is not None}
+    _tell_case_twins(found.values(), listing)
+    return found
 
 
 def supervision_path_for(ink_path: str | Path) -> Path:
@@ -42,16 +52,22 @@ def supervision_path_for(ink_path: str | Path) -> Path:
     ``name_supervision_mask.png``. Autosave copies keep their tag. Spelled as a file of that
     name in another letter case beside it is (`as_spelled`), so that labels saved go into it."""
     ink_path = Path(ink_path)
+    return _supervision_path(ink_path, Listing(ink_path.parent))
+
+
+def _supervision_path(ink_path: Path, listing: Listing) -> Path:
+    """`supervision_path_for`, ``listing`` the folder of ``ink_path``'s."""
     stem = ink_path.stem.removesuffix(AUTOSAVE)
     tag = ink_path.stem[len(stem) :]
     named = _INK_LABELS.fullmatch(stem)
     if named is None:
-        return as_spelled(ink_path.with_name(f"{stem}_supervision_mask{tag}.png"))
+        return as_spelled(ink_path.with_name(f"{stem}_supervision_mask{tag}.png"), listing)
     base = "supervision_mask" if named["id"] is None else f"{named['id']}_supervision_mask"
     spelled, number = named["version"], int(named["version"] or 1)  # "01", 1
     own = ink_path.with_name(f"{base}{f'_v{spelled}' if spelled else ''}{tag}.png")
     usual = ink_path.with_name(f"{base}{f'_v{number}' if number > 1 else ''}{tag}.png")
-    return as_spelled(usual if not _is_there(own) and _is_there(usual) else own)
+    there = not _is_there(own, listing) and _is_there(usual, listing)
+    return as_spelled(usual if there else own, listing)
 
 
 def ink_labels_name(stem: str) -> tuple[str | None, int] | None:
@@ -70,20 +86,41 @@ def is_ink_labels_of(stem: str, segment_id: str) -> bool:
     return found_id is not None and found_id.lower() == segment_id.lower()
 
 
-def _is_there(path: Path) -> bool:
+def _is_there(path: Path, listing: Listing) -> bool:
     """Whether a side image of ``path``'s name is there, in any of SIDECAR_SUFFIXES."""
-    return _first_existing(path.parent, [path.stem]) is not None
+    return _first_existing(path.parent, [path.stem], listing) is not None
 
 
-def _ink_label_stems(folder: Path, segment_id: str) -> list[str]:
-    """The names without suffix of ``segment_id``'s ink labels in ``folder``, the greatest
-    version first (`ink_labels_name`); `_first_existing` takes the first that is an image."""
-    stems = {path.stem for path in folder.glob("*")}  # none if no folder
+def _ink_label_stems(listing: Listing, segment_id: str) -> list[str]:
+    """The names without suffix of ``segment_id``'s ink labels in ``listing``'s folder, the
+    greatest version first (`ink_labels_name`), within one its exact spelling
+    (``<id>_inklabels``, not ``<id>_InkLabels``: the earlier version saved that beside this);
+    `_first_existing` takes the first that is an image."""
+    exact = re.compile(rf"{re.escape(segment_id)}_inklabels(?:_v\d+)?")
+    stems = {Path(name).stem for name in listing.names()}  # none if no folder
     own = [stem for stem in stems if is_ink_labels_of(stem, segment_id)]
-    return sorted(own, key=lambda stem: (-ink_labels_name(stem)[1], len(stem), stem))  # x, x_v1
+    return sorted(  # x, x_v1
+        own,
+        key=lambda stem: (-ink_labels_name(stem)[1], not exact.fullmatch(stem), len(stem), stem),
+    )
 
 
-def _first_existing(folder: Path, stems: list[str]) -> Path | None:
+def _first_existing(folder: Path, stems: list[str], listing: Listing) -> Path | None:
     """The first of ``stems`` with a suffix of SIDECAR_SUFFIXES that is a file in ``folder``,
-    in any letter case (`spelled_as_found`)."""
-    return spelled_as_found(folder, [f"{s}{suffix}" for s in stems for suffix in SIDECAR_SUFFIXES])
+    in any letter case (`spelled_as_found`; ``listing``, the folder's)."""
+    names = [f"{s}{suffix}" for s in stems for suffix in SIDECAR_SUFFIXES]
+    return spelled_as_found(folder, names, Path.is_file, listing)
+
+
+def _tell_case_twins(found, listing: Listing) -> None:
+    """Name once each file beside one of ``found`` whose name differs from it in letter case
+    alone: it is not read (and a Mac's or Windows' disk can hold only one of the two)."""
+    for path in found:
+        for twin in case_twins(path, listing):
+            notify_once(
+                _TOLD,
+                path.parent / twin,
+                f"{path.parent}: {twin} is not read, {path.name} is (their names differ in "
+                f"letter case alone; a Mac's or Windows' disk keeps only one): "
+                f"move or merge {twin} if it holds work",
+            )
