@@ -248,6 +248,40 @@ def test_a_layer_set_aside_for_a_prediction_that_failed_comes_back(answered):
     assert viewer.layers.index(name) < viewer.layers.index(widget.labels.layer)
 
 
+def test_a_tiff_the_new_prediction_could_not_replace_is_not_shown_again(answered, monkeypatch):
+    """The error says to close and delete the old file: its layer must not open it again."""
+    from inkloop.engine import Failed
+    from inkloop.predict._placing import NotReplacedError
+
+    viewer, widget, panel = answered
+    loop, name = widget.loop, f"{widget.labels.segment.name} prediction"
+    panel.format.setCurrentText(PREDICTION_FORMATS["tif"])
+    out = panel.output_path()
+    panel.predict_button.click()
+    _predicted(loop, out, 0.2, 5)
+    panel.predict_button.click()
+    real_replace = os.replace
+
+    def held_by_another_program(source, target, **kwargs):
+        if os.fspath(target) == str(out):
+            raise PermissionError(13, "Access is denied", os.fspath(source), None, str(out))
+        return real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", held_by_another_program)
+    with pytest.raises(NotReplacedError) as refused:
+        _predicted(loop, out, 0.8, 6)
+    shown = len(notification_manager.records)
+
+    loop.changed.emit(Failed(str(refused.value), 6))  # the loop says it (not played here)
+
+    assert name not in viewer.layers
+    assert messages(shown) == [
+        f'Ink Loop: the layer "{name}" that showed {out.name} was closed, so that it can be '
+        f"deleted; the new prediction is {out.name.replace('.tif', '.new.tif')}",
+    ]
+    assert panel.predict_button.isEnabled()
+
+
 def test_a_pyramid_shown_stays_while_a_new_one_is_predicted_into_it(answered):
     """zarr holds no file open between reads: the old prediction stays in view meanwhile."""
     viewer, widget, panel = answered

@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 
 from inkloop._napari._controls import PathLabel
 from inkloop._napari._overlay import PREDICTION_LAYER
-from inkloop._napari._prediction_layer import let_go_of, show_prediction_file
+from inkloop._napari._prediction_layer import layer_name, let_go_of, show_prediction_file
 from inkloop._napari._say import say_error, say_info
 from inkloop.engine import (
     Failed,
@@ -41,6 +41,7 @@ from inkloop.io import (
     with_prediction_format,
 )
 from inkloop.io._prediction_metadata import foreign_file
+from inkloop.predict._placing import kept_name
 
 REPLACE, CHOOSE_ANOTHER = "Replace", "Choose another file…"  # when inkloop did not write it
 FILE_FILTER = "Predictions (*.ome.zarr *.png *.tif *.tiff *.zarr)"
@@ -65,6 +66,7 @@ class PredictPanel(QGroupBox):
         self._generation: int | None = None  # its engine process (LoopSession.generation)
         self._bar: progress | None = None
         self._set_aside: Path | None = None  # the file whose layer a prediction into it removed
+        self._kept: Path | None = None  # where the new one goes if it cannot replace that file
         self.predict_button = QPushButton("Predict whole segment")
         self.predict_button.setObjectName("predict_segment_button")
         self.predict_button.setToolTip(
@@ -160,6 +162,7 @@ class PredictPanel(QGroupBox):
         (on Windows that move fails while the file is open); `_end` shows it again if no new
         file comes."""
         self._set_aside = out if let_go_of(self.loop, out) else None
+        self._kept = kept_name(out)  # free now: a file there at the end is this prediction
         try:
             request = self.loop.predict_segment(out, tta=self.tta.isChecked(), replace=replace)
         except BaseException:
@@ -168,9 +171,18 @@ class PredictPanel(QGroupBox):
         self.request, self._generation = request, self.loop.generation
 
     def _show_set_aside(self) -> None:
-        """The layer `let_go_of` removed for the prediction, again: no new file came."""
+        """The layer `let_go_of` removed for the prediction, again: no new file came. Not
+        where the new one was kept beside the old one (NotReplacedError): the error tells the
+        user to close and delete that file, so its layer stays closed."""
         path, self._set_aside = self._set_aside, None
-        if path is not None and path.exists():
+        if path is None:
+            return
+        if self._kept is not None and self._kept.exists():
+            say_info(
+                f'the layer "{layer_name(self.loop)}" that showed {path.name} was closed, so '
+                f"that it can be deleted; the new prediction is {self._kept.name}"
+            )
+        elif path.exists():
             show_prediction_file(self.loop, path)
 
     def _ask_replace(self, out: Path) -> str | None:
