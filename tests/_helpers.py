@@ -37,6 +37,14 @@ SENDS_SIGINT = posix_only(
 )
 
 
+def band(y0: int, y1: int, shape=(64, 96)) -> np.ndarray:
+    """A label image of ``shape``: 255 in rows y0..y1 of columns 10..60, else 0 (the
+    segment_folder fixture's size)."""
+    image = np.zeros(shape, np.uint8)
+    image[y0:y1, 10:60] = 255
+    return image
+
+
 def folder_listing(root: Path) -> dict[str, int]:
     """Every file under ``root`` with its size: proves a failed open wrote nothing."""
     return {str(p.relative_to(root)): p.stat().st_size for p in sorted(root.rglob("*"))}

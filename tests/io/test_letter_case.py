@@ -24,14 +24,9 @@ from inkloop.io import (
 from inkloop.io._letter_case import as_spelled, spelled_as_found
 from inkloop.io._side_lookup import find_side_files, supervision_path_for
 from inkloop.io._sidefiles import segment_id, stray_side_files_hint
+from tests._helpers import band
 
 ID = "20231012184423"  # the segment_folder fixture's
-
-
-def _box(y0: int, y1: int, shape=(64, 96)) -> np.ndarray:
-    image = np.zeros(shape, np.uint8)
-    image[y0:y1, 10:60] = 255
-    return image
 
 
 def _no_case_twins(folder) -> bool:
@@ -47,7 +42,7 @@ def test_side_files_and_layers_in_upper_case_open_and_labels_save_back_into_them
     supervision = segment_folder / f"{ID}_supervision_mask.PNG"
     (segment_folder / f"{ID}_mask.png").rename(mask)
     (segment_folder / f"{ID}_inklabels.png").rename(ink)
-    write_png(supervision, _box(0, 40))
+    write_png(supervision, band(0, 40))
 
     segment = open_segment(segment_folder)
 
@@ -57,29 +52,29 @@ def test_side_files_and_layers_in_upper_case_open_and_labels_save_back_into_them
         warnings.simplefilter("error", InkloopWarning)  # nothing said: saved where read
         _, supervised, _, opened = initial_labels(segment)
     assert opened == ink
-    np.testing.assert_array_equal(supervised, _box(0, 40) > 0)
+    np.testing.assert_array_equal(supervised, band(0, 40) > 0)
     assert label_paths(segment) == (ink, supervision)
 
-    assert save_labels(segment, _box(10, 20), _box(5, 30) > 0) == (ink, supervision)
+    assert save_labels(segment, band(10, 20), band(5, 30) > 0) == (ink, supervision)
 
     assert _no_case_twins(segment_folder)
     ink_read, supervised, _ = load_labels(open_segment(segment_folder))
-    np.testing.assert_array_equal(ink_read, _box(10, 20))
-    np.testing.assert_array_equal(supervised, _box(5, 30) > 0)
+    np.testing.assert_array_equal(ink_read, band(10, 20))
+    np.testing.assert_array_equal(supervised, band(5, 30) > 0)
 
 
 def test_a_labels_version_spelled_in_another_case_is_opened_and_saved_back(segment_folder):
     (segment_folder / f"{ID}_inklabels.png").unlink()
     ink = segment_folder / f"{ID}_InkLabels_V2.PNG"
     supervision = segment_folder / f"{ID}_Supervision_Mask_V2.PNG"
-    write_png(ink, _box(10, 20))
-    write_png(supervision, _box(5, 30))
+    write_png(ink, band(10, 20))
+    write_png(supervision, band(5, 30))
     segment = open_segment(segment_folder)
     assert (segment.files["ink_labels"], segment.files["supervision"]) == (ink, supervision)
     with pytest.warns(InkloopWarning, match="opened version 2 of its ink labels"):
         initial_labels(segment)
 
-    assert save_labels(segment, _box(30, 40), _box(25, 45) > 0) == (ink, supervision)
+    assert save_labels(segment, band(30, 40), band(25, 45) > 0) == (ink, supervision)
 
     assert _no_case_twins(segment_folder)
 
@@ -146,18 +141,18 @@ def test_where_both_spellings_are_there_the_exact_one_is_read_and_saved_and_the_
     segment_folder, exact, twin
 ):
     ink, other = segment_folder / f"{ID}_{exact}.png", segment_folder / f"{ID}_{twin}.png"
-    write_png(ink, _box(10, 20))
-    write_png(other, _box(30, 40))  # what the earlier version's Save left beside it
+    write_png(ink, band(10, 20))
+    write_png(other, band(30, 40))  # what the earlier version's Save left beside it
     kept = other.read_bytes()
 
     with pytest.warns(InkloopWarning, match=f"{other.name} is not read, {ink.name} is"):
         segment = open_segment(segment_folder)
 
     assert segment.files["ink_labels"] == ink
-    np.testing.assert_array_equal(segment.ink_labels > 0, _box(10, 20) > 0)
+    np.testing.assert_array_equal(segment.ink_labels > 0, band(10, 20) > 0)
     assert label_paths(segment)[0] == ink
-    assert save_labels(segment, _box(0, 5), _box(0, 9) > 0)[0] == ink
-    np.testing.assert_array_equal(load_labels(open_segment(segment_folder))[0], _box(0, 5))
+    assert save_labels(segment, band(0, 5), band(0, 9) > 0)[0] == ink
+    np.testing.assert_array_equal(load_labels(open_segment(segment_folder))[0], band(0, 5))
     assert other.read_bytes() == kept
 
 

@@ -24,14 +24,9 @@ from inkloop.io import (
     write_layer,
     write_png,
 )
+from tests._helpers import band
 
 ID = "20231012184423"  # the segment_folder fixture's
-
-
-def _box(y0: int, y1: int, shape=(64, 96)) -> np.ndarray:
-    image = np.zeros(shape, np.uint8)
-    image[y0:y1, 10:60] = 255
-    return image
 
 
 def _add_version(folder, version: int, ink: np.ndarray, supervision: np.ndarray | None = None):
@@ -56,16 +51,16 @@ def test_a_labels_version_goes_with_the_supervision_mask_and_rounds_of_its_segme
 def test_a_segment_opens_its_latest_labels_version_with_that_versions_supervision(
     segment_folder,
 ):
-    _add_version(segment_folder, 2, _box(10, 20), _box(5, 30))
-    _add_version(segment_folder, 3, _box(40, 50))  # no supervision mask of its own
-    write_png(segment_folder / f"{ID}_supervision_mask.png", _box(0, 64))  # v1's
+    _add_version(segment_folder, 2, band(10, 20), band(5, 30))
+    _add_version(segment_folder, 3, band(40, 50))  # no supervision mask of its own
+    write_png(segment_folder / f"{ID}_supervision_mask.png", band(0, 64))  # v1's
 
     segment = open_segment(segment_folder)
 
     assert segment.files["ink_labels"] == segment_folder / f"{ID}_inklabels_v3.png"
     assert "supervision" not in segment.files  # not another version's
     ink, supervised, sources = load_labels(segment)
-    np.testing.assert_array_equal(ink, _box(40, 50))
+    np.testing.assert_array_equal(ink, band(40, 50))
     np.testing.assert_array_equal(supervised, np.asarray(segment.mask))  # the papyrus
     (segment_folder / f"{ID}_inklabels_v3.png").unlink()
 
@@ -74,8 +69,8 @@ def test_a_segment_opens_its_latest_labels_version_with_that_versions_supervisio
     assert segment.files["supervision"] == segment_folder / f"{ID}_supervision_mask_v2.png"
     for given in (None, segment.files["ink_labels"]):  # found, or passed as --labels
         ink, supervised, sources = load_labels(segment, given)
-        np.testing.assert_array_equal(ink, _box(10, 20))
-        np.testing.assert_array_equal(supervised, _box(5, 30) > 0)
+        np.testing.assert_array_equal(ink, band(10, 20))
+        np.testing.assert_array_equal(supervised, band(5, 30) > 0)
         assert sources["supervision_file"].endswith(f"{ID}_supervision_mask_v2.png")
 
 
@@ -86,18 +81,18 @@ def test_v1_labels_go_with_their_own_v1_supervision_mask_else_the_unversioned_on
     """Version 1 is also unversioned: ``_v1`` labels take the unversioned supervision mask
     only where no mask spelled as they are is there (not the papyrus, silently)."""
     (segment_folder / f"{ID}_inklabels.png").unlink()
-    write_png(segment_folder / f"{ID}_inklabels_v{spelled}.png", _box(10, 20))
+    write_png(segment_folder / f"{ID}_inklabels_v{spelled}.png", band(10, 20))
     own = segment_folder / f"{ID}_supervision_mask_v{spelled}.png"
     unversioned = segment_folder / f"{ID}_supervision_mask.png"
-    write_png(own, _box(5, 30))
-    write_png(unversioned, _box(0, 64))
+    write_png(own, band(5, 30))
+    write_png(unversioned, band(0, 64))
 
     segment = open_segment(segment_folder)
 
     assert segment.files["supervision"] == own
     assert label_paths(segment)[1] == own  # saved where the next open reads it
     _, supervised, sources = load_labels(segment)
-    np.testing.assert_array_equal(supervised, _box(5, 30) > 0)
+    np.testing.assert_array_equal(supervised, band(5, 30) > 0)
     assert sources["supervision_file"] == str(own)
     own.unlink()
 
@@ -107,17 +102,17 @@ def test_v1_labels_go_with_their_own_v1_supervision_mask_else_the_unversioned_on
 
 def test_labels_saved_after_opening_a_version_are_what_the_next_open_reads(segment_folder):
     (segment_folder / f"{ID}_inklabels.png").unlink()
-    _add_version(segment_folder, 2, _box(10, 20), _box(5, 30))
+    _add_version(segment_folder, 2, band(10, 20), band(5, 30))
     segment = open_segment(segment_folder)
     with pytest.warns(InkloopWarning, match="opened version 2 of its ink labels"):
         ink, supervised, _, opened = initial_labels(segment)
     assert opened == segment_folder / f"{ID}_inklabels_v2.png"
-    np.testing.assert_array_equal(ink, _box(10, 20))
+    np.testing.assert_array_equal(ink, band(10, 20))
     for path in label_paths(segment):  # saved a while before the autosave below
         stamp = path.stat().st_mtime_ns - 10**9
         os.utime(path, ns=(stamp, stamp))
 
-    autosaved = save_labels(segment, _box(30, 40), _box(25, 45) > 0, autosave=True)
+    autosaved = save_labels(segment, band(30, 40), band(25, 45) > 0, autosave=True)
 
     assert [path.name for path in autosaved] == [
         f"{ID}_inklabels_v2.autosave.png",
@@ -125,9 +120,9 @@ def test_labels_saved_after_opening_a_version_are_what_the_next_open_reads(segme
     ]
     reopened = open_segment(segment_folder)
     assert autosaved_labels(reopened) == autosaved  # a crash's strokes come back
-    np.testing.assert_array_equal(initial_labels(reopened)[0], _box(30, 40))
+    np.testing.assert_array_equal(initial_labels(reopened)[0], band(30, 40))
 
-    saved = save_labels(segment, _box(50, 60), _box(45, 64) > 0)
+    saved = save_labels(segment, band(50, 60), band(45, 64) > 0)
 
     assert saved == label_paths(segment)
     assert [path.name for path in saved] == [
@@ -139,8 +134,8 @@ def test_labels_saved_after_opening_a_version_are_what_the_next_open_reads(segme
     for path in autosaved:
         path.unlink()  # as the dock's Save does
     ink, supervised, _ = load_labels(open_segment(segment_folder))
-    np.testing.assert_array_equal(ink, _box(50, 60))
-    np.testing.assert_array_equal(supervised, _box(45, 64) > 0)
+    np.testing.assert_array_equal(ink, band(50, 60))
+    np.testing.assert_array_equal(supervised, band(45, 64) > 0)
 
 
 def test_a_kaggle_fragments_inklabels_is_kept_and_the_user_told_where_labels_go(
@@ -150,7 +145,7 @@ def test_a_kaggle_fragments_inklabels_is_kept_and_the_user_told_where_labels_go(
     for z, layer in enumerate(synthetic.volume):
         write_layer(fragment / "surface_volume" / f"{z:02d}.tif", layer)
     write_png(fragment / "mask.png", synthetic.mask.astype(np.uint8) * 255)
-    write_png(fragment / "inklabels.png", _box(10, 20))
+    write_png(fragment / "inklabels.png", band(10, 20))
     truth = (fragment / "inklabels.png").read_bytes()
     segment = open_segment(fragment)
     told = (
@@ -160,12 +155,12 @@ def test_a_kaggle_fragments_inklabels_is_kept_and_the_user_told_where_labels_go(
 
     with pytest.warns(InkloopWarning, match=f"^{re.escape(told)}$"):
         _, supervised, _, _ = initial_labels(segment)
-    save_labels(segment, _box(30, 40), supervised)
+    save_labels(segment, band(30, 40), supervised)
 
     assert (fragment / "inklabels.png").read_bytes() == truth
     reopened = open_segment(fragment)
     assert reopened.files["ink_labels"] == fragment / "1_inklabels.png"
-    np.testing.assert_array_equal(initial_labels(reopened)[0], _box(30, 40))
+    np.testing.assert_array_equal(initial_labels(reopened)[0], band(30, 40))
 
 
 def test_a_kaggle_fragments_plain_labels_keep_their_rounds_where_the_dock_does(tmp_path):
