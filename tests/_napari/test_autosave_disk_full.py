@@ -1,6 +1,6 @@
 """Strokes that the segment's folder refuses (its disk full) are kept where they can be (a
 rescue folder: inkloop's data folder's unsaved/<id>-<hash>, else the temporary folder's
-inkloop-unsaved-<id>-<hash>), said once with a way out that works, and found again when the
+inkloop-unsaved-<uid>-<id>-<hash>), said once with a way out that works, and found again when the
 segment is reopened, which still opens from (and saves to) its own folder; only the session
 that kept them removes them; strokes that no folder takes are said to be lost at close."""
 
@@ -57,10 +57,12 @@ def full(monkeypatch, tmp_path):
 
 def rescue_folders(folder: Path) -> tuple[Path, Path]:
     """Where the copies that segment ``folder``'s folder refuses go: inkloop's data folder's
-    unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<id>-<hash>."""
+    unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<uid>-<id>-<hash>."""
     key = _writable.own_side_folder(folder, folder.name).name
     data = Path(os.environ["INKLOOP_DATA"])
-    return data / "unsaved" / key, Path(tempfile.gettempdir()) / f"inkloop-unsaved-{key}"
+    return data / "unsaved" / key, Path(
+        tempfile.gettempdir()
+    ) / f"inkloop-unsaved-{os.getuid()}-{key}"
 
 
 def disk_of(folder: Path) -> Path:

@@ -21,7 +21,7 @@ from inkloop.io import (
     write_layer,
     write_png,
 )
-from inkloop.io._letter_case import as_spelled, spelled_as_found
+from inkloop.io._letter_case import as_spelled, case_twins, spelled_as_found
 from inkloop.io._side_lookup import find_side_files, supervision_path_for
 from inkloop.io._sidefiles import segment_id, stray_side_files_hint
 from tests._helpers import band
@@ -165,3 +165,12 @@ def test_a_lookup_of_side_files_lists_their_folder_once(segment_folder, monkeypa
     assert len(listed) == 1
     supervision_path_for(segment_folder / f"{ID}_inklabels.png")
     assert len(listed) == 2
+
+
+def test_a_disk_that_ignores_case_has_no_twins(tmp_path):
+    """On a Mac's or Windows' disk ``seg_mask.png`` finds ``seg_Mask.png`` itself: that one
+    file is not its own twin (moving it "out" would lose the mask)."""
+    (tmp_path / "seg_Mask.png").touch()
+    assert case_twins(tmp_path / "seg_mask.png") == []
+    (tmp_path / "seg_mask.png").touch()  # a Linux disk: both
+    assert case_twins(tmp_path / "seg_mask.png") == ["seg_Mask.png"]

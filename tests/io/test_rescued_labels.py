@@ -1,5 +1,5 @@
 """Autosave copies that a segment's folder refused are kept in a rescue folder (inkloop's data
-folder's unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<id>-<hash>); an
+folder's unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<uid>-<id>-<hash>); an
 opening finds them there and restores the newest pair when it is newer than every label file
 beside the segment, which still opens from its own folder."""
 
@@ -36,7 +36,7 @@ def rescue(data_home, tmp_path, monkeypatch):
 
     def folders(segment_folder: Path) -> tuple[Path, Path]:
         key = _writable.own_side_folder(segment_folder, segment_folder.name).name
-        temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{key}"
+        temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{os.getuid()}-{key}"
         return data_home / "unsaved" / key, temporary
 
     return folders
@@ -108,3 +108,29 @@ def test_parts_a_killed_rescue_left_are_removed_at_opening(segment_folder, rescu
     os.utime(part, (1, 1))  # unwritten for long: its writer ended
     initial_labels(open_segment(segment_folder))
     assert not part.exists()
+
+
+def test_a_rescue_folder_another_user_made_is_passed_over(segment_folder, rescue, monkeypatch):
+    """The temporary folder is every user's: one that this user may not read (another's,
+    made with umask 077) neither stops the opening nor is taken for copies."""
+    _, temporary = rescue(segment_folder)
+    temporary.mkdir(parents=True)
+    refused = PermissionError(13, "Permission denied")
+    is_file, scandir = Path.is_file, os.scandir
+
+    def no_entry(path, *args, **kw):
+        if Path(path).parent == temporary:
+            raise refused
+        return is_file(path, *args, **kw)
+
+    def no_listing(path=".", *args):
+        if Path(path) == temporary:
+            raise refused
+        return scandir(path, *args)
+
+    monkeypatch.setattr(Path, "is_file", no_entry)
+    monkeypatch.setattr(os, "scandir", no_listing)
+    segment = open_segment(segment_folder)
+    initial_labels(segment)  # opens with its own labels
+    assert autosaved_labels(segment) is None
+    assert temporary.name.startswith(f"inkloop-unsaved-{os.getuid()}-")  # one user's own

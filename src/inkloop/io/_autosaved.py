@@ -5,6 +5,7 @@ segment opens with (`autosaved_labels`)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -13,13 +14,14 @@ from inkloop.io._homes import data_home
 from inkloop.io._sidefiles import label_paths, side_folder
 from inkloop.io._writable import own_side_folder
 
+log = logging.getLogger(__name__)
 UNSAVED = "unsaved"  # under the data folder: one rescue folder per segment
 
 
 def rescue_folders(segment) -> list[Path]:
     """Where autosave copies that ``segment``'s folder refuses are kept, in the order they
     are tried: ``unsaved/<id>-<hash>`` in inkloop's data folder, then
-    ``inkloop-unsaved-<id>-<hash>`` in the temporary folder. Neither is a folder the segment
+    ``inkloop-unsaved-<uid>-<id>-<hash>`` in the temporary folder. Neither is a folder the segment
     opens from (as a read-only segment's own folder is): an opening finds the copies there
     (`autosaved_labels`), and Save labels still writes beside the segment. ``<id>-<hash>``
     names the segment's folder as `own_side_folder` does; a read-only segment's own folder
@@ -28,7 +30,11 @@ def rescue_folders(segment) -> list[Path]:
     own = own_side_folder(folder, segment.name)
     in_own_folders = os.path.abspath(folder.parent) == os.path.abspath(own.parent)
     key = folder.name if in_own_folders else own.name
-    return [data_home() / UNSAVED / key, Path(tempfile.gettempdir()) / f"inkloop-unsaved-{key}"]
+    user = f"{os.getuid()}-" if hasattr(os, "getuid") else ""  # /tmp is every user's
+    return [
+        data_home() / UNSAVED / key,
+        Path(tempfile.gettempdir()) / f"inkloop-unsaved-{user}{key}",
+    ]
 
 
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
@@ -52,7 +58,17 @@ def rescued_pairs(segment) -> list[tuple[Path, Path]]:
     """The whole pairs of autosave copies of ``segment`` in its rescue folders."""
     names = [path.name for path in label_paths(segment, autosave=True)]
     pairs = [tuple(folder / name for name in names) for folder in rescue_folders(segment)]
-    return [pair for pair in pairs if all(path.is_file() for path in pair)]
+    return [pair for pair in pairs if all(_readable_file(path) for path in pair)]
+
+
+def _readable_file(path: Path) -> bool:
+    """Whether ``path`` is a file this user may read about (a rescue folder another user
+    made, say in the shared temporary folder, may not be)."""
+    try:
+        return path.is_file()
+    except OSError as error:
+        log.info("autosave copies in %s not looked at: %s", path.parent, error)
+        return False
 
 
 def ink_without_its_mask(segment) -> Path | None:

@@ -64,7 +64,10 @@ def case_twins(path: Path, listing: Listing | None = None) -> list[str]:
     alone (``x.PNG`` beside ``x.png``): one disk of Linux's holds both, a Mac's or Windows'
     only one."""
     listing = Listing(path.parent) if listing is None else listing
-    return [name for name in listing.spellings(path.name) if name != path.name]
+    spellings = listing.spellings(path.name)
+    if path.name not in spellings:  # a disk that ignores case found ``path`` as another's
+        return []
+    return [name for name in spellings if name != path.name]
 
 
 def _spellings(folder: Path) -> dict[str, list[str]]:

@@ -176,6 +176,9 @@ def remove_left_parts(paths: Iterable[Path]) -> list[Path]:
             entries = list(os.scandir(folder))
         except (FileNotFoundError, NotADirectoryError):  # nothing written there yet
             continue
+        except OSError as error:  # not ours to list (another user's): nothing of ours there
+            log.info("parts left in %s not looked for: %s", folder, error)
+            continue
         for entry in entries:
             found = _PART_NAME.fullmatch(entry.name)
             ours = found and found[1] in names and _unwritten_since(entry, written_before)
