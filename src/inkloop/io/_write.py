@@ -114,21 +114,22 @@ def atomic_path(path: str | Path, *, durable: bool = True):
     try:
         yield tmp
         if durable:
-            _sync_file(tmp)
+            sync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     if durable:
-        _sync_folder(path.parent)
+        sync_folder(path.parent)
 
 
-def _sync_file(path: str) -> None:
+def sync_file(path: str) -> None:
+    """Make what was written to ``path`` durable (`atomic_path` does, where ``durable``)."""
     # Windows flushes only a handle open for writing; a POSIX read-only one will do
     _sync(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """Make the renames in ``folder`` durable (POSIX; Windows cannot open folders)."""
     if os.name == "nt":
         return

@@ -124,14 +124,14 @@ class PredictionFile:
         """Encode the file into a part beside ``path``, sync it and rename it to ``path``;
         the error of a rename the system refused, else None. A failure before the rename (a
         full disk, a share's I/O error or quota at the sync) is raised: nothing is kept."""
-        from inkloop.io._write import _sync_file, atomic_path
+        from inkloop.io._write import atomic_path, sync_file
 
         synced = False
         try:
             with atomic_path(path, durable=False) as part:
                 _write_flat(self.target, Path(part), self.kind, self.origin, said)
                 try:
-                    _sync_file(part)
+                    sync_file(part)
                 except OSError as error:  # EIO on a share, a quota: not a refused move
                     raise OSError(error.errno, f"{path}: not written ({error.strerror})") from error
                 synced = True

@@ -49,10 +49,10 @@ def kept_name(out: Path) -> Path:
 def sync_placed(path: Path) -> None:
     """Make the rename to ``path`` durable (POSIX). The file is in place whatever the folder's
     sync says: a share's failure (EIO) is logged, and the prediction stays finished."""
-    from inkloop.io._write import _sync_folder
+    from inkloop.io._write import sync_folder
 
     try:
-        _sync_folder(path.parent)
+        sync_folder(path.parent)
     except OSError as error:
         log.warning("%s is written, but its folder could not be synced: %s", path, error)
 
