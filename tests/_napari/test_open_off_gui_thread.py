@@ -166,3 +166,30 @@ def test_the_opened_volume_is_drawn_at_its_middle_layer_only(make_napari_viewer)
 
     assert layer.visible
     assert volume.read == [slice(7, 8)]  # not the first layer too: a remote read for nothing
+
+
+def test_an_open_a_server_holds_can_be_cancelled_and_another_opened(
+    dock, tmp_path, monkeypatch, qtbot
+):
+    """Open URL… waited as long as the server held its answer, the open buttons with it."""
+    viewer, _, widget = dock
+    panel = widget.segment_panel
+    with serve(tmp_path) as (base, server):
+        _click_open_url(widget, f"{base}/lagging/{NAME}.zarr", monkeypatch)
+        qtbot.waitUntil(lambda: _held(server))
+        opening = widget.opens.current
+        assert panel.cancel_open_button.isVisibleTo(panel)
+
+        with qtbot.waitSignal(widget.opens.opened, timeout=10_000) as opened:
+            panel.cancel_open_button.click()
+
+        assert opened.args == [None]
+        assert not _opens_waiting(panel)
+        assert not panel.cancel_open_button.isVisibleTo(panel)
+        assert panel.segment_label.full_text() == NO_SEGMENT
+        server.release.set()
+        qtbot.waitUntil(lambda: opening.done)  # its reads came back, unseen
+        assert len(viewer.layers) == 0
+        widget.open_segment(f"{base}/{NAME}.zarr")
+        qtbot.waitUntil(lambda: widget.labels is not None)
+    assert viewer.layers[0].name == NAME

@@ -75,6 +75,17 @@ class DockOpens(QObject):
             self.current.drop()
             self.current = None
 
+    def cancel(self) -> None:
+        """Stop waiting for the open under way (a server that does not answer): its reads end
+        unseen on their thread, the open buttons work again, ``opened`` says None."""
+        if self.current is None:
+            return
+        location = shown_location(self.current.location)
+        self.drop()
+        self.panel.show_opening(None)
+        say_info(f"stopped opening {location}: nothing of it is added")
+        self.opened.emit(None)
+
     def _ended(self, segment) -> None:
         try:
             if segment is not None and not self.current.added:

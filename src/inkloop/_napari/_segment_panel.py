@@ -61,6 +61,8 @@ class SegmentPanel(QGroupBox):
             "A segment's zarr on an HTTP server: only the chunks in view are fetched; "
             "labels are saved on this machine",
         )
+        # shown while an open waits: a server that does not answer holds it for a while
+        self.cancel_open_button = button("Cancel", "cancel_open_button", "Stop opening it")
         self.segment_label = PathLabel("segment_label")
         self.window = WindowControls()
         self._lay_out()
@@ -100,6 +102,7 @@ class SegmentPanel(QGroupBox):
         self.opening = location
         self.open_button.setEnabled(location is None)
         self.open_url_button.setEnabled(location is None)
+        self.cancel_open_button.setVisible(location is not None)
         self._show_segment()
 
     def apply(self, settings: EngineSettings) -> EngineSettings:
@@ -123,6 +126,8 @@ class SegmentPanel(QGroupBox):
         opens = QHBoxLayout()
         opens.addWidget(self.open_button)
         opens.addWidget(self.open_url_button)
+        opens.addWidget(self.cancel_open_button)
+        self.cancel_open_button.setVisible(False)
         layout.addLayout(opens)
         layout.addWidget(self.segment_label)
         layout.addWidget(self.window)

@@ -74,6 +74,7 @@ class InkLoopWidget(QWidget):
         self.predict_section = FoldedSection(self.predict_panel, "predict_section_button")
         self.engine_section = FoldedSection(self.engine_panel, "engine_section_button")
         self.opens = DockOpens(self.viewer, self.segment_panel, self._follow_layers)
+        self.segment_panel.cancel_open_button.clicked.connect(self.opens.cancel)
         self.model_panel.checkpoint_changed.connect(self.segment_panel.show_model)
         self.model_panel.checkpoint_changed.connect(self._load_model)
         self.segment_panel.composition_changed.connect(self.model_panel.show_next_start)
