@@ -9,7 +9,7 @@ import zarr
 from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 
 from inkloop.io import SegmentError
-from inkloop.io._chunk_cache import CutOffChunk
+from inkloop.io._chunk_layouts import CutOffChunk
 from inkloop.io._remote import GuardedArray, open_zarr_url
 from inkloop.io._remote_store import RangeIgnored, _range_refusal
 from tests._http import serve

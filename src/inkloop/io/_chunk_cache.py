@@ -21,11 +21,7 @@ from zarr.storage import WrapperStore
 
 from inkloop._notify import notify, notify_once
 from inkloop.io._cache import FREE_SPACE_KEPT
-from inkloop.io._chunk_layouts import (  # noqa: F401  (the two errors: imported from here too)
-    ChunkLayouts,
-    CutOffChunk,
-    WebPageAnswer,
-)
+from inkloop.io._chunk_layouts import ChunkLayouts
 from inkloop.io._claims import delete_unclaimed
 from inkloop.io._write import LEFT_PART_S, atomic_path
 

@@ -26,7 +26,7 @@ def describe_failure(error: Exception, url: str) -> str:
     the user: a timeout, a 404, a truncated answer, a login refused, a web page for data."""
     import aiohttp
 
-    from inkloop.io._chunk_cache import WebPageAnswer
+    from inkloop.io._chunk_layouts import WebPageAnswer
     from inkloop.io._remote_logins import refused_login
 
     if isinstance(error, aiohttp.ServerTimeoutError):  # silence: no byte for the read timeout

@@ -15,7 +15,8 @@ from zarr.abc.store import RangeByteRequest, SuffixByteRequest
 from zarr.storage import WrapperStore
 
 from inkloop._notify import notify_once
-from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS, ChunkLayouts, CutOffChunk
+from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS
+from inkloop.io._chunk_layouts import ChunkLayouts, CutOffChunk
 from inkloop.io._remote_common import READER, describe_failure, without_login
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
