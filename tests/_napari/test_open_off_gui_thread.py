@@ -98,7 +98,9 @@ def test_a_failed_open_is_one_message_and_the_buttons_open_again(
 
     assert opened.args == [None]
     (message,) = messages(said)
-    assert message.startswith(f"Ink Loop: cannot open {url}: ")
+    assert message.startswith("Ink Loop: cannot open (not found on the server (404)")
+    assert message.endswith(f"): {url}")
+    assert message.count(url) == 1
     assert not _opens_waiting(panel)
     assert panel.segment_label.full_text() == NO_SEGMENT
     assert len(viewer.layers) == 0

@@ -162,15 +162,21 @@ def test_a_folder_that_is_not_a_segment_is_one_clear_message(
 
     viewer, widget = open_in_dock(segment_folder)
     layers = [layer.name for layer in viewer.layers]
-    (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "readme.txt").write_text("not a layer")
+    notes, gone = tmp_path / "notes", tmp_path / "gone"
+    notes.mkdir()
+    (notes / "readme.txt").write_text("not a layer")
     shown = len(notification_manager.records)
 
-    widget.open_segment(str(tmp_path / "notes"), wait=True)
+    widget.open_segment(str(notes), wait=True)
+    widget.open_segment(f"{gone}/", wait=True)  # as a shell completes a folder
 
-    (message,) = [record.message for record in notification_manager.records[shown:]]
-    assert message.startswith(f"Ink Loop: cannot open {tmp_path / 'notes'}: ")
-    assert "no layer images" in message
+    said = [record.message for record in notification_manager.records[shown:]]
+    # the reason first (a toast is one line: the rest is cut off), each path said once
+    no_layers = "no layer images (numbered .tif, .png or .jpg files) found"
+    assert said == [
+        f"Ink Loop: cannot open ({no_layers}): {notes}",
+        f"Ink Loop: cannot open (no such file or folder): {gone}/",
+    ]
     assert [layer.name for layer in viewer.layers] == layers  # the open segment stays
 
 

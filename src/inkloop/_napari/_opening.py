@@ -10,6 +10,7 @@ napari's own File → Open stays synchronous: napari calls readers on its GUI th
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -19,8 +20,8 @@ from qtpy.QtCore import QEventLoop, QObject, Signal
 from inkloop._napari._gui_handoff import GuiHandoff
 from inkloop._napari._label_claims import flush_labels_of
 from inkloop._napari._reader import SEGMENT_PATH_KEY, add_layers, bring_to_top, segment_layers
-from inkloop._napari._say import say_failed, say_info, say_warning
-from inkloop.io import open_segment, shown_location
+from inkloop._napari._say import USERS_ERRORS, say_error, say_info, say_warning
+from inkloop.io import is_url, open_segment, shown_location
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,9 @@ class SegmentOpening(QObject):
             then(future.result())
         except BaseException as error:  # the server's too, once the headers came
             try:
-                say_failed(f"cannot open {shown_location(self.location)}", error)
+                if not isinstance(error, USERS_ERRORS):
+                    raise  # a bug: napari shows it with its traceback (`say_failed`'s rule)
+                say_error(_open_failure(self.location, error))
             finally:
                 self._end(None)
 
@@ -183,6 +186,23 @@ class SegmentOpening(QObject):
         if not self.done:
             self.done = True
             self.ended.emit(segment)
+
+
+def _open_failure(location: str, error: BaseException) -> str:
+    """What a failed open of ``location`` says: "cannot open (why): where". The reason comes
+    first (a toast is one line: the rest is cut off) and the place once: inkloop.io's errors
+    begin "<path>: why", and that path, where it is ``location`` (a local one as opened:
+    absolute), is left out of the reason."""
+    shown = shown_location(location)
+    places = {shown, shown.rstrip("/")}
+    if not is_url(location):  # os.path works on the string and never raises; Path.resolve may
+        places.add(os.path.abspath(os.path.expanduser(location)))
+    why = str(error)
+    for place in places:
+        if why.startswith(f"{place}: "):
+            why = why[len(place) + 2 :]
+            break
+    return f"cannot open ({why}): {shown}"
 
 
 def _fill(future: Future, read: Callable, *args) -> None:
