@@ -16,7 +16,8 @@ from inkloop.io import labels_from_prediction
 
 LABELS_LAYER = "ink labels"
 LABELS_KEY = "inkloop_soft_labels"  # layer metadata: where the labels came from
-NO_INK_COLOUR = (0.15, 0.55, 1.0, 0.8)  # blue: nothing in the ink ramp comes close
+NO_INK_COLOUR = (0.2, 0.0, 1.0, 0.8)  # deep blue (`ink_colormap` says why)
+INK_FAINT, INK_FULL = (0.0, 0.45, 0.0), (0.0, 0.7, 0.0)  # the ink ramp at strength 0, 1
 # where the dock turns a probability map into labels (`inkloop.io.probability_map_message`)
 LOAD_PREDICTION_ACTION = "Guide → Load prediction as labels…"
 OPACITY, DENSE_OPACITY = 0.7, 0.35  # the layer's; dense: see `densely_labelled`
@@ -29,21 +30,21 @@ THINNED = (
 
 @functools.cache
 def ink_colormap():
-    """Transparent where unlabelled, blue for "no ink", faint to opaque green for ink
+    """Transparent where unlabelled, deep blue for "no ink", faint to opaque green for ink
     strength 0..1 (soft labels stay visible as soft).
 
-    Green because predictions keep the scroll community's inferno heat map (black, purple,
-    red, orange, yellow, white), which never shows green: painted ink is not taken for
-    predicted ink where the two overlap.
+    The prediction (inferno, added onto the papyrus) can only lighten it; these dark,
+    saturated colours, laid over it, darken it. So they stay apart from every predicted level
+    under red-green and blue-yellow colour blindness too, where inferno's yellow and purple
+    looked like a lighter green ink and a lighter blue "no ink" (test_colour_vision.py).
     """
     from napari.utils.colormaps import DirectLabelColormap
 
     strength = np.arange(256, dtype=np.float32) / 255
-    ramp = np.stack(
-        [np.full(256, 0.15), 0.6 + 0.4 * strength, 0.15 + 0.15 * strength, 0.25 + 0.75 * strength]
-    )
+    rgb = np.add(INK_FAINT, np.outer(strength, np.subtract(INK_FULL, INK_FAINT)))
+    ramp = np.column_stack([rgb, 0.25 + 0.75 * strength])
     colours = {UNLABELLED: (0, 0, 0, 0), None: (0, 0, 0, 0)}
-    colours.update({NO_INK + level: tuple(ramp[:, level]) for level in range(1, 256)})
+    colours.update({NO_INK + level: tuple(ramp[level]) for level in range(1, 256)})
     colours[NO_INK] = NO_INK_COLOUR
     return DirectLabelColormap(color_dict=colours)
 

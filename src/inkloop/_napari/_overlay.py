@@ -13,6 +13,9 @@ from inkloop.uncertainty import uncertainty
 
 PREDICTION_LAYER = "ink prediction"
 UNCERTAINTY_LAYER = "uncertainty"
+# the scroll community's heat map, for the live overlay and whole-segment predictions alike;
+# the labels' colours are chosen to stay apart from it (`inkloop._napari._labels.ink_colormap`)
+PREDICTION_COLORMAP = "inferno"
 # the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
 SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
@@ -52,7 +55,8 @@ class PredictionOverlay:
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
         if not self._has(PREDICTION_LAYER):
             self.known = np.zeros_like(self.known)  # a new layer predicts nothing yet
-            self._add(PREDICTION_LAYER, colormap="inferno", contrast_limits=self._limits())
+            limits = self._limits()
+            self._add(PREDICTION_LAYER, colormap=PREDICTION_COLORMAP, contrast_limits=limits)
             self.uncertainty_layer()  # made together: a tile never adds a layer
         layer = self.viewer.layers[PREDICTION_LAYER]
         if self.accepted is None or self.accepted.prediction is not layer.data:

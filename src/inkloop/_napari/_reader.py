@@ -14,6 +14,7 @@ from inkloop._napari._labels import (
     is_ink_labels,
     labels_layer_data,
 )
+from inkloop._napari._overlay import PREDICTION_COLORMAP
 from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop._napari._say import say_info, say_warning
 from inkloop._napari._side_images import decoded_side_images, left_out_message, opening_labels
@@ -91,10 +92,10 @@ def read_prediction(path: str | list[str]) -> list[tuple]:
 
 
 def prediction_layer_kwargs(path: Path, name: str) -> dict:
-    """`add_image` arguments showing a prediction file: inferno, additive, over 0-1 (float)
-    or its integer type's range (0-255 for uint8); a pyramid as a multiscale layer, and a
-    large single image as one too (`strided_levels`). Lazy: a file of a few hundred bytes
-    may declare gigapixels, and napari then reads only the tiles on screen."""
+    """`add_image` arguments showing a prediction file: in the live overlay's colormap,
+    additive, over 0-1 (float) or its integer type's range (0-255 for uint8); a pyramid as a
+    multiscale layer, and a large single image as one too (`strided_levels`). Lazy: a file of
+    a few hundred bytes may declare gigapixels, and napari then reads only the tiles on screen."""
     levels = prediction_levels(path)
     if len(levels) == 1:
         levels = strided_levels(levels[0])
@@ -105,7 +106,7 @@ def prediction_layer_kwargs(path: Path, name: str) -> dict:
         "data": data,
         "name": name,
         "multiscale": len(levels) > 1,
-        "colormap": "inferno",
+        "colormap": PREDICTION_COLORMAP,
         "blending": "additive",
         "contrast_limits": limits,
         "translate": prediction_origin(path),  # a region's prediction lies over the region
