@@ -28,3 +28,38 @@ def test_demo_renders_the_sample_segment_with_the_widget_docked(tmp_path, qapp):
     assert image.shape[1] >= 1200  # the whole window, dock widgets included
     canvas = image[100:-100, image.shape[1] // 3 : 2 * image.shape[1] // 3]
     assert canvas.std() > 20  # the segment is drawn, not an empty canvas
+
+
+def test_the_demo_window_fits_a_laptop_screen(monkeypatch, qtbot):
+    """Its 1400x850 window hid Pause, Stop and the status below a 1366x768 screen's edge."""
+    import napari
+    from qtpy.QtCore import QRect
+    from qtpy.QtGui import QScreen
+    from qtpy.QtWidgets import QPushButton
+
+    from inkloop._napari._demo import run_demo
+    from inkloop._napari._widget import InkLoopWidget
+
+    laptop = QRect(0, 0, 1366, 705)  # 1366x768 less a top bar and a title bar
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: laptop)
+    monkeypatch.setattr(napari.Viewer, "open", lambda *_args, **_kwargs: [])  # no sample: fast
+    monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
+    seen = {}
+
+    def shown_then_closed() -> None:  # instead of the event loop a person would use
+        viewer = napari.current_viewer()
+        window = viewer.window._qt_window
+        stop = window.findChild(QPushButton, "stop_button")
+
+        def stop_corner():
+            return stop.mapToGlobal(stop.rect().bottomRight())
+
+        qtbot.waitUntil(lambda: window.frameGeometry().contains(stop_corner()))  # laid out
+        seen.update(window=window.frameGeometry(), stop=stop_corner())
+        viewer.close()
+
+    monkeypatch.setattr(napari, "run", shown_then_closed)
+    run_demo()
+
+    assert laptop.contains(seen["window"])
+    assert laptop.contains(seen["stop"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+WINDOW_SIZE = (1400, 850)  # the demo's window where the screen has room (the docs' screenshots)
+
 
 def run_demo(screenshot: Path | None = None) -> None:
     """Open the demo viewer; with ``screenshot`` save the window to that PNG and close."""
@@ -15,15 +17,29 @@ def run_demo(screenshot: Path | None = None) -> None:
     viewer.open(str(sample_copy()), plugin="napari-inkloop")
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     viewer.dims.set_current_step(0, viewer.dims.nsteps[0] // 2)
-    viewer.window.resize(1400, 850)
-    if screenshot is not None:
+    if screenshot is not None:  # the same picture on every machine: no person needs to reach it
+        viewer.window.resize(*WINDOW_SIZE)
         try:
             _settle(widget)
             viewer.screenshot(str(screenshot), canvas_only=False)
         finally:  # an open viewer at interpreter exit aborts in Qt
             viewer.close()
         return
+    fit_to_screen(widget.window())
     napari.run()
+
+
+def fit_to_screen(window, size: tuple[int, int] = WINDOW_SIZE) -> None:
+    """Give ``window`` ``size``, or on a smaller screen (a 1366x768 laptop) maximise it there:
+    Qt keeps no window inside its screen, and a bigger one hides the dock's Stop button."""
+    free = window.screen().availableGeometry()
+    width, height = size
+    if width <= free.width() and height <= free.height():
+        window.resize(width, height)
+        return
+    # a window manager maximises it, frame included; without one these bounds hold it
+    window.setGeometry(free.x(), free.y(), min(width, free.width()), min(height, free.height()))
+    window.showMaximized()
 
 
 def _settle(widget, timeout_s: float = 5.0) -> None:
