@@ -45,7 +45,7 @@ def test_a_long_run_is_drawn_in_a_bounded_number_of_points(qtbot, monkeypatch):
 
     plot.repaint()
 
-    assert len(drawn) == 2  # the raw losses and the smoothed ones
+    assert len(drawn) == 3  # the raw losses, and the smoothed ones over a rim of background
     assert all(0 < len(points) <= plot.width() for points in drawn)
     for points in drawn:  # the whole run, from left to right
         assert (points.boundingRect().left(), points.boundingRect().right()) == (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from qtpy.QtCore import QEvent, QPointF, Qt, QTimer
 from qtpy.QtGui import QColor, QPainter, QPalette, QPen, QPolygonF
@@ -10,7 +12,9 @@ from qtpy.QtWidgets import QWidget
 SMOOTHING = 0.9  # exponential moving average of the loss, as training logs show it
 MAX_BINS = 160  # the curves' points (twice as many for the band): a dock's width, however long
 REDRAW_MS = 100  # at most ten repaints a second, however fast training steps
-CURVE_COLOUR = QColor(255, 170, 0)  # orange reads on napari's dark and light themes alike
+CURVE_COLOUR = QColor(255, 170, 0)  # orange; plot_colours darkens it on a light background
+GRAPHIC_CONTRAST = 3.0  # WCAG 1.4.11: lines, fills and marks against their background
+TEXT_CONTRAST = 4.5  # WCAG 1.4.3: small text, the fainter hints included
 
 
 class LossTrace:
@@ -131,18 +135,21 @@ class LossPlot(CaptionedPlot):
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         empty = self.trace.count < 2
-        painter.setPen(theme_colour(self, 0.6 if empty else 1.0))  # a hint reads fainter
+        colours = plot_colours(self)
+        painter.setPen(colours.hint if empty else colours.text)  # a hint reads fainter
         self.draw_caption(painter, self.caption())
         if empty:
             painter.end()
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         band, smoothed = self.polygons()
-        grey = theme_colour(self, 0.35)
-        painter.setPen(QPen(grey, 1))  # a line where the band is thin, early in a run
-        painter.setBrush(grey)
+        painter.setPen(QPen(colours.band, 1))  # a line where the band is thin, early in a run
+        painter.setBrush(colours.band)
         painter.drawPolygon(band)
-        painter.setPen(QPen(CURVE_COLOUR, 1.5))
+        # the curve runs over the band: a rim of background between them keeps it legible
+        painter.setPen(QPen(colours.background, 3.5))
+        painter.drawPolyline(smoothed)
+        painter.setPen(QPen(colours.curve, 1.5))
         painter.drawPolyline(smoothed)
         painter.end()
 
@@ -152,8 +159,18 @@ def elided(widget: QWidget, caption: str) -> str:
     return widget.fontMetrics().elidedText(caption, Qt.TextElideMode.ElideRight, widget.width() - 8)
 
 
-def theme_colour(widget: QWidget, share: float) -> QColor:
-    """The text colour of ``widget`` mixed into its background, ``share`` of it text.
+class PlotColours(NamedTuple):
+    """A plot's colours on its theme, each legible against ``background`` (WCAG)."""
+
+    background: QColor
+    text: QColor
+    hint: QColor  # the faintest text that still stands TEXT_CONTRAST
+    band: QColor  # the faintest fill that still stands GRAPHIC_CONTRAST
+    curve: QColor  # CURVE_COLOUR, darkened on a light theme to stand GRAPHIC_CONTRAST
+
+
+def plot_colours(widget: QWidget) -> PlotColours:
+    """The colours to draw ``widget``'s plot in, from its palette.
 
     napari themes its window with a stylesheet, whose colours reach a widget's palette as
     WindowText and Window (the light theme's dark text included), but not as Mid or
@@ -162,5 +179,44 @@ def theme_colour(widget: QWidget, share: float) -> QColor:
     palette = widget.palette()
     text = palette.color(QPalette.ColorRole.WindowText)
     back = palette.color(QPalette.ColorRole.Window)
-    pairs = zip(text.getRgbF()[:3], back.getRgbF()[:3], strict=True)
-    return QColor.fromRgbF(*(share * a + (1 - share) * b for a, b in pairs))
+    away = QColor("black") if luminance(back) > luminance(text) else QColor("white")
+    return PlotColours(
+        background=back,
+        text=text,
+        hint=first_legible(back, text, back, TEXT_CONTRAST),
+        band=first_legible(back, text, back, GRAPHIC_CONTRAST),
+        curve=first_legible(CURVE_COLOUR, away, back, GRAPHIC_CONTRAST),
+    )
+
+
+def first_legible(start: QColor, end: QColor, background: QColor, ratio: float) -> QColor:
+    """The first of the colours from ``start`` to ``end`` (in 32 steps) that stands
+    ``ratio``:1 against ``background``; ``end`` if none does."""
+    for step in range(33):
+        colour = mixed(end, start, step / 32)
+        if contrast(colour, background) >= ratio:
+            return colour
+    return end
+
+
+def mixed(a: QColor, b: QColor, share: float) -> QColor:
+    """``share`` of ``a`` mixed into ``b``."""
+    pairs = zip(a.getRgbF()[:3], b.getRgbF()[:3], strict=True)
+    return QColor.fromRgbF(*(share * x + (1 - share) * y for x, y in pairs))
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, from 1 (the same) to 21 (black on white)."""
+    lighter, darker = sorted((luminance(a), luminance(b)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def luminance(colour: QColor) -> float:
+    """WCAG 2 relative luminance of an sRGB colour, 0 (black) to 1 (white)."""
+
+    def linear(value: int) -> float:
+        value /= 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = colour.red(), colour.green(), colour.blue()
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)

@@ -7,7 +7,13 @@ from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen
 from qtpy.QtWidgets import QWidget
 
-from inkloop._napari._loss_plot import CURVE_COLOUR, CaptionedPlot, theme_colour
+from inkloop._napari._loss_plot import (
+    GRAPHIC_CONTRAST,
+    CaptionedPlot,
+    PlotColours,
+    first_legible,
+    plot_colours,
+)
 
 # when `inkloop._napari._rounds.RoundKeeper` records a round (the caption is one short line)
 RECORDED = (
@@ -15,6 +21,8 @@ RECORDED = (
     "closed) and at each model saved outside a run"
 )
 EMPTY_CAPTION = "Recorded at each Stop or save"  # under the caption "Rounds"
+BAR_COLOUR = QColor(80, 120, 200)  # blue: 3.5:1 on napari's dark and light themes
+DOT_SIZE = 6  # pixels across a validation F0.5 dot
 
 
 class RoundsPlot(CaptionedPlot):
@@ -34,8 +42,9 @@ class RoundsPlot(CaptionedPlot):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
+        colours = plot_colours(self)
         if not self.rounds:
-            painter.setPen(theme_colour(self, 0.6))  # a hint reads fainter
+            painter.setPen(colours.hint)  # a hint reads fainter
             self.draw_caption(painter, EMPTY_CAPTION)
             painter.end()
             return
@@ -45,20 +54,26 @@ class RoundsPlot(CaptionedPlot):
         column = width / len(self.rounds)
         areas = [r.ink_pixels + r.no_ink_pixels for r in self.rounds]
         most = max(max(areas), 1)
+        bars = first_legible(BAR_COLOUR, colours.text, colours.background, GRAPHIC_CONTRAST)
         for index, (round_, area) in enumerate(zip(self.rounds, areas, strict=True)):
             left = index * column
             bar = area / most * height
             painter.fillRect(
-                QRectF(left + column * 0.2, top + height - bar, column * 0.6, bar),
-                QColor(80, 120, 200),
+                QRectF(left + column * 0.2, top + height - bar, column * 0.6, bar), bars
             )
             if round_.validation_f05 is not None:
-                painter.setPen(QPen(CURVE_COLOUR, 6, cap=Qt.PenCapStyle.RoundCap))
                 y = top + height - round_.validation_f05 * height
-                painter.drawPoint(QPointF(left + column / 2, y))
-        painter.setPen(theme_colour(self, 1.0))
+                _draw_dot(painter, QPointF(left + column / 2, y), colours)
+        painter.setPen(colours.text)
         last = self.rounds[-1]
         score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
         caption = f"Round {last.number} · {areas[-1]:,} px labelled{score}"
         self.draw_caption(painter, caption)
         painter.end()
+
+
+def _draw_dot(painter: QPainter, centre: QPointF, colours: PlotColours) -> None:
+    """A dot in the curve's colour with a rim of background: it stands out over a bar."""
+    for colour, size in ((colours.background, DOT_SIZE + 2), (colours.curve, DOT_SIZE)):
+        painter.setPen(QPen(colour, size, cap=Qt.PenCapStyle.RoundCap))
+        painter.drawPoint(centre)
