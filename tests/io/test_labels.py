@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from inkloop._command import as_command
 from inkloop.io import (
     autosaved_labels,
     initial_labels,
@@ -176,7 +177,11 @@ def test_a_renamed_segment_folder_names_the_files_it_no_longer_finds(segment_fol
     segment = open_segment(renamed)
     assert segment.mask is None  # the files keep the old id
     assert segment.ink_labels is None
-    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png") as error:
+    # the command's wording (in Python: labels=, tests/test_api_labels.py)
+    with (
+        pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png") as error,
+        as_command(),
+    ):
         load_labels(segment)
     message = str(error.value)
     assert "20231012184423_inklabels.png, 20231012184423_mask.png in" in message
@@ -186,7 +191,10 @@ def test_a_renamed_segment_folder_names_the_files_it_no_longer_finds(segment_fol
 def test_macos_resource_copies_are_not_taken_for_another_segments_files(segment_folder):
     (segment_folder / f"._{segment_folder.name}_mask.png").write_bytes(b"\0" * 4096)
     (segment_folder / f"{segment_folder.name}_inklabels.png").unlink()
-    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png") as error:
+    with (
+        pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png") as error,
+        as_command(),
+    ):
         load_labels(open_segment(segment_folder))
     assert "name another segment" not in str(error.value)
 
@@ -220,12 +228,12 @@ def test_labels_only_autosaved_by_the_dock_are_named_with_how_to_train_on_them(t
     from inkloop.synthetic import write_segment
 
     segment = open_segment(write_segment(tmp_path / "seg", 32, 48, 4, truth_as_labels=False))
-    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png$"):
+    with pytest.raises(ValueError, match=r"no ink labels; pass --labels INK\.png$"), as_command():
         load_labels(segment)
     ink, supervised = _labels(segment.shape[1:])
     autosaved = save_labels(segment, ink, supervised, autosave=True)  # never saved
 
-    with pytest.raises(ValueError, match="click Save labels") as error:
+    with pytest.raises(ValueError, match="click Save labels") as error, as_command():
         load_labels(segment)
 
     assert str(error.value) == (
@@ -256,7 +264,7 @@ def test_the_autosaves_paths_are_quoted_for_the_platforms_shell(
     ink, supervised = _labels(segment.shape[1:])
     autosaved = save_labels(segment, ink, supervised, autosave=True)
     monkeypatch.setattr(_command, "os", SimpleNamespace(name=os_name))
-    with pytest.raises(ValueError, match="click Save labels") as error:
+    with pytest.raises(ValueError, match="click Save labels") as error, _command.as_command():
         load_labels(segment)
     given = [quoted.format(path) for path in autosaved]
     assert str(error.value).endswith(f"--labels {given[0]} --supervision {given[1]}")

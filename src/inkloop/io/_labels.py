@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop._command import shell_quoted
+from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosaved_labels, ink_without_its_mask, rescue_folders
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
+from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import (
     checkpoint_path,
     ink_labels_name,
@@ -49,7 +50,9 @@ def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndar
 
 def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: bool = False):
     """Write ``segment``'s label files beside it (or its autosave copies); labels not of the
-    segment's size, or that `write_label_files` cannot read, raise ValueError."""
+    segment's size, or that `write_label_files` cannot read, raise ValueError. ``segment``:
+    a Segment, or its path or URL."""
+    segment = as_segment(segment)
     ink, supervised = label_arrays(ink, supervised, segment.shape[1:])
     return write_label_files(label_paths(segment, autosave=autosave)[0], ink, supervised)
 
@@ -89,13 +92,24 @@ def labels_options(ink: Path, supervision: Path | None = None) -> str:
     return given + (f" --supervision {shell_quoted(supervision)}" if supervision else "")
 
 
+def labels_given(ink, supervision=None) -> str:
+    """These label files as the user gives them: `labels_options` in the `inkloop` command,
+    `load_labels`' keywords in Python (`in_command`)."""
+    if in_command():
+        return labels_options(ink, supervision)
+    given = f"labels={str(ink)!r}"
+    return given + (f", supervision={str(supervision)!r}" if supervision else "")
+
+
 def load_labels(segment, labels: Path | None = None, supervision: Path | None = None):
     """Ink labels (uint8) and supervision (bool) for ``segment``, with where they came from.
 
     Labels default to the segment's own ``*_inklabels.png``. Supervision: the given mask, else
     the supervision mask saved with the labels (see `supervision_path_for`), else the papyrus
-    mask (as the Kaggle and Grand Prize data expect), else every pixel.
+    mask (as the Kaggle and Grand Prize data expect), else every pixel. ``segment``: a
+    Segment, or its path or URL.
     """
+    segment = as_segment(segment)
     shape = segment.shape[1:]
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
@@ -123,11 +137,11 @@ def _no_labels_message(segment) -> str:
     message = f"{segment.path}: the segment has no ink labels; "
     ink, supervision = label_paths(segment, autosave=True)
     if ink.is_file():
-        given = labels_options(ink, supervision if supervision.is_file() else None)
+        given = labels_given(ink, supervision if supervision.is_file() else None)
         message += f"the dock's unsaved labels are in {ink.name}: click Save labels in the "
         message += f"dock, or pass {given}"
     else:
-        message += "pass --labels INK.png"
+        message += f"pass {labels_given('INK.png')}"
     hint = stray_side_files_hint(segment)
     return message + (f" ({hint})" if hint else "")
 
@@ -139,7 +153,8 @@ def initial_labels(segment, restored=None, *, autosaved: bool = True):
     copies that cannot be read), else the segment's label files, else none
     (zeros). ``restored``: the ink and supervision of the autosaved files, where the caller
     decoded them already (the reader, beside the mask). Parts of the segment's side files
-    that killed writes left are deleted first."""
+    that killed writes left are deleted first. ``segment``: a Segment, or its path or URL."""
+    segment = as_segment(segment)
     remove_left_parts(_side_files(segment))
     copies = autosaved_labels(segment) if autosaved else None
     if copies is not None:

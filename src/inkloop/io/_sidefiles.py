@@ -87,7 +87,11 @@ def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
     ``<id>_inklabels.png``, or the name of the version of them it opened (``<id>_inklabels_vN``,
     `ink_labels_name`), so that the next open reads what was saved; each spelled as the file
     there whose name differs in letter case alone (`as_spelled`: ``<id>_inklabels.PNG``), so
-    that a save replaces it instead of making its twin, which a Mac or Windows disk cannot hold."""
+    that a save replaces it instead of making its twin, which a Mac or Windows disk cannot hold.
+    ``segment``: a Segment, or its path or URL."""
+    from inkloop.io._segment import as_segment  # here: it imports this module (via _sources)
+
+    segment = as_segment(segment)
     opened = Path(getattr(segment, "files", {}).get("ink_labels", "")).stem
     stem = opened if is_ink_labels_of(opened, segment.name) else f"{segment.name}_inklabels"
     ink_path = as_spelled(side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png")

@@ -45,7 +45,9 @@ class LabelStore:
 
     Labels and updates are given as `inkloop.io.ink_levels` and `mask_values` read them (uint8
     and bool are kept as given, not copied); ``shape``, the segment's H x W, refuses labels of
-    another size.
+    another size. ``binary``: the labels were given as a binary mask (`is_binary_mask`), so a
+    uint8 patch of 0 and 1 given to `update` is one too (1 = ink); else uint8 patches are ink
+    levels as they are (a gradient brush's faint edge may top out at 1).
 
     ``validation`` (y0, x0, y1, x1) is the validation region: its labels are kept for scoring
     but never sampled or used by the loss. ``sources`` names the files the labels came from
@@ -58,6 +60,8 @@ class LabelStore:
     def __init__(
         self, ink: np.ndarray, supervised: np.ndarray, validation=None, sources=None, *, shape=None
     ) -> None:
+        ink = np.asarray(ink)
+        self.binary = is_binary_mask(ink)
         ink, supervised = label_arrays(ink, supervised, shape)
         self.shape = ink.shape
         self.ink = np.ascontiguousarray(ink)
@@ -102,15 +106,30 @@ class LabelStore:
         if self._shared is None:
             raise TypeError("a LabelStore pickles only once shared (LabelStore.share)")
         state = {"shared": self._shared, "lock": self._lock, "validation": self.validation}
-        return {**state, "sources": self.sources}
+        return {**state, "sources": self.sources, "binary": self.binary}
 
     def __setstate__(self, state: dict) -> None:
         self._shared, self._lock = state["shared"], state["lock"]
         self._adopt(self._shared)
         self.shape, self.validation = self.ink.shape, state["validation"]
-        self.sources = state["sources"]
+        self.sources, self.binary = state["sources"], state["binary"]
         self._given, self._owner = (), multiprocessing.parent_process()
         self._kept = {}
+
+    def unshare(self) -> None:
+        """Undo `share` once the processes that sampled these labels have ended: the labels
+        move back into the arrays given (kept up to date all along) and the shared block is
+        removed, its memory freed once nothing views it. A later `share` makes a new block.
+        Idempotent; in a process the store was sent to, it does nothing."""
+        with self._locked():
+            if self._shared is None or self._owner is not None:
+                return
+            ((self.ink, self.supervised),) = self._given
+            for name in _DERIVED:
+                setattr(self, name, getattr(self, name).copy())
+            self._shared.unlink()
+            self._shared, self._given = None, ()
+            self._lock = threading.Lock()  # `_locked` callers waiting on the old one retry
 
     def _adopt(self, shared: SharedArrays) -> None:
         for name in _SHARED:
@@ -139,7 +158,7 @@ class LabelStore:
         ink, supervised = np.asarray(ink), np.asarray(supervised)
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
-        ink, supervised = ink_levels(ink), mask_values(supervised)
+        ink, supervised = ink_levels(ink, binary_bytes=self.binary), mask_values(supervised)
         with self._locked():
             for ink_array, supervised_array in (self.ink, self.supervised), *self._given:
                 ink_array[y0:y1, x0:x1] = ink
@@ -255,4 +274,14 @@ class LabelStore:
 
 # trainable pixels per cell of each kind, in `counts_by_kind`'s order
 _COUNTS = ("_cells_supervised", "_cells_ink", "_cells_no_ink", "_cells_soft")
-_SHARED = ("ink", "supervised", "trainable", *_COUNTS, "_version")
+_DERIVED = ("trainable", *_COUNTS, "_version")  # kept by the store from the labels given
+_SHARED = ("ink", "supervised", *_DERIVED)
+
+
+def is_binary_mask(ink: np.ndarray) -> bool:
+    """Whether whole ink labels are a binary mask, bool or integers of 0 and 1 (1 = ink),
+    as `inkloop.io.label_arrays` reads them: patches of 0 and 1 mean the same then."""
+    ink = np.asarray(ink)
+    if ink.dtype == np.bool_:
+        return True
+    return ink.dtype.kind in "ui" and int(ink.max(initial=0)) == 1

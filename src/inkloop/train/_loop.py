@@ -251,9 +251,12 @@ class Trainer:
         )
 
     def close(self) -> None:
+        """End the batch stream, its worker processes too, then free the shared memory they
+        sampled the labels from (`LabelStore.unshare`); the next step opens a new stream."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+        self.labels.unshare()
 
     def batches(self):
         """The stream of training batches (`BatchStream` or `ProcessBatchStream`)."""
