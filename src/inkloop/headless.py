@@ -100,9 +100,21 @@ def _check_training(segment, settings: EngineSettings, out: Path, overwrite: boo
     check_writable(out)
     from inkloop.rounds import held_out_by_checkpoint
 
+    _import_torch()
     pick_device(settings.train.device)  # an unavailable device fails here, not in the worker
     init, _window = resolve_run(settings, segment)
     return () if init is None else held_out_by_checkpoint(init.provenance, segment.name)
+
+
+def _import_torch() -> None:
+    """Import torch and smp (the first time, seconds) with Ctrl+C held until they are in
+    (`ctrl_c`; a third press still quits at once), then raised as KeyboardInterrupt: one part
+    way through would leave torch half imported, and the session could not import it again."""
+    with ctrl_c() as pressed:
+        import segmentation_models_pytorch  # noqa: F401
+        import torch  # noqa: F401
+    if pressed.is_set():
+        raise KeyboardInterrupt
 
 
 def _record_round(
@@ -159,6 +171,7 @@ def predict_to_file(
 
     model, out = Path(model).expanduser(), prediction_output(out)
     segment = open_checked(segment_path, model, out, overwrite)
+    _import_torch()
     checkpoint = load_checkpoint(model)
     region = check_region(region or (0, 0, *segment.shape[1:]), segment.shape[1:])
     window = model_window(checkpoint, segment, z_start, reverse)
@@ -210,6 +223,7 @@ def predict_segments(
     from inkloop.predict.batch import Outcome, plan_predictions, run_in_turn
 
     _check_prediction(segments, out, out_dir, region, scheduler, options)
+    _import_torch()  # the checkpoint may be read next
     plan = (segments, model, out, out_dir, fmt, overwrite, options.get("z_start"))
     # in this process predict_to_file opens and checks the one --out segment itself; with
     # keep_going not: a refused --out is the user's error, not a failed segment of many
