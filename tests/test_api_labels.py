@@ -21,7 +21,9 @@ from inkloop.io import (
     label_paths,
     load_labels,
     open_segment,
+    read_validation_region,
     save_labels,
+    save_validation_region,
 )
 from inkloop.train import LabelStore
 from tests._helpers import FULL_RESOLUTION, tiny_trainer
@@ -111,6 +113,8 @@ def test_label_functions_take_the_segments_path(segment_folder, as_path):
     assert written == label_paths(given) == label_paths(open_segment(segment_folder))
     np.testing.assert_array_equal(load_labels(given)[0], ink)
     np.testing.assert_array_equal(initial_labels(given)[1], supervised)
+    save_validation_region(given, (8, 8, 40, 40))
+    assert read_validation_region(given) == (8, 8, 40, 40)
 
 
 def test_no_labels_tells_python_its_keyword_and_the_command_its_option(segment_folder):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from inkloop.boxes import Box, check_box
+from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import side_folder
 from inkloop.io._write import atomic_path
 
@@ -14,7 +15,9 @@ VALIDATION_KEY = "validation_region"  # the file's one key: [y0, x0, y1, x1]
 
 
 def validation_path(segment) -> Path:
-    """Where ``segment``'s validation region is kept (beside its labels)."""
+    """Where ``segment``'s validation region is kept (beside its labels); ``segment``: a
+    Segment, or its path or URL (so for `save_validation_region` and `read_validation_region`)."""
+    segment = as_segment(segment)
     return side_folder(segment) / f"{segment.name}_validation_region.json"
 
 
@@ -32,7 +35,9 @@ def save_validation_region(segment, box: Box | None) -> Path:
 
 def read_validation_region(segment) -> Box | None:
     """The validation region kept for ``segment``, or None if none is. A file that holds no
-    region of this segment raises ValueError naming it (and OSError if unreadable)."""
+    region of this segment raises ValueError naming it (and OSError if unreadable).
+    ``segment``: a Segment, or its path or URL."""
+    segment = as_segment(segment)
     path = validation_path(segment)
     if not path.is_file():
         return None
