@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import queue
 import shutil
-import signal
 import threading
 import time
 import warnings
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._notify import InkloopWarning
-from inkloop._spawn import start_spawned
+from inkloop._spawn import ignore_ctrl_c, start_spawned
 from inkloop.engine._arenas import cap_malloc_arenas
 from inkloop.engine._child_os import lower_priority, own_resource_tracker
 from inkloop.engine._commands import Close, Command, Save, UpdateLabels, Wait
@@ -121,7 +120,7 @@ def spawn_child(spec: Spec, settings) -> ChildHandle:
 def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> None:
     """Entry point of the child: set up, say Ready, apply commands until close or EOF."""
     cap_malloc_arenas()  # first: arenas are made as threads first allocate
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the group's Ctrl+C: the parent closes us
+    ignore_ctrl_c()  # the group's Ctrl+C: the parent closes us
     own_resource_tracker()  # before anything is shared
     # the parent still ends this process with its own (end_child, and at exit as a daemon);
     # here the flag would only forbid the training's batch workers (`ProcessBatchStream`)

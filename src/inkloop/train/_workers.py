@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from inkloop._cpus import usable_cpus
-from inkloop._spawn import start_spawned
+from inkloop._spawn import ignore_ctrl_c, start_spawned
 from inkloop.train._sampler import (
     WAIT_SLICE_S,
     Batch,
@@ -236,7 +236,7 @@ def _work(
     """A worker: fill the slot of each task (number, slot, size) until it gets None."""
     # Ctrl+C is the parent's to handle, and so is SIGTERM, which a batch system sends to every
     # process of a job at its time limit: the parent saves its run and ends the workers
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_ctrl_c()
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     while True:
