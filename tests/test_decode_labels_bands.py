@@ -49,8 +49,10 @@ def test_a_view_of_the_codes_decodes_as_a_copy_would():
 def test_codes_above_full_ink_in_any_band_name_the_highest_of_all():
     codes = np.zeros((40, 10), np.uint16)
     codes[3, 4], codes[35, 1] = 300, 999  # the first in an early band, the highest in a late one
-    with pytest.raises(ValueError, match="label value 999 is not an Ink Loop label"):
+    with pytest.raises(ValueError, match="label value 999 is not an Ink Loop label") as raised:
         decode_labels(codes, band=50)
+    where = "such values lie in 2 pixels at y 3–35, x 1–4; erase them with the Ink Loop dock's"
+    assert where in str(raised.value)  # the box that holds them all, across the bands
 
 
 def test_a_decode_peaks_at_its_results_not_at_whole_image_temporaries():

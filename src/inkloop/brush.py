@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inkloop.boxes import Box, union_box
+
 MODES = ("ink", "no_ink", "erase", "accept")  # accept: the model's prediction under the brush
 
 
@@ -123,20 +125,54 @@ def decode_labels(codes: np.ndarray, band: int = 2**22) -> tuple[np.ndarray, np.
     the peak (a whole segment's codes are GBs) and cost seconds of fresh pages."""
     codes = np.asarray(codes)
     ink, supervised = np.empty(codes.shape, np.uint8), np.empty(codes.shape, bool)
-    rows = max(1, band // max(1, codes[:1].size))
-    for y0 in range(0, codes.shape[0], rows):
-        rows_here = slice(y0, y0 + rows)
-        _decode_band(codes[rows_here], ink[rows_here], supervised[rows_here], codes)
+    for rows in _bands(codes, band):
+        _decode_band(codes[rows], ink[rows], supervised[rows], codes)
     return ink, supervised
+
+
+def foreign_codes(codes: np.ndarray, band: int = 2**22) -> tuple[int, Box | None]:
+    """How many of the 2-D ``codes`` are above FULL_INK (napari's own label tools write any
+    integer; no label file holds them), and the box (y0, x0, y1, x1) that holds them (None:
+    none); read ``band`` pixels at a time."""
+    count, boxes = 0, []
+    for rows in _bands(codes, band):
+        part = codes[rows]
+        if part.max(initial=0) <= FULL_INK:
+            continue
+        foreign = part > FULL_INK
+        count += int(np.count_nonzero(foreign))
+        ys, xs = np.flatnonzero(foreign.any(axis=1)), np.flatnonzero(foreign.any(axis=0))
+        boxes.append((rows.start + ys[0], xs[0], rows.start + ys[-1] + 1, xs[-1] + 1))
+    return count, (tuple(int(v) for v in union_box(boxes)) if boxes else None)
+
+
+def pixels_at(count: int, box: Box) -> str:
+    """``count`` pixels inside ``box``, in napari's coordinates (y, x), for a message."""
+    y0, x0, y1, x1 = box
+    y, x = (f"{a}" if b - a == 1 else f"{a}–{b - 1}" for a, b in ((y0, y1), (x0, x1)))
+    return f"{count} pixel{'s' * (count != 1)} at y {y}, x {x}"
+
+
+def _bands(codes: np.ndarray, band: int) -> list[slice]:
+    """Row slices of ``codes`` of about ``band`` pixels each."""
+    rows = max(1, band // max(1, codes[:1].size))
+    return [slice(y0, y0 + rows) for y0 in range(0, codes.shape[0], rows)]
 
 
 def _decode_band(codes, ink, supervised, whole) -> None:
     if codes.max(initial=0) > FULL_INK:
-        highest = int(whole.max())  # the message names the highest of all
-        raise ValueError(
-            f"label value {highest} is not an Ink Loop label (0 unlabelled, {NO_INK} no ink, up "
-            f"to {FULL_INK} full ink): paint with the Ink Loop dock's brush, not napari's "
-            "label tools"
-        )
+        raise ValueError(_not_ink_loop_labels(whole))
     np.greater(codes, UNLABELLED, out=supervised)
     np.subtract(codes, supervised, out=ink, casting="unsafe")  # as .astype(np.uint8) would
+
+
+def _not_ink_loop_labels(codes) -> str:
+    """Why ``codes`` cannot be saved, where, and the way out."""
+    said = (
+        f"label value {int(codes.max())} is not an Ink Loop label (0 unlabelled, {NO_INK} no "
+        f"ink, up to {FULL_INK} full ink; napari's own label tools write others)"
+    )
+    erase = "with the Ink Loop dock's Erase brush (E)"
+    if codes.ndim != 2:
+        return f"{said}: erase such values {erase}"
+    return f"{said}: such values lie in {pixels_at(*foreign_codes(codes))}; erase them {erase}"

@@ -182,12 +182,14 @@ class LabelCanvas:
         self.kept_labels = kept
         return changed
 
-    def replace(self, codes: np.ndarray) -> Box | None:
-        """Replace all labels by ``codes`` (a loaded file) as one undoable stroke; returns
-        the box it changed. Undo keeps only the tiles where the two differ."""
-        if codes.shape != self.shape:
-            raise ValueError(f"labels {codes.shape} do not match the canvas's {self.shape}")
-        return self._write((0, 0, *self.shape), codes, codes != self.codes)
+    def replace(self, codes: np.ndarray, box: Box | None = None) -> Box | None:
+        """Replace the labels inside ``box`` (all of them by default: a loaded file) by
+        ``codes`` as one undoable stroke; returns the box it changed. Undo keeps only the
+        tiles where the two differ."""
+        y0, x0, y1, x1 = box = box or (0, 0, *self.shape)
+        if codes.shape != (y1 - y0, x1 - x0):
+            raise ValueError(f"labels {codes.shape} do not match the box {box} of the canvas")
+        return self._write(box, codes, codes != self.codes[y0:y1, x0:x1])
 
     def _write(self, box: Box, new, changed, accepting: bool = False) -> Box | None:
         """Write ``new`` where it ``changed`` the labels (both of the box's size) as one undo
@@ -259,13 +261,8 @@ def _tiles(box) -> list[tuple[int, int]]:
 
 
 def _tiles_box(tiles: np.ndarray, shape) -> Box:
-    (ty0, tx0), (ty1, tx1) = tiles.min(axis=0), tiles.max(axis=0) + 1
-    return (
-        int(ty0 * TILE),
-        int(tx0 * TILE),
-        int(min(ty1 * TILE, shape[0])),
-        int(min(tx1 * TILE, shape[1])),
-    )
+    (ty0, tx0), (ty1, tx1) = tiles.min(axis=0) * TILE, (tiles.max(axis=0) + 1) * TILE
+    return int(ty0), int(tx0), int(min(ty1, shape[0])), int(min(tx1, shape[1]))
 
 
 def _changed_tiles(box: Box, changed: np.ndarray) -> np.ndarray:

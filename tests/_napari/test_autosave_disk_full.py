@@ -2,7 +2,10 @@
 rescue folder: inkloop's data folder's unsaved/<id>-<hash>, else the temporary folder's
 inkloop-unsaved-<uid>-<id>-<hash>), said once with a way out that works, and found again when the
 segment is reopened, which still opens from (and saves to) its own folder; only the session
-that kept them removes them; strokes that no folder takes are said to be lost at close."""
+that kept them removes them; strokes that no folder takes are said to be lost at close, and
+a close that would lose them is refused once, said in a dialog (a notice would go with the
+window). Until the folder takes them again, the Labels section says where they are (a notice
+is one cut-off line for 4 s)."""
 
 from __future__ import annotations
 
@@ -16,8 +19,11 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 from PIL import Image
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QApplication, QMessageBox
 
 from inkloop._napari._reader import segment_layers
+from inkloop._napari._widget import KEPT_OPEN
 from inkloop.brush import decode_labels
 from inkloop.io import (
     _labels,
@@ -31,8 +37,12 @@ from inkloop.io import (
 from inkloop.io._sidefiles import side_folder
 from tests._napari._gui import drag, messages
 
-WAY_OUT = "or save them with File → Save Selected Layers to another disk"
+WAY_OUT = (
+    "or save them to another disk with File → Save Selected Layers, type "
+    '"Ink Loop Vesuvius ink labels (*.png)"'
+)
 PAIR = ("seg_inklabels.autosave.png", "seg_supervision_mask.autosave.png")
+FULL_DISK = "[Errno 28] No space left on device"
 
 
 @pytest.fixture
@@ -256,3 +266,88 @@ def test_kept_copies_that_cannot_be_read_are_passed_over_and_named_where_they_ar
         f"over {PAIR[0]} and {PAIR[1]} (kept in {unsaved} when {unlabelled_folder} refused "
         f"them): to keep them, move them out of {unsaved} first"
     )
+
+
+def test_the_labels_section_says_where_unsaved_strokes_are_until_a_save_takes_them(
+    full, painting, unlabelled_folder, qtbot
+):
+    _viewer, widget = painting
+    session, line = widget.labels, widget.brush_panel.storage
+    session.autosaver.interval_s = 3600  # only the ticks below
+    unsaved, temporary = rescue_folders(unlabelled_folder)
+    assert line.isHidden()
+    full.add(unlabelled_folder)
+
+    session.painter.stamp_along([(80, 80), (80, 160)])
+    ticks(session.autosaver, 2)
+    kept = line.text()
+    full.update({unsaved, temporary})
+    session.painter.stamp_along([(120, 80), (120, 160)])
+    ticks(session.autosaver, 2)
+    only_here = line.text()
+    full.clear()  # space freed
+    session.save()
+    qtbot.waitUntil(line.isHidden)  # the Save's end, said on the GUI thread
+
+    assert kept.startswith(f"⚠ The unsaved strokes could not be written to {unlabelled_folder}")
+    assert f"they are in {unsaved}, and seg opens with them from there." in kept
+    assert kept.endswith(WAY_OUT)
+    assert f"({FULL_DISK}): they are only in this window. Free space on " in only_here
+    assert widget.labels.storage == ""
+
+
+def test_a_close_that_would_lose_strokes_is_refused_once_with_a_dialog(
+    full, painting, unlabelled_folder, qtbot, monkeypatch, caplog
+):
+    viewer, widget = painting
+    widget.labels.autosaver.interval_s = 3600  # the stroke falls between two autosaves
+    full.update({unlabelled_folder, *rescue_folders(unlabelled_folder)})
+    viewer.show()
+    qtbot.waitUntil(widget.isVisible)
+    QApplication.processEvents()  # the dock is in the window now: watched
+    window = viewer.window._qt_window
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # for teardown
+    dialogs = []  # (parent's id, title, text): no window kept past the test
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: dialogs.append((id(a[0]), *a[1:])))
+    widget.labels.painter.stamp_along([(80, 80), (80, 160)])
+    shown = len(messages(0))
+
+    window.close()  # its X, Ctrl+W, Ctrl+Q
+
+    assert window.isVisible()
+    assert widget.labels is not None
+    ((parent, title, text),) = dialogs
+    assert (parent, title) == (id(window), "Ink Loop: strokes not saved")
+    assert f"({FULL_DISK}): they are only in this window. Free space on " in text
+    assert text.endswith(f"{WAY_OUT}\n\n{KEPT_OPEN}")
+    assert messages(shown) == []  # not a notice, which would go with the window
+
+    window.close()  # asked again: it closes, without them
+
+    assert not window.isVisible()
+    assert len(dialogs) == 1
+    assert widget.labels is None
+    caplog.clear()  # the failures' tracebacks hold the closing frames, the window's too
+
+
+def test_a_close_is_refused_again_once_the_strokes_were_written_since(
+    full, painting, unlabelled_folder
+):
+    _viewer, widget = painting
+    session = widget.labels
+    autosaver = session.autosaver
+    autosaver.interval_s = 3600
+    folders = {unlabelled_folder, *rescue_folders(unlabelled_folder)}
+    full.update(folders)
+    session.painter.stamp_along([(80, 80), (80, 160)])
+
+    refused = autosaver.flush(closing=True)
+    asked_again = autosaver.flush(closing=True)
+    full.clear()  # space freed: the next tick writes them
+    ticks(autosaver, 2)
+    full.update(folders)  # and the disk is full again
+    session.painter.stamp_along([(120, 80), (120, 160)])
+
+    assert "they are only in this window" in refused
+    assert asked_again is None
+    assert autosaver.flush(closing=True) == refused

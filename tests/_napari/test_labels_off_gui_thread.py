@@ -134,6 +134,7 @@ def test_labels_of_napari_s_own_tools_are_one_message_and_the_next_click_works(
     layer.data[0, 0] = 300  # napari's own label tools, before the dock: any integer
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     loop, painter = widget.loop, widget.labels.painter
+    painter.undo()  # the dock's reset of that pixel to unlabelled, undone
     made = fake_engines(monkeypatch)
     shown = len(notification_manager.records)
 

@@ -205,7 +205,8 @@ def test_the_strokes_of_a_failed_save_go_to_the_next_autosave(painting, unlabell
     disk = next(path for path in unlabelled_folder.parents if os.path.ismount(path))
     assert messages(shown) == [  # a way out that works: Save labels would fail again
         "Ink Loop: Could not save the labels: [Errno 28] No space left on device. Free space "
-        f"on {disk}, or save them with File → Save Selected Layers to another disk"
+        f"on {disk}, or save them to another disk with File → Save Selected Layers, type "
+        '"Ink Loop Vesuvius ink labels (*.png)"'
     ]
     writing = autosaver.save_if_changed()  # the next autosave tick, the dock still open
 

@@ -74,7 +74,8 @@ def test_label_values_past_full_ink_are_refused_not_wrapped(segment_widget, tmp_
     assert messages(shown) == [
         "Ink Loop: "
         "copy was not saved: label value 257 is not an Ink Loop label (0 unlabelled, 1 no ink, "
-        "up to 256 full ink): paint with the Ink Loop dock's brush, not napari's label tools"
+        "up to 256 full ink; napari's own label tools write others): such values lie in 1 "
+        "pixel at y 5, x 5; erase them with the Ink Loop dock's Erase brush (E)"
     ]
 
 

@@ -14,8 +14,9 @@ import weakref
 from concurrent.futures import Future, wait
 from pathlib import Path
 
-from qtpy.QtCore import QObject, QTimer
+from qtpy.QtCore import QObject, QTimer, Signal
 
+from inkloop._napari._label_claims import save_selected_layers
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
@@ -26,7 +27,6 @@ from inkloop.io._sidefiles import side_folder
 log = logging.getLogger(__name__)
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # autosavers not closed yet
 _FULL = {errno.ENOSPC, errno.EDQUOT}
-_ELSEWHERE = "save them with File → Save Selected Layers to another disk"
 
 
 @atexit.register
@@ -53,8 +53,11 @@ class Autosaver(QObject):
     Copies the segment's folder refuses go to a rescue folder (`_rescue_targets`), and each
     tick tries the segment's folder again; once it takes them, the rescued copies this
     autosaver wrote go (never an earlier session's, which the opening restored or passed
-    over for newer files beside the segment).
+    over for newer files beside the segment). ``storage``: where strokes no file beside the
+    segment holds are, and the way out ("" if none; ``storage_changed``).
     """
+
+    storage_changed = Signal(str)
 
     def __init__(self, segment, painter, worker, interval_s: float = 10.0, parent=None) -> None:
         super().__init__(parent)
@@ -63,6 +66,7 @@ class Autosaver(QObject):
         self._kept: Path | None = None  # the rescued ink copy holding strokes the folder lacks
         self._rescued: set[Path] = set()  # the rescued ink copies it wrote (on the worker)
         self._told: Path | str | None = None  # where the user was told the strokes are
+        self.storage, self._refused = "", ""  # the storage a close was refused for, once
         self._writing: Future | None = None  # the last autosave
         self._saving: Future | None = None  # the last Save
         painter.labels_changed.connect(self.mark_changed)
@@ -101,16 +105,21 @@ class Autosaver(QObject):
         self._saving = self.worker.submit(self._save, done=self._report_save)
         return self._saving
 
-    def flush(self) -> None:
+    def flush(self, closing: bool = False) -> str | None:
         """Wait for the writes under way (the worker runs them in order), then write what
         changed on this thread: the viewer is closing or the segment opens again, or the
         interpreter is exiting with the viewer open, when executors take no more work. Where
-        the strokes are kept, if not beside the segment, is said again."""
+        the strokes are kept, if not beside the segment, is said again. ``closing``: the
+        window is about to close: why it should stay open, where no folder takes them, is
+        returned, not said (a notice would go with it); once: a close asked again goes on."""
+        if closing and self._refused:
+            return None
         wait([f for f in (self._writing, self._saving) if f is not None])
         if self._saving is not None and self._saving.exception() is not None:
             self._dirty = True  # a Save that failed: its strokes go to the autosave copies
         self._report(self._writing, quiet=True)  # the write below says how it ends
-        unreported = self._unreported_changes()  # the mirror gets them, for later autosaves
+        # changes no stroke reported (a script wrote into the layer's data): the mirror gets them
+        unreported = self.worker.catch_up().result()
         if self._dirty or unreported or self._kept:
             rescue, self._dirty = self._dirty or unreported, False
             self._writing = Future()
@@ -118,7 +127,7 @@ class Autosaver(QObject):
                 self._writing.set_result(self._write(self.painter.canvas.codes, rescue))
             except Exception as error:  # reported (and retried) as any autosave's failure
                 self._writing.set_exception(error)
-            self._report(self._writing, last=True)
+            return self._report(self._writing, last=True, closing=closing)
 
     def close(self) -> None:
         """Write what is left, wait for it, and stop."""
@@ -126,11 +135,6 @@ class Autosaver(QObject):
         self._timer.stop()
         self.painter.labels_changed.disconnect(self.mark_changed)
         self.flush()
-
-    def _unreported_changes(self) -> bool:
-        """Whether the codes differed from the worker's mirror (a script wrote into the
-        layer's data; no stroke said so), which has them now."""
-        return self.worker.catch_up().result()
 
     def mark_changed(self, box=None) -> None:
         """Have the next tick write the labels: changed inside ``box`` (the painter's report),
@@ -179,6 +183,7 @@ class Autosaver(QObject):
         error = writing.exception()
         if error is None:
             self._kept = self._told = None  # the rescued copies went with the Save
+            self._note("")
             ink_path, supervision_path = writing.result()
             say_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
             return
@@ -187,10 +192,10 @@ class Autosaver(QObject):
         way_out = f". {self._way_out(error)}" if isinstance(error, OSError) else ""
         say_error(f"Could not save the labels: {error}{way_out}")
 
-    def _report(self, writing: Future | None, *, last=False, quiet=False) -> None:
+    def _report(self, writing: Future | None, *, last=False, quiet=False, closing=False):
         """Say where the strokes went when that changes (on the GUI thread), or at the
-        ``last`` write; ``quiet``: no warning (a write follows that says it). Painting goes
-        on, retries too."""
+        ``last`` write; ``quiet``: no warning (a write follows that says it); ``closing``:
+        strokes no folder took are not said but returned. Painting goes on, retries too."""
         if writing is None or not writing.done():
             return
         self._writing = None
@@ -198,6 +203,10 @@ class Autosaver(QObject):
         if error is not None:
             self._dirty = True
             log.error("inkloop autosave failed", exc_info=error)
+            self._note(self._lost_message(error, last=False))
+            if closing:
+                self._refused = self.storage
+                return self.storage
             if not quiet and (last or self._told != "nowhere"):
                 self._told = "nowhere"
                 (say_error if last else say_warning)(self._lost_message(error, last))
@@ -207,14 +216,21 @@ class Autosaver(QObject):
             if self._told is not None:
                 say_info(f"Autosave writes to {where.parent} again")
             self._kept = self._told = None
+            self._note("")
             return
         self._kept = where or self._kept
         if self._kept is None:  # a Save since holds these strokes
             return
         log.error("inkloop autosave refused: kept in %s", self._kept, exc_info=refused)
+        self._note(self._kept_message(refused, last=False))
         if not quiet and (last or self._told != self._kept.parent):
             self._told = self._kept.parent
             say_warning(self._kept_message(refused, last))
+
+    def _note(self, storage: str) -> None:
+        if storage != self.storage:  # a close is refused again for another
+            self.storage, self._refused = storage, ""
+            self.storage_changed.emit(storage)
 
     def _kept_message(self, refused: OSError, last: bool) -> str:
         """Where the strokes that the segment's folder refused are kept, and the way out."""
@@ -228,22 +244,22 @@ class Autosaver(QObject):
 
     def _lost_message(self, error: Exception, last: bool) -> str:
         """What became of strokes that no folder took (``error``: the segment folder's)."""
-        if not isinstance(error, OSError):  # not a refusal: nothing else was tried
-            return f"Autosave of the ink labels failed: {error}; {_ELSEWHERE}"
-        folder = side_folder(self.segment)
-        tried = " nor ".join(str(f) for f in (folder, *_rescue_targets(self.segment)))
         lead = "The last strokes" if last else "The unsaved strokes"
         held = "lost unless the 'ink labels' layer is still open" if last else "only in this window"
-        return f"{lead} could not be written to {tried} ({error}): they are {held}. " + (
-            self._way_out(error)
-        )
+        if not isinstance(error, OSError):  # not a refusal (codes no file takes): its way out
+            return f"{lead} could not be written: they are {held}. {error}"
+        folder = side_folder(self.segment)
+        tried = " nor ".join(str(f) for f in (folder, *_rescue_targets(self.segment)))
+        said = f"{lead} could not be written to {tried} ({error}): they are {held}"
+        return f"{said}. {self._way_out(error)}"
 
     def _way_out(self, error: OSError) -> str:
         """What makes the segment's folder take the labels again, or where else they go."""
         folder = side_folder(self.segment)
+        elsewhere = f"save them to another disk with {save_selected_layers()}"
         if error.errno in _FULL:
-            return f"Free space on {_disk_of(folder)}, or {_ELSEWHERE}"
-        return f"Make {folder} writable again (or its disk reachable), or {_ELSEWHERE}"
+            return f"Free space on {_disk_of(folder)}, or {elsewhere}"
+        return f"Make {folder} writable again (or its disk reachable), or {elsewhere}"
 
 
 def _rescue_targets(segment) -> list[Path]:

@@ -1,5 +1,5 @@
 """The brush section of the Ink Loop dock: brush settings, the labels layer's visibility and
-opacity, undo, save and load."""
+opacity, undo, save and load, and where strokes are that no file beside the segment holds."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from qtpy.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QRadioButton,
     QSlider,
     QSpinBox,
@@ -86,6 +87,10 @@ class BrushPanel(QGroupBox):
             "load_labels_button",
             "Replace the labels by an ink label PNG or TIFF (one undoable stroke)",
         )
+        self.storage = QLabel()  # until a save takes them: a notice is gone in seconds
+        self.storage.setObjectName("labels_storage")
+        self.storage.setWordWrap(True)
+        self.storage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._lay_out(mode_grid)
         self._connect()
         self.set_session(None)
@@ -98,7 +103,9 @@ class BrushPanel(QGroupBox):
             self.session.layer.events.opacity.disconnect(self._show_overlay)
             self.session.layer.events.visible.disconnect(self._show_overlay)
             self.session.loading_changed.disconnect(self._show_loading)
+            self.session.storage_changed.disconnect(self._show_storage)
         self.session = session
+        self._show_storage("" if session is None else session.storage)
         if session is None:
             self._show_brush(Brush())  # a new brush's values, not the boxes' least, greyed
         for child in self.findChildren(QWidget):
@@ -111,6 +118,7 @@ class BrushPanel(QGroupBox):
         session.layer.events.opacity.connect(self._show_overlay)
         session.layer.events.visible.connect(self._show_overlay)
         session.loading_changed.connect(self._show_loading)
+        session.storage_changed.connect(self._show_storage)
         self._show_loading(session.loading)
         self._show_brush(painter.brush)
         self.paint.setChecked(painter.painting)
@@ -133,6 +141,7 @@ class BrushPanel(QGroupBox):
             for control in pair:
                 row.addWidget(control)
             form.addRow(row)
+        form.addRow(self.storage)
 
     def _connect(self) -> None:
         self.paint.toggled.connect(lambda on: setattr(self.session.painter, "painting", on))
@@ -178,6 +187,11 @@ class BrushPanel(QGroupBox):
 
     def _show_loading(self, loading: bool) -> None:
         self.load.setEnabled(not loading)
+
+    def _show_storage(self, storage: str) -> None:
+        """Where unsaved strokes are, and the way out; hidden while the folder holds them."""
+        self.storage.setText(f"⚠ {storage}" if storage else "")
+        self.storage.setVisible(bool(storage))
 
     def _save(self) -> None:
         self.session.save()  # a notification says how it went

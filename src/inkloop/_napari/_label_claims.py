@@ -4,12 +4,15 @@ paint now, and the files' stamps that tell whether another window wrote them sin
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from npe2 import PluginManifest
 from qtpy.QtCore import QTimer
 
 from inkloop._locks import claim, holder
@@ -81,9 +84,21 @@ def claim_labels(segment, layer=None) -> str | None:
 def way_out(segment) -> str:
     """What a window whose labels are held elsewhere can do with its strokes."""
     return (
-        "save this layer under another name (File → Save Selected Layers), or close that "
+        f"save this layer under another name ({save_selected_layers()}), or close that "
         f"window and open {segment.name} again here"
     )
+
+
+@functools.cache
+def save_selected_layers() -> str:
+    """How to save "ink labels" through napari's menu, naming the Ink Loop file type as
+    napari's dialog lists it: napari's default type, given a .png name, leaves that file
+    empty (its writer opens the file, then fails on 16-bit labels)."""
+    manifest = PluginManifest.from_file(files("inkloop") / "napari.yaml")
+    writer = manifest.contributions.writers[0]
+    patterns = " ".join(f"*{ending}" for ending in writer.filename_extensions)
+    kind = f"{manifest.display_name} {writer.display_name} ({patterns})"
+    return f'File → Save Selected Layers, type "{kind}"'
 
 
 def _holders(path: Path) -> list[LabelSession]:
@@ -119,7 +134,7 @@ class SavesNothing:
 
     def __init__(self, why: str, painter, tick: Callable, interval_s: float) -> None:
         self.why, self.painter, self.painted, self.save_if_changed = why, painter, False, tick
-        painter.labels_changed.connect(self._mark_painted)
+        painter.labels_changed.connect(self.mark_changed)
         self._timer = QTimer()
         self._timer.setInterval(int(interval_s * 1000))
         self._timer.timeout.connect(tick)
@@ -131,13 +146,14 @@ class SavesNothing:
         refused.set_exception(PermissionError(self.why))
         return refused
 
-    def flush(self) -> None:
-        """Nothing to write."""
+    def flush(self, closing: bool = False) -> None:
+        """Nothing to write: a closing window may close (its strokes were said unsaved)."""
 
     def close(self) -> None:
         """Nothing to write: stop trying (idempotent)."""
         self._timer.stop()
-        self.painter.labels_changed.disconnect(self._mark_painted)  # a no-op the second time
+        self.painter.labels_changed.disconnect(self.mark_changed)  # a no-op the second time
 
-    def _mark_painted(self, box) -> None:
+    def mark_changed(self, box=None) -> None:
+        """Strokes no file holds (``box``: the painter's report; None: before it began)."""
         self.painted = True

@@ -19,13 +19,22 @@ from inkloop._napari._label_claims import (
     claim_labels,
     label_files_now,
     let_go_of_labels,
+    save_selected_layers,
     way_out,
 )
 from inkloop._napari._label_worker import LabelWorker
 from inkloop._napari._labels import LOAD_PREDICTION_ACTION
 from inkloop._napari._painter import InkPainter
+from inkloop._napari._private import show_labels_box
 from inkloop._napari._say import say_failed, say_info, say_warning
-from inkloop.brush import decode_labels, encode_labels
+from inkloop.brush import (
+    FULL_INK,
+    UNLABELLED,
+    decode_labels,
+    encode_labels,
+    foreign_codes,
+    pixels_at,
+)
 from inkloop.io import load_labels, probability_map_message
 
 
@@ -41,16 +50,22 @@ class LabelSession:
     what the other window saved since, and delete its autosave copies): no autosave, and Save
     is refused with that message; its strokes can be saved under another name. Each
     autosave tick and Save claims them again (`claim_again`).
+
+    ``storage`` says, until they are written beside the segment again, where strokes are
+    that no file there holds, or that this window saves none ("" otherwise); ``storage_changed``.
     """
 
     loading_changed = Signal(bool)
+    storage_changed = Signal(str)
 
     def __init__(self, layer, segment, autosave_s: float = 10.0) -> None:
         self.layer, self.segment = layer, segment
         self.painter = InkPainter(layer)
+        codes, self.storage = self.painter.canvas.codes, ""
+        unlabelled = holds_labels(codes) and self._unlabel_foreign_codes()
         #: no pixel was labelled when painting began: nothing to scan for what they teach,
         #: and an engine waits for the first stroke
-        self.blank = not holds_labels(self.painter.canvas.codes)
+        self.blank = not holds_labels(codes)
         self.worker = LabelWorker(self.painter.canvas, self.blank)  # the codes, off the GUI
         # first: whatever a change starts (an engine, at the first stroke) reads the mirror
         self.painter.labels_changed.connect(self.worker.update, priority=1)
@@ -64,7 +79,7 @@ class LabelSession:
             self._found, written = None, "were written by another window since this one read them"
             self.elsewhere = f"the labels of {segment.name} {written}"  # for good
         if self.elsewhere is None:
-            self.autosaver = Autosaver(segment, self.painter, self.worker, autosave_s)
+            self._autosave_here()
         else:
             say_warning(
                 f"{self.elsewhere}: this window neither autosaves nor saves them, as "
@@ -72,6 +87,9 @@ class LabelSession:
             )
             why = f"{self.elsewhere}, whose labels a save here would overwrite; {way_out(segment)}"
             self.autosaver = SavesNothing(why, self.painter, self._autosave_if_claimed, autosave_s)
+            self._note_storage(f"Not saved by this window: {why}")
+        if unlabelled:  # the layer holds labels that no file does
+            self.autosaver.mark_changed()
         self.closed = False
         self._loads = 0  # read off the GUI thread now
         PAINTING.add(self)
@@ -109,20 +127,50 @@ class LabelSession:
             refusing.why = (
                 f"the labels of {name} were written by another window after this one opened "
                 "them, and a save here would undo that; save this layer under another name "
-                f"(File → Save Selected Layers), or open {name} again here to paint from them"
+                f"({save_selected_layers()}), or open {name} again here to paint from them"
             )
+            self._note_storage(f"Not saved by this window: {refusing.why}")
             refusing.close()
             if warn:
                 say_warning(refusing.why)
             return False
         self.elsewhere = None
         refusing.close()
-        self.autosaver = Autosaver(self.segment, self.painter, self.worker, self.autosave_s)
+        self._autosave_here()
+        self._note_storage("")
         if refusing.painted:  # strokes no file has yet: as if the painter reported them now
             self.autosaver.mark_changed()
         say_info(
             f"the labels of {name} are no longer open elsewhere: this window "
             "autosaves and saves them from now on"
+        )
+        return True
+
+    def _autosave_here(self) -> None:
+        self.autosaver = Autosaver(self.segment, self.painter, self.worker, self.autosave_s)
+        self.autosaver.storage_changed.connect(self._note_storage)
+
+    def _note_storage(self, storage: str) -> None:
+        if storage != self.storage:
+            self.storage = storage
+            self.storage_changed.emit(storage)
+
+    def _unlabel_foreign_codes(self) -> bool:
+        """Reset the values napari's own label tools wrote before the dock took the layer up
+        (above FULL_INK: no file holds them, and one pixel would refuse every save) to
+        unlabelled, as one undoable stroke, and say how many and where; whether any were."""
+        canvas = self.painter.canvas
+        count, box = foreign_codes(canvas.codes)
+        if box is None:
+            return False
+        y0, x0, y1, x1 = box
+        block = canvas.codes[y0:y1, x0:x1]
+        unlabelled = np.where(block > FULL_INK, UNLABELLED, block).astype(block.dtype)
+        show_labels_box(self.layer, canvas.replace(unlabelled, box))
+        say_warning(
+            f'"{self.layer.name}" held values that are not Ink Loop labels (napari\'s own label '
+            f"tools write them) in {pixels_at(count, box)}: no file can hold them, so they are "
+            "unlabelled now and the labels can be saved. Paint with the Ink Loop brush"
         )
         return True
 
