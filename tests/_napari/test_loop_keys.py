@@ -9,15 +9,15 @@ import pytest
 from qtpy.QtCore import Qt
 from qtpy.QtTest import QTest
 
-from inkloop._napari._keys import NO_PREDICTION
+from inkloop._napari._keys import NO_PREDICTION, NOTHING_TO_STOP
 from inkloop._napari._overlay import PREDICTION_LAYER
 from inkloop.engine import State, StateChanged
 from tests._napari._fakes import FakeEngine, patch_in_dock
 from tests._napari._gui import canvas, messages
 
 
-def _key(viewer, key) -> None:
-    QTest.keyClick(canvas(viewer).native, key)
+def _key(viewer, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    QTest.keyClick(canvas(viewer).native, key, modifier)
 
 
 class PausableEngine(FakeEngine):
@@ -32,6 +32,9 @@ class PausableEngine(FakeEngine):
 
     def resume(self) -> None:
         self.asked.append("resume")
+
+    def stop(self) -> None:
+        self.asked.append("stop")
 
 
 def test_digits_paint_ink_at_their_strength_and_o_shows_or_hides_the_prediction(painting):
@@ -83,4 +86,25 @@ def test_t_finetunes_then_pauses_and_resumes_and_the_keys_go_with_the_dock(
 
     layer = widget.labels.layer
     widget.close()  # the dock lets go of the labels: T and O there do nothing now
-    assert not {"T", "O", "3"} & {str(key) for key in layer.keymap}
+    assert not {"T", "Shift+T", "O", "3"} & {str(key) for key in layer.keymap}
+
+
+def test_shift_t_stops_the_run_and_says_when_there_is_none(painting, qtbot, monkeypatch):
+    """No key stopped a run: Stop was 47 Tab presses from the canvas (review R4, finding 8)."""
+    viewer, widget = painting
+    made = []
+    monkeypatch.setattr(FakeEngine, "made", made)
+    patch_in_dock(monkeypatch, "EngineProcess", PausableEngine)
+    panel, shift = widget.loop_panel, Qt.KeyboardModifier.ShiftModifier
+    shown = len(messages(0))
+    _key(viewer, Qt.Key.Key_T, shift)  # no run
+    assert messages(shown) == [f"Ink Loop: {NOTHING_TO_STOP}"]
+    assert not widget.loop.starting  # not T's Finetune
+
+    _key(viewer, Qt.Key.Key_T)
+    qtbot.waitUntil(lambda: bool(made) and made[0].starts == 1)
+    made[0].report(StateChanged(State.TRAINING, State.IDLE))
+    qtbot.waitUntil(lambda: panel.stop_button.isEnabled())
+    _key(viewer, Qt.Key.Key_T, shift)
+    assert made[0].asked == ["stop"]
+    assert not panel.stop_button.isEnabled()  # stopping: the status says so

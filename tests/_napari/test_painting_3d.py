@@ -1,11 +1,15 @@
-"""Painting only in a 2-D view: in 3-D a drag on "ink labels" turns the camera, as napari's
-own layers do, and paints nothing (real viewer, real canvas mouse events)."""
+"""Painting only in a 2-D view of the labels' own axes: in 3-D a drag on "ink labels" turns
+the camera, as napari's own layers do, and with the dims rolled it pans; neither paints
+(real viewer, real canvas mouse events)."""
 
 from __future__ import annotations
 
 import pytest
+from qtpy.QtWidgets import QApplication
 from vispy.app.canvas import MouseEvent
 
+from inkloop._napari._painter import VIEW_HELP
+from inkloop._napari._private import viewer_dims
 from inkloop._napari._widget import InkLoopWidget
 from tests._napari._gui import canvas, press
 
@@ -71,6 +75,36 @@ def test_a_drag_begun_in_2d_paints_no_more_once_the_view_turns_3d(shown_in_dock,
     assert (layer.data == painted[0]).all()
 
 
+def test_a_drag_with_the_dims_rolled_pans_and_paints_nothing_then_paints_rolled_back(
+    shown_in_dock, qtbot
+):
+    """Roll dimensions shows a (layer, y) view: a drag painted at the x of the slider, away
+    from the cursor (review R1, finding 4). The third roll shows (y, x) again, and re-slices
+    no layer: the painter follows the viewer's dims."""
+    viewer, _ = shown_in_dock
+    layer = viewer.layers["ink labels"]
+    assert viewer_dims(layer) is viewer.dims
+    press(viewer, "Control-E")  # napari's Roll dimensions
+    QApplication.processEvents()  # drawn, as before a person's press: vispy picks from that
+    camera = canvas(viewer).view.camera  # napari's own camera follows it at the next draw
+    rect = camera.rect
+
+    _drag_across(viewer, qtbot)
+
+    assert not layer.data.any()
+    assert camera.rect != rect  # panned
+    assert viewer.help == VIEW_HELP["rolled"]
+    press(viewer, "Control-E")  # (x, layer): napari slices the labels as in the (y, x) view
+    assert viewer.help == VIEW_HELP["rolled"]
+    press(viewer, "Control-E")
+    assert viewer.dims.displayed == (1, 2)
+    assert viewer.help.startswith("Ink Loop brush")  # before the press: the camera stays
+    rect = camera.rect
+    _drag_across(viewer, qtbot)
+    assert layer.data.any()
+    assert camera.rect == rect
+
+
 def _drag_across(viewer, qtbot, midway=None) -> None:
     """A left-button drag across the middle of the canvas, where the segment is shown;
     ``midway()`` is called after its first move. Each move is awaited until napari, which
@@ -80,10 +114,11 @@ def _drag_across(viewer, qtbot, midway=None) -> None:
     pixels = [(width // 2 + dx, height // 2 + dx // 4) for dx in (-60, 0, 60)]
     scene_canvas.events.mouse_press(pos=pixels[0], button=1, buttons=[1], modifiers=())
     pressed = MouseEvent(type="mouse_press", pos=pixels[0], button=1, buttons=[1])
+    last = pressed  # napari's 2-D camera pans by the move from the last event
     for pixel in pixels[1:]:
         before = viewer.cursor.position
-        scene_canvas.events.mouse_move(
-            pos=pixel, button=1, buttons=[1], modifiers=(), press_event=pressed
+        last = scene_canvas.events.mouse_move(
+            pos=pixel, button=1, buttons=[1], modifiers=(), press_event=pressed, last_event=last
         )
         qtbot.waitUntil(lambda before=before: viewer.cursor.position != before, timeout=2000)
         if midway is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 
-from app_model.types import KeyCode
+from app_model.types import KeyCode, KeyMod
 
 from inkloop._napari._overlay import PREDICTION_LAYER
 from inkloop._napari._say import say_info
@@ -17,15 +17,17 @@ KEYS = (  # name, key, what it does (in words: napari reads <B> as bold)
     ("no_ink", "N", "no ink"),
     ("erase", "E", "erase"),
     ("accept", "A", "accept the prediction"),
-    ("smaller", "[", "smaller"),
-    ("larger", "]", "larger"),
+    ("smaller", "[ or -", "smaller"),
+    ("larger", "] or =", "larger"),
     ("strength", "1…9, 0", "ink at strength 0.1…1.0"),
     ("paint", "B", "painting on/off"),
     ("pan", "hold Space", "to pan"),
     ("undo", "Ctrl+Z", "undo"),
     ("redo", "Ctrl+Shift+Z", "redo"),
     ("run", "T", "Finetune & preview, then pause/resume"),
+    ("stop", "Shift+T", "Stop the run"),
     ("prediction", "O", "prediction shown/hidden"),
+    ("label_ids", "M and X", "off (napari's label-id keys)"),
 )
 SHORTCUTS = {name: key for name, key, _ in KEYS}  # shown in the dock's tooltips
 KEY_HINTS = ", ".join(f"{key} {what}" for _, key, what in KEYS)  # listed in the layer controls
@@ -41,6 +43,7 @@ CONTROLS_HINT = (
 # on this layer: it is not editable, so napari keeps it in pan_zoom)
 STRENGTH_KEYS = {getattr(KeyCode, f"Digit{tenths % 10}"): tenths / 10 for tenths in range(1, 11)}
 NO_PREDICTION = f'no "{PREDICTION_LAYER}" to show yet: Finetune & preview ({SHORTCUTS["run"]})'
+NOTHING_TO_STOP = f"no run to stop ({SHORTCUTS['stop']}): Stop acts while a run trains or is paused"
 
 
 def bind_keys(layer, actions: dict) -> None:
@@ -56,8 +59,8 @@ def unbind_keys(layer, keys) -> None:
 
 class LoopKeys:
     """The loop's keys on the labels layer of the dock's `LoopSession`: T presses the run
-    bar's button that acts now (Finetune & preview, else Pause/Resume), O shows or hides
-    the "ink prediction" layer."""
+    bar's button that acts now (Finetune & preview, else Pause/Resume), Shift+T its Stop,
+    O shows or hides the "ink prediction" layer."""
 
     def __init__(self, loop_panel) -> None:
         self.loop_panel = loop_panel
@@ -72,7 +75,11 @@ class LoopKeys:
             bind_keys(loop.labels.layer, self._actions())
 
     def _actions(self) -> dict:
-        return {KeyCode.KeyT: self.run, KeyCode.KeyO: self.toggle_prediction}
+        return {
+            KeyCode.KeyT: self.run,
+            KeyMod.Shift | KeyCode.KeyT: self.stop,
+            KeyCode.KeyO: self.toggle_prediction,
+        }
 
     def run(self) -> None:
         """As a click on Finetune & preview, or on Pause/Resume while a run goes on. While a
@@ -84,6 +91,13 @@ class LoopKeys:
                 return
         if not run_holds_region(self.loop):  # idle, and yet no Finetune: its tooltip says why
             say_info(panel.finetune_button.toolTip())
+
+    def stop(self) -> None:
+        """As a click on Stop. While a run starts or stops it cannot, as the status says."""
+        if self.loop_panel.stop_button.isEnabled():
+            self.loop_panel.stop_button.click()
+        elif not run_holds_region(self.loop):
+            say_info(NOTHING_TO_STOP)
 
     def toggle_prediction(self) -> None:
         layers = self.loop.viewer.layers

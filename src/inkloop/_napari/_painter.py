@@ -12,7 +12,7 @@ from psygnal import Signal
 
 from inkloop._napari._keys import CLOSED_HELP, SHORTCUTS, STRENGTH_KEYS, bind_keys, unbind_keys
 from inkloop._napari._overlay import NOTHING_TO_ACCEPT
-from inkloop._napari._private import show_labels_box, shown_in_3d
+from inkloop._napari._private import show_labels_box, shown_across, shown_in_3d, viewer_dims
 from inkloop._napari._say import say_info, say_warning
 from inkloop.boxes import union_box
 from inkloop.brush import Brush, PredictionLabels
@@ -24,6 +24,10 @@ UNCHANGED = {  # why a stroke changed nothing, by brush mode (`_say_why_unchange
     "accept": "Accept fills unlabelled pixels only: erase labels first to replace them",
 }
 INK_AT_ZERO = "Ink at Strength 0 paints nothing: raise Strength"
+VIEW_HELP = {  # where a drag does not paint, by the view (`InkPainter._view_now`)
+    "3d": "Ink Loop: drag turns the view; the brush paints in the 2D view",
+    "rolled": "Ink Loop: drag pans in a rolled view; roll the dims back (Ctrl+E) to paint",
+}
 
 
 class InkPainter:
@@ -32,8 +36,9 @@ class InkPainter:
     The canvas paints into ``layer.data`` in place and each mouse event redraws only the box
     its stamps changed. ``labels_changed`` carries the (y0, x0, y1, x1) box of every finished
     stroke, undo and redo; ``brush_changed`` the new Brush; ``painting_changed`` the on/off state.
-    Drags paint only in a 2-D view (in 3-D they turn the camera, as napari's own do) and
-    only while the layer shows (hidden or at opacity 0 they pan): no strokes unseen.
+    Drags paint only in a 2-D view of the layer's own axes (in 3-D they turn the camera, as
+    napari's own do; with the dims rolled they pan) and only while the layer shows (hidden
+    or at opacity 0 they pan): no strokes unseen, none away from the cursor.
     """
 
     labels_changed = Signal(tuple)
@@ -50,12 +55,15 @@ class InkPainter:
         self._painting = False
         self._attached, self._why_detached = True, CLOSED_HELP
         self._said = ""  # why the last strokes changed nothing, once said
-        self._in_3d = shown_in_3d(layer)
+        self._dims = viewer_dims(layer)  # followed: a roll back to (y, x) re-slices nothing
+        self._view = self._view_now()
         layer.editable = False  # napari's integer tools would write invalid label codes
         layer.mouse_drag_callbacks.append(self._drag)
         bind_keys(layer, self._key_actions())
         layer.events.help.connect(self._keep_help)  # napari rewrites it for its own tools
         layer.events.set_data.connect(self._follow_view)  # sliced anew: 2-D <-> 3-D too
+        if self._dims is not None:
+            self._dims.events.order.connect(self._follow_view)
         for shown in (layer.events.visible, layer.events.opacity):
             shown.connect(self._show_drag)
         self.painting = True
@@ -63,7 +71,7 @@ class InkPainter:
     @property
     def painting(self) -> bool:
         """Whether left-drags paint (True) or pan the view (False); in a 3-D view they turn
-        it either way, and paint again back in 2-D."""
+        it either way (pan it in a rolled view), and paint again back in 2-D."""
         return self._painting
 
     @painting.setter
@@ -74,8 +82,9 @@ class InkPainter:
 
     @property
     def _drags_paint(self) -> bool:
-        """Whether a left-drag paints now: painting on, the dock open, a 2-D view, shown."""
-        return self._painting and self._attached and not self._in_3d and self._shown
+        """Whether a left-drag paints now: painting on, the dock open, a 2-D view of the
+        layer's own axes, shown."""
+        return self._painting and self._attached and not self._view and self._shown
 
     @property
     def _shown(self) -> bool:
@@ -96,8 +105,8 @@ class InkPainter:
         (CONTROLS_HINT)."""
         if not self._attached:
             return self._why_detached
-        if self._in_3d:
-            return "Ink Loop: drag turns the view; the brush paints in the 2D view"
+        if self._view:
+            return VIEW_HELP[self._view]
         if not self._painting:
             return f"Ink Loop: painting off, drag pans ({SHORTCUTS['paint']} paints)"
         if not self._shown:
@@ -124,6 +133,8 @@ class InkPainter:
             self.layer.mouse_drag_callbacks.remove(self._drag)
         self.layer.events.help.disconnect(self._keep_help)
         self.layer.events.set_data.disconnect(self._follow_view)
+        if self._dims is not None:
+            self._dims.events.order.disconnect(self._follow_view)
         for shown in (self.layer.events.visible, self.layer.events.opacity):
             shown.disconnect(self._show_drag)
         unbind_keys(self.layer, self._key_actions())
@@ -147,7 +158,7 @@ class InkPainter:
         yield
         while event.type == "mouse_move":
             self._follow_view()
-            if not self._drags_paint:  # 3-D or hidden mid-drag: the stroke ends here
+            if not self._drags_paint:  # 3-D, rolled or hidden mid-drag: the stroke ends here
                 break
             previous = self.paint_to(self._data_point(event), previous)
             yield
@@ -221,9 +232,15 @@ class InkPainter:
             show_labels_box(self.layer, box)
             self.labels_changed.emit(box)
 
+    def _view_now(self) -> str:
+        """Where a drag cannot paint, the view: "3d", "rolled" (`VIEW_HELP`); else ""."""
+        if shown_in_3d(self.layer):
+            return "3d"
+        return "rolled" if shown_across(self.layer, self._dims) else ""
+
     def _follow_view(self, event=None) -> None:
-        if self._in_3d != (in_3d := shown_in_3d(self.layer)):
-            self._in_3d = in_3d
+        if self._view != (view := self._view_now()):
+            self._view = view
             self._show_drag()
 
     def _show_drag(self, event=None) -> None:
@@ -254,14 +271,27 @@ class InkPainter:
             KeyCode.KeyN: lambda: self.set_brush(mode="no_ink"),
             KeyCode.KeyE: lambda: self.set_brush(mode="erase"),
             KeyCode.KeyA: lambda: self.set_brush(mode="accept"),
-            KeyCode.BracketLeft: lambda: self.set_brush(radius=self.brush.radius / 1.25),
-            KeyCode.BracketRight: lambda: self.set_brush(radius=self.brush.radius * 1.25),
+            KeyCode.BracketLeft: partial(self._resize_brush, 1 / 1.25),
+            KeyCode.BracketRight: partial(self._resize_brush, 1.25),
+            # napari's label-id keys: its warning at id -1 offers a dtype change that ends
+            # the painting; here - and = size the brush as [ and ], M and X do nothing
+            KeyCode.Minus: partial(self._resize_brush, 1 / 1.25),
+            KeyCode.Equal: partial(self._resize_brush, 1.25),
+            KeyCode.KeyM: _nothing,
+            KeyCode.KeyX: _nothing,
             KeyCode.Space: self._hold_to_pan,
             **strengths,
         }
+
+    def _resize_brush(self, factor: float) -> None:
+        self.set_brush(radius=self.brush.radius * factor)
 
     def _hold_to_pan(self):
         was_painting = self.painting
         self.painting = False
         yield
         self.painting = was_painting
+
+
+def _nothing() -> None:
+    """A key of napari's that does nothing here."""

@@ -8,7 +8,8 @@ napari downsamples such a Labels layer. They fall back to a whole refresh whenev
 is not shown the way they expect (not sliced yet, 3-D, axes transposed, tiled or downsampled
 textures whose shapes do not follow napari's rules, Labels contours on a downsampled
 texture). napari offers no public way to change one layer's controls either, nor to tell
-whether a layer is shown in a 3-D view, nor that a viewer is closing.
+whether a layer is shown in a 3-D view, nor which viewer holds a layer, nor that a viewer
+is closing.
 ``tests/_napari/test_private.py`` fails loudly if a napari release changes what this relies
 on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 """
@@ -167,6 +168,28 @@ def shown_in_3d(layer) -> bool:
     event's ``dims_displayed`` says so too, but only once a drag has begun: too late for
     the camera to take it)."""
     return _unproxied(layer)._slice_input.ndisplay == 3
+
+
+def viewer_dims(layer):
+    """The dims of the viewer that holds ``layer``, None outside one. A layer has no way to
+    its viewer, and its own slice input cannot tell a rolled view from a transposed one;
+    the viewer follows each of its layers' ``mouse_pan`` (`ViewerModel._on_add_layer`)."""
+    for callback in _unproxied(layer).events.mouse_pan.callbacks:
+        if isinstance(callback, tuple) and callback[1] == "_update_mouse_pan":
+            viewer = callback[0]()
+            return None if viewer is None else viewer.dims
+    return None
+
+
+def shown_across(layer, dims) -> bool:
+    """Whether the 2-D view of ``dims`` (`viewer_dims`) shows world axes that are not
+    ``layer``'s own: napari's Roll dimensions (Ctrl+E) puts a stack's layer axis on screen,
+    napari then draws a 2-D layer misregistered, and a mouse event's data point lies at the
+    sliders, not under the cursor."""
+    if dims is None or dims.ndisplay != 2:
+        return False
+    own = range(dims.ndim - layer.ndim, dims.ndim)  # a layer's axes are the world's last
+    return not set(dims.displayed) <= set(own)
 
 
 def show_soft_label_controls(viewer, layer, hint: str) -> None:
