@@ -65,7 +65,8 @@ class LoopPanel(QGroupBox):
             "Stop",
             "stop_button",
             "End this round: training stops, the model is saved beside the segment and the "
-            "round is recorded (Guide → Rounds); Finetune & preview goes on from it",
+            "round is recorded (Guide → Rounds); Finetune & preview goes on from it "
+            f"({SHORTCUTS['stop']})",
         )
         self.status = StatusLabel("loop_status", NO_SEGMENT_TEXT)
         self.plot = LossPlot()
