@@ -51,7 +51,13 @@ class BrushPanel(QGroupBox):
             radio.setToolTip(f"{MODE_NAMES[mode]} ({SHORTCUTS[mode]})")
             self.modes.addButton(radio)
             mode_grid.addWidget(radio, *divmod(index, 2))
-        self.radius = spin(QSpinBox(), 1, MAX_RADIUS, "Radius in pixels ([ and ])", "px")
+        self.radius = spin(
+            QSpinBox(),
+            1,
+            MAX_RADIUS,
+            f"Radius in pixels ({SHORTCUTS['smaller']}, {SHORTCUTS['larger']})",
+            "px",
+        )
         self.hardness = spin(QDoubleSpinBox(), 0, 1, "0: soft falloff from the centre, 1: hard")
         strength_keys = SHORTCUTS["strength"]
         self.strength = spin(
