@@ -157,7 +157,8 @@ def error_message(error: Exception) -> str:
 def log_failure(what: str, error: Exception) -> None:
     """Log that ``what`` failed: the user's error (`inkloop._errors.users_error`: their
     labels, settings, files or disk) in one line at INFO (its Failed event is the message they
-    see; a terminal would show it twice), the traceback of anything else as an ERROR."""
+    see, or, where no listener hears it, a warning: `Announcer.emit`; a terminal would show it
+    twice), the traceback of anything else as an ERROR."""
     if users_error(error):
         log.info("%s failed: %s", what, error_message(error))
     else:

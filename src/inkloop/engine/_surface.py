@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from inkloop.engine._events import Event, State, StateChanged
+from inkloop.engine._events import Event, Failed, State, StateChanged
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,15 @@ class Announcer:
             self.emit(StateChanged(state, previous))
 
     def emit(self, event: Event) -> None:
-        """Hand ``event`` to every listener; one that raises is logged, not fatal."""
-        for listener in list(self.listeners):
+        """Hand ``event`` to every listener; one that raises is logged, not fatal. A Failed
+        that no listener hears is logged as a WARNING: a script that subscribed to nothing
+        must still learn that a save or a prediction failed (`log_failure` logs the user's
+        errors at INFO, which Python does not show)."""
+        listeners = list(self.listeners)
+        if not listeners and isinstance(event, Failed):
+            request = "" if event.request is None else f" request {event.request}:"
+            log.warning("inkloop engine:%s %s", request, event.message)
+        for listener in listeners:
             try:
                 listener(event)
             except Exception:  # a broken listener must not take the engine down with it
