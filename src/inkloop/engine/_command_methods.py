@@ -89,6 +89,8 @@ class CommandMethods:
         return request
 
     def save(self, path: str | Path) -> None:
-        """Queue writing a checkpoint of the current weights; CheckpointSaved follows (Failed
-        where ``path`` would replace a file of the segment)."""
+        """Queue writing a checkpoint of the current weights: it returns at once, and the file
+        is written once the commands sent before are handled (`wait` returns after it, `close`
+        and Python's exit wait for it). CheckpointSaved follows (Failed where ``path`` would
+        replace a file of the segment, or cannot be written)."""
         self._submit(c.Save(Path(path)))

@@ -6,30 +6,25 @@ way to any waiting command between tiles; a whole-segment prediction hands the w
 between its blocks (see `_jobs`). Label updates go straight into the thread-safe LabelStore
 and reach the next batch. Everything the worker has to say comes out as events (`_events`),
 delivered to the listeners on the worker thread. The work itself lives in `Training` and
-`Predictions`, which share a `Session`.
+`Predictions`, which share a `Session`, and its thread in `Worker`.
 """
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
+import weakref
 from collections.abc import Callable
 
 import numpy as np
 
 from inkloop.engine import _commands as c
 from inkloop.engine._command_methods import CommandMethods
-from inkloop.engine._events import Event, State, failed
-from inkloop.engine._preview import Interrupt
-from inkloop.engine._requests import Predictions
+from inkloop.engine._events import Event, State
 from inkloop.engine._session import Session
-from inkloop.engine._training import Training
+from inkloop.engine._worker import Worker
 from inkloop.io import as_segment
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
-log = logging.getLogger(__name__)
 CLOSED = "the engine is closed"
 
 
@@ -38,7 +33,9 @@ class Engine(CommandMethods):
     (the `EngineSurface`, in a thread of this process).
 
     ``segment``: a Segment, or its path or URL (opened with `inkloop.io.open_segment`).
-    RequestError (a ValueError) if ``settings.autosave`` is a file the session reads.
+    RequestError (a ValueError) if ``settings.autosave`` is a file the session reads. A
+    Failed event that no listener hears is logged as a warning. Dropped unclosed (unless a
+    listener holds it), it stops training and ends its thread; at exit, it is closed.
     """
 
     def __init__(
@@ -59,25 +56,16 @@ class Engine(CommandMethods):
             session.refuse_output(settings.autosave)
         if on_event:
             session.listeners.append(on_event)
-        self._commands: queue.Queue = queue.Queue()
-        self._predictions = Predictions(session, self._commands, self._turn, self._is_closing)
-        self._training = Training(
-            session,
-            self._predictions.preview_schedule,
-            self._predictions.validate,
-            Interrupt(self._commands),
-        )
-        self._handlers = self._command_handlers()
+        self._worker = Worker(session)
         self._requests = 0
-        self._pending = 0  # commands sent but not handled yet
-        self._thread: threading.Thread | None = None
-        self._closing = False  # the worker ends (it took Close)
-        self._closed = False  # closed: no more commands
+        # dropped unclosed, it ends its worker; at exit, `_end_workers` does
+        weakref.finalize(self, self._worker.end_soon).atexit = False
 
     segment = property(lambda self: self._session.segment)
     labels = property(lambda self: self._session.labels)
     mask = property(lambda self: self._session.mask)
     settings = property(lambda self: self._session.settings)
+    _thread = property(lambda self: self._worker.thread)  # None until a command, and ended
 
     @property
     def state(self) -> State:
@@ -95,12 +83,12 @@ class Engine(CommandMethods):
         """Queue ``command`` (what the request methods do). Raises TypeError for a command the
         engine does not know, LabelError for a Start whose labels cannot train, and
         RuntimeError once the engine is closed."""
-        if type(command) not in self._handlers:
+        if type(command) not in self._worker.handlers:
             raise TypeError(f"the engine has no command {type(command).__name__}")
         self._refuse_closed()
         if isinstance(command, c.Start):
             self.labels.check_trainable(self.mask)
-        if not self._send(command):  # closed meanwhile
+        if not self._worker.send(command):  # closed meanwhile
             raise RuntimeError(CLOSED)
 
     _submit = submit
@@ -114,7 +102,7 @@ class Engine(CommandMethods):
         (and the preview refreshes there first)."""
         self._refuse_closed()
         self.labels.update(ink, supervised, bbox)
-        self._predictions.preview_schedule.stroke = tuple(int(v) for v in bbox)
+        self._worker.predictions.preview_schedule.stroke = tuple(int(v) for v in bbox)
 
     def prepare(self) -> None:
         """Build the model, trainer and preview graph now rather than at the first start,
@@ -125,40 +113,28 @@ class Engine(CommandMethods):
         """Block until the commands sent so far are handled, no run is under way (not
         training or paused) and no whole-segment prediction is left; False if ``timeout``
         passed first. Previews are not waited for."""
+        worker = self._worker
 
         def done() -> bool:
-            if self._closed and self._thread is None:
+            if worker.closed and worker.thread is None:
                 return True  # nothing more will be handled
-            busy = self._pending or self._predictions.busy
+            busy = worker.pending or worker.predictions.busy
             return not busy and not self.state.running
 
         with self._session.changed:
             return self._session.changed.wait_for(done, timeout)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Stop training, finish queued commands and end the worker thread (idempotent); any
-        request after raises RuntimeError. True once the worker has ended; False if it is
-        still at work after ``timeout`` s (stuck in a read a server never finishes): it then
-        ends with the process, a daemon thread."""
-        with self._session.changed:
-            thread = self._thread
-            if self._closed:
-                return thread is None or not thread.is_alive()
-            if thread is not None:
-                self._send(c.Stop())
-                self._commands.put(c.Close())
-            self._closed = True
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if thread.is_alive():
-            return False
-        with self._session.changed:
-            self._thread = None
-            self._session.changed.notify_all()
-        if self.trainer is not None:
-            self.trainer.close()
-        return True
+        """Stop training, finish the commands sent and the predictions asked for (a
+        whole-segment prediction ends at its next block, with a Failed event) and end the
+        worker thread (idempotent); any request after raises RuntimeError. True once it has
+        ended; False if it is still at work after ``timeout`` s (stuck in a read a server
+        never finishes): Python's exit gives it `CLOSE_TIMEOUT` s more, then ends under it."""
+        worker = self._worker
+        if worker.closed:  # closed before: not waited for again
+            thread = worker.thread
+            return thread is None or not thread.is_alive()
+        return worker.close(timeout)
 
     def __enter__(self) -> Engine:
         return self
@@ -166,101 +142,10 @@ class Engine(CommandMethods):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _command_handlers(self) -> dict[type, Callable]:
-        training, predictions = self._training, self._predictions
-        return {
-            c.Start: lambda _: training.start(),
-            c.Pause: lambda _: training.pause(),
-            c.Resume: lambda _: training.resume(),
-            c.Stop: lambda _: training.stop(),
-            c.Prepare: lambda _: self._session.prepare(),
-            c.Save: lambda command: training.save(command.path),
-            c.Predict: self._predict,
-            c.Preview: predictions.preview,
-            c.PredictSegment: predictions.predict_segment,
-            c.Cancel: predictions.cancel,
-            c.Compose: predictions.compose,
-            c.Rank: predictions.rank,
-            c.CheckOrder: predictions.check_order,
-        }
-
-    def _predict(self, command: c.Predict) -> None:
-        if not self._predictions.predict(command):
-            self._send(command)  # a command cut in: finish after it (dropped once closed)
-
     def _number(self) -> int:
         self._requests += 1
         return self._requests
 
-    def _is_closing(self) -> bool:
-        return self._closing
-
     def _refuse_closed(self) -> None:
-        if self._closed:
+        if self._worker.closed:
             raise RuntimeError(CLOSED)
-
-    def _send(self, command: c.Command) -> bool:
-        """Queue ``command`` for the worker (started if need be); False once closed."""
-        with self._session.changed:
-            if self._closed:
-                return False
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="inkloop-engine", daemon=True
-                )
-                self._thread.start()
-            self._pending += 1
-            self._commands.put(command)
-        return True
-
-    def _work(self) -> None:
-        while not self._closing:
-            self._turn(wait=True)
-
-    def _turn(self, wait: bool) -> bool:
-        """Apply the next command, or else do the next piece of work; with ``wait``, block
-        until a command comes if there is no work. False if there was nothing to do."""
-        work = self._next_work()
-        try:
-            command = self._commands.get(block=wait and work is None)
-        except queue.Empty:
-            command = None
-        if isinstance(command, c.Close):
-            self._closing = True
-        elif command is not None:
-            self._apply(command)
-        elif work is not None:
-            self._do(work)
-        return command is not None or work is not None
-
-    def _next_work(self) -> Callable[[], None] | None:
-        """What to do when no command waits: a preview round, a whole-segment prediction
-        (not while training) or a training step; None: nothing."""
-        if self._predictions.preview_due():
-            return self._predictions.preview_round
-        if self._predictions.segment_due():
-            return self._predictions.run_segment
-        if self._predictions.rank_due():
-            return self._predictions.rank_step
-        return self._training.step if self._session.training else None
-
-    def _apply(self, command: c.Command) -> None:
-        try:
-            self._handlers[type(command)](command)
-        except Exception as error:  # reported as Failed; the weights and labels stay intact
-            self._session.emit(failed(f"inkloop engine: {command!r}", error, command))
-        finally:
-            with self._session.changed:
-                self._pending -= 1
-                self._session.changed.notify_all()
-
-    def _do(self, work: Callable[[], None]) -> None:
-        try:
-            work()
-        except Exception as error:
-            self._session.emit(failed(f"inkloop engine: {work.__name__}", error))
-            if work == self._training.step:  # a failed step ends the run, its weights kept
-                self._session.set_state(State.FAILED)
-                self._training.autosave()  # a server's error, say: the steps before it count
-            else:  # a failing preview is not retried before the next request
-                self._predictions.stop_preview()
