@@ -15,7 +15,8 @@ import pytest
 from inkloop._command import as_command
 from inkloop._notify import InkloopWarning
 from inkloop.compose import sample_normalisation
-from inkloop.engine import Engine
+from inkloop.engine import Engine, EngineProcess
+from inkloop.engine._labelfiles import LabelFiles
 from inkloop.io import (
     initial_labels,
     label_paths,
@@ -26,6 +27,7 @@ from inkloop.io import (
     save_validation_region,
 )
 from inkloop.train import LabelStore
+from tests._engine import process_settings
 from tests._helpers import FULL_RESOLUTION, tiny_trainer
 
 BOX = (40, 10, 60, 70)  # a patch of the training segment (96 x 128)
@@ -54,6 +56,26 @@ def test_a_uint8_patch_of_0_and_1_is_full_ink_where_the_labels_given_were(segmen
         assert "read 1 as ink (255)" in str(said[-1].message)  # as at the start
     finally:
         engine.close()
+
+
+@pytest.mark.filterwarnings("ignore:ink labels of 0 and 1")
+def test_an_engine_process_reads_a_0_and_1_patch_as_its_labels_were(segment, monkeypatch):
+    sent = []
+    record = LabelFiles.record
+
+    def spy(files, bbox, ink, supervised):
+        sent.append(ink.copy())
+        return record(files, bbox, ink, supervised)
+
+    monkeypatch.setattr(LabelFiles, "record", spy)
+    shape = segment.shape[1:]
+    ink, supervised = np.zeros(shape, np.uint8), np.zeros(shape, np.uint8)
+    _stroke(ink, supervised, (5, 10, 25, 70))
+    with EngineProcess(segment.path, ink, supervised, process_settings()) as proxy:
+        _stroke(ink, supervised, BOX)
+        y0, x0, y1, x1 = BOX
+        proxy.update_labels(ink[y0:y1, x0:x1], supervised[y0:y1, x0:x1], BOX)
+    assert set(np.unique(sent[-1])) == {0, 255}  # full ink, not 1/255
 
 
 @pytest.mark.filterwarnings("ignore:ink labels of 0 and 1")

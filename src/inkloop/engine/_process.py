@@ -38,6 +38,7 @@ from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateC
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._surface import Announcer
 from inkloop.io import ink_levels, label_arrays, mask_values
+from inkloop.io._label_images import is_binary_mask
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ class EngineProcess(CommandMethods):
         self._ender: threading.Thread | None = None  # ends the child once closed
         self._ender_known = threading.Event()  # set once close() has started it
         location = child_location(segment_path, type(self).__name__)
+        # patches of 0 and 1 read as the labels given (label_files are 0/255 already)
+        self._binary_labels = label_files is None and is_binary_mask(ink)
         self._labels = label_files or self.write_labels(ink, supervised)
         # closed, or dropped unclosed (at the latest when Python exits): the child ends
         self._cleanup = ChildCleanup(self._labels)
@@ -131,7 +134,8 @@ class EngineProcess(CommandMethods):
         if ink.shape != (y1 - y0, x1 - x0) or supervised.shape != ink.shape:
             raise ValueError(f"label patch {ink.shape} does not match its box {bbox}")
         # copies: the caller may go on painting into its arrays
-        ink, supervised = np.array(ink_levels(ink)), np.array(mask_values(supervised))
+        ink = np.array(ink_levels(ink, binary_bytes=self._binary_labels))
+        supervised = np.array(mask_values(supervised))
         with self._lock:  # numbered in the order sent, also against a respawn's replay
             self._submit(self._labels.record(bbox, ink, supervised))
 

@@ -135,6 +135,15 @@ def decode_label_image(
     return ink_levels(grey, path, binary_bytes=True)
 
 
+def is_binary_mask(ink: np.ndarray) -> bool:
+    """Whether whole ink labels are a binary mask, bool or integers of 0 and 1 (1 = ink),
+    as `inkloop.io.label_arrays` reads them: patches of 0 and 1 mean the same then."""
+    ink = np.asarray(ink)
+    if ink.dtype == np.bool_:
+        return True
+    return ink.dtype.kind in "ui" and int(ink.max(initial=0)) == 1
+
+
 def ink_levels(
     values: np.ndarray, where: str | Path | None = None, *, binary_bytes: bool = False
 ) -> np.ndarray:

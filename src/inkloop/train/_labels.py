@@ -15,6 +15,7 @@ from inkloop.boxes import check_box
 from inkloop.io._label_images import (
     INK_LEVEL,  # noqa: F401 (inkloop.train imports it from here)
     ink_levels,
+    is_binary_mask,
     label_arrays,
     mask_values,
 )
@@ -276,12 +277,3 @@ class LabelStore:
 _COUNTS = ("_cells_supervised", "_cells_ink", "_cells_no_ink", "_cells_soft")
 _DERIVED = ("trainable", *_COUNTS, "_version")  # kept by the store from the labels given
 _SHARED = ("ink", "supervised", *_DERIVED)
-
-
-def is_binary_mask(ink: np.ndarray) -> bool:
-    """Whether whole ink labels are a binary mask, bool or integers of 0 and 1 (1 = ink),
-    as `inkloop.io.label_arrays` reads them: patches of 0 and 1 mean the same then."""
-    ink = np.asarray(ink)
-    if ink.dtype == np.bool_:
-        return True
-    return ink.dtype.kind in "ui" and int(ink.max(initial=0)) == 1
