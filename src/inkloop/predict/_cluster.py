@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import weakref
 from contextlib import contextmanager
 
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import main_hidden
+from inkloop.predict._workers import check_workers, no_workers_timeout
 
 log = logging.getLogger(__name__)
 # a local cluster listens on this machine only, where every account reaches 127.0.0.1 and a
@@ -45,7 +47,9 @@ def parse_scheduler(text: str) -> str | int:
 
 @contextmanager
 def cluster_client(scheduler: str, *, device: str = "auto"):
-    """A Client of ``scheduler`` (`parse_scheduler`), closed (with its cluster) on exit."""
+    """A Client of ``scheduler`` (`parse_scheduler`), closed (with its cluster) on exit; its
+    workers checked first (`check_workers`), and tasks that no worker is left to run fail
+    after a while (`no_workers_timeout`)."""
     try:
         from distributed import Client
     except ImportError as error:
@@ -56,7 +60,9 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
     security = own.security if own is not None else _configured_security(target)
     try:
         with Client(cluster or target, timeout="30s", security=security) as client:
-            yield client
+            check_workers(client, scheduler)
+            with no_workers_timeout(client):
+                yield client
     finally:
         if cluster is not None:
             cluster.close()
@@ -127,10 +133,21 @@ def worker_options(index: int, gpus: int, cores: int) -> dict:
     the CPU's reading, composing and blending, so one block at a time starves it (on an H200,
     one such worker predicted 3.5 MP/s where 16 threads in one process made 7.1). Without,
     a worker runs one block at a time and torch gets its cores."""
-    env = {"CUDA_VISIBLE_DEVICES": str(index % gpus)} if gpus else {}
+    env = {"CUDA_VISIBLE_DEVICES": _worker_gpu(index, gpus)} if gpus else {}
     threads = cores if gpus else 1
     options = {"nthreads": threads, "env": env, "host": LOOPBACK, "silence_logs": logging.ERROR}
     return {**options, "preload": [__name__]}  # its dask_setup runs in each worker process
+
+
+def _worker_gpu(index: int, gpus: int) -> str:
+    """The GPU of worker ``index`` among the ``gpus`` this process sees, as the worker's
+    CUDA_VISIBLE_DEVICES: an entry of this process's own list where it has one (a job given
+    GPUs 2 and 3 sees them as 0 and 1, but CUDA_VISIBLE_DEVICES names physical GPUs)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not visible:
+        return str(index % gpus)
+    entries = [entry.strip() for entry in visible.split(",")][:gpus]
+    return entries[index % len(entries)]
 
 
 def dask_setup(worker) -> None:

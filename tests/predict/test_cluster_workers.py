@@ -1,0 +1,173 @@
+"""The workers of `inkloop predict --scheduler`: one that cannot run this inkloop's tasks is
+refused in one line before any work (it used to hang the run at 0 chunks), a cluster with
+none is waited for a bounded time, tasks no worker is left to run fail instead of waiting
+for ever, and a local worker's GPU is one of those this process was given."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("distributed")
+
+# preloads of a worker (run as it starts): one on a machine without inkloop, one with
+# another inkloop version
+NO_INKLOOP = """
+import sys
+for name in [name for name in sys.modules if name.startswith("inkloop.")]:
+    del sys.modules[name]
+sys.modules["inkloop"] = None  # import inkloop raises ModuleNotFoundError
+"""
+OLD_INKLOOP = """
+import inkloop
+inkloop.__version__ = "0.0.9-old"
+"""
+
+
+@pytest.fixture
+def plain_cluster():
+    """A running tcp:// cluster inkloop did not start, with no worker yet: a scheduler in
+    this process that workers of a test's choosing join."""
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=":0"
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def _worker_process(preload):
+    from distributed import Nanny
+
+    options = {"nthreads": 1, "host": "127.0.0.1", "preload": [str(preload)]}
+    return {"cls": Nanny, "options": options}
+
+
+def test_workers_without_this_inkloop_are_refused_in_one_line_naming_them(tmp_path):
+    from distributed import Scheduler, SpecCluster, Worker
+
+    import inkloop
+    from inkloop.predict.batch import cluster_client
+
+    for name, text in [("no_inkloop.py", NO_INKLOOP), ("old_inkloop.py", OLD_INKLOOP)]:
+        (tmp_path / name).write_text(text)
+    workers = {
+        "bare": _worker_process(tmp_path / "no_inkloop.py"),
+        "stale": _worker_process(tmp_path / "old_inkloop.py"),
+        "good": {"cls": Worker, "options": {"nthreads": 1, "host": "127.0.0.1"}},  # in here
+    }
+    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": None}}
+    cluster = SpecCluster(workers=workers, scheduler=scheduler)
+    try:
+        address = cluster.scheduler_address
+        with pytest.raises(RuntimeError) as refused, cluster_client(address):
+            pytest.fail("a cluster with workers that cannot run inkloop's tasks was used")
+    finally:
+        cluster.close()
+    said = str(refused.value)
+    assert "\n" not in said
+    assert f"--scheduler {address}: " in said
+    assert re.search(r"\bbare \(tcp://[\d.:]+\) has no inkloop[;:]", said)
+    assert re.search(r"\bstale \(tcp://[\d.:]+\) has inkloop 0\.0\.9-old[;:]", said)
+    assert "good" not in said
+    assert f"every worker needs inkloop {inkloop.__version__}" in said
+
+
+def test_workers_of_this_inkloop_are_let_in(plain_cluster):
+    from inkloop.predict.batch import cluster_client
+
+    plain_cluster.scale(1)
+    with cluster_client(plain_cluster.scheduler_address) as client:
+        assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_a_cluster_without_workers_is_refused_after_a_bounded_wait(plain_cluster, monkeypatch):
+    import inkloop.predict._workers as workers
+    from inkloop.predict.batch import cluster_client
+
+    monkeypatch.setattr(workers, "WORKERS_WAIT_S", 0.2)
+    address = plain_cluster.scheduler_address
+    said = rf"--scheduler {address}: no worker joined it in 0 s; start some \(dask worker"
+    with pytest.raises(RuntimeError, match=said), cluster_client(address):
+        pytest.fail("a cluster without workers was used")
+
+
+def test_tasks_fail_once_every_worker_left_and_the_timeout_is_the_runs_only(
+    plain_cluster, monkeypatch
+):
+    from distributed import Client
+    from distributed.scheduler import NoWorkerError
+
+    import inkloop.predict._workers as workers
+    from inkloop.predict.batch import cluster_client
+
+    def timeout(dask_scheduler):
+        return dask_scheduler.no_workers_timeout
+
+    monkeypatch.setattr(workers, "NO_WORKERS_TIMEOUT_S", 0.2)
+    plain_cluster.scale(1)
+    with cluster_client(plain_cluster.scheduler_address) as client:
+        assert client.run_on_scheduler(timeout) == 0.2
+        client.retire_workers()
+        with pytest.raises(NoWorkerError):
+            client.submit(sum, [1, 2]).result(timeout=30)  # not for ever
+    with Client(plain_cluster.scheduler_address) as client:
+        assert client.run_on_scheduler(timeout) is None  # as the scheduler had it
+
+
+def test_a_local_worker_gets_one_of_the_gpus_this_process_was_given(monkeypatch):
+    from inkloop.predict._cluster import worker_options
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")  # torch counts 2 GPUs (faked here)
+    given = [worker_options(i, gpus=2, cores=8)["env"]["CUDA_VISIBLE_DEVICES"] for i in range(3)]
+    assert given == ["2", "3", "2"]
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-aa, GPU-bb")  # by UUID, spaced
+    given = [worker_options(i, gpus=2, cores=8)["env"]["CUDA_VISIBLE_DEVICES"] for i in range(2)]
+    assert given == ["GPU-aa", "GPU-bb"]
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")  # every GPU of the machine
+    given = [worker_options(i, gpus=2, cores=8)["env"]["CUDA_VISIBLE_DEVICES"] for i in range(3)]
+    assert given == ["0", "1", "0"]
+
+
+class _Answered:
+    """A client of a cluster whose workers (by address) answered ``answers`` to the probe."""
+
+    def __init__(self, answers: dict):
+        self.answers = answers
+
+    def wait_for_workers(self, n_workers, timeout):
+        pass
+
+    def run(self, function, on_error):
+        return self.answers
+
+    def scheduler_info(self):
+        return {"workers": {address: {"name": address} for address in self.answers}}
+
+
+def test_a_worker_without_torch_is_refused_and_another_torch_release_is_told():
+    from importlib.metadata import version
+
+    import inkloop
+    from inkloop._notify import InkloopWarning
+    from inkloop.predict._workers import check_workers
+
+    ours, here = inkloop.__version__, version("torch")
+    without = _Answered({"tcp://a:1": {"inkloop": ours, "torch": None}})
+    with pytest.raises(RuntimeError, match=r"^--scheduler tcp://s:1: tcp://a:1 has no torch: "):
+        check_workers(without, "tcp://s:1")
+
+    other = {
+        "tcp://a:1": {"inkloop": ours, "torch": "1.0.0"},
+        "tcp://b:1": {"inkloop": ours, "torch": here.split("+")[0] + "+cu999"},  # same release
+    }
+    told = rf"^tcp://a:1 has torch 1\.0\.0, this machine {re.escape(here)}: predictions may"
+    with pytest.warns(InkloopWarning, match=told) as warned:
+        check_workers(_Answered(other), "tcp://s:1")  # not refused
+    assert "tcp://b:1" not in str(warned[0].message)
