@@ -4,6 +4,7 @@ one stops, close finishes a prediction, and a failure nobody listens for is stil
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import weakref
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from inkloop.engine import CheckpointSaved, Failed, State
+from inkloop.engine import CheckpointSaved, Failed, State, _worker
 from inkloop.engine._surface import Announcer
 from tests._engine import WHOLE, engine_for, rounds_done
 from tests._events import TIMEOUT, Recorder, steps_done
@@ -73,6 +74,23 @@ def test_an_engine_dropped_unclosed_stops_training_and_ends_its_thread(segment):
     thread.join(TIMEOUT)
     assert not thread.is_alive()
     assert recorder.states()[-1] is State.STOPPED
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
+def test_a_process_forked_beside_a_training_engine_has_no_workers_to_end(segment):
+    recorder = Recorder()
+    with engine_for(segment, recorder) as engine:
+        engine.start()
+        recorder.wait_for(steps_done(1))
+        with _worker._RUNNING_LOCK:  # held at the fork, as the worker thread may hold it
+            pid = os.fork()
+            if pid == 0:  # its exit hook must not wait on a lock no thread here releases
+                free = _worker._RUNNING_LOCK.acquire(timeout=5)
+                os._exit(0 if free and not _worker._RUNNING else 1)
+        _, status = os.waitpid(pid, 0)
+        engine.stop()
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_close_finishes_a_prediction_asked_for_before_it(segment):

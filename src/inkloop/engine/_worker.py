@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -216,6 +217,16 @@ def _end_workers() -> None:
             )
 
 
+def _forget_workers() -> None:
+    """In a forked child the workers' threads do not exist, and their locks may be held for
+    ever: its exit has nothing to end."""
+    global _RUNNING_LOCK
+    _RUNNING_LOCK = threading.Lock()
+    _RUNNING.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_forget_workers)
 # threading's hook runs as the main thread ends, before Python joins threads and runs the
 # atexit hooks (multiprocessing's ends the batch workers a run still reads from)
 getattr(threading, "_register_atexit", atexit.register)(_end_workers)
