@@ -37,8 +37,7 @@ from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._surface import Announcer
-from inkloop.io import ink_levels, label_arrays, mask_values
-from inkloop.io._label_images import is_binary_mask
+from inkloop.io import ink_levels, is_binary_mask, label_arrays, mask_values
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
@@ -89,6 +88,7 @@ class EngineProcess(CommandMethods):
         self._ender: threading.Thread | None = None  # ends the child once closed
         self._ender_known = threading.Event()  # set once close() has started it
         location = child_location(segment_path, type(self).__name__)
+        ink = None if ink is None else np.asarray(ink)  # a dask array is read once
         # patches of 0 and 1 read as the labels given (label_files are 0/255 already)
         self._binary_labels = label_files is None and is_binary_mask(ink)
         self._labels = label_files or self.write_labels(ink, supervised)

@@ -2,7 +2,13 @@
 
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
-from inkloop.io._label_images import ink_levels, label_arrays, mask_values, read_label_image
+from inkloop.io._label_images import (
+    ink_levels,
+    is_binary_mask,
+    label_arrays,
+    mask_values,
+    read_label_image,
+)
 from inkloop.io._labels import (
     autosaved_labels,
     initial_labels,
@@ -64,6 +70,7 @@ __all__ = [
     "in_package_data",
     "initial_labels",
     "ink_levels",
+    "is_binary_mask",
     "is_prediction_file",
     "is_prediction_pyramid",
     "is_url",
