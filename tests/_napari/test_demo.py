@@ -63,3 +63,23 @@ def test_the_demo_window_fits_a_laptop_screen(monkeypatch, qtbot):
 
     assert laptop.contains(seen["window"])
     assert laptop.contains(seen["stop"])
+
+
+def test_a_demo_window_left_low_on_a_big_screen_is_moved_onto_it(monkeypatch, qtbot):
+    """napari puts a window back where the last session left it: resized there, its bottom
+    (Stop and the status) fell off the screen."""
+    from qtpy.QtCore import QRect
+    from qtpy.QtGui import QScreen
+    from qtpy.QtWidgets import QMainWindow
+
+    from inkloop._napari._demo import WINDOW_SIZE, fit_to_screen
+
+    screen = QRect(0, 0, 1920, 1080)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: screen)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.move(100, 400)
+    window.show()
+    fit_to_screen(window)
+    assert (window.width(), window.height()) == WINDOW_SIZE
+    assert screen.contains(window.frameGeometry())

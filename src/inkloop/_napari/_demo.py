@@ -33,9 +33,16 @@ def fit_to_screen(window, size: tuple[int, int] = WINDOW_SIZE) -> None:
     """Give ``window`` ``size``, or on a smaller screen (a 1366x768 laptop) maximise it there:
     Qt keeps no window inside its screen, and a bigger one hides the dock's Stop button."""
     free = window.screen().availableGeometry()
+    frame, inner = window.frameGeometry(), window.geometry()  # the title bar's room too
     width, height = size
-    if width <= free.width() and height <= free.height():
+    outer_width = width + frame.width() - inner.width()
+    outer_height = height + frame.height() - inner.height()
+    if outer_width <= free.width() and outer_height <= free.height():
         window.resize(width, height)
+        # napari puts a window back where the last session left it: keep it all on screen
+        x = min(max(frame.x(), free.left()), free.right() + 1 - outer_width)
+        y = min(max(frame.y(), free.top()), free.bottom() + 1 - outer_height)
+        window.move(x, y)
         return
     # a window manager maximises it, frame included; without one these bounds hold it
     window.setGeometry(free.x(), free.y(), min(width, free.width()), min(height, free.height()))
