@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from napari.utils.colormaps import ensure_colormap
 
-from inkloop._napari._labels import OPACITY, ink_colormap
-from inkloop._napari._overlay import PREDICTION_COLORMAP, SOFT_FROM
+from inkloop._napari._labels import OPACITY, PREDICTION_COLORMAP, ink_colormap
+from inkloop._napari._overlay import SOFT_FROM
 from inkloop.brush import NO_INK
 
 MACHADO = {

@@ -16,6 +16,9 @@ from inkloop.io import labels_from_prediction
 
 LABELS_LAYER = "ink labels"
 LABELS_KEY = "inkloop_soft_labels"  # layer metadata: where the labels came from
+# the scroll community's heat map, for the live overlay and whole-segment predictions alike;
+# the labels' colours are chosen to stay apart from it (`ink_colormap`)
+PREDICTION_COLORMAP = "inferno"
 NO_INK_COLOUR = (0.2, 0.0, 1.0, 0.8)  # deep blue (`ink_colormap` says why)
 INK_FAINT, INK_FULL = (0.0, 0.45, 0.0), (0.0, 0.7, 0.0)  # the ink ramp at strength 0, 1
 # where the dock turns a probability map into labels (`inkloop.io.probability_map_message`)

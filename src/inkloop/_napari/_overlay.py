@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from inkloop._napari._controls import single_shot
+from inkloop._napari._labels import PREDICTION_COLORMAP
 from inkloop._napari._private import show_image_box, window_alive
 from inkloop.boxes import union_box
 from inkloop.brush import PredictionLabels
@@ -13,9 +14,6 @@ from inkloop.uncertainty import uncertainty
 
 PREDICTION_LAYER = "ink prediction"
 UNCERTAINTY_LAYER = "uncertainty"
-# the scroll community's heat map, for the live overlay and whole-segment predictions alike;
-# the labels' colours are chosen to stay apart from it (`inkloop._napari._labels.ink_colormap`)
-PREDICTION_COLORMAP = "inferno"
 # the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
 SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived

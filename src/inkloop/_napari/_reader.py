@@ -10,11 +10,11 @@ import numpy as np
 from inkloop._napari._label_claims import STAMP_KEY, flush_labels_of, label_files_now
 from inkloop._napari._labels import (
     LOAD_PREDICTION_ACTION,
+    PREDICTION_COLORMAP,
     empty_labels_layer_data,
     is_ink_labels,
     labels_layer_data,
 )
-from inkloop._napari._overlay import PREDICTION_COLORMAP
 from inkloop._napari._pyramid import display_levels, strided_levels
 from inkloop._napari._say import say_info, say_warning
 from inkloop._napari._side_images import decoded_side_images, left_out_message, opening_labels
