@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import zarr
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.io import open_segment, read_prediction, write_png
 from inkloop.synthetic import make_segment, write_segment
@@ -41,11 +42,17 @@ def _refused(command: list[str], root: Path, message: str, capsys) -> None:
     before = folder_contents(root)
     assert before  # the check below compares something
     for extra in (["--overwrite"], []):
-        assert main([*command, *extra, "--quiet"]) == 1
+        assert main([*command, *extra, "--quiet"]) == _refusal(command)
         error = capsys.readouterr().err
         assert message in error, error
         assert error.count("\n") == 1
         assert folder_contents(root) == before
+
+
+def _refusal(command: list[str]) -> int:
+    """The exit status of ``command`` refused: `inkloop predict` tells a refusal (nothing
+    began) from a run that stopped part way."""
+    return REFUSED if command[0] == "predict" else 1
 
 
 @pytest.mark.parametrize(
@@ -168,7 +175,7 @@ def test_the_api_never_writes_over_the_segment(place):
 )  # fmt: skip
 def test_path_and_option_mistakes_are_one_line_naming_the_option(place, capsys, command, message):
     before = folder_contents(place)
-    assert main(command) == 1
+    assert main(command) == _refusal(command)
     error = capsys.readouterr().err
     assert error.startswith(f"inkloop {command[0]}: error: ")
     assert error.endswith(f"{message.format(place=place)}\n")
@@ -181,7 +188,7 @@ def test_an_out_dir_that_cannot_be_made_is_one_line(place, capsys, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(Path, "mkdir", read_only)
-    assert main(["predict", "seg", "--model", "model.pt", "--out-dir", "d", "--quiet"]) == 1
+    assert main(["predict", "seg", "--model", "model.pt", "--out-dir", "d", "--quiet"]) == REFUSED
     assert capsys.readouterr().err == (
         f"inkloop predict: error: --out-dir {place / 'd'}: cannot make the folder "
         "(Read-only file system)\n"

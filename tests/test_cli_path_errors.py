@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from tests._helpers import posix_only
 
@@ -15,7 +16,7 @@ PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"  # an image named by mistake
 
 
 def _one_line(argv: list[str], capsys) -> str:
-    assert main(argv) == 1
+    assert main(argv) == (REFUSED if argv[0] == "predict" else 1)  # nothing began
     error = capsys.readouterr().err
     assert error.count("\n") == 1, error
     return error

@@ -10,6 +10,7 @@ import tifffile
 import torch
 import zarr
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.io import is_prediction_pyramid, read_image, read_prediction, write_png
 from inkloop.metrics import best_scores
@@ -109,7 +110,7 @@ def test_a_named_output_that_exists_is_refused_unless_overwrite(
     out = tmp_path / "p.png"
     out.write_bytes(b"an older file")  # a typo in --out must not cost the user this file
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
-    assert main([*args, "--device", "cpu", "--quiet"]) == 1
+    assert main([*args, "--device", "cpu", "--quiet"]) == REFUSED
     assert (
         f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it"
         in capsys.readouterr().err
@@ -154,7 +155,7 @@ def test_bad_input_is_one_line_before_any_work(
 ):
     args = ["predict", str(training_folder), "--model", str(model)]
     args += ["--out", str(tmp_path / "p.png"), "--quiet", *extra]
-    assert main(args) == 1
+    assert main(args) == REFUSED
     captured = capsys.readouterr()
     assert message in captured.err
     assert captured.err.strip().count("\n") == 0
@@ -170,7 +171,7 @@ def test_a_batch_of_no_tiles_is_refused_before_any_work(training_folder, model, 
         "--out",
         str(tmp_path / "p.png"),
     ]
-    assert main([*args, "--batch-size", "0", "--quiet"]) == 1
+    assert main([*args, "--batch-size", "0", "--quiet"]) == REFUSED
     assert "batch size 0 must be at least 1 tile" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -187,7 +188,7 @@ def test_a_region_goes_to_its_own_file_not_into_an_out_dir(
 ):
     args = ["predict", str(training_folder), "--model", str(model), "--quiet"]
     args += ["--out-dir", str(tmp_path / "d"), "--region", "0:10,0:10"]
-    assert main(args) == 1  # there it would take the whole segment's name, and be skipped later
+    assert main(args) == REFUSED  # there it would take the whole segment's name, skipped later
     assert "--region takes one segment and --out" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.io import read_image
 from tests._helpers import TRAIN_SHAPE
@@ -31,7 +32,7 @@ def test_a_model_for_more_layers_than_the_segment_has_is_refused(model, tmp_path
 
     thin = write_segment(tmp_path / "thin", 64, 64, 4, seed=1)
     out = tmp_path / "p.png"
-    assert main(["predict", str(thin), "--model", str(model), "--out", str(out)]) == 1
+    assert main(["predict", str(thin), "--model", str(model), "--out", str(out)]) == REFUSED
     assert "the model was trained on layers 2..5 (file numbers) but thin has 4 layers (0..3)" in (
         capsys.readouterr().err
     )
@@ -95,7 +96,7 @@ def test_z_start_moves_the_model_window_and_a_window_off_the_stack_is_refused(
     capsys.readouterr()
     out = tmp_path / "off.png"
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
-    assert main([*args, "--z-start", "5"]) == 1
+    assert main([*args, "--z-start", "5"]) == REFUSED
     assert capsys.readouterr().err.strip() == (
         "inkloop predict: error: z-window 5..8 is outside layers 0..7"
     )

@@ -10,6 +10,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.io import write_png
 from tests._helpers import save_tiny_checkpoint
@@ -48,7 +49,7 @@ def test_a_model_folder_is_refused_naming_the_checkpoints_in_it(segment_folder, 
         main(
             ["predict", str(segment_folder), "--model", str(tmp_path / "models"), "--out", str(out)]
         )
-        == 1
+        == REFUSED
     )
     error = capsys.readouterr().err
     assert error == (
@@ -65,7 +66,7 @@ def test_a_model_deeper_than_the_stack_is_refused_without_offering_a_z_start(
     deep = save_tiny_checkpoint(tmp_path / "deep.pt", depth=16)  # the segment has 8 layers
     out = tmp_path / "p.png"
     args = ["predict", str(segment_folder), "--model", str(deep), "--out", str(out), *where]
-    assert main(args) == 1
+    assert main(args) == REFUSED
     assert capsys.readouterr().err == (
         f"inkloop predict: error: the model reads 16 layers and {segment_folder.name} has 8: "
         "it cannot be used on this segment\n"
@@ -90,7 +91,7 @@ def test_options_that_contradict_the_output_format_are_refused(
 ):
     (tmp_path / "work").mkdir()
     monkeypatch.chdir(tmp_path / "work")
-    assert main(["predict", str(segment_folder), "--model", "none.pt", *options]) == 1
+    assert main(["predict", str(segment_folder), "--model", "none.pt", *options]) == REFUSED
     error = capsys.readouterr().err
     assert message in error
     assert error.count("\n") == 1
@@ -100,7 +101,7 @@ def test_options_that_contradict_the_output_format_are_refused(
 def test_options_that_agree_with_the_output_format_pass_on(segment_folder, tmp_path, capsys):
     out = tmp_path / "p.tif"
     args = ["predict", str(segment_folder), "--model", str(tmp_path / "none.pt"), "--out", str(out)]
-    assert main([*args, "--format", "tif", "--tiff-float"]) == 1
+    assert main([*args, "--format", "tif", "--tiff-float"]) == REFUSED
     assert "none.pt: no such checkpoint file" in capsys.readouterr().err  # past the checks
 
 

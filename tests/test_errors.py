@@ -8,6 +8,7 @@ import errno
 import pytest
 
 from inkloop import headless
+from inkloop._cli_predict import REFUSED
 from inkloop._errors import users_error
 from inkloop.boxes import check_box
 from inkloop.checkpoint import CheckpointError
@@ -103,7 +104,7 @@ def test_a_missing_segment_is_one_line_in_the_command(tmp_path, capsys):
     missing = tmp_path / "20240101000000"
     out = tmp_path / "p.png"
     args = ["predict", str(missing), "--model", str(tmp_path / "m.pt"), "--out", str(out)]
-    assert main(args) == 1
+    assert main(args) == REFUSED
     error = capsys.readouterr().err
     assert error.count("\n") == 1, error
     assert error.startswith(f"inkloop predict: error: {missing}")

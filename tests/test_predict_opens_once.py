@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from tests._helpers import save_tiny_checkpoint
 from tests._http import serve, write_served_segment
@@ -38,7 +39,7 @@ def test_one_file_is_still_checked_before_the_work_starts(training_folder, tmp_p
     model, out = save_tiny_checkpoint(tmp_path / "model.pt"), tmp_path / "pred.png"
     out.write_bytes(b"precious")
     args = ["predict", str(training_folder), "--model", str(model), "--out", str(out)]
-    assert main([*args, *how, "--device", "cpu", "--quiet"]) == 1
+    assert main([*args, *how, "--device", "cpu", "--quiet"]) == REFUSED
     error = capsys.readouterr().err
     assert error == f"inkloop predict: error: {out} exists; pass --overwrite {IN_PYTHON}\n"
     assert out.read_bytes() == b"precious"

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from inkloop.io import DEFAULT_PREDICTION_FORMAT, PREDICTION_FORMATS, prediction_kind
 
+# the exit status of a run refused before any prediction began (nothing written), as
+# argparse's for a command line it refuses
+REFUSED = 2
+
 
 def add_predict(commands) -> None:
     """Add the `predict` and `evaluate` sub-commands to the `inkloop` parser."""
@@ -19,7 +23,11 @@ def add_predict(commands) -> None:
         description="Predict block by block with dask: memory stays bounded on any segment "
         "size. --out refuses a file that exists unless --overwrite; in --out-dir an output "
         "that exists is complete (files appear only once whole) and is skipped unless "
-        "--overwrite, so a batch resumes where it stopped.",
+        "--overwrite, so a batch resumes where it stopped; one another model (or other "
+        "layers, --reverse, --tta) made is refused unless --overwrite.",
+        epilog="stdout: a JSON summary, however the run ends. Exit status: 0 done; 1 some "
+        "segments failed (--keep-going) or the run stopped part way; 2 refused before any "
+        "prediction began (nothing written); 130 interrupted.",
     )
     predict.add_argument("segments", type=str, nargs="*", help="anything `inkloop info` reads")
     predict.add_argument("--model", type=Path, required=True, help="checkpoint from inkloop train")
@@ -50,8 +58,9 @@ def add_predict(commands) -> None:
     predict.add_argument(
         "--keep-going",
         action="store_true",
-        help="a segment whose prediction fails is said in one line and the others go on; "
-        "the failed ones are listed at the end (exit status 1)",
+        help="a segment that fails, or is refused as it opens (a missing or damaged layer, "
+        "too few layers), is said in one line and the others go on; the failed ones are "
+        "listed at the end (exit status 1)",
     )
     predict.add_argument(
         "--region",
@@ -114,6 +123,31 @@ def parse_region(text: str) -> tuple[int, int, int, int]:
 
 
 def _predict(args) -> int:
+    """`inkloop predict`: its JSON summary on stdout whatever ends it (what was written,
+    skipped and failed so far); exit status 0 when every segment is done, 1 when some failed
+    or the run stopped part way (and for a bug, as `inkloop.cli.main` says), 2 when it was
+    refused before any prediction began (nothing written), 130 when interrupted."""
+    from inkloop._errors import users_error
+    from inkloop.predict._outcome import Outcome
+
+    outcome = Outcome()
+    try:
+        summary = _predict_segments(args, outcome)
+    except Exception as error:
+        _report({**outcome.summary(), "scheduler": args.scheduler}, stopped=str(error))
+        if outcome.began or not users_error(error, command=True):
+            raise
+        print(f"inkloop predict: error: {error}", file=sys.stderr)  # as cli.main says it
+        return REFUSED
+    except BaseException:  # Ctrl+C, SIGTERM (`terminate_as_ctrl_c`)
+        _report({**outcome.summary(), "scheduler": args.scheduler}, stopped="interrupted")
+        raise
+    _report(summary)
+    return 1 if summary["failed"] else 0
+
+
+def _predict_segments(args, outcome) -> dict:
+    """`predict_segments` as the command line asks, into ``outcome``; its summary."""
     from inkloop.headless import predict_segments
 
     for name in ("out", "model", "segments_file"):  # `--out=~/x` reaches us unexpanded
@@ -126,7 +160,7 @@ def _predict(args) -> int:
     segments = _segment_list(args.segments, args.segments_file)
     check_format(args.out, args.format, args.tiff_float)
     check_model_file(args.model)
-    summary = predict_segments(
+    return predict_segments(
         segments,
         args.model,
         out=args.out,
@@ -143,11 +177,18 @@ def _predict(args) -> int:
         reverse=args.reverse,
         progress=not args.quiet,
         keep_going=args.keep_going,
+        outcome=outcome,
     )
-    for failure in summary["failed"]:  # said as they failed: here together, after the run
+
+
+def _report(summary: dict, stopped: str | None = None) -> None:
+    """The failed segments again on stderr (said as they failed: here together), and the
+    JSON ``summary`` with each written file's provenance and why the run ``stopped`` (None:
+    it ran to its end)."""
+    for failure in summary["failed"]:
         print(f"inkloop predict: failed: {failure['error']}", file=sys.stderr)
-    print(json.dumps({**summary, "provenance": _provenance_of(summary["written"])}))
-    return 1 if summary["failed"] else 0
+    provenance = _provenance_of(summary["written"])
+    print(json.dumps({**summary, "stopped": stopped, "provenance": provenance}), flush=True)
 
 
 def _provenance_of(written: list[str]) -> dict:

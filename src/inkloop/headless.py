@@ -156,16 +156,17 @@ def predict_to_file(
     reverse: bool | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    checked=None,
 ) -> dict:
     """One segment (or a region of it) into ``out``, block by block in this process, after
     every check (an ``out`` that exists is refused unless ``overwrite``); the model reads the
     layers it was trained on, or its window moved to ``z_start``, read back to front as
-    ``reverse`` says (`model_window`). Ctrl+C removes what was staged and raises
-    KeyboardInterrupt (`write_prediction`)."""
+    ``reverse`` says (`model_window`); then ``checked()``, if given, as the first block
+    begins. Ctrl+C removes what was staged and raises KeyboardInterrupt (`write_prediction`)."""
     from inkloop.checkpoint import load_checkpoint
     from inkloop.io import prediction_output
     from inkloop.predict import Predictor, check_region, model_window, predict_into
-    from inkloop.predict._batch import open_checked
+    from inkloop.predict._plan import open_checked
     from inkloop.predict._provenance import model_identity
     from inkloop.predict._window import window_read
 
@@ -188,6 +189,8 @@ def predict_to_file(
         batch_size=batch_size,
         tta=tta,
     )
+    if checked is not None:
+        checked()
     options = {"region": region, "progress": progress, "tiff_float": tiff_float}
     options.update(mask=mask, overwrite=overwrite, model=model_identity(checkpoint))
     predict_into(predictor, segment, out, **options)
@@ -206,30 +209,34 @@ def predict_segments(
     region=None,
     progress: bool = True,
     keep_going: bool = False,
+    outcome=None,
     **options,
 ) -> dict:
     """`inkloop predict`: ``segments`` into ``out`` (one segment; one that exists is refused
     unless ``overwrite``; ``region`` predicts only that rectangle) or ``out_dir``, in this
     process one after another, or on the dask.distributed ``scheduler`` all at once. In
     ``out_dir`` an output that exists is complete (outputs appear only once whole) and is
-    skipped unless ``overwrite``: a batch resumes where it stopped (each skip said on stderr).
-    An error stops the batch; with ``keep_going`` a segment that fails is said on stderr and
-    listed under "failed" (segment, out, error), and the others go on. No output may replace
-    what the run reads (`inkloop._overwrite`). ValueError, before any segment opens, for
-    ``out`` with more than one segment, ``region`` without ``out``, or a ``scheduler`` with
-    ``region``, ``batch_size`` or ``tiff_float``.
-    ``options``: ``tta``, ``device``, ``batch_size``, ``tiff_float``, ``z_start``,
-    ``reverse`` as in `predict_to_file`."""
+    skipped unless ``overwrite`` where it records being made as this run makes it (else
+    refused: `refuse_made_otherwise`): a batch resumes where it stopped. An error stops the
+    batch; with ``keep_going`` a segment that fails, or is refused as it opens, is said on
+    stderr and listed under "failed" (segment, out, error), and the others go on. No output
+    may replace what the run reads (`inkloop._overwrite`). ValueError, before any segment
+    opens, for ``out`` with more than one segment, ``region`` without ``out``, or a
+    ``scheduler`` with ``region``, ``batch_size`` or ``tiff_float``. ``outcome`` (`Outcome`)
+    holds what was done, also when it raises. ``options``: ``tta``, ``device``,
+    ``batch_size``, ``tiff_float``, ``z_start``, ``reverse`` as in `predict_to_file`."""
     from inkloop.predict.batch import Outcome, plan_predictions, run_in_turn
 
+    outcome = Outcome() if outcome is None else outcome
     _check_prediction(segments, out, out_dir, region, scheduler, options)
     _import_torch()  # the checkpoint may be read next
     plan = (segments, model, out, out_dir, fmt, overwrite, options.get("z_start"))
     # in this process predict_to_file opens and checks the one --out segment itself; with
     # keep_going not: a refused --out is the user's error, not a failed segment of many
     later = scheduler is None and not keep_going
-    jobs, skipped = plan_predictions(*plan, options.get("reverse"), checked_later=later)
-    outcome, summary = Outcome(), {"scheduler": scheduler}
+    how = {"tta": options.get("tta", False), "refused": outcome if keep_going else None}
+    jobs, skipped = plan_predictions(*plan, options.get("reverse"), checked_later=later, **how)
+    summary = {"scheduler": scheduler}
     for job in skipped:
         outcome.skip(job.out)
     if scheduler is not None:
@@ -238,7 +245,7 @@ def predict_segments(
     options.update(region=region, progress=progress, overwrite=overwrite)
 
     def predict(job):
-        run = predict_to_file(job.segment, model, job.out, **options)
+        run = predict_to_file(job.segment, model, job.out, checked=outcome.begin, **options)
         summary["device"] = run["device"]
         if out is not None:  # one named file: the rectangle it holds
             summary["region"] = run["region"]
@@ -246,8 +253,7 @@ def predict_segments(
 
     if scheduler is None:  # one after another, in this process
         run_in_turn(jobs, predict, outcome, keep_going=keep_going)
-    written, skipped = ([str(p) for p in paths] for paths in (outcome.written, outcome.skipped))
-    return {"written": written, "skipped": skipped, "failed": outcome.failed, **summary}
+    return {**outcome.summary(), **summary}
 
 
 def _check_prediction(segments, out, out_dir, region, scheduler, options) -> None:
@@ -269,10 +275,12 @@ def _predict_on_cluster(jobs, model, scheduler: str, outcome, progress, keep_goi
     """Run ``jobs`` all at once on the dask.distributed ``scheduler`` into ``outcome``
     (`predict_jobs`); returns the dashboard's address. In the command, SIGTERM stops it as
     Ctrl+C does: the staged outputs are removed."""
+    from inkloop.predict._cluster_failures import lost_quietly
     from inkloop.predict.batch import cluster_client, dashboard_address, predict_jobs
 
     device = options.get("device", "auto")
-    with terminate_as_ctrl_c(), cluster_client(scheduler, device=device) as client:
+    # lost_quietly outside: the client logs the connection it lost as it closes
+    with terminate_as_ctrl_c(), lost_quietly(), cluster_client(scheduler, device=device) as client:
         dashboard = dashboard_address(client)
         if dashboard and progress:
             print(f"dask dashboard: {dashboard}", file=sys.stderr)

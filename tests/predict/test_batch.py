@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.io import read_prediction
 from inkloop.synthetic import write_segment
@@ -136,14 +137,15 @@ def test_a_gpu_worker_runs_a_block_per_core_and_sees_its_own_gpu():
 )
 def test_a_bad_scheduler_is_one_line(two_segments, tmp_path, capsys, scheduler, message):
     segments, model = two_segments
-    assert _predict(segments, model, tmp_path, "--scheduler", scheduler) == 1
+    assert _predict(segments, model, tmp_path, "--scheduler", scheduler) == REFUSED
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_bad_scheduler_is_refused_before_any_segment_opens(two_segments, tmp_path, capsys):
     _segments, model = two_segments
-    assert _predict([tmp_path / "nothing"], model, tmp_path / "out", "--scheduler", "cluster") == 1
+    nothing = [tmp_path / "nothing"]
+    assert _predict(nothing, model, tmp_path / "out", "--scheduler", "cluster") == REFUSED
     assert "--scheduler cluster: expected local:N" in capsys.readouterr().err
 
 
@@ -152,14 +154,14 @@ def test_without_distributed_the_message_says_which_extra(
 ):
     segments, model = two_segments
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
-    assert _predict(segments, model, tmp_path, "--scheduler", "local:1") == 1
+    assert _predict(segments, model, tmp_path, "--scheduler", "local:1") == REFUSED
     assert "pip install '.[cluster]' in inkloop's clone" in capsys.readouterr().err
 
 
 def test_one_output_file_takes_one_segment(two_segments, tmp_path, capsys):
     segments, model = two_segments
     args = ["predict", *map(str, segments), "--model", str(model), "--out", str(tmp_path / "p.png")]
-    assert main(args) == 1
+    assert main(args) == REFUSED
     assert "--out takes one segment, not 2; use --out-dir" in capsys.readouterr().err
 
 
@@ -167,11 +169,11 @@ def test_a_batch_is_refused_before_any_work(two_segments, tmp_path, capsys):
     segments, model = two_segments
     shallow = write_segment(tmp_path / "shallow" / "20240303000000", 64, 64, 4, seed=1)
     out_dir = tmp_path / "out"
-    assert _predict([*segments, shallow], model, out_dir) == 1
+    assert _predict([*segments, shallow], model, out_dir) == REFUSED
     assert "20240303000000 has 4 layers" in capsys.readouterr().err
-    assert _predict(segments, model, out_dir, "--z-start", "5") == 1
+    assert _predict(segments, model, out_dir, "--z-start", "5") == REFUSED
     assert "z-window 5..8 is outside layers 0..7" in capsys.readouterr().err
-    assert _predict([*segments, tmp_path / "nothing"], model, out_dir) == 1
+    assert _predict([*segments, tmp_path / "nothing"], model, out_dir) == REFUSED
     assert "nothing" in capsys.readouterr().err
     assert not out_dir.exists()  # neither the first segments' predictions nor an empty folder
 

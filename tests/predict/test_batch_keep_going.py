@@ -1,8 +1,9 @@
 """A batch of segments as a headless user runs it overnight: a mask of the wrong size is
 refused before any output is made; a renamed folder's mask is said to be ignored; a segment
 whose data is damaged stops the batch (in this process and on a cluster, where its layers are
-read as it is staged), or with --keep-going fails alone; an output another run wrote (or is
-writing) since the batch was planned is skipped when its turn comes."""
+read as it is staged), or with --keep-going fails alone, as does one refused as it opens; an
+output another run wrote (or is writing) since the batch was planned is skipped when its turn
+comes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.synthetic import write_segment
 from tests._helpers import save_tiny_checkpoint
@@ -51,7 +53,7 @@ ON_A_CLUSTER = pytest.param(("--scheduler", "local:1"), id="local:1", marks=pyte
 @pytest.mark.parametrize("scheduler", [pytest.param((), id="in-process"), ON_A_CLUSTER])
 def test_without_keep_going_a_failed_segment_stops_the_batch(batch, capsys, scheduler):
     _damage_a_layer(batch / "b")  # its staging reads the damaged tile, on a cluster too
-    assert _predict("b", "a", "--out-dir", "out", *scheduler) == 1
+    assert _predict("b", "a", "--out-dir", "out", *scheduler) == REFUSED  # none had begun
     err = capsys.readouterr().err
     damaged = batch / "b" / "layers" / "02.tif"
     assert err.startswith(f"inkloop predict: error: {damaged}: cannot be decoded")
@@ -61,7 +63,7 @@ def test_without_keep_going_a_failed_segment_stops_the_batch(batch, capsys, sche
 
 def test_a_mask_of_the_wrong_size_is_refused_before_any_output(batch, capsys):
     Image.new("L", (SIZE[1], SIZE[0] - 4), 255).save(batch / "b" / "b_mask.png")
-    assert _predict("a", "b", "c", "--out-dir", "out") == 1
+    assert _predict("a", "b", "c", "--out-dir", "out") == REFUSED
     error = capsys.readouterr().err
     assert "b_mask.png: image is 60x64 but the layers are 64x64" in error
     assert not (batch / "out").exists()  # a's prediction was not written first
@@ -117,6 +119,36 @@ def test_keep_going_on_a_cluster_gives_up_the_failed_segment_alone(batch, capfd,
     command = ["b", "a", "--out-dir", "out", "--keep-going", "--scheduler", "local:1"]
     assert _predict(*command) == 1
     _check_keep_going(batch, capfd.readouterr())
+
+
+@pytest.mark.parametrize("scheduler", [pytest.param((), id="in-process"), ON_A_CLUSTER])
+def test_keep_going_goes_past_segments_refused_as_they_open(batch, capsys, scheduler):
+    """A missing layer (b) and a stack thinner than the model's window (d) fail alone: a and
+    c are written. Before, either refused the whole batch: nothing written, no summary."""
+    save_tiny_checkpoint(batch / "model.pt", depth=6)
+    (batch / "b" / "layers" / "03.tif").unlink()
+    write_segment(batch / "d", *SIZE, 4, seed=5)
+    command = ["a", "b", "d", "c", "--out-dir", "out", "--keep-going", *scheduler]
+    assert _predict(*command) == 1
+    captured, out = capsys.readouterr(), batch / "out"
+    summary = json.loads(captured.out)
+    assert summary["written"] == [
+        str(out / "a_prediction.ome.zarr"),
+        str(out / "c_prediction.ome.zarr"),
+    ]
+    missing = f"{batch / 'b' / 'layers'}: layer 3 is missing between 02.tif and 04.tif"
+    thin = f"{batch / 'd'}: the model reads 6 layers and d has 4: it cannot be used on this segment"
+    assert summary["failed"] == [
+        {"segment": str(batch / "b"), "out": None, "error": missing},
+        {"segment": str(batch / "d"), "out": str(out / "d_prediction.ome.zarr"), "error": thin},
+    ]
+    assert captured.err.splitlines() == [
+        f"inkloop predict: {missing} (not predicted; going on with the other segments)",
+        f"inkloop predict: {thin} (d_prediction.ome.zarr not written; going on with the other "
+        "segments)",
+        f"inkloop predict: failed: {missing}",
+        f"inkloop predict: failed: {thin}",
+    ]
 
 
 def test_an_output_written_meanwhile_by_another_run_is_skipped(batch, capsys, monkeypatch):

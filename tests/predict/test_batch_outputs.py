@@ -8,6 +8,7 @@ import pytest
 import tifffile
 import zarr
 
+from inkloop._cli_predict import REFUSED
 from inkloop.cli import main
 from inkloop.predict.batch import plan_jobs
 from inkloop.synthetic import make_segment, write_segment
@@ -35,7 +36,8 @@ def test_an_output_that_is_another_segment_of_the_batch_is_refused(
     before = folder_contents(tmp_path)
     command = ["predict", "a", f"out/{other}", "--model", "model.pt", "--out-dir", "out"]
     for extra in ([], ["--overwrite"]):
-        assert main([*command, "--format", fmt, "--device", "cpu", "--quiet", *extra]) == 1
+        status = main([*command, "--format", fmt, "--device", "cpu", "--quiet", *extra])
+        assert status == REFUSED
         assert capsys.readouterr().err == (
             f"inkloop predict: error: {tmp_path}/out/{other} is {what} of segment "
             f"a_prediction; {NEVER_REPLACES_INPUTS}\n"

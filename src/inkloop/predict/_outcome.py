@@ -19,22 +19,34 @@ EXISTS = "exists, skipped (--overwrite to redo)"
 
 @dataclass(frozen=True)
 class Job:
-    """One segment and the file its prediction goes to; ``keep_existing``: an output that
-    is complete when the job's turn comes (another run wrote it) is skipped, not replaced."""
+    """One segment and the file its prediction goes to (None: the segment was refused before
+    its output was named); ``keep_existing``: an output that is complete when the job's turn
+    comes (another run wrote it) is skipped, not replaced."""
 
     segment: Path | str  # a URL stays text
-    out: Path
+    out: Path | None
     keep_existing: bool = False
 
 
 @dataclass
 class Outcome:
     """What a batch did: the outputs written and skipped, and the segments that failed
-    (segment, out, error), each said on stderr as it happens (`notify`)."""
+    (segment, out, error), each said on stderr as it happens (`notify`); ``began``: a
+    segment's prediction began (before, an error refuses the run: nothing was made)."""
 
     written: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    began: bool = False
+
+    def begin(self) -> None:
+        """Note that a segment's prediction began."""
+        self.began = True
+
+    def summary(self) -> dict:
+        """Written and skipped (paths as text) and failed, as the JSON summary lists them."""
+        written, skipped = ([str(p) for p in paths] for paths in (self.written, self.skipped))
+        return {"written": written, "skipped": skipped, "failed": self.failed}
 
     def skip(self, out: Path, why: str = EXISTS) -> None:
         self.skipped.append(out)
@@ -48,8 +60,10 @@ class Outcome:
         said = str(error) if named else f"{where}: {error}"  # named: a file of it, say
         if not users_error(error, command=True):
             traceback.print_exception(type(error), error, error.__traceback__)
-        self.failed.append({"segment": where, "out": str(job.out), "error": said})
-        _say(f"{said} ({job.out.name} not written; going on with the other segments)")
+        out = None if job.out is None else str(job.out)
+        self.failed.append({"segment": where, "out": out, "error": said})
+        lost = "not predicted" if job.out is None else f"{job.out.name} not written"
+        _say(f"{said} ({lost}; going on with the other segments)")
 
 
 def taken_meanwhile(job: Job, error: BaseException | None = None) -> str | None:

@@ -1,0 +1,87 @@
+"""What a batch on a dask.distributed cluster says when the cluster, not a segment, failed:
+a worker that cannot see a file this machine sees, and a scheduler that went away."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from inkloop.io import SegmentError
+
+_SEE_THE_FILES = "the workers must see the segments and the model at the same paths as this machine"
+_CONNECTION_LOST = "scheduler-connection-lost"  # distributed's reason for the futures it cancels
+
+
+class SchedulerLostError(RuntimeError):
+    """The client lost its scheduler: every block not yet stored is gone with it."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            f"lost the scheduler {address}; finished files stay, a rerun resumes (a dask "
+            "worker stops with its scheduler: start both again)"
+        )
+
+
+def scheduler_lost(client, mark) -> bool:
+    """Whether a chunk's future came back with ``mark`` because the connection to the
+    scheduler closed (distributed cancels every future then), not through its segment."""
+    if not isinstance(mark, BaseException):  # stored (its mark) or failed (its exc_info)
+        return False
+    return getattr(mark, "reason", None) == _CONNECTION_LOST or client.status != "running"
+
+
+@contextlib.contextmanager
+def lost_quietly():
+    """Within it, distributed's client does not log the connection it lost, nor its attempts
+    to reconnect, cut short when it closes (tracebacks of CommClosedError, CancelledError):
+    `SchedulerLostError` says it in one line."""
+    from distributed.comm import CommClosedError
+
+    def not_about_the_connection(record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, CommClosedError | asyncio.CancelledError):
+            return False
+        return not str(record.msg).startswith("Failed to reconnect")
+
+    log = logging.getLogger("distributed.client")
+    log.addFilter(not_about_the_connection)
+    try:
+        yield
+    finally:
+        log.removeFilter(not_about_the_connection)
+
+
+def as_seen_by_worker(client, key, error: BaseException) -> BaseException:
+    """``error`` as the chunk ``key``'s task raised it on a worker: one saying that a file
+    is missing there (this machine opened it) names the worker and that it must see them."""
+    # io says "PATH: no such image file" (a mask), "PATH: no such file or folder"
+    missing = isinstance(error, FileNotFoundError) or (
+        isinstance(error, SegmentError) and ": no such " in str(error)
+    )
+    if not missing:
+        return error
+    seen = f"on {_blamed_worker(client, key)}: {error} ({_SEE_THE_FILES})"
+    # of its kind still: the user's to fix (`inkloop._errors.users_error`), not a bug
+    return SegmentError(seen) if isinstance(error, SegmentError) else FileNotFoundError(seen)
+
+
+def _blamed_worker(client, key) -> str:
+    """'worker NAME (ADDRESS)' where the task behind the chunk ``key`` failed, as its
+    scheduler recorded it; 'a worker' where it cannot tell."""
+
+    def erred_on(key, dask_scheduler) -> list[tuple[str, str]]:  # runs on the scheduler
+        task = dask_scheduler.tasks.get(key)
+        failed = task.exception_blame or task if task is not None else None
+        addresses = sorted(getattr(failed, "erred_on", None) or ())
+        named = {a: str(getattr(dask_scheduler.workers.get(a), "name", a)) for a in addresses}
+        return list(named.items())
+
+    try:  # erred_on is nested: it travels by value, to a scheduler that may lack inkloop
+        workers = client.run_on_scheduler(erred_on, key)
+    except Exception as error:  # the name is a courtesy: the error itself is said anyway
+        logging.getLogger(__name__).warning("could not ask which worker failed: %s", error)
+        workers = []
+    if not workers:
+        return "a worker"
+    return ", ".join(f"worker {n} ({a})" if n != a else f"worker {a}" for a, n in workers)

@@ -1,0 +1,154 @@
+"""A batch on a cluster when the cluster, not a segment, fails: staging decodes the papyrus
+mask in this process (it never waits on workers); a file missing on a worker names the
+worker and says the workers must see the files; a lost scheduler is one line that blames
+no segment, even with --keep-going, and leaves nothing staged."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from inkloop._errors import users_error
+from inkloop._notify import InkloopWarning
+from inkloop.checkpoint import load_checkpoint
+from inkloop.synthetic import write_segment
+from tests._helpers import save_tiny_checkpoint
+
+pytest.importorskip("distributed")
+
+RELEASE = threading.Event()  # what a blocked block waits for (a worker in this process)
+
+
+def _blocked_block():
+    """A task that runs until the test releases it (by reference: the same Event here)."""
+    RELEASE.wait(60)
+    raise RuntimeError("released: the test is over")
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """Segments a and b (with papyrus masks) and a tiny model."""
+    for seed, name in enumerate("ab"):
+        write_segment(tmp_path / name, 64, 64, 8, seed=seed)
+    return tmp_path, save_tiny_checkpoint(tmp_path / "model.pt")
+
+
+@pytest.fixture
+def cluster():
+    """A cluster whose scheduler and worker run in this process (no start-up to wait for)."""
+    import dask
+    from distributed import LocalCluster
+
+    RELEASE.clear()
+    options = {"n_workers": 1, "threads_per_worker": 2, "dashboard_address": None}
+    # a closed scheduler is not waited for long, by its clients or the cluster's close
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        LocalCluster(processes=False, **options) as cluster,
+    ):
+        try:
+            yield cluster
+        finally:
+            RELEASE.set()
+
+
+@pytest.fixture
+def client(cluster):
+    from distributed import Client
+
+    with Client(cluster) as client:
+        yield client
+
+
+def _jobs(root):
+    from inkloop.predict.batch import plan_jobs
+
+    jobs, _skipped = plan_jobs([root / "a", root / "b"], root / "out", "png")
+    return jobs
+
+
+def test_staging_decodes_the_mask_here_not_on_the_cluster(batch):
+    """Inside `with Client(...)` dask computes on the cluster by default: a mask decoded
+    that way waited on the workers (for ever where none can run inkloop's tasks)."""
+    import dask
+
+    from inkloop.predict import _batch
+
+    root, model = batch
+
+    def on_the_cluster(*args, **kwargs):
+        raise AssertionError("staging computed through the default (cluster's) scheduler")
+
+    with dask.config.set(scheduler=on_the_cluster):
+        output, _marks = _batch._stage(load_checkpoint(model), model, _jobs(root)[0], "cpu", 0, 0)
+    output.abandon()
+
+
+def test_a_file_missing_on_a_worker_names_the_worker(batch, client, monkeypatch):
+    """b's mask leaves once b is staged: its worker decodes it and finds none."""
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import Outcome, predict_jobs
+
+    root, model = batch
+
+    def mask_gone_once_staged(client, checkpoint, weights, job, *args):
+        staged = real(client, checkpoint, weights, job, *args)
+        if job.segment.name == "b":
+            (job.segment / "b_mask.png").unlink()
+        return staged
+
+    real = _batch._staged
+    monkeypatch.setattr(_batch, "_staged", mask_gone_once_staged)
+    outcome, options = Outcome(), {"device": "cpu", "progress": False, "keep_going": True}
+    with pytest.warns(InkloopWarning, match="going on with the other segments"):
+        predict_jobs(model, _jobs(root), client, outcome=outcome, **options)
+    assert [p.name for p in outcome.written] == ["a_prediction.png"]
+    (failed,) = outcome.failed
+    (worker,) = client.scheduler_info()["workers"]
+    assert failed["error"] == (
+        f"{root / 'b'}: on worker 0 ({worker}): {root / 'b' / 'b_mask.png'}: no such image "
+        "file (the workers must see the segments and the model at the same paths as this "
+        "machine)"
+    )
+
+
+def test_a_lost_scheduler_is_one_line_blaming_no_segment(batch, cluster, monkeypatch):
+    """The scheduler goes away while both segments' blocks run. Before, each segment failed
+    alone ("a block was cancelled"), after distributed's tracebacks of the loss."""
+    import dask
+
+    from inkloop.headless import predict_segments
+    from inkloop.predict import _batch
+    from inkloop.predict._outputs import PredictionFile
+    from inkloop.predict.batch import Outcome
+
+    root, model = batch
+
+    def scheduler_gone_once_staged(client, checkpoint, weights, job, *args):
+        output, block = PredictionFile(job.out, "png", (64, 64)), client.submit(_blocked_block)
+        if job.segment.name == "b":  # the last one staged
+            cluster.sync(cluster.scheduler.close)
+        return output, {block.key: block}
+
+    monkeypatch.setattr(_batch, "_staged", scheduler_gone_once_staged)
+    logged = []
+    heard = logging.Handler(logging.ERROR)
+    heard.emit = logged.append
+    monkeypatch.setattr(logging.getLogger("distributed.client"), "handlers", [heard])
+    outcome, address = Outcome(), cluster.scheduler_address
+    options = {"scheduler": address, "device": "cpu", "progress": False, "keep_going": True}
+    with pytest.raises(RuntimeError) as lost:  # a user's error: one line, no traceback
+        predict_segments(
+            [root / "a", root / "b"], model, out_dir=root / "out", outcome=outcome, **options
+        )
+    assert str(lost.value) == (
+        f"lost the scheduler {address}; finished files stay, a rerun resumes (a dask worker "
+        "stops with its scheduler: start both again)"
+    )
+    assert users_error(lost.value, command=True)
+    assert outcome.failed == []  # no segment blamed
+    assert list((root / "out").iterdir()) == []  # nothing staged left behind
+    assert logged == []  # nor distributed's tracebacks of the loss, as it closes
+    assert dask.config.get("scheduler", None) is None  # dask computes here again
