@@ -2,10 +2,9 @@
 rescue folder: inkloop's data folder's unsaved/<id>-<hash>, else the temporary folder's
 inkloop-unsaved-<uid>-<id>-<hash>), said once with a way out that works, and found again when the
 segment is reopened, which still opens from (and saves to) its own folder; only the session
-that kept them removes them; strokes that no folder takes are said to be lost at close, and
-a close that would lose them is refused once, said in a dialog (a notice would go with the
-window). Until the folder takes them again, the Labels section says where they are (a notice
-is one cut-off line for 4 s)."""
+that kept them removes them; strokes that no folder takes are said to be lost at close (a
+close that would lose them is refused once: test_close_veto.py). Until the folder takes them
+again, the Labels section says where they are (a notice is one cut-off line for 4 s)."""
 
 from __future__ import annotations
 
@@ -19,11 +18,8 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 from PIL import Image
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication, QMessageBox
 
 from inkloop._napari._reader import segment_layers
-from inkloop._napari._widget import KEPT_OPEN
 from inkloop.brush import decode_labels
 from inkloop.io import (
     _labels,
@@ -42,7 +38,8 @@ WAY_OUT = (
     '"Ink Loop Vesuvius ink labels (*.png)"'
 )
 PAIR = ("seg_inklabels.autosave.png", "seg_supervision_mask.autosave.png")
-FULL_DISK = "[Errno 28] No space left on device"
+FULL = "No space left on device"
+FULL_DISK = f"[Errno 28] {FULL}"
 
 
 @pytest.fixture
@@ -50,18 +47,25 @@ def full(monkeypatch, tmp_path):
     """The folders whose disk is full (label writes in them or below them raise ENOSPC;
     opening reads them as before), none at first; inkloop's data and temporary folders in
     ``tmp_path``."""
+    return refusing_folders(monkeypatch, tmp_path, lambda path: OSError(errno.ENOSPC, FULL))
+
+
+def refusing_folders(monkeypatch, tmp_path, refusal) -> set[Path]:
+    """The folders that refuse label files (a write in them or below them raises
+    ``refusal(path)``; opening reads them as before), none at first; inkloop's data and
+    temporary folders in ``tmp_path``."""
     monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
     monkeypatch.setenv(_writable.TOLD_ENV, "")  # restored after: opening notes what it told
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     folders, encode_png = set(), _labels.encode_png
 
-    def encode_png_unless_full(path, *args, **kwargs):
+    def encode_png_unless_refused(path, *args, **kwargs):
         if folders & set(Path(path).parents):
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise refusal(path)
         return encode_png(path, *args, **kwargs)
 
-    monkeypatch.setattr(_labels, "encode_png", encode_png_unless_full)
+    monkeypatch.setattr(_labels, "encode_png", encode_png_unless_refused)
     return folders
 
 
@@ -294,60 +298,3 @@ def test_the_labels_section_says_where_unsaved_strokes_are_until_a_save_takes_th
     assert kept.endswith(WAY_OUT)
     assert f"({FULL_DISK}): they are only in this window. Free space on " in only_here
     assert widget.labels.storage == ""
-
-
-def test_a_close_that_would_lose_strokes_is_refused_once_with_a_dialog(
-    full, painting, unlabelled_folder, qtbot, monkeypatch, caplog
-):
-    viewer, widget = painting
-    widget.labels.autosaver.interval_s = 3600  # the stroke falls between two autosaves
-    full.update({unlabelled_folder, *rescue_folders(unlabelled_folder)})
-    viewer.show()
-    qtbot.waitUntil(widget.isVisible)
-    QApplication.processEvents()  # the dock is in the window now: watched
-    window = viewer.window._qt_window
-    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)  # for teardown
-    dialogs = []  # (parent's id, title, text): no window kept past the test
-    monkeypatch.setattr(QMessageBox, "warning", lambda *a: dialogs.append((id(a[0]), *a[1:])))
-    widget.labels.painter.stamp_along([(80, 80), (80, 160)])
-    shown = len(messages(0))
-
-    window.close()  # its X, Ctrl+W, Ctrl+Q
-
-    assert window.isVisible()
-    assert widget.labels is not None
-    ((parent, title, text),) = dialogs
-    assert (parent, title) == (id(window), "Ink Loop: strokes not saved")
-    assert f"({FULL_DISK}): they are only in this window. Free space on " in text
-    assert text.endswith(f"{WAY_OUT}\n\n{KEPT_OPEN}")
-    assert messages(shown) == []  # not a notice, which would go with the window
-
-    window.close()  # asked again: it closes, without them
-
-    assert not window.isVisible()
-    assert len(dialogs) == 1
-    assert widget.labels is None
-    caplog.clear()  # the failures' tracebacks hold the closing frames, the window's too
-
-
-def test_a_close_is_refused_again_once_the_strokes_were_written_since(
-    full, painting, unlabelled_folder
-):
-    _viewer, widget = painting
-    session = widget.labels
-    autosaver = session.autosaver
-    autosaver.interval_s = 3600
-    folders = {unlabelled_folder, *rescue_folders(unlabelled_folder)}
-    full.update(folders)
-    session.painter.stamp_along([(80, 80), (80, 160)])
-
-    refused = autosaver.flush(closing=True)
-    asked_again = autosaver.flush(closing=True)
-    full.clear()  # space freed: the next tick writes them
-    ticks(autosaver, 2)
-    full.update(folders)  # and the disk is full again
-    session.painter.stamp_along([(120, 80), (120, 160)])
-
-    assert "they are only in this window" in refused
-    assert asked_again is None
-    assert autosaver.flush(closing=True) == refused

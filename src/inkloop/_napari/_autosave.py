@@ -66,13 +66,10 @@ class Autosaver(QObject):
         self._kept: Path | None = None  # the rescued ink copy holding strokes the folder lacks
         self._rescued: set[Path] = set()  # the rescued ink copies it wrote (on the worker)
         self._told: Path | str | None = None  # where the user was told the strokes are
-        self.storage, self._refused = "", ""  # the storage a close was refused for, once
-        self._writing: Future | None = None  # the last autosave
-        self._saving: Future | None = None  # the last Save
+        self.storage, self._refused = "", False  # a close refused for the strokes not written
+        self._writing = self._saving = None  # the last autosave, the last Save (Futures)
         painter.labels_changed.connect(self.mark_changed)
-        self._timer = QTimer(self)
-        self._timer.setInterval(int(interval_s * 1000))
-        self._timer.timeout.connect(self.save_if_changed)
+        self._timer = QTimer(self, interval=int(interval_s * 1000), timeout=self.save_if_changed)
         self._timer.start()
         _OPEN.add(self)
 
@@ -107,11 +104,10 @@ class Autosaver(QObject):
 
     def flush(self, closing: bool = False) -> str | None:
         """Wait for the writes under way (the worker runs them in order), then write what
-        changed on this thread: the viewer is closing or the segment opens again, or the
-        interpreter is exiting with the viewer open, when executors take no more work. Where
-        the strokes are kept, if not beside the segment, is said again. ``closing``: the
-        window is about to close: why it should stay open, where no folder takes them, is
-        returned, not said (a notice would go with it); once: a close asked again goes on."""
+        changed on this thread (the viewer closing, the segment opened again, the interpreter
+        exiting: executors take no more work), and say again where they are kept, if not
+        beside the segment. ``closing`` (the window's close begins): where no folder takes
+        them, return why it should stay open, unsaid; once, until strokes are painted again."""
         if closing and self._refused:
             return None
         wait([f for f in (self._writing, self._saving) if f is not None])
@@ -139,7 +135,7 @@ class Autosaver(QObject):
     def mark_changed(self, box=None) -> None:
         """Have the next tick write the labels: changed inside ``box`` (the painter's report),
         or painted before this autosaver began (None)."""
-        self._dirty = True
+        self._dirty, self._refused = True, False  # a close would lose these: asked again
 
     def _write(self, codes, rescue: bool = True) -> tuple[Path | None, OSError | None]:
         """Write the autosave copies of ``codes`` (the segment's own canvas, of its size),
@@ -182,7 +178,7 @@ class Autosaver(QObject):
     def _report_save(self, writing: Future) -> None:
         error = writing.exception()
         if error is None:
-            self._kept = self._told = None  # the rescued copies went with the Save
+            self._kept, self._told, self._refused = None, None, False  # the Save holds them
             self._note("")
             ink_path, supervision_path = writing.result()
             say_info(f"Saved {ink_path.name} and {supervision_path.name} in {ink_path.parent}")
@@ -190,7 +186,7 @@ class Autosaver(QObject):
         self._dirty = True  # the autosave copies are all there is
         log.error("saving labels failed", exc_info=error)
         way_out = f". {self._way_out(error)}" if isinstance(error, OSError) else ""
-        say_error(f"Could not save the labels: {error}{way_out}")
+        say_error(f"Could not save the labels: {_reason(error) if way_out else error}{way_out}")
 
     def _report(self, writing: Future | None, *, last=False, quiet=False, closing=False):
         """Say where the strokes went when that changes (on the GUI thread), or at the
@@ -205,13 +201,14 @@ class Autosaver(QObject):
             log.error("inkloop autosave failed", exc_info=error)
             self._note(self._lost_message(error, last=False))
             if closing:
-                self._refused = self.storage
+                self._refused = True
                 return self.storage
             if not quiet and (last or self._told != "nowhere"):
                 self._told = "nowhere"
                 (say_error if last else say_warning)(self._lost_message(error, last))
             return
         where, refused = writing.result()
+        self._refused = False  # written: a close is asked again for later strokes
         if refused is None:
             if self._told is not None:
                 say_info(f"Autosave writes to {where.parent} again")
@@ -228,16 +225,16 @@ class Autosaver(QObject):
             say_warning(self._kept_message(refused, last))
 
     def _note(self, storage: str) -> None:
-        if storage != self.storage:  # a close is refused again for another
-            self.storage, self._refused = storage, ""
+        if storage != self.storage:
+            self.storage = storage
             self.storage_changed.emit(storage)
 
     def _kept_message(self, refused: OSError, last: bool) -> str:
         """Where the strokes that the segment's folder refused are kept, and the way out."""
-        folder, kept, name = side_folder(self.segment), self._kept, self.segment.name
+        folder, kept, why = side_folder(self.segment), self._kept, _reason(refused)
         lead = "The last strokes" if last else "The unsaved strokes"
-        said = f"{lead} could not be written to {folder} ({refused}): they are in {kept.parent}"
-        said += f", and {name} opens with them from there"
+        said = f"{lead} could not be written to {folder} ({why}): they are in {kept.parent}"
+        said += f", and {self.segment.name} opens with them from there"
         if kept.parent == rescue_folders(self.segment)[-1]:
             said += " while the system keeps its temporary files"
         return f"{said}. {self._way_out(refused)}"
@@ -250,7 +247,7 @@ class Autosaver(QObject):
             return f"{lead} could not be written: they are {held}. {error}"
         folder = side_folder(self.segment)
         tried = " nor ".join(str(f) for f in (folder, *_rescue_targets(self.segment)))
-        said = f"{lead} could not be written to {tried} ({error}): they are {held}"
+        said = f"{lead} could not be written to {tried} ({_reason(error)}): they are {held}"
         return f"{said}. {self._way_out(error)}"
 
     def _way_out(self, error: OSError) -> str:
@@ -260,6 +257,12 @@ class Autosaver(QObject):
         if error.errno in _FULL:
             return f"Free space on {_disk_of(folder)}, or {elsewhere}"
         return f"Make {folder} writable again (or its disk reachable), or {elsewhere}"
+
+
+def _reason(error: OSError) -> str:
+    """``error`` less the file it names (mkstemp's random name in a read-only folder), so that
+    every refusal reads the same; the messages name the folder."""
+    return str(OSError(error.errno, error.strerror)) if error.strerror else str(error)
 
 
 def _rescue_targets(segment) -> list[Path]:
@@ -293,6 +296,4 @@ def _remove_if_empty(folder: Path) -> None:
 def _disk_of(folder: Path) -> Path:
     """The mount point of the disk that holds ``folder``, to name it in a message."""
     path = Path(os.path.abspath(folder))
-    while not os.path.ismount(path) and path != path.parent:
-        path = path.parent
-    return path
+    return next(mount for mount in (path, *path.parents) if os.path.ismount(mount))

@@ -1,12 +1,14 @@
 """When and why the Ink Loop dock stops painting a labels layer: the dock leaving napari's
-window or that window closing, watched; and the words that say what stopped, and why."""
+window or that window closing, watched (a close that would lose strokes refused once); and
+the words that say what stopped, and why."""
 
 from __future__ import annotations
 
 from qtpy.QtCore import QEvent, QObject
-from qtpy.QtWidgets import QMainWindow
+from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from inkloop._napari._controls import single_shot
+from inkloop._napari._label_claims import PAINTING
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._private import viewer_closing
 from inkloop._napari._reader import segment_path
@@ -14,6 +16,8 @@ from inkloop._napari._say import say_info, say_warning
 
 DOCK_CLOSED, WINDOW_CLOSED = "the Ink Loop dock was closed", "its napari window was closed"
 OPEN_AGAIN = "open {name} again (Open segment… in the dock) to paint"
+KEPT_OPEN = "The window stays open so that you can save them; closed again, it closes without them."
+QUIT_KEPT_OPEN = "napari stays open so that you can save them; quit again, it quits without them."
 
 
 class DockEnds(QObject):
@@ -54,6 +58,53 @@ class DockEnds(QObject):
             self._closing = False
             self._end(WINDOW_CLOSED)
         return False
+
+
+class EndsKeepingStrokes(DockEnds):
+    """`DockEnds` whose window's close `keep_open` may refuse before napari's close runs (its
+    confirmation, Ctrl+Q's quit); not once ``Window.close()`` closed the viewer in it (a
+    script's close, or a quit's of the other windows). ``labels()``: the dock's LabelSession."""
+
+    def __init__(self, widget, end, labels) -> None:
+        super().__init__(widget, end)
+        self._labels = labels
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        closing = watched is not self.parent() and event.type() == QEvent.Type.Close
+        if closing and _viewer_shown(watched) and keep_open(watched, self._labels()):
+            event.ignore()
+            return True
+        return super().eventFilter(watched, event)
+
+
+def keep_open(window, labels) -> bool:
+    """napari's ``window`` is closing (its X, Ctrl+W, Ctrl+Q): write the last strokes of
+    ``labels`` (a LabelSession, or None), and on a quit, which closes every viewer, those of
+    every window of this process. Where no folder takes some, keep it open, said in one
+    dialog (a notice would go with it); once for those strokes: closed again, it closes."""
+    quitting = getattr(window, "_quit_app", False)  # napari's: set before the close
+    sessions = [labels, *(s for s in PAINTING if s is not labels)] if quitting else [labels]
+    lost = [(s, s.autosaver.flush(closing=True)) for s in sessions if s is not None]
+    said = [_in_window(s, labels, text) for s, text in lost if text is not None]
+    if not said:
+        return False
+    if quitting:  # else napari quits at this window's next close, unasked
+        window._quit_app = False
+    said.append(QUIT_KEPT_OPEN if quitting else KEPT_OPEN)
+    QMessageBox.warning(window, "Ink Loop: strokes not saved", "\n\n".join(said))
+    return True
+
+
+def _in_window(session, labels, text: str) -> str:
+    """``text``, said of ``session``'s strokes in the dialog of the window painting
+    ``labels``: naming the segment where they are another window's."""
+    return text if session is labels else f"In the window painting {session.segment.name}: {text}"
+
+
+def _viewer_shown(window) -> bool:
+    """Whether napari's ``window`` shows, and the viewer in it (its central widget's child)."""
+    shown = [child for child in window.centralWidget().children() if isinstance(child, QWidget)]
+    return bool(shown) and all(child.isVisible() for child in shown)
 
 
 def newest_labels(viewer):

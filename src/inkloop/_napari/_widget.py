@@ -6,8 +6,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from qtpy.QtCore import QEvent
-from qtpy.QtWidgets import QMessageBox, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QVBoxLayout, QWidget
 
 from inkloop._napari import _dock_ends as ends
 from inkloop._napari._brush_panel import BrushPanel
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     import napari
 
 log = logging.getLogger(__name__)
-KEPT_OPEN = "The window stays open so that you can save them; closed again, it closes without them."
 
 
 class InkLoopWidget(QWidget):
@@ -85,7 +83,7 @@ class InkLoopWidget(QWidget):
         # removal makes the next-newest segment's labels the ones painted for a moment
         self._warm_soon = single_shot(self, 0, self._warm_up)
         self._follow_soon = single_shot(self, 0, self._follow_layers)  # napari's setter done
-        _EndsKeepingStrokes(self, self._end, self._keep_open)  # the dock closed, or its window
+        ends.EndsKeepingStrokes(self, self._end, lambda: self.labels)  # the dock or its window
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
             event.connect(self._follow_layers)
@@ -117,14 +115,6 @@ class InkLoopWidget(QWidget):
         if not event.spontaneous() and self.labels is not None:  # not a minimised window
             self.labels.autosaver.flush()
         super().hideEvent(event)
-
-    def _keep_open(self, window) -> bool:
-        """``window`` is closing (its X, Ctrl+W, Ctrl+Q): write the last strokes. Where no
-        folder takes them, keep it open, once, said in a dialog (a notice would go with it)."""
-        lost = None if self.labels is None else self.labels.autosaver.flush(closing=True)
-        if lost is not None:
-            QMessageBox.warning(window, "Ink Loop: strokes not saved", f"{lost}\n\n{KEPT_OPEN}")
-        return lost is not None
 
     def _end(self, why: str) -> None:
         """Stop following the viewer, end the loop (its labels autosaved); idempotent."""
@@ -275,25 +265,3 @@ class InkLoopWidget(QWidget):
         settings = self.model_panel.apply(self.segment_panel.apply(self.loop.settings))
         validation = validation_region(self.viewer, self.labels.segment.shape[1:])
         return dataclasses.replace(settings, validation=validation)
-
-
-class _EndsKeepingStrokes(ends.DockEnds):
-    """`DockEnds` whose window's close ``keep_open(window)`` may refuse before napari's runs
-    (its confirmation, Ctrl+Q's quit); not after ``Window.close()`` closed the viewer in it."""
-
-    def __init__(self, widget, end, keep_open) -> None:
-        super().__init__(widget, end)
-        self._keep_open = keep_open
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
-        closing = watched is not self.parent() and event.type() == QEvent.Type.Close
-        if closing and _viewer_shown(watched) and self._keep_open(watched):
-            event.ignore()
-            return True
-        return super().eventFilter(watched, event)
-
-
-def _viewer_shown(window) -> bool:
-    """Whether napari's ``window`` shows, and the viewer in it (its central widget's child)."""
-    shown = [child for child in window.centralWidget().children() if isinstance(child, QWidget)]
-    return bool(shown) and all(child.isVisible() for child in shown)
