@@ -4,7 +4,8 @@ inkloop-unsaved-<uid>-<id>-<hash>), said once with a way out that works, and fou
 segment is reopened, which still opens from (and saves to) its own folder; only the session
 that kept them removes them; strokes that no folder takes are said to be lost at close (a
 close that would lose them is refused once: test_close_veto.py). Until the folder takes them
-again, the Labels section says where they are (a notice is one cut-off line for 4 s)."""
+again, the Labels section says where they are (a notice is one cut-off line for 4 s), in a
+line that wraps inside a long path rather than widen the dock."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 from PIL import Image
+from qtpy.QtWidgets import QApplication
 
 from inkloop._napari._reader import segment_layers
 from inkloop.brush import decode_labels
@@ -31,6 +33,7 @@ from inkloop.io import (
     write_label_files,
 )
 from inkloop.io._sidefiles import side_folder
+from inkloop.synthetic import write_segment
 from tests._napari._gui import drag, messages
 
 WAY_OUT = (
@@ -298,3 +301,28 @@ def test_the_labels_section_says_where_unsaved_strokes_are_until_a_save_takes_th
     assert kept.endswith(WAY_OUT)
     assert f"({FULL_DISK}): they are only in this window. Free space on " in only_here
     assert widget.labels.storage == ""
+
+
+def test_the_storage_line_wraps_inside_a_long_path_and_leaves_the_dock_as_narrow(
+    full, open_in_dock, tmp_path, qtbot
+):
+    folder = write_segment(
+        tmp_path / ("scroll1-" + "0" * 60) / "seg", 200, 300, 6, seed=3, truth_as_labels=False
+    )
+    viewer, widget = open_in_dock(folder)
+    session, line = widget.labels, widget.brush_panel.storage
+    session.autosaver.interval_s = 3600
+    viewer.show()
+    qtbot.waitUntil(widget.isVisible)
+    QApplication.processEvents()  # napari's stylesheet laid out
+    narrowest = widget.minimumSizeHint().width()
+    full.add(folder)
+
+    session.painter.stamp_along([(80, 80), (80, 160)])
+    ticks(session.autosaver, 2)  # written, and said at the next tick
+    QApplication.processEvents()  # the layouts follow the line shown
+
+    assert f"could not be written to {folder} (" in line.text()  # whole, not elided
+    assert widget.minimumSizeHint().width() == narrowest
+    assert line.width() < line.fontMetrics().horizontalAdvance(str(folder))  # so wrapped in it
+    assert line.viewport().height() >= line.document().size().height()  # every line shown

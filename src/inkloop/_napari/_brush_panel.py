@@ -4,21 +4,25 @@ opacity, undo, save and load, and where strokes are that no file beside the segm
 from __future__ import annotations
 
 import logging
+import math
 
-from qtpy.QtCore import QSignalBlocker, Qt
+from qtpy.QtCore import QSignalBlocker, QSize, Qt
+from qtpy.QtGui import QTextOption
 from qtpy.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QRadioButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
+    QTextEdit,
     QWidget,
 )
 
@@ -93,10 +97,7 @@ class BrushPanel(QGroupBox):
             "load_labels_button",
             "Replace the labels by an ink label PNG or TIFF (one undoable stroke)",
         )
-        self.storage = QLabel()  # until a save takes them: a notice is gone in seconds
-        self.storage.setObjectName("labels_storage")
-        self.storage.setWordWrap(True)
-        self.storage.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.storage = StorageLine("labels_storage")  # until a save takes them: a notice goes
         self._lay_out(mode_grid)
         self._connect()
         self.set_session(None)
@@ -196,7 +197,7 @@ class BrushPanel(QGroupBox):
 
     def _show_storage(self, storage: str) -> None:
         """Where unsaved strokes are, and the way out; hidden while the folder holds them."""
-        self.storage.setText(f"⚠ {storage}" if storage else "")
+        self.storage.setPlainText(f"⚠ {storage}" if storage else "")
         self.storage.setVisible(bool(storage))
 
     def _save(self) -> None:
@@ -221,3 +222,43 @@ class BrushPanel(QGroupBox):
     def _loaded(self, session, path: str, codes, supervision: str) -> None:
         session.painter.replace(codes)
         say_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")
+
+
+class StorageLine(QTextEdit):
+    """Read-only text wrapped between words, and inside a word longer than the line (a
+    path), so that it never widens the dock (a QLabel wraps between words only); as high as
+    its lines, and selectable, to copy a folder from it."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setReadOnly(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # a selectable QLabel's: Ctrl+C copies
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        # a label's look, not the console's colours napari's stylesheet gives a QTextEdit
+        self.setStyleSheet(
+            "QTextEdit { background: transparent; padding: 1px; }"
+            "QTextEdit > QWidget { background: transparent; }"
+        )
+        self.document().setDocumentMargin(0)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+
+    def text(self) -> str:
+        """The text shown (a QLabel's name for it)."""
+        return self.toPlainText()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(80, self.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return self.sizeHint()
+
+    def _fit_height(self, size) -> None:
+        """As high as the lines the text wraps into at this width: none scrolled away."""
+        margins = self.contentsMargins()
+        self.setFixedHeight(math.ceil(size.height()) + margins.top() + margins.bottom())
