@@ -151,6 +151,22 @@ def test_keep_going_goes_past_segments_refused_as_they_open(batch, capsys, sched
     ]
 
 
+def test_keep_going_says_only_the_refusal_of_a_batch_refused_as_a_whole(batch, capsys):
+    """a's output was made without --tta: the batch with --tta is refused as a whole. Before,
+    the missing segment was first said to fail, "going on with the other segments", and
+    listed under "failed" of a run that exits 2 (refused, nothing written)."""
+    assert _predict("a", "--out-dir", "out", "--format", "png") == 0
+    capsys.readouterr()
+    command = ["a", "nope", "c", "--out-dir", "out", "--format", "png", "--keep-going", "--tta"]
+    assert _predict(*command) == REFUSED
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["failed"] == []
+    (said,) = captured.err.splitlines()
+    assert said.startswith("inkloop predict: error: ")
+    assert "finished output" in said
+    assert not (batch / "out" / "c_prediction.png").exists()
+
+
 def test_an_output_written_meanwhile_by_another_run_is_skipped(batch, capsys, monkeypatch):
     import inkloop.headless
 

@@ -40,9 +40,11 @@ def plan_jobs(
     (`refuse_made_otherwise`). Refused too: an output that would replace what the run reads,
     any segment's files or ``inputs`` (option -> file, as `refuse_inputs` takes them). With
     ``refused`` (an Outcome: --keep-going) a segment that does not open or is refused by a
-    check fails there alone; without, it refuses the batch. Without ``overwrite`` a job whose
-    output is complete when its turn comes is skipped too (`Job.keep_existing`)."""
+    check fails alone, said once the batch is accepted; without, it refuses the batch.
+    Without ``overwrite`` a job whose output is complete when its turn comes is skipped too
+    (`Job.keep_existing`)."""
     planned = {}  # segment id -> (path, opened segment, its output, its making)
+    rejected = []  # (job, error) of the segments refused as they open: failed, once planned
     # absolute: workers started in another folder would read and write relative paths there
     out_dir = Path(out_dir).expanduser().resolve()
     for path in segments:  # every segment opens before anything is made
@@ -55,7 +57,7 @@ def plan_jobs(
         except Exception as error:
             if refused is None:
                 raise
-            refused.fail(Job(_absolute(path), out), error)
+            rejected.append((Job(_absolute(path), out), error))
             continue
         if segment.name in planned:
             first, second = shown_location(path), shown_location(planned[segment.name][0])
@@ -69,7 +71,10 @@ def plan_jobs(
     for out in outs:
         refuse_folder(out)
     make_out_folder(out_dir, "--out-dir")
-    return _jobs(planned.values(), overwrite)
+    jobs = _jobs(planned.values(), overwrite)
+    for job, error in rejected:  # only now: a batch refused as a whole says only that
+        refused.fail(job, error)
+    return jobs
 
 
 def _jobs(planned, overwrite: bool) -> tuple[list[Job], list[Job]]:
