@@ -10,7 +10,7 @@ from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 from inkloop._napari._controls import single_shot
 from inkloop._napari._label_claims import PAINTING
 from inkloop._napari._labels import is_ink_labels
-from inkloop._napari._private import viewer_closing
+from inkloop._napari._private import disarm_quit, quitting, viewer_closing
 from inkloop._napari._reader import segment_path
 from inkloop._napari._say import say_info, say_warning
 
@@ -82,15 +82,15 @@ def keep_open(window, labels) -> bool:
     ``labels`` (a LabelSession, or None), and on a quit, which closes every viewer, those of
     every window of this process. Where no folder takes some, keep it open, said in one
     dialog (a notice would go with it); once for those strokes: closed again, it closes."""
-    quitting = getattr(window, "_quit_app", False)  # napari's: set before the close
-    sessions = [labels, *(s for s in PAINTING if s is not labels)] if quitting else [labels]
+    quit_app = quitting(window)
+    sessions = [labels, *(s for s in PAINTING if s is not labels)] if quit_app else [labels]
     lost = [(s, s.autosaver.flush(closing=True)) for s in sessions if s is not None]
     said = [_in_window(s, labels, text) for s, text in lost if text is not None]
     if not said:
         return False
-    if quitting:  # else napari quits at this window's next close, unasked
-        window._quit_app = False
-    said.append(QUIT_KEPT_OPEN if quitting else KEPT_OPEN)
+    if quit_app:
+        disarm_quit(window)
+    said.append(QUIT_KEPT_OPEN if quit_app else KEPT_OPEN)
     QMessageBox.warning(window, "Ink Loop: strokes not saved", "\n\n".join(said))
     return True
 

@@ -9,7 +9,7 @@ is not shown the way they expect (not sliced yet, 3-D, axes transposed, tiled or
 textures whose shapes do not follow napari's rules, Labels contours on a downsampled
 texture). napari offers no public way to change one layer's controls either, nor to tell
 whether a layer is shown in a 3-D view, nor which viewer holds a layer, nor that a viewer
-is closing.
+is closing or quitting.
 ``tests/_napari/test_private.py`` fails loudly if a napari release changes what this relies
 on (the suite runs napari 0.9; pyproject keeps napari below 0.10).
 """
@@ -227,3 +227,14 @@ def viewer_closing(viewer) -> bool:
     then removes the layers one by one, and only then closes the window."""
     executor = getattr(getattr(_unproxied(viewer), "_layer_slicer", None), "_executor", None)
     return bool(getattr(executor, "_shutdown", False))
+
+
+def quitting(window) -> bool:
+    """Whether napari's main ``window`` closes to quit the application (Ctrl+Q): napari sets
+    this before the close, and closes every other viewer after it."""
+    return bool(getattr(window, "_quit_app", False))
+
+
+def disarm_quit(window) -> None:
+    """After a quit was refused: napari would otherwise quit at this window's next close."""
+    window._quit_app = False
