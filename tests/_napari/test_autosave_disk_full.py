@@ -326,3 +326,26 @@ def test_the_storage_line_wraps_inside_a_long_path_and_leaves_the_dock_as_narrow
     assert widget.minimumSizeHint().width() == narrowest
     assert line.width() < line.fontMetrics().horizontalAdvance(str(folder))  # so wrapped in it
     assert line.viewport().height() >= line.document().size().height()  # every line shown
+
+
+def test_the_storage_line_leaves_plain_keys_to_the_dock_and_copies(qtbot):
+    """Clicked, it kept Space, the arrows and the page keys for its hidden scroll bars."""
+    from qtpy.QtCore import QEvent, Qt
+    from qtpy.QtGui import QKeyEvent
+
+    from inkloop._napari._brush_panel import StorageLine
+
+    line = StorageLine("storage")
+    qtbot.addWidget(line)
+    line.setPlainText("⚠ kept in /a/very/long/folder/unsaved/seg-0123: free space or save")
+    line.selectAll()
+
+    def taken(key, modifiers=Qt.KeyboardModifier.NoModifier) -> bool:
+        event = QKeyEvent(QEvent.Type.KeyPress, key, modifiers)
+        event.ignore()
+        line.keyPressEvent(event)
+        return event.isAccepted()
+
+    for key in (Qt.Key.Key_Space, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageDown):
+        assert not taken(key)
+    assert taken(Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)

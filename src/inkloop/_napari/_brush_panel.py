@@ -258,6 +258,14 @@ class StorageLine(QTextEdit):
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return self.sizeHint()
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        """Ctrl+C and Ctrl+A (Cmd on a Mac) only: Space, arrows and page keys scroll the dock
+        as they did over a label, not this text's hidden scroll bars."""
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().keyPressEvent(event)
+        else:
+            event.ignore()
+
     def _fit_height(self, size) -> None:
         """As high as the lines the text wraps into at this width: none scrolled away."""
         margins = self.contentsMargins()
