@@ -239,9 +239,9 @@ def predict_segments(
     summary = {"scheduler": scheduler}
     for job in skipped:
         outcome.skip(job.out)
-    if scheduler is not None:
+    if scheduler is not None:  # nothing left to do (a finished batch): no cluster to reach
         run = (jobs, model, scheduler, outcome, progress, keep_going, options)
-        summary["dashboard"] = _predict_on_cluster(*run)
+        summary["dashboard"] = _predict_on_cluster(*run) if jobs else None
     options.update(region=region, progress=progress, overwrite=overwrite)
 
     def predict(job):

@@ -13,6 +13,7 @@ import pytest
 from inkloop._errors import users_error
 from inkloop._notify import InkloopWarning
 from inkloop.checkpoint import load_checkpoint
+from inkloop.predict._outcome import Outcome
 from inkloop.synthetic import write_segment
 from tests._helpers import save_tiny_checkpoint
 
@@ -152,3 +153,94 @@ def test_a_lost_scheduler_is_one_line_blaming_no_segment(batch, cluster, monkeyp
     assert list((root / "out").iterdir()) == []  # nothing staged left behind
     assert logged == []  # nor distributed's tracebacks of the loss, as it closes
     assert dask.config.get("scheduler", None) is None  # dask computes here again
+
+
+def _workers_gone_once_staged(cluster):
+    """A `_staged` whose block is submitted once every worker of ``cluster`` left."""
+    from inkloop.predict._outputs import PredictionFile
+
+    def staged(client, checkpoint, weights, job, *args):
+        client.retire_workers()
+        cluster.scale(0)  # none comes back
+        block = client.submit(sum, [1, 2], pure=False)
+        return PredictionFile(job.out, "png", (64, 64)), {block.key: block}
+
+    return staged
+
+
+def _gone(batch, cluster, monkeypatch) -> tuple[str, Outcome]:
+    """What stopped a --keep-going batch of a and b whose workers all left as it staged."""
+    from inkloop.headless import predict_segments
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import Outcome
+
+    root, model = batch
+    monkeypatch.setattr(_batch, "_staged", _workers_gone_once_staged(cluster))
+    outcome, address = Outcome(), cluster.scheduler_address
+    options = {"scheduler": address, "device": "cpu", "progress": False, "keep_going": True}
+    with pytest.raises(RuntimeError) as gone:
+        predict_segments(
+            [root / "a", root / "b"], model, out_dir=root / "out", outcome=outcome, **options
+        )
+    assert users_error(gone.value, command=True)  # one line, no traceback
+    assert list((root / "out").iterdir()) == []  # nothing staged left behind
+    return str(gone.value), outcome
+
+
+def test_workers_all_gone_stop_the_batch_in_one_line_blaming_no_segment(
+    batch, cluster, monkeypatch
+):
+    """Watched from here: no worker for NO_WORKERS_TIMEOUT_S (0.01 s here). Before, the run set
+    that timeout on the scheduler, for all its clients, and each segment failed with dask's
+    NoWorkerError."""
+    import inkloop.predict._workers as workers
+
+    monkeypatch.setattr(workers, "NO_WORKERS_TIMEOUT_S", 0.01)
+    monkeypatch.setattr(workers, "WATCH_EVERY_S", 0.0, raising=False)
+    said, outcome = _gone(batch, cluster, monkeypatch)
+    address = cluster.scheduler_address
+    assert said == (
+        f"every worker left the scheduler {address} and none came back in 0 s; finished "
+        "files stay, a rerun resumes"
+    )
+    assert outcome.failed == []
+
+
+def test_the_schedulers_own_no_workers_timeout_blames_no_segment(batch, monkeypatch):
+    """A scheduler started with distributed.scheduler.no-workers-timeout fails the blocks
+    itself (NoWorkerError): each segment was blamed for it, the first alone without
+    --keep-going."""
+    import dask
+    from distributed import LocalCluster
+
+    options = {"n_workers": 1, "processes": False, "dashboard_address": None}
+    with (
+        dask.config.set({"distributed.scheduler.no-workers-timeout": "50ms"}),
+        LocalCluster(**options) as cluster,
+    ):
+        said, outcome = _gone(batch, cluster, monkeypatch)
+        address = cluster.scheduler_address
+    assert said == (
+        f"every worker left the scheduler {address} and none came back in its "
+        "no-workers-timeout; finished files stay, a rerun resumes"
+    )
+    assert outcome.failed == []
+
+
+def test_a_finished_batch_rerun_reaches_no_cluster(batch, monkeypatch):
+    """Nothing is left to do: before, the rerun connected (or started local:N) and checked
+    the workers, and was refused where the scheduler had none at the moment."""
+    import inkloop.predict.batch
+    from inkloop.headless import predict_segments
+
+    root, model = batch
+    options = {"out_dir": root / "out", "fmt": "png", "device": "cpu", "progress": False}
+    predict_segments([root / "a", root / "b"], model, **options)
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a finished batch reached for its cluster")
+
+    monkeypatch.setattr(inkloop.predict.batch, "cluster_client", no_cluster)
+    summary = predict_segments([root / "a", root / "b"], model, scheduler="tcp://x:1", **options)
+    assert summary["written"] == []
+    assert len(summary["skipped"]) == 2

@@ -1,13 +1,17 @@
 """The workers of `inkloop predict --scheduler`: one that cannot run this inkloop's tasks is
-refused in one line before any work (it used to hang the run at 0 chunks), a cluster with
-none is waited for a bounded time, tasks no worker is left to run fail instead of waiting
-for ever, and a local worker's GPU is one of those this process was given."""
+refused in one line before any work (it used to hang the run at 0 chunks), as is one that
+joins later; a cluster with none at connect is used (an adaptive one starts them for the
+run's tasks); a shared scheduler is left as it was; and a local worker's GPU is one of
+those this process was given."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+
+from inkloop.synthetic import write_segment
+from tests._helpers import save_tiny_checkpoint
 
 pytest.importorskip("distributed")
 
@@ -85,38 +89,65 @@ def test_workers_of_this_inkloop_are_let_in(plain_cluster):
         assert client.submit(sum, [1, 2]).result() == 3
 
 
-def test_a_cluster_without_workers_is_refused_after_a_bounded_wait(plain_cluster, monkeypatch):
-    import inkloop.predict._workers as workers
-    from inkloop.predict.batch import cluster_client
-
-    monkeypatch.setattr(workers, "WORKERS_WAIT_S", 0.2)
-    address = plain_cluster.scheduler_address
-    said = rf"--scheduler {address}: no worker joined it in 0 s; start some \(dask worker"
-    with pytest.raises(RuntimeError, match=said), cluster_client(address):
-        pytest.fail("a cluster without workers was used")
-
-
-def test_tasks_fail_once_every_worker_left_and_the_timeout_is_the_runs_only(
-    plain_cluster, monkeypatch
-):
-    from distributed import Client
-    from distributed.scheduler import NoWorkerError
+def test_an_adaptive_cluster_starts_its_workers_for_the_run(tmp_path, monkeypatch):
+    """A cluster with no worker until tasks wait (dask-jobqueue, dask-gateway, Coiled): the
+    run is not refused for having none at connect (it was, after WORKERS_WAIT_S), and the
+    worker it starts is probed."""
+    from distributed import LocalCluster
 
     import inkloop.predict._workers as workers
-    from inkloop.predict.batch import cluster_client
+    from inkloop.headless import predict_segments
+
+    monkeypatch.setattr(workers, "WORKERS_WAIT_S", 0.2, raising=False)  # the old code's wait
+    probed = []
+    real_check = workers.check_workers
+    monkeypatch.setattr(workers, "check_workers", lambda *a: probed.append(a[2:]) or real_check(*a))
+    write_segment(tmp_path / "a", 64, 64, 8, seed=0)
+    model = save_tiny_checkpoint(tmp_path / "model.pt")
+    options = {"n_workers": 0, "processes": False, "dashboard_address": None}
+    with LocalCluster(**options) as cluster:
+        cluster.adapt(minimum=0, maximum=1, interval="50ms")
+        summary = predict_segments(
+            [tmp_path / "a"],
+            model,
+            out_dir=tmp_path / "out",
+            fmt="png",
+            scheduler=cluster.scheduler_address,
+            device="cpu",
+            progress=False,
+        )
+    assert summary["written"] == [str(tmp_path / "out" / "a_prediction.png")]
+    assert [joined for joined in probed if joined] != []  # its worker, once it joined
+
+
+def test_a_shared_scheduler_is_left_as_it_was(plain_cluster):
+    """Its no-workers-timeout is the scheduler's: inkloop set it on a running scheduler,
+    for every client of it, and a second run's end unset it under the first."""
 
     def timeout(dask_scheduler):
         return dask_scheduler.no_workers_timeout
 
-    monkeypatch.setattr(workers, "NO_WORKERS_TIMEOUT_S", 0.2)
+    from inkloop.predict.batch import cluster_client
+
     plain_cluster.scale(1)
     with cluster_client(plain_cluster.scheduler_address) as client:
-        assert client.run_on_scheduler(timeout) == 0.2
-        client.retire_workers()
-        with pytest.raises(NoWorkerError):
-            client.submit(sum, [1, 2]).result(timeout=30)  # not for ever
-    with Client(plain_cluster.scheduler_address) as client:
-        assert client.run_on_scheduler(timeout) is None  # as the scheduler had it
+        assert client.run_on_scheduler(timeout) is None
+
+
+def test_a_worker_that_joins_unfit_stops_the_run_in_one_line(monkeypatch):
+    """Probed as it joins, while the run waits on its chunks: before, only the workers there
+    at connect were probed."""
+    import inkloop
+    import inkloop.predict._workers as workers
+
+    monkeypatch.setattr(workers, "WATCH_EVERY_S", 0.0)
+    ours = {"inkloop": inkloop.__version__, "torch": "2.0.0"}
+    cluster = _Answered({"tcp://a:1": ours})
+    watch = workers.WorkersWatch(cluster, "tcp://s:1")
+    watch.look()
+    cluster.answers["tcp://b:1"] = {"inkloop": None, "torch": None}
+    with pytest.raises(RuntimeError, match=r"^--scheduler tcp://s:1: tcp://b:1 has no inkloop: "):
+        watch.look()
 
 
 def test_a_local_worker_gets_one_of_the_gpus_this_process_was_given(monkeypatch):
@@ -138,16 +169,19 @@ def test_a_local_worker_gets_one_of_the_gpus_this_process_was_given(monkeypatch)
 class _Answered:
     """A client of a cluster whose workers (by address) answered ``answers`` to the probe."""
 
+    status = "running"
+
     def __init__(self, answers: dict):
         self.answers = answers
+        self.scheduler = type("Scheduler", (), {"address": "tcp://s:1"})
 
-    def wait_for_workers(self, n_workers, timeout):
-        pass
+    def run(self, function, workers=None, on_error="raise"):
+        return {a: self.answers[a] for a in workers or self.answers}
 
-    def run(self, function, on_error):
-        return self.answers
+    def nthreads(self):
+        return dict.fromkeys(self.answers, 1)
 
-    def scheduler_info(self):
+    def scheduler_info(self, n_workers=5):
         return {"workers": {address: {"name": address} for address in self.answers}}
 
 

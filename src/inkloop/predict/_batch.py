@@ -14,12 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.io import open_segment, prediction_kind, shown_location
-from inkloop.predict._cluster_failures import SchedulerLostError, as_seen_by_worker, scheduler_lost
+from inkloop.predict._cluster_failures import (
+    SchedulerLostError,
+    WorkersGoneError,
+    as_seen_by_worker,
+    scheduler_lost,
+    workers_gone,
+)
 from inkloop.predict._outcome import Job, Outcome, taken_meanwhile
 from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._provenance import model_identity, prediction_record
 from inkloop.predict._segment import predict_segment
+from inkloop.predict._workers import WorkersWatch
 
 STOPPING = "stopping: removing the unfinished outputs and closing the workers"
 
@@ -42,14 +49,17 @@ def predict_jobs(
     system); returns the written paths in the order they finished (also in ``outcome``, with
     the skipped and failed ones). An error names its segment and stops the batch; finished
     files stay. With ``keep_going`` a failed segment is given up alone (its blocks cancelled,
-    its staged output removed) and the others go on. A lost scheduler stops the batch in one
-    line (`SchedulerLostError`), ``keep_going`` or not. ``z_start`` moves the model's window,
-    ``reverse`` says the segments are stored back to front (`model_window`)."""
+    its staged output removed) and the others go on. A lost scheduler, or workers all gone,
+    stop the batch in one line (`SchedulerLostError`, `WorkersGoneError`), ``keep_going``
+    or not; workers that join are checked (`WorkersWatch`). ``z_start`` moves the model's
+    window, ``reverse`` says the segments are stored back to front (`model_window`)."""
     from inkloop.checkpoint import load_checkpoint
 
     checkpoint, weights = load_checkpoint(model), Path(model).resolve()
     outcome = Outcome() if outcome is None else outcome
     pending: dict[Job, tuple[PredictionFile, dict]] = {}  # its chunks' futures by key
+    watch = WorkersWatch(client, client.scheduler.address)
+    watch.look()  # the workers there now, probed: workers that all leave are missed
     bar = _bar(0, len(jobs), progress)
 
     def stage(job):
@@ -57,7 +67,7 @@ def predict_jobs(
 
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
         owner = _stage_all(jobs, stage, pending, outcome, keep_going, bar)
-        _collect(client, pending, owner, outcome, keep_going, bar, len(jobs))
+        _collect(watch, pending, owner, outcome, keep_going, bar, len(jobs))
     except BaseException as error:
         lost = isinstance(error, SchedulerLostError)
         if isinstance(error, KeyboardInterrupt):
@@ -94,22 +104,23 @@ def _stage_all(jobs, stage, pending: dict, outcome: Outcome, keep_going: bool, b
     return owner
 
 
-def _collect(client, pending: dict, owner: dict, outcome, keep_going: bool, bar, segments: int):
+def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, segments: int):
     """Wait for every chunk of the ``pending`` jobs; each job's output is finished (into
     ``outcome``) as soon as its last chunk is stored. A chunk not stored stops the batch,
     naming its segment; with ``keep_going`` its job is given up alone (its chunks cancelled,
-    its staged output removed). A lost scheduler stops it whatever ``keep_going`` says."""
-    from distributed import as_completed
-
-    address = client.scheduler.address  # as it was: a lost client may forget it
+    its staged output removed). A lost scheduler, or workers all gone, stop it whatever
+    ``keep_going`` says; so does a worker that joins unfit (`WorkersWatch`)."""
+    client, address = watch.client, watch.address
     chunks = [f for _output, futures in pending.values() for f in futures.values()]
-    for future, mark in as_completed(chunks, with_results=True, raise_errors=False):
+    for future, mark in _completed(watch, chunks):
         bar.update(1)
         job = owner[future.key]
         if job not in pending:  # given up: its other chunks were cancelled
             continue
         if scheduler_lost(client, mark):  # no segment's fault: none is blamed
             raise SchedulerLostError(address)
+        if workers_gone(mark):  # the scheduler's own no-workers-timeout
+            raise WorkersGoneError(address, had_workers=True, waited=None)
         output, futures = pending[job]
         error = _not_stored(client, future, mark, output)
         if error is not None and not keep_going:
@@ -125,6 +136,21 @@ def _collect(client, pending: dict, owner: dict, outcome, keep_going: bool, bar,
             outcome.written.append(output.finish())
             del pending[job]
             bar.set_postfix_str(f"{len(outcome.written)}/{segments} segments")
+
+
+def _completed(watch, chunks: list):
+    """(future, its result or exc_info) of each of ``chunks`` as it completes; the cluster's
+    workers are looked at meanwhile (`WorkersWatch.look`), while none completes too."""
+    from distributed import as_completed
+
+    done = as_completed(chunks, with_results=True, raise_errors=False)
+    while not done.is_empty():
+        ready = done.next_batch(block=False)
+        watch.look(at_once=bool(ready))
+        yield from ready
+        if not ready:  # as as_completed's own iterator waits
+            with done.thread_condition:
+                done.thread_condition.wait(timeout=0.1)
 
 
 def _not_stored(client, future, mark, output: PredictionFile) -> Exception | None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import main_hidden
-from inkloop.predict._workers import check_workers, no_workers_timeout
+from inkloop.predict._workers import check_workers
 
 log = logging.getLogger(__name__)
 # a local cluster listens on this machine only, where every account reaches 127.0.0.1 and a
@@ -47,9 +47,9 @@ def parse_scheduler(text: str) -> str | int:
 
 @contextmanager
 def cluster_client(scheduler: str, *, device: str = "auto"):
-    """A Client of ``scheduler`` (`parse_scheduler`), closed (with its cluster) on exit; its
-    workers checked first (`check_workers`), and tasks that no worker is left to run fail
-    after a while (`no_workers_timeout`)."""
+    """A Client of ``scheduler`` (`parse_scheduler`), closed (with its cluster) on exit; the
+    workers it has checked first (`check_workers`; those joining later, and a cluster left
+    without any, are watched while the run waits: `WorkersWatch`)."""
     try:
         from distributed import Client
     except ImportError as error:
@@ -61,8 +61,7 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
     try:
         with Client(cluster or target, timeout="30s", security=security) as client:
             check_workers(client, scheduler)
-            with no_workers_timeout(client):
-                yield client
+            yield client
     finally:
         if cluster is not None:
             cluster.close()

@@ -1,5 +1,6 @@
 """What a batch on a dask.distributed cluster says when the cluster, not a segment, failed:
-a worker that cannot see a file this machine sees, and a scheduler that went away."""
+a worker that cannot see a file this machine sees, a scheduler that went away, and workers
+that all left (or never came)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,33 @@ class SchedulerLostError(RuntimeError):
             f"lost the scheduler {address}; finished files stay, a rerun resumes (a dask "
             "worker stops with its scheduler: start both again)"
         )
+
+
+class WorkersGoneError(RuntimeError):
+    """No worker was left to run the blocks not yet stored (``had_workers``: some had been
+    there) for ``waited`` seconds (None: as long as the scheduler's no-workers-timeout)."""
+
+    def __init__(self, address: str, had_workers: bool, waited: float | None) -> None:
+        within = "in its no-workers-timeout" if waited is None else f"in {waited:.0f} s"
+        gone = (
+            f"every worker left the scheduler {address} and none came back {within}"
+            if had_workers
+            else f"no worker joined the scheduler {address} {within} (dask worker {address})"
+        )
+        super().__init__(f"{gone}; finished files stay, a rerun resumes")
+
+
+def workers_gone(mark) -> bool:
+    """Whether a chunk's future came back with ``mark`` (its exc_info) because its scheduler
+    had no worker to run it for its no-workers-timeout (set where it was started)."""
+    from distributed.scheduler import NoWorkerError
+
+    return isinstance(mark, tuple) and isinstance(mark[1], NoWorkerError)
+
+
+def named_worker(address: str, name) -> str:
+    """A worker as the user knows it: its name (``dask worker --name``) and address."""
+    return address if name in (None, "", address) else f"{name} ({address})"
 
 
 def scheduler_lost(client, mark) -> bool:
@@ -84,4 +112,4 @@ def _blamed_worker(client, key) -> str:
         workers = []
     if not workers:
         return "a worker"
-    return ", ".join(f"worker {n} ({a})" if n != a else f"worker {a}" for a, n in workers)
+    return ", ".join(f"worker {named_worker(a, n)}" for a, n in workers)

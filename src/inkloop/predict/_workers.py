@@ -1,40 +1,34 @@
-"""What `inkloop predict --scheduler` asks of a cluster's workers before any work: at least
-one of them, each with this inkloop version and a torch (`check_workers`); and, during the
-run, that tasks left without any worker fail instead of waiting for ever
-(`no_workers_timeout`)."""
+"""What `inkloop predict --scheduler` asks of a cluster's workers: each of them, present
+as the run starts or joining later, with this inkloop version and a torch (`check_workers`,
+`WorkersWatch`); and, while chunks wait, a worker within a bounded time (`WorkersWatch`):
+an adaptive cluster starts its workers only once tasks wait, so none is needed at connect."""
 
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
+import time
 
 import inkloop
 from inkloop._notify import notify
+from inkloop.predict._cluster_failures import WorkersGoneError, named_worker
 
-log = logging.getLogger(__name__)
-# a dask scheduler's workers may still be starting when inkloop connects
-WORKERS_WAIT_S = 60.0
-# tasks with no worker left fail after this (a nanny restarts a lost worker in seconds)
+# chunks wait this long for a worker (a nanny restarts a lost worker in seconds; an
+# adaptive cluster starts its first ones once tasks wait)
 NO_WORKERS_TIMEOUT_S = 300.0
+# how often a run waiting on its chunks looks at the cluster's workers
+WATCH_EVERY_S = 2.0
 
 
-def check_workers(client, scheduler: str) -> None:
-    """Wait (`WORKERS_WAIT_S`) for a worker of ``scheduler``, then RuntimeError in one line
-    naming each worker without inkloop, with another inkloop version or without torch: such
-    a worker fails every task it is given, and another version computes other pixels than
-    the provenance says. Workers with another torch release are told, not refused."""
-    try:
-        client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
-    except TimeoutError:
-        raise RuntimeError(
-            f"--scheduler {scheduler}: no worker joined it in {WORKERS_WAIT_S:.0f} s; "
-            f"start some (dask worker {scheduler}) and run again"
-        ) from None
-    answers = client.run(_versions_probe(), on_error="return")
-    workers = client.scheduler_info()["workers"]
-    names = {address: info.get("name") for address, info in workers.items()}
+def check_workers(client, scheduler: str, workers: list[str] | None = None) -> None:
+    """RuntimeError in one line naming each worker of ``scheduler`` (those given, else every
+    one there now: none is fine) without inkloop, with another inkloop version or without
+    torch: such a worker fails every task it is given, and another version computes other
+    pixels than the provenance says. Workers with another torch release are told, not
+    refused."""
+    answers = client.run(_versions_probe(), workers=workers, on_error="return")
+    present = client.scheduler_info(n_workers=-1)["workers"]
+    names = {address: info.get("name") for address, info in present.items()}
     refused = {
-        _named(address, names.get(address)): what
+        named_worker(address, names.get(address)): what
         for address, answer in sorted(answers.items())
         if (what := _unfit(answer)) is not None
     }
@@ -45,6 +39,45 @@ def check_workers(client, scheduler: str) -> None:
             f"{inkloop.__version__} (this machine's) and torch"
         )
     _tell_other_torch(answers, names)
+
+
+class WorkersWatch:
+    """What a run waiting on its chunks looks at, every `WATCH_EVERY_S` and as results come
+    (`look`): a worker that joined since is probed (`check_workers`) before its results are
+    taken; no worker there for `NO_WORKERS_TIMEOUT_S` stops the run (`WorkersGoneError`).
+    It asks the scheduler, and sets nothing there: a shared one is left as it was."""
+
+    def __init__(self, client, scheduler: str):
+        self.client, self.scheduler = client, scheduler
+        self.address = client.scheduler.address  # as it was: a lost client may forget it
+        self.probed: set[str] = set()
+        self.had_workers = False
+        self.alone_since: float | None = None
+        self.next_look = 0.0
+
+    def look(self, at_once: bool = False) -> None:
+        """Probe the workers that joined, and raise `WorkersGoneError` once there was no
+        worker for `NO_WORKERS_TIMEOUT_S`; at most every `WATCH_EVERY_S` unless ``at_once``
+        (results came: a worker that joined is probed before they are taken)."""
+        now = time.monotonic()
+        if self.client.status != "running":  # lost: its futures say so (`SchedulerLostError`)
+            return
+        if now < self.next_look and not at_once:
+            return
+        self.next_look = now + WATCH_EVERY_S
+        try:
+            present = set(self.client.nthreads())
+        except OSError:  # the connection closed: as above
+            return
+        if joined := sorted(present - self.probed):
+            check_workers(self.client, self.scheduler, joined)
+            self.probed.update(joined)
+        if present:
+            self.had_workers, self.alone_since = True, None
+        elif self.alone_since is None:
+            self.alone_since = now
+        elif now - self.alone_since >= NO_WORKERS_TIMEOUT_S:
+            raise WorkersGoneError(self.address, self.had_workers, NO_WORKERS_TIMEOUT_S)
 
 
 def _versions_probe():
@@ -95,7 +128,7 @@ def _tell_other_torch(answers: dict, names: dict) -> None:
     except PackageNotFoundError:  # this machine reads the checkpoint with torch: not reached
         return
     other = sorted(
-        f"{_named(address, names.get(address))} has torch {answer['torch']}"
+        f"{named_worker(address, names.get(address))} has torch {answer['torch']}"
         for address, answer in answers.items()
         if _release(answer["torch"]) != _release(here)
     )
@@ -105,47 +138,3 @@ def _tell_other_torch(answers: dict, names: dict) -> None:
 
 def _release(torch_version: str) -> str:
     return torch_version.split("+", 1)[0]
-
-
-def _named(address: str, name) -> str:
-    """A worker as the user knows it: its name (``dask worker --name``) and address."""
-    return address if name in (None, "", address) else f"{name} ({address})"
-
-
-@contextmanager
-def no_workers_timeout(client):
-    """Within it, a task the scheduler cannot give to any worker (all of them left) fails
-    after `NO_WORKERS_TIMEOUT_S`, where the scheduler sets no such limit itself. dask's
-    ``distributed.scheduler.no-workers-timeout`` is read once, where the scheduler starts
-    (for a ``tcp://`` one, in another process): this sets its value on the running
-    scheduler, and puts the unset value back at the end."""
-    try:  # set here only where unset: a value the scheduler was started with stays
-        set_here = client.run_on_scheduler(_swap_timeout(), None, NO_WORKERS_TIMEOUT_S) is None
-    except Exception as error:  # an older distributed, say: the run goes on without it
-        log.warning("could not set the scheduler's no-workers-timeout: %s", error)
-        set_here = False
-    try:
-        yield
-    finally:
-        if set_here and client.status == "running":
-            _restore_timeout(client)
-
-
-def _restore_timeout(client) -> None:
-    try:
-        client.run_on_scheduler(_swap_timeout(), NO_WORKERS_TIMEOUT_S, None)
-    except Exception as error:
-        log.warning("could not unset the scheduler's no-workers-timeout: %s", error)
-
-
-def _swap_timeout():
-    """A function of no module (see `_versions_probe`: the scheduler need not have inkloop)
-    that sets the scheduler's no-workers timeout to ``new`` where it is ``old``."""
-
-    def swap(old, new, dask_scheduler):
-        was = dask_scheduler.no_workers_timeout
-        if was == old:
-            dask_scheduler.no_workers_timeout = new
-        return was
-
-    return swap
