@@ -205,15 +205,17 @@ def test_the_link_welcomed_last_drives_however_late_the_first_ones_relay_starts(
     """A dock that re-attaches just after its spawn was welcomed: the spawn's relay may start
     after the new link's; it must not take the session back and hang up the new link."""
     relay, relays, first_may_start = ServedSession.relay, [], threading.Event()
+    new_link_reads = threading.Event()
 
     def relay_first_one_late(session, sock, read, peer):
-        reading = threading.Event()
-        relays.append(reading)
-        if len(relays) == 1:
+        first = not relays  # the spawn's relay starts long before the Attach's
+        relays.append(sock)
+        if first:
             first_may_start.wait(TIMEOUT)
 
         def read_and_say_so(count):
-            reading.set()
+            if not first:
+                new_link_reads.set()
             return read(count)
 
         relay(session, sock, read_and_say_so, peer)
@@ -226,7 +228,9 @@ def test_the_link_welcomed_last_drives_however_late_the_first_ones_relay_starts(
         with past_handshake(served.address) as back:
             back.sendall(encode(Attach(welcome.session)))
             assert read_frame(socket_reader(back)) == Welcome(welcome.session, attached=True)
-            assert relays[-1].wait(TIMEOUT)  # the new link's relay reads its commands
+            # the new link's relay reads its commands (not relays[-1]: the new relay may
+            # not have begun, and the first one reads only once let start)
+            assert new_link_reads.wait(TIMEOUT)
             first_may_start.set()
             frames_to_the_end(old)  # hung up on, not handed the session back
             assert served.sessions[welcome.session].attached
