@@ -34,10 +34,12 @@ def inference_graph(model):
     that fails or differs there is skipped with a warning that says so (as is the whole graph
     for a model torch.fx cannot trace: some encoders branch on their inputs), so an unusual
     encoder predicts more slowly, never wrongly."""
-    import torch.fx
+    import torch
+
+    from inkloop.predict._tracing import symbolic_trace
 
     try:
-        graph = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
+        graph = symbolic_trace(copy.deepcopy(model).eval())
     except Exception as error:  # fx raises several types for an untraceable forward
         _warn("predicting without folded BatchNorms: torch.fx cannot trace this model", error)
         return copy.deepcopy(model).eval()
@@ -54,7 +56,7 @@ def inference_graph(model):
             rewrite(graph, sources, sample)
         _check(graph, sample, expected)
     except Exception:  # a rewrite does not fit this model: find which, keep the others
-        graph, sources = torch.fx.symbolic_trace(copy.deepcopy(model).eval()), {}
+        graph, sources = symbolic_trace(copy.deepcopy(model).eval()), {}
         for rewrite, skipped in _rewrites():
             graph, sources = _checked(rewrite, graph, sources, sample, expected, skipped)
     graph.meta[SOURCES] = sources

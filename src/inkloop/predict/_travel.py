@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import pickle
 import threading
 from pathlib import Path
 
@@ -26,14 +27,19 @@ class TravellingModel:
         self.weights_stamp = _stamp(weights_file) if weights_file else None  # the file as it was
 
     def __getstate__(self) -> dict:
-        """Without the weights when they are in ``weights_file``, else with them on the CPU
-        when a ``device_request`` says where they go on arrival."""
+        """Without the weights when they are in ``weights_file``, else with them, pickled on
+        their own (on the CPU when a ``device_request`` says where they go on arrival): a
+        GraphModule is traced again as it is unpickled, which must take its turn
+        (`inkloop.predict._tracing.unpickled`), not happen in whichever thread dask unpickles
+        the task in."""
         state = self.__dict__.copy()
         if self.weights_file is not None:
             state["_model"] = None
-        elif not self._unplaced and self.device_request and self.device.type != "cpu":
-            # (one that arrived and was never used is sent on as it came, not loaded for it)
-            state["_model"] = copy.deepcopy(self._model).cpu()
+        elif not self._unplaced:  # (one that arrived and was never used is sent on as it came)
+            model = self._model
+            if self.device_request and self.device.type != "cpu":
+                model = copy.deepcopy(model).cpu()
+            state["_model"] = pickle.dumps(model)
         state["_unplaced"] = True
         return state
 
@@ -59,10 +65,13 @@ class TravellingModel:
         import torch
 
         from inkloop.model import pick_device
+        from inkloop.predict._tracing import unpickled
 
         model = self._model
         if model is None:
             model = _model_from_file(self.weights_file, self.weights_stamp)
+        else:
+            model = unpickled(model)
         if self.device_request is not None:
             model.to(pick_device(self.device_request), memory_format=torch.channels_last)
         return model
