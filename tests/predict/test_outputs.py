@@ -222,3 +222,53 @@ def test_a_block_still_running_when_its_output_is_abandoned_stages_nothing(
     output.abandon()
     assert block.blocks[0, 0].compute().tolist() == [[0]]  # not written
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_block_started_as_ctrl_c_lands_is_waited_for_before_its_output_is_removed(
+    tmp_path, monkeypatch
+):
+    """A Ctrl-C may land in the pool's submit once a block has started, before dask holds
+    its future. Before, nothing waited for that block: its output was removed under it and
+    the claim let go while it still ran."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from inkloop.predict import _outputs, _segment
+    from tests._helpers import WAIT_S
+
+    started, go_on, happened = threading.Event(), threading.Event(), []
+
+    class CtrlCAfterABlockStarts(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            super().submit(fn, *args, **kwargs)
+            started.wait(WAIT_S)
+            raise KeyboardInterrupt
+
+        def shutdown(self, wait=True, **options):
+            if wait:  # the wait for its blocks has begun: this one may finish
+                go_on.set()
+            super().shutdown(wait, **options)
+
+    real_store, real_abandon = _outputs._store_chunk, _outputs.PredictionFile.abandon
+
+    def held_store(block, target, block_info=None):
+        if not block.size:  # dask's call on an empty block to learn the output's type
+            return real_store(block, target, block_info)
+        started.set()
+        go_on.wait(WAIT_S)
+        written = real_store(block, target, block_info)
+        happened.append("block written" if written.all() else "block dropped")
+        return written
+
+    def abandon(output):
+        happened.append("output removed")
+        go_on.set()  # the removal has begun: let the block go on, after it
+        real_abandon(output)
+
+    monkeypatch.setattr(_segment, "ThreadPoolExecutor", CtrlCAfterABlockStarts)
+    monkeypatch.setattr(_outputs, "_store_chunk", held_store)
+    monkeypatch.setattr(_outputs.PredictionFile, "abandon", abandon)
+    with pytest.raises(KeyboardInterrupt):
+        write_prediction(da.ones((8, 8), np.float32), tmp_path / "p.png", progress=False)
+    assert happened == ["block written", "output removed"]
+    assert list(tmp_path.iterdir()) == []

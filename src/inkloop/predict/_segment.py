@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import os
 import signal
 import sys
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -156,20 +156,18 @@ def _store(output: PredictionFile, probability, progress, workers: int | None) -
     wait for the blocks in progress and remove what was staged."""
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
-    pool = _Pool(workers or usable_cpus())
+    pool = ThreadPoolExecutor(workers or usable_cpus())
     try:
         with progress or contextlib.nullcontext():
             output.store(probability).compute(scheduler="threads", pool=pool)
     except BaseException as error:
         pool.shutdown(wait=False, cancel_futures=True)
+        abandoned = _abandon_when_done(pool, output)
+        # in Python another Ctrl-C cuts this wait short (KeyboardInterrupt), and the removal
+        # goes on without it
         pressed = isinstance(error, KeyboardInterrupt)
-        try:
-            with _stopping(output) if pressed else contextlib.nullcontext():
-                pool.wait()
-                output.abandon()
-        except KeyboardInterrupt:  # another Ctrl-C, in Python: wait no longer
-            _abandon_when_done(pool, output)
-            raise
+        with _stopping(output) if pressed else contextlib.nullcontext():
+            abandoned.result()
         raise
     finally:
         pool.shutdown(wait=False)
@@ -204,37 +202,27 @@ def _stopping(output: PredictionFile):
             signal.signal(signal.SIGINT, previous)
 
 
-class _Pool(concurrent.futures.ThreadPoolExecutor):
-    """The threads computing blocks, which know the tasks still running (dask submits each
-    batch of tasks). Waiting for those, not joining the threads: a join that a Ctrl-C cut
-    short marks the thread ended while it still runs (Python 3.11), and later joins return
-    at once."""
-
-    def __init__(self, workers: int) -> None:
-        super().__init__(workers)
-        self.running: set = set()
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = super().submit(fn, *args, **kwargs)
-        self.running.add(future)
-        future.add_done_callback(self.running.discard)
-        return future
-
-    def wait(self) -> None:
-        """Until every task submitted has ended or been cancelled."""
-        concurrent.futures.wait(list(self.running))
-
-
-def _abandon_when_done(pool, output: PredictionFile) -> None:
-    """Remove what ``output`` staged once ``pool``'s blocks in progress end, on a thread of
-    its own: until then they may still store there, and the claim they hold keeps another
-    run from writing the same output."""
+def _abandon_when_done(pool, output: PredictionFile) -> Future:
+    """Remove what ``output`` staged once ``pool``'s threads have ended, on a thread of its
+    own: until then a block may still store there, and the claim it holds keeps another run
+    from writing the same output. The Future says when, and raises what the removal raised.
+    The threads are joined there, never on the main thread: a join that a Ctrl-C cuts short
+    marks the thread ended while it still runs (Python 3.11), and later joins return at
+    once. Nor are the tasks waited for by their futures: a Ctrl-C may land in the pool's
+    submit after a block started and before dask holds its future."""
+    done = Future()
 
     def abandon() -> None:
-        pool.wait()
-        output.abandon()
+        try:
+            pool.shutdown(wait=True)
+            output.abandon()
+        except BaseException as error:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
 
     threading.Thread(target=abandon, name="inkloop-abandon").start()
+    return done
 
 
 def _corners_by_block(predictor: Predictor, shape, region, block: int, mask) -> dict:
