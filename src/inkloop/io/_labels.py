@@ -13,6 +13,7 @@ from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosaved_labels, ink_without_its_mask, rescue_folders
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
+from inkloop.io._remote import shown_location
 from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import (
     checkpoint_path,
@@ -134,7 +135,7 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
 def _no_labels_message(segment) -> str:
     """Why ``segment`` has no labels to train on and how to give some: the dock's unsaved
     (autosaved) labels are named where they lie beside it, as the CLI reads only saved ones."""
-    message = f"{segment.path}: the segment has no ink labels; "
+    message = f"{shown_location(segment.path)}: the segment has no ink labels; "
     ink, supervision = label_paths(segment, autosave=True)
     if ink.is_file():
         given = labels_given(ink, supervision if supervision.is_file() else None)
