@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +16,9 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 IMAGE_SUFFIXES = (*TIFF_SUFFIXES, ".png", ".jpg", ".jpeg")
 
 # Segment masks are legitimately gigapixel images; Pillow's decompression-bomb guard
-# (~179 Mpx) would refuse real ones, so allow up to 4 Gpx.
+# (~179 Mpx) would refuse real ones, so inkloop's own opens allow up to 4 Gpx.
 _MAX_PIXELS = 2**32
+_PIL_LIMIT_LOCK = threading.Lock()  # one open at a time changes Pillow's process-wide limit
 _PIL_GREY_MODES = {"L": np.uint8, "I;16": np.uint16, "I;16B": np.uint16, "I": np.int32}
 _STRIP_BYTES = 1 << 20  # a decoded image is copied out of Pillow strip by strip of this size
 
@@ -236,8 +239,23 @@ def _tiff_info(path: Path) -> ImageInfo:
 def _open_pil(path: Path):
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, _MAX_PIXELS)
     try:
-        return Image.open(path)
+        with _pil_limit_raised(Image):
+            return Image.open(path)
     except Exception as error:  # Pillow raises several types for unreadable files
         raise SegmentError(f"{path}: not a readable image ({error})") from error
+
+
+@contextmanager
+def _pil_limit_raised(image_module):
+    """Pillow's decompression-bomb limit (``MAX_IMAGE_PIXELS``, process-wide) at least
+    `_MAX_PIXELS` inside, and as it was after: Pillow checks it in ``Image.open``. A limit
+    of None (none at all) is left alone."""
+    with _PIL_LIMIT_LOCK:
+        before = image_module.MAX_IMAGE_PIXELS
+        if before is not None:
+            image_module.MAX_IMAGE_PIXELS = max(before, _MAX_PIXELS)
+        try:
+            yield
+        finally:
+            image_module.MAX_IMAGE_PIXELS = before
