@@ -28,6 +28,7 @@ from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, Notice, State
 from inkloop.engine._process import EngineProcess, child_location
 from inkloop.engine._remote_ends import close_left_session, link_lost, starting_anew
+from inkloop.engine._server import url_refused
 from inkloop.engine._session import refuse_output
 from inkloop.engine._sockets import SocketConnection, hang_up
 from inkloop.engine._wire import (
@@ -69,8 +70,8 @@ def map_path(path: str, path_map: tuple[str, str] | None) -> str:
 
 class RemoteEngineProcess(EngineProcess):
     """An EngineProcess whose engine runs on the engine server at ``address`` ("HOST:PORT"),
-    which opens ``segment_path`` (mapped by ``path_map``) from its own disks. Checkpoints and
-    whole-segment predictions are written there, in the session's folder."""
+    which opens ``segment_path`` (mapped by ``path_map``; a URL: RuntimeError) from its own
+    disks. Checkpoints and whole-segment predictions are written there, in its session's folder."""
 
     def __init__(self, address: str, token: str, segment_path, ink, supervised, *args, **kw):
         self.address = parse_address(address)
@@ -83,7 +84,9 @@ class RemoteEngineProcess(EngineProcess):
         self._path_map = kw.pop("path_map", None)
         location = child_location(segment_path, type(self).__name__)
         self._here = location  # the segment as this machine names it
-        super().__init__(map_path(location, self._path_map), ink, supervised, *args, **kw)
+        if is_url(there := map_path(location, self._path_map)):  # its login stays here
+            raise RuntimeError(url_refused(location))
+        super().__init__(there, ink, supervised, *args, **kw)
         # close() ends the session, and the link with it: a checkpoint saved is fetched first
         self._cleanup.before_end = functools.partial(_before_end, weakref.ref(self))
 

@@ -40,6 +40,7 @@ from inkloop.engine._wire import (
     read_frame,
     socket_reader,
 )
+from inkloop.io import is_url, shown_location
 
 log = logging.getLogger(__name__)
 MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
@@ -53,6 +54,15 @@ SEND_TIMEOUT = 30.0  # seconds an event may find no room to go out before its cl
 
 class RefusedError(Exception):
     """Why a connection is closed (sent as Refused when the client may learn it)."""
+
+
+def url_refused(segment: str) -> str:
+    """Why an engine server takes no segment at a URL, which is named without its login."""
+    return (
+        f"{shown_location(segment)}: an engine server opens segments from its own disks, not "
+        "URLs: open a copy of this segment from a folder the server has under its --root "
+        "(Paths maps this machine's folder to the server's), or run the engine on this machine"
+    )
 
 
 class EngineServer:
@@ -205,6 +215,8 @@ class EngineServer:
             raise RefusedError(f"the server cannot start an engine: {error}") from None
 
     def _check(self, spawn: Spawn) -> Spawn:
+        if is_url(spawn.segment):  # a dock refuses it before it connects; an older one did not
+            raise RefusedError(url_refused(spawn.segment))
         path = Path(spawn.segment).expanduser().resolve()
         if not any(path.is_relative_to(root) for root in self.roots):
             raise RefusedError(f"{spawn.segment} is not under the folders this server serves")
@@ -214,7 +226,8 @@ class EngineServer:
         if settings.init is not None:  # a checkpoint of a served folder or an earlier session
             init = Path(settings.init).expanduser().resolve()  # the child reads this one
             if not any(init.is_relative_to(r) for r in [*self.roots, self.folder.resolve()]):
-                raise RefusedError(f"{settings.init} is not under the folders this server serves")
+                where = shown_location(settings.init)
+                raise RefusedError(f"{where} is not under the folders this server serves")
             settings = dataclasses.replace(settings, init=init)
         return dataclasses.replace(spawn, segment=str(path), settings=settings)
 
