@@ -47,7 +47,7 @@ class ServedSession:
         self.id = folder.name
         self.folder, self._forget = folder, forget
         self.client_silent, self.send_timeout = client_silent, send_timeout
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=0o700, parents=True)  # its owner's alone, as the token file is
         try:
             self.labels = LabelFiles(spawn.ink, spawn.supervised)
             self.child = self._spawn(spawn)
