@@ -127,7 +127,8 @@ def write_prediction(
     ``.ome.zarr`` (uint8 OME-Zarr pyramid), ``.png`` (uint8), ``.tif`` (tiled, compressed
     uint8 BigTIFF; float32 with ``tiff_float``) or ``.zarr`` (float32).
 
-    ``progress``: True for a bar on stderr, False for none, or a dask Callback to run instead.
+    ``progress``: True for a bar on stderr, False for none, or a dask Callback to run instead
+    (on this compute only, never registered for the process).
     The result goes to a hidden file beside ``out`` first and replaces ``out`` only once
     complete, so an error or interruption leaves no partial file (and any old one intact).
     Ctrl+C waits for the blocks in progress, removes what was staged and raises
@@ -154,12 +155,16 @@ def write_prediction(
 def _store(output: PredictionFile, probability, progress, workers: int | None) -> None:
     """Compute ``probability`` into ``output``'s staged array; on an error or an interrupt,
     wait for the blocks in progress and remove what was staged."""
+    from dask.callbacks import normalize_callback
+
     # our own pool, so that after an interruption no block is still being written when the
     # staged file is removed (a late writer would recreate it)
     pool = ThreadPoolExecutor(workers or usable_cpus())
+    # given to this compute, not registered (`with progress`): dask's registry is one for the
+    # process, and a compute another thread starts meanwhile would take it from this one
+    callbacks = [normalize_callback(progress)] if progress else None
     try:
-        with progress or contextlib.nullcontext():
-            output.store(probability).compute(scheduler="threads", pool=pool)
+        output.store(probability).compute(scheduler="threads", pool=pool, callbacks=callbacks)
     except BaseException as error:
         pool.shutdown(wait=False, cancel_futures=True)
         abandoned = _abandon_when_done(pool, output)
