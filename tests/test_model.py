@@ -52,6 +52,16 @@ def test_checkpoint_round_trip_predicts_the_same(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary files left
 
 
+def test_building_a_checkpoints_model_leaves_the_callers_random_numbers_alone(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", _checkpoint(build_model(TINY)))
+    checkpoint = load_checkpoint(path)
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    checkpoint.build()  # its initial weights, overwritten by the checkpoint's
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_checkpoints_from_before_scales_read_full_resolution(tmp_path):
     path = save_checkpoint(tmp_path / "model.pt", _checkpoint(build_model(TINY)))
     payload = torch.load(path, weights_only=True)

@@ -64,8 +64,12 @@ class Checkpoint:
 
     def build(self):
         """The model with these weights, in eval mode, on the CPU; CheckpointError if they do
-        not fit the model it records."""
-        model = build_model(self.model)
+        not fit the model it records. The caller's torch random numbers stay as they were."""
+        import torch
+
+        # its initial weights, drawn and then replaced, would move the caller's seeded stream
+        with torch.random.fork_rng(devices=[]):
+            model = build_model(self.model)
         weights = _without_dropped_modules(self.state_dict, model)
         if misfit := _misfit(weights, model.state_dict()):
             where = self.source or "the checkpoint"

@@ -80,6 +80,16 @@ def test_a_folded_model_predicts_what_the_model_does_and_leaves_it_training(
         torch.testing.assert_close(folded(inputs), model.eval()(inputs), rtol=1e-4, atol=1e-4)
 
 
+def test_making_a_graph_draws_nothing_from_torchs_generator():
+    config = dataclasses.replace(tiny_model(), in_channels=6)
+    model = _trained_statistics(build_model(config), 6)
+    state = torch.get_rng_state()
+    graph = inference_graph(model)  # its split and upsampled convolutions take given weights
+    assert _upsampled_convolutions(graph) > 0
+    assert _concatenations_into_convolutions(graph) == 0
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 @pytest.mark.parametrize("z_stem", [0, 4], ids=["unet", "z-stem"])
 def test_a_refreshed_graph_predicts_what_the_trained_model_does(z_stem):
     config = dataclasses.replace(tiny_model(), in_channels=6, z_stem=z_stem)

@@ -243,9 +243,10 @@ def _conv_like(conv, weight, *, with_bias: bool):
     import torch
 
     bias = with_bias and conv.bias is not None
-    part = torch.nn.Conv2d(
-        weight.shape[1], conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-        conv.dilation, bias=bias, device=weight.device, dtype=weight.dtype,
+    # skip_init: an initialisation would draw from the caller's torch random numbers
+    part = torch.nn.utils.skip_init(
+        torch.nn.Conv2d, weight.shape[1], conv.out_channels, conv.kernel_size, conv.stride,
+        conv.padding, conv.dilation, bias=bias, device=weight.device, dtype=weight.dtype,
     )  # fmt: skip
     with torch.no_grad():
         part.weight.copy_(weight)

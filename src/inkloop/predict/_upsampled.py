@@ -34,9 +34,10 @@ class UpsampledConv(nn.Module):
     def __init__(self, conv: nn.Conv2d) -> None:
         super().__init__()
         self.out_channels = conv.out_channels
-        self.phases = nn.Conv2d(
-            conv.in_channels, 4 * conv.out_channels, 2, padding=1, bias=conv.bias is not None,
-            device=conv.weight.device, dtype=conv.weight.dtype,
+        # skip_init: its weights are set below; an initialisation would draw random numbers
+        self.phases = nn.utils.skip_init(
+            nn.Conv2d, conv.in_channels, 4 * conv.out_channels, 2, padding=1,
+            bias=conv.bias is not None, device=conv.weight.device, dtype=conv.weight.dtype,
         )  # fmt: skip
         self.set_weights(conv.weight, conv.bias)
 
