@@ -211,6 +211,31 @@ def all_cores():
         torch.set_num_threads(before)
 
 
+class TorchThreads:
+    """torch's CPU thread count set to ``count`` (None: left as it is) from `take` to
+    `give_back`. torch keeps it for the whole process: threads started meanwhile use it too."""
+
+    def __init__(self, count: int | None) -> None:
+        self.count = count
+        self._before: int | None = None  # the count it replaced, while taken
+
+    def take(self) -> None:
+        """Set it (again, after `give_back`)."""
+        import torch
+
+        if self.count and self._before is None:
+            self._before = torch.get_num_threads()
+            torch.set_num_threads(self.count)
+
+    def give_back(self) -> None:
+        """Put back the count it replaced."""
+        import torch
+
+        if self._before is not None:
+            torch.set_num_threads(self._before)
+            self._before = None
+
+
 def mixed_precision(device, enabled: bool = True):
     """The autocast dtype on ``device``: on CUDA bf16 where the GPU computes it natively
     (`cuda_has_bf16`), else fp16; on a CPU bf16 where it computes bf16 natively

@@ -10,7 +10,7 @@ from inkloop._cuda import out_of_memory, release_cached_memory
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import autocast, mixed_precision, pick_device
+from inkloop.model import TorchThreads, autocast, mixed_precision, pick_device
 from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
@@ -52,14 +52,10 @@ class Trainer:
         model_config: ModelConfig | None = None,
         init: Checkpoint | None = None,
     ) -> None:
-        import torch
-
         self.config = config = config or TrainConfig()
         self.segment, self.labels = segment, labels
         self.composition, self.normalisation = composition, normalisation
         self.device = pick_device(config.device)
-        if config.threads:
-            torch.set_num_threads(config.threads)
         self.model_config, self.model = model_to_train(
             composition, model_config, init, self.device, config.seed
         )
@@ -87,6 +83,8 @@ class Trainer:
         self._loader_notice: str | None = None  # why the loader is not what was asked for
         self._saved_buffers: list | None = None  # the model's buffers before a step
         self.interrupt = None  # asked while a step awaits its batch: if true, WaitInterruptedError
+        self._threads = TorchThreads(config.threads)  # here: settings refused above took none
+        self._threads.take()
         if loader_workers(config, self.device.type):  # spawned now (~1 s): ready for step 1
             self.batches()
 
@@ -109,6 +107,7 @@ class Trainer:
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
         started = time.perf_counter()
+        self._threads.take()  # again, after a close
         stream = self.batches()
         notices, self._loader_notice = [self._loader_notice], None
         while True:
@@ -252,11 +251,13 @@ class Trainer:
 
     def close(self) -> None:
         """End the batch stream, its worker processes too, then free the shared memory they
-        sampled the labels from (`LabelStore.unshare`); the next step opens a new stream."""
+        sampled the labels from (`LabelStore.unshare`), and put torch's thread count back
+        (`TorchThreads`); the next step opens a new stream and takes ``config.threads`` again."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None
         self.labels.unshare()
+        self._threads.give_back()
 
     def batches(self):
         """The stream of training batches (`BatchStream` or `ProcessBatchStream`)."""
