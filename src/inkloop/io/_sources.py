@@ -29,6 +29,7 @@ from inkloop.io._sidefiles import segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 from inkloop.io._writable import writable_side_folder
 from inkloop.io._zarr_axes import multiscales, zyx_order
+from inkloop.io._zarr_contents import check_layer_array
 
 _ZARR_MARKERS = (".zarray", ".zgroup", "zarr.json")
 _NAME_ENDINGS = (".ome.tiff", ".ome.tif", ".ome.zarr", ".tiff", ".tif", ".zarr")
@@ -217,12 +218,15 @@ def zarr_source(
 ) -> LayerSource:
     """The layers of the zarr array or (OME-)zarr group ``node`` found at ``where`` (a path
     or URL), named ``name`` (by default after ``where``); ``stamp`` tells versions apart;
-    ``wrap(array, where)`` guards reads (by default a damaged chunk is named: `DecodingNamed`)."""
+    ``wrap(array, where)`` guards reads (by default a damaged chunk is named: `DecodingNamed`).
+    Refuses, before any chunk is read, arrays that are no CT layers: `check_layer_array`."""
     import zarr
 
     wrap = wrap or (lambda array, where: DecodingNamed(array, where, chunk_files=True))
     name = name or segment_name(where)
     stored = {where: node} if isinstance(node, zarr.Array) else _levels(node, where)
+    for place, array in stored.items():
+        check_layer_array(array, place)
     finest = next(iter(stored.values()))  # all levels in its order, which, where the store
     # names no axes, the side files' sizes may tell
     order = zyx_order(node, finest, where, lambda: find_side_files(sidecar_folder, name).values())
