@@ -1,6 +1,6 @@
 """A zarr is opened as a segment only where its arrays hold numbers, through codecs that
-cannot run code: judged from its metadata, on disk and over HTTP alike, before any chunk is
-read."""
+cannot run code, in chunks that fit in memory: judged from its metadata, on disk and over
+HTTP alike, before any chunk is read."""
 
 from __future__ import annotations
 
@@ -123,3 +123,40 @@ def test_numbers_through_common_codecs_open(tmp_path, codecs):
     segment = open_segment(tmp_path / "layers.zarr")
 
     np.testing.assert_array_equal(segment.volume.compute(), volume)
+
+
+def test_a_chunk_over_a_gibibyte_is_refused_before_any_read(tmp_path):
+    """3 x 20000 x 20000 bytes, a 1 MB zlib file, took 2 GB to read an 8 x 8 tile of."""
+    big = _v2_array(tmp_path / "big.zarr", chunks=[1, 40000, 40000])
+
+    with pytest.raises(SegmentError) as refused:
+        open_segment(big)
+
+    assert str(refused.value) == (
+        f"{big}: each chunk of its array is 1 x 40000 x 40000 uint8, 1.5 GiB decoded, which "
+        "reading any tile of it holds in memory (inkloop reads chunks of up to 1 GiB): "
+        "rechunk it, e.g. to 1 x 2048 x 2048"
+    )
+
+
+def test_a_sharded_array_is_judged_by_its_inner_chunks(tmp_path):
+    """A shard is one file, read in parts: 1.6 GB shards of 16 MB chunks are fine."""
+    sizes = {"shape": (1, 40000, 40000), "dtype": "uint8", "shards": (1, 40000, 40000)}
+    zarr.create_array(tmp_path / "fine.zarr", chunks=(1, 4000, 4000), **sizes)
+    zarr.create_array(tmp_path / "whole.zarr", chunks=(1, 40000, 40000), **sizes)
+
+    assert open_segment(tmp_path / "fine.zarr").shape == (1, 40000, 40000)
+    with pytest.raises(SegmentError, match="each chunk of its array is 1 x 40000 x 40000"):
+        open_segment(tmp_path / "whole.zarr")
+
+
+def test_a_huge_chunk_is_refused_over_http_too(tmp_path):
+    pytest.importorskip("aiohttp")
+    _v2_array(tmp_path / "big.zarr", chunks=[3, 20000, 20000])
+
+    with serve(tmp_path) as (base, _server), pytest.raises(SegmentError) as refused:
+        open_segment(f"{base}/big.zarr")
+
+    assert str(refused.value).startswith(
+        f"{base}/big.zarr: each chunk of its array is 3 x 20000 x 20000 uint8, 1.1 GiB decoded"
+    )

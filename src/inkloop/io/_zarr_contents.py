@@ -1,9 +1,12 @@
 """What a zarr array must be for inkloop to read it as CT layers, judged from its metadata
 before any chunk is read: numbers (not text or objects), through codecs that decode numbers
 and cannot run code (numcodecs' pickle runs any code a file holds: zarr accepts it behind
-vlen-utf8)."""
+vlen-utf8), in chunks whose decoded size fits in memory (a metadata file may declare one
+chunk of 10 GB, and a tile's read decodes its whole chunk)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -18,15 +21,24 @@ NUMERIC_CODECS = frozenset(
     | {"zfpy", "pcodec", "base64"}
 )
 _IMAGE_CODECS = "imagecodecs_"  # imagecodecs' codecs, where registered, decode pixels
+MAX_CHUNK_BYTES = 1 << 30  # real layers come in chunks of 2-4 MB (128^3, 1 x 1024 x 1024)
 
 
 def check_layer_array(array, where: str) -> None:
     """Raise SegmentError, naming ``where``, unless the zarr array ``array`` holds numbers
-    through `NUMERIC_CODECS`."""
+    through `NUMERIC_CODECS` in chunks of at most `MAX_CHUNK_BYTES` decoded."""
     dtype = np.dtype(array.dtype)
     others = [name for name in codec_names(array.metadata.to_dict()) if not _numeric(name)]
     if dtype.kind not in LAYER_KINDS or others:
         raise SegmentError(_not_numbers(where, dtype, others))
+    chunk_bytes = math.prod(array.chunks) * dtype.itemsize  # a sharded array's inner chunk
+    if chunk_bytes > MAX_CHUNK_BYTES:
+        raise SegmentError(
+            f"{where}: each chunk of its array is {' x '.join(map(str, array.chunks))} {dtype}, "
+            f"{chunk_bytes / 2**30:.1f} GiB decoded, which reading any tile of it holds in "
+            f"memory (inkloop reads chunks of up to {MAX_CHUNK_BYTES >> 30} GiB): rechunk it, "
+            "e.g. to 1 x 2048 x 2048"
+        )
 
 
 def codec_names(metadata: dict) -> list[str]:
