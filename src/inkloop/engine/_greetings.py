@@ -12,6 +12,7 @@ connections within the dock's round trip, faster than this thread accepts them.
 from __future__ import annotations
 
 import logging
+import math
 import selectors
 import socket
 import threading
@@ -24,13 +25,13 @@ from inkloop.engine._handshake import (
     check_answer,
     new_challenge,
 )
+from inkloop.engine._refusal_log import RefusalLog
 from inkloop.engine._wire import HELLO_LIMIT, LENGTH, ProtocolError, Refused, decode, encode
 
 log = logging.getLogger("inkloop.engine._server")  # one log for the server and its parts
 ANSWER_TIMEOUT = 5.0  # seconds a new connection gets to answer the challenge, in all
 FD_CEILING = 1 << 16  # the soft limit is raised no higher: some programs close every fd up to it
 ACCEPT_BATCH = 64  # connections accepted at a time before the waiting ones are read again
-_CLOSED = "engine server: %s closed: %s"
 
 
 def greeting_places() -> int:
@@ -75,7 +76,8 @@ class _Caller:
 class Greeter:
     """Accepts connections on ``listener`` and greets them (`serve`, until `close`); one that
     proves it knows ``token`` gets the server's proof and goes to ``admit(sock, peer)``
-    (blocking again, past the handshake). Any other is closed with a logged reason. ``places``:
+    (blocking again, past the handshake). Any other is closed with a reason (`RefusalLog`: a
+    flood is counted, not logged line by line). ``places``:
     connections yet to answer at once (None: `greeting_places`, found as it starts serving)."""
 
     def __init__(self, listener: socket.socket, token: bytes, admit, places: int | None) -> None:
@@ -86,6 +88,7 @@ class Greeter:
         self._lock = threading.Lock()
         self._closed = self._running = False
         self._resume_accepting: float | None = None  # out of file descriptors until then
+        self._refusals = RefusalLog(log)
 
     def serve(self) -> None:
         """Greet until `close`, on this thread."""
@@ -127,9 +130,11 @@ class Greeter:
         for sock in (self._listener, self._wake, self._woken):
             sock.close()
         self._selector.close()
+        self._refusals.summarise(math.inf)  # what is counted still, said
 
     def _expire(self, now: float) -> float | None:
-        """Close the connections past their deadline; seconds until the next one's."""
+        """Close the connections past their deadline; seconds until the next one's, or until
+        the refusals counted are logged, if sooner."""
         while self._waiting:
             first = next(iter(self._waiting.values()))
             if first.deadline > now:
@@ -139,7 +144,8 @@ class Greeter:
             self._resume_accepting = None
             self._selector.register(self._listener, selectors.EVENT_READ)
         first = next(iter(self._waiting.values()), None)
-        deadlines = [t for t in (first and first.deadline, self._resume_accepting) if t]
+        counted = self._refusals.summarise(now)
+        deadlines = [t for t in (first and first.deadline, self._resume_accepting, counted) if t]
         return max(0.0, min(deadlines) - now) if deadlines else None
 
     def _accept(self) -> None:
@@ -169,7 +175,7 @@ class Greeter:
             if sock.send(greeting) != len(greeting):
                 raise OSError("its greeting did not fit in the socket's buffer")
         except OSError as error:
-            log.warning("engine server: %s closed: %s", peer, error)
+            self._refusals.closed(peer, error, time.monotonic())
             sock.close()
             return
         self._waiting[sock] = caller
@@ -186,13 +192,11 @@ class Greeter:
         except BlockingIOError:
             return
         except (EOFError, ConnectionError) as error:  # without a word: a probe, a flood
-            log.log(logging.WARNING if caller.data else logging.DEBUG, _CLOSED, caller.peer, error)
-            self._drop(caller, error, logged=True)
+            self._drop(caller, error, level=logging.WARNING if caller.data else logging.DEBUG)
         except (ProtocolError, HandshakeError, OSError) as error:
             self._drop(caller, error)
-        except Exception as error:  # an answer with fields of the wrong kind, say: one conn
-            log.exception("engine server: %s closed: its answer failed", caller.peer)
-            self._drop(caller, error, logged=True)
+        except Exception:  # an answer with fields of the wrong kind, say: one conn
+            self._drop(caller, "its answer failed", level=logging.ERROR, exc_info=True)
 
     def _answered(self, caller: _Caller) -> None:
         """Prove ourselves to a caller that proved it knows the token, and hand it on."""
@@ -204,9 +208,8 @@ class Greeter:
         caller.sock.setblocking(True)
         self._admit(caller.sock, caller.peer)
 
-    def _drop(self, caller: _Caller, why, *, logged: bool = False) -> None:
-        if not logged:
-            log.warning(_CLOSED, caller.peer, why)
+    def _drop(self, caller: _Caller, why, *, level=logging.WARNING, exc_info=False) -> None:
+        self._refusals.closed(caller.peer, why, time.monotonic(), level=level, exc_info=exc_info)
         self._forget(caller)
         caller.sock.close()
 
