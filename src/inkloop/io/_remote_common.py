@@ -45,7 +45,7 @@ def describe_failure(error: Exception, url: str) -> str:
     if isinstance(error, aiohttp.TooManyRedirects):  # its status is 0
         return f"its redirects go round in a loop (given up after {len(error.history)})"
     if isinstance(error, aiohttp.ClientResponseError) and error.status in (401, 403):
-        return refused_login(error, urlsplit(url).hostname)
+        return refused_login(error, url)
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the server answered {error.status} {error.message}"
     if isinstance(error, aiohttp.ClientError):

@@ -1,5 +1,6 @@
 """The HTTP session of remote segments: timeouts and logins (~/.netrc's, and one written in
-the URL, sent apart from it), and what a refused login means."""
+the URL, sent apart from it; neither over plain http where https was asked for), and what a
+refused login means."""
 
 from __future__ import annotations
 
@@ -22,14 +23,19 @@ def session_options(seconds: float, url: str) -> dict:
     that trickles (a byte every few seconds) ends in a timeout too; ``trust_env`` for the
     login in ~/.netrc (or the file $NETRC names) and the proxies of the environment, which
     curl and wget read too; the login written in ``url`` sent by a `UrlLogin`, the stores
-    given the URL without it."""
+    given the URL without it; for an https ``url``, no login sent over plain http
+    (`NoLoginOverHttp`)."""
     import aiohttp
 
     total = WHOLE_ANSWER_TIMEOUTS * seconds
     timeout = aiohttp.ClientTimeout(total=total, sock_connect=seconds, sock_read=seconds)
     options = {"timeout": timeout, "trust_env": True}
-    if urlsplit(url).username is not None:
-        options["middlewares"] = (UrlLogin(url),)
+    parts = urlsplit(url)
+    middlewares = (UrlLogin(url),) if parts.username is not None else ()
+    if parts.scheme.lower() == "https":
+        middlewares += (NoLoginOverHttp(),)
+    if middlewares:
+        options["middlewares"] = middlewares
     return options
 
 
@@ -59,14 +65,34 @@ class UrlLogin:
         return f"UrlLogin({self.user!r} at {self.origin}, digest {digest})"
 
 
-def refused_login(error, host: str | None) -> str:
-    """Why a 401 or 403 (aiohttp's ``error``) came for a URL of ``host``: the login sent that
-    was refused, or where to put one for the host that asked (a redirect's, which a login in
-    the URL is not sent to)."""
+class NoLoginOverHttp:
+    """An aiohttp middleware, for a URL asked for over https, that sends no login (~/.netrc's,
+    which aiohttp matches by host alone, or the URL's) with a request over plain http, as a
+    redirect from https may lead to: anyone on the way could read it there."""
+
+    async def __call__(self, request, handler):
+        if request.url.scheme == "http":
+            request.headers.popall("Authorization", None)
+        return await handler(request)
+
+    def __repr__(self) -> str:  # fsspec's reuse of file systems compares it
+        return "NoLoginOverHttp()"
+
+
+def refused_login(error, url: str) -> str:
+    """Why a 401 or 403 (aiohttp's ``error``) came for ``url``: the login sent that was
+    refused, or where to put one for the host that asked (a redirect's, which a login in the
+    URL is not sent to), or that none goes over plain http after https."""
     answer = f"{error.status} {error.message}"
-    info = error.request_info
+    info, host = error.request_info, urlsplit(url).hostname
     asked = info.real_url.host if info is not None else host
     sent = info.headers.get("Authorization") if info is not None else None
+    if not sent and info is not None and _downgraded(url, info.real_url):
+        return (
+            f"redirected from https to plain http ({asked}:{info.real_url.port}), which asks "
+            f"for a login ({answer}): none is sent over plain http, where others on the way "
+            "could read it; open the segment from a URL the server keeps on https"
+        )
     netrc, netrc_login = _netrc_login(asked)
     public = ", or the file is not public" if error.status == 403 else ""
     if sent and sent == netrc_login:
@@ -80,6 +106,11 @@ def refused_login(error, host: str | None) -> str:
         f"{who} asks for a login ({answer}): put it in ~/.netrc (or the file $NETRC names) as "
         f"'machine {asked} login USER password PASSWORD'"
     )
+
+
+def _downgraded(url: str, asked) -> bool:
+    """Whether ``asked`` (a yarl URL a request went to) is plain http where ``url`` is https."""
+    return urlsplit(url).scheme.lower() == "https" and asked.scheme == "http"
 
 
 def _netrc_login(host: str | None) -> tuple[str, str | None]:
