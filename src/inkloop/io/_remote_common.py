@@ -23,10 +23,12 @@ def without_login(url: str) -> str:
 
 def describe_failure(error: Exception, url: str) -> str:
     """What went wrong reading ``url`` (a zarr's metadata or chunk, a side file), in words for
-    the user: a timeout, a 404, a truncated answer, a login refused, a web page for data."""
+    the user: a timeout, a 404, a truncated answer, one too large, a login refused, a web
+    page for data."""
     import aiohttp
 
     from inkloop.io._chunk_layouts import WebPageAnswer
+    from inkloop.io._remote_bounds import AnswerTooLarge
     from inkloop.io._remote_logins import refused_login
 
     if isinstance(error, aiohttp.ServerTimeoutError):  # silence: no byte for the read timeout
@@ -48,6 +50,8 @@ def describe_failure(error: Exception, url: str) -> str:
         return refused_login(error, url)
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the server answered {error.status} {error.message}"
+    if isinstance(error, AnswerTooLarge):
+        return str(error)
     if isinstance(error, aiohttp.ClientError):
         return f"the connection failed ({error})"
     if isinstance(error, json.JSONDecodeError) and error.doc.lstrip()[:1] in ("<", b"<"):

@@ -29,13 +29,14 @@ class MetadataAnswers(WrapperStore):
     """The server's store, with a metadata key it refuses (403) or answers with a web page
     read as absent: a 404 in other words. What the root's keys were answered, when not
     read, is kept in ``answers`` for `zarr_format` (which tells the user of them when no
-    key is there)."""
+    key is there). The metadata found is kept for this store's open: zarr's open asks for
+    the root's again, and the bound of side files (`inkloop.io._remote_sides`) reads a
+    level's before the layers' open does."""
 
     def __init__(self, store, answers: dict | None = None, kept: dict | None = None) -> None:
         super().__init__(store)
         self.answers = {} if answers is None else answers  # root key -> 403 error / page
-        # the root's metadata as `zarr_format` read it: zarr's open asks for it again
-        self._kept = {} if kept is None else kept
+        self._kept = {} if kept is None else kept  # metadata key -> its value, as found
 
     def _with_store(self, store):
         return type(self)(store, self.answers, self._kept)
@@ -54,6 +55,8 @@ class MetadataAnswers(WrapperStore):
         if value is not None and value.to_bytes().lstrip()[:1] == b"<":  # JSON never is
             page = value.to_bytes().decode("utf-8", "replace")
             return self._absent(key, json.JSONDecodeError("a web page", page, 0))
+        if value is not None:
+            self._kept[key] = value
         return value
 
     def _absent(self, key: str, why: Exception) -> None:
@@ -75,11 +78,10 @@ def zarr_format(store, answered: MetadataAnswers) -> int:
         asked = (store.get(key, default_buffer_prototype()) for key, _ in _FORMAT_KEYS)
         return await asyncio.gather(*asked, return_exceptions=True)
 
-    for (key, found), answer in zip(_FORMAT_KEYS, sync(ask_all()), strict=True):
+    for (_key, found), answer in zip(_FORMAT_KEYS, sync(ask_all()), strict=True):
         if isinstance(answer, BaseException):
             raise answer
         if answer is not None:
-            answered._kept[key] = answer
             return found
     answers = answered.answers
     refusals = [answers[key] for key, _ in _FORMAT_KEYS if key in answers]

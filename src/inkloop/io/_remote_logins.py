@@ -1,6 +1,6 @@
-"""The HTTP session of remote segments: timeouts and logins (~/.netrc's, and one written in
-the URL, sent apart from it; neither over plain http where https was asked for), and what a
-refused login means."""
+"""The HTTP session of remote segments: timeouts, answers bounded in bytes
+(`inkloop.io._remote_bounds`) and logins (~/.netrc's, and one written in the URL, sent apart
+from it; neither over plain http where https was asked for), and what a refused login means."""
 
 from __future__ import annotations
 
@@ -20,16 +20,18 @@ _SALT = os.urandom(16)  # a login's repr shows a digest of it, meaningless outsi
 def session_options(seconds: float, url: str) -> dict:
     """aiohttp's session settings: ``seconds`` of silence at most (connecting, or between two
     bytes), and `WHOLE_ANSWER_TIMEOUTS` times that for a request in all, so that a server
-    that trickles (a byte every few seconds) ends in a timeout too; ``trust_env`` for the
-    login in ~/.netrc (or the file $NETRC names) and the proxies of the environment, which
-    curl and wget read too; the login written in ``url`` sent by a `UrlLogin`, the stores
-    given the URL without it; for an https ``url``, no login sent over plain http
-    (`NoLoginOverHttp`)."""
+    that trickles (a byte every few seconds) ends in a timeout too; bodies read up to their
+    bound (`BoundedAnswer`); ``trust_env`` for the login in ~/.netrc (or the file $NETRC
+    names) and the proxies of the environment, which curl and wget read too; the login
+    written in ``url`` sent by a `UrlLogin`, the stores given the URL without it; for an
+    https ``url``, no login sent over plain http (`NoLoginOverHttp`)."""
     import aiohttp
+
+    from inkloop.io._remote_bounds import BoundedAnswer
 
     total = WHOLE_ANSWER_TIMEOUTS * seconds
     timeout = aiohttp.ClientTimeout(total=total, sock_connect=seconds, sock_read=seconds)
-    options = {"timeout": timeout, "trust_env": True}
+    options = {"timeout": timeout, "trust_env": True, "response_class": BoundedAnswer}
     parts = urlsplit(url)
     middlewares = (UrlLogin(url),) if parts.username is not None else ()
     if parts.scheme.lower() == "https":

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from inkloop._notify import notify, notify_once
 from inkloop.io._errors import SegmentError
-from inkloop.io._remote import TIMEOUT_S, guarded
+from inkloop.io._remote import guarded
 from inkloop.io._remote_common import describe_failure, without_login
 from inkloop.io._remote_logins import session_options
 from inkloop.io._side_lookup import SIDECARS, ink_labels_name, supervision_path_for
+
+if TYPE_CHECKING:  # aiohttp and zarr load only once a URL is opened
+    from inkloop.io._remote_bounds import AnswerBound
 
 LEFT_OUT = ".left-out"  # <name><LEFT_OUT> beside where <name> would be: it is not fetched
 # what a PNG, JPEG or (Big)TIFF starts with: a side file that does not is no image
@@ -25,36 +29,42 @@ _TAIL = 1024  # the bytes at a file's end its end is looked for in (tools may ap
 _TOLD: set = set()  # (what, URL or path) said once
 
 
-def fetch_side_files(parent: str, name: str, zarr_name: str, folder: Path, timeout: float) -> None:
+def fetch_side_files(
+    parent: str, name: str, zarr_name: str, folder: Path, timeout: float, node
+) -> None:
     """Fetch into ``folder`` the side files the server has for segment ``name`` at ``parent``
-    (the folder of its zarr, ``zarr_name``): its mask (or flat mask), its ink labels'
-    greatest version and that version's supervision mask, which is optional: where the
-    server fails it, that is said and the segment opens without it."""
+    (the folder of its zarr, ``zarr_name``, opened as ``node``): its mask (or flat mask), its
+    ink labels' greatest version and that version's supervision mask, which is optional:
+    where the server fails it, that is said and the segment opens without it. Each is read
+    up to what an image of the segment's size may take (`side_image_bound`)."""
+    from inkloop.io._remote_bounds import side_image_bound
     from inkloop.io._remote_versions import server_label_names
 
+    bound = side_image_bound(node, f"{parent}/{zarr_name}")
     for stem in SIDECARS["mask"]:
-        if fetch_side_file(f"{parent}/{name}_{stem}.png", folder, timeout):
+        if fetch_side_file(f"{parent}/{name}_{stem}.png", folder, timeout, bound):
             break
     for labels in server_label_names(parent, name, zarr_name, timeout):
         new = not (folder / labels).exists()
-        if ink := fetch_side_file(f"{parent}/{labels}", folder, timeout):
+        if ink := fetch_side_file(f"{parent}/{labels}", folder, timeout, bound):
             break
     else:
         return
-    fetch_side_file(f"{parent}/{supervision_path_for(ink).name}", folder, timeout, optional=True)
+    supervision = f"{parent}/{supervision_path_for(ink).name}"
+    fetch_side_file(supervision, folder, timeout, bound, optional=True)
     if new:
         _tell_painted_superseded(ink, name)
 
 
 def fetch_side_file(
-    url: str, folder: Path, timeout: float = TIMEOUT_S, *, optional: bool = False
+    url: str, folder: Path, timeout: float, bound: AnswerBound, *, optional: bool = False
 ) -> Path | None:
-    """Download ``url`` into ``folder``; kept if already there and whole (a user's labels
-    are never replaced). None if the server has no such file (404, or 403 as S3 answers),
-    answers with no image (a web page, as servers answering every path do), or it is left
-    out (`LEFT_OUT`); each said once. A read the server fails for a moment is tried again as
-    a chunk's is; one failing for good raises SegmentError, or with ``optional`` is said
-    and None."""
+    """Download ``url`` into ``folder``, up to ``bound`` (past it, the part is deleted); kept
+    if already there and whole (a user's labels are never replaced). None if the server has
+    no such file (404, or 403 as S3 answers), answers with no image (a web page, as servers
+    answering every path do), or it is left out (`LEFT_OUT`); each said once. A read the
+    server fails for a moment is tried again as a chunk's is; one failing for good raises
+    SegmentError, or with ``optional`` is said and None."""
     from inkloop.io._write import atomic_path
 
     target = folder / url.rsplit("/", 1)[-1]
@@ -66,7 +76,7 @@ def fetch_side_file(
     fs = side_file_system(url, timeout)
     try:
         with atomic_path(target) as tmp:
-            guarded(url, lambda: with_retries(url, lambda: _download(fs, url, tmp)))
+            guarded(url, lambda: with_retries(url, lambda: _download(fs, url, tmp, bound)))
             if not _head(tmp).startswith(IMAGE_SIGNATURES):
                 raise _NoImageError(_head(tmp))
     except _NoImageError as error:
@@ -126,14 +136,29 @@ def check_side_image(path: Path, shape: tuple[int, int], server: str | None = No
         raise SegmentError(fixed) from error
 
 
-def _download(fs, url: str, tmp) -> None:
+def _download(fs, url: str, tmp, bound: AnswerBound) -> None:
     import aiohttp
+    from fsspec.asyn import sync
 
-    fs.get_file(without_login(url), tmp)
+    sync(fs.loop, _stream, fs, without_login(url), tmp, bound)
     if _head(tmp).startswith(IMAGE_SIGNATURES) and not _whole(tmp):
         raise aiohttp.ClientPayloadError(  # a close where no length was sent: aiohttp is blind
             f"the image ends early, after {Path(tmp).stat().st_size} bytes"
         )
+
+
+async def _stream(fs, url: str, tmp, bound: AnswerBound) -> None:
+    """Write the server's answer for ``url`` to ``tmp``, up to ``bound``."""
+    from inkloop.io._remote_bounds import bounded_blocks
+
+    session = await fs.set_session()
+    async with session.get(fs.encode_url(url), **fs.kwargs) as answer:
+        if answer.status == 404:
+            raise FileNotFoundError(url)
+        answer.raise_for_status()
+        with open(tmp, "wb") as file:
+            async for block in bounded_blocks(answer, bound):
+                file.write(block)
 
 
 def _not_fetched(error: SegmentError, url: str, optional: bool) -> None:

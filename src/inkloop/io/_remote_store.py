@@ -1,7 +1,7 @@
-"""The store of a remote zarr, between zarr and the server's (fsspec's) store: it refuses a
-chunk cut off or replaced by a web page, and a byte range answered with another length,
-tries a read the server failed for a moment again, tells of the chunks the server lacks,
-and knows the reads it has running."""
+"""The store of a remote zarr, between zarr and the server's (fsspec's) store: it bounds each
+answer's bytes (`inkloop.io._remote_bounds`), refuses a chunk cut off or replaced by a web
+page, and a byte range answered with another length, tries a read the server failed for a
+moment again, tells of the chunks the server lacks, and knows the reads it has running."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from zarr.storage import WrapperStore
 from inkloop._notify import notify_once
 from inkloop.io._chunk_cache import CACHED_KEYS, METADATA_KEYS
 from inkloop.io._chunk_layouts import ChunkLayouts, CutOffChunk
+from inkloop.io._remote_bounds import ANSWER_BOUND, ChunkBounds
 from inkloop.io._remote_common import READER, describe_failure, without_login
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
@@ -26,19 +27,20 @@ _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 o
 
 
 class RemoteStore(WrapperStore):
-    """The store of a remote zarr: refuses a chunk `ChunkLayouts` refuses (a chunk cache below
-    it keeps none such) and a byte range answered with another length (`_range_refusal`),
-    tries a read again where the server failed it for a moment (a 5xx, a connection reset or
-    dropped: `RETRY_PAUSES_S`), warns once per array of a chunk missing on the server, and
-    knows the reads it has running. zarr reads several keys at once (asyncio.gather) and,
-    when one fails, leaves the others running: `settle` lets them end before the error is
-    told, else they end at exit, after the loop closed ('Event loop is closed', 'Task was
-    destroyed but it is pending')."""
+    """The store of a remote zarr: reads each answer up to its bound (`ChunkBounds`), refuses
+    a chunk `ChunkLayouts` refuses (a chunk cache below it keeps none such) and a byte range
+    answered with another length (`_range_refusal`), tries a read again where the server
+    failed it for a moment (a 5xx, a connection reset or dropped: `RETRY_PAUSES_S`), warns
+    once per array of a chunk missing on the server, and knows the reads it has running.
+    zarr reads several keys at once (asyncio.gather) and, when one fails, leaves the others
+    running: `settle` lets them end before the error is told, else they end at exit, after
+    the loop closed ('Event loop is closed', 'Task was destroyed but it is pending')."""
 
-    def __init__(self, store, url: str, timeout: float, layouts=None) -> None:
+    def __init__(self, store, url: str, timeout: float, layouts=None, bounds=None) -> None:
         super().__init__(store)
         self.url, self.timeout = url, timeout
         self.layouts = layouts or ChunkLayouts(without_login(url))
+        self.bounds = bounds or ChunkBounds()  # the bytes each answer may hold
         if isinstance(getattr(store, "layouts", None), ChunkLayouts):
             store.layouts = self.layouts  # a chunk cache keeps only the chunks these let by
         self._arrays: set[str] = set()  # where array or group metadata was found
@@ -48,7 +50,7 @@ class RemoteStore(WrapperStore):
         self._loop, self._pid = None, os.getpid()
 
     def _with_store(self, store):
-        return type(self)(store, self.url, self.timeout, self.layouts)
+        return type(self)(store, self.url, self.timeout, self.layouts, self.bounds)
 
     def __getstate__(self) -> dict:  # tasks stay in this process
         return {**self.__dict__, "_reads": {}, "_abandoned": set(), "_loop": None}
@@ -73,12 +75,18 @@ class RemoteStore(WrapperStore):
             await asyncio.sleep(pause)
 
     async def _checked(self, key, prototype, byte_range):
-        value = await self._store.get(key, prototype, byte_range)
+        version = self.layouts.version(key)  # (its array's folder, digest); None: unknown
+        token = ANSWER_BOUND.set(self.bounds.of(key, version and version[0]))
+        try:
+            value = await self._store.get(key, prototype, byte_range)
+        finally:
+            ANSWER_BOUND.reset(token)
         folder, _, name = key.rpartition("/")
         if name in METADATA_KEYS:
             if value is not None:
                 self._arrays.add(folder)
                 self.layouts.learn(key, value.to_bytes())
+                self.bounds.learn(key, value.to_bytes())
         elif value is None:
             self._warn_missing(key)
         else:

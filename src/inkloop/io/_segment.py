@@ -179,7 +179,7 @@ def _open_remote(url: str, cache, timeout: float) -> tuple[LayerSource, str]:
     name = segment_name(where)
     # before its layers are opened: a mask's size may tell their order
     server, _, zarr_name = url.rstrip("/").rpartition("/")
-    fetch_side_files(server, name, zarr_name, folder, timeout)
+    fetch_side_files(server, name, zarr_name, folder, timeout, node)
     source = guarded(
         url,
         lambda: zarr_source(node, where, folder, stamp=stamp, wrap=GuardedArray, name=name),
