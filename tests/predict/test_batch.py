@@ -118,8 +118,8 @@ def test_a_worker_killed_mid_run_costs_its_blocks_not_the_run(two_segments, tmp_
 def test_a_gpu_worker_runs_a_block_per_core_and_sees_its_own_gpu():
     from inkloop.predict._cluster import worker_options
 
-    gpu_workers = [worker_options(i, gpus=2, cores=8) for i in range(3)]
-    cpu_worker = worker_options(0, gpus=0, cores=8)
+    gpu_workers = [worker_options(i, gpus=2, cores=8, workers=3) for i in range(3)]
+    cpu_worker = worker_options(0, gpus=0, cores=8, workers=1)
 
     assert [w["env"]["CUDA_VISIBLE_DEVICES"] for w in gpu_workers] == ["0", "1", "0"]
     assert {w["nthreads"] for w in gpu_workers} == {8}  # the GPU waits on the CPU's side

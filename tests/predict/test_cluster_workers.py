@@ -154,15 +154,24 @@ def test_a_local_worker_gets_one_of_the_gpus_this_process_was_given(monkeypatch)
     from inkloop.predict._cluster import worker_options
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")  # torch counts 2 GPUs (faked here)
-    given = [worker_options(i, gpus=2, cores=8)["env"]["CUDA_VISIBLE_DEVICES"] for i in range(3)]
+    given = [
+        worker_options(i, gpus=2, cores=8, workers=3)["env"]["CUDA_VISIBLE_DEVICES"]
+        for i in range(3)
+    ]
     assert given == ["2", "3", "2"]
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-aa, GPU-bb")  # by UUID, spaced
-    given = [worker_options(i, gpus=2, cores=8)["env"]["CUDA_VISIBLE_DEVICES"] for i in range(2)]
+    given = [
+        worker_options(i, gpus=2, cores=8, workers=3)["env"]["CUDA_VISIBLE_DEVICES"]
+        for i in range(2)
+    ]
     assert given == ["GPU-aa", "GPU-bb"]
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")  # every GPU of the machine
-    given = [worker_options(i, gpus=2, cores=8)["env"]["CUDA_VISIBLE_DEVICES"] for i in range(3)]
+    given = [
+        worker_options(i, gpus=2, cores=8, workers=3)["env"]["CUDA_VISIBLE_DEVICES"]
+        for i in range(3)
+    ]
     assert given == ["0", "1", "0"]
 
 

@@ -83,7 +83,8 @@ def _configured_security(address: str):
 
 def local_cluster(workers: int, device: str = "auto"):
     """``workers`` worker processes on this machine, each with an equal share of the cores
-    (`worker_options`), speaking mutual TLS with credentials of their own (`throwaway_tls`)."""
+    and of the memory (`worker_options`), speaking mutual TLS with credentials of their own
+    (`throwaway_tls`)."""
     import dask
     from distributed import Nanny, Scheduler, SpecCluster
 
@@ -93,7 +94,7 @@ def local_cluster(workers: int, device: str = "auto"):
     specs = {
         f"inkloop-{i}": {
             "cls": Nanny,  # it passes the credentials on to its worker, through spawn's pipe
-            "options": {**worker_options(i, gpus, cores), "security": security},
+            "options": {**worker_options(i, gpus, cores, workers), "security": security},
         }
         for i in range(workers)
     }
@@ -126,15 +127,19 @@ def throwaway_tls():
     return Security.temporary()
 
 
-def worker_options(index: int, gpus: int, cores: int) -> dict:
-    """Nanny options of worker ``index`` with ``cores`` cores of its own. With GPUs each worker
-    sees one (round robin) as its cuda:0 and runs a block per core at once: the GPU waits on
-    the CPU's reading, composing and blending, so one block at a time starves it (on an H200,
-    one such worker predicted 3.5 MP/s where 16 threads in one process made 7.1). Without,
-    a worker runs one block at a time and torch gets its cores."""
+def worker_options(index: int, gpus: int, cores: int, workers: int) -> dict:
+    """Nanny options of worker ``index`` of ``workers``, with ``cores`` cores and 1/``workers``
+    of the memory of its own (distributed's default is its threads' share: 1/cores for a
+    one-thread worker). With GPUs each worker sees one (round robin) as its cuda:0 and runs a
+    block per core at once: the GPU waits on the CPU's reading, composing and blending, so
+    one block at a time starves it (on an H200, one such worker predicted 3.5 MP/s where 16
+    threads in one process made 7.1). Without, a worker runs one block at a time and torch
+    gets its cores."""
     env = {"CUDA_VISIBLE_DEVICES": _worker_gpu(index, gpus)} if gpus else {}
     threads = cores if gpus else 1
     options = {"nthreads": threads, "env": env, "host": LOOPBACK, "silence_logs": logging.ERROR}
+    # a float is a share of the memory: the machine's, or its cgroup's limit where lower
+    options["memory_limit"] = 1 / workers
     return {**options, "preload": [__name__]}  # its dask_setup runs in each worker process
 
 
