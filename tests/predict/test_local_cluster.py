@@ -1,10 +1,34 @@
-"""A local cluster (`--scheduler local:N`): each worker may use its share of the memory."""
+"""A local cluster (`--scheduler local:N`) runs its nannies in the caller's process: it
+leaves the caller's environment as it found it, its workers' torch gets their cores whatever
+the caller exported, and each worker may use its share of the memory."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 pytest.importorskip("distributed")
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_found_it(monkeypatch):
+    """A nanny sets OMP_NUM_THREADS and the like in this process as it spawns its worker:
+    they were left behind, for later subprocesses (`inkloop train` from a notebook) and the
+    next local cluster, whose nannies took the stale count over their own."""
+    from inkloop._cpus import usable_cpus
+    from inkloop.predict.batch import cluster_client
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # a job script's export, or a former cluster's
+    before = dict(os.environ)
+    with cluster_client("local:1", device="cpu") as client:
+        seen = client.run(_threads_variable)
+    assert list(seen.values()) == [str(usable_cpus())]  # torch gets the worker's cores
+    assert dict(os.environ) == before
+
+
+def _threads_variable() -> str | None:
+    """On a worker: the OMP_NUM_THREADS its torch read."""
+    return os.environ.get("OMP_NUM_THREADS")
 
 
 def test_a_cpu_worker_may_use_its_share_of_the_memory_not_of_the_cores():

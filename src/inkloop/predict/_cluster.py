@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 import weakref
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from inkloop._cpus import usable_cpus
 from inkloop._spawn import main_hidden
@@ -55,15 +55,25 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
     except ImportError as error:
         raise RuntimeError(MISSING) from error
     target = parse_scheduler(scheduler)
-    cluster = local_cluster(target, device) if isinstance(target, int) else None
-    own = cluster or _OWN_CLUSTERS.get(target)  # one this process started, named by address
-    security = own.security if own is not None else _configured_security(target)
-    try:
-        with Client(cluster or target, timeout="30s", security=security) as client:
-            check_workers(client, scheduler)
-            yield client
-    finally:
-        if cluster is not None:
+    with ExitStack() as stack:
+        local = isinstance(target, int)
+        cluster = stack.enter_context(_local_cluster_run(target, device)) if local else None
+        own = cluster or _OWN_CLUSTERS.get(target)  # one this process started, named by address
+        security = own.security if own is not None else _configured_security(target)
+        client = stack.enter_context(Client(cluster or target, timeout="30s", security=security))
+        check_workers(client, scheduler)
+        yield client
+
+
+@contextmanager
+def _local_cluster_run(workers: int, device: str):
+    """`local_cluster`, closed on exit; this process's environment as it was before, after
+    that too (`_environ_kept`): a nanny that replaced a lost worker set its variables again."""
+    with _environ_kept():
+        cluster = local_cluster(workers, device)
+        try:
+            yield cluster
+        finally:
             cluster.close()
 
 
@@ -84,7 +94,8 @@ def _configured_security(address: str):
 def local_cluster(workers: int, device: str = "auto"):
     """``workers`` worker processes on this machine, each with an equal share of the cores
     and of the memory (`worker_options`), speaking mutual TLS with credentials of their own
-    (`throwaway_tls`)."""
+    (`throwaway_tls`). Their nannies live in this process, whose environment is put back as
+    it was once they started their workers (`_environ_kept`)."""
     import dask
     from distributed import Nanny, Scheduler, SpecCluster
 
@@ -106,7 +117,9 @@ def local_cluster(workers: int, device: str = "auto"):
     # It must be set before the worker process starts: OpenMP reads it once, at load.
     threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
     # the cluster starts its workers (spawned by their nannies) before it returns
-    with dask.config.set(threads), main_hidden():
+    with dask.config.set(threads), main_hidden(), _environ_kept():
+        for name in _THREAD_VARS:  # a nanny takes this process's value over the config's
+            os.environ.pop(name, None)
         cluster = SpecCluster(
             workers=specs, scheduler=scheduler, security=security, silence_logs=logging.ERROR
         )
@@ -141,6 +154,27 @@ def worker_options(index: int, gpus: int, cores: int, workers: int) -> dict:
     # a float is a share of the memory: the machine's, or its cgroup's limit where lower
     options["memory_limit"] = 1 / workers
     return {**options, "preload": [__name__]}  # its dask_setup runs in each worker process
+
+
+@contextmanager
+def _environ_kept():
+    """This process's variables that a nanny sets in it as it spawns a worker (its config's
+    ``pre-spawn-environ``, PYTHONHASHSEED and proctitle's parent pid), as they were before
+    the block, after it. distributed never puts them back: later subprocesses (`inkloop
+    train` from a notebook) took the workers' thread count, and so did the next cluster."""
+    import dask
+
+    nanny_set = dask.config.get("distributed.nanny.pre-spawn-environ")
+    names = {*nanny_set, *_THREAD_VARS, "PYTHONHASHSEED", "__DASK_PARENT_PID"}
+    kept = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _worker_gpu(index: int, gpus: int) -> str:
