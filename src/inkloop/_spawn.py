@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 
-_MAIN_SWAP = threading.Lock()
+_MAIN_SWAP = threading.Lock()  # over the two below
+_hiding = 0  # main_hidden blocks under way
+_hidden_main: types.ModuleType | None = None  # the script they hide
 _CAN_BLOCK = hasattr(signal, "pthread_sigmask")  # not on Windows, where Ctrl+C is a console event
 
 
@@ -68,12 +70,20 @@ def main_hidden() -> Iterator[None]:
     one would fail to start its local cluster. While a process starts (it records then what
     the child should import), ``__main__`` is a bare module with neither a file nor a spec,
     so the child imports inkloop and nothing else. Keep the block to the starting: other
-    threads see the bare module too.
+    threads see the bare module too. Blocks may overlap, in one thread or several (a local
+    cluster's nannies start their workers at once on one event loop): the first hides the
+    script, the last to end puts it back.
     """
+    global _hiding, _hidden_main
     with _MAIN_SWAP:
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
-            yield
-        finally:
-            sys.modules["__main__"] = main
+        if _hiding == 0:
+            _hidden_main = sys.modules["__main__"]
+            sys.modules["__main__"] = types.ModuleType("__main__")
+        _hiding += 1
+    try:
+        yield
+    finally:
+        with _MAIN_SWAP:
+            _hiding -= 1
+            if _hiding == 0:
+                sys.modules["__main__"], _hidden_main = _hidden_main, None

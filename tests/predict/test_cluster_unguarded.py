@@ -1,6 +1,6 @@
-"""A local cluster started from a script without a main guard: its workers import inkloop
-and nothing of the script (`inkloop._spawn.main_hidden`), so they neither run it again nor
-fail to start."""
+"""A local cluster started from a script without a main guard: its workers, and those its
+nannies start mid-run in place of lost ones, import inkloop and nothing of the script
+(`inkloop._spawn.main_hidden`), so they neither run it again nor fail to start."""
 
 from __future__ import annotations
 
@@ -32,3 +32,37 @@ def test_a_local_cluster_starts_from_a_script_without_a_main_guard(tmp_path):
     assert "Traceback" not in run.stderr
     assert run.stdout.startswith("worker ")
     assert len((tmp_path / "runs.txt").read_text().split()) == 1  # the worker did not run it
+
+
+RESTARTED = """
+import os, signal
+from inkloop.predict.batch import cluster_client
+
+with open("runs.txt", "a") as runs:  # once per process that runs this script
+    print(os.getpid(), file=runs)
+before = dict(os.environ)
+with cluster_client("local:1", device="cpu") as client:
+    (lost,) = client.run(os.getpid).values()
+    os.kill(lost, signal.SIGKILL)  # as the OOM killer would: its nanny starts another
+    print("worker", lost, "then", client.submit(os.getpid, pure=False).result(timeout=60))
+print("environment kept:", dict(os.environ) == before)
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_lost_mid_run_comes_back_without_running_the_script(tmp_path):
+    """Its nanny, in the script's process, spawned the new worker with the script as its
+    main: that worker ran it again and died starting a cluster of its own, and the run
+    waited 5 minutes for a worker before failing. The nanny also set its variables in this
+    process's environment again, after the start had put them back."""
+    (tmp_path / "restarted.py").write_text(RESTARTED)
+    run = subprocess.run(
+        [sys.executable, "restarted.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    restarted, kept = run.stdout.splitlines()
+    _worker, lost, _then, again = restarted.split()
+    assert again != lost  # a new worker came back
+    assert kept == "environment kept: True"
+    assert len((tmp_path / "runs.txt").read_text().split()) == 1  # no worker ran it

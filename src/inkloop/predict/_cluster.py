@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -94,17 +95,18 @@ def _configured_security(address: str):
 def local_cluster(workers: int, device: str = "auto"):
     """``workers`` worker processes on this machine, each with an equal share of the cores
     and of the memory (`worker_options`), speaking mutual TLS with credentials of their own
-    (`throwaway_tls`). Their nannies live in this process, whose environment is put back as
-    it was once they started their workers (`_environ_kept`)."""
+    (`throwaway_tls`). Their nannies live in this process: they spawn each worker, and any
+    that replaces a lost one, with the caller's script hidden (`_script_hiding_nanny`), and
+    this process's environment is put back as it was once they started (`_environ_kept`)."""
     import dask
-    from distributed import Nanny, Scheduler, SpecCluster
+    from distributed import Scheduler, SpecCluster
 
     security = throwaway_tls()
     gpus = _gpu_count() if device in ("auto", "cuda") else 0
     cores = max(1, usable_cpus() // workers)
     specs = {
         f"inkloop-{i}": {
-            "cls": Nanny,  # it passes the credentials on to its worker, through spawn's pipe
+            "cls": _script_hiding_nanny(),  # it passes the credentials on through spawn's pipe
             "options": {**worker_options(i, gpus, cores, workers), "security": security},
         }
         for i in range(workers)
@@ -117,7 +119,7 @@ def local_cluster(workers: int, device: str = "auto"):
     # It must be set before the worker process starts: OpenMP reads it once, at load.
     threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
     # the cluster starts its workers (spawned by their nannies) before it returns
-    with dask.config.set(threads), main_hidden(), _environ_kept():
+    with dask.config.set(threads), _environ_kept():
         for name in _THREAD_VARS:  # a nanny takes this process's value over the config's
             os.environ.pop(name, None)
         cluster = SpecCluster(
@@ -154,6 +156,22 @@ def worker_options(index: int, gpus: int, cores: int, workers: int) -> dict:
     # a float is a share of the memory: the machine's, or its cgroup's limit where lower
     options["memory_limit"] = 1 / workers
     return {**options, "preload": [__name__]}  # its dask_setup runs in each worker process
+
+
+@functools.cache
+def _script_hiding_nanny() -> type:
+    """distributed's Nanny, spawning its worker with the caller's script hidden (`main_hidden`)
+    whenever it does: as the cluster starts, and when it replaces a worker that died (the
+    OOM killer, its memory limit), mid-run. A worker spawned with the script runs it again
+    first: one without a main guard starts a cluster of its own there, and dies."""
+    from distributed import Nanny
+
+    class ScriptHidingNanny(Nanny):
+        async def instantiate(self):
+            with main_hidden():  # its spawn runs on another thread within this await
+                return await super().instantiate()
+
+    return ScriptHidingNanny
 
 
 @contextmanager
