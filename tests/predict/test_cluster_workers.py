@@ -6,6 +6,7 @@ those this process was given."""
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -214,3 +215,46 @@ def test_a_worker_without_torch_is_refused_and_another_torch_release_is_told():
     with pytest.warns(InkloopWarning, match=told) as warned:
         check_workers(_Answered(other), "tcp://s:1")  # not refused
     assert "tcp://b:1" not in str(warned[0].message)
+
+
+def _inkloop_caches() -> tuple[int, int]:
+    """On a worker: how many decoded masks and models inkloop keeps there."""
+    from inkloop.predict import _segment, _travel
+
+    return len(_segment._MASKS), _travel._model_from_file.cache_info().currsize
+
+
+@pytest.mark.slow
+def test_a_shared_cluster_keeps_no_mask_nor_model_of_a_run(tmp_path, monkeypatch):
+    """Its workers live on after a run, failed or finished: the segments' decoded masks and
+    the model stayed in their memory (up to 2 x 600 MB and a model each), counted against
+    other jobs' limits. What else is on them (a user's data) stays."""
+    from distributed import LocalCluster
+
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import cluster_client, plan_jobs, predict_jobs
+
+    segment = write_segment(tmp_path / "20240101000000", 64, 64, 8, seed=0)  # with a mask
+    model = save_tiny_checkpoint(tmp_path / "model.pt")
+    staged = _batch._stage
+    options = {"n_workers": 1, "threads_per_worker": 2, "dashboard_address": None}
+    cluster = LocalCluster(host="127.0.0.1", **options)  # another's, with their data on it
+    with cluster, cluster_client(cluster.scheduler_address) as client:
+        users, pids = client.scatter("their data"), client.run(os.getpid)
+        # its blocks are computed, then find no staged output to store into
+        monkeypatch.setattr(_batch, "_stage", lambda *a: _staging_removed(*staged(*a)))
+        with pytest.raises(RuntimeError, match="could not find"):
+            predict_jobs(model, plan_jobs([segment], tmp_path / "a")[0], client, progress=False)
+        assert list(client.run(_inkloop_caches).values()) == [(0, 0)]
+        monkeypatch.undo()
+        predict_jobs(model, plan_jobs([segment], tmp_path / "b")[0], client, progress=False)
+        assert list(client.run(_inkloop_caches).values()) == [(0, 0)]
+        assert users.result() == "their data"
+        assert client.run(os.getpid) == pids  # the same workers
+
+
+def _staging_removed(output, store):
+    import shutil
+
+    shutil.rmtree(output.staging)
+    return output, store

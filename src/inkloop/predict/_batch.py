@@ -26,7 +26,7 @@ from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._provenance import model_identity, prediction_record
 from inkloop.predict._segment import predict_segment
-from inkloop.predict._workers import WorkersWatch
+from inkloop.predict._workers import WorkersWatch, forget_the_run
 
 STOPPING = "stopping: removing the unfinished outputs and closing the workers"
 
@@ -65,6 +65,7 @@ def predict_jobs(
     def stage(job):
         return _staged(client, checkpoint, weights, job, device, tta, z_start, reverse)
 
+    lost = False  # the scheduler: asking it anything would then wait for its return
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
         owner = _stage_all(jobs, stage, pending, outcome, keep_going, bar)
         _collect(watch, pending, owner, outcome, keep_going, bar, len(jobs))
@@ -73,12 +74,14 @@ def predict_jobs(
         if isinstance(error, KeyboardInterrupt):
             bar.write(STOPPING, file=sys.stderr)
         for output, futures in pending.values():
-            if not lost:  # else gone with the scheduler: asking would wait for its return
+            if not lost:
                 client.cancel(list(futures.values()))  # not started: never write; running: may
             output.abandon()
         raise
     finally:
         bar.close()
+        if not lost:
+            forget_the_run(client)
     return outcome.written
 
 

@@ -1,16 +1,19 @@
 """What `inkloop predict --scheduler` asks of a cluster's workers: each of them, present
 as the run starts or joining later, with this inkloop version and a torch (`check_workers`,
-`WorkersWatch`); and, while chunks wait, a worker within a bounded time (`WorkersWatch`):
-an adaptive cluster starts its workers only once tasks wait, so none is needed at connect."""
+`WorkersWatch`); while chunks wait, a worker within a bounded time (`WorkersWatch`): an
+adaptive cluster starts its workers only once tasks wait, so none is needed at connect; and,
+as the run ends, that they forget what they kept for it (`forget_the_run`)."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import inkloop
 from inkloop._notify import notify
 from inkloop.predict._cluster_failures import WorkersGoneError, named_worker
 
+log = logging.getLogger(__name__)
 # chunks wait this long for a worker (a nanny restarts a lost worker in seconds; an
 # adaptive cluster starts its first ones once tasks wait)
 NO_WORKERS_TIMEOUT_S = 300.0
@@ -78,6 +81,26 @@ class WorkersWatch:
             self.alone_since = now
         elif now - self.alone_since >= NO_WORKERS_TIMEOUT_S:
             raise WorkersGoneError(self.address, self.had_workers, NO_WORKERS_TIMEOUT_S)
+
+
+def forget_the_run(client) -> None:
+    """Have each worker drop what inkloop keeps there for a run's blocks: the segments'
+    decoded masks and the models (`_decoded_mask`, `_model_from_file`). A shared cluster's
+    workers outlive the run, and held them (up to 2 x 600 MB and a model each) against
+    other jobs' memory; nothing else of theirs is touched."""
+    try:
+        client.run(_forget_masks_and_models, on_error="ignore")
+    except Exception as error:  # their memory is not worth the run's outcome
+        log.warning("the workers may keep the run's masks and models: %s", error)
+
+
+def _forget_masks_and_models() -> None:
+    """On a worker (which has this inkloop: `check_workers`)."""
+    from inkloop.predict import _segment, _travel
+
+    with _segment._DECODING:  # not under a block decoding one
+        _segment._MASKS.clear()
+    _travel._model_from_file.cache_clear()
 
 
 def _versions_probe():
