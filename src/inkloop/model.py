@@ -4,7 +4,6 @@ Its checkpoints live in `inkloop.checkpoint`."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import functools
 import re
@@ -12,7 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inkloop._cpus import usable_cpus
 from inkloop.compose import Composition
 from inkloop.settings import AUTO_ENCODER, Z_STEM_RUN, ModelConfig
 
@@ -195,45 +193,6 @@ def pick_device(name: str = "auto"):
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device {name!r} asked for, but this torch has no MPS support here")
     return device
-
-
-@contextlib.contextmanager
-def all_cores():
-    """torch on every CPU core for a moment: the engine otherwise leaves one to a GUI, but a
-    user who just clicked or panned waits for the next tile while the GUI idles."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(before, usable_cpus()))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-class TorchThreads:
-    """torch's CPU thread count set to ``count`` (None: left as it is) from `take` to
-    `give_back`. torch keeps it for the whole process: threads started meanwhile use it too."""
-
-    def __init__(self, count: int | None) -> None:
-        self.count = count
-        self._before: int | None = None  # the count it replaced, while taken
-
-    def take(self) -> None:
-        """Set it (again, after `give_back`)."""
-        import torch
-
-        if self.count and self._before is None:
-            self._before = torch.get_num_threads()
-            torch.set_num_threads(self.count)
-
-    def give_back(self) -> None:
-        """Put back the count it replaced."""
-        import torch
-
-        if self._before is not None:
-            torch.set_num_threads(self._before)
-            self._before = None
 
 
 def mixed_precision(device, enabled: bool = True):

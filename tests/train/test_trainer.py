@@ -214,34 +214,6 @@ def test_the_seed_picks_the_initial_weights_and_leaves_every_generator_alone(par
     assert touched == []  # the weights are made on the CPU: no GPU is set up for them
 
 
-def _new_threads_torch_threads() -> int:
-    """What a thread started now computes torch's CPU work with (torch's process default)."""
-    counted = []
-    thread = threading.Thread(target=lambda: counted.append(torch.get_num_threads()))
-    thread.start()
-    thread.join()
-    return counted[0]
-
-
-def test_a_trainer_with_threads_puts_torchs_thread_count_back_when_it_closes(parts):
-    before = torch.get_num_threads()
-    threads = 2 if before == 1 else 1
-    try:
-        with pytest.raises(ValueError, match="CUDA graphs need a CUDA device"):
-            tiny_trainer(parts, threads=threads, cuda_graphs=True)
-        assert torch.get_num_threads() == before  # refused settings take none
-        trainer = tiny_trainer(parts, threads=threads)
-        assert torch.get_num_threads() == threads
-        trainer.close()
-        assert (torch.get_num_threads(), _new_threads_torch_threads()) == (before, before)
-        trainer.step()  # a step after a close trains with them again
-        assert torch.get_num_threads() == threads
-        trainer.close()
-        assert (torch.get_num_threads(), _new_threads_torch_threads()) == (before, before)
-    finally:
-        torch.set_num_threads(before)
-
-
 def test_a_trainer_dropped_without_closing_ends_its_loader_threads(parts):
     before = set(threading.enumerate())
     trainer = tiny_trainer(parts, loader_threads=2)

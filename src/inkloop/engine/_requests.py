@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from inkloop._torch_threads import all_cores
 from inkloop.engine._commands import (
     Cancel,
     CheckOrder,
@@ -26,7 +27,6 @@ from inkloop.engine._jobs import JobInterruptedError, SegmentJob, compose_region
 from inkloop.engine._preview import Interrupt, PreviewSchedule, stream_events, validate
 from inkloop.engine._rank import RankJob
 from inkloop.engine._session import Session
-from inkloop.model import all_cores
 from inkloop.predict import check_region
 
 

@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass
 
 from inkloop._cuda import out_of_memory, release_cached_memory
+from inkloop._torch_threads import TorchThreads
 from inkloop._transfer import to_device
 from inkloop.checkpoint import Checkpoint
 from inkloop.compose import Composition, Normalisation
-from inkloop.model import TorchThreads, autocast, mixed_precision, pick_device
+from inkloop.model import autocast, mixed_precision, pick_device
 from inkloop.settings import ModelConfig, TrainConfig, batch_size_for
 from inkloop.train._augment import augment_batch
 from inkloop.train._average import WeightAverage
@@ -107,7 +108,7 @@ class Trainer:
     def step(self) -> StepResult:
         """One optimiser step on a fresh batch; halves the batch on out-of-GPU-memory."""
         started = time.perf_counter()
-        self._threads.take()  # again, after a close
+        self._threads.take()  # again, after a close or another taker's change
         stream = self.batches()
         notices, self._loader_notice = [self._loader_notice], None
         while True:
@@ -250,9 +251,8 @@ class Trainer:
         )
 
     def close(self) -> None:
-        """End the batch stream, its worker processes too, then free the shared memory they
-        sampled the labels from (`LabelStore.unshare`), and put torch's thread count back
-        (`TorchThreads`); the next step opens a new stream and takes ``config.threads`` again."""
+        """End the batch stream (its worker processes too), free the shared memory they sampled
+        the labels from and give back torch's thread count: the next step takes them again."""
         if self._stream is not None:
             self._stream.close()
             self._stream = None
