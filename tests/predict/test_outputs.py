@@ -227,22 +227,26 @@ def test_a_block_still_running_when_its_output_is_abandoned_stages_nothing(
 def test_a_block_started_as_ctrl_c_lands_is_waited_for_before_its_output_is_removed(
     tmp_path, monkeypatch
 ):
-    """A Ctrl-C may land in the pool's submit once a block has started, before dask holds
-    its future. Before, nothing waited for that block: its output was removed under it and
-    the claim let go while it still ran."""
+    """A Ctrl-C may land in the pool's submit as it starts a thread: after the thread took a
+    block, before the pool holds the thread or dask the block's future. Before, nothing waited
+    for that block: its output was removed under it, the claim let go while it still ran, and
+    its late write staged the output again."""
     import threading
-    from concurrent.futures import ThreadPoolExecutor
 
-    from inkloop.predict import _outputs, _segment
+    from inkloop.predict import _outputs, _write
     from tests._helpers import WAIT_S
 
     started, go_on, happened = threading.Event(), threading.Event(), []
 
-    class CtrlCAfterABlockStarts(ThreadPoolExecutor):
-        def submit(self, fn, /, *args, **kwargs):
-            super().submit(fn, *args, **kwargs)
-            started.wait(WAIT_S)
+    class CtrlCAsAThreadStarts(set):  # the pool's own record of its threads
+        def add(self, thread):
+            started.wait(WAIT_S)  # the new thread runs the block
             raise KeyboardInterrupt
+
+    class Pool(_write._BlockPool):
+        def __init__(self, workers: int) -> None:
+            super().__init__(workers)
+            self._threads = CtrlCAsAThreadStarts()
 
         def shutdown(self, wait=True, **options):
             if wait:  # the wait for its blocks has begun: this one may finish
@@ -265,10 +269,51 @@ def test_a_block_started_as_ctrl_c_lands_is_waited_for_before_its_output_is_remo
         go_on.set()  # the removal has begun: let the block go on, after it
         real_abandon(output)
 
-    monkeypatch.setattr(_segment, "ThreadPoolExecutor", CtrlCAfterABlockStarts)
+    monkeypatch.setattr(_write, "_BlockPool", Pool)
     monkeypatch.setattr(_outputs, "_store_chunk", held_store)
     monkeypatch.setattr(_outputs.PredictionFile, "abandon", abandon)
     with pytest.raises(KeyboardInterrupt):
         write_prediction(da.ones((8, 8), np.float32), tmp_path / "p.png", progress=False)
     assert happened == ["block written", "output removed"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_removal_that_fails_after_a_second_interrupt_is_said_and_frees_the_output(
+    tmp_path, monkeypatch, capfd
+):
+    """The second Ctrl-C in Python stops the wait; the removal goes on and, if it fails,
+    says so (before, silently) and still lets go of the output's claim (before, this
+    process's next run into it was refused as if another were writing)."""
+    import threading
+    from concurrent.futures import Future
+
+    from inkloop.predict import _outputs, _write
+
+    real_abandon_when_done, real_remove = _write._abandon_when_done, _outputs.remove
+
+    class SecondCtrlC(Future):
+        def result(self, timeout=None):
+            raise KeyboardInterrupt  # pressed again during the wait
+
+    def abandon_when_done(pool, output):
+        waited_for, seen = real_abandon_when_done(pool, output), SecondCtrlC()
+        waited_for.add_done_callback(lambda done: seen.set_exception(done.exception()))
+        return seen
+
+    def remove(path):
+        if path.name.endswith(".partial") and path.exists():  # not the check as it is staged
+            raise PermissionError(f"{path}: read-only share")
+        real_remove(path)
+
+    monkeypatch.setattr(_write, "_abandon_when_done", abandon_when_done)
+    monkeypatch.setattr(_outputs, "remove", remove)
+    with pytest.raises(KeyboardInterrupt):
+        write_prediction(
+            _lazy(np.ones((8, 8), np.float32)), tmp_path / "p.zarr", progress=_Interrupt()
+        )
+    for thread in threading.enumerate():  # the removal, which says how it went as it ends
+        if thread.name == "inkloop-abandon":
+            thread.join()
+    monkeypatch.setattr(_outputs, "remove", real_remove)
+    assert "what was staged was not removed: " in capfd.readouterr().err
+    write_prediction(_lazy(np.ones((8, 8), np.float32)), tmp_path / "p.zarr", progress=False)

@@ -22,7 +22,7 @@ import contextlib, sys, threading
 from pathlib import Path
 import dask, dask.array as da, numpy as np
 from inkloop._command import as_command
-from inkloop.predict._segment import write_prediction
+from inkloop.predict._write import write_prediction
 
 release = threading.Event()
 

@@ -59,3 +59,22 @@ def test_a_compute_on_another_thread_neither_runs_nor_takes_the_progress_callbac
     assert progress.threads  # the prediction's tasks reported
     assert set(progress.threads) == {threading.current_thread().name}
     assert Callback.active == set()
+
+
+def test_a_prediction_without_progress_leaves_the_registry_to_other_computes(tmp_path):
+    """With ``progress=False`` too: a compute given no callbacks takes dask's registry for
+    its whole run, so a user's registered Callback missed the computes of their other
+    threads meanwhile."""
+    registered, seen = TasksSeen(), []
+
+    def look(block):
+        seen.append(set(Callback.active))  # what another thread's compute would get now
+        return block
+
+    probability = da.from_array(np.full((64, 64), 0.5, np.float32), chunks=32)
+    with registered:
+        write_prediction(
+            probability.map_blocks(look), tmp_path / "p.zarr", progress=False, workers=1
+        )
+    assert seen
+    assert all(registered._callback in active for active in seen)

@@ -2,13 +2,10 @@
 
 from inkloop.predict._graph import inference_graph, refresh_inference_graph
 from inkloop.predict._predictor import Predictor, RegionUpdate
-from inkloop.predict._segment import (
-    predict_into,
-    predict_segment,
-    write_prediction,
-)
+from inkloop.predict._segment import predict_into, predict_segment
 from inkloop.predict._tiles import Blend, blend_window, check_region, tile_corners, tile_starts
 from inkloop.predict._window import model_window, placed, trained_start
+from inkloop.predict._write import write_prediction
 
 __all__ = [
     "Blend",

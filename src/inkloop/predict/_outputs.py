@@ -143,9 +143,12 @@ class PredictionFile:
         return None
 
     def abandon(self) -> None:
-        """Remove what was staged (after an error or a cancel)."""
-        remove(self.staging)
-        self._claim.release()
+        """Remove what was staged (after an error or a cancel), and let go of the claim
+        whether or not that could be removed (else this process's next run is refused)."""
+        try:
+            remove(self.staging)
+        finally:
+            self._claim.release()
 
 
 class ClaimedError(ValueError):
