@@ -1,22 +1,30 @@
 """`inkloop engine serve`: a port or sessions folder it cannot use is one clear error at the
-start; an engine the server cannot start is refused with the reason, once authenticated."""
+start; an engine the server cannot start is refused with the reason, once authenticated;
+SIGTERM closes it as Ctrl+C does."""
 
 from __future__ import annotations
 
 import errno
 import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 
 import pytest
 
 from inkloop.cli import main
-from inkloop.engine import _served
+from inkloop.engine import _refusal_log, _served
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._server import EngineServer
-from tests._engine import TOKEN, folder_labels, process_settings
+from inkloop.engine._wire import HELLO_LIMIT, LENGTH
+from tests._engine import TOKEN, closed_by_server, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder
-from tests._helpers import posix_only
+from tests._helpers import WAIT_S, posix_only, queue_lines, wait_for_line
 
 # Windows keeps no group or other bits (and inkloop checks a token file's mode on POSIX alone)
 FILE_MODES = posix_only("a file's mode bits (Windows keeps only read-only)")
@@ -180,3 +188,37 @@ def test_a_read_only_sessions_folder_is_one_error_at_the_start(tmp_path, capfd, 
     assert main(_serve(tmp_path, "--folder", str(folder), "--port", "0")) == 1
     why = "sessions cannot write there: Permission denied"
     assert capfd.readouterr().err == f"inkloop engine: error: --folder {folder}: {why}\n"
+
+
+def _refused_at(port: int) -> None:
+    """A stranger's oversized frame, closed by the server (so logged or counted) on return."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(LENGTH.pack(HELLO_LIMIT + 1))
+        while not closed_by_server(sock):  # its greeting first
+            pass
+
+
+@posix_only("SIGTERM sent to a child (Windows has no such signal to send)")
+def test_a_server_ended_by_sigterm_still_logs_the_refusals_it_counted(tmp_path):
+    """SIGTERM (systemctl stop, kill, a batch job's time limit) closes the server as Ctrl+C
+    does, the count of a flood's last connections logged, and the server ends by that signal."""
+    serve = _serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inkloop.cli", *serve], stderr=subprocess.PIPE
+    )
+    lines, seen = queue.Queue(), []
+    threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
+    try:
+        wait_for_line(lines, "inkloop engine: serving", seen)
+        port = int(re.search(r":(\d+); token in ", seen[-1])[1])
+        for _ in range(_refusal_log.IN_FULL + 3):
+            _refused_at(port)
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(WAIT_S)
+    finally:
+        process.kill()
+    while (line := lines.get(timeout=WAIT_S)) is not None:
+        seen.append(line)
+    said = "".join(seen)
+    assert status == -signal.SIGTERM, said  # as any program ends on it
+    assert "engine server: and 3 more connections since" in said

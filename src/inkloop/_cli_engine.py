@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from inkloop._overwrite import make_out_folder
@@ -102,13 +105,53 @@ def _serve(args) -> int:
         file=sys.stderr,
         flush=True,
     )
+    return _serve_until_stopped(server)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM arrived while the server served: not an Exception, which a connection's
+    handler might catch and log as that connection's error."""
+
+
+def _serve_until_stopped(server) -> int:
+    """Serve until Ctrl+C (exit status 130) or SIGTERM (systemctl stop, kill, a batch job's
+    end). Either closes the server: its sessions' engines end and the refused connections it
+    counted are logged. SIGTERM then ends the process, as it ends any program."""
+    terminated = False
     try:
-        server.serve_forever()
+        with _sigterm_raised():
+            server.serve_forever()
     except KeyboardInterrupt:
         return 130
+    except _Terminated:
+        terminated = True
     finally:
         server.close()
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)  # by its default action again
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_raised():
+    """Inside, a SIGTERM that would end the process (its default action, on the main thread)
+    raises `_Terminated` here instead, once: a second one ends the process at once."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def raised(_signal, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise _Terminated(128 + signal.SIGTERM)  # the shell's status for it, if it escaped
+
+    signal.signal(signal.SIGTERM, raised)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _port(text: str) -> int:

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _sigterm_as_ctrl_c(args):
     """`terminate_as_ctrl_c` for the command ``args`` runs, but for napari's window (`demo`
-    without --headless) and the engine server: those end on SIGTERM as any program does."""
+    without --headless) and the engine server: those end on SIGTERM as any program does (the
+    server once it has closed, `_cli_engine`)."""
     if args.command == "engine" or (args.command == "demo" and args.headless is None):
         return contextlib.nullcontext()
     return terminate_as_ctrl_c()
