@@ -8,7 +8,6 @@ import os
 import signal
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -16,23 +15,7 @@ from inkloop.engine import EngineProcess, Failed
 from tests._engine import folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, steps_done
 from tests._helpers import linux_only
-
-SHM = Path("/dev/shm")
-
-
-def _shared_memory_of(pid: int) -> set[int]:
-    """The inodes of the files in /dev/shm that process ``pid`` maps: its shared memory
-    segments and its semaphores (glibc maps a semaphore's file before naming it, so the
-    map shows a removed temporary name, but the same inode)."""
-    maps = (line.split() for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
-    return {
-        int(fields[4]) for fields in maps if len(fields) > 5 and fields[5].startswith("/dev/shm/")
-    }
-
-
-def _still_named(inodes: set[int]) -> list[str]:
-    """The names in /dev/shm of any of ``inodes``."""
-    return [entry.name for entry in os.scandir(SHM) if entry.inode() in inodes]
+from tests.engine._shared_memory import shared_memory_of, still_named
 
 
 def _until(done, timeout: float = TIMEOUT) -> bool:
@@ -63,11 +46,11 @@ def test_ctrl_c_leaves_the_child_to_its_parent_and_a_kill_takes_its_shared_memor
             lambda events: of_kind(Failed, events) or steps_done(2)(events), since
         )
         assert not of_kind(Failed, events)  # it trains on: ending it is its parent's to do
-        shared = _shared_memory_of(proxy.pid)
-        assert len(_still_named(shared)) >= 3  # labels, slots, and at least a lock
+        shared = shared_memory_of(proxy.pid)
+        assert len(still_named(shared)) >= 3  # labels, slots, and at least a lock
         os.kill(proxy.pid, signal.SIGKILL)
         # gone once its worker saw it die, while this process (the dock) goes on
-        assert _until(lambda: not _still_named(shared)), _still_named(shared)
+        assert _until(lambda: not still_named(shared)), still_named(shared)
     printed = capfd.readouterr().err
     assert "KeyboardInterrupt" not in printed
     assert "Traceback" not in printed

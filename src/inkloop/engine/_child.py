@@ -26,7 +26,7 @@ import numpy as np
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import ignore_ctrl_c, start_spawned
 from inkloop.engine._arenas import cap_malloc_arenas
-from inkloop.engine._child_os import lower_priority, own_resource_tracker
+from inkloop.engine._child_os import end_as_python_does, lower_priority, own_resource_tracker
 from inkloop.engine._commands import Close, Command, Save, UpdateLabels, Wait
 from inkloop.engine._events import Notice, Ready, failed, log_failure
 from inkloop.engine._labelfiles import LabelFiles
@@ -103,6 +103,10 @@ class Outbox:
         except OSError as error:  # the parent is gone; the command pipe's EOF ends this process
             log.warning("inkloop engine process: %s not sent: %s", type(message).__name__, error)
 
+    def close(self) -> None:
+        """Send nothing more, once a message being sent (a wait's answer) is whole."""
+        self._lock.acquire()  # for good: this process exits next
+
 
 def spawn_child(spec: Spec, settings) -> ChildHandle:
     """Start a child process running `child_main`; it imports inkloop and nothing of the user's."""
@@ -118,7 +122,8 @@ def spawn_child(spec: Spec, settings) -> ChildHandle:
 
 
 def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> None:
-    """Entry point of the child: set up, say Ready, apply commands until close or EOF."""
+    """Entry point of the child: set up, say Ready, apply commands until close or EOF, then
+    exit at once; an error raised ends it as Python would (its traceback, exit code 1)."""
     cap_malloc_arenas()  # first: arenas are made as threads first allocate
     ignore_ctrl_c()  # the group's Ctrl+C: the parent closes us
     own_resource_tracker()  # before anything is shared
@@ -137,15 +142,18 @@ def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> Non
     except Exception as error:  # a user's (a missing segment) in one line, a bug's traceback
         log_failure("inkloop engine process: set-up", error)
         outbox.send(SetupFailed(f"the training process could not start: {error}"))
-        return
-    set_up.set()
-    outbox.send(Ready(os.getpid(), time.time() - spawned_at))
-    try:
-        orphaned = _serve(engine, inbox, outbox, applied)
-    except BaseException:
-        engine.close()
-        raise
-    _end(engine, orphaned, spec.labels)
+    else:
+        set_up.set()
+        outbox.send(Ready(os.getpid(), time.time() - spawned_at))
+        try:
+            orphaned = _serve(engine, inbox, outbox, applied)
+        except BaseException:
+            engine.close()
+            raise
+        _end(engine, orphaned, spec.labels)
+    end_as_python_does()  # then skip the interpreter teardown, which nobody needs
+    outbox.close()
+    os._exit(0)
 
 
 def _end(engine, orphaned: bool, labels: Path) -> None:
