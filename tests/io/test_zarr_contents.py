@@ -135,7 +135,24 @@ def test_a_chunk_over_a_gibibyte_is_refused_before_any_read(tmp_path):
     assert str(refused.value) == (
         f"{big}: each chunk of its array is 1 x 40000 x 40000 uint8, 1.5 GiB decoded, which "
         "reading any tile of it holds in memory (inkloop reads chunks of up to 1 GiB): "
-        "rechunk it, e.g. to 1 x 2048 x 2048"
+        "rechunk it, e.g. to 1 x 2048 x 2048 (2048 x 2048 pixels of one layer)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "advice"),
+    [((65, 20000, 30000), "1 x 2048 x 2048"), ((20000, 30000, 65), "2048 x 2048 x 1")],
+    ids=["layers first", "depth-last"],
+)
+def test_the_advice_for_a_chunk_too_big_is_in_the_arrays_own_axis_order(tmp_path, shape, advice):
+    """A depth-last segment (H x W x Z) is rechunked to one layer a chunk as it is stored."""
+    zarr.create_array(tmp_path / "big.zarr", shape=shape, chunks=shape, dtype="uint8")
+
+    with pytest.raises(SegmentError) as refused:
+        open_segment(tmp_path / "big.zarr")
+
+    assert str(refused.value).endswith(
+        f"rechunk it, e.g. to {advice} (2048 x 2048 pixels of one layer)"
     )
 
 

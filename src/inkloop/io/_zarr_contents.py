@@ -22,6 +22,7 @@ NUMERIC_CODECS = frozenset(
 )
 _IMAGE_CODECS = "imagecodecs_"  # imagecodecs' codecs, where registered, decode pixels
 MAX_CHUNK_BYTES = 1 << 30  # real layers come in chunks of 2-4 MB (128^3, 1 x 1024 x 1024)
+ADVISED_SIDE = 2048  # pixels a side of the chunks a refusal of larger ones advises
 
 
 def check_layer_array(array, where: str) -> None:
@@ -37,8 +38,19 @@ def check_layer_array(array, where: str) -> None:
             f"{where}: each chunk of its array is {' x '.join(map(str, array.chunks))} {dtype}, "
             f"{chunk_bytes / 2**30:.1f} GiB decoded, which reading any tile of it holds in "
             f"memory (inkloop reads chunks of up to {MAX_CHUNK_BYTES >> 30} GiB): rechunk it, "
-            "e.g. to 1 x 2048 x 2048"
+            f"e.g. to {_advised_chunks(array.shape)} "
+            f"({ADVISED_SIDE} x {ADVISED_SIDE} pixels of one layer)"
         )
+
+
+def _advised_chunks(shape: tuple[int, ...]) -> str:
+    """Chunks of one layer by `ADVISED_SIDE` pixels a side, in ``shape``'s own axis order (a
+    depth-last segment's too): its layers are the smallest of its last three axes, tens
+    against tens of thousands of pixels; the axes before those (OME's t, c) one a chunk."""
+    first = max(len(shape) - 3, 0)
+    layers = first + int(np.argmin(shape[first:])) if len(shape) >= 3 else None
+    sides = [1 if axis < first or axis == layers else ADVISED_SIDE for axis in range(len(shape))]
+    return " x ".join(map(str, sides))
 
 
 def codec_names(metadata: dict) -> list[str]:
