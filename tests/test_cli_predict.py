@@ -215,7 +215,7 @@ def test_a_checkpoint_rewritten_while_blocks_travel_is_refused_not_mixed_in(
     later = os.stat(weights).st_mtime_ns + 10**9  # trained further meanwhile
     os.utime(weights, ns=(later, later))
     assert pickle.loads(shipped).model is not None  # a worker that loaded it: the same weights
-    _travel._model_from_file.cache_clear()  # one that had not
+    _travel._MODELS.clear()  # one that had not
     arrived = pickle.loads(shipped)  # unpickles: dask would hide an error raised here
     with pytest.raises(CheckpointError, match="changed while the prediction ran"):
         arrived.forward(torch.zeros(1, 8, 32, 32))

@@ -217,18 +217,31 @@ def test_a_worker_without_torch_is_refused_and_another_torch_release_is_told():
     assert "tcp://b:1" not in str(warned[0].message)
 
 
-def _inkloop_caches() -> tuple[int, int]:
-    """On a worker: how many decoded masks and models inkloop keeps there."""
+def _inkloop_caches() -> tuple[list[str], list[str]]:
+    """On a worker: the names of the decoded masks and the model files inkloop keeps there."""
     from inkloop.predict import _segment, _travel
 
-    return len(_segment._MASKS), _travel._model_from_file.cache_info().currsize
+    models = getattr(_travel, "_MODELS", None)  # (the old code's lru_cache had no names)
+    return sorted(_segment._MASKS), sorted({str(path) for path, _stamp in models or ()})
+
+
+def _theirs_kept(model: str) -> None:
+    """On a worker: what another inkloop run on the same cluster keeps there."""
+    import numpy as np
+
+    from inkloop.predict import _segment, _travel
+
+    _segment._MASKS["their-mask"] = np.ones((4, 4), np.float32)
+    with _travel._PLACING:
+        _travel._model_from_file(model, _travel._stamp(model))
 
 
 @pytest.mark.slow
 def test_a_shared_cluster_keeps_no_mask_nor_model_of_a_run(tmp_path, monkeypatch):
     """Its workers live on after a run, failed or finished: the segments' decoded masks and
     the model stayed in their memory (up to 2 x 600 MB and a model each), counted against
-    other jobs' limits. What else is on them (a user's data) stays."""
+    other jobs' limits. What else is on them (a user's data, another inkloop run's masks
+    and model) stays: that run would decode and build them again."""
     from distributed import LocalCluster
 
     from inkloop.predict import _batch
@@ -236,21 +249,54 @@ def test_a_shared_cluster_keeps_no_mask_nor_model_of_a_run(tmp_path, monkeypatch
 
     segment = write_segment(tmp_path / "20240101000000", 64, 64, 8, seed=0)  # with a mask
     model = save_tiny_checkpoint(tmp_path / "model.pt")
+    theirs = str(save_tiny_checkpoint(tmp_path / "their_model.pt"))
     staged = _batch._stage
     options = {"n_workers": 1, "threads_per_worker": 2, "dashboard_address": None}
     cluster = LocalCluster(host="127.0.0.1", **options)  # another's, with their data on it
     with cluster, cluster_client(cluster.scheduler_address) as client:
         users, pids = client.scatter("their data"), client.run(os.getpid)
+        client.run(_theirs_kept, theirs)
+        only_theirs = (["their-mask"], [theirs])
         # its blocks are computed, then find no staged output to store into
         monkeypatch.setattr(_batch, "_stage", lambda *a: _staging_removed(*staged(*a)))
         with pytest.raises(RuntimeError, match="could not find"):
             predict_jobs(model, plan_jobs([segment], tmp_path / "a")[0], client, progress=False)
-        assert list(client.run(_inkloop_caches).values()) == [(0, 0)]
+        assert list(client.run(_inkloop_caches).values()) == [only_theirs]
         monkeypatch.undo()
         predict_jobs(model, plan_jobs([segment], tmp_path / "b")[0], client, progress=False)
-        assert list(client.run(_inkloop_caches).values()) == [(0, 0)]
+        assert list(client.run(_inkloop_caches).values()) == [only_theirs]
         assert users.result() == "their data"
         assert client.run(os.getpid) == pids  # the same workers
+
+
+def test_a_run_ends_while_a_worker_decodes_another_runs_mask(tmp_path):
+    """The run's end waited, on the worker's event loop, for the lock of a mask being
+    decoded (another run's ~600 MB): that worker's heartbeats, transfers and every other
+    client's requests waited too. Here the lock is held until the run has ended."""
+    import threading
+
+    from distributed import LocalCluster
+
+    from inkloop.predict import _segment
+    from inkloop.predict.batch import cluster_client, plan_jobs, predict_jobs
+
+    segment = write_segment(tmp_path / "20240101000000", 64, 64, 8, seed=0)
+    (segment / "20240101000000_mask.png").unlink()  # its blocks take no lock
+    model = save_tiny_checkpoint(tmp_path / "model.pt")
+    jobs = plan_jobs([segment], tmp_path / "out")[0]
+    options = {"n_workers": 1, "processes": False, "protocol": "tcp", "dashboard_address": None}
+    ended = threading.Event()
+
+    def run() -> None:
+        predict_jobs(model, jobs, client, progress=False)
+        ended.set()
+
+    cluster = LocalCluster(host="127.0.0.1", **options)  # its worker: in here
+    with cluster, cluster_client(cluster.scheduler_address) as client, _segment._DECODING:
+        predicting = threading.Thread(target=run, daemon=True)
+        predicting.start()
+        predicting.join(timeout=60)  # only a bound on a hang: the lock is still held
+        assert ended.is_set(), "the run's end waited for another run's decoding"
 
 
 def _staging_removed(output, store):

@@ -26,7 +26,7 @@ from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._provenance import model_identity, prediction_record
 from inkloop.predict._segment import predict_segment
-from inkloop.predict._workers import WorkersWatch, forget_the_run
+from inkloop.predict._workers import RunKeeps, WorkersWatch, forget_the_run
 
 STOPPING = "stopping: removing the unfinished outputs and closing the workers"
 
@@ -61,9 +61,10 @@ def predict_jobs(
     watch = WorkersWatch(client, client.scheduler.address)
     watch.look()  # the workers there now, probed: workers that all leave are missed
     bar = _bar(0, len(jobs), progress)
+    kept = RunKeeps()  # what the run's blocks keep on the workers, forgotten at its end
 
     def stage(job):
-        return _staged(client, checkpoint, weights, job, device, tta, z_start, reverse)
+        return _staged(client, checkpoint, weights, job, device, tta, z_start, reverse, kept)
 
     lost = False  # the scheduler: asking it anything would then wait for its return
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
@@ -81,7 +82,7 @@ def predict_jobs(
     finally:
         bar.close()
         if not lost:
-            forget_the_run(client)
+            forget_the_run(client, kept)
     return outcome.written
 
 
@@ -173,13 +174,13 @@ def _not_stored(client, future, mark, output: PredictionFile) -> Exception | Non
     return RuntimeError(f"a block was {future.status}, not written")  # cancelled, say
 
 
-def _staged(client, checkpoint, weights: Path, job: Job, device, tta, z_start, reverse=None):
+def _staged(client, checkpoint, weights, job: Job, device, tta, z_start, reverse=None, kept=None):
     """``job``'s staged output and the futures of its chunks, persisted on ``client``; or
     why it is skipped (`taken_meanwhile`); or the Exception that stopped its staging."""
     from distributed import futures_of
 
     try:
-        output, marks = _stage(checkpoint, weights, job, device, tta, z_start, reverse)
+        output, marks = _stage(checkpoint, weights, job, device, tta, z_start, reverse, kept)
     except Exception as error:
         return taken_meanwhile(job, error) or error
     try:
@@ -189,10 +190,11 @@ def _staged(client, checkpoint, weights: Path, job: Job, device, tta, z_start, r
         raise
 
 
-def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start, reverse=None):
+def _stage(checkpoint, weights: Path, job: Job, device, tta, z_start, reverse=None, kept=None):
     """The staged output file of ``job`` and its lazy store (`PredictionFile.store`). One
     that another run finished since it was planned is refused once claimed, when no other
-    run can finish it (`PredictionFile`'s ``overwrite``)."""
+    run can finish it (`PredictionFile`'s ``overwrite``). What its blocks will keep on the
+    workers goes into ``kept`` (`RunKeeps`)."""
     segment = open_segment(job.segment)
     kind, overwrite = prediction_kind(job.out), not job.keep_existing
     output = PredictionFile(job.out, kind, segment.shape[1:], overwrite=overwrite)
@@ -211,6 +213,10 @@ def _stage(checkpoint, weights: Path, job: Job, device: str, tta: bool, z_start,
             reverse=reverse,
             weights_file=str(weights),
         )
+        if kept is not None:
+            kept.models.add((predictor.weights_file, predictor.weights_stamp))
+            if segment.mask is not None:
+                kept.masks.add(segment.mask.name)
         whole, model = (0, 0, *segment.shape[1:]), model_identity(checkpoint)
         output.record = prediction_record(predictor, segment, model, whole, device=device)
         probability = predict_segment(predictor, segment, mask, mask_in_graph=False)

@@ -153,7 +153,7 @@ def _decoded_mask(lazy) -> np.ndarray:
         mask = _MASKS.pop(lazy.name, None)
         if mask is None:
             mask = lazy.compute(scheduler="sync")
-            while len(_MASKS) >= 2:
-                _MASKS.pop(next(iter(_MASKS)))
+            for older in list(_MASKS)[:-1]:  # a copy: a run's end pops without the lock
+                _MASKS.pop(older, None)
         _MASKS[lazy.name] = mask  # the newest last
         return mask

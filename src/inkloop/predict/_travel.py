@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import pickle
 import threading
 from pathlib import Path
@@ -85,13 +84,24 @@ def _stamp(path: str) -> tuple[int, int]:
     return stat.st_mtime_ns, stat.st_size
 
 
-@functools.lru_cache(maxsize=2)
+# (weights file, stamp) -> its model, as `_model_from_file` built it: the two used last
+_MODELS: dict[tuple[str, tuple[int, int]], object] = {}
+
+
 def _model_from_file(path: str, stamp: tuple[int, int]):
     """A checkpoint's model as it was when ``stamp`` (mtime, size) was taken, built once per
-    process however many predictors arrive with it; CheckpointError if the file has changed
-    since (trained further): blocks of one segment would mix two models."""
+    process however many predictors arrive with it (called under `_PLACING`); CheckpointError
+    if the file has changed since (trained further): blocks of one segment would mix two
+    models. A run's end drops its own (`inkloop.predict._workers.forget_the_run`)."""
     from inkloop.checkpoint import CheckpointError, load_checkpoint
 
-    if _stamp(path) != stamp:
-        raise CheckpointError(f"{path} changed while the prediction ran; predict again")
-    return inference_graph(load_checkpoint(path).build())
+    key = (path, tuple(stamp))
+    model = _MODELS.pop(key, None)
+    if model is None:
+        if _stamp(path) != stamp:
+            raise CheckpointError(f"{path} changed while the prediction ran; predict again")
+        model = inference_graph(load_checkpoint(path).build())
+        for older in list(_MODELS)[:-1]:  # a copy: a run's end may pop meanwhile
+            _MODELS.pop(older, None)
+    _MODELS[key] = model  # the newest last
+    return model

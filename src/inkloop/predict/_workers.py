@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
 import inkloop
 from inkloop._notify import notify
@@ -83,24 +84,37 @@ class WorkersWatch:
             raise WorkersGoneError(self.address, self.had_workers, NO_WORKERS_TIMEOUT_S)
 
 
-def forget_the_run(client) -> None:
-    """Have each worker drop what inkloop keeps there for a run's blocks: the segments'
-    decoded masks and the models (`_decoded_mask`, `_model_from_file`). A shared cluster's
-    workers outlive the run, and held them (up to 2 x 600 MB and a model each) against
-    other jobs' memory; nothing else of theirs is touched."""
+@dataclass
+class RunKeeps:
+    """What a run's blocks keep on the workers that run them: its segments' decoded masks
+    (by their lazy masks' names, `_segment._MASKS`) and its models (by weights file and
+    stamp, `_travel._MODELS`)."""
+
+    masks: set[str] = field(default_factory=set)
+    models: set[tuple[str, tuple[int, int]]] = field(default_factory=set)
+
+
+def forget_the_run(client, kept: RunKeeps) -> None:
+    """Have each worker drop what inkloop keeps there for this run's blocks (``kept``). A
+    shared cluster's workers outlive the run, and held them (up to 2 x 600 MB and a model
+    each) against other jobs' memory; nothing else is touched, another inkloop run's masks
+    and models neither."""
     try:
-        client.run(_forget_masks_and_models, on_error="ignore")
+        client.run(_forget, sorted(kept.masks), sorted(kept.models), on_error="ignore")
     except Exception as error:  # their memory is not worth the run's outcome
         log.warning("the workers may keep the run's masks and models: %s", error)
 
 
-def _forget_masks_and_models() -> None:
-    """On a worker (which has this inkloop: `check_workers`)."""
+def _forget(masks: list[str], models: list) -> None:
+    """On a worker (which has this inkloop: `check_workers`), on its event loop: so no lock
+    is waited on (a dict's pop is atomic; a block of the run still decoding puts back at
+    most one entry)."""
     from inkloop.predict import _segment, _travel
 
-    with _segment._DECODING:  # not under a block decoding one
-        _segment._MASKS.clear()
-    _travel._model_from_file.cache_clear()
+    for name in masks:
+        _segment._MASKS.pop(name, None)
+    for path, stamp in models:
+        _travel._MODELS.pop((path, tuple(stamp)), None)
 
 
 def _versions_probe():
