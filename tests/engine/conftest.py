@@ -1,4 +1,5 @@
-"""The engine tests' shared fixture: an engine server serving the training segment."""
+"""The engine tests' shared fixtures: an engine server serving the training segment, and one
+not yet started that serves nothing."""
 
 from __future__ import annotations
 
@@ -22,4 +23,15 @@ def server(training_folder, tmp_path_factory):
     thread.start()
     yield served
     served.close()
+    thread.join(TIMEOUT)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A server (no segment to serve: for tests that stop at the handshake) and the thread to
+    start it on."""
+    server = EngineServer([tmp_path], TOKEN, tmp_path / "sessions", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    yield server, thread
+    server.close()
     thread.join(TIMEOUT)

@@ -7,29 +7,15 @@ from __future__ import annotations
 
 import logging
 import struct
-import threading
-
-import pytest
 
 from inkloop.engine import _refusal_log
-from inkloop.engine._server import EngineServer
 from inkloop.engine._wire import Attach, encode, read_frame, socket_reader
-from tests._engine import TOKEN, Heard, closed_by_server, past_handshake, raw_socket
+from tests._engine import Heard, closed_by_server, past_handshake, raw_socket
 from tests._events import TIMEOUT
 
 SERVER_LOG = "inkloop.engine._server"
 FLOOD = 40
 OVERSIZED = struct.pack(">I", 5000)  # a frame's length over the handshake's 4096 bytes
-
-
-@pytest.fixture
-def served(tmp_path):
-    """A server (no segment to serve: these tests stop at the handshake) and its thread."""
-    server = EngineServer([tmp_path], TOKEN, tmp_path / "sessions", port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    yield server, thread
-    server.close()
-    thread.join(TIMEOUT)
 
 
 def _refused(server) -> None:

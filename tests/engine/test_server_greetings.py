@@ -13,23 +13,12 @@ import pytest
 
 from inkloop.engine import _greetings
 from inkloop.engine._remote import parse_address
-from inkloop.engine._server import EngineServer
 from inkloop.engine._wire import Attach, encode, read_frame, socket_reader
-from tests._engine import TOKEN, Forwarder, closed_by_server, past_handshake, raw_socket
+from tests._engine import Forwarder, closed_by_server, past_handshake, raw_socket
 from tests._events import TIMEOUT
 
 SERVER_LOG = "inkloop.engine._server"
 FLOOD = 128  # silent connections during one handshake: twice the places a server once had
-
-
-@pytest.fixture
-def served(tmp_path):
-    """A server (no segment to serve: these tests stop at the handshake) and its thread."""
-    server = EngineServer([tmp_path], TOKEN, tmp_path / "sessions", port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    yield server, thread
-    server.close()
-    thread.join(TIMEOUT)
 
 
 def _greeted(sock) -> None:
