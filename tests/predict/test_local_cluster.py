@@ -42,3 +42,21 @@ def test_a_cpu_worker_may_use_its_share_of_the_memory_not_of_the_cores():
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
         limits = [worker["memory_limit"] for worker in workers]
     assert limits == [MEMORY_LIMIT]
+
+
+def test_each_of_n_cpu_workers_may_use_1_over_n_of_the_memory():
+    """local:1 above cannot tell 1/N from 1/cores on a one-core runner: here a node of 16
+    cores runs 4 one-thread workers, each of which distributed ("auto") would give 1/16."""
+    import logging
+
+    from distributed.system import MEMORY_LIMIT
+    from distributed.worker_memory import parse_memory_limit
+
+    from inkloop.predict._cluster import worker_options
+
+    options = worker_options(0, gpus=0, cores=4, workers=4)
+    limit = options.get("memory_limit", "auto")  # a nanny's default
+    parsed = parse_memory_limit(
+        limit, options["nthreads"], total_cores=16, logger=logging.getLogger()
+    )
+    assert parsed == int(MEMORY_LIMIT / 4)
