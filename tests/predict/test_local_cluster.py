@@ -26,6 +26,20 @@ def test_a_local_cluster_leaves_this_process_environment_as_it_found_it(monkeypa
     assert dict(os.environ) == before
 
 
+def test_the_callers_own_settings_made_while_a_local_cluster_ran_stay(monkeypatch):
+    """The cluster put back the environment it found as it closed, the caller's own
+    settings made meanwhile (a notebook's other cell, `cluster_client`'s caller) too."""
+    from inkloop.predict.batch import cluster_client
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with cluster_client("local:1", device="cpu"):
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")
+        monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
+    kept = os.environ.get("OMP_NUM_THREADS"), os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    assert kept == ("3", "0")
+
+
 def _threads_variable() -> str | None:
     """On a worker: the OMP_NUM_THREADS its torch read."""
     return os.environ.get("OMP_NUM_THREADS")

@@ -70,7 +70,7 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
 def _local_cluster_run(workers: int, device: str):
     """`local_cluster`, closed on exit; this process's environment as it was before, after
     that too (`_environ_kept`): a nanny that replaced a lost worker set its variables again."""
-    with _environ_kept():
+    with _environ_kept(_cores_each(workers)):
         cluster = local_cluster(workers, device)
         try:
             yield cluster
@@ -103,7 +103,7 @@ def local_cluster(workers: int, device: str = "auto"):
 
     security = throwaway_tls()
     gpus = _gpu_count() if device in ("auto", "cuda") else 0
-    cores = max(1, usable_cpus() // workers)
+    cores = _cores_each(workers)
     specs = {
         f"inkloop-{i}": {
             "cls": _script_hiding_nanny(),  # it passes the credentials on through spawn's pipe
@@ -119,7 +119,7 @@ def local_cluster(workers: int, device: str = "auto"):
     # It must be set before the worker process starts: OpenMP reads it once, at load.
     threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
     # the cluster starts its workers (spawned by their nannies) before it returns
-    with dask.config.set(threads), _environ_kept():
+    with dask.config.set(threads), _environ_kept(cores):
         for name in _THREAD_VARS:  # a nanny takes this process's value over the config's
             os.environ.pop(name, None)
         cluster = SpecCluster(
@@ -174,25 +174,44 @@ def _script_hiding_nanny() -> type:
     return ScriptHidingNanny
 
 
-@contextmanager
-def _environ_kept():
-    """This process's variables that a nanny sets in it as it spawns a worker (its config's
-    ``pre-spawn-environ``, PYTHONHASHSEED and proctitle's parent pid), as they were before
-    the block, after it. distributed never puts them back: later subprocesses (`inkloop
-    train` from a notebook) took the workers' thread count, and so did the next cluster."""
-    import dask
+def _cores_each(workers: int) -> int:
+    """The cores of each of ``workers`` local workers."""
+    return max(1, usable_cpus() // workers)
 
-    nanny_set = dask.config.get("distributed.nanny.pre-spawn-environ")
-    names = {*nanny_set, *_THREAD_VARS, "PYTHONHASHSEED", "__DASK_PARENT_PID"}
-    kept = {name: os.environ.get(name) for name in names}
+
+@contextmanager
+def _environ_kept(cores: int):
+    """This process's variables that a nanny of workers with ``cores`` cores sets in it as it
+    spawns a worker (`_set_by_nanny`), after the block as they were before it. One that no
+    longer holds the nanny's value the caller set meanwhile, and it stays. distributed never
+    puts them back: later subprocesses (`inkloop train` from a notebook) took the workers'
+    thread count, and so did the next cluster."""
+    set_by_nanny = _set_by_nanny(cores)
+    kept = {name: os.environ.get(name) for name in set_by_nanny}
     try:
         yield
     finally:
         for name, value in kept.items():
+            if os.environ.get(name) != set_by_nanny[name]:
+                continue
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _set_by_nanny(cores: int) -> dict[str, str]:
+    """What a nanny sets in this process as it spawns a worker: its config's
+    ``pre-spawn-environ`` (`local_cluster` gives the thread counts), a fixed PYTHONHASHSEED
+    where none is set, and proctitle's parent pid."""
+    import dask
+
+    config = dask.config.get("distributed.nanny.pre-spawn-environ")
+    values = {name: str(value) for name, value in config.items() if value is not None}
+    values.update(dict.fromkeys(_THREAD_VARS, str(cores)))
+    if values.get("PYTHONHASHSEED") in (None, "0"):
+        values["PYTHONHASHSEED"] = "6640"  # distributed's, in Nanny.__init__
+    return {**values, "__DASK_PARENT_PID": str(os.getpid())}
 
 
 def _worker_gpu(index: int, gpus: int) -> str:
