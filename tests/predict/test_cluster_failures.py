@@ -155,6 +155,41 @@ def test_a_lost_scheduler_is_one_line_blaming_no_segment(batch, cluster, monkeyp
     assert dask.config.get("scheduler", None) is None  # dask computes here again
 
 
+def test_a_run_stopped_while_the_scheduler_is_away_asks_the_workers_nothing(
+    batch, cluster, monkeypatch, caplog
+):
+    """b's staging fails just after the scheduler went away, while the client reconnects.
+    Before, the run's end asked the workers to forget its masks and models: it waited for
+    the reconnect to give up (30 s by default), then warned they may keep them."""
+    from distributed import Client, wait
+    from distributed.client import FuturesCancelledError
+
+    from inkloop.predict import _batch
+    from inkloop.predict._outputs import PredictionFile
+    from inkloop.predict.batch import predict_jobs
+
+    root, model = batch
+    blocks = []
+
+    def b_fails_once_the_scheduler_left(client, checkpoint, weights, job, *args):
+        if job.segment.name == "b":
+            cluster.sync(cluster.scheduler.close)
+            with pytest.raises(FuturesCancelledError):  # once the client saw the loss
+                wait(blocks)  # so it is reconnecting now
+            return RuntimeError("b's layers are unreadable")
+        blocks.append(client.submit(_blocked_block))
+        return PredictionFile(job.out, "png", (64, 64)), {blocks[0].key: blocks[0]}
+
+    monkeypatch.setattr(_batch, "_staged", b_fails_once_the_scheduler_left)
+    with (  # not 30 s: on the old code the end waits for the reconnect to give up
+        Client(cluster.scheduler_address, timeout="3s") as client,
+        pytest.raises(RuntimeError, match="b's"),
+    ):
+        predict_jobs(model, _jobs(root), client, device="cpu", progress=False)
+    assert [r.message for r in caplog.records if r.name == "inkloop.predict._workers"] == []
+    assert list((root / "out").iterdir()) == []  # a's staged output removed
+
+
 def _workers_gone_once_staged(cluster):
     """A `_staged` whose block is submitted once every worker of ``cluster`` left."""
     from inkloop.predict._outputs import PredictionFile

@@ -81,7 +81,7 @@ def predict_jobs(
         raise
     finally:
         bar.close()
-        if not lost:
+        if not lost and client.status == "running":  # reconnecting: asking would wait on it
             forget_the_run(client, kept)
     return outcome.written
 
