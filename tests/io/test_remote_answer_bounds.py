@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inkloop._notify import InkloopWarning
 from inkloop.io import SegmentError, open_segment
 from inkloop.io._remote import local_folder
 from tests._http import NAME, MisbehavingHandler, serve, write_served_segment
@@ -36,7 +37,7 @@ class _Handler(MisbehavingHandler):
             return self._endless(b'{"zarr_format": 3, "pad": "', METADATA_SENT)
         if mode == "endlesschunk" and rest.endswith("/0/c/0/0/0"):
             return self._endless(b"", OTHER_SENT)
-        if mode == "endlessmask" and rest.endswith("_mask.png"):
+        if mode == "endlessmask" and rest.rsplit("/", 1)[-1] == f"{NAME}_mask.png":
             return self._endless(b"\x89PNG\r\n\x1a\n", OTHER_SENT)
         if mode == "gzip" and rest.endswith("/zarr.json"):
             return self._gzipped(Path(self.directory, rest))
@@ -125,14 +126,21 @@ def test_a_chunk_declaring_more_than_its_bound_is_refused_before_a_byte_of_it_is
         np.asarray(segment.volume[0, :32, :32])
 
 
-def test_an_endless_side_image_stops_at_its_segments_pixels_and_leaves_no_part_on_disk(served):
+def test_an_endless_side_image_stops_at_its_segments_pixels_and_says_how_to_leave_it_out(served):
+    """The refusal names the marker that opens the segment without the image; no part is
+    left on disk, and the URL's login is in neither."""
     url = f"{served}/endlessmask/{NAME}.zarr"
+    marker = local_folder(url) / f"{NAME}_mask.png.left-out"
 
     with pytest.raises(SegmentError) as raised:
-        open_segment(url, cache=False, timeout=5)
+        open_segment(url.replace("://", "://reader:Pw-b0und5@"), cache=False, timeout=5)
 
     assert str(raised.value) == (
         f"{served}/endlessmask/{NAME}_mask.png: the image is over 1 MB, more than an image of "
-        "this segment's 64 × 96 pixels (padded) holds, 8 bytes a pixel, uncompressed: refused"
+        "this segment's 64 × 96 pixels (padded) holds, 8 bytes a pixel, uncompressed: refused; "
+        f"to open the segment without it, create {marker}"
     )
     assert not [path.name for path in local_folder(url).iterdir() if "_mask" in path.name]
+    marker.touch()
+    with pytest.warns(InkloopWarning, match=f"^{marker}: {NAME}_mask.png is left out, not"):
+        assert open_segment(url, cache=False, timeout=5).mask is None

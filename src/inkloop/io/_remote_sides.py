@@ -83,7 +83,7 @@ def fetch_side_file(
         _tell_no_image(without_login(url), error.args[0])
         return None
     except SegmentError as error:
-        return _not_fetched(error, url, optional)
+        return _not_fetched(error, url, optional, _marker(target))
     return target
 
 
@@ -161,11 +161,13 @@ async def _stream(fs, url: str, tmp, bound: AnswerBound) -> None:
                 file.write(block)
 
 
-def _not_fetched(error: SegmentError, url: str, optional: bool) -> None:
+def _not_fetched(error: SegmentError, url: str, optional: bool, marker: Path) -> None:
     """None for a side file the server has not (404) or refuses (403: S3 and CloudFront
     answer so for a file they lack); and for one it fails if ``optional``, said; else
-    ``error`` is raised."""
+    ``error`` is raised, for one past its bound naming ``marker``, which leaves it out."""
     import aiohttp
+
+    from inkloop.io._remote_bounds import AnswerTooLarge
 
     cause = error.__cause__
     if isinstance(cause, FileNotFoundError):
@@ -174,14 +176,22 @@ def _not_fetched(error: SegmentError, url: str, optional: bool) -> None:
         absent = "taken as absent (S3 and CloudFront answer so for a file they lack)"
         notify_once(_TOLD, ("refused", url), f"{error}; {absent}")
         return None
+    if not optional and isinstance(cause, AnswerTooLarge):
+        without = f"to open the segment without it, create {marker}"
+        raise SegmentError(f"{error}; {without}") from cause
     if not optional:
         raise error
     notify_once(_TOLD, ("failed", url), f"{error}; opened without it (asked for at the next open)")
     return None
 
 
+def _marker(target: Path) -> Path:
+    """The `LEFT_OUT` marker that leaves ``target`` out."""
+    return target.with_name(target.name + LEFT_OUT)
+
+
 def _left_out(target: Path) -> bool:
-    marker = target.with_name(target.name + LEFT_OUT)
+    marker = _marker(target)
     if not marker.exists():
         return False
     notify_once(_TOLD, ("left out", marker), f"{marker}: {target.name} is left out, not fetched")
