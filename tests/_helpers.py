@@ -220,6 +220,25 @@ def wait_for_line(lines: queue.Queue, text: str, seen: list[str]) -> None:
             return
 
 
+def terminated_once_said(command: list[str], text: str, meanwhile=None) -> tuple[int, str]:
+    """Run ``command``; once its stderr says ``text``, call ``meanwhile(that line)`` (if
+    given), then send it SIGTERM: its exit status and its whole stderr."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines, seen = queue.Queue(), []
+    threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
+    try:
+        wait_for_line(lines, text, seen)
+        if meanwhile is not None:
+            meanwhile(seen[-1])
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(WAIT_S)
+    finally:
+        process.kill()
+    while (line := lines.get(timeout=WAIT_S)) is not None:
+        seen.append(line)
+    return status, "".join(seen)
+
+
 def traced_peak(work):
     """``work()``'s result and the most memory Python allocations held while it ran (bytes)."""
     tracemalloc.start()

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import errno
 import os
-import queue
 import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from contextlib import contextmanager
@@ -24,7 +22,7 @@ from inkloop.engine._server import EngineServer
 from inkloop.engine._wire import HELLO_LIMIT, LENGTH
 from tests._engine import TOKEN, closed_by_server, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder
-from tests._helpers import WAIT_S, posix_only, queue_lines, wait_for_line
+from tests._helpers import posix_only, terminated_once_said
 
 # Windows keeps no group or other bits (and inkloop checks a token file's mode on POSIX alone)
 FILE_MODES = posix_only("a file's mode bits (Windows keeps only read-only)")
@@ -203,22 +201,13 @@ def test_a_server_ended_by_sigterm_still_logs_the_refusals_it_counted(tmp_path):
     """SIGTERM (systemctl stop, kill, a batch job's time limit) closes the server as Ctrl+C
     does, the count of a flood's last connections logged, and the server ends by that signal."""
     serve = _serve(tmp_path, "--port", "0", "--folder", str(tmp_path / "sessions"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "inkloop.cli", *serve], stderr=subprocess.PIPE
-    )
-    lines, seen = queue.Queue(), []
-    threading.Thread(target=queue_lines, args=(process.stderr, lines), daemon=True).start()
-    try:
-        wait_for_line(lines, "inkloop engine: serving", seen)
-        port = int(re.search(r":(\d+); token in ", seen[-1])[1])
+
+    def flood(serving: str) -> None:
+        port = int(re.search(r":(\d+); token in ", serving)[1])
         for _ in range(_refusal_log.IN_FULL + 3):
             _refused_at(port)
-        process.send_signal(signal.SIGTERM)
-        status = process.wait(WAIT_S)
-    finally:
-        process.kill()
-    while (line := lines.get(timeout=WAIT_S)) is not None:
-        seen.append(line)
-    said = "".join(seen)
+
+    command = [sys.executable, "-m", "inkloop.cli", *serve]
+    status, said = terminated_once_said(command, "inkloop engine: serving", flood)
     assert status == -signal.SIGTERM, said  # as any program ends on it
     assert "engine server: and 3 more connections since" in said
