@@ -4,8 +4,10 @@ nannies start mid-run in place of lost ones, import inkloop and nothing of the s
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -66,3 +68,47 @@ def test_a_worker_lost_mid_run_comes_back_without_running_the_script(tmp_path):
     assert again != lost  # a new worker came back
     assert kept == "environment kept: True"
     assert len((tmp_path / "runs.txt").read_text().split()) == 1  # no worker ran it
+
+
+# a worker's preload: as the worker boots, after its spawn, it waits for the test's look
+BOOTING = """
+import socket
+
+if "LOOKED" not in globals():  # distributed imports a preload's file, then reloads it
+    with socket.create_connection(("127.0.0.1", {port}), timeout=30) as looked:
+        looked.recv(1)  # the test has looked (a bound of 30 s, should it never)
+    LOOKED = True
+"""
+
+
+def test_the_script_is_hidden_for_a_workers_spawn_only(tmp_path):
+    """It was hidden until the worker had booted and registered (on every restart too):
+    meanwhile the caller's other threads could not pickle the script's classes
+    (`PicklingError: attribute lookup ... on __main__ failed`)."""
+    from distributed import Scheduler, SpecCluster
+
+    from inkloop.predict._cluster import _script_hiding_nanny
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)  # a bound on a worker that never boots
+    (tmp_path / "booting.py").write_text(BOOTING.format(port=listener.getsockname()[1]))
+    script, seen = sys.modules["__main__"], []
+
+    def look_while_it_boots() -> None:
+        try:
+            booting, _ = listener.accept()
+        except TimeoutError:
+            seen.append("no worker booted")
+            return
+        with booting:
+            seen.append(sys.modules["__main__"] is script)
+            booting.sendall(b".")
+
+    looking = threading.Thread(target=look_while_it_boots, daemon=True)
+    looking.start()
+    options = {"nthreads": 1, "host": "127.0.0.1", "preload": [str(tmp_path / "booting.py")]}
+    worker = {"cls": _script_hiding_nanny(), "options": options}
+    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": None}}
+    with listener, SpecCluster(workers={"w": worker}, scheduler=scheduler):
+        looking.join(timeout=30)
+    assert seen == [True]

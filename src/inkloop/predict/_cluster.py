@@ -163,15 +163,48 @@ def _script_hiding_nanny() -> type:
     """distributed's Nanny, spawning its worker with the caller's script hidden (`main_hidden`)
     whenever it does: as the cluster starts, and when it replaces a worker that died (the
     OOM killer, its memory limit), mid-run. A worker spawned with the script runs it again
-    first: one without a main guard starts a cluster of its own there, and dies."""
+    first: one without a main guard starts a cluster of its own there, and dies. Hidden for
+    the spawn only (`_spawning_hidden`), not while the worker boots and registers: the
+    caller's other threads cannot pickle instances of the script's classes meanwhile."""
     from distributed import Nanny
+    from distributed.nanny import WorkerProcess
+
+    class ScriptHidingWorkerProcess(WorkerProcess):
+        _run = WorkerProcess._run  # the spawn pickles it by reference: not this local class's
+
+        @property
+        def process(self):
+            return self._async_process
+
+        @process.setter
+        def process(self, process) -> None:  # an AsyncProcess, made in `WorkerProcess.start`
+            if process is not None:
+                process.start = _spawning_hidden(process.start)
+            self._async_process = process
 
     class ScriptHidingNanny(Nanny):
-        async def instantiate(self):
-            with main_hidden():  # its spawn runs on another thread within this await
-                return await super().instantiate()
+        @property
+        def process(self):
+            return self._worker_process
+
+        @process.setter
+        def process(self, process) -> None:  # a WorkerProcess, made in `Nanny.instantiate`
+            if process is not None:
+                process.__class__ = ScriptHidingWorkerProcess  # Nanny names distributed's
+            self._worker_process = process
 
     return ScriptHidingNanny
+
+
+def _spawning_hidden(start):
+    """An AsyncProcess's ``start``, with the script hidden (`main_hidden`) until its future
+    resolves: once the process has spawned, on the AsyncProcess's own thread."""
+
+    async def start_hidden():
+        with main_hidden():
+            return await start()
+
+    return start_hidden
 
 
 def _cores_each(workers: int) -> int:
