@@ -87,7 +87,7 @@ def test_the_script_is_hidden_for_a_workers_spawn_only(tmp_path):
     (`PicklingError: attribute lookup ... on __main__ failed`)."""
     from distributed import Scheduler, SpecCluster
 
-    from inkloop.predict._cluster import _script_hiding_nanny
+    from inkloop.predict._nanny import script_hiding_nanny
 
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(30)  # a bound on a worker that never boots
@@ -107,7 +107,7 @@ def test_the_script_is_hidden_for_a_workers_spawn_only(tmp_path):
     looking = threading.Thread(target=look_while_it_boots, daemon=True)
     looking.start()
     options = {"nthreads": 1, "host": "127.0.0.1", "preload": [str(tmp_path / "booting.py")]}
-    worker = {"cls": _script_hiding_nanny(), "options": options}
+    worker = {"cls": script_hiding_nanny(), "options": options}
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "dashboard_address": None}}
     with listener, SpecCluster(workers={"w": worker}, scheduler=scheduler):
         looking.join(timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
@@ -10,7 +9,7 @@ import weakref
 from contextlib import ExitStack, contextmanager
 
 from inkloop._cpus import usable_cpus
-from inkloop._spawn import main_hidden
+from inkloop.predict._nanny import THREAD_VARS, environ_kept, script_hiding_nanny
 from inkloop.predict._workers import check_workers
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,8 @@ def cluster_client(scheduler: str, *, device: str = "auto"):
 @contextmanager
 def _local_cluster_run(workers: int, device: str):
     """`local_cluster`, closed on exit; this process's environment as it was before, after
-    that too (`_environ_kept`): a nanny that replaced a lost worker set its variables again."""
-    with _environ_kept(_cores_each(workers)):
+    that too (`environ_kept`): a nanny that replaced a lost worker set its variables again."""
+    with environ_kept(_cores_each(workers)):
         cluster = local_cluster(workers, device)
         try:
             yield cluster
@@ -96,8 +95,8 @@ def local_cluster(workers: int, device: str = "auto"):
     """``workers`` worker processes on this machine, each with an equal share of the cores
     and of the memory (`worker_options`), speaking mutual TLS with credentials of their own
     (`throwaway_tls`). Their nannies live in this process: they spawn each worker, and any
-    that replaces a lost one, with the caller's script hidden (`_script_hiding_nanny`), and
-    this process's environment is put back as it was once they started (`_environ_kept`)."""
+    that replaces a lost one, with the caller's script hidden (`script_hiding_nanny`), and
+    this process's environment is put back as it was once they started (`environ_kept`)."""
     import dask
     from distributed import Scheduler, SpecCluster
 
@@ -106,7 +105,7 @@ def local_cluster(workers: int, device: str = "auto"):
     cores = _cores_each(workers)
     specs = {
         f"inkloop-{i}": {
-            "cls": _script_hiding_nanny(),  # it passes the credentials on through spawn's pipe
+            "cls": script_hiding_nanny(),  # it passes the credentials on through spawn's pipe
             "options": {**worker_options(i, gpus, cores, workers), "security": security},
         }
         for i in range(workers)
@@ -117,10 +116,10 @@ def local_cluster(workers: int, device: str = "auto"):
     # distributed starts workers with OMP_NUM_THREADS=1 (a guard against oversubscribing
     # many-thread workers); ours run one task at a time, so torch gets the worker's cores.
     # It must be set before the worker process starts: OpenMP reads it once, at load.
-    threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in _THREAD_VARS}
+    threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in THREAD_VARS}
     # the cluster starts its workers (spawned by their nannies) before it returns
-    with dask.config.set(threads), _environ_kept(cores):
-        for name in _THREAD_VARS:  # a nanny takes this process's value over the config's
+    with dask.config.set(threads), environ_kept(cores):
+        for name in THREAD_VARS:  # a nanny takes this process's value over the config's
             os.environ.pop(name, None)
         cluster = SpecCluster(
             workers=specs, scheduler=scheduler, security=security, silence_logs=logging.ERROR
@@ -158,93 +157,9 @@ def worker_options(index: int, gpus: int, cores: int, workers: int) -> dict:
     return {**options, "preload": [__name__]}  # its dask_setup runs in each worker process
 
 
-@functools.cache
-def _script_hiding_nanny() -> type:
-    """distributed's Nanny, spawning its worker with the caller's script hidden (`main_hidden`)
-    whenever it does: as the cluster starts, and when it replaces a worker that died (the
-    OOM killer, its memory limit), mid-run. A worker spawned with the script runs it again
-    first: one without a main guard starts a cluster of its own there, and dies. Hidden for
-    the spawn only (`_spawning_hidden`), not while the worker boots and registers: the
-    caller's other threads cannot pickle instances of the script's classes meanwhile."""
-    from distributed import Nanny
-    from distributed.nanny import WorkerProcess
-
-    class ScriptHidingWorkerProcess(WorkerProcess):
-        _run = WorkerProcess._run  # the spawn pickles it by reference: not this local class's
-
-        @property
-        def process(self):
-            return self._async_process
-
-        @process.setter
-        def process(self, process) -> None:  # an AsyncProcess, made in `WorkerProcess.start`
-            if process is not None:
-                process.start = _spawning_hidden(process.start)
-            self._async_process = process
-
-    class ScriptHidingNanny(Nanny):
-        @property
-        def process(self):
-            return self._worker_process
-
-        @process.setter
-        def process(self, process) -> None:  # a WorkerProcess, made in `Nanny.instantiate`
-            if process is not None:
-                process.__class__ = ScriptHidingWorkerProcess  # Nanny names distributed's
-            self._worker_process = process
-
-    return ScriptHidingNanny
-
-
-def _spawning_hidden(start):
-    """An AsyncProcess's ``start``, with the script hidden (`main_hidden`) until its future
-    resolves: once the process has spawned, on the AsyncProcess's own thread."""
-
-    async def start_hidden():
-        with main_hidden():
-            return await start()
-
-    return start_hidden
-
-
 def _cores_each(workers: int) -> int:
     """The cores of each of ``workers`` local workers."""
     return max(1, usable_cpus() // workers)
-
-
-@contextmanager
-def _environ_kept(cores: int):
-    """This process's variables that a nanny of workers with ``cores`` cores sets in it as it
-    spawns a worker (`_set_by_nanny`), after the block as they were before it. One that no
-    longer holds the nanny's value the caller set meanwhile, and it stays. distributed never
-    puts them back: later subprocesses (`inkloop train` from a notebook) took the workers'
-    thread count, and so did the next cluster."""
-    set_by_nanny = _set_by_nanny(cores)
-    kept = {name: os.environ.get(name) for name in set_by_nanny}
-    try:
-        yield
-    finally:
-        for name, value in kept.items():
-            if os.environ.get(name) != set_by_nanny[name]:
-                continue
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _set_by_nanny(cores: int) -> dict[str, str]:
-    """What a nanny sets in this process as it spawns a worker: its config's
-    ``pre-spawn-environ`` (`local_cluster` gives the thread counts), a fixed PYTHONHASHSEED
-    where none is set, and proctitle's parent pid."""
-    import dask
-
-    config = dask.config.get("distributed.nanny.pre-spawn-environ")
-    values = {name: str(value) for name, value in config.items() if value is not None}
-    values.update(dict.fromkeys(_THREAD_VARS, str(cores)))
-    if values.get("PYTHONHASHSEED") in (None, "0"):
-        values["PYTHONHASHSEED"] = "6640"  # distributed's, in Nanny.__init__
-    return {**values, "__DASK_PARENT_PID": str(os.getpid())}
 
 
 def _worker_gpu(index: int, gpus: int) -> str:
@@ -275,7 +190,6 @@ def _not_said_by_inkloop(record: logging.LogRecord) -> bool:
 
 
 _SAID_BY_INKLOOP = ("Compute Failed", "Worker stream died during communication")
-_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def dashboard_address(client) -> str | None:
