@@ -91,7 +91,7 @@ def test_ctrl_c_at_a_terminal_stops_the_run_without_worker_tracebacks(
     assert main([*train, "--patch-size", "32", "--device", "cpu", "--quiet"]) == 0
     predict = [str(training_folder), "--model", str(model), "--out-dir", str(out)]
     process = subprocess.Popen(
-        [sys.executable, "-c", STALLED, *predict, "--scheduler", "local:2", "--device", "cpu"],
+        [sys.executable, "-c", STALLED, *predict, "--scheduler", "local:1", "--device", "cpu"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         preexec_fn=_terminal_job,
