@@ -1,6 +1,7 @@
 """A local cluster (`--scheduler local:N`) runs its nannies in the caller's process: it
-leaves the caller's environment as it found it, its workers' torch gets their cores whatever
-the caller exported, and each worker may use its share of the memory."""
+leaves the caller's environment as it found it (the caller's own settings made meanwhile
+too, and after a failed start), its workers' torch gets their cores whatever the caller
+exported, each worker may use its share of the memory, and a replaced worker is let go."""
 
 from __future__ import annotations
 
@@ -74,3 +75,53 @@ def test_each_of_n_cpu_workers_may_use_1_over_n_of_the_memory():
         limit, options["nthreads"], total_cores=16, logger=logging.getLogger()
     )
     assert parsed == int(MEMORY_LIMIT / 4)
+
+
+def test_a_local_cluster_that_fails_to_start_leaves_the_callers_thread_settings(monkeypatch):
+    """The thread variables are set to the workers' count before the nannies spawn: a start
+    that failed first (a port taken, Ctrl+C) had removed the caller's own for good."""
+    import distributed
+
+    from inkloop.predict.batch import cluster_client
+
+    class NoScheduler(distributed.SpecCluster):
+        def __init__(self, *args, **kwargs):
+            raise OSError("the scheduler's port is taken")
+
+    monkeypatch.setattr(distributed, "SpecCluster", NoScheduler)
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    monkeypatch.setenv("MKL_NUM_THREADS", "8")
+    with pytest.raises(OSError, match="port is taken"), cluster_client("local:2", device="cpu"):
+        pass
+    assert (os.environ.get("OMP_NUM_THREADS"), os.environ.get("MKL_NUM_THREADS")) == ("8", "8")
+
+
+@pytest.mark.slow
+def test_a_replaced_workers_process_is_let_go_without_a_garbage_collection(monkeypatch):
+    """Nothing on the nanny's process object refers back to it: a worker replaced after the
+    OOM killer took it leaves no Process, pipe or descriptors behind until a gen-2 gc."""
+    import gc
+    import signal
+    import weakref
+
+    import distributed.process
+
+    from inkloop.predict.batch import cluster_client
+
+    made, init = [], distributed.process.AsyncProcess.__init__
+
+    def recorded(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    monkeypatch.setattr(distributed.process.AsyncProcess, "__init__", recorded)
+    with cluster_client("local:1", device="cpu") as client:
+        (pid,) = client.run(os.getpid).values()
+        os.kill(pid, signal.SIGKILL)
+        assert client.submit(os.getpid, pure=False).result(timeout=60) != pid
+        gc.disable()
+        try:
+            alive = [ref() for ref in made if ref() is not None]
+        finally:
+            gc.enable()
+    assert (len(made), len(alive)) == (2, 1)  # the replacement alone is alive

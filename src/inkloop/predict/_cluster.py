@@ -119,8 +119,8 @@ def local_cluster(workers: int, device: str = "auto"):
     threads = {f"distributed.nanny.pre-spawn-environ.{name}": cores for name in THREAD_VARS}
     # the cluster starts its workers (spawned by their nannies) before it returns
     with dask.config.set(threads), environ_kept(cores):
-        for name in THREAD_VARS:  # a nanny takes this process's value over the config's
-            os.environ.pop(name, None)
+        for name in THREAD_VARS:  # a nanny takes this process's value over the config's;
+            os.environ[name] = str(cores)  # the nanny's own value: put back on any way out
         cluster = SpecCluster(
             workers=specs, scheduler=scheduler, security=security, silence_logs=logging.ERROR
         )

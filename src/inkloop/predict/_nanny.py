@@ -19,10 +19,16 @@ def script_hiding_nanny() -> type:
     whenever it does: as the cluster starts, and when it replaces a worker that died (the
     OOM killer, its memory limit), mid-run. A worker spawned with the script runs it again
     first: one without a main guard starts a cluster of its own there, and dies. Hidden for
-    the spawn only (`_spawning_hidden`), not while the worker boots and registers: the
+    the spawn only (its AsyncProcess's ``start``), not while the worker boots and registers: the
     caller's other threads cannot pickle instances of the script's classes meanwhile."""
     from distributed import Nanny
     from distributed.nanny import WorkerProcess
+    from distributed.process import AsyncProcess
+
+    class ScriptHidingAsyncProcess(AsyncProcess):
+        async def start(self):  # its future resolves once the process has spawned
+            with main_hidden():
+                return await super().start()
 
     class ScriptHidingWorkerProcess(WorkerProcess):
         _run = WorkerProcess._run  # the spawn pickles it by reference: not this local class's
@@ -34,7 +40,7 @@ def script_hiding_nanny() -> type:
         @process.setter
         def process(self, process) -> None:  # an AsyncProcess, made in `WorkerProcess.start`
             if process is not None:
-                process.start = _spawning_hidden(process.start)
+                process.__class__ = ScriptHidingAsyncProcess  # its spawn target is bound already
             self._async_process = process
 
     class ScriptHidingNanny(Nanny):
@@ -51,22 +57,12 @@ def script_hiding_nanny() -> type:
     return ScriptHidingNanny
 
 
-def _spawning_hidden(start):
-    """An AsyncProcess's ``start``, with the script hidden (`main_hidden`) until its future
-    resolves: once the process has spawned, on the AsyncProcess's own thread."""
-
-    async def start_hidden():
-        with main_hidden():
-            return await start()
-
-    return start_hidden
-
-
 @contextmanager
 def environ_kept(cores: int):
     """This process's variables that a nanny of workers with ``cores`` cores sets in it as it
     spawns a worker (`_set_by_nanny`), after the block as they were before it. One that no
-    longer holds the nanny's value the caller set meanwhile, and it stays. distributed never
+    longer holds the nanny's value the caller set meanwhile, and it stays (unless a worker
+    replaced since set it again). distributed never
     puts them back: later subprocesses (`inkloop train` from a notebook) took the workers'
     thread count, and so did the next cluster."""
     set_by_nanny = _set_by_nanny(cores)
