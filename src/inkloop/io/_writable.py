@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from inkloop._notify import notify
 from inkloop.io._errors import SegmentError
 from inkloop.io._homes import data_home, in_use, move_work, stayed_note
 from inkloop.io._images import image_info
-from inkloop.io._layers import layer_number, numbered_layers
-from inkloop.io._sidefiles import prediction_stem
+from inkloop.io._layers import numbered_layers
+from inkloop.io._side_links import SIDE_IMAGE_SUFFIXES, is_side_file, link_side_files
 from inkloop.io._write import atomic_path
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ ORIGIN = ".inkloop-origin.json"  # in an own folder: the path and data it was ma
 _READ_ONLY_ERRORS = {errno.EROFS, errno.EACCES, errno.EPERM}
 _DIGEST = re.compile("[0-9a-f]{10}")  # of `own_side_folder`'s names
 _MTIME_SLACK_S = 2  # FAT keeps times to 2 s; shares may round them
-_SIDE_IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
 
 def writable_side_folder(folder: Path, name: str, *, plain: bool = False) -> Path:
@@ -63,7 +61,7 @@ def writable_side_folder(folder: Path, name: str, *, plain: bool = False) -> Pat
     facts = _data_facts(folder, name, plain)
     found = _adopt_earlier_own_folder(folder, name, own, plain, facts) if new else ""
     _record_origin(own, folder, name, facts)
-    _link_side_files(folder, own, name, plain)
+    link_side_files(folder, own, name, plain)
     said = f"{name}'s labels, model and rounds are kept in {own}"
     if writable:
         said = f"{said} (made when {folder} could not be written)"
@@ -92,37 +90,18 @@ def own_side_folder(folder: Path, name: str) -> Path:
 
 
 def is_writable(folder: Path) -> bool:
-    """Whether a file can be made in ``folder``, by trying (os.access is wrong for root and on
-    some network shares). Errors other than a refusal leave it to the write to say."""
+    """Whether inkloop may make files in ``folder``: not where no one has its write bit (the
+    owner's `chmod a-w`, which root, as in most containers, writes through), else by trying
+    (os.access is wrong for root and on some network shares). Errors other than a refusal
+    leave it to the write to say."""
     try:
+        # POSIX only: Windows marks customised folders read-only, and writes into them
+        if os.name == "posix" and not folder.stat().st_mode & 0o222:
+            return False
         with tempfile.TemporaryFile(dir=folder):
             return True
     except OSError as error:
         return error.errno not in _READ_ONLY_ERRORS
-
-
-def _link_side_files(folder: Path, own: Path, name: str, plain: bool) -> None:
-    """Link ``folder``'s side files of ``name`` into ``own`` where ``own`` has none of that
-    name (a link, or a file inkloop wrote); predictions (folders, some) are left out."""
-    for entry in folder.iterdir():
-        target = own / entry.name
-        if target.is_symlink() or target.exists() or not _is_side_file(entry, name, plain):
-            continue
-        try:
-            target.symlink_to(entry)
-        except OSError:  # Windows without the right to make links
-            shutil.copyfile(entry, target)
-
-
-def _is_side_file(entry: Path, name: str, plain: bool) -> bool:
-    """Whether ``entry`` is one of segment ``name``'s side files, predictions aside."""
-    hidden = entry.name.startswith(".")  # a writer's temporary file, a lock
-    if hidden or not entry.is_file() or prediction_stem(entry).endswith("_prediction"):
-        return False
-    if entry.name.startswith(f"{name}_"):  # not a TIFF: a_b.tif is another segment's stack
-        return entry.suffix.lower() not in (".tif", ".tiff")
-    image = entry.suffix.lower() in _SIDE_IMAGE_SUFFIXES
-    return plain and image and layer_number(entry.name) is None  # mask.png, not a layer
 
 
 def _adopt_earlier_own_folder(folder: Path, name: str, own: Path, plain: bool, facts) -> str:
@@ -220,7 +199,7 @@ def _data_facts(folder: Path, name: str, plain: bool) -> list | None:
     try:
         if plain:
             layers = layer_folder(folder) or folder
-            files = [p for _, p in numbered_layers(layers) if not _is_side_file(p, name, plain)]
+            files = [p for _, p in numbered_layers(layers) if not is_side_file(p, name, plain)]
             return [_first_and_count(files, folder)] if files else None
         ours = (e for e in sorted(folder.iterdir()) if e.name.startswith(f"{name}."))
         entries = [folder / name, *ours] if (folder / name).exists() else list(ours)
@@ -281,7 +260,7 @@ def _record_origin(own: Path, folder: Path, name: str, facts: list | None) -> No
 def _holds_its_side_files(own: Path, folder: Path, name: str, plain: bool) -> bool:
     """Whether ``own`` holds side files (links, copies) of the names segment ``name`` has in
     ``folder``, and images of its size: an earlier version's folder of its own for it."""
-    side_files = [entry for entry in folder.iterdir() if _is_side_file(entry, name, plain)]
+    side_files = [entry for entry in folder.iterdir() if is_side_file(entry, name, plain)]
     held = list(own.iterdir())
     if not {entry.name for entry in side_files} & {entry.name for entry in held}:
         return False
@@ -292,7 +271,7 @@ def _image_sizes(paths: list[Path]) -> set[tuple[int, int]]:
     """The sizes of the images among ``paths`` that can be read (a link may lead nowhere)."""
     sizes = set()
     for path in paths:
-        if path.suffix.lower() in _SIDE_IMAGE_SUFFIXES and not path.name.startswith("."):
+        if path.suffix.lower() in SIDE_IMAGE_SUFFIXES and not path.name.startswith("."):
             try:
                 sizes.add(image_info(path).shape)
             except (SegmentError, OSError):
