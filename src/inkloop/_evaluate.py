@@ -6,18 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _of_region_alone(shape, labels: Path, region) -> bool:
-    """Whether a prediction of ``shape`` is of ``region`` alone (`inkloop predict --region`
-    writes that) while the ``labels`` cover the segment."""
-    from inkloop.io._images import image_info
-
-    if region is None:
-        return False
-    y0, x0, y1, x1 = region
-    full = image_info(labels).shape
-    return tuple(shape) == (y1 - y0, x1 - x0) and full != tuple(shape)
-
-
 def evaluate_file(
     prediction: str | Path,
     labels: str | Path,
@@ -26,8 +14,8 @@ def evaluate_file(
 ) -> dict:
     """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready), on
     the ``supervision`` mask's pixels (default: all) inside ``region`` (y0, x0, y1, x1;
-    default: everywhere), with the share of them that is ink and the F0.5 of calling every
-    one ink (what a score must beat)."""
+    default: everywhere, or where a prediction of a region alone records it lies), with the
+    share of them that is ink and the F0.5 of calling every one ink (what a score must beat)."""
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
     from inkloop.io._images import image_info
@@ -36,12 +24,13 @@ def evaluate_file(
 
     prediction, labels = Path(prediction).expanduser(), Path(labels).expanduser()
     supervision = None if supervision is None else Path(supervision).expanduser()
+    full = image_info(labels).shape
     # a Grand Prize prediction is written padded: its top-left is the labels' size
-    probability = crop_padding(read_prediction(prediction), image_info(labels).shape, prediction)
-    of_region = _of_region_alone(probability.shape, labels, region)
+    probability = crop_padding(read_prediction(prediction), full, prediction)
+    region, of_region = _scored_region(prediction, probability.shape, labels, full, region)
     shape, of = probability.shape, f"the prediction {prediction.name} is"
     if of_region:  # scored against that part of the labels
-        shape, of = image_info(labels).shape, f"the labels {labels.name} are"
+        shape, of = full, f"the labels {labels.name} are"
     ink = read_label_image(labels, shape, ink=True, of=of)
     supervised = None  # every pixel: no mask built
     if supervision is not None:
@@ -60,3 +49,59 @@ def evaluate_file(
         "ink_share": round(chance.precision, 4),
         "chance_f05": round(chance.f05, 4),
     }
+
+
+def _scored_region(prediction: Path, shape, labels: Path, full, region):
+    """The region to score (or None: everywhere) and whether the prediction of ``shape`` is
+    of that region alone (`inkloop predict --region` writes one, recording where it lies)
+    while the ``labels``, of ``full`` size, cover the segment. A ``region`` other than the
+    recorded one, or a prediction that cannot be placed, raises ValueError."""
+    from inkloop.io import SegmentError
+    from inkloop.io._label_images import is_padded
+
+    shape, full = tuple(shape), tuple(full)
+    if shape == full or is_padded(full, shape):  # of the whole segment
+        return region, False
+    recorded = _recorded_region(prediction, shape)
+    if recorded is None and region is not None and _size(region) == shape:
+        return region, True
+    sizes = f"{labels}: image is {full[0]}x{full[1]} but the prediction {prediction.name} is "
+    sizes += f"{shape[0]}x{shape[1]}"
+    if recorded is None:
+        fits = region is None and shape[0] <= full[0] and shape[1] <= full[1]
+        hint = "; if it is of a region alone, pass --region Y0:Y1,X0:X1 where it lies"
+        raise SegmentError(sizes + (hint if fits else ""))
+    if region is not None and tuple(region) != recorded:
+        raise ValueError(
+            f"{prediction.name} is the prediction of region {_shown(recorded)} (as it "
+            f"records), not of --region {_shown(region)}: drop --region, or pass that one"
+        )
+    if recorded[2] > full[0] or recorded[3] > full[1]:
+        shown = _shown(recorded)
+        raise SegmentError(f"{sizes}, of region {shown} (as it records), outside the labels")
+    return recorded, True
+
+
+def _recorded_region(prediction: Path, shape):
+    """The region (y0, x0, y1, x1) that a prediction of ``shape`` records it is of, from
+    the origin inkloop writes into every format; None for a file that records none."""
+    from inkloop.io import prediction_origin
+    from inkloop.io._prediction_metadata import recorded_origin
+    from inkloop.io._sidefiles import prediction_kind
+
+    kind = prediction_kind(prediction)
+    if kind != "ome.zarr" and recorded_origin(prediction, kind) is None:
+        return None  # an OME-Zarr's origin is its translation, (0, 0) where it has none
+    y, x = (int(v) for v in prediction_origin(prediction))
+    return y, x, y + shape[0], x + shape[1]
+
+
+def _size(region) -> tuple[int, int]:
+    y0, x0, y1, x1 = region
+    return y1 - y0, x1 - x0
+
+
+def _shown(region) -> str:
+    """``region`` as the command line takes it, Y0:Y1,X0:X1."""
+    y0, x0, y1, x1 = region
+    return f"{y0}:{y1},{x0}:{x1}"

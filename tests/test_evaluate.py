@@ -1,0 +1,78 @@
+"""`inkloop evaluate`: a region's prediction scored where it lies, and what the labels and
+the scores say."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from inkloop.cli import main
+from inkloop.io import read_prediction, write_png
+from inkloop.metrics import best_scores
+from inkloop.predict._outputs import _write_flat
+
+
+@pytest.fixture(params=["png", "tif"])
+def halves(synthetic, tmp_path, request):
+    """Ink labels of the synthetic segment, and the prediction of its right half alone as
+    `inkloop predict --region` writes it (its origin recorded), with that half's truth."""
+    truth = synthetic.ink >= 0.5
+    width = truth.shape[1]
+    labels = write_png(tmp_path / "ink.png", truth * np.uint8(255))
+    right = np.ascontiguousarray(synthetic.ink[:, width // 2 :])
+    prediction = tmp_path / f"right.{request.param}"
+    _write_flat((right * 255).astype(np.uint8), prediction, request.param, (0, width // 2), {})
+    return prediction, labels, truth[:, width // 2 :]
+
+
+def _evaluate(capsys, *args) -> dict:
+    assert main(["evaluate", *map(str, args)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_region_file_is_scored_where_it_records_it_lies(halves, capsys):
+    prediction, labels, right_truth = halves
+    report = _evaluate(capsys, prediction, "--labels", labels)  # no --region
+    expected = best_scores(read_prediction(prediction), right_truth)
+    assert report["f05"] == pytest.approx(expected.f05)
+    assert report["ink_share"] == pytest.approx(right_truth.mean(), abs=1e-4)
+    # the same as with the --region it was predicted with
+    assert _evaluate(capsys, prediction, "--labels", labels, "--region", "0:64,48:96") == report
+
+
+def test_a_region_that_disagrees_with_the_recorded_one_is_refused(halves, capsys):
+    prediction, labels, _ = halves
+    args = ["evaluate", str(prediction), "--labels", str(labels), "--region", "0:64,0:48"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"inkloop evaluate: error: {prediction.name} is the prediction of region 0:64,48:96 "
+        "(as it records), not of --region 0:64,0:48: drop --region, or pass that one\n"
+    )
+
+
+def test_a_recorded_region_outside_the_labels_is_named(halves, tmp_path, capsys):
+    prediction, _, _ = halves
+    labels = write_png(tmp_path / "small.png", np.full((64, 40), 255, np.uint8))
+    assert main(["evaluate", str(prediction), "--labels", str(labels)]) == 1
+    assert capsys.readouterr().err == (
+        f"inkloop evaluate: error: {labels}: image is 64x40 but the prediction "
+        f"{prediction.name} is 64x48, of region 0:64,48:96 (as it records), outside the labels\n"
+    )
+
+
+def test_a_region_file_recording_no_origin_says_to_pass_its_region(tmp_path, capsys):
+    write_png(tmp_path / "p.png", np.zeros((10, 12), np.uint8))  # another tool's: no origin
+    labels = write_png(tmp_path / "ink.png", np.full((20, 24), 255, np.uint8))
+    assert main(["evaluate", str(tmp_path / "p.png"), "--labels", str(labels)]) == 1
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "ink.png: image is 20x24 but the prediction p.png is 10x12; if it is of a region "
+            "alone, pass --region Y0:Y1,X0:X1 where it lies"
+        )
+    )
