@@ -76,3 +76,29 @@ def test_a_region_file_recording_no_origin_says_to_pass_its_region(tmp_path, cap
             "alone, pass --region Y0:Y1,X0:X1 where it lies"
         )
     )
+
+
+def test_a_probability_map_as_labels_is_said_and_read_as_ink_from_128(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    grey = rng.integers(1, 255, (24, 32)).astype(np.uint8)  # a model's map, not labels
+    labels = write_png(tmp_path / "reference.png", grey)
+    prediction = write_png(tmp_path / "p.png", grey)
+    assert main(["evaluate", str(prediction), "--labels", str(labels)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["ink_share"] == pytest.approx((grey >= 128).mean(), abs=1e-4)
+    assert captured.err.strip() == (
+        f"inkloop evaluate: {labels}: 100% of the labelled pixels are grey (soft ink): it looks "
+        "like a probability map; scored as ink where >= 128 (p >= 0.5)"
+    )
+
+
+def test_thresholds_are_printed_as_the_grid_has_them(tmp_path, capsys):
+    ink = np.zeros((8, 8), bool)
+    ink[:4] = True
+    # ink at p 0.47, the rest at 0.40: only the threshold 0.45 tells them apart
+    prediction = write_png(tmp_path / "p.png", np.where(ink, 120, 102).astype(np.uint8))
+    labels = write_png(tmp_path / "ink.png", ink * np.uint8(255))
+    assert main(["evaluate", str(prediction), "--labels", str(labels)]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out)["f05"] == 1.0
+    assert '"threshold": 0.45,' in out

@@ -99,7 +99,13 @@ def add_predict(commands) -> None:
         "F0.5 of calling everything ink)",
     )
     evaluate.add_argument("prediction", type=Path, help="a file from inkloop predict")
-    evaluate.add_argument("--labels", type=Path, required=True, help="ink labels, 255 = ink")
+    evaluate.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        help="ink labels, 255 = ink; grey counts as ink from 128 (p >= 0.5), so a probability "
+        "map is scored as its p >= 0.5",
+    )
     evaluate.add_argument(
         "--supervision", type=Path, help="score only these pixels (255 = labelled; default: all)"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 
 def evaluate_file(
     prediction: str | Path,
@@ -42,6 +44,7 @@ def evaluate_file(
         supervised = None if supervised is None else supervised[y0:y1, x0:x1]
     if supervised is not None and not supervised.any():
         raise ValueError("no pixel to score: the supervision mask is empty there")
+    _tell_if_probability_map(ink, supervised, labels)
     chance = chance_scores(ink, supervised)
     return {
         **best_scores(probability, ink, supervised).to_dict(),
@@ -105,3 +108,16 @@ def _shown(region) -> str:
     """``region`` as the command line takes it, Y0:Y1,X0:X1."""
     y0, x0, y1, x1 = region
     return f"{y0}:{y1},{x0}:{x1}"
+
+
+def _tell_if_probability_map(ink, supervised, labels: Path) -> None:
+    """Say on stderr how labels that look like a model's probability map are read: ink
+    where >= 128 (`inkloop train` refuses them, as they would teach faint ink everywhere;
+    scored against, they are what the dev protocol's reference is)."""
+    from inkloop._notify import notify
+    from inkloop.io import probability_map_message
+
+    everywhere = np.broadcast_to(True, np.shape(ink)) if supervised is None else supervised
+    problem = probability_map_message(ink, everywhere, labels)
+    if problem:
+        notify(f"{problem}; scored as ink where >= 128 (p >= 0.5)")

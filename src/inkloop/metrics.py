@@ -48,7 +48,7 @@ def best_scores(
 ) -> Scores:
     """The scores at the threshold with the best F0.5 (default: 0.05, 0.10, ... 0.95)."""
     if thresholds is None:
-        thresholds = np.linspace(0.05, 0.95, 19)
+        thresholds = np.linspace(0.05, 0.95, 19).round(2)  # 0.45, not 0.44999999999999996
     candidates = _scores_at(*_flatten(probability, ink, supervised), np.asarray(thresholds))
     return max(candidates, key=lambda s: s.f05)
 
