@@ -43,7 +43,7 @@ def test_a_single_page_tiff_opens_without_napari_asking_which_reader(make_napari
 
 
 @pytest.mark.parametrize(
-    ("name", "limits"), [("s_prediction.zarr", (0, 1)), ("s_prediction.tif", (0, 255))]
+    ("name", "limits"), [("s_prediction.zarr", (127 / 255, 1)), ("s_prediction.tif", (127, 255))]
 )
 def test_predictions_the_cli_writes_open_as_predictions(make_napari_viewer, tmp_path, name, limits):
     import dask.array as da
@@ -187,7 +187,7 @@ def test_a_prediction_pyramid_opens_as_one_multiscale_image(make_napari_viewer, 
     assert layer.name == "s_prediction"
     assert layer.multiscale
     assert [level.shape for level in layer.data] == [(2500, 3000), (1250, 1500), (625, 750)]
-    assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", (0, 255))
+    assert (layer.colormap.name, tuple(layer.contrast_limits)) == ("inferno", (127, 255))
     assert tuple(layer.translate) == (0, 0)
 
     region = write_prediction(  # a region's prediction lies over the region

@@ -19,6 +19,8 @@ LABELS_KEY = "inkloop_soft_labels"  # layer metadata: where the labels came from
 # the scroll community's heat map, for the live overlay and whole-segment predictions alike;
 # the labels' colours are chosen to stay apart from it (`ink_colormap`)
 PREDICTION_COLORMAP = "inferno"
+# its soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
+SOFT_FROM = 127.0 / 255
 NO_INK_COLOUR = (0.2, 0.0, 1.0, 0.8)  # deep blue (`ink_colormap` says why)
 INK_FAINT, INK_FULL = (0.0, 0.45, 0.0), (0.0, 0.7, 0.0)  # the ink ramp at strength 0, 1
 # where the dock turns a probability map into labels (`inkloop.io.probability_map_message`)

@@ -6,16 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from inkloop._napari._controls import single_shot
-from inkloop._napari._labels import PREDICTION_COLORMAP
+from inkloop._napari._labels import PREDICTION_COLORMAP, SOFT_FROM
 from inkloop._napari._private import show_image_box, window_alive
+from inkloop._napari._reader import PREDICTION_OF_KEY
 from inkloop.boxes import union_box
 from inkloop.brush import PredictionLabels
 from inkloop.uncertainty import uncertainty
 
 PREDICTION_LAYER = "ink prediction"
 UNCERTAINTY_LAYER = "uncertainty"
-# the soft view starts at p = 0.5: an untrained or unsure model's grey haze stays invisible
-SOFT_FROM = 127.0 / 255
 KNOWN_CELL = 16  # pixels per side of the cells that record where a prediction arrived
 KNOWN_KEY = "inkloop_known_cells"  # prediction layer metadata: those cells, kept with its data
 NOTHING_TO_ACCEPT = "no prediction to accept yet: click Finetune & preview first"
@@ -46,8 +45,11 @@ class PredictionOverlay:
         self._kept_over: list = []  # (layer, its origin in label pixels): `keep_over`
         self._redraw = single_shot(parent, 100, self._redraw_boxes)
         viewer.layers.events.removed.connect(self._on_removed)
+        viewer.layers.events.inserted.connect(self._on_inserted)
         labels.layer.events.scale.connect(self._follow_labels)
         labels.layer.events.translate.connect(self._follow_labels)
+        for layer in list(viewer.layers):  # opened before the dock opened the segment
+            self._follow_if_opened_prediction(layer)
 
     def layer(self):
         """The "ink prediction" layer, added (empty) if the viewer has none of this shape."""
@@ -130,6 +132,7 @@ class PredictionOverlay:
     def stop(self) -> None:
         self._redraw.stop()
         self.viewer.layers.events.removed.disconnect(self._on_removed)
+        self.viewer.layers.events.inserted.disconnect(self._on_inserted)
         self.labels.layer.events.scale.disconnect(self._follow_labels)
         self.labels.layer.events.translate.disconnect(self._follow_labels)
 
@@ -147,6 +150,15 @@ class PredictionOverlay:
         self._kept_over = [(lay, at) for lay, at in self._kept_over if lay in layers]
         if self.accepted is not None and self.accepted.prediction is event.value.data:
             self.accepted, self.known[:] = None, False
+
+    def _on_inserted(self, event) -> None:
+        self._follow_if_opened_prediction(event.value)
+
+    def _follow_if_opened_prediction(self, layer) -> None:
+        """Let the threshold drive a prediction file of this segment that the reader opened
+        (a drop, File > Open), as it drives the dock's own."""
+        if layer.metadata.get(PREDICTION_OF_KEY) == self.labels.segment.name:
+            self.follow_threshold(layer)
 
     def _limits(self, full: float = 255) -> tuple[float, float]:
         """Contrast limits for a map whose p = 1 reads ``full``."""

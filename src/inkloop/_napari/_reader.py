@@ -11,6 +11,7 @@ from inkloop._napari._label_claims import STAMP_KEY, flush_labels_of, label_file
 from inkloop._napari._labels import (
     LOAD_PREDICTION_ACTION,
     PREDICTION_COLORMAP,
+    SOFT_FROM,
     empty_labels_layer_data,
     is_ink_labels,
     labels_layer_data,
@@ -29,11 +30,14 @@ from inkloop.io import (
     prediction_origin,
     prediction_stem,
     probability_map_message,
+    recorded_provenance,
     segment_location,
     stray_side_files_hint,
 )
 
 SEGMENT_PATH_KEY = "inkloop_segment_path"
+# a prediction layer's metadata: the name of the segment its file records it predicts
+PREDICTION_OF_KEY = "inkloop_prediction_of"
 _CONTRAST_WINDOW = 1024
 
 
@@ -88,19 +92,24 @@ def read_prediction(path: str | list[str]) -> list[tuple]:
     if isinstance(path, list):
         path = path[0]
     kwargs = prediction_layer_kwargs(Path(path), prediction_stem(path))
+    segment = (recorded_provenance(path) or {}).get("segment")
+    if isinstance(segment, dict) and segment.get("name"):  # the dock of it thresholds it
+        kwargs["metadata"] = {PREDICTION_OF_KEY: segment["name"]}
     return [(kwargs.pop("data"), kwargs, "image")]
 
 
 def prediction_layer_kwargs(path: Path, name: str) -> dict:
-    """`add_image` arguments showing a prediction file: in the live overlay's colormap,
-    additive, over 0-1 (float) or its integer type's range (0-255 for uint8); a pyramid as a
-    multiscale layer, and a large single image as one too (`strided_levels`). Lazy: a file of
-    a few hundred bytes may declare gigapixels, and napari then reads only the tiles on screen."""
+    """`add_image` arguments showing a prediction file as the live overlay starts: its
+    colormap, additive, the soft view (p from 0.5 up, so no haze below; p = 1 reads 1.0 in a
+    float map, else its integer type's top); a pyramid as a multiscale layer, and a large
+    single image as one too (`strided_levels`). Lazy: a file of a few hundred bytes may
+    declare gigapixels, and napari then reads only the tiles on screen."""
     levels = prediction_levels(path)
     if len(levels) == 1:
         levels = strided_levels(levels[0])
     dtype = np.dtype(levels[0].dtype)  # its top value is p = 1, as `read_prediction` reads it
-    limits = (0, 1) if dtype.kind in "fb" else (0, np.iinfo(dtype).max)
+    top = 1 if dtype.kind in "fb" else np.iinfo(dtype).max
+    limits = (SOFT_FROM * top, top)
     data = levels if len(levels) > 1 else levels[0]
     return {
         "data": data,
