@@ -37,7 +37,8 @@ def add_demo(commands) -> None:
         "--max-seconds",
         type=float,
         default=DEMO_SECONDS,
-        help=f"headless training time (default {DEMO_SECONDS:g})",
+        help=f"headless: seconds spent in training steps (default {DEMO_SECONDS:g}); start-up "
+        "and the predictions and scores around training come on top",
     )
     demo.add_argument("--device", default="auto", help="headless: auto, cpu, cuda, cuda:1 or mps")
     demo.add_argument("--quiet", action="store_true", help="headless: no progress bars")

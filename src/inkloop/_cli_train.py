@@ -9,7 +9,7 @@ from inkloop._cli_model import add_model_options, composition, model_config, ref
 from inkloop._cli_predict import parse_region
 from inkloop._cli_train_labels import THRESHOLD, is_own_labels, train_labels
 from inkloop.io import segment_location
-from inkloop.settings import CPU_BATCH, CUDA_BATCH, TrainConfig, recipe_words
+from inkloop.settings import CPU_BATCH, CUDA_BATCH, EngineSettings, TrainConfig, recipe_words
 
 CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
 RECIPE_OPTIONS = ("patch_size", "batch_size", "lr", "seed")  # TrainConfig fields, None: not given
@@ -72,8 +72,9 @@ def add_train(commands) -> None:
     train.add_argument(
         "--max-seconds",
         type=float,
-        help="training time limit (default 300 when no --max-steps is given; with both, "
-        "whichever comes first)",
+        help="limit on the seconds spent in training steps (default 300 when no --max-steps "
+        "is given; with both, whichever comes first); start-up, validation (every "
+        f"{EngineSettings.validate_every} steps) and the final save come on top",
     )
     train.add_argument("--max-steps", type=int, help="optimiser step limit")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
