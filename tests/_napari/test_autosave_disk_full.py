@@ -263,7 +263,7 @@ def test_kept_copies_that_cannot_be_read_are_passed_over_and_named_where_they_ar
     for name in PAIR:
         (unsaved / name).write_bytes(b"not a png")
 
-    layers, notes = segment_layers(open_segment(unlabelled_folder))
+    _, layers, notes = segment_layers(open_segment(unlabelled_folder))
 
     assert layers[-1][1]["metadata"]["inkloop_soft_labels"] == "no labels yet"
     ((_, said),) = notes

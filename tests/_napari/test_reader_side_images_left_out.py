@@ -21,7 +21,7 @@ NOT_AN_IMAGE = b"\x89PNG\r\n\x1a\n not an image"  # a damaged PNG: its signature
 
 def _opened(folder):
     """The layers (name, kind, data) the reader makes of ``folder``, and its warnings."""
-    layers, notes = segment_layers(open_segment(folder))
+    _, layers, notes = segment_layers(open_segment(folder))
     warnings = [message for show, message in notes if show is say_warning]
     return [(kwargs["name"], kind, data) for data, kwargs, kind in layers], warnings
 
@@ -119,7 +119,7 @@ def test_labels_padded_as_the_grand_prize_code_writes_them_open_with_the_segment
 def _autosaved_after_a_crash(folder, *, without_mask=False):
     """Autosaved copies of a stroke beside ``folder``'s labels, newer than them (a crash);
     the copies, and the codes the saved labels open with."""
-    saved = segment_layers(open_segment(folder))[0][-1][0]
+    saved = segment_layers(open_segment(folder))[1][-1][0]
     segment = open_segment(folder)
     ink, supervised = np.zeros((64, 96), np.uint8), np.zeros((64, 96), bool)
     ink[30:34], supervised[28:36] = 255, True

@@ -167,11 +167,11 @@ class SegmentOpening(QObject):
         self._off_gui(self._read_layers, segment, painted, then=self._layers_read)
 
     def _read_layers(self, segment, painted: bool):
-        """(worker) The segment, opened again if its labels were just written, its layers and
-        the notifications about them (`segment_layers`)."""
+        """(worker) The segment, opened again if its labels were just written, with its mask
+        decoded, its layers and the notifications about them (`segment_layers`)."""
         if painted:
             segment = open_segment(self.location)  # with the files that wrote
-        return segment, *segment_layers(segment)
+        return segment_layers(segment)
 
     def _layers_read(self, read) -> None:
         self.segment, layers, notes = read

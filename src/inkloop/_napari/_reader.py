@@ -3,6 +3,7 @@ a prediction file (OME-Zarr pyramid, float zarr, tiled TIFF) as one image."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -135,19 +136,23 @@ def read_segment(path: str | list[str]) -> list[tuple]:
 def segment_layer_data(segment: Segment) -> list[tuple]:
     """napari LayerDataTuples for an opened segment: its volume, papyrus mask and soft labels
     (autosaved ones if newer than the saved ones, else its label files, else empty)."""
-    layers, notes = segment_layers(segment)
+    _, layers, notes = segment_layers(segment)
     for show, message in notes:
         show(message)
     return layers
 
 
-def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
-    """`segment_layer_data`'s layers, and the notifications about its labels as (show,
-    message), unshown: a worker thread reads them, and the GUI thread shows them."""
+def segment_layers(segment: Segment) -> tuple[Segment, list[tuple], list[tuple]]:
+    """``segment`` with the mask its layer shows (decoded: Check stack and Next then decode
+    its file no more; None where it was left out), `segment_layer_data`'s layers, and the
+    notifications about its labels as (show, message), unshown: a worker thread reads them,
+    and the GUI thread shows them."""
     # stamped before they are read: a window painting them that writes them meanwhile makes
     # the stamps differ, and the dock then never writes these older labels over its strokes
     files_read = label_files_now(segment)
     sides = decoded_side_images(segment)
+    # only the mask: the layer holds it anyway, where decoded labels would be held twice
+    shown = dataclasses.replace(segment, mask=sides.segment.mask)
     segment = sides.segment
     levels = display_levels(segment)
     multiscale = len(levels) > 1
@@ -179,7 +184,7 @@ def segment_layers(segment: Segment) -> tuple[list[tuple], list[tuple]]:
         layers.append(empty_labels_layer_data(ink.shape, source, metadata))
     else:
         layers.append(labels_layer_data(ink, supervised, source, metadata))
-    return layers, notes
+    return shown, layers, notes
 
 
 def _as_label_values(mask: np.ndarray) -> np.ndarray:
