@@ -67,12 +67,15 @@ def test_an_ink_autosave_without_its_mask_restores_its_ink_strokes_and_says_so(s
 
 
 def test_an_ink_autosave_without_its_mask_goes_over_the_saved_labels(segment_folder):
+    """Its ink strokes win where they cross the saved labels, "no ink" included; the saved
+    labels stay where it has no ink."""
     segment = open_segment(segment_folder)
     shape, now = segment.shape[1:], time.time_ns()
-    saved = _stroke(shape, slice(0, 8))
+    saved = _stroke(shape, slice(0, 8))  # ink on rows 0..8, "no ink" on rows 8..12
     _dated(save_labels(segment, *saved), now - 2 * SECOND)
     painted = _stroke(shape, slice(30, 40))
     painted[0][saved[1]], painted[1][saved[1]] = saved[0][saved[1]], True  # painted after
+    painted[0][8:12, 10:40] = 255  # an ink stroke over the saved "no ink"
     ink_path, supervision_path = save_labels(segment, *painted, autosave=True)
     supervision_path.unlink()
 
@@ -80,6 +83,7 @@ def test_an_ink_autosave_without_its_mask_goes_over_the_saved_labels(segment_fol
         ink, supervised, source, _ = initial_labels(open_segment(segment_folder))
 
     assert source == f"restored autosaved ink labels {ink_path}"
+    assert (ink[8:12, 10:40] == 255).all()
     np.testing.assert_array_equal(ink, painted[0])
     np.testing.assert_array_equal(supervised, saved[1] | (painted[0] > 0))
 

@@ -172,6 +172,27 @@ def test_labels_loaded_from_elsewhere_bring_their_own_supervision_mask(segment_f
     assert sources["supervision_file"] == str(supervision_path)
 
 
+def test_other_labels_are_not_masked_by_the_supervision_saved_with_the_segments_own(
+    segment_folder, tmp_path
+):
+    """The segment's supervision mask belongs to its own labels: labels given from elsewhere
+    without a mask of their own are supervised on the papyrus."""
+    segment = open_segment(segment_folder)
+    shape = segment.shape[1:]
+    painted = np.zeros(shape, bool)
+    painted[:8] = True
+    save_labels(segment, np.zeros(shape, np.uint8), painted)  # a few rows painted in the dock
+    truth = np.zeros(shape, np.uint8)
+    truth[20:30] = 255
+    write_png(tmp_path / "truth.png", truth)
+
+    reopened = open_segment(segment_folder)
+    _, supervised, sources = load_labels(reopened, tmp_path / "truth.png")
+
+    np.testing.assert_array_equal(supervised, np.asarray(reopened.mask))
+    assert sources["supervision_file"] == str(reopened.files["mask"])
+
+
 def test_a_renamed_segment_folder_names_the_files_it_no_longer_finds(segment_folder, tmp_path):
     renamed = segment_folder.rename(tmp_path / "sample")
     segment = open_segment(renamed)
