@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inkloop.train import LabelError, LabelStore
+from inkloop.train import INK_LEVEL, LabelError, LabelStore
 from inkloop.train._label_checks import NO_NO_INK
 
 
@@ -14,7 +14,7 @@ def _store(validation=None) -> LabelStore:
     supervised = np.zeros((200, 300), bool)
     supervised[20:60, 30:90] = True  # a labelled rectangle ...
     ink[30:40, 40:80] = 255  # ... with a stroke of ink in it
-    ink[40:44, 40:80] = 140  # soft edge
+    ink[40:44, 40:80] = INK_LEVEL  # a half-strength edge: still ink
     supervised[150:170, 250:290] = True  # a second, ink-free rectangle
     return LabelStore(ink, supervised, validation)
 
@@ -30,7 +30,7 @@ def test_centres_are_always_labelled_pixels():
 
 def test_the_ink_share_counts_trainable_pixels_at_or_above_half():
     store = _store()
-    assert store.ink_share() == (40 * 14) / (40 * 60 + 20 * 40)  # 255 and 140 count, 0 not
+    assert store.ink_share() == (40 * 14) / (40 * 60 + 20 * 40)  # 255 and 128 count, 0 not
     store.update(np.zeros((20, 40), np.uint8), np.zeros((20, 40), bool), (150, 250, 170, 290))
     assert store.ink_share() == (40 * 14) / (40 * 60)
     assert _store(validation=(0, 0, 200, 300)).ink_share() == 0.0  # nothing trainable
@@ -44,7 +44,17 @@ def test_validation_labels_are_never_sampled_nor_weighted():
     assert not weight[:, :40].any()  # x < 60 lies in the validation
     assert weight[10:50, 40:64].all()
     assert ink[20, 30] == 1.0
-    assert ink[30, 30] == pytest.approx(140 / 255)
+    assert ink[30, 30] == pytest.approx(INK_LEVEL / 255)
+
+
+def test_labels_painted_over_the_validation_region_stay_out_of_training():
+    store = _store(validation=(0, 0, 100, 60))
+    store.update(np.full((100, 60), 255, np.uint8), np.ones((100, 60), bool), (0, 0, 100, 60))
+    assert store.supervised[:100, :60].all()  # kept for scoring ...
+    _, weight = store.cut(0, 0, 100)
+    assert not weight[:, :60].any()  # ... but never weighted by the loss
+    centres = store.sample_centres(np.random.default_rng(3), 2000, ink_share=0.5)
+    assert not ((centres[:, 0] < 100) & (centres[:, 1] < 60)).any()
 
 
 def test_ink_only_in_the_validation_region_says_so():
