@@ -39,7 +39,7 @@ def test_an_opened_prediction_of_the_segment_follows_the_threshold(segment_widge
     assert tuple(layer.contrast_limits) == SOFT
 
 
-def test_a_prediction_opened_before_the_segment_follows_its_threshold(
+def test_a_prediction_opened_and_its_contrast_moved_before_the_segment_follows_its_threshold(
     make_napari_viewer, segment_folder, monkeypatch, tmp_path
 ):
     monkeypatch.setattr(InkLoopWidget, "warm_engine", False)
@@ -48,6 +48,7 @@ def test_a_prediction_opened_before_the_segment_follows_its_threshold(
     (layer,) = viewer.open(
         _prediction_of(name, tmp_path / f"{name}_prediction.tif", shape), plugin="napari-inkloop"
     )
+    layer.contrast_limits = (10, 90)  # the user's own view: p = 1 is still 255
     _, widget = viewer.window.add_plugin_dock_widget("napari-inkloop", "Ink Loop")
     widget.open_segment(str(segment_folder), wait=True)
 

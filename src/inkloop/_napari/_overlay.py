@@ -117,9 +117,10 @@ class PredictionOverlay:
 
     def follow_threshold(self, layer) -> None:
         """Let the threshold drive ``layer`` too: a whole-segment prediction (0..255 or 0..1,
-        its contrast limits as opened), which would otherwise add its haze below p = 0.5, or
-        its soft map over a thresholded view."""
-        self._followers.append((layer, layer.contrast_limits[1]))
+        p = 1 at its type's top: not its contrast limits, which a threshold or the user may
+        have moved), which would otherwise add its haze below p = 0.5, or its soft map over a
+        thresholded view."""
+        self._followers.append((layer, _full_value(layer.dtype)))
         self.set_threshold(self.threshold)
 
     def keep_over(self, layer, origin=(0.0, 0.0)) -> None:
@@ -236,3 +237,9 @@ def _whole_cells(region, shape) -> tuple[slice, slice]:
     rows_end = -(-y1 // cell) if y1 == shape[0] else y1 // cell
     cols_end = -(-x1 // cell) if x1 == shape[1] else x1 // cell
     return slice(-(-y0 // cell), rows_end), slice(-(-x0 // cell), cols_end)
+
+
+def _full_value(dtype) -> float:
+    """The value of p = 1 in a prediction of ``dtype``: 1.0 as floats, the top of integers."""
+    dtype = np.dtype(dtype)
+    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0
