@@ -55,6 +55,22 @@ def test_a_checkpoint_without_layer_numbers_places_its_window_by_position(model,
         model_window(older, thin)
 
 
+def test_the_trained_layers_are_found_at_the_end_of_a_download(training_folder, model, tmp_path):
+    import shutil
+
+    from inkloop.checkpoint import load_checkpoint
+    from inkloop.io import open_segment
+    from inkloop.predict import model_window
+
+    subset = shutil.copytree(training_folder, tmp_path / training_folder.name)
+    for number in (0, 6, 7):  # a download of layers 01..05: the trained 2..5 are its last 4
+        (subset / "layers" / f"{number:02d}.tif").unlink()
+    segment = open_segment(subset)
+    window = model_window(load_checkpoint(model), segment)
+    assert window.z_start == 1
+    assert window.file_layers(segment) == (2, 3, 4, 5)
+
+
 def _predicted(segment, model, out, *extra) -> tuple[np.ndarray, str]:
     """`inkloop predict` of ``segment`` into the PNG ``out``: the probability and the line
     that says which layers it read."""

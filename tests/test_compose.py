@@ -86,6 +86,11 @@ def test_layer_indices_reverse_then_window_with_clamped_margin():
     assert reverse.layer_indices(6).tolist() == [4, 3, 2]
 
 
+def test_z_room_counts_only_the_real_layers_beside_the_window():
+    assert Composition(z_start=2, z_count=4).z_room(10, 5) == (2, 4)
+    assert Composition(z_start=6, z_count=4).z_room(10, 2) == (2, 0)  # at the stack's end
+
+
 def test_compose_channels_match_numpy():
     rng = np.random.default_rng(0)
     raw = rng.random((2, 6, 5, 5)).astype(np.float32)

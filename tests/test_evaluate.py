@@ -102,3 +102,20 @@ def test_thresholds_are_printed_as_the_grid_has_them(tmp_path, capsys):
     out = capsys.readouterr().out
     assert json.loads(out)["f05"] == 1.0
     assert '"threshold": 0.45,' in out
+
+
+def test_a_supervision_mask_is_cropped_to_the_region_with_the_labels(tmp_path, capsys):
+    ink = np.zeros((60, 80), np.uint8)
+    ink[10:30, 10:40] = 255
+    probability = (ink // 2 + 60).astype(np.uint8)  # of the whole segment, not the region
+    supervised = np.zeros((60, 80), bool)
+    supervised[:40] = True
+    prediction = write_png(tmp_path / "p.png", probability)
+    labels = write_png(tmp_path / "ink.png", ink)
+    mask = write_png(tmp_path / "mask.png", supervised * np.uint8(255))
+    args = ["--labels", labels, "--supervision", mask, "--region", "0:50,0:60"]
+    report = _evaluate(capsys, prediction, *args)
+    inside = np.s_[:50, :60]
+    expected = best_scores(probability[inside], ink[inside], supervised[inside])
+    assert report["f05"] == pytest.approx(expected.f05)
+    assert report["ink_share"] == 0.25  # 20x30 ink of the 40x60 supervised pixels inside
