@@ -119,3 +119,20 @@ def test_a_supervision_mask_is_cropped_to_the_region_with_the_labels(tmp_path, c
     expected = best_scores(probability[inside], ink[inside], supervised[inside])
     assert report["f05"] == pytest.approx(expected.f05)
     assert report["ink_share"] == 0.25  # 20x30 ink of the 40x60 supervised pixels inside
+
+
+def test_a_file_recording_the_origin_is_placed_by_the_region_given(synthetic, tmp_path, capsys):
+    """inkloop records (0, 0) for a whole segment's prediction: one of a crop segment, scored
+    against the full segment's labels, is placed by --region, not at the labels' corner."""
+    truth = synthetic.ink >= 0.5
+    labels = write_png(tmp_path / "ink.png", truth * np.uint8(255))
+    crop = (np.ascontiguousarray(synthetic.ink[:, 48:]) * 255).astype(np.uint8)
+    prediction = tmp_path / "crop_prediction.png"
+    _write_flat(crop, prediction, "png", (0, 0), {})
+
+    assert main(["evaluate", str(prediction), "--labels", str(labels)]) == 1
+    assert capsys.readouterr().err.strip().endswith("pass --region Y0:Y1,X0:X1 where it lies")
+    report = _evaluate(capsys, prediction, "--labels", labels, "--region", "0:64,48:96")
+    assert report["f05"] == pytest.approx(
+        best_scores(read_prediction(prediction), truth[:, 48:]).f05
+    )

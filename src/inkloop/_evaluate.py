@@ -89,13 +89,10 @@ def _recorded_region(prediction: Path, shape):
     """The region (y0, x0, y1, x1) that a prediction of ``shape`` records it is of, from
     the origin inkloop writes into every format; None for a file that records none."""
     from inkloop.io import prediction_origin
-    from inkloop.io._prediction_metadata import recorded_origin
-    from inkloop.io._sidefiles import prediction_kind
 
-    kind = prediction_kind(prediction)
-    if kind != "ome.zarr" and recorded_origin(prediction, kind) is None:
-        return None  # an OME-Zarr's origin is its translation, (0, 0) where it has none
     y, x = (int(v) for v in prediction_origin(prediction))
+    if (y, x) == (0, 0):  # what a whole segment's records, and another tool's file reads as
+        return None
     return y, x, y + shape[0], x + shape[1]
 
 
