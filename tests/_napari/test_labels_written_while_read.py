@@ -9,7 +9,7 @@ import pytest
 
 from inkloop._locks import LOCKS, claim
 from inkloop._napari import _reader
-from inkloop._napari._label_claims import labels_lock_path
+from inkloop._napari._label_claims import _CLAIMED, labels_lock_path
 from inkloop.io import label_paths, open_segment, save_labels
 from inkloop.synthetic import write_segment
 from tests._napari._gui import messages
@@ -88,12 +88,14 @@ def test_labels_written_while_read_by_a_window_since_closed_are_refused(
 
 @needs_locks
 def test_labels_written_elsewhere_while_switched_away_are_never_taken_over(
-    open_in_dock, unlabelled_folder, tmp_path
+    open_in_dock, unlabelled_folder, tmp_path, qtbot
 ):
     _, widget = open_in_dock(unlabelled_folder)
     widget.labels.painter.stamp_along(A)
+    lock_file = labels_lock_path(open_segment(unlabelled_folder))
     widget.open_segment(str(write_segment(tmp_path / "other", 48, 80, 6, seed=4)), wait=True)
-    held = claim(labels_lock_path(open_segment(unlabelled_folder)))  # another window paints C
+    qtbot.waitUntil(lambda: lock_file not in _CLAIMED)  # let go once A is written
+    held = claim(lock_file)  # another window paints C
     _autosave_stroke_c(unlabelled_folder)
     widget.open_segment(str(unlabelled_folder), wait=True)  # back to its layer, which holds A alone
     session = widget.labels

@@ -6,22 +6,26 @@ them), and the notices say where."""
 from __future__ import annotations
 
 import atexit
-import contextlib
 import errno
 import logging
-import os
 import weakref
 from concurrent.futures import Future, wait
 from pathlib import Path
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from inkloop._napari._autosave_rescue import (
+    disk_of,
+    reason,
+    remove_if_empty,
+    rescue_targets,
+    write_elsewhere,
+)
 from inkloop._napari._label_claims import save_selected_layers
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
 from inkloop.io._autosaved import rescue_folders
-from inkloop.io._homes import data_home
 from inkloop.io._sidefiles import side_folder
 
 log = logging.getLogger(__name__)
@@ -46,11 +50,12 @@ class Autosaver(QObject):
     A timer checks every ``interval_s`` seconds; the labels are decoded, encoded and written
     on the label worker (``worker``, a `LabelWorker`: its mirror of the codes, so nothing is
     copied on the GUI thread), each file atomically, so a crash loses at most the last
-    interval of painting and never leaves a half-written file; the last write, as the dock
-    hides or the interpreter exits (`flush`), runs on the calling thread. `save` (Save
+    interval of painting and never leaves a half-written file; the last write runs there too
+    as it closes (a segment switch: `close`), and on the calling thread as the dock hides or
+    the interpreter exits (`flush`). `save` (Save
     labels) writes on the same worker, after any autosave in flight, and removes the
     autosave copies it makes stale: an autosave copy on disk always holds strokes no Save has.
-    Copies the segment's folder refuses go to a rescue folder (`_rescue_targets`), and each
+    Copies the segment's folder refuses go to a rescue folder (`rescue_targets`), and each
     tick tries the segment's folder again; once it takes them, the rescued copies this
     autosaver wrote go (never an earlier session's, which the opening restored or passed
     over for newer files beside the segment). ``storage``: where strokes no file beside the
@@ -125,12 +130,39 @@ class Autosaver(QObject):
                 self._writing.set_exception(error)
             return self._report(self._writing, last=True, closing=closing)
 
-    def close(self) -> None:
-        """Write what is left, wait for it, and stop."""
+    def close(self) -> Future:
+        """Stop, and write what is left on the label worker, after its jobs: the Future of
+        that write (None: nothing to write); `report_last` says how it went. Where the worker
+        takes no more work (interpreter exit), written here."""
         _OPEN.discard(self)
         self._timer.stop()
         self.painter.labels_changed.disconnect(self.mark_changed)
-        self.flush()
+        earlier, dirty = (self._writing, self._saving), self._dirty
+        unreported = self.worker.catch_up()  # changes no stroke reported, in the mirror first
+        try:
+            return self.worker.submit(lambda codes: self._last(codes, dirty, unreported, earlier))
+        except RuntimeError:  # "cannot schedule new futures after interpreter shutdown"
+            self.flush()
+            written = Future()
+            written.set_result(None)  # and said
+            return written
+
+    def report_last(self, last: Future) -> None:
+        """Say (GUI thread) where the write `close` started put the strokes, if not beside
+        the segment, as the writes before it did."""
+        self._report(self._writing, quiet=True)  # the last write says how it ends
+        if last.done() and (last.exception() is not None or last.result() is not None):
+            self._report(last, last=True)
+
+    def _last(self, codes, dirty: bool, unreported: Future, earlier) -> tuple | None:
+        """(worker) `_write` ``codes`` if any strokes may be in no file (None if none): the
+        writes ``earlier`` (autosave, Save), done now, failed or went to a rescue folder."""
+        writing = earlier[0]
+        failed = any(f is not None and f.exception() is not None for f in earlier)
+        rescued = writing is not None and not failed and writing.result()[1] is not None
+        if dirty or unreported.result() or failed or rescued or self._kept:
+            return self._write(codes)
+        return None
 
     def mark_changed(self, box=None) -> None:
         """Have the next tick write the labels: changed inside ``box`` (the painter's report),
@@ -152,7 +184,7 @@ class Autosaver(QObject):
         except OSError as refused:
             if not rescue:
                 return None, refused
-            kept = _write_elsewhere(self.segment, ink_path.name, labels, refused)
+            kept = write_elsewhere(self.segment, ink_path.name, labels, refused)
             self._rescued.add(kept)
             return kept, refused
         self._forget_rescued()
@@ -172,7 +204,7 @@ class Autosaver(QObject):
         for ink_path in self._rescued:
             for path in (ink_path, supervision_path_for(ink_path)):
                 path.unlink(missing_ok=True)
-            _remove_if_empty(ink_path.parent)
+            remove_if_empty(ink_path.parent)
         self._rescued.clear()
 
     def _report_save(self, writing: Future) -> None:
@@ -186,7 +218,7 @@ class Autosaver(QObject):
         self._dirty = True  # the autosave copies are all there is
         log.error("saving labels failed", exc_info=error)
         way_out = f". {self._way_out(error)}" if isinstance(error, OSError) else ""
-        say_error(f"Could not save the labels: {_reason(error) if way_out else error}{way_out}")
+        say_error(f"Could not save the labels: {reason(error) if way_out else error}{way_out}")
 
     def _report(self, writing: Future | None, *, last=False, quiet=False, closing=False):
         """Say where the strokes went when that changes (on the GUI thread), or at the
@@ -231,7 +263,7 @@ class Autosaver(QObject):
 
     def _kept_message(self, refused: OSError, last: bool) -> str:
         """Where the strokes that the segment's folder refused are kept, and the way out."""
-        folder, kept, why = side_folder(self.segment), self._kept, _reason(refused)
+        folder, kept, why = side_folder(self.segment), self._kept, reason(refused)
         lead = "The last strokes" if last else "The unsaved strokes"
         said = f"{lead} could not be written to {folder} ({why}): they are in {kept.parent}"
         said += f", and {self.segment.name} opens with them from there"
@@ -246,8 +278,8 @@ class Autosaver(QObject):
         if not isinstance(error, OSError):  # not a refusal (codes no file takes): its way out
             return f"{lead} could not be written: they are {held}. {error}"
         folder = side_folder(self.segment)
-        tried = " nor ".join(str(f) for f in (folder, *_rescue_targets(self.segment)))
-        said = f"{lead} could not be written to {tried} ({_reason(error)}): they are {held}"
+        tried = " nor ".join(str(f) for f in (folder, *rescue_targets(self.segment)))
+        said = f"{lead} could not be written to {tried} ({reason(error)}): they are {held}"
         return f"{said}. {self._way_out(error)}"
 
     def _way_out(self, error: OSError) -> str:
@@ -255,45 +287,5 @@ class Autosaver(QObject):
         folder = side_folder(self.segment)
         elsewhere = f"save them to another disk with {save_selected_layers()}"
         if error.errno in _FULL:
-            return f"Free space on {_disk_of(folder)}, or {elsewhere}"
+            return f"Free space on {disk_of(folder)}, or {elsewhere}"
         return f"Make {folder} writable again (or its disk reachable), or {elsewhere}"
-
-
-def _reason(error: OSError) -> str:
-    """``error`` less the file it names (mkstemp's random name in a read-only folder), so that
-    every refusal reads the same; the messages name the folder."""
-    return str(OSError(error.errno, error.strerror)) if error.strerror else str(error)
-
-
-def _rescue_targets(segment) -> list[Path]:
-    """The rescue folders that autosave copies the segment's folder refuses are written to,
-    in order (`rescue_folders`): the temporary one alone where the segment's side files are
-    in inkloop's data folder already (a remote segment's, a read-only one's), whose disk
-    has refused them."""
-    folder = side_folder(segment)
-    at_home = Path(os.path.abspath(folder)).is_relative_to(os.path.abspath(data_home()))
-    return rescue_folders(segment)[-1:] if at_home else rescue_folders(segment)
-
-
-def _write_elsewhere(segment, file_name: str, labels, refused: OSError) -> Path:
-    """Write ``labels`` (ink, supervision) as ``file_name`` and its supervision mask in the
-    first rescue folder that takes them; the ink's path. Raises ``refused`` if none does."""
-    for folder in _rescue_targets(segment):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return write_label_files(folder / file_name, *labels, fast=True)[0]
-        except OSError as error:
-            log.warning("autosave copies refused in %s too: %s", folder, error)
-            _remove_if_empty(folder)
-    raise refused
-
-
-def _remove_if_empty(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not empty (in use), or not there: left as it is
-        folder.rmdir()
-
-
-def _disk_of(folder: Path) -> Path:
-    """The mount point of the disk that holds ``folder``, to name it in a message."""
-    path = Path(os.path.abspath(folder))
-    return next(mount for mount in (path, *path.parents) if os.path.ismount(mount))

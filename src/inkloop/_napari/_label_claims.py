@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 #: the sessions of this process painting now (each LabelSession adds itself, until it closes)
 PAINTING: weakref.WeakSet[LabelSession] = weakref.WeakSet()
 _CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> their open files
+#: labels lock files -> the last writes of sessions closed, each with what follows it
+_CLOSING: dict[Path, dict[Future, Callable[[], None]]] = {}
 STAMP_KEY = "inkloop_label_files"  # a layer's metadata: `label_files_now` as its labels last were
 
 
@@ -38,9 +40,32 @@ def flush_labels_of(segment) -> bool:
     """Finish writing the labels painted on ``segment`` (a Save, strokes not autosaved yet):
     opened again (the reader calls this), it starts from all of them; whether it is painted."""
     sessions = _painting(label_paths(segment)[0])  # whatever path it was opened by
+    closed = finish_closing(segment)
     for session in sessions:
         session.autosaver.flush()
-    return bool(sessions)
+    return bool(sessions) or closed
+
+
+def let_go_once_written(segment, written: Future, let_go: Callable[[], None]) -> None:
+    """Have ``let_go()`` follow ``written`` (a closed session's last write of ``segment``'s
+    labels, still under way): at `finish_closing`, which whatever opens them again calls."""
+    _CLOSING.setdefault(labels_lock_path(segment), {})[written] = let_go
+
+
+def finish_closing(segment, written: Future | None = None) -> bool:
+    """Wait for the last writes of ``segment``'s closed sessions (or only ``written``), each
+    followed by its `let_go_once_written`, once; whether any was still to finish."""
+    path = labels_lock_path(segment)
+    pending, finished = _CLOSING.get(path, {}), False
+    for last in list(pending) if written is None else [written]:
+        let_go = pending.pop(last, None)
+        if let_go is not None:
+            wait([last])
+            let_go()
+            finished = True
+    if not pending:
+        _CLOSING.pop(path, None)
+    return finished
 
 
 def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:

@@ -72,9 +72,18 @@ class LabelWorker:
         ``job`` must not keep ``codes``: the changes reported after it are written there."""
         return self._run(job or decode_labels, self._mirror, done=done)
 
+    def when_done(self, future: Future, then: Callable[[Future], None]) -> None:
+        """``then(future)`` on the GUI thread once ``future`` (one of its jobs) is done."""
+        self._handoff.when_done(future, then)
+
     def close(self) -> None:
         """Wait for the jobs submitted (a second or so each); no thread stays behind."""
         self._executor.shutdown(wait=True)
+
+    def let_finish(self) -> None:
+        """Take no more jobs: those submitted run, and the thread ends after them, while the
+        caller goes on (an interpreter's exit waits for them)."""
+        self._executor.shutdown(wait=False)
 
     def _run(self, function: Callable, *args, done=None) -> Future:
         future = self._executor.submit(function, *args)

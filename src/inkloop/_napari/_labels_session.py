@@ -17,8 +17,10 @@ from inkloop._napari._label_claims import (
     STAMP_KEY,
     SavesNothing,
     claim_labels,
+    finish_closing,
     label_files_now,
     let_go_of_labels,
+    let_go_once_written,
     save_selected_layers,
     way_out,
 )
@@ -59,6 +61,7 @@ class LabelSession:
     storage_changed = Signal(str)
 
     def __init__(self, layer, segment, autosave_s: float = 10.0) -> None:
+        finish_closing(segment)  # its last session's strokes on disk, and its stamp on layer
         self.layer, self.segment = layer, segment
         self.painter = InkPainter(layer)
         codes, self.storage = self.painter.canvas.codes, ""
@@ -207,20 +210,37 @@ class LabelSession:
         self._loads += change
         self.loading_changed.emit(self.loading)
 
-    def close(self) -> None:
-        """Write any unsaved changes to the autosave files, finish the label worker's jobs and
-        stop painting. The labels are let go of as soon as they are written: another window
-        may paint them while the worker finishes (a round recorded)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop painting, and write any unsaved changes to the autosave files on the label
+        worker, after its jobs. ``wait``: for them all; else (another segment opened: seconds
+        at full size) the GUI goes on, the labels stay claimed until written, and whatever
+        opens them again waits for that first (`finish_closing`)."""
         PAINTING.discard(self)
         self.closed = True
-        self.autosaver.close()
+        written = self.autosaver.close()  # None: nothing to write (SavesNothing)
+        self.painter.labels_changed.disconnect(self.worker.update)
+        self.painter.detach()
+        if written is None:
+            self._let_go(None)
+        else:
+            let_go_once_written(self.segment, written, lambda: self._let_go(written))
+            self.worker.when_done(written, lambda _: finish_closing(self.segment, written))
+        if not wait:
+            self.worker.let_finish()
+            return
+        finish_closing(self.segment, written)
+        self.worker.close()
+
+    def _let_go(self, written: Future | None) -> None:
+        """Once the last strokes are written: say where, if not beside the segment, and let
+        go of the labels: another window may paint them while the worker finishes (a round
+        recorded)."""
+        if written is not None:
+            self.autosaver.report_last(written)
         if self.elsewhere is None:  # all written, and held: nobody else wrote since
             self._found = label_files_now(self.segment)
             let_go_of_labels(self.segment)
         self.layer.metadata[STAMP_KEY] = self._found  # where the dock, opened again, begins
-        self.painter.labels_changed.disconnect(self.worker.update)
-        self.worker.close()
-        self.painter.detach()
 
 
 def holds_labels(codes: np.ndarray, rows: int = 1024) -> bool:

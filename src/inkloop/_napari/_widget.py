@@ -148,7 +148,9 @@ class InkLoopWidget(QWidget):
         if self.labels is None or self.labels.layer is not layer:
             self._switching = True
             try:
-                self._end_labels(*ends.why_left(self.viewer, self.labels, layer))
+                why = ends.why_left(self.viewer, self.labels, layer)
+                # another segment's labels: the last strokes are written behind the GUI
+                self._end_labels(*why, wait=layer is None)
                 if layer is not None:
                     self._begin_labels(layer)
             finally:
@@ -214,9 +216,10 @@ class InkLoopWidget(QWidget):
             say_warning(why)
         self._follow_soon.start()
 
-    def _end_labels(self, why: str = "", how_to_paint: str = "") -> bool:
-        """Let go of the labels painted (their help: ``how_to_paint`` them again) and end their
-        loop; whether that stopped something under way (said with ``why``)."""
+    def _end_labels(self, why: str = "", how_to_paint: str = "", wait: bool = True) -> bool:
+        """Let go of the labels painted (their help: ``how_to_paint`` them again; ``wait``: for
+        their last write) and end their loop; whether that stopped something under way (said
+        with ``why``)."""
         loop, labels = self.loop, self.labels
         said = loop is not None and ends.say_stopped(
             loop, labels.segment.name, self.predict_panel.output_path(), why
@@ -233,7 +236,7 @@ class InkLoopWidget(QWidget):
             self.brush_panel.set_session(None)
             self.select_to_paint.follow(None)
             labels.painter.detach(how_to_paint)  # the session's own detach keeps it
-            labels.close()
+            labels.close(wait)
             self._show_brush_help()  # the closed brush's words, not its keys, if selected
             self.labels = None
         return said
