@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from inkloop._napari import _autosave
+from inkloop._napari._dock_ends import keep_open
 from inkloop._napari._label_claims import _CLAIMED, labels_lock_path
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths
@@ -29,18 +30,20 @@ def two_segments(tmp_path):
 
 @pytest.fixture
 def writes(monkeypatch):
-    """The autosave writes: (thread, the labels lock files held then), each slowed down as
-    a whole segment's is, so that a switch returns before they end."""
-    done, original = [], _autosave.write_label_files
-    never = threading.Event()
+    """The autosave writes, as (thread, the labels lock files held then), and a gate each
+    waits at while the test holds it closed (``gate.clear()``), as a whole segment's write
+    takes seconds; one on the GUI thread gives up waiting after 5 s (the old code)."""
+    done, original, gate = [], _autosave.write_label_files, threading.Event()
+    gate.set()
 
     def write_label_files(ink_path, *labels, **kwargs):
-        never.wait(0.3)
+        on_gui = threading.current_thread() is threading.main_thread()
+        gate.wait(5 if on_gui else None)
         done.append((threading.current_thread().name, set(_CLAIMED)))
         return original(ink_path, *labels, **kwargs)
 
     monkeypatch.setattr(_autosave, "write_label_files", write_label_files)
-    return done
+    return done, gate
 
 
 def _paint(widget) -> np.ndarray:
@@ -59,15 +62,18 @@ def test_a_switch_writes_the_last_strokes_on_the_label_worker(
     open_in_dock, two_segments, writes, qtbot
 ):
     first, second = two_segments
+    done, gate = writes
     _, widget = open_in_dock(first)
     segment = widget.labels.segment
     painted = _paint(widget)
 
+    gate.clear()  # the write takes its time
     widget.open_segment(str(second), wait=True)
 
-    assert not [name for name, _ in writes if name == "MainThread"]  # the GUI went on
-    qtbot.waitUntil(lambda: len(writes) == 1, timeout=5000)
-    [(thread, claimed)] = writes
+    assert done == []  # the GUI went on
+    gate.set()
+    qtbot.waitUntil(lambda: len(done) == 1, timeout=5000)
+    [(thread, claimed)] = done
     assert thread == "inkloop-labels_0"
     assert labels_lock_path(segment) in claimed  # held until written
     qtbot.waitUntil(lambda: labels_lock_path(segment) not in _CLAIMED, timeout=5000)
@@ -78,11 +84,15 @@ def test_a_segment_opened_again_at_once_starts_from_its_last_strokes(
     open_in_dock, make_napari_viewer, two_segments, writes
 ):
     first, second = two_segments
+    done, gate = writes
     _, widget = open_in_dock(first)
     segment = widget.labels.segment
     painted = _paint(widget)
 
+    gate.clear()
     widget.open_segment(str(second), wait=True)
+    assert done == []  # under way as the segment is opened again
+    gate.set()
     (*_, labels) = make_napari_viewer().open(str(first), plugin="napari-inkloop")
 
     np.testing.assert_array_equal(labels.data, painted)  # the reader waited for the write
@@ -122,3 +132,22 @@ def test_strokes_a_full_disk_refuses_at_a_switch_are_kept_and_said(
     assert f"they are in {unsaved}, and segA opens with them from there" in said
     ink = np.asarray(Image.open(unsaved / "segA_inklabels.autosave.png"))
     np.testing.assert_array_equal(ink, decode_labels(painted)[0])
+
+
+def test_a_quit_right_after_a_switch_says_strokes_no_folder_took(
+    open_in_dock, two_segments, tmp_path, monkeypatch
+):
+    """The switch's write failed everywhere while the user quit: said before the window
+    closes (the quit waits for it), not lost without a word (review C5)."""
+    first, second = two_segments
+    full = refusing_folders(monkeypatch, tmp_path, lambda path: OSError(errno.ENOSPC, FULL))
+    viewer, widget = open_in_dock(first)
+    _paint(widget)
+    full.update({first, *rescue_folders(first)})
+    shown = len(messages(0))
+
+    widget.open_segment(str(second), wait=True)
+    keep_open(viewer.window._qt_window, widget.labels)  # Ctrl+Q at once
+
+    said = [m for m in messages(shown) if "The last strokes could not be written" in m]
+    assert said, messages(shown)

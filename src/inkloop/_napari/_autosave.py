@@ -21,7 +21,7 @@ from inkloop._napari._autosave_rescue import (
     rescue_targets,
     write_elsewhere,
 )
-from inkloop._napari._label_claims import save_selected_layers
+from inkloop._napari._label_claims import finish_all_closing, save_selected_layers
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
@@ -37,6 +37,7 @@ _FULL = {errno.ENOSPC, errno.EDQUOT}
 def _flush_at_exit() -> None:
     """An interpreter exiting with a viewer open (a script's end, IPython's exit) never
     hides the dock: its last strokes are written here."""
+    finish_all_closing()  # segments switched away from: written, or said
     for autosaver in list(_OPEN):
         try:
             autosaver.flush()
@@ -142,6 +143,7 @@ class Autosaver(QObject):
         try:
             return self.worker.submit(lambda codes: self._last(codes, dirty, unreported, earlier))
         except RuntimeError:  # "cannot schedule new futures after interpreter shutdown"
+            self._dirty = dirty or unreported.result()  # the mirror has caught up: said here
             self.flush()
             written = Future()
             written.set_result(None)  # and said

@@ -8,7 +8,7 @@ from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from inkloop._napari._controls import single_shot
-from inkloop._napari._label_claims import PAINTING
+from inkloop._napari._label_claims import PAINTING, finish_all_closing
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._private import disarm_quit, quitting, viewer_closing
 from inkloop._napari._reader import segment_path
@@ -82,6 +82,7 @@ def keep_open(window, labels) -> bool:
     ``labels`` (a LabelSession, or None), and on a quit, which closes every viewer, those of
     every window of this process. Where no folder takes some, keep it open, said in one
     dialog (a notice would go with it); once for those strokes: closed again, it closes."""
+    finish_all_closing()  # segments switched away from: their last writes said first
     quit_app = quitting(window)
     sessions = [labels, *(s for s in PAINTING if s is not labels)] if quit_app else [labels]
     lost = [(s, s.autosaver.flush(closing=True)) for s in sessions if s is not None]

@@ -55,7 +55,17 @@ def let_go_once_written(segment, written: Future, let_go: Callable[[], None]) ->
 def finish_closing(segment, written: Future | None = None) -> bool:
     """Wait for the last writes of ``segment``'s closed sessions (or only ``written``), each
     followed by its `let_go_once_written`, once; whether any was still to finish."""
-    path = labels_lock_path(segment)
+    return _finish_closing(labels_lock_path(segment), written)
+
+
+def finish_all_closing() -> None:
+    """`finish_closing` for every segment: before a window closes or the interpreter ends,
+    so that a last write that failed is said (and its strokes rescued) while it can be."""
+    for path in list(_CLOSING):
+        _finish_closing(path)
+
+
+def _finish_closing(path: Path, written: Future | None = None) -> bool:
     pending, finished = _CLOSING.get(path, {}), False
     for last in list(pending) if written is None else [written]:
         let_go = pending.pop(last, None)

@@ -15,6 +15,7 @@ from inkloop._napari._controls import VerticalScroll, single_shot
 from inkloop._napari._engine_panel import EnginePanel
 from inkloop._napari._guide_panel import GuidePanel
 from inkloop._napari._keys import CONTROLS_HINT, LoopKeys
+from inkloop._napari._label_claims import finish_all_closing
 from inkloop._napari._labels import is_ink_labels
 from inkloop._napari._labels_session import LabelSession
 from inkloop._napari._loop import LoopSession
@@ -124,6 +125,7 @@ class InkLoopWidget(QWidget):
         for emitter in self._events:
             emitter.disconnect(self._follow_layers)  # a no-op the second time
         self._end_labels(why)
+        finish_all_closing()  # segments switched away from: their last writes said now
 
     def _lay_out(self) -> None:
         panels = QWidget()
