@@ -58,19 +58,24 @@ def _on_disk(segment) -> np.ndarray:
     return np.asarray(Image.open(ink_path))
 
 
-def test_a_switch_writes_the_last_strokes_on_the_label_worker(
-    open_in_dock, two_segments, writes, qtbot
-):
+def _switched_while_writing(open_in_dock, two_segments, writes):
+    """Paint the first segment and open the second while the last write is held at its
+    gate: (the first segment, what was painted, the writes done, the gate)."""
     first, second = two_segments
     done, gate = writes
     _, widget = open_in_dock(first)
     segment = widget.labels.segment
     painted = _paint(widget)
-
     gate.clear()  # the write takes its time
     widget.open_segment(str(second), wait=True)
+    assert done == []  # the GUI went on, the write under way
+    return segment, painted, done, gate
 
-    assert done == []  # the GUI went on
+
+def test_a_switch_writes_the_last_strokes_on_the_label_worker(
+    open_in_dock, two_segments, writes, qtbot
+):
+    segment, painted, done, gate = _switched_while_writing(open_in_dock, two_segments, writes)
     gate.set()
     qtbot.waitUntil(lambda: len(done) == 1, timeout=5000)
     [(thread, claimed)] = done
@@ -83,17 +88,9 @@ def test_a_switch_writes_the_last_strokes_on_the_label_worker(
 def test_a_segment_opened_again_at_once_starts_from_its_last_strokes(
     open_in_dock, make_napari_viewer, two_segments, writes
 ):
-    first, second = two_segments
-    done, gate = writes
-    _, widget = open_in_dock(first)
-    segment = widget.labels.segment
-    painted = _paint(widget)
-
-    gate.clear()
-    widget.open_segment(str(second), wait=True)
-    assert done == []  # under way as the segment is opened again
+    segment, painted, _, gate = _switched_while_writing(open_in_dock, two_segments, writes)
     gate.set()
-    (*_, labels) = make_napari_viewer().open(str(first), plugin="napari-inkloop")
+    (*_, labels) = make_napari_viewer().open(str(segment.path), plugin="napari-inkloop")
 
     np.testing.assert_array_equal(labels.data, painted)  # the reader waited for the write
     np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])

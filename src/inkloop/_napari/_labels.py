@@ -33,6 +33,13 @@ THINNED = (
 )
 
 
+def full_value(dtype) -> float:
+    """p = 1 in a prediction of ``dtype``, as `read_prediction` reads it: 1.0 in a float map,
+    else its integer type's top."""
+    dtype = np.dtype(dtype)
+    return 1.0 if dtype.kind in "fb" else float(np.iinfo(dtype).max)
+
+
 @functools.cache
 def ink_colormap():
     """Transparent where unlabelled, deep blue for "no ink", faint to opaque green for ink

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from inkloop._napari._controls import single_shot
-from inkloop._napari._labels import PREDICTION_COLORMAP, SOFT_FROM
+from inkloop._napari._labels import PREDICTION_COLORMAP, SOFT_FROM, full_value
 from inkloop._napari._private import show_image_box, window_alive
 from inkloop._napari._reader import PREDICTION_OF_KEY
 from inkloop.boxes import union_box
@@ -120,7 +120,7 @@ class PredictionOverlay:
         p = 1 at its type's top: not its contrast limits, which a threshold or the user may
         have moved), which would otherwise add its haze below p = 0.5, or its soft map over a
         thresholded view."""
-        self._followers.append((layer, _full_value(layer.dtype)))
+        self._followers.append((layer, full_value(layer.dtype)))
         self.set_threshold(self.threshold)
 
     def keep_over(self, layer, origin=(0.0, 0.0)) -> None:
@@ -237,9 +237,3 @@ def _whole_cells(region, shape) -> tuple[slice, slice]:
     rows_end = -(-y1 // cell) if y1 == shape[0] else y1 // cell
     cols_end = -(-x1 // cell) if x1 == shape[1] else x1 // cell
     return slice(-(-y0 // cell), rows_end), slice(-(-x0 // cell), cols_end)
-
-
-def _full_value(dtype) -> float:
-    """The value of p = 1 in a prediction of ``dtype``: 1.0 as floats, the top of integers."""
-    dtype = np.dtype(dtype)
-    return float(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else 1.0

@@ -14,6 +14,7 @@ from inkloop._napari._labels import (
     PREDICTION_COLORMAP,
     SOFT_FROM,
     empty_labels_layer_data,
+    full_value,
     is_ink_labels,
     labels_layer_data,
 )
@@ -108,8 +109,7 @@ def prediction_layer_kwargs(path: Path, name: str) -> dict:
     levels = prediction_levels(path)
     if len(levels) == 1:
         levels = strided_levels(levels[0])
-    dtype = np.dtype(levels[0].dtype)  # its top value is p = 1, as `read_prediction` reads it
-    top = 1 if dtype.kind in "fb" else np.iinfo(dtype).max
+    top = full_value(levels[0].dtype)
     limits = (SOFT_FROM * top, top)
     data = levels if len(levels) > 1 else levels[0]
     return {
