@@ -28,6 +28,8 @@ _CLAIMED: dict[Path, object] = {}  # labels lock files this process holds -> the
 #: labels lock files -> the last writes of sessions closed, each with what follows it
 _CLOSING: dict[Path, dict[Future, Callable[[], None]]] = {}
 STAMP_KEY = "inkloop_label_files"  # a layer's metadata: `label_files_now` as its labels last were
+#: a layer's metadata, True: it holds strokes that no file has (its last write failed)
+UNWRITTEN_KEY = "inkloop_unwritten_strokes"
 
 
 def _painting(labels_file: Path) -> list[LabelSession]:

@@ -15,6 +15,7 @@ from inkloop._napari._autosave import Autosaver
 from inkloop._napari._label_claims import (
     PAINTING,
     STAMP_KEY,
+    UNWRITTEN_KEY,
     SavesNothing,
     claim_labels,
     finish_closing,
@@ -91,7 +92,8 @@ class LabelSession:
             why = f"{self.elsewhere}, whose labels a save here would overwrite; {way_out(segment)}"
             self.autosaver = SavesNothing(why, self.painter, self._autosave_if_claimed, autosave_s)
             self._note_storage(f"Not saved by this window: {why}")
-        if unlabelled:  # the layer holds labels that no file does
+        unwritten = layer.metadata.pop(UNWRITTEN_KEY, False)  # its last session's write failed
+        if unlabelled or unwritten:  # the layer holds labels that no file does
             self.autosaver.mark_changed()
         self.closed = False
         self._loads = 0  # read off the GUI thread now
@@ -232,11 +234,14 @@ class LabelSession:
         self.worker.close()
 
     def _let_go(self, written: Future | None) -> None:
-        """Once the last strokes are written: say where, if not beside the segment, and let
-        go of the labels: another window may paint them while the worker finishes (a round
-        recorded)."""
+        """Once the last strokes are written: say where, if not beside the segment (where
+        no folder took them, the layer says so: a session painting it again writes them),
+        and let go of the labels: another window may paint them while the worker finishes
+        (a round recorded)."""
         if written is not None:
             self.autosaver.report_last(written)
+            if written.exception() is not None:  # no folder took them: the next session does
+                self.layer.metadata[UNWRITTEN_KEY] = True
         if self.elsewhere is None:  # all written, and held: nobody else wrote since
             self._found = label_files_now(self.segment)
             let_go_of_labels(self.segment)
