@@ -4,6 +4,7 @@ a prediction file (OME-Zarr pyramid, float zarr, tiled TIFF) as one image."""
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,9 @@ SEGMENT_PATH_KEY = "inkloop_segment_path"
 # a prediction layer's metadata: the name of the segment its file records it predicts
 PREDICTION_OF_KEY = "inkloop_prediction_of"
 _CONTRAST_WINDOW = 1024
+#: the decoded papyrus masks that segments' mask layers show, as they hold them (uint8 views
+#: of the masks), by segment path: gone with the layer
+_SHOWN_MASKS: weakref.WeakValueDictionary[str, np.ndarray] = weakref.WeakValueDictionary()
 
 
 def get_reader(path: str | list[str]):
@@ -173,7 +177,10 @@ def segment_layers(segment: Segment) -> tuple[Segment, list[tuple], list[tuple]]
             "visible": False,
             "metadata": {SEGMENT_PATH_KEY: str(segment.path)},  # moved with it (`bring_to_top`)
         }
-        layers.append((_as_label_values(mask), mask_kwargs, "labels"))
+        mask_values = _as_label_values(mask)
+        layers.append((mask_values, mask_kwargs, "labels"))
+        if mask.dtype == np.bool_:  # its view: napari's File → Open hands the dock none
+            _SHOWN_MASKS[str(segment.path)] = mask_values
     (ink, supervised, source, labels_file), unread_copy = opening_labels(sides)
     notes = _tell_about_labels(segment, ink, supervised, source, labels_file, unread_copy)
     left_out = left_out_message(sides)
@@ -263,6 +270,13 @@ def sample_contrast_limits(segment: Segment, mask: np.ndarray | None) -> tuple[f
         return (0.0, 1.0)
     low, high = (float(v) for v in np.percentile(sample, [0.5, 99.5]))
     return (low, high) if high > low else (low, low + 1)
+
+
+def with_shown_mask(segment: Segment) -> Segment:
+    """``segment`` with the decoded papyrus mask a layer of it shows, if one does (opened
+    through napari's File → Open): Check stack and Next then decode its file no more."""
+    shown = _SHOWN_MASKS.get(str(segment.path))
+    return segment if shown is None else dataclasses.replace(segment, mask=shown.view(np.bool_))
 
 
 def segment_path(layer) -> Path | str | None:

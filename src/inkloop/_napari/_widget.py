@@ -25,7 +25,7 @@ from inkloop._napari._opening import DockOpens
 from inkloop._napari._own_model import own_model_held_out, readable_own_model
 from inkloop._napari._predict_panel import PredictPanel
 from inkloop._napari._private import show_soft_label_controls
-from inkloop._napari._reader import segment_path
+from inkloop._napari._reader import segment_path, with_shown_mask
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop._napari._segment_layers import restore_segment_layers, retire_segment_layers
 from inkloop._napari._segment_panel import SegmentPanel
@@ -159,8 +159,9 @@ class InkLoopWidget(QWidget):
                 self._switching = False
 
     def _begin_labels(self, layer) -> None:
-        try:  # the segment an open just read (its headers), not read again
-            segment = self.opens.segment_read(layer) or open_segment(segment_path(layer))
+        try:  # the segment the dock's open just read (its headers), not read again
+            segment = self.opens.segment_read(layer)
+            segment = segment or with_shown_mask(open_segment(segment_path(layer)))
         except (OSError, ValueError) as error:
             say_error(f"Cannot paint {layer.name}: {error}")
             return
