@@ -63,7 +63,7 @@ def _hangs_up(sock, heard) -> None:  # an SSH tunnel with nothing listening at i
     sock.shutdown(socket.SHUT_WR)
 
 
-def _says_nothing(sock, heard) -> None:  # an engine server from before the handshake, say
+def _says_nothing(sock, heard) -> None:  # a stalled tunnel, or a server from before the handshake
     pass  # it waits for a Hello, which this dock never sends
 
 
@@ -94,8 +94,10 @@ def _speaks_a_newer_handshake(sock, heard) -> None:
         ),
         (
             _says_nothing,
-            "did not greet this dock (it said nothing): an inkloop engine server "
-            "older than this dock (upgrade it)",
+            "nothing came back from the engine server 127.0.0.1:{port} within 0.5 s: the "
+            "network or the SSH tunnel may be stalled (check that ssh is still connected); a "
+            "server older than this dock, or something that is not an inkloop engine server, "
+            "also stays silent",
         ),
         (_proves_wrongly, "did not prove it knows the token (its proof is wrong): a wrong token"),
         (_speaks_a_newer_handshake, "speaks handshake 3 and this inkloop 2: install the same"),

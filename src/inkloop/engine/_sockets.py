@@ -100,10 +100,10 @@ class SocketConnection:
                 "`inkloop engine serve` running there? (an SSH tunnel accepts connections even "
                 "when nothing listens at its far end)"
             ) from error
-        except OSError as error:  # it said nothing: an older server waits for a Hello
+        except OSError as error:  # most often a stalled tunnel; an older server waits for a Hello
             raise RuntimeError(
-                f"{where} did not greet this dock ({_why(error)}): an inkloop engine server "
-                "older than this dock (upgrade it), or not an inkloop engine server"
+                f"{self.stalled(CONNECT_TIMEOUT)}; a server older than this dock, or something "
+                "that is not an inkloop engine server, also stays silent"
             ) from error
         try:
             answer, ours = _handshake.answer(challenge, token)
@@ -119,6 +119,13 @@ class SocketConnection:
                 "port (if the token is right, see its log)"
             ) from error
         self.sock.settimeout(timeout)
+
+    def stalled(self, seconds: float) -> str:
+        """What nothing heard from the server for ``seconds`` most often means."""
+        return (
+            f"nothing came back from the engine server {self.name} within {seconds:g} s: the "
+            "network or the SSH tunnel may be stalled (check that ssh is still connected)"
+        )
 
     def send(self, message) -> None:
         frame = encode(message)
