@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from npe2 import PluginManifest
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QCoreApplication, QEventLoop, QTimer
 
 from inkloop._locks import claim, holder
-from inkloop._napari._say import say_error, say_warning
+from inkloop._napari._gui_handoff import GuiHandoff
+from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.io import label_paths
 
 if TYPE_CHECKING:
@@ -54,10 +55,13 @@ def let_go_once_written(segment, written: Future, let_go: Callable[[], None]) ->
     _CLOSING.setdefault(labels_lock_path(segment), {})[written] = let_go
 
 
-def finish_closing(segment, written: Future | None = None) -> bool:
+def finish_closing(segment, written: Future | None = None, turning: bool = False) -> bool:
     """Wait for the last writes of ``segment``'s closed sessions (or only ``written``), each
-    followed by its `let_go_once_written`, once; whether any was still to finish."""
-    return _finish_closing(labels_lock_path(segment), written)
+    followed by its `let_go_once_written`, once; whether any was still to finish.
+    ``turning`` (napari's GUI thread): Qt's events turn meanwhile, all but the user's input
+    (seconds at full size: napari paints, no click starts anything), and a notice says why."""
+    told = f"writing the last strokes of {segment.name}…" if turning else None
+    return _finish_closing(labels_lock_path(segment), written, told and (lambda: say_info(told)))
 
 
 def finish_all_closing() -> None:
@@ -67,17 +71,36 @@ def finish_all_closing() -> None:
         _finish_closing(path)
 
 
-def _finish_closing(path: Path, written: Future | None = None) -> bool:
+def _finish_closing(path: Path, written: Future | None = None, tell=None) -> bool:
     pending, finished = _CLOSING.get(path, {}), False
     for last in list(pending) if written is None else [written]:
-        let_go = pending.pop(last, None)
+        if last not in pending:
+            continue
+        if tell is not None and not last.done():
+            _turn_until_done(last, tell)
+        wait([last])
+        let_go = pending.pop(last, None)  # popped once written: a wait begun meanwhile, too
         if let_go is not None:
-            wait([last])
             let_go()
             finished = True
-    if not pending:
+    if not pending and _CLOSING.get(path) is pending:
         _CLOSING.pop(path, None)
     return finished
+
+
+def _turn_until_done(future: Future, tell: Callable[[], None], after_ms: int = 400) -> None:
+    """Handle Qt's events, all but the user's input, until ``future`` is done: no click, key
+    or stroke reaches a closing dock (they wait their turn), while timers and painting go
+    on; ``tell()`` once the wait is one a user notices (a last write that had nothing to
+    write ends sooner)."""
+    handoff = GuiHandoff()
+    notice = QTimer(singleShot=True, interval=after_ms, timeout=tell)
+    handoff.when_done(future, lambda _: None)  # an event: wakes the wait below once done
+    notice.start()
+    flags = QEventLoop.ProcessEventsFlag
+    while not future.done():
+        QCoreApplication.processEvents(flags.ExcludeUserInputEvents | flags.WaitForMoreEvents)
+    notice.stop()
 
 
 def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:

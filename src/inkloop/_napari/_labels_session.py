@@ -212,11 +212,14 @@ class LabelSession:
         self._loads += change
         self.loading_changed.emit(self.loading)
 
-    def close(self, wait: bool = True) -> None:
+    def close(self, wait: bool = True, turning: bool = False) -> None:
         """Stop painting, and write any unsaved changes to the autosave files on the label
-        worker, after its jobs. ``wait``: for them all; else (another segment opened: seconds
-        at full size) the GUI goes on, the labels stay claimed until written, and whatever
-        opens them again waits for that first (`finish_closing`)."""
+        worker, after its jobs (once). ``wait``: for them all (``turning``: Qt's events
+        handled meanwhile, and the wait said, `finish_closing`); else (another segment
+        opened: seconds at full size) the GUI goes on, the labels stay claimed until
+        written, and whatever opens them again waits for that first."""
+        if self.closed:
+            return
         PAINTING.discard(self)
         self.closed = True
         written = self.autosaver.close()  # None: nothing to write (SavesNothing)
@@ -230,7 +233,7 @@ class LabelSession:
         if not wait:
             self.worker.let_finish()
             return
-        finish_closing(self.segment, written)
+        finish_closing(self.segment, written, turning)
         self.worker.close()
 
     def _let_go(self, written: Future | None) -> None:

@@ -239,9 +239,11 @@ class InkLoopWidget(QWidget):
             self.brush_panel.set_session(None)
             self.select_to_paint.follow(None)
             labels.painter.detach(how_to_paint)  # the session's own detach keeps it
-            labels.close(wait)
             self._show_brush_help()  # the closed brush's words, not its keys, if selected
-            self.labels = None
+            self.labels = None  # before the wait, whose timers may follow the layers
+            # not while napari's window or dock is torn down: a repaint then draws a canvas
+            # half gone (GL errors)
+            labels.close(wait, turning=why not in (ends.WINDOW_CLOSED, ends.DOCK_CLOSED))
         return said
 
     def _show_brush_help(self, event=None) -> None:
