@@ -52,8 +52,9 @@ def test_labels_open_in_another_process_are_neither_autosaved_nor_saved(
         session = widget.labels
         name = session.segment.name
         told = [r.message for r in notification_manager.records[shown:]]
-        assert [m for m in told if "open in another" in m] == [
-            f"Ink Loop: the labels of {name} are open in another inkloop/napari (process "
+        assert [m for m in told if "another inkloop/napari" in m] == [
+            f"Ink Loop: the labels of {name} are open in, or still being written by, another "
+            "inkloop/napari (process "
             f"{other.pid}): this window neither autosaves nor saves them, as that would "
             "overwrite that window's; save this layer under another name (File → Save "
             'Selected Layers, type "Ink Loop Vesuvius ink labels (*.png)"), or close that '
@@ -64,10 +65,10 @@ def test_labels_open_in_another_process_are_neither_autosaved_nor_saved(
         session.painter.stamp_along([(10, 10), (10, 60)])
         session.autosaver.flush()  # as the dock hides
         shown = len(notification_manager.records)
-        with pytest.raises(PermissionError, match="open in another inkloop/napari"):
+        with pytest.raises(PermissionError, match="still being written by, another inkloop/napari"):
             session.save().result()
         (refused,) = [r.message for r in notification_manager.records[shown:]]
-        held = f"Ink Loop: Labels not saved: the labels of {name} are open in another"
+        held = f"Ink Loop: Labels not saved: the labels of {name} are open in, or still being"
         assert refused.startswith(held)
         assert "whose labels a save here would overwrite" in refused
         widget.viewer.layers.clear()  # closing writes nothing either

@@ -158,7 +158,7 @@ def test_labels_of_a_process_that_ended_are_saved_once_claimed_again(
         _, widget = open_in_dock(unlabelled_folder)
         session = widget.labels
         session.painter.stamp_along(B)
-        with pytest.raises(PermissionError, match="open in another inkloop/napari"):
+        with pytest.raises(PermissionError, match="still being written by, another inkloop/napari"):
             session.save().result()
     finally:
         other.stdin.close()

@@ -136,7 +136,8 @@ def claim_labels(segment, layer=None) -> str | None:
     if file is None:
         pid = holder(path)
         process = "another inkloop/napari" + ("" if pid is None else f" (process {pid})")
-        return f"the labels of {segment.name} are open in {process}"
+        # its window may have left them already, its last strokes still being written
+        return f"the labels of {segment.name} are open in, or still being written by, {process}"
     _CLAIMED[path] = file
     return None
 
