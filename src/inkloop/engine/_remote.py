@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
 HEARTBEAT = 30.0  # seconds between pings: a server hangs up on a pinging client silent for 120
 SERVER_SILENT = 120.0  # seconds with no byte from the server, which answers every ping
+WELCOME_TIMEOUT = 60.0  # for the answer to a Spawn: the server writes its labels first
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -143,7 +144,7 @@ class RemoteEngineProcess(EngineProcess):
                 self._spec.torch_threads,
             )
             connection.send(spawn)
-        return connection.recv()
+        return connection.recv_within(WELCOME_TIMEOUT)  # not beating yet: none ends the wait
 
     def save(self, path) -> None:
         """Write a checkpoint on the server (in the session's folder), then fetch it to

@@ -120,6 +120,17 @@ class SocketConnection:
             ) from error
         self.sock.settimeout(timeout)
 
+    def recv_within(self, seconds: float):
+        """The next message, or RuntimeError (`stalled`) if it has not come whole within
+        ``seconds``: for an answer due at once, before `beat` watches the link."""
+        timeout = self.sock.gettimeout()  # the reader's deadline changes it
+        try:
+            return read_frame(socket_reader(self.sock, deadline=time.monotonic() + seconds))
+        except TimeoutError as error:
+            raise RuntimeError(self.stalled(seconds)) from error
+        finally:
+            self.sock.settimeout(timeout)
+
     def stalled(self, seconds: float) -> str:
         """What nothing heard from the server for ``seconds`` most often means."""
         return (
