@@ -79,6 +79,6 @@ def test_label_files_written_fast_or_not_read_back_as_they_were(tmp_path, fast):
 
     with Image.open(ink_path) as ink_file, Image.open(supervision_path) as mask_file:
         assert (ink_file.mode, mask_file.mode) == ("L", "L")
-        assert ink_file.text == PAINTED
+        assert ink_file.text.items() >= PAINTED.items()
         np.testing.assert_array_equal(np.asarray(ink_file), ink)
         np.testing.assert_array_equal(np.asarray(mask_file), supervised * np.uint8(255))

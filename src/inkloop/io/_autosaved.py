@@ -12,6 +12,7 @@ from pathlib import Path
 
 from inkloop.io._homes import data_home
 from inkloop.io._sidefiles import label_paths, side_folder
+from inkloop.io._torn_labels import torn
 from inkloop.io._writable import own_side_folder
 
 log = logging.getLogger(__name__)
@@ -43,15 +44,21 @@ def autosaved_labels(segment) -> tuple[Path, Path] | None:
     (strokes its folder refused), else the pair beside it if newer than the saved labels
     (a crash to recover). A pair is as new as its older file: a Save killed between its two
     renames leaves new ink beside the old mask, and the autosaved pair is then the newest
-    whole one."""
+    whole one. A `torn` pair is passed over (`ink_without_its_mask`)."""
     autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
-    beside = max((_written(path) for path in (*autosaved, *saved)), default=-1)
-    rescued = [pair for pair in rescued_pairs(segment) if _whole_since(pair) > beside]
+    rescued = [pair for pair in _newer_rescued(segment) if not torn(*pair)]
     if rescued:
         return max(rescued, key=_whole_since)
-    if not all(path.is_file() for path in autosaved):
+    if not all(path.is_file() for path in autosaved) or torn(*autosaved):
         return None
     return autosaved if _whole_since(autosaved) > _whole_since(saved) else None
+
+
+def _newer_rescued(segment) -> list[tuple[Path, Path]]:
+    """``segment``'s rescued pairs newer than every label file beside it."""
+    autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
+    beside = max((_written(path) for path in (*autosaved, *saved)), default=-1)
+    return [pair for pair in rescued_pairs(segment) if _whole_since(pair) > beside]
 
 
 def rescued_pairs(segment) -> list[tuple[Path, Path]]:
@@ -72,10 +79,15 @@ def _readable_file(path: Path) -> bool:
 
 
 def ink_without_its_mask(segment) -> Path | None:
-    """The autosaved ink file beside ``segment`` whose mask was never renamed into place (the
-    process killed between the two), where it is newer than the saved labels, else None."""
+    """The autosaved ink file whose own mask was never renamed into place (the process
+    killed between the two: none there, or an older one, `torn`), where no whole pair opens
+    (`autosaved_labels`): a rescued one newer than every label file beside ``segment``, else
+    the one beside it, newer than the saved labels; else None."""
+    rescued = [ink for ink, mask in _newer_rescued(segment) if torn(ink, mask)]
+    if rescued:
+        return max(rescued, key=_written)
     ink, supervision = label_paths(segment, autosave=True)
-    if not ink.is_file() or supervision.is_file():
+    if not ink.is_file() or (supervision.is_file() and not torn(ink, supervision)):
         return None
     return ink if _whole_since([ink]) > _whole_since(label_paths(segment)) else None
 

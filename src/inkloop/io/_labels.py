@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._command import in_command, shell_quoted
-from inkloop._notify import notify, notify_once
+from inkloop._notify import notify_once
 from inkloop.io._autosaved import autosaved_labels, ink_without_its_mask, rescue_folders
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
@@ -24,6 +24,13 @@ from inkloop.io._sidefiles import (
     stray_side_files_hint,
     supervision_path_for,
 )
+from inkloop.io._torn_labels import (
+    pair_tag,
+    restored_ink,
+    saved_ink_strokes,
+    torn,
+    torn_pair_message,
+)
 from inkloop.io._validation import validation_path
 from inkloop.io._write import atomic_path, encode_png, remove_left_parts
 
@@ -36,16 +43,16 @@ def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndar
     """Write ink labels and their supervision mask as a pair: both are encoded into temporary
     files, then renamed into place one after the other, so a full disk or a crash while
     encoding (seconds for a whole segment) never leaves new ink beside an old mask. A crash
-    between the two renames does, ink first (its new strokes unlabelled, not taught wrong):
-    `autosaved_labels` judges a pair by its older file. The arrays are read as
+    between the two renames does, ink first: both files carry the write's id, and an opening
+    restores the ink strokes of such a `torn` pair. The arrays are read as
     `inkloop.io.ink_levels` says (uint8, bool, floats within 0..1, ...); labels it cannot
     read raise before any file is touched. ``fast``: `encode_png`'s, for both."""
     ink, supervised = label_arrays(ink, supervised)
-    ink_path = Path(ink_path)
+    ink_path, tag = Path(ink_path), pair_tag()
     supervision_path = supervision_path_for(ink_path)
     with atomic_path(supervision_path) as supervision_tmp, atomic_path(ink_path) as ink_tmp:
-        encode_png(ink_tmp, ink, PAINTED, fast=fast)
-        encode_png(supervision_tmp, supervised.view(np.uint8) * np.uint8(255), fast=fast)
+        encode_png(ink_tmp, ink, {**PAINTED, **tag}, fast=fast)
+        encode_png(supervision_tmp, supervised.view(np.uint8) * np.uint8(255), tag, fast=fast)
     return ink_path, supervision_path
 
 
@@ -106,20 +113,23 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     """Ink labels (uint8) and supervision (bool) for ``segment``, with where they came from.
 
     Labels default to the segment's own ``*_inklabels.png``. Supervision: the given mask, else
-    the supervision mask saved with the labels (see `supervision_path_for`), else the papyrus
-    mask (as the Kaggle and Grand Prize data expect), else every pixel. ``segment``: a
-    Segment, or its path or URL.
+    the supervision mask saved with the labels (see `supervision_path_for`; ValueError where
+    the two are of different writes, `torn`), else the papyrus mask (as the Kaggle and Grand
+    Prize data expect), else every pixel. ``segment``: a Segment, or its path or URL.
     """
     segment = as_segment(segment)
     shape = segment.shape[1:]
+    if labels is None and segment.ink_labels is None:
+        raise ValueError(_no_labels_message(segment))
+    ink_file = segment.files["ink_labels"] if labels is None else labels
+    if supervision is None and torn(ink_file, supervision_path_for(ink_file)):
+        raise ValueError(torn_pair_message(ink_file, supervision_path_for(ink_file)))
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
         if supervision is None and supervision_path_for(labels).is_file():
             supervision = supervision_path_for(labels)
-    elif segment.ink_labels is not None:
-        ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
     else:
-        raise ValueError(_no_labels_message(segment))
+        ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
     if supervision is not None:
         supervised = read_label_image(supervision, shape, ink=False)
     elif segment.supervision is not None and labels == segment.files.get("ink_labels"):
@@ -164,15 +174,25 @@ def initial_labels(segment, restored=None, *, autosaved: bool = True):
         return ink, supervised, f"restored autosaved labels {copies[0]}", copies[0]
     orphan = ink_without_its_mask(segment) if autosaved else None
     if orphan is not None:
-        ink, supervised = _restored_ink(segment, orphan)
+        saved = _saved_labels(segment) if segment.ink_labels is not None else None
+        ink, supervised = restored_ink(segment, orphan, saved)
         return ink, supervised, f"restored autosaved ink labels {orphan}", orphan
     if segment.ink_labels is not None:
-        ink, supervised, sources = load_labels(segment)
-        labels_file = Path(sources["labels_file"])
+        ink, supervised = _saved_labels(segment)
+        labels_file = Path(segment.files["ink_labels"])
         _tell_where_labels_go(segment, labels_file)
         return ink, supervised, f"labels {labels_file}", labels_file
     shape = segment.shape[1:]
     return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
+
+
+def _saved_labels(segment) -> tuple[np.ndarray, np.ndarray]:
+    """``segment``'s saved ink labels and supervision (`load_labels`), or where the two are
+    of different writes, the ink strokes they still hold (said)."""
+    files = segment.files
+    if segment.supervision is not None and torn(files["ink_labels"], files["supervision"]):
+        return saved_ink_strokes(segment, np.asarray(segment.ink_labels))
+    return load_labels(segment)[:2]
 
 
 def _tell_where_labels_go(segment, labels_file: Path) -> None:
@@ -193,9 +213,9 @@ def _tell_where_labels_go(segment, labels_file: Path) -> None:
 
 def _labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1024):
     """``supervised`` with every inked pixel labelled, as inkloop always saves them: an
-    autosave killed between its two renames pairs new ink with its older mask, which would
-    leave the newest strokes unlabelled. In place where it can be, in bands (600 MB a mask at
-    full size)."""
+    autosave of an inkloop that wrote no write ids (`torn`), killed between its two renames,
+    pairs new ink with its older mask, which would leave the newest strokes unlabelled. In
+    place where it can be, in bands (600 MB a mask at full size)."""
     if not supervised.flags.writeable:
         supervised = supervised.copy()
     for y0 in range(0, ink.shape[0], rows):
@@ -211,25 +231,6 @@ def _side_files(segment) -> list[Path]:
     files += [folder / path.name for folder in rescue_folders(segment) for path in autosaved]
     files += [checkpoint_path(segment), rounds_path(segment), validation_path(segment)]
     return files + [prediction_path(segment, kind) for kind in ("png", "tif")]
-
-
-def _restored_ink(segment, ink_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The labels an autosaved ink file without its mask still holds, said as a warning:
-    its ink strokes, as every pixel inkloop saves with ink was labelled, over the saved
-    labels elsewhere. Its "no ink" strokes and erasures are lost."""
-    ink = read_label_image(ink_path, segment.shape[1:], ink=True)
-    supervised = ink > 0
-    if segment.ink_labels is not None:
-        saved_ink, saved_supervised, _ = load_labels(segment)
-        kept = saved_supervised & ~supervised
-        ink = np.where(kept, saved_ink, ink)
-        supervised |= saved_supervised
-    notify(
-        f"{segment.name}: {ink_path} was autosaved without its supervision mask (the "
-        f"process ended between the two files): its ink strokes are restored, its 'no ink' "
-        "strokes and erasures are lost: paint them again"
-    )
-    return ink, supervised
 
 
 def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):
