@@ -159,9 +159,13 @@ class EngineStarts:
         if self.pending is not None and self.pending.labels is labels:
             self.finish()
 
+    def give_up(self) -> None:
+        """End the wait for a run that did not start (a message said why)."""
+        self._say(None)
+
     def _failed(self, error: Exception) -> None:
         say_error(f"the engine did not start: {error}")
-        self._say(None)
+        self.give_up()
 
 
 def _written_labels(codes):

@@ -13,6 +13,7 @@ from qtpy.QtCore import QObject, Signal
 
 from inkloop._napari._engine_start import EngineStarts
 from inkloop._napari._held_out import HeldOutWeights
+from inkloop._napari._loop_commands import EngineCommands
 from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop._napari._own_autosave import OwnModelAutosave
@@ -36,7 +37,7 @@ from inkloop.settings import EngineSettings
 log = logging.getLogger(__name__)
 
 
-class LoopSession(QObject):
+class LoopSession(QObject, EngineCommands):
     """Trains on ``labels`` (a LabelSession) in an engine process and streams the prediction
     of the visible area into the "ink prediction" layer.
 
@@ -137,54 +138,10 @@ class LoopSession(QObject):
         self.starts.then(self._start_run)
 
     def _start_run(self) -> None:
-        self.view.start_with_training()
-        self.engine.start()
-
-    def pause(self) -> None:
-        if self.engine is not None:
-            self.engine.pause()
-
-    def resume(self) -> None:
-        if self.engine is not None:
-            self.engine.resume()
-
-    def stop(self) -> None:
-        if self.engine is not None:
-            self.engine.stop()
-
-    def save_checkpoint(self, path) -> None:
-        self._ensure_engine()
-        self.engine.save(path)
-
-    def predict_segment(self, out, tta: bool = False, replace: bool = False) -> int:
-        """Queue predicting the whole segment into ``out`` (`EngineSurface.predict_segment`);
-        its request number (the events carry it). ValueError if ``out`` cannot be written."""
-        self._ensure_engine()
-        return self.whole_segment.start(self.engine, out, tta, replace)
-
-    def cancel(self, request: int) -> None:
-        """Cancel the whole-segment prediction ``request`` of the engine in use."""
-        if self.engine is not None:
-            self.engine.cancel(request)
-
-    def rank(self, box: int, tiles: int, seed: int = 0) -> int:
-        """Queue ranking boxes by the model's doubt (`EngineSurface.rank`); a Ranked event
-        with the returned request number follows."""
-        self._ensure_engine()
-        return self.engine.rank(box, tiles, seed)
-
-    def check_order(self) -> int:
-        """Queue reading the stack forward and reversed with the model (OrderChecked follows)."""
-        self._ensure_engine()
-        return self.engine.check_order()
-
-    def compose_view(self) -> int:
-        """Queue reading the model's input in view, at most the engine's `MAX_COMPOSE` per side
-        (a Composed event with the request number returned follows); a run keeps its settings."""
-        if not self.state.running:
-            self.warm_up()
-        self._ensure_engine()
-        return self.engine.compose(self.view.compose_region())
+        if self._reached(self.engine.start, failed="the run did not start"):
+            self.view.start_with_training()
+        else:  # labels and the engine's state as they were
+            self.starts.give_up()
 
     def lost_engine(self, event) -> bool:
         """Whether ``event`` says the engine process died."""
@@ -233,16 +190,6 @@ class LoopSession(QObject):
 
     def visible_region(self) -> tuple[int, int, int, int]:
         return self.view.visible_region()
-
-    def _ensure_engine(self) -> None:
-        """An engine process with the current settings, made now if there is none: the
-        caller needs it at once (a request number), so its labels' decode is waited for."""
-        if self.engine is None and self.starts.pending is None:
-            self.warm_up(self.settings)
-        if self.starts.pending is not None:
-            self.starts.finish()
-        if self.engine is None:
-            raise RuntimeError("the engine did not start (the message above says why)")
 
     def preview_view(self) -> None:
         """Preview the view now (while Finetune & preview runs), not after panning pauses."""

@@ -150,8 +150,7 @@ class ModelPanel(QGroupBox):
             say_error(f"Model not saved: {error}")
             return False
         self._saving.add(path.resolve())
-        self.loop.save_checkpoint(path)
-        return True
+        return self.loop.save_checkpoint(path)  # False: said why
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)

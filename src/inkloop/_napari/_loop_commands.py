@@ -1,0 +1,86 @@
+"""The panels' commands to a loop's engine (`LoopSession`'s). An engine whose link dropped
+re-attaches to its engine server with the next command that needs it, on the GUI thread; if
+the server cannot be reached again (a stalled SSH tunnel, the server gone), the dock says so
+once, in its own words, and nothing is lost: the run does not start, no save is asked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from inkloop._napari._say import say_error
+
+log = logging.getLogger(__name__)
+
+
+class EngineCommands:
+    """LoopSession's commands to its ``engine`` (made by ``warm_up`` where one is needed)."""
+
+    def pause(self) -> None:
+        if self.engine is not None:
+            self.engine.pause()
+
+    def resume(self) -> None:
+        if self.engine is not None:
+            self.engine.resume()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+    def save_checkpoint(self, path) -> bool:
+        """Have the engine write its model to ``path``; False, said, if it cannot be reached."""
+        self._ensure_engine()
+        return self._reached(self.engine.save, path, failed="the model was not saved")
+
+    def predict_segment(self, out, tta: bool = False, replace: bool = False) -> int:
+        """Queue predicting the whole segment into ``out`` (`EngineSurface.predict_segment`);
+        its request number (the events carry it). ValueError if ``out`` cannot be written,
+        RuntimeError if the engine cannot be reached."""
+        self._ensure_engine()
+        return self.whole_segment.start(self.engine, out, tta, replace)
+
+    def cancel(self, request: int) -> None:
+        """Cancel the whole-segment prediction ``request`` of the engine in use."""
+        if self.engine is not None:
+            self.engine.cancel(request)
+
+    def rank(self, box: int, tiles: int, seed: int = 0) -> int:
+        """Queue ranking boxes by the model's doubt (`EngineSurface.rank`); a Ranked event
+        with the returned request number follows."""
+        self._ensure_engine()
+        return self.engine.rank(box, tiles, seed)
+
+    def check_order(self) -> int:
+        """Queue reading the stack forward and reversed with the model (OrderChecked follows)."""
+        self._ensure_engine()
+        return self.engine.check_order()
+
+    def compose_view(self) -> int:
+        """Queue reading the model's input in view, at most the engine's `MAX_COMPOSE` per side
+        (a Composed event with the request number returned follows); a run keeps its settings."""
+        if not self.state.running:
+            self.warm_up()
+        self._ensure_engine()
+        return self.engine.compose(self.view.compose_region())
+
+    def _ensure_engine(self) -> None:
+        """An engine process with the current settings, made now if there is none: the
+        caller needs it at once (a request number), so its labels' decode is waited for."""
+        if self.engine is None and self.starts.pending is None:
+            self.warm_up(self.settings)
+        if self.starts.pending is not None:
+            self.starts.finish()
+        if self.engine is None:
+            raise RuntimeError("the engine did not start (the message above says why)")
+
+    def _reached(self, command: Callable, *args, failed: str) -> bool:
+        """Whether ``command(*args)`` went to the engine; if re-attaching to its server
+        failed, the user is told (``failed``: what did not happen) and nothing was sent."""
+        try:
+            command(*args)
+        except (RuntimeError, OSError) as error:
+            log.warning("the engine was not reached: %s", error)
+            say_error(f"{failed}: {error}")
+            return False
+        return True

@@ -1,0 +1,72 @@
+"""The dock's loop on an engine server (real, on 127.0.0.1) reached through a tunnel that
+stalls after the link dropped: the next Finetune says once why the run did not start."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from inkloop._napari._engine_panel import REMOTE
+from inkloop.engine import State, _sockets
+from inkloop.engine.remote import EngineServer
+from tests._engine import Forwarder
+from tests._events import TIMEOUT
+from tests._napari._gui import paint_left_half
+
+TOKEN = "a token for the tests"
+
+
+@pytest.fixture
+def tunnel(loop_folder, tmp_path):
+    """A forwarder to a real engine server, standing in for an SSH tunnel: it passes one
+    connection, then accepts others and says nothing on them (its far side is gone)."""
+    served = EngineServer([loop_folder.parent], TOKEN, tmp_path / "sessions")
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    forwarder = Forwarder(served.address)
+    yield forwarder
+    forwarder.close()
+    served.close()
+    thread.join(TIMEOUT)
+
+
+def _messages(since: int) -> list[str]:
+    from napari.utils.notifications import notification_manager
+
+    return [str(r.message) for r in notification_manager.records[since:]]
+
+
+@pytest.mark.slow
+def test_finetune_through_a_stalled_tunnel_says_once_that_the_run_did_not_start(
+    loop_widget, tunnel, qtbot, truth, monkeypatch
+):
+    from napari.utils.notifications import notification_manager
+
+    monkeypatch.setattr(_sockets, "CONNECT_TIMEOUT", 0.5)  # for the greeting that never comes
+    viewer, widget = loop_widget
+    loop, panel = widget.loop, widget.loop_panel
+    widget.engine_panel.where.setCurrentText(REMOTE)
+    widget.engine_panel.address.setText(tunnel.address)
+    widget.engine_panel.token.setText(TOKEN)
+    widget.engine_panel.connect_button.click()
+    paint_left_half(widget, viewer, qtbot, truth)
+    panel.finetune_button.click()
+    qtbot.waitUntil(lambda: loop.state is State.TRAINING, timeout=TIMEOUT * 1000)
+    loop.engine._child.events.sock.shutdown(socket.SHUT_RDWR)  # the link dropped
+    qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=TIMEOUT * 1000)
+    shown = len(notification_manager.records)
+
+    panel.finetune_button.click()  # re-attaches, through the tunnel that now says nothing
+
+    port = tunnel.address.rpartition(":")[2]
+    said = [m for m in _messages(shown) if "the run did not start" in m]
+    assert said == [
+        f"Ink Loop: the run did not start: nothing came back from the engine server "
+        f"127.0.0.1:{port} within 0.5 s: the network or the SSH tunnel may be stalled (check "
+        "that ssh is still connected); a server older than this dock, or something that is "
+        "not an inkloop engine server, also stays silent"
+    ]
+    assert not loop.starting  # the button is free for the next try
+    assert loop.state is not State.TRAINING
