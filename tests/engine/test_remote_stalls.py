@@ -1,6 +1,7 @@
 """A dock's link to its engine server stalling (an SSH tunnel whose far side is gone), on real
 sockets on 127.0.0.1: a server silent once the handshake is done is said to be stalled within
-a bounded wait."""
+a bounded wait; a link that falls silent while attached is told of once, well before it is let
+go; a Pause clicked into it reaches the engine when the dock re-attaches."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import contextlib
 import socket
 import threading
 
-from inkloop.engine import _remote
+import pytest
+
+from inkloop.engine import Notice, State, _remote, _sockets
 from inkloop.engine._server import EngineServer
-from tests._engine import TOKEN, remote_engine
-from tests._events import Recorder
+from tests._engine import TOKEN, WHOLE, Forwarder, folder_labels, process_settings, remote_engine
+from tests._events import Recorder, of_kind, state_reached, steps_done
 
 # How long the test waits for a dock that gives up on a silent server (it should after the
 # 0.5 s the test sets); a dock that waits for ever fails here, not after the suite's TIMEOUT.
@@ -57,3 +60,71 @@ def test_a_server_silent_after_the_handshake_is_said_to_be_stalled(
         f"nothing came back from the engine server {host}:{port} within 0.5 s: the network "
         "or the SSH tunnel may be stalled (check that ssh is still connected)"
     )
+
+
+@pytest.fixture
+def stalling(training_folder, tmp_path, monkeypatch):
+    """A real engine server and a tunnel to it that the test can freeze: (server, tunnel).
+    The dock pings often and gives a silent link 3 s; a reconnect's greeting 0.5 s."""
+    monkeypatch.setattr(_remote, "HEARTBEAT", 0.1)
+    monkeypatch.setattr(_remote, "QUIET", 1.0)
+    monkeypatch.setattr(_remote, "SERVER_SILENT", 3.0)
+    monkeypatch.setattr(_sockets, "CONNECT_TIMEOUT", 0.5)
+    served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
+    threading.Thread(target=served.serve_forever, daemon=True).start()
+    tunnel = Forwarder(served.address)
+    with contextlib.closing(served), contextlib.closing(tunnel):
+        yield served, tunnel
+
+
+def _through(tunnel, folder, recorder):
+    ink, supervised = folder_labels(folder)
+    return _remote.RemoteEngineProcess(
+        tunnel.address, TOKEN, folder, ink, supervised, process_settings(), recorder
+    )
+
+
+def _quiet_notices(events) -> list:
+    return [e for e in of_kind(Notice, events) if e.message.startswith("no answer from")]
+
+
+@pytest.mark.slow
+def test_a_link_that_falls_silent_is_told_of_once_before_it_is_let_go(training_folder, stalling):
+    _served, tunnel = stalling
+    recorder = Recorder()
+    engine = _through(tunnel, training_folder, recorder)
+    try:
+        since = recorder.mark()
+        tunnel.freeze()  # the laptop went away; sshd holds both ends open
+        events = recorder.wait_for(state_reached(State.FAILED), since)
+    finally:
+        engine.close()
+    host, port = tunnel.address.rsplit(":", 1)
+    assert [e.message for e in _quiet_notices(events)] == [
+        f"no answer from the engine server {host}:{port} for 1 s: the network or the SSH "
+        "tunnel may be stalled (check that ssh is still connected); the dock lets the link go "
+        "after 3 s, and a Pause or Stop clicked meanwhile is sent again when it reconnects"
+    ]
+
+
+@pytest.mark.slow
+def test_a_pause_clicked_into_a_stalled_link_reaches_the_engine_on_reattaching(
+    training_folder, stalling
+):
+    served, tunnel = stalling
+    recorder = Recorder()
+    engine = _through(tunnel, training_folder, recorder)
+    try:
+        engine.start()
+        recorder.wait_for(steps_done(1))
+        tunnel.freeze()
+        engine.pause()  # into the stalled tunnel: lost there
+        recorder.wait_for(state_reached(State.FAILED))
+        engine.address = served.address  # the tunnel is up again (ssh -L run anew)
+        since = recorder.mark()
+        engine.predict(WHOLE)  # re-attaches
+
+        recorder.wait_for(state_reached(State.PAUSED), since)
+        assert served.sessions[engine.session].attached  # the same session, driven again
+    finally:
+        engine.close()

@@ -7,7 +7,9 @@ child that ended (a Failed event says why: the server's last word, or the link l
 next command that needs the engine re-attaches to the same session, or starts a new one if it
 has ended (`_remote_ends`: and says so, as it closes a session left running when it is closed).
 While attached the client pings the server every `HEARTBEAT` seconds, and counts a server it
-has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link.
+has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link;
+after `QUIET` seconds of that the user hears that the link may be stalled, and a Pause or Stop
+asked meanwhile (which may be lost with the link) is sent again on re-attaching.
 Each connection begins with `_handshake`: nothing else goes out (no label, no path, not the
 session's id) before the server has proved it knows the token.
 """
@@ -24,13 +26,20 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, Notice, State
 from inkloop.engine._process import EngineProcess, child_location
-from inkloop.engine._remote_ends import close_left_session, link_lost, starting_anew
+from inkloop.engine._remote_ends import (
+    RemoteChild,
+    before_end,
+    link_lost,
+    link_quiet,
+    starting_anew,
+)
 from inkloop.engine._server import url_refused
 from inkloop.engine._session import refuse_output
-from inkloop.engine._sockets import SocketConnection, hang_up
+from inkloop.engine._sockets import Quiet, SocketConnection
 from inkloop.engine._wire import (
     Attach,
     Fetch,
@@ -47,6 +56,7 @@ log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
 HEARTBEAT = 30.0  # seconds between pings: a server hangs up on a pinging client silent for 120
 SERVER_SILENT = 120.0  # seconds with no byte from the server, which answers every ping
+QUIET = 45.0  # seconds of that before the user hears the link may be stalled
 WELCOME_TIMEOUT = 60.0  # for the answer to a Spawn: the server writes its labels first
 
 
@@ -82,6 +92,7 @@ class RemoteEngineProcess(EngineProcess):
         self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
         self._saving = 0  # saves asked whose CheckpointSaved or Failed has not come yet
         self._last_heard: tuple[ChildHandle | None, Failed | None] = (None, None)
+        self._run_asked: c.Command | None = None  # the last Start, Pause, Resume or Stop
         self._path_map = kw.pop("path_map", None)
         location = child_location(segment_path, type(self).__name__)
         self._here = location  # the segment as this machine names it
@@ -89,7 +100,7 @@ class RemoteEngineProcess(EngineProcess):
             raise RuntimeError(url_refused(location))
         super().__init__(there, ink, supervised, *args, **kw)
         # close() ends the session, and the link with it: a checkpoint saved is fetched first
-        self._cleanup.before_end = functools.partial(_before_end, weakref.ref(self))
+        self._cleanup.before_end = functools.partial(before_end, weakref.ref(self))
 
     def _start_child(self, settings) -> ChildHandle:
         connection = SocketConnection.connect(self.address)
@@ -104,8 +115,19 @@ class RemoteEngineProcess(EngineProcess):
             connection.close()
             raise
         self.session = welcome.session
-        connection.beat(HEARTBEAT, SERVER_SILENT)
-        return ChildHandle(_Remote(connection), connection, connection)
+        if welcome.attached and isinstance(self._run_asked, (c.Pause, c.Stop)):
+            connection.send(self._run_asked)  # asked while the link was silent: may be lost
+        connection.beat(HEARTBEAT, SERVER_SILENT, Quiet(QUIET, self._tell_quiet))
+        return ChildHandle(RemoteChild(connection), connection, connection)
+
+    def _submit(self, command: c.Command) -> None:
+        if isinstance(command, (c.Start, c.Pause, c.Resume, c.Stop)):
+            self._run_asked = command
+        super()._submit(command)
+
+    def _tell_quiet(self, seconds: float) -> None:
+        """Nothing from the server for ``seconds`` (on the heartbeat's thread)."""
+        self._announcer.emit(Notice(link_quiet(self.address, seconds, SERVER_SILENT)))
 
     def _greet(self, connection: SocketConnection, settings) -> Welcome | Refused:
         """The server's Welcome; its Refused if the session we asked for has ended there."""
@@ -270,31 +292,3 @@ class RemoteEngineProcess(EngineProcess):
         if said is None:
             self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
-
-
-def _before_end(proxy: weakref.ref, child: ChildHandle) -> None:
-    """What a proxy being closed does before its session ends (with only a weak reference:
-    one dropped unclosed is gone, and nobody here hears of its checkpoints): the checkpoints
-    saved are fetched, and a session whose link dropped is closed there."""
-    if (owner := proxy()) is not None:
-        owner._finish_copies(child)
-        if not child.alive and owner.session is not None:  # it may train on there
-            close_left_session(owner.address, owner._token, owner.session)
-
-
-class _Remote:
-    """What EngineProcess asks of a child's process, for a session on a server."""
-
-    pid = None
-    exitcode = None
-
-    def __init__(self, connection: SocketConnection) -> None:
-        self._connection = connection
-
-    def join(self, timeout=None) -> None:
-        """Nothing to reap here: the session lives on the server."""
-
-    def terminate(self) -> None:
-        hang_up(self._connection.sock)
-
-    kill = terminate

@@ -1,16 +1,18 @@
 """How a dock's session on an engine server ends when its link does: what the dock says when
-the link is lost, and when it comes back to a session that has ended; and a dock closed while
-its link is down ending its session there, which would otherwise train on with no client
-(until the server's idle limit)."""
+the link falls silent, is lost, and comes back to a session that has ended; and a dock closed
+while its link is down ending its session there (`before_end`), which would otherwise train on
+with no client (until the server's idle limit). `RemoteChild` stands in for the process."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import threading
+import weakref
 
+from inkloop.engine._child import ChildHandle
 from inkloop.engine._commands import Close
-from inkloop.engine._sockets import SocketConnection
+from inkloop.engine._sockets import SocketConnection, hang_up
 from inkloop.engine._wire import Attach, ProtocolError, Refused, Welcome
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,18 @@ def link_lost(address: tuple[str, int]) -> str:
         f"lost the connection to the engine server {host}:{port}; training may go on there: "
         "the next Start, Predict or Save reconnects to it (or, if that session has ended, "
         "says so and starts a new one). Labels are safe here."
+    )
+
+
+def link_quiet(address: tuple[str, int], seconds: float, silent: float) -> str:
+    """What a dock says when it has heard nothing from the server for ``seconds`` (it lets
+    the link go after ``silent``)."""
+    host, port = address
+    return (
+        f"no answer from the engine server {host}:{port} for {seconds:.0f} s: the network or "
+        "the SSH tunnel may be stalled (check that ssh is still connected); the dock lets the "
+        f"link go after {silent:.0f} s, and a Pause or Stop clicked meanwhile is sent again "
+        "when it reconnects"
     )
 
 
@@ -64,3 +78,31 @@ def close_left_session(address: tuple[str, int], token: str, session: str) -> No
     finally:
         deadline.cancel()
         connection.close()
+
+
+def before_end(proxy: weakref.ref, child: ChildHandle) -> None:
+    """What a proxy being closed does before its session ends (with only a weak reference:
+    one dropped unclosed is gone, and nobody here hears of its checkpoints): the checkpoints
+    saved are fetched, and a session whose link dropped is closed there."""
+    if (owner := proxy()) is not None:
+        owner._finish_copies(child)
+        if not child.alive and owner.session is not None:  # it may train on there
+            close_left_session(owner.address, owner._token, owner.session)
+
+
+class RemoteChild:
+    """What EngineProcess asks of a child's process, for a session on a server."""
+
+    pid = None
+    exitcode = None
+
+    def __init__(self, connection: SocketConnection) -> None:
+        self._connection = connection
+
+    def join(self, timeout=None) -> None:
+        """Nothing to reap here: the session lives on the server."""
+
+    def terminate(self) -> None:
+        hang_up(self._connection.sock)
+
+    kill = terminate

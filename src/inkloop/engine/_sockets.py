@@ -11,6 +11,8 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 from inkloop.engine import _handshake
 from inkloop.engine._wire import (
@@ -64,7 +66,8 @@ class SocketConnection:
         self.sock = sock
         self.name = name or "{}:{}".format(*sock.getpeername()[:2])  # HOST:PORT, for messages
         self._lock = threading.Lock()
-        self._read_exactly = socket_reader(sock)
+        self._heard = _Heard(sock)
+        self._read_exactly = socket_reader(self._heard)
         self._closed = threading.Event()
         self._silent: float | None = None  # the receive limit, once beating
 
@@ -153,27 +156,61 @@ class SocketConnection:
             log.error("inkloop remote engine: nothing from the server for %g s", self._silent)
             raise EOFError("the engine server fell silent") from error
 
-    def beat(self, every: float, silent: float) -> None:
+    def beat(self, every: float, silent: float, quiet: Quiet | None = None) -> None:
         """Ping the server every ``every`` seconds, from a thread that ends with the
-        connection; `recv` ends the link once nothing has come for ``silent`` seconds."""
+        connection; `recv` ends the link once nothing has come for ``silent`` seconds. With
+        ``quiet`` (seconds, what to call), that thread calls it once nothing has come for those
+        seconds, once in each silence."""
         self._silent = silent
         limit_waits(self.sock, receive=silent)
         name = "inkloop-engine-heartbeat"
-        threading.Thread(target=self._beat, args=(every,), name=name, daemon=True).start()
+        args = (every, quiet)
+        threading.Thread(target=self._beat, args=args, name=name, daemon=True).start()
 
     def close(self) -> None:
         self._closed.set()
         hang_up(self.sock)  # a heartbeat stuck sending to a server that stopped reading wakes
         self.sock.close()
 
-    def _beat(self, every: float) -> None:
+    def _beat(self, every: float, quiet: Quiet | None) -> None:
+        ping_at, told_of = time.monotonic(), None  # the silence told of (when it began)
         while not self._closed.is_set():
-            try:
-                self.send(Ping())
-            except OSError as error:  # the reader sees the end too, and reports it
-                log.info("inkloop remote engine: heartbeat ends: %s", error)
-                return
-            self._closed.wait(every)
+            now = time.monotonic()
+            if now >= ping_at:
+                try:
+                    self.send(Ping())
+                except OSError as error:  # the reader sees the end too, and reports it
+                    log.info("inkloop remote engine: heartbeat ends: %s", error)
+                    return
+                ping_at = now + every
+            wake = ping_at
+            if quiet is not None and told_of != (heard := self._heard.at):
+                if now - heard >= quiet.seconds:
+                    told_of = heard
+                    quiet.tell(now - heard)
+                else:
+                    wake = min(wake, heard + quiet.seconds)
+            self._closed.wait(max(0.0, wake - now))
+
+
+class Quiet(NamedTuple):
+    """After ``seconds`` with nothing from the server, ``tell`` how long it has been."""
+
+    seconds: float
+    tell: Callable[[float], None]
+
+
+class _Heard:
+    """A socket's recv, noting when a byte last came (``at``, `time.monotonic`): a large
+    frame arriving slowly is no silence."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock, self.at = sock, time.monotonic()
+
+    def recv(self, count: int) -> bytes:
+        data = self._sock.recv(count)
+        self.at = time.monotonic()
+        return data
 
 
 def _why(error: Exception) -> str:
