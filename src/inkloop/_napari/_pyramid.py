@@ -1,10 +1,16 @@
 """What napari shows of a large segment or prediction: a pyramid of tiles, each read from the
-files on its own, so that a view reads the tiles on screen of the coarsest level that fills it."""
+files on its own, so that a view reads the tiles on screen of the coarsest level that fills it;
+of a segment on a server, read as the view can wait for (`ViewedLevel`)."""
 
 from __future__ import annotations
 
+import threading
+from urllib.parse import urlsplit
+
 import numpy as np
 
+from inkloop._napari._say import say_warning
+from inkloop.io import SegmentError, _remote, is_url, shown_location
 from inkloop.io._raw import _as_range
 
 DISPLAY_LEVEL_MIN = 1024  # the pyramid halves the image down to about this size, in such tiles
@@ -13,7 +19,16 @@ DISPLAY_LEVEL_MIN = 1024  # the pyramid halves the image down to about this size
 def display_levels(segment) -> list:
     """The volume as napari shows it: a file's own pyramid; for a segment `DISPLAY_LEVEL_MIN`
     x 2 or more across, tiles of every 1st, 2nd, 4th, … row and pixel down to about
-    `DISPLAY_LEVEL_MIN`; else the volume itself."""
+    `DISPLAY_LEVEL_MIN`; else the volume itself. A segment on a server's, each a
+    `ViewedLevel`."""
+    levels = _levels_shown(segment)
+    if not is_url(segment.path):
+        return levels
+    outage = Outage(urlsplit(shown_location(segment.path)).netloc)
+    return [ViewedLevel(level, outage) for level in levels]
+
+
+def _levels_shown(segment) -> list:
     if len(segment.levels) > 1:
         return list(segment.levels)
     steps = display_steps(max(segment.shape[1:]))
@@ -76,3 +91,49 @@ class EveryNth:
             for plane, z in zip(out, layers, strict=True):
                 plane[...] = self.direct[self.layers[z], rows, cols]
         return out.squeeze(axis=squeeze)
+
+
+class ViewedLevel:
+    """A display level of a segment on a server, as napari's view reads it: lazy, as the dask
+    array it wraps, until napari takes a numpy array of it; each read of the server then
+    given up after `DISPLAY_TIMEOUT_S` (napari waits for it on its GUI thread, unless its
+    asynchronous slicing is on) and not tried again; one that fails reads blank, and its
+    `Outage` says so once. Not a dask array: napari's dask cache would keep the blank."""
+
+    def __init__(self, level, outage: Outage) -> None:
+        self.level, self.outage = level, outage
+        self.shape, self.dtype = level.shape, level.dtype
+        self.ndim, self.size = level.ndim, level.size
+
+    def __getitem__(self, key) -> ViewedLevel:
+        return ViewedLevel(self.level[key], self.outage)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        try:
+            block = _remote.read_for_view(self.level)
+        except SegmentError as error:
+            self.outage.began(error)
+            block = np.zeros(self.shape, self.dtype)
+        else:
+            self.outage.ended()
+        return block if dtype is None else block.astype(dtype, copy=False)
+
+
+class Outage:
+    """Whether the last read of a server for the view failed: said once, until one succeeds
+    (the next read tries the server again)."""
+
+    def __init__(self, server: str) -> None:
+        self.server, self.down, self._lock = server, False, threading.Lock()
+
+    def began(self, error: SegmentError) -> None:
+        with self._lock:
+            said, self.down = self.down, True
+        if said:
+            return
+        if isinstance(error.__cause__, TimeoutError):  # a link that stalled
+            error = f"{self.server} did not answer within {_remote.DISPLAY_TIMEOUT_S:g} s"
+        say_warning(f"{error}; the view is left blank there; move the view to try again")
+
+    def ended(self) -> None:
+        self.down = False

@@ -168,7 +168,7 @@ def segment_layers(segment: Segment) -> tuple[Segment, list[tuple], list[tuple]]
         "axis_labels": ("layer", "y", "x"),  # napari >= 0.9 names the viewer's slider after it
         "metadata": {SEGMENT_PATH_KEY: str(segment.path)},
     }
-    layers = [(levels if multiscale else segment.volume, volume_kwargs, "image")]
+    layers = [(levels if multiscale else levels[0], volume_kwargs, "image")]
     if mask is not None:
         mask_kwargs = {
             "name": f"{segment.name} mask",

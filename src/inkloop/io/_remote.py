@@ -12,12 +12,15 @@ URL, sent apart from it (`inkloop.io._remote_logins`).
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import os
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from inkloop._command import shell_quoted
+from inkloop._cpus import usable_cpus
 from inkloop._notify import notify_once
 from inkloop.io import _homes
 from inkloop.io._errors import SegmentError
@@ -29,6 +32,9 @@ from inkloop.io._remote_common import READER, describe_failure, without_login
 from inkloop.io._remote_logins import session_options
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
+# the same for a read napari's view waits for (on its GUI thread, by default), which is not
+# tried again either: the view is left blank there instead (`_napari._pyramid`)
+DISPLAY_TIMEOUT_S = 5.0
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # the chunk cache's folder, or "off" for none
 _OFF = ("off", "0", "no", "none")  # what in CHUNK_CACHE_ENV (any case) keeps no chunk
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # two letters or more: no Windows drive
@@ -122,9 +128,10 @@ def open_zarr_url(url: str, *, cache: str | Path | bool | None = None, timeout: 
     # imported here, not at the top: `import inkloop.io` loads no zarr
     from inkloop.io._chunk_cache import ChunkCache
     from inkloop.io._remote_format import MetadataAnswers, zarr_format
-    from inkloop.io._remote_store import RemoteStore
+    from inkloop.io._remote_store import RemoteStore, ViewReads
 
-    store = answered = MetadataAnswers(_http_store(url, timeout))
+    view = _http_store(url, min(timeout, DISPLAY_TIMEOUT_S))
+    store = answered = MetadataAnswers(ViewReads(_http_store(url, timeout), view))
     if cache:
         store = ChunkCache(store, local_folder(url, cache) / "chunks")
     store = RemoteStore(store, without_login(url), timeout)
@@ -207,6 +214,30 @@ class GuardedArray:
     def __getitem__(self, key):
         store = self.array.store  # a RemoteStore: chunks its cache kept damaged are read again
         return guarded(self.url, lambda: store.read_healing(lambda: self.array[key]), store)
+
+
+def read_for_view(lazy):
+    """``lazy``, a dask array of a remote segment, computed as napari's view reads it: through
+    the store for the view (`DISPLAY_TIMEOUT_S`, no retries), in threads that pass the
+    marking on (`VIEW_READ`: dask's own do so only from 2026.1)."""
+    from inkloop.io._remote_store import VIEW_READ
+
+    token = VIEW_READ.set(True)
+    try:
+        return lazy.compute(scheduler="threads", pool=_view_threads())
+    finally:
+        VIEW_READ.reset(token)
+
+
+@functools.cache
+def _view_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    class InSubmittersContext(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+    return InSubmittersContext(usable_cpus(), thread_name_prefix="inkloop-view-read")
 
 
 def _http_store(url: str, timeout: float):

@@ -6,6 +6,7 @@ moment again, tells of the chunks the server lacks, and knows the reads it has r
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 
 import aiohttp
@@ -24,6 +25,8 @@ RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server fai
 SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
 _TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
+#: whether the reads of this context are napari's view's, which waits for them (`ViewReads`)
+VIEW_READ = contextvars.ContextVar("inkloop_view_read", default=False)
 
 
 class RemoteStore(WrapperStore):
@@ -64,6 +67,8 @@ class RemoteStore(WrapperStore):
             _note_tasks_of_readers(self._loop)
             task.add_done_callback(self._reads.pop)
         self._reads[task] = (reader, key)
+        if VIEW_READ.get():  # a view waiting for it moves on rather than wait for a retry
+            return await self._checked(key, prototype, byte_range)
         for pause in (*RETRY_PAUSES_S, None):
             try:
                 return await self._checked(key, prototype, byte_range)
@@ -171,6 +176,22 @@ class RemoteStore(WrapperStore):
             "lost it, that part of the segment is wrong. Other missing chunks of "
             f"{f'array {array}' if array else 'this array'} are not reported",
         )
+
+
+class ViewReads(WrapperStore):
+    """The server's store, whose reads for napari's view (`VIEW_READ`) go through a store of
+    their own, ``view``: the same URL in an HTTP session with a shorter timeout."""
+
+    def __init__(self, store, view) -> None:
+        super().__init__(store)
+        self.view = view
+
+    def _with_store(self, store):
+        return type(self)(store, self.view)
+
+    async def get(self, key, prototype, byte_range=None):
+        store = self.view if VIEW_READ.get() else self._store
+        return await store.get(key, prototype, byte_range)
 
 
 class RangeIgnored(aiohttp.ClientResponseError):

@@ -1,0 +1,70 @@
+"""A segment URL on screen over a link that stalls: napari's view waits `DISPLAY_TIMEOUT_S`
+at most for a read (not the 30 s of training's), tries it once, shows the tile blank and says
+so once an outage; the next read asks the server again."""
+
+from __future__ import annotations
+
+import numpy as np
+from napari.layers import Image
+
+from inkloop._napari._reader import segment_layers
+from inkloop.io import open_segment
+from tests._http import NAME, MisbehavingHandler, serve, write_served_segment
+
+VIEW_TIMEOUT_S = 0.5  # the view's, made short: the reads stall until the test lets them go
+OPEN_TIMEOUT_S = 3.0  # the segment's own: a read that waited this long failed the view
+STALLED = "did not answer within"
+
+
+class StallingHandler(MisbehavingHandler):
+    """Answers chunk requests only once ``answering`` is set, while ``stalling`` is."""
+
+    def do_GET(self):  # noqa: N802  (http.server's name)
+        if self.server.stalling.is_set() and "/c/" in self.path:
+            self.server.stalled.append(self.path)
+            self.server.answering.wait()  # an SSH tunnel whose far side is gone
+        super().do_GET()
+
+
+def _said(shown: int) -> list[str]:
+    from napari.utils.notifications import notification_manager
+
+    return [r.message for r in notification_manager.records[shown:] if STALLED in r.message]
+
+
+def test_a_stalled_link_leaves_the_view_blank_said_once_and_the_next_read_asks_again(
+    tmp_path, synthetic, monkeypatch
+):
+    from napari.utils.notifications import notification_manager
+
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
+    volume = write_served_segment(tmp_path, NAME, synthetic)
+    with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
+        server.stalled = []
+        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
+        (shown, _, _), *_ = segment_layers(segment)[1]
+        Image([shown], multiscale=True)  # napari takes it as a level of a pyramid, too
+        said = len(notification_manager.records)
+        server.stalling.set()
+        try:
+            first = np.asarray(shown[:, :32, :32][0])  # as napari slices: its layer last
+            second = np.asarray(shown[1, :32, :32])
+            stalled = list(server.stalled)
+        finally:
+            server.answering.set()
+        again = np.asarray(shown[2, :32, :32])
+        server.answering.clear()  # a second outage
+        try:
+            np.asarray(shown[3, :32, :32])
+        finally:
+            server.answering.set()
+
+    assert (len(stalled), first.any(), second.any()) == (2, False, False)  # one chunk, once: blank
+    np.testing.assert_array_equal(again, volume[2, :32, :32])
+    host = base.removeprefix("http://")
+    notice = (
+        f"Ink Loop: {host} did not answer within {VIEW_TIMEOUT_S:g} s; the view is left "
+        "blank there; move the view to try again"
+    )
+    assert _said(said) == [notice, notice]  # one for each outage, none for its second read
