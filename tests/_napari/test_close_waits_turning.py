@@ -1,6 +1,7 @@
-"""Deleting the painted labels layer waits for the last strokes' write with Qt's events
-turning (seconds at full size: napari paints, its timers fire) and says what it waits for;
-nothing is lost (review RE, finding 1's close)."""
+"""Deleting the painted labels layer, closing napari's window (its close veto, before napari
+tears anything down) or the dock (its X) waits for the last strokes' write with Qt's events
+turning (seconds at full size: napari paints, its timers fire), and says what it waits for;
+nothing is lost (review RE, finding 1's close; fixer FG)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import threading
 import numpy as np
 import pytest
 from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QMessageBox
 
+from inkloop._locks import claim
 from inkloop._napari import _autosave
+from inkloop._napari._label_claims import labels_lock_path
 from inkloop.brush import decode_labels
+from inkloop.io import open_segment
 from inkloop.synthetic import write_segment
 from tests._napari._gui import messages
+from tests._napari.test_close_veto import shown_window
+from tests._napari.test_labels_claimed_again import needs_locks
 from tests._napari.test_segment_switch_writes import _on_disk, _paint
 
 
@@ -58,3 +65,72 @@ def test_a_removed_labels_layer_waits_for_its_last_write_with_events_turning(
 
     assert heard == [False]  # said, and the GUI turned while the close waited
     np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
+
+
+def test_a_closed_window_writes_its_last_strokes_with_events_turning(
+    painting, qtbot, gate, monkeypatch
+):
+    """Its X, Ctrl+W, Ctrl+Q: the close veto writes the strokes on the label worker before
+    napari tears anything down, and napari paints meanwhile (review FG)."""
+    viewer, widget = painting
+    window = shown_window(viewer, widget, qtbot)
+    segment = widget.labels.segment
+    painted = _paint(widget)
+    closed, heard, dialogs = [], [], []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: dialogs.append(a))
+
+    def turned() -> None:  # a timer's turn during the close opens the gate
+        heard.append(bool(closed))
+        watch.stop()
+        gate.set()
+
+    gate.clear()
+    watch = QTimer(interval=0, timeout=turned)
+    watch.start()
+    window.close()
+    closed.append(True)
+    watch.stop()
+
+    assert heard == [False]  # the GUI turned while the close wrote
+    assert not window.isVisible()
+    assert dialogs == []
+    np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
+
+
+def test_a_closed_dock_writes_its_last_strokes_with_events_turning(painting, qtbot, gate):
+    """The dock's X hides it in napari's whole window: napari paints while it writes."""
+    viewer, widget = painting
+    shown_window(viewer, widget, qtbot)
+    segment = widget.labels.segment
+    painted = _paint(widget)
+    closed, heard = [], []
+
+    def turned() -> None:
+        heard.append(bool(closed))
+        watch.stop()
+        gate.set()
+
+    gate.clear()
+    watch = QTimer(interval=0, timeout=turned)
+    watch.start()
+    viewer.window.remove_dock_widget(widget)
+    closed.append(True)
+    watch.stop()
+
+    assert heard == [False]
+    assert widget.labels is None
+    np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
+
+
+@needs_locks
+def test_a_window_whose_labels_another_holds_closes(open_in_dock, unlabelled_folder, qtbot):
+    """Its session writes nothing: the close veto has nothing to wait for."""
+    held = claim(labels_lock_path(open_segment(unlabelled_folder)))  # another window's
+    viewer, widget = open_in_dock(unlabelled_folder)
+    window = shown_window(viewer, widget, qtbot)
+    widget.labels.painter.stamp_along([(20, 30), (20, 60)])
+
+    window.close()
+
+    held.close()
+    assert not window.isVisible()

@@ -21,7 +21,7 @@ from inkloop._napari._autosave_rescue import (
     rescue_targets,
     write_elsewhere,
 )
-from inkloop._napari._label_claims import finish_all_closing, save_selected_layers
+from inkloop._napari._label_claims import finish_all_closing, save_selected_layers, wait_turning
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
@@ -48,19 +48,18 @@ def _flush_at_exit() -> None:
 class Autosaver(QObject):
     """Writes ``painter``'s labels to the segment's ``*.autosave.png`` files once they changed.
 
-    A timer checks every ``interval_s`` seconds; the labels are decoded, encoded and written
-    on the label worker (``worker``, a `LabelWorker`: its mirror of the codes, so nothing is
-    copied on the GUI thread), each file atomically, so a crash loses at most the last
-    interval of painting and never leaves a half-written file; the last write runs there too
-    as it closes (a segment switch: `close`), and on the calling thread as the dock hides or
-    the interpreter exits (`flush`). `save` (Save
-    labels) writes on the same worker, after any autosave in flight, and removes the
-    autosave copies it makes stale: an autosave copy on disk always holds strokes no Save has.
-    Copies the segment's folder refuses go to a rescue folder (`rescue_targets`), and each
-    tick tries the segment's folder again; once it takes them, the rescued copies this
-    autosaver wrote go (never an earlier session's, which the opening restored or passed
-    over for newer files beside the segment). ``storage``: where strokes no file beside the
-    segment holds are, and the way out ("" if none; ``storage_changed``).
+    A timer checks every ``interval_s`` seconds; the labels are decoded, encoded and written on
+    the label worker (``worker``, a `LabelWorker`: its mirror of the codes, so nothing is copied
+    on the GUI thread), each file atomically, so a crash loses at most the last interval of
+    painting and never leaves a half-written file; the last write runs there too (`close`,
+    `flush`: a segment switch, the window closing, the dock hiding), and on the calling thread
+    only as the interpreter exits. `save` (Save labels) writes on the same worker, after any
+    autosave in flight, and removes the autosave copies it makes stale: an autosave copy on disk
+    always holds strokes no Save has. Copies the segment's folder refuses go to a rescue folder
+    (`rescue_targets`), and each tick tries the segment's folder again; once it takes them, the
+    rescued copies this autosaver wrote go (never an earlier session's, which the opening
+    restored or passed over for newer files beside the segment). ``storage``: where strokes no
+    file beside the segment holds are, and the way out ("" if none; ``storage_changed``).
     """
 
     storage_changed = Signal(str)
@@ -108,62 +107,68 @@ class Autosaver(QObject):
         self._saving = self.worker.submit(self._save, done=self._report_save)
         return self._saving
 
-    def flush(self, closing: bool = False) -> str | None:
-        """Wait for the writes under way (the worker runs them in order), then write what
-        changed on this thread (the viewer closing, the segment opened again, the interpreter
-        exiting: executors take no more work), and say again where they are kept, if not
-        beside the segment. ``closing`` (the window's close begins): where no folder takes
-        them, return why it should stay open, unsaid; once, until strokes are painted again."""
+    def flush(self, closing: bool = False, turning: bool = False) -> str | None:
+        """Write what changed on the label worker, after the writes under way, and wait for
+        it (``turning``: with Qt's events turning, `wait_turning`); here where the worker
+        takes no more work (interpreter exit). Then say again where the strokes are kept, if
+        not beside the segment. ``closing`` (the window's close begins): where no folder
+        takes them, return why it should stay open, unsaid; once, until painted again."""
         if closing and self._refused:
             return None
-        wait([f for f in (self._writing, self._saving) if f is not None])
-        if self._saving is not None and self._saving.exception() is not None:
-            self._dirty = True  # a Save that failed: its strokes go to the autosave copies
-        self._report(self._writing, quiet=True)  # the write below says how it ends
-        # changes no stroke reported (a script wrote into the layer's data): the mirror gets them
-        unreported = self.worker.catch_up().result()
-        if self._dirty or unreported or self._kept:
-            rescue, self._dirty = self._dirty or unreported, False
-            self._writing = Future()
-            try:
-                self._writing.set_result(self._write(self.painter.canvas.codes, rescue))
-            except Exception as error:  # reported (and retried) as any autosave's failure
-                self._writing.set_exception(error)
-            return self._report(self._writing, last=True, closing=closing)
+        last = self._write_last(self._dirty)
+        self._dirty = False
+        self._wait_turning(last) if turning else wait([last])
+        return self.report_last(last, closing)
+
+    def _wait_turning(self, last: Future) -> None:
+        """`wait_turning` for ``last``, the autosave timer held meanwhile."""
+        self._timer.stop()  # no tick reports the last write before `flush` does
+        wait_turning(self.segment, last)
+        if self in _OPEN:  # not closed meanwhile
+            self._timer.start()
 
     def close(self) -> Future:
         """Stop, and write what is left on the label worker, after its jobs: the Future of
-        that write (None: nothing to write); `report_last` says how it went. Where the worker
-        takes no more work (interpreter exit), written here."""
+        that write (its result None: nothing to write); `report_last` says how it went."""
         _OPEN.discard(self)
         self._timer.stop()
         self.painter.labels_changed.disconnect(self.mark_changed)
-        earlier, dirty = (self._writing, self._saving), self._dirty
+        return self._write_last(self._dirty)
+
+    def _write_last(self, dirty: bool) -> Future:
+        """The Future of `_last` on the label worker, after its jobs; done here where the
+        worker takes no more (interpreter exit: the mirror caught up here)."""
+        earlier = (self._writing, self._saving)
         unreported = self.worker.catch_up()  # changes no stroke reported, in the mirror first
         try:
             return self.worker.submit(lambda codes: self._last(codes, dirty, unreported, earlier))
         except RuntimeError:  # "cannot schedule new futures after interpreter shutdown"
-            self._dirty = dirty or unreported.result()  # the mirror has caught up: said here
-            self.flush()
-            written = Future()
-            written.set_result(None)  # and said
+            written, codes = Future(), self.painter.canvas.codes
+            try:
+                written.set_result(self._last(codes, dirty, unreported, earlier))
+            except Exception as error:  # reported (and retried) as any autosave's failure
+                written.set_exception(error)
             return written
 
-    def report_last(self, last: Future) -> None:
-        """Say (GUI thread) where the write `close` started put the strokes, if not beside
-        the segment, as the writes before it did."""
+    def report_last(self, last: Future, closing: bool = False) -> str | None:
+        """Say (GUI thread) where the last write (`close`, `flush`) put the strokes, if not
+        beside the segment, as the writes before it did (``closing``: as `flush`)."""
         self._report(self._writing, quiet=True)  # the last write says how it ends
         if last.done() and (last.exception() is not None or last.result() is not None):
-            self._report(last, last=True)
+            return self._report(last, last=True, closing=closing)
+        return None
 
     def _last(self, codes, dirty: bool, unreported: Future, earlier) -> tuple | None:
-        """(worker) `_write` ``codes`` if any strokes may be in no file (None if none): the
-        writes ``earlier`` (autosave, Save), done now, failed or went to a rescue folder."""
-        writing = earlier[0]
+        """(worker) `_write` ``codes`` if any strokes may be in no file (None if none): new
+        ones (``dirty``, ``unreported``; the writes ``earlier``, autosave and Save, failed),
+        or the last write went to a rescue folder (the segment's folder is tried again)."""
+        wait([f for f in earlier if f is not None])  # done on the worker; at exit, perhaps not
         failed = any(f is not None and f.exception() is not None for f in earlier)
+        fresh = dirty or unreported.result() or failed
+        writing = earlier[0]
         rescued = writing is not None and not failed and writing.result()[1] is not None
-        if dirty or unreported.result() or failed or rescued or self._kept:
-            return self._write(codes)
+        if fresh or rescued or self._kept:
+            return self._write(codes, rescue=fresh)
         return None
 
     def mark_changed(self, box=None) -> None:

@@ -80,12 +80,13 @@ class EndsKeepingStrokes(DockEnds):
 def keep_open(window, labels) -> bool:
     """napari's ``window`` is closing (its X, Ctrl+W, Ctrl+Q): write the last strokes of
     ``labels`` (a LabelSession, or None), and on a quit, which closes every viewer, those of
-    every window of this process. Where no folder takes some, keep it open, said in one
-    dialog (a notice would go with it); once for those strokes: closed again, it closes."""
+    every window of this process, on their label workers while napari paints (its window is
+    whole yet). Where no folder takes some, keep it open, said in one dialog (a notice would
+    go with it); once for those strokes: closed again, it closes."""
     finish_all_closing()  # segments switched away from: their last writes said first
     quit_app = quitting(window)
     sessions = [labels, *(s for s in PAINTING if s is not labels)] if quit_app else [labels]
-    lost = [(s, s.autosaver.flush(closing=True)) for s in sessions if s is not None]
+    lost = [(s, s.autosaver.flush(closing=True, turning=True)) for s in sessions if s is not None]
     said = [_in_window(s, labels, text) for s, text in lost if text is not None]
     if not said:
         return False

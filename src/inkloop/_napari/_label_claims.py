@@ -60,8 +60,21 @@ def finish_closing(segment, written: Future | None = None, turning: bool = False
     followed by its `let_go_once_written`, once; whether any was still to finish.
     ``turning`` (napari's GUI thread): Qt's events turn meanwhile, all but the user's input
     (seconds at full size: napari paints, no click starts anything), and a notice says why."""
-    told = f"writing the last strokes of {segment.name}…" if turning else None
-    return _finish_closing(labels_lock_path(segment), written, told and (lambda: say_info(told)))
+    tell = _telling(segment) if turning else None
+    return _finish_closing(labels_lock_path(segment), written, tell)
+
+
+def wait_turning(segment, written: Future) -> None:
+    """Wait for ``written`` (a write of ``segment``'s last strokes) as `finish_closing`
+    does, turning: napari's GUI thread, its window whole (a close not begun yet)."""
+    if not written.done():
+        _turn_until_done(written, _telling(segment))
+
+
+def _telling(segment) -> Callable[[], None]:
+    """What says that the last strokes of ``segment`` are being written."""
+    told = f"writing the last strokes of {segment.name}…"
+    return lambda: say_info(told)
 
 
 def finish_all_closing() -> None:
@@ -207,7 +220,7 @@ class SavesNothing:
         refused.set_exception(PermissionError(self.why))
         return refused
 
-    def flush(self, closing: bool = False) -> None:
+    def flush(self, closing: bool = False, turning: bool = False) -> None:
         """Nothing to write: a closing window may close (its strokes were said unsaved)."""
 
     def close(self) -> None:

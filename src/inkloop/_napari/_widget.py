@@ -114,7 +114,9 @@ class InkLoopWidget(QWidget):
 
     def hideEvent(self, event) -> None:  # noqa: N802
         if not event.spontaneous() and self.labels is not None:  # not a minimised window
-            self.labels.autosaver.flush()
+            # napari paints meanwhile unless its window hides too (closing: torn down, or its
+            # strokes written by the close veto)
+            self.labels.autosaver.flush(turning=self.window().isVisible())
         super().hideEvent(event)
 
     def _end(self, why: str) -> None:
