@@ -80,6 +80,14 @@ def _proves_wrongly(sock, heard) -> None:  # knows the protocol, not the token
     sock.sendall(encode(Proof("00" * 32)))
 
 
+def _reflects(sock, heard) -> None:  # sends the dock's own proof back as its Proof
+    _greets(sock)
+    (length,) = struct.unpack(">I", sock.recv(4, socket.MSG_WAITALL))
+    frame = struct.pack(">I", length) + sock.recv(length, socket.MSG_WAITALL)
+    heard += frame
+    sock.sendall(encode(Proof(read_frame(io.BytesIO(frame).read).proof)))
+
+
 def _speaks_a_newer_handshake(sock, heard) -> None:
     _greets(sock, version=3)
 
@@ -100,6 +108,7 @@ def _speaks_a_newer_handshake(sock, heard) -> None:
             "also stays silent",
         ),
         (_proves_wrongly, "did not prove it knows the token (its proof is wrong): a wrong token"),
+        (_reflects, "did not prove it knows the token (its proof is wrong): a wrong token"),
         (_speaks_a_newer_handshake, "speaks handshake 3 and this inkloop 2: install the same"),
     ],
 )
@@ -119,7 +128,7 @@ def test_a_dock_tells_an_impostor_nothing(training_folder, monkeypatch, act, sai
         impostor.close()
     heard = bytes(impostor.heard)
     assert TOKEN.encode() not in heard
-    if act is _proves_wrongly:  # its answer, and then nothing: no Spawn, no labels
+    if act in (_proves_wrongly, _reflects):  # its answer, then nothing: no Spawn, no labels
         answer = read_frame(io.BytesIO(heard).read)
         assert isinstance(answer, Answer)
         assert len(heard) == len(encode(answer))
