@@ -53,7 +53,7 @@ def test_labels_autosaved_elsewhere_while_read_are_never_taken_over(
     _written_while_read(monkeypatch, unlabelled_folder)
     _, widget = open_in_dock(unlabelled_folder)
     session = widget.labels
-    assert "open in another" in session.elsewhere
+    assert "still being written by, another" in session.elsewhere
     assert session.layer.data[100, 50] == 0  # read before C
     held.close()  # that window closes, having written nothing more
 
@@ -99,7 +99,7 @@ def test_labels_written_elsewhere_while_switched_away_are_never_taken_over(
     _autosave_stroke_c(unlabelled_folder)
     widget.open_segment(str(unlabelled_folder), wait=True)  # back to its layer, which holds A alone
     session = widget.labels
-    assert "open in another" in session.elsewhere
+    assert "still being written by, another" in session.elsewhere
     held.close()
 
     autosaved = _paint_tick_and_flush(session)
