@@ -1,8 +1,9 @@
 """A remote engine's session that ends, or is left: the dock is told why its session on the
 server ended (an engine killed there, the server shut down) and not that the link was lost; a
 dock back for a session that has ended is told so, and from what a new one starts; a session
-whose dock went away is ended after the idle limit even while it trains; a dock closed after
-its link dropped closes its session there. The server's engines here are threads standing in
+whose dock went away is ended after the idle limit even while it trains, and kept before it;
+a dock closed after its link dropped closes its session there; a session sends no file from
+outside its own folder. The server's engines here are threads standing in
 for engine processes (`_Engine`): no torch, so each test takes a fraction of a second."""
 
 from __future__ import annotations
@@ -242,3 +243,33 @@ def test_a_dock_closed_after_its_link_dropped_closes_its_session_there(
         assert proxy.join(TIMEOUT)
         assert session.id not in served.sessions
         assert engines[-1].closed  # by the dock's Close: autosaved, not left training
+
+
+def test_a_session_sends_only_files_of_its_own_folder(training_folder, tmp_path, engines):
+    recorder = Recorder()
+    with _served_and_docked(training_folder, tmp_path, recorder) as (served, proxy):
+        folder = served.sessions[proxy.session].folder
+        other = folder.parent / "another-session"  # another client's
+        other.mkdir()
+        (other / "model.pt").write_bytes(b"another client's model")
+        (folder / "link.pt").symlink_to(other / "model.pt")
+        for path in (f"{folder}/../another-session/model.pt", str(folder / "link.pt")):
+            with pytest.raises(RuntimeError, match="is not a file of this session"):
+                proxy.fetch(path, tmp_path / "fetched.pt")
+        assert not (tmp_path / "fetched.pt").exists()
+
+
+def test_a_session_left_for_less_than_the_idle_limit_is_kept(training_folder, tmp_path, engines):
+    idle = 3600.0  # the reaper's own turn is 60 s away: only the test reaps here
+    with _served_and_docked(training_folder, tmp_path, Recorder(), idle_timeout=idle) as (
+        served,
+        proxy,
+    ):
+        session = served.sessions[proxy.session]
+        with session._send_lock:  # its link lost as a failed send loses it: at once
+            session._drop_client("the test let it go")
+        served._reap(session.left_at + idle / 2)  # a laptop lid closed for half an hour
+        assert proxy.session in served.sessions
+        assert session.alive
+        served._reap(session.left_at + idle * 2)
+        assert proxy.session not in served.sessions
