@@ -125,6 +125,23 @@ def test_the_arrays_of_one_frame_inflate_to_a_bounded_total(monkeypatch):
     assert decode(frame).supervised.all()
 
 
+def test_an_array_that_inflates_past_its_shape_is_refused_before_it_is_inflated():
+    import tracemalloc
+
+    bomb = zlib.compress(bytes(64 << 20), 9)  # 64 MB of zeros in ~64 KB
+    spec = {"dtype": "uint8", "shape": [16], "size": len(bomb), "as": None}
+    fields = {"request": 1, "name": "model.pt", "data": {"a": spec}}
+    header = json.dumps({"d": "Fetched", "f": fields}).encode()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProtocolError, match=r"array bytes do not match uint8 \(16,\)"):
+            decode(struct.pack(">I", len(header)) + header + bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # no more than the shape says is inflated: no bombs
+
+
 def test_a_slow_stranger_is_cut_off_at_a_deadline_however_it_trickles(monkeypatch):
     from inkloop.engine import _wire
 
