@@ -70,6 +70,19 @@ def test_a_stranger_cannot_reach_a_local_worker_or_its_nanny(own_cluster):
                 asyncio.run(identity(address, security))
 
 
+def test_a_local_cluster_listens_on_this_machine_only(own_cluster):
+    import socket
+
+    cluster, client = own_cluster
+    ((worker_address, worker),) = client.scheduler_info()["workers"].items()
+    listeners = [cluster.scheduler_address, worker_address, worker["nanny"]]
+    assert all(address.startswith("tls://127.0.0.1:") for address in listeners), listeners
+    for address in listeners:  # Linux routes all 127/8 here: only one bound to all takes it
+        port = int(address.rsplit(":", 1)[1])
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.2", port), timeout=10).close()
+
+
 def test_a_local_cluster_without_cryptography_says_which_extra(monkeypatch):
     from inkloop.predict.batch import cluster_client
 
