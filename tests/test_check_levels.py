@@ -59,3 +59,14 @@ def test_a_remote_pyramid_is_profiled_from_its_coarse_level_each_chunk_once(
     levels = {path.split("/")[2] for path in chunks}
     assert levels == {"1"}  # not the full level 0, nor level 2 (256 px across)
     assert len(chunks) == len(set(chunks)) <= LAYERS * 4 * 4
+
+
+def test_a_profile_reads_fewer_chunks_at_once_where_they_are_big():
+    import dask.array as da
+
+    from inkloop._coarse_level import READS_AT_ONCE, reads_at_once
+
+    small = da.zeros((48, 3000, 5000), dtype=np.uint8, chunks=(1, 512, 512))
+    big = da.zeros((64, 4096, 4096), dtype=np.uint16, chunks=(64, 1024, 1024))  # 128 MiB each
+    assert reads_at_once(small) == READS_AT_ONCE
+    assert reads_at_once(big) == 2  # 256 MiB in flight, not 2 GiB

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inkloop._image_windows import papyrus_corners, read_block, read_blocks, sampled_pixels
+from inkloop._coarse_level import level_blocks, profile_level
+from inkloop._image_windows import papyrus_corners, sampled_pixels
 
 REVERSED_RATIO = 3.0  # reversed must find this many times the ink of forward to say so
 LITTLE_INK = 0.002  # share of papyrus above p = 0.5 below which a reading finds "no ink"
-PROFILE_SIDE = 512  # a layer profile reads the coarsest level at least this many px across
-READS_AT_ONCE = 16  # a profile's chunk reads in flight: a remote one waits on the network
 
 
 @dataclass(frozen=True)
@@ -104,78 +103,23 @@ class Orientation:
 
 def layer_profile(segment, mask=None, *, patches: int = 16, size: int = 256, seed: int = 0):
     """The `LayerProfile` of ``segment`` from ``patches`` random ``size``² patches of papyrus,
-    read on its coarsest pyramid level still `PROFILE_SIDE` px across (`_profile_level`): a
+    read on its coarsest pyramid level still `PROFILE_SIDE` px across (`profile_level`): a
     layer's mean needs no full resolution, and a remote segment's full level may be a GB."""
     rng = np.random.default_rng(seed)
     corners = papyrus_corners(segment.shape[1:], mask, rng, patches, size)
-    level, factor = _profile_level(segment)
+    level, factor = profile_level(segment)
     shape, size = level.shape[1:], -(-size // factor)
     if mask is not None and factor > 1:  # the papyrus pixel at each level pixel's corner
         mask = mask[::factor, ::factor][: shape[0], : shape[1]]
     corners = [(y // factor, x // factor) for y, x in corners]
     sums, count = np.zeros(segment.shape[0]), 0
-    for (y, x), block in zip(corners, _blocks(level, corners, size), strict=True):
+    for (y, x), block in zip(corners, level_blocks(level, corners, size), strict=True):
         inside = sampled_pixels(shape, mask, y, x, size)
         sums += block.astype(np.float64)[:, inside].sum(axis=1)
         count += int(inside.sum())
     if count == 0:
         raise ValueError(f"{segment.name}: no papyrus pixels to sample (empty mask?)")
     return LayerProfile(tuple(float(v) for v in sums / count))
-
-
-def _profile_level(segment, side: int = PROFILE_SIDE):
-    """(level, factor): the coarsest of ``segment.levels`` with all its layers, at least
-    ``side`` px on its shorter side and ``factor`` times smaller than the full level on both;
-    ``segment`` itself (factor 1) where none is."""
-    best = segment, 1
-    for level in segment.levels[1:]:
-        factor = _shrunk_by(level.shape, segment.shape)
-        fits = level.shape[0] == segment.shape[0] and min(level.shape[1:]) >= side
-        if fits and factor > best[1]:
-            best = _Level(level), factor
-    return best
-
-
-def _shrunk_by(shape, full) -> int:
-    """The integer factor a level of ``shape`` is smaller than the ``full`` one on both sides
-    (each within a pixel of full / factor: pyramids round either way); 0 for none."""
-    factor = round(full[1] / shape[1])
-    sides = zip(full[1:], shape[1:], strict=True)
-    return factor if factor > 1 and all(abs(f / factor - s) < 1 for f, s in sides) else 0
-
-
-def _blocks(level, corners, size: int):
-    """The ``size``² blocks of all layers at ``corners``: the full level one at a time, a
-    coarse one all at once (a chunk several blocks share is read once)."""
-    layers = np.arange(level.shape[0])
-    if isinstance(level, _Level):
-        yield from read_blocks(level, layers, corners, size)
-    else:
-        for y, x in corners:
-            yield read_block(level, layers, y, x, size)
-
-
-@dataclass(frozen=True)
-class _Level:
-    """A coarse pyramid level (a lazy Z x H x W array), read as `read_blocks` reads a segment."""
-
-    array: object
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return tuple(int(n) for n in self.array.shape)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.array.dtype
-
-    def read_into(self, layers, boxes, targets) -> None:
-        import dask
-
-        parts = [self.array[np.asarray(layers), y0:y1, x0:x1] for y0, x0, y1, x1 in boxes]
-        parts = dask.compute(*parts, scheduler="threads", num_workers=READS_AT_ONCE)
-        for target, part in zip(targets, parts, strict=True):
-            target[...] = part
 
 
 def orientation(predictor, segment, mask=None, *, tiles: int = 8, seed: int = 0):
