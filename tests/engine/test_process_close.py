@@ -64,6 +64,15 @@ def test_a_child_closed_during_its_set_up_ends_at_once(tmp_path):
     assert not proxy._labels.folder.exists()
 
 
+def test_a_save_asked_before_the_set_up_ended_is_written_despite_a_close(training_folder, tmp_path):
+    saved = tmp_path / "model.pt"
+    proxy = EngineProcess(training_folder, *folder_labels(training_folder), process_settings())
+    proxy.save(saved)  # both reach the child during its seconds of imports and set-up
+    proxy.close()
+    assert proxy.join(TIMEOUT)
+    assert load_checkpoint(saved).step == 0
+
+
 _EXIT_AFTER_CLOSE = """
 import sys, threading
 from dataclasses import replace
