@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
+from inkloop._command import as_command, shell_quoted
 from inkloop._notify import InkloopWarning
 from inkloop.cli import main
 from inkloop.io import initial_labels, label_paths, load_labels, open_segment, save_labels
@@ -149,6 +150,58 @@ def test_inkloop_train_refuses_a_torn_pair_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("inkloop train: error: ")
     assert err.strip().count("\n") == 0
-    assert f"{ink_path} and {supervision_path.name} are of two different writes" in err
-    assert "Save labels" in err
+    assert f"{ink_path} and {supervision_path.name} are of two different saves" in err
+    assert "Ink Loop dock, which restores its ink strokes, and click Save labels" in err
+    assert f"to use them as they are, give --labels {shell_quoted(ink_path)} " in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("route", ["stale ink, newer mask", "older mask put back"])
+def test_two_whole_saves_side_by_side_open_as_they_are_without_a_warning(segment_folder, route):
+    """Not torn: a URL segment's kept ink beside a colleague's newer mask, or a mask of an
+    older save put back from a backup. Only a kill leaves the new ink beside the very mask
+    its write was replacing."""
+    segment = open_segment(segment_folder)
+    shape, (ink_path, supervision_path) = segment.shape[1:], label_paths(segment)
+    saves = [_labels(shape, slice(0, 4 + 4 * n), slice(20, 24 + 4 * n)) for n in range(3)]
+    written = []
+    for labels in saves:
+        save_labels(segment, *labels)
+        written.append((ink_path.read_bytes(), supervision_path.read_bytes()))
+    ink_save, mask_save = (1, 2) if route == "stale ink, newer mask" else (2, 0)
+    ink_path.write_bytes(written[ink_save][0])
+    supervision_path.write_bytes(written[mask_save][1])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ink, supervised, source, _ = initial_labels(open_segment(segment_folder))
+        loaded = load_labels(open_segment(segment_folder))
+    assert source == f"labels {ink_path}"
+    np.testing.assert_array_equal(supervised, saves[mask_save][1])
+    np.testing.assert_array_equal(loaded[1], saves[mask_save][1])
+    np.testing.assert_array_equal(ink, saves[ink_save][0])
+
+
+def test_loading_a_torn_pair_named_explicitly_says_how_to_use_it_as_it_is(
+    segment_folder, monkeypatch
+):
+    segment = open_segment(segment_folder)
+    shape = segment.shape[1:]
+    save_labels(segment, *_labels(shape, slice(0, 8), slice(8, 12)))
+    _killed_after_the_ink(
+        monkeypatch, lambda: save_labels(segment, *_labels(shape, slice(30, 40), slice(0, 0)))
+    )
+    ink_path, supervision_path = label_paths(segment)
+    copy = segment_folder.parent / "copy_inklabels.png"  # its mask: copy_supervision_mask.png
+    copy.write_bytes(ink_path.read_bytes())
+    copy.with_name("copy_supervision_mask.png").write_bytes(supervision_path.read_bytes())
+
+    with as_command(), pytest.raises(ValueError, match="two different saves") as raised:
+        load_labels(open_segment(segment_folder), copy)
+
+    mask = copy.with_name("copy_supervision_mask.png")
+    assert "Ink Loop dock" not in str(raised.value)  # it would not open these
+    assert str(raised.value).endswith(
+        f"to use them as they are, give --labels {shell_quoted(copy)} "
+        f"--supervision {shell_quoted(mask)}"
+    )

@@ -25,7 +25,7 @@ from inkloop.io._sidefiles import (
     supervision_path_for,
 )
 from inkloop.io._torn_labels import (
-    pair_tag,
+    pair_tags,
     restored_ink,
     saved_ink_strokes,
     torn,
@@ -43,15 +43,16 @@ def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndar
     """Write ink labels and their supervision mask as a pair: both are encoded into temporary
     files, then renamed into place one after the other, so a full disk or a crash while
     encoding (seconds for a whole segment) never leaves new ink beside an old mask. A crash
-    between the two renames does, ink first: both files carry the write's id, and an opening
-    restores the ink strokes of such a `torn` pair. The arrays are read as
+    between the two renames does, ink first: the ink names the mask it replaces (`pair_tags`),
+    and an opening restores the ink strokes of such a `torn` pair. The arrays are read as
     `inkloop.io.ink_levels` says (uint8, bool, floats within 0..1, ...); labels it cannot
     read raise before any file is touched. ``fast``: `encode_png`'s, for both."""
     ink, supervised = label_arrays(ink, supervised)
-    ink_path, tag = Path(ink_path), pair_tag()
+    ink_path = Path(ink_path)
     supervision_path = supervision_path_for(ink_path)
+    ink_tag, tag = pair_tags(supervision_path)
     with atomic_path(supervision_path) as supervision_tmp, atomic_path(ink_path) as ink_tmp:
-        encode_png(ink_tmp, ink, {**PAINTED, **tag}, fast=fast)
+        encode_png(ink_tmp, ink, {**PAINTED, **ink_tag}, fast=fast)
         encode_png(supervision_tmp, supervised.view(np.uint8) * np.uint8(255), tag, fast=fast)
     return ink_path, supervision_path
 
@@ -122,8 +123,10 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     if labels is None and segment.ink_labels is None:
         raise ValueError(_no_labels_message(segment))
     ink_file = segment.files["ink_labels"] if labels is None else labels
-    if supervision is None and torn(ink_file, supervision_path_for(ink_file)):
-        raise ValueError(torn_pair_message(ink_file, supervision_path_for(ink_file)))
+    mask_file = supervision_path_for(ink_file)
+    if supervision is None and torn(ink_file, mask_file):
+        given = labels_given(ink_file, mask_file)
+        raise ValueError(torn_pair_message(ink_file, mask_file, given, own=labels is None))
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
         if supervision is None and supervision_path_for(labels).is_file():

@@ -1,7 +1,9 @@
 """Label pairs a process ended between their two renames (`write_label_files` renames the ink
-first): the ink file of one write, its mask missing or of an earlier write (`torn`). Opened as
-they are, strokes erased since the earlier write would be taught as "no ink" and new strokes
-left unlabelled; their ink strokes are restored instead, and the loss said."""
+first): the ink file of one write, its mask missing or the very mask that write was replacing
+(`torn`). Opened as they are, strokes erased since the earlier write would be taught as "no
+ink" and new strokes left unlabelled; their ink strokes are restored instead, and the loss
+said. Two whole saves side by side (a kept ink beside a newer mask, a mask put back) are no
+such pair: they open as they are."""
 
 from __future__ import annotations
 
@@ -14,34 +16,45 @@ from inkloop._notify import notify
 from inkloop.io._label_images import read_label_image
 
 PAIR_KEY = "inkloop_pair"  # the text chunk holding the id of the write a label file is of
+REPLACES_KEY = "inkloop_replaces"  # in an ink file: the id of the mask its write replaced
 
 
-def pair_tag() -> dict[str, str]:
-    """The text chunk both files of one write of a label pair carry (`torn`)."""
-    return {PAIR_KEY: secrets.token_hex(8)}
+def pair_tags(supervision_path) -> tuple[dict[str, str], dict[str, str]]:
+    """The text chunks of the ink file and the mask of one write of a label pair: both carry
+    the write's id, the ink also that of the mask now at ``supervision_path`` (`torn`)."""
+    tag = {PAIR_KEY: secrets.token_hex(8)}
+    replaced = _text(supervision_path).get(PAIR_KEY)
+    return ({**tag, REPLACES_KEY: replaced} if replaced else tag), tag
 
 
 def torn(ink_path, supervision_path) -> bool:
-    """Whether a label pair's two files are of different writes. Files without a write id
-    (an older inkloop, other tools), or not here, count as whole; only headers are read."""
+    """Whether a label pair is the new ink of a write beside the mask that write was
+    replacing. Files without write ids (an older inkloop, other tools), not here, or of two
+    whole saves count as whole; only headers are read."""
+    ink, mask = _text(ink_path), _text(supervision_path).get(PAIR_KEY)
+    return mask is not None and ink.get(REPLACES_KEY) == mask != ink.get(PAIR_KEY)
+
+
+def _text(path) -> dict[str, str]:
+    """``path``'s PNG text; {} where it is not there or its header is damaged (its decoder
+    says so where it is read)."""
     from inkloop.io._images import image_text
 
-    ids = []
-    for path in (ink_path, supervision_path):
-        try:
-            ids.append(image_text(path).get(PAIR_KEY) if Path(path).is_file() else None)
-        except Exception:  # PIL raises many types for a damaged header; its decoder says it
-            return False
-    return None not in ids and ids[0] != ids[1]
+    try:
+        return image_text(path) if Path(path).is_file() else {}
+    except Exception:  # PIL raises many types for a damaged header
+        return {}
 
 
-def torn_pair_message(ink_path, supervision_path) -> str:
-    """Why a torn pair is not trained on, and how to make it whole."""
+def torn_pair_message(ink_path, supervision_path, given: str, *, own: bool) -> str:
+    """Why a torn pair is not trained on, and the ways out: for the segment's ``own`` labels,
+    the dock's restore; giving them as they are (``given``: `labels_given`)."""
+    dock = "open the segment in napari's Ink Loop dock, which restores its ink strokes, and "
     return (
-        f"{ink_path} and {Path(supervision_path).name} are of two different writes (the "
-        "process ended between the two files), which would teach strokes erased since as "
-        "'no ink': open the segment in napari's Ink Loop dock, which restores its ink strokes, "
-        "and click Save labels"
+        f"{ink_path} and {Path(supervision_path).name} are of two different saves (a save cut "
+        "short or still being written), which would teach strokes erased since as 'no ink': "
+        + (f"{dock}click Save labels; or, " if own else "")
+        + f"to use them as they are, give {given}"
     )
 
 
@@ -50,8 +63,8 @@ def saved_ink_strokes(segment, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     file's strokes (``ink``), every pixel inkloop saves with ink being labelled."""
     ink_path, supervision_path = segment.files["ink_labels"], segment.files["supervision"]
     notify(
-        f"{segment.name}: {ink_path} was saved without its supervision mask (the process "
-        f"ended between the two files; {Path(supervision_path).name} is of an earlier save): "
+        f"{segment.name}: {ink_path} was saved without its supervision mask (a save cut "
+        f"short; {Path(supervision_path).name} is of the save before): "
         "its ink strokes are restored, its 'no ink' labels are lost: paint them again and "
         "click Save labels"
     )
@@ -71,8 +84,8 @@ def restored_ink(segment, ink_path: Path, saved) -> tuple[np.ndarray, np.ndarray
         ink = np.where(kept, saved_ink, ink)
         supervised |= saved_supervised
     notify(
-        f"{segment.name}: {ink_path} was autosaved without its supervision mask (the "
-        f"process ended between the two files): its ink strokes are restored, its 'no ink' "
+        f"{segment.name}: {ink_path} was autosaved without its supervision mask (an "
+        f"autosave cut short): its ink strokes are restored, its 'no ink' "
         "strokes and erasures are lost: paint them again"
     )
     return ink, supervised
