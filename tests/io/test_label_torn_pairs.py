@@ -182,6 +182,28 @@ def test_two_whole_saves_side_by_side_open_as_they_are_without_a_warning(segment
     np.testing.assert_array_equal(ink, saves[ink_save][0])
 
 
+def test_a_torn_rescued_autosave_wins_over_an_older_whole_autosave_beside_the_segment(
+    segment_folder, data_home, monkeypatch
+):
+    segment = open_segment(segment_folder)
+    shape, now = segment.shape[1:], time.time_ns()
+    _dated(save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 8))), now - 5 * SECOND)
+    beside = _labels(shape, slice(10, 14), slice(14, 18))
+    _dated(save_labels(segment, *beside, autosave=True), now - 4 * SECOND)
+    rescued = rescue_folders(segment)[0] / label_paths(segment, autosave=True)[0].name
+    rescued.parent.mkdir(parents=True)  # then the segment's folder refuses writes
+    first = _labels(shape, slice(20, 24), slice(24, 28))
+    _dated(write_label_files(rescued, *first, fast=True), now - 3 * SECOND)
+    newest = _labels(shape, slice(30, 40), slice(40, 44))
+    _killed_after_the_ink(monkeypatch, lambda: write_label_files(rescued, *newest, fast=True))
+
+    with pytest.warns(InkloopWarning, match=f"{rescued} was autosaved without its supervision"):
+        ink, _, source, found = initial_labels(open_segment(segment_folder))
+
+    assert (source, found) == (f"restored autosaved ink labels {rescued}", rescued)
+    assert set(np.nonzero(ink)[0]) == {*range(0, 4), *range(30, 40)}  # over the saved labels
+
+
 def test_loading_a_torn_pair_named_explicitly_says_how_to_use_it_as_it_is(
     segment_folder, monkeypatch
 ):

@@ -39,26 +39,26 @@ def rescue_folders(segment) -> list[Path]:
 
 
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
-    """The autosaved label files the segment opens with, if any: the newest pair of those
-    kept in its rescue folders that is newer than every label file beside the segment
-    (strokes its folder refused), else the pair beside it if newer than the saved labels
-    (a crash to recover). A pair is as new as its older file: a Save killed between its two
-    renames leaves new ink beside the old mask, and the autosaved pair is then the newest
-    whole one. A `torn` pair is passed over (`ink_without_its_mask`)."""
-    autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
-    rescued = [pair for pair in _newer_rescued(segment) if not torn(*pair)]
-    if rescued:
-        return max(rescued, key=_whole_since)
-    if not all(path.is_file() for path in autosaved) or torn(*autosaved):
+    """The autosaved label files the segment opens with, if any: the newest autosaved pair
+    (`_newest_autosave`) where it is whole; a `torn` one opens by `ink_without_its_mask`."""
+    pair = _newest_autosave(segment)
+    if pair is None or not pair[1].is_file() or torn(*pair):
         return None
-    return autosaved if _whole_since(autosaved) > _whole_since(saved) else None
+    return pair
 
 
-def _newer_rescued(segment) -> list[tuple[Path, Path]]:
-    """``segment``'s rescued pairs newer than every label file beside it."""
+def _newest_autosave(segment) -> tuple[Path, Path] | None:
+    """The newest autosaved pair, torn or whole, by its ink's time: of those kept in the
+    rescue folders, the newest that is newer than every label file beside the segment
+    (strokes its folder refused), else the pair beside it if newer than the saved labels (a
+    crash to recover). Saved labels are as new as their older file: a Save killed between
+    its two renames leaves new ink beside the old mask, and the autosave is then newer."""
     autosaved, saved = label_paths(segment, autosave=True), label_paths(segment)
     beside = max((_written(path) for path in (*autosaved, *saved)), default=-1)
-    return [pair for pair in rescued_pairs(segment) if _whole_since(pair) > beside]
+    rescued = [pair for pair in rescued_pairs(segment) if _written(pair[0]) > beside]
+    if rescued:
+        return max(rescued, key=lambda pair: _written(pair[0]))
+    return autosaved if _written(autosaved[0]) > _whole_since(saved) else None
 
 
 def rescued_pairs(segment) -> list[tuple[Path, Path]]:
@@ -79,17 +79,13 @@ def _readable_file(path: Path) -> bool:
 
 
 def ink_without_its_mask(segment) -> Path | None:
-    """The autosaved ink file whose own mask was never renamed into place (the process
-    killed between the two: none there, or an older one, `torn`), where no whole pair opens
-    (`autosaved_labels`): a rescued one newer than every label file beside ``segment``, else
-    the one beside it, newer than the saved labels; else None."""
-    rescued = [ink for ink, mask in _newer_rescued(segment) if torn(ink, mask)]
-    if rescued:
-        return max(rescued, key=_written)
-    ink, supervision = label_paths(segment, autosave=True)
-    if not ink.is_file() or (supervision.is_file() and not torn(ink, supervision)):
+    """The newest autosaved ink file (`_newest_autosave`) where its own mask was never
+    renamed into place (the process killed between the two: none there, or the one it was
+    replacing, `torn`), else None."""
+    pair = _newest_autosave(segment)
+    if pair is None or (pair[1].is_file() and not torn(*pair)):
         return None
-    return ink if _whole_since([ink]) > _whole_since(label_paths(segment)) else None
+    return pair[0]
 
 
 def _whole_since(paths) -> int:
