@@ -71,9 +71,11 @@ def _rounds_file(segment, labels_file: Path, out: Path) -> Path:
 
 def _tell_if_autosave_newer(segment) -> None:
     """Say on stderr that the dock's autosaved labels are newer than the saved ones this run
-    trains on (strokes painted since the last Save, or a Save cut short), and how to use them."""
+    trains on (strokes painted since the last Save, or a Save cut short), and how to use them;
+    or its autosaved ink, where its mask is missing or of an earlier autosave (`torn`)."""
     from inkloop._notify import notify
     from inkloop.io import autosaved_labels
+    from inkloop.io._autosaved import ink_without_its_mask
     from inkloop.io._labels import labels_options
 
     autosaved = autosaved_labels(segment)
@@ -82,6 +84,12 @@ def _tell_if_autosave_newer(segment) -> None:
             f"training on the saved labels of {segment.name}, but the dock's unsaved labels "
             f"{autosaved[0].name} and {autosaved[1].name} are newer: to train on them, click "
             f"Save labels in the dock or pass {labels_options(*autosaved)}"
+        )
+    elif (ink := ink_without_its_mask(segment)) is not None:
+        notify(
+            f"training on the saved labels of {segment.name}, but the dock's autosaved ink "
+            f"{ink.name} is newer (its mask is missing or of an earlier autosave): open the "
+            "segment in the dock, which restores its ink strokes, and click Save labels"
         )
 
 

@@ -204,6 +204,26 @@ def test_a_torn_rescued_autosave_wins_over_an_older_whole_autosave_beside_the_se
     assert set(np.nonzero(ink)[0]) == {*range(0, 4), *range(30, 40)}  # over the saved labels
 
 
+def test_inkloop_train_says_a_torn_autosave_is_newer(segment_folder, monkeypatch):
+    from types import SimpleNamespace
+
+    from inkloop._cli_train_labels import train_labels
+
+    segment = open_segment(segment_folder)
+    shape, now = segment.shape[1:], time.time_ns()
+    _dated(save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 8))), now - 3 * SECOND)
+    earlier = _labels(shape, slice(10, 14), slice(14, 18))
+    _dated(save_labels(segment, *earlier, autosave=True), now - 2 * SECOND)
+    newest = _labels(shape, slice(30, 40), slice(40, 44))
+    _killed_after_the_ink(monkeypatch, lambda: save_labels(segment, *newest, autosave=True))
+    options = dict(labels=None, supervision=None, labels_from_prediction=None)
+    args = SimpleNamespace(out=segment_folder / "model.pt", **options)
+    ink_path = label_paths(segment, autosave=True)[0]
+
+    with pytest.warns(InkloopWarning, match=f"the dock's autosaved ink {ink_path.name} is newer"):
+        train_labels(args, open_segment(segment_folder))
+
+
 def test_loading_a_torn_pair_named_explicitly_says_how_to_use_it_as_it_is(
     segment_folder, monkeypatch
 ):
