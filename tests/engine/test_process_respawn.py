@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from inkloop.engine import CheckpointSaved, EngineProcess, Failed, RunStarted, State
 from tests._engine import folder_labels, process_settings
 from tests._events import Recorder, of_kind, state_reached
 
 
+@pytest.mark.slow  # two engine children, each importing torch
 def test_a_killed_child_is_replaced_by_one_from_the_last_checkpoint(training_folder, tmp_path):
     recorder = Recorder()
     saved = tmp_path / "saved-before-the-kill.pt"
