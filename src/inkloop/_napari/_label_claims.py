@@ -132,10 +132,13 @@ def claim_labels(segment, layer=None) -> str | None:
     """Claim ``segment``'s labels for a session painting ``layer`` (an flock the system lets
     go of when the process ends, however it ends); None if it may write them, else why not:
     a session of this process painting another layer of them (another viewer) holds them
-    too. None where the lock file cannot be made (read-only) or takes no locks (Windows)."""
+    too, and so does one closed whose last write is pending (`finish_closing`). None where
+    the lock file cannot be made (read-only) or takes no locks (Windows)."""
     path = labels_lock_path(segment)
     if any(session.layer is not layer for session in _holders(path)):
         return f"the labels of {segment.name} are open in another viewer of this process"
+    if _CLOSING.get(path):  # its write would land over this session's: after it, the stamps
+        return f"the labels of {segment.name} are still being written by another viewer"
     if path in _CLAIMED:  # the same layer's session (or one never closed): held already
         return None
     try:
