@@ -58,6 +58,7 @@ class InkLoopWidget(QWidget):
         self._last_segment = None  # the segment of the labels painted before these
         self._own_model = None  # the segment's own model, continued from when it was opened
         self._switching = False  # layers the switch itself removes change nothing followed
+        self._following = True  # until the dock ends (`_end`)
         self.segment_panel = SegmentPanel(self.open_segment)
         self.brush_panel = BrushPanel()
         self.loop_panel = LoopPanel()
@@ -121,6 +122,7 @@ class InkLoopWidget(QWidget):
 
     def _end(self, why: str) -> None:
         """Stop following the viewer, end the loop (its labels autosaved); idempotent."""
+        self._following = False
         self._follow_soon.stop()
         self.opens.drop()  # nothing is added to a viewer no dock follows
         self.select_to_paint.close()
@@ -146,8 +148,8 @@ class InkLoopWidget(QWidget):
 
     def _follow_layers(self, event=None) -> None:
         """Paint the newest soft-label layer and drive the loop of its segment."""
-        if self._switching:  # an older retired copy removed (`retire_segment_layers`)
-            return
+        if self._switching:  # an older retired copy removed (`retire_segment_layers`), or
+            return  # a segment's open ended while the last write waited: looked for after it
         layer = ends.newest_labels(self.viewer)
         if self.labels is None or self.labels.layer is not layer:
             self._switching = True
@@ -155,6 +157,8 @@ class InkLoopWidget(QWidget):
                 why = ends.why_left(self.viewer, self.labels, layer)
                 # another segment's labels: the last strokes are written behind the GUI
                 self._end_labels(*why, wait=layer is None)
+                if layer is None and self._following:  # Qt's events turned while it waited
+                    layer = ends.newest_labels(self.viewer)
                 if layer is not None:
                     self._begin_labels(layer)
             finally:
