@@ -5,6 +5,7 @@ so once an outage; the next read asks the server again."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from napari.layers import Image
 
 from inkloop._napari._reader import segment_layers
@@ -68,3 +69,40 @@ def test_a_stalled_link_leaves_the_view_blank_said_once_and_the_next_read_asks_a
         "blank there; move the view to try again"
     )
     assert _said(said) == [notice, notice]  # one for each outage, none for its second read
+
+
+class FailingOnceHandler(MisbehavingHandler):
+    """Fails the first request of each chunk, as a link drops one (``how``: "503", or "cut"
+    off mid-answer), then answers it."""
+
+    def do_GET(self):  # noqa: N802  (http.server's name)
+        if "/c/" in self.path and self.path not in self.server.failed:
+            self.server.failed.add(self.path)
+            if self.server.how == "503":
+                self.send_error(503)
+                return
+            self.path = f"/truncate{self.path}"  # its first half, then the connection closed
+        super().do_GET()
+
+
+@pytest.mark.parametrize("how", ["503", "cut"])
+def test_a_view_read_the_server_failed_once_is_tried_again_and_shown(
+    tmp_path, synthetic, monkeypatch, how
+):
+    from napari.utils.notifications import notification_manager
+
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    volume = write_served_segment(tmp_path, NAME, synthetic)
+    with serve(tmp_path, FailingOnceHandler) as (base, server):
+        server.failed, server.how = set(), how
+        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
+        (shown, _, _), *_ = segment_layers(segment)[1]
+        said = len(notification_manager.records)
+        server.failed.clear()  # the opening's reads of them were failed once already
+        tile = np.asarray(shown[4, :64, :64])  # 4 chunks, each failed once
+        failed = len(server.failed)
+
+    np.testing.assert_array_equal(tile, volume[4, :64, :64])
+    host = base.removeprefix("http://")
+    notices = [r.message for r in notification_manager.records[said:] if host in r.message]
+    assert (failed, notices) == (4, [])

@@ -22,6 +22,8 @@ from inkloop.io._remote_bounds import ANSWER_BOUND, ChunkBounds
 from inkloop.io._remote_common import READER, describe_failure, without_login
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
+VIEW_RETRY_PAUSES_S = (0.2,)  # the same for a read napari's view waits for (never a timeout's)
+_TRIED_AGAIN = f"reads that fail so are tried again, {len(RETRY_PAUSES_S)} times at most"
 SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
 _TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
@@ -67,16 +69,15 @@ class RemoteStore(WrapperStore):
             _note_tasks_of_readers(self._loop)
             task.add_done_callback(self._reads.pop)
         self._reads[task] = (reader, key)
-        if VIEW_READ.get():  # a view waiting for it moves on rather than wait for a retry
-            return await self._checked(key, prototype, byte_range)
-        for pause in (*RETRY_PAUSES_S, None):
+        view = VIEW_READ.get()  # a view waiting for it: one quick retry, unsaid
+        for pause in (*(VIEW_RETRY_PAUSES_S if view else RETRY_PAUSES_S), None):
             try:
                 return await self._checked(key, prototype, byte_range)
             except aiohttp.ClientError as error:
                 if pause is None or not _may_pass(error):
                     raise
-                again = f"reads that fail so are tried again, {len(RETRY_PAUSES_S)} times at most"
-                self._tell_once("retried", error, again)
+                if not view:
+                    self._tell_once("retried", error, _TRIED_AGAIN)
             await asyncio.sleep(pause)
 
     async def _checked(self, key, prototype, byte_range):
