@@ -58,7 +58,8 @@ def test_labels_open_in_another_process_are_neither_autosaved_nor_saved(
             f"{other.pid}): this window neither autosaves nor saves them, as that would "
             "overwrite that window's; save this layer under another name (File → Save "
             'Selected Layers, type "Ink Loop Vesuvius ink labels (*.png)"), or close that '
-            f"window and open {name} again here"
+            f"window (or, if it left {name} already, wait until it has written its strokes) "
+            f"and open {name} again here"
         ]
         assert widget.run_settings().autosave is None  # nor the model that window trains
         before = folder_contents(segment_folder)

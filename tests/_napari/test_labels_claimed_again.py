@@ -55,8 +55,8 @@ def test_a_second_viewer_of_this_process_neither_autosaves_nor_saves_the_labels(
     assert [m for m in told if "another viewer" in m] == [
         f"Ink Loop: {held}: this window neither autosaves nor saves them, as that would "
         "overwrite that window's; save this layer under another name (File → Save Selected "
-        'Layers, type "Ink Loop Vesuvius ink labels (*.png)"), or close that window and open '
-        f"{name} again here"
+        'Layers, type "Ink Loop Vesuvius ink labels (*.png)"), or close that window (or, if it '
+        f"left {name} already, wait until it has written its strokes) and open {name} again here"
     ]
     assert np.array_equal(second.labels.layer.data, first.labels.layer.data)  # A, flushed
     second.labels.painter.stamp_along(B)

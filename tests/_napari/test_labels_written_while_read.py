@@ -78,8 +78,8 @@ def test_labels_written_while_read_by_a_window_since_closed_are_refused(
     assert [m for m in messages(shown) if written in m] == [
         f"Ink Loop: {written}: this window neither autosaves nor saves them, as that would "
         "overwrite that window's; save this layer under another name (File → Save Selected "
-        'Layers, type "Ink Loop Vesuvius ink labels (*.png)"), or close that window and open '
-        f"{name} again here"
+        'Layers, type "Ink Loop Vesuvius ink labels (*.png)"), or close that window (or, if it '
+        f"left {name} already, wait until it has written its strokes) and open {name} again here"
     ]
     with pytest.raises(PermissionError, match=written):
         session.save().result()

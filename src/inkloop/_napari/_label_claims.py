@@ -159,10 +159,13 @@ def claim_labels(segment, layer=None) -> str | None:
 
 
 def way_out(segment) -> str:
-    """What a window whose labels are held elsewhere can do with its strokes."""
+    """What a window whose labels are held elsewhere can do with its strokes (that window
+    may have left them already, its last strokes still being written)."""
+    name = segment.name
     return (
-        f"save this layer under another name ({save_selected_layers()}), or close that "
-        f"window and open {segment.name} again here"
+        f"save this layer under another name ({save_selected_layers()}), or close that window "
+        f"(or, if it left {name} already, wait until it has written its strokes) and open "
+        f"{name} again here"
     )
 
 
