@@ -106,3 +106,31 @@ def test_a_view_read_the_server_failed_once_is_tried_again_and_shown(
     host = base.removeprefix("http://")
     notices = [r.message for r in notification_manager.records[said:] if host in r.message]
     assert (failed, notices) == (4, [])
+
+
+def test_a_read_from_the_chunk_cache_does_not_end_an_outage(tmp_path, synthetic, monkeypatch):
+    from napari.utils.notifications import notification_manager
+
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
+    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0, raising=False)
+    volume = write_served_segment(tmp_path, NAME, synthetic)
+    with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
+        server.stalled = []
+        url = f"{base}/{NAME}.zarr"
+        segment = open_segment(url, timeout=OPEN_TIMEOUT_S, cache=tmp_path / "chunks")
+        (shown, _, _), *_ = segment_layers(segment)[1]
+        np.asarray(shown[0, 32:64, 32:64])  # now in the chunk cache
+        said = len(notification_manager.records)
+        server.stalling.set()
+        try:
+            first = np.asarray(shown[1, 32:64, 32:64])
+            kept = np.asarray(shown[0, 32:64, 32:64])  # as napari's thumbnail, from the cache
+            again = np.asarray(shown[2, 32:64, 32:64])  # the same outage
+            stalled = len(server.stalled)
+        finally:
+            server.answering.set()
+
+    assert (stalled, first.any(), again.any()) == (2, False, False)
+    np.testing.assert_array_equal(kept, volume[0, 32:64, 32:64])
+    assert len(_said(said)) == 1

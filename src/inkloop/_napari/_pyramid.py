@@ -110,18 +110,19 @@ class ViewedLevel:
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         try:
-            block = _remote.read_for_view(self.level)
+            block, answered = _remote.read_for_view(self.level)
         except SegmentError as error:
             self.outage.began(error)
             block = np.zeros(self.shape, self.dtype)
         else:
-            self.outage.ended()
+            if answered:  # not a read the chunk cache held all of: the server is back
+                self.outage.ended()
         return block if dtype is None else block.astype(dtype, copy=False)
 
 
 class Outage:
-    """Whether the last read of a server for the view failed: said once, until one succeeds
-    (the next read tries the server again)."""
+    """Whether the last read of a server for the view failed: said once, until one the server
+    answered succeeds (the next read tries the server again)."""
 
     def __init__(self, server: str) -> None:
         self.server, self.down, self._lock = server, False, threading.Lock()

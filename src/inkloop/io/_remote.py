@@ -218,13 +218,14 @@ class GuardedArray:
 
 def read_for_view(lazy):
     """``lazy``, a dask array of a remote segment, computed as napari's view reads it: through
-    the store for the view (`DISPLAY_TIMEOUT_S`, no retries), in threads that pass the
-    marking on (`VIEW_READ`: dask's own do so only from 2026.1)."""
-    from inkloop.io._remote_store import VIEW_READ
+    the store for the view (`DISPLAY_TIMEOUT_S`, no retries of a timeout), in threads that
+    pass the marking on (`VIEW_READ`: dask's own do so only from 2026.1); with whether the
+    server answered any of it (not so where the chunk cache held it all)."""
+    from inkloop.io._remote_store import VIEW_READ, ViewRead
 
-    token = VIEW_READ.set(True)
+    token = VIEW_READ.set(read := ViewRead())
     try:
-        return lazy.compute(scheduler="threads", pool=_view_threads())
+        return lazy.compute(scheduler="threads", pool=_view_threads()), read.answered
     finally:
         VIEW_READ.reset(token)
 

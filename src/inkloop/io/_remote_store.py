@@ -27,8 +27,9 @@ _TRIED_AGAIN = f"reads that fail so are tried again, {len(RETRY_PAUSES_S)} times
 SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
 _TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
-#: whether the reads of this context are napari's view's, which waits for them (`ViewReads`)
-VIEW_READ = contextvars.ContextVar("inkloop_view_read", default=False)
+#: the read of napari's view, which waits for it, that this context's reads are part of
+#: (a `ViewRead`; None: not the view's)
+VIEW_READ = contextvars.ContextVar("inkloop_view_read", default=None)
 
 
 class RemoteStore(WrapperStore):
@@ -179,6 +180,14 @@ class RemoteStore(WrapperStore):
         )
 
 
+class ViewRead:
+    """A read for napari's view (`VIEW_READ`): whether the server answered any of its keys
+    (not so where the chunk cache held them all)."""
+
+    def __init__(self) -> None:
+        self.answered = False
+
+
 class ViewReads(WrapperStore):
     """The server's store, whose reads for napari's view (`VIEW_READ`) go through a store of
     their own, ``view``: the same URL in an HTTP session with a shorter timeout."""
@@ -191,8 +200,12 @@ class ViewReads(WrapperStore):
         return type(self)(store, self.view)
 
     async def get(self, key, prototype, byte_range=None):
-        store = self.view if VIEW_READ.get() else self._store
-        return await store.get(key, prototype, byte_range)
+        read = VIEW_READ.get()
+        if read is None:
+            return await self._store.get(key, prototype, byte_range)
+        value = await self.view.get(key, prototype, byte_range)
+        read.answered = True
+        return value
 
 
 class RangeIgnored(aiohttp.ClientResponseError):
