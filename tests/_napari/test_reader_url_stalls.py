@@ -1,6 +1,8 @@
 """A segment URL on screen over a link that stalls: napari's view waits `DISPLAY_TIMEOUT_S`
 at most for a read (not the 30 s of training's), tries it once, shows the tile blank and says
-so once an outage; the next read asks the server again."""
+so once an outage; its reads of the next `VIEW_HOLD_S` fail at once, the next read after
+asks the server again. A read the server failed for a moment (a 503, a reset) is tried again
+once."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ def test_a_stalled_link_leaves_the_view_blank_said_once_and_the_next_read_asks_a
 
     monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
     monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
+    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0, raising=False)
     volume = write_served_segment(tmp_path, NAME, synthetic)
     with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
         server.stalled = []
@@ -133,4 +136,33 @@ def test_a_read_from_the_chunk_cache_does_not_end_an_outage(tmp_path, synthetic,
 
     assert (stalled, first.any(), again.any()) == (2, False, False)
     np.testing.assert_array_equal(kept, volume[0, 32:64, 32:64])
+    assert len(_said(said)) == 1
+
+
+def test_once_a_view_read_stalled_the_next_ones_fail_at_once_for_a_while(
+    tmp_path, synthetic, monkeypatch
+):
+    from napari.utils.notifications import notification_manager
+
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
+    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 600.0, raising=False)
+    volume = write_served_segment(tmp_path, NAME, synthetic)
+    with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
+        server.stalled = []
+        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
+        (shown, _, _), *_ = segment_layers(segment)[1]
+        said = len(notification_manager.records)
+        server.stalling.set()
+        try:
+            view = np.asarray(shown[0, :32, :32])  # waits VIEW_TIMEOUT_S
+            thumbnail = np.asarray(shown[1, :32, :32])  # the same step's: fails at once
+            stalled = len(server.stalled)
+        finally:
+            server.answering.set()
+        monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0)  # the while is over
+        again = np.asarray(shown[2, :32, :32])
+
+    assert (stalled, view.any(), thumbnail.any()) == (1, False, False)
+    np.testing.assert_array_equal(again, volume[2, :32, :32])
     assert len(_said(said)) == 1

@@ -97,8 +97,9 @@ class ViewedLevel:
     """A display level of a segment on a server, as napari's view reads it: lazy, as the dask
     array it wraps, until napari takes a numpy array of it; each read of the server then
     given up after `DISPLAY_TIMEOUT_S` (napari waits for it on its GUI thread, unless its
-    asynchronous slicing is on) and not tried again; one that fails reads blank, and its
-    `Outage` says so once. Not a dask array: napari's dask cache would keep the blank."""
+    asynchronous slicing is on) and not tried again, nor for `VIEW_HOLD_S` after; one
+    that fails reads blank, and its `Outage` says so once. Not a dask array: napari's dask
+    cache would keep the blank."""
 
     def __init__(self, level, outage: Outage) -> None:
         self.level, self.outage = level, outage
@@ -122,7 +123,7 @@ class ViewedLevel:
 
 class Outage:
     """Whether the last read of a server for the view failed: said once, until one the server
-    answered succeeds (the next read tries the server again)."""
+    answered succeeds (the next read `VIEW_HOLD_S` after tries the server again)."""
 
     def __init__(self, server: str) -> None:
         self.server, self.down, self._lock = server, False, threading.Lock()

@@ -33,7 +33,8 @@ from inkloop.io._remote_logins import session_options
 
 TIMEOUT_S = 30.0  # no byte for this long: the server is taken as gone
 # the same for a read napari's view waits for (on its GUI thread, by default), which is not
-# tried again either: the view is left blank there instead (`_napari._pyramid`)
+# tried again either: the view is left blank there instead (`_napari._pyramid`), and the
+# view's reads of the next `_remote_store.VIEW_HOLD_S` fail at once
 DISPLAY_TIMEOUT_S = 5.0
 CHUNK_CACHE_ENV = "INKLOOP_CHUNK_CACHE"  # the chunk cache's folder, or "off" for none
 _OFF = ("off", "0", "no", "none")  # what in CHUNK_CACHE_ENV (any case) keeps no chunk

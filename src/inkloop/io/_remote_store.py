@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import math
 import os
+import time
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -24,6 +26,7 @@ from inkloop.io._remote_common import READER, describe_failure, without_login
 RETRY_PAUSES_S = (0.5, 1.0, 2.0)  # before each new try of a read the server failed for a moment
 VIEW_RETRY_PAUSES_S = (0.2,)  # the same for a read napari's view waits for (never a timeout's)
 _TRIED_AGAIN = f"reads that fail so are tried again, {len(RETRY_PAUSES_S)} times at most"
+VIEW_HOLD_S = 2.0  # after a view read timed out, how long the view's next reads fail at once
 SETTLE_GRACE_S = 2.0  # how long the other reads of a failed read may go on, at most
 _TASKS: dict[object, set] = {}  # a `READER` -> its tasks on zarr's loop not done yet
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # one class from Python 3.11 on
@@ -190,20 +193,29 @@ class ViewRead:
 
 class ViewReads(WrapperStore):
     """The server's store, whose reads for napari's view (`VIEW_READ`) go through a store of
-    their own, ``view``: the same URL in an HTTP session with a shorter timeout."""
+    their own, ``view``: the same URL in an HTTP session with a shorter timeout. Within
+    `VIEW_HOLD_S` of one timing out they fail at once: a step of the view reads the server
+    twice (the level on screen, then napari's thumbnail), and should wait one timeout."""
 
-    def __init__(self, store, view) -> None:
+    def __init__(self, store, view, timed_out=None) -> None:
         super().__init__(store)
         self.view = view
+        self.timed_out = timed_out or [-math.inf]  # when a view read last did (copies share it)
 
     def _with_store(self, store):
-        return type(self)(store, self.view)
+        return type(self)(store, self.view, self.timed_out)
 
     async def get(self, key, prototype, byte_range=None):
         read = VIEW_READ.get()
         if read is None:
             return await self._store.get(key, prototype, byte_range)
-        value = await self.view.get(key, prototype, byte_range)
+        if time.monotonic() - self.timed_out[0] < VIEW_HOLD_S:
+            raise TimeoutError(f"a read for the view timed out under {VIEW_HOLD_S:g} s ago")
+        try:
+            value = await self.view.get(key, prototype, byte_range)
+        except _TIMEOUTS:
+            self.timed_out[0] = time.monotonic()
+            raise
         read.answered = True
         return value
 
