@@ -116,8 +116,9 @@ def test_an_existing_out_is_refused_unless_overwrite_or_it_is_the_init(
     args = ["train", str(training_folder), "--out", str(out), "--max-steps", "1", *FAST]
     assert main(args) == 1
     assert (
-        f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it"
-        in capsys.readouterr().err
+        f"{out} exists; continue training it with --init {out} --out {out} (a run stopped "
+        "part way leaves its last autosave there), or pass --overwrite (overwrite=True in "
+        "Python) to replace it" in capsys.readouterr().err
     )
     assert out.read_bytes() == b"a model trained for an hour"
     assert main([*args, "--overwrite"]) == 0

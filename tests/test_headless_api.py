@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from inkloop._command import as_command
+from inkloop._headless_train import record_round
 from inkloop._terminal import Report
 from inkloop.checkpoint import load_checkpoint
 from inkloop.headless import (
-    _record_round,
     evaluate_file,
     predict_segments,
     predict_to_file,
@@ -179,7 +179,7 @@ def test_a_round_records_a_validation_score_of_its_own_step_only(tmp_path, score
     ink, supervised = np.zeros((8, 8), np.uint8), np.ones((8, 8), bool)
     summary = {"steps": 334, "validation": {"step": scored_at, "f05": 0.7777}, "checkpoint": "m.pt"}
     report = SimpleNamespace(summary=summary)
-    _record_round(tmp_path / "rounds.jsonl", ink, supervised, report, 0, EngineSettings())
+    record_round(tmp_path / "rounds.jsonl", ink, supervised, report, 0, EngineSettings())
     assert [r.validation_f05 for r in read_rounds(tmp_path / "rounds.jsonl")] == [recorded]
 
 
@@ -194,7 +194,7 @@ def test_a_round_records_what_its_run_held_out_narrowed_by_the_model_it_went_on_
     def record(out: str, validation=None, init: str | None = None) -> list[int] | None:
         report = SimpleNamespace(summary={"steps": 3, "checkpoint": str(tmp_path / out)})
         settings = EngineSettings(validation=validation, init=init and tmp_path / init)
-        _record_round(rounds, ink, supervised, report, 0, settings)
+        record_round(rounds, ink, supervised, report, 0, settings)
         return read_rounds(rounds)[-1].validation_region
 
     assert record("a.pt", region) == [0, 0, 4, 6]

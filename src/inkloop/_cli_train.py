@@ -55,11 +55,20 @@ def add_train(commands) -> None:
         help="mask of labelled pixels, 255 = labelled "
         "(default: every pixel inside the papyrus mask)",
     )
-    train.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    train.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help=f"checkpoint file to write: every {EngineSettings.autosave_every / 60:g} minutes "
+        "while training and at the end, so that a run killed part way leaves its last "
+        "weights, which --init OUT --out OUT continues",
+    )
     train.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace --out if it exists (not needed when --out is the --init checkpoint)",
+        help="replace --out if it exists (not needed when --out is the --init checkpoint); "
+        "the model there is kept beside it (model.saved-<its date>.pt for model.pt) as "
+        "the run first saves",
     )
     train.add_argument(
         "--init",
@@ -130,7 +139,7 @@ def add_train(commands) -> None:
 
 
 def _train(args) -> int:
-    from inkloop._headless_train import with_mask_decoded
+    from inkloop._headless_train import refuse_existing_model, with_mask_decoded
     from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.headless import continues_in_place, train_to_file
@@ -145,7 +154,8 @@ def _train(args) -> int:
     read = ("labels", "supervision", "labels_from_prediction", "init")
     inputs = {"--" + name.replace("_", "-"): getattr(args, name) for name in read}
     # now, with every file the run reads, not after the labels are loaded
-    check_out(args.out, [segment], inputs, overwrite=args.overwrite or continuing)
+    check_out(args.out, [segment], inputs, overwrite=True)  # what it may replace
+    refuse_existing_model(args.out, overwrite=args.overwrite or continuing)
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
     args.validation = _held_out_region(args.validation, segment, _own_labels(args, segment))

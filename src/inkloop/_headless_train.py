@@ -1,11 +1,13 @@
 """Parts of `inkloop.headless.train_to_file`: its stop on Ctrl+C, what it may replace, its
-save, what its saves record of the run, and the mask its labels and engine share."""
+autosaves and save, what its saves record of the run, and the mask its labels and engine
+share."""
 
 from __future__ import annotations
 
 import dataclasses
 import glob
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.engine import CheckpointSaved
+from inkloop.rounds import UNRECORDED
+from inkloop.settings import EngineSettings
 
 RESCUE_STEM_CHARS = 40  # of ``out``'s name kept in the rescue copy's, to tell it by
 
@@ -39,9 +43,62 @@ def continues_in_place(init, out: Path) -> bool:
     return init is not None and same_file(init, out)
 
 
-def save_or_keep(engine, out: Path, report) -> None:
-    """Write the checkpoint to ``out``; where that fails (a full disk, say), to the temporary
-    folder instead, so that the run's weights are not lost with the error."""
+def refuse_existing_model(out: Path, *, overwrite: bool) -> None:
+    """ValueError if ``out`` exists, unless ``overwrite``, naming the way to continue it: a
+    run killed part way leaves its last autosave there."""
+    if out.exists() and not overwrite:
+        raise ValueError(
+            f"{out} exists; continue training it with --init {out} --out {out} (a run stopped "
+            "part way leaves its last autosave there), or pass --overwrite (overwrite=True in "
+            "Python) to replace it"
+        )
+
+
+def autosaving(settings: EngineSettings, out: Path) -> tuple[EngineSettings, OutBefore]:
+    """``settings`` that autosave the run to ``out`` every `autosave_every` s and at its end
+    (unless they autosave elsewhere), so that a run killed at hour 9 leaves its weights; and
+    what ``out`` held before, which a run that made no step puts back (`OutBefore.restore`).
+    Parts that killed writes left beside ``out`` are swept first (`remove_left_parts`)."""
+    from inkloop.checkpoint import kept_model_path
+    from inkloop.io._write import remove_left_parts
+
+    remove_left_parts([out])
+    if settings.autosave is not None:  # the engine never writes ``out`` before the end
+        return settings, OutBefore(out, existed=out.exists(), kept=None)
+    # the engine sets a model there aside before its first autosave, unless it continues it
+    earlier = out.exists() and not continues_in_place(settings.init, out)
+    before = OutBefore(out, existed=out.exists(), kept=kept_model_path(out) if earlier else None)
+    return dataclasses.replace(settings, autosave=out), before
+
+
+@dataclasses.dataclass(frozen=True)
+class OutBefore:
+    """What ``out`` held before a run that autosaves there: whether it ``existed``, and where
+    the engine sets the model there aside (None: it is the model continued, or not there)."""
+
+    out: Path
+    existed: bool
+    kept: Path | None
+
+    def restore(self, report) -> None:
+        """After a run that made no step (a first step that failed, a Ctrl+C before it): an
+        untrained model is no checkpoint, so the engine's autosave of the starting weights
+        goes, and the model it set aside comes back."""
+        if self.kept is not None and self.kept.exists():
+            os.replace(self.kept, self.out)
+        elif not self.existed:
+            self.out.unlink(missing_ok=True)
+        report.summary.pop("checkpoint", None)
+
+
+def save_or_keep(engine, out: Path, report, saves: list | tuple = ()) -> None:
+    """Write the checkpoint to ``out`` (unless the last of ``saves``, CheckpointSaved events,
+    wrote it at the run's last step: its end's autosave); where that fails (a full disk,
+    say), to the temporary folder instead, so that the run's weights are not lost."""
+    last = saves[-1] if saves else None
+    if last is not None and last.path == str(out) and last.step == report.summary["steps"]:
+        return
+    report.summary.pop("checkpoint", None)  # an earlier autosave's: it is not this end's
     engine.save(out)
     engine.wait()
     if "checkpoint" not in report.summary:
@@ -59,10 +116,36 @@ def _rescue_path(out: Path) -> Path:
     return Path(tempfile.gettempdir()) / (f"{stem}-{count + 1}.pt" if count else f"{stem}.pt")
 
 
+def record_round(
+    path: Path,
+    ink,
+    supervised,
+    report,
+    accepted_pixels: int,
+    settings: EngineSettings,
+    run=None,
+    init_record: tuple = (UNRECORDED,),
+) -> int | None:
+    """Append the round of the run whose checkpoint recorded ``run`` (`run_facts`) to
+    ``path`` (`inkloop.rounds.append_run_round`; ``init_record``: what ``settings.init``
+    records it held out); its number, or None (told on stderr) if the file cannot be
+    written: the checkpoint is saved anyway."""
+    from inkloop.rounds import append_run_round
+
+    facts = (report.summary, accepted_pixels, settings.init, settings.validation, run, init_record)
+    try:
+        round_ = append_run_round(path, ink, supervised, *facts)
+    except OSError as error:
+        print(f"the round was not recorded in {path}: {error}", file=sys.stderr)
+        return None
+    return round_.number
+
+
 def heard_save(event, saves: list) -> None:
-    """Keep in ``saves`` what a checkpoint saved records of its run (`CheckpointSaved.run`)."""
+    """Keep each CheckpointSaved in ``saves``: where it wrote, at which step, and what it
+    records of its run (`CheckpointSaved.run`)."""
     if isinstance(event, CheckpointSaved):
-        saves.append(event.run)
+        saves.append(event)
 
 
 def with_mask_decoded(segment):

@@ -9,11 +9,18 @@ import numpy as np
 
 from inkloop._command import in_command, terminate_as_ctrl_c
 from inkloop._evaluate import evaluate_file
-from inkloop._headless_train import continues_in_place, heard_save, save_or_keep, stop_on_ctrl_c
+from inkloop._headless_train import (
+    autosaving,
+    continues_in_place,
+    heard_save,
+    record_round,
+    refuse_existing_model,
+    save_or_keep,
+    stop_on_ctrl_c,
+)
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
 from inkloop.io import DEFAULT_PREDICTION_FORMAT, Segment, as_segment
-from inkloop.rounds import UNRECORDED
 from inkloop.settings import EngineSettings
 
 __all__ = [
@@ -37,8 +44,10 @@ def train_to_file(
     progress: bool = True,
     overwrite: bool = False,
 ) -> dict:
-    """Train until the run's limit (or Ctrl+C), then write the checkpoint to ``out`` and,
-    with ``rounds``, append its round there (``accepted_pixels``: labels taken from a model).
+    """Train until the run's limit (or Ctrl+C), writing the checkpoint to ``out`` every
+    ``settings.autosave_every`` s (unless ``settings.autosave`` names another file) and at
+    the end; with ``rounds``, append its round there (``accepted_pixels``: labels taken from
+    a model).
 
     Returns a summary: steps, final loss, validation scores, whether it was interrupted, the
     round's number. Raises ValueError or LabelError before training if the settings or labels
@@ -51,8 +60,9 @@ def train_to_file(
     segment, out = as_segment(segment), Path(out).expanduser()
     rounds = None if rounds is None else Path(rounds).expanduser()
     init_record = _check_training(segment, settings, out, overwrite)
+    settings, before = autosaving(settings, out)
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
-    saves = []  # what each checkpoint saved records of the run (`run_facts`), for its round
+    saves = []  # each CheckpointSaved: the last is the run's end, whose round is recorded
     try:
         with (
             ctrl_c() as pressed,
@@ -65,14 +75,16 @@ def train_to_file(
                     stop_on_ctrl_c(engine, out, report, scored=bool(settings.validation))
                     break
             if report.run_steps:  # an untrained model must not replace a good one
-                save_or_keep(engine, out, report)
+                save_or_keep(engine, out, report, saves)
     except BaseException:
         report.bar.close()  # its line ends before the error is printed
         raise
+    if not report.run_steps:
+        before.restore(report)
     report.close(out)
     if rounds is not None and "checkpoint" in report.summary:
-        report.summary["round"] = _record_round(
-            rounds, ink, supervised, report, accepted_pixels, settings, saves[-1], init_record
+        report.summary["round"] = record_round(
+            rounds, ink, supervised, report, accepted_pixels, settings, saves[-1].run, init_record
         )
     if report.failures:
         saved = report.summary.get("checkpoint", str(out))
@@ -95,8 +107,8 @@ def _check_training(segment, settings: EngineSettings, out: Path, overwrite: boo
 
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
-    overwrite = overwrite or continues_in_place(settings.init, out)
-    check_out(out, [segment], {"--init": settings.init}, overwrite=overwrite)
+    check_out(out, [segment], {"--init": settings.init}, overwrite=True)  # what it may replace
+    refuse_existing_model(out, overwrite=overwrite or continues_in_place(settings.init, out))
     check_writable(out)
     from inkloop.rounds import held_out_by_checkpoint
 
@@ -115,31 +127,6 @@ def _import_torch() -> None:
         import torch  # noqa: F401
     if pressed.is_set():
         raise KeyboardInterrupt
-
-
-def _record_round(
-    path: Path,
-    ink,
-    supervised,
-    report,
-    accepted_pixels: int,
-    settings: EngineSettings,
-    run=None,
-    init_record: tuple = (UNRECORDED,),
-) -> int | None:
-    """Append the round of the run whose checkpoint recorded ``run`` (`run_facts`) to
-    ``path`` (`inkloop.rounds.append_run_round`; ``init_record``: what ``settings.init``
-    records it held out); its number, or None (told on stderr) if the file cannot be
-    written: the checkpoint is saved anyway."""
-    from inkloop.rounds import append_run_round
-
-    facts = (report.summary, accepted_pixels, settings.init, settings.validation, run, init_record)
-    try:
-        round_ = append_run_round(path, ink, supervised, *facts)
-    except OSError as error:
-        print(f"the round was not recorded in {path}: {error}", file=sys.stderr)
-        return None
-    return round_.number
 
 
 def predict_to_file(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inkloop._checkpoint_round import run_facts
+from inkloop._errors import TrainingDivergedError
 from inkloop._lineage import continued_from
 from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
@@ -155,8 +156,9 @@ class Training:
 
     def autosave(self) -> None:
         """Write the run's checkpoint to its autosave path, if it has one. A write that fails
-        (a full disk, a folder gone) is said once, until one succeeds, and training goes on:
-        the weights are in memory, and a Save to another place keeps them."""
+        (a full disk, a folder gone, weights diverged: never raised, as a failed step's
+        autosave runs in its error's handler) is said once, until one succeeds, and training
+        goes on: the weights are in memory, and a Save to another place keeps them."""
         path = self.session.settings.autosave
         if path is None or self.session.trainer is None:
             return
@@ -164,7 +166,7 @@ class Training:
         try:
             self._keep_earlier_model(path)
             self.save(path, autosave=True)
-        except OSError as error:
+        except (OSError, TrainingDivergedError) as error:
             self.last_save = time.monotonic()  # tried: not again at every step
             if not self.autosave_failing:
                 told = f"could not autosave the model to {path} ({error}); training goes on: "

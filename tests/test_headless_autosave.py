@@ -1,0 +1,71 @@
+"""A headless training run writes its checkpoint while it trains, not only at its end: a run
+killed at hour 9 (the OOM killer, SLURM's SIGKILL) leaves its weights at ``out``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from inkloop import headless
+from inkloop.checkpoint import load_checkpoint
+from inkloop.engine import CheckpointSaved
+from inkloop.headless import train_to_file
+from inkloop.io import load_labels, open_segment
+from inkloop.settings import EngineSettings
+from tests._helpers import tiny_model, tiny_training
+
+
+@pytest.fixture
+def labelled(training_folder):
+    segment = open_segment(training_folder)
+    ink, supervised, _ = load_labels(segment)
+    return segment, ink, supervised
+
+
+def _settings(**train) -> EngineSettings:
+    # every step is "past" the autosave interval: the run autosaves after each one
+    return EngineSettings(model=tiny_model(), train=tiny_training(**train), autosave_every=0)
+
+
+def test_a_run_leaves_a_loadable_checkpoint_at_out_while_it_trains(labelled, tmp_path, monkeypatch):
+    out = tmp_path / "model.pt"
+    on_disk_mid_run = []  # (step saved, step of the file at out) as each save is told
+    heard = headless.heard_save
+
+    def look_at_out(event, saves):
+        if isinstance(event, CheckpointSaved) and event.step < 3:  # the run goes on
+            on_disk_mid_run.append((event.step, load_checkpoint(out).step))
+        heard(event, saves)
+
+    monkeypatch.setattr(headless, "heard_save", look_at_out)
+    summary = train_to_file(*labelled, _settings(max_steps=3), out, progress=False)
+    assert on_disk_mid_run == [(1, 1), (2, 2)]
+    assert summary["checkpoint"] == str(out)
+    assert load_checkpoint(out).step == 3  # the end's
+
+
+def test_a_run_that_made_no_step_leaves_no_autosave(labelled, tmp_path, monkeypatch):
+    from inkloop.train import Trainer
+
+    def fail(self):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(Trainer, "step", fail)
+    out = tmp_path / "model.pt"
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        train_to_file(*labelled, _settings(max_steps=3), out, progress=False)
+    assert list(tmp_path.iterdir()) == []  # an untrained model is no checkpoint
+
+
+def test_parts_of_killed_writes_beside_out_are_swept_when_old(labelled, tmp_path):
+    out = tmp_path / "model.pt"
+    old, fresh = tmp_path / ".model.pt.abcd1234.tmp", tmp_path / ".model.pt.efgh5678.tmp"
+    for part in (old, fresh):
+        part.write_bytes(b"half a checkpoint")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    train_to_file(*labelled, _settings(max_steps=1), out, progress=False)
+    assert not old.exists()
+    assert fresh.exists()  # perhaps another process's write under way
