@@ -6,6 +6,8 @@ once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from napari.layers import Image
@@ -16,17 +18,31 @@ from tests._http import NAME, MisbehavingHandler, serve, write_served_segment
 
 VIEW_TIMEOUT_S = 0.5  # the view's, made short: the reads stall until the test lets them go
 OPEN_TIMEOUT_S = 3.0  # the segment's own: a read that waited this long failed the view
-STALLED = "did not answer within"
+STALLED = "stopped answering for"
 
 
 class StallingHandler(MisbehavingHandler):
-    """Answers chunk requests only once ``answering`` is set, while ``stalling`` is."""
+    """Answers chunk requests only once ``answering`` is set, while ``stalling`` is; with
+    ``partway`` set, after the first half of the chunk."""
 
     def do_GET(self):  # noqa: N802  (http.server's name)
         if self.server.stalling.is_set() and "/c/" in self.path:
             self.server.stalled.append(self.path)
+            if getattr(self.server, "partway", False):
+                self._send_then_stall(self.path)
+                return
             self.server.answering.wait()  # an SSH tunnel whose far side is gone
         super().do_GET()
+
+    def _send_then_stall(self, path: str) -> None:
+        body = (Path(self.directory) / path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.server.answering.wait()
+        self.wfile.write(body[len(body) // 2 :])
 
 
 def _said(shown: int) -> list[str]:
@@ -68,8 +84,8 @@ def test_a_stalled_link_leaves_the_view_blank_said_once_and_the_next_read_asks_a
     np.testing.assert_array_equal(again, volume[2, :32, :32])
     host = base.removeprefix("http://")
     notice = (
-        f"Ink Loop: {host} did not answer within {VIEW_TIMEOUT_S:g} s; the view is left "
-        "blank there; move the view to try again"
+        f"Ink Loop: {host} stopped answering for {VIEW_TIMEOUT_S:g} s (or sent a chunk too "
+        "slowly); the view is left blank there; move the view to try again"
     )
     assert _said(said) == [notice, notice]  # one for each outage, none for its second read
 
@@ -166,3 +182,30 @@ def test_once_a_view_read_stalled_the_next_ones_fail_at_once_for_a_while(
     assert (stalled, view.any(), thumbnail.any()) == (1, False, False)
     np.testing.assert_array_equal(again, volume[2, :32, :32])
     assert len(_said(said)) == 1
+
+
+def test_a_chunk_cut_short_by_a_stall_is_said_as_the_server_stopping(
+    tmp_path, synthetic, monkeypatch
+):
+    from napari.utils.notifications import notification_manager
+
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
+    write_served_segment(tmp_path, NAME, synthetic)
+    with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
+        server.stalled, server.partway = [], True
+        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
+        (shown, _, _), *_ = segment_layers(segment)[1]
+        said = len(notification_manager.records)
+        server.stalling.set()
+        try:
+            tile = np.asarray(shown[0, :32, :32])
+        finally:
+            server.answering.set()
+
+    host = base.removeprefix("http://")
+    assert not tile.any()
+    assert _said(said) == [
+        f"Ink Loop: {host} stopped answering for {VIEW_TIMEOUT_S:g} s (or sent a chunk too "
+        "slowly); the view is left blank there; move the view to try again"
+    ]

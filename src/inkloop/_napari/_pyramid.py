@@ -133,8 +133,11 @@ class Outage:
             said, self.down = self.down, True
         if said:
             return
-        if isinstance(error.__cause__, TimeoutError):  # a link that stalled
-            error = f"{self.server} did not answer within {_remote.DISPLAY_TIMEOUT_S:g} s"
+        if isinstance(error.__cause__, TimeoutError):  # a link that stalled, maybe mid-chunk
+            seconds = _remote.DISPLAY_TIMEOUT_S
+            error = (
+                f"{self.server} stopped answering for {seconds:g} s (or sent a chunk too slowly)"
+            )
         say_warning(f"{error}; the view is left blank there; move the view to try again")
 
     def ended(self) -> None:
