@@ -126,5 +126,40 @@ def test_a_pause_clicked_into_a_stalled_link_reaches_the_engine_on_reattaching(
 
         recorder.wait_for(state_reached(State.PAUSED), since)
         assert served.sessions[engine.session].attached  # the same session, driven again
+        assert engine.state is State.PAUSED
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+def test_the_dock_takes_the_state_the_server_tells_on_reattaching(
+    training_folder, stalling, monkeypatch
+):
+    served, _tunnel = stalling
+    recorder = Recorder()
+    engine = _remote.RemoteEngineProcess(
+        "{}:{}".format(*served.address),
+        TOKEN,
+        training_folder,
+        *folder_labels(training_folder),
+        process_settings(),
+        recorder,
+    )
+    try:
+        engine.start()
+        recorder.wait_for(steps_done(1))
+        engine._child.events.sock.shutdown(socket.SHUT_RDWR)  # the link drops
+        recorder.wait_for(state_reached(State.FAILED))
+        since = recorder.mark()
+        replay = engine._labels.unapplied
+
+        def slow_replay():  # the server's state is read before the dock replays its labels
+            recorder.wait_for(state_reached(State.TRAINING), since)
+            return replay()
+
+        monkeypatch.setattr(engine._labels, "unapplied", slow_replay)
+        engine.predict(WHOLE)  # re-attaches to the session, which trains on
+
+        assert engine.state is State.TRAINING
     finally:
         engine.close()

@@ -213,6 +213,7 @@ class EngineProcess(CommandMethods):
 
     def _spawn(self, settings: EngineSettings) -> None:
         child = self._start_child(settings)
+        self._announcer.set_state(State.IDLE)  # first: the state the new child tells wins
         # with only a weak reference to this proxy: one dropped unclosed ends its child
         args = (weakref.ref(self), child)
         child.reader = threading.Thread(
@@ -232,7 +233,6 @@ class EngineProcess(CommandMethods):
         self._spawn(replace(self.settings, init=init))
         for update in self._labels.unapplied():
             self._child.send(update)
-        self._announcer.set_state(State.IDLE)
 
     def _child_ended(self, child: ChildHandle) -> None:
         """``child`` has ended: report it if nobody asked it to (under _lock, which `wait`
