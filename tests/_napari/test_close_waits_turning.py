@@ -122,6 +122,37 @@ def test_a_closed_dock_writes_its_last_strokes_with_events_turning(painting, qtb
     np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
 
 
+def test_a_window_closed_right_after_a_switch_writes_the_segment_left_with_events_turning(
+    painting, tmp_path, qtbot, gate, monkeypatch
+):
+    """The close veto first waits for the last write of the segment switched away from:
+    with napari turning too (closing review C5 of session 40, finding 1)."""
+    viewer, widget = painting
+    window = shown_window(viewer, widget, qtbot)
+    segment = widget.labels.segment
+    painted = _paint(widget)
+    other = write_segment(tmp_path / "other", 64, 96, 6, seed=4, truth_as_labels=False)
+    closed, heard = [], []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: heard.append("dialog"))
+
+    def turned() -> None:
+        heard.append(bool(closed))
+        watch.stop()
+        gate.set()
+
+    gate.clear()
+    widget.open_segment(str(other), wait=True)  # the first segment's last write waits
+    watch = QTimer(interval=0, timeout=turned)
+    watch.start()
+    window.close()
+    closed.append(True)
+    watch.stop()
+
+    assert heard == [False]  # the GUI turned while the close waited; no dialog
+    assert not window.isVisible()
+    np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
+
+
 @needs_locks
 def test_a_window_whose_labels_another_holds_closes(open_in_dock, unlabelled_folder, qtbot):
     """Its session writes nothing: the close veto has nothing to wait for."""

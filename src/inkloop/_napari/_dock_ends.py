@@ -83,7 +83,7 @@ def keep_open(window, labels) -> bool:
     every window of this process, on their label workers while napari paints (its window is
     whole yet). Where no folder takes some, keep it open, said in one dialog (a notice would
     go with it); once for those strokes: closed again, it closes."""
-    finish_all_closing()  # segments switched away from: their last writes said first
+    finish_all_closing(turning=True)  # segments switched away from: written, said first
     quit_app = quitting(window)
     sessions = [labels, *(s for s in PAINTING if s is not labels)] if quit_app else [labels]
     lost = [(s, s.autosaver.flush(closing=True, turning=True)) for s in sessions if s is not None]

@@ -31,6 +31,7 @@ _CLOSING: dict[Path, dict[Future, Callable[[], None]]] = {}
 STAMP_KEY = "inkloop_label_files"  # a layer's metadata: `label_files_now` as its labels last were
 #: a layer's metadata, True: it holds strokes that no file has (its last write failed)
 UNWRITTEN_KEY = "inkloop_unwritten_strokes"
+LOCK_SUFFIX = ".inkloop-labels.lock"  # after "." and the segment's name, beside its labels
 
 
 def _painting(labels_file: Path) -> list[LabelSession]:
@@ -60,7 +61,7 @@ def finish_closing(segment, written: Future | None = None, turning: bool = False
     followed by its `let_go_once_written`, once; whether any was still to finish.
     ``turning`` (napari's GUI thread): Qt's events turn meanwhile, all but the user's input
     (seconds at full size: napari paints, no click starts anything), and a notice says why."""
-    tell = _telling(segment) if turning else None
+    tell = _telling(segment.name) if turning else None
     return _finish_closing(labels_lock_path(segment), written, tell)
 
 
@@ -68,20 +69,22 @@ def wait_turning(segment, written: Future) -> None:
     """Wait for ``written`` (a write of ``segment``'s last strokes) as `finish_closing`
     does, turning: napari's GUI thread, its window whole (a close not begun yet)."""
     if not written.done():
-        _turn_until_done(written, _telling(segment))
+        _turn_until_done(written, _telling(segment.name))
 
 
-def _telling(segment) -> Callable[[], None]:
-    """What says that the last strokes of ``segment`` are being written."""
-    told = f"writing the last strokes of {segment.name}…"
+def _telling(name: str) -> Callable[[], None]:
+    """What says that the last strokes of segment ``name`` are being written."""
+    told = f"writing the last strokes of {name}…"
     return lambda: say_info(told)
 
 
-def finish_all_closing() -> None:
+def finish_all_closing(turning: bool = False) -> None:
     """`finish_closing` for every segment: before a window closes or the interpreter ends,
-    so that a last write that failed is said (and its strokes rescued) while it can be."""
+    so that a last write that failed is said (and its strokes rescued) while it can be.
+    ``turning``: as `finish_closing`'s (napari's close veto: its window still whole)."""
     for path in list(_CLOSING):
-        _finish_closing(path)
+        name = path.name[1:].removesuffix(LOCK_SUFFIX)  # the segment's, as labels_lock_path
+        _finish_closing(path, tell=_telling(name) if turning else None)
 
 
 def _finish_closing(path: Path, written: Future | None = None, tell=None) -> bool:
@@ -125,7 +128,7 @@ def session_of_layer_data(data, labels_file: Path) -> LabelSession | None:
 def labels_lock_path(segment) -> Path:
     """The hidden lock file beside ``segment``'s labels that the process painting them holds."""
     folder = label_paths(segment)[0].parent.resolve()
-    return folder / f".{segment.name}.inkloop-labels.lock"
+    return folder / f".{segment.name}{LOCK_SUFFIX}"
 
 
 def claim_labels(segment, layer=None) -> str | None:
