@@ -12,7 +12,7 @@ from pathlib import Path
 from inkloop._errors import users_error
 from inkloop._notify import notify
 from inkloop.io import shown_location, stray_side_files_hint
-from inkloop.predict._outputs import ClaimedError
+from inkloop.predict._output_claim import ClaimedError
 
 EXISTS = "exists, skipped (--overwrite to redo)"
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._cpus import usable_cpus
-from inkloop._locks import LOCKS, try_lock
 from inkloop._overwrite import refuse_existing, refuse_folder
 from inkloop.io._prediction_metadata import RECORD_KEY
 from inkloop.io._sidefiles import ORIGIN_KEY
+from inkloop.io._write import remove_left_parts
+from inkloop.predict._output_claim import Claim, remove_left_staging
 from inkloop.predict._placing import (
     beside,
     kept_name,
@@ -61,7 +62,7 @@ class PredictionFile:
         self.dtype = np.float32 if kind == "zarr" or (kind == "tif" and tiff_float) else np.uint8
         self.staging = beside(self.out, "partial")
         refuse_folder(self.out)  # `finish` removes what is there
-        self._claim = _Claim(self.out)
+        self._claim = Claim(self.out)
         try:  # a full disk, say: the claim and what was staged must not stay behind
             self.target = self._stage(shape)
         except BaseException:
@@ -72,7 +73,9 @@ class PredictionFile:
         """The zarr array the blocks are stored into, in `staging`."""
         recover(self.out)  # left half replaced by a killed run (safe: this one holds the claim)
         refuse_existing(self.out, overwrite=self.overwrite)  # written since it was checked
-        remove(self.staging)  # left by an interrupted run: a live one holds the claim
+        remove_left_staging(self.staging)
+        if self.kind in ("tif", "png"):  # parts of its file that killed runs' encoders left
+            remove_left_parts([self.out])
         if self.kind == "ome.zarr":  # level 0 of a pyramid, the other levels come in `finish`
             import zarr
 
@@ -149,30 +152,6 @@ class PredictionFile:
             remove(self.staging)
         finally:
             self._claim.release()
-
-
-class ClaimedError(ValueError):
-    """Another run is writing this output now (it holds the output's claim)."""
-
-
-class _Claim:
-    """An exclusive lock on writing ``out`` (``.NAME.lock`` beside it), which the system lets
-    go of when the process ends, however it ends: a second run into the same output is
-    refused, where it would delete the first one's staged blocks. POSIX only."""
-
-    def __init__(self, out: Path) -> None:
-        self.path, self.file = beside(out, "lock"), None
-        if not LOCKS:  # Windows: no claim
-            return
-        self.file = open(self.path, "a")  # noqa: SIM115 (held until release)
-        if not try_lock(self.file):
-            self.file.close()
-            raise ClaimedError(f"{out}: another prediction is writing it now")
-
-    def release(self) -> None:
-        if self.file is not None and not self.file.closed:
-            self.path.unlink(missing_ok=True)
-            self.file.close()
 
 
 def _store_chunk(block: np.ndarray, target, block_info=None) -> np.ndarray:
