@@ -35,8 +35,9 @@ def fetch_side_files(
     """Fetch into ``folder`` the side files the server has for segment ``name`` at ``parent``
     (the folder of its zarr, ``zarr_name``, opened as ``node``): its mask (or flat mask), its
     ink labels' greatest version and that version's supervision mask, which is optional:
-    where the server fails it, that is said and the segment opens without it. Each is read
-    up to what an image of the segment's size may take (`side_image_bound`)."""
+    where the server fails it, that is said and the segment opens without it. An ink fetched
+    anew brings its mask anew (beside the mask it replaced, it reads as `torn`). Each is
+    read up to what an image of the segment's size may take (`side_image_bound`)."""
     from inkloop.io._remote_bounds import side_image_bound
     from inkloop.io._remote_versions import server_label_names
 
@@ -45,14 +46,16 @@ def fetch_side_files(
         if fetch_side_file(f"{parent}/{name}_{stem}.png", folder, timeout, bound):
             break
     for labels in server_label_names(parent, name, zarr_name, timeout):
-        new = not (folder / labels).exists()
+        kept = _file_identity(folder / labels)
         if ink := fetch_side_file(f"{parent}/{labels}", folder, timeout, bound):
             break
     else:
         return
-    supervision = f"{parent}/{supervision_path_for(ink).name}"
-    fetch_side_file(supervision, folder, timeout, bound, optional=True)
-    if new:
+    supervision = supervision_path_for(ink)
+    if _file_identity(ink) != kept and _kept(supervision):  # of an earlier save
+        supervision.unlink(missing_ok=True)
+    fetch_side_file(f"{parent}/{supervision.name}", folder, timeout, bound, optional=True)
+    if kept is None:
         _tell_painted_superseded(ink, name)
 
 
@@ -212,6 +215,11 @@ def _kept(target: Path) -> bool:
     target.unlink()
     notify(f"{target}: {why}; deleted, and asked of the server again")
     return False
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """The file at ``path`` (inode and time; None if none): a download renames a new one in."""
+    return (path.stat().st_ino, path.stat().st_mtime_ns) if path.exists() else None
 
 
 def _whole(path) -> bool:
