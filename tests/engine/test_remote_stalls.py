@@ -6,15 +6,19 @@ go; a Pause clicked into it reaches the engine when the dock re-attaches."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
+import time
 
+import numpy as np
 import pytest
 
 from inkloop.engine import Notice, State, _remote, _sockets
 from inkloop.engine._server import EngineServer
 from tests._engine import TOKEN, WHOLE, Forwarder, folder_labels, process_settings, remote_engine
 from tests._events import Recorder, of_kind, state_reached, steps_done
+from tests._helpers import TRAIN_SHAPE
 
 # How long the test waits for a dock that gives up on a silent server (it should after the
 # 0.5 s the test sets); a dock that waits for ever fails here, not after the suite's TIMEOUT.
@@ -56,10 +60,46 @@ def test_a_server_silent_after_the_handshake_is_said_to_be_stalled(
         served.answer.set()
     assert gave_up, "the dock still waits for the server's Welcome"
     host, port = served.address
-    assert str(errors[0]) == (
-        f"nothing came back from the engine server {host}:{port} within 0.5 s: the network "
-        "or the SSH tunnel may be stalled (check that ssh is still connected)"
+    # 0.5 s, and the time for the labels still in the buffers to go up at SLOWEST_UPLINK
+    assert re.fullmatch(
+        rf"nothing came back from the engine server {host}:{port} within 0\.[5-9] s: the "
+        r"network or the SSH tunnel may be stalled \(check that ssh is still connected\)",
+        str(errors[0]),
     )
+
+
+class _SlowUplink(Forwarder):
+    """A tunnel passing what the dock sends at about ``rate`` bytes/s, the server's at once."""
+
+    def __init__(self, target, rate: int) -> None:
+        self._chunk = max(1, rate // 10)
+        super().__init__(target)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_dock: bool) -> None:
+        if not from_dock:
+            return super()._pump(source, sink, from_dock)
+        with contextlib.suppress(OSError):  # closed at the end of the test
+            while data := source.recv(self._chunk):
+                time.sleep(0.1)  # the link's pace, not a wait for anything
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+
+
+def test_labels_going_up_a_slow_link_are_not_taken_for_a_stall(
+    training_folder, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(_remote, "WELCOME_TIMEOUT", 0.5)  # stands for 60 s
+    monkeypatch.setattr(_remote, "SLOWEST_UPLINK", 250)  # below the tunnel's 1 kB/s
+    served = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
+    threading.Thread(target=served.serve_forever, daemon=True).start()
+    tunnel = _SlowUplink(served.address, rate=1000)
+    noise = np.random.default_rng(0).integers(0, 2, TRAIN_SHAPE[1:]).astype(np.float32)
+    with contextlib.closing(served), contextlib.closing(tunnel):
+        engine = _remote.RemoteEngineProcess(  # labels of some kB: seconds to go up
+            tunnel.address, TOKEN, training_folder, noise, noise >= 0, process_settings()
+        )
+        engine.close()
+        assert engine.session in served.sessions
 
 
 @pytest.fixture

@@ -58,6 +58,9 @@ HEARTBEAT = 30.0  # seconds between pings: a server hangs up on a pinging client
 SERVER_SILENT = 120.0  # seconds with no byte from the server, which answers every ping
 QUIET = 45.0  # seconds of that before the user hears the link may be stalled
 WELCOME_TIMEOUT = 60.0  # for the answer to a Spawn: the server writes its labels first
+# bytes/s: what may still sit in the socket's and ssh's buffers once a send returns goes up
+# at least this fast on a link that works, and is waited for on top of WELCOME_TIMEOUT
+SLOWEST_UPLINK = 64_000
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -151,7 +154,7 @@ class RemoteEngineProcess(EngineProcess):
         """The handshake, then Attach (our session) or Spawn (a new one); the server's answer."""
         connection.authenticate(self._token)
         if self.session is not None:
-            connection.send(Attach(self.session))
+            sent = connection.send(Attach(self.session))
         else:
             ink, supervised, _ = self._labels.open(self._labels.folder)
             if settings.init is not None:  # e.g. the model beside the segment, mounted there too
@@ -165,8 +168,9 @@ class RemoteEngineProcess(EngineProcess):
                 np.asarray(supervised),
                 self._spec.torch_threads,
             )
-            connection.send(spawn)
-        return connection.recv_within(WELCOME_TIMEOUT)  # not beating yet: none ends the wait
+            sent = connection.send(spawn)
+        # not beating yet: nothing else ends the wait
+        return connection.recv_within(round(WELCOME_TIMEOUT + sent / SLOWEST_UPLINK, 1))
 
     def save(self, path) -> None:
         """Write a checkpoint on the server (in the session's folder), then fetch it to

@@ -141,10 +141,12 @@ class SocketConnection:
             "network or the SSH tunnel may be stalled (check that ssh is still connected)"
         )
 
-    def send(self, message) -> None:
+    def send(self, message) -> int:
+        """Send ``message``; its length in bytes (some may still be in buffers on the way)."""
         frame = encode(message)
         with self._lock:
             self.sock.sendall(frame)
+        return len(frame)
 
     def recv(self):
         try:
