@@ -151,8 +151,10 @@ def test_inkloop_train_refuses_a_torn_pair_in_one_line(
     assert err.startswith("inkloop train: error: ")
     assert err.strip().count("\n") == 0
     assert f"{ink_path} and {supervision_path.name} are of two different saves" in err
-    assert "Ink Loop dock, which restores its ink strokes, and click Save labels" in err
-    assert f"to use them as they are, give --labels {shell_quoted(ink_path)} " in err
+    assert err.strip().endswith(
+        "Ink Loop dock, which restores its ink strokes, and click Save labels"
+    )
+    assert "--supervision" not in err  # as they are, erased strokes would be taught as "no ink"
     assert not out.exists()
 
 
@@ -247,3 +249,45 @@ def test_loading_a_torn_pair_named_explicitly_says_how_to_use_it_as_it_is(
         f"to use them as they are, give --labels {shell_quoted(copy)} "
         f"--supervision {shell_quoted(mask)}"
     )
+
+
+def test_inkloop_train_on_a_torn_autosave_and_no_saved_labels_says_only_the_docks_way_out(
+    segment_folder, tmp_path, capsys, monkeypatch
+):
+    segment = open_segment(segment_folder)
+    for path in label_paths(segment):
+        path.unlink(missing_ok=True)  # a first session, killed before any Save
+    shape = segment.shape[1:]
+    save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 30)), autosave=True)
+    newest = _labels(shape, slice(40, 44), slice(44, 48))  # rows 10..29 erased
+    _killed_after_the_ink(monkeypatch, lambda: save_labels(segment, *newest, autosave=True))
+    ink_path = label_paths(segment, autosave=True)[0]
+    args = ["train", str(segment_folder), "--out", str(tmp_path / "model.pt"), *FAST]
+
+    assert main([*args, "--max-steps", "1"]) == 1
+
+    err = capsys.readouterr().err
+    assert f"the dock's autosaved ink {ink_path} is of an autosave cut short: open" in err
+    assert "--supervision" not in err
+    with pytest.warns(InkloopWarning, match="autosaved without its supervision"):
+        ink, supervised, _, _ = initial_labels(open_segment(segment_folder))  # as it says
+    save_labels(segment, ink, supervised)
+    _, trained_on, _ = load_labels(open_segment(segment_folder))
+    np.testing.assert_array_equal(trained_on, newest[0] > 0)  # rows 10..29 not "no ink"
+
+
+def test_loading_a_torn_autosave_named_explicitly_says_only_the_docks_way_out(
+    segment_folder, monkeypatch
+):
+    segment = open_segment(segment_folder)
+    shape = segment.shape[1:]
+    save_labels(segment, *_labels(shape, slice(0, 8), slice(8, 30)), autosave=True)
+    newest = _labels(shape, slice(30, 40), slice(0, 0))
+    _killed_after_the_ink(monkeypatch, lambda: save_labels(segment, *newest, autosave=True))
+    ink_path = label_paths(segment, autosave=True)[0]
+
+    with as_command(), pytest.raises(ValueError, match="two different saves") as raised:
+        load_labels(open_segment(segment_folder), ink_path)
+
+    assert str(raised.value).endswith("which restores its ink strokes, and click Save labels")
+    assert "--supervision" not in str(raised.value)

@@ -88,6 +88,15 @@ def ink_without_its_mask(segment) -> Path | None:
     return pair[0]
 
 
+def is_dock_labels(segment, ink_path) -> bool:
+    """Whether ``ink_path`` is ink labels the dock paints and restores for ``segment``: its
+    saved labels, or their autosave copy beside it or in a rescue folder."""
+    autosaved = label_paths(segment, autosave=True)[0]
+    rescued = [folder / autosaved.name for folder in rescue_folders(segment)]
+    ours = [segment.files.get("ink_labels"), label_paths(segment)[0], autosaved, *rescued]
+    return Path(ink_path).resolve() in {Path(path).resolve() for path in ours if path}
+
+
 def _whole_since(paths) -> int:
     """When the files of a label pair that exist were all written (ns; -1 for none)."""
     return min((_written(path) for path in paths if path.is_file()), default=-1)

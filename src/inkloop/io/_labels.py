@@ -10,7 +10,12 @@ import numpy as np
 
 from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify_once
-from inkloop.io._autosaved import autosaved_labels, ink_without_its_mask, rescue_folders
+from inkloop.io._autosaved import (
+    autosaved_labels,
+    ink_without_its_mask,
+    is_dock_labels,
+    rescue_folders,
+)
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
 from inkloop.io._remote import shown_location
@@ -25,6 +30,8 @@ from inkloop.io._sidefiles import (
     supervision_path_for,
 )
 from inkloop.io._torn_labels import (
+    DOCK_RESTORES,
+    labelled_where_inked,
     pair_tags,
     restored_ink,
     saved_ink_strokes,
@@ -125,8 +132,9 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     ink_file = segment.files["ink_labels"] if labels is None else labels
     mask_file = supervision_path_for(ink_file)
     if supervision is None and torn(ink_file, mask_file):
-        given = labels_given(ink_file, mask_file)
-        raise ValueError(torn_pair_message(ink_file, mask_file, given, own=labels is None))
+        restored = labels is None or is_dock_labels(segment, labels)
+        given = None if restored else labels_given(ink_file, mask_file)
+        raise ValueError(torn_pair_message(ink_file, mask_file, given))
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
         if supervision is None and supervision_path_for(labels).is_file():
@@ -147,13 +155,16 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
 
 def _no_labels_message(segment) -> str:
     """Why ``segment`` has no labels to train on and how to give some: the dock's unsaved
-    (autosaved) labels are named where they lie beside it, as the CLI reads only saved ones."""
+    (autosaved) labels are named, as the CLI reads only saved ones; for an autosave cut
+    short, only the dock's restore (as it is, it would teach erased strokes as "no ink")."""
     message = f"{shown_location(segment.path)}: the segment has no ink labels; "
-    ink, supervision = label_paths(segment, autosave=True)
-    if ink.is_file():
-        given = labels_given(ink, supervision if supervision.is_file() else None)
-        message += f"the dock's unsaved labels are in {ink.name}: click Save labels in the "
-        message += f"dock, or pass {given}"
+    copies, orphan = autosaved_labels(segment), ink_without_its_mask(segment)
+    if orphan is not None:
+        message += f"the dock's autosaved ink {orphan} is of an autosave cut short: "
+        message += DOCK_RESTORES
+    elif copies is not None:
+        message += f"the dock's unsaved labels are in {copies[0].name}: click Save labels in "
+        message += f"the dock, or pass {labels_given(*copies)}"
     else:
         message += f"pass {labels_given('INK.png')}"
     hint = stray_side_files_hint(segment)
@@ -173,7 +184,7 @@ def initial_labels(segment, restored=None, *, autosaved: bool = True):
     copies = autosaved_labels(segment) if autosaved else None
     if copies is not None:
         ink, supervised = restored or load_labels(segment, *copies)[:2]
-        supervised = _labelled_where_inked(ink, supervised)
+        supervised = labelled_where_inked(ink, supervised)
         return ink, supervised, f"restored autosaved labels {copies[0]}", copies[0]
     orphan = ink_without_its_mask(segment) if autosaved else None
     if orphan is not None:
@@ -212,18 +223,6 @@ def _tell_where_labels_go(segment, labels_file: Path) -> None:
         said = f"opened {labels_file.name}, which inkloop leaves as it is"
     said += f": painted labels are saved to {ink.name} and {supervision.name}"
     notify_once(_TOLD, labels_file, f"{segment.name}: {said}, which inkloop opens from then on")
-
-
-def _labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1024):
-    """``supervised`` with every inked pixel labelled, as inkloop always saves them: an
-    autosave of an inkloop that wrote no write ids (`torn`), killed between its two renames,
-    pairs new ink with its older mask, which would leave the newest strokes unlabelled. In
-    place where it can be, in bands (600 MB a mask at full size)."""
-    if not supervised.flags.writeable:
-        supervised = supervised.copy()
-    for y0 in range(0, ink.shape[0], rows):
-        supervised[y0 : y0 + rows] |= ink[y0 : y0 + rows] > 0
-    return supervised
 
 
 def _side_files(segment) -> list[Path]:

@@ -46,15 +46,22 @@ def _text(path) -> dict[str, str]:
         return {}
 
 
-def torn_pair_message(ink_path, supervision_path, given: str, *, own: bool) -> str:
-    """Why a torn pair is not trained on, and the ways out: for the segment's ``own`` labels,
-    the dock's restore; giving them as they are (``given``: `labels_given`)."""
-    dock = "open the segment in napari's Ink Loop dock, which restores its ink strokes, and "
+DOCK_RESTORES = (
+    "open the segment in napari's Ink Loop dock, which restores its ink strokes, and click "
+    "Save labels"
+)
+
+
+def torn_pair_message(ink_path, supervision_path, given: str | None) -> str:
+    """Why a torn pair is not trained on, and the way out: for labels the dock opens (the
+    segment's own or its autosaved copies; ``given`` None), the dock's restore, as they are
+    they would teach erased strokes as "no ink"; for others, giving them as they are
+    (``given``: `labels_given`)."""
+    way_out = DOCK_RESTORES if given is None else f"to use them as they are, give {given}"
     return (
         f"{ink_path} and {Path(supervision_path).name} are of two different saves (a save cut "
         "short or still being written), which would teach strokes erased since as 'no ink': "
-        + (f"{dock}click Save labels; or, " if own else "")
-        + f"to use them as they are, give {given}"
+        + way_out
     )
 
 
@@ -89,3 +96,15 @@ def restored_ink(segment, ink_path: Path, saved) -> tuple[np.ndarray, np.ndarray
         "strokes and erasures are lost: paint them again"
     )
     return ink, supervised
+
+
+def labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1024):
+    """``supervised`` with every inked pixel labelled, as inkloop always saves them: an
+    autosave of an inkloop that wrote no write ids (`torn`), killed between its two renames,
+    pairs new ink with its older mask, which would leave the newest strokes unlabelled. In
+    place where it can be, in bands (600 MB a mask at full size)."""
+    if not supervised.flags.writeable:
+        supervised = supervised.copy()
+    for y0 in range(0, ink.shape[0], rows):
+        supervised[y0 : y0 + rows] |= ink[y0 : y0 + rows] > 0
+    return supervised
