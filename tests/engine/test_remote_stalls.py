@@ -203,3 +203,28 @@ def test_the_dock_takes_the_state_the_server_tells_on_reattaching(
         assert engine.state is State.TRAINING
     finally:
         engine.close()
+
+
+class _SlowToWelcome(EngineServer):
+    """A healthy server that sets a session up for longer than the dock's QUIET."""
+
+    def _start(self, spawn):
+        time.sleep(_remote.QUIET * 1.5)  # the slow set-up itself, not a wait for anything
+        return super()._start(spawn)
+
+
+@pytest.mark.slow
+def test_a_slow_connect_is_not_told_of_as_a_stalled_link(training_folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(_remote, "HEARTBEAT", 0.1)
+    monkeypatch.setattr(_remote, "QUIET", 0.5)  # stands for 45 s
+    served = _SlowToWelcome([training_folder.parent], TOKEN, tmp_path, port=0)
+    threading.Thread(target=served.serve_forever, daemon=True).start()
+    recorder = Recorder()
+    with contextlib.closing(served):
+        engine = remote_engine(served, training_folder, recorder)
+        try:
+            engine.start()
+            recorder.wait_for(steps_done(1))  # the heartbeat has turned many times since
+        finally:
+            engine.close()
+    assert _quiet_notices(recorder.events) == []

@@ -164,6 +164,7 @@ class SocketConnection:
         ``quiet`` (seconds, what to call), that thread calls it once nothing has come for those
         seconds, once in each silence."""
         self._silent = silent
+        self._heard.at = time.monotonic()  # the handshake and the Welcome are no silence
         limit_waits(self.sock, receive=silent)
         name = "inkloop-engine-heartbeat"
         args = (every, quiet)
