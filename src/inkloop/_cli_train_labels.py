@@ -77,6 +77,7 @@ def _tell_if_autosave_newer(segment) -> None:
     from inkloop.io import autosaved_labels
     from inkloop.io._autosaved import ink_without_its_mask
     from inkloop.io._labels import labels_options
+    from inkloop.io._torn_labels import DOCK_RESTORES
 
     autosaved = autosaved_labels(segment)
     if autosaved is not None:
@@ -88,8 +89,7 @@ def _tell_if_autosave_newer(segment) -> None:
     elif (ink := ink_without_its_mask(segment)) is not None:
         notify(
             f"training on the saved labels of {segment.name}, but the dock's autosaved ink "
-            f"{ink.name} is newer (its mask is missing or of an earlier autosave): open the "
-            "segment in the dock, which restores its ink strokes, and click Save labels"
+            f"{ink} is newer (its mask is missing or of an earlier autosave): {DOCK_RESTORES}"
         )
 
 

@@ -222,7 +222,7 @@ def test_inkloop_train_says_a_torn_autosave_is_newer(segment_folder, monkeypatch
     args = SimpleNamespace(out=segment_folder / "model.pt", **options)
     ink_path = label_paths(segment, autosave=True)[0]
 
-    with pytest.warns(InkloopWarning, match=f"the dock's autosaved ink {ink_path.name} is newer"):
+    with pytest.warns(InkloopWarning, match=f"the dock's autosaved ink {ink_path} is newer"):
         train_labels(args, open_segment(segment_folder))
 
 
