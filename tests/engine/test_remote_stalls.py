@@ -143,7 +143,9 @@ def test_a_link_that_falls_silent_is_told_of_once_before_it_is_let_go(training_f
     assert [e.message for e in _quiet_notices(events)] == [
         f"no answer from the engine server {host}:{port} for 1 s: the network or the SSH "
         "tunnel may be stalled (check that ssh is still connected); the dock lets the link go "
-        "after 3 s, and a Pause or Stop clicked meanwhile is sent again when it reconnects"
+        "after 3 s. A Pause or Stop clicked meanwhile is sent again when the dock next reaches "
+        "the server: on Predict, Save model, Check stack or a Guide action (Finetune starts the "
+        "run again instead)"
     ]
 
 

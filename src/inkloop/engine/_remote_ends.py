@@ -36,8 +36,9 @@ def link_quiet(address: tuple[str, int], seconds: float, silent: float) -> str:
     return (
         f"no answer from the engine server {host}:{port} for {seconds:.0f} s: the network or "
         "the SSH tunnel may be stalled (check that ssh is still connected); the dock lets the "
-        f"link go after {silent:.0f} s, and a Pause or Stop clicked meanwhile is sent again "
-        "when it reconnects"
+        f"link go after {silent:.0f} s. A Pause or Stop clicked meanwhile is sent again when "
+        "the dock next reaches the server: on Predict, Save model, Check stack or a Guide "
+        "action (Finetune starts the run again instead)"
     )
 
 
