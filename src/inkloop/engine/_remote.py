@@ -114,12 +114,12 @@ class RemoteEngineProcess(EngineProcess):
                 connection.close()
                 connection = SocketConnection.connect(self.address)
                 welcome = self._greet(connection, settings)
+            if welcome.attached and isinstance(self._run_asked, (c.Pause, c.Stop)):
+                connection.send(self._run_asked)  # asked while the link was silent: may be lost
         except BaseException:
             connection.close()
             raise
         self.session = welcome.session
-        if welcome.attached and isinstance(self._run_asked, (c.Pause, c.Stop)):
-            connection.send(self._run_asked)  # asked while the link was silent: may be lost
         connection.beat(HEARTBEAT, SERVER_SILENT, Quiet(QUIET, self._tell_quiet))
         return ChildHandle(RemoteChild(connection), connection, connection)
 
