@@ -291,3 +291,23 @@ def test_loading_a_torn_autosave_named_explicitly_says_only_the_docks_way_out(
 
     assert str(raised.value).endswith("which restores its ink strokes, and click Save labels")
     assert "--supervision" not in str(raised.value)
+
+
+def test_a_first_rescued_autosave_cut_short_is_restored_and_said(
+    segment_folder, data_home, monkeypatch
+):
+    segment = open_segment(segment_folder)
+    shape, now = segment.shape[1:], time.time_ns()
+    _dated(save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 8))), now - 5 * SECOND)
+    beside = _labels(shape, slice(10, 14), slice(14, 18))
+    _dated(save_labels(segment, *beside, autosave=True), now - 4 * SECOND)
+    rescued = rescue_folders(segment)[0] / label_paths(segment, autosave=True)[0].name
+    rescued.parent.mkdir(parents=True)  # then the segment's folder refuses writes
+    newest = _labels(shape, slice(30, 40), slice(40, 44))  # its first write: no mask to leave
+    _killed_after_the_ink(monkeypatch, lambda: write_label_files(rescued, *newest, fast=True))
+
+    with pytest.warns(InkloopWarning, match=f"{rescued} was autosaved without its supervision"):
+        ink, _, source, found = initial_labels(open_segment(segment_folder))
+
+    assert (source, found) == (f"restored autosaved ink labels {rescued}", rescued)
+    assert set(np.nonzero(ink)[0]) == {*range(0, 4), *range(30, 40)}  # over the saved labels

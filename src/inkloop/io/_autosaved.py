@@ -62,10 +62,11 @@ def _newest_autosave(segment) -> tuple[Path, Path] | None:
 
 
 def rescued_pairs(segment) -> list[tuple[Path, Path]]:
-    """The whole pairs of autosave copies of ``segment`` in its rescue folders."""
+    """The pairs of autosave copies of ``segment`` in its rescue folders whose ink is there;
+    its mask may not be (a folder's first write, killed between its two renames)."""
     names = [path.name for path in label_paths(segment, autosave=True)]
     pairs = [tuple(folder / name for name in names) for folder in rescue_folders(segment)]
-    return [pair for pair in pairs if all(_readable_file(path) for path in pair)]
+    return [pair for pair in pairs if _readable_file(pair[0])]
 
 
 def _readable_file(path: Path) -> bool:
