@@ -192,8 +192,9 @@ class GuidePanel(QGroupBox):
         if not _holds_weights(loop):  # the engine's answer would be an error saying so
             self._show_check(f"{self._suggestion()} {UNTRAINED}")
             return
-        self._show_check(f"{self._suggestion()} Reading the stack both ways…")
-        self._check_request = self.loop.check_order()
+        self._check_request = self.loop.check_order()  # None: not reached, said; no answer
+        reading = "" if self._check_request is None else " Reading the stack both ways…"
+        self._show_check(f"{self._suggestion()}{reading}")
 
     def _suggestion(self) -> str:
         """Where the papyrus is and the window to read, in stored layers, with what First

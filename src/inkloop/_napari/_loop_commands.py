@@ -1,7 +1,8 @@
 """The panels' commands to a loop's engine (`LoopSession`'s). An engine whose link dropped
 re-attaches to its engine server with the next command that needs it, on the GUI thread; if
 the server cannot be reached again (a stalled SSH tunnel, the server gone), the dock says so
-once, in its own words, and nothing is lost: the run does not start, no save is asked."""
+once, in its own words, and nothing is lost: the run does not start, no save, ranking,
+stack check or input preview is asked."""
 
 from __future__ import annotations
 
@@ -45,24 +46,26 @@ class EngineCommands:
         if self.engine is not None:
             self.engine.cancel(request)
 
-    def rank(self, box: int, tiles: int, seed: int = 0) -> int:
+    def rank(self, box: int, tiles: int, seed: int = 0) -> int | None:
         """Queue ranking boxes by the model's doubt (`EngineSurface.rank`); a Ranked event
-        with the returned request number follows."""
+        with the returned request number follows (None: not asked, `_asked`)."""
         self._ensure_engine()
-        return self.engine.rank(box, tiles, seed)
+        return self._asked(self.engine.rank, box, tiles, seed)
 
-    def check_order(self) -> int:
-        """Queue reading the stack forward and reversed with the model (OrderChecked follows)."""
+    def check_order(self) -> int | None:
+        """Queue reading the stack forward and reversed with the model (OrderChecked follows;
+        None: not asked, `_asked`)."""
         self._ensure_engine()
-        return self.engine.check_order()
+        return self._asked(self.engine.check_order)
 
-    def compose_view(self) -> int:
+    def compose_view(self) -> int | None:
         """Queue reading the model's input in view, at most the engine's `MAX_COMPOSE` per side
-        (a Composed event with the request number returned follows); a run keeps its settings."""
+        (a Composed event with the request number returned follows; None: not asked, `_asked`);
+        a run keeps its settings."""
         if not self.state.running:
             self.warm_up()
         self._ensure_engine()
-        return self.engine.compose(self.view.compose_region())
+        return self._asked(self.engine.compose, self.view.compose_region())
 
     def _ensure_engine(self) -> None:
         """An engine process with the current settings, made now if there is none: the
@@ -84,3 +87,12 @@ class EngineCommands:
             say_error(f"{failed}: {error}")
             return False
         return True
+
+    def _asked(self, command: Callable[..., int], *args) -> int | None:
+        """The request number of ``command(*args)``; None if the engine was not reached
+        (`_reached`: said once, nothing asked)."""
+        requests: list[int] = []
+        asked = self._reached(
+            lambda: requests.append(command(*args)), failed="the model could not be asked"
+        )
+        return requests[0] if asked else None

@@ -46,7 +46,8 @@ class NextRegion:
         if box is None:
             self._waiting = True
             self.rank()
-            say_info("looking for where the model is least sure…")
+            if self._waiting:  # else the model could not be asked (said)
+                say_info("looking for where the model is least sure…")
             return None
         self.visit(box)
         self.rank()
@@ -59,6 +60,7 @@ class NextRegion:
         self._rankings += 1
         self._request = self.loop.rank(self._box_side(), RANK_TILES, seed=self._rankings)
         self._asked_of = self.loop.generation
+        self._waiting = self._waiting and self._request is not None  # no Ranked will come
 
     def visit(self, box: tuple[int, int, int, int]) -> None:
         """Centre the view on ``box``, zoomed to show it at half the view's width or height,
