@@ -275,6 +275,22 @@ def test_kept_copies_that_cannot_be_read_are_passed_over_and_named_where_they_ar
     )
 
 
+def test_a_kept_ink_copy_without_its_mask_that_cannot_be_read_is_passed_over(
+    full, unlabelled_folder
+):
+    """A kept ink copy whose mask a killed write never renamed into place, unreadable: the
+    segment opens without it, said (it raised; closing review C8 of session 40)."""
+    unsaved, _ = rescue_folders(unlabelled_folder)
+    unsaved.mkdir(parents=True)
+    (unsaved / PAIR[0]).write_bytes(b"not a png")
+
+    _, layers, notes = segment_layers(open_segment(unlabelled_folder))
+
+    assert layers[-1][1]["metadata"]["inkloop_soft_labels"] == "no labels yet"
+    ((_, said),) = notes
+    assert said.startswith(f"seg: its autosaved labels cannot be read ({unsaved / PAIR[0]}")
+
+
 def test_the_labels_section_says_where_unsaved_strokes_are_until_a_save_takes_them(
     full, painting, unlabelled_folder, qtbot
 ):

@@ -18,6 +18,7 @@ from inkloop.io import (
     label_paths,
     read_label_image,
 )
+from inkloop.io._autosaved import ink_without_its_mask, newest_autosave
 
 LABELS = ("ink_labels", "supervision")
 
@@ -108,8 +109,9 @@ def opening_labels(sides: SideImages) -> tuple[tuple, str | None]:
             return initial_labels(segment, sides.restored), None
         except SegmentError as error:
             # the rest decoded, the one file it reads itself is an autosaved ink copy whose
-            # mask a killed write never renamed into place (`_restored_ink`)
-            if not label_paths(segment, autosave=True)[0].is_file():
+            # mask a killed write never renamed into place, beside the segment or kept in a
+            # rescue folder (`ink_without_its_mask`)
+            if ink_without_its_mask(segment) is None:
                 raise
             unread = error
     ink, supervised, source, labels_file = initial_labels(segment, autosaved=False)
@@ -121,7 +123,7 @@ def _unread_copy_message(segment: Segment, error: SegmentError, labels_file) -> 
     """What opened in place of an autosaved copy of the labels that cannot be read, and what
     the dock's next autosave and Save labels do to the copies (beside the segment, or kept
     in a rescue folder when its folder refused them)."""
-    pair = autosaved_labels(segment) or label_paths(segment, autosave=True)
+    pair = newest_autosave(segment) or label_paths(segment, autosave=True)
     copies = [path for path in pair if path.is_file()]
     names, folder = " and ".join(path.name for path in copies), copies[0].parent
     opened = f"its saved labels {labels_file.name}" if labels_file else "without labels"

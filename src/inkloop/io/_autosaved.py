@@ -40,14 +40,14 @@ def rescue_folders(segment) -> list[Path]:
 
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
     """The autosaved label files the segment opens with, if any: the newest autosaved pair
-    (`_newest_autosave`) where it is whole; a `torn` one opens by `ink_without_its_mask`."""
-    pair = _newest_autosave(segment)
+    (`newest_autosave`) where it is whole; a `torn` one opens by `ink_without_its_mask`."""
+    pair = newest_autosave(segment)
     if pair is None or not pair[1].is_file() or torn(*pair):
         return None
     return pair
 
 
-def _newest_autosave(segment) -> tuple[Path, Path] | None:
+def newest_autosave(segment) -> tuple[Path, Path] | None:
     """The newest autosaved pair, torn or whole, by its ink's time: of those kept in the
     rescue folders, the newest that is newer than every label file beside the segment
     (strokes its folder refused), else the pair beside it if newer than the saved labels (a
@@ -80,10 +80,10 @@ def _readable_file(path: Path) -> bool:
 
 
 def ink_without_its_mask(segment) -> Path | None:
-    """The newest autosaved ink file (`_newest_autosave`) where its own mask was never
+    """The newest autosaved ink file (`newest_autosave`) where its own mask was never
     renamed into place (the process killed between the two: none there, or the one it was
     replacing, `torn`), else None."""
-    pair = _newest_autosave(segment)
+    pair = newest_autosave(segment)
     if pair is None or (pair[1].is_file() and not torn(*pair)):
         return None
     return pair[0]
