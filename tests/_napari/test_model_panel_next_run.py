@@ -7,7 +7,7 @@ import pytest
 
 from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
 from tests._napari._fakes import write_torch_zip
-from tests._napari._gui import paint_left_half
+from tests._napari._gui import messages, paint_left_half
 
 
 def _run_and_stop(loop, qtbot) -> int:
@@ -110,3 +110,19 @@ def test_a_model_chosen_while_training_runs_stays_what_the_next_run_starts_from(
 
     assert panel.checkpoint_label.text() == "Continues from the loaded model"
     assert panel.checkpoint_file.whole == "earlier.pt"
+
+
+def test_a_save_that_did_not_reach_the_engine_is_not_said_saved_later(
+    segment_widget, tmp_path, monkeypatch
+):
+    """A later checkpoint written at that path (the run's autosave, say) is not announced as
+    the save the user asked for (whole-diff read C8 of session 40)."""
+    loop, panel = segment_widget.loop, segment_widget.model_panel
+    monkeypatch.setattr(loop, "save_checkpoint", lambda path: False)  # the engine unreached
+    chosen = tmp_path / "chosen.pt"
+    shown = len(messages(0))
+
+    assert not panel.save_model(chosen)
+    loop.event_received.emit(loop.generation, CheckpointSaved(str(chosen), 7))
+
+    assert not [m for m in messages(shown) if "Saved the model" in m]

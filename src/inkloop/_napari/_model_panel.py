@@ -150,7 +150,10 @@ class ModelPanel(QGroupBox):
             say_error(f"Model not saved: {error}")
             return False
         self._saving.add(path.resolve())
-        return self.loop.save_checkpoint(path)  # False: said why
+        if not self.loop.save_checkpoint(path):  # said why
+            self._saving.discard(path.resolve())  # a later checkpoint there is not this one
+            return False
+        return True
 
     def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
