@@ -3,7 +3,10 @@ killed at hour 9 (the OOM killer, SLURM's SIGKILL) leaves its weights at ``out``
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import threading
 import time
 
 import pytest
@@ -69,3 +72,66 @@ def test_parts_of_killed_writes_beside_out_are_swept_when_old(labelled, tmp_path
     train_to_file(*labelled, _settings(max_steps=1), out, progress=False)
     assert not old.exists()
     assert fresh.exists()  # perhaps another process's write under way
+
+
+class _QuitAtOnce:
+    """`ctrl_c`'s Event where a third Ctrl+C lands in the wait loop: the first look at it
+    once ``ready`` is set (if given) raises KeyboardInterrupt."""
+
+    def __init__(self, ready=None) -> None:
+        self.ready = ready
+
+    def is_set(self) -> bool:
+        if self.ready is None or self.ready.is_set():  # looked at every 0.5 s
+            raise KeyboardInterrupt
+        return False
+
+
+def _quitting(monkeypatch, ready=None) -> None:
+    @contextlib.contextmanager
+    def ctrl_c():
+        yield _QuitAtOnce(ready)
+
+    monkeypatch.setattr(headless, "ctrl_c", ctrl_c)
+
+
+def test_a_quit_before_the_first_step_leaves_the_replaced_model_at_out(
+    labelled, model, tmp_path, monkeypatch
+):
+    from inkloop.train import Trainer
+    from inkloop.train._sampler import WaitInterruptedError
+
+    awaited = threading.Event()
+
+    def awaiting(self):  # the first batch never comes (a slow server)
+        awaited.set()
+        raise WaitInterruptedError()
+
+    monkeypatch.setattr(Trainer, "step", awaiting)
+    _quitting(monkeypatch, awaited)
+    out = shutil.copy(model, tmp_path / "model.pt")
+    kept = out.read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        train_to_file(*labelled, _settings(max_steps=3), out, progress=False, overwrite=True)
+    assert sorted(tmp_path.iterdir()) == [out]
+    assert out.read_bytes() == kept
+
+
+def test_a_quit_after_steps_says_out_holds_the_runs_autosave(
+    labelled, tmp_path, monkeypatch, capsys
+):
+    saved = threading.Event()
+    heard = headless.heard_save
+
+    def on_save(event, saves):
+        heard(event, saves)
+        saved.set()
+
+    monkeypatch.setattr(headless, "heard_save", on_save)
+    _quitting(monkeypatch, saved)
+    out = tmp_path / "model.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_to_file(*labelled, _settings(max_steps=1000), out, progress=False)
+    step = load_checkpoint(out).step
+    assert step >= 1
+    assert f"{out} holds this run's last autosave (step {step})" in capsys.readouterr().err

@@ -30,7 +30,10 @@ def stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
         report.say(f"stopping: {out} saved now, the validation region scored next")
         engine.save(out)
     else:
-        report.say(f"stopping after this step to save {out} (Ctrl+C twice more: no save)")
+        report.say(
+            f"stopping after this step to save {out} (Ctrl+C twice more: quit at once, "
+            "leaving this run's last autosave)"
+        )
     engine.stop()
     engine.wait()
 
@@ -89,6 +92,17 @@ class OutBefore:
         elif not self.existed:
             self.out.unlink(missing_ok=True)
         report.summary.pop("checkpoint", None)
+
+
+def leave_out_quitting(out: Path, before: OutBefore, report, saves: list) -> None:
+    """After a run that ended in an error or a third Ctrl+C, not its final save (the engine's
+    close autosaved it all the same): ``out`` keeps this run's last autosave if the run made a
+    step, which is said; else what ``out`` held before comes back (`OutBefore.restore`)."""
+    autosaved = [save for save in saves if save.path == str(out)]
+    if report.run_steps and autosaved:
+        report.say(f"{out} holds this run's last autosave (step {autosaved[-1].step})")
+    else:
+        before.restore(report)
 
 
 def save_or_keep(engine, out: Path, report, saves: list | tuple = ()) -> None:

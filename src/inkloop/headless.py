@@ -13,6 +13,7 @@ from inkloop._headless_train import (
     autosaving,
     continues_in_place,
     heard_save,
+    leave_out_quitting,
     record_round,
     refuse_existing_model,
     save_or_keep,
@@ -78,6 +79,7 @@ def train_to_file(
                 save_or_keep(engine, out, report, saves)
     except BaseException:
         report.bar.close()  # its line ends before the error is printed
+        leave_out_quitting(out, before, report, saves)  # the engine is closed by now
         raise
     if not report.run_steps:
         before.restore(report)
