@@ -8,8 +8,9 @@ next command that needs the engine re-attaches to the same session, or starts a 
 has ended (`_remote_ends`: and says so, as it closes a session left running when it is closed).
 While attached the client pings the server every `HEARTBEAT` seconds, and counts a server it
 has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link;
-after `QUIET` seconds of that the user hears that the link may be stalled, and a Pause or Stop
-asked meanwhile (which may be lost with the link) is sent again on re-attaching.
+after `QUIET` seconds of that the user hears that the link may be stalled. The last Pause or
+Stop asked is sent again on each re-attach (one asked while the link was silent may be lost
+with it; one that arrived does nothing the second time: the engine is paused or stopped).
 Each connection begins with `_handshake`: nothing else goes out (no label, no path, not the
 session's id) before the server has proved it knows the token.
 """
@@ -115,7 +116,7 @@ class RemoteEngineProcess(EngineProcess):
                 connection = SocketConnection.connect(self.address)
                 welcome = self._greet(connection, settings)
             if welcome.attached and isinstance(self._run_asked, (c.Pause, c.Stop)):
-                connection.send(self._run_asked)  # asked while the link was silent: may be lost
+                connection.send(self._run_asked)  # maybe lost with the link: again
         except BaseException:
             connection.close()
             raise
