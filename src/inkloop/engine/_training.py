@@ -12,7 +12,14 @@ from inkloop._errors import TrainingDivergedError
 from inkloop._lineage import continued_from
 from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
-from inkloop.engine._events import CheckpointSaved, Notice, RunStarted, State, StepDone
+from inkloop.engine._events import (
+    CheckpointSaved,
+    Notice,
+    RunStarted,
+    State,
+    StepDone,
+    failed,
+)
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
 from inkloop.train._sampler import WaitInterruptedError
@@ -155,10 +162,11 @@ class Training:
             self.autosave()
 
     def autosave(self) -> None:
-        """Write the run's checkpoint to its autosave path, if it has one. A write that fails
-        (a full disk, a folder gone, weights diverged: never raised, as a failed step's
-        autosave runs in its error's handler) is said once, until one succeeds, and training
-        goes on: the weights are in memory, and a Save to another place keeps them."""
+        """Write the run's checkpoint to its autosave path, if it has one; never raised, as a
+        failed step's autosave runs in its error's handler. Weights that diverged fail the run
+        (`_diverged`). A write that fails (a full disk, a folder gone) is said once, until one
+        succeeds, and training goes on: the weights are in memory, and a Save to another place
+        keeps them."""
         path = self.session.settings.autosave
         if path is None or self.session.trainer is None:
             return
@@ -166,7 +174,9 @@ class Training:
         try:
             self._keep_earlier_model(path)
             self.save(path, autosave=True)
-        except (OSError, TrainingDivergedError) as error:
+        except TrainingDivergedError as error:
+            self._diverged(error)
+        except OSError as error:
             self.last_save = time.monotonic()  # tried: not again at every step
             if not self.autosave_failing:
                 told = f"could not autosave the model to {path} ({error}); training goes on: "
@@ -174,6 +184,13 @@ class Training:
             self.autosave_failing = True
         else:
             self.autosave_failing = False
+
+    def _diverged(self, error: TrainingDivergedError) -> None:
+        """Non-finite weights, seen by an autosave: no save can keep them, so the run has
+        failed (told as Failed, unless a failed step told it already) and training ends."""
+        if self.session.state is not State.FAILED:
+            self.session.emit(failed("inkloop engine: autosave", error))
+            self.session.set_state(State.FAILED)
 
     def _keep_earlier_model(self, path: Path) -> None:
         """Before this session first writes ``path``, set aside a model there that it did not
