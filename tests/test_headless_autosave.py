@@ -4,6 +4,7 @@ killed at hour 9 (the OOM killer, SLURM's SIGKILL) leaves its weights at ``out``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import threading
@@ -135,3 +136,29 @@ def test_a_quit_after_steps_says_out_holds_the_runs_autosave(
     step = load_checkpoint(out).step
     assert step >= 1
     assert f"{out} holds this run's last autosave (step {step})" in capsys.readouterr().err
+
+
+def test_a_run_diverged_after_an_autosave_says_out_holds_it(
+    labelled, model, tmp_path, monkeypatch, capsys
+):
+    from inkloop.train._average import WeightAverage
+
+    averaged, updates = WeightAverage.update, []
+
+    def diverging(self, trained):  # what a far too high learning rate does, at step 3
+        averaged(self, trained)
+        updates.append(1)
+        if len(updates) >= 3:
+            next(self.module.parameters()).data.fill_(float("nan"))
+
+    monkeypatch.setattr(WeightAverage, "update", diverging)
+    out = shutil.copy(model, tmp_path / "model.pt")
+    started = load_checkpoint(out).step
+    settings = dataclasses.replace(_settings(max_steps=6), init=out)  # continued in place
+    with pytest.raises(RuntimeError) as raised:
+        train_to_file(*labelled, settings, out, progress=False)
+    last_good = started + 2
+    assert load_checkpoint(out).step == last_good
+    told = f"{out} holds this run's last autosave (step {last_good})"
+    assert told in str(raised.value)
+    assert "not written" not in capsys.readouterr().err

@@ -108,7 +108,9 @@ def leave_out_quitting(out: Path, before: OutBefore, report, saves: list) -> Non
 def save_or_keep(engine, out: Path, report, saves: list | tuple = ()) -> None:
     """Write the checkpoint to ``out`` (unless the last of ``saves``, CheckpointSaved events,
     wrote it at the run's last step: its end's autosave); where that fails (a full disk,
-    say), to the temporary folder instead, so that the run's weights are not lost."""
+    say), to the temporary folder instead, so that the run's weights are not lost. Where
+    that fails too (weights that diverged), ``out`` holds this run's last autosave, if one
+    wrote it: its step is kept as the summary's ``checkpoint_step``."""
     last = saves[-1] if saves else None
     if last is not None and last.path == str(out) and last.step == report.summary["steps"]:
         return
@@ -118,6 +120,20 @@ def save_or_keep(engine, out: Path, report, saves: list | tuple = ()) -> None:
     if "checkpoint" not in report.summary:
         engine.save(_rescue_path(out))
         engine.wait()
+    autosaved = [save.step for save in saves if save.path == str(out)]
+    if "checkpoint" not in report.summary and autosaved:
+        report.summary.update(checkpoint=str(out), checkpoint_step=autosaved[-1])
+
+
+def where_weights_are(out: Path, summary: dict) -> list[str]:
+    """What a failed run's error adds about its weights: where they went, if not to
+    ``out``, or which step of the run ``out`` holds, if not its last."""
+    saved = summary.get("checkpoint", str(out))
+    if saved != str(out):
+        return [f"the weights are in {saved}"]
+    if "checkpoint_step" in summary:
+        return [f"{out} holds this run's last autosave (step {summary['checkpoint_step']})"]
+    return []
 
 
 def _rescue_path(out: Path) -> Path:

@@ -129,7 +129,7 @@ class Report:
         self.bar.close()
         steps = self.summary["steps"]
         if self.summary.get("checkpoint") == str(out):
-            told = f"wrote {out} (step {steps})"
+            told = f"wrote {out} (step {self.summary.get('checkpoint_step', steps)})"
         elif "checkpoint" in self.summary:  # out could not be written: they went elsewhere
             told = f"{out} was not written: the weights are in {self.summary['checkpoint']}"
         elif self.run_steps:

@@ -18,6 +18,7 @@ from inkloop._headless_train import (
     refuse_existing_model,
     save_or_keep,
     stop_on_ctrl_c,
+    where_weights_are,
 )
 from inkloop._terminal import Report, ctrl_c
 from inkloop.engine import Engine
@@ -54,7 +55,8 @@ def train_to_file(
     round's number. Raises ValueError or LabelError before training if the settings or labels
     cannot train, or ``out`` exists (unless ``overwrite``, or it is the ``settings.init``
     checkpoint, continued in place); RuntimeError if training failed (the last good weights
-    are still written to ``out`` first). A run that made no step writes nothing. Ctrl+C (a
+    are still written to ``out`` first, or, diverged, left as its last autosave there: the
+    error names its step). A run that made no step writes nothing. Ctrl+C (a
     notebook's interrupt) stops the run after its step and writes it, then raises
     KeyboardInterrupt so that a loop or cell stops too (`inkloop._command.as_command`: returns).
     """
@@ -84,14 +86,14 @@ def train_to_file(
     if not report.run_steps:
         before.restore(report)
     report.close(out)
-    if rounds is not None and "checkpoint" in report.summary:
+    ended_saved = "checkpoint" in report.summary and "checkpoint_step" not in report.summary
+    if rounds is not None and ended_saved:  # not for an earlier autosave's step
         report.summary["round"] = record_round(
             rounds, ink, supervised, report, accepted_pixels, settings, saves[-1].run, init_record
         )
     if report.failures:
-        saved = report.summary.get("checkpoint", str(out))
-        elsewhere = [] if saved == str(out) else [f"the weights are in {saved}"]
-        raise RuntimeError("; ".join([*dict.fromkeys(report.failures), *elsewhere]))
+        where = where_weights_are(out, report.summary)
+        raise RuntimeError("; ".join([*dict.fromkeys(report.failures), *where]))
     if report.summary["interrupted"] and not in_command():
         raise KeyboardInterrupt  # saved and said so (`Report.close`): now the caller stops
     return report.summary
