@@ -11,6 +11,12 @@ from inkloop.checkpoint import CHECKPOINT_SUFFIXES
 from inkloop.io import segment_location, shown_location
 from inkloop.io._images import IMAGE_SUFFIXES
 
+# what `info` says of a checkpoint saved mid-run: an autosave, or a Save while it trained
+UNFINISHED = (
+    "saved while its run was under way: if it is that run's last save, the run did not end "
+    "(killed?); continue it with inkloop train --init MODEL --out MODEL"
+)
+
 
 def add_inspect(commands) -> None:
     """Add the `info` and `check` sub-commands to the `inkloop` parser."""
@@ -69,6 +75,8 @@ def _info(args) -> int:
         provenance = described["provenance"]
         if "segment_path" in provenance:  # earlier versions recorded a URL's login too
             provenance["segment_path"] = shown_location(provenance["segment_path"])
+        if _saved_mid_run(described["step"], provenance.get("trained_on") or {}):
+            described["unfinished"] = UNFINISHED
         print(json.dumps(described))
         return 0
     segment = open_segment(args.segment)
@@ -150,6 +158,13 @@ def _tell_of_stray_side_files(segment) -> None:
     hint = stray_side_files_hint(segment)
     if hint:
         notify(f"{segment.name}: {hint}")
+
+
+def _saved_mid_run(step: int, trained_on: dict) -> bool:
+    """Whether a checkpoint at ``step`` whose run is described by ``trained_on`` was saved
+    after that run's first step and before its end (no end: ``cut_short`` is None)."""
+    started = (trained_on.get("batch_sizes") or [[step]])[0][0]
+    return "cut_short" in trained_on and trained_on["cut_short"] is None and step > started
 
 
 def _described(path: Path) -> dict:
