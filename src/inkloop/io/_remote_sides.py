@@ -52,8 +52,8 @@ def fetch_side_files(
     else:
         return
     supervision = supervision_path_for(ink)
-    if _file_identity(ink) != kept:  # ink fetched anew: a mask kept is of an earlier save
-        supervision.unlink(missing_ok=True)
+    if _file_identity(ink) != kept and _kept(supervision):  # of an earlier save (one that is
+        supervision.unlink(missing_ok=True)  # not an image `_kept` deletes itself, and says so)
     fetch_side_file(f"{parent}/{supervision.name}", folder, timeout, bound, optional=True)
     if kept is None:
         _tell_painted_superseded(ink, name)
