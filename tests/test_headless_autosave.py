@@ -162,3 +162,30 @@ def test_a_run_diverged_after_an_autosave_says_out_holds_it(
     told = f"{out} holds this run's last autosave (step {last_good})"
     assert told in str(raised.value)
     assert "not written" not in capsys.readouterr().err
+
+
+def test_a_run_diverged_before_any_autosave_leaves_out_the_model_it_held(
+    labelled, model, tmp_path, monkeypatch, capsys
+):
+    """--overwrite: the engine set the model at ``out`` aside for its first autosave, which
+    found the weights not finite; that model comes back (closing review C9 of session 40)."""
+    from inkloop.train._average import WeightAverage
+
+    averaged, updates = WeightAverage.update, []
+
+    def diverging(self, trained):  # at step 3, the run's last: before its first autosave
+        averaged(self, trained)
+        updates.append(1)
+        if len(updates) >= 3:
+            next(self.module.parameters()).data.fill_(float("nan"))
+
+    monkeypatch.setattr(WeightAverage, "update", diverging)
+    out = shutil.copy(model, tmp_path / "model.pt")
+    held = out.read_bytes()
+    settings = dataclasses.replace(_settings(max_steps=3), autosave_every=3600)
+    with pytest.raises(RuntimeError):
+        train_to_file(*labelled, settings, out, overwrite=True, progress=False)
+
+    assert sorted(path.name for path in tmp_path.glob("*.pt")) == ["model.pt"]
+    assert out.read_bytes() == held
+    assert f"{out} is the model it held before" in capsys.readouterr().err

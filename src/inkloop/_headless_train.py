@@ -93,6 +93,13 @@ class OutBefore:
             self.out.unlink(missing_ok=True)
         report.summary.pop("checkpoint", None)
 
+    def back_if_nothing_written(self, report) -> None:
+        """After a run that wrote nothing at ``out`` (weights that diverged before its first
+        autosave: the engine set the model there aside first), that model comes back, said."""
+        if self.kept is not None and self.kept.exists() and not self.out.exists():
+            os.replace(self.kept, self.out)
+            report.say(f"{self.out} is the model it held before: this run wrote nothing there")
+
 
 def leave_out_quitting(out: Path, before: OutBefore, report, saves: list) -> None:
     """After a run that ended in an error or a third Ctrl+C, not its final save (the engine's

@@ -85,6 +85,8 @@ def train_to_file(
         raise
     if not report.run_steps:
         before.restore(report)
+    else:
+        before.back_if_nothing_written(report)
     report.close(out)
     ended_saved = "checkpoint" in report.summary and "checkpoint_step" not in report.summary
     if rounds is not None and ended_saved:  # not for an earlier autosave's step
