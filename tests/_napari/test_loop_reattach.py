@@ -38,6 +38,22 @@ def _messages(since: int) -> list[str]:
     return [str(r.message) for r in notification_manager.records[since:]]
 
 
+def _dropped_while(loop_widget, tunnel, qtbot, truth, until) -> None:
+    """Connect the dock to the server through ``tunnel``, paint, Finetune until ``until()``,
+    then drop the link (the tunnel passes no other connection: no greeting comes)."""
+    viewer, widget = loop_widget
+    loop = widget.loop
+    widget.engine_panel.where.setCurrentText(REMOTE)
+    widget.engine_panel.address.setText(tunnel.address)
+    widget.engine_panel.token.setText(TOKEN)
+    widget.engine_panel.connect_button.click()
+    paint_left_half(widget, viewer, qtbot, truth)
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(until, timeout=TIMEOUT * 1000)
+    loop.engine._child.events.sock.shutdown(socket.SHUT_RDWR)  # the link dropped
+    qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=TIMEOUT * 1000)
+
+
 @pytest.mark.slow
 def test_finetune_through_a_stalled_tunnel_says_once_that_the_run_did_not_start(
     loop_widget, tunnel, qtbot, truth, monkeypatch
@@ -45,17 +61,9 @@ def test_finetune_through_a_stalled_tunnel_says_once_that_the_run_did_not_start(
     from napari.utils.notifications import notification_manager
 
     monkeypatch.setattr(_sockets, "CONNECT_TIMEOUT", 0.5)  # for the greeting that never comes
-    viewer, widget = loop_widget
+    _, widget = loop_widget
     loop, panel = widget.loop, widget.loop_panel
-    widget.engine_panel.where.setCurrentText(REMOTE)
-    widget.engine_panel.address.setText(tunnel.address)
-    widget.engine_panel.token.setText(TOKEN)
-    widget.engine_panel.connect_button.click()
-    paint_left_half(widget, viewer, qtbot, truth)
-    panel.finetune_button.click()
-    qtbot.waitUntil(lambda: loop.state is State.TRAINING, timeout=TIMEOUT * 1000)
-    loop.engine._child.events.sock.shutdown(socket.SHUT_RDWR)  # the link dropped
-    qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=TIMEOUT * 1000)
+    _dropped_while(loop_widget, tunnel, qtbot, truth, lambda: loop.state is State.TRAINING)
     shown = len(notification_manager.records)
 
     panel.finetune_button.click()  # re-attaches, through the tunnel that now says nothing
@@ -80,18 +88,10 @@ def test_requests_through_a_stalled_tunnel_say_once_each_that_the_model_was_not_
     from napari.utils.notifications import notification_manager
 
     monkeypatch.setattr(_sockets, "CONNECT_TIMEOUT", 0.5)  # for the greeting that never comes
-    viewer, widget = loop_widget
+    _, widget = loop_widget
     loop, panel = widget.loop, widget.loop_panel
-    widget.engine_panel.where.setCurrentText(REMOTE)
-    widget.engine_panel.address.setText(tunnel.address)
-    widget.engine_panel.token.setText(TOKEN)
-    widget.engine_panel.connect_button.click()
-    paint_left_half(widget, viewer, qtbot, truth)
-    panel.finetune_button.click()
     trained = lambda: loop.own_model.trained_by == loop.generation  # noqa: E731
-    qtbot.waitUntil(trained, timeout=TIMEOUT * 1000)  # Check stack asks a trained model only
-    loop.engine._child.events.sock.shutdown(socket.SHUT_RDWR)  # the link dropped
-    qtbot.waitUntil(lambda: loop.state is State.FAILED, timeout=TIMEOUT * 1000)
+    _dropped_while(loop_widget, tunnel, qtbot, truth, trained)  # Check stack asks a trained one
     port = tunnel.address.rpartition(":")[2]
     told = (
         f"Ink Loop: the model could not be asked: nothing came back from the engine server "
