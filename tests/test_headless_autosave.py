@@ -141,17 +141,7 @@ def test_a_quit_after_steps_says_out_holds_the_runs_autosave(
 def test_a_run_diverged_after_an_autosave_says_out_holds_it(
     labelled, model, tmp_path, monkeypatch, capsys
 ):
-    from inkloop.train._average import WeightAverage
-
-    averaged, updates = WeightAverage.update, []
-
-    def diverging(self, trained):  # what a far too high learning rate does, at step 3
-        averaged(self, trained)
-        updates.append(1)
-        if len(updates) >= 3:
-            next(self.module.parameters()).data.fill_(float("nan"))
-
-    monkeypatch.setattr(WeightAverage, "update", diverging)
+    _diverging_at_step(3, monkeypatch)
     out = shutil.copy(model, tmp_path / "model.pt")
     started = load_checkpoint(out).step
     settings = dataclasses.replace(_settings(max_steps=6), init=out)  # continued in place
@@ -169,17 +159,7 @@ def test_a_run_diverged_before_any_autosave_leaves_out_the_model_it_held(
 ):
     """--overwrite: the engine set the model at ``out`` aside for its first autosave, which
     found the weights not finite; that model comes back (closing review C9 of session 40)."""
-    from inkloop.train._average import WeightAverage
-
-    averaged, updates = WeightAverage.update, []
-
-    def diverging(self, trained):  # at step 3, the run's last: before its first autosave
-        averaged(self, trained)
-        updates.append(1)
-        if len(updates) >= 3:
-            next(self.module.parameters()).data.fill_(float("nan"))
-
-    monkeypatch.setattr(WeightAverage, "update", diverging)
+    _diverging_at_step(3, monkeypatch)  # the run's last step: before its first autosave
     out = shutil.copy(model, tmp_path / "model.pt")
     held = out.read_bytes()
     settings = dataclasses.replace(_settings(max_steps=3), autosave_every=3600)
@@ -189,3 +169,18 @@ def test_a_run_diverged_before_any_autosave_leaves_out_the_model_it_held(
     assert sorted(path.name for path in tmp_path.glob("*.pt")) == ["model.pt"]
     assert out.read_bytes() == held
     assert f"{out} is the model it held before" in capsys.readouterr().err
+
+
+def _diverging_at_step(step: int, monkeypatch) -> None:
+    """Training's weights turn not finite at ``step``, as a far too high learning rate does."""
+    from inkloop.train._average import WeightAverage
+
+    averaged, updates = WeightAverage.update, []
+
+    def diverging(self, trained):
+        averaged(self, trained)
+        updates.append(1)
+        if len(updates) >= step:
+            next(self.module.parameters()).data.fill_(float("nan"))
+
+    monkeypatch.setattr(WeightAverage, "update", diverging)
