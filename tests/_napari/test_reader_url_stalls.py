@@ -51,19 +51,30 @@ def _said(shown: int) -> list[str]:
     return [r.message for r in notification_manager.records[shown:] if STALLED in r.message]
 
 
+@pytest.fixture
+def short_view(tmp_path, monkeypatch):
+    """The view's reads limited to `VIEW_TIMEOUT_S`; inkloop's data folder in ``tmp_path``."""
+    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S)
+
+
+def _shown(base: str, cache=False):
+    """The level napari displays of the segment served at ``base``, opened by its URL."""
+    segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=cache)
+    (shown, _, _), *_ = segment_layers(segment)[1]
+    return shown
+
+
 def test_a_stalled_link_leaves_the_view_blank_said_once_and_the_next_read_asks_again(
-    tmp_path, synthetic, monkeypatch
+    tmp_path, synthetic, monkeypatch, short_view
 ):
     from napari.utils.notifications import notification_manager
 
-    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
-    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0, raising=False)
+    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0)
     volume = write_served_segment(tmp_path, NAME, synthetic)
     with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
         server.stalled = []
-        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
-        (shown, _, _), *_ = segment_layers(segment)[1]
+        shown = _shown(base)
         Image([shown], multiscale=True)  # napari takes it as a level of a pyramid, too
         said = len(notification_manager.records)
         server.stalling.set()
@@ -114,8 +125,7 @@ def test_a_view_read_the_server_failed_once_is_tried_again_and_shown(
     volume = write_served_segment(tmp_path, NAME, synthetic)
     with serve(tmp_path, FailingOnceHandler) as (base, server):
         server.failed, server.how = set(), None
-        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
-        (shown, _, _), *_ = segment_layers(segment)[1]
+        shown = _shown(base)
         said = len(notification_manager.records)
         server.how = how
         tile = np.asarray(shown[4, :64, :64])  # 4 chunks, each failed once
@@ -127,18 +137,16 @@ def test_a_view_read_the_server_failed_once_is_tried_again_and_shown(
     assert (failed, notices) == (4, [])
 
 
-def test_a_read_from_the_chunk_cache_does_not_end_an_outage(tmp_path, synthetic, monkeypatch):
+def test_a_read_from_the_chunk_cache_does_not_end_an_outage(
+    tmp_path, synthetic, monkeypatch, short_view
+):
     from napari.utils.notifications import notification_manager
 
-    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
-    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0, raising=False)
+    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 0.0)
     volume = write_served_segment(tmp_path, NAME, synthetic)
     with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
         server.stalled = []
-        url = f"{base}/{NAME}.zarr"
-        segment = open_segment(url, timeout=OPEN_TIMEOUT_S, cache=tmp_path / "chunks")
-        (shown, _, _), *_ = segment_layers(segment)[1]
+        shown = _shown(base, cache=tmp_path / "chunks")
         np.asarray(shown[0, 32:64, 32:64])  # now in the chunk cache
         said = len(notification_manager.records)
         server.stalling.set()
@@ -156,18 +164,15 @@ def test_a_read_from_the_chunk_cache_does_not_end_an_outage(tmp_path, synthetic,
 
 
 def test_once_a_view_read_stalled_the_next_ones_fail_at_once_for_a_while(
-    tmp_path, synthetic, monkeypatch
+    tmp_path, synthetic, monkeypatch, short_view
 ):
     from napari.utils.notifications import notification_manager
 
-    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
-    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 600.0, raising=False)
+    monkeypatch.setattr("inkloop.io._remote_store.VIEW_HOLD_S", 600.0)
     volume = write_served_segment(tmp_path, NAME, synthetic)
     with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
         server.stalled = []
-        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
-        (shown, _, _), *_ = segment_layers(segment)[1]
+        shown = _shown(base)
         said = len(notification_manager.records)
         server.stalling.set()
         try:
@@ -185,17 +190,14 @@ def test_once_a_view_read_stalled_the_next_ones_fail_at_once_for_a_while(
 
 
 def test_a_chunk_cut_short_by_a_stall_is_said_as_the_server_stopping(
-    tmp_path, synthetic, monkeypatch
+    tmp_path, synthetic, short_view
 ):
     from napari.utils.notifications import notification_manager
 
-    monkeypatch.setenv("INKLOOP_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr("inkloop.io._remote.DISPLAY_TIMEOUT_S", VIEW_TIMEOUT_S, raising=False)
     write_served_segment(tmp_path, NAME, synthetic)
     with serve(tmp_path, StallingHandler, events=("stalling", "answering")) as (base, server):
         server.stalled, server.partway = [], True
-        segment = open_segment(f"{base}/{NAME}.zarr", timeout=OPEN_TIMEOUT_S, cache=False)
-        (shown, _, _), *_ = segment_layers(segment)[1]
+        shown = _shown(base)
         said = len(notification_manager.records)
         server.stalling.set()
         try:
