@@ -67,6 +67,20 @@ def test_a_removed_labels_layer_waits_for_its_last_write_with_events_turning(
     np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
 
 
+def _turn_opens(gate, closed: list, heard: list) -> QTimer:
+    """A started timer whose first turn records whether the close had returned (``closed``)
+    in ``heard`` and opens ``gate``: a turn during the close proves the GUI turned."""
+
+    def turned() -> None:
+        heard.append(bool(closed))
+        watch.stop()
+        gate.set()
+
+    watch = QTimer(interval=0, timeout=turned)
+    watch.start()
+    return watch
+
+
 def test_a_closed_window_writes_its_last_strokes_with_events_turning(
     painting, qtbot, gate, monkeypatch
 ):
@@ -79,14 +93,8 @@ def test_a_closed_window_writes_its_last_strokes_with_events_turning(
     closed, heard, dialogs = [], [], []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a: dialogs.append(a))
 
-    def turned() -> None:  # a timer's turn during the close opens the gate
-        heard.append(bool(closed))
-        watch.stop()
-        gate.set()
-
     gate.clear()
-    watch = QTimer(interval=0, timeout=turned)
-    watch.start()
+    watch = _turn_opens(gate, closed, heard)
     window.close()
     closed.append(True)
     watch.stop()
@@ -105,14 +113,8 @@ def test_a_closed_dock_writes_its_last_strokes_with_events_turning(painting, qtb
     painted = _paint(widget)
     closed, heard = [], []
 
-    def turned() -> None:
-        heard.append(bool(closed))
-        watch.stop()
-        gate.set()
-
     gate.clear()
-    watch = QTimer(interval=0, timeout=turned)
-    watch.start()
+    watch = _turn_opens(gate, closed, heard)
     viewer.window.remove_dock_widget(widget)
     closed.append(True)
     watch.stop()
@@ -135,15 +137,9 @@ def test_a_window_closed_right_after_a_switch_writes_the_segment_left_with_event
     closed, heard = [], []
     monkeypatch.setattr(QMessageBox, "warning", lambda *a: heard.append("dialog"))
 
-    def turned() -> None:
-        heard.append(bool(closed))
-        watch.stop()
-        gate.set()
-
     gate.clear()
     widget.open_segment(str(other), wait=True)  # the first segment's last write waits
-    watch = QTimer(interval=0, timeout=turned)
-    watch.start()
+    watch = _turn_opens(gate, closed, heard)
     window.close()
     closed.append(True)
     watch.stop()
