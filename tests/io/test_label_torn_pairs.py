@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,11 +190,7 @@ def test_a_torn_rescued_autosave_wins_over_an_older_whole_autosave_beside_the_se
 ):
     segment = open_segment(segment_folder)
     shape, now = segment.shape[1:], time.time_ns()
-    _dated(save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 8))), now - 5 * SECOND)
-    beside = _labels(shape, slice(10, 14), slice(14, 18))
-    _dated(save_labels(segment, *beside, autosave=True), now - 4 * SECOND)
-    rescued = rescue_folders(segment)[0] / label_paths(segment, autosave=True)[0].name
-    rescued.parent.mkdir(parents=True)  # then the segment's folder refuses writes
+    rescued = _saved_autosaved_then_refused(segment, now)
     first = _labels(shape, slice(20, 24), slice(24, 28))
     _dated(write_label_files(rescued, *first, fast=True), now - 3 * SECOND)
     newest = _labels(shape, slice(30, 40), slice(40, 44))
@@ -298,11 +295,7 @@ def test_a_first_rescued_autosave_cut_short_is_restored_and_said(
 ):
     segment = open_segment(segment_folder)
     shape, now = segment.shape[1:], time.time_ns()
-    _dated(save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 8))), now - 5 * SECOND)
-    beside = _labels(shape, slice(10, 14), slice(14, 18))
-    _dated(save_labels(segment, *beside, autosave=True), now - 4 * SECOND)
-    rescued = rescue_folders(segment)[0] / label_paths(segment, autosave=True)[0].name
-    rescued.parent.mkdir(parents=True)  # then the segment's folder refuses writes
+    rescued = _saved_autosaved_then_refused(segment, now)
     newest = _labels(shape, slice(30, 40), slice(40, 44))  # its first write: no mask to leave
     _killed_after_the_ink(monkeypatch, lambda: write_label_files(rescued, *newest, fast=True))
 
@@ -311,3 +304,15 @@ def test_a_first_rescued_autosave_cut_short_is_restored_and_said(
 
     assert (source, found) == (f"restored autosaved ink labels {rescued}", rescued)
     assert set(np.nonzero(ink)[0]) == {*range(0, 4), *range(30, 40)}  # over the saved labels
+
+
+def _saved_autosaved_then_refused(segment, now: int) -> Path:
+    """Saved labels (rows 0-3 ink), then an autosave beside them (rows 10-13), then the
+    segment's folder refuses writes: where the next autosave's ink is kept."""
+    shape = segment.shape[1:]
+    _dated(save_labels(segment, *_labels(shape, slice(0, 4), slice(4, 8))), now - 5 * SECOND)
+    beside = _labels(shape, slice(10, 14), slice(14, 18))
+    _dated(save_labels(segment, *beside, autosave=True), now - 4 * SECOND)
+    rescued = rescue_folders(segment)[0] / label_paths(segment, autosave=True)[0].name
+    rescued.parent.mkdir(parents=True)
+    return rescued
