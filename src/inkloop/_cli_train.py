@@ -139,7 +139,7 @@ def add_train(commands) -> None:
 
 
 def _train(args) -> int:
-    from inkloop._headless_train import refuse_existing_model, with_mask_decoded
+    from inkloop._headless_train import continue_or_overwrite, with_mask_decoded
     from inkloop._overwrite import check_out
     from inkloop.checkpoint import load_checkpoint
     from inkloop.headless import continues_in_place, train_to_file
@@ -154,8 +154,10 @@ def _train(args) -> int:
     read = ("labels", "supervision", "labels_from_prediction", "init")
     inputs = {"--" + name.replace("_", "-"): getattr(args, name) for name in read}
     # now, with every file the run reads, not after the labels are loaded
-    check_out(args.out, [segment], inputs, overwrite=True)  # what it may replace
-    refuse_existing_model(args.out, overwrite=args.overwrite or continuing)
+    overwrite = args.overwrite or continuing
+    check_out(
+        args.out, [segment], inputs, overwrite=overwrite, way_on=continue_or_overwrite(args.out)
+    )
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
     args.validation = _held_out_region(args.validation, segment, _own_labels(args, segment))

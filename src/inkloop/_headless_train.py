@@ -46,15 +46,13 @@ def continues_in_place(init, out: Path) -> bool:
     return init is not None and same_file(init, out)
 
 
-def refuse_existing_model(out: Path, *, overwrite: bool) -> None:
-    """ValueError if ``out`` exists, unless ``overwrite``, naming the way to continue it: a
-    run killed part way leaves its last autosave there."""
-    if out.exists() and not overwrite:
-        raise ValueError(
-            f"{out} exists; continue training it with --init {out} --out {out} (a run stopped "
-            "part way leaves its last autosave there), or pass --overwrite (overwrite=True in "
-            "Python) to replace it"
-        )
+def continue_or_overwrite(out: Path) -> str:
+    """`check_out`'s ``way_on`` for a model: a run killed part way leaves its last autosave
+    at ``out``, which training can continue."""
+    return (
+        f"continue training it with --init {out} --out {out} (a run stopped part way leaves "
+        "its last autosave there), or "
+    )
 
 
 def autosaving(settings: EngineSettings, out: Path) -> tuple[EngineSettings, OutBefore]:

@@ -22,18 +22,23 @@ _VOLUMES = {
 }
 
 
-def check_out(out: Path, segments=(), inputs: dict | None = None, *, overwrite: bool) -> None:
+def check_out(
+    out: Path, segments=(), inputs: dict | None = None, *, overwrite: bool, way_on: str = ""
+) -> None:
     """`refuse_inputs` and `refuse_folder`; then ValueError if ``out`` exists, unless
     ``overwrite``: a typo in a path must not cost the file that was there."""
     refuse_inputs(out, segments, inputs)
     refuse_folder(out)
-    refuse_existing(out, overwrite=overwrite)
+    refuse_existing(out, overwrite=overwrite, way_on=way_on)
 
 
-def refuse_existing(out: Path, *, overwrite: bool) -> None:
-    """ValueError if ``out`` exists, unless ``overwrite``."""
+def refuse_existing(out: Path, *, overwrite: bool, way_on: str = "") -> None:
+    """ValueError if ``out`` exists, unless ``overwrite``; ``way_on``: another way on than
+    replacing it, said first ("…, or ")."""
     if out.exists() and not overwrite:
-        raise ValueError(f"{out} exists; pass --overwrite (overwrite=True in Python) to replace it")
+        raise ValueError(
+            f"{out} exists; {way_on}pass --overwrite (overwrite=True in Python) to replace it"
+        )
 
 
 def refuse_inputs(outs, segments=(), inputs: dict | None = None) -> None:

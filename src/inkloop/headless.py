@@ -11,11 +11,11 @@ from inkloop._command import in_command, terminate_as_ctrl_c
 from inkloop._evaluate import evaluate_file
 from inkloop._headless_train import (
     autosaving,
+    continue_or_overwrite,
     continues_in_place,
     heard_save,
     leave_out_quitting,
     record_round,
-    refuse_existing_model,
     save_or_keep,
     stop_on_ctrl_c,
     where_weights_are,
@@ -113,8 +113,14 @@ def _check_training(segment, settings: EngineSettings, out: Path, overwrite: boo
 
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; give a file name such as model.pt")
-    check_out(out, [segment], {"--init": settings.init}, overwrite=True)  # what it may replace
-    refuse_existing_model(out, overwrite=overwrite or continues_in_place(settings.init, out))
+    overwrite = overwrite or continues_in_place(settings.init, out)
+    check_out(
+        out,
+        [segment],
+        {"--init": settings.init},
+        overwrite=overwrite,
+        way_on=continue_or_overwrite(out),
+    )
     check_writable(out)
     from inkloop.rounds import held_out_by_checkpoint
 
