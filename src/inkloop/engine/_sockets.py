@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from inkloop.engine import _handshake
@@ -87,8 +88,11 @@ class SocketConnection:
         """Prove to the server that we know ``token`` and have it prove that it does too
         (`_handshake`), each within `CONNECT_TIMEOUT`; if either fails, RuntimeError in one
         line that says what the server may be. Send nothing before this returns."""
-        timeout = self.sock.gettimeout()  # the reader's deadline changes it
-        read = socket_reader(self.sock, deadline=time.monotonic() + CONNECT_TIMEOUT)
+        with self._deadline(CONNECT_TIMEOUT) as read:
+            self._prove_both_ways(read, token)
+
+    def _prove_both_ways(self, read, token: str) -> None:
+        """`authenticate`, reading through ``read``."""
         where = f"the engine server {self.name}"
         try:
             read_frame(read, HELLO_LIMIT)  # FOR_OLDER_DOCKS: what a dock from before reads
@@ -121,16 +125,23 @@ class SocketConnection:
                 "the server turning connections away, or not an inkloop engine server on that "
                 "port (if the token is right, see its log)"
             ) from error
-        self.sock.settimeout(timeout)
 
     def recv_within(self, seconds: float):
         """The next message, or RuntimeError (`stalled`) if it has not come whole within
         ``seconds``: for an answer due at once, before `beat` watches the link."""
-        timeout = self.sock.gettimeout()  # the reader's deadline changes it
+        with self._deadline(seconds) as read:
+            try:
+                return read_frame(read)
+            except TimeoutError as error:
+                raise RuntimeError(self.stalled(seconds)) from error
+
+    @contextmanager
+    def _deadline(self, seconds: float):
+        """A `socket_reader` that gives up ``seconds`` from now; the socket's timeout, which
+        it changes, is put back after."""
+        timeout = self.sock.gettimeout()
         try:
-            return read_frame(socket_reader(self.sock, deadline=time.monotonic() + seconds))
-        except TimeoutError as error:
-            raise RuntimeError(self.stalled(seconds)) from error
+            yield socket_reader(self.sock, deadline=time.monotonic() + seconds)
         finally:
             self.sock.settimeout(timeout)
 
