@@ -19,7 +19,7 @@ from inkloop.engine import _commands as c
 from inkloop.engine._child import SetupFailed, Spec, end_child, spawn_child
 from inkloop.engine._events import CheckpointSaved, Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
-from inkloop.engine._sockets import hang_up, limit_waits
+from inkloop.engine._sockets import hang_up, hung_up, limit_waits
 from inkloop.engine._wire import (
     MAX_FRAME,
     Fetch,
@@ -98,8 +98,10 @@ class ServedSession:
     def attach(self, sock: socket.socket, welcome: Welcome, peer: str) -> None:
         """Make ``sock`` the link that drives the engine: ``welcome`` goes out on it, then what
         the engine does now. One lock orders both, so the link welcomed last is the one that
-        drives, however late its relay starts. OSError if ``welcome`` cannot go out; the
-        session is then as it was."""
+        drives, however late its relay starts. OSError if ``welcome`` cannot go out, or its
+        client has hung up already (gave up waiting for it); the session is then as it was."""
+        if hung_up(sock):  # a send would still succeed, and the session outlive the client
+            raise ConnectionError("it hung up before it was welcomed")
         sock.settimeout(None)
         limit_waits(sock, send=self.send_timeout)  # a client that stops reading stalls no relay
         with self._send_lock:

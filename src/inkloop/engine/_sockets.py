@@ -60,6 +60,22 @@ def hang_up(sock: socket.socket, *, abort: bool = False) -> None:
         log.debug("inkloop engine socket: %s", error)
 
 
+def hung_up(sock: socket.socket) -> bool:
+    """Whether the peer of ``sock`` has closed its end or reset it, without waiting: only
+    what was queued is looked at, and left there. A peer gone without a word (a network
+    down) is not noticed."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except BlockingIOError:  # nothing yet: still there
+        return False
+    except OSError:  # reset
+        return True
+    finally:
+        sock.settimeout(timeout)
+
+
 class SocketConnection:
     """`multiprocessing.Connection`'s send/recv/close over a socket, in `_wire` frames."""
 
