@@ -118,6 +118,31 @@ def test_a_quit_before_the_first_step_leaves_the_replaced_model_at_out(
     assert out.read_bytes() == kept
 
 
+def test_a_quit_before_the_first_step_leaves_the_model_continued_in_place_as_it_was(
+    labelled, model, tmp_path, monkeypatch
+):
+    """``--init X --out X``: X keeps its round, run and lineage (closing review C9 of
+    session 40, finding 2)."""
+    from inkloop.train import Trainer
+    from inkloop.train._sampler import WaitInterruptedError
+
+    awaited = threading.Event()
+
+    def awaiting(self):
+        awaited.set()
+        raise WaitInterruptedError()
+
+    monkeypatch.setattr(Trainer, "step", awaiting)
+    _quitting(monkeypatch, awaited)
+    out = shutil.copy(model, tmp_path / "model.pt")
+    kept = out.read_bytes()
+    settings = dataclasses.replace(_settings(max_steps=3), init=out)
+    with pytest.raises(KeyboardInterrupt):
+        train_to_file(*labelled, settings, out, progress=False)
+    assert sorted(tmp_path.iterdir()) == [out]
+    assert out.read_bytes() == kept
+
+
 def test_a_quit_after_steps_says_out_holds_the_runs_autosave(
     labelled, tmp_path, monkeypatch, capsys
 ):

@@ -24,9 +24,10 @@ RESCUE_STEM_CHARS = 40  # of ``out``'s name kept in the rescue copy's, to tell i
 def stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
     """Stop after this step. Where the stop scores the validation region (a prediction of it:
     a minute for 4096² on a CPU), the weights are saved first, as a batch system's SIGKILL
-    follows its SIGTERM within seconds (SLURM: 30 s), and saved again with the score after."""
+    follows its SIGTERM within seconds (SLURM: 30 s), and saved again with the score after;
+    not before the first step, whose untrained weights are no checkpoint (nothing is written)."""
     report.summary["interrupted"] = True
-    if scored:
+    if scored and report.run_steps:
         report.say(f"stopping: {out} saved now, the validation region scored next")
         engine.save(out)
     else:
@@ -58,38 +59,28 @@ def continue_or_overwrite(out: Path) -> str:
 def autosaving(settings: EngineSettings, out: Path) -> tuple[EngineSettings, OutBefore]:
     """``settings`` that autosave the run to ``out`` every `autosave_every` s and at its end
     (unless they autosave elsewhere), so that a run killed at hour 9 leaves its weights; and
-    what ``out`` held before, which a run that made no step puts back (`OutBefore.restore`).
-    Parts that killed writes left beside ``out`` are swept first (`remove_left_parts`)."""
+    where the engine sets the model there aside (`OutBefore`). A run that made no step writes
+    nothing (`Training.autosave`). Parts that killed writes left beside ``out`` are swept
+    first (`remove_left_parts`)."""
     from inkloop.checkpoint import kept_model_path
     from inkloop.io._write import remove_left_parts
 
     remove_left_parts([out])
     if settings.autosave is not None:  # the engine never writes ``out`` before the end
-        return settings, OutBefore(out, existed=out.exists(), kept=None)
+        return settings, OutBefore(out, kept=None)
     # the engine sets a model there aside before its first autosave, unless it continues it
     earlier = out.exists() and not continues_in_place(settings.init, out)
-    before = OutBefore(out, existed=out.exists(), kept=kept_model_path(out) if earlier else None)
+    before = OutBefore(out, kept=kept_model_path(out) if earlier else None)
     return dataclasses.replace(settings, autosave=out), before
 
 
 @dataclasses.dataclass(frozen=True)
 class OutBefore:
-    """What ``out`` held before a run that autosaves there: whether it ``existed``, and where
-    the engine sets the model there aside (None: it is the model continued, or not there)."""
+    """Where the engine sets aside the model that ``out`` held before a run that autosaves
+    there (None: it is the model continued, or none is there)."""
 
     out: Path
-    existed: bool
     kept: Path | None
-
-    def restore(self, report) -> None:
-        """After a run that made no step (a first step that failed, a Ctrl+C before it): an
-        untrained model is no checkpoint, so the engine's autosave of the starting weights
-        goes, and the model it set aside comes back."""
-        if self.kept is not None and self.kept.exists():
-            os.replace(self.kept, self.out)
-        elif not self.existed:
-            self.out.unlink(missing_ok=True)
-        report.summary.pop("checkpoint", None)
 
     def back_if_nothing_written(self, report) -> None:
         """After a run that wrote nothing at ``out`` (weights that diverged before its first
@@ -101,13 +92,13 @@ class OutBefore:
 
 def leave_out_quitting(out: Path, before: OutBefore, report, saves: list) -> None:
     """After a run that ended in an error or a third Ctrl+C, not its final save (the engine's
-    close autosaved it all the same): ``out`` keeps this run's last autosave if the run made a
-    step, which is said; else what ``out`` held before comes back (`OutBefore.restore`)."""
+    close autosaved it all the same): ``out`` keeps this run's last autosave, which is said;
+    else what ``out`` held before is there (`OutBefore.back_if_nothing_written`)."""
     autosaved = [save for save in saves if save.path == str(out)]
-    if report.run_steps and autosaved:
+    if autosaved:
         report.say(f"{out} holds this run's last autosave (step {autosaved[-1].step})")
     else:
-        before.restore(report)
+        before.back_if_nothing_written(report)
 
 
 def save_or_keep(engine, out: Path, report, saves: list | tuple = ()) -> None:

@@ -83,10 +83,7 @@ def train_to_file(
         report.bar.close()  # its line ends before the error is printed
         leave_out_quitting(out, before, report, saves)  # the engine is closed by now
         raise
-    if not report.run_steps:
-        before.restore(report)
-    else:
-        before.back_if_nothing_written(report)
+    before.back_if_nothing_written(report)
     report.close(out)
     ended_saved = "checkpoint" in report.summary and "checkpoint_step" not in report.summary
     if rounds is not None and ended_saved:  # not for an earlier autosave's step

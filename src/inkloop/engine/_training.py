@@ -162,13 +162,15 @@ class Training:
             self.autosave()
 
     def autosave(self) -> None:
-        """Write the run's checkpoint to its autosave path, if it has one; never raised, as a
-        failed step's autosave runs in its error's handler. Weights that diverged fail the run
-        (`_diverged`). A write that fails (a full disk, a folder gone) is said once, until one
-        succeeds, and training goes on: the weights are in memory, and a Save to another place
-        keeps them."""
+        """Write the run's checkpoint to its autosave path, if it has one and the run made a
+        step (untrained, it is the model it started from: rewritten, that file would lose its
+        round and run); never raised, as a failed step's autosave runs in its error's handler.
+        Weights that diverged fail the run (`_diverged`). A write that fails (a full disk, a
+        folder gone) is said once, until one succeeds, and training goes on: the weights are
+        in memory, and a Save to another place keeps them."""
         path = self.session.settings.autosave
-        if path is None or self.session.trainer is None:
+        trainer = self.session.trainer
+        if path is None or trainer is None or not trainer.run_steps:
             return
         path = Path(path)  # EngineSettings built by hand may hold a str
         try:
