@@ -20,8 +20,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import threading
-import time
 import weakref
 from pathlib import Path
 
@@ -29,8 +27,9 @@ import numpy as np
 
 from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle
-from inkloop.engine._events import CheckpointSaved, Failed, Notice, State
+from inkloop.engine._events import Failed, Notice, State
 from inkloop.engine._process import EngineProcess, child_location
+from inkloop.engine._remote_copies import CheckpointCopies
 from inkloop.engine._remote_ends import (
     RemoteChild,
     before_end,
@@ -39,22 +38,18 @@ from inkloop.engine._remote_ends import (
     starting_anew,
 )
 from inkloop.engine._server import url_refused
-from inkloop.engine._session import refuse_output
 from inkloop.engine._sockets import Quiet, SocketConnection
 from inkloop.engine._wire import (
     Attach,
-    Fetch,
-    Fetched,
     Ping,
     ProtocolError,
     Refused,
     Spawn,
     Welcome,
 )
-from inkloop.io import atomic_path, is_url, open_segment
+from inkloop.io import is_url
 
 log = logging.getLogger(__name__)
-FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
 HEARTBEAT = 30.0  # seconds between pings: a server hangs up on a pinging client silent for 120
 SERVER_SILENT = 120.0  # seconds with no byte from the server, which answers every ping
 QUIET = 45.0  # seconds of that before the user hears the link may be stalled
@@ -83,7 +78,7 @@ def map_path(path: str, path_map: tuple[str, str] | None) -> str:
     return path
 
 
-class RemoteEngineProcess(EngineProcess):
+class RemoteEngineProcess(CheckpointCopies, EngineProcess):
     """An EngineProcess whose engine runs on the engine server at ``address`` ("HOST:PORT"),
     which opens ``segment_path`` (mapped by ``path_map``; a URL: RuntimeError) from its own
     disks. Checkpoints and whole-segment predictions are written there, in its session's folder."""
@@ -91,10 +86,7 @@ class RemoteEngineProcess(EngineProcess):
     def __init__(self, address: str, token: str, segment_path, ink, supervised, *args, **kw):
         self.address = parse_address(address)
         self._token, self.session = token, None
-        self._fetch_to: dict[str, Path] = {}  # checkpoint name -> where it goes here
-        self._fetched: dict[int, object] = {}  # fetch request -> Fetched or Failed
-        self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
-        self._saving = 0  # saves asked whose CheckpointSaved or Failed has not come yet
+        self._init_copies()
         self._last_heard: tuple[ChildHandle | None, Failed | None] = (None, None)
         self._run_asked: c.Command | None = None  # the last Start, Pause, Resume or Stop
         self._path_map = kw.pop("path_map", None)
@@ -173,112 +165,13 @@ class RemoteEngineProcess(EngineProcess):
         # not beating yet: nothing else ends the wait
         return connection.recv_within(round(WELCOME_TIMEOUT + sent / SLOWEST_UPLINK, 1))
 
-    def save(self, path) -> None:
-        """Write a checkpoint on the server (in the session's folder), then fetch it to
-        ``path`` here; CheckpointSaved follows once ``path`` is written (Failed if the
-        copy could not be fetched: the server's copy stays); `close` lets the copy finish
-        first. RequestError at once if ``path`` is a file of the segment here
-        (`refuse_inputs`), which the copy would replace."""
-        path = Path(path).expanduser()
-        # a URL's files here are only copies; a segment on the server alone has none here
-        if not is_url(self._here) and Path(self._here).exists():
-            refuse_output(path, open_segment(self._here))
-        with self._lock:
-            self._fetch_to[path.name] = path
-        with self._changed:
-            self._saving += 1
-        try:
-            super().save(path)
-        except BaseException:
-            with self._changed:
-                self._saving -= 1
-            raise
-
-    def _finish_copies(self, child: ChildHandle, timeout: float = FETCH_TIMEOUT) -> None:
-        """Wait (``timeout`` at most) until the checkpoints saved on ``child`` are fetched
-        here, or the link ended: called as the proxy closes, before the session ends."""
-
-        def settled() -> bool:
-            return not (self._saving or self._copying) or not child.alive
-
-        with self._changed:
-            if not self._changed.wait_for(settled, timeout):
-                log.error("inkloop remote engine: closed before a checkpoint was fetched here")
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """`EngineProcess.wait`, and until the checkpoints saved so far are fetched here (or
-        their Failed told)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if not super().wait(timeout):
-            return False
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        with self._changed:
-            return self._changed.wait_for(lambda: not self._copying, left)
-
-    def fetch(self, remote: str, local: Path, timeout: float = FETCH_TIMEOUT) -> Path:
-        """Copy the session's file ``remote`` (a checkpoint the server wrote) to ``local``
-        here, written whole or not at all. RuntimeError if the server cannot send it."""
-        request, child = self._number(), self._child
-        with self._changed:
-            self._fetched[request] = None
-        child.send(Fetch(request, str(remote)))
-        with self._changed:
-            self._changed.wait_for(lambda: self._fetched[request] or not child.alive, timeout)
-            answer = self._fetched.pop(request)
-        if not isinstance(answer, Fetched):
-            why = answer.message if isinstance(answer, Failed) else "no answer from the server"
-            raise RuntimeError(f"{remote} not fetched: {why}")
-        with atomic_path(local) as tmp:
-            Path(tmp).write_bytes(answer.data.tobytes())
-        return Path(local)
-
     def _receive(self, child: ChildHandle, message) -> None:
-        request = getattr(message, "request", None)
         # the server's last word before it hangs up, if the link ends next (`_report_end`)
-        said = isinstance(message, Failed) and request is None
+        said = isinstance(message, Failed) and getattr(message, "request", None) is None
         self._last_heard = (child, message if said else None)
-        if isinstance(message, Ping):  # the server's answer: heard, nothing to tell
+        if isinstance(message, Ping) or self._copies_heard(message):  # Ping: an answer
             return
-        if isinstance(message, (Fetched, Failed)) and request in self._fetched:
-            with self._changed:
-                self._fetched[request] = message
-                self._changed.notify_all()
-            return
-        if isinstance(message, Failed) and request is None:  # a failed save's (or step's)
-            self._save_answered(answered=True, copying=False)
-        if isinstance(message, CheckpointSaved):
-            with self._lock:
-                local = self._fetch_to.pop(Path(message.path).name, None)
-            # before the Waited that follows it is read
-            self._save_answered(answered=not message.autosave, copying=local is not None)
-            if local is not None:  # told once fetched; not on the reader thread, which
-                self._last_checkpoint = message.path  # must read the answer
-                args = (message, local)
-                threading.Thread(target=self._fetch_saved, args=args, daemon=True).start()
-                return
         super()._receive(child, message)
-
-    def _save_answered(self, *, answered: bool, copying: bool) -> None:
-        """A save asked for was ``answered``, and/or a checkpoint is ``copying`` here now: at
-        once, so that `_finish_copies` never sees neither between them."""
-        with self._changed:
-            self._saving = max(0, self._saving - answered)
-            self._copying += copying
-            self._changed.notify_all()
-
-    def _fetch_saved(self, saved: CheckpointSaved, local: Path) -> None:
-        try:
-            self.fetch(saved.path, local)
-        except (RuntimeError, OSError) as error:
-            message = f"the model was saved on the server only: {error}"
-            log.error("inkloop remote engine: %s", message)  # a closed proxy tells no listener
-            self._announcer.emit(Failed(message))
-        else:
-            self._announcer.emit(dataclasses.replace(saved, path=str(local), autosave=False))
-        finally:
-            with self._changed:
-                self._copying -= 1
-                self._changed.notify_all()
 
     def _report_end(self, child: ChildHandle) -> None:
         """The link ended. A Failed about no request as its last frame is the server's word on
@@ -289,11 +182,7 @@ class RemoteEngineProcess(EngineProcess):
         said = said if heard_on is child else None
         message = child.setup_failure or (said.message if said else link_lost(self.address))
         log.error("inkloop remote engine: %s", message)
-        with self._changed:  # their answers went with the link: `close` must not wait for them
-            if self._saving:
-                log.error("inkloop remote engine: %d save(s) unanswered", self._saving)
-            self._saving = 0
-            self._changed.notify_all()
+        self._copies_lost()
         if said is None:
             self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
