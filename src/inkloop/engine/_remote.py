@@ -8,9 +8,9 @@ next command that needs the engine re-attaches to the same session, or starts a 
 has ended (`_remote_ends`: and says so, as it closes a session left running when it is closed).
 While attached the client pings the server every `HEARTBEAT` seconds, and counts a server it
 has heard nothing from (not even the answers) for `SERVER_SILENT` seconds as a dropped link;
-after `QUIET` seconds of that the user hears that the link may be stalled. The last Pause or
-Stop asked is sent again on each re-attach (one asked while the link was silent may be lost
-with it; one that arrived does nothing the second time: the engine is paused or stopped).
+after `QUIET` seconds of that the user hears that the link may be stalled. A Pause or Stop
+asked is sent again on re-attaching until the server's state shows it taken (one asked while
+the link was silent may be lost with it).
 Each connection begins with `_handshake`: nothing else goes out (no label, no path, not the
 session's id) before the server has proved it knows the token.
 """
@@ -27,7 +27,7 @@ import numpy as np
 
 from inkloop.engine import _commands as c
 from inkloop.engine._child import ChildHandle
-from inkloop.engine._events import Failed, Notice, State
+from inkloop.engine._events import Failed, Notice, State, StateChanged
 from inkloop.engine._process import EngineProcess, child_location
 from inkloop.engine._remote_copies import CheckpointCopies
 from inkloop.engine._remote_ends import (
@@ -171,6 +171,8 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
         self._last_heard = (child, message if said else None)
         if isinstance(message, Ping) or self._copies_heard(message):  # Ping: an answer
             return
+        if isinstance(message, StateChanged) and _taken(self._run_asked, message.state):
+            self._run_asked = None  # the server has it: a re-attach need not send it again
         super()._receive(child, message)
 
     def _report_end(self, child: ChildHandle) -> None:
@@ -186,3 +188,11 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
         if said is None:
             self._announcer.emit(Failed(message))
         self._announcer.set_state(State.FAILED)
+
+
+def _taken(asked: c.Command | None, state: State) -> bool:
+    """Whether the server's ``state`` shows the Pause or Stop ``asked`` taken (or moot: the
+    run over)."""
+    if isinstance(asked, c.Pause):
+        return state is not State.TRAINING
+    return isinstance(asked, c.Stop) and not state.running
