@@ -39,6 +39,7 @@ from inkloop.brush import (
     pixels_at,
 )
 from inkloop.io import load_labels, probability_map_message
+from inkloop.io._torn_labels import TornPairError
 
 
 class LabelSession:
@@ -188,7 +189,10 @@ class LabelSession:
         """The label codes of an ink label file (and its supervision mask, if beside it) and
         where the supervision came from. Reads files only: safe off the GUI thread. A file of
         the wrong size, an unreadable one or a probability map raises with one clear message."""
-        ink, supervised, sources = load_labels(self.segment, Path(ink_path))
+        try:
+            ink, supervised, sources = load_labels(self.segment, Path(ink_path))
+        except TornPairError as error:  # its way out is the command line's: the dock's instead
+            raise ValueError(error.in_dock()) from None
         problem = probability_map_message(ink, supervised, sources["labels_file"])
         if problem:
             raise ValueError(f"{problem}; {LOAD_PREDICTION_ACTION} turns one into labels")

@@ -31,12 +31,12 @@ from inkloop.io._sidefiles import (
 )
 from inkloop.io._torn_labels import (
     DOCK_RESTORES,
+    TornPairError,
     labelled_where_inked,
     pair_tags,
     restored_ink,
     saved_ink_strokes,
     torn,
-    torn_pair_message,
 )
 from inkloop.io._validation import validation_path
 from inkloop.io._write import atomic_path, encode_png, remove_left_parts
@@ -134,7 +134,7 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     if supervision is None and torn(ink_file, mask_file):
         restored = labels is None or is_dock_labels(segment, labels)
         given = None if restored else labels_given(ink_file, mask_file)
-        raise ValueError(torn_pair_message(ink_file, mask_file, given))
+        raise TornPairError(ink_file, mask_file, given)
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
         if supervision is None and supervision_path_for(labels).is_file():

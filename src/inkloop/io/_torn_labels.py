@@ -52,17 +52,42 @@ DOCK_RESTORES = (
 )
 
 
+# a torn pair's way out for a dock user (`TornPairError.in_dock`): its own labels, others
+_DOCK_REOPENS = (
+    "open the segment again (Open segment…), which restores its ink strokes, and click Save labels"
+)
+_DOCK_RELOADS = (
+    "if they are still being written, load them again once they are; if their save was cut "
+    "short, save them again where they were painted"
+)
+
+
 def torn_pair_message(ink_path, supervision_path, given: str | None) -> str:
     """Why a torn pair is not trained on, and the way out: for labels the dock opens (the
     segment's own or its autosaved copies; ``given`` None), the dock's restore, as they are
     they would teach erased strokes as "no ink"; for others, giving them as they are
     (``given``: `labels_given`)."""
     way_out = DOCK_RESTORES if given is None else f"to use them as they are, give {given}"
+    return _two_saves(ink_path, supervision_path) + way_out
+
+
+def _two_saves(ink_path, supervision_path) -> str:
     return (
         f"{ink_path} and {Path(supervision_path).name} are of two different saves (a save cut "
         "short or still being written), which would teach strokes erased since as 'no ink': "
-        + way_out
     )
+
+
+class TornPairError(ValueError):
+    """A torn pair refused (`torn_pair_message`); `in_dock` says the way out a dock user takes."""
+
+    def __init__(self, ink_path, supervision_path, given: str | None) -> None:
+        super().__init__(torn_pair_message(ink_path, supervision_path, given))
+        self.paths, self.dock_labels = (ink_path, supervision_path), given is None
+
+    def in_dock(self) -> str:
+        """The refusal as the dock's Load labels… says it."""
+        return _two_saves(*self.paths) + (_DOCK_REOPENS if self.dock_labels else _DOCK_RELOADS)
 
 
 def saved_ink_strokes(segment, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
