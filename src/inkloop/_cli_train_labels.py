@@ -74,19 +74,18 @@ def _tell_if_autosave_newer(segment) -> None:
     trains on (strokes painted since the last Save, or a Save cut short), and how to use them;
     or its autosaved ink, where its mask is missing or of an earlier autosave (`torn`)."""
     from inkloop._notify import notify
-    from inkloop.io import autosaved_labels
-    from inkloop.io._autosaved import ink_without_its_mask
+    from inkloop.io._autosaved import autosave_state
     from inkloop.io._labels import labels_options
     from inkloop.io._torn_labels import DOCK_RESTORES
 
-    autosaved = autosaved_labels(segment)
+    autosaved, ink = autosave_state(segment)
     if autosaved is not None:
         notify(
             f"training on the saved labels of {segment.name}, but the dock's unsaved labels "
             f"{autosaved[0].name} and {autosaved[1].name} are newer: to train on them, click "
             f"Save labels in the dock or pass {labels_options(*autosaved)}"
         )
-    elif (ink := ink_without_its_mask(segment)) is not None:
+    elif ink is not None:
         notify(
             f"training on the saved labels of {segment.name}, but the dock's autosaved ink "
             f"{ink} is newer (its mask is missing or of an earlier autosave): {DOCK_RESTORES}"

@@ -1,5 +1,6 @@
 """Segments, layers and labels on disk (Qt-free)."""
 
+from inkloop.io._autosaved import autosaved_labels
 from inkloop.io._errors import SegmentError
 from inkloop.io._images import read_image
 from inkloop.io._label_images import (
@@ -10,7 +11,6 @@ from inkloop.io._label_images import (
     read_label_image,
 )
 from inkloop.io._labels import (
-    autosaved_labels,
     initial_labels,
     labels_from_prediction,
     load_labels,

@@ -1,7 +1,7 @@
 """The dock's autosaved copies of a segment's labels (``<id>_inklabels.autosave.png`` and its
 supervision mask): beside the segment, or, where its folder refused them (a full disk, a
 read-only or lost share), in a rescue folder (`rescue_folders`); and which of them the
-segment opens with (`autosaved_labels`)."""
+segment opens with (`autosave_state`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from inkloop.io._homes import data_home
 from inkloop.io._sidefiles import label_paths, side_folder
@@ -38,13 +39,29 @@ def rescue_folders(segment) -> list[Path]:
     ]
 
 
+class AutosaveState(NamedTuple):
+    """What the segment's newest autosave (`newest_autosave`) opens as: ``copies``, a whole
+    pair; ``orphan``, the ink of a pair whose own mask was never renamed into place (the
+    process killed between the two: none there, or the one it was replacing, `torn`)."""
+
+    copies: tuple[Path, Path] | None
+    orphan: Path | None
+
+
+def autosave_state(segment) -> AutosaveState:
+    """The segment's newest autosave, looked up once, as it opens (`AutosaveState`)."""
+    pair = newest_autosave(segment)
+    if pair is None:
+        return AutosaveState(None, None)
+    if pair[1].is_file() and not torn(*pair):
+        return AutosaveState(pair, None)
+    return AutosaveState(None, pair[0])
+
+
 def autosaved_labels(segment) -> tuple[Path, Path] | None:
     """The autosaved label files the segment opens with, if any: the newest autosaved pair
-    (`newest_autosave`) where it is whole; a `torn` one opens by `ink_without_its_mask`."""
-    pair = newest_autosave(segment)
-    if pair is None or not pair[1].is_file() or torn(*pair):
-        return None
-    return pair
+    where it is whole (`autosave_state`)."""
+    return autosave_state(segment).copies
 
 
 def newest_autosave(segment) -> tuple[Path, Path] | None:
@@ -80,13 +97,9 @@ def _readable_file(path: Path) -> bool:
 
 
 def ink_without_its_mask(segment) -> Path | None:
-    """The newest autosaved ink file (`newest_autosave`) where its own mask was never
-    renamed into place (the process killed between the two: none there, or the one it was
-    replacing, `torn`), else None."""
-    pair = newest_autosave(segment)
-    if pair is None or (pair[1].is_file() and not torn(*pair)):
-        return None
-    return pair[0]
+    """The newest autosaved ink file where its own mask was never renamed into place
+    (`autosave_state`), else None."""
+    return autosave_state(segment).orphan
 
 
 def is_dock_labels(segment, ink_path) -> bool:

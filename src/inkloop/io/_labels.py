@@ -10,12 +10,7 @@ import numpy as np
 
 from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify_once
-from inkloop.io._autosaved import (
-    autosaved_labels,
-    ink_without_its_mask,
-    is_dock_labels,
-    rescue_folders,
-)
+from inkloop.io._autosaved import autosave_state, is_dock_labels, rescue_folders
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
 from inkloop.io._remote import shown_location
@@ -158,7 +153,7 @@ def _no_labels_message(segment) -> str:
     (autosaved) labels are named, as the CLI reads only saved ones; for an autosave cut
     short, only the dock's restore (as it is, it would teach erased strokes as "no ink")."""
     message = f"{shown_location(segment.path)}: the segment has no ink labels; "
-    copies, orphan = autosaved_labels(segment), ink_without_its_mask(segment)
+    copies, orphan = autosave_state(segment)
     if orphan is not None:
         message += f"the dock's autosaved ink {orphan} is of an autosave cut short: "
         message += DOCK_RESTORES
@@ -174,19 +169,18 @@ def _no_labels_message(segment) -> str:
 def initial_labels(segment, restored=None, *, autosaved: bool = True):
     """The labels to start painting with, where they came from in words and their file:
     autosaved labels newer than the saved ones (a crash to recover, or strokes kept where
-    the segment's folder refused them: `autosaved_labels`; ``autosaved=False`` passes over
+    the segment's folder refused them: `autosave_state`; ``autosaved=False`` passes over
     copies that cannot be read), else the segment's label files, else none
     (zeros). ``restored``: the ink and supervision of the autosaved files, where the caller
     decoded them already (the reader, beside the mask). Parts of the segment's side files
     that killed writes left are deleted first. ``segment``: a Segment, or its path or URL."""
     segment = as_segment(segment)
     remove_left_parts(_side_files(segment))
-    copies = autosaved_labels(segment) if autosaved else None
+    copies, orphan = autosave_state(segment) if autosaved else (None, None)
     if copies is not None:
         ink, supervised = restored or load_labels(segment, *copies)[:2]
         supervised = labelled_where_inked(ink, supervised)
         return ink, supervised, f"restored autosaved labels {copies[0]}", copies[0]
-    orphan = ink_without_its_mask(segment) if autosaved else None
     if orphan is not None:
         saved = _saved_labels(segment) if segment.ink_labels is not None else None
         ink, supervised = restored_ink(segment, orphan, saved)
@@ -203,10 +197,10 @@ def initial_labels(segment, restored=None, *, autosaved: bool = True):
 def _saved_labels(segment) -> tuple[np.ndarray, np.ndarray]:
     """``segment``'s saved ink labels and supervision (`load_labels`), or where the two are
     of different writes, the ink strokes they still hold (said)."""
-    files = segment.files
-    if segment.supervision is not None and torn(files["ink_labels"], files["supervision"]):
+    try:
+        return load_labels(segment)[:2]
+    except TornPairError:
         return saved_ink_strokes(segment, np.asarray(segment.ink_labels))
-    return load_labels(segment)[:2]
 
 
 def _tell_where_labels_go(segment, labels_file: Path) -> None:
