@@ -8,13 +8,14 @@ its `ANSWER_TIMEOUT` (the token itself never crosses the wire). A wrong answer, 
 oversized frame, closes that connection with a logged reason and the server goes on serving.
 A client past the handshake gets a thread of its own. A segment must lie under the folders the
 server was started with; checkpoints and predictions are written in the session's folder
-here, whatever path the client named. A dropped connection ends the relay, not the session:
-its engine trains on, and the client re-attaches with the session's id. So does a client that
-pings (`Ping`) and then falls silent for ``client_silent`` (a laptop gone behind an SSH tunnel,
-whose sshd stays up), and one that stops taking events for ``send_timeout``. A session left
-with no client for ``idle_timeout``, training or not, ends its engine as a Close would (its
-folder stays, with the engine's autosave). A client back for a session that has ended is told
-why it ended.
+here, whatever path the client named. A new session whose client hung up before its Welcome
+(gave up waiting for its engine) ends at once. A dropped connection ends the relay, not the
+session: its engine trains on, and the client re-attaches with the session's id. So does a
+client that pings (`Ping`) and then falls silent for ``client_silent`` (a laptop gone behind
+an SSH tunnel, whose sshd stays up), and one that stops taking events for ``send_timeout``. A
+session left with no client for ``idle_timeout``, training or not, ends its engine as a Close
+would (its folder stays, with the engine's autosave). A client back for a session that has
+ended is told why it ended.
 """
 
 from __future__ import annotations
