@@ -60,7 +60,7 @@ def _trained_to(loop, step: int, autosave) -> None:
         StateChanged(State.STOPPED, State.TRAINING),
     ):
         loop.event_received.emit(loop.generation, event)
-    loop.trained.autosaved(autosave)
+    loop.trained.autosaved(autosave, step)
 
 
 def test_a_changed_model_or_window_says_at_once_that_the_next_run_starts_anew(

@@ -65,8 +65,8 @@ class HeldOutWeights(TrainedWeights):
         self.engine_recorded = self.recorded.get(init, 0)
         return engine
 
-    def autosaved(self, path) -> None:
-        super().autosaved(path)
+    def autosaved(self, path, step: int) -> None:
+        super().autosaved(path, step)
         self.behind[_key(path)] = self.engine_regions
         self.recorded[_key(path)] = self.engine_recorded
 

@@ -18,6 +18,7 @@ from inkloop._napari._loss_plot import LossTrace
 from inkloop._napari._overlay import PredictionOverlay
 from inkloop._napari._own_autosave import OwnModelAutosave
 from inkloop._napari._say import say_error, say_warning
+from inkloop._napari._trained import DIVERGED
 from inkloop._napari._view_preview import ViewPreview
 from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
@@ -106,7 +107,7 @@ class LoopSession(QObject, EngineCommands):
         it predicts the whole segment (the user hears why)."""
         settings = self.own_model.settings_for(self, settings or self.next_settings())
         there = self.engine is not None or self.starts.pending is not None
-        if there and settings == self.settings and not self.trained.starting_over:
+        if there and settings == self.settings and not self.trained.engine_due:
             return True
         if self.whole_segment.keep_engine():
             return False
@@ -228,16 +229,23 @@ class LoopSession(QObject, EngineCommands):
         elif isinstance(event, Ready):
             self.ready = True
         elif isinstance(event, Failed):
-            say_error(event.message)
+            say_error(self._failure_told(generation, event))
         elif isinstance(event, Notice):
             say_warning(event.message)
         elif isinstance(event, CheckpointSaved):
             log.info("checkpoint %s at step %d", event.path, event.step)
             replaced = generation != self.generation  # its last save, late
             if event.autosave and self.engine is not None and not replaced:
-                self.trained.autosaved(event.path)  # here, or on the engine server
+                self.trained.autosaved(event.path, event.step)  # here, or on a server
         self.whole_segment.follow(event)
         self.changed.emit(event)
+
+    def _failure_told(self, generation: int, event: Failed) -> str:
+        """What the dock says of ``event``: a divergence of the engine in use also says where
+        the next run starts (`TrainedWeights.diverged`)."""
+        if DIVERGED not in event.message or generation != self.generation:
+            return event.message
+        return f"{event.message}; {self.trained.diverged()}"
 
     def _show_prediction(self, event: PredictionReady) -> None:
         self.prediction_layer()

@@ -207,10 +207,11 @@ class ModelPanel(QGroupBox):
     def _show_state(self, state: State) -> None:
         """A run paused or over: the next continues from it. A new engine (the engine moved
         elsewhere): its model is built at the next start, what was trained maybe left behind."""
+        trained = self.loop.trained
         if state is State.IDLE:
             self.in_use_label.setText(IN_USE_IDLE)
-            if self.loop.trained.saved is None:
-                self._trained_step = None
+        if (state is State.IDLE and trained.saved is None) or trained.unusable:
+            self._trained_step = trained.saved_step  # diverged: the step its file holds
         self.show_next_start()
 
     def show_next_start(self) -> None:

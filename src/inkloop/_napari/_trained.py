@@ -9,6 +9,7 @@ from pathlib import Path
 from inkloop.settings import EngineSettings
 
 KEPT = ("model", "composition", "init")  # while these stay, what was trained carries over
+DIVERGED = "training diverged"  # in each divergence's message (`inkloop.train._divergence`)
 
 
 class TrainedWeights:
@@ -17,14 +18,32 @@ class TrainedWeights:
 
     def __init__(self) -> None:
         self.saved: Path | None = None
+        self.saved_step: int | None = None  # the step ``saved`` holds
         self.starting_over = False  # the next engine leaves what was trained behind
+        self.unusable = False  # the engine's weights diverged: the next engine reloads
 
-    def autosaved(self, path: str | Path) -> None:
-        self.saved = Path(path)
+    @property
+    def engine_due(self) -> bool:
+        """Whether the next run needs a new engine, even with the same settings."""
+        return self.starting_over or self.unusable
+
+    def autosaved(self, path: str | Path, step: int) -> None:
+        self.saved, self.saved_step = Path(path), step
 
     def forget(self) -> None:
         """What was trained stays out of the next engine (it runs elsewhere, say)."""
-        self.saved = None
+        self.saved = self.saved_step = None
+
+    def diverged(self) -> str:
+        """The engine's weights are no longer finite (no run or preview can use them): the
+        next engine starts from the last autosave, or from where training started. Says so,
+        and the way out."""
+        self.unusable = True
+        start = f"{self.saved.name}, which holds step {self.saved_step}" if self.saved else None
+        return (
+            f"the next run starts again from {start or 'where this training started'}: "
+            "lower the learning rate (Model → Advanced) first, or Clear to start a fresh model"
+        )
 
     def start_over(self) -> None:
         """The next engine starts from the model chosen (``settings.init``, or new weights):
@@ -42,6 +61,6 @@ class TrainedWeights:
         """``settings`` starting from the weights saved last, where they carry over from
         ``previous`` (`carries_over`)."""
         if not self.carries_over(settings, previous):
-            self.saved = None
-        self.starting_over = False
+            self.saved = self.saved_step = None
+        self.starting_over = self.unusable = False
         return dataclasses.replace(settings, init=self.saved) if self.saved else settings

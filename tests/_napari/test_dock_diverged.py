@@ -1,0 +1,54 @@
+"""After a run whose weights diverged, the dock's next run starts from the model file's last
+autosave (or where training started), not from the engine's non-finite weights, and says so
+(closing review C9 of session 40, finding 3)."""
+
+from __future__ import annotations
+
+from inkloop._napari._model_panel import TRAINED
+from inkloop.engine import Failed, State, StateChanged, StepDone
+from tests._napari._gui import messages
+
+DIVERGED = (
+    "the model was not saved: 1 weight (encoder.conv1.weight) is not finite, as training diverged"
+)
+
+
+def _diverged_at(loop, step: int) -> None:
+    """The events of a run of the dock's settings whose weights diverged by ``step``."""
+    loop.settings = loop.next_settings()  # what the engine that trained was started with
+    for event in (
+        StateChanged(State.TRAINING, State.IDLE),
+        StepDone(step, 0.5, 1e-3, 30.0, 8, 0, None),
+        StateChanged(State.FINISHED, State.TRAINING),
+        Failed(DIVERGED),
+        StateChanged(State.FAILED, State.FINISHED),
+    ):
+        loop.event_received.emit(loop.generation, event)
+
+
+def test_the_next_run_starts_from_the_last_autosave_and_says_so(segment_widget, tmp_path):
+    loop, panel = segment_widget.loop, segment_widget.model_panel
+    autosave = tmp_path / "model.pt"
+    loop.trained.autosaved(autosave, 4)
+    told = len(messages(0))
+    _diverged_at(loop, 6)
+
+    said = messages(told)
+    assert len(said) == 1  # once
+    assert f"{DIVERGED}; the next run starts again from model.pt, which holds step 4" in said[0]
+    assert "lower the learning rate" in said[0]
+    assert "Clear" in said[0]
+    assert panel.checkpoint_label.text() == TRAINED.format(step=4)  # not step 6
+    assert loop.trained.engine_due  # a new engine, though the settings stay
+    assert loop.trained.next_settings(loop.settings, loop.settings).init == autosave
+
+
+def test_without_an_autosave_the_next_run_starts_where_training_did(segment_widget):
+    loop, panel = segment_widget.loop, segment_widget.model_panel
+    told = len(messages(0))
+    _diverged_at(loop, 3)
+
+    assert "starts again from where this training started" in messages(told)[0]
+    assert "step 3" not in panel.checkpoint_label.text()
+    assert loop.trained.engine_due
+    assert loop.trained.next_settings(loop.settings, loop.settings).init is None
