@@ -13,8 +13,9 @@ from inkloop.io._images import IMAGE_SUFFIXES
 
 # what `info` says of a checkpoint saved mid-run: an autosave, or a Save while it trained
 UNFINISHED = (
-    "saved while its run was under way: if it is that run's last save, the run did not end "
-    "(killed?); continue it with inkloop train --init MODEL --out MODEL"
+    "saved while its run was under way (an autosave, or a Save during the run); if it is that "
+    "run's last save, the run was killed, crashed or diverged: continue it with inkloop train "
+    "--init MODEL --out MODEL (after a divergence, with a lower --lr)"
 )
 
 
