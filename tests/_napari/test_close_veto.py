@@ -2,18 +2,23 @@
 for those strokes, said in a dialog parented to the window (a notice would go with it):
 strokes painted since are asked for again, and failed autosaves meanwhile change nothing
 (however the folder's refusal names its temporary file). A quit (Ctrl+Q) closes every
-viewer: it writes the strokes of every window first, and one it refuses is not left armed."""
+viewer: it writes the strokes of every window first, side by side, and one it refuses is not
+left armed."""
 
 from __future__ import annotations
 
 import errno
+import threading
 
+import numpy as np
 import pytest
 from napari._qt import qt_main_window
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QApplication, QMainWindow, QMessageBox
 
+from inkloop._napari import _autosave
 from inkloop._napari._dock_ends import KEPT_OPEN, QUIT_KEPT_OPEN
+from inkloop.brush import decode_labels
 from inkloop.synthetic import write_segment
 from tests._napari._gui import messages
 from tests._napari.test_autosave_disk_full import (
@@ -25,6 +30,7 @@ from tests._napari.test_autosave_disk_full import (
     rescue_folders,
     ticks,
 )
+from tests._napari.test_segment_switch_writes import _on_disk, _paint
 
 ONLY_HERE = "they are only in this window"
 
@@ -215,3 +221,35 @@ def test_a_refused_quit_leaves_the_next_close_closing_only_its_window(
     assert quits == []  # napari did not quit, closing the other viewers unasked
     assert len(dialogs) == 1
     caplog.clear()
+
+
+def test_a_quit_writes_every_windows_last_strokes_side_by_side(
+    open_in_dock, tmp_path, qtbot, quits, monkeypatch
+):
+    """Ctrl+Q with two painting windows: both last writes are under way, each on its window's
+    label worker, before either is awaited (closing review C5 of session 40, finding 2)."""
+    both = threading.Barrier(2, timeout=5)  # one write alone waits in vain (the old code)
+    side_by_side, write = [], _autosave.write_label_files
+
+    def write_label_files(*args, **kwargs):
+        try:
+            both.wait()
+            side_by_side.append(True)
+        except threading.BrokenBarrierError:
+            side_by_side.append(False)
+        return write(*args, **kwargs)
+
+    windows, segments, painted = [], [], []
+    for name, seed in (("a", 3), ("b", 4)):
+        viewer, widget = open_in_dock(write_segment(tmp_path / name, 64, 96, 6, seed=seed))
+        windows.append(shown_window(viewer, widget, qtbot))
+        segments.append(widget.labels.segment)
+        painted.append(_paint(widget))
+    monkeypatch.setattr(_autosave, "write_label_files", write_label_files)
+
+    windows[0].close(quit_app=True)
+
+    assert side_by_side == [True, True]
+    assert quits == [True]
+    for segment, codes in zip(segments, painted, strict=True):
+        np.testing.assert_array_equal(_on_disk(segment), decode_labels(codes)[0])

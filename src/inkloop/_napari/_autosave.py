@@ -6,7 +6,6 @@ them), and the notices say where."""
 from __future__ import annotations
 
 import atexit
-import errno
 import logging
 import weakref
 from concurrent.futures import Future, wait
@@ -14,23 +13,15 @@ from pathlib import Path
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
-from inkloop._napari._autosave_rescue import (
-    disk_of,
-    reason,
-    remove_if_empty,
-    rescue_targets,
-    write_elsewhere,
-)
-from inkloop._napari._label_claims import finish_all_closing, save_selected_layers, wait_turning
+from inkloop._napari._autosave_rescue import reason, remove_if_empty, write_elsewhere
+from inkloop._napari._autosave_words import kept_message, lost_message, way_out_of_refusal
+from inkloop._napari._label_claims import finish_all_closing, wait_turning
 from inkloop._napari._say import say_error, say_info, say_warning
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, save_labels, supervision_path_for, write_label_files
-from inkloop.io._autosaved import rescue_folders
-from inkloop.io._sidefiles import side_folder
 
 log = logging.getLogger(__name__)
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # autosavers not closed yet
-_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 @atexit.register
@@ -43,6 +34,20 @@ def _flush_at_exit() -> None:
             autosaver.flush()
         except Exception:  # the next segment's strokes still get their turn
             log.exception("writing the last strokes at exit failed")
+
+
+def flush_turning(autosavers, closing: bool = False) -> list[str | None]:
+    """`Autosaver.flush` of each of ``autosavers`` with Qt's events turning (`wait_turning`):
+    every write started, each on its session's label worker, before any is awaited (a quit
+    writes its windows' strokes side by side). What each flush returns, in order."""
+    started = [(autosaver, autosaver.start_flush(closing)) for autosaver in autosavers]
+    writes = [(autosaver, last) for autosaver, last in started if last is not None]
+    for autosaver, _ in writes:
+        autosaver._hold_ticks(True)
+    wait_turning([(autosaver.segment.name, last) for autosaver, last in writes])
+    for autosaver, _ in writes:
+        autosaver._hold_ticks(False)
+    return [None if last is None else a.report_last(last, closing) for a, last in started]
 
 
 class Autosaver(QObject):
@@ -109,22 +114,32 @@ class Autosaver(QObject):
 
     def flush(self, closing: bool = False, turning: bool = False) -> str | None:
         """Write what changed on the label worker, after the writes under way, and wait for
-        it (``turning``: with Qt's events turning, `wait_turning`); here where the worker
+        it (``turning``: with Qt's events turning, `flush_turning`); here where the worker
         takes no more work (interpreter exit). Then say again where the strokes are kept, if
         not beside the segment. ``closing`` (the window's close begins): where no folder
         takes them, return why it should stay open, unsaid; once, until painted again."""
+        if turning:
+            return flush_turning([self], closing)[0]
+        last = self.start_flush(closing)
+        if last is None:
+            return None
+        wait([last])
+        return self.report_last(last, closing)
+
+    def start_flush(self, closing: bool = False) -> Future | None:
+        """Start `flush`'s write (None: ``closing``, refused for these strokes already)."""
         if closing and self._refused:
             return None
         last = self._write_last(self._dirty)
         self._dirty = False
-        self._wait_turning(last) if turning else wait([last])
-        return self.report_last(last, closing)
+        return last
 
-    def _wait_turning(self, last: Future) -> None:
-        """`wait_turning` for ``last``, the autosave timer held meanwhile."""
-        self._timer.stop()  # no tick reports the last write before `flush` does
-        wait_turning(self.segment, last)
-        if self in _OPEN:  # not closed meanwhile
+    def _hold_ticks(self, held: bool) -> None:
+        """Stop the autosave timer while a last write is awaited with events turning (no tick
+        reports it before `flush` does), or start it again unless closed meanwhile."""
+        if held:
+            self._timer.stop()
+        elif self in _OPEN:
             self._timer.start()
 
     def close(self) -> Future:
@@ -224,7 +239,8 @@ class Autosaver(QObject):
             return
         self._dirty = True  # the autosave copies are all there is
         log.error("saving labels failed", exc_info=error)
-        way_out = f". {self._way_out(error)}" if isinstance(error, OSError) else ""
+        refused = isinstance(error, OSError)
+        way_out = f". {way_out_of_refusal(self.segment, error)}" if refused else ""
         say_error(f"Could not save the labels: {reason(error) if way_out else error}{way_out}")
 
     def _report(self, writing: Future | None, *, last=False, quiet=False, closing=False):
@@ -238,13 +254,13 @@ class Autosaver(QObject):
         if error is not None:
             self._dirty = True
             log.error("inkloop autosave failed", exc_info=error)
-            self._note(self._lost_message(error, last=False))
+            self._note(lost_message(self.segment, error, last=False))
             if closing:
                 self._refused = True
                 return self.storage
             if not quiet and (last or self._told != "nowhere"):
                 self._told = "nowhere"
-                (say_error if last else say_warning)(self._lost_message(error, last))
+                (say_error if last else say_warning)(lost_message(self.segment, error, last))
             return
         where, refused = writing.result()
         self._refused = False  # written: a close is asked again for later strokes
@@ -258,41 +274,12 @@ class Autosaver(QObject):
         if self._kept is None:  # a Save since holds these strokes
             return
         log.error("inkloop autosave refused: kept in %s", self._kept, exc_info=refused)
-        self._note(self._kept_message(refused, last=False))
+        self._note(kept_message(self.segment, self._kept, refused, last=False))
         if not quiet and (last or self._told != self._kept.parent):
             self._told = self._kept.parent
-            say_warning(self._kept_message(refused, last))
+            say_warning(kept_message(self.segment, self._kept, refused, last))
 
     def _note(self, storage: str) -> None:
         if storage != self.storage:
             self.storage = storage
             self.storage_changed.emit(storage)
-
-    def _kept_message(self, refused: OSError, last: bool) -> str:
-        """Where the strokes that the segment's folder refused are kept, and the way out."""
-        folder, kept, why = side_folder(self.segment), self._kept, reason(refused)
-        lead = "The last strokes" if last else "The unsaved strokes"
-        said = f"{lead} could not be written to {folder} ({why}): they are in {kept.parent}"
-        said += f", and {self.segment.name} opens with them from there"
-        if kept.parent == rescue_folders(self.segment)[-1]:
-            said += " while the system keeps its temporary files"
-        return f"{said}. {self._way_out(refused)}"
-
-    def _lost_message(self, error: Exception, last: bool) -> str:
-        """What became of strokes that no folder took (``error``: the segment folder's)."""
-        lead = "The last strokes" if last else "The unsaved strokes"
-        held = "lost unless the 'ink labels' layer is still open" if last else "only in this window"
-        if not isinstance(error, OSError):  # not a refusal (codes no file takes): its way out
-            return f"{lead} could not be written: they are {held}. {error}"
-        folder = side_folder(self.segment)
-        tried = " nor ".join(str(f) for f in (folder, *rescue_targets(self.segment)))
-        said = f"{lead} could not be written to {tried} ({reason(error)}): they are {held}"
-        return f"{said}. {self._way_out(error)}"
-
-    def _way_out(self, error: OSError) -> str:
-        """What makes the segment's folder take the labels again, or where else they go."""
-        folder = side_folder(self.segment)
-        elsewhere = f"save them to another disk with {save_selected_layers()}"
-        if error.errno in _FULL:
-            return f"Free space on {disk_of(folder)}, or {elsewhere}"
-        return f"Make {folder} writable again (or its disk reachable), or {elsewhere}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from qtpy.QtCore import QEvent, QObject
 from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 
+from inkloop._napari._autosave import flush_turning
 from inkloop._napari._controls import single_shot
 from inkloop._napari._label_claims import PAINTING, finish_all_closing
 from inkloop._napari._labels import is_ink_labels
@@ -80,13 +81,14 @@ class EndsKeepingStrokes(DockEnds):
 def keep_open(window, labels) -> bool:
     """napari's ``window`` is closing (its X, Ctrl+W, Ctrl+Q): write the last strokes of
     ``labels`` (a LabelSession, or None), and on a quit, which closes every viewer, those of
-    every window of this process, on their label workers while napari paints (its window is
-    whole yet). Where no folder takes some, keep it open, said in one dialog (a notice would
-    go with it); once for those strokes: closed again, it closes."""
+    every window of this process, side by side on their label workers while napari paints
+    (its window is whole yet). Where no folder takes some, keep it open, said in one dialog
+    (a notice would go with it); once for those strokes: closed again, it closes."""
     finish_all_closing(turning=True)  # segments switched away from: written, said first
     quit_app = quitting(window)
     sessions = [labels, *(s for s in PAINTING if s is not labels)] if quit_app else [labels]
-    lost = [(s, s.autosaver.flush(closing=True, turning=True)) for s in sessions if s is not None]
+    sessions = [s for s in sessions if s is not None]
+    lost = zip(sessions, flush_turning([s.autosaver for s in sessions], closing=True), strict=True)
     said = [_in_window(s, labels, text) for s, text in lost if text is not None]
     if not said:
         return False

@@ -61,20 +61,23 @@ def finish_closing(segment, written: Future | None = None, turning: bool = False
     followed by its `let_go_once_written`, once; whether any was still to finish.
     ``turning`` (napari's GUI thread): Qt's events turn meanwhile, all but the user's input
     (seconds at full size: napari paints, no click starts anything), and a notice says why."""
-    tell = _telling(segment.name) if turning else None
+    tell = _telling([segment.name]) if turning else None
     return _finish_closing(labels_lock_path(segment), written, tell)
 
 
-def wait_turning(segment, written: Future) -> None:
-    """Wait for ``written`` (a write of ``segment``'s last strokes) as `finish_closing`
-    does, turning: napari's GUI thread, its window whole (a close not begun yet)."""
-    if not written.done():
-        _turn_until_done(written, _telling(segment.name))
+def wait_turning(writes: list[tuple[str, Future]]) -> None:
+    """Wait for ``writes`` (each segment's name, a write of its last strokes, all started) as
+    `finish_closing` does, turning: napari's GUI thread, its window whole (a close not begun
+    yet); the notice names every segment."""
+    pending = [(name, written) for name, written in writes if not written.done()]
+    if pending:
+        names = [name for name, _ in pending]
+        _turn_until_done([written for _, written in pending], _telling(names))
 
 
-def _telling(name: str) -> Callable[[], None]:
-    """What says that the last strokes of segment ``name`` are being written."""
-    told = f"writing the last strokes of {name}…"
+def _telling(names: list[str]) -> Callable[[], None]:
+    """What says that the last strokes of the segments ``names`` are being written."""
+    told = f"writing the last strokes of {', '.join(dict.fromkeys(names))}…"
     return lambda: say_info(told)
 
 
@@ -84,7 +87,7 @@ def finish_all_closing(turning: bool = False) -> None:
     ``turning``: as `finish_closing`'s (napari's close veto: its window still whole)."""
     for path in list(_CLOSING):
         name = path.name[1:].removesuffix(LOCK_SUFFIX)  # the segment's, as labels_lock_path
-        _finish_closing(path, tell=_telling(name) if turning else None)
+        _finish_closing(path, tell=_telling([name]) if turning else None)
 
 
 def _finish_closing(path: Path, written: Future | None = None, tell=None) -> bool:
@@ -93,7 +96,7 @@ def _finish_closing(path: Path, written: Future | None = None, tell=None) -> boo
         if last not in pending:
             continue
         if tell is not None and not last.done():
-            _turn_until_done(last, tell)
+            _turn_until_done([last], tell)
         wait([last])
         let_go = pending.pop(last, None)  # popped once written: a wait begun meanwhile, too
         if let_go is not None:
@@ -104,17 +107,18 @@ def _finish_closing(path: Path, written: Future | None = None, tell=None) -> boo
     return finished
 
 
-def _turn_until_done(future: Future, tell: Callable[[], None], after_ms: int = 400) -> None:
-    """Handle Qt's events, all but the user's input, until ``future`` is done: no click, key
-    or stroke reaches a closing dock (they wait their turn), while timers and painting go
-    on; ``tell()`` once the wait is one a user notices (a last write that had nothing to
+def _turn_until_done(futures: list[Future], tell: Callable[[], None], after_ms=400) -> None:
+    """Handle Qt's events, all but the user's input, until ``futures`` are done: no click,
+    key or stroke reaches a closing dock (they wait their turn), while timers and painting
+    go on; ``tell()`` once the wait is one a user notices (a last write that had nothing to
     write ends sooner)."""
     handoff = GuiHandoff()
     notice = QTimer(singleShot=True, interval=after_ms, timeout=tell)
-    handoff.when_done(future, lambda _: None)  # an event: wakes the wait below once done
+    for future in futures:
+        handoff.when_done(future, lambda _: None)  # an event: wakes the wait below once done
     notice.start()
     flags = QEventLoop.ProcessEventsFlag
-    while not future.done():
+    while not all(future.done() for future in futures):
         QCoreApplication.processEvents(flags.ExcludeUserInputEvents | flags.WaitForMoreEvents)
     notice.stop()
 
@@ -231,6 +235,9 @@ class SavesNothing:
 
     def flush(self, closing: bool = False, turning: bool = False) -> None:
         """Nothing to write: a closing window may close (its strokes were said unsaved)."""
+
+    def start_flush(self, closing: bool = False) -> None:
+        """Nothing to write (`flush`)."""
 
     def close(self) -> None:
         """Nothing to write: stop trying (idempotent)."""
