@@ -26,6 +26,10 @@ from tests._napari.test_segment_switch_writes import _on_disk, _paint
 
 @pytest.fixture
 def gate(monkeypatch):
+    return writes_at_a_gate(monkeypatch)
+
+
+def writes_at_a_gate(monkeypatch) -> threading.Event:
     """An open gate each label write waits at while the test holds it closed; one that
     waits 5 s in vain goes on (the old code, whose GUI thread never turned to open it)."""
     gate, write = threading.Event(), _autosave.write_label_files

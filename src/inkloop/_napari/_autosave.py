@@ -44,7 +44,7 @@ def flush_turning(autosavers, closing: bool = False) -> list[str | None]:
     writes = [(autosaver, last) for autosaver, last in started if last is not None]
     for autosaver, _ in writes:
         autosaver._hold_ticks(True)
-    wait_turning([(autosaver.segment.name, last) for autosaver, last in writes])
+    wait_turning([(autosaver.segment.name, last) for autosaver, last in writes], closing)
     for autosaver, _ in writes:
         autosaver._hold_ticks(False)
     return [None if last is None else a.report_last(last, closing) for a, last in started]

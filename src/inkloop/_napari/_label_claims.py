@@ -65,19 +65,22 @@ def finish_closing(segment, written: Future | None = None, turning: bool = False
     return _finish_closing(labels_lock_path(segment), written, tell)
 
 
-def wait_turning(writes: list[tuple[str, Future]]) -> None:
-    """Wait for ``writes`` (each segment's name, a write of its last strokes, all started) as
+def wait_turning(writes: list[tuple[str, Future]], closing: bool = True) -> None:
+    """Wait for ``writes`` (each segment's name, a write of its strokes, all started) as
     `finish_closing` does, turning: napari's GUI thread, its window whole (a close not begun
-    yet); the notice names every segment."""
+    yet); the notice names every segment, and says "the last strokes" where ``closing`` (not
+    where a dock hides, its painting going on)."""
     pending = [(name, written) for name, written in writes if not written.done()]
     if pending:
         names = [name for name, _ in pending]
-        _turn_until_done([written for _, written in pending], _telling(names))
+        _turn_until_done([written for _, written in pending], _telling(names, closing))
 
 
-def _telling(names: list[str]) -> Callable[[], None]:
-    """What says that the last strokes of the segments ``names`` are being written."""
-    told = f"writing the last strokes of {', '.join(dict.fromkeys(names))}…"
+def _telling(names: list[str], closing: bool = True) -> Callable[[], None]:
+    """What says that the strokes of the segments ``names`` are being written: their last
+    (``closing``) or autosaved."""
+    what = "writing the last strokes" if closing else "autosaving the strokes"
+    told = f"{what} of {', '.join(dict.fromkeys(names))}…"
     return lambda: say_info(told)
 
 
