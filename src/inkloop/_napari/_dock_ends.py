@@ -36,11 +36,23 @@ class DockEnds(QObject):
 
     def _watch_window(self) -> None:
         """Watch the window the dock is in (napari makes the dock, then docks it)."""
+        window = self._napari_window()
+        if window is not None:
+            window.installEventFilter(self)  # again: Qt keeps one, in its new place
+
+    def _napari_window(self) -> QMainWindow | None:
+        """napari's window, the dock's (floating too); None once the dock left it."""
         window = self.parent().parentWidget()
         while window is not None and not isinstance(window, QMainWindow):
             window = window.parentWidget()
-        if window is not None:
-            window.installEventFilter(self)  # again: Qt keeps one, in its new place
+        return window
+
+    def window_stays(self) -> bool:
+        """Whether napari's window shows, the viewer in it, and no close of it began: Qt's
+        events may turn (napari paints) while a hidden dock (floating too) autosaves."""
+        window = self._napari_window()
+        shown = window is not None and window.isVisible() and _viewer_shown(window)
+        return shown and not self._closing
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         """A close the window accepts hides it; one its confirmation dialog cancels does not

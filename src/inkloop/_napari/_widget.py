@@ -85,7 +85,7 @@ class InkLoopWidget(QWidget):
         # removal makes the next-newest segment's labels the ones painted for a moment
         self._warm_soon = single_shot(self, 0, self._warm_up)
         self._follow_soon = single_shot(self, 0, self._follow_layers)  # napari's setter done
-        ends.EndsKeepingStrokes(self, self._end, lambda: self.labels)  # the dock or its window
+        self._ends = ends.EndsKeepingStrokes(self, self._end, lambda: self.labels)
         self._events = (self.viewer.layers.events.inserted, self.viewer.layers.events.removed)
         for event in self._events:
             event.connect(self._follow_layers)
@@ -115,9 +115,9 @@ class InkLoopWidget(QWidget):
 
     def hideEvent(self, event) -> None:  # noqa: N802
         if not event.spontaneous() and self.labels is not None:  # not a minimised window
-            # napari paints meanwhile unless its window hides too (closing: torn down, or its
-            # strokes written by the close veto)
-            self.labels.autosaver.flush(turning=self.window().isVisible())
+            # napari paints meanwhile unless its window closes (torn down, or its strokes
+            # written by the close veto)
+            self.labels.autosaver.flush(turning=self._ends.window_stays())
         super().hideEvent(event)
 
     def _end(self, why: str) -> None:
