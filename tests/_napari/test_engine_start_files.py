@@ -75,6 +75,8 @@ def test_an_engine_on_a_server_gets_the_files_written_off_the_gui_thread(
     engines, written = fake_engines(monkeypatch), _label_files_made(monkeypatch)
 
     class Server:  # a RemoteTarget's engine, with no server
+        address = "127.0.0.1:1"
+
         def engine(self, *args, **options):
             return FakeEngine(*args, **options)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from qtpy.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLineEdit, QVBoxLayout
 
 from inkloop._napari._controls import StatusLabel, button
+from inkloop._napari._engine_start import EngineConnecting, connecting
 from inkloop._napari._say import say_error
 from inkloop.engine.remote import RemoteTarget
 
@@ -28,6 +29,7 @@ class EnginePanel(QGroupBox):
         super().__init__("Engine", parent)
         self.loop = None
         self.target: RemoteTarget | None = None
+        self._connecting: str | None = None  # the server the loop connects to now
         self.where = QComboBox()
         self.where.setObjectName("engine_where")
         self.where.addItems([HERE, REMOTE])
@@ -58,9 +60,18 @@ class EnginePanel(QGroupBox):
 
     def set_loop(self, loop) -> None:
         """Follow ``loop``: it runs its engine where this panel says."""
-        self.loop = loop
+        if self.loop is not None:
+            self.loop.changed.disconnect(self._show_event)
+        self.loop, self._connecting = loop, None
         if loop is not None:
+            loop.changed.connect(self._show_event)
             loop.use_engine(self.target)
+        self._show_status()
+
+    def _show_event(self, event) -> None:
+        if isinstance(event, EngineConnecting):
+            self._connecting = event.address
+            self._show_status()
 
     def use(self) -> None:
         """Take the fields: the loop's next command starts its engine there."""
@@ -108,6 +119,8 @@ class EnginePanel(QGroupBox):
         now = "this machine" if self.target is None else f"server {self.target.address}"
         remote = self.where.currentText() == REMOTE
         text = f"Now: {now}"
+        if self._connecting is not None:
+            text += f"\n{connecting(self._connecting)}"
         if self._pending():
             text += f"\nConnect to use {'the engine server' if remote else 'this machine'}"
         self.status.setText(text)

@@ -1,12 +1,14 @@
 """Starting a loop's engine process without decoding the whole label canvas on the GUI thread:
 the labels are decoded and written as the engine's files (1.2 GB at full size) on the label
 worker (`LabelWorker`); the engine is made on the GUI thread once they are, and strokes
-painted meanwhile are sent to it then."""
+painted meanwhile are sent to it then. An engine server's is made on a thread of its own
+(`_connect`: round trips, and its labels encoded and sent), and handed to the GUI thread."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -24,6 +26,11 @@ STARTING_ENGINE = "Starting the engine (importing torch: a few seconds)…"
 STARTING_RUN = "Starting the run…"
 
 
+def connecting(address: str) -> str:
+    """What the dock says while it connects to the engine server at ``address``."""
+    return f"Connecting to the engine server {address}…"
+
+
 @dataclass(frozen=True)
 class RunStarting:
     """On `LoopSession.changed`: Finetune & preview waits for the engine to begin the run,
@@ -33,6 +40,14 @@ class RunStarting:
     text: str | None
 
 
+@dataclass(frozen=True)
+class EngineConnecting:
+    """On `LoopSession.changed`: the dock connects to the engine server at ``address`` (None:
+    no longer: connected, failed or given up)."""
+
+    address: str | None
+
+
 @dataclass
 class PendingStart:
     """An engine start waiting for its labels to decode: the ``settings`` it starts with,
@@ -40,6 +55,8 @@ class PendingStart:
 
     settings: EngineSettings
     labels: Future  # the engine's LabelFiles
+    engine: Future | None = None  # an engine server's engine, being connected to
+    dropped: bool = False  # given up: its engine, if made, is closed unheard
     painted: list[tuple[int, int, int, int]] = field(default_factory=list)
     then: list[Callable[[], None]] = field(default_factory=list)
 
@@ -52,6 +69,7 @@ class EngineStarts:
         self.loop = loop
         self.pending: PendingStart | None = None
         self.waiting = False  # a run waits for the engine to begin it
+        self._said: str | None = None  # what it waits for
         self._view_after: int | None = None  # the engine whose loaded model shows the view
 
     def begin(self, settings: EngineSettings) -> None:
@@ -68,7 +86,11 @@ class EngineStarts:
 
     def wait_for_run(self) -> None:
         """Say that a run waits for the engine to begin it (until `follow` hears it did)."""
-        self._say(STARTING_RUN if self.loop.ready else STARTING_ENGINE)
+        remote, pending = self.loop.remote, self.pending
+        if remote is not None and pending is not None and pending.engine is not None:
+            self._say(connecting(remote.address))
+        else:
+            self._say(STARTING_RUN if self.loop.ready else STARTING_ENGINE)
 
     def follow(self, generation: int, event) -> None:
         """The wait is over once the engine in use answers the Start: the run began, or
@@ -94,7 +116,12 @@ class EngineStarts:
     def drop(self) -> bool:
         """Give up the start under way, if any; whether there was one."""
         pending, self.pending = self.pending, None
-        if pending is not None and not pending.labels.cancel():  # being decoded already
+        if pending is not None:
+            pending.dropped = True
+        if pending is not None and pending.engine is not None:  # connecting: not this one's
+            pending.engine.add_done_callback(functools.partial(_unwanted, pending.labels))
+            self.loop.changed.emit(EngineConnecting(None))
+        elif pending is not None and not pending.labels.cancel():  # being decoded already
             pending.labels.add_done_callback(_remove_files)
         self._say(None)
         return pending is not None
@@ -113,16 +140,23 @@ class EngineStarts:
             raise
         engine = None
         try:
-            engine = self._engine(start.settings, labels)
+            if loop.remote is None:
+                engine = self._maker(start, labels)()
+            else:  # needed at once (a request number): the connect is waited for
+                engine = self._connect(start, labels).result()
         except (OSError, RuntimeError) as error:  # a server unreachable, a spawn failed: say so
             log.exception("the engine did not start")
             return self._failed(error)
         finally:
             if engine is None:  # the label files are no engine's
                 _remove_files(start.labels)
+            if start.engine is not None:
+                loop.changed.emit(EngineConnecting(None))
         loop.engine = engine
         for box in start.painted:
             loop.send_labels(box)
+        if self.waiting:  # connected: the server's engine starts now
+            self._say(STARTING_ENGINE)
         # trained weights (a checkpoint) show the view once built; a fresh model's haze waits
         self._view_after = loop.generation if start.settings.init is not None else None
         for action in start.then:
@@ -138,25 +172,58 @@ class EngineStarts:
         if self.loop.engine is None and self.pending is None:
             self.loop.warm_up()
 
-    def _engine(self, settings: EngineSettings, labels):
-        """An engine on the label files ``labels``, reporting to the loop."""
+    def _maker(self, start: PendingStart, labels) -> Callable:
+        """What makes the engine of ``start`` on the label files ``labels``, reporting to the
+        loop: bound now, on the GUI thread (a server's is made on a thread of its own, and
+        tells nothing once its start was dropped)."""
         loop = self.loop
         report = functools.partial(loop.event_received.emit, loop.generation)
-        args = (loop.labels.segment.path, None, None, settings, report)
-        if loop.remote is not None:  # the server opens the segment, trains, keeps checkpoints
-            return loop.remote.engine(*args, label_files=labels)
-        return EngineProcess(*args, torch_threads=loop.torch_threads, label_files=labels)
+        args = (loop.labels.segment.path, None, None, start.settings)
+        if loop.remote is None:
+            kw = {"torch_threads": loop.torch_threads, "label_files": labels}
+            return functools.partial(EngineProcess, *args, report, **kw)
+
+        def heard(event) -> None:
+            if not start.dropped:
+                report(event)
+
+        # the server opens the segment, trains, keeps checkpoints
+        return functools.partial(loop.remote.engine, *args, heard, label_files=labels)
 
     def _say(self, text: str | None) -> None:
         """`RunStarting` on the loop's ``changed``, when the wait begins or ends."""
-        if self.waiting != (text is not None):
-            self.waiting = text is not None
+        if self.waiting != (text is not None) or (text and text != self._said):
+            self.waiting, self._said = text is not None, text
             self.loop.changed.emit(RunStarting(text))
 
     def _decoded(self, labels: Future) -> None:
-        """A start's labels are decoded (GUI thread): make its engine, unless the start was
-        dropped or its engine made already (needed at once)."""
-        if self.pending is not None and self.pending.labels is labels:
+        """A start's labels are decoded (GUI thread): make its engine (a server's: begin
+        connecting), unless the start was dropped or its engine made already (needed at once)."""
+        start = self.pending
+        if start is None or start.labels is not labels:
+            return
+        if self.loop.remote is None or labels.exception() is not None:
+            self.finish()
+        else:
+            self._connect(start, labels.result())
+            self.loop.labels.worker.when_done(start.engine, self._connected)
+
+    def _connect(self, start: PendingStart, labels) -> Future:
+        """The engine of ``start`` on the loop's server, being made on a thread of its own
+        (begun now, unless it was)."""
+        if start.engine is None:
+            start.engine = Future()
+            args = (start.engine, self._maker(start, labels))
+            threading.Thread(target=_run, args=args, name="inkloop-connect", daemon=True).start()
+            self.loop.changed.emit(EngineConnecting(self.loop.remote.address))
+            if self.waiting:
+                self._say(connecting(self.loop.remote.address))
+        return start.engine
+
+    def _connected(self, engine: Future) -> None:
+        """A server's engine is made, or could not be (GUI thread): take it, unless its start
+        was dropped or it was taken already (needed at once)."""
+        if self.pending is not None and self.pending.engine is engine:
             self.finish()
 
     def give_up(self) -> None:
@@ -178,3 +245,20 @@ def _remove_files(labels: Future) -> None:
     """Remove the label files a start wrote, where no engine took them."""
     if not labels.cancelled() and labels.exception() is None:
         labels.result().remove()
+
+
+def _run(future: Future, make: Callable) -> None:
+    """``future`` completed with what ``make()`` returns or raises (on a thread of its own)."""
+    try:
+        future.set_result(make())
+    except BaseException as error:
+        future.set_exception(error)
+
+
+def _unwanted(labels: Future, engine: Future) -> None:
+    """A server's engine connected to for a start dropped meanwhile: closed (its session
+    ended there), or its label files removed if it could not be made."""
+    if engine.exception() is None:
+        engine.result().close()
+    else:
+        _remove_files(labels)
