@@ -100,6 +100,22 @@ def payload_problem(payload) -> str:
     return NOT_INKLOOP
 
 
+def newer_format(payload: dict, reads: int) -> str:
+    """Why a checkpoint of a format newer than ``reads`` (this inkloop's) is refused: the
+    inkloop that wrote it, as its provenance records, and to upgrade to it."""
+    from inkloop import __version__
+
+    provenance = payload.get("provenance")
+    software = provenance.get("software") if isinstance(provenance, dict) else None
+    wrote = software.get("inkloop") if isinstance(software, dict) else None
+    writer = f"inkloop {wrote}" if wrote else "a newer inkloop"
+    return (
+        f"written by {writer} (checkpoint format {payload['version']}); this inkloop, "
+        f"{__version__}, reads format {reads} and older: upgrade inkloop"
+        f"{f' to {wrote} or later' if wrote else ''} to use it"
+    )
+
+
 def unpickling_problem(error: Exception) -> str:
     """What `torch.load`'s ``error`` means, in the user's words: its own message is a pickle
     opcode or a page of advice. The weights-only unpickler refuses any global, a class or a

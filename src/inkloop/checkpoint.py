@@ -11,6 +11,7 @@ from pathlib import Path
 
 from inkloop._checkpoint_checks import (
     counted,
+    newer_format,
     not_finite,
     payload_problem,
     unpickling_problem,
@@ -177,9 +178,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: {payload_problem(payload)}")
     if payload.get("version", 0) > CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint version {payload['version']} is newer than inkloop"
-        )
+        raise CheckpointError(f"{path}: {newer_format(payload, CHECKPOINT_VERSION)}")
     try:
         checkpoint = _checkpoint(payload, path)
         damaged = not_finite(checkpoint.state_dict)

@@ -21,6 +21,12 @@ from pathlib import Path
 
 from inkloop.compose import Composition
 
+MOVE_WINDOW = (  # the way out where a model's window is not in a stack
+    "choose where its window starts (`--z-start` of `inkloop train` or `predict`, a position "
+    "0.. in the stack, or First layer in the dock's Segment section; `inkloop check` "
+    "suggests one)"
+)
+
 
 def read_reversed(checkpoint, segment, reverse: bool | None = None) -> bool:
     """Whether ``checkpoint``'s window reads ``segment`` back to front: as the user says
@@ -55,7 +61,7 @@ def model_window(
     # file numbers run the other way in a stack stored the other way round: there the
     # window's position in depth order is what carries over
     if composition.reverse != trained.reverse or not numbers or not here or here == numbers:
-        return placed(composition, segment)  # refuses a window off the stack
+        return _placed_as_trained(composition, segment)
     for start in range(layers - composition.z_count + 1):  # the trained layers, moved
         moved = dataclasses.replace(composition, z_start=start)
         if moved.file_layers(segment) == numbers:
@@ -63,10 +69,17 @@ def model_window(
     have = f"{layers} layers ({segment.layer_numbers[0]}..{segment.layer_numbers[-1]})"
     raise ValueError(
         f"the model was trained on layers {numbers[0]}..{numbers[-1]} (file numbers) but "
-        f"{segment.name} has {have}; choose where its window starts (`--z-start` of "
-        "`inkloop train` or `predict`, a position 0.. in the stack, or First layer in the "
-        "dock's Segment section; `inkloop check` suggests one)"
+        f"{segment.name} has {have}; {MOVE_WINDOW}"
     )
+
+
+def _placed_as_trained(composition: Composition, segment) -> Composition:
+    """`placed`, for the window at the position the model was trained on: off the stack
+    (an old checkpoint's, which records no file numbers), with how to move it."""
+    try:
+        return placed(composition, segment)
+    except ValueError as error:
+        raise ValueError(f"{error}; {MOVE_WINDOW}") from None
 
 
 def say_read_as_stored(checkpoint, window: Composition, segment) -> None:
