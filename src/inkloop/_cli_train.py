@@ -6,14 +6,19 @@ import json
 from pathlib import Path
 
 from inkloop._cli_model import add_model_options, composition, model_config, refuse_with_init
-from inkloop._cli_predict import parse_region
-from inkloop._cli_train_labels import THRESHOLD, is_own_labels, train_labels
+from inkloop._cli_train_held_out import (
+    held_out_region,
+    held_out_with_init,
+    held_out_words,
+    own_labels,
+    validation_option,
+)
+from inkloop._cli_train_labels import THRESHOLD, train_labels
 from inkloop.io import segment_location
 from inkloop.settings import CPU_BATCH, CUDA_BATCH, EngineSettings, TrainConfig, recipe_words
 
 CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
 RECIPE_OPTIONS = ("patch_size", "batch_size", "lr", "seed")  # TrainConfig fields, None: not given
-NO_REGION = "none"  # --validation none: nothing held out, not even the dock's region
 
 
 def add_train(commands) -> None:
@@ -113,7 +118,7 @@ def add_train(commands) -> None:
     train.add_argument(
         "--validation",
         metavar="Y0:Y1,X0:X1",
-        type=_validation_option,
+        type=validation_option,
         help="hold these labels out of training and report F0.5 on them (default: the "
         "validation region the dock keeps for the segment, if any; none: hold nothing out)",
     )
@@ -160,9 +165,10 @@ def _train(args) -> int:
     )
     # read before the labels are decoded (seconds for a large segment): refused at once
     init = None if args.init is None else load_checkpoint(args.init)
-    args.validation = _held_out_region(args.validation, segment, _own_labels(args, segment))
+    args.validation = held_out_region(args.validation, segment, own_labels(args, segment))
     segment = with_mask_decoded(segment)  # once: the labels and the engine take it
     ink, supervised, sources, rounds, accepted = train_labels(args, segment)
+    held = held_out_with_init(args, segment, init, rounds)
     summary = train_to_file(
         segment,
         ink,
@@ -174,46 +180,10 @@ def _train(args) -> int:
         progress=not args.quiet,
         overwrite=args.overwrite,
     )
+    if "validation" in summary:  # scored: on labels held out of all its training, or not
+        summary["validation"]["held_out"] = held_out_words(args.validation, held)
     print(json.dumps(summary))
     return 130 if summary["interrupted"] else 0
-
-
-def _validation_option(text: str):
-    """--validation's value: a region (`parse_region`), or NO_REGION."""
-    return NO_REGION if text.strip().lower() == NO_REGION else parse_region(text)
-
-
-def _own_labels(args, segment) -> bool:
-    """Whether the run trains on ``segment``'s own labels (those the dock paints), which its
-    kept validation region is of: not on --labels of another file or a prediction's."""
-    if args.labels_from_prediction is not None:
-        return False
-    return args.labels is None or is_own_labels(segment, args.labels)
-
-
-def _held_out_region(given, segment, own_labels: bool):
-    """The region the run holds out: the one --validation ``given``, None for `none`, else,
-    on the segment's ``own_labels``, the validation region the dock keeps for ``segment``
-    (said on stderr), if any, so that its labels stay out of training here too."""
-    from inkloop._notify import notify
-    from inkloop.io import read_validation_region, validation_path
-
-    if given is not None:
-        return None if given == NO_REGION else given
-    if not own_labels:
-        return None
-    try:
-        kept = read_validation_region(segment)
-    except ValueError as error:  # a damaged file: which region to hold out is the user's call
-        raise ValueError(f"{error}; give --validation Y0:Y1,X0:X1, or --validation none") from None
-    if kept is not None:
-        y0, x0, y1, x1 = kept
-        notify(
-            f"holding out the validation region {y0}:{y1},{x0}:{x1} (rows, columns) that the "
-            f"dock keeps for {segment.name} ({validation_path(segment)}): its labels are scored, "
-            f"not trained on; --validation none trains on them"
-        )
-    return kept
 
 
 def _refuse_prediction_options(args) -> None:
@@ -268,6 +238,16 @@ def _train_config(args, init) -> TrainConfig:
             f"--init {args.init.name}: continuing with its training recipe: {recipe_words(taken)}"
         )
     return config.with_recipe_of(replace(recipe, **given))
+
+
+def more_segments_error(segment, more: list[str]) -> str:
+    """What `inkloop train` says of the segments ``more`` given after ``segment``."""
+    first = getattr(segment, "name", segment)
+    return (
+        f"one segment a run, not {1 + len(more)} ({first}, {', '.join(more)}): to train on "
+        f"several, train on {first}, then continue segment by segment with --init, e.g. "
+        f"inkloop train {more[0]} --init <the first run's --out> --out <a new model>.pt"
+    )
 
 
 def _absolute_paths(args) -> None:

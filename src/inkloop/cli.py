@@ -15,7 +15,7 @@ from inkloop._cli_demo import add_demo
 from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
 from inkloop._cli_predict import add_predict
-from inkloop._cli_train import add_train
+from inkloop._cli_train import add_train, more_segments_error
 from inkloop._command import as_command, terminate_as_ctrl_c
 from inkloop._errors import users_error
 from inkloop._notify import said_as
@@ -25,7 +25,9 @@ from inkloop.synthetic import INK_CONTRAST
 def main(argv: list[str] | None = None) -> int:
     """Run the `inkloop` command line; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _refuse_extra(parser, args, extra)
     try:  # Ctrl+C as a command takes it, and SIGTERM as a Ctrl+C from the start (imports,
         # loading): the runs inside enter `terminate_as_ctrl_c` again, which is harmless
         with said_as(args.command), as_command(), _sigterm_as_ctrl_c(args):
@@ -46,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
             said = f"inkloop {args.command}: a bug in inkloop: please report it, traceback and all"
             print(said, file=sys.stderr)
         return 1
+
+
+def _refuse_extra(parser, args, extra: list[str]) -> None:
+    """Exit with argparse's error for the arguments ``extra`` no option took; segments after
+    the first of `inkloop train` are told how several are used (`more_segments_error`)."""
+    if args.command == "train" and not any(word.startswith("-") for word in extra):
+        parser.exit(2, f"inkloop train: error: {more_segments_error(args.segment, extra)}\n")
+    parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
 
 def _sigterm_as_ctrl_c(args):
