@@ -1,9 +1,10 @@
 """Whether the weights a run goes on from trained on the labels of its validation region: a
 region drawn or moved after they trained was not held out of that training, nor one a run
 left in (`inkloop train --validation none`), so its F0.5 reads high. Known from the settings
-of this session's engines, and for the segment's own model from its round
-(`held_out_behind`): no checkpoint is read. An own model trained since its last round (a run
-napari quit or crashed in) may have seen any region."""
+of this session's engines, for the segment's own model from its round (`held_out_behind`),
+else from what the model loaded records (`held_out_by_checkpoint`, its provenance as the
+engine's ModelBuilt sends it: the dock opens no checkpoint). An own model trained since its
+last round (a run napari quit or crashed in) may have seen any region."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from inkloop._napari._say import say_warning
 from inkloop._napari._trained import TrainedWeights
-from inkloop.rounds import UNRECORDED, held_out_throughout
+from inkloop.rounds import UNRECORDED, held_out_by_checkpoint, held_out_throughout
 from inkloop.settings import EngineSettings
 
 SEEN_REGION = (
@@ -26,6 +27,12 @@ RECORDED_RUN_SAW_REGION = (
     "any inkloop train before 2026-12-07 did), so the region's F0.5 will read high. "
     "Model → Clear starts a fresh model for a clean score"
 )
+LOADED_SAW_REGION = (
+    "the model this run goes on from has seen the labels of the validation region: its "
+    "checkpoint records training on this segment that did not hold the region out (or "
+    "whose region it does not keep), so the region's F0.5 will read high. Model → Clear "
+    "starts a fresh model for a clean score"
+)
 UNRECORDED_TRAINING = (
     "the model this run goes on from was trained further after its last recorded "
     "round (napari quit or crashed during that run): whether that training held out the "
@@ -38,9 +45,9 @@ class HeldOutWeights(TrainedWeights):
     """`TrainedWeights` that also keep the validation region (None: none) of each engine
     whose training the weights carry: for each model file this session saved, and for one
     whose round said (`know_model`: the segment's own model, continued at a reopen or a switch
-    back; UNRECORDED where a run trained it since its round). Weights known neither way (a
-    fresh model, another model chosen, an own model no round names, or one from before rounds
-    recorded it) count as clean, as unknown: no checkpoint is opened to see."""
+    back; UNRECORDED where a run trained it since its round). A model known neither way (one
+    loaded, an own model no round names) is known once the engine built it from what its
+    checkpoint records (`model_built`); a fresh model is clean."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,6 +58,8 @@ class HeldOutWeights(TrainedWeights):
         self.recorded: dict[Path, int] = {}
         self.engine_recorded = 0
         self._told = None  # the region last warned about: each is told once
+        self._engine: tuple = (None, None)  # the last engine's init file and region
+        self.loaded: set[Path] = set()  # model files known from their checkpoint's records
 
     def know_model(self, path, regions: tuple) -> None:
         """The training behind the model file ``path`` held out ``regions`` (`held_out_behind`:
@@ -60,10 +69,25 @@ class HeldOutWeights(TrainedWeights):
 
     def next_settings(self, settings: EngineSettings, previous: EngineSettings):
         engine = super().next_settings(settings, previous)
-        init = None if engine.init is None else _key(engine.init)
-        self.engine_regions = (*self.behind.get(init, ()), engine.validation)
-        self.engine_recorded = self.recorded.get(init, 0)
+        self._engine = (None if engine.init is None else _key(engine.init), engine.validation)
+        self._place_engine()
         return engine
+
+    def model_built(self, provenance: dict | None, segment: str) -> None:
+        """The engine made last built its model from a checkpoint whose ``provenance`` this
+        is (None: a fresh model): where nothing here says what the training behind that file
+        held out of the labels of ``segment`` (its name), the checkpoint's records do."""
+        init = self._engine[0]
+        if provenance is None or init is None or self.behind.get(init):
+            return
+        self.know_model(init, held_out_by_checkpoint(provenance, segment))
+        self.loaded.add(init)
+        self._place_engine()
+
+    def _place_engine(self) -> None:
+        init, validation = self._engine
+        self.engine_regions = (*self.behind.get(init, ()), validation)
+        self.engine_recorded = self.recorded.get(init, 0)
 
     def autosaved(self, path, step: int) -> None:
         super().autosaved(path, step)
@@ -97,6 +121,9 @@ class HeldOutWeights(TrainedWeights):
         session held out the region it had, so one that missed this region ran before it
         was drawn or moved; a round's run may have left it in (`inkloop train`)."""
         before = self.engine_regions[:-1]
+        missed_first = self._engine[0] in self.loaded and not _inside(region, before[0])
+        if missed_first:
+            return LOADED_SAW_REGION
         if UNRECORDED in before:
             return UNRECORDED_TRAINING
         missed = [i for i, held in enumerate(before) if not _inside(region, held)]

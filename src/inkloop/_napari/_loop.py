@@ -24,6 +24,7 @@ from inkloop._napari._whole_segment import WholeSegmentPredictions
 from inkloop.engine import (
     CheckpointSaved,
     Failed,
+    ModelBuilt,
     Notice,
     PredictionReady,
     Ready,
@@ -218,6 +219,10 @@ class LoopSession(QObject, EngineCommands):
             self.losses.add(event.loss)
         elif isinstance(event, Validated):
             self.validations.append(event)
+        elif isinstance(event, ModelBuilt) and generation == self.generation:
+            self.trained.model_built(event.provenance, self.labels.segment.name)
+            if self.starting or self.state.running:
+                self.trained.tell_if_region_seen()
         elif isinstance(event, StateChanged):
             self.state = event.state
             if event.state is State.TRAINING:

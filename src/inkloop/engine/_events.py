@@ -67,7 +67,9 @@ class ModelBuilt:
     ``train`` the recipe it was trained with (`TrainConfig.with_recipe_of`; None: a fresh
     model), which only the engine can read. ``trained_reversed``: the checkpoint was trained
     on a stack stored back to front; ``reversed_as_trained``: this stack is read back to
-    front because the model was trained on it so (its own segment: no tick undoes that)."""
+    front because the model was trained on it so (its own segment: no tick undoes that).
+    ``provenance``: what the checkpoint records of its making (the dock reads there what its
+    training held out of the segment's labels, `held_out_by_checkpoint`; None: a fresh model)."""
 
     encoder: str
     composition: Composition
@@ -75,6 +77,7 @@ class ModelBuilt:
     train: TrainConfig | None = None
     trained_reversed: bool = False
     reversed_as_trained: bool = False
+    provenance: dict | None = None
 
 
 @dataclass(frozen=True)

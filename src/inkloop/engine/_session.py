@@ -123,8 +123,8 @@ class Session(Announcer):
 
 def loaded(built: ModelBuilt, init, segment) -> ModelBuilt:
     """``built`` with what the checkpoint ``init`` says of how it reads ``segment``: where its
-    trained layers start in the order read (``built.composition.reverse``), its recipe, and
-    whether it was trained on a stack stored back to front."""
+    trained layers start in the order read (``built.composition.reverse``), its recipe,
+    whether it was trained on a stack stored back to front, and its provenance."""
     from inkloop.predict._window import read_reversed, trained_start
 
     return dataclasses.replace(
@@ -133,6 +133,7 @@ def loaded(built: ModelBuilt, init, segment) -> ModelBuilt:
         train=init.recipe,
         trained_reversed=init.composition.reverse,
         reversed_as_trained=read_reversed(init, segment),
+        provenance=init.provenance,
     )
 
 
