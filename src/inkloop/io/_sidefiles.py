@@ -3,7 +3,8 @@
 Beside the segment's mask (its ``sidecar_folder``), named after its id as the scroll
 community names them: ``<id>_inklabels[_vN].png`` and ``<id>_supervision_mask[_vN].png`` (and
 their ``.autosave`` copies), ``<id>_prediction.<png|tif|zarr>``, ``<id>_inkloop_model.pt``,
-``<id>_rounds.jsonl`` and ``<id>_validation_region.json`` (`inkloop.io._validation`).
+``<id>_rounds.jsonl`` and ``<id>_validation_region.json`` (`inkloop.io._validation`); the
+list of those kinds, and what is said of them under another id, in `inkloop.io._side_kinds`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from inkloop.io._label_images import probabilities
 from inkloop.io._layers import layer_number
 from inkloop.io._lazy import lazy
 from inkloop.io._letter_case import as_spelled
+from inkloop.io._side_kinds import stray_side_files_hint as stray_side_files_hint
 from inkloop.io._side_lookup import (
     AUTOSAVE,
     ink_labels_name,
@@ -96,29 +98,6 @@ def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
     stem = opened if is_ink_labels_of(opened, segment.name) else f"{segment.name}_inklabels"
     ink_path = as_spelled(side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png")
     return ink_path, supervision_path_for(ink_path)
-
-
-def stray_side_files_hint(segment) -> str | None:
-    """What to do about mask and label files in ``segment``'s own folder named for another id
-    (a renamed folder: they keep the old id), or None, as where both were found. Segments
-    sharing their folder (a TIFF stack, a zarr) are not asked: others' files are at home."""
-    folder = side_folder(segment)
-    found = segment.mask is not None and segment.ink_labels is not None
-    if found or not isinstance(segment.path, Path) or folder != segment.path:
-        return None
-    endings = ("_mask.png", "_inklabels.png")  # supervision masks end in _mask.png too
-    own = (f"{segment.name.lower()}_", ".")  # macOS's ._ copies
-    strays = sorted(
-        path.name
-        for path in folder.iterdir()
-        if path.name.lower().endswith(endings) and not path.name.lower().startswith(own)
-    )
-    if not strays:
-        return None
-    return (
-        f"{', '.join(strays)} in {folder} name another segment; this one's files must start "
-        f"with its id, {segment.name}_ (the folder's name): rename them to use them"
-    )
 
 
 def checkpoint_path(segment) -> Path:
