@@ -11,7 +11,7 @@ from pathlib import Path
 
 from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import EngineProcess
-from inkloop.engine._child import spawn_child
+from inkloop.engine._child_start import spawn_child
 from tests._engine import folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, steps_done
 from tests._helpers import linux_only

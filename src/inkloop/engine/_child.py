@@ -1,5 +1,5 @@
-"""The engine's child process (see `_process`): the parent's handle on it, its entry point,
-command loop and messages.
+"""The engine's child process (see `_process`; `_child_start` starts it): the parent's handle on
+it, its entry point, command loop and messages.
 
 Imported by the napari process too (for the handle and the messages), so nothing heavy at
 module level: torch and smp are imported in `_setup`, in the child only.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._notify import InkloopWarning
-from inkloop._spawn import ignore_ctrl_c, start_spawned
+from inkloop._spawn import ignore_ctrl_c
 from inkloop.engine._arenas import cap_malloc_arenas
 from inkloop.engine._child_os import end_as_python_does, lower_priority, own_resource_tracker
 from inkloop.engine._commands import Close, Command, Save, UpdateLabels, Wait
@@ -108,22 +108,12 @@ class Outbox:
         self._lock.acquire()  # for good: this process exits next
 
 
-def spawn_child(spec: Spec, settings) -> ChildHandle:
-    """Start a child process running `child_main`; it imports inkloop and nothing of the user's."""
-    context = multiprocessing.get_context("spawn")
-    commands_read, commands_write = context.Pipe(duplex=False)
-    events_read, events_write = context.Pipe(duplex=False)
-    args = (spec, settings, time.time(), commands_read, events_write)
-    process = context.Process(target=child_main, args=args, name="inkloop-engine", daemon=True)
-    start_spawned(process)
-    commands_read.close()  # the child holds these ends now: EOF on events means it ended
-    events_write.close()
-    return ChildHandle(process, commands_write, events_read)
-
-
-def child_main(spec: Spec, settings, spawned_at: float, commands, events) -> None:
+def child_main(spec: Spec, settings, spawned_at: float, environ, commands, events) -> None:
     """Entry point of the child: set up, say Ready, apply commands until close or EOF, then
-    exit at once; an error raised ends it as Python would (its traceback, exit code 1)."""
+    exit at once; an error raised ends it as Python would (its traceback, exit code 1).
+    ``environ``: the parent's environment as the child started (a forked child has another)."""
+    os.environ.clear()
+    os.environ.update(environ)
     cap_malloc_arenas()  # first: arenas are made as threads first allocate
     ignore_ctrl_c()  # the group's Ctrl+C: the parent closes us
     own_resource_tracker()  # before anything is shared

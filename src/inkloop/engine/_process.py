@@ -31,8 +31,8 @@ from inkloop.engine._child import (
     Spec,
     Waited,
     end_child,
-    spawn_child,
 )
+from inkloop.engine._child_start import spawn_child
 from inkloop.engine._command_methods import CommandMethods
 from inkloop.engine._events import CheckpointSaved, Event, Failed, State, StateChanged
 from inkloop.engine._labelfiles import LabelFiles

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from inkloop.engine import _commands as c
-from inkloop.engine._child import SetupFailed, Spec, end_child, spawn_child
+from inkloop.engine._child import SetupFailed, Spec, end_child
+from inkloop.engine._child_start import spawn_child
 from inkloop.engine._events import CheckpointSaved, Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._sockets import hang_up, hung_up, limit_waits
