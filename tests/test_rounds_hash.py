@@ -9,7 +9,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from inkloop import rounds
+from inkloop import _rounds_labels
 from inkloop.rounds import labels_hash, new_round
 from inkloop.train import INK_LEVEL
 from tests._helpers import traced_peak
@@ -41,14 +41,14 @@ SHAPES += [(3, 5, 7), (19, 2, 3)]
 @pytest.mark.parametrize("band_pixels", [1, 100, 1 << 22], ids=lambda n: f"band{n}")
 def test_the_hash_in_bands_is_the_whole_image_hash(monkeypatch, shape, band_pixels):
     # bands of 8 rows; of 8 to 32 rows by the width; one band
-    monkeypatch.setattr(rounds, "_BAND_PIXELS", band_pixels)
+    monkeypatch.setattr(_rounds_labels, "_BAND_PIXELS", band_pixels)
     ink, supervised = _labels(shape)
 
     assert labels_hash(ink, supervised) == _whole_image_hash(ink, supervised)
 
 
 def test_the_hash_of_labels_given_other_ways_is_the_whole_image_hash(monkeypatch):
-    monkeypatch.setattr(rounds, "_BAND_PIXELS", 40)
+    monkeypatch.setattr(_rounds_labels, "_BAND_PIXELS", 40)
     ink, supervised = _labels((45, 23))
     given = [
         (ink, supervised.view(np.uint8) * np.uint8(255)),  # a 0/255 supervision image
@@ -79,7 +79,7 @@ def _round(ink, supervised):
 
 @pytest.mark.parametrize("shape", [(101, 17), (0, 5), (13,), (3, 5, 7)], ids=str)
 def test_a_round_counts_in_bands_what_the_whole_image_counts(monkeypatch, shape):
-    monkeypatch.setattr(rounds, "_BAND_PIXELS", 100)
+    monkeypatch.setattr(_rounds_labels, "_BAND_PIXELS", 100)
     ink, supervised = _labels(shape)
 
     round_ = _round(ink, supervised)

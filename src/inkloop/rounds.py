@@ -13,9 +13,7 @@ round follows it (napari quit or crashed), that file holds weights no round desc
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
@@ -34,9 +32,8 @@ from inkloop._rounds_held_out import (  # noqa: F401 (their home was here)
     held_out_by_run,
     held_out_throughout,
 )
+from inkloop._rounds_labels import label_counts, labels_hash
 from inkloop.io import atomic_path
-
-_BAND_PIXELS = 1 << 22  # pixels hashed or counted at a time: a band's temporaries, ~4 MB
 
 
 @dataclass(frozen=True)
@@ -60,6 +57,9 @@ class Round:
     run: str | None = None  # the id of the run behind ``checkpoint`` (`run_facts`); None: unknown
     cut_short: bool | None = None  # that run stopped before its limit; None: unknown
     trained_seconds: float | None = None  # how long that run trained; None: unknown
+    # [y0, x0, y1, x1]: the validation region ``validation_f05`` was scored on (scores on two
+    # regions are not one series); None: not scored, or unknown (a round from before this field)
+    scored_region: list[int] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,35 +77,6 @@ class RunStart:
         return {"run_started": self.time, "checkpoint": self.checkpoint}
 
 
-def labels_hash(ink: np.ndarray, supervised: np.ndarray) -> str:
-    """A short hash of the labels a model saw: the supervision and the ink under it.
-
-    It hashes the shape (int64), the supervision's packed bits, then the ink where supervised
-    and 0 elsewhere (uint8), fed a band of rows at a time (`_row_bands`): the same bytes,
-    so the same value, as the whole image at once, without whole-image temporaries."""
-    supervised = np.atleast_1d(np.asarray(supervised))
-    ink = np.broadcast_to(ink, supervised.shape)  # a view
-    bands = _row_bands(supervised.shape)
-    digest = hashlib.sha256()
-    digest.update(np.asarray(supervised.shape, np.int64).tobytes())
-    for rows in bands:
-        digest.update(np.packbits(np.ascontiguousarray(supervised[rows], bool)))
-    for rows in bands:
-        labelled = np.ascontiguousarray(supervised[rows], bool)
-        digest.update(np.ascontiguousarray(np.where(labelled, ink[rows], 0), np.uint8))
-    return digest.hexdigest()[:16]
-
-
-def _row_bands(shape: tuple[int, ...]) -> list[slice]:
-    """Bands of rows (the first axis) covering ``shape``, each a multiple of 8 rows but the
-    last. np.packbits packs the array flattened, 8 elements to a byte, zero-padding only
-    the last byte; each band then starts on a byte boundary of the whole's packed bits, so
-    the bands' packed bytes in turn are the whole's (the last pads as the whole does)."""
-    width = max(1, math.prod(shape[1:]))
-    rows = 8 * max(1, _BAND_PIXELS // width // 8)
-    return [slice(top, top + rows) for top in range(0, shape[0], rows)]
-
-
 def new_round(
     number: int,
     ink: np.ndarray,
@@ -118,9 +89,11 @@ def new_round(
     validation_region: Sequence[int] | None = None,
     init: dict | None = None,
     run: dict | None = None,
+    scored_region: Sequence[int] | None = None,
 ) -> Round:
     """The round ``number`` for these labels, timed now; ``validation_region`` (y0, x0, y1,
-    x1) is what the training behind ``checkpoint`` held out (None: nothing), ``init`` what it
+    x1) is what the training behind ``checkpoint`` held out (None: nothing), ``scored_region``
+    the region ``validation_f05`` was scored on (None: not scored), ``init`` what it
     continued from (`inkloop._lineage.init_lineage`; None: a fresh model), ``run`` what the
     checkpoint records of the run that made it (`run_facts`; None: not known). Where that
     holds the labels the run trained on, they are the round's, not ``ink`` and ``supervised``
@@ -129,7 +102,7 @@ def new_round(
     if trained:
         ink_pixels, labelled_pixels = trained["ink_pixels"], trained["supervised_pixels"]
     else:
-        ink_pixels, labelled_pixels = _label_counts(ink, supervised)
+        ink_pixels, labelled_pixels = label_counts(ink, supervised)
     return Round(
         number=number,
         time=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -145,21 +118,8 @@ def new_round(
         run=(run or {}).get("run"),
         cut_short=(run or {}).get("cut_short"),
         trained_seconds=(run or {}).get("trained_seconds"),
+        scored_region=None if scored_region is None else [int(v) for v in scored_region],
     )
-
-
-def _label_counts(ink: np.ndarray, supervised: np.ndarray) -> tuple[int, int]:
-    """(ink, labelled) pixels: supervised with ink at or above INK_LEVEL, and supervised;
-    counted a band of rows at a time."""
-    from inkloop.train import INK_LEVEL
-
-    supervised = np.atleast_1d(np.asarray(supervised))
-    ink = np.broadcast_to(ink, supervised.shape)  # a view
-    inked = labelled = 0
-    for rows in _row_bands(supervised.shape):
-        inked += np.count_nonzero(supervised[rows] & (ink[rows] >= INK_LEVEL))
-        labelled += np.count_nonzero(supervised[rows])
-    return int(inked), int(labelled)
 
 
 def read_rounds(path: str | Path) -> list[Round]:
@@ -204,6 +164,9 @@ def _entry(data) -> Round | RunStart:
         raise TypeError(f"{', '.join(counts)} must be integers")
     if not _is_region(round_.validation_region) or not isinstance(round_.init, (dict, type(None))):
         raise TypeError("validation_region must be null, [] or 4 integers; init null or an object")
+    scored = round_.scored_region
+    if scored is not None and (scored == [] or not _is_region(scored)):
+        raise TypeError("scored_region must be null or 4 integers")
     if not isinstance(round_.run, (str, type(None))):
         raise TypeError("run must be null or a string")
     if not isinstance(round_.cut_short, (bool, type(None))):
@@ -229,7 +192,8 @@ def append_run_round(
     init_record: tuple = (UNRECORDED,),
 ) -> Round:
     """Append the round of a headless run (the summary of `inkloop.headless.train_to_file`)
-    to ``path``: its validation F0.5 only if scored at its last step, what it held out
+    to ``path``: its validation F0.5 (and the region ``validation`` it was scored on) only if
+    scored at its last step, what it held out
     (`held_out_by_run`, with ``init_record``) and continued from (`continued_from`), and
     ``run``, what its checkpoint records of the run (`run_facts`). OSError if it cannot be
     written."""
@@ -246,6 +210,7 @@ def append_run_round(
         validation_region=held_out_by_run(read_history(path), init, validation, init_record),
         init=continued_from(init),
         run=run,
+        scored_region=None if f05 is None else validation,
     )
     return append_round(path, round_)  # numbered as written, under the file's lock
 

@@ -29,7 +29,8 @@ class RoundKeeper:
     thread). Rounds are written on that worker, round after round; `close` waits for the
     rounds under way. Each round is numbered when it is written (`append_round`), from
     the file: another process's rounds are never given the same numbers. Its validation
-    F0.5 is the score measured at its step on the validation region of now, else None; its
+    F0.5 is the score measured at its step on the validation region of now (recorded as the
+    region scored), else None; its
     validation region what the training behind its weights held out (`HeldOutWeights`), which
     the dock reads back when it continues from that model at a reopen."""
 
@@ -93,11 +94,13 @@ class RoundKeeper:
         (``rounds`` becomes those, and ``on_round`` hears of the round, on the GUI thread
         after)."""
         canvas = self.loop.labels.painter.canvas
+        f05 = self._score_at(steps)
         write = functools.partial(
             self._write,
             accepted_pixels=self._accepted_before + canvas.accepted_pixels,
             steps=steps,
-            validation_f05=self._score_at(steps),
+            validation_f05=f05,
+            scored_region=None if f05 is None else self.loop.settings.validation,
             checkpoint=checkpoint,
             validation_region=self.loop.trained.held_out(),
             init=init,

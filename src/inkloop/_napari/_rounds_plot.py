@@ -1,5 +1,7 @@
 """Rounds of labelling and training at a glance: labelled area (bars) and validation F0.5
-(dots) per round, drawn with QPainter like the loss plot."""
+(dots) per round, drawn with QPainter like the loss plot; a dashed line before a round whose
+F0.5 was scored on another region than the one before (`region_moves`): the scores either
+side are not one series."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ class RoundsPlot(CaptionedPlot):
         super().__init__(plot_height=46, parent=parent)
         self.setToolTip(
             f"One column per round of labelling and training, recorded {RECORDED}: "
-            "labelled area as bars, validation F0.5 as dots"
+            "labelled area as bars, validation F0.5 as dots; a dashed line where the "
+            "validation region scored moved: F0.5 either side is not comparable"
         )
         self.rounds: list = []
 
@@ -55,6 +58,7 @@ class RoundsPlot(CaptionedPlot):
         areas = [r.ink_pixels + r.no_ink_pixels for r in self.rounds]
         most = max(max(areas), 1)
         bars = first_legible(BAR_COLOUR, colours.text, colours.background, GRAPHIC_CONTRAST)
+        moves = region_moves(self.rounds)
         for index, (round_, area) in enumerate(zip(self.rounds, areas, strict=True)):
             left = index * column
             bar = area / most * height
@@ -64,12 +68,32 @@ class RoundsPlot(CaptionedPlot):
             if round_.validation_f05 is not None:
                 y = top + height - round_.validation_f05 * height
                 _draw_dot(painter, QPointF(left + column / 2, y), colours)
+            if index in moves:
+                painter.setPen(QPen(colours.text, 1, Qt.PenStyle.DashLine))
+                painter.drawLine(QPointF(left, top), QPointF(left, top + height))
         painter.setPen(colours.text)
         last = self.rounds[-1]
         score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
+        if len(self.rounds) - 1 in moves:
+            score += " (region moved)"
         caption = f"Round {last.number} · {areas[-1]:,} px labelled{score}"
         self.draw_caption(painter, caption)
         painter.end()
+
+
+def region_moves(rounds) -> set[int]:
+    """The indices of the ``rounds`` scored on another validation region than the scored
+    round before them; a round that does not record its region (None: from before
+    `Round.scored_region`, or not scored) neither moves nor breaks the series."""
+    moves, before = set(), None
+    for index, round_ in enumerate(rounds):
+        region = getattr(round_, "scored_region", None)
+        if region is None:
+            continue
+        if before is not None and list(region) != list(before):
+            moves.add(index)
+        before = region
+    return moves
 
 
 def _draw_dot(painter: QPainter, centre: QPointF, colours: PlotColours) -> None:
