@@ -39,8 +39,8 @@ def test_init_trained_before_the_region_was_drawn_is_said_and_not_held_out(
         segment, tmp_path / "day2.pt", capsys, "--init", str(tmp_path / "day1.pt")
     )
     assert (
-        "the model --init day1.pt continues trained on labels in the validation region "
-        "0:48,0:64 (its training held out none of it): its F0.5 will read high"
+        "the model --init day1.pt has trained on labels in the validation region "
+        "0:48,0:64 (its training held out none of it): this run's F0.5 will read high"
     ) in err
     assert summary["validation"]["held_out"] is False
     assert read_rounds(rounds_path(segment))[-1].validation_region == []

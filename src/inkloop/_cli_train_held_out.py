@@ -63,9 +63,9 @@ def held_out_with_init(args, segment, init, rounds) -> tuple | None:
     if held != tuple(region):
         kept = "none of it" if held is None else f"only {_words(held)}"
         notify(
-            f"the model --init {args.init.name} continues trained on labels in the validation "
-            f"region {_words(region)} (its training held out {kept}): its F0.5 will read "
-            "high; train from scratch or move the region for a clean score"
+            f"the model --init {args.init.name} has trained on labels in the validation region "
+            f"{_words(region)} (its training held out {kept}): this run's F0.5 will read high; "
+            "train from scratch or move the region for a clean score"
         )
     return held
 
