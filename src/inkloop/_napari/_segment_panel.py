@@ -23,11 +23,13 @@ from inkloop._napari._window_controls import WindowControls
 from inkloop._napari._windows import fit, model_summary, window_summary
 from inkloop.compose import Composition
 from inkloop.engine import Composed, ModelBuilt
+from inkloop.engine._events import WindowRefused
 from inkloop.io import shown_location
 from inkloop.settings import EngineSettings
 
 NO_SEGMENT = "No segment open: drop a segment folder or zarr, or use Open segment… for TIFF stacks."
 TOO_SHALLOW = "This segment has one layer: the model needs a window of at least two"
+WINDOW_REFUSED = "the model's layers are not in this stack: move First layer"
 
 
 class SegmentPanel(QGroupBox):
@@ -49,6 +51,7 @@ class SegmentPanel(QGroupBox):
         self.model_z_start: int | None = None  # where the user moved its window; None: as trained
         self.model_reverse: bool | None = None  # Reverse ticked for it; None: not touched
         self._built: ModelBuilt | None = None  # what the engine said of the loaded model
+        self._refused = False  # the engine said its trained layers are not in this stack
         self._request: int | None = None  # the input preview awaited
         self.opening: str | None = None  # the location being opened
         self.open_button = button("Open segment…", "open_segment_button", "A folder, zarr or TIFF")
@@ -74,6 +77,7 @@ class SegmentPanel(QGroupBox):
         if self.loop is not None:
             self.loop.changed.disconnect(self._show_event)
         self.loop, self._request, self._built = loop, None, None  # its engine says anew
+        self._refused = False
         depth = loop.labels.segment.shape[0] if loop is not None else 0
         self.layers = depth if depth >= 2 else None  # a z-window needs two layers
         if loop is not None:
@@ -93,7 +97,7 @@ class SegmentPanel(QGroupBox):
         this stack (As trained puts it back on the layers it was trained on), and Reverse,
         which says that this stack is stored back to front."""
         self.model, self.model_z_start, self.model_reverse = checkpoint, None, None
-        self._built = None
+        self._built, self._refused = None, False
         self._show_composition()
 
     def show_opening(self, location: str | None) -> None:
@@ -218,7 +222,8 @@ class SegmentPanel(QGroupBox):
             set_quietly(self.window.reverse, "setChecked", self.model_reverse is True)
         trained_reversed = self._built is not None and self._built.trained_reversed
         summary = model_summary(resolved, self.model_z_start, self.layers, trained_reversed)
-        self.window.summary.setText(summary)
+        refused = self._refused and self.model_z_start is None  # As trained: still not there
+        self.window.summary.setText(WINDOW_REFUSED if refused else summary)
 
     def _enable_controls(self) -> None:
         editable = self.layers is not None and not self.model_loaded
@@ -247,7 +252,10 @@ class SegmentPanel(QGroupBox):
         if isinstance(event, Composed) and event.request == self._request:
             show_model_input(self.loop.viewer, event, below=self.loop.labels.layer)
         elif isinstance(event, ModelBuilt) and self.model_loaded and self._shows(event):
-            self._built = event
+            self._built, self._refused = event, False
+            self._show_composition()
+        elif isinstance(event, WindowRefused) and self.model == Path(event.init):
+            self._refused = True
             self._show_composition()
 
     def _shows(self, event: ModelBuilt) -> bool:

@@ -34,8 +34,9 @@ def resolve_run(settings: EngineSettings, segment):
     declared = True if settings.composition.reverse else None
     try:  # the layers it was trained on, found by their file numbers, or where asked
         window = model_window(init, segment, settings.init_z_start, declared)
-    except ValueError as error:
-        raise SegmentError(f"{settings.init}: {error}") from None
+    except ValueError as error:  # WindowNotInStackError stays one: First layer moves it
+        kind = type(error) if isinstance(error, SegmentError) else SegmentError
+        raise kind(f"{settings.init}: {error}") from None
     read_to_continue(settings.init, init)
     return init, window
 

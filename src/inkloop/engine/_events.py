@@ -91,6 +91,15 @@ class ModelNotLoaded:
 
 
 @dataclass(frozen=True)
+class WindowRefused:
+    """The layers the checkpoint the engine starts from (``init``) was trained on are not in
+    this stack (`inkloop.predict._window.WindowNotInStackError`): no run can start from it until
+    First layer moves its window; the Failed that follows says why."""
+
+    init: str
+
+
+@dataclass(frozen=True)
 class StepDone:
     step: int
     loss: float
@@ -247,6 +256,7 @@ Event = (
     | RunStarted
     | ModelBuilt
     | ModelNotLoaded
+    | WindowRefused
     | StepDone
     | Validated
     | CheckpointSaved

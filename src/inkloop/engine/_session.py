@@ -13,10 +13,11 @@ from inkloop._overwrite import refuse_inputs
 from inkloop.checkpoint import CheckpointError
 from inkloop.engine._build import build_trainer, predictor_for, resolve_run
 from inkloop.engine._commands import RequestError
-from inkloop.engine._events import ModelBuilt, ModelNotLoaded, State
+from inkloop.engine._events import ModelBuilt, ModelNotLoaded, State, WindowRefused
 from inkloop.engine._surface import Announcer
 from inkloop.predict._memory import ForwardGate
 from inkloop.predict._provenance import live_model_identity
+from inkloop.predict._window import WindowNotInStackError
 from inkloop.settings import EngineSettings
 from inkloop.train import LabelStore
 
@@ -59,10 +60,15 @@ class Session(Announcer):
 
     def ensure_trainer(self):
         """The Trainer, built now if it does not exist yet: ModelBuilt says what it reads and,
-        for a checkpoint, how it was trained; ModelNotLoaded that the checkpoint cannot be."""
+        for a checkpoint, how it was trained; ModelNotLoaded that the checkpoint cannot be,
+        WindowRefused that the layers it was trained on are not in this stack."""
         if self.trainer is None:
-            with self._loading_init(OSError, CheckpointError):  # the file, read
-                run = init, composition = resolve_run(self.settings, self.segment)
+            try:
+                with self._loading_init(OSError, CheckpointError):  # the file, read
+                    run = init, composition = resolve_run(self.settings, self.segment)
+            except WindowNotInStackError:
+                self.emit(WindowRefused(str(self.settings.init)))
+                raise
             # the Trainer reads layers only, and each of its batch worker processes is sent its
             # segment: without the mask, which a caller may have decoded (`with_mask_decoded`)
             layers_only = dataclasses.replace(self.segment, mask=None)

@@ -20,12 +20,17 @@ import dataclasses
 from pathlib import Path
 
 from inkloop.compose import Composition
+from inkloop.io._errors import SegmentError
 
 MOVE_WINDOW = (  # the way out where a model's window is not in a stack
     "choose where its window starts (`--z-start` of `inkloop train` or `predict`, a position "
     "0.. in the stack, or First layer in the dock's Segment section; `inkloop check` "
     "suggests one)"
 )
+
+
+class WindowNotInStackError(SegmentError):
+    """A model's window on layers a stack lacks, which First layer (`--z-start`) moves."""
 
 
 def read_reversed(checkpoint, segment, reverse: bool | None = None) -> bool:
@@ -67,7 +72,7 @@ def model_window(
         if moved.file_layers(segment) == numbers:
             return moved
     have = f"{layers} layers ({segment.layer_numbers[0]}..{segment.layer_numbers[-1]})"
-    raise ValueError(
+    raise WindowNotInStackError(
         f"the model was trained on layers {numbers[0]}..{numbers[-1]} (file numbers) but "
         f"{segment.name} has {have}; {MOVE_WINDOW}"
     )
@@ -79,7 +84,7 @@ def _placed_as_trained(composition: Composition, segment) -> Composition:
     try:
         return placed(composition, segment)
     except ValueError as error:
-        raise ValueError(f"{error}; {MOVE_WINDOW}") from None
+        raise WindowNotInStackError(f"{error}; {MOVE_WINDOW}") from None
 
 
 def say_read_as_stored(checkpoint, window: Composition, segment) -> None:
