@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ import torch
 from inkloop.compose import sample_normalisation
 from inkloop.model import build_model
 from inkloop.predict import Predictor, predict_into, predict_segment
+from inkloop.predict._memory import ForwardGate
 from tests._helpers import FULL_RESOLUTION, tiny_model
 
 pytestmark = pytest.mark.usefixtures("float32_cpu")  # batches of other sizes, the same sums
@@ -131,3 +133,53 @@ def test_an_error_that_is_not_out_of_memory_fails_the_prediction_as_it_is(segmen
         failing.predict_region(segment, (0, 0, *segment.shape[1:]))
     assert (failing.memory.tiles, failing.memory.limit) == (None, None)
     assert not recwarn.list  # nothing was split
+
+
+class CrowdedDevice:
+    """A device with room for ``room`` forward passes at once: a pass fails out of memory
+    where more were on it at any time during the pass. The first ``meet`` passes wait for
+    each other on it (a real overlap, as passes that fill the card together)."""
+
+    def __init__(self, room: int, meet: int) -> None:
+        self.room, self.meet = room, meet
+        self.meeting = threading.Barrier(meet)
+        self.on: list[list[int]] = []  # per pass on the device: the most there during it
+        self.started, self.failures = 0, 0
+        self.lock = threading.Lock()
+
+    def forward(self, inputs):
+        crowd = [0]
+        with self.lock:
+            first, self.started = self.started < self.meet, self.started + 1
+            self.on.append(crowd)
+            for other in self.on:
+                other[0] = max(other[0], len(self.on))
+        try:
+            if first:
+                self.meeting.wait(timeout=60)
+            with self.lock:
+                if crowd[0] > self.room:
+                    self.failures += 1
+                    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return np.full(len(inputs), crowd[0], np.float32)
+        finally:
+            with self.lock:
+                self.on.remove(crowd)
+
+
+@pytest.mark.parametrize(("threads", "room"), [(4, 2), (16, 8)])
+def test_passes_out_of_memory_together_halve_the_passes_at_once_once(threads, room):
+    gate, device = ForwardGate(), CrowdedDevice(room, meet=threads)
+
+    def block(_):  # a block's passes, as a whole-segment prediction's thread sends them
+        return [gate.run(device.forward, torch.zeros(8, 1)) for _ in range(3)]
+
+    with ThreadPoolExecutor(threads) as pool, pytest.warns(RuntimeWarning) as told:
+        passes = [result for each in pool.map(block, range(threads)) for result in each]
+
+    assert (gate.limit, gate.tiles) == (room, None)
+    assert [str(w.message) for w in told] == [
+        f"out of GPU memory: predicting {room} forward passes at a time"
+    ]
+    assert device.failures == threads  # each first pass once, then each fits
+    assert [len(result) for result in passes] == [8] * 3 * threads

@@ -5,9 +5,10 @@ sends its batches of tiles through the model at once: 16 threads with 8 tiles of
 hold several GB of activations on the GPU, more than a small card has, or than a card
 training beside the prediction has free. Out of memory, the gate first lets fewer passes
 run at once (half of those running), then, with one pass at a time, halves the tiles a pass
-takes. What it learnt holds for the gate's life: a predictor's own, or an engine session's,
-shared by all the predictors it builds. A pass that fails alone with one tile is an error
-the user can act on.
+takes. Passes that fail together back off once: a failure lowers the gate only where nothing
+lowered it since its pass began. What it learnt holds for the gate's life: a predictor's
+own, or an engine session's, shared by all the predictors it builds. A pass that fails alone
+with one tile is an error the user can act on.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class ForwardGate:
         with self._condition:
             while self.limit is not None and len(self._running) >= self.limit:
                 self._condition.wait()
-            this = _Pass()
+            this = _Pass(under=(self.limit, self.tiles))
             self._running.append(this)
             for running in self._running:  # what each pass shared the device with, at most
                 running.beside = max(running.beside, len(self._running))
@@ -66,11 +67,11 @@ class ForwardGate:
 
     def _back_off(self, failed: _Pass, batch: int) -> None:
         with self._condition:
+            if (self.limit, self.tiles) != failed.under:
+                return  # another failed pass backed off since this one began: it retries under that
             if failed.beside > 1:  # it ran beside others: let half as many run at once
-                limit = max(1, min(self.limit or failed.beside, failed.beside) // 2)
-                if limit != self.limit:  # not told again by each pass that failed together
-                    self.limit = limit
-                    _tell(f"{limit} forward pass{'es' * (limit > 1)} at a time")
+                self.limit = limit = max(1, failed.beside // 2)
+                _tell(f"{limit} forward pass{'es' * (limit > 1)} at a time")
                 return
             tiles = self.tiles or batch
             if tiles == 1:
@@ -83,9 +84,11 @@ class ForwardGate:
 
 
 class _Pass:
-    """One forward pass in flight; ``beside``: the most passes in flight during it."""
+    """One forward pass in flight; ``under``: the gate's (limit, tiles) as it began;
+    ``beside``: the most passes in flight during it."""
 
-    def __init__(self) -> None:
+    def __init__(self, under: tuple[int | None, int | None]) -> None:
+        self.under = under
         self.beside = 1
 
 
