@@ -46,17 +46,14 @@ def test_init_trained_before_the_region_was_drawn_is_said_and_not_held_out(
     assert read_rounds(rounds_path(segment))[-1].validation_region == []
 
 
-def test_a_fresh_run_holds_the_whole_region_out(segment, tmp_path, capsys):
+def test_a_fresh_run_holds_the_region_out_and_its_continuation_only_what_stays(
+    segment, tmp_path, capsys
+):
     save_validation_region(segment, KEPT)
-    summary, err = _train(segment, tmp_path / "fresh.pt", capsys)
+    summary, err = _train(segment, tmp_path / "day1.pt", capsys)  # a fresh model: all held out
     assert "will read high" not in err
     assert summary["validation"]["held_out"] is True
     assert read_rounds(rounds_path(segment))[-1].validation_region == list(KEPT)
-
-
-def test_init_that_held_out_part_of_a_moved_region_names_that_part(segment, tmp_path, capsys):
-    save_validation_region(segment, KEPT)
-    _train(segment, tmp_path / "day1.pt", capsys)
     moved = "24:72,32:96"  # rows, columns: overlaps 24:48,32:64 of the first
     summary, err = _train(
         segment, tmp_path / "day2.pt", capsys, "--init", str(tmp_path / "day1.pt"),
@@ -64,4 +61,5 @@ def test_init_that_held_out_part_of_a_moved_region_names_that_part(segment, tmp_
     )  # fmt: skip
     assert "(its training held out only 24:48,32:64)" in err
     assert summary["validation"]["held_out"] == [24, 32, 48, 64]
-    assert read_rounds(rounds_path(segment))[-1].validation_region == [24, 32, 48, 64]
+    last = read_rounds(rounds_path(segment))[-1]
+    assert (last.validation_region, last.scored_region) == ([24, 32, 48, 64], [24, 32, 72, 96])
