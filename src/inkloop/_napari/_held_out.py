@@ -59,7 +59,7 @@ class HeldOutWeights(TrainedWeights):
         self.engine_recorded = 0
         self._told = None  # the region last warned about: each is told once
         self._engine: tuple = (None, None)  # the last engine's init file and region
-        self.loaded: set[Path] = set()  # model files known from their checkpoint's records
+        self._loaded: set[Path] = set()  # model files known from their checkpoint's records
 
     def know_model(self, path, regions: tuple) -> None:
         """The training behind the model file ``path`` held out ``regions`` (`held_out_behind`:
@@ -81,7 +81,7 @@ class HeldOutWeights(TrainedWeights):
         if provenance is None or init is None or self.behind.get(init):
             return
         self.know_model(init, held_out_by_checkpoint(provenance, segment))
-        self.loaded.add(init)
+        self._loaded.add(init)
         self._place_engine()
 
     def _place_engine(self) -> None:
@@ -121,7 +121,7 @@ class HeldOutWeights(TrainedWeights):
         session held out the region it had, so one that missed this region ran before it
         was drawn or moved; a round's run may have left it in (`inkloop train`)."""
         before = self.engine_regions[:-1]
-        missed_first = self._engine[0] in self.loaded and not _inside(region, before[0])
+        missed_first = self._engine[0] in self._loaded and not _inside(region, before[0])
         if missed_first:
             return LOADED_SAW_REGION
         if UNRECORDED in before:
