@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from inkloop._checkpoint_round import round_of as _round_of
 from inkloop._errors import TrainingDivergedError
 from inkloop.compose import Composition, Normalisation
 from inkloop.io import atomic_path
+from inkloop.io._sidefiles import kept_copy_path
 from inkloop.model import build_model
 from inkloop.settings import ModelConfig, TrainConfig
 
@@ -242,17 +242,9 @@ def describe_checkpoint(path: str | Path) -> dict:
 
 def kept_model_path(path: str | Path) -> Path:
     """Where the model at ``path`` is kept when a run that did not start from it autosaves
-    there: ``<stem>.saved-<its last save, local time>.pt`` beside it, a number added if an
-    earlier kept model has that name (none is ever replaced). Without torch (the dock says
-    it when Clear is clicked)."""
-    path = Path(path)
-    saved = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
-    kept = path.with_name(f"{path.stem}.saved-{saved}{path.suffix}")
-    number = 1
-    while kept.exists():
-        number += 1
-        kept = path.with_name(f"{path.stem}.saved-{saved}-{number}{path.suffix}")
-    return kept
+    there: ``<stem>.saved-<its last save, local time>.pt`` beside it (`kept_copy_path`).
+    Without torch (the dock says it when Clear is clicked)."""
+    return kept_copy_path(path)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -226,7 +226,8 @@ def test_a_tiff_shown_is_let_go_of_before_a_new_prediction_replaces_it(
     panel.predict_button.click()
 
     assert name not in viewer.layers
-    assert not _held_here(out)
+    (kept,) = out.parent.glob("*_prediction.saved-*.tif")  # kept, not replaced
+    assert not _held_here(kept)
     _predicted(loop, out, 0.8, 6)  # the engine's move over the old file is allowed
     assert int(_finest(viewer.layers[name])[0, 0]) == 204
 

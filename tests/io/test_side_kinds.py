@@ -19,6 +19,7 @@ KEPT = (
     "segA_inkloop_model.pt",
     "segA_inkloop_model.saved-20261207-101010.pt",
     "segA_inklabels.autosave.png",
+    "segA_prediction.saved-20261207-101010.png",
 )
 
 

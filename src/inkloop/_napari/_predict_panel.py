@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from inkloop._napari._controls import PathLabel
 from inkloop._napari._overlay import PREDICTION_LAYER
+from inkloop._napari._prediction_files import keep_earlier, offer_prediction, put_back
 from inkloop._napari._prediction_layer import layer_name, let_go_of, show_prediction_file
 from inkloop._napari._say import say_error, say_info
 from inkloop.engine import (
@@ -67,6 +68,7 @@ class PredictPanel(QGroupBox):
         self._bar: progress | None = None
         self._set_aside: Path | None = None  # the file whose layer a prediction into it removed
         self._kept: Path | None = None  # where the new one goes if it cannot replace that file
+        self._earlier: tuple[Path, Path] | None = None  # (kept copy, its file) of inkloop's
         self.predict_button = QPushButton("Predict whole segment")
         self.predict_button.setObjectName("predict_segment_button")
         self.predict_button.setToolTip(
@@ -110,6 +112,7 @@ class PredictPanel(QGroupBox):
         self.loop, self._chosen = loop, None
         if loop is not None:
             loop.changed.connect(self._show_event)
+            offer_prediction(loop)
         self._show_path()
         self._show_running()
 
@@ -150,7 +153,7 @@ class PredictPanel(QGroupBox):
                 if answer != REPLACE:
                     return
             self._start(out, replace)
-        except (ValueError, RuntimeError) as error:  # the output cannot be written
+        except (ValueError, RuntimeError, OSError) as error:  # the output cannot be written
             say_error(str(error))
             return
         self._bar = progress(total=0, desc=f"Predicting {self.loop.labels.segment.name}")
@@ -164,6 +167,8 @@ class PredictPanel(QGroupBox):
         self._set_aside = out if let_go_of(self.loop, out) else None
         self._kept = kept_name(out)  # free now: a file there at the end is this prediction
         try:
+            if kept := keep_earlier(self.loop, out):  # nothing lost, as models are kept
+                self._earlier = kept, out
             request = self.loop.predict_segment(out, tta=self.tta.isChecked(), replace=replace)
         except BaseException:
             self._show_set_aside()
@@ -240,6 +245,8 @@ class PredictPanel(QGroupBox):
                 say_info(f"whole-segment prediction written on the server: {event.path}")
                 return
             hidden = self._open(path)
+            kept, self._earlier = self._earlier, None
+            hidden += f"; the earlier one is kept as {kept[0].name}" if kept else ""
             say_info(f"whole-segment prediction written to {event.path}{hidden}")
         elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why
             self._end()
@@ -262,6 +269,9 @@ class PredictPanel(QGroupBox):
         if self._bar is not None:
             self._bar.close()
         self.request = self._generation = self._bar = None
+        if self._earlier is not None:  # no new prediction came
+            put_back(self.loop, *self._earlier)
+            self._earlier = None
         self._show_set_aside()
         self._show_running()
 

@@ -41,6 +41,12 @@ def show_prediction_file(loop, path: Path) -> None:
     layers.selection.active = active  # the brush keeps painting
 
 
+def shown_file(loop) -> str | None:
+    """The file the layer of ``loop``'s segment's prediction shows, or None (no layer)."""
+    layers, name = loop.viewer.layers, layer_name(loop)
+    return layers[name].metadata.get(SHOWN_FILE) if name in layers else None
+
+
 def let_go_of(loop, out: Path) -> bool:
     """Remove the layer of ``loop``'s segment's prediction if it shows ``out`` and holds it
     open (a TIFF), and close the file (on Windows a new file cannot replace it while open);

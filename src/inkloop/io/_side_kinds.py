@@ -20,7 +20,7 @@ SIDE_KINDS = {  # what follows "<id>_" in each kind's file names, in any letter 
     "rounds": r"rounds\.jsonl",
     "model and its kept copies": r"inkloop_model(?:\.saved-[\d-]+)?\.pt",
     "autosaved labels": rf"(?:inklabels|supervision_mask)(?:_v\d+)?{re.escape(AUTOSAVE)}\.png",
-    "prediction": rf"prediction{_PREDICTION}",
+    "prediction": rf"prediction(?:\.saved-[\d-]+)?{_PREDICTION}",
 }
 SHOWN = 10  # stray files named at most; the rename takes them all
 

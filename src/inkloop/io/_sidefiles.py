@@ -10,6 +10,7 @@ list of those kinds, and what is said of them under another id, in `inkloop.io._
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -167,6 +168,21 @@ def is_prediction_file(path: str | Path) -> bool:
         marked = named or ORIGIN_KEY in attributes
         return prediction_kind(path) == "zarr" and dimensions == 2 and marked
     return named and prediction_kind(path) in ("png", "tif") and path.is_file()
+
+
+def kept_copy_path(path: str | Path) -> Path:
+    """Where the file at ``path`` is kept when a new one takes its name (a model a run did
+    not start from, a prediction Predict whole segment replaces): ``<stem>.saved-<its last
+    write, local time><ending>`` beside it (a prediction's whole ending: ``.ome.zarr``), a
+    number added if an earlier kept copy has that name (none is ever replaced)."""
+    path = Path(path)
+    stem, written = prediction_stem(path), time.localtime(path.stat().st_mtime)
+    ending, saved = path.name[len(stem) :], time.strftime("%Y%m%d-%H%M%S", written)
+    kept, number = path.with_name(f"{stem}.saved-{saved}{ending}"), 1
+    while kept.exists():
+        number += 1
+        kept = path.with_name(f"{stem}.saved-{saved}-{number}{ending}")
+    return kept
 
 
 def with_prediction_format(out: str | Path, fmt: str) -> Path:

@@ -1,0 +1,74 @@
+"""A segment's whole-segment prediction file as the dock finds and keeps it: the one inkloop
+wrote beside the segment, offered when the segment opens; kept as
+``<id>_prediction.saved-<date>-<time>.<format>`` before Predict whole segment writes the next
+one into its name, as models are kept (`inkloop.io.kept_copy_path`), and put back where no
+new one came."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inkloop._napari._prediction_layer import layer_name, show_prediction_file, shown_file
+from inkloop._napari._say import say_info
+from inkloop.io import PREDICTION_FORMATS, is_prediction_file, prediction_path
+from inkloop.io._prediction_metadata import foreign_file, recorded_provenance
+from inkloop.io._sidefiles import kept_copy_path
+
+
+def inkloops_prediction(segment) -> Path | None:
+    """The whole-segment prediction inkloop wrote beside ``segment`` (its default name, in
+    the first format of PREDICTION_FORMATS there), or None."""
+    for fmt in PREDICTION_FORMATS:
+        path = prediction_path(segment, fmt)
+        if path.exists() and is_prediction_file(path) and not foreign_file(path):
+            return path
+    return None
+
+
+def offer_prediction(loop) -> None:
+    """Add ``loop``'s segment's prediction inkloop wrote as the layer Predict whole segment
+    shows, hidden (over the live preview both would add up), naming it and the model step
+    that made it, as its file records."""
+    segment = loop.labels.segment
+    path = inkloops_prediction(segment)
+    if path is None or shown_file(loop) == str(path):  # shown already: painted again
+        return
+    show_prediction_file(loop, path)
+    name = layer_name(loop)
+    loop.viewer.layers[name].visible = False
+    step = ((recorded_provenance(path) or {}).get("model") or {}).get("step")
+    made = "" if step is None else f" (model step {step})"
+    say_info(
+        f'{segment.name}: its whole-segment prediction {path.name}{made} is the layer "{name}", '
+        "hidden: its eye shows it; the next Predict whole segment keeps it as a .saved- copy"
+    )
+
+
+def keep_earlier(loop, out: Path) -> Path | None:
+    """Move inkloop's prediction at ``out`` to its kept name before a new one is written
+    there, its layer (if shown) following it; the kept copy, or None where there is none
+    (another tool's file is the user's to replace: the Predict panel asks). OSError if it
+    cannot be moved."""
+    if not out.exists() or foreign_file(out):
+        return None
+    kept = kept_copy_path(out)
+    out.rename(kept)
+    _follow(loop, out, kept)
+    return kept
+
+
+def put_back(loop, kept: Path, out: Path) -> None:
+    """``kept`` (`keep_earlier`) back at ``out``, its layer too, where no new one came."""
+    if kept.exists() and not out.exists():
+        kept.rename(out)
+        _follow(loop, kept, out)
+
+
+def _follow(loop, moved: Path, to: Path) -> None:
+    """The prediction layer showing ``moved``, if any, showing it at ``to``, as visible as it
+    was."""
+    if shown_file(loop) != str(moved):
+        return
+    visible = loop.viewer.layers[layer_name(loop)].visible
+    show_prediction_file(loop, to)
+    loop.viewer.layers[layer_name(loop)].visible = visible

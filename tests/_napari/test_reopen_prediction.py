@@ -1,0 +1,78 @@
+"""Coming back to a segment: the whole-segment prediction inkloop wrote beside it is named,
+with the model step that made it, and offered as its layer; Predict whole segment keeps it as
+``<id>_prediction.saved-<date>-<time>.<format>`` before the new one takes its name, as models
+are kept, and puts it back where no new one came."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+from napari.utils.notifications import notification_manager
+
+from inkloop.engine import Notice, SegmentPredicted
+from inkloop.io import prediction_path, read_prediction
+from inkloop.predict import write_prediction
+from tests._napari._gui import messages
+
+
+def _predicted(segment, value: float, step: int):
+    """A whole-segment OME-Zarr prediction of ``segment``, as the dock writes it."""
+    out = prediction_path(segment, "ome.zarr")
+    record = {"model": {"step": step}, "segment": {"name": segment.name}}
+    probability = da.full(segment.shape[1:], value, np.float32)
+    return write_prediction(probability, out, progress=False, record=record)
+
+
+def test_a_reopened_segment_names_and_offers_its_prediction(open_in_dock, segment_folder):
+    from inkloop.io import open_segment
+
+    segment = open_segment(segment_folder)
+    out = _predicted(segment, 0.5, 15)
+    since = len(notification_manager.records)
+
+    viewer, _ = open_in_dock(segment_folder)
+
+    layer = viewer.layers[f"{segment.name} prediction"]
+    assert not layer.visible  # offered: its eye shows it
+    said = [m for m in messages(since) if out.name in m]
+    assert said == [
+        f"Ink Loop: {segment.name}: its whole-segment prediction {out.name} (model step 15) "
+        "is the "
+        f'layer "{segment.name} prediction", hidden: its eye shows it; the next Predict '
+        "whole segment keeps it as a .saved- copy"
+    ]
+
+
+def test_predict_whole_segment_keeps_the_earlier_prediction(
+    open_in_dock, segment_folder, monkeypatch
+):
+    _, widget = open_in_dock(segment_folder)
+    panel, segment = widget.predict_panel, widget.loop.labels.segment
+    out = _predicted(segment, 0.25, 15)
+    sent = []
+    monkeypatch.setattr(
+        widget.loop, "predict_segment", lambda out, tta=False, replace=False: sent.append(out) or 7
+    )
+    panel.predict_button.click()
+    (kept,) = out.parent.glob(f"{segment.name}_prediction.saved-*.ome.zarr")
+    assert not out.exists()  # set aside until the new one comes
+    write_prediction(da.full(segment.shape[1:], 0.75, np.float32), out, progress=False)
+    widget.loop.changed.emit(SegmentPredicted(7, str(out), 1.0, 30))
+
+    assert sent == [out]
+    assert abs(read_prediction(kept).mean() - 0.25) < 0.01  # day 1's map, kept
+    assert abs(read_prediction(out).mean() - 0.75) < 0.01
+
+
+def test_a_cancelled_prediction_puts_the_earlier_one_back(
+    open_in_dock, segment_folder, monkeypatch
+):
+    _, widget = open_in_dock(segment_folder)
+    panel, segment = widget.predict_panel, widget.loop.labels.segment
+    out = _predicted(segment, 0.25, 15)
+    monkeypatch.setattr(widget.loop, "predict_segment", lambda *a, **k: 7)
+    panel.predict_button.click()
+    widget.loop.changed.emit(Notice("cancelled", 7))
+
+    assert abs(read_prediction(out).mean() - 0.25) < 0.01
+    assert not list(out.parent.glob("*.saved-*"))
