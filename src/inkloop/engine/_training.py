@@ -110,9 +110,14 @@ class Training:
             self.validated_at = step  # not if cut short: a score at this step is still due
 
     def save(self, path: Path, autosave: bool = False) -> None:
-        """Write a checkpoint to ``path``; RequestError if it is a file the session reads."""
+        """Write a checkpoint to ``path``; RequestError if it is a file the session reads.
+        The first write to the autosave path sets aside a model there (`_keep_earlier_model`),
+        whether an autosave or a Save (`inkloop train`'s early save at a Ctrl+C) makes it."""
         session = self.session
         session.refuse_output(path)
+        own = session.settings.autosave
+        if own is not None and same_file(path, own):  # an autosave, or a Save there
+            self._keep_earlier_model(Path(own))  # whichever writes it first
         trainer = session.ensure_trainer()
         provenance = checkpoint_provenance(
             session.settings, session.segment, session.labels, trainer.run_record.trained_labels
@@ -120,9 +125,6 @@ class Training:
         checkpoint = trainer.checkpoint(provenance)
         save_checkpoint(path, checkpoint)
         self.last_save = time.monotonic()
-        own = session.settings.autosave
-        if own is not None and same_file(path, own):  # a Save there chose to replace it
-            self.autosave_ours = True
         lineage, run = provenance.get("init"), run_facts(checkpoint.provenance)
         session.emit(CheckpointSaved(str(path), trainer.step_count, autosave, lineage, run))
 
@@ -174,7 +176,6 @@ class Training:
             return
         path = Path(path)  # EngineSettings built by hand may hold a str
         try:
-            self._keep_earlier_model(path)
             self.save(path, autosave=True)
         except TrainingDivergedError as error:
             self._diverged(error)
