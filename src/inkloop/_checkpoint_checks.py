@@ -112,7 +112,7 @@ def newer_format(payload: dict, reads: int) -> str:
     return (
         f"written by {writer} (checkpoint format {payload['version']}); this inkloop, "
         f"{__version__}, reads format {reads} and older: upgrade inkloop"
-        f"{f' to {wrote} or later' if wrote else ''} to use it"
+        f"{f' to {wrote} or later' if wrote and wrote != __version__ else ''} to use it"
     )
 
 
