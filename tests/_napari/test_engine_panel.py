@@ -45,7 +45,8 @@ def test_the_loop_trains_and_previews_on_an_engine_server(loop_widget, server, q
 
     panel.finetune_button.click()
 
-    qtbot.waitUntil(lambda: loop.engine is not None)  # made once its labels decoded
+    # made once its labels decoded and the connect (a thread of its own) is done
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=TIMEOUT * 1000)
     assert isinstance(loop.engine, RemoteEngineProcess)
     qtbot.waitUntil(lambda: loop.prediction_updates >= 2, timeout=TIMEOUT * 1000)
     assert loop.state is State.TRAINING
