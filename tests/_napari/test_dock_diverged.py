@@ -52,3 +52,23 @@ def test_without_an_autosave_the_next_run_starts_where_training_did(segment_widg
     assert "step 3" not in panel.checkpoint_label.text()
     assert loop.trained.engine_due
     assert loop.trained.next_settings(loop.settings, loop.settings).init is None
+
+
+def test_the_diverged_engine_ends_and_the_next_command_makes_a_new_one(loop_widget, qtbot):
+    """No preview, Predict, Next or Check stack uses the non-finite weights, which would
+    show and write p = 0 (closing review C1 of session 41, finding 1)."""
+    loop = loop_widget[1].loop
+    loop.warm_up(loop.settings)
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=60_000)
+    diverged = loop.engine
+    loop.view.on = True  # Finetune & preview was streaming the view
+    _diverged_at(loop, 6)
+
+    assert loop.engine is None
+    assert not loop.view.on  # panning asks no engine for the view
+    assert loop.state is State.FAILED
+    assert diverged.join(30)
+    assert loop.check_order() is not None  # Check stack: asked of a new engine
+    assert loop.engine is not None
+    assert loop.engine is not diverged
+    assert not loop.trained.engine_due  # made from the last autosave, or the model chosen

@@ -250,7 +250,23 @@ class LoopSession(QObject, EngineCommands):
         the next run starts (`TrainedWeights.diverged`)."""
         if DIVERGED not in event.message or generation != self.generation:
             return event.message
-        return f"{event.message}; {self.trained.diverged()}"
+        told = f"{event.message}; {self.trained.diverged()}"
+        self._drop_diverged()
+        return told
+
+    def _drop_diverged(self) -> None:
+        """End the engine whose weights are no longer finite, so that no preview, Predict,
+        Next, Check stack or Resume uses them (they would show and write p = 0): the next
+        command makes a new engine from the last autosave (`TrainedWeights.next_settings`).
+        A whole-segment prediction under way keeps it until it ends (`keep_engine`)."""
+        self.view.stop()
+        if self.whole_segment.under_way:
+            return
+        self._end_engine()
+        self.generation += 1  # what it sent before its end is told apart
+        self.ready = False
+        if self.state is not State.FAILED:  # a closed engine tells nothing more
+            self._apply(self.generation, StateChanged(State.FAILED, self.state))
 
     def _show_prediction(self, event: PredictionReady) -> None:
         self.prediction_layer()
