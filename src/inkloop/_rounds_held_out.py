@@ -70,9 +70,23 @@ def held_out_by_checkpoint(provenance: dict, segment: str) -> tuple:
         return (UNRECORDED,)
     if segments[0] != segment:
         return ()
+    return held_out_by_last_run(provenance, segment) or (UNRECORDED,)
+
+
+def held_out_by_last_run(provenance: dict, segment: str) -> tuple:
+    """What the last run behind a checkpoint held out of the labels of the segment named
+    ``segment``, as the round of its run says (`held_out_by_its_run`), else its own
+    ``labels.validation``: ``(box,)``, ``(None,)`` for nothing; ``()`` where its last run
+    trained on another segment or neither records it. Earlier runs are left out: the dock
+    judges by this alone the segment's own model that no round vouches for, as before
+    rounds recorded a region (its earlier runs, the dock's, held out the region they had)."""
+    if provenance.get("segment") != segment:
+        return ()
+    if by_round := held_out_by_its_run(provenance):
+        return by_round
     labels = provenance.get("labels") or {}
     if "validation" not in labels:
-        return (UNRECORDED,)
+        return ()
     return (tuple(labels["validation"]) if labels["validation"] else None,)
 
 

@@ -1,7 +1,9 @@
 """The segment's own model continued at a reopen or a switch back (close1 F1): what its
 training held out is read from its round, so a region it did not hold out warns that its F0.5
-reads high, as weights trained in the same loop do. A round that does not say (one from
-before the record, or none) keeps the own model clean, as before. The warning names what the
+reads high, as weights trained in the same loop do. Where no round says (one from before the
+record, or none), the engine's ModelBuilt tells what the checkpoint's last run held out, and
+its earlier runs on the segment count as held out, as before the record (closing review C6
+of session 41, finding 1): the dock held out the region it had. The warning names what the
 dock can tell (review R1, finding 2): a run of its round may have left a region in that was
 there all along (`inkloop train --validation none`, or before it held the dock's region
 out), a run of this session held out the region it had, so only a region drawn or moved
@@ -14,11 +16,12 @@ import json
 import numpy as np
 import pytest
 
-from inkloop._napari._held_out import RECORDED_RUN_SAW_REGION, SEEN_REGION
+from inkloop._napari._held_out import LOADED_SAW_REGION, RECORDED_RUN_SAW_REGION, SEEN_REGION
 from inkloop._napari._loop_panel import VALIDATION_LAYER
 from inkloop._napari._rectangle import box_corners
 from inkloop._napari._say import PREFIX
-from inkloop.engine import CheckpointSaved, State, StateChanged, StepDone
+from inkloop.compose import Composition
+from inkloop.engine import CheckpointSaved, ModelBuilt, State, StateChanged, StepDone
 from inkloop.io import checkpoint_path, open_segment, rounds_path, save_validation_region
 from inkloop.rounds import new_round, read_rounds
 from inkloop.synthetic import write_segment
@@ -71,7 +74,6 @@ def _write_own_model(folder, held_out) -> None:
         ([], True),  # trained on every label
         ([0, 0, 40, 150], True),  # rows 40-50 of the region drawn were trained on
         ([0, 0, 60, 150], False),  # all of it held out
-        (None, False),  # a round from before the record: unknown, clean as before
     ],
 )
 def test_a_reopened_own_model_warns_of_a_region_its_training_did_not_hold_out(
@@ -88,6 +90,42 @@ def test_a_reopened_own_model_warns_of_a_region_its_training_did_not_hold_out(
     _finetune(widget, made, qtbot)
     assert (made[-1].settings.init, made[-1].settings.validation) == (own, DRAWN)
     assert messages(shown) == ([PREFIX + RECORDED_RUN_SAW_REGION] if warned else [])
+
+
+@pytest.mark.parametrize(
+    ("labels", "warned"),
+    [
+        ({"validation": list(DRAWN)}, False),  # its last run held the region out
+        ({"validation": None}, True),  # its last run trained on every label
+        ({}, False),  # a checkpoint from before labels.validation: unknown, clean as before
+    ],
+)
+def test_an_own_model_whose_round_predates_the_record_is_judged_by_its_last_run(
+    open_in_dock, segment_folder, qtbot, monkeypatch, labels, warned
+):
+    """An upgrading user's own model, continued over sessions (its lineage keeps one link on
+    the segment itself, whose region no checkpoint keeps), with the region kept all along."""
+    _write_own_model(segment_folder, None)
+    save_validation_region(open_segment(segment_folder), DRAWN)
+    made = fake_engines(monkeypatch)
+    _, widget = open_in_dock(segment_folder)
+    loop, own = widget.loop, checkpoint_path(widget.labels.segment)
+    assert widget.model_panel.init == own  # continued
+    shown = len(messages(0))
+    _finetune(widget, made, qtbot)
+    assert (made[-1].settings.init, made[-1].settings.validation) == (own, DRAWN)
+    name = widget.labels.segment.name
+    earlier = {"checkpoint": own.name, "step": 5, "segment": name, "labels_hash": "x", "init": None}
+    provenance = {"segment": name, "labels": labels, "init": earlier}  # as the engine reads it
+    _report(loop, ModelBuilt("resnet18", Composition().resolve(8), 0, provenance=provenance))
+    assert messages(shown) == ([PREFIX + LOADED_SAW_REGION] if warned else [])
+
+    _report(loop, StateChanged(State.TRAINING, State.IDLE), StepDone(6, 0.5, 0.1, 9.0, 8, 0, None))
+    _report(loop, StateChanged(State.STOPPED, State.TRAINING))
+    _report(loop, CheckpointSaved(str(own), 6, autosave=True))  # the Stop's: a round
+    qtbot.waitUntil(lambda: len(widget.guide_panel.rounds.rounds) == 2)
+    recorded = read_rounds(rounds_path(widget.labels.segment))[-1].validation_region
+    assert recorded == ([] if warned else list(DRAWN))
 
 
 def test_a_switch_back_to_a_segment_trained_without_a_region_warns(

@@ -12,7 +12,12 @@ from pathlib import Path
 
 from inkloop._napari._say import say_warning
 from inkloop._napari._trained import TrainedWeights
-from inkloop.rounds import UNRECORDED, held_out_by_checkpoint, held_out_throughout
+from inkloop._rounds_held_out import (
+    UNRECORDED,
+    held_out_by_checkpoint,
+    held_out_by_last_run,
+    held_out_throughout,
+)
 from inkloop.settings import EngineSettings
 
 SEEN_REGION = (
@@ -46,8 +51,9 @@ class HeldOutWeights(TrainedWeights):
     whose training the weights carry: for each model file this session saved, and for one
     whose round said (`know_model`: the segment's own model, continued at a reopen or a switch
     back; UNRECORDED where a run trained it since its round). A model known neither way (one
-    loaded, an own model no round names) is known once the engine built it from what its
-    checkpoint records (`model_built`); a fresh model is clean."""
+    loaded; an own model no round vouches for, by its last run alone) is known once the
+    engine built it from what its checkpoint records (`model_built`); a fresh model is
+    clean."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,11 +82,17 @@ class HeldOutWeights(TrainedWeights):
     def model_built(self, provenance: dict | None, segment: str) -> None:
         """The engine made last built its model from a checkpoint whose ``provenance`` this
         is (None: a fresh model): where nothing here says what the training behind that file
-        held out of the labels of ``segment`` (its name), the checkpoint's records do."""
+        held out of the labels of ``segment`` (its name), the checkpoint's records do; for
+        the segment's own model, whose round does not say, those of its last run
+        (`held_out_by_last_run`)."""
         init = self._engine[0]
-        if provenance is None or init is None or self.behind.get(init):
+        told = self.behind.get(init)
+        if provenance is None or init is None or told:
             return
-        self.know_model(init, held_out_by_checkpoint(provenance, segment))
+        if told == ():  # the own model, whose round does not say: as before rounds said
+            self.know_model(init, held_out_by_last_run(provenance, segment))
+        else:
+            self.know_model(init, held_out_by_checkpoint(provenance, segment))
         self._loaded.add(init)
         self._place_engine()
 
