@@ -35,7 +35,7 @@ def _said(segment) -> str:
     return (
         "inkloop train: holding out the validation region 0:48,0:64 (rows, columns) that the "
         f"dock keeps for {segment.name} ({validation_path(segment)}): its labels are scored, "
-        "not trained on; --validation none trains on them"
+        "not trained on by this run; --validation none trains on them"
     )
 
 

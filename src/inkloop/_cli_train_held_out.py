@@ -43,7 +43,7 @@ def held_out_region(given, segment, own: bool):
         notify(
             f"holding out the validation region {_words(kept)} (rows, columns) that the "
             f"dock keeps for {segment.name} ({validation_path(segment)}): its labels are scored, "
-            f"not trained on; --validation none trains on them"
+            f"not trained on by this run; --validation none trains on them"
         )
     return kept
 
