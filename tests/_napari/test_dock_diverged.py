@@ -5,7 +5,7 @@ autosave (or where training started), not from the engine's non-finite weights, 
 from __future__ import annotations
 
 from inkloop._napari._model_panel import TRAINED
-from inkloop.engine import Failed, State, StateChanged, StepDone
+from inkloop.engine import CheckpointSaved, Failed, State, StateChanged, StepDone
 from tests._napari._gui import messages
 
 DIVERGED = (
@@ -72,3 +72,26 @@ def test_the_diverged_engine_ends_and_the_next_command_makes_a_new_one(loop_widg
     assert loop.engine is not None
     assert loop.engine is not diverged
     assert not loop.trained.engine_due  # made from the last autosave, or the model chosen
+
+
+def test_a_loss_divergence_names_the_step_its_autosave_holds(loop_widget, qtbot, tmp_path):
+    """The engine autosaves a failed step before it says why (the NaN loss left the weights
+    finite): the dock names that file and step, and says to lower the rate once (closing
+    review C1 of session 41, finding 2)."""
+    loop, panel = loop_widget[1].loop, loop_widget[1].model_panel
+    loop.warm_up(loop.settings)
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=60_000)
+    told = len(messages(0))
+    for event in (
+        StateChanged(State.TRAINING, State.IDLE),
+        StepDone(2, 0.5, 1e-3, 30.0, 8, 0, None),
+        CheckpointSaved(str(tmp_path / "model.pt"), 2, autosave=True),
+        Failed("training diverged at step 3 (loss nan); lower the learning rate"),
+        StateChanged(State.FAILED, State.TRAINING),
+    ):
+        loop.event_received.emit(loop.generation, event)
+
+    (said,) = messages(told)
+    assert "the next run starts again from model.pt, which holds step 2" in said
+    assert said.count("lower the learning rate") == 1
+    assert panel.checkpoint_label.text() == TRAINED.format(step=2)

@@ -250,7 +250,7 @@ class LoopSession(QObject, EngineCommands):
         the next run starts (`TrainedWeights.diverged`)."""
         if DIVERGED not in event.message or generation != self.generation:
             return event.message
-        told = f"{event.message}; {self.trained.diverged()}"
+        told = self.trained.diverged(event.message)
         self._drop_diverged()
         return told
 

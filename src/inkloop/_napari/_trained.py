@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from inkloop.settings import EngineSettings
+from inkloop.train._divergence import LOWER_THE_RATE  # no torch
 
 KEPT = ("model", "composition", "init")  # while these stay, what was trained carries over
 DIVERGED = "training diverged"  # in each divergence's message (`inkloop.train._divergence`)
@@ -34,15 +35,17 @@ class TrainedWeights:
         """What was trained stays out of the next engine (it runs elsewhere, say)."""
         self.saved = self.saved_step = None
 
-    def diverged(self) -> str:
+    def diverged(self, said: str) -> str:
         """The engine's weights are no longer finite (no run or preview can use them): the
-        next engine starts from the last autosave, or from where training started. Says so,
-        and the way out."""
+        next engine starts from the last autosave, or from where training started. What the
+        dock says after the engine's ``said``: that, and the way out (the lower learning rate
+        named once)."""
         self.unusable = True
         start = f"{self.saved.name}, which holds step {self.saved_step}" if self.saved else None
+        rate = "set it" if LOWER_THE_RATE in said else LOWER_THE_RATE
         return (
-            f"the next run starts again from {start or 'where this training started'}: "
-            "lower the learning rate (Model → Advanced) first, or Clear to start a fresh model"
+            f"{said}; the next run starts again from {start or 'where this training started'}: "
+            f"{rate} (Model → Advanced) first, or Clear to start a fresh model"
         )
 
     def start_over(self) -> None:

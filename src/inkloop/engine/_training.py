@@ -14,6 +14,7 @@ from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import (
     CheckpointSaved,
+    Failed,
     Notice,
     RunStarted,
     State,
@@ -51,6 +52,7 @@ class Training:
         # the autosave path holds nothing this session must keep: its own save, or the
         # model it continues from
         self.autosave_ours = False
+        self.failing_step = False  # a failed step's autosave: its Failed follows, said once
 
     def start(self) -> None:
         session = self.session
@@ -188,10 +190,23 @@ class Training:
         else:
             self.autosave_failing = False
 
+    def fail_step(self, told: Failed) -> None:
+        """End the run whose step failed (``told`` says why): its weights are autosaved first
+        (the steps before it count: a server's error, say), so that whoever hears ``told``
+        knows which step the file holds; weights not finite are not saved, ``told`` alone
+        says the run failed."""
+        self.failing_step = True
+        try:
+            self.autosave()
+        finally:
+            self.failing_step = False
+        self.session.emit(told)
+        self.session.set_state(State.FAILED)
+
     def _diverged(self, error: TrainingDivergedError) -> None:
         """Non-finite weights, seen by an autosave: no save can keep them, so the run has
-        failed (told as Failed, unless a failed step told it already) and training ends."""
-        if self.session.state is not State.FAILED:
+        failed (told as Failed, unless a failed step tells it) and training ends."""
+        if self.session.state is not State.FAILED and not self.failing_step:
             self.session.emit(failed("inkloop engine: autosave", error))
             self.session.set_state(State.FAILED)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from inkloop.engine import _commands as c
 from inkloop.engine._child import CLOSE_TIMEOUT
-from inkloop.engine._events import Failed, State, failed
+from inkloop.engine._events import Failed, failed
 from inkloop.engine._preview import Interrupt
 from inkloop.engine._requests import Predictions
 from inkloop.engine._session import Session
@@ -188,12 +188,12 @@ class Worker:
         try:
             work()
         except Exception as error:
-            self.session.emit(failed(f"inkloop engine: {work.__name__}", error))
+            told = failed(f"inkloop engine: {work.__name__}", error)
             if work == self.training.step:  # a failed step ends the run, its weights kept
-                self.session.set_state(State.FAILED)
-                self.training.autosave()  # a server's error, say: the steps before it count
-            else:  # a failing preview is not retried before the next request
-                self.predictions.stop_preview()
+                self.training.fail_step(told)
+                return
+            self.session.emit(told)  # a failing preview is not retried before the next request
+            self.predictions.stop_preview()
 
 
 # the workers whose thread runs, ended at exit: they hold no Engine, which may be gone
