@@ -1,5 +1,7 @@
-"""Labels → Load labels… of a torn pair (new ink beside the mask its save was replacing)
-refuses it with the way out a dock user takes, not the command line's or Python's."""
+"""Labels → Load labels… of a torn pair (new ink beside the mask its save was replacing): the
+segment's own pair (saved, or its autosaved copy) loads the ink strokes it still holds, as
+opening the segment restores them, and says what was lost; another pair is refused with the
+way out a dock user takes, not the command line's or Python's."""
 
 from __future__ import annotations
 
@@ -7,21 +9,24 @@ import numpy as np
 import pytest
 from qtpy.QtWidgets import QFileDialog
 
-from inkloop.io import label_paths
+from inkloop.io import label_paths, open_segment
 from inkloop.io._labels import write_label_files
 from inkloop.io._sidefiles import supervision_path_for
 from tests._napari._gui import messages
 
-WAYS_OUT = {
-    "own": "open the segment again (Open segment…), which restores its ink strokes, and click "
-    "Save labels",
-    "other": "if they are still being written, load them again once they are; if their save "
-    "was cut short, save them again where they were painted",
+OTHERS_WAY_OUT = (
+    "if they are still being written, load them again once they are; if their save was cut "
+    "short, save them again where they were painted"
+)
+RESTORED = {
+    "saved": "was saved without its supervision mask (a save cut short",
+    "autosaved": "was autosaved without its supervision mask (an autosave cut short)",
 }
 
 
 def _torn(ink_path, shape) -> None:
-    """A pair at ``ink_path`` as a save killed between its two renames leaves it."""
+    """A pair at ``ink_path`` as a save killed between its two renames leaves it: the new
+    ink (rows 20..30) beside the earlier mask (rows 0..8 labelled "no ink")."""
     ink, supervised = np.zeros(shape, np.uint8), np.zeros(shape, bool)
     supervised[:8] = True
     write_label_files(ink_path, ink, supervised)
@@ -32,22 +37,46 @@ def _torn(ink_path, shape) -> None:
     mask.write_bytes(earlier)  # the new mask never renamed into place
 
 
-@pytest.mark.parametrize("whose", WAYS_OUT)
-def test_a_torn_pair_loaded_in_the_dock_says_the_docks_way_out(
-    segment_widget, tmp_path, qtbot, monkeypatch, whose
+def _load(session, brush, ink_path, qtbot, monkeypatch) -> list[str]:
+    """Load labels… of ``ink_path``; what the dock said."""
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ink_path), ""))
+    shown = len(messages(0))
+    brush.load.click()
+    qtbot.waitUntil(lambda: not session.loading)
+    return messages(shown)
+
+
+@pytest.mark.parametrize("which", RESTORED)
+def test_the_segments_own_torn_pair_loads_its_ink_strokes_and_save_keeps_them(
+    segment_widget, segment_folder, qtbot, monkeypatch, which
+):
+    session, brush = segment_widget.labels, segment_widget.brush_panel
+    ink_path = label_paths(session.segment, autosave=which == "autosaved")[0]
+    _torn(ink_path, session.painter.canvas.codes.shape)
+
+    said = _load(session, brush, ink_path, qtbot, monkeypatch)
+
+    assert any(f"{ink_path} {RESTORED[which]}" in message for message in said), said
+    ink, supervised = session.labels()
+    assert (ink[20:30] == 255).all()
+    assert supervised[20:30].all()
+    assert not supervised[:8].any()  # the earlier save's "no ink": lost, as said
+    session.save().result(timeout=30)
+    saved = open_segment(segment_folder)
+    assert (np.asarray(saved.ink_labels)[20:30] == 255).all()
+    assert np.asarray(saved.supervision)[20:30].all()
+
+
+def test_another_torn_pair_is_refused_with_the_docks_way_out(
+    segment_widget, tmp_path, qtbot, monkeypatch
 ):
     session, brush = segment_widget.labels, segment_widget.brush_panel
     before = session.painter.canvas.codes.copy()
-    own = label_paths(session.segment)[0]
-    ink_path = own if whose == "own" else tmp_path / "copy_inklabels.png"
+    ink_path = tmp_path / "copy_inklabels.png"
     _torn(ink_path, before.shape)
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ink_path), ""))
-    shown = len(messages(0))
 
-    brush.load.click()
-    qtbot.waitUntil(lambda: not session.loading)
+    (said,) = _load(session, brush, ink_path, qtbot, monkeypatch)
 
-    (said,) = messages(shown)
     assert "two different saves" in said
-    assert said.endswith(WAYS_OUT[whose])
+    assert said.endswith(OTHERS_WAY_OUT)
     np.testing.assert_array_equal(session.painter.canvas.codes, before)

@@ -10,6 +10,7 @@ import numpy as np
 from napari.qt.threading import create_worker
 from psygnal import Signal
 from qtpy.QtCore import QTimer
+from superqt.utils import ensure_main_thread
 
 from inkloop._napari._autosave import Autosaver
 from inkloop._napari._label_claims import (
@@ -188,11 +189,17 @@ class LabelSession:
     def read(self, ink_path: str | Path) -> tuple[np.ndarray, str]:
         """The label codes of an ink label file (and its supervision mask, if beside it) and
         where the supervision came from. Reads files only: safe off the GUI thread. A file of
-        the wrong size, an unreadable one or a probability map raises with one clear message."""
+        the wrong size, an unreadable one or a probability map raises with one clear message.
+        The segment's own pair cut short between its two renames gives the ink strokes it
+        still holds, as opening the segment does (said); another such pair raises."""
         try:
             ink, supervised, sources = load_labels(self.segment, Path(ink_path))
         except TornPairError as error:  # its way out is the command line's: the dock's instead
-            raise ValueError(error.in_dock()) from None
+            if not error.dock_labels:
+                raise ValueError(error.in_dock()) from None
+            ink, supervised, lost = error.restored(self.segment)
+            ensure_main_thread(say_warning)(lost)  # this runs off the GUI thread
+            sources = {"labels_file": str(ink_path), "supervision_file": "its ink strokes"}
         problem = probability_map_message(ink, supervised, sources["labels_file"])
         if problem:
             raise ValueError(f"{problem}; {LOAD_PREDICTION_ACTION} turns one into labels")

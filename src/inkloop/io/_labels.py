@@ -199,8 +199,8 @@ def _saved_labels(segment) -> tuple[np.ndarray, np.ndarray]:
     of different writes, the ink strokes they still hold (said)."""
     try:
         return load_labels(segment)[:2]
-    except TornPairError:
-        return saved_ink_strokes(segment, np.asarray(segment.ink_labels))
+    except TornPairError as error:
+        return saved_ink_strokes(segment, np.asarray(segment.ink_labels), *error.paths)
 
 
 def _tell_where_labels_go(segment, labels_file: Path) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from inkloop._notify import notify
 from inkloop.io._label_images import read_label_image
+from inkloop.io._side_lookup import AUTOSAVE
 
 PAIR_KEY = "inkloop_pair"  # the text chunk holding the id of the write a label file is of
 REPLACES_KEY = "inkloop_replaces"  # in an ink file: the id of the mask its write replaced
@@ -52,10 +53,7 @@ DOCK_RESTORES = (
 )
 
 
-# a torn pair's way out for a dock user (`TornPairError.in_dock`): its own labels, others
-_DOCK_REOPENS = (
-    "open the segment again (Open segment…), which restores its ink strokes, and click Save labels"
-)
+# the way out of a torn pair not the dock's own, for a dock user (`TornPairError.in_dock`)
 _DOCK_RELOADS = (
     "if they are still being written, load them again once they are; if their save was cut "
     "short, save them again where they were painted"
@@ -79,28 +77,43 @@ def _two_saves(ink_path, supervision_path) -> str:
 
 
 class TornPairError(ValueError):
-    """A torn pair refused (`torn_pair_message`); `in_dock` says the way out a dock user takes."""
+    """A torn pair refused (`torn_pair_message`). The dock restores its own (`dock_labels`:
+    `restored`) and refuses others as `in_dock` says."""
 
     def __init__(self, ink_path, supervision_path, given: str | None) -> None:
         super().__init__(torn_pair_message(ink_path, supervision_path, given))
         self.paths, self.dock_labels = (ink_path, supervision_path), given is None
 
     def in_dock(self) -> str:
-        """The refusal as the dock's Load labels… says it."""
-        return _two_saves(*self.paths) + (_DOCK_REOPENS if self.dock_labels else _DOCK_RELOADS)
+        """The refusal of a pair not the dock's own as its Load labels… says it."""
+        return _two_saves(*self.paths) + _DOCK_RELOADS
+
+    def restored(self, segment) -> tuple[np.ndarray, np.ndarray, str]:
+        """What the dock's own torn pair still holds, as an opening restores it: the ink
+        file's strokes, every inked pixel labelled; and the warning an opening gives about
+        what is lost (`saved_ink_strokes`, `restored_ink`), for the caller to say."""
+        ink_path, supervision_path = self.paths
+        ink = read_label_image(ink_path, segment.shape[1:], ink=True)
+        if Path(ink_path).stem.endswith(AUTOSAVE):
+            return ink, ink > 0, _autosave_cut_short(segment.name, ink_path)
+        return ink, ink > 0, _save_cut_short(segment.name, ink_path, supervision_path)
 
 
-def saved_ink_strokes(segment, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The labels ``segment``'s torn saved labels still hold, said as a warning: the ink
-    file's strokes (``ink``), every pixel inkloop saves with ink being labelled."""
-    ink_path, supervision_path = segment.files["ink_labels"], segment.files["supervision"]
-    notify(
-        f"{segment.name}: {ink_path} was saved without its supervision mask (a save cut "
+def saved_ink_strokes(segment, ink: np.ndarray, ink_path, supervision_path):
+    """The labels ``segment``'s torn saved labels (at ``ink_path``, beside the mask of the
+    save before) still hold, said as a warning: the ink file's strokes (``ink``), every
+    pixel inkloop saves with ink being labelled."""
+    notify(_save_cut_short(segment.name, ink_path, supervision_path))
+    return ink, ink > 0
+
+
+def _save_cut_short(name: str, ink_path, supervision_path) -> str:
+    return (
+        f"{name}: {ink_path} was saved without its supervision mask (a save cut "
         f"short; {Path(supervision_path).name} is of the save before): "
         "its ink strokes are restored, its 'no ink' labels are lost: paint them again and "
         "click Save labels"
     )
-    return ink, ink > 0
 
 
 def restored_ink(segment, ink_path: Path, saved) -> tuple[np.ndarray, np.ndarray]:
@@ -115,12 +128,16 @@ def restored_ink(segment, ink_path: Path, saved) -> tuple[np.ndarray, np.ndarray
         kept = saved_supervised & ~supervised
         ink = np.where(kept, saved_ink, ink)
         supervised |= saved_supervised
-    notify(
-        f"{segment.name}: {ink_path} was autosaved without its supervision mask (an "
-        f"autosave cut short): its ink strokes are restored, its 'no ink' "
+    notify(_autosave_cut_short(segment.name, ink_path))
+    return ink, supervised
+
+
+def _autosave_cut_short(name: str, ink_path) -> str:
+    return (
+        f"{name}: {ink_path} was autosaved without its supervision mask (an "
+        "autosave cut short): its ink strokes are restored, its 'no ink' "
         "strokes and erasures are lost: paint them again"
     )
-    return ink, supervised
 
 
 def labelled_where_inked(ink: np.ndarray, supervised: np.ndarray, rows: int = 1024):
