@@ -247,3 +247,11 @@ def traced_peak(work):
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def threads_now() -> set:
+    """This process's threads, less the engine fork server's idle timer, which outlives the
+    engines by design (`inkloop.engine._child_start.IDLE_THREAD`)."""
+    from inkloop.engine._child_start import IDLE_THREAD
+
+    return {thread for thread in threading.enumerate() if thread.name != IDLE_THREAD}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
 from dataclasses import replace
 
 import numpy as np
@@ -31,7 +30,7 @@ from inkloop.predict import tile_corners
 from inkloop.synthetic import write_segment
 from tests._engine import BIG, WHOLE, folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, of_kind, state_reached, steps_done
-from tests._helpers import posix_only
+from tests._helpers import posix_only, threads_now
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +149,7 @@ def test_previews_stream_tile_by_tile(shared, training_folder):
 def test_a_killed_child_is_reported_and_replaced(training_folder):
     recorder = Recorder()
     ink, supervised = folder_labels(training_folder)  # may start dask's pool, which stays
-    threads = set(threading.enumerate())
+    threads = threads_now()
     with EngineProcess(
         training_folder, ink, np.zeros_like(supervised), process_settings(), recorder
     ) as proxy:
@@ -175,11 +174,11 @@ def test_a_killed_child_is_reported_and_replaced(training_folder):
     )
     assert [e.pid for e in of_kind(Ready, recorder.events)][-1] == proxy.pid
     assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
-    assert set(threading.enumerate()) <= threads
+    assert threads_now() <= threads
 
 
 def test_close_before_ready_leaves_nothing_behind(training_folder):
-    threads = set(threading.enumerate())
+    threads = threads_now()
     ink, supervised = folder_labels(training_folder)
     proxy = EngineProcess(training_folder, ink, supervised, process_settings())
     proxy.start()
@@ -187,7 +186,7 @@ def test_close_before_ready_leaves_nothing_behind(training_folder):
     proxy.close()  # idempotent
     assert proxy.join(TIMEOUT)
     assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
-    assert set(threading.enumerate()) <= threads
+    assert threads_now() <= threads
     with pytest.raises(RuntimeError, match="closed"):
         proxy.start()
 

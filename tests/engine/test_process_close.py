@@ -8,7 +8,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import EngineProcess
 from tests._engine import folder_labels, process_settings
 from tests._events import TIMEOUT, Recorder, steps_done
-from tests._helpers import posix_only
+from tests._helpers import posix_only, threads_now
 
 ROOT = Path(__file__).parents[2]
 
@@ -39,7 +38,7 @@ def _held_in_set_up(url: str) -> EngineProcess:
 
 
 def test_close_returns_while_the_child_still_sets_itself_up_for_a_save(tmp_path):
-    threads = set(threading.enumerate())
+    threads = threads_now()
     with _silent_server() as (url, server):
         proxy = _held_in_set_up(url)
         connection, _ = server.accept()  # the child opens the segment: set-up is under way
@@ -50,7 +49,7 @@ def test_close_returns_while_the_child_still_sets_itself_up_for_a_save(tmp_path)
     assert proxy.join(TIMEOUT)
     assert not proxy.alive
     assert proxy.pid not in [child.pid for child in multiprocessing.active_children()]
-    assert set(threading.enumerate()) <= threads
+    assert threads_now() <= threads
 
 
 def test_a_child_closed_during_its_set_up_ends_at_once(tmp_path):

@@ -26,7 +26,12 @@ import numpy as np
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import ignore_ctrl_c
 from inkloop.engine._arenas import cap_malloc_arenas
-from inkloop.engine._child_os import end_as_python_does, lower_priority, own_resource_tracker
+from inkloop.engine._child_os import (
+    end_as_python_does,
+    lower_priority,
+    own_resource_tracker,
+    signal_end,
+)
 from inkloop.engine._commands import Close, Command, Save, UpdateLabels, Wait
 from inkloop.engine._events import Notice, Ready, failed, log_failure
 from inkloop.engine._labelfiles import LabelFiles
@@ -253,7 +258,7 @@ def end_child(child: ChildHandle) -> None:
     for ending, timeout in ((None, CLOSE_TIMEOUT), ("terminate", 5.0), ("kill", None)):
         if ending:
             log.warning("inkloop engine process: %s pid %s", ending, child.process.pid)
-            getattr(child.process, ending)()
+            signal_end(child.process, ending)
         child.reader.join(timeout)
         if not child.reader.is_alive():
             break

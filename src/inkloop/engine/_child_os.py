@@ -4,11 +4,14 @@ the GUI's and a resource tracker of its own; once done, an end without interpret
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 from multiprocessing import resource_tracker, util
+from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
 CHILD_NICENESS = 10  # on a busy machine the GUI gets ~10x the child's share of a core
@@ -51,3 +54,13 @@ def end_as_python_does() -> None:
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:  # None under pythonw
             stream.flush()
+
+
+def signal_end(process: BaseProcess, ending: str) -> None:
+    """``process.terminate()`` or ``.kill()``; on POSIX by its pid, which also reaches a child
+    whose fork server died (multiprocessing then takes it for ended, exit code 255)."""
+    if os.name != "posix":
+        getattr(process, ending)()
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM if ending == "terminate" else signal.SIGKILL)
