@@ -1,6 +1,6 @@
 """What `inkloop train` holds out of its labels: the --validation region, or the one the dock
 keeps, and, said before training, how much of it the --init model's training held out too,
-as the run's round will record (`held_out_by_run`)."""
+as the run's round will record (`held_out_by_run`), or that it is not known."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from inkloop._cli_predict import parse_region
 from inkloop._notify import notify
 
 NO_REGION = "none"  # --validation none: nothing held out, not even the dock's region
+FROM_SCRATCH = "train from scratch for a clean score"
 
 
 def validation_option(text: str):
@@ -51,16 +52,20 @@ def held_out_region(given, segment, own: bool):
 def held_out_with_init(args, segment, init, rounds) -> tuple | None:
     """What the run holds out in all, as its round will record: its region narrowed to what
     the training behind the --init Checkpoint ``init`` held out (`held_out_by_run`, from the
-    rounds file ``rounds``). Where that is less than the region, say so now: its F0.5 will
-    read high."""
-    from inkloop.rounds import held_out_by_checkpoint, held_out_by_run, read_history
+    rounds file ``rounds``). Where that is less than the region, or not known, say so now:
+    its F0.5 will, or may, read high."""
+    from inkloop._rounds_held_out import NOT_RECORDED, UNRECORDED, held_out_by_init
+    from inkloop.rounds import held_out_by_checkpoint, held_out_throughout, read_history
 
     region = args.validation
     if region is None:
         return None
     record = () if init is None else held_out_by_checkpoint(init.provenance, segment.name)
-    held = held_out_by_run(read_history(rounds), args.init, region, record)
-    if held != tuple(region):
+    earlier = held_out_by_init(read_history(rounds), args.init, record)
+    held = held_out_throughout((*earlier, region))
+    if UNRECORDED in earlier:
+        notify(f"the model --init {args.init.name} {NOT_RECORDED}; {FROM_SCRATCH}")
+    elif held != tuple(region):
         kept = "none of it" if held is None else f"only {_words(held)}"
         notify(
             f"the model --init {args.init.name} has trained on labels in the validation region "

@@ -10,6 +10,13 @@ from inkloop._notify import notify
 
 # held out by a training no round describes: nothing any round can vouch for
 UNRECORDED = "trained since its last round"
+# what the dock and `inkloop train --init` say of a model whose checkpoint does not record
+# what its training held out (`held_out_by_checkpoint` gives UNRECORDED)
+NOT_RECORDED = (
+    "does not record what its training held out of this segment's labels (its checkpoint "
+    "names no segment, or goes on from training on this segment whose region no checkpoint "
+    "keeps): the validation region's F0.5 may read high"
+)
 
 
 def entries_naming(history: list, checkpoint: str | Path) -> list:
@@ -44,13 +51,18 @@ def held_out_by_run(
     itself records it (``init_record``: `held_out_by_checkpoint`) where that knows; else as the
     newest entry of ``history`` naming its file says (`held_out_behind`: a model from before
     run ids, or whose run's rounds moved); else nothing is vouched for."""
+    return held_out_throughout((*held_out_by_init(history, init, init_record), validation))
+
+
+def held_out_by_init(history: list, init, init_record: tuple = (UNRECORDED,)) -> tuple:
+    """What the training behind the model file ``init`` (None: a fresh model) held out, as
+    `held_out_by_run` takes it: ``init_record`` where that knows, else the newest entry of
+    ``history`` naming its file, else ``init_record``; UNRECORDED in it: not known."""
     if init is None:
-        earlier = ()
-    elif init_record != (UNRECORDED,):  # its own record: no other file's round passes for it
-        earlier = init_record
-    else:
-        earlier = held_out_behind(history, init) or init_record
-    return held_out_throughout((*earlier, validation))
+        return ()
+    if init_record != (UNRECORDED,):  # its own record: no other file's round passes for it
+        return init_record
+    return held_out_behind(history, init) or init_record
 
 
 def held_out_by_checkpoint(provenance: dict, segment: str) -> tuple:

@@ -2,13 +2,14 @@
 segment's labels, from what its checkpoint records, sent up with the engine's ModelBuilt
 (review RD of session 41, finding 1): one that trained on the validation region's labels
 warns that the region's F0.5 will read high, and its round records that nothing was held
-out, as `inkloop train --init` records it; one of another segment stays clean."""
+out, as `inkloop train --init` records it; one of another segment stays clean; one that does
+not record its segment is said to be not known (closing review C6, finding 2)."""
 
 from __future__ import annotations
 
 import pytest
 
-from inkloop._napari._held_out import LOADED_SAW_REGION
+from inkloop._napari._held_out import LOADED_SAW_REGION, LOADED_UNRECORDED
 from inkloop._napari._say import PREFIX
 from inkloop.compose import Composition
 from inkloop.engine import CheckpointSaved, ModelBuilt, State, StateChanged, StepDone
@@ -28,9 +29,11 @@ def _report(loop, *events) -> None:
 @pytest.mark.parametrize(
     ("trained_on", "held_out", "warned", "recorded"),
     [
-        ("own", None, True, []),  # trained on every label of this segment
-        ("own", list(REGION), False, list(REGION)),  # held the region out
-        ("another", None, False, list(REGION)),  # never saw this segment
+        ("own", None, LOADED_SAW_REGION, []),  # trained on every label of this segment
+        ("own", list(REGION), None, list(REGION)),  # held the region out
+        ("another", None, None, list(REGION)),  # never saw this segment
+        # a Trainer-API model, say: no segment recorded, so not known (C6 of session 41, #2)
+        (None, None, LOADED_UNRECORDED, []),
     ],
 )
 def test_a_loaded_model_is_known_by_its_checkpoints_records(
@@ -56,11 +59,13 @@ def test_a_loaded_model_is_known_by_its_checkpoints_records(
     qtbot.waitUntil(lambda: bool(made) and made[-1].starts > 0)
     assert (made[-1].settings.init, made[-1].settings.validation) == (older, REGION)
 
-    segment = widget.labels.segment.name if trained_on == "own" else "20200101000000"
+    segment = {"own": widget.labels.segment.name, "another": "20200101000000"}.get(trained_on)
     provenance = {"segment": segment, "labels": {"validation": held_out}}
+    if trained_on is None:
+        provenance = {"trained_on": {"device": "cpu"}, "software": {"inkloop": "0.1.0"}}
     composition = Composition().resolve(8)  # the 8-layer segment
     _report(loop, ModelBuilt("resnet18", composition, 0, provenance=provenance))
-    assert messages(shown) == ([PREFIX + LOADED_SAW_REGION] if warned else [])
+    assert messages(shown) == ([PREFIX + warned] if warned else [])
 
     _report(loop, StateChanged(State.TRAINING, State.IDLE), StepDone(1, 0.5, 0.1, 9.0, 8, 0, None))
     own.write_bytes(b"weights")  # the fake engine's autosave

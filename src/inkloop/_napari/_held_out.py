@@ -13,6 +13,7 @@ from pathlib import Path
 from inkloop._napari._say import say_warning
 from inkloop._napari._trained import TrainedWeights
 from inkloop._rounds_held_out import (
+    NOT_RECORDED,
     UNRECORDED,
     held_out_by_checkpoint,
     held_out_by_last_run,
@@ -34,9 +35,12 @@ RECORDED_RUN_SAW_REGION = (
 )
 LOADED_SAW_REGION = (
     "the model this run goes on from has seen the labels of the validation region: its "
-    "checkpoint records training on this segment that did not hold the region out (or "
-    "whose region it does not keep), so the region's F0.5 will read high. Model → Clear "
-    "starts a fresh model for a clean score"
+    "checkpoint records training on this segment that did not hold the region out, so the "
+    "region's F0.5 will read high. Model → Clear starts a fresh model for a clean score"
+)
+LOADED_UNRECORDED = (
+    f"the model this run goes on from {NOT_RECORDED}. Model → Clear starts a fresh model "
+    "for a clean score"
 )
 UNRECORDED_TRAINING = (
     "the model this run goes on from was trained further after its last recorded "
@@ -65,13 +69,15 @@ class HeldOutWeights(TrainedWeights):
         self.engine_recorded = 0
         self._told = None  # the region last warned about: each is told once
         self._engine: tuple = (None, None)  # the last engine's init file and region
-        self._loaded: set[Path] = set()  # model files known from their checkpoint's records
+        # model files whose oldest training is known from a checkpoint's records
+        self._loaded: set[Path] = set()
 
     def know_model(self, path, regions: tuple) -> None:
         """The training behind the model file ``path`` held out ``regions`` (`held_out_behind`:
         () unknown, (None,) nothing)."""
         self.behind[_key(path)] = tuple(regions)
         self.recorded[_key(path)] = len(regions)
+        self._loaded.discard(_key(path))
 
     def next_settings(self, settings: EngineSettings, previous: EngineSettings):
         engine = super().next_settings(settings, previous)
@@ -105,6 +111,10 @@ class HeldOutWeights(TrainedWeights):
         super().autosaved(path, step)
         self.behind[_key(path)] = self.engine_regions
         self.recorded[_key(path)] = self.engine_recorded
+        if self._engine[0] in self._loaded:  # its oldest training, as the checkpoint said
+            self._loaded.add(_key(path))
+        else:
+            self._loaded.discard(_key(path))
 
     def held_out(self) -> tuple[int, int, int, int] | None:
         """The pixels whose labels none of the training behind the last engine's weights saw,
@@ -133,8 +143,9 @@ class HeldOutWeights(TrainedWeights):
         session held out the region it had, so one that missed this region ran before it
         was drawn or moved; a round's run may have left it in (`inkloop train`)."""
         before = self.engine_regions[:-1]
-        missed_first = self._engine[0] in self._loaded and not _inside(region, before[0])
-        if missed_first:
+        if self._engine[0] in self._loaded and before[0] == UNRECORDED:
+            return LOADED_UNRECORDED
+        if self._engine[0] in self._loaded and not _inside(region, before[0]):
             return LOADED_SAW_REGION
         if UNRECORDED in before:
             return UNRECORDED_TRAINING
