@@ -68,3 +68,32 @@ def test_ctrl_c_at_the_first_step_keeps_the_model_overwritten(
     (kept,) = tmp_path.glob("model.saved-*.pt")
     assert kept.read_bytes() == earlier
     assert load_checkpoint(out).step == summary["steps"] >= 1
+
+
+def test_ctrl_c_before_the_first_step_scores_nothing_and_says_out_stays(
+    labelled, model, tmp_path, monkeypatch, capsys
+):
+    """No untrained model is scored (a minute at 4096² on a CPU, in which SLURM's SIGKILL
+    lands), and the words promise no save (closing review C1 of session 41, finding 4)."""
+    from inkloop.train import Trainer
+    from inkloop.train._sampler import WaitInterruptedError
+
+    pressed = threading.Event()
+
+    def awaiting(self):  # the first batch is slow: Ctrl+C comes while it is awaited
+        pressed.set()
+        raise WaitInterruptedError()
+
+    monkeypatch.setattr(Trainer, "step", awaiting)
+    _pressed_when(monkeypatch, pressed)
+    out = shutil.copy(model, tmp_path / "model.pt")
+    held = out.read_bytes()
+    settings = _settings(validation=REGION, init=out)
+    summary = train_to_file(*labelled, settings, out, progress=False)
+
+    said = capsys.readouterr().err
+    assert "f05" not in summary.get("validation", {})
+    assert "validation F0.5" not in said
+    assert f"stopping: no step has ended yet, so {out} is written only if" in said
+    assert "autosave" not in said
+    assert out.read_bytes() == held

@@ -27,7 +27,12 @@ def stop_on_ctrl_c(engine, out: Path, report, scored: bool) -> None:
     follows its SIGTERM within seconds (SLURM: 30 s), and saved again with the score after;
     not before the first step, whose untrained weights are no checkpoint (nothing is written)."""
     report.summary["interrupted"] = True
-    if scored and report.run_steps:
+    if not report.run_steps:  # a step computing ends first; one awaiting its batch does not
+        report.say(
+            f"stopping: no step has ended yet, so {out} is written only if the one under way "
+            "does (Ctrl+C twice more: quit at once)"
+        )
+    elif scored:
         report.say(f"stopping: {out} saved now, the validation region scored next")
         engine.save(out)
     else:

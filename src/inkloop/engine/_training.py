@@ -87,12 +87,13 @@ class Training:
             self.session.set_state(State.TRAINING)
 
     def stop(self) -> None:
-        """Stop the run; the validation region is scored at this step (unless it was), so
-        that the round this stop records has its own score, then the model is autosaved."""
+        """Stop the run; the validation region is scored at this step (unless it was, or the
+        run made none: its model is the one it started from), so that the round this stop
+        records has its own score, then the model is autosaved."""
         if self.session.state.running:
             self.session.set_state(State.STOPPED)
             try:
-                if self.session.settings.validation:
+                if self.session.settings.validation and self.session.trainer.run_steps:
                     self.validate_once()
             finally:
                 self.autosave()
