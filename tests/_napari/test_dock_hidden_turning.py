@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from napari._qt import qt_main_window
-from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QApplication, QDockWidget
+from qtpy.QtCore import QEventLoop, QTimer
+from qtpy.QtWidgets import QApplication, QDialog, QDockWidget
 
 from inkloop._napari import _autosave
 from inkloop.brush import decode_labels
@@ -84,6 +84,19 @@ def test_a_floating_dock_hidden_autosaves_with_events_turning(painting, qtbot, g
     np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
 
 
+def _hides_waiting(monkeypatch) -> list[bool]:
+    """Whether each hide's flush (not the close veto's) waited with Qt's events turning."""
+    waits, flush = [], _autosave.Autosaver.flush
+
+    def flushing(autosaver, closing=False, turning=False):
+        if not closing:
+            waits.append(turning)
+        return flush(autosaver, closing, turning)
+
+    monkeypatch.setattr(_autosave.Autosaver, "flush", flushing)
+    return waits
+
+
 @pytest.mark.parametrize("close", ["window_x", "window_close", "quit"])
 def test_a_floating_dock_waits_plainly_once_napari_s_window_closes(
     painting, qtbot, monkeypatch, close
@@ -96,14 +109,7 @@ def test_a_floating_dock_waits_plainly_once_napari_s_window_closes(
     _floated(widget)
     segment = widget.labels.segment
     painted = _paint(widget)
-    waits, flush = [], _autosave.Autosaver.flush
-
-    def flushing(autosaver, closing=False, turning=False):
-        if not closing:  # the hide's, not the close veto's
-            waits.append(turning)
-        return flush(autosaver, closing, turning)
-
-    monkeypatch.setattr(_autosave.Autosaver, "flush", flushing)
+    waits = _hides_waiting(monkeypatch)
     closes = {
         "window_x": window.close,
         "window_close": viewer.window.close,
@@ -114,3 +120,78 @@ def test_a_floating_dock_waits_plainly_once_napari_s_window_closes(
     assert waits == [False]
     assert widget.labels is None
     np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
+
+
+def _close_event_asking(monkeypatch, answer) -> None:
+    """napari's closeEvent asking "Are you sure?" first (its X: confirm_close_window, on by
+    default, and layers open; a real spontaneous close is not sent under xvfb): a modal
+    dialog, ``answer`` on its first turn; Cancel ignores the close, as napari does."""
+    close_event, asked = qt_main_window._QtMainWindow.closeEvent, []
+
+    def asking(window, event) -> None:
+        if asked:  # napari asks on its X; the teardown's close is a script's
+            close_event(window, event)
+            return
+        asked.append(True)
+        sure = QDialog(window)
+        QTimer.singleShot(0, lambda: sure.done(answer))
+        if sure.exec() != QDialog.DialogCode.Accepted:
+            event.ignore()
+            return
+        close_event(window, event)
+
+    monkeypatch.setattr(qt_main_window._QtMainWindow, "closeEvent", asking)
+
+
+def _from_the_event_loop(call) -> None:
+    """``call()`` from a running event loop, as napari's app runs a click on the X."""
+    loop = QEventLoop()
+
+    def called() -> None:
+        call()
+        loop.quit()
+
+    QTimer.singleShot(0, called)
+    loop.exec()
+
+
+def test_a_hidden_dock_autosaves_with_events_turning_after_a_close_was_cancelled(
+    painting, qtbot, gate, monkeypatch
+):
+    """Cancel at napari's "Are you sure?": the window stays, so a later hide turns (review
+    C2 of session 41, finding 1)."""
+    viewer, widget = painting
+    window = shown_window(viewer, widget, qtbot)
+    _close_event_asking(monkeypatch, QDialog.DialogCode.Rejected)
+    _from_the_event_loop(window.close)
+    qtbot.waitUntil(widget._ends.window_stays)  # as a user's next click comes later
+    painted, segment = _paint(widget), widget.labels.segment
+    hidden, heard = [], []
+
+    gate.clear()
+    watch = _turn_opens(gate, hidden, heard)
+    _dock(widget).toggleViewAction().trigger()  # Window > Ink Loop
+    hidden.append(True)
+    watch.stop()
+
+    assert window.isVisible()
+    assert heard == [False]  # the GUI turned while the hide wrote
+    np.testing.assert_array_equal(_on_disk(segment), decode_labels(painted)[0])
+
+
+def test_a_floating_dock_waits_plainly_once_napari_s_window_closes_after_asking(
+    painting, qtbot, monkeypatch
+):
+    """OK at napari's "Are you sure?" (its dialog turns Qt's events): the close goes on, its
+    un-floating of the dock waits plainly, and the dock stops painting."""
+    viewer, widget = painting
+    window = shown_window(viewer, widget, qtbot)
+    _floated(widget)
+    waits = _hides_waiting(monkeypatch)
+    _close_event_asking(monkeypatch, QDialog.DialogCode.Accepted)
+    _from_the_event_loop(window.close)
+
+    assert waits  # its un-floating, and its hiding, of the dock
+    assert not any(waits)
+    assert not window.isVisible()
+    assert widget.labels is None

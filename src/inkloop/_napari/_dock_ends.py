@@ -4,7 +4,7 @@ the words that say what stopped, and why."""
 
 from __future__ import annotations
 
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, QThread
 from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 
 from inkloop._napari._autosave import flush_turning
@@ -19,6 +19,7 @@ DOCK_CLOSED, WINDOW_CLOSED = "the Ink Loop dock was closed", "its napari window 
 OPEN_AGAIN = "open {name} again (Open segment… in the dock) to paint"
 KEPT_OPEN = "The window stays open so that you can save them; closed again, it closes without them."
 QUIT_KEPT_OPEN = "napari stays open so that you can save them; quit again, it quits without them."
+_ASKING_LOOKS_MS = 100  # while a dialog asked within a close is open
 
 
 class DockEnds(QObject):
@@ -31,7 +32,10 @@ class DockEnds(QObject):
         super().__init__(widget)
         self._end = end
         self._closing = False  # the window was sent a close that it may still refuse
+        self._refused = False  # and it refused that close (it shows yet)
+        self._close_level = 0  # the event loop's level at that close
         self._watch_soon = single_shot(self, 0, self._watch_window)
+        self._close_check = single_shot(self, 0, self._close_ended)
         widget.installEventFilter(self)
 
     def _watch_window(self) -> None:
@@ -52,7 +56,17 @@ class DockEnds(QObject):
         events may turn (napari paints) while a hidden dock (floating too) autosaves."""
         window = self._napari_window()
         shown = window is not None and window.isVisible() and _viewer_shown(window)
-        return shown and not self._closing
+        return shown and (self._refused or not self._closing)
+
+    def _close_ended(self) -> None:
+        """Once the close's dispatch ended, a window that still shows refused it (Cancel at
+        napari's "Are you sure?"), so later hides turn. Its dialog, asked within the
+        dispatch, turns a nested event loop: waited out, looking again every so often."""
+        if QThread.currentThread().loopLevel() > self._close_level:
+            self._close_check.start(_ASKING_LOOKS_MS)
+            return
+        window = self._napari_window()
+        self._refused = self._closing and window is not None and window.isVisible()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
         """A close the window accepts hides it; one its confirmation dialog cancels does not
@@ -67,6 +81,10 @@ class DockEnds(QObject):
             self._end(WINDOW_CLOSED)  # a window never shown (show=False) is closed, not hidden
         elif kind in (QEvent.Type.Close, QEvent.Type.Show):
             self._closing = kind == QEvent.Type.Close
+            self._refused = False
+            if self._closing:
+                self._close_level = QThread.currentThread().loopLevel()
+                self._close_check.start(0)
         elif kind == QEvent.Type.Hide and self._closing and not event.spontaneous():
             self._closing = False
             self._end(WINDOW_CLOSED)
