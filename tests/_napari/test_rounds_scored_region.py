@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from inkloop._napari._loss_plot import elided
 from inkloop._napari._rounds_plot import RoundsPlot, region_moves
 from inkloop.engine import CheckpointSaved, Validated
 from inkloop.rounds import Round, read_rounds
@@ -38,3 +39,26 @@ def test_the_plot_marks_a_moved_region_and_not_an_unknown_one(qtbot):
     plot.resize(200, 80)
     plot.set_rounds(rounds)
     assert not plot.grab().isNull()  # paints the dashed line without error
+
+
+class _CaptionShown(RoundsPlot):
+    """A rounds plot that keeps the caption as drawn: elided to its width."""
+
+    def draw_caption(self, painter, caption: str) -> None:
+        self.shown = elided(self, caption)
+        super().draw_caption(painter, caption)
+
+
+def test_a_moved_region_stays_in_the_caption_of_a_narrow_dock(qtbot):
+    """Closing review C6 of session 41, finding 5: at 350 px '(region moved)' was cut off
+    after the labelled area's count."""
+    a, b = [0, 0, 32, 48], [16, 8, 48, 56]
+    many = dict(ink_pixels=750_000, no_ink_pixels=1_500_000, validation_f05=0.14)
+    rounds = [_round(11, a), dataclasses.replace(_round(12, b), **many)]
+    plot = _CaptionShown()
+    qtbot.addWidget(plot)
+    plot.resize(350, 80)
+    plot.set_rounds(rounds)
+    plot.grab()
+    assert "region moved" in plot.shown
+    assert "F0.5 0.14" in plot.shown

@@ -72,12 +72,9 @@ class RoundsPlot(CaptionedPlot):
                 painter.setPen(QPen(colours.text, 1, Qt.PenStyle.DashLine))
                 painter.drawLine(QPointF(left, top), QPointF(left, top + height))
         painter.setPen(colours.text)
-        last = self.rounds[-1]
-        score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
-        if len(self.rounds) - 1 in moves:
-            score += " (region moved)"
-        caption = f"Round {last.number} · {areas[-1]:,} px labelled{score}"
-        self.draw_caption(painter, caption)
+        self.draw_caption(
+            painter, _caption(self.rounds[-1], areas[-1], len(self.rounds) - 1 in moves)
+        )
         painter.end()
 
 
@@ -94,6 +91,15 @@ def region_moves(rounds) -> set[int]:
             moves.add(index)
         before = region
     return moves
+
+
+def _caption(last, area: int, moved: bool) -> str:
+    """The last round's number, F0.5 (and whether its region moved) and labelled area: the
+    score first, so a narrow dock cuts off the area, which its bar shows."""
+    score = "" if last.validation_f05 is None else f" · F0.5 {last.validation_f05:.2f}"
+    if moved:
+        score += ", region moved"
+    return f"Round {last.number}{score} · {area:,} px labelled"
 
 
 def _draw_dot(painter: QPainter, centre: QPointF, colours: PlotColours) -> None:
