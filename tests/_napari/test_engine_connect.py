@@ -1,7 +1,8 @@
 """Connecting the dock to an engine server (a real one on 127.0.0.1, through a forwarder that
 holds what the dock sends, a round trip as long as the test needs) happens off napari's GUI
 thread: the dock says so and keeps turning; a Connect elsewhere or the loop's close meanwhile
-give the connect up, and the session it made ends on the server."""
+give the connect up, and the session it made ends on the server; a command that needs the
+engine meanwhile is not asked, and says to try again once connected."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from qtpy.QtCore import QTimer
 
 from inkloop._napari._engine_panel import HERE, REMOTE
-from inkloop._napari._engine_start import connecting
+from inkloop._napari._engine_start import connecting, still_connecting
 from inkloop.engine.remote import EngineServer
 from tests._engine import Forwarder
 from tests._events import TIMEOUT
@@ -93,3 +94,28 @@ def test_a_connect_given_up_meanwhile_ends_its_session_there(
     assert any((tmp_path / "sessions").iterdir())  # the server made the session
     qtbot.waitUntil(lambda: not served.sessions, timeout=TIMEOUT * 1000)  # closed there
     assert loop.engine is None
+
+
+def test_a_command_that_needs_the_engine_meanwhile_says_so_and_waits_not(
+    open_in_dock, unlabelled_folder, tunnel, qtbot, tmp_path
+):
+    from napari.utils.notifications import notification_manager
+
+    _, forwarder = tunnel
+    widget, connect = _held_connect(open_in_dock, unlabelled_folder, forwarder, qtbot)
+    shown = len(notification_manager.records)
+
+    widget.segment_panel.preview_input()  # a blocked GUI thread returns once the connect ends
+    saved = widget.model_panel.save_model(tmp_path / "model.pt")
+    widget.predict_panel.predict()
+
+    assert connect.is_alive()  # returned while the connect is held
+    assert widget.loop.engine is None
+    said = [str(r.message) for r in notification_manager.records[shown:]]
+    assert said == [f"Ink Loop: {still_connecting(forwarder.address)}"] * 3
+    assert not saved
+    assert "model input" not in widget.loop.viewer.layers
+    assert widget.predict_panel.request is None
+    forwarder.release()
+    qtbot.waitUntil(lambda: widget.loop.engine is not None, timeout=TIMEOUT * 1000)
+    assert widget.loop.compose_view() is not None  # asked, once connected

@@ -31,6 +31,11 @@ def connecting(address: str) -> str:
     return f"Connecting to the engine server {address}…"
 
 
+def still_connecting(address: str) -> str:
+    """What a command that needs the engine says while the dock connects to ``address``."""
+    return f"still connecting to the engine server {address}…: try again once connected"
+
+
 @dataclass(frozen=True)
 class RunStarting:
     """On `LoopSession.changed`: Finetune & preview waits for the engine to begin the run,
@@ -125,6 +130,15 @@ class EngineStarts:
             pending.labels.add_done_callback(_remove_files)
         self._say(None)
         return pending is not None
+
+    def connecting_to(self) -> str | None:
+        """The address of the engine server the start under way is connecting to, or will once
+        its labels are decoded (minutes through a slow tunnel: `finish` would wait); None if
+        none, or if its connect is done."""
+        pending, remote = self.pending, self.loop.remote
+        if remote is None or pending is None:
+            return None
+        return None if pending.engine is not None and pending.engine.done() else remote.address
 
     def finish(self) -> None:
         """Make the engine of the start under way now (waiting for its labels if need be):

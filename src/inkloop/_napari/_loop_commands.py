@@ -2,16 +2,20 @@
 re-attaches to its engine server with the next command that needs it, on the GUI thread; if
 the server cannot be reached again (a stalled SSH tunnel, the server gone), the dock says so
 once, in its own words, and nothing is lost: the run does not start, no save, ranking,
-stack check or input preview is asked."""
+stack check or input preview is asked. Nor while the dock still connects to the server
+(`EngineStarts.connecting_to`): that is not waited for on the GUI thread, the user is told
+to try again once connected."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from inkloop._napari._say import say_error
+from inkloop._napari._engine_start import still_connecting
+from inkloop._napari._say import say_error, say_info
 
 log = logging.getLogger(__name__)
+NOT_STARTED = "the engine did not start (the message above says why)"
 
 
 class EngineCommands:
@@ -31,14 +35,16 @@ class EngineCommands:
 
     def save_checkpoint(self, path) -> bool:
         """Have the engine write its model to ``path``; False, said, if it cannot be reached."""
-        self._ensure_engine()
+        if not self._engine_there():
+            return False
         return self._reached(self.engine.save, path, failed="the model was not saved")
 
     def predict_segment(self, out, tta: bool = False, replace: bool = False) -> int:
         """Queue predicting the whole segment into ``out`` (`EngineSurface.predict_segment`);
         its request number (the events carry it). ValueError if ``out`` cannot be written,
-        RuntimeError if the engine cannot be reached."""
-        self._ensure_engine()
+        RuntimeError if the engine cannot be reached (its message says why, or that it was)."""
+        if (missing := self._engine_missing()) is not None:
+            raise RuntimeError(missing)
         return self.whole_segment.start(self.engine, out, tta, replace)
 
     def cancel(self, request: int) -> None:
@@ -49,13 +55,15 @@ class EngineCommands:
     def rank(self, box: int, tiles: int, seed: int = 0) -> int | None:
         """Queue ranking boxes by the model's doubt (`EngineSurface.rank`); a Ranked event
         with the returned request number follows (None: not asked, `_asked`)."""
-        self._ensure_engine()
+        if not self._engine_there():
+            return None
         return self._asked(self.engine.rank, box, tiles, seed)
 
     def check_order(self) -> int | None:
         """Queue reading the stack forward and reversed with the model (OrderChecked follows;
         None: not asked, `_asked`)."""
-        self._ensure_engine()
+        if not self._engine_there():
+            return None
         return self._asked(self.engine.check_order)
 
     def compose_view(self) -> int | None:
@@ -64,18 +72,30 @@ class EngineCommands:
         a run keeps its settings."""
         if not self.state.running:
             self.warm_up()
-        self._ensure_engine()
+        if not self._engine_there():
+            return None
         return self._asked(self.engine.compose, self.view.compose_region())
 
-    def _ensure_engine(self) -> None:
-        """An engine process with the current settings, made now if there is none: the
-        caller needs it at once (a request number), so its labels' decode is waited for."""
+    def _engine_missing(self) -> str | None:
+        """None once an engine process with the current settings is there, made now if there
+        is none: the caller needs it at once (a request number), so its labels' decode is
+        waited for, but not a server's connect. Else what to tell the user: still connecting,
+        or `NOT_STARTED` (the start failed and said why)."""
         if self.engine is None and self.starts.pending is None:
             self.warm_up(self.settings)
+        if (address := self.starts.connecting_to()) is not None:
+            return still_connecting(address)
         if self.starts.pending is not None:
             self.starts.finish()
-        if self.engine is None:
-            raise RuntimeError("the engine did not start (the message above says why)")
+        return None if self.engine is not None else NOT_STARTED
+
+    def _engine_there(self) -> bool:
+        """Whether the engine is there to ask now (`_engine_missing`); if not, the user heard
+        why, once."""
+        missing = self._engine_missing()
+        if missing is not None and missing != NOT_STARTED:
+            say_info(missing)
+        return missing is None
 
     def _reached(self, command: Callable, *args, failed: str) -> bool:
         """Whether ``command(*args)`` went to the engine; if re-attaching to its server
