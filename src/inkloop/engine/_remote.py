@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import threading
 import weakref
 from pathlib import Path
 
@@ -89,6 +90,7 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
         self._init_copies()
         self._last_heard: tuple[ChildHandle | None, Failed | None] = (None, None)
         self._run_asked: c.Command | None = None  # the last Start, Pause, Resume or Stop
+        self._asked_lock = threading.Lock()  # asked on the GUI thread, cleared on the reader's
         self._path_map = kw.pop("path_map", None)
         location = child_location(segment_path, type(self).__name__)
         self._here = location  # the segment as this machine names it
@@ -118,7 +120,8 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
 
     def _submit(self, command: c.Command) -> None:
         if isinstance(command, (c.Start, c.Pause, c.Resume, c.Stop)):
-            self._run_asked = command
+            with self._asked_lock:
+                self._run_asked = command
         super()._submit(command)
 
     def _tell_quiet(self, seconds: float) -> None:
@@ -171,9 +174,18 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
         self._last_heard = (child, message if said else None)
         if isinstance(message, Ping) or self._copies_heard(message):  # Ping: an answer
             return
-        if isinstance(message, StateChanged) and _taken(self._run_asked, message.state):
-            self._run_asked = None  # the server has it: a re-attach need not send it again
+        if isinstance(message, StateChanged):
+            self._heard_taken(message.state)
         super()._receive(child, message)
+
+    def _heard_taken(self, state: State) -> None:
+        """The Pause or Stop asked need not be sent again on re-attaching if the server's
+        ``state`` shows it taken; unless another was asked meanwhile."""
+        asked = self._run_asked
+        if _taken(asked, state):
+            with self._asked_lock:
+                if self._run_asked is asked:
+                    self._run_asked = None
 
     def _report_end(self, child: ChildHandle) -> None:
         """The link ended. A Failed about no request as its last frame is the server's word on
