@@ -64,6 +64,12 @@ def test_arrays_keep_dtype_shape_and_values():
     assert spawn.open_options == {"reverse": True}
 
 
+def test_a_big_endian_array_arrives_with_its_values():
+    ink = np.arange(12, dtype=">u2").reshape(3, 4)  # as some TIFF readers give
+    update = _round_trip(c.UpdateLabels(7, (0, 0, 3, 4), ink, ink > 5))
+    np.testing.assert_array_equal(update.ink, ink)
+
+
 def test_probability_tiles_travel_as_uint8():
     probability = np.random.default_rng(0).random((64, 64), dtype=np.float32)
     message = e.PredictionReady(1, (0, 0, 64, 64), 3, probability, 1, 1)

@@ -243,13 +243,15 @@ _UNTAG = {
 
 
 def _pack_array(array: np.ndarray, arrays: list, probability: bool) -> dict:
+    if not array.dtype.isnative:  # its bytes are read in the receiver's order
+        array = array.astype(array.dtype.newbyteorder("="))
     if probability and array.dtype == np.float32:
         stored = np.clip(array * 255 + 0.5, 0, 255).astype(np.uint8)
     else:
         stored = np.ascontiguousarray(array)
     if stored.dtype.name not in DTYPES:
         raise ProtocolError(f"cannot send a {stored.dtype} array")
-    # from its own buffer: a copy (448 MB of full-size labels) would hold the GIL throughout
+    # from its own buffer: a copy (224 MB of a full-size Spawn's labels) would hold the GIL
     data = zlib.compress(stored, 1)
     arrays.append(data)
     return {
