@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from inkloop._cli_train_labels import _tell_if_autosave_newer
+from inkloop._napari._side_images import decoded_side_images, opening_labels
 from inkloop.io import _autosaved, _images, initial_labels, label_paths, open_segment
 from inkloop.io._labels import _no_labels_message, write_label_files
 
@@ -55,4 +56,31 @@ def test_what_is_said_of_the_autosave_looks_it_up_once(segment_folder, data_home
         _tell_if_autosave_newer(segment)
     else:
         _no_labels_message(segment)
+    assert counted["newest_autosave"] == 1
+
+
+def _with_autosave(segment_folder, kind: str):
+    """The segment with saved labels and, for ``kind``, an autosave newer than them: whole,
+    torn (its mask the one its write replaced), or torn with its ink cut off (unreadable)."""
+    segment = _saved(segment_folder)
+    shape = segment.shape[1:]
+    ink, supervised = np.zeros(shape, np.uint8), np.zeros(shape, bool)
+    ink_path, mask_path = label_paths(segment, autosave=True)
+    write_label_files(ink_path, ink, supervised)
+    if kind != "whole":
+        earlier, ink[20:30] = mask_path.read_bytes(), 255
+        write_label_files(ink_path, ink, supervised | (ink > 0))
+        mask_path.write_bytes(earlier)  # the new mask never renamed into place
+    if kind == "unreadable":
+        ink_path.write_bytes(ink_path.read_bytes()[:-40])
+    return open_segment(segment_folder)
+
+
+@pytest.mark.parametrize("autosave", [None, "whole", "torn", "unreadable"])
+@pytest.mark.filterwarnings("ignore::inkloop._notify.InkloopWarning")  # a torn one's restore
+def test_napari_s_open_looks_up_the_autosave_once(segment_folder, data_home, counted, autosave):
+    """napari's open (the reader's `decoded_side_images`, then `opening_labels`)."""
+    segment = _with_autosave(segment_folder, autosave) if autosave else _saved(segment_folder)
+    counted.clear()
+    opening_labels(decoded_side_images(segment))
     assert counted["newest_autosave"] == 1

@@ -10,15 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.io import (
-    Segment,
-    SegmentError,
-    autosaved_labels,
-    initial_labels,
-    label_paths,
-    read_label_image,
-)
-from inkloop.io._autosaved import ink_without_its_mask, newest_autosave
+from inkloop.io import Segment, SegmentError, initial_labels, label_paths, read_label_image
+from inkloop.io._autosaved import NO_AUTOSAVE, AutosaveState, autosave_state
 
 LABELS = ("ink_labels", "supervision")
 
@@ -32,6 +25,7 @@ class SideImages:
     left_out: dict  # name -> the SegmentError that left that side image out
     labels_need_mask: bool = False  # the labels left out with the mask, their supervision
     unread_copy: SegmentError | None = None  # why an autosaved copy could not be read
+    autosave: AutosaveState = NO_AUTOSAVE  # the newest autosave, looked up once
 
 
 def decoded_side_images(segment: Segment) -> SideImages:
@@ -41,7 +35,8 @@ def decoded_side_images(segment: Segment) -> SideImages:
     (`initial_labels`), decoded beside the mask; the saved labels are then decoded only if
     one of those copies cannot be read. A side image that cannot be used is left out: the
     ink labels and supervision together, and labels whose supervision was the mask with it."""
-    autosaved = autosaved_labels(segment)
+    autosave = autosave_state(segment)  # stats, rescue folders, headers: once an opening
+    autosaved = autosave.copies
     reads = _decodes(segment, ["mask"] if autosaved else ["mask", *LABELS])
     for ink, path in zip((True, False), autosaved or (), strict=False):  # ink, supervision
         reads[ink] = functools.partial(read_label_image, path, segment.shape[1:], ink=ink)
@@ -63,7 +58,7 @@ def decoded_side_images(segment: Segment) -> SideImages:
     sides.update(dict.fromkeys(failed))
     restored = copies if copies and unread is None else None
     segment = dataclasses.replace(segment, **sides)
-    return SideImages(segment, restored, failed, need_mask, unread)
+    return SideImages(segment, restored, failed, need_mask, unread, autosave)
 
 
 def _decodes(segment: Segment, names) -> dict:
@@ -106,24 +101,23 @@ def opening_labels(sides: SideImages) -> tuple[tuple, str | None]:
     segment, unread = sides.segment, sides.unread_copy
     if unread is None:
         try:
-            return initial_labels(segment, sides.restored), None
+            return initial_labels(segment, sides.restored, autosave=sides.autosave), None
         except SegmentError as error:
             # the rest decoded, the one file it reads itself is an autosaved ink copy whose
             # mask a killed write never renamed into place, beside the segment or kept in a
-            # rescue folder (`ink_without_its_mask`)
-            if ink_without_its_mask(segment) is None:
+            # rescue folder (`AutosaveState.orphan`)
+            if sides.autosave.orphan is None:
                 raise
             unread = error
-    ink, supervised, source, labels_file = initial_labels(segment, autosaved=False)
-    warning = _unread_copy_message(segment, unread, labels_file)
-    return (ink, supervised, source, labels_file), warning
+    opened = initial_labels(segment, autosave=NO_AUTOSAVE)  # the copies passed over
+    labels_file = opened[3]
+    return opened, _unread_copy_message(segment, unread, labels_file, sides.autosave.files)
 
 
-def _unread_copy_message(segment: Segment, error: SegmentError, labels_file) -> str:
-    """What opened in place of an autosaved copy of the labels that cannot be read, and what
-    the dock's next autosave and Save labels do to the copies (beside the segment, or kept
-    in a rescue folder when its folder refused them)."""
-    pair = newest_autosave(segment) or label_paths(segment, autosave=True)
+def _unread_copy_message(segment: Segment, error: SegmentError, labels_file, pair) -> str:
+    """What opened in place of the autosaved copies ``pair`` of the labels, one of which cannot
+    be read, and what the dock's next autosave and Save labels do to them (beside the
+    segment, or kept in a rescue folder when its folder refused them)."""
     copies = [path for path in pair if path.is_file()]
     names, folder = " and ".join(path.name for path in copies), copies[0].parent
     opened = f"its saved labels {labels_file.name}" if labels_file else "without labels"

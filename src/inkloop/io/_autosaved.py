@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from inkloop.io._homes import data_home
-from inkloop.io._sidefiles import label_paths, side_folder
+from inkloop.io._sidefiles import label_paths, side_folder, supervision_path_for
 from inkloop.io._torn_labels import torn
 from inkloop.io._writable import own_side_folder
 
@@ -47,12 +47,20 @@ class AutosaveState(NamedTuple):
     copies: tuple[Path, Path] | None
     orphan: Path | None
 
+    @property
+    def files(self) -> tuple[Path, Path] | None:
+        """The newest autosaved pair, whole or torn."""
+        return self.copies or (self.orphan and (self.orphan, supervision_path_for(self.orphan)))
+
+
+NO_AUTOSAVE = AutosaveState(None, None)  # none newer than the saved labels, or passed over
+
 
 def autosave_state(segment) -> AutosaveState:
     """The segment's newest autosave, looked up once, as it opens (`AutosaveState`)."""
     pair = newest_autosave(segment)
     if pair is None:
-        return AutosaveState(None, None)
+        return NO_AUTOSAVE
     if pair[1].is_file() and not torn(*pair):
         return AutosaveState(pair, None)
     return AutosaveState(None, pair[0])
@@ -94,12 +102,6 @@ def _readable_file(path: Path) -> bool:
     except OSError as error:
         log.info("autosave copies in %s not looked at: %s", path.parent, error)
         return False
-
-
-def ink_without_its_mask(segment) -> Path | None:
-    """The newest autosaved ink file where its own mask was never renamed into place
-    (`autosave_state`), else None."""
-    return autosave_state(segment).orphan
 
 
 def is_dock_labels(segment, ink_path) -> bool:

@@ -166,17 +166,17 @@ def _no_labels_message(segment) -> str:
     return message + (f" ({hint})" if hint else "")
 
 
-def initial_labels(segment, restored=None, *, autosaved: bool = True):
+def initial_labels(segment, restored=None, *, autosave=None):
     """The labels to start painting with, where they came from in words and their file:
     autosaved labels newer than the saved ones (a crash to recover, or strokes kept where
-    the segment's folder refused them: `autosave_state`; ``autosaved=False`` passes over
-    copies that cannot be read), else the segment's label files, else none
-    (zeros). ``restored``: the ink and supervision of the autosaved files, where the caller
-    decoded them already (the reader, beside the mask). Parts of the segment's side files
-    that killed writes left are deleted first. ``segment``: a Segment, or its path or URL."""
+    the segment's folder refused them: ``autosave``, `autosave_state`'s, looked up if None;
+    NO_AUTOSAVE passes over copies that cannot be read), else the segment's label files,
+    else none (zeros). ``restored``: the ink and supervision of the autosaved files, where the
+    caller decoded them already (the reader, beside the mask). Parts of the segment's side
+    files that killed writes left are deleted first. ``segment``: a Segment, its path or URL."""
     segment = as_segment(segment)
     remove_left_parts(_side_files(segment))
-    copies, orphan = autosave_state(segment) if autosaved else (None, None)
+    copies, orphan = autosave_state(segment) if autosave is None else autosave
     if copies is not None:
         ink, supervised = restored or load_labels(segment, *copies)[:2]
         supervised = labelled_where_inked(ink, supervised)
