@@ -88,10 +88,10 @@ def _hides_waiting(monkeypatch) -> list[bool]:
     """Whether each hide's flush (not the close veto's) waited with Qt's events turning."""
     waits, flush = [], _autosave.Autosaver.flush
 
-    def flushing(autosaver, closing=False, turning=False):
+    def flushing(autosaver, closing=False, turning=False, final=True):
         if not closing:
             waits.append(turning)
-        return flush(autosaver, closing, turning)
+        return flush(autosaver, closing, turning, final)
 
     monkeypatch.setattr(_autosave.Autosaver, "flush", flushing)
     return waits

@@ -36,7 +36,7 @@ def _flush_at_exit() -> None:
             log.exception("writing the last strokes at exit failed")
 
 
-def flush_turning(autosavers, closing: bool = False) -> list[str | None]:
+def flush_turning(autosavers, closing=False, final=True) -> list[str | None]:
     """`Autosaver.flush` of each of ``autosavers`` with Qt's events turning (`wait_turning`):
     every write started, each on its session's label worker, before any is awaited (a quit
     writes its windows' strokes side by side). What each flush returns, in order."""
@@ -47,7 +47,7 @@ def flush_turning(autosavers, closing: bool = False) -> list[str | None]:
     wait_turning([(autosaver.segment.name, last) for autosaver, last in writes], closing)
     for autosaver, _ in writes:
         autosaver._hold_ticks(False)
-    return [None if last is None else a.report_last(last, closing) for a, last in started]
+    return [None if last is None else a.report_last(last, closing, final) for a, last in started]
 
 
 class Autosaver(QObject):
@@ -112,19 +112,21 @@ class Autosaver(QObject):
         self._saving = self.worker.submit(self._save, done=self._report_save)
         return self._saving
 
-    def flush(self, closing: bool = False, turning: bool = False) -> str | None:
+    def flush(self, closing=False, turning=False, final=True) -> str | None:
         """Write what changed on the label worker, after the writes under way, and wait for
         it (``turning``: with Qt's events turning, `flush_turning`); here where the worker
-        takes no more work (interpreter exit). Then say again where the strokes are kept, if
-        not beside the segment. ``closing`` (the window's close begins): where no folder
-        takes them, return why it should stay open, unsaid; once, until painted again."""
+        takes no more work (interpreter exit). Then say where the strokes are kept, if not
+        beside the segment: as the last strokes (``final``), or as an autosave does (a hide,
+        an opening again: painting goes on). ``closing`` (the window's close begins): where
+        no folder takes them, return why it should stay open, unsaid; once, until painted
+        again."""
         if turning:
-            return flush_turning([self], closing)[0]
+            return flush_turning([self], closing, final)[0]
         last = self.start_flush(closing)
         if last is None:
             return None
         wait([last])
-        return self.report_last(last, closing)
+        return self.report_last(last, closing, final)
 
     def start_flush(self, closing: bool = False) -> Future | None:
         """Start `flush`'s write (None: ``closing``, refused for these strokes already)."""
@@ -165,12 +167,13 @@ class Autosaver(QObject):
                 written.set_exception(error)
             return written
 
-    def report_last(self, last: Future, closing: bool = False) -> str | None:
+    def report_last(self, last: Future, closing=False, final=True) -> str | None:
         """Say (GUI thread) where the last write (`close`, `flush`) put the strokes, if not
-        beside the segment, as the writes before it did (``closing``: as `flush`)."""
+        beside the segment, as the writes before it did (``closing``: as `flush`); as the
+        last strokes, every time, where ``final``, else once, as an autosave."""
         self._report(self._writing, quiet=True)  # the last write says how it ends
         if last.done() and (last.exception() is not None or last.result() is not None):
-            return self._report(last, last=True, closing=closing)
+            return self._report(last, last=final, closing=closing)
         return None
 
     def _last(self, codes, dirty: bool, unreported: Future, earlier) -> tuple | None:

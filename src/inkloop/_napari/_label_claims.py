@@ -46,7 +46,7 @@ def flush_labels_of(segment) -> bool:
     sessions = _painting(label_paths(segment)[0])  # whatever path it was opened by
     closed = finish_closing(segment)
     for session in sessions:
-        session.autosaver.flush()
+        session.autosaver.flush(final=False)  # painting goes on
     return bool(sessions) or closed
 
 
@@ -236,7 +236,7 @@ class SavesNothing:
         refused.set_exception(PermissionError(self.why))
         return refused
 
-    def flush(self, closing: bool = False, turning: bool = False) -> None:
+    def flush(self, closing=False, turning=False, final=True) -> None:
         """Nothing to write: a closing window may close (its strokes were said unsaved)."""
 
     def start_flush(self, closing: bool = False) -> None:

@@ -117,7 +117,7 @@ class InkLoopWidget(QWidget):
         if not event.spontaneous() and self.labels is not None:  # not a minimised window
             # napari paints meanwhile unless its window closes (torn down, or its strokes
             # written by the close veto)
-            self.labels.autosaver.flush(turning=self._ends.window_stays())
+            self.labels.autosaver.flush(turning=self._ends.window_stays(), final=False)
         super().hideEvent(event)
 
     def _end(self, why: str) -> None:
