@@ -100,7 +100,8 @@ class ServedSession:
         """Make ``sock`` the link that drives the engine: ``welcome`` goes out on it, then what
         the engine does now. One lock orders both, so the link welcomed last is the one that
         drives, however late its relay starts. OSError if ``welcome`` cannot go out, or its
-        client has hung up already (gave up waiting for it); the session is then as it was."""
+        client has hung up already (gave up waiting for it: as far as `hung_up` can tell); the
+        session is then as it was."""
         if hung_up(sock):  # a send would still succeed, and the session outlive the client
             raise ConnectionError("it hung up before it was welcomed")
         sock.settimeout(None)

@@ -62,8 +62,9 @@ def hang_up(sock: socket.socket, *, abort: bool = False) -> None:
 
 def hung_up(sock: socket.socket) -> bool:
     """Whether the peer of ``sock`` has closed its end or reset it, without waiting: only
-    what was queued is looked at, and left there. A peer gone without a word (a network
-    down) is not noticed."""
+    what was queued is looked at, and left there. Not noticed: a close or reset that arrives
+    after this look, a close queued behind data the peer sent first, and a peer gone without
+    a word (a network down)."""
     timeout = sock.gettimeout()
     sock.setblocking(False)
     try:
