@@ -1,7 +1,9 @@
 """Many segments, one model: every block of every segment on a dask.distributed cluster.
 
-All segments' blocks are submitted at once, so workers never idle at a segment's end; each
-segment's file is finished (pyramid, move into place) as soon as its last block is stored.
+All segments' blocks are submitted at once, so workers never idle at a segment's end, each
+segment before the next (`_staged`'s priority); each segment's file is finished (pyramid,
+move into place) as soon as its last block is stored, so a run stopped part way keeps the
+segments it finished.
 A worker that dies costs its blocks, which the scheduler computes again elsewhere; a stored
 chunk written twice holds the same bytes.
 """
@@ -63,8 +65,9 @@ def predict_jobs(
     bar = _bar(0, len(jobs), progress)
     kept = RunKeeps()  # what the run's blocks keep on the workers, forgotten at its end
 
-    def stage(job):
-        return _staged(client, checkpoint, weights, job, device, tta, z_start, reverse, kept)
+    def stage(job, order):
+        options = (device, tta, z_start, reverse, kept, -order)  # positional: tests stand in
+        return _staged(client, checkpoint, weights, job, *options)
 
     lost = False  # the scheduler: asking it anything would then wait for its return
     try:  # staging too: a Ctrl-C while a segment opens leaves no staged output behind
@@ -92,8 +95,8 @@ def _stage_all(jobs, stage, pending: dict, outcome: Outcome, keep_going: bool, b
     future's key. A job skipped or failed in staging goes to ``outcome``; a failure stops
     the batch unless ``keep_going``."""
     owner = {}
-    for job in jobs:
-        staged = stage(job)
+    for order, job in enumerate(jobs):
+        staged = stage(job, order)
         if isinstance(staged, str):
             outcome.skip(job.out, staged)
         elif isinstance(staged, Exception):
@@ -174,9 +177,12 @@ def _not_stored(client, future, mark, output: PredictionFile) -> Exception | Non
     return RuntimeError(f"a block was {future.status}, not written")  # cancelled, say
 
 
-def _staged(client, checkpoint, weights, job: Job, device, tta, z_start, reverse=None, kept=None):
-    """``job``'s staged output and the futures of its chunks, persisted on ``client``; or
-    why it is skipped (`taken_meanwhile`); or the Exception that stopped its staging."""
+def _staged(
+    client, checkpoint, weights, job: Job, device, tta, z_start, reverse=None, kept=None, priority=0
+):
+    """``job``'s staged output and the futures of its chunks, persisted on ``client`` at
+    ``priority`` (higher first); or why it is skipped (`taken_meanwhile`); or the Exception
+    that stopped its staging."""
     from distributed import futures_of
 
     try:
@@ -184,7 +190,10 @@ def _staged(client, checkpoint, weights, job: Job, device, tta, z_start, reverse
     except Exception as error:
         return taken_meanwhile(job, error) or error
     try:
-        return output, {f.key: f for f in futures_of(client.persist(marks))}
+        # without it the scheduler mixes the segments' blocks (its own order is per graph),
+        # and all of them finish near the run's end: a run stopped at 90% would keep none
+        futures = futures_of(client.persist(marks, priority=priority))
+        return output, {f.key: f for f in futures}
     except BaseException:
         output.abandon()
         raise
