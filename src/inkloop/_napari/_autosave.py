@@ -36,14 +36,22 @@ def _flush_at_exit() -> None:
             log.exception("writing the last strokes at exit failed")
 
 
-def flush_turning(autosavers, closing=False, final=True) -> list[str | None]:
-    """`Autosaver.flush` of each of ``autosavers`` with Qt's events turning (`wait_turning`):
-    every write started, each on its session's label worker, before any is awaited (a quit
-    writes its windows' strokes side by side). What each flush returns, in order."""
+def start_flushes(autosavers, closing=False) -> list[tuple]:
+    """Start the writes of `Autosaver.flush` of each of ``autosavers`` (turning), each on its
+    session's label worker, before any is awaited (a quit writes its windows' strokes side
+    by side), the autosave timers held (no tick reports them): (autosaver, its write or
+    None) for each; `finish_flushes` waits for them."""
     started = [(autosaver, autosaver.start_flush(closing)) for autosaver in autosavers]
+    for autosaver, last in started:
+        if last is not None:
+            autosaver._hold_ticks(True)
+    return started
+
+
+def finish_flushes(started, closing=False, final=True) -> list[str | None]:
+    """Wait for the writes ``started`` (`start_flushes`) with Qt's events turning
+    (`wait_turning`), and say how each went; what each flush returns, in order."""
     writes = [(autosaver, last) for autosaver, last in started if last is not None]
-    for autosaver, _ in writes:
-        autosaver._hold_ticks(True)
     wait_turning([(autosaver.segment.name, last) for autosaver, last in writes], closing)
     for autosaver, _ in writes:
         autosaver._hold_ticks(False)
@@ -114,14 +122,14 @@ class Autosaver(QObject):
 
     def flush(self, closing=False, turning=False, final=True) -> str | None:
         """Write what changed on the label worker, after the writes under way, and wait for
-        it (``turning``: with Qt's events turning, `flush_turning`); here where the worker
+        it (``turning``: with Qt's events turning, `finish_flushes`); here where the worker
         takes no more work (interpreter exit). Then say where the strokes are kept, if not
         beside the segment: as the last strokes (``final``), or as an autosave does (a hide,
         an opening again: painting goes on). ``closing`` (the window's close begins): where
         no folder takes them, return why it should stay open, unsaid; once, until painted
         again."""
         if turning:
-            return flush_turning([self], closing, final)[0]
+            return finish_flushes(start_flushes([self], closing), closing, final)[0]
         last = self.start_flush(closing)
         if last is None:
             return None

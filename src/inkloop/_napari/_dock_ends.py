@@ -7,7 +7,7 @@ from __future__ import annotations
 from qtpy.QtCore import QEvent, QObject, QThread
 from qtpy.QtWidgets import QMainWindow, QMessageBox, QWidget
 
-from inkloop._napari._autosave import flush_turning
+from inkloop._napari._autosave import finish_flushes, start_flushes
 from inkloop._napari._controls import single_shot
 from inkloop._napari._label_claims import PAINTING, finish_all_closing
 from inkloop._napari._labels import is_ink_labels
@@ -114,11 +114,12 @@ def keep_open(window, labels) -> bool:
     every window of this process, side by side on their label workers while napari paints
     (its window is whole yet). Where no folder takes some, keep it open, said in one dialog
     (a notice would go with it); once for those strokes: closed again, it closes."""
-    finish_all_closing(turning=True)  # segments switched away from: written, said first
     quit_app = quitting(window)
     sessions = [labels, *(s for s in PAINTING if s is not labels)] if quit_app else [labels]
     sessions = [s for s in sessions if s is not None]
-    lost = zip(sessions, flush_turning([s.autosaver for s in sessions], closing=True), strict=True)
+    started = start_flushes([s.autosaver for s in sessions], closing=True)
+    finish_all_closing(turning=True)  # segments switched away from: written beside, said first
+    lost = zip(sessions, finish_flushes(started, closing=True), strict=True)
     said = [_in_window(s, labels, text) for s, text in lost if text is not None]
     if not said:
         return False
