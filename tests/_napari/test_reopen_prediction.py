@@ -76,3 +76,20 @@ def test_a_cancelled_prediction_puts_the_earlier_one_back(
 
     assert abs(read_prediction(out).mean() - 0.25) < 0.01
     assert not list(out.parent.glob("*.saved-*"))
+
+
+def test_a_prediction_the_engine_cannot_start_puts_the_earlier_one_back(
+    open_in_dock, segment_folder, monkeypatch
+):
+    _, widget = open_in_dock(segment_folder)
+    panel, segment = widget.predict_panel, widget.loop.labels.segment
+    out = _predicted(segment, 0.25, 15)
+
+    def unreachable(*args, **kwargs):
+        raise RuntimeError("the engine server 127.0.0.1:9 cannot be reached")
+
+    monkeypatch.setattr(widget.loop, "predict_segment", unreachable)
+    panel.predict_button.click()
+
+    assert abs(read_prediction(out).mean() - 0.25) < 0.01
+    assert not list(out.parent.glob("*.saved-*"))

@@ -171,9 +171,16 @@ class PredictPanel(QGroupBox):
                 self._earlier = kept, out
             request = self.loop.predict_segment(out, tta=self.tta.isChecked(), replace=replace)
         except BaseException:
+            self._put_back_earlier()
             self._show_set_aside()
             raise
         self.request, self._generation = request, self.loop.generation
+
+    def _put_back_earlier(self) -> None:
+        """The earlier prediction `keep_earlier` kept, back under its name: no new one came."""
+        if self._earlier is not None:
+            put_back(self.loop, *self._earlier)
+            self._earlier = None
 
     def _show_set_aside(self) -> None:
         """The layer `let_go_of` removed for the prediction, again: no new file came. Not
@@ -269,9 +276,7 @@ class PredictPanel(QGroupBox):
         if self._bar is not None:
             self._bar.close()
         self.request = self._generation = self._bar = None
-        if self._earlier is not None:  # no new prediction came
-            put_back(self.loop, *self._earlier)
-            self._earlier = None
+        self._put_back_earlier()
         self._show_set_aside()
         self._show_running()
 
