@@ -95,3 +95,20 @@ def test_a_loss_divergence_names_the_step_its_autosave_holds(loop_widget, qtbot,
     assert "the next run starts again from model.pt, which holds step 2" in said
     assert said.count("lower the learning rate") == 1
     assert panel.checkpoint_label.text() == TRAINED.format(step=2)
+
+
+def test_a_whole_segment_prediction_under_way_keeps_the_engine_until_it_ends(
+    loop_widget, qtbot, tmp_path
+):
+    loop = loop_widget[1].loop
+    loop.warm_up(loop.settings)
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=60_000)
+    diverged = loop.engine
+    loop.predict_segment(tmp_path / "prediction.png")
+    _diverged_at(loop, 6)  # the engine's events wait on this (the GUI) thread meanwhile
+
+    assert loop.engine is diverged
+    assert not loop.view.on
+    qtbot.waitUntil(lambda: not loop.predicting, timeout=60_000)
+    assert loop.engine is None
+    assert loop.state is State.FAILED

@@ -243,6 +243,8 @@ class LoopSession(QObject, EngineCommands):
             if event.autosave and self.engine is not None and not replaced:
                 self.trained.autosaved(event.path, event.step)  # here, or on a server
         self.whole_segment.follow(event)
+        if self.trained.unusable and self.engine is not None and not self.predicting:
+            self._drop_diverged()  # at once, or once the whole-segment prediction ends
         self.changed.emit(event)
 
     def _failure_told(self, generation: int, event: Failed) -> str:
@@ -250,18 +252,14 @@ class LoopSession(QObject, EngineCommands):
         the next run starts (`TrainedWeights.diverged`)."""
         if DIVERGED not in event.message or generation != self.generation:
             return event.message
-        told = self.trained.diverged(event.message)
-        self._drop_diverged()
-        return told
+        self.view.stop()  # the engine ends as soon as nothing keeps it (`_drop_diverged`)
+        return self.trained.diverged(event.message)
 
     def _drop_diverged(self) -> None:
         """End the engine whose weights are no longer finite, so that no preview, Predict,
         Next, Check stack or Resume uses them (they would show and write p = 0): the next
         command makes a new engine from the last autosave (`TrainedWeights.next_settings`).
-        A whole-segment prediction under way keeps it until it ends (`keep_engine`)."""
-        self.view.stop()
-        if self.whole_segment.under_way:
-            return
+        A whole-segment prediction under way keeps it until it ends."""
         self._end_engine()
         self.generation += 1  # what it sent before its end is told apart
         self.ready = False
