@@ -77,8 +77,9 @@ def test_a_renamed_folder_says_its_mask_is_not_used_once(batch, capsys):
         f"inkloop predict: b2 has no papyrus mask: every pixel is predicted, the air around "
         f"the papyrus included (b_inklabels.png, b_mask.png in {batch / 'b2'} "
         "name another segment; this one's files must start with its id, b2_ "
-        "(the folder's name): rename them to use them, as "
-        f'`cd {batch / "b2"} && for f in b_*; do mv -n "$f" b2_"${{f#b_}}"; done` does)'
+        "(the folder's name): rename them to use them (2 files), as "
+        f"`cd {batch / 'b2'} && {{ mv -n b_inklabels.png b2_inklabels.png; "
+        "mv -n b_mask.png b2_mask.png; }` does)"
     ]
 
 

@@ -3,6 +3,7 @@ home of that list, and of what is said where a renamed folder's files keep the o
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from functools import cache
@@ -22,6 +23,7 @@ SIDE_KINDS = {  # what follows "<id>_" in each kind's file names, in any letter 
     "autosaved labels": rf"(?:inklabels|supervision_mask)(?:_v\d+)?{re.escape(AUTOSAVE)}\.png",
     "prediction": rf"prediction(?:\.saved-[\d-]+)?{_PREDICTION}",
 }
+WINDOWS = os.name == "nt"  # no sh there to run a command in
 SHOWN = 10  # stray files named at most; the rename takes them all
 
 
@@ -50,8 +52,7 @@ def stray_side_files_hint(segment) -> str | None:
         listed = ", ".join(listed.split(", ")[:SHOWN]) + f" and {count - SHOWN} more"
     hint = (
         f"{listed} in {folder} name another segment; this one's files must start with its "
-        f"id, {segment.name}_ (the folder's name): rename them to use them, as "
-        f"`{_rename_command(folder, strays, segment.name)}` does"
+        f"id, {segment.name}_ (the folder's name): {_rename_advice(folder, strays, segment.name)}"
     )
     regions = [n for names in strays.values() for n in names if _kind(n) == "validation region"]
     if regions:
@@ -81,10 +82,14 @@ def _kind(name: str) -> str:
     return next(k for k, p in SIDE_KINDS.items() if re.fullmatch(p, after, re.IGNORECASE))
 
 
-def _rename_command(folder: Path, strays: dict, own_id: str) -> str:
-    """A shell command giving the files of each old id ``own_id``'s, never replacing one."""
-    new, loops = shlex.quote(f"{own_id}_"), []
-    for old_id in strays:
-        old = shlex.quote(f"{old_id}_")
-        loops.append(f'for f in {old}*; do mv -n "$f" {new}"${{f#{old}}}"; done')
-    return f"cd {shlex.quote(str(folder))} && {'; '.join(loops)}"
+def _rename_advice(folder: Path, strays: dict, own_id: str) -> str:
+    """How to give each stray file ``own_id``'s name, never replacing one: a command of one
+    ``mv -n`` per file found (no glob: the segment's own files may start with an old id's
+    prefix, as ``<id>_superseded``'s do), or on Windows the renames themselves."""
+    renames = [(name, own_id + name[len(old) :]) for old, names in strays.items() for name in names]
+    count = f"{len(renames)} file{'s' if len(renames) != 1 else ''}"
+    if WINDOWS:
+        return f"rename them to use them ({count}): " + ", ".join(f"{a} to {b}" for a, b in renames)
+    moves = " ".join(f"mv -n {shlex.quote(a)} {shlex.quote(b)};" for a, b in renames)
+    command = f"cd {shlex.quote(str(folder))} && {{ {moves} }}"
+    return f"rename them to use them ({count}), as `{command}` does"
