@@ -251,4 +251,4 @@ def test_info_names_side_files_of_another_id(segment_folder, tmp_path, capsys):
     assert json.loads(captured.out)["has_mask"] is False
     (line,) = captured.err.splitlines()
     assert line.startswith("inkloop info: sample: 20231012184423_inklabels.png, ")
-    assert "rename them to use them, as `cd " in line
+    assert "rename them to use them (2 files), as `cd " in line
