@@ -21,8 +21,7 @@ class _Server:
     """inkloop's fork server, started at the first child and stopped `IDLE_S` after the last."""
 
     def __init__(self) -> None:
-        self.server = forkserver.ForkServer()
-        self.server.set_forkserver_preload(PRELOAD)
+        self.server = _new_server()
         self.lock = threading.Lock()
         self.live: set[_Popen] = set()  # the children's Popens, until each is seen ended
         self.idle: threading.Timer | None = None
@@ -45,20 +44,35 @@ class _Server:
             if popen not in self.live:
                 return
             self.live.discard(popen)
-            if not self.live:
-                self.idle = threading.Timer(IDLE_S, self._stop_if_idle)
-                self.idle.name, self.idle.daemon = IDLE_THREAD, True
+            if self.live:
+                return
+            self.idle = threading.Timer(IDLE_S, self._stop_if_idle)
+            self.idle.name, self.idle.daemon = IDLE_THREAD, True
+            try:
                 self.idle.start()
+            except RuntimeError:  # Python 3.12+ at its exit: the server ends with this process
+                self.idle = None
 
     def _stop_if_idle(self) -> None:
         with self.lock:
-            if not self.live:
-                self.stop()
+            if self.live:
+                return
+            idle, self.server = self.server, _new_server()
+        idle._stop()  # outside the lock: it waits for the server's exit, which a fork of this
+        # process (a user's fork-started pool) holding its "alive" pipe puts off
 
     def stop(self) -> None:
         """End the server (it ends by itself when this process does); the next child starts
         a new one."""
-        self.server._stop()
+        with self.lock:
+            idle, self.server = self.server, _new_server()
+        idle._stop()
+
+
+def _new_server() -> forkserver.ForkServer:
+    server = forkserver.ForkServer()
+    server.set_forkserver_preload(PRELOAD)
+    return server
 
 
 SERVER = _Server()
@@ -77,11 +91,15 @@ class _Popen(popen_forkserver.Popen):
         finally:
             set_spawning_popen(None)
         self.sentinel, w = SERVER.connect(self)
-        _parent_w = os.dup(w)  # the child's sentinel of this process, as in _launch
-        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
-        with open(w, "wb", closefd=True) as f:
-            f.write(buf.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
+        try:
+            _parent_w = os.dup(w)  # the child's sentinel of this process, as in _launch
+            self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+            with open(w, "wb", closefd=True) as f:
+                f.write(buf.getbuffer())
+            self.pid = forkserver.read_signed(self.sentinel)
+        except BaseException:  # no child to wait for (the server died, a Ctrl+C)
+            SERVER.ended(self)
+            raise
 
     def poll(self, flag: int = os.WNOHANG) -> int | None:
         code = super().poll(flag)
