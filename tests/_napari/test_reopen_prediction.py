@@ -57,9 +57,14 @@ def test_predict_whole_segment_keeps_the_earlier_prediction(
     (kept,) = out.parent.glob(f"{segment.name}_prediction.saved-*.ome.zarr")
     assert not out.exists()  # set aside until the new one comes
     write_prediction(da.full(segment.shape[1:], 0.75, np.float32), out, progress=False)
+    since = len(notification_manager.records)
     widget.loop.changed.emit(SegmentPredicted(7, str(out), 1.0, 30))
 
     assert sent == [out]
+    assert messages(since) == [
+        f"Ink Loop: whole-segment prediction written to {out}; the earlier one is kept as "
+        f"{kept.name}"
+    ]
     assert abs(read_prediction(kept).mean() - 0.25) < 0.01  # day 1's map, kept
     assert abs(read_prediction(out).mean() - 0.75) < 0.01
 

@@ -245,14 +245,14 @@ class PredictPanel(QGroupBox):
         elif isinstance(event, SegmentPredicted):
             path = Path(event.path)
             here = path.exists()  # else an engine server wrote it on its own disk
-            if here:
-                self._set_aside = None  # the new file takes its place
+            kept = None
+            if here:  # the new file takes the place of the layer and the earlier file
+                self._set_aside, kept, self._earlier = None, self._earlier, None
             self._end()
             if not here:
                 say_info(f"whole-segment prediction written on the server: {event.path}")
                 return
             hidden = self._open(path)
-            kept, self._earlier = self._earlier, None
             hidden += f"; the earlier one is kept as {kept[0].name}" if kept else ""
             say_info(f"whole-segment prediction written to {event.path}{hidden}")
         elif isinstance(event, (Failed, Notice)):  # failed or cancelled: the loop shows why
