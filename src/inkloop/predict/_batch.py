@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inkloop._notify import notify
 from inkloop.io import open_segment, prediction_kind, shown_location
 from inkloop.predict._cluster_failures import (
     SchedulerLostError,
@@ -28,7 +29,7 @@ from inkloop.predict._outputs import PredictionFile
 from inkloop.predict._predictor import Predictor
 from inkloop.predict._provenance import model_identity, prediction_record
 from inkloop.predict._segment import predict_segment
-from inkloop.predict._workers import RunKeeps, WorkersWatch, forget_the_run
+from inkloop.predict._workers import RunKeeps, WorkersWatch, cancel_and_wait, forget_the_run
 
 STOPPING = "stopping: removing the unfinished outputs and closing the workers"
 
@@ -77,10 +78,7 @@ def predict_jobs(
         lost = isinstance(error, SchedulerLostError)
         if isinstance(error, KeyboardInterrupt):
             bar.write(STOPPING, file=sys.stderr)
-        for output, futures in pending.values():
-            if not lost:
-                client.cancel(list(futures.values()))  # not started: never write; running: may
-            output.abandon()
+        _give_up(client, list(pending.values()), wait=not lost)
         raise
     finally:
         bar.close()
@@ -133,9 +131,7 @@ def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, 
         if error is not None and not keep_going:
             raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
         if error is not None:
-            client.cancel(list(futures.values()))  # its blocks not started never write
-            output.abandon()
-            del pending[job]
+            _give_up(client, [pending.pop(job)])
             outcome.fail(job, error)
             continue
         del futures[future.key]
@@ -143,6 +139,21 @@ def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, 
             outcome.written.append(output.finish())
             del pending[job]
             bar.set_postfix_str(f"{len(outcome.written)}/{segments} segments")
+
+
+def _give_up(client, staged: list, wait: bool = True) -> None:
+    """Remove each staged output of ``staged`` ((output, its chunks' futures) pairs) once
+    its chunks are cancelled and none is still being stored (unless not ``wait``: the
+    scheduler is lost). One that cannot be removed is said; the others still are."""
+    try:
+        if wait:
+            cancel_and_wait(client, [f for _output, futures in staged for f in futures.values()])
+    finally:  # a second Ctrl-C cuts the wait short, not the removal
+        for output, _futures in staged:
+            try:
+                output.abandon()
+            except OSError as error:
+                notify(f"{output.staging} could not be removed ({error}): a rerun removes it")
 
 
 def _completed(watch, chunks: list):

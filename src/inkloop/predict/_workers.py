@@ -1,8 +1,9 @@
 """What `inkloop predict --scheduler` asks of a cluster's workers: each of them, present
 as the run starts or joining later, with this inkloop version and a torch (`check_workers`,
 `WorkersWatch`); while chunks wait, a worker within a bounded time (`WorkersWatch`): an
-adaptive cluster starts its workers only once tasks wait, so none is needed at connect; and,
-as the run ends, that they forget what they kept for it (`forget_the_run`)."""
+adaptive cluster starts its workers only once tasks wait, so none is needed at connect; that
+they end the stores of an output given up before it is removed (`cancel_and_wait`); and, as
+the run ends, that they forget what they kept for it (`forget_the_run`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ log = logging.getLogger(__name__)
 NO_WORKERS_TIMEOUT_S = 300.0
 # how often a run waiting on its chunks looks at the cluster's workers
 WATCH_EVERY_S = 2.0
+# how often, and how long, a run giving up outputs waits for their cancelled stores still
+# running (`cancel_and_wait`); a store task only adds up its block's sums (the model's
+# passes are tasks of their own) and writes them, but a batch system's SIGKILL may follow
+# its SIGTERM within 30 s
+WAIT_FOR_STORES_S = 0.2
+STORES_WAITED_S = 10.0
+# a worker's states of a task it still runs (a cancelled one runs to its end)
+_RUNNING_STATES = frozenset({"executing", "long-running", "cancelled", "resumed"})
 
 
 def check_workers(client, scheduler: str, workers: list[str] | None = None) -> None:
@@ -115,6 +124,38 @@ def _forget(masks: list[str], models: list) -> None:
         _segment._MASKS.pop(name, None)
     for path, stamp in models:
         _travel._MODELS.pop((path, tuple(stamp)), None)
+
+
+def cancel_and_wait(client, futures: list) -> None:
+    """Cancel ``futures`` (chunks' stores) and return once no worker still runs one, or
+    after `STORES_WAITED_S`. A cancel does not stop a task already running: it would write
+    its chunk into the staged output being removed, or make that anew. Workers that cannot
+    be asked are not waited for (a lost scheduler's stop with it)."""
+    names = sorted({_name(future.key) for future in futures})
+    client.cancel(futures)
+    until = time.monotonic() + STORES_WAITED_S
+    while names and time.monotonic() < until:
+        try:
+            running = client.run(_running, names, on_error="return")
+        except Exception:  # the scheduler went away: nothing more to ask
+            return
+        if not any(isinstance(keys, list) and keys for keys in running.values()):
+            return
+        time.sleep(WAIT_FOR_STORES_S)
+
+
+def _running(names: list[str], dask_worker=None) -> list:
+    """On a worker: the keys of the tasks it still runs, cancelled or not, that store the
+    chunks ``names``: dask fuses a store into the tasks before it, named ``…-NAME``."""
+    return [
+        key
+        for key, task in dask_worker.state.tasks.items()
+        if task.state in _RUNNING_STATES and _name(key).endswith(tuple(names))
+    ]
+
+
+def _name(key) -> str:
+    return str(key[0] if isinstance(key, tuple) else key)
 
 
 def _versions_probe():
