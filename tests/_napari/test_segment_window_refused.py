@@ -25,10 +25,11 @@ def mounted(qtbot, segment_widget):
 def test_a_refused_window_says_to_move_first_layer_until_it_fits(mounted, tmp_path):
     loop, checkpoint = mounted.loop, tmp_path / "segA_inkloop_model.pt"
     mounted.show_model(checkpoint)
-    loop.settings = dataclasses.replace(loop.settings, init=checkpoint)
+    loop.settings = dataclasses.replace(loop.settings, init=tmp_path / "another.pt")
 
-    loop.changed.emit(WindowRefused(str(tmp_path / "another.pt")))  # of another model
+    loop.changed.emit(WindowRefused(str(tmp_path / "another.pt")))  # of an engine before
     assert mounted.window.summary.text() == "the model reads the layers it was trained on"
+    loop.settings = dataclasses.replace(loop.settings, init=checkpoint)
     loop.changed.emit(WindowRefused(str(checkpoint)))
 
     refused = "the model's layers are not in this stack: move First layer"
@@ -40,3 +41,16 @@ def test_a_refused_window_says_to_move_first_layer_until_it_fits(mounted, tmp_pa
     mounted.show_model(None)
     mounted.show_model(checkpoint)  # chosen again: the engine says anew
     assert mounted.window.summary.text() == "the model reads the layers it was trained on"
+
+
+def test_a_refused_window_is_said_under_an_engine_servers_path_map(mounted, tmp_path):
+    """The server names the model by its own path (``--path-map``): the event is still this
+    model's, as the loop's own settings say."""
+    loop, checkpoint = mounted.loop, tmp_path / "segA_inkloop_model.pt"
+    mounted.show_model(checkpoint)
+    loop.settings = dataclasses.replace(loop.settings, init=checkpoint)
+
+    loop.changed.emit(WindowRefused("/mnt/scrolls/segA_inkloop_model.pt"))
+
+    refused = "the model's layers are not in this stack: move First layer"
+    assert mounted.window.summary.text() == refused

@@ -254,10 +254,11 @@ class SegmentPanel(QGroupBox):
         elif isinstance(event, ModelBuilt) and self.model_loaded and self._shows(event):
             self._built, self._refused = event, False
             self._show_composition()
-        elif isinstance(event, WindowRefused) and self.model == Path(event.init):
+        elif isinstance(event, WindowRefused) and self.model_loaded and self._shows(event):
             self._refused = True
             self._show_composition()
 
-    def _shows(self, event: ModelBuilt) -> bool:
-        """Whether ``event`` is of the model loaded here (not of an engine before)."""
+    def _shows(self, event: ModelBuilt | WindowRefused) -> bool:
+        """Whether ``event`` is of the model loaded here (not of an engine before): as the
+        loop's own settings say, since an engine server names the model by its own path."""
         return self.loop.settings.init == self.model
