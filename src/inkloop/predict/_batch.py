@@ -21,6 +21,7 @@ from inkloop.predict._cluster_failures import (
     SchedulerLostError,
     WorkersGoneError,
     as_seen_by_worker,
+    run_wide,
     scheduler_lost,
     workers_gone,
 )
@@ -54,8 +55,9 @@ def predict_jobs(
     files stay. With ``keep_going`` a failed segment is given up alone (its blocks cancelled,
     its staged output removed) and the others go on. A lost scheduler, or workers all gone,
     stop the batch in one line (`SchedulerLostError`, `WorkersGoneError`), ``keep_going``
-    or not; workers that join are checked (`WorkersWatch`). ``z_start`` moves the model's
-    window, ``reverse`` says the segments are stored back to front (`model_window`)."""
+    or not, as do workers killed and a full disk (`run_wide`); workers that join are
+    checked (`WorkersWatch`). ``z_start`` moves the model's window, ``reverse`` says the
+    segments are stored back to front (`model_window`)."""
     from inkloop.checkpoint import load_checkpoint
 
     checkpoint, weights = load_checkpoint(model), Path(model).resolve()
@@ -113,8 +115,9 @@ def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, 
     """Wait for every chunk of the ``pending`` jobs; each job's output is finished (into
     ``outcome``) as soon as its last chunk is stored. A chunk not stored stops the batch,
     naming its segment; with ``keep_going`` its job is given up alone (its chunks cancelled,
-    its staged output removed). A lost scheduler, or workers all gone, stop it whatever
-    ``keep_going`` says; so does a worker that joins unfit (`WorkersWatch`)."""
+    its staged output removed). A lost scheduler, workers all gone, or a failure every
+    segment would meet (`run_wide`) stop it whatever ``keep_going`` says; so does a worker
+    that joins unfit (`WorkersWatch`)."""
     client, address = watch.client, watch.address
     chunks = [f for _output, futures in pending.values() for f in futures.values()]
     for future, mark in _completed(watch, chunks):
@@ -127,6 +130,8 @@ def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, 
         if workers_gone(mark):  # the scheduler's own no-workers-timeout
             raise WorkersGoneError(address, had_workers=True, waited=None)
         output, futures = pending[job]
+        if (stop := run_wide(mark, output.out.parent, watch.memory_limits)) is not None:
+            raise stop from mark[1]
         error = _not_stored(client, future, mark, output)
         if error is not None and not keep_going:
             raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error

@@ -1,17 +1,19 @@
 """What a batch on a dask.distributed cluster says when the cluster, not a segment, failed:
-a worker that cannot see a file this machine sees, a scheduler that went away, and workers
-that all left (or never came)."""
+a worker that cannot see a file this machine sees, a scheduler that went away, workers that
+all left (or never came), and failures that every segment would meet (`run_wide`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 
 from inkloop.io import SegmentError
 
 _SEE_THE_FILES = "the workers must see the segments and the model at the same paths as this machine"
 _CONNECTION_LOST = "scheduler-connection-lost"  # distributed's reason for the futures it cancels
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # every output would meet it
 
 
 class SchedulerLostError(RuntimeError):
@@ -36,6 +38,58 @@ class WorkersGoneError(RuntimeError):
             else f"no worker joined the scheduler {address} {within} (dask worker {address})"
         )
         super().__init__(f"{gone}; finished files stay, a rerun resumes")
+
+
+class WorkersKilledError(RuntimeError):
+    """Workers died, one after another, running the same block."""
+
+    def __init__(self, limits: str) -> None:
+        from inkloop.settings import BLOCK
+
+        super().__init__(
+            "workers died running a block, one after another: most often their memory limit "
+            f"({limits}; their logs say 'exceeded 95% memory budget'): give each worker more "
+            f"memory (a {BLOCK}² block needs about 1 GB a thread, more with a large model) or "
+            "fewer threads; finished files stay, a rerun resumes"
+        )
+
+
+class OutputsDiskError(OSError):
+    """The workers could not write the outputs' folder: full, over a quota or a size limit."""
+
+    def __init__(self, code: int, folder, why: str) -> None:
+        super().__init__(code, why)
+        self.said = f"{folder}: {why} (the workers write the outputs there): free room there; "
+        self.said += "finished files stay, a rerun resumes"
+
+    def __str__(self) -> str:
+        return self.said
+
+
+def run_wide(mark, folder, memory_limits: dict) -> Exception | None:
+    """The error that stops the batch, ``keep_going`` or not, where a chunk's future came back
+    with ``mark`` (its exc_info) for a cause every segment would meet: workers killed (most
+    often by their ``memory_limits``, by address), or the outputs' ``folder`` full; else
+    None."""
+    from distributed import KilledWorker
+
+    error = mark[1] if isinstance(mark, tuple) else None
+    if isinstance(error, KilledWorker):
+        return WorkersKilledError(_said_limits(memory_limits))
+    if isinstance(error, OSError) and error.errno in _DISK_FULL:
+        return OutputsDiskError(error.errno, folder, error.strerror or str(error))
+    return None
+
+
+def _said_limits(memory_limits: dict) -> str:
+    """'each worker may use 4.00 GiB', say (0 or None: no limit)."""
+    from dask.utils import format_bytes
+
+    limits = sorted({limit or 0 for limit in memory_limits.values()})
+    if not limits:
+        return "see each worker's --memory-limit"
+    said = ", ".join(format_bytes(limit) if limit else "no limit" for limit in limits)
+    return f"each worker may use {said}"
 
 
 def workers_gone(mark) -> bool:

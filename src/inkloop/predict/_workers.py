@@ -31,12 +31,12 @@ STORES_WAITED_S = 10.0
 _RUNNING_STATES = frozenset({"executing", "long-running", "cancelled", "resumed"})
 
 
-def check_workers(client, scheduler: str, workers: list[str] | None = None) -> None:
+def check_workers(client, scheduler: str, workers: list[str] | None = None) -> dict:
     """RuntimeError in one line naming each worker of ``scheduler`` (those given, else every
     one there now: none is fine) without inkloop, with another inkloop version or without
     torch: such a worker fails every task it is given, and another version computes other
     pixels than the provenance says. Workers with another torch release are told, not
-    refused."""
+    refused. Returns what the scheduler knows of each worker there, by address."""
     answers = client.run(_versions_probe(), workers=workers, on_error="return")
     present = client.scheduler_info(n_workers=-1)["workers"]
     names = {address: info.get("name") for address, info in present.items()}
@@ -52,6 +52,7 @@ def check_workers(client, scheduler: str, workers: list[str] | None = None) -> N
             f"{inkloop.__version__} (this machine's) and torch"
         )
     _tell_other_torch(answers, names)
+    return present
 
 
 class WorkersWatch:
@@ -64,6 +65,7 @@ class WorkersWatch:
         self.client, self.scheduler = client, scheduler
         self.address = client.scheduler.address  # as it was: a lost client may forget it
         self.probed: set[str] = set()
+        self.memory_limits: dict[str, int | None] = {}  # of each worker seen, for messages
         self.had_workers = False
         self.alone_since: float | None = None
         self.next_look = 0.0
@@ -83,7 +85,9 @@ class WorkersWatch:
         except OSError:  # the connection closed: as above
             return
         if joined := sorted(present - self.probed):
-            check_workers(self.client, self.scheduler, joined)
+            known = check_workers(self.client, self.scheduler, joined)
+            limits = {a: known[a].get("memory_limit") for a in joined if a in known}
+            self.memory_limits.update(limits)
             self.probed.update(joined)
         if present:
             self.had_workers, self.alone_since = True, None
