@@ -15,9 +15,10 @@ from inkloop.predict import write_prediction
 from tests._napari._gui import messages
 
 
-def _predicted(segment, value: float, step: int):
-    """A whole-segment OME-Zarr prediction of ``segment``, as the dock writes it."""
-    out = prediction_path(segment, "ome.zarr")
+def _predicted(segment, value: float, step: int, fmt: str = "ome.zarr"):
+    """A whole-segment prediction of ``segment`` (OME-Zarr unless ``fmt``), as the dock
+    writes it."""
+    out = prediction_path(segment, fmt)
     record = {"model": {"step": step}, "segment": {"name": segment.name}}
     probability = da.full(segment.shape[1:], value, np.float32)
     return write_prediction(probability, out, progress=False, record=record)
@@ -40,6 +41,26 @@ def test_a_reopened_segment_names_and_offers_its_prediction(open_in_dock, segmen
         "is the "
         f'layer "{segment.name} prediction", hidden: its eye shows it; the next Predict '
         "whole segment keeps it as a .saved- copy"
+    ]
+
+
+def test_a_reopened_segments_png_prediction_is_named_not_decoded(open_in_dock, segment_folder):
+    """A PNG has no random access: shown, it would be decoded whole on napari's GUI thread
+    at each open of the segment."""
+    from inkloop.io import open_segment
+
+    segment = open_segment(segment_folder)
+    out = _predicted(segment, 0.5, 15, "png")
+    since = len(notification_manager.records)
+
+    viewer, _ = open_in_dock(segment_folder)
+
+    assert f"{segment.name} prediction" not in viewer.layers
+    said = [m for m in messages(since) if out.name in m]
+    assert said == [
+        f"Ink Loop: {segment.name}: its whole-segment prediction {out.name} (model step 15) is "
+        "beside it, not shown: a PNG is read whole, which would hold napari up at each open "
+        "(File → Open shows it); the next Predict whole segment keeps it as a .saved- copy"
     ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from inkloop._napari._prediction_layer import layer_name, show_prediction_file, shown_file
 from inkloop._napari._say import say_info
-from inkloop.io import PREDICTION_FORMATS, is_prediction_file, prediction_path
+from inkloop.io import PREDICTION_FORMATS, is_prediction_file, prediction_kind, prediction_path
 from inkloop.io._prediction_metadata import foreign_file, recorded_provenance
 from inkloop.io._sidefiles import kept_copy_path
 
@@ -28,19 +28,28 @@ def inkloops_prediction(segment) -> Path | None:
 def offer_prediction(loop) -> None:
     """Add ``loop``'s segment's prediction inkloop wrote as the layer Predict whole segment
     shows, hidden (over the live preview both would add up), naming it and the model step
-    that made it, as its file records."""
+    that made it, as its file records. A PNG is only named: it has no random access, so
+    showing it would decode it whole on napari's GUI thread at each open."""
     segment = loop.labels.segment
     path = inkloops_prediction(segment)
     if path is None or shown_file(loop) == str(path):  # shown already: painted again
         return
+    step = ((recorded_provenance(path) or {}).get("model") or {}).get("step")
+    made = "" if step is None else f" (model step {step})"
+    kept = "the next Predict whole segment keeps it as a .saved- copy"
+    if prediction_kind(path) == "png":
+        say_info(
+            f"{segment.name}: its whole-segment prediction {path.name}{made} is beside it, "
+            "not shown: a PNG is read whole, which would hold napari up at each open "
+            f"(File → Open shows it); {kept}"
+        )
+        return
     show_prediction_file(loop, path)
     name = layer_name(loop)
     loop.viewer.layers[name].visible = False
-    step = ((recorded_provenance(path) or {}).get("model") or {}).get("step")
-    made = "" if step is None else f" (model step {step})"
     say_info(
         f'{segment.name}: its whole-segment prediction {path.name}{made} is the layer "{name}", '
-        "hidden: its eye shows it; the next Predict whole segment keeps it as a .saved- copy"
+        f"hidden: its eye shows it; {kept}"
     )
 
 
