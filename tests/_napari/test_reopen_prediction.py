@@ -39,8 +39,8 @@ def test_a_reopened_segment_names_and_offers_its_prediction(open_in_dock, segmen
     assert said == [
         f"Ink Loop: {segment.name}: its whole-segment prediction {out.name} (model step 15) "
         "is the "
-        f'layer "{segment.name} prediction", hidden: its eye shows it; the next Predict '
-        "whole segment keeps it as a .saved- copy"
+        f'layer "{segment.name} prediction", hidden: its eye shows it; a Predict whole '
+        "segment into it keeps it as a .saved- copy"  # another format's leaves it
     ]
 
 
@@ -60,7 +60,7 @@ def test_a_reopened_segments_png_prediction_is_named_not_decoded(open_in_dock, s
     assert said == [
         f"Ink Loop: {segment.name}: its whole-segment prediction {out.name} (model step 15) is "
         "beside it, not shown: a PNG is read whole, which would hold napari up at each open "
-        "(File → Open shows it); the next Predict whole segment keeps it as a .saved- copy"
+        "(File → Open shows it); a Predict whole segment into it keeps it as a .saved- copy"
     ]
 
 

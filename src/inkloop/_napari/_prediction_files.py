@@ -36,7 +36,7 @@ def offer_prediction(loop) -> None:
         return
     step = ((recorded_provenance(path) or {}).get("model") or {}).get("step")
     made = "" if step is None else f" (model step {step})"
-    kept = "the next Predict whole segment keeps it as a .saved- copy"
+    kept = "a Predict whole segment into it keeps it as a .saved- copy"
     if prediction_kind(path) == "png":
         say_info(
             f"{segment.name}: its whole-segment prediction {path.name}{made} is beside it, "
