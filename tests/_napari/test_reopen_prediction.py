@@ -64,6 +64,25 @@ def test_a_reopened_segments_png_prediction_is_named_not_decoded(open_in_dock, s
     ]
 
 
+def test_the_notice_counts_the_earlier_predictions_kept(open_in_dock, segment_folder):
+    """Each kept copy is a full prediction: the notice says how many lie beside it."""
+    from inkloop.io import open_segment
+
+    segment = open_segment(segment_folder)
+    out = _predicted(segment, 0.5, 15)
+    (out.parent / f"{segment.name}_prediction.saved-20261207-101010.ome.zarr").mkdir()
+    (out.parent / f"{segment.name}_prediction.saved-20261207-101011.png").write_bytes(b"x")
+    since = len(notification_manager.records)
+
+    open_in_dock(segment_folder)
+
+    (said,) = [m for m in messages(since) if out.name in m]
+    assert said.endswith(
+        "a Predict whole segment into it keeps it as a .saved- copy (2 earlier ones are kept "
+        "so beside it, each a full copy: delete those you no longer need)"
+    )
+
+
 def test_predict_whole_segment_keeps_the_earlier_prediction(
     open_in_dock, segment_folder, monkeypatch
 ):

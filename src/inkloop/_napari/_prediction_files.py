@@ -6,11 +6,18 @@ new one came."""
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 
 from inkloop._napari._prediction_layer import layer_name, show_prediction_file, shown_file
 from inkloop._napari._say import say_info
-from inkloop.io import PREDICTION_FORMATS, is_prediction_file, prediction_kind, prediction_path
+from inkloop.io import (
+    PREDICTION_FORMATS,
+    is_prediction_file,
+    prediction_kind,
+    prediction_path,
+    prediction_stem,
+)
 from inkloop.io._prediction_metadata import foreign_file, recorded_provenance
 from inkloop.io._sidefiles import kept_copy_path
 
@@ -36,7 +43,7 @@ def offer_prediction(loop) -> None:
         return
     step = ((recorded_provenance(path) or {}).get("model") or {}).get("step")
     made = "" if step is None else f" (model step {step})"
-    kept = "a Predict whole segment into it keeps it as a .saved- copy"
+    kept = "a Predict whole segment into it keeps it as a .saved- copy" + _kept_so_far(path)
     if prediction_kind(path) == "png":
         say_info(
             f"{segment.name}: its whole-segment prediction {path.name}{made} is beside it, "
@@ -50,6 +57,20 @@ def offer_prediction(loop) -> None:
     say_info(
         f'{segment.name}: its whole-segment prediction {path.name}{made} is the layer "{name}", '
         f"hidden: its eye shows it; {kept}"
+    )
+
+
+def _kept_so_far(path: Path) -> str:
+    """What the notice adds about the earlier predictions kept beside ``path``, in any
+    format: each is a full copy, and none is ever deleted for the user."""
+    stem = glob.escape(prediction_stem(path))
+    count = sum(1 for p in path.parent.glob(f"{stem}.saved-*") if prediction_kind(p))
+    if not count:
+        return ""
+    ones = "one is" if count == 1 else "ones are"
+    return (
+        f" ({count} earlier {ones} kept so beside it, each a full copy: delete those you no "
+        "longer need)"
     )
 
 
