@@ -147,8 +147,14 @@ def test_a_worker_that_joins_unfit_stops_the_run_in_one_line(monkeypatch):
     watch = workers.WorkersWatch(cluster, "tcp://s:1")
     watch.look()
     cluster.answers["tcp://b:1"] = {"inkloop": None, "torch": None}
-    with pytest.raises(RuntimeError, match=r"^--scheduler tcp://s:1: tcp://b:1 has no inkloop: "):
+    with pytest.raises(
+        RuntimeError, match=r"^--scheduler tcp://s:1: tcp://b:1 has no inkloop: "
+    ) as e:
         watch.look()
+    assert str(e.value).endswith(
+        "and torch; it joined while the run went on, which stops here: finished files stay, "
+        "a rerun resumes (with that worker stopped or given this inkloop)"
+    )
 
 
 def test_a_local_worker_gets_one_of_the_gpus_this_process_was_given(monkeypatch):

@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 NO_WORKERS_TIMEOUT_S = 300.0
 # how often a run waiting on its chunks looks at the cluster's workers
 WATCH_EVERY_S = 2.0
+# a worker refused mid-run: dask cannot keep a run's tasks off it without restricting every
+# task to the workers probed, which an adaptive cluster (none at connect) cannot start
+_STOPS_THE_RUN = (
+    "; it joined while the run went on, which stops here: finished files stay, a rerun "
+    "resumes (with that worker stopped or given this inkloop)"
+)
 # how often, and how long, a run giving up outputs waits for their cancelled stores still
 # running (`cancel_and_wait`); a store task only adds up its block's sums (the model's
 # passes are tasks of their own) and writes them, but a batch system's SIGKILL may follow
@@ -69,6 +75,7 @@ class WorkersWatch:
         self.had_workers = False
         self.alone_since: float | None = None
         self.next_look = 0.0
+        self.looked = False  # once: the workers probed later joined the run
 
     def look(self, at_once: bool = False) -> None:
         """Probe the workers that joined, and raise `WorkersGoneError` once there was no
@@ -85,10 +92,16 @@ class WorkersWatch:
         except OSError:  # the connection closed: as above
             return
         if joined := sorted(present - self.probed):
-            known = check_workers(self.client, self.scheduler, joined)
+            try:
+                known = check_workers(self.client, self.scheduler, joined)
+            except RuntimeError as refused:
+                if not self.looked:  # there as the run began: refused as at connect
+                    raise
+                raise RuntimeError(f"{refused}{_STOPS_THE_RUN}") from None
             limits = {a: known[a].get("memory_limit") for a in joined if a in known}
             self.memory_limits.update(limits)
             self.probed.update(joined)
+        self.looked = True
         if present:
             self.had_workers, self.alone_since = True, None
         elif self.alone_since is None:
