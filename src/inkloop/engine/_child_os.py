@@ -62,7 +62,7 @@ def signal_end(process: BaseProcess, ending: str) -> None:
     if os.name != "posix":
         getattr(process, ending)()
         return
-    if process.exitcode not in (None, 255):  # reaped: its pid may be another's now
-        return
+    if process.pid is None or process.exitcode not in (None, 255):  # never started, or reaped
+        return  # (a reaped child's pid may be another process's now)
     with contextlib.suppress(ProcessLookupError):
         os.kill(process.pid, signal.SIGTERM if ending == "terminate" else signal.SIGKILL)
