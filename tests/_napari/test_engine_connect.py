@@ -111,8 +111,8 @@ def test_a_command_that_needs_the_engine_meanwhile_says_so_and_waits_not(
 
     assert connect.is_alive()  # returned while the connect is held
     assert widget.loop.engine is None
-    said = [str(r.message) for r in notification_manager.records[shown:]]
-    assert said == [f"Ink Loop: {still_connecting(forwarder.address)}"] * 3
+    said = [(str(r.message), r.severity) for r in notification_manager.records[shown:]]
+    assert said == [(f"Ink Loop: {still_connecting(forwarder.address)}", "info")] * 3
     assert not saved
     assert "model input" not in widget.loop.viewer.layers
     assert widget.predict_panel.request is None

@@ -35,7 +35,7 @@ class EngineCommands:
 
     def save_checkpoint(self, path) -> bool:
         """Have the engine write its model to ``path``; False, said, if it cannot be reached."""
-        if not self._engine_there():
+        if not self.engine_there():
             return False
         return self._reached(self.engine.save, path, failed="the model was not saved")
 
@@ -55,14 +55,14 @@ class EngineCommands:
     def rank(self, box: int, tiles: int, seed: int = 0) -> int | None:
         """Queue ranking boxes by the model's doubt (`EngineSurface.rank`); a Ranked event
         with the returned request number follows (None: not asked, `_asked`)."""
-        if not self._engine_there():
+        if not self.engine_there():
             return None
         return self._asked(self.engine.rank, box, tiles, seed)
 
     def check_order(self) -> int | None:
         """Queue reading the stack forward and reversed with the model (OrderChecked follows;
         None: not asked, `_asked`)."""
-        if not self._engine_there():
+        if not self.engine_there():
             return None
         return self._asked(self.engine.check_order)
 
@@ -72,7 +72,7 @@ class EngineCommands:
         a run keeps its settings."""
         if not self.state.running:
             self.warm_up()
-        if not self._engine_there():
+        if not self.engine_there():
             return None
         return self._asked(self.engine.compose, self.view.compose_region())
 
@@ -89,7 +89,7 @@ class EngineCommands:
             self.starts.finish()
         return None if self.engine is not None else NOT_STARTED
 
-    def _engine_there(self) -> bool:
+    def engine_there(self) -> bool:
         """Whether the engine is there to ask now (`_engine_missing`); if not, the user heard
         why, once."""
         missing = self._engine_missing()

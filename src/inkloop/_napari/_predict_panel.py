@@ -145,6 +145,8 @@ class PredictPanel(QGroupBox):
         out = self.output_path()
         try:
             prediction_output(out)  # before starting an engine process for nothing
+            if not self.loop.engine_there():  # still connecting (said), or could not start
+                return  # before a file or layer is touched
             replace = foreign_file(out)
             if replace:
                 answer = self._ask_replace(out)
