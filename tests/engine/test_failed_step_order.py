@@ -55,3 +55,41 @@ def test_a_loss_divergence_is_told_after_its_steps_autosave(
     assert _told(events) == [f"saved step {saved.step}", "failed", "FAILED"]
     (failure,) = [event for event in events if isinstance(event, Failed)]
     assert failure.message.startswith("training diverged at step")
+
+
+def test_a_failed_step_whose_autosave_raises_is_still_told(training_folder, tmp_path, monkeypatch):
+    """A step failing with a CUDA error poisons the context, so its autosave's copy to the CPU
+    raises too: the run still ends as Failed (saying the autosave failed), the worker lives
+    (closing review C9 of session 41, finding 2)."""
+    import inkloop.train._loop as loop
+
+    cuda_error = RuntimeError("CUDA error: an illegal memory access was encountered")
+    real, losses = loop.masked_loss, []
+
+    def fails_at_the_third(*args, **kwargs):
+        losses.append(1)
+        if len(losses) >= 3:
+            raise cuda_error
+        return real(*args, **kwargs)
+
+    def poisoned(self, provenance=None):
+        raise cuda_error
+
+    monkeypatch.setattr(loop, "masked_loss", fails_at_the_third)
+    monkeypatch.setattr(loop.Trainer, "checkpoint", poisoned)
+    segment = open_segment(training_folder)
+    ink, supervised, _ = load_labels(segment)
+    settings = EngineSettings(
+        model=tiny_model(), train=tiny_training(max_steps=20), autosave=tmp_path / "m.pt"
+    )
+    events = []
+    with Engine(segment, ink, supervised, settings, on_event=events.append) as engine:
+        engine.start()
+        assert engine.wait(60)
+        assert engine.state is State.FAILED
+        engine.pause()  # the worker still answers
+        assert engine.wait(60)
+    assert _told(events) == ["failed", "FAILED"]
+    (failure,) = [event for event in events if isinstance(event, Failed)]
+    assert failure.message.startswith("CUDA error")
+    assert "could not be autosaved" in failure.message

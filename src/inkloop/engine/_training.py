@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from inkloop._checkpoint_round import run_facts
@@ -19,7 +20,9 @@ from inkloop.engine._events import (
     RunStarted,
     State,
     StepDone,
+    error_message,
     failed,
+    log_failure,
 )
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
@@ -195,10 +198,15 @@ class Training:
         """End the run whose step failed (``told`` says why): its weights are autosaved first
         (the steps before it count: a server's error, say), so that whoever hears ``told``
         knows which step the file holds; weights not finite are not saved, ``told`` alone
-        says the run failed."""
+        says the run failed. An autosave that raises (a poisoned CUDA context) is added to
+        ``told``, which is still said."""
         self.failing_step = True
         try:
             self.autosave()
+        except Exception as error:
+            log_failure("inkloop engine: a failed step's autosave", error)
+            unsaved = f"the model could not be autosaved ({error_message(error)})"
+            told = replace(told, message=f"{told.message}; {unsaved}")
         finally:
             self.failing_step = False
         self.session.emit(told)
