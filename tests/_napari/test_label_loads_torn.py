@@ -5,6 +5,8 @@ way out a dock user takes, not the command line's or Python's."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from qtpy.QtWidgets import QFileDialog
@@ -46,25 +48,70 @@ def _load(session, brush, ink_path, qtbot, monkeypatch) -> list[str]:
     return messages(shown)
 
 
+def _no_ink_saved(segment_folder) -> None:
+    """The segment's saved labels: rows 40..48 labelled "no ink", nothing else labelled."""
+    segment = open_segment(segment_folder)
+    ink, supervised = np.zeros(segment.shape[1:], np.uint8), np.zeros(segment.shape[1:], bool)
+    supervised[40:48] = True
+    write_label_files(label_paths(segment)[0], ink, supervised)
+
+
 @pytest.mark.parametrize("which", RESTORED)
 def test_the_segments_own_torn_pair_loads_its_ink_strokes_and_save_keeps_them(
-    segment_widget, segment_folder, qtbot, monkeypatch, which
+    open_in_dock, segment_folder, qtbot, monkeypatch, which
 ):
-    session, brush = segment_widget.labels, segment_widget.brush_panel
+    _no_ink_saved(segment_folder)
+    widget = open_in_dock(segment_folder)[1]
+    session, brush = widget.labels, widget.brush_panel
     ink_path = label_paths(session.segment, autosave=which == "autosaved")[0]
     _torn(ink_path, session.painter.canvas.codes.shape)
 
     said = _load(session, brush, ink_path, qtbot, monkeypatch)
 
-    assert any(f"{ink_path} {RESTORED[which]}" in message for message in said), said
+    warned = [i for i, message in enumerate(said) if f"{ink_path} {RESTORED[which]}" in message]
+    assert warned == [0], said  # said once, on applying them, before "Loaded"
+    assert f"Loaded {ink_path}" in said[1]
     ink, supervised = session.labels()
     assert (ink[20:30] == 255).all()
     assert supervised[20:30].all()
-    assert not supervised[:8].any()  # the earlier save's "no ink": lost, as said
+    assert not supervised[:8].any()  # the torn pair's own "no ink": lost, as said
+    # an autosaved copy goes over the saved labels, as opening lays it: their "no ink" stays
+    kept = which == "autosaved"
+    assert supervised[40:48].all() == kept
+    assert not ink[40:48].any()
     session.save().result(timeout=30)
     saved = open_segment(segment_folder)
     assert (np.asarray(saved.ink_labels)[20:30] == 255).all()
     assert np.asarray(saved.supervision)[20:30].all()
+    assert np.asarray(saved.supervision)[40:48].all() == kept
+
+
+def test_a_torn_pair_load_dropped_as_the_session_closed_says_nothing_of_it(
+    segment_widget, qtbot, monkeypatch
+):
+    session, brush = segment_widget.labels, segment_widget.brush_panel
+    before = session.painter.canvas.codes.copy()
+    ink_path = label_paths(session.segment)[0]
+    _torn(ink_path, before.shape)
+    read, reading, release = session.read, threading.Event(), threading.Event()
+
+    def held_read(path):  # a full-size read takes seconds: the session closes meanwhile
+        result = read(path)
+        reading.set()
+        release.wait(10)
+        return result
+
+    monkeypatch.setattr(session, "read", held_read)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(ink_path), ""))
+    shown = len(messages(0))
+    brush.load.click()
+    qtbot.waitUntil(reading.is_set)
+    session.close()
+    release.set()
+    qtbot.waitUntil(lambda: not session.loading)
+
+    assert not [message for message in messages(shown) if str(ink_path) in message]
+    np.testing.assert_array_equal(session.painter.canvas.codes, before)
 
 
 def test_another_torn_pair_is_refused_with_the_docks_way_out(

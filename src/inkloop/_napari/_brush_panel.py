@@ -30,7 +30,7 @@ from inkloop._napari._controls import button, spin
 from inkloop._napari._keys import SHORTCUTS
 from inkloop._napari._labels import LABELS_LAYER
 from inkloop._napari._painter import MAX_RADIUS
-from inkloop._napari._say import say_info
+from inkloop._napari._say import say_info, say_warning
 from inkloop.brush import MODES, Brush
 
 log = logging.getLogger(__name__)
@@ -219,8 +219,10 @@ class BrushPanel(QGroupBox):
             LOAD_FAILED,
         )
 
-    def _loaded(self, session, path: str, codes, supervision: str) -> None:
+    def _loaded(self, session, path: str, codes, supervision: str, warnings) -> None:
         session.painter.replace(codes)
+        for warning in warnings:
+            say_warning(warning)
         say_info(f"Loaded {path} (supervision: {supervision}); Ctrl+Z undoes it")
 
 

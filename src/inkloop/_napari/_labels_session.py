@@ -10,7 +10,6 @@ import numpy as np
 from napari.qt.threading import create_worker
 from psygnal import Signal
 from qtpy.QtCore import QTimer
-from superqt.utils import ensure_main_thread
 
 from inkloop._napari._autosave import Autosaver
 from inkloop._napari._label_claims import (
@@ -40,6 +39,7 @@ from inkloop.brush import (
     pixels_at,
 )
 from inkloop.io import load_labels, probability_map_message
+from inkloop.io._labels import saved_labels
 from inkloop.io._torn_labels import TornPairError
 
 
@@ -186,24 +186,25 @@ class LabelSession:
         if self.claim_again():
             self.autosaver.save_if_changed()
 
-    def read(self, ink_path: str | Path) -> tuple[np.ndarray, str]:
-        """The label codes of an ink label file (and its supervision mask, if beside it) and
-        where the supervision came from. Reads files only: safe off the GUI thread. A file of
-        the wrong size, an unreadable one or a probability map raises with one clear message.
-        The segment's own pair cut short between its two renames gives the ink strokes it
-        still holds, as opening the segment does (said); another such pair raises."""
+    def read(self, ink_path: str | Path) -> tuple[np.ndarray, str, list[str]]:
+        """The label codes of an ink label file (and its supervision mask, if beside it),
+        where the supervision came from, and the warnings to say once they are applied.
+        Reads files only: safe off the GUI thread. A file of the wrong size, an unreadable
+        one or a probability map raises with one clear message. The segment's own pair cut
+        short between its two renames gives the ink strokes it still holds, as opening the
+        segment does (with its warnings); another such pair raises."""
+        warnings: list[str] = []
         try:
             ink, supervised, sources = load_labels(self.segment, Path(ink_path))
         except TornPairError as error:  # its way out is the command line's: the dock's instead
             if not error.dock_labels:
                 raise ValueError(error.in_dock()) from None
-            ink, supervised, lost = error.restored(self.segment)
-            ensure_main_thread(say_warning)(lost)  # this runs off the GUI thread
+            ink, supervised, warnings = error.restored(self.segment, saved_labels)
             sources = {"labels_file": str(ink_path), "supervision_file": "its ink strokes"}
         problem = probability_map_message(ink, supervised, sources["labels_file"])
         if problem:
             raise ValueError(f"{problem}; {LOAD_PREDICTION_ACTION} turns one into labels")
-        return encode_labels(ink, supervised), sources["supervision_file"]
+        return encode_labels(ink, supervised), sources["supervision_file"], warnings
 
     def load_in_background(self, read: Callable, apply: Callable, failure: str):
         """Call ``read()`` off the GUI thread (files only, never the layer's data), then, on

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from inkloop._command import in_command, shell_quoted
-from inkloop._notify import notify_once
+from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosave_state, is_dock_labels, rescue_folders
 from inkloop.io._images import image_text
 from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
@@ -182,11 +182,12 @@ def initial_labels(segment, restored=None, *, autosave=None):
         supervised = labelled_where_inked(ink, supervised)
         return ink, supervised, f"restored autosaved labels {copies[0]}", copies[0]
     if orphan is not None:
-        saved = _saved_labels(segment) if segment.ink_labels is not None else None
-        ink, supervised = restored_ink(segment, orphan, saved)
+        ink, supervised = restored_ink(segment, orphan, saved_labels(segment))
         return ink, supervised, f"restored autosaved ink labels {orphan}", orphan
     if segment.ink_labels is not None:
-        ink, supervised = _saved_labels(segment)
+        ink, supervised, warning = saved_labels(segment)
+        if warning:
+            notify(warning)
         labels_file = Path(segment.files["ink_labels"])
         _tell_where_labels_go(segment, labels_file)
         return ink, supervised, f"labels {labels_file}", labels_file
@@ -194,11 +195,14 @@ def initial_labels(segment, restored=None, *, autosave=None):
     return np.zeros(shape, np.uint8), np.zeros(shape, bool), "no labels yet", None
 
 
-def _saved_labels(segment) -> tuple[np.ndarray, np.ndarray]:
+def saved_labels(segment):
     """``segment``'s saved ink labels and supervision (`load_labels`), or where the two are
-    of different writes, the ink strokes they still hold (said)."""
+    of different writes, the ink strokes they still hold; with the warning saying so (or
+    None), for the caller to say. None where it has no saved labels."""
+    if segment.ink_labels is None:
+        return None
     try:
-        return load_labels(segment)[:2]
+        return (*load_labels(segment)[:2], None)
     except TornPairError as error:
         return saved_ink_strokes(segment, np.asarray(segment.ink_labels), *error.paths)
 

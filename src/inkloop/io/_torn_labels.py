@@ -88,23 +88,24 @@ class TornPairError(ValueError):
         """The refusal of a pair not the dock's own as its Load labels… says it."""
         return _two_saves(*self.paths) + _DOCK_RELOADS
 
-    def restored(self, segment) -> tuple[np.ndarray, np.ndarray, str]:
+    def restored(self, segment, saved_labels) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """What the dock's own torn pair still holds, as an opening restores it: the ink
-        file's strokes, every inked pixel labelled; and the warning an opening gives about
-        what is lost (`saved_ink_strokes`, `restored_ink`), for the caller to say."""
+        file's strokes, every inked pixel labelled; an autosaved copy's over the segment's
+        saved labels (`ink_over`; ``saved_labels``: `inkloop.io._labels.saved_labels`, which
+        imports this module); and the warnings an opening gives about what is lost, for the
+        caller to say once they are applied."""
         ink_path, supervision_path = self.paths
         ink = read_label_image(ink_path, segment.shape[1:], ink=True)
         if Path(ink_path).stem.endswith(AUTOSAVE):
-            return ink, ink > 0, _autosave_cut_short(segment.name, ink_path)
-        return ink, ink > 0, _save_cut_short(segment.name, ink_path, supervision_path)
+            return ink_over(segment, ink, ink_path, saved_labels(segment))
+        return ink, ink > 0, [_save_cut_short(segment.name, ink_path, supervision_path)]
 
 
 def saved_ink_strokes(segment, ink: np.ndarray, ink_path, supervision_path):
     """The labels ``segment``'s torn saved labels (at ``ink_path``, beside the mask of the
-    save before) still hold, said as a warning: the ink file's strokes (``ink``), every
-    pixel inkloop saves with ink being labelled."""
-    notify(_save_cut_short(segment.name, ink_path, supervision_path))
-    return ink, ink > 0
+    save before) still hold: the ink file's strokes (``ink``), every pixel inkloop saves
+    with ink being labelled; and the warning saying what is lost."""
+    return ink, ink > 0, _save_cut_short(segment.name, ink_path, supervision_path)
 
 
 def _save_cut_short(name: str, ink_path, supervision_path) -> str:
@@ -117,19 +118,28 @@ def _save_cut_short(name: str, ink_path, supervision_path) -> str:
 
 
 def restored_ink(segment, ink_path: Path, saved) -> tuple[np.ndarray, np.ndarray]:
-    """The labels an autosaved ink file without its mask still holds, said as a warning:
-    its ink strokes, as every pixel inkloop saves with ink was labelled, over the ``saved``
-    labels (ink and supervision, or None) elsewhere. Its "no ink" strokes and erasures are
-    lost."""
+    """The labels an autosaved ink file without its mask still holds (`ink_over`), its
+    warnings said."""
     ink = read_label_image(ink_path, segment.shape[1:], ink=True)
-    supervised = ink > 0
-    if saved is not None:
-        saved_ink, saved_supervised = saved
-        kept = saved_supervised & ~supervised
-        ink = np.where(kept, saved_ink, ink)
-        supervised |= saved_supervised
-    notify(_autosave_cut_short(segment.name, ink_path))
+    ink, supervised, warnings = ink_over(segment, ink, ink_path, saved)
+    for warning in warnings:
+        notify(warning)
     return ink, supervised
+
+
+def ink_over(segment, ink: np.ndarray, ink_path, saved):
+    """The labels an autosaved ink file (``ink``, at ``ink_path``) without its mask still
+    holds: its ink strokes, as every pixel inkloop saves with ink was labelled, over the
+    ``saved`` labels (ink, supervision and a warning or None: `saved_labels`; or None)
+    elsewhere; and the warnings saying what is lost (the saved labels' first). Its "no ink"
+    strokes and erasures are lost."""
+    supervised, warnings = ink > 0, []
+    if saved is not None:
+        saved_ink, saved_supervised, warning = saved
+        ink = np.where(saved_supervised & ~supervised, saved_ink, ink)
+        supervised |= saved_supervised
+        warnings = [warning] if warning else []
+    return ink, supervised, [*warnings, _autosave_cut_short(segment.name, ink_path)]
 
 
 def _autosave_cut_short(name: str, ink_path) -> str:
