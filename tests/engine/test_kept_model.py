@@ -101,3 +101,28 @@ def test_a_hard_link_to_the_model_counts_as_continuing_it_everywhere(segment, tm
         engine.start()
         assert engine.wait(TIMEOUT)
     assert _kept(tmp_path) == []  # continued in place: nothing to keep
+
+
+def test_weights_not_finite_leave_the_earlier_model_in_place(segment, tmp_path, monkeypatch):
+    # closing review C9 of session 41, finding 3: it was moved aside, then nothing written
+    from inkloop.train._average import WeightAverage
+
+    averaged, updates = WeightAverage.update, []
+
+    def diverging(self, trained):  # what a far too high learning rate does, at the 2nd step
+        averaged(self, trained)
+        updates.append(1)
+        if len(updates) == 2:
+            next(self.module.parameters()).data.fill_(float("nan"))
+
+    monkeypatch.setattr(WeightAverage, "update", diverging)
+    own = save_tiny_checkpoint(tmp_path / OWN)
+    monday = own.read_bytes()
+    recorder = Recorder()
+    with engine_for(segment, recorder, train=tiny_training(max_steps=2), autosave=own) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+    assert engine.state is State.FAILED  # the last step's autosave, which closing waits for
+    assert own.read_bytes() == monday
+    assert _kept(tmp_path) == []
+    assert not _notices(recorder, "kept as")

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from inkloop._checkpoint_checks import not_finite
 from inkloop._checkpoint_round import run_facts
 from inkloop._errors import TrainingDivergedError
 from inkloop._lineage import continued_from
-from inkloop.checkpoint import kept_model_path, same_file, save_checkpoint
+from inkloop.checkpoint import Checkpoint, kept_model_path, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import (
     CheckpointSaved,
@@ -121,14 +122,14 @@ class Training:
         whether an autosave or a Save (`inkloop train`'s early save at a Ctrl+C) makes it."""
         session = self.session
         session.refuse_output(path)
-        own = session.settings.autosave
-        if own is not None and same_file(path, own):  # an autosave, or a Save there
-            self._keep_earlier_model(Path(own))  # whichever writes it first
         trainer = session.ensure_trainer()
         provenance = checkpoint_provenance(
             session.settings, session.segment, session.labels, trainer.run_record.trained_labels
         )
         checkpoint = trainer.checkpoint(provenance)
+        own = session.settings.autosave
+        if own is not None and same_file(path, own):  # an autosave, or a Save there
+            self._keep_earlier_model(Path(own), checkpoint)  # whichever writes it first
         save_checkpoint(path, checkpoint)
         self.last_save = time.monotonic()
         lineage, run = provenance.get("init"), run_facts(checkpoint.provenance)
@@ -219,11 +220,12 @@ class Training:
             self.session.emit(failed("inkloop engine: autosave", error))
             self.session.set_state(State.FAILED)
 
-    def _keep_earlier_model(self, path: Path) -> None:
-        """Before this session first writes ``path``, set aside a model there that it did not
-        continue from (one saved on an earlier day, say, before Clear), under
-        `kept_model_path`, and say where. OSError (nothing written) if it cannot be."""
-        if self.autosave_ours:
+    def _keep_earlier_model(self, path: Path, checkpoint: Checkpoint) -> None:
+        """Before this session first writes ``checkpoint`` to ``path``, set aside a model there
+        that it did not continue from (one saved on an earlier day, say, before Clear), under
+        `kept_model_path`, and say where. OSError (nothing written) if it cannot be. Weights
+        not finite leave it in place: `save_checkpoint` writes none."""
+        if self.autosave_ours or not_finite(checkpoint.state_dict):
             return
         init = self.session.settings.init
         if path.exists() and not (init is not None and same_file(init, path)):
