@@ -34,7 +34,7 @@ def _store_until_cancelled(block, target, block_info=None):
     it is cancelled."""
     if block_info[0]["array-location"][1][0] > 0:
         assert STARTED.wait(30)
-        raise OSError(28, "No space left on device")
+        raise OSError(5, "Input/output error")  # this segment's alone (a full disk stops all)
     STARTED.set()
     assert CANCELLED.wait(30)
     stored = _STORE(block, target, block_info)
