@@ -112,3 +112,32 @@ def test_a_whole_segment_prediction_under_way_keeps_the_engine_until_it_ends(
     qtbot.waitUntil(lambda: not loop.predicting, timeout=60_000)
     assert loop.engine is None
     assert loop.state is State.FAILED
+
+
+def test_a_loss_divergence_saved_nowhere_keeps_the_engine_for_a_save(loop_widget, qtbot, tmp_path):
+    """A NaN loss leaves the weights finite: where no autosave holds its step, the engine
+    stays until a Save keeps them, and the dock says so (closing review C9 of session 41,
+    finding 1); it ended at once, and a Save went to a new engine of older weights."""
+    loop = loop_widget[1].loop
+    loop.warm_up(loop.settings)
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=60_000)
+    diverged = loop.engine
+    told = len(messages(0))
+    for event in (
+        StateChanged(State.TRAINING, State.IDLE),
+        StepDone(2, 0.5, 1e-3, 30.0, 8, 0, None),
+        Failed("training diverged at step 3 (loss nan); lower the learning rate"),
+        StateChanged(State.FAILED, State.TRAINING),
+    ):
+        loop.event_received.emit(loop.generation, event)
+
+    (said,) = messages(told)
+    assert "step 2 is saved nowhere: Save model… now to keep it" in said
+    assert loop.engine is diverged
+    assert not loop.view.on
+    assert loop.trained.engine_due  # the next run: a new engine, as after any divergence
+    kept = tmp_path / "kept.pt"
+    assert loop.save_checkpoint(kept)
+    qtbot.waitUntil(lambda: kept.exists(), timeout=60_000)  # the kept engine wrote it
+    qtbot.waitUntil(lambda: loop.engine is None, timeout=60_000)  # kept: now it ends
+    assert diverged.join(30)

@@ -242,8 +242,10 @@ class LoopSession(QObject, EngineCommands):
             replaced = generation != self.generation  # its last save, late
             if event.autosave and self.engine is not None and not replaced:
                 self.trained.autosaved(event.path, event.step)  # here, or on a server
+            if not replaced:  # its weights are in a file now: a held engine may end
+                self.trained.held = False
         self.whole_segment.follow(event)
-        if self.trained.unusable and self.engine is not None and not self.predicting:
+        if self.trained.engine_ends and self.engine is not None and not self.predicting:
             self._drop_diverged()  # at once, or once the whole-segment prediction ends
         self.changed.emit(event)
 
@@ -253,13 +255,14 @@ class LoopSession(QObject, EngineCommands):
         if DIVERGED not in event.message or generation != self.generation:
             return event.message
         self.view.stop()  # the engine ends as soon as nothing keeps it (`_drop_diverged`)
-        return self.trained.diverged(event.message)
+        return self.trained.diverged(event.message, self.last_step and self.last_step.step)
 
     def _drop_diverged(self) -> None:
         """End the engine whose weights are no longer finite, so that no preview, Predict,
         Next, Check stack or Resume uses them (they would show and write p = 0): the next
         command makes a new engine from the last autosave (`TrainedWeights.next_settings`).
-        A whole-segment prediction under way keeps it until it ends."""
+        A whole-segment prediction under way keeps it until it ends; finite weights saved
+        nowhere (`TrainedWeights.held`), until a Save keeps them."""
         self._end_engine()
         self.generation += 1  # what it sent before its end is told apart
         self.ready = False

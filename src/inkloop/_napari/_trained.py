@@ -11,6 +11,7 @@ from inkloop.train._divergence import LOWER_THE_RATE  # no torch
 
 KEPT = ("model", "composition", "init")  # while these stay, what was trained carries over
 DIVERGED = "training diverged"  # in each divergence's message (`inkloop.train._divergence`)
+NOT_FINITE = "not finite"  # in the message of weights that diverged, not of a loss
 
 
 class TrainedWeights:
@@ -22,11 +23,17 @@ class TrainedWeights:
         self.saved_step: int | None = None  # the step ``saved`` holds
         self.starting_over = False  # the next engine leaves what was trained behind
         self.unusable = False  # the engine's weights diverged: the next engine reloads
+        self.held = False  # ...but are finite and saved nowhere: the engine stays for a Save
 
     @property
     def engine_due(self) -> bool:
         """Whether the next run needs a new engine, even with the same settings."""
         return self.starting_over or self.unusable
+
+    @property
+    def engine_ends(self) -> bool:
+        """Whether the engine in use ends: it diverged, and holds no weights saved nowhere."""
+        return self.unusable and not self.held
 
     def autosaved(self, path: str | Path, step: int) -> None:
         self.saved, self.saved_step = Path(path), step
@@ -35,16 +42,20 @@ class TrainedWeights:
         """What was trained stays out of the next engine (it runs elsewhere, say)."""
         self.saved = self.saved_step = None
 
-    def diverged(self, said: str) -> str:
-        """The engine's weights are no longer finite (no run or preview can use them): the
-        next engine starts from the last autosave, or from where training started. What the
-        dock says after the engine's ``said``: that, and the way out (the lower learning rate
-        named once)."""
+    def diverged(self, said: str, step: int | None) -> str:
+        """The engine's run diverged after ``step`` (None: it made none): no run or preview
+        goes on from it, the next engine starts from the last autosave, or from where
+        training started. A loss's divergence leaves the weights finite: where no autosave
+        holds ``step``, they are `held` until saved. What the dock says after the engine's
+        ``said``: that, and the way out (the lower learning rate named once)."""
         self.unusable = True
+        self.held = NOT_FINITE not in said and step not in (None, self.saved_step)
+        keep = f"step {step} is saved nowhere: Save model… now to keep it; " if self.held else ""
         start = f"{self.saved.name}, which holds step {self.saved_step}" if self.saved else None
         rate = "set it" if LOWER_THE_RATE in said else LOWER_THE_RATE
         return (
-            f"{said}; the next run starts again from {start or 'where this training started'}: "
+            f"{said}; {keep}the next run starts again from "
+            f"{start or 'where this training started'}: "
             f"{rate} (Model → Advanced) first, or Clear to start a fresh model"
         )
 
@@ -65,5 +76,5 @@ class TrainedWeights:
         ``previous`` (`carries_over`)."""
         if not self.carries_over(settings, previous):
             self.saved = self.saved_step = None
-        self.starting_over = self.unusable = False
+        self.starting_over = self.unusable = self.held = False
         return dataclasses.replace(settings, init=self.saved) if self.saved else settings
