@@ -141,3 +141,23 @@ def test_a_loss_divergence_saved_nowhere_keeps_the_engine_for_a_save(loop_widget
     qtbot.waitUntil(lambda: kept.exists(), timeout=60_000)  # the kept engine wrote it
     qtbot.waitUntil(lambda: loop.engine is None, timeout=60_000)  # kept: now it ends
     assert diverged.join(30)
+
+
+def test_the_engine_kept_for_a_whole_segment_prediction_is_asked_nothing_else(
+    loop_widget, qtbot, tmp_path
+):
+    """Its weights are not finite: Check stack, Next or a second Predict would read p = 0
+    (closing review C9 of session 41, finding 4)."""
+    loop = loop_widget[1].loop
+    loop.warm_up(loop.settings)
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=60_000)
+    loop.predict_segment(tmp_path / "prediction.png")
+    _diverged_at(loop, 6)
+    told = len(messages(0))
+
+    assert loop.check_order() is None
+    assert loop.rank(64, 4) is None
+    said = messages(told)
+    assert len(said) == 2
+    assert "only to finish the whole-segment prediction under way" in said[0]
+    qtbot.waitUntil(lambda: not loop.predicting, timeout=60_000)

@@ -16,6 +16,10 @@ from inkloop._napari._say import say_error, say_info
 
 log = logging.getLogger(__name__)
 NOT_STARTED = "the engine did not start (the message above says why)"
+KEPT_TO_PREDICT = (
+    "the model diverged: its engine stays only to finish the whole-segment prediction under "
+    "way; Cancel it or wait, then try again"
+)
 
 
 class EngineCommands:
@@ -80,7 +84,9 @@ class EngineCommands:
         """None once an engine process with the current settings is there, made now if there
         is none: the caller needs it at once (a request number), so its labels' decode is
         waited for, but not a server's connect. Else what to tell the user: still connecting,
-        or `NOT_STARTED` (the start failed and said why)."""
+        or `NOT_STARTED` (the start failed and said why). A diverged engine is not asked."""
+        if self.trained.engine_ends and self.engine is not None:
+            return KEPT_TO_PREDICT
         if self.engine is None and self.starts.pending is None:
             self.warm_up(self.settings)
         if (address := self.starts.connecting_to()) is not None:
