@@ -161,3 +161,19 @@ def test_the_engine_kept_for_a_whole_segment_prediction_is_asked_nothing_else(
     assert len(said) == 2
     assert "only to finish the whole-segment prediction under way" in said[0]
     qtbot.waitUntil(lambda: not loop.predicting, timeout=60_000)
+
+
+def test_after_a_divergence_the_guide_counts_the_autosave_the_next_engine_loads(
+    loop_widget, qtbot, tmp_path
+):
+    # closing review C9 of session 41, finding 5: Check stack said "Train first"
+    from inkloop._napari._guide_panel import _holds_weights
+
+    loop = loop_widget[1].loop
+    loop.warm_up(loop.settings)
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=60_000)
+    loop.trained.autosaved(tmp_path / "model.pt", 4)
+    _diverged_at(loop, 6)
+
+    assert loop.engine is None
+    assert _holds_weights(loop)

@@ -288,11 +288,10 @@ def _sentence(text: str) -> str:
 
 
 def _holds_weights(loop) -> bool:
-    """Whether the model a Check stack reads has learnt anything, as far as the dock knows:
-    the engine in use trained (not an earlier one: switched away, or Cleared), or a model is
-    loaded (the segment's own, continued, too)."""
-    trained = loop.own_model.trained_by == loop.generation
-    return trained or any((loop.settings.init, loop.next_settings().init))
+    """Whether the model a Check stack reads has learnt anything, as far as the dock knows: the
+    engine in use trained, or a model is loaded (by it, or by the next: `next_init`)."""
+    init = loop.trained.next_init(loop.next_settings(), loop.settings)
+    return loop.own_model.trained_by == loop.generation or any((loop.settings.init, init))
 
 
 def _profile(segment):

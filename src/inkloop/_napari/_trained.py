@@ -71,6 +71,10 @@ class TrainedWeights:
             getattr(settings, k) == getattr(previous, k) for k in KEPT
         )
 
+    def next_init(self, settings: EngineSettings, previous: EngineSettings) -> Path | None:
+        """The model the next engine loads (`next_settings`, which this does not change)."""
+        return self.saved if self.saved and self.carries_over(settings, previous) else settings.init
+
     def next_settings(self, settings: EngineSettings, previous: EngineSettings) -> EngineSettings:
         """``settings`` starting from the weights saved last, where they carry over from
         ``previous`` (`carries_over`)."""
