@@ -88,8 +88,8 @@ class OutBefore:
     kept: Path | None
 
     def back_if_nothing_written(self, report) -> None:
-        """After a run that wrote nothing at ``out`` (weights that diverged before its first
-        autosave: the engine set the model there aside first), that model comes back, said."""
+        """After a run that wrote nothing at ``out`` though the engine set the model there
+        aside (its first write failed: a full disk), that model comes back, said."""
         if self.kept is not None and self.kept.exists() and not self.out.exists():
             os.replace(self.kept, self.out)
             report.say(f"{self.out} is the model it held before: this run wrote nothing there")
