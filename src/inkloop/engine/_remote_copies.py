@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
 from pathlib import Path
 
+from inkloop.checkpoint import kept_model_path, same_file
 from inkloop.engine._child import ChildHandle
-from inkloop.engine._events import CheckpointSaved, Failed
+from inkloop.engine._events import CheckpointSaved, Failed, Notice
 from inkloop.engine._session import refuse_output
+from inkloop.engine._training import kept_said
 from inkloop.engine._wire import Fetch, Fetched
 from inkloop.io import atomic_path, is_url, open_segment
 
@@ -29,6 +32,7 @@ class CheckpointCopies:
         self._fetched: dict[int, object] = {}  # fetch request -> Fetched or Failed
         self._copying = 0  # saved checkpoints being fetched here (`wait` waits for them)
         self._saving = 0  # saves asked whose CheckpointSaved or Failed has not come yet
+        self._own_kept = False  # the own model file here holds nothing this engine must keep
 
     def save(self, path) -> None:
         """Write a checkpoint on the server (in the session's folder), then fetch it to
@@ -72,9 +76,12 @@ class CheckpointCopies:
         with self._changed:
             return self._changed.wait_for(lambda: not self._copying, left)
 
-    def fetch(self, remote: str, local: Path, timeout: float = FETCH_TIMEOUT) -> Path:
+    def fetch(
+        self, remote: str, local: Path, timeout: float = FETCH_TIMEOUT, own: bool = False
+    ) -> Path:
         """Copy the session's file ``remote`` (a checkpoint the server wrote) to ``local``
-        here, written whole or not at all. RuntimeError if the server cannot send it."""
+        here, written whole or not at all. RuntimeError if the server cannot send it. ``own``:
+        a save, which first keeps an earlier model at the own model file (`_keep_earlier`)."""
         request, child = self._number(), self._child
         with self._changed:
             self._fetched[request] = None
@@ -85,6 +92,8 @@ class CheckpointCopies:
         if not isinstance(answer, Fetched):
             why = answer.message if isinstance(answer, Failed) else "no answer from the server"
             raise RuntimeError(f"{remote} not fetched: {why}")
+        if own:
+            self._keep_earlier(Path(local))
         with atomic_path(local) as tmp:
             Path(tmp).write_bytes(answer.data.tobytes())
         return Path(local)
@@ -122,7 +131,7 @@ class CheckpointCopies:
 
     def _fetch_saved(self, saved: CheckpointSaved, local: Path) -> None:
         try:
-            self.fetch(saved.path, local)
+            self.fetch(saved.path, local, own=True)
         except (RuntimeError, OSError) as error:
             message = f"the model was saved on the server only: {error}"
             log.error("inkloop remote engine: %s", message)  # a closed proxy tells no listener
@@ -133,6 +142,19 @@ class CheckpointCopies:
             with self._changed:
                 self._copying -= 1
                 self._changed.notify_all()
+
+    def _keep_earlier(self, local: Path) -> None:
+        """Before this engine first writes the own model file (``settings.autosave``) here,
+        set aside a model there it did not start from, as `Training` does on the server,
+        which sees only its session's folder. OSError (nothing written) if it cannot be."""
+        own, init = self.settings.autosave, self.settings.init
+        if self._own_kept or own is None or not same_file(local, own):
+            return
+        if local.exists() and not (init is not None and same_file(init, local)):
+            kept = kept_model_path(local)
+            os.replace(local, kept)  # atomic; `kept` was free
+            self._announcer.emit(Notice(kept_said(local, kept)))
+        self._own_kept = True
 
     def _copies_lost(self) -> None:
         """The link ended: the saves' answers went with it, `close` must not wait for them."""

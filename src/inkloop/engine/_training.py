@@ -236,10 +236,13 @@ class Training:
                 raise OSError(
                     f"the model saved there before could not be kept as {kept.name}: {error}"
                 ) from error
-            self.session.emit(
-                Notice(
-                    f"this run did not start from the model saved before in {path}: that model is "
-                    f"kept as {kept}, and this run's saves go to {path.name}"
-                )
-            )
+            self.session.emit(Notice(kept_said(path, kept)))
         self.autosave_ours = True
+
+
+def kept_said(path: Path, kept: Path) -> str:
+    """What a save says where it set the model at ``path`` aside as ``kept``."""
+    return (
+        f"this run did not start from the model saved before in {path}: that model is kept as "
+        f"{kept}, and this run's saves go to {path.name}"
+    )
