@@ -3,27 +3,15 @@ taken is kept for a re-attach to send again (a real server on 127.0.0.1, real th
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
-import pytest
-
 from inkloop.engine import State, StateChanged, _commands, _remote
-from inkloop.engine._server import EngineServer
-from tests._engine import TOKEN, remote_engine
+from tests._engine import remote_engine
 from tests._events import TIMEOUT, Recorder
 
 
-@pytest.fixture
-def served(training_folder, tmp_path):
-    server = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with contextlib.closing(server):
-        yield server
-
-
-def test_a_stop_asked_as_the_pause_is_heard_taken_is_kept(training_folder, served, monkeypatch):
-    engine = remote_engine(served, training_folder, Recorder())
+def test_a_stop_asked_as_the_pause_is_heard_taken_is_kept(training_folder, server, monkeypatch):
+    engine = remote_engine(server, training_folder, Recorder())
     taken = _remote._taken
 
     def stop_meanwhile(asked, state) -> bool:

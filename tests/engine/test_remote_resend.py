@@ -4,31 +4,20 @@ be lost with it) is only one the server has not shown taken yet, on a real serve
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 
 import pytest
 
 from inkloop.engine import State, _commands
-from inkloop.engine._server import EngineServer
 from inkloop.engine._sockets import SocketConnection
-from tests._engine import TOKEN, WHOLE, remote_engine
+from tests._engine import WHOLE, remote_engine
 from tests._events import Recorder, state_reached, steps_done
 
 
-@pytest.fixture
-def served(training_folder, tmp_path):
-    server = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    with contextlib.closing(server):
-        yield server
-
-
 @pytest.mark.slow
-def test_a_pause_heard_taken_is_not_sent_again_on_reattaching(training_folder, served, monkeypatch):
+def test_a_pause_heard_taken_is_not_sent_again_on_reattaching(training_folder, server, monkeypatch):
     recorder = Recorder()
-    engine = remote_engine(served, training_folder, recorder)
+    engine = remote_engine(server, training_folder, recorder)
     try:
         engine.start()
         recorder.wait_for(steps_done(1))
