@@ -147,14 +147,15 @@ def cancel_and_wait(client, futures: list) -> None:
     """Cancel ``futures`` (chunks' stores) and return once no worker still runs one, or
     after `STORES_WAITED_S`. A cancel does not stop a task already running: it would write
     its chunk into the staged output being removed, or make that anew. Workers that cannot
-    be asked are not waited for (a lost scheduler's stop with it)."""
+    be asked are not waited for (a lost scheduler's stop with it), nor past the time left
+    (a broadcast waits on every worker: a stopped one never answers)."""
     names = sorted({_name(future.key) for future in futures})
     client.cancel(futures)
     until = time.monotonic() + STORES_WAITED_S
-    while names and time.monotonic() < until:
+    while names and (left := until - time.monotonic()) > 0:
         try:
-            running = client.run(_running, names, on_error="return")
-        except Exception:  # the scheduler went away: nothing more to ask
+            running = client.run(_running, names, on_error="return", callback_timeout=left)
+        except Exception:  # the scheduler went away, or a worker did not answer in time
             return
         if not any(isinstance(keys, list) and keys for keys in running.values()):
             return
