@@ -20,7 +20,9 @@ from inkloop.io import open_segment, prediction_kind, shown_location
 from inkloop.predict._cluster_failures import (
     SchedulerLostError,
     WorkersGoneError,
+    WorkersKilledError,
     as_seen_by_worker,
+    killed_worker,
     run_wide,
     scheduler_lost,
     workers_gone,
@@ -55,9 +57,9 @@ def predict_jobs(
     files stay. With ``keep_going`` a failed segment is given up alone (its blocks cancelled,
     its staged output removed) and the others go on. A lost scheduler, or workers all gone,
     stop the batch in one line (`SchedulerLostError`, `WorkersGoneError`), ``keep_going``
-    or not, as do workers killed and a full disk (`run_wide`); workers that join are
-    checked (`WorkersWatch`). ``z_start`` moves the model's window, ``reverse`` says the
-    segments are stored back to front (`model_window`)."""
+    or not, as do a full disk (`run_wide`) and workers killed by blocks of a second segment
+    (`_killed`); workers that join are checked (`WorkersWatch`). ``z_start`` moves the
+    model's window, ``reverse`` says the segments are stored back to front (`model_window`)."""
     from inkloop.checkpoint import load_checkpoint
 
     checkpoint, weights = load_checkpoint(model), Path(model).resolve()
@@ -116,9 +118,9 @@ def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, 
     ``outcome``) as soon as its last chunk is stored. A chunk not stored stops the batch,
     naming its segment; with ``keep_going`` its job is given up alone (its chunks cancelled,
     its staged output removed). A lost scheduler, workers all gone, or a failure every
-    segment would meet (`run_wide`) stop it whatever ``keep_going`` says; so does a worker
-    that joins unfit (`WorkersWatch`)."""
-    client, address = watch.client, watch.address
+    segment would meet (`run_wide`, `_killed`) stop it whatever ``keep_going`` says; so
+    does a worker that joins unfit (`WorkersWatch`)."""
+    client, address, killed = watch.client, watch.address, {}
     chunks = [f for _output, futures in pending.values() for f in futures.values()]
     for future, mark in _completed(watch, chunks):
         bar.update(1)
@@ -130,20 +132,38 @@ def _collect(watch, pending: dict, owner: dict, outcome, keep_going: bool, bar, 
         if workers_gone(mark):  # the scheduler's own no-workers-timeout
             raise WorkersGoneError(address, had_workers=True, waited=None)
         output, futures = pending[job]
-        if (stop := run_wide(mark, output.out.parent, watch.memory_limits)) is not None:
+        if (stop := run_wide(mark, output.out.parent)) is not None:
             raise stop from mark[1]
-        error = _not_stored(client, future, mark, output)
-        if error is not None and not keep_going:
+        if (died := killed_worker(mark)) is not None:
+            error = _killed(died, job, killed, keep_going, watch.memory_limits)
+        elif (error := _not_stored(client, future, mark, output)) and not keep_going:
             raise RuntimeError(f"{shown_location(job.segment)}: {error}") from error
         if error is not None:
+            outcome.fail(job, error)  # first: a Ctrl-C in the give-up's wait keeps it
             _give_up(client, [pending.pop(job)])
-            outcome.fail(job, error)
             continue
         del futures[future.key]
         if not futures:
             outcome.written.append(output.finish())
             del pending[job]
             bar.set_postfix_str(f"{len(outcome.written)}/{segments} segments")
+
+
+def _killed(died, job: Job, killed: dict, keep_going: bool, limits: dict) -> Exception:
+    """The error of ``job``, whose block's workers died (``died``, a KilledWorker): that
+    segment's alone (a crash in its data, say) where ``keep_going``; raised, to stop the
+    batch, where not, or where another worker's death failed an earlier segment (their
+    memory limit, say: every block meets it). ``killed``: the segments failed so far, by
+    the dead worker (its server_id: the blocks queued on it die with the culprit)."""
+    killed.setdefault(died.last_worker.server_id, []).append(shown_location(job.segment))
+    named = [segment for segments in killed.values() for segment in segments]
+    stops = not keep_going or len(killed) > 1
+    try:  # raised here: the user's to fix (`users_error`), not a bug in inkloop
+        raise WorkersKilledError(named if stops else named[-1:], died.task, limits) from died
+    except WorkersKilledError as error:
+        if stops:
+            raise
+        return error
 
 
 def _give_up(client, staged: list, wait: bool = True) -> None:

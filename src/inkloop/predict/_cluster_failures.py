@@ -1,6 +1,7 @@
 """What a batch on a dask.distributed cluster says when the cluster, not a segment, failed:
 a worker that cannot see a file this machine sees, a scheduler that went away, workers that
-all left (or never came), and failures that every segment would meet (`run_wide`)."""
+all left (or never came), workers killed running a block (`WorkersKilledError`), and
+failures that every segment would meet (`run_wide`)."""
 
 from __future__ import annotations
 
@@ -41,17 +42,17 @@ class WorkersGoneError(RuntimeError):
 
 
 class WorkersKilledError(RuntimeError):
-    """Workers died, one after another, running the same block."""
+    """Workers died, one after another, running a block (dask's ``task``) of each of
+    ``segments``: one is that segment's failure, more stop the batch."""
 
-    def __init__(self, limits: str) -> None:
-        from inkloop.settings import BLOCK
-
-        super().__init__(
-            "workers died running a block, one after another: most often their memory limit "
-            f"({limits}; their logs say 'exceeded 95% memory budget'): give each worker more "
-            f"memory (a {BLOCK}² block needs about 1 GB a thread, more with a large model) or "
-            "fewer threads; finished files stay, a rerun resumes"
-        )
+    def __init__(self, segments: list[str], task, memory_limits: dict) -> None:
+        if len(segments) == 1:
+            where, stops = f"{segments[0]}: workers died running its block", ""
+        else:
+            where = f"workers died running blocks of {' and of '.join(segments)}"
+            stops = "; finished files stay, a rerun resumes"
+        cause = _likely_cause(memory_limits)
+        super().__init__(f"{where} (dask task {task}), one after another: {cause}{stops}")
 
 
 class OutputsDiskError(OSError):
@@ -66,30 +67,43 @@ class OutputsDiskError(OSError):
         return self.said
 
 
-def run_wide(mark, folder, memory_limits: dict) -> Exception | None:
+def run_wide(mark, folder) -> Exception | None:
     """The error that stops the batch, ``keep_going`` or not, where a chunk's future came back
-    with ``mark`` (its exc_info) for a cause every segment would meet: workers killed (most
-    often by their ``memory_limits``, by address), or the outputs' ``folder`` full; else
-    None."""
-    from distributed import KilledWorker
-
+    with ``mark`` (its exc_info) for a cause every segment would meet: the outputs'
+    ``folder`` full; else None."""
     error = mark[1] if isinstance(mark, tuple) else None
-    if isinstance(error, KilledWorker):
-        return WorkersKilledError(_said_limits(memory_limits))
     if isinstance(error, OSError) and error.errno in _DISK_FULL:
         return OutputsDiskError(error.errno, folder, error.strerror or str(error))
     return None
 
 
-def _said_limits(memory_limits: dict) -> str:
-    """'each worker may use 4.00 GiB', say (0 or None: no limit)."""
+def killed_worker(mark):
+    """The KilledWorker a chunk's future came back with (``mark``: its exc_info), else None."""
+    from distributed import KilledWorker
+
+    error = mark[1] if isinstance(mark, tuple) else None
+    return error if isinstance(error, KilledWorker) else None
+
+
+def _likely_cause(memory_limits: dict) -> str:
+    """Why workers most often die, by their ``memory_limits`` (by address; 0 or None: none)."""
     from dask.utils import format_bytes
 
+    from inkloop.settings import BLOCK
+
     limits = sorted({limit or 0 for limit in memory_limits.values()})
-    if not limits:
-        return "see each worker's --memory-limit"
+    if limits == [0]:
+        return (
+            "they have no memory limit, so the system's out-of-memory killer or a crash "
+            "(their logs, and their machines' kernel logs, say which)"
+        )
     said = ", ".join(format_bytes(limit) if limit else "no limit" for limit in limits)
-    return f"each worker may use {said}"
+    said = f"each worker may use {said}" if limits else "see each worker's --memory-limit"
+    return (
+        f"if their logs say 'exceeded 95% memory budget', their memory limit ({said}): give "
+        f"each worker more memory (a {BLOCK}² block needs about 1 GB a thread, more with a "
+        "large model) or fewer threads; else a crash running that block (see their logs)"
+    )
 
 
 def workers_gone(mark) -> bool:
