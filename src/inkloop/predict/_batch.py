@@ -1,9 +1,9 @@
 """Many segments, one model: every block of every segment on a dask.distributed cluster.
 
-All segments' blocks are submitted at once, so workers never idle at a segment's end, each
-segment before the next (`_staged`'s priority); each segment's file is finished (pyramid,
-move into place) as soon as its last block is stored, so a run stopped part way keeps the
-segments it finished.
+All segments' blocks are submitted at once, so workers never idle at a segment's end, the
+segments roughly in their order (`_staged`'s priority; not strictly with --tta or several
+threads a worker); each segment's file is finished (pyramid, move into place) as soon as
+its last block is stored, so a run stopped part way keeps most of those finished.
 A worker that dies costs its blocks, which the scheduler computes again elsewhere; a stored
 chunk written twice holds the same bytes.
 """
