@@ -88,6 +88,22 @@ class _QuitAtOnce:
         return False
 
 
+def _quit_before_the_first_step(monkeypatch) -> None:
+    """The first batch never comes (a slow server); the quit (`_quitting`) comes as it is
+    awaited."""
+    from inkloop.train import Trainer
+    from inkloop.train._sampler import WaitInterruptedError
+
+    awaited = threading.Event()
+
+    def awaiting(self):
+        awaited.set()
+        raise WaitInterruptedError()
+
+    monkeypatch.setattr(Trainer, "step", awaiting)
+    _quitting(monkeypatch, awaited)
+
+
 def _quitting(monkeypatch, ready=None) -> None:
     @contextlib.contextmanager
     def ctrl_c():
@@ -99,17 +115,7 @@ def _quitting(monkeypatch, ready=None) -> None:
 def test_a_quit_before_the_first_step_leaves_the_replaced_model_at_out(
     labelled, model, tmp_path, monkeypatch
 ):
-    from inkloop.train import Trainer
-    from inkloop.train._sampler import WaitInterruptedError
-
-    awaited = threading.Event()
-
-    def awaiting(self):  # the first batch never comes (a slow server)
-        awaited.set()
-        raise WaitInterruptedError()
-
-    monkeypatch.setattr(Trainer, "step", awaiting)
-    _quitting(monkeypatch, awaited)
+    _quit_before_the_first_step(monkeypatch)
     out = shutil.copy(model, tmp_path / "model.pt")
     kept = out.read_bytes()
     with pytest.raises(KeyboardInterrupt):
@@ -123,17 +129,7 @@ def test_a_quit_before_the_first_step_leaves_the_model_continued_in_place_as_it_
 ):
     """``--init X --out X``: X keeps its round, run and lineage (closing review C9 of
     session 40, finding 2)."""
-    from inkloop.train import Trainer
-    from inkloop.train._sampler import WaitInterruptedError
-
-    awaited = threading.Event()
-
-    def awaiting(self):
-        awaited.set()
-        raise WaitInterruptedError()
-
-    monkeypatch.setattr(Trainer, "step", awaiting)
-    _quitting(monkeypatch, awaited)
+    _quit_before_the_first_step(monkeypatch)
     out = shutil.copy(model, tmp_path / "model.pt")
     kept = out.read_bytes()
     settings = dataclasses.replace(_settings(max_steps=3), init=out)
