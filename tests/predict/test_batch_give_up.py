@@ -1,6 +1,7 @@
 """A segment given up on a cluster (--keep-going, or a stopped run) has its staged output
 removed only once none of its chunks is still being stored: a cancel does not stop a running
-store, which would write into the folder being removed."""
+store, which would write into the folder being removed. One given up as a Ctrl-C comes is
+in the outcome's failed ones all the same."""
 
 from __future__ import annotations
 
@@ -70,4 +71,42 @@ def test_a_failed_segment_is_removed_after_its_running_stores(tmp_path, monkeypa
                          outcome=outcome)  # fmt: skip
     assert EVENTS == ["stored", "removed"]
     assert [failed["out"] for failed in outcome.failed] == [str(jobs[0].out)]
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def _unreadable(block, target, block_info=None):
+    raise OSError(5, "Input/output error")  # this segment's alone (a full disk stops all)
+
+
+def test_a_segment_given_up_as_ctrl_c_comes_is_recorded_failed(tmp_path, monkeypatch, recwarn):
+    """A Ctrl-C in the give-up (its wait for the running stores) keeps the segment's error
+    in ``failed``: it is recorded before the give-up begins."""
+    from distributed import Client, LocalCluster
+
+    from inkloop.predict import _batch
+    from inkloop.predict.batch import Outcome, plan_jobs, predict_jobs
+
+    write_segment(tmp_path / "a", 64, 64, 8, seed=0)
+    model = save_tiny_checkpoint(tmp_path / "model.pt")
+    jobs, _ = plan_jobs([tmp_path / "a"], tmp_path / "out", "zarr")
+    monkeypatch.setattr(_outputs, "_store_chunk", _unreadable)
+    give_up = _batch._give_up
+
+    def interrupted(client, staged, wait=True):
+        give_up(client, staged, wait=False)  # its staged output removed, as a Ctrl-C leaves it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_batch, "_give_up", interrupted)
+    outcome = Outcome()
+    options = {"n_workers": 1, "threads_per_worker": 1, "dashboard_address": None}
+    with (
+        LocalCluster(processes=False, **options) as cluster,
+        Client(cluster) as client,
+        pytest.raises(KeyboardInterrupt),
+    ):
+        predict_jobs(model, jobs, client, device="cpu", progress=False, keep_going=True,
+                     outcome=outcome)  # fmt: skip
+    assert [failed["out"] for failed in outcome.failed] == [str(jobs[0].out)]
+    assert "Input/output error" in outcome.failed[0]["error"]
+    assert any("going on with the other segments" in str(w.message) for w in recwarn)
     assert list((tmp_path / "out").iterdir()) == []
