@@ -138,8 +138,8 @@ def open_segment(
     shown = without_login(path) if is_url(path) else path  # what messages name
     window = _window(shown, volume.shape[0], z_start, z_count)
     order = slice(None, None, -1) if reverse else slice(None)
-    sidecars = find_side_files(source.sidecar_folder, source.name, source.plain_sidecars)
     shape = volume.shape[1:]
+    sidecars = find_side_files(source.sidecar_folder, source.name, source.plain_sidecars, shape)
     layers = {key: _load_sidecar(file, shape, key, server) for key, file in sidecars.items()}
     return Segment(
         name=source.name,

@@ -2,14 +2,17 @@
 community names them: ``<id>_mask.png``, ``<id>_inklabels[_vN].png`` (the greatest version the
 current one) and the supervision mask of that version, ``<id>_supervision_mask[_vN].png``;
 in any letter case (``<id>_mask.PNG``, as a Mac or Windows disk matches them:
-`inkloop.io._letter_case`)."""
+`inkloop.io._letter_case`). A VC3D surface's ``mask.tif`` is its grid's, not the papyrus's."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from inkloop._notify import notify_once
+from inkloop.io._errors import SegmentError
+from inkloop.io._images import image_info
 from inkloop.io._letter_case import Listing, as_spelled, case_twins, spelled_as_found
 
 AUTOSAVE = ".autosave"  # the tag of a label file's autosave copy (x_inklabels.autosave.png)
@@ -21,18 +24,23 @@ SIDECARS = {  # each file's names after the id, the first found taken
 SIDECAR_SUFFIXES = (".png", ".tif", ".tiff")
 _INK_LABELS = re.compile(r"(?:(?P<id>.+)_)?inklabels(?:_v(?P<version>\d+))?", re.IGNORECASE)
 _TOLD: set = set()  # the case twins named already
+_TOLD_GRID_MASKS: set = set()  # the VC3D surfaces' masks said to be left out already
+_SURFACE_GRID = ("x.tif", "y.tif", "z.tif")  # a VC3D surface's points, one image per axis
 
 
-def find_side_files(folder: Path, name: str, plain: bool = False) -> dict[str, Path]:
+def find_side_files(
+    folder: Path, name: str, plain: bool = False, shape: tuple[int, int] | None = None
+) -> dict[str, Path]:
     """Segment ``name``'s mask, its ink labels' greatest version and that version's
     supervision mask (`supervision_path_for`) in ``folder``, those that exist; with ``plain``,
-    a Kaggle fragment's mask.png and inklabels.png after its id's. Where a file is there in
+    a Kaggle fragment's mask.png and inklabels.png after its id's (in a VC3D surface, its
+    mask.tif only where it is the layers' ``shape``: `_papyrus_mask`). Where a file is there in
     two letter cases, its exact spelling is taken and the other named once (`_tell_case_twins`)."""
     listing = Listing(folder)  # this lookup's, listed once
     masks = [f"{name}_{stem}" for stem in SIDECARS["mask"]] + [*SIDECARS["mask"]] * plain
     labels = _ink_label_stems(listing, name) + [*SIDECARS["ink_labels"]] * plain
     found = {
-        "mask": _first_existing(folder, masks, listing),
+        "mask": _papyrus_mask(folder, name, masks, listing, shape),
         "ink_labels": _first_existing(folder, labels, listing),
     }
     ink = found["ink_labels"]
@@ -41,6 +49,43 @@ def find_side_files(folder: Path, name: str, plain: bool = False) -> dict[str, P
     found = {key: path for key, path in found.items() if path is not None}
     _tell_case_twins(found.values(), listing)
     return found
+
+
+def is_vc3d_surface(folder: Path, listing: Listing | None = None) -> bool:
+    """Whether ``folder`` is a VC3D surface (tifxyz): its x.tif, y.tif and z.tif are there, or
+    its meta.json says ``"format": "tifxyz"``."""
+    listing = Listing(folder) if listing is None else listing
+    if all(listing.spellings(name) for name in _SURFACE_GRID):
+        return True
+    try:
+        return json.loads((folder / "meta.json").read_text()).get("format") == "tifxyz"
+    except (OSError, ValueError, AttributeError):  # none, not JSON, not an object
+        return False
+
+
+def _papyrus_mask(folder: Path, name: str, stems: list[str], listing: Listing, shape):
+    """The first of ``stems`` that is there, but a VC3D surface's plain mask.tif (its grid's
+    validity mask, 255 keep) only where it is the layers' ``shape``; one of another size is
+    left out, said once, and VC3D's file left alone."""
+    found = _first_existing(folder, stems, listing)
+    if shape is None or found is None or found.stem.lower() != SIDECARS["mask"][0]:
+        return found
+    if not is_vc3d_surface(folder, listing):
+        return found
+    try:
+        size = image_info(found).shape
+    except SegmentError:  # unreadable: said where it would be used, as any mask
+        return found
+    if size == tuple(shape):
+        return found
+    notify_once(
+        _TOLD_GRID_MASKS,
+        found,
+        f"{found}: not read as the papyrus mask: it is the VC3D surface's own mask, "
+        f"{size[0]} x {size[1]}, and the layers are {shape[0]} x {shape[1]}; a papyrus mask "
+        f"of theirs goes in {folder / f'{name}_mask.png'}",
+    )
+    return _first_existing(folder, [s for s in stems if s != found.stem.lower()], listing)
 
 
 def supervision_path_for(ink_path: str | Path) -> Path:
