@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from inkloop.engine._training import NOT_FINITE
 from inkloop.settings import EngineSettings
 from inkloop.train._divergence import LOWER_THE_RATE  # no torch
 
 KEPT = ("model", "composition", "init")  # while these stay, what was trained carries over
 DIVERGED = "training diverged"  # in each divergence's message (`inkloop.train._divergence`)
-NOT_FINITE = "not finite"  # in the message of weights that diverged, not of a loss
 
 
 class TrainedWeights:
@@ -45,9 +45,10 @@ class TrainedWeights:
     def diverged(self, said: str, step: int | None) -> str:
         """The engine's run diverged after ``step`` (None: it made none): no run or preview
         goes on from it, the next engine starts from the last autosave, or from where
-        training started. A loss's divergence leaves the weights finite: where no autosave
-        holds ``step``, they are `held` until saved. What the dock says after the engine's
-        ``said``: that, and the way out (the lower learning rate named once)."""
+        training started. Weights the engine found finite (its ``said`` does not say
+        `NOT_FINITE`) that no autosave holds at ``step`` are `held` until saved. What the
+        dock says after the engine's ``said``: that, and the way out (the lower learning rate
+        named once)."""
         self.unusable = True
         self.held = NOT_FINITE not in said and step not in (None, self.saved_step)
         keep = f"step {step} is saved nowhere: Save model… now to keep it; " if self.held else ""

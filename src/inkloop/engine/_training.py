@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from inkloop._checkpoint_checks import not_finite
+from inkloop._checkpoint_checks import counted, not_finite
 from inkloop._checkpoint_round import run_facts
 from inkloop._errors import TrainingDivergedError
 from inkloop._lineage import continued_from
@@ -28,6 +28,8 @@ from inkloop.engine._events import (
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
 from inkloop.train._sampler import WaitInterruptedError
+
+NOT_FINITE = "not finite"  # what a divergence's Failed says where it left weights so
 
 
 class Training:
@@ -195,18 +197,25 @@ class Training:
         else:
             self.autosave_failing = False
 
-    def fail_step(self, told: Failed) -> None:
-        """End the run whose step failed (``told`` says why): its weights are autosaved first
-        (the steps before it count: a server's error, say), so that whoever hears ``told``
-        knows which step the file holds; weights not finite are not saved, ``told`` alone
-        says the run failed. An autosave that raises (a poisoned CUDA context) is added to
+    def fail_step(self, told: Failed, error: Exception) -> None:
+        """End the run whose step failed with ``error`` (``told`` says why): its weights are
+        autosaved first (the steps before it count: a server's error, say), so that whoever
+        hears ``told`` knows which step the file holds. A divergence's weights are scanned:
+        where some are not finite (a NaN loss from weights the update before it made so),
+        nothing is saved and ``told`` counts them (`_not_finite_told`), so that no one keeps
+        them as a model. An autosave that raises (a poisoned CUDA context) is added to
         ``told``, which is still said."""
         self.failing_step = True
         try:
-            self.autosave()
-        except Exception as error:
-            log_failure("inkloop engine: a failed step's autosave", error)
-            unsaved = f"the model could not be autosaved ({error_message(error)})"
+            if isinstance(error, TrainingDivergedError) and (
+                diverged := not_finite(self.session.trainer.inference_model.state_dict())
+            ):
+                told = _not_finite_told(told, diverged)
+            else:
+                self.autosave()
+        except Exception as raised:
+            log_failure("inkloop engine: a failed step's autosave", raised)
+            unsaved = f"the model could not be autosaved ({error_message(raised)})"
             told = replace(told, message=f"{told.message}; {unsaved}")
         finally:
             self.failing_step = False
@@ -238,6 +247,17 @@ class Training:
                 ) from error
             self.session.emit(Notice(kept_said(path, kept)))
         self.autosave_ours = True
+
+
+def _not_finite_told(told: Failed, diverged: list[str]) -> Failed:
+    """``told`` saying that the weights named ``diverged`` are not finite (a loss's divergence
+    does not; the weight scan's does already)."""
+    if NOT_FINITE in told.message:
+        return told
+    return replace(
+        told,
+        message=f"{told.message}; {counted(diverged)} {NOT_FINITE}, so no save can keep this model",
+    )
 
 
 def kept_said(path: Path, kept: Path) -> str:

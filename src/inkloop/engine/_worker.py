@@ -190,7 +190,7 @@ class Worker:
         except Exception as error:
             told = failed(f"inkloop engine: {work.__name__}", error)
             if work == self.training.step:  # a failed step ends the run, its weights kept
-                self.training.fail_step(told)
+                self.training.fail_step(told, error)
                 return
             self.session.emit(told)  # a failing preview is not retried before the next request
             self.predictions.stop_preview()
