@@ -107,7 +107,11 @@ def add_predict(commands) -> None:
         "map is scored as its p >= 0.5",
     )
     evaluate.add_argument(
-        "--supervision", type=Path, help="score only these pixels (255 = labelled; default: all)"
+        "--supervision",
+        type=Path,
+        help="score only these pixels (255 = labelled; default: the supervision mask saved "
+        "with the labels, X_supervision_mask.png beside X_inklabels.png, as train reads it, "
+        "else every pixel); 'all': every pixel",
     )
     evaluate.add_argument(
         "--region",

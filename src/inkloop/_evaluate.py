@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+EVERY_PIXEL = "all"  # the supervision that scores every pixel, not the labels' own mask
+
 
 def evaluate_file(
     prediction: str | Path,
@@ -15,17 +17,26 @@ def evaluate_file(
     region=None,
 ) -> dict:
     """`inkloop evaluate`: scores of a prediction file against ink labels (JSON-ready), on
-    the ``supervision`` mask's pixels (default: all) inside ``region`` (y0, x0, y1, x1;
-    default: everywhere, or where a prediction of a region alone records it lies), with the
-    share of them that is ink and the F0.5 of calling every one ink (what a score must beat)."""
+    the ``supervision`` mask's pixels (default: the one saved with the labels, as training
+    reads it, `saved_supervision`, said; "all" or none saved: every pixel) inside ``region``
+    (y0, x0, y1, x1; default: everywhere, or where a prediction of a region alone records it
+    lies), with the share of them that is ink and the F0.5 of calling every one ink (what a
+    score must beat)."""
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
     from inkloop.io._images import image_info
     from inkloop.io._label_images import crop_padding
+    from inkloop.io._labels import saved_supervision
     from inkloop.metrics import best_scores, chance_scores, scores
 
     prediction, labels = Path(prediction).expanduser(), Path(labels).expanduser()
-    supervision = None if supervision is None else Path(supervision).expanduser()
+    paired = supervision is None
+    if paired:
+        supervision = saved_supervision(labels)
+    elif str(supervision) == EVERY_PIXEL:
+        supervision = None
+    else:
+        supervision = Path(supervision).expanduser()
     full = image_info(labels).shape
     # a Grand Prize prediction is written padded: its top-left is the labels' size
     probability = crop_padding(read_prediction(prediction), full, prediction)
@@ -44,6 +55,8 @@ def evaluate_file(
         supervised = None if supervised is None else supervised[y0:y1, x0:x1]
     if supervised is not None and not supervised.any():
         raise ValueError("no pixel to score: the supervision mask is empty there")
+    if paired and supervised is not None:
+        _tell_scored_on(supervision, np.count_nonzero(supervised))
     _tell_if_probability_map(ink, supervised, labels)
     chance = chance_scores(ink, supervised)
     return {
@@ -52,6 +65,19 @@ def evaluate_file(
         "ink_share": round(chance.precision, 4),
         "chance_f05": round(chance.f05, 4),
     }
+
+
+def _tell_scored_on(supervision: Path, count: int) -> None:
+    """Say on stderr that the supervision mask saved with the labels picked the pixels scored,
+    and how to score every one instead."""
+    from inkloop._command import in_command
+    from inkloop._notify import notify
+
+    every = "--supervision all" if in_command() else f"supervision={EVERY_PIXEL!r}"
+    notify(
+        f"scored on the {count} pixels of {supervision.name}, the supervision mask saved with "
+        f"the labels ({every}: every pixel)"
+    )
 
 
 def _scored_region(prediction: Path, shape, labels: Path, full, region):

@@ -10,7 +10,7 @@ import tifffile
 from PIL import Image
 
 from inkloop.io import SegmentError, open_segment, read_prediction
-from inkloop.io._labels import labels_from_prediction
+from inkloop.io._prediction_labels import labels_from_prediction
 from inkloop.synthetic import write_segment
 
 SHAPE = (48, 64)

@@ -12,12 +12,12 @@ from inkloop.io._label_images import (
 )
 from inkloop.io._labels import (
     initial_labels,
-    labels_from_prediction,
     load_labels,
     probability_map_message,
     save_labels,
     write_label_files,
 )
+from inkloop.io._prediction_labels import labels_from_prediction
 from inkloop.io._prediction_metadata import recorded_provenance
 from inkloop.io._remote import is_url, local_folder, segment_location, shown_location
 from inkloop.io._sample import (

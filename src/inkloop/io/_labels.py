@@ -3,7 +3,6 @@ and ``<id>_supervision_mask[_vN].png`` (255 = labelled), plus autosaved copies o
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosave_state, is_dock_labels, rescue_folders
 from inkloop.io._images import image_text
-from inkloop.io._label_images import INK_LEVEL, crop_padding, label_arrays, read_label_image
+from inkloop.io._label_images import label_arrays, read_label_image
 from inkloop.io._remote import shown_location
 from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import (
@@ -116,24 +115,20 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
     """Ink labels (uint8) and supervision (bool) for ``segment``, with where they came from.
 
     Labels default to the segment's own ``*_inklabels.png``. Supervision: the given mask, else
-    the supervision mask saved with the labels (see `supervision_path_for`; ValueError where
-    the two are of different writes, `torn`), else the papyrus mask (as the Kaggle and Grand
-    Prize data expect), else every pixel. ``segment``: a Segment, or its path or URL.
+    the supervision mask saved with the labels (`saved_supervision`), else the papyrus mask
+    (as the Kaggle and Grand Prize data expect), else every pixel. ``segment``: a Segment, or
+    its path or URL.
     """
     segment = as_segment(segment)
     shape = segment.shape[1:]
     if labels is None and segment.ink_labels is None:
         raise ValueError(_no_labels_message(segment))
-    ink_file = segment.files["ink_labels"] if labels is None else labels
-    mask_file = supervision_path_for(ink_file)
-    if supervision is None and torn(ink_file, mask_file):
+    if supervision is None:
         restored = labels is None or is_dock_labels(segment, labels)
-        given = None if restored else labels_given(ink_file, mask_file)
-        raise TornPairError(ink_file, mask_file, given)
+        paired = saved_supervision(labels or segment.files["ink_labels"], restored=restored)
+        supervision = None if labels is None else paired  # the segment's own: decoded
     if labels is not None:
         ink = read_label_image(labels, shape, ink=True)
-        if supervision is None and supervision_path_for(labels).is_file():
-            supervision = supervision_path_for(labels)
     else:
         ink, labels = np.asarray(segment.ink_labels), segment.files["ink_labels"]
     if supervision is not None:
@@ -146,6 +141,17 @@ def load_labels(segment, labels: Path | None = None, supervision: Path | None = 
         supervised = np.ones(shape, bool)
     sources = {"labels_file": str(labels), "supervision_file": str(supervision or ALL_PIXELS)}
     return ink, supervised, sources
+
+
+def saved_supervision(ink_file: str | Path, *, restored: bool = False) -> Path | None:
+    """The supervision mask saved with the ink labels ``ink_file`` (`supervision_path_for`),
+    or None where there is none. TornPairError where the two are of different writes
+    (`torn`): ``restored``, labels the dock opens and restores; else given as they are."""
+    mask_file = supervision_path_for(ink_file)
+    if torn(ink_file, mask_file):
+        given = None if restored else labels_given(ink_file, mask_file)
+        raise TornPairError(ink_file, mask_file, given)
+    return mask_file if mask_file.is_file() else None
 
 
 def _no_labels_message(segment) -> str:
@@ -231,67 +237,3 @@ def _side_files(segment) -> list[Path]:
     files += [folder / path.name for folder in rescue_folders(segment) for path in autosaved]
     files += [checkpoint_path(segment), rounds_path(segment), validation_path(segment)]
     return files + [prediction_path(segment, kind) for kind in ("png", "tif")]
-
-
-def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):
-    """Ink labels (uint8) and supervision (bool) started from a prediction image (a community
-    model's PNG/TIFF): see `inkloop.brush.ink_from_prediction`; every papyrus pixel labelled.
-    Returns them with where they came from; ValueError if the sizes differ, or no pixel would
-    be ink or no papyrus pixel "no ink"."""
-    from inkloop.brush import ink_from_prediction
-    from inkloop.io._sidefiles import read_prediction
-
-    if not 0 <= threshold <= 1:
-        raise ValueError(f"prediction threshold {threshold} must be within 0..1")
-    shape = tuple(segment.shape[1:])
-    probability = crop_padding(read_prediction(path), shape, path)  # a Grand Prize one: padded
-    if probability.shape != shape:
-        raise ValueError(
-            f"{path}: the prediction is {probability.shape[0]} x {probability.shape[1]} pixels "
-            f"but {segment.name} is {shape[0]} x {shape[1]}"
-        )
-    ink = ink_from_prediction(probability, threshold, soft=soft)
-    if not np.any(ink >= INK_LEVEL):
-        raise ValueError(_no_ink_from(path, float(probability.max(initial=0)), threshold, soft))
-    papyrus = np.ones(shape, bool) if segment.mask is None else np.asarray(segment.mask, bool)
-    if papyrus.any() and not np.any(ink[papyrus] == 0):  # training needs both classes
-        on_papyrus = probability[papyrus]
-        lowest, highest = np.clip([on_papyrus.min(), on_papyrus.max()], 0, 1).tolist()
-        raise ValueError(_no_no_ink_from(path, lowest, highest, threshold))
-    kind = "soft" if soft else "hard"
-    sources = {"labels_file": f"{path} ({kind}, threshold {threshold:g})"}
-    sources["supervision_file"] = str(segment.files.get("mask", ALL_PIXELS))
-    return ink, papyrus, sources
-
-
-def _no_ink_from(path, highest: float, threshold: float, soft: bool) -> str:
-    """Why labels from a prediction whose highest value is ``highest`` hold no ink, and a
-    threshold that would make some (floored: the highest value must reach it), in words
-    for the command line's options and the dock's controls alike."""
-    lower = math.floor(highest * 100) / 100
-    found = f"(the highest is {math.floor(highest * 1000) / 1000:g})"
-    if lower == 0:
-        return f"{path}: the prediction holds no ink {found}: is it the right file?"
-    if soft and highest < INK_LEVEL / 255:
-        return (
-            f"{path}: no pixel of the prediction reaches 0.5, where soft labels begin to be "
-            f"ink {found}: load it as hard labels (not soft) from a threshold of {lower:g}"
-        )
-    return (
-        f"{path}: no pixel of the prediction reaches the threshold {threshold:g} {found}: "
-        f"lower the threshold to {lower:g}"
-    )
-
-
-def _no_no_ink_from(path, lowest: float, highest: float, threshold: float) -> str:
-    """Why labels from a prediction whose lowest value on the papyrus is ``lowest`` hold no
-    "no ink", and a threshold that would make some (the lowest must fall below it), in words
-    for the command line's options and the dock's controls alike."""
-    found = f"(the lowest is {math.floor(lowest * 1000) / 1000:g})"
-    raised = math.ceil((round(lowest * 255) + 1) * 100 / 255) / 100  # its level below it
-    told = f"{path}: no papyrus pixel of the prediction is below the threshold {threshold:g}"
-    if raised > highest:  # no threshold leaves ink above it either
-        return (
-            f"{told} {found}, and no threshold leaves both ink and 'no ink': is it the right file?"
-        )
-    return f"{told}, so none is 'no ink' {found}: raise the threshold to {raised:g}"
