@@ -1,6 +1,6 @@
 """A segment folder's layer folder (``layers/``, Kaggle's ``surface_volume/``; in any letter
-case, as a Mac or Windows disk names them), and what a data server's folder without one
-needs."""
+case, as a Mac or Windows disk names them), and what a folder without one needs: its stack or
+zarr opened, a VC3D surface's layers rendered, a data server's downloaded."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from inkloop._command import shell_quoted
 from inkloop.io._letter_case import spelled_as_found
-from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, segment_id
+from inkloop.io._side_lookup import is_vc3d_surface
+from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, is_prediction_file, segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 
 LAYER_FOLDERS = {"layers": "vesuvius", "surface_volume": "kaggle"}
@@ -27,12 +28,23 @@ def layer_folder_format(folder: Path) -> str | None:
 
 
 def no_layer_folder(path: Path) -> str:
-    """Why a data server's segment folder without ``layers/`` opens nothing, and the fix."""
+    """Why a segment folder without ``layers/`` opens nothing, and the fix: open the stack or
+    zarr it holds, render a VC3D surface's layers, or download a data server's."""
     name, layers = segment_id(path), shell_quoted(path / "layers")
     stack = spelled_as_found(path, [f"{name}.tif"])
     if stack is not None and is_tiff_stack(stack):
         count = open_tiff_stack(stack)[1].shape[0]  # opened as a file, like any stack
         return f"{path}: open {stack} (a stack of {count} layers): the folder holds no layer images"
+    if (volume := _layer_zarr(path, name)) is not None:
+        return f"{path}: open {volume} (a zarr of the layers): the folder holds no layer images"
+    if is_vc3d_surface(path):
+        return (
+            f"{path}: no layers/ folder: this VC3D surface (tifxyz) has no rendered layers yet; "
+            f"render them into {layers} with VC3D's Render segment, or: vc_render_tifxyz "
+            "--volume VOLUME.zarr --group-idx 0 --scale 1 --num-slices 65 --segmentation "
+            f"{shell_quoted(path)} --tif-output {layers} (VOLUME.zarr: the scroll volume it was "
+            "traced in)"
+        )
     return (
         f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
         f"({', '.join(server_files(path, name))}) but not its layers; download them into it: "
@@ -50,8 +62,21 @@ def server_files(folder: Path, name: str) -> list[str]:
     return ["meta.json", *named] if meta.is_file() and (named or _is_segment_meta(meta)) else named
 
 
+def _layer_zarr(folder: Path, name: str) -> Path | None:
+    """The zarr in ``folder`` that holds segment ``name``'s layers: ``<name>.zarr`` (or
+    ``.ome.zarr``), else the one zarr there that is no prediction; None if none is."""
+    named = spelled_as_found(folder, [f"{name}.zarr", f"{name}.ome.zarr"], Path.is_dir)
+    if named is not None:
+        return named
+    zarrs = [entry for entry in folder.iterdir() if entry.name.lower().endswith(".zarr")]
+    volumes = [entry for entry in zarrs if entry.is_dir() and not is_prediction_file(entry)]
+    return volumes[0] if len(volumes) == 1 else None
+
+
 def _is_segment_meta(path: Path) -> bool:
+    """Whether ``path`` is a segment's meta.json: the data server's, or a VC3D surface's."""
     try:
-        return json.loads(path.read_text()).get("type") == "seg"
+        meta = json.loads(path.read_text())
+        return meta.get("type") == "seg" or meta.get("format") == "tifxyz"
     except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
         return False
