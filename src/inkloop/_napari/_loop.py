@@ -251,11 +251,13 @@ class LoopSession(QObject, EngineCommands):
 
     def _failure_told(self, generation: int, event: Failed) -> str:
         """What the dock says of ``event``: a divergence of the engine in use also says where
-        the next run starts (`TrainedWeights.diverged`)."""
+        the next run starts (`TrainedWeights.diverged`), and the last step it made itself
+        (None: none; ``last_step`` may be an earlier engine's)."""
         if DIVERGED not in event.message or generation != self.generation:
             return event.message
         self.view.stop()  # the engine ends as soon as nothing keeps it (`_drop_diverged`)
-        return self.trained.diverged(event.message, self.last_step and self.last_step.step)
+        own = self.last_step is not None and self.own_model.trained_by == generation
+        return self.trained.diverged(event.message, self.last_step.step if own else None)
 
     def _drop_diverged(self) -> None:
         """End the engine whose weights are no longer finite, so that no preview, Predict,
