@@ -133,7 +133,7 @@ def test_keep_going_fails_alone_a_segment_whose_block_kills_its_workers(tmp_path
     (failed,) = outcome.failed
     bravo = shown_location(jobs[1].segment)
     assert failed["segment"] == bravo
-    assert failed["error"].startswith(f"{bravo}: workers died running its block (dask task ")
+    assert failed["error"].startswith(f"{bravo}: a worker died running its block (dask task ")
     assert (
         "they have no memory limit, so the system's out-of-memory killer or a crash"
         in (failed["error"])

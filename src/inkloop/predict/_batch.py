@@ -57,8 +57,8 @@ def predict_jobs(
     files stay. With ``keep_going`` a failed segment is given up alone (its blocks cancelled,
     its staged output removed) and the others go on. A lost scheduler, or workers all gone,
     stop the batch in one line (`SchedulerLostError`, `WorkersGoneError`), ``keep_going``
-    or not, as do a full disk (`run_wide`) and workers killed by blocks of a second segment
-    (`_killed`); workers that join are checked (`WorkersWatch`). ``z_start`` moves the
+    or not, as do a full disk (`run_wide`) and a second worker's death failing another
+    segment (`_killed`); workers that join are checked (`WorkersWatch`). ``z_start`` moves the
     model's window, ``reverse`` says the segments are stored back to front (`model_window`)."""
     from inkloop.checkpoint import load_checkpoint
 
@@ -159,7 +159,7 @@ def _killed(died, job: Job, killed: dict, keep_going: bool, limits: dict) -> Exc
     named = [segment for segments in killed.values() for segment in segments]
     stops = not keep_going or len(killed) > 1
     try:  # raised here: the user's to fix (`users_error`), not a bug in inkloop
-        raise WorkersKilledError(named if stops else named[-1:], died.task, limits) from died
+        raise WorkersKilledError(named if stops else named[-1:], died, limits, stops) from died
     except WorkersKilledError as error:
         if stops:
             raise

@@ -42,17 +42,19 @@ class WorkersGoneError(RuntimeError):
 
 
 class WorkersKilledError(RuntimeError):
-    """Workers died, one after another, running a block (dask's ``task``) of each of
-    ``segments``: one is that segment's failure, more stop the batch."""
+    """Workers died running a block (``died``: dask's KilledWorker; one after another where
+    the scheduler tries a block again) of each of ``segments``: that segment's failure, or
+    where it ``stops`` the batch, said so."""
 
-    def __init__(self, segments: list[str], task, memory_limits: dict) -> None:
+    def __init__(self, segments: list[str], died, memory_limits: dict, stops: bool) -> None:
+        once = died.allowed_failures == 0  # the scheduler gave the block up at its first death
         if len(segments) == 1:
-            where, stops = f"{segments[0]}: workers died running its block", ""
+            where = f"{segments[0]}: {'a worker' if once else 'workers'} died running its block"
         else:
             where = f"workers died running blocks of {' and of '.join(segments)}"
-            stops = "; finished files stay, a rerun resumes"
-        cause = _likely_cause(memory_limits)
-        super().__init__(f"{where} (dask task {task}), one after another: {cause}{stops}")
+        where += f" (dask task {died.task}){'' if once else ', one after another'}"
+        end = "; finished files stay, a rerun resumes" if stops else ""
+        super().__init__(f"{where}: {_likely_cause(memory_limits)}{end}")
 
 
 class OutputsDiskError(OSError):
