@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from pathlib import Path
 
-from inkloop.checkpoint import kept_model_path, same_file
+from inkloop.checkpoint import same_file
 from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, Notice
 from inkloop.engine._session import refuse_output
-from inkloop.engine._training import kept_said
+from inkloop.engine._training import kept_said, write_keeping
 from inkloop.engine._wire import Fetch, Fetched
-from inkloop.io import atomic_path, is_url, open_segment
+from inkloop.io import is_url, open_segment
 
 log = logging.getLogger(__name__)
 FETCH_TIMEOUT = 300.0  # a 50 MB checkpoint over a slow tunnel
@@ -81,7 +80,7 @@ class CheckpointCopies:
     ) -> Path:
         """Copy the session's file ``remote`` (a checkpoint the server wrote) to ``local``
         here, written whole or not at all. RuntimeError if the server cannot send it. ``own``:
-        a save, which first keeps an earlier model at the own model file (`_keep_earlier`)."""
+        a save, which keeps an earlier model at the own model file (`_write_fetched`)."""
         request, child = self._number(), self._child
         with self._changed:
             self._fetched[request] = None
@@ -92,10 +91,7 @@ class CheckpointCopies:
         if not isinstance(answer, Fetched):
             why = answer.message if isinstance(answer, Failed) else "no answer from the server"
             raise RuntimeError(f"{remote} not fetched: {why}")
-        if own:
-            self._keep_earlier(Path(local))
-        with atomic_path(local) as tmp:
-            Path(tmp).write_bytes(answer.data.tobytes())
+        self._write_fetched(Path(local), answer.data.tobytes(), own)
         return Path(local)
 
     def _copies_heard(self, message) -> bool:
@@ -143,18 +139,18 @@ class CheckpointCopies:
                 self._copying -= 1
                 self._changed.notify_all()
 
-    def _keep_earlier(self, local: Path) -> None:
-        """Before this engine first writes the own model file (``settings.autosave``) here,
-        set aside a model there it did not start from, as `Training` does on the server,
-        which sees only its session's folder. OSError (nothing written) if it cannot be."""
-        own, init = self.settings.autosave, self.settings.init
-        if self._own_kept or own is None or not same_file(local, own):
-            return
-        if local.exists() and not (init is not None and same_file(init, local)):
-            kept = kept_model_path(local)
-            os.replace(local, kept)  # atomic; `kept` was free
+    def _write_fetched(self, local: Path, data: bytes, own: bool) -> None:
+        """Write ``data`` to ``local``, whole or not at all. ``own`` (a save): this engine's
+        first write of the own model file (``settings.autosave``) here sets aside a model
+        there it did not start from, as `Training` does on the server, which sees only its
+        session's folder: once written (`write_keeping`). OSError: nothing written or moved."""
+        autosave, init = self.settings.autosave, self.settings.init
+        first = own and not self._own_kept and autosave is not None and same_file(local, autosave)
+        keep = first and not (init is not None and same_file(init, local))
+        kept = write_keeping(local, lambda staged: Path(staged).write_bytes(data), keep)
+        self._own_kept = self._own_kept or first
+        if kept is not None:
             self._announcer.emit(Notice(kept_said(local, kept)))
-        self._own_kept = True
 
     def _copies_lost(self) -> None:
         """The link ended: the saves' answers went with it, `close` must not wait for them."""

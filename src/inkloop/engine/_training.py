@@ -27,6 +27,8 @@ from inkloop.engine._events import (
 )
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
+from inkloop.io import atomic_path
+from inkloop.io._write import sync_file
 from inkloop.train._sampler import WaitInterruptedError
 
 NOT_FINITE = "not finite"  # what a divergence's Failed says where it left weights so
@@ -39,7 +41,7 @@ class Training:
     validation region (`Predictions.validate`: False if a command cut it short);
     ``interrupt()`` says a command waits, which a step still waiting for its batch (a stalled
     server) gives way to. A model already at the autosave path that this session did not
-    start from is kept aside (`kept_model_path`) before the first write.
+    start from is kept aside (`kept_model_path`) at the first write, once that succeeded.
     """
 
     def __init__(
@@ -130,9 +132,11 @@ class Training:
         )
         checkpoint = trainer.checkpoint(provenance)
         own = session.settings.autosave
-        if own is not None and same_file(path, own):  # an autosave, or a Save there
-            self._keep_earlier_model(Path(own), checkpoint)  # whichever writes it first
-        save_checkpoint(path, checkpoint)
+        # an autosave, or a Save there, whichever writes it first
+        if own is not None and not self.autosave_ours and same_file(path, own):
+            self._keep_earlier_model(Path(path).expanduser(), checkpoint)
+        else:
+            save_checkpoint(path, checkpoint)
         self.last_save = time.monotonic()
         lineage, run = provenance.get("init"), run_facts(checkpoint.provenance)
         session.emit(CheckpointSaved(str(path), trainer.step_count, autosave, lineage, run))
@@ -230,23 +234,35 @@ class Training:
             self.session.set_state(State.FAILED)
 
     def _keep_earlier_model(self, path: Path, checkpoint: Checkpoint) -> None:
-        """Before this session first writes ``checkpoint`` to ``path``, set aside a model there
-        that it did not continue from (one saved on an earlier day, say, before Clear), under
-        `kept_model_path`, and say where. OSError (nothing written) if it cannot be. Weights
-        not finite leave it in place: `save_checkpoint` writes none."""
-        if self.autosave_ours or not_finite(checkpoint.state_dict):
-            return
+        """This session's first write of ``checkpoint`` to its own model file ``path``: a model
+        there that it did not continue from (one saved on an earlier day, say, before Clear)
+        is set aside under `kept_model_path` (`write_keeping`), and where is said. OSError,
+        TrainingDivergedError: nothing written, nothing moved."""
         init = self.session.settings.init
-        if path.exists() and not (init is not None and same_file(init, path)):
+        keep = not (init is not None and same_file(init, path))
+        kept = write_keeping(path, lambda staged: save_checkpoint(staged, checkpoint), keep)
+        self.autosave_ours = True
+        if kept is not None:
+            self.session.emit(Notice(kept_said(path, kept)))
+
+
+def write_keeping(path: Path, write: Callable[[str], object], keep: bool) -> Path | None:
+    """Write ``path`` whole or not at all, through ``write(staged)``; where ``keep``, a file
+    at ``path`` is first set aside as `kept_model_path` (returned; else None), once the new
+    one is on disk beside it: a write that fails (a full disk) leaves it in place. OSError
+    if it cannot be set aside (nothing written)."""
+    kept = None
+    with atomic_path(path) as staged:
+        write(staged)
+        if keep and path.exists():
+            sync_file(staged)  # whole on disk before the earlier model moves
             kept = kept_model_path(path)
             try:
                 os.replace(path, kept)  # atomic; `kept` was free
             except OSError as error:
-                raise OSError(
-                    f"the model saved there before could not be kept as {kept.name}: {error}"
-                ) from error
-            self.session.emit(Notice(kept_said(path, kept)))
-        self.autosave_ours = True
+                said = f"the model saved there before could not be kept as {kept.name}"
+                raise OSError(f"{said}: {error}") from error
+    return kept
 
 
 def _not_finite_told(told: Failed, diverged: list[str]) -> Failed:
