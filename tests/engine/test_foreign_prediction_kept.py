@@ -67,8 +67,10 @@ def _inkloops(path):
     write_prediction(da.zeros((16, 16), np.float32), path, progress=False, record=record)
 
 
-def _unrecorded(path):  # an OME-Zarr pyramid inkloop did not mark: another tool's
-    write_prediction(da.zeros((16, 16), np.float32), path, progress=False)
+def _unrecorded(path):  # an OME-Zarr pyramid inkloop did not mark, named otherwise: not its
+    other = path.with_name("other.ome.zarr")
+    write_prediction(da.zeros((16, 16), np.float32), other, progress=False)
+    other.rename(path)
 
 
 def _named_zarr(path):  # a float zarr named as a prediction, without inkloop's attributes

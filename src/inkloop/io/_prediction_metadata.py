@@ -82,11 +82,13 @@ def zarr_array_metadata(path: Path) -> tuple[int | None, dict]:
 
 
 def foreign_file(out: str | Path) -> bool:
-    """Whether ``out`` holds a file inkloop did not write, such as the Grand Prize model's
-    ``<id>_prediction.png`` or another tool's OME-Zarr pyramid: every prediction inkloop
-    writes records ORIGIN_KEY (an OME-Zarr its RECORD_KEY, since 2026-12-07), and one that
-    does not is someone's work. A folder that is no prediction is not one: nothing replaces
-    it (`inkloop._overwrite.refuse_folder`)."""
+    """Whether ``out`` holds a file inkloop did not record writing, such as the Grand Prize
+    model's ``<id>_prediction.png`` or another tool's OME-Zarr pyramid: every prediction
+    inkloop writes records ORIGIN_KEY (since 2026-12-05; an OME-Zarr its RECORD_KEY, since
+    2026-12-07, or its earlier `_inkloops_bare_pyramid`), and one that does not may be
+    someone's work (or inkloop's from before 2026-12-05: such a PNG, TIFF or zarr records
+    nothing). A folder that is no prediction is not one: nothing replaces it
+    (`inkloop._overwrite.refuse_folder`)."""
     out = Path(out)
     if not out.exists():
         return False
@@ -95,7 +97,8 @@ def foreign_file(out: str | Path) -> bool:
         if kind not in ("zarr", "ome.zarr") or not is_prediction_file(out):
             return False
         if kind == "ome.zarr":
-            return RECORD_KEY not in _recorded(out, kind)
+            attributes = _recorded(out, kind)
+            return RECORD_KEY not in attributes and not _inkloops_bare_pyramid(attributes, out)
         return ORIGIN_KEY not in zarr_array_metadata(out)[1]
     if kind not in ("png", "tif"):  # a plain file where inkloop writes a zarr folder
         return True
@@ -103,3 +106,22 @@ def foreign_file(out: str | Path) -> bool:
         return recorded_origin(out, kind) is None
     except (OSError, ValueError):  # not an image at all (Pillow's and tifffile's errors)
         return True
+
+
+def _inkloops_bare_pyramid(attributes: dict, path: Path) -> bool:
+    """Whether an OME-Zarr group's ``attributes`` are what inkloop wrote from 2026-11-28 to
+    2026-12-06, before RECORD_KEY: only "ome", one multiscales entry named after the file
+    itself, on axes y and x, its levels "0", "1", … each first scaled 2^i
+    (`inkloop.predict._outputs`)."""
+    try:
+        (entry,) = attributes["ome"]["multiscales"]
+        levels = [(d["path"], d["coordinateTransformations"][0]) for d in entry["datasets"]]
+    except (KeyError, TypeError, ValueError, IndexError):  # other tools' metadata
+        return False
+    inkloops = [(str(i), {"type": "scale", "scale": [2.0**i] * 2}) for i in range(len(levels))]
+    return (
+        set(attributes) == {"ome"}
+        and entry.get("name") == path.name
+        and entry.get("axes") == [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+        and levels == inkloops
+    )
