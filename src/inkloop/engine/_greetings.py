@@ -19,14 +19,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from inkloop.engine._handshake import (
-    FOR_OLDER_DOCKS,
-    HandshakeError,
-    check_answer,
-    new_challenge,
-)
+from inkloop.engine._handshake import HandshakeError, check_answer, new_challenge
 from inkloop.engine._refusal_log import RefusalLog
-from inkloop.engine._wire import HELLO_LIMIT, LENGTH, ProtocolError, Refused, decode, encode
+from inkloop.engine._versions import greeting
+from inkloop.engine._wire import HELLO_LIMIT, LENGTH, ProtocolError, decode, encode
 
 log = logging.getLogger("inkloop.engine._server")  # one log for the server and its parts
 ANSWER_TIMEOUT = 5.0  # seconds a new connection gets to answer the challenge, in all
@@ -164,7 +160,7 @@ class Greeter:
     def _greet(self, sock: socket.socket, peer: str) -> None:
         """Send the challenge before reading a byte, and wait for the answer."""
         challenge, nonce = new_challenge()
-        greeting = encode(Refused(FOR_OLDER_DOCKS)) + encode(challenge)
+        first = encode(greeting()) + encode(challenge)
         caller = _Caller(sock, peer, nonce, time.monotonic() + ANSWER_TIMEOUT)
         if len(self._waiting) >= self.places:
             oldest = next(iter(self._waiting.values()))
@@ -172,7 +168,7 @@ class Greeter:
         try:  # a few hundred bytes into a new socket's empty buffer: all go, or an error
             sock.setblocking(False)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # no tunnel: a lost peer
-            if sock.send(greeting) != len(greeting):
+            if sock.send(first) != len(first):
                 raise OSError("its greeting did not fit in the socket's buffer")
         except OSError as error:
             self._refusals.closed(peer, error, time.monotonic())

@@ -21,6 +21,7 @@ from inkloop.engine._child_start import spawn_child
 from inkloop.engine._events import CheckpointSaved, Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
 from inkloop.engine._sockets import hang_up, hung_up, limit_waits
+from inkloop.engine._versions import unreadable_command
 from inkloop.engine._wire import (
     MAX_FRAME,
     Fetch,
@@ -28,6 +29,7 @@ from inkloop.engine._wire import (
     Ping,
     ProtocolError,
     Spawn,
+    UnknownMessageError,
     Welcome,
     encode,
     read_frame,
@@ -120,7 +122,11 @@ class ServedSession:
         link) until it closes, sends garbage, or (once it has pinged) falls silent."""
         try:
             while True:
-                command = read_frame(read)
+                try:
+                    command = read_frame(read)
+                except UnknownMessageError as error:  # a newer dock's: said, and the link goes on
+                    self._cannot_read(error, peer)
+                    continue
                 if isinstance(command, Ping):
                     self._answer(command, sock)
                     continue
@@ -163,6 +169,15 @@ class ServedSession:
             self._forget(self)
             end_child(self.child)
             self.labels.remove()
+
+    def _cannot_read(self, error: UnknownMessageError, peer: str) -> None:
+        """Tell the client what of its message this server lacks, as the answer to its
+        request if it made one (the frame was read whole: the next one can be read)."""
+        log.warning(
+            "engine server: %s sent session %s what it cannot read: %s", peer, self.id, error
+        )
+        with self._send_lock:
+            self._send(Failed(unreadable_command(error.what), error.request))
 
     def _answer(self, ping: Ping, sock: socket.socket) -> None:
         """A client that pings is held to it (an older one is not: it never pings); the

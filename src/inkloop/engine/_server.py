@@ -5,7 +5,9 @@ locally), fed with the commands that arrive and relaying its events back (`_wire
 Each connection begins with the handshake of `_handshake`, on the one thread of `_greetings`:
 the server sends its challenge at once, and the client must prove it knows the token within
 its `ANSWER_TIMEOUT` (the token itself never crosses the wire). A wrong answer, or a malformed or
-oversized frame, closes that connection with a logged reason and the server goes on serving.
+oversized frame, closes that connection with a logged reason and the server goes on serving;
+a well-formed message naming what this server lacks (a newer dock's: `_versions`) is answered
+with what it lacks, a Spawn refused, a command failed with the link kept.
 A client past the handshake gets a thread of its own. A segment must lie under the folders the
 server was started with; checkpoints and predictions are written in the session's folder
 here, whatever path the client named. A new session whose client hung up before its Welcome
@@ -31,11 +33,13 @@ from pathlib import Path
 from inkloop.engine._greetings import Greeter
 from inkloop.engine._handshake import check_token
 from inkloop.engine._served import ServedSession
+from inkloop.engine._versions import unreadable_command
 from inkloop.engine._wire import (
     Attach,
     ProtocolError,
     Refused,
     Spawn,
+    UnknownMessageError,
     Welcome,
     encode,
     read_frame,
@@ -170,6 +174,9 @@ class EngineServer:
         except RefusedError as reason:
             log.warning("engine server: %s refused: %s", peer, reason)
             _send_quietly(sock, Refused(str(reason)))
+        except UnknownMessageError as error:  # a newer dock's Spawn: it shows why, once
+            log.warning("engine server: %s refused: %s", peer, error)
+            _send_quietly(sock, Refused(unreadable_command(error.what)))
         except (ProtocolError, EOFError, OSError) as error:
             log.warning("engine server: %s closed: %s", peer, error)  # and nothing said
         except Exception:  # a well-formed message with fields of the wrong kind, say

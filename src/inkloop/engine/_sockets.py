@@ -15,11 +15,13 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from inkloop.engine import _handshake
+from inkloop.engine import _handshake, _versions
+from inkloop.engine._events import Notice
 from inkloop.engine._wire import (
     HELLO_LIMIT,
     Ping,
     ProtocolError,
+    UnknownMessageError,
     encode,
     read_frame,
     socket_reader,
@@ -88,6 +90,8 @@ class SocketConnection:
         self._read_exactly = socket_reader(self._heard)
         self._closed = threading.Event()
         self._silent: float | None = None  # the receive limit, once beating
+        self._untold: list[str] = []  # what the user is to hear of the server's messages
+        self._unreadable: set[str] = set()  # what the server sent that this dock cannot read
 
     @classmethod
     def connect(cls, address: tuple[str, int]) -> SocketConnection:
@@ -112,7 +116,7 @@ class SocketConnection:
         """`authenticate`, reading through ``read``."""
         where = f"the engine server {self.name}"
         try:
-            read_frame(read, HELLO_LIMIT)  # FOR_OLDER_DOCKS: what a dock from before reads
+            first = read_frame(read, HELLO_LIMIT)  # FOR_OLDER_DOCKS: what a dock from before reads
             challenge = read_frame(read, HELLO_LIMIT)
         except ProtocolError as error:
             raise RuntimeError(
@@ -129,6 +133,9 @@ class SocketConnection:
                 f"{self.stalled(CONNECT_TIMEOUT)}; a server older than this dock, or something "
                 "that is not an inkloop engine server, also stays silent"
             ) from error
+        if (skew := _versions.skew(first)) is not None:
+            log.warning("inkloop remote engine: %s", skew)
+            self._untold.append(skew)
         try:
             answer, ours = _handshake.answer(challenge, token)
         except _handshake.HandshakeError as error:
@@ -177,8 +184,34 @@ class SocketConnection:
         return len(frame)
 
     def recv(self):
+        """The server's next message. Once the link drives a session (`beat`), what the user
+        is to hear of the server's inkloop comes first, as Notices: that it differs from this
+        dock's, what it sent that this dock cannot read (a field left out, a message skipped:
+        the link goes on, for the server proved itself)."""
+        while not (self._untold and self._silent is not None):
+            dropped: list[str] = []
+            try:
+                message = self._read(dropped)
+            except UnknownMessageError as error:
+                self._cannot_read(error.what)
+                continue
+            for what in dropped:
+                self._cannot_read(what)
+            return message
+        return Notice(self._untold.pop(0))
+
+    def _cannot_read(self, what: str) -> None:
+        """The server sent ``what`` (a type, field or value) this dock lacks: said once."""
+        if what not in self._unreadable:
+            self._unreadable.add(what)
+            self._untold.append(_versions.unreadable_event(what))
+            log.warning("inkloop remote engine: %s", self._untold[-1])
+
+    def _read(self, dropped: list[str]):
         try:
-            return read_frame(self._read_exactly)
+            return read_frame(self._read_exactly, dropped=dropped)
+        except UnknownMessageError:
+            raise
         except ProtocolError as error:  # the server never sends these: the link is broken
             log.error("inkloop remote engine: %s", error)
             raise EOFError(str(error)) from error

@@ -2,7 +2,8 @@
 
 A frame is a 4-byte big-endian length, then the payload: a 4-byte length, a JSON header and
 the arrays' bytes. The header names a message type from an allow-list (the engine's command
-and event dataclasses, their settings, and the session messages below) and its fields in a
+and event dataclasses, their settings, and the session messages of `_wire_messages`) and its
+fields in a
 tagged form; arrays travel as their bytes, zlib-compressed, with dtype and shape checked
 against their size before use (a dtype outside `DTYPES` is refused). Probability tiles go as
 uint8 (`PROBABILITY_FIELDS`), as the dock shows them. Anything else — an unknown type, a
@@ -24,6 +25,7 @@ import numpy as np
 
 from inkloop import compose, settings
 from inkloop.engine import _commands, _events, _handshake
+from inkloop.engine._wire_messages import Attach, Fetch, Fetched, Ping, Refused, Spawn, Welcome
 
 MAX_FRAME = 512 * 2**20  # bytes: full labels of an 8k x 14k segment compress far below this
 HELLO_LIMIT = 4096  # bytes a connection may send before it has authenticated
@@ -37,60 +39,14 @@ class ProtocolError(ValueError):
     """A frame that is not a well-formed message of an allowed type."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Attach:
-    """Once both sides proved they know the token (`_handshake`): drive this session."""
+class UnknownMessageError(ProtocolError):
+    """A well-formed frame naming a message type, field or value this side lacks: the peer
+    runs another inkloop. ``what`` names it ('PredictSegment.replace'); ``request``: the
+    request number the message carried, if any (so that its answer can say why)."""
 
-    session: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Welcome:
-    """The server's answer to a Spawn or an Attach: the session this connection drives."""
-
-    session: str
-    attached: bool  # True: an existing session (its engine kept running), False: a new one
-
-
-@dataclasses.dataclass(frozen=True)
-class Spawn:
-    """Open ``segment`` on the server and start an engine on these labels and settings."""
-
-    segment: str
-    open_options: dict
-    settings: settings.EngineSettings
-    ink: np.ndarray
-    supervised: np.ndarray
-    torch_threads: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Refused:
-    """The server will not do what was asked (the connection closes after it)."""
-
-    message: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Fetch:
-    """Send back the file ``path`` of this session (a checkpoint the server wrote)."""
-
-    request: int
-    path: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Fetched:
-    """A file of the session, as its bytes."""
-
-    request: int
-    name: str
-    data: np.ndarray  # uint8
-
-
-@dataclasses.dataclass(frozen=True)
-class Ping:
-    """A client's heartbeat while it drives a session, and the server's answer to one."""
+    def __init__(self, message: str, what: str, request: int | None = None) -> None:
+        super().__init__(message)
+        self.what, self.request = what, request
 
 
 def _registry() -> dict[str, type]:
@@ -116,12 +72,13 @@ def encode(message) -> bytes:
     return LENGTH.pack(len(payload)) + payload
 
 
-def read_frame(read_exactly, limit: int = MAX_FRAME):
-    """The next message, read with ``read_exactly(n)`` (which raises EOFError at the end)."""
+def read_frame(read_exactly, limit: int = MAX_FRAME, dropped: list[str] | None = None):
+    """The next message, read with ``read_exactly(n)`` (which raises EOFError at the end);
+    ``dropped``: as `decode`'s."""
     (length,) = LENGTH.unpack(read_exactly(LENGTH.size))
     if length > limit:
         raise ProtocolError(f"frame of {length} bytes is over the {limit} limit")
-    return decode(read_exactly(length))
+    return decode(read_exactly(length), dropped)
 
 
 def socket_reader(sock, deadline: float | None = None):
@@ -145,13 +102,14 @@ def socket_reader(sock, deadline: float | None = None):
     return read_exactly
 
 
-def decode(payload: bytes):
-    """The message in one frame's payload."""
+def decode(payload: bytes, dropped: list[str] | None = None):
+    """The message in one frame's payload. With ``dropped``, fields this side's types lack
+    are left out and named in it (as 'ModelBuilt.provenance'); without, UnknownMessageError."""
     try:
         (size,) = LENGTH.unpack_from(payload)
         header = json.loads(payload[LENGTH.size : LENGTH.size + size])
-        buffers = memoryview(payload)[LENGTH.size + size :]
-        return _untag(header, _Buffers(buffers))
+        buffers = _Buffers(memoryview(payload)[LENGTH.size + size :], dropped)
+        return _untag(header, buffers)
     except ProtocolError:
         raise
     except Exception as error:  # whatever bytes arrive: one refusal, never a crash
@@ -204,13 +162,19 @@ def _untag(value, buffers):
 
 def _untag_dataclass(header: dict, buffers):
     kind = ALLOWED.get(header["d"])
+    request = header["f"].get("request")
+    request = request if type(request) is int else None
     if kind is None:
-        raise ProtocolError(f"{header['d']!r} is not a message type")
+        raise UnknownMessageError(f"{header['d']!r} is not a message type", header["d"], request)
     fields = {f.name: f for f in _fields(kind)}
-    values = {k: _untag(v, buffers) for k, v in header["f"].items()}
+    values = {k: _untag(v, buffers) for k, v in header["f"].items()}  # arrays taken in order
+    for name in [n for n in values if n not in fields]:
+        what = f"{kind.__name__}.{name}"
+        if buffers.dropped is None:
+            raise UnknownMessageError(f"{kind.__name__} has no field {name!r}", what, request)
+        buffers.dropped.append(what)
+        del values[name]
     for name, value in values.items():
-        if name not in fields:
-            raise ProtocolError(f"{kind.__name__} has no field {name!r}")
         expected = _SCALARS.get(str(fields[name].type))
         if expected and not isinstance(value, expected):
             raise ProtocolError(f"{kind.__name__}.{name} must be {fields[name].type}")
@@ -225,6 +189,8 @@ def _untag_enum(body, _buffers):
     kind = ENUMS.get(body[0])
     if kind is None:
         raise ProtocolError(f"{body[0]!r} is not a message enum")
+    if body[1] not in {member.value for member in kind}:
+        raise UnknownMessageError(f"{body[0]} has no value {body[1]!r}", f"{body[0]}.{body[1]}")
     return kind(body[1])
 
 
@@ -263,10 +229,11 @@ def _pack_array(array: np.ndarray, arrays: list, probability: bool) -> dict:
 
 
 class _Buffers:
-    """The arrays' bytes after a frame's header, taken in order."""
+    """The arrays' bytes after a frame's header, taken in order; and the fields left out of
+    the frame's messages (`decode`'s ``dropped``)."""
 
-    def __init__(self, data: memoryview) -> None:
-        self.data, self.offset = data, 0
+    def __init__(self, data: memoryview, dropped: list[str] | None) -> None:
+        self.data, self.offset, self.dropped = data, 0, dropped
         self.inflated = 0  # bytes all arrays of the frame take, at most MAX_INFLATED
 
     def array(self, spec: dict) -> np.ndarray:

@@ -1,0 +1,73 @@
+"""Which inkloop each end of an engine server's link runs, and what is said when they differ.
+
+The server's first frame is a Refused that every dock of handshake 2 reads and throws away
+(one from before shows it: `_handshake.FOR_OLDER_DOCKS`); it ends with a mark naming the
+server's inkloop and `WIRE`, a fingerprint of the messages it reads: their types, fields and
+enum values. A dock compares that mark with its own as it connects and says once when they
+differ, as the server says what it cannot read of a dock's message, and a dock what it skips
+of the server's, rather than either dropping the link without a word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from inkloop import __version__
+from inkloop.engine._handshake import FOR_OLDER_DOCKS
+from inkloop.engine._wire import ALLOWED, ENUMS, _fields
+from inkloop.engine._wire_messages import Refused
+
+SAME = "install the same inkloop on both"
+
+
+def _fingerprint() -> str:
+    types = [(name, sorted(f.name for f in _fields(kind))) for name, kind in ALLOWED.items()]
+    enums = [(name, sorted(member.value for member in kind)) for name, kind in ENUMS.items()]
+    return hashlib.sha256(json.dumps([sorted(types), sorted(enums)]).encode()).hexdigest()[:8]
+
+
+WIRE = _fingerprint()
+OURS = f"inkloop {__version__}, wire {WIRE}"
+_MARK = re.compile(r" \[(inkloop \S+, wire [0-9a-f]{8})\]$")
+
+
+def greeting() -> Refused:
+    """The server's first frame: `FOR_OLDER_DOCKS`, marked with this side's versions."""
+    return Refused(f"{FOR_OLDER_DOCKS} [{OURS}]")
+
+
+def skew(first_frame) -> str | None:
+    """What a dock says of the server whose first frame was ``first_frame``; None when both
+    read the same messages."""
+    mark = _MARK.search(first_frame.message) if isinstance(first_frame, Refused) else None
+    if mark is None:
+        return (
+            "the engine server runs an older inkloop than this dock (one from before servers "
+            f"named their version; this dock: {OURS}): a command or setting it lacks drops the "
+            f"link each time it is sent (Predict whole segment, say): {SAME}"
+        )
+    if mark.group(1) == OURS:
+        return None
+    return (
+        f"the engine server runs {mark.group(1)} and this dock {OURS}: they read different "
+        "messages, so what only one side knows is refused or skipped, and said so: " + SAME
+    )
+
+
+def unreadable_command(what: str) -> str:
+    """What a server says of a dock's message naming ``what`` (a type or 'Type.field'),
+    which it lacks."""
+    return (
+        f"this engine server ({OURS}) cannot read {what!r}, which the dock sent: the dock "
+        f"runs a newer inkloop than the server; {SAME}"
+    )
+
+
+def unreadable_event(what: str) -> str:
+    """What a dock says of the server's message naming ``what``, which it lacks."""
+    return (
+        f"the engine server runs a newer inkloop than this dock ({OURS}): it sent {what!r}, "
+        f"which this dock cannot read and skips (what it says is not shown here); {SAME}"
+    )
