@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from inkloop._overwrite import make_out_folder
-from inkloop.engine._server import IDLE_TIMEOUT
+from inkloop.engine._server import IDLE_TIMEOUT, MAX_SESSIONS
 from inkloop.io._homes import cache_home
 
 DEFAULT_PORT = 8790
@@ -61,6 +61,14 @@ def add_engine(commands) -> None:
         help="end a session's engine after H hours with no dock attached, training or not (as "
         "closing the dock would: it autosaves); its files stay (default %(default)g)",
     )
+    serve.add_argument(
+        "--max-sessions",
+        type=_at_least_one,
+        default=MAX_SESSIONS,
+        metavar="N",
+        help="run at most N engines at once, one a dock, each a process of about a GB sharing "
+        "the GPU and the cores; a dock holds one from its first stroke (default %(default)d)",
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -90,6 +98,7 @@ def _serve(args) -> int:
         host=args.host,
         port=args.port,
         idle_timeout=args.idle_hours * 3600,
+        max_sessions=args.max_sessions,
     )
     host, port = server.address
     if host not in ("127.0.0.1", "::1", "localhost"):
@@ -158,6 +167,12 @@ def _port(text: str) -> int:
     """A TCP port: 0 (any free one) to 65535."""
     if not (text.isdigit() and int(text) <= 65535):
         raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return int(text)
+
+
+def _at_least_one(text: str) -> int:
+    if not (text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return int(text)
 
 

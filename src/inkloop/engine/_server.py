@@ -33,6 +33,7 @@ from pathlib import Path
 from inkloop.engine._greetings import Greeter
 from inkloop.engine._handshake import check_token
 from inkloop.engine._served import ServedSession
+from inkloop.engine._server_places import all_taken, engine_threads
 from inkloop.engine._versions import unreadable_command
 from inkloop.engine._wire import (
     Attach,
@@ -48,7 +49,7 @@ from inkloop.engine._wire import (
 from inkloop.io import is_url, shown_location
 
 log = logging.getLogger(__name__)
-MAX_SESSIONS = 8  # engines at once: each is a process of about a GB, and they share the GPU
+MAX_SESSIONS = 8  # engines at once by default: each is a process of about a GB, sharing the GPU
 SPAWN_TIMEOUT = 60.0  # seconds an authenticated client may fall silent while sending its labels
 OPEN_OPTIONS = {"z_start", "z_count", "reverse"}  # what a client may ask open_segment for
 IDLE_TIMEOUT = 2 * 3600.0  # seconds a session with no client keeps its engine
@@ -73,8 +74,8 @@ def url_refused(segment: str) -> str:
 class EngineServer:
     """Serve engine sessions on ``host``:``port`` (0: any free port) for segments under
     ``roots``; ``folder`` holds the sessions' checkpoints and predictions. A session with
-    no client for ``idle_timeout`` seconds, training or not, is ended; ``client_silent`` and
-    ``send_timeout``: see `ServedSession`."""
+    no client for ``idle_timeout`` seconds, training or not, is ended; ``max_sessions``
+    engines run at once at most; ``client_silent`` and ``send_timeout``: see `ServedSession`."""
 
     def __init__(
         self,
@@ -85,6 +86,7 @@ class EngineServer:
         host="127.0.0.1",
         port=0,
         idle_timeout: float = IDLE_TIMEOUT,
+        max_sessions: int = MAX_SESSIONS,
         client_silent: float = CLIENT_SILENT,
         send_timeout: float = SEND_TIMEOUT,
     ) -> None:
@@ -99,7 +101,7 @@ class EngineServer:
         listener = socket.create_server((host, port), backlog=socket.SOMAXCONN)
         self.address = listener.getsockname()[:2]
         self._closed = threading.Event()
-        self.idle_timeout = idle_timeout
+        self.idle_timeout, self.max_sessions = idle_timeout, max_sessions
         self._limits = {"client_silent": client_silent, "send_timeout": send_timeout}
         # its places: `greeting_places` once it serves, unless a number is set before
         self.greeter = Greeter(listener, self.token, self._admit, places=None)
@@ -199,11 +201,17 @@ class EngineServer:
         if not isinstance(request, Spawn):
             raise ProtocolError(f"expected Spawn or Attach, got {type(request).__name__}")
         with self._lock:  # a place for the engine, kept while it starts (seconds)
-            if len(self.sessions) + self._starting >= MAX_SESSIONS:
-                raise RefusedError(f"the server runs {MAX_SESSIONS} engines already, its most")
+            if len(self.sessions) + self._starting >= self.max_sessions:
+                sessions, now = self.sessions.values(), time.monotonic()
+                raise RefusedError(all_taken(self.max_sessions, sessions, self.idle_timeout, now))
             self._starting += 1
+            engines = len(self.sessions) + self._starting
         try:
-            session = self._start(self._check(request))
+            threads = engine_threads(engines)
+            session = self._start(dataclasses.replace(self._check(request), torch_threads=threads))
+            log.info(
+                "engine server: session %s: its engine gets %d torch threads", session.id, threads
+            )
         except BaseException:
             with self._lock:
                 self._starting -= 1
