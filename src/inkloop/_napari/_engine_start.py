@@ -2,7 +2,8 @@
 the labels are decoded and written as the engine's files (1.2 GB at full size) on the label
 worker (`LabelWorker`); the engine is made on the GUI thread once they are, and strokes
 painted meanwhile are sent to it then. An engine server's is made on a thread of its own
-(`_connect`: round trips, and its labels encoded and sent), and handed to the GUI thread."""
+(`_connect`: round trips, and its labels encoded and sent), and handed to the GUI thread; so
+is one whose link ended, re-attached (`reattach`)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from inkloop._napari._say import say_error
-from inkloop.brush import decode_labels
+from inkloop._napari._start_work import reattached, remove_files, run, unwanted, written_labels
 from inkloop.engine import EngineProcess, Failed, ModelBuilt, State, StateChanged
 from inkloop.settings import EngineSettings
 
 log = logging.getLogger(__name__)
-# the real engine's files whatever stands in for the engine (tests replace EngineProcess)
-_write_labels = EngineProcess.write_labels
 
 STARTING_ENGINE = "Starting the engine (importing torch: a few seconds)…"
 STARTING_RUN = "Starting the run…"
+REATTACH_FAILED = "could not reconnect to the engine server (the next command tries again)"
 
 
 def connecting(address: str) -> str:
@@ -61,6 +61,7 @@ class PendingStart:
     settings: EngineSettings
     labels: Future  # the engine's LabelFiles
     engine: Future | None = None  # an engine server's engine, being connected to
+    lost: EngineProcess | None = None  # a server's engine whose link ended, re-attaching
     dropped: bool = False  # given up: its engine, if made, is closed unheard
     painted: list[tuple[int, int, int, int]] = field(default_factory=list)
     then: list[Callable[[], None]] = field(default_factory=list)
@@ -79,11 +80,25 @@ class EngineStarts:
 
     def begin(self, settings: EngineSettings) -> None:
         """Start an engine with ``settings`` on the labels as they are now."""
-        labels = self.loop.labels.worker.submit(_written_labels, done=self._decoded)
+        labels = self.loop.labels.worker.submit(written_labels, done=self._decoded)
         self.pending = PendingStart(settings, labels)
 
+    def reattach(self) -> None:
+        """Re-attach the loop's engine, if a server's whose link ended, on a thread of its own
+        as a first connect: the loop has no engine meanwhile."""
+        loop, lost = self.loop, self.loop.engine
+        if loop.remote is None or lost is None or lost.alive or self.pending is not None:
+            return
+        kept = Future()  # no label files to write: the engine has its own
+        kept.set_result(None)
+        self.pending = start = PendingStart(lost.settings, kept, lost=lost)
+        loop.engine = None
+        self._connect(start, None)
+
     def then(self, action: Callable[[], None]) -> None:
-        """Call ``action`` once the engine is made (now, if it is)."""
+        """Call ``action`` once the engine is made (now, if it is; a server's whose link
+        ended re-attaches first)."""
+        self.reattach()
         if self.pending is not None:
             self.pending.then.append(action)
         else:
@@ -124,10 +139,11 @@ class EngineStarts:
         if pending is not None:
             pending.dropped = True
         if pending is not None and pending.engine is not None:  # connecting: not this one's
-            pending.engine.add_done_callback(functools.partial(_unwanted, pending.labels))
+            unheard = functools.partial(unwanted, pending.lost, pending.labels)
+            pending.engine.add_done_callback(unheard)
             self.loop.changed.emit(EngineConnecting(None))
         elif pending is not None and not pending.labels.cancel():  # being decoded already
-            pending.labels.add_done_callback(_remove_files)
+            pending.labels.add_done_callback(remove_files)
         self._say(None)
         return pending is not None
 
@@ -160,10 +176,11 @@ class EngineStarts:
                 engine = self._connect(start, labels).result()
         except (OSError, RuntimeError) as error:  # a server unreachable, a spawn failed: say so
             log.exception("the engine did not start")
-            return self._failed(error)
+            loop.engine = start.lost  # one whose link ended stays: the next command tries again
+            return self._failed(error, start.lost is not None)
         finally:
-            if engine is None:  # the label files are no engine's
-                _remove_files(start.labels)
+            if engine is None and start.lost is None:  # the label files are no engine's
+                remove_files(start.labels)
             if start.engine is not None:
                 loop.changed.emit(EngineConnecting(None))
         loop.engine = engine
@@ -172,7 +189,8 @@ class EngineStarts:
         if self.waiting:  # connected: the server's engine starts now
             self._say(STARTING_ENGINE)
         # trained weights (a checkpoint) show the view once built; a fresh model's haze waits
-        self._view_after = loop.generation if start.settings.init is not None else None
+        shown = start.settings.init is not None and start.lost is None
+        self._view_after = loop.generation if shown else None
         for action in start.then:
             action()
 
@@ -189,7 +207,9 @@ class EngineStarts:
     def _maker(self, start: PendingStart, labels) -> Callable:
         """What makes the engine of ``start`` on the label files ``labels``, reporting to the
         loop: bound now, on the GUI thread (a server's is made on a thread of its own, and
-        tells nothing once its start was dropped)."""
+        tells nothing once its start was dropped; one whose link ended is re-attached)."""
+        if start.lost is not None:
+            return functools.partial(reattached, start.lost)
         loop = self.loop
         report = functools.partial(loop.event_received.emit, loop.generation)
         args = (loop.labels.segment.path, None, None, start.settings)
@@ -220,7 +240,6 @@ class EngineStarts:
             self.finish()
         else:
             self._connect(start, labels.result())
-            self.loop.labels.worker.when_done(start.engine, self._connected)
 
     def _connect(self, start: PendingStart, labels) -> Future:
         """The engine of ``start`` on the loop's server, being made on a thread of its own
@@ -228,7 +247,8 @@ class EngineStarts:
         if start.engine is None:
             start.engine = Future()
             args = (start.engine, self._maker(start, labels))
-            threading.Thread(target=_run, args=args, name="inkloop-connect", daemon=True).start()
+            threading.Thread(target=run, args=args, name="inkloop-connect", daemon=True).start()
+            self.loop.labels.worker.when_done(start.engine, self._connected)
             self.loop.changed.emit(EngineConnecting(self.loop.remote.address))
             if self.waiting:
                 self._say(connecting(self.loop.remote.address))
@@ -244,35 +264,7 @@ class EngineStarts:
         """End the wait for a run that did not start (a message said why)."""
         self._say(None)
 
-    def _failed(self, error: Exception) -> None:
-        say_error(f"the engine did not start: {error}")
+    def _failed(self, error: Exception, reattaching: bool = False) -> None:
+        failed = REATTACH_FAILED if reattaching else "the engine did not start"
+        say_error(f"{failed}: {error}")
         self.give_up()
-
-
-def _written_labels(codes):
-    """The labels of ``codes`` decoded and written as an engine's files (on the label worker:
-    1.2 GB at full size)."""
-    return _write_labels(*decode_labels(codes))
-
-
-def _remove_files(labels: Future) -> None:
-    """Remove the label files a start wrote, where no engine took them."""
-    if not labels.cancelled() and labels.exception() is None:
-        labels.result().remove()
-
-
-def _run(future: Future, make: Callable) -> None:
-    """``future`` completed with what ``make()`` returns or raises (on a thread of its own)."""
-    try:
-        future.set_result(make())
-    except BaseException as error:
-        future.set_exception(error)
-
-
-def _unwanted(labels: Future, engine: Future) -> None:
-    """A server's engine connected to for a start dropped meanwhile: closed (its session
-    ended there), or its label files removed if it could not be made."""
-    if engine.exception() is None:
-        engine.result().close()
-    else:
-        _remove_files(labels)

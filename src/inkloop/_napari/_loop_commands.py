@@ -1,10 +1,10 @@
 """The panels' commands to a loop's engine (`LoopSession`'s). An engine whose link dropped
-re-attaches to its engine server with the next command that needs it, on the GUI thread; if
-the server cannot be reached again (a stalled SSH tunnel, the server gone), the dock says so
-once, in its own words, and nothing is lost: the run does not start, no save, ranking,
-stack check or input preview is asked. Nor while the dock still connects to the server
-(`EngineStarts.connecting_to`): that is not waited for on the GUI thread, the user is told
-to try again once connected."""
+re-attaches to its engine server with the next command that needs it, off the GUI thread as
+a first connect (`EngineStarts.reattach`: a new session if its own ended); meanwhile the
+command is not waited for, the user is told to try again once connected (a Start runs then).
+If the server cannot be reached again (a stalled SSH tunnel, the server gone), the dock says
+so once, in its own words, and nothing is lost: the run does not start, no save, ranking,
+stack check or input preview is asked."""
 
 from __future__ import annotations
 
@@ -83,10 +83,12 @@ class EngineCommands:
     def _engine_missing(self) -> str | None:
         """None once an engine process with the current settings is there, made now if there
         is none: the caller needs it at once (a request number), so its labels' decode is
-        waited for, but not a server's connect. Else what to tell the user: still connecting,
-        or `NOT_STARTED` (the start failed and said why). A diverged engine is not asked."""
+        waited for, but not a server's connect, nor its re-attach once its link ended. Else
+        what to tell the user: still connecting, or `NOT_STARTED` (the start failed and said
+        why). A diverged engine is not asked."""
         if self.trained.engine_ends and self.engine is not None:
             return KEPT_TO_PREDICT
+        self.starts.reattach()
         if self.engine is None and self.starts.pending is None:
             self.warm_up(self.settings)
         if (address := self.starts.connecting_to()) is not None:
@@ -104,8 +106,9 @@ class EngineCommands:
         return missing is None
 
     def _reached(self, command: Callable, *args, failed: str) -> bool:
-        """Whether ``command(*args)`` went to the engine; if re-attaching to its server
-        failed, the user is told (``failed``: what did not happen) and nothing was sent."""
+        """Whether ``command(*args)`` went to the engine; if it could not be sent (a link
+        that ended just now, re-attached in place and failing), the user is told (``failed``:
+        what did not happen)."""
         try:
             command(*args)
         except (RuntimeError, OSError) as error:

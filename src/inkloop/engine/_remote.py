@@ -118,6 +118,16 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
         connection.beat(HEARTBEAT, SERVER_SILENT, Quiet(QUIET, self._tell_quiet))
         return ChildHandle(RemoteChild(connection), connection, connection)
 
+    def reattach(self) -> None:
+        """Re-attach to the session now if the link has ended, or start a new one there if it
+        has ended too, as the next command would (`_respawn`). Round trips, and a new session's
+        labels sent: a GUI calls it off its thread, and nothing else of this engine meanwhile."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the engine process is closed")
+            if not self._child.alive:
+                self._respawn()
+
     def _submit(self, command: c.Command) -> None:
         if isinstance(command, (c.Start, c.Pause, c.Resume, c.Stop)):
             with self._asked_lock:
