@@ -110,7 +110,12 @@ class SocketConnection:
         (`_handshake`), each within `CONNECT_TIMEOUT`; if either fails, RuntimeError in one
         line that says what the server may be. Send nothing before this returns."""
         with self._deadline(CONNECT_TIMEOUT) as read:
-            self._prove_both_ways(read, token)
+            try:
+                self._prove_both_ways(read, token)
+            except (RuntimeError, OSError) as error:
+                if self._closed.is_set():  # by a deadline of the caller's: its wait is over
+                    raise RuntimeError(self._gave_up()) from error
+                raise
 
     def _prove_both_ways(self, read, token: str) -> None:
         """`authenticate`, reading through ``read``."""
@@ -167,7 +172,11 @@ class SocketConnection:
         try:
             yield socket_reader(self.sock, deadline=time.monotonic() + seconds)
         finally:
-            self.sock.settimeout(timeout)
+            if not self._closed.is_set():  # a closed socket has no timeout to put back
+                self.sock.settimeout(timeout)
+
+    def _gave_up(self) -> str:
+        return f"no answer from the engine server {self.name} before this dock stopped waiting"
 
     def stalled(self, seconds: float) -> str:
         """What nothing heard from the server for ``seconds`` most often means."""
@@ -218,6 +227,10 @@ class SocketConnection:
         except (BlockingIOError, TimeoutError) as error:  # the receive limit of `beat`
             log.error("inkloop remote engine: nothing from the server for %g s", self._silent)
             raise EOFError("the engine server fell silent") from error
+        except OSError as error:
+            if self._closed.is_set():  # closed here while it waited: not the server's doing
+                raise EOFError(self._gave_up()) from error
+            raise
 
     def beat(self, every: float, silent: float, quiet: Quiet | None = None) -> None:
         """Ping the server every ``every`` seconds, from a thread that ends with the
