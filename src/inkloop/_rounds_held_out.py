@@ -88,8 +88,9 @@ def held_out_by_checkpoint(provenance: dict, segment: str) -> tuple:
 def held_out_by_last_run(provenance: dict, segment: str) -> tuple:
     """What the last run behind a checkpoint held out of the labels of the segment named
     ``segment``, as the round of its run says (`held_out_by_its_run`), else its own
-    ``labels.validation``: ``(box,)``, ``(None,)`` for nothing; ``()`` where its last run
-    trained on another segment or neither records it. Earlier runs are left out: the dock
+    ``labels.validation`` (``labels.holdout`` before 2026-11-27): ``(box,)``, ``(None,)``
+    for nothing; ``()`` where its last run trained on another segment or neither records
+    it. Earlier runs are left out: the dock
     judges by this alone the segment's own model that no round vouches for, as before
     rounds recorded a region (its earlier runs, the dock's, held out the region they had)."""
     if provenance.get("segment") != segment:
@@ -97,9 +98,11 @@ def held_out_by_last_run(provenance: dict, segment: str) -> tuple:
     if by_round := held_out_by_its_run(provenance):
         return by_round
     labels = provenance.get("labels") or {}
-    if "validation" not in labels:
+    # "holdout": its name in checkpoints written before 2026-11-27
+    key = next((k for k in ("validation", "holdout") if k in labels), None)
+    if key is None:
         return ()
-    return (tuple(labels["validation"]) if labels["validation"] else None,)
+    return (tuple(labels[key]) if labels[key] else None,)
 
 
 def held_out_by_its_run(provenance: dict) -> tuple:
