@@ -1,5 +1,6 @@
-"""Predict whole segment never replaces a file inkloop did not write (the Grand Prize model's
-``<id>_prediction.png``, say) without asking; its own prediction there it replaces in one click."""
+"""Predict whole segment never replaces a file inkloop did not record writing (the Grand Prize
+model's ``<id>_prediction.png``, say) without asking, and keeps it as a .saved- copy when told
+to; its own prediction there it replaces (and keeps) in one click."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from qtpy.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from inkloop._napari._predict_panel import CHOOSE_ANOTHER, REPLACE
 from inkloop.engine import Notice
+from inkloop.io._sidefiles import kept_copy_path
 
 
 @pytest.fixture
@@ -81,7 +83,9 @@ def test_the_dock_replaces_a_file_inkloop_did_not_write_only_once_the_user_says_
     before = _foreign_prediction(out)
     panel.predict_button.click()  # Cancel
     assert len(asked) == 1
-    assert f"{out.name} exists in {out.parent}, and inkloop did not write it" in asked[0]
+    assert f"{out.name} exists in {out.parent}, and inkloop did not record writing it" in asked[0]
+    kept = kept_copy_path(out)
+    assert f"Replace keeps it beside the new one as {kept.name}." in asked[0]
     assert sent == [(out, False)]  # nothing more sent
     assert panel.request is None
     assert panel.predict_button.isEnabled()
@@ -98,6 +102,10 @@ def test_the_dock_replaces_a_file_inkloop_did_not_write_only_once_the_user_says_
     panel.predict_button.click()
     assert sent[2:] == [(out, True)]  # the engine hears that the user confirmed
     assert panel.request == 7
-    assert out.read_bytes() == before  # the dock itself never writes it
+    assert kept.read_bytes() == before  # kept, as inkloop's own are: never lost
+    assert not out.exists()
+    _answered(panel)  # no new one came: it is back under its name
+    assert out.read_bytes() == before
+    assert not kept.exists()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # as napari's loop would
     assert panel.findChildren(QMessageBox) == []  # no hidden box left behind by a question

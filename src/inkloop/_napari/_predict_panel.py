@@ -42,6 +42,7 @@ from inkloop.io import (
     with_prediction_format,
 )
 from inkloop.io._prediction_metadata import foreign_file
+from inkloop.io._sidefiles import kept_copy_path
 from inkloop.predict._placing import kept_name
 
 REPLACE, CHOOSE_ANOTHER = "Replace", "Choose another file…"  # when inkloop did not write it
@@ -200,13 +201,15 @@ class PredictPanel(QGroupBox):
             show_prediction_file(self.loop, path)
 
     def _ask_replace(self, out: Path) -> str | None:
-        """Ask whether to replace ``out``, a file inkloop did not write (the Grand Prize
-        model's ``<id>_prediction.png``, say): REPLACE, CHOOSE_ANOTHER or None (Cancel)."""
+        """Ask whether to replace ``out``, a file inkloop did not record writing (the Grand
+        Prize model's ``<id>_prediction.png``, say; `keep_earlier` keeps it): REPLACE,
+        CHOOSE_ANOTHER or None (Cancel)."""
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Replace a file inkloop did not write?",
-            f"{out.name} exists in {out.parent}, and inkloop did not write it (another "
-            "tool's prediction?): replacing it loses it.",
+            "Replace a file inkloop did not record writing?",
+            f"{out.name} exists in {out.parent}, and inkloop did not record writing it "
+            "(another tool's prediction, or one from inkloop before 2026-12-05): Replace "
+            f"keeps it beside the new one as {kept_copy_path(out).name}.",
             QMessageBox.StandardButton.Cancel,
             self,
         )

@@ -75,11 +75,11 @@ def _kept_so_far(path: Path) -> str:
 
 
 def keep_earlier(loop, out: Path) -> Path | None:
-    """Move inkloop's prediction at ``out`` to its kept name before a new one is written
-    there, its layer (if shown) following it; the kept copy, or None where there is none
-    (another tool's file is the user's to replace: the Predict panel asks). OSError if it
-    cannot be moved."""
-    if not out.exists() or foreign_file(out):
+    """Move the file at ``out`` to its kept name before a new one is written there, its
+    layer (if shown) following it: inkloop's prediction, or a file it did not record writing
+    once the user said Replace (the Predict panel asks); the kept copy, or None where there
+    is none. OSError if it cannot be moved."""
+    if not out.exists():
         return None
     kept = kept_copy_path(out)
     out.rename(kept)
