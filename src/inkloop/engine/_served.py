@@ -20,7 +20,7 @@ from inkloop.engine._child import SetupFailed, Spec, end_child
 from inkloop.engine._child_start import spawn_child
 from inkloop.engine._events import CheckpointSaved, Failed, StateChanged
 from inkloop.engine._labelfiles import LabelFiles
-from inkloop.engine._sockets import hang_up, hung_up, limit_waits
+from inkloop.engine._socket_waits import hang_up, hung_up, limit_waits
 from inkloop.engine._versions import unreadable_command
 from inkloop.engine._wire import (
     MAX_FRAME,

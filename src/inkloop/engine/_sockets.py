@@ -1,14 +1,12 @@
-"""What the engine server and its clients ask of a socket beyond frames: waits limited in one
-direction only, hanging up so that a thread blocked on it wakes, and the client's end of a
-connection (`SocketConnection`), which proves itself to the server and has the server prove
-itself too (`_handshake`) before it says anything else."""
+"""The client's end of a connection to an engine server (`SocketConnection`), which proves
+itself to the server and has the server prove itself too (`_handshake`) before it says anything
+else, pings it while it drives a session, and says what of the server's messages it cannot
+read. Waits limited one way, and hanging up: `_socket_waits`."""
 
 from __future__ import annotations
 
 import logging
 import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +15,7 @@ from typing import NamedTuple
 
 from inkloop.engine import _handshake, _versions
 from inkloop.engine._events import Notice
+from inkloop.engine._socket_waits import hang_up, limit_waits
 from inkloop.engine._wire import (
     HELLO_LIMIT,
     Ping,
@@ -29,54 +28,6 @@ from inkloop.engine._wire import (
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0  # seconds to reach a server, and then for its greeting and its proof
-
-
-def limit_waits(
-    sock: socket.socket, *, receive: float | None = None, send: float | None = None
-) -> None:
-    """Make a blocking ``sock``'s recv raise OSError (BlockingIOError) once nothing has come
-    for ``receive`` seconds, and its send once nothing could go out for ``send`` seconds.
-    Unlike ``settimeout``, which limits both, and a whole ``sendall``: a large frame may take
-    minutes on a slow link, as long as it moves."""
-    for option, seconds in ((socket.SO_RCVTIMEO, receive), (socket.SO_SNDTIMEO, send)):
-        if seconds is not None:
-            sock.setsockopt(socket.SOL_SOCKET, option, _timeval(seconds))
-
-
-def _timeval(seconds: float) -> bytes:
-    if sys.platform == "win32":  # a DWORD of milliseconds there
-        return struct.pack("I", max(1, round(seconds * 1000)))
-    whole = int(seconds)
-    return struct.pack("ll", whole, round((seconds - whole) * 1e6))
-
-
-def hang_up(sock: socket.socket, *, abort: bool = False) -> None:
-    """Shut ``sock`` down both ways: a thread blocked in its recv or send wakes (close alone
-    would leave it blocked, and the peer unaware). ``abort``: once closed, reset rather than
-    deliver what is still queued (a half-sent frame to a peer that stopped reading)."""
-    try:
-        if abort:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError as error:  # closed already
-        log.debug("inkloop engine socket: %s", error)
-
-
-def hung_up(sock: socket.socket) -> bool:
-    """Whether the peer of ``sock`` has closed its end or reset it, without waiting: only
-    what was queued is looked at, and left there. Not noticed: a close or reset that arrives
-    after this look, a close queued behind data the peer sent first, and a peer gone without
-    a word (a network down)."""
-    timeout = sock.gettimeout()
-    sock.setblocking(False)
-    try:
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except BlockingIOError:  # nothing yet: still there
-        return False
-    except OSError:  # reset
-        return True
-    finally:
-        sock.settimeout(timeout)
 
 
 class SocketConnection:
@@ -236,7 +187,8 @@ class SocketConnection:
         """Ping the server every ``every`` seconds, from a thread that ends with the
         connection; `recv` ends the link once nothing has come for ``silent`` seconds. With
         ``quiet`` (seconds, what to call), that thread calls it once nothing has come for those
-        seconds, once in each silence."""
+        seconds, once in each silence; time this process did not run (stopped, its laptop's lid
+        closed) is not the server's silence."""
         self._silent = silent
         self._heard.at = time.monotonic()  # the handshake and the Welcome are no silence
         limit_waits(self.sock, receive=silent)
@@ -251,6 +203,7 @@ class SocketConnection:
 
     def _beat(self, every: float, quiet: Quiet | None) -> None:
         ping_at, told_of = time.monotonic(), None  # the silence told of (when it began)
+        running = ping_at  # since when this process has run: a silence it slept through is its own
         while not self._closed.is_set():
             now = time.monotonic()
             if now >= ping_at:
@@ -261,13 +214,15 @@ class SocketConnection:
                     return
                 ping_at = now + every
             wake = ping_at
-            if quiet is not None and told_of != (heard := self._heard.at):
+            if quiet is not None and told_of != (heard := max(self._heard.at, running)):
                 if now - heard >= quiet.seconds:
                     told_of = heard
                     quiet.tell(now - heard)
                 else:
                     wake = min(wake, heard + quiet.seconds)
-            self._closed.wait(max(0.0, wake - now))
+            self._closed.wait(asked := max(0.0, wake - now))
+            if quiet is not None and time.monotonic() - now - asked > quiet.seconds:
+                running = time.monotonic()  # it overslept by a silence: the process was stopped
 
 
 class Quiet(NamedTuple):

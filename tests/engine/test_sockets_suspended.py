@@ -1,0 +1,68 @@
+"""A dock whose process was stopped (a laptop's lid closed, kill -STOP) does not blame the
+network for the silence it slept through: its heartbeat counts a silence from when it runs
+again. A real dock process, stopped and continued, on a silent server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from inkloop.engine._handshake import check_answer, new_challenge
+from inkloop.engine._versions import greeting
+from inkloop.engine._wire import HELLO_LIMIT, encode, read_frame, socket_reader
+from tests._engine import TOKEN
+from tests._events import TIMEOUT
+from tests._helpers import posix_only
+
+QUIET = 0.5  # seconds of silence before the dock's heartbeat says the link may be stalled
+STOPPED = 2.0  # seconds the dock's process is stopped: longer than QUIET by far
+
+DOCK = """
+import sys
+from inkloop.engine._sockets import Quiet, SocketConnection
+connection = SocketConnection.connect(("127.0.0.1", int(sys.argv[1])))
+connection.authenticate(sys.argv[2])
+connection.beat(600.0, 600.0, Quiet(float(sys.argv[3]), lambda s: print(f"quiet {s}", flush=True)))
+print("beating", flush=True)
+connection.recv()
+"""
+
+
+def _silent_server(listener: socket.socket, done: threading.Event) -> None:
+    """Greet one dock, prove the token, then say nothing until ``done``."""
+    sock, _ = listener.accept()
+    with sock:
+        challenge, nonce = new_challenge()
+        sock.sendall(encode(greeting()) + encode(challenge))
+        answer = read_frame(socket_reader(sock), HELLO_LIMIT)
+        sock.sendall(encode(check_answer(answer, nonce, TOKEN.encode())))
+        done.wait(TIMEOUT)
+
+
+@posix_only("SIGSTOP")
+def test_a_dock_stopped_longer_than_its_quiet_does_not_say_the_network_stalled():
+    listener, done = socket.create_server(("127.0.0.1", 0)), threading.Event()
+    server = threading.Thread(target=_silent_server, args=(listener, done), daemon=True)
+    server.start()
+    port = str(listener.getsockname()[1])
+    args = [sys.executable, "-c", DOCK, port, TOKEN, str(QUIET)]
+    dock = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        assert dock.stdout.readline() == "beating\n"
+        os.kill(dock.pid, signal.SIGSTOP)
+        time.sleep(STOPPED)  # the lid closed: the scenario, not a wait for something
+        os.kill(dock.pid, signal.SIGCONT)
+        told = dock.stdout.readline()  # the silence since it ran again, once QUIET long
+    finally:
+        dock.kill()
+        dock.wait(TIMEOUT)
+        done.set()
+        server.join(TIMEOUT)
+        listener.close()
+    seconds = float(told.split()[1])
+    assert seconds < STOPPED - QUIET, f"the dock counted the {STOPPED} s it was stopped"
