@@ -81,7 +81,20 @@ def test_a_checkpoint_from_before_recipes_were_kept_hands_on_its_patch_size(
     out = str(tmp_path / "new.pt")
     assert main(["train", str(training_folder), "--init", str(init), "--out", out]) == 0
     assert settings.pop().train == TrainConfig(patch_size=32, max_seconds=300.0)
-    assert "its training recipe: patch size 32\n" in capfd.readouterr().err
+    assert (
+        "inkloop train: --init old.pt: continuing with its training recipe: patch size 32; its "
+        "checkpoint, from before inkloop recorded recipes, keeps no more: batch size, lr, "
+        "weight decay, warmup steps, schedule, label smoothing, dice weight, ink share, ema, "
+        "augmentations, seed are today's defaults\n"
+    ) in capfd.readouterr().err
+    given = ["--patch-size", "64", "--batch-size", "2", "--lr", "1e-3", "--overwrite"]
+    assert main(["train", str(training_folder), "--init", str(init), "--out", out, *given]) == 0
+    assert settings.pop().train.batch_size == 2
+    assert (
+        "inkloop train: --init old.pt: its checkpoint, from before inkloop recorded recipes, "
+        "keeps no more: weight decay, warmup steps, schedule, label smoothing, dice weight, "
+        "ink share, ema, augmentations, seed are today's defaults\n"
+    ) in capfd.readouterr().err
 
 
 def test_a_fresh_run_is_set_up_as_before_and_says_nothing_of_a_recipe(

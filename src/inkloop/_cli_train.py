@@ -15,7 +15,14 @@ from inkloop._cli_train_held_out import (
 )
 from inkloop._cli_train_labels import THRESHOLD, train_labels
 from inkloop.io import segment_location
-from inkloop.settings import CPU_BATCH, CUDA_BATCH, EngineSettings, TrainConfig, recipe_words
+from inkloop.settings import (
+    CPU_BATCH,
+    CUDA_BATCH,
+    RUN_ONLY,
+    EngineSettings,
+    TrainConfig,
+    recipe_words,
+)
 
 CHECKPOINTS = "with --init, the checkpoint's"  # the recipe options' default when continuing
 RECIPE_OPTIONS = ("patch_size", "batch_size", "lr", "seed")  # TrainConfig fields, None: not given
@@ -233,11 +240,23 @@ def _train_config(args, init) -> TrainConfig:
         return config
     recipe = init.recipe
     taken = {k: v for k, v in recipe.recipe_changes().items() if k not in given}
-    if taken:
-        notify(
-            f"--init {args.init.name}: continuing with its training recipe: {recipe_words(taken)}"
-        )
+    said = [f"continuing with its training recipe: {recipe_words(taken)}"] if taken else []
+    if init.train is None and (defaults := _unrecorded_recipe(given)):
+        older = "its checkpoint, from before inkloop recorded recipes, keeps no more"
+        said.append(f"{older}: {defaults} are today's defaults")
+    if said:
+        notify(f"--init {args.init.name}: {'; '.join(said)}")
     return config.with_recipe_of(replace(recipe, **given))
+
+
+def _unrecorded_recipe(given: dict) -> str:
+    """The recipe settings an --init checkpoint from before `Checkpoint.train` lacks (all but
+    its patch size) that no option in ``given`` sets, as a user reads them."""
+    from dataclasses import fields
+
+    kept = (*RUN_ONLY, "patch_size", *given)
+    names = [f.name for f in fields(TrainConfig) if f.name not in kept]
+    return ", ".join("augmentations" if n == "augment" else n.replace("_", " ") for n in names)
 
 
 def more_segments_error(segment, more: list[str]) -> str:
