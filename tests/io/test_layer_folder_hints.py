@@ -1,6 +1,7 @@
 """A segment folder without ``layers/`` is told the fix that fits what it holds: the zarr of
 its layers beside its side files is to be opened; a VC3D surface (tifxyz) not rendered yet is
-to be rendered; only a data server's files are told to download the layers."""
+to be rendered (only where its x/y/z.tif are there to render from); a data server's files are
+told to download the layers."""
 
 from __future__ import annotations
 
@@ -66,3 +67,40 @@ def test_a_vc3d_surface_without_layers_says_to_render_them(tmp_path, capsys, met
     )
     assert main(["info", str(folder)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def _server_segment(folder, grid: bool):
+    """A segment as a data server publishes one traced in VC3D: its meta.json (tifxyz), mask
+    and mesh, no layers; with ``grid``, its x/y/z.tif too."""
+    folder.mkdir()
+    (folder / "meta.json").write_text(json.dumps({"format": "tifxyz", "type": "seg"}))
+    write_png(folder / f"{folder.name}_mask.png", np.full(SHAPE[1:], 255, np.uint8))
+    (folder / f"{folder.name}.obj").write_text("v 0 0 0\n")
+    for axis in "xyz" if grid else "":
+        tifffile.imwrite(folder / f"{axis}.tif", np.ones((4, 6), np.float32))
+
+
+def test_a_server_segment_of_a_vc3d_surface_without_its_grid_is_told_to_download(tmp_path):
+    folder = tmp_path / "20250102"
+    _server_segment(folder, grid=False)
+
+    said = _refusal(folder)
+
+    assert said.startswith(f"{folder}: no layers/ folder: this holds the data server's files")
+    assert "wget" in said
+    assert "render" not in said
+
+
+def test_a_server_segment_with_its_grid_is_told_to_render_or_download(tmp_path):
+    folder = tmp_path / "20250101"
+    _server_segment(folder, grid=True)
+
+    said = _refusal(folder)
+
+    assert said.startswith(f"{folder}: no layers/ folder: this VC3D surface (tifxyz) has no")
+    assert "vc_render_tifxyz" in said
+    assert said.endswith(
+        "; or, if it came from a data server with its files (meta.json, 20250101_mask.png, "
+        f'20250101.obj): wget -r -np -nd -R "index.html*" -P {folder / "layers"} '
+        "SEGMENT_URL/layers/ (SEGMENT_URL: the server folder these files came from)"
+    )

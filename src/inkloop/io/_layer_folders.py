@@ -9,7 +9,7 @@ from pathlib import Path
 
 from inkloop._command import shell_quoted
 from inkloop.io._letter_case import spelled_as_found
-from inkloop.io._side_lookup import is_vc3d_surface
+from inkloop.io._side_lookup import has_surface_grid
 from inkloop.io._sidefiles import SERVER_FILE_ENDINGS, is_prediction_file, segment_id
 from inkloop.io._tiff_stack import is_tiff_stack, open_tiff_stack
 
@@ -29,7 +29,8 @@ def layer_folder_format(folder: Path) -> str | None:
 
 def no_layer_folder(path: Path) -> str:
     """Why a segment folder without ``layers/`` opens nothing, and the fix: open the stack or
-    zarr it holds, render a VC3D surface's layers, or download a data server's."""
+    zarr it holds, render a VC3D surface's layers from its x/y/z.tif, or download a data
+    server's (where it holds the server's files, as well)."""
     name, layers = segment_id(path), shell_quoted(path / "layers")
     stack = spelled_as_found(path, [f"{name}.tif"])
     if stack is not None and is_tiff_stack(stack):
@@ -37,20 +38,26 @@ def no_layer_folder(path: Path) -> str:
         return f"{path}: open {stack} (a stack of {count} layers): the folder holds no layer images"
     if (volume := _layer_zarr(path, name)) is not None:
         return f"{path}: open {volume} (a zarr of the layers): the folder holds no layer images"
-    if is_vc3d_surface(path):
-        return (
-            f"{path}: no layers/ folder: this VC3D surface (tifxyz) has no rendered layers yet; "
-            f"render them into {layers} with VC3D's Render segment, or: vc_render_tifxyz "
-            "--volume VOLUME.zarr --group-idx 0 --scale 1 --num-slices 65 --segmentation "
-            f"{shell_quoted(path)} --tif-output {layers} (VOLUME.zarr: the scroll volume it was "
-            "traced in)"
-        )
-    return (
-        f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
-        f"({', '.join(server_files(path, name))}) but not its layers; download them into it: "
+    files = ", ".join(server_files(path, name))
+    download = (
         f'wget -r -np -nd -R "index.html*" -P {layers} SEGMENT_URL/layers/ (SEGMENT_URL: the '
         "server folder these files came from)"
     )
+    if not has_surface_grid(path):  # rendering needs them: a server's copy without is fetched
+        return (
+            f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
+            f"({files}) but not its layers; download them into it: {download}"
+        )
+    render = (
+        f"{path}: no layers/ folder: this VC3D surface (tifxyz) has no rendered layers yet; "
+        f"render them into {layers} with VC3D's Render segment, or: vc_render_tifxyz "
+        "--volume VOLUME.zarr --group-idx 0 --scale 1 --num-slices 65 --segmentation "
+        f"{shell_quoted(path)} --tif-output {layers} (VOLUME.zarr: the scroll volume it was "
+        "traced in)"
+    )
+    if files == "meta.json":  # VC3D's own folder
+        return render
+    return f"{render}; or, if it came from a data server with its files ({files}): {download}"
 
 
 def server_files(folder: Path, name: str) -> list[str]:

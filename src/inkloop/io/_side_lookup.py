@@ -51,11 +51,16 @@ def find_side_files(
     return found
 
 
+def has_surface_grid(folder: Path, listing: Listing | None = None) -> bool:
+    """Whether ``folder`` holds a VC3D surface's points: its x.tif, y.tif and z.tif."""
+    listing = Listing(folder) if listing is None else listing
+    return all(listing.spellings(name) for name in _SURFACE_GRID)
+
+
 def is_vc3d_surface(folder: Path, listing: Listing | None = None) -> bool:
     """Whether ``folder`` is a VC3D surface (tifxyz): its x.tif, y.tif and z.tif are there, or
     its meta.json says ``"format": "tifxyz"``."""
-    listing = Listing(folder) if listing is None else listing
-    if all(listing.spellings(name) for name in _SURFACE_GRID):
+    if has_surface_grid(folder, listing):
         return True
     try:
         return json.loads((folder / "meta.json").read_text()).get("format") == "tifxyz"
