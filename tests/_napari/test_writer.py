@@ -94,3 +94,20 @@ def test_saving_the_painted_segments_own_files_leaves_no_stale_autosave(segment_
     saved = np.asarray(Image.open(label_paths(segment)[1])) == 255
     np.testing.assert_array_equal(saved, decode_labels(widget.labels.painter.canvas.codes)[1])
     qtbot.waitUntil(lambda: any(m.startswith("Ink Loop: Saved ") for m in messages(shown)))
+
+
+def test_a_refused_save_of_labels_another_viewer_paints_is_said_once_and_returns_nothing(
+    open_in_dock, unlabelled_folder
+):
+    open_in_dock(unlabelled_folder)
+    viewer, second = open_in_dock(unlabelled_folder)  # refused: the first viewer paints them
+    second.labels.painter.stamp_along([(50, 50), (60, 80)])
+    target = label_paths(second.labels.segment)[0]
+    shown = len(messages(0))
+
+    with pytest.warns(UserWarning, match="did not return any written paths"):
+        assert _save(viewer, viewer.layers["ink labels"], target) == []  # no PermissionError
+    assert not target.exists()
+    assert [m for m in messages(shown) if "not saved" in m] == [
+        f"Ink Loop: Labels not saved: {second.labels.autosaver.why}"
+    ]

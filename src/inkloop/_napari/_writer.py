@@ -18,8 +18,9 @@ def write_ink_labels(path: str, data, attributes: dict) -> list[str]:
     its ``*_supervision_mask.png`` beside it. The labels a dock paints, saved as its segment's
     own label files, go through the dock's Save: its autosaved copies are then stale.
 
-    Other layers are refused with a message and nothing written (napari hides a writer's
-    ValueError behind "not a valid writer").
+    Other layers, and saves the dock refuses or fails, are said once and return nothing
+    written (napari hides a writer's ValueError behind "not a valid writer", and shows an
+    OSError a second time, with a traceback).
     """
     codes = np.asarray(data)
     name = attributes.get("name", "this layer")
@@ -32,10 +33,19 @@ def write_ink_labels(path: str, data, attributes: dict) -> list[str]:
     target = Path(path) if Path(path).suffix else Path(path).with_suffix(".png")
     session = session_of_layer_data(data, target)
     if session is not None:
-        return [str(written) for written in session.save().result()]
+        return _save_as_the_dock(session)
     try:
         ink, supervised = decode_labels(codes)
     except ValueError as error:
         say_error(f"{name} was not saved: {error}")
         return []
     return [str(written) for written in write_label_files(target, ink, supervised)]
+
+
+def _save_as_the_dock(session) -> list[str]:
+    """The dock's Save of ``session``: its paths, or none where it was refused or failed
+    (the dock said why: labels another viewer paints, a full disk, a read-only folder)."""
+    try:
+        return [str(written) for written in session.save().result()]
+    except OSError:
+        return []
