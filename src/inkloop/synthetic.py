@@ -79,6 +79,7 @@ def write_segment(
     on one face of the sheet, as on a real recto: then the stack has a right way round.
     """
     from inkloop.io import label_paths, truth_path, write_layer, write_png
+    from inkloop.io._label_images import PAINTED
     from inkloop.io._sidefiles import mask_path, segment_named
 
     out = Path(out_dir).expanduser()
@@ -93,7 +94,8 @@ def write_segment(
     segment = segment_named(name, out)  # not synced to the disk: a seed makes it again
     write_png(mask_path(segment), fields.mask.astype(np.uint8) * 255, durable=False)
     truth = label_paths(segment)[0] if truth_as_labels else truth_path(out, name)
-    write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255, durable=False)
+    own = PAINTED if truth_as_labels else None  # labels inkloop wrote: saved into in place
+    write_png(truth, (fields.ink > 0.5).astype(np.uint8) * 255, own, durable=False)
     return out
 
 

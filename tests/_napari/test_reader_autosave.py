@@ -12,12 +12,12 @@ from pathlib import Path
 import dask
 import numpy as np
 from napari.utils.notifications import notification_manager
-from PIL import Image
 
 import inkloop.io._label_images as label_images
 from inkloop._napari._reader import read_segment
 from inkloop.brush import decode_labels
-from inkloop.io import label_paths, open_segment, save_labels
+from inkloop.io import label_paths, open_segment, save_labels, write_png
+from inkloop.io._label_images import PAINTED
 
 
 def test_a_newer_autosave_opens_without_decoding_the_saved_labels(segment_folder):
@@ -26,7 +26,7 @@ def test_a_newer_autosave_opens_without_decoding_the_saved_labels(segment_folder
     painted = np.zeros((height, width), np.uint8), np.zeros((height, width), bool)
     painted[0][10:20, 10:40], painted[1][5:25, 5:45] = 255, True
     saved = label_paths(segment)
-    Image.fromarray(np.zeros((height // 2, width), np.uint8)).save(saved[0])  # damaged
+    write_png(saved[0], np.zeros((height // 2, width), np.uint8), PAINTED)  # damaged
     old = saved[0].stat().st_mtime_ns - 10**9
     for path in filter(Path.is_file, saved):  # saved before the autosave, surely
         os.utime(path, ns=(old, old))

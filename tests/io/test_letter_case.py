@@ -21,6 +21,7 @@ from inkloop.io import (
     write_layer,
     write_png,
 )
+from inkloop.io._label_images import PAINTED
 from inkloop.io._letter_case import as_spelled, case_twins, spelled_as_found
 from inkloop.io._side_lookup import find_side_files, supervision_path_for
 from inkloop.io._sidefiles import segment_id, stray_side_files_hint
@@ -67,7 +68,7 @@ def test_a_labels_version_spelled_in_another_case_is_opened_and_saved_back(segme
     (segment_folder / f"{ID}_inklabels.png").unlink()
     ink = segment_folder / f"{ID}_InkLabels_V2.PNG"
     supervision = segment_folder / f"{ID}_Supervision_Mask_V2.PNG"
-    write_png(ink, band(10, 20))
+    write_png(ink, band(10, 20), PAINTED)  # inkloop's: saved into
     write_png(supervision, band(5, 30))
     segment = open_segment(segment_folder)
     assert (segment.files["ink_labels"], segment.files["supervision"]) == (ink, supervision)
@@ -141,7 +142,7 @@ def test_where_both_spellings_are_there_the_exact_one_is_read_and_saved_and_the_
     segment_folder, exact, twin
 ):
     ink, other = segment_folder / f"{ID}_{exact}.png", segment_folder / f"{ID}_{twin}.png"
-    write_png(ink, band(10, 20))
+    write_png(ink, band(10, 20), PAINTED)  # inkloop's: saved into
     write_png(other, band(30, 40))  # what the earlier version's Save left beside it
     kept = other.read_bytes()
 

@@ -24,13 +24,16 @@ from inkloop.io import (
     write_layer,
     write_png,
 )
+from inkloop.io._label_images import PAINTED
 from tests._helpers import band
 
 ID = "20231012184423"  # the segment_folder fixture's
 
 
 def _add_version(folder, version: int, ink: np.ndarray, supervision: np.ndarray | None = None):
-    write_png(folder / f"{ID}_inklabels_v{version}.png", ink)
+    """Labels of ``version`` as inkloop saved them (another tool's are never written over:
+    `test_labels_of_other_tools`)."""
+    write_png(folder / f"{ID}_inklabels_v{version}.png", ink, PAINTED)
     if supervision is not None:
         write_png(folder / f"{ID}_supervision_mask_v{version}.png", supervision)
 
@@ -81,7 +84,7 @@ def test_v1_labels_go_with_their_own_v1_supervision_mask_else_the_unversioned_on
     """Version 1 is also unversioned: ``_v1`` labels take the unversioned supervision mask
     only where no mask spelled as they are is there (not the papyrus, silently)."""
     (segment_folder / f"{ID}_inklabels.png").unlink()
-    write_png(segment_folder / f"{ID}_inklabels_v{spelled}.png", band(10, 20))
+    write_png(segment_folder / f"{ID}_inklabels_v{spelled}.png", band(10, 20), PAINTED)
     own = segment_folder / f"{ID}_supervision_mask_v{spelled}.png"
     unversioned = segment_folder / f"{ID}_supervision_mask.png"
     write_png(own, band(5, 30))

@@ -10,9 +10,22 @@ import numpy as np
 from inkloop._notify import notify
 from inkloop.brush import FULL_INK  # the "ink labels" layer's top code
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import ImageInfo, image_info, read_image
+from inkloop.io._images import ImageInfo, image_info, image_text, read_image
 
 INK_LEVEL = 128  # uint8 ink labels at or above this count as ink (for sampling, checks, rounds)
+# the text chunk of the label files inkloop writes: painted labels, however soft (at a
+# Strength of 0.8 all their ink is grey), are never mistaken for a probability map, and
+# another tool's label file is never written over (`inkloop.io.label_paths`)
+PAINTED = {"inkloop": "painted labels"}
+
+
+def is_painted(path: str | Path) -> bool:
+    """Whether the label file at ``path`` was written by inkloop (its text says PAINTED);
+    False for another tool's, or one whose header cannot be read."""
+    try:
+        return image_text(path).items() >= PAINTED.items()
+    except Exception:  # PIL raises many types for a damaged header
+        return False
 
 
 def read_label_image(

@@ -10,13 +10,13 @@ import numpy as np
 from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosave_state, is_dock_labels, rescue_folders
-from inkloop.io._images import image_text
-from inkloop.io._label_images import label_arrays, read_label_image
+from inkloop.io._label_images import PAINTED, is_painted, label_arrays, read_label_image
 from inkloop.io._remote import shown_location
 from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import (
     checkpoint_path,
     ink_labels_name,
+    is_ink_labels_of,
     label_paths,
     prediction_path,
     rounds_path,
@@ -34,10 +34,6 @@ from inkloop.io._torn_labels import (
 )
 from inkloop.io._validation import validation_path
 from inkloop.io._write import atomic_path, encode_png, remove_left_parts
-
-# the text chunk of the label files inkloop writes: painted labels, however soft (at a
-# Strength of 0.8 all their ink is grey), are never mistaken for a probability map
-PAINTED = {"inkloop": "painted labels"}
 
 
 def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndarray, *, fast=False):
@@ -80,7 +76,7 @@ def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file
     are painted, whatever their ink. Callers add how to turn a map into labels, which differs
     between the CLI and the dock.
     """
-    if image_text(labels_file).items() >= PAINTED.items():
+    if is_painted(labels_file):
         return None
     # a grid of at most ~1 M pixels decides it: the reader runs this as napari opens a
     # segment, where a whole 200 MP label image took 0.7 s and 200 MB of copies
@@ -215,14 +211,17 @@ def saved_labels(segment):
 
 def _tell_where_labels_go(segment, labels_file: Path) -> None:
     """Say once where painted labels go if ``segment`` opened labels other than its plain
-    ``<id>_inklabels``: back into that latest version, or beside a file left as it is (a
-    Kaggle fragment's inklabels.png: the ground truth that scores are taken against)."""
+    ``<id>_inklabels``: back into that latest version, or beside a file left as it is
+    (another tool's labels, or a Kaggle fragment's inklabels.png: the ground truth that
+    scores are taken against)."""
     ink, supervision = label_paths(segment)
     version = (ink_labels_name(labels_file.stem) or (None, 1))[1]
     if ink == labels_file and version == 1:
         return
     if ink == labels_file:
         said = f"opened version {version} of its ink labels, {ink.name} (the latest beside it)"
+    elif is_ink_labels_of(labels_file.stem, segment.name):
+        said = f"opened {labels_file.name}, not written by inkloop, which leaves it as it is"
     else:
         said = f"opened {labels_file.name}, which inkloop leaves as it is"
     said += f": painted labels are saved to {ink.name} and {supervision.name}"
