@@ -1,6 +1,7 @@
 """A VC3D surface folder (tifxyz: x.tif, y.tif, z.tif, meta.json) with its layers rendered
 into ``layers/``: its ``mask.tif`` is the surface grid's validity mask, the papyrus mask only
-where it is the layers' size; no message asks to move or resize VC3D's file."""
+where it is the layers' size; no message asks to move or resize VC3D's file. A user's own
+``mask.png`` there is not VC3D's: one of the wrong size is said to be so, as anywhere."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import tifffile
 
 from inkloop.cli import main
-from inkloop.io import open_segment, write_layer, write_png
+from inkloop.io import SegmentError, open_segment, write_layer, write_png
 
 LAYERS = (3, 16, 24)
 GRID = (4, 6)  # the surface's points: a coarser grid than the rendered layers
@@ -52,8 +53,8 @@ def test_a_surfaces_grid_mask_is_not_the_papyrus_mask(tmp_path, capsys, meta, xy
     assert "mask" not in segment.files
     assert told == [
         f"{folder / 'mask.tif'}: not read as the papyrus mask: it is the VC3D surface's own "
-        f"mask, 4 x 6, and the layers are 16 x 24; a papyrus mask of theirs goes in "
-        f"{folder / 'seg_mask.png'}"
+        f"mask, 4 x 6, and the layers are 16 x 24; give a papyrus mask of the layers' size "
+        f"(16 x 24) as {folder / 'seg_mask.png'}"
     ]
     assert main(["info", str(folder)]) == 0
     out, err = capsys.readouterr()
@@ -93,3 +94,17 @@ def test_a_plain_mask_beside_layers_without_a_surface_is_still_read(tmp_path):
     segment = open_segment(folder)
 
     assert segment.files["mask"] == folder / "mask.tif"
+
+
+def test_a_users_wrongly_sized_mask_png_in_a_surface_is_told_to_be_resized(tmp_path):
+    folder = tmp_path / "seg"
+    _surface(folder)
+    (folder / "mask.tif").unlink()
+    write_png(folder / "mask.png", np.full((8, 12), 255, np.uint8))
+
+    segment, told = _opened(folder)
+
+    assert told == []
+    assert segment.files["mask"] == folder / "mask.png"
+    with pytest.raises(SegmentError, match=r"mask\.png: image is 8x12 .* resize it to 16x24"):
+        np.asarray(segment.mask)

@@ -26,6 +26,7 @@ _INK_LABELS = re.compile(r"(?:(?P<id>.+)_)?inklabels(?:_v(?P<version>\d+))?", re
 _TOLD: set = set()  # the case twins named already
 _TOLD_GRID_MASKS: set = set()  # the VC3D surfaces' masks said to be left out already
 _SURFACE_GRID = ("x.tif", "y.tif", "z.tif")  # a VC3D surface's points, one image per axis
+_SURFACE_MASKS = ("mask.tif", "mask.tiff")  # VC3D's own mask of them (a user's mask.png is not)
 
 
 def find_side_files(
@@ -73,7 +74,7 @@ def _papyrus_mask(folder: Path, name: str, stems: list[str], listing: Listing, s
     validity mask, 255 keep) only where it is the layers' ``shape``; one of another size is
     left out, said once, and VC3D's file left alone."""
     found = _first_existing(folder, stems, listing)
-    if shape is None or found is None or found.stem.lower() != SIDECARS["mask"][0]:
+    if shape is None or found is None or found.name.lower() not in _SURFACE_MASKS:
         return found
     if not is_vc3d_surface(folder, listing):
         return found
@@ -87,8 +88,8 @@ def _papyrus_mask(folder: Path, name: str, stems: list[str], listing: Listing, s
         _TOLD_GRID_MASKS,
         found,
         f"{found}: not read as the papyrus mask: it is the VC3D surface's own mask, "
-        f"{size[0]} x {size[1]}, and the layers are {shape[0]} x {shape[1]}; a papyrus mask "
-        f"of theirs goes in {folder / f'{name}_mask.png'}",
+        f"{size[0]} x {size[1]}, and the layers are {shape[0]} x {shape[1]}; give a papyrus "
+        f"mask of the layers' size ({shape[0]} x {shape[1]}) as {folder / f'{name}_mask.png'}",
     )
     return _first_existing(folder, [s for s in stems if s != found.stem.lower()], listing)
 
