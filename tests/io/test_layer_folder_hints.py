@@ -62,8 +62,9 @@ def test_a_vc3d_surface_without_layers_says_to_render_them(tmp_path, capsys, met
         f"{folder}: no layers/ folder: this VC3D surface (tifxyz) has no rendered layers yet; "
         f"render them into {folder / 'layers'} with VC3D's Render segment, or: "
         f"vc_render_tifxyz --volume VOLUME.zarr --group-idx 0 --scale 1 --num-slices 65 "
-        f"--segmentation {folder} --tif-output {folder / 'layers'} (VOLUME.zarr: the scroll "
-        "volume it was traced in)"
+        f"--segmentation {folder} --tif-output {folder / 'layers'} --flip-normals (VOLUME.zarr: "
+        "the scroll volume it was traced in; if `inkloop check --model M` then says the layers "
+        "look reversed, read them with --reverse)"
     )
     assert main(["info", str(folder)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
