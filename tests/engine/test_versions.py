@@ -10,7 +10,8 @@ import socket
 import threading
 from pathlib import Path
 
-from inkloop.engine import Failed, Notice, State, StateChanged
+from inkloop.compose import Composition
+from inkloop.engine import Failed, ModelBuilt, Notice, State, StateChanged
 from inkloop.engine import _commands as c
 from inkloop.engine._handshake import FOR_OLDER_DOCKS, check_answer, new_challenge
 from inkloop.engine._sockets import SocketConnection
@@ -66,6 +67,24 @@ def _spawned(server, folder) -> socket.socket:
 
 def test_an_old_docks_recorded_predict_still_reads():
     assert decode(OLD_PREDICT[LENGTH.size :]) == c.PredictSegment(3, Path("out.zarr"))
+
+
+def _header(frame: bytes) -> dict:
+    (size,) = LENGTH.unpack_from(frame, LENGTH.size)
+    return json.loads(frame[2 * LENGTH.size : 2 * LENGTH.size + size])
+
+
+def test_a_new_field_at_its_default_is_not_sent_so_older_sides_read_the_message():
+    predict = c.PredictSegment(3, Path("out.zarr"))  # replace=False, as a dock sends it
+    built = ModelBuilt("tu-test_resnet", Composition())  # a fresh model: provenance=None
+    old_built = {"encoder", "composition", "trained_start", "train", "trained_reversed"}
+    for message, old_fields in [
+        (predict, {"request", "out", "tta"}),  # a8d7036's PredictSegment
+        (built, {*old_built, "reversed_as_trained"}),  # 5adc950's ModelBuilt
+    ]:
+        frame = encode(message)
+        assert set(_header(frame)["f"]) <= old_fields
+        assert decode(frame[LENGTH.size :]) == message
 
 
 def test_the_first_frame_marks_the_version_and_older_docks_read_it_as_before():

@@ -45,8 +45,8 @@ def skew(first_frame) -> str | None:
     if mark is None:
         return (
             "the engine server runs an older inkloop than this dock (one from before servers "
-            f"named their version; this dock: {OURS}): a command or setting it lacks drops the "
-            f"link each time it is sent (Predict whole segment, say): {SAME}"
+            f"named their version; this dock: {OURS}): a field it lacks, sent with other than its "
+            "default (a new setting changed, say), drops the link each time it is sent: " + SAME
         )
     if mark.group(1) == OURS:
         return None

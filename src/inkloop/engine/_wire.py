@@ -3,11 +3,13 @@
 A frame is a 4-byte big-endian length, then the payload: a 4-byte length, a JSON header and
 the arrays' bytes. The header names a message type from an allow-list (the engine's command
 and event dataclasses, their settings, and the session messages of `_wire_messages`) and its
-fields in a
-tagged form; arrays travel as their bytes, zlib-compressed, with dtype and shape checked
-against their size before use (a dtype outside `DTYPES` is refused). Probability tiles go as
-uint8 (`PROBABILITY_FIELDS`), as the dock shows them. Anything else — an unknown type, a
-frame over the limit, bad JSON, a short read — is a ProtocolError.
+fields in a tagged form; a field at its plain default is left out and the reader takes its
+own, so a field added since an older reader stops it only when it holds another value (and
+then as an UnknownMessageError, which each side answers: `_versions`). Arrays travel as their
+bytes, zlib-compressed, with dtype and shape checked against their size before use (a dtype
+outside `DTYPES` is refused). Probability tiles go as uint8 (`PROBABILITY_FIELDS`), as the
+dock shows them. Anything else — an unknown type, a frame over the limit, bad JSON, a short
+read — is a ProtocolError.
 """
 
 from __future__ import annotations
@@ -131,7 +133,8 @@ def _tag(value, arrays: list, name: str | None):
         kind = type(value).__name__
         if ALLOWED.get(kind) is not type(value):
             raise ProtocolError(f"{kind} is not a message type")
-        fields = {f.name: _tag(getattr(value, f.name), arrays, f.name) for f in _fields(value)}
+        fields = {f.name: getattr(value, f.name) for f in _fields(value)}
+        fields = {k: _tag(v, arrays, k) for k, v in fields.items() if not _default(value, k, v)}
         return {"d": kind, "f": fields}
     if isinstance(value, (list, tuple)):
         return {"t" if isinstance(value, tuple) else "l": [_tag(v, arrays, name) for v in value]}
@@ -142,6 +145,13 @@ def _tag(value, arrays: list, name: str | None):
 
 def _fields(value):
     return [f for f in dataclasses.fields(value) if f.init]
+
+
+def _default(message, name: str, value) -> bool:
+    """Whether ``value`` is field ``name``'s plain default: left out, the reader takes it, so
+    a field added since an older reader, at its default, does not stop that reader."""
+    default = message.__dataclass_fields__[name].default
+    return type(value) is type(default) and not isinstance(value, np.ndarray) and value == default
 
 
 def _untag(value, buffers):
