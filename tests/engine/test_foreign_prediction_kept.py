@@ -20,7 +20,10 @@ from inkloop.predict import write_prediction
 from tests._engine import engine_for
 from tests._events import TIMEOUT, Recorder
 
-KEPT = "exists and inkloop did not write it (another tool's prediction?), so it is kept"
+KEPT = (
+    "exists and inkloop did not record writing it (another tool's prediction, "
+    "or one from inkloop before 2026-12-05?), so it is kept"
+)
 
 
 def _foreign_png(path):

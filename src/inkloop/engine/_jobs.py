@@ -43,8 +43,9 @@ class SegmentJob:
         the user did not confirm replacing it."""
         if not self.replace and foreign_file(self.out):
             raise RequestError(
-                f"{self.out} exists and inkloop did not write it (another tool's prediction?), "
-                "so it is kept: predict into another file, or confirm replacing it"
+                f"{self.out} exists and inkloop did not record writing it (another tool's "
+                "prediction, or one from inkloop before 2026-12-05?), so it is kept: predict "
+                "into another file, or confirm replacing it"
             )
 
     def run(self, predictor, segment, mask, block: int, model: dict, emit, between_tasks) -> None:
