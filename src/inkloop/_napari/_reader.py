@@ -20,6 +20,7 @@ from inkloop._napari._labels import (
     labels_layer_data,
 )
 from inkloop._napari._pyramid import display_levels, strided_levels
+from inkloop._napari._reader_folders import is_segment_layers
 from inkloop._napari._say import say_info, say_warning
 from inkloop._napari._side_images import decoded_side_images, left_out_message, opening_labels
 from inkloop.io import (
@@ -50,7 +51,8 @@ _SHOWN_MASKS: weakref.WeakValueDictionary[str, np.ndarray] = weakref.WeakValueDi
 def get_reader(path: str | list[str]):
     """Return a reader for segments and predictions this plugin can open, else None (napari
     tries others). Decided from names and headers only: nothing is claimed that opening
-    would refuse, and a URL is not fetched here (`read_segment` fetches it once)."""
+    would refuse, nor a folder of images that holds no segment's files (`is_segment_layers`),
+    and a URL is not fetched here (`read_segment` fetches it once)."""
     if isinstance(path, list):
         if len(path) != 1:
             return None
@@ -59,7 +61,10 @@ def get_reader(path: str | list[str]):
         return read_segment
     if is_prediction_file(path):
         return read_prediction
-    return read_segment if detect_format(path) else None
+    fmt = detect_format(path)
+    if fmt == "folder" and not is_segment_layers(Path(path)):  # any folder of images
+        return None
+    return read_segment if fmt else None
 
 
 def add_layers(viewer, layer_data: list[tuple]) -> list:
