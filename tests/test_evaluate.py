@@ -65,14 +65,14 @@ def test_a_recorded_region_outside_the_labels_is_named(halves, tmp_path, capsys)
 
 
 def test_a_region_file_recording_no_origin_says_to_pass_its_region(tmp_path, capsys):
-    write_png(tmp_path / "p.png", np.zeros((10, 12), np.uint8))  # another tool's: no origin
+    write_png(tmp_path / "p.png", np.zeros((10, 14), np.uint8))  # another tool's: no origin
     labels = write_png(tmp_path / "ink.png", np.full((20, 24), 255, np.uint8))
     assert main(["evaluate", str(tmp_path / "p.png"), "--labels", str(labels)]) == 1
     assert (
         capsys.readouterr()
         .err.strip()
         .endswith(
-            "ink.png: image is 20x24 but the prediction p.png is 10x12; if it is of a region "
+            "ink.png: image is 20x24 but the prediction p.png is 10x14; if it is of a region "
             "alone, pass --region Y0:Y1,X0:X1 where it lies"
         )
     )

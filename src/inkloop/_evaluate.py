@@ -86,51 +86,38 @@ def _scored_region(prediction: Path, shape, labels: Path, full, region):
     while the ``labels``, of ``full`` size, cover the segment. A ``region`` other than the
     recorded one, or a prediction that cannot be placed, raises ValueError."""
     from inkloop.io import SegmentError
-    from inkloop.io._label_images import is_padded
+    from inkloop.io._label_images import is_padded, scaled_fix
+    from inkloop.io._prediction_labels import recorded_region, shown_region
 
     shape, full = tuple(shape), tuple(full)
     if shape == full or is_padded(full, shape):  # of the whole segment
         return region, False
-    recorded = _recorded_region(prediction, shape)
+    recorded = recorded_region(prediction, shape)
     if recorded is None and region is not None and _size(region) == shape:
         return region, True
     sizes = f"{labels}: image is {full[0]}x{full[1]} but the prediction {prediction.name} is "
     sizes += f"{shape[0]}x{shape[1]}"
     if recorded is None:
         fits = region is None and shape[0] <= full[0] and shape[1] <= full[1]
+        scaled = scaled_fix(shape, full)
+        if scaled and fits:  # or of a region that size
+            scaled += " if it is scaled"
         hint = "; if it is of a region alone, pass --region Y0:Y1,X0:X1 where it lies"
-        raise SegmentError(sizes + (hint if fits else ""))
+        raise SegmentError(sizes + scaled + (hint if fits else ""))
     if region is not None and tuple(region) != recorded:
         raise ValueError(
-            f"{prediction.name} is the prediction of region {_shown(recorded)} (as it "
-            f"records), not of --region {_shown(region)}: drop --region, or pass that one"
+            f"{prediction.name} is the prediction of region {shown_region(recorded)} (as it "
+            f"records), not of --region {shown_region(region)}: drop --region, or pass that one"
         )
     if recorded[2] > full[0] or recorded[3] > full[1]:
-        shown = _shown(recorded)
+        shown = shown_region(recorded)
         raise SegmentError(f"{sizes}, of region {shown} (as it records), outside the labels")
     return recorded, True
-
-
-def _recorded_region(prediction: Path, shape):
-    """The region (y0, x0, y1, x1) that a prediction of ``shape`` records it is of, from
-    the origin inkloop writes into every format; None for a file that records none."""
-    from inkloop.io import prediction_origin
-
-    y, x = (int(v) for v in prediction_origin(prediction))
-    if (y, x) == (0, 0):  # what a whole segment's records, and another tool's file reads as
-        return None
-    return y, x, y + shape[0], x + shape[1]
 
 
 def _size(region) -> tuple[int, int]:
     y0, x0, y1, x1 = region
     return y1 - y0, x1 - x0
-
-
-def _shown(region) -> str:
-    """``region`` as the command line takes it, Y0:Y1,X0:X1."""
-    y0, x0, y1, x1 = region
-    return f"{y0}:{y1},{x0}:{x1}"
 
 
 def _tell_if_probability_map(ink, supervised, labels: Path) -> None:

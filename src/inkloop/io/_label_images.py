@@ -78,7 +78,7 @@ def _size_fix(found: tuple[int, ...], shape: tuple[int, int], folder: Path | Non
             f"padded, or resize it to {size} if it is scaled"
         )
     if folder is None:
-        return ""
+        return scaled_fix(found, shape)
     fix = f": move it out of {folder}"
     if scale:
         return f"{fix} or resize it to {size} (it is exactly {scale}x that size: scaled)"
@@ -87,6 +87,17 @@ def _size_fix(found: tuple[int, ...], shape: tuple[int, int], folder: Path | Non
     if found[0] <= shape[0] and found[1] <= shape[1]:
         return f"{fix} or resize it to {size}"
     return fix
+
+
+def scaled_fix(found: tuple[int, ...], shape: tuple[int, int]) -> str:
+    """What to do with an image of ``found`` size that is H x W ``shape`` scaled exactly,
+    up or down (`_scale_of`): resize it to H x W; "" for any other size."""
+    size = f"{shape[0]}x{shape[1]}"
+    if up := _scale_of(found, shape):
+        return f" (it is exactly {up}x that size: scaled): resize it to {size}"
+    if down := _scale_of(shape, found):
+        return f" (it is scaled down exactly {down}x): resize it to {size}"
+    return ""
 
 
 def _scale_of(found: tuple[int, ...], shape: tuple[int, int]) -> int | None:

@@ -8,39 +8,81 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.io._label_images import INK_LEVEL, crop_padding
+from inkloop.io._label_images import INK_LEVEL, crop_padding, scaled_fix
 from inkloop.io._labels import ALL_PIXELS
 
 
 def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, soft: bool = True):
     """Ink labels (uint8) and supervision (bool) started from a prediction image (a community
-    model's PNG/TIFF): see `inkloop.brush.ink_from_prediction`; every papyrus pixel labelled.
-    Returns them with where they came from; ValueError if the sizes differ, or no pixel would
-    be ink or no papyrus pixel "no ink"."""
+    model's PNG/TIFF): see `inkloop.brush.ink_from_prediction`; every papyrus pixel labelled,
+    or those of the region a prediction of a region alone records it lies in (`inkloop
+    predict --region`). Returns them with where they came from; ValueError if the sizes
+    differ otherwise, or no pixel would be ink or no papyrus pixel "no ink"."""
     from inkloop.brush import ink_from_prediction
-    from inkloop.io._sidefiles import read_prediction
 
     if not 0 <= threshold <= 1:
         raise ValueError(f"prediction threshold {threshold} must be within 0..1")
     shape = tuple(segment.shape[1:])
-    probability = crop_padding(read_prediction(path), shape, path)  # a Grand Prize one: padded
-    if probability.shape != shape:
-        raise ValueError(
-            f"{path}: the prediction is {probability.shape[0]} x {probability.shape[1]} pixels "
-            f"but {segment.name} is {shape[0]} x {shape[1]}"
-        )
+    probability, region = _prediction_of(segment, path)
     ink = ink_from_prediction(probability, threshold, soft=soft)
     if not np.any(ink >= INK_LEVEL):
         raise ValueError(_no_ink_from(path, float(probability.max(initial=0)), threshold, soft))
     papyrus = np.ones(shape, bool) if segment.mask is None else np.asarray(segment.mask, bool)
-    if papyrus.any() and not np.any(ink[papyrus] == 0):  # training needs both classes
-        on_papyrus = probability[papyrus]
+    inside = np.s_[region[0] : region[2], region[1] : region[3]]
+    if papyrus[inside].any() and not np.any(ink[papyrus[inside]] == 0):  # both classes
+        on_papyrus = probability[papyrus[inside]]
         lowest, highest = np.clip([on_papyrus.min(), on_papyrus.max()], 0, 1).tolist()
         raise ValueError(_no_no_ink_from(path, lowest, highest, threshold))
-    kind = "soft" if soft else "hard"
-    sources = {"labels_file": f"{path} ({kind}, threshold {threshold:g})"}
+    kind = f"{'soft' if soft else 'hard'}, threshold {threshold:g}"
+    if ink.shape != shape:  # placed where it lies, labelled there alone
+        kind += f", of region {shown_region(region)}, where it records it lies"
+        ink, papyrus = _placed(ink, inside, shape), _placed(papyrus[inside], inside, shape)
+    sources = {"labels_file": f"{path} ({kind})"}
     sources["supervision_file"] = str(segment.files.get("mask", ALL_PIXELS))
     return ink, papyrus, sources
+
+
+def _prediction_of(segment, path):
+    """The prediction at ``path`` as probabilities, with the region (y0, x0, y1, x1) of
+    ``segment`` it is of: the whole segment (a Grand Prize one padded: its top-left), or the
+    region it records (`recorded_region`). ValueError for another size, with the fix where
+    it is scaled exactly (`scaled_fix`)."""
+    from inkloop.io._sidefiles import read_prediction
+
+    shape = tuple(segment.shape[1:])
+    probability = crop_padding(read_prediction(path), shape, path)
+    found = probability.shape
+    region = (0, 0, *shape) if found == shape else recorded_region(path, found)
+    if region is None or region[2] > shape[0] or region[3] > shape[1]:
+        raise ValueError(
+            f"{path}: the prediction is {found[0]} x {found[1]} pixels but {segment.name} is "
+            f"{shape[0]} x {shape[1]}{scaled_fix(found, shape)}"
+        )
+    return probability, region
+
+
+def _placed(values: np.ndarray, inside, shape) -> np.ndarray:
+    """``values`` of a region placed ``inside`` zeros of the segment's ``shape``."""
+    placed = np.zeros(shape, values.dtype)
+    placed[inside] = values
+    return placed
+
+
+def recorded_region(prediction: str | Path, shape):
+    """The region (y0, x0, y1, x1) that a prediction of ``shape`` records it is of, from
+    the origin inkloop writes into every format; None for a file that records none."""
+    from inkloop.io._sidefiles import prediction_origin
+
+    y, x = (int(v) for v in prediction_origin(prediction))
+    if (y, x) == (0, 0):  # what a whole segment's records, and another tool's file reads as
+        return None
+    return y, x, y + shape[0], x + shape[1]
+
+
+def shown_region(region) -> str:
+    """``region`` as the command line takes it, Y0:Y1,X0:X1."""
+    y0, x0, y1, x1 = region
+    return f"{y0}:{y1},{x0}:{x1}"
 
 
 def _no_ink_from(path, highest: float, threshold: float, soft: bool) -> str:
