@@ -135,7 +135,7 @@ def test_keep_going_fails_alone_a_segment_whose_block_kills_its_workers(tmp_path
     assert failed["segment"] == bravo
     assert failed["error"].startswith(f"{bravo}: a worker died running its block (dask task ")
     assert (
-        "they have no memory limit, so the system's out-of-memory killer or a crash"
+        "it has no memory limit, so the system's out-of-memory killer or a crash"
         in (failed["error"])
     )
     assert "exceeded 95%" not in failed["error"]

@@ -65,3 +65,31 @@ def test_two_segments_stop_only_where_two_separate_workers_died():
     said = str(raised.value)
     assert said.startswith("workers died running blocks of /data/alpha and of /data/bravo")
     assert said.endswith(STOP)
+
+
+@pytest.mark.parametrize(
+    ("limits", "cause"),
+    [
+        ({"tcp://a": 3 * 2**30}, "if its log says 'exceeded 95% memory budget', its memory limit"),
+        ({"tcp://a": 0}, "it has no memory limit, so the system's out-of-memory killer or a"),
+    ],
+)
+def test_one_worker_death_names_its_log_not_theirs(limits, cause):
+    from inkloop.predict._cluster_failures import WorkersKilledError
+
+    said = str(WorkersKilledError(["/data/bravo"], _died("w1", 0), limits, stops=True))
+
+    assert said.startswith("/data/bravo: a worker died running its block")
+    assert cause in said
+    assert "its log" in said
+    assert "their" not in said
+    assert " they " not in said
+
+
+def test_deaths_one_after_another_name_their_logs():
+    from inkloop.predict._cluster_failures import WorkersKilledError
+
+    said = str(WorkersKilledError(["/data/bravo"], _died("w1", 3), {"tcp://a": 0}, stops=True))
+
+    assert "they have no memory limit" in said
+    assert "(their logs, and their machines' kernel logs, say which)" in said

@@ -48,13 +48,14 @@ class WorkersKilledError(RuntimeError):
 
     def __init__(self, segments: list[str], died, memory_limits: dict, stops: bool) -> None:
         once = died.allowed_failures == 0  # the scheduler gave the block up at its first death
+        one = once and len(segments) == 1  # else several deaths: one after another, or apart
         if len(segments) == 1:
             where = f"{segments[0]}: {'a worker' if once else 'workers'} died running its block"
         else:
             where = f"workers died running blocks of {' and of '.join(segments)}"
         where += f" (dask task {died.task}){'' if once else ', one after another'}"
         end = "; finished files stay, a rerun resumes" if stops else ""
-        super().__init__(f"{where}: {_likely_cause(memory_limits)}{end}")
+        super().__init__(f"{where}: {_likely_cause(memory_limits, one)}{end}")
 
 
 class OutputsDiskError(OSError):
@@ -87,24 +88,29 @@ def killed_worker(mark):
     return error if isinstance(error, KilledWorker) else None
 
 
-def _likely_cause(memory_limits: dict) -> str:
-    """Why workers most often die, by their ``memory_limits`` (by address; 0 or None: none)."""
+def _likely_cause(memory_limits: dict, one: bool) -> str:
+    """Why workers most often die, by their ``memory_limits`` (by address; 0 or None: none);
+    said of the worker that died where ``one`` did."""
     from dask.utils import format_bytes
 
     from inkloop.settings import BLOCK
 
+    whose = "its" if one else "their"
+    logs, say = (f"{whose} log", "says") if one else (f"{whose} logs", "say")
     limits = sorted({limit or 0 for limit in memory_limits.values()})
     if limits == [0]:
+        have = "it has" if one else "they have"
+        kernel = "its machine's kernel log" if one else "their machines' kernel logs"
         return (
-            "they have no memory limit, so the system's out-of-memory killer or a crash "
-            "(their logs, and their machines' kernel logs, say which)"
+            f"{have} no memory limit, so the system's out-of-memory killer or a crash "
+            f"({logs}, and {kernel}, say which)"
         )
     said = ", ".join(format_bytes(limit) if limit else "no limit" for limit in limits)
     said = f"each worker may use {said}" if limits else "see each worker's --memory-limit"
     return (
-        f"if their logs say 'exceeded 95% memory budget', their memory limit ({said}): give "
-        f"each worker more memory (a {BLOCK}² block needs about 1 GB a thread, more with a "
-        "large model) or fewer threads; else a crash running that block (see their logs)"
+        f"if {logs} {say} 'exceeded 95% memory budget', {whose} memory limit ({said}): "
+        f"give each worker more memory (a {BLOCK}² block needs about 1 GB a thread, more with a "
+        f"large model) or fewer threads; else a crash running that block (see {logs})"
     )
 
 
