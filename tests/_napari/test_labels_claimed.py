@@ -35,7 +35,9 @@ def _claimer(lock_file) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    return child, child.stdout.readline().strip()
+    answer = child.stdout.readline().strip()
+    child.stdout.close()  # its one line read: it writes nothing more
+    return child, answer
 
 
 def test_labels_open_in_another_process_are_neither_autosaved_nor_saved(

@@ -172,7 +172,8 @@ def test_1_bit_and_grey_palette_images_are_read_without_rgb(tmp_path, monkeypatc
         image.putpalette([value for value in range(256) for _ in range(3)])
     path = tmp_path / "ink.png"
     image.save(path)
-    assert Image.open(path).mode == mode
+    with Image.open(path) as saved:
+        assert saved.mode == mode
     converted = []
     convert = Image.Image.convert
     monkeypatch.setattr(

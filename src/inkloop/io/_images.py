@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,11 +193,22 @@ def _tiff_window_reader(path: Path):
         if page.is_memmappable:
             dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
             return RawArray(path, page.dataoffsets[0], page.shape, dtype)
+    return decoding_tiff(path, key=0)
+
+
+def decoding_tiff(path: Path, **imread_args):
+    """A compressed TIFF's pixels read tile by tile through tifffile's zarr store (as
+    `DecodingNamed`), whose file closes when the array goes: not at whatever garbage
+    collection comes next, with a ResourceWarning, the file locked until then on Windows."""
+    import tifffile
     import zarr
 
     from inkloop.io._decoding import DecodingNamed
 
-    return DecodingNamed(zarr.open(tifffile.imread(path, key=0, aszarr=True), mode="r"), path)
+    store = tifffile.imread(path, aszarr=True, **imread_args)
+    array = DecodingNamed(zarr.open(store, mode="r"), path)
+    weakref.finalize(array, store.close)
+    return array
 
 
 def tiff_data_end(pages) -> int | None:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inkloop.io._decoding import DecodingNamed
 from inkloop.io._errors import SegmentError
-from inkloop.io._images import check_tiff_complete, tiff_data_end
+from inkloop.io._images import check_tiff_complete, decoding_tiff, tiff_data_end
 from inkloop.io._layers import unlike_layers
 from inkloop.io._lazy import as_volume, layer_chunks, lazy
 from inkloop.io._raw import RawArray
@@ -19,9 +18,6 @@ from inkloop.io._raw import RawArray
 def open_tiff_stack(path: Path):
     """The layers of a multi-page TIFF: (a plain array-like over them, the same as a dask
     array Z x H x W); SegmentError saying why for anything but a stack of grey layers."""
-    import tifffile
-    import zarr
-
     try:
         with _open_tiff(path) as tif:
             series, shaped = tif.series[0], tif.is_shaped
@@ -45,8 +41,7 @@ def open_tiff_stack(path: Path):
     if contiguous:
         stack = RawArray(path, series.dataoffset, shape, file_dtype)
         return stack, lazy(stack, layer_chunks(shape), key=path)
-    stack = zarr.open(tifffile.imread(path, aszarr=True, is_shaped=shaped), mode="r")
-    stack = DecodingNamed(stack, path)
+    stack = decoding_tiff(path, is_shaped=shaped)
     return stack, as_volume(path, lazy(stack, stack.chunks, key=path))
 
 
