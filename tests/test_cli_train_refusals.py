@@ -147,17 +147,16 @@ def test_a_full_disk_says_so_and_the_weights_go_to_the_temporary_folder(
 ):
     import errno
     import tempfile
+    from pathlib import Path
 
-    from inkloop.engine import _training
+    out, written = tmp_path / "model.pt", Path.write_bytes
 
-    out, real_save = tmp_path / "model.pt", _training.save_checkpoint
+    def disk_full_at_out(part, data):  # the part a save to ``out`` writes first
+        if part.name.startswith(f".{out.name}."):
+            raise OSError(errno.ENOSPC, "No space left on device", str(part))
+        return written(part, data)
 
-    def disk_full_at_out(path, checkpoint):
-        if path == out:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real_save(path, checkpoint)
-
-    monkeypatch.setattr(_training, "save_checkpoint", disk_full_at_out)
+    monkeypatch.setattr(Path, "write_bytes", disk_full_at_out)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     args = ["train", str(training_folder), "--out", str(out), "--max-steps", "2", *FAST]
     assert main(args) == 1

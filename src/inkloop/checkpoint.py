@@ -115,13 +115,23 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
     """Write the checkpoint as one file, atomically (a crash never leaves half a file).
     TrainingDivergedError, and nothing written, if a weight is not finite: a file there (the
     model a run continues in place, an earlier autosave) keeps what it held."""
+    data = checkpoint_bytes(checkpoint)
+    path = Path(path).expanduser()
+    with atomic_path(path) as temp, open(temp, "wb") as stream:
+        stream.write(data)
+    return path
+
+
+def checkpoint_bytes(checkpoint: Checkpoint) -> memoryview:
+    """The file `save_checkpoint` writes, in memory: a full disk is then an OSError that says
+    so, not the "unexpected pos" of torch's zip writer. TrainingDivergedError if a weight is
+    not finite."""
     import torch
 
     if diverged := not_finite(checkpoint.state_dict):
         raise TrainingDivergedError(
             f"the model was not saved: {counted(diverged)} not finite, as training diverged"
         )
-    path = Path(path).expanduser()
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -137,13 +147,9 @@ def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> Path:
         "layers": list(checkpoint.layers),
         "state_dict": {k: v.detach().cpu() for k, v in checkpoint.state_dict.items()},
     }
-    # in memory first: a full disk is then an OSError that says so, not the "unexpected pos"
-    # of torch's zip writer
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    with atomic_path(path) as temp, open(temp, "wb") as stream:
-        stream.write(buffer.getbuffer())
-    return path
+    return buffer.getbuffer()
 
 
 def checkpoint_file(path: str | Path) -> Path:

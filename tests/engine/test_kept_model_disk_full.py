@@ -17,13 +17,18 @@ OWN = "20240101000000_inkloop_model.pt"
 
 
 @pytest.fixture
-def full_disk(monkeypatch):
-    import inkloop.engine._training as training
+def full_disk(monkeypatch, tmp_path):
+    """The first save's part beside the own file cannot be written."""
+    from pathlib import Path
 
-    def full(path, checkpoint):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_write = Path.write_bytes
 
-    monkeypatch.setattr(training, "save_checkpoint", full)
+    def full(self, data):
+        if self.parent == tmp_path:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
 
 
 def test_a_full_disk_leaves_the_earlier_model_at_the_own_file(segment, tmp_path, full_disk):

@@ -147,7 +147,7 @@ class CheckpointCopies:
         autosave, init = self.settings.autosave, self.settings.init
         first = own and not self._own_kept and autosave is not None and same_file(local, autosave)
         keep = first and not (init is not None and same_file(init, local))
-        kept = write_keeping(local, lambda staged: Path(staged).write_bytes(data), keep)
+        kept = write_keeping(local, data, keep)
         self._own_kept = self._own_kept or first
         if kept is not None:
             self._announcer.emit(Notice(kept_said(local, kept)))

@@ -12,7 +12,13 @@ from inkloop._checkpoint_checks import counted, not_finite
 from inkloop._checkpoint_round import run_facts
 from inkloop._errors import TrainingDivergedError
 from inkloop._lineage import continued_from
-from inkloop.checkpoint import Checkpoint, kept_model_path, same_file, save_checkpoint
+from inkloop.checkpoint import (
+    Checkpoint,
+    checkpoint_bytes,
+    kept_model_path,
+    same_file,
+    save_checkpoint,
+)
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import (
     CheckpointSaved,
@@ -240,20 +246,20 @@ class Training:
         TrainingDivergedError: nothing written, nothing moved."""
         init = self.session.settings.init
         keep = not (init is not None and same_file(init, path))
-        kept = write_keeping(path, lambda staged: save_checkpoint(staged, checkpoint), keep)
+        kept = write_keeping(path, checkpoint_bytes(checkpoint), keep)
         self.autosave_ours = True
         if kept is not None:
             self.session.emit(Notice(kept_said(path, kept)))
 
 
-def write_keeping(path: Path, write: Callable[[str], object], keep: bool) -> Path | None:
-    """Write ``path`` whole or not at all, through ``write(staged)``; where ``keep``, a file
-    at ``path`` is first set aside as `kept_model_path` (returned; else None), once the new
-    one is on disk beside it: a write that fails (a full disk) leaves it in place. OSError
-    if it cannot be set aside (nothing written)."""
+def write_keeping(path: Path, data: bytes | memoryview, keep: bool) -> Path | None:
+    """Write ``data`` to ``path`` whole or not at all; where ``keep``, a file at ``path`` is
+    first set aside as `kept_model_path` (returned; else None), once the new one is on disk
+    beside it: a write that fails (a full disk) leaves it in place. OSError if it cannot be
+    set aside (nothing written)."""
     kept = None
     with atomic_path(path) as staged:
-        write(staged)
+        Path(staged).write_bytes(data)
         if keep and path.exists():
             sync_file(staged)  # whole on disk before the earlier model moves
             kept = kept_model_path(path)

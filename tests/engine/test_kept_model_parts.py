@@ -1,0 +1,57 @@
+"""The first save to the own model file: one part beside it, which a segment's open removes if
+a kill left it (closing review C15 of session 42, finding 2: a part inside a part, which no
+sweep removed and which made names 14 characters shorter than promised fail)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import inkloop.io._write as write
+from inkloop.checkpoint import load_checkpoint
+from inkloop.engine import Notice, State
+from inkloop.io._write import check_writable
+from tests._engine import engine_for
+from tests._events import TIMEOUT, Recorder
+from tests._helpers import save_tiny_checkpoint, tiny_training
+
+OWN = "20240101000000_inkloop_model.pt"
+
+
+def _parts_made(monkeypatch) -> list[str]:
+    """The names of the parts (`new_part`) made from now on, beside any file."""
+    made, real = [], write.new_part
+
+    def recorded(path):
+        part = real(path)
+        made.append(Path(part).name)
+        return part
+
+    monkeypatch.setattr(write, "new_part", recorded)
+    return made
+
+
+def _run(segment, own: Path, recorder=None) -> None:
+    recorder = recorder or Recorder()
+    with engine_for(segment, recorder, train=tiny_training(max_steps=1), autosave=own) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.FINISHED
+
+
+def test_the_first_save_makes_only_parts_an_open_removes(segment, tmp_path, monkeypatch):
+    own = save_tiny_checkpoint(tmp_path / OWN)  # an earlier day's model: set aside
+    made = _parts_made(monkeypatch)
+    _run(segment, own)
+    assert made  # `remove_left_parts` takes `.<name>.<8>.tmp` for a part of <name>
+    assert all(re.fullmatch(rf"\.{re.escape(OWN)}\.\w{{8}}\.tmp", name) for name in made), made
+    assert load_checkpoint(own).step == 1
+
+
+def test_a_first_save_to_a_name_its_check_accepts_is_written(segment, tmp_path):
+    own = tmp_path / ("s" * 221 + "_inkloop_model.pt")  # 238 of 255: its part, 252, fits
+    check_writable(own)  # what the dock and `inkloop train --out` ask first
+    recorder = Recorder()
+    _run(segment, own, recorder)
+    assert load_checkpoint(own).step == 1
+    assert not [e.message for e in recorder.of(Notice)]
