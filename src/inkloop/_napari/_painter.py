@@ -11,7 +11,7 @@ from app_model.types import KeyCode, KeyMod
 from psygnal import Signal
 
 from inkloop._napari._keys import CLOSED_HELP, SHORTCUTS, STRENGTH_KEYS, bind_keys, unbind_keys
-from inkloop._napari._overlay import NOTHING_TO_ACCEPT
+from inkloop._napari._overlay import NOTHING_TO_ACCEPT, refresh_thumbnail
 from inkloop._napari._private import show_labels_box, shown_across, shown_in_3d, viewer_dims
 from inkloop._napari._say import say_info, say_warning
 from inkloop.boxes import union_box
@@ -214,6 +214,7 @@ class InkPainter:
     def _end_stroke(self):
         box = self.canvas.end_stroke()
         if box is not None:
+            refresh_thumbnail(self.layer)
             self.labels_changed.emit(box)
         self._say_why_unchanged(box, self.brush.mode)
         return box
@@ -230,6 +231,7 @@ class InkPainter:
     def _show_change(self, box) -> None:
         if box is not None:
             show_labels_box(self.layer, box)
+            refresh_thumbnail(self.layer)
             self.labels_changed.emit(box)
 
     def _view_now(self) -> str:
