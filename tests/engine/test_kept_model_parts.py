@@ -1,9 +1,11 @@
 """The first save to the own model file: one part beside it, which a segment's open removes if
 a kill left it (closing review C15 of session 42, finding 2: a part inside a part, which no
-sweep removed and which made names 14 characters shorter than promised fail)."""
+sweep removed and which made names 14 characters shorter than promised fail), and a move-in
+that fails puts the earlier model back, said (finding 1: it stayed under `.saved-`, unsaid)."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -55,3 +57,28 @@ def test_a_first_save_to_a_name_its_check_accepts_is_written(segment, tmp_path):
     _run(segment, own, recorder)
     assert load_checkpoint(own).step == 1
     assert not [e.message for e in recorder.of(Notice)]
+
+
+def test_a_move_in_that_fails_puts_the_earlier_model_back(segment, tmp_path, monkeypatch):
+    own = save_tiny_checkpoint(tmp_path / OWN)
+    monday = own.read_bytes()
+    real, refused = os.replace, []
+
+    def held_open(src, dst, *args, **kwargs):  # Windows: a scanner holds the new part
+        if Path(dst) == own and Path(src).name.endswith(".tmp") and not refused:
+            refused.append(src)
+            raise PermissionError(13, "being used by another process", str(src))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", held_open)
+    recorder = Recorder()
+    _run(segment, own, recorder)  # its one autosave, at the run's end, fails
+    assert own.read_bytes() == monday
+    assert sorted(p.name for p in tmp_path.iterdir()) == [OWN]
+    (told,) = [e.message for e in recorder.of(Notice)]
+    assert told.startswith(f"could not autosave the model to {own} ([Errno 13] being used")
+    assert "the model saved there before is back in place" in told
+    _run(segment, own)  # the next save sets it aside, as a first save that succeeds does
+    (kept,) = [p for p in tmp_path.iterdir() if ".saved-" in p.name]
+    assert kept.read_bytes() == monday
+    assert load_checkpoint(own).step == 1

@@ -13,8 +13,8 @@ from pathlib import Path
 from inkloop.checkpoint import same_file
 from inkloop.engine._child import ChildHandle
 from inkloop.engine._events import CheckpointSaved, Failed, Notice
+from inkloop.engine._kept_model import kept_said, write_keeping
 from inkloop.engine._session import refuse_output
-from inkloop.engine._training import kept_said, write_keeping
 from inkloop.engine._wire import Fetch, Fetched
 from inkloop.io import is_url, open_segment
 

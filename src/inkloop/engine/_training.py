@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,13 +11,7 @@ from inkloop._checkpoint_checks import counted, not_finite
 from inkloop._checkpoint_round import run_facts
 from inkloop._errors import TrainingDivergedError
 from inkloop._lineage import continued_from
-from inkloop.checkpoint import (
-    Checkpoint,
-    checkpoint_bytes,
-    kept_model_path,
-    same_file,
-    save_checkpoint,
-)
+from inkloop.checkpoint import Checkpoint, checkpoint_bytes, same_file, save_checkpoint
 from inkloop.engine._build import checkpoint_provenance
 from inkloop.engine._events import (
     CheckpointSaved,
@@ -31,10 +24,9 @@ from inkloop.engine._events import (
     failed,
     log_failure,
 )
+from inkloop.engine._kept_model import kept_said, write_keeping
 from inkloop.engine._preview import PreviewSchedule, unscorable
 from inkloop.engine._session import Session
-from inkloop.io import atomic_path
-from inkloop.io._write import sync_file
 from inkloop.train._sampler import WaitInterruptedError
 
 NOT_FINITE = "not finite"  # what a divergence's Failed says where it left weights so
@@ -252,25 +244,6 @@ class Training:
             self.session.emit(Notice(kept_said(path, kept)))
 
 
-def write_keeping(path: Path, data: bytes | memoryview, keep: bool) -> Path | None:
-    """Write ``data`` to ``path`` whole or not at all; where ``keep``, a file at ``path`` is
-    first set aside as `kept_model_path` (returned; else None), once the new one is on disk
-    beside it: a write that fails (a full disk) leaves it in place. OSError if it cannot be
-    set aside (nothing written)."""
-    kept = None
-    with atomic_path(path) as staged:
-        Path(staged).write_bytes(data)
-        if keep and path.exists():
-            sync_file(staged)  # whole on disk before the earlier model moves
-            kept = kept_model_path(path)
-            try:
-                os.replace(path, kept)  # atomic; `kept` was free
-            except OSError as error:
-                said = f"the model saved there before could not be kept as {kept.name}"
-                raise OSError(f"{said}: {error}") from error
-    return kept
-
-
 def _not_finite_told(told: Failed, diverged: list[str]) -> Failed:
     """``told`` saying that the weights named ``diverged`` are not finite (a loss's divergence
     does not; the weight scan's does already)."""
@@ -279,12 +252,4 @@ def _not_finite_told(told: Failed, diverged: list[str]) -> Failed:
     return replace(
         told,
         message=f"{told.message}; {counted(diverged)} {NOT_FINITE}, so no save can keep this model",
-    )
-
-
-def kept_said(path: Path, kept: Path) -> str:
-    """What a save says where it set the model at ``path`` aside as ``kept``."""
-    return (
-        f"this run did not start from the model saved before in {path}: that model is kept as "
-        f"{kept}, and this run's saves go to {path.name}"
     )
