@@ -6,6 +6,8 @@ import numpy as np
 from napari.utils.notifications import notification_manager
 from vispy.app.canvas import MouseEvent
 
+from inkloop._napari._private import _unproxied
+
 # the loop tests' segment: ink 3x the default contrast, learnable by a tiny model in seconds
 LOOP_SHAPE, LOOP_SEED, LOOP_CONTRAST = (12, 192, 256), 11, 0.3
 
@@ -42,8 +44,9 @@ def press(viewer, key: str) -> None:
 def canvas(viewer):
     """The viewer's vispy canvas, where a person's mouse and keys arrive. napari 0.9 has no
     public route to it (napari#4947): `Window.qt_viewer` warns that it goes, `_qt_viewer` is
-    private; this is where these helpers reach it."""
-    return viewer.window._qt_viewer.canvas
+    private; this is where these helpers reach it, past the proxy a dock's viewer is (napari
+    0.10 drops private access through it)."""
+    return _unproxied(viewer).window._qt_viewer.canvas
 
 
 def messages(since: int) -> list[str]:

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from qtpy.QtWidgets import QFileDialog
 
+from inkloop._napari._private import _unproxied
 from inkloop.brush import decode_labels
 from inkloop.io import label_paths, load_labels
 from tests._napari._gui import drag, messages
@@ -35,7 +36,8 @@ def test_a_name_typed_without_extension_in_the_save_dialog_gets_png_and_reads_ba
         return str(out / "mine"), ours
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", ink_loop_type)
-    viewer.window._qt_viewer._save_layers_dialog(selected=True)  # File → Save Selected Layers
+    save_dialog = _unproxied(viewer).window._qt_viewer._save_layers_dialog
+    save_dialog(selected=True)  # File → Save Selected Layers
 
     assert sorted(path.name for path in out.iterdir()) == [
         "mine.png",
