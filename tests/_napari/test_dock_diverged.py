@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from inkloop._napari._model_panel import TRAINED
 from inkloop.engine import CheckpointSaved, Failed, State, StateChanged, StepDone
+from inkloop.engine._training import FINITE
 from tests._napari._gui import messages
 
 DIVERGED = (
@@ -126,7 +127,7 @@ def test_a_loss_divergence_saved_nowhere_keeps_the_engine_for_a_save(loop_widget
     for event in (
         StateChanged(State.TRAINING, State.IDLE),
         StepDone(2, 0.5, 1e-3, 30.0, 8, 0, None),
-        Failed("training diverged at step 3 (loss nan); lower the learning rate"),
+        Failed(f"training diverged at step 3 (loss nan); lower the learning rate; {FINITE}"),
         StateChanged(State.FAILED, State.TRAINING),
     ):
         loop.event_received.emit(loop.generation, event)

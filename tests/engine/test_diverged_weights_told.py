@@ -77,3 +77,31 @@ def test_a_nan_loss_of_finite_weights_keeps_them_for_a_save(segment, nan_loss_at
     trained = TrainedWeights()
     trained.diverged(said, 2)
     assert trained.held
+
+
+def test_a_nan_loss_of_finite_weights_says_they_are_finite(segment, nan_loss_at_the_third):
+    # closing review C15 of session 42, finding 3: the dock held the engine where nothing
+    # said "not finite", so an older server's Failed or a scan that raised kept unchecked ones
+    assert _failure(segment).endswith("; its weights are finite")
+
+
+def test_a_divergence_that_does_not_say_its_weights_are_finite_ends_the_engine():
+    trained = TrainedWeights()  # an engine server of an inkloop from before the check
+    trained.diverged("training diverged at step 2 (loss nan); lower the learning rate", 2)
+    assert not trained.held
+    assert trained.engine_ends
+
+
+def test_a_weight_scan_that_raises_says_so_and_the_dock_ends_the_engine(
+    segment, nan_loss_at_the_third, monkeypatch
+):
+    def poisoned(state_dict):  # a CUDA error poisoned the context
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr("inkloop.engine._training.not_finite", poisoned)
+    said = _failure(segment)
+    assert said.endswith("; the weights could not be checked (CUDA error: an illegal memory "
+                         "access was encountered)")  # fmt: skip
+    trained = TrainedWeights()
+    trained.diverged(said, 2)
+    assert trained.engine_ends

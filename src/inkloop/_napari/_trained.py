@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from inkloop.engine._training import NOT_FINITE
+from inkloop.engine._training import FINITE
 from inkloop.settings import EngineSettings
 from inkloop.train._divergence import LOWER_THE_RATE  # no torch
 
@@ -45,12 +45,12 @@ class TrainedWeights:
     def diverged(self, said: str, step: int | None) -> str:
         """The engine's run diverged after ``step`` (None: it made none): no run or preview
         goes on from it, the next engine starts from the last autosave, or from where
-        training started. Weights the engine found finite (its ``said`` does not say
-        `NOT_FINITE`) that no autosave holds at ``step`` are `held` until saved. What the
-        dock says after the engine's ``said``: that, and the way out (the lower learning rate
-        named once)."""
+        training started. Weights the engine says are `FINITE` (an older engine server, or
+        a scan that failed, does not) that no autosave holds at ``step`` are `held` until
+        saved. What the dock says after the engine's ``said``: that, and the way out (the
+        lower learning rate named once)."""
         self.unusable = True
-        self.held = NOT_FINITE not in said and step not in (None, self.saved_step)
+        self.held = FINITE in said and step not in (None, self.saved_step)
         keep = f"step {step} is saved nowhere: Save model… now to keep it; " if self.held else ""
         start = f"{self.saved.name}, which holds step {self.saved_step}" if self.saved else None
         rate = "set it" if LOWER_THE_RATE in said else LOWER_THE_RATE

@@ -30,6 +30,7 @@ from inkloop.engine._session import Session
 from inkloop.train._sampler import WaitInterruptedError
 
 NOT_FINITE = "not finite"  # what a divergence's Failed says where it left weights so
+FINITE = "its weights are finite"  # ...and where its scan found all finite
 
 
 class Training:
@@ -200,29 +201,39 @@ class Training:
             self.autosave_failing = False
 
     def fail_step(self, told: Failed, error: Exception) -> None:
-        """End the run whose step failed with ``error`` (``told`` says why): its weights are
-        autosaved first (the steps before it count: a server's error, say), so that whoever
-        hears ``told`` knows which step the file holds. A divergence's weights are scanned:
-        where some are not finite (a NaN loss from weights the update before it made so),
-        nothing is saved and ``told`` counts them (`_not_finite_told`), so that no one keeps
-        them as a model. An autosave that raises (a poisoned CUDA context) is added to
-        ``told``, which is still said."""
+        """End the run whose step failed with ``error`` (``told`` says why), telling what its
+        weights are (`_weights_told`)."""
         self.failing_step = True
         try:
-            if isinstance(error, TrainingDivergedError) and (
-                diverged := not_finite(self.session.trainer.inference_model.state_dict())
-            ):
-                told = _not_finite_told(told, diverged)
-            else:
-                self.autosave()
-        except Exception as raised:
-            log_failure("inkloop engine: a failed step's autosave", raised)
-            unsaved = f"the model could not be autosaved ({error_message(raised)})"
-            told = replace(told, message=f"{told.message}; {unsaved}")
+            told = self._weights_told(told, error)
         finally:
             self.failing_step = False
         self.session.emit(told)
         self.session.set_state(State.FAILED)
+
+    def _weights_told(self, told: Failed, error: Exception) -> Failed:
+        """``told``, with what the failed step left: its weights are autosaved (the steps
+        before it count: a server's error, say), so that whoever hears ``told`` knows which
+        step the file holds. A divergence's weights are scanned first: where some are not
+        finite (a NaN loss from weights the update before it made so), nothing is saved and
+        ``told`` counts them, so that no one keeps them as a model; where all are, ``told``
+        says `FINITE`, which alone lets the dock keep the engine for a Save. A scan or an
+        autosave that raises (a poisoned CUDA context) is added to ``told``."""
+        diverged = isinstance(error, TrainingDivergedError)
+        try:
+            trainer = self.session.trainer
+            names = not_finite(trainer.inference_model.state_dict()) if diverged else []
+        except Exception as raised:
+            log_failure("inkloop engine: a diverged step's weight scan", raised)
+            return _also(told, f"the weights could not be checked ({error_message(raised)})")
+        if names:
+            return _not_finite_told(told, names)
+        try:
+            self.autosave()
+        except Exception as raised:
+            log_failure("inkloop engine: a failed step's autosave", raised)
+            return _also(told, f"the model could not be autosaved ({error_message(raised)})")
+        return _also(told, FINITE) if diverged else told
 
     def _diverged(self, error: TrainingDivergedError) -> None:
         """Non-finite weights, seen by an autosave: no save can keep them, so the run has
@@ -249,7 +260,9 @@ def _not_finite_told(told: Failed, diverged: list[str]) -> Failed:
     does not; the weight scan's does already)."""
     if NOT_FINITE in told.message:
         return told
-    return replace(
-        told,
-        message=f"{told.message}; {counted(diverged)} {NOT_FINITE}, so no save can keep this model",
-    )
+    return _also(told, f"{counted(diverged)} {NOT_FINITE}, so no save can keep this model")
+
+
+def _also(told: Failed, said: str) -> Failed:
+    """``told`` saying ``said`` too."""
+    return replace(told, message=f"{told.message}; {said}")
