@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
+
+from inkloop._locks import claim
 
 SAMPLE_NAME = "synthetic_sample"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+_COPY_PREFIX = "inkloop-sample-"
+_IN_USE = ".inkloop-sample-in-use.lock"  # held by the process that made the copy
+_STALE_S = 24 * 3600
+_HELD: list = []  # this process's claims on its copies: let go of when it ends
 
 
 def sample_segment_path() -> Path:
@@ -24,10 +31,34 @@ def sample_segment_path() -> Path:
 def sample_copy() -> Path:
     """A scratch copy of the bundled sample, in a new temporary folder: labels, their
     autosave, rounds and checkpoints are written beside a segment, and the installed
-    package's folder is no place for them."""
-    copy = Path(tempfile.mkdtemp(prefix="inkloop-sample-")) / SAMPLE_NAME
+    package's folder is no place for them. This process holds it while it runs; the copies
+    of processes that have ended, untouched for a day, are removed first."""
+    _remove_stale_copies()
+    scratch = Path(tempfile.mkdtemp(prefix=_COPY_PREFIX))
+    _HELD.append(claim(scratch / _IN_USE))
+    copy = scratch / SAMPLE_NAME
     shutil.copytree(sample_segment_path(), copy)
     return copy
+
+
+def _remove_stale_copies() -> None:
+    """Remove the sample copies (6.5 MB each) no running process made and nobody changed for
+    a day: each Open Sample makes one, and nothing else removes them before a reboot."""
+    for scratch in Path(tempfile.gettempdir()).glob(f"{_COPY_PREFIX}*"):
+        try:
+            if time.time() - _last_change(scratch) < _STALE_S:
+                continue
+            held = claim(scratch / _IN_USE)
+        except OSError:  # another user's, or gone meanwhile
+            continue
+        if held is not None:  # else its process runs: a viewer may show it still
+            with held:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _last_change(scratch: Path) -> float:
+    """When anything in ``scratch`` last changed (copied files keep the package's times)."""
+    return max(path.stat().st_mtime for path in (scratch, *scratch.rglob("*")))
 
 
 def in_package_data(path: str | Path) -> bool:
