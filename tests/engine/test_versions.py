@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 from inkloop.compose import Composition
-from inkloop.engine import Failed, ModelBuilt, Notice, State, StateChanged
+from inkloop.engine import Failed, ModelBuilt, Notice, State, StateChanged, _versions
 from inkloop.engine import _commands as c
 from inkloop.engine._handshake import FOR_OLDER_DOCKS, check_answer, new_challenge
 from inkloop.engine._sockets import SocketConnection
@@ -27,6 +27,7 @@ from inkloop.engine._wire import (
     read_frame,
     socket_reader,
 )
+from inkloop.settings import EngineSettings, TrainConfig
 from tests._engine import TOKEN, folder_labels, past_handshake, process_settings
 from tests._events import TIMEOUT
 
@@ -187,3 +188,16 @@ def test_a_state_the_dock_lacks_skips_that_event():
     heard = _heard_from(_OtherServer(OLD_GREETING, [dreaming, running]))
     assert heard[-1] == StateChanged(State.TRAINING, State.IDLE)
     assert any("it sent 'State.dreaming'" in getattr(m, "message", "") for m in heard)
+
+
+def test_a_setting_at_its_default_still_crosses_so_the_reader_runs_the_docks_value():
+    fields = _header(encode(EngineSettings()))["f"]
+    assert {"lr", "patch_size"} <= set(fields["train"]["f"])
+    assert "decoder_channels" in fields["model"]["f"]
+    assert decode(encode(EngineSettings())[LENGTH.size :]) == EngineSettings()
+
+
+def test_a_changed_default_changes_the_wire_mark(monkeypatch):
+    before = _versions._fingerprint()
+    monkeypatch.setattr(TrainConfig.__dataclass_fields__["lr"], "default", 3e-4)
+    assert _versions._fingerprint() != before

@@ -2,14 +2,16 @@
 
 The server's first frame is a Refused that every dock of handshake 2 reads and throws away
 (one from before shows it: `_handshake.FOR_OLDER_DOCKS`); it ends with a mark naming the
-server's inkloop and `WIRE`, a fingerprint of the messages it reads: their types, fields and
-enum values. A dock compares that mark with its own as it connects and says once when they
-differ, as the server says what it cannot read of a dock's message, and a dock what it skips
-of the server's, rather than either dropping the link without a word.
+server's inkloop and `WIRE`, a fingerprint of the messages it reads: their types, fields, the
+fields' defaults and enum values (a changed default yields another mark). A dock compares
+that mark with its own as it connects and says once when they differ, as the server says
+what it cannot read of a dock's message, and a dock what it skips of the server's, rather
+than either dropping the link without a word.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -23,9 +25,18 @@ SAME = "install the same inkloop on both"
 
 
 def _fingerprint() -> str:
-    types = [(name, sorted(f.name for f in _fields(kind))) for name, kind in ALLOWED.items()]
+    types = [(name, sorted(map(_field_mark, _fields(kind)))) for name, kind in ALLOWED.items()]
     enums = [(name, sorted(member.value for member in kind)) for name, kind in ENUMS.items()]
     return hashlib.sha256(json.dumps([sorted(types), sorted(enums)]).encode()).hexdigest()[:8]
+
+
+def _field_mark(field: dataclasses.Field) -> str:
+    """A field's name and default (a factory's value), as the fingerprint holds it."""
+    if field.default is not dataclasses.MISSING:
+        return f"{field.name}={field.default!r}"
+    if field.default_factory is not dataclasses.MISSING:
+        return f"{field.name}={field.default_factory()!r}"
+    return field.name
 
 
 WIRE = _fingerprint()

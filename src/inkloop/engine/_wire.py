@@ -3,9 +3,11 @@
 A frame is a 4-byte big-endian length, then the payload: a 4-byte length, a JSON header and
 the arrays' bytes. The header names a message type from an allow-list (the engine's command
 and event dataclasses, their settings, and the session messages of `_wire_messages`) and its
-fields in a tagged form; a field at its plain default is left out and the reader takes its
-own, so a field added since an older reader stops it only when it holds another value (and
-then as an UnknownMessageError, which each side answers: `_versions`). Arrays travel as their
+fields in a tagged form. Every field is sent, but for the few added since the oldest dock
+or server that still connects (`OMIT_AT_DEFAULT`): at the value those older sides behave as
+(and the reader fills in that value, not its own default), it is left out, so the older side
+reads the message. With another value it stops an older reader as an UnknownMessageError,
+which each side answers (`_versions`). Arrays travel as their
 bytes, zlib-compressed, with dtype and shape checked against their size before use (a dtype
 outside `DTYPES` is refused). Probability tiles go as uint8 (`PROBABILITY_FIELDS`), as the
 dock shows them. Anything else — an unknown type, a frame over the limit, bad JSON, a short
@@ -35,6 +37,19 @@ MAX_INFLATED = 4 * MAX_FRAME  # bytes the arrays of one frame may inflate to, in
 DTYPES = {"uint8", "bool", "uint16", "int16", "int32", "int64", "float32", "float64"}
 PROBABILITY_FIELDS = {"probability"}  # float32 0..1 sent as uint8 0-255: 4x less, as shown
 LENGTH = struct.Struct(">I")  # every length on the wire: of a frame, and of its header
+# fields that e384c6c (the first handshake 2, the oldest side that connects) lacks, with the
+# value it behaves as: only these are left out at that value; everything else always crosses
+OMIT_AT_DEFAULT = {
+    "PredictSegment.replace": False,
+    "ModelBuilt.provenance": None,
+    "ModelBuilt.train": None,
+    "ModelBuilt.trained_reversed": False,
+    "ModelBuilt.reversed_as_trained": False,
+    "RunStarted.run": None,
+    "RunStarted.init": None,
+    "CheckpointSaved.run": None,
+    "CheckpointSaved.init": None,
+}
 
 
 class ProtocolError(ValueError):
@@ -134,7 +149,7 @@ def _tag(value, arrays: list, name: str | None):
         if ALLOWED.get(kind) is not type(value):
             raise ProtocolError(f"{kind} is not a message type")
         fields = {f.name: getattr(value, f.name) for f in _fields(value)}
-        fields = {k: _tag(v, arrays, k) for k, v in fields.items() if not _default(value, k, v)}
+        fields = {k: _tag(v, arrays, k) for k, v in fields.items() if not _old(kind, k, v)}
         return {"d": kind, "f": fields}
     if isinstance(value, (list, tuple)):
         return {"t" if isinstance(value, tuple) else "l": [_tag(v, arrays, name) for v in value]}
@@ -147,11 +162,14 @@ def _fields(value):
     return [f for f in dataclasses.fields(value) if f.init]
 
 
-def _default(message, name: str, value) -> bool:
-    """Whether ``value`` is field ``name``'s plain default: left out, the reader takes it, so
-    a field added since an older reader, at its default, does not stop that reader."""
-    default = message.__dataclass_fields__[name].default
-    return type(value) is type(default) and not isinstance(value, np.ndarray) and value == default
+def _old(kind: str, name: str, value) -> bool:
+    """Whether field ``name`` of a ``kind`` is in `OMIT_AT_DEFAULT` and holds the value that
+    older sides, which lack it, behave as: left out, so that they read the message."""
+    what = f"{kind}.{name}"
+    if what not in OMIT_AT_DEFAULT:
+        return False
+    old = OMIT_AT_DEFAULT[what]
+    return type(value) is type(old) and value == old  # no 0 == False
 
 
 def _untag(value, buffers):
@@ -178,6 +196,9 @@ def _untag_dataclass(header: dict, buffers):
         raise UnknownMessageError(f"{header['d']!r} is not a message type", header["d"], request)
     fields = {f.name: f for f in _fields(kind)}
     values = {k: _untag(v, buffers) for k, v in header["f"].items()}  # arrays taken in order
+    for name in fields.keys() - values.keys():  # left out: the value older sides behave as
+        if f"{kind.__name__}.{name}" in OMIT_AT_DEFAULT:
+            values[name] = OMIT_AT_DEFAULT[f"{kind.__name__}.{name}"]
     for name in [n for n in values if n not in fields]:
         what = f"{kind.__name__}.{name}"
         if buffers.dropped is None:
