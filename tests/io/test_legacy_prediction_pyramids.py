@@ -22,15 +22,29 @@ def _level(i: int, origin) -> dict:
     return {"path": str(i), "coordinateTransformations": moves}
 
 
-def _pyramid(path, name, levels=2, origin=None, axes=AXES, **more):
-    """An OME-Zarr 0.5 group at ``path`` of ``levels`` uint8 levels, its multiscales entry
-    named ``name``, with only the attributes ``ome`` and ``more``."""
+def _pyramid(
+    path, name, levels=2, origin=None, axes=AXES, dtype=np.uint8, dims=("y", "x"), entry=(), **more
+):
+    """An OME-Zarr 0.5 group at ``path`` of ``levels`` levels of ``dtype`` on dimensions
+    ``dims``, its multiscales entry named ``name`` (with the keys ``entry`` too), with only
+    the attributes ``ome`` and ``more``."""
     group = zarr.open_group(str(path), mode="w")
     for i in range(levels):
-        group.create_array(str(i), shape=(32 >> i, 32 >> i), dtype=np.uint8)
-    entry = {"name": name, "axes": axes, "datasets": [_level(i, origin) for i in range(levels)]}
+        group.create_array(str(i), shape=(32 >> i, 32 >> i), dtype=dtype, dimension_names=dims)
+    datasets = [_level(i, origin) for i in range(levels)]
+    entry = {"name": name, "axes": axes, "datasets": datasets, **dict(entry)}
     group.attrs.update({"ome": {"version": "0.5", "multiscales": [entry]}, **more})
     return path
+
+
+def _moved(path, level: int, translation: list) -> None:
+    """The pyramid at ``path`` with level ``level`` moved to ``translation``."""
+    group = zarr.open_group(str(path), mode="r+")
+    ome = group.attrs["ome"]
+    ome["multiscales"][0]["datasets"][level]["coordinateTransformations"][1]["translation"] = (
+        translation
+    )
+    group.attrs["ome"] = ome
 
 
 @pytest.mark.parametrize(
@@ -49,6 +63,12 @@ def test_an_older_inkloops_pyramid_is_its_own(tmp_path, origin, levels):
         lambda p: _pyramid(p, "seg_prediction.ome.zarr", axes=AXES[::-1]),
         lambda p: _pyramid(p, "seg_prediction.ome.zarr", tool={"made": "elsewhere"}),
         lambda p: _pyramid(p.with_name("x.ome.zarr"), "x.ome.zarr").rename(p),  # renamed
+        # ome-zarr-py's write_image(..., name=<the folder's name>): float ink probabilities,
+        # and with its downsampling recorded (review C17 finding 1)
+        lambda p: _pyramid(p, p.name, levels=3, dtype=np.float32),
+        lambda p: _pyramid(p, p.name, entry={"type": "resize", "metadata": {"method": "x"}}),
+        lambda p: _pyramid(p, p.name, dims=None),  # level 0 on unnamed dimensions
+        lambda p: _moved(_pyramid(p, p.name, origin=(8.0, 0.0)), 1, [9.0, 0.0]),
     ],
 )
 def test_another_pyramid_is_not(tmp_path, make):

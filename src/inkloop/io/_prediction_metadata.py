@@ -109,19 +109,60 @@ def foreign_file(out: str | Path) -> bool:
 
 
 def _inkloops_bare_pyramid(attributes: dict, path: Path) -> bool:
-    """Whether an OME-Zarr group's ``attributes`` are what inkloop wrote from 2026-11-28 to
-    2026-12-06, before RECORD_KEY: only "ome", one multiscales entry named after the file
-    itself, on axes y and x, its levels "0", "1", … each first scaled 2^i
-    (`inkloop.predict._outputs`)."""
+    """Whether an OME-Zarr group's ``attributes`` are exactly what inkloop wrote from
+    2026-11-28 to 2026-12-06, before RECORD_KEY (`inkloop.predict._outputs`): only "ome",
+    version 0.5 and one multiscales entry of name, axes and datasets alone, named after the
+    file itself, on axes y and x, its levels "0", "1", … each scaled 2^i (and from 2026-12-05
+    moved by inkloop's offsets), level 0 uint8 on dimensions y and x. Another tool's pyramid
+    (ome-zarr-py's, named after its folder, say) differs in one of these: its float
+    probabilities most often."""
     try:
-        (entry,) = attributes["ome"]["multiscales"]
-        levels = [(d["path"], d["coordinateTransformations"][0]) for d in entry["datasets"]]
+        ome = attributes["ome"]
+        (entry,) = ome["multiscales"]
+        datasets = entry["datasets"]
+        paths = [d["path"] for d in datasets]
+        moves = [d["coordinateTransformations"] for d in datasets]
+        keys_ok = set(ome) == {"version", "multiscales"} and ome["version"] == "0.5"
+        keys_ok &= set(entry) == {"name", "axes", "datasets"}
+        keys_ok &= all(set(d) == {"path", "coordinateTransformations"} for d in datasets)
     except (KeyError, TypeError, ValueError, IndexError):  # other tools' metadata
         return False
-    inkloops = [(str(i), {"type": "scale", "scale": [2.0**i] * 2}) for i in range(len(levels))]
     return (
         set(attributes) == {"ome"}
-        and entry.get("name") == path.name
-        and entry.get("axes") == [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
-        and levels == inkloops
+        and keys_ok
+        and entry["name"] == path.name
+        and entry["axes"] == [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}]
+        and paths == [str(i) for i in range(len(paths))]
+        and moves in (_inkloops_moves(len(moves), None), _inkloops_moves(len(moves), moves))
+        and _inkloops_level0(path / "0")
+    )
+
+
+def _inkloops_moves(levels: int, moves: list | None) -> list | None:
+    """The transformations of ``levels`` levels as inkloop wrote them: each scaled 2^i, and
+    where ``moves`` is given moved from the translation its level 0 records, each pixel's
+    centre (2^i - 1) / 2 level-0 pixels further; None where that translation is none."""
+    scales = [{"type": "scale", "scale": [2.0**i] * 2} for i in range(levels)]
+    if moves is None:
+        return [[scale] for scale in scales]
+    try:
+        origin = moves[0][1]["translation"]
+        offsets = [[v + (2**i - 1) / 2 for v in origin] for i in range(levels)]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return [[scales[i], {"type": "translation", "translation": offsets[i]}] for i in range(levels)]
+
+
+def _inkloops_level0(level: Path) -> bool:
+    """Whether the zarr v3 array ``level`` is uint8 on dimensions y and x, as inkloop's
+    pyramids always were (another tool's ink probabilities are most often floats)."""
+    try:
+        metadata = json.loads((level / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(metadata, dict)
+        and metadata.get("node_type") == "array"
+        and metadata.get("data_type") == "uint8"
+        and metadata.get("dimension_names") == ["y", "x"]
     )
