@@ -8,14 +8,24 @@ import threading
 
 from inkloop._cpus import usable_cpus
 
+_SHARE: list[int] = []  # the cores `all_cores` may take, if this process has only a share
+
+
+def share_cores(count: int) -> None:
+    """From now on `all_cores` takes at most ``count`` cores: this process (an engine server's
+    engine) has only a share of the machine's."""
+    _SHARE[:] = [max(1, count)]
+
 
 @contextlib.contextmanager
 def all_cores():
-    """torch on every CPU core for a moment: the engine otherwise leaves one to a GUI, but a
-    user who just clicked or panned waits for the next tile while the GUI idles."""
+    """torch on every CPU core (of this process's share) for a moment: the engine otherwise
+    leaves one to a GUI, but a user who just clicked or panned waits for the next tile while
+    the GUI idles."""
     import torch
 
-    threads = TorchThreads(max(torch.get_num_threads(), usable_cpus()))
+    cores = min([usable_cpus(), *_SHARE])
+    threads = TorchThreads(max(torch.get_num_threads(), cores))
     threads.take()
     try:
         yield

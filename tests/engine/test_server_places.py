@@ -20,10 +20,10 @@ from tests._events import TIMEOUT
 
 
 @pytest.mark.parametrize(
-    ("engines", "cpus", "threads"), [(1, 64, 63), (2, 64, 31), (8, 16, 1), (1, 1, 1), (3, 2, 1)]
+    ("places", "cpus", "threads"), [(1, 64, 63), (2, 64, 31), (8, 16, 1), (1, 1, 1), (3, 2, 1)]
 )
-def test_an_engine_gets_the_servers_cores_shared_among_its_engines(engines, cpus, threads):
-    assert engine_threads(engines, cpus) == threads
+def test_an_engine_gets_the_servers_cores_shared_among_its_places(places, cpus, threads):
+    assert engine_threads(places, cpus) == threads
 
 
 def _spawn(sock, folder, torch_threads: int):
@@ -33,15 +33,27 @@ def _spawn(sock, folder, torch_threads: int):
     return read_frame(socket_reader(sock))
 
 
-@pytest.fixture
-def one_place(training_folder, tmp_path):
-    """A server on 127.0.0.1 with a place for one engine."""
-    server = EngineServer([training_folder.parent], TOKEN, tmp_path, port=0, max_sessions=1)
+def _served(folder, tmp_path, places: int):
+    """A server on 127.0.0.1 with ``places`` for engines, running until the generator ends."""
+    server = EngineServer([folder.parent], TOKEN, tmp_path, port=0, max_sessions=places)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.close()
     thread.join(TIMEOUT)
+
+
+@pytest.fixture
+def one_place(training_folder, tmp_path):
+    """A server on 127.0.0.1 with a place for one engine."""
+    yield from _served(training_folder, tmp_path, 1)
+
+
+@pytest.fixture
+def two_places_of_17_cores(training_folder, tmp_path, monkeypatch):
+    """A server on 127.0.0.1 with places for two engines, on a machine of 17 cores."""
+    monkeypatch.setattr("inkloop.engine._server_places.usable_cpus", lambda: 17)
+    yield from _served(training_folder, tmp_path, 2)
 
 
 def test_the_server_not_the_client_chooses_the_threads_and_a_full_one_says_so(
@@ -58,6 +70,21 @@ def test_the_server_not_the_client_chooses_the_threads_and_a_full_one_says_so(
     assert isinstance(answer, Refused)
     assert answer.message.startswith("the server runs 1 engine already, its most, each with")
     assert "inkloop engine serve --max-sessions" in answer.message
+
+
+def test_the_first_engine_gets_the_same_share_as_the_last(
+    two_places_of_17_cores, training_folder, caplog
+):
+    address = two_places_of_17_cores.address
+    with (
+        caplog.at_level(logging.INFO, "inkloop.engine._server"),
+        past_handshake(address) as first,
+        past_handshake(address) as second,
+    ):
+        assert isinstance(_spawn(first, training_folder, 1), Welcome)
+        assert isinstance(_spawn(second, training_folder, 1), Welcome)
+    counts = [r.args[1] for r in caplog.records if "torch threads" in r.getMessage()]
+    assert counts == [8, 8]  # 16 cores for engines, two places: not 16, then 8
 
 
 def test_a_full_server_says_how_many_have_no_dock_and_when_the_first_ends():

@@ -25,6 +25,7 @@ import numpy as np
 
 from inkloop._notify import InkloopWarning
 from inkloop._spawn import ignore_ctrl_c
+from inkloop._torch_threads import share_cores
 from inkloop.engine._arenas import cap_malloc_arenas
 from inkloop.engine._child_os import (
     end_as_python_does,
@@ -212,6 +213,7 @@ def _setup(spec: Spec, settings, outbox: Outbox):
     from inkloop.io import open_segment
 
     torch.set_num_threads(spec.torch_threads)
+    share_cores(spec.torch_threads + 1)  # and the core left to a GUI: all, for a local engine
     lower_priority()
     segment = open_segment(spec.segment_path, **spec.open_options)
     ink, supervised, applied = LabelFiles.open(spec.labels)
