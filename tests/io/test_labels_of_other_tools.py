@@ -1,9 +1,10 @@
-"""Labels inkloop did not write (a download's ground truth, a colleague's GIMP file) are never
-written over: labels painted on them are saved as their next version, which opens next."""
+"""Labels inkloop did not mark (a download's ground truth, a colleague's GIMP file, an inkloop's
+from before the mark) are saved into in place, as they are opened, after a first kept copy."""
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 
 import numpy as np
 import pytest
@@ -18,10 +19,12 @@ ID = "20231012184423"  # the segment_folder fixture's
 
 @pytest.fixture
 def community(segment_folder):
-    """The segment with its ink labels as another tool saves them: RGBA, no inkloop text."""
+    """The segment with its ink labels and supervision mask as another tool saves them
+    (RGBA labels), or as inkloop saved them before its mark: no inkloop text."""
     ink = segment_folder / f"{ID}_inklabels.png"
     grey = np.asarray(Image.open(ink).convert("L"))
     Image.fromarray(np.dstack([grey] * 3 + [np.full_like(grey, 255)]), "RGBA").save(ink)
+    write_png(segment_folder / f"{ID}_supervision_mask.png", band(0, 40))
     return segment_folder, ink
 
 
@@ -29,32 +32,42 @@ def _digest(path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def test_a_save_over_another_tools_labels_writes_their_next_version(community):
+def _kept(folder, kind: str) -> list:
+    return sorted(folder.glob(f"{ID}_{kind}.saved-*.png"))
+
+
+def test_the_first_save_keeps_unmarked_labels_as_they_were_then_saves_into_them(community):
     folder, ink = community
-    before = _digest(ink)
-    segment = open_segment(folder)
+    mask = folder / f"{ID}_supervision_mask.png"
+    before = {ink: _digest(ink), mask: _digest(mask)}
     painted = band(10, 20)
 
-    saved = save_labels(segment, painted, np.ones_like(painted, bool))
-
-    assert saved == (folder / f"{ID}_inklabels_v2.png", folder / f"{ID}_supervision_mask_v2.png")
-    assert _digest(ink) == before  # still RGBA, untouched
-    assert not (folder / f"{ID}_supervision_mask.png").exists()
-    reopened = open_segment(folder)
-    assert reopened.files["ink_labels"] == saved[0]
-    assert np.array_equal(np.asarray(reopened.ink_labels), painted)
-    assert label_paths(reopened) == saved  # inkloop's own version: saved into again
-
-
-def test_opening_another_tools_labels_says_where_painted_labels_go(community):
-    folder, _ = community
     with pytest.warns(InkloopWarning) as said:
-        initial_labels(open_segment(folder))
+        saved = save_labels(open_segment(folder), painted, np.ones_like(painted, bool))
+
+    assert saved == (ink, mask)  # in place, as opened
+    (kept_ink,), (kept_mask,) = _kept(folder, "inklabels"), _kept(folder, "supervision_mask")
+    assert {_digest(kept_ink), _digest(kept_mask)} == set(before.values())
     assert [str(w.message) for w in said] == [
-        f"{ID}: opened {ID}_inklabels.png, not written by inkloop, which leaves it as it is: "
-        f"painted labels are saved to {ID}_inklabels_v2.png and {ID}_supervision_mask_v2.png, "
-        "which inkloop opens from then on"
+        f"{ID}: {ink.name} and {mask.name} had no inkloop mark (another tool's, or saved by an "
+        "inkloop before 2026-12-05); painted labels are saved into them from now on, and the "
+        f"files as they were are kept beside them: {ink.name} as {kept_ink.name}, "
+        f"{mask.name} as {kept_mask.name}"
     ]
+    reopened = open_segment(folder)
+    assert np.array_equal(np.asarray(reopened.ink_labels), painted)
+    save_labels(reopened, band(5, 9), np.ones_like(painted, bool))  # marked now: no new copy
+    assert len(_kept(folder, "inklabels")) == len(_kept(folder, "supervision_mask")) == 1
+
+
+def test_opening_unmarked_labels_says_nothing_of_where_they_go(community):
+    folder, ink = community
+    segment = open_segment(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InkloopWarning)
+        initial_labels(segment)
+    assert label_paths(segment)[0] == ink
+    assert not _kept(folder, "inklabels")  # kept at the first save only
 
 
 def test_labels_inkloop_wrote_are_saved_into_in_place(segment_folder):
@@ -62,5 +75,6 @@ def test_labels_inkloop_wrote_are_saved_into_in_place(segment_folder):
     first = save_labels(segment, band(0, 8), np.ones((64, 96), bool))  # the fixture's, inkloop's
     again = save_labels(open_segment(segment_folder), band(5, 9), np.ones((64, 96), bool))
     assert again == first
+    assert not _kept(segment_folder, "inklabels")
     write_png(segment_folder / "ignored.png", band(0, 1))  # a stray file changes nothing
     assert label_paths(open_segment(segment_folder)) == first

@@ -148,8 +148,7 @@ def test_renamed_server_folders_find_the_files_named_for_their_id(tmp_path, fold
         "mask": folder / f"{name}_mask.png",
         "ink_labels": folder / f"{name}_inklabels.png",
     }
-    # the server's labels are left as they are: painted ones go to their next version
-    assert label_paths(segment)[0] == folder / f"{name}_inklabels_v2.png"
+    assert label_paths(segment)[0] == folder / f"{name}_inklabels.png"
 
 
 @pytest.mark.parametrize("folder_name", [f"{ID}_superseded", "myseg"])  # the user's renaming

@@ -3,6 +3,7 @@ and ``<id>_supervision_mask[_vN].png`` (255 = labelled), plus autosaved copies o
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +11,14 @@ import numpy as np
 from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosave_state, is_dock_labels, rescue_folders
+from inkloop.io._images import image_text
 from inkloop.io._label_images import PAINTED, is_painted, label_arrays, read_label_image
 from inkloop.io._remote import shown_location
 from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import (
     checkpoint_path,
     ink_labels_name,
-    is_ink_labels_of,
+    kept_copy_path,
     label_paths,
     prediction_path,
     rounds_path,
@@ -25,6 +27,7 @@ from inkloop.io._sidefiles import (
 )
 from inkloop.io._torn_labels import (
     DOCK_RESTORES,
+    PAIR_KEY,
     TornPairError,
     labelled_where_inked,
     pair_tags,
@@ -56,11 +59,43 @@ def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndar
 
 def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: bool = False):
     """Write ``segment``'s label files beside it (or its autosave copies); labels not of the
-    segment's size, or that `write_label_files` cannot read, raise ValueError. ``segment``:
-    a Segment, or its path or URL."""
+    segment's size, or that `write_label_files` cannot read, raise ValueError. A saved pair
+    inkloop did not mark is first kept as it was (`_keep_unmarked`). ``segment``: a
+    Segment, or its path or URL."""
     segment = as_segment(segment)
     ink, supervised = label_arrays(ink, supervised, segment.shape[1:])
-    return write_label_files(label_paths(segment, autosave=autosave)[0], ink, supervised)
+    ink_path = label_paths(segment, autosave=autosave)[0]
+    if not autosave:
+        _keep_unmarked(segment, ink_path)
+    return write_label_files(ink_path, ink, supervised)
+
+
+def _keep_unmarked(segment, ink_path: Path) -> None:
+    """Copy the labels at ``ink_path`` to their `kept_copy_path` where inkloop did not mark
+    them (another tool's, a download's ground truth, an inkloop's from before the mark),
+    and their supervision mask where it has no write id either; said once, as saved into."""
+    if not ink_path.is_file() or is_painted(ink_path):
+        return
+    mask = supervision_path_for(ink_path)
+    unmarked = [ink_path] + ([mask] if mask.is_file() and not _has_write_id(mask) else [])
+    kept = []
+    for path in unmarked:
+        copy = kept_copy_path(path)
+        with atomic_path(copy) as part:
+            shutil.copy2(path, part)
+        kept.append(f"{path.name} as {copy.name}")
+    notify(
+        f"{segment.name}: {' and '.join(path.name for path in unmarked)} had no inkloop mark "
+        "(another tool's, or saved by an inkloop before 2026-12-05); painted labels are saved "
+        f"into them from now on, and the files as they were are kept beside them: {', '.join(kept)}"
+    )
+
+
+def _has_write_id(mask: Path) -> bool:
+    try:
+        return PAIR_KEY in image_text(mask)
+    except Exception:  # PIL raises many types for a damaged header
+        return False
 
 
 ALL_PIXELS = "all pixels"  # the supervision where no mask says which pixels are labelled
@@ -211,17 +246,14 @@ def saved_labels(segment):
 
 def _tell_where_labels_go(segment, labels_file: Path) -> None:
     """Say once where painted labels go if ``segment`` opened labels other than its plain
-    ``<id>_inklabels``: back into that latest version, or beside a file left as it is
-    (another tool's labels, or a Kaggle fragment's inklabels.png: the ground truth that
-    scores are taken against)."""
+    ``<id>_inklabels``: back into that latest version, or beside a file left as it is (a
+    Kaggle fragment's inklabels.png: the ground truth that scores are taken against)."""
     ink, supervision = label_paths(segment)
     version = (ink_labels_name(labels_file.stem) or (None, 1))[1]
     if ink == labels_file and version == 1:
         return
     if ink == labels_file:
         said = f"opened version {version} of its ink labels, {ink.name} (the latest beside it)"
-    elif is_ink_labels_of(labels_file.stem, segment.name):
-        said = f"opened {labels_file.name}, not written by inkloop, which leaves it as it is"
     else:
         said = f"opened {labels_file.name}, which inkloop leaves as it is"
     said += f": painted labels are saved to {ink.name} and {supervision.name}"

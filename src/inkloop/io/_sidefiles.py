@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from inkloop.io._label_images import is_painted, probabilities
+from inkloop.io._label_images import probabilities
 from inkloop.io._layers import layer_number
 from inkloop.io._lazy import lazy
 from inkloop.io._letter_case import as_spelled
@@ -88,21 +88,16 @@ def mask_path(segment) -> Path:
 def label_paths(segment, *, autosave: bool = False) -> tuple[Path, Path]:
     """Where ``segment``'s ink labels and supervision mask are saved (beside its mask):
     ``<id>_inklabels.png``, or the name of the version of them it opened (``<id>_inklabels_vN``,
-    `ink_labels_name`), so that the next open reads what was saved; where inkloop did not
-    write that version (`is_painted`: another tool's labels, the ground truth of a download),
-    the next version, ``<id>_inklabels_vN+1``, which the next open reads, the file left as it
-    is. Each spelled as the file there whose name differs in letter case alone (`as_spelled`:
-    ``<id>_inklabels.PNG``), so that a save replaces it instead of making its twin, which a
-    Mac or Windows disk cannot hold. ``segment``: a Segment, or its path or URL."""
+    `ink_labels_name`), so that the next open reads what was saved (`save_labels` first keeps
+    one inkloop did not mark as a ``.saved-`` copy); each spelled as the file there whose
+    name differs in letter case alone (`as_spelled`: ``<id>_inklabels.PNG``), so that a save
+    replaces it instead of making its twin, which a Mac or Windows disk cannot hold.
+    ``segment``: a Segment, or its path or URL."""
     from inkloop.io._segment import as_segment  # here: it imports this module (via _sources)
 
     segment = as_segment(segment)
-    opened = Path(getattr(segment, "files", {}).get("ink_labels", ""))
-    stem = f"{segment.name}_inklabels"
-    if is_ink_labels_of(opened.stem, segment.name):
-        stem = opened.stem
-        if not is_painted(opened):  # versioned as the community does
-            stem = f"{segment.name}_inklabels_v{ink_labels_name(opened.stem)[1] + 1}"
+    opened = Path(getattr(segment, "files", {}).get("ink_labels", "")).stem
+    stem = opened if is_ink_labels_of(opened, segment.name) else f"{segment.name}_inklabels"
     ink_path = as_spelled(side_folder(segment) / f"{stem}{AUTOSAVE if autosave else ''}.png")
     return ink_path, supervision_path_for(ink_path)
 
