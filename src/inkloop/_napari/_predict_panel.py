@@ -28,12 +28,8 @@ from inkloop._napari._overlay import PREDICTION_LAYER
 from inkloop._napari._prediction_files import keep_earlier, offer_prediction, put_back
 from inkloop._napari._prediction_layer import layer_name, let_go_of, show_prediction_file
 from inkloop._napari._say import say_error, say_info
-from inkloop.engine import (
-    Failed,
-    Notice,
-    SegmentPredicted,
-    SegmentProgress,
-)
+from inkloop._overwrite import refuse_folder
+from inkloop.engine import Failed, Notice, SegmentPredicted, SegmentProgress
 from inkloop.io import (
     PREDICTION_FORMATS,
     prediction_kind,
@@ -142,10 +138,12 @@ class PredictPanel(QGroupBox):
 
     def predict(self) -> None:
         """Start predicting the whole segment (the engine process starts if need be). A file
-        there that inkloop did not write is replaced only once the user said so."""
+        there that inkloop did not write is replaced only once the user said so; a folder
+        that is no prediction (a CT volume.zarr) never, and is never moved aside."""
         out = self.output_path()
         try:
             prediction_output(out)  # before starting an engine process for nothing
+            refuse_folder(out)  # as the engine would, before keep_earlier moves it
             if not self.loop.engine_there():  # still connecting (said), or could not start
                 return  # before a file or layer is touched
             replace = foreign_file(out)
