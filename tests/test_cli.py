@@ -115,10 +115,11 @@ def test_console_script_help_lists_the_commands():
         assert command in result.stdout
 
 
-def test_version_names_the_installed_inkloop(capsys):
+def test_version_names_the_installed_inkloop_and_its_wire_mark(capsys):
     from inkloop import __version__
+    from inkloop.engine._versions import WIRE
 
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0
-    assert capsys.readouterr().out.strip() == f"inkloop {__version__}"
+    assert capsys.readouterr().out.strip() == f"inkloop {__version__}, wire {WIRE}"

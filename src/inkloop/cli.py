@@ -10,7 +10,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from inkloop import __version__
 from inkloop._cli_demo import add_demo
 from inkloop._cli_engine import add_engine
 from inkloop._cli_inspect import add_inspect
@@ -19,6 +18,7 @@ from inkloop._cli_train import add_train, more_segments_error
 from inkloop._command import as_command, terminate_as_ctrl_c
 from inkloop._errors import users_error
 from inkloop._notify import said_as
+from inkloop.engine._versions import OURS
 from inkloop.synthetic import INK_CONTRAST
 
 
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="inkloop", description="Human-in-the-loop ink detection for scroll segments."
     )
-    parser.add_argument("--version", action="version", version=f"inkloop {__version__}")
+    parser.add_argument("--version", action="version", version=OURS)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_inspect(commands)
 

@@ -177,6 +177,7 @@ def test_what_a_newer_server_sends_that_the_dock_lacks_is_skipped_said_once():
     assert heard.count(StateChanged(State.TRAINING, State.IDLE)) == 3  # the link went on
     assert len(notices) == 3  # the versions, and each thing skipped once
     assert "the engine server runs inkloop 0.2.0, wire 0123abcd and this dock" in notices[0]
+    assert "`inkloop --version` prints the mark to compare" in notices[0]
     assert "it sent 'StateChanged.mood'" in notices[1]
     assert "it sent 'Telepathy'" in notices[2]
 

@@ -21,7 +21,8 @@ from inkloop.engine._handshake import FOR_OLDER_DOCKS
 from inkloop.engine._wire import ALLOWED, ENUMS, _fields
 from inkloop.engine._wire_messages import Refused
 
-SAME = "install the same inkloop on both"
+# each side's mark is what `inkloop --version` prints there: the version alone may not differ
+SAME = "install the same inkloop on both (`inkloop --version` prints the mark to compare)"
 
 
 def _fingerprint() -> str:
