@@ -83,17 +83,17 @@ def test_a_checkpoint_from_before_recipes_were_kept_hands_on_its_patch_size(
     assert settings.pop().train == TrainConfig(patch_size=32, max_seconds=300.0)
     assert (
         "inkloop train: --init old.pt: continuing with its training recipe: patch size 32; its "
-        "checkpoint, from before inkloop recorded recipes, keeps no more: batch size, lr, "
-        "weight decay, warmup steps, schedule, label smoothing, dice weight, ink share, ema, "
-        "augmentations, seed are today's defaults\n"
+        "checkpoint, from before inkloop recorded training recipes, records only its patch size: "
+        "batch size, lr, weight decay, warmup steps, schedule, label smoothing, dice weight, "
+        "ink share, ema, augmentations, seed are today's defaults\n"
     ) in capfd.readouterr().err
     given = ["--patch-size", "64", "--batch-size", "2", "--lr", "1e-3", "--overwrite"]
     assert main(["train", str(training_folder), "--init", str(init), "--out", out, *given]) == 0
     assert settings.pop().train.batch_size == 2
     assert (
-        "inkloop train: --init old.pt: its checkpoint, from before inkloop recorded recipes, "
-        "keeps no more: weight decay, warmup steps, schedule, label smoothing, dice weight, "
-        "ink share, ema, augmentations, seed are today's defaults\n"
+        "inkloop train: --init old.pt: its checkpoint, from before inkloop recorded training "
+        "recipes, records only its patch size: weight decay, warmup steps, schedule, label "
+        "smoothing, dice weight, ink share, ema, augmentations, seed are today's defaults\n"
     ) in capfd.readouterr().err
 
 

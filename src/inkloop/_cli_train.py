@@ -242,7 +242,10 @@ def _train_config(args, init) -> TrainConfig:
     taken = {k: v for k, v in recipe.recipe_changes().items() if k not in given}
     said = [f"continuing with its training recipe: {recipe_words(taken)}"] if taken else []
     if init.train is None and (defaults := _unrecorded_recipe(given)):
-        older = "its checkpoint, from before inkloop recorded recipes, keeps no more"
+        older = (
+            "its checkpoint, from before inkloop recorded training recipes, records only its "
+            "patch size"
+        )
         said.append(f"{older}: {defaults} are today's defaults")
     if said:
         notify(f"--init {args.init.name}: {'; '.join(said)}")
