@@ -10,6 +10,7 @@ import contextlib
 import socket
 import threading
 
+import numpy as np
 import pytest
 from qtpy.QtCore import QTimer
 
@@ -40,6 +41,14 @@ class Tunnel(Forwarder):
                 self._sockets += [near, far]
                 for pump in ((far, near, False), (near, far, True)):
                     threading.Thread(target=self._pump, args=pump, daemon=True).start()
+
+    def cut(self) -> None:
+        """The link drops (ssh died): every connection forwarded is closed, the listener kept."""
+        forwarded, self._sockets = self._sockets[1:], self._sockets[:1]
+        for sock in forwarded:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
 
 @pytest.fixture
@@ -146,3 +155,26 @@ def test_a_server_not_reached_again_is_said_once_and_the_next_click_tries_again(
     assert loop.engine is lost
     assert lost.alive
     assert lost.session != first
+
+
+def test_strokes_painted_during_a_failed_reattach_reach_the_next_session(ended, tunnel, qtbot):
+    widget, _ = ended
+    served, tunnel_ = tunnel
+    loop, painter = widget.loop, widget.labels.painter
+    tunnel_.hold()
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    painter.set_brush(mode="ink", radius=4, hardness=1.0, strength=1.0)
+    painter.stamp_along([(50, 40), (50, 120)])  # while the re-attach runs
+    tunnel_.cut()  # it fails
+    qtbot.waitUntil(lambda: not loop.starting, timeout=TIMEOUT * 1000)
+    tunnel_.release()
+
+    widget.loop_panel.finetune_button.click()
+
+    qtbot.waitUntil(lambda: loop.engine is not None, timeout=TIMEOUT * 1000)
+    qtbot.waitUntil(lambda: not loop.starting, timeout=TIMEOUT * 1000)
+    assert loop.engine.alive
+    loop.engine.wait(TIMEOUT)
+    folder = served.sessions[loop.engine.session].labels.folder
+    assert np.load(folder / "ink.npy", mmap_mode="r")[50, 60] == 255

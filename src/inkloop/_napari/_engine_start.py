@@ -176,16 +176,14 @@ class EngineStarts:
                 engine = self._connect(start, labels).result()
         except (OSError, RuntimeError) as error:  # a server unreachable, a spawn failed: say so
             log.exception("the engine did not start")
-            loop.engine = start.lost  # one whose link ended stays: the next command tries again
+            self._take(start.lost, start)  # one whose link ended stays: the next command tries
             return self._failed(error, start.lost is not None)
         finally:
             if engine is None and start.lost is None:  # the label files are no engine's
                 remove_files(start.labels)
             if start.engine is not None:
                 loop.changed.emit(EngineConnecting(None))
-        loop.engine = engine
-        for box in start.painted:
-            loop.send_labels(box)
+        self._take(engine, start)
         if self.waiting:  # connected: the server's engine starts now
             self._say(STARTING_ENGINE)
         # trained weights (a checkpoint) show the view once built; a fresh model's haze waits
@@ -193,6 +191,13 @@ class EngineStarts:
         self._view_after = loop.generation if shown else None
         for action in start.then:
             action()
+
+    def _take(self, engine: EngineProcess | None, start: PendingStart) -> None:
+        """``engine`` (None: none) in use, the strokes painted during ``start`` sent to it: one
+        whose link ended records them, and its next re-attach replays them."""
+        self.loop.engine = engine
+        for box in start.painted:
+            self.loop.send_labels(box)
 
     def close(self) -> None:
         """Drop the start under way (a decode begun ends on the label worker, unheeded)."""
