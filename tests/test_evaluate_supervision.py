@@ -63,3 +63,31 @@ def test_a_torn_pair_is_refused_with_the_way_to_score_it_as_it_is(painted, tmp_p
     mask.write_bytes(old_mask)
     with pytest.raises(TornPairError, match="to use them as they are, give"):
         evaluate_file(prediction, labels)
+
+
+def test_the_report_says_which_pixels_it_scored(painted, capsys):
+    prediction, labels, mask = painted[:3]
+    report = _run(capsys, prediction, "--labels", labels)[0]
+    assert (report["supervision"], report["scored_pixels"]) == (str(mask), 1600)
+    report = _run(capsys, prediction, "--labels", labels, "--supervision", "all")[0]
+    assert (report["supervision"], report["scored_pixels"]) == ("all", 60 * 80)
+
+
+def test_a_region_the_saved_mask_leaves_out_names_it_and_how_to_score_every_pixel(painted, capsys):
+    prediction, labels, mask = painted[:3]
+    assert main(["evaluate", str(prediction), "--labels", str(labels), "--region", "0:60,50:80"])
+    assert capsys.readouterr().err.endswith(
+        f"no pixel to score: {mask.name}, the supervision mask saved with the labels, has no "
+        "labelled pixel in the region 0:60,50:80; pass --supervision all to score every pixel "
+        "there\n"
+    )
+
+
+def test_a_region_the_saved_mask_covers_in_part_says_how_much_it_scored(painted, capsys):
+    prediction, labels, mask = painted[:3]
+    report, err = _run(capsys, prediction, "--labels", labels, "--region", "0:60,15:80")
+    assert report["scored_pixels"] == 40 * 30  # rows 5-44 of columns 15-44
+    assert err == (
+        f"inkloop evaluate: scored on the 1200 pixels of {mask.name} (1200 of the region's 3900 "
+        "pixels), the supervision mask saved with the labels (--supervision all: every pixel)\n"
+    )

@@ -20,8 +20,9 @@ def evaluate_file(
     the ``supervision`` mask's pixels (default: the one saved with the labels, as training
     reads it, `saved_supervision`, said; "all" or none saved: every pixel) inside ``region``
     (y0, x0, y1, x1; default: everywhere, or where a prediction of a region alone records it
-    lies), with the share of them that is ink and the F0.5 of calling every one ink (what a
-    score must beat)."""
+    lies), with the share of them that is ink, the F0.5 of calling every one ink (what a
+    score must beat), and which pixels were scored: ``supervision`` (the mask's path, or
+    "all") and ``scored_pixels``."""
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
     from inkloop.io._images import image_info
@@ -53,10 +54,13 @@ def evaluate_file(
         probability = probability if of_region else probability[y0:y1, x0:x1]
         ink = ink[y0:y1, x0:x1]
         supervised = None if supervised is None else supervised[y0:y1, x0:x1]
-    if supervised is not None and not supervised.any():
-        raise ValueError("no pixel to score: the supervision mask is empty there")
+    count = ink.size if supervised is None else np.count_nonzero(supervised)
     if paired and supervised is not None:
-        _tell_scored_on(supervision, np.count_nonzero(supervised))
+        _tell_scored_on(supervision, count, ink.size, region)
+    elif not count:
+        raise ValueError(
+            f"no pixel to score: the supervision mask {supervision.name} is empty there"
+        )
     _tell_if_probability_map(ink, supervised, labels)
     chance = chance_scores(ink, supervised)
     return {
@@ -64,19 +68,30 @@ def evaluate_file(
         "at_0.5": scores(probability, ink, supervised).to_dict(),
         "ink_share": round(chance.precision, 4),
         "chance_f05": round(chance.f05, 4),
+        "supervision": EVERY_PIXEL if supervision is None else str(supervision),
+        "scored_pixels": int(count),
     }
 
 
-def _tell_scored_on(supervision: Path, count: int) -> None:
-    """Say on stderr that the supervision mask saved with the labels picked the pixels scored,
-    and how to score every one instead."""
+def _tell_scored_on(supervision: Path, count: int, of: int, region) -> None:
+    """Say on stderr that the supervision mask saved with the labels picked the ``count``
+    pixels scored (of ``of`` in ``region``), and how to score every one instead; ValueError
+    where it picked none (a held-out region left out of training by that mask)."""
     from inkloop._command import in_command
     from inkloop._notify import notify
+    from inkloop.io._prediction_labels import shown_region
 
     every = "--supervision all" if in_command() else f"supervision={EVERY_PIXEL!r}"
+    where = "" if region is None else f" in the region {shown_region(region)}"
+    if not count:
+        raise ValueError(
+            f"no pixel to score: {supervision.name}, the supervision mask saved with the "
+            f"labels, has no labelled pixel{where}; pass {every} to score every pixel there"
+        )
+    part = f" ({count} of the region's {of} pixels)" if where and count < of else ""
     notify(
-        f"scored on the {count} pixels of {supervision.name}, the supervision mask saved with "
-        f"the labels ({every}: every pixel)"
+        f"scored on the {count} pixels of {supervision.name}{part}, the supervision mask saved "
+        f"with the labels ({every}: every pixel)"
     )
 
 
