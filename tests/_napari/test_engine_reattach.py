@@ -29,12 +29,14 @@ class Tunnel(Forwarder):
     another); while ``refusing``, one that hangs up on each (nothing listens at its far end)."""
 
     refusing = False
+    refused = 0
 
     def _accept(self) -> None:
         with contextlib.suppress(OSError):  # the listener closed at the end of the test
             while True:
                 near, _ = self._listener.accept()
                 if self.refusing:
+                    self.refused += 1
                     near.close()
                     continue
                 far = socket.create_connection(self._target)
@@ -157,6 +159,18 @@ def test_a_server_not_reached_again_is_said_once_and_the_next_click_tries_again(
     assert lost.session != first
 
 
+def _said_since(shown: int) -> list[str]:
+    from napari.utils.notifications import notification_manager
+
+    return [str(r.message) for r in notification_manager.records[shown:]]
+
+
+def _shown() -> int:
+    from napari.utils.notifications import notification_manager
+
+    return len(notification_manager.records)
+
+
 def test_strokes_painted_during_a_failed_reattach_reach_the_next_session(ended, tunnel, qtbot):
     widget, _ = ended
     served, tunnel_ = tunnel
@@ -178,3 +192,28 @@ def test_strokes_painted_during_a_failed_reattach_reach_the_next_session(ended, 
     loop.engine.wait(TIMEOUT)
     folder = served.sessions[loop.engine.session].labels.folder
     assert np.load(folder / "ink.npy", mmap_mode="r")[50, 60] == 255
+
+
+def test_a_link_ended_before_the_reattached_engine_is_taken_is_lost(ended, tunnel, qtbot):
+    widget, _ = ended
+    _, tunnel_ = tunnel
+    loop, lost = widget.loop, widget.loop.engine
+    tunnel_.hold()
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    reattaching = loop.starts.pending.engine
+    tunnel_.release()
+    reattaching.result(TIMEOUT)  # the GUI thread does not turn: the engine is not taken yet
+    tunnel_.refusing = True
+    tunnel_.cut()
+    assert lost.wait(TIMEOUT)  # its end told
+    shown = _shown()
+
+    qtbot.waitUntil(lambda: not loop.starting, timeout=TIMEOUT * 1000)
+
+    assert loop.engine is lost
+    assert not lost.alive
+    assert not loop.ready
+    assert loop.state is State.FAILED
+    assert tunnel_.refused == 0  # the Start did not re-attach on the GUI thread
+    assert [s for s in _said_since(shown) if "did not start" in s] == []

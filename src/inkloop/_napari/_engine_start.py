@@ -184,6 +184,8 @@ class EngineStarts:
             if start.engine is not None:
                 loop.changed.emit(EngineConnecting(None))
         self._take(engine, start)
+        if start.lost is not None and not engine.alive:  # its new link ended already
+            return self._lost_again()
         if self.waiting:  # connected: the server's engine starts now
             self._say(STARTING_ENGINE)
         # trained weights (a checkpoint) show the view once built; a fresh model's haze waits
@@ -198,6 +200,14 @@ class EngineStarts:
         self.loop.engine = engine
         for box in start.painted:
             self.loop.send_labels(box)
+
+    def _lost_again(self) -> None:
+        """The engine just re-attached lost its link before the GUI thread took it, and said
+        so (a Failed): lost as one in use is (its FAILED, heard while the loop had no engine,
+        applied again); what waited for it does not run, and the next command re-attaches."""
+        loop = self.loop
+        loop._apply(loop.generation, StateChanged(State.FAILED, loop.state))
+        self.give_up()
 
     def close(self) -> None:
         """Drop the start under way (a decode begun ends on the label worker, unheeded)."""
