@@ -74,3 +74,33 @@ def test_evaluate_of_a_prediction_scaled_down_says_both_readings(tmp_path, capsy
             "if it is scaled; if it is of a region alone, pass --region Y0:Y1,X0:X1 where it lies"
         )
     )
+
+
+def _corner_prediction(tmp_path):
+    """A `predict --region 0:32,0:48` file of the 64 x 96 segment, as inkloop writes it: its
+    origin (0, 0) as any file's, its region in its provenance; exactly half the size."""
+    corner = np.linspace(0, 255, 32 * 48, dtype=np.uint8).reshape(32, 48)
+    path = tmp_path / "corner.png"
+    _write_flat(corner, path, "png", (0, 0), {"inkloop": {"region": [0, 0, 32, 48]}})
+    return path, corner
+
+
+def test_a_corner_region_prediction_is_placed_by_its_recorded_region(segment, tmp_path):
+    path, corner = _corner_prediction(tmp_path)
+
+    ink, supervised, sources = labels_from_prediction(segment, path)
+
+    expected = ink_from_prediction(corner / np.float32(255), 0.5, soft=True)
+    np.testing.assert_array_equal(ink[:32, :48], expected)
+    assert not supervised[32:].any()
+    assert not supervised[:, 48:].any()
+    assert "of region 0:32,0:48, where it records it lies" in sources["labels_file"]
+
+
+def test_evaluate_scores_a_corner_region_prediction_where_it_lies(tmp_path, capsys):
+    path, _ = _corner_prediction(tmp_path)
+    labels = np.zeros((64, 96), np.uint8)
+    labels[:8, :8] = 255
+    labels = write_png(tmp_path / "ink.png", labels)
+    assert main(["evaluate", str(path), "--labels", str(labels)]) == 0
+    assert '"scored_pixels": 1536' in capsys.readouterr().out  # 32 x 48

@@ -46,7 +46,7 @@ def _prediction_of(segment, path):
     """The prediction at ``path`` as probabilities, with the region (y0, x0, y1, x1) of
     ``segment`` it is of: the whole segment (a Grand Prize one padded: its top-left), or the
     region it records (`recorded_region`). ValueError for another size, with the fix where
-    it is scaled exactly (`scaled_fix`)."""
+    it records no region and is scaled exactly (`scaled_fix`)."""
     from inkloop.io._sidefiles import read_prediction
 
     shape = tuple(segment.shape[1:])
@@ -54,10 +54,10 @@ def _prediction_of(segment, path):
     found = probability.shape
     region = (0, 0, *shape) if found == shape else recorded_region(path, found)
     if region is None or region[2] > shape[0] or region[3] > shape[1]:
-        raise ValueError(
-            f"{path}: the prediction is {found[0]} x {found[1]} pixels but {segment.name} is "
-            f"{shape[0]} x {shape[1]}{scaled_fix(found, shape)}"
-        )
+        sizes = f"{path}: the prediction is {found[0]} x {found[1]} pixels but {segment.name}"
+        sizes += f" is {shape[0]} x {shape[1]}"
+        outside = region and f", and it records region {shown_region(region)}, outside it"
+        raise ValueError(sizes + (outside or scaled_fix(found, shape)))
     return probability, region
 
 
@@ -70,13 +70,19 @@ def _placed(values: np.ndarray, inside, shape) -> np.ndarray:
 
 def recorded_region(prediction: str | Path, shape):
     """The region (y0, x0, y1, x1) that a prediction of ``shape`` records it is of, from
-    the origin inkloop writes into every format; None for a file that records none."""
+    the origin inkloop writes into every format, or at the segment's corner (origin (0, 0),
+    what any file reads as) from the region of its provenance (`recorded_provenance`);
+    None for a file that records neither."""
+    from inkloop.io._prediction_metadata import recorded_provenance
     from inkloop.io._sidefiles import prediction_origin
 
     y, x = (int(v) for v in prediction_origin(prediction))
-    if (y, x) == (0, 0):  # what a whole segment's records, and another tool's file reads as
-        return None
-    return y, x, y + shape[0], x + shape[1]
+    if (y, x) != (0, 0):
+        return y, x, y + shape[0], x + shape[1]
+    region = (recorded_provenance(prediction) or {}).get("region")
+    if isinstance(region, list) and region[:2] == [0, 0] and tuple(region[2:]) == tuple(shape):
+        return 0, 0, *shape
+    return None
 
 
 def shown_region(region) -> str:
