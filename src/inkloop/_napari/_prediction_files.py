@@ -36,10 +36,14 @@ def offer_prediction(loop) -> None:
     """Add ``loop``'s segment's prediction inkloop wrote as the layer Predict whole segment
     shows, hidden (over the live preview both would add up), naming it and the model step
     that made it, as its file records. A PNG is only named: it has no random access, so
-    showing it would decode it whole on napari's GUI thread at each open."""
+    showing it would decode it whole on napari's GUI thread at each open. Where none is
+    there, the .saved- copies kept are named (`_name_kept_only`)."""
     segment = loop.labels.segment
     path = inkloops_prediction(segment)
-    if path is None or shown_file(loop) == str(path):  # shown already: painted again
+    if path is None:
+        _name_kept_only(segment)
+        return
+    if shown_file(loop) == str(path):  # shown already: painted again
         return
     step = ((recorded_provenance(path) or {}).get("model") or {}).get("step")
     made = "" if step is None else f" (model step {step})"
@@ -60,11 +64,36 @@ def offer_prediction(loop) -> None:
     )
 
 
+def _name_kept_only(segment) -> None:
+    """Say where the segment's prediction went where no file is at its own name, in any
+    format, but earlier ones are kept beside it: a Replace whose napari was killed before
+    the new one landed leaves the user's file only under its .saved- name (`put_back` runs
+    in that process alone)."""
+    own = [prediction_path(segment, fmt) for fmt in PREDICTION_FORMATS]
+    copies = [] if any(p.exists() for p in own) else _kept_copies(own[0])
+    if not copies:
+        return
+    ones = "one is" if len(copies) == 1 else "ones are"
+    say_info(
+        f"{segment.name}: no whole-segment prediction under its own name "
+        f"{prediction_stem(own[0])}; {len(copies)} earlier {ones} kept beside it as .saved- "
+        f"copies (the newest: {copies[-1].name}), as Predict whole segment keeps them: rename "
+        "one back to have it offered here, or File → Open it"
+    )
+
+
+def _kept_copies(path: Path) -> list[Path]:
+    """The earlier predictions kept beside ``path`` (`keep_earlier`), in any format, oldest
+    first: their names hold the time each was last written."""
+    stem = prediction_stem(path)
+    copies = path.parent.glob(f"{glob.escape(stem)}.saved-*")
+    return sorted((p for p in copies if prediction_kind(p)), key=lambda p: p.name[len(stem) :])
+
+
 def _kept_so_far(path: Path) -> str:
     """What the notice adds about the earlier predictions kept beside ``path``, in any
     format: each is a full copy, and none is ever deleted for the user."""
-    stem = glob.escape(prediction_stem(path))
-    count = sum(1 for p in path.parent.glob(f"{stem}.saved-*") if prediction_kind(p))
+    count = len(_kept_copies(path))
     if not count:
         return ""
     ones = "one is" if count == 1 else "ones are"
