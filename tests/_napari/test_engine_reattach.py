@@ -13,8 +13,9 @@ import threading
 import numpy as np
 import pytest
 from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
 
-from inkloop._napari._engine_panel import REMOTE
+from inkloop._napari._engine_panel import HERE, REMOTE
 from inkloop._napari._engine_start import REATTACH_FAILED, connecting, still_connecting
 from inkloop.engine import Failed, RunStarted, State
 from inkloop.engine.remote import EngineServer
@@ -217,3 +218,24 @@ def test_a_link_ended_before_the_reattached_engine_is_taken_is_lost(ended, tunne
     assert loop.state is State.FAILED
     assert tunnel_.refused == 0  # the Start did not re-attach on the GUI thread
     assert [s for s in _said_since(shown) if "did not start" in s] == []
+
+
+def test_a_reattach_given_up_says_nothing_more(ended, tunnel, qtbot):
+    widget, _ = ended
+    _, tunnel_ = tunnel
+    loop = widget.loop
+    tunnel_.hold()
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    reattaching = loop.starts.pending.engine
+    panel = widget.engine_panel
+    panel.where.setCurrentText(HERE)
+    panel.connect_button.click()
+    shown = _shown()
+
+    tunnel_.release()
+
+    qtbot.waitUntil(reattaching.done, timeout=TIMEOUT * 1000)
+    QApplication.processEvents()  # what it said meanwhile is shown now
+    assert _said_since(shown) == []
+    assert loop.state is State.IDLE

@@ -138,6 +138,8 @@ class EngineStarts:
         pending, self.pending = self.pending, None
         if pending is not None:
             pending.dropped = True
+        if pending is not None and pending.lost is not None:  # re-attaching: heard no more
+            pending.lost.mute()
         if pending is not None and pending.engine is not None:  # connecting: not this one's
             unheard = functools.partial(unwanted, pending.lost, pending.labels)
             pending.engine.add_done_callback(unheard)

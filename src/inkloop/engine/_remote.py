@@ -128,6 +128,11 @@ class RemoteEngineProcess(CheckpointCopies, EngineProcess):
             if not self._child.alive:
                 self._respawn()
 
+    def mute(self) -> None:
+        """Tell the listeners nothing more, at once (a re-attach given up: it ends unheard),
+        taking no lock (`close` does): a re-attach holds it for a round trip or more."""
+        self._announcer.listeners.clear()
+
     def _submit(self, command: c.Command) -> None:
         if isinstance(command, (c.Start, c.Pause, c.Resume, c.Stop)):
             with self._asked_lock:
