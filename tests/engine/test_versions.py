@@ -8,7 +8,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import zlib
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from inkloop.compose import Composition
 from inkloop.engine import Failed, ModelBuilt, Notice, State, StateChanged, _versions
@@ -22,6 +26,7 @@ from inkloop.engine._wire import (
     Ping,
     Refused,
     Spawn,
+    UnknownMessageError,
     decode,
     encode,
     read_frame,
@@ -52,9 +57,9 @@ def _with(frame: bytes, add: dict, *path: str) -> bytes:
     return LENGTH.pack(len(payload)) + payload
 
 
-def _frame(header: dict) -> bytes:
+def _frame(header: dict, arrays: bytes = b"") -> bytes:
     text = json.dumps(header).encode()
-    payload = LENGTH.pack(len(text)) + text
+    payload = LENGTH.pack(len(text)) + text + arrays
     return LENGTH.pack(len(payload)) + payload
 
 
@@ -188,7 +193,8 @@ def test_a_state_the_dock_lacks_skips_that_event():
     dreaming = _frame({"d": "StateChanged", "f": {"state": state, "previous": state}})
     heard = _heard_from(_OtherServer(OLD_GREETING, [dreaming, running]))
     assert heard[-1] == StateChanged(State.TRAINING, State.IDLE)
-    assert any("it sent 'State.dreaming'" in getattr(m, "message", "") for m in heard)
+    (said,) = [m.message for m in heard if "it sent 'State.dreaming'" in getattr(m, "message", "")]
+    assert "state shown here may be wrong until it next changes: Stop, then" in said
 
 
 def test_a_setting_at_its_default_still_crosses_so_the_reader_runs_the_docks_value():
@@ -202,3 +208,36 @@ def test_a_changed_default_changes_the_wire_mark(monkeypatch):
     before = _versions._fingerprint()
     monkeypatch.setattr(TrainConfig.__dataclass_fields__["lr"], "default", 3e-4)
     assert _versions._fingerprint() != before
+
+
+def _header_and_arrays(frame: bytes) -> tuple[dict, bytes]:
+    (size,) = LENGTH.unpack_from(frame, LENGTH.size)
+    start = 2 * LENGTH.size
+    return json.loads(frame[start : start + size]), frame[start + size :]
+
+
+def test_a_nested_value_the_dock_lacks_costs_the_field_not_the_event():
+    update = c.UpdateLabels(1, (0, 0, 2, 3), np.ones((2, 3), np.uint8), np.ones((2, 3), bool))
+    header, arrays = _header_and_arrays(encode(update))
+    grid = zlib.compress(np.arange(4, dtype=np.int32).tobytes())  # its bytes come first
+    spec = {"dtype": "int32", "shape": [4], "size": len(grid), "as": None}
+    future = {"d": "WarmRestarts", "f": {"grid": {"a": spec}}}
+    header["f"] = {"future": future, **header["f"]}
+    built = encode(ModelBuilt("tu-test_resnet", Composition()))
+    built_header, _ = _header_and_arrays(built)
+    built_header["f"]["train"] = future | {"f": {}}
+    dropped: list[str] = []
+    read = decode(_frame(header, grid + arrays)[LENGTH.size :], dropped)
+    assert read.bbox == update.bbox  # and the arrays after the one skipped are its own:
+    assert read.ink.all()
+    assert read.supervised.all()
+    assert decode(_frame(built_header)[LENGTH.size :], dropped).train is None
+    assert dropped == ["WarmRestarts", "WarmRestarts"]
+
+
+def test_a_command_with_a_nested_value_the_server_lacks_is_answered_by_its_request():
+    header, _ = _header_and_arrays(encode(c.PredictSegment(7, Path("o.zarr"))))
+    header["f"]["out"] = {"d": "WarmRestarts", "f": {}}
+    with pytest.raises(UnknownMessageError) as refused:
+        decode(_frame(header)[LENGTH.size :])
+    assert (refused.value.what, refused.value.request) == ("WarmRestarts", 7)

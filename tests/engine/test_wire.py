@@ -118,16 +118,18 @@ def test_arrays_are_checked_before_use():
 
 
 def test_the_arrays_of_one_frame_inflate_to_a_bounded_total(monkeypatch):
-    from inkloop.engine import _wire
+    from inkloop.engine import _wire_arrays
 
     update = c.UpdateLabels(
         1, (0, 0, 20, 30), np.zeros((20, 30), np.uint8), np.ones((20, 30), bool)
     )
     frame = encode(update)[4:]
-    monkeypatch.setattr(_wire, "MAX_INFLATED", 20 * 30 * 2 - 1)  # each array fits, both do not
+    monkeypatch.setattr(
+        _wire_arrays, "MAX_INFLATED", 20 * 30 * 2 - 1
+    )  # each array fits, both do not
     with pytest.raises(ProtocolError, match="arrays of 1200 bytes are over the limit"):
         decode(frame)
-    monkeypatch.setattr(_wire, "MAX_INFLATED", 20 * 30 * 2)
+    monkeypatch.setattr(_wire_arrays, "MAX_INFLATED", 20 * 30 * 2)
     assert decode(frame).supervised.all()
 
 

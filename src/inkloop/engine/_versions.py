@@ -17,6 +17,7 @@ import json
 import re
 
 from inkloop import __version__
+from inkloop.engine import _events
 from inkloop.engine._handshake import FOR_OLDER_DOCKS
 from inkloop.engine._wire import ALLOWED, ENUMS, _fields
 from inkloop.engine._wire_messages import Refused
@@ -79,7 +80,13 @@ def unreadable_command(what: str) -> str:
 
 def unreadable_event(what: str) -> str:
     """What a dock says of the server's message naming ``what``, which it lacks."""
-    return (
+    said = (
         f"the engine server runs a newer inkloop than this dock ({OURS}): it sent {what!r}, "
         f"which this dock cannot read and skips (what it says is not shown here); {SAME}"
     )
+    if what.startswith(f"{_events.State.__name__}."):  # that StateChanged is skipped whole
+        said += (
+            "; the engine's state shown here may be wrong until it next changes: Stop, then "
+            "Finetune & preview, sets it anew"
+        )
+    return said

@@ -7,11 +7,11 @@ fields in a tagged form. Every field is sent, but for the few added since the ol
 or server that still connects (`OMIT_AT_DEFAULT`): at the value those older sides behave as
 (and the reader fills in that value, not its own default), it is left out, so the older side
 reads the message. With another value it stops an older reader as an UnknownMessageError,
-which each side answers (`_versions`). Arrays travel as their
-bytes, zlib-compressed, with dtype and shape checked against their size before use (a dtype
-outside `DTYPES` is refused). Probability tiles go as uint8 (`PROBABILITY_FIELDS`), as the
-dock shows them. Anything else — an unknown type, a frame over the limit, bad JSON, a short
-read — is a ProtocolError.
+which each side answers (`_versions`); a dock leaves out a field whose value it cannot read
+where its own type has a default, so one new nested setting does not cost it the event.
+Arrays travel as their bytes, checked before use (`_wire_arrays`); probability tiles go as
+uint8 (`PROBABILITY_FIELDS`), as the dock shows them. Anything else — an unknown type, a
+frame over the limit, bad JSON, a short read — is a ProtocolError.
 """
 
 from __future__ import annotations
@@ -19,22 +19,18 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import math
 import struct
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from inkloop import compose, settings
 from inkloop.engine import _commands, _events, _handshake
+from inkloop.engine._wire_arrays import MAX_FRAME, Buffers, ProtocolError, pack_array
 from inkloop.engine._wire_messages import Attach, Fetch, Fetched, Ping, Refused, Spawn, Welcome
 
-MAX_FRAME = 512 * 2**20  # bytes: full labels of an 8k x 14k segment compress far below this
 HELLO_LIMIT = 4096  # bytes a connection may send before it has authenticated
-MAX_INFLATED = 4 * MAX_FRAME  # bytes the arrays of one frame may inflate to, in all
-DTYPES = {"uint8", "bool", "uint16", "int16", "int32", "int64", "float32", "float64"}
 PROBABILITY_FIELDS = {"probability"}  # float32 0..1 sent as uint8 0-255: 4x less, as shown
 LENGTH = struct.Struct(">I")  # every length on the wire: of a frame, and of its header
 # fields that e384c6c (the first handshake 2, the oldest side that connects) lacks, with the
@@ -50,10 +46,6 @@ OMIT_AT_DEFAULT = {
     "CheckpointSaved.run": None,
     "CheckpointSaved.init": None,
 }
-
-
-class ProtocolError(ValueError):
-    """A frame that is not a well-formed message of an allowed type."""
 
 
 class UnknownMessageError(ProtocolError):
@@ -125,7 +117,7 @@ def decode(payload: bytes, dropped: list[str] | None = None):
     try:
         (size,) = LENGTH.unpack_from(payload)
         header = json.loads(payload[LENGTH.size : LENGTH.size + size])
-        buffers = _Buffers(memoryview(payload)[LENGTH.size + size :], dropped)
+        buffers = Buffers(memoryview(payload)[LENGTH.size + size :], dropped)
         return _untag(header, buffers)
     except ProtocolError:
         raise
@@ -143,7 +135,7 @@ def _tag(value, arrays: list, name: str | None):
     if isinstance(value, Path):
         return {"p": str(value)}
     if isinstance(value, np.ndarray):
-        return {"a": _pack_array(value, arrays, name in PROBABILITY_FIELDS)}
+        return {"a": pack_array(value, arrays, name in PROBABILITY_FIELDS)}
     if dataclasses.is_dataclass(value):
         kind = type(value).__name__
         if ALLOWED.get(kind) is not type(value):
@@ -195,7 +187,18 @@ def _untag_dataclass(header: dict, buffers):
     if kind is None:
         raise UnknownMessageError(f"{header['d']!r} is not a message type", header["d"], request)
     fields = {f.name: f for f in _fields(kind)}
-    values = {k: _untag(v, buffers) for k, v in header["f"].items()}  # arrays taken in order
+    values = {}
+    for name, tagged in header["f"].items():  # arrays taken in order
+        start = buffers.offset
+        try:
+            values[name] = _untag(tagged, buffers)
+        except UnknownMessageError as error:
+            error.request = request if error.request is None else error.request
+            if buffers.dropped is None or not _optional(fields.get(name)):
+                raise
+            buffers.offset = start
+            _skip(tagged, buffers)
+            buffers.dropped.append(error.what)
     for name in fields.keys() - values.keys():  # left out: the value older sides behave as
         if f"{kind.__name__}.{name}" in OMIT_AT_DEFAULT:
             values[name] = OMIT_AT_DEFAULT[f"{kind.__name__}.{name}"]
@@ -210,6 +213,26 @@ def _untag_dataclass(header: dict, buffers):
         if expected and not isinstance(value, expected):
             raise ProtocolError(f"{kind.__name__}.{name} must be {fields[name].type}")
     return kind(**values)
+
+
+def _optional(field: dataclasses.Field | None) -> bool:
+    """Whether a message of this side's type may lack the field (None: a field it lacks)."""
+    missing = dataclasses.MISSING
+    return field is None or field.default is not missing or field.default_factory is not missing
+
+
+def _skip(tagged, buffers) -> None:
+    """Step over the arrays of a field's value that is left out unread."""
+    if isinstance(tagged, dict) and "d" in tagged:
+        for value in tagged["f"].values():
+            _skip(value, buffers)
+    elif isinstance(tagged, dict) and len(tagged) == 1:
+        ((tag, body),) = tagged.items()
+        if tag == "a":
+            buffers.offset += int(body["size"])
+        elif tag in ("t", "l", "m"):
+            for value in body.values() if tag == "m" else body:
+                _skip(value, buffers)
 
 
 # fields annotated as one of these must hold it (an int is a fine float)
@@ -237,58 +260,3 @@ _UNTAG = {
     "l": lambda body, buffers: [_untag(v, buffers) for v in body],
     "m": _untag_dict,
 }
-
-
-def _pack_array(array: np.ndarray, arrays: list, probability: bool) -> dict:
-    if not array.dtype.isnative:  # its bytes are read in the receiver's order
-        array = array.astype(array.dtype.newbyteorder("="))
-    if probability and array.dtype == np.float32:
-        stored = np.clip(array * 255 + 0.5, 0, 255).astype(np.uint8)
-    else:
-        stored = np.ascontiguousarray(array)
-    if stored.dtype.name not in DTYPES:
-        raise ProtocolError(f"cannot send a {stored.dtype} array")
-    # from its own buffer: a copy (224 MB of a full-size Spawn's labels) would hold the GIL
-    data = zlib.compress(stored, 1)
-    arrays.append(data)
-    return {
-        "dtype": stored.dtype.name,
-        "shape": list(stored.shape),
-        "size": len(data),
-        "as": "float32/255" if stored is not array and probability else None,
-    }
-
-
-class _Buffers:
-    """The arrays' bytes after a frame's header, taken in order; and the fields left out of
-    the frame's messages (`decode`'s ``dropped``)."""
-
-    def __init__(self, data: memoryview, dropped: list[str] | None) -> None:
-        self.data, self.offset, self.dropped = data, 0, dropped
-        self.inflated = 0  # bytes all arrays of the frame take, at most MAX_INFLATED
-
-    def array(self, spec: dict) -> np.ndarray:
-        dtype = str(spec["dtype"])
-        if dtype not in DTYPES:
-            raise ProtocolError(f"array dtype {dtype!r} is not allowed")
-        shape = tuple(int(n) for n in spec["shape"])
-        if any(n < 0 for n in shape):
-            raise ProtocolError(f"array shape {shape} is negative")
-        expected = math.prod(shape) * np.dtype(dtype).itemsize
-        self.inflated += expected
-        if self.inflated > MAX_INFLATED:
-            raise ProtocolError(f"arrays of {self.inflated} bytes are over the limit")
-        size = int(spec["size"])
-        chunk = bytes(self.data[self.offset : self.offset + size])
-        if len(chunk) != size:
-            raise ProtocolError("array bytes missing")
-        self.offset += size
-        inflater = zlib.decompressobj()
-        # never more than the shape says (0 would mean no limit): no bombs
-        raw = inflater.decompress(chunk, max(expected, 1))
-        if len(raw) != expected or inflater.unconsumed_tail:
-            raise ProtocolError(f"array bytes do not match {dtype} {shape}")
-        array = np.frombuffer(raw, dtype).reshape(shape).copy()
-        if spec.get("as") == "float32/255":
-            return array.astype(np.float32) * np.float32(1 / 255)
-        return array
