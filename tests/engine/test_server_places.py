@@ -1,7 +1,7 @@
 """An engine server's places: a new engine's torch threads are the server's cores shared
-among its engines, whatever the client's machine has; a dock turned away with every place
-taken hears how many have no dock attached and when the first of those ends; `engine serve
---max-sessions` sets how many there are. A real server on 127.0.0.1."""
+among the engines it then runs, whatever the client's machine has; a dock turned away with
+every place taken hears how many have no dock attached and when the first of those ends;
+`engine serve --max-sessions` sets how many there are. A real server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from tests._events import TIMEOUT
 
 
 @pytest.mark.parametrize(
-    ("places", "cpus", "threads"), [(1, 64, 63), (2, 64, 31), (8, 16, 1), (1, 1, 1), (3, 2, 1)]
+    ("engines", "cpus", "threads"), [(1, 64, 63), (2, 64, 31), (8, 16, 1), (1, 1, 1), (3, 2, 1)]
 )
-def test_an_engine_gets_the_servers_cores_shared_among_its_places(places, cpus, threads):
-    assert engine_threads(places, cpus) == threads
+def test_an_engine_gets_the_servers_cores_shared_among_its_engines(engines, cpus, threads):
+    assert engine_threads(engines, cpus) == threads
 
 
 def _spawn(sock, folder, torch_threads: int):
@@ -72,7 +72,7 @@ def test_the_server_not_the_client_chooses_the_threads_and_a_full_one_says_so(
     assert "inkloop engine serve --max-sessions" in answer.message
 
 
-def test_the_first_engine_gets_the_same_share_as_the_last(
+def test_a_lone_engine_gets_the_server_and_a_second_its_share(
     two_places_of_17_cores, training_folder, caplog
 ):
     address = two_places_of_17_cores.address
@@ -84,7 +84,7 @@ def test_the_first_engine_gets_the_same_share_as_the_last(
         assert isinstance(_spawn(first, training_folder, 1), Welcome)
         assert isinstance(_spawn(second, training_folder, 1), Welcome)
     counts = [r.args[1] for r in caplog.records if "torch threads" in r.getMessage()]
-    assert counts == [8, 8]  # 16 cores for engines, two places: not 16, then 8
+    assert counts == [16, 8]  # a lone user's engine is not held to 1/places of the server
 
 
 def test_a_full_server_says_how_many_have_no_dock_and_when_the_first_ends():

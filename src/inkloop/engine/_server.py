@@ -205,8 +205,9 @@ class EngineServer:
                 sessions, now = self.sessions.values(), time.monotonic()
                 raise RefusedError(all_taken(self.max_sessions, sessions, self.idle_timeout, now))
             self._starting += 1
+            engines = len(self.sessions) + self._starting
         try:
-            threads = engine_threads(self.max_sessions)
+            threads = engine_threads(engines)
             session = self._start(dataclasses.replace(self._check(request), torch_threads=threads))
             log.info(
                 "engine server: session %s: its engine gets %d torch threads", session.id, threads

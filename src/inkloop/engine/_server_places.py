@@ -6,13 +6,15 @@ from __future__ import annotations
 from inkloop._cpus import usable_cpus
 
 
-def engine_threads(places: int, cpus: int | None = None) -> int:
-    """Torch threads for each engine of a server with ``places`` for them: its ``cpus``
-    (default: the cores it may use) less one for the relays, shared among the places, so
-    that the first engine does not keep what a later one needs. The client's own count says
-    what its machine has, not this one."""
+def engine_threads(engines: int, cpus: int | None = None) -> int:
+    """Torch threads for a new engine, one of ``engines`` the server then runs: its ``cpus``
+    (default: the cores it may use) less one for the relays, shared among them. A lone
+    engine gets them all, as one user of a lab's box expects; engines already running keep
+    what they got (torch's count is set once in their process), so the first of several
+    keeps more until it ends. The client's own count says what its machine has, not this
+    one."""
     cpus = usable_cpus() if cpus is None else cpus
-    return max(1, (cpus - 1) // max(1, places))
+    return max(1, (cpus - 1) // max(1, engines))
 
 
 def all_taken(most: int, sessions, idle_timeout: float, now: float) -> str:
