@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
 
-from inkloop._locks import claim
+from inkloop._locks import claim, orphaned
+from inkloop._notify import notify
 
 SAMPLE_NAME = "synthetic_sample"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+_COPIES = "inkloop-samples"  # this user's folder of copies, in the temporary folder
 _COPY_PREFIX = "inkloop-sample-"
 _IN_USE = ".inkloop-sample-in-use.lock"  # held by the process that made the copy
 _STALE_S = 24 * 3600
-_HELD: list = []  # this process's claims on its copies: let go of when it ends
+_HELD: dict = {}  # this process's copies -> its claims on them: let go of when it ends
 
 
 def sample_segment_path() -> Path:
@@ -29,36 +34,62 @@ def sample_segment_path() -> Path:
 
 
 def sample_copy() -> Path:
-    """A scratch copy of the bundled sample, in a new temporary folder: labels, their
-    autosave, rounds and checkpoints are written beside a segment, and the installed
-    package's folder is no place for them. This process holds it while it runs; the copies
-    of processes that have ended, untouched for a day, are removed first."""
-    _remove_stale_copies()
-    scratch = Path(tempfile.mkdtemp(prefix=_COPY_PREFIX))
-    _HELD.append(claim(scratch / _IN_USE))
+    """A scratch copy of the bundled sample, in a new folder of this user's own folder of
+    copies (`_copies_folder`): labels, their autosave, rounds and checkpoints are written
+    beside a segment, and the installed package's folder is no place for them. This process
+    holds it while it runs; the copies of processes known to have ended, untouched for a
+    day, are removed first."""
+    copies = _copies_folder()
+    if copies is not None:
+        _remove_stale_copies(copies)
+    scratch = Path(tempfile.mkdtemp(prefix=_COPY_PREFIX, dir=copies))
+    _HELD[scratch] = claim(scratch / _IN_USE)
     copy = scratch / SAMPLE_NAME
     shutil.copytree(sample_segment_path(), copy)
     return copy
 
 
-def _remove_stale_copies() -> None:
-    """Remove the sample copies (6.5 MB each) no running process made and nobody changed for
-    a day: each Open Sample makes one, and nothing else removes them before a reboot."""
-    for scratch in Path(tempfile.gettempdir()).glob(f"{_COPY_PREFIX}*"):
-        try:
-            if time.time() - _last_change(scratch) < _STALE_S:
-                continue
-            held = claim(scratch / _IN_USE)
-        except OSError:  # another user's, or gone meanwhile
+def _copies_folder() -> Path | None:
+    """``inkloop-samples-<uid>`` in the temporary folder, made for this user alone (0700);
+    None, said, where that name is taken by anything but this user's own real folder (a
+    symlink, another user's): the copy is then made in the temporary folder, and none of
+    the copies there is removed, as they may be anyone's."""
+    uid = os.geteuid() if hasattr(os, "geteuid") else None  # Windows: a temp folder per user
+    folder = Path(tempfile.gettempdir()) / (_COPIES if uid is None else f"{_COPIES}-{uid}")
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    found = folder.lstat()  # the name itself: a symlink is not followed
+    if not stat.S_ISDIR(found.st_mode) or uid not in (None, found.st_uid):
+        notify(
+            f"{folder} is not a folder of your own: the sample is copied into "
+            f"{folder.parent} instead, and no earlier copy is removed"
+        )
+        return None
+    if uid is not None and found.st_mode & 0o077:  # this user's, made open to others
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def _remove_stale_copies(copies: Path) -> None:
+    """Remove the sample copies (6.5 MB each) in ``copies`` whose process is known to have
+    ended (`orphaned`: its lock free, or without locks its recorded process gone) and that
+    nobody changed for a day: each Open Sample makes one, and nothing else removes them
+    before a reboot. A copy whose process cannot be known to have ended is kept."""
+    for scratch in copies.glob(f"{_COPY_PREFIX}*"):
+        lock = scratch / _IN_USE
+        if scratch in _HELD or scratch.is_symlink() or lock.is_symlink():
             continue
-        if held is not None:  # else its process runs: a viewer may show it still
-            with held:
-                shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            ended = time.time() - _last_change(scratch) >= _STALE_S and orphaned(lock)
+        except OSError:  # gone meanwhile
+            continue
+        if ended:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _last_change(scratch: Path) -> float:
     """When anything in ``scratch`` last changed (copied files keep the package's times)."""
-    return max(path.stat().st_mtime for path in (scratch, *scratch.rglob("*")))
+    return max(path.lstat().st_mtime for path in (scratch, *scratch.rglob("*")))
 
 
 def in_package_data(path: str | Path) -> bool:
