@@ -4,12 +4,15 @@ where the new one cannot be moved in."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from inkloop.checkpoint import kept_model_path
 from inkloop.io import atomic_path
-from inkloop.io._write import sync_file
+from inkloop.io._write import sync_file, sync_folder
+
+log = logging.getLogger(__name__)
 
 
 def write_keeping(path: Path, data: bytes | memoryview, keep: bool) -> Path | None:
@@ -17,13 +20,13 @@ def write_keeping(path: Path, data: bytes | memoryview, keep: bool) -> Path | No
     first set aside as `kept_model_path` (returned; else None), once the new one is on disk
     beside it. A write that fails (a full disk) leaves it in place; a move-in that fails
     (Windows: a scanner holding the new file) puts it back, which its OSError says. OSError
-    if it cannot be set aside (nothing written)."""
+    if it cannot be set aside (nothing written). Once the new one is in, it is the save made."""
     kept = None
     try:
-        with atomic_path(path) as staged:
+        with atomic_path(path, durable=False) as staged:
             Path(staged).write_bytes(data)
+            sync_file(staged)  # whole on disk before the earlier model moves, and the rename
             if keep and path.exists():
-                sync_file(staged)  # whole on disk before the earlier model moves
                 kept = _set_aside(path)
     except BaseException as error:
         if kept is None:
@@ -31,8 +34,25 @@ def write_keeping(path: Path, data: bytes | memoryview, keep: bool) -> Path | No
         back = _put_back(kept, path)
         if not isinstance(error, OSError):
             raise
-        raise OSError(f"{error}; {back}") from error
+        raise _saying(error, f"{error}; {back}") from error
+    _sync_folder_of(path)
     return kept
+
+
+def _sync_folder_of(path: Path) -> None:
+    """Make the rename to ``path`` durable where the folder lets it; written either way."""
+    try:
+        sync_folder(path.parent)
+    except OSError as error:  # EIO on a flaky share: the new file is in, as a crash would see
+        log.warning("%s is written, but its folder could not be synced: %s", path, error)
+
+
+def _saying(error: OSError, said: str) -> OSError:
+    """``error`` with ``said`` as its words: the same class and errno, so that whose error it
+    is (`inkloop._errors.users_error`) does not change."""
+    told = type(error)(said)
+    told.errno = error.errno
+    return told
 
 
 def _set_aside(path: Path) -> Path:
@@ -41,7 +61,7 @@ def _set_aside(path: Path) -> Path:
         os.replace(path, kept)  # atomic; `kept` was free
     except OSError as error:
         said = f"the model saved there before could not be kept as {kept.name}"
-        raise OSError(f"{said}: {error}") from error
+        raise _saying(error, f"{said}: {error}") from error
     return kept
 
 
