@@ -20,7 +20,7 @@ from inkloop._napari._labels import (
     labels_layer_data,
 )
 from inkloop._napari._pyramid import display_levels, strided_levels
-from inkloop._napari._reader_folders import is_segment_layers
+from inkloop._napari._reader_folders import is_segment_layers, refuse_images
 from inkloop._napari._say import say_info, say_warning
 from inkloop._napari._side_images import decoded_side_images, left_out_message, opening_labels
 from inkloop.io import (
@@ -51,8 +51,9 @@ _SHOWN_MASKS: weakref.WeakValueDictionary[str, np.ndarray] = weakref.WeakValueDi
 def get_reader(path: str | list[str]):
     """Return a reader for segments and predictions this plugin can open, else None (napari
     tries others). Decided from names and headers only: nothing is claimed that opening
-    would refuse, nor a folder of images that holds no segment's files (`is_segment_layers`),
-    and a URL is not fetched here (`read_segment` fetches it once)."""
+    would refuse, and a URL is not fetched here (`read_segment` fetches it once). A folder of
+    images that holds no segment's files (`is_segment_layers`) gets a reader that says why
+    not: napari asks for a reader only once Ink Loop is picked for it."""
     if isinstance(path, list):
         if len(path) != 1:
             return None
@@ -63,7 +64,7 @@ def get_reader(path: str | list[str]):
         return read_prediction
     fmt = detect_format(path)
     if fmt == "folder" and not is_segment_layers(Path(path)):  # any folder of images
-        return None
+        return refuse_images
     return read_segment if fmt else None
 
 
