@@ -62,10 +62,11 @@ def test_a_vc3d_surface_without_layers_says_to_render_them(tmp_path, capsys, met
         f"{folder}: no layers/ folder: this VC3D surface (tifxyz) has no rendered layers yet; "
         f"render them into {folder / 'layers'} with VC3D's Render segment, or: "
         f"vc_render_tifxyz --volume VOLUME.zarr --group-idx 0 --scale 1 --num-slices 65 "
-        f"--segmentation {folder} --tif-output {folder / 'layers'} --flip-normals (VOLUME.zarr: "
-        "the scroll volume it was traced in; if `inkloop check --model M` then says the layers "
-        "look reversed, read them with --reverse)"
-    )
+        f"--segmentation {folder} --tif-output {folder / 'layers'} (VOLUME.zarr: the scroll "
+        "volume it was traced in; either way, their order follows how the surface was traced: "
+        "if `inkloop check --model M` then says the layers look reversed, --reverse reads them "
+        "the other way)"
+    )  # no --flip-normals: some vc_render_tifxyz builds lack it (closing review C21, finding 3)
     assert main(["info", str(folder)]) == 1
     assert capsys.readouterr().err.count("\n") == 1
 

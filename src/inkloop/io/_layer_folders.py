@@ -48,15 +48,15 @@ def no_layer_folder(path: Path) -> str:
             f"{path}: no layers/ folder: this holds the data server's files of segment {name} "
             f"({files}) but not its layers; download them into it: {download}"
         )
-    # --flip-normals: layer numbers grow in front of the sheet, as VC3D's source says its
-    # convention is (and not its default); the order still depends on how it was traced
+    # no --flip-normals: some builds of vc_render_tifxyz lack it, and VC3D's Render segment
+    # does not pass it; either way the order follows how the surface was traced
     render = (
         f"{path}: no layers/ folder: this VC3D surface (tifxyz) has no rendered layers yet; "
         f"render them into {layers} with VC3D's Render segment, or: vc_render_tifxyz "
         "--volume VOLUME.zarr --group-idx 0 --scale 1 --num-slices 65 --segmentation "
-        f"{shell_quoted(path)} --tif-output {layers} --flip-normals (VOLUME.zarr: the scroll "
-        "volume it was traced in; if `inkloop check --model M` then says the layers look "
-        "reversed, read them with --reverse)"
+        f"{shell_quoted(path)} --tif-output {layers} (VOLUME.zarr: the scroll volume it was "
+        "traced in; either way, their order follows how the surface was traced: if `inkloop "
+        "check --model M` then says the layers look reversed, --reverse reads them the other way)"
     )
     if files == "meta.json":  # VC3D's own folder
         return render
