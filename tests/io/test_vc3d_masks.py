@@ -108,3 +108,22 @@ def test_a_users_wrongly_sized_mask_png_in_a_surface_is_told_to_be_resized(tmp_p
     assert segment.files["mask"] == folder / "mask.png"
     with pytest.raises(SegmentError, match=r"mask\.png: image is 8x12 .* resize it to 16x24"):
         np.asarray(segment.mask)
+
+
+@pytest.mark.parametrize("flat_shape", [LAYERS[1:], (8, 12)])
+def test_a_flat_mask_read_instead_is_named_not_asked_for(tmp_path, flat_shape):
+    # closing review C21 of session 42, finding 4: "give a papyrus mask" though one was read
+    folder = tmp_path / "seg"
+    _surface(folder)
+    flat = folder / "flat_mask.png"  # C14's case 9: VC3D's flattened mask, after mask.tif
+    write_png(flat, np.full(flat_shape, 255, np.uint8))
+
+    segment, told = _opened(folder)
+
+    assert segment.files["mask"] == flat
+    left_out = (
+        f"{folder / 'mask.tif'}: not read as the papyrus mask: it is the VC3D surface's own "
+        "mask, 4 x 6, and the layers are 16 x 24; "
+    )
+    asked = f"give a papyrus mask of the layers' size (16 x 24) as {folder / 'seg_mask.png'}"
+    assert told == [left_out + (f"{flat} is read instead" if flat_shape == LAYERS[1:] else asked)]

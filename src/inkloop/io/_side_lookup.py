@@ -84,14 +84,27 @@ def _papyrus_mask(folder: Path, name: str, stems: list[str], listing: Listing, s
         return found
     if size == tuple(shape):
         return found
+    instead = _first_existing(folder, [s for s in stems if s != found.stem.lower()], listing)
+    if _sized(instead, shape):
+        fix = f"{instead} is read instead"
+    else:
+        fix = f"give a papyrus mask of the layers' size ({shape[0]} x {shape[1]}) as "
+        fix += str(folder / f"{name}_mask.png")
     notify_once(
         _TOLD_GRID_MASKS,
         found,
         f"{found}: not read as the papyrus mask: it is the VC3D surface's own mask, "
-        f"{size[0]} x {size[1]}, and the layers are {shape[0]} x {shape[1]}; give a papyrus "
-        f"mask of the layers' size ({shape[0]} x {shape[1]}) as {folder / f'{name}_mask.png'}",
+        f"{size[0]} x {size[1]}, and the layers are {shape[0]} x {shape[1]}; {fix}",
     )
-    return _first_existing(folder, [s for s in stems if s != found.stem.lower()], listing)
+    return instead
+
+
+def _sized(path: Path | None, shape) -> bool:
+    """Whether ``path`` is an image of ``shape`` (an unreadable one is said where it is used)."""
+    try:
+        return path is not None and image_info(path).shape == tuple(shape)
+    except SegmentError:
+        return False
 
 
 def supervision_path_for(ink_path: str | Path) -> Path:
