@@ -1,6 +1,7 @@
 """A renamed segment folder: the hint names every side file kept under the old id (labels,
-masks, validation region, rounds, model and its kept copies, autosaves, predictions), warns
-that the validation region is not held out, and gives a rename that uses them all."""
+masks, validation region, rounds, model, autosaves, predictions, and the kept copies of
+labels, models and predictions), warns that the validation region is not held out, and
+gives a rename that uses them all."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ KEPT = (
     "segA_inkloop_model.pt",
     "segA_inkloop_model.saved-20261207-101010.pt",
     "segA_inklabels.autosave.png",
+    "segA_inklabels.saved-20261207-101010.png",
+    "segA_supervision_mask.saved-20261207-101010-2.png",
     "segA_prediction.saved-20261207-101010.png",
 )
 
@@ -41,7 +44,7 @@ def test_the_hint_names_every_side_file_kept_under_the_old_id(renamed):
     for name in (*KEPT, "segA_inklabels.png", "segA_mask.png", "segA_prediction.ome.zarr"):
         assert name in hint
     assert "segA_validation_region.json is not read: its labels are trained on" in hint
-    assert f"rename them to use them (9 files), as `cd {renamed} && {{ mv -n " in hint
+    assert f"rename them to use them (11 files), as `cd {renamed} && {{ mv -n " in hint
     assert "mv -n segA_rounds.jsonl segA-backup_rounds.jsonl;" in hint
 
 
@@ -107,7 +110,7 @@ def test_on_windows_the_hint_lists_the_renames(renamed, monkeypatch):
     monkeypatch.setattr("inkloop.io._side_kinds.WINDOWS", True)
     hint = stray_side_files_hint(open_segment(renamed))
     assert (
-        "rename them to use them (9 files): segA_inklabels.png to segA-backup_inklabels.png, "
+        "rename them to use them (11 files): segA_inklabels.png to segA-backup_inklabels.png, "
         in hint
     )
     assert "mv " not in hint

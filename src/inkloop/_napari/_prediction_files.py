@@ -7,6 +7,7 @@ new one came."""
 from __future__ import annotations
 
 import glob
+import re
 from pathlib import Path
 
 from inkloop._napari._prediction_layer import layer_name, show_prediction_file, shown_file
@@ -19,6 +20,7 @@ from inkloop.io import (
     prediction_stem,
 )
 from inkloop.io._prediction_metadata import foreign_file, recorded_provenance
+from inkloop.io._side_kinds import KEPT
 from inkloop.io._sidefiles import kept_copy_path
 
 
@@ -87,7 +89,9 @@ def _kept_copies(path: Path) -> list[Path]:
     first: their names hold the time each was last written."""
     stem = prediction_stem(path)
     copies = path.parent.glob(f"{glob.escape(stem)}.saved-*")
-    return sorted((p for p in copies if prediction_kind(p)), key=lambda p: p.name[len(stem) :])
+    kept = re.compile(re.escape(stem) + KEPT)
+    copies = (p for p in copies if prediction_kind(p) and kept.fullmatch(prediction_stem(p)))
+    return sorted(copies, key=lambda p: p.name[len(stem) :])
 
 
 def _kept_so_far(path: Path) -> str:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from inkloop.io._layer_folders import layer_folder_format, server_files
-from inkloop.io._side_kinds import SIDE_KINDS
+from inkloop.io._side_kinds import side_kinds_pattern
 from inkloop.io._side_lookup import find_side_files
 from inkloop.io._sidefiles import segment_id
 
@@ -23,8 +23,7 @@ def is_segment_layers(folder: Path) -> bool:
     name = segment_id(folder)
     if server_files(folder, name) or find_side_files(folder, name, plain=True):
         return True
-    kinds = "|".join(SIDE_KINDS.values())
-    side_file = re.compile(rf"{re.escape(name)}_(?:{kinds})", re.IGNORECASE)
+    side_file = re.compile(rf"{re.escape(name)}_(?:{side_kinds_pattern()})", re.IGNORECASE)
     return any(side_file.fullmatch(entry.name) for entry in folder.iterdir())
 
 

@@ -13,25 +13,30 @@ from inkloop.io._side_lookup import AUTOSAVE, SIDECAR_SUFFIXES
 
 _IMAGE = "|".join(re.escape(suffix) for suffix in SIDECAR_SUFFIXES)
 _PREDICTION = r"(?:\.ome\.zarr|\.png|\.tiff?|\.zarr)"  # `inkloop.io._sidefiles` PREDICTION_FORMATS
+KEPT = r"(?:\.saved-\d{8}-\d{6}(?:-\d+)?)?"  # a kept copy's mark, as `kept_copy_path` makes it
 SIDE_KINDS = {  # what follows "<id>_" in each kind's file names, in any letter case
-    "ink labels": rf"inklabels(?:_v\d+)?(?:{_IMAGE})",
-    "supervision mask": rf"supervision_mask(?:_v\d+)?(?:{_IMAGE})",
+    "ink labels": rf"inklabels(?:_v\d+)?{KEPT}(?:{_IMAGE})",
+    "supervision mask": rf"supervision_mask(?:_v\d+)?{KEPT}(?:{_IMAGE})",
     "papyrus mask": rf"(?:flat_)?mask(?:{_IMAGE})",
     "validation region": r"validation_region\.json",
     "rounds": r"rounds\.jsonl",
-    "model and its kept copies": r"inkloop_model(?:\.saved-[\d-]+)?\.pt",
+    "model and its kept copies": rf"inkloop_model{KEPT}\.pt",
     "autosaved labels": rf"(?:inklabels|supervision_mask)(?:_v\d+)?{re.escape(AUTOSAVE)}\.png",
-    "prediction": rf"prediction(?:\.saved-[\d-]+)?{_PREDICTION}",
+    "prediction": rf"prediction{KEPT}{_PREDICTION}",
 }
 WINDOWS = os.name == "nt"  # no sh there to run a command in
 SHOWN = 10  # stray files named at most; the rename takes them all
 
 
+def side_kinds_pattern() -> str:
+    """What follows ``<id>_`` in a side file's name, any kind (a regex)."""
+    return "|".join(f"(?:{pattern})" for pattern in SIDE_KINDS.values())
+
+
 @cache
 def _side_file() -> re.Pattern:
     """A side file's name: its id (the shortest that leaves a kind after it) and kind."""
-    kinds = "|".join(f"(?:{pattern})" for pattern in SIDE_KINDS.values())
-    return re.compile(rf"(?P<id>.+?)_(?:{kinds})", re.IGNORECASE)
+    return re.compile(rf"(?P<id>.+?)_(?:{side_kinds_pattern()})", re.IGNORECASE)
 
 
 def stray_side_files_hint(segment) -> str | None:

@@ -173,9 +173,10 @@ def is_prediction_file(path: str | Path) -> bool:
 
 def kept_copy_path(path: str | Path) -> Path:
     """Where the file at ``path`` is kept when a new one takes its name (a model a run did
-    not start from, a prediction Predict whole segment replaces): ``<stem>.saved-<its last
-    write, local time><ending>`` beside it (a prediction's whole ending: ``.ome.zarr``), a
-    number added if an earlier kept copy has that name (none is ever replaced)."""
+    not start from, a prediction Predict whole segment replaces, labels inkloop did not
+    mark that a Save writes into): ``<stem>.saved-<its last write, local time><ending>``
+    beside it (a prediction's whole ending: ``.ome.zarr``), a number added if an earlier kept
+    copy has that name (none is ever replaced). `inkloop.io._side_kinds.KEPT` matches them."""
     path = Path(path)
     stem, written = prediction_stem(path), time.localtime(path.stat().st_mtime)
     ending, saved = path.name[len(stem) :], time.strftime("%Y%m%d-%H%M%S", written)
