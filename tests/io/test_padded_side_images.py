@@ -111,8 +111,11 @@ def test_evaluate_scores_against_padded_labels(segment_folder, tmp_path):
     Image.fromarray(_padded(np.full(ink.shape, 255, np.uint8), (256, 256), 0)).save(mask)
 
     scores = evaluate_file(tmp_path / "prediction.png", padded, mask)
+    unpadded = evaluate_file(tmp_path / "prediction.png", labels)
 
-    assert scores == evaluate_file(tmp_path / "prediction.png", labels)
+    assert scores.pop("supervision") == str(mask)
+    assert unpadded.pop("supervision") == "all"
+    assert scores == unpadded
 
 
 def test_evaluate_still_refuses_a_prediction_of_another_size(segment_folder, tmp_path):
