@@ -61,49 +61,26 @@ def continue_or_overwrite(out: Path) -> str:
     )
 
 
-def autosaving(settings: EngineSettings, out: Path) -> tuple[EngineSettings, OutBefore]:
+def autosaving(settings: EngineSettings, out: Path) -> EngineSettings:
     """``settings`` that autosave the run to ``out`` every `autosave_every` s and at its end
-    (unless they autosave elsewhere), so that a run killed at hour 9 leaves its weights; and
-    where the engine sets the model there aside (`OutBefore`). A run that made no step writes
-    nothing (`Training.autosave`). Parts that killed writes left beside ``out`` are swept
-    first (`remove_left_parts`)."""
-    from inkloop.checkpoint import kept_model_path
+    (unless they autosave elsewhere), so that a run killed at hour 9 leaves its weights. A
+    run that made no step writes nothing (`Training.autosave`). Parts that killed writes
+    left beside ``out`` are swept first (`remove_left_parts`)."""
     from inkloop.io._write import remove_left_parts
 
     remove_left_parts([out])
     if settings.autosave is not None:  # the engine never writes ``out`` before the end
-        return settings, OutBefore(out, kept=None)
-    # the engine sets a model there aside before its first autosave, unless it continues it
-    earlier = out.exists() and not continues_in_place(settings.init, out)
-    before = OutBefore(out, kept=kept_model_path(out) if earlier else None)
-    return dataclasses.replace(settings, autosave=out), before
+        return settings
+    return dataclasses.replace(settings, autosave=out)
 
 
-@dataclasses.dataclass(frozen=True)
-class OutBefore:
-    """Where the engine sets aside the model that ``out`` held before a run that autosaves
-    there (None: it is the model continued, or none is there)."""
-
-    out: Path
-    kept: Path | None
-
-    def back_if_nothing_written(self, report) -> None:
-        """After a run that wrote nothing at ``out`` though the engine set the model there
-        aside (its first write failed: a full disk), that model comes back, said."""
-        if self.kept is not None and self.kept.exists() and not self.out.exists():
-            os.replace(self.kept, self.out)
-            report.say(f"{self.out} is the model it held before: this run wrote nothing there")
-
-
-def leave_out_quitting(out: Path, before: OutBefore, report, saves: list) -> None:
+def say_last_autosave(out: Path, report, saves: list) -> None:
     """After a run that ended in an error or a third Ctrl+C, not its final save (the engine's
-    close autosaved it all the same): ``out`` keeps this run's last autosave, which is said;
-    else what ``out`` held before is there (`OutBefore.back_if_nothing_written`)."""
+    close autosaved it all the same): where ``out`` holds this run's last autosave, that is
+    said. A model set aside there is back, or said where it is (`write_keeping`)."""
     autosaved = [save for save in saves if save.path == str(out)]
     if autosaved:
         report.say(f"{out} holds this run's last autosave (step {autosaved[-1].step})")
-    else:
-        before.back_if_nothing_written(report)
 
 
 def save_or_keep(engine, out: Path, report, saves: list | tuple = ()) -> None:

@@ -14,9 +14,9 @@ from inkloop._headless_train import (
     continue_or_overwrite,
     continues_in_place,
     heard_save,
-    leave_out_quitting,
     record_round,
     save_or_keep,
+    say_last_autosave,
     stop_on_ctrl_c,
     where_weights_are,
 )
@@ -63,7 +63,7 @@ def train_to_file(
     segment, out = as_segment(segment), Path(out).expanduser()
     rounds = None if rounds is None else Path(rounds).expanduser()
     init_record = _check_training(segment, settings, out, overwrite)
-    settings, before = autosaving(settings, out)
+    settings = autosaving(settings, out)
     report = Report(progress, settings.train.max_steps, settings.train.max_seconds)
     saves = []  # each CheckpointSaved: the last is the run's end, whose round is recorded
     try:
@@ -81,9 +81,8 @@ def train_to_file(
                 save_or_keep(engine, out, report, saves)
     except BaseException:
         report.bar.close()  # its line ends before the error is printed
-        leave_out_quitting(out, before, report, saves)  # the engine is closed by now
+        say_last_autosave(out, report, saves)  # the engine is closed by now
         raise
-    before.back_if_nothing_written(report)
     report.close(out)
     ended_saved = "checkpoint" in report.summary and "checkpoint_step" not in report.summary
     if rounds is not None and ended_saved:  # not for an earlier autosave's step
