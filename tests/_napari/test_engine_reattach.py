@@ -239,3 +239,26 @@ def test_a_reattach_given_up_says_nothing_more(ended, tunnel, qtbot):
     QApplication.processEvents()  # what it said meanwhile is shown now
     assert _said_since(shown) == []
     assert loop.state is State.IDLE
+
+
+def test_a_save_clicked_before_the_lost_reattach_is_taken_is_not_sent(
+    ended, tunnel, qtbot, tmp_path
+):
+    widget, _ = ended
+    _, tunnel_ = tunnel
+    loop, lost = widget.loop, widget.loop.engine
+    tunnel_.hold()
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    reattaching = loop.starts.pending.engine
+    tunnel_.release()
+    reattaching.result(TIMEOUT)  # the GUI thread does not turn: the engine is not taken yet
+    tunnel_.refusing = True
+    tunnel_.cut()
+    assert lost.wait(TIMEOUT)  # its end told
+
+    assert not loop.save_checkpoint(tmp_path / "model.pt")  # the user's Save, before the turn
+
+    assert tunnel_.refused == 0  # not re-attached on the GUI thread
+    assert loop.engine is lost
+    assert loop.state is State.FAILED

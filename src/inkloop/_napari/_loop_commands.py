@@ -84,8 +84,9 @@ class EngineCommands:
         """None once an engine process with the current settings is there, made now if there
         is none: the caller needs it at once (a request number), so its labels' decode is
         waited for, but not a server's connect, nor its re-attach once its link ended. Else
-        what to tell the user: still connecting, or `NOT_STARTED` (the start failed and said
-        why). A diverged engine is not asked."""
+        what to tell the user: still connecting, or `NOT_STARTED` (the start failed, or the
+        link re-attached ended before it was taken, and said why). A diverged engine is not
+        asked."""
         if self.trained.engine_ends and self.engine is not None:
             return KEPT_TO_PREDICT
         self.starts.reattach()
@@ -95,6 +96,8 @@ class EngineCommands:
             return still_connecting(address)
         if self.starts.pending is not None:
             self.starts.finish()
+        if self.remote is not None and self.engine is not None and not self.engine.alive:
+            return NOT_STARTED  # its new link ended too, said: the next command re-attaches
         return None if self.engine is not None else NOT_STARTED
 
     def engine_there(self) -> bool:
