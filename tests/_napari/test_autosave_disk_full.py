@@ -1,6 +1,6 @@
 """Strokes that the segment's folder refuses (its disk full) are kept where they can be (a
 rescue folder: inkloop's data folder's unsaved/<id>-<hash>, else the temporary folder's
-inkloop-unsaved-<uid>-<id>-<hash>), said once with a way out that works, and found again when the
+inkloop-unsaved-<uid>/<id>-<hash>), said once with a way out that works, and found again when the
 segment is reopened, which still opens from (and saves to) its own folder; only the session
 that kept them removes them; strokes that no folder takes are said to be lost at close (a
 close that would lose them is refused once: test_close_veto.py). Until the folder takes them
@@ -74,12 +74,11 @@ def refusing_folders(monkeypatch, tmp_path, refusal) -> set[Path]:
 
 def rescue_folders(folder: Path) -> tuple[Path, Path]:
     """Where the copies that segment ``folder``'s folder refuses go: inkloop's data folder's
-    unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<uid>-<id>-<hash>."""
+    unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<uid>/<id>-<hash>."""
     key = _writable.own_side_folder(folder, folder.name).name
     data = Path(os.environ["INKLOOP_DATA"])
-    return data / "unsaved" / key, Path(
-        tempfile.gettempdir()
-    ) / f"inkloop-unsaved-{os.getuid()}-{key}"
+    temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{os.getuid()}" / key
+    return data / "unsaved" / key, temporary
 
 
 def disk_of(folder: Path) -> Path:
@@ -206,7 +205,7 @@ def test_an_earlier_sessions_copies_open_and_are_never_deleted_unread(
     session's autosave beside it and its Save leave them where they are (it did not write
     them), and the next opening passes over them for the newer saved labels."""
     _, temporary = rescue_folders(unlabelled_folder)
-    temporary.mkdir()
+    temporary.mkdir(parents=True)
     earlier = np.zeros((200, 300), np.uint8)
     earlier[10:30, 10:60] = 255
     write_label_files(temporary / PAIR[0], earlier, earlier > 0, fast=True)

@@ -1,5 +1,5 @@
 """Autosave copies that a segment's folder refused are kept in a rescue folder (inkloop's data
-folder's unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<uid>-<id>-<hash>); an
+folder's unsaved/<id>-<hash>, else the temporary folder's inkloop-unsaved-<uid>/<id>-<hash>); an
 opening finds them there and restores the newest pair when it is newer than every label file
 beside the segment, which still opens from its own folder."""
 
@@ -36,7 +36,7 @@ def rescue(data_home, tmp_path, monkeypatch):
 
     def folders(segment_folder: Path) -> tuple[Path, Path]:
         key = _writable.own_side_folder(segment_folder, segment_folder.name).name
-        temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{os.getuid()}-{key}"
+        temporary = Path(tempfile.gettempdir()) / f"inkloop-unsaved-{os.getuid()}" / key
         return data_home / "unsaved" / key, temporary
 
     return folders
@@ -133,4 +133,4 @@ def test_a_rescue_folder_another_user_made_is_passed_over(segment_folder, rescue
     segment = open_segment(segment_folder)
     initial_labels(segment)  # opens with its own labels
     assert autosaved_labels(segment) is None
-    assert temporary.name.startswith(f"inkloop-unsaved-{os.getuid()}-")  # one user's own
+    assert temporary.parent.name == f"inkloop-unsaved-{os.getuid()}"  # one user's own

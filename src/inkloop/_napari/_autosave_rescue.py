@@ -29,7 +29,7 @@ def rescue_targets(segment) -> list[Path]:
     has refused them."""
     folder = side_folder(segment)
     at_home = Path(os.path.abspath(folder)).is_relative_to(os.path.abspath(data_home()))
-    return rescue_folders(segment)[-1:] if at_home else rescue_folders(segment)
+    return rescue_folders(segment)[1:] if at_home else rescue_folders(segment)
 
 
 def write_elsewhere(segment, file_name: str, labels, refused: OSError) -> Path:

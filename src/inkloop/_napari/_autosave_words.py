@@ -21,7 +21,7 @@ def kept_message(segment, kept: Path, refused: OSError, last: bool) -> str:
     lead = "The last strokes" if last else "The unsaved strokes"
     said = f"{lead} could not be written to {folder} ({why}): they are in {kept.parent}"
     said += f", and {segment.name} opens with them from there"
-    if kept.parent == rescue_folders(segment)[-1]:
+    if kept.parent != rescue_folders(segment)[0]:  # the temporary folder's
         said += " while the system keeps its temporary files"
     return f"{said}. {way_out_of_refusal(segment, refused)}"
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 from inkloop.io._homes import data_home
+from inkloop.io._own_temp import own_temp_folder
 from inkloop.io._sidefiles import label_paths, side_folder, supervision_path_for
 from inkloop.io._torn_labels import torn
 from inkloop.io._writable import own_side_folder
@@ -22,8 +22,9 @@ UNSAVED = "unsaved"  # under the data folder: one rescue folder per segment
 
 def rescue_folders(segment) -> list[Path]:
     """Where autosave copies that ``segment``'s folder refuses are kept, in the order they
-    are tried: ``unsaved/<id>-<hash>`` in inkloop's data folder, then
-    ``inkloop-unsaved-<uid>-<id>-<hash>`` in the temporary folder. Neither is a folder the segment
+    are tried: ``unsaved/<id>-<hash>`` in inkloop's data folder, then ``<id>-<hash>`` in
+    this user's own ``inkloop-unsaved-<uid>`` in the temporary folder (`own_temp_folder`;
+    left out where that name is someone else's). Neither is a folder the segment
     opens from (as a read-only segment's own folder is): an opening finds the copies there
     (`autosaved_labels`), and Save labels still writes beside the segment. ``<id>-<hash>``
     names the segment's folder as `own_side_folder` does; a read-only segment's own folder
@@ -32,11 +33,8 @@ def rescue_folders(segment) -> list[Path]:
     own = own_side_folder(folder, segment.name)
     in_own_folders = os.path.abspath(folder.parent) == os.path.abspath(own.parent)
     key = folder.name if in_own_folders else own.name
-    user = f"{os.getuid()}-" if hasattr(os, "getuid") else ""  # /tmp is every user's
-    return [
-        data_home() / UNSAVED / key,
-        Path(tempfile.gettempdir()) / f"inkloop-unsaved-{user}{key}",
-    ]
+    temporary = own_temp_folder(f"inkloop-{UNSAVED}")
+    return [data_home() / UNSAVED / key, *([] if temporary is None else [temporary / key])]
 
 
 class AutosaveState(NamedTuple):

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import stat
 import tempfile
 import time
 from pathlib import Path
 
 from inkloop._locks import claim, orphaned
-from inkloop._notify import notify
+from inkloop.io._own_temp import own_temp_folder
 
 SAMPLE_NAME = "synthetic_sample"
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
@@ -35,11 +32,12 @@ def sample_segment_path() -> Path:
 
 def sample_copy() -> Path:
     """A scratch copy of the bundled sample, in a new folder of this user's own folder of
-    copies (`_copies_folder`): labels, their autosave, rounds and checkpoints are written
+    copies (`own_temp_folder`): labels, their autosave, rounds and checkpoints are written
     beside a segment, and the installed package's folder is no place for them. This process
     holds it while it runs; the copies of processes known to have ended, untouched for a
-    day, are removed first."""
-    copies = _copies_folder()
+    day, are removed first. Where that folder is not this user's own, the copy is made in
+    the temporary folder, and none of the copies there is removed: they may be anyone's."""
+    copies = own_temp_folder(_COPIES)
     if copies is not None:
         _remove_stale_copies(copies)
     scratch = Path(tempfile.mkdtemp(prefix=_COPY_PREFIX, dir=copies))
@@ -47,27 +45,6 @@ def sample_copy() -> Path:
     copy = scratch / SAMPLE_NAME
     shutil.copytree(sample_segment_path(), copy)
     return copy
-
-
-def _copies_folder() -> Path | None:
-    """``inkloop-samples-<uid>`` in the temporary folder, made for this user alone (0700);
-    None, said, where that name is taken by anything but this user's own real folder (a
-    symlink, another user's): the copy is then made in the temporary folder, and none of
-    the copies there is removed, as they may be anyone's."""
-    uid = os.geteuid() if hasattr(os, "geteuid") else None  # Windows: a temp folder per user
-    folder = Path(tempfile.gettempdir()) / (_COPIES if uid is None else f"{_COPIES}-{uid}")
-    with contextlib.suppress(FileExistsError):
-        folder.mkdir(mode=0o700)
-    found = folder.lstat()  # the name itself: a symlink is not followed
-    if not stat.S_ISDIR(found.st_mode) or uid not in (None, found.st_uid):
-        notify(
-            f"{folder} is not a folder of your own: the sample is copied into "
-            f"{folder.parent} instead, and no earlier copy is removed"
-        )
-        return None
-    if uid is not None and found.st_mode & 0o077:  # this user's, made open to others
-        os.chmod(folder, 0o700)
-    return folder
 
 
 def _remove_stale_copies(copies: Path) -> None:
