@@ -15,17 +15,18 @@ from inkloop.io._images import ImageInfo, image_info, image_text, read_image
 INK_LEVEL = 128  # uint8 ink labels at or above this count as ink (for sampling, checks, rounds)
 # the text chunk of the label files inkloop writes: painted labels, however soft (at a
 # Strength of 0.8 all their ink is grey), are never mistaken for a probability map, and
-# another tool's label file is never written over (`inkloop.io.label_paths`)
+# another tool's label file is kept as a copy before a Save writes into it (`save_labels`)
 PAINTED = {"inkloop": "painted labels"}
 
 
-def is_painted(path: str | Path) -> bool:
+def painted(path: str | Path) -> bool | None:
     """Whether the label file at ``path`` was written by inkloop (its text says PAINTED);
-    False for another tool's, or one whose header cannot be read."""
+    False for another tool's, or where none is there; None (falsy too) where its header
+    cannot be read."""
     try:
-        return image_text(path).items() >= PAINTED.items()
+        return Path(path).exists() and image_text(path).items() >= PAINTED.items()
     except Exception:  # PIL raises many types for a damaged header
-        return False
+        return None
 
 
 def read_label_image(

@@ -11,8 +11,7 @@ import numpy as np
 from inkloop._command import in_command, shell_quoted
 from inkloop._notify import notify, notify_once
 from inkloop.io._autosaved import autosave_state, is_dock_labels, rescue_folders
-from inkloop.io._images import image_text
-from inkloop.io._label_images import PAINTED, is_painted, label_arrays, read_label_image
+from inkloop.io._label_images import PAINTED, label_arrays, painted, read_label_image
 from inkloop.io._remote import shown_location
 from inkloop.io._segment import as_segment
 from inkloop.io._sidefiles import (
@@ -29,6 +28,7 @@ from inkloop.io._torn_labels import (
     DOCK_RESTORES,
     PAIR_KEY,
     TornPairError,
+    header_text,
     labelled_where_inked,
     pair_tags,
     restored_ink,
@@ -74,10 +74,10 @@ def _keep_unmarked(segment, ink_path: Path) -> None:
     """Copy the labels at ``ink_path`` to their `kept_copy_path` where inkloop did not mark
     them (another tool's, a download's ground truth, an inkloop's from before the mark),
     and their supervision mask where it has no write id either; said once, as saved into."""
-    if not ink_path.is_file() or is_painted(ink_path):
+    if not ink_path.is_file() or painted(ink_path):
         return
     mask = supervision_path_for(ink_path)
-    unmarked = [ink_path] + ([mask] if mask.is_file() and not _has_write_id(mask) else [])
+    unmarked = [ink_path] + ([mask] if mask.is_file() and PAIR_KEY not in header_text(mask) else [])
     kept = []
     for path in unmarked:
         copy = kept_copy_path(path)
@@ -89,13 +89,6 @@ def _keep_unmarked(segment, ink_path: Path) -> None:
         "(another tool's, or saved by an inkloop before 2026-12-05); painted labels are saved "
         f"into them from now on, and the files as they were are kept beside them: {', '.join(kept)}"
     )
-
-
-def _has_write_id(mask: Path) -> bool:
-    try:
-        return PAIR_KEY in image_text(mask)
-    except Exception:  # PIL raises many types for a damaged header
-        return False
 
 
 ALL_PIXELS = "all pixels"  # the supervision where no mask says which pixels are labelled
@@ -111,7 +104,7 @@ def probability_map_message(ink: np.ndarray, supervised: np.ndarray, labels_file
     are painted, whatever their ink. Callers add how to turn a map into labels, which differs
     between the CLI and the dock.
     """
-    if is_painted(labels_file):
+    if painted(labels_file):
         return None
     # a grid of at most ~1 M pixels decides it: the reader runs this as napari opens a
     # segment, where a whole 200 MP label image took 0.7 s and 200 MB of copies

@@ -57,7 +57,7 @@ def _recorded(path: Path, kind: str | None) -> dict:
 
 def _json_object(text: str | None) -> dict | None:
     """``text`` read as a JSON object, else None: inkloop's painted labels carry RECORD_KEY
-    too, as plain text (`inkloop.io._labels.PAINTED`), which is no record."""
+    too, as plain text (`inkloop.io._label_images.PAINTED`), which is no record."""
     try:
         value = json.loads(text) if text else None
     except ValueError:

@@ -243,34 +243,26 @@ def _whole(path) -> bool:
 
 
 def _written_here(path: Path) -> bool:
-    """Whether inkloop wrote ``path``: labels painted here (`_painted`), or the supervision
+    """Whether inkloop wrote ``path``: labels painted here (`painted`), or the supervision
     mask saved with them. A header that cannot be read counts as inkloop's: a user's labels
     are never deleted on a guess."""
     labels = path.with_name(path.name.replace("_supervision_mask", "_inklabels"))
-    return any(_painted(candidate) is not False for candidate in dict.fromkeys((path, labels)))
+    from inkloop.io._label_images import painted
 
-
-def _painted(path: Path) -> bool | None:
-    """Whether ``path`` holds labels painted in inkloop (its text says `PAINTED`); False
-    where it is not there, None where its header cannot be read."""
-    from inkloop.io._images import image_text
-    from inkloop.io._labels import PAINTED
-
-    try:
-        return path.exists() and image_text(path).items() >= PAINTED.items()
-    except Exception:  # PIL raises many types for a damaged header
-        return None
+    return any(painted(candidate) is not False for candidate in dict.fromkeys((path, labels)))
 
 
 def _tell_painted_superseded(ink: Path, name: str) -> None:
     """Say, where labels painted here are of an older version than ``ink`` (fetched now, the
     server's newer labels), that they are kept but no longer opened, and how to open them."""
+    from inkloop.io._label_images import painted
+
     version = (ink_labels_name(ink.stem) or (None, 1))[1]
     for path in sorted(ink.parent.glob(f"{name}_inklabels*.png")):
         named = ink_labels_name(path.stem)
         if not named or named[0] != name or named[1] >= version:
             continue
-        if _painted(path):
+        if painted(path):
             newer = ink.with_name(f"{name}_inklabels_v{version + 1}.png")
             notify(
                 f"{path}: labels painted here, kept, but {ink.name} (version {version}), "

@@ -24,7 +24,7 @@ def pair_tags(supervision_path) -> tuple[dict[str, str], dict[str, str]]:
     """The text chunks of the ink file and the mask of one write of a label pair: both carry
     the write's id, the ink also that of the mask now at ``supervision_path`` (`torn`)."""
     tag = {PAIR_KEY: secrets.token_hex(8)}
-    replaced = _text(supervision_path).get(PAIR_KEY)
+    replaced = header_text(supervision_path).get(PAIR_KEY)
     return ({**tag, REPLACES_KEY: replaced} if replaced else tag), tag
 
 
@@ -32,11 +32,11 @@ def torn(ink_path, supervision_path) -> bool:
     """Whether a label pair is the new ink of a write beside the mask that write was
     replacing. Files without write ids (an older inkloop, other tools), not here, or of two
     whole saves count as whole; only headers are read."""
-    ink, mask = _text(ink_path), _text(supervision_path).get(PAIR_KEY)
+    ink, mask = header_text(ink_path), header_text(supervision_path).get(PAIR_KEY)
     return mask is not None and ink.get(REPLACES_KEY) == mask != ink.get(PAIR_KEY)
 
 
-def _text(path) -> dict[str, str]:
+def header_text(path) -> dict[str, str]:
     """``path``'s PNG text; {} where it is not there or its header is damaged (its decoder
     says so where it is read)."""
     from inkloop.io._images import image_text
