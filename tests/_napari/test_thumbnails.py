@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from inkloop._napari._widget import InkLoopWidget
+from tests._events import TIMEOUT
 from tests._napari._gui import canvas, drag
 
 
@@ -37,7 +38,7 @@ def test_the_prediction_thumbnail_follows_the_tiles_that_arrived(shown, qtbot):
 
     loop.overlay.show((0, 0, height, width), np.full((height, width), 0.95, np.float32))
 
-    qtbot.waitUntil(lambda: _shown(layer) > empty + 100, timeout=3000)
+    qtbot.waitUntil(lambda: _shown(layer) > empty + 100, timeout=TIMEOUT * 1000)
 
 
 def test_the_labels_thumbnail_follows_a_finished_stroke(shown, qtbot):
