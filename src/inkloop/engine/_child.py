@@ -213,7 +213,9 @@ def _setup(spec: Spec, settings, outbox: Outbox):
     from inkloop.io import open_segment
 
     torch.set_num_threads(spec.torch_threads)
-    share_cores(spec.torch_threads + 1)  # and the core left to a GUI: all, for a local engine
+    # its threads and the core left to a GUI: every core at a local engine's default, and
+    # the threads asked for + 1 where they were set (`InkLoopWidget.torch_threads`, a server)
+    share_cores(spec.torch_threads + 1)
     lower_priority()
     segment = open_segment(spec.segment_path, **spec.open_options)
     ink, supervised, applied = LabelFiles.open(spec.labels)
