@@ -17,7 +17,7 @@ from qtpy.QtWidgets import QApplication
 
 from inkloop._napari._engine_panel import HERE, REMOTE
 from inkloop._napari._engine_start import REATTACH_FAILED, connecting, still_connecting
-from inkloop.engine import Failed, RunStarted, State
+from inkloop.engine import Failed, Notice, RunStarted, State, StateChanged
 from inkloop.engine.remote import EngineServer
 from tests._engine import Forwarder
 from tests._events import TIMEOUT
@@ -262,3 +262,25 @@ def test_a_save_clicked_before_the_lost_reattach_is_taken_is_not_sent(
     assert tunnel_.refused == 0  # not re-attached on the GUI thread
     assert loop.engine is lost
     assert loop.state is State.FAILED
+
+
+def test_an_event_posted_before_the_switch_to_this_machine_is_dropped(ended, tunnel, qtbot):
+    widget, _ = ended
+    _, tunnel_ = tunnel
+    loop, lost = widget.loop, widget.loop.engine
+    tunnel_.hold()
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    (listener,) = lost._announcer.listeners  # as the reader thread calls it, on a thread
+    for event in (StateChanged(State.TRAINING, State.IDLE), Notice("a new link")):
+        posting = threading.Thread(target=listener, args=(event,))
+        posting.start()
+        posting.join()  # posted, not yet applied
+    widget.engine_panel.where.setCurrentText(HERE)
+    widget.engine_panel.connect_button.click()
+    shown = _shown()
+    QApplication.processEvents()  # the posted events are delivered now
+
+    assert loop.state is State.IDLE
+    assert _said_since(shown) == []
+    tunnel_.release()

@@ -160,6 +160,7 @@ class LoopSession(QObject, EngineCommands):
             return False
         self.remote, self.ready = remote, False
         self.trained.forget()
+        self.generation += 1  # what the ended engine posted before its end is told apart
         if self._end_engine():
             self._apply(self.generation, StateChanged(State.IDLE, self.state))  # start over
         return True
@@ -209,7 +210,7 @@ class LoopSession(QObject, EngineCommands):
 
     def _apply(self, generation: int, event) -> None:
         """Show one engine event (GUI thread), from the engine of ``generation``."""
-        if self.closed:
+        if self.closed or self._stale(generation, event):
             return
         self.starts.follow(generation, event)
         if isinstance(event, PredictionReady):
@@ -248,6 +249,14 @@ class LoopSession(QObject, EngineCommands):
         if self.trained.engine_ends and self.engine is not None and not self.predicting:
             self._drop_diverged()  # at once, or once the whole-segment prediction ends
         self.changed.emit(event)
+
+    def _stale(self, generation: int, event) -> bool:
+        """Whether ``event`` is a state, readiness or notice of an engine no longer in use,
+        posted before its end (a reconnect given up, a replaced engine): not shown."""
+        stale = generation != self.generation and isinstance(event, StateChanged | Ready | Notice)
+        if stale and isinstance(event, Notice):
+            log.info("from an engine no longer in use: %s", event.message)
+        return stale
 
     def _failure_told(self, generation: int, event: Failed) -> str:
         """What the dock says of ``event``: a divergence of the engine in use also says where
