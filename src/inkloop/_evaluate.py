@@ -21,8 +21,8 @@ def evaluate_file(
     reads it, `saved_supervision`, said; "all" or none saved: every pixel) inside ``region``
     (y0, x0, y1, x1; default: everywhere, or where a prediction of a region alone records it
     lies), with the share of them that is ink, the F0.5 of calling every one ink (what a
-    score must beat), and which pixels were scored: ``supervision`` (the mask's path, or
-    "all") and ``scored_pixels``."""
+    score must beat), and which pixels were scored: ``region`` (of the labels),
+    ``supervision`` (the mask's path, or "all") and ``scored_pixels``."""
     from inkloop.boxes import check_box
     from inkloop.io import read_label_image, read_prediction
     from inkloop.io._images import image_info
@@ -49,8 +49,10 @@ def evaluate_file(
     supervised = None  # every pixel: no mask built
     if supervision is not None:
         supervised = read_label_image(supervision, shape, ink=False, of=of)
+    scored = [0, 0, *shape]
     if region is not None:  # views of the rectangle, not masks of the whole image
         y0, x0, y1, x1 = check_box(region, shape, "region", "labels" if of_region else "prediction")
+        scored = [y0, x0, y1, x1]
         probability = probability if of_region else probability[y0:y1, x0:x1]
         ink = ink[y0:y1, x0:x1]
         supervised = None if supervised is None else supervised[y0:y1, x0:x1]
@@ -68,6 +70,7 @@ def evaluate_file(
         "at_0.5": scores(probability, ink, supervised).to_dict(),
         "ink_share": round(chance.precision, 4),
         "chance_f05": round(chance.f05, 4),
+        "region": [int(v) for v in scored],
         "supervision": EVERY_PIXEL if supervision is None else str(supervision),
         "scored_pixels": int(count),
     }
@@ -98,20 +101,25 @@ def _tell_scored_on(supervision: Path, count: int, of: int, region) -> None:
 def _scored_region(prediction: Path, shape, labels: Path, full, region):
     """The region to score (or None: everywhere) and whether the prediction of ``shape`` is
     of that region alone (`inkloop predict --region` writes one, recording where it lies)
-    while the ``labels``, of ``full`` size, cover the segment. A ``region`` other than the
-    recorded one, or a prediction that cannot be placed, raises ValueError."""
+    while the ``labels``, of ``full`` size, cover the segment (of the id their name gives,
+    where it gives one: a prediction recording another segment is not placed). A ``region``
+    other than the recorded one, or a prediction that cannot be placed, raises ValueError."""
     from inkloop.io import SegmentError
     from inkloop.io._label_images import is_padded, scaled_fix
-    from inkloop.io._prediction_labels import recorded_region, shown_region
+    from inkloop.io._prediction_labels import made_for_another, recorded_region, shown_region
+    from inkloop.io._side_lookup import ink_labels_name
 
     shape, full = tuple(shape), tuple(full)
     if shape == full or is_padded(full, shape):  # of the whole segment
         return region, False
-    recorded = recorded_region(prediction, shape)
+    labels_id = (ink_labels_name(labels.stem) or (None,))[0]
+    recorded = recorded_region(prediction, shape, labels_id)
     if recorded is None and region is not None and _size(region) == shape:
         return region, True
     sizes = f"{labels}: image is {full[0]}x{full[1]} but the prediction {prediction.name} is "
     sizes += f"{shape[0]}x{shape[1]}"
+    if recorded is None and (other := made_for_another(prediction, labels_id, shape)):
+        raise SegmentError(sizes + other)
     if recorded is None:
         fits = region is None and shape[0] <= full[0] and shape[1] <= full[1]
         scaled = scaled_fix(shape, full)

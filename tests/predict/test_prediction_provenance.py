@@ -57,7 +57,11 @@ def test_the_record_names_the_model_segment_layers_options_and_version(made):
 
     sha256 = hashlib.sha256(made.model.read_bytes()).hexdigest()  # as `sha256sum` prints it
     assert record["model"] == {"file": "tiny.pt", "sha256": sha256[:16], "run": "0f1e2d", "step": 7}
-    assert record["segment"] == {"name": made.segment.name, "path": str(made.segment.path)}
+    assert record["segment"] == {
+        "name": made.segment.name,
+        "path": str(made.segment.path),
+        "shape": list(made.segment.shape[1:]),
+    }
     # 8 layers read back to front, the window from position 2: layers 5, 4, 3, 2 as stored
     assert record["layers"] == [5, 4, 3, 2]
     assert record["layer_files"] == [5, 4, 3, 2]
@@ -163,7 +167,11 @@ def test_inkloop_predict_records_its_window_reverse_and_tta(made, tmp_path, caps
     assert summary["provenance"] == {str(other): second}
     sha256 = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
     assert second["model"] == {"file": "tiny.pt", "sha256": sha256, "run": None, "step": 7}
-    assert second["segment"] == {"name": made.segment.name, "path": str(segment)}
+    assert second["segment"] == {
+        "name": made.segment.name,
+        "path": str(segment),
+        "shape": list(made.segment.shape[1:]),
+    }
     assert (first["layers"], first["reverse"], first["tta"]) == ([0, 1, 2, 3], False, False)
     assert (second["layers"], second["reverse"], second["tta"]) == ([5, 4, 3, 2], True, True)
     assert second["region"] == [0, 0, 96, 128]

@@ -45,19 +45,21 @@ def labels_from_prediction(segment, path: str | Path, threshold: float = 0.5, so
 def _prediction_of(segment, path):
     """The prediction at ``path`` as probabilities, with the region (y0, x0, y1, x1) of
     ``segment`` it is of: the whole segment (a Grand Prize one padded: its top-left), or the
-    region it records (`recorded_region`). ValueError for another size, with the fix where
-    it records no region and is scaled exactly (`scaled_fix`)."""
+    region it records (`recorded_region`). ValueError for another size, naming the segment
+    it records being made for where that is another, else with the fix where it records no
+    region and is scaled exactly (`scaled_fix`)."""
     from inkloop.io._sidefiles import read_prediction
 
     shape = tuple(segment.shape[1:])
     probability = crop_padding(read_prediction(path), shape, path)
     found = probability.shape
-    region = (0, 0, *shape) if found == shape else recorded_region(path, found)
+    region = (0, 0, *shape) if found == shape else recorded_region(path, found, segment.name)
     if region is None or region[2] > shape[0] or region[3] > shape[1]:
         sizes = f"{path}: the prediction is {found[0]} x {found[1]} pixels but {segment.name}"
         sizes += f" is {shape[0]} x {shape[1]}"
         outside = region and f", and it records region {shown_region(region)}, outside it"
-        raise ValueError(sizes + (outside or scaled_fix(found, shape)))
+        other = made_for_another(path, segment.name)
+        raise ValueError(sizes + (outside or other or scaled_fix(found, shape)))
     return probability, region
 
 
@@ -68,21 +70,45 @@ def _placed(values: np.ndarray, inside, shape) -> np.ndarray:
     return placed
 
 
-def recorded_region(prediction: str | Path, shape):
+def recorded_region(prediction: str | Path, shape, segment_id: str | None = None):
     """The region (y0, x0, y1, x1) that a prediction of ``shape`` records it is of, from
     the origin inkloop writes into every format, or at the segment's corner (origin (0, 0),
-    what any file reads as) from the region of its provenance (`recorded_provenance`);
-    None for a file that records neither."""
+    what any file reads as) from the region of its provenance (`recorded_provenance`), where
+    that is a region of ``segment_id`` (None: not known) and not the whole of a smaller
+    segment; None for a file that records neither."""
     from inkloop.io._prediction_metadata import recorded_provenance
     from inkloop.io._sidefiles import prediction_origin
 
     y, x = (int(v) for v in prediction_origin(prediction))
     if (y, x) != (0, 0):
         return y, x, y + shape[0], x + shape[1]
-    region = (recorded_provenance(prediction) or {}).get("region")
-    if isinstance(region, list) and region[:2] == [0, 0] and tuple(region[2:]) == tuple(shape):
-        return 0, 0, *shape
-    return None
+    record = recorded_provenance(prediction) or {}
+    if record.get("region") != [0, 0, *shape] or _made_for(record).get("shape") == list(shape):
+        return None  # a whole segment's file records the region [0, 0, its size] too
+    return None if made_for_another(prediction, segment_id) else (0, 0, *shape)
+
+
+def made_for_another(prediction: str | Path, segment_id: str | None, shape=None) -> str:
+    """ ", and it records being made for segment NAME: is it the right file?" where the
+    provenance of ``prediction`` names a segment other than ``segment_id`` or, that not
+    known (None), records the file (of ``shape``) as the whole of its segment; else ""."""
+    from inkloop.io._prediction_metadata import recorded_provenance
+
+    made_for = _made_for(recorded_provenance(prediction) or {})
+    name = made_for.get("name")
+    if segment_id is None:
+        other = shape is not None and made_for.get("shape") == list(shape)
+    else:
+        other = name.lower() != segment_id.lower() if isinstance(name, str) else False
+    if not other:
+        return ""
+    return f", and it records being made for segment {name}: is it the right file?"
+
+
+def _made_for(record: dict) -> dict:
+    """The segment a prediction's provenance ``record`` names (name, path, shape), or {}."""
+    segment = record.get("segment")
+    return segment if isinstance(segment, dict) else {}
 
 
 def shown_region(region) -> str:

@@ -36,10 +36,11 @@ def live_model_identity(step: int, run: str | None = None) -> dict:
 
 def prediction_record(predictor, segment, model: dict | None, region, *, device=None) -> dict:
     """How ``predictor`` predicts ``region`` (y0, x0, y1, x1) of ``segment``: ``model``
-    (`model_identity`; None: not known), the segment's name and path (a URL without its
-    login), the layers read (positions in the stack and file numbers, in the order read;
-    ``reverse``: the stack read back to front), the input composition and scale, tta, the
-    device and precision, and the inkloop version. ``device``: where the blocks run if not
+    (`model_identity`; None: not known), the segment's name, path (a URL without its
+    login) and size (height, width: so a whole segment's file is never read as a region of
+    a larger one), the layers read (positions in the stack and file numbers, in the order
+    read; ``reverse``: the stack read back to front), the input composition and scale, tta,
+    the device and precision, and the inkloop version. ``device``: where the blocks run if not
     where ``predictor`` is (a cluster's workers: as asked of them; each picks its precision)."""
     composition, depth = predictor.composition, segment.shape[0]
     if device is None:
@@ -48,7 +49,11 @@ def prediction_record(predictor, segment, model: dict | None, region, *, device=
         precision = None
     return {
         "model": model,
-        "segment": {"name": segment.name, "path": shown_location(segment.path)},
+        "segment": {
+            "name": segment.name,
+            "path": shown_location(segment.path),
+            "shape": [int(v) for v in segment.shape[1:]],
+        },
         "layers": composition.layer_indices(depth).tolist(),
         "layer_files": list(composition.file_layers(segment)),
         "reverse": composition.reverse,
