@@ -22,7 +22,6 @@ from inkloop._checkpoint_round import round_of as _round_of
 from inkloop._errors import TrainingDivergedError
 from inkloop.compose import Composition, Normalisation
 from inkloop.io import atomic_path
-from inkloop.io._sidefiles import kept_copy_path
 from inkloop.model import build_model
 from inkloop.settings import ModelConfig, TrainConfig
 
@@ -244,13 +243,6 @@ def describe_checkpoint(path: str | Path) -> dict:
         "provenance": checkpoint.provenance,
         "round": _round_of(checkpoint, Path(path)),
     }
-
-
-def kept_model_path(path: str | Path) -> Path:
-    """Where the model at ``path`` is kept when a run that did not start from it autosaves
-    there: ``<stem>.saved-<its last save, local time>.pt`` beside it (`kept_copy_path`).
-    Without torch (the dock says it when Clear is clicked)."""
-    return kept_copy_path(path)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

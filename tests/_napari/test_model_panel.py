@@ -254,8 +254,8 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
     over the model before the next run's first save, which keeps it under that save's time."""
     from inkloop._napari._model_panel import KEPT
     from inkloop._napari._say import PREFIX
-    from inkloop.checkpoint import kept_model_path
     from inkloop.io import checkpoint_path, open_segment
+    from inkloop.io._sidefiles import kept_copy_path
     from tests._helpers import save_tiny_checkpoint
 
     own = save_tiny_checkpoint(checkpoint_path(open_segment(segment_folder)))
@@ -276,4 +276,4 @@ def test_clear_says_where_the_segments_own_model_is_kept_at_the_next_save(
         choose()
         assert messages(shown) == told
         # no name worked out now: the next run's first save may find the model saved since
-        assert not [said for said in messages(shown) if kept_model_path(own).name in said]
+        assert not [said for said in messages(shown) if kept_copy_path(own).name in said]

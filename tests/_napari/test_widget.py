@@ -16,7 +16,7 @@ from qtpy.QtWidgets import (
 )
 
 from inkloop._napari._widget import InkLoopWidget
-from inkloop.checkpoint import kept_model_path
+from inkloop.io._sidefiles import kept_copy_path
 from inkloop.synthetic import write_segment
 from tests._napari._fakes import write_torch_zip
 
@@ -266,7 +266,7 @@ def test_an_unreadable_own_model_is_said_once_and_a_fresh_one_trained(
     assert [record.message for record in notification_manager.records[shown:]] == [
         f"Ink Loop: the model trained on {own.parent.name} before cannot be read ({own}: not "
         "a PyTorch file, or cut short): a fresh one will be trained, and at its first save "
-        f"the file is kept beside it as {kept_model_path(own).name}"
+        f"the file is kept beside it as {kept_copy_path(own).name}"
     ]
     assert own.read_bytes() == cut_short  # kept
 

@@ -60,7 +60,7 @@ def test_a_model_that_cannot_be_kept_is_not_replaced(segment, tmp_path, monkeypa
     own = save_tiny_checkpoint(tmp_path / OWN)
     monday = own.read_bytes()
     nowhere = tmp_path / "gone" / "kept.pt"  # no such folder: the rename fails
-    monkeypatch.setattr("inkloop.engine._kept_model.kept_model_path", lambda path: nowhere)
+    monkeypatch.setattr("inkloop.engine._kept_model.kept_copy_path", lambda path: nowhere)
     recorder = Recorder()
     train = tiny_training(max_steps=2)
     with engine_for(segment, recorder, train=train, autosave=own, autosave_every=0) as engine:

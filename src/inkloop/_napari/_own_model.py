@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 
 from inkloop._napari._say import say_warning
-from inkloop.checkpoint import kept_model_path, unreadable_checkpoint
+from inkloop.checkpoint import unreadable_checkpoint
 from inkloop.io import rounds_path
+from inkloop.io._sidefiles import kept_copy_path
 from inkloop.rounds import append_run_start, held_out_behind, read_history
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def readable_own_model(own, name: str) -> bool:
         say_warning(
             f"the model trained on {name} before cannot be read ({own}: {problem}): "
             f"a fresh one will be trained, and at its first save the file is kept beside it "
-            f"as {kept_model_path(own).name}"
+            f"as {kept_copy_path(own).name}"
         )
     return problem is None
 

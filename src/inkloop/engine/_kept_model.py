@@ -1,5 +1,5 @@
 """The first save to the own model file: a model there that the engine did not start from
-is set aside (`kept_model_path`) once the new one is written whole beside it, and comes back
+is set aside (`kept_copy_path`) once the new one is written whole beside it, and comes back
 where the new one cannot be moved in."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import logging
 import os
 from pathlib import Path
 
-from inkloop.checkpoint import kept_model_path
 from inkloop.io import atomic_path
+from inkloop.io._sidefiles import kept_copy_path
 from inkloop.io._write import sync_file, sync_folder
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def write_keeping(path: Path, data: bytes | memoryview, keep: bool) -> Path | None:
     """Write ``data`` to ``path`` whole or not at all; where ``keep``, a file at ``path`` is
-    first set aside as `kept_model_path` (returned; else None), once the new one is on disk
+    first set aside as `kept_copy_path` (returned; else None), once the new one is on disk
     beside it. A write that fails (a full disk) leaves it in place; a move-in that fails
     (Windows: a scanner holding the new file) puts it back, which its OSError says. OSError
     if it cannot be set aside (nothing written). Once the new one is in, it is the save made."""
@@ -56,7 +56,7 @@ def _saying(error: OSError, said: str) -> OSError:
 
 
 def _set_aside(path: Path) -> Path:
-    kept = kept_model_path(path)
+    kept = kept_copy_path(path)
     try:
         os.replace(path, kept)  # atomic; `kept` was free
     except OSError as error:

@@ -40,7 +40,7 @@ class Training:
     validation region (`Predictions.validate`: False if a command cut it short);
     ``interrupt()`` says a command waits, which a step still waiting for its batch (a stalled
     server) gives way to. A model already at the autosave path that this session did not
-    start from is kept aside (`kept_model_path`) at the first write, once that succeeded.
+    start from is kept aside (`kept_copy_path`) at the first write, once that succeeded.
     """
 
     def __init__(
@@ -245,7 +245,7 @@ class Training:
     def _keep_earlier_model(self, path: Path, checkpoint: Checkpoint) -> None:
         """This session's first write of ``checkpoint`` to its own model file ``path``: a model
         there that it did not continue from (one saved on an earlier day, say, before Clear)
-        is set aside under `kept_model_path` (`write_keeping`), and where is said. OSError,
+        is set aside under `kept_copy_path` (`write_keeping`), and where is said. OSError,
         TrainingDivergedError: nothing written, nothing moved."""
         init = self.session.settings.init
         keep = not (init is not None and same_file(init, path))
