@@ -5,23 +5,27 @@ stands in for an SSH tunnel), or what it logs."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import socket
 import threading
+from pathlib import Path
 
 import numpy as np
 
-from inkloop.engine import Engine, PredictionReady
+from inkloop.engine import Engine, PredictionReady, State
 from inkloop.engine._remote import RemoteEngineProcess
 from inkloop.engine._sockets import SocketConnection
 from inkloop.engine._wire import read_frame, socket_reader
 from inkloop.settings import EngineSettings
-from tests._events import TIMEOUT, steps_done
+from tests._events import TIMEOUT, Recorder, steps_done
 from tests._helpers import FULL_RESOLUTION, tiny_model, tiny_training
 
 WHOLE = (0, 0, 96, 128)  # the training segment; 6 tiles of 64 px (stride 32)
 BIG = (8, 256, 384)  # 6 blocks of 128 px: room for commands between blocks
 TOKEN = "tests-only-0123456789-abcdefABCDEF"  # what the tests' servers ask for; no passphrase
+OWN = "20240101000000_inkloop_model.pt"  # a segment's own model file, from an earlier day
 
 
 class Heard(logging.Handler):
@@ -203,3 +207,31 @@ def preview_while_training(engine, recorder, rounds: int = 2) -> int:
     engine.stop()
     assert engine.wait(TIMEOUT)
     return request
+
+
+def run_once(segment, own: Path, recorder=None) -> None:
+    """One tiny run to its end, autosaving to ``own``."""
+    recorder = recorder or Recorder()
+    with engine_for(segment, recorder, train=tiny_training(max_steps=1), autosave=own) as engine:
+        engine.start()
+        assert engine.wait(TIMEOUT)
+        assert engine.state is State.FINISHED
+
+
+def kept_copies(folder: Path) -> list[str]:
+    """The names of the kept (``.saved-``) copies in ``folder``, sorted."""
+    return sorted(p.name for p in folder.iterdir() if ".saved-" in p.name)
+
+
+def refuse_move_ins(monkeypatch, path: Path, once: bool = False) -> None:
+    """Moving a new part in over ``path`` is refused (Windows: a scanner holds it); with
+    ``once``, only the first time."""
+    real, refused = os.replace, []
+
+    def held(src, dst, *args, **kwargs):
+        if Path(dst) == path and str(src).endswith(".tmp") and not (once and refused):
+            refused.append(src)
+            raise PermissionError(errno.EACCES, "being used by another process", str(src))
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", held)

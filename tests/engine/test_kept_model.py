@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import CheckpointSaved, Notice, State
-from tests._engine import engine_for
+from tests._engine import OWN, engine_for, kept_copies
 from tests._events import TIMEOUT, Recorder
 from tests._helpers import save_tiny_checkpoint, tiny_training
-
-OWN = "20240101000000_inkloop_model.pt"
-
-
-def _kept(folder) -> list:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(f"{OWN[:-3]}.saved-"))
 
 
 def _notices(recorder, about: str) -> list[str]:
@@ -30,7 +24,7 @@ def test_a_fresh_run_keeps_the_model_it_autosaves_over_once(segment, tmp_path):
         for _ in range(2):  # two runs, three autosaves (one at a step, one at each end)
             engine.start()
             assert engine.wait(TIMEOUT)
-    (kept,) = _kept(tmp_path)
+    (kept,) = kept_copies(tmp_path)
     assert (tmp_path / kept).read_bytes() == monday
     assert load_checkpoint(own).step == 2
     assert _notices(recorder, "kept as") == [
@@ -40,7 +34,7 @@ def test_a_fresh_run_keeps_the_model_it_autosaves_over_once(segment, tmp_path):
     with engine_for(segment, Recorder(), train=train, autosave=own) as engine:  # Clear again
         engine.start()
         assert engine.wait(TIMEOUT)
-    assert len(_kept(tmp_path)) == 2  # the first kept model stays
+    assert len(kept_copies(tmp_path)) == 2  # the first kept model stays
     assert (tmp_path / kept).read_bytes() == monday
 
 
@@ -52,7 +46,7 @@ def test_a_run_that_continues_from_the_model_replaces_it(segment, tmp_path):
         engine.start()
         assert engine.wait(TIMEOUT)
     assert load_checkpoint(own).step == 8
-    assert _kept(tmp_path) == []
+    assert kept_copies(tmp_path) == []
     assert not _notices(recorder, "kept as")
 
 
@@ -100,7 +94,7 @@ def test_a_hard_link_to_the_model_counts_as_continuing_it_everywhere(segment, tm
                     init=linked) as engine:  # fmt: skip
         engine.start()
         assert engine.wait(TIMEOUT)
-    assert _kept(tmp_path) == []  # continued in place: nothing to keep
+    assert kept_copies(tmp_path) == []  # continued in place: nothing to keep
 
 
 def test_weights_not_finite_leave_the_earlier_model_in_place(segment, tmp_path, monkeypatch):
@@ -124,5 +118,5 @@ def test_weights_not_finite_leave_the_earlier_model_in_place(segment, tmp_path, 
         assert engine.wait(TIMEOUT)
     assert engine.state is State.FAILED  # the last step's autosave, which closing waits for
     assert own.read_bytes() == monday
-    assert _kept(tmp_path) == []
+    assert kept_copies(tmp_path) == []
     assert not _notices(recorder, "kept as")

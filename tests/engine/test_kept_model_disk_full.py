@@ -9,11 +9,9 @@ import errno
 import pytest
 
 from inkloop.engine import CheckpointSaved, Notice, State
-from tests._engine import engine_for
+from tests._engine import OWN, engine_for
 from tests._events import TIMEOUT, Recorder
 from tests._helpers import save_tiny_checkpoint, tiny_training
-
-OWN = "20240101000000_inkloop_model.pt"
 
 
 @pytest.fixture

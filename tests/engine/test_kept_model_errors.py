@@ -8,34 +8,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from pathlib import Path
 
 import pytest
 
 from inkloop._errors import users_error
 from inkloop.engine import Failed, Notice
 from inkloop.engine._kept_model import write_keeping
-from tests._engine import engine_for
+from tests._engine import OWN, engine_for, kept_copies, refuse_move_ins
 from tests._events import TIMEOUT, Recorder
 from tests._helpers import save_tiny_checkpoint, tiny_training
-
-OWN = "20240101000000_inkloop_model.pt"
-
-
-def _kept(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".saved-" in p.name)
-
-
-def _refuse_move_ins(monkeypatch, folder: Path) -> None:
-    """Moving a new part in over the own file is refused (Windows: a scanner holds it)."""
-    real = os.replace
-
-    def held(src, dst, *args, **kwargs):
-        if Path(dst) == folder / OWN and str(src).endswith(".tmp"):
-            raise PermissionError(errno.EACCES, "being used by another process", str(src))
-        return real(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(os, "replace", held)
 
 
 def _fail_a_folder_sync(monkeypatch) -> None:
@@ -56,14 +37,14 @@ def _fail_a_folder_sync(monkeypatch) -> None:
 def test_a_refused_move_in_stays_a_permission_error(tmp_path, monkeypatch):
     own = tmp_path / OWN
     own.write_bytes(b"monday")
-    _refuse_move_ins(monkeypatch, tmp_path)
+    refuse_move_ins(monkeypatch, tmp_path / OWN)
     with pytest.raises(PermissionError) as raised:
         write_keeping(own, b"tuesday", keep=True)
     assert raised.value.errno == errno.EACCES
     assert users_error(raised.value)
     assert str(raised.value).endswith("; the model saved there before is back in place")
     assert own.read_bytes() == b"monday"
-    assert _kept(tmp_path) == []
+    assert kept_copies(tmp_path) == []
 
 
 def test_a_refused_set_aside_stays_a_permission_error(tmp_path, monkeypatch):
@@ -89,7 +70,7 @@ def test_a_refused_save_to_the_own_file_is_logged_as_the_users(
     segment, tmp_path, monkeypatch, caplog
 ):
     own = save_tiny_checkpoint(tmp_path / OWN)  # an earlier day's model, not continued
-    _refuse_move_ins(monkeypatch, tmp_path)
+    refuse_move_ins(monkeypatch, tmp_path / OWN)
     recorder = Recorder()
     caplog.set_level(logging.INFO)
     train = tiny_training(max_steps=1)
@@ -101,7 +82,7 @@ def test_a_refused_save_to_the_own_file_is_logged_as_the_users(
     (told,) = [e.message for e in recorder.of(Failed)]
     assert told.endswith("; the model saved there before is back in place")
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
-    assert _kept(tmp_path) == []
+    assert kept_copies(tmp_path) == []
 
 
 def test_a_failed_folder_sync_after_the_move_in_is_a_written_save(tmp_path, monkeypatch, caplog):
@@ -124,7 +105,7 @@ def test_the_next_autosave_after_a_failed_folder_sync_keeps_nothing(segment, tmp
         for _ in range(2):  # two autosaves: the first sets monday's model aside, once
             engine.start()
             assert engine.wait(TIMEOUT)
-    (kept,) = _kept(tmp_path)
+    (kept,) = kept_copies(tmp_path)
     assert (tmp_path / kept).read_bytes() == monday
     said = [e.message for e in recorder.of(Notice)]
     assert not [message for message in said if "could not autosave" in message]

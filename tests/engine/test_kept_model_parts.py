@@ -5,19 +5,16 @@ that fails puts the earlier model back, said (finding 1: it stayed under `.saved
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import inkloop.io._write as write
 from inkloop.checkpoint import load_checkpoint
-from inkloop.engine import Notice, State
+from inkloop.engine import Notice
 from inkloop.io._write import check_writable
-from tests._engine import engine_for
-from tests._events import TIMEOUT, Recorder
-from tests._helpers import save_tiny_checkpoint, tiny_training
-
-OWN = "20240101000000_inkloop_model.pt"
+from tests._engine import OWN, kept_copies, refuse_move_ins, run_once
+from tests._events import Recorder
+from tests._helpers import save_tiny_checkpoint
 
 
 def _parts_made(monkeypatch) -> list[str]:
@@ -33,18 +30,10 @@ def _parts_made(monkeypatch) -> list[str]:
     return made
 
 
-def _run(segment, own: Path, recorder=None) -> None:
-    recorder = recorder or Recorder()
-    with engine_for(segment, recorder, train=tiny_training(max_steps=1), autosave=own) as engine:
-        engine.start()
-        assert engine.wait(TIMEOUT)
-        assert engine.state is State.FINISHED
-
-
 def test_the_first_save_makes_only_parts_an_open_removes(segment, tmp_path, monkeypatch):
     own = save_tiny_checkpoint(tmp_path / OWN)  # an earlier day's model: set aside
     made = _parts_made(monkeypatch)
-    _run(segment, own)
+    run_once(segment, own)
     assert made  # `remove_left_parts` takes `.<name>.<8>.tmp` for a part of <name>
     assert all(re.fullmatch(rf"\.{re.escape(OWN)}\.\w{{8}}\.tmp", name) for name in made), made
     assert load_checkpoint(own).step == 1
@@ -54,7 +43,7 @@ def test_a_first_save_to_a_name_its_check_accepts_is_written(segment, tmp_path):
     own = tmp_path / ("s" * 221 + "_inkloop_model.pt")  # 238 of 255: its part, 252, fits
     check_writable(own)  # what the dock and `inkloop train --out` ask first
     recorder = Recorder()
-    _run(segment, own, recorder)
+    run_once(segment, own, recorder)
     assert load_checkpoint(own).step == 1
     assert not [e.message for e in recorder.of(Notice)]
 
@@ -62,23 +51,15 @@ def test_a_first_save_to_a_name_its_check_accepts_is_written(segment, tmp_path):
 def test_a_move_in_that_fails_puts_the_earlier_model_back(segment, tmp_path, monkeypatch):
     own = save_tiny_checkpoint(tmp_path / OWN)
     monday = own.read_bytes()
-    real, refused = os.replace, []
-
-    def held_open(src, dst, *args, **kwargs):  # Windows: a scanner holds the new part
-        if Path(dst) == own and Path(src).name.endswith(".tmp") and not refused:
-            refused.append(src)
-            raise PermissionError(13, "being used by another process", str(src))
-        return real(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(os, "replace", held_open)
+    refuse_move_ins(monkeypatch, own, once=True)
     recorder = Recorder()
-    _run(segment, own, recorder)  # its one autosave, at the run's end, fails
+    run_once(segment, own, recorder)  # its one autosave, at the run's end, fails
     assert own.read_bytes() == monday
     assert sorted(p.name for p in tmp_path.iterdir()) == [OWN]
     (told,) = [e.message for e in recorder.of(Notice)]
     assert told.startswith(f"could not autosave the model to {own} ([Errno 13] being used")
     assert "the model saved there before is back in place" in told
-    _run(segment, own)  # the next save sets it aside, as a first save that succeeds does
-    (kept,) = [p for p in tmp_path.iterdir() if ".saved-" in p.name]
+    run_once(segment, own)  # the next save sets it aside, as a first save that succeeds does
+    (kept,) = [tmp_path / name for name in kept_copies(tmp_path)]
     assert kept.read_bytes() == monday
     assert load_checkpoint(own).step == 1

@@ -9,11 +9,9 @@ import dataclasses
 from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import CheckpointSaved, Notice, Ready
 from inkloop.engine._remote import RemoteEngineProcess
-from tests._engine import TOKEN, folder_labels, process_settings, server_address
+from tests._engine import OWN, TOKEN, folder_labels, process_settings, server_address
 from tests._events import Recorder, of_kind
 from tests._helpers import save_tiny_checkpoint
-
-OWN = "20240101000000_inkloop_model.pt"
 
 
 def test_a_save_to_the_own_model_file_keeps_the_earlier_one(server, training_folder, tmp_path):
