@@ -1,6 +1,8 @@
 """A segment reopened after a Replace that never finished (napari killed before the new
 prediction landed) names where its prediction went: no file is at its own name, and the
-earlier ones kept as .saved- copies are said, the newest by name (review C17 finding 4)."""
+earlier ones kept as .saved- copies are said, where they are and the one last written, with
+no promise that one renamed back is offered: another tool's is not (review C17 finding 4,
+C22 finding 4)."""
 
 from __future__ import annotations
 
@@ -39,5 +41,7 @@ def test_a_prediction_moved_aside_by_an_unfinished_replace_is_named(open_in_dock
     said = [m for m in messages(since) if ".saved-" in m]
     assert len(said) == 1, messages(since)
     assert f"{segment.name}: no whole-segment prediction under its own name" in said[0]
-    assert "2 earlier ones are kept beside it as .saved- copies" in said[0]
-    assert f"the newest: {newest.name}" in said[0]
+    assert f"2 earlier ones are kept beside it in {newest.parent} as .saved- copies" in said[0]
+    assert f"the one last written is {newest.name}" in said[0]
+    assert f"rename it back to {segment.name}_prediction.png if it is the one to keep" in said[0]
+    assert "offered" not in said[0]  # another tool's file is not, even renamed back

@@ -76,11 +76,13 @@ def _name_kept_only(segment) -> None:
     if not copies:
         return
     ones = "one is" if len(copies) == 1 else "ones are"
+    latest, stem = copies[-1], prediction_stem(own[0])
+    its_name = stem + latest.name[len(prediction_stem(latest)) :]  # its format's ending
     say_info(
-        f"{segment.name}: no whole-segment prediction under its own name "
-        f"{prediction_stem(own[0])}; {len(copies)} earlier {ones} kept beside it as .saved- "
-        f"copies (the newest: {copies[-1].name}), as Predict whole segment keeps them: rename "
-        "one back to have it offered here, or File → Open it"
+        f"{segment.name}: no whole-segment prediction under its own name {stem}; "
+        f"{len(copies)} earlier {ones} kept beside it in {own[0].parent} as .saved- copies, "
+        f"as Predict whole segment keeps them; the one last written is {latest.name}: rename "
+        f"it back to {its_name} if it is the one to keep, or File → Open any of them"
     )
 
 
