@@ -3,7 +3,9 @@ from before the mark) are saved into in place, as they are opened, after a first
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import warnings
 
 import numpy as np
@@ -12,7 +14,7 @@ from PIL import Image
 
 from inkloop._notify import InkloopWarning
 from inkloop.io import initial_labels, label_paths, open_segment, save_labels, write_png
-from tests._helpers import band
+from tests._helpers import band, posix_only
 
 ID = "20231012184423"  # the segment_folder fixture's
 
@@ -78,3 +80,54 @@ def test_labels_inkloop_wrote_are_saved_into_in_place(segment_folder):
     assert not _kept(segment_folder, "inklabels")
     write_png(segment_folder / "ignored.png", band(0, 1))  # a stray file changes nothing
     assert label_paths(open_segment(segment_folder)) == first
+
+
+@pytest.fixture
+def files_up_to(monkeypatch):
+    """Cap the size of the files this process writes, as a nearly full disk does: a larger
+    write fails with EFBIG (SIGXFSZ ignored, else it would end the process)."""
+    resource = pytest.importorskip("resource")  # POSIX
+    signal = pytest.importorskip("signal")
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    yield lambda size: resource.setrlimit(resource.RLIMIT_FSIZE, (size, limits[1]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+    signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_failed_first_save_leaves_no_kept_copies_and_a_retry_keeps_one_pair(
+    community, files_up_to
+):
+    folder, ink = community
+    mask = folder / f"{ID}_supervision_mask.png"
+    before = {ink: _digest(ink), mask: _digest(mask)}
+    noise = np.random.default_rng(0).integers(0, 256, (64, 96), np.uint8)  # encodes > 4 KiB
+    assert max(ink.stat().st_size, mask.stat().st_size) < 4096
+
+    files_up_to(4096)
+    with pytest.raises(OSError, match=os.strerror(errno.EFBIG)):
+        save_labels(open_segment(folder), noise, np.ones_like(noise, bool))
+    files_up_to(-1)  # RLIM_INFINITY
+    assert {path: _digest(path) for path in before} == before
+    assert not _kept(folder, "inklabels")
+    assert not _kept(folder, "supervision_mask")
+
+    with pytest.warns(InkloopWarning):
+        save_labels(open_segment(folder), noise, np.ones_like(noise, bool))
+    (kept_ink,), (kept_mask,) = _kept(folder, "inklabels"), _kept(folder, "supervision_mask")
+    assert {_digest(kept_ink), _digest(kept_mask)} == set(before.values())
+
+
+@posix_only("a file renamed over a folder fails with EISDIR")
+def test_a_save_that_fails_after_replacing_the_ink_keeps_its_copy(community):
+    folder, ink = community
+    mask = folder / f"{ID}_supervision_mask.png"
+    before = _digest(ink)
+    mask.unlink()
+    mask.mkdir()  # the mask's rename, after the ink's, fails
+
+    with pytest.raises(IsADirectoryError), pytest.warns(InkloopWarning, match=f"{ink.name} as "):
+        save_labels(open_segment(folder), band(10, 20), np.ones((64, 96), bool))
+
+    (kept_ink,) = _kept(folder, "inklabels")
+    assert _digest(kept_ink) == before != _digest(ink)

@@ -3,6 +3,7 @@ and ``<id>_supervision_mask[_vN].png`` (255 = labelled), plus autosaved copies o
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -59,35 +60,69 @@ def write_label_files(ink_path: str | Path, ink: np.ndarray, supervised: np.ndar
 
 def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: bool = False):
     """Write ``segment``'s label files beside it (or its autosave copies); labels not of the
-    segment's size, or that `write_label_files` cannot read, raise ValueError. A saved pair
-    inkloop did not mark is first kept as it was (`_keep_unmarked`). ``segment``: a
-    Segment, or its path or URL."""
+    segment's size, or that `write_label_files` cannot read, raise ValueError. Saved files
+    inkloop did not mark are first kept as they were (`_unmarked`), unless the save fails
+    (`_drop_needless_copies`). ``segment``: a Segment, or its path or URL."""
     segment = as_segment(segment)
     ink, supervised = label_arrays(ink, supervised, segment.shape[1:])
     ink_path = label_paths(segment, autosave=autosave)[0]
-    if not autosave:
-        _keep_unmarked(segment, ink_path)
-    return write_label_files(ink_path, ink, supervised)
+    if autosave:
+        return write_label_files(ink_path, ink, supervised)
+    kept: dict[Path, tuple[Path, tuple]] = {}  # file: its copy, and `_identity` as copied
+    try:
+        for path in _unmarked(ink_path):
+            kept[path] = (_keep(path), _identity(path))
+        return write_label_files(ink_path, ink, supervised)
+    except BaseException:
+        _drop_needless_copies(kept)
+        raise
+    finally:
+        _say_kept(segment, kept)
 
 
-def _keep_unmarked(segment, ink_path: Path) -> None:
-    """Copy the labels at ``ink_path`` to their `kept_copy_path` where inkloop did not mark
-    them (another tool's, a download's ground truth, an inkloop's from before the mark),
-    and their supervision mask where it has no write id either; said once, as saved into."""
+def _unmarked(ink_path: Path) -> list[Path]:
+    """The saved labels at ``ink_path`` where inkloop did not mark them (another tool's, a
+    download's ground truth, an inkloop's from before the mark), and their supervision
+    mask where it has no write id either."""
     if not ink_path.is_file() or painted(ink_path):
-        return
+        return []
     mask = supervision_path_for(ink_path)
-    unmarked = [ink_path] + ([mask] if mask.is_file() and PAIR_KEY not in header_text(mask) else [])
-    kept = []
-    for path in unmarked:
-        copy = kept_copy_path(path)
-        with atomic_path(copy) as part:
-            shutil.copy2(path, part)
-        kept.append(f"{path.name} as {copy.name}")
+    return [ink_path] + ([mask] if mask.is_file() and PAIR_KEY not in header_text(mask) else [])
+
+
+def _keep(path: Path) -> Path:  # the copy at `kept_copy_path`
+    copy = kept_copy_path(path)
+    with atomic_path(copy) as part:
+        shutil.copy2(path, part)
+    return copy
+
+
+def _identity(path: Path) -> tuple:
+    """What changes where ``path`` is written or replaced (inodes alone: 0 on some shares)."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _drop_needless_copies(kept: dict) -> None:
+    """Delete the copies in ``kept`` of files a failed save left as they were, so that
+    retries on a full disk do not pile them up; a copy of a file it replaced stays."""
+    for path, (copy, identity) in list(kept.items()):
+        with contextlib.suppress(OSError):
+            if path.is_file() and _identity(path) == identity:
+                copy.unlink()
+                del kept[path]
+
+
+def _say_kept(segment, kept: dict) -> None:
+    """Say which unmarked files a save keeps, as what, and that it saves into them."""
+    if not kept:
+        return
+    names = " and ".join(path.name for path in kept)
+    copies = ", ".join(f"{path.name} as {copy.name}" for path, (copy, _) in kept.items())
     notify(
-        f"{segment.name}: {' and '.join(path.name for path in unmarked)} had no inkloop mark "
-        "(another tool's, or saved by an inkloop before 2026-12-05); painted labels are saved "
-        f"into them from now on, and the files as they were are kept beside them: {', '.join(kept)}"
+        f"{segment.name}: {names} had no inkloop mark (another tool's, or saved by an inkloop "
+        "before 2026-12-05); painted labels are saved into them from now on, and the files "
+        f"as they were are kept beside them: {copies}"
     )
 
 
