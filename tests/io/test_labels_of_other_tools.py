@@ -82,6 +82,19 @@ def test_labels_inkloop_wrote_are_saved_into_in_place(segment_folder):
     assert label_paths(open_segment(segment_folder)) == first
 
 
+def test_an_unmarked_supervision_mask_alone_is_kept_at_the_first_save(segment_folder):
+    (segment_folder / f"{ID}_inklabels.png").unlink()
+    mask = write_png(segment_folder / f"{ID}_supervision_mask.png", band(0, 40))
+    before = _digest(mask)
+
+    with pytest.warns(InkloopWarning, match=f"{mask.name} as {ID}_supervision_mask.saved-"):
+        save_labels(open_segment(segment_folder), band(10, 20), np.zeros((64, 96), bool))
+
+    (kept_mask,) = _kept(segment_folder, "supervision_mask")
+    assert _digest(kept_mask) == before
+    assert not _kept(segment_folder, "inklabels")
+
+
 @pytest.fixture
 def files_up_to(monkeypatch):
     """Cap the size of the files this process writes, as a nearly full disk does: a larger

@@ -83,11 +83,12 @@ def save_labels(segment, ink: np.ndarray, supervised: np.ndarray, *, autosave: b
 def _unmarked(ink_path: Path) -> list[Path]:
     """The saved labels at ``ink_path`` where inkloop did not mark them (another tool's, a
     download's ground truth, an inkloop's from before the mark), and their supervision
-    mask where it has no write id either."""
-    if not ink_path.is_file() or painted(ink_path):
+    mask where it has no write id either, even with no labels beside it."""
+    if painted(ink_path):
         return []
     mask = supervision_path_for(ink_path)
-    return [ink_path] + ([mask] if mask.is_file() and PAIR_KEY not in header_text(mask) else [])
+    files = [ink_path] if ink_path.is_file() else []
+    return files + ([mask] if mask.is_file() and PAIR_KEY not in header_text(mask) else [])
 
 
 def _keep(path: Path) -> Path:  # the copy at `kept_copy_path`
