@@ -12,7 +12,7 @@ import pytest
 
 from inkloop._notify import InkloopWarning
 from inkloop.io import open_segment
-from inkloop.io._autosaved import rescue_folders
+from inkloop.io._autosaved import make_rescue_folder, rescue_folders
 from inkloop.synthetic import write_segment
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="a temp folder per user")
@@ -33,6 +33,7 @@ def segment(tmp_path, data_home):
 
 def test_the_temporary_rescue_folder_is_made_for_this_user_alone(temp, segment):
     _, temporary = rescue_folders(segment)
+    make_rescue_folder(temporary)
     assert temporary.parent == temp / f"inkloop-unsaved-{os.geteuid()}"
     assert stat.S_IMODE(temporary.parent.stat().st_mode) == 0o700
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from inkloop.io import write_label_files
-from inkloop.io._autosaved import rescue_folders
+from inkloop.io._autosaved import make_rescue_folder, rescue_folders
 from inkloop.io._homes import data_home
 from inkloop.io._sidefiles import side_folder
 
@@ -37,7 +37,7 @@ def write_elsewhere(segment, file_name: str, labels, refused: OSError) -> Path:
     first rescue folder that takes them; the ink's path. Raises ``refused`` if none does."""
     for folder in rescue_targets(segment):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_rescue_folder(folder)
             return write_label_files(folder / file_name, *labels, fast=True)[0]
         except OSError as error:
             log.warning("autosave copies refused in %s too: %s", folder, error)

@@ -5,6 +5,7 @@ segment opens with (`autosave_state`)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -18,13 +19,15 @@ from inkloop.io._writable import own_side_folder
 
 log = logging.getLogger(__name__)
 UNSAVED = "unsaved"  # under the data folder: one rescue folder per segment
+TEMPORARY = f"inkloop-{UNSAVED}"  # in the temporary folder, one per user (`own_temp_folder`)
 
 
 def rescue_folders(segment) -> list[Path]:
     """Where autosave copies that ``segment``'s folder refuses are kept, in the order they
     are tried: ``unsaved/<id>-<hash>`` in inkloop's data folder, then ``<id>-<hash>`` in
     this user's own ``inkloop-unsaved-<uid>`` in the temporary folder (`own_temp_folder`;
-    left out where that name is someone else's). Neither is a folder the segment
+    left out where that name is someone else's). Looking them up makes neither
+    (`make_rescue_folder` does, to write one). Neither is a folder the segment
     opens from (as a read-only segment's own folder is): an opening finds the copies there
     (`autosaved_labels`), and Save labels still writes beside the segment. ``<id>-<hash>``
     names the segment's folder as `own_side_folder` does; a read-only segment's own folder
@@ -33,8 +36,17 @@ def rescue_folders(segment) -> list[Path]:
     own = own_side_folder(folder, segment.name)
     in_own_folders = os.path.abspath(folder.parent) == os.path.abspath(own.parent)
     key = folder.name if in_own_folders else own.name
-    temporary = own_temp_folder(f"inkloop-{UNSAVED}")
+    temporary = own_temp_folder(TEMPORARY, make=False)
     return [data_home() / UNSAVED / key, *([] if temporary is None else [temporary / key])]
+
+
+def make_rescue_folder(folder: Path) -> None:
+    """Make ``folder``, one of `rescue_folders`, to write autosave copies in: the temporary
+    one inside this user's own folder (`own_temp_folder`). Raises OSError where it cannot
+    be made, or its name has become someone else's since it was looked up."""
+    if folder.parent != data_home() / UNSAVED and own_temp_folder(TEMPORARY) != folder.parent:
+        raise FileExistsError(errno.EEXIST, "not a folder of your own", str(folder.parent))
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 class AutosaveState(NamedTuple):
