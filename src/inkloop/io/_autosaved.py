@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,12 +34,37 @@ def rescue_folders(segment) -> list[Path]:
     (`autosaved_labels`), and Save labels still writes beside the segment. ``<id>-<hash>``
     names the segment's folder as `own_side_folder` does; a read-only segment's own folder
     is named for its share's, so the share's copies are found whether it is read-only or not."""
+    key = _rescue_key(segment)
+    temporary = own_temp_folder(TEMPORARY, make=False)
+    return [data_home() / UNSAVED / key, *([] if temporary is None else [temporary / key])]
+
+
+def _rescue_key(segment) -> str:
+    """``<id>-<hash>``, the name of ``segment``'s rescue folders (`rescue_folders`)."""
     folder = side_folder(segment)
     own = own_side_folder(folder, segment.name)
     in_own_folders = os.path.abspath(folder.parent) == os.path.abspath(own.parent)
-    key = folder.name if in_own_folders else own.name
-    temporary = own_temp_folder(TEMPORARY, make=False)
-    return [data_home() / UNSAVED / key, *([] if temporary is None else [temporary / key])]
+    return folder.name if in_own_folders else own.name
+
+
+def folders_read(segment) -> list[Path]:
+    """The folders an opening looks in for ``segment``'s rescued autosave copies: its
+    `rescue_folders`, then the temporary one inkloop wrote before them (`_earlier_rescue`)."""
+    return [*rescue_folders(segment), *_earlier_rescue(_rescue_key(segment))]
+
+
+def _earlier_rescue(key: str) -> list[Path]:
+    """``inkloop-unsaved-<uid>-<id>-<hash>`` in the temporary folder, where inkloop kept
+    rescues before they moved into this user's own folder: read, never written, and only
+    where it is this user's own real folder that no one else may write."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    folder = Path(tempfile.gettempdir()) / f"{TEMPORARY}-{'' if uid is None else f'{uid}-'}{key}"
+    try:
+        found = folder.lstat()  # the name itself: a symlink is not followed
+    except OSError:
+        return []
+    own = stat.S_ISDIR(found.st_mode) and uid in (None, found.st_uid)
+    return [folder] if own and not found.st_mode & 0o022 else []
 
 
 def make_rescue_folder(folder: Path) -> None:
@@ -97,10 +124,11 @@ def newest_autosave(segment) -> tuple[Path, Path] | None:
 
 
 def rescued_pairs(segment) -> list[tuple[Path, Path]]:
-    """The pairs of autosave copies of ``segment`` in its rescue folders whose ink is there;
-    its mask may not be (a folder's first write, killed between its two renames)."""
+    """The pairs of autosave copies of ``segment`` in its rescue folders (`folders_read`)
+    whose ink is there; its mask may not be (a folder's first write, killed between its two
+    renames)."""
     names = [path.name for path in label_paths(segment, autosave=True)]
-    pairs = [tuple(folder / name for name in names) for folder in rescue_folders(segment)]
+    pairs = [tuple(folder / name for name in names) for folder in folders_read(segment)]
     return [pair for pair in pairs if _readable_file(pair[0])]
 
 
@@ -118,7 +146,7 @@ def is_dock_labels(segment, ink_path) -> bool:
     """Whether ``ink_path`` is ink labels the dock paints and restores for ``segment``: its
     saved labels, or their autosave copy beside it or in a rescue folder."""
     autosaved = label_paths(segment, autosave=True)[0]
-    rescued = [folder / autosaved.name for folder in rescue_folders(segment)]
+    rescued = [folder / autosaved.name for folder in folders_read(segment)]
     ours = [segment.files.get("ink_labels"), label_paths(segment)[0], autosaved, *rescued]
     return Path(ink_path).resolve() in {Path(path).resolve() for path in ours if path}
 
