@@ -160,6 +160,26 @@ def test_a_server_not_reached_again_is_said_once_and_the_next_click_tries_again(
     assert lost.session != first
 
 
+def _finetune_held(widget, tunnel_: Tunnel, qtbot):
+    """Finetune clicked after the session ended, the re-attach's bytes held in the tunnel:
+    the re-attach under way."""
+    tunnel_.hold()
+    widget.loop_panel.finetune_button.click()
+    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    return widget.loop.starts.pending.engine
+
+
+def _reattached_then_cut(widget, tunnel_: Tunnel, qtbot) -> None:
+    """The re-attach done but not yet taken by the GUI thread, and its new link cut."""
+    lost = widget.loop.engine
+    reattaching = _finetune_held(widget, tunnel_, qtbot)
+    tunnel_.release()
+    reattaching.result(TIMEOUT)  # the GUI thread does not turn: the engine is not taken yet
+    tunnel_.refusing = True
+    tunnel_.cut()
+    assert lost.wait(TIMEOUT)  # its end told
+
+
 def _said_since(shown: int) -> list[str]:
     from napari.utils.notifications import notification_manager
 
@@ -176,9 +196,7 @@ def test_strokes_painted_during_a_failed_reattach_reach_the_next_session(ended, 
     widget, _ = ended
     served, tunnel_ = tunnel
     loop, painter = widget.loop, widget.labels.painter
-    tunnel_.hold()
-    widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    _finetune_held(widget, tunnel_, qtbot)
     painter.set_brush(mode="ink", radius=4, hardness=1.0, strength=1.0)
     painter.stamp_along([(50, 40), (50, 120)])  # while the re-attach runs
     tunnel_.cut()  # it fails
@@ -199,15 +217,7 @@ def test_a_link_ended_before_the_reattached_engine_is_taken_is_lost(ended, tunne
     widget, _ = ended
     _, tunnel_ = tunnel
     loop, lost = widget.loop, widget.loop.engine
-    tunnel_.hold()
-    widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
-    reattaching = loop.starts.pending.engine
-    tunnel_.release()
-    reattaching.result(TIMEOUT)  # the GUI thread does not turn: the engine is not taken yet
-    tunnel_.refusing = True
-    tunnel_.cut()
-    assert lost.wait(TIMEOUT)  # its end told
+    _reattached_then_cut(widget, tunnel_, qtbot)
     shown = _shown()
 
     qtbot.waitUntil(lambda: not loop.starting, timeout=TIMEOUT * 1000)
@@ -224,10 +234,7 @@ def test_a_reattach_given_up_says_nothing_more(ended, tunnel, qtbot):
     widget, _ = ended
     _, tunnel_ = tunnel
     loop = widget.loop
-    tunnel_.hold()
-    widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
-    reattaching = loop.starts.pending.engine
+    reattaching = _finetune_held(widget, tunnel_, qtbot)
     panel = widget.engine_panel
     panel.where.setCurrentText(HERE)
     panel.connect_button.click()
@@ -247,15 +254,7 @@ def test_a_save_clicked_before_the_lost_reattach_is_taken_is_not_sent(
     widget, _ = ended
     _, tunnel_ = tunnel
     loop, lost = widget.loop, widget.loop.engine
-    tunnel_.hold()
-    widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
-    reattaching = loop.starts.pending.engine
-    tunnel_.release()
-    reattaching.result(TIMEOUT)  # the GUI thread does not turn: the engine is not taken yet
-    tunnel_.refusing = True
-    tunnel_.cut()
-    assert lost.wait(TIMEOUT)  # its end told
+    _reattached_then_cut(widget, tunnel_, qtbot)
 
     assert not loop.save_checkpoint(tmp_path / "model.pt")  # the user's Save, before the turn
 
@@ -268,9 +267,7 @@ def test_an_event_posted_before_the_switch_to_this_machine_is_dropped(ended, tun
     widget, _ = ended
     _, tunnel_ = tunnel
     loop, lost = widget.loop, widget.loop.engine
-    tunnel_.hold()
-    widget.loop_panel.finetune_button.click()
-    qtbot.waitUntil(tunnel_.holding.is_set, timeout=TIMEOUT * 1000)
+    _finetune_held(widget, tunnel_, qtbot)
     (listener,) = lost._announcer.listeners  # as the reader thread calls it, on a thread
     for event in (StateChanged(State.TRAINING, State.IDLE), Notice("a new link")):
         posting = threading.Thread(target=listener, args=(event,))
