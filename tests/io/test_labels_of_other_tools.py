@@ -144,3 +144,24 @@ def test_a_save_that_fails_after_replacing_the_ink_keeps_its_copy(community):
 
     (kept_ink,) = _kept(folder, "inklabels")
     assert _digest(kept_ink) == before != _digest(ink)
+
+
+def test_a_save_whose_mask_rename_fails_after_the_ink_keeps_the_masks_copy(community, monkeypatch):
+    folder, _ = community
+    mask = folder / f"{ID}_supervision_mask.png"
+    before = _digest(mask)
+    replace = os.replace
+
+    def mask_held(source, target):  # Windows: the mask open in another program
+        if str(target).endswith("_supervision_mask.png"):
+            raise PermissionError(errno.EACCES, "The process cannot access the file", str(target))
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", mask_held)
+    segment = open_segment(folder)
+    with pytest.raises(PermissionError), pytest.warns(InkloopWarning, match="as they were"):
+        save_labels(segment, band(10, 20), np.ones((64, 96), bool))
+    monkeypatch.setattr(os, "replace", replace)
+    save_labels(segment, band(10, 20), np.ones((64, 96), bool))  # the retry: the ink is marked now
+
+    assert before in {_digest(kept) for kept in _kept(folder, "supervision_mask")}

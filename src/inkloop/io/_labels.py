@@ -105,11 +105,12 @@ def _identity(path: Path) -> tuple:
 
 
 def _drop_needless_copies(kept: dict) -> None:
-    """Delete the copies in ``kept`` of files a failed save left as they were, so that
-    retries on a full disk do not pile them up; a copy of a file it replaced stays."""
-    for path, (copy, identity) in list(kept.items()):
-        with contextlib.suppress(OSError):
-            if path.is_file() and _identity(path) == identity:
+    """Delete the copies in ``kept`` where a failed save left every file as it was, so that
+    retries on a full disk do not pile them up; where it replaced one (the ink, before the
+    mask's rename failed) all stay: a retry takes the pair as inkloop's, copying none."""
+    with contextlib.suppress(OSError):
+        if all(path.is_file() and _identity(path) == was for path, (_, was) in kept.items()):
+            for path, (copy, _) in list(kept.items()):
                 copy.unlink()
                 del kept[path]
 
