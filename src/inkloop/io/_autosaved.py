@@ -64,7 +64,9 @@ def _earlier_rescue(key: str) -> list[Path]:
     except OSError:
         return []
     own = stat.S_ISDIR(found.st_mode) and uid in (None, found.st_uid)
-    return [folder] if own and not found.st_mode & 0o022 else []
+    # others may not write into it; its group may (umask 002 made it so, with a group of
+    # the user's own); Windows reports every writable folder as 0o777: its %TEMP% is the user's
+    return [folder] if own and (uid is None or not found.st_mode & 0o002) else []
 
 
 def make_rescue_folder(folder: Path) -> None:
