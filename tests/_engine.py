@@ -77,13 +77,24 @@ def server_address(server) -> str:
     return f"{host}:{port}"
 
 
-def remote_engine(server, folder, recorder, token=TOKEN) -> RemoteEngineProcess:
+def remote_engine(server, folder, recorder, token=TOKEN, settings=None) -> RemoteEngineProcess:
     """An engine process on the engine server ``server`` for the segment ``folder`` (its ink,
-    its papyrus supervised), with `process_settings`."""
+    its papyrus supervised), with ``settings`` (default: `process_settings`)."""
     ink, supervised = folder_labels(folder)
+    settings = process_settings() if settings is None else settings
     return RemoteEngineProcess(
-        server_address(server), token, folder, ink, supervised, process_settings(), recorder
+        server_address(server), token, folder, ink, supervised, settings, recorder
     )
+
+
+def serving(server):
+    """Run the engine server ``server`` on a thread until the generator ends (a fixture's
+    ``yield from``): yields it."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.close()
+    thread.join(TIMEOUT)
 
 
 def raw_socket(server) -> socket.socket:

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from inkloop.engine._server import EngineServer
-from tests._engine import TOKEN
+from tests._engine import TOKEN, serving
 from tests._events import TIMEOUT
 
 
@@ -16,14 +16,8 @@ from tests._events import TIMEOUT
 def server(training_folder, tmp_path_factory):
     """An engine server on 127.0.0.1 that serves the training segment's folder, asking for
     `TOKEN`."""
-    served = EngineServer(
-        [training_folder.parent], TOKEN, tmp_path_factory.mktemp("sessions"), port=0
-    )
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield served
-    served.close()
-    thread.join(TIMEOUT)
+    sessions = tmp_path_factory.mktemp("sessions")
+    yield from serving(EngineServer([training_folder.parent], TOKEN, sessions, port=0))
 
 
 @pytest.fixture

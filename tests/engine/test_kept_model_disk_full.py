@@ -53,8 +53,7 @@ def test_a_full_disk_here_leaves_the_earlier_model_of_a_server_engine(
     from pathlib import Path
 
     from inkloop.engine import Failed, Ready
-    from inkloop.engine._remote import RemoteEngineProcess
-    from tests._engine import TOKEN, folder_labels, process_settings, server_address
+    from tests._engine import process_settings, remote_engine
     from tests._events import of_kind
 
     own = save_tiny_checkpoint(tmp_path / OWN)
@@ -68,12 +67,8 @@ def test_a_full_disk_here_leaves_the_earlier_model_of_a_server_engine(
 
     monkeypatch.setattr(Path, "write_bytes", full_here)
     settings = dataclasses.replace(process_settings(), autosave=own)
-    ink, supervised = folder_labels(training_folder)
     recorder = Recorder()
-    address = server_address(server)
-    with RemoteEngineProcess(
-        address, TOKEN, training_folder, ink, supervised, settings, recorder
-    ) as proxy:
+    with remote_engine(server, training_folder, recorder, settings=settings) as proxy:
         recorder.wait_for(lambda events: of_kind(Ready, events))
         proxy.save(own)
         recorder.wait_for(lambda events: of_kind(Failed, events))

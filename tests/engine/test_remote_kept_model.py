@@ -8,8 +8,7 @@ import dataclasses
 
 from inkloop.checkpoint import load_checkpoint
 from inkloop.engine import CheckpointSaved, Notice, Ready
-from inkloop.engine._remote import RemoteEngineProcess
-from tests._engine import OWN, TOKEN, folder_labels, process_settings, server_address
+from tests._engine import OWN, process_settings, remote_engine
 from tests._events import Recorder, of_kind
 from tests._helpers import save_tiny_checkpoint
 
@@ -18,12 +17,8 @@ def test_a_save_to_the_own_model_file_keeps_the_earlier_one(server, training_fol
     own = save_tiny_checkpoint(tmp_path / OWN)  # an earlier day's model, not continued
     monday = own.read_bytes()
     settings = dataclasses.replace(process_settings(), autosave=own)
-    ink, supervised = folder_labels(training_folder)
     recorder = Recorder()
-    address = server_address(server)
-    with RemoteEngineProcess(
-        address, TOKEN, training_folder, ink, supervised, settings, recorder
-    ) as proxy:
+    with remote_engine(server, training_folder, recorder, settings=settings) as proxy:
         recorder.wait_for(lambda events: of_kind(Ready, events))
         for saves in (1, 2):  # the second save replaces the first: nothing more to keep
             proxy.save(own)

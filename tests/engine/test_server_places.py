@@ -6,7 +6,6 @@ every place taken hears how many have no dock attached and when the first of tho
 from __future__ import annotations
 
 import logging
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -15,8 +14,7 @@ from inkloop.cli import main
 from inkloop.engine._server import EngineServer
 from inkloop.engine._server_places import all_taken, engine_threads
 from inkloop.engine._wire import Refused, Spawn, Welcome, encode, read_frame, socket_reader
-from tests._engine import TOKEN, folder_labels, past_handshake, process_settings
-from tests._events import TIMEOUT
+from tests._engine import TOKEN, folder_labels, past_handshake, process_settings, serving
 
 
 @pytest.mark.parametrize(
@@ -35,12 +33,7 @@ def _spawn(sock, folder, torch_threads: int):
 
 def _served(folder, tmp_path, places: int):
     """A server on 127.0.0.1 with ``places`` for engines, running until the generator ends."""
-    server = EngineServer([folder.parent], TOKEN, tmp_path, port=0, max_sessions=places)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.close()
-    thread.join(TIMEOUT)
+    yield from serving(EngineServer([folder.parent], TOKEN, tmp_path, port=0, max_sessions=places))
 
 
 @pytest.fixture
